@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install what Stratus needs to build and test on Debian 12. Idempotent.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev clang)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,128 @@
+/*
+ * catalog.h - what can be bought where, at what price, and what it costs to
+ * move data between places.
+ *
+ * A catalog is a directory of CSV files (the bundled one is `catalog/` in the
+ * repository, installed beside the binary):
+ *
+ *   offers.csv       cloud,region,zone,instance_type,accelerator,
+ *                    accelerators_per_node,accelerator_memory_gib,vcpus,memory_gib,
+ *                    interconnect,max_cluster_nodes,price_hour,spot_price_hour
+ *                    (empty price = not sold that way; empty max_cluster_nodes =
+ *                    no fabric limit known)
+ *   regions.csv      cloud,region,latitude,longitude,continent
+ *   egress.csv       kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb,note
+ *                    kind is same_region | inter_region | inter_cloud; empty or
+ *                    '*' regions/clouds match anything; the most specific row wins
+ *   latency.csv      src_cloud,src_region,dst_cloud,dst_region,rtt_ms (measured)
+ *   latency_model.csv intercept_ms,ms_per_km,fit_pairs,r2,median_abs_error_ms
+ *                    (RTT of an unmeasured pair = intercept + ms_per_km * km)
+ *   preemption.csv   cloud,region,accelerator,rate_per_hour,source (globs;
+ *                    the most specific row wins; spot preemptions per node-hour)
+ *   commitments.csv  optional: cloud,region,zone,instance_type,count,start,end,
+ *                    price_hour (capacity already paid for; start/end are
+ *                    YYYY-MM-DD or empty for open)
+ *   quotas.csv       optional: cloud,region,accelerator,limit (accelerators;
+ *                    region may be '*')
+ *
+ * Every string in the catalog is interned: equal strings are equal pointers,
+ * which keeps offers small and comparisons cheap at a million offers.
+ */
+#ifndef STRATUS_CATALOG_H
+#define STRATUS_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+
+struct offer {
+    const char *cloud;          /* interned, lower case: azure, gcp, oci, aws */
+    const char *region;         /* interned */
+    const char *zone;           /* interned; "" when the cloud has none */
+    const char *instance_type;  /* interned */
+    const char *accelerator;    /* interned canonical name: H100, A100-80GB, tpu-v5p-8 */
+    int acc_count;              /* accelerators per node */
+    double acc_mem_gib;         /* memory of one accelerator; 0 = unknown */
+    double vcpus, memory_gib;   /* 0 = unknown */
+    const char *interconnect;   /* interned: infiniband, roce, tcpx, ici, none */
+    int max_cluster_nodes;      /* largest gang one fabric takes; 0 = no limit known */
+    double price;               /* on-demand $/node-hour; < 0 = not sold on demand */
+    double spot_price;          /* spot $/node-hour; < 0 = no spot */
+    uint32_t region_idx;        /* index into catalog.regions */
+    uint32_t line;              /* line in offers.csv, for messages */
+};
+
+struct region {
+    const char *cloud, *name;   /* interned */
+    const char *continent;      /* interned: africa, asia, europe, middle-east,
+                                   north-america, oceania, south-america */
+    double lat, lon;
+};
+
+struct commitment {
+    const char *cloud, *region, *zone, *instance_type; /* interned; zone may be "" */
+    int count;                  /* nodes reserved */
+    double start, end;          /* unix seconds; 0 = open-ended */
+    double price_hour;          /* what is paid per node-hour whether used or not */
+    uint32_t line;
+};
+
+struct quota {
+    const char *cloud, *region; /* interned; region "*" = every region of the cloud */
+    const char *accelerator;    /* interned */
+    long limit;                 /* accelerators */
+};
+
+struct catalog;                 /* opaque: see catalog_int.h */
+
+/* Load the catalog in dir.  offers.csv and regions.csv are required, the rest
+ * optional (a missing network file means: egress unknown = 0, RTT by model).
+ * On error nothing is returned and e says file:line and what is wrong. */
+int catalog_load(struct catalog **out, const char *dir, struct err *e);
+void catalog_free(struct catalog *cat);
+
+/* The directory the catalog was loaded from (owned by the catalog). */
+const char *catalog_dir(const struct catalog *cat);
+/* The default catalog directory: $STRATUS_CATALOG, else the one installed
+ * beside the binary, else the source tree's.  Caller frees. */
+char *catalog_default_dir(const char *argv0);
+
+size_t catalog_noffers(const struct catalog *cat);
+const struct offer *catalog_offer(const struct catalog *cat, size_t i);
+size_t catalog_nregions(const struct catalog *cat);
+const struct region *catalog_region_at(const struct catalog *cat, size_t i);
+const struct region *catalog_region(const struct catalog *cat, const char *cloud,
+                                    const char *region);
+
+/* The catalog's canonical spelling of an accelerator name, matched without
+ * regard to case ("h100" -> "H100"), or NULL when no offer has it. */
+const char *catalog_accelerator(const struct catalog *cat, const char *name);
+/* All accelerator names, for suggestions; NULL-terminated, owned by cat. */
+const char *const *catalog_accelerators(const struct catalog *cat);
+/* Indices of the offers of one canonical accelerator (as returned above). */
+const uint32_t *catalog_offers_of(const struct catalog *cat, const char *accelerator,
+                                  size_t *n);
+
+/* Price of moving one GB from (scloud, sregion) to (dcloud, dregion). */
+double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
+                             const char *sregion, const char *dcloud, const char *dregion);
+/* Round-trip time in ms; *measured (may be NULL) says whether it was measured
+ * or modelled from distance.  < 0 when either region is unknown. */
+double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char *aregion,
+                      const char *bcloud, const char *bregion, int *measured);
+/* Great-circle distance in km between two points. */
+double geo_km(double lat1, double lon1, double lat2, double lon2);
+/* Expected spot preemptions per node-hour for an offer. */
+double catalog_preempt_rate(const struct catalog *cat, const struct offer *o);
+
+size_t catalog_ncommitments(const struct catalog *cat);
+const struct commitment *catalog_commitment(const struct catalog *cat, size_t i);
+/* The quota that limits accelerator use at (cloud, region), or NULL. */
+const struct quota *catalog_quota(const struct catalog *cat, const char *cloud,
+                                  const char *region, const char *accelerator);
+
+/* Intern a string in the catalog's pool (for tests and synthetic catalogs). */
+const char *catalog_intern(struct catalog *cat, const char *s);
+
+#endif

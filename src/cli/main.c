@@ -1,0 +1,49 @@
+/*
+ * main.c - the `stratus` command: a table of subcommands (tmux's cmd_table).
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+
+static const struct cli_cmd *const cli_table[] = {
+    &cli_cmd_offers, &cli_cmd_plan, &cli_cmd_catalog, NULL,
+};
+
+static void usage(FILE *fp)
+{
+    size_t i;
+
+    fprintf(fp, "usage: stratus <command> [options]\n\ncommands:\n");
+    for (i = 0; cli_table[i]; i++)
+        fprintf(fp, "  %-10s %s\n", cli_table[i]->name, cli_table[i]->summary);
+    fprintf(fp, "\n'stratus <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    log_init();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("stratus %s\n", cli_version());
+        return 0;
+    }
+    for (i = 0; cli_table[i]; i++)
+        if (strcmp(argv[1], cli_table[i]->name) == 0)
+            return cli_table[i]->run(argc - 1, argv + 1);
+    fprintf(stderr, "stratus: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,88 @@
+/*
+ * spec.h - a workload spec: what to run and what it needs.
+ *
+ * The file format is a compatible subset of SkyPilot's task YAML (name,
+ * resources, num_nodes, setup, run, envs, workdir, ...) plus Stratus fields
+ * under a `stratus:` key.  Known SkyPilot keys that Stratus does not honour yet
+ * are accepted with a warning; unknown keys are errors with a suggestion.
+ *
+ * resources.accelerators may be "H100:8", a list ["H100:8", "A100-80GB:8"] or
+ * a set {H100: 8, A100-80GB: 8}; a list/set, `any_of` and `ordered` all become
+ * alternatives (struct spec_res), each a full set of resource constraints.
+ */
+#ifndef STRATUS_SPEC_H
+#define STRATUS_SPEC_H
+
+#include <stddef.h>
+
+#include "../util/err.h"
+
+enum spec_kind { SPEC_KIND_TRAIN, SPEC_KIND_BATCH, SPEC_KIND_INFER, SPEC_KIND__N };
+
+enum spec_recovery {
+    SPEC_RECOVERY_FAILOVER,          /* relaunch; the same region may be retried */
+    SPEC_RECOVERY_EAGER_NEXT_REGION  /* relaunch elsewhere first */
+};
+
+/* One alternative set of resource constraints. NULL/0/-1 mean "any". */
+struct spec_res {
+    char *accelerator;     /* as written ("H100", "tpu-v5p-8"); NULL = none asked */
+    int acc_count;         /* per node; 0 when no accelerator */
+    char *cloud;           /* lower case; NULL = any */
+    char *region;          /* NULL = any */
+    char *zone;            /* NULL = any */
+    char *instance_type;   /* NULL = any */
+    int use_spot;          /* -1 unset (policy decides), 0 on-demand only, 1 spot only */
+    double cpus;           /* 0 = any */
+    int cpus_exact;        /* "8" = exactly 8 (SkyPilot); "8+" = at least 8 */
+    double memory_gib;     /* 0 = any */
+    int memory_exact;
+    double disk_gb;        /* 0 = default; informational for now */
+    size_t line;           /* where this alternative was written */
+};
+
+struct spec_env {
+    char *key, *value;
+};
+
+struct spec {
+    char *path;                /* the file (owned) */
+    char *name;                /* "name:", or the file's base name without .yaml */
+    struct spec_res *res;      /* alternatives, at least one */
+    size_t nres;
+    int ordered;               /* alternatives are in preference order */
+    int num_nodes;             /* >= 1 */
+    char *setup, *run, *workdir; /* may be NULL */
+    struct spec_env *envs;
+    size_t nenvs;
+
+    /* stratus: */
+    enum spec_kind kind;       /* default batch */
+    char *team;                /* NULL = none */
+    int priority;              /* higher first; default 0 */
+    double duration_s;         /* expected run time; 0 = unknown */
+    double deadline_s;         /* relative to submission; 0 = none */
+    double deadline_at;        /* absolute unix time when given as a date; 0 = none */
+    double ckpt_interval_s;    /* 0 = no checkpoints */
+    double ckpt_restore_s;     /* time to restore from a checkpoint */
+    char *data_cloud;          /* where the data sits; NULL = nowhere in particular */
+    char *data_region;
+    double data_gb;
+    enum spec_recovery recovery;
+    int max_restarts;          /* default 3 */
+
+    char **warnings;           /* "file:line:col: ..." for things not honoured */
+    size_t nwarnings;
+};
+
+int spec_load_file(struct spec **out, const char *path, struct err *e);
+int spec_load_mem(struct spec **out, const char *name, const char *data, size_t len,
+                  struct err *e);
+void spec_free(struct spec *s);
+
+const char *spec_kind_name(enum spec_kind k);
+/* -1 when the name is not a kind. */
+int spec_kind_parse(const char *s);
+const char *spec_recovery_name(enum spec_recovery r);
+
+#endif

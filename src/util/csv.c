@@ -1,0 +1,255 @@
+/*
+ * csv.c - the CSV reader (see csv.h).
+ *
+ * Layout: open (read the file whole), the row scanner (csv_next, which unquotes
+ * in place), header binding, typed getters.
+ */
+#include "csv.h"
+#include "strutil.h"
+#include "xmem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void csv_reset(struct csv *c)
+{
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < CSV_MAX_FIELDS; i++)
+        c->map[i] = -1;
+    c->next_line = 1;
+}
+
+int csv_open_mem(struct csv *c, const char *name, const char *data, size_t n,
+                 struct err *e)
+{
+    (void)e;
+    csv_reset(c);
+    c->path = xstrdup(name);
+    c->data = xmalloc(n + 1);
+    memcpy(c->data, data, n);
+    c->data[n] = '\0';
+    c->size = n;
+    c->pos = c->data;
+    return 0;
+}
+
+int csv_open(struct csv *c, const char *path, size_t limit, struct err *e)
+{
+    FILE *fp;
+    long sz;
+    size_t got;
+
+    csv_reset(c);
+    if (limit == 0)
+        limit = (size_t)1 << 30;
+    fp = fopen(path, "rb");
+    if (fp == NULL)
+        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        fclose(fp);
+        return err_set(e, ST_EIO, "%s: cannot read: %s", path, strerror(errno));
+    }
+    if ((size_t)sz > limit) {
+        fclose(fp);
+        return err_set(e, ST_ETOOBIG, "%s: file is %ld bytes, the limit is %zu", path,
+                       sz, limit);
+    }
+    c->path = xstrdup(path);
+    c->data = xmalloc((size_t)sz + 1);
+    got = fread(c->data, 1, (size_t)sz, fp);
+    fclose(fp);
+    if (got != (size_t)sz) {
+        csv_close(c);
+        return err_set(e, ST_EIO, "%s: short read", path);
+    }
+    c->data[got] = '\0';
+    c->size = got;
+    c->pos = c->data;
+    return 0;
+}
+
+/* Scan one quoted field starting at p (on the opening quote); unquote in place.
+ * Returns the byte after the closing quote, or NULL if the quote never closes. */
+static char *scan_quoted(struct csv *c, char *p, char **start)
+{
+    char *w = p, *r = p + 1;
+
+    *start = w;
+    for (;;) {
+        if (*r == '\0')
+            return NULL;
+        if (*r == '"') {
+            if (r[1] == '"') {
+                *w++ = '"';
+                r += 2;
+                continue;
+            }
+            *w = '\0';
+            return r + 1;
+        }
+        if (*r == '\n')
+            c->next_line++;
+        *w++ = *r++;
+    }
+}
+
+int csv_next(struct csv *c, struct err *e)
+{
+    char *p = c->pos;
+
+    /* Skip blank lines (and a lone CR). */
+    while (*p == '\n' || (*p == '\r' && p[1] == '\n')) {
+        if (*p == '\r')
+            p++;
+        p++;
+        c->next_line++;
+    }
+    if (*p == '\0') {
+        c->pos = p;
+        c->nfields = 0;
+        return 0;
+    }
+    c->line = c->next_line;
+    c->nfields = 0;
+    for (;;) {
+        char *start;
+
+        if (c->nfields == CSV_MAX_FIELDS)
+            return err_at(e, ST_EPARSE, c->path, c->line, 0,
+                          "more than %d fields in a row", CSV_MAX_FIELDS);
+        if (*p == '"') {
+            p = scan_quoted(c, p, &start);
+            if (p == NULL)
+                return err_at(e, ST_EPARSE, c->path, c->line, 0,
+                              "a quoted field is never closed");
+            if (*p != ',' && *p != '\n' && *p != '\r' && *p != '\0')
+                return err_at(e, ST_EPARSE, c->path, c->line, 0,
+                              "text after a closing quote in field %zu", c->nfields + 1);
+        } else {
+            start = p;
+            while (*p != ',' && *p != '\n' && *p != '\r' && *p != '\0') {
+                if (*p == '"')
+                    return err_at(e, ST_EPARSE, c->path, c->line, 0,
+                                  "a quote inside unquoted field %zu", c->nfields + 1);
+                p++;
+            }
+        }
+        c->field[c->nfields++] = start;
+        if (*p == ',') {
+            *p++ = '\0';
+            continue;
+        }
+        if (*p == '\r')
+            *p++ = '\0';
+        if (*p == '\n') {
+            *p++ = '\0';
+            c->next_line++;
+        } else if (*p != '\0') {
+            return err_at(e, ST_EPARSE, c->path, c->line, 0, "stray carriage return");
+        }
+        break;
+    }
+    c->pos = p;
+    return 1;
+}
+
+int csv_bind(struct csv *c, const struct csv_col *cols, size_t ncols, struct err *e)
+{
+    const char *names[CSV_MAX_FIELDS + 1];
+    size_t i, j;
+    int rc;
+
+    BUG_ON(ncols > CSV_MAX_FIELDS);
+    rc = csv_next(c, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return err_at(e, ST_EPARSE, c->path, 1, 0, "empty file: expected a header row");
+    for (i = 0; i < ncols; i++) {
+        names[i] = cols[i].name;
+        c->map[i] = -1;
+    }
+    names[ncols] = NULL;
+    for (j = 0; j < c->nfields; j++) {
+        const char *h = c->field[j];
+
+        for (i = 0; i < ncols; i++)
+            if (strcmp(h, cols[i].name) == 0)
+                break;
+        if (i == ncols) {
+            const char *sug = str_suggest(h, names);
+
+            return err_at(e, ST_EPARSE, c->path, c->line, 0, "unknown column '%s'%s%s%s",
+                          h, sug ? " (did you mean '" : "", sug ? sug : "",
+                          sug ? "'?)" : "");
+        }
+        if (c->map[i] != -1)
+            return err_at(e, ST_EPARSE, c->path, c->line, 0, "column '%s' appears twice",
+                          h);
+        c->map[i] = (int)j;
+    }
+    for (i = 0; i < ncols; i++)
+        if (cols[i].required && c->map[i] == -1)
+            return err_at(e, ST_EPARSE, c->path, c->line, 0,
+                          "missing required column '%s'", cols[i].name);
+    return 0;
+}
+
+const char *csv_get(const struct csv *c, size_t i)
+{
+    int f;
+
+    BUG_ON(i >= CSV_MAX_FIELDS);
+    f = c->map[i];
+    if (f < 0 || (size_t)f >= c->nfields)
+        return "";
+    return c->field[f];
+}
+
+int csv_double(const struct csv *c, size_t i, const char *colname, const double *dflt,
+               double *out, struct err *e)
+{
+    const char *s = csv_get(c, i);
+
+    if (*s == '\0') {
+        if (dflt) {
+            *out = *dflt;
+            return 0;
+        }
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s' is empty", colname);
+    }
+    if (str_to_double(s, out) != 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "column '%s': '%s' is not a number", colname, s);
+    return 0;
+}
+
+int csv_long(const struct csv *c, size_t i, const char *colname, long min, long max,
+             const long *dflt, long *out, struct err *e)
+{
+    const char *s = csv_get(c, i);
+
+    if (*s == '\0') {
+        if (dflt) {
+            *out = *dflt;
+            return 0;
+        }
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s' is empty", colname);
+    }
+    if (str_to_long(s, min, max, out) != 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "column '%s': '%s' is not a whole number in [%ld, %ld]", colname,
+                      s, min, max);
+    return 0;
+}
+
+void csv_close(struct csv *c)
+{
+    free(c->path);
+    free(c->data);
+    c->path = c->data = NULL;
+}

@@ -1,0 +1,269 @@
+/*
+ * strutil.c - string helpers (see strutil.h).
+ */
+#include "strutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int str_to_double(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int str_to_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static double unit_seconds(char u)
+{
+    switch (u) {
+    case 's':
+        return 1;
+    case 'm':
+        return 60;
+    case 'h':
+        return 3600;
+    case 'd':
+        return 86400;
+    case 'w':
+        return 7 * 86400;
+    default:
+        return -1;
+    }
+}
+
+int str_to_duration(const char *s, double *seconds)
+{
+    double total = 0;
+    const char *p = s;
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (str_to_double(s, &total) == 0) {
+        if (total < 0)
+            return -1;
+        *seconds = total;
+        return 0;
+    }
+    total = 0;
+    while (*p) {
+        char *end;
+        double v, mul;
+
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return -1;
+        errno = 0;
+        v = strtod(p, &end);
+        if (errno != 0 || end == p || !isfinite(v) || v < 0)
+            return -1;
+        mul = unit_seconds(*end);
+        if (mul < 0)
+            return -1;
+        /* "min" is accepted as a spelling of minutes. */
+        if (strncmp(end, "min", 3) == 0)
+            end += 2;
+        total += v * mul;
+        p = end + 1;
+    }
+    *seconds = total;
+    return 0;
+}
+
+int str_to_fraction(const char *s, double *out)
+{
+    size_t n = s ? strlen(s) : 0;
+    double v;
+
+    if (n == 0)
+        return -1;
+    if (s[n - 1] == '%') {
+        char tmp[64];
+
+        if (n >= sizeof(tmp))
+            return -1;
+        memcpy(tmp, s, n - 1);
+        tmp[n - 1] = '\0';
+        if (str_to_double(tmp, &v) != 0)
+            return -1;
+        v /= 100.0;
+    } else if (str_to_double(s, &v) != 0) {
+        return -1;
+    }
+    if (v < 0 || v >= 1)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int str_to_gb(const char *s, double *gb)
+{
+    static const struct {
+        const char *suffix;
+        double mul;
+    } units[] = {{"TB", 1000}, {"TiB", 1024}, {"GB", 1}, {"GiB", 1},
+                 {"MB", 0.001}, {"MiB", 1.0 / 1024}, {"T", 1000}, {"G", 1}};
+    char tmp[64];
+    size_t n = s ? strlen(s) : 0, i;
+    double v;
+
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    if (str_to_double(s, &v) == 0)
+        return v < 0 ? -1 : (*gb = v, 0);
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        size_t k = strlen(units[i].suffix);
+
+        if (n > k && strcmp(s + n - k, units[i].suffix) == 0) {
+            size_t m = n - k;
+
+            while (m > 0 && s[m - 1] == ' ')
+                m--;
+            memcpy(tmp, s, m);
+            tmp[m] = '\0';
+            if (str_to_double(tmp, &v) != 0 || v < 0)
+                return -1;
+            *gb = v * units[i].mul;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int str_glob(const char *pattern, const char *s)
+{
+    const char *star = NULL, *resume = NULL;
+
+    while (*s) {
+        if (*pattern == '*') {
+            star = pattern++;
+            resume = s;
+        } else if (*pattern == '?' || *pattern == *s) {
+            pattern++;
+            s++;
+        } else if (star) {
+            pattern = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pattern == '*')
+        pattern++;
+    return *pattern == '\0';
+}
+
+size_t str_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t row[65];
+
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *str_suggest(const char *s, const char *const *cands)
+{
+    const char *best = NULL;
+    size_t bestd = (size_t)-1, i;
+    size_t limit = strlen(s) <= 4 ? 1 : strlen(s) <= 8 ? 2 : 3;
+
+    for (i = 0; cands[i]; i++) {
+        size_t d = str_distance(s, cands[i]);
+
+        if (d < bestd) {
+            bestd = d;
+            best = cands[i];
+        }
+    }
+    return bestd <= limit ? best : NULL;
+}
+
+const char *str_money(char *out, size_t n, double usd)
+{
+    char digits[64];
+    char grouped[96];
+    const char *sign = usd < 0 ? "-" : "";
+    size_t len, i, o = 0, lead;
+    long long whole;
+    int cents;
+
+    usd = fabs(usd);
+    whole = (long long)usd;
+    cents = (int)llround((usd - (double)whole) * 100.0);
+    if (cents == 100) {
+        whole++;
+        cents = 0;
+    }
+    snprintf(digits, sizeof(digits), "%lld", whole);
+    len = strlen(digits);
+    lead = len % 3 ? len % 3 : 3;
+    for (i = 0; i < len; i++) {
+        if (i >= lead && (i - lead) % 3 == 0)
+            grouped[o++] = ',';
+        grouped[o++] = digits[i];
+    }
+    grouped[o] = '\0';
+    snprintf(out, n, "%s$%s.%02d", sign, grouped, cents);
+    return out;
+}
+
+const char *str_duration(char *out, size_t n, double seconds)
+{
+    long s = lround(seconds);
+
+    if (s < 60)
+        snprintf(out, n, "%lds", s);
+    else if (s < 3600)
+        snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, n, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+    else
+        snprintf(out, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
+    return out;
+}

@@ -1,0 +1,34 @@
+/*
+ * strutil.h - small string helpers shared by the parsers: strict number
+ * parsing, durations ("90s", "2h30m", "1.5d"), money, globbing, and the
+ * "did you mean" suggestion for misspelt keys.
+ */
+#ifndef STRATUS_STRUTIL_H
+#define STRATUS_STRUTIL_H
+
+#include <stddef.h>
+
+/* Parse a whole string as a finite double; 0 or -1 (nothing is written on error). */
+int str_to_double(const char *s, double *out);
+/* Parse a whole string as a base-10 long in [min, max]; 0 or -1. */
+int str_to_long(const char *s, long min, long max, long *out);
+/* Parse a duration: a bare number is seconds; units s, m, h, d, w may be chained
+ * ("1h30m"). Result in seconds, >= 0. 0 or -1. */
+int str_to_duration(const char *s, double *seconds);
+/* Parse a percentage "15%" or a fraction "0.15" into a fraction in [0, 1). */
+int str_to_fraction(const char *s, double *out);
+/* Parse a byte size in GB: "500", "500GB", "2TB", "512MB". 0 or -1. */
+int str_to_gb(const char *s, double *gb);
+/* Case-sensitive shell glob with * and ?; 1 when it matches. */
+int str_glob(const char *pattern, const char *s);
+/* The closest of `cands` (NULL-terminated) to `s` by edit distance, or NULL when
+ * none is close enough to be a plausible typo. */
+const char *str_suggest(const char *s, const char *const *cands);
+/* Edit distance (Levenshtein), case-insensitive. */
+size_t str_distance(const char *a, const char *b);
+/* Format money as "$1,240.50" into out. */
+const char *str_money(char *out, size_t n, double usd);
+/* Format a duration in seconds as "1h30m" / "45s" into out. */
+const char *str_duration(char *out, size_t n, double seconds);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * yamlx.c - libyaml events folded into a positioned tree (see yamlx.h).
+ *
+ * Layout: node allocation, the event-driven builder (one recursive function
+ * per event kind, depth-bounded), lookup and typed readers.
+ */
+#include "yamlx.h"
+#include "strutil.h"
+#include "xmem.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+struct builder {
+    yaml_parser_t parser;
+    const char *path;
+    size_t nodes;
+};
+
+static void node_free(struct ynode *n)
+{
+    size_t i;
+
+    if (n == NULL)
+        return;
+    for (i = 0; i < n->n; i++) {
+        node_free(n->items[i]);
+        if (n->keys)
+            node_free(n->keys[i]);
+    }
+    free(n->items);
+    free(n->keys);
+    free(n->str);
+    free(n);
+}
+
+static struct ynode *node_new(struct builder *b, enum ynode_type t, const yaml_mark_t *m)
+{
+    struct ynode *n = xcalloc(1, sizeof(*n));
+
+    n->type = t;
+    n->line = m->line + 1;
+    n->col = m->column + 1;
+    b->nodes++;
+    return n;
+}
+
+static int next_event(struct builder *b, yaml_event_t *ev, struct err *e)
+{
+    if (!yaml_parser_parse(&b->parser, ev)) {
+        const yaml_mark_t *m = &b->parser.problem_mark;
+
+        return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1, "invalid YAML: %s",
+                      b->parser.problem ? b->parser.problem : "syntax error");
+    }
+    return 0;
+}
+
+static int build_node(struct builder *b, yaml_event_t *ev, int depth, struct ynode **out,
+                      struct err *e);
+
+/* Build the items of a sequence or the pairs of a mapping until its end event. */
+static int build_children(struct builder *b, struct ynode *n, int depth, struct err *e)
+{
+    size_t cap = 0;
+    yaml_event_type_t end = n->type == Y_MAP ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+
+    for (;;) {
+        yaml_event_t ev;
+        struct ynode *key = NULL, *val = NULL;
+        int rc;
+
+        if ((rc = next_event(b, &ev, e)) != 0)
+            return rc;
+        if (ev.type == end) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        rc = build_node(b, &ev, depth + 1, &key, e);
+        yaml_event_delete(&ev);
+        if (rc != 0)
+            return rc;
+        if (n->type == Y_MAP) {
+            if (key->type != Y_SCALAR) {
+                rc = err_at(e, ST_EPARSE, b->path, key->line, key->col,
+                            "mapping keys must be plain text");
+                node_free(key);
+                return rc;
+            }
+            if ((rc = next_event(b, &ev, e)) != 0) {
+                node_free(key);
+                return rc;
+            }
+            rc = build_node(b, &ev, depth + 1, &val, e);
+            yaml_event_delete(&ev);
+            if (rc != 0) {
+                node_free(key);
+                return rc;
+            }
+            if (ymap_get(n, key->str) != NULL) {
+                rc = err_at(e, ST_EPARSE, b->path, key->line, key->col,
+                            "duplicate key '%s'", key->str);
+                node_free(key);
+                node_free(val);
+                return rc;
+            }
+        }
+        n->items = xgrow(n->items, &cap, n->n + 1, sizeof(*n->items));
+        if (n->type == Y_MAP) {
+            size_t kcap = cap;
+
+            n->keys = xrealloc(n->keys, kcap * sizeof(*n->keys));
+            n->keys[n->n] = key;
+            n->items[n->n++] = val;
+        } else {
+            n->items[n->n++] = key;
+        }
+    }
+}
+
+static int build_node(struct builder *b, yaml_event_t *ev, int depth, struct ynode **out,
+                      struct err *e)
+{
+    const yaml_mark_t *m = &ev->start_mark;
+    struct ynode *n;
+    int rc;
+
+    *out = NULL;
+    if (depth > YAMLX_MAX_DEPTH)
+        return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1,
+                      "nesting deeper than %d levels", YAMLX_MAX_DEPTH);
+    if (b->nodes > YAMLX_MAX_NODES)
+        return err_at(e, ST_ETOOBIG, b->path, m->line + 1, m->column + 1,
+                      "more than %d YAML nodes", YAMLX_MAX_NODES);
+    switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+        return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1,
+                      "YAML aliases (*name) are not supported; write the value out");
+    case YAML_SCALAR_EVENT:
+        n = node_new(b, Y_SCALAR, m);
+        n->str = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        *out = n;
+        return 0;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        n = node_new(b, ev->type == YAML_MAPPING_START_EVENT ? Y_MAP : Y_SEQ, m);
+        rc = build_children(b, n, depth, e);
+        if (rc != 0) {
+            node_free(n);
+            return rc;
+        }
+        *out = n;
+        return 0;
+    default:
+        return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1,
+                      "unexpected YAML structure");
+    }
+}
+
+/* Parse the stream: exactly one document (or none). */
+static int build_doc(struct builder *b, struct ydoc *d, struct err *e)
+{
+    yaml_event_t ev;
+    int rc, docs = 0;
+
+    for (;;) {
+        if ((rc = next_event(b, &ev, e)) != 0)
+            return rc;
+        if (ev.type == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            return 0;
+        }
+        if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+            rc = err_at(e, ST_EPARSE, b->path, ev.start_mark.line + 1,
+                        ev.start_mark.column + 1,
+                        "more than one YAML document ('---'); put one workload per file");
+            yaml_event_delete(&ev);
+            return rc;
+        }
+        if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+            ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT) {
+            rc = build_node(b, &ev, 0, &d->root, e);
+            yaml_event_delete(&ev);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        yaml_event_delete(&ev);
+    }
+}
+
+int ydoc_load_mem(struct ydoc *d, const char *name, const char *data, size_t len,
+                  struct err *e)
+{
+    struct builder b;
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    memset(&b, 0, sizeof(b));
+    d->path = xstrdup(name);
+    b.path = d->path;
+    if (!yaml_parser_initialize(&b.parser))
+        return err_set(e, ST_ENOMEM, "%s: cannot initialise the YAML parser", name);
+    yaml_parser_set_input_string(&b.parser, (const unsigned char *)data, len);
+    rc = build_doc(&b, d, e);
+    yaml_parser_delete(&b.parser);
+    if (rc != 0) {
+        ydoc_free(d);
+        d->path = NULL;
+    }
+    return rc;
+}
+
+int ydoc_load_file(struct ydoc *d, const char *path, size_t limit, struct err *e)
+{
+    FILE *fp = fopen(path, "rb");
+    struct buf b;
+    char chunk[8192];
+    size_t n;
+    int rc = 0;
+
+    memset(d, 0, sizeof(*d));
+    if (fp == NULL)
+        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+    buf_init(&b, limit ? limit : (size_t)16 << 20);
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+        if (buf_add(&b, chunk, n) != 0) {
+            rc = err_set(e, ST_ETOOBIG, "%s: file larger than %zu bytes", path, b.limit);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(fp))
+        rc = err_set(e, ST_EIO, "%s: read error", path);
+    fclose(fp);
+    if (rc == 0)
+        rc = ydoc_load_mem(d, path, buf_cstr(&b), b.len, e);
+    buf_free(&b);
+    return rc;
+}
+
+void ydoc_free(struct ydoc *d)
+{
+    node_free(d->root);
+    free(d->path);
+    d->root = NULL;
+    d->path = NULL;
+}
+
+struct ynode *ymap_get(const struct ynode *map, const char *key)
+{
+    size_t i;
+
+    if (map == NULL || map->type != Y_MAP)
+        return NULL;
+    for (i = 0; i < map->n; i++)
+        if (strcmp(map->keys[i]->str, key) == 0)
+            return map->items[i];
+    return NULL;
+}
+
+int yerr(const struct ydoc *d, const struct ynode *n, int code, struct err *e,
+         const char *fmt, ...)
+{
+    char msg[ST_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return err_at(e, code, d->path, n ? n->line : 0, n ? n->col : 0, "%s", msg);
+}
+
+int ymap_check_keys(const struct ydoc *d, const struct ynode *map,
+                    const char *const *known, const char *where, struct err *e)
+{
+    size_t i, j;
+
+    if (map == NULL || map->type != Y_MAP)
+        return 0;
+    for (i = 0; i < map->n; i++) {
+        const char *k = map->keys[i]->str;
+        const char *sug;
+
+        for (j = 0; known[j]; j++)
+            if (strcmp(k, known[j]) == 0)
+                break;
+        if (known[j])
+            continue;
+        sug = str_suggest(k, known);
+        if (sug)
+            return yerr(d, map->keys[i], ST_EPARSE, e,
+                        "unknown key '%s' in %s (did you mean '%s'?)", k, where, sug);
+        return yerr(d, map->keys[i], ST_EPARSE, e, "unknown key '%s' in %s", k, where);
+    }
+    return 0;
+}
+
+const char *ynode_type_name(enum ynode_type t)
+{
+    switch (t) {
+    case Y_SCALAR:
+        return "a single value";
+    case Y_SEQ:
+        return "a list";
+    case Y_MAP:
+        return "a mapping";
+    default:
+        return "empty";
+    }
+}
+
+int ynode_is_null(const struct ynode *n)
+{
+    if (n == NULL || n->type == Y_NULL)
+        return 1;
+    if (n->type != Y_SCALAR || !n->plain)
+        return 0;
+    return n->str[0] == '\0' || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
+           strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
+}
+
+int yexpect(const struct ydoc *d, const struct ynode *n, enum ynode_type t,
+            const char *what, struct err *e)
+{
+    if (n != NULL && n->type == t)
+        return 0;
+    return yerr(d, n, ST_EPARSE, e, "%s must be %s, not %s", what, ynode_type_name(t),
+                ynode_type_name(n ? n->type : Y_NULL));
+}
+
+int yget_str(const struct ydoc *d, const struct ynode *n, const char *what,
+             const char **out, struct err *e)
+{
+    int rc = yexpect(d, n, Y_SCALAR, what, e);
+
+    if (rc == 0)
+        *out = n->str;
+    return rc;
+}
+
+int yget_bool(const struct ydoc *d, const struct ynode *n, const char *what, int *out,
+              struct err *e)
+{
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", NULL};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", NULL};
+    int rc = yexpect(d, n, Y_SCALAR, what, e), i;
+
+    if (rc != 0)
+        return rc;
+    for (i = 0; yes[i]; i++)
+        if (strcmp(n->str, yes[i]) == 0)
+            return *out = 1, 0;
+    for (i = 0; no[i]; i++)
+        if (strcmp(n->str, no[i]) == 0)
+            return *out = 0, 0;
+    return yerr(d, n, ST_EINVAL, e, "%s must be true or false, not '%s'", what, n->str);
+}
+
+int yget_double(const struct ydoc *d, const struct ynode *n, const char *what,
+                double min, double max, double *out, struct err *e)
+{
+    double v;
+    int rc = yexpect(d, n, Y_SCALAR, what, e);
+
+    if (rc != 0)
+        return rc;
+    if (str_to_double(n->str, &v) != 0)
+        return yerr(d, n, ST_EINVAL, e, "%s must be a number, not '%s'", what, n->str);
+    if (v < min || v > max)
+        return yerr(d, n, ST_EINVAL, e, "%s must be between %g and %g, not %g", what, min,
+                    max, v);
+    *out = v;
+    return 0;
+}
+
+int yget_long(const struct ydoc *d, const struct ynode *n, const char *what, long min,
+              long max, long *out, struct err *e)
+{
+    int rc = yexpect(d, n, Y_SCALAR, what, e);
+
+    if (rc != 0)
+        return rc;
+    if (str_to_long(n->str, min, max, out) != 0)
+        return yerr(d, n, ST_EINVAL, e, "%s must be a whole number from %ld to %ld, not '%s'",
+                    what, min, max, n->str);
+    return 0;
+}
+
+int yget_duration(const struct ydoc *d, const struct ynode *n, const char *what,
+                  double *seconds, struct err *e)
+{
+    int rc = yexpect(d, n, Y_SCALAR, what, e);
+
+    if (rc != 0)
+        return rc;
+    if (str_to_duration(n->str, seconds) != 0)
+        return yerr(d, n, ST_EINVAL, e,
+                    "%s must be a duration such as 90s, 30m, 2h or 1h30m, not '%s'", what,
+                    n->str);
+    return 0;
+}
