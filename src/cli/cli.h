@@ -2,7 +2,7 @@
  * cli.h - subcommands of the `stratus` command, one table entry each.
  *
  * Exit codes: 0 success, 1 the request was valid but cannot be met (e.g. no
- * feasible placement), 2 bad usage or bad input, 3 internal or I/O failure.
+ * feasible placement), 2 bad usage or bad input (including a missing file), 3 internal failure.
  */
 #ifndef STRATUS_CLI_H
 #define STRATUS_CLI_H
@@ -22,5 +22,10 @@ const char *cli_version(void);
 int cli_fail(const struct err *e);
 /* Exit status for an error code. */
 int cli_exit_code(int code);
+
+struct catalog;
+/* Load the catalog from dir, or the default one (catalog_default_dir) when dir
+ * is NULL; on failure prints the error and returns the exit status (> 0). */
+int cli_load_catalog(const char *dir, struct catalog **out);
 
 #endif

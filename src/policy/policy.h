@@ -6,9 +6,10 @@
  * `match` fits a workload governs it (like a firewall); a workload no rule
  * matches is unconstrained.  Policy is a hard constraint; price only ranks.
  *
+ *   version: 1                          # optional; 1 is the only version
  *   rules:
  *     - name: training-on-azure
- *       description: training only on Azure (committed capacity)
+ *       description: training only on azure
  *       match: {kind: train}            # kind, team, name (glob); all must fit
  *       allow: [azure]                  # location patterns cloud[/region[/zone]], globs
  *       deny: [azure/westus3]
@@ -18,6 +19,34 @@
  *       overflow: [oci, gcp]            # used only after every other allowed cloud
  *       spot: allow | require | forbid
  *       max_hourly_cost: 800            # USD per hour for the whole gang
+ *
+ * Every list key also takes a single value (`allow: azure`).  A rule with no
+ * `match` matches every workload: it is a catch-all, and a rule after it
+ * could never match, which is an error.
+ *
+ * - kind is train, batch or infer, the kinds of spec.h.  There is no "eval"
+ *   kind: an evaluation job is a batch job, and writing `kind: eval` is an
+ *   error that says so, because an alias would silently make a rule meant for
+ *   evaluations govern every batch job.  Single evaluations out by name
+ *   (`name: "eval-*"`).  team is an exact name; name is a glob on the
+ *   workload's name.
+ * - Clouds are azure, gcp, oci, aws, written in lower case; anything else
+ *   ("oracle", "google") is an error with a suggestion.  A location pattern
+ *   has one to three parts, each a glob with * and ?; a shorter pattern covers
+ *   everything below it ("gcp/europe-*" is every zone of those regions).
+ * - Continents are africa, asia, europe, middle-east, north-america, oceania
+ *   and south-america, as in the catalog's regions.csv.
+ * - A location is judged in this order: deny, then continents (a location of
+ *   unknown continent is outside every list: residency fails closed), then
+ *   allow.  An overflow cloud is allowed without repeating it in `allow`
+ *   ("azure first, overflowing to oci, then gcp" is `allow: [azure]` and
+ *   `overflow: [oci, gcp]`), unless some allow pattern names that cloud, in
+ *   which case those patterns restrict it as they restrict any cloud.
+ * - Contradictions are load errors: an overflow or preferred cloud that deny
+ *   covers whole, a preferred cloud outside allow, prefer_margin without
+ *   prefer, a cloud twice in prefer or overflow, `allow: []` or
+ *   `continents: []` (which read as "nowhere"; leave the key out for
+ *   "anywhere"), an empty match list.
  */
 #ifndef STRATUS_POLICY_H
 #define STRATUS_POLICY_H
@@ -62,9 +91,14 @@ struct policy {
     size_t nrules;
 };
 
+/* Load the policy file at path into a new *out that the caller frees with
+ * policy_free(); on error *out is NULL and e says file:line:col and why. */
 int policy_load_file(struct policy **out, const char *path, struct err *e);
+/* As policy_load_file() from len bytes of memory; `name` stands for the file
+ * in messages and in out->path. */
 int policy_load_mem(struct policy **out, const char *name, const char *data, size_t len,
                     struct err *e);
+/* Free a policy and every rule and string in it; p may be NULL. */
 void policy_free(struct policy *p);
 
 /* The rule that governs spec, or NULL when none matches (or p is NULL). */
@@ -77,7 +111,8 @@ enum policy_verdict {
     POLICY_DENIED,           /* in `deny` */
     POLICY_CONTINENT         /* outside `continents` */
 };
-/* Check a location against r (r may be NULL: everything is allowed). */
+/* Check a location against r (r may be NULL: everything is allowed).  region,
+ * zone and continent may be NULL when unknown. */
 enum policy_verdict policy_check_location(const struct policy_rule *r, const char *cloud,
                                           const char *region, const char *zone,
                                           const char *continent);
@@ -86,9 +121,14 @@ int policy_tier(const struct policy_rule *r, const char *cloud);
 /* Preference position of a cloud: 0 for the first preferred, len(prefer) for a
  * cloud not listed (and 0 for every cloud when there is no `prefer`). */
 int policy_pref_index(const struct policy_rule *r, const char *cloud);
-/* Does a location pattern ("azure", "gcp/europe-*", "oci/us-ashburn-1/*AD-1")
- * match a location? */
+/* Does a location pattern ("azure", "gcp/europe-*", "oci/us-ashburn-1/US-ASHBURN-AD-?")
+ * match a location?  A NULL region or zone is matched as "". */
 int policy_location_match(const char *pattern, const char *cloud, const char *region,
                           const char *zone);
+
+/* A verdict in words for messages ("denied by policy"); static storage. */
+const char *policy_verdict_str(enum policy_verdict v);
+/* The policy file's word for a spot setting ("allow"); static storage. */
+const char *policy_spot_name(enum policy_spot s);
 
 #endif

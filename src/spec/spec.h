@@ -9,6 +9,11 @@
  * resources.accelerators may be "H100:8", a list ["H100:8", "A100-80GB:8"] or
  * a set {H100: 8, A100-80GB: 8}; a list/set, `any_of` and `ordered` all become
  * alternatives (struct spec_res), each a full set of resource constraints.
+ *
+ * Limits on outside input: a spec file is at most SPEC_MAX_BYTES, asks for at
+ * most SPEC_MAX_NUM_NODES nodes and expands to at most SPEC_MAX_ALTERNATIVES
+ * alternatives; spec->warnings keeps at most SPEC_MAX_WARNINGS entries plus one
+ * line saying how many more there were.
  */
 #ifndef STRATUS_SPEC_H
 #define STRATUS_SPEC_H
@@ -16,6 +21,11 @@
 #include <stddef.h>
 
 #include "../util/err.h"
+
+#define SPEC_MAX_BYTES ((size_t)1 << 20)
+#define SPEC_MAX_NUM_NODES 4096
+#define SPEC_MAX_ALTERNATIVES 256
+#define SPEC_MAX_WARNINGS 64
 
 enum spec_kind { SPEC_KIND_TRAIN, SPEC_KIND_BATCH, SPEC_KIND_INFER, SPEC_KIND__N };
 
@@ -38,11 +48,14 @@ struct spec_res {
     double memory_gib;     /* 0 = any */
     int memory_exact;
     double disk_gb;        /* 0 = default; informational for now */
-    size_t line;           /* where this alternative was written */
+    size_t line;           /* where this alternative was written; 0 = nowhere
+                              (the spec has no resources at all) */
 };
 
 struct spec_env {
-    char *key, *value;
+    char *key, *value;     /* value is the text as written ("1e-4", "true") */
+    int unset;             /* declared without a value ("HF_TOKEN:"): SkyPilot
+                              expects it at launch (--env); value is "" */
 };
 
 struct spec {
@@ -50,14 +63,17 @@ struct spec {
     char *name;                /* "name:", or the file's base name without .yaml */
     struct spec_res *res;      /* alternatives, at least one */
     size_t nres;
-    int ordered;               /* alternatives are in preference order */
+    int ordered;               /* alternatives are in preference order (`ordered:`
+                                  or an accelerators list); else the planner
+                                  picks the cheapest */
     int num_nodes;             /* >= 1 */
     char *setup, *run, *workdir; /* may be NULL */
     struct spec_env *envs;
     size_t nenvs;
 
     /* stratus: */
-    enum spec_kind kind;       /* default batch */
+    enum spec_kind kind;       /* default batch; infer when a SkyPilot `service:`
+                                  section is present and no kind is given */
     char *team;                /* NULL = none */
     int priority;              /* higher first; default 0 */
     double duration_s;         /* expected run time; 0 = unknown */
@@ -67,22 +83,31 @@ struct spec {
     double ckpt_restore_s;     /* time to restore from a checkpoint */
     char *data_cloud;          /* where the data sits; NULL = nowhere in particular */
     char *data_region;
-    double data_gb;
-    enum spec_recovery recovery;
+    double data_gb;            /* size of that data in GB (10^9 bytes) */
+    enum spec_recovery recovery; /* default failover; also taken from SkyPilot's
+                                    resources.job_recovery.strategy */
     int max_restarts;          /* default 3 */
 
     char **warnings;           /* "file:line:col: ..." for things not honoured */
     size_t nwarnings;
 };
 
+/* Load and validate the spec in file `path`; on success *out is a new spec the
+ * caller frees with spec_free(), on error *out is NULL and e says
+ * "path:line:col: cause (suggestion)". */
 int spec_load_file(struct spec **out, const char *path, struct err *e);
+/* As spec_load_file() for len bytes at data (need not be NUL-terminated);
+ * `name` stands for the file in messages and gives the default spec name. */
 int spec_load_mem(struct spec **out, const char *name, const char *data, size_t len,
                   struct err *e);
+/* Free a spec and everything it owns; NULL is a no-op. */
 void spec_free(struct spec *s);
 
+/* "train", "batch", "infer"; "?" for a value out of range. */
 const char *spec_kind_name(enum spec_kind k);
 /* -1 when the name is not a kind. */
 int spec_kind_parse(const char *s);
+/* "failover", "eager-next-region"; "?" for a value out of range. */
 const char *spec_recovery_name(enum spec_recovery r);
 
 #endif

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, builds Stratus twice
+# (warnings as errors; then AddressSanitizer + UBSan), runs every test in both,
+# runs each fuzzer briefly, and ends with one line counting the results.
+#
+#   FUZZ_SECONDS=N   seconds per fuzzer (default 20; 0 skips fuzzing)
+#   JOBS=N           parallel build jobs (default: nproc)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${JOBS:-$(nproc)}
+fuzz_seconds=${FUZZ_SECONDS:-20}
+passed=0
+failed=0
+
+./scripts/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# Run ctest in a build dir and add its counts to the totals.
+run_suite() {
+  local dir=$1 label=$2 out total nfail
+  out=$(cd "$dir" && ctest --output-on-failure -j"$jobs" 2>&1)
+  echo "$out" | sed "s/^/[$label] /"
+  total=$(echo "$out" | sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' | tail -1)
+  nfail=$(echo "$out" | sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' | tail -1)
+  if [ -z "$total" ]; then
+    echo "[$label] ctest did not run"; failed=$((failed + 1)); return
+  fi
+  passed=$((passed + total - nfail))
+  failed=$((failed + nfail))
+}
+
+build() {
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -DSTRATUS_WERROR=ON "$@" >/dev/null &&
+    cmake --build "$dir" -j"$jobs" 2>&1 | grep -E "error|warning|Error" ; return "${PIPESTATUS[0]}"
+}
+
+echo "== build (warnings are errors)"
+if build build; then run_suite build release; else echo "build failed"; failed=$((failed + 1)); fi
+
+echo "== build with AddressSanitizer + UBSan"
+if build build-asan -DSTRATUS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_suite build-asan asan
+else
+  echo "sanitizer build failed"; failed=$((failed + 1))
+fi
+
+if [ "$fuzz_seconds" -gt 0 ]; then
+  echo "== fuzzers, ${fuzz_seconds}s each"
+  if CC=clang build build-fuzz -DSTRATUS_FUZZ=ON -DSTRATUS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; then
+    for f in build-fuzz/fuzz_*; do
+      name=$(basename "$f"); corpus=$(mktemp -d)
+      cp -r "fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
+      if "$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 "$corpus" >"$corpus.log" 2>&1; then
+        echo "[fuzz] $name: $(grep -o 'Done [0-9]* runs' "$corpus.log" | tail -1)"; passed=$((passed + 1))
+      else
+        echo "[fuzz] $name FAILED:"; tail -40 "$corpus.log"; failed=$((failed + 1))
+      fi
+      rm -rf "$corpus" "$corpus.log"
+    done
+  else
+    echo "fuzz build failed"; failed=$((failed + 1))
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,422 @@
+/*
+ * catalog.c - loading and indexing offers and regions (see catalog.h).
+ *
+ * Layout: the default directory; regions.csv; offers.csv with its validation
+ * (one function per row); the accelerator index; accessors.  Network and
+ * capacity files are in catalog_net.c.
+ */
+#include "catalog_int.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef STRATUS_SOURCE_CATALOG
+#define STRATUS_SOURCE_CATALOG "catalog"
+#endif
+#ifndef STRATUS_INSTALL_CATALOG
+#define STRATUS_INSTALL_CATALOG "/usr/local/share/stratus/catalog"
+#endif
+
+static int is_dir_with_offers(const char *dir)
+{
+    char *path = xasprintf("%s/offers.csv", dir);
+    struct stat st;
+    int ok = stat(path, &st) == 0;
+
+    free(path);
+    return ok;
+}
+
+char *catalog_default_dir(const char *argv0)
+{
+    const char *env = getenv("STRATUS_CATALOG");
+    char exe[4096], path[4200];
+    ssize_t n;
+
+    (void)argv0;
+    if (env && *env)
+        return xstrdup(env);
+    /* Installed layout: <prefix>/bin/stratus and <prefix>/share/stratus/catalog. */
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        char *slash;
+
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof(path), "%s/../share/stratus/catalog", exe);
+            if (is_dir_with_offers(path))
+                return xstrdup(path);
+        }
+    }
+    if (is_dir_with_offers(STRATUS_INSTALL_CATALOG))
+        return xstrdup(STRATUS_INSTALL_CATALOG);
+    return xstrdup(STRATUS_SOURCE_CATALOG);
+}
+
+int catalog_open_csv(struct catalog *cat, struct csv *c, const char *name, int optional,
+                     struct err *e)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/%s", cat->dir, name);
+    if (optional && access(path, F_OK) != 0)
+        return 1;
+    return csv_open(c, path, 0, e);
+}
+
+/* Cloud and region names: lower-case letters, digits, '-', '_' (and '.'). */
+static int valid_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' &&
+            *s != '_' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* ---- regions.csv ---- */
+
+enum { R_CLOUD, R_REGION, R_LAT, R_LON, R_CONTINENT };
+static const struct csv_col region_cols[] = {
+    {"cloud", 1}, {"region", 1}, {"latitude", 1}, {"longitude", 1}, {"continent", 1},
+};
+static const char *const continents[] = {"africa",        "asia",    "europe",
+                                         "middle-east",   "oceania", "north-america",
+                                         "south-america", "antarctica", NULL};
+
+static int region_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct region r;
+    const char *cont = csv_get(c, R_CONTINENT);
+    uint32_t idx = (uint32_t)cat->nregions;
+    size_t i;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if (!valid_name(csv_get(c, R_CLOUD)) || !valid_name(csv_get(c, R_REGION)))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "cloud and region must be lower-case names, not '%s', '%s'",
+                      csv_get(c, R_CLOUD), csv_get(c, R_REGION));
+    for (i = 0; continents[i]; i++)
+        if (strcmp(cont, continents[i]) == 0)
+            break;
+    if (continents[i] == NULL) {
+        const char *sug = str_suggest(cont, continents);
+
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "unknown continent '%s'%s%s%s",
+                      cont, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+    }
+    if ((rc = csv_double(c, R_LAT, "latitude", NULL, &r.lat, e)) != 0 ||
+        (rc = csv_double(c, R_LON, "longitude", NULL, &r.lon, e)) != 0)
+        return rc;
+    if (r.lat < -90 || r.lat > 90 || r.lon < -180 || r.lon > 180)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "coordinates %g,%g are outside [-90,90] x [-180,180]", r.lat, r.lon);
+    r.cloud = strpool_intern(&cat->pool, csv_get(c, R_CLOUD));
+    r.name = strpool_intern(&cat->pool, csv_get(c, R_REGION));
+    r.continent = strpool_intern(&cat->pool, cont);
+    if (keymap_put(&cat->region_ix, r.cloud, r.name, NULL, NULL, &idx))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "duplicate region %s/%s", r.cloud,
+                      r.name);
+    cat->regions = xgrow(cat->regions, &cat->regions_cap, cat->nregions + 1,
+                         sizeof(*cat->regions));
+    cat->regions[cat->nregions++] = r;
+    return 0;
+}
+
+static int load_regions(struct catalog *cat, struct err *e)
+{
+    struct csv c;
+    int rc;
+
+    if ((rc = catalog_open_csv(cat, &c, "regions.csv", 0, e)) != 0)
+        return rc;
+    rc = csv_bind(&c, region_cols, sizeof(region_cols) / sizeof(region_cols[0]), e);
+    while (rc == 0 && (rc = csv_next(&c, e)) == 1)
+        rc = region_row(cat, &c, e);
+    csv_close(&c);
+    return rc < 0 ? rc : 0;
+}
+
+int catalog_need_region(struct catalog *cat, const struct csv *c, const char *cloud,
+                        const char *region, uint32_t *idx, struct err *e)
+{
+    const char *ic = strpool_find(&cat->pool, cloud);
+    const char *ir = strpool_find(&cat->pool, region);
+    const char *names[64];
+    const char *sug;
+    size_t i, n = 0;
+
+    if (ic && ir && keymap_get(&cat->region_ix, ic, ir, NULL, NULL, idx))
+        return 0;
+    for (i = 0; i < cat->nregions && n < 63; i++)
+        if (ic == cat->regions[i].cloud)
+            names[n++] = cat->regions[i].name;
+    names[n] = NULL;
+    if (n == 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "unknown cloud '%s': no region of it is in regions.csv", cloud);
+    sug = str_suggest(region, names);
+    return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                  "unknown region '%s/%s' (not in regions.csv%s%s%s)", cloud, region,
+                  sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
+}
+
+/* ---- offers.csv ---- */
+
+enum {
+    O_CLOUD, O_REGION, O_ZONE, O_TYPE, O_ACC, O_ACC_COUNT, O_ACC_MEM, O_VCPUS, O_MEM,
+    O_INTERCONNECT, O_MAX_NODES, O_PRICE, O_SPOT, O__N
+};
+static const struct csv_col offer_cols[O__N] = {
+    {"cloud", 1},          {"region", 1},           {"zone", 0},
+    {"instance_type", 1},  {"accelerator", 1},      {"accelerators_per_node", 1},
+    {"accelerator_memory_gib", 0}, {"vcpus", 0},    {"memory_gib", 0},
+    {"interconnect", 0},   {"max_cluster_nodes", 0}, {"price_hour", 1},
+    {"spot_price_hour", 0},
+};
+
+/* A price column: empty = not sold that way (-1); negative is an error. */
+static int offer_price(const struct csv *c, int col, double *out, struct err *e)
+{
+    static const double none = -1;
+    int rc = csv_double(c, (size_t)col, offer_cols[col].name, &none, out, e);
+
+    if (rc == 0 && *out < 0 && *csv_get(c, (size_t)col) != '\0')
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s': negative price %s",
+                      offer_cols[col].name, csv_get(c, (size_t)col));
+    return rc;
+}
+
+static int offer_numbers(const struct csv *c, struct offer *o, struct err *e)
+{
+    static const double zero = 0;
+    static const long lzero = 0;
+    long n;
+    int rc;
+
+    if ((rc = csv_long(c, O_ACC_COUNT, "accelerators_per_node", 0, 4096, NULL, &n, e)) != 0)
+        return rc;
+    o->acc_count = (int)n;
+    if ((rc = csv_long(c, O_MAX_NODES, "max_cluster_nodes", 1, 1000000, &lzero, &n, e)) != 0)
+        return rc;
+    o->max_cluster_nodes = (int)n;
+    if ((rc = csv_double(c, O_ACC_MEM, "accelerator_memory_gib", &zero, &o->acc_mem_gib, e)) ||
+        (rc = csv_double(c, O_VCPUS, "vcpus", &zero, &o->vcpus, e)) ||
+        (rc = csv_double(c, O_MEM, "memory_gib", &zero, &o->memory_gib, e)))
+        return rc;
+    if (o->acc_mem_gib < 0 || o->vcpus < 0 || o->memory_gib < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "accelerator_memory_gib, vcpus and memory_gib must not be negative");
+    if ((rc = offer_price(c, O_PRICE, &o->price, e)) != 0 ||
+        (rc = offer_price(c, O_SPOT, &o->spot_price, e)) != 0)
+        return rc;
+    if (o->price < 0 && o->spot_price < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "offer has neither price_hour nor spot_price_hour");
+    return 0;
+}
+
+static void index_accelerator(struct catalog *cat, const char *acc, uint32_t offer)
+{
+    uint32_t ai = (uint32_t)cat->naccs;
+    struct acc_list *l;
+
+    if (!keymap_put(&cat->acc_ix, acc, NULL, NULL, NULL, &ai)) {
+        cat->accs = xgrow(cat->accs, &cat->accs_cap, cat->naccs + 1, sizeof(*cat->accs));
+        memset(&cat->accs[cat->naccs], 0, sizeof(*cat->accs));
+        cat->accs[cat->naccs++].name = acc;
+    }
+    l = &cat->accs[ai];
+    l->idx = xgrow(l->idx, &l->cap, l->n + 1, sizeof(*l->idx));
+    l->idx[l->n++] = offer;
+}
+
+static int offer_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct offer o;
+    uint32_t idx = (uint32_t)cat->noffers, first;
+    const char *ic;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    if ((rc = catalog_need_region(cat, c, csv_get(c, O_CLOUD), csv_get(c, O_REGION),
+                                  &o.region_idx, e)) != 0)
+        return rc;
+    if (*csv_get(c, O_TYPE) == '\0' || *csv_get(c, O_ACC) == '\0')
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "instance_type and accelerator must not be empty");
+    if ((rc = offer_numbers(c, &o, e)) != 0)
+        return rc;
+    ic = csv_get(c, O_INTERCONNECT);
+    o.cloud = cat->regions[o.region_idx].cloud;
+    o.region = cat->regions[o.region_idx].name;
+    o.zone = strpool_intern(&cat->pool, csv_get(c, O_ZONE));
+    o.instance_type = strpool_intern(&cat->pool, csv_get(c, O_TYPE));
+    o.accelerator = strpool_intern(&cat->pool, csv_get(c, O_ACC));
+    o.interconnect = strpool_intern(&cat->pool, *ic ? ic : "none");
+    o.line = (uint32_t)c->line;
+    /* TPU offers share one instance type (TPU-VM): the accelerator is part of
+     * what makes an offer unique.  The region record stands for cloud+region. */
+    if (keymap_put(&cat->offer_ix, &cat->regions[o.region_idx], o.zone, o.instance_type,
+                   o.accelerator, &idx)) {
+        first = idx;
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "duplicate offer %s/%s/%s %s %s (first at line %u)", o.cloud, o.region,
+                      o.zone, o.instance_type, o.accelerator, cat->offers[first].line);
+    }
+    cat->offers = xgrow(cat->offers, &cat->offers_cap, cat->noffers + 1, sizeof(o));
+    cat->offers[cat->noffers] = o;
+    index_accelerator(cat, o.accelerator, (uint32_t)cat->noffers);
+    cat->noffers++;
+    return 0;
+}
+
+static int load_offers(struct catalog *cat, struct err *e)
+{
+    struct csv c;
+    int rc;
+    size_t i;
+
+    if ((rc = catalog_open_csv(cat, &c, "offers.csv", 0, e)) != 0)
+        return rc;
+    rc = csv_bind(&c, offer_cols, O__N, e);
+    while (rc == 0 && (rc = csv_next(&c, e)) == 1)
+        rc = offer_row(cat, &c, e);
+    csv_close(&c);
+    if (rc < 0)
+        return rc;
+    cat->acc_names = xcalloc(cat->naccs + 1, sizeof(*cat->acc_names));
+    for (i = 0; i < cat->naccs; i++)
+        cat->acc_names[i] = cat->accs[i].name;
+    return 0;
+}
+
+int catalog_load(struct catalog **out, const char *dir, struct err *e)
+{
+    struct catalog *cat = xcalloc(1, sizeof(*cat));
+    int rc;
+
+    *out = NULL;
+    cat->dir = xstrdup(dir);
+    strpool_init(&cat->pool);
+    cat->star = strpool_intern(&cat->pool, "*");
+    if ((rc = load_regions(cat, e)) != 0 || (rc = load_offers(cat, e)) != 0 ||
+        (rc = catalog_load_net(cat, e)) != 0 || (rc = catalog_load_capacity(cat, e)) != 0) {
+        catalog_free(cat);
+        return rc;
+    }
+    *out = cat;
+    return 0;
+}
+
+void catalog_free(struct catalog *cat)
+{
+    size_t i;
+
+    if (cat == NULL)
+        return;
+    for (i = 0; i < cat->naccs; i++)
+        free(cat->accs[i].idx);
+    free(cat->accs);
+    free(cat->acc_names);
+    free(cat->offers);
+    free(cat->regions);
+    free(cat->egress);
+    free(cat->rtt);
+    free(cat->preempt);
+    free(cat->commits);
+    free(cat->quotas);
+    keymap_free(&cat->offer_ix);
+    keymap_free(&cat->region_ix);
+    keymap_free(&cat->acc_ix);
+    keymap_free(&cat->rtt_ix);
+    strpool_free(&cat->pool);
+    free(cat->dir);
+    free(cat);
+}
+
+/* ---- accessors ---- */
+
+const char *catalog_dir(const struct catalog *cat)
+{
+    return cat->dir;
+}
+
+size_t catalog_noffers(const struct catalog *cat)
+{
+    return cat->noffers;
+}
+
+const struct offer *catalog_offer(const struct catalog *cat, size_t i)
+{
+    BUG_ON(i >= cat->noffers);
+    return &cat->offers[i];
+}
+
+size_t catalog_nregions(const struct catalog *cat)
+{
+    return cat->nregions;
+}
+
+const struct region *catalog_region_at(const struct catalog *cat, size_t i)
+{
+    BUG_ON(i >= cat->nregions);
+    return &cat->regions[i];
+}
+
+const struct region *catalog_region(const struct catalog *cat, const char *cloud,
+                                    const char *region)
+{
+    const char *ic = strpool_find(&cat->pool, cloud);
+    const char *ir = strpool_find(&cat->pool, region);
+    uint32_t idx;
+
+    if (ic && ir && keymap_get(&cat->region_ix, ic, ir, NULL, NULL, &idx))
+        return &cat->regions[idx];
+    return NULL;
+}
+
+const char *catalog_accelerator(const struct catalog *cat, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < cat->naccs; i++)
+        if (strcasecmp(cat->accs[i].name, name) == 0)
+            return cat->accs[i].name;
+    return NULL;
+}
+
+const char *const *catalog_accelerators(const struct catalog *cat)
+{
+    return cat->acc_names;
+}
+
+const uint32_t *catalog_offers_of(const struct catalog *cat, const char *accelerator,
+                                  size_t *n)
+{
+    uint32_t ai;
+
+    if (!keymap_get(&cat->acc_ix, accelerator, NULL, NULL, NULL, &ai)) {
+        *n = 0;
+        return NULL;
+    }
+    *n = cat->accs[ai].n;
+    return cat->accs[ai].idx;
+}
+
+const char *catalog_intern(struct catalog *cat, const char *s)
+{
+    return strpool_intern(&cat->pool, s);
+}

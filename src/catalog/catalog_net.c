@@ -1,0 +1,414 @@
+/*
+ * catalog_net.c - the optional catalog files: egress prices, measured and
+ * modelled latency, spot preemption rates, commitments and quotas.
+ *
+ * Each file has a column schema, a row function that validates one row with
+ * file:line errors, and a lookup.  Missing files fall back to documented
+ * defaults (egress 0, RTT by a speed-of-light-in-fibre model, one default
+ * preemption rate).
+ */
+#define _GNU_SOURCE /* timegm */
+#include "catalog_int.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Defaults when the catalog has no latency_model.csv / no matching rule. */
+#define DEFAULT_RTT_INTERCEPT_MS 5.0
+#define DEFAULT_RTT_MS_PER_KM 0.02 /* ~2x the 0.01 ms/km of light in fibre */
+#define DEFAULT_PREEMPT_RATE 0.05  /* per node-hour; see catalog/SOURCE.md */
+
+typedef int (*row_fn)(struct catalog *cat, struct csv *c, struct err *e);
+
+/* Read one optional file with a schema, calling fn per row. */
+static int load_file(struct catalog *cat, const char *name, const struct csv_col *cols,
+                     size_t ncols, row_fn fn, struct err *e)
+{
+    struct csv c;
+    int rc = catalog_open_csv(cat, &c, name, 1, e);
+
+    if (rc == 1)
+        return 0;
+    if (rc != 0)
+        return rc;
+    rc = csv_bind(&c, cols, ncols, e);
+    while (rc == 0 && (rc = csv_next(&c, e)) == 1)
+        rc = fn(cat, &c, e);
+    csv_close(&c);
+    return rc < 0 ? rc : 0;
+}
+
+/* An interned pattern field: empty means "*". */
+static const char *pattern(struct catalog *cat, const char *s)
+{
+    return *s ? strpool_intern(&cat->pool, s) : cat->star;
+}
+
+/* ---- egress.csv ---- */
+
+enum { E_KIND, E_SCLOUD, E_SREGION, E_DCLOUD, E_DREGION, E_PRICE, E_NOTE };
+static const struct csv_col egress_cols[] = {
+    {"kind", 1},       {"src_cloud", 1}, {"src_region", 0}, {"dst_cloud", 1},
+    {"dst_region", 0}, {"price_per_gb", 1}, {"note", 0},
+};
+static const char *const egress_kinds[] = {"same_region", "inter_region", "inter_cloud",
+                                           NULL};
+
+static int egress_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct egress_rule r;
+    const char *kind = csv_get(c, E_KIND);
+    int rc, i;
+
+    memset(&r, 0, sizeof(r));
+    for (i = 0; egress_kinds[i]; i++)
+        if (strcmp(kind, egress_kinds[i]) == 0)
+            break;
+    if (egress_kinds[i] == NULL)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "kind must be same_region, inter_region or inter_cloud, not '%s'",
+                      kind);
+    r.kind = i;
+    if ((rc = csv_double(c, E_PRICE, "price_per_gb", NULL, &r.price, e)) != 0)
+        return rc;
+    if (r.price < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "negative price_per_gb");
+    r.scloud = pattern(cat, csv_get(c, E_SCLOUD));
+    r.sregion = pattern(cat, csv_get(c, E_SREGION));
+    r.dcloud = pattern(cat, csv_get(c, E_DCLOUD));
+    r.dregion = pattern(cat, csv_get(c, E_DREGION));
+    r.specificity = (r.scloud != cat->star) + (r.sregion != cat->star) +
+                    (r.dcloud != cat->star) + (r.dregion != cat->star);
+    cat->egress = xrealloc(cat->egress, (cat->negress + 1) * sizeof(r));
+    cat->egress[cat->negress++] = r;
+    return 0;
+}
+
+static int pat_ok(const char *pat, const char *s)
+{
+    return strcmp(pat, "*") == 0 || str_glob(pat, s);
+}
+
+double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
+                             const char *sregion, const char *dcloud, const char *dregion)
+{
+    int kind = strcmp(scloud, dcloud) != 0   ? EGRESS_INTER_CLOUD
+               : strcmp(sregion, dregion) != 0 ? EGRESS_INTER_REGION
+                                               : EGRESS_SAME_REGION;
+    const struct egress_rule *best = NULL;
+    size_t i;
+
+    for (i = 0; i < cat->negress; i++) {
+        const struct egress_rule *r = &cat->egress[i];
+
+        if (r->kind != kind || !pat_ok(r->scloud, scloud) || !pat_ok(r->sregion, sregion) ||
+            !pat_ok(r->dcloud, dcloud) || !pat_ok(r->dregion, dregion))
+            continue;
+        if (best == NULL || r->specificity > best->specificity)
+            best = r;
+    }
+    return best ? best->price : 0.0;
+}
+
+/* ---- latency.csv and latency_model.csv ---- */
+
+enum { L_ACLOUD, L_AREGION, L_BCLOUD, L_BREGION, L_RTT };
+static const struct csv_col latency_cols[] = {
+    {"src_cloud", 1}, {"src_region", 1}, {"dst_cloud", 1}, {"dst_region", 1}, {"rtt_ms", 1},
+};
+
+static int latency_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    uint32_t a, b, idx = (uint32_t)cat->nrtt;
+    double rtt;
+    int rc;
+
+    if ((rc = catalog_need_region(cat, c, csv_get(c, L_ACLOUD), csv_get(c, L_AREGION), &a,
+                                  e)) != 0 ||
+        (rc = catalog_need_region(cat, c, csv_get(c, L_BCLOUD), csv_get(c, L_BREGION), &b,
+                                  e)) != 0 ||
+        (rc = csv_double(c, L_RTT, "rtt_ms", NULL, &rtt, e)) != 0)
+        return rc;
+    if (rtt < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "negative rtt_ms");
+    if (keymap_put(&cat->rtt_ix, &cat->regions[a], &cat->regions[b], NULL, NULL, &idx))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "duplicate pair %s/%s -> %s/%s",
+                      cat->regions[a].cloud, cat->regions[a].name, cat->regions[b].cloud,
+                      cat->regions[b].name);
+    cat->rtt = xgrow(cat->rtt, &cat->rtt_cap, cat->nrtt + 1, sizeof(*cat->rtt));
+    cat->rtt[cat->nrtt++] = (float)rtt;
+    return 0;
+}
+
+enum { M_INTERCEPT, M_PER_KM, M_PAIRS, M_R2, M_MAE };
+static const struct csv_col model_cols[] = {
+    {"intercept_ms", 1}, {"ms_per_km", 1}, {"fit_pairs", 0}, {"r2", 0},
+    {"median_abs_error_ms", 0},
+};
+
+static int model_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    int rc;
+
+    if ((rc = csv_double(c, M_INTERCEPT, "intercept_ms", NULL, &cat->lat_intercept_ms, e)) ||
+        (rc = csv_double(c, M_PER_KM, "ms_per_km", NULL, &cat->lat_ms_per_km, e)))
+        return rc;
+    if (cat->lat_ms_per_km <= 0 || cat->lat_intercept_ms < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "the latency model needs ms_per_km > 0 and intercept_ms >= 0");
+    return 0;
+}
+
+double geo_km(double lat1, double lon1, double lat2, double lon2)
+{
+    const double rad = M_PI / 180.0, earth_km = 6371.0;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+
+    return 2 * earth_km * asin(fmin(1.0, sqrt(a)));
+}
+
+double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char *aregion,
+                      const char *bcloud, const char *bregion, int *measured)
+{
+    const struct region *a = catalog_region(cat, acloud, aregion);
+    const struct region *b = catalog_region(cat, bcloud, bregion);
+    uint32_t idx;
+
+    if (measured)
+        *measured = 0;
+    if (a == NULL || b == NULL)
+        return -1;
+    if (keymap_get(&cat->rtt_ix, a, b, NULL, NULL, &idx) ||
+        keymap_get(&cat->rtt_ix, b, a, NULL, NULL, &idx)) {
+        if (measured)
+            *measured = 1;
+        return cat->rtt[idx];
+    }
+    return cat->lat_intercept_ms + cat->lat_ms_per_km * geo_km(a->lat, a->lon, b->lat, b->lon);
+}
+
+/* ---- preemption.csv ---- */
+
+enum { P_CLOUD, P_REGION, P_ACC, P_RATE, P_SOURCE };
+static const struct csv_col preempt_cols[] = {
+    {"cloud", 1}, {"region", 1}, {"accelerator", 1}, {"rate_per_hour", 1}, {"source", 0},
+};
+
+static int preempt_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct preempt_rule r;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if ((rc = csv_double(c, P_RATE, "rate_per_hour", NULL, &r.rate, e)) != 0)
+        return rc;
+    if (r.rate < 0 || r.rate > 100)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "rate_per_hour must be in [0, 100], not %g", r.rate);
+    r.cloud = pattern(cat, csv_get(c, P_CLOUD));
+    r.region = pattern(cat, csv_get(c, P_REGION));
+    r.accelerator = pattern(cat, csv_get(c, P_ACC));
+    r.specificity = (r.cloud != cat->star) * 4 + (r.region != cat->star) * 2 +
+                    (r.accelerator != cat->star);
+    cat->preempt = xrealloc(cat->preempt, (cat->npreempt + 1) * sizeof(r));
+    cat->preempt[cat->npreempt++] = r;
+    return 0;
+}
+
+double catalog_preempt_rate(const struct catalog *cat, const struct offer *o)
+{
+    const struct preempt_rule *best = NULL;
+    size_t i;
+
+    for (i = 0; i < cat->npreempt; i++) {
+        const struct preempt_rule *r = &cat->preempt[i];
+
+        if (!pat_ok(r->cloud, o->cloud) || !pat_ok(r->region, o->region) ||
+            !pat_ok(r->accelerator, o->accelerator))
+            continue;
+        if (best == NULL || r->specificity > best->specificity)
+            best = r;
+    }
+    return best ? best->rate : cat->preempt_default;
+}
+
+int catalog_load_net(struct catalog *cat, struct err *e)
+{
+    int rc;
+
+    cat->lat_intercept_ms = DEFAULT_RTT_INTERCEPT_MS;
+    cat->lat_ms_per_km = DEFAULT_RTT_MS_PER_KM;
+    cat->preempt_default = DEFAULT_PREEMPT_RATE;
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+    if ((rc = load_file(cat, "egress.csv", egress_cols, NCOLS(egress_cols), egress_row,
+                        e)) != 0 ||
+        (rc = load_file(cat, "latency.csv", latency_cols, NCOLS(latency_cols), latency_row,
+                        e)) != 0 ||
+        (rc = load_file(cat, "latency_model.csv", model_cols, NCOLS(model_cols), model_row,
+                        e)) != 0)
+        return rc;
+    return load_file(cat, "preemption.csv", preempt_cols, NCOLS(preempt_cols), preempt_row,
+                     e);
+}
+
+/* ---- commitments.csv and quotas.csv ---- */
+
+/* "YYYY-MM-DD" (or with "THH:MM:SSZ") to unix seconds; empty is 0 (open). */
+static int parse_date(const struct csv *c, size_t col, const char *name, double *out,
+                      struct err *e)
+{
+    const char *s = csv_get(c, col);
+    struct tm tm;
+    const char *end;
+
+    *out = 0;
+    if (*s == '\0')
+        return 0;
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end && *end == 'T')
+        end = strptime(end, "T%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0')
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "column '%s': '%s' is not a date like 2026-01-31", name, s);
+    *out = (double)timegm(&tm);
+    return 0;
+}
+
+enum { C_CLOUD, C_REGION, C_ZONE, C_TYPE, C_COUNT, C_START, C_END, C_PRICE };
+static const struct csv_col commit_cols[] = {
+    {"cloud", 1}, {"region", 1}, {"zone", 0}, {"instance_type", 1},
+    {"count", 1}, {"start", 0},  {"end", 0},  {"price_hour", 1},
+};
+
+static int offer_exists(const struct catalog *cat, const struct commitment *m)
+{
+    size_t i;
+
+    for (i = 0; i < cat->noffers; i++) {
+        const struct offer *o = &cat->offers[i];
+
+        if (o->cloud == m->cloud && o->region == m->region &&
+            o->instance_type == m->instance_type && (*m->zone == '\0' || o->zone == m->zone))
+            return 1;
+    }
+    return 0;
+}
+
+static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct commitment m;
+    uint32_t ri;
+    long count;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    if ((rc = catalog_need_region(cat, c, csv_get(c, C_CLOUD), csv_get(c, C_REGION), &ri,
+                                  e)) != 0 ||
+        (rc = csv_long(c, C_COUNT, "count", 1, 1000000, NULL, &count, e)) != 0 ||
+        (rc = csv_double(c, C_PRICE, "price_hour", NULL, &m.price_hour, e)) != 0 ||
+        (rc = parse_date(c, C_START, "start", &m.start, e)) != 0 ||
+        (rc = parse_date(c, C_END, "end", &m.end, e)) != 0)
+        return rc;
+    if (m.price_hour < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "negative price_hour");
+    if (m.end && m.end <= m.start)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "end is not after start");
+    m.cloud = cat->regions[ri].cloud;
+    m.region = cat->regions[ri].name;
+    m.zone = strpool_intern(&cat->pool, csv_get(c, C_ZONE));
+    m.instance_type = strpool_intern(&cat->pool, csv_get(c, C_TYPE));
+    m.count = (int)count;
+    m.line = (uint32_t)c->line;
+    /* A commitment must name something that is sold there (any zone if none given). */
+    if (!offer_exists(cat, &m))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "no offer %s in %s/%s%s%s to commit to", m.instance_type, m.cloud,
+                      m.region, *m.zone ? "/" : "", m.zone);
+    cat->commits = xrealloc(cat->commits, (cat->ncommits + 1) * sizeof(m));
+    cat->commits[cat->ncommits++] = m;
+    return 0;
+}
+
+enum { Q_CLOUD, Q_REGION, Q_ACC, Q_LIMIT };
+static const struct csv_col quota_cols[] = {
+    {"cloud", 1}, {"region", 1}, {"accelerator", 1}, {"limit", 1},
+};
+
+static int quota_row(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct quota q;
+    const char *acc;
+    uint32_t ri;
+    int rc;
+
+    memset(&q, 0, sizeof(q));
+    if (strcmp(csv_get(c, Q_REGION), "*") != 0 &&
+        (rc = catalog_need_region(cat, c, csv_get(c, Q_CLOUD), csv_get(c, Q_REGION), &ri,
+                                  e)) != 0)
+        return rc;
+    if ((rc = csv_long(c, Q_LIMIT, "limit", 0, 100000000, NULL, &q.limit, e)) != 0)
+        return rc;
+    acc = catalog_accelerator(cat, csv_get(c, Q_ACC));
+    if (acc == NULL) {
+        const char *sug = str_suggest(csv_get(c, Q_ACC), cat->acc_names);
+
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "unknown accelerator '%s'%s%s%s",
+                      csv_get(c, Q_ACC), sug ? " (did you mean '" : "", sug ? sug : "",
+                      sug ? "'?)" : "");
+    }
+    q.cloud = strpool_intern(&cat->pool, csv_get(c, Q_CLOUD));
+    q.region = strpool_intern(&cat->pool, csv_get(c, Q_REGION));
+    q.accelerator = acc;
+    cat->quotas = xrealloc(cat->quotas, (cat->nquotas + 1) * sizeof(q));
+    cat->quotas[cat->nquotas++] = q;
+    return 0;
+}
+
+int catalog_load_capacity(struct catalog *cat, struct err *e)
+{
+    int rc = load_file(cat, "commitments.csv", commit_cols, NCOLS(commit_cols), commit_row,
+                       e);
+
+    if (rc != 0)
+        return rc;
+    return load_file(cat, "quotas.csv", quota_cols, NCOLS(quota_cols), quota_row, e);
+}
+
+size_t catalog_ncommitments(const struct catalog *cat)
+{
+    return cat->ncommits;
+}
+
+const struct commitment *catalog_commitment(const struct catalog *cat, size_t i)
+{
+    BUG_ON(i >= cat->ncommits);
+    return &cat->commits[i];
+}
+
+const struct quota *catalog_quota(const struct catalog *cat, const char *cloud,
+                                  const char *region, const char *accelerator)
+{
+    const struct quota *best = NULL;
+    size_t i;
+
+    /* A region's own quota beats a cloud-wide one. */
+    for (i = 0; i < cat->nquotas; i++) {
+        const struct quota *q = &cat->quotas[i];
+
+        if (q->accelerator != accelerator || strcmp(q->cloud, cloud) != 0)
+            continue;
+        if (strcmp(q->region, region) == 0)
+            return q;
+        if (strcmp(q->region, "*") == 0)
+            best = q;
+    }
+    return best;
+}

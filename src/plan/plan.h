@@ -1,0 +1,131 @@
+/*
+ * plan.h - rank every feasible placement of one workload by expected cost.
+ *
+ * A candidate is an offer x {on-demand, spot, committed} x node count that
+ * satisfies the spec, the catalog (prices, fabric, quotas) and the policy.
+ * Its expected cost is
+ *
+ *   compute    = price_hour x nodes x duration
+ *   preemption = (spot only) expected gang preemptions x work lost per
+ *                preemption x price_hour x nodes, where a gang of n nodes is
+ *                preempted at n x rate (the location's per-node rate) and each
+ *                preemption loses restore time + half a checkpoint interval
+ *                (half the run when there are no checkpoints)
+ *   egress     = data.size_gb x the price per GB from the data's location
+ *
+ * Candidates are ordered by (policy overflow tier, the spec's `ordered`
+ * position, expected cost / (1 - margin)^preference index), ties broken by
+ * location and instance type so the order is deterministic.  Everything that
+ * was considered and dropped is counted per reason, with the cheapest dropped
+ * candidate of each reason kept for --explain.
+ */
+#ifndef STRATUS_PLAN_H
+#define STRATUS_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+
+struct catalog;
+struct spec;
+struct policy;
+struct policy_rule;
+
+/* Reasons a candidate is removed, in the order they are checked. */
+#define PLAN_REASON_MAP(X)                                                               \
+    X(ACC_COUNT, "accelerator_count", "wrong number of accelerators per node")           \
+    X(SPEC_LOCATION, "spec_location", "outside the spec's cloud/region/zone")            \
+    X(SPEC_INSTANCE, "spec_instance_type", "not the spec's instance_type")               \
+    X(SPEC_CPUS, "spec_cpus", "vCPUs do not fit the spec")                               \
+    X(SPEC_MEMORY, "spec_memory", "memory does not fit the spec")                        \
+    X(SPEC_SPOT, "spec_use_spot", "excluded by the spec's use_spot")                     \
+    X(NO_PRICE, "not_sold", "not sold that way (no price in the catalog)")               \
+    X(FABRIC, "fabric", "gang larger than one fabric takes")                             \
+    X(QUOTA, "quota", "over the quota")                                                  \
+    X(POLICY_DENIED, "policy_denied", "location denied by policy")                       \
+    X(POLICY_LOCATION, "policy_location", "location not allowed by policy")              \
+    X(POLICY_CONTINENT, "policy_continent", "continent not allowed by policy")           \
+    X(POLICY_SPOT, "policy_spot", "spot rule of the policy")                             \
+    X(POLICY_COST, "policy_cost_cap", "over the policy's hourly cost cap")
+
+enum plan_reason {
+#define X_(id, key, text) PLAN_R_##id,
+    PLAN_REASON_MAP(X_)
+#undef X_
+        PLAN_R__N
+};
+
+enum plan_mode { PLAN_ONDEMAND, PLAN_SPOT, PLAN_COMMITTED };
+
+struct plan_cand {
+    uint32_t offer;        /* index in the catalog */
+    uint16_t alt;          /* which of the spec's resource alternatives */
+    uint8_t mode;          /* enum plan_mode */
+    int nodes;
+    int tier;              /* policy overflow tier (0 = primary) */
+    int pref;              /* policy preference index */
+    double price_hour;     /* per node, in force for this mode; committed: what
+                              the commitment costs, already paid */
+    double hourly_cost;    /* marginal USD per hour for the gang (0 if committed) */
+    double compute, preemption, egress;
+    double expected;       /* compute + preemption + egress */
+    double key;            /* expected, adjusted for preference margin */
+};
+
+struct plan_excl {
+    size_t count;
+    int has_best;
+    struct plan_cand best; /* cheapest removed candidate (when it had a price) */
+};
+
+struct plan_opts {
+    double now;            /* unix time, for commitment windows; 0 = now */
+    size_t top;            /* keep only the best `top` (0 = all) */
+};
+
+struct plan {
+    const struct catalog *cat;
+    const struct spec *spec;
+    const struct policy_rule *rule; /* the governing policy rule, or NULL */
+    double duration_h;     /* used for costs */
+    int duration_assumed;  /* the spec gave none: costs are for one hour */
+    struct plan_cand *c;   /* ranked, best first */
+    size_t n, cap;
+    size_t feasible;       /* feasible before trimming to `top` */
+    size_t considered;     /* candidates examined */
+    struct plan_excl excl[PLAN_R__N];
+    /* scratch, kept between calls so a reused plan does not allocate */
+    const char **accs;     /* canonical accelerator per alternative */
+    size_t accs_cap;
+    double *memo;          /* per region: egress $/GB and preemption rate */
+    size_t memo_cap;
+};
+
+void plan_init(struct plan *p);
+void plan_free(struct plan *p);
+/* Rank the candidates of spec.  pol may be NULL.  Returns 0 with p->n >= 1;
+ * ST_EINFEASIBLE when nothing fits (e says why, per reason); ST_EINVAL when
+ * the spec names something the catalog does not have (accelerator, data
+ * location), with the spec's file:line and a suggestion. */
+int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
+              const struct policy *pol, const struct plan_opts *o, struct err *e);
+
+const char *plan_reason_key(int r);
+const char *plan_reason_text(int r);
+const char *plan_mode_name(int mode);
+/* Total order used for ranking; < 0 when a ranks before b. */
+int plan_cand_cmp(const struct plan *p, const struct plan_cand *a,
+                  const struct plan_cand *b);
+/* "policy rule 'training-on-azure' (training only on Azure)" for policy
+ * reasons, else the reason's text; written to buf. */
+const char *plan_reason_explain(const struct plan *p, int r, char *buf, size_t n);
+
+/* The plan as one JSON object (jansson json_t *; caller decrefs):
+ * {"workload", "kind", "policy_rule", "nodes", "duration_hours",
+ *  "duration_assumed", "considered", "feasible", "candidates": [...],
+ *  "excluded": {reason: count}} and, with explain, "explain": [{"reason",
+ *  "text", "count", "best": candidate, "delta"}]. */
+void *plan_to_json(const struct plan *p, int explain);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * plan_json.c - a plan as JSON (see plan_to_json in plan.h).  The field names
+ * are a published interface: scripts and the future API read them.
+ */
+#include "plan.h"
+#include "../catalog/catalog.h"
+#include "../policy/policy.h"
+#include "../spec/spec.h"
+
+#include <jansson.h>
+#include <math.h>
+
+/* Dollars rounded to the cent... of a cent: keep 4 decimals, print clean. */
+static json_t *money(double v)
+{
+    return json_real(round(v * 10000.0) / 10000.0);
+}
+
+static json_t *cand_json(const struct plan *p, const struct plan_cand *c, size_t rank)
+{
+    const struct offer *o = catalog_offer(p->cat, c->offer);
+    json_t *j = json_object(), *b = json_object();
+
+    if (rank)
+        json_object_set_new(j, "rank", json_integer((json_int_t)rank));
+    json_object_set_new(j, "cloud", json_string(o->cloud));
+    json_object_set_new(j, "region", json_string(o->region));
+    json_object_set_new(j, "zone", json_string(o->zone));
+    json_object_set_new(j, "instance_type", json_string(o->instance_type));
+    json_object_set_new(j, "accelerator", json_string(o->accelerator));
+    json_object_set_new(j, "accelerators_per_node", json_integer(o->acc_count));
+    json_object_set_new(j, "nodes", json_integer(c->nodes));
+    json_object_set_new(j, "spot", json_boolean(c->mode == PLAN_SPOT));
+    json_object_set_new(j, "mode", json_string(plan_mode_name(c->mode)));
+    json_object_set_new(j, "price_hour", money(c->price_hour));
+    json_object_set_new(j, "hourly_cost", money(c->hourly_cost));
+    json_object_set_new(j, "expected_cost", money(c->expected));
+    json_object_set_new(b, "compute", money(c->compute));
+    json_object_set_new(b, "preemption", money(c->preemption));
+    json_object_set_new(b, "egress", money(c->egress));
+    json_object_set_new(j, "breakdown", b);
+    json_object_set_new(j, "policy_tier", json_integer(c->tier));
+    return j;
+}
+
+static json_t *explain_json(const struct plan *p)
+{
+    json_t *a = json_array();
+    char why[512];
+    int r;
+
+    for (r = 0; r < PLAN_R__N; r++) {
+        const struct plan_excl *x = &p->excl[r];
+        json_t *j;
+
+        if (x->count == 0)
+            continue;
+        j = json_object();
+        json_object_set_new(j, "reason", json_string(plan_reason_key(r)));
+        json_object_set_new(j, "text", json_string(plan_reason_explain(p, r, why, sizeof(why))));
+        json_object_set_new(j, "count", json_integer((json_int_t)x->count));
+        if (x->has_best) {
+            json_object_set_new(j, "best", cand_json(p, &x->best, 0));
+            if (p->n > 0)
+                json_object_set_new(j, "saving_vs_chosen",
+                                    money(p->c[0].expected - x->best.expected));
+        }
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+void *plan_to_json(const struct plan *p, int explain)
+{
+    json_t *j = json_object(), *cands = json_array(), *ex = json_object();
+    size_t i;
+    int r;
+
+    json_object_set_new(j, "workload", json_string(p->spec->name));
+    json_object_set_new(j, "kind", json_string(spec_kind_name(p->spec->kind)));
+    json_object_set_new(j, "policy_rule", p->rule ? json_string(p->rule->name) : json_null());
+    json_object_set_new(j, "nodes", json_integer(p->spec->num_nodes));
+    json_object_set_new(j, "duration_hours", json_real(p->duration_h));
+    json_object_set_new(j, "duration_assumed", json_boolean(p->duration_assumed));
+    json_object_set_new(j, "considered", json_integer((json_int_t)p->considered));
+    json_object_set_new(j, "feasible", json_integer((json_int_t)p->feasible));
+    for (i = 0; i < p->n; i++)
+        json_array_append_new(cands, cand_json(p, &p->c[i], i + 1));
+    json_object_set_new(j, "candidates", cands);
+    for (r = 0; r < PLAN_R__N; r++)
+        if (p->excl[r].count)
+            json_object_set_new(ex, plan_reason_key(r),
+                                json_integer((json_int_t)p->excl[r].count));
+    json_object_set_new(j, "excluded", ex);
+    if (explain)
+        json_object_set_new(j, "explain", explain_json(p));
+    return j;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Black-box tests of `stratus offers` and `stratus plan` on the fixture catalog
+# (exact numbers) and on the bundled catalog under the lab's policies.
+. "$(dirname "$0")/lib.sh"
+MINI="$SOURCE_DIR/tests/data/catalog-mini"
+EX="$SOURCE_DIR/examples"
+
+# --- offers ---
+run 0 "$STRATUS" offers --catalog "$MINI" --accelerator h100:8
+first=$(sed -n 2p <<<"$OUT")
+has "$first" "oci"; has "$first" "BM.GPU.H100.8"; has "$first" "80.00"; has "$first" "10.000"
+has "$OUT" "5 offers"
+ok "offers: H100:8 sorted by price, \$/accelerator-hour shown"
+run 0 "$STRATUS" offers --catalog "$MINI" --accelerator H100 --spot --json
+[ "$(json 'len(j)')" = 3 ] || fail "3 spot H100 offers expected: $OUT"
+[ "$(json '[o["spot_price_hour"] for o in j]')" = "[30.0, 33.0, 40.0]" ] || fail "spot order: $OUT"
+ok "offers --spot --json: only spot offers, cheapest first"
+run 0 "$STRATUS" offers --catalog "$MINI" --cloud gcp --region us-central1
+has "$OUT" "2 offers"; hasnt "$OUT" "europe-west4"
+ok "offers: --cloud and --region filter"
+run 1 "$STRATUS" offers --catalog "$MINI" --accelerator H10
+has "$ERR" "no offer has accelerator 'H10' (did you mean 'H100'?)"
+ok "offers: unknown accelerator suggests the nearest"
+run 2 "$STRATUS" offers --catalog "$MINI" --limit x
+run 2 "$STRATUS" offers --catalog /nonexistent
+has "$ERR" "/nonexistent/regions.csv: cannot open"
+ok "offers: bad options and a missing catalog are clear errors"
+
+# --- plan on the fixture catalog: exact numbers ---
+cat >"$TMP/gang.yaml" <<'YAML'
+name: gang
+resources:
+  accelerators: H100:8
+num_nodes: 2
+stratus:
+  kind: batch
+  duration: 10h
+  checkpoint: {interval: 30m, restore: 6m}
+YAML
+cp -r "$MINI" "$TMP/nocommit" && rm "$TMP/nocommit/commitments.csv"
+run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$MINI" --json
+[ "$(json 'j["candidates"][0]["mode"]')" = committed ] || fail "committed capacity first: $OUT"
+[ "$(json 'j["candidates"][0]["expected_cost"]')" = 0.0 ] || fail "committed is already paid: $OUT"
+ok "plan: capacity already paid for (commitments.csv) is used first"
+run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --json
+[ "$(json 'j["workload"]')" = gang ] || fail "workload name: $OUT"
+[ "$(json 'j["candidates"][0]["region"]')" = us-central1 ] || fail "best region: $OUT"
+[ "$(json 'j["candidates"][0]["spot"]')" = True ] || fail "best is spot: $OUT"
+# 30/h x 2 nodes x 10 h = 600; preemption: 2 x 0.2 x 10 = 4 expected, each losing
+# 0.1 + 0.25 h of a 60/h gang = 84
+[ "$(json 'j["candidates"][0]["breakdown"]["compute"]')" = 600.0 ] || fail "compute: $OUT"
+[ "$(json 'j["candidates"][0]["breakdown"]["preemption"]')" = 84.0 ] || fail "preemption: $OUT"
+[ "$(json 'j["candidates"][0]["expected_cost"]')" = 684.0 ] || fail "expected: $OUT"
+[ "$(json 'j["candidates"][0]["hourly_cost"]')" = 60.0 ] || fail "hourly: $OUT"
+[ "$(json 'j["excluded"]')" = "{'accelerator_count': 2, 'not_sold': 2}" ] || fail "excluded: $OUT"
+[ "$(json 'sorted(j["candidates"][0].keys())')" = "['accelerator', 'accelerators_per_node', 'breakdown', 'cloud', 'expected_cost', 'hourly_cost', 'instance_type', 'mode', 'nodes', 'policy_tier', 'price_hour', 'rank', 'region', 'spot', 'zone']" ] || fail "candidate keys: $OUT"
+ok "plan --json: ranked candidates with the cost breakdown"
+
+run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --top 3
+has "$OUT" "gcp/us-central1/us-central1-a"; has "$OUT" "\$684.00"
+has "$OUT" "8 feasible of 12 candidates considered (--top 0 shows all)"
+ok "plan: table, --top"
+
+# --- plan on the bundled catalog under the lab's policy ---
+run 0 "$STRATUS" plan "$EX/train-llama.yaml" --policy "$EX/policy.yaml" --explain --top 0 --json
+[ "$(json 'set(c["cloud"] for c in j["candidates"])')" = "{'azure'}" ] || fail "training must be on azure only: $OUT"
+[ "$(json 'j["policy_rule"] is not None')" = True ] || fail "a rule must govern training"
+[ "$(json 'any(x["reason"] == "policy_location" and x["best"]["cloud"] != "azure" for x in j["explain"])')" = True ] || fail "explain: $OUT"
+ok "plan: training goes to Azure only; --explain names the cheaper options the policy removed"
+run 0 "$STRATUS" plan "$EX/train-llama.yaml" --policy "$EX/policy.yaml" --explain
+has "$OUT" "policy: rule '"; has "$OUT" "would have cost"
+ok "plan --explain: text says what each removal would have cost"
+
+run 0 "$STRATUS" plan "$EX/infer-llm.yaml" --policy "$EX/policy.yaml" --top 0 --json
+[ "$(json 'j["candidates"][0]["cloud"]')" = azure ] || fail "inference starts on azure: $OUT"
+tiers=$(json '[c["cloud"] for c in j["candidates"]]')
+python3 - "$tiers" <<'PY' || fail "inference order must be azure, then oci, then gcp: $tiers"
+import ast, sys
+clouds = ast.literal_eval(sys.argv[1])
+order = {"azure": 0, "oci": 1, "gcp": 2}
+seen = [order[c] for c in clouds if c in order]
+assert seen == sorted(seen) and set(clouds) <= set(order), clouds
+PY
+[ "$(json 'any(c["spot"] for c in j["candidates"])')" = False ] || fail "no spot for inference"
+ok "plan: inference on Azure first, overflow OCI then GCP, no spot"
+
+run 0 "$STRATUS" plan "$EX/batch-eval.yaml" --policy "$EX/policy.yaml" --top 0 --json
+[ "$(json 'len(set(c["cloud"] for c in j["candidates"])) >= 2')" = True ] || fail "batch anywhere: $OUT"
+[ "$(json 'j["candidates"][0]["expected_cost"] == min(c["expected_cost"] for c in j["candidates"])')" = True ] || fail "batch cheapest first"
+ok "plan: batch runs anywhere, cheapest first"
+
+sed 's/team: evals/team: clinical/' "$EX/batch-eval.yaml" >"$TMP/clinical.yaml"
+run 0 "$STRATUS" plan "$TMP/clinical.yaml" --policy "$EX/policies/eu-data.yaml" --top 0 --json
+[ "$(json 'j["policy_rule"]')" = clinical-eu-data ] || fail "the EU rule must govern the clinical team: $OUT"
+regions=$(json '" ".join(sorted(set(c["cloud"]+"/"+c["region"] for c in j["candidates"])))')
+python3 - "$regions" "$SOURCE_DIR/catalog/regions.csv" <<'PY' || fail "EU policy placed outside Europe: $regions"
+import csv, sys
+cont = {(r["cloud"], r["region"]): r["continent"] for r in csv.DictReader(open(sys.argv[2]))}
+for loc in sys.argv[1].split():
+    c, r = loc.split("/")
+    assert cont[(c, r)] == "europe", loc
+PY
+ok "plan: the EU data policy keeps every candidate in Europe"
+
+# Every example plans; the policy file among the files is taken as the policy.
+run 0 "$STRATUS" plan "$EX"/*.yaml --top 1
+has "$OUT" "llama-8b-pretrain"; has "$OUT" "nightly-eval"; has "$OUT" "chat-70b-replica"
+has "$OUT" "support-bot-finetune"
+ok "plan: all examples plan, examples/policy.yaml picked up as the policy"
+
+# --- infeasible and bad input ---
+cat >"$TMP/gcp-train.yaml" <<'YAML'
+resources:
+  accelerators: H100:8
+  infra: gcp
+stratus:
+  kind: train
+YAML
+run 1 "$STRATUS" plan "$TMP/gcp-train.yaml" --policy "$EX/policy.yaml"
+has "$ERR" "no feasible placement for 'gcp-train'"; has "$ERR" "policy rule"
+ok "plan: no feasible candidate says why and exits 1"
+run 2 "$STRATUS" plan "$TMP/missing.yaml"
+has "$ERR" "missing.yaml: cannot open"
+printf 'name: x\nresources:\n  acelerators: H100:8\n' >"$TMP/typo.yaml"
+run 2 "$STRATUS" plan "$TMP/typo.yaml"
+has "$ERR" "typo.yaml:3:3: unknown key 'acelerators'"; has "$ERR" "did you mean 'accelerators'?"
+printf 'resources:\n  accelerators: H1000:8\n' >"$TMP/acc.yaml"
+run 2 "$STRATUS" plan "$TMP/acc.yaml"
+has "$ERR" "acc.yaml:"; has "$ERR" "(did you mean 'H100'?)"
+run 2 "$STRATUS" plan "$TMP/gang.yaml" --policy "$TMP/typo.yaml"
+run 2 "$STRATUS" plan
+ok "plan: missing file, misspelt key, unknown accelerator, bad policy, no file: exit 2 with file:line"
+echo "$checks checks passed"

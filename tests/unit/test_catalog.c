@@ -1,0 +1,227 @@
+/*
+ * test_catalog.c - the catalog loader: the fixture catalog loads with the
+ * right values and lookups, the bundled catalog loads, and every kind of bad
+ * file is refused with file:line and a cause.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "testutil.h"
+
+#define MINI TEST_DATA "/catalog-mini"
+
+static struct catalog *load_mini(void)
+{
+    struct catalog *cat = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (catalog_load(&cat, MINI, &e) != 0)
+        fail_msg("%s", e.msg);
+    return cat;
+}
+
+static void test_mini_offers(void **state)
+{
+    struct catalog *cat = load_mini();
+    const uint32_t *idx;
+    size_t n;
+    const struct offer *o;
+
+    (void)state;
+    assert_int_equal(catalog_noffers(cat), 8);
+    assert_int_equal(catalog_nregions(cat), 5);
+    assert_string_equal(catalog_accelerator(cat, "h100"), "H100");
+    assert_null(catalog_accelerator(cat, "H1000"));
+    idx = catalog_offers_of(cat, catalog_accelerator(cat, "H100"), &n);
+    assert_int_equal(n, 6);
+    o = catalog_offer(cat, idx[0]);
+    assert_string_equal(o->instance_type, "Standard_ND96isr_H100_v5");
+    assert_int_equal(o->acc_count, 8);
+    assert_true(o->spot_price < 0); /* empty = no spot */
+    assert_true(fabs(o->price - 98.32) < 1e-9);
+    assert_string_equal(o->interconnect, "infiniband");
+    assert_int_equal(o->max_cluster_nodes, 0);
+    o = catalog_offer(cat, 6);
+    assert_string_equal(o->cloud, "oci");
+    assert_int_equal(o->max_cluster_nodes, 8192);
+    /* interned: the same string is the same pointer */
+    assert_ptr_equal(catalog_offer(cat, 0)->region, catalog_offer(cat, 2)->region);
+    catalog_free(cat);
+}
+
+static void test_mini_network(void **state)
+{
+    struct catalog *cat = load_mini();
+    int measured;
+    double rtt, km;
+
+    (void)state;
+    /* most specific egress row wins: the eastus<->ashburn interconnect is free */
+    assert_true(catalog_egress_per_gb(cat, "azure", "eastus", "oci", "us-ashburn-1") == 0);
+    assert_true(fabs(catalog_egress_per_gb(cat, "azure", "westeurope", "oci", "us-ashburn-1") -
+                     0.087) < 1e-12);
+    assert_true(fabs(catalog_egress_per_gb(cat, "azure", "eastus", "azure", "westeurope") -
+                     0.02) < 1e-12);
+    assert_true(catalog_egress_per_gb(cat, "gcp", "us-central1", "gcp", "us-central1") == 0);
+    rtt = catalog_rtt_ms(cat, "gcp", "europe-west4", "gcp", "us-central1", &measured);
+    assert_true(measured);
+    assert_true(fabs(rtt - 104) < 1e-6);
+    rtt = catalog_rtt_ms(cat, "azure", "eastus", "oci", "us-ashburn-1", &measured);
+    assert_false(measured);
+    km = geo_km(37.3719, -79.8164, 39.0438, -77.4874);
+    assert_true(km > 250 && km < 300);
+    assert_true(fabs(rtt - (4 + 0.015 * km)) < 1e-6);
+    assert_true(catalog_rtt_ms(cat, "azure", "nowhere", "oci", "us-ashburn-1", NULL) < 0);
+    catalog_free(cat);
+}
+
+static void test_mini_rates_quotas_commitments(void **state)
+{
+    struct catalog *cat = load_mini();
+    const struct quota *q;
+    const struct commitment *m;
+
+    (void)state;
+    assert_true(fabs(catalog_preempt_rate(cat, catalog_offer(cat, 3)) - 0.2) < 1e-12);
+    assert_true(fabs(catalog_preempt_rate(cat, catalog_offer(cat, 4)) - 0.1) < 1e-12);
+    assert_true(fabs(catalog_preempt_rate(cat, catalog_offer(cat, 0)) - 0.05) < 1e-12);
+    q = catalog_quota(cat, "oci", "us-ashburn-1", catalog_accelerator(cat, "A10"));
+    assert_non_null(q);
+    assert_int_equal(q->limit, 4);
+    assert_null(catalog_quota(cat, "oci", "us-ashburn-1", catalog_accelerator(cat, "H100")));
+    assert_int_equal(catalog_ncommitments(cat), 1);
+    m = catalog_commitment(cat, 0);
+    assert_int_equal(m->count, 4);
+    assert_true(m->start == 1767225600.0); /* 2026-01-01T00:00:00Z */
+    catalog_free(cat);
+}
+
+struct bad_case {
+    const char *file;     /* which file of the mini catalog to replace */
+    const char *text;     /* its new contents */
+    const char *expect;   /* substring of the error */
+};
+
+static const char OFFER_HDR[] =
+    "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+    "accelerator_memory_gib,vcpus,memory_gib,interconnect,max_cluster_nodes,price_hour,"
+    "spot_price_hour\n";
+
+static const struct bad_case bad_cases[] = {
+    {"offers.csv", "cloud,region,zone,instance_typ\n", "offers.csv:1: unknown column 'instance_typ' (did you mean 'instance_type'?)"},
+    {"offers.csv", "cloud,region\n", "offers.csv:1: missing required column 'instance_type'"},
+    {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,abc,\n", "offers.csv:2: column 'price_hour': 'abc' is not a number"},
+    {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,-1,\n", "offers.csv:2: column 'price_hour': negative price -1"},
+    {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,,\n", "offers.csv:2: offer has neither price_hour nor spot_price_hour"},
+    {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,1,\nazure,eastus,,X,H100,8,80,96,1900,,,2,\n", "offers.csv:3: duplicate offer azure/eastus/ X H100 (first at line 2)"},
+    {"offers.csv", "+azure,eastuss,,X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: unknown region 'azure/eastuss' (not in regions.csv; did you mean 'eastus'?)"},
+    {"offers.csv", "+aws,us-east-1,,X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: unknown cloud 'aws'"},
+    {"offers.csv", "+azure,eastus,,X,H100,eight,80,96,1900,,,1,\n", "offers.csv:2: column 'accelerators_per_node': 'eight' is not a whole number"},
+    {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,0,1,\n", "offers.csv:2: column 'max_cluster_nodes': '0' is not a whole number in [1, 1000000]"},
+    {"offers.csv", "+azure,eastus,,\"X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: a quoted field is never closed"},
+    {"offers.csv", "+azure,eastus,,,H100,8,80,96,1900,,,1,\n", "offers.csv:2: instance_type and accelerator must not be empty"},
+    {"offers.csv", "", "offers.csv:1: empty file: expected a header row"},
+    {"regions.csv", "cloud,region,latitude,longitude,continent\nazure,eastus,37,-79,north-amerika\n", "regions.csv:2: unknown continent 'north-amerika' (did you mean 'north-america'?)"},
+    {"regions.csv", "cloud,region,latitude,longitude,continent\nazure,eastus,137,-79,europe\n", "regions.csv:2: coordinates 137,-79 are outside"},
+    {"regions.csv", "cloud,region,latitude,longitude,continent\nAzure,eastus,37,-79,europe\n", "regions.csv:2: cloud and region must be lower-case names"},
+    {"egress.csv", "kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb\ninter_galaxy,*,,*,,1\n", "egress.csv:2: kind must be same_region, inter_region or inter_cloud"},
+    {"egress.csv", "kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb\nsame_region,*,,*,,-0.5\n", "egress.csv:2: negative price_per_gb"},
+    {"latency.csv", "src_cloud,src_region,dst_cloud,dst_region,rtt_ms\ngcp,us-central1,gcp,mars-1,3\n", "latency.csv:2: unknown region 'gcp/mars-1'"},
+    {"preemption.csv", "cloud,region,accelerator,rate_per_hour\n*,*,*,-1\n", "preemption.csv:2: rate_per_hour must be in [0, 100]"},
+    {"quotas.csv", "cloud,region,accelerator,limit\noci,*,H10,4\n", "quotas.csv:2: unknown accelerator 'H10' (did you mean 'H100'?)"},
+    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,X,4,2026-13-01,,1\n", "commitments.csv:2: column 'start': '2026-13-01' is not a date"},
+    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,X,4,2027-01-01,2026-01-01,1\n", "commitments.csv:2: end is not after start"},
+    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\ngcp,us-central1,us-central1-b,a3-highgpu-8g,1,,,1\n", "commitments.csv:2: no offer a3-highgpu-8g in gcp/us-central1/us-central1-b"},
+};
+
+static void test_bad_files(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *b = &bad_cases[i];
+        char *dir = tu_mkdtemp();
+        struct catalog *cat = NULL;
+        struct err e;
+        char *text;
+        int rc;
+
+        tu_copy_dir(MINI, dir);
+        /* A leading '+' means: the offers header, then this text. */
+        text = b->text[0] == '+' ? xasprintf("%s%s", OFFER_HDR, b->text + 1) : xstrdup(b->text);
+        tu_write(dir, b->file, text);
+        err_clear(&e);
+        rc = catalog_load(&cat, dir, &e);
+        if (rc == 0 || strstr(e.msg, b->expect) == NULL)
+            fail_msg("case %zu (%s): rc=%d, message '%s' lacks '%s'", i, b->file, rc, e.msg,
+                     b->expect);
+        assert_null(cat);
+        free(text);
+        tu_rmdir(dir);
+        free(dir);
+    }
+}
+
+static void test_missing_dir(void **state)
+{
+    struct catalog *cat = NULL;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(catalog_load(&cat, "/nonexistent/catalog", &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "/nonexistent/catalog/regions.csv: cannot open"));
+}
+
+static void test_bundled(void **state)
+{
+    struct catalog *cat = NULL;
+    struct err e;
+    size_t i, n;
+    const uint32_t *idx;
+    int clouds[4] = {0};
+
+    (void)state;
+    err_clear(&e);
+    if (catalog_load(&cat, SOURCE_DIR "/catalog", &e) != 0)
+        fail_msg("bundled catalog: %s", e.msg);
+    assert_true(catalog_noffers(cat) > 1000);
+    for (i = 0; i < catalog_noffers(cat); i++) {
+        const struct offer *o = catalog_offer(cat, i);
+
+        clouds[0] |= strcmp(o->cloud, "azure") == 0;
+        clouds[1] |= strcmp(o->cloud, "gcp") == 0;
+        clouds[2] |= strcmp(o->cloud, "oci") == 0;
+        clouds[3] |= strcmp(o->cloud, "aws") == 0;
+        /* the known upstream defect is corrected: ND96isr_H100_v5 has 8 GPUs */
+        if (strcmp(o->instance_type, "Standard_ND96isr_H100_v5") == 0)
+            assert_int_equal(o->acc_count, 8);
+    }
+    assert_true(clouds[0] && clouds[1] && clouds[2] && clouds[3]);
+    idx = catalog_offers_of(cat, catalog_accelerator(cat, "H100"), &n);
+    assert_non_null(idx);
+    assert_true(n > 10);
+    catalog_free(cat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mini_offers),
+        cmocka_unit_test(test_mini_network),
+        cmocka_unit_test(test_mini_rates_quotas_commitments),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_missing_dir),
+        cmocka_unit_test(test_bundled),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,448 @@
+/*
+ * test_plan.c - the planner: hand-computed costs on the fixture catalog, each
+ * exclusion reason, commitments, ordering under a policy, and on random
+ * catalogs, specs and policies the first candidate equals an independent
+ * brute-force minimum.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "plan/plan.h"
+#include "policy/policy.h"
+#include "spec/spec.h"
+#include "testutil.h"
+
+#define MINI TEST_DATA "/catalog-mini"
+#define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6 * (1 + fabs((double)(b))))
+
+/* A spec built by hand: one alternative, everything else default. */
+static void spec_init(struct spec *s, struct spec_res *r, const char *acc, int count)
+{
+    memset(s, 0, sizeof(*s));
+    memset(r, 0, sizeof(*r));
+    r->accelerator = (char *)(uintptr_t)acc;
+    r->acc_count = count;
+    r->use_spot = -1;
+    s->path = (char *)(uintptr_t)"test.yaml";
+    s->name = (char *)(uintptr_t)"test";
+    s->res = r;
+    s->nres = 1;
+    s->num_nodes = 1;
+    s->kind = SPEC_KIND_TRAIN;
+    s->max_restarts = 3;
+}
+
+static struct catalog *load(const char *dir)
+{
+    struct catalog *cat = NULL;
+    struct err e;
+
+    if (catalog_load(&cat, dir, &e) != 0)
+        fail_msg("%s", e.msg);
+    return cat;
+}
+
+static const struct offer *best_offer(const struct plan *p)
+{
+    return catalog_offer(p->cat, p->c[0].offer);
+}
+
+static void test_costs_by_hand(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts o = {1.0, 0}; /* before every commitment */
+    struct err e;
+    double lost_h, d = 10;
+
+    (void)state;
+    spec_init(&s, &r, "h100", 8);
+    s.num_nodes = 2;
+    s.duration_s = d * 3600;
+    s.ckpt_interval_s = 1800;
+    s.ckpt_restore_s = 360;
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    /* Cheapest: gcp us-central1 a3 spot at 30/h; rate 0.2/node-h (most specific rule). */
+    assert_string_equal(best_offer(&p)->instance_type, "a3-highgpu-8g");
+    assert_string_equal(best_offer(&p)->region, "us-central1");
+    assert_int_equal(p.c[0].mode, PLAN_SPOT);
+    lost_h = 0.1 + 0.25; /* restore 6 min + half of a 30 min interval */
+    assert_true(NEAR(p.c[0].compute, 30.0 * 2 * d));
+    assert_true(NEAR(p.c[0].preemption, (2 * 0.2 * d) * lost_h * 30.0 * 2));
+    assert_true(NEAR(p.c[0].egress, 0));
+    assert_true(NEAR(p.c[0].hourly_cost, 60));
+    /* Every H100:8 offer x {on-demand, spot} was considered; 1-GPU offer excluded. */
+    assert_int_equal(p.considered, 12);
+    assert_int_equal(p.excl[PLAN_R_ACC_COUNT].count, 2);
+    assert_int_equal(p.excl[PLAN_R_NO_PRICE].count, 2); /* azure eastus + oci: no spot */
+    assert_int_equal(p.feasible, 8);
+    /* The order is by expected cost. */
+    for (size_t i = 1; i < p.n; i++)
+        assert_true(p.c[i - 1].expected <= p.c[i].expected);
+    plan_free(&p);
+    catalog_free(cat);
+}
+
+static void test_egress_moves_the_choice(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts o = {1.0, 0};
+    struct err e;
+
+    (void)state;
+    spec_init(&s, &r, "H100", 8);
+    r.use_spot = 0;
+    s.duration_s = 3600;
+    s.data_cloud = (char *)(uintptr_t)"azure";
+    s.data_region = (char *)(uintptr_t)"eastus";
+    s.data_gb = 200000; /* 200 TB: egress dominates */
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    /* Same region is free; OCI Ashburn over the interconnect is free too and cheaper. */
+    assert_string_equal(best_offer(&p)->cloud, "oci");
+    assert_true(NEAR(p.c[0].egress, 0));
+    assert_string_equal(catalog_offer(cat, p.c[1].offer)->region, "eastus");
+    /* GCP pays azure internet egress 0.087/GB. */
+    for (size_t i = 0; i < p.n; i++)
+        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0)
+            assert_true(NEAR(p.c[i].egress, 200000 * 0.087));
+    plan_free(&p);
+    catalog_free(cat);
+}
+
+static void test_commitment_used_first(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts during = {1780000000.0, 0}, after = {1830000000.0, 0};
+    struct err e;
+
+    (void)state;
+    spec_init(&s, &r, "H100", 8);
+    s.num_nodes = 4;
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &during, &e), 0);
+    assert_int_equal(p.c[0].mode, PLAN_COMMITTED);
+    assert_true(NEAR(p.c[0].expected, 0));
+    assert_true(NEAR(p.c[0].price_hour, 60));
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &after, &e), 0);
+    assert_int_not_equal(p.c[0].mode, PLAN_COMMITTED);
+    s.num_nodes = 5; /* more than the 4 committed nodes */
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &during, &e), 0);
+    assert_int_not_equal(p.c[0].mode, PLAN_COMMITTED);
+    plan_free(&p);
+    catalog_free(cat);
+}
+
+static void test_quota_fabric_and_errors(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts o = {1.0, 0};
+    struct err e;
+
+    (void)state;
+    spec_init(&s, &r, "A10", 4);
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    s.num_nodes = 2; /* 8 A10s > quota of 4 */
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), ST_EINFEASIBLE);
+    assert_int_equal(p.excl[PLAN_R_QUOTA].count, 2);
+    assert_non_null(strstr(e.msg, "2 removed: over the quota"));
+    s.num_nodes = 3; /* the A10 fabric takes 2 nodes */
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), ST_EINFEASIBLE);
+    assert_int_equal(p.excl[PLAN_R_FABRIC].count, 2);
+    spec_init(&s, &r, "H1000", 8);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), ST_EINVAL);
+    assert_non_null(strstr(e.msg, "no offer in the catalog has accelerator 'H1000' (did you mean 'H100'?)"));
+    spec_init(&s, &r, "H100", 8);
+    s.data_cloud = (char *)(uintptr_t)"azure";
+    s.data_region = (char *)(uintptr_t)"moon";
+    s.data_gb = 1;
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), ST_EINVAL);
+    assert_non_null(strstr(e.msg, "'azure/moon' is not a region in the catalog"));
+    plan_free(&p);
+    catalog_free(cat);
+}
+
+static char *clouds_azure[] = {"azure"};
+static char *clouds_overflow[] = {"oci", "gcp"};
+
+static void test_policy_tiers_and_exclusions(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct policy_rule rule;
+    struct policy pol = {NULL, &rule, 1};
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts o = {1.0, 0};
+    struct err e;
+
+    (void)state;
+    memset(&rule, 0, sizeof(rule));
+    rule.name = "infer-azure-first";
+    rule.allow = clouds_azure;
+    rule.nallow = 1;
+    rule.overflow = clouds_overflow;
+    rule.noverflow = 2;
+    rule.spot = POLICY_SPOT_FORBID;
+    spec_init(&s, &r, "H100", 8);
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, &pol, &o, &e), 0);
+    /* Azure first although GCP and OCI are cheaper, then OCI, then GCP. */
+    assert_string_equal(best_offer(&p)->cloud, "azure");
+    assert_string_equal(best_offer(&p)->region, "eastus");
+    assert_string_equal(catalog_offer(cat, p.c[1].offer)->cloud, "azure");
+    assert_string_equal(catalog_offer(cat, p.c[2].offer)->cloud, "oci");
+    assert_string_equal(catalog_offer(cat, p.c[3].offer)->cloud, "gcp");
+    assert_int_equal(p.c[3].tier, 2);
+    assert_int_equal(p.excl[PLAN_R_POLICY_SPOT].count, 3); /* the spot offers */
+    assert_true(p.excl[PLAN_R_POLICY_SPOT].has_best);
+    assert_int_equal(p.excl[PLAN_R_POLICY_SPOT].best.mode, PLAN_SPOT);
+    /* A cost cap below every price: infeasible, with the rule named. */
+    rule.max_hourly_cost = 10;
+    assert_int_equal(plan_rank(&p, cat, &s, &pol, &o, &e), ST_EINFEASIBLE);
+    assert_non_null(strstr(e.msg, "removed: policy rule 'infer-azure-first'"));
+    plan_free(&p);
+    catalog_free(cat);
+}
+
+/* ---- random catalogs against a brute force ---- */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+static const char *const R_CLOUDS[] = {"azure", "gcp", "oci"};
+static const char *const R_REGIONS[] = {"r1", "r2", "r3"};
+static const char *const R_ACCS[] = {"H100", "A100", "L4"};
+static const int R_COUNTS[] = {1, 2, 4, 8};
+
+static void write_random_catalog(const char *dir, int n)
+{
+    struct buf b;
+    int i, c, r;
+
+    buf_init(&b, 0);
+    buf_puts(&b, "cloud,region,latitude,longitude,continent\n");
+    for (c = 0; c < 3; c++)
+        for (r = 0; r < 3; r++)
+            buf_printf(&b, "%s,%s,%d,%d,europe\n", R_CLOUDS[c], R_REGIONS[r], c * 10 + r, r * 10);
+    tu_write(dir, "regions.csv", buf_cstr(&b));
+    buf_reset(&b);
+    buf_puts(&b, "kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb\n");
+    buf_printf(&b, "inter_region,*,,*,,0.0%u\ninter_cloud,*,,*,,0.%u\n", 1 + rnd(9), 1 + rnd(9));
+    tu_write(dir, "egress.csv", buf_cstr(&b));
+    buf_reset(&b);
+    buf_puts(&b, "cloud,region,accelerator,rate_per_hour\n");
+    for (c = 0; c < 3; c++)
+        buf_printf(&b, "%s,*,*,0.%02u\n", R_CLOUDS[c], rnd(30));
+    tu_write(dir, "preemption.csv", buf_cstr(&b));
+    buf_reset(&b);
+    buf_puts(&b, "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+                 "max_cluster_nodes,price_hour,spot_price_hour\n");
+    for (i = 0; i < n; i++) {
+        int cnt = R_COUNTS[rnd(4)];
+        char spot[32] = "";
+
+        if (rnd(3))
+            snprintf(spot, sizeof(spot), "%u.%03u", rnd(10), rnd(1000));
+        buf_printf(&b, "%s,%s,z%d,t%d,%s,%d,%s,%u.%03u,%s\n", R_CLOUDS[rnd(3)],
+                   R_REGIONS[rnd(3)], i, i, R_ACCS[rnd(3)], cnt, rnd(4) ? "" : "2",
+                   1 + rnd(40), rnd(1000), spot);
+    }
+    tu_write(dir, "offers.csv", buf_cstr(&b));
+    buf_free(&b);
+}
+
+static int in_list(char **l, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i], s) == 0)
+            return (int)i + 1;
+    return 0;
+}
+
+/* The brute force: every offer x mode, the rules written out again. */
+static int brute_best(const struct catalog *cat, const struct spec *s,
+                      const struct policy_rule *rule, double *best_key, int *best_tier)
+{
+    double d = s->duration_s > 0 ? s->duration_s / 3600 : 1;
+    int best = -1;
+
+    for (size_t i = 0; i < catalog_noffers(cat); i++) {
+        const struct offer *o = catalog_offer(cat, i);
+
+        for (int spot = 0; spot < 2; spot++) {
+            double price = spot ? o->spot_price : o->price, n = s->num_nodes, cost, key;
+            int tier = 0, pref;
+
+            if (strcasecmp(o->accelerator, s->res[0].accelerator) != 0 ||
+                o->acc_count != s->res[0].acc_count || price < 0)
+                continue;
+            if (s->res[0].cloud && strcmp(s->res[0].cloud, o->cloud) != 0)
+                continue;
+            if ((s->res[0].use_spot == 1 && !spot) || (s->res[0].use_spot == 0 && spot))
+                continue;
+            if (s->num_nodes > 1 && o->max_cluster_nodes && s->num_nodes > o->max_cluster_nodes)
+                continue;
+            if ((rule->spot == POLICY_SPOT_FORBID && spot) ||
+                (rule->spot == POLICY_SPOT_REQUIRE && !spot))
+                continue;
+            if (rule->nallow && !in_list(rule->allow, rule->nallow, o->cloud) &&
+                !in_list(rule->overflow, rule->noverflow, o->cloud))
+                continue;
+            if (rule->max_hourly_cost > 0 && price * n > rule->max_hourly_cost)
+                continue;
+            cost = price * n * d;
+            if (spot) {
+                double lost = s->ckpt_interval_s > 0
+                                  ? s->ckpt_restore_s / 3600 + s->ckpt_interval_s / 7200
+                                  : s->ckpt_restore_s / 3600 + d / 2;
+                cost += n * catalog_preempt_rate(cat, o) * d * lost * price * n;
+            }
+            if (s->data_cloud)
+                cost += s->data_gb * catalog_egress_per_gb(cat, s->data_cloud, s->data_region,
+                                                           o->cloud, o->region);
+            tier = in_list(rule->overflow, rule->noverflow, o->cloud);
+            pref = rule->nprefer ? in_list(rule->prefer, rule->nprefer, o->cloud) : 1;
+            pref = pref ? pref - 1 : (int)rule->nprefer;
+            key = cost / pow(1 - rule->prefer_margin, pref);
+            if (best < 0 || tier < *best_tier || (tier == *best_tier && key < *best_key)) {
+                best = (int)i * 2 + spot;
+                *best_key = key;
+                *best_tier = tier;
+            }
+        }
+    }
+    return best;
+}
+
+static char *all_clouds[] = {"azure", "gcp", "oci"};
+
+static void random_rule(struct policy_rule *rule)
+{
+    static char *allow[3], *overflow[1], *prefer[3];
+
+    memset(rule, 0, sizeof(*rule));
+    rule->name = "random";
+    rule->spot = (enum policy_spot)rnd(3);
+    if (rnd(2)) {
+        allow[0] = all_clouds[rnd(3)];
+        rule->allow = allow;
+        rule->nallow = 1;
+        overflow[0] = all_clouds[rnd(3)];
+        if (rnd(2) && overflow[0] != allow[0]) {
+            rule->overflow = overflow;
+            rule->noverflow = 1;
+        }
+    }
+    if (rnd(2)) {
+        for (int i = 0; i < 3; i++)
+            prefer[i] = all_clouds[(i + rnd(3)) % 3];
+        rule->prefer = prefer;
+        rule->nprefer = 1 + rnd(2);
+        if (rule->nprefer == 2 && prefer[0] == prefer[1])
+            rule->nprefer = 1;
+        rule->prefer_margin = rnd(30) / 100.0;
+    }
+    if (rnd(3) == 0)
+        rule->max_hourly_cost = 20 + rnd(100);
+}
+
+static void test_random_vs_brute_force(void **state)
+{
+    char *dir = tu_mkdtemp();
+    int round, agreed = 0, infeasible = 0;
+
+    (void)state;
+    rng_state = 42;
+    for (round = 0; round < 300; round++) {
+        struct catalog *cat;
+        struct policy_rule rule;
+        struct policy pol = {NULL, &rule, 1};
+        struct spec s;
+        struct spec_res r;
+        struct plan p;
+        struct plan_opts o = {1.0, (size_t)rnd(3)}; /* top-k must not change the best */
+        struct err e;
+        double bkey = 0;
+        int btier = 0, best, rc;
+
+        write_random_catalog(dir, 20 + (int)rnd(200));
+        cat = load(dir);
+        spec_init(&s, &r, R_ACCS[rnd(3)], R_COUNTS[rnd(4)]);
+        s.num_nodes = 1 + (int)rnd(4);
+        s.duration_s = rnd(2) ? 3600.0 * (1 + rnd(48)) : 0;
+        s.ckpt_interval_s = rnd(2) ? 60.0 * (1 + rnd(120)) : 0;
+        s.ckpt_restore_s = 60.0 * rnd(20);
+        r.use_spot = (int)rnd(3) - 1;
+        if (rnd(4) == 0)
+            r.cloud = (char *)(uintptr_t)R_CLOUDS[rnd(3)];
+        if (rnd(2)) {
+            s.data_cloud = (char *)(uintptr_t)R_CLOUDS[rnd(3)];
+            s.data_region = (char *)(uintptr_t)R_REGIONS[rnd(3)];
+            s.data_gb = rnd(5000);
+        }
+        random_rule(&rule);
+        best = brute_best(cat, &s, &rule, &bkey, &btier);
+        plan_init(&p);
+        rc = plan_rank(&p, cat, &s, &pol, &o, &e);
+        if (best < 0) {
+            assert_int_equal(rc, ST_EINFEASIBLE);
+            infeasible++;
+        } else {
+            if (rc != 0)
+                fail_msg("round %d: planner failed (%s) where brute force found offer %d",
+                         round, e.msg, best / 2);
+            assert_int_equal(p.c[0].tier, btier);
+            if (!NEAR(p.c[0].key, bkey))
+                fail_msg("round %d: planner key %f, brute force %f (offer %d %s)", round,
+                         p.c[0].key, bkey, best / 2, best % 2 ? "spot" : "on-demand");
+            agreed++;
+        }
+        plan_free(&p);
+        catalog_free(cat);
+    }
+    /* Both outcomes must have been exercised for the comparison to mean something. */
+    assert_true(agreed > 100);
+    assert_true(infeasible > 10);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_costs_by_hand),
+        cmocka_unit_test(test_egress_moves_the_choice),
+        cmocka_unit_test(test_commitment_used_first),
+        cmocka_unit_test(test_quota_fabric_and_errors),
+        cmocka_unit_test(test_policy_tiers_and_exclusions),
+        cmocka_unit_test(test_random_vs_brute_force),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerate the bundled catalog (catalog/*.csv) from the shared reference data.
+#
+#   tools/regenerate-catalog.sh            # uses $STRATUS or build*/stratus
+#
+# 1. offers.csv: `stratus catalog import --from skypilot` on the SkyPilot
+#    catalog subset, with the annotations in catalog/src/.
+# 2. regions, latency, latency model, egress, preemption:
+#    tools/build_network_catalog.py.
+# Both steps are deterministic: running this twice changes nothing.  See
+# catalog/SOURCE.md for what each step does.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED_DATA:-$root/../shared/data}
+
+if [ ! -d "$shared/catalog/raw" ]; then
+  echo "regenerate-catalog: no reference data at $shared (set SHARED_DATA)" >&2
+  exit 2
+fi
+shared=$(cd "$shared" && pwd)
+stratus=${STRATUS:-}
+if [ -z "$stratus" ]; then
+  for b in "$root"/build*/stratus; do
+    if [ -x "$b" ]; then stratus=$b; break; fi
+  done
+fi
+if [ -z "$stratus" ] || [ ! -x "$stratus" ]; then
+  echo "regenerate-catalog: no stratus binary; build it or set STRATUS=path/to/stratus" >&2
+  exit 2
+fi
+
+echo "== offers.csv ($stratus)"
+"$stratus" catalog import --from skypilot "$shared/catalog/raw" \
+  --out "$root/catalog" --annotations "$root/catalog/src" --force
+echo "== regions and network"
+python3 "$root/tools/build_network_catalog.py" --data "$shared" --catalog "$root/catalog"
