@@ -147,8 +147,12 @@ static double time_process(const char *bin, const char *spec, const char *catalo
     int i;
 
     for (i = 0; i < reps; i++) {
-        double t0 = now_s();
-        pid_t pid = fork();
+        double t0;
+        pid_t pid;
+
+        fflush(stdout); /* the child must not inherit unwritten output */
+        t0 = now_s();
+        pid = fork();
         int st;
 
         if (pid == 0) {

@@ -39,7 +39,7 @@
 /* Largest accelerator count an offer may have (the loader's limit). */
 #define MAX_ACC_COUNT 4096
 
-static const char *const cloud_names[] = {
+static const char *const cloud_names[IMPORT_NCLOUDS] = {
 #define X_(name, str) str,
     IMPORT_CLOUD_MAP(X_)
 #undef X_
@@ -218,6 +218,16 @@ static int one_of(const char *s, const char *const *list)
     return 0;
 }
 
+static int is_cloud(const char *s)
+{
+    int c;
+
+    for (c = 0; c < IMPORT_NCLOUDS; c++)
+        if (strcmp(s, cloud_names[c]) == 0)
+            return 1;
+    return 0;
+}
+
 enum { A_ACC, A_MEM, A_SOURCE };
 static const struct csv_col accel_cols[] = {
     {"accelerator", 1}, {"memory_gib", 1}, {"source", 1}};
@@ -264,7 +274,7 @@ static int itype_row(struct annot *an, const struct csv *c, struct err *e)
         (rc = csv_long(c, T_MAX_NODES, "max_cluster_nodes", 1, 1000000, &none,
                        &t.max_nodes, e)) != 0)
         return rc;
-    if (strcmp(cloud, "*") != 0 && !one_of(cloud, cloud_names))
+    if (strcmp(cloud, "*") != 0 && !is_cloud(cloud))
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "cloud must be aws, azure, gcp, oci or '*', not '%s'", cloud);
     if (*ic && !one_of(ic, interconnects))
@@ -1112,7 +1122,8 @@ static int import_all(struct import *im, const char *src_dir, struct err *e)
     dedupe(im, &im->offers, cmp_offer); /* a safety net: normally finds nothing */
     recs_take_alive(&alive, &im->offers);
     im->offers = alive;
-    qsort(im->offers.v, im->offers.n, sizeof(*im->offers.v), cmp_final);
+    if (im->offers.n > 0) /* v is NULL when no offer survived */
+        qsort(im->offers.v, im->offers.n, sizeof(*im->offers.v), cmp_final);
     for (i = 0; i < im->offers.n; i++)
         im->st.offers[im->offers.v[i].cloud]++;
     return 0;

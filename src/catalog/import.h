@@ -64,13 +64,14 @@ enum import_drop {
         IMPORT_NDROPS
 };
 
-/* What one import did, for reports and tests. */
+/* What one import did, for reports and tests.  dropped[] counts input rows,
+ * except for GCP GPU VMs, where a host row and its GPU row are paired first and
+ * later checks count the pair once. */
 struct import_stats {
-    size_t rows[IMPORT_NCLOUDS];                   /* data rows read from each vms.csv */
-    size_t offers[IMPORT_NCLOUDS];                 /* offers written */
-    size_t dropped[IMPORT_NCLOUDS][IMPORT_NDROPS]; /* input rows (GCP: host+GPU
-                                       pairs after pairing) per reason */
-    size_t corrected;                              /* (offer, correction) applications */
+    size_t rows[IMPORT_NCLOUDS];   /* data rows read from each vms.csv */
+    size_t offers[IMPORT_NCLOUDS]; /* offers written */
+    size_t dropped[IMPORT_NCLOUDS][IMPORT_NDROPS];
+    size_t corrected;   /* (offer, correction) applications */
     size_t unannotated; /* offers no instance_types.csv row matched */
 };
 

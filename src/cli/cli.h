@@ -7,6 +7,9 @@
 #ifndef STRATUS_CLI_H
 #define STRATUS_CLI_H
 
+#include <stdint.h>
+#include <stdio.h>
+
 #include "util/err.h"
 
 struct cli_cmd {
@@ -15,7 +18,9 @@ struct cli_cmd {
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
-extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog;
+extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_cmd_launch,
+    cli_cmd_status, cli_cmd_queue, cli_cmd_logs, cli_cmd_cancel, cli_cmd_cost, cli_cmd_events,
+    cli_cmd_local, cli_cmd_controller;
 
 const char *cli_version(void);
 /* Print "stratus: <message>" and map an error code to an exit status. */
@@ -27,5 +32,32 @@ struct catalog;
 /* Load the catalog from dir, or the default one (catalog_default_dir) when dir
  * is NULL; on failure prints the error and returns the exit status (> 0). */
 int cli_load_catalog(const char *dir, struct catalog **out);
+
+struct store;
+/* $STRATUS_HOME, else ~/.stratus; created if missing. Caller frees. */
+char *cli_home(void);
+/* Open the store of cli_home(); on failure prints and returns the exit status. */
+int cli_open_store(struct store **out);
+/* Start the controller of cli_home() in the background unless one runs; then
+ * wake it so it sees new jobs and requests at once. 0 or an exit status. */
+int cli_ensure_controller(void);
+/* Wake a running controller (no-op when none runs). */
+void cli_poke_controller(void);
+/* Parse a job id argument ("42"); prints an error and returns -1 if bad. */
+long long cli_job_id(const char *s);
+/* Choose the policy file: the given path, else $STRATUS_POLICY, else
+ * $STRATUS_HOME/policy.yaml when it exists; NULL when none. Caller frees. */
+char *cli_policy_path(const char *given);
+
+struct driver_ops;
+/* The driver this home runs on: $STRATUS_DRIVER, else the embedded default
+ * "local". An unknown name falls back to local with a warning. */
+const struct driver_ops *cli_driver_ops(void);
+
+struct store_event;
+/* One event as a line: "12:00:01  job 3  PROVISIONING -> RUNNING  running on ...". */
+void cli_print_event(FILE *fp, const struct store_event *ev);
+/* The job's bill: each attempt's placement, time and cost, and the total. */
+int cli_print_bill(FILE *fp, struct store *st, int64_t job_id);
 
 #endif

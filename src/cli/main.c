@@ -8,8 +8,13 @@
 
 #include "util/log.h"
 
+extern const struct cli_cmd cli_cmd_node; /* hidden: the local driver's node supervisor */
+
 static const struct cli_cmd *const cli_table[] = {
-    &cli_cmd_offers, &cli_cmd_plan, &cli_cmd_catalog, NULL,
+    &cli_cmd_offers, &cli_cmd_plan,   &cli_cmd_launch, &cli_cmd_status,
+    &cli_cmd_queue,  &cli_cmd_logs,   &cli_cmd_cancel, &cli_cmd_cost,
+    &cli_cmd_events, &cli_cmd_local,  &cli_cmd_catalog, &cli_cmd_controller,
+    &cli_cmd_node,    NULL,
 };
 
 static void usage(FILE *fp)
@@ -18,7 +23,8 @@ static void usage(FILE *fp)
 
     fprintf(fp, "usage: stratus <command> [options]\n\ncommands:\n");
     for (i = 0; cli_table[i]; i++)
-        fprintf(fp, "  %-10s %s\n", cli_table[i]->name, cli_table[i]->summary);
+        if (cli_table[i]->name[0] != '_') /* internal commands stay unlisted */
+            fprintf(fp, "  %-10s %s\n", cli_table[i]->name, cli_table[i]->summary);
     fprintf(fp, "\n'stratus <command> --help' describes a command.\n");
 }
 

@@ -39,15 +39,15 @@
 #include <string.h>
 #include <strings.h>
 
-#define NAME_MAX_LEN 128        /* name, team, instance types */
-#define WORD_MAX_LEN 64         /* accelerator, cloud, region and zone names */
-#define PATH_MAX_LEN 4096       /* workdir */
-#define MAX_ACCS 64             /* accelerators in one list or set */
+#define NAME_MAX_LEN 128  /* name, team, instance types */
+#define WORD_MAX_LEN 64   /* accelerator, cloud, region and zone names */
+#define PATH_MAX_LEN 4096 /* workdir */
+#define MAX_ACCS 64       /* accelerators in one list or set */
 #define MAX_ENVS 1024
 #define MAX_DURATION_S (10.0 * 366 * 86400) /* ten years: anything longer is a typo */
 #define MAX_CPUS 100000.0
 #define MAX_MEM_GIB 1e7
-#define MAX_DATA_GB 1e9         /* an exabyte */
+#define MAX_DATA_GB 1e9 /* an exabyte */
 #define MAX_ACC_COUNT 1024
 #define VIS_LEN 64
 
@@ -57,12 +57,12 @@
 struct ctx {
     const struct ydoc *d;
     struct spec *s;
-    size_t wcap;                      /* slots allocated in s->warnings */
-    size_t wdropped;                  /* warnings past SPEC_MAX_WARNINGS */
-    const struct ynode *unsched;      /* first location Stratus cannot schedule on */
-    const char *unsched_what;         /* what is there: "Kubernetes", ... */
+    size_t wcap;                       /* slots allocated in s->warnings */
+    size_t wdropped;                   /* warnings past SPEC_MAX_WARNINGS */
+    const struct ynode *unsched;       /* first location Stratus cannot schedule on */
+    const char *unsched_what;          /* what is there: "Kubernetes", ... */
     size_t wpos[SPEC_MAX_WARNINGS][2]; /* line and column of each warning */
-    char vis[4][VIS_LEN + 8];         /* rotating buffers for vis() and shown() */
+    char vis[4][VIS_LEN + 8];          /* rotating buffers for vis() and shown() */
     unsigned visn;
 };
 
@@ -231,10 +231,11 @@ static int trimmed(const char *s, char *buf, size_t n)
 /* Every cloud SkyPilot's schema knows, so that its files load; Stratus places
  * work only where its catalog has offers, which the planner decides. */
 static const char *const sky_clouds[] = {
-    "aws",        "azure",    "gcp",  "oci",        "lambda",         "runpod",
-    "nebius",     "ibm",      "scp",  "vsphere",    "cudo",           "fluidstack",
-    "paperspace", "do",       "vast", "hyperbolic", "primeintellect", "seeweb",
-    "shadeform",  "kubernetes", "ssh", "slurm",     NULL};
+    "aws",        "azure",          "gcp",        "oci",       "lambda",
+    "runpod",     "nebius",         "ibm",        "scp",       "vsphere",
+    "cudo",       "fluidstack",     "paperspace", "do",        "vast",
+    "hyperbolic", "primeintellect", "seeweb",     "shadeform", "kubernetes",
+    "ssh",        "slurm",          NULL};
 
 /* Infrastructure that is not a cloud region: a Kubernetes context, an SSH
  * node pool, a Slurm cluster.  Stratus' location model (cloud/region/zone
@@ -298,7 +299,8 @@ static void loc_note_unsched(struct ctx *c, const struct ynode *n, const char *c
         c->unsched = n;
         c->unsched_what = what;
     }
-    warn(c, n, "Stratus does not schedule onto %s yet; alternatives there are skipped", what);
+    warn(c, n, "Stratus does not schedule onto %s yet; alternatives there are skipped",
+         what);
 }
 
 /* A region or zone name; '*' (any) only where `star` allows it. */
@@ -360,8 +362,9 @@ static int loc_parse(struct ctx *c, const struct ynode *n, const char *what, int
     if (*p == '\0')
         return 0;
     np = split_slash(p, parts, star ? 3 : 2);
-    if (star && (strcasecmp(parts[0], "k8s") == 0 || strcasecmp(parts[0], "kubernetes") == 0 ||
-                 strcasecmp(parts[0], "ssh") == 0 || strcasecmp(parts[0], "slurm") == 0))
+    if (star &&
+        (strcasecmp(parts[0], "k8s") == 0 || strcasecmp(parts[0], "kubernetes") == 0 ||
+         strcasecmp(parts[0], "ssh") == 0 || strcasecmp(parts[0], "slurm") == 0))
         np = 1; /* a context or pool name may hold slashes; it is not used */
     if (np < 0)
         return yerr(c->d, n, ST_EINVAL, e, "%s must be %s, not '%s'", what,
@@ -383,9 +386,9 @@ static int loc_parse(struct ctx *c, const struct ynode *n, const char *what, int
 /* Accelerators                                                              */
 
 struct acc {
-    char *name;               /* owned, as written ("H100", "tpu-v5p-8") */
-    int count;                /* per node, >= 1 */
-    const struct ynode *at;   /* where it was written */
+    char *name;             /* owned, as written ("H100", "tpu-v5p-8") */
+    int count;              /* per node, >= 1 */
+    const struct ynode *at; /* where it was written */
 };
 
 enum acc_form {
@@ -419,16 +422,18 @@ static int acc_from_text(struct ctx *c, const struct ynode *at, const char *what
     if (colon != NULL) {
         *colon = '\0';
         if (trimmed(colon + 1, name, sizeof(name)) != 0 || acc_count(name, &count) != 0)
-            return yerr(c->d, at, ST_EINVAL, e,
-                        "%s: bad accelerator count in '%s' (write NAME:COUNT with COUNT a "
-                        "whole number from 1 to %d, as in 'H100:8')",
-                        what, vis(c, text), MAX_ACC_COUNT);
+            return yerr(
+                c->d, at, ST_EINVAL, e,
+                "%s: bad accelerator count in '%s' (write NAME:COUNT with COUNT a "
+                "whole number from 1 to %d, as in 'H100:8')",
+                what, vis(c, text), MAX_ACC_COUNT);
     }
     if (trimmed(buf, name, sizeof(name)) != 0 || !is_word(name, "-_."))
-        return yerr(c->d, at, ST_EINVAL, e,
-                    "%s: bad accelerator name in '%s' (letters, digits, '-', '_' and '.', "
-                    "as in 'H100' or 'A100-80GB')",
-                    what, vis(c, text));
+        return yerr(
+            c->d, at, ST_EINVAL, e,
+            "%s: bad accelerator name in '%s' (letters, digits, '-', '_' and '.', "
+            "as in 'H100' or 'A100-80GB')",
+            what, vis(c, text));
     a->name = xstrdup(name);
     a->count = count;
     a->at = at;
@@ -438,18 +443,18 @@ static int acc_from_text(struct ctx *c, const struct ynode *at, const char *what
 /* What one resources mapping (the top level or one any_of/ordered entry)
  * says.  A field counts only when its RP_* bit is in `set`. */
 struct rpart {
-    unsigned set;                /* RP_* bits of the fields given */
-    struct acc *accs;            /* owned; none = no accelerator */
+    unsigned set;     /* RP_* bits of the fields given */
+    struct acc *accs; /* owned; none = no accelerator */
     size_t naccs, acap;
     enum acc_form form;
-    struct loc loc;              /* location given here */
-    unsigned locset;             /* LOC_* bits: which location keys were given */
-    const struct ynode *locat;   /* where the location was given */
-    const char *instance_type;   /* borrowed from the YAML tree */
-    int use_spot;                /* -1, 0, 1 as in struct spec_res */
+    struct loc loc;            /* location given here */
+    unsigned locset;           /* LOC_* bits: which location keys were given */
+    const struct ynode *locat; /* where the location was given */
+    const char *instance_type; /* borrowed from the YAML tree */
+    int use_spot;              /* -1, 0, 1 as in struct spec_res */
     double cpus, mem_gib, disk_gb;
     int cpus_exact, mem_exact;
-    size_t line;                 /* the mapping's line */
+    size_t line; /* the mapping's line */
 };
 
 enum { RP_ACC = 1, RP_ITYPE = 2, RP_SPOT = 4, RP_CPUS = 8, RP_MEM = 16, RP_DISK = 32 };
@@ -468,14 +473,17 @@ static void rpart_free(struct rpart *p)
 static int acc_add(struct ctx *c, struct rpart *p, const struct ynode *at,
                    const char *what, const char *text, struct err *e)
 {
+    int rc;
+
     if (p->naccs == MAX_ACCS)
         return yerr(c->d, at, ST_ETOOBIG, e, "%s: more than %d accelerators", what,
                     MAX_ACCS);
+
     p->accs = xgrow(p->accs, &p->acap, p->naccs + 1, sizeof(*p->accs));
-    if (acc_from_text(c, at, what, text, &p->accs[p->naccs], e) != 0)
-        return e ? e->code : ST_EINVAL;
-    p->naccs++;
-    return 0;
+    rc = acc_from_text(c, at, what, text, &p->accs[p->naccs], e);
+    if (rc == 0)
+        p->naccs++;
+    return rc;
 }
 
 /* SkyPilot also takes a list or set as one string: "[A100:1, V100:1]" or
@@ -489,8 +497,9 @@ static int accs_from_flow(struct ctx *c, const struct ynode *n, const char *what
     int rc = 0;
 
     if (len < 2 || text[len - 1] != close)
-        return yerr(c->d, n, ST_EINVAL, e, "%s: '%s' opens with '%c' but does not end with '%c'",
-                    what, vis(c, text), text[0], close);
+        return yerr(c->d, n, ST_EINVAL, e,
+                    "%s: '%s' opens with '%c' but does not end with '%c'", what,
+                    vis(c, text), text[0], close);
     p->form = close == ']' ? ACC_LIST : ACC_SET;
     copy = xstrndup(text + 1, len - 2);
     for (char *q = copy; *q; q++) {
@@ -525,7 +534,8 @@ static int accs_from_map(struct ctx *c, const struct ynode *n, const char *what,
         if (v->type != Y_SCALAR || strchr(k->str, ':') != NULL ||
             snprintf(text, sizeof(text), "%s:%s", k->str, v->str) >= (int)sizeof(text))
             return yerr(c->d, v, ST_EINVAL, e,
-                        "%s: write each accelerator as NAME: COUNT, as in 'H100: 8'", what);
+                        "%s: write each accelerator as NAME: COUNT, as in 'H100: 8'",
+                        what);
         rc = acc_add(c, p, k, what, text, e);
     }
     return rc;
@@ -582,29 +592,30 @@ static int res_cpus(struct ctx *c, const struct ynode *n, const char *what,
     return 0;
 bad:
     p->cpus = 0;
-    return yerr(c->d, n, ST_EINVAL, e,
-                "%s must be a number of vCPUs such as 8 (exactly) or 8+ (at least), not %s",
-                what, shown(c, n));
+    return yerr(
+        c->d, n, ST_EINVAL, e,
+        "%s must be a number of vCPUs such as 8 (exactly) or 8+ (at least), not %s", what,
+        shown(c, n));
 }
 
-/* GiB in one unit (SkyPilot's units are binary; no unit means GiB). */
+/* GiB in one unit: "", K, M, G, T or P, alone or followed by B or i, in any
+ * case (SkyPilot's units are binary; no unit means GiB).  -1 if not a unit. */
 static double unit_gib(const char *u)
 {
-    static const struct {
-        const char *name;
-        double gib;
-    } units[] = {{"", 1},           {"k", 1.0 / 1048576}, {"kb", 1.0 / 1048576},
-                 {"ki", 1.0 / 1048576}, {"m", 1.0 / 1024},    {"mb", 1.0 / 1024},
-                 {"mi", 1.0 / 1024},    {"g", 1},             {"gb", 1},
-                 {"gi", 1},             {"t", 1024},          {"tb", 1024},
-                 {"ti", 1024},          {"p", 1048576},       {"pb", 1048576},
-                 {"pi", 1048576}};
+    static const char letters[] = "kmgtp";
+    static const double gib[] = {1.0 / 1048576, 1.0 / 1024, 1, 1024, 1048576};
+    const char *at;
+    int second;
 
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(u, units[i].name) == 0)
-            return units[i].gib;
-    }
-    return -1;
+    if (*u == '\0')
+        return 1;
+    at = strchr(letters, tolower((unsigned char)u[0]));
+    if (at == NULL)
+        return -1;
+    second = tolower((unsigned char)u[1]);
+    if (second != '\0' && ((second != 'b' && second != 'i') || u[2] != '\0'))
+        return -1;
+    return gib[at - letters];
 }
 
 /* "32", "32+", "64GB", "1.5TB+" into GiB; plus says whether '+' is allowed.
@@ -716,8 +727,8 @@ static int res_infra(struct ctx *c, const struct ynode *n, const char *what,
 }
 
 /* The legacy keys cloud, region and zone (SkyPilot before `infra`). */
-static int res_legacy(struct ctx *c, const struct ynode *n, const char *what, unsigned bit,
-                      struct rpart *p, struct err *e)
+static int res_legacy(struct ctx *c, const struct ynode *n, const char *what,
+                      unsigned bit, struct rpart *p, struct err *e)
 {
     const char *text;
     int rc;
@@ -730,8 +741,8 @@ static int res_legacy(struct ctx *c, const struct ynode *n, const char *what, un
         return rc;
     if (bit == LOC_CLOUD)
         return cloud_canon(c, n, what, text, &p->loc.cloud, e);
-    return loc_part(c, n, what, text, 0, bit == LOC_REGION ? &p->loc.region : &p->loc.zone,
-                    e);
+    return loc_part(c, n, what, text, 0,
+                    bit == LOC_REGION ? &p->loc.region : &p->loc.zone, e);
 }
 
 static int res_cloud(struct ctx *c, const struct ynode *n, const char *what,
@@ -771,8 +782,9 @@ static int recovery_parse(struct ctx *c, const struct ynode *n, const char *what
         }
     }
     sug = suggest(text, names);
-    return yerr(c->d, n, ST_EINVAL, e, "%s must be failover or eager-next-region, not '%s'%s%s%s",
-                what, vis(c, text), sug ? " (did you mean '" : "", sug ? sug : "",
+    return yerr(c->d, n, ST_EINVAL, e,
+                "%s must be failover or eager-next-region, not '%s'%s%s%s", what,
+                vis(c, text), sug ? " (did you mean '" : "", sug ? sug : "",
                 sug ? "'?)" : "");
 }
 
@@ -794,7 +806,8 @@ static int res_job_recovery(struct ctx *c, const struct ynode *n, const char *wh
             if (strcmp(n->keys[i]->str, "strategy") != 0)
                 warn(c, n->keys[i],
                      "%s.%s is not honoured yet (stratus.recovery.max_restarts counts "
-                     "every restart)", what, n->keys[i]->str);
+                     "every restart)",
+                     what, n->keys[i]->str);
         }
         strategy = ymap_get(n, "strategy");
         if (ynode_is_null(strategy))
@@ -803,8 +816,10 @@ static int res_job_recovery(struct ctx *c, const struct ynode *n, const char *wh
     if (strategy->type != Y_SCALAR)
         return yexpect(c->d, strategy, Y_SCALAR, what, e);
     if (strcasecmp(strategy->str, "none") == 0) {
-        warn(c, strategy, "%s 'none' is not honoured: Stratus always recovers "
-                          "(set stratus.recovery.max_restarts: 0 to never restart)", what);
+        warn(c, strategy,
+             "%s 'none' is not honoured: Stratus always recovers "
+             "(set stratus.recovery.max_restarts: 0 to never restart)",
+             what);
         return 0;
     }
     return recovery_parse(c, strategy, what, strategy->str, e);
@@ -815,16 +830,16 @@ typedef int (*rfield_fn)(struct ctx *c, const struct ynode *v, const char *what,
 
 /* Where a resources key may be written. */
 enum rscope {
-    RS_ANY,       /* the top of resources and any_of/ordered entries */
-    RS_BASE,      /* the top only: an error inside an entry */
-    RS_BASE_USED  /* used at the top only, warned about inside an entry */
+    RS_ANY,      /* the top of resources and any_of/ordered entries */
+    RS_BASE,     /* the top only: an error inside an entry */
+    RS_BASE_USED /* used at the top only, warned about inside an entry */
 };
 
 /* One key of a resources mapping: parsed, or accepted with a warning. */
 struct rkey {
     const char *key;
-    rfield_fn parse;      /* NULL: accepted but not honoured yet */
-    const char *why;      /* for the warning when parse is NULL */
+    rfield_fn parse; /* NULL: accepted but not honoured yet */
+    const char *why; /* for the warning when parse is NULL */
     enum rscope scope;
 };
 
@@ -1000,7 +1015,8 @@ static int alts_expand(struct ctx *c, const struct ynode *at, const struct rpart
 
         if (s->nres == SPEC_MAX_ALTERNATIVES)
             return yerr(c->d, at, ST_ETOOBIG, e,
-                        "resources expand to more than %d alternatives", SPEC_MAX_ALTERNATIVES);
+                        "resources expand to more than %d alternatives",
+                        SPEC_MAX_ALTERNATIVES);
         res_fill(&r, b, a, acc);
         r.line = acc && src->naccs > 1 ? acc->at->line : a ? a->line : b->line;
         if (r.cloud && cloud_unschedulable(r.cloud)) {
@@ -1033,15 +1049,17 @@ static int alts_list(struct ctx *c, const struct ynode *res, const struct rpart 
                     "resources: give any_of or ordered, not both");
     *list = any ? any : ord;
     if (*list && (*list)->type != Y_SEQ)
-        return yexpect(c->d, *list, Y_SEQ, any ? "resources.any_of" : "resources.ordered", e);
+        return yexpect(c->d, *list, Y_SEQ, any ? "resources.any_of" : "resources.ordered",
+                       e);
     if (ord && b->naccs > 1)
         return yerr(c->d, b->accs[0].at, ST_EINVAL, e,
                     "resources: several accelerators cannot be combined with ordered; "
                     "give each accelerator in its own ordered entry");
     if (any && b->naccs > 1 && b->form == ACC_LIST)
-        return yerr(c->d, b->accs[0].at, ST_EINVAL, e,
-                    "resources: a list of accelerators (tried in order) cannot be combined "
-                    "with any_of; write them as a set {A: n, B: n} or inside the entries");
+        return yerr(
+            c->d, b->accs[0].at, ST_EINVAL, e,
+            "resources: a list of accelerators (tried in order) cannot be combined "
+            "with any_of; write them as a set {A: n, B: n} or inside the entries");
     c->s->ordered = ord != NULL || (*list == NULL && b->form == ACC_LIST && b->naccs > 1);
     return 0;
 }
@@ -1058,9 +1076,10 @@ static int alt_entry(struct ctx *c, const struct ynode *item, const char *listna
     snprintf(where, sizeof(where), "resources.%s[%zu]", listname, i);
     rc = rpart_parse(c, item, where, 0, &a, e);
     if (rc == 0 && a.naccs > 1)
-        rc = yerr(c->d, a.accs[0].at, ST_EINVAL, e,
-                  "%s.accelerators must name one accelerator; give one entry per accelerator",
-                  where);
+        rc = yerr(
+            c->d, a.accs[0].at, ST_EINVAL, e,
+            "%s.accelerators must name one accelerator; give one entry per accelerator",
+            where);
     if (rc == 0)
         rc = alts_expand(c, item, b, &a, cap, e);
     rpart_free(&a);
@@ -1083,15 +1102,17 @@ static int alts_build(struct ctx *c, const struct ynode *res, struct err *e)
             rc = alts_list(c, res, &b, &list, e);
     }
     for (size_t i = 0; rc == 0 && list && i < list->n; i++)
-        rc = alt_entry(c, list->items[i], ymap_get(res, "any_of") == list ? "any_of" : "ordered",
-                       i, &b, &cap, e);
+        rc = alt_entry(c, list->items[i],
+                       ymap_get(res, "any_of") == list ? "any_of" : "ordered", i, &b,
+                       &cap, e);
     if (rc == 0 && list == NULL)
         rc = alts_expand(c, res ? res : c->d->root, &b, NULL, &cap, e);
     if (rc == 0 && c->s->nres == 0)
-        rc = yerr(c->d, c->unsched, ST_EINVAL, e,
-                  "Stratus does not schedule onto %s yet and no other alternative is left; "
-                  "name a cloud (aws, azure, gcp or oci) instead",
-                  c->unsched_what ? c->unsched_what : "that infrastructure");
+        rc = yerr(
+            c->d, c->unsched, ST_EINVAL, e,
+            "Stratus does not schedule onto %s yet and no other alternative is left; "
+            "name a cloud (aws, azure, gcp or oci) instead",
+            c->unsched_what ? c->unsched_what : "that infrastructure");
     rpart_free(&b);
     return rc;
 }
@@ -1134,9 +1155,11 @@ static int task_script(struct ctx *c, const struct ynode *n, const char *what, c
     if (ynode_is_null(n))
         return 0;
     if (n->type != Y_SCALAR)
-        return yerr(c->d, n, ST_EINVAL, e,
-                    "%s must be a shell script (a single value; use '|' for several lines), "
-                    "not %s", what, ynode_type_name(n->type));
+        return yerr(
+            c->d, n, ST_EINVAL, e,
+            "%s must be a shell script (a single value; use '|' for several lines), "
+            "not %s",
+            what, ynode_type_name(n->type));
     if ((rc = yget_str(c->d, n, what, &s, e)) != 0)
         return rc;
     *out = xstrdup(s);
@@ -1190,7 +1213,8 @@ static int task_envs(struct ctx *c, const struct ynode *n, struct err *e)
         if (!env_name_ok(k->str))
             return yerr(c->d, k, ST_EINVAL, e,
                         "envs: '%s' is not a variable name (letters, digits and '_', not "
-                        "starting with a digit)", vis(c, k->str));
+                        "starting with a digit)",
+                        vis(c, k->str));
         if (!ynode_is_null(v) && v->type != Y_SCALAR)
             return yerr(c->d, v, ST_EINVAL, e, "envs.%s must be a single value, not %s",
                         vis(c, k->str), ynode_type_name(v->type));
@@ -1199,8 +1223,10 @@ static int task_envs(struct ctx *c, const struct ynode *n, struct err *e)
         env->value = xstrdup(env->unset ? "" : v->str);
         s->nenvs++;
         if (env->unset)
-            warn(c, k, "envs.%s has no value; SkyPilot expects it at launch (--env), "
-                       "Stratus runs the job with it empty", vis(c, k->str));
+            warn(c, k,
+                 "envs.%s has no value; SkyPilot expects it at launch (--env), "
+                 "Stratus runs the job with it empty",
+                 vis(c, k->str));
     }
     return 0;
 }
@@ -1223,11 +1249,12 @@ static int st_kind(struct ctx *c, const struct ynode *n, struct err *e)
     }
     sug = suggest(s, kinds);
     if (sug)
-        return yerr(c->d, n, ST_EINVAL, e,
-                    "stratus.kind must be train, batch or infer, not '%s' (did you mean '%s'?)",
-                    vis(c, s), sug);
-    return yerr(c->d, n, ST_EINVAL, e, "stratus.kind must be train, batch or infer, not '%s'",
-                vis(c, s));
+        return yerr(
+            c->d, n, ST_EINVAL, e,
+            "stratus.kind must be train, batch or infer, not '%s' (did you mean '%s'?)",
+            vis(c, s), sug);
+    return yerr(c->d, n, ST_EINVAL, e,
+                "stratus.kind must be train, batch or infer, not '%s'", vis(c, s));
 }
 
 static int st_team(struct ctx *c, const struct ynode *n, struct err *e)
@@ -1399,7 +1426,8 @@ static int st_deadline(struct ctx *c, const struct ynode *n, struct err *e)
     if (!(strspn(s, "0123456789") == 4 && s[4] == '-')) {
         rc = get_secs(c, n, "stratus.deadline", &c->s->deadline_s, e);
         if (rc == 0 && c->s->deadline_s <= 0)
-            return yerr(c->d, n, ST_EINVAL, e, "stratus.deadline must be after submission");
+            return yerr(c->d, n, ST_EINVAL, e,
+                        "stratus.deadline must be after submission");
         return rc;
     }
     switch (iso_time(s, &c->s->deadline_at)) {
@@ -1410,13 +1438,17 @@ static int st_deadline(struct ctx *c, const struct ynode *n, struct err *e)
                     "stratus.deadline '%s' has no time of day; write e.g. '%sT00:00:00Z'",
                     vis(c, s), vis(c, s));
     case ISO_NO_ZONE:
-        return yerr(c->d, n, ST_EINVAL, e,
-                    "stratus.deadline '%s' has no time zone; add 'Z' for UTC or an offset "
-                    "such as '+01:00'", vis(c, s));
+        return yerr(
+            c->d, n, ST_EINVAL, e,
+            "stratus.deadline '%s' has no time zone; add 'Z' for UTC or an offset "
+            "such as '+01:00'",
+            vis(c, s));
     default:
-        return yerr(c->d, n, ST_EINVAL, e,
-                    "stratus.deadline must be a duration (48h) or a date and time such as "
-                    "'2026-12-01T12:00:00Z', not '%s'", vis(c, s));
+        return yerr(
+            c->d, n, ST_EINVAL, e,
+            "stratus.deadline must be a duration (48h) or a date and time such as "
+            "'2026-12-01T12:00:00Z', not '%s'",
+            vis(c, s));
     }
 }
 
@@ -1430,12 +1462,12 @@ static int st_checkpoint(struct ctx *c, const struct ynode *n, struct err *e)
         (rc = ymap_check_keys(c->d, n, keys, "stratus.checkpoint", e)) != 0)
         return rc;
     v = ymap_get(n, "interval");
-    if (!ynode_is_null(v) &&
-        (rc = get_secs(c, v, "stratus.checkpoint.interval", &c->s->ckpt_interval_s, e)) != 0)
+    if (!ynode_is_null(v) && (rc = get_secs(c, v, "stratus.checkpoint.interval",
+                                            &c->s->ckpt_interval_s, e)) != 0)
         return rc;
     v = ymap_get(n, "restore");
-    if (!ynode_is_null(v) &&
-        (rc = get_secs(c, v, "stratus.checkpoint.restore", &c->s->ckpt_restore_s, e)) != 0)
+    if (!ynode_is_null(v) && (rc = get_secs(c, v, "stratus.checkpoint.restore",
+                                            &c->s->ckpt_restore_s, e)) != 0)
         return rc;
     if (c->s->ckpt_restore_s > 0 && c->s->ckpt_interval_s <= 0)
         warn(c, n, "stratus.checkpoint.restore without an interval has no effect");
@@ -1452,9 +1484,10 @@ static int st_data_size(struct ctx *c, const struct ynode *n, struct err *e)
     if (str_to_gb(s, &c->s->data_gb) != 0 || !isfinite(c->s->data_gb) ||
         c->s->data_gb > MAX_DATA_GB) {
         c->s->data_gb = 0;
-        return yerr(c->d, n, ST_EINVAL, e,
-                    "stratus.data.size_gb must be a size such as 500 (GB) or 2TB, not '%s'",
-                    vis(c, s));
+        return yerr(
+            c->d, n, ST_EINVAL, e,
+            "stratus.data.size_gb must be a size such as 500 (GB) or 2TB, not '%s'",
+            vis(c, s));
     }
     return 0;
 }
@@ -1558,11 +1591,12 @@ static int stratus_section(struct ctx *c, const struct ynode *n, struct err *e)
     }
     dl = ymap_get(n, "deadline");
     if (c->s->deadline_s > 0 && c->s->deadline_s < c->s->duration_s)
-        return yerr(c->d, dl, ST_EINVAL, e,
-                    "stratus.deadline (%s) is shorter than stratus.duration (%s): the job "
-                    "cannot finish in time",
-                    str_duration(d1, sizeof(d1), c->s->deadline_s),
-                    str_duration(d2, sizeof(d2), c->s->duration_s));
+        return yerr(
+            c->d, dl, ST_EINVAL, e,
+            "stratus.deadline (%s) is shorter than stratus.duration (%s): the job "
+            "cannot finish in time",
+            str_duration(d1, sizeof(d1), c->s->deadline_s),
+            str_duration(d2, sizeof(d2), c->s->duration_s));
     return 0;
 }
 
@@ -1593,8 +1627,8 @@ static int top_run(struct ctx *c, const struct ynode *v, struct err *e)
  * with a warning.  `why` doubles as the warning's reason. */
 struct tkey {
     const char *key;
-    field_fn parse;   /* NULL: see why */
-    const char *why;  /* NULL: handled elsewhere; else not honoured yet */
+    field_fn parse;  /* NULL: see why */
+    const char *why; /* NULL: handled elsewhere; else not honoured yet */
 };
 
 static const struct tkey tkeys[] = {
@@ -1646,7 +1680,8 @@ static int top_check_keys(struct ctx *c, const struct ynode *root, struct err *e
             continue;
         if (skey_find(k->str) != NULL)
             return yerr(c->d, k, ST_EPARSE, e,
-                        "'%s' belongs under 'stratus:' (stratus: {%s: ...})", k->str, k->str);
+                        "'%s' belongs under 'stratus:' (stratus: {%s: ...})", k->str,
+                        k->str);
         if (rkey_find(k->str) != NULL)
             return yerr(c->d, k, ST_EPARSE, e,
                         "'%s' belongs under 'resources:' (resources: {%s: ...})", k->str,
@@ -1745,9 +1780,11 @@ static int spec_walk(struct ctx *c, struct err *e)
         return err_at(e, ST_EPARSE, c->d->path, 0, 0,
                       "the file is empty; a workload spec needs at least 'run:'");
     if (root->type != Y_MAP)
-        return yerr(c->d, root, ST_EPARSE, e,
-                    "a workload spec must be a mapping of keys (name:, resources:, run:, ...), "
-                    "not %s", ynode_type_name(root->type));
+        return yerr(
+            c->d, root, ST_EPARSE, e,
+            "a workload spec must be a mapping of keys (name:, resources:, run:, ...), "
+            "not %s",
+            ynode_type_name(root->type));
     if ((rc = top_check_keys(c, root, e)) != 0 || (rc = top_fields(c, root, e)) != 0 ||
         (rc = alts_build(c, ymap_get(root, "resources"), e)) != 0)
         return rc;

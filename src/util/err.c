@@ -38,6 +38,8 @@ const char *err_str(int code)
 }
 
 static int err_vset(struct err *e, int code, const char *prefix, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 4, 0)));
+static int err_vset(struct err *e, int code, const char *prefix, const char *fmt,
                     va_list ap)
 {
     size_t n;
@@ -91,13 +93,10 @@ void err_prefix(struct err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     va_end(ap);
-    /* Message truncation is acceptable here: the head matters most. */
+    /* Truncation is acceptable here: the head matters most. */
     n = strlen(e->msg);
-    if (n + 2 < sizeof(e->msg)) {
-        memcpy(e->msg + n, ": ", 3);
-        n += 2;
-        strncat(e->msg + n, old, sizeof(e->msg) - n - 1);
-    }
+    if (n + 2 < sizeof(e->msg))
+        snprintf(e->msg + n, sizeof(e->msg) - n, ": %.*s", (int)(sizeof(e->msg) - n - 3), old);
 }
 
 void err_clear(struct err *e)

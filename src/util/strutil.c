@@ -6,9 +6,42 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Plain decimals ("98.32", "-4", "0.5") with at most 15 significant digits
+ * are exact as (integer / power of ten): both are exact doubles and IEEE
+ * division rounds correctly, so this agrees with strtod bit for bit.  Returns
+ * -2 when the text is not that simple and strtod must decide. */
+static int fast_decimal(const char *s, double *out)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6, 1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t mant = 0;
+    int digits = 0, frac = -1, neg = *s == '-';
+
+    if (neg)
+        s++;
+    for (; *s; s++) {
+        if (*s == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (*s < '0' || *s > '9' || ++digits > 15)
+            return -2;
+        mant = mant * 10 + (uint64_t)(*s - '0');
+        if (frac >= 0)
+            frac++;
+    }
+    if (digits == 0)
+        return -2;
+    *out = (double)mant / pow10[frac > 0 ? frac : 0];
+    if (neg)
+        *out = -*out;
+    return 0;
+}
 
 int str_to_double(const char *s, double *out)
 {
@@ -17,6 +50,8 @@ int str_to_double(const char *s, double *out)
 
     if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
         return -1;
+    if (fast_decimal(s, out) == 0)
+        return 0;
     errno = 0;
     v = strtod(s, &end);
     if (errno != 0 || *end != '\0' || !isfinite(v))
@@ -91,6 +126,8 @@ int str_to_duration(const char *s, double *seconds)
         total += v * mul;
         p = end + 1;
     }
+    if (!isfinite(total))
+        return -1;
     *seconds = total;
     return 0;
 }
@@ -149,7 +186,7 @@ int str_to_gb(const char *s, double *gb)
             if (str_to_double(tmp, &v) != 0 || v < 0)
                 return -1;
             *gb = v * units[i].mul;
-            return 0;
+            return isfinite(*gb) ? 0 : -1;
         }
     }
     return -1;
@@ -178,33 +215,35 @@ int str_glob(const char *pattern, const char *s)
     return *pattern == '\0';
 }
 
+/* Optimal string alignment distance: insertions, deletions, substitutions and
+ * swaps of two neighbouring letters ("knid" -> "kind") each cost one. */
 size_t str_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), i, j;
-    size_t row[65];
+    size_t d[65][65];
 
     if (la > 64 || lb > 64)
         return (size_t)-1;
+    for (i = 0; i <= la; i++)
+        d[i][0] = i;
     for (j = 0; j <= lb; j++)
-        row[j] = j;
+        d[0][j] = j;
     for (i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
         for (j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            size_t best = diag + cost;
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            size_t best = d[i - 1][j - 1] + (ca != cb);
 
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
         }
     }
-    return row[lb];
+    return d[la][lb];
 }
 
 const char *str_suggest(const char *s, const char *const *cands)

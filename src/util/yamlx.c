@@ -109,6 +109,14 @@ static int build_children(struct builder *b, struct ynode *n, int depth, struct 
                 return rc;
             }
         }
+        if (n->n >= YAMLX_MAX_ITEMS) {
+            rc = err_at(e, ST_ETOOBIG, b->path, n->line, n->col,
+                        "more than %d entries in one %s", YAMLX_MAX_ITEMS,
+                        n->type == Y_MAP ? "mapping" : "list");
+            node_free(key);
+            node_free(val);
+            return rc;
+        }
         n->items = xgrow(n->items, &cap, n->n + 1, sizeof(*n->items));
         if (n->type == Y_MAP) {
             size_t kcap = cap;
@@ -141,6 +149,9 @@ static int build_node(struct builder *b, yaml_event_t *ev, int depth, struct yno
         return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1,
                       "YAML aliases (*name) are not supported; write the value out");
     case YAML_SCALAR_EVENT:
+        if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL)
+            return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1,
+                          "a NUL character inside a value");
         n = node_new(b, Y_SCALAR, m);
         n->str = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
         n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -178,7 +189,7 @@ static int build_doc(struct builder *b, struct ydoc *d, struct err *e)
         if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
             rc = err_at(e, ST_EPARSE, b->path, ev.start_mark.line + 1,
                         ev.start_mark.column + 1,
-                        "more than one YAML document ('---'); put one workload per file");
+                        "more than one YAML document ('---'); a file holds one document");
             yaml_event_delete(&ev);
             return rc;
         }
@@ -204,8 +215,10 @@ int ydoc_load_mem(struct ydoc *d, const char *name, const char *data, size_t len
     memset(&b, 0, sizeof(b));
     d->path = xstrdup(name);
     b.path = d->path;
-    if (!yaml_parser_initialize(&b.parser))
+    if (!yaml_parser_initialize(&b.parser)) {
+        ydoc_free(d);
         return err_set(e, ST_ENOMEM, "%s: cannot initialise the YAML parser", name);
+    }
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)data, len);
     rc = build_doc(&b, d, e);
     yaml_parser_delete(&b.parser);

@@ -33,6 +33,9 @@ struct ydoc {
 
 #define YAMLX_MAX_DEPTH 64
 #define YAMLX_MAX_NODES 200000
+/* Entries in one mapping or list: keeps the duplicate-key check (quadratic)
+ * cheap; real specs and policies have a few dozen. */
+#define YAMLX_MAX_ITEMS 4096
 
 int ydoc_load_file(struct ydoc *d, const char *path, size_t limit, struct err *e);
 int ydoc_load_mem(struct ydoc *d, const char *name, const char *data, size_t len,

@@ -22,3 +22,72 @@ has() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: ${1:0:3000}"; }
 hasnt() { ! grep -qF -- "$2" <<<"$1" || fail "did not expect '$2' in: ${1:0:3000}"; }
 # json EXPR: evaluate a Python expression over the JSON in $OUT (as j).
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); r=($1); print(r)" <<<"$OUT"; }
+
+# --- for tests that run jobs: an isolated home, its controller stopped at exit ---
+# use_home [CATALOG_DIR]: a fresh $STRATUS_HOME under $TMP with the fixture
+# catalog (without its commitment, so rankings are plain) unless one is given.
+use_home() {
+  export STRATUS_HOME="$TMP/home"
+  mkdir -p "$STRATUS_HOME"
+  if [ $# -ge 1 ]; then
+    export STRATUS_CATALOG=$1
+  else
+    cp -r "$SOURCE_DIR/tests/data/catalog-mini" "$TMP/catalog"
+    rm -f "$TMP/catalog/commitments.csv"
+    export STRATUS_CATALOG="$TMP/catalog"
+  fi
+  export STRATUS_BACKOFF=0.2 STRATUS_RELAUNCH_OVERHEAD=1
+  trap 'stop_home; rm -rf "$TMP"' EXIT
+}
+
+# Stop the controller (by PID) and every node process still running.
+stop_home() {
+  [ -n "${STRATUS_HOME:-}" ] || return 0
+  "$STRATUS" controller stop >/dev/null 2>&1 || true
+  local p
+  for p in $(find "$STRATUS_HOME/local" -name pid 2>/dev/null); do
+    kill -9 -- "-$(cat "$p")" 2>/dev/null; kill -9 "$(cat "$p")" 2>/dev/null
+  done
+  true
+}
+
+# job_field JOB EXPR: a field of `stratus status JOB --json` (Python expression over j).
+job_field() {
+  "$STRATUS" status "$1" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"
+}
+
+# wait_state JOB STATE [SECONDS]: wait until the job is in STATE.
+wait_state() {
+  local i s
+  for i in $(seq 1 $((${3:-30} * 10))); do
+    s=$(job_field "$1" 'j["state"]' 2>/dev/null)
+    [ "$s" = "$2" ] && return 0
+    case "$s" in SUCCEEDED|FAILED|CANCELLED) [ "$s" = "$2" ] || fail "job $1 ended $s, expected $2; $("$STRATUS" events "$1")";; esac
+    sleep 0.1
+  done
+  fail "job $1 not $2 after ${3:-30}s (state $s); $("$STRATUS" events "$1")"
+}
+
+# wait_for CMD... : retry a command for up to 30 s until it succeeds.
+wait_for() {
+  local i
+  for i in $(seq 1 300); do "$@" && return 0; sleep 0.1; done
+  fail "timed out waiting for: $*"
+}
+
+# sql QUERY: run a query on the store with Python's sqlite3; rows as lines.
+sql() {
+  python3 - "$STRATUS_HOME/stratus.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+for row in db.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+PY
+}
+
+# launch_detached FILE [ARGS...]: submit a job, print its id.
+launch_detached() {
+  "$STRATUS" launch "$@" --detach >"$TMP/launch.out" 2>"$TMP/launch.err" ||
+    fail "launch $* failed: $(cat "$TMP/launch.err") $(cat "$TMP/launch.out")"
+  sed -n 's/^job \([0-9]*\) submitted$/\1/p' "$TMP/launch.out"
+}

@@ -271,6 +271,10 @@ static void test_bad_annotations(void **state)
          "cloud,instance_type,interconnect,max_cluster_nodes,source\n"
          "gcp,a3-*,nvlink-switch,,where\n",
          "instance_types.csv:2: interconnect must be"},
+        {"instance_types.csv",
+         "cloud,instance_type,interconnect,max_cluster_nodes,source\n"
+         "google,a3-*,tcpx,,where\n",
+         "instance_types.csv:2: cloud must be aws, azure, gcp, oci or '*', not 'google'"},
         {"accelerators.csv", "accelerator,memory_gib,source\nH100,80,a\nH100,80,b\n",
          "accelerators.csv:3: accelerator 'H100' listed twice"},
     };

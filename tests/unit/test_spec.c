@@ -83,11 +83,13 @@ static const char *alts(const struct spec *s)
     for (size_t i = 0; i < s->nres && o < sizeof(buf) - 200; i++) {
         const struct spec_res *r = &s->res[i];
 
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%d@%s/%s/%s%s", i ? ", " : "",
-                              r->accelerator ? r->accelerator : "-", r->acc_count,
-                              r->cloud ? r->cloud : "*", r->region ? r->region : "*",
-                              r->zone ? r->zone : "*",
-                              r->use_spot == 1 ? " spot" : r->use_spot == 0 ? " od" : "");
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%d@%s/%s/%s%s",
+                              i ? ", " : "", r->accelerator ? r->accelerator : "-",
+                              r->acc_count, r->cloud ? r->cloud : "*",
+                              r->region ? r->region : "*", r->zone ? r->zone : "*",
+                              r->use_spot == 1   ? " spot"
+                              : r->use_spot == 0 ? " od"
+                                                 : "");
     }
     return buf;
 }
@@ -109,16 +111,18 @@ static const struct acc_case acc_cases[] = {
     {"resources: {accelerators: 'H100:8.0'}\nrun: x\n", "H100:8@*/*/*", 0},
     {"resources:\n  accelerators: [H100:8, A100-80GB:8]\nrun: x\n",
      "H100:8@*/*/*, A100-80GB:8@*/*/*", 1},
-    {"resources:\n  accelerators:\n    - L4:1\n    - H100:1\nrun: x\n", "L4:1@*/*/*, H100:1@*/*/*",
-     1},
-    {"resources:\n  accelerators: {H100: 8, A100: 8}\nrun: x\n", "H100:8@*/*/*, A100:8@*/*/*",
+    {"resources:\n  accelerators:\n    - L4:1\n    - H100:1\nrun: x\n",
+     "L4:1@*/*/*, H100:1@*/*/*", 1},
+    {"resources:\n  accelerators: {H100: 8, A100: 8}\nrun: x\n",
+     "H100:8@*/*/*, A100:8@*/*/*", 0},
+    {"resources:\n  accelerators: {H100:8, A100:4}\nrun: x\n",
+     "H100:8@*/*/*, A100:4@*/*/*", 0},
+    {"resources:\n  accelerators: {H100: ~, L4}\nrun: x\n", "H100:1@*/*/*, L4:1@*/*/*",
      0},
-    {"resources:\n  accelerators: {H100:8, A100:4}\nrun: x\n", "H100:8@*/*/*, A100:4@*/*/*", 0},
-    {"resources:\n  accelerators: {H100: ~, L4}\nrun: x\n", "H100:1@*/*/*, L4:1@*/*/*", 0},
-    {"resources:\n  accelerators: \"{'L4:1', 'H100:1'}\"\nrun: x\n", "L4:1@*/*/*, H100:1@*/*/*",
-     0},
-    {"resources:\n  accelerators: \"[L4:1, H100:2]\"\nrun: x\n", "L4:1@*/*/*, H100:2@*/*/*",
-     1},
+    {"resources:\n  accelerators: \"{'L4:1', 'H100:1'}\"\nrun: x\n",
+     "L4:1@*/*/*, H100:1@*/*/*", 0},
+    {"resources:\n  accelerators: \"[L4:1, H100:2]\"\nrun: x\n",
+     "L4:1@*/*/*, H100:2@*/*/*", 1},
     {"resources:\n  gpus: A10G:2\nrun: x\n", "A10G:2@*/*/*", 0},
     {"resources:\n  accelerators:\nrun: x\n", "-:0@*/*/*", 0},
     {"resources:\n  accelerators: []\nrun: x\n", "-:0@*/*/*", 0},
@@ -154,18 +158,20 @@ static const struct acc_case merge_cases[] = {
      "    - {infra: oci, accelerators: H100:8}\nrun: x\n",
      "H100:8@azure/eastus/*, H100:8@oci/*/*", 1},
     /* A single accelerator in a list is still fine with ordered. */
-    {"resources:\n  accelerators: [H100:8]\n  ordered:\n    - cloud: gcp\n    - cloud: azure\n"
-     "run: x\n",
+    {"resources:\n  accelerators: [H100:8]\n  ordered:\n"
+     "    - cloud: gcp\n    - cloud: azure\nrun: x\n",
      "H100:8@gcp/*/*, H100:8@azure/*/*", 1},
     /* Base use_spot kept unless an entry overrides it; null resets it. */
     {"resources:\n  use_spot: true\n  accelerators: L4\n  any_of:\n    - {}\n"
      "    - use_spot: null\n    - use_spot: false\nrun: x\n",
      "L4:1@*/*/* spot, L4:1@*/*/*, L4:1@*/*/* od", 0},
     /* An entry's accelerator replaces the base's; null means none. */
-    {"resources:\n  accelerators: H100:8\n  any_of:\n    - accelerators: ~\n    - {}\nrun: x\n",
+    {"resources:\n  accelerators: H100:8\n  any_of:\n"
+     "    - accelerators: ~\n    - {}\nrun: x\n",
      "-:0@*/*/*, H100:8@*/*/*", 0},
     /* Empty lists count as absent (as in SkyPilot). */
-    {"resources:\n  accelerators: [A:1, B:1]\n  any_of: []\nrun: x\n", "A:1@*/*/*, B:1@*/*/*", 1},
+    {"resources:\n  accelerators: [A:1, B:1]\n  any_of: []\nrun: x\n",
+     "A:1@*/*/*, B:1@*/*/*", 1},
     /* Kubernetes alternatives are skipped. */
     {"resources:\n  accelerators: H100:1\n  ordered:\n    - infra: k8s/ctx/with/slashes\n"
      "    - infra: gcp\n    - infra: ssh/pool\nrun: x\n",
@@ -229,7 +235,8 @@ static const struct loc_case loc_cases[] = {
     {"infra: AWS/us-east-1", "-:0@aws/us-east-1/*"},
     {"infra: gcp/us-central1/us-central1-a", "-:0@gcp/us-central1/us-central1-a"},
     {"infra: azure/eastus/1", "-:0@azure/eastus/1"},
-    {"infra: oci/us-ashburn-1/Uocm:US-ASHBURN-AD-1", "-:0@oci/us-ashburn-1/Uocm:US-ASHBURN-AD-1"},
+    {"infra: oci/us-ashburn-1/Uocm:US-ASHBURN-AD-1",
+     "-:0@oci/us-ashburn-1/Uocm:US-ASHBURN-AD-1"},
     {"infra: '*'", "-:0@*/*/*"},
     {"infra: '*/us-east-1'", "-:0@*/us-east-1/*"},
     {"infra: '*/*/us-east-1a'", "-:0@*/*/us-east-1a"},
@@ -237,11 +244,12 @@ static const struct loc_case loc_cases[] = {
     {"infra: ' /gcp/ '", "-:0@gcp/*/*"},
     {"infra: nebius/eu-north1", "-:0@nebius/eu-north1/*"},
     {"cloud: GCP", "-:0@gcp/*/*"},
-    {"cloud: aws\n  region: us-west-2\n  zone: us-west-2a", "-:0@aws/us-west-2/us-west-2a"},
+    {"cloud: aws\n  region: us-west-2\n  zone: us-west-2a",
+     "-:0@aws/us-west-2/us-west-2a"},
     {"region: us-east-1", "-:0@*/us-east-1/*"},
     /* an entry's cloud drops the base's region and zone, its region the zone */
-    {"infra: aws/us-east-1/us-east-1a\n  any_of:\n    - cloud: gcp\n    - region: us-west-2\n"
-     "    - zone: us-east-1b\n    - infra: azure",
+    {"infra: aws/us-east-1/us-east-1a\n  any_of:\n    - cloud: gcp\n"
+     "    - region: us-west-2\n    - zone: us-east-1b\n    - infra: azure",
      "-:0@gcp/*/*, -:0@aws/us-west-2/*, -:0@aws/us-east-1/us-east-1b, -:0@azure/*/*"},
     {"cloud: gcp\n  ordered:\n    - region: us-central1\n    - region: europe-west4",
      "-:0@gcp/us-central1/*, -:0@gcp/europe-west4/*"},
@@ -254,7 +262,8 @@ static void test_locations(void **state)
         char yaml[512];
         struct spec *s;
 
-        snprintf(yaml, sizeof(yaml), "resources:\n  %s\nrun: x\n", loc_cases[i].resources);
+        snprintf(yaml, sizeof(yaml), "resources:\n  %s\nrun: x\n",
+                 loc_cases[i].resources);
         s = load_ok(yaml);
         assert_string_equal(alts(s), loc_cases[i].alts);
         spec_free(s);
@@ -315,12 +324,13 @@ static void test_sizes(void **state)
 
 static void test_task_fields(void **state)
 {
-    struct spec *s = load_ok("name: my-job\n"
-                             "num_nodes: 4\n"
-                             "workdir: ~/code\n"
-                             "setup: pip install -e .\n"
-                             "run: |\n  python a.py\n  python b.py\n"
-                             "envs:\n  N: 08\n  LR: 1e-4\n  ON: true\n  EMPTY: ''\n  TOKEN:\n");
+    struct spec *s =
+        load_ok("name: my-job\n"
+                "num_nodes: 4\n"
+                "workdir: ~/code\n"
+                "setup: pip install -e .\n"
+                "run: |\n  python a.py\n  python b.py\n"
+                "envs:\n  N: 08\n  LR: 1e-4\n  ON: true\n  EMPTY: ''\n  TOKEN:\n");
 
     (void)state;
     assert_string_equal(s->name, "my-job");
@@ -362,6 +372,49 @@ static void test_defaults(void **state)
     spec_free(s);
 }
 
+/* An explicit null (or empty value) means "not given", everywhere. */
+static void test_nulls_mean_absent(void **state)
+{
+    struct spec *s = load_ok("name:\n"
+                             "num_nodes:\n"
+                             "setup:\n"
+                             "run: x\n"
+                             "workdir: ~\n"
+                             "envs:\n"
+                             "resources:\n"
+                             "  accelerators:\n"
+                             "  infra: /\n"
+                             "  cpus:\n"
+                             "  memory: ~\n"
+                             "  disk_size:\n"
+                             "  use_spot: null\n"
+                             "  instance_type:\n"
+                             "  job_recovery: {max_restarts_on_errors: 2}\n"
+                             "  any_of: ~\n"
+                             "stratus:\n"
+                             "  kind:\n"
+                             "  data: {location: ~, size_gb: ~}\n"
+                             "  checkpoint: {interval: ~, restore: ~}\n"
+                             "  recovery: {strategy: ~, max_restarts: ~}\n");
+
+    (void)state;
+    assert_string_equal(s->name, "t");
+    assert_int_equal(s->num_nodes, 1);
+    assert_null(s->setup);
+    assert_null(s->workdir);
+    assert_int_equal(s->nenvs, 0);
+    assert_string_equal(alts(s), "-:0@*/*/*");
+    assert_null(s->res[0].instance_type);
+    assert_int_equal(s->kind, SPEC_KIND_BATCH);
+    assert_null(s->data_cloud);
+    assert_int_equal(s->max_restarts, 3);
+    assert_int_equal(s->nwarnings, 1); /* max_restarts_on_errors */
+    spec_free(s);
+    s = load_ok("resources: {cloud: ~, region: ~, zone: ~}\nrun: x\n");
+    assert_string_equal(alts(s), "-:0@*/*/*");
+    spec_free(s);
+}
+
 struct name_case {
     const char *path, *name;
 };
@@ -369,9 +422,8 @@ struct name_case {
 static void test_default_name(void **state)
 {
     static const struct name_case cases[] = {
-        {"dir/train.yaml", "train"},       {"serve.sky.yaml", "serve"},
-        {"/a/b/job.yml", "job"},           {"job.v2.yaml", "job.v2"},
-        {"noext", "noext"},                {".yaml", ".yaml"},
+        {"dir/train.yaml", "train"}, {"serve.sky.yaml", "serve"}, {"/a/b/job.yml", "job"},
+        {"job.v2.yaml", "job.v2"},   {"noext", "noext"},          {".yaml", ".yaml"},
     };
 
     (void)state;
@@ -390,16 +442,17 @@ static void test_default_name(void **state)
 
 static void test_stratus_fields(void **state)
 {
-    struct spec *s = load_ok("run: x\n"
-                             "stratus:\n"
-                             "  kind: train\n"
-                             "  team: foundation\n"
-                             "  priority: -5\n"
-                             "  duration: 1h30m\n"
-                             "  deadline: 2d\n"
-                             "  checkpoint: {interval: 30m, restore: 90s}\n"
-                             "  data: {location: Azure/eastus, size_gb: 500}\n"
-                             "  recovery: {strategy: eager-next-region, max_restarts: 0}\n");
+    struct spec *s =
+        load_ok("run: x\n"
+                "stratus:\n"
+                "  kind: train\n"
+                "  team: foundation\n"
+                "  priority: -5\n"
+                "  duration: 1h30m\n"
+                "  deadline: 2d\n"
+                "  checkpoint: {interval: 30m, restore: 90s}\n"
+                "  data: {location: Azure/eastus, size_gb: 500}\n"
+                "  recovery: {strategy: eager-next-region, max_restarts: 0}\n");
 
     (void)state;
     assert_int_equal(s->kind, SPEC_KIND_TRAIN);
@@ -461,7 +514,7 @@ struct dur_case {
 static void test_durations(void **state)
 {
     static const struct dur_case cases[] = {
-        {"6h", 21600}, {"90m", 5400}, {"1h30m", 5400}, {"45s", 45},
+        {"6h", 21600},  {"90m", 5400},    {"1h30m", 5400}, {"45s", 45},
         {"3600", 3600}, {"1.5d", 129600}, {"2w", 1209600}, {"10min", 600},
     };
 
@@ -470,7 +523,8 @@ static void test_durations(void **state)
         char yaml[128];
         struct spec *s;
 
-        snprintf(yaml, sizeof(yaml), "run: x\nstratus: {duration: '%s'}\n", cases[i].text);
+        snprintf(yaml, sizeof(yaml), "run: x\nstratus: {duration: '%s'}\n",
+                 cases[i].text);
         s = load_ok(yaml);
         assert_true(s->duration_s == cases[i].seconds);
         spec_free(s);
@@ -496,7 +550,8 @@ static void test_deadlines(void **state)
         char yaml[128];
         struct spec *s;
 
-        snprintf(yaml, sizeof(yaml), "run: x\nstratus: {deadline: '%s'}\n", cases[i].text);
+        snprintf(yaml, sizeof(yaml), "run: x\nstratus: {deadline: '%s'}\n",
+                 cases[i].text);
         s = load_ok(yaml);
         assert_true(s->deadline_at == cases[i].seconds);
         assert_true(s->deadline_s == 0);
@@ -538,7 +593,7 @@ static void test_warnings_not_honoured(void **state)
         "t.yaml:3:3: warning: resources.ports is not honoured yet",
         "t.yaml:4:3: warning: resources.labels is not honoured yet",
         "t.yaml:6:7: warning: resources.any_of[0].image_id is not honoured yet",
-        "t.yaml:7:7: warning: resources.any_of[0].job_recovery is honoured only at the top",
+        "t.yaml:7:7: warning: resources.any_of[0].job_recovery is honoured only",
         "t.yaml:9:1: warning: secrets is not honoured yet",
         "t.yaml:10:1: warning: config is not honoured yet",
         "t.yaml:11:10: warning: workdir from a git repository is not honoured yet",
@@ -564,7 +619,8 @@ static void test_warnings_misc(void **state)
     s = load_ok("run: x\nstratus: {checkpoint: {restore: 5m}}\n");
     assert_true(has_warning(s, "restore without an interval"));
     spec_free(s);
-    s = load_ok("run: x\nresources: {job_recovery: {strategy: none, recover_on_exit_codes: [33]}}\n");
+    s = load_ok("run: x\nresources: {job_recovery: {strategy: none, "
+                "recover_on_exit_codes: [33]}}\n");
     assert_true(has_warning(s, "'none' is not honoured"));
     assert_true(has_warning(s, "recover_on_exit_codes is not honoured"));
     assert_int_equal(s->recovery, SPEC_RECOVERY_FAILOVER);
@@ -599,8 +655,10 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     /* task fields */
-    {"num_nodes: two\n", "t.yaml:1:12: num_nodes must be a whole number from 1 to 4096, not 'two'"},
-    {"num_nodes: 0\n", "t.yaml:1:12: num_nodes must be a whole number from 1 to 4096, not '0'"},
+    {"num_nodes: two\n",
+     "t.yaml:1:12: num_nodes must be a whole number from 1 to 4096, not 'two'"},
+    {"num_nodes: 0\n",
+     "t.yaml:1:12: num_nodes must be a whole number from 1 to 4096, not '0'"},
     {"num_nodes: 4097\n", "t.yaml:1:12: num_nodes must be a whole number from 1 to 4096"},
     {"name: [a]\n", "t.yaml:1:7: name must be a single value, not a list"},
     {"name: \"a\\nb\"\n", "t.yaml:1:7: name must be one line of text"},
@@ -619,8 +677,9 @@ static const struct bad_case bad_cases[] = {
     {"run: x\n  bad: indent\n", "t.yaml:2:6: invalid YAML"},
     {"a: &x 1\nb: *x\n", "t.yaml:2:4: YAML aliases (*name) are not supported"},
     {"run: x\nrun: y\n", "t.yaml:2:1: duplicate key 'run'"},
-    {"resorces: {}\n", "t.yaml:1:1: unknown key 'resorces' in the workload spec (did you mean "
-                       "'resources'?)"},
+    {"resorces: {}\n",
+     "t.yaml:1:1: unknown key 'resorces' in the workload spec (did you mean "
+     "'resources'?)"},
     {"kind: train\n", "t.yaml:1:1: 'kind' belongs under 'stratus:'"},
     {"priority: 3\n", "t.yaml:1:1: 'priority' belongs under 'stratus:'"},
     {"accelerators: H100\n", "t.yaml:1:1: 'accelerators' belongs under 'resources:'"},
@@ -633,13 +692,16 @@ static const struct bad_case bad_cases[] = {
     /* accelerators */
     {"resources:\n  accelerators: H100:x\n",
      "t.yaml:2:17: resources.accelerators: bad accelerator count in 'H100:x'"},
-    {"resources:\n  accelerators: H100:0\n", "t.yaml:2:17: resources.accelerators: bad accelerator "
-                                             "count in 'H100:0'"},
-    {"resources:\n  accelerators: 'H100:0.5'\n", "t.yaml:2:17: resources.accelerators: bad "
-                                                 "accelerator count in 'H100:0.5'"},
+    {"resources:\n  accelerators: H100:0\n",
+     "t.yaml:2:17: resources.accelerators: bad accelerator "
+     "count in 'H100:0'"},
+    {"resources:\n  accelerators: 'H100:0.5'\n",
+     "t.yaml:2:17: resources.accelerators: bad "
+     "accelerator count in 'H100:0.5'"},
     {"resources:\n  accelerators: H100:8:2\n", "bad accelerator count in 'H100:8:2'"},
-    {"resources:\n  accelerators: ':8'\n", "t.yaml:2:17: resources.accelerators: bad accelerator "
-                                           "name in ':8'"},
+    {"resources:\n  accelerators: ':8'\n",
+     "t.yaml:2:17: resources.accelerators: bad accelerator "
+     "name in ':8'"},
     {"resources:\n  accelerators: 'H 100'\n", "bad accelerator name in 'H 100'"},
     {"resources:\n  accelerators: {H100: two}\n",
      "t.yaml:2:18: resources.accelerators: bad accelerator count in 'H100:two'"},
@@ -648,13 +710,16 @@ static const struct bad_case bad_cases[] = {
     {"resources:\n  accelerators: [H100:8, [A100]]\n",
      "t.yaml:2:26: resources.accelerators: each item must be NAME or NAME:COUNT"},
     {"resources:\n  accelerators: '[H100:8, A100:8'\n",
-     "t.yaml:2:17: resources.accelerators: '[H100:8, A100:8' opens with '[' but does not end "
+     "t.yaml:2:17: resources.accelerators: '[H100:8, A100:8' opens with '[' but does not "
+     "end "
      "with ']'"},
     {"resources:\n  gpus: H100\n  accelerators: H100\n",
-     "t.yaml:3:17: resources.accelerators: give accelerators or gpus (its alias), not both"},
+     "t.yaml:3:17: resources.accelerators: give accelerators or gpus (its alias), not "
+     "both"},
     /* any_of / ordered */
     {"resources:\n  accelerators: [H100:8, A100:8]\n  any_of:\n    - infra: aws\n",
-     "t.yaml:2:18: resources: a list of accelerators (tried in order) cannot be combined with "
+     "t.yaml:2:18: resources: a list of accelerators (tried in order) cannot be combined "
+     "with "
      "any_of"},
     {"resources:\n  accelerators: {H100: 8, A100: 8}\n  ordered:\n    - infra: aws\n",
      "t.yaml:2:18: resources: several accelerators cannot be combined with ordered"},
@@ -673,104 +738,148 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:2:10: resources.infra: unknown cloud 'gpc' (did you mean 'gcp'?)"},
     {"resources:\n  infra: azur\n",
      "t.yaml:2:10: resources.infra: unknown cloud 'azur' (did you mean 'azure'?)"},
-    {"resources:\n  infra: mycloud\n",
-     "t.yaml:2:10: resources.infra: unknown cloud 'mycloud' (Stratus runs on aws, azure, gcp and "
-     "oci)"},
+    {"resources:\n  infra: mycloud\n", "t.yaml:2:10: resources.infra: unknown cloud "
+                                       "'mycloud' (Stratus runs on aws, azure, gcp and "
+                                       "oci)"},
     {"resources:\n  infra: aws/us-east-1/a/b\n",
      "t.yaml:2:10: resources.infra must be cloud, cloud/region or cloud/region/zone, not "
      "'aws/us-east-1/a/b'"},
     {"resources:\n  infra: aws//us-east-1a\n",
      "t.yaml:2:10: resources.infra must be cloud, cloud/region or cloud/region/zone"},
-    {"resources:\n  infra: 'aws/us east'\n", "t.yaml:2:10: resources.infra: bad location part "
-                                            "'us east'"},
+    {"resources:\n  infra: 'aws/us east'\n",
+     "t.yaml:2:10: resources.infra: bad location part "
+     "'us east'"},
     {"resources:\n  infra: aws\n  region: us-east-1\n",
      "t.yaml:2:10: resources: give either infra or cloud/region/zone, not both"},
-    {"resources:\n  cloud: amazon\n", "t.yaml:2:10: resources.cloud: unknown cloud 'amazon'"},
-    {"resources:\n  region: '*'\n", "t.yaml:2:11: resources.region: bad location part '*'"},
-    {"resources:\n  infra: k8s\n",
-     "t.yaml:2:10: Stratus does not schedule onto Kubernetes yet and no other alternative is "
-     "left"},
+    {"resources:\n  cloud: amazon\n",
+     "t.yaml:2:10: resources.cloud: unknown cloud 'amazon'"},
+    {"resources:\n  region: '*'\n",
+     "t.yaml:2:11: resources.region: bad location part '*'"},
+    {"resources:\n  infra: k8s\n", "t.yaml:2:10: Stratus does not schedule onto "
+                                   "Kubernetes yet and no other alternative is "
+                                   "left"},
     {"resources:\n  any_of:\n    - infra: ssh/my-pool\n",
      "t.yaml:3:14: Stratus does not schedule onto SSH node pools yet"},
     /* other resource fields */
-    {"resources:\n  cpus: many\n",
-     "t.yaml:2:9: resources.cpus must be a number of vCPUs such as 8 (exactly) or 8+ (at least), "
-     "not 'many'"},
+    {"resources:\n  cpus: many\n", "t.yaml:2:9: resources.cpus must be a number of vCPUs "
+                                   "such as 8 (exactly) or 8+ (at least), "
+                                   "not 'many'"},
     {"resources:\n  cpus: 0\n", "t.yaml:2:9: resources.cpus must be a number of vCPUs"},
-    {"resources:\n  cpus: [8]\n", "t.yaml:2:9: resources.cpus must be a number of vCPUs such as 8 "
-                                  "(exactly) or 8+ (at least), not a list"},
-    {"resources:\n  memory: 32XB\n",
-     "t.yaml:2:11: resources.memory must be a memory size such as 32 (GiB, exactly), 32+ (at "
-     "least) or 64GB, not '32XB'"},
-    {"resources:\n  memory: '+'\n", "t.yaml:2:11: resources.memory must be a memory size"},
-    {"resources:\n  disk_size: 256+\n", "t.yaml:2:14: resources.disk_size must be a disk size"},
-    {"resources:\n  disk_size: 0.5\n", "t.yaml:2:14: resources.disk_size must be a disk size"},
+    {"resources:\n  cpus: [8]\n",
+     "t.yaml:2:9: resources.cpus must be a number of vCPUs such as 8 "
+     "(exactly) or 8+ (at least), not a list"},
+    {"resources:\n  memory: 32XB\n", "t.yaml:2:11: resources.memory must be a memory "
+                                     "size such as 32 (GiB, exactly), 32+ (at "
+                                     "least) or 64GB, not '32XB'"},
+    {"resources:\n  memory: '+'\n",
+     "t.yaml:2:11: resources.memory must be a memory size"},
+    {"resources:\n  disk_size: 256+\n",
+     "t.yaml:2:14: resources.disk_size must be a disk size"},
+    {"resources:\n  disk_size: 0.5\n",
+     "t.yaml:2:14: resources.disk_size must be a disk size"},
     {"resources:\n  use_spot: maybe\n",
      "t.yaml:2:13: resources.use_spot must be true or false, not 'maybe'"},
     {"resources:\n  instance_type: 'p5 48xlarge'\n",
      "t.yaml:2:18: resources.instance_type 'p5 48xlarge' has characters other than"},
     {"resources:\n  job_recovery: SOMETIMES\n",
-     "t.yaml:2:17: resources.job_recovery must be failover or eager-next-region, not 'SOMETIMES'"},
+     "t.yaml:2:17: resources.job_recovery must be failover or eager-next-region, not "
+     "'SOMETIMES'"},
     {"resources:\n  job_recovery: {stratgy: FAILOVER}\n",
-     "t.yaml:2:18: unknown key 'stratgy' in resources.job_recovery (did you mean 'strategy'?)"},
+     "t.yaml:2:18: unknown key 'stratgy' in resources.job_recovery (did you mean "
+     "'strategy'?)"},
+    {"resources:\n  job_recovery: {strategy: [FAILOVER]}\n",
+     "t.yaml:2:28: resources.job_recovery must be a single value, not a list"},
+    {"resources:\n  infra: [aws]\n",
+     "t.yaml:2:10: resources.infra must be a single value"},
+    {"resources:\n  region: [a]\n",
+     "t.yaml:2:11: resources.region must be a single value"},
     /* stratus */
     {"stratus: [train]\n", "t.yaml:1:10: stratus must be a mapping, not a list"},
-    {"stratus:\n  knd: train\n", "t.yaml:2:3: unknown key 'knd' in stratus (did you mean 'kind'?)"},
+    {"stratus:\n  knd: train\n",
+     "t.yaml:2:3: unknown key 'knd' in stratus (did you mean 'kind'?)"},
     {"stratus:\n  kind: trian\n",
      "t.yaml:2:9: stratus.kind must be train, batch or infer, not 'trian' (did you mean "
      "'train'?)"},
     {"stratus:\n  kind: serving\n",
      "t.yaml:2:9: stratus.kind must be train, batch or infer, not 'serving'"},
-    {"stratus:\n  priority: high\n",
-     "t.yaml:2:13: stratus.priority must be a whole number from -1000 to 1000, not 'high'"},
-    {"stratus:\n  team: \"a\\tb\"\n", "t.yaml:2:9: stratus.team must be one line of text"},
-    {"stratus:\n  duration: forever\n",
-     "t.yaml:2:13: stratus.duration must be a duration such as 90s, 30m, 2h or 1h30m, not "
-     "'forever'"},
-    {"stratus:\n  duration: 1e308w\n", "t.yaml:2:13: stratus.duration is longer than ten years"},
-    {"stratus:\n  duration: 11000d\n", "t.yaml:2:13: stratus.duration is longer than ten years"},
+    {"stratus:\n  priority: high\n", "t.yaml:2:13: stratus.priority must be a whole "
+                                     "number from -1000 to 1000, not 'high'"},
+    {"stratus:\n  team: \"a\\tb\"\n",
+     "t.yaml:2:9: stratus.team must be one line of text"},
+    {"stratus:\n  duration: forever\n", "t.yaml:2:13: stratus.duration must be a "
+                                        "duration such as 90s, 30m, 2h or 1h30m, not "
+                                        "'forever'"},
+    {"stratus:\n  duration: 1e308w\n",
+     "t.yaml:2:13: stratus.duration must be a duration such as 90s, 30m, 2h or 1h30m, not '1e308w'"},
+    {"stratus:\n  duration: 11000d\n",
+     "t.yaml:2:13: stratus.duration is longer than ten years"},
     {"stratus:\n  duration: 6h\n  deadline: 2h\n",
-     "t.yaml:3:13: stratus.deadline (2h00m) is shorter than stratus.duration (6h00m): the job "
+     "t.yaml:3:13: stratus.deadline (2h00m) is shorter than stratus.duration (6h00m): "
+     "the job "
      "cannot finish in time"},
-    {"stratus:\n  deadline: 0\n", "t.yaml:2:13: stratus.deadline must be after submission"},
+    {"stratus:\n  deadline: 0\n",
+     "t.yaml:2:13: stratus.deadline must be after submission"},
     {"stratus:\n  deadline: 2026-12-01\n",
      "t.yaml:2:13: stratus.deadline '2026-12-01' has no time of day; write e.g. "
      "'2026-12-01T00:00:00Z'"},
     {"stratus:\n  deadline: 2026-12-01T12:00\n",
-     "t.yaml:2:13: stratus.deadline '2026-12-01T12:00' has no time zone; add 'Z' for UTC"},
+     "t.yaml:2:13: stratus.deadline '2026-12-01T12:00' has no time zone; add 'Z' for "
+     "UTC"},
     {"stratus:\n  deadline: 2026-02-30T12:00Z\n",
      "t.yaml:2:13: stratus.deadline must be a duration (48h) or a date and time such as "
      "'2026-12-01T12:00:00Z', not '2026-02-30T12:00Z'"},
-    {"stratus:\n  deadline: 2027-02-29T00:00Z\n", "t.yaml:2:13: stratus.deadline must be a "
-                                                  "duration"},
-    {"stratus:\n  deadline: 2026-12-01T25:00Z\n", "t.yaml:2:13: stratus.deadline must be a "
-                                                  "duration"},
-    {"stratus:\n  deadline: 2026-12-01T12:00+2500\n", "t.yaml:2:13: stratus.deadline must be a "
-                                                      "duration"},
-    {"stratus:\n  deadline: 2026-12-01T12:00:00Zjunk\n", "t.yaml:2:13: stratus.deadline must be "
-                                                         "a duration"},
-    {"stratus:\n  deadline: 1969-12-31T00:00Z\n", "t.yaml:2:13: stratus.deadline must be a "
-                                                  "duration"},
-    {"stratus:\n  checkpoint: 30m\n", "t.yaml:2:15: stratus.checkpoint must be a mapping"},
+    {"stratus:\n  deadline: 2027-02-29T00:00Z\n",
+     "t.yaml:2:13: stratus.deadline must be a "
+     "duration"},
+    {"stratus:\n  deadline: 2026-12-01T25:00Z\n",
+     "t.yaml:2:13: stratus.deadline must be a "
+     "duration"},
+    {"stratus:\n  deadline: 2026-12-01T12:00+2500\n",
+     "t.yaml:2:13: stratus.deadline must be a "
+     "duration"},
+    {"stratus:\n  deadline: 2026-12-01T12:00:00Zjunk\n",
+     "t.yaml:2:13: stratus.deadline must be "
+     "a duration"},
+    {"stratus:\n  deadline: 1969-12-31T00:00Z\n",
+     "t.yaml:2:13: stratus.deadline must be a "
+     "duration"},
+    {"stratus:\n  checkpoint: 30m\n",
+     "t.yaml:2:15: stratus.checkpoint must be a mapping"},
     {"stratus:\n  checkpoint: {intervall: 30m}\n",
-     "t.yaml:2:16: unknown key 'intervall' in stratus.checkpoint (did you mean 'interval'?)"},
+     "t.yaml:2:16: unknown key 'intervall' in stratus.checkpoint (did you mean "
+     "'interval'?)"},
     {"stratus:\n  checkpoint: {interval: forever}\n",
      "t.yaml:2:26: stratus.checkpoint.interval must be a duration"},
     {"stratus:\n  data: {location: azure/eastus/1}\n",
-     "t.yaml:2:20: stratus.data.location must be cloud or cloud/region, not 'azure/eastus/1'"},
+     "t.yaml:2:20: stratus.data.location must be cloud or cloud/region, not "
+     "'azure/eastus/1'"},
     {"stratus:\n  data: {location: '*/eastus'}\n",
      "t.yaml:2:20: stratus.data.location: unknown cloud '*'"},
     {"stratus:\n  data: {location: k8s}\n",
      "t.yaml:2:20: stratus.data.location must be a cloud region such as 'azure/eastus'"},
-    {"stratus:\n  data: {size_gb: lots}\n",
-     "t.yaml:2:19: stratus.data.size_gb must be a size such as 500 (GB) or 2TB, not 'lots'"},
-    {"stratus:\n  data: {size_gb: 1e300TB}\n", "t.yaml:2:19: stratus.data.size_gb must be a size"},
+    {"stratus:\n  duration: [6h]\n",
+     "t.yaml:2:13: stratus.duration must be a single value"},
+    {"stratus:\n  deadline: {at: x}\n",
+     "t.yaml:2:13: stratus.deadline must be a single value"},
+    {"stratus:\n  kind: [train]\n", "t.yaml:2:9: stratus.kind must be a single value"},
+    {"stratus:\n  recovery: {strategy: [failover]}\n",
+     "t.yaml:2:24: stratus.recovery.strategy must be a single value"},
+    {"stratus:\n  data: {size_gb: [1]}\n",
+     "t.yaml:2:19: stratus.data.size_gb must be a single "
+     "value"},
+    {"stratus:\n  data: 5\n", "t.yaml:2:9: stratus.data must be a mapping"},
+    {"stratus:\n  recovery: 5\n", "t.yaml:2:13: stratus.recovery must be a mapping"},
+    {"stratus:\n  data: {size_gb: lots}\n", "t.yaml:2:19: stratus.data.size_gb must be a "
+                                            "size such as 500 (GB) or 2TB, not 'lots'"},
+    {"stratus:\n  data: {size_gb: 1e300TB}\n",
+     "t.yaml:2:19: stratus.data.size_gb must be a size"},
     {"stratus:\n  recovery: {strategy: eager}\n",
-     "t.yaml:2:24: stratus.recovery.strategy must be failover or eager-next-region, not 'eager'"},
-    {"stratus:\n  recovery: {strategy: failvoer}\n",
-     "(did you mean 'failover'?)"},
+     "t.yaml:2:24: stratus.recovery.strategy must be failover or eager-next-region, not "
+     "'eager'"},
+    {"stratus:\n  recovery: {strategy: failvoer}\n", "(did you mean 'failover'?)"},
     {"stratus:\n  recovery: {max_restarts: -1}\n",
-     "t.yaml:2:28: stratus.recovery.max_restarts must be a whole number from 0 to 1000, not '-1'"},
+     "t.yaml:2:28: stratus.recovery.max_restarts must be a whole number from 0 to 1000, "
+     "not '-1'"},
 };
 
 /* Every row is checked and every mismatch printed before the test fails. */
@@ -842,13 +951,16 @@ static void test_fixture_bad_files(void **state)
         {"bad_unknown_key.yaml",
          "bad_unknown_key.yaml:4:3: unknown key 'use_sopt' in resources (did you mean "
          "'use_spot'?)"},
-        {"bad_deadline.yaml", "bad_deadline.yaml:5:13: stratus.deadline (4h00m) is shorter than "
-                              "stratus.duration (6h00m)"},
+        {"bad_deadline.yaml",
+         "bad_deadline.yaml:5:13: stratus.deadline (4h00m) is shorter than "
+         "stratus.duration (6h00m)"},
         {"bad_accelerator.yaml",
-         "bad_accelerator.yaml:4:21: resources.any_of[1].accelerators: bad accelerator count in "
+         "bad_accelerator.yaml:4:21: resources.any_of[1].accelerators: bad accelerator "
+         "count in "
          "'A100:eight'"},
         {"bad_syntax.yaml", "bad_syntax.yaml:3:2: invalid YAML"},
-        {"bad_k8s_only.yaml", "bad_k8s_only.yaml:2:10: Stratus does not schedule onto Kubernetes"},
+        {"bad_k8s_only.yaml",
+         "bad_k8s_only.yaml:2:10: Stratus does not schedule onto Kubernetes"},
         {"does_not_exist.yaml", "does_not_exist.yaml: cannot open"},
     };
 
@@ -875,47 +987,100 @@ struct sky_case {
 };
 
 static const struct sky_case sky_cases[] = {
-    {"accel_list_ordered.yaml", "L4:1@*/*/*, H100:1@*/*/*, A100:1@*/*/*", 1, 1, SPEC_KIND_BATCH,
+    {"accel_list_ordered.yaml",
+     "L4:1@*/*/*, H100:1@*/*/*, A100:1@*/*/*",
+     1,
+     1,
+     SPEC_KIND_BATCH,
      {NULL}},
-    {"anyof_infra.yaml", "A10G:1@aws/us-west-2/*, L4:1@gcp/us-central1/*", 0, 1,
-     SPEC_KIND_BATCH, {NULL}},
+    {"anyof_infra.yaml",
+     "A10G:1@aws/us-west-2/*, L4:1@gcp/us-central1/*",
+     0,
+     1,
+     SPEC_KIND_BATCH,
+     {NULL}},
     {"ddp_torchrun.yaml", "L4:1@*/*/*", 0, 2, SPEC_KIND_BATCH, {NULL}},
-    {"deepspeed_hostfile.yaml", "A100:1@*/*/*", 0, 2, SPEC_KIND_BATCH,
+    {"deepspeed_hostfile.yaml",
+     "A100:1@*/*/*",
+     0,
+     2,
+     SPEC_KIND_BATCH,
      {":11:1: warning: file_mounts is not honoured yet"}},
     {"hello_minimal.yaml", "A100:8@aws/*/*", 0, 1, SPEC_KIND_BATCH, {NULL}},
-    {"k8s_then_cloud.yaml", "H100:1@gcp/*/*", 1, 1, SPEC_KIND_BATCH,
+    {"k8s_then_cloud.yaml",
+     "H100:1@gcp/*/*",
+     1,
+     1,
+     SPEC_KIND_BATCH,
      {":7:14: warning: Stratus does not schedule onto Kubernetes yet",
       ":15:1: warning: config is not honoured yet"}},
-    {"legacy_cloud_region.yaml", "A100:1@gcp/us-central1/* spot", 0, 1, SPEC_KIND_BATCH,
+    {"legacy_cloud_region.yaml",
+     "A100:1@gcp/us-central1/* spot",
+     0,
+     1,
+     SPEC_KIND_BATCH,
      {":8:3: warning: resources.image_id", ":21:3: warning: envs.HF_TOKEN has no value",
       ":22:3: warning: envs.BUCKET has no value"}},
-    {"lora_spot_mounts.yaml", "A100:8@*/*/* spot", 0, 1, SPEC_KIND_BATCH,
+    {"lora_spot_mounts.yaml",
+     "A100:8@*/*/* spot",
+     0,
+     1,
+     SPEC_KIND_BATCH,
      {":4:3: warning: envs.HF_TOKEN has no value", ":10:3: warning: resources.disk_tier",
       ":13:1: warning: file_mounts"}},
-    {"managed_job_recovery.yaml", "A100:8@*/*/* spot", 0, 1, SPEC_KIND_BATCH,
-     {":8:5: warning: resources.job_recovery.max_restarts_on_errors is not honoured yet"}},
+    {"managed_job_recovery.yaml",
+     "A100:8@*/*/* spot",
+     0,
+     1,
+     SPEC_KIND_BATCH,
+     {":8:5: warning: resources.job_recovery.max_restarts_on_errors is not honoured "
+      "yet"}},
     {"ordered_regions.yaml",
      "A100:8@aws/us-east-1/*, A100:8@gcp/us-central1/*, A100:4@aws/us-west-2/*, "
      "A100:4@gcp/europe-west4/*",
-     1, 1, SPEC_KIND_BATCH, {NULL}},
-    {"set_disk_nebius.yaml", "H100:1@nebius/eu-north1/*, H200:1@nebius/eu-north1/*", 0, 1,
-     SPEC_KIND_INFER, {":5:3: warning: resources.ports", ":17:1: warning: service"}},
+     1,
+     1,
+     SPEC_KIND_BATCH,
+     {NULL}},
+    {"set_disk_nebius.yaml",
+     "H100:1@nebius/eu-north1/*, H200:1@nebius/eu-north1/*",
+     0,
+     1,
+     SPEC_KIND_INFER,
+     {":5:3: warning: resources.ports", ":17:1: warning: service"}},
     {"sglang_anyof_spot.yaml",
      "H200:8@*/*/* spot, H100:8@*/*/* spot, A100-80GB:8@*/*/* spot, H200:8@*/*/* od, "
      "H100:8@*/*/* od, A100-80GB:8@*/*/* od",
-     0, 2, SPEC_KIND_INFER,
+     0,
+     2,
+     SPEC_KIND_INFER,
      {":6:3: warning: resources.disk_tier", ":7:3: warning: resources.ports",
       ":24:1: warning: service"}},
-    {"tpu_pod.yaml", "tpu-v2-8:1@*/*/*", 0, 2, SPEC_KIND_BATCH,
+    {"tpu_pod.yaml",
+     "tpu-v2-8:1@*/*/*",
+     0,
+     2,
+     SPEC_KIND_BATCH,
      {":5:3: warning: resources.accelerator_args is not honoured yet"}},
-    {"tpu_v6e_secrets.yaml", "tpu-v6e-8:1@*/*/*", 0, 1, SPEC_KIND_BATCH,
+    {"tpu_v6e_secrets.yaml",
+     "tpu-v6e-8:1@*/*/*",
+     0,
+     1,
+     SPEC_KIND_BATCH,
      {":4:1: warning: secrets is not honoured yet"}},
-    {"vllm_multinode_service.yaml", "H100:8@*/*/*", 0, 2, SPEC_KIND_INFER,
+    {"vllm_multinode_service.yaml",
+     "H100:8@*/*/*",
+     0,
+     2,
+     SPEC_KIND_INFER,
      {":9:3: warning: resources.network_tier", ":13:3: warning: resources.ports",
       ":31:1: warning: service"}},
     {"vllm_service_set.yaml",
-     "L4:1@*/*/*, A10G:1@*/*/*, A10:1@*/*/*, A100:1@*/*/*, A100-80GB:1@*/*/*", 0, 1,
-     SPEC_KIND_INFER, {":1:1: warning: service", ":11:3: warning: resources.ports"}},
+     "L4:1@*/*/*, A10G:1@*/*/*, A10:1@*/*/*, A100:1@*/*/*, A100-80GB:1@*/*/*",
+     0,
+     1,
+     SPEC_KIND_INFER,
+     {":1:1: warning: service", ":11:3: warning: resources.ports"}},
 };
 
 static const struct sky_case *sky_case_find(const char *file)
@@ -989,7 +1154,8 @@ static void test_limits(void **state)
     big = xmalloc(SPEC_MAX_BYTES + 2);
     memset(big, '#', SPEC_MAX_BYTES + 1);
     big[SPEC_MAX_BYTES + 1] = '\0';
-    assert_int_equal(spec_load_mem(&s, "big.yaml", big, SPEC_MAX_BYTES + 1, &e), ST_ETOOBIG);
+    assert_int_equal(spec_load_mem(&s, "big.yaml", big, SPEC_MAX_BYTES + 1, &e),
+                     ST_ETOOBIG);
     assert_contains(e.msg, "big.yaml: spec larger than 1048576 bytes");
     free(big);
 
@@ -999,7 +1165,8 @@ static void test_limits(void **state)
     for (int i = 0; i < 64; i++)
         buf_printf(&b, "%sA%d: 1", i ? ", " : "", i);
     buf_puts(&b, "}\n  any_of: [{}, {}, {}, {}, {}]\n");
-    assert_contains(load_err(buf_cstr(&b)), "resources expand to more than 256 alternatives");
+    assert_contains(load_err(buf_cstr(&b)),
+                    "resources expand to more than 256 alternatives");
     buf_reset(&b);
 
     /* accelerators in one set */
@@ -1007,7 +1174,8 @@ static void test_limits(void **state)
     for (int i = 0; i < 65; i++)
         buf_printf(&b, "%sA%d", i ? ", " : "", i);
     buf_puts(&b, "]\n");
-    assert_contains(load_err(buf_cstr(&b)), "resources.accelerators: more than 64 accelerators");
+    assert_contains(load_err(buf_cstr(&b)),
+                    "resources.accelerators: more than 64 accelerators");
     buf_reset(&b);
 
     /* envs */
@@ -1021,7 +1189,8 @@ static void test_limits(void **state)
     buf_puts(&b, "name: ");
     for (int i = 0; i < 200; i++)
         buf_puts(&b, "n");
-    assert_contains(load_err(buf_cstr(&b)), "t.yaml:1:7: name is longer than 128 characters");
+    assert_contains(load_err(buf_cstr(&b)),
+                    "t.yaml:1:7: name is longer than 128 characters");
     buf_reset(&b);
     buf_puts(&b, "resources: {accelerators: ");
     for (int i = 0; i < 200; i++)
@@ -1038,6 +1207,25 @@ static void test_message_quoting(void **state)
     (void)state;
     assert_contains(load_err("resources: {cloud: \"a\\x1b[31m\"}\n"),
                     "unknown cloud 'a?[31m'");
+}
+
+/* Long user text is cut before a whole UTF-8 sequence, never inside one. */
+static void test_message_utf8_cut(void **state)
+{
+    struct buf b;
+    const char *msg, *dots;
+
+    (void)state;
+    buf_init(&b, 0);
+    buf_puts(&b, "resources: {cloud: a");
+    for (int i = 0; i < 40; i++)
+        buf_puts(&b, "\xc3\xa9"); /* e-acute, two bytes */
+    buf_puts(&b, "}\n");
+    msg = load_err(buf_cstr(&b));
+    dots = strstr(msg, "...'");
+    assert_non_null(dots);
+    assert_int_equal((unsigned char)dots[-1], 0xa9); /* a whole character before */
+    buf_free(&b);
 }
 
 static void test_not_nul_terminated(void **state)
@@ -1078,6 +1266,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_task_fields),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_nulls_mean_absent),
         cmocka_unit_test(test_default_name),
         cmocka_unit_test(test_stratus_fields),
         cmocka_unit_test(test_kind_and_recovery_sources),
@@ -1094,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_skypilot_files),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_message_quoting),
+        cmocka_unit_test(test_message_utf8_cut),
         cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_enum_names),
     };

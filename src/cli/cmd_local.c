@@ -1,0 +1,88 @@
+/*
+ * cmd_local.c - `stratus local ...`: fault injection into the embedded local
+ * clouds, for people and tests.  Each command files a request in the store;
+ * the controller hands it to its driver (driver_inject) and records what
+ * follows (preemption notices, recoveries, failovers).
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/strutil.h"
+
+static const char local_usage[] =
+    "usage: stratus local preempt --job JOB\n"
+    "       stratus local preempt --location CLOUD/REGION[/ZONE]\n"
+    "       stratus local stockout --location CLOUD/REGION[/ZONE] [--for DURATION]\n"
+    "preempt takes a node back from a job (or every node at a location), after\n"
+    "the notice period, as a cloud reclaims spot capacity;\n"
+    "stockout makes a location refuse launches (for 10m unless --for says).\n";
+
+static int file_request(const char *kind, const char *arg)
+{
+    struct store *st;
+    struct err e;
+    int rc;
+
+    if ((rc = cli_open_store(&st)) != 0)
+        return rc;
+    err_clear(&e);
+    rc = store_request_add(st, kind, arg, clock_now(&clock_wall), NULL, &e);
+    store_close(st);
+    if (rc != 0)
+        return cli_fail(&e);
+    printf("%s %s: requested\n", kind, arg);
+    return cli_ensure_controller();
+}
+
+static int run_local(int argc, char **argv)
+{
+    static const struct option longs[] = {{"job", required_argument, NULL, 'j'},
+                                          {"location", required_argument, NULL, 'l'},
+                                          {"for", required_argument, NULL, 'f'},
+                                          {NULL, 0, NULL, 0}};
+    const char *job = NULL, *loc = NULL, *dur = "10m";
+    double secs;
+    char arg[512];
+    int ch;
+
+    if (argc < 2 || (strcmp(argv[1], "preempt") != 0 && strcmp(argv[1], "stockout") != 0)) {
+        fputs(local_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 || strcmp(argv[1], "--help") != 0 ? 2 : 0;
+    }
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (ch == 'j')
+            job = optarg;
+        else if (ch == 'l')
+            loc = optarg;
+        else if (ch == 'f')
+            dur = optarg;
+        else {
+            fputs(local_usage, stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || (job == NULL) == (loc == NULL) ||
+        (strcmp(argv[1], "stockout") == 0 && loc == NULL)) {
+        fputs(local_usage, stderr);
+        return 2;
+    }
+    if (job)
+        return cli_job_id(job) < 0 ? 2 : file_request("preempt-job", job);
+    if (strcmp(argv[1], "preempt") == 0)
+        return file_request("preempt-location", loc);
+    if (str_to_duration(dur, &secs) != 0) {
+        fprintf(stderr, "stratus: --for takes a duration like 90s or 10m, not '%s'\n", dur);
+        return 2;
+    }
+    snprintf(arg, sizeof(arg), "%s %.0f", loc, secs);
+    return file_request("stockout", arg);
+}
+
+const struct cli_cmd cli_cmd_local = {"local", "inject preemptions and stockouts (local clouds)",
+                                      run_local};

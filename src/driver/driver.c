@@ -1,0 +1,57 @@
+/*
+ * driver.c - the driver registry and the open/close wrappers (see driver.h).
+ */
+#include "driver.h"
+#include "../util/xmem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct driver_ops *const driver_table[] = {
+    &driver_local,
+    NULL,
+};
+
+const struct driver_ops *driver_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; driver_table[i]; i++)
+        if (strcmp(driver_table[i]->name, name) == 0)
+            return driver_table[i];
+    return NULL;
+}
+
+int driver_open(struct driver *d, const struct driver_ops *ops,
+                const struct driver_config *cfg, struct err *e)
+{
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    d->ops = ops;
+    d->cfg = cfg;
+    d->priv = xcalloc(1, ops->priv_size ? ops->priv_size : 1);
+    rc = ops->open(d, cfg, e);
+    if (rc != 0) {
+        free(d->priv);
+        d->priv = NULL;
+    }
+    return rc;
+}
+
+void driver_close(struct driver *d)
+{
+    if (d->priv == NULL)
+        return;
+    d->ops->close(d);
+    free(d->priv);
+    d->priv = NULL;
+}
+
+const char *driver_event_name(enum driver_event_type t)
+{
+    static const char *const names[] = {"running", "exited", "preempt-notice", "preempted",
+                                        "capacity"};
+
+    return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}

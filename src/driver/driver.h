@@ -1,0 +1,163 @@
+/*
+ * driver.h - the one interface between the controller and a world that runs
+ * things: `local` (emulated clouds on this machine), `slurm` (real clusters),
+ * `sim` (virtual time).  A driver is a const table of function pointers
+ * (SQLite's sqlite3_vfs, curl's Curl_protocol); the core allocates its
+ * private state (priv_size) and never asks which driver it holds.
+ *
+ * Contract:
+ *  - launch() is idempotent per attempt id: launching an attempt the driver
+ *    already knows is a no-op that returns 0.  A gang is all nodes in one
+ *    location or none: if the driver cannot start every node it starts none
+ *    and reports DRV_EV_CAPACITY for the attempt (or returns ST_ECAPACITY).
+ *  - poll() reports what happened since the last poll, including what
+ *    happened while no controller was running (drivers keep their own state).
+ *  - terminate() stops every node of an attempt; it is idempotent too, and the
+ *    driver then reports DRV_EV_EXITED for the nodes it stopped.
+ */
+#ifndef STRATUS_DRIVER_H
+#define STRATUS_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/clock.h"
+#include "../util/err.h"
+
+struct catalog;
+
+struct driver_env {
+    const char *key, *value;
+};
+
+/* What a driver needs to start one attempt. Strings are borrowed for the call. */
+struct attempt {
+    int64_t id;                 /* globally unique; the idempotency key */
+    int64_t job_id;
+    int n;                      /* attempt number within the job, from 1 */
+    const char *job_name;
+    const char *cloud, *region, *zone, *instance_type; /* the placement */
+    const char *accelerator;
+    int acc_count;              /* per node */
+    int nodes;
+    int spot;                   /* 1 when launched as spot / preemptible */
+    const char *setup, *run;    /* shell text; NULL = nothing */
+    const char *workdir;        /* NULL = the driver's per-node directory */
+    const struct driver_env *envs;
+    size_t nenvs;
+    const char *ckpt_dir;       /* STRATUS_CHECKPOINT_DIR for this attempt */
+};
+
+enum driver_event_type {
+    DRV_EV_RUNNING,             /* a node started running */
+    DRV_EV_EXITED,              /* a node's process exited: exit_code */
+    DRV_EV_PREEMPT_NOTICE,      /* the cloud will take a node back soon */
+    DRV_EV_PREEMPTED,           /* the cloud took a node back (or it was lost) */
+    DRV_EV_CAPACITY             /* the launch was refused: no capacity */
+};
+
+struct driver_event {
+    enum driver_event_type type;
+    int64_t attempt_id;
+    int node;                   /* rank; -1 for the whole attempt */
+    int exit_code;              /* DRV_EV_EXITED: 0..255, or 128+signal */
+    double at;                  /* when it happened (driver's clock) */
+    char msg[160];
+};
+
+struct driver_config {
+    const char *home;           /* $STRATUS_HOME: drivers keep state below it */
+    const struct catalog *cat;
+    const struct clock *clock;
+    const char *config_path;    /* driver-specific file (local.yaml, clusters.yaml); may be NULL */
+    uint64_t seed;              /* for reproducible randomness */
+};
+
+struct driver;
+
+struct driver_ops {
+    const char *name;           /* "local", "slurm", "sim" */
+    size_t priv_size;           /* bytes of private state the core allocates */
+    int (*open)(struct driver *d, const struct driver_config *cfg, struct err *e);
+    int (*launch)(struct driver *d, const struct attempt *a, struct err *e);
+    /* Fill up to max events; returns the count (>= 0) or a negative error. */
+    int (*poll)(struct driver *d, struct driver_event *ev, size_t max, struct err *e);
+    int (*terminate)(struct driver *d, int64_t attempt_id, struct err *e);
+    void (*close)(struct driver *d);
+    /* Optional (may be NULL): */
+    /* Free nodes of an instance type at a location now; < 0 = unknown. */
+    long (*capacity)(struct driver *d, const char *cloud, const char *region,
+                     const char *zone, const char *instance_type);
+    /* Fault injection for people and tests: kind "preempt-job" (arg: job id),
+     * "preempt-location" (arg: cloud/region[/zone]), "stockout" (arg:
+     * "cloud/region[/zone] SECONDS"). */
+    int (*inject)(struct driver *d, const char *kind, const char *arg, struct err *e);
+    /* Seconds until the driver next has something to report (for sleeping);
+     * < 0 = no idea. */
+    double (*next_event_in)(struct driver *d);
+    /* The file holding a node's output (for `stratus logs`); 0, or
+     * ST_ENOTFOUND when the driver keeps no such file. */
+    int (*log_path)(struct driver *d, int64_t attempt_id, int node, char *buf, size_t n);
+};
+
+struct driver {
+    const struct driver_ops *ops;
+    void *priv;                 /* priv_size bytes, zeroed, owned by the core */
+    const struct driver_config *cfg;
+};
+
+extern const struct driver_ops driver_local;
+
+/* The registry (tmux's cmd_table): look a driver up by name; NULL if unknown. */
+const struct driver_ops *driver_find(const char *name);
+
+/* Allocate d->priv and open. On error nothing stays allocated. */
+int driver_open(struct driver *d, const struct driver_ops *ops,
+                const struct driver_config *cfg, struct err *e);
+void driver_close(struct driver *d);
+
+static inline int driver_launch(struct driver *d, const struct attempt *a, struct err *e)
+{
+    return d->ops->launch(d, a, e);
+}
+
+static inline int driver_poll(struct driver *d, struct driver_event *ev, size_t max,
+                              struct err *e)
+{
+    return d->ops->poll(d, ev, max, e);
+}
+
+static inline int driver_terminate(struct driver *d, int64_t attempt_id, struct err *e)
+{
+    return d->ops->terminate(d, attempt_id, e);
+}
+
+static inline long driver_capacity(struct driver *d, const char *cloud, const char *region,
+                                   const char *zone, const char *instance_type)
+{
+    return d->ops->capacity ? d->ops->capacity(d, cloud, region, zone, instance_type) : -1;
+}
+
+static inline int driver_inject(struct driver *d, const char *kind, const char *arg,
+                                struct err *e)
+{
+    if (d->ops->inject == NULL)
+        return err_set(e, ST_EUSAGE, "the %s driver does not support fault injection",
+                       d->ops->name);
+    return d->ops->inject(d, kind, arg, e);
+}
+
+static inline double driver_next_event_in(struct driver *d)
+{
+    return d->ops->next_event_in ? d->ops->next_event_in(d) : -1;
+}
+
+static inline int driver_log_path(struct driver *d, int64_t attempt_id, int node, char *buf,
+                                  size_t n)
+{
+    return d->ops->log_path ? d->ops->log_path(d, attempt_id, node, buf, n) : ST_ENOTFOUND;
+}
+
+const char *driver_event_name(enum driver_event_type t);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * local_int.h - internals of the local driver, shared by its files:
+ *
+ *   local.c        the driver_ops table: open, launch, terminate, inject,
+ *                  capacity, next_event_in, log_path, close
+ *   local_att.c    attempts and nodes as the controller sees them: loading
+ *                  them from disk, reading a node's files, timers, events and
+ *                  their acknowledgement
+ *   local_conf.c   local.yaml (capacity, preemption, stockouts, seed) and the
+ *                  location patterns every part of the driver matches with
+ *   local_fault.c  stockouts, and the faults people and tests inject
+ *   local_files.c  the on-disk protocol the driver and the node supervisor
+ *                  share: atomic writes, the `pid` claim and lock, `exit`
+ *   local_node.c   starting a node (double fork + exec of `stratus __node`)
+ *                  and the supervisor that runs there
+ *
+ * The on-disk layout, below <home>/local/:
+ *
+ *   stockouts             injected stockouts: "LOCATION UNTIL" lines
+ *   acked                 touched whenever terminal events are acknowledged
+ *   att-<id>/             one attempt, created whole by rename(att-<id>.tmp)
+ *     attempt             "key: value" lines: job, n, location, nodes, spot
+ *     setup, run          the shell text (absent = nothing to run)
+ *     workdir             the spec's workdir to copy into each node (absent = none)
+ *     refused             the launch was refused (no capacity): why; no nodes then
+ *     reported            the refusal was reported and acknowledged
+ *     node-<rank>/
+ *       env               the node's environment additions, "KEY=VALUE\0..."
+ *       work/             the working directory of setup and run
+ *       log               stdout and stderr of setup and run
+ *       pid               the supervisor's pid, created exclusively (the claim)
+ *                         and flock()ed by it for its whole life; "0" is the
+ *                         driver's tombstone: the node never started
+ *       started           when the supervisor started (wall clock seconds)
+ *       preempted         "TIME REASON": the driver is taking the node back
+ *       terminated        "TIME": the controller asked to stop the node
+ *       exit              "CODE\n[stopped|lost]\n", written once by rename
+ *       reported          the node's terminal event was acknowledged
+ */
+#ifndef STRATUS_LOCAL_INT_H
+#define STRATUS_LOCAL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util/hmap.h"
+#include "driver.h"
+
+struct catalog;
+
+/* Nodes of each (location, instance type) offer when local.yaml says nothing:
+ * enough for a few small gangs side by side, few enough that a handful of
+ * example jobs run into capacity limits and fail over. */
+#define LOCAL_DEFAULT_CAPACITY 4
+/* Seconds from PREEMPT_NOTICE to SIGKILL: a scaled-down stand-in for the
+ * clouds' 30 s (GCP, Azure) to 2 min (OCI, AWS) notices. */
+#define LOCAL_DEFAULT_NOTICE 2.0
+/* Seconds from terminate()'s SIGTERM to SIGKILL. */
+#define LOCAL_DEFAULT_GRACE 2.0
+/* A spawned node that has not claimed its `pid` by then is given up as lost. */
+#define LOCAL_SPAWN_TIMEOUT 10.0
+/* Process exits cannot be foreseen: while nodes live, ask to be polled this often. */
+#define LOCAL_POLL_HINT 0.5
+/* At open, terminal events acknowledged this long before the last
+ * acknowledgement are reported again (see local_att.c). */
+#define LOCAL_REPLAY_S 60.0
+/* Largest gang; node ranks must fit `stratus logs --node`. */
+#define LOCAL_MAX_NODES 4096
+/* Longest cloud, region, zone or instance type name. */
+#define LOCAL_NAME_MAX 128
+
+/* ---- local_conf.c ---- */
+
+struct local_pat {
+    char *pat; /* location pattern, see local_loc_match() */
+    double v;  /* nodes (capacity) or preemptions per node-minute */
+};
+
+struct local_conf {
+    long cap_default;      /* nodes per offer no pattern names */
+    struct local_pat *cap; /* capacity patterns, first match wins */
+    size_t ncap;
+    struct local_pat *rate; /* spot preemption rates, first match wins */
+    size_t nrate;
+    double notice;    /* seconds from preemption notice to SIGKILL */
+    double grace;     /* seconds from terminate's SIGTERM to SIGKILL */
+    char **stockouts; /* location patterns that refuse every launch */
+    size_t nstockouts;
+    int has_seed; /* local.yaml gave a seed (it wins over the controller's) */
+    uint64_t seed;
+};
+
+void local_conf_default(struct local_conf *c);
+/* Read local.yaml at path into c (defaults for what it leaves out); patterns
+ * must match an offer of cat when cat is not NULL.  Errors say file:line:col. */
+int local_conf_load(struct local_conf *c, const char *path, const struct catalog *cat,
+                    struct err *e);
+void local_conf_free(struct local_conf *c);
+/* Does a pattern match an offer?  A pattern is glob-matched against
+ * "cloud/region", "cloud/region/zone" and "cloud/region/zone/type", so naming
+ * a location takes in everything inside it ("oci/us-ashburn-1", "gcp/us-*"). */
+int local_loc_match(const char *pat, const char *cloud, const char *region,
+                    const char *zone, const char *itype);
+/* Nodes an offer has in total. */
+long local_conf_capacity(const struct local_conf *c, const char *cloud,
+                         const char *region, const char *zone, const char *itype);
+/* Spot preemptions per node-minute at an offer. */
+double local_conf_rate(const struct local_conf *c, const char *cloud, const char *region,
+                       const char *zone, const char *itype);
+/* Does a pattern match at least one offer of cat?  On no, e says so, with the
+ * closest location as a suggestion; what names the pattern in the message. */
+int local_pat_check(const struct catalog *cat, const char *pat, const char *what,
+                    struct err *e);
+
+/* ---- local_files.c ---- */
+
+/* What `exit` says. */
+struct lf_exit {
+    int code;    /* 0..255 or 128+signal; -1 unknown (lost) */
+    int stopped; /* the node was asked to stop (SIGTERM or killed) */
+    int lost;    /* the supervisor died without saying how the job ended */
+};
+
+/* Write dir/name whole: a temporary file renamed over it.  0 or -errno. */
+int lf_write(const char *dir, const char *name, const void *data, size_t len);
+/* The same with the given file mode (the env, which may hold secrets: 0600). */
+int lf_write_mode(const char *dir, const char *name, const void *data, size_t len,
+                  int mode);
+/* Read dir/name into buf (NUL-terminated, cut to n - 1 bytes); length or -errno. */
+ssize_t lf_read(const char *dir, const char *name, char *buf, size_t n);
+int lf_exists(const char *dir, const char *name);
+/* Modification time of dir/name in seconds, 0 when missing. */
+double lf_mtime(const char *dir, const char *name);
+/* Create dir/name (empty) or update its time; 0 or -errno. */
+int lf_touch(const char *dir, const char *name);
+/* Read a "TIME ..." file: the time, 0 when missing; the rest into rest. */
+double lf_read_stamp(const char *dir, const char *name, char *rest, size_t n);
+/* Write "TIME REST\n" atomically. */
+int lf_write_stamp(const char *dir, const char *name, double t, const char *rest);
+/* Claim a node: create node_dir/pid holding pid, exclusively.  With lock_fd
+ * not NULL the file is flock()ed before it appears and *lock_fd keeps the
+ * lock (close-on-exec).  0, -EEXIST when already claimed, or -errno. */
+int lf_claim(const char *node_dir, long pid, int *lock_fd);
+/* The pid in node_dir/pid: > 0 a supervisor, 0 the tombstone, -1 none yet. */
+long lf_pid(const char *node_dir);
+/* 1 while a supervisor holds node_dir/pid locked, else 0. */
+int lf_alive(const char *node_dir);
+int lf_exit_write(const char *node_dir, const struct lf_exit *x);
+/* 0 and *x, or -ENOENT when the node has not ended. */
+int lf_exit_read(const char *node_dir, struct lf_exit *x);
+
+/* ---- local_node.c ---- */
+
+/* How the driver touches processes; tests replace members (SQLite's aSyscall). */
+struct local_sys {
+    /* Start the supervisor of the node in node_dir, detached; 0 or an error. */
+    int (*spawn)(const char *bin, const char *node_dir, struct err *e);
+    int (*kill)(pid_t pid, int sig);
+};
+extern struct local_sys local_sys;
+
+/* ---- local_att.c ---- */
+
+enum lnode_state {
+    LN_PENDING, /* no supervisor has claimed the node yet */
+    LN_LIVE,    /* claimed; its `exit` not seen yet */
+    LN_ENDED    /* the terminal event is known (node->end) */
+};
+
+struct lnode {
+    enum lnode_state state;
+    long pid;              /* supervisor = process group id; 0 tombstone */
+    double spawned_at;     /* this driver started a supervisor then; 0 = not */
+    double pending_since;  /* PENDING: lost when unclaimed LOCAL_SPAWN_TIMEOUT later */
+    double started_at;     /* from `started`; 0 = not started */
+    double preempt_at;     /* spot: the drawn preemption time; 0 = none */
+    double kill_at;        /* SIGKILL the group then; 0 = no SIGTERM sent */
+    unsigned stopping : 1; /* `preempted` or `terminated` is written */
+    unsigned killed : 1;   /* SIGKILL sent */
+    unsigned said_running : 1; /* RUNNING returned by this driver instance */
+    unsigned notice_due : 1;   /* PREEMPT_NOTICE still to return */
+    unsigned said_end : 1;     /* the terminal event returned */
+    unsigned acked : 1;        /* ... and acknowledged: `reported` exists */
+    struct driver_event end;   /* LN_ENDED: the terminal event */
+};
+
+struct latt {
+    int64_t id, job_id;
+    int n; /* attempt number within the job */
+    int nodes, spot;
+    char *cloud, *region, *zone, *itype; /* zone "" when the cloud has none */
+    char *dir;                           /* <root>/att-<id> */
+    double launched_at;
+    int refused;   /* refused at launch: no nodes, one CAPACITY event */
+    char why[160]; /* refused: the reason */
+    unsigned said_refused : 1, acked : 1;
+    struct lnode *node; /* nodes entries; NULL when refused */
+};
+
+struct local_stockout {
+    char *loc;    /* cloud/region[/zone] */
+    double until; /* wall clock; 0 = until cleared */
+};
+
+struct local_ack {
+    int64_t attempt_id;
+    int node; /* -1: the attempt's refusal */
+};
+
+/* The driver's private state (d->priv). */
+struct local {
+    char *root; /* <home>/local, absolute */
+    char *bin;  /* what to exec for a node: /proc/self/exe or $STRATUS_BIN */
+    const struct clock *clock;
+    const struct catalog *cat; /* NULL: offers are not checked */
+    int indexed;               /* names and offers are built (on first use) */
+    struct strpool names;      /* the catalog's offer names, interned again */
+    struct keymap offers;      /* (cloud, region, zone, type) -> offer index */
+    uint64_t seed;
+    struct local_conf conf;
+    int loaded;        /* attempts read from disk (done on first use) */
+    struct latt **att; /* live attempts, by id */
+    size_t natt, att_cap;
+    struct local_stockout *so; /* injected stockouts */
+    size_t nso, so_cap;
+    struct local_ack *acks; /* terminal events the last poll returned */
+    size_t nacks, acks_cap;
+};
+
+double local_now(const struct local *p);
+char *local_node_dir(const struct latt *a, int rank);
+struct latt *local_att_find(const struct local *p, int64_t id);
+void local_att_add(struct local *p, struct latt *a);
+void local_att_free(struct latt *a);
+/* Read every attempt below p->root that still has something to report. */
+int local_load(struct local *p, struct err *e);
+/* Bring every node up to date with its files (and act on what it finds: lost
+ * nodes, tombstones). */
+void local_refresh(struct local *p);
+/* Fire due timers: spot preemptions and SIGKILLs after a notice or grace. */
+void local_timers(struct local *p);
+/* Stop a node: write the `preempted` (reason not NULL) or `terminated`
+ * marker, SIGTERM the supervisor and schedule the SIGKILL. */
+void local_node_stop(struct local *p, struct latt *a, int rank, const char *preempt_why);
+/* Copy up to max pending events out; remembers the terminal ones for ack. */
+size_t local_events(struct local *p, struct driver_event *ev, size_t max);
+/* Acknowledge what the previous poll returned (write `reported`). */
+void local_ack(struct local *p);
+/* Seconds until a timer fires or LOCAL_POLL_HINT while nodes live; < 0 none. */
+double local_next(const struct local *p);
+/* Nodes of an offer held by live attempts. */
+long local_used(const struct local *p, const char *cloud, const char *region,
+                const char *zone, const char *itype);
+/* Seconds after its start that a spot node is preempted: an exponential draw
+ * with the given rate (per second) from a generator seeded by (seed,
+ * attempt id, rank), so a run is reproducible. */
+double local_draw_preempt(uint64_t seed, int64_t attempt_id, int rank, double rate_per_s);
+/* The attempt file's text for a. Caller frees. */
+char *local_att_text(const struct attempt *a, double now);
+
+/* ---- local_fault.c ---- */
+
+/* Read the injected stockouts that a previous driver left in <root>/stockouts. */
+void local_stockouts_load(struct local *p);
+/* Is the offer stocked out now (local.yaml or injected)?  Says why in why. */
+int local_stocked_out(const struct local *p, const char *cloud, const char *region,
+                      const char *zone, const char *itype, char *why, size_t n);
+/* driver_inject(): kind "preempt-job", "preempt-location" or "stockout". */
+int local_inject_fault(struct local *p, const char *kind, const char *arg, struct err *e);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * local_node.c - one node of the local world: how the driver starts it, and
+ * the supervisor that runs it.
+ *
+ * Starting, in the controller (sys_spawn): a double fork.  The middle child
+ * calls setsid() and forks again, then exits at once; the grandchild, now in
+ * a session of its own and reparented to init (or the nearest subreaper),
+ * execs `stratus __node NODE_DIR` with stdin on /dev/null, stdout and stderr
+ * appended to NODE_DIR/log, and every other descriptor closed.  No terminal
+ * signal reaches it and nobody waits for it, so a controller killed with
+ * SIGKILL leaves its nodes running, as a cloud would.  A close-on-exec pipe
+ * tells the controller whether the exec worked.
+ *
+ * Why exec rather than fork alone: a supervisor lives as long as its job, for
+ * days.  A forked copy of the controller would keep the controller's memory
+ * (the catalog, the store's caches), its open descriptors (a lock held by a
+ * dead controller's copy blocks the next controller) and, were the
+ * controller ever threaded, mutexes held by threads that no longer exist.  A
+ * fresh exec is small and independent of all that.  The binary is
+ * /proc/self/exe - the very one the controller runs, even if it was rebuilt
+ * since - or $STRATUS_BIN, for test programs that are not `stratus`.
+ *
+ * Supervising, in `stratus __node` (local_node_main): the supervisor leads a
+ * new process group that its bash children share.  The driver SIGTERMs the
+ * supervisor alone, which forwards the signal to the group, and SIGKILLs the
+ * whole group when the notice or grace is over.  The supervisor claims the
+ * node (local_files.c), writes `started`, copies the workdir in, runs setup
+ * then run (run only when setup succeeded) with `bash -c TEXT` - the text is
+ * one argv element and the environment an execve() array, so nothing in
+ * either is parsed by anyone but bash - writes `exit`, and finally SIGKILLs
+ * its group, itself included, so that nothing the job left in the background
+ * outlives the node, as on a VM that is shut down.  (A process that leaves
+ * the group with setsid() escapes; only cgroups could catch it.)
+ *
+ * Why the supervisor shares its job's process group rather than giving the
+ * job a group of its own: setup and run would be two groups one after the
+ * other, and the driver would need to learn each; one group per node, led by
+ * the supervisor, is reached by one kill(-pid) with the pid `pid` records.
+ */
+#define _GNU_SOURCE /* pipe2, close_range */
+
+#include "local.h"
+#include "local_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../util/clock.h"
+#include "../util/fsutil.h"
+#include "../util/xmem.h"
+
+extern char **environ;
+
+#define ENV_MAX_BYTES ((size_t)1 << 20)
+#define SCRIPT_MAX_BYTES ((size_t)16 << 20)
+
+/* ---- starting a node (controller side) -------------------------------- */
+
+/* Everything the forked children use, prepared before fork(): between fork
+ * and exec only async-signal-safe calls are made. */
+struct spawn_args {
+    const char *bin;
+    char *argv[4];
+    int log_fd, null_fd, pipe_fd; /* pipe_fd: write end, close-on-exec */
+    long max_fd;
+};
+
+static void __attribute__((noreturn)) spawn_fail(int fd, int err_no)
+{
+    ssize_t n = write(fd, &err_no, sizeof(err_no));
+
+    (void)n;
+    _exit(127);
+}
+
+static void __attribute__((noreturn)) spawn_child(const struct spawn_args *s)
+{
+    sigset_t none;
+    pid_t pid;
+    long fd;
+
+    if (setsid() < 0)
+        spawn_fail(s->pipe_fd, errno);
+    pid = fork();
+    if (pid < 0)
+        spawn_fail(s->pipe_fd, errno);
+    if (pid > 0)
+        _exit(0);
+    if (dup2(s->null_fd, 0) < 0 || dup2(s->log_fd, 1) < 0 || dup2(s->log_fd, 2) < 0)
+        spawn_fail(s->pipe_fd, errno);
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        for (fd = 3; fd < s->max_fd; fd++)
+            fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(s->bin, s->argv, environ);
+    spawn_fail(s->pipe_fd, errno);
+}
+
+/* Wait for the middle child, then learn from the pipe whether exec worked. */
+static int spawn_result(pid_t pid, int rd, const char *bin, struct err *e)
+{
+    int st, err_no = 0;
+    ssize_t n;
+
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    do
+        n = read(rd, &err_no, sizeof(err_no));
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(err_no))
+        return err_set(e, ST_EINTERNAL, "cannot start the node supervisor %s: %s", bin,
+                       strerror(err_no));
+    return 0;
+}
+
+static int sys_spawn(const char *bin, const char *node_dir, struct err *e)
+{
+    static char a0[] = "stratus", a1[] = "__node";
+    char *log = xasprintf("%s/log", node_dir);
+    struct spawn_args s = {bin, {a0, a1, xstrdup(node_dir), NULL}, -1, -1, -1, 1024};
+    int pfd[2] = {-1, -1}, rc = 0;
+    pid_t pid = -1;
+
+    s.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
+    if (s.max_fd > 65536)
+        s.max_fd = 65536;
+    s.log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    s.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (s.log_fd < 0 || s.null_fd < 0 || pipe2(pfd, O_CLOEXEC) != 0)
+        rc = err_set(e, ST_EIO, "cannot start node %s: %s", node_dir, strerror(errno));
+    s.pipe_fd = pfd[1];
+    if (rc == 0 && (pid = fork()) == 0)
+        spawn_child(&s);
+    if (rc == 0 && pid < 0)
+        rc = err_set(e, ST_EINTERNAL, "cannot fork: %s", strerror(errno));
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    if (rc == 0)
+        rc = spawn_result(pid, pfd[0], bin, e);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (s.log_fd >= 0)
+        close(s.log_fd);
+    if (s.null_fd >= 0)
+        close(s.null_fd);
+    free(s.argv[2]);
+    free(log);
+    return rc;
+}
+
+struct local_sys local_sys = {sys_spawn, kill};
+
+/* ---- the supervisor (`stratus __node`) -------------------------------- */
+
+struct node_run {
+    const char *dir;
+    char *setup, *run; /* NULL = nothing */
+    char *env;         /* the node's `env`: "KEY=VALUE\0..." */
+    size_t env_len;
+    char **envp; /* environ less what env overrides, plus env */
+    char *bash;
+};
+
+static volatile sig_atomic_t node_term; /* a SIGTERM came from outside */
+
+/* Forward a SIGTERM to the whole group (kill() is async-signal-safe).  The
+ * forwarded copy reaches us too: it carries our own pid and is dropped. */
+static void on_term(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    if (si != NULL && si->si_pid == getpid())
+        return;
+    node_term = 1;
+    kill(0, SIGTERM);
+}
+
+/* Dispositions set to "ignore" survive exec; a job must start with defaults. */
+static void reset_signals(void)
+{
+    struct sigaction dfl, old, term;
+    sigset_t none;
+    int s;
+
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &old) == 0 &&
+            old.sa_handler == SIG_IGN)
+            sigaction(s, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    memset(&term, 0, sizeof(term));
+    term.sa_sigaction = on_term;
+    term.sa_flags = SA_SIGINFO; /* no SA_RESTART: waitpid() returns on EINTR */
+    sigemptyset(&term.sa_mask);
+    sigaction(SIGTERM, &term, NULL);
+}
+
+/* bash from the supervisor's own PATH (not the job's), else /bin/bash. */
+static char *find_bash(void)
+{
+    const char *path = getenv("PATH"), *p = path ? path : "";
+
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        char *cand = xasprintf("%.*s/bash", (int)n, p);
+
+        if (n > 0 && access(cand, X_OK) == 0)
+            return cand;
+        free(cand);
+        p += n + (p[n] == ':');
+    }
+    return xstrdup("/bin/bash");
+}
+
+/* Is environ entry s overridden by the "KEY=VALUE\0" list add? */
+static int env_overridden(const char *s, const char *add, size_t len)
+{
+    size_t klen = strcspn(s, "="), off;
+
+    for (off = 0; off < len; off += strlen(add + off) + 1)
+        if (strncmp(add + off, s, klen) == 0 && add[off + klen] == '=')
+            return 1;
+    return 0;
+}
+
+static void build_env(struct node_run *r)
+{
+    size_t n = 0, k = 0, off, i;
+
+    for (off = 0; off < r->env_len; off += strlen(r->env + off) + 1)
+        k++;
+    while (environ[n])
+        n++;
+    r->envp = xcalloc(n + k + 1, sizeof(*r->envp));
+    k = 0;
+    for (i = 0; i < n; i++)
+        if (!env_overridden(environ[i], r->env, r->env_len))
+            r->envp[k++] = environ[i];
+    for (off = 0; off < r->env_len; off += strlen(r->env + off) + 1)
+        r->envp[k++] = r->env + off;
+}
+
+/* Read dir/../name, or NULL when the attempt has no such file. */
+static char *read_att_file(const char *dir, const char *name, size_t *len)
+{
+    char *path = xasprintf("%s/../%s", dir, name), *text = NULL;
+    struct err e;
+
+    if (access(path, F_OK) == 0 &&
+        fs_read_file(path, SCRIPT_MAX_BYTES, &text, len, &e) != 0)
+        fprintf(stderr, "stratus: %s\n", e.msg);
+    free(path);
+    return text;
+}
+
+/* Read what the driver prepared and step into the working directory. */
+static int node_prepare(struct node_run *r, const char *dir)
+{
+    char *path = xasprintf("%s/env", dir), *work = xasprintf("%s/work", dir), *from;
+    struct err e;
+    double bytes = 0;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    r->dir = dir;
+    r->setup = read_att_file(dir, "setup", NULL);
+    r->run = read_att_file(dir, "run", NULL);
+    from = read_att_file(dir, "workdir", NULL);
+    r->bash = find_bash();
+    rc = fs_read_file(path, ENV_MAX_BYTES, &r->env, &r->env_len, &e);
+    if (rc == 0 && from)
+        rc = fs_copy_tree(from, work, &bytes, &e);
+    if (rc == 0)
+        rc = fs_mkdirs(work, 0755, &e);
+    if (rc == 0 && chdir(work) != 0)
+        rc = err_set(&e, ST_EIO, "cannot enter %s: %s", work, strerror(errno));
+    if (rc != 0)
+        fprintf(stderr, "stratus: node %s: %s\n", dir, e.msg);
+    else
+        build_env(r);
+    free(from);
+    free(work);
+    free(path);
+    return rc;
+}
+
+static int wait_status(pid_t pid)
+{
+    int st;
+
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return 127;
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return WEXITSTATUS(st);
+}
+
+/* Run `bash -c text` in the group and wait; its exit code, or 128+signal. */
+static int run_shell(const struct node_run *r, char *text)
+{
+    static char a0[] = "bash", a1[] = "-c";
+    char *argv[] = {a0, a1, text, NULL};
+    sigset_t term, old;
+    pid_t pid;
+
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    /* Blocked across fork: a SIGTERM now is forwarded once the child is in
+     * the group with a default disposition, never lost and never handled
+     * by the child's inherited copy of on_term. */
+    sigprocmask(SIG_BLOCK, &term, &old);
+    if (node_term) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return 128 + SIGTERM;
+    }
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        execve(r->bash, argv, r->envp);
+        fprintf(stderr, "stratus: cannot run %s: %s\n", r->bash, strerror(errno));
+        _exit(127);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        fprintf(stderr, "stratus: cannot fork: %s\n", strerror(errno));
+        return 127;
+    }
+    return wait_status(pid);
+}
+
+static int node_run_steps(struct node_run *r)
+{
+    int code = 0;
+
+    if (r->setup && *r->setup) {
+        code = run_shell(r, r->setup);
+        if (code != 0) {
+            fprintf(stderr, "stratus: setup exited with code %d; run skipped\n", code);
+            return code;
+        }
+    }
+    if (r->run && *r->run)
+        code = run_shell(r, r->run);
+    return code;
+}
+
+static void node_free(struct node_run *r)
+{
+    free(r->setup);
+    free(r->run);
+    free(r->env);
+    free(r->envp);
+    free(r->bash);
+}
+
+int local_node_main(const char *node_dir)
+{
+    struct node_run r;
+    struct lf_exit x = {0, 0, 0};
+    int lock_fd = -1, rc;
+
+    if (getpgrp() != getpid())
+        setpgid(0, 0);
+    reset_signals();
+    rc = lf_claim(node_dir, (long)getpid(), &lock_fd);
+    if (rc == -EEXIST)
+        return 0; /* another supervisor runs this node, or the driver gave it up */
+    if (rc != 0) {
+        fprintf(stderr, "stratus: cannot claim node %s: %s\n", node_dir, strerror(-rc));
+        return 1;
+    }
+    lf_write_stamp(node_dir, "started", clock_now(&clock_wall), NULL);
+    x.code = node_prepare(&r, node_dir) == 0 ? node_run_steps(&r) : 1;
+    x.stopped = node_term != 0;
+    rc = lf_exit_write(node_dir, &x);
+    if (rc != 0)
+        fprintf(stderr, "stratus: cannot record the exit of %s: %s\n", node_dir,
+                strerror(-rc));
+    node_free(&r);
+    kill(0, SIGKILL); /* stragglers, and this process: the lock goes with it */
+    return x.code;
+}

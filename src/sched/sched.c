@@ -1,0 +1,805 @@
+/*
+ * sched.c - the controller loop (see sched.h).
+ *
+ * Layout: configuration; job bookkeeping (load, find, drop); the transaction
+ * and the actions that wait for its commit; transitions, events and
+ * accounting; driver events; requests from the command line; the step; submit.
+ *
+ * The rule behind crash safety: inside a step, every decision only writes to
+ * the store and queues an action; sched_step() commits, and only then runs
+ * the actions (launch, terminate, inject).  Launch and terminate are
+ * idempotent in every driver, so a controller killed between the commit and
+ * an action simply repeats the action when it opens again (attempts still
+ * LAUNCHING are launched again; events for attempts already ended make it
+ * terminate them again).
+ */
+#include "sched_int.h"
+#include "../catalog/catalog.h"
+#include "../policy/policy.h"
+#include "../spec/spec.h"
+#include "../util/fsutil.h"
+#include "../util/log.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IDLE_WAKE_S 0.5
+
+void sched_config_default(struct sched_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->block_cooldown_s = 300;
+    c->backoff_base_s = 5;
+    c->backoff_max_s = 300;
+    c->relaunch_overhead_s = 120;
+    c->preempt_lower_priority = 1;
+    c->max_failover = 8;
+}
+
+/* ---- jobs in memory ---- */
+
+static void sjob_free(struct sjob *sj)
+{
+    if (sj == NULL)
+        return;
+    store_job_clear(&sj->j);
+    store_attempt_clear(&sj->att);
+    spec_free(sj->spec);
+    policy_free(sj->pol);
+    free(sj->node_state);
+    free(sj->avoid);
+    free(sj->workdir);
+    free(sj);
+}
+
+/* The spec's workdir, relative to the spec file's directory, made absolute. */
+static char *resolve_workdir(const struct store_job *j, const struct spec *sp)
+{
+    const char *slash;
+
+    if (sp->workdir == NULL || sp->workdir[0] == '/')
+        return sp->workdir ? xstrdup(sp->workdir) : NULL;
+    slash = j->spec_path ? strrchr(j->spec_path, '/') : NULL;
+    if (slash == NULL)
+        return xstrdup(sp->workdir);
+    return xasprintf("%.*s/%s", (int)(slash - j->spec_path), j->spec_path, sp->workdir);
+}
+
+/* Parse what the job row carries; takes ownership of *j. */
+static int sjob_new(struct store_job *j, struct sjob **out, struct err *e)
+{
+    struct sjob *sj = xcalloc(1, sizeof(*sj));
+    int rc;
+
+    sj->j = *j;
+    memset(j, 0, sizeof(*j));
+    rc = spec_load_mem(&sj->spec, sj->j.spec_path ? sj->j.spec_path : sj->j.name,
+                       sj->j.spec_text, strlen(sj->j.spec_text), e);
+    if (rc == 0 && sj->j.policy_text)
+        rc = policy_load_mem(&sj->pol, "policy", sj->j.policy_text,
+                             strlen(sj->j.policy_text), e);
+    if (rc != 0) {
+        sjob_free(sj);
+        return rc;
+    }
+    sj->workdir = resolve_workdir(&sj->j, sj->spec);
+    *out = sj;
+    return 0;
+}
+
+void sched_nodes_reset(struct sjob *sj, int nodes)
+{
+    free(sj->node_state);
+    sj->node_state = xcalloc((size_t)(nodes > 0 ? nodes : 1), sizeof(int));
+    sj->nodes_running = sj->nodes_ended = 0;
+}
+
+/* Bring back the live attempt and its nodes after a restart. */
+static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
+{
+    struct store_node *nodes = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    if (sj->j.cur_attempt == 0)
+        return 0;
+    if ((rc = store_attempt_get(s->p.store, sj->j.cur_attempt, &sj->att, e)) != 0)
+        return rc;
+    sched_nodes_reset(sj, sj->att.nodes);
+    if ((rc = store_node_list(s->p.store, sj->att.id, &nodes, &n, e)) != 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        if (nodes[i].rank < 0 || nodes[i].rank >= sj->att.nodes)
+            continue;
+        sj->node_state[nodes[i].rank] = nodes[i].state;
+        sj->nodes_running += nodes[i].state == ATT_RUNNING;
+        sj->nodes_ended += nodes[i].state == ATT_ENDED;
+    }
+    free(nodes);
+    if (sj->att.state == ATT_LAUNCHING)
+        sched_act(s, ACT_LAUNCH, sj->att.id, sj);
+    return 0;
+}
+
+static struct sjob *find_by_attempt(const struct sched *s, int64_t attempt_id)
+{
+    size_t i;
+
+    for (i = 0; i < s->njobs; i++)
+        if (s->jobs[i]->j.cur_attempt == attempt_id)
+            return s->jobs[i];
+    return NULL;
+}
+
+static struct sjob *find_by_id(const struct sched *s, int64_t id)
+{
+    size_t i;
+
+    for (i = 0; i < s->njobs; i++)
+        if (s->jobs[i]->j.id == id)
+            return s->jobs[i];
+    return NULL;
+}
+
+static void add_job(struct sched *s, struct sjob *sj)
+{
+    s->jobs = xgrow(s->jobs, &s->jobs_cap, s->njobs + 1, sizeof(*s->jobs));
+    s->jobs[s->njobs++] = sj;
+}
+
+/* Forget jobs that reached a terminal state (after their commit). */
+static void drop_finished(struct sched *s)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < s->njobs; i++) {
+        if (job_state_terminal(s->jobs[i]->j.state))
+            sjob_free(s->jobs[i]);
+        else
+            s->jobs[k++] = s->jobs[i];
+    }
+    s->njobs = k;
+}
+
+/* Pick up jobs submitted since the last look (their ids are above ours). */
+static int load_new_jobs(struct sched *s, struct err *e)
+{
+    struct store_job *v = NULL;
+    size_t i, n = 0;
+    int rc = store_job_list(s->p.store, 1, &v, &n, e);
+
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct sjob *sj;
+
+        if (find_by_id(s, v[i].id) != NULL)
+            continue;
+        if (sjob_new(&v[i], &sj, e) != 0) {
+            /* A spec that no longer parses (e.g. written by a newer stratus)
+             * fails its job instead of stopping the controller. */
+            log_error("job %lld: %s", (long long)v[i].id, e->msg);
+            continue;
+        }
+        add_job(s, sj);
+        rc = sjob_load_attempt(s, sj, e);
+    }
+    store_jobs_free(v, n);
+    return rc;
+}
+
+/* ---- the transaction and its actions ---- */
+
+int sched_tx(struct sched *s, struct err *e)
+{
+    int rc;
+
+    if (s->in_tx)
+        return 0;
+    if ((rc = store_begin(s->p.store, e)) != 0)
+        return rc;
+    s->in_tx = 1;
+    return 0;
+}
+
+void sched_act(struct sched *s, enum action_type t, int64_t attempt_id, struct sjob *sj)
+{
+    struct action *a;
+
+    s->acts = xgrow(s->acts, &s->acts_cap, s->nacts + 1, sizeof(*s->acts));
+    a = &s->acts[s->nacts++];
+    memset(a, 0, sizeof(*a));
+    a->type = t;
+    a->attempt_id = attempt_id;
+    a->job = sj;
+}
+
+static void push_sync_event(struct sched *s, int64_t attempt_id, const char *msg)
+{
+    struct driver_event *ev;
+
+    s->sync_ev = xgrow(s->sync_ev, &s->sync_cap, s->nsync + 1, sizeof(*s->sync_ev));
+    ev = &s->sync_ev[s->nsync++];
+    memset(ev, 0, sizeof(*ev));
+    ev->type = DRV_EV_CAPACITY;
+    ev->attempt_id = attempt_id;
+    ev->node = -1;
+    ev->at = s->now;
+    snprintf(ev->msg, sizeof(ev->msg), "%.*s", (int)sizeof(ev->msg) - 1, msg);
+}
+
+/* Checkpoint directory of attempt n of a job, or NULL when there is none. */
+static char *ckpt_dir(const struct sched *s, int64_t job, int n)
+{
+    if (s->p.cfg.ckpt_root == NULL)
+        return NULL;
+    return xasprintf("%s/job-%lld/att-%d", s->p.cfg.ckpt_root, (long long)job, n);
+}
+
+/* Carry the previous attempt's checkpoint into this one's directory, once:
+ * the copy goes to a temporary name and is renamed, so a repeated launch
+ * after a crash never overwrites a directory a running job writes into. */
+static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
+                            struct err *e)
+{
+    char *src, *tmp;
+    double bytes = 0, t0 = clock_mono();
+    int rc;
+
+    if (access(dst, F_OK) == 0)
+        return 0;
+    if (sj->att.n <= 1 || sj->att.ckpt_from == 0)
+        return fs_mkdirs(dst, 0755, e);
+    src = ckpt_dir(s, sj->j.id, sj->att.n - 1);
+    tmp = xasprintf("%s.tmp", dst);
+    rc = fs_remove_tree(tmp, e);
+    if (rc == 0)
+        rc = fs_copy_tree(src, tmp, &bytes, e);
+    if (rc == 0 && access(tmp, F_OK) != 0)
+        rc = fs_mkdirs(tmp, 0755, e);
+    if (rc == 0 && rename(tmp, dst) != 0)
+        rc = err_set(e, ST_EIO, "cannot rename %s: %s", tmp, strerror(errno));
+    if (rc == 0) {
+        sj->att.ckpt_bytes = bytes;
+        sj->att.ckpt_copy_s = clock_mono() - t0;
+        rc = store_attempt_update(s->p.store, &sj->att, e);
+        if (rc == 0)
+            rc = store_checkpoint_add(s->p.store, sj->j.id, sj->att.id, dst, bytes, s->now, e);
+        if (rc == 0)
+            rc = sched_log(s, sj, "checkpoint", e, "carried %.0f bytes from attempt %d in %.3f s",
+                           bytes, sj->att.n - 1, sj->att.ckpt_copy_s);
+    }
+    free(src);
+    free(tmp);
+    return rc;
+}
+
+static struct driver_env *spec_envs(const struct spec *sp)
+{
+    struct driver_env *v = xcalloc(sp->nenvs + 1, sizeof(*v));
+    size_t i;
+
+    for (i = 0; i < sp->nenvs; i++) {
+        v[i].key = sp->envs[i].key;
+        v[i].value = sp->envs[i].value;
+    }
+    return v;
+}
+
+static int do_launch(struct sched *s, struct sjob *sj, struct err *e)
+{
+    const struct store_attempt *at = &sj->att;
+    char *dir = ckpt_dir(s, sj->j.id, at->n);
+    struct driver_env *envs = spec_envs(sj->spec);
+    struct attempt a = {at->id, sj->j.id, at->n, sj->j.name, at->cloud, at->region,
+                        at->zone, at->instance_type, at->accelerator, at->acc_count,
+                        at->nodes, at->mode == PLAN_SPOT, sj->spec->setup, sj->spec->run,
+                        sj->workdir, envs, sj->spec->nenvs, dir};
+    int rc = dir ? carry_checkpoint(s, sj, dir, e) : 0;
+
+    if (rc == 0)
+        rc = driver_launch(s->p.driver, &a, e);
+    if (rc == ST_ECAPACITY) {
+        push_sync_event(s, at->id, e->msg);
+        rc = 0;
+    }
+    free(dir);
+    free(envs);
+    return rc;
+}
+
+static void run_action(struct sched *s, struct action *a)
+{
+    struct err e;
+    int rc = 0;
+
+    err_clear(&e);
+    switch (a->type) {
+    case ACT_LAUNCH:
+        if (a->job->j.cur_attempt == a->attempt_id)
+            rc = do_launch(s, a->job, &e);
+        break;
+    case ACT_TERMINATE:
+        rc = driver_terminate(s->p.driver, a->attempt_id, &e);
+        break;
+    case ACT_INJECT:
+        rc = driver_inject(s->p.driver, a->kind, a->arg, &e);
+        break;
+    }
+    if (rc != 0)
+        log_error("attempt %lld: %s", (long long)a->attempt_id, e.msg);
+    free(a->kind);
+    free(a->arg);
+}
+
+/* Commit the step's decisions, then act on them. */
+static int commit_and_act(struct sched *s, struct err *e)
+{
+    size_t i;
+    int rc;
+
+    if (s->in_tx) {
+        s->in_tx = 0;
+        if ((rc = store_commit(s->p.store, e)) != 0) {
+            store_rollback(s->p.store);
+            return rc;
+        }
+    }
+    for (i = 0; i < s->nacts; i++)
+        run_action(s, &s->acts[i]);
+    s->nacts = 0;
+    return 0;
+}
+
+/* ---- transitions, events, accounting ---- */
+
+static int vlog(struct sched *s, struct sjob *sj, const char *type, int from, int to,
+                struct err *e, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
+static int vlog(struct sched *s, struct sjob *sj, const char *type, int from, int to,
+                struct err *e, const char *fmt, va_list ap)
+{
+    char msg[512];
+    int rc;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if ((rc = sched_tx(s, e)) != 0)
+        return rc;
+    if (to >= 0) {
+        free(sj->j.reason);
+        sj->j.reason = xstrdup(msg);
+    }
+    return store_event_append(s->p.store, sj->j.id, sj->j.cur_attempt, s->now, type, from, to,
+                              msg, NULL, e);
+}
+
+int sched_log(struct sched *s, struct sjob *sj, const char *type, struct err *e,
+              const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vlog(s, sj, type, -1, -1, e, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int sched_transition(struct sched *s, struct sjob *sj, int to, struct err *e,
+                     const char *fmt, ...)
+{
+    int from = sj->j.state, rc;
+    va_list ap;
+
+    BUG_ON(job_state_terminal(from));
+    sj->j.state = to;
+    if (to == JOB_RUNNING && sj->j.started_at == 0)
+        sj->j.started_at = s->now;
+    if (job_state_terminal(to))
+        sj->j.ended_at = s->now;
+    va_start(ap, fmt);
+    rc = vlog(s, sj, "state", from, to, e, fmt, ap);
+    va_end(ap);
+    if (rc == 0)
+        rc = store_job_update(s->p.store, &sj->j, e);
+    s->transitions++;
+    return rc;
+}
+
+/* Compute saved by checkpoints during an attempt that ran run_s seconds. */
+static double saved_work(const struct spec *sp, double run_s)
+{
+    if (sp->ckpt_interval_s <= 0)
+        return 0;
+    return floor(run_s / sp->ckpt_interval_s) * sp->ckpt_interval_s;
+}
+
+double sched_progress(const struct sched *s, const struct sjob *sj)
+{
+    double p = sj->j.work_done_s;
+
+    if (sj->j.cur_attempt && sj->att.state == ATT_RUNNING && sj->att.running_at > 0)
+        p += s->now - sj->att.running_at;
+    return p;
+}
+
+int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, double at,
+                      struct err *e)
+{
+    struct store_attempt *a = &sj->att;
+    double end = at > 0 ? at : s->now;
+    double run_s = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
+    int rc;
+
+    BUG_ON(sj->j.cur_attempt == 0);
+    a->state = ATT_ENDED;
+    a->ended_at = end;
+    a->end_reason = reason;
+    a->exit_code = code;
+    /* Node-seconds from the moment the gang ran to its end, at the price in
+     * force (the same node-hours the cost report sums); an attempt refused at
+     * launch never ran and costs nothing. */
+    a->cost = run_s * a->nodes * a->price_hour / 3600.0;
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
+        return rc;
+    sj->j.cost += a->cost;
+    sj->j.exit_code = code;
+    sj->j.work_done_s += reason == ATT_END_EXITED && code == 0 ? run_s : saved_work(sj->spec, run_s);
+    sj->j.cur_attempt = 0;
+    if (sj->nodes_ended < a->nodes)
+        sched_act(s, ACT_TERMINATE, a->id, sj);
+    return store_job_update(s->p.store, &sj->j, e);
+}
+
+/* Backoff before restart k (k >= 1): base x 2^(k-1), capped. */
+static double backoff(const struct sched *s, int k)
+{
+    double b = s->p.cfg.backoff_base_s * pow(2.0, k > 1 ? k - 1 : 0);
+
+    return b < s->p.cfg.backoff_max_s ? b : s->p.cfg.backoff_max_s;
+}
+
+int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
+                  const char *fmt, ...)
+{
+    char why[384];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (count_restart && sj->j.restarts >= sj->spec->max_restarts)
+        return sched_transition(s, sj, JOB_FAILED, e, "%s; max_restarts (%d) reached", why,
+                                sj->spec->max_restarts);
+    if (count_restart) {
+        sj->j.restarts++;
+        sj->j.next_try_at = s->now + backoff(s, sj->j.restarts);
+    } else {
+        sj->j.next_try_at = 0;
+    }
+    return sched_transition(s, sj, sj->j.started_at > 0 ? JOB_RECOVERING : JOB_PENDING, e, "%s",
+                            why);
+}
+
+/* ---- driver events ---- */
+
+static int on_node_running(struct sched *s, struct sjob *sj, const struct driver_event *ev,
+                           struct err *e)
+{
+    struct store_node nd = {sj->att.id, ev->node, ATT_RUNNING, -1, ev->at, 0};
+    int rc;
+
+    if (ev->node < 0 || ev->node >= sj->att.nodes || sj->node_state[ev->node] != ATT_LAUNCHING)
+        return 0; /* a repeat (at-least-once delivery) */
+    sj->node_state[ev->node] = ATT_RUNNING;
+    sj->nodes_running++;
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_node_put(s->p.store, &nd, e)) != 0)
+        return rc;
+    if (sj->nodes_running < sj->att.nodes || sj->att.state != ATT_LAUNCHING)
+        return 0;
+    sj->att.state = ATT_RUNNING;
+    sj->att.running_at = ev->at > 0 ? ev->at : s->now;
+    if ((rc = store_attempt_update(s->p.store, &sj->att, e)) != 0)
+        return rc;
+    return sched_transition(s, sj, JOB_RUNNING, e, "running on %s/%s%s%s (%d x %s, %s)",
+                            sj->att.cloud, sj->att.region, *sj->att.zone ? "/" : "",
+                            sj->att.zone, sj->att.nodes, sj->att.instance_type,
+                            plan_mode_name(sj->att.mode));
+}
+
+static int on_node_exited(struct sched *s, struct sjob *sj, const struct driver_event *ev,
+                          struct err *e)
+{
+    struct store_node nd = {sj->att.id, ev->node, ATT_ENDED, ev->exit_code, 0, ev->at};
+    int rc;
+
+    if (ev->node < 0 || ev->node >= sj->att.nodes || sj->node_state[ev->node] == ATT_ENDED)
+        return 0;
+    if (sj->node_state[ev->node] == ATT_RUNNING)
+        sj->nodes_running--;
+    sj->node_state[ev->node] = ATT_ENDED;
+    sj->nodes_ended++;
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_node_put(s->p.store, &nd, e)) != 0)
+        return rc;
+    if (ev->exit_code != 0) {
+        /* One node failing fails the gang: stop the others. */
+        if ((rc = sched_end_attempt(s, sj, ATT_END_EXITED, ev->exit_code, ev->at, e)) != 0)
+            return rc;
+        return sched_transition(s, sj, JOB_FAILED, e, "node %d exited with code %d", ev->node,
+                                ev->exit_code);
+    }
+    if (sj->nodes_ended < sj->att.nodes)
+        return 0;
+    if ((rc = sched_end_attempt(s, sj, ATT_END_EXITED, 0, ev->at, e)) != 0)
+        return rc;
+    return sched_transition(s, sj, JOB_SUCCEEDED, e, "all %d node%s exited 0", sj->att.nodes,
+                            sj->att.nodes == 1 ? "" : "s");
+}
+
+static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_event *ev,
+                        struct err *e)
+{
+    char where[256];
+    int rc;
+
+    snprintf(where, sizeof(where), "%s/%s%s%s", sj->att.cloud, sj->att.region,
+             *sj->att.zone ? "/" : "", sj->att.zone);
+    if ((rc = sched_end_attempt(s, sj, ATT_END_PREEMPTED, -1, ev->at, e)) != 0)
+        return rc;
+    if (sj->spec->recovery == SPEC_RECOVERY_EAGER_NEXT_REGION) {
+        free(sj->avoid);
+        sj->avoid = xasprintf("%s/%s", sj->att.cloud, sj->att.region);
+    }
+    return sched_recover(s, sj, 1, e, "preempted on %s (node %d%s%s)", where, ev->node,
+                         ev->msg[0] ? ": " : "", ev->msg);
+}
+
+static int on_capacity(struct sched *s, struct sjob *sj, const struct driver_event *ev,
+                       struct err *e)
+{
+    int rc;
+
+    if ((rc = sched_block(s, &sj->att, e)) != 0 ||
+        (rc = sched_end_attempt(s, sj, ATT_END_CAPACITY, -1, ev->at, e)) != 0)
+        return rc;
+    return sched_recover(s, sj, 0, e, "no capacity in %s/%s%s%s: %s; failing over", sj->att.cloud,
+                         sj->att.region, *sj->att.zone ? "/" : "", sj->att.zone,
+                         ev->msg[0] ? ev->msg : "stockout");
+}
+
+static int on_event(struct sched *s, const struct driver_event *ev, struct err *e)
+{
+    struct sjob *sj = find_by_attempt(s, ev->attempt_id);
+
+    if (sj == NULL) {
+        /* An attempt already ended here whose nodes still report: make sure
+         * they are stopped (terminate is idempotent). */
+        if (ev->type == DRV_EV_RUNNING)
+            sched_act(s, ACT_TERMINATE, ev->attempt_id, NULL);
+        return 0;
+    }
+    switch (ev->type) {
+    case DRV_EV_RUNNING:
+        return on_node_running(s, sj, ev, e);
+    case DRV_EV_EXITED:
+        return on_node_exited(s, sj, ev, e);
+    case DRV_EV_PREEMPT_NOTICE:
+        return sched_log(s, sj, "preempt-notice", e, "node %d: %s", ev->node,
+                         ev->msg[0] ? ev->msg : "the cloud will take it back soon");
+    case DRV_EV_PREEMPTED:
+        return on_preempted(s, sj, ev, e);
+    case DRV_EV_CAPACITY:
+        return on_capacity(s, sj, ev, e);
+    }
+    return 0;
+}
+
+/* One poll per step: a driver counts an event as delivered at its next
+ * poll, which comes only after this step's commit, so a controller killed
+ * before the commit is told again.  A full batch asks for another step at once. */
+static int poll_events(struct sched *s, struct err *e)
+{
+    struct driver_event ev[512];
+    size_t i;
+    int n, rc;
+
+    for (i = 0; i < s->nsync; i++)
+        if ((rc = on_event(s, &s->sync_ev[i], e)) != 0)
+            return rc;
+    s->nsync = 0;
+    n = driver_poll(s->p.driver, ev, sizeof(ev) / sizeof(ev[0]), e);
+    if (n < 0)
+        return n;
+    s->more_events = n == (int)(sizeof(ev) / sizeof(ev[0]));
+    for (i = 0; i < (size_t)n; i++)
+        if ((rc = on_event(s, &ev[i], e)) != 0)
+            return rc;
+    return 0;
+}
+
+/* ---- requests from the command line ---- */
+
+static int cancel_job(struct sched *s, int64_t id, struct err *e)
+{
+    struct sjob *sj = find_by_id(s, id);
+    int rc;
+
+    if (sj == NULL)
+        return 0; /* finished meanwhile, or never existed: nothing to do */
+    sj->j.cancel_requested = 1;
+    if (sj->j.cur_attempt && (rc = sched_end_attempt(s, sj, ATT_END_CANCELLED, -1, 0, e)) != 0)
+        return rc;
+    return sched_transition(s, sj, JOB_CANCELLED, e, "cancelled by the user");
+}
+
+static int take_requests(struct sched *s, struct err *e)
+{
+    struct store_request *r = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_request_take(s->p.store, &r, &n, e)) != 0)
+        return rc;
+    for (i = 0; rc == 0 && i < n; i++) {
+        long long id;
+
+        if (strcmp(r[i].kind, "cancel") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
+            rc = cancel_job(s, id, e);
+        } else {
+            sched_act(s, ACT_INJECT, 0, NULL);
+            s->acts[s->nacts - 1].kind = xstrdup(r[i].kind);
+            s->acts[s->nacts - 1].arg = xstrdup(r[i].arg);
+        }
+    }
+    store_requests_free(r, n);
+    return rc;
+}
+
+/* ---- the step ---- */
+
+static double next_wake(const struct sched *s)
+{
+    double next = IDLE_WAKE_S, d = driver_next_event_in(s->p.driver);
+    size_t i;
+
+    if (d >= 0 && d < next)
+        next = d;
+    for (i = 0; i < s->njobs; i++) {
+        const struct store_job *j = &s->jobs[i]->j;
+
+        if ((j->state == JOB_PENDING || j->state == JOB_RECOVERING) && j->next_try_at > s->now &&
+            j->next_try_at - s->now < next)
+            next = j->next_try_at - s->now;
+    }
+    return next > 0 ? next : 0;
+}
+
+int sched_step(struct sched *s, double *next_in, struct err *e)
+{
+    int rc;
+
+    s->now = clock_now(s->p.clock);
+    if ((rc = load_new_jobs(s, e)) != 0 || (rc = take_requests(s, e)) != 0 ||
+        (rc = poll_events(s, e)) != 0 || (rc = sched_check_deadlines(s, e)) != 0 ||
+        (rc = sched_place_all(s, e)) != 0) {
+        if (s->in_tx)
+            store_rollback(s->p.store);
+        s->in_tx = 0;
+        s->nacts = 0;
+        return rc;
+    }
+    rc = commit_and_act(s, e);
+    drop_finished(s);
+    if (next_in)
+        *next_in = s->nsync > 0 || s->more_events ? 0 : next_wake(s);
+    return rc;
+}
+
+int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
+{
+    struct sched *s = xcalloc(1, sizeof(*s));
+    int rc;
+
+    s->p = *p;
+    plan_init(&s->plan);
+    s->now = clock_now(p->clock);
+    rc = load_new_jobs(s, e);
+    if (rc == 0)
+        rc = commit_and_act(s, e); /* re-issue launches a dead controller left */
+    if (rc != 0) {
+        sched_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void sched_close(struct sched *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    if (s->in_tx)
+        store_rollback(s->p.store);
+    for (i = 0; i < s->njobs; i++)
+        sjob_free(s->jobs[i]);
+    for (i = 0; i < s->nacts; i++) {
+        free(s->acts[i].kind);
+        free(s->acts[i].arg);
+    }
+    free(s->jobs);
+    free(s->acts);
+    free(s->sync_ev);
+    free(s->resv);
+    store_blocks_free(s->blocks, s->nblocks);
+    plan_free(&s->plan);
+    free(s);
+}
+
+size_t sched_active(const struct sched *s)
+{
+    return s->njobs;
+}
+
+uint64_t sched_transitions(const struct sched *s)
+{
+    return s->transitions;
+}
+
+/* ---- submit ---- */
+
+static void job_from_spec(struct store_job *j, const struct spec *sp, double now)
+{
+    j->name = xstrdup(sp->name);
+    j->kind = (int)sp->kind;
+    j->team = sp->team ? xstrdup(sp->team) : NULL;
+    j->priority = sp->priority;
+    j->state = JOB_PENDING;
+    j->reason = xstrdup("submitted");
+    j->submitted_at = now;
+    j->deadline_at = sp->deadline_at > 0 ? sp->deadline_at
+                     : sp->deadline_s > 0 ? now + sp->deadline_s
+                                          : 0;
+    j->exit_code = -1;
+}
+
+int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
+                 const char *policy_text, double now, int64_t *job_id, struct err *e)
+{
+    struct store_job j;
+    struct spec *sp = NULL;
+    struct policy *pol = NULL;
+    int rc;
+
+    memset(&j, 0, sizeof(j));
+    if ((rc = spec_load_mem(&sp, spec_path, spec_text, strlen(spec_text), e)) != 0)
+        return rc;
+    if (policy_text &&
+        (rc = policy_load_mem(&pol, "policy", policy_text, strlen(policy_text), e)) != 0) {
+        spec_free(sp);
+        return rc;
+    }
+    job_from_spec(&j, sp, now);
+    j.spec_path = xstrdup(spec_path);
+    j.spec_text = xstrdup(spec_text);
+    j.policy_text = policy_text ? xstrdup(policy_text) : NULL;
+    rc = store_begin(st, e);
+    if (rc == 0 && (rc = store_job_insert(st, &j, e)) == 0)
+        rc = store_event_append(st, j.id, 0, now, "submitted", -1, JOB_PENDING, spec_path,
+                                NULL, e);
+    if (rc == 0)
+        rc = store_commit(st, e);
+    else
+        store_rollback(st);
+    *job_id = j.id;
+    store_job_clear(&j);
+    spec_free(sp);
+    policy_free(pol);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * sched.h - the controller: the job state machine over the store and a
+ * driver.  It places jobs with the planner, launches gangs, fails over on
+ * stockouts (blocklisting the location for a cooldown), recovers preempted
+ * jobs from their checkpoints, switches deadline jobs from spot to on-demand
+ * when their slack can no longer absorb a preemption, places higher priority
+ * first (and may displace lower-priority spot jobs), and accounts every
+ * attempt's node-seconds at the price in force.
+ *
+ * Time comes only from the injected clock and the controller never sleeps:
+ * a caller runs sched_step() in a loop (the daemon in real time, the
+ * simulator in virtual time).  Every decision is committed to the store
+ * before the driver is asked to act on it, so a controller killed at any
+ * instant resumes from the store with sched_open() and loses nothing.
+ */
+#ifndef STRATUS_SCHED_H
+#define STRATUS_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/clock.h"
+#include "../util/err.h"
+
+struct catalog;
+struct driver;
+struct store;
+struct spec;
+
+struct sched_config {
+    double block_cooldown_s;    /* a location that refused a launch is avoided this long */
+    double backoff_base_s;      /* restart backoff: base x 2^(restarts-1) ... */
+    double backoff_max_s;       /* ... capped here */
+    double relaunch_overhead_s; /* launch + restore time the deadline rule assumes */
+    int preempt_lower_priority; /* displace lower-priority spot jobs when full */
+    size_t max_failover;        /* candidates tried per job per step */
+    const char *ckpt_root;      /* checkpoint dirs live under here; NULL = none (sim) */
+};
+
+/* The defaults (cooldown 300 s, backoff 5 s .. 300 s, overhead 120 s,
+ * displacement on, 8 failovers per step). */
+void sched_config_default(struct sched_config *c);
+
+struct sched_params {
+    struct store *store;
+    struct driver *driver;
+    const struct catalog *cat;
+    const struct clock *clock;
+    struct sched_config cfg;
+};
+
+struct sched;
+
+/* Load every active job from the store and re-issue what a killed controller
+ * may have left half done (launches of attempts still LAUNCHING). */
+int sched_open(struct sched **out, const struct sched_params *p, struct err *e);
+void sched_close(struct sched *s);
+
+/* One round: requests, driver events, deadline checks, placements.  *next_in
+ * (may be NULL) says how soon another round has work to do (seconds; the
+ * caller may sleep that long or until it is poked). */
+int sched_step(struct sched *s, double *next_in, struct err *e);
+
+/* Number of jobs not yet in a terminal state. */
+size_t sched_active(const struct sched *s);
+/* Transitions committed since open (for benchmarks). */
+uint64_t sched_transitions(const struct sched *s);
+
+/* Submit a job: validates the spec and policy text, writes the job PENDING
+ * with a "submitted" event, and returns its id.  Needs no running controller
+ * (the command line calls it, then pokes the controller). */
+int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
+                 const char *policy_text, double now, int64_t *job_id, struct err *e);
+
+#endif

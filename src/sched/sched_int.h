@@ -1,0 +1,83 @@
+/*
+ * sched_int.h - the inside of the controller, shared by sched.c (the loop,
+ * events, requests, transitions, accounting) and sched_place.c (placement,
+ * failover, deadlines, priorities).  Not for other modules.
+ */
+#ifndef STRATUS_SCHED_INT_H
+#define STRATUS_SCHED_INT_H
+
+#include "sched.h"
+#include "../driver/driver.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+
+/* What the controller knows about one active job. */
+struct sjob {
+    struct store_job j;
+    struct spec *spec;          /* parsed from j.spec_text */
+    struct policy *pol;         /* parsed from j.policy_text; NULL = none */
+    struct store_attempt att;   /* the live attempt, valid when j.cur_attempt != 0 */
+    int *node_state;            /* per node of att: enum attempt_state */
+    int nodes_running, nodes_ended;
+    char *avoid;                /* "cloud/region" to avoid next (eager-next-region) */
+    char *workdir;              /* the spec's workdir made absolute, or NULL */
+};
+
+enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
+
+/* Something to do once the current transaction has committed. */
+struct action {
+    enum action_type type;
+    int64_t attempt_id;
+    struct sjob *job;           /* ACT_LAUNCH: the job (still active after commit) */
+    char *kind, *arg;           /* ACT_INJECT */
+};
+
+/* Nodes promised to launches of this step, not yet seen by the driver. */
+struct reservation {
+    const char *cloud, *region, *zone, *instance_type; /* catalog-interned */
+    long nodes;
+};
+
+struct sched {
+    struct sched_params p;
+    struct sjob **jobs;         /* active jobs, in id order */
+    size_t njobs, jobs_cap;
+    struct plan plan;           /* reused by every placement */
+    struct action *acts;
+    size_t nacts, acts_cap;
+    struct driver_event *sync_ev; /* launch refusals seen after a commit */
+    size_t nsync, sync_cap;
+    struct reservation *resv;
+    size_t nresv, resv_cap;
+    struct store_block *blocks; /* active location blocks */
+    size_t nblocks;
+    int in_tx;
+    int more_events;            /* the last poll filled its batch */
+    uint64_t transitions;
+    double now;                 /* the clock, read once per step */
+};
+
+/* sched.c */
+int sched_tx(struct sched *s, struct err *e);
+int sched_transition(struct sched *s, struct sjob *sj, int to, struct err *e,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int sched_log(struct sched *s, struct sjob *sj, const char *type, struct err *e,
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void sched_act(struct sched *s, enum action_type t, int64_t attempt_id, struct sjob *sj);
+/* End the live attempt at time `at` (0 = now): account its cost, queue the
+ * termination of nodes still running. */
+int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, double at,
+                      struct err *e);
+int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+double sched_progress(const struct sched *s, const struct sjob *sj);
+/* Forget node states and size them for an attempt of `nodes` nodes. */
+void sched_nodes_reset(struct sjob *sj, int nodes);
+
+/* sched_place.c */
+int sched_place_all(struct sched *s, struct err *e);
+int sched_check_deadlines(struct sched *s, struct err *e);
+int sched_block(struct sched *s, const struct store_attempt *a, struct err *e);
+
+#endif

@@ -1,0 +1,1406 @@
+/*
+ * sqlite.c - the SQLite backend of the store (struct store_ops store_sqlite).
+ * Every SQL text and every SQLite call of Stratus lives in this file.
+ *
+ * Layout:
+ *   1. the schema, as an ordered list of migrations (PRAGMA user_version
+ *      counts how many are applied; PRAGMA application_id marks the file as
+ *      a stratus store);
+ *   2. the statement table: every statement the backend runs, prepared once
+ *      per handle on first use and kept (reset and rebound for each use);
+ *   3. errors, and small helpers that bind parameters and read columns in
+ *      order, so a record's column list is written once;
+ *   4. open (pragmas, migration), close, transactions;
+ *   5. one section per record type, in the order of store.h; the cost report;
+ *   6. the ops table.
+ *
+ * Conventions: an id of 0 in a record ("none") is stored as NULL so that
+ * foreign keys hold; NULL strings are stored as NULL; enum values are stored
+ * as their numbers (store.h says so next to the enums).  Doubles are stored
+ * as 8-byte IEEE values and come back bit for bit, except NaN, which SQLite
+ * turns into NULL (refused by the NOT NULL columns: a NaN is a caller bug),
+ * and -0.0, which comes back as 0.0.
+ */
+#include "store_int.h"
+#include "../util/xmem.h"
+
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQ_APP_ID 0x53747261 /* "Stra": PRAGMA application_id of a stratus store */
+
+/* ---- 1. schema ---------------------------------------------------------------
+ *
+ * Migration i (0-based) takes a database from version i to version i + 1.
+ * A step is never edited once released: a change is a new step at the end.
+ * All pending steps run in one transaction on open, so a database is at one
+ * version or the next, never in between.
+ */
+static const char *const migrations[] = {
+    /* 1: the tables.  A job's texts (kilobytes, written at submission) live
+     * apart from its row, which every transition rewrites whole: an update
+     * then writes one small row, and many rows share a page.  events are
+     * append-only (the triggers refuse UPDATE and DELETE), which also keeps
+     * their ids increasing: with no row ever deleted SQLite gives each new
+     * row max(id) + 1, and writers are serialised, so a reader paging with
+     * after_id never skips a row committed later. */
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT, spec_path TEXT,"
+    "  kind INTEGER NOT NULL, team TEXT, priority INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL, reason TEXT,"
+    "  submitted_at REAL NOT NULL, started_at REAL NOT NULL, ended_at REAL NOT NULL,"
+    "  next_try_at REAL NOT NULL, deadline_at REAL NOT NULL,"
+    "  restarts INTEGER NOT NULL, nattempts INTEGER NOT NULL,"
+    "  cur_attempt INTEGER REFERENCES attempts(id),"
+    "  on_demand_only INTEGER NOT NULL, work_done_s REAL NOT NULL, cost REAL NOT NULL,"
+    "  exit_code INTEGER NOT NULL, cancel_requested INTEGER NOT NULL);"
+    "CREATE TABLE job_texts ("
+    "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id),"
+    "  spec_text TEXT, policy_text TEXT);"
+    "CREATE TABLE attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id),"
+    "  n INTEGER NOT NULL, state INTEGER NOT NULL,"
+    "  cloud TEXT, region TEXT, zone TEXT, instance_type TEXT, accelerator TEXT,"
+    "  acc_count INTEGER NOT NULL, nodes INTEGER NOT NULL, mode INTEGER NOT NULL,"
+    "  price_hour REAL NOT NULL,"
+    "  launched_at REAL NOT NULL, running_at REAL NOT NULL, ended_at REAL NOT NULL,"
+    "  end_reason INTEGER NOT NULL, exit_code INTEGER NOT NULL, cost REAL NOT NULL,"
+    "  ckpt_from INTEGER REFERENCES attempts(id),"
+    "  ckpt_bytes REAL NOT NULL, ckpt_copy_s REAL NOT NULL,"
+    "  UNIQUE (job_id, n));"
+    "CREATE TABLE nodes ("
+    "  attempt_id INTEGER NOT NULL REFERENCES attempts(id),"
+    "  rank INTEGER NOT NULL, state INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
+    "  started_at REAL NOT NULL, ended_at REAL NOT NULL,"
+    "  PRIMARY KEY (attempt_id, rank)) WITHOUT ROWID;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job_id INTEGER REFERENCES jobs(id),"
+    "  attempt_id INTEGER REFERENCES attempts(id),"
+    "  at REAL NOT NULL, type TEXT NOT NULL,"
+    "  from_state INTEGER NOT NULL, to_state INTEGER NOT NULL, msg TEXT);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE checkpoints ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id),"
+    "  attempt_id INTEGER REFERENCES attempts(id),"
+    "  path TEXT, bytes REAL NOT NULL, at REAL NOT NULL);"
+    "CREATE TABLE requests ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at REAL NOT NULL, kind TEXT NOT NULL, arg TEXT,"
+    "  done INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE blocks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  cloud TEXT, region TEXT, zone TEXT, instance_type TEXT,"
+    "  until REAL NOT NULL, reason TEXT);",
+
+    /* 2: indexes for the hot queries: live attempts, a job's events and
+     * checkpoints, pending requests, blocks in force.  Not jobs(state): every
+     * transition would rewrite an index page too (commits about 35% slower in
+     * bench_store), to speed up a listing the controller makes once, at start. */
+    "CREATE INDEX attempts_state ON attempts(state);"
+    "CREATE INDEX events_job ON events(job_id, id);"
+    "CREATE INDEX checkpoints_job ON checkpoints(job_id, id);"
+    "CREATE INDEX requests_pending ON requests(id) WHERE done = 0;"
+    "CREATE INDEX blocks_location ON blocks(cloud, region);"
+    "CREATE INDEX blocks_until ON blocks(until);",
+};
+
+#define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- 2. statements ---------------------------------------------------------- */
+
+/* Column lists, in the order bind_job()/read_job() and friends walk them. */
+#define JOB_COLS                                                                         \
+    "name, spec_path, kind, team, priority, state, reason, "                             \
+    "submitted_at, started_at, ended_at, next_try_at, deadline_at, restarts, "           \
+    "nattempts, cur_attempt, on_demand_only, work_done_s, cost, exit_code, "             \
+    "cancel_requested"
+#define JOB_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define JOB_SELECT                                                                       \
+    "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
+    " ON job_id = id"
+#define ATT_COLS                                                                         \
+    "job_id, n, state, cloud, region, zone, instance_type, accelerator, acc_count, "     \
+    "nodes, mode, price_hour, launched_at, running_at, ended_at, end_reason, "           \
+    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s"
+#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define NODE_COLS "attempt_id, rank, state, exit_code, started_at, ended_at"
+#define EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
+#define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
+#define BLOCK_COLS "cloud, region, zone, instance_type, until, reason"
+
+/* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
+ * ?2 = ATT_END_EXITED.  Node-hours count what ran: nodes x (ended_at -
+ * running_at) of ended attempts that reached RUNNING; a launch refused for
+ * capacity never ran and counts none.  Lost node-hours are those of attempts
+ * that ended any other way than EXITED (preempted, lost, displaced, ...). */
+#define COST_SQL(key)                                                                    \
+    "SELECT " key " AS k, total(a.cost), total(a.nh),"                                   \
+    " total(CASE WHEN a.end_reason <> ?2 THEN a.nh ELSE 0 END), count(*)"                \
+    " FROM (SELECT *, CASE WHEN state = ?1 AND running_at > 0 AND ended_at > running_at" \
+    " THEN nodes * (ended_at - running_at) / 3600.0 ELSE 0 END AS nh FROM attempts) a"   \
+    " JOIN jobs j ON j.id = a.job_id GROUP BY k ORDER BY 2 DESC, k"
+
+#define SQL_MAP(X)                                                                       \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                          \
+    X(COMMIT, "COMMIT")                                                                  \
+    X(ROLLBACK, "ROLLBACK")                                                              \
+    X(JOB_INSERT, "INSERT INTO jobs (" JOB_COLS ") VALUES (" JOB_VALS ")")               \
+    X(JOB_UPDATE, "UPDATE jobs SET (" JOB_COLS ") = (" JOB_VALS ") WHERE id = ?")        \
+    X(TEXTS_INSERT, "INSERT INTO job_texts (job_id, spec_text, policy_text)"             \
+                    " VALUES (?,?,?)")                                                   \
+    /* writes (and dirties a page) only when a text changed, which is never */           \
+    X(TEXTS_UPDATE,                                                                      \
+      "UPDATE job_texts SET (spec_text, policy_text) = (?2, ?3)"                         \
+      " WHERE job_id = ?1 AND (spec_text IS NOT ?2 OR policy_text IS NOT ?3)")           \
+    X(JOB_GET, JOB_SELECT " WHERE id = ?")                                               \
+    X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
+    X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < ? ORDER BY id")                        \
+    X(ATT_INSERT, "INSERT INTO attempts (" ATT_COLS ") VALUES (" ATT_VALS ")")           \
+    X(ATT_UPDATE, "UPDATE attempts SET (" ATT_COLS ") = (" ATT_VALS ") WHERE id = ?")    \
+    X(ATT_GET, "SELECT id, " ATT_COLS " FROM attempts WHERE id = ?")                     \
+    X(ATT_LIST_JOB,                                                                      \
+      "SELECT id, " ATT_COLS " FROM attempts WHERE job_id = ? ORDER BY id")              \
+    X(ATT_LIST_LIVE,                                                                     \
+      "SELECT id, " ATT_COLS " FROM attempts WHERE state <> ? ORDER BY id")              \
+    X(NODE_PUT, "INSERT INTO nodes (" NODE_COLS ") VALUES (?,?,?,?,?,?)"                 \
+                " ON CONFLICT (attempt_id, rank) DO UPDATE SET state = excluded.state,"  \
+                " exit_code = excluded.exit_code, started_at = excluded.started_at,"     \
+                " ended_at = excluded.ended_at")                                         \
+    X(NODE_LIST, "SELECT " NODE_COLS " FROM nodes WHERE attempt_id = ? ORDER BY rank")   \
+    X(EVENT_APPEND, "INSERT INTO events (job_id, attempt_id, at, type, from_state,"      \
+                    " to_state, msg) VALUES (?,?,?,?,?,?,?)")                            \
+    X(EVENT_LIST,                                                                        \
+      "SELECT " EVENT_COLS " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")            \
+    X(EVENT_LIST_JOB, "SELECT " EVENT_COLS " FROM events WHERE job_id = ?3 AND id > ?1"  \
+                      " ORDER BY id LIMIT ?2")                                           \
+    X(CKPT_ADD, "INSERT INTO checkpoints (job_id, attempt_id, path, bytes, at)"          \
+                " VALUES (?,?,?,?,?)")                                                   \
+    X(CKPT_LIST, "SELECT " CKPT_COLS " FROM checkpoints WHERE job_id = ? ORDER BY id")   \
+    X(REQ_ADD, "INSERT INTO requests (at, kind, arg) VALUES (?,?,?)")                    \
+    X(REQ_PENDING, "SELECT id, at, kind, arg FROM requests WHERE done = 0 ORDER BY id")  \
+    X(REQ_DONE, "UPDATE requests SET done = 1 WHERE done = 0 AND id <= ?")               \
+    X(BLOCK_EXTEND, "UPDATE blocks SET reason = CASE WHEN ?5 >= until THEN ?6"           \
+                    " ELSE reason END, until = max(until, ?5) WHERE cloud IS ?1"         \
+                    " AND region IS ?2 AND zone IS ?3 AND instance_type IS ?4")          \
+    X(BLOCK_INSERT, "INSERT INTO blocks (" BLOCK_COLS ") VALUES (?,?,?,?,?,?)")          \
+    X(BLOCK_LIST, "SELECT " BLOCK_COLS " FROM blocks WHERE until > ? ORDER BY id")       \
+    /* the three in the order of enum store_cost_by */                                   \
+    X(COST_CLOUD, COST_SQL("coalesce(a.cloud, '(none)')"))                               \
+    X(COST_TEAM, COST_SQL("coalesce(j.team, '(none)')"))                                 \
+    X(COST_JOB, COST_SQL("coalesce(j.name, '(none)')"))
+
+enum sq_stmt {
+#define X_(id, sql) Q_##id,
+    SQL_MAP(X_)
+#undef X_
+        Q__N
+};
+
+static const char *const sq_sql[Q__N] = {
+#define X_(id, sql) sql,
+    SQL_MAP(X_)
+#undef X_
+};
+
+/* The private state of one handle (struct store's priv). */
+struct sq {
+    sqlite3 *db;
+    const struct store *st;   /* the handle: in_tx says a store_begin() is open */
+    const char *path;         /* the store's path, for messages */
+    int lock_wait_ms;         /* store_lock_wait_ms when opened */
+    sqlite3_stmt *stmt[Q__N]; /* prepared on first use, finalized on close */
+};
+
+/* ---- 3. errors, binding, reading -------------------------------------------- */
+
+/* Turn SQLite's result code rc of the call just made into e, saying what
+ * failed: a lock held too long is ST_ESTATE, anything else ST_EIO. */
+static int sq_fail(struct sq *s, int rc, const char *op, struct err *e)
+{
+    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return err_set(e, ST_ESTATE,
+                       "%s: %s: %s (another stratus process kept it locked; "
+                       "waited %d ms)",
+                       s->path, op, msg, s->lock_wait_ms);
+    case SQLITE_CANTOPEN:
+        return err_set(e, ST_EIO,
+                       "%s: %s: %s (does its directory exist, and may stratus "
+                       "write there?)",
+                       s->path, op, msg);
+    case SQLITE_NOTADB:
+        return err_set(e, ST_EIO, "%s: %s: %s (not a stratus store, or damaged)", s->path,
+                       op, msg);
+    default:
+        return err_set(e, ST_EIO, "%s: %s: %s", s->path, op, msg);
+    }
+}
+
+/* The cached statement q, prepared on first use. */
+static int sq_get(struct sq *s, enum sq_stmt q, sqlite3_stmt **out, const char *op,
+                  struct err *e)
+{
+    int rc;
+
+    if (s->stmt[q] == NULL) {
+        rc = sqlite3_prepare_v3(s->db, sq_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                                &s->stmt[q], NULL);
+        if (rc != SQLITE_OK)
+            return sq_fail(s, rc, op, e);
+    }
+    *out = s->stmt[q];
+    return 0;
+}
+
+/* Parameters bound in order; the first failure is kept in rc. */
+struct binder {
+    sqlite3_stmt *stmt;
+    int i; /* the last parameter bound (1-based) */
+    int rc;
+};
+
+static void b_int(struct binder *b, int64_t v)
+{
+    int rc = sqlite3_bind_int64(b->stmt, ++b->i, v);
+
+    b->rc = b->rc != SQLITE_OK ? b->rc : rc;
+}
+
+/* An id where 0 means none: stored as NULL. */
+static void b_id(struct binder *b, int64_t v)
+{
+    int rc = v != 0 ? sqlite3_bind_int64(b->stmt, ++b->i, v)
+                    : sqlite3_bind_null(b->stmt, ++b->i);
+
+    b->rc = b->rc != SQLITE_OK ? b->rc : rc;
+}
+
+static void b_dbl(struct binder *b, double v)
+{
+    int rc = sqlite3_bind_double(b->stmt, ++b->i, v);
+
+    b->rc = b->rc != SQLITE_OK ? b->rc : rc;
+}
+
+/* NULL stays NULL.  SQLITE_STATIC: the statement is reset before s changes. */
+static void b_text(struct binder *b, const char *s)
+{
+    int rc = s != NULL ? sqlite3_bind_text(b->stmt, ++b->i, s, -1, SQLITE_STATIC)
+                       : sqlite3_bind_null(b->stmt, ++b->i);
+
+    b->rc = b->rc != SQLITE_OK ? b->rc : rc;
+}
+
+/* After some errors (disk full, I/O error) SQLite rolls a transaction back
+ * by itself.  Then the rest of it must fail too: run outside a transaction,
+ * each statement would be committed on its own. */
+static int sq_tx_lost(struct sq *s, const char *op, struct err *e)
+{
+    if (!s->st->in_tx || !sqlite3_get_autocommit(s->db))
+        return 0;
+    return err_set(e, ST_ESTATE,
+                   "%s: %s: the transaction was rolled back after an "
+                   "earlier error; nothing of it is stored",
+                   s->path, op);
+}
+
+/* Start binding the cached statement q. */
+static int sq_bind(struct sq *s, enum sq_stmt q, struct binder *b, const char *op,
+                   struct err *e)
+{
+    int rc = 0;
+
+    b->stmt = NULL;
+    b->i = 0;
+    b->rc = SQLITE_OK;
+    if (q != Q_BEGIN && q != Q_COMMIT && q != Q_ROLLBACK)
+        rc = sq_tx_lost(s, op, e);
+    return rc != 0 ? rc : sq_get(s, q, &b->stmt, op, e);
+}
+
+/* Forget the bound values and any open read of the statement. */
+static void sq_reset(sqlite3_stmt *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+/* Check the binding, then run a statement that returns no rows. */
+static int sq_exec(struct sq *s, struct binder *b, const char *op, struct err *e)
+{
+    int rc = b->rc;
+
+    BUG_ON(b->i != sqlite3_bind_parameter_count(b->stmt));
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(b->stmt);
+    rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, op, e);
+    sq_reset(b->stmt);
+    return rc;
+}
+
+/* Columns read in order. */
+struct reader {
+    sqlite3_stmt *stmt;
+    int i; /* the next column (0-based) */
+};
+
+static int64_t r_int(struct reader *r)
+{
+    return sqlite3_column_int64(r->stmt, r->i++);
+}
+
+static double r_dbl(struct reader *r)
+{
+    return sqlite3_column_double(r->stmt, r->i++);
+}
+
+/* An owned copy, or NULL for NULL. */
+static char *r_text(struct reader *r)
+{
+    const unsigned char *t = sqlite3_column_text(r->stmt, r->i);
+    size_t n = (size_t)sqlite3_column_bytes(r->stmt, r->i);
+
+    r->i++;
+    return t != NULL ? xstrndup((const char *)t, n) : NULL;
+}
+
+/* How to read rows of one record type and free them again. */
+struct rowtype {
+    size_t size;
+    void (*read)(struct reader *r, void *row);
+    void (*free_all)(void *v, size_t n);
+};
+
+/* Check the binding and collect every row; on failure nothing stays allocated. */
+static int sq_fetch(struct sq *s, struct binder *b, const struct rowtype *t, void **out,
+                    size_t *n, const char *op, struct err *e)
+{
+    char *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = b->rc;
+
+    BUG_ON(b->i != sqlite3_bind_parameter_count(b->stmt));
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(b->stmt);
+    while (rc == SQLITE_ROW) {
+        struct reader r = {b->stmt, 0};
+
+        v = xgrow(v, &cap, len + 1, t->size);
+        memset(v + len * t->size, 0, t->size);
+        t->read(&r, v + len * t->size);
+        len++;
+        rc = sqlite3_step(b->stmt);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, op, e);
+    sq_reset(b->stmt);
+    if (rc != 0) {
+        t->free_all(v, len);
+        v = NULL;
+        len = 0;
+    }
+    *out = v;
+    *n = len;
+    return rc;
+}
+
+/* One row into *row: ST_ENOTFOUND "no <what> <id>" when there is none. */
+static int sq_fetch_one(struct sq *s, struct binder *b, const struct rowtype *t,
+                        void *row, const char *what, int64_t id, const char *op,
+                        struct err *e)
+{
+    void *v;
+    size_t n;
+    int rc = sq_fetch(s, b, t, &v, &n, op, e);
+
+    if (rc != 0)
+        return rc;
+    if (n == 0)
+        return err_set(e, ST_ENOTFOUND, "no %s %" PRId64, what, id);
+    BUG_ON(n != 1); /* looked up by primary key */
+    memcpy(row, v, t->size);
+    free(v); /* the strings now belong to *row */
+    return 0;
+}
+
+/* Run one literal SQL text (pragmas, migrations). */
+static int sq_sql_exec(struct sq *s, const char *sql, const char *op, struct err *e)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : sq_fail(s, rc, op, e);
+}
+
+/* The first column of the first row of a literal query, as an integer. */
+static int sq_query_int(struct sq *s, const char *sql, int64_t *out, const char *op,
+                        struct err *e)
+{
+    sqlite3_stmt *stmt;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, rc, op, e);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* ---- 4. open, migrate, close, transactions ---------------------------------- */
+
+/* BEGIN IMMEDIATE: take the write lock now (waiting up to lock_wait_ms), so
+ * that no statement of the transaction can fail later for want of it. */
+static int sq_begin_db(struct sq *s, const char *op, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_BEGIN, &b, op, e);
+
+    return rc != 0 ? rc : sq_exec(s, &b, op, e);
+}
+
+static void sq_rollback_db(struct sq *s)
+{
+    struct binder b;
+
+    if (sqlite3_get_autocommit(s->db))
+        return; /* nothing open (SQLite may have rolled back on an error) */
+    if (sq_bind(s, Q_ROLLBACK, &b, "rolling back", NULL) == 0)
+        sq_exec(s, &b, "rolling back", NULL);
+}
+
+/* Commit; when that fails, roll back so that none of it is stored. */
+static int sq_commit_db(struct sq *s, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_COMMIT, &b, "committing", e);
+
+    if (rc == 0)
+        rc = sq_exec(s, &b, "committing", e);
+    if (rc != 0)
+        sq_rollback_db(s);
+    return rc;
+}
+
+/* For an operation of several statements: a transaction of its own unless
+ * the caller has one open (then the work commits or rolls back with it). */
+static int sq_atomic_enter(struct sq *s, int *own, const char *op, struct err *e)
+{
+    int rc = sq_tx_lost(s, op, e);
+
+    *own = rc == 0 && sqlite3_get_autocommit(s->db);
+    return rc != 0 || !*own ? rc : sq_begin_db(s, op, e);
+}
+
+static int sq_atomic_leave(struct sq *s, int own, int rc, struct err *e)
+{
+    if (!own)
+        return rc;
+    if (rc != 0) {
+        sq_rollback_db(s);
+        return rc;
+    }
+    return sq_commit_db(s, e);
+}
+
+/* Is the file a stratus store we can use?  A store of a later stratus is refused
+ * (its schema may mean things this one does not know), so is a foreign file. */
+static int sq_check_identity(struct sq *s, int64_t app, int64_t version, struct err *e)
+{
+    int64_t tables;
+    int rc;
+
+    if (version > SQ_VERSION && app == SQ_APP_ID)
+        return err_set(e, ST_ESTATE,
+                       "%s: this database was written by a newer stratus "
+                       "(schema version %" PRId64 "; this stratus knows up to %d); "
+                       "upgrade stratus",
+                       s->path, version, SQ_VERSION);
+    if (version > 0 && app != SQ_APP_ID)
+        return err_set(e, ST_EIO,
+                       "%s: not a stratus store (an SQLite database of another "
+                       "program: application id %" PRId64 ")",
+                       s->path, app);
+    if (version > 0)
+        return 0;
+    rc = sq_query_int(s, "SELECT count(*) FROM sqlite_master", &tables,
+                      "reading the schema", e);
+    if (rc == 0 && tables > 0)
+        return err_set(e, ST_EIO,
+                       "%s: not a stratus store (an SQLite database of another "
+                       "program: it has tables but no stratus schema)",
+                       s->path);
+    return rc;
+}
+
+/* The schema version of the file, after checking that it is ours. */
+static int sq_version(struct sq *s, int64_t *version, struct err *e)
+{
+    int64_t app;
+    int rc;
+
+    rc = sq_query_int(s, "PRAGMA application_id", &app, "reading the schema version", e);
+    if (rc == 0)
+        rc = sq_query_int(s, "PRAGMA user_version", version, "reading the schema version",
+                          e);
+    return rc != 0 ? rc : sq_check_identity(s, app, *version, e);
+}
+
+/* Apply the migrations from the file's version on; the caller holds the write
+ * lock, so when two processes open a new file at once the second one sees
+ * the first one's work here and applies nothing. */
+static int sq_migrate_locked(struct sq *s, struct err *e)
+{
+    int64_t version;
+    char sql[96], op[96];
+    int rc, v;
+
+    rc = sq_version(s, &version, e);
+    if (rc != 0 || version == SQ_VERSION)
+        return rc;
+    snprintf(op, sizeof(op), "migrating the schema from version %" PRId64 " to %d",
+             version, SQ_VERSION);
+    for (v = (int)version; rc == 0 && v < SQ_VERSION; v++)
+        rc = sq_sql_exec(s, migrations[v], op, e);
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+             SQ_APP_ID, SQ_VERSION);
+    return rc != 0 ? rc : sq_sql_exec(s, sql, op, e);
+}
+
+/* Bring the schema up to date, all pending steps in one transaction; only
+ * reads when the file is already current (the common case, and the CLI's). */
+static int sq_migrate(struct store *st, struct err *e)
+{
+    struct sq *s = st->priv;
+    int64_t version;
+    int rc = sq_version(s, &version, e);
+
+    if (rc == 0 && version < SQ_VERSION) {
+        rc = sq_begin_db(s, "migrating the schema", e);
+        if (rc == 0)
+            rc = sq_atomic_leave(s, 1, sq_migrate_locked(s, e), e);
+    }
+    if (rc == 0)
+        st->schema_version = SQ_VERSION;
+    return rc;
+}
+
+/* The connection's settings.  Durability: WAL with synchronous=NORMAL.  A
+ * commit appends the transaction to the -wal file with write() and returns
+ * without fsync(); SQLite syncs at checkpoints.  Once COMMIT has returned,
+ * the transaction is in the operating system's page cache, which survives
+ * the death of the process: a controller killed at any instant - even
+ * between COMMIT returning and the driver call it guards - finds every
+ * committed change when it reopens, and a transaction killed before its
+ * commit record was written is ignored whole on reopen.  So "every state
+ * change is committed before it is acted on" holds for process kills.  What
+ * NORMAL gives up, against FULL's fsync() per commit, is the last commits
+ * before a power loss or kernel crash: the file stays consistent, at an
+ * earlier commit, but a launch made after a lost commit is then unknown to
+ * the store (and its attempt id may be given again).  Surviving that needs
+ * synchronous=FULL, at the price of one fsync() per commit.
+ *
+ * Speed (bench/bench_store.c): a page cache of 32 MB (allocated as used)
+ * keeps the working set of a large fleet in memory, and a checkpoint every
+ * 10,000 WAL pages (40 MB; SQLite's default is 1,000) copies a page that
+ * many transitions rewrote once instead of many times and fsyncs a tenth
+ * as often: together about +40% transitions per second, for a pause of a
+ * few tens of ms at each checkpoint.  journal_size_limit truncates a WAL
+ * that a long reader made grow past 64 MB when it is next reset. */
+static const char sq_pragmas[] = "PRAGMA synchronous = NORMAL;"
+                                 "PRAGMA foreign_keys = ON;"
+                                 "PRAGMA cache_size = -32768;"
+                                 "PRAGMA wal_autocheckpoint = 10000;"
+                                 "PRAGMA journal_size_limit = 67108864;";
+
+/* Switch to WAL (persistent in the file) so readers and the writer of
+ * several processes do not block each other.  The path ":memory:" opens a
+ * store private to one handle, without a file (tests, simulations): it has
+ * no WAL and needs none. */
+static int sq_wal(struct sq *s, struct err *e)
+{
+    sqlite3_stmt *stmt;
+    const char *mode;
+    int ok, rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        rc = sq_fail(s, rc, "opening", e);
+        sqlite3_finalize(stmt);
+        return rc;
+    }
+    mode = (const char *)sqlite3_column_text(stmt, 0);
+    ok = mode != NULL && (strcmp(mode, "wal") == 0 || (strcmp(mode, "memory") == 0 &&
+                                                       strcmp(s->path, ":memory:") == 0));
+    rc = ok ? 0
+            : err_set(e, ST_EIO,
+                      "%s: cannot use WAL mode (journal mode stays '%s'); "
+                      "is it on a network file system?",
+                      s->path, mode ? mode : "?");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static void sq_close(struct store *st)
+{
+    struct sq *s = st->priv;
+    int q;
+
+    for (q = 0; q < Q__N; q++)
+        sqlite3_finalize(s->stmt[q]);
+    sqlite3_close_v2(s->db); /* rolls back a transaction left open */
+    memset(s, 0, sizeof(*s));
+}
+
+static int sq_open(struct store *st, const char *path, struct err *e)
+{
+    struct sq *s = st->priv;
+    int rc;
+
+    s->st = st;
+    s->path = st->path;
+    s->lock_wait_ms = store_lock_wait_ms;
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK)
+        rc = sq_fail(s, rc, "opening", e);
+    else
+        sqlite3_busy_timeout(s->db, s->lock_wait_ms);
+    if (rc == 0)
+        rc = sq_wal(s, e);
+    if (rc == 0)
+        rc = sq_sql_exec(s, sq_pragmas, "opening", e);
+    if (rc == 0)
+        rc = sq_migrate(st, e);
+    if (rc != 0)
+        sq_close(st);
+    return rc;
+}
+
+static int sq_begin(struct store *st, struct err *e)
+{
+    return sq_begin_db(st->priv, "beginning a transaction", e);
+}
+
+static int sq_commit(struct store *st, struct err *e)
+{
+    int rc = sq_tx_lost(st->priv, "committing", e);
+
+    return rc != 0 ? rc : sq_commit_db(st->priv, e);
+}
+
+static void sq_rollback(struct store *st)
+{
+    sq_rollback_db(st->priv);
+}
+
+/* ---- 5. records ------------------------------------------------------------- */
+
+/* -- jobs -- */
+
+static void bind_job(struct binder *b, const struct store_job *j)
+{
+    b_text(b, j->name);
+    b_text(b, j->spec_path);
+    b_int(b, j->kind);
+    b_text(b, j->team);
+    b_int(b, j->priority);
+    b_int(b, j->state);
+    b_text(b, j->reason);
+    b_dbl(b, j->submitted_at);
+    b_dbl(b, j->started_at);
+    b_dbl(b, j->ended_at);
+    b_dbl(b, j->next_try_at);
+    b_dbl(b, j->deadline_at);
+    b_int(b, j->restarts);
+    b_int(b, j->nattempts);
+    b_id(b, j->cur_attempt);
+    b_int(b, j->on_demand_only);
+    b_dbl(b, j->work_done_s);
+    b_dbl(b, j->cost);
+    b_int(b, j->exit_code);
+    b_int(b, j->cancel_requested);
+}
+
+static void read_job(struct reader *r, void *row)
+{
+    struct store_job *j = row;
+
+    j->id = r_int(r);
+    j->name = r_text(r);
+    j->spec_path = r_text(r);
+    j->kind = (int)r_int(r);
+    j->team = r_text(r);
+    j->priority = (int)r_int(r);
+    j->state = (int)r_int(r);
+    j->reason = r_text(r);
+    j->submitted_at = r_dbl(r);
+    j->started_at = r_dbl(r);
+    j->ended_at = r_dbl(r);
+    j->next_try_at = r_dbl(r);
+    j->deadline_at = r_dbl(r);
+    j->restarts = (int)r_int(r);
+    j->nattempts = (int)r_int(r);
+    j->cur_attempt = r_int(r);
+    j->on_demand_only = (int)r_int(r);
+    j->work_done_s = r_dbl(r);
+    j->cost = r_dbl(r);
+    j->exit_code = (int)r_int(r);
+    j->cancel_requested = (int)r_int(r);
+    j->spec_text = r_text(r);
+    j->policy_text = r_text(r);
+}
+
+static void free_jobs(void *v, size_t n)
+{
+    store_jobs_free(v, n);
+}
+
+static const struct rowtype job_rows = {sizeof(struct store_job), read_job, free_jobs};
+
+/* The job's texts: q = Q_TEXTS_INSERT or Q_TEXTS_UPDATE. */
+static int put_texts(struct sq *s, enum sq_stmt q, const struct store_job *j,
+                     const char *op, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, q, &b, op, e);
+
+    if (rc != 0)
+        return rc;
+    b_int(&b, j->id);
+    b_text(&b, j->spec_text);
+    b_text(&b, j->policy_text);
+    return sq_exec(s, &b, op, e);
+}
+
+static int insert_job(struct sq *s, struct store_job *j, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_JOB_INSERT, &b, "adding a job", e);
+
+    if (rc != 0)
+        return rc;
+    bind_job(&b, j);
+    rc = sq_exec(s, &b, "adding a job", e);
+    if (rc != 0)
+        return rc;
+    j->id = sqlite3_last_insert_rowid(s->db);
+    return put_texts(s, Q_TEXTS_INSERT, j, "adding a job", e);
+}
+
+static int sq_job_insert(struct store *st, struct store_job *j, struct err *e)
+{
+    struct sq *s = st->priv;
+    int64_t id = j->id;
+    int own;
+    int rc = sq_atomic_enter(s, &own, "adding a job", e);
+
+    if (rc == 0)
+        rc = sq_atomic_leave(s, own, insert_job(s, j, e), e);
+    if (rc != 0)
+        j->id = id;
+    return rc;
+}
+
+static int update_job(struct sq *s, const struct store_job *j, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_JOB_UPDATE, &b, "updating a job", e);
+
+    if (rc != 0)
+        return rc;
+    bind_job(&b, j);
+    b_int(&b, j->id);
+    rc = sq_exec(s, &b, "updating a job", e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return err_set(e, ST_ENOTFOUND, "no job %" PRId64, j->id);
+    return rc != 0 ? rc : put_texts(s, Q_TEXTS_UPDATE, j, "updating a job", e);
+}
+
+static int sq_job_update(struct store *st, const struct store_job *j, struct err *e)
+{
+    struct sq *s = st->priv;
+    int own;
+    int rc = sq_atomic_enter(s, &own, "updating a job", e);
+
+    return rc != 0 ? rc : sq_atomic_leave(s, own, update_job(s, j, e), e);
+}
+
+static int sq_job_get(struct store *st, int64_t id, struct store_job *out, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_JOB_GET, &b, "reading a job", e);
+
+    if (rc != 0)
+        return rc;
+    b_int(&b, id);
+    return sq_fetch_one(s, &b, &job_rows, out, "job", id, "reading a job", e);
+}
+
+static int sq_job_list(struct store *st, int active_only, struct store_job **out,
+                       size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc =
+        sq_bind(s, active_only ? Q_JOB_LIST_ACTIVE : Q_JOB_LIST, &b, "listing jobs", e);
+
+    *n = 0;
+    if (rc == 0 && active_only)
+        b_int(&b, JOB_SUCCEEDED); /* the first terminal state: see job_state_terminal */
+    if (rc == 0)
+        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing jobs", e);
+    *out = v;
+    return rc;
+}
+
+/* -- attempts -- */
+
+static void bind_attempt(struct binder *b, const struct store_attempt *a)
+{
+    b_int(b, a->job_id);
+    b_int(b, a->n);
+    b_int(b, a->state);
+    b_text(b, a->cloud);
+    b_text(b, a->region);
+    b_text(b, a->zone);
+    b_text(b, a->instance_type);
+    b_text(b, a->accelerator);
+    b_int(b, a->acc_count);
+    b_int(b, a->nodes);
+    b_int(b, a->mode);
+    b_dbl(b, a->price_hour);
+    b_dbl(b, a->launched_at);
+    b_dbl(b, a->running_at);
+    b_dbl(b, a->ended_at);
+    b_int(b, a->end_reason);
+    b_int(b, a->exit_code);
+    b_dbl(b, a->cost);
+    b_id(b, a->ckpt_from);
+    b_dbl(b, a->ckpt_bytes);
+    b_dbl(b, a->ckpt_copy_s);
+}
+
+static void read_attempt(struct reader *r, void *row)
+{
+    struct store_attempt *a = row;
+
+    a->id = r_int(r);
+    a->job_id = r_int(r);
+    a->n = (int)r_int(r);
+    a->state = (int)r_int(r);
+    a->cloud = r_text(r);
+    a->region = r_text(r);
+    a->zone = r_text(r);
+    a->instance_type = r_text(r);
+    a->accelerator = r_text(r);
+    a->acc_count = (int)r_int(r);
+    a->nodes = (int)r_int(r);
+    a->mode = (int)r_int(r);
+    a->price_hour = r_dbl(r);
+    a->launched_at = r_dbl(r);
+    a->running_at = r_dbl(r);
+    a->ended_at = r_dbl(r);
+    a->end_reason = (int)r_int(r);
+    a->exit_code = (int)r_int(r);
+    a->cost = r_dbl(r);
+    a->ckpt_from = r_int(r);
+    a->ckpt_bytes = r_dbl(r);
+    a->ckpt_copy_s = r_dbl(r);
+}
+
+static void free_attempts(void *v, size_t n)
+{
+    store_attempts_free(v, n);
+}
+
+static const struct rowtype attempt_rows = {sizeof(struct store_attempt), read_attempt,
+                                            free_attempts};
+
+static int sq_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_ATT_INSERT, &b, "adding an attempt", e);
+
+    if (rc != 0)
+        return rc;
+    bind_attempt(&b, a);
+    rc = sq_exec(s, &b, "adding an attempt", e);
+    if (rc == 0)
+        a->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_attempt_update(struct store *st, const struct store_attempt *a,
+                             struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_ATT_UPDATE, &b, "updating an attempt", e);
+
+    if (rc != 0)
+        return rc;
+    bind_attempt(&b, a);
+    b_int(&b, a->id);
+    rc = sq_exec(s, &b, "updating an attempt", e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return err_set(e, ST_ENOTFOUND, "no attempt %" PRId64, a->id);
+    return rc;
+}
+
+static int sq_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
+                          struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_ATT_GET, &b, "reading an attempt", e);
+
+    if (rc != 0)
+        return rc;
+    b_int(&b, id);
+    return sq_fetch_one(s, &b, &attempt_rows, out, "attempt", id, "reading an attempt",
+                        e);
+}
+
+static int sq_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
+                           size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, job_id > 0 ? Q_ATT_LIST_JOB : Q_ATT_LIST_LIVE, &b,
+                     "listing attempts", e);
+
+    *n = 0;
+    if (rc == 0)
+        b_int(&b, job_id > 0 ? job_id : ATT_ENDED);
+    if (rc == 0)
+        rc = sq_fetch(s, &b, &attempt_rows, &v, n, "listing attempts", e);
+    *out = v;
+    return rc;
+}
+
+/* -- nodes -- */
+
+static void read_node(struct reader *r, void *row)
+{
+    struct store_node *nd = row;
+
+    nd->attempt_id = r_int(r);
+    nd->rank = (int)r_int(r);
+    nd->state = (int)r_int(r);
+    nd->exit_code = (int)r_int(r);
+    nd->started_at = r_dbl(r);
+    nd->ended_at = r_dbl(r);
+}
+
+static void free_nodes(void *v, size_t n)
+{
+    (void)n;
+    free(v);
+}
+
+static const struct rowtype node_rows = {sizeof(struct store_node), read_node,
+                                         free_nodes};
+
+static int sq_node_put(struct store *st, const struct store_node *nd, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_NODE_PUT, &b, "recording a node", e);
+
+    if (rc != 0)
+        return rc;
+    b_int(&b, nd->attempt_id);
+    b_int(&b, nd->rank);
+    b_int(&b, nd->state);
+    b_int(&b, nd->exit_code);
+    b_dbl(&b, nd->started_at);
+    b_dbl(&b, nd->ended_at);
+    return sq_exec(s, &b, "recording a node", e);
+}
+
+static int sq_node_list(struct store *st, int64_t attempt_id, struct store_node **out,
+                        size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_NODE_LIST, &b, "listing nodes", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, attempt_id);
+        rc = sq_fetch(s, &b, &node_rows, &v, n, "listing nodes", e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* -- events -- */
+
+static void read_event(struct reader *r, void *row)
+{
+    struct store_event *ev = row;
+
+    ev->id = r_int(r);
+    ev->job_id = r_int(r);
+    ev->attempt_id = r_int(r);
+    ev->at = r_dbl(r);
+    ev->type = r_text(r);
+    ev->from_state = (int)r_int(r);
+    ev->to_state = (int)r_int(r);
+    ev->msg = r_text(r);
+}
+
+static void free_events(void *v, size_t n)
+{
+    store_events_free(v, n);
+}
+
+static const struct rowtype event_rows = {sizeof(struct store_event), read_event,
+                                          free_events};
+
+static int sq_event_append(struct store *st, int64_t job_id, int64_t attempt_id,
+                           double at, const char *type, int from_state, int to_state,
+                           const char *msg, int64_t *out_id, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_EVENT_APPEND, &b, "appending an event", e);
+
+    if (rc != 0)
+        return rc;
+    b_id(&b, job_id);
+    b_id(&b, attempt_id);
+    b_dbl(&b, at);
+    b_text(&b, type);
+    b_int(&b, from_state);
+    b_int(&b, to_state);
+    b_text(&b, msg);
+    rc = sq_exec(s, &b, "appending an event", e);
+    *out_id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
+    return rc;
+}
+
+static int sq_event_list(struct store *st, int64_t job_id, int64_t after_id, size_t limit,
+                         struct store_event **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, job_id != 0 ? Q_EVENT_LIST_JOB : Q_EVENT_LIST, &b,
+                     "listing events", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, after_id);
+        b_int(&b, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit); /* -1: all */
+        if (job_id != 0)
+            b_int(&b, job_id);
+        rc = sq_fetch(s, &b, &event_rows, &v, n, "listing events", e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* -- checkpoints -- */
+
+static void read_ckpt(struct reader *r, void *row)
+{
+    struct store_checkpoint *c = row;
+
+    c->id = r_int(r);
+    c->job_id = r_int(r);
+    c->attempt_id = r_int(r);
+    c->path = r_text(r);
+    c->bytes = r_dbl(r);
+    c->at = r_dbl(r);
+}
+
+static void free_ckpts(void *v, size_t n)
+{
+    store_checkpoints_free(v, n);
+}
+
+static const struct rowtype ckpt_rows = {sizeof(struct store_checkpoint), read_ckpt,
+                                         free_ckpts};
+
+static int sq_checkpoint_add(struct store *st, int64_t job_id, int64_t attempt_id,
+                             const char *path, double bytes, double at, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_CKPT_ADD, &b, "recording a checkpoint", e);
+
+    if (rc != 0)
+        return rc;
+    b_int(&b, job_id);
+    b_id(&b, attempt_id);
+    b_text(&b, path);
+    b_dbl(&b, bytes);
+    b_dbl(&b, at);
+    return sq_exec(s, &b, "recording a checkpoint", e);
+}
+
+static int sq_checkpoint_list(struct store *st, int64_t job_id,
+                              struct store_checkpoint **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_CKPT_LIST, &b, "listing checkpoints", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, job_id);
+        rc = sq_fetch(s, &b, &ckpt_rows, &v, n, "listing checkpoints", e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* -- requests -- */
+
+static void read_request(struct reader *r, void *row)
+{
+    struct store_request *q = row;
+
+    q->id = r_int(r);
+    q->at = r_dbl(r);
+    q->kind = r_text(r);
+    q->arg = r_text(r);
+}
+
+static void free_requests(void *v, size_t n)
+{
+    store_requests_free(v, n);
+}
+
+static const struct rowtype request_rows = {sizeof(struct store_request), read_request,
+                                            free_requests};
+
+static int sq_request_add(struct store *st, const char *kind, const char *arg, double at,
+                          int64_t *out_id, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_REQ_ADD, &b, "filing a request", e);
+
+    if (rc != 0)
+        return rc;
+    b_dbl(&b, at);
+    b_text(&b, kind);
+    b_text(&b, arg);
+    rc = sq_exec(s, &b, "filing a request", e);
+    *out_id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
+    return rc;
+}
+
+/* The pending requests, then mark exactly those done (up to the last id read). */
+static int take_pending(struct sq *s, struct store_request **out, size_t *n,
+                        struct err *e)
+{
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_REQ_PENDING, &b, "taking requests", e);
+
+    if (rc == 0)
+        rc = sq_fetch(s, &b, &request_rows, &v, n, "taking requests", e);
+    if (rc == 0 && *n > 0)
+        rc = sq_bind(s, Q_REQ_DONE, &b, "taking requests", e);
+    if (rc == 0 && *n > 0) {
+        b_int(&b, ((struct store_request *)v)[*n - 1].id);
+        rc = sq_exec(s, &b, "taking requests", e);
+    }
+    if (rc != 0) {
+        store_requests_free(v, *n);
+        v = NULL;
+        *n = 0;
+    }
+    *out = v;
+    return rc;
+}
+
+static int sq_request_take(struct store *st, struct store_request **out, size_t *n,
+                           struct err *e)
+{
+    struct sq *s = st->priv;
+    int own, rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = sq_atomic_enter(s, &own, "taking requests", e);
+    if (rc != 0)
+        return rc;
+    rc = sq_atomic_leave(s, own, take_pending(s, out, n, e), e);
+    if (rc != 0) {
+        store_requests_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* -- blocks -- */
+
+static void read_block(struct reader *r, void *row)
+{
+    struct store_block *bl = row;
+
+    bl->cloud = r_text(r);
+    bl->region = r_text(r);
+    bl->zone = r_text(r);
+    bl->instance_type = r_text(r);
+    bl->until = r_dbl(r);
+    bl->reason = r_text(r);
+}
+
+static void free_blocks(void *v, size_t n)
+{
+    store_blocks_free(v, n);
+}
+
+static const struct rowtype block_rows = {sizeof(struct store_block), read_block,
+                                          free_blocks};
+
+static void bind_block(struct binder *b, const struct store_block *bl)
+{
+    b_text(b, bl->cloud);
+    b_text(b, bl->region);
+    b_text(b, bl->zone);
+    b_text(b, bl->instance_type);
+    b_dbl(b, bl->until);
+    b_text(b, bl->reason);
+}
+
+/* One row per location: blocking it again extends the block (never shortens
+ * it), so the table stays as small as the set of locations ever blocked. */
+static int add_block(struct sq *s, const struct store_block *bl, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_BLOCK_EXTEND, &b, "blocking a location", e);
+
+    if (rc != 0)
+        return rc;
+    bind_block(&b, bl);
+    rc = sq_exec(s, &b, "blocking a location", e);
+    if (rc != 0 || sqlite3_changes(s->db) > 0)
+        return rc;
+    rc = sq_bind(s, Q_BLOCK_INSERT, &b, "blocking a location", e);
+    if (rc != 0)
+        return rc;
+    bind_block(&b, bl);
+    return sq_exec(s, &b, "blocking a location", e);
+}
+
+static int sq_block_add(struct store *st, const struct store_block *bl, struct err *e)
+{
+    struct sq *s = st->priv;
+    int own;
+    int rc = sq_atomic_enter(s, &own, "blocking a location", e);
+
+    return rc != 0 ? rc : sq_atomic_leave(s, own, add_block(s, bl, e), e);
+}
+
+static int sq_block_list(struct store *st, double now, struct store_block **out,
+                         size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_BLOCK_LIST, &b, "listing blocks", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_dbl(&b, now);
+        rc = sq_fetch(s, &b, &block_rows, &v, n, "listing blocks", e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* -- the cost report -- */
+
+static void read_cost_row(struct reader *r, void *row)
+{
+    struct store_cost_row *c = row;
+
+    c->key = r_text(r);
+    c->usd = r_dbl(r);
+    c->node_hours = r_dbl(r);
+    c->lost_node_hours = r_dbl(r);
+    c->attempts = (int)r_int(r);
+}
+
+static void free_cost_rows(void *v, size_t n)
+{
+    store_cost_rows_free(v, n);
+}
+
+static const struct rowtype cost_rows = {sizeof(struct store_cost_row), read_cost_row,
+                                         free_cost_rows};
+
+static int sq_cost_report(struct store *st, enum store_cost_by by,
+                          struct store_cost_row **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, (enum sq_stmt)(Q_COST_CLOUD + (int)by), &b, "reporting costs", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, ATT_ENDED);
+        b_int(&b, ATT_END_EXITED);
+        rc = sq_fetch(s, &b, &cost_rows, &v, n, "reporting costs", e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* ---- 6. the ops table ------------------------------------------------------- */
+
+const struct store_ops store_sqlite = {
+    .name = "sqlite",
+    .prefix = NULL, /* the default: any plain file path */
+    .priv_size = sizeof(struct sq),
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .job_insert = sq_job_insert,
+    .job_update = sq_job_update,
+    .job_get = sq_job_get,
+    .job_list = sq_job_list,
+    .attempt_insert = sq_attempt_insert,
+    .attempt_update = sq_attempt_update,
+    .attempt_get = sq_attempt_get,
+    .attempt_list = sq_attempt_list,
+    .node_put = sq_node_put,
+    .node_list = sq_node_list,
+    .event_append = sq_event_append,
+    .event_list = sq_event_list,
+    .checkpoint_add = sq_checkpoint_add,
+    .checkpoint_list = sq_checkpoint_list,
+    .request_add = sq_request_add,
+    .request_take = sq_request_take,
+    .block_add = sq_block_add,
+    .block_list = sq_block_list,
+    .cost_report = sq_cost_report,
+};

@@ -1,0 +1,402 @@
+/*
+ * store.c - the backend-independent half of the store (see store.h): the
+ * backend registry, the public functions that check their arguments and
+ * dispatch through struct store_ops (store_int.h), transaction bookkeeping,
+ * the record free functions and the names of states and end reasons.
+ *
+ * Layout: registry and open/close; transactions; one short wrapper per
+ * record operation, in the order of store.h; freeing records; names.
+ */
+#include "store_int.h"
+#include "../util/xmem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int store_lock_wait_ms = 5000;
+
+/* The registry, most specific first: the default (prefix NULL) comes last. */
+static const struct store_ops *const store_backends[] = {
+    &store_sqlite,
+    NULL,
+};
+
+static const struct store_ops *backend_for(const char *path)
+{
+    const struct store_ops *fallback = NULL;
+    size_t i;
+
+    for (i = 0; store_backends[i]; i++) {
+        const char *p = store_backends[i]->prefix;
+
+        if (p == NULL && fallback == NULL)
+            fallback = store_backends[i];
+        else if (p != NULL && strncmp(path, p, strlen(p)) == 0)
+            return store_backends[i];
+    }
+    return fallback;
+}
+
+int store_open(struct store **out, const char *path, struct err *e)
+{
+    const struct store_ops *ops;
+    struct store *st;
+    int rc;
+
+    *out = NULL;
+    if (path == NULL || path[0] == '\0')
+        return err_set(e, ST_EINVAL, "store: no database path given");
+    ops = backend_for(path);
+    BUG_ON(ops == NULL);
+    st = xcalloc(1, sizeof(*st));
+    st->ops = ops;
+    st->path = xstrdup(path);
+    st->priv = xcalloc(1, ops->priv_size ? ops->priv_size : 1);
+    rc = ops->open(st, path, e);
+    if (rc != 0) {
+        free(st->priv);
+        free(st->path);
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+/* An open transaction is rolled back. */
+void store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    st->ops->close(st);
+    free(st->priv);
+    free(st->path);
+    free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+    return st->schema_version;
+}
+
+/* ---- transactions ---------------------------------------------------------- */
+
+/* Transactions do not nest: a second begin is a caller bug reported as
+ * ST_ESTATE rather than silently folded into the first. */
+int store_begin(struct store *st, struct err *e)
+{
+    int rc;
+
+    if (st->in_tx)
+        return err_set(e, ST_ESTATE, "%s: store_begin: a transaction is already open",
+                       st->path);
+    rc = st->ops->begin(st, e);
+    if (rc == 0)
+        st->in_tx = 1;
+    return rc;
+}
+
+/* On failure nothing of the transaction is stored and it is closed. */
+int store_commit(struct store *st, struct err *e)
+{
+    int rc;
+
+    if (!st->in_tx)
+        return err_set(e, ST_ESTATE, "%s: store_commit: no transaction is open",
+                       st->path);
+    rc = st->ops->commit(st, e);
+    st->in_tx = 0;
+    return rc;
+}
+
+void store_rollback(struct store *st)
+{
+    if (!st->in_tx)
+        return;
+    st->ops->rollback(st);
+    st->in_tx = 0;
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+int store_job_insert(struct store *st, struct store_job *j, struct err *e)
+{
+    return st->ops->job_insert(st, j, e);
+}
+
+int store_job_update(struct store *st, const struct store_job *j, struct err *e)
+{
+    return st->ops->job_update(st, j, e);
+}
+
+int store_job_get(struct store *st, int64_t id, struct store_job *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    return st->ops->job_get(st, id, out, e);
+}
+
+int store_job_list(struct store *st, int active_only, struct store_job **out, size_t *n,
+                   struct err *e)
+{
+    return st->ops->job_list(st, active_only, out, n, e);
+}
+
+int store_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
+{
+    return st->ops->attempt_insert(st, a, e);
+}
+
+int store_attempt_update(struct store *st, const struct store_attempt *a, struct err *e)
+{
+    return st->ops->attempt_update(st, a, e);
+}
+
+int store_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
+                      struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    return st->ops->attempt_get(st, id, out, e);
+}
+
+int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
+                       size_t *n, struct err *e)
+{
+    return st->ops->attempt_list(st, job_id, out, n, e);
+}
+
+int store_node_put(struct store *st, const struct store_node *nd, struct err *e)
+{
+    return st->ops->node_put(st, nd, e);
+}
+
+int store_node_list(struct store *st, int64_t attempt_id, struct store_node **out,
+                    size_t *n, struct err *e)
+{
+    return st->ops->node_list(st, attempt_id, out, n, e);
+}
+
+int store_event_append(struct store *st, int64_t job_id, int64_t attempt_id, double at,
+                       const char *type, int from_state, int to_state, const char *msg,
+                       int64_t *out_id, struct err *e)
+{
+    int64_t id = 0;
+    int rc;
+
+    if (type == NULL || type[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: store_event_append: an event needs a type",
+                       st->path);
+    rc = st->ops->event_append(st, job_id, attempt_id, at, type, from_state, to_state,
+                               msg, &id, e);
+    if (rc == 0 && out_id != NULL)
+        *out_id = id;
+    return rc;
+}
+
+int store_event_list(struct store *st, int64_t job_id, int64_t after_id, size_t limit,
+                     struct store_event **out, size_t *n, struct err *e)
+{
+    return st->ops->event_list(st, job_id, after_id, limit, out, n, e);
+}
+
+int store_checkpoint_add(struct store *st, int64_t job_id, int64_t attempt_id,
+                         const char *path, double bytes, double at, struct err *e)
+{
+    return st->ops->checkpoint_add(st, job_id, attempt_id, path, bytes, at, e);
+}
+
+int store_checkpoint_list(struct store *st, int64_t job_id, struct store_checkpoint **out,
+                          size_t *n, struct err *e)
+{
+    return st->ops->checkpoint_list(st, job_id, out, n, e);
+}
+
+int store_request_add(struct store *st, const char *kind, const char *arg, double at,
+                      int64_t *out_id, struct err *e)
+{
+    int64_t id = 0;
+    int rc;
+
+    if (kind == NULL || kind[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: store_request_add: a request needs a kind",
+                       st->path);
+    rc = st->ops->request_add(st, kind, arg, at, &id, e);
+    if (rc == 0 && out_id != NULL)
+        *out_id = id;
+    return rc;
+}
+
+int store_request_take(struct store *st, struct store_request **out, size_t *n,
+                       struct err *e)
+{
+    return st->ops->request_take(st, out, n, e);
+}
+
+int store_block_add(struct store *st, const struct store_block *b, struct err *e)
+{
+    if (b->cloud == NULL || b->region == NULL)
+        return err_set(e, ST_EINVAL,
+                       "%s: store_block_add: a block needs a cloud and a "
+                       "region",
+                       st->path);
+    return st->ops->block_add(st, b, e);
+}
+
+int store_block_list(struct store *st, double now, struct store_block **out, size_t *n,
+                     struct err *e)
+{
+    return st->ops->block_list(st, now, out, n, e);
+}
+
+int store_cost_report(struct store *st, const char *by, struct store_cost_row **out,
+                      size_t *n, struct err *e)
+{
+    static const char *const names[] = {"cloud", "team", "job"};
+    size_t i;
+
+    *out = NULL;
+    *n = 0;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (by != NULL && strcmp(by, names[i]) == 0)
+            return st->ops->cost_report(st, (enum store_cost_by)i, out, n, e);
+    return err_set(e, ST_EINVAL, "cost report by '%s': expected cloud, team or job",
+                   by ? by : "(null)");
+}
+
+/* ---- freeing records ------------------------------------------------------- */
+
+void store_job_clear(struct store_job *j)
+{
+    free(j->name);
+    free(j->spec_path);
+    free(j->spec_text);
+    free(j->policy_text);
+    free(j->team);
+    free(j->reason);
+    memset(j, 0, sizeof(*j));
+}
+
+void store_jobs_free(struct store_job *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_job_clear(&v[i]);
+    free(v);
+}
+
+void store_attempt_clear(struct store_attempt *a)
+{
+    free(a->cloud);
+    free(a->region);
+    free(a->zone);
+    free(a->instance_type);
+    free(a->accelerator);
+    memset(a, 0, sizeof(*a));
+}
+
+void store_attempts_free(struct store_attempt *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_attempt_clear(&v[i]);
+    free(v);
+}
+
+void store_events_free(struct store_event *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(v[i].type);
+        free(v[i].msg);
+    }
+    free(v);
+}
+
+void store_checkpoints_free(struct store_checkpoint *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i].path);
+    free(v);
+}
+
+void store_requests_free(struct store_request *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(v[i].kind);
+        free(v[i].arg);
+    }
+    free(v);
+}
+
+void store_blocks_free(struct store_block *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(v[i].cloud);
+        free(v[i].region);
+        free(v[i].zone);
+        free(v[i].instance_type);
+        free(v[i].reason);
+    }
+    free(v);
+}
+
+void store_cost_rows_free(struct store_cost_row *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i].key);
+    free(v);
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+static const char *const job_state_names[] = {
+#define X_(id, name) name,
+    JOB_STATE_MAP(X_)
+#undef X_
+};
+
+static const char *const attempt_end_names[] = {
+#define X_(id, name) name,
+    ATT_END_MAP(X_)
+#undef X_
+};
+
+/* "?" for a number that is not a state. */
+const char *job_state_name(int s)
+{
+    return s >= 0 && s < JOB__NSTATES ? job_state_names[s] : "?";
+}
+
+/* Case-insensitive, so the command line may say `--state running`. */
+int job_state_parse(const char *s)
+{
+    int i;
+
+    for (i = 0; s != NULL && i < JOB__NSTATES; i++)
+        if (strcasecmp(s, job_state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* SUCCEEDED, FAILED and CANCELLED: the job will never run again. */
+int job_state_terminal(int s)
+{
+    return s >= JOB_SUCCEEDED && s < JOB__NSTATES;
+}
+
+/* "?" for a number that is not an end reason. */
+const char *attempt_end_name(int r)
+{
+    return r >= 0 && r < ATT_END__N ? attempt_end_names[r] : "?";
+}

@@ -1,0 +1,242 @@
+/*
+ * store.h - durable state of the controller: jobs, attempts (each with its
+ * placement), nodes, an append-only event log, checkpoints, cost records,
+ * location blocks and requests from the command line.
+ *
+ * The default backend is SQLite in WAL mode (`$STRATUS_HOME/stratus.db`),
+ * with versioned schema migrations; the backend sits behind struct store_ops
+ * (store_int.h) so a PostgreSQL backend can follow.  Several processes may
+ * open one store: the controller writes, the CLI reads and files requests.
+ *
+ * Invariant support: the controller groups the writes of one decision in
+ * store_begin()/store_commit() and acts only after the commit returned.
+ * Records returned by getters are owned by the caller (free with *_clear()).
+ */
+#ifndef STRATUS_STORE_H
+#define STRATUS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+
+/* The numbers of the enums below (and of enum spec_kind and enum plan_mode,
+ * which records carry) are written to the store: append new values at the
+ * end, never reorder. */
+#define JOB_STATE_MAP(X)                                                                 \
+    X(PENDING, "PENDING")                                                                \
+    X(PROVISIONING, "PROVISIONING")                                                      \
+    X(RUNNING, "RUNNING")                                                                \
+    X(RECOVERING, "RECOVERING")                                                          \
+    X(SUCCEEDED, "SUCCEEDED")                                                            \
+    X(FAILED, "FAILED")                                                                  \
+    X(CANCELLED, "CANCELLED")
+
+enum job_state {
+#define X_(id, name) JOB_##id,
+    JOB_STATE_MAP(X_)
+#undef X_
+        JOB__NSTATES
+};
+
+/* Attempt life: LAUNCHING (row written, driver asked) -> RUNNING -> ENDED. */
+enum attempt_state { ATT_LAUNCHING, ATT_RUNNING, ATT_ENDED };
+
+#define ATT_END_MAP(X)                                                                   \
+    X(NONE, "none")                                                                      \
+    X(EXITED, "exited")          /* all nodes exited; exit_code says how */             \
+    X(PREEMPTED, "preempted")    /* the cloud took a node back */                       \
+    X(CAPACITY, "capacity")      /* the launch was refused: stockout */                 \
+    X(CANCELLED, "cancelled")    /* the user cancelled the job */                       \
+    X(DISPLACED, "displaced")    /* stopped for a higher-priority job */                \
+    X(LOST, "lost")              /* the driver lost track of it */
+
+enum attempt_end {
+#define X_(id, name) ATT_END_##id,
+    ATT_END_MAP(X_)
+#undef X_
+        ATT_END__N
+};
+
+struct store_job {
+    int64_t id;
+    char *name;
+    char *spec_path;        /* as given to `launch` (for display) */
+    char *spec_text;        /* the spec file's text at submission */
+    char *policy_text;      /* the policy in force at submission; NULL = none */
+    int kind;               /* enum spec_kind */
+    char *team;             /* NULL = none */
+    int priority;
+    int state;              /* enum job_state */
+    char *reason;           /* why it is in this state (last transition) */
+    double submitted_at, started_at, ended_at; /* 0 = not yet */
+    double next_try_at;     /* backoff: do not place before this; 0 = now */
+    double deadline_at;     /* absolute; 0 = none */
+    int restarts;           /* recoveries so far */
+    int nattempts;          /* attempts created so far */
+    int64_t cur_attempt;    /* the live attempt, 0 = none */
+    int on_demand_only;     /* latched by the deadline rule */
+    double work_done_s;     /* compute progress saved in checkpoints (estimate) */
+    double cost;            /* USD accounted so far, all attempts */
+    int exit_code;          /* of the final attempt; -1 = none */
+    int cancel_requested;
+};
+
+struct store_attempt {
+    int64_t id;             /* globally unique attempt id */
+    int64_t job_id;
+    int n;                  /* 1, 2, ... within the job */
+    int state;              /* enum attempt_state */
+    /* the placement */
+    char *cloud, *region, *zone, *instance_type, *accelerator;
+    int acc_count, nodes;
+    int mode;               /* enum plan_mode: on-demand, spot, committed */
+    double price_hour;      /* per node, in force for this attempt */
+    double launched_at, running_at, ended_at; /* 0 = not yet */
+    int end_reason;         /* enum attempt_end */
+    int exit_code;          /* -1 = none */
+    double cost;            /* node-seconds x price, when ended */
+    int64_t ckpt_from;      /* attempt whose checkpoint this one started from, 0 = none */
+    double ckpt_bytes;      /* size of that checkpoint */
+    double ckpt_copy_s;     /* time it took to carry it over */
+};
+
+struct store_node {
+    int64_t attempt_id;
+    int rank;
+    int state;              /* enum attempt_state, per node */
+    int exit_code;          /* -1 = none */
+    double started_at, ended_at;
+};
+
+struct store_event {
+    int64_t id;             /* increasing: events after id N are newer */
+    int64_t job_id, attempt_id; /* attempt 0 = none */
+    double at;
+    char *type;             /* "submitted", "state", "launch", "preempted", ... */
+    int from_state, to_state; /* enum job_state, -1 when not a transition */
+    char *msg;
+};
+
+/* A checkpoint carried from one attempt to the next (store_checkpoint_add). */
+struct store_checkpoint {
+    int64_t id;
+    int64_t job_id, attempt_id; /* attempt 0 = none */
+    char *path;
+    double bytes, at;
+};
+
+/* A request filed by the command line for the controller: "cancel" (arg = job
+ * id), "preempt-job", "preempt-location", "stockout" (arg = "LOCATION SECONDS"). */
+struct store_request {
+    int64_t id;
+    double at;
+    char *kind, *arg;
+};
+
+/* A location blocked for placement until `until` (failover cooldown). */
+struct store_block {
+    char *cloud, *region, *zone, *instance_type; /* zone/instance_type "" = all */
+    double until;
+    char *reason;
+};
+
+/* One row of a cost report. */
+struct store_cost_row {
+    char *key;              /* cloud, team or job name per `by` */
+    double usd, node_hours, lost_node_hours; /* lost: of attempts that did not finish */
+    int attempts;
+};
+
+struct store;
+
+/* Open (creating and migrating) the store at path, e.g. "$STRATUS_HOME/stratus.db";
+ * ":memory:" is a store private to this handle, without a file. */
+int store_open(struct store **out, const char *path, struct err *e);
+void store_close(struct store *st);
+/* Current schema version (migrations are applied in order on open). */
+int store_schema_version(struct store *st);
+
+/* One transaction at a time (a second begin is ST_ESTATE).  A commit that
+ * fails stores nothing of the transaction and closes it; rollback without a
+ * transaction is a no-op. */
+int store_begin(struct store *st, struct err *e);
+int store_commit(struct store *st, struct err *e);
+void store_rollback(struct store *st);
+
+/* Jobs. insert sets j->id. */
+int store_job_insert(struct store *st, struct store_job *j, struct err *e);
+int store_job_update(struct store *st, const struct store_job *j, struct err *e);
+/* ST_ENOTFOUND when there is no such job. */
+int store_job_get(struct store *st, int64_t id, struct store_job *out, struct err *e);
+/* Jobs in id order; active_only keeps PENDING..RECOVERING. Caller frees with
+ * store_jobs_free. */
+int store_job_list(struct store *st, int active_only, struct store_job **out, size_t *n,
+                   struct err *e);
+void store_job_clear(struct store_job *j);
+void store_jobs_free(struct store_job *v, size_t n);
+
+/* Attempts. insert sets a->id. */
+int store_attempt_insert(struct store *st, struct store_attempt *a, struct err *e);
+int store_attempt_update(struct store *st, const struct store_attempt *a, struct err *e);
+int store_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
+                      struct err *e);
+/* job_id > 0: that job's attempts; job_id == 0: every attempt not ENDED. */
+int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
+                       size_t *n, struct err *e);
+void store_attempt_clear(struct store_attempt *a);
+void store_attempts_free(struct store_attempt *v, size_t n);
+
+/* Nodes of an attempt (upsert by attempt id and rank). */
+int store_node_put(struct store *st, const struct store_node *nd, struct err *e);
+/* In rank order; the caller frees the array with free(). */
+int store_node_list(struct store *st, int64_t attempt_id, struct store_node **out,
+                    size_t *n, struct err *e);
+
+/* The append-only event log; sets the event id when out_id is not NULL. */
+int store_event_append(struct store *st, int64_t job_id, int64_t attempt_id, double at,
+                       const char *type, int from_state, int to_state, const char *msg,
+                       int64_t *out_id, struct err *e);
+/* Events of a job (job_id 0: all jobs) with id > after_id, oldest first, at
+ * most `limit` (0 = all). */
+int store_event_list(struct store *st, int64_t job_id, int64_t after_id, size_t limit,
+                     struct store_event **out, size_t *n, struct err *e);
+void store_events_free(struct store_event *v, size_t n);
+
+/* Checkpoints recorded when carried from one attempt to the next. */
+int store_checkpoint_add(struct store *st, int64_t job_id, int64_t attempt_id,
+                         const char *path, double bytes, double at, struct err *e);
+/* A job's checkpoints, oldest first.  Caller frees with store_checkpoints_free. */
+int store_checkpoint_list(struct store *st, int64_t job_id, struct store_checkpoint **out,
+                          size_t *n, struct err *e);
+void store_checkpoints_free(struct store_checkpoint *v, size_t n);
+
+/* Requests: add (from the CLI), take (the controller marks them done): take
+ * returns every pending request in id order, each once only.  Inside a
+ * store_begin() the taking commits or rolls back with the transaction, so
+ * a controller killed before its commit finds them pending again. */
+int store_request_add(struct store *st, const char *kind, const char *arg, double at,
+                      int64_t *out_id, struct err *e);
+int store_request_take(struct store *st, struct store_request **out, size_t *n,
+                       struct err *e);
+void store_requests_free(struct store_request *v, size_t n);
+
+/* Location blocks: add, and list those with until > now.  One block per
+ * location: blocking it again keeps the later `until` (and its reason). */
+int store_block_add(struct store *st, const struct store_block *b, struct err *e);
+int store_block_list(struct store *st, double now, struct store_block **out, size_t *n,
+                     struct err *e);
+void store_blocks_free(struct store_block *v, size_t n);
+
+/* Cost ledger: by = "cloud", "team" or "job"; rows ordered by usd descending. */
+int store_cost_report(struct store *st, const char *by, struct store_cost_row **out,
+                      size_t *n, struct err *e);
+void store_cost_rows_free(struct store_cost_row *v, size_t n);
+
+const char *job_state_name(int s);
+/* -1 when not a state name. */
+int job_state_parse(const char *s);
+int job_state_terminal(int s);
+const char *attempt_end_name(int r);
+
+#endif

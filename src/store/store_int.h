@@ -1,0 +1,105 @@
+/*
+ * store_int.h - the inside of struct store: the backend interface (a const
+ * table of function pointers, as SQLite's sqlite3_vfs) and the handle the
+ * core allocates.  Shared by store.c (the public functions, which check
+ * arguments and dispatch) and one file per backend (sqlite.c; postgres.c
+ * later).  Not for other modules.
+ *
+ * The core has checked every argument a user or caller can get wrong before
+ * a backend method runs (NULL required strings, the cost report key,
+ * transaction nesting), so methods only deal with their database.  Every
+ * method that returns a list leaves *out = NULL and *n = 0 on failure, with
+ * nothing allocated.
+ *
+ * What every backend owes the core beyond the SQL:
+ *  - a method is atomic: outside store_begin() it commits all of its work
+ *    or none (request_take marks exactly what it returns as taken);
+ *  - event ids grow in commit order, so a reader paging with after_id never
+ *    finds a smaller id committed after a larger one (PostgreSQL sequences
+ *    do not promise this: assign ids under a lock);
+ *  - after the database dropped a transaction by itself, the rest of it
+ *    fails rather than being committed statement by statement.
+ */
+#ifndef STRATUS_STORE_INT_H
+#define STRATUS_STORE_INT_H
+
+#include "store.h"
+
+/* What a cost report groups by (store_cost_report's `by`, parsed). */
+enum store_cost_by { STORE_COST_BY_CLOUD, STORE_COST_BY_TEAM, STORE_COST_BY_JOB };
+
+struct store_ops {
+    const char *name; /* "sqlite", "postgres" */
+    /* store_open() picks the first backend whose prefix starts the path
+     * ("postgresql://"); NULL = the default, for a plain file path. */
+    const char *prefix;
+    size_t priv_size; /* bytes of private state the core allocates */
+
+    /* Open (creating and migrating); sets st->schema_version.  On failure
+     * the method has released everything it acquired (close is not called). */
+    int (*open)(struct store *st, const char *path, struct err *e);
+    void (*close)(struct store *st);
+
+    /* One explicit transaction at a time (the core checks nesting).  commit
+     * either stores all of it or, when it fails, none of it. */
+    int (*begin)(struct store *st, struct err *e);
+    int (*commit)(struct store *st, struct err *e);
+    void (*rollback)(struct store *st);
+
+    int (*job_insert)(struct store *st, struct store_job *j, struct err *e);
+    int (*job_update)(struct store *st, const struct store_job *j, struct err *e);
+    int (*job_get)(struct store *st, int64_t id, struct store_job *out, struct err *e);
+    int (*job_list)(struct store *st, int active_only, struct store_job **out, size_t *n,
+                    struct err *e);
+
+    int (*attempt_insert)(struct store *st, struct store_attempt *a, struct err *e);
+    int (*attempt_update)(struct store *st, const struct store_attempt *a, struct err *e);
+    int (*attempt_get)(struct store *st, int64_t id, struct store_attempt *out,
+                       struct err *e);
+    int (*attempt_list)(struct store *st, int64_t job_id, struct store_attempt **out,
+                        size_t *n, struct err *e);
+
+    int (*node_put)(struct store *st, const struct store_node *nd, struct err *e);
+    int (*node_list)(struct store *st, int64_t attempt_id, struct store_node **out,
+                     size_t *n, struct err *e);
+
+    int (*event_append)(struct store *st, int64_t job_id, int64_t attempt_id, double at,
+                        const char *type, int from_state, int to_state, const char *msg,
+                        int64_t *out_id, struct err *e);
+    int (*event_list)(struct store *st, int64_t job_id, int64_t after_id, size_t limit,
+                      struct store_event **out, size_t *n, struct err *e);
+
+    int (*checkpoint_add)(struct store *st, int64_t job_id, int64_t attempt_id,
+                          const char *path, double bytes, double at, struct err *e);
+    int (*checkpoint_list)(struct store *st, int64_t job_id,
+                           struct store_checkpoint **out, size_t *n, struct err *e);
+
+    int (*request_add)(struct store *st, const char *kind, const char *arg, double at,
+                       int64_t *out_id, struct err *e);
+    int (*request_take)(struct store *st, struct store_request **out, size_t *n,
+                        struct err *e);
+
+    int (*block_add)(struct store *st, const struct store_block *b, struct err *e);
+    int (*block_list)(struct store *st, double now, struct store_block **out, size_t *n,
+                      struct err *e);
+
+    int (*cost_report)(struct store *st, enum store_cost_by by,
+                       struct store_cost_row **out, size_t *n, struct err *e);
+};
+
+struct store {
+    const struct store_ops *ops;
+    void *priv;         /* priv_size bytes, zeroed, owned by the core */
+    char *path;         /* as given to store_open, for messages */
+    int schema_version; /* set by ops->open */
+    int in_tx;          /* inside store_begin() .. commit/rollback */
+};
+
+extern const struct store_ops store_sqlite;
+
+/* How long a backend waits for a lock another process holds before it gives
+ * up with ST_ESTATE, in milliseconds (default 5000).  Read at open; a
+ * replaceable value so that tests need not wait five seconds. */
+extern int store_lock_wait_ms;
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * clock.h - time as a replaceable pointer (SQLite's aSyscall[] idea): the
+ * controller asks a struct clock for the time and never calls time() or
+ * sleep() itself, so the simulator can drive the same code in virtual time.
+ */
+#ifndef STRATUS_CLOCK_H
+#define STRATUS_CLOCK_H
+
+struct clock {
+    /* Seconds since the Unix epoch, as a double (sub-second precision). */
+    double (*now)(void *ctx);
+    void *ctx;
+};
+
+/* The wall clock (CLOCK_REALTIME). */
+extern const struct clock clock_wall;
+
+static inline double clock_now(const struct clock *c)
+{
+    return c->now(c->ctx);
+}
+
+/* Monotonic seconds, for measuring durations (benchmarks, timeouts). */
+double clock_mono(void);
+/* Sleep for the given seconds (only for real-time loops, never the controller). */
+void clock_sleep(double seconds);
+
+#endif

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Black-box tests of `stratus launch` and the controller on the local clouds:
+# success, stockout failover, preemption recovery from a checkpoint, cancel,
+# the deadline switch from spot to on-demand, bad input.  Real controller,
+# real node processes, an isolated $STRATUS_HOME.
+. "$(dirname "$0")/lib.sh"
+use_home
+TRAINER="$SOURCE_DIR/examples/trainer.sh"
+
+job() { # job NAME RUN [EXTRA-YAML]: write a 1-node H100:8 spec to $TMP/NAME.yaml
+  cat >"$TMP/$1.yaml" <<YAML
+name: $1
+resources:
+  accelerators: H100:8
+run: |
+  $2
+${3:-}
+YAML
+}
+
+# --- success: placed on the cheapest on-demand offer, runs, is billed ---
+cat >"$TMP/hello.yaml" <<'YAML'
+name: hello
+resources:
+  accelerators: H100:8
+  use_spot: false
+run: echo "hello from $STRATUS_CLOUD/$STRATUS_REGION rank $STRATUS_NODE_RANK of $SKYPILOT_NUM_NODES"; sleep 0.3
+YAML
+run 0 "$STRATUS" launch "$TMP/hello.yaml"
+has "$OUT" "best oci/us-ashburn-1"; has "$OUT" "-> RUNNING"; has "$OUT" "-> SUCCEEDED"
+has "$OUT" "total \$"
+id=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+[ "$(job_field "$id" 'j["state"]')" = SUCCEEDED ] || fail "hello not SUCCEEDED"
+run 0 "$STRATUS" logs "$id"
+has "$OUT" "hello from oci/us-ashburn-1 rank 0 of 1"
+[ "$(job_field "$id" 'j["cost"] > 0')" = True ] || fail "a job that ran must cost something"
+ok "launch: a job is placed on the cheapest offer, runs, logs and is billed"
+
+# --- stockout: the cheapest location refuses; the job fails over ---
+run 0 "$STRATUS" local stockout --location oci/us-ashburn-1 --for 10m
+id=$(launch_detached "$TMP/hello.yaml")
+wait_state "$id" SUCCEEDED
+ran=$(sql "select cloud || '/' || region from attempts where job_id=$id and end_reason=1")
+[ "$ran" = gcp/us-central1 ] || fail "expected to run on gcp/us-central1 after the stockout: $ran; $(sql "select * from attempts where job_id=$id")"
+ok "stockout: the job fails over to the next location in the plan"
+
+# --- preemption: recovery from the checkpoint, no work redone beyond it ---
+cat >"$TMP/train.yaml" <<YAML
+name: train
+resources:
+  accelerators: H100:8
+num_nodes: 2
+run: |
+  $TRAINER --steps 150 --ckpt-every 10 --step-time 0.04
+stratus:
+  checkpoint: {interval: 1s, restore: 1s}
+  recovery: {max_restarts: 3}
+YAML
+id=$(launch_detached "$TMP/train.yaml")
+ckpt="$STRATUS_HOME/checkpoints/job-$id/att-1"
+wait_for test -f "$ckpt/step"
+wait_for bash -c "[ \$(cat '$ckpt/step') -ge 30 ]"
+run 0 "$STRATUS" local preempt --job "$id"
+wait_state "$id" SUCCEEDED 60
+final="$STRATUS_HOME/checkpoints/job-$id/att-2"
+[ "$(cat "$final/step")" = 150 ] || fail "the trainer must finish at step 150: $(cat "$final/step")"
+computed=$(wc -l <"$final/ledger"); redone=$((computed - 150))
+[ "$redone" -ge 0 ] && [ "$redone" -le 10 ] || fail "redone $redone steps; at most one checkpoint interval (10) may be lost"
+run 0 "$STRATUS" events "$id"
+has "$OUT" "RUNNING -> RECOVERING: preempted on"; has "$OUT" "checkpoint: carried"
+[ "$(job_field "$id" 'j["attempts"]')" = 2 ] || fail "two attempts expected"
+[ "$(job_field "$id" 'j["restarts"]')" = 1 ] || fail "one restart expected"
+run 0 "$STRATUS" logs "$id"
+has "$OUT" "resumed from"
+ok "preemption: recovered on a new attempt from the checkpoint ($redone steps redone)"
+
+# --- cancel: the job stops and its processes are gone ---
+job sleeper "echo started; sleep 300"
+id=$(launch_detached "$TMP/sleeper.yaml")
+wait_state "$id" RUNNING
+pidfile=$(find "$STRATUS_HOME/local" -path "*node-0/pid" -newer "$TMP/sleeper.yaml" | head -1)
+pid=$(cat "$pidfile")
+kill -0 "$pid" || fail "the node process must run"
+run 0 "$STRATUS" cancel "$id"
+wait_state "$id" CANCELLED
+wait_for bash -c "! kill -0 $pid 2>/dev/null"
+run 0 "$STRATUS" cancel "$id"
+has "$OUT" "already ended: CANCELLED"
+ok "cancel: the job is CANCELLED and its node processes are gone"
+
+# --- deadline: spot while the slack allows, on-demand after a preemption eats it ---
+cat >"$TMP/deadline.yaml" <<YAML
+name: deadline
+resources:
+  accelerators: H100:8
+run: |
+  $TRAINER --steps 200 --ckpt-every 25 --step-time 0.05
+stratus:
+  duration: 10s
+  deadline: 15s
+  checkpoint: {interval: 2s, restore: 1s}
+YAML
+id=$(launch_detached "$TMP/deadline.yaml")
+wait_state "$id" RUNNING
+[ "$(sql "select mode from attempts where job_id=$id and n=1")" = 1 ] || fail "first attempt must be spot"
+sleep 1
+run 0 "$STRATUS" local preempt --job "$id"
+wait_state "$id" SUCCEEDED 60
+[ "$(sql "select mode from attempts where job_id=$id order by n desc limit 1")" = 0 ] ||
+  fail "after the preemption the job must run on demand: $(sql "select n, mode, cloud, region from attempts where job_id=$id")"
+ok "deadline: spot first, on-demand once the slack could not absorb another preemption"
+
+# --- bad input ---
+run 2 "$STRATUS" launch "$TMP/missing.yaml"
+has "$ERR" "missing.yaml: cannot open"
+printf 'resources:\n  accelerators: H100:8\nnum_nodes: two\n' >"$TMP/bad.yaml"
+run 2 "$STRATUS" launch "$TMP/bad.yaml"
+has "$ERR" "bad.yaml:3:12:"
+run 1 "$STRATUS" status 999
+has "$ERR" "no job 999"
+run 2 "$STRATUS" status abc
+has "$ERR" "'abc' is not a job id"
+run 1 "$STRATUS" logs 999
+run 1 "$STRATUS" events 999
+run 1 "$STRATUS" cancel 999
+run 2 "$STRATUS" local preempt
+run 2 "$STRATUS" cost --by planet
+ok "bad input: missing file, invalid spec, unknown job: clear errors and exit codes"
+
+# --- cost: every attempt is in the ledger ---
+run 0 "$STRATUS" cost --by job
+has "$OUT" "train"; has "$OUT" "hello"; has "$OUT" "total"
+total=$(sql "select round(sum(cost), 6) from attempts")
+jobs=$(sql "select round(sum(cost), 6) from jobs")
+[ "$total" = "$jobs" ] || fail "attempt costs ($total) must add up to job costs ($jobs)"
+ok "cost: attempts add up to jobs; report by job"
+echo "$checks checks passed"

@@ -1,0 +1,1121 @@
+/*
+ * test_local.c - the local driver with real processes: the environment a
+ * node sees, exit codes, idempotent launch (and the crash window between
+ * creating an attempt and starting its nodes), gang capacity, stockouts,
+ * injected preemption with its notice, seeded random preemption, terminate,
+ * a lost node, local.yaml errors, and the crash property: nodes keep running
+ * while no driver is open, even when the controller process is SIGKILLed, and
+ * a new driver reports what happened meanwhile.
+ *
+ * Each test gets a fresh home (setup) and its teardown SIGKILLs every node
+ * process group left in it, so a failing test leaves no processes behind.
+ * The test process is a subreaper: orphaned supervisors are reparented to it
+ * and reaped while tests wait, instead of piling up as zombies.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "driver/driver.h"
+#include "driver/local_int.h"
+#include "util/clock.h"
+#include "util/fsutil.h"
+#include "util/xmem.h"
+
+#include "testutil.h"
+
+#define WAIT_S 8.0 /* longest wait for anything a node does */
+
+static struct catalog *cat;
+static int (*real_spawn)(const char *bin, const char *node_dir, struct err *e);
+
+struct offer_ref {
+    const char *cloud, *region, *zone, *itype;
+};
+
+/* Offers of tests/data/catalog-mini. */
+static const struct offer_ref GCP_H100 = {"gcp", "us-central1", "us-central1-a",
+                                          "a3-highgpu-8g"};
+static const struct offer_ref GCP_A100 = {"gcp", "us-central1", "us-central1-a",
+                                          "a2-ultragpu-8g"};
+static const struct offer_ref AZ_H100 = {"azure", "eastus", "",
+                                         "Standard_ND96isr_H100_v5"};
+static const struct offer_ref AZ_NC = {"azure", "eastus", "", "Standard_NC40ads_H100_v5"};
+static const struct offer_ref OCI_H100 = {"oci", "us-ashburn-1", "US-ASHBURN-AD-1",
+                                          "BM.GPU.H100.8"};
+
+struct world {
+    char *home;
+    int open;
+    struct driver d;
+    struct driver_config cfg;
+    struct driver_event *ev; /* every event polled so far */
+    size_t nev, cap;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void reap(void)
+{
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+static void w_write_conf(struct world *w, const char *yaml)
+{
+    tu_write(w->home, "local.yaml", yaml);
+}
+
+static int w_try_open(struct world *w, struct err *e)
+{
+    memset(&w->cfg, 0, sizeof(w->cfg));
+    w->cfg.home = w->home;
+    w->cfg.cat = cat;
+    w->cfg.clock = &clock_wall;
+    w->cfg.seed = 1;
+    err_clear(e);
+    w->open = driver_open(&w->d, &driver_local, &w->cfg, e) == 0;
+    return w->open ? 0 : e->code;
+}
+
+static void w_open(struct world *w)
+{
+    struct err e;
+
+    if (w_try_open(w, &e) != 0)
+        fail_msg("driver_open: %s", e.msg);
+}
+
+static void w_close(struct world *w)
+{
+    if (w->open)
+        driver_close(&w->d);
+    w->open = 0;
+}
+
+static void w_reopen(struct world *w)
+{
+    w_close(w);
+    w_open(w);
+}
+
+static int w_poll(struct world *w)
+{
+    struct driver_event ev[64];
+    struct err e;
+    int n;
+
+    err_clear(&e);
+    n = driver_poll(&w->d, ev, 64, &e);
+    if (n < 0)
+        fail_msg("poll: %s", e.msg);
+    if (n > 0) {
+        w->ev = xgrow(w->ev, &w->cap, w->nev + (size_t)n, sizeof(*w->ev));
+        memcpy(w->ev + w->nev, ev, (size_t)n * sizeof(*ev));
+        w->nev += (size_t)n;
+    }
+    reap();
+    return n;
+}
+
+static int ev_index(const struct world *w, int64_t att, int node,
+                    enum driver_event_type t)
+{
+    size_t i;
+
+    for (i = 0; i < w->nev; i++)
+        if (w->ev[i].attempt_id == att && w->ev[i].type == t &&
+            (node < 0 || w->ev[i].node == node))
+            return (int)i;
+    return -1;
+}
+
+static const struct driver_event *ev_find(const struct world *w, int64_t att, int node,
+                                          enum driver_event_type t)
+{
+    int i = ev_index(w, att, node, t);
+
+    if (i < 0)
+        fail_msg("no %s event for attempt %lld node %d", driver_event_name(t),
+                 (long long)att, node);
+    return &w->ev[i];
+}
+
+static int ev_count(const struct world *w, int64_t att, enum driver_event_type t)
+{
+    size_t i;
+    int n = 0;
+
+    for (i = 0; i < w->nev; i++)
+        n += w->ev[i].attempt_id == att && w->ev[i].type == t;
+    return n;
+}
+
+/* Poll until attempt att has count events of type t. */
+static void w_wait(struct world *w, int64_t att, enum driver_event_type t, int count)
+{
+    double until = clock_mono() + WAIT_S;
+
+    for (;;) {
+        w_poll(w);
+        if (ev_count(w, att, t) >= count)
+            return;
+        if (clock_mono() > until)
+            fail_msg("attempt %lld: %d of %d %s events after %.0f s", (long long)att,
+                     ev_count(w, att, t), count, driver_event_name(t), WAIT_S);
+        clock_sleep(0.02);
+    }
+}
+
+/* Poll for a while and return how many events came. */
+static int w_quiet(struct world *w, double seconds)
+{
+    double until = clock_mono() + seconds;
+    int n = 0;
+
+    while (clock_mono() < until) {
+        n += w_poll(w);
+        clock_sleep(0.02);
+    }
+    return n;
+}
+
+static char *node_path(const struct world *w, int64_t att, int node, const char *rel)
+{
+    return xasprintf("%s/local/att-%lld/node-%d/%s", w->home, (long long)att, node, rel);
+}
+
+/* The whole file, or NULL when it does not exist. Caller frees. */
+static char *slurp(const char *path)
+{
+    char *text = NULL;
+    struct err e;
+
+    if (access(path, F_OK) != 0 || fs_read_file(path, 1 << 20, &text, NULL, &e) != 0)
+        return NULL;
+    return text;
+}
+
+static char *node_slurp(const struct world *w, int64_t att, int node, const char *rel)
+{
+    char *path = node_path(w, att, node, rel), *text = slurp(path);
+
+    free(path);
+    return text;
+}
+
+static void wait_file(const struct world *w, int64_t att, int node, const char *rel)
+{
+    char *path = node_path(w, att, node, rel);
+    double until = clock_mono() + WAIT_S;
+
+    while (access(path, F_OK) != 0) {
+        if (clock_mono() > until)
+            fail_msg("%s did not appear", path);
+        reap();
+        clock_sleep(0.02);
+    }
+    free(path);
+}
+
+static int node_exists(const struct world *w, int64_t att, int node, const char *rel)
+{
+    char *path = node_path(w, att, node, rel);
+    int ok = access(path, F_OK) == 0;
+
+    free(path);
+    return ok;
+}
+
+static struct attempt mk_att(int64_t id, int64_t job, const struct offer_ref *o,
+                             int nodes, int spot, const char *run)
+{
+    struct attempt a;
+
+    memset(&a, 0, sizeof(a));
+    a.id = id;
+    a.job_id = job;
+    a.n = 1;
+    a.job_name = "test";
+    a.cloud = o->cloud;
+    a.region = o->region;
+    a.zone = o->zone;
+    a.instance_type = o->itype;
+    a.accelerator = "H100";
+    a.acc_count = 8;
+    a.nodes = nodes;
+    a.spot = spot;
+    a.run = run;
+    return a;
+}
+
+static void launch_ok(struct world *w, const struct attempt *a)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (driver_launch(&w->d, a, &e) != 0)
+        fail_msg("launch %lld: %s", (long long)a->id, e.msg);
+}
+
+static void inject_ok(struct world *w, const char *kind, const char *arg)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (driver_inject(&w->d, kind, arg, &e) != 0)
+        fail_msg("inject %s %s: %s", kind, arg, e.msg);
+}
+
+static long cap_of(struct world *w, const struct offer_ref *o)
+{
+    return driver_capacity(&w->d, o->cloud, o->region, o->zone, o->itype);
+}
+
+/* Does text have a line that is exactly line? */
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    const char *p = text;
+
+    while (p && *p) {
+        if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return 0;
+}
+
+/* SIGKILL the process group of every supervisor still alive under home. */
+static void kill_nodes(const char *home)
+{
+    char *root = xasprintf("%s/local", home);
+    DIR *d = opendir(root), *nd;
+    struct dirent *de, *ne;
+
+    while (d && (de = readdir(d)) != NULL) {
+        char *att = xasprintf("%s/%s", root, de->d_name);
+
+        nd = strncmp(de->d_name, "att-", 4) == 0 ? opendir(att) : NULL;
+        while (nd && (ne = readdir(nd)) != NULL) {
+            char *node = xasprintf("%s/%s", att, ne->d_name);
+            long pid = strncmp(ne->d_name, "node-", 5) == 0 ? lf_pid(node) : -1;
+
+            if (pid > 0 && lf_alive(node))
+                kill(-(pid_t)pid, SIGKILL);
+            free(node);
+        }
+        if (nd)
+            closedir(nd);
+        free(att);
+    }
+    if (d)
+        closedir(d);
+    free(root);
+}
+
+static int setup(void **state)
+{
+    struct world *w = xcalloc(1, sizeof(*w));
+
+    w->home = tu_mkdtemp();
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    struct err e;
+
+    w_close(w);
+    kill_nodes(w->home);
+    clock_sleep(0.05);
+    reap();
+    fs_remove_tree(w->home, &e);
+    free(w->home);
+    free(w->ev);
+    free(w);
+    return 0;
+}
+
+/* Run `stratus __node` on a node by hand; its exit status. */
+static int run_supervisor(const struct world *w, int64_t att, int node)
+{
+    char *dir = node_path(w, att, node, "");
+    pid_t pid = fork();
+    int st = -1;
+
+    if (pid == 0) {
+        execl(STRATUS_BIN_PATH, "stratus", "__node", dir, (char *)NULL);
+        _exit(127);
+    }
+    waitpid(pid, &st, 0);
+    free(dir);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int spawn_nothing(const char *bin, const char *node_dir, struct err *e)
+{
+    (void)bin;
+    (void)node_dir;
+    (void)e;
+    return 0;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static const char tricky[] = "a'b\"c $(touch pwned1) `touch pwned2`; touch pwned3\nline2";
+
+/* Node 1 of attempt 11 saw every variable the driver sets, and the spec's. */
+static void check_node_env(const struct world *w, const char *ckpt)
+{
+    static const char *const want[] = {"STRATUS_JOB_ID=7",
+                                       "STRATUS_ATTEMPT=2",
+                                       "STRATUS_ATTEMPT_ID=11",
+                                       "STRATUS_NODE_RANK=1",
+                                       "STRATUS_NUM_NODES=2",
+                                       "STRATUS_CLOUD=gcp",
+                                       "STRATUS_REGION=us-central1",
+                                       "STRATUS_ZONE=us-central1-a",
+                                       "STRATUS_SPOT=1",
+                                       "SKYPILOT_NODE_RANK=1",
+                                       "SKYPILOT_NUM_NODES=2",
+                                       "SKYPILOT_TASK_ID=stratus-7-2",
+                                       "SKYPILOT_NUM_GPUS_PER_NODE=8",
+                                       "MODEL=llama",
+                                       NULL};
+    char *text = node_slurp(w, 11, 1, "work/env.out"), *line;
+    int i;
+
+    assert_non_null(text);
+    for (i = 0; want[i]; i++) /* the spec's STRATUS_NODE_RANK=99 lost */
+        if (!has_line(text, want[i]))
+            fail_msg("node env lacks %s:\n%s", want[i], text);
+    line = xasprintf("STRATUS_CHECKPOINT_DIR=%s", ckpt);
+    assert_true(has_line(text, line));
+    free(line);
+    free(text);
+    text = node_slurp(w, 11, 0, "work/ips.out");
+    assert_string_equal(text, "127.0.0.1\n127.0.0.1");
+    free(text);
+    /* Values reach the job byte for byte and run nothing on the way. */
+    text = node_slurp(w, 11, 0, "work/tricky.out");
+    assert_string_equal(text, tricky);
+    free(text);
+    assert_false(node_exists(w, 11, 0, "work/pwned1") ||
+                 node_exists(w, 11, 0, "work/pwned2") ||
+                 node_exists(w, 11, 0, "work/pwned3"));
+}
+
+/* ... ran in its work/ (setup first, the workdir copied in), logged its output. */
+static void check_node_files(struct world *w)
+{
+    char *work = node_path(w, 11, 1, "work"), *real = realpath(work, NULL), *text, *line;
+    char path[4096];
+    struct stat st;
+
+    text = node_slurp(w, 11, 1, "work/q.out");
+    assert_string_equal(text, "it's \"quoted\"\n");
+    free(text);
+    text = node_slurp(w, 11, 1, "work/pwd.out");
+    line = xasprintf("%s\n", real);
+    assert_string_equal(text, line);
+    free(line);
+    free(text);
+    text = node_slurp(w, 11, 1, "work/copied.out");
+    assert_string_equal(text, "from the workdir\n");
+    free(text);
+    assert_int_equal(driver_log_path(&w->d, 11, 1, path, sizeof(path)), 0);
+    text = slurp(path);
+    assert_non_null(strstr(text, "hello-1"));
+    free(text);
+    assert_int_equal(driver_log_path(&w->d, 11, 5, path, sizeof(path)), ST_ENOTFOUND);
+    line = node_path(w, 11, 1, "env"); /* it may carry secrets */
+    assert_int_equal(stat(line, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    free(line);
+    line = xasprintf("%s/local/att-11/attempt", w->home);
+    text = slurp(line);
+    assert_true(has_line(text, "nodes: 2") && has_line(text, "spot: 1") &&
+                has_line(text, "job_id: 7") && has_line(text, "zone: us-central1-a"));
+    free(text);
+    free(line);
+    free(real);
+    free(work);
+}
+
+static void test_env_and_files(void **state)
+{
+    struct world *w = *state;
+    const struct driver_env envs[] = {
+        {"MODEL", "llama"}, {"TRICKY", tricky}, {"STRATUS_NODE_RANK", "99"}};
+    char *ckpt = xasprintf("%s/ckpt/job-7/att-2", w->home);
+    char *src = xasprintf("%s/src", w->home);
+    struct attempt a =
+        mk_att(11, 7, &GCP_H100, 2, 1,
+               "env > env.out; printf '%s' \"$TRICKY\" > tricky.out; "
+               "printf '%s' \"$STRATUS_NODE_IPS\" > ips.out; "
+               "test -f setup.out && echo \"it's \\\"quoted\\\"\" > q.out; "
+               "pwd > pwd.out; cat hello.txt > copied.out; "
+               "echo hello-$STRATUS_NODE_RANK");
+    int r;
+
+    assert_int_equal(mkdir(src, 0755), 0);
+    tu_write(src, "hello.txt", "from the workdir\n");
+    a.n = 2;
+    a.setup = "echo setup > setup.out";
+    a.envs = envs;
+    a.nenvs = 3;
+    a.ckpt_dir = ckpt;
+    a.workdir = src;
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 11, DRV_EV_EXITED, 2);
+    for (r = 0; r < 2; r++) {
+        assert_true(ev_index(w, 11, r, DRV_EV_RUNNING) <
+                    ev_index(w, 11, r, DRV_EV_EXITED));
+        assert_int_equal(ev_find(w, 11, r, DRV_EV_EXITED)->exit_code, 0);
+        assert_true(ev_find(w, 11, r, DRV_EV_RUNNING)->at > 0);
+    }
+    assert_int_equal(access(ckpt, F_OK), 0);
+    check_node_env(w, ckpt);
+    check_node_files(w);
+    free(src);
+    free(ckpt);
+}
+
+static void test_exit_codes(void **state)
+{
+    struct world *w = *state;
+    struct attempt a1 = mk_att(21, 1, &GCP_H100, 3, 0, "exit $((STRATUS_NODE_RANK + 3))");
+    struct attempt a2 = mk_att(22, 2, &GCP_A100, 1, 0, "touch ran");
+    struct attempt a3 = mk_att(23, 3, &AZ_NC, 1, 0, "kill -USR1 $$");
+    char *log;
+    int r;
+
+    a2.setup = "exit 7";
+    w_open(w);
+    assert_true(driver_next_event_in(&w->d) < 0); /* nothing runs */
+    launch_ok(w, &a1);
+    launch_ok(w, &a2);
+    launch_ok(w, &a3);
+    assert_true(driver_next_event_in(&w->d) >= 0);
+    w_wait(w, 21, DRV_EV_EXITED, 3);
+    w_wait(w, 22, DRV_EV_EXITED, 1);
+    w_wait(w, 23, DRV_EV_EXITED, 1);
+    for (r = 0; r < 3; r++)
+        assert_int_equal(ev_find(w, 21, r, DRV_EV_EXITED)->exit_code, r + 3);
+    assert_int_equal(ev_find(w, 22, 0, DRV_EV_EXITED)->exit_code, 7);
+    assert_false(node_exists(w, 22, 0, "work/ran"));
+    log = node_slurp(w, 22, 0, "log");
+    assert_non_null(strstr(log, "setup exited with code 7; run skipped"));
+    free(log);
+    assert_int_equal(ev_find(w, 23, 0, DRV_EV_EXITED)->exit_code, 128 + SIGUSR1);
+    assert_int_equal(w_quiet(w, 0.1), 0); /* acknowledged, nothing more */
+    assert_true(driver_next_event_in(&w->d) < 0);
+}
+
+static void test_idempotent_launch(void **state)
+{
+    struct world *w = *state;
+    char *count = xasprintf("%s/count", w->home), *text;
+    const struct driver_env envs[] = {{"COUNT", count}};
+    struct attempt a = mk_att(31, 3, &GCP_H100, 2, 0,
+                              "echo $STRATUS_NODE_RANK >> \"$COUNT\"; sleep 0.3");
+
+    a.envs = envs;
+    a.nenvs = 1;
+    w_open(w);
+    launch_ok(w, &a);
+    launch_ok(w, &a); /* at once: the nodes have not even claimed themselves */
+    w_wait(w, 31, DRV_EV_EXITED, 2);
+    launch_ok(w, &a); /* after the end */
+    assert_int_equal(w_quiet(w, 0.5), 0);
+    launch_ok(w, &a); /* after the driver forgot it */
+    assert_int_equal(w_quiet(w, 0.3), 0);
+    text = slurp(count);
+    assert_int_equal(strlen(text), 4); /* two lines: each node ran once */
+    free(text);
+    free(count);
+}
+
+static void test_launch_after_crash_window(void **state)
+{
+    struct world *w = *state;
+    char *count = xasprintf("%s/count", w->home), *text;
+    const struct driver_env envs[] = {{"COUNT", count}};
+    struct attempt a =
+        mk_att(32, 3, &GCP_H100, 2, 0, "echo $STRATUS_NODE_RANK >> \"$COUNT\"");
+
+    a.envs = envs;
+    a.nenvs = 1;
+    w_open(w);
+    local_sys.spawn = spawn_nothing; /* the controller dies before spawning */
+    launch_ok(w, &a);
+    local_sys.spawn = real_spawn;
+    w_close(w);
+    assert_true(node_exists(w, 32, 0, "env") && !node_exists(w, 32, 0, "pid"));
+    /* Its successor re-issues the launch: the missing nodes start, once. */
+    w_open(w);
+    launch_ok(w, &a);
+    launch_ok(w, &a);
+    w_wait(w, 32, DRV_EV_EXITED, 2);
+    /* A supervisor of the dead controller that starts only now loses the
+     * claim and runs nothing. */
+    assert_int_equal(run_supervisor(w, 32, 1), 0);
+    text = slurp(count);
+    assert_int_equal(strlen(text), 4);
+    free(text);
+    free(count);
+}
+
+static void test_gang_capacity(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(41, 4, &GCP_H100, 2, 0, "sleep 30");
+    struct attempt b = mk_att(42, 5, &GCP_H100, 2, 0, "sleep 30");
+    struct attempt c = mk_att(43, 6, &GCP_H100, 1, 0, "sleep 30");
+    struct err e;
+    char *att42;
+
+    w_write_conf(w,
+                 "capacity:\n  default: 4\n  \"gcp/us-central1/*/a3-highgpu-8g\": 3\n");
+    w_open(w);
+    assert_int_equal(cap_of(w, &GCP_H100), 3);
+    assert_int_equal(cap_of(w, &AZ_H100), 4);
+    assert_int_equal(
+        driver_capacity(&w->d, "gcp", "us-central1", "us-central1-a", "nope"), 0);
+    launch_ok(w, &a);
+    assert_int_equal(cap_of(w, &GCP_H100), 1);
+    launch_ok(w, &b); /* 2 nodes, 1 free: refused whole */
+    w_wait(w, 42, DRV_EV_CAPACITY, 1);
+    assert_non_null(strstr(ev_find(w, 42, -1, DRV_EV_CAPACITY)->msg, "no capacity"));
+    assert_int_equal(ev_find(w, 42, -1, DRV_EV_CAPACITY)->node, -1);
+    assert_false(node_exists(w, 42, 0, "."));
+    att42 = xasprintf("%s/local/att-42/refused", w->home);
+    assert_int_equal(access(att42, F_OK), 0);
+    free(att42);
+    assert_int_equal(cap_of(w, &GCP_H100), 1);
+    launch_ok(w, &b); /* still refused, not reported twice */
+    w_quiet(w, 0.1);
+    assert_int_equal(ev_count(w, 42, DRV_EV_CAPACITY), 1);
+    launch_ok(w, &c);
+    w_wait(w, 43, DRV_EV_RUNNING, 1);
+    w_wait(w, 41, DRV_EV_RUNNING, 2);
+    assert_int_equal(cap_of(w, &GCP_H100), 0);
+    err_clear(&e);
+    assert_int_equal(driver_terminate(&w->d, 41, &e), 0);
+    assert_int_equal(driver_terminate(&w->d, 43, &e), 0);
+    w_wait(w, 41, DRV_EV_EXITED, 2);
+    w_wait(w, 43, DRV_EV_EXITED, 1);
+    assert_int_equal(cap_of(w, &GCP_H100), 3);
+}
+
+static void test_stockout(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(51, 5, &OCI_H100, 1, 0, "true");
+    struct attempt b = mk_att(52, 6, &GCP_H100, 1, 0, "true");
+    struct attempt c = mk_att(53, 7, &GCP_H100, 1, 0, "true");
+    struct err e;
+
+    w_write_conf(w, "stockouts: [\"oci/us-ashburn-1\"]\n");
+    w_open(w);
+    assert_int_equal(cap_of(w, &OCI_H100), 0);
+    launch_ok(w, &a);
+    w_wait(w, 51, DRV_EV_CAPACITY, 1);
+    assert_non_null(
+        strstr(ev_find(w, 51, -1, DRV_EV_CAPACITY)->msg, "stockout at oci/us-ashburn-1"));
+
+    inject_ok(w, "stockout", "gcp/us-central1 60");
+    assert_int_equal(cap_of(w, &GCP_H100), 0);
+    assert_int_equal(cap_of(w, &AZ_H100), 4);
+    launch_ok(w, &b);
+    w_wait(w, 52, DRV_EV_CAPACITY, 1);
+    assert_non_null(strstr(ev_find(w, 52, -1, DRV_EV_CAPACITY)->msg, "injected"));
+    w_reopen(w); /* injected stockouts survive a restart */
+    assert_int_equal(cap_of(w, &GCP_H100), 0);
+    inject_ok(w, "stockout", "gcp/us-central1 0"); /* 0 clears */
+    assert_int_equal(cap_of(w, &GCP_H100), 4);
+    launch_ok(w, &c);
+    w_wait(w, 53, DRV_EV_EXITED, 1);
+
+    inject_ok(w, "stockout", "gcp/us-central1/us-central1-a 0.3");
+    assert_int_equal(cap_of(w, &GCP_A100), 0);
+    clock_sleep(0.4);
+    assert_int_equal(cap_of(w, &GCP_A100), 4);
+    inject_ok(w, "stockout", "azure/eastus"); /* no duration: until cleared */
+    w_reopen(w);
+    assert_int_equal(cap_of(w, &AZ_NC), 0);
+    inject_ok(w, "stockout", "azure/eastus 0");
+    assert_int_equal(cap_of(w, &AZ_NC), 4);
+
+    err_clear(&e);
+    assert_int_equal(driver_inject(&w->d, "stockout", "gpc/us-central1 5", &e),
+                     ST_EINVAL);
+    assert_non_null(strstr(e.msg, "did you mean 'gcp/us-central1'"));
+    assert_int_equal(driver_inject(&w->d, "stockout", "gcp/us-central1 soon", &e),
+                     ST_EINVAL);
+    assert_int_equal(driver_inject(&w->d, "stockout", "gcp 5", &e), ST_EINVAL);
+    assert_int_equal(driver_inject(&w->d, "preempt-jb", "1", &e), ST_EUSAGE);
+    assert_non_null(strstr(e.msg, "did you mean 'preempt-job'"));
+}
+
+static void test_preempt_notice(void **state)
+{
+    struct world *w = *state;
+    struct attempt a =
+        mk_att(61, 6, &GCP_H100, 2, 0,
+               "trap 'echo TERM >> term.out' TERM; echo ready > ready.out; "
+               "while :; do sleep 0.05; done");
+    double t0, next;
+    char *text;
+    struct err e;
+
+    w_write_conf(w, "preemption: {notice: 1s}\ngrace: 0.3s\n");
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 61, DRV_EV_RUNNING, 2);
+    wait_file(w, 61, 0, "work/ready.out");
+    wait_file(w, 61, 1, "work/ready.out");
+    t0 = clock_mono();
+    inject_ok(w, "preempt-job", "6"); /* works on on-demand nodes too */
+    next = driver_next_event_in(&w->d);
+    assert_true(next >= 0 && next <= 1.0);
+    w_wait(w, 61, DRV_EV_PREEMPTED, 1);
+    /* The job got SIGTERM, ignored it, and was killed when the notice ran out. */
+    assert_true(clock_mono() - t0 >= 0.9);
+    assert_true(ev_index(w, 61, 0, DRV_EV_PREEMPT_NOTICE) >= 0);
+    assert_true(ev_index(w, 61, 0, DRV_EV_PREEMPT_NOTICE) <
+                ev_index(w, 61, 0, DRV_EV_PREEMPTED));
+    assert_non_null(strstr(ev_find(w, 61, 0, DRV_EV_PREEMPTED)->msg, "injected"));
+    text = node_slurp(w, 61, 0, "work/term.out");
+    assert_string_equal(text, "TERM\n");
+    free(text);
+    assert_true(node_exists(w, 61, 0, "preempted"));
+    assert_int_equal(ev_count(w, 61, DRV_EV_EXITED), 0); /* node 1 runs on */
+
+    err_clear(&e);
+    assert_int_equal(driver_terminate(&w->d, 61, &e), 0);
+    assert_int_equal(driver_terminate(&w->d, 61, &e), 0);
+    w_wait(w, 61, DRV_EV_EXITED, 1);
+    assert_int_equal(ev_find(w, 61, 1, DRV_EV_EXITED)->exit_code, 128 + SIGKILL);
+    text = node_slurp(w, 61, 1, "work/term.out");
+    assert_string_equal(text, "TERM\n"); /* one SIGTERM for two terminates */
+    free(text);
+    assert_int_equal(driver_inject(&w->d, "preempt-job", "6", &e), ST_ENOTFOUND);
+}
+
+/* A location outage takes every node there, and only there. */
+static void test_preempt_location(void **state)
+{
+    struct world *w = *state;
+    struct attempt b = mk_att(62, 7, &AZ_H100, 1, 0, "sleep 30");
+    struct attempt c = mk_att(63, 8, &GCP_A100, 1, 0, "sleep 30");
+    struct err e;
+
+    w_open(w);
+    err_clear(&e);
+    launch_ok(w, &b);
+    launch_ok(w, &c);
+    w_wait(w, 62, DRV_EV_RUNNING, 1);
+    w_wait(w, 63, DRV_EV_RUNNING, 1);
+    inject_ok(w, "preempt-location", "azure/eastus");
+    w_wait(w, 62, DRV_EV_PREEMPTED, 1);
+    assert_non_null(
+        strstr(ev_find(w, 62, 0, DRV_EV_PREEMPTED)->msg, "outage at azure/eastus"));
+    assert_int_equal(ev_count(w, 63, DRV_EV_PREEMPT_NOTICE), 0);
+    assert_int_equal(driver_terminate(&w->d, 63, &e), 0);
+    w_wait(w, 63, DRV_EV_EXITED, 1);
+    assert_int_equal(ev_find(w, 63, 0, DRV_EV_EXITED)->exit_code, 128 + SIGTERM);
+}
+
+/* Run a world with random spot preemption; the reasons of attempt 71's
+ * three nodes (they carry the drawn delays) into why[]. */
+static void run_spot_world(uint64_t seed, int with_on_demand, char why[3][160])
+{
+    struct world *w;
+    struct attempt a = mk_att(71, 7, &GCP_H100, 3, 1, "sleep 30");
+    struct attempt b = mk_att(72, 8, &GCP_A100, 1, 0, "sleep 1");
+    char yaml[256];
+    int r;
+
+    setup((void **)&w);
+    snprintf(yaml, sizeof(yaml),
+             "preemption:\n  notice: 0.2s\n  rates: {\"gcp/us-*\": 120}\nseed: %llu\n",
+             (unsigned long long)seed);
+    w_write_conf(w, yaml);
+    w_open(w);
+    launch_ok(w, &a);
+    if (with_on_demand)
+        launch_ok(w, &b);
+    w_wait(w, 71, DRV_EV_PREEMPTED, 3);
+    for (r = 0; r < 3; r++) {
+        char *dir = node_path(w, 71, r, "");
+
+        assert_true(lf_read_stamp(dir, "preempted", why[r], 160) > 0);
+        assert_non_null(strstr(why[r], "spot preemption"));
+        assert_int_equal(ev_count(w, 71, DRV_EV_PREEMPT_NOTICE), 3);
+        free(dir);
+    }
+    if (with_on_demand) { /* same rate, but on-demand: never preempted */
+        w_wait(w, 72, DRV_EV_EXITED, 1);
+        assert_int_equal(ev_find(w, 72, 0, DRV_EV_EXITED)->exit_code, 0);
+    }
+    teardown((void **)&w);
+}
+
+static void test_random_preemption(void **state)
+{
+    char a[3][160], b[3][160], c[3][160];
+    double sum = 0;
+    int i;
+
+    (void)state;
+    run_spot_world(5, 1, a);
+    run_spot_world(5, 0, b);
+    run_spot_world(6, 0, c);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(a[i], b[i]);
+    assert_true(strcmp(a[0], c[0]) != 0 || strcmp(a[1], c[1]) != 0 ||
+                strcmp(a[2], c[2]) != 0);
+    /* The draw: reproducible, per node, exponential with the given rate. */
+    assert_true(local_draw_preempt(5, 71, 0, 2.0) == local_draw_preempt(5, 71, 0, 2.0));
+    assert_true(local_draw_preempt(5, 71, 0, 2.0) != local_draw_preempt(5, 71, 1, 2.0));
+    assert_true(local_draw_preempt(5, 71, 0, 2.0) != local_draw_preempt(5, 72, 0, 2.0));
+    for (i = 0; i < 20000; i++)
+        sum += local_draw_preempt(9, i, i % 7, 2.0);
+    assert_true(fabs(sum / 20000 - 0.5) < 0.02);
+}
+
+static void test_terminate(void **state)
+{
+    struct world *w = *state;
+    struct attempt a =
+        mk_att(81, 8, &GCP_H100, 2, 0,
+               "if [ $STRATUS_NODE_RANK = 1 ]; then trap 'echo T >> t.out' TERM; "
+               "fi; echo ready > ready.out; while :; do sleep 0.05; done");
+    struct attempt b = mk_att(82, 9, &GCP_H100, 2, 0, "echo ran > ran.out");
+    double t0;
+    char *text;
+    struct err e;
+
+    w_write_conf(w, "grace: 0.5s\n");
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 81, DRV_EV_RUNNING, 2);
+    wait_file(w, 81, 0, "work/ready.out");
+    wait_file(w, 81, 1, "work/ready.out");
+    err_clear(&e);
+    t0 = clock_mono();
+    assert_int_equal(driver_terminate(&w->d, 81, &e), 0);
+    assert_int_equal(driver_terminate(&w->d, 81, &e), 0);
+    assert_true(clock_mono() - t0 < 0.2); /* never waits for the grace */
+    w_wait(w, 81, DRV_EV_EXITED, 2);
+    assert_int_equal(ev_find(w, 81, 0, DRV_EV_EXITED)->exit_code, 128 + SIGTERM);
+    assert_int_equal(ev_find(w, 81, 1, DRV_EV_EXITED)->exit_code, 128 + SIGKILL);
+    text = node_slurp(w, 81, 1, "work/t.out");
+    assert_string_equal(text, "T\n");
+    free(text);
+    text = node_slurp(w, 81, 1, "exit");
+    assert_string_equal(text, "137\nstopped\n");
+    free(text);
+    assert_int_equal(driver_terminate(&w->d, 81, &e), 0);
+    assert_int_equal(driver_terminate(&w->d, 999, &e), 0);
+    assert_int_equal(w_quiet(w, 0.1), 0);
+
+    /* Terminated before its nodes ever started: they never will. */
+    local_sys.spawn = spawn_nothing;
+    launch_ok(w, &b);
+    local_sys.spawn = real_spawn;
+    assert_int_equal(driver_terminate(&w->d, 82, &e), 0);
+    w_wait(w, 82, DRV_EV_EXITED, 2);
+    assert_int_equal(ev_count(w, 82, DRV_EV_RUNNING), 0);
+    w_reopen(w);
+    launch_ok(w, &b);
+    clock_sleep(0.3);
+    assert_false(node_exists(w, 82, 0, "started") ||
+                 node_exists(w, 82, 0, "work/ran.out"));
+}
+
+/* Age every `reported` marker under dir by two minutes (past the replay window). */
+static void age_reported(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d)) != NULL) {
+        char *p = xasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+
+        if (de->d_name[0] != '.' && strcmp(de->d_name, "work") != 0 &&
+            lstat(p, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                age_reported(p);
+            } else if (strcmp(de->d_name, "reported") == 0) {
+                struct timespec ts[2] = {{st.st_mtim.tv_sec - 120, 0},
+                                         {st.st_mtim.tv_sec - 120, 0}};
+
+                utimensat(AT_FDCWD, p, ts, 0);
+            }
+        }
+        free(p);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* A controller process that launches and is SIGKILLed: its nodes carry on
+ * and its successor's driver reports them. */
+static void test_crash_sigkill(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(91, 9, &GCP_H100, 2, 0, "sleep 0.5; echo done > done.out");
+    struct attempt b = mk_att(92, 10, &GCP_A100, 1, 0, "sleep 30");
+    int pfd[2];
+    char byte = 0;
+    pid_t pid;
+    struct err e;
+
+    assert_int_equal(pipe(pfd), 0);
+    pid = fork();
+    if (pid == 0) {
+        struct world cw = {w->home, 0, {0}, {0}, NULL, 0, 0};
+
+        close(pfd[0]);
+        if (w_try_open(&cw, &e) != 0 || driver_launch(&cw.d, &a, &e) != 0 ||
+            driver_launch(&cw.d, &b, &e) != 0)
+            _exit(1);
+        if (write(pfd[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(pfd[1]);
+    assert_int_equal(read(pfd[0], &byte, 1), 1);
+    close(pfd[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    /* The nodes carry on with no driver open anywhere. */
+    wait_file(w, 91, 0, "work/done.out");
+    wait_file(w, 91, 1, "work/done.out");
+    w_open(w);
+    w_wait(w, 91, DRV_EV_EXITED, 2);
+    assert_int_equal(ev_count(w, 91, DRV_EV_RUNNING), 2);
+    assert_int_equal(ev_find(w, 91, 0, DRV_EV_EXITED)->exit_code, 0);
+    assert_int_equal(ev_find(w, 91, 1, DRV_EV_EXITED)->exit_code, 0);
+    w_wait(w, 92, DRV_EV_RUNNING, 1);
+    launch_ok(w, &b); /* the successor's re-issued launch changes nothing */
+    launch_ok(w, &a);
+    assert_int_equal(w_quiet(w, 0.2), 0);
+    assert_int_equal(driver_terminate(&w->d, 92, &e), 0);
+    w_wait(w, 92, DRV_EV_EXITED, 1);
+}
+
+/* A driver closed without terminating, between polls: a new one reports
+ * what happened, at least once, until it is acknowledged. */
+static void test_crash_close(void **state)
+{
+    struct world *w = *state;
+    struct attempt b = mk_att(92, 10, &GCP_A100, 1, 0, "sleep 30");
+    struct attempt c = mk_att(93, 11, &AZ_H100, 1, 0, "sleep 0.3; echo done > done.out");
+    char *root = xasprintf("%s/local", w->home);
+    struct err e;
+
+    w_open(w);
+    err_clear(&e);
+    launch_ok(w, &b);
+    launch_ok(w, &c);
+    w_close(w);
+    wait_file(w, 93, 0, "work/done.out");
+    w_open(w);
+    w_wait(w, 93, DRV_EV_EXITED, 1);
+    assert_int_equal(ev_count(w, 93, DRV_EV_RUNNING), 1);
+    /* Not acknowledged (no poll after it): reported again, at least once. */
+    w_reopen(w);
+    w_wait(w, 93, DRV_EV_EXITED, 2);
+    w_poll(w); /* acknowledges */
+    assert_int_equal(driver_terminate(&w->d, 92, &e), 0);
+    w_wait(w, 92, DRV_EV_EXITED, 1);
+    w_poll(w);
+    /* Acknowledged long ago: a new driver has nothing to say. */
+    age_reported(root);
+    w_reopen(w);
+    assert_int_equal(w_quiet(w, 0.2), 0);
+    assert_true(driver_next_event_in(&w->d) < 0);
+    free(root);
+}
+
+static void test_lost_node(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(101, 10, &GCP_H100, 1, 0, "sleep 30");
+    char *dir = node_path(w, 101, 0, "");
+    double until;
+    long pid;
+
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 101, DRV_EV_RUNNING, 1);
+    pid = lf_pid(dir);
+    assert_true(pid > 0);
+    kill((pid_t)pid, SIGKILL); /* the supervisor alone: its job is orphaned */
+    w_wait(w, 101, DRV_EV_PREEMPTED, 1);
+    assert_non_null(strstr(ev_find(w, 101, 0, DRV_EV_PREEMPTED)->msg, "node lost"));
+    /* ... and what it left behind was killed with it. */
+    until = clock_mono() + WAIT_S;
+    while (kill(-(pid_t)pid, 0) == 0) {
+        if (clock_mono() > until)
+            fail_msg("process group %ld still alive", pid);
+        reap();
+        clock_sleep(0.02);
+    }
+    free(dir);
+}
+
+static void test_bad_config(void **state)
+{
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"capacty:\n  default: 2\n", "local.yaml:1:1: unknown key 'capacty' in "
+                                     "local.yaml (did you mean 'capacity'?)"},
+        {"capacity:\n  default: 2\n  \"gpc/us-central1/*\": 1\n",
+         "local.yaml:3:3: capacity pattern 'gpc/us-central1/*' matches no offer in the "
+         "catalog "
+         "(did you mean 'gcp/us-central1'?)"},
+        {"capacity:\n  default: lots\n", "local.yaml:2:12:"},
+        {"preemption:\n  notise: 1s\n", "did you mean 'notice'?"},
+        {"preemption:\n  notice: soon\n", "local.yaml:2:11:"},
+        {"preemption:\n  rates: {\"gcp/us-*\": -1}\n", "between"},
+        {"stockouts: oci\n", "local.yaml:1:12:"},
+        {"stockouts: [\"oci/nowhere\"]\n", "matches no offer"},
+        {"seed: x\n", "seed"},
+    };
+    struct world *w = *state;
+    struct err e;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        w_write_conf(w, cases[i].yaml);
+        assert_int_not_equal(w_try_open(w, &e), 0);
+        if (strstr(e.msg, cases[i].want) == NULL)
+            fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, cases[i].want);
+    }
+    w_write_conf(w,
+                 "capacity: {default: 2, \"azure/eastus*Standard_ND96isr_H100_v5\": 1}\n"
+                 "preemption: {notice: 3s, rates: {\"gcp/*\": 0.5}}\n"
+                 "stockouts: [\"oci/us-ashburn-1\"]\ngrace: 1s\nseed: 3\n");
+    w_open(w);
+    assert_int_equal(cap_of(w, &AZ_H100), 1);
+    assert_int_equal(cap_of(w, &AZ_NC), 2);
+    assert_int_equal(cap_of(w, &OCI_H100), 0);
+    w_close(w);
+    w_write_conf(w, "");
+    w_open(w);
+    assert_int_equal(cap_of(w, &GCP_H100), LOCAL_DEFAULT_CAPACITY);
+}
+
+static void test_bad_attempt(void **state)
+{
+    struct world *w = *state;
+    const struct driver_env bad1[] = {{"A=B", "x"}}, bad2[] = {{"1X", "x"}};
+    struct attempt a = mk_att(111, 1, &GCP_H100, 1, 0, "true");
+    struct err e;
+    char *dir = xasprintf("%s/local/att-111", w->home);
+
+    w_open(w);
+    a.envs = bad1;
+    a.nenvs = 1;
+    assert_int_equal(driver_launch(&w->d, &a, &e), ST_EINVAL);
+    a.envs = bad2;
+    assert_int_equal(driver_launch(&w->d, &a, &e), ST_EINVAL);
+    a.nenvs = 0;
+    a.instance_type = "nope";
+    assert_int_equal(driver_launch(&w->d, &a, &e), ST_ENOTFOUND);
+    a = mk_att(111, 1, &AZ_H100, 1, 1, "true");
+    assert_int_equal(driver_launch(&w->d, &a, &e), ST_EINVAL); /* no spot sold there */
+    assert_non_null(strstr(e.msg, "spot"));
+    a = mk_att(111, 1, &GCP_H100, 0, 0, "true");
+    assert_int_equal(driver_launch(&w->d, &a, &e), ST_EINVAL);
+    a = mk_att(111, 1, &GCP_H100, 1, 0, "true");
+    a.cloud = "gcp/x";
+    assert_int_equal(driver_launch(&w->d, &a, &e), ST_EINVAL);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    free(dir);
+}
+
+static void test_no_home(void **state)
+{
+    struct driver d;
+    struct driver_config cfg;
+    struct err e;
+
+    (void)state;
+    memset(&cfg, 0, sizeof(cfg));
+    err_clear(&e);
+    assert_int_equal(driver_open(&d, &driver_local, &cfg, &e), ST_EINVAL);
+    assert_ptr_equal(driver_find("local"), &driver_local);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_env_and_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_launch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_launch_after_crash_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gang_capacity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stockout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_notice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_location, setup, teardown),
+        cmocka_unit_test(test_random_preemption),
+        cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_sigkill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_attempt, setup, teardown),
+        cmocka_unit_test(test_no_home),
+    };
+    struct err e;
+    int rc;
+
+    setenv("STRATUS_BIN", STRATUS_BIN_PATH, 1);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    real_spawn = local_sys.spawn;
+    err_clear(&e);
+    if (catalog_load(&cat, TEST_DATA "/catalog-mini", &e) != 0) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    catalog_free(cat);
+    /* Every process a test started was a descendant of this subreaper: none
+     * may be left. */
+    clock_sleep(0.1);
+    reap();
+    if (waitpid(-1, NULL, WNOHANG) == 0) {
+        fprintf(stderr, "test_local: node processes were left running\n");
+        return 1;
+    }
+    return rc;
+}

@@ -1,0 +1,1217 @@
+/*
+ * test_store.c - the durable store (SQLite backend): round trips of every
+ * record type with every field checked, list filters, event ordering and
+ * paging, requests taken once only, blocks expiring, the cost report by
+ * cloud, team and job against sums computed by hand, transactions (rollback
+ * really discards), reopening, a writer killed mid-transaction, schema
+ * migration from version 1, a newer schema refused, two handles on one file,
+ * lock timeouts, and files that are not stratus stores.
+ *
+ * Each test gets a fresh directory (setup/teardown) and opens its store
+ * there.  A few tests reach under the store with the sqlite3 API to build
+ * files the store did not write (an old schema, a future one, a foreign one).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "store/store.h"
+#include "store/store_int.h"
+#include "testutil.h"
+
+struct fixture {
+    char *dir;
+    char *path; /* dir/stratus.db */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+
+    f->dir = tu_mkdtemp();
+    f->path = xasprintf("%s/stratus.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    tu_rmdir(f->dir);
+    free(f->dir);
+    free(f->path);
+    free(f);
+    return 0;
+}
+
+static struct store *open_at(const char *path)
+{
+    struct store *st = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (store_open(&st, path, &e) != 0)
+        fail_msg("store_open: %s", e.msg);
+    return st;
+}
+
+/* Fail the test with the store's message when a call does not return 0; the
+ * call names its error out-parameter E. */
+#define OK(call)                                                                         \
+    do {                                                                                 \
+        struct err e_;                                                                   \
+        err_clear(&e_);                                                                  \
+        if ((call) != 0)                                                                 \
+            fail_msg("%s: %s", #call, e_.msg);                                           \
+    } while (0)
+#define E (&e_)
+
+static void assert_str_or_null(const char *got, const char *want)
+{
+    if (want == NULL) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+}
+
+/* Doubles must come back bit for bit. */
+static void assert_same_double(double got, double want)
+{
+    if (memcmp(&got, &want, sizeof(got)) != 0)
+        fail_msg("double %.17g came back as %.17g", want, got);
+}
+
+/* Raw SQL on a store file, for building files the store did not write. */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("raw sql: %s", msg);
+    sqlite3_close(db);
+}
+
+/* The first column of the first row of a raw query, or -1 on error. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return v;
+}
+
+/* ---- records built for the tests (strings borrowed from literals) ---------- */
+
+static struct store_job job_of(char *name, char *team, int state)
+{
+    struct store_job j;
+
+    memset(&j, 0, sizeof(j));
+    j.name = name;
+    j.spec_path = "specs/job.yaml";
+    j.spec_text = "name: x\n";
+    j.team = team;
+    j.state = state;
+    j.exit_code = -1;
+    return j;
+}
+
+static struct store_attempt attempt_of(int64_t job_id, int n, char *cloud)
+{
+    struct store_attempt a;
+
+    memset(&a, 0, sizeof(a));
+    a.job_id = job_id;
+    a.n = n;
+    a.cloud = cloud;
+    a.region = "r1";
+    a.nodes = 1;
+    a.exit_code = -1;
+    return a;
+}
+
+static int64_t add_job(struct store *st, char *name, char *team, int state)
+{
+    struct store_job j = job_of(name, team, state);
+
+    OK(store_job_insert(st, &j, E));
+    return j.id;
+}
+
+/* A job with every field set to a value that would show a lost bit. */
+static struct store_job full_job(void)
+{
+    struct store_job j;
+
+    memset(&j, 0, sizeof(j));
+    j.name = "llama-70b-pretrain";
+    j.spec_path = "/home/ana/specs/llama.yaml";
+    j.spec_text = "name: llama\nrun: |\n  echo 'h\xc3\xa9llo' \"quoted\"; exit 0\n";
+    j.policy_text = NULL;
+    j.kind = 2;
+    j.team = NULL;
+    j.priority = -5;
+    j.state = JOB_RECOVERING;
+    j.reason = "preempted on gcp/us-central1/us-central1-a";
+    j.submitted_at = 1732380000.123456789;
+    j.started_at = 0.1;
+    j.ended_at = 0;
+    j.next_try_at = 1e-300;
+    j.deadline_at = DBL_MAX;
+    j.restarts = 3;
+    j.nattempts = 4;
+    j.on_demand_only = 1;
+    j.work_done_s = 1.0 / 3.0;
+    j.cost = 12345.678901234567;
+    j.exit_code = -1;
+    j.cancel_requested = 1;
+    return j;
+}
+
+static void assert_job_eq(const struct store_job *g, const struct store_job *w)
+{
+    assert_int_equal(g->id, w->id);
+    assert_str_or_null(g->name, w->name);
+    assert_str_or_null(g->spec_path, w->spec_path);
+    assert_str_or_null(g->spec_text, w->spec_text);
+    assert_str_or_null(g->policy_text, w->policy_text);
+    assert_int_equal(g->kind, w->kind);
+    assert_str_or_null(g->team, w->team);
+    assert_int_equal(g->priority, w->priority);
+    assert_int_equal(g->state, w->state);
+    assert_str_or_null(g->reason, w->reason);
+    assert_same_double(g->submitted_at, w->submitted_at);
+    assert_same_double(g->started_at, w->started_at);
+    assert_same_double(g->ended_at, w->ended_at);
+    assert_same_double(g->next_try_at, w->next_try_at);
+    assert_same_double(g->deadline_at, w->deadline_at);
+    assert_int_equal(g->restarts, w->restarts);
+    assert_int_equal(g->nattempts, w->nattempts);
+    assert_int_equal(g->cur_attempt, w->cur_attempt);
+    assert_int_equal(g->on_demand_only, w->on_demand_only);
+    assert_same_double(g->work_done_s, w->work_done_s);
+    assert_same_double(g->cost, w->cost);
+    assert_int_equal(g->exit_code, w->exit_code);
+    assert_int_equal(g->cancel_requested, w->cancel_requested);
+}
+
+static struct store_attempt full_attempt(int64_t job_id)
+{
+    struct store_attempt a;
+
+    memset(&a, 0, sizeof(a));
+    a.job_id = job_id;
+    a.n = 2;
+    a.state = ATT_RUNNING;
+    a.cloud = "gcp";
+    a.region = "us-central1";
+    a.zone = "us-central1-a";
+    a.instance_type = "a3-highgpu-8g";
+    a.accelerator = "H100-80GB";
+    a.acc_count = 8;
+    a.nodes = 4;
+    a.mode = 1;
+    a.price_hour = 88.49000000000001;
+    a.launched_at = 1732380100.5;
+    a.running_at = 1732380160.25;
+    a.ended_at = 0;
+    a.end_reason = ATT_END_NONE;
+    a.exit_code = -1;
+    a.cost = 0.1 + 0.2;
+    a.ckpt_bytes = 1.5e12;
+    a.ckpt_copy_s = 42.000000001;
+    return a;
+}
+
+static void assert_attempt_eq(const struct store_attempt *g,
+                              const struct store_attempt *w)
+{
+    assert_int_equal(g->id, w->id);
+    assert_int_equal(g->job_id, w->job_id);
+    assert_int_equal(g->n, w->n);
+    assert_int_equal(g->state, w->state);
+    assert_str_or_null(g->cloud, w->cloud);
+    assert_str_or_null(g->region, w->region);
+    assert_str_or_null(g->zone, w->zone);
+    assert_str_or_null(g->instance_type, w->instance_type);
+    assert_str_or_null(g->accelerator, w->accelerator);
+    assert_int_equal(g->acc_count, w->acc_count);
+    assert_int_equal(g->nodes, w->nodes);
+    assert_int_equal(g->mode, w->mode);
+    assert_same_double(g->price_hour, w->price_hour);
+    assert_same_double(g->launched_at, w->launched_at);
+    assert_same_double(g->running_at, w->running_at);
+    assert_same_double(g->ended_at, w->ended_at);
+    assert_int_equal(g->end_reason, w->end_reason);
+    assert_int_equal(g->exit_code, w->exit_code);
+    assert_same_double(g->cost, w->cost);
+    assert_int_equal(g->ckpt_from, w->ckpt_from);
+    assert_same_double(g->ckpt_bytes, w->ckpt_bytes);
+    assert_same_double(g->ckpt_copy_s, w->ckpt_copy_s);
+}
+
+/* ---- jobs -------------------------------------------------------------------- */
+
+static void test_job_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_job j = full_job(), got;
+    struct store_attempt a;
+
+    OK(store_job_insert(st, &j, E));
+    assert_true(j.id > 0);
+    OK(store_job_get(st, j.id, &got, E));
+    assert_job_eq(&got, &j);
+    store_job_clear(&got);
+
+    /* update every field, including NULL <-> string and the live attempt */
+    a = attempt_of(j.id, 1, "azure");
+    OK(store_attempt_insert(st, &a, E));
+    j.policy_text = "rules: []\n";
+    j.team = "research";
+    j.reason = NULL;
+    j.kind = 0;
+    j.state = JOB_SUCCEEDED;
+    j.ended_at = 1732399999.999;
+    j.cur_attempt = a.id;
+    j.exit_code = 0;
+    j.cost = 1e-9;
+    OK(store_job_update(st, &j, E));
+    OK(store_job_get(st, j.id, &got, E));
+    assert_job_eq(&got, &j);
+    store_job_clear(&got);
+    assert_null(got.name); /* clear leaves a zeroed record */
+    store_close(st);
+}
+
+static void test_job_missing(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_job j = job_of("x", NULL, JOB_PENDING), got;
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_job_get(st, 42, &got, &e), ST_ENOTFOUND);
+    assert_string_equal(e.msg, "no job 42");
+    assert_null(got.name);
+    j.id = 42;
+    err_clear(&e);
+    assert_int_equal(store_job_update(st, &j, &e), ST_ENOTFOUND);
+    assert_string_equal(e.msg, "no job 42");
+    store_close(st);
+}
+
+static void test_job_list_active(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int states[] = {JOB_PENDING, JOB_SUCCEEDED, JOB_PROVISIONING, JOB_FAILED,
+                    JOB_RUNNING, JOB_CANCELLED, JOB_RECOVERING};
+    struct store_job *v;
+    size_t i, n;
+
+    for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        add_job(st, "j", NULL, states[i]);
+    OK(store_job_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 7);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(v[i].id, (int64_t)i + 1);
+        assert_int_equal(v[i].state, states[i]);
+    }
+    store_jobs_free(v, n);
+    OK(store_job_list(st, 1, &v, &n, E));
+    assert_int_equal(n, 4);
+    assert_int_equal(v[0].state, JOB_PENDING);
+    assert_int_equal(v[1].state, JOB_PROVISIONING);
+    assert_int_equal(v[2].state, JOB_RUNNING);
+    assert_int_equal(v[3].state, JOB_RECOVERING);
+    assert_int_equal(v[3].id, 7);
+    store_jobs_free(v, n);
+    store_close(st);
+}
+
+/* Ids are int64 all the way: a row past 2^32 reads back and the next follows. */
+static void test_int64_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_job got;
+    int64_t id;
+
+    add_job(st, "first", NULL, JOB_PENDING);
+    store_close(st);
+    raw_exec(f->path, "UPDATE jobs SET id = 5000000000;"
+                      "UPDATE job_texts SET job_id = 5000000000");
+    st = open_at(f->path);
+    OK(store_job_get(st, INT64_C(5000000000), &got, E));
+    assert_string_equal(got.name, "first");
+    store_job_clear(&got);
+    id = add_job(st, "second", NULL, JOB_PENDING);
+    assert_int_equal(id, INT64_C(5000000001));
+    store_close(st);
+}
+
+/* ---- attempts and nodes ------------------------------------------------------ */
+
+static void test_attempt_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t job = add_job(st, "j", NULL, JOB_RUNNING);
+    struct store_attempt first = attempt_of(job, 1, "azure"), a = full_attempt(job), got;
+    struct err e;
+
+    OK(store_attempt_insert(st, &first, E));
+    a.ckpt_from = first.id;
+    OK(store_attempt_insert(st, &a, E));
+    assert_true(a.id > first.id);
+    OK(store_attempt_get(st, a.id, &got, E));
+    assert_attempt_eq(&got, &a);
+    store_attempt_clear(&got);
+
+    a.state = ATT_ENDED;
+    a.ended_at = 1732390000.75;
+    a.end_reason = ATT_END_PREEMPTED;
+    a.exit_code = 137;
+    a.cost = 123.456;
+    a.zone = NULL;
+    a.ckpt_from = 0;
+    OK(store_attempt_update(st, &a, E));
+    OK(store_attempt_get(st, a.id, &got, E));
+    assert_attempt_eq(&got, &a);
+    store_attempt_clear(&got);
+
+    err_clear(&e);
+    assert_int_equal(store_attempt_get(st, 999, &got, &e), ST_ENOTFOUND);
+    assert_string_equal(e.msg, "no attempt 999");
+    a.id = 999;
+    assert_int_equal(store_attempt_update(st, &a, &e), ST_ENOTFOUND);
+    store_close(st);
+}
+
+static void test_attempt_list(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t j1 = add_job(st, "a", NULL, JOB_RUNNING),
+            j2 = add_job(st, "b", NULL, JOB_RUNNING);
+    struct store_attempt a[4] = {attempt_of(j1, 1, "azure"), attempt_of(j2, 1, "gcp"),
+                                 attempt_of(j1, 2, "oci"), attempt_of(j2, 2, "gcp")};
+    struct store_attempt *v;
+    size_t i, n;
+
+    a[0].state = ATT_ENDED;
+    a[1].state = ATT_LAUNCHING;
+    a[2].state = ATT_RUNNING;
+    a[3].state = ATT_ENDED;
+    for (i = 0; i < 4; i++)
+        OK(store_attempt_insert(st, &a[i], E));
+    OK(store_attempt_list(st, j1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, a[0].id);
+    assert_int_equal(v[1].id, a[2].id);
+    assert_string_equal(v[1].cloud, "oci");
+    store_attempts_free(v, n);
+    OK(store_attempt_list(st, 0, &v, &n, E)); /* every attempt not ENDED */
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, a[1].id);
+    assert_int_equal(v[1].id, a[2].id);
+    store_attempts_free(v, n);
+    OK(store_attempt_list(st, 77, &v, &n, E));
+    assert_int_equal(n, 0);
+    assert_null(v);
+    store_close(st);
+}
+
+/* An attempt of a job that does not exist, or a second attempt number 1. */
+static void test_attempt_integrity(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t job = add_job(st, "a", NULL, JOB_RUNNING);
+    struct store_attempt a = attempt_of(77, 1, "gcp");
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_attempt_insert(st, &a, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "adding an attempt: FOREIGN KEY constraint failed"));
+    a.job_id = job;
+    OK(store_attempt_insert(st, &a, E));
+    assert_int_equal(store_attempt_insert(st, &a, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "UNIQUE constraint failed"));
+    store_close(st);
+}
+
+static void test_nodes(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t job = add_job(st, "g", NULL, JOB_RUNNING);
+    struct store_attempt a = attempt_of(job, 1, "oci"), other = attempt_of(job, 2, "oci");
+    struct store_node nd = {0, 2, ATT_RUNNING, -1, 100.5, 0}, *v;
+    size_t n;
+    int r;
+
+    OK(store_attempt_insert(st, &a, E));
+    OK(store_attempt_insert(st, &other, E));
+    for (r = 2; r >= 0; r--) {
+        nd.attempt_id = a.id;
+        nd.rank = r;
+        nd.started_at = 100.5 + r;
+        OK(store_node_put(st, &nd, E));
+    }
+    nd.attempt_id = other.id;
+    OK(store_node_put(st, &nd, E));
+    /* upsert: rank 1 ends */
+    nd = (struct store_node){a.id, 1, ATT_ENDED, 143, 101.5, 7200.125};
+    OK(store_node_put(st, &nd, E));
+    OK(store_node_list(st, a.id, &v, &n, E));
+    assert_int_equal(n, 3);
+    for (r = 0; r < 3; r++) {
+        assert_int_equal(v[r].attempt_id, a.id);
+        assert_int_equal(v[r].rank, r);
+        assert_same_double(v[r].started_at, 100.5 + r);
+    }
+    assert_int_equal(v[0].state, ATT_RUNNING);
+    assert_int_equal(v[0].exit_code, -1);
+    assert_int_equal(v[1].state, ATT_ENDED);
+    assert_int_equal(v[1].exit_code, 143);
+    assert_same_double(v[1].ended_at, 7200.125);
+    free(v);
+    store_close(st);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void test_events(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t j1 = add_job(st, "a", NULL, JOB_PENDING),
+            j2 = add_job(st, "b", NULL, JOB_PENDING);
+    struct store_attempt a = attempt_of(j1, 1, "gcp");
+    struct store_event *v;
+    int64_t ids[10], after = 0;
+    size_t i, n, seen = 0;
+    char msg[32];
+    struct err e;
+
+    OK(store_attempt_insert(st, &a, E));
+    for (i = 0; i < 10; i++) {
+        snprintf(msg, sizeof(msg), "event %zu", i);
+        OK(store_event_append(st, i % 2 ? j2 : j1, i == 4 ? a.id : 0,
+                              1000.0 + 0.1 * (double)i, i == 0 ? "submitted" : "state",
+                              i == 0 ? -1 : (int)i % 4, i == 0 ? -1 : (int)(i + 1) % 4,
+                              i == 9 ? NULL : msg, &ids[i], E));
+        assert_true(i == 0 || ids[i] > ids[i - 1]);
+    }
+    /* every field of one event */
+    OK(store_event_list(st, j1, ids[3], 1, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, ids[4]);
+    assert_int_equal(v[0].job_id, j1);
+    assert_int_equal(v[0].attempt_id, a.id);
+    assert_same_double(v[0].at, 1000.0 + 0.1 * 4);
+    assert_string_equal(v[0].type, "state");
+    assert_int_equal(v[0].from_state, 0);
+    assert_int_equal(v[0].to_state, 1);
+    assert_string_equal(v[0].msg, "event 4");
+    store_events_free(v, n);
+    /* all jobs, paged by 3 with after_id, oldest first */
+    do {
+        OK(store_event_list(st, 0, after, 3, &v, &n, E));
+        for (i = 0; i < n; i++)
+            assert_int_equal(v[i].id, ids[seen + i]);
+        seen += n;
+        after = n ? v[n - 1].id : after;
+        store_events_free(v, n);
+    } while (n == 3);
+    assert_int_equal(seen, 10);
+    /* one job, no limit; the last event's msg stayed NULL */
+    OK(store_event_list(st, j2, 0, 0, &v, &n, E));
+    assert_int_equal(n, 5);
+    assert_int_equal(v[4].id, ids[9]);
+    assert_null(v[4].msg);
+    assert_int_equal(v[4].attempt_id, 0);
+    store_events_free(v, n);
+    err_clear(&e);
+    assert_int_equal(store_event_append(st, j1, 0, 1, NULL, -1, -1, "x", NULL, &e),
+                     ST_EINVAL);
+    store_close(st);
+    /* the log is append-only, even for someone with the sqlite3 shell */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 10);
+    assert_int_equal(raw_int(f->path, "DELETE FROM events RETURNING 1"), -1);
+    assert_int_equal(raw_int(f->path, "UPDATE events SET msg = 'x' RETURNING 1"), -1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE msg = 'x'"), 0);
+}
+
+/* ---- checkpoints, requests, blocks ------------------------------------------- */
+
+static void test_checkpoints(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t j1 = add_job(st, "a", NULL, JOB_RUNNING),
+            j2 = add_job(st, "b", NULL, JOB_RUNNING);
+    struct store_attempt a = attempt_of(j1, 1, "gcp");
+    struct store_checkpoint *v;
+    size_t n;
+
+    OK(store_attempt_insert(st, &a, E));
+    OK(store_checkpoint_add(st, j1, a.id, "/ckpt/a/step-100", 3.25e11, 5000.5, E));
+    OK(store_checkpoint_add(st, j2, 0, NULL, 0, 5001, E));
+    OK(store_checkpoint_add(st, j1, 0, "/ckpt/a/step-200", 3.5e11, 6000.25, E));
+    OK(store_checkpoint_list(st, j1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_true(v[0].id < v[1].id);
+    assert_int_equal(v[0].job_id, j1);
+    assert_int_equal(v[0].attempt_id, a.id);
+    assert_string_equal(v[0].path, "/ckpt/a/step-100");
+    assert_same_double(v[0].bytes, 3.25e11);
+    assert_same_double(v[0].at, 5000.5);
+    assert_int_equal(v[1].attempt_id, 0);
+    assert_string_equal(v[1].path, "/ckpt/a/step-200");
+    store_checkpoints_free(v, n);
+    OK(store_checkpoint_list(st, j2, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_null(v[0].path);
+    store_checkpoints_free(v, n);
+    store_close(st);
+}
+
+static void test_requests_taken_once(void **state)
+{
+    struct fixture *f = *state;
+    struct store *ctl = open_at(f->path), *cli = open_at(f->path);
+    struct store_request *v;
+    int64_t id1, id2, id3;
+    size_t n;
+
+    OK(store_request_add(cli, "cancel", "7", 100.5, &id1, E));
+    OK(store_request_add(cli, "stockout", "gcp/us-central1 600", 101, &id2, E));
+    OK(store_request_add(cli, "preempt-job", NULL, 102, NULL, E));
+    OK(store_request_take(ctl, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_int_equal(v[0].id, id1);
+    assert_same_double(v[0].at, 100.5);
+    assert_string_equal(v[0].kind, "cancel");
+    assert_string_equal(v[0].arg, "7");
+    assert_int_equal(v[1].id, id2);
+    assert_string_equal(v[1].arg, "gcp/us-central1 600");
+    assert_null(v[2].arg);
+    store_requests_free(v, n);
+    /* taken: neither handle sees them again */
+    OK(store_request_take(ctl, &v, &n, E));
+    assert_int_equal(n, 0);
+    OK(store_request_take(cli, &v, &n, E));
+    assert_int_equal(n, 0);
+    /* taken inside a transaction that rolls back: still pending */
+    OK(store_request_add(cli, "cancel", "8", 103, &id3, E));
+    OK(store_begin(ctl, E));
+    OK(store_request_take(ctl, &v, &n, E));
+    assert_int_equal(n, 1);
+    store_requests_free(v, n);
+    store_rollback(ctl);
+    OK(store_request_take(cli, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, id3);
+    store_requests_free(v, n);
+    OK(store_request_take(ctl, &v, &n, E));
+    assert_int_equal(n, 0);
+    store_close(cli);
+    store_close(ctl);
+}
+
+static void test_blocks(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_block a = {"gcp",           "us-central1", "us-central1-a",
+                            "a3-highgpu-8g", 200.5,         "stockout"};
+    struct store_block b = {"azure", "eastus", "", "", 100, "capacity"};
+    struct store_block c = {"oci", "us-ashburn-1", NULL, NULL, 300, NULL};
+    struct store_block *v;
+    size_t n;
+
+    OK(store_block_add(st, &a, E));
+    OK(store_block_add(st, &b, E));
+    OK(store_block_add(st, &c, E));
+    OK(store_block_list(st, 50, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].cloud, "gcp");
+    assert_string_equal(v[0].region, "us-central1");
+    assert_string_equal(v[0].zone, "us-central1-a");
+    assert_string_equal(v[0].instance_type, "a3-highgpu-8g");
+    assert_same_double(v[0].until, 200.5);
+    assert_string_equal(v[0].reason, "stockout");
+    assert_string_equal(v[1].zone, "");
+    assert_null(v[2].zone);
+    assert_null(v[2].reason);
+    store_blocks_free(v, n);
+    OK(store_block_list(st, 100, &v, &n, E)); /* until > now: b has expired */
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].cloud, "gcp");
+    assert_string_equal(v[1].cloud, "oci");
+    store_blocks_free(v, n);
+    /* blocking b again extends it; a shorter block does not shorten a */
+    b.until = 400;
+    b.reason = "capacity again";
+    a.until = 150;
+    a.reason = "ignored";
+    OK(store_block_add(st, &b, E));
+    OK(store_block_add(st, &a, E));
+    OK(store_block_list(st, 250, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].cloud, "azure");
+    assert_same_double(v[0].until, 400);
+    assert_string_equal(v[0].reason, "capacity again");
+    assert_string_equal(v[1].cloud, "oci");
+    store_blocks_free(v, n);
+    OK(store_block_list(st, 200, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].reason, "stockout");
+    store_blocks_free(v, n);
+    OK(store_block_list(st, 400, &v, &n, E));
+    assert_int_equal(n, 0);
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blocks"), 3);
+}
+
+/* ---- the cost report ------------------------------------------------------ */
+
+struct cost_case {
+    int job; /* index into the jobs below */
+    char *cloud;
+    int nodes, state, end;
+    double running_at, ended_at, cost;
+};
+
+/* Six attempts of three jobs (train-a/research, train-b/no team,
+ * train-a/infer).  Node-hours: nodes x (ended - running) / 3600 for ended
+ * attempts that ran. */
+static const struct cost_case cost_cases[] = {
+    {0, "azure", 2, ATT_ENDED, ATT_END_EXITED, 1000, 4600, 10.0},  /* 2 h, not lost */
+    {0, "gcp", 4, ATT_ENDED, ATT_END_CAPACITY, 0, 100, 0},         /* never ran */
+    {1, "gcp", 1, ATT_ENDED, ATT_END_PREEMPTED, 1000, 2800, 1.25}, /* 0.5 h lost */
+    {1, "oci", 8, ATT_ENDED, ATT_END_EXITED, 100, 1000, 7.5},      /* 2 h */
+    {2, "gcp", 2, ATT_RUNNING, ATT_END_NONE, 500, 0, 0},           /* still running */
+    {2, "azure", 1, ATT_ENDED, ATT_END_LOST, 10, 3610, 3.0},       /* 1 h lost */
+};
+
+struct cost_want {
+    const char *key;
+    double usd, nh, lost;
+    int attempts;
+};
+
+static void check_report(struct store *st, const char *by, const struct cost_want *w,
+                         size_t nw)
+{
+    struct store_cost_row *v;
+    size_t i, n;
+
+    OK(store_cost_report(st, by, &v, &n, E));
+    assert_int_equal(n, nw);
+    for (i = 0; i < n; i++) {
+        assert_string_equal(v[i].key, w[i].key);
+        assert_float_equal(v[i].usd, w[i].usd, 1e-9);
+        assert_float_equal(v[i].node_hours, w[i].nh, 1e-9);
+        assert_float_equal(v[i].lost_node_hours, w[i].lost, 1e-9);
+        assert_int_equal(v[i].attempts, w[i].attempts);
+    }
+    store_cost_rows_free(v, n);
+}
+
+static void test_cost_report(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t jobs[3] = {add_job(st, "train-a", "research", JOB_SUCCEEDED),
+                       add_job(st, "train-b", NULL, JOB_SUCCEEDED),
+                       add_job(st, "train-a", "infer", JOB_RUNNING)};
+    static const struct cost_want by_cloud[] = {{"azure", 13.0, 3.0, 1.0, 2},
+                                                {"oci", 7.5, 2.0, 0, 1},
+                                                {"gcp", 1.25, 0.5, 0.5, 3}};
+    static const struct cost_want by_team[] = {{"research", 10.0, 2.0, 0, 2},
+                                               {"(none)", 8.75, 2.5, 0.5, 2},
+                                               {"infer", 3.0, 1.0, 1.0, 2}};
+    static const struct cost_want by_job[] = {{"train-a", 13.0, 3.0, 1.0, 4},
+                                              {"train-b", 8.75, 2.5, 0.5, 2}};
+    int nth[3] = {0, 0, 0};
+    size_t i, n;
+    struct store_cost_row *v;
+    struct err e;
+
+    for (i = 0; i < sizeof(cost_cases) / sizeof(cost_cases[0]); i++) {
+        const struct cost_case *c = &cost_cases[i];
+        struct store_attempt a = attempt_of(jobs[c->job], ++nth[c->job], c->cloud);
+
+        a.nodes = c->nodes;
+        a.state = c->state;
+        a.end_reason = c->end;
+        a.running_at = c->running_at;
+        a.ended_at = c->ended_at;
+        a.cost = c->cost;
+        OK(store_attempt_insert(st, &a, E));
+    }
+    check_report(st, "cloud", by_cloud, 3);
+    check_report(st, "team", by_team, 3);
+    check_report(st, "job", by_job, 2);
+    err_clear(&e);
+    assert_int_equal(store_cost_report(st, "region", &v, &n, &e), ST_EINVAL);
+    assert_string_equal(e.msg, "cost report by 'region': expected cloud, team or job");
+    store_close(st);
+}
+
+/* ---- transactions, reopening, several handles ------------------------------- */
+
+static void test_rollback_discards(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t job = add_job(st, "kept", NULL, JOB_PENDING);
+    struct store_job j, *v;
+    struct store_attempt a = attempt_of(job, 1, "gcp"), *av;
+    struct store_event *ev;
+    size_t n;
+    struct err e;
+
+    OK(store_begin(st, E));
+    OK(store_job_get(st, job, &j, E));
+    j.state = JOB_PROVISIONING;
+    OK(store_job_update(st, &j, E));
+    OK(store_attempt_insert(st, &a, E));
+    OK(store_event_append(st, job, a.id, 5, "state", 0, 1, "placing", NULL, E));
+    add_job(st, "discarded", NULL, JOB_PENDING);
+    store_rollback(st);
+    store_job_clear(&j);
+
+    OK(store_job_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].state, JOB_PENDING);
+    store_jobs_free(v, n);
+    OK(store_attempt_list(st, job, &av, &n, E));
+    assert_int_equal(n, 0);
+    OK(store_event_list(st, 0, 0, 0, &ev, &n, E));
+    assert_int_equal(n, 0);
+    /* and commit keeps */
+    OK(store_begin(st, E));
+    err_clear(&e);
+    assert_int_equal(store_begin(st, &e), ST_ESTATE); /* no nesting */
+    add_job(st, "committed", NULL, JOB_PENDING);
+    OK(store_commit(st, E));
+    assert_int_equal(store_commit(st, &e), ST_ESTATE); /* nothing open */
+    store_rollback(st);                                /* nothing open: a no-op */
+    OK(store_job_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].name, "committed");
+    store_jobs_free(v, n);
+    store_close(st);
+}
+
+/* When SQLite rolls a transaction back by itself (as after a full disk; here a
+ * trigger planted in the file does it), the rest of the transaction fails
+ * instead of being committed statement by statement. */
+static void test_lost_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int64_t job = add_job(st, "before", NULL, JOB_PENDING);
+    struct store_job j = job_of("after", NULL, JOB_PENDING), *v;
+    size_t n;
+    struct err e;
+
+    store_close(st);
+    raw_exec(f->path, "CREATE TRIGGER boom BEFORE INSERT ON checkpoints WHEN NEW.path = "
+                      "'boom' BEGIN SELECT RAISE(ROLLBACK, 'disk on fire'); END");
+    st = open_at(f->path);
+    OK(store_begin(st, E));
+    add_job(st, "in the transaction", NULL, JOB_PENDING);
+    err_clear(&e);
+    assert_int_equal(store_checkpoint_add(st, job, 0, "boom", 1, 1, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "recording a checkpoint: disk on fire"));
+    assert_int_equal(store_job_insert(st, &j, &e), ST_ESTATE);
+    assert_non_null(strstr(e.msg, "adding a job: the transaction was rolled back after "
+                                  "an earlier error; nothing of it is stored"));
+    assert_int_equal(store_event_append(st, job, 0, 1, "x", -1, -1, NULL, NULL, &e),
+                     ST_ESTATE);
+    assert_int_equal(store_commit(st, &e), ST_ESTATE);
+    OK(store_job_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "before");
+    store_jobs_free(v, n);
+    add_job(st, "next", NULL, JOB_PENDING); /* the handle works on */
+    store_close(st);
+}
+
+static void test_reopen_keeps_everything(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_job j = full_job(), got;
+    struct store_attempt a, ga;
+    struct store_block b = {"gcp", "europe-west4", "", "", 1e10, "cooldown"}, *bv;
+    struct store_job *jv;
+    struct store_event *ev;
+    struct store_request *rv;
+    struct store_checkpoint *cv;
+    size_t n;
+
+    assert_int_equal(store_schema_version(st), 2);
+    OK(store_job_insert(st, &j, E));
+    a = full_attempt(j.id);
+    OK(store_attempt_insert(st, &a, E));
+    j.cur_attempt = a.id;
+    OK(store_job_update(st, &j, E));
+    OK(store_event_append(st, j.id, a.id, 7, "launch", -1, -1, "m", NULL, E));
+    OK(store_request_add(st, "cancel", "1", 8, NULL, E));
+    OK(store_block_add(st, &b, E));
+    OK(store_checkpoint_add(st, j.id, a.id, "/c", 1, 9, E));
+    OK(store_begin(st, E));
+    add_job(st, "uncommitted at close", NULL, JOB_PENDING);
+    store_close(st); /* an open transaction is rolled back */
+
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), 2);
+    OK(store_job_get(st, j.id, &got, E));
+    assert_job_eq(&got, &j);
+    store_job_clear(&got);
+    OK(store_attempt_get(st, a.id, &ga, E));
+    assert_attempt_eq(&ga, &a);
+    store_attempt_clear(&ga);
+    OK(store_job_list(st, 0, &jv, &n, E));
+    assert_int_equal(n, 1);
+    store_jobs_free(jv, n);
+    OK(store_event_list(st, 0, 0, 0, &ev, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(ev[0].type, "launch");
+    store_events_free(ev, n);
+    OK(store_request_take(st, &rv, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(rv[0].kind, "cancel");
+    store_requests_free(rv, n);
+    OK(store_block_list(st, 0, &bv, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(bv[0].reason, "cooldown");
+    store_blocks_free(bv, n);
+    OK(store_checkpoint_list(st, j.id, &cv, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(cv[0].path, "/c");
+    store_checkpoints_free(cv, n);
+    store_close(st);
+}
+
+static void test_two_handles(void **state)
+{
+    struct fixture *f = *state;
+    struct store *w = open_at(f->path), *r = open_at(f->path);
+    struct store_job *v, got;
+    int64_t id;
+    size_t n;
+
+    id = add_job(w, "one", NULL, JOB_PENDING);
+    OK(store_job_get(r, id, &got, E));
+    assert_string_equal(got.name, "one");
+    store_job_clear(&got);
+    /* a write transaction in progress: the reader is not blocked and sees
+     * the last commit, then the new rows once committed */
+    OK(store_begin(w, E));
+    add_job(w, "two", NULL, JOB_PENDING);
+    OK(store_event_append(w, id, 0, 1, "state", 0, 1, NULL, NULL, E));
+    OK(store_job_list(r, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    store_jobs_free(v, n);
+    OK(store_commit(w, E));
+    OK(store_job_list(r, 0, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].name, "two");
+    store_jobs_free(v, n);
+    store_close(w);
+    store_close(r);
+}
+
+/* A controller killed with SIGKILL - after one commit, inside the next
+ * transaction - leaves the first on disk and nothing of the second. */
+static void test_killed_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    struct store_job *v;
+    size_t n;
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        st = open_at(f->path);
+        add_job(st, "committed", NULL, JOB_PENDING);
+        if (store_begin(st, NULL) != 0)
+            _exit(1);
+        add_job(st, "in flight", NULL, JOB_PENDING);
+        raise(SIGKILL);
+        _exit(2);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    st = open_at(f->path);
+    OK(store_job_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "committed");
+    store_jobs_free(v, n);
+    store_close(st);
+}
+
+/* A writer that holds the lock longer than the other waits: ST_ESTATE. */
+static void test_lock_timeout(void **state)
+{
+    struct fixture *f = *state;
+    int saved = store_lock_wait_ms;
+    struct store *a, *b;
+    struct store_job j = job_of("x", NULL, JOB_PENDING);
+    struct err e;
+
+    store_lock_wait_ms = 50;
+    a = open_at(f->path);
+    b = open_at(f->path);
+    store_lock_wait_ms = saved;
+    OK(store_begin(a, E));
+    err_clear(&e);
+    assert_int_equal(store_job_insert(b, &j, &e), ST_ESTATE);
+    assert_non_null(strstr(e.msg, "adding a job: database is locked (another stratus "
+                                  "process kept it locked; waited 50 ms)"));
+    assert_int_equal(store_begin(b, &e), ST_ESTATE);
+    store_rollback(a);
+    OK(store_job_insert(b, &j, E));
+    store_close(a);
+    store_close(b);
+}
+
+/* ---- schema versions and foreign files ------------------------------------ */
+
+/* The version-1 schema exactly as a stratus of that version wrote it (a frozen
+ * copy: it must never follow later changes to sqlite.c). */
+static const char schema_v1[] =
+    "PRAGMA journal_mode = WAL;"
+    "BEGIN;"
+    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT, spec_path TEXT,"
+    " kind INTEGER NOT NULL, team TEXT, priority INTEGER NOT NULL,"
+    " state INTEGER NOT NULL, reason TEXT, submitted_at REAL NOT NULL,"
+    " started_at REAL NOT NULL, ended_at REAL NOT NULL, next_try_at REAL NOT NULL,"
+    " deadline_at REAL NOT NULL, restarts INTEGER NOT NULL, nattempts INTEGER NOT NULL,"
+    " cur_attempt INTEGER REFERENCES attempts(id), on_demand_only INTEGER NOT NULL,"
+    " work_done_s REAL NOT NULL, cost REAL NOT NULL, exit_code INTEGER NOT NULL,"
+    " cancel_requested INTEGER NOT NULL);"
+    "CREATE TABLE job_texts (job_id INTEGER PRIMARY KEY REFERENCES jobs(id),"
+    " spec_text TEXT, policy_text TEXT);"
+    "CREATE TABLE attempts (id INTEGER PRIMARY KEY,"
+    " job_id INTEGER NOT NULL REFERENCES jobs(id), n INTEGER NOT NULL,"
+    " state INTEGER NOT NULL, cloud TEXT, region TEXT, zone TEXT, instance_type TEXT,"
+    " accelerator TEXT, acc_count INTEGER NOT NULL, nodes INTEGER NOT NULL,"
+    " mode INTEGER NOT NULL, price_hour REAL NOT NULL, launched_at REAL NOT NULL,"
+    " running_at REAL NOT NULL, ended_at REAL NOT NULL, end_reason INTEGER NOT NULL,"
+    " exit_code INTEGER NOT NULL, cost REAL NOT NULL,"
+    " ckpt_from INTEGER REFERENCES attempts(id), ckpt_bytes REAL NOT NULL,"
+    " ckpt_copy_s REAL NOT NULL, UNIQUE (job_id, n));"
+    "CREATE TABLE nodes (attempt_id INTEGER NOT NULL REFERENCES attempts(id),"
+    " rank INTEGER NOT NULL, state INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
+    " started_at REAL NOT NULL, ended_at REAL NOT NULL,"
+    " PRIMARY KEY (attempt_id, rank)) WITHOUT ROWID;"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, job_id INTEGER REFERENCES jobs(id),"
+    " attempt_id INTEGER REFERENCES attempts(id), at REAL NOT NULL, type TEXT NOT NULL,"
+    " from_state INTEGER NOT NULL, to_state INTEGER NOT NULL, msg TEXT);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE checkpoints (id INTEGER PRIMARY KEY,"
+    " job_id INTEGER NOT NULL REFERENCES jobs(id),"
+    " attempt_id INTEGER REFERENCES attempts(id), path TEXT, bytes REAL NOT NULL,"
+    " at REAL NOT NULL);"
+    "CREATE TABLE requests (id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,"
+    " arg TEXT, done INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE blocks (id INTEGER PRIMARY KEY, cloud TEXT, region TEXT, zone TEXT,"
+    " instance_type TEXT, until REAL NOT NULL, reason TEXT);"
+    "PRAGMA application_id = 1400140385;"
+    "PRAGMA user_version = 1;"
+    "COMMIT;";
+
+static void test_migrate_from_v1(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    struct store_job got;
+    struct store_request *v;
+    size_t n;
+
+    raw_exec(f->path, schema_v1);
+    raw_exec(f->path, "INSERT INTO jobs VALUES (1, 'old', 'p', 1, 'ml', 3, 2,"
+                      " 'r', 10.5, 11, 0, 0, 0, 0, 1, NULL, 0, 2.5, 9.75, -1, 0);"
+                      "INSERT INTO job_texts VALUES (1, 'name: old', NULL);"
+                      "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), 2);
+    OK(store_job_get(st, 1, &got, E));
+    assert_string_equal(got.name, "old");
+    assert_string_equal(got.team, "ml");
+    assert_string_equal(got.spec_text, "name: old");
+    assert_null(got.policy_text);
+    assert_int_equal(got.state, JOB_RUNNING);
+    assert_same_double(got.cost, 9.75);
+    store_job_clear(&got);
+    OK(store_request_take(st, &v, &n, E));
+    assert_int_equal(n, 1);
+    store_requests_free(v, n);
+    assert_int_equal(add_job(st, "new", NULL, JOB_PENDING), 2);
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master WHERE type = "
+                             "'index' AND name IN ('events_job', 'attempts_state')"),
+                     2);
+}
+
+static void test_newer_version_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct err e;
+
+    add_job(st, "x", NULL, JOB_PENDING);
+    store_close(st);
+    raw_exec(f->path, "PRAGMA user_version = 99");
+    err_clear(&e);
+    assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
+                                  "(schema version 99; this stratus knows up to 2)"));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
+}
+
+static void test_not_a_store(void **state)
+{
+    struct fixture *f = *state;
+    char *text = xasprintf("%s/notes.txt", f->dir),
+         *other = xasprintf("%s/other.db", f->dir);
+    char *missing = xasprintf("%s/no/such/dir/stratus.db", f->dir);
+    struct store *st;
+    struct err e;
+
+    tu_write(f->dir, "notes.txt",
+             "these are notes, not a database.\n"
+             "they are long enough to have a header's worth of bytes "
+             "and then some more, to be sure of it.\n");
+    err_clear(&e);
+    assert_int_equal(store_open(&st, text, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "notes.txt: opening: file is not a database"));
+    raw_exec(other, "CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)");
+    assert_int_equal(store_open(&st, other, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "other.db: not a stratus store"));
+    raw_exec(other, "PRAGMA user_version = 3");
+    assert_int_equal(store_open(&st, other, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "not a stratus store"));
+    assert_int_equal(store_open(&st, missing, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "unable to open database file"));
+    assert_int_equal(store_open(&st, "", &e), ST_EINVAL);
+    free(text);
+    free(other);
+    free(missing);
+}
+
+/* ":memory:" is a store of one handle, without a file. */
+static void test_memory_store(void **state)
+{
+    struct store *st = open_at(":memory:");
+    struct store_job got;
+    int64_t id = add_job(st, "sim", NULL, JOB_PENDING);
+
+    (void)state;
+    OK(store_job_get(st, id, &got, E));
+    assert_string_equal(got.name, "sim");
+    store_job_clear(&got);
+    assert_int_equal(store_schema_version(st), 2);
+    store_close(st);
+}
+
+/* ---- names ------------------------------------------------------------------ */
+
+static void test_names(void **state)
+{
+    int s;
+
+    (void)state;
+    assert_string_equal(job_state_name(JOB_PENDING), "PENDING");
+    assert_string_equal(job_state_name(JOB_CANCELLED), "CANCELLED");
+    assert_string_equal(job_state_name(JOB__NSTATES), "?");
+    assert_string_equal(job_state_name(-1), "?");
+    for (s = 0; s < JOB__NSTATES; s++)
+        assert_int_equal(job_state_parse(job_state_name(s)), s);
+    assert_int_equal(job_state_parse("recovering"), JOB_RECOVERING);
+    assert_int_equal(job_state_parse("DONE"), -1);
+    assert_int_equal(job_state_parse(NULL), -1);
+    assert_false(job_state_terminal(JOB_RECOVERING));
+    assert_true(job_state_terminal(JOB_SUCCEEDED));
+    assert_true(job_state_terminal(JOB_FAILED));
+    assert_true(job_state_terminal(JOB_CANCELLED));
+    assert_false(job_state_terminal(JOB__NSTATES));
+    assert_string_equal(attempt_end_name(ATT_END_PREEMPTED), "preempted");
+    assert_string_equal(attempt_end_name(ATT_END_LOST), "lost");
+    assert_string_equal(attempt_end_name(ATT_END__N), "?");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_job_roundtrip),
+        T(test_job_missing),
+        T(test_job_list_active),
+        T(test_int64_ids),
+        T(test_attempt_roundtrip),
+        T(test_attempt_list),
+        T(test_attempt_integrity),
+        T(test_nodes),
+        T(test_events),
+        T(test_checkpoints),
+        T(test_requests_taken_once),
+        T(test_blocks),
+        T(test_cost_report),
+        T(test_rollback_discards),
+        T(test_lost_transaction),
+        T(test_reopen_keeps_everything),
+        T(test_two_handles),
+        T(test_killed_writer),
+        T(test_lock_timeout),
+        T(test_migrate_from_v1),
+        T(test_newer_version_refused),
+        T(test_not_a_store),
+        cmocka_unit_test(test_memory_store),
+        cmocka_unit_test(test_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
