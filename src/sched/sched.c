@@ -46,6 +46,8 @@ void sched_config_default(struct sched_config *c)
 
 /* ---- jobs in memory ---- */
 
+static void sched_index_attempt_unsorted(struct sched *s, int64_t attempt_id, struct sjob *sj);
+
 static void sjob_free(struct sjob *sj)
 {
     if (sj == NULL)
@@ -126,33 +128,82 @@ static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
     free(nodes);
     if (sj->att.state == ATT_LAUNCHING)
         sched_act(s, ACT_LAUNCH, sj->att.id, sj);
+    sched_index_attempt_unsorted(s, sj->att.id, sj);
     return 0;
+}
+
+/* The attempt index: (attempt id, job) sorted by attempt id.  Attempt ids
+ * only grow, so new entries are appended; entries whose job has moved on
+ * are stale and skipped, and swept out when they outnumber the live ones. */
+void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj)
+{
+    struct att_ref r = {attempt_id, sj};
+
+    s->atts = xgrow(s->atts, &s->atts_cap, s->natts + 1, sizeof(*s->atts));
+    s->atts[s->natts++] = r;
+    BUG_ON(s->natts > 1 && s->atts[s->natts - 2].attempt_id >= attempt_id);
+}
+
+/* At open, attempts come in job order, not attempt order: sorted after. */
+static void sched_index_attempt_unsorted(struct sched *s, int64_t attempt_id, struct sjob *sj)
+{
+    struct att_ref r = {attempt_id, sj};
+
+    s->atts = xgrow(s->atts, &s->atts_cap, s->natts + 1, sizeof(*s->atts));
+    s->atts[s->natts++] = r;
+}
+
+static void sweep_attempt_index(struct sched *s)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < s->natts; i++)
+        if (s->atts[i].sj != NULL && s->atts[i].sj->j.cur_attempt == s->atts[i].attempt_id)
+            s->atts[k++] = s->atts[i];
+    s->natts = k;
 }
 
 static struct sjob *find_by_attempt(const struct sched *s, int64_t attempt_id)
 {
-    size_t i;
+    size_t lo = 0, hi = s->natts;
 
-    for (i = 0; i < s->njobs; i++)
-        if (s->jobs[i]->j.cur_attempt == attempt_id)
-            return s->jobs[i];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->atts[mid].attempt_id < attempt_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < s->natts && s->atts[lo].attempt_id == attempt_id && s->atts[lo].sj != NULL &&
+        s->atts[lo].sj->j.cur_attempt == attempt_id)
+        return s->atts[lo].sj;
     return NULL;
 }
 
+/* Jobs are kept in id order (ids only grow), so a binary search finds one. */
 static struct sjob *find_by_id(const struct sched *s, int64_t id)
 {
-    size_t i;
+    size_t lo = 0, hi = s->njobs;
 
-    for (i = 0; i < s->njobs; i++)
-        if (s->jobs[i]->j.id == id)
-            return s->jobs[i];
-    return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->jobs[mid]->j.id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->njobs && s->jobs[lo]->j.id == id ? s->jobs[lo] : NULL;
 }
 
 static void add_job(struct sched *s, struct sjob *sj)
 {
+    BUG_ON(s->njobs > 0 && s->jobs[s->njobs - 1]->j.id >= sj->j.id);
     s->jobs = xgrow(s->jobs, &s->jobs_cap, s->njobs + 1, sizeof(*s->jobs));
     s->jobs[s->njobs++] = sj;
+    if (sj->j.id > s->max_job_id)
+        s->max_job_id = sj->j.id;
 }
 
 /* Forget jobs that reached a terminal state (after their commit). */
@@ -160,6 +211,9 @@ static void drop_finished(struct sched *s)
 {
     size_t i, k = 0;
 
+    for (i = 0; i < s->natts; i++)
+        if (s->atts[i].sj && job_state_terminal(s->atts[i].sj->j.state))
+            s->atts[i].sj = NULL;
     for (i = 0; i < s->njobs; i++) {
         if (job_state_terminal(s->jobs[i]->j.state))
             sjob_free(s->jobs[i]);
@@ -167,6 +221,8 @@ static void drop_finished(struct sched *s)
             s->jobs[k++] = s->jobs[i];
     }
     s->njobs = k;
+    if (s->natts > 2 * s->njobs + 64)
+        sweep_attempt_index(s);
 }
 
 /* Pick up jobs submitted since the last look (their ids are above ours). */
@@ -174,13 +230,13 @@ static int load_new_jobs(struct sched *s, struct err *e)
 {
     struct store_job *v = NULL;
     size_t i, n = 0;
-    int rc = store_job_list(s->p.store, 1, &v, &n, e);
+    int rc = store_job_list_after(s->p.store, s->max_job_id, &v, &n, e);
 
     for (i = 0; rc == 0 && i < n; i++) {
         struct sjob *sj;
 
-        if (find_by_id(s, v[i].id) != NULL)
-            continue;
+        if (v[i].id > s->max_job_id)
+            s->max_job_id = v[i].id;
         if (sjob_new(&v[i], &sj, e) != 0) {
             /* A spec that no longer parses (e.g. written by a newer stratus)
              * fails its job instead of stopping the controller. */
@@ -700,6 +756,13 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     return rc;
 }
 
+static int cmp_att_ref(const void *a, const void *b)
+{
+    const struct att_ref *x = a, *y = b;
+
+    return x->attempt_id < y->attempt_id ? -1 : x->attempt_id > y->attempt_id;
+}
+
 int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
 {
     struct sched *s = xcalloc(1, sizeof(*s));
@@ -709,6 +772,7 @@ int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
     plan_init(&s->plan);
     s->now = clock_now(p->clock);
     rc = load_new_jobs(s, e);
+    qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
     if (rc == 0)
         rc = commit_and_act(s, e); /* re-issue launches a dead controller left */
     if (rc != 0) {
@@ -734,6 +798,7 @@ void sched_close(struct sched *s)
         free(s->acts[i].arg);
     }
     free(s->jobs);
+    free(s->atts);
     free(s->acts);
     free(s->sync_ev);
     free(s->resv);

@@ -39,10 +39,19 @@ struct reservation {
     long nodes;
 };
 
+/* One entry of the attempt index (see sched.c). */
+struct att_ref {
+    int64_t attempt_id;
+    struct sjob *sj;            /* NULL once the job is gone */
+};
+
 struct sched {
     struct sched_params p;
     struct sjob **jobs;         /* active jobs, in id order */
     size_t njobs, jobs_cap;
+    int64_t max_job_id;         /* the newest job loaded from the store */
+    struct att_ref *atts;       /* attempt id -> job, sorted by attempt id */
+    size_t natts, atts_cap;
     struct plan plan;           /* reused by every placement */
     struct action *acts;
     size_t nacts, acts_cap;
@@ -74,6 +83,9 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
 double sched_progress(const struct sched *s, const struct sjob *sj);
 /* Forget node states and size them for an attempt of `nodes` nodes. */
 void sched_nodes_reset(struct sjob *sj, int nodes);
+
+/* Index a new attempt of sj (attempt ids only grow). */
+void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
 
 /* sched_place.c */
 int sched_place_all(struct sched *s, struct err *e);

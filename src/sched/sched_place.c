@@ -221,6 +221,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_insert(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cur_attempt = a->id;
+    sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes);
     sched_act(s, ACT_LAUNCH, a->id, sj);
@@ -304,40 +305,73 @@ static int plan_has_spot(const struct plan *p)
     return 0;
 }
 
-static int place_one(struct sched *s, struct sjob *sj, struct err *e)
+/* The first usable candidate among the ranked ones, or NULL; counts why the
+ * others were passed over. */
+static const struct plan_cand *first_usable(struct sched *s, const struct sjob *sj,
+                                            enum mode_rule rule, size_t *counts)
 {
-    struct plan_opts opts = {s->now, 0};
-    enum mode_rule rule;
-    size_t k, tried = 0, counts[NOT__N] = {0};
-    struct sjob *v;
-    char why[200];
-    int pass, rc;
+    size_t k;
+    int pass;
 
-    rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->pol, &opts, e);
-    if (rc != 0)
-        return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
-    if ((rc = safety_net(s, sj, e)) != 0)
-        return rc;
-    rule = mode_rule(s, sj);
-    if (rule == MODE_SPOT_ONLY && !plan_has_spot(&s->plan))
-        rule = MODE_ANY; /* spec or policy rule spot out: nothing to wait for */
     /* First pass honours eager-next-region; the second drops it rather than wait. */
     for (pass = 0; pass < 2; pass++) {
-        for (k = 0; k < s->plan.n && tried < s->p.cfg.max_failover * 4; k++) {
+        for (k = 0; k < s->plan.n; k++) {
             enum unusable u = unusable(s, sj, &s->plan.c[k], rule, pass == 0);
 
             if (u == USE_OK)
-                return create_attempt(s, sj, &s->plan.c[k], e);
-            counts[u]++;
-            tried++;
+                return &s->plan.c[k];
+            if (pass == 0)
+                counts[u]++;
         }
         if (sj->avoid == NULL)
             break;
     }
+    return NULL;
+}
+
+/* Placement needs only the best few candidates: rank the top k, and widen
+ * (x8) only while none of them can be used and more exist. */
+static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_cand **pick,
+                         enum mode_rule *rule, size_t *counts, struct err *e)
+{
+    struct plan_opts opts = {s->now, 32};
+    int rc;
+
+    for (;;) {
+        memset(counts, 0, NOT__N * sizeof(*counts));
+        if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->pol, &opts, e)) != 0)
+            return rc;
+        if (opts.top == 32) {
+            if ((rc = safety_net(s, sj, e)) != 0)
+                return rc;
+            *rule = mode_rule(s, sj);
+            if (*rule == MODE_SPOT_ONLY && !plan_has_spot(&s->plan))
+                *rule = MODE_ANY; /* spec or policy rule spot out: nothing to wait for */
+        }
+        *pick = first_usable(s, sj, *rule, counts);
+        if (*pick != NULL || s->plan.n >= s->plan.feasible)
+            return 0;
+        opts.top *= 8;
+    }
+}
+
+static int place_one(struct sched *s, struct sjob *sj, struct err *e)
+{
+    size_t counts[NOT__N] = {0};
+    const struct plan_cand *pick = NULL;
+    enum mode_rule rule = MODE_ANY;
+    struct sjob *v;
+    char why[200];
+    int rc = rank_and_pick(s, sj, &pick, &rule, counts, e);
+
+    if (rc != 0)
+        return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
+    if (pick != NULL)
+        return create_attempt(s, sj, pick, e);
     if (s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
         return displace(s, sj, v, e);
     snprintf(why, sizeof(why), "%zu candidates: %zu full, %zu blocked after a stockout%s",
-             s->plan.n, counts[NOT_FULL], counts[NOT_BLOCKED],
+             s->plan.feasible, counts[NOT_FULL], counts[NOT_BLOCKED],
              rule == MODE_ON_DEMAND_ONLY ? ", spot ruled out by the deadline"
              : rule == MODE_SPOT_ONLY    ? ", ahead of schedule: waiting for spot"
                                          : "");

@@ -1259,7 +1259,7 @@ static int st_kind(struct ctx *c, const struct ynode *n, struct err *e)
 
 static int st_team(struct ctx *c, const struct ynode *n, struct err *e)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = get_line(c, n, "stratus.team", NAME_MAX_LEN, &s, e);
 
     if (rc == 0)

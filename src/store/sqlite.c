@@ -165,6 +165,7 @@ static const char *const migrations[] = {
     X(JOB_GET, JOB_SELECT " WHERE id = ?")                                               \
     X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
     X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < ? ORDER BY id")                        \
+    X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id")              \
     X(ATT_INSERT, "INSERT INTO attempts (" ATT_COLS ") VALUES (" ATT_VALS ")")           \
     X(ATT_UPDATE, "UPDATE attempts SET (" ATT_COLS ") = (" ATT_VALS ") WHERE id = ?")    \
     X(ATT_GET, "SELECT id, " ATT_COLS " FROM attempts WHERE id = ?")                     \
@@ -867,6 +868,24 @@ static int sq_job_list(struct store *st, int active_only, struct store_job **out
     return rc;
 }
 
+static int sq_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
+                             size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_JOB_LIST_AFTER, &b, "listing new jobs", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, JOB_SUCCEEDED);
+        b_int(&b, after_id);
+        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing new jobs", e);
+    }
+    *out = v;
+    return rc;
+}
+
 /* -- attempts -- */
 
 static void bind_attempt(struct binder *b, const struct store_attempt *a)
@@ -1388,6 +1407,7 @@ const struct store_ops store_sqlite = {
     .job_update = sq_job_update,
     .job_get = sq_job_get,
     .job_list = sq_job_list,
+    .job_list_after = sq_job_list_after,
     .attempt_insert = sq_attempt_insert,
     .attempt_update = sq_attempt_update,
     .attempt_get = sq_attempt_get,

@@ -142,6 +142,12 @@ int store_job_list(struct store *st, int active_only, struct store_job **out, si
     return st->ops->job_list(st, active_only, out, n, e);
 }
 
+int store_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
+                         size_t *n, struct err *e)
+{
+    return st->ops->job_list_after(st, after_id, out, n, e);
+}
+
 int store_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
 {
     return st->ops->attempt_insert(st, a, e);

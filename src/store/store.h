@@ -173,6 +173,10 @@ int store_job_get(struct store *st, int64_t id, struct store_job *out, struct er
  * store_jobs_free. */
 int store_job_list(struct store *st, int active_only, struct store_job **out, size_t *n,
                    struct err *e);
+/* Active jobs with an id above after_id, in id order (what a controller has
+ * not seen yet). */
+int store_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
+                         size_t *n, struct err *e);
 void store_job_clear(struct store_job *j);
 void store_jobs_free(struct store_job *v, size_t n);
 
