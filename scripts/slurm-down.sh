@@ -48,7 +48,7 @@ strays() {
     p=${p#/proc/}
     [ "$p" = $$ ] && continue
     if ls -l "/proc/$p/fd" 2>/dev/null | grep -qF -- "$d/spool/" ||
-       tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF -- "SLURM_CONF=$d/slurm.conf"; then
+       grep -qzxF -- "SLURM_CONF=$d/slurm.conf" "/proc/$p/environ" 2>/dev/null; then
       echo "$p"
     fi
   done

@@ -8,7 +8,11 @@
 #                                  tokens) and nowhere else
 #   SLURM_PORT_BASE=16800          ports used: BASE .. BASE+39
 #   SLURM_JOB_USER=root            the user the tokens (and so the jobs) run as
+#   SLURM_PENDING_TIMEOUT=30s      written into the clusters file, as is
+#   SLURM_POLL_INTERVAL=1s         (see docs/slurm.md)
 #
+# Exit status: 0 up; 3 the packages cannot be installed (tests skip then);
+# 1 anything else.
 # Writes $SLURM_DIR/clusters.yaml, the clusters file for STRATUS_DRIVER=slurm
 # (docs/slurm.md); prints its path last.  scripts/slurm-down.sh stops it all.
 #
@@ -42,6 +46,7 @@ NODES=4
 GPUS=8
 
 die() { echo "slurm-up: $*" >&2; exit 1; }
+cannot_install() { echo "slurm-up: $*" >&2; exit 3; }
 log() { echo "slurm-up: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it starts slurmd and munged)"
@@ -53,13 +58,14 @@ install_packages() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || cannot_install "no apt-get to install ${missing[*]}"
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # One install for everything; update the package lists only when needed.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
     { apt-get update -qq >/dev/null 2>&1 &&
       apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
-    die "apt-get cannot install ${missing[*]}"
+    cannot_install "apt-get cannot install ${missing[*]}"
 }
 
 # The emulator build replaces slurmd/slurmctld through alternatives and
@@ -210,6 +216,7 @@ write_clusters_file() {
   local f=$SLURM_DIR/clusters.yaml line name cloud region zone itype pre i=0
   {
     echo "# Stratus clusters file, written by scripts/slurm-up.sh (docs/slurm.md)."
+    echo "poll_interval: ${SLURM_POLL_INTERVAL:-1s}"
     echo "pending_timeout: ${SLURM_PENDING_TIMEOUT:-30s}"
     echo "clusters:"
     for line in "${CLUSTERS[@]}"; do

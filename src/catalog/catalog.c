@@ -420,3 +420,25 @@ const char *catalog_intern(struct catalog *cat, const char *s)
 {
     return strpool_intern(&cat->pool, s);
 }
+
+long catalog_find_offer(const struct catalog *cat, const char *cloud, const char *region,
+                        const char *zone, const char *instance_type, const char *accelerator)
+{
+    const struct region *r = catalog_region(cat, cloud, region);
+    const char *iz = strpool_find(&cat->pool, zone ? zone : "");
+    const char *it = strpool_find(&cat->pool, instance_type);
+    const char *ia = strpool_find(&cat->pool, accelerator);
+    uint32_t idx;
+
+    if (r == NULL || iz == NULL || it == NULL || ia == NULL ||
+        !keymap_get(&cat->offer_ix, r, iz, it, ia, &idx))
+        return -1;
+    return (long)idx;
+}
+
+void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_price)
+{
+    BUG_ON(i >= cat->noffers);
+    cat->offers[i].price = price;
+    cat->offers[i].spot_price = spot_price;
+}

@@ -104,6 +104,13 @@ const char *const *catalog_accelerators(const struct catalog *cat);
 const uint32_t *catalog_offers_of(const struct catalog *cat, const char *accelerator,
                                   size_t *n);
 
+/* The index of the offer (cloud, region, zone, instance_type, accelerator),
+ * or -1 when the catalog has none. */
+long catalog_find_offer(const struct catalog *cat, const char *cloud, const char *region,
+                        const char *zone, const char *instance_type, const char *accelerator);
+/* Change an offer's prices (the simulator replays price traces); < 0 = not sold. */
+void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_price);
+
 /* Price of moving one GB from (scloud, sregion) to (dcloud, dregion). */
 double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
                              const char *sregion, const char *dcloud, const char *dregion);

@@ -20,7 +20,7 @@ struct cli_cmd {
 
 extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_cmd_launch,
     cli_cmd_status, cli_cmd_queue, cli_cmd_logs, cli_cmd_cancel, cli_cmd_cost, cli_cmd_events,
-    cli_cmd_local, cli_cmd_controller;
+    cli_cmd_local, cli_cmd_controller, cli_cmd_simulate, cli_cmd_trace;
 
 const char *cli_version(void);
 /* Print "stratus: <message>" and map an error code to an exit status. */

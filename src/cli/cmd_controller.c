@@ -4,9 +4,11 @@
  *
  * `run` takes an exclusive flock on $STRATUS_HOME/controller.lock for its
  * whole life (a second one exits at once), writes controller.pid, opens the
- * store, the catalog and the local driver, and runs sched_step() until
- * SIGTERM or SIGINT.  Between steps it waits in sigtimedwait() for at most
- * the time the controller asked for; SIGUSR1 from the command line wakes it
+ * store, the catalog and the driver, and runs sched_step() until
+ * SIGTERM or SIGINT.  The driver is $STRATUS_DRIVER's (cli_driver_ops); its
+ * configuration is the file its ops name in $STRATUS_HOME (config_name).
+ * Between steps it waits in sigtimedwait() for at most the time the
+ * controller asked for; SIGUSR1 from the command line wakes it
  * at once when a job or request arrives.  Other commands start it on demand
  * (cli_ensure_controller), so users rarely type this.
  */
@@ -41,7 +43,7 @@ struct daemon {
     struct driver drv;
     struct driver_config dcfg;
     struct sched *sched;
-    char *local_yaml, *ckpt_root;
+    char *driver_conf, *ckpt_root; /* driver_conf: NULL when the driver names none */
 };
 
 static int take_lock(struct daemon *d)
@@ -83,16 +85,19 @@ static void local_sched_config(struct daemon *d, struct sched_config *c)
     c->backoff_max_s = 30;
     c->relaunch_overhead_s = env_num("STRATUS_RELAUNCH_OVERHEAD", 3);
     c->preempt_lower_priority = getenv("STRATUS_NO_DISPLACE") == NULL;
+    c->wait_retry_s = env_num("STRATUS_WAIT_RETRY", 2);
     c->ckpt_root = d->ckpt_root;
 }
 
 static int daemon_open(struct daemon *d, struct err *e)
 {
+    const struct driver_ops *ops = cli_driver_ops();
     struct sched_params p;
     char *catdir = catalog_default_dir(NULL), *dbpath = xasprintf("%s/stratus.db", d->home);
     int rc;
 
-    d->local_yaml = xasprintf("%s/local.yaml", d->home);
+    if (ops->config_name)
+        d->driver_conf = xasprintf("%s/%s", d->home, ops->config_name);
     d->ckpt_root = xasprintf("%s/checkpoints", d->home);
     rc = store_open(&d->st, dbpath, e);
     if (rc == 0)
@@ -104,9 +109,10 @@ static int daemon_open(struct daemon *d, struct err *e)
     d->dcfg.home = d->home;
     d->dcfg.cat = d->cat;
     d->dcfg.clock = &clock_wall;
-    d->dcfg.config_path = access(d->local_yaml, R_OK) == 0 ? d->local_yaml : NULL;
+    d->dcfg.config_path =
+        d->driver_conf && access(d->driver_conf, R_OK) == 0 ? d->driver_conf : NULL;
     d->dcfg.seed = (uint64_t)env_num("STRATUS_SEED", 1);
-    if ((rc = driver_open(&d->drv, cli_driver_ops(), &d->dcfg, e)) != 0)
+    if ((rc = driver_open(&d->drv, ops, &d->dcfg, e)) != 0)
         return rc;
     memset(&p, 0, sizeof(p));
     p.store = d->st;
@@ -123,8 +129,20 @@ static void daemon_close(struct daemon *d)
     driver_close(&d->drv);
     catalog_free(d->cat);
     store_close(d->st);
-    free(d->local_yaml);
+    free(d->driver_conf);
     free(d->ckpt_root);
+}
+
+/* The signals the loop waits for, blocked: from before the pid file shows,
+ * since a command that sees it may send SIGUSR1 at once, and SIGUSR1's
+ * default action, while daemon_open() still loads, would end the process. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigprocmask(SIG_BLOCK, set, NULL);
 }
 
 static int daemon_loop(struct daemon *d)
@@ -132,11 +150,7 @@ static int daemon_loop(struct daemon *d)
     sigset_t set;
     struct err e;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    block_signals(&set);
     for (;;) {
         double next = 0.5;
         struct timespec ts;
@@ -162,10 +176,12 @@ static int daemon_loop(struct daemon *d)
 static int controller_run(void)
 {
     struct daemon d;
+    sigset_t wake;
     struct err e;
     int rc;
 
     memset(&d, 0, sizeof(d));
+    block_signals(&wake);
     d.home = cli_home();
     if (!take_lock(&d)) {
         fprintf(stderr, "stratus: a controller already runs for %s\n", d.home);

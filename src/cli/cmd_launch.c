@@ -43,7 +43,7 @@ static const char launch_usage[] =
 static int show_plan(const char *path, const char *policy_path, struct spec **sp,
                      struct policy **pol)
 {
-    struct plan_opts o = {0, 3};
+    struct plan_opts o = {0, 3, 0};
     struct catalog *cat;
     struct plan p;
     struct err e;

@@ -204,7 +204,7 @@ static void print_plan(const struct plan *p, int explain)
 static int plan_one(const struct plan_args *a, const struct catalog *cat,
                     const struct policy *pol, const char *file, json_t *out)
 {
-    struct plan_opts opts = {0, (size_t)a->top};
+    struct plan_opts opts = {0, (size_t)a->top, 0};
     struct spec *s;
     struct plan p;
     struct err e;

@@ -9,6 +9,8 @@
 
 static const struct driver_ops *const driver_table[] = {
     &driver_local,
+    &driver_sim,
+    &driver_slurm,
     NULL,
 };
 

@@ -71,6 +71,8 @@ struct driver_config {
     const struct clock *clock;
     const char *config_path;    /* driver-specific file (local.yaml, clusters.yaml); may be NULL */
     uint64_t seed;              /* for reproducible randomness */
+    const void *world;          /* driver-specific in-memory input (the simulator's
+                                   struct sim_world); NULL for the others */
 };
 
 struct driver;
@@ -78,6 +80,10 @@ struct driver;
 struct driver_ops {
     const char *name;           /* "local", "slurm", "sim" */
     size_t priv_size;           /* bytes of private state the core allocates */
+    /* The driver's own file in $STRATUS_HOME ("clusters.yaml"), handed to
+     * open() as config_path when it exists; NULL = none (the driver then
+     * finds its configuration itself). */
+    const char *config_name;
     int (*open)(struct driver *d, const struct driver_config *cfg, struct err *e);
     int (*launch)(struct driver *d, const struct attempt *a, struct err *e);
     /* Fill up to max events; returns the count (>= 0) or a negative error. */
@@ -95,6 +101,10 @@ struct driver_ops {
     /* Seconds until the driver next has something to report (for sleeping);
      * < 0 = no idea. */
     double (*next_event_in)(struct driver *d);
+    /* Free nodes for one purchase mode (spot or on-demand), when the driver
+     * tells the two apart; otherwise capacity() answers for both. */
+    long (*capacity_mode)(struct driver *d, const char *cloud, const char *region,
+                          const char *zone, const char *instance_type, int spot);
     /* The file holding a node's output (for `stratus logs`); 0, or
      * ST_ENOTFOUND when the driver keeps no such file. */
     int (*log_path)(struct driver *d, int64_t attempt_id, int node, char *buf, size_t n);
@@ -106,7 +116,7 @@ struct driver {
     const struct driver_config *cfg;
 };
 
-extern const struct driver_ops driver_local;
+extern const struct driver_ops driver_local, driver_sim, driver_slurm;
 
 /* The registry (tmux's cmd_table): look a driver up by name; NULL if unknown. */
 const struct driver_ops *driver_find(const char *name);
@@ -133,8 +143,10 @@ static inline int driver_terminate(struct driver *d, int64_t attempt_id, struct 
 }
 
 static inline long driver_capacity(struct driver *d, const char *cloud, const char *region,
-                                   const char *zone, const char *instance_type)
+                                   const char *zone, const char *instance_type, int spot)
 {
+    if (d->ops->capacity_mode)
+        return d->ops->capacity_mode(d, cloud, region, zone, instance_type, spot);
     return d->ops->capacity ? d->ops->capacity(d, cloud, region, zone, instance_type) : -1;
 }
 

@@ -162,7 +162,9 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
     c->expected = c->compute + c->preemption + c->egress;
     c->tier = policy_tier(p->rule, o->cloud);
     c->pref = policy_pref_index(p->rule, o->cloud);
-    c->key = c->pref > 0 && margin > 0 ? c->expected / pow(1 - margin, c->pref) : c->expected;
+    c->key = p->by_price ? c->hourly_cost : c->expected;
+    if (c->pref > 0 && margin > 0)
+        c->key /= pow(1 - margin, c->pref);
 }
 
 static int spec_fits(const struct spec_res *r, const struct offer *o)
@@ -402,6 +404,7 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
     int rc;
 
     reset(p, cat, s, pol);
+    p->by_price = o ? o->by_price : 0;
     if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_data_location(p, e)) != 0)
         return rc;
     for (alt = 0; alt < s->nres; alt++) {

@@ -82,6 +82,8 @@ struct plan_excl {
 struct plan_opts {
     double now;            /* unix time, for commitment windows; 0 = now */
     size_t top;            /* keep only the best `top` (0 = all) */
+    int by_price;          /* rank by hourly price alone, ignoring preemption
+                              and egress (what a price-only scheduler does) */
 };
 
 struct plan {
@@ -90,6 +92,7 @@ struct plan {
     const struct policy_rule *rule; /* the governing policy rule, or NULL */
     double duration_h;     /* used for costs */
     int duration_assumed;  /* the spec gave none: costs are for one hour */
+    int by_price;          /* from plan_opts */
     struct plan_cand *c;   /* ranked, best first */
     size_t n, cap;
     size_t feasible;       /* feasible before trimming to `top` */

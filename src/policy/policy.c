@@ -371,7 +371,9 @@ static int read_kinds(const struct ydoc *d, const struct ynode *n, struct policy
 static int read_match(const struct ydoc *d, const struct ynode *m, struct policy_rule *r,
                       struct err *e)
 {
-    static const char *const keys[] = {"kind", "team", "name", NULL};
+    static const char *const keys[] = {"kind", "team", "name", "min_gpus", "max_gpus", NULL};
+    const struct ynode *lo, *hi;
+    long v;
     int rc;
 
     if (ynode_is_null(m))
@@ -379,6 +381,15 @@ static int read_match(const struct ydoc *d, const struct ynode *m, struct policy
     rc = yexpect(d, m, Y_MAP, "match", e);
     if (rc == 0)
         rc = ymap_check_keys(d, m, keys, "match", e);
+    lo = ymap_get(m, "min_gpus");
+    hi = ymap_get(m, "max_gpus");
+    if (rc == 0 && lo && (rc = yget_long(d, lo, "match.min_gpus", 1, 1000000, &v, e)) == 0)
+        r->min_gpus = (int)v;
+    if (rc == 0 && hi && (rc = yget_long(d, hi, "match.max_gpus", 1, 1000000, &v, e)) == 0)
+        r->max_gpus = (int)v;
+    if (rc == 0 && r->min_gpus && r->max_gpus && r->min_gpus > r->max_gpus)
+        rc = yerr(d, lo, ST_EINVAL, e, "match.min_gpus (%d) is above match.max_gpus (%d)",
+                  r->min_gpus, r->max_gpus);
     if (rc == 0)
         rc = read_kinds(d, ymap_get(m, "kind"), r, e);
     if (rc == 0)
@@ -610,7 +621,7 @@ static int rule_is_catchall(const struct policy_rule *r)
 
     if (r->kinds != 0 && r->kinds != (1u << SPEC_KIND__N) - 1)
         return 0;
-    if (r->nteams != 0)
+    if (r->nteams != 0 || r->min_gpus > 1 || r->max_gpus != 0)
         return 0;
     for (i = 0; i < r->nnames; i++)
         if (r->names[i][strspn(r->names[i], "*")] == '\0')
@@ -787,10 +798,24 @@ void policy_free(struct policy *p)
 
 /* ---- queries ----------------------------------------------------------- */
 
+/* The gang's GPUs: nodes x the largest accelerator count of its alternatives. */
+static int spec_gpus(const struct spec *s)
+{
+    int most = 0;
+    size_t i;
+
+    for (i = 0; i < s->nres; i++)
+        if (s->res[i].acc_count > most)
+            most = s->res[i].acc_count;
+    return most * (s->num_nodes > 0 ? s->num_nodes : 1);
+}
+
 static int rule_fits(const struct policy_rule *r, const struct spec *s)
 {
     size_t i;
 
+    if ((r->min_gpus && spec_gpus(s) < r->min_gpus) || (r->max_gpus && spec_gpus(s) > r->max_gpus))
+        return 0;
     if (r->kinds != 0 &&
         ((unsigned)s->kind >= SPEC_KIND__N || !(r->kinds & (1u << s->kind))))
         return 0;

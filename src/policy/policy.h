@@ -10,7 +10,7 @@
  *   rules:
  *     - name: training-on-azure
  *       description: training only on azure
- *       match: {kind: train}            # kind, team, name (glob); all must fit
+ *       match: {kind: train, min_gpus: 32} # kind, team, name (glob), gang size; all must fit
  *       allow: [azure]                  # location patterns cloud[/region[/zone]], globs
  *       deny: [azure/westus3]
  *       continents: [europe]            # allowed continents (data residency)
@@ -69,6 +69,7 @@ struct policy_rule {
     size_t nteams;
     char **names;            /* globs on spec->name */
     size_t nnames;
+    int min_gpus, max_gpus;  /* gang size (nodes x accelerators per node); 0 = any */
     /* effects */
     char **allow;            /* location patterns; none = every location */
     size_t nallow;

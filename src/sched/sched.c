@@ -31,7 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define IDLE_WAKE_S 0.5
+/* next_wake() when nothing is timed: the caller decides how long to idle. */
+#define NOTHING_TIMED_S 1e9
 
 void sched_config_default(struct sched_config *c)
 {
@@ -42,6 +43,8 @@ void sched_config_default(struct sched_config *c)
     c->relaunch_overhead_s = 120;
     c->preempt_lower_priority = 1;
     c->max_failover = 8;
+    c->wait_retry_s = 60;
+    c->deadline_rule = 1;
 }
 
 /* ---- jobs in memory ---- */
@@ -59,6 +62,7 @@ static void sjob_free(struct sjob *sj)
     free(sj->node_state);
     free(sj->avoid);
     free(sj->workdir);
+    free(sj->data_at);
     free(sj);
 }
 
@@ -76,18 +80,23 @@ static char *resolve_workdir(const struct store_job *j, const struct spec *sp)
 }
 
 /* Parse what the job row carries; takes ownership of *j. */
-static int sjob_new(struct store_job *j, struct sjob **out, struct err *e)
+static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **out,
+                    struct err *e)
 {
     struct sjob *sj = xcalloc(1, sizeof(*sj));
     int rc;
 
     sj->j = *j;
     memset(j, 0, sizeof(*j));
-    rc = spec_load_mem(&sj->spec, sj->j.spec_path ? sj->j.spec_path : sj->j.name,
-                       sj->j.spec_text, strlen(sj->j.spec_text), e);
+    if (s->p.load_spec)
+        rc = s->p.load_spec(s->p.load_spec_ctx, &sj->j, &sj->spec, e);
+    else
+        rc = spec_load_mem(&sj->spec, sj->j.spec_path ? sj->j.spec_path : sj->j.name,
+                           sj->j.spec_text, strlen(sj->j.spec_text), e);
     if (rc == 0 && sj->j.policy_text)
         rc = policy_load_mem(&sj->pol, "policy", sj->j.policy_text,
                              strlen(sj->j.policy_text), e);
+    sj->rule_pol = sj->pol ? sj->pol : s->p.default_policy;
     if (rc != 0) {
         sjob_free(sj);
         return rc;
@@ -237,7 +246,7 @@ static int load_new_jobs(struct sched *s, struct err *e)
 
         if (v[i].id > s->max_job_id)
             s->max_job_id = v[i].id;
-        if (sjob_new(&v[i], &sj, e) != 0) {
+        if (sjob_new(s, &v[i], &sj, e) != 0) {
             /* A spec that no longer parses (e.g. written by a newer stratus)
              * fails its job instead of stopping the controller. */
             log_error("job %lld: %s", (long long)v[i].id, e->msg);
@@ -484,6 +493,24 @@ double sched_progress(const struct sched *s, const struct sjob *sj)
     return p;
 }
 
+/* Egress of bringing the job's data to the attempt's region, unless an
+ * earlier attempt of this run of the controller already brought it there. */
+static double data_move_cost(const struct sched *s, struct sjob *sj, const struct store_attempt *a)
+{
+    const struct spec *sp = sj->spec;
+
+    if (sp->data_cloud == NULL || sp->data_gb <= 0)
+        return 0;
+    if (sj->data_at && strcmp(sj->data_at, a->region) == 0 && strncmp(sj->data_at_cloud, a->cloud, sizeof(sj->data_at_cloud)) == 0)
+        return 0;
+    free(sj->data_at);
+    sj->data_at = xstrdup(a->region);
+    snprintf(sj->data_at_cloud, sizeof(sj->data_at_cloud), "%s", a->cloud);
+    return sp->data_gb * catalog_egress_per_gb(s->p.cat, sp->data_cloud,
+                                               sp->data_region ? sp->data_region : "",
+                                               a->cloud, a->region);
+}
+
 int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, double at,
                       struct err *e)
 {
@@ -498,15 +525,20 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     a->end_reason = reason;
     a->exit_code = code;
     /* Node-seconds from the moment the gang ran to its end, at the price in
-     * force (the same node-hours the cost report sums); an attempt refused at
-     * launch never ran and costs nothing. */
+     * force (the same node-hours the cost report sums), plus moving the job's
+     * data to where the attempt ran; an attempt refused at launch never ran
+     * and costs nothing. */
     a->cost = run_s * a->nodes * a->price_hour / 3600.0;
+    if (a->running_at > 0)
+        a->cost += data_move_cost(s, sj, a);
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cost += a->cost;
     sj->j.exit_code = code;
     sj->j.work_done_s += reason == ATT_END_EXITED && code == 0 ? run_s : saved_work(sj->spec, run_s);
     sj->j.cur_attempt = 0;
+    if (a->running_at > 0 || reason == ATT_END_CAPACITY)
+        s->capacity_freed = 1; /* jobs waiting for room may fit now */
     if (sj->nodes_ended < a->nodes)
         sched_act(s, ACT_TERMINATE, a->id, sj);
     return store_job_update(s->p.store, &sj->j, e);
@@ -720,7 +752,7 @@ static int take_requests(struct sched *s, struct err *e)
 
 static double next_wake(const struct sched *s)
 {
-    double next = IDLE_WAKE_S, d = driver_next_event_in(s->p.driver);
+    double next = NOTHING_TIMED_S, d = driver_next_event_in(s->p.driver);
     size_t i;
 
     if (d >= 0 && d < next)
@@ -740,20 +772,31 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     int rc;
 
     s->now = clock_now(s->p.clock);
-    if ((rc = load_new_jobs(s, e)) != 0 || (rc = take_requests(s, e)) != 0 ||
-        (rc = poll_events(s, e)) != 0 || (rc = sched_check_deadlines(s, e)) != 0 ||
-        (rc = sched_place_all(s, e)) != 0) {
-        if (s->in_tx)
-            store_rollback(s->p.store);
-        s->in_tx = 0;
-        s->nacts = 0;
-        return rc;
+    if (!s->p.cfg.only_when_poked || s->poked) {
+        s->poked = 0;
+        if ((rc = load_new_jobs(s, e)) != 0 || (rc = take_requests(s, e)) != 0)
+            goto fail;
     }
+    if ((rc = poll_events(s, e)) != 0 || (rc = sched_check_deadlines(s, e)) != 0 ||
+        (rc = sched_place_all(s, e)) != 0)
+        goto fail;
     rc = commit_and_act(s, e);
     drop_finished(s);
     if (next_in)
         *next_in = s->nsync > 0 || s->more_events ? 0 : next_wake(s);
     return rc;
+
+fail:
+    if (s->in_tx)
+        store_rollback(s->p.store);
+    s->in_tx = 0;
+    s->nacts = 0;
+    return rc;
+}
+
+void sched_poke(struct sched *s)
+{
+    s->poked = 1;
 }
 
 static int cmp_att_ref(const void *a, const void *b)
@@ -802,6 +845,7 @@ void sched_close(struct sched *s)
     free(s->acts);
     free(s->sync_ev);
     free(s->resv);
+    free(s->failed);
     store_blocks_free(s->blocks, s->nblocks);
     plan_free(&s->plan);
     free(s);
@@ -837,19 +881,29 @@ static void job_from_spec(struct store_job *j, const struct spec *sp, double now
 int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
                  const char *policy_text, double now, int64_t *job_id, struct err *e)
 {
-    struct store_job j;
     struct spec *sp = NULL;
     struct policy *pol = NULL;
     int rc;
 
-    memset(&j, 0, sizeof(j));
     if ((rc = spec_load_mem(&sp, spec_path, spec_text, strlen(spec_text), e)) != 0)
         return rc;
-    if (policy_text &&
-        (rc = policy_load_mem(&pol, "policy", policy_text, strlen(policy_text), e)) != 0) {
-        spec_free(sp);
-        return rc;
-    }
+    if (policy_text)
+        rc = policy_load_mem(&pol, "policy", policy_text, strlen(policy_text), e);
+    if (rc == 0)
+        rc = sched_submit_parsed(st, spec_path, spec_text, sp, policy_text, now, job_id, e);
+    spec_free(sp);
+    policy_free(pol);
+    return rc;
+}
+
+int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
+                        const struct spec *sp, const char *policy_text, double now,
+                        int64_t *job_id, struct err *e)
+{
+    struct store_job j;
+    int rc;
+
+    memset(&j, 0, sizeof(j));
     job_from_spec(&j, sp, now);
     j.spec_path = xstrdup(spec_path);
     j.spec_text = xstrdup(spec_text);
@@ -864,7 +918,5 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
         store_rollback(st);
     *job_id = j.id;
     store_job_clear(&j);
-    spec_free(sp);
-    policy_free(pol);
     return rc;
 }

@@ -24,6 +24,8 @@
 
 struct catalog;
 struct driver;
+struct policy;
+struct store_job;
 struct store;
 struct spec;
 
@@ -35,10 +37,18 @@ struct sched_config {
     int preempt_lower_priority; /* displace lower-priority spot jobs when full */
     size_t max_failover;        /* candidates tried per job per step */
     const char *ckpt_root;      /* checkpoint dirs live under here; NULL = none (sim) */
+    double wait_retry_s;        /* a job waiting for capacity is retried at least
+                                   this often (and at once when capacity frees) */
+    int deadline_rule;          /* apply the deadline rule (sched_place.c) */
+    int rank_by_price;          /* rank candidates by price alone (baselines) */
+    int only_when_poked;        /* look for new jobs and requests only after
+                                   sched_poke() (the simulator submits itself;
+                                   the daemon looks every step) */
 };
 
 /* The defaults (cooldown 300 s, backoff 5 s .. 300 s, overhead 120 s,
- * displacement on, 8 failovers per step). */
+ * displacement on, 8 failovers per step, waiting jobs retried every 60 s,
+ * deadline rule on, ranking by expected cost). */
 void sched_config_default(struct sched_config *c);
 
 struct sched_params {
@@ -47,6 +57,12 @@ struct sched_params {
     const struct catalog *cat;
     const struct clock *clock;
     struct sched_config cfg;
+    /* Optional: the policy of jobs submitted without one (not owned). */
+    const struct policy *default_policy;
+    /* Optional: build a job's spec from its row instead of parsing its text
+     * (the simulator makes a million specs directly). Returns an owned spec. */
+    int (*load_spec)(void *ctx, const struct store_job *j, struct spec **out, struct err *e);
+    void *load_spec_ctx;
 };
 
 struct sched;
@@ -61,6 +77,9 @@ void sched_close(struct sched *s);
  * caller may sleep that long or until it is poked). */
 int sched_step(struct sched *s, double *next_in, struct err *e);
 
+/* New jobs or requests are in the store: the next step reads them. */
+void sched_poke(struct sched *s);
+
 /* Number of jobs not yet in a terminal state. */
 size_t sched_active(const struct sched *s);
 /* Transitions committed since open (for benchmarks). */
@@ -71,5 +90,10 @@ uint64_t sched_transitions(const struct sched *s);
  * (the command line calls it, then pokes the controller). */
 int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
                  const char *policy_text, double now, int64_t *job_id, struct err *e);
+/* The same for a spec already parsed (sp is borrowed); spec_text is what the
+ * store keeps (a controller with a load_spec hook never parses it). */
+int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
+                        const struct spec *sp, const char *policy_text, double now,
+                        int64_t *job_id, struct err *e);
 
 #endif

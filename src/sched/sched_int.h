@@ -16,11 +16,15 @@ struct sjob {
     struct store_job j;
     struct spec *spec;          /* parsed from j.spec_text */
     struct policy *pol;         /* parsed from j.policy_text; NULL = none */
+    const struct policy *rule_pol; /* the policy in force: pol, or the default */
+    int waiting;                /* waiting for capacity (woken when some frees) */
     struct store_attempt att;   /* the live attempt, valid when j.cur_attempt != 0 */
     int *node_state;            /* per node of att: enum attempt_state */
     int nodes_running, nodes_ended;
     char *avoid;                /* "cloud/region" to avoid next (eager-next-region) */
     char *workdir;              /* the spec's workdir made absolute, or NULL */
+    char *data_at;              /* region the job's data was last moved to */
+    char data_at_cloud[16];     /* ... and its cloud */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -59,10 +63,14 @@ struct sched {
     size_t nsync, sync_cap;
     struct reservation *resv;
     size_t nresv, resv_cap;
+    uint64_t *failed;           /* shapes that found no room this step */
+    size_t nfailed, failed_cap;
     struct store_block *blocks; /* active location blocks */
     size_t nblocks;
     int in_tx;
     int more_events;            /* the last poll filled its batch */
+    int capacity_freed;         /* an attempt ended this step: wake waiting jobs */
+    int poked;                  /* new jobs or requests to read (sched_poke) */
     uint64_t transitions;
     double now;                 /* the clock, read once per step */
 };

@@ -96,12 +96,17 @@ static int has_deadline(const struct sjob *sj)
     return sj->j.deadline_at > 0 && sj->spec->duration_s > 0;
 }
 
+static int deadline_rule_on(const struct sched *s, const struct sjob *sj)
+{
+    return s->p.cfg.deadline_rule && has_deadline(sj);
+}
+
 /* Latch on-demand for a job whose slack can no longer absorb a preemption. */
 static int safety_net(struct sched *s, struct sjob *sj, struct err *e)
 {
     double sl = slack(s, sj), c = preemption_cost(s, sj);
 
-    if (sj->j.on_demand_only || !has_deadline(sj) || sl >= c)
+    if (sj->j.on_demand_only || !deadline_rule_on(s, sj) || sl >= c)
         return 0;
     sj->j.on_demand_only = 1;
     if (sched_log(s, sj, "deadline", e,
@@ -117,7 +122,7 @@ static enum mode_rule mode_rule(const struct sched *s, const struct sjob *sj)
 
     if (sj->j.on_demand_only)
         return MODE_ON_DEMAND_ONLY;
-    if (!has_deadline(sj))
+    if (!deadline_rule_on(s, sj))
         return MODE_ANY;
     horizon = sj->j.deadline_at - preemption_cost(s, sj) - sj->j.submitted_at;
     line = horizon > 0 ? sj->spec->duration_s * fmin(1.0, (s->now - sj->j.submitted_at) / horizon)
@@ -187,7 +192,8 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
     if (avoid && sj->avoid && strncmp(sj->avoid, o->cloud, strlen(o->cloud)) == 0 &&
         strcmp(sj->avoid + strlen(o->cloud) + 1, o->region) == 0)
         return NOT_AVOIDED;
-    free_nodes = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type);
+    free_nodes = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type,
+                                 c->mode == PLAN_SPOT);
     if (free_nodes >= 0 && free_nodes - reserved(s, o) < c->nodes)
         return NOT_FULL;
     return USE_OK;
@@ -283,7 +289,8 @@ static int wait_for_capacity(struct sched *s, struct sjob *sj, const char *why, 
     char msg[256];
 
     snprintf(msg, sizeof(msg), "waiting for capacity: %s", why);
-    sj->j.next_try_at = s->now + s->p.cfg.backoff_base_s;
+    sj->waiting = 1;
+    sj->j.next_try_at = s->now + s->p.cfg.wait_retry_s;
     if (sched_tx(s, e) != 0)
         return e->code;
     if (sj->j.reason && strcmp(sj->j.reason, msg) == 0)
@@ -334,12 +341,12 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
 static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_cand **pick,
                          enum mode_rule *rule, size_t *counts, struct err *e)
 {
-    struct plan_opts opts = {s->now, 32};
+    struct plan_opts opts = {s->now, 32, s->p.cfg.rank_by_price};
     int rc;
 
     for (;;) {
         memset(counts, 0, NOT__N * sizeof(*counts));
-        if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->pol, &opts, e)) != 0)
+        if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, e)) != 0)
             return rc;
         if (opts.top == 32) {
             if ((rc = safety_net(s, sj, e)) != 0)
@@ -366,6 +373,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
 
     if (rc != 0)
         return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
+    sj->waiting = 0;
     if (pick != NULL)
         return create_attempt(s, sj, pick, e);
     if (s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
@@ -389,6 +397,47 @@ static int by_priority(const void *a, const void *b)
     return x->j.id < y->j.id ? -1 : x->j.id > y->j.id;
 }
 
+/* Waiting jobs to consider now: those whose time has come, and every job
+ * waiting for capacity when an attempt has ended (room may have freed). */
+static int due(const struct sched *s, const struct sjob *sj)
+{
+    if (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING)
+        return 0;
+    return sj->j.next_try_at <= s->now || (s->capacity_freed && sj->waiting);
+}
+
+/* Jobs of one shape (alternatives, nodes, policy, mode rule) that found no
+ * room in a step all find none: remember the shape and skip the rest.  The
+ * key is approximate on purpose (blocks and eager-next-region differ per
+ * job only after a failure, and then the job is simply tried next step). */
+static int shape_failed(struct sched *s, const struct sjob *sj, int record)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (i = 0; i < sj->spec->nres; i++) {
+        const char *a = sj->spec->res[i].accelerator ? sj->spec->res[i].accelerator : "";
+
+        for (; *a; a++)
+            h = (h ^ (unsigned char)*a) * 1099511628211ULL;
+        h = (h ^ (uint64_t)sj->spec->res[i].acc_count) * 1099511628211ULL;
+        h = (h ^ (uint64_t)(sj->spec->res[i].use_spot + 2)) * 1099511628211ULL;
+    }
+    h = (h ^ (uint64_t)sj->spec->num_nodes) * 1099511628211ULL;
+    h = (h ^ (uint64_t)(uintptr_t)sj->rule_pol) * 1099511628211ULL;
+    h = (h ^ (uint64_t)sj->j.on_demand_only) * 1099511628211ULL;
+    if (sj->avoid != NULL || has_deadline(sj))
+        return 0; /* individual: never share a verdict */
+    for (i = 0; i < s->nfailed; i++)
+        if (s->failed[i] == h)
+            return 1;
+    if (record) {
+        s->failed = xgrow(s->failed, &s->failed_cap, s->nfailed + 1, sizeof(*s->failed));
+        s->failed[s->nfailed++] = h;
+    }
+    return 0;
+}
+
 int sched_place_all(struct sched *s, struct err *e)
 {
     struct sjob **wait = NULL;
@@ -396,27 +445,32 @@ int sched_place_all(struct sched *s, struct err *e)
     int rc = 0;
 
     s->nresv = 0;
-    for (i = 0; i < s->njobs; i++) {
-        const struct store_job *j = &s->jobs[i]->j;
-
-        if ((j->state == JOB_PENDING || j->state == JOB_RECOVERING) && j->next_try_at <= s->now)
-            n++;
-    }
-    if (n == 0)
+    s->nfailed = 0;
+    for (i = 0; i < s->njobs; i++)
+        n += due(s, s->jobs[i]);
+    if (n == 0) {
+        s->capacity_freed = 0;
         return 0;
+    }
     if ((rc = refresh_blocks(s, e)) != 0)
         return rc;
     wait = xcalloc(n, sizeof(*wait));
-    for (i = 0, n = 0; i < s->njobs; i++) {
-        const struct store_job *j = &s->jobs[i]->j;
-
-        if ((j->state == JOB_PENDING || j->state == JOB_RECOVERING) && j->next_try_at <= s->now)
+    for (i = 0, n = 0; i < s->njobs; i++)
+        if (due(s, s->jobs[i]))
             wait[n++] = s->jobs[i];
-    }
+    s->capacity_freed = 0;
     qsort(wait, n, sizeof(*wait), by_priority);
-    for (i = 0; rc == 0 && i < n; i++)
-        if (wait[i]->j.state == JOB_PENDING || wait[i]->j.state == JOB_RECOVERING)
-            rc = place_one(s, wait[i], e);
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct sjob *sj = wait[i];
+
+        if (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING)
+            continue;
+        if (sj->waiting && shape_failed(s, sj, 0))
+            continue; /* same shape found no room this step: stays waiting */
+        rc = place_one(s, sj, e);
+        if (rc == 0 && sj->waiting)
+            shape_failed(s, sj, 1);
+    }
     free(wait);
     return rc;
 }

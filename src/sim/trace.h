@@ -35,7 +35,7 @@ struct trace_job {
     double deadline_s;       /* relative to submit; 0 = none */
     double checkpoint_s;     /* checkpoint interval; 0 = none */
     double data_gb;
-    const char *id;          /* interned */
+    const char *id;          /* interned in the trace's `ids` pool */
     const char *team;        /* interned; "" = none */
     const char *accelerator; /* interned, as written ("H100") */
     const char *data_cloud, *data_region; /* interned; "" = none */
@@ -65,6 +65,7 @@ struct trace_price {
 /* A loaded trace file of one kind; free with trace_free. */
 struct trace {
     struct strpool pool;
+    struct strpool ids; /* job ids, apart from `pool` so that a repeat is a duplicate */
     struct trace_job *jobs;
     size_t njobs;
     struct trace_spot *spot;

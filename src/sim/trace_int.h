@@ -28,7 +28,7 @@ int trace_is_token(const char *s);
 /* Counts of one conversion: rows read and kept, rows dropped by reason, and
  * notes (counted facts that drop nothing, e.g. "fractional GPU rounded up"). */
 struct trace_tally {
-    const char *what;  /* "itp", "alibaba", ... */
+    const char *what; /* "itp", "alibaba", ... */
     size_t read, kept;
     size_t nreasons;
     const char *reason[TRACE_REASONS_MAX]; /* static strings, first = printed first */

@@ -185,7 +185,8 @@ int store_attempt_insert(struct store *st, struct store_attempt *a, struct err *
 int store_attempt_update(struct store *st, const struct store_attempt *a, struct err *e);
 int store_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
                       struct err *e);
-/* job_id > 0: that job's attempts; job_id == 0: every attempt not ENDED. */
+/* job_id > 0: that job's attempts; job_id == 0: every attempt not ENDED;
+ * job_id < 0: every attempt (reports, the simulator's results). */
 int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
                        size_t *n, struct err *e);
 void store_attempt_clear(struct store_attempt *a);

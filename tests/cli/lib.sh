@@ -37,7 +37,7 @@ use_home() {
     export STRATUS_CATALOG="$TMP/catalog"
   fi
   export STRATUS_BACKOFF=0.2 STRATUS_RELAUNCH_OVERHEAD=1
-  trap 'stop_home; rm -rf "$TMP"' EXIT
+  trap 'stop_home; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 }
 
 # Stop the controller (by PID) and every node process still running.

@@ -38,9 +38,9 @@ unset STRATUS_NO_AUTOSTART
 active() { sql "select count(*) from jobs where state not in (4,5,6)"; }
 kills=0 preempts=0
 "$STRATUS" controller start >/dev/null || fail "controller did not start"
-deadline=$((SECONDS + 240))
+deadline=$((SECONDS + ${CRASH_TIMEOUT:-240}))
 while [ "$(active)" != 0 ]; do
-  [ $SECONDS -lt $deadline ] || fail "jobs still active after 240 s: $(sql "select id, state, reason from jobs where state not in (4,5,6) limit 5")"
+  [ $SECONDS -lt $deadline ] || { ps -eo pid,ppid,stat,args | grep "[s]tratus controller" >&2; fail "jobs still active after 240 s: $(sql "select id, state, reason from jobs where state not in (4,5,6) limit 5")"; }
   sleep "0.$((RANDOM % 4 + 2))"
   # Inject a preemption into a random running job now and then.
   if [ $((RANDOM % 3)) = 0 ]; then

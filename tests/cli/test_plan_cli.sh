@@ -113,6 +113,8 @@ cat >"$TMP/gcp-train.yaml" <<'YAML'
 resources:
   accelerators: H100:8
   infra: gcp
+num_nodes: 2
+run: ./train.sh
 stratus:
   kind: train
 YAML

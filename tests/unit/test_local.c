@@ -285,7 +285,7 @@ static void inject_ok(struct world *w, const char *kind, const char *arg)
 
 static long cap_of(struct world *w, const struct offer_ref *o)
 {
-    return driver_capacity(&w->d, o->cloud, o->region, o->zone, o->itype);
+    return driver_capacity(&w->d, o->cloud, o->region, o->zone, o->itype, 0);
 }
 
 /* Does text have a line that is exactly line? */
@@ -602,7 +602,7 @@ static void test_gang_capacity(void **state)
     assert_int_equal(cap_of(w, &GCP_H100), 3);
     assert_int_equal(cap_of(w, &AZ_H100), 4);
     assert_int_equal(
-        driver_capacity(&w->d, "gcp", "us-central1", "us-central1-a", "nope"), 0);
+        driver_capacity(&w->d, "gcp", "us-central1", "us-central1-a", "nope", 0), 0);
     launch_ok(w, &a);
     assert_int_equal(cap_of(w, &GCP_H100), 1);
     launch_ok(w, &b); /* 2 nodes, 1 free: refused whole */

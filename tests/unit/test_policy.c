@@ -465,6 +465,13 @@ static void test_bad_files(void **state)
         {"bad-root.yaml", "bad-root.yaml:1:1: a policy must be a mapping, not a list"},
         {"bad-dup-name.yaml",
          "bad-dup-name.yaml:6:11: duplicate rule name 'train' (first at line 2)"},
+        {"bad-gpus-range.yaml",
+         "bad-gpus-range.yaml:3:36: match.min_gpus (64) is above match.max_gpus (8)"},
+        {"bad-gpus-word.yaml",
+         "bad-gpus-word.yaml:3:23: match.min_gpus must be a whole number from 1 to 1000000, "
+         "not 'lots'"},
+        {"bad-gpus-typo.yaml",
+         "bad-gpus-typo.yaml:3:13: unknown key 'min_gpu' in match (did you mean 'min_gpus'?)"},
         {"bad-after-catchall.yaml",
          "bad-after-catchall.yaml:6:5: rule 'late' can never match: rule 'default' (line "
          "4) "
@@ -569,14 +576,30 @@ static void test_example_lab(void **state)
 {
     struct policy *p = load(SOURCE_DIR "/examples/policy.yaml");
     struct spec train = make_spec(SPEC_KIND_TRAIN, "research", "llama-405b");
+    struct spec small = make_spec(SPEC_KIND_TRAIN, "research", "lora");
     struct spec infer = make_spec(SPEC_KIND_INFER, NULL, "chat");
     struct spec eval = make_spec(SPEC_KIND_BATCH, NULL, "eval-mmlu");
+    struct spec_res h100x8 = {.acc_count = 8}, h100x4 = {.acc_count = 4};
     const struct policy_rule *r;
 
     (void)state;
+    train.res = &h100x8; /* 2 nodes x 8: a large (multi-node) run */
+    train.nres = 1;
+    train.num_nodes = 2;
+    small.res = &h100x4;
+    small.nres = 1;
+    small.num_nodes = 1;
+    r = policy_match(p, &small);
+    assert_string_equal(r->name, "training-prefer-azure");
+    assert_int_equal(policy_pref_index(r, "azure"), 0);
+    assert_int_equal(policy_pref_index(r, "gcp"), 1);
+    assert_true(r->prefer_margin > 0.149 && r->prefer_margin < 0.151);
+    assert_int_equal(policy_check_location(r, "gcp", "us-central1", "us-central1-a", "north-america"),
+                     POLICY_OK);
     r = policy_match(p, &train);
     assert_string_equal(r->name, "training-on-azure");
-    assert_string_equal(r->description, "training only on azure");
+    assert_string_equal(r->description, "large training runs only on azure");
+    assert_int_equal(r->min_gpus, 16);
     assert_int_equal(
         policy_check_location(r, "gcp", "us-central1", "us-central1-a", "north-america"),
         POLICY_NOT_ALLOWED);

@@ -1,0 +1,531 @@
+/*
+ * sim.c - the simulator's engine (see sim.h).
+ *
+ * Layout: the fleet file; the virtual clock; specs made from trace rows; one
+ * run (submit jobs as virtual time reaches them, step the real controller
+ * over the sim driver until every job has ended); the results; the offline
+ * lower bound.
+ */
+#include "sim.h"
+#include "trace.h"
+#include "../catalog/catalog.h"
+#include "../driver/driver.h"
+#include "../plan/plan.h"
+#include "../policy/policy.h"
+#include "../sched/sched.h"
+#include "../spec/spec.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/csv.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const sim_cloud_names[SIM_NCLOUDS] = {"azure", "gcp", "oci", "aws", "other"};
+
+static int cloud_index(const char *c)
+{
+    int i;
+
+    for (i = 0; i < SIM_NCLOUDS - 1; i++)
+        if (strcmp(c, sim_cloud_names[i]) == 0)
+            return i;
+    return SIM_NCLOUDS - 1;
+}
+
+/* ---- the fleet file ---- */
+
+enum { F_LOC, F_TYPE, F_NODES, F_SPOT };
+static const struct csv_col fleet_cols[] = {
+    {"location", 1}, {"instance_type", 1}, {"nodes", 1}, {"spot_nodes", 0},
+};
+
+static int loc_matches(const char *pat, const struct offer *o)
+{
+    char loc[256];
+
+    snprintf(loc, sizeof(loc), "%s/%s/%s", o->cloud, o->region, o->zone);
+    if (str_glob(pat, loc))
+        return 1;
+    snprintf(loc, sizeof(loc), "%s/%s", o->cloud, o->region);
+    return str_glob(pat, loc);
+}
+
+static int fleet_row(const struct catalog *cat, const struct csv *c, long *od, long *spot,
+                     char *set, struct err *e)
+{
+    static const long zero = 0;
+    long nodes, snodes;
+    size_t i, hit = 0;
+    int rc;
+
+    if ((rc = csv_long(c, F_NODES, "nodes", 0, 100000000, NULL, &nodes, e)) != 0 ||
+        (rc = csv_long(c, F_SPOT, "spot_nodes", 0, 100000000, &zero, &snodes, e)) != 0)
+        return rc;
+    for (i = 0; i < catalog_noffers(cat); i++) {
+        const struct offer *o = catalog_offer(cat, i);
+
+        if (!loc_matches(csv_get(c, F_LOC), o) || !str_glob(csv_get(c, F_TYPE), o->instance_type))
+            continue;
+        hit++;
+        if (set[i])
+            continue; /* the first matching row wins */
+        set[i] = 1;
+        od[i] = nodes;
+        spot[i] = snodes;
+    }
+    if (hit == 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "no catalog offer matches location '%s' and instance type '%s'",
+                      csv_get(c, F_LOC), csv_get(c, F_TYPE));
+    return 0;
+}
+
+int sim_load_fleet(const struct catalog *cat, const char *path, long **od_cap, long **spot_cap,
+                   struct err *e)
+{
+    size_t n = catalog_noffers(cat);
+    long *od = xcalloc(n + 1, sizeof(long)), *spot = xcalloc(n + 1, sizeof(long));
+    char *set = xcalloc(n + 1, 1);
+    struct csv c;
+    int rc = csv_open(&c, path, 0, e);
+
+    if (rc == 0) {
+        rc = csv_bind(&c, fleet_cols, sizeof(fleet_cols) / sizeof(fleet_cols[0]), e);
+        while (rc == 0 && (rc = csv_next(&c, e)) == 1)
+            rc = fleet_row(cat, &c, od, spot, set, e);
+        csv_close(&c);
+    }
+    free(set);
+    if (rc < 0) {
+        free(od);
+        free(spot);
+        return rc;
+    }
+    *od_cap = od;
+    *spot_cap = spot;
+    return 0;
+}
+
+/* ---- the virtual clock ---- */
+
+struct vclock {
+    double t;
+};
+
+static double vclock_now(void *ctx)
+{
+    return ((const struct vclock *)ctx)->t;
+}
+
+/* ---- specs from trace rows ---- */
+
+/* GPUs to a gang shape: up to 8 GPUs on one node, rounded up to 1, 2, 4 or 8
+ * (the shapes clouds sell); more as nodes of 8. */
+static void gang_shape(int gpus, int *per_node, int *nodes)
+{
+    if (gpus > 8) {
+        *per_node = 8;
+        *nodes = (gpus + 7) / 8;
+        return;
+    }
+    *nodes = 1;
+    *per_node = gpus <= 1 ? 1 : gpus <= 2 ? 2 : gpus <= 4 ? 4 : 8;
+}
+
+static struct spec *spec_of(const struct sim_input *in, const struct trace_job *tj)
+{
+    struct spec *s = xcalloc(1, sizeof(*s));
+    struct spec_res *r = xcalloc(1, sizeof(*r));
+
+    s->path = xstrdup("trace");
+    s->name = xstrdup(tj->id);
+    s->res = r;
+    s->nres = 1;
+    r->accelerator = xstrdup(tj->accelerator);
+    gang_shape(tj->gpus, &r->acc_count, &s->num_nodes);
+    r->use_spot = tj->spot_ok == 0 ? 0 : -1;
+    r->line = 1;
+    s->kind = (enum spec_kind)tj->kind;
+    s->team = *tj->team ? xstrdup(tj->team) : NULL;
+    s->priority = tj->priority;
+    s->duration_s = tj->duration_s;
+    s->deadline_s = tj->deadline_s;
+    s->ckpt_interval_s = tj->checkpoint_s;
+    s->ckpt_restore_s = tj->checkpoint_s > 0 ? in->restore_s : 0;
+    if (*tj->data_cloud) {
+        s->data_cloud = xstrdup(tj->data_cloud);
+        s->data_region = xstrdup(tj->data_region);
+        s->data_gb = tj->data_gb;
+    }
+    s->recovery = SPEC_RECOVERY_FAILOVER;
+    s->max_restarts = 1000; /* a study wants every job to finish */
+    return s;
+}
+
+struct run {
+    const struct sim_input *in;
+};
+
+/* The controller's load_spec hook: job id k is the k-th trace row. */
+static int load_spec(void *ctx, const struct store_job *j, struct spec **out, struct err *e)
+{
+    const struct run *r = ctx;
+
+    if (j->id < 1 || (size_t)j->id > r->in->work->njobs)
+        return err_set(e, ST_EINTERNAL, "sim: job %lld is not in the trace", (long long)j->id);
+    *out = spec_of(r->in, &r->in->work->jobs[j->id - 1]);
+    return 0;
+}
+
+/* ---- one run ---- */
+
+static struct sim_jobinfo *job_infos(const struct sim_input *in)
+{
+    struct sim_jobinfo *v = xcalloc(in->work->njobs + 1, sizeof(*v));
+    size_t i;
+
+    for (i = 0; i < in->work->njobs; i++) {
+        v[i + 1].duration_s = in->work->jobs[i].duration_s;
+        v[i + 1].ckpt_s = in->work->jobs[i].checkpoint_s;
+        v[i + 1].restore_s = in->work->jobs[i].checkpoint_s > 0 ? in->restore_s : 0;
+    }
+    return v;
+}
+
+static int submit_due(const struct sim_input *in, struct store *st, struct sched *s, size_t *k,
+                      double now, struct err *e)
+{
+    while (*k < in->work->njobs && in->t0 + in->work->jobs[*k].submit_s <= now) {
+        struct spec *sp = spec_of(in, &in->work->jobs[*k]);
+        int64_t id = 0;
+        int rc = sched_submit_parsed(st, "trace", "", sp, NULL, now, &id, e);
+
+        spec_free(sp);
+        if (rc != 0)
+            return rc;
+        BUG_ON(id != (int64_t)*k + 1);
+        (*k)++;
+        sched_poke(s);
+    }
+    return 0;
+}
+
+/* Step the controller until every job has ended. */
+static int run_loop(const struct sim_input *in, struct store *st, struct sched *s,
+                    struct vclock *vc, struct sim_result *res, struct err *e)
+{
+    size_t k = 0;
+    int rc;
+
+    for (;;) {
+        double next = 0, t_next;
+
+        if ((rc = submit_due(in, st, s, &k, vc->t, e)) != 0 || (rc = sched_step(s, &next, e)) != 0)
+            return rc;
+        res->steps++;
+        if (k >= in->work->njobs && sched_active(s) == 0)
+            return 0;
+        t_next = vc->t + next;
+        if (k < in->work->njobs && in->t0 + in->work->jobs[k].submit_s < t_next)
+            t_next = in->t0 + in->work->jobs[k].submit_s;
+        if (t_next >= vc->t + 1e8)
+            return err_set(e, ST_EINTERNAL, "sim: %zu jobs active with nothing left to happen",
+                           sched_active(s));
+        vc->t = t_next > vc->t ? t_next : vc->t;
+    }
+}
+
+/* Spread an attempt's cost over the buckets its run covers. */
+static void add_spend(const struct sim_input *in, struct sim_result *res, int cloud, double from,
+                      double to, double usd)
+{
+    size_t b0, b1, b;
+
+    if (usd <= 0 || to <= from)
+        return;
+    b0 = (size_t)fmax(0, (from - in->t0) / res->bucket_s);
+    b1 = (size_t)fmax(0, (to - in->t0) / res->bucket_s);
+    for (b = b0; b <= b1 && b < res->nbuckets; b++) {
+        double lo = fmax(from, in->t0 + (double)b * res->bucket_s);
+        double hi = fmin(to, in->t0 + (double)(b + 1) * res->bucket_s);
+
+        if (hi > lo)
+            res->spend[(size_t)cloud * res->nbuckets + b] += usd * (hi - lo) / (to - from);
+    }
+}
+
+/* GPU-hours an attempt that did not finish lost: the run since its last
+ * checkpoint (all of it without checkpoints), the same model the sim world
+ * uses for progress. */
+static double lost_hours(const struct sim_input *in, const struct store_attempt *a, double hours)
+{
+    double ckpt = in->work->jobs[a->job_id - 1].checkpoint_s / 3600.0;
+
+    if (a->end_reason == ATT_END_EXITED)
+        return 0;
+    return ckpt > 0 ? hours - floor(hours / ckpt) * ckpt : hours;
+}
+
+static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
+                            struct sim_result *res)
+{
+    double hours = a->running_at > 0 && a->ended_at > a->running_at
+                       ? (a->ended_at - a->running_at) / 3600.0
+                       : 0;
+    double gpu_h = hours * a->nodes * a->acc_count;
+    int c = cloud_index(a->cloud);
+
+    res->cost += a->cost;
+    res->cost_by_cloud[c] += a->cost;
+    res->gpu_hours += gpu_h;
+    res->lost_gpu_hours += lost_hours(in, a, hours) * a->nodes * a->acc_count;
+    if (a->mode == PLAN_SPOT)
+        res->spot_gpu_hours += gpu_h;
+    res->preemptions += a->end_reason == ATT_END_PREEMPTED;
+    add_spend(in, res, c, a->running_at, a->ended_at, a->cost);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void job_metrics(const struct store_job *v, size_t n, struct sim_result *res)
+{
+    double *jct = xcalloc(n + 1, sizeof(double)), *q = xcalloc(n + 1, sizeof(double));
+    size_t i, nj = 0, nq = 0;
+
+    for (i = 0; i < n; i++) {
+        const struct store_job *j = &v[i];
+
+        res->succeeded += j->state == JOB_SUCCEEDED;
+        res->failed += j->state != JOB_SUCCEEDED;
+        if (j->deadline_at > 0) {
+            res->deadline_jobs++;
+            res->deadline_misses += j->state != JOB_SUCCEEDED || j->ended_at > j->deadline_at;
+        }
+        if (j->state == JOB_SUCCEEDED)
+            jct[nj++] = j->ended_at - j->submitted_at;
+        if (j->started_at > 0)
+            q[nq++] = j->started_at - j->submitted_at;
+        if (j->ended_at > res->end_s)
+            res->end_s = j->ended_at;
+    }
+    qsort(jct, nj, sizeof(double), cmp_double);
+    qsort(q, nq, sizeof(double), cmp_double);
+    for (i = 0; i < nj; i++)
+        res->mean_jct_s += jct[i] / (double)nj;
+    for (i = 0; i < nq; i++)
+        res->mean_queue_s += q[i] / (double)nq;
+    res->p95_jct_s = nj ? jct[(nj - 1) * 95 / 100] : 0;
+    res->p95_queue_s = nq ? q[(nq - 1) * 95 / 100] : 0;
+    free(jct);
+    free(q);
+}
+
+static int collect(const struct sim_input *in, struct store *st, struct sim_result *res,
+                   struct err *e)
+{
+    struct store_attempt *a = NULL;
+    struct store_job *v = NULL;
+    size_t i, na = 0, nv = 0;
+    int rc;
+
+    if ((rc = store_attempt_list(st, -1, &a, &na, e)) != 0)
+        return rc;
+    for (i = 0; i < na; i++)
+        attempt_metrics(in, &a[i], res);
+    store_attempts_free(a, na);
+    if ((rc = store_job_list(st, 0, &v, &nv, e)) != 0)
+        return rc;
+    res->njobs = nv;
+    job_metrics(v, nv, res);
+    if (res->end_s > 0)
+        res->end_s -= in->t0;
+    store_jobs_free(v, nv);
+    return 0;
+}
+
+static void result_init(const struct sim_input *in, const char *name, struct sim_result *res)
+{
+    double span = 0;
+    size_t i;
+
+    memset(res, 0, sizeof(*res));
+    snprintf(res->name, sizeof(res->name), "%s", name);
+    for (i = 0; i < in->work->njobs; i++)
+        span = fmax(span, in->work->jobs[i].submit_s + in->work->jobs[i].duration_s);
+    res->bucket_s = in->bucket_s > 0 ? in->bucket_s : 86400;
+    res->nbuckets = (size_t)(span * 3 / res->bucket_s) + 2; /* room for queueing */
+    res->spend = xcalloc(SIM_NCLOUDS * res->nbuckets, sizeof(double));
+}
+
+static void config_for(const struct sim_policy *pol, struct sched_config *c)
+{
+    sched_config_default(c);
+    c->deadline_rule = pol->deadline_rule;
+    c->rank_by_price = pol->by_price;
+    c->preempt_lower_priority = pol->displace;
+    c->wait_retry_s = 600;
+    c->ckpt_root = NULL;
+    c->only_when_poked = 1;
+}
+
+int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,
+            struct err *e)
+{
+    struct vclock vc = {in->t0 + (in->work->njobs ? in->work->jobs[0].submit_s : 0)};
+    struct clock clk = {vclock_now, &vc};
+    struct sim_jobinfo *infos = job_infos(in);
+    struct sim_world w = {in->cat, in->od_cap, in->spot_cap, in->spot, in->t0,
+                          in->launch_delay_s, infos, in->work->njobs + 1};
+    struct driver_config dcfg = {0};
+    struct sched_params p;
+    struct run r = {in};
+    struct store *st = NULL;
+    struct sched *s = NULL;
+    struct driver drv;
+    double t0 = clock_mono();
+    int rc;
+
+    result_init(in, pol->name, res);
+    dcfg.cat = in->cat;
+    dcfg.clock = &clk;
+    dcfg.world = &w;
+    dcfg.seed = 42;
+    memset(&p, 0, sizeof(p));
+    char *path = in->store_dir ? xasprintf("%s/%s.db", in->store_dir, pol->name) : NULL;
+
+    if (path)
+        unlink(path);
+    rc = store_open(&st, path ? path : ":memory:", e);
+    free(path);
+    if (rc != 0 || (rc = driver_open(&drv, &driver_sim, &dcfg, e)) != 0) {
+        store_close(st);
+        free(infos);
+        return rc;
+    }
+    p.store = st;
+    p.driver = &drv;
+    p.cat = in->cat;
+    p.clock = &clk;
+    config_for(pol, &p.cfg);
+    p.default_policy = pol->pol;
+    p.load_spec = load_spec;
+    p.load_spec_ctx = &r;
+    rc = sched_open(&s, &p, e);
+    if (rc == 0)
+        rc = run_loop(in, st, s, &vc, res, e);
+    if (rc == 0) {
+        res->transitions = sched_transitions(s);
+        rc = collect(in, st, res, e);
+    }
+    res->wall_s = clock_mono() - t0;
+    sched_close(s);
+    driver_close(&drv);
+    store_close(st);
+    free(infos);
+    return rc;
+}
+
+void sim_result_free(struct sim_result *res)
+{
+    free(res->spend);
+    res->spend = NULL;
+}
+
+/* ---- the offline lower bound ----
+ *
+ * For each job alone: the cheapest candidate the job's spec and `pol` allow,
+ * at that offer's lowest price over the whole study (on demand or spot), for
+ * exactly its duration, plus the egress of moving its data there, with no
+ * queueing, no capacity limit and no preemption.  Every real schedule that
+ * obeys the same policy runs each job on some allowed candidate for at least
+ * its duration at a price no lower than that minimum and moves its data at
+ * least once, so it costs at least the sum: a true lower bound, reachable
+ * only with perfect knowledge of the future and unlimited capacity.
+ */
+static double *min_prices(const struct sim_input *in, int spot)
+{
+    size_t i, n = catalog_noffers(in->cat);
+    double *m = xcalloc(n + 1, sizeof(double));
+
+    for (i = 0; i < n; i++) {
+        const struct offer *o = catalog_offer(in->cat, i);
+
+        m[i] = spot ? o->spot_price : o->price;
+    }
+    for (i = 0; in->prices && i < in->prices->nprices; i++) {
+        const struct trace_price *r = &in->prices->prices[i];
+        size_t k;
+
+        for (k = 0; k < n; k++) {
+            const struct offer *o = catalog_offer(in->cat, k);
+            double v = spot ? r->spot_price_hour : r->price_hour;
+
+            if (v >= 0 && strcmp(r->cloud, o->cloud) == 0 && strcmp(r->region, o->region) == 0 &&
+                (*r->zone == '\0' || strcmp(r->zone, o->zone) == 0) &&
+                strcmp(r->instance_type, o->instance_type) == 0 && (m[k] < 0 || v < m[k]))
+                m[k] = v;
+        }
+    }
+    return m;
+}
+
+int sim_offline_bound(const struct sim_input *in, const struct policy *pol,
+                      struct sim_result *res, struct err *e)
+{
+    double *od = min_prices(in, 0), *sp = min_prices(in, 1), t0 = clock_mono();
+    struct plan_opts o = {in->t0, 0, 0};
+    struct plan p;
+    size_t i, k;
+    int rc = 0;
+
+    result_init(in, "offline-bound", res);
+    res->lower_bound = 1;
+    plan_init(&p);
+    for (i = 0; rc == 0 && i < in->work->njobs; i++) {
+        struct spec *s = spec_of(in, &in->work->jobs[i]);
+        double best = -1, hours = s->duration_s / 3600.0;
+        int bc = 0;
+
+        rc = plan_rank(&p, in->cat, s, pol, &o, e);
+        for (k = 0; rc == 0 && k < p.n; k++) {
+            const struct plan_cand *c = &p.c[k];
+            double price = c->mode == PLAN_SPOT ? sp[c->offer] : c->mode == PLAN_ONDEMAND
+                                                                   ? od[c->offer]
+                                                                   : 0;
+            double cost = price * c->nodes * hours + c->egress;
+
+            if (best < 0 || cost < best) {
+                best = cost;
+                bc = cloud_index(catalog_offer(in->cat, c->offer)->cloud);
+            }
+        }
+        if (rc == ST_EINFEASIBLE) {
+            rc = 0; /* no schedule can run it: it adds nothing */
+            res->failed++;
+        } else if (rc == 0) {
+            res->cost += best;
+            res->cost_by_cloud[bc] += best;
+            add_spend(in, res, bc, in->t0 + in->work->jobs[i].submit_s,
+                      in->t0 + in->work->jobs[i].submit_s + s->duration_s, best);
+            res->succeeded++;
+        }
+        spec_free(s);
+    }
+    res->njobs = in->work->njobs;
+    res->wall_s = clock_mono() - t0;
+    plan_free(&p);
+    free(od);
+    free(sp);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * sim.h - the simulator: the real planner and controller (src/sched) run in
+ * virtual time against the `sim` driver, on real traces, one run per policy.
+ *
+ * The world the sim driver emulates (struct sim_world) is a fleet — nodes
+ * per offer, on demand and spot — whose spot capacity follows a trace, and
+ * jobs whose run time is their remaining work: duration minus what their
+ * checkpoints saved (progress since the last checkpoint is lost when an
+ * attempt is preempted or stopped, as on a real cloud).
+ */
+#ifndef STRATUS_SIM_H
+#define STRATUS_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+
+struct catalog;
+struct policy;
+struct trace;
+
+/* What the sim driver needs to know about a job (indexed by store job id). */
+struct sim_jobinfo {
+    double duration_s;      /* compute the job needs */
+    double ckpt_s;          /* checkpoint interval; 0 = none (a restart loses all) */
+    double restore_s;       /* time to restore a checkpoint on a new attempt */
+};
+
+struct sim_world {
+    const struct catalog *cat;
+    const long *od_cap;     /* per offer: on-demand nodes in the fleet */
+    const long *spot_cap;   /* per offer: spot nodes before the trace says otherwise */
+    const struct trace *spot; /* spot availability over time (may be NULL) */
+    double t0;              /* unix time of trace time 0 */
+    double launch_delay_s;  /* provisioning time of a launch */
+    const struct sim_jobinfo *jobs; /* by store job id (entry 0 unused) */
+    size_t njobs;
+};
+
+/* One policy to compare. */
+struct sim_policy {
+    const char *name;       /* "stratus", "azure-ondemand", ... */
+    const struct policy *pol; /* the policy every job runs under (NULL = none) */
+    int deadline_rule;      /* the controller's deadline rule on/off */
+    int by_price;           /* rank by price alone (no preemption/egress awareness) */
+    int displace;           /* displace lower-priority spot jobs */
+};
+
+#define SIM_NCLOUDS 5       /* azure, gcp, oci, aws, other */
+
+struct sim_result {
+    char name[32];
+    size_t njobs, succeeded, failed, deadline_jobs, deadline_misses;
+    double cost, cost_by_cloud[SIM_NCLOUDS];
+    double gpu_hours, lost_gpu_hours, spot_gpu_hours;
+    long preemptions;
+    double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;
+    double end_s;           /* virtual time when the last job ended */
+    double wall_s;          /* real seconds the run took */
+    uint64_t steps, transitions;
+    size_t nbuckets;
+    double bucket_s;
+    double *spend;          /* SIM_NCLOUDS x nbuckets, spend per bucket by cloud */
+    int lower_bound;        /* 1 for the offline bound (only cost fields are set) */
+};
+
+struct sim_input {
+    struct catalog *cat;    /* prices may be changed by the price trace */
+    const struct trace *work;
+    const struct trace *spot;   /* may be NULL */
+    const struct trace *prices; /* may be NULL */
+    const long *od_cap, *spot_cap; /* fleet, per offer */
+    double t0;
+    double launch_delay_s;
+    double restore_s;       /* restore time assumed for checkpointing jobs */
+    double bucket_s;        /* width of a spend bucket in the chart */
+    const char *store_dir;  /* keep each run's store as DIR/<policy>.db; NULL = memory */
+};
+
+extern const char *const sim_cloud_names[SIM_NCLOUDS];
+
+/* Run the workload under one policy. res->spend is allocated (sim_result_free). */
+int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,
+            struct err *e);
+/* A lower bound on the cost of any schedule of the workload that obeys `pol`
+ * (see sim.c for why it is one). */
+int sim_offline_bound(const struct sim_input *in, const struct policy *pol,
+                      struct sim_result *res, struct err *e);
+void sim_result_free(struct sim_result *res);
+
+/* Fleet file: CSV location,instance_type,nodes,spot_nodes (globs allowed, the
+ * first matching row wins; offers no row matches have no capacity).  Fills
+ * per-offer arrays (caller frees). */
+int sim_load_fleet(const struct catalog *cat, const char *path, long **od_cap,
+                   long **spot_cap, struct err *e);
+
+#endif

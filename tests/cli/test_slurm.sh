@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Black-box tests of the slurm driver against two real Slurm 22.05 clusters
+# on this machine (scripts/slurm-up.sh: azure-eastus and oci-ashburn, 4
+# nodes x 8 fake GPUs each, slurmrestd with JWT), with the real `stratus`
+# binary and controller:
+#   - a 2-node job goes where price says (oci), a training job where the
+#     policy says (azure); both run, log and are billed
+#   - a full cluster makes the next job go to the other one
+#   - cancel: the Slurm job is cancelled and its processes are gone
+#   - a node taken down mid-job (plus its processes killed) makes the job
+#     resume on the other cluster from its checkpoint
+#   - a job pending too long on a cluster is moved to the other
+#   - the controller killed (kill -9) and restarted, again and again, while
+#     jobs are submitted and run: it reattaches, nothing is submitted twice
+#   - a hostile job name, environment and run text inject nothing
+# Needs root (it starts slurmd); skips when not root or when apt cannot
+# install Slurm.  The clusters are started here and stopped at exit; a lock
+# keeps two runs on one machine from overlapping.
+. "$(dirname "$0")/lib.sh"
+
+skip() { echo "skipped: $*"; exit 0; }
+[ "$(id -u)" -eq 0 ] || skip "the Slurm tests need root (they start slurmd and munged)"
+
+# One run at a time per machine (two builds' ctest may run side by side).
+exec 9>/tmp/stratus-slurm-test.lock
+flock 9
+# A run killed before its trap (a ctest timeout sends SIGKILL) left its
+# clusters up: holding the lock, every other run's directory is such a one.
+for d in /tmp/stratus-slurm-test.[0-9]*; do
+  [ -d "$d" ] && SLURM_DIR=$d "$SOURCE_DIR/scripts/slurm-down.sh" --purge >/dev/null 2>&1
+done
+export SLURM_DIR=/tmp/stratus-slurm-test.$$ SLURM_PORT_BASE=${SLURM_TEST_PORT_BASE:-17800}
+export SLURM_PENDING_TIMEOUT=4s SLURM_POLL_INTERVAL=0.3s
+slurm_down() { "$SOURCE_DIR/scripts/slurm-down.sh" --purge >/dev/null 2>&1; }
+use_home
+trap 'stop_home; slurm_down; rm -rf "$TMP"' EXIT
+"$SOURCE_DIR/scripts/slurm-up.sh" >"$TMP/up.log" 2>&1
+case $? in
+  0) ;;
+  3) skip "apt cannot install Slurm: $(tail -1 "$TMP/up.log")" ;;
+  *) fail "slurm-up.sh failed: $(cat "$TMP/up.log")" ;;
+esac
+cp "$SLURM_DIR/clusters.yaml" "$STRATUS_HOME/clusters.yaml"
+export STRATUS_DRIVER=slurm STRATUS_BLOCK_COOLDOWN=60
+TRAINER="$SOURCE_DIR/examples/trainer.sh"
+ok "two clusters up: $(grep -c 'up:' "$TMP/up.log") of 2"
+
+# rest CLUSTER PATH: GET from the cluster's slurmrestd (JSON on stdout).
+rest() {
+  local i=0 tok
+  [ "$1" = oci-ashburn ] && i=1
+  tok=$(cat "$SLURM_DIR/$1/token")
+  curl -sf -H "X-SLURM-USER-NAME: root" -H "X-SLURM-USER-TOKEN: $tok" \
+    "http://127.0.0.1:$((SLURM_PORT_BASE + i * 20 + 1))/slurm/v0.0.38/$2"
+}
+# slurm_jobs CLUSTER: "job_id name state nodes" for every job there.
+slurm_jobs() {
+  rest "$1" jobs | python3 -c '
+import json, sys
+for j in json.load(sys.stdin)["jobs"]:
+    print(j["job_id"], j["name"], j["job_state"], j["nodes"] or "-")'
+}
+# sctl CLUSTER ARGS...: scontrol on a cluster.
+sctl() { local c=$1; shift; SLURM_CONF="$SLURM_DIR/$c/slurm.conf" scontrol "$@"; }
+# where JOB [N]: cloud of attempt N (default: the last) of a job.
+where() {
+  if [ $# -ge 2 ]; then sql "select cloud from attempts where job_id=$1 and n=$2"
+  else sql "select cloud from attempts where job_id=$1 order by n desc limit 1"; fi
+}
+# spec NAME NODES RUN [EXTRA-YAML]: write an H100:8 spec to $TMP/NAME.yaml.
+spec() {
+  cat >"$TMP/$1.yaml" <<YAML
+name: $1
+resources:
+  accelerators: H100:8
+num_nodes: $2
+run: |
+  $3
+${4:-}
+YAML
+}
+cat >"$TMP/policy.yaml" <<'YAML'
+version: 1
+rules:
+  - name: training-on-azure
+    description: training only on azure
+    match: {kind: train}
+    allow: [azure]
+  - name: anything-else
+    description: everything else anywhere, cheapest first
+YAML
+
+# --- price and policy: a batch job to oci (cheaper), training to azure ---
+spec hello 2 'echo "hello from $STRATUS_CLOUD/$STRATUS_REGION rank $STRATUS_NODE_RANK of $SKYPILOT_NUM_NODES gpus=$CUDA_VISIBLE_DEVICES"; sleep 1'
+run 0 "$STRATUS" launch "$TMP/hello.yaml"
+has "$OUT" "on oci/us-ashburn-1/US-ASHBURN-AD-1: 2 x BM.GPU.H100.8"
+has "$OUT" "-> RUNNING"; has "$OUT" "-> SUCCEEDED"
+id=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+run 0 "$STRATUS" logs "$id"
+has "$OUT" "hello from oci/us-ashburn-1 rank 0 of 2 gpus=0,1,2,3,4,5,6,7"
+run 0 "$STRATUS" logs "$id" --node 1
+has "$OUT" "hello from oci/us-ashburn-1 rank 1 of 2"
+[ "$(job_field "$id" 'j["cost"] > 0')" = True ] || fail "a job that ran must cost something"
+att=$(sql "select id from attempts where job_id=$id")
+slurm_jobs oci-ashburn >"$TMP/jobs"
+grep -qE "stratus-[0-9a-f]+-$att COMPLETED oc\[" "$TMP/jobs" ||
+  fail "oci-ashburn must have run attempt $att as one 2-node job: $(cat "$TMP/jobs")"
+spec train 2 'echo "training on $STRATUS_CLOUD"' 'stratus: {kind: train}'
+run 0 "$STRATUS" launch "$TMP/train.yaml" --policy "$TMP/policy.yaml"
+has "$OUT" "on azure/eastus: 2 x Standard_ND96isr_H100_v5"; has "$OUT" "-> SUCCEEDED"
+ok "price sends a 2-node batch job to oci-ashburn, policy sends training to azure-eastus"
+
+# --- a full cluster: the next job goes to the other one ---
+spec big 4 'echo big; sleep 300'
+big=$(launch_detached "$TMP/big.yaml")
+wait_state "$big" RUNNING 30
+[ "$(where "$big")" = oci ] || fail "the 4-node job must fill oci: $(where "$big")"
+spec next 2 'echo next on $STRATUS_CLOUD; sleep 0.5'
+nxt=$(launch_detached "$TMP/next.yaml")
+wait_state "$nxt" SUCCEEDED 30
+[ "$(where "$nxt" 1)" = azure ] || fail "with oci full the job must go to azure at once: $(sql "select n, cloud from attempts where job_id=$nxt")"
+ok "a full cluster (oci, 4 of 4 nodes busy) makes the next job go to azure-eastus"
+
+# --- cancel: the Slurm job ends CANCELLED and its processes are gone ---
+batt=$(sql "select id from attempts where job_id=$big")
+pids=$(pgrep -f "sleep 300" | tr '\n' ' ')
+[ -n "$pids" ] || fail "the big job's processes must run"
+run 0 "$STRATUS" cancel "$big"
+wait_state "$big" CANCELLED
+wait_for bash -c "curl -sf -H 'X-SLURM-USER-NAME: root' -H \"X-SLURM-USER-TOKEN: \$(cat $SLURM_DIR/oci-ashburn/token)\" http://127.0.0.1:$((SLURM_PORT_BASE + 21))/slurm/v0.0.38/jobs | grep -q CANCELLED"
+slurm_jobs oci-ashburn | grep -qE "stratus-[0-9a-f]+-$batt CANCELLED" || fail "attempt $batt not CANCELLED in Slurm: $(slurm_jobs oci-ashburn)"
+for p in $pids; do wait_for bash -c "! kill -0 $p 2>/dev/null"; done
+ok "cancel: the Slurm job is CANCELLED and its processes are gone"
+
+# --- a node lost mid-job: resume on the other cluster from the checkpoint ---
+spec ckpt 2 "$TRAINER --steps 150 --ckpt-every 10 --step-time 0.04" \
+  'stratus: {checkpoint: {interval: 1s, restore: 1s}, recovery: {strategy: eager-next-region, max_restarts: 3}}'
+id=$(launch_detached "$TMP/ckpt.yaml")
+ckpt="$STRATUS_HOME/checkpoints/job-$id/att-1"
+wait_for test -f "$ckpt/step"
+wait_for bash -c "[ \$(cat '$ckpt/step') -ge 30 ]"
+[ "$(where "$id" 1)" = oci ] || fail "the trainer must start on oci: $(where "$id" 1)"
+sjob=$(sql "select id from attempts where job_id=$id and n=1")
+node=$(slurm_jobs oci-ashburn | awk -v a="-$sjob" '$2 ~ a"$" {print $4}' | sed 's/oc\[\([0-9]\).*/oc\1/')
+[ -n "$node" ] || fail "no Slurm job for attempt $sjob: $(slurm_jobs oci-ashburn)"
+sctl oci-ashburn update nodename="$node" state=down reason=stratus-test
+# A real loss takes the node's processes with it: the job's, and its step daemons.
+for p in $(grep -lsx "SLURMD_NODENAME=$node" --null-data /proc/[0-9]*/environ | cut -d/ -f3); do
+  kill -9 "$p" 2>/dev/null
+done
+wait_state "$id" SUCCEEDED 60
+[ "$(where "$id")" = azure ] || fail "the job must resume on azure: $(sql "select n, cloud, end_reason from attempts where job_id=$id")"
+final="$STRATUS_HOME/checkpoints/job-$id/att-$(job_field "$id" 'j["attempts"]')"
+[ "$(cat "$final/step")" = 150 ] || fail "the trainer must finish at step 150: $(cat "$final/step")"
+computed=$(wc -l <"$final/ledger"); redone=$((computed - 150))
+[ "$redone" -ge 0 ] && [ "$redone" -le 10 ] || fail "redone $redone steps; at most one checkpoint interval (10) may be lost"
+run 0 "$STRATUS" events "$id"
+has "$OUT" "RUNNING -> RECOVERING: preempted on oci/us-ashburn-1"; has "$OUT" "lost a node"
+has "$OUT" "checkpoint: carried"
+run 0 "$STRATUS" logs "$id"
+has "$OUT" "resumed from"
+sctl oci-ashburn update nodename="$node" state=resume
+ok "node $node lost mid-job: resumed on azure-eastus from the checkpoint ($redone steps redone)"
+
+# --- pending too long on a cluster: moved to the other one ---
+wait_for bash -c "[ \$(SLURM_CONF=$SLURM_DIR/oci-ashburn/slurm.conf sinfo -h -t idle -o %D) = 4 ]"
+sctl oci-ashburn update partitionname=gpu state=down
+spec stuck 1 'echo ran on $STRATUS_CLOUD'
+id=$(launch_detached "$TMP/stuck.yaml")
+wait_state "$id" SUCCEEDED 40
+sctl oci-ashburn update partitionname=gpu state=up
+[ "$(where "$id" 1)" = oci ] && [ "$(where "$id")" = azure ] ||
+  fail "pending on oci, then run on azure: $(sql "select n, cloud, end_reason from attempts where job_id=$id")"
+run 0 "$STRATUS" events "$id"
+has "$OUT" "no capacity in oci/us-ashburn-1"; has "$OUT" "pending"
+ok "a job pending past pending_timeout on oci (partition down) is cancelled there and run on azure"
+
+# --- the controller killed and restarted mid-run: nothing submitted twice ---
+"$STRATUS" controller stop >/dev/null
+export STRATUS_NO_AUTOSTART=1
+ids=""
+for i in 1 2 3 4 5 6; do
+  spec "crash$i" $((i % 2 + 1)) "echo crash $i; sleep $((i % 3 + 1))"
+  ids="$ids $(launch_detached "$TMP/crash$i.yaml")"
+done
+unset STRATUS_NO_AUTOSTART
+kills=0
+for round in 1 2 3 4 5 6 7 8; do
+  "$STRATUS" controller start >/dev/null || fail "controller did not start"
+  sleep "0.$((RANDOM % 6 + 2))"
+  kill -9 "$(cat "$STRATUS_HOME/controller.pid")" 2>/dev/null && kills=$((kills + 1))
+  [ "$round" = 4 ] && sleep 3 # jobs end while no controller runs
+done
+"$STRATUS" controller start >/dev/null
+for id in $ids; do wait_state "$id" SUCCEEDED 60; done
+{ slurm_jobs azure-eastus; slurm_jobs oci-ashburn; } >"$TMP/jobs"
+dups=$(awk '{print $2}' "$TMP/jobs" | sort | uniq -d)
+[ -z "$dups" ] || fail "submitted twice: $dups"
+for id in $ids; do
+  for a in $(sql "select id from attempts where job_id=$id"); do
+    [ "$(grep -cE "stratus-[0-9a-f]+-$a " "$TMP/jobs")" = 1 ] ||
+      fail "attempt $a of job $id must be exactly one Slurm job: $(cat "$TMP/jobs")"
+  done
+  [ "$(sql "select count(*) from events where job_id=$id and to_state=4")" = 1 ] ||
+    fail "job $id must succeed exactly once"
+done
+ok "controller killed $kills times mid-run: every job succeeded once, each attempt is one Slurm job"
+
+# --- hostile name, environment and commands inject nothing ---
+touch "$TMP/marker"
+cat >"$TMP/evil.yaml" <<YAML
+name: "x\"; \$(touch $TMP/pwned-name) \`touch $TMP/pwned-tick\` ' \\\\ %n %j {\"a\": 1}"
+resources:
+  accelerators: H100:8
+envs:
+  A: "\$(touch $TMP/pwned-env)"
+  B: "'; touch $TMP/pwned-quote; echo '"
+  C: "line1\nline2 \"}, \"script\": \"#!/bin/sh\\\\ntouch $TMP/pwned-json\""
+  D: "%s %n %x \\\\ \` \$HOME"
+run: |
+  printf '<%s>\n' "\$A" "\$B" "\$C" "\$D"
+  cat <<'STRATUS_NODE_PROGRAM'
+  quote ' and terminator: still the job's text
+  STRATUS_NODE_PROGRAM
+  echo "done \$STRATUS_NODE_RANK"
+YAML
+run 0 "$STRATUS" launch "$TMP/evil.yaml"
+has "$OUT" "-> SUCCEEDED"
+id=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+ls "$TMP"/pwned* 2>/dev/null && fail "a hostile value was executed"
+run 0 "$STRATUS" logs "$id"
+has "$OUT" "<\$(touch $TMP/pwned-env)>"
+has "$OUT" "<'; touch $TMP/pwned-quote; echo '>"
+has "$OUT" "<line1"; has "$OUT" "line2 \"}, \"script\": \"#!/bin/sh\\ntouch $TMP/pwned-json\">"
+has "$OUT" "<%s %n %x \\ \` \$HOME>"
+has "$OUT" "quote ' and terminator: still the job's text"; has "$OUT" "done 0"
+grep -rqs "$(cat "$SLURM_DIR/azure-eastus/token")" "$STRATUS_HOME" "$SLURM_DIR"/*/log 2>/dev/null &&
+  fail "a token was written to a log"
+ok "a hostile name, environment and run text are passed as data, not run; no token in any log"
+echo "$checks checks passed"
