@@ -98,23 +98,49 @@ int cli_open_store(struct store **out)
     return rc == 0 ? 0 : cli_fail(&e);
 }
 
-/* The pid in $STRATUS_HOME/controller.pid when the controller holds its lock. */
+/* Is the lock held by someone (1), or free (0)?  Testing takes the lock for
+ * a moment, so another command testing at the same time can see it held. */
+static int lock_held(const char *lock)
+{
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600), held;
+
+    if (fd < 0)
+        return 0;
+    held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd); /* closing drops a lock we took just to test */
+    return held;
+}
+
+static pid_t read_pid(const char *pidf)
+{
+    FILE *fp = fopen(pidf, "r");
+    long v = 0;
+
+    if (fp == NULL)
+        return 0;
+    if (fscanf(fp, "%ld", &v) != 1)
+        v = 0;
+    fclose(fp);
+    return (pid_t)v;
+}
+
+/* The pid of the running controller, or 0.  The lock says whether one runs;
+ * the pid file says which, and a live pid confirms it (a held lock with a
+ * dead pid is another command testing the lock, or a controller that has not
+ * yet written its pid: look again for a moment). */
 static pid_t controller_pid(const char *home)
 {
     char *lock = xasprintf("%s/controller.lock", home), *pidf = xasprintf("%s/controller.pid", home);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     pid_t pid = 0;
-    FILE *fp;
+    int i;
 
-    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && (fp = fopen(pidf, "r")) != NULL) {
-        long v;
-
-        if (fscanf(fp, "%ld", &v) == 1)
-            pid = (pid_t)v;
-        fclose(fp);
+    for (i = 0; i < 50 && lock_held(lock); i++) {
+        pid = read_pid(pidf);
+        if (pid > 0 && kill(pid, 0) == 0)
+            break;
+        pid = 0;
+        clock_sleep(0.01);
     }
-    if (fd >= 0)
-        close(fd); /* closing drops a lock we may have taken just to test */
     free(lock);
     free(pidf);
     return pid;

@@ -206,6 +206,21 @@ static int write_chart(const char *path, const struct sim_result *res, size_t n)
 
 /* ---- running ---- */
 
+/* One line on stderr: how big the fleet is. */
+static void print_fleet(const struct catalog *cat, const long *od, const long *sp)
+{
+    double nodes = 0, gpus = 0, spot = 0;
+    size_t i;
+
+    for (i = 0; i < catalog_noffers(cat); i++) {
+        nodes += (double)od[i];
+        gpus += (double)od[i] * catalog_offer(cat, i)->acc_count;
+        spot += (double)sp[i] * catalog_offer(cat, i)->acc_count;
+    }
+    fprintf(stderr, "fleet: %.0f nodes, %.0f GPUs on demand, %.0f spot GPUs before traces\n",
+            nodes, gpus, spot);
+}
+
 static int load_inputs(const struct sim_args *a, struct catalog *cat, struct trace *work,
                        struct trace *spot, struct trace *prices, long **od, long **sp,
                        struct sim_input *in)
@@ -220,6 +235,7 @@ static int load_inputs(const struct sim_args *a, struct catalog *cat, struct tra
         return cli_fail(&e);
     in->od_cap = *od;
     in->spot_cap = *sp;
+    print_fleet(cat, *od, *sp);
     in->cat = cat;
     in->work = work;
     in->spot = a->spot ? spot : NULL;

@@ -66,7 +66,8 @@
 #include "../util/xmem.h"
 
 #define FULL_FETCH_S 30.0   /* a full job list at least this often */
-#define UPDATE_MARGIN_S 2.0 /* update_time this much before our last look */
+#define UPDATE_MARGIN_S 5.0 /* update_time this much before our last good look: the
+                               cluster's clock may run a little behind ours */
 #define WARN_EVERY_S 30.0   /* one warning per cluster this often at most */
 #define NAME_MAX_LEN 128
 
@@ -75,7 +76,8 @@ struct scluster {
     const struct slurm_cluster *conf;
     struct srest rest;
     struct sjob_list jobs; /* our jobs there, as last fetched */
-    double jobs_at;        /* when they were fetched (our clock); 0 = never */
+    double jobs_at;        /* the last try to fetch them (our clock); 0 = never */
+    double ok_at;          /* the last fetch that worked */
     double full_at;        /* when the last full list came */
     long idle;             /* idle nodes, as last fetched */
     double idle_at;        /* when; 0 = stale, fetch again */
@@ -260,15 +262,15 @@ static int fetch_jobs(struct slurm *p, struct scluster *c, double now)
     struct err e;
     int unchanged = 0;
 
-    if (c->full_at > 0 && now - c->full_at < FULL_FETCH_S && c->jobs_at > 0)
-        since = c->jobs_at - UPDATE_MARGIN_S;
+    if (c->full_at > 0 && now - c->full_at < FULL_FETCH_S && c->ok_at > 0)
+        since = c->ok_at - UPDATE_MARGIN_S;
     err_clear(&e);
     if (srest_jobs(&c->rest, p->prefix, since, &c->jobs, &unchanged, &e) != 0) {
         warn_cluster(p, c, e.msg);
         c->jobs_at = now; /* try again after a poll interval, not at once */
         return -1;
     }
-    c->jobs_at = now;
+    c->jobs_at = c->ok_at = now;
     if (since == 0)
         c->full_at = now;
     return 0;

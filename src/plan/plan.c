@@ -378,11 +378,36 @@ static int infeasible(struct plan *p, struct err *e)
     return err_set(e, ST_EINFEASIBLE, "%s", msg);
 }
 
-static void reset(struct plan *p, const struct catalog *cat, const struct spec *s,
-                  const struct policy *pol)
+/* Make the per-region memo valid for this plan.  It outlives one plan:
+ * egress depends only on the data location and rates only on the
+ * accelerator (forget_rates), so a reused plan keeps what it computed for
+ * the same ones (the controller plans thousands of jobs of a few shapes). */
+static void memo_prepare(struct plan *p, const struct catalog *cat, const struct spec *s)
 {
     size_t i, nreg = catalog_nregions(cat);
+    int fresh = p->memo_cap < 2 * nreg || p->cat != cat;
+    char data[sizeof(p->memo_data)];
+    int same_data;
 
+    snprintf(data, sizeof(data), "%s/%s", s->data_cloud ? s->data_cloud : "",
+             s->data_region ? s->data_region : "");
+    same_data = !fresh && strcmp(data, p->memo_data) == 0;
+    p->memo = xgrow(p->memo, &p->memo_cap, 2 * nreg, sizeof(*p->memo));
+    for (i = 0; i < nreg; i++) {
+        if (!same_data)
+            p->memo[2 * i] = NAN;
+        if (fresh)
+            p->memo[2 * i + 1] = NAN;
+    }
+    if (fresh)
+        p->memo_acc = NULL;
+    memcpy(p->memo_data, data, sizeof(data));
+}
+
+static void plan_reset(struct plan *p, const struct catalog *cat, const struct spec *s,
+                       const struct policy *pol)
+{
+    memo_prepare(p, cat, s);
     p->cat = cat;
     p->spec = s;
     p->rule = policy_match(pol, s);
@@ -390,9 +415,18 @@ static void reset(struct plan *p, const struct catalog *cat, const struct spec *
     memset(p->excl, 0, sizeof(p->excl));
     p->duration_assumed = s->duration_s <= 0;
     p->duration_h = p->duration_assumed ? 1.0 : s->duration_s / 3600.0;
-    p->memo = xgrow(p->memo, &p->memo_cap, 2 * nreg, sizeof(*p->memo));
-    for (i = 0; i < 2 * nreg; i++)
-        p->memo[i] = NAN;
+}
+
+/* Forget memoised preemption rates unless they are for accelerator acc. */
+static void forget_rates(struct plan *p, const char *acc)
+{
+    size_t i, nreg = catalog_nregions(p->cat);
+
+    if (p->memo_acc == acc)
+        return;
+    for (i = 0; i < nreg; i++)
+        p->memo[2 * i + 1] = NAN;
+    p->memo_acc = acc;
 }
 
 int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
@@ -400,19 +434,17 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
 {
     double now = o && o->now > 0 ? o->now : (double)time(NULL);
     int has_commits = catalog_ncommitments(cat) > 0;
-    size_t alt, i, n, nreg = catalog_nregions(cat);
+    size_t alt, i, n;
     int rc;
 
-    reset(p, cat, s, pol);
+    plan_reset(p, cat, s, pol);
     p->by_price = o ? o->by_price : 0;
     if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_data_location(p, e)) != 0)
         return rc;
     for (alt = 0; alt < s->nres; alt++) {
         const uint32_t *idx = catalog_offers_of(cat, p->accs[alt], &n);
 
-        /* Preemption rates depend on the accelerator: forget them per alternative. */
-        for (i = 0; alt > 0 && i < nreg; i++)
-            p->memo[2 * i + 1] = NAN;
+        forget_rates(p, p->accs[alt]);
         for (i = 0; i < n; i++) {
             const struct offer *of = catalog_offer(cat, idx[i]);
 

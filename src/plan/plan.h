@@ -103,6 +103,8 @@ struct plan {
     size_t accs_cap;
     double *memo;          /* per region: egress $/GB and preemption rate */
     size_t memo_cap;
+    char memo_data[160];   /* the data location the egress memo is for */
+    const char *memo_acc;  /* the accelerator the rate memo is for */
 };
 
 void plan_init(struct plan *p);

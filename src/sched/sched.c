@@ -45,6 +45,7 @@ void sched_config_default(struct sched_config *c)
     c->max_failover = 8;
     c->wait_retry_s = 60;
     c->deadline_rule = 1;
+    c->deadline_check_s = 5;
 }
 
 /* ---- jobs in memory ---- */
@@ -206,6 +207,15 @@ static struct sjob *find_by_id(const struct sched *s, int64_t id)
     return lo < s->njobs && s->jobs[lo]->j.id == id ? s->jobs[lo] : NULL;
 }
 
+void sched_wait_add(struct sched *s, struct sjob *sj)
+{
+    if (sj->in_wait)
+        return;
+    s->wait = xgrow(s->wait, &s->wait_cap, s->nwait + 1, sizeof(*s->wait));
+    s->wait[s->nwait++] = sj;
+    sj->in_wait = 1;
+}
+
 static void add_job(struct sched *s, struct sjob *sj)
 {
     BUG_ON(s->njobs > 0 && s->jobs[s->njobs - 1]->j.id >= sj->j.id);
@@ -213,6 +223,8 @@ static void add_job(struct sched *s, struct sjob *sj)
     s->jobs[s->njobs++] = sj;
     if (sj->j.id > s->max_job_id)
         s->max_job_id = sj->j.id;
+    if (sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING)
+        sched_wait_add(s, sj);
 }
 
 /* Forget jobs that reached a terminal state (after their commit). */
@@ -220,6 +232,14 @@ static void drop_finished(struct sched *s)
 {
     size_t i, k = 0;
 
+    if (!s->ended)
+        return;
+    s->ended = 0;
+    for (i = 0; i < s->nwait; i++)
+        if (!job_state_terminal(s->wait[i]->j.state))
+            s->wait[k++] = s->wait[i];
+    s->nwait = k;
+    k = 0;
     for (i = 0; i < s->natts; i++)
         if (s->atts[i].sj && job_state_terminal(s->atts[i].sj->j.state))
             s->atts[i].sj = NULL;
@@ -465,8 +485,12 @@ int sched_transition(struct sched *s, struct sjob *sj, int to, struct err *e,
     sj->j.state = to;
     if (to == JOB_RUNNING && sj->j.started_at == 0)
         sj->j.started_at = s->now;
-    if (job_state_terminal(to))
+    if (job_state_terminal(to)) {
         sj->j.ended_at = s->now;
+        s->ended = 1;
+    }
+    if (to == JOB_PENDING || to == JOB_RECOVERING)
+        sched_wait_add(s, sj);
     va_start(ap, fmt);
     rc = vlog(s, sj, "state", from, to, e, fmt, ap);
     va_end(ap);
@@ -757,13 +781,16 @@ static double next_wake(const struct sched *s)
 
     if (d >= 0 && d < next)
         next = d;
-    for (i = 0; i < s->njobs; i++) {
-        const struct store_job *j = &s->jobs[i]->j;
+    for (i = 0; i < s->nwait; i++) {
+        const struct store_job *j = &s->wait[i]->j;
 
         if ((j->state == JOB_PENDING || j->state == JOB_RECOVERING) && j->next_try_at > s->now &&
             j->next_try_at - s->now < next)
             next = j->next_try_at - s->now;
     }
+    if (s->next_deadline_check > s->now && s->next_deadline_check - s->now < next &&
+        s->p.cfg.deadline_rule)
+        next = s->next_deadline_check - s->now;
     return next > 0 ? next : 0;
 }
 
@@ -841,6 +868,7 @@ void sched_close(struct sched *s)
         free(s->acts[i].arg);
     }
     free(s->jobs);
+    free(s->wait);
     free(s->atts);
     free(s->acts);
     free(s->sync_ev);

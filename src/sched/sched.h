@@ -41,6 +41,8 @@ struct sched_config {
                                    this often (and at once when capacity frees) */
     int deadline_rule;          /* apply the deadline rule (sched_place.c) */
     int rank_by_price;          /* rank candidates by price alone (baselines) */
+    double deadline_check_s;    /* how often running jobs are checked against
+                                   their deadlines (placements always are) */
     int only_when_poked;        /* look for new jobs and requests only after
                                    sched_poke() (the simulator submits itself;
                                    the daemon looks every step) */

@@ -18,6 +18,7 @@ struct sjob {
     struct policy *pol;         /* parsed from j.policy_text; NULL = none */
     const struct policy *rule_pol; /* the policy in force: pol, or the default */
     int waiting;                /* waiting for capacity (woken when some frees) */
+    int in_wait;                /* on the controller's list of jobs to place */
     struct store_attempt att;   /* the live attempt, valid when j.cur_attempt != 0 */
     int *node_state;            /* per node of att: enum attempt_state */
     int nodes_running, nodes_ended;
@@ -71,6 +72,11 @@ struct sched {
     int more_events;            /* the last poll filled its batch */
     int capacity_freed;         /* an attempt ended this step: wake waiting jobs */
     int poked;                  /* new jobs or requests to read (sched_poke) */
+    int ended;                  /* a job reached a terminal state this step */
+    struct sjob **wait;         /* jobs that may be PENDING or RECOVERING (some
+                                   may have moved on: filtered when read) */
+    size_t nwait, wait_cap;
+    double next_deadline_check; /* when the deadline rule looks at running jobs */
     uint64_t transitions;
     double now;                 /* the clock, read once per step */
 };
@@ -92,6 +98,8 @@ double sched_progress(const struct sched *s, const struct sjob *sj);
 /* Forget node states and size them for an attempt of `nodes` nodes. */
 void sched_nodes_reset(struct sjob *sj, int nodes);
 
+/* Put a job on the list of jobs to place (once). */
+void sched_wait_add(struct sched *s, struct sjob *sj);
 /* Index a new attempt of sj (attempt ids only grow). */
 void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
 

@@ -135,6 +135,9 @@ int sched_check_deadlines(struct sched *s, struct err *e)
     size_t i;
     int rc;
 
+    if (!s->p.cfg.deadline_rule || s->now < s->next_deadline_check)
+        return 0;
+    s->next_deadline_check = s->now + s->p.cfg.deadline_check_s;
     for (i = 0; i < s->njobs; i++) {
         struct sjob *sj = s->jobs[i];
 
@@ -441,13 +444,23 @@ static int shape_failed(struct sched *s, const struct sjob *sj, int record)
 int sched_place_all(struct sched *s, struct err *e)
 {
     struct sjob **wait = NULL;
-    size_t i, n = 0;
+    size_t i, k = 0, n = 0;
     int rc = 0;
 
     s->nresv = 0;
     s->nfailed = 0;
-    for (i = 0; i < s->njobs; i++)
-        n += due(s, s->jobs[i]);
+    /* Drop from the list the jobs that have moved on; count the due ones. */
+    for (i = 0; i < s->nwait; i++) {
+        struct sjob *sj = s->wait[i];
+
+        if (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING) {
+            sj->in_wait = 0;
+            continue;
+        }
+        s->wait[k++] = sj;
+        n += due(s, sj);
+    }
+    s->nwait = k;
     if (n == 0) {
         s->capacity_freed = 0;
         return 0;
@@ -455,9 +468,9 @@ int sched_place_all(struct sched *s, struct err *e)
     if ((rc = refresh_blocks(s, e)) != 0)
         return rc;
     wait = xcalloc(n, sizeof(*wait));
-    for (i = 0, n = 0; i < s->njobs; i++)
-        if (due(s, s->jobs[i]))
-            wait[n++] = s->jobs[i];
+    for (i = 0, n = 0; i < s->nwait; i++)
+        if (due(s, s->wait[i]))
+            wait[n++] = s->wait[i];
     s->capacity_freed = 0;
     qsort(wait, n, sizeof(*wait), by_priority);
     for (i = 0; rc == 0 && i < n; i++) {

@@ -377,6 +377,7 @@ static void config_for(const struct sim_policy *pol, struct sched_config *c)
     c->wait_retry_s = 600;
     c->ckpt_root = NULL;
     c->only_when_poked = 1;
+    c->deadline_check_s = 60;
 }
 
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,

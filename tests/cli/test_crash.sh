@@ -40,7 +40,7 @@ kills=0 preempts=0
 "$STRATUS" controller start >/dev/null || fail "controller did not start"
 deadline=$((SECONDS + ${CRASH_TIMEOUT:-240}))
 while [ "$(active)" != 0 ]; do
-  [ $SECONDS -lt $deadline ] || { ps -eo pid,ppid,stat,args | grep "[s]tratus controller" >&2; fail "jobs still active after 240 s: $(sql "select id, state, reason from jobs where state not in (4,5,6) limit 5")"; }
+  [ $SECONDS -lt $deadline ] || { ps -eo pid,ppid,stat,args | grep "[s]tratus controller" >&2; fail "jobs still active after ${CRASH_TIMEOUT:-240} s: $(sql "select id, state, reason from jobs where state not in (4,5,6) limit 5")"; }
   sleep "0.$((RANDOM % 4 + 2))"
   # Inject a preemption into a random running job now and then.
   if [ $((RANDOM % 3)) = 0 ]; then
@@ -51,8 +51,8 @@ while [ "$(active)" != 0 ]; do
   if [ $((RANDOM % 4)) != 0 ] && [ -f "$STRATUS_HOME/controller.pid" ]; then
     kill -9 "$(cat "$STRATUS_HOME/controller.pid")" 2>/dev/null && kills=$((kills + 1))
     sleep "0.0$((RANDOM % 9))"
-    "$STRATUS" controller start >/dev/null || fail "controller did not restart"
   fi
+  "$STRATUS" controller start >/dev/null || fail "controller did not restart"
 done
 echo "# $kills controller kills, $preempts preemptions injected"
 [ "$kills" -ge 10 ] || fail "the test must kill the controller at least 10 times (did $kills)"

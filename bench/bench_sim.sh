@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prints how fast the simulator runs (not a test):
+#   1. all six shared Microsoft ITP clusters (37,846 jobs) with the shared spot
+#      traces, every policy, with per-policy wall time and events per second;
+#   2. a synthetic 1,000,000-job study on a 64k-GPU fleet over 90 days (the
+#      stratus policy), with wall time and peak memory.
+# usage: bench/bench_sim.sh [BUILD_DIR] [SHARED_DATA]   (Release build advised)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build-rel}
+D=${2:-../shared/data}
+S=$B/stratus
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+echo "== 1. ITP, all six clusters, with spot traces"
+$S trace convert --from itp "$D/traces/gpu-training-msft-itp-2021" --out "$W/itp.csv" 2>/dev/null
+$S trace convert --from skypilot-spot "$D/traces/spot-availability-skypilot" \
+  --mapping examples/sim/spot-mapping.csv --horizon 90d --out "$W/spot.csv" 2>/dev/null
+echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv") - 1))"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/itp.csv" \
+  --spot "$W/spot.csv" --fleet examples/sim/fleet.csv --org-policy examples/policy.yaml \
+  --json >"$W/itp.json" 2>"$W/itp.err"
+python3 - "$W/itp.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    if r["lower_bound"]:
+        print(f'{r["policy"]:18s} ${r["cost"]:>14,.0f}   (lower bound)')
+        continue
+    ev = r["transitions"] / r["wall_seconds"]
+    print(f'{r["policy"]:18s} ${r["cost"]:>14,.0f}  {r["wall_seconds"]:6.2f} s  {r["transitions"]:>8} transitions  {ev:>9,.0f} transitions/s')
+PY
+tail -1 "$W/itp.err"
+
+echo "== 2. synthetic: 1,000,000 jobs, 64k GPUs, 90 days"
+
+
+awk 'BEGIN {
+  srand(11); print "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb"
+  n = 1000000; span = 90 * 86400
+  for (i = 0; i < n; i++) {
+    t = int(i * span / n); r = rand()
+    g = r < 0.45 ? 1 : r < 0.65 ? 2 : r < 0.8 ? 4 : r < 0.95 ? 8 : r < 0.99 ? 16 : 64
+    d = int(600 + -log(rand()) * 3 * 3600)
+    kind = (g >= 2 && d > 4 * 3600) ? "train" : "batch"
+    acc = g >= 8 ? "H100" : "A100-80GB"
+    dl = (kind == "batch" && rand() < 0.3) ? int(d * (1.5 + 2.5 * rand())) : ""
+    ck = d > 3600 ? 1800 : ""
+    printf "%d,s%d,lab,%s,%s,%d,%d,%s,%s,azure/eastus,%d\n", t, i, kind, acc, g, d, dl, ck, int(rand() * 200)
+  }
+}' >"$W/synth.csv"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/synth.csv" \
+  --fleet bench/fleet-64k.csv --org-policy examples/policy.yaml --policies stratus \
+  --json >"$W/synth.json" 2>"$W/synth.err"
+python3 - "$W/synth.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+print(f'{r["policy"]}: {r["jobs"]} jobs, {r["failed"]} failed, ${r["cost"]:,.0f}, {r["transitions"]} transitions in {r["wall_seconds"]:.1f} s ({r["transitions"]/r["wall_seconds"]:,.0f}/s), mean queue {r["mean_queue_hours"]:.2f} h')
+PY
+tail -1 "$W/synth.err"
