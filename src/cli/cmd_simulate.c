@@ -37,6 +37,7 @@ static const char sim_usage[] =
     "         [--policies stratus,azure-ondemand,cheapest-ondemand,greedy-spot,offline-bound]\n"
     "         [--org-policy P.yaml] [--json] [--chart OUT.svg] [--bucket 1d]\n"
     "         [--launch-delay 60s] [--restore 5m] [--catalog DIR] [--keep-stores DIR]\n"
+    "         [--events FAULTS.csv]   (time_s,kind,arg: stockout|preempt-job|preempt-location)\n"
     "Runs the workload under each policy in virtual time and compares cost,\n"
     "completion times, preemptions and deadline misses.  Formats: docs/traces.md.\n"
     "--keep-stores keeps each run's store (DIR/POLICY.db) for `STRATUS_HOME`-free\n"
@@ -48,7 +49,7 @@ static const char CHEAPEST_OD[] = "rules:\n  - name: cheapest-ondemand\n    desc
                                   "cheapest on-demand location\n    spot: forbid\n";
 
 struct sim_args {
-    const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep;
+    const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
     double bucket_s, launch_delay_s, restore_s;
     int json;
 };
@@ -71,6 +72,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         {"bucket", required_argument, NULL, 'b'},   {"launch-delay", required_argument, NULL, 'l'},
         {"restore", required_argument, NULL, 'r'},  {"catalog", required_argument, NULL, 'C'},
         {"keep-stores", required_argument, NULL, 'k'},
+        {"events", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int ch, rc = 0;
 
@@ -92,6 +94,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         case 'c': a->chart = optarg; break;
         case 'C': a->catalog = optarg; break;
         case 'k': a->keep = optarg; break;
+        case 'e': a->events = optarg; break;
         case 'b': rc = parse_dur("--bucket", optarg, &a->bucket_s); break;
         case 'l': rc = parse_dur("--launch-delay", optarg, &a->launch_delay_s); break;
         case 'r': rc = parse_dur("--restore", optarg, &a->restore_s); break;
@@ -223,7 +226,7 @@ static void print_fleet(const struct catalog *cat, const long *od, const long *s
 
 static int load_inputs(const struct sim_args *a, struct catalog *cat, struct trace *work,
                        struct trace *spot, struct trace *prices, long **od, long **sp,
-                       struct sim_input *in)
+                       struct sim_event **events, struct sim_input *in)
 {
     struct err e;
 
@@ -231,8 +234,10 @@ static int load_inputs(const struct sim_args *a, struct catalog *cat, struct tra
     if (trace_load_jobs(work, a->workload, &e) != 0 ||
         (a->spot && trace_load_spot(spot, a->spot, &e) != 0) ||
         (a->prices && trace_load_prices(prices, a->prices, &e) != 0) ||
-        sim_load_fleet(cat, a->fleet, od, sp, &e) != 0)
+        sim_load_fleet(cat, a->fleet, od, sp, &e) != 0 ||
+        (a->events && sim_load_events(a->events, events, &in->nevents, &e) != 0))
         return cli_fail(&e);
+    in->events = *events;
     in->od_cap = *od;
     in->spot_cap = *sp;
     print_fleet(cat, *od, *sp);
@@ -293,6 +298,7 @@ static int run_simulate(int argc, char **argv)
     struct sim_result res[8];
     char *list, *tok, *save = NULL;
     long *od = NULL, *sp = NULL;
+    struct sim_event *events = NULL;
     size_t n = 0, i;
     int rc = parse_sim_args(argc, argv, &a);
 
@@ -310,7 +316,7 @@ static int run_simulate(int argc, char **argv)
             rc = cli_fail(&e);
     }
     if (rc == 0)
-        rc = load_inputs(&a, cat, &work, &spot, &prices, &od, &sp, &in);
+        rc = load_inputs(&a, cat, &work, &spot, &prices, &od, &sp, &events, &in);
     list = xstrdup(a.policies);
     for (tok = strtok_r(list, ",", &save); rc == 0 && tok && n < 8; tok = strtok_r(NULL, ",", &save)) {
         rc = run_one(tok, &in, org, &res[n]);
@@ -335,6 +341,7 @@ static int run_simulate(int argc, char **argv)
     free(list);
     free(od);
     free(sp);
+    free(events);
     trace_free(&work);
     trace_free(&spot);
     trace_free(&prices);

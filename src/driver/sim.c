@@ -55,6 +55,7 @@ struct simd {
     double trace_span;      /* one pass of the spot trace, for replaying it */
     double *saved;          /* by job id: work saved in checkpoints */
     struct keymap cap_ix;   /* (cloud, region, zone, type) catalog pointers -> offer */
+    double *stock_until;    /* per offer: launches refused until then (injected) */
     struct driver_event *out; /* events due, not yet polled */
     size_t nout, out_cap, out_head;
 };
@@ -283,6 +284,75 @@ static void advance(struct simd *p, double now)
     }
 }
 
+/* ---- fault injection (the same requests the local driver takes) ---- */
+
+/* Does "cloud/region[/zone]" name the offer's location? */
+static int names_location(const char *loc, const struct offer *o)
+{
+    size_t nc = strlen(o->cloud), nr = strlen(o->region);
+
+    if (strncmp(loc, o->cloud, nc) != 0 || loc[nc] != '/' ||
+        strncmp(loc + nc + 1, o->region, nr) != 0)
+        return 0;
+    loc += nc + 1 + nr;
+    return *loc == '\0' || (*loc == '/' && strcmp(loc + 1, o->zone) == 0);
+}
+
+static int inject_stockout(struct simd *p, const char *arg, double now, struct err *e)
+{
+    char loc[256];
+    double secs = -1;
+    size_t i, hit = 0;
+    int n = sscanf(arg, "%255s %lf", loc, &secs);
+
+    if (n < 1)
+        return err_set(e, ST_EINVAL, "stockout: expected 'LOCATION [SECONDS]', not '%s'", arg);
+    for (i = 0; i < catalog_noffers(p->w->cat); i++) {
+        if (!names_location(loc, catalog_offer(p->w->cat, i)))
+            continue;
+        /* SECONDS 0 clears; no number means until cleared. */
+        p->stock_until[i] = n < 2 ? 1e300 : secs > 0 ? now + secs : 0;
+        hit++;
+    }
+    return hit ? 0 : err_set(e, ST_EINVAL, "stockout: no offer at '%s'", loc);
+}
+
+static int inject_preempt(struct simd *p, int by_job, const char *arg, double now, struct err *e)
+{
+    long long job = 0;
+    size_t id, hit = 0;
+
+    if (by_job && sscanf(arg, "%lld", &job) != 1)
+        return err_set(e, ST_EINVAL, "preempt-job: '%s' is not a job id", arg);
+    for (id = 1; id < p->natt; id++) {
+        struct satt *a = &p->att[id];
+
+        if (a->state != 2 && a->state != 1)
+            continue;
+        if (by_job ? a->job != job
+                   : !names_location(arg, catalog_offer(p->w->cat, a->offer)))
+            continue;
+        stop(p, a, now);
+        emit(p, DRV_EV_PREEMPTED, (int64_t)id, 0, 0, now, "preempted (injected)");
+        hit++;
+    }
+    if (hit == 0 && by_job)
+        return err_set(e, ST_ENOTFOUND, "job %lld has no running node in the simulated clouds", job);
+    return 0;
+}
+
+static int sim_inject(struct driver *d, const char *kind, const char *arg, struct err *e)
+{
+    struct simd *p = d->priv;
+    double now = clock_now(p->clock);
+
+    if (strcmp(kind, "stockout") == 0)
+        return inject_stockout(p, arg, now, e);
+    if (strcmp(kind, "preempt-job") == 0 || strcmp(kind, "preempt-location") == 0)
+        return inject_preempt(p, kind[8] == 'j', arg, now, e);
+    return err_set(e, ST_EINVAL, "unknown fault '%s'", kind);
+}
+
 /* ---- operations ---- */
 
 /* Which offers each spot row speaks of (found once, not at every replay),
@@ -346,6 +416,7 @@ static int sim_open(struct driver *d, const struct driver_config *cfg, struct er
         keymap_put(&p->cap_ix, o->cloud, o->region, o->zone, o->instance_type, &v);
     }
     p->traced = xcalloc(n + 1, 1);
+    p->stock_until = xcalloc(n + 1, sizeof(double));
     p->seed = cfg->seed;
     index_spot_rows(p, n);
     if (p->trace_span > 0)
@@ -368,7 +439,7 @@ static int sim_launch(struct driver *d, const struct attempt *at, struct err *e)
         return err_set(e, ST_EINVAL, "sim: no offer %s in %s/%s/%s", at->instance_type,
                        at->cloud, at->region, at->zone);
     used = at->spot ? &p->spot_used[oi] : &p->od_used[oi];
-    cap = at->spot ? p->spot_cap[oi] : p->w->od_cap[oi];
+    cap = p->stock_until[oi] > now ? 0 : at->spot ? p->spot_cap[oi] : p->w->od_cap[oi];
     a->job = at->job_id;
     a->offer = (uint32_t)oi;
     a->nodes = at->nodes;
@@ -420,6 +491,7 @@ static void sim_close(struct driver *d)
     free(p->spot_cap);
     free(p->saved);
     free(p->traced);
+    free(p->stock_until);
     free(p->row_start);
     free(p->row_offer);
     free(p->out);
@@ -439,6 +511,8 @@ static long sim_capacity_mode(struct driver *d, const char *cloud, const char *r
      * nodes of a Slurm cluster. */
     if (!keymap_get(&p->cap_ix, cloud, region, zone, instance_type, &oi))
         return -1;
+    if (p->stock_until[oi] > clock_now(p->clock))
+        return 0;
     free_nodes = spot ? p->spot_cap[oi] - p->spot_used[oi] : p->w->od_cap[oi] - p->od_used[oi];
     return free_nodes > 0 ? free_nodes : 0;
 }
@@ -464,5 +538,6 @@ const struct driver_ops driver_sim = {
     .terminate = sim_terminate,
     .close = sim_close,
     .capacity_mode = sim_capacity_mode,
+    .inject = sim_inject,
     .next_event_in = sim_next_event_in,
 };

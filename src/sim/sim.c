@@ -216,17 +216,38 @@ static int submit_due(const struct sim_input *in, struct store *st, struct sched
     return 0;
 }
 
+/* File the faults whose time has come as requests, as the CLI would. */
+static int inject_due(const struct sim_input *in, struct store *st, struct sched *s, size_t *k,
+                      double now, struct err *e)
+{
+    while (*k < in->nevents && in->t0 + in->events[*k].time_s <= now) {
+        int rc = store_request_add(st, in->events[*k].kind, in->events[*k].arg, now, NULL, e);
+
+        if (rc != 0)
+            return rc;
+        (*k)++;
+        sched_poke(s);
+    }
+    return 0;
+}
+
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, struct store *st, struct sched *s,
                     struct vclock *vc, struct sim_result *res, struct err *e)
 {
-    size_t k = 0;
+    size_t k = 0, kev = 0;
     int rc;
 
     for (;;) {
         double next = 0, t_next;
 
-        if ((rc = submit_due(in, st, s, &k, vc->t, e)) != 0 || (rc = sched_step(s, &next, e)) != 0)
+        size_t before = kev;
+
+        /* Faults due now take effect before jobs due now are placed: a fault
+         * acts after the step that read it commits, as in the real world. */
+        if ((rc = inject_due(in, st, s, &kev, vc->t, e)) != 0 ||
+            (kev > before && (rc = sched_step(s, NULL, e)) != 0) ||
+            (rc = submit_due(in, st, s, &k, vc->t, e)) != 0 || (rc = sched_step(s, &next, e)) != 0)
             return rc;
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
@@ -234,6 +255,8 @@ static int run_loop(const struct sim_input *in, struct store *st, struct sched *
         t_next = vc->t + next;
         if (k < in->work->njobs && in->t0 + in->work->jobs[k].submit_s < t_next)
             t_next = in->t0 + in->work->jobs[k].submit_s;
+        if (kev < in->nevents && in->t0 + in->events[kev].time_s < t_next)
+            t_next = in->t0 + in->events[kev].time_s;
         if (t_next >= vc->t + 1e8)
             return err_set(e, ST_EINTERNAL, "sim: %zu jobs active with nothing left to happen",
                            sched_active(s));
@@ -529,4 +552,52 @@ int sim_offline_bound(const struct sim_input *in, const struct policy *pol,
     free(od);
     free(sp);
     return rc;
+}
+
+/* ---- the events file ---- */
+
+enum { V_TIME, V_KIND, V_ARG };
+static const struct csv_col event_cols[] = {{"time_s", 1}, {"kind", 1}, {"arg", 1}};
+
+static int event_row(const struct csv *c, struct sim_event *ev, double last, struct err *e)
+{
+    const char *kind = csv_get(c, V_KIND);
+    int rc = csv_double(c, V_TIME, "time_s", NULL, &ev->time_s, e);
+
+    if (rc != 0)
+        return rc;
+    if (ev->time_s < last)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "time_s goes backwards (%g after %g)",
+                      ev->time_s, last);
+    if (strcmp(kind, "stockout") && strcmp(kind, "preempt-job") && strcmp(kind, "preempt-location"))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "kind must be stockout, preempt-job or preempt-location, not '%s'", kind);
+    snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
+    snprintf(ev->arg, sizeof(ev->arg), "%s", csv_get(c, V_ARG));
+    return 0;
+}
+
+int sim_load_events(const char *path, struct sim_event **out, size_t *n, struct err *e)
+{
+    struct sim_event *v = NULL;
+    size_t cap = 0, k = 0;
+    struct csv c;
+    int rc = csv_open(&c, path, 0, e);
+
+    if (rc == 0) {
+        rc = csv_bind(&c, event_cols, 3, e);
+        while (rc == 0 && (rc = csv_next(&c, e)) == 1) {
+            v = xgrow(v, &cap, k + 1, sizeof(*v));
+            rc = event_row(&c, &v[k], k ? v[k - 1].time_s : 0, e);
+            k++;
+        }
+        csv_close(&c);
+    }
+    if (rc < 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return 0;
 }

@@ -65,6 +65,17 @@ struct sim_result {
     int lower_bound;        /* 1 for the offline bound (only cost fields are set) */
 };
 
+/* A fault filed at a virtual time, exactly as `stratus local ...` files it
+ * in the real world (a request the controller hands to its driver). */
+struct sim_event {
+    double time_s;          /* from the start of the study */
+    char kind[32];          /* stockout, preempt-job, preempt-location */
+    char arg[160];
+};
+
+/* Events file: CSV time_s,kind,arg. Caller frees *out. */
+int sim_load_events(const char *path, struct sim_event **out, size_t *n, struct err *e);
+
 struct sim_input {
     struct catalog *cat;    /* prices may be changed by the price trace */
     const struct trace *work;
@@ -76,6 +87,8 @@ struct sim_input {
     double restore_s;       /* restore time assumed for checkpointing jobs */
     double bucket_s;        /* width of a spend bucket in the chart */
     const char *store_dir;  /* keep each run's store as DIR/<policy>.db; NULL = memory */
+    const struct sim_event *events; /* faults to inject, in time order */
+    size_t nevents;
 };
 
 extern const char *const sim_cloud_names[SIM_NCLOUDS];

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Black-box tests of `stratus simulate`: the five policies on a workload, the
+# invariants a correct comparison must satisfy, determinism, the chart, and
+# bad input.  With the shared data present, also the first ITP cluster with
+# the SkyPilot spot traces, where Stratus must beat greedy-spot.
+. "$(dirname "$0")/lib.sh"
+EX="$SOURCE_DIR/examples"
+
+# A small synthetic workload: 300 jobs over two days, some multi-node, some
+# with deadlines and checkpoints, data in azure/eastus.
+awk 'BEGIN {
+  srand(5); print "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb"
+  for (i = 0; i < 300; i++) {
+    r = rand(); g = r < 0.5 ? 1 : r < 0.7 ? 4 : r < 0.9 ? 8 : 16
+    d = int(600 + rand() * 4 * 3600); kind = (g >= 8 && d > 7200) ? "train" : "batch"
+    dl = (kind == "batch" && rand() < 0.3) ? int(d * 2) : ""; ck = d > 3600 ? 1800 : ""
+    printf "%d,j%d,lab,%s,%s,%d,%d,%s,%s,azure/eastus,%d\n", i * 600, i, kind, (g >= 8 ? "H100" : "A100-80GB"), g, d, dl, ck, 50
+  }
+}' >"$TMP/w.csv"
+SIM=("$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml")
+
+run 0 "${SIM[@]}" --json --chart "$TMP/chart.svg"
+echo "$OUT" >"$TMP/a.json"
+[ "$(json '[r["policy"] for r in j]')" = "['stratus', 'azure-ondemand', 'cheapest-ondemand', 'greedy-spot', 'offline-bound']" ] ||
+  fail "five policies expected: $OUT"
+[ "$(json 'all(r["jobs"] == 300 for r in j)')" = True ] || fail "every policy sees 300 jobs"
+[ "$(json 'all(r["failed"] == 0 for r in j if not r["lower_bound"])')" = True ] || fail "no job may fail"
+ok "simulate: five policies over the same 300 jobs"
+
+[ "$(json 'all(r["cost"] >= j[4]["cost"] - 1e-6 for r in j)')" = True ] || fail "offline-bound must be below every policy"
+[ "$(json 'j[1]["cost_by_cloud"]["azure"] == j[1]["cost"] and j[1]["spot_share"] == 0')" = True ] ||
+  fail "azure-ondemand must spend only on azure, on demand"
+[ "$(json 'j[2]["spot_share"] == 0 and j[2]["preemptions"] == 0')" = True ] || fail "cheapest-ondemand must use no spot"
+[ "$(json 'j[2]["cost"] <= j[1]["cost"]')" = True ] || fail "the cheapest on-demand location cannot cost more than azure on demand"
+[ "$(json 'j[0]["spot_share"] > 0 and j[3]["spot_share"] > 0')" = True ] || fail "stratus and greedy-spot use spot"
+[ "$(json 'j[0]["cost"] < j[1]["cost"]')" = True ] || fail "stratus must cost less than everything on azure on demand"
+[ "$(json 'j[0]["deadline_misses"] <= j[3]["deadline_misses"]')" = True ] || fail "stratus misses no more deadlines than greedy-spot"
+ok "simulate: the bound is below all, the baselines behave as defined, stratus beats azure-ondemand"
+
+head -c 5 "$TMP/chart.svg" | grep -q "<svg" || fail "the chart must be SVG"
+for p in stratus azure-ondemand cheapest-ondemand greedy-spot offline-bound azure gcp; do
+  grep -q ">$p<\|>$p \|$p<" "$TMP/chart.svg" || fail "the chart lacks '$p'"
+done
+ok "simulate --chart: an SVG with a panel per policy and a legend"
+
+run 0 "${SIM[@]}" --json
+python3 - "$TMP/a.json" <<PY || fail "two runs of the same study must agree"
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.loads('''$OUT''')
+strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_seconds"} for r in rs]
+assert strip(a) == strip(b)
+PY
+ok "simulate: deterministic (same inputs, same numbers)"
+
+printf 'location,instance_type,nodes\nazure/nowhere,Standard_ND96isr_H100_v5,4\n' >"$TMP/badfleet.csv"
+run 2 "$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$TMP/badfleet.csv"
+has "$ERR" "badfleet.csv:2: no catalog offer matches location 'azure/nowhere'"
+run 2 "${SIM[@]}" --policies stratus,fastest
+has "$ERR" "unknown policy 'fastest'"
+printf 'time_s,kind,arg\n5,meteor,azure/eastus\n' >"$TMP/ev.csv"
+run 2 "${SIM[@]}" --events "$TMP/ev.csv"
+has "$ERR" "ev.csv:2: kind must be stockout, preempt-job or preempt-location, not 'meteor'"
+run 2 "$STRATUS" simulate --fleet "$EX/sim/fleet.csv"
+ok "simulate: bad fleet, policy, events and usage are clear errors"
+
+if [ -d "${SHARED_DATA:-}/traces/gpu-training-msft-itp-2021" ]; then
+  D=$SHARED_DATA/traces
+  "$STRATUS" trace convert --from itp "$D/gpu-training-msft-itp-2021/cluster01.csv" --out "$TMP/itp.csv" 2>/dev/null
+  "$STRATUS" trace convert --from skypilot-spot "$D/spot-availability-skypilot" \
+    --mapping "$EX/sim/spot-mapping.csv" --horizon 40d --out "$TMP/spot.csv" 2>/dev/null
+  run 0 "$STRATUS" simulate --workload "$TMP/itp.csv" --spot "$TMP/spot.csv" --fleet "$EX/sim/fleet.csv" \
+    --org-policy "$EX/policy.yaml" --json
+  [ "$(json 'j[0]["cost"] < j[3]["cost"]')" = True ] || fail "on ITP cluster01 stratus must cost less than greedy-spot: $OUT"
+  [ "$(json 'j[0]["deadline_misses"] <= j[3]["deadline_misses"]')" = True ] || fail "and miss no more deadlines"
+  [ "$(json 'j[0]["cost"] > j[4]["cost"]')" = True ] || fail "and stay above the bound"
+  ok "simulate: on real ITP and spot traces stratus beats greedy-spot and azure-ondemand, above the bound"
+else
+  echo "# skipped the ITP study: no shared data at ${SHARED_DATA:-(unset)}"
+fi
+echo "$checks checks passed"
