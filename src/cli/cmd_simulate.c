@@ -181,26 +181,45 @@ static json_t *result_json(const struct sim_result *r)
 static int write_chart(const char *path, const struct sim_result *res, size_t n)
 {
     struct chart_panel *panels = xcalloc(n + 1, sizeof(*panels));
+    double **usd = xcalloc(n + 1, sizeof(*usd));
     FILE *fp = fopen(path, "w");
     size_t i;
     int rc;
 
     if (fp == NULL) {
         fprintf(stderr, "stratus: cannot write %s\n", path);
+        free(usd);
         free(panels);
         return 2;
     }
+    size_t used = 1, b;
+    int c;
+
+    /* Every panel shares the time axis, up to the last bucket with spend. */
+    for (i = 0; i < n; i++)
+        for (c = 0; c < SIM_NCLOUDS; c++)
+            for (b = 0; b < res[i].nbuckets; b++)
+                if (res[i].spend[(size_t)c * res[i].nbuckets + b] > 0 && b + 1 > used)
+                    used = b + 1;
     for (i = 0; i < n; i++) {
         panels[i].title = res[i].name;
-        panels[i].nbuckets = res[i].nbuckets;
+        panels[i].nbuckets = used < res[i].nbuckets ? used : res[i].nbuckets;
         panels[i].bucket_s = res[i].bucket_s;
         panels[i].nclouds = SIM_NCLOUDS;
         panels[i].clouds = sim_cloud_names;
-        panels[i].usd = res[i].spend;
+        usd[i] = xcalloc(SIM_NCLOUDS * panels[i].nbuckets + 1, sizeof(double));
+        for (c = 0; c < SIM_NCLOUDS; c++)
+            memcpy(usd[i] + (size_t)c * panels[i].nbuckets,
+                   res[i].spend + (size_t)c * res[i].nbuckets,
+                   panels[i].nbuckets * sizeof(double));
+        panels[i].usd = usd[i];
     }
     rc = chart_write_svg(fp, "Spend over time by cloud", panels, n);
     if (fclose(fp) != 0)
         rc = ST_EIO;
+    for (i = 0; i < n; i++)
+        free(usd[i]);
+    free(usd);
     free(panels);
     if (rc != 0)
         fprintf(stderr, "stratus: cannot write the chart to %s\n", path);
