@@ -231,18 +231,43 @@ static int inject_due(const struct sim_input *in, struct store *st, struct sched
     return 0;
 }
 
+/* Apply the price-trace rows whose time has come to the catalog: the planner
+ * ranks and new attempts are billed at the prices in force. */
+static void prices_due(const struct sim_input *in, size_t *k, double now)
+{
+    size_t i, n = catalog_noffers(in->cat);
+
+    while (in->prices && *k < in->prices->nprices && in->t0 + in->prices->prices[*k].time_s <= now) {
+        const struct trace_price *r = &in->prices->prices[(*k)++];
+
+        for (i = 0; i < n; i++) {
+            const struct offer *o = catalog_offer(in->cat, i);
+            double od = o->price, sp = o->spot_price;
+
+            if (strcmp(r->cloud, o->cloud) || strcmp(r->region, o->region) ||
+                (*r->zone && strcmp(r->zone, o->zone)) || strcmp(r->instance_type, o->instance_type))
+                continue;
+            if (r->price_hour != TRACE_PRICE_UNCHANGED)
+                od = r->price_hour == TRACE_PRICE_NOT_SOLD ? -1 : r->price_hour;
+            if (r->spot_price_hour != TRACE_PRICE_UNCHANGED)
+                sp = r->spot_price_hour == TRACE_PRICE_NOT_SOLD ? -1 : r->spot_price_hour;
+            catalog_set_price(in->cat, i, od, sp);
+        }
+    }
+}
+
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, struct store *st, struct sched *s,
                     struct vclock *vc, struct sim_result *res, struct err *e)
 {
-    size_t k = 0, kev = 0;
+    size_t k = 0, kev = 0, kp = 0;
     int rc;
 
     for (;;) {
         double next = 0, t_next;
-
         size_t before = kev;
 
+        prices_due(in, &kp, vc->t);
         /* Faults due now take effect before jobs due now are placed: a fault
          * acts after the step that read it commits, as in the real world. */
         if ((rc = inject_due(in, st, s, &kev, vc->t, e)) != 0 ||
@@ -257,6 +282,8 @@ static int run_loop(const struct sim_input *in, struct store *st, struct sched *
             t_next = in->t0 + in->work->jobs[k].submit_s;
         if (kev < in->nevents && in->t0 + in->events[kev].time_s < t_next)
             t_next = in->t0 + in->events[kev].time_s;
+        if (in->prices && kp < in->prices->nprices && in->t0 + in->prices->prices[kp].time_s < t_next)
+            t_next = in->t0 + in->prices->prices[kp].time_s;
         if (t_next >= vc->t + 1e8)
             return err_set(e, ST_EINTERNAL, "sim: %zu jobs active with nothing left to happen",
                            sched_active(s));
@@ -403,6 +430,28 @@ static void config_for(const struct sim_policy *pol, struct sched_config *c)
     c->deadline_check_s = 60;
 }
 
+/* Every run starts from the catalog's own prices (the price trace changes them). */
+static double *save_prices(const struct catalog *cat)
+{
+    size_t i, n = catalog_noffers(cat);
+    double *v = xcalloc(2 * n + 1, sizeof(double));
+
+    for (i = 0; i < n; i++) {
+        v[2 * i] = catalog_offer(cat, i)->price;
+        v[2 * i + 1] = catalog_offer(cat, i)->spot_price;
+    }
+    return v;
+}
+
+static void restore_prices(struct catalog *cat, double *v)
+{
+    size_t i, n = catalog_noffers(cat);
+
+    for (i = 0; i < n; i++)
+        catalog_set_price(cat, i, v[2 * i], v[2 * i + 1]);
+    free(v);
+}
+
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,
             struct err *e)
 {
@@ -420,6 +469,8 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     double t0 = clock_mono();
     int rc;
 
+    double *saved = save_prices(in->cat);
+
     result_init(in, pol->name, res);
     dcfg.cat = in->cat;
     dcfg.clock = &clk;
@@ -435,6 +486,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     if (rc != 0 || (rc = driver_open(&drv, &driver_sim, &dcfg, e)) != 0) {
         store_close(st);
         free(infos);
+        restore_prices(in->cat, saved);
         return rc;
     }
     p.store = st;
@@ -457,6 +509,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     driver_close(&drv);
     store_close(st);
     free(infos);
+    restore_prices(in->cat, saved);
     return rc;
 }
 
