@@ -70,10 +70,10 @@ int main(int argc, char **argv)
     long jobs = 1000;
     struct driver_config dcfg = {0};
     struct sched_params p;
-    struct catalog *cat;
+    struct catalog *cat = NULL;
     struct driver drv;
-    struct store *st;
-    struct sched *s;
+    struct store *st = NULL;
+    struct sched *s = NULL;
     struct err e;
     double t0, t_running = 0, c0, next;
     size_t i, run = 0, done = 0, steps = 0;

@@ -842,7 +842,8 @@ int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
     plan_init(&s->plan);
     s->now = clock_now(p->clock);
     rc = load_new_jobs(s, e);
-    qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
+    if (s->natts > 1)
+        qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
     if (rc == 0)
         rc = commit_and_act(s, e); /* re-issue launches a dead controller left */
     if (rc != 0) {
