@@ -355,8 +355,10 @@ static int logs_path(struct store *st, long long id, int node, char *path, size_
     char *home = cli_home();
     int rc;
 
-    if ((rc = store_job_get(st, id, &j, e)) != 0)
+    if ((rc = store_job_get(st, id, &j, e)) != 0) {
+        free(home);
         return rc;
+    }
     *state = j.state;
     store_job_clear(&j);
     if ((rc = store_attempt_list(st, id, &a, &na, e)) != 0 || na == 0) {
