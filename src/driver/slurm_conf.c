@@ -33,6 +33,7 @@
  */
 #include "slurm_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,40 +145,41 @@ static int cluster_offer(const struct conf_ctx *x, const struct ynode *n,
         cl->name, cl->itype, cl->cloud, cl->region, *cl->zone ? "/" : "", cl->zone);
 }
 
+/* The cluster's text keys: where each goes, and whether it may be "". */
+static const struct {
+    const char *key;
+    size_t off; /* of the char * in struct slurm_cluster */
+    int may_be_empty;
+} text_keys[] = {
+    {"name", offsetof(struct slurm_cluster, name), 0},
+    {"cloud", offsetof(struct slurm_cluster, cloud), 0},
+    {"region", offsetof(struct slurm_cluster, region), 0},
+    {"zone", offsetof(struct slurm_cluster, zone), 1},
+    {"instance_type", offsetof(struct slurm_cluster, itype), 0},
+    {"partition", offsetof(struct slurm_cluster, partition), 0},
+    {"account", offsetof(struct slurm_cluster, account), 0},
+    {"qos", offsetof(struct slurm_cluster, qos), 0},
+    {"url", offsetof(struct slurm_cluster, url), 0},
+    {"user", offsetof(struct slurm_cluster, user), 0},
+    {"token_file", offsetof(struct slurm_cluster, token_file), 0},
+    {"token_env", offsetof(struct slurm_cluster, token_env), 0},
+    {"workdir", offsetof(struct slurm_cluster, workdir), 0},
+};
+
 static int cluster_key(const struct conf_ctx *x, struct slurm_cluster *cl, const char *k,
                        const struct ynode *v, struct err *e)
 {
+    size_t i;
     long g;
     int rc;
 
-    if (strcmp(k, "name") == 0)
-        return get_text(x, v, "name", 0, &cl->name, e);
-    if (strcmp(k, "cloud") == 0)
-        return get_text(x, v, "cloud", 0, &cl->cloud, e);
-    if (strcmp(k, "region") == 0)
-        return get_text(x, v, "region", 0, &cl->region, e);
-    if (strcmp(k, "zone") == 0)
-        return get_text(x, v, "zone", 1, &cl->zone, e);
-    if (strcmp(k, "instance_type") == 0)
-        return get_text(x, v, "instance_type", 0, &cl->itype, e);
-    if (strcmp(k, "partition") == 0)
-        return get_text(x, v, "partition", 0, &cl->partition, e);
-    if (strcmp(k, "account") == 0)
-        return get_text(x, v, "account", 0, &cl->account, e);
-    if (strcmp(k, "qos") == 0)
-        return get_text(x, v, "qos", 0, &cl->qos, e);
-    if (strcmp(k, "url") == 0) {
-        rc = get_text(x, v, "url", 0, &cl->url, e);
-        return rc != 0 ? rc : check_url(x, v, cl->url, e);
-    }
-    if (strcmp(k, "user") == 0)
-        return get_text(x, v, "user", 0, &cl->user, e);
-    if (strcmp(k, "token_file") == 0)
-        return get_text(x, v, "token_file", 0, &cl->token_file, e);
-    if (strcmp(k, "token_env") == 0)
-        return get_text(x, v, "token_env", 0, &cl->token_env, e);
-    if (strcmp(k, "workdir") == 0)
-        return get_text(x, v, "workdir", 0, &cl->workdir, e);
+    for (i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++)
+        if (strcmp(k, text_keys[i].key) == 0) {
+            char **field = (char **)(void *)((char *)cl + text_keys[i].off);
+
+            rc = get_text(x, v, k, text_keys[i].may_be_empty, field, e);
+            return rc == 0 && field == &cl->url ? check_url(x, v, cl->url, e) : rc;
+        }
     if (strcmp(k, "pending_timeout") == 0)
         return yget_duration(x->d, v, "pending_timeout", &cl->pending_timeout, e);
     if (strcmp(k, "spot") == 0)

@@ -22,8 +22,13 @@ skip() { echo "skipped: $*"; exit 0; }
 [ "$(id -u)" -eq 0 ] || skip "the Slurm tests need root (they start slurmd and munged)"
 
 # One run at a time per machine (two builds' ctest may run side by side).
+# The lock is held by a watcher that lives as long as this script, not by
+# the script's own descriptor: daemons started below would inherit that and
+# keep the lock after a run killed with SIGKILL (a ctest timeout).
 exec 9>/tmp/stratus-slurm-test.lock
-flock 9
+flock -w 240 9 || fail "another Slurm test held the lock for 4 minutes"
+(while kill -0 $$ 2>/dev/null; do sleep 0.5; done) >/dev/null 2>&1 &
+exec 9>&-
 # A run killed before its trap (a ctest timeout sends SIGKILL) left its
 # clusters up: holding the lock, every other run's directory is such a one.
 for d in /tmp/stratus-slurm-test.[0-9]*; do
