@@ -209,33 +209,44 @@ static int run_queue(int argc, char **argv)
 
 /* ---- events ---- */
 
+/* `stratus CMD JOB`: check the usage, open the store and read the job.  On
+ * success the caller owns *st and *j; otherwise the exit status is returned. */
+static int open_job(int argc, char **argv, const char *cmd, struct store **st,
+                    struct store_job *j, long long *id)
+{
+    struct err e;
+    int rc;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: stratus %s JOB\n", cmd);
+        return 2;
+    }
+    if ((*id = cli_job_id(argv[1])) < 0)
+        return 2;
+    if ((rc = cli_open_store(st)) != 0)
+        return rc;
+    err_clear(&e);
+    if (store_job_get(*st, *id, j, &e) != 0) {
+        store_close(*st);
+        return cli_fail(&e);
+    }
+    return 0;
+}
+
 static int run_events(int argc, char **argv)
 {
     struct store_event *ev = NULL;
     struct store *st;
+    struct store_job j;
     size_t i, n = 0;
     struct err e;
     long long id;
-    int rc;
+    int rc = open_job(argc, argv, "events", &st, &j, &id);
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: stratus events JOB\n");
-        return 2;
-    }
-    if ((id = cli_job_id(argv[1])) < 0)
-        return 2;
-    if ((rc = cli_open_store(&st)) != 0)
+    if (rc != 0)
         return rc;
+    store_job_clear(&j);
     err_clear(&e);
-    {
-        struct store_job j;
-
-        if ((rc = store_job_get(st, id, &j, &e)) != 0) {
-            store_close(st);
-            return cli_fail(&e);
-        }
-        store_job_clear(&j);
-    }
     if (store_event_list(st, id, 0, 0, &ev, &n, &e) != 0)
         rc = cli_fail(&e);
     for (i = 0; i < n; i++)
@@ -253,21 +264,11 @@ static int run_cancel(int argc, char **argv)
     struct store_job j;
     struct err e;
     long long id;
-    int rc;
+    int rc = open_job(argc, argv, "cancel", &st, &j, &id);
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: stratus cancel JOB\n");
-        return 2;
-    }
-    if ((id = cli_job_id(argv[1])) < 0)
-        return 2;
-    if ((rc = cli_open_store(&st)) != 0)
+    if (rc != 0)
         return rc;
     err_clear(&e);
-    if ((rc = store_job_get(st, id, &j, &e)) != 0) {
-        store_close(st);
-        return cli_fail(&e);
-    }
     if (job_state_terminal(j.state)) {
         printf("job %lld already ended: %s\n", id, job_state_name(j.state));
     } else if (store_request_add(st, "cancel", argv[1], clock_now(&clock_wall), NULL, &e) != 0) {
