@@ -348,59 +348,99 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void job_metrics(const struct store_job *v, size_t n, struct sim_result *res)
+/* Job metrics, one job at a time: completion and queueing times are kept
+ * for the means and 95th percentiles. */
+struct job_acc {
+    double *jct, *q;
+    size_t nj, nq, cap;
+};
+
+static void job_acc_init(struct job_acc *acc, size_t njobs)
 {
-    double *jct = xcalloc(n + 1, sizeof(double)), *q = xcalloc(n + 1, sizeof(double));
-    size_t i, nj = 0, nq = 0;
-
-    for (i = 0; i < n; i++) {
-        const struct store_job *j = &v[i];
-
-        res->succeeded += j->state == JOB_SUCCEEDED;
-        res->failed += j->state != JOB_SUCCEEDED;
-        if (j->deadline_at > 0) {
-            res->deadline_jobs++;
-            res->deadline_misses += j->state != JOB_SUCCEEDED || j->ended_at > j->deadline_at;
-        }
-        if (j->state == JOB_SUCCEEDED)
-            jct[nj++] = j->ended_at - j->submitted_at;
-        if (j->started_at > 0)
-            q[nq++] = j->started_at - j->submitted_at;
-        if (j->ended_at > res->end_s)
-            res->end_s = j->ended_at;
-    }
-    qsort(jct, nj, sizeof(double), cmp_double);
-    qsort(q, nq, sizeof(double), cmp_double);
-    for (i = 0; i < nj; i++)
-        res->mean_jct_s += jct[i] / (double)nj;
-    for (i = 0; i < nq; i++)
-        res->mean_queue_s += q[i] / (double)nq;
-    res->p95_jct_s = nj ? jct[(nj - 1) * 95 / 100] : 0;
-    res->p95_queue_s = nq ? q[(nq - 1) * 95 / 100] : 0;
-    free(jct);
-    free(q);
+    memset(acc, 0, sizeof(*acc));
+    acc->cap = njobs;
+    acc->jct = xcalloc(njobs + 1, sizeof(double));
+    acc->q = xcalloc(njobs + 1, sizeof(double));
 }
+
+static void job_acc_free(struct job_acc *acc)
+{
+    free(acc->jct);
+    free(acc->q);
+}
+
+static void job_acc_add(struct job_acc *acc, const struct store_job *j, struct sim_result *res)
+{
+    BUG_ON(acc->nj >= acc->cap + 1 || acc->nq >= acc->cap + 1);
+    res->njobs++;
+    res->succeeded += j->state == JOB_SUCCEEDED;
+    res->failed += j->state != JOB_SUCCEEDED;
+    if (j->deadline_at > 0) {
+        res->deadline_jobs++;
+        res->deadline_misses += j->state != JOB_SUCCEEDED || j->ended_at > j->deadline_at;
+    }
+    if (j->state == JOB_SUCCEEDED)
+        acc->jct[acc->nj++] = j->ended_at - j->submitted_at;
+    if (j->started_at > 0)
+        acc->q[acc->nq++] = j->started_at - j->submitted_at;
+    if (j->ended_at > res->end_s)
+        res->end_s = j->ended_at;
+}
+
+static void job_acc_finish(struct job_acc *acc, struct sim_result *res)
+{
+    size_t i, nj = acc->nj, nq = acc->nq;
+
+    qsort(acc->jct, nj, sizeof(double), cmp_double);
+    qsort(acc->q, nq, sizeof(double), cmp_double);
+    for (i = 0; i < nj; i++)
+        res->mean_jct_s += acc->jct[i] / (double)nj;
+    for (i = 0; i < nq; i++)
+        res->mean_queue_s += acc->q[i] / (double)nq;
+    res->p95_jct_s = nj ? acc->jct[(nj - 1) * 95 / 100] : 0;
+    res->p95_queue_s = nq ? acc->q[(nq - 1) * 95 / 100] : 0;
+    job_acc_free(acc);
+}
+
+/* Read the run's attempts and jobs back a page at a time (a million-job
+ * study would otherwise hold a second copy of them all). */
+#define COLLECT_PAGE 8192
 
 static int collect(const struct sim_input *in, struct store *st, struct sim_result *res,
                    struct err *e)
 {
-    struct store_attempt *a = NULL;
-    struct store_job *v = NULL;
-    size_t i, na = 0, nv = 0;
+    struct job_acc acc;
+    int64_t after = 0;
+    size_t i, n;
     int rc;
 
-    if ((rc = store_attempt_list(st, -1, &a, &na, e)) != 0)
-        return rc;
-    for (i = 0; i < na; i++)
-        attempt_metrics(in, &a[i], res);
-    store_attempts_free(a, na);
-    if ((rc = store_job_list(st, 0, &v, &nv, e)) != 0)
-        return rc;
-    res->njobs = nv;
-    job_metrics(v, nv, res);
+    do {
+        struct store_attempt *a = NULL;
+
+        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0)
+            return rc;
+        for (i = 0; i < n; i++)
+            attempt_metrics(in, &a[i], res);
+        after = n ? a[n - 1].id : after;
+        store_attempts_free(a, n);
+    } while (n == COLLECT_PAGE);
+    job_acc_init(&acc, in->work->njobs);
+    after = 0;
+    do {
+        struct store_job *v = NULL;
+
+        if ((rc = store_job_page(st, after, COLLECT_PAGE, &v, &n, e)) != 0) {
+            job_acc_free(&acc);
+            return rc;
+        }
+        for (i = 0; i < n; i++)
+            job_acc_add(&acc, &v[i], res);
+        after = n ? v[n - 1].id : after;
+        store_jobs_free(v, n);
+    } while (n == COLLECT_PAGE);
+    job_acc_finish(&acc, res);
     if (res->end_s > 0)
         res->end_s -= in->t0;
-    store_jobs_free(v, nv);
     return 0;
 }
 
@@ -481,7 +521,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
 
     if (path)
         unlink(path);
-    rc = store_open(&st, path ? path : ":memory:", e);
+    rc = store_open(&st, path ? path : "mem:", e);
     free(path);
     if (rc != 0 || (rc = driver_open(&drv, &driver_sim, &dcfg, e)) != 0) {
         store_close(st);

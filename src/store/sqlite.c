@@ -166,6 +166,7 @@ static const char *const migrations[] = {
     X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
     X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < ? ORDER BY id")                        \
     X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id")              \
+    X(JOB_PAGE, JOB_SELECT " WHERE id > ? ORDER BY id LIMIT ?")                          \
     X(ATT_INSERT, "INSERT INTO attempts (" ATT_COLS ") VALUES (" ATT_VALS ")")           \
     X(ATT_UPDATE, "UPDATE attempts SET (" ATT_COLS ") = (" ATT_VALS ") WHERE id = ?")    \
     X(ATT_GET, "SELECT id, " ATT_COLS " FROM attempts WHERE id = ?")                     \
@@ -173,7 +174,7 @@ static const char *const migrations[] = {
       "SELECT id, " ATT_COLS " FROM attempts WHERE job_id = ? ORDER BY id")              \
     X(ATT_LIST_LIVE,                                                                     \
       "SELECT id, " ATT_COLS " FROM attempts WHERE state <> ? ORDER BY id")              \
-    X(ATT_LIST_ALL, "SELECT id, " ATT_COLS " FROM attempts WHERE id > ? ORDER BY id")     \
+    X(ATT_PAGE, "SELECT id, " ATT_COLS " FROM attempts WHERE id > ? ORDER BY id LIMIT ?") \
     X(NODE_PUT, "INSERT INTO nodes (" NODE_COLS ") VALUES (?,?,?,?,?,?)"                 \
                 " ON CONFLICT (attempt_id, rank) DO UPDATE SET state = excluded.state,"  \
                 " exit_code = excluded.exit_code, started_at = excluded.started_at,"     \
@@ -897,6 +898,30 @@ static int sq_job_list_after(struct store *st, int64_t after_id, struct store_jo
     return rc;
 }
 
+/* SQLite's LIMIT: a negative one is none. */
+static int64_t sq_limit(size_t limit)
+{
+    return limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
+}
+
+static int sq_job_page(struct store *st, int64_t after_id, size_t limit,
+                       struct store_job **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_JOB_PAGE, &b, "listing jobs", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, after_id);
+        b_int(&b, sq_limit(limit));
+        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing jobs", e);
+    }
+    *out = v;
+    return rc;
+}
+
 /* -- attempts -- */
 
 static void bind_attempt(struct binder *b, const struct store_attempt *a)
@@ -1012,14 +1037,34 @@ static int sq_attempt_list(struct store *st, int64_t job_id, struct store_attemp
     struct sq *s = st->priv;
     struct binder b;
     void *v = NULL;
-    enum sq_stmt q = job_id > 0 ? Q_ATT_LIST_JOB : job_id == 0 ? Q_ATT_LIST_LIVE : Q_ATT_LIST_ALL;
+    enum sq_stmt q = job_id > 0 ? Q_ATT_LIST_JOB : job_id == 0 ? Q_ATT_LIST_LIVE : Q_ATT_PAGE;
     int rc = sq_bind(s, q, &b, "listing attempts", e);
 
     *n = 0;
     if (rc == 0)
         b_int(&b, job_id > 0 ? job_id : job_id == 0 ? ATT_ENDED : 0);
+    if (rc == 0 && q == Q_ATT_PAGE)
+        b_int(&b, -1); /* no limit */
     if (rc == 0)
         rc = sq_fetch(s, &b, &attempt_rows, &v, n, "listing attempts", e);
+    *out = v;
+    return rc;
+}
+
+static int sq_attempt_page(struct store *st, int64_t after_id, size_t limit,
+                           struct store_attempt **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_ATT_PAGE, &b, "listing attempts", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, after_id);
+        b_int(&b, sq_limit(limit));
+        rc = sq_fetch(s, &b, &attempt_rows, &v, n, "listing attempts", e);
+    }
     *out = v;
     return rc;
 }
@@ -1139,7 +1184,7 @@ static int sq_event_list(struct store *st, int64_t job_id, int64_t after_id, siz
     *n = 0;
     if (rc == 0) {
         b_int(&b, after_id);
-        b_int(&b, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit); /* -1: all */
+        b_int(&b, sq_limit(limit)); /* -1: all */
         if (job_id != 0)
             b_int(&b, job_id);
         rc = sq_fetch(s, &b, &event_rows, &v, n, "listing events", e);
@@ -1419,10 +1464,12 @@ const struct store_ops store_sqlite = {
     .job_get = sq_job_get,
     .job_list = sq_job_list,
     .job_list_after = sq_job_list_after,
+    .job_page = sq_job_page,
     .attempt_insert = sq_attempt_insert,
     .attempt_update = sq_attempt_update,
     .attempt_get = sq_attempt_get,
     .attempt_list = sq_attempt_list,
+    .attempt_page = sq_attempt_page,
     .node_put = sq_node_put,
     .node_list = sq_node_list,
     .event_append = sq_event_append,

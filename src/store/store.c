@@ -18,6 +18,7 @@ int store_lock_wait_ms = 5000;
 
 /* The registry, most specific first: the default (prefix NULL) comes last. */
 static const struct store_ops *const store_backends[] = {
+    &store_mem,
     &store_sqlite,
     NULL,
 };
@@ -148,6 +149,12 @@ int store_job_list_after(struct store *st, int64_t after_id, struct store_job **
     return st->ops->job_list_after(st, after_id, out, n, e);
 }
 
+int store_job_page(struct store *st, int64_t after_id, size_t limit, struct store_job **out,
+                   size_t *n, struct err *e)
+{
+    return st->ops->job_page(st, after_id, limit, out, n, e);
+}
+
 int store_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
 {
     return st->ops->attempt_insert(st, a, e);
@@ -169,6 +176,12 @@ int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **
                        size_t *n, struct err *e)
 {
     return st->ops->attempt_list(st, job_id, out, n, e);
+}
+
+int store_attempt_page(struct store *st, int64_t after_id, size_t limit,
+                       struct store_attempt **out, size_t *n, struct err *e)
+{
+    return st->ops->attempt_page(st, after_id, limit, out, n, e);
 }
 
 int store_node_put(struct store *st, const struct store_node *nd, struct err *e)

@@ -7,6 +7,8 @@
  * with versioned schema migrations; the backend sits behind struct store_ops
  * (store_int.h) so a PostgreSQL backend can follow.  Several processes may
  * open one store: the controller writes, the CLI reads and files requests.
+ * The path "mem:" opens a store held in this process's memory (memstore.c),
+ * private to its handle and gone at close: what the simulator runs on.
  *
  * Invariant support: the controller groups the writes of one decision in
  * store_begin()/store_commit() and acts only after the commit returned.
@@ -151,7 +153,8 @@ struct store_cost_row {
 struct store;
 
 /* Open (creating and migrating) the store at path, e.g. "$STRATUS_HOME/stratus.db";
- * ":memory:" is a store private to this handle, without a file. */
+ * ":memory:" is an SQLite store private to this handle, without a file;
+ * "mem:" the in-memory backend (no SQL at all). */
 int store_open(struct store **out, const char *path, struct err *e);
 void store_close(struct store *st);
 /* Current schema version (migrations are applied in order on open). */
@@ -177,6 +180,10 @@ int store_job_list(struct store *st, int active_only, struct store_job **out, si
  * not seen yet). */
 int store_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
                          size_t *n, struct err *e);
+/* Every job (any state) with an id above after_id, in id order, at most
+ * `limit` (0 = all): to read a large store a page at a time. */
+int store_job_page(struct store *st, int64_t after_id, size_t limit, struct store_job **out,
+                   size_t *n, struct err *e);
 void store_job_clear(struct store_job *j);
 void store_jobs_free(struct store_job *v, size_t n);
 
@@ -189,6 +196,10 @@ int store_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
  * job_id < 0: every attempt (reports, the simulator's results). */
 int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
                        size_t *n, struct err *e);
+/* Every attempt with an id above after_id, in id order, at most `limit`
+ * (0 = all). */
+int store_attempt_page(struct store *st, int64_t after_id, size_t limit,
+                       struct store_attempt **out, size_t *n, struct err *e);
 void store_attempt_clear(struct store_attempt *a);
 void store_attempts_free(struct store_attempt *v, size_t n);
 

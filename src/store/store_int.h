@@ -2,8 +2,8 @@
  * store_int.h - the inside of struct store: the backend interface (a const
  * table of function pointers, as SQLite's sqlite3_vfs) and the handle the
  * core allocates.  Shared by store.c (the public functions, which check
- * arguments and dispatch) and one file per backend (sqlite.c; postgres.c
- * later).  Not for other modules.
+ * arguments and dispatch) and one file per backend (sqlite.c, memstore.c;
+ * postgres.c later).  Not for other modules.
  *
  * The core has checked every argument a user or caller can get wrong before
  * a backend method runs (NULL required strings, the cost report key,
@@ -29,7 +29,7 @@
 enum store_cost_by { STORE_COST_BY_CLOUD, STORE_COST_BY_TEAM, STORE_COST_BY_JOB };
 
 struct store_ops {
-    const char *name; /* "sqlite", "postgres" */
+    const char *name; /* "sqlite", "mem", "postgres" */
     /* store_open() picks the first backend whose prefix starts the path
      * ("postgresql://"); NULL = the default, for a plain file path. */
     const char *prefix;
@@ -53,6 +53,8 @@ struct store_ops {
                     struct err *e);
     int (*job_list_after)(struct store *st, int64_t after_id, struct store_job **out,
                           size_t *n, struct err *e);
+    int (*job_page)(struct store *st, int64_t after_id, size_t limit,
+                    struct store_job **out, size_t *n, struct err *e);
 
     int (*attempt_insert)(struct store *st, struct store_attempt *a, struct err *e);
     int (*attempt_update)(struct store *st, const struct store_attempt *a, struct err *e);
@@ -60,6 +62,8 @@ struct store_ops {
                        struct err *e);
     int (*attempt_list)(struct store *st, int64_t job_id, struct store_attempt **out,
                         size_t *n, struct err *e);
+    int (*attempt_page)(struct store *st, int64_t after_id, size_t limit,
+                        struct store_attempt **out, size_t *n, struct err *e);
 
     int (*node_put)(struct store *st, const struct store_node *nd, struct err *e);
     int (*node_list)(struct store *st, int64_t attempt_id, struct store_node **out,
@@ -98,6 +102,7 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite;
+extern const struct store_ops store_mem;
 
 /* How long a backend waits for a lock another process holds before it gives
  * up with ST_ESTATE, in milliseconds (default 5000).  Read at open; a

@@ -1,0 +1,924 @@
+/*
+ * memstore.c - the store kept in this process's memory, opened with the path
+ * "mem:" (anything after the colon only names it in messages).  The
+ * simulator runs on it: a million-job study writes some seven million events
+ * and two million attempts, which SQLite turns into B-tree work and a
+ * gigabytes-large page cache for data nobody reads back from disk.
+ *
+ * It keeps the contract of store_int.h, SQLite's constraints included
+ * (attempts, nodes, events and checkpoints must name rows that exist; one
+ * attempt number per job), so the controller cannot tell the two apart.  It
+ * is not durable: each handle is a store of its own and nothing outlives
+ * store_close().
+ *
+ * The data:
+ *  - each record type lives in a chunked array indexed by id - 1: ids start
+ *    at 1 and grow by one, nothing is deleted, and a record never moves once
+ *    written (chunks are never reallocated);
+ *  - every string is interned in one pool, so records hold plain pointers
+ *    and copying a record is a memcpy.  A study's events repeat their
+ *    messages (about one distinct message in six), so interning also saves
+ *    most of their bytes.  The pool only grows: a string no record uses any
+ *    more stays until close;
+ *  - a job chains its attempts, events and checkpoints (first/last id in the
+ *    job, next id in each record) and an attempt chains its nodes, so per-job
+ *    listings never scan the store.
+ *
+ * Transactions: outside store_begin() a method checks everything before its
+ * first write, so it stores all of its work or none.  Inside, every write
+ * first saves the bytes it is about to change in an undo log (array lengths
+ * included, which undoes inserts); rollback puts the saved bytes back newest
+ * first and commit forgets them.
+ */
+#include "store_int.h"
+#include "../util/hmap.h"
+#include "../util/xmem.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- 1. chunked arrays ------------------------------------------------------ */
+
+#define VEC_SHIFT 12 /* 4096 records a chunk */
+#define VEC_CHUNK ((size_t)1 << VEC_SHIFT)
+
+struct vec {
+    char **chunks;
+    size_t nchunks, chunks_cap;
+    size_t n;    /* records in use; saved in the undo log on insert */
+    size_t size; /* bytes of one record */
+};
+
+static void *vec_at(const struct vec *v, size_t i)
+{
+    return v->chunks[i >> VEC_SHIFT] + (i & (VEC_CHUNK - 1)) * v->size;
+}
+
+static void vec_free(struct vec *v)
+{
+    size_t i;
+
+    for (i = 0; i < v->nchunks; i++)
+        free(v->chunks[i]);
+    free(v->chunks);
+    memset(v, 0, sizeof(*v));
+}
+
+/* ---- 2. the store --------------------------------------------------------- */
+
+/* A string field of a record points into the pool: it is shared, never freed
+ * on its own and copied out by the getters. */
+struct mjob {
+    struct store_job j;
+    int64_t atts[2];   /* first and last attempt id, 0 = none */
+    int64_t events[2]; /* first and last event id */
+    int64_t ckpts[2];  /* first and last checkpoint id */
+};
+
+struct matt {
+    struct store_attempt a;
+    int64_t next;       /* the job's next attempt */
+    int64_t node_first; /* 1-based index into nodes, 0 = none */
+};
+
+struct mnode {
+    struct store_node nd;
+    int64_t next; /* the attempt's next node (1-based index), in put order */
+};
+
+struct mevent {
+    int64_t job_id, attempt_id;
+    double at;
+    const char *type, *msg;
+    int64_t next; /* the job's next event */
+    int from_state, to_state;
+};
+
+struct mckpt {
+    struct store_checkpoint c;
+    int64_t next; /* the job's next checkpoint */
+};
+
+struct undo {
+    void *at;   /* where the saved bytes go back */
+    size_t len;
+    size_t off; /* into undo_bytes */
+};
+
+struct mem {
+    struct strpool pool;
+    struct vec jobs, atts, nodes, events, ckpts, reqs, blocks;
+    size_t reqs_taken; /* requests below this index are taken */
+    int in_tx;
+    struct undo *undo;
+    size_t nundo, undo_cap;
+    char *undo_bytes;
+    size_t undo_len, undo_bytes_cap;
+};
+
+static const char *in(struct mem *m, const char *s)
+{
+    return s ? strpool_intern(&m->pool, s) : NULL;
+}
+
+/* Keep what the record has when the caller passes an equal string: updates
+ * rewrite whole records and most of their strings do not change. */
+static const char *in_same(struct mem *m, const char *cur, const char *s)
+{
+    if (cur != NULL && s != NULL && (cur == s || strcmp(cur, s) == 0))
+        return cur;
+    return in(m, s);
+}
+
+/* The record types (store.h) have `char *` fields because a caller owns the
+ * strings of the records it gets; here they point into the pool, which is
+ * never written through them.  The union says so without a cast. */
+static char *as_field(const char *s)
+{
+    union {
+        const char *c;
+        char *f;
+    } u;
+
+    u.c = s;
+    return u.f;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+/* Save len bytes at `at` before they change (inside a transaction). */
+static void save(struct mem *m, void *at, size_t len)
+{
+    struct undo *u;
+
+    if (!m->in_tx)
+        return;
+    m->undo = xgrow(m->undo, &m->undo_cap, m->nundo + 1, sizeof(*m->undo));
+    m->undo_bytes = xgrow(m->undo_bytes, &m->undo_bytes_cap, m->undo_len + len, 1);
+    u = &m->undo[m->nundo++];
+    u->at = at;
+    u->len = len;
+    u->off = m->undo_len;
+    memcpy(m->undo_bytes + m->undo_len, at, len);
+    m->undo_len += len;
+}
+
+static void *vec_push(struct mem *m, struct vec *v)
+{
+    void *p;
+
+    if ((v->n >> VEC_SHIFT) >= v->nchunks) {
+        v->chunks = xgrow(v->chunks, &v->chunks_cap, v->nchunks + 1, sizeof(*v->chunks));
+        v->chunks[v->nchunks++] = xmalloc(VEC_CHUNK * v->size);
+    }
+    save(m, &v->n, sizeof(v->n));
+    p = vec_at(v, v->n++);
+    memset(p, 0, v->size);
+    return p;
+}
+
+/* Record id (1-based) of v, or NULL. */
+static void *vec_get(const struct vec *v, int64_t id)
+{
+    return id >= 1 && (uint64_t)id <= v->n ? vec_at(v, (size_t)id - 1) : NULL;
+}
+
+/* Append record `id` to a chain: ends = {first, last} ids, last_next = the
+ * next field of the current last record (NULL when the chain is empty). */
+static void chain_append(struct mem *m, int64_t ends[2], int64_t *last_next, int64_t id)
+{
+    save(m, ends, 2 * sizeof(ends[0]));
+    if (last_next != NULL) {
+        save(m, last_next, sizeof(*last_next));
+        *last_next = id;
+    } else {
+        ends[0] = id;
+    }
+    ends[1] = id;
+}
+
+static struct mjob *job_of(struct mem *m, int64_t id)
+{
+    return vec_get(&m->jobs, id);
+}
+
+static struct matt *att_of(struct mem *m, int64_t id)
+{
+    return vec_get(&m->atts, id);
+}
+
+static int mem_open(struct store *st, const char *path, struct err *e)
+{
+    struct mem *m = st->priv;
+
+    (void)path;
+    (void)e;
+    strpool_init(&m->pool);
+    m->jobs.size = sizeof(struct mjob);
+    m->atts.size = sizeof(struct matt);
+    m->nodes.size = sizeof(struct mnode);
+    m->events.size = sizeof(struct mevent);
+    m->ckpts.size = sizeof(struct mckpt);
+    m->reqs.size = sizeof(struct store_request);
+    m->blocks.size = sizeof(struct store_block);
+    st->schema_version = 2; /* the records of SQLite schema 2 */
+    return 0;
+}
+
+static void mem_close(struct store *st)
+{
+    struct mem *m = st->priv;
+
+    vec_free(&m->jobs);
+    vec_free(&m->atts);
+    vec_free(&m->nodes);
+    vec_free(&m->events);
+    vec_free(&m->ckpts);
+    vec_free(&m->reqs);
+    vec_free(&m->blocks);
+    strpool_free(&m->pool);
+    free(m->undo);
+    free(m->undo_bytes);
+}
+
+/* ---- 3. transactions ------------------------------------------------------ */
+
+static int mem_begin(struct store *st, struct err *e)
+{
+    struct mem *m = st->priv;
+
+    (void)e;
+    m->in_tx = 1;
+    m->nundo = 0;
+    m->undo_len = 0;
+    return 0;
+}
+
+static int mem_commit(struct store *st, struct err *e)
+{
+    struct mem *m = st->priv;
+
+    (void)e;
+    m->in_tx = 0;
+    m->nundo = 0;
+    m->undo_len = 0;
+    return 0;
+}
+
+static void mem_rollback(struct store *st)
+{
+    struct mem *m = st->priv;
+
+    while (m->nundo > 0) {
+        const struct undo *u = &m->undo[--m->nundo];
+
+        memcpy(u->at, m->undo_bytes + u->off, u->len);
+    }
+    m->undo_len = 0;
+    m->in_tx = 0;
+}
+
+/* ---- 4. records ------------------------------------------------------------ */
+
+/* The constraint SQLite would enforce, in its words so messages read alike. */
+static int missing_ref(struct store *st, const char *op, const char *what, int64_t id,
+                       struct err *e)
+{
+    return err_set(e, ST_EIO, "%s: %s: %s %" PRId64 " does not exist (FOREIGN KEY constraint failed)",
+                   st->path, op, what, id);
+}
+
+/* -- jobs -- */
+
+static void job_store(struct mem *m, struct store_job *dst, const struct store_job *src)
+{
+    struct store_job old = *dst;
+
+    *dst = *src;
+    dst->name = as_field(in_same(m, old.name, src->name));
+    dst->spec_path = as_field(in_same(m, old.spec_path, src->spec_path));
+    dst->spec_text = as_field(in_same(m, old.spec_text, src->spec_text));
+    dst->policy_text = as_field(in_same(m, old.policy_text, src->policy_text));
+    dst->team = as_field(in_same(m, old.team, src->team));
+    dst->reason = as_field(in_same(m, old.reason, src->reason));
+}
+
+static void job_copy_out(struct store_job *out, const struct store_job *j)
+{
+    *out = *j;
+    out->name = dup_or_null(j->name);
+    out->spec_path = dup_or_null(j->spec_path);
+    out->spec_text = dup_or_null(j->spec_text);
+    out->policy_text = dup_or_null(j->policy_text);
+    out->team = dup_or_null(j->team);
+    out->reason = dup_or_null(j->reason);
+}
+
+static int mem_job_insert(struct store *st, struct store_job *j, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct mjob *mj;
+
+    if (j->cur_attempt != 0 && att_of(m, j->cur_attempt) == NULL)
+        return missing_ref(st, "adding a job", "attempt", j->cur_attempt, e);
+    mj = vec_push(m, &m->jobs);
+    job_store(m, &mj->j, j);
+    mj->j.id = (int64_t)m->jobs.n;
+    j->id = mj->j.id;
+    return 0;
+}
+
+static int mem_job_update(struct store *st, const struct store_job *j, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct mjob *mj = job_of(m, j->id);
+
+    if (mj == NULL)
+        return err_set(e, ST_ENOTFOUND, "no job %" PRId64, j->id);
+    if (j->cur_attempt != 0 && att_of(m, j->cur_attempt) == NULL)
+        return missing_ref(st, "updating a job", "attempt", j->cur_attempt, e);
+    save(m, &mj->j, sizeof(mj->j));
+    job_store(m, &mj->j, j);
+    return 0;
+}
+
+static int mem_job_get(struct store *st, int64_t id, struct store_job *out, struct err *e)
+{
+    struct mjob *mj = job_of(st->priv, id);
+
+    if (mj == NULL)
+        return err_set(e, ST_ENOTFOUND, "no job %" PRId64, id);
+    job_copy_out(out, &mj->j);
+    return 0;
+}
+
+/* Jobs with an id above after_id, in id order; active_only keeps the states
+ * before the terminal ones. */
+static int list_jobs(struct mem *m, int active_only, int64_t after_id, struct store_job **out,
+                     size_t *n)
+{
+    struct store_job *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->jobs.n; i++) {
+        const struct mjob *mj = vec_at(&m->jobs, i);
+
+        if (active_only && mj->j.state >= JOB_SUCCEEDED) /* as SQLite's state < ? */
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        job_copy_out(&v[k++], &mj->j);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int mem_job_list(struct store *st, int active_only, struct store_job **out, size_t *n,
+                        struct err *e)
+{
+    (void)e;
+    return list_jobs(st->priv, active_only, 0, out, n);
+}
+
+static int mem_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
+                              size_t *n, struct err *e)
+{
+    (void)e;
+    return list_jobs(st->priv, 1, after_id, out, n);
+}
+
+/* -- attempts -- */
+
+static void att_store(struct mem *m, struct store_attempt *dst, const struct store_attempt *src)
+{
+    struct store_attempt old = *dst;
+
+    *dst = *src;
+    dst->cloud = as_field(in_same(m, old.cloud, src->cloud));
+    dst->region = as_field(in_same(m, old.region, src->region));
+    dst->zone = as_field(in_same(m, old.zone, src->zone));
+    dst->instance_type = as_field(in_same(m, old.instance_type, src->instance_type));
+    dst->accelerator = as_field(in_same(m, old.accelerator, src->accelerator));
+}
+
+static void att_copy_out(struct store_attempt *out, const struct store_attempt *a)
+{
+    *out = *a;
+    out->cloud = dup_or_null(a->cloud);
+    out->region = dup_or_null(a->region);
+    out->zone = dup_or_null(a->zone);
+    out->instance_type = dup_or_null(a->instance_type);
+    out->accelerator = dup_or_null(a->accelerator);
+}
+
+static int mem_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct mjob *mj = job_of(m, a->job_id);
+    struct matt *ma;
+    int64_t id;
+
+    if (mj == NULL)
+        return missing_ref(st, "adding an attempt", "job", a->job_id, e);
+    /* SQLite checks the reference once the row is in: it may name itself */
+    if (a->ckpt_from != 0 && att_of(m, a->ckpt_from) == NULL &&
+        (uint64_t)a->ckpt_from != m->atts.n + 1)
+        return missing_ref(st, "adding an attempt", "attempt", a->ckpt_from, e);
+    for (id = mj->atts[0]; id != 0; id = att_of(m, id)->next)
+        if (att_of(m, id)->a.n == a->n)
+            return err_set(e, ST_EIO,
+                           "%s: adding an attempt: job %" PRId64 " already has attempt %d "
+                           "(UNIQUE constraint failed)",
+                           st->path, a->job_id, a->n);
+    ma = vec_push(m, &m->atts);
+    att_store(m, &ma->a, a);
+    ma->a.id = (int64_t)m->atts.n;
+    a->id = ma->a.id;
+    chain_append(m, mj->atts, mj->atts[1] ? &att_of(m, mj->atts[1])->next : NULL, ma->a.id);
+    return 0;
+}
+
+static int mem_attempt_update(struct store *st, const struct store_attempt *a, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct matt *ma = att_of(m, a->id);
+
+    if (ma == NULL)
+        return err_set(e, ST_ENOTFOUND, "no attempt %" PRId64, a->id);
+    if (a->job_id != ma->a.job_id || a->n != ma->a.n)
+        return err_set(e, ST_EINVAL,
+                       "%s: updating attempt %" PRId64 ": its job and number cannot change",
+                       st->path, a->id);
+    if (a->ckpt_from != 0 && att_of(m, a->ckpt_from) == NULL)
+        return missing_ref(st, "updating an attempt", "attempt", a->ckpt_from, e);
+    save(m, &ma->a, sizeof(ma->a));
+    att_store(m, &ma->a, a);
+    return 0;
+}
+
+static int mem_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
+                           struct err *e)
+{
+    struct matt *ma = att_of(st->priv, id);
+
+    if (ma == NULL)
+        return err_set(e, ST_ENOTFOUND, "no attempt %" PRId64, id);
+    att_copy_out(out, &ma->a);
+    return 0;
+}
+
+static void att_append(struct store_attempt **v, size_t *cap, size_t *k, const struct matt *ma)
+{
+    *v = xgrow(*v, cap, *k + 1, sizeof(**v));
+    att_copy_out(&(*v)[(*k)++], &ma->a);
+}
+
+static int mem_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
+                            size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_attempt *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    if (job_id > 0) {
+        const struct mjob *mj = job_of(m, job_id);
+        int64_t id;
+
+        for (id = mj ? mj->atts[0] : 0; id != 0; id = att_of(m, id)->next)
+            att_append(&v, &cap, &k, att_of(m, id));
+    } else {
+        for (i = 0; i < m->atts.n; i++) {
+            const struct matt *ma = vec_at(&m->atts, i);
+
+            if (job_id < 0 || ma->a.state != ATT_ENDED)
+                att_append(&v, &cap, &k, ma);
+        }
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int mem_attempt_page(struct store *st, int64_t after_id, size_t limit,
+                            struct store_attempt **out, size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_attempt *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->atts.n && (limit == 0 || k < limit);
+         i++)
+        att_append(&v, &cap, &k, vec_at(&m->atts, i));
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int mem_job_page(struct store *st, int64_t after_id, size_t limit,
+                        struct store_job **out, size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_job *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->jobs.n && (limit == 0 || k < limit);
+         i++) {
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        job_copy_out(&v[k++], &((const struct mjob *)vec_at(&m->jobs, i))->j);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* -- nodes -- */
+
+static int mem_node_put(struct store *st, const struct store_node *nd, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct matt *ma = att_of(m, nd->attempt_id);
+    struct mnode *mn;
+    int64_t i, last = 0;
+
+    if (ma == NULL)
+        return missing_ref(st, "recording a node", "attempt", nd->attempt_id, e);
+    for (i = ma->node_first; i != 0; i = mn->next) {
+        mn = vec_at(&m->nodes, (size_t)i - 1);
+        if (mn->nd.rank == nd->rank) {
+            save(m, &mn->nd, sizeof(mn->nd));
+            mn->nd = *nd;
+            return 0;
+        }
+        last = i;
+    }
+    mn = vec_push(m, &m->nodes);
+    mn->nd = *nd;
+    if (last != 0) {
+        struct mnode *prev = vec_at(&m->nodes, (size_t)last - 1);
+
+        save(m, &prev->next, sizeof(prev->next));
+        prev->next = (int64_t)m->nodes.n;
+    } else {
+        save(m, &ma->node_first, sizeof(ma->node_first));
+        ma->node_first = (int64_t)m->nodes.n;
+    }
+    return 0;
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const struct store_node *x = a, *y = b;
+
+    return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static int mem_node_list(struct store *st, int64_t attempt_id, struct store_node **out,
+                         size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    const struct matt *ma = att_of(m, attempt_id);
+    struct store_node *v = NULL;
+    size_t cap = 0, k = 0;
+    int64_t i;
+
+    (void)e;
+    for (i = ma ? ma->node_first : 0; i != 0;) {
+        const struct mnode *mn = vec_at(&m->nodes, (size_t)i - 1);
+
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        v[k++] = mn->nd;
+        i = mn->next;
+    }
+    if (k > 1)
+        qsort(v, k, sizeof(*v), cmp_rank);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* -- events -- */
+
+static int mem_event_append(struct store *st, int64_t job_id, int64_t attempt_id, double at,
+                            const char *type, int from_state, int to_state, const char *msg,
+                            int64_t *out_id, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct mjob *mj = job_of(m, job_id);
+    struct mevent *ev;
+    int64_t id;
+
+    if (job_id != 0 && mj == NULL)
+        return missing_ref(st, "appending an event", "job", job_id, e);
+    if (attempt_id != 0 && att_of(m, attempt_id) == NULL)
+        return missing_ref(st, "appending an event", "attempt", attempt_id, e);
+    ev = vec_push(m, &m->events);
+    ev->job_id = job_id;
+    ev->attempt_id = attempt_id;
+    ev->at = at;
+    ev->type = in(m, type);
+    ev->msg = in(m, msg);
+    ev->from_state = from_state;
+    ev->to_state = to_state;
+    id = (int64_t)m->events.n;
+    if (mj != NULL) {
+        struct mevent *last = vec_get(&m->events, mj->events[1]);
+
+        chain_append(m, mj->events, last ? &last->next : NULL, id);
+    }
+    *out_id = id;
+    return 0;
+}
+
+static int mem_event_list(struct store *st, int64_t job_id, int64_t after_id, size_t limit,
+                          struct store_event **out, size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_event *v = NULL;
+    size_t cap = 0, k = 0;
+    int64_t id;
+
+    (void)e;
+    if (job_id != 0) {
+        const struct mjob *mj = job_of(m, job_id);
+
+        id = mj ? mj->events[0] : 0;
+    } else {
+        id = after_id < 0 ? 1 : after_id + 1;
+        id = (uint64_t)id <= m->events.n ? id : 0;
+    }
+    while (id != 0 && (limit == 0 || k < limit)) {
+        const struct mevent *ev = vec_at(&m->events, (size_t)id - 1);
+
+        if (id > after_id) {
+            struct store_event *o;
+
+            v = xgrow(v, &cap, k + 1, sizeof(*v));
+            o = &v[k++];
+            o->id = id;
+            o->job_id = ev->job_id;
+            o->attempt_id = ev->attempt_id;
+            o->at = ev->at;
+            o->type = xstrdup(ev->type);
+            o->from_state = ev->from_state;
+            o->to_state = ev->to_state;
+            o->msg = dup_or_null(ev->msg);
+        }
+        if (job_id != 0)
+            id = ev->next;
+        else
+            id = (uint64_t)id < m->events.n ? id + 1 : 0;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* -- checkpoints -- */
+
+static int mem_checkpoint_add(struct store *st, int64_t job_id, int64_t attempt_id,
+                              const char *path, double bytes, double at, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct mjob *mj = job_of(m, job_id);
+    struct mckpt *ck, *last;
+
+    if (mj == NULL)
+        return missing_ref(st, "recording a checkpoint", "job", job_id, e);
+    if (attempt_id != 0 && att_of(m, attempt_id) == NULL)
+        return missing_ref(st, "recording a checkpoint", "attempt", attempt_id, e);
+    ck = vec_push(m, &m->ckpts);
+    ck->c.id = (int64_t)m->ckpts.n;
+    ck->c.job_id = job_id;
+    ck->c.attempt_id = attempt_id;
+    ck->c.path = as_field(in(m, path));
+    ck->c.bytes = bytes;
+    ck->c.at = at;
+    last = vec_get(&m->ckpts, mj->ckpts[1]);
+    chain_append(m, mj->ckpts, last ? &last->next : NULL, ck->c.id);
+    return 0;
+}
+
+static int mem_checkpoint_list(struct store *st, int64_t job_id, struct store_checkpoint **out,
+                               size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    const struct mjob *mj = job_of(m, job_id);
+    struct store_checkpoint *v = NULL;
+    size_t cap = 0, k = 0;
+    int64_t id;
+
+    (void)e;
+    for (id = mj ? mj->ckpts[0] : 0; id != 0;) {
+        const struct mckpt *ck = vec_at(&m->ckpts, (size_t)id - 1);
+
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        v[k] = ck->c;
+        v[k++].path = dup_or_null(ck->c.path);
+        id = ck->next;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* -- requests -- */
+
+static int mem_request_add(struct store *st, const char *kind, const char *arg, double at,
+                           int64_t *out_id, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_request *r = vec_push(m, &m->reqs);
+
+    (void)e;
+    r->id = (int64_t)m->reqs.n;
+    r->at = at;
+    r->kind = as_field(in(m, kind));
+    r->arg = as_field(in(m, arg));
+    *out_id = r->id;
+    return 0;
+}
+
+/* Requests are taken all at once, in id order: those below reqs_taken are. */
+static int mem_request_take(struct store *st, struct store_request **out, size_t *n,
+                            struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_request *v = NULL;
+    size_t i, k = 0;
+
+    (void)e;
+    if (m->reqs.n > m->reqs_taken)
+        v = xcalloc(m->reqs.n - m->reqs_taken, sizeof(*v));
+    for (i = m->reqs_taken; i < m->reqs.n; i++) {
+        const struct store_request *r = vec_at(&m->reqs, i);
+
+        v[k] = *r;
+        v[k].kind = xstrdup(r->kind);
+        v[k++].arg = dup_or_null(r->arg);
+    }
+    save(m, &m->reqs_taken, sizeof(m->reqs_taken));
+    m->reqs_taken = m->reqs.n;
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* -- blocks -- */
+
+/* One row per location (compared as SQLite's IS: NULL matches NULL); blocking
+ * again extends a block, never shortens it.  Interned strings compare by
+ * pointer. */
+static int mem_block_add(struct store *st, const struct store_block *b, struct err *e)
+{
+    struct mem *m = st->priv;
+    const char *cloud = in(m, b->cloud), *region = in(m, b->region), *zone = in(m, b->zone),
+               *type = in(m, b->instance_type);
+    struct store_block *bl;
+    size_t i;
+
+    (void)e;
+    for (i = 0; i < m->blocks.n; i++) {
+        bl = vec_at(&m->blocks, i);
+        if (bl->cloud != cloud || bl->region != region || bl->zone != zone ||
+            bl->instance_type != type)
+            continue;
+        save(m, bl, sizeof(*bl));
+        if (b->until >= bl->until)
+            bl->reason = as_field(in(m, b->reason));
+        if (b->until > bl->until)
+            bl->until = b->until;
+        return 0;
+    }
+    bl = vec_push(m, &m->blocks);
+    bl->cloud = as_field(cloud);
+    bl->region = as_field(region);
+    bl->zone = as_field(zone);
+    bl->instance_type = as_field(type);
+    bl->until = b->until;
+    bl->reason = as_field(in(m, b->reason));
+    return 0;
+}
+
+static int mem_block_list(struct store *st, double now, struct store_block **out, size_t *n,
+                          struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_block *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = 0; i < m->blocks.n; i++) {
+        const struct store_block *bl = vec_at(&m->blocks, i);
+
+        if (bl->until <= now)
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        v[k].cloud = dup_or_null(bl->cloud);
+        v[k].region = dup_or_null(bl->region);
+        v[k].zone = dup_or_null(bl->zone);
+        v[k].instance_type = dup_or_null(bl->instance_type);
+        v[k].until = bl->until;
+        v[k++].reason = dup_or_null(bl->reason);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* -- the cost report -- */
+
+/* The SQLite backend's COST_SQL over the same records: node-hours of ended
+ * attempts that ran, lost when they did not end by exiting; grouped by a key
+ * ("(none)" for NULL), ordered by USD descending, then key. */
+static int cmp_cost_row(const void *a, const void *b)
+{
+    const struct store_cost_row *x = a, *y = b;
+
+    if (x->usd != y->usd)
+        return x->usd > y->usd ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static int mem_cost_report(struct store *st, enum store_cost_by by, struct store_cost_row **out,
+                           size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_cost_row *v = NULL;
+    struct keymap rows; /* interned key -> index into v */
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    keymap_init(&rows);
+    for (i = 0; i < m->atts.n; i++) {
+        const struct store_attempt *a = &((const struct matt *)vec_at(&m->atts, i))->a;
+        const struct store_job *j = &job_of(m, a->job_id)->j;
+        const char *key = by == STORE_COST_BY_CLOUD ? a->cloud
+                          : by == STORE_COST_BY_TEAM ? j->team
+                                                     : j->name;
+        double nh = a->state == ATT_ENDED && a->running_at > 0 && a->ended_at > a->running_at
+                        ? a->nodes * (a->ended_at - a->running_at) / 3600.0
+                        : 0;
+        uint32_t at = (uint32_t)k;
+
+        key = key ? key : in(m, "(none)");
+        if (!keymap_put(&rows, key, NULL, NULL, NULL, &at)) {
+            v = xgrow(v, &cap, k + 1, sizeof(*v));
+            memset(&v[k], 0, sizeof(v[k]));
+            v[k++].key = as_field(key);
+        }
+        v[at].usd += a->cost;
+        v[at].node_hours += nh;
+        v[at].lost_node_hours += a->end_reason != ATT_END_EXITED ? nh : 0;
+        v[at].attempts++;
+    }
+    keymap_free(&rows);
+    if (k > 1)
+        qsort(v, k, sizeof(*v), cmp_cost_row);
+    for (i = 0; i < k; i++)
+        v[i].key = xstrdup(v[i].key);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* ---- 5. the ops table ------------------------------------------------------- */
+
+const struct store_ops store_mem = {
+    .name = "mem",
+    .prefix = "mem:",
+    .priv_size = sizeof(struct mem),
+    .open = mem_open,
+    .close = mem_close,
+    .begin = mem_begin,
+    .commit = mem_commit,
+    .rollback = mem_rollback,
+    .job_insert = mem_job_insert,
+    .job_update = mem_job_update,
+    .job_get = mem_job_get,
+    .job_list = mem_job_list,
+    .job_list_after = mem_job_list_after,
+    .job_page = mem_job_page,
+    .attempt_insert = mem_attempt_insert,
+    .attempt_update = mem_attempt_update,
+    .attempt_get = mem_attempt_get,
+    .attempt_list = mem_attempt_list,
+    .attempt_page = mem_attempt_page,
+    .node_put = mem_node_put,
+    .node_list = mem_node_list,
+    .event_append = mem_event_append,
+    .event_list = mem_event_list,
+    .checkpoint_add = mem_checkpoint_add,
+    .checkpoint_list = mem_checkpoint_list,
+    .request_add = mem_request_add,
+    .request_take = mem_request_take,
+    .block_add = mem_block_add,
+    .block_list = mem_block_list,
+    .cost_report = mem_cost_report,
+};
