@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints how fast the simulator runs (not a test):
 #   1. all six shared Microsoft ITP clusters (37,846 jobs) with the shared spot
-#      traces, every policy, with per-policy wall time and events per second;
+#      and GCP price traces, every policy, with per-policy wall time and events
+#      per second, and the table of the README (CHART=FILE keeps the chart);
 #   2. a synthetic 1,000,000-job study on a 64k-GPU fleet over 90 days (the
 #      stratus policy), with wall time and peak memory.
 # usage: bench/bench_sim.sh [BUILD_DIR] [SHARED_DATA]   (Release build advised)
@@ -13,22 +14,34 @@ S=$B/stratus
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-echo "== 1. ITP, all six clusters, with spot traces"
+echo "== 1. ITP, all six clusters, with the spot and GCP price traces"
 $S trace convert --from itp "$D/traces/gpu-training-msft-itp-2021" --out "$W/itp.csv" 2>/dev/null
 $S trace convert --from skypilot-spot "$D/traces/spot-availability-skypilot" \
   --mapping examples/sim/spot-mapping.csv --horizon 90d --out "$W/spot.csv" 2>/dev/null
 echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv") - 1))"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/itp.csv" \
-  --spot "$W/spot.csv" --fleet examples/sim/fleet.csv --org-policy examples/policy.yaml \
-  --json >"$W/itp.json" 2>"$W/itp.err"
+  --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv --fleet examples/sim/fleet.csv \
+  --org-policy examples/policy.yaml --json --chart "${CHART:-$W/itp.svg}" >"$W/itp.json" 2>"$W/itp.err"
 python3 - "$W/itp.json" <<'PY'
 import json, sys
-for r in json.load(open(sys.argv[1])):
+rs = json.load(open(sys.argv[1]))
+for r in rs:
     if r["lower_bound"]:
         print(f'{r["policy"]:18s} ${r["cost"]:>14,.0f}   (lower bound)')
         continue
     ev = r["transitions"] / r["wall_seconds"]
     print(f'{r["policy"]:18s} ${r["cost"]:>14,.0f}  {r["wall_seconds"]:6.2f} s  {r["transitions"]:>8} transitions  {ev:>9,.0f} transitions/s')
+print("\nThe README's table:\n")
+print("| policy | cost | Azure | GCP | OCI | AWS | GPU-hours | lost GPU-h | preemptions | mean JCT | deadline misses | spot |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for r in rs:
+    c = r["cost_by_cloud"]
+    head = f'| {r["policy"]} | ${r["cost"]:,.0f} | ' + " | ".join(f'${c[k]:,.0f}' for k in ("azure", "gcp", "oci", "aws"))
+    if r["lower_bound"]:
+        print(head + " | (a lower bound) | | | | | |")
+    else:
+        print(head + f' | {r["gpu_hours"]:,.0f} | {r["lost_gpu_hours"]:,.0f} | {r["preemptions"]:,} | {r["mean_jct_hours"]:.1f} h'
+              f' | {r["deadline_misses"]} / {r["deadline_jobs"]:,} | {100 * r["spot_share"]:.1f}% |')
 PY
 tail -1 "$W/itp.err"
 

@@ -439,6 +439,14 @@ long catalog_find_offer(const struct catalog *cat, const char *cloud, const char
 void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_price)
 {
     BUG_ON(i >= cat->noffers);
+    if (cat->offers[i].price == price && cat->offers[i].spot_price == spot_price)
+        return;
     cat->offers[i].price = price;
     cat->offers[i].spot_price = spot_price;
+    cat->price_version++;
+}
+
+unsigned long catalog_price_version(const struct catalog *cat)
+{
+    return cat->price_version;
 }

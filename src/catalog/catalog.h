@@ -110,6 +110,9 @@ long catalog_find_offer(const struct catalog *cat, const char *cloud, const char
                         const char *zone, const char *instance_type, const char *accelerator);
 /* Change an offer's prices (the simulator replays price traces); < 0 = not sold. */
 void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_price);
+/* A number that changes whenever some offer's price did: the controller
+ * reprices live attempts when it sees a new one. */
+unsigned long catalog_price_version(const struct catalog *cat);
 
 /* Price of moving one GB from (scloud, sregion) to (dcloud, dregion). */
 double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,

@@ -38,6 +38,7 @@ struct catalog {
 
     struct offer *offers;
     size_t noffers, offers_cap;
+    unsigned long price_version; /* bumped by every catalog_set_price that changes one */
     struct keymap offer_ix;    /* (region, zone, type, accelerator) -> offer index */
 
     struct region *regions;

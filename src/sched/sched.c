@@ -87,6 +87,7 @@ static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **ou
     struct sjob *sj = xcalloc(1, sizeof(*sj));
     int rc;
 
+    sj->offer = -1;
     sj->j = *j;
     memset(j, 0, sizeof(*j));
     if (s->p.load_spec)
@@ -126,6 +127,8 @@ static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
     if ((rc = store_attempt_get(s->p.store, sj->j.cur_attempt, &sj->att, e)) != 0)
         return rc;
     sched_nodes_reset(sj, sj->att.nodes);
+    sj->offer = catalog_find_offer(s->p.cat, sj->att.cloud, sj->att.region, sj->att.zone,
+                                   sj->att.instance_type, sj->att.accelerator);
     if ((rc = store_node_list(s->p.store, sj->att.id, &nodes, &n, e)) != 0)
         return rc;
     for (i = 0; i < n; i++) {
@@ -535,6 +538,54 @@ static double data_move_cost(const struct sched *s, struct sjob *sj, const struc
                                                a->cloud, a->region);
 }
 
+/* Seconds of an attempt's run, up to `end`, at the price it pays now: since
+ * it ran, or since its price last changed. */
+static double billed_s(const struct store_attempt *a, double end)
+{
+    double from = a->priced_at > a->running_at ? a->priced_at : a->running_at;
+
+    return a->running_at > 0 && end > from ? end - from : 0;
+}
+
+/* The catalog's prices changed (the simulator replays price traces): a live
+ * attempt pays its offer's new price from now on, and what it ran until now
+ * is accounted at the old one.  Committed capacity is prepaid and keeps its
+ * price; an offer no longer sold this way keeps the price of the machines
+ * already running. */
+static int reprice(struct sched *s, struct err *e)
+{
+    size_t i;
+    int rc;
+
+    s->price_version = catalog_price_version(s->p.cat);
+    for (i = 0; i < s->njobs; i++) {
+        struct sjob *sj = s->jobs[i];
+        struct store_attempt *a = &sj->att;
+        const struct offer *o;
+        double price, old;
+
+        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->mode == PLAN_COMMITTED ||
+            sj->offer < 0)
+            continue;
+        o = catalog_offer(s->p.cat, (size_t)sj->offer);
+        price = a->mode == PLAN_SPOT ? o->spot_price : o->price;
+        if (price < 0 || price == a->price_hour)
+            continue;
+        old = a->price_hour;
+        if (a->running_at > 0) {
+            a->cost += billed_s(a, s->now) * a->nodes * old / 3600.0;
+            a->priced_at = s->now;
+        }
+        a->price_hour = price;
+        if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0 ||
+            (rc = sched_log(s, sj, "price", e, "%s price of %s/%s %s: $%.2f -> $%.2f/node-h",
+                            plan_mode_name(a->mode), a->cloud, a->region, a->instance_type,
+                            old, price)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, double at,
                       struct err *e)
 {
@@ -548,11 +599,12 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     a->ended_at = end;
     a->end_reason = reason;
     a->exit_code = code;
-    /* Node-seconds from the moment the gang ran to its end, at the price in
-     * force (the same node-hours the cost report sums), plus moving the job's
+    /* Node-seconds from the moment the gang ran to its end at the price in
+     * force (cost already holds the stretches before its last price change;
+     * the node-hours are those the cost report sums), plus moving the job's
      * data to where the attempt ran; an attempt refused at launch never ran
      * and costs nothing. */
-    a->cost = run_s * a->nodes * a->price_hour / 3600.0;
+    a->cost += billed_s(a, end) * a->nodes * a->price_hour / 3600.0;
     if (a->running_at > 0)
         a->cost += data_move_cost(s, sj, a);
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
@@ -799,6 +851,8 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     int rc;
 
     s->now = clock_now(s->p.clock);
+    if (catalog_price_version(s->p.cat) != s->price_version && (rc = reprice(s, e)) != 0)
+        goto fail;
     if (!s->p.cfg.only_when_poked || s->poked) {
         s->poked = 0;
         if ((rc = load_new_jobs(s, e)) != 0 || (rc = take_requests(s, e)) != 0)
@@ -841,6 +895,7 @@ int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
     s->p = *p;
     plan_init(&s->plan);
     s->now = clock_now(p->clock);
+    s->price_version = catalog_price_version(p->cat);
     rc = load_new_jobs(s, e);
     if (s->natts > 1)
         qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);

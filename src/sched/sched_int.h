@@ -20,6 +20,7 @@ struct sjob {
     int waiting;                /* waiting for capacity (woken when some frees) */
     int in_wait;                /* on the controller's list of jobs to place */
     struct store_attempt att;   /* the live attempt, valid when j.cur_attempt != 0 */
+    long offer;                 /* att's catalog offer, -1 = not in the catalog */
     int *node_state;            /* per node of att: enum attempt_state */
     int nodes_running, nodes_ended;
     char *avoid;                /* "cloud/region" to avoid next (eager-next-region) */
@@ -78,6 +79,7 @@ struct sched {
     size_t nwait, wait_cap;
     double next_deadline_check; /* when the deadline rule looks at running jobs */
     uint64_t transitions;
+    unsigned long price_version; /* of the catalog prices live attempts pay */
     double now;                 /* the clock, read once per step */
 };
 

@@ -230,6 +230,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_insert(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cur_attempt = a->id;
+    sj->offer = (long)c->offer;
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes);

@@ -232,7 +232,8 @@ static int inject_due(const struct sim_input *in, struct store *st, struct sched
 }
 
 /* Apply the price-trace rows whose time has come to the catalog: the planner
- * ranks and new attempts are billed at the prices in force. */
+ * ranks by the prices in force, and the controller's next step sees the
+ * catalog's new price version and moves running attempts to them. */
 static void prices_due(const struct sim_input *in, size_t *k, double now)
 {
     size_t i, n = catalog_noffers(in->cat);

@@ -225,7 +225,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->ckpts.size = sizeof(struct mckpt);
     m->reqs.size = sizeof(struct store_request);
     m->blocks.size = sizeof(struct store_block);
-    st->schema_version = 2; /* the records of SQLite schema 2 */
+    st->schema_version = 3; /* the records of SQLite schema 3 */
     return 0;
 }
 

@@ -112,6 +112,11 @@ static const char *const migrations[] = {
     "CREATE INDEX requests_pending ON requests(id) WHERE done = 0;"
     "CREATE INDEX blocks_location ON blocks(cloud, region);"
     "CREATE INDEX blocks_until ON blocks(until);",
+
+    /* 3: an attempt whose price changed while it ran bills each stretch at
+     * the price then in force: cost accumulates the earlier stretches and
+     * priced_at says since when price_hour applies. */
+    "ALTER TABLE attempts ADD COLUMN priced_at REAL NOT NULL DEFAULT 0;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -131,8 +136,8 @@ static const char *const migrations[] = {
 #define ATT_COLS                                                                         \
     "job_id, n, state, cloud, region, zone, instance_type, accelerator, acc_count, "     \
     "nodes, mode, price_hour, launched_at, running_at, ended_at, end_reason, "           \
-    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s"
-#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s, priced_at"
+#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define NODE_COLS "attempt_id, rank, state, exit_code, started_at, ended_at"
 #define EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
 #define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
@@ -947,6 +952,7 @@ static void bind_attempt(struct binder *b, const struct store_attempt *a)
     b_id(b, a->ckpt_from);
     b_dbl(b, a->ckpt_bytes);
     b_dbl(b, a->ckpt_copy_s);
+    b_dbl(b, a->priced_at);
 }
 
 static void read_attempt(struct reader *r, void *row)
@@ -975,6 +981,7 @@ static void read_attempt(struct reader *r, void *row)
     a->ckpt_from = r_int(r);
     a->ckpt_bytes = r_dbl(r);
     a->ckpt_copy_s = r_dbl(r);
+    a->priced_at = r_dbl(r);
 }
 
 static void free_attempts(void *v, size_t n)

@@ -93,14 +93,17 @@ struct store_attempt {
     char *cloud, *region, *zone, *instance_type, *accelerator;
     int acc_count, nodes;
     int mode;               /* enum plan_mode: on-demand, spot, committed */
-    double price_hour;      /* per node, in force for this attempt */
+    double price_hour;      /* per node, in force since priced_at */
     double launched_at, running_at, ended_at; /* 0 = not yet */
     int end_reason;         /* enum attempt_end */
     int exit_code;          /* -1 = none */
-    double cost;            /* node-seconds x price, when ended */
+    double cost;            /* node-seconds x the price in force: while it runs,
+                               what ran before priced_at; when ended, all of it */
     int64_t ckpt_from;      /* attempt whose checkpoint this one started from, 0 = none */
     double ckpt_bytes;      /* size of that checkpoint */
     double ckpt_copy_s;     /* time it took to carry it over */
+    double priced_at;       /* when price_hour came into force while it ran
+                               (its price changed); 0 = since running_at */
 };
 
 struct store_node {

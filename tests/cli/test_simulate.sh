@@ -63,6 +63,20 @@ has "$ERR" "ev.csv:2: kind must be stockout, preempt-job or preempt-location, no
 run 2 "$STRATUS" simulate --fleet "$EX/sim/fleet.csv"
 ok "simulate: bad fleet, policy, events and usage are clear errors"
 
+# The price in force: the on-demand price of the only location rises from $40
+# to $100/node-h an hour into a two-hour run, which then costs $40 + $100 (not
+# two hours at the launch price, $80), under every policy that runs it.
+printf 'location,instance_type,nodes,spot_nodes\ngcp/us-central1/us-central1-a,a3-highgpu-8g,1,0\n' >"$TMP/f1.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,spot_ok\n0,p1,lab,batch,H100,8,7200,0\n' >"$TMP/w1.csv"
+printf 'time_s,location,instance_type,price_hour,spot_price_hour\n0,gcp/us-central1,a3-highgpu-8g,40,\n3600,gcp/us-central1,a3-highgpu-8g,100,\n' >"$TMP/p1.csv"
+mkdir -p "$TMP/ks"
+run 0 "$STRATUS" simulate --workload "$TMP/w1.csv" --fleet "$TMP/f1.csv" --prices "$TMP/p1.csv" \
+  --policies stratus,cheapest-ondemand --launch-delay 0s --keep-stores "$TMP/ks" --json
+[ "$(json '[round(r["cost"], 6) for r in j]')" = "[140.0, 140.0]" ] || fail "a price change mid-run: $OUT"
+STRATUS_HOME=$TMP/ks run 0 "$STRATUS" events 1
+has "$OUT" '01:00:00  job 1  price: on-demand price of gcp/us-central1 a3-highgpu-8g: $40.00 -> $100.00/node-h'
+ok "simulate: a price change mid-run bills each stretch at the price then in force"
+
 if [ -d "${SHARED_DATA:-}/traces/gpu-training-msft-itp-2021" ]; then
   D=$SHARED_DATA/traces
   "$STRATUS" trace convert --from itp "$D/gpu-training-msft-itp-2021/cluster01.csv" --out "$TMP/itp.csv" 2>/dev/null

@@ -255,6 +255,7 @@ static struct store_attempt full_attempt(int64_t job_id)
     a.cost = 0.1 + 0.2;
     a.ckpt_bytes = 1.5e12;
     a.ckpt_copy_s = 42.000000001;
+    a.priced_at = 1732385000.125;
     return a;
 }
 
@@ -283,6 +284,7 @@ static void assert_attempt_eq(const struct store_attempt *g,
     assert_int_equal(g->ckpt_from, w->ckpt_from);
     assert_same_double(g->ckpt_bytes, w->ckpt_bytes);
     assert_same_double(g->ckpt_copy_s, w->ckpt_copy_s);
+    assert_same_double(g->priced_at, w->priced_at);
 }
 
 /* ---- jobs -------------------------------------------------------------------- */
@@ -899,7 +901,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 2);
+    assert_int_equal(store_schema_version(st), 3);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -914,7 +916,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 2);
+    assert_int_equal(store_schema_version(st), 3);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1082,6 +1084,7 @@ static void test_migrate_from_v1(void **state)
     struct fixture *f = *state;
     struct store *st;
     struct store_job got;
+    struct store_attempt att;
     struct store_request *v;
     size_t n;
 
@@ -1089,10 +1092,12 @@ static void test_migrate_from_v1(void **state)
     raw_exec(f->path, "INSERT INTO jobs VALUES (1, 'old', 'p', 1, 'ml', 3, 2,"
                       " 'r', 10.5, 11, 0, 0, 0, 0, 1, NULL, 0, 2.5, 9.75, -1, 0);"
                       "INSERT INTO job_texts VALUES (1, 'name: old', NULL);"
+                      "INSERT INTO attempts VALUES (1, 1, 1, 2, 'gcp', 'r', 'z', 't', 'A100',"
+                      " 8, 1, 1, 2.5, 10, 11, 0, 0, -1, 4.5, NULL, 0, 0);"
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 2);
+    assert_int_equal(store_schema_version(st), 3);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1101,12 +1106,22 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(got.state, JOB_RUNNING);
     assert_same_double(got.cost, 9.75);
     store_job_clear(&got);
+    /* version 3's column reads 0 for an attempt written before it */
+    OK(store_attempt_get(st, 1, &att, E));
+    assert_same_double(att.cost, 4.5);
+    assert_same_double(att.priced_at, 0);
+    att.priced_at = 42.5;
+    OK(store_attempt_update(st, &att, E));
+    store_attempt_clear(&att);
+    OK(store_attempt_get(st, 1, &att, E));
+    assert_same_double(att.priced_at, 42.5);
+    store_attempt_clear(&att);
     OK(store_request_take(st, &v, &n, E));
     assert_int_equal(n, 1);
     store_requests_free(v, n);
     assert_int_equal(add_job(st, "new", NULL, JOB_PENDING), 2);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1126,7 +1141,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 2)"));
+                                  "(schema version 99; this stratus knows up to 3)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1149,7 +1164,7 @@ static void test_not_a_store(void **state)
     raw_exec(other, "CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)");
     assert_int_equal(store_open(&st, other, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "other.db: not a stratus store"));
-    raw_exec(other, "PRAGMA user_version = 3");
+    raw_exec(other, "PRAGMA user_version = 4");
     assert_int_equal(store_open(&st, other, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "not a stratus store"));
     assert_int_equal(store_open(&st, missing, &e), ST_EIO);
@@ -1171,7 +1186,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 2);
+    assert_int_equal(store_schema_version(st), 3);
     store_close(st);
 }
 
@@ -1320,6 +1335,7 @@ static struct store_attempt random_attempt(int64_t njobs, int64_t nattempts)
     a.cost = rnd(10000) / 9.0;
     a.ckpt_from = rnd(2) ? 0 : (int64_t)rnd((unsigned)nattempts + 2);
     a.ckpt_bytes = rnd(100) * 1e9;
+    a.priced_at = rnd_time();
     return a;
 }
 
