@@ -50,10 +50,43 @@ void driver_close(struct driver *d)
     d->priv = NULL;
 }
 
+/* The variables every driver sets for a node (the same in each). */
+static const char *const reserved_env[] = {
+    "STRATUS_JOB_ID",
+    "STRATUS_ATTEMPT",
+    "STRATUS_ATTEMPT_ID",
+    "STRATUS_NODE_RANK",
+    "STRATUS_NUM_NODES",
+    "STRATUS_NODE_IPS",
+    "STRATUS_CLOUD",
+    "STRATUS_REGION",
+    "STRATUS_ZONE",
+    "STRATUS_SPOT",
+    "STRATUS_CHECKPOINT_DIR",
+    "SKYPILOT_NODE_RANK",
+    "SKYPILOT_NUM_NODES",
+    "SKYPILOT_NODE_IPS",
+    "SKYPILOT_TASK_ID",
+    "SKYPILOT_NUM_GPUS_PER_NODE",
+    NULL,
+};
+
+int driver_env_reserved(const char *key)
+{
+    size_t i;
+
+    if (strncmp(key, "STRATUS__", 9) == 0)
+        return 1;
+    for (i = 0; reserved_env[i]; i++)
+        if (strcmp(reserved_env[i], key) == 0)
+            return 1;
+    return 0;
+}
+
 const char *driver_event_name(enum driver_event_type t)
 {
     static const char *const names[] = {"running", "exited", "preempt-notice", "preempted",
-                                        "capacity"};
+                                        "capacity", "failed"};
 
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }

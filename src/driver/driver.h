@@ -10,6 +10,9 @@
  *    already knows is a no-op that returns 0.  A gang is all nodes in one
  *    location or none: if the driver cannot start every node it starts none
  *    and reports DRV_EV_CAPACITY for the attempt (or returns ST_ECAPACITY).
+ *    Any other error it returns fails the attempt: ST_EINVAL, ST_ETOOBIG and
+ *    ST_EPARSE mean the request itself is bad and fail the job; others
+ *    (ST_EIO: a cluster that does not answer) move it elsewhere.
  *  - poll() reports what happened since the last poll, including what
  *    happened while no controller was running (drivers keep their own state).
  *  - terminate() stops every node of an attempt; it is idempotent too, and the
@@ -29,6 +32,11 @@ struct catalog;
 struct driver_env {
     const char *key, *value;
 };
+
+/* 1 when a node's variable `key` is the driver's to set (STRATUS_JOB_ID,
+ * SKYPILOT_NODE_RANK, ..., and STRATUS__* for a driver's own use): a spec's
+ * envs of that name are ignored. */
+int driver_env_reserved(const char *key);
 
 /* What a driver needs to start one attempt. Strings are borrowed for the call. */
 struct attempt {
@@ -53,14 +61,16 @@ enum driver_event_type {
     DRV_EV_EXITED,              /* a node's process exited: exit_code */
     DRV_EV_PREEMPT_NOTICE,      /* the cloud will take a node back soon */
     DRV_EV_PREEMPTED,           /* the cloud took a node back (or it was lost) */
-    DRV_EV_CAPACITY             /* the launch was refused: no capacity */
+    DRV_EV_CAPACITY,            /* the launch was refused: no capacity */
+    DRV_EV_FAILED               /* the launch failed for another reason */
 };
 
 struct driver_event {
     enum driver_event_type type;
     int64_t attempt_id;
     int node;                   /* rank; -1 for the whole attempt */
-    int exit_code;              /* DRV_EV_EXITED: 0..255, or 128+signal */
+    int exit_code;              /* DRV_EV_EXITED: 0..255, or 128+signal;
+                                   DRV_EV_FAILED: the ST_E* code of the failure */
     double at;                  /* when it happened (driver's clock) */
     char msg[160];
 };

@@ -62,6 +62,7 @@
 #include "../util/xmem.h"
 
 #define ENV_MAX_BYTES ((size_t)1 << 20)
+#define ENV_VAR_MAX ((size_t)128 << 10) /* Linux's MAX_ARG_STRLEN, with the NUL */
 
 static int ensure_loaded(struct local *p, struct err *e);
 
@@ -211,46 +212,27 @@ static void env_addf(struct buf *b, const char *key, const char *fmt, ...)
     env_add(b, key, v);
 }
 
-/* The variables the driver sets; the spec's envs cannot override these. */
-static const char *const driver_vars[] = {
-    "STRATUS_JOB_ID",
-    "STRATUS_ATTEMPT",
-    "STRATUS_ATTEMPT_ID",
-    "STRATUS_NODE_RANK",
-    "STRATUS_NUM_NODES",
-    "STRATUS_NODE_IPS",
-    "STRATUS_CLOUD",
-    "STRATUS_REGION",
-    "STRATUS_ZONE",
-    "STRATUS_SPOT",
-    "STRATUS_CHECKPOINT_DIR",
-    "SKYPILOT_NODE_RANK",
-    "SKYPILOT_NUM_NODES",
-    "SKYPILOT_NODE_IPS",
-    "SKYPILOT_TASK_ID",
-    "SKYPILOT_NUM_GPUS_PER_NODE",
-    NULL,
-};
-
-static int is_driver_var(const char *k)
-{
-    size_t i;
-
-    for (i = 0; driver_vars[i]; i++)
-        if (strcmp(driver_vars[i], k) == 0)
-            return 1;
-    return 0;
-}
-
-/* The node's `env`: "KEY=VALUE\0" entries, the spec's first. */
-static int node_env(const struct attempt *a, int rank, const char *ips, struct buf *b)
+/* The node's `env`: "KEY=VALUE\0" entries, the spec's first.  execve()
+ * refuses (E2BIG) a variable of more than ENV_VAR_MAX bytes, so such a spec is
+ * a bad request, said now rather than as a node that cannot start. */
+static int node_env(const struct attempt *a, int rank, const char *ips, struct buf *b,
+                    struct err *e)
 {
     size_t i;
 
     buf_init(b, 0); /* measured at the end: a cut environment must never be used */
-    for (i = 0; i < a->nenvs; i++)
-        if (!is_driver_var(a->envs[i].key))
-            env_add(b, a->envs[i].key, a->envs[i].value);
+    for (i = 0; i < a->nenvs; i++) {
+        size_t len = strlen(a->envs[i].key) + strlen(a->envs[i].value) + 2;
+
+        if (driver_env_reserved(a->envs[i].key))
+            continue;
+        if (len > ENV_VAR_MAX)
+            return err_set(e, ST_ETOOBIG,
+                           "attempt %" PRId64 ": envs.%s is %zu bytes; a process gets at "
+                           "most %zu per variable (pass large data in a file)",
+                           a->id, a->envs[i].key, len, ENV_VAR_MAX);
+        env_add(b, a->envs[i].key, a->envs[i].value);
+    }
     env_addf(b, "STRATUS_JOB_ID", "%" PRId64, a->job_id);
     env_addf(b, "STRATUS_ATTEMPT", "%d", a->n);
     env_addf(b, "STRATUS_ATTEMPT_ID", "%" PRId64, a->id);
@@ -268,7 +250,10 @@ static int node_env(const struct attempt *a, int rank, const char *ips, struct b
     env_add(b, "SKYPILOT_NODE_IPS", ips);
     env_addf(b, "SKYPILOT_TASK_ID", "stratus-%" PRId64 "-%d", a->job_id, a->n);
     env_addf(b, "SKYPILOT_NUM_GPUS_PER_NODE", "%d", a->acc_count);
-    return b->len > ENV_MAX_BYTES ? ST_ETOOBIG : 0;
+    if (b->len > ENV_MAX_BYTES)
+        return err_set(e, ST_ETOOBIG, "attempt %" PRId64 ": environment over %zu bytes",
+                       a->id, ENV_MAX_BYTES);
+    return 0;
 }
 
 /* "127.0.0.1" per node, one a line: the local world is one host. */
@@ -291,10 +276,8 @@ static int write_node(const char *tmp, const struct attempt *a, int r, const cha
     int rc = fs_mkdirs(work, 0755, e), wrc;
 
     if (rc == 0) {
-        if (node_env(a, r, ips, &b) != 0)
-            rc = err_set(e, ST_ETOOBIG, "attempt %" PRId64 ": environment over %zu bytes",
-                         a->id, ENV_MAX_BYTES);
-        else if ((wrc = lf_write_mode(dir, "env", buf_cstr(&b), b.len, 0600)) != 0)
+        rc = node_env(a, r, ips, &b, e);
+        if (rc == 0 && (wrc = lf_write_mode(dir, "env", buf_cstr(&b), b.len, 0600)) != 0)
             rc = err_set(e, ST_EIO, "cannot write %s/env: %s", dir, strerror(-wrc));
         buf_free(&b);
     }

@@ -475,9 +475,11 @@ static int slurm_launch(struct driver *d, const struct attempt *a, struct err *e
     char *name, *dir, *body = NULL;
     int rc = ensure_loaded(p, e);
 
-    if (rc == 0)
-        rc = check_attempt(a, e);
-    if (rc != 0)
+    /* A clusters file in error is not the job's fault: not a bad request
+     * (driver.h), so the controller retries rather than failing the job. */
+    if (rc != 0 && rc != ST_EIO)
+        return e->code = ST_ESTATE;
+    if ((rc = check_attempt(a, e)) != 0)
         return rc;
     cl = slurm_conf_find(&p->conf, a->cloud, a->region, a->zone, a->instance_type);
     if (cl == NULL)

@@ -70,40 +70,7 @@ static const char node_program[] =
     "[ -n \"$run\" ] || exit 0\n"
     "exec bash -c \"$run\"\n";
 
-/* The variables the driver sets; the spec's envs cannot override these. */
-static const char *const driver_vars[] = {
-    "STRATUS_JOB_ID",
-    "STRATUS_ATTEMPT",
-    "STRATUS_ATTEMPT_ID",
-    "STRATUS_NODE_RANK",
-    "STRATUS_NUM_NODES",
-    "STRATUS_NODE_IPS",
-    "STRATUS_CLOUD",
-    "STRATUS_REGION",
-    "STRATUS_ZONE",
-    "STRATUS_SPOT",
-    "STRATUS_CHECKPOINT_DIR",
-    "SKYPILOT_NODE_RANK",
-    "SKYPILOT_NUM_NODES",
-    "SKYPILOT_NODE_IPS",
-    "SKYPILOT_TASK_ID",
-    "SKYPILOT_NUM_GPUS_PER_NODE",
-    NULL,
-};
-
 /* ---- small pieces ------------------------------------------------------------ */
-
-static int is_driver_var(const char *k)
-{
-    size_t i;
-
-    if (strncmp(k, "STRATUS__", 9) == 0)
-        return 1; /* the script's own inputs */
-    for (i = 0; driver_vars[i]; i++)
-        if (strcmp(driver_vars[i], k) == 0)
-            return 1;
-    return 0;
-}
 
 int slurm_env_key_ok(const char *k)
 {
@@ -230,7 +197,7 @@ static int spec_env(json_t *env, const struct attempt *a, struct err *e)
         if (!slurm_env_key_ok(v->key) || v->value == NULL)
             return err_set(e, ST_EINVAL, "bad environment variable name '%.60s'",
                            v->key ? v->key : "(null)");
-        if (is_driver_var(v->key))
+        if (driver_env_reserved(v->key))
             continue;
         bytes += strlen(v->key) + strlen(v->value) + 2;
         if (bytes > SLURM_ENV_MAX)

@@ -308,14 +308,17 @@ void sched_act(struct sched *s, enum action_type t, int64_t attempt_id, struct s
     a->job = sj;
 }
 
-static void push_sync_event(struct sched *s, int64_t attempt_id, const char *msg)
+/* A launch refused or failed when it was asked for, handled as the driver's
+ * event at the next step. */
+static void push_sync_event(struct sched *s, int64_t attempt_id, int code, const char *msg)
 {
     struct driver_event *ev;
 
     s->sync_ev = xgrow(s->sync_ev, &s->sync_cap, s->nsync + 1, sizeof(*s->sync_ev));
     ev = &s->sync_ev[s->nsync++];
     memset(ev, 0, sizeof(*ev));
-    ev->type = DRV_EV_CAPACITY;
+    ev->type = code == ST_ECAPACITY ? DRV_EV_CAPACITY : DRV_EV_FAILED;
+    ev->exit_code = code;
     ev->attempt_id = attempt_id;
     ev->node = -1;
     ev->at = s->now;
@@ -393,8 +396,8 @@ static int do_launch(struct sched *s, struct sjob *sj, struct err *e)
 
     if (rc == 0)
         rc = driver_launch(s->p.driver, &a, e);
-    if (rc == ST_ECAPACITY) {
-        push_sync_event(s, at->id, e->msg);
+    if (rc != 0) {
+        push_sync_event(s, at->id, rc, e->msg);
         rc = 0;
     }
     free(dir);
@@ -736,6 +739,28 @@ static int on_capacity(struct sched *s, struct sjob *sj, const struct driver_eve
                          ev->msg[0] ? ev->msg : "stockout");
 }
 
+/* A launch that failed other than for capacity: a bad request (the spec asks
+ * for what no driver can do) fails the job; anything else blocks the location
+ * for a while and counts as a restart, so a failure everywhere ends too. */
+static int on_failed(struct sched *s, struct sjob *sj, const struct driver_event *ev,
+                     struct err *e)
+{
+    int bad = ev->exit_code == ST_EINVAL || ev->exit_code == ST_ETOOBIG ||
+              ev->exit_code == ST_EPARSE;
+    const char *why = ev->msg[0] ? ev->msg : "launch failed";
+    char where[256];
+    int rc;
+
+    snprintf(where, sizeof(where), "%s/%s%s%s", sj->att.cloud, sj->att.region,
+             *sj->att.zone ? "/" : "", sj->att.zone);
+    if ((!bad && (rc = sched_block(s, &sj->att, e)) != 0) ||
+        (rc = sched_end_attempt(s, sj, ATT_END_FAILED, -1, ev->at, e)) != 0)
+        return rc;
+    if (bad)
+        return sched_transition(s, sj, JOB_FAILED, e, "launch refused on %s: %s", where, why);
+    return sched_recover(s, sj, 1, e, "launch failed on %s: %s; failing over", where, why);
+}
+
 static int on_event(struct sched *s, const struct driver_event *ev, struct err *e)
 {
     struct sjob *sj = find_by_attempt(s, ev->attempt_id);
@@ -759,6 +784,8 @@ static int on_event(struct sched *s, const struct driver_event *ev, struct err *
         return on_preempted(s, sj, ev, e);
     case DRV_EV_CAPACITY:
         return on_capacity(s, sj, ev, e);
+    case DRV_EV_FAILED:
+        return on_failed(s, sj, ev, e);
     }
     return 0;
 }

@@ -51,7 +51,8 @@ enum attempt_state { ATT_LAUNCHING, ATT_RUNNING, ATT_ENDED };
     X(CAPACITY, "capacity")      /* the launch was refused: stockout */                 \
     X(CANCELLED, "cancelled")    /* the user cancelled the job */                       \
     X(DISPLACED, "displaced")    /* stopped for a higher-priority job */                \
-    X(LOST, "lost")              /* the driver lost track of it */
+    X(LOST, "lost")              /* the driver lost track of it */                      \
+    X(FAILED, "failed")          /* the launch failed (not for capacity) */
 
 enum attempt_end {
 #define X_(id, name) ATT_END_##id,

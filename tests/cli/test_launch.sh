@@ -127,6 +127,23 @@ run 2 "$STRATUS" local preempt
 run 2 "$STRATUS" cost --by planet
 ok "bad input: missing file, invalid spec, unknown job: clear errors and exit codes"
 
+# --- a launch the driver refuses as a bad request fails the job (not stuck
+# PROVISIONING, not a node that cannot exec): a variable over the 128 KiB a
+# process may get ---
+python3 - "$TMP/bigenv.yaml" <<'PY'
+import sys
+open(sys.argv[1], "w").write("name: bigenv\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+                             "envs:\n  BIG: " + "x" * 200000 + "\nrun: echo never\n")
+PY
+id=$(launch_detached "$TMP/bigenv.yaml")
+wait_state "$id" FAILED 30
+run 0 "$STRATUS" status "$id"
+has "$OUT" "FAILED (launch refused on "
+has "$OUT" "envs.BIG is 200005 bytes; a process gets at most 131072 per variable"
+[ "$(sql "select end_reason || ' ' || state from attempts where job_id = $id")" = "7 2" ] ||
+  fail "the attempt must end FAILED: $(sql "select * from attempts where job_id = $id")"
+ok "launch refused: a bad request fails the job with the driver's reason"
+
 # --- cost: every attempt is in the ledger ---
 run 0 "$STRATUS" cost --by job
 has "$OUT" "train"; has "$OUT" "hello"; has "$OUT" "total"

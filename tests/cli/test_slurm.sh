@@ -242,4 +242,21 @@ has "$OUT" "quote ' and terminator: still the job's text"; has "$OUT" "done 0"
 grep -rqs "$(cat "$SLURM_DIR/azure-eastus/token")" "$STRATUS_HOME" "$SLURM_DIR"/*/log 2>/dev/null &&
   fail "a token was written to a log"
 ok "a hostile name, environment and run text are passed as data, not run; no token in any log"
+
+# --- a run text over the driver's 64 KiB is a bad request: the job fails at
+# once with the driver's reason, and no Slurm job is submitted ---
+python3 - "$TMP/huge.yaml" <<'PY'
+import sys
+open(sys.argv[1], "w").write("name: huge\nresources:\n  accelerators: H100:8\nrun: |\n"
+                             + "".join(f"  echo line {i} {'x' * 60}\n" for i in range(1200)))
+PY
+before=$( (slurm_jobs azure-eastus; slurm_jobs oci-ashburn) | wc -l)
+id=$(launch_detached "$TMP/huge.yaml")
+wait_state "$id" FAILED 20
+run 0 "$STRATUS" status "$id"
+has "$OUT" "FAILED (launch refused on "
+has "$OUT" "setup and run may hold 65536 bytes each on Slurm"
+after=$( (slurm_jobs azure-eastus; slurm_jobs oci-ashburn) | wc -l)
+[ "$before" = "$after" ] || fail "no Slurm job may be submitted for a refused launch ($before -> $after)"
+ok "an oversize run text fails the job with the driver's reason; nothing reaches Slurm"
 echo "$checks checks passed"
