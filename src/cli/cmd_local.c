@@ -18,9 +18,11 @@ static const char local_usage[] =
     "usage: stratus local preempt --job JOB\n"
     "       stratus local preempt --location CLOUD/REGION[/ZONE]\n"
     "       stratus local stockout --location CLOUD/REGION[/ZONE] [--for DURATION]\n"
+    "       stratus local api-error --location CLOUD/REGION[/ZONE] [--for DURATION]\n"
     "preempt takes a node back from a job (or every node at a location), after\n"
     "the notice period, as a cloud reclaims spot capacity;\n"
-    "stockout makes a location refuse launches (for 10m unless --for says).\n";
+    "stockout makes a location refuse launches for lack of capacity, api-error\n"
+    "makes its API fail them (for 10m unless --for says).\n";
 
 static int file_request(const char *kind, const char *arg)
 {
@@ -50,7 +52,8 @@ static int run_local(int argc, char **argv)
     char arg[512];
     int ch;
 
-    if (argc < 2 || (strcmp(argv[1], "preempt") != 0 && strcmp(argv[1], "stockout") != 0)) {
+    if (argc < 2 || (strcmp(argv[1], "preempt") != 0 && strcmp(argv[1], "stockout") != 0 &&
+                     strcmp(argv[1], "api-error") != 0)) {
         fputs(local_usage, argc < 2 ? stderr : stdout);
         return argc < 2 || strcmp(argv[1], "--help") != 0 ? 2 : 0;
     }
@@ -68,7 +71,7 @@ static int run_local(int argc, char **argv)
         }
     }
     if (optind != argc || (job == NULL) == (loc == NULL) ||
-        (strcmp(argv[1], "stockout") == 0 && loc == NULL)) {
+        (strcmp(argv[1], "preempt") != 0 && loc == NULL)) {
         fputs(local_usage, stderr);
         return 2;
     }
@@ -81,8 +84,8 @@ static int run_local(int argc, char **argv)
         return 2;
     }
     snprintf(arg, sizeof(arg), "%s %.0f", loc, secs);
-    return file_request("stockout", arg);
+    return file_request(argv[1], arg);
 }
 
-const struct cli_cmd cli_cmd_local = {"local", "inject preemptions and stockouts (local clouds)",
+const struct cli_cmd cli_cmd_local = {"local", "inject preemptions, stockouts and API errors (local clouds)",
                                       run_local};

@@ -420,6 +420,10 @@ static int local_launch(struct driver *d, const struct attempt *a, struct err *e
     free(dir);
     if (known)
         return 0;
+    /* the API failed the request: nothing was created, nothing to remember */
+    if (local_api_error(p, a->cloud, a->region, a->zone ? a->zone : "", a->instance_type, why,
+                        sizeof(why)))
+        return err_set(e, ST_EIO, "%s", why);
     refusal(p, a, why, sizeof(why));
     if (!*why && a->ckpt_dir && (rc = fs_mkdirs(a->ckpt_dir, 0755, e)) != 0)
         return rc;

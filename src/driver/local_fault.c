@@ -18,8 +18,12 @@
  *                     refused for SECONDS (a duration such as 90 or 10m); 0
  *                     clears the location's injected stockout; no SECONDS =
  *                     until cleared
+ *   api-error         the same arguments: the cloud's API fails launch
+ *                     requests there (an HTTP 500 rather than "no capacity")
  *
- * Layout: stockouts; the three faults; the dispatcher.
+ * Both refusals live in <root>/stockouts, an API error with a third word.
+ *
+ * Layout: stockouts; the faults; the dispatcher.
  */
 #include "local_int.h"
 
@@ -45,16 +49,18 @@ void local_stockouts_load(struct local *p)
     if (access(path, F_OK) == 0 &&
         fs_read_file(path, STOCKOUT_MAX_BYTES, &text, NULL, &e) == 0) {
         for (line = text; line && *line; line = next) {
-            char loc[3 * LOCAL_NAME_MAX];
+            char loc[3 * LOCAL_NAME_MAX], kind[16];
             double until;
+            int nf;
 
             next = strchr(line, '\n');
             if (next)
                 *next++ = '\0';
-            if (sscanf(line, "%383s %lf", loc, &until) != 2)
+            if ((nf = sscanf(line, "%383s %lf %15s", loc, &until, kind)) < 2)
                 continue;
             p->so = xgrow(p->so, &p->so_cap, p->nso + 1, sizeof(*p->so));
             p->so[p->nso].loc = xstrdup(loc);
+            p->so[p->nso].api_error = nf == 3 && strcmp(kind, "api-error") == 0;
             p->so[p->nso++].until = until;
         }
     }
@@ -77,7 +83,8 @@ static int stockouts_save(struct local *p, struct err *e)
             continue;
         }
         p->so[k++] = p->so[i];
-        buf_printf(&b, "%s %.3f\n", p->so[k - 1].loc, p->so[k - 1].until);
+        buf_printf(&b, "%s %.3f%s\n", p->so[k - 1].loc, p->so[k - 1].until,
+                   p->so[k - 1].api_error ? " api-error" : "");
     }
     p->nso = k;
     rc = lf_write(p->root, "stockouts", buf_cstr(&b), b.len);
@@ -88,10 +95,34 @@ static int stockouts_save(struct local *p, struct err *e)
     return 0;
 }
 
+/* An injected refusal of this kind in force for the offer: 1 and why. */
+static int injected(const struct local *p, int api_error, const char *cloud,
+                    const char *region, const char *zone, const char *itype, char *why,
+                    size_t n)
+{
+    const char *what = api_error ? "cloud API error" : "stockout";
+    double now = local_now(p);
+    size_t i;
+
+    for (i = 0; i < p->nso; i++) {
+        const struct local_stockout *so = &p->so[i];
+
+        if (so->api_error != api_error || (so->until != 0 && so->until <= now) ||
+            !local_loc_match(so->loc, cloud, region, zone, itype))
+            continue;
+        if (so->until > 0)
+            snprintf(why, n, "%s at %s (injected, %.0f s left)", what, so->loc,
+                     so->until - now);
+        else
+            snprintf(why, n, "%s at %s (injected)", what, so->loc);
+        return 1;
+    }
+    return 0;
+}
+
 int local_stocked_out(const struct local *p, const char *cloud, const char *region,
                       const char *zone, const char *itype, char *why, size_t n)
 {
-    double now = local_now(p);
     size_t i;
 
     for (i = 0; i < p->conf.nstockouts; i++)
@@ -99,17 +130,13 @@ int local_stocked_out(const struct local *p, const char *cloud, const char *regi
             snprintf(why, n, "stockout at %s (local.yaml)", p->conf.stockouts[i]);
             return 1;
         }
-    for (i = 0; i < p->nso; i++)
-        if ((p->so[i].until == 0 || p->so[i].until > now) &&
-            local_loc_match(p->so[i].loc, cloud, region, zone, itype)) {
-            if (p->so[i].until > 0)
-                snprintf(why, n, "stockout at %s (injected, %.0f s left)", p->so[i].loc,
-                         p->so[i].until - now);
-            else
-                snprintf(why, n, "stockout at %s (injected)", p->so[i].loc);
-            return 1;
-        }
-    return 0;
+    return injected(p, 0, cloud, region, zone, itype, why, n);
+}
+
+int local_api_error(const struct local *p, const char *cloud, const char *region,
+                    const char *zone, const char *itype, char *why, size_t n)
+{
+    return injected(p, 1, cloud, region, zone, itype, why, n);
 }
 
 /* ---- injection ---------------------------------------------------------- */
@@ -183,8 +210,10 @@ static int inject_preempt_location(struct local *p, const char *arg, struct err 
     return 0;
 }
 
-static int inject_stockout(struct local *p, const char *arg, struct err *e)
+/* A stockout or an API error at a location: "cloud/region[/zone] [SECONDS]". */
+static int inject_refusal(struct local *p, const char *arg, int api_error, struct err *e)
 {
+    const char *kind = api_error ? "api-error" : "stockout";
     char loc[3 * LOCAL_NAME_MAX];
     const char *rest;
     double secs = -1;
@@ -192,23 +221,35 @@ static int inject_stockout(struct local *p, const char *arg, struct err *e)
     int rc;
 
     if (arg == NULL || n == 0 || n >= sizeof(loc))
-        return err_set(e, ST_EINVAL, "stockout needs 'cloud/region[/zone] [SECONDS]'");
+        return err_set(e, ST_EINVAL, "%s needs 'cloud/region[/zone] [SECONDS]'", kind);
     snprintf(loc, sizeof(loc), "%.*s", (int)n, arg);
     rest = arg + n + strspn(arg + n, " \t");
     if (*rest && str_to_duration(rest, &secs) != 0)
-        return err_set(e, ST_EINVAL, "stockout duration '%s' is not a number of seconds",
+        return err_set(e, ST_EINVAL, "%s duration '%s' is not a number of seconds", kind,
                        rest);
     if ((rc = check_location(p, loc, e)) != 0)
         return rc;
-    for (i = 0; i < p->nso; i++) /* one entry per location: the newest request wins */
-        if (strcmp(p->so[i].loc, loc) == 0)
+    /* one entry per location and kind: the newest request wins */
+    for (i = 0; i < p->nso; i++)
+        if (strcmp(p->so[i].loc, loc) == 0 && p->so[i].api_error == api_error)
             p->so[i].until = -1; /* expired: dropped by the save */
     if (secs != 0) {
         p->so = xgrow(p->so, &p->so_cap, p->nso + 1, sizeof(*p->so));
         p->so[p->nso].loc = xstrdup(loc);
+        p->so[p->nso].api_error = api_error;
         p->so[p->nso++].until = secs > 0 ? local_now(p) + secs : 0;
     }
     return stockouts_save(p, e);
+}
+
+static int inject_stockout(struct local *p, const char *arg, struct err *e)
+{
+    return inject_refusal(p, arg, 0, e);
+}
+
+static int inject_api_error(struct local *p, const char *arg, struct err *e)
+{
+    return inject_refusal(p, arg, 1, e);
 }
 
 int local_inject_fault(struct local *p, const char *kind, const char *arg, struct err *e)
@@ -220,9 +261,10 @@ int local_inject_fault(struct local *p, const char *kind, const char *arg, struc
         {"preempt-job", inject_preempt_job},
         {"preempt-location", inject_preempt_location},
         {"stockout", inject_stockout},
+        {"api-error", inject_api_error},
     };
     static const char *const names[] = {"preempt-job", "preempt-location", "stockout",
-                                        NULL};
+                                        "api-error", NULL};
     const char *sug;
     size_t i;
 
@@ -234,5 +276,6 @@ int local_inject_fault(struct local *p, const char *kind, const char *arg, struc
         return err_set(e, ST_EUSAGE, "unknown fault '%s' (did you mean '%s'?)", kind,
                        sug);
     return err_set(e, ST_EUSAGE,
-                   "unknown fault '%s' (preempt-job, preempt-location, stockout)", kind);
+                   "unknown fault '%s' (preempt-job, preempt-location, stockout, api-error)",
+                   kind);
 }

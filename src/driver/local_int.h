@@ -198,9 +198,12 @@ struct latt {
     struct lnode *node; /* nodes entries; NULL when refused */
 };
 
+/* An injected refusal: a stockout (the launch is refused for capacity) or an
+ * API error (the cloud's API fails the request: launch() returns ST_EIO). */
 struct local_stockout {
-    char *loc;    /* cloud/region[/zone] */
-    double until; /* wall clock; 0 = until cleared */
+    char *loc;     /* cloud/region[/zone] */
+    double until;  /* wall clock; 0 = until cleared */
+    int api_error; /* 1 = an API error, 0 = a stockout */
 };
 
 struct local_ack {
@@ -266,7 +269,12 @@ void local_stockouts_load(struct local *p);
 /* Is the offer stocked out now (local.yaml or injected)?  Says why in why. */
 int local_stocked_out(const struct local *p, const char *cloud, const char *region,
                       const char *zone, const char *itype, char *why, size_t n);
-/* driver_inject(): kind "preempt-job", "preempt-location" or "stockout". */
+/* Does the cloud's API fail requests for the offer now (injected)?  Says
+ * why in why. */
+int local_api_error(const struct local *p, const char *cloud, const char *region,
+                    const char *zone, const char *itype, char *why, size_t n);
+/* driver_inject(): kind "preempt-job", "preempt-location", "stockout" or
+ * "api-error". */
 int local_inject_fault(struct local *p, const char *kind, const char *arg, struct err *e);
 
 #endif

@@ -731,7 +731,7 @@ static int on_capacity(struct sched *s, struct sjob *sj, const struct driver_eve
 {
     int rc;
 
-    if ((rc = sched_block(s, &sj->att, e)) != 0 ||
+    if ((rc = sched_block(s, &sj->att, 0, "launch refused: no capacity", e)) != 0 ||
         (rc = sched_end_attempt(s, sj, ATT_END_CAPACITY, -1, ev->at, e)) != 0)
         return rc;
     return sched_recover(s, sj, 0, e, "no capacity in %s/%s%s%s: %s; failing over", sj->att.cloud,
@@ -740,8 +740,9 @@ static int on_capacity(struct sched *s, struct sjob *sj, const struct driver_eve
 }
 
 /* A launch that failed other than for capacity: a bad request (the spec asks
- * for what no driver can do) fails the job; anything else blocks the location
- * for a while and counts as a restart, so a failure everywhere ends too. */
+ * for what no driver can do) fails the job; anything else (a cloud's regional
+ * API failing, a cluster not answering) blocks the whole region for a while
+ * and counts as a restart, so a failure everywhere ends too. */
 static int on_failed(struct sched *s, struct sjob *sj, const struct driver_event *ev,
                      struct err *e)
 {
@@ -753,7 +754,7 @@ static int on_failed(struct sched *s, struct sjob *sj, const struct driver_event
 
     snprintf(where, sizeof(where), "%s/%s%s%s", sj->att.cloud, sj->att.region,
              *sj->att.zone ? "/" : "", sj->att.zone);
-    if ((!bad && (rc = sched_block(s, &sj->att, e)) != 0) ||
+    if ((!bad && (rc = sched_block(s, &sj->att, 1, "launch failed", e)) != 0) ||
         (rc = sched_end_attempt(s, sj, ATT_END_FAILED, -1, ev->at, e)) != 0)
         return rc;
     if (bad)

@@ -108,6 +108,9 @@ void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
 /* sched_place.c */
 int sched_place_all(struct sched *s, struct err *e);
 int sched_check_deadlines(struct sched *s, struct err *e);
-int sched_block(struct sched *s, const struct store_attempt *a, struct err *e);
+/* Keep placements off a's location (its whole region when whole_region) for
+ * the cooldown; why is recorded with the block. */
+int sched_block(struct sched *s, const struct store_attempt *a, int whole_region,
+                const char *why, struct err *e);
 
 #endif

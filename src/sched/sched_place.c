@@ -19,20 +19,27 @@
 
 /* ---- blocks ---- */
 
-int sched_block(struct sched *s, const struct store_attempt *a, struct err *e)
+int sched_block(struct sched *s, const struct store_attempt *a, int whole_region,
+                const char *why, struct err *e)
 {
-    struct store_block b = {a->cloud, a->region, a->zone, a->instance_type,
-                            s->now + s->p.cfg.block_cooldown_s, "launch refused: no capacity"};
+    struct store_block b = {a->cloud, a->region, whole_region ? "" : a->zone,
+                            whole_region ? "" : a->instance_type,
+                            s->now + s->p.cfg.block_cooldown_s, (char *)0};
     int rc;
 
-    if ((rc = sched_tx(s, e)) != 0 || (rc = store_block_add(s->p.store, &b, e)) != 0)
+    b.reason = xstrdup(why);
+    rc = sched_tx(s, e);
+    if (rc == 0)
+        rc = store_block_add(s->p.store, &b, e);
+    free(b.reason);
+    if (rc != 0)
         return rc;
     s->blocks = xrealloc(s->blocks, (s->nblocks + 1) * sizeof(*s->blocks));
     memset(&s->blocks[s->nblocks], 0, sizeof(*s->blocks));
-    s->blocks[s->nblocks].cloud = xstrdup(a->cloud);
-    s->blocks[s->nblocks].region = xstrdup(a->region);
-    s->blocks[s->nblocks].zone = xstrdup(a->zone);
-    s->blocks[s->nblocks].instance_type = xstrdup(a->instance_type);
+    s->blocks[s->nblocks].cloud = xstrdup(b.cloud);
+    s->blocks[s->nblocks].region = xstrdup(b.region);
+    s->blocks[s->nblocks].zone = xstrdup(b.zone);
+    s->blocks[s->nblocks].instance_type = xstrdup(b.instance_type);
     s->blocks[s->nblocks].until = b.until;
     s->nblocks++;
     return 0;

@@ -44,6 +44,21 @@ ran=$(sql "select cloud || '/' || region from attempts where job_id=$id and end_
 [ "$ran" = gcp/us-central1 ] || fail "expected to run on gcp/us-central1 after the stockout: $ran; $(sql "select * from attempts where job_id=$id")"
 ok "stockout: the job fails over to the next location in the plan"
 
+# --- a cloud API error: the region is blocked, the job moves on, a restart counted ---
+run 0 "$STRATUS" local api-error --location gcp/us-central1 --for 10m
+id=$(launch_detached "$TMP/hello.yaml")
+wait_state "$id" SUCCEEDED
+first=$(sql "select cloud || '/' || region || ' ' || end_reason from attempts where job_id=$id and n=1")
+[ "$first" = "gcp/us-central1 7" ] || fail "attempt 1 must fail on gcp/us-central1: $first"
+ran=$(sql "select cloud || '/' || region from attempts where job_id=$id and end_reason=1")
+case "$ran" in oci/us-ashburn-1|gcp/us-central1|"") fail "ran at $ran, inside a stockout or the failed region";; esac
+[ "$(job_field "$id" 'j["restarts"]')" = 1 ] || fail "a failed launch counts as a restart"
+run 0 "$STRATUS" events "$id"
+has "$OUT" "launch failed on gcp/us-central1/us-central1-"
+has "$OUT" ": cloud API error at gcp/us-central1 (injected, "
+run 0 "$STRATUS" local api-error --location gcp/us-central1 --for 0
+ok "api error: the region is blocked and the job runs elsewhere ($ran), one restart"
+
 # --- preemption: recovery from the checkpoint, no work redone beyond it ---
 cat >"$TMP/train.yaml" <<YAML
 name: train
