@@ -357,14 +357,27 @@ static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
     if (rc == 0 && rename(tmp, dst) != 0)
         rc = err_set(e, ST_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     if (rc == 0) {
+        /* After the step's commit (a launch is an action): the record of
+         * the copy is a transaction of its own, committed now, so that the
+         * store is not left locked until the next step. */
+        BUG_ON(s->in_tx);
         sj->att.ckpt_bytes = bytes;
         sj->att.ckpt_copy_s = clock_mono() - t0;
-        rc = store_attempt_update(s->p.store, &sj->att, e);
+        rc = sched_tx(s, e);
+        if (rc == 0)
+            rc = store_attempt_update(s->p.store, &sj->att, e);
         if (rc == 0)
             rc = store_checkpoint_add(s->p.store, sj->j.id, sj->att.id, dst, bytes, s->now, e);
         if (rc == 0)
             rc = sched_log(s, sj, "checkpoint", e, "carried %.0f bytes from attempt %d in %.3f s",
                            bytes, sj->att.n - 1, sj->att.ckpt_copy_s);
+        if (s->in_tx) {
+            s->in_tx = 0;
+            if (rc == 0)
+                rc = store_commit(s->p.store, e);
+            else
+                store_rollback(s->p.store);
+        }
     }
     free(src);
     free(tmp);
