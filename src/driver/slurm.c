@@ -475,10 +475,12 @@ static int slurm_launch(struct driver *d, const struct attempt *a, struct err *e
     char *name, *dir, *body = NULL;
     int rc = ensure_loaded(p, e);
 
-    /* A clusters file in error is not the job's fault: not a bad request
-     * (driver.h), so the controller retries rather than failing the job. */
-    if (rc != 0 && rc != ST_EIO)
-        return e->code = ST_ESTATE;
+    /* A clusters file that cannot be read is not the job's fault: not a bad
+     * request (driver.h), so the controller retries rather than failing it. */
+    if (rc != 0) {
+        e->code = ST_ESTATE;
+        return ST_ESTATE;
+    }
     if ((rc = check_attempt(a, e)) != 0)
         return rc;
     cl = slurm_conf_find(&p->conf, a->cloud, a->region, a->zone, a->instance_type);

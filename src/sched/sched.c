@@ -296,6 +296,20 @@ int sched_tx(struct sched *s, struct err *e)
     return 0;
 }
 
+/* Close the open transaction, if any: commit it when rc is 0 (and return
+ * what the commit returns; a failed commit stores nothing), else roll it
+ * back and return rc. */
+static int sched_tx_end(struct sched *s, int rc, struct err *e)
+{
+    if (!s->in_tx)
+        return rc;
+    s->in_tx = 0;
+    if (rc == 0)
+        return store_commit(s->p.store, e);
+    store_rollback(s->p.store);
+    return rc;
+}
+
 void sched_act(struct sched *s, enum action_type t, int64_t attempt_id, struct sjob *sj)
 {
     struct action *a;
@@ -371,13 +385,7 @@ static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
         if (rc == 0)
             rc = sched_log(s, sj, "checkpoint", e, "carried %.0f bytes from attempt %d in %.3f s",
                            bytes, sj->att.n - 1, sj->att.ckpt_copy_s);
-        if (s->in_tx) {
-            s->in_tx = 0;
-            if (rc == 0)
-                rc = store_commit(s->p.store, e);
-            else
-                store_rollback(s->p.store);
-        }
+        rc = sched_tx_end(s, rc, e);
     }
     free(src);
     free(tmp);
@@ -396,7 +404,9 @@ static struct driver_env *spec_envs(const struct spec *sp)
     return v;
 }
 
-static int do_launch(struct sched *s, struct sjob *sj, struct err *e)
+/* Launch the live attempt of sj.  What goes wrong (copying the checkpoint,
+ * the driver refusing) is the attempt's event at the next step. */
+static void do_launch(struct sched *s, struct sjob *sj)
 {
     const struct store_attempt *at = &sj->att;
     char *dir = ckpt_dir(s, sj->j.id, at->n);
@@ -405,17 +415,17 @@ static int do_launch(struct sched *s, struct sjob *sj, struct err *e)
                         at->zone, at->instance_type, at->accelerator, at->acc_count,
                         at->nodes, at->mode == PLAN_SPOT, sj->spec->setup, sj->spec->run,
                         sj->workdir, envs, sj->spec->nenvs, dir};
-    int rc = dir ? carry_checkpoint(s, sj, dir, e) : 0;
+    struct err e;
+    int rc;
 
+    err_clear(&e);
+    rc = dir ? carry_checkpoint(s, sj, dir, &e) : 0;
     if (rc == 0)
-        rc = driver_launch(s->p.driver, &a, e);
-    if (rc != 0) {
-        push_sync_event(s, at->id, rc, e->msg);
-        rc = 0;
-    }
+        rc = driver_launch(s->p.driver, &a, &e);
+    if (rc != 0)
+        push_sync_event(s, at->id, rc, e.msg);
     free(dir);
     free(envs);
-    return rc;
 }
 
 static void run_action(struct sched *s, struct action *a)
@@ -427,7 +437,7 @@ static void run_action(struct sched *s, struct action *a)
     switch (a->type) {
     case ACT_LAUNCH:
         if (a->job->j.cur_attempt == a->attempt_id)
-            rc = do_launch(s, a->job, &e);
+            do_launch(s, a->job);
         break;
     case ACT_TERMINATE:
         rc = driver_terminate(s->p.driver, a->attempt_id, &e);
@@ -446,15 +456,10 @@ static void run_action(struct sched *s, struct action *a)
 static int commit_and_act(struct sched *s, struct err *e)
 {
     size_t i;
-    int rc;
+    int rc = sched_tx_end(s, 0, e);
 
-    if (s->in_tx) {
-        s->in_tx = 0;
-        if ((rc = store_commit(s->p.store, e)) != 0) {
-            store_rollback(s->p.store);
-            return rc;
-        }
-    }
+    if (rc != 0)
+        return rc;
     for (i = 0; i < s->nacts; i++)
         run_action(s, &s->acts[i]);
     s->nacts = 0;
@@ -668,10 +673,18 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
 
 /* ---- driver events ---- */
 
+/* "cloud/region[/zone]" of an attempt, in buf. */
+static const char *att_where(const struct store_attempt *a, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s%s%s", a->cloud, a->region, *a->zone ? "/" : "", a->zone);
+    return buf;
+}
+
 static int on_node_running(struct sched *s, struct sjob *sj, const struct driver_event *ev,
                            struct err *e)
 {
     struct store_node nd = {sj->att.id, ev->node, ATT_RUNNING, -1, ev->at, 0};
+    char where[256];
     int rc;
 
     if (ev->node < 0 || ev->node >= sj->att.nodes || sj->node_state[ev->node] != ATT_LAUNCHING)
@@ -686,10 +699,9 @@ static int on_node_running(struct sched *s, struct sjob *sj, const struct driver
     sj->att.running_at = ev->at > 0 ? ev->at : s->now;
     if ((rc = store_attempt_update(s->p.store, &sj->att, e)) != 0)
         return rc;
-    return sched_transition(s, sj, JOB_RUNNING, e, "running on %s/%s%s%s (%d x %s, %s)",
-                            sj->att.cloud, sj->att.region, *sj->att.zone ? "/" : "",
-                            sj->att.zone, sj->att.nodes, sj->att.instance_type,
-                            plan_mode_name(sj->att.mode));
+    return sched_transition(s, sj, JOB_RUNNING, e, "running on %s (%d x %s, %s)",
+                            att_where(&sj->att, where, sizeof(where)), sj->att.nodes,
+                            sj->att.instance_type, plan_mode_name(sj->att.mode));
 }
 
 static int on_node_exited(struct sched *s, struct sjob *sj, const struct driver_event *ev,
@@ -727,8 +739,7 @@ static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_ev
     char where[256];
     int rc;
 
-    snprintf(where, sizeof(where), "%s/%s%s%s", sj->att.cloud, sj->att.region,
-             *sj->att.zone ? "/" : "", sj->att.zone);
+    att_where(&sj->att, where, sizeof(where));
     if ((rc = sched_end_attempt(s, sj, ATT_END_PREEMPTED, -1, ev->at, e)) != 0)
         return rc;
     if (sj->spec->recovery == SPEC_RECOVERY_EAGER_NEXT_REGION) {
@@ -742,13 +753,14 @@ static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_ev
 static int on_capacity(struct sched *s, struct sjob *sj, const struct driver_event *ev,
                        struct err *e)
 {
+    char where[256];
     int rc;
 
     if ((rc = sched_block(s, &sj->att, 0, "launch refused: no capacity", e)) != 0 ||
         (rc = sched_end_attempt(s, sj, ATT_END_CAPACITY, -1, ev->at, e)) != 0)
         return rc;
-    return sched_recover(s, sj, 0, e, "no capacity in %s/%s%s%s: %s; failing over", sj->att.cloud,
-                         sj->att.region, *sj->att.zone ? "/" : "", sj->att.zone,
+    return sched_recover(s, sj, 0, e, "no capacity in %s: %s; failing over",
+                         att_where(&sj->att, where, sizeof(where)),
                          ev->msg[0] ? ev->msg : "stockout");
 }
 
@@ -765,8 +777,7 @@ static int on_failed(struct sched *s, struct sjob *sj, const struct driver_event
     char where[256];
     int rc;
 
-    snprintf(where, sizeof(where), "%s/%s%s%s", sj->att.cloud, sj->att.region,
-             *sj->att.zone ? "/" : "", sj->att.zone);
+    att_where(&sj->att, where, sizeof(where));
     if ((!bad && (rc = sched_block(s, &sj->att, 1, "launch failed", e)) != 0) ||
         (rc = sched_end_attempt(s, sj, ATT_END_FAILED, -1, ev->at, e)) != 0)
         return rc;
@@ -909,9 +920,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     return rc;
 
 fail:
-    if (s->in_tx)
-        store_rollback(s->p.store);
-    s->in_tx = 0;
+    sched_tx_end(s, rc, e);
     s->nacts = 0;
     return rc;
 }

@@ -356,15 +356,16 @@ static int mem_job_get(struct store *st, int64_t id, struct store_job *out, stru
     return 0;
 }
 
-/* Jobs with an id above after_id, in id order; active_only keeps the states
- * before the terminal ones. */
-static int list_jobs(struct mem *m, int active_only, int64_t after_id, struct store_job **out,
-                     size_t *n)
+/* Jobs with an id above after_id, in id order, at most limit (0 = all);
+ * active_only keeps the states before the terminal ones. */
+static int list_jobs(struct mem *m, int active_only, int64_t after_id, size_t limit,
+                     struct store_job **out, size_t *n)
 {
     struct store_job *v = NULL;
     size_t i, cap = 0, k = 0;
 
-    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->jobs.n; i++) {
+    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->jobs.n && (limit == 0 || k < limit);
+         i++) {
         const struct mjob *mj = vec_at(&m->jobs, i);
 
         if (active_only && mj->j.state >= JOB_SUCCEEDED) /* as SQLite's state < ? */
@@ -381,14 +382,14 @@ static int mem_job_list(struct store *st, int active_only, struct store_job **ou
                         struct err *e)
 {
     (void)e;
-    return list_jobs(st->priv, active_only, 0, out, n);
+    return list_jobs(st->priv, active_only, 0, 0, out, n);
 }
 
 static int mem_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
                               size_t *n, struct err *e)
 {
     (void)e;
-    return list_jobs(st->priv, 1, after_id, out, n);
+    return list_jobs(st->priv, 1, after_id, 0, out, n);
 }
 
 /* -- attempts -- */
@@ -495,7 +496,7 @@ static int mem_attempt_list(struct store *st, int64_t job_id, struct store_attem
         for (i = 0; i < m->atts.n; i++) {
             const struct matt *ma = vec_at(&m->atts, i);
 
-            if (job_id < 0 || ma->a.state != ATT_ENDED)
+            if (ma->a.state != ATT_ENDED)
                 att_append(&v, &cap, &k, ma);
         }
     }
@@ -523,19 +524,8 @@ static int mem_attempt_page(struct store *st, int64_t after_id, size_t limit,
 static int mem_job_page(struct store *st, int64_t after_id, size_t limit,
                         struct store_job **out, size_t *n, struct err *e)
 {
-    struct mem *m = st->priv;
-    struct store_job *v = NULL;
-    size_t i, cap = 0, k = 0;
-
     (void)e;
-    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->jobs.n && (limit == 0 || k < limit);
-         i++) {
-        v = xgrow(v, &cap, k + 1, sizeof(*v));
-        job_copy_out(&v[k++], &((const struct mjob *)vec_at(&m->jobs, i))->j);
-    }
-    *out = v;
-    *n = k;
-    return 0;
+    return list_jobs(st->priv, 0, after_id, limit, out, n);
 }
 
 /* -- nodes -- */

@@ -1044,14 +1044,11 @@ static int sq_attempt_list(struct store *st, int64_t job_id, struct store_attemp
     struct sq *s = st->priv;
     struct binder b;
     void *v = NULL;
-    enum sq_stmt q = job_id > 0 ? Q_ATT_LIST_JOB : job_id == 0 ? Q_ATT_LIST_LIVE : Q_ATT_PAGE;
-    int rc = sq_bind(s, q, &b, "listing attempts", e);
+    int rc = sq_bind(s, job_id > 0 ? Q_ATT_LIST_JOB : Q_ATT_LIST_LIVE, &b, "listing attempts", e);
 
     *n = 0;
     if (rc == 0)
-        b_int(&b, job_id > 0 ? job_id : job_id == 0 ? ATT_ENDED : 0);
-    if (rc == 0 && q == Q_ATT_PAGE)
-        b_int(&b, -1); /* no limit */
+        b_int(&b, job_id > 0 ? job_id : ATT_ENDED);
     if (rc == 0)
         rc = sq_fetch(s, &b, &attempt_rows, &v, n, "listing attempts", e);
     *out = v;
@@ -1191,7 +1188,7 @@ static int sq_event_list(struct store *st, int64_t job_id, int64_t after_id, siz
     *n = 0;
     if (rc == 0) {
         b_int(&b, after_id);
-        b_int(&b, sq_limit(limit)); /* -1: all */
+        b_int(&b, sq_limit(limit));
         if (job_id != 0)
             b_int(&b, job_id);
         rc = sq_fetch(s, &b, &event_rows, &v, n, "listing events", e);

@@ -172,9 +172,12 @@ int store_attempt_get(struct store *st, int64_t id, struct store_attempt *out,
     return st->ops->attempt_get(st, id, out, e);
 }
 
+/* Every attempt (job_id < 0) is the first and only page of all of them. */
 int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **out,
                        size_t *n, struct err *e)
 {
+    if (job_id < 0)
+        return st->ops->attempt_page(st, 0, 0, out, n, e);
     return st->ops->attempt_list(st, job_id, out, n, e);
 }
 

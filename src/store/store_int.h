@@ -60,6 +60,7 @@ struct store_ops {
     int (*attempt_update)(struct store *st, const struct store_attempt *a, struct err *e);
     int (*attempt_get)(struct store *st, int64_t id, struct store_attempt *out,
                        struct err *e);
+    /* job_id >= 0 only (the core turns "every attempt" into attempt_page). */
     int (*attempt_list)(struct store *st, int64_t job_id, struct store_attempt **out,
                         size_t *n, struct err *e);
     int (*attempt_page)(struct store *st, int64_t after_id, size_t limit,
