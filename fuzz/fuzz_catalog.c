@@ -10,9 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fuzzutil.h"
 #include "catalog/catalog.h"
 #include "util/xmem.h"
 
@@ -34,21 +33,6 @@ static const char *const base[] = {
     "cloud,region,accelerator,limit\nazure,*,H100,64\n",
 };
 
-static char dir[64];
-
-static void put(const char *name, const void *data, size_t n)
-{
-    char path[128];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL)
-        abort();
-    fwrite(data, 1, n, fp);
-    fclose(fp);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,20 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct err e;
     size_t i, pick;
 
-    if (dir[0] == '\0') {
-        snprintf(dir, sizeof(dir), "/tmp/fuzz-catalog-%d", (int)getpid());
-        if (mkdir(dir, 0700) != 0 && access(dir, W_OK) != 0)
-            abort();
-    }
+    fz_mkdir("catalog", NULL);
     if (size == 0)
         return 0;
     pick = data[0] % 8;
     for (i = 0; i < 8; i++)
         if (i == pick)
-            put(files[i], data + 1, size - 1);
+            fz_put(files[i], data + 1, size - 1);
         else
-            put(files[i], base[i], strlen(base[i]));
-    if (catalog_load(&cat, dir, &e) == 0) {
+            fz_put(files[i], base[i], strlen(base[i]));
+    if (catalog_load(&cat, fz_dir, &e) == 0) {
         for (i = 0; i < catalog_noffers(cat); i++)
             (void)catalog_preempt_rate(cat, catalog_offer(cat, i));
         catalog_free(cat);

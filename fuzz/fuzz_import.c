@@ -12,9 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fuzzutil.h"
 #include "catalog/import.h"
 
 static const char *const files[] = {
@@ -50,57 +49,28 @@ static const char *const base[NFILES] = {
     "gcp,TPU-VM,tpu-*,*,price_hour,700,none,r,s\n",
 };
 
-static char dir[64];
-
-static void put(const char *name, const void *data, size_t n)
-{
-    char path[128];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL)
-        abort();
-    fwrite(data, 1, n, fp);
-    fclose(fp);
-}
-
-static void make_dirs(void)
-{
-    static const char *const sub[] = {"",         "/src",     "/src/gcp", "/src/azure",
-                                      "/src/oci", "/src/aws", "/annot",   "/out"};
-    char path[128];
-    size_t i;
-
-    snprintf(dir, sizeof(dir), "/tmp/fuzz-import-%d", (int)getpid());
-    for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", dir, sub[i]);
-        if (mkdir(path, 0700) != 0 && access(path, W_OK) != 0)
-            abort();
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const char *const subs[] = {"/src",     "/src/gcp", "/src/azure", "/src/oci",
+                                       "/src/aws", "/annot",   "/out",       NULL};
     char src[96], annot[96], out[96];
     struct import_stats st;
     struct err e;
     size_t i, pick;
 
-    if (dir[0] == '\0')
-        make_dirs();
+    fz_mkdir("import", subs);
     if (size == 0)
         return 0;
     pick = data[0] % NFILES;
     for (i = 0; i < NFILES; i++)
         if (i == pick)
-            put(files[i], data + 1, size - 1);
+            fz_put(files[i], data + 1, size - 1);
         else
-            put(files[i], base[i], strlen(base[i]));
-    snprintf(src, sizeof(src), "%s/src", dir);
-    snprintf(annot, sizeof(annot), "%s/annot", dir);
-    snprintf(out, sizeof(out), "%s/out", dir);
+            fz_put(files[i], base[i], strlen(base[i]));
+    snprintf(src, sizeof(src), "%s/src", fz_dir);
+    snprintf(annot, sizeof(annot), "%s/annot", fz_dir);
+    snprintf(out, sizeof(out), "%s/out", fz_dir);
     (void)catalog_import_skypilot_stats(src, out, annot, NULL, &st, &e);
     return 0;
 }

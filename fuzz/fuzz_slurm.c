@@ -11,26 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fuzzutil.h"
 #include "driver/slurm_int.h"
 #include "util/xmem.h"
-
-static char dir[64];
-
-static void put(const char *name, const void *data, size_t n)
-{
-    char path[128];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "wb");
-    if (fp == NULL)
-        abort();
-    fwrite(data, 1, n, fp);
-    fclose(fp);
-}
 
 static void fuzz_conf(const uint8_t *data, size_t size)
 {
@@ -38,8 +22,8 @@ static void fuzz_conf(const uint8_t *data, size_t size)
     struct err e;
     char path[128];
 
-    put("clusters.yaml", data, size);
-    snprintf(path, sizeof(path), "%s/clusters.yaml", dir);
+    fz_put("clusters.yaml", data, size);
+    snprintf(path, sizeof(path), "%s/clusters.yaml", fz_dir);
     if (slurm_conf_load(&c, path, NULL, "/work", &e) == 0) {
         size_t i;
 
@@ -60,8 +44,8 @@ static void fuzz_record(const uint8_t *data, size_t size)
     size_t i;
     int ended, changed;
 
-    put("att-1", data, size);
-    if (satt_load_all(dir, &conf, &l, &e) != 0)
+    fz_put("att-1", data, size);
+    if (satt_load_all(fz_dir, &conf, &l, &e) != 0)
         return;
     for (i = 0; i < l.n; i++) {
         (void)satt_update(l.v[i], NULL, 1e9, &changed);
@@ -80,11 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t id;
     long idle;
 
-    if (dir[0] == '\0') {
-        snprintf(dir, sizeof(dir), "/tmp/fuzz-slurm-%d", (int)getpid());
-        if (mkdir(dir, 0700) != 0 && access(dir, W_OK) != 0)
-            abort();
-    }
+    fz_mkdir("slurm", NULL);
     if (size == 0)
         return 0;
     switch (data[0] % 5) {
