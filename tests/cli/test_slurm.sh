@@ -116,7 +116,9 @@ has "$OUT" "on azure/eastus: 2 x Standard_ND96isr_H100_v5"; has "$OUT" "-> SUCCE
 ok "price sends a 2-node batch job to oci-ashburn, policy sends training to azure-eastus"
 
 # --- a full cluster: the next job goes to the other one ---
-spec big 4 'echo big; sleep 300'
+# (a duration no other process on the machine sleeps: the cancel check below
+# finds the job's processes by it)
+spec big 4 "echo big; sleep 300.$$"
 big=$(launch_detached "$TMP/big.yaml")
 wait_state "$big" RUNNING 30
 [ "$(where "$big")" = oci ] || fail "the 4-node job must fill oci: $(where "$big")"
@@ -128,7 +130,7 @@ ok "a full cluster (oci, 4 of 4 nodes busy) makes the next job go to azure-eastu
 
 # --- cancel: the Slurm job ends CANCELLED and its processes are gone ---
 batt=$(sql "select id from attempts where job_id=$big")
-pids=$(pgrep -f "sleep 300" | tr '\n' ' ')
+pids=$(pgrep -f "sleep 300\\.$$" | tr '\n' ' ')
 [ -n "$pids" ] || fail "the big job's processes must run"
 run 0 "$STRATUS" cancel "$big"
 wait_state "$big" CANCELLED
