@@ -33,9 +33,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$id" ] || { echo "the job was not submitted"; exit 1; }
-step="$STRATUS_HOME/checkpoints/job-$id/att-1/step"
+# The job's checkpoints live in its store's directory, $STRATUS_HOME/state/<store id>.
 for _ in $(seq 1 300); do
-  [ -f "$step" ] && [ "$(cat "$step")" -ge 200 ] && break
+  step=$(cat "$STRATUS_HOME"/state/*/checkpoints/job-"$id"/att-1/step 2>/dev/null || true)
+  [ -n "$step" ] && [ "$step" -ge 200 ] && break
   sleep 0.1
 done
 echo "== the cloud takes a node back: stratus local preempt --job $id"

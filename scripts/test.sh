@@ -5,6 +5,8 @@
 #
 #   FUZZ_SECONDS=N   seconds per fuzzer (default 20; 0 skips fuzzing)
 #   JOBS=N           parallel build jobs (default: nproc)
+#   CTEST_JOBS=N     tests run at once (default 8: the suite must hold on a
+#                    loaded 2-core machine)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,8 +20,11 @@ failed=0
 # Run ctest in a build dir and add its counts to the totals.
 run_suite() {
   local dir=$1 label=$2 out total nfail
-  out=$(cd "$dir" && ctest --output-on-failure -j"$jobs" 2>&1)
+  out=$(cd "$dir" && ctest --output-on-failure -j"${CTEST_JOBS:-8}" 2>&1)
   echo "$out" | sed "s/^/[$label] /"
+  # What the fault harnesses exercised (their summary lines).
+  grep -hE "^(crash points|failed writes|failed commits|disks full|disk full)" \
+    "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sed "s/^/[$label] /"
   total=$(echo "$out" | sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' | tail -1)
   nfail=$(echo "$out" | sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' | tail -1)
   if [ -z "$total" ]; then

@@ -7,6 +7,9 @@
 # same bytes.  Environment: STRATUS (default build/stratus), SHARED_DATA
 # (default ../shared/data), SEED (default 1), HORIZON for the spot traces
 # (default 90d), SINCE for the GCP prices (default 2023-06-01).
+# examples/sim/spot-skypilot.csv and examples/sim/prices-gcp.csv are its output
+# with these defaults (tests/cli/test_trace_cli.sh checks that): after a change
+# to a converter, run it and copy those two files back.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: tools/convert-traces.sh OUTDIR}

@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Fields quoted in messages go through str_vis into buffers of this size, so
+ * that a control byte in a CSV file never reaches the terminal raw. */
+#define VIS_LEN 96
+
 #ifndef STRATUS_SOURCE_CATALOG
 #define STRATUS_SOURCE_CATALOG "catalog"
 #endif
@@ -100,6 +104,7 @@ static int region_row(struct catalog *cat, struct csv *c, struct err *e)
     struct region r;
     const char *cont = csv_get(c, R_CONTINENT);
     uint32_t idx = (uint32_t)cat->nregions;
+    char v1[VIS_LEN], v2[VIS_LEN];
     size_t i;
     int rc;
 
@@ -107,7 +112,8 @@ static int region_row(struct catalog *cat, struct csv *c, struct err *e)
     if (!valid_name(csv_get(c, R_CLOUD)) || !valid_name(csv_get(c, R_REGION)))
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "cloud and region must be lower-case names, not '%s', '%s'",
-                      csv_get(c, R_CLOUD), csv_get(c, R_REGION));
+                      str_vis(v1, sizeof(v1), csv_get(c, R_CLOUD)),
+                      str_vis(v2, sizeof(v2), csv_get(c, R_REGION)));
     for (i = 0; continents[i]; i++)
         if (strcmp(cont, continents[i]) == 0)
             break;
@@ -115,7 +121,7 @@ static int region_row(struct catalog *cat, struct csv *c, struct err *e)
         const char *sug = str_suggest(cont, continents);
 
         return err_at(e, ST_EINVAL, c->path, c->line, 0, "unknown continent '%s'%s%s%s",
-                      cont, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+                      str_vis(v1, sizeof(v1), cont), sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
     }
     if ((rc = csv_double(c, R_LAT, "latitude", NULL, &r.lat, e)) != 0 ||
         (rc = csv_double(c, R_LON, "longitude", NULL, &r.lon, e)) != 0)
@@ -156,6 +162,7 @@ int catalog_need_region(struct catalog *cat, const struct csv *c, const char *cl
     const char *ir = strpool_find(&cat->pool, region);
     const char *names[64];
     const char *sug;
+    char vc[VIS_LEN], vr[VIS_LEN];
     size_t i, n = 0;
 
     if (ic && ir && keymap_get(&cat->region_ix, ic, ir, NULL, NULL, idx))
@@ -166,10 +173,12 @@ int catalog_need_region(struct catalog *cat, const struct csv *c, const char *cl
     names[n] = NULL;
     if (n == 0)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
-                      "unknown cloud '%s': no region of it is in regions.csv", cloud);
+                      "unknown cloud '%s': no region of it is in regions.csv",
+                      str_vis(vc, sizeof(vc), cloud));
     sug = str_suggest(region, names);
     return err_at(e, ST_EINVAL, c->path, c->line, 0,
-                  "unknown region '%s/%s' (not in regions.csv%s%s%s)", cloud, region,
+                  "unknown region '%s/%s' (not in regions.csv%s%s%s)",
+                  str_vis(vc, sizeof(vc), cloud), str_vis(vr, sizeof(vr), region),
                   sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
 }
 
@@ -271,10 +280,13 @@ static int offer_row(struct catalog *cat, struct csv *c, struct err *e)
      * what makes an offer unique.  The region record stands for cloud+region. */
     if (keymap_put(&cat->offer_ix, &cat->regions[o.region_idx], o.zone, o.instance_type,
                    o.accelerator, &idx)) {
+        char vz[VIS_LEN], vt[VIS_LEN], va[VIS_LEN];
+
         first = idx;
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "duplicate offer %s/%s/%s %s %s (first at line %u)", o.cloud, o.region,
-                      o.zone, o.instance_type, o.accelerator, cat->offers[first].line);
+                      str_vis(vz, sizeof(vz), o.zone), str_vis(vt, sizeof(vt), o.instance_type),
+                      str_vis(va, sizeof(va), o.accelerator), cat->offers[first].line);
     }
     cat->offers = xgrow(cat->offers, &cat->offers_cap, cat->noffers + 1, sizeof(o));
     cat->offers[cat->noffers] = o;

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -34,15 +35,32 @@ struct catalog;
 int cli_load_catalog(const char *dir, struct catalog **out);
 
 struct store;
-/* $STRATUS_HOME, else ~/.stratus; created if missing. Caller frees. */
+/* $STRATUS_HOME, else ~/.stratus; created (0700) if missing.  A home that
+ * others may read or write is changed to 0700 with a warning; one that
+ * belongs to another user, or is not a directory, is refused: the command
+ * prints why and exits 2.  Caller frees. */
 char *cli_home(void);
 /* Open the store of cli_home(); on failure prints and returns the exit status. */
 int cli_open_store(struct store **out);
+/* Where the store st of home keeps its artefacts (the driver's state, the
+ * checkpoints): home/state/<store id>, created owner-only; home itself for
+ * a store from before store ids (store_legacy_layout). Caller frees. */
+char *cli_state_dir(const char *home, struct store *st);
 /* Start the controller of cli_home() in the background unless one runs; then
  * wake it so it sees new jobs and requests at once. 0 or an exit status. */
 int cli_ensure_controller(void);
+/* The pid of the controller of home, or 0 when none runs: the pid in
+ * controller.pid, if that process holds controller.lock (a controller that
+ * has just taken the lock shows a moment later). */
+pid_t cli_controller_pid(const char *home);
 /* Wake a running controller (no-op when none runs). */
 void cli_poke_controller(void);
+/* For the commands that show job state (status, queue, events, logs, cost):
+ * when jobs are active and no controller runs, start one and wait (bounded)
+ * until it has caught up with what happened while none ran; when that cannot
+ * be done (STRATUS_NO_AUTOSTART, a failed start, a slow start) say on stderr
+ * that the state shown may be stale.  Never fails the command. */
+void cli_fresh_state(struct store *st);
 /* Parse a job id argument ("42"); prints an error and returns -1 if bad. */
 long long cli_job_id(const char *s);
 /* Choose the policy file: the given path, else $STRATUS_POLICY, else
@@ -51,8 +69,8 @@ char *cli_policy_path(const char *given);
 
 struct driver_ops;
 /* The driver this home runs on: $STRATUS_DRIVER, else the embedded default
- * "local". An unknown name falls back to local with a warning. */
-const struct driver_ops *cli_driver_ops(void);
+ * "local".  NULL for an unknown name, with the known ones listed in e. */
+const struct driver_ops *cli_driver_ops(struct err *e);
 
 struct store_event;
 /* One event as a line: "12:00:01  job 3  PROVISIONING -> RUNNING  running on ...". */

@@ -1,13 +1,28 @@
 /*
- * cli_common.c - what every subcommand shares: exit codes, error printing.
+ * cli_common.c - what every subcommand shares: exit codes, error printing,
+ * the home and what lives in it.
+ *
+ * The layout of $STRATUS_HOME (default ~/.stratus, owner-only):
+ *   stratus.db[-wal,-shm]   the store (0600: it holds jobs' environments)
+ *   controller.{lock,pid,log}, policy.yaml, local.yaml, clusters.yaml
+ *   state/<store id>/       what belongs to that store (cli_state_dir()):
+ *     checkpoints/          job-<id>/att-<n>/, carried between attempts
+ *     local/, slurm/        the driver's state (see its *_int.h)
+ * Artefacts are keyed by the store's identity because a new stratus.db
+ * numbers jobs and attempts from 1 again: under unkeyed names it would take
+ * the old store's attempt 1 and checkpoints for its own.  A store migrated
+ * from before store ids keeps its artefacts directly in $STRATUS_HOME.
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,9 +65,24 @@ int cli_exit_code(int code)
     }
 }
 
+/* Messages quote outside text (file names, CSV fields, spec values) and a
+ * control byte in it would reach the terminal raw: the parsers escape what
+ * they quote, and this is the last line of defence for any that do not.
+ * Newlines and tabs stay, since some messages span lines. */
+static void print_safe(FILE *fp, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        fputc((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f ? '?' : ch, fp);
+    }
+}
+
 int cli_fail(const struct err *e)
 {
-    fprintf(stderr, "stratus: %s\n", e->msg[0] ? e->msg : err_str(e->code));
+    fputs("stratus: ", stderr);
+    print_safe(stderr, e->msg[0] ? e->msg : err_str(e->code));
+    fputc('\n', stderr);
     return cli_exit_code(e->code);
 }
 
@@ -70,11 +100,50 @@ int cli_load_catalog(const char *dir, struct catalog **out)
     return 0;
 }
 
+/* The home holds the store (with the jobs' `envs:` values), logs and
+ * checkpoints, so only its owner may enter it.  A home of ours that others
+ * can reach is fixed (the usual cause is `mkdir` with the default umask, not
+ * an intent to share); a home of another user is refused, since files this
+ * command created there would be ours, not theirs.  0 or an exit status. */
+static int check_home(const char *home)
+{
+    struct stat sb;
+
+    if (stat(home, &sb) != 0) {
+        fprintf(stderr, "stratus: cannot use %s as $STRATUS_HOME: %s\n", home, strerror(errno));
+        return 2;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "stratus: $STRATUS_HOME %s is not a directory\n", home);
+        return 2;
+    }
+    if (sb.st_uid != geteuid()) {
+        fprintf(stderr,
+                "stratus: $STRATUS_HOME %s belongs to user %ld, not to you (%ld); refusing to "
+                "use it: set STRATUS_HOME to a directory of your own\n",
+                home, (long)sb.st_uid, (long)geteuid());
+        return 2;
+    }
+    if ((sb.st_mode & 077) == 0)
+        return 0;
+    if (chmod(home, sb.st_mode & 0700) != 0) {
+        fprintf(stderr, "stratus: $STRATUS_HOME %s is open to others (mode %04o) and cannot be "
+                        "made owner-only: %s\n", home, (unsigned)(sb.st_mode & 07777), strerror(errno));
+        return 2;
+    }
+    fprintf(stderr, "stratus: warning: $STRATUS_HOME %s was open to others (mode %04o); changed "
+                    "it to owner-only (0700), as it holds job environments and logs\n",
+            home, (unsigned)(sb.st_mode & 07777));
+    return 0;
+}
+
 char *cli_home(void)
 {
+    static int checked; /* once per process: the warning is printed once */
     const char *h = getenv("STRATUS_HOME");
     char *home;
     struct err e;
+    int rc;
 
     if (h && *h)
         home = xstrdup(h);
@@ -82,6 +151,12 @@ char *cli_home(void)
         home = xasprintf("%s/.stratus", getenv("HOME") ? getenv("HOME") : ".");
     if (fs_mkdirs(home, 0700, &e) != 0)
         fprintf(stderr, "stratus: %s\n", e.msg);
+    /* Exiting here keeps the refusal in one place: every command reaches
+     * its home through this function, and none can go on without one. */
+    rc = checked ? 0 : check_home(home);
+    if (rc != 0)
+        exit(rc);
+    checked = 1;
     return home;
 }
 
@@ -98,17 +173,56 @@ int cli_open_store(struct store **out)
     return rc == 0 ? 0 : cli_fail(&e);
 }
 
-/* Is the lock held by someone (1), or free (0)?  Testing takes the lock for
- * a moment, so another command testing at the same time can see it held. */
-static int lock_held(const char *lock)
+/* The one place that decides where a store's artefacts live.  Keyed by the
+ * store's id: a new database in the same home (ids of jobs and attempts
+ * start at 1 again) never finds the driver state or the checkpoints of the
+ * store it replaced.  A store migrated from before identities keeps the
+ * unkeyed layout of the stratus that made it, or its running jobs would be
+ * lost.  Owner-only: checkpoints and logs are the users' data. */
+char *cli_state_dir(const char *home, struct store *st)
 {
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600), held;
+    char *dir;
+    struct err e;
 
-    if (fd < 0)
+    if (store_legacy_layout(st))
+        return xstrdup(home);
+    dir = xasprintf("%s/state/%s", home, store_id(st));
+    err_clear(&e);
+    if (fs_mkdirs(dir, 0700, &e) != 0)
+        fprintf(stderr, "stratus: %s\n", e.msg);
+    return dir;
+}
+
+/* Does process pid hold an flock on the file `path`?  The kernel's table of
+ * locks says, without taking the lock (taking it to test would make it look
+ * held to another command testing at the same moment).  A pid file left by
+ * a dead controller may name a stranger that reused the pid: only the lock
+ * tells the controller apart.  Lines look like
+ * "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters ("1: -> FLOCK")
+ * hold nothing.  The inode alone is matched: the device numbers shown differ
+ * from stat()'s on overlay file systems, and the pid must match as well. */
+static int holds_lock(const char *path, pid_t pid)
+{
+    struct stat sb;
+    char line[256];
+    FILE *fp;
+    int found = 0;
+
+    if (pid <= 0 || stat(path, &sb) != 0)
         return 0;
-    held = flock(fd, LOCK_EX | LOCK_NB) != 0;
-    close(fd); /* closing drops a lock we took just to test */
-    return held;
+    fp = fopen("/proc/locks", "r");
+    if (fp == NULL)
+        return 0;
+    while (!found && fgets(line, sizeof(line), fp) != NULL) {
+        char type[16];
+        unsigned long ino;
+        long p;
+
+        if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%lu", type, &p, &ino) == 3)
+            found = strcmp(type, "FLOCK") == 0 && p == (long)pid && ino == (unsigned long)sb.st_ino;
+    }
+    fclose(fp);
+    return found;
 }
 
 static pid_t read_pid(const char *pidf)
@@ -124,32 +238,25 @@ static pid_t read_pid(const char *pidf)
     return (pid_t)v;
 }
 
-/* The pid of the running controller, or 0.  The lock says whether one runs;
- * the pid file says which, and a live pid confirms it (a held lock with a
- * dead pid is another command testing the lock, or a controller that has not
- * yet written its pid: look again for a moment). */
-static pid_t controller_pid(const char *home)
+pid_t cli_controller_pid(const char *home)
 {
     char *lock = xasprintf("%s/controller.lock", home), *pidf = xasprintf("%s/controller.pid", home);
-    pid_t pid = 0;
-    int i;
+    pid_t pid = read_pid(pidf);
 
-    for (i = 0; i < 50 && lock_held(lock); i++) {
-        pid = read_pid(pidf);
-        if (pid > 0 && kill(pid, 0) == 0)
-            break;
+    /* Alive as well: a child forked by a controller that was then killed
+     * keeps its lock until the child execs or ends. */
+    if (!holds_lock(lock, pid) || kill(pid, 0) != 0)
         pid = 0;
-        clock_sleep(0.01);
-    }
     free(lock);
     free(pidf);
     return pid;
 }
 
+
 void cli_poke_controller(void)
 {
     char *home = cli_home();
-    pid_t pid = controller_pid(home);
+    pid_t pid = cli_controller_pid(home);
 
     if (pid > 0)
         kill(pid, SIGUSR1);
@@ -171,6 +278,10 @@ static void spawn_controller(const char *home)
         fd = open("/dev/null", O_RDONLY);
         dup2(fd, 0);
         fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0)
+            fchmod(fd, 0600); /* a log from before homes were owner-only */
+        else /* never the caller's stdout: a pipe held open would hang it */
+            fd = open("/dev/null", O_WRONLY);
         dup2(fd, 1);
         dup2(fd, 2);
         execl("/proc/self/exe", "stratus", "controller", "run", (char *)NULL);
@@ -184,7 +295,8 @@ static void spawn_controller(const char *home)
 int cli_ensure_controller(void)
 {
     char *home = cli_home();
-    pid_t pid = controller_pid(home);
+    pid_t pid = cli_controller_pid(home);
+    struct err e;
     int i;
 
     /* STRATUS_NO_AUTOSTART: only file the work (tests that start the
@@ -193,9 +305,14 @@ int cli_ensure_controller(void)
         free(home);
         return 0;
     }
+    if (pid <= 0 && cli_driver_ops(&e) == NULL) {
+        free(home); /* say so here rather than in a log nobody reads */
+        return cli_fail(&e);
+    }
     if (pid <= 0) {
         spawn_controller(home);
-        for (i = 0; i < 200 && (pid = controller_pid(home)) <= 0; i++)
+        /* Bounded poll: a loaded machine may take seconds to start it. */
+        for (i = 0; i < 1000 && (pid = cli_controller_pid(home)) <= 0; i++)
             clock_sleep(0.01);
     }
     free(home);
@@ -237,17 +354,97 @@ char *cli_policy_path(const char *given)
     return NULL;
 }
 
-const struct driver_ops *cli_driver_ops(void)
+const struct driver_ops *cli_driver_ops(struct err *e)
 {
+    /* driver.h publishes lookup by name only: these are the names to offer,
+     * each confirmed by driver_find, so a stale one is never listed. */
+    static const char *const names[] = {"local", "sim", "slurm", NULL};
     const char *name = getenv("STRATUS_DRIVER");
     const struct driver_ops *ops;
+    char known[128] = "", shown[64];
+    size_t i;
 
     if (name == NULL || *name == '\0')
         return &driver_local;
     ops = driver_find(name);
-    if (ops == NULL) {
-        fprintf(stderr, "stratus: unknown driver '%s' in STRATUS_DRIVER; using local\n", name);
-        return &driver_local;
+    if (ops != NULL)
+        return ops;
+    for (i = 0; names[i]; i++)
+        if (driver_find(names[i]) != NULL)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                     known[0] ? ", " : "", names[i]);
+    err_set(e, ST_EINVAL, "unknown driver '%s' in STRATUS_DRIVER; the drivers are: %s "
+            "(unset it for local)", str_vis(shown, sizeof(shown), name), known);
+    return NULL;
+}
+
+/* ---- state that is current ---- */
+
+/* Has the controller pid caught up with the world since it started?  It
+ * writes its pid to controller.ready once a step of it has committed with
+ * nothing left to do at once (cmd_controller.c). */
+static int controller_ready(const char *home, pid_t pid)
+{
+    char *f = xasprintf("%s/controller.ready", home);
+    pid_t got = read_pid(f);
+
+    free(f);
+    return pid > 0 && got == pid;
+}
+
+static void warn_stale(const char *why)
+{
+    fprintf(stderr, "stratus: warning: %s; the state shown may be stale "
+                    "(`stratus controller start` brings it up to date)\n", why);
+}
+
+/* Any job not yet ended?  (On a read error: assume so, and let the caller
+ * check the controller.) */
+static int has_active_jobs(struct store *st)
+{
+    struct store_job *v = NULL;
+    size_t n = 0;
+    struct err e;
+
+    err_clear(&e);
+    if (store_job_list(st, 1, &v, &n, &e) != 0)
+        return 1;
+    store_jobs_free(v, n);
+    return n > 0;
+}
+
+void cli_fresh_state(struct store *st)
+{
+    char *home;
+    pid_t pid;
+    int i;
+
+    if (!has_active_jobs(st))
+        return; /* nothing can change without a controller */
+    home = cli_home();
+    pid = cli_controller_pid(home);
+    if (pid > 0) {
+        free(home);
+        return;
     }
-    return ops;
+    if (getenv("STRATUS_NO_AUTOSTART") != NULL) {
+        warn_stale("no controller runs (and STRATUS_NO_AUTOSTART is set)");
+    } else if (cli_ensure_controller() != 0) {
+        warn_stale("no controller runs, and none could be started");
+    } else {
+        /* Bounded poll for the restarted controller's first caught-up step:
+         * its jobs may have ended, or their nodes died, while none ran. */
+        pid = cli_controller_pid(home);
+        for (i = 0; i < 1500 && !controller_ready(home, pid); i++) {
+            if (cli_controller_pid(home) != pid)
+                break; /* it died: do not wait for nothing */
+            clock_sleep(0.01);
+        }
+        if (controller_ready(home, pid))
+            fprintf(stderr, "stratus: no controller was running; started one (pid %ld)\n",
+                    (long)pid);
+        else
+            warn_stale("the controller was restarted but has not caught up yet");
+    }
+    free(home);
 }

@@ -1,8 +1,10 @@
 /*
  * cmd_jobs.c - the commands that look at jobs: status, queue, events, logs,
  * cost, and cancel.  They read the store directly (SQLite in WAL mode lets
- * them read while the controller writes), so they answer in milliseconds
- * whether or not a controller runs; cancel files a request for it.
+ * them read while the controller writes); cancel files a request for it.
+ * The store is only as current as the controller keeps it: while jobs are
+ * active and none runs, the readers start one and wait until it has caught
+ * up, or say that the state may be stale (cli_fresh_state).
  */
 #include "cli/cli.h"
 
@@ -73,6 +75,12 @@ int cli_print_bill(FILE *fp, struct store *st, int64_t job_id)
     return 0;
 }
 
+/* Said by every reader's usage: what it does when no controller runs. */
+static const char fresh_note[] =
+    "While jobs are active and no controller runs, this starts one and waits\n"
+    "(up to 15 s) until it has caught up; with STRATUS_NO_AUTOSTART set, or if\n"
+    "that fails, it warns on stderr that the state shown may be stale.\n";
+
 /* ---- status and queue ---- */
 
 static json_t *job_json(const struct store_job *j)
@@ -118,6 +126,7 @@ static int list_jobs(int active_only, int json)
 
     if ((rc = cli_open_store(&st)) != 0)
         return rc;
+    cli_fresh_state(st);
     if (store_job_list(st, active_only, &v, &n, &e) != 0) {
         store_close(st);
         return cli_fail(&e);
@@ -157,6 +166,7 @@ static int show_job(long long id, int json)
 
     if ((rc = cli_open_store(&st)) != 0)
         return rc;
+    cli_fresh_state(st);
     err_clear(&e);
     if ((rc = store_job_get(st, id, &j, &e)) != 0) {
         store_close(st);
@@ -187,7 +197,7 @@ static int run_status(int argc, char **argv)
         else if (job == NULL && argv[i][0] != '-')
             job = argv[i];
         else {
-            fprintf(stderr, "usage: stratus status [JOB] [--json]\n");
+            fprintf(stderr, "usage: stratus status [JOB] [--json]\n%s", fresh_note);
             return 2;
         }
     }
@@ -201,7 +211,7 @@ static int run_queue(int argc, char **argv)
     int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
     if (argc > 1 && !json) {
-        fprintf(stderr, "usage: stratus queue [--json]\n");
+        fprintf(stderr, "usage: stratus queue [--json]\n%s", fresh_note);
         return 2;
     }
     return list_jobs(1, json);
@@ -211,20 +221,22 @@ static int run_queue(int argc, char **argv)
 
 /* `stratus CMD JOB`: check the usage, open the store and read the job.  On
  * success the caller owns *st and *j; otherwise the exit status is returned. */
-static int open_job(int argc, char **argv, const char *cmd, struct store **st,
+static int open_job(int argc, char **argv, const char *cmd, int fresh, struct store **st,
                     struct store_job *j, long long *id)
 {
     struct err e;
     int rc;
 
     if (argc != 2) {
-        fprintf(stderr, "usage: stratus %s JOB\n", cmd);
+        fprintf(stderr, "usage: stratus %s JOB\n%s", cmd, strcmp(cmd, "events") ? "" : fresh_note);
         return 2;
     }
     if ((*id = cli_job_id(argv[1])) < 0)
         return 2;
     if ((rc = cli_open_store(st)) != 0)
         return rc;
+    if (fresh)
+        cli_fresh_state(*st);
     err_clear(&e);
     if (store_job_get(*st, *id, j, &e) != 0) {
         store_close(*st);
@@ -241,7 +253,7 @@ static int run_events(int argc, char **argv)
     size_t i, n = 0;
     struct err e;
     long long id;
-    int rc = open_job(argc, argv, "events", &st, &j, &id);
+    int rc = open_job(argc, argv, "events", 1, &st, &j, &id);
 
     if (rc != 0)
         return rc;
@@ -264,7 +276,7 @@ static int run_cancel(int argc, char **argv)
     struct store_job j;
     struct err e;
     long long id;
-    int rc = open_job(argc, argv, "cancel", &st, &j, &id);
+    int rc = open_job(argc, argv, "cancel", 0, &st, &j, &id);
 
     if (rc != 0)
         return rc;
@@ -298,7 +310,7 @@ static int run_cost(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--by") == 0)
         by = argv[2];
     else if (argc != 1) {
-        fprintf(stderr, "usage: stratus cost [--by cloud|team|job]\n");
+        fprintf(stderr, "usage: stratus cost [--by cloud|team|job]\n%s", fresh_note);
         return 2;
     }
     if (strcmp(by, "cloud") && strcmp(by, "team") && strcmp(by, "job")) {
@@ -307,6 +319,7 @@ static int run_cost(int argc, char **argv)
     }
     if ((rc = cli_open_store(&st)) != 0)
         return rc;
+    cli_fresh_state(st);
     err_clear(&e);
     if (store_cost_report(st, by, &r, &n, &e) != 0) {
         store_close(st);
@@ -349,11 +362,12 @@ static int logs_path(struct store *st, long long id, int node, char *path, size_
                      int *state, struct err *e)
 {
     struct store_attempt *a = NULL;
+    const struct driver_ops *ops;
     struct store_job j;
     struct driver d;
     struct driver_config cfg = {0};
     size_t na = 0;
-    char *home = cli_home();
+    char *home = cli_home(), *state_dir, *conf;
     int rc;
 
     if ((rc = store_job_get(st, id, &j, e)) != 0) {
@@ -366,9 +380,13 @@ static int logs_path(struct store *st, long long id, int node, char *path, size_
         free(home);
         return rc ? rc : err_set(e, ST_ENOTFOUND, "job %lld has not been launched yet", id);
     }
-    cfg.home = home;
+    state_dir = cli_state_dir(home, st); /* where this store's driver keeps its logs */
+    cfg.home = state_dir;
     cfg.clock = &clock_wall;
-    rc = driver_open(&d, cli_driver_ops(), &cfg, e);
+    ops = cli_driver_ops(e);
+    conf = ops && ops->config_name ? xasprintf("%s/%s", home, ops->config_name) : NULL;
+    cfg.config_path = conf; /* the driver's file is the home's, as the controller's */
+    rc = ops ? driver_open(&d, ops, &cfg, e) : e->code;
     if (rc == 0) {
         rc = driver_log_path(&d, a[na - 1].id, node, path, n);
         if (rc != 0)
@@ -376,6 +394,8 @@ static int logs_path(struct store *st, long long id, int node, char *path, size_
         driver_close(&d);
     }
     store_attempts_free(a, na);
+    free(state_dir);
+    free(conf);
     free(home);
     return rc;
 }
@@ -400,13 +420,14 @@ static int run_logs(int argc, char **argv)
             follow = 1;
             continue;
         }
-        fprintf(stderr, "usage: stratus logs JOB [--node N] [--follow]\n");
+        fprintf(stderr, "usage: stratus logs JOB [--node N] [--follow]\n%s", fresh_note);
         return 2;
     }
     if (optind != argc - 1 || (id = cli_job_id(argv[optind])) < 0)
         return 2;
     if ((rc = cli_open_store(&st)) != 0)
         return rc;
+    cli_fresh_state(st);
     err_clear(&e);
     for (;;) {
         /* Re-resolve each round: a recovery moves the job to a new attempt. */

@@ -9,12 +9,14 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/catalog.h"
 #include "plan/plan.h"
@@ -83,6 +85,58 @@ static int show_plan(const char *path, const char *policy_path, struct spec **sp
     plan_free(&p);
     catalog_free(cat);
     return rc;
+}
+
+/* The line of the spec file where `workdir:` is, for the message; 0 when
+ * it cannot be found (e.g. written in flow style). */
+static size_t workdir_line(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char buf[4096];
+    size_t line = 0, found = 0;
+
+    if (fp == NULL)
+        return 0;
+    while (found == 0 && fgets(buf, sizeof(buf), fp) != NULL) {
+        const char *p = buf + strspn(buf, " \t"), *q;
+
+        line++;
+        if (strncmp(p, "workdir", 7) != 0)
+            continue;
+        q = p + 7 + strspn(p + 7, " \t");
+        if (*q == ':')
+            found = line;
+    }
+    fclose(fp);
+    return found;
+}
+
+/* The workdir is copied to every node when the job starts; one that is
+ * missing would leave the job an empty directory, so it fails the launch
+ * now.  It is resolved as the controller resolves it: relative to the spec
+ * file's directory. */
+static int check_workdir(const char *path, const struct spec *sp)
+{
+    char abs[PATH_MAX], *dir;
+    struct stat sb;
+    struct err e;
+    int rc = 0;
+
+    if (sp->workdir == NULL)
+        return 0;
+    if (sp->workdir[0] == '/' || realpath(path, abs) == NULL || strrchr(abs, '/') == NULL)
+        dir = xstrdup(sp->workdir);
+    else
+        dir = xasprintf("%.*s/%s", (int)(strrchr(abs, '/') - abs), abs, sp->workdir);
+    err_clear(&e);
+    if (stat(dir, &sb) != 0)
+        rc = err_at(&e, ST_EINVAL, path, workdir_line(path), 0, "workdir %s: %s", dir,
+                    strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        rc = err_at(&e, ST_EINVAL, path, workdir_line(path), 0, "workdir %s is not a directory",
+                    dir);
+    free(dir);
+    return rc == 0 ? 0 : cli_fail(&e);
 }
 
 static int submit(const char *path, const char *policy_path, int64_t *id)
@@ -181,6 +235,8 @@ static int run_launch(int argc, char **argv)
     }
     policy = cli_policy_path(given);
     rc = show_plan(argv[optind], policy, &sp, &pol);
+    if (rc == 0)
+        rc = check_workdir(argv[optind], sp);
     if (rc == 0)
         rc = submit(argv[optind], policy, &id);
     spec_free(sp);

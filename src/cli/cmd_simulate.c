@@ -2,17 +2,28 @@
  * cmd_simulate.c - `stratus simulate`: the same planner and controller in
  * virtual time, on real traces, against baseline policies.
  *
- * Policies (all run the identical controller over the identical sim world):
+ * Policies (all run the identical controller over the identical sim world,
+ * and every one obeys the org policy: a baseline only narrows what the
+ * policy allows, so no baseline is credited with a placement the lab forbids):
  *   stratus            the org policy, ranking by expected cost (preemption
  *                      loss and egress included), the deadline rule, priority
  *                      displacement
  *   azure-ondemand     everything on Azure on demand (the single-cloud world)
- *   cheapest-ondemand  every job to the cheapest on-demand location
- *   greedy-spot        where the org policy allows, the cheapest price first
+ *   cheapest-ondemand  the cheapest on-demand location the org policy allows
+ *   spot-else-ondemand where the org policy allows, the cheapest price first
  *                      (spot when it is cheaper), failover to the next, no
- *                      deadline rule, no preemption awareness: what a
- *                      SkyPilot managed job does by default
- *   offline-bound      a lower bound on any schedule (sim.c says why)
+ *                      deadline rule, no preemption awareness: spot while
+ *                      there is some, else on demand, which it keeps (it
+ *                      is never preempted): what a SkyPilot managed job does
+ *                      by default (it was called greedy-spot)
+ *   cbl-greedy         "Can't Be Late"'s Greedy (§3.4): as stratus, but a
+ *                      deadline job takes spot or waits for it until its
+ *                      slack is down to two changeovers, then on demand for
+ *                      good (not in the default list)
+ *   offline-bound      a lower bound on any schedule that obeys the org
+ *                      policy, at the prices in force, within the fleet
+ *                      (src/sim/bound.c says why); each policy's cost is also
+ *                      printed as a ratio to it
  */
 #include "cli/cli.h"
 
@@ -24,6 +35,7 @@
 
 #include "catalog/catalog.h"
 #include "policy/policy.h"
+#include "sched/sched.h"
 #include "sim/chart.h"
 #include "sim/sim.h"
 #include "sim/trace.h"
@@ -34,7 +46,8 @@
 
 static const char sim_usage[] =
     "usage: stratus simulate --workload W.csv --fleet F.csv [--spot S.csv] [--prices P.csv]\n"
-    "         [--policies stratus,azure-ondemand,cheapest-ondemand,greedy-spot,offline-bound]\n"
+    "         [--policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,\n"
+    "                     cbl-greedy,offline-bound]\n"
     "         [--org-policy P.yaml] [--json] [--chart OUT.svg] [--bucket 1d]\n"
     "         [--launch-delay 60s] [--restore 5m] [--catalog DIR] [--keep-stores DIR]\n"
     "         [--events FAULTS.csv]   (time_s,kind,arg: stockout|preempt-job|preempt-location)\n"
@@ -43,10 +56,17 @@ static const char sim_usage[] =
     "--keep-stores keeps each run's store (DIR/POLICY.db) for `STRATUS_HOME`-free\n"
     "inspection with sqlite3 or python.\n";
 
-static const char AZURE_OD[] = "rules:\n  - name: azure-ondemand\n    description: everything on "
-                               "azure, on demand\n    allow: [azure]\n    spot: forbid\n";
-static const char CHEAPEST_OD[] = "rules:\n  - name: cheapest-ondemand\n    description: the "
-                                  "cheapest on-demand location\n    spot: forbid\n";
+/* The policies to compare: how each drives the same controller.  A
+ * baseline's narrowing (on demand only, one cloud) is applied to every job's
+ * spec, so the planner intersects it with the org policy's rules. */
+static const struct sim_policy sim_policies[] = {
+    /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud */
+    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL},
+    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure"},
+    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL},
+    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL},
+    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL},
+};
 
 struct sim_args {
     const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
@@ -77,7 +97,8 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
     int ch, rc = 0;
 
     memset(a, 0, sizeof(*a));
-    a->policies = "stratus,azure-ondemand,cheapest-ondemand,greedy-spot,offline-bound";
+    a->policies = "stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,cbl-greedy,"
+                  "offline-bound";
     a->bucket_s = 86400;
     a->launch_delay_s = 60;
     a->restore_s = 300;
@@ -123,13 +144,57 @@ static void print_row(const struct sim_result *r)
     for (int c = 0; c < 4; c++)
         printf(" %13s", str_money(m, sizeof(m), r->cost_by_cloud[c]));
     if (r->lower_bound) {
-        printf("   (a lower bound: no capacity limits, no preemptions, lowest prices)\n");
+        printf("   (a lower bound: the org policy, the prices in force, the fleet)\n");
         return;
     }
     printf(" %10.0f %9.0f %6ld %8.1f %8.1f %7.2f %5zu/%-5zu %5.1f%% %4zu\n", r->gpu_hours,
            r->lost_gpu_hours, r->preemptions, r->mean_jct_s / 3600, r->p95_jct_s / 3600,
            r->mean_queue_s / 3600, r->deadline_misses, r->deadline_jobs,
            r->gpu_hours > 0 ? 100 * r->spot_gpu_hours / r->gpu_hours : 0, r->failed);
+}
+
+/* Where a policy's money went: compute that made progress, compute whose
+ * work was lost (preempted or stopped since the last checkpoint), egress. */
+static json_t *cost_split_json(const struct sim_result *r)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "compute", json_real(r->cost - r->lost_cost - r->egress_cost));
+    json_object_set_new(o, "lost_work", json_real(r->lost_cost));
+    json_object_set_new(o, "egress", json_real(r->egress_cost));
+    return o;
+}
+
+/* The offline bound among the results, or NULL. */
+static const struct sim_result *find_bound(const struct sim_result *res, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (res[i].lower_bound)
+            return &res[i];
+    return NULL;
+}
+
+/* Each policy's cost as a ratio to the bound (how far from the best any
+ * schedule under the same rules could do), and the bound's program. */
+static void print_ratios(const struct sim_result *res, size_t n)
+{
+    const struct sim_result *lb = find_bound(res, n);
+    size_t i;
+
+    if (lb == NULL)
+        return;
+    printf("\nCost / offline bound:");
+    for (i = 0; i < n; i++)
+        if (!res[i].lower_bound)
+            printf("  %s %.3f", res[i].name, lb->cost > 0 ? res[i].cost / lb->cost : 0);
+    printf("\n");
+    if (lb->lp_horizon_s > 0)
+        printf("(the bound: any schedule under the org policy that is done by %.1f days, "
+               "when the last run above was)\n", lb->lp_horizon_s / 86400);
+    fprintf(stderr, "offline-bound: an LP of %zu rows, %zu columns, %zu nonzeros, %.2f s\n",
+            lb->lp_rows, lb->lp_cols, lb->lp_nnz, lb->wall_s);
 }
 
 static void print_table(const struct sim_result *res, size_t n)
@@ -146,9 +211,22 @@ static void print_table(const struct sim_result *res, size_t n)
             fprintf(stderr, "%s: %zu jobs, %llu controller steps, %llu transitions, %.2f s\n",
                     res[i].name, res[i].njobs, (unsigned long long)res[i].steps,
                     (unsigned long long)res[i].transitions, res[i].wall_s);
+    print_ratios(res, n);
 }
 
-static json_t *result_json(const struct sim_result *r)
+static json_t *bound_json(const struct sim_result *r)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "rows", json_integer((json_int_t)r->lp_rows));
+    json_object_set_new(o, "columns", json_integer((json_int_t)r->lp_cols));
+    json_object_set_new(o, "nonzeros", json_integer((json_int_t)r->lp_nnz));
+    json_object_set_new(o, "horizon_days", json_real(r->lp_horizon_s / 86400));
+    return o;
+}
+
+/* One result; `lb` (may be NULL) is the bound the cost is a ratio to. */
+static json_t *result_json(const struct sim_result *r, const struct sim_result *lb)
 {
     json_t *o = json_object(), *by = json_object();
     int c;
@@ -161,9 +239,16 @@ static json_t *result_json(const struct sim_result *r)
     json_object_set_new(o, "cost_by_cloud", by);
     json_object_set_new(o, "jobs", json_integer((json_int_t)r->njobs));
     json_object_set_new(o, "failed", json_integer((json_int_t)r->failed));
+    if (r->lower_bound) {
+        json_object_set_new(o, "lp", bound_json(r));
+        json_object_set_new(o, "wall_seconds", json_real(r->wall_s));
+    } else if (lb && lb->cost > 0) {
+        json_object_set_new(o, "ratio_to_bound", json_real(r->cost / lb->cost));
+    }
     if (!r->lower_bound) {
         json_object_set_new(o, "gpu_hours", json_real(r->gpu_hours));
         json_object_set_new(o, "lost_gpu_hours", json_real(r->lost_gpu_hours));
+        json_object_set_new(o, "cost_split", cost_split_json(r));
         json_object_set_new(o, "preemptions", json_integer(r->preemptions));
         json_object_set_new(o, "mean_jct_hours", json_real(r->mean_jct_s / 3600));
         json_object_set_new(o, "p95_jct_hours", json_real(r->p95_jct_s / 3600));
@@ -272,38 +357,63 @@ static int load_inputs(const struct sim_args *a, struct catalog *cat, struct tra
     return 0;
 }
 
-static int load_policy_text(const char *name, const char *text, struct policy **out)
-{
-    struct err e;
-
-    err_clear(&e);
-    return policy_load_mem(out, name, text, strlen(text), &e) == 0 ? 0 : cli_fail(&e);
-}
-
+/* Run policy `name`; the bound (end_s: when the other runs were done) is
+ * left to run_all. */
 static int run_one(const char *name, const struct sim_input *in, const struct policy *org,
                    struct sim_result *res)
 {
-    struct sim_policy sp = {name, org, 1, 0, 1};
-    struct policy *own = NULL;
+    struct sim_policy sp;
     struct err e;
-    int rc = 0;
+    size_t i;
 
     err_clear(&e);
-    if (strcmp(name, "offline-bound") == 0)
-        return sim_offline_bound(in, NULL, res, &e) == 0 ? 0 : cli_fail(&e);
-    if (strcmp(name, "azure-ondemand") == 0 || strcmp(name, "cheapest-ondemand") == 0) {
-        rc = load_policy_text(name, name[0] == 'a' ? AZURE_OD : CHEAPEST_OD, &own);
-        sp = (struct sim_policy){name, own, 0, 1, 0};
-    } else if (strcmp(name, "greedy-spot") == 0) {
-        sp = (struct sim_policy){name, org, 0, 1, 0};
-    } else if (strcmp(name, "stratus") != 0) {
+    for (i = 0; i < sizeof(sim_policies) / sizeof(sim_policies[0]); i++)
+        if (strcmp(name, sim_policies[i].name) == 0)
+            break;
+    if (i == sizeof(sim_policies) / sizeof(sim_policies[0])) {
         fprintf(stderr, "stratus: unknown policy '%s' (stratus, azure-ondemand, "
-                        "cheapest-ondemand, greedy-spot, offline-bound)\n", name);
+                        "cheapest-ondemand, spot-else-ondemand, cbl-greedy, offline-bound)\n",
+                name);
         return 2;
     }
-    if (rc == 0 && sim_run(in, &sp, res, &e) != 0)
-        rc = cli_fail(&e);
-    policy_free(own);
+    sp = sim_policies[i];
+    sp.pol = org;
+    return sim_run(in, &sp, res, &e) == 0 ? 0 : cli_fail(&e);
+}
+
+/* Run every policy of the list into res[0 .. *n), in the list's order, the
+ * offline bound last: it bounds the schedules that are done by the time the
+ * last of the compared runs was (each of them is such a schedule), so that
+ * capacity counts; alone, it bounds schedules that may take forever. */
+static int run_all(const char *policies, const struct sim_input *in, const struct policy *org,
+                   struct sim_result *res, size_t max, size_t *n)
+{
+    char *list = xstrdup(policies), *tok, *save = NULL;
+    const char *names[8];
+    double end_s = 0;
+    size_t i, nb = 0;
+    int rc = 0;
+
+    *n = 0;
+    for (tok = strtok_r(list, ",", &save); tok && *n < max; tok = strtok_r(NULL, ",", &save))
+        names[(*n)++] = tok;
+    for (i = 0; rc == 0 && i < *n; i++) {
+        if (strcmp(names[i], "offline-bound") == 0) {
+            nb++;
+            continue;
+        }
+        rc = run_one(names[i], in, org, &res[i]);
+        end_s = rc == 0 && res[i].end_s > end_s ? res[i].end_s : end_s;
+    }
+    for (i = 0; rc == 0 && nb > 0 && i < *n; i++) {
+        struct err e;
+
+        err_clear(&e);
+        if (strcmp(names[i], "offline-bound") == 0 &&
+            sim_offline_bound(in, org, end_s, &res[i], &e) != 0)
+            rc = cli_fail(&e);
+    }
+    free(list);
     return rc;
 }
 
@@ -315,7 +425,6 @@ static int run_simulate(int argc, char **argv)
     struct trace work, spot, prices;
     struct sim_input in;
     struct sim_result res[8];
-    char *list, *tok, *save = NULL;
     long *od = NULL, *sp = NULL;
     struct sim_event *events = NULL;
     size_t n = 0, i;
@@ -336,17 +445,13 @@ static int run_simulate(int argc, char **argv)
     }
     if (rc == 0)
         rc = load_inputs(&a, cat, &work, &spot, &prices, &od, &sp, &events, &in);
-    list = xstrdup(a.policies);
-    for (tok = strtok_r(list, ",", &save); rc == 0 && tok && n < 8; tok = strtok_r(NULL, ",", &save)) {
-        rc = run_one(tok, &in, org, &res[n]);
-        if (rc == 0)
-            n++;
-    }
+    if (rc == 0)
+        rc = run_all(a.policies, &in, org, res, 8, &n);
     if (rc == 0 && a.json) {
         json_t *arr = json_array();
 
         for (i = 0; i < n; i++)
-            json_array_append_new(arr, result_json(&res[i]));
+            json_array_append_new(arr, result_json(&res[i], find_bound(res, n)));
         json_dumpf(arr, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(arr);
@@ -357,7 +462,6 @@ static int run_simulate(int argc, char **argv)
         rc = write_chart(a.chart, res, n);
     for (i = 0; i < n; i++)
         sim_result_free(&res[i]);
-    free(list);
     free(od);
     free(sp);
     free(events);

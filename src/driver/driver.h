@@ -15,6 +15,9 @@
  *    (ST_EIO: a cluster that does not answer) move it elsewhere.
  *  - poll() reports what happened since the last poll, including what
  *    happened while no controller was running (drivers keep their own state).
+ *    Delivery is at least once: a batch counts as delivered at the next
+ *    poll (the controller polls again only after committing what it was
+ *    told), and rewind() or a new driver instance delivers it again.
  *  - terminate() stops every node of an attempt; it is idempotent too, and the
  *    driver then reports DRV_EV_EXITED for the nodes it stopped.
  */
@@ -60,7 +63,8 @@ enum driver_event_type {
     DRV_EV_RUNNING,             /* a node started running */
     DRV_EV_EXITED,              /* a node's process exited: exit_code */
     DRV_EV_PREEMPT_NOTICE,      /* the cloud will take a node back soon */
-    DRV_EV_PREEMPTED,           /* the cloud took a node back (or it was lost) */
+    DRV_EV_PREEMPTED,           /* the cloud took a node back (or it was lost);
+                                   node -1: the whole attempt is gone */
     DRV_EV_CAPACITY,            /* the launch was refused: no capacity */
     DRV_EV_FAILED               /* the launch failed for another reason */
 };
@@ -76,10 +80,12 @@ struct driver_event {
 };
 
 struct driver_config {
-    const char *home;           /* $STRATUS_HOME: drivers keep state below it */
+    const char *home;           /* the store's own directory, $STRATUS_HOME/state/<store
+                                   id> (cli_state_dir): drivers keep state below it */
     const struct catalog *cat;
     const struct clock *clock;
-    const char *config_path;    /* driver-specific file (local.yaml, clusters.yaml); may be NULL */
+    const char *config_path;    /* driver-specific file (local.yaml, clusters.yaml),
+                                   which may not exist; NULL = <home>/config_name */
     uint64_t seed;              /* for reproducible randomness */
     const void *world;          /* driver-specific in-memory input (the simulator's
                                    struct sim_world); NULL for the others */
@@ -91,8 +97,8 @@ struct driver_ops {
     const char *name;           /* "local", "slurm", "sim" */
     size_t priv_size;           /* bytes of private state the core allocates */
     /* The driver's own file in $STRATUS_HOME ("clusters.yaml"), handed to
-     * open() as config_path when it exists; NULL = none (the driver then
-     * finds its configuration itself). */
+     * open() as config_path whether or not it exists (the driver says what
+     * a missing one means); NULL = none. */
     const char *config_name;
     int (*open)(struct driver *d, const struct driver_config *cfg, struct err *e);
     int (*launch)(struct driver *d, const struct attempt *a, struct err *e);
@@ -118,6 +124,11 @@ struct driver_ops {
     /* The file holding a node's output (for `stratus logs`); 0, or
      * ST_ENOTFOUND when the driver keeps no such file. */
     int (*log_path)(struct driver *d, int64_t attempt_id, int node, char *buf, size_t n);
+    /* The controller could not commit what the last poll returned: return
+     * those events again at the next poll (a driver that counts a batch as
+     * delivered only at the poll after it simply forgets that it did).  A
+     * driver without it is closed and opened again, which replays too. */
+    void (*rewind)(struct driver *d);
 };
 
 struct driver {
@@ -178,6 +189,18 @@ static inline int driver_log_path(struct driver *d, int64_t attempt_id, int node
                                   size_t n)
 {
     return d->ops->log_path ? d->ops->log_path(d, attempt_id, node, buf, n) : ST_ENOTFOUND;
+}
+
+/* 1 when the driver can deliver its last poll's events again in-process. */
+static inline int driver_can_rewind(const struct driver *d)
+{
+    return d->ops->rewind != NULL;
+}
+
+static inline void driver_rewind(struct driver *d)
+{
+    if (d->ops->rewind)
+        d->ops->rewind(d);
 }
 
 const char *driver_event_name(enum driver_event_type t);

@@ -25,6 +25,15 @@
  *    stays refused after a restart and its CAPACITY event is not lost.
  *  - Deadlines (SIGKILL after a notice or grace) are derived from the
  *    `preempted` and `terminated` markers, so a new driver finishes them.
+ *  - A node is reported ended (or lost) only once none of its processes is
+ *    left - its cgroup where cgroup v2 is usable, its process group always
+ *    (local_proc.c) - so the controller never starts the next attempt of a
+ *    job beside the last one, whatever killed the supervisor.
+ *  - A finished job is never taken for a lost node: its exit record's
+ *    space is reserved before it runs (local_files.c).
+ *  - Everything below <home>/local, and the checkpoint directories the
+ *    driver creates, is the owner's alone (0700 / 0600): envs, logs and
+ *    checkpoints may hold secrets.
  *
  * Decisions a reader might question:
  *  - No capacity is refused synchronously: launch() returns 0 and poll()
@@ -55,10 +64,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../catalog/catalog.h"
 #include "../util/fsutil.h"
+#include "../util/log.h"
 #include "../util/xmem.h"
 
 #define ENV_MAX_BYTES ((size_t)1 << 20)
@@ -268,24 +279,6 @@ static char *node_ips(int nodes)
     return s;
 }
 
-static int write_node(const char *tmp, const struct attempt *a, int r, const char *ips,
-                      struct err *e)
-{
-    char *dir = xasprintf("%s/node-%d", tmp, r), *work = xasprintf("%s/work", dir);
-    struct buf b;
-    int rc = fs_mkdirs(work, 0755, e), wrc;
-
-    if (rc == 0) {
-        rc = node_env(a, r, ips, &b, e);
-        if (rc == 0 && (wrc = lf_write_mode(dir, "env", buf_cstr(&b), b.len, 0600)) != 0)
-            rc = err_set(e, ST_EIO, "cannot write %s/env: %s", dir, strerror(-wrc));
-        buf_free(&b);
-    }
-    free(work);
-    free(dir);
-    return rc;
-}
-
 static int write_text(const char *dir, const char *name, const char *text, struct err *e)
 {
     int rc;
@@ -298,13 +291,53 @@ static int write_text(const char *dir, const char *name, const char *text, struc
                : err_set(e, ST_EIO, "cannot write %s/%s: %s", dir, name, strerror(-rc));
 }
 
+/* The node's `cgroup` file: a fresh cgroup named for the node's final
+ * directory (tmp less its ".tmp"), when cgroups are usable. */
+static int write_cgroup(const struct local *p, const char *dir, const struct attempt *a,
+                        int r, struct err *e)
+{
+    char *final, *cg, *text;
+    int rc;
+
+    if (p->cgroot == NULL)
+        return 0;
+    final = xasprintf("%s/att-%" PRId64 "/node-%d", p->root, a->id, r);
+    cg = local_cg_name(p->cgroot, final, a->id, r);
+    text = xasprintf("%s\n", cg);
+    rc = write_text(dir, "cgroup", text, e);
+    free(text);
+    free(cg);
+    free(final);
+    return rc;
+}
+
+static int write_node(const struct local *p, const char *tmp, const struct attempt *a,
+                      int r, const char *ips, struct err *e)
+{
+    char *dir = xasprintf("%s/node-%d", tmp, r), *work = xasprintf("%s/work", dir);
+    struct buf b;
+    int rc = fs_mkdirs(work, 0700, e), wrc;
+
+    if (rc == 0) {
+        rc = node_env(a, r, ips, &b, e);
+        if (rc == 0 && (wrc = lf_write_mode(dir, "env", buf_cstr(&b), b.len, 0600)) != 0)
+            rc = err_set(e, ST_EIO, "cannot write %s/env: %s", dir, strerror(-wrc));
+        buf_free(&b);
+    }
+    if (rc == 0)
+        rc = write_cgroup(p, dir, a, r, e);
+    free(work);
+    free(dir);
+    return rc;
+}
+
 /* Fill the temporary directory of an attempt. */
 static int write_attempt(struct local *p, const char *tmp, const struct attempt *a,
                          const char *why, struct err *e)
 {
     char *text = local_att_text(a, local_now(p)), *ips = node_ips(a->nodes),
          *refused = NULL;
-    int r, rc = fs_mkdirs(tmp, 0755, e);
+    int r, rc = fs_mkdirs(tmp, 0700, e);
 
     if (*why)
         refused = xasprintf("%s\n", why);
@@ -319,7 +352,7 @@ static int write_attempt(struct local *p, const char *tmp, const struct attempt 
     if (rc == 0)
         rc = write_text(tmp, "refused", refused, e);
     for (r = 0; rc == 0 && !*why && r < a->nodes; r++)
-        rc = write_node(tmp, a, r, ips, e);
+        rc = write_node(p, tmp, a, r, ips, e);
     free(refused);
     free(ips);
     free(text);
@@ -378,17 +411,41 @@ static int create_attempt(struct local *p, const struct attempt *a, const char *
     return rc;
 }
 
+/* Does another attempt of a's job still have a node that is not over?  Its
+ * processes may run (a gang's other nodes in their grace after one was
+ * preempted), and two attempts of a job must never run side by side. */
+static int job_busy(const struct local *p, const struct latt *a)
+{
+    size_t i;
+    int r;
+
+    for (i = 0; i < p->natt; i++) {
+        const struct latt *o = p->att[i];
+
+        if (o == a || o->job_id != a->job_id || o->refused)
+            continue;
+        for (r = 0; r < o->nodes; r++)
+            if (o->node[r].state != LN_ENDED)
+                return 1;
+    }
+    return 0;
+}
+
 /* Spawn every node that no supervisor has claimed and this driver has not
- * spawned yet. */
+ * spawned yet - or defer them while another attempt of the job is not over
+ * (local_start_deferred() starts them then). */
 static int start_missing(struct local *p, struct latt *a, struct err *e)
 {
-    int r, rc = 0;
+    int r, rc = 0, busy = job_busy(p, a);
 
     for (r = 0; rc == 0 && !a->refused && r < a->nodes; r++) {
         struct lnode *nd = &a->node[r];
         char *dir;
 
         if (nd->state != LN_PENDING || nd->spawned_at > 0 || nd->stopping)
+            continue;
+        nd->deferred = busy;
+        if (busy)
             continue;
         dir = local_node_dir(a, r);
         if (lf_pid(dir) < 0) {
@@ -399,6 +456,23 @@ static int start_missing(struct local *p, struct latt *a, struct err *e)
         free(dir);
     }
     return rc;
+}
+
+void local_start_deferred(struct local *p)
+{
+    size_t i;
+    int r;
+    struct err e;
+
+    for (i = 0; i < p->natt; i++) {
+        struct latt *a = p->att[i];
+        int any = 0;
+
+        for (r = 0; !a->refused && r < a->nodes; r++)
+            any |= a->node[r].deferred && a->node[r].state == LN_PENDING;
+        if (any && start_missing(p, a, &e) != 0)
+            log_warn("local driver: attempt %" PRId64 ": %s", a->id, e.msg);
+    }
 }
 
 static int local_launch(struct driver *d, const struct attempt *a, struct err *e)
@@ -425,7 +499,7 @@ static int local_launch(struct driver *d, const struct attempt *a, struct err *e
                         sizeof(why)))
         return err_set(e, ST_EIO, "%s", why);
     refusal(p, a, why, sizeof(why));
-    if (!*why && a->ckpt_dir && (rc = fs_mkdirs(a->ckpt_dir, 0755, e)) != 0)
+    if (!*why && a->ckpt_dir && (rc = fs_mkdirs(a->ckpt_dir, 0700, e)) != 0)
         return rc;
     rc = create_attempt(p, a, why, &at, e);
     if (rc == 0 && !*why)
@@ -451,7 +525,11 @@ static int ensure_loaded(struct local *p, struct err *e)
 static int open_root(struct local *p, const char *home, struct err *e)
 {
     char *root = xasprintf("%s/local", home), *abs;
-    int rc = fs_mkdirs(root, 0755, e);
+    int rc = fs_mkdirs(root, 0700, e);
+
+    /* owner-only even when an older version created it 0755 */
+    if (rc == 0)
+        chmod(root, 0700);
 
     if (rc == 0 && (abs = realpath(root, NULL)) == NULL)
         rc = err_set(e, ST_EIO, "cannot resolve %s: %s", root, strerror(errno));
@@ -469,7 +547,7 @@ static int open_conf(struct local *p, const struct driver_config *cfg, struct er
                                   : xasprintf("%s/local.yaml", cfg->home);
     int rc = 0;
 
-    if (cfg->config_path || access(path, F_OK) == 0)
+    if (access(path, F_OK) == 0) /* none: every offer with the defaults */
         rc = local_conf_load(&p->conf, path, cfg->cat, e);
     else
         local_conf_default(&p->conf);
@@ -511,6 +589,7 @@ static void local_close(struct driver *d)
     free(p->acks);
     free(p->root);
     free(p->bin);
+    free(p->cgroot);
     local_conf_free(&p->conf);
     if (p->indexed) {
         strpool_free(&p->names);
@@ -539,6 +618,9 @@ static int local_open(struct driver *d, const struct driver_config *cfg, struct 
         return rc;
     }
     p->seed = p->conf.has_seed ? p->conf.seed : cfg->seed;
+    p->cgroot = local_cg_root();
+    if (p->cgroot)
+        local_cg_sweep(p->cgroot);
     return 0;
 }
 
@@ -552,6 +634,7 @@ static int local_poll(struct driver *d, struct driver_event *ev, size_t max,
         return rc;
     local_ack(p);
     local_refresh(p);
+    local_start_deferred(p);
     local_timers(p);
     return (int)local_events(p, ev, max < INT_MAX ? max : INT_MAX);
 }
@@ -627,6 +710,8 @@ static int local_log_path(struct driver *d, int64_t attempt_id, int node, char *
 const struct driver_ops driver_local = {
     .name = "local",
     .priv_size = sizeof(struct local),
+    /* in $STRATUS_HOME, which is not cfg->home (the store's own directory) */
+    .config_name = "local.yaml",
     .open = local_open,
     .launch = local_launch,
     .poll = local_poll,

@@ -8,7 +8,10 @@
  * running, because the supervisors write their own `started` and `exit`.
  *
  * A node goes PENDING (no `pid` yet) -> LIVE (claimed) -> ENDED (`exit`
- * read, or written by the driver for a supervisor that died without one).
+ * read, or written by the driver for a supervisor that died without one;
+ * either way only once none of the node's processes is left: see
+ * local_proc.c).  A PENDING node is not spawned while another attempt of its
+ * job has a node not ENDED (`deferred`, local.c).
  * Each poll first acknowledges the previous poll's terminal events, then
  * brings every node up to date with its files (local_refresh), fires the
  * timers (local_timers), and hands out what is new (local_events).
@@ -308,7 +311,8 @@ static void note_started(struct local *p, const struct latt *a, int r, const cha
         schedule_preempt(p, a, nd, r);
 }
 
-/* The supervisor is gone and left no `exit`: record one for it. */
+/* The supervisor is gone and left no `exit`: record one for it.  Its
+ * processes are gone too (local_node_reap), whatever ended it. */
 static void dead_exit(struct lnode *nd, const char *dir, struct lf_exit *x)
 {
     x->code = 128 + SIGKILL;
@@ -316,12 +320,10 @@ static void dead_exit(struct lnode *nd, const char *dir, struct lf_exit *x)
     x->lost = 0;
     if (!nd->stopping) {
         /* Nobody asked it to stop (OOM killer, a person's kill -9, a crash):
-         * the node is lost; take down what its job left behind. */
+         * the node is lost. */
         x->code = -1;
         x->stopped = 0;
         x->lost = 1;
-        if (nd->pid > 0)
-            local_sys.kill(-(pid_t)nd->pid, SIGKILL);
         log_info("local driver: %s lost", dir);
     } else if (nd->pid == 0) {
         x->code = 128 + SIGTERM; /* stopped before it ever started */
@@ -359,6 +361,10 @@ static void pending_check(const struct local *p, struct lnode *nd, const char *d
 {
     long pid = lf_pid(dir);
 
+    if (nd->deferred && pid < 0) {
+        nd->pending_since = local_now(p); /* not spawned yet: no timeout runs */
+        return;
+    }
     if (pid < 0 && local_now(p) - nd->pending_since >= LOCAL_SPAWN_TIMEOUT) {
         /* Give it up: the tombstone keeps a late supervisor from starting. */
         if (lf_claim(dir, 0, NULL) == 0)
@@ -371,19 +377,27 @@ static void pending_check(const struct local *p, struct lnode *nd, const char *d
     }
 }
 
+/* A node ends when its supervisor has ended - with an `exit`, or dead
+ * without one - and not before every process of it is gone: a job whose
+ * supervisor was SIGKILLed must not run on beside its next attempt. */
 static void live_check(struct local *p, struct latt *a, int r, const char *dir)
 {
     struct lnode *nd = &a->node[r];
     struct lf_exit x;
+    int have;
 
     note_started(p, a, r, dir);
-    if (lf_exit_read(dir, &x) != 0) {
-        if (nd->pid > 0 && lf_alive(dir))
-            return;
-        /* Dead: but it may have written `exit` between our two looks. */
-        if (lf_exit_read(dir, &x) != 0)
-            dead_exit(nd, dir, &x);
-    }
+    have = lf_exit_read(dir, &x) == 0;
+    if (!have && nd->pid > 0 && lf_alive(dir))
+        return;
+    /* Dead: but it may have written `exit` between our two looks, or only
+     * into its reserved space (a rename that failed). */
+    if (!have)
+        have = lf_exit_read(dir, &x) == 0 || lf_exit_read_reserved(dir, &x) == 0;
+    if (!local_node_reap(a, r, nd->pid, dir))
+        return; /* something still runs: look again at the next poll */
+    if (!have)
+        dead_exit(nd, dir, &x);
     node_end(nd, a, r, dir, &x);
 }
 

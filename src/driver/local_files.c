@@ -14,6 +14,16 @@
  * dies, so "is the supervisor alive?" is a lock test that a recycled pid
  * cannot fool, and that works for zombies nobody reaped.
  *
+ * `exit` is the one file whose loss costs work: a supervisor that cannot
+ * record how its job ended looks like a lost node, and the job runs again.
+ * So its space is taken when the supervisor starts (exit-reserved, written
+ * whole and synced, before the job runs); at the end the record overwrites
+ * it in place - which needs no new block on a full disk - and the file is
+ * renamed to `exit`.  Should the rename fail, the record is in
+ * exit-reserved, where the driver looks once the supervisor is dead.
+ *
+ * Every file is the owner's alone (0600): logs and envs may hold secrets.
+ *
  * These functions report errors as -errno: the supervisor has no one to
  * hand a struct err to, and the driver adds context itself.
  */
@@ -31,12 +41,14 @@
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
+#define LF_EXIT_SIZE 64 /* an exit record always fits */
+
 static int write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
 
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = local_sys.write(fd, p, len);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -89,7 +101,7 @@ int lf_write_mode(const char *dir, const char *name, const void *data, size_t le
 
 int lf_write(const char *dir, const char *name, const void *data, size_t len)
 {
-    return lf_write_mode(dir, name, data, len, 0644);
+    return lf_write_mode(dir, name, data, len, 0600);
 }
 
 ssize_t lf_read(const char *dir, const char *name, char *buf, size_t n)
@@ -138,7 +150,7 @@ double lf_mtime(const char *dir, const char *name)
 int lf_touch(const char *dir, const char *name)
 {
     char *path = xasprintf("%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), rc = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600), rc = 0;
 
     if (fd < 0 || futimens(fd, NULL) != 0)
         rc = -errno;
@@ -180,7 +192,7 @@ int lf_claim(const char *node_dir, long pid, int *lock_fd)
 {
     char text[32], *tmp, *path = xasprintf("%s/pid", node_dir);
     int n = snprintf(text, sizeof(text), "%ld\n", pid);
-    int fd = write_tmp(node_dir, "pid", text, (size_t)n, 0644, &tmp), rc = 0;
+    int fd = write_tmp(node_dir, "pid", text, (size_t)n, 0600, &tmp), rc = 0;
 
     if (fd < 0)
         rc = fd;
@@ -227,31 +239,104 @@ int lf_alive(const char *node_dir)
     return alive;
 }
 
-int lf_exit_write(const char *node_dir, const struct lf_exit *x)
+/* The text of an exit record; its length. */
+static size_t exit_text(const struct lf_exit *x, char *buf, size_t n)
 {
-    char buf[64];
-    int n = snprintf(buf, sizeof(buf), "%d\n%s", x->code,
-                     x->lost      ? "lost\n"
-                     : x->stopped ? "stopped\n"
-                                  : "");
+    int len = snprintf(buf, n, "%d\n%s", x->code,
+                       x->lost      ? "lost\n"
+                       : x->stopped ? "stopped\n"
+                                    : "");
 
-    return lf_write(node_dir, "exit", buf, (size_t)n);
+    return len > 0 && (size_t)len < n ? (size_t)len : 0;
 }
 
-int lf_exit_read(const char *node_dir, struct lf_exit *x)
+int lf_exit_write(const char *node_dir, const struct lf_exit *x)
 {
-    char buf[64], *nl;
-    long code;
-    ssize_t n = lf_read(node_dir, "exit", buf, sizeof(buf));
+    char buf[LF_EXIT_SIZE];
 
-    if (n < 0)
-        return (int)n;
+    return lf_write(node_dir, "exit", buf, exit_text(x, buf, sizeof(buf)));
+}
+
+/* Parse an exit record; -EAGAIN when it is none ("pending"). */
+static int exit_parse(char *buf, struct lf_exit *x)
+{
+    char *nl;
+    long code;
+
     memset(x, 0, sizeof(*x));
     nl = strchr(buf, '\n');
     if (nl)
         *nl++ = '\0';
+    if (strncmp(buf, "pending", 7) == 0)
+        return -EAGAIN;
     x->code = str_to_long(buf, -1, 255, &code) == 0 ? (int)code : -1;
     x->stopped = nl && strncmp(nl, "stopped", 7) == 0;
     x->lost = nl && strncmp(nl, "lost", 4) == 0;
     return 0;
+}
+
+int lf_exit_read(const char *node_dir, struct lf_exit *x)
+{
+    char buf[LF_EXIT_SIZE];
+    ssize_t n = lf_read(node_dir, "exit", buf, sizeof(buf));
+
+    if (n < 0)
+        return (int)n;
+    exit_parse(buf, x);
+    return 0;
+}
+
+int lf_exit_read_reserved(const char *node_dir, struct lf_exit *x)
+{
+    char buf[LF_EXIT_SIZE];
+    ssize_t n = lf_read(node_dir, "exit-reserved", buf, sizeof(buf));
+
+    if (n <= 0 || exit_parse(buf, x) != 0)
+        return -ENOENT;
+    return 0;
+}
+
+int lf_exit_reserve(const char *node_dir)
+{
+    char *path = xasprintf("%s/exit-reserved", node_dir), buf[LF_EXIT_SIZE];
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+
+    free(path);
+    if (fd < 0)
+        return -errno;
+    memset(buf, ' ', sizeof(buf));
+    memcpy(buf, "pending\n", 8);
+    buf[sizeof(buf) - 1] = '\n';
+    /* written, not only fallocate()d: the blocks are really allocated then,
+     * and synced so that the file system has taken them for good */
+    rc = write_all(fd, buf, sizeof(buf));
+    if (rc == 0 && fdatasync(fd) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int lf_exit_commit(int fd, const char *node_dir, const struct lf_exit *x)
+{
+    char buf[LF_EXIT_SIZE], *from, *to;
+    size_t len = exit_text(x, buf, sizeof(buf));
+    int rc = 0;
+
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        return -errno;
+    rc = write_all(fd, buf, len);
+    if (rc == 0 && ftruncate(fd, (off_t)len) != 0) /* shrinking needs no space */
+        rc = -errno;
+    if (rc != 0)
+        return rc;
+    from = xasprintf("%s/exit-reserved", node_dir);
+    to = xasprintf("%s/exit", node_dir);
+    if (rename(from, to) != 0)
+        rc = -errno;
+    free(from);
+    free(to);
+    return rc;
 }

@@ -13,6 +13,8 @@
  *                  share: atomic writes, the `pid` claim and lock, `exit`
  *   local_node.c   starting a node (double fork + exec of `stratus __node`)
  *                  and the supervisor that runs there
+ *   local_proc.c   a node's cgroup and process group: nothing of a node
+ *                  outlives it before the driver reports it ended
  *
  * The on-disk layout, below <home>/local/:
  *
@@ -26,6 +28,8 @@
  *     reported            the refusal was reported and acknowledged
  *     node-<rank>/
  *       env               the node's environment additions, "KEY=VALUE\0..."
+ *       cgroup            the cgroup v2 directory the node's processes run in
+ *                         (absent: no usable cgroup v2; see local_proc.c)
  *       work/             the working directory of setup and run
  *       log               stdout and stderr of setup and run
  *       pid               the supervisor's pid, created exclusively (the claim)
@@ -34,6 +38,9 @@
  *       started           when the supervisor started (wall clock seconds)
  *       preempted         "TIME REASON": the driver is taking the node back
  *       terminated        "TIME": the controller asked to stop the node
+ *       exit-reserved     the space of `exit`, taken when the supervisor
+ *                         starts: "pending" padded; the supervisor writes the
+ *                         record into it in place and renames it to `exit`
  *       exit              "CODE\n[stopped|lost]\n", written once by rename
  *       reported          the node's terminal event was acknowledged
  */
@@ -149,6 +156,17 @@ int lf_alive(const char *node_dir);
 int lf_exit_write(const char *node_dir, const struct lf_exit *x);
 /* 0 and *x, or -ENOENT when the node has not ended. */
 int lf_exit_read(const char *node_dir, struct lf_exit *x);
+/* Supervisor: take the space the exit record needs now (node_dir/
+ * exit-reserved, written and synced), so that a disk that fills up later
+ * cannot keep the record from being written; the open fd, or -errno. */
+int lf_exit_reserve(const char *node_dir);
+/* Supervisor: write the record into the reserved file in place and rename it
+ * to `exit`; 0 or -errno (then try again: nothing is lost).  Does not close
+ * fd. */
+int lf_exit_commit(int fd, const char *node_dir, const struct lf_exit *x);
+/* Driver, for a supervisor that is dead: the record it wrote into
+ * exit-reserved but could not rename; 0 and *x, or -ENOENT. */
+int lf_exit_read_reserved(const char *node_dir, struct lf_exit *x);
 
 /* ---- local_node.c ---- */
 
@@ -157,8 +175,32 @@ struct local_sys {
     /* Start the supervisor of the node in node_dir, detached; 0 or an error. */
     int (*spawn)(const char *bin, const char *node_dir, struct err *e);
     int (*kill)(pid_t pid, int sig);
+    /* write(2) for every file of local_files.c: tests fail it (a full disk) */
+    ssize_t (*write)(int fd, const void *buf, size_t n);
 };
 extern struct local_sys local_sys;
+
+/* ---- local_proc.c ---- */
+
+/* The directory (cgroup v2) below which nodes get a cgroup each, created if
+ * need be; NULL when there is no cgroup v2 we may write (or
+ * STRATUS_CGROUP=off).  Caller frees. */
+char *local_cg_root(void);
+/* Remove the empty node cgroups below cgroot that were left over long ago
+ * (nodes that ended while no driver looked, in homes that are gone). */
+void local_cg_sweep(const char *cgroot);
+/* A fresh cgroup path below cgroot for one node. Caller frees. */
+char *local_cg_name(const char *cgroot, const char *node_dir, int64_t attempt_id,
+                    int rank);
+/* Supervisor: create the cgroup node_dir/cgroup names and move this process
+ * into it; 0 (also when the node has none) or -errno. */
+int local_cg_join(const char *node_dir);
+
+struct latt;
+/* SIGKILL whatever is left of node rank of a (its supervisor, its process
+ * group pgid, its cgroup) and wait a moment for it; 1 when nothing is left,
+ * 0 when something still runs (call again later). */
+int local_node_reap(const struct latt *a, int rank, long pgid, const char *dir);
 
 /* ---- local_att.c ---- */
 
@@ -182,6 +224,7 @@ struct lnode {
     unsigned notice_due : 1;   /* PREEMPT_NOTICE still to return */
     unsigned said_end : 1;     /* the terminal event returned */
     unsigned acked : 1;        /* ... and acknowledged: `reported` exists */
+    unsigned deferred : 1;     /* not spawned: another attempt of the job is not over */
     struct driver_event end;   /* LN_ENDED: the terminal event */
 };
 
@@ -213,8 +256,9 @@ struct local_ack {
 
 /* The driver's private state (d->priv). */
 struct local {
-    char *root; /* <home>/local, absolute */
-    char *bin;  /* what to exec for a node: /proc/self/exe or $STRATUS_BIN */
+    char *root;   /* <home>/local, absolute */
+    char *bin;    /* what to exec for a node: /proc/self/exe or $STRATUS_BIN */
+    char *cgroot; /* where nodes get their cgroups; NULL: none (local_proc.c) */
     const struct clock *clock;
     const struct catalog *cat; /* NULL: offers are not checked */
     int indexed;               /* names and offers are built (on first use) */
@@ -241,6 +285,9 @@ int local_load(struct local *p, struct err *e);
 /* Bring every node up to date with its files (and act on what it finds: lost
  * nodes, tombstones). */
 void local_refresh(struct local *p);
+/* Spawn the nodes whose start waited for another attempt of their job to be
+ * over, now that it is (local.c). */
+void local_start_deferred(struct local *p);
 /* Fire due timers: spot preemptions and SIGKILLs after a notice or grace. */
 void local_timers(struct local *p);
 /* Stop a node: write the `preempted` (reason not NULL) or `terminated`

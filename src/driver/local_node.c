@@ -30,7 +30,18 @@
  * either is parsed by anyone but bash - writes `exit`, and finally SIGKILLs
  * its group, itself included, so that nothing the job left in the background
  * outlives the node, as on a VM that is shut down.  (A process that leaves
- * the group with setsid() escapes; only cgroups could catch it.)
+ * the group with setsid() escapes that kill, but not the node's cgroup,
+ * which the supervisor joins first when the driver named one: see
+ * local_proc.c.)
+ *
+ * Whatever kills the supervisor, its job must not run on unseen: each bash
+ * it starts gets PR_SET_PDEATHSIG (SIGKILL when the supervisor dies), and
+ * the driver kills the rest (group and cgroup) before it reports the node.
+ *
+ * A finished job must never look lost: the space of `exit` is reserved
+ * before the job starts (local_files.c), and a supervisor that still cannot
+ * record the exit stays alive - holding its lock, so the driver does not
+ * call the node lost - and tries again until it can.
  *
  * Why the supervisor shares its job's process group rather than giving the
  * job a group of its own: setup and run would be two groups one after the
@@ -48,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,7 +143,7 @@ static int sys_spawn(const char *bin, const char *node_dir, struct err *e)
     s.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
     if (s.max_fd > 65536)
         s.max_fd = 65536;
-    s.log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    s.log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     s.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (s.log_fd < 0 || s.null_fd < 0 || pipe2(pfd, O_CLOEXEC) != 0)
         rc = err_set(e, ST_EIO, "cannot start node %s: %s", node_dir, strerror(errno));
@@ -155,7 +167,7 @@ static int sys_spawn(const char *bin, const char *node_dir, struct err *e)
     return rc;
 }
 
-struct local_sys local_sys = {sys_spawn, kill};
+struct local_sys local_sys = {sys_spawn, kill, write};
 
 /* ---- the supervisor (`stratus __node`) -------------------------------- */
 
@@ -280,7 +292,7 @@ static int node_prepare(struct node_run *r, const char *dir)
     if (rc == 0 && from)
         rc = fs_copy_tree(from, work, &bytes, &e);
     if (rc == 0)
-        rc = fs_mkdirs(work, 0755, &e);
+        rc = fs_mkdirs(work, 0700, &e);
     if (rc == 0 && chdir(work) != 0)
         rc = err_set(&e, ST_EIO, "cannot enter %s: %s", work, strerror(errno));
     if (rc != 0)
@@ -311,7 +323,7 @@ static int run_shell(const struct node_run *r, char *text)
     static char a0[] = "bash", a1[] = "-c";
     char *argv[] = {a0, a1, text, NULL};
     sigset_t term, old;
-    pid_t pid;
+    pid_t pid, parent = getpid();
 
     sigemptyset(&term);
     sigaddset(&term, SIGTERM);
@@ -325,6 +337,9 @@ static int run_shell(const struct node_run *r, char *text)
     }
     pid = fork();
     if (pid == 0) {
+        /* Dies with the supervisor; if that already happened, do not start. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(128 + SIGKILL);
         signal(SIGTERM, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
         execve(r->bash, argv, r->envp);
@@ -364,11 +379,51 @@ static void node_free(struct node_run *r)
     free(r->bash);
 }
 
+/* Record the exit, retrying while it fails (a disk full even for the
+ * reserved space, or a failing rename): a supervisor that gave up would be
+ * taken for a lost node, and its finished job would run again. */
+static void record_exit(const char *node_dir, int fd, const struct lf_exit *x)
+{
+    double wait = 0.05;
+    int rc;
+
+    for (;;) {
+        rc = lf_exit_commit(fd, node_dir, x);
+        if (rc == 0)
+            return;
+        if (wait == 0.05)
+            fprintf(stderr, "stratus: cannot record the exit of %s: %s; retrying\n",
+                    node_dir, strerror(-rc));
+        clock_sleep(wait);
+        wait = wait * 2 < 5.0 ? wait * 2 : 5.0;
+    }
+}
+
+/* Join the node's cgroup and reserve its exit record; the reservation's fd,
+ * or < 0 when the node cannot be run (said on stderr). */
+static int node_enter(const char *node_dir)
+{
+    int rc = local_cg_join(node_dir), fd;
+
+    if (rc != 0)
+        fprintf(stderr,
+                "stratus: node %s: cannot join its cgroup (%s); "
+                "processes that leave the process group may outlive it\n",
+                node_dir, strerror(-rc));
+    fd = lf_exit_reserve(node_dir);
+    if (fd < 0)
+        fprintf(stderr,
+                "stratus: node %s: cannot reserve space for its exit record "
+                "(%s); the job is not started\n",
+                node_dir, strerror(-fd));
+    return fd;
+}
+
 int local_node_main(const char *node_dir)
 {
     struct node_run r;
     struct lf_exit x = {0, 0, 0};
-    int lock_fd = -1, rc;
+    int lock_fd = -1, exit_fd, rc;
 
     if (getpgrp() != getpid())
         setpgid(0, 0);
@@ -380,13 +435,16 @@ int local_node_main(const char *node_dir)
         fprintf(stderr, "stratus: cannot claim node %s: %s\n", node_dir, strerror(-rc));
         return 1;
     }
+    exit_fd = node_enter(node_dir);
+    if (exit_fd < 0) {
+        /* Nothing ran: dying without an exit is the truth, a lost node. */
+        kill(0, SIGKILL);
+        return 1;
+    }
     lf_write_stamp(node_dir, "started", clock_now(&clock_wall), NULL);
     x.code = node_prepare(&r, node_dir) == 0 ? node_run_steps(&r) : 1;
     x.stopped = node_term != 0;
-    rc = lf_exit_write(node_dir, &x);
-    if (rc != 0)
-        fprintf(stderr, "stratus: cannot record the exit of %s: %s\n", node_dir,
-                strerror(-rc));
+    record_exit(node_dir, exit_fd, &x);
     node_free(&r);
     kill(0, SIGKILL); /* stragglers, and this process: the lock goes with it */
     return x.code;

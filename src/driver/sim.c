@@ -58,6 +58,8 @@ struct simd {
     double *stock_until;    /* per offer: launches refused until then (injected) */
     struct driver_event *out; /* events due, not yet polled */
     size_t nout, out_cap, out_head;
+    size_t out_acked;       /* out[0 .. out_acked) were committed by the
+                               controller (it polled again after them) */
 };
 
 /* ---- the heap ---- */
@@ -152,10 +154,11 @@ static void grow_saved(struct simd *p)
 /* Stop an attempt now: free its nodes, keep the work its checkpoints saved. */
 static void stop(struct simd *p, struct satt *a, double now)
 {
-    const struct sim_jobinfo *ji = jobinfo(p, a->job);
+    const struct sim_jobinfo *ji;
 
     if (a->state == 3 || a->state == 0)
-        return;
+        return; /* ended, or never launched here (no job to look up) */
+    ji = jobinfo(p, a->job);
     if (a->state == 2 && now > a->work_start) {
         double run = now - a->work_start;
 
@@ -232,7 +235,7 @@ static void reclaim(struct simd *p, uint32_t offer, double t)
         if (a->offer != offer || !a->spot || a->state == 0 || a->state == 3)
             continue;
         stop(p, a, t);
-        emit(p, DRV_EV_PREEMPTED, (int64_t)id, 0, 0, t, "spot capacity reclaimed (trace)");
+        emit(p, DRV_EV_PREEMPTED, (int64_t)id, -1, 0, t, "spot capacity reclaimed (trace)");
     }
 }
 
@@ -278,7 +281,7 @@ static void advance(struct simd *p, double now)
             on_running(p, v.ref, a, v.t);
         else if (v.kind == SEV_PREEMPT) {
             stop(p, a, v.t);
-            emit(p, DRV_EV_PREEMPTED, v.ref, 0, 0, v.t, "spot node reclaimed");
+            emit(p, DRV_EV_PREEMPTED, v.ref, -1, 0, v.t, "spot node reclaimed");
         } else
             on_exit_ok(p, v.ref, a, v.t);
     }
@@ -333,7 +336,7 @@ static int inject_preempt(struct simd *p, int by_job, const char *arg, double no
                    : !names_location(arg, catalog_offer(p->w->cat, a->offer)))
             continue;
         stop(p, a, now);
-        emit(p, DRV_EV_PREEMPTED, (int64_t)id, 0, 0, now, "preempted (injected)");
+        emit(p, DRV_EV_PREEMPTED, (int64_t)id, -1, 0, now, "preempted (injected)");
         hit++;
     }
     if (hit == 0 && by_job)
@@ -461,12 +464,26 @@ static int sim_poll(struct driver *d, struct driver_event *ev, size_t max, struc
     size_t k = 0;
 
     (void)e;
+    p->out_acked = p->out_head; /* a poll says the last batch was committed */
+    if (p->out_acked == p->nout) {
+        p->nout = p->out_head = p->out_acked = 0;
+    } else if (p->out_acked > 4096 && p->out_acked > p->nout / 2) {
+        memmove(p->out, p->out + p->out_acked, (p->nout - p->out_acked) * sizeof(*p->out));
+        p->nout -= p->out_acked;
+        p->out_head = p->out_acked = 0;
+    }
     advance(p, clock_now(p->clock));
     while (k < max && p->out_head < p->nout)
         ev[k++] = p->out[p->out_head++];
-    if (p->out_head == p->nout)
-        p->nout = p->out_head = 0;
     return (int)k;
+}
+
+/* The controller did not commit the last batch: hand it out again. */
+static void sim_rewind(struct driver *d)
+{
+    struct simd *p = d->priv;
+
+    p->out_head = p->out_acked;
 }
 
 static int sim_terminate(struct driver *d, int64_t attempt_id, struct err *e)
@@ -540,4 +557,5 @@ const struct driver_ops driver_sim = {
     .capacity_mode = sim_capacity_mode,
     .inject = sim_inject,
     .next_event_in = sim_next_event_in,
+    .rewind = sim_rewind,
 };

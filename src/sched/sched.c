@@ -44,13 +44,15 @@ void sched_config_default(struct sched_config *c)
     c->preempt_lower_priority = 1;
     c->max_failover = 8;
     c->wait_retry_s = 60;
-    c->deadline_rule = 1;
+    c->deadline_rule = SCHED_DEADLINE_UNIFORM;
     c->deadline_check_s = 5;
 }
 
 /* ---- jobs in memory ---- */
 
 static void sched_index_attempt_unsorted(struct sched *s, int64_t attempt_id, struct sjob *sj);
+static double billed_s(const struct store_attempt *a, double end);
+static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e);
 
 static void sjob_free(struct sjob *sj)
 {
@@ -80,7 +82,8 @@ static char *resolve_workdir(const struct store_job *j, const struct spec *sp)
     return xasprintf("%.*s/%s", (int)(slash - j->spec_path), j->spec_path, sp->workdir);
 }
 
-/* Parse what the job row carries; takes ownership of *j. */
+/* Parse what the job row carries; takes ownership of *j, or leaves it with
+ * the caller on error. */
 static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **out,
                     struct err *e)
 {
@@ -100,6 +103,8 @@ static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **ou
                              strlen(sj->j.policy_text), e);
     sj->rule_pol = sj->pol ? sj->pol : s->p.default_policy;
     if (rc != 0) {
+        *j = sj->j; /* given back: the caller fails the job */
+        memset(&sj->j, 0, sizeof(sj->j));
         sjob_free(sj);
         return rc;
     }
@@ -115,6 +120,51 @@ void sched_nodes_reset(struct sjob *sj, int nodes)
     sj->nodes_running = sj->nodes_ended = 0;
 }
 
+/* Note that attempt a has ended: the next attempt starts from the newest
+ * checkpoint, which is that of the newest attempt that ran (one refused at
+ * launch only holds a copy of what it was given). */
+static void note_ended(struct sjob *sj, const struct store_attempt *a)
+{
+    if (a->running_at <= 0)
+        return;
+    sj->ckpt_src = a->id;
+    sj->ckpt_src_n = a->n;
+}
+
+/* Where the region to avoid, the checkpoint to carry and the place the data
+ * was moved to come from after a restart: the job's ended attempts in the
+ * store, never memory a crash erased. */
+static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
+{
+    struct store_attempt *v = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    if (sj->j.nattempts == 0 || (sj->j.nattempts == 1 && sj->j.cur_attempt != 0))
+        return 0;
+    if ((rc = store_attempt_list(s->p.store, sj->j.id, &v, &n, e)) != 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        const struct store_attempt *a = &v[i];
+
+        if (a->state != ATT_ENDED)
+            continue;
+        note_ended(sj, a);
+        if (a->running_at > 0) {
+            free(sj->data_at);
+            sj->data_at = xstrdup(a->region);
+            snprintf(sj->data_at_cloud, sizeof(sj->data_at_cloud), "%s", a->cloud);
+        }
+        if (a->end_reason == ATT_END_PREEMPTED &&
+            sj->spec->recovery == SPEC_RECOVERY_EAGER_NEXT_REGION) {
+            free(sj->avoid);
+            sj->avoid = xasprintf("%s/%s", a->cloud, a->region);
+        }
+    }
+    store_attempts_free(v, n);
+    return 0;
+}
+
 /* Bring back the live attempt and its nodes after a restart. */
 static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
 {
@@ -122,8 +172,8 @@ static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
     size_t i, n = 0;
     int rc;
 
-    if (sj->j.cur_attempt == 0)
-        return 0;
+    if ((rc = sjob_load_history(s, sj, e)) != 0 || sj->j.cur_attempt == 0)
+        return rc;
     if ((rc = store_attempt_get(s->p.store, sj->j.cur_attempt, &sj->att, e)) != 0)
         return rc;
     sched_nodes_reset(sj, sj->att.nodes);
@@ -257,6 +307,43 @@ static void drop_finished(struct sched *s)
         sweep_attempt_index(s);
 }
 
+/* A job whose spec or policy no longer parses (written by another version
+ * of stratus, or edited in the database) cannot be run: it fails, with the
+ * parser's message as its reason, and a live attempt of it is stopped and
+ * billed for what it ran. */
+static int fail_unloadable(struct sched *s, struct store_job *j, const char *why,
+                           struct err *e)
+{
+    struct store_attempt a;
+    int rc = sched_tx(s, e), from = j->state;
+
+    memset(&a, 0, sizeof(a));
+    if (rc == 0 && j->cur_attempt != 0 &&
+        (rc = store_attempt_get(s->p.store, j->cur_attempt, &a, e)) == 0) {
+        a.state = ATT_ENDED;
+        a.ended_at = s->now;
+        a.end_reason = ATT_END_FAILED;
+        a.cost += billed_s(&a, s->now) * a.nodes * a.price_hour / 3600.0;
+        j->cost += a.cost;
+        rc = store_attempt_update(s->p.store, &a, e);
+        if (rc == 0)
+            rc = stop_nodes(s, a.id, e);
+    }
+    store_attempt_clear(&a);
+    free(j->reason);
+    j->reason = xasprintf("cannot load the job: %s", why);
+    j->state = JOB_FAILED;
+    j->ended_at = s->now;
+    j->cur_attempt = 0;
+    if (rc == 0)
+        rc = store_event_append(s->p.store, j->id, 0, s->now, "state", from, JOB_FAILED,
+                                j->reason, NULL, e);
+    if (rc == 0)
+        rc = store_job_update(s->p.store, j, e);
+    s->transitions++;
+    return rc;
+}
+
 /* Pick up jobs submitted since the last look (their ids are above ours). */
 static int load_new_jobs(struct sched *s, struct err *e)
 {
@@ -266,13 +353,14 @@ static int load_new_jobs(struct sched *s, struct err *e)
 
     for (i = 0; rc == 0 && i < n; i++) {
         struct sjob *sj;
+        struct err pe;
 
         if (v[i].id > s->max_job_id)
             s->max_job_id = v[i].id;
-        if (sjob_new(s, &v[i], &sj, e) != 0) {
-            /* A spec that no longer parses (e.g. written by a newer stratus)
-             * fails its job instead of stopping the controller. */
-            log_error("job %lld: %s", (long long)v[i].id, e->msg);
+        err_clear(&pe);
+        if (sjob_new(s, &v[i], &sj, &pe) != 0) {
+            log_error("job %lld: %s", (long long)v[i].id, pe.msg);
+            rc = fail_unloadable(s, &v[i], pe.msg, e);
             continue;
         }
         add_job(s, sj);
@@ -298,15 +386,19 @@ int sched_tx(struct sched *s, struct err *e)
 
 /* Close the open transaction, if any: commit it when rc is 0 (and return
  * what the commit returns; a failed commit stores nothing), else roll it
- * back and return rc. */
+ * back and return rc.  Either way a failure leaves memory ahead of the
+ * store, so the controller is marked stale and reloads at its next step. */
 static int sched_tx_end(struct sched *s, int rc, struct err *e)
 {
-    if (!s->in_tx)
-        return rc;
-    s->in_tx = 0;
-    if (rc == 0)
-        return store_commit(s->p.store, e);
-    store_rollback(s->p.store);
+    if (s->in_tx) {
+        s->in_tx = 0;
+        if (rc == 0)
+            rc = store_commit(s->p.store, e);
+        else
+            store_rollback(s->p.store);
+    }
+    if (rc != 0)
+        s->stale = 1;
     return rc;
 }
 
@@ -347,45 +439,66 @@ static char *ckpt_dir(const struct sched *s, int64_t job, int n)
     return xasprintf("%s/job-%lld/att-%d", s->p.cfg.ckpt_root, (long long)job, n);
 }
 
-/* Carry the previous attempt's checkpoint into this one's directory, once:
- * the copy goes to a temporary name and is renamed, so a repeated launch
- * after a crash never overwrites a directory a running job writes into. */
+/* Record that dst holds the carried checkpoint.  After the step's commit (a
+ * launch is an action): a transaction of its own, committed now, so that
+ * the store is not left locked until the next step.  If it cannot be
+ * recorded the copy is removed again, so that the launch, repeated after
+ * the controller reloads, copies and records it anew. */
+static int record_carry(struct sched *s, struct sjob *sj, const char *dst, double bytes,
+                        double t0, struct err *e)
+{
+    int rc;
+
+    BUG_ON(s->in_tx);
+    sj->att.ckpt_bytes = bytes;
+    sj->att.ckpt_copy_s = clock_mono() - t0;
+    rc = sched_tx(s, e);
+    if (rc == 0)
+        rc = store_attempt_update(s->p.store, &sj->att, e);
+    if (rc == 0)
+        rc = store_checkpoint_add(s->p.store, sj->j.id, sj->att.id, dst, bytes, s->now, e);
+    if (rc == 0)
+        rc = sched_log(s, sj, "checkpoint", e, "carried %.0f bytes from attempt %d in %.3f s",
+                       bytes, sj->ckpt_src_n, sj->att.ckpt_copy_s);
+    rc = sched_tx_end(s, rc, e);
+    if (rc != 0) {
+        struct err ignored;
+
+        fs_remove_tree(dst, &ignored);
+    }
+    return rc;
+}
+
+/* Carry the checkpoint of the attempt this one starts from (ckpt_from: the
+ * newest that ran) into this one's directory, once: the copy goes to a
+ * temporary name and is renamed, so a repeated launch after a crash never
+ * overwrites a directory a running job writes into.  Directories are the
+ * owner's only: a checkpoint is the job's data.  *store_failed tells a
+ * failure to record the copy (the store's) from one to make it. */
 static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
-                            struct err *e)
+                            int *store_failed, struct err *e)
 {
     char *src, *tmp;
     double bytes = 0, t0 = clock_mono();
     int rc;
 
+    *store_failed = 0;
     if (access(dst, F_OK) == 0)
         return 0;
-    if (sj->att.n <= 1 || sj->att.ckpt_from == 0)
-        return fs_mkdirs(dst, 0755, e);
-    src = ckpt_dir(s, sj->j.id, sj->att.n - 1);
+    if (sj->att.ckpt_from == 0 || sj->att.ckpt_from != sj->ckpt_src)
+        return fs_mkdirs(dst, 0700, e);
+    src = ckpt_dir(s, sj->j.id, sj->ckpt_src_n);
     tmp = xasprintf("%s.tmp", dst);
     rc = fs_remove_tree(tmp, e);
     if (rc == 0)
         rc = fs_copy_tree(src, tmp, &bytes, e);
     if (rc == 0 && access(tmp, F_OK) != 0)
-        rc = fs_mkdirs(tmp, 0755, e);
+        rc = fs_mkdirs(tmp, 0700, e);
     if (rc == 0 && rename(tmp, dst) != 0)
         rc = err_set(e, ST_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     if (rc == 0) {
-        /* After the step's commit (a launch is an action): the record of
-         * the copy is a transaction of its own, committed now, so that the
-         * store is not left locked until the next step. */
-        BUG_ON(s->in_tx);
-        sj->att.ckpt_bytes = bytes;
-        sj->att.ckpt_copy_s = clock_mono() - t0;
-        rc = sched_tx(s, e);
-        if (rc == 0)
-            rc = store_attempt_update(s->p.store, &sj->att, e);
-        if (rc == 0)
-            rc = store_checkpoint_add(s->p.store, sj->j.id, sj->att.id, dst, bytes, s->now, e);
-        if (rc == 0)
-            rc = sched_log(s, sj, "checkpoint", e, "carried %.0f bytes from attempt %d in %.3f s",
-                           bytes, sj->att.n - 1, sj->att.ckpt_copy_s);
-        rc = sched_tx_end(s, rc, e);
+        rc = record_carry(s, sj, dst, bytes, t0, e);
+        *store_failed = rc != 0;
     }
     free(src);
     free(tmp);
@@ -416,13 +529,16 @@ static void do_launch(struct sched *s, struct sjob *sj)
                         at->nodes, at->mode == PLAN_SPOT, sj->spec->setup, sj->spec->run,
                         sj->workdir, envs, sj->spec->nenvs, dir};
     struct err e;
-    int rc;
+    int rc, store_failed = 0;
 
     err_clear(&e);
-    rc = dir ? carry_checkpoint(s, sj, dir, &e) : 0;
+    rc = dir ? carry_checkpoint(s, sj, dir, &store_failed, &e) : 0;
     if (rc == 0)
         rc = driver_launch(s->p.driver, &a, &e);
-    if (rc != 0)
+    if (rc != 0 && store_failed)
+        log_error("attempt %lld: %s; launching it after the store is reloaded",
+                  (long long)at->id, e.msg);
+    else if (rc != 0)
         push_sync_event(s, at->id, rc, e.msg);
     free(dir);
     free(envs);
@@ -452,7 +568,20 @@ static void run_action(struct sched *s, struct action *a)
     free(a->arg);
 }
 
-/* Commit the step's decisions, then act on them. */
+/* Forget the actions of a step that did not commit. */
+static void drop_actions(struct sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nacts; i++) {
+        free(s->acts[i].kind);
+        free(s->acts[i].arg);
+    }
+    s->nacts = 0;
+}
+
+/* Commit the step's decisions, then act on them.  Launch refusals handled
+ * in the step are forgotten only now: a step that fails sees them again. */
 static int commit_and_act(struct sched *s, struct err *e)
 {
     size_t i;
@@ -460,6 +589,7 @@ static int commit_and_act(struct sched *s, struct err *e)
 
     if (rc != 0)
         return rc;
+    s->nsync = 0;
     for (i = 0; i < s->nacts; i++)
         run_action(s, &s->acts[i]);
     s->nacts = 0;
@@ -532,13 +662,26 @@ static double saved_work(const struct spec *sp, double run_s)
     return floor(run_s / sp->ckpt_interval_s) * sp->ckpt_interval_s;
 }
 
+/* Seconds of work the live attempt did up to `end`: its run after the
+ * restore of the checkpoint it resumed from (an attempt resumes from one when
+ * earlier attempts saved work; the sim driver starts work at the same point).
+ * Restoring is not progress: counting it would let the deadline rule believe
+ * a job is further along than it is. */
+static double work_run_s(const struct sjob *sj, double end)
+{
+    const struct store_attempt *a = &sj->att;
+    double start = a->running_at + (sj->j.work_done_s > 0 ? sj->spec->ckpt_restore_s : 0);
+
+    return a->running_at > 0 && end > start ? end - start : 0;
+}
+
 double sched_progress(const struct sched *s, const struct sjob *sj)
 {
     double p = sj->j.work_done_s;
 
-    if (sj->j.cur_attempt && sj->att.state == ATT_RUNNING && sj->att.running_at > 0)
-        p += s->now - sj->att.running_at;
-    return p;
+    if (sj->j.cur_attempt && sj->att.state == ATT_RUNNING)
+        p += work_run_s(sj, s->now);
+    return sj->spec->duration_s > 0 ? fmin(p, sj->spec->duration_s) : p;
 }
 
 /* Egress of bringing the job's data to the attempt's region, unless an
@@ -579,6 +722,7 @@ static int reprice(struct sched *s, struct err *e)
     int rc;
 
     s->price_version = catalog_price_version(s->p.cat);
+    s->reprice_due = 0;
     for (i = 0; i < s->njobs; i++) {
         struct sjob *sj = s->jobs[i];
         struct store_attempt *a = &sj->att;
@@ -612,7 +756,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
 {
     struct store_attempt *a = &sj->att;
     double end = at > 0 ? at : s->now;
-    double run_s = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
+    double run_s = work_run_s(sj, end); /* work done, the restore not counted */
     int rc;
 
     BUG_ON(sj->j.cur_attempt == 0);
@@ -628,6 +772,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     a->cost += billed_s(a, end) * a->nodes * a->price_hour / 3600.0;
     if (a->running_at > 0)
         a->cost += data_move_cost(s, sj, a);
+    note_ended(sj, a);
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cost += a->cost;
@@ -636,9 +781,22 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     sj->j.cur_attempt = 0;
     if (a->running_at > 0 || reason == ATT_END_CAPACITY)
         s->capacity_freed = 1; /* jobs waiting for room may fit now */
-    if (sj->nodes_ended < a->nodes)
-        sched_act(s, ACT_TERMINATE, a->id, sj);
+    if (sj->nodes_ended < a->nodes && (rc = stop_nodes(s, a->id, e)) != 0)
+        return rc;
     return store_job_update(s->p.store, &sj->j, e);
+}
+
+/* Nodes of an ended attempt may still run: stop them after the commit.  The
+ * intent is stored with the decision, as a "terminate" request the next step
+ * takes (and repeats; terminate is idempotent), so that a controller killed
+ * between the commit and the action still stops them once it is back. */
+static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e)
+{
+    char arg[24];
+
+    snprintf(arg, sizeof(arg), "%lld", (long long)attempt_id);
+    sched_act(s, ACT_TERMINATE, attempt_id, NULL);
+    return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
 }
 
 /* Backoff before restart k (k >= 1): base x 2^(k-1), capped. */
@@ -733,20 +891,40 @@ static int on_node_exited(struct sched *s, struct sjob *sj, const struct driver_
                             sj->att.nodes == 1 ? "" : "s");
 }
 
+/* Nodes a preemption took: one, or (node -1) every one; those need no stop. */
+static void mark_taken(struct sjob *sj, int node)
+{
+    int r;
+
+    for (r = 0; r < sj->att.nodes; r++) {
+        if ((node >= 0 && r != node) || sj->node_state[r] == ATT_ENDED)
+            continue;
+        if (sj->node_state[r] == ATT_RUNNING)
+            sj->nodes_running--;
+        sj->node_state[r] = ATT_ENDED;
+        sj->nodes_ended++;
+    }
+}
+
 static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_event *ev,
                         struct err *e)
 {
-    char where[256];
+    char where[256], which[32];
     int rc;
 
     att_where(&sj->att, where, sizeof(where));
+    mark_taken(sj, ev->node);
+    if (ev->node >= 0)
+        snprintf(which, sizeof(which), "node %d", ev->node);
+    else
+        snprintf(which, sizeof(which), "all nodes");
     if ((rc = sched_end_attempt(s, sj, ATT_END_PREEMPTED, -1, ev->at, e)) != 0)
         return rc;
     if (sj->spec->recovery == SPEC_RECOVERY_EAGER_NEXT_REGION) {
         free(sj->avoid);
         sj->avoid = xasprintf("%s/%s", sj->att.cloud, sj->att.region);
     }
-    return sched_recover(s, sj, 1, e, "preempted on %s (node %d%s%s)", where, ev->node,
+    return sched_recover(s, sj, 1, e, "preempted on %s (%s%s%s)", where, which,
                          ev->msg[0] ? ": " : "", ev->msg);
 }
 
@@ -827,7 +1005,6 @@ static int poll_events(struct sched *s, struct err *e)
     for (i = 0; i < s->nsync; i++)
         if ((rc = on_event(s, &s->sync_ev[i], e)) != 0)
             return rc;
-    s->nsync = 0;
     n = driver_poll(s->p.driver, ev, sizeof(ev) / sizeof(ev[0]), e);
     if (n < 0)
         return n;
@@ -840,13 +1017,19 @@ static int poll_events(struct sched *s, struct err *e)
 
 /* ---- requests from the command line ---- */
 
+/* Cancel is idempotent: a request about a job that has ended (perhaps by
+ * an earlier cancel in this same batch) or never existed is consumed and
+ * changes nothing. */
 static int cancel_job(struct sched *s, int64_t id, struct err *e)
 {
     struct sjob *sj = find_by_id(s, id);
     int rc;
 
-    if (sj == NULL)
-        return 0; /* finished meanwhile, or never existed: nothing to do */
+    if (sj == NULL || job_state_terminal(sj->j.state)) {
+        log_info("cancel of job %lld: %s", (long long)id,
+                 sj ? "it has ended already" : "no such active job");
+        return 0;
+    }
     sj->j.cancel_requested = 1;
     if (sj->j.cur_attempt && (rc = sched_end_attempt(s, sj, ATT_END_CANCELLED, -1, 0, e)) != 0)
         return rc;
@@ -866,6 +1049,8 @@ static int take_requests(struct sched *s, struct err *e)
 
         if (strcmp(r[i].kind, "cancel") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
             rc = cancel_job(s, id, e);
+        } else if (strcmp(r[i].kind, "terminate") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
+            sched_act(s, ACT_TERMINATE, id, NULL);
         } else {
             sched_act(s, ACT_INJECT, 0, NULL);
             s->acts[s->nacts - 1].kind = xstrdup(r[i].kind);
@@ -898,30 +1083,78 @@ static double next_wake(const struct sched *s)
     return next > 0 ? next : 0;
 }
 
+static int cmp_att_ref(const void *a, const void *b);
+
+/* Forget what memory holds of jobs and blocks and load it again from the
+ * store, as a controller that has just opened does: after a failed step
+ * memory may hold decisions the store never took (and SQLite may hand a
+ * rolled-back attempt's id to the next one). */
+static int reload(struct sched *s, struct err *e)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < s->njobs; i++)
+        sjob_free(s->jobs[i]);
+    s->njobs = s->natts = s->nwait = 0;
+    s->max_job_id = 0;
+    drop_actions(s);
+    store_blocks_free(s->blocks, s->nblocks);
+    s->blocks = NULL;
+    s->nblocks = 0;
+    s->ended = 0;
+    s->capacity_freed = 1;
+    s->reprice_due = 1;
+    s->poked = 1;
+    rc = load_new_jobs(s, e);
+    if (s->natts > 1)
+        qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
+    if (rc == 0)
+        s->stale = 0;
+    log_info("reloaded %zu active jobs from the store%s", s->njobs, rc ? " (failed)" : "");
+    return rc;
+}
+
 int sched_step(struct sched *s, double *next_in, struct err *e)
 {
     int rc;
 
     s->now = clock_now(s->p.clock);
-    if (catalog_price_version(s->p.cat) != s->price_version && (rc = reprice(s, e)) != 0)
+    if (s->stale && (rc = reload(s, e)) != 0)
+        goto fail;
+    if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&
+        (rc = reprice(s, e)) != 0)
+        goto fail;
+    /* What the driver says happened comes before requests: a cancel filed
+     * while the controller was down must bill the time the job ran. */
+    if (!s->p.cfg.only_when_poked || s->poked) {
+        if ((rc = load_new_jobs(s, e)) != 0)
+            goto fail;
+    }
+    if ((rc = poll_events(s, e)) != 0)
         goto fail;
     if (!s->p.cfg.only_when_poked || s->poked) {
         s->poked = 0;
-        if ((rc = load_new_jobs(s, e)) != 0 || (rc = take_requests(s, e)) != 0)
+        if ((rc = take_requests(s, e)) != 0)
             goto fail;
     }
-    if ((rc = poll_events(s, e)) != 0 || (rc = sched_check_deadlines(s, e)) != 0 ||
-        (rc = sched_place_all(s, e)) != 0)
+    if ((rc = sched_check_deadlines(s, e)) != 0 || (rc = sched_place_all(s, e)) != 0)
         goto fail;
-    rc = commit_and_act(s, e);
+    if ((rc = commit_and_act(s, e)) != 0)
+        goto fail;
     drop_finished(s);
     if (next_in)
         *next_in = s->nsync > 0 || s->more_events ? 0 : next_wake(s);
-    return rc;
+    return 0;
 
 fail:
+    /* Nothing of this step is stored: drop its actions, have the driver
+     * tell this step's events again, and reload memory at the next step. */
     sched_tx_end(s, rc, e);
-    s->nacts = 0;
+    drop_actions(s);
+    driver_rewind(s->p.driver);
+    if (next_in)
+        *next_in = 1;
     return rc;
 }
 
@@ -946,6 +1179,11 @@ int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
     plan_init(&s->plan);
     s->now = clock_now(p->clock);
     s->price_version = catalog_price_version(p->cat);
+    /* A driver that outlived an earlier controller (in-process, as in the
+     * crash tests) may have handed it events it never committed. */
+    driver_rewind(p->driver);
+    s->reprice_due = 1;
+    s->poked = 1; /* requests filed while no controller ran */
     rc = load_new_jobs(s, e);
     if (s->natts > 1)
         qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
@@ -969,10 +1207,7 @@ void sched_close(struct sched *s)
         store_rollback(s->p.store);
     for (i = 0; i < s->njobs; i++)
         sjob_free(s->jobs[i]);
-    for (i = 0; i < s->nacts; i++) {
-        free(s->acts[i].kind);
-        free(s->acts[i].arg);
-    }
+    drop_actions(s);
     free(s->jobs);
     free(s->wait);
     free(s->atts);

@@ -2,10 +2,10 @@
  * sched.h - the controller: the job state machine over the store and a
  * driver.  It places jobs with the planner, launches gangs, fails over on
  * stockouts (blocklisting the location for a cooldown), recovers preempted
- * jobs from their checkpoints, switches deadline jobs from spot to on-demand
- * when their slack can no longer absorb a preemption, places higher priority
- * first (and may displace lower-priority spot jobs), and accounts every
- * attempt's node-seconds at the price in force.
+ * jobs from their checkpoints, moves deadline jobs between spot and
+ * on-demand by "Can't Be Late"'s Uniform Progress (sched_place.c), places
+ * higher priority first (and may displace lower-priority spot jobs), and
+ * accounts every attempt's node-seconds at the price in force.
  *
  * Time comes only from the injected clock and the controller never sleeps:
  * a caller runs sched_step() in a loop (the daemon in real time, the
@@ -33,13 +33,15 @@ struct sched_config {
     double block_cooldown_s;    /* a location that refused a launch is avoided this long */
     double backoff_base_s;      /* restart backoff: base x 2^(restarts-1) ... */
     double backoff_max_s;       /* ... capped here */
-    double relaunch_overhead_s; /* launch + restore time the deadline rule assumes */
+    double relaunch_overhead_s; /* time a launch takes before the attempt runs: with
+                                   the spec's restore time and checkpoint interval
+                                   it makes the deadline rule's changeover d */
     int preempt_lower_priority; /* displace lower-priority spot jobs when full */
     size_t max_failover;        /* candidates tried per job per step */
     const char *ckpt_root;      /* checkpoint dirs live under here; NULL = none (sim) */
     double wait_retry_s;        /* a job waiting for capacity is retried at least
                                    this often (and at once when capacity frees) */
-    int deadline_rule;          /* apply the deadline rule (sched_place.c) */
+    int deadline_rule;          /* enum sched_deadline_rule (sched_place.c) */
     int rank_by_price;          /* rank candidates by price alone (baselines) */
     double deadline_check_s;    /* how often running jobs are checked against
                                    their deadlines (placements always are) */
@@ -48,9 +50,17 @@ struct sched_config {
                                    the daemon looks every step) */
 };
 
-/* The defaults (cooldown 300 s, backoff 5 s .. 300 s, overhead 120 s,
+/* How jobs with a deadline choose between spot and on-demand (the rules of
+ * "Can't Be Late", Wu et al., NSDI '24; sched_place.c cites them). */
+enum sched_deadline_rule {
+    SCHED_DEADLINE_OFF,         /* no rule: the planner's order, as any job */
+    SCHED_DEADLINE_UNIFORM,     /* Uniform Progress with Safety Net and hysteresis */
+    SCHED_DEADLINE_GREEDY       /* the paper's Greedy: spot or wait, Safety Net */
+};
+
+/* The defaults (cooldown 300 s, backoff 5 s .. 300 s, launch time 120 s,
  * displacement on, 8 failovers per step, waiting jobs retried every 60 s,
- * deadline rule on, ranking by expected cost). */
+ * Uniform Progress, ranking by expected cost). */
 void sched_config_default(struct sched_config *c);
 
 struct sched_params {

@@ -27,6 +27,9 @@ struct sjob {
     char *workdir;              /* the spec's workdir made absolute, or NULL */
     char *data_at;              /* region the job's data was last moved to */
     char data_at_cloud[16];     /* ... and its cloud */
+    int64_t ckpt_src;           /* the newest ended attempt that ran: where a
+                                   next attempt's checkpoint comes from; 0 = none */
+    int ckpt_src_n;             /* ... its number within the job */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -70,6 +73,9 @@ struct sched {
     struct store_block *blocks; /* active location blocks */
     size_t nblocks;
     int in_tx;
+    int stale;                  /* a step failed: memory may differ from the
+                                   store, so the next step reloads it first */
+    int reprice_due;            /* check live attempts' prices at the next step */
     int more_events;            /* the last poll filled its batch */
     int capacity_freed;         /* an attempt ended this step: wake waiting jobs */
     int poked;                  /* new jobs or requests to read (sched_poke) */

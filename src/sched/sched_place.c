@@ -70,32 +70,61 @@ static int blocked(const struct sched *s, const struct offer *o)
 
 /* ---- the deadline rule ----
  *
- * Rule implemented: Uniform Progress with its safety net, after "Can't Be
- * Late" (Wu et al., NSDI '24).  For a job with a deadline and a duration:
- *   progress = compute saved in checkpoints (+ the live attempt's run time)
- *   slack    = (deadline - now) - (duration - progress)
- *   c        = what one more preemption costs: relaunch overhead + restore
- *              + one checkpoint interval (the work since the last one)
- *   line     = duration x (now - submitted) / (deadline - c - submitted),
- *              the progress a job making uniform progress would have made
- * - Safety net: once slack < c, another preemption could make the job miss
- *   its deadline, so it goes on demand for good (latched); a running spot
- *   attempt is stopped and resumed on demand from its checkpoint.
- * - Uniform progress: a job ahead of the line waits for spot capacity
- *   rather than pay for on-demand; a job behind it takes spot if there is
- *   some and on-demand otherwise (the planner's order: cheapest first).
+ * The rules of "Can't Be Late: Optimizing Spot Instance Savings under
+ * Deadlines" (Wu et al., NSDI '24), for a job with duration C0 submitted at
+ * t0 with deadline t0 + R0.  At time t:
+ *   cp(t)   progress: work actually done (sched_progress: restores are not
+ *           work), saved in checkpoints or made by the live attempt
+ *   ep(t)   the uniform-progress line, C0 x (t - t0) / R0 (§5.2.1)
+ *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp)
+ *   d       the changeover delay (§3.1): the launch, the restore of the
+ *           checkpoint, and the work a preemption loses (one checkpoint
+ *           interval at most; all of it without checkpoints)
+ * Rules applied (the paper's names):
+ *   Safety Net (§3.3)   idle and slack < 2d: on-demand until the end
+ *                       (latched); a job already on on-demand latches the
+ *                       same way rather than leave it.  A spot attempt still
+ *                       in its changeover when slack < d moves to on-demand
+ *                       (the rest of its changeover could not be absorbed).
+ *   Exploitation (§3.3) a job on a working spot attempt stays on it until it
+ *                       is preempted, even once it would rather be on
+ *                       on-demand: slack does not shrink while it works, and
+ *                       it was >= d when the attempt started working.
+ *   Uniform Progress (§5.2.2, rule 1) idle and cp < ep: on-demand when no
+ *                       spot is to be had; ahead of the line, wait for spot.
+ *   Taking Risks (rule 2) spot whenever it is available, even behind the line.
+ *   Hysteresis (rule 3) a job on on-demand stays there until cp >= ep(t + 2d)
+ *                       (and while slack < 2d), then moves to spot once some
+ *                       is available; it never goes from on-demand to idle.
+ * Greedy (§3.4) is the Safety Net and Exploitation alone: spot whenever
+ * available, wait otherwise, on-demand for good once the net latches.
+ * Idle jobs are looked at every deadline check: the rule, not a restart
+ * backoff or the retry period of jobs waiting for room, decides when a
+ * deadline job acts.
  */
-enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_ON_DEMAND_ONLY };
+enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_SPOT_FIRST, MODE_ON_DEMAND_ONLY };
 
-static double preemption_cost(const struct sched *s, const struct sjob *sj)
+static double changeover(const struct sched *s, const struct sjob *sj)
 {
-    return s->p.cfg.relaunch_overhead_s + sj->spec->ckpt_restore_s +
-           (sj->spec->ckpt_interval_s > 0 ? sj->spec->ckpt_interval_s : sj->spec->duration_s);
+    const struct spec *sp = sj->spec;
+
+    return s->p.cfg.relaunch_overhead_s + sp->ckpt_restore_s +
+           (sp->ckpt_interval_s > 0 ? sp->ckpt_interval_s : sp->duration_s);
 }
 
 static double slack(const struct sched *s, const struct sjob *sj)
 {
     return (sj->j.deadline_at - s->now) - (sj->spec->duration_s - sched_progress(s, sj));
+}
+
+/* ep(t): the progress of a job that progresses uniformly until its deadline. */
+static double line_at(const struct sjob *sj, double t)
+{
+    double r0 = sj->j.deadline_at - sj->j.submitted_at;
+
+    if (r0 <= 0)
+        return sj->spec->duration_s;
+    return sj->spec->duration_s * fmin(1.0, fmax(0.0, (t - sj->j.submitted_at) / r0));
 }
 
 static int has_deadline(const struct sjob *sj)
@@ -105,62 +134,47 @@ static int has_deadline(const struct sjob *sj)
 
 static int deadline_rule_on(const struct sched *s, const struct sjob *sj)
 {
-    return s->p.cfg.deadline_rule && has_deadline(sj);
+    return s->p.cfg.deadline_rule != SCHED_DEADLINE_OFF && has_deadline(sj);
 }
 
-/* Latch on-demand for a job whose slack can no longer absorb a preemption. */
-static int safety_net(struct sched *s, struct sjob *sj, struct err *e)
+static int on_spot(const struct sjob *sj)
 {
-    double sl = slack(s, sj), c = preemption_cost(s, sj);
+    return sj->j.cur_attempt != 0 && sj->att.mode == PLAN_SPOT;
+}
 
-    if (sj->j.on_demand_only || !deadline_rule_on(s, sj) || sl >= c)
-        return 0;
+static int latch_on_demand(struct sched *s, struct sjob *sj, double sl, double limit,
+                           struct err *e)
+{
     sj->j.on_demand_only = 1;
     if (sched_log(s, sj, "deadline", e,
-                  "slack %.1f s < one preemption (%.1f s): on-demand from now on", sl, c) != 0)
+                  "slack %.1f s < %.1f s (changeover %.1f s): on-demand from now on", sl, limit,
+                  changeover(s, sj)) != 0)
         return e->code;
     return store_job_update(s->p.store, &sj->j, e);
 }
 
-/* Which modes this placement may use (after the safety net has run). */
+/* The Safety Net, for a job that is idle or on on-demand. */
+static int safety_net(struct sched *s, struct sjob *sj, struct err *e)
+{
+    double sl, limit;
+
+    if (sj->j.on_demand_only || !deadline_rule_on(s, sj) || on_spot(sj))
+        return 0;
+    sl = slack(s, sj);
+    limit = 2 * changeover(s, sj);
+    return sl < limit ? latch_on_demand(s, sj, sl, limit, e) : 0;
+}
+
+/* Which modes an idle job's placement may use (after the Safety Net ran). */
 static enum mode_rule mode_rule(const struct sched *s, const struct sjob *sj)
 {
-    double horizon, line;
-
     if (sj->j.on_demand_only)
         return MODE_ON_DEMAND_ONLY;
     if (!deadline_rule_on(s, sj))
         return MODE_ANY;
-    horizon = sj->j.deadline_at - preemption_cost(s, sj) - sj->j.submitted_at;
-    line = horizon > 0 ? sj->spec->duration_s * fmin(1.0, (s->now - sj->j.submitted_at) / horizon)
-                       : sj->spec->duration_s;
-    return sched_progress(s, sj) >= line && sj->j.nattempts > 0 ? MODE_SPOT_ONLY : MODE_ANY;
-}
-
-int sched_check_deadlines(struct sched *s, struct err *e)
-{
-    size_t i;
-    int rc;
-
-    if (!s->p.cfg.deadline_rule || s->now < s->next_deadline_check)
-        return 0;
-    s->next_deadline_check = s->now + s->p.cfg.deadline_check_s;
-    for (i = 0; i < s->njobs; i++) {
-        struct sjob *sj = s->jobs[i];
-
-        if (sj->j.on_demand_only || job_state_terminal(sj->j.state))
-            continue;
-        if ((rc = safety_net(s, sj, e)) != 0)
-            return rc;
-        if (!sj->j.on_demand_only || sj->j.cur_attempt == 0 || sj->att.mode != PLAN_SPOT)
-            continue;
-        if ((rc = sched_end_attempt(s, sj, ATT_END_DISPLACED, -1, 0, e)) != 0 ||
-            (rc = sched_recover(s, sj, 0, e,
-                                "deadline: switching from spot to on-demand, resuming from "
-                                "the checkpoint")) != 0)
-            return rc;
-    }
-    return 0;
+    if (s->p.cfg.deadline_rule == SCHED_DEADLINE_GREEDY)
+        return MODE_SPOT_ONLY;
+    return sched_progress(s, sj) >= line_at(sj, s->now) ? MODE_SPOT_ONLY : MODE_SPOT_FIRST;
 }
 
 /* ---- candidates ---- */
@@ -214,7 +228,6 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
 {
     const struct offer *o = catalog_offer(s->p.cat, c->offer);
     struct store_attempt *a = &sj->att;
-    int64_t prev = a->id;
     int rc;
 
     store_attempt_clear(a);
@@ -233,7 +246,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     a->price_hour = c->price_hour;
     a->launched_at = s->now;
     a->exit_code = -1;
-    a->ckpt_from = sj->spec->ckpt_interval_s > 0 ? prev : 0;
+    a->ckpt_from = sj->spec->ckpt_interval_s > 0 ? sj->ckpt_src : 0;
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_insert(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cur_attempt = a->id;
@@ -331,6 +344,15 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
     size_t k;
     int pass;
 
+    /* Taking Risks: spot first when some is to be had, else any mode. */
+    if (rule == MODE_SPOT_FIRST) {
+        const struct plan_cand *c = first_usable(s, sj, MODE_SPOT_ONLY, counts);
+
+        if (c != NULL)
+            return c;
+        memset(counts, 0, NOT__N * sizeof(*counts));
+        rule = MODE_ANY;
+    }
     /* First pass honours eager-next-region; the second drops it rather than wait. */
     for (pass = 0; pass < 2; pass++) {
         for (k = 0; k < s->plan.n; k++) {
@@ -345,6 +367,101 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
             break;
     }
     return NULL;
+}
+
+/* ---- the deadline rule on jobs that run (see "the deadline rule") ---- */
+
+/* Some spot candidate of the job could be launched now. */
+static int spot_to_be_had(struct sched *s, struct sjob *sj)
+{
+    struct plan_opts opts = {s->now, 32, s->p.cfg.rank_by_price};
+    size_t counts[NOT__N] = {0};
+    struct err pe;
+
+    /* A job that cannot be ranked now stays where it is (placement reports
+     * why when it next has to place it). */
+    err_clear(&pe);
+    if (plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) != 0)
+        return 0;
+    return first_usable(s, sj, MODE_SPOT_ONLY, counts) != NULL;
+}
+
+/* Stop the live attempt and place the job again at once. */
+static int switch_now(struct sched *s, struct sjob *sj, const char *why, struct err *e)
+{
+    int rc = sched_end_attempt(s, sj, ATT_END_DISPLACED, -1, 0, e);
+
+    return rc != 0 ? rc : sched_recover(s, sj, 0, e, "deadline: %s", why);
+}
+
+/* Hysteresis: a job on on-demand leaves it for spot once it is ahead of the
+ * line by 2d and spot is to be had. */
+static int hysteresis(struct sched *s, struct sjob *sj, struct err *e)
+{
+    double d = changeover(s, sj);
+
+    if (s->p.cfg.deadline_rule != SCHED_DEADLINE_UNIFORM || sj->att.state != ATT_RUNNING ||
+        sched_progress(s, sj) < line_at(sj, s->now + 2 * d) || slack(s, sj) < 2 * d)
+        return 0;
+    if (!spot_to_be_had(s, sj))
+        return 0;
+    return switch_now(s, sj, "ahead of the uniform-progress line by 2 changeovers and spot "
+                             "is available: leaving on-demand for spot", e);
+}
+
+/* A spot attempt still in its changeover (launching or restoring) when slack
+ * can no longer absorb the rest of it goes to on-demand. */
+static int changeover_guard(struct sched *s, struct sjob *sj, struct err *e)
+{
+    const struct store_attempt *a = &sj->att;
+    double sl = slack(s, sj), d = changeover(s, sj);
+    int working = a->state == ATT_RUNNING && sched_progress(s, sj) > sj->j.work_done_s;
+    int rc;
+
+    if (working || a->state == ATT_ENDED || sl >= d)
+        return 0;
+    if ((rc = latch_on_demand(s, sj, sl, d, e)) != 0)
+        return rc;
+    return switch_now(s, sj, "slack below one changeover before spot made progress: "
+                             "resuming on on-demand", e);
+}
+
+static int check_one(struct sched *s, struct sjob *sj, struct err *e)
+{
+    int rc;
+
+    if (!deadline_rule_on(s, sj) || job_state_terminal(sj->j.state))
+        return 0;
+    if (sj->j.cur_attempt == 0) {
+        /* Idle: decide now (sched_place_all places it this step), unless
+         * its last attempt crashed or failed to launch: that backoff stays. */
+        if ((sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING) &&
+            sj->j.next_try_at > s->now && sj->att.end_reason != ATT_END_EXITED &&
+            sj->att.end_reason != ATT_END_FAILED && sj->att.end_reason != ATT_END_LOST)
+            sj->j.next_try_at = s->now;
+        return 0;
+    }
+    if (on_spot(sj))
+        return sj->j.on_demand_only ? 0 : changeover_guard(s, sj, e);
+    if (sj->j.on_demand_only)
+        return 0;
+    rc = safety_net(s, sj, e);
+    return rc != 0 || sj->j.on_demand_only ? rc : hysteresis(s, sj, e);
+}
+
+int sched_check_deadlines(struct sched *s, struct err *e)
+{
+    size_t i;
+    int rc;
+
+    if (s->p.cfg.deadline_rule == SCHED_DEADLINE_OFF || s->now < s->next_deadline_check)
+        return 0;
+    s->next_deadline_check = s->now + s->p.cfg.deadline_check_s;
+    s->nresv = 0; /* reservations live for one step; placement comes after this */
+    for (i = 0; i < s->njobs; i++)
+        if ((rc = check_one(s, s->jobs[i], e)) != 0)
+            return rc;
+    return 0;
 }
 
 /* Placement needs only the best few candidates: rank the top k, and widen
@@ -392,7 +509,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
     snprintf(why, sizeof(why), "%zu candidates: %zu full, %zu blocked after a stockout%s",
              s->plan.feasible, counts[NOT_FULL], counts[NOT_BLOCKED],
              rule == MODE_ON_DEMAND_ONLY ? ", spot ruled out by the deadline"
-             : rule == MODE_SPOT_ONLY    ? ", ahead of schedule: waiting for spot"
+             : rule == MODE_SPOT_ONLY    ? ", deadline rule: waiting for spot"
                                          : "");
     return wait_for_capacity(s, sj, why, e);
 }

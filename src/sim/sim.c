@@ -3,10 +3,11 @@
  *
  * Layout: the fleet file; the virtual clock; specs made from trace rows; one
  * run (submit jobs as virtual time reaches them, step the real controller
- * over the sim driver until every job has ended); the results; the offline
- * lower bound.
+ * over the sim driver until every job has ended); the results; the events
+ * file.  The offline lower bound is bound.c.
  */
 #include "sim.h"
+#include "bound.h"
 #include "trace.h"
 #include "../catalog/catalog.h"
 #include "../driver/driver.h"
@@ -36,6 +37,11 @@ static int cloud_index(const char *c)
         if (strcmp(c, sim_cloud_names[i]) == 0)
             return i;
     return SIM_NCLOUDS - 1;
+}
+
+int sim_cloud_index(const char *cloud)
+{
+    return cloud_index(cloud);
 }
 
 /* ---- the fleet file ---- */
@@ -138,7 +144,10 @@ static void gang_shape(int gpus, int *per_node, int *nodes)
     *per_node = gpus <= 1 ? 1 : gpus <= 2 ? 2 : gpus <= 4 ? 4 : 8;
 }
 
-static struct spec *spec_of(const struct sim_input *in, const struct trace_job *tj)
+/* A baseline's restrictions (sim_policy) become the spec's, so the planner
+ * applies them together with the org policy, never instead of it. */
+static struct spec *spec_of(const struct sim_input *in, const struct sim_policy *pol,
+                            const struct trace_job *tj)
 {
     struct spec *s = xcalloc(1, sizeof(*s));
     struct spec_res *r = xcalloc(1, sizeof(*r));
@@ -165,11 +174,21 @@ static struct spec *spec_of(const struct sim_input *in, const struct trace_job *
     }
     s->recovery = SPEC_RECOVERY_FAILOVER;
     s->max_restarts = 1000; /* a study wants every job to finish */
+    if (pol && pol->ondemand_only)
+        r->use_spot = 0;
+    if (pol && pol->only_cloud)
+        r->cloud = xstrdup(pol->only_cloud);
     return s;
+}
+
+struct spec *sim_job_spec(const struct sim_input *in, const struct trace_job *tj)
+{
+    return spec_of(in, NULL, tj);
 }
 
 struct run {
     const struct sim_input *in;
+    const struct sim_policy *pol;
 };
 
 /* The controller's load_spec hook: job id k is the k-th trace row. */
@@ -179,7 +198,7 @@ static int load_spec(void *ctx, const struct store_job *j, struct spec **out, st
 
     if (j->id < 1 || (size_t)j->id > r->in->work->njobs)
         return err_set(e, ST_EINTERNAL, "sim: job %lld is not in the trace", (long long)j->id);
-    *out = spec_of(r->in, &r->in->work->jobs[j->id - 1]);
+    *out = spec_of(r->in, r->pol, &r->in->work->jobs[j->id - 1]);
     return 0;
 }
 
@@ -198,11 +217,11 @@ static struct sim_jobinfo *job_infos(const struct sim_input *in)
     return v;
 }
 
-static int submit_due(const struct sim_input *in, struct store *st, struct sched *s, size_t *k,
-                      double now, struct err *e)
+static int submit_due(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
+                      struct sched *s, size_t *k, double now, struct err *e)
 {
     while (*k < in->work->njobs && in->t0 + in->work->jobs[*k].submit_s <= now) {
-        struct spec *sp = spec_of(in, &in->work->jobs[*k]);
+        struct spec *sp = spec_of(in, pol, &in->work->jobs[*k]);
         int64_t id = 0;
         int rc = sched_submit_parsed(st, "trace", "", sp, NULL, now, &id, e);
 
@@ -258,8 +277,8 @@ static void prices_due(const struct sim_input *in, size_t *k, double now)
 }
 
 /* Step the controller until every job has ended. */
-static int run_loop(const struct sim_input *in, struct store *st, struct sched *s,
-                    struct vclock *vc, struct sim_result *res, struct err *e)
+static int run_loop(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
+                    struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
 {
     size_t k = 0, kev = 0, kp = 0;
     int rc;
@@ -273,7 +292,7 @@ static int run_loop(const struct sim_input *in, struct store *st, struct sched *
          * acts after the step that read it commits, as in the real world. */
         if ((rc = inject_due(in, st, s, &kev, vc->t, e)) != 0 ||
             (kev > before && (rc = sched_step(s, NULL, e)) != 0) ||
-            (rc = submit_due(in, st, s, &k, vc->t, e)) != 0 || (rc = sched_step(s, &next, e)) != 0)
+            (rc = submit_due(in, pol, st, s, &k, vc->t, e)) != 0 || (rc = sched_step(s, &next, e)) != 0)
             return rc;
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
@@ -323,15 +342,42 @@ static double lost_hours(const struct sim_input *in, const struct store_attempt 
     return ckpt > 0 ? hours - floor(hours / ckpt) * ckpt : hours;
 }
 
+/* The egress an attempt paid, as the controller bills it (sched.c's
+ * data_move_cost): moving the job's data to a region that ran it, unless the
+ * job's previous run was there.  data_at[job] is a hash of that region. */
+static double attempt_egress(const struct sim_input *in, const struct store_attempt *a,
+                             uint64_t *data_at)
+{
+    const struct trace_job *tj = &in->work->jobs[a->job_id - 1];
+    uint64_t h = 1469598103934665603ULL;
+    const char *p;
+
+    if (a->running_at <= 0 || !*tj->data_cloud || tj->data_gb <= 0)
+        return 0;
+    for (p = a->cloud; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (p = a->region, h = (h ^ '/') * 1099511628211ULL; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    if (data_at[a->job_id - 1] == h)
+        return 0;
+    data_at[a->job_id - 1] = h;
+    return tj->data_gb *
+           catalog_egress_per_gb(in->cat, tj->data_cloud, tj->data_region, a->cloud, a->region);
+}
+
 static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
-                            struct sim_result *res)
+                            uint64_t *data_at, struct sim_result *res)
 {
     double hours = a->running_at > 0 && a->ended_at > a->running_at
                        ? (a->ended_at - a->running_at) / 3600.0
                        : 0;
     double gpu_h = hours * a->nodes * a->acc_count;
+    double egress = attempt_egress(in, a, data_at);
     int c = cloud_index(a->cloud);
 
+    res->egress_cost += egress;
+    if (hours > 0)
+        res->lost_cost += (a->cost - egress) * lost_hours(in, a, hours) / hours;
     res->cost += a->cost;
     res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
@@ -411,6 +457,7 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
                    struct err *e)
 {
     struct job_acc acc;
+    uint64_t *data_at = xcalloc(in->work->njobs + 1, sizeof(*data_at));
     int64_t after = 0;
     size_t i, n;
     int rc;
@@ -418,13 +465,16 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
     do {
         struct store_attempt *a = NULL;
 
-        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0)
+        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0) {
+            free(data_at);
             return rc;
+        }
         for (i = 0; i < n; i++)
-            attempt_metrics(in, &a[i], res);
+            attempt_metrics(in, &a[i], data_at, res);
         after = n ? a[n - 1].id : after;
         store_attempts_free(a, n);
     } while (n == COLLECT_PAGE);
+    free(data_at);
     job_acc_init(&acc, in->work->njobs);
     after = 0;
     do {
@@ -459,10 +509,20 @@ static void result_init(const struct sim_input *in, const char *name, struct sim
     res->spend = xcalloc(SIM_NCLOUDS * res->nbuckets, sizeof(double));
 }
 
-static void config_for(const struct sim_policy *pol, struct sched_config *c)
+void sim_result_init(const struct sim_input *in, const char *name, struct sim_result *res)
+{
+    result_init(in, name, res);
+}
+
+static void config_for(const struct sim_input *in, const struct sim_policy *pol,
+                       struct sched_config *c)
 {
     sched_config_default(c);
     c->deadline_rule = pol->deadline_rule;
+    /* The deadline rule's changeover d starts with the launch the sim world
+     * really takes (the rest, restore and checkpoint interval, comes from
+     * each job's spec). */
+    c->relaunch_overhead_s = in->launch_delay_s;
     c->rank_by_price = pol->by_price;
     c->preempt_lower_priority = pol->displace;
     c->wait_retry_s = 600;
@@ -503,7 +563,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
                           in->launch_delay_s, infos, in->work->njobs + 1};
     struct driver_config dcfg = {0};
     struct sched_params p;
-    struct run r = {in};
+    struct run r = {in, pol};
     struct store *st = NULL;
     struct sched *s = NULL;
     struct driver drv;
@@ -534,13 +594,13 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     p.driver = &drv;
     p.cat = in->cat;
     p.clock = &clk;
-    config_for(pol, &p.cfg);
+    config_for(in, pol, &p.cfg);
     p.default_policy = pol->pol;
     p.load_spec = load_spec;
     p.load_spec_ctx = &r;
     rc = sched_open(&s, &p, e);
     if (rc == 0)
-        rc = run_loop(in, st, s, &vc, res, e);
+        rc = run_loop(in, pol, st, s, &vc, res, e);
     if (rc == 0) {
         res->transitions = sched_transitions(s);
         rc = collect(in, st, res, e);
@@ -560,93 +620,7 @@ void sim_result_free(struct sim_result *res)
     res->spend = NULL;
 }
 
-/* ---- the offline lower bound ----
- *
- * For each job alone: the cheapest candidate the job's spec and `pol` allow,
- * at that offer's lowest price over the whole study (on demand or spot), for
- * exactly its duration, plus the egress of moving its data there, with no
- * queueing, no capacity limit and no preemption.  Every real schedule that
- * obeys the same policy runs each job on some allowed candidate for at least
- * its duration at a price no lower than that minimum and moves its data at
- * least once, so it costs at least the sum: a true lower bound, reachable
- * only with perfect knowledge of the future and unlimited capacity.
- */
-static double *min_prices(const struct sim_input *in, int spot)
-{
-    size_t i, n = catalog_noffers(in->cat);
-    double *m = xcalloc(n + 1, sizeof(double));
-
-    for (i = 0; i < n; i++) {
-        const struct offer *o = catalog_offer(in->cat, i);
-
-        m[i] = spot ? o->spot_price : o->price;
-    }
-    for (i = 0; in->prices && i < in->prices->nprices; i++) {
-        const struct trace_price *r = &in->prices->prices[i];
-        size_t k;
-
-        for (k = 0; k < n; k++) {
-            const struct offer *o = catalog_offer(in->cat, k);
-            double v = spot ? r->spot_price_hour : r->price_hour;
-
-            if (v >= 0 && strcmp(r->cloud, o->cloud) == 0 && strcmp(r->region, o->region) == 0 &&
-                (*r->zone == '\0' || strcmp(r->zone, o->zone) == 0) &&
-                strcmp(r->instance_type, o->instance_type) == 0 && (m[k] < 0 || v < m[k]))
-                m[k] = v;
-        }
-    }
-    return m;
-}
-
-int sim_offline_bound(const struct sim_input *in, const struct policy *pol,
-                      struct sim_result *res, struct err *e)
-{
-    double *od = min_prices(in, 0), *sp = min_prices(in, 1), t0 = clock_mono();
-    struct plan_opts o = {in->t0, 0, 0};
-    struct plan p;
-    size_t i, k;
-    int rc = 0;
-
-    result_init(in, "offline-bound", res);
-    res->lower_bound = 1;
-    plan_init(&p);
-    for (i = 0; rc == 0 && i < in->work->njobs; i++) {
-        struct spec *s = spec_of(in, &in->work->jobs[i]);
-        double best = -1, hours = s->duration_s / 3600.0;
-        int bc = 0;
-
-        rc = plan_rank(&p, in->cat, s, pol, &o, e);
-        for (k = 0; rc == 0 && k < p.n; k++) {
-            const struct plan_cand *c = &p.c[k];
-            double price = c->mode == PLAN_SPOT ? sp[c->offer] : c->mode == PLAN_ONDEMAND
-                                                                   ? od[c->offer]
-                                                                   : 0;
-            double cost = price * c->nodes * hours + c->egress;
-
-            if (best < 0 || cost < best) {
-                best = cost;
-                bc = cloud_index(catalog_offer(in->cat, c->offer)->cloud);
-            }
-        }
-        if (rc == ST_EINFEASIBLE) {
-            rc = 0; /* no schedule can run it: it adds nothing */
-            res->failed++;
-        } else if (rc == 0) {
-            res->cost += best;
-            res->cost_by_cloud[bc] += best;
-            add_spend(in, res, bc, in->t0 + in->work->jobs[i].submit_s,
-                      in->t0 + in->work->jobs[i].submit_s + s->duration_s, best);
-            res->succeeded++;
-        }
-        spec_free(s);
-    }
-    res->njobs = in->work->njobs;
-    res->wall_s = clock_mono() - t0;
-    plan_free(&p);
-    free(od);
-    free(sp);
-    return rc;
-}
+/* The offline lower bound lives in bound.c. */
 
 /* ---- the events file ---- */
 

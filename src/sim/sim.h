@@ -42,9 +42,11 @@ struct sim_world {
 struct sim_policy {
     const char *name;       /* "stratus", "azure-ondemand", ... */
     const struct policy *pol; /* the policy every job runs under (NULL = none) */
-    int deadline_rule;      /* the controller's deadline rule on/off */
+    int deadline_rule;      /* enum sched_deadline_rule (0 = none) */
     int by_price;           /* rank by price alone (no preemption/egress awareness) */
     int displace;           /* displace lower-priority spot jobs */
+    int ondemand_only;      /* every job on demand (the spec forbids spot) */
+    const char *only_cloud; /* every job in this cloud (the spec's cloud); NULL = any */
 };
 
 #define SIM_NCLOUDS 5       /* azure, gcp, oci, aws, other */
@@ -53,6 +55,9 @@ struct sim_result {
     char name[32];
     size_t njobs, succeeded, failed, deadline_jobs, deadline_misses;
     double cost, cost_by_cloud[SIM_NCLOUDS];
+    double lost_cost;       /* of cost: compute whose work was lost (preempted or
+                               stopped since the last checkpoint) */
+    double egress_cost;     /* of cost: moving jobs' data to where they ran */
     double gpu_hours, lost_gpu_hours, spot_gpu_hours;
     long preemptions;
     double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;
@@ -63,6 +68,9 @@ struct sim_result {
     double bucket_s;
     double *spend;          /* SIM_NCLOUDS x nbuckets, spend per bucket by cloud */
     int lower_bound;        /* 1 for the offline bound (only cost fields are set) */
+    size_t lp_rows, lp_cols, lp_nnz; /* the bound's linear program */
+    int lp_rounds;          /* its column-generation rounds */
+    double lp_horizon_s;    /* the bound holds for schedules done by then; 0 = all */
 };
 
 /* A fault filed at a virtual time, exactly as `stratus local ...` files it
@@ -96,9 +104,11 @@ extern const char *const sim_cloud_names[SIM_NCLOUDS];
 /* Run the workload under one policy. res->spend is allocated (sim_result_free). */
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,
             struct err *e);
-/* A lower bound on the cost of any schedule of the workload that obeys `pol`
- * (see sim.c for why it is one). */
-int sim_offline_bound(const struct sim_input *in, const struct policy *pol,
+/* A lower bound on the cost of any schedule of the workload that obeys `pol`,
+ * at the prices in force, within the fleet's capacity, and that has run
+ * every job it can place by end_s (seconds from the study's start; <= 0 =
+ * whenever).  bound.c says why it is one. */
+int sim_offline_bound(const struct sim_input *in, const struct policy *pol, double end_s,
                       struct sim_result *res, struct err *e);
 void sim_result_free(struct sim_result *res);
 

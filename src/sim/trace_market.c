@@ -34,6 +34,11 @@
 #define SPOT_FILES_MAX 100000                /* files under a spot-trace directory */
 #define SPOT_DEPTH_MAX 8                     /* folder depth walked */
 #define SPOT_MAP_MAX 10000                   /* mapping rows */
+/* Ticks one trace may be repeated to with --horizon: a year of 3 s ticks,
+ * almost 40 times the densest shared trace (30 s) over 90 days, and at most
+ * 160 MB of rows per trace; a tiny gap_seconds would otherwise make the loop
+ * endless. */
+#define SPOT_TICKS_MAX 10000000
 
 extern char **environ;
 
@@ -153,7 +158,7 @@ struct spot_conv {
     struct spot_out {
         double time_s;
         uint32_t map;  /* which mapping row */
-        int32_t value; /* available nodes (N-node) or preempted 0/1 (1-node) */
+        int32_t value; /* the source's value: nodes available (0..N; 0/1 in 1-node) */
     } * rows;
     size_t nrows, rows_cap;
 };
@@ -324,7 +329,7 @@ static int match_files(struct spot_conv *sc, const char *mapping, const char *di
         if ((m->nodes = path_nodes(m->file)) == 0)
             return err_at(e, ST_EINVAL, mapping, m->line, 0,
                           "%s: no 'N-node' folder in its path, so 0/1 (1-node: 1 = "
-                          "preempted) and node counts cannot be told apart",
+                          "available) and node counts cannot be told apart",
                           m->file);
     }
     return 0;
@@ -398,15 +403,30 @@ static int load_spot_json(const char *path, int nodes, struct spot_json *sj,
     return rc;
 }
 
-/* Append the change points of one trace, repeated until horizon_s (0 = once). */
-static size_t spot_emit(struct spot_conv *sc, uint32_t mi, const struct spot_json *sj,
-                        double horizon_s)
+/* How many ticks the output covers: the trace once, or repeated (and cut)
+ * until horizon_s when that is > 0. */
+static int spot_ticks(const struct spot_json *sj, double horizon_s, const char *path,
+                      size_t *ticks, struct err *e)
 {
-    size_t k, ticks = sj->n, n0 = sc->nrows;
+    double n = horizon_s > 0 ? ceil(horizon_s / sj->gap_s) : (double)sj->n;
+
+    if (n > (double)SPOT_TICKS_MAX && n > (double)sj->n)
+        return err_set(e, ST_ETOOBIG,
+                       "%s: ticks of %g s up to the horizon make %.0f, more than %d: "
+                       "give a shorter --horizon",
+                       path, sj->gap_s, n, SPOT_TICKS_MAX);
+    *ticks = (size_t)n;
+    return 0;
+}
+
+/* Append the change points of the first `ticks` ticks of one trace (repeated
+ * end to end when ticks > its length). */
+static size_t spot_emit(struct spot_conv *sc, uint32_t mi, const struct spot_json *sj,
+                        size_t ticks)
+{
+    size_t k, n0 = sc->nrows;
     int32_t prev = -1;
 
-    if (horizon_s > 0)
-        ticks = (size_t)ceil(horizon_s / sj->gap_s);
     for (k = 0; k < ticks; k++) {
         int32_t v = sj->v[k % sj->n];
 
@@ -430,13 +450,13 @@ static void spot_report(FILE *report, const struct spot_map *m,
     if (report == NULL)
         return;
     for (i = 0; i < sj->n; i++)
-        up += m->nodes == 1 ? (sj->v[i] == 0) : (double)sj->v[i] / m->nodes;
+        up += (double)sj->v[i] / m->nodes;
     fprintf(
         report,
         "skypilot-spot: line %zu: %s -> %s %s: %zu ticks of %g s (%.1f days), %d-node "
         "(%s), available %.1f%%, %zu rows%s\n",
         m->line, m->file, m->location, m->type, sj->n, sj->gap_s, span / 86400, m->nodes,
-        m->nodes == 1 ? "1 = preempted" : "count of available nodes",
+        m->nodes == 1 ? "1 = available" : "count of available nodes",
         100 * up / (double)sj->n, changes,
         horizon_s > span ? " (repeated to cover the horizon)" : "");
 }
@@ -452,6 +472,16 @@ static int cmp_spot_out(const void *a, const void *b)
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
+/* Every value of a SkyPilot trace, in 1-node files too, counts the spot
+ * instances that could be had (or were held) at that tick: upstream's README
+ * says "the number of available instances", and the authors' simulator reads
+ * its own copies, whose column is named `preempted` and holds the bit-inverse
+ * of the public files, as `spot_available = not trace[tick]` (the evidence is
+ * in the shared copy's SOURCE.md).  So a 1-node value v becomes the
+ * `preempted` form 1 - v: 1 (available) -> 0, 0 (not available) -> 1.  The
+ * `preempted` form, not `available_nodes` 1, because a 1-node trace probes one
+ * instance: it says whether the pool has spot at all, not that it has one node
+ * (driver/sim.c gives `preempted` 0 the fleet's whole spot capacity). */
 static int spot_write(const struct spot_conv *sc, FILE *out, struct err *e)
 {
     size_t i;
@@ -463,7 +493,7 @@ static int spot_write(const struct spot_conv *sc, FILE *out, struct err *e)
 
         trace_put_num(out, r->time_s);
         if (m->nodes == 1)
-            fprintf(out, ",%s,%s,,%d\n", m->location, m->type, (int)r->value);
+            fprintf(out, ",%s,%s,,%d\n", m->location, m->type, 1 - (int)r->value);
         else
             fprintf(out, ",%s,%s,%d,\n", m->location, m->type, (int)r->value);
     }
@@ -497,12 +527,15 @@ static int spot_traces(struct spot_conv *sc, const char *in_dir, double horizon_
     for (i = 0; i < sc->nmap; i++) {
         struct spot_json sj;
         char *path = xasprintf("%s/%s", in_dir, sc->map[i].file);
+        size_t ticks = 0;
         int rc = load_spot_json(path, sc->map[i].nodes, &sj, e);
 
-        free(path);
         if (rc == 0)
-            spot_report(report, &sc->map[i], &sj,
-                        spot_emit(sc, (uint32_t)i, &sj, horizon_s), horizon_s);
+            rc = spot_ticks(&sj, horizon_s, path, &ticks, e);
+        if (rc == 0)
+            spot_report(report, &sc->map[i], &sj, spot_emit(sc, (uint32_t)i, &sj, ticks),
+                        horizon_s);
+        free(path);
         free(sj.v);
         if (rc != 0)
             return rc;

@@ -94,19 +94,8 @@ static void warn(struct ctx *c, const struct ynode *n, const char *fmt, ...)
  * message. */
 static const char *vis(struct ctx *c, const char *s)
 {
-    char *out = c->vis[c->visn++ % 4];
-    size_t i;
-
-    for (i = 0; s[i] != '\0' && i < VIS_LEN; i++)
-        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-    if (s[i] != '\0') {
-        while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
-            i--; /* do not cut a UTF-8 sequence in two */
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
+    /* VIS_LEN characters, then "..." when longer (str_vis keeps n - 4). */
+    return str_vis(c->vis[c->visn++ % 4], VIS_LEN + 4, s);
 }
 
 /* A node as a message shows it: 'text' for a value, "a list" otherwise. */

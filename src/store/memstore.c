@@ -8,7 +8,8 @@
  * It keeps the contract of store_int.h, SQLite's constraints included
  * (attempts, nodes, events and checkpoints must name rows that exist; one
  * attempt number per job), so the controller cannot tell the two apart.  It
- * is not durable: each handle is a store of its own and nothing outlives
+ * is not durable: each handle is a store of its own, with an identity of its
+ * own (a new random store_id() at each open), and nothing outlives
  * store_close().
  *
  * The data:
@@ -211,12 +212,15 @@ static struct matt *att_of(struct mem *m, int64_t id)
     return vec_get(&m->atts, id);
 }
 
+/* Each handle is a store of its own, so each open makes a new identity. */
 static int mem_open(struct store *st, const char *path, struct err *e)
 {
     struct mem *m = st->priv;
+    int rc = store_new_id(st->id, e);
 
     (void)path;
-    (void)e;
+    if (rc != 0)
+        return rc;
     strpool_init(&m->pool);
     m->jobs.size = sizeof(struct mjob);
     m->atts.size = sizeof(struct matt);
@@ -225,7 +229,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->ckpts.size = sizeof(struct mckpt);
     m->reqs.size = sizeof(struct store_request);
     m->blocks.size = sizeof(struct store_block);
-    st->schema_version = 3; /* the records of SQLite schema 3 */
+    st->schema_version = 4; /* the records of SQLite schema 4 */
     return 0;
 }
 

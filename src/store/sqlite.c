@@ -10,9 +10,19 @@
  *      per handle on first use and kept (reset and rebound for each use);
  *   3. errors, and small helpers that bind parameters and read columns in
  *      order, so a record's column list is written once;
- *   4. open (pragmas, migration), close, transactions;
+ *   4. the file (refusing what is not a store of ours, creating a new one
+ *      whole and owner-only), open (pragmas, migration, the store's
+ *      identity), close, transactions;
  *   5. one section per record type, in the order of store.h; the cost report;
  *   6. the ops table.
+ *
+ * The file: a missing database is made under a temporary name and linked
+ * into place, so the path never exists as an empty file; an empty file is
+ * then never ours (SQLite would take it for a new database and initialise
+ * it) and is refused, as are another program's database and a newer
+ * schema.  The database holds jobs' environments (`envs:` values): it is
+ * created 0600, SQLite gives its -wal and -shm files the same mode, and a
+ * wider mode found on open is narrowed to 0600 with a warning.
  *
  * Conventions: an id of 0 in a record ("none") is stored as NULL so that
  * foreign keys hold; NULL strings are stored as NULL; enum values are stored
@@ -22,13 +32,18 @@
  * and -0.0, which comes back as 0.0.
  */
 #include "store_int.h"
+#include "../util/log.h"
 #include "../util/xmem.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SQ_APP_ID 0x53747261 /* "Stra": PRAGMA application_id of a stratus store */
 
@@ -117,9 +132,18 @@ static const char *const migrations[] = {
      * the price then in force: cost accumulates the earlier stretches and
      * priced_at says since when price_hour applies. */
     "ALTER TABLE attempts ADD COLUMN priced_at REAL NOT NULL DEFAULT 0;",
+
+    /* 4: facts about the store itself, as key/value rows: 'store_id' (see
+     * store_id(); job and attempt ids restart at 1 in a new database, so
+     * what lives outside it is filed under this id) and, in a database
+     * migrated from an earlier version, 'layout' = 'legacy' (its artefacts
+     * are where the stratus that made it kept them).  The rows are written
+     * by sq_make_identity(): an id is random, which SQL here does not do. */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define SQ_ID_VERSION 4 /* the first version with a store id */
 
 /* ---- 2. statements ---------------------------------------------------------- */
 
@@ -159,6 +183,8 @@ static const char *const migrations[] = {
     X(BEGIN, "BEGIN IMMEDIATE")                                                          \
     X(COMMIT, "COMMIT")                                                                  \
     X(ROLLBACK, "ROLLBACK")                                                              \
+    X(META_GET, "SELECT value FROM meta WHERE key = ?")                                  \
+    X(META_PUT, "INSERT INTO meta (key, value) VALUES (?, ?)")                           \
     X(JOB_INSERT, "INSERT INTO jobs (" JOB_COLS ") VALUES (" JOB_VALS ")")               \
     X(JOB_UPDATE, "UPDATE jobs SET (" JOB_COLS ") = (" JOB_VALS ") WHERE id = ?")        \
     X(TEXTS_INSERT, "INSERT INTO job_texts (job_id, spec_text, policy_text)"             \
@@ -250,8 +276,10 @@ static int sq_fail(struct sq *s, int rc, const char *op, struct err *e)
                        "write there?)",
                        s->path, op, msg);
     case SQLITE_NOTADB:
-        return err_set(e, ST_EIO, "%s: %s: %s (not a stratus store, or damaged)", s->path,
-                       op, msg);
+        return err_set(e, ST_EIO,
+                       "%s: %s: %s (not a stratus store, or damaged: restore it from a "
+                       "backup, or move it away to start a new store)",
+                       s->path, op, msg);
     default:
         return err_set(e, ST_EIO, "%s: %s: %s", s->path, op, msg);
     }
@@ -538,7 +566,9 @@ static int sq_check_identity(struct sq *s, int64_t app, int64_t version, struct 
     if (version > 0 && app != SQ_APP_ID)
         return err_set(e, ST_EIO,
                        "%s: not a stratus store (an SQLite database of another "
-                       "program: application id %" PRId64 ")",
+                       "program: application id %" PRId64 "); stratus leaves it "
+                       "alone: move it away to start a new store there, or set "
+                       "STRATUS_HOME to another directory",
                        s->path, app);
     if (version > 0)
         return 0;
@@ -547,7 +577,9 @@ static int sq_check_identity(struct sq *s, int64_t app, int64_t version, struct 
     if (rc == 0 && tables > 0)
         return err_set(e, ST_EIO,
                        "%s: not a stratus store (an SQLite database of another "
-                       "program: it has tables but no stratus schema)",
+                       "program: it has tables but no stratus schema); stratus "
+                       "leaves it alone: move it away to start a new store there, "
+                       "or set STRATUS_HOME to another directory",
                        s->path);
     return rc;
 }
@@ -563,6 +595,79 @@ static int sq_version(struct sq *s, int64_t *version, struct err *e)
         rc = sq_query_int(s, "PRAGMA user_version", version, "reading the schema version",
                           e);
     return rc != 0 ? rc : sq_check_identity(s, app, *version, e);
+}
+
+/* One row of the meta table (migration 4). */
+static int sq_meta_put(struct sq *s, const char *key, const char *value, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_META_PUT, &b, "recording the store's identity", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, key);
+    b_text(&b, value);
+    return sq_exec(s, &b, "recording the store's identity", e);
+}
+
+/* The value of a meta row into out (n bytes, cut short if longer), "" when
+ * there is no such row. */
+static int sq_meta_get(struct sq *s, const char *key, char *out, size_t n, struct err *e)
+{
+    struct binder b;
+    int rc = sq_bind(s, Q_META_GET, &b, "reading the store's identity", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, key);
+    rc = b.rc == SQLITE_OK ? sqlite3_step(b.stmt) : b.rc;
+    out[0] = '\0';
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(b.stmt, 0);
+
+        snprintf(out, n, "%s", t != NULL ? (const char *)t : "");
+        rc = SQLITE_DONE;
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "reading the store's identity", e);
+    sq_reset(b.stmt);
+    return rc;
+}
+
+/* Give a database its identity, inside the migration that creates the meta
+ * table.  A database with records from before identities is marked legacy:
+ * its artefacts were not filed under any id. */
+static int sq_make_identity(struct sq *s, int legacy, struct err *e)
+{
+    char id[STORE_ID_LEN + 1];
+    int rc = store_new_id(id, e);
+
+    if (rc == 0)
+        rc = sq_meta_put(s, "store_id", id, e);
+    if (rc == 0 && legacy)
+        rc = sq_meta_put(s, "layout", "legacy", e);
+    return rc;
+}
+
+/* Read the identity into the handle; a current database without a valid
+ * one was damaged (or edited) since it was made. */
+static int sq_identity(struct store *st, struct err *e)
+{
+    struct sq *s = st->priv;
+    char id[64], layout[64];
+    int rc = sq_meta_get(s, "store_id", id, sizeof(id), e);
+
+    if (rc == 0)
+        rc = sq_meta_get(s, "layout", layout, sizeof(layout), e);
+    if (rc != 0)
+        return rc;
+    if (!store_id_valid(id))
+        return err_set(e, ST_EIO,
+                       "%s: damaged: the store's id (table meta, key store_id) is "
+                       "missing or not %d hex digits; restore the file from a backup",
+                       s->path, STORE_ID_LEN);
+    memcpy(st->id, id, sizeof(st->id));
+    st->legacy = strcmp(layout, "legacy") == 0;
+    return 0;
 }
 
 /* Apply the migrations from the file's version on; the caller holds the write
@@ -581,6 +686,8 @@ static int sq_migrate_locked(struct sq *s, struct err *e)
              version, SQ_VERSION);
     for (v = (int)version; rc == 0 && v < SQ_VERSION; v++)
         rc = sq_sql_exec(s, migrations[v], op, e);
+    if (rc == 0 && version < SQ_ID_VERSION)
+        rc = sq_make_identity(s, version > 0, e);
     snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
              SQ_APP_ID, SQ_VERSION);
     return rc != 0 ? rc : sq_sql_exec(s, sql, op, e);
@@ -672,18 +779,21 @@ static void sq_close(struct store *st)
     memset(s, 0, sizeof(*s));
 }
 
-static int sq_open(struct store *st, const char *path, struct err *e)
+/* Open path with SQLite and bring it up to date: settings, WAL, migration.
+ * A file path must exist (sq_prepare_file made a missing one); ":memory:"
+ * is made here.  On failure the handle is closed. */
+static int sq_connect(struct store *st, const char *path, struct err *e)
 {
     struct sq *s = st->priv;
-    int rc;
+    int mem = strcmp(path, ":memory:") == 0, rc;
 
     s->st = st;
     s->path = st->path;
     s->lock_wait_ms = store_lock_wait_ms;
     /* A private in-memory store (the simulator's) has one user: no mutexes. */
     rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             (strcmp(path, ":memory:") == 0 ? SQLITE_OPEN_NOMUTEX : 0),
+                         SQLITE_OPEN_READWRITE |
+                             (mem ? SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX : 0),
                          NULL);
     if (rc != SQLITE_OK)
         rc = sq_fail(s, rc, "opening", e);
@@ -697,12 +807,156 @@ static int sq_open(struct store *st, const char *path, struct err *e)
      * statements need no journal to survive a crash. Rollback still works for
      * whole transactions (SQLite keeps them in memory) with journal_mode
      * MEMORY; only the per-statement journal is dropped. */
-    if (rc == 0 && strcmp(path, ":memory:") == 0)
+    if (rc == 0 && mem)
         rc = sq_sql_exec(s, "PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;", "opening", e);
     if (rc == 0)
         rc = sq_migrate(st, e);
     if (rc != 0)
         sq_close(st);
+    return rc;
+}
+
+/* -- the file -- */
+
+/* Remove a database file with its -wal and -shm files, if there are any. */
+static void sq_unlink_db(const char *path)
+{
+    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+}
+
+/* Make a new store whole under a temporary name in the same directory, then
+ * link it to path: path never exists as an empty file, which another
+ * process opening it at that moment would refuse.  When two processes
+ * create the store at once, the first link wins and the other's copy is
+ * dropped (link() fails with EEXIST and both open the winner's).  The
+ * temporary name ends in random digits, not a pid: processes in two
+ * containers may share a home and a pid. */
+static int sq_create(struct store *st, const char *path, struct err *e)
+{
+    char rnd[STORE_ID_LEN + 1], *tmp;
+    struct stat sb;
+    int fd, rc = store_new_id(rnd, e);
+
+    if (rc != 0)
+        return rc;
+    tmp = xasprintf("%s.new-%s", path, rnd);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        rc = err_set(e, ST_EIO,
+                     "%s: cannot create the database: %s (does its directory exist, "
+                     "and may stratus write there?)",
+                     path, strerror(errno));
+    else
+        close(fd);
+    if (rc == 0)
+        rc = sq_connect(st, tmp, e);
+    if (rc == 0) {
+        sq_close(st); /* checkpoints the WAL into the file, removes -wal, -shm */
+        if (stat(tmp, &sb) != 0 || sb.st_size == 0)
+            rc = err_set(e, ST_EIO,
+                         "%s: cannot write the new database (is the disk full?)", path);
+    }
+    if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST)
+        rc = err_set(e, ST_EIO, "%s: cannot create the database: link from %s: %s", path,
+                     tmp, strerror(errno));
+    sq_unlink_db(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* A new database beside the -wal file of a deleted one would get that log
+ * replayed into it on open: the old store's pages inside the new store. */
+static int sq_check_orphan_wal(const char *path, struct err *e)
+{
+    char *wal = xasprintf("%s-wal", path);
+    int rc = 0;
+
+    if (access(wal, F_OK) == 0)
+        rc = err_set(e, ST_EIO,
+                     "%s exists but its database %s does not (deleted without its "
+                     "write-ahead log): stratus will not start a new store beside it. "
+                     "Delete %s-wal and %s-shm too to start afresh, or restore %s",
+                     wal, path, path, path, path);
+    free(wal);
+    return rc;
+}
+
+/* Only the owner may read the store (it holds jobs' environments).  A wider
+ * mode (a store from before this rule, or a copy) is narrowed to 0600 for the
+ * database and its -wal and -shm files, with one warning; after that the
+ * mode is right and no warning follows. */
+static void sq_fix_mode(const char *path, mode_t mode)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    int failed = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        char *p = xasprintf("%s%s", path, sfx[i]);
+        struct stat sb;
+
+        if (stat(p, &sb) == 0 && (sb.st_mode & 077) != 0 && chmod(p, 0600) != 0)
+            failed = errno;
+        free(p);
+    }
+    if (failed)
+        log_warn("%s is readable by others (mode %04o) and cannot be made owner-only "
+                 "(0600): %s; it holds jobs' environments (envs:)",
+                 path, (unsigned)(mode & 07777), strerror(failed));
+    else
+        log_warn("%s was readable by others (mode %04o); it holds jobs' environments "
+                 "(envs:), so it is now owner-only (0600)",
+                 path, (unsigned)(mode & 07777));
+}
+
+/* Before SQLite sees a file path: create a missing store, refuse an empty
+ * file.  Anything else wrong with the file (not a database, another
+ * program's, a newer schema) shows once it is open. */
+static int sq_prepare_file(struct store *st, const char *path, struct err *e)
+{
+    struct stat sb;
+    int rc;
+
+    if (stat(path, &sb) != 0) {
+        if (errno != ENOENT)
+            return 0; /* SQLite says what is wrong, in its words */
+        rc = sq_check_orphan_wal(path, e);
+        return rc != 0 ? rc : sq_create(st, path, e);
+    }
+    if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+        return err_set(e, ST_EIO,
+                       "%s: the database file is empty (0 bytes): it was truncated, or "
+                       "made by another program, and stratus does not initialise over "
+                       "it. Restore it from a backup, or delete it to start a new, "
+                       "empty store",
+                       path);
+    return 0;
+}
+
+/* The mode is narrowed only once the file proved to be a store of ours: a
+ * file stratus refuses is left exactly as it was. */
+static int sq_open(struct store *st, const char *path, struct err *e)
+{
+    int file = strcmp(path, ":memory:") != 0, rc = 0;
+    struct stat sb;
+
+    if (file)
+        rc = sq_prepare_file(st, path, e);
+    if (rc == 0)
+        rc = sq_connect(st, path, e);
+    if (rc == 0) {
+        rc = sq_identity(st, e);
+        if (rc != 0)
+            sq_close(st);
+    }
+    if (rc == 0 && file && stat(path, &sb) == 0 && (sb.st_mode & 077) != 0)
+        sq_fix_mode(path, sb.st_mode);
     return rc;
 }
 

@@ -4,15 +4,21 @@
  * dispatch through struct store_ops (store_int.h), transaction bookkeeping,
  * the record free functions and the names of states and end reasons.
  *
- * Layout: registry and open/close; transactions; one short wrapper per
- * record operation, in the order of store.h; freeing records; names.
+ * Layout: registry and open/close; identity; transactions; one short
+ * wrapper per record operation, in the order of store.h; freeing records;
+ * names.
  */
 #include "store_int.h"
 #include "../util/xmem.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 int store_lock_wait_ms = 5000;
 
@@ -61,6 +67,7 @@ int store_open(struct store **out, const char *path, struct err *e)
         free(st);
         return rc;
     }
+    BUG_ON(!store_id_valid(st->id)); /* every backend gives its stores an id */
     *out = st;
     return 0;
 }
@@ -79,6 +86,50 @@ void store_close(struct store *st)
 int store_schema_version(struct store *st)
 {
     return st->schema_version;
+}
+
+/* ---- identity -------------------------------------------------------------- */
+
+const char *store_id(struct store *st)
+{
+    return st->id;
+}
+
+int store_legacy_layout(struct store *st)
+{
+    return st->legacy;
+}
+
+/* /dev/urandom for a kernel without getrandom() (before Linux 3.17). */
+static int urandom_bytes(unsigned char *buf, size_t n)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, buf, n) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    return got == (ssize_t)n ? 0 : -1;
+}
+
+/* 128 bits: two stores never share an id, whoever made them and when. */
+int store_new_id(char *out, struct err *e)
+{
+    unsigned char r[STORE_ID_LEN / 2];
+    ssize_t got = getrandom(r, sizeof(r), 0); /* up to 256 bytes come whole */
+    size_t i;
+
+    if (got != (ssize_t)sizeof(r) && urandom_bytes(r, sizeof(r)) != 0)
+        return err_set(e, ST_EIO, "cannot read random bytes for a store's id: %s",
+                       strerror(errno));
+    for (i = 0; i < sizeof(r); i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+int store_id_valid(const char *s)
+{
+    return s != NULL && strlen(s) == STORE_ID_LEN &&
+           strspn(s, "0123456789abcdef") == STORE_ID_LEN;
 }
 
 /* ---- transactions ---------------------------------------------------------- */

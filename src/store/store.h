@@ -10,6 +10,12 @@
  * The path "mem:" opens a store held in this process's memory (memstore.c),
  * private to its handle and gone at close: what the simulator runs on.
  *
+ * Identity: every store has an id (store_id(): 128 random bits as 32 hex
+ * digits) made with its database and kept in it, so a new database at the
+ * same path is a different store.  Whatever a store's users keep outside it
+ * (driver state, checkpoints) is filed under that id, never under names the
+ * store hands out again (job and attempt ids restart at 1 in a new store).
+ *
  * Invariant support: the controller groups the writes of one decision in
  * store_begin()/store_commit() and acts only after the commit returned.
  * Records returned by getters are owned by the caller (free with *_clear()).
@@ -133,7 +139,9 @@ struct store_checkpoint {
 };
 
 /* A request filed by the command line for the controller: "cancel" (arg = job
- * id), "preempt-job", "preempt-location", "stockout" (arg = "LOCATION SECONDS"). */
+ * id), "preempt-job", "preempt-location", "stockout" (arg = "LOCATION SECONDS");
+ * and one the controller files for itself with a decision, so that a crash
+ * after the commit cannot lose it: "terminate" (arg = attempt id). */
 struct store_request {
     int64_t id;
     double at;
@@ -158,11 +166,25 @@ struct store;
 
 /* Open (creating and migrating) the store at path, e.g. "$STRATUS_HOME/stratus.db";
  * ":memory:" is an SQLite store private to this handle, without a file;
- * "mem:" the in-memory backend (no SQL at all). */
+ * "mem:" the in-memory backend (no SQL at all).  A missing file is created
+ * owner-only (0600: the store holds jobs' environments); a wider mode is
+ * narrowed to 0600 with a warning.  A file that is not a stratus store (empty,
+ * another program's database, a newer schema) is refused and left untouched. */
 int store_open(struct store **out, const char *path, struct err *e);
 void store_close(struct store *st);
 /* Current schema version (migrations are applied in order on open). */
 int store_schema_version(struct store *st);
+
+#define STORE_ID_LEN 32 /* hex digits of a store id */
+
+/* The store's identity: STORE_ID_LEN lowercase hex digits, made at random
+ * when its database was created (a "mem:" or ":memory:" store: at each open)
+ * and the same for every handle on it; owned by the handle. */
+const char *store_id(struct store *st);
+/* 1 when the database was created by a stratus from before store identities
+ * and got its id from the migration: its artefacts are where that stratus
+ * kept them (unkeyed, directly in $STRATUS_HOME); 0 for every other store. */
+int store_legacy_layout(struct store *st);
 
 /* One transaction at a time (a second begin is ST_ESTATE).  A commit that
  * fails stores nothing of the transaction and closes it; rollback without a

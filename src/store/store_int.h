@@ -35,7 +35,8 @@ struct store_ops {
     const char *prefix;
     size_t priv_size; /* bytes of private state the core allocates */
 
-    /* Open (creating and migrating); sets st->schema_version.  On failure
+    /* Open (creating and migrating); sets st->schema_version, st->id and
+     * st->legacy (store_new_id() makes ids).  On failure
      * the method has released everything it acquired (close is not called). */
     int (*open)(struct store *st, const char *path, struct err *e);
     void (*close)(struct store *st);
@@ -100,7 +101,15 @@ struct store {
     char *path;         /* as given to store_open, for messages */
     int schema_version; /* set by ops->open */
     int in_tx;          /* inside store_begin() .. commit/rollback */
+    char id[STORE_ID_LEN + 1]; /* store_id(), set by ops->open */
+    int legacy;         /* store_legacy_layout(), set by ops->open */
 };
+
+/* A new random store id (STORE_ID_LEN hex digits and a NUL) into out, from
+ * the kernel's random source. */
+int store_new_id(char *out, struct err *e);
+/* Is s a store id as store_new_id() makes them (a damaged file's is not)? */
+int store_id_valid(const char *s);
 
 extern const struct store_ops store_sqlite;
 extern const struct store_ops store_mem;

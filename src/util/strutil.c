@@ -306,3 +306,20 @@ const char *str_duration(char *out, size_t n, double seconds)
         snprintf(out, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
     return out;
 }
+
+const char *str_vis(char *out, size_t n, const char *s)
+{
+    size_t i, room = n - 1;
+
+    for (i = 0; s[i] != '\0' && i < room; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (s[i] != '\0') {
+        i = room >= 3 ? room - 3 : 0;
+        while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+            i--; /* do not cut a UTF-8 sequence in two */
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}

@@ -30,5 +30,9 @@ size_t str_distance(const char *a, const char *b);
 const char *str_money(char *out, size_t n, double usd);
 /* Format a duration in seconds as "1h30m" / "45s" into out. */
 const char *str_duration(char *out, size_t n, double seconds);
+/* Outside text made safe to quote in a message, into out (n >= 4): control
+ * bytes (0x00-0x1f, 0x7f) become '?', and text longer than out holds is cut
+ * with "..." (never inside a UTF-8 sequence).  Returns out. */
+const char *str_vis(char *out, size_t n, const char *s);
 
 #endif

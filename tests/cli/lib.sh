@@ -28,7 +28,7 @@ json() { python3 -c "import json,sys; j=json.load(sys.stdin); r=($1); print(r)" 
 # catalog (without its commitment, so rankings are plain) unless one is given.
 use_home() {
   export STRATUS_HOME="$TMP/home"
-  mkdir -p "$STRATUS_HOME"
+  mkdir -p -m 0700 "$STRATUS_HOME"
   if [ $# -ge 1 ]; then
     export STRATUS_CATALOG=$1
   else
@@ -45,8 +45,14 @@ stop_home() {
   [ -n "${STRATUS_HOME:-}" ] || return 0
   "$STRATUS" controller stop >/dev/null 2>&1 || true
   local p
-  for p in $(find "$STRATUS_HOME/local" -name pid 2>/dev/null); do
+  for p in $(find "$STRATUS_HOME" -path "*/local/att-*/pid" 2>/dev/null); do
     kill -9 -- "-$(cat "$p")" 2>/dev/null; kill -9 "$(cat "$p")" 2>/dev/null
+  done
+  # ... and the nodes' cgroups (the local driver's, where cgroup v2 is usable)
+  for p in $(cat $(find "$STRATUS_HOME" -path "*/local/att-*/cgroup" 2>/dev/null) /dev/null); do
+    [ -d "$p" ] || continue
+    echo 1 >"$p/cgroup.kill" 2>/dev/null
+    for _ in $(seq 1 20); do rmdir "$p" 2>/dev/null && break; sleep 0.1; done
   done
   true
 }
@@ -83,6 +89,15 @@ db = sqlite3.connect(sys.argv[1], timeout=10)
 for row in db.execute(sys.argv[2]):
     print("|".join("" if v is None else str(v) for v in row))
 PY
+}
+
+# state_dir: the store's own directory (driver state, checkpoints), named by
+# the store's identity: $STRATUS_HOME/state/<store id>.
+state_dir() {
+  local sid
+  sid=$(sql "select value from meta where key = 'store_id'") && [ -n "$sid" ] ||
+    fail "no store id in $STRATUS_HOME/stratus.db"
+  echo "$STRATUS_HOME/state/$sid"
 }
 
 # launch_detached FILE [ARGS...]: submit a job, print its id.

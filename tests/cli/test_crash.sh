@@ -10,9 +10,15 @@ LEDGER="$TMP/launches"          # every node start appends "attempt rank" here
 : >"$LEDGER"
 mkdir -p "$TMP/specs"
 RANDOM=7                        # reproducible kill times and victims
+KILLS="$TMP/kills"              # how many kills so far, for the jobs to read
+echo 0 >"$KILLS"
+MIN_KILLS=10
 
 for i in $(seq 1 "$JOBS"); do
   nodes=$(( (i % 3 == 0) ? 2 : 1 ))
+  # Job i finishes only after i/JOBS of the required kills happened, so the
+  # kills land while jobs are live however fast or slow the machine is.
+  need=$(( (i * MIN_KILLS + JOBS - 1) / JOBS ))
   cat >"$TMP/specs/j$i.yaml" <<YAML
 name: j$i
 resources:
@@ -20,6 +26,7 @@ resources:
 num_nodes: $nodes
 run: |
   echo "\$STRATUS_ATTEMPT_ID \$STRATUS_NODE_RANK" >>$LEDGER
+  while [ "\$(cat $KILLS)" -lt $need ]; do sleep 0.1; done
   sleep $((RANDOM % 2)).$((RANDOM % 9 + 1))
 stratus:
   priority: $((i % 4))
@@ -50,12 +57,13 @@ while [ "$(active)" != 0 ]; do
   # Kill the controller at a random moment, then start a new one.
   if [ $((RANDOM % 4)) != 0 ] && [ -f "$STRATUS_HOME/controller.pid" ]; then
     kill -9 "$(cat "$STRATUS_HOME/controller.pid")" 2>/dev/null && kills=$((kills + 1))
+    echo "$kills" >"$KILLS.tmp" && mv "$KILLS.tmp" "$KILLS"
     sleep "0.0$((RANDOM % 9))"
   fi
   "$STRATUS" controller start >/dev/null || fail "controller did not restart"
 done
 echo "# $kills controller kills, $preempts preemptions injected"
-[ "$kills" -ge 10 ] || fail "the test must kill the controller at least 10 times (did $kills)"
+[ "$kills" -ge "$MIN_KILLS" ] || fail "the test must kill the controller at least $MIN_KILLS times (did $kills)"
 
 # Every job ended, exactly once, and succeeded (nothing lost).
 [ "$(sql "select count(*) from jobs where state = 4")" = "$JOBS" ] ||

@@ -2,7 +2,7 @@
 # Black-box tests of `stratus simulate`: the five policies on a workload, the
 # invariants a correct comparison must satisfy, determinism, the chart, and
 # bad input.  With the shared data present, also the first ITP cluster with
-# the SkyPilot spot traces, where Stratus must beat greedy-spot.
+# the SkyPilot spot traces, where Stratus must beat spot-else-ondemand.
 . "$(dirname "$0")/lib.sh"
 EX="$SOURCE_DIR/examples"
 
@@ -21,7 +21,7 @@ SIM=("$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --o
 
 run 0 "${SIM[@]}" --json --chart "$TMP/chart.svg"
 echo "$OUT" >"$TMP/a.json"
-[ "$(json '[r["policy"] for r in j]')" = "['stratus', 'azure-ondemand', 'cheapest-ondemand', 'greedy-spot', 'offline-bound']" ] ||
+[ "$(json '[r["policy"] for r in j]')" = "['stratus', 'azure-ondemand', 'cheapest-ondemand', 'spot-else-ondemand', 'offline-bound']" ] ||
   fail "five policies expected: $OUT"
 [ "$(json 'all(r["jobs"] == 300 for r in j)')" = True ] || fail "every policy sees 300 jobs"
 [ "$(json 'all(r["failed"] == 0 for r in j if not r["lower_bound"])')" = True ] || fail "no job may fail"
@@ -32,13 +32,33 @@ ok "simulate: five policies over the same 300 jobs"
   fail "azure-ondemand must spend only on azure, on demand"
 [ "$(json 'j[2]["spot_share"] == 0 and j[2]["preemptions"] == 0')" = True ] || fail "cheapest-ondemand must use no spot"
 [ "$(json 'j[2]["cost"] <= j[1]["cost"]')" = True ] || fail "the cheapest on-demand location cannot cost more than azure on demand"
-[ "$(json 'j[0]["spot_share"] > 0 and j[3]["spot_share"] > 0')" = True ] || fail "stratus and greedy-spot use spot"
+[ "$(json 'j[0]["spot_share"] > 0 and j[3]["spot_share"] > 0')" = True ] || fail "stratus and spot-else-ondemand use spot"
 [ "$(json 'j[0]["cost"] < j[1]["cost"]')" = True ] || fail "stratus must cost less than everything on azure on demand"
-[ "$(json 'j[0]["deadline_misses"] <= j[3]["deadline_misses"]')" = True ] || fail "stratus misses no more deadlines than greedy-spot"
+[ "$(json 'j[0]["deadline_misses"] <= j[3]["deadline_misses"]')" = True ] || fail "stratus misses no more deadlines than spot-else-ondemand"
 ok "simulate: the bound is below all, the baselines behave as defined, stratus beats azure-ondemand"
 
+[ "$(json 'all(r["ratio_to_bound"] >= 1 for r in j if not r["lower_bound"])')" = True ] ||
+  fail "every policy's ratio to the bound is at least 1: $OUT"
+[ "$(json 'abs(j[0]["ratio_to_bound"] * j[4]["cost"] - j[0]["cost"]) < 1e-6 * j[0]["cost"]')" = True ] ||
+  fail "the ratio is stratus's cost over the bound's"
+[ "$(json 'j[4]["lp"]["rows"] > 0 and j[4]["lp"]["columns"] > 0 and j[4]["lp"]["horizon_days"] > 0')" = True ] ||
+  fail "the bound reports its LP: $OUT"
+ok "simulate: each policy as a ratio to the bound, and the bound's LP"
+
+# Every baseline and the bound obey the org policy: under a rule that allows
+# only Azure, nothing may be spent elsewhere (before, cheapest-ondemand went to
+# the cheapest cloud and the bound ignored the policy).
+printf 'rules:\n  - name: only-azure\n    allow: [azure]\n' >"$TMP/azure.yaml"
+run 0 "$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$TMP/azure.yaml" --json
+for i in 0 1 2 3 4; do
+  [ "$(json "abs(j[$i]['cost_by_cloud']['azure'] - j[$i]['cost']) < 1e-6 * j[$i]['cost'] and j[$i]['cost'] > 0")" = True ] ||
+    fail "policy $i spent off Azure under an Azure-only policy: $OUT"
+done
+[ "$(json 'all(r["cost"] >= j[4]["cost"] - 1e-6 for r in j)')" = True ] || fail "the bound stays below all under the policy"
+ok "simulate: every baseline and the bound follow the org policy"
+
 head -c 5 "$TMP/chart.svg" | grep -q "<svg" || fail "the chart must be SVG"
-for p in stratus azure-ondemand cheapest-ondemand greedy-spot offline-bound azure gcp; do
+for p in stratus azure-ondemand cheapest-ondemand spot-else-ondemand offline-bound azure gcp; do
   grep -q ">$p<\|>$p \|$p<" "$TMP/chart.svg" || fail "the chart lacks '$p'"
 done
 ok "simulate --chart: an SVG with a panel per policy and a legend"
@@ -84,10 +104,10 @@ if [ -d "${SHARED_DATA:-}/traces/gpu-training-msft-itp-2021" ]; then
     --mapping "$EX/sim/spot-mapping.csv" --horizon 40d --out "$TMP/spot.csv" 2>/dev/null
   run 0 "$STRATUS" simulate --workload "$TMP/itp.csv" --spot "$TMP/spot.csv" --fleet "$EX/sim/fleet.csv" \
     --org-policy "$EX/policy.yaml" --json
-  [ "$(json 'j[0]["cost"] < j[3]["cost"]')" = True ] || fail "on ITP cluster01 stratus must cost less than greedy-spot: $OUT"
+  [ "$(json 'j[0]["cost"] < j[3]["cost"]')" = True ] || fail "on ITP cluster01 stratus must cost less than spot-else-ondemand: $OUT"
   [ "$(json 'j[0]["deadline_misses"] <= j[3]["deadline_misses"]')" = True ] || fail "and miss no more deadlines"
   [ "$(json 'j[0]["cost"] > j[4]["cost"]')" = True ] || fail "and stay above the bound"
-  ok "simulate: on real ITP and spot traces stratus beats greedy-spot and azure-ondemand, above the bound"
+  ok "simulate: on real ITP and spot traces stratus beats spot-else-ondemand and azure-ondemand, above the bound"
 else
   echo "# skipped the ITP study: no shared data at ${SHARED_DATA:-(unset)}"
 fi

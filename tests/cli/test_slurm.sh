@@ -143,7 +143,7 @@ ok "cancel: the Slurm job is CANCELLED and its processes are gone"
 spec ckpt 2 "$TRAINER --steps 150 --ckpt-every 10 --step-time 0.04" \
   'stratus: {checkpoint: {interval: 1s, restore: 1s}, recovery: {strategy: eager-next-region, max_restarts: 3}}'
 id=$(launch_detached "$TMP/ckpt.yaml")
-ckpt="$STRATUS_HOME/checkpoints/job-$id/att-1"
+ckpt="$(state_dir)/checkpoints/job-$id/att-1"
 wait_for test -f "$ckpt/step"
 wait_for bash -c "[ \$(cat '$ckpt/step') -ge 30 ]"
 [ "$(where "$id" 1)" = oci ] || fail "the trainer must start on oci: $(where "$id" 1)"
@@ -157,7 +157,7 @@ for p in $(grep -lsx "SLURMD_NODENAME=$node" --null-data /proc/[0-9]*/environ | 
 done
 wait_state "$id" SUCCEEDED 60
 [ "$(where "$id")" = azure ] || fail "the job must resume on azure: $(sql "select n, cloud, end_reason from attempts where job_id=$id")"
-final="$STRATUS_HOME/checkpoints/job-$id/att-$(job_field "$id" 'j["attempts"]')"
+final="$(state_dir)/checkpoints/job-$id/att-$(job_field "$id" 'j["attempts"]')"
 [ "$(cat "$final/step")" = 150 ] || fail "the trainer must finish at step 150: $(cat "$final/step")"
 computed=$(wc -l <"$final/ledger"); redone=$((computed - 150))
 [ "$redone" -ge 0 ] && [ "$redone" -le 10 ] || fail "redone $redone steps; at most one checkpoint interval (10) may be lost"

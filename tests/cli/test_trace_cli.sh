@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Black-box tests of `stratus trace`: the converters on the fixtures (exact
-# bytes), bad input (file:line, exit 2), and, when the shared data is there,
-# the real public traces: all six ITP clusters (37,846 jobs), a SkyPilot spot
-# file, the GCP price history.
+# bytes), a converted SkyPilot 1-node trace read the right way up by
+# `stratus simulate`, bad input (file:line, exit 2), and, when the shared
+# data is there, the real public traces: all six ITP clusters (37,846 jobs),
+# a SkyPilot spot file, the GCP price history.
 . "$(dirname "$0")/lib.sh"
 TD="$SOURCE_DIR/tests/data/trace"
 MINI="$SOURCE_DIR/tests/data/catalog-mini"
@@ -26,8 +27,27 @@ ok "convert alibaba: fixture to the expected bytes"
 run 0 "$STRATUS" trace convert --from skypilot-spot "$TD/spot" --mapping "$TD/spot-mapping.csv" \
   --catalog "$MINI"
 [ "$OUT" = "$(cat "$TD/spot-expected.csv")" ] || fail "spot output differs: $OUT"
-has "$ERR" "1-node (1 = preempted)"
-ok "convert skypilot-spot: 1 = preempted in 1-node files, counts in 16-node ones"
+has "$ERR" "1-node (1 = available), available 50.0%"
+ok "convert skypilot-spot: 1 = available in 1-node files (preempted = 1 - value), counts in 16-node ones"
+# The simulator reads a converted 1-node trace the right way up: one 30-min
+# spot-allowed job at time 0 runs on spot when the first tick is 1 (available)
+# and on demand when it is 0.
+mkdir -p "$TMP/sky/1-node"
+printf 'trace_file,location,instance_type\n1-node/a.json,gcp/us-central1/us-central1-a,a3-highgpu-8g\n' >"$TMP/sky-map.csv"
+printf 'location,instance_type,nodes,spot_nodes\ngcp/us-central1/us-central1-a,a3-highgpu-8g,1,1\n' >"$TMP/sky-fleet.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,spot_ok\n0,j1,lab,batch,H100,8,1800,1\n' >"$TMP/sky-w.csv"
+for first in 1 0; do
+  printf '{"metadata": {"gap_seconds": 3600}, "data": [%d, %d, %d]}' "$first" $((1 - first)) $((1 - first)) \
+    >"$TMP/sky/1-node/a.json"
+  run 0 "$STRATUS" trace convert --from skypilot-spot "$TMP/sky" --mapping "$TMP/sky-map.csv" \
+    --catalog "$MINI" --out "$TMP/sky-spot.csv"
+  run 0 "$STRATUS" simulate --workload "$TMP/sky-w.csv" --fleet "$TMP/sky-fleet.csv" \
+    --spot "$TMP/sky-spot.csv" --catalog "$MINI" --policies stratus --json
+  [ "$(json 'j[0]["spot_share"]')" = "$first.0" ] ||
+    fail "first tick $first: spot share $(json 'j[0]["spot_share"]'), expected $first.0"
+  [ "$(json 'j[0]["preemptions"]')" = 0 ] || fail "first tick $first: preempted: $OUT"
+done
+ok "convert skypilot-spot + simulate: a 1-node tick of 1 gives spot capacity, 0 none"
 run 0 "$STRATUS" trace convert --from gcp-prices "$TD/gcp/prices.csv" --catalog "$MINI"
 [ "$OUT" = "$(cat "$TD/gcp-expected.csv")" ] || fail "prices output differs: $OUT"
 ok "convert gcp-prices: fixture to the expected bytes"
@@ -70,10 +90,10 @@ ok "ITP: all six clusters, 37,846 jobs, and the output loads"
 printf 'trace_file,location,instance_type\npreemption/1-node/aws-04-22-2023/us-east-1c_v100_1.json,gcp/us-central1/us-central1-a,a3-highgpu-8g\n' >"$TMP/one.csv"
 run 0 "$STRATUS" trace convert --from skypilot-spot "$tr/spot-availability-skypilot" --mapping "$TMP/one.csv" \
   --out "$TMP/spot.csv"
-has "$ERR" "19961 ticks of 32 s"
-# the source's first ticks are 0 0 ... then 1: available first, then preempted
-[ "$(sed -n 2p "$TMP/spot.csv")" = "0,gcp/us-central1/us-central1-a,a3-highgpu-8g,,0" ] ||
-  fail "first spot row: $(sed -n 2p "$TMP/spot.csv")"
+has "$ERR" "19961 ticks of 32 s (7.4 days), 1-node (1 = available), available 31.4%"
+# the source's first 350 ticks are 0, then 1: not held until 350 x 32 s, then held
+[ "$(sed -n 2,3p "$TMP/spot.csv" | tr '\n' ' ')" = "0,gcp/us-central1/us-central1-a,a3-highgpu-8g,,1 11200,gcp/us-central1/us-central1-a,a3-highgpu-8g,,0 " ] ||
+  fail "first spot rows: $(sed -n 2,3p "$TMP/spot.csv")"
 run 0 "$STRATUS" trace check --spot "$TMP/spot.csv"
 run 0 "$STRATUS" trace convert --from skypilot-spot "$tr/spot-availability-skypilot" \
   --mapping "$SOURCE_DIR/examples/sim/spot-mapping.csv" --horizon 90d --out "$TMP/spot-all.csv"

@@ -2,8 +2,8 @@
 # The two worlds agree: one scenario — two jobs, a stockout of the cheapest
 # location, a preemption of the spot job midway — run on the local clouds
 # (real processes, wall time) and in the simulator (virtual time) gives the
-# same attempts, placements and outcomes, and the same costs up to the
-# wall-clock jitter of real processes.
+# same attempts, placements and outcomes, billed at the same prices, with
+# run times equal up to the wall-clock jitter of real processes.
 . "$(dirname "$0")/lib.sh"
 use_home
 TRAINER="$SOURCE_DIR/examples/trainer.sh"
@@ -18,13 +18,31 @@ run: sleep 3
 stratus:
   duration: 3s
 YAML
+# b's work is measured in wall-clock seconds, as the simulator measures it
+# (a step-counting trainer falls behind the clock on a loaded machine): it
+# needs 20 s of work (long enough that a slow machine still preempts it
+# midway), saves it every 0.5 s of work, and resumes from that.
+cat >"$TMP/work.sh" <<'SH'
+#!/usr/bin/env bash
+d=$STRATUS_CHECKPOINT_DIR; done=0
+[ -f "$d/work" ] && done=$(cat "$d/work")
+start=$(date +%s.%N)
+while :; do
+  w=$(awk -v a="$done" -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { print a + n - s }')
+  awk -v w="$w" 'BEGIN { exit !(w >= 20) }' && exit 0
+  saved=$(awk -v w="$w" 'BEGIN { print int(w / 0.5) * 0.5 }')
+  echo "$saved" >"$d/work.tmp" && mv "$d/work.tmp" "$d/work"
+  sleep 0.02
+done
+SH
+chmod +x "$TMP/work.sh"
 cat >"$TMP/b.yaml" <<YAML
 name: b
 resources:
   accelerators: H100:8
-run: $TRAINER --steps 40 --ckpt-every 5 --step-time 0.1
+run: $TMP/work.sh
 stratus:
-  duration: 4s
+  duration: 20s
   checkpoint: {interval: 0.5s, restore: 0s}
 YAML
 
@@ -33,7 +51,7 @@ run 0 "$STRATUS" local stockout --location oci/us-ashburn-1 --for 10m
 a=$(launch_detached "$TMP/a.yaml"); b=$(launch_detached "$TMP/b.yaml")
 [ "$a" = 1 ] && [ "$b" = 2 ] || fail "job ids 1 and 2 expected, got $a $b"
 wait_state 2 RUNNING
-sleep 1.5
+wait_for bash -c "awk '{ exit !(\$1 >= 1.5) }' $(state_dir)/checkpoints/job-2/att-1/work 2>/dev/null"
 run 0 "$STRATUS" local preempt --job 2
 wait_state 1 SUCCEEDED 60; wait_state 2 SUCCEEDED 60
 attempts_of() { # DB: one line per attempt: job n cloud region zone type mode end
@@ -46,10 +64,12 @@ for r in db.execute(q):
     print(" ".join(str(v) for v in r))
 PY
 }
+# costs_of DB: per attempt "cost price seconds-run nodes", in attempt order.
 costs_of() { python3 -c "
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-print(' '.join('%.6f' % r[0] for r in db.execute('select a.cost from attempts a join jobs j on j.id = a.job_id order by j.name, a.n')))" "$1"; }
+q = 'select a.cost, a.price_hour, max(a.ended_at - a.running_at, 0), a.nodes from attempts a join jobs j on j.id = a.job_id order by j.name, a.n'
+print(' '.join('%.6f,%.4f,%.3f,%d' % r for r in db.execute(q)))" "$1"; }
 # When the preemption really struck, and how long a launch took, measured
 # from the local run: the simulator replays exactly that.
 read -r t_pre delay < <(python3 - "$STRATUS_HOME/stratus.db" <<'PY'
@@ -69,7 +89,7 @@ stop_home
 cat >"$TMP/w.csv" <<'CSV'
 submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb,spot_ok
 0,a,,batch,H100,8,3,,,,,0
-0,b,,batch,H100,8,4,,0.5,,,
+0,b,,batch,H100,8,20,,0.5,,,
 CSV
 printf 'location,instance_type,nodes,spot_nodes\n*,*,4,4\n' >"$TMP/fleet.csv"
 printf 'time_s,kind,arg\n0,stockout,oci/us-ashburn-1 600\n%s,preempt-job,2\n' "$t_pre" >"$TMP/events.csv"
@@ -89,13 +109,21 @@ grep -q "^a 1 gcp us-central1 us-central1-a a3-highgpu-8g 0 1$" <<<"$local_att" 
 [ "$local_att" = "$sim_att" ] || fail "the worlds disagree: local [$local_att] sim [$sim_att]"
 ok "same attempts, placements, modes and outcomes in both worlds"
 
-python3 - "$local_cost" "$sim_cost" <<'PY' || fail "costs differ beyond jitter: local $local_cost, sim $sim_cost"
+# Costs: each world bills what it ran at the same prices (exactly), and
+# what ran agrees up to the jitter of real processes: starting bash, noticing
+# an exit and the preemption's real moment each cost a loaded machine up to a
+# second or so; a wrong price or a double bill is far outside that.
+python3 - "$local_cost" "$sim_cost" <<'PY' || fail "the worlds bill differently: local [$local_cost] sim [$sim_cost]"
 import sys
-l = [float(x) for x in sys.argv[1].split()]; s = [float(x) for x in sys.argv[2].split()]
+def rows(arg):
+    return [tuple(float(v) for v in x.split(",")) for x in arg.split()]
+l, s = rows(sys.argv[1]), rows(sys.argv[2])
 assert len(l) == len(s)
-for a, b in zip(l, s):
-    # a real process runs a little longer than its modelled duration
-    assert abs(a - b) <= 0.35 * max(a, b) + 0.002, (a, b)
+for (lc, lp, lt, ln), (sc, sp, st, sn) in zip(l, s):
+    assert lp == sp and ln == sn, ("prices or nodes differ", lp, sp, ln, sn)
+    for cost, price, t, n in ((lc, lp, lt, ln), (sc, sp, st, sn)):
+        assert abs(cost - price * n * t / 3600) < 1e-5, ("cost is not run time x price", cost, price, t)
+    assert abs(lt - st) <= 3.0, ("run times differ beyond jitter", lt, st)
 PY
-ok "costs agree within the jitter of real processes: local [$local_cost] sim [$sim_cost]"
+ok "both worlds bill run time x the same prices; run times agree within 3 s: local [$local_cost] sim [$sim_cost]"
 echo "$checks checks passed"

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,6 +34,7 @@
 
 #include "catalog/catalog.h"
 #include "driver/driver.h"
+#include "driver/local.h"
 #include "driver/local_int.h"
 #include "util/clock.h"
 #include "util/fsutil.h"
@@ -303,7 +305,42 @@ static int has_line(const char *text, const char *line)
     return 0;
 }
 
-/* SIGKILL the process group of every supervisor still alive under home. */
+/* The node's cgroup path (its `cgroup` file), or NULL. Caller frees. */
+static char *node_cgroup(const char *node_dir)
+{
+    char *path = xasprintf("%s/cgroup", node_dir), *cg = slurp(path);
+
+    free(path);
+    if (cg)
+        cg[strcspn(cg, "\n")] = '\0';
+    return cg;
+}
+
+/* SIGKILL what runs in the node's cgroup and remove it (a failed test's). */
+static void kill_cgroup(const char *node_dir)
+{
+    char *cg = node_cgroup(node_dir), *path;
+    double until = clock_mono() + WAIT_S;
+    FILE *fp;
+
+    if (cg == NULL || access(cg, F_OK) != 0) {
+        free(cg);
+        return;
+    }
+    path = xasprintf("%s/cgroup.kill", cg);
+    fp = fopen(path, "w");
+    if (fp) {
+        fputs("1\n", fp);
+        fclose(fp);
+    }
+    while (rmdir(cg) != 0 && errno == EBUSY && clock_mono() < until)
+        clock_sleep(0.01);
+    free(path);
+    free(cg);
+}
+
+/* SIGKILL the process group of every supervisor still alive under home, and
+ * whatever runs in the nodes' cgroups. */
 static void kill_nodes(const char *home)
 {
     char *root = xasprintf("%s/local", home);
@@ -320,6 +357,7 @@ static void kill_nodes(const char *home)
 
             if (pid > 0 && lf_alive(node))
                 kill(-(pid_t)pid, SIGKILL);
+            kill_cgroup(node);
             free(node);
         }
         if (nd)
@@ -344,9 +382,13 @@ static int teardown(void **state)
 {
     struct world *w = *state;
     struct err e;
+    char *path;
 
     w_close(w);
     kill_nodes(w->home);
+    path = xasprintf("%s/mnt", w->home); /* test_full_tmpfs's, if mounted */
+    umount2(path, 0);
+    free(path);
     clock_sleep(0.05);
     reap();
     fs_remove_tree(w->home, &e);
@@ -991,6 +1033,365 @@ static void test_lost_node(void **state)
     free(dir);
 }
 
+/* ---- a full disk (issue 9, item 4) ---------------------------------------- */
+
+/* While the file full_flag exists, the disk is full: writes that would grow
+ * a file fail with ENOSPC, and with full_all every write fails. */
+static char *full_flag;
+static int full_all;
+
+static ssize_t full_disk_write(int fd, const void *buf, size_t n)
+{
+    struct stat st;
+    off_t off = lseek(fd, 0, SEEK_CUR);
+
+    if (access(full_flag, F_OK) == 0 &&
+        (full_all || fstat(fd, &st) != 0 || off < 0 || off + (off_t)n > st.st_size)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return write(fd, buf, n);
+}
+
+/* Run the supervisor in a child of this process, with the full-disk write. */
+static int spawn_full_disk(const char *bin, const char *node_dir, struct err *e)
+{
+    pid_t pid = fork();
+
+    (void)bin;
+    if (pid < 0)
+        return err_set(e, ST_EINTERNAL, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        char *log = xasprintf("%s/log", node_dir);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+        if (fd >= 0) { /* as sys_spawn does */
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setsid();
+        local_sys.write = full_disk_write;
+        _exit(local_node_main(node_dir));
+    }
+    return 0;
+}
+
+/* The job fills the disk, then exits 0: it must be reported EXITED 0, never
+ * a lost node (which would run the finished job again). */
+static void test_full_disk_exit(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(121, 12, &GCP_H100, 1, 0, "touch \"$FULL\"; echo done");
+    struct driver_env env = {"FULL", NULL};
+    const struct driver_event *ev;
+
+    full_flag = xasprintf("%s/disk-full", w->home);
+    full_all = 0;
+    env.value = full_flag;
+    a.envs = &env;
+    a.nenvs = 1;
+    local_sys.spawn = spawn_full_disk;
+    w_open(w);
+    launch_ok(w, &a);
+    local_sys.spawn = real_spawn;
+    w_wait(w, 121, DRV_EV_EXITED, 1);
+    ev = ev_find(w, 121, 0, DRV_EV_EXITED);
+    assert_int_equal(ev->exit_code, 0);
+    assert_string_equal(ev->msg, "exited with code 0");
+    assert_int_equal(ev_count(w, 121, DRV_EV_PREEMPTED), 0);
+    assert_true(access(full_flag, F_OK) == 0); /* the disk was full throughout */
+    free(full_flag);
+}
+
+/* Even the reserved space cannot be written (every write fails): the
+ * supervisor stays alive, so the node is not lost, and records the exit
+ * once the disk has room again. */
+static void test_full_disk_retry(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(122, 12, &GCP_H100, 1, 0, "touch \"$FULL\"; exit 0");
+    struct driver_env env = {"FULL", NULL};
+    char *dir = node_path(w, 122, 0, ""), *log;
+    const struct driver_event *ev;
+
+    full_flag = xasprintf("%s/disk-full", w->home);
+    full_all = 1;
+    env.value = full_flag;
+    a.envs = &env;
+    a.nenvs = 1;
+    local_sys.spawn = spawn_full_disk;
+    w_open(w);
+    launch_ok(w, &a);
+    local_sys.spawn = real_spawn;
+    w_wait(w, 122, DRV_EV_RUNNING, 1);
+    wait_file(w, 122, 0, "../../../disk-full");
+    w_quiet(w, 0.5); /* a lost node would be reported by now */
+    assert_int_equal(ev_count(w, 122, DRV_EV_PREEMPTED), 0);
+    assert_int_equal(ev_count(w, 122, DRV_EV_EXITED), 0);
+    assert_true(lf_alive(dir)); /* retrying, not gone */
+    log = node_slurp(w, 122, 0, "log");
+    assert_non_null(strstr(log, "No space left on device; retrying"));
+    free(log);
+    assert_int_equal(unlink(full_flag), 0); /* room again */
+    w_wait(w, 122, DRV_EV_EXITED, 1);
+    ev = ev_find(w, 122, 0, DRV_EV_EXITED);
+    assert_int_equal(ev->exit_code, 0);
+    assert_int_equal(ev_count(w, 122, DRV_EV_PREEMPTED), 0);
+    free(full_flag);
+    free(dir);
+}
+
+/* The same through a real file system that is full: a 512 KiB tmpfs the
+ * job fills.  Mounting needs root (CAP_SYS_ADMIN); skipped otherwise.  The
+ * teardown unmounts it by path whatever happens. */
+static void test_full_tmpfs(void **state)
+{
+    struct world *w = *state;
+    char *mnt = xasprintf("%s/mnt", w->home), *att = xasprintf("%s/att", mnt),
+         *node = xasprintf("%s/node-0", att), *work = xasprintf("%s/work", node);
+    static const char env[] = "STRATUS_ATTEMPT_ID=1\0STRATUS_NODE_RANK=0";
+    struct lf_exit x;
+    struct err e;
+    pid_t pid;
+
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=512k") != 0) {
+        free(work);
+        free(node);
+        free(att);
+        free(mnt);
+        skip();
+    }
+    assert_int_equal(fs_mkdirs(work, 0700, &e), 0);
+    assert_int_equal(lf_write(node, "env", env, sizeof(env)), 0);
+    tu_write(att, "run", "dd if=/dev/zero of=fill bs=4k 2>/dev/null; exit 0");
+    pid = fork();
+    if (pid == 0) {
+        execl(STRATUS_BIN_PATH, "stratus", "__node", node, (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    assert_int_equal(lf_exit_read(node, &x),
+                     0); /* the disk was full, the record is there */
+    assert_int_equal(x.code, 0);
+    assert_false(x.stopped || x.lost);
+    free(work);
+    free(node);
+    free(att);
+    free(mnt);
+}
+
+/* A supervisor that died after writing its record but before the rename:
+ * the record in exit-reserved is the node's exit, not a lost node. */
+static void test_exit_reserved_only(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(123, 12, &GCP_H100, 1, 0, "true");
+    char *dir = node_path(w, 123, 0, ""), *done = node_path(w, 123, 0, "exit"),
+         *rsv = node_path(w, 123, 0, "exit-reserved");
+    struct lf_exit x = {0, 0, 0}, got;
+    int fd;
+
+    local_sys.spawn = spawn_nothing;
+    w_open(w);
+    launch_ok(w, &a);
+    local_sys.spawn = real_spawn;
+    assert_int_equal(lf_claim(dir, 999999, NULL), 0); /* a dead supervisor's claim */
+    fd = lf_exit_reserve(dir);
+    assert_true(fd >= 0);
+    assert_int_not_equal(lf_exit_read_reserved(dir, &got), 0); /* "pending" */
+    assert_int_equal(lf_exit_commit(fd, dir, &x), 0);
+    close(fd);
+    assert_int_equal(lf_exit_read(dir, &got), 0);
+    assert_int_equal(got.code, 0);
+    /* undo the rename: the record is only in the reserved space */
+    assert_int_equal(rename(done, rsv), 0);
+    w_wait(w, 123, DRV_EV_EXITED, 1);
+    assert_int_equal(ev_find(w, 123, 0, DRV_EV_EXITED)->exit_code, 0);
+    assert_int_equal(ev_count(w, 123, DRV_EV_PREEMPTED), 0);
+    free(rsv);
+    free(done);
+    free(dir);
+}
+
+/* ---- two copies of a job (issue 9, item 6) ------------------------------- */
+
+/* Is the process alive (neither gone nor a zombie)? */
+static int proc_alive(long pid)
+{
+    char *path = xasprintf("/proc/%ld/stat", pid), *text = slurp(path), *rp;
+    int alive = 0;
+
+    if (text && (rp = strrchr(text, ')')) != NULL)
+        alive = rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+    free(text);
+    free(path);
+    return alive;
+}
+
+static long file_pid(const struct world *w, int64_t att, const char *rel)
+{
+    char *text = node_slurp(w, att, 0, rel);
+    long pid = text ? atol(text) : -1;
+
+    free(text);
+    return pid;
+}
+
+/* The supervisor is SIGKILLed during a preemption notice that its job
+ * ignores (it traps TERM), and a child of the job escaped the process group
+ * with setsid().  When the driver reports the node, none of them runs. */
+static void test_supervisor_killed_in_notice(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(131, 13, &GCP_H100, 1, 0,
+                              "trap 'echo TERM >> term.out' TERM; "
+                              "setsid bash -c 'echo $$ > esc.pid; exec sleep 300' & "
+                              "echo $$ > job.pid; "
+                              "while :; do sleep 0.05; done");
+    char *dir = node_path(w, 131, 0, ""), *cg;
+    long sup, job, esc;
+    int with_cgroup;
+
+    w_write_conf(w, "preemption: {notice: 60s}\n"); /* the driver's SIGKILL never comes */
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 131, DRV_EV_RUNNING, 1);
+    wait_file(w, 131, 0, "work/job.pid");
+    wait_file(w, 131, 0, "work/esc.pid");
+    inject_ok(w, "preempt-job", "13");
+    wait_file(w, 131, 0, "work/term.out"); /* the job got its notice, and runs on */
+    w_wait(w, 131, DRV_EV_PREEMPT_NOTICE, 1);
+    sup = lf_pid(dir);
+    job = file_pid(w, 131, "work/job.pid");
+    esc = file_pid(w, 131, "work/esc.pid");
+    assert_true(sup > 0 && job > 0 && esc > 0 && proc_alive(job) && proc_alive(esc));
+    cg = node_cgroup(dir);
+    with_cgroup = cg != NULL && access(cg, F_OK) == 0;
+    assert_int_equal(kill((pid_t)sup, SIGKILL), 0);
+    w_wait(w, 131, DRV_EV_PREEMPTED, 1);
+    /* reported: so nothing of the node may run any more */
+    assert_false(proc_alive(job));
+    if (with_cgroup) {
+        assert_false(proc_alive(esc));             /* a cgroup has no way out */
+        assert_int_not_equal(access(cg, F_OK), 0); /* and it was removed */
+    } else {
+        print_message("no usable cgroup v2: the setsid() escape is not checked\n");
+        kill((pid_t)esc, SIGKILL);
+    }
+    assert_non_null(strstr(ev_find(w, 131, 0, DRV_EV_PREEMPTED)->msg, "injected"));
+    free(cg);
+    free(dir);
+}
+
+/* Wait until the file at path has n lines. */
+static void wait_lines(const char *path, int n)
+{
+    double until = clock_mono() + WAIT_S;
+    char *text;
+    int lines;
+
+    for (;;) {
+        text = slurp(path);
+        lines = 0;
+        for (const char *c = text ? text : ""; *c; c++)
+            lines += *c == '\n';
+        free(text);
+        if (lines >= n)
+            return;
+        if (clock_mono() > until)
+            fail_msg("%s: %d of %d lines", path, lines, n);
+        reap();
+        clock_sleep(0.02);
+    }
+}
+
+/* One node of a gang is preempted: the controller ends the attempt, stops
+ * the other node (which uses its whole grace) and launches the next attempt
+ * at once.  That attempt's nodes start only once the old node is gone. */
+static void test_next_attempt_waits(void **state)
+{
+    struct world *w = *state;
+    char *trace = xasprintf("%s/trace", w->home);
+    const struct driver_env envs[] = {{"TRACE", trace}};
+    static const char run1[] =
+        "if [ $STRATUS_NODE_RANK = 1 ]; then trap 'echo T >> t.out' TERM; fi; "
+        "echo \"$$ 1\" >> \"$TRACE\"; while :; do sleep 0.05; done";
+    static const char run2[] =
+        "for p in $(cut -d' ' -f1 \"$TRACE\"); do "
+        "  s=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -c1); "
+        "  if [ -n \"$s\" ] && [ \"$s\" != Z ]; then echo overlap >> \"$TRACE.bad\"; fi; "
+        "done; echo \"$$ 2\" >> \"$TRACE\"";
+    struct attempt a = mk_att(151, 15, &GCP_H100, 2, 0, run1);
+    struct attempt b = mk_att(152, 15, &GCP_A100, 1, 0, run2);
+    char *bad = xasprintf("%s.bad", trace);
+    struct err e;
+
+    a.envs = b.envs = envs;
+    a.nenvs = b.nenvs = 1;
+    b.n = 2;
+    w_write_conf(w, "preemption: {notice: 0.2s}\ngrace: 1s\n");
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 151, DRV_EV_RUNNING, 2);
+    wait_lines(trace, 2); /* both nodes run their job */
+    inject_ok(w, "preempt-job", "15");
+    w_wait(w, 151, DRV_EV_PREEMPTED, 1);
+    err_clear(&e);
+    assert_int_equal(driver_terminate(&w->d, 151, &e), 0);
+    launch_ok(w, &b); /* as the controller does, without waiting */
+    assert_false(node_exists(w, 152, 0, "pid")); /* node 1 of 151 is in its grace */
+    w_wait(w, 152, DRV_EV_EXITED, 1);
+    assert_int_equal(ev_find(w, 152, 0, DRV_EV_EXITED)->exit_code, 0);
+    assert_true(ev_index(w, 151, 1, DRV_EV_EXITED) < ev_index(w, 152, 0, DRV_EV_RUNNING));
+    assert_int_not_equal(access(bad, F_OK), 0); /* never two attempts at once */
+    free(bad);
+    free(trace);
+}
+
+/* Logs, node directories and checkpoint directories are the owner's alone. */
+static void test_owner_only(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(141, 14, &GCP_H100, 1, 0, "echo secret");
+    char *ckpt = xasprintf("%s/ckpt/job-14/att-1", w->home);
+    static const char *const files[] = {"log",     "env",  "pid",
+                                        "started", "exit", "reported"};
+    char *path;
+    struct stat st;
+    size_t i;
+
+    a.ckpt_dir = ckpt;
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 141, DRV_EV_EXITED, 1);
+    w_poll(w); /* acknowledges: `reported` */
+    path = xasprintf("%s/local", w->home);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    free(path);
+    path = node_path(w, 141, 0, "");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    free(path);
+    path = node_path(w, 141, 0, "work");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    free(path);
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        path = node_path(w, 141, 0, files[i]);
+        if (stat(path, &st) != 0)
+            fail_msg("%s: %s", path, strerror(errno));
+        if ((st.st_mode & 0777) != 0600)
+            fail_msg("%s is %03o, not 0600", path, (unsigned)(st.st_mode & 0777));
+        free(path);
+    }
+    assert_int_equal(stat(ckpt, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    free(ckpt);
+}
+
 static void test_bad_config(void **state)
 {
     static const struct {
@@ -1092,6 +1493,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_sigkill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_tmpfs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_reserved_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_supervisor_killed_in_notice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_next_attempt_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_attempt, setup, teardown),
         cmocka_unit_test(test_no_home),

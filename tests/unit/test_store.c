@@ -5,7 +5,11 @@
  * cloud, team and job against sums computed by hand, transactions (rollback
  * really discards), reopening, a writer killed mid-transaction, schema
  * migration from version 1, a newer schema refused, two handles on one file,
- * lock timeouts, and files that are not stratus stores.
+ * lock timeouts, files that are not stratus stores (an empty one, another
+ * program's, a write-ahead log without its database: refused, left as they
+ * were), the store's identity (kept by its file, new with a new file, marked
+ * legacy when migrated), stores created at once by several processes, and
+ * owner-only file modes.
  *
  * Each test gets a fresh directory (setup/teardown) and opens its store
  * there.  A few tests reach under the store with the sqlite3 API to build
@@ -22,6 +26,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "store/store.h"
@@ -136,6 +141,14 @@ static int64_t raw_int(const char *path, const char *sql)
 }
 
 /* ---- records built for the tests (strings borrowed from literals) ---------- */
+
+/* The permission bits of a file, -1 when it does not exist. */
+static int file_mode(const char *path)
+{
+    struct stat sb;
+
+    return stat(path, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
+}
 
 static struct store_job job_of(char *name, char *team, int state)
 {
@@ -901,7 +914,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -916,7 +929,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1086,6 +1099,7 @@ static void test_migrate_from_v1(void **state)
     struct store_job got;
     struct store_attempt att;
     struct store_request *v;
+    char id[STORE_ID_LEN + 1];
     size_t n;
 
     raw_exec(f->path, schema_v1);
@@ -1097,7 +1111,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1120,8 +1134,16 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(n, 1);
     store_requests_free(v, n);
     assert_int_equal(add_job(st, "new", NULL, JOB_PENDING), 2);
+    /* it gets an identity, marked legacy: its artefacts predate ids */
+    assert_true(store_id_valid(store_id(st)));
+    assert_int_equal(store_legacy_layout(st), 1);
+    snprintf(id, sizeof(id), "%s", store_id(st));
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    st = open_at(f->path);
+    assert_string_equal(store_id(st), id);
+    assert_int_equal(store_legacy_layout(st), 1);
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1141,7 +1163,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 3)"));
+                                  "(schema version 99; this stratus knows up to 4)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1162,13 +1184,16 @@ static void test_not_a_store(void **state)
     assert_int_equal(store_open(&st, text, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "notes.txt: opening: file is not a database"));
     raw_exec(other, "CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)");
+    assert_int_equal(chmod(other, 0644), 0);
     assert_int_equal(store_open(&st, other, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "other.db: not a stratus store"));
+    assert_int_equal(file_mode(other), 0644); /* refused: left as it was */
+    assert_int_equal(raw_int(other, "SELECT count(*) FROM sqlite_master"), 1);
     raw_exec(other, "PRAGMA user_version = 4");
     assert_int_equal(store_open(&st, other, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "not a stratus store"));
     assert_int_equal(store_open(&st, missing, &e), ST_EIO);
-    assert_non_null(strstr(e.msg, "unable to open database file"));
+    assert_non_null(strstr(e.msg, "stratus.db: cannot create the database: No such file"));
     assert_int_equal(store_open(&st, "", &e), ST_EINVAL);
     free(text);
     free(other);
@@ -1186,8 +1211,215 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 3);
+    assert_int_equal(store_schema_version(st), 4);
     store_close(st);
+}
+
+/* ---- identity, files and modes -------------------------------------------- */
+
+/* Remove a store's files, as a user resetting it would (rm stratus.db*). */
+static void unlink_store(const char *path)
+{
+    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+}
+
+/* The id is made with the database and kept by it: every handle and every
+ * reopen sees the same one; a new database at the same path is a new store. */
+static void test_identity(void **state)
+{
+    struct fixture *f = *state;
+    struct store *a = open_at(f->path), *b = open_at(f->path);
+    char first[STORE_ID_LEN + 1];
+
+    assert_true(store_id_valid(store_id(a)));
+    assert_string_equal(store_id(a), store_id(b));
+    assert_int_equal(store_legacy_layout(a), 0);
+    snprintf(first, sizeof(first), "%s", store_id(a));
+    add_job(a, "old", NULL, JOB_PENDING);
+    store_close(a);
+    store_close(b);
+    a = open_at(f->path);
+    assert_string_equal(store_id(a), first);
+    store_close(a);
+    unlink_store(f->path);
+    a = open_at(f->path);
+    assert_true(store_id_valid(store_id(a)));
+    assert_string_not_equal(store_id(a), first);
+    assert_int_equal(store_legacy_layout(a), 0);
+    assert_int_equal(add_job(a, "new", NULL, JOB_PENDING), 1); /* ids restart */
+    store_close(a);
+}
+
+/* Stores without a file are new at each open, with an id of their own. */
+static void test_identity_in_memory(void **state)
+{
+    static const char *const paths[] = {"mem:", ":memory:"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        struct store *a = open_at(paths[i]), *b = open_at(paths[i]);
+
+        assert_true(store_id_valid(store_id(a)));
+        assert_true(store_id_valid(store_id(b)));
+        assert_string_not_equal(store_id(a), store_id(b));
+        assert_int_equal(store_legacy_layout(a), 0);
+        store_close(a);
+        store_close(b);
+    }
+    assert_false(store_id_valid("0123456789abcdef0123456789ABCDEF"));
+    assert_false(store_id_valid("0123456789abcdef"));
+    assert_false(store_id_valid(NULL));
+}
+
+/* A database whose id was removed or garbled is damaged: refused. */
+static void test_identity_damaged(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct err e;
+
+    store_close(st);
+    raw_exec(f->path, "UPDATE meta SET value = 'xyz' WHERE key = 'store_id'");
+    err_clear(&e);
+    assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "stratus.db: damaged: the store's id"));
+    raw_exec(f->path, "DELETE FROM meta");
+    assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "damaged"));
+}
+
+/* An empty file is never a store of ours (stratus makes a new one whole
+ * before it appears under its name): refused, and left empty rather than
+ * initialised as SQLite would. */
+static void test_empty_file_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    struct err e;
+    char *wal = xasprintf("%s-wal", f->path);
+
+    tu_write(f->dir, "stratus.db", "");
+    err_clear(&e);
+    assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "stratus.db: the database file is empty (0 bytes)"));
+    assert_non_null(strstr(e.msg, "delete it to start a new, empty store"));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"), 0);
+    assert_int_equal(file_mode(wal), -1);
+    unlink(f->path);
+    st = open_at(f->path); /* once removed, a new store is made */
+    store_close(st);
+    free(wal);
+}
+
+/* A new database beside the log of a deleted one would have that log
+ * replayed into it: refused until the log is gone too. */
+static void test_orphan_wal_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *wal = xasprintf("%s-wal", f->path);
+    struct store *st = open_at(f->path);
+    struct err e;
+
+    add_job(st, "old", NULL, JOB_PENDING);
+    store_close(st);
+    tu_write(f->dir, "stratus.db-wal", "a log of a database that is gone");
+    unlink(f->path);
+    err_clear(&e);
+    assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "stratus.db-wal exists but its database"));
+    assert_int_equal(file_mode(f->path), -1);
+    unlink(wal);
+    st = open_at(f->path);
+    store_close(st);
+    free(wal);
+}
+
+/* The store and its -wal and -shm files are owner-only, whatever the
+ * umask; a wider mode is narrowed on open. */
+static void test_file_modes(void **state)
+{
+    struct fixture *f = *state;
+    char *wal = xasprintf("%s-wal", f->path), *shm = xasprintf("%s-shm", f->path);
+    mode_t saved = umask(022);
+    struct store *st = open_at(f->path);
+
+    add_job(st, "secret", NULL, JOB_PENDING);
+    assert_int_equal(file_mode(f->path), 0600);
+    assert_int_equal(file_mode(wal), 0600);
+    assert_int_equal(file_mode(shm), 0600);
+    store_close(st);
+    assert_int_equal(chmod(f->path, 0644), 0);
+    st = open_at(f->path);
+    assert_int_equal(file_mode(f->path), 0600);
+    assert_int_equal(file_mode(wal), 0600);
+    store_close(st);
+    umask(saved);
+    free(wal);
+    free(shm);
+}
+
+/* Several processes opening a store that does not exist yet, at once: one
+ * of them creates it, every one opens that same store, and no temporary
+ * file is left behind. */
+static void test_concurrent_create(void **state)
+{
+    struct fixture *f = *state;
+    enum { KIDS = 6 };
+    char got[KIDS * (STORE_ID_LEN + 1) + 1];
+    int gate[2], out[2], i, status;
+    struct store *st;
+    struct dirent *de;
+    size_t n = 0;
+    ssize_t r;
+    DIR *d;
+
+    assert_int_equal(pipe(gate), 0);
+    assert_int_equal(pipe(out), 0);
+    for (i = 0; i < KIDS; i++) {
+        pid_t pid = fork();
+        char c, *line;
+
+        assert_true(pid >= 0);
+        if (pid != 0)
+            continue;
+        close(gate[1]);
+        close(out[0]);
+        if (read(gate[0], &c, 1) != 0) /* 0 (end of file): the gate opened */
+            _exit(1);
+        st = open_at(f->path);
+        line = xasprintf("%s\n", store_id(st)); /* one write, below PIPE_BUF */
+        _exit(write(out[1], line, STORE_ID_LEN + 1) == STORE_ID_LEN + 1 ? 0 : 1);
+    }
+    close(gate[0]);
+    close(out[1]);
+    close(gate[1]); /* all of them go */
+    while (n < sizeof(got) - 1 && (r = read(out[0], got + n, sizeof(got) - 1 - n)) > 0)
+        n += (size_t)r;
+    got[n] = '\0';
+    close(out[0]);
+    for (i = 0; i < KIDS; i++) {
+        assert_true(wait(&status) > 0);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_int_equal(n, KIDS * (STORE_ID_LEN + 1));
+    st = open_at(f->path);
+    for (i = 0; i < KIDS; i++)
+        assert_memory_equal(got + i * (STORE_ID_LEN + 1), store_id(st), STORE_ID_LEN);
+    store_close(st);
+    d = opendir(f->dir);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strstr(de->d_name, ".new-") != NULL)
+            fail_msg("a temporary file was left behind: %s", de->d_name);
+    closedir(d);
 }
 
 /* ---- paging ----------------------------------------------------------------- */
@@ -1647,6 +1879,13 @@ int main(void)
         T(test_newer_version_refused),
         T(test_not_a_store),
         cmocka_unit_test(test_memory_store),
+        T(test_identity),
+        cmocka_unit_test(test_identity_in_memory),
+        T(test_identity_damaged),
+        T(test_empty_file_refused),
+        T(test_orphan_wal_refused),
+        T(test_file_modes),
+        T(test_concurrent_create),
         cmocka_unit_test(test_names),
         T(test_paging),
         /* the in-memory backend keeps the same contract */

@@ -1,0 +1,1114 @@
+/*
+ * bound.c - the offline lower bound: a linear program, solved with GLPK,
+ * whose optimum no schedule of the workload that obeys the org policy can
+ * beat, given the prices in force during the study and the fleet's capacity.
+ *
+ * The program.  Time is cut into buckets of width B from the study's start
+ * (time 0 of the traces) to the study's end E, rounded up to a bucket: the
+ * bound is then for schedules that are done by E, and `stratus simulate`
+ * sets E to when the last of the runs it compares was done, so that each of
+ * them is such a schedule.  With no E the bound is for every schedule, done
+ * whenever: the buckets reach past every job's release plus duration, to H,
+ * and a last one, the tail [H, forever), has no capacity rows (its length
+ * is unbounded) — which makes capacity moot for offers whose price does
+ * not change, since work can always wait.  Jobs are grouped into
+ * types: jobs whose allowed candidates, (offer, mode) pairs as the planner
+ * (plan_rank) lists them under the org policy, are the same set.
+ *
+ *   x[T,c,b] >= 0  node-hours type T runs on candidate c in bucket b
+ *   s[T,b]   >= 0  node-hours of T released by bucket b and not yet run
+ *   y[g,R]   >= 0  node-hours egress group g runs in region R
+ *
+ *   minimize  sum x[T,c,b] p(c,b)  +  sum y[g,R] rho(g) rate(g, R)
+ *   balance   sum_c x[T,c,b] + s[T,b] - s[T,b-1] = W(T,b)  (work released in b)
+ *   capacity  sum_{T, c in pool P} x[T,c,b] <= K(P,b)       (all but the tail)
+ *   link      sum_{c in R, b} x[T,c,b] - sum_{g of T} y[g,R] >= 0
+ *   group     sum_R y[g,R] = W(g)
+ *
+ * where p(c,b) is the lowest price a node of c can be billed at during b,
+ * K(P,b) the node-hours the pool (an offer's on-demand nodes, which
+ * committed capacity also uses, or its spot nodes) holds over b, W the work
+ * (nodes x duration) of the jobs, an egress group g the jobs of one type
+ * with one data location and a data_gb per node-hour of work in one
+ * geometric bin, rho(g) the smallest of those, and rate(g, R) the $/GB of
+ * moving data from g's location to R.
+ *
+ * Why it is a lower bound.  Take any schedule S the controller could run
+ * under the same policy, in the same sim world, that runs every job to its
+ * end (by E, if there is one), and let x~_j be the first
+ * W_j node-hours job j is billed for (by time; it is billed for at least
+ * W_j: its attempts run at least its duration, restore and lost work only
+ * add).  Set x[T,c,b] to the sum of x~_j over T's jobs on c in b, s to the
+ * work released and not yet done, y[g,R] to the x~ of g's jobs in R.  Then:
+ *  - every x~ is on a candidate of T: S places a job only where plan_rank
+ *    allows at the time of placement, and the types' sets are plan_rank's
+ *    with each offer at its lowest price of the whole price trace and with
+ *    every commitment that is active at some time (the price-dependent
+ *    checks, "not sold" and a policy's hourly cost cap, only pass more
+ *    candidates at lower prices; the rest do not depend on time);
+ *  - balance holds with s >= 0: no job runs before its release (releases
+ *    are rounded down to their bucket's start, which only adds freedom),
+ *    and every job's work is done by the last bucket;
+ *  - capacity holds: the sim driver never runs more nodes of a pool than it
+ *    holds (launches are refused, and spot attempts reclaimed, beyond it),
+ *    K is the integral of the pool's capacity over b (the spot trace replayed
+ *    as the driver replays it; rows at one instant count at their largest),
+ *    and x~ counts only nodes that run.  The tail has no capacity row;
+ *  - each node-hour is billed at the price in force, or, for an offer no
+ *    longer sold, at the price it ran at before (the controller keeps it),
+ *    so at least p(c,b) = the least of the prices in force during b and,
+ *    where the offer is not sold, of every price in force before; a
+ *    committed node at the commitment's price;
+ *  - a job that runs in region R is charged data_gb x rate at least once
+ *    (the controller charges each move of its data from the data's
+ *    location), so its egress is at least the sum over R of (x~_jR / W_j) x
+ *    data_gb x rate >= the y term, rho(g) being the group's least.
+ * So S is feasible for the program at a cost at most its own, and the
+ * optimum is at most the cost of every such S.  Everything the program
+ * leaves out (deadlines, which S may miss; one attempt at a time per job;
+ * launch delays; preemptions and their lost work; stockouts; the tail's
+ * capacity) only lowers it.  A coarser B (a multiple of the finer) can only
+ * lower it too (prices become the least over a longer stretch, capacity is
+ * pooled over it, releases move earlier, E later), so B is chosen for solve
+ * time: on the ITP study 1 h, 6 h and 1 d give the same bound to 0.1%.
+ *
+ * Layout: the world (buckets, types, groups, pools); classifying jobs with
+ * plan_rank; prices and capacities per bucket; the program, solved by
+ * column generation; the result.
+ */
+#include "bound.h"
+#include "trace.h"
+#include "../catalog/catalog.h"
+#include "../plan/plan.h"
+#include "../spec/spec.h"
+#include "../util/clock.h"
+#include "../util/hmap.h"
+#include "../util/xmem.h"
+
+#include <glpk.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EGRESS_BIN 1.25 /* rho within a group differs by less than this factor */
+
+struct bcand {
+    uint32_t offer;
+    uint8_t mode;        /* enum plan_mode */
+    double commit_price; /* committed: the commitment's $/node-hour */
+    uint32_t pool;
+    uint32_t slot; /* its region among its type's (link row) */
+};
+
+struct btype {
+    size_t c0, nc; /* candidates: w->cand[c0 .. c0 + nc) */
+    size_t r0, nr; /* regions: w->treg[r0 .. r0 + nr) (catalog indices) */
+    double *rel;   /* node-hours released per bucket (nb + 1) */
+    size_t first;  /* first bucket with work released */
+    size_t njobs;
+    int has_groups, dead; /* dead: no candidate ever has capacity */
+    size_t bal0, link0;   /* first balance and link rows (1-based) */
+};
+
+struct bgroup {
+    uint32_t type;
+    const char *dcloud, *dregion; /* the data's location (trace-interned) */
+    double rho;                   /* least data_gb per node-hour of work */
+    double work;                  /* node-hours */
+    size_t row;
+    double *ycost; /* per region of its type: $ per node-hour there */
+};
+
+struct bpool {
+    uint32_t offer;
+    int spot;
+    double *price; /* $/node-hour per bucket (nb + 1); INFINITY = never */
+    double *cap;   /* node-hours per finite bucket (nb) */
+    int usable;    /* holds a node at some time (so in the tail too) */
+};
+
+struct bw {
+    const struct sim_input *in;
+    double B;
+    size_t nb;   /* finite buckets; bucket nb is the tail */
+    int tail;    /* the study has no end: the tail has columns */
+    size_t last; /* last bucket with columns: nb (tail) or nb - 1 */
+    struct bcand *cand;
+    size_t ncand, cand_cap;
+    uint32_t *treg;
+    size_t ntreg, treg_cap;
+    struct btype *types;
+    size_t ntypes, types_cap;
+    struct bgroup *groups;
+    size_t ngroups, groups_cap;
+    struct bpool *pools;
+    size_t npools, pools_cap;
+    int32_t *pool_of; /* per offer x {on demand, spot}: pool or -1 */
+    struct strpool keys;
+    struct keymap tmap, gmap;
+    size_t failed, bounded;
+};
+
+/* ---- matching trace rows to offers (as the sim driver and sim.c do) ---- */
+
+static int row_matches(const char *cloud, const char *region, const char *zone,
+                       const char *type, const struct offer *o)
+{
+    return strcmp(cloud, o->cloud) == 0 && strcmp(region, o->region) == 0 &&
+           (*zone == '\0' || strcmp(zone, o->zone) == 0) &&
+           strcmp(type, o->instance_type) == 0;
+}
+
+static int price_row_matches(const struct trace_price *r, const struct offer *o)
+{
+    return row_matches(r->cloud, r->region, r->zone, r->instance_type, o);
+}
+
+/* ---- classifying jobs ---- */
+
+/* Each offer at its lowest price over the whole study, so that plan_rank
+ * passes every candidate that is allowed at some time.  Returns the
+ * catalog's own prices, for restore_prices. */
+static double *lowest_prices(struct catalog *cat, const struct trace *prices)
+{
+    size_t i, k, n = catalog_noffers(cat);
+    double *saved = xcalloc(2 * n + 1, sizeof(double));
+
+    for (i = 0; i < n; i++) {
+        const struct offer *o = catalog_offer(cat, i);
+        double od = o->price, sp = o->spot_price;
+
+        saved[2 * i] = od;
+        saved[2 * i + 1] = sp;
+        for (k = 0; prices && k < prices->nprices; k++) {
+            const struct trace_price *r = &prices->prices[k];
+
+            if (!price_row_matches(r, o))
+                continue;
+            if (r->price_hour >= 0 && (od < 0 || r->price_hour < od))
+                od = r->price_hour;
+            if (r->spot_price_hour >= 0 && (sp < 0 || r->spot_price_hour < sp))
+                sp = r->spot_price_hour;
+        }
+        catalog_set_price(cat, i, od, sp);
+    }
+    return saved;
+}
+
+static void restore_prices(struct catalog *cat, double *saved)
+{
+    size_t i, n = catalog_noffers(cat);
+
+    for (i = 0; i < n; i++)
+        catalog_set_price(cat, i, saved[2 * i], saved[2 * i + 1]);
+    free(saved);
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct bcand *x = a, *y = b;
+
+    if (x->offer != y->offer)
+        return x->offer < y->offer ? -1 : 1;
+    if (x->mode != y->mode)
+        return x->mode < y->mode ? -1 : 1;
+    return x->commit_price < y->commit_price ? -1 : x->commit_price > y->commit_price;
+}
+
+/* The times at which to ask the planner: the start, and the start of every
+ * commitment (a commitment active at some time is active at its start). */
+static double *plan_times(const struct sim_input *in, size_t *n)
+{
+    size_t i, nc = catalog_ncommitments(in->cat);
+    double *v = xcalloc(nc + 1, sizeof(double));
+
+    v[0] = in->t0;
+    *n = 1;
+    for (i = 0; i < nc; i++)
+        if (catalog_commitment(in->cat, i)->start > in->t0)
+            v[(*n)++] = catalog_commitment(in->cat, i)->start;
+    return v;
+}
+
+/* A job's allowed candidates, sorted and unique, into *out (grown); the
+ * count, or a negative error (ST_EINFEASIBLE: none). */
+static int job_cands(struct plan *p, const struct sim_input *in, const struct spec *s,
+                     const struct policy *pol, const double *nows, size_t nnow,
+                     struct bcand **out, size_t *cap, struct err *e)
+{
+    size_t i, k, n = 0, u = 0;
+    int rc = ST_EINFEASIBLE;
+
+    for (i = 0; i < nnow; i++) {
+        struct plan_opts o = {nows[i], 0, 0};
+        int r = plan_rank(p, in->cat, s, pol, &o, e);
+
+        if (r == ST_EINFEASIBLE)
+            continue;
+        if (r != 0)
+            return r;
+        rc = 0;
+        *out = xgrow(*out, cap, n + p->n, sizeof(**out));
+        for (k = 0; k < p->n; k++) {
+            struct bcand c = {p->c[k].offer, p->c[k].mode, 0, 0, 0};
+
+            if (c.mode == PLAN_COMMITTED)
+                c.commit_price = p->c[k].price_hour;
+            (*out)[n++] = c;
+        }
+    }
+    if (rc != 0)
+        return rc;
+    qsort(*out, n, sizeof(**out), cand_cmp);
+    for (i = 0; i < n; i++)
+        if (u == 0 || cand_cmp(&(*out)[u - 1], &(*out)[i]) != 0)
+            (*out)[u++] = (*out)[i];
+    return (int)u;
+}
+
+static uint32_t pool_for(struct bw *w, uint32_t offer, int mode)
+{
+    int spot = mode == PLAN_SPOT;
+    int32_t *slot = &w->pool_of[2 * (size_t)offer + (size_t)spot];
+
+    if (*slot < 0) {
+        w->pools = xgrow(w->pools, &w->pools_cap, w->npools + 1, sizeof(*w->pools));
+        memset(&w->pools[w->npools], 0, sizeof(*w->pools));
+        w->pools[w->npools].offer = offer;
+        w->pools[w->npools].spot = spot;
+        *slot = (int32_t)w->npools++;
+    }
+    return (uint32_t)*slot;
+}
+
+static void add_type_regions(struct bw *w, struct btype *t)
+{
+    size_t i, k;
+
+    t->r0 = w->ntreg;
+    for (i = 0; i < t->nc; i++) {
+        uint32_t r = catalog_offer(w->in->cat, w->cand[t->c0 + i].offer)->region_idx;
+
+        for (k = t->r0; k < w->ntreg && w->treg[k] != r; k++)
+            ;
+        w->cand[t->c0 + i].slot = (uint32_t)(k - t->r0);
+        if (k < w->ntreg)
+            continue;
+        w->treg = xgrow(w->treg, &w->treg_cap, w->ntreg + 1, sizeof(*w->treg));
+        w->treg[w->ntreg++] = r;
+    }
+    t->nr = w->ntreg - t->r0;
+}
+
+/* The type of a candidate set (made on first sight). */
+static uint32_t type_of(struct bw *w, const struct bcand *c, size_t n)
+{
+    char *key = NULL;
+    size_t len = 0, i;
+    FILE *f = open_memstream(&key, &len);
+    uint32_t id = (uint32_t)w->ntypes;
+    struct btype *t;
+
+    for (i = 0; i < n; i++) {
+        fprintf(f, "%u/%u;", c[i].offer, c[i].mode);
+        if (c[i].mode == PLAN_COMMITTED)
+            fprintf(f, "%.17g;", c[i].commit_price);
+    }
+    fclose(f);
+    if (keymap_put(&w->tmap, strpool_intern(&w->keys, key), NULL, NULL, NULL, &id)) {
+        free(key);
+        return id;
+    }
+    free(key);
+    w->types = xgrow(w->types, &w->types_cap, w->ntypes + 1, sizeof(*w->types));
+    t = &w->types[w->ntypes++];
+    memset(t, 0, sizeof(*t));
+    t->c0 = w->ncand;
+    t->nc = n;
+    t->rel = xcalloc(w->nb + 1, sizeof(double));
+    t->first = w->last;
+    w->cand = xgrow(w->cand, &w->cand_cap, w->ncand + n, sizeof(*w->cand));
+    for (i = 0; i < n; i++) {
+        w->cand[w->ncand] = c[i];
+        w->cand[w->ncand++].pool = pool_for(w, c[i].offer, c[i].mode);
+    }
+    add_type_regions(w, t);
+    return id;
+}
+
+/* Count a job's work into its type, and into its egress group if it has data. */
+static void add_job(struct bw *w, uint32_t ti, const struct trace_job *j, double work)
+{
+    struct btype *t = &w->types[ti];
+    double sub = j->submit_s > 0 ? j->submit_s : 0;
+    size_t b = (size_t)(sub / w->B);
+    char key[512];
+    uint32_t gi = (uint32_t)w->ngroups;
+    double rho;
+
+    b = b < w->last ? b : w->last;
+    t->rel[b] += work;
+    t->first = b < t->first ? b : t->first;
+    t->njobs++;
+    if (*j->data_cloud == '\0' || j->data_gb <= 0)
+        return;
+    rho = j->data_gb / work;
+    snprintf(key, sizeof(key), "%u|%s|%s|%d", ti, j->data_cloud, j->data_region,
+             (int)floor(log(rho) / log(EGRESS_BIN)));
+    if (!keymap_put(&w->gmap, strpool_intern(&w->keys, key), NULL, NULL, NULL, &gi)) {
+        w->groups = xgrow(w->groups, &w->groups_cap, w->ngroups + 1, sizeof(*w->groups));
+        w->groups[w->ngroups++] =
+            (struct bgroup){ti, j->data_cloud, j->data_region, rho, 0, 0, NULL};
+        t->has_groups = 1;
+    }
+    w->groups[gi].rho = fmin(w->groups[gi].rho, rho);
+    w->groups[gi].work += work;
+}
+
+static int classify(struct bw *w, const struct policy *pol, struct err *e)
+{
+    const struct sim_input *in = w->in;
+    double *saved = lowest_prices(in->cat, in->prices);
+    size_t nnow, i, cap = 0;
+    double *nows = plan_times(in, &nnow);
+    struct bcand *c = NULL;
+    struct plan p;
+    int rc = 0;
+
+    plan_init(&p);
+    for (i = 0; rc == 0 && i < in->work->njobs; i++) {
+        const struct trace_job *j = &in->work->jobs[i];
+        struct spec *s = sim_job_spec(in, j);
+        double work = s->num_nodes * j->duration_s / 3600.0;
+        int n = work > 0 ? job_cands(&p, in, s, pol, nows, nnow, &c, &cap, e) : 0;
+
+        if (n == ST_EINFEASIBLE)
+            w->failed++; /* no schedule can run it: it adds nothing */
+        else if (n < 0)
+            rc = n;
+        else if (n > 0)
+            add_job(w, type_of(w, c, (size_t)n), j, work);
+        spec_free(s);
+    }
+    plan_free(&p);
+    free(c);
+    free(nows);
+    restore_prices(in->cat, saved);
+    return rc;
+}
+
+/* ---- prices and capacities per bucket ---- */
+
+struct step {
+    double t, v;
+};
+
+static int step_cmp(const void *a, const void *b)
+{
+    double x = ((const struct step *)a)->t, y = ((const struct step *)b)->t;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The price a node of the pool's offer and mode can be billed at, least
+ * per bucket: the price in force, or where it is not sold (< 0), the least
+ * price in force before (what a running node keeps). */
+struct price_walk {
+    const struct trace *pr;
+    const struct offer *o;
+    int spot;
+    size_t k;           /* next price row */
+    double cur, before; /* in force now; least sold price so far */
+};
+
+static double walk_eff(const struct price_walk *pw)
+{
+    return pw->cur >= 0 ? pw->cur : pw->before;
+}
+
+/* Apply the rows before `t` (at or before it when `inclusive`); the least
+ * billable price seen on the way. */
+static double walk_to(struct price_walk *pw, double t, int inclusive)
+{
+    double m = walk_eff(pw);
+
+    while (pw->pr && pw->k < pw->pr->nprices &&
+           (pw->pr->prices[pw->k].time_s < t ||
+            (inclusive && pw->pr->prices[pw->k].time_s == t))) {
+        const struct trace_price *r = &pw->pr->prices[pw->k++];
+        double v = pw->spot ? r->spot_price_hour : r->price_hour;
+
+        if (v == TRACE_PRICE_UNCHANGED || !price_row_matches(r, pw->o))
+            continue;
+        pw->cur = v == TRACE_PRICE_NOT_SOLD ? -1 : v;
+        pw->before = pw->cur >= 0 ? fmin(pw->before, pw->cur) : pw->before;
+        m = fmin(m, walk_eff(pw));
+    }
+    return m;
+}
+
+static void pool_prices(struct bw *w, struct bpool *pl)
+{
+    const struct offer *o = catalog_offer(w->in->cat, pl->offer);
+    struct price_walk pw = {
+        w->in->prices, o, pl->spot, 0, pl->spot ? o->spot_price : o->price, 0};
+    size_t b;
+
+    pw.before = pw.cur >= 0 ? pw.cur : INFINITY;
+    pl->price = xcalloc(w->nb + 1, sizeof(double));
+    for (b = 0; b <= w->nb; b++) {
+        double lo = (double)b * w->B, hi = b < w->nb ? lo + w->B : INFINITY;
+
+        walk_to(&pw, lo, 1); /* rows at the bucket's start are in force in it */
+        pl->price[b] = walk_to(&pw, hi, 0);
+    }
+}
+
+/* Spread `nodes` held over [a, z) into the per-bucket node-hours. */
+static void integrate(struct bw *w, double *cap, double a, double z, double nodes)
+{
+    size_t b;
+
+    for (b = (size_t)(a / w->B); b < w->nb && (double)b * w->B < z; b++) {
+        double lo = fmax(a, (double)b * w->B), hi = fmin(z, (double)(b + 1) * w->B);
+
+        if (hi > lo)
+            cap[b] += nodes * (hi - lo) / 3600.0;
+    }
+}
+
+/* A spot pool's capacity steps: the trace's rows for its offer, replayed pass
+ * after pass as the sim driver replays them, up to the horizon. */
+static struct step *spot_steps(struct bw *w, const struct offer *o, long fleet, size_t *n)
+{
+    const struct trace *sp = w->in->spot;
+    double span = 0, H = (double)w->nb * w->B;
+    struct step *v = NULL;
+    size_t i, cap = 0, pass;
+
+    *n = 0;
+    for (i = 0; sp && i < sp->nspot; i++)
+        span = fmax(span, sp->spot[i].time_s);
+    span = span > 0 ? span + 3600 : 0; /* the driver's gap between passes */
+    for (pass = 0; sp && (pass == 0 || (span > 0 && (double)pass * span < H)); pass++) {
+        for (i = 0; i < sp->nspot; i++) {
+            const struct trace_spot *r = &sp->spot[i];
+            double t = fmax(0, r->time_s) + (double)pass * span;
+
+            if (t >= H || !row_matches(r->cloud, r->region, r->zone, r->instance_type, o))
+                continue;
+            v = xgrow(v, &cap, *n + 1, sizeof(*v));
+            v[(*n)++] = (struct step){t, (double)(r->available >= 0 ? r->available
+                                                  : r->preempted    ? 0
+                                                                    : fleet)};
+        }
+    }
+    qsort(v, *n, sizeof(*v), step_cmp);
+    return v;
+}
+
+static int spot_traced(const struct bw *w, const struct offer *o, int *any_up)
+{
+    const struct trace *sp = w->in->spot;
+    size_t i;
+    int hit = 0;
+
+    for (i = 0; sp && i < sp->nspot; i++) {
+        const struct trace_spot *r = &sp->spot[i];
+
+        if (row_matches(r->cloud, r->region, r->zone, r->instance_type, o)) {
+            hit = 1;
+            *any_up |= r->available > 0 || (r->available < 0 && !r->preempted);
+        }
+    }
+    return hit;
+}
+
+static void pool_capacity(struct bw *w, struct bpool *pl)
+{
+    const struct offer *o = catalog_offer(w->in->cat, pl->offer);
+    long fleet = pl->spot ? w->in->spot_cap[pl->offer] : w->in->od_cap[pl->offer];
+    double H = (double)w->nb * w->B, t = 0, cur = (double)fleet;
+    int any_up = fleet > 0;
+    struct step *v;
+    size_t n, i;
+
+    pl->cap = xcalloc(w->nb + 1, sizeof(double));
+    if (!pl->spot || !spot_traced(w, o, &any_up)) {
+        integrate(w, pl->cap, 0, H, cur);
+        pl->usable = fleet > 0;
+        return;
+    }
+    pl->usable = any_up;
+    v = spot_steps(w, o, fleet, &n);
+    for (i = 0; i < n; i++) {
+        integrate(w, pl->cap, t, v[i].t, cur);
+        /* Rows at one instant: the driver applies them in heap order; the
+         * largest can only overstate capacity. */
+        cur = t == v[i].t && i > 0 ? fmax(cur, v[i].v) : v[i].v;
+        t = v[i].t;
+    }
+    integrate(w, pl->cap, t, H, cur);
+    free(v);
+}
+
+/* A type whose candidates never hold a node cannot run at all. */
+static void mark_dead(struct bw *w)
+{
+    size_t i, k;
+
+    for (i = 0; i < w->ntypes; i++) {
+        struct btype *t = &w->types[i];
+
+        t->dead = 1;
+        for (k = 0; k < t->nc; k++)
+            t->dead &= !w->pools[w->cand[t->c0 + k].pool].usable;
+        if (t->dead)
+            w->failed += t->njobs;
+        else
+            w->bounded += t->njobs;
+    }
+}
+
+/* ---- the program ---- */
+
+/* The program is solved by column generation: it starts with each type's
+ * two cheapest candidates per bucket and each group's cheapest region, and
+ * at the duals of each solve adds, per type and bucket and per group, the
+ * column with the most negative reduced cost, until none is below
+ * -LP_DJ_EPS (the full program has ~80,000 columns on the ITP study, and
+ * GLPK's simplex takes over a minute on it; the restricted one ~20,000,
+ * most of them entered in the ~60 rounds, each warm-started).  The result
+ * is the restricted optimum plus, for every column left out, its reduced
+ * cost (> -LP_DJ_EPS) times the most it could carry: the Lagrangian bound,
+ * so that a tolerance can never lift the bound above the full optimum.
+ * Capacity rows enter with their pool's first column (until then their
+ * dual is 0, which is dual-feasible for an inequality nothing uses).  An
+ * artificial column per balance and group row, at a cost no real node-hour
+ * approaches, keeps every restricted program feasible; one left in the
+ * optimum means the full program has no solution. */
+#define LP_ARTIFICIAL 1e6 /* $/node-hour */
+#define LP_START 2        /* candidates per type and bucket to start with */
+#define LP_DJ_EPS 1e-7    /* a reduced cost below -this enters */
+
+struct lp {
+    glp_prob *P;
+    size_t nnz;
+    int ncols;
+    int *col_cloud;  /* per column: cloud index, or -1 (carry, artificial) */
+    int *col_bucket; /* per column: bucket, or -1 (egress) */
+    size_t meta_cap;
+    int **xcol;   /* per type: nc x (last + 1) columns, 0 = not in yet */
+    int **ycol;   /* per group: one per region of its type */
+    int *cap_row; /* per pool: its first capacity row, 0 = not in yet */
+    int *art;     /* the artificial columns */
+    size_t nart, art_cap;
+    double *dual; /* per row, from the last solve */
+    int ndual;    /* rows at the last solve (later ones: dual 0) */
+    double slack; /* sum of min(0, reduced cost) x column bound, left out */
+    int rounds;
+};
+
+/* A new column >= 0 with objective coefficient `cost` and entries val at
+ * rows ind[1 .. n]. */
+static int lp_col(struct lp *L, double cost, int cloud, int bucket, int n, const int *ind,
+                  const double *val)
+{
+    int j = glp_add_cols(L->P, 1);
+
+    glp_set_col_bnds(L->P, j, GLP_LO, 0, 0);
+    glp_set_obj_coef(L->P, j, cost);
+    glp_set_mat_col(L->P, j, n, ind, val);
+    L->nnz += (size_t)n;
+    if ((size_t)j + 1 > L->meta_cap) {
+        size_t cap = L->meta_cap;
+
+        L->col_cloud = xgrow(L->col_cloud, &cap, (size_t)j + 1, sizeof(int));
+        L->col_bucket = xrealloc(L->col_bucket, cap * sizeof(int));
+        L->meta_cap = cap;
+    }
+    L->col_cloud[j] = cloud;
+    L->col_bucket[j] = bucket;
+    L->ncols = j;
+    return j;
+}
+
+static void lp_artificial(struct lp *L, int row)
+{
+    int ind[2] = {0, row};
+    double val[2] = {0, 1};
+
+    L->art = xgrow(L->art, &L->art_cap, L->nart + 1, sizeof(*L->art));
+    L->art[L->nart++] = lp_col(L, LP_ARTIFICIAL, -1, -1, 1, ind, val);
+}
+
+static int add_rows(struct lp *L, size_t n, int type, double v)
+{
+    int r;
+    size_t i;
+
+    if (n == 0)
+        return glp_get_num_rows(L->P) + 1;
+    r = glp_add_rows(L->P, (int)n);
+    for (i = 0; i < n; i++)
+        glp_set_row_bnds(L->P, r + (int)i, type, v, v);
+    return r;
+}
+
+/* Rows: balance per (type, bucket from its first), link per (type with
+ * egress groups, region), one per group; and the carries, which are few. */
+static void build_rows(struct bw *w, struct lp *L)
+{
+    size_t i, b;
+
+    for (i = 0; i < w->ntypes; i++) {
+        struct btype *t = &w->types[i];
+
+        if (t->dead)
+            continue;
+        t->bal0 = (size_t)add_rows(L, w->last + 1 - t->first, GLP_FX, 0);
+        for (b = t->first; b <= w->last; b++)
+            glp_set_row_bnds(L->P, (int)(t->bal0 + b - t->first), GLP_FX, t->rel[b],
+                             t->rel[b]);
+        if (t->has_groups)
+            t->link0 = (size_t)add_rows(L, t->nr, GLP_LO, 0);
+        for (b = t->first; b < w->last; b++) {
+            int ind[3] = {0, (int)(t->bal0 + b - t->first),
+                          (int)(t->bal0 + b + 1 - t->first)};
+            double val[3] = {0, 1, -1};
+
+            lp_col(L, 0, -1, -1, 2, ind, val);
+        }
+        lp_artificial(L, (int)(t->bal0 + w->last - t->first));
+    }
+    for (i = 0; i < w->ngroups; i++) {
+        struct bgroup *g = &w->groups[i];
+
+        if (w->types[g->type].dead)
+            continue;
+        g->row = (size_t)add_rows(L, 1, GLP_FX, g->work);
+        lp_artificial(L, (int)g->row);
+    }
+}
+
+static int cap_rows(struct bw *w, struct lp *L, uint32_t pool)
+{
+    size_t b;
+
+    if (L->cap_row[pool] == 0) {
+        L->cap_row[pool] = add_rows(L, w->nb, GLP_UP, 0);
+        for (b = 0; b < w->nb; b++)
+            glp_set_row_bnds(L->P, L->cap_row[pool] + (int)b, GLP_UP, 0,
+                             w->pools[pool].cap[b]);
+    }
+    return L->cap_row[pool];
+}
+
+/* The price of candidate k of type t in bucket b, or INFINITY when it
+ * cannot run then (not sold, or no capacity). */
+static double x_price(const struct bw *w, const struct btype *t, size_t k, size_t b)
+{
+    const struct bcand *c = &w->cand[t->c0 + k];
+    const struct bpool *pl = &w->pools[c->pool];
+
+    if (b < w->nb ? pl->cap[b] <= 0 : !pl->usable)
+        return INFINITY;
+    return c->mode == PLAN_COMMITTED ? c->commit_price : pl->price[b];
+}
+
+static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
+{
+    const struct btype *t = &w->types[ti];
+    const struct bcand *c = &w->cand[t->c0 + k];
+    const struct offer *o = catalog_offer(w->in->cat, c->offer);
+    int ind[4] = {0, (int)(t->bal0 + b - t->first), 0, 0}, n = 1;
+    double val[4] = {0, 1, 1, 1};
+
+    if (b < w->nb)
+        ind[++n] = cap_rows(w, L, c->pool) + (int)b;
+    if (t->has_groups)
+        ind[++n] = (int)(t->link0 + c->slot);
+    L->xcol[ti][k * (w->last + 1) + b] =
+        lp_col(L, x_price(w, t, k, b), sim_cloud_index(o->cloud), (int)b, n, ind, val);
+}
+
+static double y_cost(const struct bw *w, struct bgroup *g, size_t k)
+{
+    const struct btype *t = &w->types[g->type];
+    size_t i;
+
+    if (g->ycost == NULL) {
+        g->ycost = xcalloc(t->nr + 1, sizeof(double));
+        for (i = 0; i < t->nr; i++) {
+            const struct region *rg = catalog_region_at(w->in->cat, w->treg[t->r0 + i]);
+
+            g->ycost[i] =
+                g->rho * fmax(0, catalog_egress_per_gb(w->in->cat, g->dcloud, g->dregion,
+                                                       rg->cloud, rg->name));
+        }
+    }
+    return g->ycost[k];
+}
+
+static void add_y(struct bw *w, struct lp *L, size_t gi, size_t k)
+{
+    struct bgroup *g = &w->groups[gi];
+    const struct btype *t = &w->types[g->type];
+    const struct region *rg = catalog_region_at(w->in->cat, w->treg[t->r0 + k]);
+    int ind[3] = {0, (int)(t->link0 + k), (int)g->row};
+    double val[3] = {0, -1, 1};
+
+    L->ycol[gi][k] =
+        lp_col(L, y_cost(w, g, k), sim_cloud_index(rg->cloud), -1, 2, ind, val);
+}
+
+/* The starting columns: per type and bucket the LP_START cheapest
+ * candidates, per group its cheapest region. */
+static void start_cols(struct bw *w, struct lp *L)
+{
+    size_t i, b, k, n;
+
+    for (i = 0; i < w->ntypes; i++) {
+        const struct btype *t = &w->types[i];
+
+        for (b = t->first; !t->dead && b <= w->last; b++) {
+            for (n = 0; n < LP_START; n++) {
+                size_t best = t->nc;
+
+                for (k = 0; k < t->nc; k++)
+                    if (L->xcol[i][k * (w->last + 1) + b] == 0 &&
+                        isfinite(x_price(w, t, k, b)) &&
+                        (best == t->nc || x_price(w, t, k, b) < x_price(w, t, best, b)))
+                        best = k;
+                if (best < t->nc)
+                    add_x(w, L, i, best, b);
+            }
+        }
+    }
+    for (i = 0; i < w->ngroups; i++) {
+        const struct btype *t = &w->types[w->groups[i].type];
+        size_t best = 0;
+
+        for (k = 1; !t->dead && k < t->nr; k++)
+            if (y_cost(w, &w->groups[i], k) < y_cost(w, &w->groups[i], best))
+                best = k;
+        if (!t->dead)
+            add_y(w, L, i, best);
+    }
+}
+
+/* The reduced cost of candidate k of type t in bucket b at the last duals
+ * (INFINITY when the column cannot exist). */
+static double x_dj(const struct bw *w, const struct lp *L, const struct btype *t,
+                   size_t k, size_t b)
+{
+    const struct bcand *c = &w->cand[t->c0 + k];
+    double d = x_price(w, t, k, b);
+
+    if (!isfinite(d))
+        return d;
+    d -= L->dual[t->bal0 + b - t->first];
+    if (t->has_groups)
+        d -= L->dual[t->link0 + c->slot];
+    /* A pool's rows entered in this pass have no dual yet: 0, as before. */
+    if (b < w->nb && L->cap_row[c->pool] && L->cap_row[c->pool] + (int)b <= L->ndual)
+        d -= L->dual[L->cap_row[c->pool] + (int)b];
+    return d;
+}
+
+/* One pricing pass over the x columns: per type and bucket, the one with the
+ * most negative reduced cost enters (partial pricing keeps the program
+ * small); the count. */
+static size_t price_x(struct bw *w, struct lp *L)
+{
+    size_t i, k, b, added = 0;
+
+    for (i = 0; i < w->ntypes; i++) {
+        const struct btype *t = &w->types[i];
+        double bound = 0;
+
+        for (b = t->first; b <= w->last; b++)
+            bound += t->rel[b]; /* no column of t runs more than its work */
+        for (b = t->first; b <= w->last && !t->dead; b++) {
+            size_t best = t->nc;
+            double dbest = -LP_DJ_EPS;
+
+            for (k = 0; k < t->nc; k++) {
+                double d = L->xcol[i][k * (w->last + 1) + b] ? 0 : x_dj(w, L, t, k, b);
+
+                if (d < dbest) {
+                    best = k;
+                    dbest = d;
+                } else if (d < 0) {
+                    L->slack += d * bound;
+                }
+            }
+            if (best < t->nc) {
+                add_x(w, L, i, best, b);
+                added++;
+            }
+        }
+    }
+    return added;
+}
+
+/* The same over the y columns: per group, the best region enters. */
+static size_t price_y(struct bw *w, struct lp *L)
+{
+    size_t i, k, added = 0;
+
+    for (i = 0; i < w->ngroups; i++) {
+        struct bgroup *g = &w->groups[i];
+        const struct btype *t = &w->types[g->type];
+        size_t best = t->nr;
+        double dbest = -LP_DJ_EPS;
+
+        for (k = 0; k < t->nr && !t->dead; k++) {
+            double d = L->ycol[i][k]
+                           ? 0
+                           : y_cost(w, g, k) + L->dual[t->link0 + k] - L->dual[g->row];
+
+            if (d < dbest) {
+                best = k;
+                dbest = d;
+            } else if (d < 0) {
+                L->slack += d * g->work;
+            }
+        }
+        if (best < t->nr) {
+            add_y(w, L, i, best);
+            added++;
+        }
+    }
+    return added;
+}
+
+static void lp_init(struct bw *w, struct lp *L)
+{
+    size_t i;
+
+    memset(L, 0, sizeof(*L));
+    L->P = glp_create_prob();
+    glp_set_obj_dir(L->P, GLP_MIN);
+    L->xcol = xcalloc(w->ntypes + 1, sizeof(*L->xcol));
+    for (i = 0; i < w->ntypes; i++)
+        L->xcol[i] = xcalloc(w->types[i].nc * (w->last + 1) + 1, sizeof(int));
+    L->ycol = xcalloc(w->ngroups + 1, sizeof(*L->ycol));
+    for (i = 0; i < w->ngroups; i++)
+        L->ycol[i] = xcalloc(w->types[w->groups[i].type].nr + 1, sizeof(int));
+    L->cap_row = xcalloc(w->npools + 1, sizeof(int));
+    build_rows(w, L);
+    start_cols(w, L);
+}
+
+/* Solve the restricted program from the current basis; 0 or an error. */
+static int lp_solve(struct lp *L, struct err *e)
+{
+    glp_smcp parm;
+    int rc, st, prev = glp_term_out(GLP_OFF), i, m;
+
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    if (L->rounds++ == 0)
+        glp_adv_basis(L->P, 0);
+    rc = glp_simplex(L->P, &parm);
+    if (rc == GLP_EBADB || rc == GLP_ESING || rc == GLP_ECOND) {
+        glp_std_basis(L->P); /* a basis gone bad (new rows): start afresh */
+        rc = glp_simplex(L->P, &parm);
+    }
+    glp_term_out(prev);
+    st = glp_get_status(L->P);
+    if (rc != 0 || st != GLP_OPT)
+        return err_set(e, ST_EINTERNAL,
+                       "offline bound: GLPK found no optimum (simplex %d, status %d)", rc,
+                       st);
+    m = glp_get_num_rows(L->P);
+    L->dual = xrealloc(L->dual, (size_t)(m + 1) * sizeof(double));
+    L->dual[0] = 0; /* row 0 stands for "no row" */
+    for (i = 1; i <= m; i++)
+        L->dual[i] = glp_get_row_dual(L->P, i);
+    L->ndual = m;
+    return 0;
+}
+
+/* 0 with the optimum, 1 when the program has no solution (with a finite
+ * horizon: no schedule within the rules finishes by then), else an error. */
+static int solve(struct bw *w, struct lp *L, struct err *e)
+{
+    size_t i, added = L->ncols > 0;
+    int rc = 0;
+
+    while (rc == 0 && added > 0) {
+        rc = lp_solve(L, e);
+        L->slack = 0;
+        added = rc == 0 ? price_x(w, L) + price_y(w, L) : 0;
+    }
+    for (i = 0; rc == 0 && i < L->nart; i++)
+        if (glp_get_col_prim(L->P, L->art[i]) > 1e-6)
+            return 1;
+    return rc;
+}
+
+static void lp_free(const struct bw *w, struct lp *L)
+{
+    size_t i;
+
+    if (L->P)
+        glp_delete_prob(L->P);
+    for (i = 0; L->xcol && i < w->ntypes; i++)
+        free(L->xcol[i]);
+    for (i = 0; L->ycol && i < w->ngroups; i++)
+        free(L->ycol[i]);
+    free(L->xcol);
+    free(L->ycol);
+    free(L->cap_row);
+    free(L->art);
+    free(L->dual);
+    free(L->col_cloud);
+    free(L->col_bucket);
+}
+
+/* ---- the result ---- */
+
+static void add_spend(const struct bw *w, struct sim_result *res, int cloud, int bucket,
+                      double usd)
+{
+    double from = bucket >= 0 ? bucket * w->B : 0;
+    size_t b0 = (size_t)(from / res->bucket_s),
+           b1 = (size_t)((from + w->B) / res->bucket_s), b;
+
+    for (b = b0; b <= b1 && b < res->nbuckets; b++) {
+        double lo = fmax(from, (double)b * res->bucket_s);
+        double hi = fmin(from + w->B, (double)(b + 1) * res->bucket_s);
+
+        if (hi > lo)
+            res->spend[(size_t)cloud * res->nbuckets + b] += usd * (hi - lo) / w->B;
+    }
+}
+
+static void collect(const struct bw *w, const struct lp *L, struct sim_result *res)
+{
+    int j;
+
+    /* Columns left out could each lower the optimum by at most their
+     * (tiny, above -LP_DJ_EPS) reduced cost times the work they could carry. */
+    res->cost = (L->ncols > 0 ? glp_get_obj_val(L->P) : 0) + L->slack;
+    for (j = 1; j <= L->ncols; j++) {
+        double usd = glp_get_col_prim(L->P, j) * glp_get_obj_coef(L->P, j);
+
+        if (L->col_cloud[j] < 0 || usd <= 0)
+            continue;
+        res->cost_by_cloud[L->col_cloud[j]] += usd;
+        add_spend(w, res, L->col_cloud[j], L->col_bucket[j], usd);
+    }
+    res->lp_rows = (size_t)glp_get_num_rows(L->P);
+    res->lp_cols = (size_t)L->ncols;
+    res->lp_rounds = L->rounds;
+    res->lp_nnz = L->nnz;
+    res->lp_horizon_s = w->tail ? 0 : (double)w->nb * w->B;
+}
+
+static void bw_init(struct bw *w, const struct sim_input *in, double bucket_s,
+                    double end_s)
+{
+    double H = end_s > 0 ? end_s : 0;
+    size_t i, n = catalog_noffers(in->cat);
+
+    memset(w, 0, sizeof(*w));
+    w->in = in;
+    w->B = bucket_s > 0 ? bucket_s : SIM_BOUND_BUCKET_S;
+    for (i = 0; i < in->work->njobs; i++)
+        H = fmax(H, in->work->jobs[i].submit_s + in->work->jobs[i].duration_s);
+    w->nb = (size_t)ceil(H / w->B);
+    w->nb = w->nb > 0 ? w->nb : 1;
+    w->tail = end_s <= 0;
+    w->last = w->tail ? w->nb : w->nb - 1;
+    w->pool_of = xcalloc(2 * n + 1, sizeof(int32_t));
+    for (i = 0; i < 2 * n; i++)
+        w->pool_of[i] = -1;
+    strpool_init(&w->keys);
+    keymap_init(&w->tmap);
+    keymap_init(&w->gmap);
+}
+
+static void bw_free(struct bw *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->ntypes; i++)
+        free(w->types[i].rel);
+    for (i = 0; i < w->ngroups; i++)
+        free(w->groups[i].ycost);
+    for (i = 0; i < w->npools; i++) {
+        free(w->pools[i].price);
+        free(w->pools[i].cap);
+    }
+    free(w->types);
+    free(w->cand);
+    free(w->treg);
+    free(w->groups);
+    free(w->pools);
+    free(w->pool_of);
+    strpool_free(&w->keys);
+    keymap_free(&w->tmap);
+    keymap_free(&w->gmap);
+}
+
+static int bound_once(const struct sim_input *in, const struct policy *pol,
+                      double bucket_s, double end_s, struct sim_result *res,
+                      struct err *e)
+{
+    double t0 = clock_mono();
+    struct lp L;
+    struct bw w;
+    size_t i;
+    int rc;
+
+    sim_result_init(in, "offline-bound", res);
+    res->lower_bound = 1;
+    bw_init(&w, in, bucket_s, end_s);
+    memset(&L, 0, sizeof(L));
+    rc = classify(&w, pol, e);
+    if (rc == 0) {
+        for (i = 0; i < w.npools; i++) {
+            pool_prices(&w, &w.pools[i]);
+            pool_capacity(&w, &w.pools[i]);
+        }
+        mark_dead(&w);
+        lp_init(&w, &L);
+        rc = solve(&w, &L, e);
+    }
+    if (rc == 0)
+        collect(&w, &L, res);
+    res->njobs = in->work->njobs;
+    res->failed = w.failed;
+    res->succeeded = w.bounded;
+    res->wall_s = clock_mono() - t0;
+    lp_free(&w, &L);
+    bw_free(&w);
+    return rc;
+}
+
+int sim_bound_lp(const struct sim_input *in, const struct policy *pol, double bucket_s,
+                 double end_s, struct sim_result *res, struct err *e)
+{
+    int rc = bound_once(in, pol, bucket_s, end_s, res, e);
+
+    /* No schedule within the rules finishes by end_s (the sim world let a
+     * run do what this model of it forbids, or a run failed jobs): the bound
+     * for schedules that may take forever still holds. */
+    if (rc == 1 && end_s > 0) {
+        sim_result_free(res);
+        rc = bound_once(in, pol, bucket_s, 0, res, e);
+    }
+    return rc == 1
+               ? err_set(e, ST_EINTERNAL, "offline bound: the program has no solution")
+               : rc;
+}
+
+int sim_offline_bound(const struct sim_input *in, const struct policy *pol, double end_s,
+                      struct sim_result *res, struct err *e)
+{
+    return sim_bound_lp(in, pol, 0, end_s, res, e);
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Black-box tests of the command line under faults a user meets: a dead
+# controller (state must be current, or the command must say it may not be),
+# a stale pid file, a lock that cannot be taken, fault injections that name
+# nothing, an unknown driver, a missing workdir, control bytes in a catalog,
+# and a home that others can read.  Real binary, an isolated $STRATUS_HOME.
+. "$(dirname "$0")/lib.sh"
+use_home
+
+gated() { # gated NAME: a 1-node job that runs until $TMP/NAME.go exists
+  cat >"$TMP/$1.yaml" <<YAML
+name: $1
+resources:
+  accelerators: H100:8
+  use_spot: false
+run: |
+  while [ ! -f "$TMP/$1.go" ]; do sleep 0.05; done
+  echo "$1 done"
+YAML
+}
+
+# node_ended ID: the job's (only) node process has written how it ended
+# (wherever under the home the local driver keeps its attempts).
+node_ended() {
+  local a
+  a=$(sql "select id from attempts where job_id=$1 order by n desc limit 1")
+  [ -n "$a" ] && [ -n "$(find "$STRATUS_HOME" -path "*/att-$a/node-0/exit" 2>/dev/null)" ]
+}
+
+# --- item 9: a home that others can read is made owner-only, with a warning ---
+chmod 0755 "$STRATUS_HOME"
+run 0 "$STRATUS" queue
+has "$ERR" "changed it to owner-only (0700)"
+[ "$(stat -c %a "$STRATUS_HOME")" = 700 ] || fail "home must be 0700, is $(stat -c %a "$STRATUS_HOME")"
+run 0 "$STRATUS" queue
+hasnt "$ERR" "owner-only"
+ok "a home open to others is changed to 0700 with a warning (once)"
+
+foreign="$TMP/foreign"
+mkdir -p "$foreign"; chmod 0700 "$foreign"
+if chown 65534 "$foreign" 2>/dev/null && [ "$(id -u)" != 65534 ]; then
+  run 2 env STRATUS_HOME="$foreign" "$STRATUS" queue
+  has "$ERR" "belongs to user 65534"; has "$ERR" "refusing"
+  run 2 timeout 60 env STRATUS_HOME="$foreign" "$STRATUS" controller run
+  has "$ERR" "refusing"
+  [ ! -e "$foreign/controller.pid" ] && [ ! -e "$foreign/stratus.db" ] ||
+    fail "nothing may be created in a foreign home: $(ls "$foreign")"
+  ok "a home of another user is refused, nothing created in it"
+else
+  echo "# skipped: cannot chown a directory to another user here"
+fi
+
+# --- item 7: a job ends while no controller runs ---
+gated g1
+id=$(launch_detached "$TMP/g1.yaml")
+wait_state "$id" RUNNING
+run 0 "$STRATUS" controller stop
+has "$OUT" "stopped"
+touch "$TMP/g1.go"
+wait_for node_ended "$id"
+run 0 "$STRATUS" status "$id" --json
+state=$(json 'j["state"]')
+if [ "$state" != SUCCEEDED ]; then
+  has "$ERR" "may be stale"
+  echo "# the restarted controller was slow: status warned instead"
+fi
+ok "status after the controller stopped: the finished job shows $state, not a silent RUNNING"
+for f in controller.pid controller.log controller.lock controller.ready; do
+  [ -e "$STRATUS_HOME/$f" ] || fail "$f missing after the controller restarted"
+  [ "$(stat -c %a "$STRATUS_HOME/$f")" = 600 ] || fail "$f is $(stat -c %a "$STRATUS_HOME/$f"), not 600"
+done
+ok "controller.pid, .log, .lock and .ready are owner-only (0600)"
+
+# The same with autostart off: every reader says plainly that none runs.
+gated g2
+id2=$(launch_detached "$TMP/g2.yaml")
+wait_state "$id2" RUNNING
+run 0 "$STRATUS" controller stop
+touch "$TMP/g2.go"
+wait_for node_ended "$id2"
+export STRATUS_NO_AUTOSTART=1
+for cmd in "status" "status $id2" "queue" "events $id2" "logs $id2" "cost"; do
+  # shellcheck disable=SC2086
+  run 0 "$STRATUS" $cmd
+  has "$ERR" "no controller runs"; has "$ERR" "may be stale"
+done
+[ -z "$(sql "select 1 from jobs where id=$id2 and state=4")" ] || fail "nothing may have run the controller"
+ok "with STRATUS_NO_AUTOSTART, status, queue, events, logs and cost warn that the state may be stale"
+unset STRATUS_NO_AUTOSTART
+run 0 "$STRATUS" queue
+hasnt "$ERR" "may be stale"
+wait_state "$id2" SUCCEEDED
+run 0 "$STRATUS" status
+hasnt "$ERR" "controller" # no job active: nothing to say
+ok "the next reader restarts the controller; with no job active, nothing is said"
+
+# --- item 8: controller stop never signals a stranger that reused the pid ---
+run 0 "$STRATUS" controller stop
+sleep 300 &
+stranger=$!
+echo "$stranger" >"$STRATUS_HOME/controller.pid"
+run 0 "$STRATUS" controller stop
+has "$OUT" "no controller is running"
+kill -0 "$stranger" 2>/dev/null || fail "controller stop killed process $stranger, which is not the controller"
+kill "$stranger"; wait "$stranger" 2>/dev/null
+ok "controller stop leaves alone a process whose pid is in a stale pid file"
+
+# --- item 8: controller run fails when the lock cannot be taken ---
+rm -f "$STRATUS_HOME/controller.lock"; mkdir "$STRATUS_HOME/controller.lock"
+run 2 timeout 60 "$STRATUS" controller run
+has "$ERR" "cannot create the controller lock"
+hasnt "$ERR" "already runs"
+rmdir "$STRATUS_HOME/controller.lock"
+mkdir "$STRATUS_HOME/controller.pid.tmp"
+run 2 timeout 60 "$STRATUS" controller run
+has "$ERR" "cannot write"; has "$ERR" "controller.pid"
+rmdir "$STRATUS_HOME/controller.pid.tmp"
+ok "controller run fails (exit 2, the reason) when it cannot take its lock or write its pid"
+
+# --- item 8: fault injection that names nothing files nothing ---
+before=$(sql "select count(*) from requests")
+run 1 "$STRATUS" local preempt --job 99
+has "$ERR" "no job 99"; hasnt "$OUT" "requested"
+run 2 "$STRATUS" local preempt --job "$id"
+has "$ERR" "already ended (SUCCEEDED)"; hasnt "$OUT" "requested"
+run 2 "$STRATUS" local stockout --location azure/nowhere
+has "$ERR" "azure/nowhere"; has "$ERR" "nothing filed"
+run 2 "$STRATUS" local api-error --location azure/nowhere --for 1m
+has "$ERR" "azure/nowhere"
+run 2 "$STRATUS" local preempt --location nocloud/x
+has "$ERR" "nocloud/x"
+[ "$(sql "select count(*) from requests")" = "$before" ] || fail "a refused injection must file no request"
+run 0 "$STRATUS" local stockout --location oci/us-ashburn-1 --for 1s
+has "$OUT" "requested"
+ok "local preempt/stockout/api-error fail with the reason for an unknown or ended job or location"
+
+# --- item 8: an unknown driver is an error ---
+run 0 "$STRATUS" controller stop
+gated g3
+run 2 env STRATUS_DRIVER=locl "$STRATUS" launch "$TMP/g3.yaml" --detach
+has "$ERR" "unknown driver 'locl'"; has "$ERR" "local, sim, slurm"
+run 2 timeout 60 env STRATUS_DRIVER=locl "$STRATUS" controller run
+has "$ERR" "unknown driver 'locl'"
+ok "an unknown STRATUS_DRIVER is an error that lists the drivers"
+
+# --- item 8: a workdir that does not exist fails the launch ---
+cat >"$TMP/wd.yaml" <<YAML
+name: wd
+resources:
+  accelerators: H100:8
+workdir: no-such-dir
+run: ls
+YAML
+n=$(sql "select count(*) from jobs")
+run 2 "$STRATUS" launch "$TMP/wd.yaml" --detach
+has "$ERR" "$TMP/wd.yaml:4:"; has "$ERR" "$TMP/no-such-dir"
+[ "$(sql "select count(*) from jobs")" = "$n" ] || fail "a job with a missing workdir must not be submitted"
+touch "$TMP/afile"; sed -i 's/no-such-dir/afile/' "$TMP/wd.yaml"
+run 2 "$STRATUS" launch "$TMP/wd.yaml" --detach
+has "$ERR" "not a directory"
+ok "a missing workdir fails the launch with file:line and the path"
+
+# --- item 8: catalog errors never echo raw control bytes ---
+bad="$TMP/badcat"
+cp -r "$SOURCE_DIR/tests/data/catalog-mini" "$bad"
+python3 - "$bad/offers.csv" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+cols = lines[1].split(",")
+cols[0] = "aw\x1b[31ms"          # the cloud: an escape sequence
+lines[1] = ",".join(cols)
+open(p, "w").write("\n".join(lines))
+PY
+run 2 "$STRATUS" offers --catalog "$bad"
+has "$ERR" "aw?[31ms"
+grep -q $'\x1b' "$TMP/err" && fail "raw ESC reached the terminal: $(od -c "$TMP/err" | head -5)"
+python3 - "$bad/offers.csv" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+lines[0] = lines[0] + ",x\x07\x1b]0;pwned\x07"   # an unknown column with a title-setting sequence
+open(p, "w").write("\n".join(lines))
+PY
+run 2 "$STRATUS" offers --catalog "$bad"
+grep -q $'[\x07\x1b]' "$TMP/err" && fail "raw control bytes reached the terminal: $(od -c "$TMP/err" | head -5)"
+ok "catalog CSV errors show control bytes as '?'"
+
+echo "# $checks checks"

@@ -1,0 +1,356 @@
+/*
+ * test_bound.c - the simulator's offline lower bound (src/sim/bound.c) on
+ * tiny worlds whose answer is computed by hand: the org policy decides where
+ * a job may go, capacity sends the second job to the dearer offer, the
+ * price in force when a job can run is the one it pays, egress is counted;
+ * and on a small study the bound stays below what the simulated policies
+ * pay.
+ *
+ * The tiny catalog: H100 x 8 nodes at azure/eastus (az8) and
+ * gcp/us-central1 (gcp8, spot too), another at gcp/us-central1 (gcp8b);
+ * moving data between clouds costs $0.10/GB.  Each test sets prices with
+ * a price trace and capacity per offer by hand.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "policy/policy.h"
+#include "sim/bound.h"
+#include "sim/sim.h"
+#include "sim/trace.h"
+#include "testutil.h"
+
+#define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6 * (1 + fabs((double)(b))))
+
+/* The lab's rule for large training, as examples/policy.yaml has it. */
+static const char POLICY[] = "rules:\n"
+                             "  - name: training-on-azure\n"
+                             "    match: {kind: train, min_gpus: 16}\n"
+                             "    allow: [azure]\n"
+                             "  - name: anything\n";
+
+struct world {
+    char *dir;
+    struct catalog *cat;
+    struct trace work, prices;
+    long *od, *spot;
+    struct sim_input in;
+};
+
+static void write_catalog(const char *dir)
+{
+    tu_write(dir, "regions.csv",
+             "cloud,region,latitude,longitude,continent\n"
+             "azure,eastus,37,-79,north-america\ngcp,us-central1,41,-93,north-america\n");
+    tu_write(dir, "egress.csv",
+             "kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb\n"
+             "inter_region,*,,*,,0.02\ninter_cloud,*,,*,,0.10\n");
+    tu_write(dir, "preemption.csv",
+             "cloud,region,accelerator,rate_per_hour\n*,*,*,0.01\n");
+    tu_write(dir, "offers.csv",
+             "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+             "max_cluster_nodes,price_hour,spot_price_hour\n"
+             "azure,eastus,,az8,H100,8,,100,\n"
+             "gcp,us-central1,us-central1-a,gcp8,H100,8,,80,20\n"
+             "gcp,us-central1,us-central1-a,gcp8b,H100,8,,90,\n");
+}
+
+static long offer(const struct world *w, const char *type)
+{
+    for (size_t i = 0; i < catalog_noffers(w->cat); i++)
+        if (strcmp(catalog_offer(w->cat, i)->instance_type, type) == 0)
+            return (long)i;
+    fail_msg("no offer %s", type);
+    return -1;
+}
+
+/* A world of the tiny catalog with the given workload and prices; capacity
+ * is set by the test (none to start with). */
+static void world_open(struct world *w, const char *jobs, const char *prices)
+{
+    struct err e;
+
+    memset(w, 0, sizeof(*w));
+    w->dir = tu_mkdtemp();
+    write_catalog(w->dir);
+    if (catalog_load(&w->cat, w->dir, &e) != 0)
+        fail_msg("%s", e.msg);
+    trace_init(&w->work);
+    trace_init(&w->prices);
+    if (trace_load_jobs_mem(&w->work, "jobs.csv", jobs, strlen(jobs), &e) != 0 ||
+        (prices &&
+         trace_load_prices_mem(&w->prices, "prices.csv", prices, strlen(prices), &e)))
+        fail_msg("%s", e.msg);
+    w->od = xcalloc(catalog_noffers(w->cat) + 1, sizeof(long));
+    w->spot = xcalloc(catalog_noffers(w->cat) + 1, sizeof(long));
+    w->in.cat = w->cat;
+    w->in.work = &w->work;
+    w->in.prices = prices ? &w->prices : NULL;
+    w->in.od_cap = w->od;
+    w->in.spot_cap = w->spot;
+    w->in.t0 = 1704067200.0;
+    w->in.bucket_s = 3600;
+}
+
+static void world_close(struct world *w)
+{
+    trace_free(&w->work);
+    trace_free(&w->prices);
+    catalog_free(w->cat);
+    free(w->od);
+    free(w->spot);
+    tu_rmdir(w->dir);
+    free(w->dir);
+}
+
+/* The bound with hourly buckets, for schedules done by end_s (0 = ever). */
+static double bound(struct world *w, const struct policy *pol, double end_s)
+{
+    struct sim_result r;
+    struct err e;
+    double cost;
+
+    if (sim_bound_lp(&w->in, pol, 3600, end_s, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(r.failed, 0);
+    cost = r.cost;
+    sim_result_free(&r);
+    return cost;
+}
+
+static struct policy *lab_policy(void)
+{
+    struct policy *p = NULL;
+    struct err e;
+
+    if (policy_load_mem(&p, "policy.yaml", POLICY, strlen(POLICY), &e) != 0)
+        fail_msg("%s", e.msg);
+    return p;
+}
+
+#define JOBS_HEAD "submit_s,job_id,team,kind,accelerator,gpus,duration_s,spot_ok\n"
+
+/* A 2-node training job the policy keeps on Azure: bounded at Azure's $100
+ * x 2 nodes x 1 h, though GCP spot would cost 2 x $20.  (The bound before
+ * this one ignored the policy and said $40.) */
+static void test_policy_respected(void **state)
+{
+    struct world w;
+    struct policy *pol = lab_policy();
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,big,lab,train,H100,16,3600,\n", NULL);
+    w.od[offer(&w, "az8")] = 4;
+    w.od[offer(&w, "gcp8")] = 4;
+    w.spot[offer(&w, "gcp8")] = 4;
+    assert_true(NEAR(bound(&w, pol, 0), 200));
+    assert_true(NEAR(bound(&w, NULL, 0), 40)); /* with no policy, GCP spot */
+    policy_free(pol);
+    world_close(&w);
+}
+
+/* Two 1-node jobs at 0 that must be done within the hour, one node of the
+ * $80 offer: the second takes the $90 one ($170).  Given two hours, both
+ * fit on the cheap node one after the other ($160).  (The old bound, with
+ * no capacity, said $160 for both.) */
+static void test_capacity_binds(void **state)
+{
+    struct world w;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
+               NULL);
+    w.od[offer(&w, "gcp8")] = 1;
+    w.od[offer(&w, "gcp8b")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 3600), 170));
+    assert_true(NEAR(bound(&w, NULL, 7200), 160));
+    w.od[offer(&w, "gcp8b")] = 0; /* no second offer: only time helps */
+    assert_true(NEAR(bound(&w, NULL, 7200), 160));
+    world_close(&w);
+}
+
+/* The price of gcp8 drops from $50 to $10 at 2 h.  A job released at 3 h
+ * pays $10; one that must be done by 1 h pays $50 (the old bound took the
+ * lowest price of the whole trace, $10, for both).  With one node until
+ * 4 h, a 2-hour job from 0 and a 1-hour job from 3 h: the cheap stretch
+ * [2 h, 4 h) holds two of the three node-hours, so the bound is 10 + 10 +
+ * 50 = $70. */
+static void test_prices_in_force(void **state)
+{
+    static const char prices[] =
+        "time_s,location,instance_type,price_hour,spot_price_hour\n"
+        "0,gcp/us-central1,gcp8,50,none\n"
+        "7200,gcp/us-central1,gcp8,10,\n";
+    struct world w;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "10800,late,lab,batch,H100,8,3600,0\n", prices);
+    w.od[offer(&w, "gcp8")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 4 * 3600), 10));
+    world_close(&w);
+
+    world_open(&w, JOBS_HEAD "0,early,lab,batch,H100,8,3600,0\n", prices);
+    w.od[offer(&w, "gcp8")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 3600), 50));
+    assert_true(NEAR(bound(&w, NULL, 0), 10)); /* no end: it may wait for the drop */
+    world_close(&w);
+
+    world_open(&w,
+               JOBS_HEAD
+               "0,long,lab,batch,H100,8,7200,0\n10800,short,lab,batch,H100,8,3600,0\n",
+               prices);
+    w.od[offer(&w, "gcp8")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 4 * 3600), 70));
+    world_close(&w);
+}
+
+/* Data in azure/eastus, 100 GB: GCP spot ($20) plus moving the data
+ * ($0.10 x 100) beats Azure ($100); with 1,000 GB Azure wins. */
+static void test_egress_counted(void **state)
+{
+    struct world w;
+
+    (void)state;
+    world_open(
+        &w,
+        "submit_s,job_id,team,kind,accelerator,gpus,duration_s,data_location,data_gb\n"
+        "0,d,lab,batch,H100,8,3600,azure/eastus,100\n",
+        NULL);
+    w.od[offer(&w, "az8")] = 1;
+    w.spot[offer(&w, "gcp8")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 0), 30));
+    world_close(&w);
+    world_open(
+        &w,
+        "submit_s,job_id,team,kind,accelerator,gpus,duration_s,data_location,data_gb\n"
+        "0,d,lab,batch,H100,8,3600,azure/eastus,1000\n",
+        NULL);
+    w.od[offer(&w, "az8")] = 1;
+    w.spot[offer(&w, "gcp8")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 0), 100));
+    world_close(&w);
+}
+
+/* A job no offer with capacity can take is counted as failed, not priced. */
+static void test_no_capacity_fails(void **state)
+{
+    struct world w;
+    struct sim_result r;
+    struct err e;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n", NULL);
+    assert_int_equal(sim_bound_lp(&w.in, NULL, 3600, 0, &r, &e), 0);
+    assert_int_equal(r.failed, 1);
+    assert_true(NEAR(r.cost, 0));
+    sim_result_free(&r);
+    world_close(&w);
+}
+
+/* ---- a small study on the shipped catalog, fleet and policy ---- */
+
+static char *small_workload(void)
+{
+    struct buf b;
+
+    buf_init(&b, 0);
+    buf_puts(
+        &b,
+        "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,"
+        "data_location,data_gb\n");
+    for (int i = 0; i < 60; i++) {
+        int g = i % 5 == 0 ? 16 : i % 3 == 0 ? 8 : 1;
+        int d = 900 + (i * 977) % 14000;
+
+        buf_printf(&b, "%d,j%d,lab,%s,%s,%d,%d,,%s,%s,%d\n", i * 900, i,
+                   g >= 8 && d > 3600 ? "train" : "batch", g >= 8 ? "H100" : "A100-80GB",
+                   g, d, d > 3600 ? "1800" : "",
+                   i % 2 ? "azure/eastus" : "gcp/us-central1", 10 + i);
+    }
+    char *out = xstrdup(buf_cstr(&b));
+
+    buf_free(&b);
+    return out;
+}
+
+/* Every simulated policy, all of which obey the org policy, pays at least
+ * the bound for schedules done when the last of them was. */
+static void test_below_simulated(void **state)
+{
+    struct sim_policy pols[] = {
+        {"stratus", NULL, 1, 0, 1, 0, NULL},
+        {"greedy-spot", NULL, 0, 1, 0, 0, NULL},
+        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL},
+    };
+    struct sim_result r[3], lb, blind;
+    struct policy *pol = NULL;
+    struct catalog *cat = NULL;
+    struct trace work;
+    struct sim_input in;
+    char *jobs = small_workload();
+    double end_s = 0;
+    struct err e;
+    long *od, *sp;
+
+    (void)state;
+    trace_init(&work);
+    if (catalog_load(&cat, SOURCE_DIR "/catalog", &e) != 0 ||
+        policy_load_file(&pol, SOURCE_DIR "/examples/policy.yaml", &e) != 0 ||
+        trace_load_jobs_mem(&work, "jobs.csv", jobs, strlen(jobs), &e) != 0 ||
+        sim_load_fleet(cat, SOURCE_DIR "/examples/sim/fleet.csv", &od, &sp, &e) != 0)
+        fail_msg("%s", e.msg);
+    memset(&in, 0, sizeof(in));
+    in = (struct sim_input){.cat = cat,
+                            .work = &work,
+                            .od_cap = od,
+                            .spot_cap = sp,
+                            .t0 = 1704067200.0,
+                            .launch_delay_s = 60,
+                            .restore_s = 300,
+                            .bucket_s = 86400};
+    for (int i = 0; i < 3; i++) {
+        pols[i].pol = pol;
+        if (sim_run(&in, &pols[i], &r[i], &e) != 0)
+            fail_msg("%s", e.msg);
+        assert_int_equal(r[i].failed, 0);
+        end_s = fmax(end_s, r[i].end_s);
+    }
+    if (sim_offline_bound(&in, pol, end_s, &lb, &e) != 0 ||
+        sim_offline_bound(&in, NULL, end_s, &blind, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(lb.cost > 0);
+    for (int i = 0; i < 3; i++) {
+        print_message("%s $%.2f >= bound $%.2f\n", r[i].name, r[i].cost, lb.cost);
+        assert_true(r[i].cost >= lb.cost);
+        sim_result_free(&r[i]);
+    }
+    assert_true(blind.cost <= lb.cost + 1e-6); /* the policy only takes choices away */
+    assert_int_equal(lb.lp_horizon_s > 0, 1);
+    sim_result_free(&lb);
+    sim_result_free(&blind);
+    free(jobs);
+    free(od);
+    free(sp);
+    trace_free(&work);
+    policy_free(pol);
+    catalog_free(cat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_respected),  cmocka_unit_test(test_capacity_binds),
+        cmocka_unit_test(test_prices_in_force),   cmocka_unit_test(test_egress_counted),
+        cmocka_unit_test(test_no_capacity_fails), cmocka_unit_test(test_below_simulated),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

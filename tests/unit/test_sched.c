@@ -1,0 +1,742 @@
+/*
+ * test_sched.c - the controller (src/sched) scenario by scenario, in virtual
+ * time: the real controller on the sim driver (schedtest.h), asserting
+ * states, placements (cloud, region, mode), carried checkpoints and bills
+ * exactly.
+ *
+ * Every bill is computed here by hand from the fixture catalog
+ * (tests/data/sched/catalog, $/node-hour):
+ *     L4:4   gcp/us-central1  on-demand 4.00  spot 1.20
+ *            gcp/europe-west4 on-demand 4.40  spot 1.60
+ *     H100:8 gcp/us-central1  on-demand 80.00 spot 20.00
+ *            gcp/europe-west4 on-demand 88.00 spot 24.00
+ *            azure/eastus     on-demand 96.00 spot 36.00
+ * The world starts an attempt 60 s after its launch (RUNNING) and runs it
+ * for the job's stratus.duration minus what its checkpoints saved; the
+ * catalog has no preemption rate, so only the preemptions a test injects
+ * happen.  Times below are seconds after ST_T0.
+ *
+ * Scenarios that can crash today's controller (a BUG_ON aborts the process)
+ * first run in a child (st_survives) so that one defect does not hide the
+ * outcome of every later test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "plan/plan.h"
+#include "schedtest.h"
+#include "store/store_int.h"
+#include "testutil.h"
+
+#define DAY 86400.0
+#define DELAY 60.0 /* launch to RUNNING in the fixture world */
+
+/* Doubles compared in double precision (cmocka's assert_float_equal works
+ * in float, too coarse for unix times). */
+#define assert_dbl(actual, expected) assert_near(#actual, (actual), (expected), 1e-6)
+/* Bills are exact: the controller and the test multiply the same numbers. */
+#define assert_usd(actual, expected) assert_near(#actual, (actual), (expected), 1e-6)
+
+static void assert_near(const char *what, double actual, double expected, double eps)
+{
+    if (!(fabs(actual - expected) <= eps))
+        fail_msg("%s is %.9f, expected %.9f", what, actual, expected);
+}
+
+/* An L4 spot job: 2 h of work, checkpoints every 10 min (no restore time). */
+static const char *const L4_CKPT_FAILOVER = "name: l4-ckpt\n"
+                                            "resources:\n"
+                                            "  accelerators: L4:4\n"
+                                            "  use_spot: true\n"
+                                            "run: train\n"
+                                            "stratus:\n"
+                                            "  duration: 2h\n"
+                                            "  checkpoint:\n"
+                                            "    interval: 10m\n"
+                                            "  recovery:\n"
+                                            "    strategy: failover\n";
+
+static const char *const L4_CKPT_EAGER = "name: l4-eager\n"
+                                         "resources:\n"
+                                         "  accelerators: L4:4\n"
+                                         "  use_spot: true\n"
+                                         "run: train\n"
+                                         "stratus:\n"
+                                         "  duration: 2h\n"
+                                         "  checkpoint:\n"
+                                         "    interval: 10m\n"
+                                         "  recovery:\n"
+                                         "    strategy: eager-next-region\n";
+
+static const char *const L4_SPOT_2H = "name: l4\n"
+                                      "resources:\n"
+                                      "  accelerators: L4:4\n"
+                                      "  use_spot: true\n"
+                                      "run: serve\n"
+                                      "stratus:\n"
+                                      "  duration: 2h\n";
+
+static const char *const H100_OD_1H = "name: h100\n"
+                                      "resources:\n"
+                                      "  accelerators: H100:8\n"
+                                      "  use_spot: false\n"
+                                      "run: train\n"
+                                      "stratus:\n"
+                                      "  duration: 1h\n";
+
+static void assert_place(const struct store_attempt *a, const char *cloud,
+                         const char *region, int mode)
+{
+    assert_string_equal(a->cloud, cloud);
+    assert_string_equal(a->region, region);
+    assert_int_equal(a->mode, mode);
+}
+
+/* Nothing the controller did broke a world invariant (two attempts of one
+ * job live at once). */
+static void assert_world_ok(struct st *w)
+{
+    if (w->violations)
+        fail_msg("%lu world violation(s), first: %s", w->violations, w->violation);
+}
+
+/* Requests left pending in the store (taking them consumes them). */
+/* Requests from users not yet taken (the controller's own "terminate"
+ * requests, repeats of a stop it already made, may be left). */
+static size_t pending_requests(struct st *w)
+{
+    struct store_request *r = NULL;
+    struct err e;
+    size_t i, n = 0, k = 0;
+
+    err_clear(&e);
+    assert_int_equal(store_request_take(w->store, &r, &n, &e), 0);
+    for (i = 0; i < n; i++)
+        k += strcmp(r[i].kind, "terminate") != 0;
+    store_requests_free(r, n);
+    return k;
+}
+
+/* Each test gets a world to st_init(); teardown frees it even after a
+ * failed assertion. */
+static int setup(void **state)
+{
+    *state = xcalloc(1, sizeof(struct st));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct st *w = *state;
+
+    if (w->store != NULL)
+        st_free(w);
+    free(w);
+    return 0;
+}
+
+/* ---- preemption with recovery ---- */
+
+/* A checkpointing L4 spot job runs 25 min on gcp/us-central1 and is
+ * preempted: 20 min were saved (two 10-min checkpoints).  kill_at_recovering
+ * kills the controller right after it committed RECOVERING. */
+struct preempt_run {
+    int64_t id;
+    double t_preempt;
+};
+
+static int is_recovering(struct st *w, void *ctx)
+{
+    return st_job_state(w, *(int64_t *)ctx) == JOB_RECOVERING;
+}
+
+static struct preempt_run run_preempted_on(struct st *w, const char *spec,
+                                           int kill_at_recovering,
+                                           const struct st_opts *o)
+{
+    struct preempt_run r;
+
+    st_init(w, o);
+    r.id = st_submit(w, spec);
+    st_start(w);
+    r.t_preempt = ST_T0 + DELAY + 1500;
+    st_run_to(w, r.t_preempt);
+    assert_int_equal(st_job_state(w, r.id), JOB_RUNNING);
+    if (kill_at_recovering)
+        st_kill_when(w, is_recovering, &r.id, 1);
+    assert_int_equal(st_inject(w, "preempt-job", "1"), 0);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    if (kill_at_recovering)
+        assert_int_equal(w->kills, 1);
+    return r;
+}
+
+static struct preempt_run run_preempted(struct st *w, const char *spec,
+                                        int kill_at_recovering)
+{
+    return run_preempted_on(w, spec, kill_at_recovering, NULL);
+}
+
+/* What both strategies share: attempt 1 preempted after 1500 s having saved
+ * 1200 s, attempt 2 carried that checkpoint and ran the remaining 6000 s. */
+static void check_preempted(struct st *w, const struct preempt_run *r, double price2)
+{
+    struct store_job j = st_job(w, r->id);
+    struct store_attempt a1 = st_attempt(w, r->id, 1), a2 = st_attempt(w, r->id, 2);
+
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 1);
+    assert_int_equal(st_nattempts(w, r->id), 2);
+    assert_place(&a1, "gcp", "us-central1", PLAN_SPOT);
+    assert_int_equal(a1.end_reason, ATT_END_PREEMPTED);
+    assert_dbl(a1.ended_at, r->t_preempt);
+    assert_usd(a1.cost, st_usd(1.20, 1, 1500));
+    assert_int_equal(a1.ckpt_from, 0);
+    /* The checkpoint is carried: attempt 2 resumes from attempt 1's. */
+    assert_int_equal(a2.ckpt_from, a1.id);
+    assert_int_equal(a2.mode, PLAN_SPOT);
+    assert_int_equal(a2.end_reason, ATT_END_EXITED);
+    /* 6000 s of work left: it ends 6000 s after it ran. */
+    assert_dbl(a2.ended_at - a2.running_at, 6000);
+    assert_usd(a2.cost, st_usd(price2, 1, 6000));
+    assert_dbl(j.work_done_s, 7200);
+    assert_usd(j.cost, a1.cost + a2.cost);
+    assert_int_equal(st_terminal_events(w, r->id), 1);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    store_attempt_clear(&a2);
+    store_job_clear(&j);
+}
+
+static void test_preempt_failover(void **state)
+{
+    struct st *w = *state;
+    struct preempt_run r = run_preempted(w, L4_CKPT_FAILOVER, 0);
+    struct store_attempt a2 = st_attempt(w, r.id, 2);
+
+    check_preempted(w, &r, 1.20);
+    /* failover may retry the same region: it is still the cheapest. */
+    assert_place(&a2, "gcp", "us-central1", PLAN_SPOT);
+    /* Backoff 5 s after the first restart, then 60 s to RUNNING. */
+    assert_dbl(a2.launched_at, r.t_preempt + 5);
+    assert_dbl(a2.running_at, r.t_preempt + 5 + DELAY);
+    store_attempt_clear(&a2);
+    st_free(w);
+}
+
+static void test_preempt_eager_next_region(void **state)
+{
+    struct st *w = *state;
+    struct preempt_run r = run_preempted(w, L4_CKPT_EAGER, 0);
+    struct store_attempt a2 = st_attempt(w, r.id, 2);
+
+    /* eager-next-region: another region, though the first is free again. */
+    check_preempted(w, &r, 1.60);
+    assert_place(&a2, "gcp", "europe-west4", PLAN_SPOT);
+    store_attempt_clear(&a2);
+    st_free(w);
+}
+
+/* Issue 9, item 1: a controller killed right after it committed RECOVERING
+ * must recover exactly as one that was not: checkpoint carried, strategy
+ * honoured, same bill. */
+static void test_preempt_crash_at_recovering_failover(void **state)
+{
+    struct st *w = *state;
+    struct preempt_run r = run_preempted(w, L4_CKPT_FAILOVER, 1);
+
+    check_preempted(w, &r, 1.20);
+    st_free(w);
+}
+
+static void test_preempt_crash_at_recovering_eager(void **state)
+{
+    struct st *w = *state;
+    struct preempt_run r = run_preempted(w, L4_CKPT_EAGER, 1);
+    struct store_attempt a2 = st_attempt(w, r.id, 2);
+
+    assert_place(&a2, "gcp", "europe-west4", PLAN_SPOT);
+    check_preempted(w, &r, 1.60);
+    store_attempt_clear(&a2);
+    st_free(w);
+}
+
+/* The same on a real SQLite file: the fault wrapper and the kill work on
+ * the default backend too. */
+static void test_preempt_crash_at_recovering_sqlite(void **state)
+{
+    char *dir = tu_mkdtemp(), *path = xasprintf("%s/stratus.db", dir);
+    struct st_opts o = {NULL, NULL, path, 0, 0};
+    struct st *w = *state;
+    struct preempt_run r = run_preempted_on(w, L4_CKPT_EAGER, 1, &o);
+    struct store_attempt a2 = st_attempt(w, r.id, 2);
+
+    assert_string_equal(w->store->ops->name, "fault");
+    assert_place(&a2, "gcp", "europe-west4", PLAN_SPOT);
+    check_preempted(w, &r, 1.60);
+    store_attempt_clear(&a2);
+    st_free(w);
+    tu_rmdir(dir);
+    free(path);
+    free(dir);
+}
+
+/* A job without checkpoints starts over: nothing carried, all work redone. */
+static void test_preempt_without_checkpoint(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1, a2;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1500);
+    assert_int_equal(st_inject(w, "preempt-job", "1"), 0);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    a2 = st_attempt(w, id, 2);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(a2.ckpt_from, 0);
+    assert_dbl(a2.ended_at - a2.running_at, 7200);
+    assert_usd(j.cost, st_usd(1.20, 1, 1500) + st_usd(1.20, 1, 7200));
+    assert_dbl(j.work_done_s, 7200);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    store_attempt_clear(&a2);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* ---- stockout and API errors ---- */
+
+/* gcp/us-central1 refuses the launch (stockout, seen only at launch): the
+ * job fails over to the next cheapest location at once, without a restart,
+ * and the refused attempt costs nothing. */
+static void test_stockout_failover(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1, a2;
+    int64_t id;
+
+    st_init(w, NULL);
+    w->capacity_unknown = 1;
+    id = st_submit(w, H100_OD_1H);
+    st_start(w);
+    assert_int_equal(st_inject(w, "stockout", "gcp/us-central1 3600"), 0);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    a2 = st_attempt(w, id, 2);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 0);
+    assert_int_equal(st_nattempts(w, id), 2);
+    assert_place(&a1, "gcp", "us-central1", PLAN_ONDEMAND);
+    assert_int_equal(a1.end_reason, ATT_END_CAPACITY);
+    assert_usd(a1.cost, 0);
+    assert_place(&a2, "gcp", "europe-west4", PLAN_ONDEMAND);
+    assert_dbl(a2.launched_at, ST_T0);
+    assert_dbl(j.ended_at, ST_T0 + DELAY + 3600);
+    assert_usd(j.cost, 88.00);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    store_attempt_clear(&a2);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* gcp/us-central1's API fails the launch (ST_EIO): the region is blocked,
+ * the job restarts once (after the 5 s backoff) in another region. */
+static void test_api_error(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1, a2;
+    int64_t id;
+
+    st_init(w, NULL);
+    st_fail_launches(w, "gcp/us-central1", ST_EIO, ST_T0 + 3600);
+    id = st_submit(w, H100_OD_1H);
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    a2 = st_attempt(w, id, 2);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(j.restarts, 1);
+    assert_int_equal(st_nattempts(w, id), 2);
+    assert_place(&a1, "gcp", "us-central1", PLAN_ONDEMAND);
+    assert_int_equal(a1.end_reason, ATT_END_FAILED);
+    assert_usd(a1.cost, 0);
+    assert_place(&a2, "gcp", "europe-west4", PLAN_ONDEMAND);
+    assert_dbl(a2.launched_at, ST_T0 + 5);
+    assert_usd(j.cost, 88.00);
+    assert_int_equal(st_att_at(w, a1.id)->started, 0);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    store_attempt_clear(&a2);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* ---- cancel ---- */
+
+/* Cancelled after 30 min of running: billed 30 min, stopped in the world. */
+static void test_cancel_running(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    st_cancel(w, id);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(j.state, JOB_CANCELLED);
+    assert_dbl(j.ended_at, ST_T0 + DELAY + 1800);
+    assert_int_equal(a1.end_reason, ATT_END_CANCELLED);
+    assert_usd(j.cost, st_usd(1.20, 1, 1800));
+    assert_int_equal(st_att_at(w, a1.id)->live, 0);
+    assert_int_equal(st_terminal_events(w, id), 1);
+    assert_int_equal(pending_requests(w), 0);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* The controller is killed just after it committed CANCELLED, before it
+ * asked the cloud to stop the nodes: the one that starts next must stop
+ * them (the store says the attempt ended; the world still runs it). */
+static int is_cancelled(struct st *w, void *ctx)
+{
+    return st_job_state(w, *(int64_t *)ctx) == JOB_CANCELLED;
+}
+
+static void test_cancel_crash_after_commit(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    st_kill_when(w, is_cancelled, &id, 1);
+    st_cancel(w, id);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    st_run_to(w, ST_T0 + DELAY + 1900);
+    assert_int_equal(w->kills, 1);
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(j.state, JOB_CANCELLED);
+    if (st_att_at(w, a1.id)->live)
+        fail_msg("attempt %lld still runs in the world 100 s after its job was cancelled",
+                 (long long)a1.id);
+    assert_usd(st_world_cost(w, a1.id, 1.20), j.cost);
+    assert_usd(j.cost, st_usd(1.20, 1, 1800));
+    store_attempt_clear(&a1);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* The job started running while no controller ran, and was cancelled then:
+ * the controller that opens next bills the time it ran (the RUNNING at
+ * 60 s, the cancel taken at 600 s), not $0. */
+static void test_cancel_while_down_bills_what_ran(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + 1);
+    st_kill(w);
+    w->t = ST_T0 + 600; /* no controller meanwhile; the world runs the job */
+    st_cancel(w, id);
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(j.state, JOB_CANCELLED);
+    assert_dbl(a1.running_at, ST_T0 + DELAY);
+    assert_usd(j.cost, st_usd(1.20, 1, 600 - DELAY));
+    assert_usd(st_world_cost(w, a1.id, 1.20), j.cost);
+    store_attempt_clear(&a1);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* Issue 9, item 2: two cancels of one job, filed together (e.g. while the
+ * controller was down), and two more after it ended. */
+static void sc_cancel_twice(struct st *w)
+{
+    st_init(w, NULL);
+    st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    st_kill(w);
+    st_cancel(w, 1);
+    st_cancel(w, 1);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1900);
+    st_cancel(w, 1);
+    st_cancel(w, 1);
+    st_run_to(w, ST_T0 + DELAY + 2000);
+}
+
+static void test_cancel_twice(void **state)
+{
+    char why[256];
+    struct st *w = *state;
+    struct store_job j;
+
+    if (!st_survives(sc_cancel_twice, why, sizeof(why)))
+        fail_msg("two cancels of one job: %s", why);
+    sc_cancel_twice(w);
+    j = st_job(w, 1);
+    assert_int_equal(j.state, JOB_CANCELLED);
+    assert_dbl(j.ended_at, ST_T0 + DELAY + 1800);
+    assert_usd(j.cost, st_usd(1.20, 1, 1800));
+    assert_int_equal(st_terminal_events(w, 1), 1);
+    assert_int_equal(st_nattempts(w, 1), 1);
+    assert_int_equal(pending_requests(w), 0);
+    assert_world_ok(w);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* A cancel of a job that has finished, and of a job that never existed:
+ * answered and consumed, nothing changes. */
+static void sc_cancel_ended_unknown(struct st *w)
+{
+    st_init(w, NULL);
+    st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_all(w, ST_T0 + DAY);
+    st_cancel(w, 1);
+    st_cancel(w, 999);
+    st_run_to(w, w->t + 60);
+}
+
+static void test_cancel_ended_and_unknown(void **state)
+{
+    char why[256];
+    struct st *w = *state;
+    struct store_job j;
+
+    if (!st_survives(sc_cancel_ended_unknown, why, sizeof(why)))
+        fail_msg("cancel of an ended or unknown job: %s", why);
+    sc_cancel_ended_unknown(w);
+    j = st_job(w, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(j.cancel_requested, 0);
+    assert_usd(j.cost, st_usd(1.20, 1, 7200));
+    assert_int_equal(st_terminal_events(w, 1), 1);
+    assert_int_equal(pending_requests(w), 0);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* ---- priorities ---- */
+
+/* One spot H100 node in the whole fleet.  A low-priority checkpointing job
+ * holds it for 1 h (two 30-min checkpoints) when a priority-10 job comes:
+ * the low one is displaced (not a restart), the high one runs its hour, and
+ * the low one then resumes from its checkpoint for the hour it has left. */
+static void test_displacement(void **state)
+{
+    static const char *const low = "name: low\n"
+                                   "resources:\n"
+                                   "  accelerators: H100:8\n"
+                                   "  use_spot: true\n"
+                                   "run: train\n"
+                                   "stratus:\n"
+                                   "  priority: 0\n"
+                                   "  duration: 2h\n"
+                                   "  checkpoint:\n"
+                                   "    interval: 30m\n";
+    static const char *const high = "name: high\n"
+                                    "resources:\n"
+                                    "  accelerators: H100:8\n"
+                                    "  use_spot: true\n"
+                                    "run: eval\n"
+                                    "stratus:\n"
+                                    "  priority: 10\n"
+                                    "  duration: 1h\n";
+    struct st *w = *state;
+    struct store_job jl, jh;
+    struct store_attempt l1, l2, h1;
+    int64_t lo, hi;
+
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 1);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    lo = st_submit(w, low);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 3600);
+    hi = st_submit(w, high);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    jl = st_job(w, lo);
+    jh = st_job(w, hi);
+    l1 = st_attempt(w, lo, 1);
+    l2 = st_attempt(w, lo, 2);
+    h1 = st_attempt(w, hi, 1);
+    assert_int_equal(jh.state, JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(w, hi), 1);
+    assert_usd(jh.cost, 20.00);
+    assert_int_equal(l1.end_reason, ATT_END_DISPLACED);
+    assert_dbl(l1.ended_at, ST_T0 + DELAY + 3600);
+    assert_true(h1.launched_at >= l1.ended_at);
+    assert_true(l2.launched_at >= h1.ended_at);
+    assert_int_equal(l2.ckpt_from, l1.id);
+    assert_int_equal(jl.state, JOB_SUCCEEDED);
+    assert_int_equal(jl.restarts, 0);
+    assert_dbl(l2.ended_at - l2.running_at, 3600);
+    assert_dbl(jl.work_done_s, 7200);
+    assert_usd(jl.cost, 20.00 + 20.00);
+    assert_world_ok(w);
+    store_attempt_clear(&l1);
+    store_attempt_clear(&l2);
+    store_attempt_clear(&h1);
+    store_job_clear(&jl);
+    store_job_clear(&jh);
+    st_free(w);
+}
+
+/* ---- prices ---- */
+
+/* The spot price of gcp/us-central1 L4 doubles after 30 min of a 2 h run:
+ * 30 min at $1.20, 90 min at $2.40. */
+static void test_price_change(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    st_set_price(w, "gcp", "us-central1", "g2-standard-48", 4.00, 2.40);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_dbl(a1.price_hour, 2.40);
+    assert_dbl(a1.priced_at, ST_T0 + DELAY + 1800);
+    assert_usd(a1.cost, st_usd(1.20, 1, 1800) + st_usd(2.40, 1, 5400));
+    assert_usd(j.cost, 0.60 + 3.60);
+    assert_int_equal(st_count_events(w, id, "price", -1), 1);
+    store_attempt_clear(&a1);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+/* ---- a failed commit ---- */
+
+static int is_provisioning(struct st *w, void *ctx)
+{
+    return st_job_state(w, *(int64_t *)ctx) == JOB_PROVISIONING;
+}
+
+/* The ordinal of the commit that first stores job 1 PROVISIONING. */
+static uint64_t g_launch_commit;
+
+static void note_launch_commit(struct st *w, uint64_t k, void *ctx)
+{
+    int64_t id = 1;
+
+    (void)ctx;
+    if (g_launch_commit == 0 && is_provisioning(w, &id))
+        g_launch_commit = k;
+}
+
+/* Issue 9, item 3: the commit of the step that places the job fails (disk
+ * full for an instant); the store works again at once. */
+static void sc_failed_commit(struct st *w)
+{
+    st_init(w, NULL);
+    w->fault->fail_commit = g_launch_commit;
+    st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_all(w, ST_T0 + DAY);
+}
+
+static void test_failed_commit(void **state)
+{
+    char why[256];
+    struct st *w = *state;
+    struct store_job j;
+
+    /* Find the commit that places the job, in a run without faults. */
+    st_init(w, NULL);
+    w->on_commit = note_launch_commit;
+    st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    st_free(w);
+    assert_true(g_launch_commit > 0);
+
+    if (!st_survives(sc_failed_commit, why, sizeof(why)))
+        fail_msg("a failed commit: %s", why);
+    sc_failed_commit(w);
+    assert_int_equal(w->fault->failed, 1);
+    assert_true(w->step_errors >= 1);
+    j = st_job(w, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(w, 1), 1);
+    assert_usd(j.cost, st_usd(1.20, 1, 7200));
+    assert_int_equal(st_terminal_events(w, 1), 1);
+    assert_world_ok(w);
+    store_job_clear(&j);
+    st_free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_preempt_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_eager_next_region, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_crash_at_recovering_failover, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_crash_at_recovering_eager, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_crash_at_recovering_sqlite, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_without_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stockout_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_crash_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_while_down_bills_what_ran, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_ended_and_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_displacement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
