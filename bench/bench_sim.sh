@@ -23,7 +23,9 @@ $S trace convert --from skypilot-spot "$D/traces/spot-availability-skypilot" \
 echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv") - 1))"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/itp.csv" \
   --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv --fleet examples/sim/fleet.csv \
-  --org-policy examples/policy.yaml --json --chart "${CHART:-$W/itp.svg}" >"$W/itp.json" 2>"$W/itp.err"
+  --org-policy examples/policy.yaml --json --chart "${CHART:-$W/itp.svg}" \
+  --policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,cbl-greedy,offline-bound \
+  >"$W/itp.json" 2>"$W/itp.err"
 python3 - "$W/itp.json" <<'PY'
 import json, sys
 rs = json.load(open(sys.argv[1]))

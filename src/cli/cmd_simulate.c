@@ -47,7 +47,7 @@
 static const char sim_usage[] =
     "usage: stratus simulate --workload W.csv --fleet F.csv [--spot S.csv] [--prices P.csv]\n"
     "         [--policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,\n"
-    "                     cbl-greedy,offline-bound]\n"
+    "                     offline-bound (the default), cbl-greedy]\n"
     "         [--org-policy P.yaml] [--json] [--chart OUT.svg] [--bucket 1d]\n"
     "         [--launch-delay 60s] [--restore 5m] [--catalog DIR] [--keep-stores DIR]\n"
     "         [--events FAULTS.csv]   (time_s,kind,arg: stockout|preempt-job|preempt-location)\n"
@@ -97,8 +97,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
     int ch, rc = 0;
 
     memset(a, 0, sizeof(*a));
-    a->policies = "stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,cbl-greedy,"
-                  "offline-bound";
+    a->policies = "stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,offline-bound";
     a->bucket_s = 86400;
     a->launch_delay_s = 60;
     a->restore_s = 300;

@@ -57,6 +57,15 @@ done
 [ "$(json 'all(r["cost"] >= j[4]["cost"] - 1e-6 for r in j)')" = True ] || fail "the bound stays below all under the policy"
 ok "simulate: every baseline and the bound follow the org policy"
 
+# The paper's Greedy deadline rule, on request: spot first, the deadlines kept
+# as well as stratus keeps them, and its own line in the output.
+run 0 "${SIM[@]}" --json --policies stratus,cbl-greedy
+[ "$(json '[r["policy"] for r in j]')" = "['stratus', 'cbl-greedy']" ] || fail "cbl-greedy on request: $OUT"
+[ "$(json 'j[1]["spot_share"] > 0 and j[1]["failed"] == 0')" = True ] || fail "cbl-greedy uses spot, fails nothing"
+[ "$(json 'all("cost_split" in r and abs(sum(r["cost_split"].values()) - r["cost"]) < 1e-6 * r["cost"] for r in j)')" = True ] ||
+  fail "the cost split adds up to the cost: $OUT"
+ok "simulate: cbl-greedy on request; compute + lost work + egress = cost"
+
 head -c 5 "$TMP/chart.svg" | grep -q "<svg" || fail "the chart must be SVG"
 for p in stratus azure-ondemand cheapest-ondemand spot-else-ondemand offline-bound azure gcp; do
   grep -q ">$p<\|>$p \|$p<" "$TMP/chart.svg" || fail "the chart lacks '$p'"
