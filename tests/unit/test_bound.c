@@ -287,7 +287,7 @@ static void test_below_simulated(void **state)
 {
     struct sim_policy pols[] = {
         {"stratus", NULL, 1, 0, 1, 0, NULL},
-        {"greedy-spot", NULL, 0, 1, 0, 0, NULL},
+        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL},
         {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL},
     };
     struct sim_result r[3], lb, blind;
@@ -298,7 +298,7 @@ static void test_below_simulated(void **state)
     char *jobs = small_workload();
     double end_s = 0;
     struct err e;
-    long *od, *sp;
+    long *od = NULL, *sp = NULL;
 
     (void)state;
     trace_init(&work);

@@ -147,8 +147,7 @@ static void make_spec(struct scenario *sc, int job, uint64_t *s)
         "  accelerators: H100:8\n  use_spot: true\nnum_nodes: 2\n",
     };
     static const char *const extra[NTPL] = {
-        "  checkpoint:\n    interval: 10m\n  recovery:\n    strategy: "
-        "eager-next-region\n",
+        "  checkpoint:\n    interval: 10m\n  recovery:\n    strategy: eager-next-region\n",
         "",
         "",
         "  priority: 5\n  checkpoint:\n    interval: 20m\n",
