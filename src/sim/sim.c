@@ -276,11 +276,40 @@ static void prices_due(const struct sim_input *in, size_t *k, double now)
     }
 }
 
+/* A study in which nothing has changed for this long, with every input
+ * consumed and nothing running, waits for room the fleet never has. */
+#define SIM_STALL_S (30 * 86400.0)
+
+/* Called when no transition happened for SIM_STALL_S: 0 while attempts
+ * still run (a long job), else an error naming a job left waiting. */
+static int check_stall(struct store *st, size_t active, struct err *e)
+{
+    struct store_attempt *a = NULL;
+    struct store_job *j = NULL;
+    size_t na = 0, nj = 0;
+    int rc = store_attempt_list(st, 0, &a, &na, e);
+
+    store_attempts_free(a, na);
+    if (rc != 0 || na > 0)
+        return rc;
+    if ((rc = store_job_list(st, 1, &j, &nj, e)) != 0)
+        return rc;
+    rc = err_set(e, ST_ECAPACITY,
+                 "sim: %zu job%s can never run: nothing changed for 30 days with nothing "
+                 "running; job %s: %s (give the fleet room for it, or drop it)",
+                 active, active == 1 ? "" : "s", nj ? j[0].name : "?",
+                 nj && j[0].reason ? j[0].reason : "waiting");
+    store_jobs_free(j, nj);
+    return rc;
+}
+
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
                     struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
 {
     size_t k = 0, kev = 0, kp = 0;
+    uint64_t seen = 0;
+    double last_change = vc->t;
     int rc;
 
     for (;;) {
@@ -297,6 +326,14 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
             return 0;
+        if (sched_transitions(s) != seen || k < in->work->njobs || kev < in->nevents) {
+            seen = sched_transitions(s);
+            last_change = vc->t;
+        } else if (vc->t - last_change > SIM_STALL_S) {
+            if ((rc = check_stall(st, sched_active(s), e)) != 0)
+                return rc;
+            last_change = vc->t;
+        }
         t_next = vc->t + next;
         if (k < in->work->njobs && in->t0 + in->work->jobs[k].submit_s < t_next)
             t_next = in->t0 + in->work->jobs[k].submit_s;

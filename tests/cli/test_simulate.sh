@@ -66,6 +66,12 @@ run 0 "${SIM[@]}" --json --policies stratus,cbl-greedy
   fail "the cost split adds up to the cost: $OUT"
 ok "simulate: cbl-greedy on request; compute + lost work + egress = cost"
 
+# A job the fleet never has room for (A10:2; the fleet has no A10 nodes) ends
+# the study with a clear error instead of spinning in virtual time.
+run 1 "$STRATUS" simulate --workload "$SOURCE_DIR/tests/data/trace/workload-min.csv" --fleet "$EX/sim/fleet.csv"
+has "$ERR" "1 job can never run: nothing changed for 30 days with nothing running; job w1: waiting for capacity"
+ok "simulate: a job the fleet never has room for is an error, not a hang"
+
 head -c 5 "$TMP/chart.svg" | grep -q "<svg" || fail "the chart must be SVG"
 for p in stratus azure-ondemand cheapest-ondemand spot-else-ondemand offline-bound azure gcp; do
   grep -q ">$p<\|>$p \|$p<" "$TMP/chart.svg" || fail "the chart lacks '$p'"
