@@ -164,12 +164,13 @@ static int submit(const char *path, const char *policy_path, int64_t *id)
     return rc;
 }
 
-/* Follow the job's events until it ends or the user presses Ctrl-C. */
+/* Follow the job's events until it ends or the user presses Ctrl-C; a
+ * controller that dies meanwhile is restarted (cli_fresh_state). */
 static int follow(int64_t id)
 {
     struct store *st;
     int64_t after = 0;
-    int rc, state = JOB_PENDING;
+    int rc, state = JOB_PENDING, polls = 0;
 
     if ((rc = cli_open_store(&st)) != 0)
         return rc;
@@ -195,6 +196,10 @@ static int follow(int64_t id)
         store_events_free(ev, n);
         state = j.state;
         store_job_clear(&j);
+        /* A controller that died while we follow is restarted (or its
+         * absence said), as every command that shows job state does. */
+        if (!job_state_terminal(state) && ++polls % 20 == 0)
+            cli_fresh_state(st);
         if (!job_state_terminal(state))
             clock_sleep(0.1);
     }

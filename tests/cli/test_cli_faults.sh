@@ -186,4 +186,19 @@ run 2 "$STRATUS" offers --catalog "$bad"
 grep -q $'[\x07\x1b]' "$TMP/err" && fail "raw control bytes reached the terminal: $(od -c "$TMP/err" | head -5)"
 ok "catalog CSV errors show control bytes as '?'"
 
+
+# --- `launch` (following its job) when the controller dies under it ---
+gated follow
+"$STRATUS" launch "$TMP/follow.yaml" >"$TMP/follow.out" 2>"$TMP/follow.err" &
+launcher=$!
+wait_for grep -q "PROVISIONING -> RUNNING" "$TMP/follow.out"
+kill -9 "$(cat "$STRATUS_HOME/controller.pid")"
+touch "$TMP/follow.go"
+for _ in $(seq 1 600); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$launcher" 2>/dev/null && { kill "$launcher"; fail "launch still follows a job whose controller died: $(cat "$TMP/follow.out" "$TMP/follow.err")"; }
+wait "$launcher" || fail "launch must end 0 once its job succeeds: $(cat "$TMP/follow.out" "$TMP/follow.err")"
+has "$(cat "$TMP/follow.out")" "RUNNING -> SUCCEEDED"
+has "$(cat "$TMP/follow.err")" "no controller was running; started one"
+ok "launch restarts a controller that died while it follows the job, and sees it succeed"
+
 echo "# $checks checks"
