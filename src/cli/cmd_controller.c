@@ -48,6 +48,8 @@ struct daemon {
     struct sched *sched;
     char *driver_conf, *ckpt_root; /* driver_conf: NULL when the driver names none */
     char *state_dir;               /* the store's artefacts (cli_state_dir) */
+    dev_t db_dev;                  /* the database file this controller opened ... */
+    ino_t db_ino;                  /* ... (a removed or replaced one ends it) */
 };
 
 /* Write "pid\n" to home/name, owner-only, replacing it atomically. */
@@ -135,6 +137,7 @@ static int daemon_open(struct daemon *d, struct err *e)
 {
     const struct driver_ops *ops = cli_driver_ops(e);
     char *catdir = catalog_default_dir(NULL), *dbpath = xasprintf("%s/stratus.db", d->home);
+    struct stat dbst;
     int rc;
 
     if (ops == NULL) {
@@ -145,6 +148,10 @@ static int daemon_open(struct daemon *d, struct err *e)
     if (ops->config_name)
         d->driver_conf = xasprintf("%s/%s", d->home, ops->config_name);
     rc = store_open(&d->st, dbpath, e);
+    if (rc == 0 && stat(dbpath, &dbst) == 0) {
+        d->db_dev = dbst.st_dev;
+        d->db_ino = dbst.st_ino;
+    }
     if (rc == 0)
         rc = catalog_load(&d->cat, catdir, e);
     free(catdir);
@@ -250,6 +257,20 @@ static void mark_ready(struct daemon *d, int ok, double next, int *steps)
         log_error("%s", e.msg); /* commands wait for it in vain, then warn */
 }
 
+/* 1 while $STRATUS_HOME/stratus.db is still the file this controller opened.
+ * Deleted (or replaced) under it, the store it writes is gone for every
+ * other command: it must stop, so that the next command starts a
+ * controller for the new store, which adopts nothing of the old one. */
+static int store_still_ours(const struct daemon *d)
+{
+    char *path = xasprintf("%s/stratus.db", d->home);
+    struct stat st;
+    int ours = stat(path, &st) == 0 && st.st_dev == d->db_dev && st.st_ino == d->db_ino;
+
+    free(path);
+    return ours;
+}
+
 static int daemon_loop(struct daemon *d)
 {
     sigset_t set;
@@ -274,6 +295,12 @@ static int daemon_loop(struct daemon *d)
             ; /* node supervisors that ended, adopted as their subreaper */
         if (sig == SIGTERM || sig == SIGINT)
             return 0;
+        if (!store_still_ours(d)) {
+            log_error("%s/stratus.db was removed or replaced: this controller's store is "
+                      "gone, so it stops (the next command starts one for the new store)",
+                      d->home);
+            return 0;
+        }
     }
 }
 

@@ -55,6 +55,18 @@ wait_state "$id" SUCCEEDED 60
 [ "$(wc -l <"$(ckpt_dir "$id" 1)/ledger")" = 30 ] || fail "job $id must compute all 30 steps"
 ok "a reset store: later jobs run normally"
 
+# --- the database deleted while a controller runs on it: that controller
+# stops (its store is gone), and the new store's jobs run ---
+pid=$(cat "$STRATUS_HOME/controller.pid")
+kill -0 "$pid" || fail "a controller must run here"
+rm -f "$STRATUS_HOME"/stratus.db*
+id=$(launch_detached "$TMP/train.yaml")
+[ "$id" = 1 ] || fail "a new database numbers jobs from 1 again, got $id"
+for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "the controller of a deleted store must stop"
+wait_state 1 SUCCEEDED 60
+ok "a database deleted under a running controller: it stops, the new store's job runs"
+
 # --- permissions: the database and its WAL files (the controller has them
 # open) are owner-only, and so is the store's directory ---
 mode() { stat -c %a "$1"; }
