@@ -152,8 +152,9 @@ static int run_local(int argc, char **argv)
         return cli_job_id(job) < 0 ? 2 : file_request("preempt-job", job);
     if (strcmp(argv[1], "preempt") == 0)
         return file_request("preempt-location", loc);
-    if (str_to_duration(dur, &secs) != 0) {
-        fprintf(stderr, "stratus: --for takes a duration like 90s or 10m, not '%s'\n", dur);
+    if (str_to_duration(dur, &secs) != 0 || secs > 366 * 86400.0) {
+        fprintf(stderr, "stratus: --for takes a duration like 90s, 10m or 2d (at most 366d; "
+                        "--for 0 lifts it), not '%s'\n", dur);
         return 2;
     }
     snprintf(arg, sizeof(arg), "%s %.0f", loc, secs);

@@ -40,6 +40,7 @@
 #include "sim/sim.h"
 #include "sim/trace.h"
 #include "util/strutil.h"
+#include "util/fsutil.h"
 #include "util/xmem.h"
 
 #define SIM_T0 1704067200.0 /* 2024-01-01T00:00:00Z: trace time 0 */
@@ -353,6 +354,8 @@ static int load_inputs(const struct sim_args *a, struct catalog *cat, struct tra
     in->restore_s = a->restore_s;
     in->bucket_s = a->bucket_s;
     in->store_dir = a->keep;
+    if (a->keep && fs_mkdirs(a->keep, 0700, &e) != 0)
+        return cli_fail(&e);
     return 0;
 }
 

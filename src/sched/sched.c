@@ -562,7 +562,9 @@ static void run_action(struct sched *s, struct action *a)
         rc = driver_inject(s->p.driver, a->kind, a->arg, &e);
         break;
     }
-    if (rc != 0)
+    if (rc != 0 && a->type == ACT_INJECT)
+        log_error("%s %s: %s", a->kind, a->arg, e.msg);
+    else if (rc != 0)
         log_error("attempt %lld: %s", (long long)a->attempt_id, e.msg);
     free(a->kind);
     free(a->arg);

@@ -303,6 +303,18 @@ static int check_stall(struct store *st, size_t active, struct err *e)
     return rc;
 }
 
+/* Remove an SQLite database file and its -wal and -shm companions. */
+static void remove_db(const char *path)
+{
+    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+}
+
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
                     struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
@@ -617,8 +629,8 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     memset(&p, 0, sizeof(p));
     char *path = in->store_dir ? xasprintf("%s/%s.db", in->store_dir, pol->name) : NULL;
 
-    if (path)
-        unlink(path);
+    if (path) /* a kept store is this run's: an earlier run's goes, WAL and all */
+        remove_db(path);
     rc = store_open(&st, path ? path : "mem:", e);
     free(path);
     if (rc != 0 || (rc = driver_open(&drv, &driver_sim, &dcfg, e)) != 0) {

@@ -201,4 +201,10 @@ has "$(cat "$TMP/follow.out")" "RUNNING -> SUCCEEDED"
 has "$(cat "$TMP/follow.err")" "no controller was running; started one"
 ok "launch restarts a controller that died while it follows the job, and sees it succeed"
 
+# --- absurd fault durations are refused, not taken as a permanent block ---
+run 2 "$STRATUS" local stockout --location gcp/us-central1 --for 99999999999999999999h
+has "$ERR" "at most 366d"
+run 2 "$STRATUS" local api-error --location gcp/us-central1 --for 400d
+ok "local stockout/api-error refuse a duration over a year"
+
 echo "# $checks checks"
