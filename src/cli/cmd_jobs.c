@@ -46,6 +46,19 @@ void cli_print_event(FILE *fp, const struct store_event *ev)
                 (long long)ev->job_id, ev->type, ev->msg ? ev->msg : "");
 }
 
+/* An attempt's cost so far: what is billed, and for one still running, its
+ * run since its price came into force at that price (as the controller will
+ * bill it when it ends, egress aside). */
+static double attempt_so_far(const struct store_attempt *a)
+{
+    double from = a->priced_at > a->running_at ? a->priced_at : a->running_at;
+    double now = clock_now(&clock_wall);
+
+    if (a->state == ATT_ENDED || a->running_at <= 0 || now <= from)
+        return a->cost;
+    return a->cost + (now - from) * a->nodes * a->price_hour / 3600.0;
+}
+
 int cli_print_bill(FILE *fp, struct store *st, int64_t job_id)
 {
     struct store_attempt *a = NULL;
@@ -60,13 +73,18 @@ int cli_print_bill(FILE *fp, struct store *st, int64_t job_id)
     fprintf(fp, "\njob %lld %s: %s (%s)\n", (long long)j.id, j.name, job_state_name(j.state),
             j.reason ? j.reason : "");
     for (i = 0; i < n; i++) {
-        double secs = a[i].ended_at > 0 && a[i].running_at > 0 ? a[i].ended_at - a[i].running_at : 0;
+        double cost = attempt_so_far(&a[i]);
+        double end = a[i].ended_at > 0 ? a[i].ended_at : clock_now(&clock_wall);
+        double secs = a[i].running_at > 0 && end > a[i].running_at ? end - a[i].running_at : 0;
+        const char *how = a[i].state == ATT_RUNNING     ? "running"
+                          : a[i].state == ATT_LAUNCHING ? "launching"
+                                                        : attempt_end_name(a[i].end_reason);
 
         fprintf(fp, "  attempt %d  %s/%s%s%s  %d x %s %-9s  %-9s %8s  %s\n", a[i].n, a[i].cloud,
                 a[i].region, *a[i].zone ? "/" : "", a[i].zone, a[i].nodes, a[i].instance_type,
-                plan_mode_name(a[i].mode), attempt_end_name(a[i].end_reason),
-                str_duration(d, sizeof(d), secs), str_money(m, sizeof(m), a[i].cost));
-        total += a[i].cost;
+                plan_mode_name(a[i].mode), how, str_duration(d, sizeof(d), secs),
+                str_money(m, sizeof(m), cost));
+        total += cost;
     }
     fprintf(fp, "  total %s over %zu attempt%s, %d restart%s\n", str_money(m, sizeof(m), total), n,
             n == 1 ? "" : "s", j.restarts, j.restarts == 1 ? "" : "s");

@@ -201,6 +201,16 @@ has "$(cat "$TMP/follow.out")" "RUNNING -> SUCCEEDED"
 has "$(cat "$TMP/follow.err")" "no controller was running; started one"
 ok "launch restarts a controller that died while it follows the job, and sees it succeed"
 
+# --- status of a running job: its attempt shows as running, with its time and
+# cost so far (not 0 s and $0.00) ---
+gated shown
+id=$(launch_detached "$TMP/shown.yaml")
+wait_state "$id" RUNNING
+wait_for bash -c "'$STRATUS' status $id | grep -q 'on-demand  running  *[1-9][0-9]*s'"
+touch "$TMP/shown.go"
+wait_state "$id" SUCCEEDED
+ok "status shows a running attempt as running, with its time so far"
+
 # --- absurd fault durations are refused, not taken as a permanent block ---
 run 2 "$STRATUS" local stockout --location gcp/us-central1 --for 99999999999999999999h
 has "$ERR" "at most 366d"
