@@ -462,3 +462,24 @@ unsigned long catalog_price_version(const struct catalog *cat)
 {
     return cat->price_version;
 }
+
+double *catalog_prices_save(const struct catalog *cat)
+{
+    double *v = xcalloc(2 * cat->noffers + 1, sizeof(*v));
+    size_t i;
+
+    for (i = 0; i < cat->noffers; i++) {
+        v[2 * i] = cat->offers[i].price;
+        v[2 * i + 1] = cat->offers[i].spot_price;
+    }
+    return v;
+}
+
+void catalog_prices_restore(struct catalog *cat, double *saved)
+{
+    size_t i;
+
+    for (i = 0; i < cat->noffers; i++)
+        catalog_set_price(cat, i, saved[2 * i], saved[2 * i + 1]);
+    free(saved);
+}

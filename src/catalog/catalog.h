@@ -113,6 +113,11 @@ void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_
 /* A number that changes whenever some offer's price did: the controller
  * reprices live attempts when it sees a new one. */
 unsigned long catalog_price_version(const struct catalog *cat);
+/* Every offer's prices, to put back with catalog_prices_restore() (which
+ * frees them): a study that replays a price trace leaves the catalog as it
+ * found it. */
+double *catalog_prices_save(const struct catalog *cat);
+void catalog_prices_restore(struct catalog *cat, double *saved);
 
 /* Price of moving one GB from (scloud, sregion) to (dcloud, dregion). */
 double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,

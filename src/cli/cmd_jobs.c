@@ -46,19 +46,6 @@ void cli_print_event(FILE *fp, const struct store_event *ev)
                 (long long)ev->job_id, ev->type, ev->msg ? ev->msg : "");
 }
 
-/* An attempt's cost so far: what is billed, and for one still running, its
- * run since its price came into force at that price (as the controller will
- * bill it when it ends, egress aside). */
-static double attempt_so_far(const struct store_attempt *a)
-{
-    double from = a->priced_at > a->running_at ? a->priced_at : a->running_at;
-    double now = clock_now(&clock_wall);
-
-    if (a->state == ATT_ENDED || a->running_at <= 0 || now <= from)
-        return a->cost;
-    return a->cost + (now - from) * a->nodes * a->price_hour / 3600.0;
-}
-
 int cli_print_bill(FILE *fp, struct store *st, int64_t job_id)
 {
     struct store_attempt *a = NULL;
@@ -73,7 +60,8 @@ int cli_print_bill(FILE *fp, struct store *st, int64_t job_id)
     fprintf(fp, "\njob %lld %s: %s (%s)\n", (long long)j.id, j.name, job_state_name(j.state),
             j.reason ? j.reason : "");
     for (i = 0; i < n; i++) {
-        double cost = attempt_so_far(&a[i]);
+        double cost = a[i].state == ATT_ENDED ? a[i].cost
+                                              : store_attempt_cost_at(&a[i], clock_now(&clock_wall));
         double end = a[i].ended_at > 0 ? a[i].ended_at : clock_now(&clock_wall);
         double secs = a[i].running_at > 0 && end > a[i].running_at ? end - a[i].running_at : 0;
         const char *how = a[i].state == ATT_RUNNING     ? "running"

@@ -40,6 +40,7 @@
 #include "../util/clock.h"
 #include "../util/fsutil.h"
 #include "../util/log.h"
+#include "../util/strutil.h"
 #include "../util/xmem.h"
 
 #define PROC_ENV_MAX ((size_t)4 << 20) /* a job's environment is at most ~1 MiB */
@@ -161,11 +162,7 @@ void local_cg_sweep(const char *cgroot)
 char *local_cg_name(const char *cgroot, const char *node_dir, int64_t attempt_id,
                     int rank)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a of the node's directory */
-    const char *c;
-
-    for (c = node_dir; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    uint64_t h = str_hash(STR_HASH_INIT, node_dir);
     /* the directory's hash keeps homes apart; the pid and time keep a
      * launch apart from an earlier one of a home that was reset */
     h ^= (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;

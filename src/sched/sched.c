@@ -51,7 +51,6 @@ void sched_config_default(struct sched_config *c)
 /* ---- jobs in memory ---- */
 
 static void sched_index_attempt_unsorted(struct sched *s, int64_t attempt_id, struct sjob *sj);
-static double billed_s(const struct store_attempt *a, double end);
 static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e);
 
 static void sjob_free(struct sjob *sj)
@@ -323,7 +322,7 @@ static int fail_unloadable(struct sched *s, struct store_job *j, const char *why
         a.state = ATT_ENDED;
         a.ended_at = s->now;
         a.end_reason = ATT_END_FAILED;
-        a.cost += billed_s(&a, s->now) * a.nodes * a.price_hour / 3600.0;
+        a.cost = store_attempt_cost_at(&a, s->now);
         j->cost += a.cost;
         rc = store_attempt_update(s->p.store, &a, e);
         if (rc == 0)
@@ -704,15 +703,6 @@ static double data_move_cost(const struct sched *s, struct sjob *sj, const struc
                                                a->cloud, a->region);
 }
 
-/* Seconds of an attempt's run, up to `end`, at the price it pays now: since
- * it ran, or since its price last changed. */
-static double billed_s(const struct store_attempt *a, double end)
-{
-    double from = a->priced_at > a->running_at ? a->priced_at : a->running_at;
-
-    return a->running_at > 0 && end > from ? end - from : 0;
-}
-
 /* The catalog's prices changed (the simulator replays price traces): a live
  * attempt pays its offer's new price from now on, and what it ran until now
  * is accounted at the old one.  Committed capacity is prepaid and keeps its
@@ -740,7 +730,7 @@ static int reprice(struct sched *s, struct err *e)
             continue;
         old = a->price_hour;
         if (a->running_at > 0) {
-            a->cost += billed_s(a, s->now) * a->nodes * old / 3600.0;
+            a->cost = store_attempt_cost_at(a, s->now); /* at the old price */
             a->priced_at = s->now;
         }
         a->price_hour = price;
@@ -771,9 +761,11 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
      * the node-hours are those the cost report sums), plus moving the job's
      * data to where the attempt ran; an attempt refused at launch never ran
      * and costs nothing. */
-    a->cost += billed_s(a, end) * a->nodes * a->price_hour / 3600.0;
-    if (a->running_at > 0)
-        a->cost += data_move_cost(s, sj, a);
+    a->cost = store_attempt_cost_at(a, end);
+    if (a->running_at > 0) {
+        a->egress = data_move_cost(s, sj, a);
+        a->cost += a->egress;
+    }
     note_ended(sj, a);
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
         return rc;
@@ -840,6 +832,22 @@ static const char *att_where(const struct store_attempt *a, char *buf, size_t n)
     return buf;
 }
 
+/* Nodes that are gone (exited, or taken by a preemption): one, or (node -1)
+ * every one; those need no stop. */
+static void mark_ended(struct sjob *sj, int node)
+{
+    int r;
+
+    for (r = 0; r < sj->att.nodes; r++) {
+        if ((node >= 0 && r != node) || sj->node_state[r] == ATT_ENDED)
+            continue;
+        if (sj->node_state[r] == ATT_RUNNING)
+            sj->nodes_running--;
+        sj->node_state[r] = ATT_ENDED;
+        sj->nodes_ended++;
+    }
+}
+
 static int on_node_running(struct sched *s, struct sjob *sj, const struct driver_event *ev,
                            struct err *e)
 {
@@ -872,10 +880,7 @@ static int on_node_exited(struct sched *s, struct sjob *sj, const struct driver_
 
     if (ev->node < 0 || ev->node >= sj->att.nodes || sj->node_state[ev->node] == ATT_ENDED)
         return 0;
-    if (sj->node_state[ev->node] == ATT_RUNNING)
-        sj->nodes_running--;
-    sj->node_state[ev->node] = ATT_ENDED;
-    sj->nodes_ended++;
+    mark_ended(sj, ev->node);
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_node_put(s->p.store, &nd, e)) != 0)
         return rc;
     if (ev->exit_code != 0) {
@@ -893,21 +898,6 @@ static int on_node_exited(struct sched *s, struct sjob *sj, const struct driver_
                             sj->att.nodes == 1 ? "" : "s");
 }
 
-/* Nodes a preemption took: one, or (node -1) every one; those need no stop. */
-static void mark_taken(struct sjob *sj, int node)
-{
-    int r;
-
-    for (r = 0; r < sj->att.nodes; r++) {
-        if ((node >= 0 && r != node) || sj->node_state[r] == ATT_ENDED)
-            continue;
-        if (sj->node_state[r] == ATT_RUNNING)
-            sj->nodes_running--;
-        sj->node_state[r] = ATT_ENDED;
-        sj->nodes_ended++;
-    }
-}
-
 static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_event *ev,
                         struct err *e)
 {
@@ -915,7 +905,7 @@ static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_ev
     int rc;
 
     att_where(&sj->att, where, sizeof(where));
-    mark_taken(sj, ev->node);
+    mark_ended(sj, ev->node);
     if (ev->node >= 0)
         snprintf(which, sizeof(which), "node %d", ev->node);
     else
@@ -1087,6 +1077,21 @@ static double next_wake(const struct sched *s)
 
 static int cmp_att_ref(const void *a, const void *b);
 
+/* Load every active job from the store, as at open: their live attempts
+ * (indexed, then sorted: they come in job order), and, at the next step,
+ * prices checked and requests read. */
+static int load_all(struct sched *s, struct err *e)
+{
+    int rc;
+
+    s->reprice_due = 1;
+    s->poked = 1; /* requests filed while no controller ran */
+    rc = load_new_jobs(s, e);
+    if (s->natts > 1)
+        qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
+    return rc;
+}
+
 /* Forget what memory holds of jobs and blocks and load it again from the
  * store, as a controller that has just opened does: after a failed step
  * memory may hold decisions the store never took (and SQLite may hand a
@@ -1106,11 +1111,7 @@ static int reload(struct sched *s, struct err *e)
     s->nblocks = 0;
     s->ended = 0;
     s->capacity_freed = 1;
-    s->reprice_due = 1;
-    s->poked = 1;
-    rc = load_new_jobs(s, e);
-    if (s->natts > 1)
-        qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
+    rc = load_all(s, e);
     if (rc == 0)
         s->stale = 0;
     log_info("reloaded %zu active jobs from the store%s", s->njobs, rc ? " (failed)" : "");
@@ -1184,11 +1185,7 @@ int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
     /* A driver that outlived an earlier controller (in-process, as in the
      * crash tests) may have handed it events it never committed. */
     driver_rewind(p->driver);
-    s->reprice_due = 1;
-    s->poked = 1; /* requests filed while no controller ran */
-    rc = load_new_jobs(s, e);
-    if (s->natts > 1)
-        qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
+    rc = load_all(s, e);
     if (rc == 0)
         rc = commit_and_act(s, e); /* re-issue launches a dead controller left */
     if (rc != 0) {

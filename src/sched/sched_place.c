@@ -10,6 +10,7 @@
 #include "../catalog/catalog.h"
 #include "../spec/spec.h"
 #include "../util/log.h"
+#include "../util/strutil.h"
 #include "../util/xmem.h"
 
 #include <math.h>
@@ -540,14 +541,13 @@ static int due(const struct sched *s, const struct sjob *sj)
  * job only after a failure, and then the job is simply tried next step). */
 static int shape_failed(struct sched *s, const struct sjob *sj, int record)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = STR_HASH_INIT;
     size_t i;
 
     for (i = 0; i < sj->spec->nres; i++) {
         const char *a = sj->spec->res[i].accelerator ? sj->spec->res[i].accelerator : "";
 
-        for (; *a; a++)
-            h = (h ^ (unsigned char)*a) * 1099511628211ULL;
+        h = str_hash(h, a);
         h = (h ^ (uint64_t)sj->spec->res[i].acc_count) * 1099511628211ULL;
         h = (h ^ (uint64_t)(sj->spec->res[i].use_spot + 2)) * 1099511628211ULL;
     }

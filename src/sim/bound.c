@@ -169,18 +169,16 @@ static int price_row_matches(const struct trace_price *r, const struct offer *o)
 
 /* Each offer at its lowest price over the whole study, so that plan_rank
  * passes every candidate that is allowed at some time.  Returns the
- * catalog's own prices, for restore_prices. */
+ * catalog's own prices, for catalog_prices_restore. */
 static double *lowest_prices(struct catalog *cat, const struct trace *prices)
 {
     size_t i, k, n = catalog_noffers(cat);
-    double *saved = xcalloc(2 * n + 1, sizeof(double));
+    double *saved = catalog_prices_save(cat);
 
     for (i = 0; i < n; i++) {
         const struct offer *o = catalog_offer(cat, i);
         double od = o->price, sp = o->spot_price;
 
-        saved[2 * i] = od;
-        saved[2 * i + 1] = sp;
         for (k = 0; prices && k < prices->nprices; k++) {
             const struct trace_price *r = &prices->prices[k];
 
@@ -194,15 +192,6 @@ static double *lowest_prices(struct catalog *cat, const struct trace *prices)
         catalog_set_price(cat, i, od, sp);
     }
     return saved;
-}
-
-static void restore_prices(struct catalog *cat, double *saved)
-{
-    size_t i, n = catalog_noffers(cat);
-
-    for (i = 0; i < n; i++)
-        catalog_set_price(cat, i, saved[2 * i], saved[2 * i + 1]);
-    free(saved);
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -394,7 +383,7 @@ static int classify(struct bw *w, const struct policy *pol, struct err *e)
     plan_free(&p);
     free(c);
     free(nows);
-    restore_prices(in->cat, saved);
+    catalog_prices_restore(in->cat, saved);
     return rc;
 }
 

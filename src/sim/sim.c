@@ -303,18 +303,6 @@ static int check_stall(struct store *st, size_t active, struct err *e)
     return rc;
 }
 
-/* Remove an SQLite database file and its -wal and -shm companions. */
-static void remove_db(const char *path)
-{
-    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
-
-    unlink(path);
-    unlink(wal);
-    unlink(shm);
-    free(wal);
-    free(shm);
-}
-
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
                     struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
@@ -391,42 +379,18 @@ static double lost_hours(const struct sim_input *in, const struct store_attempt 
     return ckpt > 0 ? hours - floor(hours / ckpt) * ckpt : hours;
 }
 
-/* The egress an attempt paid, as the controller bills it (sched.c's
- * data_move_cost): moving the job's data to a region that ran it, unless the
- * job's previous run was there.  data_at[job] is a hash of that region. */
-static double attempt_egress(const struct sim_input *in, const struct store_attempt *a,
-                             uint64_t *data_at)
-{
-    const struct trace_job *tj = &in->work->jobs[a->job_id - 1];
-    uint64_t h = 1469598103934665603ULL;
-    const char *p;
-
-    if (a->running_at <= 0 || !*tj->data_cloud || tj->data_gb <= 0)
-        return 0;
-    for (p = a->cloud; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    for (p = a->region, h = (h ^ '/') * 1099511628211ULL; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    if (data_at[a->job_id - 1] == h)
-        return 0;
-    data_at[a->job_id - 1] = h;
-    return tj->data_gb *
-           catalog_egress_per_gb(in->cat, tj->data_cloud, tj->data_region, a->cloud, a->region);
-}
-
 static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
-                            uint64_t *data_at, struct sim_result *res)
+                            struct sim_result *res)
 {
     double hours = a->running_at > 0 && a->ended_at > a->running_at
                        ? (a->ended_at - a->running_at) / 3600.0
                        : 0;
     double gpu_h = hours * a->nodes * a->acc_count;
-    double egress = attempt_egress(in, a, data_at);
     int c = cloud_index(a->cloud);
 
-    res->egress_cost += egress;
+    res->egress_cost += a->egress;
     if (hours > 0)
-        res->lost_cost += (a->cost - egress) * lost_hours(in, a, hours) / hours;
+        res->lost_cost += (a->cost - a->egress) * lost_hours(in, a, hours) / hours;
     res->cost += a->cost;
     res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
@@ -506,7 +470,6 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
                    struct err *e)
 {
     struct job_acc acc;
-    uint64_t *data_at = xcalloc(in->work->njobs + 1, sizeof(*data_at));
     int64_t after = 0;
     size_t i, n;
     int rc;
@@ -514,16 +477,13 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
     do {
         struct store_attempt *a = NULL;
 
-        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0) {
-            free(data_at);
+        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0)
             return rc;
-        }
         for (i = 0; i < n; i++)
-            attempt_metrics(in, &a[i], data_at, res);
+            attempt_metrics(in, &a[i], res);
         after = n ? a[n - 1].id : after;
         store_attempts_free(a, n);
     } while (n == COLLECT_PAGE);
-    free(data_at);
     job_acc_init(&acc, in->work->njobs);
     after = 0;
     do {
@@ -580,28 +540,6 @@ static void config_for(const struct sim_input *in, const struct sim_policy *pol,
     c->deadline_check_s = 60;
 }
 
-/* Every run starts from the catalog's own prices (the price trace changes them). */
-static double *save_prices(const struct catalog *cat)
-{
-    size_t i, n = catalog_noffers(cat);
-    double *v = xcalloc(2 * n + 1, sizeof(double));
-
-    for (i = 0; i < n; i++) {
-        v[2 * i] = catalog_offer(cat, i)->price;
-        v[2 * i + 1] = catalog_offer(cat, i)->spot_price;
-    }
-    return v;
-}
-
-static void restore_prices(struct catalog *cat, double *v)
-{
-    size_t i, n = catalog_noffers(cat);
-
-    for (i = 0; i < n; i++)
-        catalog_set_price(cat, i, v[2 * i], v[2 * i + 1]);
-    free(v);
-}
-
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,
             struct err *e)
 {
@@ -619,7 +557,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     double t0 = clock_mono();
     int rc;
 
-    double *saved = save_prices(in->cat);
+    double *saved = catalog_prices_save(in->cat); /* a run starts from the catalog's own prices */
 
     result_init(in, pol->name, res);
     dcfg.cat = in->cat;
@@ -630,13 +568,13 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     char *path = in->store_dir ? xasprintf("%s/%s.db", in->store_dir, pol->name) : NULL;
 
     if (path) /* a kept store is this run's: an earlier run's goes, WAL and all */
-        remove_db(path);
+        store_remove_file(path);
     rc = store_open(&st, path ? path : "mem:", e);
     free(path);
     if (rc != 0 || (rc = driver_open(&drv, &driver_sim, &dcfg, e)) != 0) {
         store_close(st);
         free(infos);
-        restore_prices(in->cat, saved);
+        catalog_prices_restore(in->cat, saved);
         return rc;
     }
     p.store = st;
@@ -659,7 +597,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     driver_close(&drv);
     store_close(st);
     free(infos);
-    restore_prices(in->cat, saved);
+    catalog_prices_restore(in->cat, saved);
     return rc;
 }
 

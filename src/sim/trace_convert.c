@@ -23,6 +23,7 @@
 
 #include "../spec/spec.h"
 #include "../util/csv.h"
+#include "../util/strutil.h"
 #include "../util/xmem.h"
 
 /* ---- seeded draws ---- */
@@ -43,22 +44,12 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /* A uniform number in [0, 1) fixed by (seed, job id, field). */
 static double draw(uint64_t seed, const char *id, enum draw_field f)
 {
     uint64_t x =
-        mix64(seed ^ mix64(hash_id(id) + 0x632be59bd9b4e019ULL * (uint64_t)(f + 1)));
+        mix64(seed ^ mix64(str_hash(STR_HASH_INIT, id) + 0x632be59bd9b4e019ULL * (uint64_t)(f + 1)));
 
     return (double)(x >> 11) * 0x1p-53;
 }

@@ -140,6 +140,11 @@ static const char *const migrations[] = {
      * are where the stratus that made it kept them).  The rows are written
      * by sq_make_identity(): an id is random, which SQL here does not do. */
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+
+    /* 5: the part of an attempt's cost that moved the job's data to where it
+     * ran, as billed (reports split compute from egress without redoing the
+     * controller's accounting). */
+    "ALTER TABLE attempts ADD COLUMN egress REAL NOT NULL DEFAULT 0;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -160,8 +165,8 @@ static const char *const migrations[] = {
 #define ATT_COLS                                                                         \
     "job_id, n, state, cloud, region, zone, instance_type, accelerator, acc_count, "     \
     "nodes, mode, price_hour, launched_at, running_at, ended_at, end_reason, "           \
-    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s, priced_at"
-#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s, priced_at, egress"
+#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define NODE_COLS "attempt_id, rank, state, exit_code, started_at, ended_at"
 #define EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
 #define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
@@ -818,8 +823,7 @@ static int sq_connect(struct store *st, const char *path, struct err *e)
 
 /* -- the file -- */
 
-/* Remove a database file with its -wal and -shm files, if there are any. */
-static void sq_unlink_db(const char *path)
+void store_remove_file(const char *path)
 {
     char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
 
@@ -865,7 +869,7 @@ static int sq_create(struct store *st, const char *path, struct err *e)
     if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST)
         rc = err_set(e, ST_EIO, "%s: cannot create the database: link from %s: %s", path,
                      tmp, strerror(errno));
-    sq_unlink_db(tmp);
+    store_remove_file(tmp);
     free(tmp);
     return rc;
 }
@@ -1207,6 +1211,7 @@ static void bind_attempt(struct binder *b, const struct store_attempt *a)
     b_dbl(b, a->ckpt_bytes);
     b_dbl(b, a->ckpt_copy_s);
     b_dbl(b, a->priced_at);
+    b_dbl(b, a->egress);
 }
 
 static void read_attempt(struct reader *r, void *row)
@@ -1236,6 +1241,7 @@ static void read_attempt(struct reader *r, void *row)
     a->ckpt_bytes = r_dbl(r);
     a->ckpt_copy_s = r_dbl(r);
     a->priced_at = r_dbl(r);
+    a->egress = r_dbl(r);
 }
 
 static void free_attempts(void *v, size_t n)

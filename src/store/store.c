@@ -358,6 +358,15 @@ void store_jobs_free(struct store_job *v, size_t n)
     free(v);
 }
 
+double store_attempt_cost_at(const struct store_attempt *a, double end)
+{
+    double from = a->priced_at > a->running_at ? a->priced_at : a->running_at;
+
+    if (a->running_at <= 0 || end <= from)
+        return a->cost;
+    return a->cost + (end - from) * a->nodes * a->price_hour / 3600.0;
+}
+
 void store_attempt_clear(struct store_attempt *a)
 {
     free(a->cloud);

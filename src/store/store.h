@@ -109,6 +109,7 @@ struct store_attempt {
     int64_t ckpt_from;      /* attempt whose checkpoint this one started from, 0 = none */
     double ckpt_bytes;      /* size of that checkpoint */
     double ckpt_copy_s;     /* time it took to carry it over */
+    double egress;          /* of cost: moving the job's data to where it ran */
     double priced_at;       /* when price_hour came into force while it ran
                                (its price changed); 0 = since running_at */
 };
@@ -171,6 +172,9 @@ struct store;
  * narrowed to 0600 with a warning.  A file that is not a stratus store (empty,
  * another program's database, a newer schema) is refused and left untouched. */
 int store_open(struct store **out, const char *path, struct err *e);
+/* Remove the SQLite store file at path with its -wal and -shm files, if there
+ * are any (a store nobody has open: a run's leftover, a temporary). */
+void store_remove_file(const char *path);
 void store_close(struct store *st);
 /* Current schema version (migrations are applied in order on open). */
 int store_schema_version(struct store *st);
@@ -227,6 +231,10 @@ int store_attempt_list(struct store *st, int64_t job_id, struct store_attempt **
 int store_attempt_page(struct store *st, int64_t after_id, size_t limit,
                        struct store_attempt **out, size_t *n, struct err *e);
 void store_attempt_clear(struct store_attempt *a);
+/* What attempt a has cost by `end` (egress aside): cost, which holds the
+ * stretches before priced_at, plus its run since then (or since running_at)
+ * at price_hour for its nodes.  An attempt that never ran costs nothing. */
+double store_attempt_cost_at(const struct store_attempt *a, double end);
 void store_attempts_free(struct store_attempt *v, size_t n);
 
 /* Nodes of an attempt (upsert by attempt id and rank). */

@@ -2,6 +2,7 @@
  * hmap.c - string pool and pointer-keyed map (see hmap.h).
  */
 #include "hmap.h"
+#include "strutil.h"
 #include "xmem.h"
 
 #include <stdlib.h>
@@ -11,13 +12,7 @@
 
 static uint64_t hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return str_hash(STR_HASH_INIT, s);
 }
 
 void strpool_init(struct strpool *p)

@@ -323,3 +323,10 @@ const char *str_vis(char *out, size_t n, const char *s)
     out[i] = '\0';
     return out;
 }
+
+uint64_t str_hash(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}

@@ -7,6 +7,7 @@
 #define STRATUS_STRUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Parse a whole string as a finite double; 0 or -1 (nothing is written on error). */
 int str_to_double(const char *s, double *out);
@@ -34,5 +35,10 @@ const char *str_duration(char *out, size_t n, double seconds);
  * bytes (0x00-0x1f, 0x7f) become '?', and text longer than out holds is cut
  * with "..." (never inside a UTF-8 sequence).  Returns out. */
 const char *str_vis(char *out, size_t n, const char *s);
+
+/* FNV-1a of s, continuing from h (start with STR_HASH_INIT): a fast,
+ * well-spread 64-bit hash of a string, not a cryptographic one. */
+#define STR_HASH_INIT 1469598103934665603ULL
+uint64_t str_hash(uint64_t h, const char *s);
 
 #endif

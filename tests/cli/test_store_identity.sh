@@ -77,8 +77,9 @@ done
 run 0 "$STRATUS" controller stop
 
 # --- a store from before identities keeps the layout of the stratus that
-# made it (its running jobs' state is there): made here by undoing migration 4 ---
-sql "drop table meta"; sql "pragma user_version = 3"
+# made it (its running jobs' state is there): made here by undoing migrations
+# 5 (attempts.egress) and 4 (meta) ---
+sql "alter table attempts drop column egress"; sql "drop table meta"; sql "pragma user_version = 3"
 id=$(launch_detached "$TMP/train.yaml")
 wait_state "$id" SUCCEEDED 60
 [ "$(sql "select value from meta where key = 'layout'")" = legacy ] || fail "a migrated store is marked legacy"

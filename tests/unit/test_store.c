@@ -269,6 +269,7 @@ static struct store_attempt full_attempt(int64_t job_id)
     a.ckpt_bytes = 1.5e12;
     a.ckpt_copy_s = 42.000000001;
     a.priced_at = 1732385000.125;
+    a.egress = 12.5;
     return a;
 }
 
@@ -298,6 +299,7 @@ static void assert_attempt_eq(const struct store_attempt *g,
     assert_same_double(g->ckpt_bytes, w->ckpt_bytes);
     assert_same_double(g->ckpt_copy_s, w->ckpt_copy_s);
     assert_same_double(g->priced_at, w->priced_at);
+    assert_same_double(g->egress, w->egress);
 }
 
 /* ---- jobs -------------------------------------------------------------------- */
@@ -914,7 +916,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 4);
+    assert_int_equal(store_schema_version(st), 5);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -929,7 +931,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 4);
+    assert_int_equal(store_schema_version(st), 5);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1111,7 +1113,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 4);
+    assert_int_equal(store_schema_version(st), 5);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1143,7 +1145,7 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1163,7 +1165,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 4)"));
+                                  "(schema version 99; this stratus knows up to 5)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1211,7 +1213,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 4);
+    assert_int_equal(store_schema_version(st), 5);
     store_close(st);
 }
 
