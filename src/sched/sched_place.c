@@ -13,6 +13,7 @@
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -570,7 +571,7 @@ int sched_place_all(struct sched *s, struct err *e)
 {
     struct sjob **wait = NULL;
     size_t i, k = 0, n = 0;
-    int rc = 0;
+    int rc = 0, pmin = INT_MAX;
 
     s->nresv = 0;
     s->nfailed = 0;
@@ -592,9 +593,14 @@ int sched_place_all(struct sched *s, struct err *e)
     }
     if ((rc = refresh_blocks(s, e)) != 0)
         return rc;
-    wait = xcalloc(n, sizeof(*wait));
+    /* A due job must not take room a waiting job of higher priority could
+     * use: those waiting jobs get their turn in this step too, first. */
+    for (i = 0; i < s->nwait; i++)
+        if (due(s, s->wait[i]) && s->wait[i]->j.priority < pmin)
+            pmin = s->wait[i]->j.priority;
+    wait = xcalloc(s->nwait, sizeof(*wait));
     for (i = 0, n = 0; i < s->nwait; i++)
-        if (due(s, s->wait[i]))
+        if (due(s, s->wait[i]) || (s->wait[i]->waiting && s->wait[i]->j.priority > pmin))
             wait[n++] = s->wait[i];
     s->capacity_freed = 0;
     qsort(wait, n, sizeof(*wait), by_priority);

@@ -47,7 +47,7 @@ touch "$TMP/gate2"
 wait_state "$s" SUCCEEDED 60
 run 0 "$STRATUS" events "$s"
 has "$OUT" "displaced by higher-priority job $u (urgent, priority 9)"
-[ "$(job_field "$s" 'j["attempts"]')" = 2 ] || fail "the displaced job resumes on a second attempt"
+[ "$(job_field "$s" 'j["attempts"]')" = 2 ] || fail "the displaced job resumes on a second attempt; $("$STRATUS" events "$s"); urgent: $("$STRATUS" events "$u")"
 [ "$(sql "select end_reason from attempts where job_id = $s and n = 1")" = 5 ] || fail "attempt 1 ended DISPLACED"
 ok "priority: a higher-priority job displaces a lower-priority spot job, which recovers"
 echo "$checks checks passed"

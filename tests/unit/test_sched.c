@@ -623,6 +623,65 @@ static void test_displacement(void **state)
     st_free(w);
 }
 
+/* The one spot node frees while the priority-10 job waits out a long retry
+ * (its region was blocked by an API error): a priority-0 job that arrives
+ * then must not take the room first (it would only be displaced later).
+ * The high one is placed in the low one's step; the low one waits for it. */
+static void test_priority_waiter_first(void **state)
+{
+    static const char *const low = "name: low\n"
+                                   "resources:\n"
+                                   "  accelerators: H100:8\n"
+                                   "  use_spot: true\n"
+                                   "run: train\n"
+                                   "stratus:\n"
+                                   "  priority: 0\n"
+                                   "  duration: 1h\n";
+    static const char *const high = "name: high\n"
+                                    "resources:\n"
+                                    "  accelerators: H100:8\n"
+                                    "  use_spot: true\n"
+                                    "run: eval\n"
+                                    "stratus:\n"
+                                    "  priority: 10\n"
+                                    "  duration: 1h\n";
+    struct st *w = *state;
+    struct store_job jl, jh;
+    struct store_attempt l1, h2;
+    int64_t lo, hi;
+
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 1);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_fail_launches(w, "gcp/us-central1", ST_EIO, ST_T0 + 1);
+    w->p.cfg.block_cooldown_s = 30;
+    w->p.cfg.wait_retry_s = 600;
+    hi = st_submit(w, high);
+    st_start(w);
+    st_run_to(w, ST_T0 + 100);
+    assert_int_equal(st_job_state(w, hi), JOB_PENDING); /* waiting, retry at +605 s */
+    lo = st_submit(w, low);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    jl = st_job(w, lo);
+    jh = st_job(w, hi);
+    l1 = st_attempt(w, lo, 1);
+    h2 = st_attempt(w, hi, 2);
+    assert_int_equal(jh.state, JOB_SUCCEEDED);
+    assert_int_equal(jl.state, JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(w, hi), 2); /* the failed launch, then the run */
+    assert_int_equal(st_nattempts(w, lo), 1);
+    assert_true(h2.launched_at < ST_T0 + 200);
+    assert_true(l1.launched_at >= h2.ended_at);
+    assert_int_equal(st_count_events(w, hi, "displace", -1), 0);
+    assert_world_ok(w);
+    store_attempt_clear(&l1);
+    store_attempt_clear(&h2);
+    store_job_clear(&jl);
+    store_job_clear(&jh);
+    st_free(w);
+}
+
 /* ---- prices ---- */
 
 /* The spot price of gcp/us-central1 L4 doubles after 30 min of a 2 h run:
@@ -734,6 +793,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_ended_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_displacement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priority_waiter_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
     };
