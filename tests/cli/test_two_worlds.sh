@@ -69,7 +69,7 @@ costs_of() { python3 -c "
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 q = 'select a.cost, a.price_hour, max(a.ended_at - a.running_at, 0), a.nodes from attempts a join jobs j on j.id = a.job_id order by j.name, a.n'
-print(' '.join('%.6f,%.4f,%.3f,%d' % r for r in db.execute(q)))" "$1"; }
+print(' '.join('%.9f,%.4f,%.6f,%d' % r for r in db.execute(q)))" "$1"; }
 # When the preemption really struck, and how long a launch took, measured
 # from the local run: the simulator replays exactly that.
 read -r t_pre delay < <(python3 - "$STRATUS_HOME/stratus.db" <<'PY'
