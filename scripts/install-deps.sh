@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Stratus needs to build and test on Debian 12. Idempotent.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libglpk-dev clang)
+pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libglpk-dev libevent-dev libssl-dev clang wrk prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

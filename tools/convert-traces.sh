@@ -5,20 +5,38 @@
 # Derived traces are not committed when they are large (the ITP workload is
 # ~4 MB): run this instead.  Deterministic: the same inputs and seed give the
 # same bytes.  Environment: STRATUS (default build/stratus), SHARED_DATA
-# (default ../shared/data), SEED (default 1), HORIZON for the spot traces
+# (default ../shared/data beside the repository: the folder holding traces/),
+# SEED (default 1), HORIZON for the spot traces
 # (default 90d), SINCE for the GCP prices (default 2023-06-01).
 # examples/sim/spot-skypilot.csv and examples/sim/prices-gcp.csv are its output
 # with these defaults (tests/cli/test_trace_cli.sh checks that): after a change
 # to a converter, run it and copy those two files back.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:?usage: tools/convert-traces.sh OUTDIR}
+die() { echo "convert-traces.sh: $*" >&2; exit 2; }
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+  "") die "usage: tools/convert-traces.sh OUTDIR (the folder the CSV files go to)" ;;
+esac
+out=$1
 STRATUS=${STRATUS:-$here/build/stratus}
-SHARED_DATA=${SHARED_DATA:-$here/../shared/data}
+# The shared data sits beside the repository (../shared/data) in the lab's
+# setup; resolved here so that messages name a real path.
+SHARED_DATA=${SHARED_DATA:-$(cd "$here/.." && pwd)/shared/data}
 SEED=${SEED:-1}
 HORIZON=${HORIZON:-90d}
 SINCE=${SINCE:-2023-06-01}
 tr=$SHARED_DATA/traces
+
+[ -x "$STRATUS" ] || die "no stratus binary at $STRATUS: build it first
+  (./scripts/quickstart.sh builds build/stratus), or set STRATUS=/path/to/stratus"
+[ -d "$tr" ] || die "no shared traces at $tr: set SHARED_DATA to the folder
+  that holds traces/ (the lab's copy is ../shared/data beside the repository;
+  docs/traces.md lists the public sources)"
+for d in gpu-training-msft-itp-2021 gpu-cluster-alibaba-openb-2023 spot-availability-skypilot \
+         spot-price-gcp-gpu-vms-2022-2024; do
+  [ -e "$tr/$d" ] || die "$tr/$d is missing: the shared data is incomplete (docs/traces.md)"
+done
 mkdir -p "$out"
 
 echo "== ITP (Microsoft, 6 clusters) -> $out/itp-workload.csv"

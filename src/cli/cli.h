@@ -17,11 +17,20 @@ struct cli_cmd {
     const char *name;
     const char *summary;            /* one line for `stratus --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *usage;              /* `stratus NAME --help` prints it to stdout */
 };
 
 extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_cmd_launch,
     cli_cmd_status, cli_cmd_queue, cli_cmd_logs, cli_cmd_cancel, cli_cmd_cost, cli_cmd_events,
     cli_cmd_local, cli_cmd_controller, cli_cmd_simulate, cli_cmd_trace;
+/* The server's tokens and policy (cmd_token.c, cmd_policy.c). */
+extern const struct cli_cmd cli_cmd_token, cli_cmd_policy;
+/* `stratus server` (cmd_server.c). */
+extern const struct cli_cmd cli_cmd_server;
+/* Run the server of cli_home() in the foreground with the configuration at
+ * config (NULL: home/server.yaml, else the default) until SIGTERM; with
+ * as_controller, one already running is not an error (`controller run`). */
+int cli_server_run(const char *config, int as_controller);
 
 const char *cli_version(void);
 /* Print "stratus: <message>" and map an error code to an exit status. */
@@ -40,31 +49,23 @@ struct store;
  * belongs to another user, or is not a directory, is refused: the command
  * prints why and exits 2.  Caller frees. */
 char *cli_home(void);
-/* Open the store of cli_home(); on failure prints and returns the exit status. */
-int cli_open_store(struct store **out);
 /* Where the store st of home keeps its artefacts (the driver's state, the
  * checkpoints): home/state/<store id>, created owner-only; home itself for
  * a store from before store ids (store_legacy_layout). Caller frees. */
 char *cli_state_dir(const char *home, struct store *st);
-/* Start the controller of cli_home() in the background unless one runs; then
- * wake it so it sees new jobs and requests at once. 0 or an exit status. */
+/* Make sure the server of cli_home() answers (started in the background
+ * unless one runs; client.h): for `stratus controller start`.  0 or an
+ * exit status (the reason printed). */
 int cli_ensure_controller(void);
-/* The pid of the controller of home, or 0 when none runs: the pid in
- * controller.pid, if that process holds controller.lock (a controller that
- * has just taken the lock shows a moment later). */
+/* The pid of the controller (the server) of home, or 0 when none runs: the
+ * pid in controller.pid, if that process holds controller.lock (a server
+ * that has just taken the lock shows a moment later). */
 pid_t cli_controller_pid(const char *home);
-/* Wake a running controller (no-op when none runs). */
-void cli_poke_controller(void);
-/* For the commands that show job state (status, queue, events, logs, cost):
- * when jobs are active and no controller runs, start one and wait (bounded)
- * until it has caught up with what happened while none ran; when that cannot
- * be done (STRATUS_NO_AUTOSTART, a failed start, a slow start) say on stderr
- * that the state shown may be stale.  Never fails the command. */
-void cli_fresh_state(struct store *st);
 /* Parse a job id argument ("42"); prints an error and returns -1 if bad. */
 long long cli_job_id(const char *s);
-/* Choose the policy file: the given path, else $STRATUS_POLICY, else
- * $STRATUS_HOME/policy.yaml when it exists; NULL when none. Caller frees. */
+/* The policy file a launch overrides the server's policy with: the given
+ * path, else $STRATUS_POLICY; NULL when none (the server's applies).
+ * Caller frees. */
 char *cli_policy_path(const char *given);
 
 struct driver_ops;
@@ -73,9 +74,21 @@ struct driver_ops;
 const struct driver_ops *cli_driver_ops(struct err *e);
 
 struct store_event;
+struct json_t;
 /* One event as a line: "12:00:01  job 3  PROVISIONING -> RUNNING  running on ...". */
 void cli_print_event(FILE *fp, const struct store_event *ev);
-/* The job's bill: each attempt's placement, time and cost, and the total. */
-int cli_print_bill(FILE *fp, struct store *st, int64_t job_id);
+/* Each event of the API's array as a line; *after becomes the last one's
+ * id.  0 or an exit status. */
+int cli_print_events(const struct json_t *events, int64_t *after);
+/* The job's bill from the API's job (GET /v1/jobs/{id}, with its
+ * attempts_detail): each attempt's placement, time and cost, and the total.
+ * 0 or an exit status. */
+int cli_print_bill(FILE *fp, const struct json_t *job);
+/* GET /v1/jobs/{id} into *out (caller decrefs); 0 or an exit status, the
+ * error printed. */
+int cli_get_job(long long id, struct json_t **out);
+/* GET /v1/jobs/{id}/events?after= into *out ({"state", "events"}; caller
+ * decrefs); 0 or an exit status, the error printed. */
+int cli_job_events(long long id, int64_t after, struct json_t **out);
 
 #endif

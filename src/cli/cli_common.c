@@ -1,6 +1,8 @@
 /*
  * cli_common.c - what every subcommand shares: exit codes, error printing,
- * the home and what lives in it.
+ * the home and what lives in it.  The commands reach the store only through
+ * the server (client.c); the helpers about the store's layout and the lock
+ * here serve the server and the client's autostart.
  *
  * The layout of $STRATUS_HOME (default ~/.stratus, owner-only):
  *   stratus.db[-wal,-shm]   the store (0600: it holds jobs' environments)
@@ -16,17 +18,15 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "cli/client.h"
 #include "driver/driver.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -160,19 +160,6 @@ char *cli_home(void)
     return home;
 }
 
-int cli_open_store(struct store **out)
-{
-    char *home = cli_home(), *path = xasprintf("%s/stratus.db", home);
-    struct err e;
-    int rc;
-
-    err_clear(&e);
-    rc = store_open(out, path, &e);
-    free(home);
-    free(path);
-    return rc == 0 ? 0 : cli_fail(&e);
-}
-
 /* The one place that decides where a store's artefacts live.  Keyed by the
  * store's id: a new database in the same home (ids of jobs and attempts
  * start at 1 again) never finds the driver state or the checkpoints of the
@@ -253,75 +240,12 @@ pid_t cli_controller_pid(const char *home)
 }
 
 
-void cli_poke_controller(void)
-{
-    char *home = cli_home();
-    pid_t pid = cli_controller_pid(home);
-
-    if (pid > 0)
-        kill(pid, SIGUSR1);
-    free(home);
-}
-
-/* Double fork so the controller is nobody's child and outlives this command. */
-static void spawn_controller(const char *home)
-{
-    char *log = xasprintf("%s/controller.log", home);
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        int fd;
-
-        setsid();
-        if (fork() != 0)
-            _exit(0);
-        fd = open("/dev/null", O_RDONLY);
-        dup2(fd, 0);
-        fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0)
-            fchmod(fd, 0600); /* a log from before homes were owner-only */
-        else /* never the caller's stdout: a pipe held open would hang it */
-            fd = open("/dev/null", O_WRONLY);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl("/proc/self/exe", "stratus", "controller", "run", (char *)NULL);
-        _exit(127);
-    }
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-    free(log);
-}
-
 int cli_ensure_controller(void)
 {
-    char *home = cli_home();
-    pid_t pid = cli_controller_pid(home);
     struct err e;
-    int i;
 
-    /* STRATUS_NO_AUTOSTART: only file the work (tests that start the
-     * controller themselves, batch submissions). */
-    if (pid <= 0 && getenv("STRATUS_NO_AUTOSTART") != NULL) {
-        free(home);
-        return 0;
-    }
-    if (pid <= 0 && cli_driver_ops(&e) == NULL) {
-        free(home); /* say so here rather than in a log nobody reads */
-        return cli_fail(&e);
-    }
-    if (pid <= 0) {
-        spawn_controller(home);
-        /* Bounded poll: a loaded machine may take seconds to start it. */
-        for (i = 0; i < 1000 && (pid = cli_controller_pid(home)) <= 0; i++)
-            clock_sleep(0.01);
-    }
-    free(home);
-    if (pid <= 0) {
-        fprintf(stderr, "stratus: the controller did not start; see $STRATUS_HOME/controller.log\n");
-        return 3;
-    }
-    kill(pid, SIGUSR1);
-    return 0;
+    err_clear(&e);
+    return client_ensure_server(&e) == 0 ? 0 : cli_fail(&e);
 }
 
 long long cli_job_id(const char *s)
@@ -336,21 +260,16 @@ long long cli_job_id(const char *s)
     return v;
 }
 
+/* The home's policy.yaml is no longer read here: the server imports it into
+ * its store when it has no policy yet, and `plan` and `launch` use that. */
 char *cli_policy_path(const char *given)
 {
     const char *env = getenv("STRATUS_POLICY");
-    char *home, *p;
 
     if (given)
         return xstrdup(given);
     if (env && *env)
         return xstrdup(env);
-    home = cli_home();
-    p = xasprintf("%s/policy.yaml", home);
-    free(home);
-    if (access(p, R_OK) == 0)
-        return p;
-    free(p);
     return NULL;
 }
 
@@ -376,75 +295,4 @@ const struct driver_ops *cli_driver_ops(struct err *e)
     err_set(e, ST_EINVAL, "unknown driver '%s' in STRATUS_DRIVER; the drivers are: %s "
             "(unset it for local)", str_vis(shown, sizeof(shown), name), known);
     return NULL;
-}
-
-/* ---- state that is current ---- */
-
-/* Has the controller pid caught up with the world since it started?  It
- * writes its pid to controller.ready once a step of it has committed with
- * nothing left to do at once (cmd_controller.c). */
-static int controller_ready(const char *home, pid_t pid)
-{
-    char *f = xasprintf("%s/controller.ready", home);
-    pid_t got = read_pid(f);
-
-    free(f);
-    return pid > 0 && got == pid;
-}
-
-static void warn_stale(const char *why)
-{
-    fprintf(stderr, "stratus: warning: %s; the state shown may be stale "
-                    "(`stratus controller start` brings it up to date)\n", why);
-}
-
-/* Any job not yet ended?  (On a read error: assume so, and let the caller
- * check the controller.) */
-static int has_active_jobs(struct store *st)
-{
-    struct store_job *v = NULL;
-    size_t n = 0;
-    struct err e;
-
-    err_clear(&e);
-    if (store_job_list(st, 1, &v, &n, &e) != 0)
-        return 1;
-    store_jobs_free(v, n);
-    return n > 0;
-}
-
-void cli_fresh_state(struct store *st)
-{
-    char *home;
-    pid_t pid;
-    int i;
-
-    if (!has_active_jobs(st))
-        return; /* nothing can change without a controller */
-    home = cli_home();
-    pid = cli_controller_pid(home);
-    if (pid > 0) {
-        free(home);
-        return;
-    }
-    if (getenv("STRATUS_NO_AUTOSTART") != NULL) {
-        warn_stale("no controller runs (and STRATUS_NO_AUTOSTART is set)");
-    } else if (cli_ensure_controller() != 0) {
-        warn_stale("no controller runs, and none could be started");
-    } else {
-        /* Bounded poll for the restarted controller's first caught-up step:
-         * its jobs may have ended, or their nodes died, while none ran. */
-        pid = cli_controller_pid(home);
-        for (i = 0; i < 1500 && !controller_ready(home, pid); i++) {
-            if (cli_controller_pid(home) != pid)
-                break; /* it died: do not wait for nothing */
-            clock_sleep(0.01);
-        }
-        if (controller_ready(home, pid))
-            fprintf(stderr, "stratus: no controller was running; started one (pid %ld)\n",
-                    (long)pid);
-        else
-            warn_stale("the controller was restarted but has not caught up yet");
-    }
-    free(home);
 }

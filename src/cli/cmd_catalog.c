@@ -206,5 +206,6 @@ static int run_catalog(int argc, char **argv)
     return 2;
 }
 
+/* import is the only subcommand: its usage is the command's. */
 const struct cli_cmd cli_cmd_catalog = {
-    "catalog", "work on catalogs (import from SkyPilot)", run_catalog};
+    "catalog", "work on catalogs (import from SkyPilot)", run_catalog, import_usage};

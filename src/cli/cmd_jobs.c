@@ -1,10 +1,9 @@
 /*
  * cmd_jobs.c - the commands that look at jobs: status, queue, events, logs,
- * cost, and cancel.  They read the store directly (SQLite in WAL mode lets
- * them read while the controller writes); cancel files a request for it.
- * The store is only as current as the controller keeps it: while jobs are
- * active and none runs, the readers start one and wait until it has caught
- * up, or say that the state may be stale (cli_fresh_state).
+ * cost, and cancel.  They are clients of the server (client.h): it is the
+ * controller, so what it answers is current; the records come as the API's
+ * JSON and are decoded with apijson_to_* so that they print exactly as they
+ * did when the CLI read the store itself.
  */
 #include "cli/cli.h"
 
@@ -15,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "driver/driver.h"
+#include "api/apijson.h"
+#include "cli/client.h"
 #include "plan/plan.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -46,149 +46,187 @@ void cli_print_event(FILE *fp, const struct store_event *ev)
                 (long long)ev->job_id, ev->type, ev->msg ? ev->msg : "");
 }
 
-int cli_print_bill(FILE *fp, struct store *st, int64_t job_id)
+/* One attempt's line of the bill; returns what it cost (so far). */
+static double print_attempt(FILE *fp, const json_t *o, const struct store_attempt *a)
 {
-    struct store_attempt *a = NULL;
-    struct store_job j;
-    size_t i, n = 0;
-    struct err e;
+    const json_t *so_far = json_object_get(o, "cost_so_far");
+    const json_t *elapsed = json_object_get(o, "elapsed_s");
+    double now = clock_now(&clock_wall), end = a->ended_at > 0 ? a->ended_at : now;
+    double cost = a->state == ATT_ENDED ? a->cost : store_attempt_cost_at(a, now);
+    double secs = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
+    const char *how = a->state == ATT_RUNNING     ? "running"
+                      : a->state == ATT_LAUNCHING ? "launching"
+                                                  : attempt_end_name(a->end_reason);
     char m[32], d[32];
+
+    /* A live attempt: the server's time and cost so far (its clock). */
+    if (a->state != ATT_ENDED && json_is_number(so_far))
+        cost = json_number_value(so_far);
+    if (a->state != ATT_ENDED && json_is_number(elapsed))
+        secs = json_number_value(elapsed);
+    fprintf(fp, "  attempt %d  %s/%s%s%s  %d x %s %-9s  %-9s %8s  %s\n", a->n, a->cloud,
+            a->region, *a->zone ? "/" : "", a->zone, a->nodes, a->instance_type,
+            plan_mode_name(a->mode), how, str_duration(d, sizeof(d), secs),
+            str_money(m, sizeof(m), cost));
+    return cost;
+}
+
+int cli_print_bill(FILE *fp, const json_t *job)
+{
+    const json_t *atts = json_object_get(job, "attempts_detail");
+    struct store_job j;
+    size_t i, n = json_array_size(atts);
+    struct err e;
+    char m[32];
     double total = 0;
 
-    if (store_job_get(st, job_id, &j, &e) != 0 || store_attempt_list(st, job_id, &a, &n, &e) != 0)
+    err_clear(&e);
+    if (apijson_to_job(job, &j, &e) != 0)
         return cli_fail(&e);
     fprintf(fp, "\njob %lld %s: %s (%s)\n", (long long)j.id, j.name, job_state_name(j.state),
             j.reason ? j.reason : "");
     for (i = 0; i < n; i++) {
-        double cost = a[i].state == ATT_ENDED ? a[i].cost
-                                              : store_attempt_cost_at(&a[i], clock_now(&clock_wall));
-        double end = a[i].ended_at > 0 ? a[i].ended_at : clock_now(&clock_wall);
-        double secs = a[i].running_at > 0 && end > a[i].running_at ? end - a[i].running_at : 0;
-        const char *how = a[i].state == ATT_RUNNING     ? "running"
-                          : a[i].state == ATT_LAUNCHING ? "launching"
-                                                        : attempt_end_name(a[i].end_reason);
+        struct store_attempt a;
 
-        fprintf(fp, "  attempt %d  %s/%s%s%s  %d x %s %-9s  %-9s %8s  %s\n", a[i].n, a[i].cloud,
-                a[i].region, *a[i].zone ? "/" : "", a[i].zone, a[i].nodes, a[i].instance_type,
-                plan_mode_name(a[i].mode), how, str_duration(d, sizeof(d), secs),
-                str_money(m, sizeof(m), cost));
-        total += cost;
+        if (apijson_to_attempt(json_array_get(atts, i), &a, &e) != 0) {
+            store_job_clear(&j);
+            return cli_fail(&e);
+        }
+        total += print_attempt(fp, json_array_get(atts, i), &a);
+        store_attempt_clear(&a);
     }
     fprintf(fp, "  total %s over %zu attempt%s, %d restart%s\n", str_money(m, sizeof(m), total), n,
             n == 1 ? "" : "s", j.restarts, j.restarts == 1 ? "" : "s");
-    store_attempts_free(a, n);
     store_job_clear(&j);
     return 0;
 }
 
-/* Said by every reader's usage: what it does when no controller runs. */
-static const char fresh_note[] =
-    "While jobs are active and no controller runs, this starts one and waits\n"
-    "(up to 15 s) until it has caught up; with STRATUS_NO_AUTOSTART set, or if\n"
-    "that fails, it warns on stderr that the state shown may be stale.\n";
+int cli_get_job(long long id, json_t **out)
+{
+    char path[64];
+    struct err e;
+
+    snprintf(path, sizeof(path), "/v1/jobs/%lld", id);
+    err_clear(&e);
+    return client_call("GET", path, NULL, out, &e) == 0 ? 0 : cli_fail(&e);
+}
+
+/* Said by every reader's usage: where the state comes from. */
+static const char server_note[] =
+    "The state comes from the stratus server ($STRATUS_API, else the one of\n"
+    "$STRATUS_HOME, started in the background when none runs).\n";
+
+static void print_json(const json_t *o)
+{
+    json_dumpf(o, stdout, JSON_INDENT(2));
+    putchar('\n');
+}
 
 /* ---- status and queue ---- */
 
-static json_t *job_json(const struct store_job *j)
+static const char *str_field(const json_t *o, const char *key)
 {
-    json_t *o = json_object();
+    const char *s = json_string_value(json_object_get(o, key));
 
-    json_object_set_new(o, "id", json_integer(j->id));
-    json_object_set_new(o, "name", json_string(j->name));
-    json_object_set_new(o, "kind", json_string(spec_kind_name((enum spec_kind)j->kind)));
-    json_object_set_new(o, "team", j->team ? json_string(j->team) : json_null());
-    json_object_set_new(o, "priority", json_integer(j->priority));
-    json_object_set_new(o, "state", json_string(job_state_name(j->state)));
-    json_object_set_new(o, "reason", j->reason ? json_string(j->reason) : json_null());
-    json_object_set_new(o, "submitted_at", json_real(j->submitted_at));
-    json_object_set_new(o, "ended_at", j->ended_at > 0 ? json_real(j->ended_at) : json_null());
-    json_object_set_new(o, "attempts", json_integer(j->nattempts));
-    json_object_set_new(o, "restarts", json_integer(j->restarts));
-    json_object_set_new(o, "cost", json_real(j->cost));
-    json_object_set_new(o, "exit_code", j->exit_code >= 0 ? json_integer(j->exit_code) : json_null());
-    json_object_set_new(o, "on_demand_only", json_boolean(j->on_demand_only));
-    return o;
+    return s ? s : "";
 }
 
-static void print_job_line(const struct store_job *j, const struct store_attempt *a)
-{
-    char m[32], loc[160] = "-";
+/* Column widths grow with the longest name or placement shown (up to a
+ * bound), so that the columns stay aligned; short ones keep the widths of
+ * old. */
+#define NAME_W 24
+#define NAME_W_MAX 64
+#define PLACE_W 48
+#define PLACE_W_MAX 96
 
-    if (a)
-        snprintf(loc, sizeof(loc), "%s/%s %s %s", a->cloud, a->region, a->instance_type,
-                 plan_mode_name(a->mode));
-    printf("%5lld  %-24.24s %-6s %3d  %-12s %-48.48s %10s  %s\n", (long long)j->id, j->name,
-           spec_kind_name((enum spec_kind)j->kind), j->priority, job_state_name(j->state), loc,
-           str_money(m, sizeof(m), j->cost), j->reason ? j->reason : "");
+/* "cloud/region instance_type mode" of the API's placement, or "-". */
+static const char *placement_text(const json_t *pl, char *buf, size_t n)
+{
+    if (!json_is_object(pl))
+        return "-";
+    snprintf(buf, n, "%s/%s %s %s", str_field(pl, "cloud"), str_field(pl, "region"),
+             str_field(pl, "instance_type"), str_field(pl, "mode"));
+    return buf;
+}
+
+static int widen(int w, size_t len, int max)
+{
+    return (int)len > w ? ((int)len < max ? (int)len : max) : w;
+}
+
+static void print_job_line(const struct store_job *j, const json_t *placement, int nw, int pw)
+{
+    char m[32], loc[160];
+
+    printf("%5lld  %-*.*s %-6s %3d  %-12s %-*.*s %10s  %s\n", (long long)j->id, nw, nw, j->name,
+           spec_kind_name((enum spec_kind)j->kind), j->priority, job_state_name(j->state), pw,
+           pw, placement_text(placement, loc, sizeof(loc)), str_money(m, sizeof(m), j->cost),
+           j->reason ? j->reason : "");
+}
+
+static int print_table(const json_t *jobs)
+{
+    int nw = NAME_W, pw = PLACE_W;
+    char loc[160];
+    size_t i;
+    struct err e;
+
+    for (i = 0; i < json_array_size(jobs); i++) {
+        const json_t *o = json_array_get(jobs, i);
+
+        nw = widen(nw, strlen(str_field(o, "name")), NAME_W_MAX);
+        pw = widen(pw, strlen(placement_text(json_object_get(o, "placement"), loc, sizeof(loc))),
+                   PLACE_W_MAX);
+    }
+    printf("%5s  %-*s %-6s %3s  %-12s %-*s %10s  %s\n", "ID", nw, "NAME", "KIND", "PRI", "STATE",
+           pw, "PLACEMENT", "COST", "REASON");
+    err_clear(&e);
+    for (i = 0; i < json_array_size(jobs); i++) {
+        const json_t *o = json_array_get(jobs, i);
+        struct store_job j;
+
+        if (apijson_to_job(o, &j, &e) != 0)
+            return cli_fail(&e);
+        print_job_line(&j, json_object_get(o, "placement"), nw, pw);
+        store_job_clear(&j);
+    }
+    return 0;
 }
 
 static int list_jobs(int active_only, int json)
 {
-    struct store_job *v = NULL;
-    struct store *st;
-    size_t i, n = 0;
+    json_t *r = NULL, *jobs;
     struct err e;
     int rc;
 
-    if ((rc = cli_open_store(&st)) != 0)
-        return rc;
-    cli_fresh_state(st);
-    if (store_job_list(st, active_only, &v, &n, &e) != 0) {
-        store_close(st);
+    err_clear(&e);
+    if (client_call("GET", active_only ? "/v1/jobs?active=1" : "/v1/jobs", NULL, &r, &e) != 0)
+        return cli_fail(&e);
+    jobs = json_object_get(r, "jobs");
+    if (!json_is_array(jobs)) {
+        json_decref(r);
+        err_set(&e, ST_EINTERNAL, "the server's job list has no \"jobs\" array");
         return cli_fail(&e);
     }
-    if (json) {
-        json_t *arr = json_array();
-
-        for (i = 0; i < n; i++)
-            json_array_append_new(arr, job_json(&v[i]));
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(arr);
-    } else {
-        printf("%5s  %-24s %-6s %3s  %-12s %-48s %10s  %s\n", "ID", "NAME", "KIND", "PRI",
-               "STATE", "PLACEMENT", "COST", "REASON");
-        for (i = 0; i < n; i++) {
-            struct store_attempt a, *ap = NULL;
-
-            if (v[i].cur_attempt && store_attempt_get(st, v[i].cur_attempt, &a, &e) == 0)
-                ap = &a;
-            print_job_line(&v[i], ap);
-            if (ap)
-                store_attempt_clear(ap);
-        }
-    }
-    store_jobs_free(v, n);
-    store_close(st);
-    return 0;
+    if (json)
+        print_json(jobs);
+    rc = json ? 0 : print_table(jobs);
+    json_decref(r);
+    return rc;
 }
 
 static int show_job(long long id, int json)
 {
-    struct store *st;
-    struct store_job j;
-    struct err e;
-    int rc;
+    json_t *o = NULL;
+    int rc = cli_get_job(id, &o);
 
-    if ((rc = cli_open_store(&st)) != 0)
+    if (rc != 0)
         return rc;
-    cli_fresh_state(st);
-    err_clear(&e);
-    if ((rc = store_job_get(st, id, &j, &e)) != 0) {
-        store_close(st);
-        return cli_fail(&e);
-    }
-    if (json) {
-        json_t *o = job_json(&j);
-
-        json_dumpf(o, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(o);
-    } else {
-        rc = cli_print_bill(stdout, st, id);
-    }
-    store_job_clear(&j);
-    store_close(st);
+    if (json)
+        print_json(o);
+    else
+        rc = cli_print_bill(stdout, o);
+    json_decref(o);
     return rc;
 }
 
@@ -203,7 +241,7 @@ static int run_status(int argc, char **argv)
         else if (job == NULL && argv[i][0] != '-')
             job = argv[i];
         else {
-            fprintf(stderr, "usage: stratus status [JOB] [--json]\n%s", fresh_note);
+            fprintf(stderr, "usage: stratus status [JOB] [--json]\n%s", server_note);
             return 2;
         }
     }
@@ -217,7 +255,7 @@ static int run_queue(int argc, char **argv)
     int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
     if (argc > 1 && !json) {
-        fprintf(stderr, "usage: stratus queue [--json]\n%s", fresh_note);
+        fprintf(stderr, "usage: stratus queue [--json]\n%s", server_note);
         return 2;
     }
     return list_jobs(1, json);
@@ -225,185 +263,279 @@ static int run_queue(int argc, char **argv)
 
 /* ---- events ---- */
 
-/* `stratus CMD JOB`: check the usage, open the store and read the job.  On
- * success the caller owns *st and *j; otherwise the exit status is returned. */
-static int open_job(int argc, char **argv, const char *cmd, int fresh, struct store **st,
-                    struct store_job *j, long long *id)
+int cli_print_events(const json_t *events, int64_t *after)
 {
     struct err e;
+    size_t i;
+
+    err_clear(&e);
+    for (i = 0; i < json_array_size(events); i++) {
+        struct store_event ev;
+
+        if (apijson_to_event(json_array_get(events, i), &ev, &e) != 0)
+            return cli_fail(&e);
+        cli_print_event(stdout, &ev);
+        *after = ev.id;
+        free(ev.type);
+        free(ev.msg);
+    }
+    return 0;
+}
+
+int cli_job_events(long long id, int64_t after, json_t **out)
+{
+    char path[96];
+    struct err e;
+
+    snprintf(path, sizeof(path), "/v1/jobs/%lld/events?after=%lld", id, (long long)after);
+    err_clear(&e);
+    return client_call("GET", path, NULL, out, &e) == 0 ? 0 : cli_fail(&e);
+}
+
+/* Every event of a job, page by page (the server may cap a reply). */
+static int collect_events(long long id, json_t *all)
+{
+    int64_t after = 0;
+    size_t i, n;
     int rc;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: stratus %s JOB\n%s", cmd, strcmp(cmd, "events") ? "" : fresh_note);
-        return 2;
-    }
-    if ((*id = cli_job_id(argv[1])) < 0)
-        return 2;
-    if ((rc = cli_open_store(st)) != 0)
-        return rc;
-    if (fresh)
-        cli_fresh_state(*st);
-    err_clear(&e);
-    if (store_job_get(*st, *id, j, &e) != 0) {
-        store_close(*st);
-        return cli_fail(&e);
-    }
+    do {
+        json_t *r = NULL, *ev;
+
+        rc = cli_job_events(id, after, &r);
+        if (rc != 0)
+            return rc;
+        ev = json_object_get(r, "events");
+        n = json_array_size(ev);
+        for (i = 0; i < n; i++) {
+            json_array_append(all, json_array_get(ev, i));
+            after = json_integer_value(json_object_get(json_array_get(ev, i), "id"));
+        }
+        json_decref(r);
+    } while (n > 0);
     return 0;
 }
 
 static int run_events(int argc, char **argv)
 {
-    struct store_event *ev = NULL;
-    struct store *st;
-    struct store_job j;
-    size_t i, n = 0;
-    struct err e;
+    int json = argc == 3 && strcmp(argv[2], "--json") == 0;
+    json_t *all;
+    int64_t after = 0;
     long long id;
-    int rc = open_job(argc, argv, "events", 1, &st, &j, &id);
+    int rc;
 
-    if (rc != 0)
-        return rc;
-    store_job_clear(&j);
-    err_clear(&e);
-    if (store_event_list(st, id, 0, 0, &ev, &n, &e) != 0)
-        rc = cli_fail(&e);
-    for (i = 0; i < n; i++)
-        cli_print_event(stdout, &ev[i]);
-    store_events_free(ev, n);
-    store_close(st);
+    if (argc != 2 && !json) {
+        fprintf(stderr, "usage: stratus events JOB [--json]\n%s", server_note);
+        return 2;
+    }
+    id = cli_job_id(argv[1]);
+    if (id < 0)
+        return 2;
+    all = json_array();
+    rc = collect_events(id, all);
+    if (rc == 0 && json)
+        print_json(all);
+    else if (rc == 0)
+        rc = cli_print_events(all, &after);
+    json_decref(all);
     return rc;
 }
 
 /* ---- cancel ---- */
 
+static int cancel_one(long long id)
+{
+    char path[64];
+    json_t *r = NULL;
+    struct err e;
+
+    snprintf(path, sizeof(path), "/v1/jobs/%lld/cancel", id);
+    err_clear(&e);
+    if (client_call("POST", path, NULL, &r, &e) != 0)
+        return cli_fail(&e);
+    if (strcmp(str_field(r, "cancel"), "already-ended") == 0)
+        printf("job %lld already ended: %s\n", id, str_field(r, "state"));
+    else
+        printf("job %lld: cancel requested\n", id);
+    json_decref(r);
+    return 0;
+}
+
+/* Every id is checked before any is cancelled; then each is tried, and the
+ * exit status is the worst. */
 static int run_cancel(int argc, char **argv)
 {
-    struct store *st;
-    struct store_job j;
-    struct err e;
-    long long id;
-    int rc = open_job(argc, argv, "cancel", 0, &st, &j, &id);
+    int i, rc, worst = 0;
 
-    if (rc != 0)
-        return rc;
-    err_clear(&e);
-    if (job_state_terminal(j.state)) {
-        printf("job %lld already ended: %s\n", id, job_state_name(j.state));
-    } else if (store_request_add(st, "cancel", argv[1], clock_now(&clock_wall), NULL, &e) != 0) {
-        rc = cli_fail(&e);
-    } else {
-        printf("job %lld: cancel requested\n", id);
-        rc = cli_ensure_controller();
+    if (argc < 2) {
+        fprintf(stderr, "usage: stratus cancel JOB...\n");
+        return 2;
     }
-    store_job_clear(&j);
-    store_close(st);
-    return rc;
+    for (i = 1; i < argc; i++)
+        if (cli_job_id(argv[i]) < 0)
+            return 2;
+    for (i = 1; i < argc; i++) {
+        rc = cancel_one(cli_job_id(argv[i]));
+        worst = rc > worst ? rc : worst;
+    }
+    return worst;
 }
 
 /* ---- cost ---- */
 
+#define KEY_W 28
+#define KEY_W_MAX 80
+
+/* The row's first column: the key, and by job the job's name after its id. */
+static const char *row_key(const struct store_cost_row *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s", r->key, r->name ? " " : "", r->name ? r->name : "");
+    return buf;
+}
+
+/* The rows decoded (*n of them; caller frees with store_cost_rows_free). */
+static int decode_rows(const json_t *rows, struct store_cost_row **out, size_t *n)
+{
+    struct err e;
+    size_t i;
+
+    *n = json_array_size(rows);
+    *out = xcalloc(*n ? *n : 1, sizeof(**out));
+    err_clear(&e);
+    for (i = 0; i < *n; i++)
+        if (apijson_to_cost_row(json_array_get(rows, i), &(*out)[i], &e) != 0) {
+            store_cost_rows_free(*out, i);
+            return cli_fail(&e);
+        }
+    return 0;
+}
+
+static int print_cost_rows(const char *by, const json_t *rows)
+{
+    double total = 0, egress = 0, hours = 0, lost = 0;
+    struct store_cost_row *r;
+    char m[32], g[32], key[160];
+    size_t i, n;
+    int kw = KEY_W, rc = decode_rows(rows, &r, &n);
+
+    if (rc != 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
+    printf("%-*s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS", "NODE-HOURS",
+           "LOST NODE-H", "ATTEMPTS");
+    for (i = 0; i < n; i++) {
+        printf("%-*.*s %12s %12s %12.4f %14.4f %9d\n", kw, kw, row_key(&r[i], key, sizeof(key)),
+               str_money(m, sizeof(m), r[i].usd), str_money(g, sizeof(g), r[i].egress_usd),
+               r[i].node_hours, r[i].lost_node_hours, r[i].attempts);
+        total += r[i].usd;
+        egress += r[i].egress_usd;
+        hours += r[i].node_hours;
+        lost += r[i].lost_node_hours;
+    }
+    printf("%-*s %12s %12s %12.4f %14.4f\n", kw, "total", str_money(m, sizeof(m), total),
+           str_money(g, sizeof(g), egress), hours, lost);
+    store_cost_rows_free(r, n);
+    return 0;
+}
+
 static int run_cost(int argc, char **argv)
 {
     const char *by = "cloud";
-    struct store_cost_row *r = NULL;
-    struct store *st;
-    size_t i, n = 0;
-    double total = 0, hours = 0, lost = 0;
+    json_t *r = NULL;
+    char path[64];
     struct err e;
-    char m[32];
-    int rc;
+    int json = 0, i, rc;
 
-    if (argc == 3 && strcmp(argv[1], "--by") == 0)
-        by = argv[2];
-    else if (argc != 1) {
-        fprintf(stderr, "usage: stratus cost [--by cloud|team|job]\n%s", fresh_note);
-        return 2;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
+            by = argv[++i];
+        else {
+            fprintf(stderr, "usage: stratus cost [--by cloud|team|job] [--json]\n%s", server_note);
+            return 2;
+        }
     }
     if (strcmp(by, "cloud") && strcmp(by, "team") && strcmp(by, "job")) {
         fprintf(stderr, "stratus: --by takes cloud, team or job, not '%s'\n", by);
         return 2;
     }
-    if ((rc = cli_open_store(&st)) != 0)
-        return rc;
-    cli_fresh_state(st);
+    snprintf(path, sizeof(path), "/v1/cost?by=%s", by);
     err_clear(&e);
-    if (store_cost_report(st, by, &r, &n, &e) != 0) {
-        store_close(st);
+    if (client_call("GET", path, NULL, &r, &e) != 0)
         return cli_fail(&e);
-    }
-    printf("%-28s %12s %12s %14s %9s\n", by, "COST", "NODE-HOURS", "LOST NODE-H", "ATTEMPTS");
-    for (i = 0; i < n; i++) {
-        printf("%-28.28s %12s %12.4f %14.4f %9d\n", r[i].key, str_money(m, sizeof(m), r[i].usd),
-               r[i].node_hours, r[i].lost_node_hours, r[i].attempts);
-        total += r[i].usd;
-        hours += r[i].node_hours;
-        lost += r[i].lost_node_hours;
-    }
-    printf("%-28s %12s %12.4f %14.4f\n", "total", str_money(m, sizeof(m), total), hours, lost);
-    store_cost_rows_free(r, n);
-    store_close(st);
-    return 0;
+    rc = 0;
+    if (json)
+        print_json(r);
+    else
+        rc = print_cost_rows(by, json_object_get(r, "rows"));
+    json_decref(r);
+    return rc;
 }
 
 /* ---- logs ---- */
 
-static int print_file(const char *path, long *offset)
+/* The job's latest attempt: its id (0 when none yet) and "attempt N on
+ * cloud/region" in where; *ended when the job has ended.  0 or an exit
+ * status. */
+static int latest_attempt(long long id, int64_t *att, char *where, size_t n, int *ended)
 {
-    FILE *fp = fopen(path, "r");
-    char buf[8192];
-    size_t n;
+    json_t *job = NULL;
+    const json_t *atts, *a;
+    struct store_job j;
+    struct err e;
+    int rc = cli_get_job(id, &job);
 
-    if (fp == NULL)
-        return -1;
-    fseek(fp, *offset, SEEK_SET);
-    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-        fwrite(buf, 1, n, stdout);
-    *offset = ftell(fp);
-    fclose(fp);
-    fflush(stdout);
+    if (rc != 0)
+        return rc;
+    err_clear(&e);
+    if (apijson_to_job(job, &j, &e) != 0) {
+        json_decref(job);
+        return cli_fail(&e);
+    }
+    *ended = job_state_terminal(j.state);
+    store_job_clear(&j);
+    atts = json_object_get(job, "attempts_detail");
+    a = json_array_get(atts, json_array_size(atts) - 1);
+    *att = a ? json_integer_value(json_object_get(a, "id")) : 0;
+    snprintf(where, n, "attempt %lld on %s/%s",
+             (long long)json_integer_value(json_object_get(a, "n")), str_field(a, "cloud"),
+             str_field(a, "region"));
+    json_decref(job);
     return 0;
 }
 
-static int logs_path(struct store *st, long long id, int node, char *path, size_t n,
-                     int *state, struct err *e)
+/* `logs --follow`: the server streams one attempt's log until the job ends;
+ * a job that recovered meanwhile ran on a new attempt, whose log follows
+ * under a line that says so (as when the CLI read the files itself).  A job
+ * not launched yet is waited for. */
+static int follow_logs(long long id, long node)
 {
-    struct store_attempt *a = NULL;
-    const struct driver_ops *ops;
-    struct store_job j;
-    struct driver d;
-    struct driver_config cfg = {0};
-    size_t na = 0;
-    char *home = cli_home(), *state_dir, *conf;
-    int rc;
+    char path[128], where[256];
+    int64_t att = 0, now = 0;
+    int ended = 0, rc;
+    struct err e;
 
-    if ((rc = store_job_get(st, id, &j, e)) != 0) {
-        free(home);
+    rc = latest_attempt(id, &att, where, sizeof(where), &ended);
+    while (rc == 0 && att == 0 && !ended) {
+        clock_sleep(0.2);
+        rc = latest_attempt(id, &att, where, sizeof(where), &ended);
+    }
+    if (rc != 0 || att == 0)
         return rc;
+    snprintf(path, sizeof(path), "/v1/jobs/%lld/logs?node=%ld&follow=1", id, node);
+    for (;;) {
+        err_clear(&e);
+        if (client_stream(path, stdout, &e) != 0 && e.code != ST_ENOTFOUND)
+            return cli_fail(&e);
+        fflush(stdout);
+        rc = latest_attempt(id, &now, where, sizeof(where), &ended);
+        if (rc != 0 || now == att)
+            return rc;
+        printf("--- the job moved: %s ---\n", where);
+        att = now;
     }
-    *state = j.state;
-    store_job_clear(&j);
-    if ((rc = store_attempt_list(st, id, &a, &na, e)) != 0 || na == 0) {
-        free(home);
-        return rc ? rc : err_set(e, ST_ENOTFOUND, "job %lld has not been launched yet", id);
-    }
-    state_dir = cli_state_dir(home, st); /* where this store's driver keeps its logs */
-    cfg.home = state_dir;
-    cfg.clock = &clock_wall;
-    ops = cli_driver_ops(e);
-    conf = ops && ops->config_name ? xasprintf("%s/%s", home, ops->config_name) : NULL;
-    cfg.config_path = conf; /* the driver's file is the home's, as the controller's */
-    rc = ops ? driver_open(&d, ops, &cfg, e) : e->code;
-    if (rc == 0) {
-        rc = driver_log_path(&d, a[na - 1].id, node, path, n);
-        if (rc != 0)
-            err_set(e, rc, "no log for job %lld node %d", id, node);
-        driver_close(&d);
-    }
-    store_attempts_free(a, na);
-    free(state_dir);
-    free(conf);
-    free(home);
-    return rc;
 }
 
 static int run_logs(int argc, char **argv)
@@ -411,10 +543,9 @@ static int run_logs(int argc, char **argv)
     static const struct option longs[] = {{"node", required_argument, NULL, 'n'},
                                           {"follow", no_argument, NULL, 'f'},
                                           {NULL, 0, NULL, 0}};
-    long node = 0, off = 0;
-    int follow = 0, ch, rc, state = JOB_PENDING;
-    char path[4096], last[4096] = "";
-    struct store *st;
+    long node = 0;
+    int follow = 0, ch;
+    char path[128];
     struct err e;
     long long id;
 
@@ -426,44 +557,49 @@ static int run_logs(int argc, char **argv)
             follow = 1;
             continue;
         }
-        fprintf(stderr, "usage: stratus logs JOB [--node N] [--follow]\n%s", fresh_note);
+        fprintf(stderr, "usage: stratus logs JOB [--node N] [--follow]\n%s", server_note);
         return 2;
     }
     if (optind != argc - 1 || (id = cli_job_id(argv[optind])) < 0)
         return 2;
-    if ((rc = cli_open_store(&st)) != 0)
-        return rc;
-    cli_fresh_state(st);
+    if (follow)
+        return follow_logs(id, node);
+    snprintf(path, sizeof(path), "/v1/jobs/%lld/logs?node=%ld", id, node);
     err_clear(&e);
-    for (;;) {
-        /* Re-resolve each round: a recovery moves the job to a new attempt. */
-        rc = logs_path(st, id, (int)node, path, sizeof(path), &state, &e);
-        if (rc != 0 && (!follow || rc != ST_ENOTFOUND))
-            break;
-        if (rc == 0 && strcmp(path, last) != 0) {
-            if (last[0] != '\0')
-                printf("--- the job moved: %s ---\n", path);
-            snprintf(last, sizeof(last), "%s", path);
-            off = 0;
-        }
-        if (rc == 0 && print_file(path, &off) != 0 && !follow) {
-            rc = err_set(&e, ST_ENOTFOUND, "no log yet for job %lld node %ld", id, node);
-            break;
-        }
-        if (!follow || job_state_terminal(state))
-            break;
-        clock_sleep(0.2);
-    }
-    if (rc == ST_ENOTFOUND && follow)
-        rc = 0;
-    store_close(st);
-    return rc == 0 ? 0 : cli_fail(&e);
+    if (client_stream(path, stdout, &e) != 0)
+        return cli_fail(&e);
+    fflush(stdout);
+    return 0;
 }
 
-const struct cli_cmd cli_cmd_status = {"status", "show jobs, or one job's attempts and cost",
-                                       run_status};
-const struct cli_cmd cli_cmd_queue = {"queue", "list jobs not yet finished", run_queue};
-const struct cli_cmd cli_cmd_events = {"events", "a job's event log", run_events};
-const struct cli_cmd cli_cmd_cancel = {"cancel", "cancel a job", run_cancel};
-const struct cli_cmd cli_cmd_cost = {"cost", "what was spent, by cloud, team or job", run_cost};
-const struct cli_cmd cli_cmd_logs = {"logs", "a node's output", run_logs};
+static const char status_help[] =
+    "usage: stratus status [JOB] [--json]\n"
+    "Without JOB: every job with its state, placement and cost.  With JOB: that\n"
+    "job's attempts (where, how long, what each cost) and its bill.\n";
+static const char queue_help[] =
+    "usage: stratus queue [--json]\n"
+    "Lists the jobs not yet finished, highest priority first.\n";
+static const char events_help[] =
+    "usage: stratus events JOB [--json]\n"
+    "Prints JOB's event log: submission, placements, preemptions, retries, end.\n";
+static const char cancel_help[] =
+    "usage: stratus cancel JOB...\n"
+    "Asks the controller to stop each JOB; its nodes are terminated.\n";
+static const char cost_help[] =
+    "usage: stratus cost [--by cloud|team|job] [--json]\n"
+    "What was spent (compute and egress), grouped by cloud (the default), team or job.\n";
+static const char logs_help[] =
+    "usage: stratus logs JOB [--node N] [--follow]\n"
+    "Prints node N's output (node 0 by default); --follow waits for more until\n"
+    "the job ends.\n";
+
+const struct cli_cmd cli_cmd_status = {
+    "status", "show jobs, or one job's attempts and cost", run_status, status_help};
+const struct cli_cmd cli_cmd_queue = {"queue", "list jobs not yet finished", run_queue,
+                                      queue_help};
+const struct cli_cmd cli_cmd_events = {"events", "a job's event log", run_events,
+                                       events_help};
+const struct cli_cmd cli_cmd_cancel = {"cancel", "cancel jobs", run_cancel, cancel_help};
+const struct cli_cmd cli_cmd_cost = {"cost", "what was spent, by cloud, team or job",
+                                     run_cost, cost_help};
+const struct cli_cmd cli_cmd_logs = {"logs", "a node's output", run_logs, logs_help};

@@ -1,16 +1,18 @@
 /*
  * cmd_launch.c - `stratus launch FILE`: plan, submit, and follow a job.
  *
- * The command validates the spec and the policy, shows the plan the
- * controller will start from (its first choice and the runners-up), submits
- * the job to the store, makes sure the background controller runs, and then
- * follows the job's events until it ends, printing the bill.  Ctrl-C (or
- * --detach) leaves the job running.
+ * The command checks the spec where the user's files are (it parses, its
+ * workdir exists), asks the server for the plan it will start from under
+ * the org's policy (POST /v1/plan) and shows its first choice and the
+ * runners-up, submits the job (POST /v1/jobs), and then follows its events
+ * (GET /v1/jobs/{id}/events?after=) until it ends, printing the bill.
+ * Ctrl-C (or --detach) leaves the job running.
  */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,16 +20,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "catalog/catalog.h"
-#include "plan/plan.h"
-#include "policy/policy.h"
-#include "sched/sched.h"
+#include "cli/client.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/strutil.h"
 #include "util/xmem.h"
+
+/* How many candidates of the plan launch shows: the choice and two more. */
+#define PLAN_SHOWN 3
 
 static volatile sig_atomic_t interrupted;
 
@@ -39,53 +41,9 @@ static void on_sigint(int sig)
 
 static const char launch_usage[] =
     "usage: stratus launch FILE [--policy P] [--detach]\n"
-    "Plans the workload, submits it to the controller and follows it to the end.\n";
-
-/* Show the choice the controller starts from: its best candidates and why. */
-static int show_plan(const char *path, const char *policy_path, struct spec **sp,
-                     struct policy **pol)
-{
-    struct plan_opts o = {0, 3, 0};
-    struct catalog *cat;
-    struct plan p;
-    struct err e;
-    size_t i;
-    int rc;
-
-    err_clear(&e);
-    if (spec_load_file(sp, path, &e) != 0)
-        return cli_fail(&e);
-    for (i = 0; i < (*sp)->nwarnings; i++)
-        fprintf(stderr, "%s\n", (*sp)->warnings[i]);
-    if (policy_path && policy_load_file(pol, policy_path, &e) != 0)
-        return cli_fail(&e);
-    if ((rc = cli_load_catalog(NULL, &cat)) != 0)
-        return rc;
-    plan_init(&p);
-    rc = plan_rank(&p, cat, *sp, *pol, &o, &e);
-    if (rc == 0) {
-        char m[32];
-
-        printf("plan: %s under %s\n", (*sp)->name,
-               p.rule ? p.rule->name : "no policy");
-        for (i = 0; i < p.n; i++) {
-            const struct offer *of = catalog_offer(cat, p.c[i].offer);
-
-            printf("  %s %s/%s%s%s %d x %s %s, $%.2f/h, expected %s%s\n", i ? "then" : "best",
-                   of->cloud, of->region, *of->zone ? "/" : "", of->zone, p.c[i].nodes,
-                   of->instance_type, plan_mode_name(p.c[i].mode), p.c[i].hourly_cost,
-                   str_money(m, sizeof(m), p.c[i].expected),
-                   p.duration_assumed ? " per hour" : "");
-        }
-        printf("  (%zu feasible of %zu candidates; `stratus plan %s --explain` says why)\n",
-               p.feasible, p.considered, path);
-    } else {
-        rc = cli_fail(&e);
-    }
-    plan_free(&p);
-    catalog_free(cat);
-    return rc;
-}
+    "Plans the workload, submits it to the controller and follows it to the end.\n"
+    "The plan is the server's, under the org's policy (`stratus policy show`);\n"
+    "--policy (or $STRATUS_POLICY) replaces it for this job (admins only).\n";
 
 /* The line of the spec file where `workdir:` is, for the message; 0 when
  * it cannot be found (e.g. written in flow style). */
@@ -139,12 +97,31 @@ static int check_workdir(const char *path, const struct spec *sp)
     return rc == 0 ? 0 : cli_fail(&e);
 }
 
-static int submit(const char *path, const char *policy_path, int64_t *id)
+/* The spec checked here, with the user's files at hand: it parses (its
+ * warnings on stderr) and its workdir exists.  The server checks it again. */
+static int check_spec(const char *path)
+{
+    struct spec *sp = NULL;
+    struct err e;
+    size_t i;
+    int rc;
+
+    err_clear(&e);
+    if (spec_load_file(&sp, path, &e) != 0)
+        return cli_fail(&e);
+    for (i = 0; i < sp->nwarnings; i++)
+        fprintf(stderr, "%s\n", sp->warnings[i]);
+    rc = check_workdir(path, sp);
+    spec_free(sp);
+    return rc;
+}
+
+/* The body of POST /v1/plan and /v1/jobs: the spec's text, its absolute
+ * path (messages, the workdir), and the policy given to this launch. */
+static int make_body(const char *path, const char *policy_path, json_t **out)
 {
     char *text = NULL, *ptext = NULL, abs[PATH_MAX];
-    struct store *st;
     struct err e;
-    int rc;
 
     err_clear(&e);
     if (realpath(path, abs) == NULL)
@@ -154,61 +131,127 @@ static int submit(const char *path, const char *policy_path, int64_t *id)
         free(text);
         return cli_fail(&e);
     }
-    if ((rc = cli_open_store(&st)) == 0) {
-        if (sched_submit(st, abs, text, ptext, clock_now(&clock_wall), id, &e) != 0)
-            rc = cli_fail(&e);
-        store_close(st);
-    }
+    *out = json_object();
+    json_object_set_new(*out, "spec", json_string(text));
+    json_object_set_new(*out, "file", json_string(abs));
+    if (ptext)
+        json_object_set_new(*out, "policy", json_string(ptext));
     free(text);
     free(ptext);
+    return 0;
+}
+
+static const char *str_field(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s ? s : "";
+}
+
+/* One candidate: "best oci/us-ashburn-1 1 x BM.GPU.H100.8 on-demand, ...". */
+static void print_cand(const json_t *c, size_t i, int per_hour)
+{
+    char m[32];
+
+    printf("  %s %s/%s%s%s %d x %s %s, $%.2f/h, expected %s%s\n", i ? "then" : "best",
+           str_field(c, "cloud"), str_field(c, "region"), *str_field(c, "zone") ? "/" : "",
+           str_field(c, "zone"), (int)json_integer_value(json_object_get(c, "nodes")),
+           str_field(c, "instance_type"), str_field(c, "mode"),
+           json_number_value(json_object_get(c, "hourly_cost")),
+           str_money(m, sizeof(m), json_number_value(json_object_get(c, "expected_cost"))),
+           per_hour ? " per hour" : "");
+}
+
+/* Show the choice the controller starts from: its best candidates and why. */
+static int show_plan(const char *path, const json_t *body)
+{
+    const json_t *p, *cands, *rule;
+    json_t *r = NULL;
+    struct err e;
+    size_t i;
+
+    err_clear(&e);
+    if (client_call("POST", "/v1/plan", body, &r, &e) != 0)
+        return cli_fail(&e);
+    p = json_object_get(r, "plan");
+    cands = json_object_get(p, "candidates");
+    rule = json_object_get(p, "policy_rule");
+    printf("plan: %s under %s\n", str_field(p, "workload"),
+           json_is_string(rule) ? json_string_value(rule) : "no policy");
+    for (i = 0; i < json_array_size(cands) && i < PLAN_SHOWN; i++)
+        print_cand(json_array_get(cands, i), i,
+                   json_is_true(json_object_get(p, "duration_assumed")));
+    printf("  (%lld feasible of %lld candidates; `stratus plan %s --explain` says why)\n",
+           (long long)json_integer_value(json_object_get(p, "feasible")),
+           (long long)json_integer_value(json_object_get(p, "considered")), path);
+    json_decref(r);
+    return 0;
+}
+
+static int submit(const json_t *body, long long *id)
+{
+    json_t *r = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (client_call("POST", "/v1/jobs", body, &r, &e) != 0)
+        return cli_fail(&e);
+    *id = json_integer_value(json_object_get(r, "id"));
+    json_decref(r);
+    if (*id <= 0) {
+        err_set(&e, ST_EINTERNAL, "the server accepted the job but did not say its id");
+        return cli_fail(&e);
+    }
+    return 0;
+}
+
+/* One round of following: print the events after *after and learn the
+ * state (read by the server before the events, so that every event up to
+ * a terminal state is in the same reply). */
+static int follow_round(long long id, int64_t *after, int *state)
+{
+    json_t *r = NULL;
+    int rc = cli_job_events(id, *after, &r), s;
+
+    if (rc != 0)
+        return rc;
+    rc = cli_print_events(json_object_get(r, "events"), after);
+    fflush(stdout);
+    *state = JOB_PENDING;
+    for (s = 0; s < JOB__NSTATES; s++)
+        if (strcmp(job_state_name(s), str_field(r, "state")) == 0)
+            *state = s;
+    json_decref(r);
     return rc;
 }
 
 /* Follow the job's events until it ends or the user presses Ctrl-C; a
- * controller that dies meanwhile is restarted (cli_fresh_state). */
-static int follow(int64_t id)
+ * server of the home that dies meanwhile is started again by the client. */
+static int follow(long long id)
 {
-    struct store *st;
     int64_t after = 0;
-    int rc, state = JOB_PENDING, polls = 0;
+    int rc = 0, state = JOB_PENDING, n = 0;
+    json_t *job = NULL;
 
-    if ((rc = cli_open_store(&st)) != 0)
-        return rc;
     signal(SIGINT, on_sigint);
     while (!interrupted && !job_state_terminal(state)) {
-        struct store_event *ev = NULL;
-        struct store_job j;
-        size_t i, n = 0;
-        struct err e;
-
-        /* State first, then events: every event up to a terminal state was
-         * committed with it, so none is missed when the loop ends. */
-        if (store_job_get(st, id, &j, &e) != 0 ||
-            store_event_list(st, id, after, 0, &ev, &n, &e) != 0) {
-            rc = cli_fail(&e);
-            break;
-        }
-        for (i = 0; i < n; i++) {
-            cli_print_event(stdout, &ev[i]);
-            after = ev[i].id;
-        }
-        fflush(stdout);
-        store_events_free(ev, n);
-        state = j.state;
-        store_job_clear(&j);
-        /* A controller that died while we follow is restarted (or its
-         * absence said), as every command that shows job state does. */
-        if (!job_state_terminal(state) && ++polls % 20 == 0)
-            cli_fresh_state(st);
+        rc = follow_round(id, &after, &state);
+        if (rc != 0)
+            return rc;
+        /* New events come at once; a quiet job is asked less often. */
         if (!job_state_terminal(state))
-            clock_sleep(0.1);
+            clock_sleep(++n < 50 ? 0.1 : 0.25);
     }
-    if (interrupted)
+    if (interrupted) {
         printf("\ndetached: job %lld keeps running (`stratus status %lld`, `stratus logs %lld`)\n",
-               (long long)id, (long long)id, (long long)id);
-    else if (rc == 0)
-        rc = cli_print_bill(stdout, st, id) == 0 && state == JOB_SUCCEEDED ? 0 : 1;
-    store_close(st);
+               id, id, id);
+        return 0;
+    }
+    rc = cli_get_job(id, &job);
+    if (rc != 0)
+        return rc;
+    rc = cli_print_bill(stdout, job) == 0 && state == JOB_SUCCEEDED ? 0 : 1;
+    json_decref(job);
     return rc;
 }
 
@@ -220,10 +263,9 @@ static int run_launch(int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     const char *given = NULL;
     char *policy;
-    struct spec *sp = NULL;
-    struct policy *pol = NULL;
+    json_t *body = NULL;
     int detach = 0, ch, rc;
-    int64_t id = 0;
+    long long id = 0;
 
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -239,26 +281,25 @@ static int run_launch(int argc, char **argv)
         return 2;
     }
     policy = cli_policy_path(given);
-    rc = show_plan(argv[optind], policy, &sp, &pol);
+    rc = check_spec(argv[optind]);
     if (rc == 0)
-        rc = check_workdir(argv[optind], sp);
+        rc = make_body(argv[optind], policy, &body);
     if (rc == 0)
-        rc = submit(argv[optind], policy, &id);
-    spec_free(sp);
-    policy_free(pol);
+        rc = show_plan(argv[optind], body);
+    if (rc == 0)
+        rc = submit(body, &id);
+    json_decref(body);
     free(policy);
     if (rc != 0)
         return rc;
-    printf("job %lld submitted\n", (long long)id);
+    printf("job %lld submitted\n", id);
     fflush(stdout);
-    if ((rc = cli_ensure_controller()) != 0)
-        return rc;
     if (detach) {
-        printf("follow it with `stratus status %lld` and `stratus logs %lld --follow`\n",
-               (long long)id, (long long)id);
+        printf("follow it with `stratus status %lld` and `stratus logs %lld --follow`\n", id, id);
         return 0;
     }
     return follow(id);
 }
 
-const struct cli_cmd cli_cmd_launch = {"launch", "plan, start and follow a workload", run_launch};
+const struct cli_cmd cli_cmd_launch = {"launch", "plan, start and follow a workload",
+                                       run_launch, launch_usage};

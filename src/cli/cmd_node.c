@@ -19,5 +19,9 @@ static int run_node(int argc, char **argv)
     return local_node_main(argv[1]);
 }
 
+static const char node_help[] =
+    "usage: stratus __node NODE_DIR\n"
+    "Internal to the local driver: supervises one node it prepared in NODE_DIR.\n";
+
 const struct cli_cmd cli_cmd_node = {
-    "__node", "(internal) supervise one node of the local driver", run_node};
+    "__node", "(internal) supervise one node of the local driver", run_node, node_help};

@@ -2,10 +2,15 @@
  * cmd_plan.c - `stratus plan FILE...`: where each workload should run, at what
  * expected cost, and why everything else was passed over.
  *
+ * By default the server plans (POST /v1/plan), under the org policy it keeps,
+ * so `plan` and `launch` agree; with --offline, or given --catalog, the plan
+ * is made here from files alone. Either way the text comes from plan_print.
+ *
  * A file among FILEs that is a policy (top-level `rules:`) is taken as the
  * policy when --policy is not given, so a shell glob over examples/ plans
- * every example under the lab's policy (examples/policy.yaml).  Without either, $STRATUS_POLICY is
- * used when set; otherwise no policy applies.
+ * every example under the lab's policy (examples/policy.yaml).  Without
+ * either, $STRATUS_POLICY is used when set; otherwise the server's policy
+ * (offline: none).
  */
 #include "cli/cli.h"
 
@@ -16,25 +21,31 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "cli/client.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "spec/spec.h"
+#include "util/fsutil.h"
 #include "util/strutil.h"
 #include "util/xmem.h"
 #include "util/yamlx.h"
 
 struct plan_args {
     const char *catalog, *policy;
+    const char *policy_path;  /* the policy chosen (choose_policy), or NULL */
     long top;
-    int explain, json;
+    int explain, json, offline;
     char **files;
     size_t nfiles;
 };
 
 static const char plan_usage[] =
     "usage: stratus plan FILE... [--policy P] [--top N] [--explain] [--json]\n"
-    "                            [--catalog DIR]\n"
-    "Ranks every feasible placement of each workload by expected cost.\n";
+    "                            [--offline] [--catalog DIR]\n"
+    "Ranks every feasible placement of each workload by expected cost.\n"
+    "The server plans, under its org policy unless --policy (or a policy file\n"
+    "among FILEs, or $STRATUS_POLICY) names another; --offline (or --catalog)\n"
+    "plans here from the files alone (the bundled catalog unless --catalog).\n";
 
 static int parse_plan_args(int argc, char **argv, struct plan_args *a)
 {
@@ -42,7 +53,7 @@ static int parse_plan_args(int argc, char **argv, struct plan_args *a)
         {"policy", required_argument, NULL, 'p'}, {"top", required_argument, NULL, 't'},
         {"explain", no_argument, NULL, 'e'},      {"json", no_argument, NULL, 'j'},
         {"catalog", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"offline", no_argument, NULL, 'o'},       {NULL, 0, NULL, 0}};
     int ch;
 
     memset(a, 0, sizeof(*a));
@@ -54,6 +65,7 @@ static int parse_plan_args(int argc, char **argv, struct plan_args *a)
         case 'e': a->explain = 1; break;
         case 'j': a->json = 1; break;
         case 'C': a->catalog = optarg; break;
+        case 'o': a->offline = 1; break;
         case 't':
             if (str_to_long(optarg, 0, 1000000, &a->top) != 0) {
                 fprintf(stderr, "stratus: --top must be a whole number, not '%s'\n", optarg);
@@ -113,90 +125,11 @@ static int choose_policy(struct plan_args *a, struct policy **pol)
         path = getenv("STRATUS_POLICY");
     if (path == NULL || *path == '\0')
         return 0;
+    a->policy_path = path;
     err_clear(&e);
     if (policy_load_file(pol, path, &e) != 0)
         return cli_fail(&e);
     return 0;
-}
-
-/* ---- text output ---- */
-
-static void print_cand_line(const struct plan *p, const struct plan_cand *c, size_t rank)
-{
-    const struct offer *o = catalog_offer(p->cat, c->offer);
-    char loc[160], m1[32], m2[32], m3[32], m4[32], m5[32];
-
-    snprintf(loc, sizeof(loc), "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "", o->zone);
-    printf("%3zu  %-38s %-26s %-9s %9.2f %11s %11s %10s %9s %12s\n", rank, loc,
-           o->instance_type, plan_mode_name(c->mode), c->price_hour,
-           str_money(m1, sizeof(m1), c->hourly_cost), str_money(m2, sizeof(m2), c->compute),
-           str_money(m3, sizeof(m3), c->preemption), str_money(m4, sizeof(m4), c->egress),
-           str_money(m5, sizeof(m5), c->expected));
-}
-
-static void print_header(const struct plan *p)
-{
-    const struct spec *s = p->spec;
-    char dur[32];
-    size_t i;
-
-    printf("%s: %s, %d node%s x ", s->name, spec_kind_name(s->kind), s->num_nodes,
-           s->num_nodes == 1 ? "" : "s");
-    for (i = 0; i < s->nres; i++)
-        printf("%s%s:%d", i ? (s->ordered ? " > " : " | ") : "", p->accs[i], s->res[i].acc_count);
-    if (p->duration_assumed)
-        printf(", no duration given: costs are per hour\n");
-    else
-        printf(", %s\n", str_duration(dur, sizeof(dur), s->duration_s));
-    if (p->rule && p->rule->description)
-        printf("policy: rule '%s' (%s)\n", p->rule->name, p->rule->description);
-    else if (p->rule)
-        printf("policy: rule '%s'\n", p->rule->name);
-    else
-        printf("policy: none applies\n");
-}
-
-static void print_explain(const struct plan *p)
-{
-    char why[512], loc[160], delta[32];
-    int r;
-
-    printf("\nexcluded (%zu of %zu candidates):\n", p->considered - p->feasible, p->considered);
-    for (r = 0; r < PLAN_R__N; r++) {
-        const struct plan_excl *x = &p->excl[r];
-        const struct offer *o;
-        double d;
-
-        if (x->count == 0)
-            continue;
-        printf("  %6zu  %s", x->count, plan_reason_explain(p, r, why, sizeof(why)));
-        if (!x->has_best || p->n == 0) {
-            putchar('\n');
-            continue;
-        }
-        o = catalog_offer(p->cat, x->best.offer);
-        snprintf(loc, sizeof(loc), "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "",
-                 o->zone);
-        d = p->c[0].expected - x->best.expected;
-        printf(" — best removed: %s %s %s would have cost %s %s\n", loc, o->instance_type,
-               plan_mode_name(x->best.mode), str_money(delta, sizeof(delta), d < 0 ? -d : d),
-               d >= 0 ? "less" : "more");
-    }
-}
-
-static void print_plan(const struct plan *p, int explain)
-{
-    size_t i;
-
-    print_header(p);
-    printf("%3s  %-38s %-26s %-9s %9s %11s %11s %10s %9s %12s\n", "#", "LOCATION", "INSTANCE",
-           "MODE", "$/NODE-H", "$/HOUR", "COMPUTE", "PREEMPT", "EGRESS", "EXPECTED");
-    for (i = 0; i < p->n; i++)
-        print_cand_line(p, &p->c[i], i + 1);
-    printf("%zu feasible of %zu candidates considered%s\n", p->feasible, p->considered,
-           p->n < p->feasible ? " (--top 0 shows all)" : "");
-    if (explain)
-        print_explain(p);
 }
 
 /* ---- one file ---- */
@@ -221,9 +154,9 @@ static int plan_one(const struct plan_args *a, const struct catalog *cat,
     if (rc == 0 && out)
         json_array_append_new(out, plan_to_json(&p, a->explain));
     else if (rc == 0)
-        print_plan(&p, a->explain);
+        plan_print(stdout, &p, a->explain);
     else if (rc == ST_EINFEASIBLE && a->explain && !out)
-        print_explain(&p);
+        plan_print_explain(stdout, &p);
     if (rc != 0)
         rc = cli_fail(&e);
     plan_free(&p);
@@ -231,18 +164,93 @@ static int plan_one(const struct plan_args *a, const struct catalog *cat,
     return rc;
 }
 
+/* ---- one file, planned by the server ---- */
+
+/* The body of POST /v1/plan for file: NULL with e set when it cannot be read. */
+static json_t *remote_body(const struct plan_args *a, const char *policy_text, const char *file,
+                           struct err *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    json_t *body, *spec;
+
+    if (fs_read_file(file, 1 << 20, &text, &len, e) != 0)
+        return NULL;
+    spec = json_stringn(text, len);
+    free(text);
+    if (spec == NULL) {
+        err_set(e, ST_EPARSE, "%s: not UTF-8 text", file);
+        return NULL;
+    }
+    body = json_object();
+    json_object_set_new(body, "spec", spec);
+    json_object_set_new(body, "file", json_string(file));
+    json_object_set_new(body, "top", json_integer(a->top));
+    json_object_set_new(body, "explain", json_boolean(a->explain));
+    if (policy_text)
+        json_object_set_new(body, "policy", json_string(policy_text));
+    return body;
+}
+
+/* The spec's warnings (stderr) and the plan (into out, or its text to
+ * stdout); an infeasible one asked to explain prints why, as offline. */
+static int plan_remote(const struct plan_args *a, const char *policy_text, const char *file,
+                       json_t *out)
+{
+    json_t *body, *reply = NULL, *w;
+    const char *text;
+    struct err e;
+    size_t i;
+    int rc;
+
+    err_clear(&e);
+    body = remote_body(a, policy_text, file, &e);
+    if (body == NULL)
+        return cli_fail(&e);
+    rc = client_call_keep("POST", "/v1/plan", body, &reply, &e);
+    json_decref(body);
+    w = json_object_get(reply, "warnings");
+    for (i = 0; i < json_array_size(w); i++)
+        fprintf(stderr, "%s\n", json_string_value(json_array_get(w, i)));
+    text = json_string_value(json_object_get(reply, "text"));
+    if (rc == 0 && out)
+        json_array_append(out, json_object_get(reply, "plan"));
+    else if ((rc == 0 || (rc == ST_EINFEASIBLE && a->explain && !out)) && text)
+        fputs(text, stdout);
+    json_decref(reply);
+    return rc == 0 ? 0 : cli_fail(&e);
+}
+
+/* The text of the chosen policy file for the server, or NULL for none
+ * (the server's applies): 0, or the exit status. */
+static int policy_text_of(const struct plan_args *a, char **text)
+{
+    struct err e;
+
+    *text = NULL;
+    err_clear(&e);
+    if (a->policy_path && fs_read_file(a->policy_path, 1 << 20, text, NULL, &e) != 0)
+        return cli_fail(&e);
+    return 0;
+}
+
 static int run_plan(int argc, char **argv)
 {
     struct plan_args a;
     struct policy *pol = NULL;
     struct catalog *cat = NULL;
+    char *ptext = NULL;
     json_t *out = NULL;
-    int rc = parse_plan_args(argc, argv, &a), worst = 0;
+    int rc = parse_plan_args(argc, argv, &a), worst = 0, offline;
     size_t i, done = 0;
 
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if ((rc = choose_policy(&a, &pol)) != 0 || (rc = cli_load_catalog(a.catalog, &cat)) != 0) {
+    offline = a.offline || a.catalog != NULL;
+    rc = choose_policy(&a, &pol);
+    if (rc == 0)
+        rc = offline ? cli_load_catalog(a.catalog, &cat) : policy_text_of(&a, &ptext);
+    if (rc != 0) {
         policy_free(pol);
         return rc;
     }
@@ -253,7 +261,10 @@ static int run_plan(int argc, char **argv)
             continue;
         if (done++ && !a.json)
             putchar('\n');
-        rc = plan_one(&a, cat, pol, a.files[i], out);
+        if (offline)
+            rc = plan_one(&a, cat, pol, a.files[i], out);
+        else
+            rc = plan_remote(&a, ptext, a.files[i], out);
         if (rc > worst)
             worst = rc;
     }
@@ -270,8 +281,9 @@ static int run_plan(int argc, char **argv)
     }
     catalog_free(cat);
     policy_free(pol);
+    free(ptext);
     return worst;
 }
 
-const struct cli_cmd cli_cmd_plan = {"plan", "rank where workloads should run, with costs",
-                                     run_plan};
+const struct cli_cmd cli_cmd_plan = {
+    "plan", "rank where workloads should run, with costs", run_plan, plan_usage};

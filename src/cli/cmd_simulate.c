@@ -475,6 +475,6 @@ static int run_simulate(int argc, char **argv)
     return rc;
 }
 
-const struct cli_cmd cli_cmd_simulate = {"simulate",
-                                         "compare scheduling policies on traces, in virtual time",
-                                         run_simulate};
+const struct cli_cmd cli_cmd_simulate = {
+    "simulate", "compare scheduling policies on traces, in virtual time", run_simulate,
+    sim_usage};

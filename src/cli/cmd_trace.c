@@ -320,4 +320,4 @@ static int run_trace(int argc, char **argv)
 }
 
 const struct cli_cmd cli_cmd_trace = {
-    "trace", "convert public traces and check trace files", run_trace};
+    "trace", "convert public traces and check trace files", run_trace, trace_usage};

@@ -129,6 +129,10 @@ struct driver_ops {
      * delivered only at the poll after it simply forgets that it did).  A
      * driver without it is closed and opened again, which replays too. */
     void (*rewind)(struct driver *d);
+    /* Descriptors that become readable when the driver may have events (an
+     * event loop watches them, drains them and polls); returns how many it
+     * put in fds (at most max).  NULL or 0 = none: poll on a timer. */
+    int (*wake_fds)(struct driver *d, int *fds, size_t max);
 };
 
 struct driver {
@@ -201,6 +205,12 @@ static inline void driver_rewind(struct driver *d)
 {
     if (d->ops->rewind)
         d->ops->rewind(d);
+}
+
+/* The driver's wake descriptors (see driver_ops.wake_fds); 0 when none. */
+static inline int driver_wake_fds(struct driver *d, int *fds, size_t max)
+{
+    return d->ops->wake_fds && max > 0 ? d->ops->wake_fds(d, fds, max) : 0;
 }
 
 const char *driver_event_name(enum driver_event_type t);

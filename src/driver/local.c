@@ -58,6 +58,7 @@
 #include "local_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -590,12 +591,75 @@ static void local_close(struct driver *d)
     free(p->root);
     free(p->bin);
     free(p->cgroot);
+    if (p->wake_owned)
+        close(p->wake_fd);
     local_conf_free(&p->conf);
     if (p->indexed) {
         strpool_free(&p->names);
         keymap_free(&p->offers);
     }
     memset(p, 0, sizeof(*p));
+}
+
+/* Read ends of the wake FIFOs this process opened, by root, kept open for
+ * the process's life: a driver opened again on the same root (the multi
+ * driver reopens a child that cannot rewind, the server reopens after a
+ * failed step) hands out the same descriptor, so an event loop watching it
+ * need not learn a new one.  Past WAKE_CACHE roots (tests open many homes)
+ * an instance owns its descriptor. */
+#define WAKE_CACHE 64
+static struct {
+    char *root;
+    int fd;
+} wake_cache[WAKE_CACHE];
+static size_t nwake_cache;
+
+/* The wake FIFO (local_int.h), made if need be; without it (a filesystem
+ * without FIFOs) the server polls on its timer alone, so failing is only
+ * logged.  O_RDWR: the FIFO then always has a writer, and a reader never
+ * sees end-of-file between supervisors. */
+static void open_wake(struct local *p)
+{
+    char *path = xasprintf("%s/wake", p->root);
+    struct stat st, cached;
+    size_t i;
+
+    /* the cached one only while it is still the FIFO at that path */
+    for (i = 0; i < nwake_cache; i++)
+        if (strcmp(wake_cache[i].root, p->root) == 0 && lstat(path, &st) == 0 &&
+            fstat(wake_cache[i].fd, &cached) == 0 && st.st_ino == cached.st_ino &&
+            st.st_dev == cached.st_dev) {
+            p->wake_fd = wake_cache[i].fd;
+            p->has_wake = 1;
+            free(path);
+            return;
+        }
+    if (lstat(path, &st) == 0 && !S_ISFIFO(st.st_mode))
+        unlink(path); /* not ours to keep: something else took the name */
+    if (mkfifo(path, 0600) != 0 && errno != EEXIST)
+        log_warn("local driver: cannot make %s: %s", path, strerror(errno));
+    chmod(path, 0600); /* owner-only even when made under another umask */
+    p->wake_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    p->has_wake = p->wake_fd >= 0;
+    if (!p->has_wake)
+        log_warn("local driver: cannot open %s: %s", path, strerror(errno));
+    else if (nwake_cache < WAKE_CACHE) {
+        wake_cache[nwake_cache].root = xstrdup(p->root);
+        wake_cache[nwake_cache++].fd = p->wake_fd;
+    } else {
+        p->wake_owned = 1;
+    }
+    free(path);
+}
+
+static int local_wake_fds(struct driver *d, int *fds, size_t max)
+{
+    const struct local *p = d->priv;
+
+    if (!p->has_wake || max < 1)
+        return 0;
+    fds[0] = p->wake_fd;
+    return 1;
 }
 
 static int local_open(struct driver *d, const struct driver_config *cfg, struct err *e)
@@ -618,6 +682,7 @@ static int local_open(struct driver *d, const struct driver_config *cfg, struct 
         return rc;
     }
     p->seed = p->conf.has_seed ? p->conf.seed : cfg->seed;
+    open_wake(p);
     p->cgroot = local_cg_root();
     if (p->cgroot)
         local_cg_sweep(p->cgroot);
@@ -721,4 +786,5 @@ const struct driver_ops driver_local = {
     .inject = local_inject,
     .next_event_in = local_next_event_in,
     .log_path = local_log_path,
+    .wake_fds = local_wake_fds,
 };

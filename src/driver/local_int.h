@@ -20,6 +20,9 @@
  *
  *   stockouts             injected stockouts: "LOCATION UNTIL" lines
  *   acked                 touched whenever terminal events are acknowledged
+ *   wake                  a FIFO (0600): supervisors write a byte to it after
+ *                         each record they write, so an event loop holding its
+ *                         read end (driver_wake_fds) polls at once
  *   att-<id>/             one attempt, created whole by rename(att-<id>.tmp)
  *     attempt             "key: value" lines: job, n, location, nodes, spot
  *     setup, run          the shell text (absent = nothing to run)
@@ -180,6 +183,10 @@ struct local_sys {
 };
 extern struct local_sys local_sys;
 
+/* Supervisor: tell a driver watching <root>/wake that node_dir wrote a
+ * record (nothing happens when no driver holds it open). */
+void local_node_wake(const char *node_dir);
+
 /* ---- local_proc.c ---- */
 
 /* The directory (cgroup v2) below which nodes get a cgroup each, created if
@@ -259,6 +266,9 @@ struct local {
     char *root;   /* <home>/local, absolute */
     char *bin;    /* what to exec for a node: /proc/self/exe or $STRATUS_BIN */
     char *cgroot; /* where nodes get their cgroups; NULL: none (local_proc.c) */
+    int wake_fd;  /* read end of <root>/wake, when has_wake (local.c) */
+    int has_wake;
+    int wake_owned; /* this instance closes wake_fd (else it stays open) */
     const struct clock *clock;
     const struct catalog *cat; /* NULL: offers are not checked */
     int indexed;               /* names and offers are built (on first use) */

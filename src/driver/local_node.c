@@ -379,6 +379,23 @@ static void node_free(struct node_run *r)
     free(r->bash);
 }
 
+void local_node_wake(const char *node_dir)
+{
+    char *path = xasprintf("%s/../../wake", node_dir);
+    /* O_NONBLOCK: with no reader open() fails (ENXIO) and with a full pipe
+     * write() does (EAGAIN); either way a byte is already pending or nobody
+     * listens, and the driver's next poll finds the record anyway. */
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd >= 0) {
+        ssize_t n = write(fd, "w", 1);
+
+        (void)n;
+        close(fd);
+    }
+    free(path);
+}
+
 /* Record the exit, retrying while it fails (a disk full even for the
  * reserved space, or a failing rename): a supervisor that gave up would be
  * taken for a lost node, and its finished job would run again. */
@@ -442,9 +459,11 @@ int local_node_main(const char *node_dir)
         return 1;
     }
     lf_write_stamp(node_dir, "started", clock_now(&clock_wall), NULL);
+    local_node_wake(node_dir);
     x.code = node_prepare(&r, node_dir) == 0 ? node_run_steps(&r) : 1;
     x.stopped = node_term != 0;
     record_exit(node_dir, exit_fd, &x);
+    local_node_wake(node_dir);
     node_free(&r);
     kill(0, SIGKILL); /* stragglers, and this process: the lock goes with it */
     return x.code;

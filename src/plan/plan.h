@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../util/err.h"
 
@@ -132,5 +133,12 @@ const char *plan_reason_explain(const struct plan *p, int r, char *buf, size_t n
  *  "excluded": {reason: count}} and, with explain, "explain": [{"reason",
  *  "text", "count", "best": candidate, "delta"}]. */
 void *plan_to_json(const struct plan *p, int explain);
+
+/* The plan as `stratus plan` prints it (a header, the ranked table, and with
+ * explain what was removed and why); -1 on a write error. */
+int plan_print(FILE *fp, const struct plan *p, int explain);
+/* Only the "excluded" part (what `plan --explain` prints for an infeasible
+ * workload). */
+void plan_print_explain(FILE *fp, const struct plan *p);
 
 #endif

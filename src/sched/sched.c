@@ -793,12 +793,24 @@ static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e)
     return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
 }
 
-/* Backoff before restart k (k >= 1): base x 2^(k-1), capped. */
-static double backoff(const struct sched *s, int k)
+const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud,
+                                        const char *region)
 {
-    double b = s->p.cfg.backoff_base_s * pow(2.0, k > 1 ? k - 1 : 0);
+    const struct sched_config *c = NULL;
 
-    return b < s->p.cfg.backoff_max_s ? b : s->p.cfg.backoff_max_s;
+    if (s->p.cfg_at != NULL && cloud != NULL && region != NULL)
+        c = s->p.cfg_at(s->p.cfg_ctx, cloud, region);
+    return c ? c : &s->p.cfg;
+}
+
+/* Backoff before restart k (k >= 1): base x 2^(k-1), capped; the timing of
+ * where the job's last attempt ran (sj->att outlives the attempt's end). */
+static double backoff(const struct sched *s, const struct sjob *sj, int k)
+{
+    const struct sched_config *c = sched_cfg_at(s, sj->att.cloud, sj->att.region);
+    double b = c->backoff_base_s * pow(2.0, k > 1 ? k - 1 : 0);
+
+    return b < c->backoff_max_s ? b : c->backoff_max_s;
 }
 
 int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
@@ -815,7 +827,7 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
                                 sj->spec->max_restarts);
     if (count_restart) {
         sj->j.restarts++;
-        sj->j.next_try_at = s->now + backoff(s, sj->j.restarts);
+        sj->j.next_try_at = s->now + backoff(s, sj, sj->j.restarts);
     } else {
         sj->j.next_try_at = 0;
     }

@@ -75,6 +75,14 @@ struct sched_params {
      * (the simulator makes a million specs directly). Returns an owned spec. */
     int (*load_spec)(void *ctx, const struct store_job *j, struct spec **out, struct err *e);
     void *load_spec_ctx;
+    /* Optional: the timing of the driver a location is bound to (a server
+     * with several drivers): its block_cooldown_s, backoff_base_s,
+     * backoff_max_s and relaunch_overhead_s are used for what happens at
+     * that location (a block there, the backoff after an attempt there
+     * failed, the changeover of a job running there).  NULL, or a NULL
+     * answer, = cfg.  The answer is borrowed until sched_close(). */
+    const struct sched_config *(*cfg_at)(void *ctx, const char *cloud, const char *region);
+    void *cfg_ctx;
 };
 
 struct sched;

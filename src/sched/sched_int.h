@@ -103,6 +103,10 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
 int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 double sched_progress(const struct sched *s, const struct sjob *sj);
+/* The timing for a location: p.cfg_at's answer, else p.cfg (cloud or
+ * region NULL: p.cfg). */
+const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud,
+                                        const char *region);
 /* Forget node states and size them for an attempt of `nodes` nodes. */
 void sched_nodes_reset(struct sjob *sj, int nodes);
 

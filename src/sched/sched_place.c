@@ -26,7 +26,8 @@ int sched_block(struct sched *s, const struct store_attempt *a, int whole_region
 {
     struct store_block b = {a->cloud, a->region, whole_region ? "" : a->zone,
                             whole_region ? "" : a->instance_type,
-                            s->now + s->p.cfg.block_cooldown_s, (char *)0};
+                            s->now + sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
+                            (char *)0};
     int rc;
 
     b.reason = xstrdup(why);
@@ -109,8 +110,11 @@ enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_SPOT_FIRST, MODE_ON_DEMAND_ONLY 
 static double changeover(const struct sched *s, const struct sjob *sj)
 {
     const struct spec *sp = sj->spec;
+    /* where the job runs; an idle job's next location is not known yet */
+    const struct sched_config *c =
+        sj->j.cur_attempt != 0 ? sched_cfg_at(s, sj->att.cloud, sj->att.region) : &s->p.cfg;
 
-    return s->p.cfg.relaunch_overhead_s + sp->ckpt_restore_s +
+    return c->relaunch_overhead_s + sp->ckpt_restore_s +
            (sp->ckpt_interval_s > 0 ? sp->ckpt_interval_s : sp->duration_s);
 }
 
@@ -302,7 +306,7 @@ static int displace(struct sched *s, struct sjob *sj, struct sjob *v, struct err
                             (long long)sj->j.id, sj->j.name, sj->j.priority)) != 0)
         return rc;
     /* Retry once the victim's nodes are gone, not in this same step. */
-    v->j.next_try_at = s->now + s->p.cfg.backoff_base_s;
+    v->j.next_try_at = s->now + sched_cfg_at(s, v->att.cloud, v->att.region)->backoff_base_s;
     sj->j.next_try_at = 0;
     return sched_log(s, sj, "displace", e, "stopping job %lld (priority %d) to make room",
                      (long long)v->j.id, v->j.priority);

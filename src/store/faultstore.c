@@ -335,6 +335,53 @@ static int f_cost_report(struct store *st, enum store_cost_by by,
               : inner_of(st)->ops->cost_report(inner_of(st), by, out, n, e);
 }
 
+/* Schema 6: inserts, revocations and setting writes are writes. */
+static int f_token_insert(struct store *st, struct store_token *t, struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->token_insert(inner_of(st), t, e);
+}
+
+static int f_token_by_hash(struct store *st, const char *hash, struct store_token *out,
+                           struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? rc : inner_of(st)->ops->token_by_hash(inner_of(st), hash, out, e);
+}
+
+static int f_token_list(struct store *st, int live_only, struct store_token **out,
+                        size_t *n, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? list_err(rc, out, n)
+              : inner_of(st)->ops->token_list(inner_of(st), live_only, out, n, e);
+}
+
+static int f_token_revoke(struct store *st, int64_t id, double at, struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->token_revoke(inner_of(st), id, at, e);
+}
+
+static int f_setting_get(struct store *st, const char *key, char **value, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? rc : inner_of(st)->ops->setting_get(inner_of(st), key, value, e);
+}
+
+static int f_setting_put(struct store *st, const char *key, const char *value,
+                         struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->setting_put(inner_of(st), key, value, e);
+}
+
 /* ---- the table, wrap and reset ---- */
 
 static int f_open(struct store *st, const char *path, struct err *e)
@@ -386,6 +433,12 @@ static const struct store_ops store_fault_ops = {
     .block_add = f_block_add,
     .block_list = f_block_list,
     .cost_report = f_cost_report,
+    .token_insert = f_token_insert,
+    .token_by_hash = f_token_by_hash,
+    .token_list = f_token_list,
+    .token_revoke = f_token_revoke,
+    .setting_get = f_setting_get,
+    .setting_put = f_setting_put,
 };
 
 /* An open transaction goes on in the backend under the wrapper. */

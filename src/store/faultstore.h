@@ -20,7 +20,7 @@ struct store;
  * paused, from 1. */
 struct store_fault {
     uint64_t writes;  /* record writes seen: inserts, updates, appends,
-                         request takes, blocks */
+                         request takes, blocks, tokens, settings */
     uint64_t commits; /* commits asked for */
     uint64_t failed;  /* faults injected so far */
 

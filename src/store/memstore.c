@@ -36,6 +36,7 @@
 #include "../util/xmem.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,11 @@ struct mckpt {
     int64_t next; /* the job's next checkpoint */
 };
 
+/* A setting; value NULL = removed (records are never deleted, see above). */
+struct msetting {
+    const char *key, *value;
+};
+
 struct undo {
     void *at;   /* where the saved bytes go back */
     size_t len;
@@ -110,7 +116,9 @@ struct undo {
 struct mem {
     struct strpool pool;
     struct vec jobs, atts, nodes, events, ckpts, reqs, blocks;
-    size_t reqs_taken; /* requests below this index are taken */
+    struct vec tokens;   /* struct store_token, strings in the pool */
+    struct vec settings; /* struct msetting, few: searched in order */
+    size_t reqs_taken;   /* requests below this index are taken */
     int in_tx;
     struct undo *undo;
     size_t nundo, undo_cap;
@@ -229,7 +237,9 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->ckpts.size = sizeof(struct mckpt);
     m->reqs.size = sizeof(struct store_request);
     m->blocks.size = sizeof(struct store_block);
-    st->schema_version = 4; /* the records of SQLite schema 4 */
+    m->tokens.size = sizeof(struct store_token);
+    m->settings.size = sizeof(struct msetting);
+    st->schema_version = 6; /* the records of SQLite schema 6 */
     return 0;
 }
 
@@ -244,6 +254,8 @@ static void mem_close(struct store *st)
     vec_free(&m->ckpts);
     vec_free(&m->reqs);
     vec_free(&m->blocks);
+    vec_free(&m->tokens);
+    vec_free(&m->settings);
     strpool_free(&m->pool);
     free(m->undo);
     free(m->undo_bytes);
@@ -840,6 +852,33 @@ static int cmp_cost_row(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
+/* By job the keys are decimal ids, ordered as numbers: a shorter one is smaller. */
+static int cmp_cost_row_job(const void *a, const void *b)
+{
+    const struct store_cost_row *x = a, *y = b;
+    size_t lx = strlen(x->key), ly = strlen(y->key);
+
+    if (x->usd != y->usd)
+        return x->usd > y->usd ? -1 : 1;
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* The key of attempt a's row (interned), as COST_SQL makes it. */
+static const char *cost_key(struct mem *m, enum store_cost_by by,
+                            const struct store_attempt *a, const struct store_job *j)
+{
+    char id[24];
+    const char *key = by == STORE_COST_BY_CLOUD ? a->cloud : j->team;
+
+    if (by == STORE_COST_BY_JOB) {
+        snprintf(id, sizeof(id), "%" PRId64, a->job_id);
+        return in(m, id);
+    }
+    return key ? key : in(m, "(none)");
+}
+
 static int mem_cost_report(struct store *st, enum store_cost_by by, struct store_cost_row **out,
                            size_t *n, struct err *e)
 {
@@ -853,32 +892,173 @@ static int mem_cost_report(struct store *st, enum store_cost_by by, struct store
     for (i = 0; i < m->atts.n; i++) {
         const struct store_attempt *a = &((const struct matt *)vec_at(&m->atts, i))->a;
         const struct store_job *j = &job_of(m, a->job_id)->j;
-        const char *key = by == STORE_COST_BY_CLOUD ? a->cloud
-                          : by == STORE_COST_BY_TEAM ? j->team
-                                                     : j->name;
+        const char *key = cost_key(m, by, a, j);
         double nh = a->state == ATT_ENDED && a->running_at > 0 && a->ended_at > a->running_at
                         ? a->nodes * (a->ended_at - a->running_at) / 3600.0
                         : 0;
         uint32_t at = (uint32_t)k;
 
-        key = key ? key : in(m, "(none)");
         if (!keymap_put(&rows, key, NULL, NULL, NULL, &at)) {
             v = xgrow(v, &cap, k + 1, sizeof(*v));
             memset(&v[k], 0, sizeof(v[k]));
+            v[k].name = by == STORE_COST_BY_JOB ? as_field(j->name) : NULL;
             v[k++].key = as_field(key);
         }
         v[at].usd += a->cost;
+        v[at].egress_usd += a->egress;
         v[at].node_hours += nh;
         v[at].lost_node_hours += a->end_reason != ATT_END_EXITED ? nh : 0;
         v[at].attempts++;
     }
     keymap_free(&rows);
     if (k > 1)
-        qsort(v, k, sizeof(*v), cmp_cost_row);
-    for (i = 0; i < k; i++)
+        qsort(v, k, sizeof(*v), by == STORE_COST_BY_JOB ? cmp_cost_row_job : cmp_cost_row);
+    for (i = 0; i < k; i++) {
         v[i].key = xstrdup(v[i].key);
+        v[i].name = dup_or_null(v[i].name);
+        v[i].compute_usd = v[i].usd - v[i].egress_usd;
+    }
     *out = v;
     *n = k;
+    return 0;
+}
+
+/* -- tokens -- */
+
+static void token_copy_out(struct store_token *out, const struct store_token *t)
+{
+    *out = *t;
+    out->name = dup_or_null(t->name);
+    out->role = dup_or_null(t->role);
+    out->hash = dup_or_null(t->hash);
+}
+
+/* The token whose name (by_hash: whose hash) is s, compared as interned
+ * pointers; live_only skips revoked ones.  NULL when none. */
+static struct store_token *token_find(struct mem *m, int by_hash, const char *s,
+                                      int live_only)
+{
+    const char *p = strpool_find(&m->pool, s);
+    size_t i;
+
+    for (i = 0; p != NULL && i < m->tokens.n; i++) {
+        struct store_token *t = vec_at(&m->tokens, i);
+
+        if ((by_hash ? t->hash : t->name) == p && (!live_only || t->revoked_at == 0))
+            return t;
+    }
+    return NULL;
+}
+
+/* SQLite's tokens_hash index refuses a second row with a hash, too. */
+static int mem_token_insert(struct store *st, struct store_token *t, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_token *mt;
+
+    if (token_find(m, 0, t->name, 1) != NULL)
+        return err_set(e, ST_EEXISTS,
+                       "a token named '%s' already exists; revoke it first or pick "
+                       "another name",
+                       t->name);
+    if (token_find(m, 1, t->hash, 0) != NULL)
+        return err_set(e, ST_EIO, "%s: adding a token: UNIQUE constraint failed: "
+                       "tokens.hash", st->path);
+    mt = vec_push(m, &m->tokens);
+    mt->id = (int64_t)m->tokens.n;
+    mt->name = as_field(in(m, t->name));
+    mt->role = as_field(in(m, t->role));
+    mt->hash = as_field(in(m, t->hash));
+    mt->created_at = t->created_at;
+    t->id = mt->id;
+    return 0;
+}
+
+static int mem_token_by_hash(struct store *st, const char *hash, struct store_token *out,
+                             struct err *e)
+{
+    const struct store_token *t = token_find(st->priv, 1, hash, 0);
+
+    if (t == NULL)
+        return err_set(e, ST_ENOTFOUND, "no such token");
+    token_copy_out(out, t);
+    return 0;
+}
+
+static int mem_token_list(struct store *st, int live_only, struct store_token **out,
+                          size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_token *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = 0; i < m->tokens.n; i++) {
+        const struct store_token *t = vec_at(&m->tokens, i);
+
+        if (live_only && t->revoked_at != 0)
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        token_copy_out(&v[k++], t);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int mem_token_revoke(struct store *st, int64_t id, double at, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_token *t = vec_get(&m->tokens, id);
+
+    if (t == NULL || t->revoked_at != 0)
+        return err_set(e, ST_ENOTFOUND, "no live token %" PRId64, id);
+    save(m, &t->revoked_at, sizeof(t->revoked_at));
+    t->revoked_at = at;
+    return 0;
+}
+
+/* -- settings -- */
+
+static struct msetting *setting_find(struct mem *m, const char *key)
+{
+    const char *p = strpool_find(&m->pool, key);
+    size_t i;
+
+    for (i = 0; p != NULL && i < m->settings.n; i++) {
+        struct msetting *ms = vec_at(&m->settings, i);
+
+        if (ms->key == p)
+            return ms;
+    }
+    return NULL;
+}
+
+static int mem_setting_get(struct store *st, const char *key, char **value, struct err *e)
+{
+    const struct msetting *ms = setting_find(st->priv, key);
+
+    (void)e;
+    *value = ms != NULL ? dup_or_null(ms->value) : NULL;
+    return 0;
+}
+
+static int mem_setting_put(struct store *st, const char *key, const char *value,
+                           struct err *e)
+{
+    struct mem *m = st->priv;
+    struct msetting *ms = setting_find(m, key);
+
+    (void)e;
+    if (ms == NULL && value == NULL)
+        return 0;
+    if (ms == NULL) {
+        ms = vec_push(m, &m->settings);
+        ms->key = in(m, key);
+    } else {
+        save(m, &ms->value, sizeof(ms->value));
+    }
+    ms->value = in(m, value);
     return 0;
 }
 
@@ -915,4 +1095,10 @@ const struct store_ops store_mem = {
     .block_add = mem_block_add,
     .block_list = mem_block_list,
     .cost_report = mem_cost_report,
+    .token_insert = mem_token_insert,
+    .token_by_hash = mem_token_by_hash,
+    .token_list = mem_token_list,
+    .token_revoke = mem_token_revoke,
+    .setting_get = mem_setting_get,
+    .setting_put = mem_setting_put,
 };

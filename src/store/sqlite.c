@@ -145,6 +145,20 @@ static const char *const migrations[] = {
      * ran, as billed (reports split compute from egress without redoing the
      * controller's accounting). */
     "ALTER TABLE attempts ADD COLUMN egress REAL NOT NULL DEFAULT 0;",
+
+    /* 6: the server's records.  tokens: API bearer tokens, kept only as the
+     * HMAC of the token (src/server/auth.c), looked up by that hash; a name
+     * is unique among live tokens (revoked_at NULL), so a revoked name can
+     * be given again.  No last-used time: it would turn every authenticated
+     * read into a write.  settings: the server's key/value settings (the
+     * org policy, "policy"). */
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  created_at REAL NOT NULL, revoked_at REAL);"
+    "CREATE UNIQUE INDEX tokens_hash ON tokens(hash);"
+    "CREATE UNIQUE INDEX tokens_live_name ON tokens(name) WHERE revoked_at IS NULL;"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -171,18 +185,20 @@ static const char *const migrations[] = {
 #define EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
 #define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
 #define BLOCK_COLS "cloud, region, zone, instance_type, until, reason"
+#define TOKEN_SELECT "SELECT id, name, role, hash, created_at, revoked_at FROM tokens"
 
 /* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
  * ?2 = ATT_END_EXITED.  Node-hours count what ran: nodes x (ended_at -
  * running_at) of ended attempts that reached RUNNING; a launch refused for
  * capacity never ran and counts none.  Lost node-hours are those of attempts
  * that ended any other way than EXITED (preempted, lost, displaced, ...). */
-#define COST_SQL(key)                                                                    \
+#define COST_SQL(key, name, order)                                                       \
     "SELECT " key " AS k, total(a.cost), total(a.nh),"                                   \
-    " total(CASE WHEN a.end_reason <> ?2 THEN a.nh ELSE 0 END), count(*)"                \
+    " total(CASE WHEN a.end_reason <> ?2 THEN a.nh ELSE 0 END), count(*),"               \
+    " total(a.egress), " name                                                            \
     " FROM (SELECT *, CASE WHEN state = ?1 AND running_at > 0 AND ended_at > running_at" \
     " THEN nodes * (ended_at - running_at) / 3600.0 ELSE 0 END AS nh FROM attempts) a"   \
-    " JOIN jobs j ON j.id = a.job_id GROUP BY k ORDER BY 2 DESC, k"
+    " JOIN jobs j ON j.id = a.job_id GROUP BY k ORDER BY 2 DESC, " order
 
 #define SQL_MAP(X)                                                                       \
     X(BEGIN, "BEGIN IMMEDIATE")                                                          \
@@ -234,9 +250,22 @@ static const char *const migrations[] = {
     X(BLOCK_INSERT, "INSERT INTO blocks (" BLOCK_COLS ") VALUES (?,?,?,?,?,?)")          \
     X(BLOCK_LIST, "SELECT " BLOCK_COLS " FROM blocks WHERE until > ? ORDER BY id")       \
     /* the three in the order of enum store_cost_by */                                   \
-    X(COST_CLOUD, COST_SQL("coalesce(a.cloud, '(none)')"))                               \
-    X(COST_TEAM, COST_SQL("coalesce(j.team, '(none)')"))                                 \
-    X(COST_JOB, COST_SQL("coalesce(j.name, '(none)')"))
+    X(COST_CLOUD, COST_SQL("coalesce(a.cloud, '(none)')", "NULL", "k"))                  \
+    X(COST_TEAM, COST_SQL("coalesce(j.team, '(none)')", "NULL", "k"))                    \
+    /* by job id, in id order (not as text: 10 after 9) */                               \
+    X(COST_JOB, COST_SQL("CAST(a.job_id AS TEXT)", "min(j.name)", "min(a.job_id)"))      \
+    X(TOKEN_INSERT,                                                                      \
+      "INSERT INTO tokens (name, role, hash, created_at) VALUES (?,?,?,?)")              \
+    X(TOKEN_LIVE_NAME, TOKEN_SELECT " WHERE name = ? AND revoked_at IS NULL")            \
+    X(TOKEN_BY_HASH, TOKEN_SELECT " WHERE hash = ?")                                     \
+    X(TOKEN_LIST, TOKEN_SELECT " ORDER BY id")                                           \
+    X(TOKEN_LIST_LIVE, TOKEN_SELECT " WHERE revoked_at IS NULL ORDER BY id")             \
+    X(TOKEN_REVOKE,                                                                      \
+      "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")            \
+    X(SETTING_GET, "SELECT value FROM settings WHERE key = ?")                           \
+    X(SETTING_PUT, "INSERT INTO settings (key, value) VALUES (?,?)"                      \
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value")            \
+    X(SETTING_DEL, "DELETE FROM settings WHERE key = ?")
 
 enum sq_stmt {
 #define X_(id, sql) Q_##id,
@@ -1684,6 +1713,9 @@ static void read_cost_row(struct reader *r, void *row)
     c->node_hours = r_dbl(r);
     c->lost_node_hours = r_dbl(r);
     c->attempts = (int)r_int(r);
+    c->egress_usd = r_dbl(r);
+    c->compute_usd = c->usd - c->egress_usd;
+    c->name = r_text(r);
 }
 
 static void free_cost_rows(void *v, size_t n)
@@ -1710,6 +1742,181 @@ static int sq_cost_report(struct store *st, enum store_cost_by by,
     }
     *out = v;
     return rc;
+}
+
+/* -- tokens -- */
+
+static void read_token(struct reader *r, void *row)
+{
+    struct store_token *t = row;
+
+    t->id = r_int(r);
+    t->name = r_text(r);
+    t->role = r_text(r);
+    t->hash = r_text(r);
+    t->created_at = r_dbl(r);
+    t->revoked_at = r_dbl(r); /* NULL (live) reads as 0 */
+}
+
+static void free_tokens(void *v, size_t n)
+{
+    store_tokens_free(v, n);
+}
+
+static const struct rowtype token_rows = {sizeof(struct store_token), read_token,
+                                          free_tokens};
+
+/* Tokens selected by statement q with one text parameter (NULL: none). */
+static int token_query(struct sq *s, enum sq_stmt q, const char *arg,
+                       struct store_token **out, size_t *n, const char *op, struct err *e)
+{
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, q, &b, op, e);
+
+    *n = 0;
+    if (rc == 0) {
+        if (arg != NULL)
+            b_text(&b, arg);
+        rc = sq_fetch(s, &b, &token_rows, &v, n, op, e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* The name check and the insert in one transaction: the partial unique
+ * index would refuse a second live name too, but as a bare constraint error. */
+static int insert_token(struct sq *s, struct store_token *t, struct err *e)
+{
+    struct store_token *live;
+    struct binder b;
+    size_t n;
+    int rc = token_query(s, Q_TOKEN_LIVE_NAME, t->name, &live, &n, "adding a token", e);
+
+    if (rc != 0)
+        return rc;
+    store_tokens_free(live, n);
+    if (n > 0)
+        return err_set(e, ST_EEXISTS,
+                       "a token named '%s' already exists; revoke it first or pick "
+                       "another name",
+                       t->name);
+    rc = sq_bind(s, Q_TOKEN_INSERT, &b, "adding a token", e);
+    if (rc != 0)
+        return rc;
+    b_text(&b, t->name);
+    b_text(&b, t->role);
+    b_text(&b, t->hash);
+    b_dbl(&b, t->created_at);
+    rc = sq_exec(s, &b, "adding a token", e);
+    if (rc == 0)
+        t->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_token_insert(struct store *st, struct store_token *t, struct err *e)
+{
+    struct sq *s = st->priv;
+    int own;
+    int rc = sq_atomic_enter(s, &own, "adding a token", e);
+
+    return rc != 0 ? rc : sq_atomic_leave(s, own, insert_token(s, t, e), e);
+}
+
+static int sq_token_by_hash(struct store *st, const char *hash, struct store_token *out,
+                            struct err *e)
+{
+    struct store_token *v;
+    size_t n;
+    int rc =
+        token_query(st->priv, Q_TOKEN_BY_HASH, hash, &v, &n, "looking up a token", e);
+
+    if (rc != 0)
+        return rc;
+    if (n == 0) {
+        free(v);
+        return err_set(e, ST_ENOTFOUND, "no such token");
+    }
+    BUG_ON(n != 1); /* the hash is unique */
+    *out = v[0];
+    free(v); /* the strings now belong to *out */
+    return 0;
+}
+
+static int sq_token_list(struct store *st, int live_only, struct store_token **out,
+                         size_t *n, struct err *e)
+{
+    return token_query(st->priv, live_only ? Q_TOKEN_LIST_LIVE : Q_TOKEN_LIST, NULL, out,
+                       n, "listing tokens", e);
+}
+
+static int sq_token_revoke(struct store *st, int64_t id, double at, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_TOKEN_REVOKE, &b, "revoking a token", e);
+
+    if (rc != 0)
+        return rc;
+    b_dbl(&b, at);
+    b_int(&b, id);
+    rc = sq_exec(s, &b, "revoking a token", e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(e, ST_ENOTFOUND, "no live token %" PRId64, id);
+    return rc;
+}
+
+/* -- settings -- */
+
+static void read_setting(struct reader *r, void *row)
+{
+    *(char **)row = r_text(r);
+}
+
+static void free_settings(void *v, size_t n)
+{
+    char **p = v;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(p[i]);
+    free(v);
+}
+
+static const struct rowtype setting_rows = {sizeof(char *), read_setting, free_settings};
+
+static int sq_setting_get(struct store *st, const char *key, char **value, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    size_t n = 0;
+    int rc = sq_bind(s, Q_SETTING_GET, &b, "reading a setting", e);
+
+    if (rc == 0) {
+        b_text(&b, key);
+        rc = sq_fetch(s, &b, &setting_rows, &v, &n, "reading a setting", e);
+    }
+    if (rc == 0 && n == 1)
+        *value = *(char **)v;
+    free(v); /* the one string, if any, now belongs to *value */
+    return rc;
+}
+
+static int sq_setting_put(struct store *st, const char *key, const char *value,
+                          struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, value != NULL ? Q_SETTING_PUT : Q_SETTING_DEL, &b,
+                     "writing a setting", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, key);
+    if (value != NULL)
+        b_text(&b, value);
+    return sq_exec(s, &b, "writing a setting", e);
 }
 
 /* ---- 6. the ops table ------------------------------------------------------- */
@@ -1745,4 +1952,10 @@ const struct store_ops store_sqlite = {
     .block_add = sq_block_add,
     .block_list = sq_block_list,
     .cost_report = sq_cost_report,
+    .token_insert = sq_token_insert,
+    .token_by_hash = sq_token_by_hash,
+    .token_list = sq_token_list,
+    .token_revoke = sq_token_revoke,
+    .setting_get = sq_setting_get,
+    .setting_put = sq_setting_put,
 };

@@ -336,6 +336,67 @@ int store_cost_report(struct store *st, const char *by, struct store_cost_row **
                    by ? by : "(null)");
 }
 
+/* ---- tokens and settings ----------------------------------------------------- */
+
+static int token_missing(struct store *st, const char *field, struct err *e)
+{
+    return err_set(e, ST_EINVAL, "%s: store_token_insert: a token needs a %s", st->path,
+                   field);
+}
+
+int store_token_insert(struct store *st, struct store_token *t, struct err *e)
+{
+    if (t->name == NULL || t->name[0] == '\0')
+        return token_missing(st, "name", e);
+    if (t->role == NULL || t->role[0] == '\0')
+        return token_missing(st, "role", e);
+    if (t->hash == NULL || t->hash[0] == '\0')
+        return token_missing(st, "hash", e);
+    t->revoked_at = 0;
+    return st->ops->token_insert(st, t, e);
+}
+
+int store_token_by_hash(struct store *st, const char *hash, struct store_token *out,
+                        struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (hash == NULL)
+        return err_set(e, ST_ENOTFOUND, "no such token");
+    return st->ops->token_by_hash(st, hash, out, e);
+}
+
+int store_token_list(struct store *st, int live_only, struct store_token **out, size_t *n,
+                     struct err *e)
+{
+    return st->ops->token_list(st, live_only, out, n, e);
+}
+
+/* A revocation time of 0 would read back as "live" (revoked_at 0). */
+int store_token_revoke(struct store *st, int64_t id, double at, struct err *e)
+{
+    if (!(at > 0))
+        return err_set(e, ST_EINVAL, "%s: store_token_revoke: the time must be positive",
+                       st->path);
+    return st->ops->token_revoke(st, id, at, e);
+}
+
+int store_setting_get(struct store *st, const char *key, char **value, struct err *e)
+{
+    *value = NULL;
+    if (key == NULL || key[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: store_setting_get: a setting needs a key",
+                       st->path);
+    return st->ops->setting_get(st, key, value, e);
+}
+
+int store_setting_put(struct store *st, const char *key, const char *value, struct err *e)
+{
+    if (key == NULL || key[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: store_setting_put: a setting needs a key",
+                       st->path);
+    return st->ops->setting_put(st, key, value, e);
+}
+
 /* ---- freeing records ------------------------------------------------------- */
 
 void store_job_clear(struct store_job *j)
@@ -435,8 +496,27 @@ void store_cost_rows_free(struct store_cost_row *v, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         free(v[i].key);
+        free(v[i].name);
+    }
+    free(v);
+}
+
+void store_token_clear(struct store_token *t)
+{
+    free(t->name);
+    free(t->role);
+    free(t->hash);
+    memset(t, 0, sizeof(*t));
+}
+
+void store_tokens_free(struct store_token *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_token_clear(&v[i]);
     free(v);
 }
 

@@ -158,9 +158,25 @@ struct store_block {
 
 /* One row of a cost report. */
 struct store_cost_row {
-    char *key;              /* cloud, team or job name per `by` */
+    char *key;              /* per `by`: the cloud, the team, or the job id in
+                               decimal ("7"); "(none)" for a missing one */
     double usd, node_hours, lost_node_hours; /* lost: of attempts that did not finish */
     int attempts;
+    double egress_usd;      /* of usd: moving jobs' data (attempts' egress) */
+    double compute_usd;     /* usd - egress_usd */
+    char *name;             /* by job: the job's name (NULL when it has none);
+                               NULL for the other groupings */
+};
+
+/* An API token as the store keeps it: never the token, only its hash (the
+ * server's auth module makes and checks both; see src/server/auth.h). */
+struct store_token {
+    int64_t id;
+    char *name;             /* unique among live tokens */
+    char *role;             /* "viewer", "member" or "admin" */
+    char *hash;             /* HMAC-SHA256 of the token, lowercase hex */
+    double created_at;
+    double revoked_at;      /* 0 = live */
 };
 
 struct store;
@@ -278,10 +294,36 @@ int store_block_list(struct store *st, double now, struct store_block **out, siz
                      struct err *e);
 void store_blocks_free(struct store_block *v, size_t n);
 
-/* Cost ledger: by = "cloud", "team" or "job"; rows ordered by usd descending. */
+/* Cost ledger: by = "cloud", "team" or "job" (grouped by job id); rows
+ * ordered by usd descending, then by key (by job: by id). */
 int store_cost_report(struct store *st, const char *by, struct store_cost_row **out,
                       size_t *n, struct err *e);
 void store_cost_rows_free(struct store_cost_row *v, size_t n);
+
+/* ---- the server's records (schema 6): API tokens and settings ---- */
+
+/* Add a token (name, role and hash required; revoked_at is stored as 0)
+ * and set t->id.  ST_EEXISTS when a live token already has t->name. */
+int store_token_insert(struct store *st, struct store_token *t, struct err *e);
+/* The token (live or revoked: see revoked_at) whose hash is `hash`;
+ * ST_ENOTFOUND when there is none.  The caller clears *out. */
+int store_token_by_hash(struct store *st, const char *hash, struct store_token *out,
+                        struct err *e);
+/* Tokens in id order; live_only leaves revoked ones out.  Caller frees with
+ * store_tokens_free. */
+int store_token_list(struct store *st, int live_only, struct store_token **out, size_t *n,
+                     struct err *e);
+/* Revoke the live token `id` at time `at`; ST_ENOTFOUND when no live token
+ * has that id (unknown or already revoked). */
+int store_token_revoke(struct store *st, int64_t id, double at, struct err *e);
+void store_token_clear(struct store_token *t);
+void store_tokens_free(struct store_token *v, size_t n);
+
+/* Server settings: a text value per key ("policy", ...).  get sets *value
+ * to a copy the caller frees, or NULL when the key has none. */
+int store_setting_get(struct store *st, const char *key, char **value, struct err *e);
+/* Set key to value (replacing any); value NULL removes the key. */
+int store_setting_put(struct store *st, const char *key, const char *value, struct err *e);
 
 const char *job_state_name(int s);
 /* -1 when not a state name. */

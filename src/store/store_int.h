@@ -93,6 +93,18 @@ struct store_ops {
 
     int (*cost_report)(struct store *st, enum store_cost_by by,
                        struct store_cost_row **out, size_t *n, struct err *e);
+
+    /* Schema 6: tokens and settings (strings checked non-NULL by the core;
+     * setting_put's value NULL = delete). */
+    int (*token_insert)(struct store *st, struct store_token *t, struct err *e);
+    int (*token_by_hash)(struct store *st, const char *hash, struct store_token *out,
+                         struct err *e);
+    int (*token_list)(struct store *st, int live_only, struct store_token **out,
+                      size_t *n, struct err *e);
+    int (*token_revoke)(struct store *st, int64_t id, double at, struct err *e);
+    int (*setting_get)(struct store *st, const char *key, char **value, struct err *e);
+    int (*setting_put)(struct store *st, const char *key, const char *value,
+                       struct err *e);
 };
 
 struct store {

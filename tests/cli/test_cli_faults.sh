@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Black-box tests of the command line under faults a user meets: a dead
-# controller (state must be current, or the command must say it may not be),
+# controller (state must be current, or the command must say no server runs),
 # a stale pid file, a lock that cannot be taken, fault injections that name
 # nothing, an unknown driver, a missing workdir, control bytes in a catalog,
 # and a home that others can read.  Real binary, an isolated $STRATUS_HOME.
@@ -71,7 +71,8 @@ for f in controller.pid controller.log controller.lock controller.ready; do
 done
 ok "controller.pid, .log, .lock and .ready are owner-only (0600)"
 
-# The same with autostart off: every reader says plainly that none runs.
+# The same with autostart off: every reader says plainly that no server runs
+# (the state is the server's: without one there is none to show, stale or not).
 gated g2
 id2=$(launch_detached "$TMP/g2.yaml")
 wait_state "$id2" RUNNING
@@ -79,13 +80,14 @@ run 0 "$STRATUS" controller stop
 touch "$TMP/g2.go"
 wait_for node_ended "$id2"
 export STRATUS_NO_AUTOSTART=1
-for cmd in "status" "status $id2" "queue" "events $id2" "logs $id2" "cost"; do
+for cmd in "status" "status $id2" "queue" "events $id2" "logs $id2" "cost" "cancel $id2"; do
   # shellcheck disable=SC2086
-  run 0 "$STRATUS" $cmd
-  has "$ERR" "no controller runs"; has "$ERR" "may be stale"
+  run 2 "$STRATUS" $cmd
+  has "$ERR" "no server runs for $STRATUS_HOME"; has "$ERR" "start one with \`stratus server\`"
+  [ -z "$OUT" ] || fail "'$cmd' printed a state without a server: $OUT"
 done
 [ -z "$(sql "select 1 from jobs where id=$id2 and state=4")" ] || fail "nothing may have run the controller"
-ok "with STRATUS_NO_AUTOSTART, status, queue, events, logs and cost warn that the state may be stale"
+ok "with STRATUS_NO_AUTOSTART, status, queue, events, logs, cost and cancel say that no server runs"
 unset STRATUS_NO_AUTOSTART
 run 0 "$STRATUS" queue
 hasnt "$ERR" "may be stale"
@@ -108,7 +110,7 @@ ok "controller stop leaves alone a process whose pid is in a stale pid file"
 # --- item 8: controller run fails when the lock cannot be taken ---
 rm -f "$STRATUS_HOME/controller.lock"; mkdir "$STRATUS_HOME/controller.lock"
 run 2 timeout 60 "$STRATUS" controller run
-has "$ERR" "cannot create the controller lock"
+has "$ERR" "cannot create the server lock"; has "$ERR" "controller.lock"
 hasnt "$ERR" "already runs"
 rmdir "$STRATUS_HOME/controller.lock"
 mkdir "$STRATUS_HOME/controller.pid.tmp"

@@ -2,6 +2,9 @@
 # Black-box tests of `stratus offers` and `stratus plan` on the fixture catalog
 # (exact numbers) and on the bundled catalog under the lab's policies.
 . "$(dirname "$0")/lib.sh"
+# plan and offers ask the home's server (started on first use) unless given
+# --catalog: an isolated home on the bundled catalog, its server stopped at exit.
+use_home "$SOURCE_DIR/catalog"
 MINI="$SOURCE_DIR/tests/data/catalog-mini"
 EX="$SOURCE_DIR/examples"
 
@@ -132,4 +135,16 @@ has "$ERR" "acc.yaml:"; has "$ERR" "(did you mean 'H100'?)"
 run 2 "$STRATUS" plan "$TMP/gang.yaml" --policy "$TMP/typo.yaml"
 run 2 "$STRATUS" plan
 ok "plan: missing file, misspelt key, unknown accelerator, bad policy, no file: exit 2 with file:line"
+# The home's server plans and lists as --offline does (one module prints both).
+run 0 "$STRATUS" plan "$EX"/*.yaml --top 0 --explain; online=$OUT
+run 0 "$STRATUS" plan --offline "$EX"/*.yaml --top 0 --explain
+[ "$OUT" = "$online" ] || fail "plan: the server's text differs from --offline"
+run 1 "$STRATUS" plan "$TMP/gcp-train.yaml" --policy "$EX/policy.yaml" --explain; online=$OUT
+has "$online" "excluded (416 of 416 candidates)"
+run 1 "$STRATUS" plan --offline "$TMP/gcp-train.yaml" --policy "$EX/policy.yaml" --explain
+[ "$OUT" = "$online" ] || fail "plan --explain of an infeasible workload differs from --offline"
+run 0 "$STRATUS" offers --accelerator H100 --spot --json --limit 0; online=$OUT
+run 0 "$STRATUS" offers --offline --accelerator H100 --spot --json --limit 0
+[ "$OUT" = "$online" ] || fail "offers: the server's list differs from --offline"
+ok "plan and offers: the server's answers print as --offline's"
 echo "$checks checks passed"

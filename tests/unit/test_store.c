@@ -4,12 +4,13 @@
  * paging, requests taken once only, blocks expiring, the cost report by
  * cloud, team and job against sums computed by hand, transactions (rollback
  * really discards), reopening, a writer killed mid-transaction, schema
- * migration from version 1, a newer schema refused, two handles on one file,
+ * migration from versions 1 and 5, a newer schema refused, two handles on one file,
  * lock timeouts, files that are not stratus stores (an empty one, another
  * program's, a write-ahead log without its database: refused, left as they
  * were), the store's identity (kept by its file, new with a new file, marked
- * legacy when migrated), stores created at once by several processes, and
- * owner-only file modes.
+ * legacy when migrated), stores created at once by several processes,
+ * owner-only file modes, API tokens and server settings (schema 6), and the
+ * fault wrapper's gates on them.
  *
  * Each test gets a fresh directory (setup/teardown) and opens its store
  * there.  A few tests reach under the store with the sqlite3 API to build
@@ -29,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "store/faultstore.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "testutil.h"
@@ -742,25 +744,27 @@ struct cost_case {
     int job; /* index into the jobs below */
     char *cloud;
     int nodes, state, end;
-    double running_at, ended_at, cost;
+    double running_at, ended_at, cost, egress;
 };
 
 /* Six attempts of three jobs (train-a/research, train-b/no team,
  * train-a/infer).  Node-hours: nodes x (ended - running) / 3600 for ended
  * attempts that ran. */
 static const struct cost_case cost_cases[] = {
-    {0, "azure", 2, ATT_ENDED, ATT_END_EXITED, 1000, 4600, 10.0},  /* 2 h, not lost */
-    {0, "gcp", 4, ATT_ENDED, ATT_END_CAPACITY, 0, 100, 0},         /* never ran */
-    {1, "gcp", 1, ATT_ENDED, ATT_END_PREEMPTED, 1000, 2800, 1.25}, /* 0.5 h lost */
-    {1, "oci", 8, ATT_ENDED, ATT_END_EXITED, 100, 1000, 7.5},      /* 2 h */
-    {2, "gcp", 2, ATT_RUNNING, ATT_END_NONE, 500, 0, 0},           /* still running */
-    {2, "azure", 1, ATT_ENDED, ATT_END_LOST, 10, 3610, 3.0},       /* 1 h lost */
+    {0, "azure", 2, ATT_ENDED, ATT_END_EXITED, 1000, 4600, 10.0, 2.0}, /* 2 h, not lost */
+    {0, "gcp", 4, ATT_ENDED, ATT_END_CAPACITY, 0, 100, 0, 0},          /* never ran */
+    {1, "gcp", 1, ATT_ENDED, ATT_END_PREEMPTED, 1000, 2800, 1.25, 0},  /* 0.5 h lost */
+    {1, "oci", 8, ATT_ENDED, ATT_END_EXITED, 100, 1000, 7.5, 0.5},     /* 2 h */
+    {2, "gcp", 2, ATT_RUNNING, ATT_END_NONE, 500, 0, 0, 0},            /* still running */
+    {2, "azure", 1, ATT_ENDED, ATT_END_LOST, 10, 3610, 3.0, 1.0},      /* 1 h lost */
 };
 
 struct cost_want {
     const char *key;
     double usd, nh, lost;
     int attempts;
+    double egress;
+    const char *name; /* by job */
 };
 
 static void check_report(struct store *st, const char *by, const struct cost_want *w,
@@ -777,6 +781,9 @@ static void check_report(struct store *st, const char *by, const struct cost_wan
         assert_float_equal(v[i].node_hours, w[i].nh, 1e-9);
         assert_float_equal(v[i].lost_node_hours, w[i].lost, 1e-9);
         assert_int_equal(v[i].attempts, w[i].attempts);
+        assert_float_equal(v[i].egress_usd, w[i].egress, 1e-9);
+        assert_float_equal(v[i].compute_usd, w[i].usd - w[i].egress, 1e-9);
+        assert_str_or_null(v[i].name, w[i].name);
     }
     store_cost_rows_free(v, n);
 }
@@ -788,14 +795,16 @@ static void test_cost_report(void **state)
     int64_t jobs[3] = {add_job(st, "train-a", "research", JOB_SUCCEEDED),
                        add_job(st, "train-b", NULL, JOB_SUCCEEDED),
                        add_job(st, "train-a", "infer", JOB_RUNNING)};
-    static const struct cost_want by_cloud[] = {{"azure", 13.0, 3.0, 1.0, 2},
-                                                {"oci", 7.5, 2.0, 0, 1},
-                                                {"gcp", 1.25, 0.5, 0.5, 3}};
-    static const struct cost_want by_team[] = {{"research", 10.0, 2.0, 0, 2},
-                                               {"(none)", 8.75, 2.5, 0.5, 2},
-                                               {"infer", 3.0, 1.0, 1.0, 2}};
-    static const struct cost_want by_job[] = {{"train-a", 13.0, 3.0, 1.0, 4},
-                                              {"train-b", 8.75, 2.5, 0.5, 2}};
+    static const struct cost_want by_cloud[] = {{"azure", 13.0, 3.0, 1.0, 2, 3.0, NULL},
+                                                {"oci", 7.5, 2.0, 0, 1, 0.5, NULL},
+                                                {"gcp", 1.25, 0.5, 0.5, 3, 0, NULL}};
+    static const struct cost_want by_team[] = {{"research", 10.0, 2.0, 0, 2, 2.0, NULL},
+                                               {"(none)", 8.75, 2.5, 0.5, 2, 0.5, NULL},
+                                               {"infer", 3.0, 1.0, 1.0, 2, 1.0, NULL}};
+    /* by job id: the two jobs named train-a stay apart */
+    static const struct cost_want by_job[] = {{"1", 10.0, 2.0, 0, 2, 2.0, "train-a"},
+                                              {"2", 8.75, 2.5, 0.5, 2, 0.5, "train-b"},
+                                              {"3", 3.0, 1.0, 1.0, 2, 1.0, "train-a"}};
     int nth[3] = {0, 0, 0};
     size_t i, n;
     struct store_cost_row *v;
@@ -811,14 +820,240 @@ static void test_cost_report(void **state)
         a.running_at = c->running_at;
         a.ended_at = c->ended_at;
         a.cost = c->cost;
+        a.egress = c->egress;
         OK(store_attempt_insert(st, &a, E));
     }
     check_report(st, "cloud", by_cloud, 3);
     check_report(st, "team", by_team, 3);
-    check_report(st, "job", by_job, 2);
+    check_report(st, "job", by_job, 3);
     err_clear(&e);
     assert_int_equal(store_cost_report(st, "region", &v, &n, &e), ST_EINVAL);
     assert_string_equal(e.msg, "cost report by 'region': expected cloud, team or job");
+    store_close(st);
+}
+
+/* By job, rows of equal cost come in job id order, as numbers (9 before 10);
+ * a job without a name has none in its row. */
+static void test_cost_by_job_order(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_cost_row *v;
+    size_t i, n;
+
+    for (i = 1; i <= 11; i++) {
+        int64_t job = add_job(st, i == 10 ? NULL : "same", NULL, JOB_SUCCEEDED);
+        struct store_attempt a = attempt_of(job, 1, "gcp");
+
+        a.state = ATT_ENDED;
+        a.end_reason = ATT_END_EXITED;
+        a.cost = i == 11 ? 5.0 : 1.0;
+        OK(store_attempt_insert(st, &a, E));
+    }
+    OK(store_cost_report(st, "job", &v, &n, E));
+    assert_int_equal(n, 11);
+    assert_string_equal(v[0].key, "11");
+    for (i = 1; i < 11; i++) {
+        char want[8];
+
+        snprintf(want, sizeof(want), "%zu", i);
+        assert_string_equal(v[i].key, want);
+        assert_str_or_null(v[i].name, i == 10 ? NULL : "same");
+    }
+    store_cost_rows_free(v, n);
+    OK(store_cost_report(st, "cloud", &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_null(v[0].name);
+    store_cost_rows_free(v, n);
+    store_close(st);
+}
+
+/* ---- tokens and settings (schema 6) ------------------------------------------ */
+
+static struct store_token token_of(char *name, char *role, char *hash, double at)
+{
+    struct store_token t;
+
+    memset(&t, 0, sizeof(t));
+    t.name = name;
+    t.role = role;
+    t.hash = hash;
+    t.created_at = at;
+    return t;
+}
+
+#define HASH_A "aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000"
+#define HASH_B "bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000"
+#define HASH_C "cccc0000cccc0000cccc0000cccc0000cccc0000cccc0000cccc0000cccc0000"
+
+static void test_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_token a = token_of("ci", "member", HASH_A, 10.5),
+                       b = token_of("alice", "admin", HASH_B, 11),
+                       c = token_of("ci", "viewer", HASH_C, 12), got, *v;
+    size_t n;
+    struct err e;
+
+    OK(store_token_insert(st, &a, E));
+    OK(store_token_insert(st, &b, E));
+    assert_true(a.id > 0 && b.id == a.id + 1);
+    OK(store_token_by_hash(st, HASH_B, &got, E));
+    assert_int_equal(got.id, b.id);
+    assert_string_equal(got.name, "alice");
+    assert_string_equal(got.role, "admin");
+    assert_string_equal(got.hash, HASH_B);
+    assert_same_double(got.created_at, 11);
+    assert_same_double(got.revoked_at, 0);
+    store_token_clear(&got);
+    err_clear(&e);
+    assert_int_equal(store_token_by_hash(st, HASH_C, &got, &e), ST_ENOTFOUND);
+    /* a live name is taken; nothing is stored */
+    assert_int_equal(store_token_insert(st, &c, &e), ST_EEXISTS);
+    assert_non_null(strstr(e.msg, "a token named 'ci' already exists"));
+    OK(store_token_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 2);
+    store_tokens_free(v, n);
+    /* required fields */
+    c.role = NULL;
+    assert_int_equal(store_token_insert(st, &c, &e), ST_EINVAL);
+    c.role = "viewer";
+    c.hash = "";
+    assert_int_equal(store_token_insert(st, &c, &e), ST_EINVAL);
+    c.hash = HASH_C;
+    /* revoke: once; then the name is free again and the hash still found */
+    assert_int_equal(store_token_revoke(st, a.id, 0, &e), ST_EINVAL);
+    OK(store_token_revoke(st, a.id, 20.25, E));
+    assert_int_equal(store_token_revoke(st, a.id, 21, &e), ST_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "no live token"));
+    assert_int_equal(store_token_revoke(st, 99, 21, &e), ST_ENOTFOUND);
+    OK(store_token_by_hash(st, HASH_A, &got, E));
+    assert_same_double(got.revoked_at, 20.25);
+    store_token_clear(&got);
+    OK(store_token_insert(st, &c, E));
+    assert_int_equal(c.id, b.id + 1);
+    OK(store_token_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].name, "ci");
+    assert_same_double(v[0].revoked_at, 20.25);
+    assert_string_equal(v[2].name, "ci");
+    assert_string_equal(v[2].role, "viewer");
+    assert_same_double(v[2].revoked_at, 0);
+    store_tokens_free(v, n);
+    OK(store_token_list(st, 1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, b.id);
+    assert_int_equal(v[1].id, c.id);
+    store_tokens_free(v, n);
+    /* rolled back: the revocation and the new token are gone */
+    OK(store_begin(st, E));
+    OK(store_token_revoke(st, b.id, 30, E));
+    a = token_of("bob", "viewer", "dddd", 31);
+    OK(store_token_insert(st, &a, E));
+    store_rollback(st);
+    OK(store_token_list(st, 1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, b.id);
+    store_tokens_free(v, n);
+    assert_int_equal(store_token_by_hash(st, "dddd", &got, &e), ST_ENOTFOUND);
+    store_close(st);
+    if (!f->mem) { /* kept by the file */
+        st = open_at(f->path);
+        OK(store_token_list(st, 0, &v, &n, E));
+        assert_int_equal(n, 3);
+        store_tokens_free(v, n);
+        store_close(st);
+    }
+}
+
+static void test_settings(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    static char unset[] = "unset";
+    char *v = unset; /* get must set it */
+    struct err e;
+
+    OK(store_setting_get(st, "policy", &v, E));
+    assert_null(v);
+    OK(store_setting_put(st, "policy", "rules: []\n", E));
+    OK(store_setting_put(st, "other", "", E)); /* empty is a value, not none */
+    OK(store_setting_get(st, "policy", &v, E));
+    assert_string_equal(v, "rules: []\n");
+    free(v);
+    OK(store_setting_put(st, "policy", "rules: [a]\n", E));
+    OK(store_setting_get(st, "policy", &v, E));
+    assert_string_equal(v, "rules: [a]\n");
+    free(v);
+    OK(store_setting_get(st, "other", &v, E));
+    assert_string_equal(v, "");
+    free(v);
+    /* rollback restores the value, a put after a delete works */
+    OK(store_begin(st, E));
+    OK(store_setting_put(st, "policy", NULL, E));
+    OK(store_setting_get(st, "policy", &v, E));
+    assert_null(v);
+    store_rollback(st);
+    OK(store_setting_get(st, "policy", &v, E));
+    assert_string_equal(v, "rules: [a]\n");
+    free(v);
+    OK(store_setting_put(st, "policy", NULL, E));
+    OK(store_setting_put(st, "policy", NULL, E)); /* deleting none is fine */
+    OK(store_setting_put(st, "never", NULL, E));
+    OK(store_setting_get(st, "policy", &v, E));
+    assert_null(v);
+    OK(store_setting_put(st, "policy", "back", E));
+    err_clear(&e);
+    assert_int_equal(store_setting_put(st, "", "x", &e), ST_EINVAL);
+    assert_int_equal(store_setting_get(st, NULL, &v, &e), ST_EINVAL);
+    assert_null(v);
+    store_close(st);
+    if (!f->mem) {
+        st = open_at(f->path);
+        OK(store_setting_get(st, "policy", &v, E));
+        assert_string_equal(v, "back");
+        free(v);
+        OK(store_setting_get(st, "other", &v, E));
+        assert_string_equal(v, "");
+        free(v);
+        store_close(st);
+    }
+}
+
+/* The fault wrapper counts token and setting writes and fails them on
+ * request; reads pass. */
+static void test_fault_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_fault *ctl = store_fault_wrap(st);
+    struct store_token t = token_of("x", "admin", HASH_A, 1), *v;
+    char *val;
+    size_t n;
+    struct err e;
+
+    ctl->fail_write = 2;
+    OK(store_setting_put(st, "k", "v", E));
+    err_clear(&e);
+    assert_int_equal(store_token_insert(st, &t, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "write 2 failed (fault injection)"));
+    OK(store_token_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 0);
+    store_tokens_free(v, n);
+    OK(store_token_insert(st, &t, E));
+    OK(store_token_revoke(st, t.id, 2, E));
+    assert_int_equal(ctl->writes, 4);
+    OK(store_setting_get(st, "k", &val, E));
+    assert_string_equal(val, "v");
+    free(val);
+    ctl->dead = 1;
+    assert_int_equal(store_token_by_hash(st, HASH_A, &t, &e), ST_EIO);
+    assert_int_equal(store_setting_get(st, "k", &val, &e), ST_EIO);
+    assert_null(val);
+    assert_int_equal(store_token_list(st, 0, &v, &n, &e), ST_EIO);
+    assert_null(v);
+    assert_int_equal(n, 0);
     store_close(st);
 }
 
@@ -916,7 +1151,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 5);
+    assert_int_equal(store_schema_version(st), 6);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -931,7 +1166,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 5);
+    assert_int_equal(store_schema_version(st), 6);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1113,7 +1348,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 5);
+    assert_int_equal(store_schema_version(st), 6);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1145,11 +1380,79 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
                      2);
+}
+
+/* What versions 2 to 5 added to version 1, as a stratus of version 5 wrote
+ * it (frozen, like schema_v1), with its identity row. */
+static const char schema_v5_over_v1[] =
+    "BEGIN;"
+    "CREATE INDEX attempts_state ON attempts(state);"
+    "CREATE INDEX events_job ON events(job_id, id);"
+    "CREATE INDEX checkpoints_job ON checkpoints(job_id, id);"
+    "CREATE INDEX requests_pending ON requests(id) WHERE done = 0;"
+    "CREATE INDEX blocks_location ON blocks(cloud, region);"
+    "CREATE INDEX blocks_until ON blocks(until);"
+    "ALTER TABLE attempts ADD COLUMN priced_at REAL NOT NULL DEFAULT 0;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE attempts ADD COLUMN egress REAL NOT NULL DEFAULT 0;"
+    "INSERT INTO meta VALUES ('store_id', '0123456789abcdef0123456789abcdef');"
+    "PRAGMA user_version = 5;"
+    "COMMIT;";
+
+/* Version 5 to 6: tokens and settings appear, everything else stays (the
+ * identity too: a store that had one is not marked legacy). */
+static void test_migrate_from_v5(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    struct store_job got;
+    struct store_cost_row *rows;
+    struct store_token t = token_of("ci", "member", HASH_A, 5), tg;
+    char *val;
+    size_t n;
+
+    raw_exec(f->path, schema_v1);
+    raw_exec(f->path, schema_v5_over_v1);
+    raw_exec(f->path, "INSERT INTO jobs VALUES (1, 'old', 'p', 1, 'ml', 3, 4,"
+                      " 'r', 10.5, 11, 20, 0, 0, 0, 1, NULL, 0, 2.5, 9.75, 0, 0);"
+                      "INSERT INTO attempts VALUES (1, 1, 1, 2, 'gcp', 'r', 'z', 't', 'A100',"
+                      " 8, 1, 1, 2.5, 10, 11, 20, 1, 0, 9.75, NULL, 0, 0, 0, 1.5);");
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), 6);
+    assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
+    assert_int_equal(store_legacy_layout(st), 0);
+    OK(store_job_get(st, 1, &got, E));
+    assert_string_equal(got.name, "old");
+    assert_same_double(got.cost, 9.75);
+    store_job_clear(&got);
+    OK(store_cost_report(st, "job", &rows, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].key, "1");
+    assert_float_equal(rows[0].egress_usd, 1.5, 1e-12);
+    assert_float_equal(rows[0].compute_usd, 8.25, 1e-12);
+    store_cost_rows_free(rows, n);
+    OK(store_token_insert(st, &t, E));
+    OK(store_setting_put(st, "policy", "p", E));
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master WHERE name IN ('tokens',"
+                             " 'settings', 'tokens_hash', 'tokens_live_name')"),
+                     4);
+    st = open_at(f->path);
+    OK(store_token_by_hash(st, HASH_A, &tg, E));
+    assert_string_equal(tg.name, "ci");
+    store_token_clear(&tg);
+    OK(store_setting_get(st, "policy", &val, E));
+    assert_string_equal(val, "p");
+    free(val);
+    store_close(st);
 }
 
 static void test_newer_version_refused(void **state)
@@ -1165,7 +1468,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 5)"));
+                                  "(schema version 99; this stratus knows up to 6)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1213,7 +1516,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 5);
+    assert_int_equal(store_schema_version(st), 6);
     store_close(st);
 }
 
@@ -1570,7 +1873,71 @@ static struct store_attempt random_attempt(int64_t njobs, int64_t nattempts)
     a.ckpt_from = rnd(2) ? 0 : (int64_t)rnd((unsigned)nattempts + 2);
     a.ckpt_bytes = rnd(100) * 1e9;
     a.priced_at = rnd_time();
+    a.egress = rnd(3) == 0 ? rnd(1000) / 7.0 : 0;
     return a;
+}
+
+/* A token from few names and hashes: taken names and hashes come up. */
+static void random_token_op(struct store *st[2], int *rx, int *ry, struct err *ex,
+                            struct err *ey)
+{
+    static char *const tnames[] = {"ci", "alice", "bob"};
+    static char *const hashes[] = {"h1", "h2", "h3", "h4", "h5", "h6", "h7"};
+    static char *const roles[] = {"viewer", "member", "admin"};
+
+    if (rnd(3) == 0) {
+        int64_t id = (int64_t)rnd(8);
+        double at = 1 + rnd(100);
+
+        *rx = store_token_revoke(st[0], id, at, ex);
+        *ry = store_token_revoke(st[1], id, at, ey);
+    } else {
+        struct store_token t[2];
+
+        memset(&t[0], 0, sizeof(t[0]));
+        t[0].name = PICK(tnames);
+        t[0].role = PICK(roles);
+        t[0].hash = PICK(hashes);
+        t[0].created_at = rnd_time();
+        t[1] = t[0];
+        *rx = store_token_insert(st[0], &t[0], ex);
+        *ry = store_token_insert(st[1], &t[1], ey);
+        if (*rx == 0 && *ry == 0)
+            assert_int_equal(t[0].id, t[1].id);
+    }
+}
+
+static void compare_tokens_settings(struct store *x, struct store *y)
+{
+    static const char *const keys[] = {"policy", "other", "none"};
+    struct store_token *tx, *ty;
+    size_t nx, ny, i;
+    int live;
+
+    for (live = 0; live < 2; live++) {
+        OK(store_token_list(x, live, &tx, &nx, E));
+        OK(store_token_list(y, live, &ty, &ny, E));
+        assert_int_equal(nx, ny);
+        for (i = 0; i < nx; i++) {
+            assert_int_equal(tx[i].id, ty[i].id);
+            assert_string_equal(tx[i].name, ty[i].name);
+            assert_string_equal(tx[i].role, ty[i].role);
+            assert_string_equal(tx[i].hash, ty[i].hash);
+            assert_same_double(ty[i].created_at, tx[i].created_at);
+            assert_same_double(ty[i].revoked_at, tx[i].revoked_at);
+        }
+        store_tokens_free(tx, nx);
+        store_tokens_free(ty, ny);
+    }
+    for (i = 0; i < 3; i++) {
+        char *vx, *vy;
+
+        OK(store_setting_get(x, keys[i], &vx, E));
+        OK(store_setting_get(y, keys[i], &vy, E));
+        assert_str_or_null(vy, vx);
+        free(vx);
+        free(vy);
+    }
 }
 
 static void same_rc(int a, int b, const struct err *ea, const struct err *eb, const char *op,
@@ -1692,10 +2059,14 @@ static void compare_stores(struct store *x, struct store *y, int step)
             assert_float_equal(cx[i].node_hours, cy[i].node_hours, 1e-6);
             assert_float_equal(cx[i].lost_node_hours, cy[i].lost_node_hours, 1e-6);
             assert_int_equal(cx[i].attempts, cy[i].attempts);
+            assert_float_equal(cx[i].egress_usd, cy[i].egress_usd, 1e-6);
+            assert_float_equal(cx[i].compute_usd, cy[i].compute_usd, 1e-6);
+            assert_str_or_null(cy[i].name, cx[i].name);
         }
         store_cost_rows_free(cx, nx);
         store_cost_rows_free(cy, ny);
     }
+    compare_tokens_settings(x, y);
 }
 
 static void test_backends_agree(void **state)
@@ -1707,7 +2078,7 @@ static void test_backends_agree(void **state)
 
     rng_state = 0x9e3779b97f4a7c15ULL;
     for (step = 0; step < 2500; step++) {
-        unsigned op = rnd(16);
+        unsigned op = rnd(18);
         struct err ex, ey;
         int rx = 0, ry = 0;
 
@@ -1803,6 +2174,13 @@ static void test_backends_agree(void **state)
             }
             store_requests_free(vx, nx);
             store_requests_free(vy, ny);
+        } else if (op == 16) {
+            random_token_op(st, &rx, &ry, &ex, &ey);
+        } else if (op == 17) {
+            const char *key = rnd(2) ? "policy" : "other", *val = PICK(texts);
+
+            rx = store_setting_put(st[0], key, val, &ex);
+            ry = store_setting_put(st[1], key, val, &ey);
         }
         same_rc(rx, ry, &ex, &ey, "write", step);
         /* count what SQLite holds now (ids restart after a rollback) */
@@ -1871,6 +2249,10 @@ int main(void)
         T(test_requests_taken_once),
         T(test_blocks),
         T(test_cost_report),
+        T(test_cost_by_job_order),
+        T(test_tokens),
+        T(test_settings),
+        T(test_fault_tokens),
         T(test_rollback_discards),
         T(test_lost_transaction),
         T(test_reopen_keeps_everything),
@@ -1878,6 +2260,7 @@ int main(void)
         T(test_killed_writer),
         T(test_lock_timeout),
         T(test_migrate_from_v1),
+        T(test_migrate_from_v5),
         T(test_newer_version_refused),
         T(test_not_a_store),
         cmocka_unit_test(test_memory_store),
@@ -1903,6 +2286,10 @@ int main(void)
         M(test_requests_taken_once),
         M(test_blocks),
         M(test_cost_report),
+        M(test_cost_by_job_order),
+        M(test_tokens),
+        M(test_settings),
+        M(test_fault_tokens),
         M(test_rollback_discards),
         M(test_paging),
         T(test_backends_agree),

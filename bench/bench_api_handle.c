@@ -1,0 +1,136 @@
+/*
+ * bench_api_handle.c - what one API request costs inside the server, without
+ * HTTP: api_handle() called directly on a server opened without its loop
+ * (as the tests and fuzzers do), on one core.  bench_api.sh measures the
+ * same requests through HTTP with wrk; the difference is the HTTP layer,
+ * the connection handling and the load tool.  Prints, per operation, the
+ * mean time and the rate one core would sustain if it did nothing else:
+ *
+ *   POST /v1/jobs          durable submit (committed before the reply)
+ *   GET /v1/jobs/{id}      a job that has run, with its attempt
+ *   auth_token_verify      what a TCP request adds to check its token
+ *   GET /metrics           one scrape, with the store holding the submits
+ *
+ * usage: bench_api_handle [N]   (default 5000; the home is a new directory
+ * under $TMPDIR or /tmp, removed at the end; STRATUS_CATALOG as for the
+ * server)
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "server/api.h"
+#include "server/auth.h"
+#include "server/server.h"
+#include "server/server_conf.h"
+#include "util/fsutil.h"
+#include "util/xmem.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check(int rc, const struct err *e)
+{
+    if (rc != 0) {
+        fprintf(stderr, "bench_api_handle: %s\n", e->msg);
+        exit(1);
+    }
+}
+
+/* One request as admin; exits unless the status is want. */
+static void call(struct srv *s, const char *method, const char *path, const char *body,
+                 int want)
+{
+    static const struct auth_principal admin = {AUTH_ADMIN, 0, "owner"};
+    struct api_req rq = {method, path, NULL, body, body ? strlen(body) : 0, &admin};
+    struct api_resp rp;
+
+    api_handle(s, &rq, &rp);
+    if (rp.status != want) {
+        fprintf(stderr, "bench_api_handle: %s %s: %d %.*s\n", method, path, rp.status,
+                (int)rp.body_len, rp.body ? rp.body : "");
+        exit(1);
+    }
+    api_resp_clear(&rp);
+}
+
+static void report(const char *what, double secs, size_t n)
+{
+    printf("%-24s %9.1f us   %9.0f /s on one core\n", what, secs / (double)n * 1e6,
+           (double)n / secs);
+}
+
+static char *submit_body(void)
+{
+    json_t *o = json_pack("{s:s, s:s}", "spec",
+                          "name: bench\nresources:\n  accelerators: H100:8\n"
+                          "  use_spot: false\nrun: \"true\"\n",
+                          "file", "/tmp/bench.yaml");
+    char *text = json_dumps(o, JSON_COMPACT);
+
+    json_decref(o);
+    return text;
+}
+
+static void bench(struct srv *s, size_t n)
+{
+    char *body = submit_body(), *token = NULL;
+    struct auth_principal who;
+    struct err e;
+    int64_t token_id;
+    double t0;
+    size_t i;
+
+    t0 = now_s();
+    for (i = 0; i < n; i++)
+        call(s, "POST", "/v1/jobs", body, 201);
+    report("POST /v1/jobs", now_s() - t0, n);
+    t0 = now_s();
+    for (i = 0; i < n; i++)
+        call(s, "GET", "/v1/jobs/1", NULL, 200);
+    report("GET /v1/jobs/{id}", now_s() - t0, n);
+    check(auth_token_create(s->st, s->secret, "bench", AUTH_VIEWER, (double)time(NULL),
+                            &token, &token_id, &e),
+          &e);
+    t0 = now_s();
+    for (i = 0; i < n; i++)
+        check(auth_token_verify(s->st, s->secret, token, &who, &e), &e);
+    report("auth_token_verify", now_s() - t0, n);
+    t0 = now_s();
+    for (i = 0; i < 20; i++)
+        call(s, "GET", "/metrics", NULL, 200);
+    report("GET /metrics", now_s() - t0, 20);
+    free(token);
+    free(body);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 5000;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *home = xasprintf("%s/stratus-bench-api-XXXXXX", tmp);
+    struct srv s;
+    struct err e;
+
+    if (n == 0 || mkdtemp(home) == NULL) {
+        fprintf(stderr, "usage: bench_api_handle [N > 0] (and a writable %s)\n", tmp);
+        return 2;
+    }
+    check(srv_open(&s, home, srv_conf_default(home), &e), &e);
+    printf("bench_api_handle: %zu requests each, store %s/stratus.db\n", n, home);
+    bench(&s, n);
+    srv_close(&s);
+    fs_remove_tree(home, &e);
+    free(home);
+    return 0;
+}

@@ -1,0 +1,387 @@
+/*
+ * api.c - the API's route table and its one dispatcher (api.h): a path is
+ * matched against every pattern ("{id}" matches one segment); no pattern
+ * matching is 404, a pattern matching with another method 405; then the
+ * caller's role is checked against the route's least role (401 when the
+ * caller is not authenticated at all, 403 when the role is too low) before
+ * the handler runs. Helpers the handlers share (replies, bodies, queries)
+ * live here too.
+ */
+#include "api_int.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../api/apijson.h"
+#include "../util/clock.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+#include "server.h"
+#include "server_conf.h"
+
+struct api_route {
+    const char *method;
+    const char *pattern;
+    const char *label;   /* "GET /v1/jobs/{id}": the metrics label */
+    enum auth_role role; /* least role; AUTH_NONE = anyone */
+    api_handler fn;
+};
+
+#define ROUTE(m, p, role, fn)                                                            \
+    {                                                                                    \
+        m, p, m " " p, role, fn                                                          \
+    }
+
+static const struct api_route routes[] = {
+    ROUTE("GET", "/healthz", AUTH_NONE, api_healthz),
+    ROUTE("GET", "/metrics", AUTH_VIEWER, api_metrics),
+    ROUTE("POST", "/v1/jobs", AUTH_MEMBER, api_jobs_submit),
+    ROUTE("GET", "/v1/jobs", AUTH_VIEWER, api_jobs_list),
+    ROUTE("GET", "/v1/jobs/{id}", AUTH_VIEWER, api_jobs_get),
+    ROUTE("POST", "/v1/jobs/{id}/cancel", AUTH_MEMBER, api_jobs_cancel),
+    ROUTE("GET", "/v1/jobs/{id}/events", AUTH_VIEWER, api_jobs_events),
+    ROUTE("GET", "/v1/jobs/{id}/logs", AUTH_VIEWER, api_jobs_logs),
+    ROUTE("POST", "/v1/plan", AUTH_VIEWER, api_plan),
+    ROUTE("GET", "/v1/offers", AUTH_VIEWER, api_offers),
+    ROUTE("GET", "/v1/cost", AUTH_VIEWER, api_cost),
+    ROUTE("POST", "/v1/local/inject", AUTH_ADMIN, api_local_inject),
+    ROUTE("GET", "/v1/policy", AUTH_VIEWER, api_policy_get),
+    ROUTE("PUT", "/v1/policy", AUTH_ADMIN, api_policy_put),
+    ROUTE("GET", "/v1/tokens", AUTH_ADMIN, api_tokens_list),
+    ROUTE("POST", "/v1/tokens", AUTH_ADMIN, api_tokens_create),
+    ROUTE("DELETE", "/v1/tokens/{id}", AUTH_ADMIN, api_tokens_revoke),
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+#define PARAM_MAX 256
+
+const char *api_route_at(size_t i, const char **method, const char **pattern,
+                         enum auth_role *role)
+{
+    if (i >= NROUTES)
+        return NULL;
+    *method = routes[i].method;
+    *pattern = routes[i].pattern;
+    *role = routes[i].role;
+    return routes[i].label;
+}
+
+/* ---- matching ---- */
+
+/* Does path match pattern? The {id} segment is copied to param. */
+static int path_match(const char *pattern, const char *path, char *param)
+{
+    const char *p = pattern, *q = path;
+
+    param[0] = '\0';
+    while (*p && *q) {
+        size_t pl = strcspn(p, "/"), ql = strcspn(q, "/");
+
+        if (pl == 4 && strncmp(p, "{id}", 4) == 0) {
+            if (ql == 0 || ql >= PARAM_MAX)
+                return 0;
+            memcpy(param, q, ql);
+            param[ql] = '\0';
+        } else if (pl != ql || strncmp(p, q, pl) != 0) {
+            return 0;
+        }
+        p += pl;
+        q += ql;
+        if (*p != *q)
+            return 0;
+        if (*p == '/') {
+            p++;
+            q++;
+        }
+    }
+    return *p == '\0' && *q == '\0';
+}
+
+/* The route for rq, or NULL with *path_known set when only the method is
+ * wrong. */
+static const struct api_route *find_route(const struct api_req *rq, char *param,
+                                          int *path_known)
+{
+    size_t i;
+
+    *path_known = 0;
+    for (i = 0; i < NROUTES; i++) {
+        if (!path_match(routes[i].pattern, rq->path, param))
+            continue;
+        *path_known = 1;
+        if (strcmp(routes[i].method, rq->method) == 0)
+            return &routes[i];
+    }
+    return NULL;
+}
+
+/* 0 when who may use route r; else replied 401 or 403. */
+static int check_role(struct api_call *c, const struct api_route *r)
+{
+    const struct auth_principal *who = c->rq->who;
+
+    if (r->role == AUTH_NONE || who->role >= r->role)
+        return 0;
+    if (who->role == AUTH_NONE) {
+        struct err e;
+
+        err_set(&e, ST_EINVAL,
+                "%s needs a token: send \"Authorization: Bearer TOKEN\" "
+                "(an admin makes one with `stratus token create`)",
+                r->label);
+        api_resp_error(c->rp, 401, &e);
+        return -1;
+    }
+    {
+        struct err e;
+        char name[sizeof(who->name) * 4];
+
+        err_set(&e, ST_EINVAL, "'%s' (role %s) may not %s: that needs the %s role",
+                str_vis(name, sizeof(name), who->name), auth_role_name(who->role),
+                r->label, auth_role_name(r->role));
+        api_resp_error(c->rp, 403, &e);
+    }
+    return -1;
+}
+
+void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
+{
+    static const struct auth_principal nobody = {AUTH_NONE, 0, ""};
+    struct api_req q = *rq;
+    struct api_call c = {s, &q, rp, NULL, clock_now(&clock_wall)};
+    const struct api_route *r = NULL;
+    char param[PARAM_MAX], m[32], p[256];
+    int known = 0;
+
+    if (q.who == NULL) /* api.h says never; were it so, nobody calls */
+        q.who = &nobody;
+    memset(rp, 0, sizeof(*rp));
+    rp->route = "unmatched";
+    if (q.method && q.path)
+        r = find_route(&q, param, &known);
+    if (r == NULL && known) {
+        api_failf(&c, ST_EUSAGE, "%s is not allowed on %s",
+                  str_vis(m, sizeof(m), q.method), str_vis(p, sizeof(p), q.path));
+        rp->status = 405;
+        return;
+    }
+    if (r == NULL) {
+        api_failf(&c, ST_ENOTFOUND,
+                  "no such API path: %s (docs/api/openapi.yaml lists them)",
+                  q.path ? str_vis(p, sizeof(p), q.path) : "(none)");
+        return;
+    }
+    rp->route = r->label;
+    c.param = param[0] ? param : NULL;
+    if (check_role(&c, r) != 0)
+        return;
+    if (s->conf && s->conf->max_body && q.body_len > s->conf->max_body) {
+        api_failf(&c, ST_ETOOBIG,
+                  "the request body is over the server's limit of %zu bytes",
+                  s->conf->max_body);
+        return;
+    }
+    r->fn(&c);
+}
+
+/* ---- replies ---- */
+
+void api_resp_clear(struct api_resp *rp)
+{
+    free(rp->body);
+    free(rp->stream_path);
+    memset(rp, 0, sizeof(*rp));
+}
+
+int api_status_of(int code)
+{
+    switch (code) {
+    case ST_EPARSE:
+    case ST_EINVAL:
+    case ST_EUSAGE:
+    case ST_EIO: /* a message about input that cannot be read */
+        return 400;
+    case ST_ENOTFOUND:
+        return 404;
+    case ST_ETOOBIG:
+        return 413;
+    case ST_ESTATE:
+    case ST_EEXISTS:
+        return 409;
+    case ST_EINFEASIBLE:
+    case ST_ECAPACITY:
+        return 422;
+    default:
+        return 500;
+    }
+}
+
+void api_reply(struct api_call *c, int status, json_t *o)
+{
+    struct api_resp *rp = c->rp;
+
+    free(rp->body);
+    rp->status = status;
+    rp->body = json_dumps(o, JSON_COMPACT);
+    rp->body_len = rp->body ? strlen(rp->body) : 0;
+    rp->content_type = "application/json";
+    json_decref(o);
+}
+
+void api_resp_error(struct api_resp *rp, int status, const struct err *e)
+{
+    const char *route = rp->route;
+    json_t *o = apijson_error(e);
+
+    free(rp->body);
+    rp->status = status;
+    rp->body = json_dumps(o, JSON_COMPACT);
+    rp->body_len = rp->body ? strlen(rp->body) : 0;
+    rp->content_type = "application/json";
+    rp->route = route ? route : "unmatched";
+    json_decref(o);
+}
+
+void api_fail(struct api_call *c, const struct err *e)
+{
+    api_resp_error(c->rp, api_status_of(e->code), e);
+}
+
+void api_failf(struct api_call *c, int code, const char *fmt, ...)
+{
+    struct err e;
+    va_list ap;
+
+    err_clear(&e);
+    e.code = code;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+    va_end(ap);
+    api_fail(c, &e);
+}
+
+/* ---- requests ---- */
+
+int api_body(struct api_call *c, json_t **out)
+{
+    json_error_t je;
+    json_t *o;
+
+    *out = NULL;
+    if (c->rq->body == NULL || c->rq->body_len == 0) {
+        api_failf(c, ST_EINVAL, "this call needs a JSON object as its body");
+        return -1;
+    }
+    o = json_loadb(c->rq->body, c->rq->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (o == NULL || !json_is_object(o)) {
+        if (o == NULL)
+            api_failf(c, ST_EPARSE, "the body is not JSON: line %d column %d: %s",
+                      je.line, je.column, je.text);
+        else
+            api_failf(c, ST_EINVAL, "the body must be a JSON object");
+        json_decref(o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+const char *api_body_str(struct api_call *c, const json_t *o, const char *key, int *bad)
+{
+    const json_t *v = json_object_get(o, key);
+
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+        return json_string_value(v);
+    if (!*bad)
+        api_failf(c, ST_EINVAL, "'%s' in the body must be a string (without NUL bytes)",
+                  key);
+    *bad = 1;
+    return NULL;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = tolower(ch);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Decode len bytes of a query part ("%41+b" -> "A b") into buf. */
+static void query_decode(const char *s, size_t len, char *buf, size_t n)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < len && o + 1 < n; i++) {
+        if (s[i] == '+') {
+            buf[o++] = ' ';
+        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+                   hexval(s[i + 2]) >= 0) {
+            buf[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            buf[o++] = s[i];
+        }
+    }
+    buf[o] = '\0';
+}
+
+int api_query(const struct api_call *c, const char *key, char *buf, size_t n)
+{
+    const char *q = c->rq->query;
+    size_t kl = strlen(key);
+
+    while (q && *q) {
+        size_t len = strcspn(q, "&");
+        size_t name = strcspn(q, "=&");
+
+        if (name == kl && strncmp(q, key, kl) == 0) {
+            if (q[name] == '=')
+                query_decode(q + name + 1, len - name - 1, buf, n);
+            else
+                buf[0] = '\0';
+            return 1;
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
+}
+
+int api_query_long(struct api_call *c, const char *key, long min, long max, long dflt,
+                   long *out)
+{
+    char buf[64];
+
+    *out = dflt;
+    if (!api_query(c, key, buf, sizeof(buf)))
+        return 0;
+    if (str_to_long(buf, min, max, out) != 0) {
+        char shown[128];
+
+        api_failf(c, ST_EINVAL, "?%s= takes a whole number from %ld to %ld, not '%s'",
+                  key, min, max, str_vis(shown, sizeof(shown), buf));
+        return -1;
+    }
+    return 0;
+}
+
+int api_job_id(struct api_call *c, int64_t *id)
+{
+    long v;
+    char shown[128];
+
+    if (c->param && str_to_long(c->param, 1, 0x7fffffffL, &v) == 0) {
+        *id = v;
+        return 0;
+    }
+    api_failf(c, ST_EINVAL, "'%s' is not a job id (a job id is a number like 42)",
+              str_vis(shown, sizeof(shown), c->param ? c->param : ""));
+    return -1;
+}

@@ -1,0 +1,79 @@
+/*
+ * api_int.h - what the API's handlers share (api.c, api_jobs.c,
+ * api_admin.c): the call context, replies, and reading requests.
+ */
+#ifndef STRATUS_API_INT_H
+#define STRATUS_API_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.h"
+
+struct srv;
+
+/* One call being answered. */
+struct api_call {
+    struct srv *s;
+    const struct api_req *rq;
+    struct api_resp *rp;
+    const char *param; /* the {id} segment of the path, or NULL */
+    double now;        /* wall time of the call */
+};
+
+typedef void (*api_handler)(struct api_call *c);
+
+/* The HTTP status for an ST_E* code (api.h lists them). */
+int api_status_of(int code);
+/* Reply with o (reference taken) as JSON. */
+void api_reply(struct api_call *c, int status, json_t *o);
+/* Reply with the JSON error for e, status from its code. */
+void api_fail(struct api_call *c, const struct err *e);
+/* Reply with an error made of code and a message. */
+void api_failf(struct api_call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The body as a JSON object: 0, or replied 400 and returns -1. */
+int api_body(struct api_call *c, json_t **out);
+/* A string member of a body: NULL when absent or null; replied 400 and
+ * *bad set when present with another type. */
+const char *api_body_str(struct api_call *c, const json_t *o, const char *key, int *bad);
+/* Copy the decoded value of query parameter key into buf; 1 when present. */
+int api_query(const struct api_call *c, const char *key, char *buf, size_t n);
+/* A whole-number query parameter in [min, max] (dflt when absent): 0, or
+ * replied 400 and returns -1. */
+int api_query_long(struct api_call *c, const char *key, long min, long max, long dflt,
+                   long *out);
+/* The {id} of a job path as a number: 0, or replied 400 and returns -1. */
+int api_job_id(struct api_call *c, int64_t *id);
+
+/* Route i of the table (0, 1, ... until it returns NULL): its method and
+ * path pattern, and its least role; returns its label. For tests. */
+const char *api_route_at(size_t i, const char **method, const char **pattern,
+                         enum auth_role *role);
+
+/* The handlers: one per route (api.c's table says which). They answer
+ * through c->rp and never fail otherwise. */
+
+/* api_jobs.c */
+void api_jobs_submit(struct api_call *c);
+void api_jobs_list(struct api_call *c);
+void api_jobs_get(struct api_call *c);
+void api_jobs_cancel(struct api_call *c);
+void api_jobs_events(struct api_call *c);
+void api_jobs_logs(struct api_call *c);
+void api_plan(struct api_call *c);
+void api_offers(struct api_call *c);
+void api_cost(struct api_call *c);
+
+/* api_admin.c */
+void api_healthz(struct api_call *c);
+void api_metrics(struct api_call *c);
+void api_policy_get(struct api_call *c);
+void api_policy_put(struct api_call *c);
+void api_tokens_list(struct api_call *c);
+void api_tokens_create(struct api_call *c);
+void api_tokens_revoke(struct api_call *c);
+void api_local_inject(struct api_call *c);
+
+#endif

@@ -1,0 +1,617 @@
+/*
+ * api_jobs.c - the API's handlers for workloads: submit, list, get, cancel,
+ * events, logs, and the dry runs (plan, offers) and the cost report. Each
+ * does what the CLI command of the same name did when it opened the store
+ * itself, with the same messages; writes are committed before the reply and
+ * the controller is woken after (srv_wake).
+ */
+#define _GNU_SOURCE /* open_memstream */
+#include "api_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../api/apijson.h"
+#include "../catalog/catalog.h"
+#include "../plan/offers.h"
+#include "../plan/plan.h"
+#include "../policy/policy.h"
+#include "../sched/sched.h"
+#include "../spec/spec.h"
+#include "../store/store.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+#include "server.h"
+
+/* The name a spec sent without "file" goes by in messages. */
+#define SPEC_DEFAULT_NAME "spec.yaml"
+
+/* ---- a workload in a body: {"spec", "file", "policy"} ---- */
+
+struct workload {
+    json_t *body;
+    const char *text, *file, *policy; /* borrowed from body */
+    struct spec *sp;
+    json_t *warnings;
+};
+
+static void workload_free(struct workload *w)
+{
+    spec_free(w->sp);
+    json_decref(w->body);
+    json_decref(w->warnings);
+}
+
+/* Read and parse the workload of the body: 0, or replied and -1. */
+static int workload_read(struct api_call *c, struct workload *w)
+{
+    struct err e;
+    size_t i;
+    int bad = 0;
+
+    memset(w, 0, sizeof(*w));
+    if (api_body(c, &w->body) != 0)
+        return -1;
+    w->text = api_body_str(c, w->body, "spec", &bad);
+    w->file = api_body_str(c, w->body, "file", &bad);
+    w->policy = api_body_str(c, w->body, "policy", &bad);
+    if (bad)
+        return -1;
+    if (w->text == NULL) {
+        api_failf(c, ST_EINVAL, "the body needs \"spec\": the workload's YAML text");
+        return -1;
+    }
+    if (w->file == NULL || *w->file == '\0')
+        w->file = SPEC_DEFAULT_NAME;
+    err_clear(&e);
+    if (spec_load_mem(&w->sp, w->file, w->text, strlen(w->text), &e) != 0) {
+        api_fail(c, &e);
+        return -1;
+    }
+    w->warnings = json_array();
+    for (i = 0; i < w->sp->nwarnings; i++)
+        json_array_append_new(w->warnings, json_string(w->sp->warnings[i]));
+    return 0;
+}
+
+/* An error reply with the spec's warnings (and text, may be NULL) beside it. */
+static void fail_with(struct api_call *c, const struct err *e, const struct workload *w,
+                      const char *text)
+{
+    json_t *o = apijson_error(e);
+
+    if (w->warnings && json_array_size(w->warnings) > 0)
+        json_object_set(o, "warnings", w->warnings);
+    if (text)
+        json_object_set_new(o, "text", json_string(text));
+    api_reply(c, api_status_of(e->code), o);
+}
+
+/* ---- submit ---- */
+
+/* The line of `workdir:` in the spec text, for the message; 0 when not found. */
+static size_t workdir_line(const char *text)
+{
+    size_t line = 0;
+    const char *p = text;
+
+    while (p && *p) {
+        const char *q = p + strspn(p, " \t");
+
+        line++;
+        if (strncmp(q, "workdir", 7) == 0 && q[7 + strspn(q + 7, " \t")] == ':')
+            return line;
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+/* A workdir that is missing would give the job an empty directory: refuse
+ * the submit, resolving it as the controller will (relative to the spec
+ * file's directory), with the message `stratus launch` gave. */
+static int check_workdir(const struct workload *w, struct err *e)
+{
+    const char *slash = strrchr(w->file, '/');
+    struct stat sb;
+    char *dir;
+    int rc = 0;
+
+    if (w->sp->workdir == NULL)
+        return 0;
+    if (w->sp->workdir[0] == '/' || w->file[0] != '/' || slash == NULL)
+        dir = xstrdup(w->sp->workdir);
+    else
+        dir = xasprintf("%.*s/%s", (int)(slash - w->file), w->file, w->sp->workdir);
+    if (stat(dir, &sb) != 0)
+        rc = err_at(e, ST_EINVAL, w->file, workdir_line(w->text), 0, "workdir %s: %s",
+                    dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        rc = err_at(e, ST_EINVAL, w->file, workdir_line(w->text), 0,
+                    "workdir %s is not a directory", dir);
+    free(dir);
+    return rc;
+}
+
+/* The policy a submit runs under: the server's, or an admin's override. */
+static int submit_policy(struct api_call *c, const struct workload *w, const char **text,
+                         struct err *e)
+{
+    struct policy *pol = NULL;
+    int rc;
+
+    *text = c->s->policy_text;
+    if (w->policy == NULL)
+        return 0;
+    if (c->rq->who->role < AUTH_ADMIN)
+        return err_set(e, ST_EINVAL,
+                       "only an admin may submit under a policy of their own "
+                       "(\"policy\"); the server's policy applies to everyone else");
+    rc = policy_load_mem(&pol, "policy", w->policy, strlen(w->policy), e);
+    policy_free(pol);
+    *text = w->policy;
+    return rc;
+}
+
+/* POST /v1/jobs (member): validate, commit the job PENDING, wake the controller. */
+void api_jobs_submit(struct api_call *c)
+{
+    struct workload w;
+    struct store_job j;
+    const char *ptext;
+    struct err e;
+    int64_t id = 0;
+    json_t *o;
+
+    if (workload_read(c, &w) != 0) {
+        workload_free(&w);
+        return;
+    }
+    err_clear(&e);
+    if (submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
+        sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
+            0) {
+        /* a policy refused for the caller's role is a permission matter */
+        fail_with(c, &e, &w, NULL);
+        if (w.policy && c->rq->who->role < AUTH_ADMIN)
+            c->rp->status = 403;
+        workload_free(&w);
+        return;
+    }
+    srv_wake(c->s);
+    o = json_object();
+    json_object_set_new(o, "id", json_integer(id));
+    if (store_job_get(c->s->st, id, &j, &e) == 0) {
+        json_object_set_new(o, "job", apijson_job(&j, NULL, 0, c->now));
+        store_job_clear(&j);
+    }
+    json_object_set(o, "warnings", w.warnings);
+    api_reply(c, 201, o);
+    workload_free(&w);
+}
+
+/* ---- list, get ---- */
+
+/* GET /v1/jobs[?active=1] (viewer): every job, with its current placement. */
+void api_jobs_list(struct api_call *c)
+{
+    struct store_job *v = NULL;
+    json_t *arr, *o;
+    size_t i, n = 0;
+    struct err e;
+    long active;
+
+    if (api_query_long(c, "active", 0, 1, 0, &active) != 0)
+        return;
+    err_clear(&e);
+    if (store_job_list(c->s->st, (int)active, &v, &n, &e) != 0) {
+        api_fail(c, &e);
+        return;
+    }
+    arr = json_array();
+    for (i = 0; i < n; i++) {
+        struct store_attempt a;
+        json_t *jo;
+
+        /* only the current attempt, for its placement */
+        if (v[i].cur_attempt &&
+            store_attempt_get(c->s->st, v[i].cur_attempt, &a, &e) == 0) {
+            jo = apijson_job(&v[i], &a, 1, c->now);
+            json_object_del(jo, "attempts_detail");
+            store_attempt_clear(&a);
+        } else {
+            jo = apijson_job(&v[i], NULL, 0, c->now);
+        }
+        json_array_append_new(arr, jo);
+    }
+    store_jobs_free(v, n);
+    o = json_object();
+    json_object_set_new(o, "jobs", arr);
+    api_reply(c, 200, o);
+}
+
+/* Read job {id}: 0, or replied (400/404) and -1. */
+static int get_job(struct api_call *c, struct store_job *j, int64_t *id)
+{
+    struct err e;
+
+    if (api_job_id(c, id) != 0)
+        return -1;
+    err_clear(&e);
+    if (store_job_get(c->s->st, *id, j, &e) != 0) {
+        if (e.code == ST_ENOTFOUND)
+            err_set(&e, ST_ENOTFOUND, "no job %lld", (long long)*id);
+        api_fail(c, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* GET /v1/jobs/{id} (viewer): the job with all its attempts (the bill). */
+void api_jobs_get(struct api_call *c)
+{
+    struct store_attempt *a = NULL;
+    struct store_job j;
+    size_t n = 0;
+    struct err e;
+    int64_t id;
+    json_t *o;
+
+    if (get_job(c, &j, &id) != 0)
+        return;
+    err_clear(&e);
+    if (store_attempt_list(c->s->st, id, &a, &n, &e) != 0) {
+        store_job_clear(&j);
+        api_fail(c, &e);
+        return;
+    }
+    o = apijson_job(&j, a, n, c->now);
+    if (json_object_get(o, "attempts_detail") == NULL)
+        json_object_set_new(o, "attempts_detail", json_array());
+    store_attempts_free(a, n);
+    store_job_clear(&j);
+    api_reply(c, 200, o);
+}
+
+/* ---- cancel ---- */
+
+/* POST /v1/jobs/{id}/cancel (member): file a cancel unless the job has ended. */
+void api_jobs_cancel(struct api_call *c)
+{
+    struct store_job j;
+    struct err e;
+    int64_t id;
+    char arg[32];
+    json_t *o;
+    int ended;
+
+    if (get_job(c, &j, &id) != 0)
+        return;
+    ended = job_state_terminal(j.state);
+    err_clear(&e);
+    snprintf(arg, sizeof(arg), "%lld", (long long)id);
+    /* Cancelling twice files two requests; the controller's second finds
+     * the job cancelled already, so the call is idempotent. */
+    if (!ended && store_request_add(c->s->st, "cancel", arg, c->now, NULL, &e) != 0) {
+        store_job_clear(&j);
+        api_fail(c, &e);
+        return;
+    }
+    if (!ended)
+        srv_wake(c->s);
+    o = json_object();
+    json_object_set_new(o, "id", json_integer(id));
+    json_object_set_new(o, "state", json_string(job_state_name(j.state)));
+    json_object_set_new(o, "cancel", json_string(ended ? "already-ended" : "requested"));
+    store_job_clear(&j);
+    api_reply(c, 202, o);
+}
+
+/* ---- events ---- */
+
+/* GET /v1/jobs/{id}/events?after&limit (viewer): the state, then the events. */
+void api_jobs_events(struct api_call *c)
+{
+    struct store_event *ev = NULL;
+    struct store_job j;
+    size_t i, n = 0;
+    long after, limit;
+    struct err e;
+    int64_t id;
+    json_t *o, *arr;
+
+    if (api_query_long(c, "after", 0, LONG_MAX, 0, &after) != 0 ||
+        api_query_long(c, "limit", 0, 1000000, 0, &limit) != 0 ||
+        get_job(c, &j, &id) != 0)
+        return;
+    /* The state was read first: every event up to a terminal state was
+     * committed with it, so a follower that stops at that state has them all. */
+    err_clear(&e);
+    if (store_event_list(c->s->st, id, after, (size_t)limit, &ev, &n, &e) != 0) {
+        store_job_clear(&j);
+        api_fail(c, &e);
+        return;
+    }
+    arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, apijson_event(&ev[i]));
+    o = json_object();
+    json_object_set_new(o, "state", json_string(job_state_name(j.state)));
+    json_object_set_new(o, "events", arr);
+    store_events_free(ev, n);
+    store_job_clear(&j);
+    api_reply(c, 200, o);
+}
+
+/* ---- logs ---- */
+
+int api_log_path(struct srv *s, int64_t job, int node, char *buf, size_t n, struct err *e)
+{
+    struct store_attempt *a = NULL;
+    size_t na = 0;
+    int rc = store_attempt_list(s->st, job, &a, &na, e);
+
+    if (rc == 0 && na == 0)
+        rc = err_set(e, ST_ENOTFOUND, "job %lld has not been launched yet", (long long)job);
+    if (rc == 0 && (s->drv.ops == NULL ||
+                    driver_log_path(&s->drv, a[na - 1].id, node, buf, n) != 0))
+        rc = err_set(e, ST_ENOTFOUND, "no log for job %lld node %d", (long long)job, node);
+    store_attempts_free(a, na);
+    return rc;
+}
+
+/* GET /v1/jobs/{id}/logs?node&offset&follow (viewer): a streamed reply of the
+ * latest attempt's log of that node (the HTTP layer sends the file). */
+void api_jobs_logs(struct api_call *c)
+{
+    struct store_job j;
+    long node, offset, follow;
+    char path[4096];
+    struct err e;
+    int64_t id;
+
+    if (api_query_long(c, "node", 0, 4095, 0, &node) != 0 ||
+        api_query_long(c, "offset", 0, LONG_MAX, 0, &offset) != 0 ||
+        api_query_long(c, "follow", 0, 1, 0, &follow) != 0 || get_job(c, &j, &id) != 0)
+        return;
+    store_job_clear(&j);
+    err_clear(&e);
+    if (api_log_path(c->s, id, (int)node, path, sizeof(path), &e) != 0) {
+        api_fail(c, &e);
+        return;
+    }
+    if (!follow && access(path, R_OK) != 0) {
+        api_failf(c, ST_ENOTFOUND, "no log yet for job %lld node %ld", (long long)id,
+                  node);
+        return;
+    }
+    c->rp->status = 200;
+    c->rp->content_type = "text/plain; charset=utf-8";
+    c->rp->stream_path = xstrdup(path);
+    c->rp->stream_offset = offset;
+    c->rp->stream_job = id;
+    c->rp->stream_follow = (int)follow;
+    c->rp->stream_node = (int)node;
+}
+
+/* ---- plan ---- */
+
+/* The plan as `stratus plan` prints it (only_explain: its exclusions), as a
+ * string the caller frees. */
+static char *plan_text(const struct plan *p, int explain, int only_explain)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+
+    if (fp == NULL)
+        return xstrdup("");
+    if (only_explain)
+        plan_print_explain(fp, p);
+    else
+        plan_print(fp, p, explain);
+    fclose(fp);
+    return text;
+}
+
+/* The policy a plan runs under: the body's (a dry run: anyone may ask
+ * "what if"), else the server's. */
+static int plan_policy(struct api_call *c, const struct workload *w, struct policy **own,
+                       const struct policy **pol, struct err *e)
+{
+    *own = NULL;
+    *pol = c->s->policy;
+    if (w->policy == NULL)
+        return 0;
+    if (policy_load_mem(own, "policy", w->policy, strlen(w->policy), e) != 0)
+        return e->code;
+    *pol = *own;
+    return 0;
+}
+
+/* "top" and "explain" of a plan body: 0, or replied 400 and -1. */
+static int plan_opts_read(struct api_call *c, const json_t *b, long *top, int *explain)
+{
+    const json_t *t = json_object_get(b, "top"), *x = json_object_get(b, "explain");
+
+    *top = 10;
+    *explain = x != NULL && json_is_true(x);
+    if (x != NULL && !json_is_boolean(x) && !json_is_null(x)) {
+        api_failf(c, ST_EINVAL, "\"explain\" in the body must be true or false");
+        return -1;
+    }
+    if (t == NULL || json_is_null(t))
+        return 0;
+    if (!json_is_integer(t) || json_integer_value(t) < 0 ||
+        json_integer_value(t) > 1000000) {
+        api_failf(c, ST_EINVAL,
+                  "\"top\" in the body must be a whole number from 0 to 1000000");
+        return -1;
+    }
+    *top = (long)json_integer_value(t);
+    return 0;
+}
+
+/* POST /v1/plan (viewer): the plan as JSON and as `stratus plan` prints it. */
+void api_plan(struct api_call *c)
+{
+    const struct policy *pol;
+    struct policy *own = NULL;
+    struct workload w;
+    struct plan p;
+    struct err e;
+    long top;
+    int explain, rc;
+    char *text;
+    json_t *o;
+
+    if (workload_read(c, &w) != 0 || plan_opts_read(c, w.body, &top, &explain) != 0) {
+        workload_free(&w);
+        return;
+    }
+    err_clear(&e);
+    if (plan_policy(c, &w, &own, &pol, &e) != 0 || c->s->cat == NULL) {
+        if (e.code == 0)
+            err_set(&e, ST_EINTERNAL, "the server has no catalog loaded");
+        fail_with(c, &e, &w, NULL);
+        workload_free(&w);
+        return;
+    }
+    plan_init(&p);
+    {
+        struct plan_opts opts = {0, (size_t)top, 0};
+
+        rc = plan_rank(&p, c->s->cat, w.sp, pol, &opts, &e);
+    }
+    if (rc != 0) {
+        /* infeasible with explain: what `plan --explain` printed before failing */
+        text = rc == ST_EINFEASIBLE && explain ? plan_text(&p, 1, 1) : NULL;
+        fail_with(c, &e, &w, text);
+    } else {
+        text = plan_text(&p, explain, 0);
+        o = json_object();
+        json_object_set_new(o, "plan", plan_to_json(&p, explain));
+        json_object_set_new(o, "text", json_string(text));
+        json_object_set(o, "warnings", w.warnings);
+        api_reply(c, 200, o);
+    }
+    free(text);
+    plan_free(&p);
+    policy_free(own);
+    workload_free(&w);
+}
+
+/* ---- offers ---- */
+
+/* The query of GET /v1/offers: 0, or replied 400 and -1. */
+static int offers_query_read(struct api_call *c, struct offers_query *q, char *acc,
+                             char *cloud, char *region, size_t n)
+{
+    struct err e;
+    long spot;
+
+    memset(q, 0, sizeof(*q));
+    if (api_query(c, "accelerator", acc, n) && *acc) {
+        err_clear(&e);
+        if (offers_parse_accelerator(q, acc, &e) != 0) {
+            api_fail(c, &e);
+            return -1;
+        }
+    }
+    if (api_query(c, "cloud", cloud, n) && *cloud)
+        q->cloud = cloud;
+    if (api_query(c, "region", region, n) && *region)
+        q->region = region;
+    if (api_query_long(c, "spot", 0, 1, 0, &spot) != 0 ||
+        api_query_long(c, "limit", 0, 100000000, 50, &q->limit) != 0)
+        return -1;
+    q->spot = (int)spot;
+    return 0;
+}
+
+/* GET /v1/offers (viewer): the offers as JSON and as `stratus offers` prints them. */
+void api_offers(struct api_call *c)
+{
+    char acc[128], cloud[128], region[128], *text = NULL;
+    const struct offer **rows = NULL;
+    struct offers_query q;
+    size_t i, n = 0, shown, len = 0;
+    struct err e;
+    json_t *o, *arr;
+    FILE *fp;
+
+    if (offers_query_read(c, &q, acc, cloud, region, sizeof(acc)) != 0)
+        return;
+    err_clear(&e);
+    if (c->s->cat == NULL || offers_select(c->s->cat, &q, &rows, &n, &e) != 0) {
+        if (e.code == 0)
+            err_set(&e, ST_EINTERNAL, "the server has no catalog loaded");
+        api_fail(c, &e);
+        return;
+    }
+    shown = offers_shown(&q, n);
+    arr = json_array();
+    for (i = 0; i < shown; i++)
+        json_array_append_new(arr, offers_json(rows[i]));
+    fp = open_memstream(&text, &len);
+    if (fp) {
+        offers_print(fp, &q, rows, shown, n);
+        fclose(fp);
+    }
+    o = json_object();
+    json_object_set_new(o, "offers", arr);
+    json_object_set_new(o, "total", json_integer((json_int_t)n));
+    json_object_set_new(o, "text", json_string(text ? text : ""));
+    free(text);
+    free(rows);
+    api_reply(c, 200, o);
+}
+
+/* ---- cost ---- */
+
+/* GET /v1/cost?by=cloud|team|job (viewer): the cost report and its total. */
+void api_cost(struct api_call *c)
+{
+    static char total_key[] = "total";
+    struct store_cost_row *r = NULL, total;
+    char by[16] = "cloud", shown[64];
+    json_t *o, *rows;
+    size_t i, n = 0;
+    struct err e;
+
+    if (api_query(c, "by", by, sizeof(by)) && strcmp(by, "cloud") && strcmp(by, "team") &&
+        strcmp(by, "job")) {
+        api_failf(c, ST_EINVAL, "--by takes cloud, team or job, not '%s'",
+                  str_vis(shown, sizeof(shown), by));
+        return;
+    }
+    err_clear(&e);
+    if (store_cost_report(c->s->st, by, &r, &n, &e) != 0) {
+        api_fail(c, &e);
+        return;
+    }
+    memset(&total, 0, sizeof(total));
+    total.key = total_key;
+    rows = json_array();
+    for (i = 0; i < n; i++) {
+        json_array_append_new(rows, apijson_cost_row(&r[i]));
+        total.usd += r[i].usd;
+        total.compute_usd += r[i].compute_usd;
+        total.egress_usd += r[i].egress_usd;
+        total.node_hours += r[i].node_hours;
+        total.lost_node_hours += r[i].lost_node_hours;
+        total.attempts += r[i].attempts;
+    }
+    o = json_object();
+    json_object_set_new(o, "by", json_string(by));
+    json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "total", apijson_cost_row(&total));
+    store_cost_rows_free(r, n);
+    api_reply(c, 200, o);
+}

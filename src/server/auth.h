@@ -1,0 +1,53 @@
+/*
+ * auth.h - who is calling: roles, and bearer tokens.
+ *
+ * A token is "st_" + 43 characters of base64url (32 random bytes from
+ * getrandom). It is shown once, when created; the store keeps only
+ * HMAC-SHA256(server secret, token) in hex, the secret being 32 random bytes
+ * in home/server.secret (0600), made on first use. A token is looked up by
+ * that hash; a revoked one no longer verifies. Tokens never go to a log.
+ */
+#ifndef STRATUS_AUTH_H
+#define STRATUS_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/err.h"
+
+struct store;
+
+enum auth_role {
+    AUTH_NONE = 0,  /* not authenticated */
+    AUTH_VIEWER,    /* reads only */
+    AUTH_MEMBER,    /* + submit, cancel */
+    AUTH_ADMIN      /* + tokens, policy, fault injection */
+};
+
+struct auth_principal {
+    enum auth_role role;
+    int64_t token_id;     /* 0 for the UNIX socket's owner */
+    char name[64];        /* the token's name; "owner" on the UNIX socket */
+};
+
+/* "viewer" ... ; auth_role_parse returns AUTH_NONE for an unknown name. */
+const char *auth_role_name(enum auth_role r);
+enum auth_role auth_role_parse(const char *s);
+
+/* Read home/server.secret into key (32 bytes), creating it (0600) first if
+ * missing. */
+int auth_secret_load(const char *home, unsigned char key[32], struct err *e);
+
+/* Make a token named name (unique among live tokens; [A-Za-z0-9._-], 1-63
+ * chars) with role; *token_out (caller frees) is the only copy of it. */
+int auth_token_create(struct store *st, const unsigned char key[32], const char *name,
+                      enum auth_role role, double now, char **token_out, int64_t *id_out,
+                      struct err *e);
+/* Who holds token: ST_ENOTFOUND (no message with the token in it) when it is
+ * unknown, malformed or revoked. */
+int auth_token_verify(struct store *st, const unsigned char key[32], const char *token,
+                      struct auth_principal *out, struct err *e);
+/* Revoke a live token by name or by id ("7"); ST_ENOTFOUND if none. */
+int auth_token_revoke(struct store *st, const char *name_or_id, double now, struct err *e);
+
+#endif

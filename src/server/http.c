@@ -1,0 +1,608 @@
+/*
+ * http.c - the server's HTTP side: libevent's evhttp on every listener of
+ * the configuration, turning each evhttp_request into a struct api_req for
+ * api_handle() (api.c) and its struct api_resp back into a reply.  No HTTP
+ * is parsed here: evhttp does it.
+ *
+ * Who is calling is decided here, per request, before any handler runs:
+ *   - on the UNIX socket (owner-only file in the home), the peer's uid from
+ *     SO_PEERCRED must be ours: it is the admin "owner"; another uid is 403;
+ *   - on TCP, "Authorization: Bearer <token>" is checked with
+ *     auth_token_verify; a token that does not verify is 401 here, none at
+ *     all leaves the caller unauthenticated (AUTH_NONE) and the route table
+ *     decides (/healthz needs no one; the rest answer 401).
+ * Tokens are never logged, nor echoed in a message.
+ *
+ * TLS: a TCP listener with cert and key serves HTTPS through libevent's
+ * OpenSSL bufferevents (evhttp_set_bevcb), TLS 1.2 at least.
+ *
+ * Body limit: the configuration's max_body.  Bodies up to twice that are
+ * read and refused here with a JSON 413 the CLI can show; evhttp itself
+ * refuses anything longer before reading it (with its own 413 page), so a
+ * client cannot make the server hold more than that in memory.
+ *
+ * Streamed replies (job logs): chunked; the file is read 64 KiB at a time,
+ * the next read only once the previous chunk is written (a slow client
+ * slows the reads, not the memory), and at the file's end it is looked at
+ * again every 0.2 s until the job has ended.  A streaming connection has no
+ * read timeout (a quiet job's log is followed for as long as it runs) and is
+ * closed when its reply ends.  Other connections are closed after 60 s idle
+ * ($STRATUS_HTTP_TIMEOUT for tests).
+ */
+#define _GNU_SOURCE /* struct ucred (SO_PEERCRED) */
+#include "server/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "server/api.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/server_conf.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/xmem.h"
+
+#define HTTP_CHUNK (64 * 1024)
+#define HTTP_FOLLOW_S 0.2        /* how often a followed log is looked at */
+#define HTTP_MAX_HEADERS (64 * 1024)
+#define HTTP_TIMEOUT_S 60        /* an idle or stalled connection is closed */
+
+struct http_state;
+
+struct http_listener {
+    struct http_state *hs;
+    struct evhttp *h;
+    const struct srv_listener *conf;
+    SSL_CTX *ssl;                /* TLS listeners only */
+};
+
+/* One streamed reply in progress (a followed log). */
+struct stream {
+    struct http_state *hs;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    char *path;
+    int fd;                      /* -1 until the file exists */
+    long offset;
+    int64_t job;
+    int follow;
+    struct event *timer;
+    struct stream *prev, *next;
+};
+
+struct http_state {
+    struct srv *s;
+    struct http_listener *ls;
+    size_t nls;
+    struct stream *streams;      /* live streams, ended at close */
+};
+
+/* ---- replies ---- */
+
+static void free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)(uintptr_t)data); /* the body handed over by api_resp */
+}
+
+static void set_headers(struct evhttp_request *req, const struct api_resp *rp)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    evhttp_add_header(h, "Content-Type", rp->content_type ? rp->content_type : "application/json");
+    if (rp->status == 401)
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer");
+}
+
+/* Send rp as the whole reply (its body is handed to libevent, not copied). */
+static void send_resp(struct evhttp_request *req, struct api_resp *rp)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+    set_headers(req, rp);
+    if (rp->body != NULL && rp->body_len > 0 &&
+        evbuffer_add_reference(out, rp->body, rp->body_len, free_body, NULL) == 0)
+        rp->body = NULL;
+    evhttp_send_reply(req, rp->status, NULL, NULL);
+}
+
+static void resp_err(struct api_resp *rp, int status, int code, const char *msg)
+{
+    struct err e;
+
+    err_set(&e, code, "%s", msg);
+    api_resp_error(rp, status, &e);
+    rp->route = "unmatched";
+}
+
+/* ---- streams ---- */
+
+static void stream_free(struct stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->hs->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    if (st->timer)
+        event_free(st->timer);
+    if (st->fd >= 0)
+        close(st->fd);
+    free(st->path);
+    free(st);
+}
+
+/* The reply is complete: end it (or, if the client left, free the request). */
+static void stream_end(struct stream *st)
+{
+    if (st->evcon)
+        evhttp_connection_set_closecb(st->evcon, NULL, NULL);
+    evhttp_send_reply_end(st->req);
+    stream_free(st);
+}
+
+static int job_ended(struct srv *s, int64_t id)
+{
+    struct store_job j;
+    struct err e;
+    int ended;
+
+    memset(&j, 0, sizeof(j));
+    err_clear(&e);
+    if (store_job_get(s->st, id, &j, &e) != 0)
+        return 1; /* gone: nothing more will be written for it */
+    ended = job_state_terminal(j.state);
+    store_job_clear(&j);
+    return ended;
+}
+
+static void stream_pump(struct stream *st);
+
+static void on_chunk_sent(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    stream_pump(arg);
+}
+
+static void on_stream_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    stream_pump(arg);
+}
+
+/* Read what is new in the file; -1 at its end (or while it does not exist). */
+static ssize_t stream_read(struct stream *st, char *buf, size_t n)
+{
+    ssize_t got;
+
+    if (st->fd < 0)
+        st->fd = open(st->path, O_RDONLY | O_CLOEXEC);
+    if (st->fd < 0)
+        return -1;
+    got = pread(st->fd, buf, n, (off_t)st->offset);
+    return got > 0 ? got : -1;
+}
+
+static void stream_pump(struct stream *st)
+{
+    struct timeval tv = {0, (suseconds_t)(HTTP_FOLLOW_S * 1e6)};
+    /* Whether the job had ended is read before the file: all it wrote
+     * before it ended is then in the file when we find its end. */
+    int ended = st->follow ? job_ended(st->hs->s, st->job) : 1;
+    char *buf = xmalloc(HTTP_CHUNK);
+    ssize_t n = stream_read(st, buf, HTTP_CHUNK);
+    struct evbuffer *out;
+
+    if (n > 0) {
+        out = evbuffer_new();
+        evbuffer_add(out, buf, (size_t)n);
+        st->offset += (long)n;
+        free(buf);
+        evhttp_send_reply_chunk_with_cb(st->req, out, on_chunk_sent, st);
+        evbuffer_free(out);
+        return;
+    }
+    free(buf);
+    if (ended)
+        stream_end(st);
+    else
+        evtimer_add(st->timer, &tv);
+}
+
+/* The client went away mid-stream; libevent has detached the request. */
+static void on_stream_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct stream *st = arg;
+
+    (void)evcon;
+    st->evcon = NULL;
+    evhttp_send_reply_end(st->req); /* with no connection: frees the request */
+    stream_free(st);
+}
+
+/* Seconds an idle or stalled connection is kept: HTTP_TIMEOUT_S, or
+ * $STRATUS_HTTP_TIMEOUT (tests make it short). */
+static int http_timeout(void)
+{
+    const char *v = getenv("STRATUS_HTTP_TIMEOUT");
+    long n;
+
+    return v && str_to_long(v, 1, 3600, &n) == 0 ? (int)n : HTTP_TIMEOUT_S;
+}
+
+/* While a reply streams, evhttp reads the connection only to see it close,
+ * under the read timeout: a log followed through a quiet minute would be cut
+ * off.  Writes keep their timeout (a client that stops reading is dropped). */
+static void stream_no_read_timeout(struct stream *st)
+{
+    struct bufferevent *bev = st->evcon ? evhttp_connection_get_bufferevent(st->evcon) : NULL;
+    struct timeval wt = {http_timeout(), 0};
+
+    if (bev != NULL)
+        bufferevent_set_timeouts(bev, NULL, &wt);
+}
+
+static void stream_start(struct http_state *hs, struct evhttp_request *req, struct api_resp *rp)
+{
+    struct stream *st = xcalloc(1, sizeof(*st));
+    struct evbuffer *out;
+
+    st->hs = hs;
+    st->req = req;
+    st->evcon = evhttp_request_get_connection(req);
+    st->path = rp->stream_path;
+    rp->stream_path = NULL;
+    st->fd = -1;
+    st->offset = rp->stream_offset > 0 ? rp->stream_offset : 0;
+    st->job = rp->stream_job;
+    st->follow = rp->stream_follow;
+    st->timer = evtimer_new(hs->s->base, on_stream_timer, st);
+    st->next = hs->streams;
+    if (hs->streams)
+        hs->streams->prev = st;
+    hs->streams = st;
+    set_headers(req, rp);
+    /* One stream per connection: evhttp closes it when the reply ends, so
+     * the timeouts lifted here never apply to an idle connection. */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    evhttp_send_reply_start(req, rp->status, NULL);
+    evhttp_connection_set_closecb(st->evcon, on_stream_close, st);
+    stream_no_read_timeout(st);
+    if (rp->body != NULL && rp->body_len > 0) {
+        out = evbuffer_new();
+        evbuffer_add(out, rp->body, rp->body_len);
+        evhttp_send_reply_chunk_with_cb(req, out, on_chunk_sent, st);
+        evbuffer_free(out);
+        return;
+    }
+    stream_pump(st);
+}
+
+/* ---- who is calling ---- */
+
+/* The UNIX socket: its owner (our uid) is the admin "owner". */
+static int identify_unix(struct evhttp_request *req, struct auth_principal *who,
+                         struct api_resp *rp)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    char msg[160];
+
+    if (bev == NULL ||
+        getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        resp_err(rp, 403, ST_EINVAL, "cannot tell who is calling on the server's socket");
+        return -1;
+    }
+    if (cred.uid != geteuid()) {
+        snprintf(msg, sizeof(msg), "the server's socket admits its owner only (uid %ld); "
+                 "other users connect over TCP with a token", (long)geteuid());
+        resp_err(rp, 403, ST_EINVAL, msg);
+        return -1;
+    }
+    who->role = AUTH_ADMIN;
+    who->token_id = 0;
+    snprintf(who->name, sizeof(who->name), "owner");
+    return 0;
+}
+
+/* TCP: the bearer token, if any. */
+static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_principal *who,
+                        struct api_resp *rp)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    struct err e;
+
+    who->role = AUTH_NONE;
+    if (h == NULL)
+        return 0;
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        resp_err(rp, 401, ST_EINVAL, "the Authorization header must be 'Bearer <token>'");
+        return -1;
+    }
+    for (h += 7; *h == ' '; h++)
+        ;
+    err_clear(&e);
+    if (auth_token_verify(s->st, s->secret, h, who, &e) == 0)
+        return 0;
+    if (e.code == ST_ENOTFOUND) /* never e.msg: it could quote what was sent */
+        resp_err(rp, 401, ST_EINVAL, "the token is not valid (unknown, malformed or revoked); "
+                 "an admin makes a new one with `stratus token create`");
+    else
+        resp_err(rp, 500, ST_EINTERNAL, "cannot check the token (see the server's log)");
+    if (e.code != ST_ENOTFOUND)
+        log_error("checking a token: %s", err_name(e.code));
+    return -1;
+}
+
+/* ---- requests ---- */
+
+static const char *method_name(enum evhttp_cmd_type c)
+{
+    switch (c) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    default:
+        return "OTHER";
+    }
+}
+
+/* Fill rq from req; -1 (rp filled) when the request cannot be served. */
+static int build_req(struct srv *s, struct evhttp_request *req, struct api_req *rq,
+                     char **path, struct api_resp *rp)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+    size_t len = 0;
+    char msg[200];
+
+    *path = raw ? evhttp_uridecode(raw, 0, &len) : NULL;
+    if (*path == NULL || len != strlen(*path) || (*path)[0] != '/') {
+        resp_err(rp, 400, ST_EINVAL, "the request's path is not valid");
+        return -1;
+    }
+    rq->method = method_name(evhttp_request_get_command(req));
+    rq->path = *path;
+    rq->query = evhttp_uri_get_query(uri);
+    rq->body_len = evbuffer_get_length(in);
+    if (rq->body_len > s->conf->max_body) {
+        snprintf(msg, sizeof(msg), "the request body is %zu bytes, more than the server takes "
+                 "(%zu: max_body in its configuration)", rq->body_len, s->conf->max_body);
+        resp_err(rp, 413, ST_ETOOBIG, msg);
+        return -1;
+    }
+    rq->body = rq->body_len ? (const char *)evbuffer_pullup(in, -1) : NULL;
+    return 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http_listener *l = arg;
+    struct srv *s = l->hs->s;
+    struct auth_principal who;
+    struct api_req rq;
+    struct api_resp rp;
+    double t0 = clock_mono();
+    char *path = NULL;
+    int rc;
+
+    memset(&who, 0, sizeof(who));
+    memset(&rq, 0, sizeof(rq));
+    memset(&rp, 0, sizeof(rp));
+    rq.who = &who;
+    if (!srv_store_still_ours(s)) {
+        resp_err(&rp, 503, ST_ESTATE, "the server's store was removed or replaced; it stops "
+                 "(the next command starts one for the new store)");
+        srv_stop_store_gone(s);
+        rc = -1;
+    } else if (l->conf->kind == SRV_LISTEN_UNIX) {
+        rc = identify_unix(req, &who, &rp);
+    } else {
+        rc = identify_tcp(s, req, &who, &rp);
+    }
+    if (rc == 0)
+        rc = build_req(s, req, &rq, &path, &rp);
+    if (rc == 0)
+        api_handle(s, &rq, &rp);
+    metrics_api(s->m, rp.route ? rp.route : "unmatched", rp.status, clock_mono() - t0);
+    if (rp.stream_path != NULL && rp.status < 300)
+        stream_start(l->hs, req, &rp);
+    else
+        send_resp(req, &rp);
+    api_resp_clear(&rp);
+    free(path);
+}
+
+/* ---- listeners ---- */
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    struct http_listener *l = arg;
+    SSL *ssl = SSL_new(l->ssl);
+
+    return ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE)
+               : NULL;
+}
+
+static int open_tls(struct http_listener *l, struct err *e)
+{
+    const struct srv_listener *c = l->conf;
+    char why[256];
+
+    l->ssl = SSL_CTX_new(TLS_server_method());
+    if (l->ssl != NULL && SSL_CTX_set_min_proto_version(l->ssl, TLS1_2_VERSION) == 1 &&
+        SSL_CTX_use_certificate_chain_file(l->ssl, c->tls_cert) == 1 &&
+        SSL_CTX_use_PrivateKey_file(l->ssl, c->tls_key, SSL_FILETYPE_PEM) == 1 &&
+        SSL_CTX_check_private_key(l->ssl) == 1) {
+        evhttp_set_bevcb(l->h, tls_bev, l);
+        return 0;
+    }
+    ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+    return err_set(e, ST_EINVAL, "TLS for %s:%d: cannot use certificate %s and key %s: %s "
+                   "(both PEM files; the key must match the certificate)",
+                   c->host, c->port, c->tls_cert, c->tls_key, why);
+}
+
+static int is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+static int open_tcp(struct http_listener *l, struct err *e)
+{
+    const struct srv_listener *c = l->conf;
+    struct evhttp_bound_socket *b = evhttp_bind_socket_with_handle(l->h, c->host,
+                                                                   (ev_uint16_t)c->port);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int port = c->port, v6;
+
+    if (b == NULL)
+        return err_set(e, ST_EIO, "cannot listen on %s:%d: %s (another process may hold the "
+                       "port; change `tcp:` under `listen` in the server configuration)",
+                       c->host, c->port, strerror(errno));
+    if (getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&ss, &len) == 0)
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    if (c->tls_cert != NULL && open_tls(l, e) != 0)
+        return e->code;
+    /* The port chosen for port 0 is only known from here: tests read it. */
+    v6 = strchr(c->host, ':') != NULL;
+    log_info("listening on %s://%s%s%s:%d", l->ssl ? "https" : "http", v6 ? "[" : "", c->host,
+             v6 ? "]" : "", port);
+    if (l->ssl == NULL && !is_loopback(c->host))
+        log_warn("%s:%d serves plain HTTP beyond this machine: bearer tokens cross the network "
+                 "in clear text (give the listener `tls: {cert, key}`)", c->host, port);
+    return 0;
+}
+
+/* A UNIX socket, owner-only from birth (umask around bind).  A file left at
+ * its path by a server that died is removed: we hold the home's lock, so no
+ * live server uses it; anything there that is not a socket is left alone. */
+static int open_unix(struct http_listener *l, struct event_base *base, struct err *e)
+{
+    const char *path = l->conf->path;
+    struct sockaddr_un sa;
+    struct evconnlistener *lev;
+    struct stat sb;
+    mode_t old;
+    int fd, rc;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return err_set(e, ST_EINVAL, "the socket path %s is longer than %zu bytes: set "
+                       "STRATUS_HOME to a shorter path", path, sizeof(sa.sun_path) - 1);
+    memcpy(sa.sun_path, path, strlen(path));
+    if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode))
+        return err_set(e, ST_EEXISTS, "%s exists and is not a socket: move it away", path);
+    unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    old = umask(0177);
+    rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc == 0)
+        rc = listen(fd, 1024);
+    lev = rc == 0 ? evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, 0, fd) : NULL;
+    if (lev == NULL || evhttp_bind_listener(l->h, lev) == NULL) {
+        rc = err_set(e, ST_EIO, "cannot listen on %s: %s", path, strerror(errno));
+        if (lev != NULL)
+            evconnlistener_free(lev);
+        else if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    log_info("listening on %s", path);
+    return 0;
+}
+
+static int open_listener(struct http_state *hs, struct http_listener *l, struct err *e)
+{
+    struct srv *s = hs->s;
+    size_t cap = s->conf->max_body;
+
+    l->hs = hs;
+    l->h = evhttp_new(s->base);
+    if (l->h == NULL)
+        return err_set(e, ST_EINTERNAL, "cannot create an HTTP server");
+    evhttp_set_gencb(l->h, on_request, l);
+    evhttp_set_allowed_methods(l->h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                         EVHTTP_REQ_DELETE);
+    evhttp_set_max_headers_size(l->h, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(l->h, (ev_ssize_t)(cap < ((size_t)1 << 40) ? 2 * cap : cap));
+    evhttp_set_timeout(l->h, http_timeout());
+    return l->conf->kind == SRV_LISTEN_UNIX ? open_unix(l, s->base, e) : open_tcp(l, e);
+}
+
+int srv_http_open(struct srv *s, struct err *e)
+{
+    struct http_state *hs = xcalloc(1, sizeof(*hs));
+    size_t i;
+    int rc = 0;
+
+    hs->s = s;
+    hs->ls = xcalloc(s->conf->nlisten ? s->conf->nlisten : 1, sizeof(*hs->ls));
+    s->http = hs;
+    for (i = 0; i < s->conf->nlisten && rc == 0; i++) {
+        hs->ls[i].conf = &s->conf->listen[i];
+        hs->nls = i + 1;
+        rc = open_listener(hs, &hs->ls[i], e);
+    }
+    return rc;
+}
+
+void srv_http_close(struct srv *s)
+{
+    struct http_state *hs = s->http;
+    size_t i;
+
+    if (hs == NULL)
+        return;
+    while (hs->streams != NULL)
+        stream_end(hs->streams);
+    for (i = 0; i < hs->nls; i++) {
+        if (hs->ls[i].h != NULL)
+            evhttp_free(hs->ls[i].h);
+        if (hs->ls[i].ssl != NULL)
+            SSL_CTX_free(hs->ls[i].ssl);
+        if (hs->ls[i].conf->kind == SRV_LISTEN_UNIX && hs->ls[i].h != NULL)
+            unlink(hs->ls[i].conf->path);
+    }
+    free(hs->ls);
+    free(hs);
+    s->http = NULL;
+}

@@ -1,0 +1,747 @@
+/*
+ * server.c - the process of `stratus server`: open and close everything a
+ * home's control plane holds, and run its one event loop.
+ *
+ * The loop is libevent's (2.1): one well-kept library that gives us the
+ * loop, timers, signal events, an HTTP/1.1 server (evhttp) and TLS through
+ * its OpenSSL bufferevents, so nothing here polls by hand or parses HTTP.
+ * (libuv has no HTTP server and no TLS; h2o's loop comes inside a web
+ * server whose configuration model we would have to carry.)  libevent is in
+ * every distribution, and tmux, memcached and Tor are built on it.
+ *
+ * What runs on the loop:
+ *   - the controller: sched_step() from one timer (on_step), re-armed at the
+ *     deadline the step reports; while jobs are live, at most the smallest
+ *     `poll` of the drivers, since a driver may have news it cannot signal
+ *     (a node supervisor killed without a word, a Slurm job that ended);
+ *     srv_wake() (a submit, a cancel) and the drivers' wake fds fire it at
+ *     once.  A failed step is logged and the controller reopened with
+ *     backoff (0.25 s .. 30 s): the store is the truth, so nothing is lost.
+ *   - signals: SIGTERM/SIGINT stop; SIGCHLD reaps the node supervisors this
+ *     process adopts as their subreaper; SIGUSR1 wakes the controller (what
+ *     commands from before the server sent).
+ *   - a 1 s check that the store file is still the one opened: a stratus.db
+ *     removed or replaced under the server ends it, so the next command
+ *     starts a server for the new store, which adopts nothing of the old.
+ *   - the HTTP listeners (http.c), opened only after the first catch-up.
+ *
+ * The loop is single-threaded: API handlers and steps never run at once,
+ * and no transaction is open between callbacks.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "cli/cli.h"
+#include "driver/multi.h"
+#include "policy/policy.h"
+#include "sched/sched.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/server_conf.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/xmem.h"
+
+#define SRV_MAX_WAKE_FDS 32
+#define SRV_IDLE_MAX_S 60.0   /* longest sleep with nothing due (a safety net) */
+#define SRV_CATCHUP_STEPS 50  /* the first catch-up gives up being idle after this */
+
+struct srv_priv {
+    int lock_fd;                /* controller.lock, flocked for the server's life; -1 */
+    int have_db_id;             /* the store is a file whose identity we keep: */
+    dev_t db_dev;
+    ino_t db_ino;
+    struct multi_child *children; /* the multi driver's world (borrowed by it) */
+    struct multi_world world;
+    struct sched_config *cfgs;  /* per driver: the controller's config with its timing */
+    struct event *sig[5];
+    size_t nsig;
+    struct event *wake[SRV_MAX_WAKE_FDS]; /* read events on the drivers' wake fds */
+    size_t nwake;
+    struct event *store_check;
+    int catchup;                /* steps before the first caught-up one; -1 after */
+    unsigned zero_steps;        /* consecutive steps that asked for another at once */
+    int ready_written;          /* controller.ready is written */
+    int stopping;               /* the store is gone: stopping */
+};
+
+/* ---- files in the home: lock, pid, ready ---- */
+
+/* Write "pid\n" to home/name, owner-only, replacing it atomically. */
+static int write_pid_file(const char *home, const char *name, struct err *e)
+{
+    char *path = xasprintf("%s/%s", home, name), *tmp = xasprintf("%s.tmp", path);
+    char buf[32];
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600), rc = 0;
+    int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+    if (fd < 0 || write(fd, buf, (size_t)len) != len || close(fd) != 0 || rename(tmp, path) != 0)
+        rc = err_set(e, ST_EIO, "cannot write %s: %s", path, strerror(errno));
+    if (rc != 0 && fd >= 0)
+        unlink(tmp);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+/* flock(LOCK_EX | LOCK_NB) on fd, waiting (bounded) while the holder is a
+ * server that is stopping: one that gives up its store removes its pid file
+ * first (srv_stop_store_gone), and the command that found it gone starts a new
+ * server at once.  A holder named by the pid file is a running server:
+ * ST_EEXISTS without waiting. */
+static int lock_wait(struct srv *s, int fd, const char *lock, struct err *e)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK)
+            return err_set(e, ST_EIO, "cannot lock %s: %s", lock, strerror(errno));
+        if (cli_controller_pid(s->home) > 0)
+            break;
+        clock_sleep(0.01);
+    }
+    return err_set(e, ST_EEXISTS, "a server already runs for %s (pid %ld)", s->home,
+                   (long)cli_controller_pid(s->home));
+}
+
+/* Take home/controller.lock (the name the old controller used, so tools and
+ * tests that look for it keep working) and write controller.pid.
+ * ST_EEXISTS when another server holds it; another error when the lock
+ * cannot be had at all (a read-only or foreign home), which must not pass
+ * for "a server already runs". */
+static int take_lock(struct srv *s, struct err *e)
+{
+    char *lock = xasprintf("%s/controller.lock", s->home), *ready;
+    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600), rc = 0;
+
+    if (fd < 0)
+        rc = err_set(e, ST_EIO, "cannot create the server lock %s: %s", lock, strerror(errno));
+    else
+        rc = lock_wait(s, fd, lock, e);
+    free(lock);
+    if (rc != 0) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    s->priv->lock_fd = fd;
+    fchmod(fd, 0600); /* a lock from before homes were owner-only */
+    /* No "caught up" mark of a previous server may stand for ours. */
+    ready = xasprintf("%s/controller.ready", s->home);
+    unlink(ready);
+    free(ready);
+    return write_pid_file(s->home, "controller.pid", e);
+}
+
+/* ---- opening ---- */
+
+static int open_store(struct srv *s, struct err *e)
+{
+    const char *path = s->conf->store_path;
+    struct stat sb;
+    int rc = store_open(&s->st, path, e);
+
+    if (rc == 0 && strncmp(path, "mem:", 4) != 0 && stat(path, &sb) == 0) {
+        s->priv->have_db_id = 1;
+        s->priv->db_dev = sb.st_dev;
+        s->priv->db_ino = sb.st_ino;
+    }
+    return rc;
+}
+
+static int open_catalog(struct srv *s, struct err *e)
+{
+    char *dir = s->conf->catalog_dir ? xstrdup(s->conf->catalog_dir) : catalog_default_dir(NULL);
+    int rc = catalog_load(&s->cat, dir, e);
+
+    free(dir);
+    return rc;
+}
+
+/* The org policy: the store's setting "policy"; a home from before the
+ * server keeps the policy.yaml it had, imported once. */
+static int load_policy(struct srv *s, struct err *e)
+{
+    char *text = NULL, *path;
+    size_t len = 0;
+    int rc = store_setting_get(s->st, "policy", &text, e);
+
+    if (rc != 0)
+        return rc;
+    if (text != NULL) {
+        rc = policy_load_mem(&s->policy, "policy", text, strlen(text), e);
+        s->policy_text = text;
+        return rc;
+    }
+    path = xasprintf("%s/policy.yaml", s->home);
+    if (access(path, F_OK) == 0) {
+        rc = fs_read_file(path, 1 << 20, &text, &len, e);
+        if (rc == 0)
+            rc = policy_load_mem(&s->policy, path, text, len, e);
+        if (rc == 0)
+            rc = store_setting_put(s->st, "policy", text, e);
+        if (rc == 0)
+            log_info("imported the policy of %s into the server's settings", path);
+        s->policy_text = text;
+    }
+    free(path);
+    return rc;
+}
+
+/* The multi driver's world from the configuration (borrowed strings). */
+static void build_world(struct srv *s)
+{
+    const struct srv_conf *c = s->conf;
+    struct srv_priv *p = s->priv;
+    size_t i;
+
+    p->children = xcalloc(c->ndrivers ? c->ndrivers : 1, sizeof(*p->children));
+    for (i = 0; i < c->ndrivers; i++) {
+        p->children[i].name = c->drivers[i].name;
+        p->children[i].ops = c->drivers[i].ops;
+        p->children[i].config_path = c->drivers[i].config_path;
+        p->children[i].locations = (const char *const *)c->drivers[i].locations;
+        p->children[i].nlocations = c->drivers[i].nlocations;
+    }
+    p->world.children = p->children;
+    p->world.n = c->ndrivers;
+}
+
+static uint64_t env_seed(void)
+{
+    const char *v = getenv("STRATUS_SEED");
+    long n;
+
+    return v && str_to_long(v, 0, 0x7fffffffL, &n) == 0 ? (uint64_t)n : 1;
+}
+
+static int open_drivers(struct srv *s, struct err *e)
+{
+    build_world(s);
+    s->dcfg.home = s->state_dir;
+    s->dcfg.cat = s->cat;
+    s->dcfg.clock = &clock_wall;
+    s->dcfg.config_path = NULL;
+    s->dcfg.seed = env_seed();
+    s->dcfg.world = &s->priv->world;
+    return driver_open(&s->drv, &driver_multi, &s->dcfg, e);
+}
+
+/* The timing of the driver bound to every other location ("*"), else the
+ * first one's: the controller's defaults where no driver says otherwise. */
+static const struct srv_timing *default_timing(const struct srv_conf *c)
+{
+    size_t i, j;
+
+    for (i = 0; i < c->ndrivers; i++)
+        for (j = 0; j < c->drivers[i].nlocations; j++)
+            if (strcmp(c->drivers[i].locations[j], "*") == 0)
+                return &c->drivers[i].timing;
+    return c->ndrivers > 0 ? &c->drivers[0].timing : NULL;
+}
+
+static void timing_to_config(const struct srv_timing *t, struct sched_config *c)
+{
+    if (t == NULL)
+        return;
+    c->block_cooldown_s = t->block_cooldown_s;
+    c->backoff_base_s = t->backoff_base_s;
+    c->backoff_max_s = t->backoff_max_s;
+    c->relaunch_overhead_s = t->relaunch_overhead_s;
+    c->wait_retry_s = t->wait_retry_s;
+}
+
+/* sched_params.cfg_at: the timing of the driver bound to a location. */
+static const struct sched_config *cfg_at(void *ctx, const char *cloud, const char *region)
+{
+    struct srv *s = ctx;
+    int i = multi_world_child(&s->priv->world, cloud, region, NULL);
+
+    return i >= 0 ? &s->priv->cfgs[i] : NULL;
+}
+
+static int open_sched(struct srv *s, struct err *e)
+{
+    struct sched_params p;
+    size_t i;
+
+    memset(&p, 0, sizeof(p));
+    p.store = s->st;
+    p.driver = &s->drv;
+    p.cat = s->cat;
+    p.clock = &clock_wall;
+    sched_config_default(&p.cfg);
+    p.cfg.preempt_lower_priority = s->conf->displace;
+    p.cfg.ckpt_root = s->ckpt_root;
+    if (s->priv->cfgs == NULL)
+        s->priv->cfgs = xcalloc(s->conf->ndrivers ? s->conf->ndrivers : 1, sizeof(p.cfg));
+    for (i = 0; i < s->conf->ndrivers; i++) {
+        s->priv->cfgs[i] = p.cfg;
+        timing_to_config(&s->conf->drivers[i].timing, &s->priv->cfgs[i]);
+    }
+    timing_to_config(default_timing(s->conf), &p.cfg);
+    p.cfg_at = cfg_at;
+    p.cfg_ctx = s;
+    /* No default_policy: a job carries the policy text it was submitted
+     * with (the server's at the time, or an admin's override), so changing
+     * the org policy never changes a job already in the queue. */
+    return sched_open(&s->sched, &p, e);
+}
+
+int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err *e)
+{
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->home = xstrdup(home);
+    s->conf = conf;
+    s->priv = xcalloc(1, sizeof(*s->priv));
+    s->priv->lock_fd = -1;
+    s->started_at = clock_now(&clock_wall);
+    s->m = metrics_new();
+    rc = take_lock(s, e);
+    if (rc == 0)
+        rc = open_store(s, e);
+    if (rc == 0)
+        rc = open_catalog(s, e);
+    if (rc != 0)
+        return rc;
+    /* The driver's state and the checkpoints belong to this store, not to
+     * the home: a new store in it must not adopt them. */
+    s->state_dir = cli_state_dir(s->home, s->st);
+    s->ckpt_root = xasprintf("%s/checkpoints", s->state_dir);
+    rc = auth_secret_load(s->home, s->secret, e);
+    if (rc == 0)
+        rc = load_policy(s, e);
+    if (rc == 0)
+        rc = open_drivers(s, e);
+    if (rc == 0)
+        rc = open_sched(s, e);
+    return rc;
+}
+
+static void free_events(struct srv *s)
+{
+    struct srv_priv *p = s->priv;
+    size_t i;
+
+    for (i = 0; p && i < p->nsig; i++)
+        event_free(p->sig[i]);
+    for (i = 0; p && i < p->nwake; i++)
+        event_free(p->wake[i]);
+    if (p && p->store_check)
+        event_free(p->store_check);
+    if (p) {
+        p->nsig = p->nwake = 0;
+        p->store_check = NULL;
+    }
+    if (s->step_timer)
+        event_free(s->step_timer);
+    s->step_timer = NULL;
+}
+
+void srv_close(struct srv *s)
+{
+    if (s->base != NULL) {
+        srv_http_close(s);
+        free_events(s);
+        event_base_free(s->base);
+        s->base = NULL;
+    }
+    sched_close(s->sched);
+    if (s->drv.ops != NULL)
+        driver_close(&s->drv);
+    catalog_free(s->cat);
+    store_close(s->st);
+    policy_free(s->policy);
+    metrics_free(s->m);
+    srv_conf_free(s->conf);
+    if (s->priv != NULL) {
+        if (s->priv->lock_fd >= 0)
+            close(s->priv->lock_fd); /* releases the lock: the last thing we hold */
+        free(s->priv->children);
+        free(s->priv->cfgs);
+        free(s->priv);
+    }
+    free(s->policy_text);
+    free(s->ckpt_root);
+    free(s->state_dir);
+    free(s->home);
+    memset(s, 0, sizeof(*s));
+}
+
+int srv_set_policy(struct srv *s, const char *text, struct err *e)
+{
+    struct policy *p = NULL;
+    int rc = 0;
+
+    if (text != NULL)
+        rc = policy_load_mem(&p, "policy", text, strlen(text), e);
+    if (rc == 0)
+        rc = store_setting_put(s->st, "policy", text, e);
+    if (rc != 0) {
+        policy_free(p);
+        return rc;
+    }
+    policy_free(s->policy);
+    free(s->policy_text);
+    s->policy = p;
+    s->policy_text = text ? xstrdup(text) : NULL;
+    return 0;
+}
+
+int srv_store_still_ours(const struct srv *s)
+{
+    struct stat sb;
+
+    if (s->priv == NULL || !s->priv->have_db_id)
+        return 1;
+    return stat(s->conf->store_path, &sb) == 0 && sb.st_dev == s->priv->db_dev &&
+           sb.st_ino == s->priv->db_ino;
+}
+
+/* ---- the controller ---- */
+
+static void watch_wake_fds(struct srv *s);
+static void unwatch_wake_fds(struct srv *s);
+
+/* After a failed step: a driver that cannot hand out its last events again
+ * in-process is closed and opened again (a new driver replays what was not
+ * acknowledged), and the controller with it, which reloads from the store. */
+static int recover(struct srv *s, struct err *e)
+{
+    if (s->sched != NULL && driver_can_rewind(&s->drv))
+        return 0;
+    sched_close(s->sched);
+    s->sched = NULL;
+    unwatch_wake_fds(s); /* before their fds close */
+    if (s->drv.ops != NULL)
+        driver_close(&s->drv);
+    memset(&s->drv, 0, sizeof(s->drv));
+    if (driver_open(&s->drv, &driver_multi, &s->dcfg, e) != 0)
+        return e->code;
+    watch_wake_fds(s);
+    return open_sched(s, e);
+}
+
+/* One step, or the recovery from a failed one; returns the seconds the
+ * step asked for, or the backoff after a failure (0.25 s doubling to 30 s). */
+static double step_once(struct srv *s)
+{
+    double next = SRV_IDLE_MAX_S, t0 = clock_mono(), wait;
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    rc = s->sched ? sched_step(s->sched, &next, &e) : -1;
+    s->steps++;
+    s->last_step_at = clock_now(&clock_wall);
+    if (s->sched != NULL)
+        metrics_step(s->m, clock_mono() - t0, rc == 0);
+    if (rc == 0 && s->failures == 0)
+        return next;
+    if (rc != 0 && s->sched != NULL) {
+        log_error("step: %s", e.msg);
+        s->step_failures++;
+    }
+    if (rc != 0 || s->sched == NULL) {
+        err_clear(&e);
+        rc = recover(s, &e);
+        if (rc != 0)
+            log_error("reopening the controller: %s", e.msg);
+    }
+    s->failures = rc == 0 ? 0 : s->failures + 1;
+    wait = s->failures == 0 ? 0 : 0.25 * (double)(1 << (s->failures < 7 ? s->failures : 7));
+    return wait < 30 ? wait : 30;
+}
+
+/* Once the controller has caught up with the world (a step committed with
+ * no more work due at once, or enough steps that it never will be idle)
+ * and the listeners are open, write controller.ready, as the old
+ * controller did: a command that waits for it can connect at once. */
+static void mark_ready(struct srv *s, double next)
+{
+    struct srv_priv *p = s->priv;
+    struct err e;
+
+    if (p->catchup >= 0 && s->failures == 0 &&
+        (next > 0 || ++p->catchup >= SRV_CATCHUP_STEPS)) {
+        p->catchup = -1;
+        s->ready = 1;
+    }
+    if (!s->ready || s->http == NULL || p->ready_written)
+        return;
+    p->ready_written = 1;
+    err_clear(&e);
+    if (write_pid_file(s->home, "controller.ready", &e) != 0)
+        log_error("%s", e.msg);
+}
+
+/* The smallest poll interval of the drivers (0 = none set). */
+static double min_poll(const struct srv_conf *c)
+{
+    double m = 0;
+    size_t i;
+
+    for (i = 0; i < c->ndrivers; i++)
+        if (c->drivers[i].timing.poll_s > 0 && (m == 0 || c->drivers[i].timing.poll_s < m))
+            m = c->drivers[i].timing.poll_s;
+    return m;
+}
+
+/* How long to sleep after a step that asked for `next` seconds. */
+static double next_wait(struct srv *s, double next)
+{
+    double poll = min_poll(s->conf);
+
+    if (s->failures > 0)
+        return next; /* the backoff */
+    if (next < 0 || next > SRV_IDLE_MAX_S)
+        next = SRV_IDLE_MAX_S;
+    /* "Live" is approximated by active jobs: a job waiting for capacity has
+     * no attempt, but polling for it costs one cheap step per poll_s. */
+    if (s->sched != NULL && sched_active(s->sched) > 0 && poll > 0 && next > poll)
+        next = poll;
+    s->priv->zero_steps = next <= 0 ? s->priv->zero_steps + 1 : 0;
+    /* A controller that asks for a step at once over and over is working
+     * through a backlog; past a thousand such steps, a millisecond between
+     * them keeps a bug of that kind from spinning a core. */
+    if (next <= 0 && s->priv->zero_steps > 1000)
+        next = 0.001;
+    return next > 0 ? next : 0;
+}
+
+static void arm_step(struct srv *s, double seconds)
+{
+    struct timeval tv;
+
+    s->next_step_in = seconds;
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    evtimer_add(s->step_timer, &tv); /* re-adding moves the deadline */
+}
+
+/* The store is gone: stop, saying so first by removing the pid and ready
+ * files, so that a server started for the new store at once waits for our
+ * lock instead of taking us for a running server (lock_wait). */
+void srv_stop_store_gone(struct srv *s)
+{
+    char *pid = xasprintf("%s/controller.pid", s->home);
+    char *ready = xasprintf("%s/controller.ready", s->home);
+
+    if (s->priv->stopping) {
+        free(ready);
+        free(pid);
+        return;
+    }
+    s->priv->stopping = 1;
+    unlink(ready);
+    unlink(pid);
+    free(ready);
+    free(pid);
+    log_error("%s was removed or replaced: this server's store is gone, so it stops (the "
+              "next command starts one for the new store)", s->conf->store_path);
+    srv_stop(s);
+}
+
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+    struct srv *s = arg;
+    double next;
+
+    (void)fd;
+    (void)what;
+    if (!srv_store_still_ours(s)) {
+        srv_stop_store_gone(s);
+        return;
+    }
+    next = step_once(s);
+    mark_ready(s, next);
+    arm_step(s, next_wait(s, next));
+}
+
+void srv_wake(struct srv *s)
+{
+    struct timeval now = {0, 0};
+
+    if (s->base == NULL || s->step_timer == NULL)
+        return;
+    if (s->failures > 0)
+        return; /* backing off: the next try reads the store anyway */
+    s->next_step_in = 0;
+    evtimer_add(s->step_timer, &now);
+}
+
+void srv_stop(struct srv *s)
+{
+    if (s->base != NULL)
+        event_base_loopbreak(s->base);
+}
+
+/* ---- signals, wake fds, the store check ---- */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct srv *s = arg;
+
+    (void)what;
+    if (sig == SIGCHLD) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ; /* node supervisors that ended, adopted as their subreaper */
+    } else if (sig == SIGUSR1) {
+        srv_wake(s);
+    } else {
+        log_info("server %ld: signal %d, stopping", (long)getpid(), (int)sig);
+        srv_stop(s);
+    }
+}
+
+static void on_wake_fd(evutil_socket_t fd, short what, void *arg)
+{
+    char buf[256];
+
+    (void)what;
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ; /* drained: one step reads whatever the driver has */
+    srv_wake(arg);
+}
+
+static void unwatch_wake_fds(struct srv *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->priv->nwake; i++)
+        event_free(s->priv->wake[i]);
+    s->priv->nwake = 0;
+}
+
+/* Read events on the drivers' wake fds (a local node supervisor writes a
+ * byte to its FIFO after each record).  Called again after the driver is
+ * reopened, since a new driver has new fds. */
+static void watch_wake_fds(struct srv *s)
+{
+    struct srv_priv *p = s->priv;
+    int fds[SRV_MAX_WAKE_FDS], n = 0, i;
+
+    unwatch_wake_fds(s);
+    if (s->drv.ops != NULL && s->base != NULL)
+        n = driver_wake_fds(&s->drv, fds, SRV_MAX_WAKE_FDS);
+    for (i = 0; i < n; i++) {
+        p->wake[p->nwake] = event_new(s->base, fds[i], EV_READ | EV_PERSIST, on_wake_fd, s);
+        if (p->wake[p->nwake] == NULL || event_add(p->wake[p->nwake], NULL) != 0) {
+            log_error("cannot watch the driver's wake fd %d; its news waits for the poll",
+                      fds[i]);
+            if (p->wake[p->nwake] != NULL)
+                event_free(p->wake[p->nwake]);
+            continue;
+        }
+        p->nwake++;
+    }
+}
+
+static void on_store_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    if (!srv_store_still_ours(arg))
+        srv_stop_store_gone(arg);
+}
+
+static void on_sigpipe(int sig)
+{
+    (void)sig; /* a client that went away: the write fails with EPIPE instead */
+}
+
+static int add_events(struct srv *s, struct err *e)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGCHLD, SIGUSR1};
+    struct srv_priv *p = s->priv;
+    struct timeval sec = {1, 0};
+    struct sigaction sa;
+    size_t i;
+
+    /* A handler rather than SIG_IGN: an ignored SIGPIPE would be inherited
+     * through exec by node supervisors and the jobs they run. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigpipe;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    s->step_timer = evtimer_new(s->base, on_step, s);
+    p->store_check = event_new(s->base, -1, EV_PERSIST, on_store_check, s);
+    if (s->step_timer == NULL || p->store_check == NULL || event_add(p->store_check, &sec) != 0)
+        return err_set(e, ST_EINTERNAL, "cannot create the server's timers");
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        p->sig[p->nsig] = evsignal_new(s->base, sigs[i], on_signal, s);
+        if (p->sig[p->nsig] == NULL || evsignal_add(p->sig[p->nsig], NULL) != 0)
+            return err_set(e, ST_EINTERNAL, "cannot watch signal %d", sigs[i]);
+        p->nsig++;
+    }
+    watch_wake_fds(s);
+    return 0;
+}
+
+/* The first catch-up, before any listener opens, so that a client that
+ * started the server never sees state older than the world: steps until one
+ * has nothing due at once (or SRV_CATCHUP_STEPS of them).  A failing step
+ * ends it early; the listeners open anyway so /healthz can say so. */
+static double catch_up(struct srv *s)
+{
+    double next = 0;
+    int i;
+
+    for (i = 0; i < SRV_CATCHUP_STEPS && next <= 0; i++) {
+        next = step_once(s);
+        mark_ready(s, next);
+        if (s->failures > 0)
+            break;
+    }
+    return next;
+}
+
+int srv_run(struct srv *s, struct err *e)
+{
+    double next;
+    int rc;
+
+    s->base = event_base_new();
+    if (s->base == NULL)
+        return err_set(e, ST_EINTERNAL, "cannot create the event loop");
+    rc = add_events(s, e);
+    if (rc != 0)
+        return rc;
+    next = catch_up(s);
+    if (!srv_store_still_ours(s)) {
+        srv_stop_store_gone(s);
+        return 0;
+    }
+    rc = srv_http_open(s, e);
+    if (rc != 0)
+        return rc;
+    mark_ready(s, next);
+    arm_step(s, next_wait(s, next));
+    log_info("server %ld ready for %s", (long)getpid(), s->home);
+    if (event_base_dispatch(s->base) < 0)
+        rc = err_set(e, ST_EINTERNAL, "the event loop failed");
+    srv_http_close(s);
+    free_events(s);
+    event_base_free(s->base);
+    s->base = NULL;
+    return rc;
+}

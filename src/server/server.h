@@ -1,0 +1,96 @@
+/*
+ * server.h - `stratus server`: the one long-running control plane of a
+ * $STRATUS_HOME.  One process, one libevent event loop carrying:
+ *   - the API listeners (a UNIX socket in the home for its owner, TCP
+ *     listeners with bearer tokens, optionally TLS), served by evhttp
+ *     (http.c) and answered by the route table in api.c;
+ *   - the controller: sched_step() run from a timer re-armed at the next
+ *     deadline the step reports, and fired at once when a submit or a
+ *     request arrives (srv_wake) or a driver's wake fd becomes readable;
+ *   - the drivers, all of them behind one `multi` driver (driver/multi.h)
+ *     that routes each location to the driver the configuration binds it to.
+ *
+ * Layout: server.c (open/close, the loop, the controller timer, signals,
+ * lock and pid files), http.c (evhttp glue, auth of a connection, streaming),
+ * api.c (route table, dispatcher, permissions), api_jobs.c and api_admin.c
+ * (handlers), auth.c (tokens), metrics.c (Prometheus text), server_conf.c
+ * (the YAML configuration).
+ */
+#ifndef STRATUS_SERVER_H
+#define STRATUS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../driver/driver.h"
+#include "../util/err.h"
+
+struct catalog;
+struct event;
+struct event_base;
+struct metrics;
+struct policy;
+struct sched;
+struct srv_conf;
+struct srv_priv;
+struct store;
+
+struct srv {
+    char *home;               /* $STRATUS_HOME (owned) */
+    char *state_dir;          /* home/state/<store id> (cli_state_dir) */
+    char *ckpt_root;          /* state_dir/checkpoints */
+    struct srv_conf *conf;    /* owned */
+    struct store *st;
+    struct catalog *cat;
+    struct driver drv;        /* driver_multi over conf->drivers */
+    struct driver_config dcfg;
+    struct sched *sched;      /* NULL while the controller is being reopened */
+    unsigned char secret[32]; /* HMAC key for token hashes (auth_secret_load) */
+    struct metrics *m;        /* owned */
+    char *policy_text;        /* the org policy (admin-set, kept in the store's
+                                 settings); NULL = none */
+    struct policy *policy;    /* policy_text parsed; NULL = none */
+    double started_at;
+    /* the controller, for /healthz and /metrics */
+    uint64_t steps;           /* steps run */
+    uint64_t step_failures;   /* steps that failed (and were recovered) */
+    int failures;             /* consecutive failed steps now */
+    double last_step_at;      /* wall time of the last step */
+    double next_step_in;      /* what the last step asked for */
+    int ready;                /* caught up once after start (listeners open then) */
+    /* the event loop; NULL when handlers are called directly (tests, fuzzers) */
+    struct event_base *base;
+    struct event *step_timer;
+    void *http;               /* http.c's state */
+    struct srv_priv *priv;    /* server.c's own: lock, store identity, drivers'
+                                 world, signal and wake events */
+};
+
+/* Open everything but the loop: store, catalog, secret, policy, drivers and
+ * controller, for conf (taken over, freed by srv_close).  home is copied. */
+int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err *e);
+/* Close what srv_open opened (safe on a partly opened or zeroed srv). */
+void srv_close(struct srv *s);
+/* Run the loop in the foreground until SIGTERM/SIGINT (0) or a fatal error. */
+int srv_run(struct srv *s, struct err *e);
+/* Ask for a controller step as soon as the loop is idle (after a submit or a
+ * request was committed). No-op when s->base is NULL. */
+void srv_wake(struct srv *s);
+/* Set the org policy (text already validated or NULL to clear): parsed into
+ * s->policy and saved in the store's settings. */
+int srv_set_policy(struct srv *s, const char *text, struct err *e);
+/* 1 while the store file the server opened is still the one at its path
+ * (a removed or replaced stratus.db ends the server); 1 for "mem:". */
+int srv_store_still_ours(const struct srv *s);
+/* Stop the loop after the current callback (srv_run then returns 0). */
+void srv_stop(struct srv *s);
+/* The store file is gone: remove the pid file (a server started for the new
+ * store then waits for our lock), log why, and stop. */
+void srv_stop_store_gone(struct srv *s);
+
+/* http.c, called by server.c: open every listener of s->conf on s->base
+ * (after the first catch-up), and close them. */
+int srv_http_open(struct srv *s, struct err *e);
+void srv_http_close(struct srv *s);
+
+#endif

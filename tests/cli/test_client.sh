@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Black-box tests of the CLI as a client of `stratus server`: the server a
+# first command starts for the home (with the home's server.yaml), the CLI
+# over TCP with a token (STRATUS_API, STRATUS_TOKEN, STRATUS_TOKEN_FILE and
+# the global --api / --token-file), `token create|list|revoke`, `policy
+# show|set|clear` (launch plans under the server's policy), `cancel` of
+# several jobs, `cost` with egress as its own column, and --json on the
+# readers.  Real binary, real server, an isolated $STRATUS_HOME.
+. "$(dirname "$0")/lib.sh"
+use_home
+SOCK="$STRATUS_HOME/stratus.sock"
+cat >"$STRATUS_HOME/server.yaml" <<'YAML'
+listen:
+  - unix: stratus.sock
+  - tcp: 127.0.0.1:0
+drivers:
+  - name: local
+    driver: local
+    locations: ["*"]
+    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
+YAML
+
+sleeper() { # sleeper NAME: a 1-node on-demand job that runs until cancelled
+  printf 'name: %s\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: sleep 300\n' \
+    "$1" >"$TMP/$1.yaml"
+}
+
+# --- autostart: the first command starts the home's server, with its config ---
+[ ! -e "$SOCK" ] || fail "no server may run yet"
+run 0 "$STRATUS" queue
+has "$OUT" "ID  NAME"
+[ -S "$SOCK" ] || fail "the first command must leave a server listening on $SOCK"
+[ "$(stat -c %a "$SOCK")" = 600 ] || fail "the socket must be owner-only: $(stat -c %a "$SOCK")"
+pid=$(cat "$STRATUS_HOME/controller.pid")
+kill -0 "$pid" || fail "the server (pid $pid) must run"
+PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$STRATUS_HOME/controller.log" | tail -n 1)
+[ -n "$PORT" ] && [ "$PORT" != 0 ] || fail "no TCP port in the log: $(cat "$STRATUS_HOME/controller.log")"
+run 0 "$STRATUS" status
+[ "$(cat "$STRATUS_HOME/controller.pid")" = "$pid" ] || fail "a second command must use the running server"
+ok "the first command starts the home's server (its server.yaml: TCP port $PORT); the next uses it"
+
+# --- tokens, over the socket (its owner is admin) ---
+run 0 "$STRATUS" token create --name ci --role member
+MEMBER=$OUT
+[[ "$MEMBER" =~ ^st_[A-Za-z0-9_-]+$ ]] || fail "token create must print the token alone: '$MEMBER'"
+has "$ERR" "shown only this once"
+run 0 "$STRATUS" token create --name looker --role viewer
+VIEWER=$OUT
+run 0 "$STRATUS" token create --name boss
+has "$ERR" "(member)"
+run 2 "$STRATUS" token create --name x --role boss
+has "$ERR" "--role takes admin, member or viewer"
+run 2 "$STRATUS" token create --role viewer
+has "$ERR" "needs --name"
+run 0 "$STRATUS" token list
+has "$OUT" "ci"; has "$OUT" "looker"; has "$OUT" "viewer"
+hasnt "$OUT" "$MEMBER"; hasnt "$OUT" "$VIEWER"
+run 0 "$STRATUS" token list --json
+[ "$(json 'sorted(t["name"] for t in j)')" = "['boss', 'ci', 'looker']" ] || fail "token list --json: $OUT"
+ok "token create prints a token once (member by default); list shows names and roles, never tokens"
+
+# --- the CLI over TCP with a token ---
+API="http://127.0.0.1:$PORT"
+hello="$TMP/hello.yaml"
+printf 'name: hello\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: echo hello over tcp\n' >"$hello"
+run 0 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" launch "$hello"
+has "$OUT" "job 1 submitted"; has "$OUT" "-> SUCCEEDED"; has "$OUT" "total \$"
+run 0 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" logs 1
+has "$OUT" "hello over tcp"
+echo "$VIEWER" >"$TMP/viewer.token"
+run 0 env STRATUS_API="$API" STRATUS_TOKEN_FILE="$TMP/viewer.token" "$STRATUS" status 1
+has "$OUT" "job 1 hello: SUCCEEDED"
+run 0 "$STRATUS" --api "$API" --token-file "$TMP/viewer.token" queue
+has "$OUT" "ID  NAME"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$VIEWER" "$STRATUS" launch "$hello" --detach
+hasnt "$OUT" "submitted"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$VIEWER" "$STRATUS" cancel 1
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" token list
+run 2 env STRATUS_API="$API" "$STRATUS" queue
+[ -n "$ERR" ] || fail "a refused request must say why"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN=st_nosuchtoken "$STRATUS" queue
+run 2 env STRATUS_API="$API" STRATUS_TOKEN_FILE="$TMP/missing.token" "$STRATUS" queue
+has "$ERR" "missing.token"; has "$ERR" "STRATUS_TOKEN_FILE"
+[ "$(sql "select count(*) from jobs")" = 1 ] || fail "only the member's job may have been submitted"
+ok "over TCP: a member launches and reads; a viewer reads but cannot submit or cancel; no token or a bad one is refused (exit 2)"
+
+run 0 "$STRATUS" token revoke looker
+has "$OUT" "revoked"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$VIEWER" "$STRATUS" queue
+run 1 "$STRATUS" token revoke nosuch
+ok "a revoked token stops working"
+
+run 2 env STRATUS_API="http://127.0.0.1:1" "$STRATUS" queue
+has "$ERR" "cannot reach the stratus server at http://127.0.0.1:1"
+ok "an API address where nothing listens: a clear error"
+
+# --- the org policy lives in the server ---
+run 0 "$STRATUS" policy show
+[ -z "$OUT" ] || fail "no policy is set yet: $OUT"
+has "$ERR" "no policy is set"
+printf 'version: 1\nrules:\n  - name: gcp-only\n    description: gcp only\n    match: {}\n    allow: [gcp]\n    bogus: 1\n' >"$TMP/bad-policy.yaml"
+run 2 "$STRATUS" policy set "$TMP/bad-policy.yaml"
+has "$ERR" "bad-policy.yaml:7:"
+printf 'version: 1\nrules:\n  - name: gcp-only\n    description: gcp only\n    match: {}\n    allow: [gcp]\n' >"$TMP/policy.yaml"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" policy set "$TMP/policy.yaml"
+run 0 "$STRATUS" policy set "$TMP/policy.yaml"
+has "$OUT" "policy set from"
+run 0 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" policy show
+has "$OUT" "name: gcp-only"
+run 0 "$STRATUS" launch "$hello"
+has "$OUT" "plan: hello under gcp-only"; has "$OUT" "best gcp/"; hasnt "$OUT" "best oci/"
+[ "$(sql "select cloud from attempts where job_id = 2")" = gcp ] || fail "job 2 must run on gcp under the policy"
+run 0 "$STRATUS" policy clear
+run 0 "$STRATUS" policy show
+[ -z "$OUT" ] || fail "the policy must be cleared: $OUT"
+ok "policy set (admin only; file:line errors), show, clear; launch plans under the server's policy"
+
+# --- cancel takes several jobs ---
+sleeper s1; sleeper s2
+a=$(launch_detached "$TMP/s1.yaml"); b=$(launch_detached "$TMP/s2.yaml")
+wait_state "$a" RUNNING; wait_state "$b" RUNNING
+run 0 "$STRATUS" cancel "$a" "$b"
+has "$OUT" "job $a: cancel requested"; has "$OUT" "job $b: cancel requested"
+wait_state "$a" CANCELLED; wait_state "$b" CANCELLED
+run 1 "$STRATUS" cancel "$a" 999
+has "$OUT" "job $a already ended: CANCELLED"; has "$ERR" "no job 999"
+run 2 "$STRATUS" cancel "$a" x1
+has "$ERR" "'x1' is not a job id"; hasnt "$OUT" "job $a"
+ok "cancel takes several ids; one unknown id fails the command (exit 1), the others are still done"
+
+# --- the readers' --json; cost with egress as its own column ---
+run 0 "$STRATUS" status 1 --json
+[ "$(json 'j["state"], j["attempts_detail"][0]["cloud"], j["placement"]')" = "('SUCCEEDED', 'oci', None)" ] ||
+  fail "status N --json must carry the attempts: ${OUT:0:400}"
+run 0 "$STRATUS" status "$a" --json
+[ "$(json 'j["attempts_detail"][0]["end_reason"]')" = cancelled ] || fail "the cancelled attempt: ${OUT:0:600}"
+run 0 "$STRATUS" events 1 --json
+[ "$(json 'j[0]["type"], j[-1]["to_state"]')" = "('submitted', 'SUCCEEDED')" ] || fail "events --json: ${OUT:0:400}"
+run 0 "$STRATUS" cost
+has "$OUT" "EGRESS"; has "$OUT" "oci"; has "$OUT" "gcp"
+run 0 "$STRATUS" cost --by job
+has "$OUT" "1 hello"; has "$OUT" "$a s1"
+run 0 "$STRATUS" cost --by team --json
+[ "$(json 'j["by"], sorted(j["rows"][0].keys())[:3]')" = "('team', ['attempts', 'compute_usd', 'egress_usd'])" ] ||
+  fail "cost --json: $OUT"
+ok "status N, events and cost as JSON; cost has an egress column and names the jobs by job"
+
+# --- tables stay aligned for long names: the columns widen, nothing is cut ---
+long=a-workload-whose-name-is-longer-than-the-column
+printf 'name: %s\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: "true"\n' "$long" >"$TMP/long.yaml"
+lid=$(launch_detached "$TMP/long.yaml")
+wait_state "$lid" SUCCEEDED
+run 0 "$STRATUS" status
+has "$OUT" "$long"
+python3 - "$OUT" <<'PY' || fail "status columns are not aligned: $OUT"
+import sys
+lines = sys.argv[1].splitlines()
+col = lines[0].index("KIND")
+assert all(l[col:col + 5] == "batch" for l in lines[1:]), lines
+col = lines[0].index("STATE")
+assert all(l[col:].split()[0] in ("SUCCEEDED", "CANCELLED") for l in lines[1:]), lines
+PY
+run 0 "$STRATUS" cost --by job
+has "$OUT" "$lid $long"
+python3 - "$OUT" <<'PY' || fail "cost columns are not aligned: $OUT"
+import sys
+lines = sys.argv[1].splitlines()
+end = lines[0].index("COST") + len("COST")
+assert all(l[end - 1] != " " and l[end] == " " for l in lines[1:]), lines
+PY
+ok "status and cost widen their first columns for a long job name and stay aligned"
+
+# --- logs --follow through a recovery: the new attempt's log follows ---
+cat >"$TMP/mover.yaml" <<YAML
+name: mover
+resources:
+  accelerators: H100:8
+  use_spot: false
+run: |
+  echo "start of attempt \$STRATUS_ATTEMPT_ID"
+  while [ ! -f "$TMP/mover.go" ]; do sleep 0.05; done
+  echo "end of attempt \$STRATUS_ATTEMPT_ID"
+stratus:
+  recovery: {max_restarts: 2}
+YAML
+mid=$(launch_detached "$TMP/mover.yaml")
+wait_state "$mid" RUNNING
+"$STRATUS" logs "$mid" --follow >"$TMP/follow.out" 2>"$TMP/follow.err" &
+follower=$!
+wait_for grep -q "start of attempt" "$TMP/follow.out"
+run 0 "$STRATUS" local preempt --job "$mid"
+recovered() { [ "$(sql "select count(*) from attempts where job_id=$mid and n=2 and state=1")" = 1 ]; }
+wait_for recovered # attempt 2 runs (ATT_RUNNING)
+touch "$TMP/mover.go"
+wait_state "$mid" SUCCEEDED
+for _ in $(seq 1 300); do kill -0 "$follower" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$follower" 2>/dev/null && { kill "$follower"; fail "logs --follow did not end with its job: $(cat "$TMP/follow.out")"; }
+wait "$follower" || fail "logs --follow failed: $(cat "$TMP/follow.err")"
+att2=$(sql "select id from attempts where job_id=$mid and n=2")
+python3 - "$TMP/follow.out" "$att2" <<'PY' || fail "logs --follow must go on with attempt 2: $(cat "$TMP/follow.out")"
+import sys
+text = open(sys.argv[1]).read()
+moved = text.index("--- the job moved: attempt 2 on ")
+assert text.index("end of attempt " + sys.argv[2]) > moved, text
+PY
+ok "logs --follow goes on with the new attempt's log after a recovery, and ends with the job"
+
+# --- the server stops: the next command starts it again, and says so ---
+run 0 "$STRATUS" controller stop
+run 0 "$STRATUS" status 1
+has "$OUT" "SUCCEEDED"; has "$ERR" "no controller was running; started one"
+ok "a stopped server is started again by the next command, which says so"
+echo "$checks checks passed"

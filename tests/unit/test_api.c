@@ -1,0 +1,553 @@
+/*
+ * test_api.c - the API's route table and handlers, called through
+ * api_handle() on a server opened without its loop (a "mem:" store, the
+ * fixture catalog, no drivers). One table of calls, run in order against
+ * one server (later rows see what earlier ones did): method, path, query,
+ * body and the caller's role, then the status and one field of the JSON
+ * reply. Around it, checks of what the replies did to the store (a cancel
+ * filed, a token that verifies and then does not), and that the plan text
+ * is byte for byte what plan_print prints for the same plan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "plan/plan.h"
+#include "server/api.h"
+#include "server/api_int.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "server/server_conf.h"
+#include "spec/spec.h"
+#include "store/store.h"
+#include "testutil.h"
+#include "util/yamlx.h"
+
+#define MINI TEST_DATA "/catalog-mini"
+#define MAX_BODY 8192
+
+static const char spec_ok[] =
+    "name: gang\nresources:\n  accelerators: H100:8\nnum_nodes: 2\n"
+    "stratus:\n  kind: batch\n  duration: 10h\n";
+
+struct fx {
+    char *home;
+    struct srv s;
+};
+
+/* The server's fields that the handlers use, as srv_open fills them but
+ * without drivers or a controller (srv_open wants at least one driver). */
+static int setup(void **state)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+    struct srv_conf *c = xcalloc(1, sizeof(*c));
+    struct srv *s = &f->s;
+    struct err e;
+
+    f->home = tu_mkdtemp();
+    c->store_path = xstrdup("mem:");
+    c->catalog_dir = xstrdup(MINI);
+    c->max_body = MAX_BODY;
+    c->displace = 1;
+    s->home = xstrdup(f->home);
+    s->conf = c;
+    s->started_at = 1;
+    s->m = metrics_new();
+    memset(s->secret, 0x5a, sizeof(s->secret));
+    err_clear(&e);
+    if (store_open(&s->st, c->store_path, &e) != 0 ||
+        catalog_load(&s->cat, MINI, &e) != 0) {
+        fprintf(stderr, "setup: %s\n", e.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    srv_close(&f->s);
+    tu_rmdir(f->home);
+    free(f->home);
+    free(f);
+    return 0;
+}
+
+/* One call as `role`; the reply's JSON (NULL if not JSON). */
+static json_t *call(struct srv *s, enum auth_role role, const char *method,
+                    const char *path, const char *query, const char *body,
+                    struct api_resp *rp)
+{
+    struct auth_principal who = {role, role == AUTH_ADMIN ? 0 : 7, ""};
+    struct api_req rq = {method, path, query, body, body ? strlen(body) : 0, &who};
+
+    snprintf(who.name, sizeof(who.name), "%s", role == AUTH_ADMIN ? "owner" : "ci");
+    api_handle(s, &rq, rp);
+    return rp->body ? json_loadb(rp->body, rp->body_len, 0, NULL) : NULL;
+}
+
+/* The value at a dotted path ("error.code", "jobs.0.state") as text:
+ * strings as they are, numbers and literals as JSON writes them. */
+static char *field(const json_t *o, const char *path)
+{
+    char *p = xstrdup(path), *save = NULL, *tok;
+    const json_t *v = o;
+
+    for (tok = strtok_r(p, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
+        v = json_is_array(v) ? json_array_get(v, strtoul(tok, NULL, 10))
+                             : json_object_get(v, tok);
+    free(p);
+    if (v == NULL)
+        return xstrdup("(missing)");
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+struct row {
+    enum auth_role role;
+    const char *method, *path, *query, *body;
+    int status;
+    const char *field, *want; /* want: exact, or "~text" for "contains" */
+};
+
+#define SPEC_BODY(extra)                                                                 \
+    "{\"spec\": \"name: gang\\nresources:\\n  accelerators: H100:8\\n"                   \
+    "num_nodes: 2\\nstratus:\\n  kind: batch\\n  duration: 10h\\n\"" extra "}"
+
+static const struct row rows[] = {
+    /* routing and roles */
+    {AUTH_NONE, "GET", "/healthz", NULL, NULL, 200, "ok", "true"},
+    {AUTH_NONE, "GET", "/healthz", NULL, NULL, 200, "drivers", "[]"},
+    {AUTH_NONE, "GET", "/v1/jobs", NULL, NULL, 401, "error.code", "EINVAL"},
+    {AUTH_NONE, "GET", "/v1/jobs", NULL, NULL, 401, "error.message", "~Bearer"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", NULL, NULL, 200, "jobs", "[]"},
+    {AUTH_VIEWER, "POST", "/v1/jobs", NULL, SPEC_BODY(""), 403, "error.message",
+     "~needs the member role"},
+    {AUTH_MEMBER, "PUT", "/v1/policy", NULL, "{\"policy\": null}", 403, "error.code",
+     "EINVAL"},
+    {AUTH_ADMIN, "GET", "/v1/nope", NULL, NULL, 404, "error.code", "ENOTFOUND"},
+    {AUTH_ADMIN, "GET", "/v1/jobs/", NULL, NULL, 404, "error.code", "ENOTFOUND"},
+    {AUTH_ADMIN, "GET", "/v1/jobs/1/cancel", NULL, NULL, 405, "error.message",
+     "~not allowed"},
+    {AUTH_ADMIN, "PATCH", "/v1/jobs", NULL, NULL, 405, "error.code", "EUSAGE"},
+    {AUTH_ADMIN, "GET", "/v1/jobs/abc", NULL, NULL, 400, "error.message",
+     "~not a job id"},
+    {AUTH_ADMIN, "GET", "/v1/jobs/99", NULL, NULL, 404, "error.message", "no job 99"},
+    /* submit */
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, "{\"spec\": ", 400, "error.code", "EPARSE"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, "[1]", 400, "error.message", "~JSON object"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, "{}", 400, "error.message",
+     "~needs \"spec\""},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, "{\"spec\": 3}", 400, "error.message",
+     "~string"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL,
+     "{\"spec\": \"name: x\\nresources:\\n  acelerators: H100:8\\n\", \"file\": "
+     "\"/w/t.yaml\"}",
+     400, "error.message", "~/w/t.yaml:3:3: unknown key 'acelerators'"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, SPEC_BODY(", \"policy\": \"rules: []\\n\""),
+     403, "error.message", "~only an admin"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL,
+     "{\"spec\": \"resources:\\n  accelerators: H100:8\\nworkdir: ./nowhere\\n\", "
+     "\"file\": \"/nonexistent-dir/w.yaml\"}",
+     400, "error.message",
+     "~/nonexistent-dir/w.yaml:3: workdir /nonexistent-dir/./nowhere"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, SPEC_BODY(", \"file\": \"/w/gang.yaml\""),
+     201, "id", "1"},
+    {AUTH_MEMBER, "POST", "/v1/jobs", NULL, SPEC_BODY(""), 201, "job.state", "PENDING"},
+    {AUTH_ADMIN, "POST", "/v1/jobs", NULL, SPEC_BODY(", \"policy\": \"rules: [\""), 400,
+     "error.message", "~policy:"},
+    /* read */
+    {AUTH_VIEWER, "GET", "/v1/jobs", NULL, NULL, 200, "jobs.1.id", "2"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "active=1", NULL, 200, "jobs.0.placement", "null"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "active=2", NULL, 400, "error.message", "~?active="},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1", NULL, NULL, 200, "attempts_detail", "[]"},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1", NULL, NULL, 200, "spec_path", "/w/gang.yaml"},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1/events", NULL, NULL, 200, "events.0.type",
+     "submitted"},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1/events", NULL, NULL, 200, "state", "PENDING"},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1/events", "after=1", NULL, 200, "events", "[]"},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1/events", "after=x", NULL, 400, "error.code",
+     "EINVAL"},
+    {AUTH_VIEWER, "GET", "/v1/jobs/1/logs", NULL, NULL, 404, "error.message",
+     "job 1 has not been launched yet"},
+    {AUTH_VIEWER, "GET", "/v1/cost", "by=planet", NULL, 400, "error.message",
+     "~cloud, team or job, not 'planet'"},
+    {AUTH_VIEWER, "GET", "/v1/cost", "by=job", NULL, 200, "total.usd", "0.0"},
+    {AUTH_VIEWER, "GET", "/v1/cost", NULL, NULL, 200, "by", "cloud"},
+    /* cancel: requested while it runs, idempotent */
+    {AUTH_VIEWER, "POST", "/v1/jobs/2/cancel", NULL, NULL, 403, "error.code", "EINVAL"},
+    {AUTH_MEMBER, "POST", "/v1/jobs/2/cancel", NULL, NULL, 202, "cancel", "requested"},
+    {AUTH_MEMBER, "POST", "/v1/jobs/2/cancel", NULL, NULL, 202, "cancel", "requested"},
+    {AUTH_MEMBER, "POST", "/v1/jobs/9/cancel", NULL, NULL, 404, "error.code",
+     "ENOTFOUND"},
+    /* plan and offers on the fixture catalog */
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"top\": 3"), 200,
+     "plan.candidates.0.expected_cost", "0.0"},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"top\": 3"), 200, "text",
+     "~\n9 feasible of 13 candidates considered (--top 0 shows all)\n"},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"top\": -1"), 400,
+     "error.message", "~\"top\""},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL,
+     SPEC_BODY(", \"policy\": \"version: 1\\nrules:\\n  - name: oci-only\\n    match: "
+               "{kind: batch}\\n    allow: [oci]\\n\", \"explain\": true"),
+     200, "plan.candidates.0.cloud", "oci"},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL,
+     "{\"spec\": \"resources:\\n  accelerators: H100:3\\n\", \"explain\": true}", 422,
+     "text", "~excluded ("},
+    {AUTH_VIEWER, "GET", "/v1/offers", "accelerator=h100%3A8", NULL, 200, "total", "5"},
+    {AUTH_VIEWER, "GET", "/v1/offers", "accelerator=H100&spot=1&limit=2", NULL, 200,
+     "offers.1.spot_price_hour", "33.0"},
+    {AUTH_VIEWER, "GET", "/v1/offers", "accelerator=H100&spot=1&limit=2", NULL, 200,
+     "text", "~... 1 more (--limit 0 shows all)\n3 offers\n"},
+    {AUTH_VIEWER, "GET", "/v1/offers", "accelerator=H10", NULL, 404, "error.message",
+     "no offer has accelerator 'H10' (did you mean 'H100'?)"},
+    {AUTH_VIEWER, "GET", "/v1/offers", "accelerator=H100:x", NULL, 400, "error.message",
+     "~'x' is not a count"},
+    /* policy */
+    {AUTH_VIEWER, "GET", "/v1/policy", NULL, NULL, 200, "policy", "null"},
+    {AUTH_ADMIN, "PUT", "/v1/policy", NULL, "{\"policy\": \"rules:\\n  - nme: x\\n\"}",
+     400, "error.message", "~policy:2:"},
+    {AUTH_ADMIN, "PUT", "/v1/policy", NULL, "{}", 400, "error.message",
+     "~needs \"policy\""},
+    {AUTH_ADMIN, "PUT", "/v1/policy", NULL,
+     "{\"policy\": \"version: 1\\nrules:\\n  - name: gcp-only\\n    match: {kind: "
+     "batch}\\n"
+     "    allow: [gcp]\\n\"}",
+     200, "policy", "~gcp-only"},
+    {AUTH_VIEWER, "GET", "/v1/policy", NULL, NULL, 200, "policy", "~allow: [gcp]"},
+    /* the server's policy now governs plans (and is kept with new jobs) */
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(""), 200, "plan.policy_rule",
+     "gcp-only"},
+    /* fault injection: the checks of `stratus local` */
+    {AUTH_MEMBER, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"stockout\",\"arg\":\"gcp/us-central1 60\"}", 403, "error.code",
+     "EINVAL"},
+    {AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"preempt-job\",\"arg\":\"77\"}", 404, "error.message", "~no job 77"},
+    {AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"stockout\",\"arg\":\"mars/x 60\"}", 400, "error.message",
+     "~no offer of the catalog is at 'mars/x'"},
+    {AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"stockout\",\"arg\":\"gcp/us-central1\"}", 400, "error.message",
+     "~SECONDS"},
+    {AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"meteor\",\"arg\":\"gcp/us-central1\"}", 400, "error.message",
+     "~not 'meteor'"},
+    {AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"stockout\",\"arg\":\"gcp/us-central1 600\"}", 202, "requested", "true"},
+    {AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+     "{\"kind\":\"preempt-job\",\"arg\":\"1\"}", 202, "requested", "true"},
+    /* tokens (the one made here is checked below) */
+    {AUTH_MEMBER, "GET", "/v1/tokens", NULL, NULL, 403, "error.code", "EINVAL"},
+    {AUTH_ADMIN, "POST", "/v1/tokens", NULL, "{\"name\":\"ci\",\"role\":\"boss\"}", 400,
+     "error.message", "~not 'boss'"},
+    {AUTH_ADMIN, "POST", "/v1/tokens", NULL, "{\"role\":\"viewer\"}", 400,
+     "error.message", "~needs \"name\""},
+    {AUTH_ADMIN, "POST", "/v1/tokens", NULL, "{\"name\":\"ci\",\"role\":\"viewer\"}", 201,
+     "role", "viewer"},
+    {AUTH_ADMIN, "POST", "/v1/tokens", NULL, "{\"name\":\"ci\"}", 409, "error.code",
+     "EEXISTS"},
+    {AUTH_ADMIN, "GET", "/v1/tokens", NULL, NULL, 200, "tokens.0.name", "ci"},
+    {AUTH_ADMIN, "GET", "/v1/tokens", NULL, NULL, 200, "tokens.0.revoked_at", "null"},
+    {AUTH_ADMIN, "GET", "/v1/tokens", NULL, NULL, 200, "tokens.0.hash", "(missing)"},
+    {AUTH_ADMIN, "DELETE", "/v1/tokens/nobody", NULL, NULL, 404, "error.code",
+     "ENOTFOUND"},
+    /* metrics answer in Prometheus text, not JSON */
+    {AUTH_NONE, "GET", "/metrics", NULL, NULL, 401, "error.code", "EINVAL"},
+};
+
+static void check_row(struct srv *s, const struct row *r, size_t i)
+{
+    struct api_resp rp;
+    json_t *o = call(s, r->role, r->method, r->path, r->query, r->body, &rp);
+    char *got = o ? field(o, r->field) : xstrdup("(not JSON)");
+    int ok =
+        rp.status == r->status && (r->want[0] == '~' ? strstr(got, r->want + 1) != NULL
+                                                     : strcmp(got, r->want) == 0);
+
+    if (!ok)
+        fail_msg(
+            "row %zu: %s %s%s%s as %s: status %d (want %d), %s = '%s' (want '%s')\n%.*s",
+            i, r->method, r->path, r->query ? "?" : "", r->query ? r->query : "",
+            auth_role_name(r->role), rp.status, r->status, r->field, got, r->want,
+            (int)rp.body_len, rp.body ? rp.body : "");
+    assert_non_null(rp.route);
+    free(got);
+    json_decref(o);
+    api_resp_clear(&rp);
+}
+
+static void test_table(void **state)
+{
+    struct fx *f = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        check_row(&f->s, &rows[i], i);
+}
+
+/* What the calls did to the store: the cancels and injections filed, the
+ * server's policy stored with the job submitted under it. */
+static void test_effects(void **state)
+{
+    struct fx *f = *state;
+    struct store_request *rq = NULL;
+    struct store_job j;
+    struct api_resp rp;
+    size_t n = 0;
+    struct err e;
+    json_t *o;
+
+    test_table(state);
+    assert_int_equal(store_request_take(f->s.st, &rq, &n, &e), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(rq[0].kind, "cancel");
+    assert_string_equal(rq[0].arg, "2");
+    assert_string_equal(rq[2].kind, "stockout");
+    assert_string_equal(rq[2].arg, "gcp/us-central1 600");
+    assert_string_equal(rq[3].kind, "preempt-job");
+    store_requests_free(rq, n);
+    /* jobs 1 and 2 were submitted with no policy; one now gets the server's */
+    o = call(&f->s, AUTH_MEMBER, "POST", "/v1/jobs", NULL, SPEC_BODY(""), &rp);
+    assert_int_equal(rp.status, 201);
+    assert_int_equal(
+        store_job_get(f->s.st, json_integer_value(json_object_get(o, "id")), &j, &e), 0);
+    assert_non_null(j.policy_text);
+    assert_non_null(strstr(j.policy_text, "gcp-only"));
+    store_job_clear(&j);
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_int_equal(store_job_get(f->s.st, 1, &j, &e), 0);
+    assert_null(j.policy_text);
+    store_job_clear(&j);
+}
+
+/* A job that has ended: cancel is a no-op that files nothing, preempting
+ * it is refused (409) and files nothing, its events say its end state. */
+static void test_ended_job(void **state)
+{
+    struct fx *f = *state;
+    struct store_request *rq = NULL;
+    struct store_job j;
+    struct api_resp rp;
+    size_t n = 7;
+    struct err e;
+    json_t *o;
+
+    o = call(&f->s, AUTH_MEMBER, "POST", "/v1/jobs", NULL, SPEC_BODY(""), &rp);
+    assert_int_equal(rp.status, 201);
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_int_equal(store_job_get(f->s.st, 1, &j, &e), 0);
+    j.state = JOB_SUCCEEDED;
+    assert_int_equal(store_job_update(f->s.st, &j, &e), 0);
+    store_job_clear(&j);
+    o = call(&f->s, AUTH_MEMBER, "POST", "/v1/jobs/1/cancel", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 202);
+    assert_string_equal(json_string_value(json_object_get(o, "cancel")), "already-ended");
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "SUCCEEDED");
+    json_decref(o);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_ADMIN, "POST", "/v1/local/inject", NULL,
+             "{\"kind\":\"preempt-job\",\"arg\":\"1\"}", &rp);
+    assert_int_equal(rp.status, 409);
+    assert_non_null(strstr(rp.body, "already ended (SUCCEEDED)"));
+    json_decref(o);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs/1/events", NULL, NULL, &rp);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "SUCCEEDED");
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_int_equal(store_request_take(f->s.st, &rq, &n, &e), 0);
+    assert_int_equal(n, 0);
+    store_requests_free(rq, n);
+}
+
+/* A token made through the API verifies with its role; once revoked by
+ * name it does not; the listing never shows it. */
+static void test_token_life(void **state)
+{
+    struct fx *f = *state;
+    struct auth_principal who;
+    struct api_resp rp;
+    struct err e;
+    char *token;
+    json_t *o;
+
+    o = call(&f->s, AUTH_ADMIN, "POST", "/v1/tokens", NULL,
+             "{\"name\":\"bot\",\"role\":\"member\"}", &rp);
+    assert_int_equal(rp.status, 201);
+    token = xstrdup(json_string_value(json_object_get(o, "token")));
+    assert_memory_equal(token, "st_", 3);
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_int_equal(auth_token_verify(f->s.st, f->s.secret, token, &who, &e), 0);
+    assert_int_equal(who.role, AUTH_MEMBER);
+    assert_string_equal(who.name, "bot");
+    o = call(&f->s, AUTH_ADMIN, "GET", "/v1/tokens", NULL, NULL, &rp);
+    assert_null(strstr(rp.body, token + 3));
+    json_decref(o);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_ADMIN, "DELETE", "/v1/tokens/bot", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(o, "revoked")), who.token_id);
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_int_equal(auth_token_verify(f->s.st, f->s.secret, token, &who, &e),
+                     ST_ENOTFOUND);
+    o = call(&f->s, AUTH_ADMIN, "DELETE", "/v1/tokens/bot", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 404);
+    json_decref(o);
+    api_resp_clear(&rp);
+    free(token);
+}
+
+/* The plan's text is what plan_print prints for the same plan, and its
+ * JSON what plan_to_json makes: the server and `plan --offline` agree. */
+static void test_plan_text_same(void **state)
+{
+    struct fx *f = *state;
+    struct plan_opts opts = {0, 0, 0};
+    struct api_resp rp;
+    struct spec *sp;
+    struct plan p;
+    struct err e;
+    char *text = NULL, *js, *got;
+    size_t len = 0;
+    FILE *fp;
+    json_t *o, *pj;
+
+    assert_int_equal(spec_load_mem(&sp, "spec.yaml", spec_ok, strlen(spec_ok), &e), 0);
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, f->s.cat, sp, NULL, &opts, &e), 0);
+    fp = open_memstream(&text, &len);
+    plan_print(fp, &p, 1);
+    fclose(fp);
+    o = call(&f->s, AUTH_VIEWER, "POST", "/v1/plan", NULL,
+             SPEC_BODY(", \"top\": 0, \"explain\": true"), &rp);
+    assert_int_equal(rp.status, 200);
+    assert_string_equal(json_string_value(json_object_get(o, "text")), text);
+    pj = plan_to_json(&p, 1);
+    js = json_dumps(pj, JSON_COMPACT | JSON_SORT_KEYS);
+    got = json_dumps(json_object_get(o, "plan"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(got, js);
+    free(js);
+    free(got);
+    json_decref(pj);
+    json_decref(o);
+    api_resp_clear(&rp);
+    free(text);
+    plan_free(&p);
+    spec_free(sp);
+}
+
+/* A body over the limit is refused (413) before any handler sees it. */
+static void test_body_limit(void **state)
+{
+    struct fx *f = *state;
+    char *big = xmalloc(MAX_BODY + 2);
+    struct api_resp rp;
+    json_t *o;
+
+    memset(big, ' ', MAX_BODY + 1);
+    big[MAX_BODY + 1] = '\0';
+    o = call(&f->s, AUTH_ADMIN, "POST", "/v1/jobs", NULL, big, &rp);
+    assert_int_equal(rp.status, 413);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "error"), "code")),
+        "ETOOBIG");
+    json_decref(o);
+    api_resp_clear(&rp);
+    free(big);
+}
+
+/* /metrics: Prometheus text for a viewer; the route labels are the table's. */
+static void test_metrics_and_labels(void **state)
+{
+    struct fx *f = *state;
+    struct api_resp rp;
+    json_t *o;
+
+    o = call(&f->s, AUTH_VIEWER, "GET", "/metrics", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_null(o);
+    assert_non_null(strstr(rp.content_type, "version=0.0.4"));
+    assert_non_null(rp.body);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs/12", NULL, NULL, &rp);
+    assert_string_equal(rp.route, "GET /v1/jobs/{id}");
+    json_decref(o);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v2/x", NULL, NULL, &rp);
+    assert_string_equal(rp.route, "unmatched");
+    json_decref(o);
+    api_resp_clear(&rp);
+}
+
+/* docs/api/openapi.yaml documents every route of the table, and no other:
+ * same paths, same methods; routes needing no role say `security: []`. */
+static void test_openapi_matches_table(void **state)
+{
+    const char *method, *pattern;
+    const struct ynode *paths, *pn, *op;
+    enum auth_role role;
+    struct ydoc d;
+    struct err e;
+    size_t i, k, ops = 0;
+
+    (void)state;
+    assert_int_equal(ydoc_load_file(&d, SOURCE_DIR "/docs/api/openapi.yaml", 0, &e), 0);
+    paths = ymap_get(d.root, "paths");
+    assert_non_null(paths);
+    for (i = 0; api_route_at(i, &method, &pattern, &role) != NULL; i++) {
+        char lower[16];
+
+        for (k = 0; method[k] && k + 1 < sizeof(lower); k++)
+            lower[k] = (char)(method[k] - 'A' + 'a');
+        lower[k] = '\0';
+        pn = ymap_get(paths, pattern);
+        op = pn ? ymap_get(pn, lower) : NULL;
+        if (op == NULL)
+            fail_msg("%s %s is not in docs/api/openapi.yaml", method, pattern);
+        if (role == AUTH_NONE)
+            assert_non_null(ymap_get(op, "security"));
+    }
+    /* and nothing more: as many operations documented as routes */
+    for (k = 0; k < paths->n; k++) {
+        static const char *const methods[] = {"get", "post", "put", "delete", "patch"};
+        size_t m;
+
+        for (m = 0; m < 5; m++)
+            ops += ymap_get(paths->items[k], methods[m]) != NULL;
+    }
+    assert_int_equal(ops, i);
+    ydoc_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_life, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_text_same, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_and_labels, setup, teardown),
+        cmocka_unit_test(test_openapi_matches_table),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
