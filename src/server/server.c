@@ -68,7 +68,7 @@ struct srv_priv {
     ino_t db_ino;
     struct multi_child *children; /* the multi driver's world (borrowed by it) */
     struct multi_world world;
-    struct sched_config *cfgs;  /* per driver: the controller's config with its timing */
+    struct srv_cfgs *cfgs;      /* per driver: the controller's config with its timing */
     struct event *sig[5];
     size_t nsig;
     struct event *wake[SRV_MAX_WAKE_FDS]; /* read events on the drivers' wake fds */
@@ -205,25 +205,6 @@ static int load_policy(struct srv *s, struct err *e)
     return rc;
 }
 
-/* The multi driver's world from the configuration (borrowed strings). */
-static void build_world(struct srv *s)
-{
-    const struct srv_conf *c = s->conf;
-    struct srv_priv *p = s->priv;
-    size_t i;
-
-    p->children = xcalloc(c->ndrivers ? c->ndrivers : 1, sizeof(*p->children));
-    for (i = 0; i < c->ndrivers; i++) {
-        p->children[i].name = c->drivers[i].name;
-        p->children[i].ops = c->drivers[i].ops;
-        p->children[i].config_path = c->drivers[i].config_path;
-        p->children[i].locations = (const char *const *)c->drivers[i].locations;
-        p->children[i].nlocations = c->drivers[i].nlocations;
-    }
-    p->world.children = p->children;
-    p->world.n = c->ndrivers;
-}
-
 static uint64_t env_seed(void)
 {
     const char *v = getenv("STRATUS_SEED");
@@ -234,7 +215,9 @@ static uint64_t env_seed(void)
 
 static int open_drivers(struct srv *s, struct err *e)
 {
-    build_world(s);
+    /* The multi driver's world: the configuration's drivers (borrowed strings). */
+    srv_conf_bindings(s->conf, &s->priv->children, &s->priv->world.n);
+    s->priv->world.children = s->priv->children;
     s->dcfg.home = s->state_dir;
     s->dcfg.cat = s->cat;
     s->dcfg.clock = &clock_wall;
@@ -244,61 +227,21 @@ static int open_drivers(struct srv *s, struct err *e)
     return driver_open(&s->drv, &driver_multi, &s->dcfg, e);
 }
 
-/* The timing of the driver bound to every other location ("*"), else the
- * first one's: the controller's defaults where no driver says otherwise. */
-static const struct srv_timing *default_timing(const struct srv_conf *c)
-{
-    size_t i, j;
-
-    for (i = 0; i < c->ndrivers; i++)
-        for (j = 0; j < c->drivers[i].nlocations; j++)
-            if (strcmp(c->drivers[i].locations[j], "*") == 0)
-                return &c->drivers[i].timing;
-    return c->ndrivers > 0 ? &c->drivers[0].timing : NULL;
-}
-
-static void timing_to_config(const struct srv_timing *t, struct sched_config *c)
-{
-    if (t == NULL)
-        return;
-    c->block_cooldown_s = t->block_cooldown_s;
-    c->backoff_base_s = t->backoff_base_s;
-    c->backoff_max_s = t->backoff_max_s;
-    c->relaunch_overhead_s = t->relaunch_overhead_s;
-    c->wait_retry_s = t->wait_retry_s;
-}
-
-/* sched_params.cfg_at: the timing of the driver bound to a location. */
-static const struct sched_config *cfg_at(void *ctx, const char *cloud, const char *region)
-{
-    struct srv *s = ctx;
-    int i = multi_world_child(&s->priv->world, cloud, region, NULL);
-
-    return i >= 0 ? &s->priv->cfgs[i] : NULL;
-}
-
 static int open_sched(struct srv *s, struct err *e)
 {
     struct sched_params p;
-    size_t i;
 
     memset(&p, 0, sizeof(p));
     p.store = s->st;
     p.driver = &s->drv;
     p.cat = s->cat;
     p.clock = &clock_wall;
-    sched_config_default(&p.cfg);
-    p.cfg.preempt_lower_priority = s->conf->displace;
+    srv_conf_sched_config(s->conf, &p.cfg);
     p.cfg.ckpt_root = s->ckpt_root;
-    if (s->priv->cfgs == NULL)
-        s->priv->cfgs = xcalloc(s->conf->ndrivers ? s->conf->ndrivers : 1, sizeof(p.cfg));
-    for (i = 0; i < s->conf->ndrivers; i++) {
-        s->priv->cfgs[i] = p.cfg;
-        timing_to_config(&s->conf->drivers[i].timing, &s->priv->cfgs[i]);
-    }
-    timing_to_config(default_timing(s->conf), &p.cfg);
-    p.cfg_at = cfg_at;
-    p.cfg_ctx = s;
+    srv_cfgs_free(s->priv->cfgs);
+    s->priv->cfgs = srv_cfgs_new(s->conf, &p.cfg);
+    p.cfg_at = srv_conf_cfg_at;
+    p.cfg_ctx = s->priv->cfgs;
     /* No default_policy: a job carries the policy text it was submitted
      * with (the server's at the time, or an admin's override), so changing
      * the org policy never changes a job already in the queue. */
@@ -377,7 +320,7 @@ void srv_close(struct srv *s)
         if (s->priv->lock_fd >= 0)
             close(s->priv->lock_fd); /* releases the lock: the last thing we hold */
         free(s->priv->children);
-        free(s->priv->cfgs);
+        srv_cfgs_free(s->priv->cfgs);
         free(s->priv);
     }
     free(s->policy_text);
@@ -455,6 +398,8 @@ static double step_once(struct srv *s)
     s->last_step_at = clock_now(&clock_wall);
     if (s->sched != NULL)
         metrics_step(s->m, clock_mono() - t0, rc == 0);
+    if (getenv("STRATUS_SLURM_TRACE")) /* TRACE-TMP */
+        fprintf(stderr, "TRACE step %.2f ms next %.3f\n", (clock_mono() - t0) * 1e3, next);
     if (rc == 0 && s->failures == 0)
         return next;
     if (rc != 0 && s->sched != NULL) {

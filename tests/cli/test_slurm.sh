@@ -260,4 +260,71 @@ has "$OUT" "setup and run may hold 65536 bytes each on Slurm"
 after=$( (slurm_jobs azure-eastus; slurm_jobs oci-ashburn) | wc -l)
 [ "$before" = "$after" ] || fail "no Slurm job may be submitted for a refused launch ($before -> $after)"
 ok "an oversize run text fails the job with the driver's reason; nothing reaches Slurm"
+# --- one server, both kinds of driver (server.yaml): the Slurm clusters
+# serve azure/eastus and oci/us-ashburn-1, the local clouds every other
+# location. A CLI client over TCP with a member token submits jobs that land
+# on both; a viewer token is refused a submit (403), no token is refused
+# (401), and a revoked token stops working. ---
+"$STRATUS" controller stop >/dev/null
+cat >"$STRATUS_HOME/server.yaml" <<'YAML'
+listen:
+  - unix: stratus.sock
+  - tcp: 127.0.0.1:0
+drivers:
+  - name: lab-slurm
+    driver: slurm
+    config: clusters.yaml
+    locations: [azure/eastus, oci/us-ashburn-1]
+  - name: local
+    driver: local
+    locations: ["*"]
+YAML
+run 0 "$STRATUS" server --check-config
+has "$OUT" "lab-slurm"
+run 0 "$STRATUS" token create --name ci --role member   # starts the server with server.yaml
+MEMBER=$OUT
+run 0 "$STRATUS" token create --name looker --role viewer
+VIEWER=$OUT
+PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$STRATUS_HOME/controller.log" | tail -n 1)
+[ -n "$PORT" ] && [ "$PORT" != 0 ] || fail "no TCP port in the server's log: $(tail -5 "$STRATUS_HOME/controller.log")"
+API="http://127.0.0.1:$PORT"
+pinned() { # pinned NAME CLOUD: a 1-node job that must run in CLOUD
+  printf 'name: %s\nresources:\n  cloud: %s\n  accelerators: H100:8\n  use_spot: false\nrun: echo "%s ran on $STRATUS_CLOUD"\n' \
+    "$1" "$2" "$1" >"$TMP/$1.yaml"
+}
+pinned on-azure azure; pinned on-gcp gcp
+ids=()
+for n in on-azure on-gcp; do
+  run 0 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" launch "$TMP/$n.yaml" --detach
+  ids+=("$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")")
+done
+export STRATUS_API="$API" STRATUS_TOKEN="$MEMBER"
+wait_state "${ids[0]}" SUCCEEDED 60; wait_state "${ids[1]}" SUCCEEDED 60
+unset STRATUS_API STRATUS_TOKEN
+[ "$(where "${ids[0]}")" = azure ] && [ "$(where "${ids[1]}")" = gcp ] ||
+  fail "jobs pinned to azure and gcp must run there: $(where "${ids[0]}") $(where "${ids[1]}")"
+att=$(sql "select id from attempts where job_id=${ids[0]}")
+slurm_jobs azure-eastus | grep -qE "stratus-[0-9a-f]+-$att COMPLETED" ||
+  fail "azure-eastus (Slurm) must have run attempt $att: $(slurm_jobs azure-eastus)"
+att=$(sql "select id from attempts where job_id=${ids[1]}")
+( slurm_jobs azure-eastus; slurm_jobs oci-ashburn ) | grep -qE "stratus-[0-9a-f]+-$att " &&
+  fail "the gcp job must not reach Slurm"
+ls -d "$STRATUS_HOME"/state/*/local/att-"$att" >/dev/null 2>&1 ||
+  fail "the gcp job must run on the local clouds (no att-$att directory)"
+run 0 env STRATUS_API="$API" STRATUS_TOKEN="$VIEWER" "$STRATUS" logs "${ids[0]}"
+has "$OUT" "on-azure ran on azure"
+run 0 env STRATUS_API="$API" STRATUS_TOKEN="$VIEWER" "$STRATUS" logs "${ids[1]}"
+has "$OUT" "on-gcp ran on gcp"
+ok "one server, two drivers: a client with a member token places jobs on Slurm (azure) and on the local clouds (gcp)"
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+body=$(python3 -c 'import json,sys; print(json.dumps({"spec": open(sys.argv[1]).read(), "file": sys.argv[1]}))' "$TMP/on-gcp.yaml")
+[ "$(code -H "Authorization: Bearer $VIEWER" -H 'Content-Type: application/json' --data-binary "$body" "$API/v1/jobs")" = 403 ] ||
+  fail "a viewer's submit must be refused with 403"
+[ "$(code -H 'Content-Type: application/json' --data-binary "$body" "$API/v1/jobs")" = 401 ] ||
+  fail "a submit without a token must be refused with 401"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$VIEWER" "$STRATUS" launch "$TMP/on-gcp.yaml" --detach
+run 0 "$STRATUS" token revoke ci
+[ "$(code -H "Authorization: Bearer $MEMBER" "$API/v1/jobs")" = 401 ] || fail "a revoked token must be refused with 401"
+run 2 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" queue
+ok "viewer submit 403, no token 401, a revoked token stops working"
 echo "$checks checks passed"
