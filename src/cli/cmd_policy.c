@@ -94,10 +94,6 @@ static int run_policy(int argc, char **argv)
         free(text);
         return rc;
     }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(policy_usage, stdout);
-        return 0;
-    }
     fputs(policy_usage, stderr);
     return 2;
 }

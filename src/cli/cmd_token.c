@@ -165,10 +165,6 @@ static int run_token(int argc, char **argv)
         return token_list(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
         return token_revoke(argc - 1, argv + 1);
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(token_usage, stdout);
-        return 0;
-    }
     fputs(token_usage, stderr);
     return 2;
 }
