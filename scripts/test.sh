@@ -19,8 +19,15 @@ failed=0
 
 # Run ctest in a build dir and add its counts to the totals.
 run_suite() {
-  local dir=$1 label=$2 out total nfail
-  out=$(cd "$dir" && ctest --output-on-failure -j"${CTEST_JOBS:-8}" 2>&1)
+  local dir=$1 label=$2 out total nfail tmp
+  # The tests' temporary directories go under a directory of this run, so
+  # that what a test killed by its timeout left running (its server, its
+  # jobs' node processes) can be found and stopped afterwards.
+  tmp=$(mktemp -d /tmp/stratus-ci-XXXXXX)
+  out=$(cd "$dir" && TMPDIR=$tmp ctest --output-on-failure -j"${CTEST_JOBS:-8}" 2>&1)
+  pkill -9 -f "$root/$dir/stratus server" 2>/dev/null
+  pkill -9 -f "$tmp/" 2>/dev/null
+  rm -rf "$tmp"
   echo "$out" | sed "s/^/[$label] /"
   # What the fault harnesses exercised (their summary lines).
   grep -hE "^(crash points|failed writes|failed commits|disks full|disk full)" \
