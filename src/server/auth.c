@@ -22,14 +22,17 @@
  */
 #include "auth.h"
 #include "../store/store.h"
+#include "../util/clock.h"
 #include "../util/xmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,15 +151,46 @@ static int hex_decode(const char *in, unsigned char *out, size_t n)
 }
 
 /* The stored form of a token: HMAC-SHA256(key, token) in hex (HASH_HEX + 1). */
+/* An HMAC-SHA256 context with key set, made once per key: HMAC() looked
+ * the algorithm up and keyed a new context on every call, most of a
+ * token check's cost.  Each hash works on a copy.  NULL if OpenSSL fails. */
+static EVP_MAC_CTX *hmac_keyed(const unsigned char key[32])
+{
+    static EVP_MAC_CTX *ctx;
+    static unsigned char ctx_key[32];
+    OSSL_PARAM params[2];
+    EVP_MAC *mac;
+
+    if (ctx != NULL && CRYPTO_memcmp(key, ctx_key, sizeof(ctx_key)) == 0)
+        return ctx;
+    EVP_MAC_CTX_free(ctx);
+    ctx = NULL;
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac);
+    if (ctx != NULL && EVP_MAC_init(ctx, key, 32, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    if (ctx != NULL)
+        memcpy(ctx_key, key, sizeof(ctx_key));
+    return ctx;
+}
+
 static int token_hash(const unsigned char key[32], const char *token, char *out,
                       struct err *e)
 {
+    EVP_MAC_CTX *base = hmac_keyed(key), *c = base ? EVP_MAC_CTX_dup(base) : NULL;
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
+    size_t len = 0;
+    int ok = c != NULL &&
+             EVP_MAC_update(c, (const unsigned char *)token, strlen(token)) == 1 &&
+             EVP_MAC_final(c, md, &len, sizeof(md)) == 1 && len == HASH_HEX / 2;
 
-    if (HMAC(EVP_sha256(), key, 32, (const unsigned char *)token, strlen(token), md,
-             &len) == NULL ||
-        len != HASH_HEX / 2)
+    EVP_MAC_CTX_free(c);
+    if (!ok)
         return err_set(e, ST_EINTERNAL, "cannot compute a token's HMAC (OpenSSL)");
     hex_encode(md, len, out);
     OPENSSL_cleanse(md, sizeof(md));
@@ -412,6 +446,60 @@ static int principal_of(const struct store_token *t, const char *hash,
     return 0;
 }
 
+/* ---- tokens verified lately ----------------------------------------------------
+ *
+ * The server checks a token on every TCP request; the store's row for it
+ * was a query per request.  A token that verified is remembered by its
+ * HMAC (what the store holds, never the token) for VCACHE_TTL_S: a revoke
+ * through auth_token_revoke forgets them all at once, and the short life
+ * bounds what a change the process cannot see (the store edited by hand)
+ * is missed for.  Only successes are kept: a wrong token costs what it did. */
+
+#define VCACHE_SLOTS 64
+#define VCACHE_TTL_S 1.0
+
+struct vcache_entry {
+    const struct store *st;
+    char hash[HASH_HEX + 1];
+    struct auth_principal who;
+    double until; /* clock_mono() */
+};
+
+static struct vcache_entry vcache[VCACHE_SLOTS];
+
+static struct vcache_entry *vcache_slot(const char *hash)
+{
+    return &vcache[(size_t)(hex_digit(hash[0]) << 4 | hex_digit(hash[1])) % VCACHE_SLOTS];
+}
+
+static int vcache_get(const struct store *st, const char *hash,
+                      struct auth_principal *out)
+{
+    const struct vcache_entry *v = vcache_slot(hash);
+
+    if (v->st != st || v->until <= clock_mono() ||
+        CRYPTO_memcmp(v->hash, hash, HASH_HEX) != 0)
+        return -1;
+    *out = v->who;
+    return 0;
+}
+
+static void vcache_put(const struct store *st, const char *hash,
+                       const struct auth_principal *who)
+{
+    struct vcache_entry *v = vcache_slot(hash);
+
+    v->st = st;
+    memcpy(v->hash, hash, sizeof(v->hash));
+    v->who = *who;
+    v->until = clock_mono() + VCACHE_TTL_S;
+}
+
+void auth_cache_forget(void)
+{
+    OPENSSL_cleanse(vcache, sizeof(vcache));
+}
+
 int auth_token_verify(struct store *st, const unsigned char key[32], const char *token,
                       struct auth_principal *out, struct err *e)
 {
@@ -425,6 +513,8 @@ int auth_token_verify(struct store *st, const unsigned char key[32], const char 
     rc = token_hash(key, token, hash, e);
     if (rc != 0)
         return rc;
+    if (vcache_get(st, hash, out) == 0)
+        return 0;
     rc = store_token_by_hash(st, hash, &t, e); /* its messages never name a token */
     if (rc == ST_ENOTFOUND)
         return token_refused(e);
@@ -433,6 +523,8 @@ int auth_token_verify(struct store *st, const unsigned char key[32], const char 
     rc = principal_of(&t, hash, out, e);
     if (rc != 0)
         memset(out, 0, sizeof(*out));
+    else
+        vcache_put(st, hash, out);
     store_token_clear(&t);
     return rc;
 }
@@ -473,5 +565,6 @@ int auth_token_revoke(struct store *st, const char *name_or_id, double now, stru
     if (rc != 0)
         return rc;
     rc = store_token_revoke(st, id, now, e);
+    auth_cache_forget(); /* after the commit: a request between sees it */
     return rc;
 }

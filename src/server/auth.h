@@ -47,6 +47,9 @@ int auth_token_create(struct store *st, const unsigned char key[32], const char 
  * unknown, malformed or revoked. */
 int auth_token_verify(struct store *st, const unsigned char key[32], const char *token,
                       struct auth_principal *out, struct err *e);
+/* Forget the tokens auth_token_verify remembers (it keeps those that
+ * verified, by their HMAC, for a second): auth_token_revoke calls it. */
+void auth_cache_forget(void);
 /* Revoke a live token by name or by id ("7"); ST_ENOTFOUND if none. */
 int auth_token_revoke(struct store *st, const char *name_or_id, double now, struct err *e);
 
