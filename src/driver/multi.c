@@ -85,13 +85,13 @@ int multi_pattern_score(const char *pat, const char *cloud, const char *region,
         return 1;
     for (c = pat; *c; c++)
         slashes += *c == '/';
+    /* A location too long for buf matches no pattern that needs it whole. */
     hit = str_glob(pat, cloud);
-    snprintf(buf, sizeof(buf), "%s/%s", cloud, region);
-    hit = hit || str_glob(pat, buf);
-    if (!hit && zone && *zone) {
-        snprintf(buf, sizeof(buf), "%s/%s/%s", cloud, region, zone);
+    if (!hit && (size_t)snprintf(buf, sizeof(buf), "%s/%s", cloud, region) < sizeof(buf))
         hit = str_glob(pat, buf);
-    }
+    if (!hit && zone && *zone &&
+        (size_t)snprintf(buf, sizeof(buf), "%s/%s/%s", cloud, region, zone) < sizeof(buf))
+        hit = str_glob(pat, buf);
     /* deeper beats shallower; at one depth, a literal name beats a glob */
     return hit ? 2 + 2 * slashes + !has_glob(pat) : 0;
 }
