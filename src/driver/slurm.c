@@ -38,10 +38,15 @@
  *    later), so the controller fails over.  Only invalid requests (no
  *    cluster is that offer, a bad environment name, a script too large)
  *    are launch() errors.
- *  - The clusters are asked at most once per poll_interval for their job
- *    list, and with `update_time` so that an unchanged list costs a 304; a
- *    full list is asked for at least every FULL_FETCH_S all the same, in
- *    case the cluster's clock and ours disagree.
+ *  - A cluster is asked at most once per poll_interval, however often the
+ *    controller steps.  Up to LOOKUP_MAX jobs of ours there are asked for
+ *    one by one (GET job/{id}): the job list holds every job the cluster
+ *    remembers, everyone's, and costs a step about as much as one lookup
+ *    per job in it (look_mode()).  The list is asked for when more jobs
+ *    are live, or a job must be found by its name; with `update_time` so
+ *    that an unchanged list costs a 304, and whole at least every
+ *    FULL_FETCH_S all the same, in case the cluster's clock and ours
+ *    disagree.
  *  - open() reads the clusters file and talks to no cluster: `stratus logs`
  *    opens the driver too.  Records are read on first use.
  *
@@ -70,6 +75,7 @@
                                cluster's clock may run a little behind ours */
 #define WARN_EVERY_S 30.0   /* one warning per cluster this often at most */
 #define NAME_MAX_LEN 128
+#define LOOKUP_MAX 32       /* live jobs on a cluster asked for one by one, at most */
 
 /* What the driver knows of one cluster now. */
 struct scluster {
@@ -311,13 +317,16 @@ static void lookup_job(struct slurm *p, struct scluster *c, struct satt *a, doub
         save(p, a);
 }
 
-static void follow_one(struct slurm *p, struct scluster *c, struct satt *a, double now)
+/* Bring a up to date with its job j (NULL: the cluster does not show it)
+ * and act on what that says. */
+static void follow_one(struct slurm *p, struct scluster *c, struct satt *a,
+                       const struct sjob *j, double now)
 {
     enum satt_phase was = a->phase;
     double started = a->started_at;
     int changed = 0;
 
-    switch (satt_update(a, job_of(&c->jobs, a), now, &changed)) {
+    switch (satt_update(a, j, now, &changed)) {
     case SACT_CANCEL:
         if (changed) /* a refusal is saved before its cancel goes out */
             save(p, a);
@@ -336,23 +345,90 @@ static void follow_one(struct slurm *p, struct scluster *c, struct satt *a, doub
         c->idle_at = 0; /* nodes were taken or given back: look again */
 }
 
-/* Look at every cluster that is due and has something to tell. */
+/* Follow a by its job alone (GET job/{id}); -1 when the cluster did not
+ * answer, so the caller stops asking it until the next poll. */
+static int follow_by_id(struct slurm *p, struct scluster *c, struct satt *a, double now)
+{
+    struct sjob j;
+    struct err e;
+
+    err_clear(&e);
+    if (srest_job(&c->rest, a->job_id, p->prefix, &j, &e) == 0) {
+        follow_one(p, c, a, &j, now);
+    } else if (e.code == ST_ENOTFOUND && a->phase == SA_SUBMITTED) {
+        satt_lost(a, now);
+        save(p, a);
+        c->idle_at = 0;
+    } else if (e.code == ST_ENOTFOUND) {
+        follow_one(p, c, a, NULL, now); /* a refused attempt: its job is gone */
+    } else {
+        warn_cluster(p, c, e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* How the driver looks at cluster c: 0 = nothing to ask, 1 = each job by
+ * its id, 2 = the whole job list.  slurmrestd's job list carries every job
+ * the cluster remembers (everyone's, for MinJobAge), and costs about one
+ * job lookup per job in it: 150 jobs took 600 ms against 4-10 ms for one
+ * job (on a loaded 2-core machine), and a controller step waits for it.
+ * So a few jobs of ours are asked for one by one; the list is for many of
+ * them, and for attempts whose job id is not known (a submission to adopt
+ * by its name). */
+static int look_mode(const struct slurm *p, const struct scluster *c)
+{
+    size_t k, n = 0;
+    int by_name = 0;
+
+    for (k = 0; k < p->att.n; k++) {
+        const struct satt *a = p->att.v[k];
+
+        if (a->cl != c->conf || !wants_news(a))
+            continue;
+        n++;
+        by_name |= a->job_id == 0;
+    }
+    if (n == 0)
+        return 0;
+    return by_name || n > LOOKUP_MAX ? 2 : 1;
+}
+
+/* Look at cluster c, which has something to tell, by job or by list. */
+static void follow_cluster(struct slurm *p, struct scluster *c, int mode, double now)
+{
+    size_t k;
+
+    if (mode == 2 && fetch_jobs(p, c, now) != 0)
+        return;
+    if (mode == 1) {
+        c->jobs_at = now;
+        c->full_at = 0; /* the list kept is stale now: the next one is whole */
+    }
+    for (k = 0; k < p->att.n; k++) {
+        struct satt *a = p->att.v[k];
+
+        if (a->cl != c->conf || !wants_news(a))
+            continue;
+        if (mode == 2)
+            follow_one(p, c, a, job_of(&c->jobs, a), now);
+        else if (follow_by_id(p, c, a, now) != 0)
+            break;
+    }
+}
+
+/* Look at every cluster that is due and has something to tell, at most
+ * once per poll interval however often the controller steps. */
 static void follow_clusters(struct slurm *p, double now)
 {
-    size_t i, k;
+    size_t i;
 
     for (i = 0; i < p->conf.n; i++) {
         struct scluster *c = &p->cl[i];
-        int due = 0;
+        int mode = look_mode(p, c);
 
-        for (k = 0; k < p->att.n && !due; k++)
-            due = p->att.v[k]->cl == c->conf && wants_news(p->att.v[k]);
-        if (!due || now - c->jobs_at < p->conf.poll_interval ||
-            fetch_jobs(p, c, now) != 0)
-            continue;
-        for (k = 0; k < p->att.n; k++)
-            if (p->att.v[k]->cl == c->conf && wants_news(p->att.v[k]))
-                follow_one(p, c, p->att.v[k], now);
+        if (mode != 0 && now - c->jobs_at >= p->conf.poll_interval)
+            follow_cluster(p, c, mode, now);
     }
 }
 

@@ -398,8 +398,6 @@ static double step_once(struct srv *s)
     s->last_step_at = clock_now(&clock_wall);
     if (s->sched != NULL)
         metrics_step(s->m, clock_mono() - t0, rc == 0);
-    if (getenv("STRATUS_SLURM_TRACE")) /* TRACE-TMP */
-        fprintf(stderr, "TRACE step %.2f ms next %.3f\n", (clock_mono() - t0) * 1e3, next);
     if (rc == 0 && s->failures == 0)
         return next;
     if (rc != 0 && s->sched != NULL) {

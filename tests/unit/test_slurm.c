@@ -4,7 +4,8 @@
  * states become driver events (a table); attempt records across a restart;
  * and the submission - its JSON round-trips every hostile value exactly,
  * and its batch script, run here with stand-ins for srun and scontrol, runs
- * the job's text and nothing else.  The real clusters are in
+ * the job's text and nothing else; and, against a stand-in slurmrestd on
+ * loopback, what the driver asks a cluster for.  The real clusters are in
  * tests/cli/test_slurm.sh.
  */
 #include <setjmp.h>
@@ -13,11 +14,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +31,7 @@
 #include "catalog/catalog.h"
 #include "driver/driver.h"
 #include "driver/slurm_int.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/xmem.h"
 
@@ -610,6 +617,257 @@ static void test_script_runs_text_only(void **state)
     rm_dir(dir);
 }
 
+/* ---- what the driver asks a cluster for --------------------------------------------- */
+
+/* A stand-in slurmrestd: one thread, one connection at a time, keep-alive.
+ * It runs every job it is given at once, and counts the requests by kind. */
+#define FAKE_JOBS 64
+struct fake {
+    int lfd, port, stop;
+    pthread_t th;
+    pthread_mutex_t mu;
+    int njobs;
+    char names[FAKE_JOBS][64];
+    char states[FAKE_JOBS][16];
+    int list_gets, job_gets, node_gets, submits;
+};
+
+static char *fake_job_json(struct fake *f, int k)
+{
+    return xasprintf("{\"job_id\": %d, \"name\": \"%s\", \"job_state\": \"%s\", "
+                     "\"state_reason\": \"None\", \"exit_code\": 0, \"start_time\": 1000, "
+                     "\"end_time\": 0, \"nodes\": \"n1\"}",
+                     100 + k, f->names[k], f->states[k]);
+}
+
+/* The reply body to one request (the lock held). */
+static char *fake_answer(struct fake *f, const char *method, const char *path,
+                         const char *body)
+{
+    const char *api = "/slurm/v0.0.38";
+    char *out, *one;
+    int k;
+
+    if (strncmp(path, api, strlen(api)) != 0)
+        return xstrdup("{\"errors\": [{\"error\": \"no such path\"}]}");
+    path += strlen(api);
+    if (strcmp(method, "POST") == 0 && strcmp(path, "/job/submit") == 0) {
+        json_t *root = json_loads(body, 0, NULL);
+        const char *name = json_string_value(json_object_get(json_object_get(root, "job"), "name"));
+
+        k = f->njobs++;
+        snprintf(f->names[k], sizeof(f->names[k]), "%s", name ? name : "");
+        snprintf(f->states[k], sizeof(f->states[k]), "RUNNING");
+        json_decref(root);
+        f->submits++;
+        return xasprintf("{\"job_id\": %d, \"errors\": []}", 100 + k);
+    }
+    if (strcmp(path, "/nodes") == 0) {
+        f->node_gets++;
+        return xstrdup("{\"errors\": [], \"nodes\": [{\"name\": \"n1\", \"state\": \"idle\", "
+                       "\"partitions\": [\"gpu\"], \"state_flags\": []}]}");
+    }
+    if (strncmp(path, "/job/", 5) == 0) {
+        f->job_gets++;
+        k = atoi(path + 5) - 100;
+        if (k < 0 || k >= f->njobs)
+            return xstrdup("{\"errors\": [{\"error_number\": 2017, \"error\": \"no job\"}]}");
+        one = fake_job_json(f, k);
+        out = xasprintf("{\"errors\": [], \"jobs\": [%s]}", one);
+        free(one);
+        return out;
+    }
+    f->list_gets++; /* /jobs */
+    out = xstrdup("{\"errors\": [], \"jobs\": [");
+    for (k = 0; k < f->njobs; k++) {
+        char *prev = out;
+
+        one = fake_job_json(f, k);
+        out = xasprintf("%s%s%s", prev, k ? ", " : "", one);
+        free(one);
+        free(prev);
+    }
+    one = out;
+    out = xasprintf("%s]}", one);
+    free(one);
+    return out;
+}
+
+/* Serve one request read from fd; -1 when the connection is over. */
+static int fake_serve_one(struct fake *f, int fd)
+{
+    char req[65536], method[8], path[256], *hdr_end, *cl, *answer, *head;
+    size_t len = 0, want;
+    ssize_t n;
+
+    req[0] = '\0';
+    for (hdr_end = NULL; hdr_end == NULL; hdr_end = strstr(req, "\r\n\r\n")) {
+        n = read(fd, req + len, sizeof(req) - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        req[len] = '\0';
+    }
+    cl = strstr(req, "Content-Length:"); /* as curl spells it */
+    want = (size_t)(hdr_end + 4 - req) + (cl && cl < hdr_end ? (size_t)atol(cl + 15) : 0);
+    while (len < want && len < sizeof(req) - 1) {
+        n = read(fd, req + len, sizeof(req) - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        req[len] = '\0';
+    }
+    if (sscanf(req, "%7s %255s", method, path) != 2)
+        return -1;
+    pthread_mutex_lock(&f->mu);
+    answer = fake_answer(f, method, path, hdr_end + 4);
+    pthread_mutex_unlock(&f->mu);
+    head = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     strlen(answer));
+    n = write(fd, head, strlen(head));
+    if (n >= 0)
+        n = write(fd, answer, strlen(answer));
+    free(head);
+    free(answer);
+    return n < 0 ? -1 : 0;
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+
+    while (!f->stop) {
+        struct pollfd pf = {.fd = f->lfd, .events = POLLIN};
+        int fd;
+
+        if (poll(&pf, 1, 50) <= 0)
+            continue;
+        fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        while (!f->stop) {
+            struct pollfd cf = {.fd = fd, .events = POLLIN};
+
+            if (poll(&cf, 1, 50) == 0)
+                continue;
+            if (fake_serve_one(f, fd) != 0)
+                break;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void fake_start(struct fake *f)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof(sa);
+
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->mu, NULL);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(f->lfd >= 0);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f->lfd, 8), 0);
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &sl), 0);
+    f->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+    f->stop = 1;
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+    pthread_mutex_destroy(&f->mu);
+}
+
+static double manual_now(void *ctx)
+{
+    return *(double *)ctx;
+}
+
+/* Count events of a type among n. */
+static int count_events(const struct driver_event *ev, int n, enum driver_event_type t)
+{
+    int i, k = 0;
+
+    for (i = 0; i < n; i++)
+        k += ev[i].type == t;
+    return k;
+}
+
+/* A few jobs of ours on a cluster are followed one by one (GET job/{id}),
+ * never through the job list, which holds every job the cluster remembers
+ * and made each controller step wait for it; and a cluster is asked at most
+ * once per poll interval, however often the driver is polled. */
+static void test_few_jobs_looked_up_alone(void **state)
+{
+    char *dir = tu_mkdtemp(), *conf, *home = xasprintf("%s/home", dir), *path;
+    double now = 1000;
+    struct clock clk = {manual_now, &now};
+    struct driver_config cfg = {0};
+    struct driver_event ev[16];
+    struct driver d = {0};
+    struct fake f;
+    struct err e;
+    int i, n, asked;
+
+    (void)state;
+    fake_start(&f);
+    tu_write(dir, "tok", "a-token\n");
+    conf = xasprintf("poll_interval: 1s\nclusters:\n  - name: azure-eastus\n"
+                     "    cloud: azure\n    region: eastus\n"
+                     "    instance_type: Standard_ND96isr_H100_v5\n    partition: gpu\n"
+                     "    url: http://127.0.0.1:%d\n    user: root\n    token_file: tok\n",
+                     f.port);
+    tu_write(dir, "clusters.yaml", conf);
+    path = xasprintf("%s/clusters.yaml", dir);
+    assert_int_equal(mkdir(home, 0700), 0);
+    cfg.home = home;
+    cfg.cat = cat;
+    cfg.clock = &clk;
+    cfg.config_path = path;
+    err_clear(&e);
+    assert_int_equal(driver_open(&d, &driver_slurm, &cfg, &e), 0);
+    for (i = 1; i <= 3; i++) {
+        struct attempt a = {.id = i, .job_id = i, .n = 1, .job_name = "j", .cloud = "azure",
+                            .region = "eastus", .zone = "",
+                            .instance_type = "Standard_ND96isr_H100_v5",
+                            .accelerator = "H100", .acc_count = 8, .nodes = 1, .run = "true"};
+
+        assert_int_equal(driver_launch(&d, &a, &e), 0);
+    }
+    assert_int_equal(f.submits, 3);
+    now += 1.5;
+    n = driver_poll(&d, ev, 16, &e);
+    assert_int_equal(count_events(ev, n, DRV_EV_RUNNING), 3);
+    asked = f.job_gets;
+    assert_int_equal(asked, 3);
+    for (i = 0; i < 5; i++) /* within the poll interval: no request */
+        assert_int_equal(driver_poll(&d, ev, 16, &e), 0);
+    assert_int_equal(f.job_gets, asked);
+    pthread_mutex_lock(&f.mu);
+    snprintf(f.states[1], sizeof(f.states[1]), "COMPLETED");
+    pthread_mutex_unlock(&f.mu);
+    now += 1.5;
+    n = driver_poll(&d, ev, 16, &e);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, DRV_EV_EXITED);
+    assert_int_equal(ev[0].attempt_id, 2);
+    assert_int_equal(ev[0].exit_code, 0);
+    assert_int_equal(f.job_gets, asked + 3);
+    assert_int_equal(f.list_gets, 0);
+    driver_close(&d);
+    fake_stop(&f);
+    free(conf);
+    free(path);
+    free(home);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_body_roundtrip),
         cmocka_unit_test(test_script_runs_text_only),
+        cmocka_unit_test(test_few_jobs_looked_up_alone),
     };
     struct err e;
     int rc;
