@@ -23,7 +23,7 @@ run_suite() {
   # The tests' temporary directories go under a directory of this run, so
   # that what a test killed by its timeout left running (its server, its
   # jobs' node processes) can be found and stopped afterwards.
-  tmp=$(mktemp -d /tmp/stratus-ci-XXXXXX)
+  tmp=$(mktemp -d /tmp/sXXXXXX) # short: tests put $TMP in names with length limits
   out=$(cd "$dir" && TMPDIR=$tmp ctest --output-on-failure -j"${CTEST_JOBS:-8}" 2>&1)
   pkill -9 -f "$root/$dir/stratus server" 2>/dev/null
   pkill -9 -f "$tmp/" 2>/dev/null
