@@ -9,11 +9,12 @@
  */
 #include "api_int.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/http.h>
 
 #include "../api/apijson.h"
 #include "../util/clock.h"
@@ -302,31 +303,15 @@ const char *api_body_str(struct api_call *c, const json_t *o, const char *key, i
     return NULL;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = tolower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* Decode len bytes of a query part ("%41+b" -> "A b") into buf. */
+/* Decode len bytes of a query part ("%41+b" -> "A b") into buf (cut to n),
+ * with libevent's URI decoder. */
 static void query_decode(const char *s, size_t len, char *buf, size_t n)
 {
-    size_t i, o = 0;
+    char *raw = xstrndup(s, len), *dec = evhttp_uridecode(raw, 1, NULL);
 
-    for (i = 0; i < len && o + 1 < n; i++) {
-        if (s[i] == '+') {
-            buf[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-                   hexval(s[i + 2]) >= 0) {
-            buf[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            buf[o++] = s[i];
-        }
-    }
-    buf[o] = '\0';
+    snprintf(buf, n, "%s", dec ? dec : "");
+    free(dec);
+    free(raw);
 }
 
 int api_query(const struct api_call *c, const char *key, char *buf, size_t n)

@@ -184,6 +184,8 @@ static const struct row rows[] = {
      "job 1 has not been launched yet"},
     {AUTH_VIEWER, "GET", "/v1/cost", "by=planet", NULL, 400, "error.message",
      "~cloud, team or job, not 'planet'"},
+    {AUTH_VIEWER, "GET", "/v1/cost", "by=red+pl%61net", NULL, 400, "error.message",
+     "~cloud, team or job, not 'red planet'"},
     {AUTH_VIEWER, "GET", "/v1/cost", "by=job", NULL, 200, "total.usd", "0.0"},
     {AUTH_VIEWER, "GET", "/v1/cost", NULL, NULL, 200, "by", "cloud"},
     /* cancel: requested while it runs, idempotent */
