@@ -36,9 +36,4 @@ json_t *apijson_error(const struct err *e);
 /* Fill e from an error reply (code from its name; EINTERNAL when unknown). */
 void apijson_to_error(const json_t *o, int http_status, struct err *e);
 
-/* What json_dumps(o, JSON_COMPACT) returns, byte for byte, faster (the
- * server's replies); *len its length.  NULL where json_dumps gives NULL for
- * a root that is not an object or an array; free() the text. */
-char *apijson_dumps(const json_t *o, size_t *len);
-
 #endif

@@ -226,7 +226,8 @@ void api_reply(struct api_call *c, int status, json_t *o)
 
     free(rp->body);
     rp->status = status;
-    rp->body = apijson_dumps(o, &rp->body_len); /* json_dumps's text, faster */
+    rp->body = json_dumps(o, JSON_COMPACT);
+    rp->body_len = rp->body ? strlen(rp->body) : 0;
     rp->content_type = "application/json";
     json_decref(o);
 }
@@ -238,7 +239,8 @@ void api_resp_error(struct api_resp *rp, int status, const struct err *e)
 
     free(rp->body);
     rp->status = status;
-    rp->body = apijson_dumps(o, &rp->body_len);
+    rp->body = json_dumps(o, JSON_COMPACT);
+    rp->body_len = rp->body ? strlen(rp->body) : 0;
     rp->content_type = "application/json";
     rp->route = route ? route : "unmatched";
     json_decref(o);
