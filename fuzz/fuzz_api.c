@@ -74,6 +74,7 @@ static void store_fresh(void)
         return;
     store_close(srv.st);
     srv.st = NULL;
+    srv.gen++; /* a new store: no rendered reply of the old one stands */
     if (store_open(&srv.st, "mem:", &e) != 0)
         abort();
     if (srv_set_policy(&srv, NULL, &e) != 0)

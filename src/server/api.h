@@ -19,6 +19,7 @@
 
 #include "auth.h"
 
+struct api_cache;
 struct srv;
 
 struct api_req {
@@ -47,6 +48,9 @@ struct api_resp {
     int stream_follow;
     int stream_node;          /* the node whose log it is (api_log_path) */
 };
+
+/* Free the cache of rendered job replies srv->cache (NULL is a no-op). */
+void api_cache_free(struct api_cache *c);
 
 /* Answer one request (always fills rp; free with api_resp_clear). */
 void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp);

@@ -253,6 +253,87 @@ static int get_job(struct api_call *c, struct store_job *j, int64_t *id)
     return 0;
 }
 
+/* ---- rendered replies of GET /v1/jobs/{id} ----
+ * Clients follow their jobs, so reads of one job are most of the API's
+ * traffic, and rendering one costs two store queries and a JSON encoding.
+ * The rendered reply is kept per job in a direct-mapped table (a bounded
+ * size, no eviction policy to get wrong) and served again while the
+ * server's generation stands: every controller step and every call that
+ * may write bumps it, and nothing else writes the store.  A job that has
+ * not ended shows figures that move with the clock (elapsed, cost so far),
+ * so its entry lives CACHE_LIVE_S at most. */
+#define CACHE_SLOTS 1024
+#define CACHE_LIVE_S 0.25
+#define CACHE_MAX_BODY ((size_t)64 << 10)
+
+struct cache_slot {
+    int64_t id;
+    uint64_t gen;
+    double made_at;
+    int ended;
+    char *body; /* NULL = empty slot */
+    size_t len;
+};
+
+struct api_cache {
+    struct cache_slot slot[CACHE_SLOTS];
+};
+
+void api_cache_free(struct api_cache *c)
+{
+    size_t i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < CACHE_SLOTS; i++)
+        free(c->slot[i].body);
+    free(c);
+}
+
+static struct cache_slot *cache_slot(struct srv *s, int64_t id)
+{
+    if (s->cache == NULL)
+        s->cache = xcalloc(1, sizeof(*s->cache));
+    return &s->cache->slot[(uint64_t)id % CACHE_SLOTS];
+}
+
+/* Answer from the cache when its entry for id still holds: 1, else 0. */
+static int cache_reply(struct api_call *c, int64_t id)
+{
+    const struct cache_slot *sl = cache_slot(c->s, id);
+    struct api_resp *rp = c->rp;
+
+    if (sl->body == NULL || sl->id != id || sl->gen != c->s->gen)
+        return 0;
+    if (!sl->ended && (c->now < sl->made_at || c->now - sl->made_at > CACHE_LIVE_S))
+        return 0;
+    free(rp->body);
+    rp->status = 200;
+    rp->body = xmalloc(sl->len);
+    memcpy(rp->body, sl->body, sl->len);
+    rp->body_len = sl->len;
+    rp->content_type = "application/json";
+    return 1;
+}
+
+static void cache_put(struct api_call *c, int64_t id, int ended)
+{
+    struct cache_slot *sl = cache_slot(c->s, id);
+    const struct api_resp *rp = c->rp;
+
+    free(sl->body);
+    sl->body = NULL;
+    if (rp->status != 200 || rp->body == NULL || rp->body_len > CACHE_MAX_BODY)
+        return;
+    sl->id = id;
+    sl->gen = c->s->gen;
+    sl->made_at = c->now;
+    sl->ended = ended;
+    sl->len = rp->body_len;
+    sl->body = xmalloc(sl->len);
+    memcpy(sl->body, rp->body, sl->len);
+}
+
 /* GET /v1/jobs/{id} (viewer): the job with all its attempts (the bill). */
 void api_jobs_get(struct api_call *c)
 {
@@ -262,7 +343,10 @@ void api_jobs_get(struct api_call *c)
     struct err e;
     int64_t id;
     json_t *o;
+    int ended;
 
+    if (api_job_id(c, &id) != 0 || cache_reply(c, id))
+        return;
     if (get_job(c, &j, &id) != 0)
         return;
     err_clear(&e);
@@ -274,9 +358,11 @@ void api_jobs_get(struct api_call *c)
     o = apijson_job(&j, a, n, c->now);
     if (json_object_get(o, "attempts_detail") == NULL)
         json_object_set_new(o, "attempts_detail", json_array());
+    ended = job_state_terminal(j.state);
     store_attempts_free(a, n);
     store_job_clear(&j);
     api_reply(c, 200, o);
+    cache_put(c, id, ended);
 }
 
 /* ---- cancel ---- */

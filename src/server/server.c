@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@
 #include "driver/multi.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
+#include "server/api.h"
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/server_conf.h"
@@ -66,6 +68,8 @@ struct srv_priv {
     int have_db_id;             /* the store is a file whose identity we keep: */
     dev_t db_dev;
     ino_t db_ino;
+    int ino_fd;                 /* inotify on the store's directory, or -1 */
+    int db_still_ours;          /* what the last look at the path said */
     struct multi_child *children; /* the multi driver's world (borrowed by it) */
     struct multi_world world;
     struct srv_cfgs *cfgs;      /* per driver: the controller's config with its timing */
@@ -152,6 +156,28 @@ static int take_lock(struct srv *s, struct err *e)
 
 /* ---- opening ---- */
 
+/* An inotify descriptor (non-blocking) that has events to read once an
+ * entry of path's directory is created, removed or renamed; -1 when the
+ * kernel will not give one (the check then stats the file every time). */
+static int watch_dir_of(const char *path)
+{
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    if (fd >= 0 && inotify_add_watch(fd, slash ? dir : ".",
+                                     IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                         IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    free(dir);
+    return fd;
+}
+
 static int open_store(struct srv *s, struct err *e)
 {
     const char *path = s->conf->store_path;
@@ -162,6 +188,7 @@ static int open_store(struct srv *s, struct err *e)
         s->priv->have_db_id = 1;
         s->priv->db_dev = sb.st_dev;
         s->priv->db_ino = sb.st_ino;
+        s->priv->ino_fd = watch_dir_of(path);
     }
     return rc;
 }
@@ -257,6 +284,7 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
     s->conf = conf;
     s->priv = xcalloc(1, sizeof(*s->priv));
     s->priv->lock_fd = -1;
+    s->priv->ino_fd = -1;
     s->started_at = clock_now(&clock_wall);
     s->m = metrics_new();
     rc = take_lock(s, e);
@@ -315,8 +343,11 @@ void srv_close(struct srv *s)
     store_close(s->st);
     policy_free(s->policy);
     metrics_free(s->m);
+    api_cache_free(s->cache);
     srv_conf_free(s->conf);
     if (s->priv != NULL) {
+        if (s->priv->ino_fd >= 0)
+            close(s->priv->ino_fd);
         if (s->priv->lock_fd >= 0)
             close(s->priv->lock_fd); /* releases the lock: the last thing we hold */
         free(s->priv->children);
@@ -352,12 +383,24 @@ int srv_set_policy(struct srv *s, const char *text, struct err *e)
 
 int srv_store_still_ours(const struct srv *s)
 {
+    struct srv_priv *p = s->priv;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     struct stat sb;
 
-    if (s->priv == NULL || !s->priv->have_db_id)
+    if (p == NULL || !p->have_db_id)
         return 1;
-    return stat(s->conf->store_path, &sb) == 0 && sb.st_dev == s->priv->db_dev &&
-           sb.st_ino == s->priv->db_ino;
+    /* Every request asks; a stat of the path each time costs more than the
+     * reads of small replies, so the directory's inotify events say when
+     * looking again is worth it.  The removal of the file happened before
+     * any request that comes after it, so its event is already queued. */
+    if (p->ino_fd >= 0 && read(p->ino_fd, buf, sizeof(buf)) < 0 && errno == EAGAIN &&
+        p->db_still_ours)
+        return 1;
+    while (p->ino_fd >= 0 && read(p->ino_fd, buf, sizeof(buf)) > 0)
+        ; /* drain: one stat answers for all of them */
+    p->db_still_ours = stat(s->conf->store_path, &sb) == 0 && sb.st_dev == p->db_dev &&
+                       sb.st_ino == p->db_ino;
+    return p->db_still_ours;
 }
 
 /* ---- the controller ---- */
@@ -394,6 +437,7 @@ static double step_once(struct srv *s)
 
     err_clear(&e);
     rc = s->sched ? sched_step(s->sched, &next, &e) : -1;
+    s->gen++; /* the step may have written: rendered replies are stale */
     s->steps++;
     s->last_step_at = clock_now(&clock_wall);
     if (s->sched != NULL)
@@ -658,12 +702,31 @@ static double catch_up(struct srv *s)
     return next;
 }
 
+/* The loop: on epoll, changes to what a descriptor waits for are gathered
+ * and made once per turn of the loop (libevent's changelist) instead of one
+ * epoll_ctl() each; evhttp turns reading and writing on and off several
+ * times for every request, so this is a large share of a small reply's
+ * cost.  (The changelist's caveat, descriptors dup()ed and watched twice,
+ * does not arise here: every event has its own descriptor.) */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+
+    if (cfg == NULL)
+        return event_base_new();
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base ? base : event_base_new();
+}
+
 int srv_run(struct srv *s, struct err *e)
 {
     double next;
     int rc;
 
-    s->base = event_base_new();
+    s->base = new_base();
     if (s->base == NULL)
         return err_set(e, ST_EINTERNAL, "cannot create the event loop");
     rc = add_events(s, e);

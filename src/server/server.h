@@ -25,6 +25,7 @@
 #include "../driver/driver.h"
 #include "../util/err.h"
 
+struct api_cache;
 struct catalog;
 struct event;
 struct event_base;
@@ -58,6 +59,11 @@ struct srv {
     double last_step_at;      /* wall time of the last step */
     double next_step_in;      /* what the last step asked for */
     int ready;                /* caught up once after start (listeners open then) */
+    /* Bumped after every controller step and every call that may write
+     * (any method but GET): a reply rendered at one generation is still
+     * the store's answer while the generation stands (api_cache) */
+    uint64_t gen;
+    struct api_cache *cache;  /* rendered GET /v1/jobs/{id} replies (api.h) */
     /* the event loop; NULL when handlers are called directly (tests, fuzzers) */
     struct event_base *base;
     struct event *step_timer;

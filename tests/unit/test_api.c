@@ -379,6 +379,53 @@ static void test_ended_job(void **state)
 
 /* A token made through the API verifies with its role; once revoked by
  * name it does not; the listing never shows it. */
+/* GET /v1/jobs/{id} answers from its cache of rendered replies only while
+ * the server's generation stands: a write the server made (a step, any
+ * call but GET) shows at once; the cache is real (a write behind the
+ * server's back is not seen until the generation moves). */
+static void test_job_reply_cache(void **state)
+{
+    struct fx *f = *state;
+    struct store_job j;
+    struct api_resp rp;
+    struct err e;
+    uint64_t gen;
+    json_t *o;
+
+    o = call(&f->s, AUTH_MEMBER, "POST", "/v1/jobs", NULL, SPEC_BODY(""), &rp);
+    assert_int_equal(rp.status, 201);
+    json_decref(o);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs/1", NULL, NULL, &rp);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "PENDING");
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_int_equal(store_job_get(f->s.st, 1, &j, &e), 0);
+    j.state = JOB_SUCCEEDED;
+    assert_int_equal(store_job_update(f->s.st, &j, &e), 0);
+    store_job_clear(&j);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs/1", NULL, NULL, &rp);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "PENDING");
+    json_decref(o);
+    api_resp_clear(&rp);
+    gen = f->s.gen;
+    o = call(&f->s, AUTH_MEMBER, "POST", "/v1/jobs/1/cancel", NULL, NULL, &rp);
+    json_decref(o);
+    api_resp_clear(&rp);
+    assert_true(f->s.gen != gen); /* a POST moved it */
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs/1", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "SUCCEEDED");
+    json_decref(o);
+    api_resp_clear(&rp);
+    gen = f->s.gen;
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs/99", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 404); /* misses are not cached as answers */
+    assert_true(f->s.gen == gen);     /* and a GET does not move it */
+    json_decref(o);
+    api_resp_clear(&rp);
+}
+
 static void test_token_life(void **state)
 {
     struct fx *f = *state;
@@ -547,6 +594,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_life, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_text_same, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_reply_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_and_labels, setup, teardown),
         cmocka_unit_test(test_openapi_matches_table),
     };
