@@ -55,6 +55,7 @@ struct sink {
     struct buf body;
     int overflow;   /* body hit REPLY_LIMIT */
     int unsent;     /* the connection failed: the request was never sent */
+    long written;   /* bytes of a 2xx reply copied to fp */
 };
 
 static void target_free(void)
@@ -143,6 +144,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
         if (fwrite(p, 1, n, s->fp) != n)
             return 0; /* e.g. a closed pipe: stop the transfer */
         fflush(s->fp);
+        s->written += (long)n;
         return n;
     }
     if (buf_add(&s->body, p, n) != 0) {
@@ -527,7 +529,7 @@ int client_call(const char *method, const char *path, const json_t *body, json_t
     return rc;
 }
 
-int client_stream(const char *path, FILE *fp, struct err *e)
+int client_stream(const char *path, FILE *fp, long *written, struct err *e)
 {
     struct sink s = {0};
     long status = 0;
@@ -537,6 +539,8 @@ int client_stream(const char *path, FILE *fp, struct err *e)
     rc = request("GET", path, NULL, &s, &status, e);
     if (rc == 0 && (status < 200 || status >= 300))
         rc = reply_error("GET", path, status, &s, e);
+    if (written)
+        *written = s.written;
     buf_free(&s.body);
     return rc;
 }

@@ -23,8 +23,9 @@
  * server cannot be reached, ST_EIO with what to do. */
 int client_call(const char *method, const char *path, const json_t *body, json_t **out,
                 struct err *e);
-/* A streamed reply (logs): copies it to fp as it arrives. */
-int client_stream(const char *path, FILE *fp, struct err *e);
+/* A streamed reply (logs): copies it to fp as it arrives; *written (may be
+ * NULL) gets the bytes copied, also when the stream broke off (ST_EIO). */
+int client_stream(const char *path, FILE *fp, long *written, struct err *e);
 /* Make sure the server answers, starting the home's one if none runs (even
  * with STRATUS_NO_AUTOSTART: this is an explicit start, for `stratus
  * controller start`). */

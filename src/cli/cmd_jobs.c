@@ -506,15 +506,38 @@ static int latest_attempt(long long id, int64_t *att, char *where, size_t n, int
     return 0;
 }
 
+/* How long `logs --follow` waits for a server that went away mid-stream
+ * (killed, restarted by systemd, or started again by the next call for a
+ * home's own socket) before it gives up. */
+#define FOLLOW_RESUME_S 60.0
+
+/* The latest attempt once the server answers again after a broken stream:
+ * 0, or the error of the last try after FOLLOW_RESUME_S. */
+static int reattach(long long id, int64_t *att, char *where, size_t n, int *ended)
+{
+    double until = clock_mono() + FOLLOW_RESUME_S;
+    int rc;
+
+    for (;;) {
+        rc = latest_attempt(id, att, where, n, ended);
+        if (rc == 0 || clock_mono() > until)
+            return rc;
+        clock_sleep(0.5);
+    }
+}
+
 /* `logs --follow`: the server streams one attempt's log until the job ends;
  * a job that recovered meanwhile ran on a new attempt, whose log follows
  * under a line that says so (as when the CLI read the files itself).  A job
- * not launched yet is waited for. */
+ * not launched yet is waited for.  A stream that breaks off because the
+ * server went away is taken up again, once the server answers, from the
+ * byte it stopped at (nothing printed twice, nothing skipped). */
 static int follow_logs(long long id, long node)
 {
-    char path[128], where[256];
+    char path[160], where[256];
     int64_t att = 0, now = 0;
-    int ended = 0, rc;
+    long offset = 0, got;
+    int ended = 0, rc, broke;
     struct err e;
 
     rc = latest_attempt(id, &att, where, sizeof(where), &ended);
@@ -524,17 +547,28 @@ static int follow_logs(long long id, long node)
     }
     if (rc != 0 || att == 0)
         return rc;
-    snprintf(path, sizeof(path), "/v1/jobs/%lld/logs?node=%ld&follow=1", id, node);
     for (;;) {
+        snprintf(path, sizeof(path), "/v1/jobs/%lld/logs?node=%ld&follow=1&offset=%ld", id,
+                 node, offset);
         err_clear(&e);
-        if (client_stream(path, stdout, &e) != 0 && e.code != ST_ENOTFOUND)
-            return cli_fail(&e);
+        got = 0;
+        rc = client_stream(path, stdout, &got, &e);
         fflush(stdout);
-        rc = latest_attempt(id, &now, where, sizeof(where), &ended);
-        if (rc != 0 || now == att)
+        offset += got;
+        broke = rc == ST_EIO;
+        if (rc != 0 && e.code != ST_ENOTFOUND && !broke)
+            return cli_fail(&e);
+        rc = broke ? reattach(id, &now, where, sizeof(where), &ended)
+                   : latest_attempt(id, &now, where, sizeof(where), &ended);
+        if (rc != 0)
             return rc;
+        if (now == att && broke)
+            continue; /* the same attempt: on from where the stream broke */
+        if (now == att)
+            return 0;
         printf("--- the job moved: %s ---\n", where);
         att = now;
+        offset = 0;
     }
 }
 
@@ -566,7 +600,7 @@ static int run_logs(int argc, char **argv)
         return follow_logs(id, node);
     snprintf(path, sizeof(path), "/v1/jobs/%lld/logs?node=%ld", id, node);
     err_clear(&e);
-    if (client_stream(path, stdout, &e) != 0)
+    if (client_stream(path, stdout, NULL, &e) != 0)
         return cli_fail(&e);
     fflush(stdout);
     return 0;

@@ -25,6 +25,7 @@
 #include "../util/clock.h"
 #include "../util/xmem.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -89,64 +90,50 @@ static int random_bytes(unsigned char *buf, size_t n, struct err *e)
     return 0;
 }
 
+/* The alphabet of base64url (RFC 4648 section 5): what a token may hold. */
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* base64url of n bytes, without padding, into out (4 * n / 3 + 2 bytes). */
+/* base64url of n bytes (n <= 48), without padding, into out (4 * n / 3 + 2
+ * bytes): OpenSSL's base64 with its two URL-unsafe letters swapped and the
+ * padding dropped (RFC 4648 section 5). */
 static void b64url_encode(const unsigned char *in, size_t n, char *out)
 {
-    size_t i;
-    uint32_t acc = 0;
-    int bits = 0;
+    unsigned char b64[68];
+    int len = EVP_EncodeBlock(b64, in, (int)n), i;
 
-    for (i = 0; i < n; i++) {
-        acc = (acc << 8) | in[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            *out++ = b64url[(acc >> bits) & 63];
-        }
-    }
-    if (bits > 0)
-        *out++ = b64url[(acc << (6 - bits)) & 63];
-    *out = '\0';
+    while (len > 0 && b64[len - 1] == '=')
+        len--;
+    for (i = 0; i < len; i++)
+        out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
+    out[len] = '\0';
 }
 
+/* n bytes as 2n lowercase hex digits into out (2n + 1 bytes); lowercase
+ * because the stored hashes have always been written that way. */
 static void hex_encode(const unsigned char *in, size_t n, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
+    size_t len = 0, i;
 
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
+    if (OPENSSL_buf2hexstr_ex(out, 2 * n + 1, &len, in, n, '\0') != 1)
+        len = 0;
+    for (i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)out[i]);
     out[2 * n] = '\0';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* 2n hex digits into n bytes; -1 when one is not a hex digit. */
+/* 2n hex digits (either case) into n bytes; -1 when they are not that. */
 static int hex_decode(const char *in, unsigned char *out, size_t n)
 {
-    size_t i;
+    size_t len = 0;
+    char text[2 * 64 + 1];
 
-    for (i = 0; i < n; i++) {
-        int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
+    if (n > 64)
+        return -1;
+    memcpy(text, in, 2 * n);
+    text[2 * n] = '\0';
+    if (OPENSSL_hexstr2buf_ex(out, n, &len, text, '\0') != 1 || len != n)
+        return -1;
     return 0;
 }
 
@@ -469,7 +456,10 @@ static struct vcache_entry vcache[VCACHE_SLOTS];
 
 static struct vcache_entry *vcache_slot(const char *hash)
 {
-    return &vcache[(size_t)(hex_digit(hash[0]) << 4 | hex_digit(hash[1])) % VCACHE_SLOTS];
+    unsigned char first = 0;
+
+    hex_decode(hash, &first, 1); /* a hash is hex digits: its first byte spreads evenly */
+    return &vcache[first % VCACHE_SLOTS];
 }
 
 static int vcache_get(const struct store *st, const char *hash,
