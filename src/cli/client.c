@@ -438,19 +438,9 @@ int client_ensure_server(struct err *e)
 
 char *client_escape(const char *s)
 {
-    static const char safe[] = "-._~";
-    char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
+    char *esc = curl_easy_escape(NULL, s, 0), *out = xstrdup(esc ? esc : "");
 
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            strchr(safe, ch) != NULL)
-            *o++ = (char)ch;
-        else
-            o += sprintf(o, "%%%02X", ch);
-    }
-    *o = '\0';
+    curl_free(esc); /* libcurl's escaping: all but RFC 3986's unreserved characters */
     return out;
 }
 
