@@ -454,6 +454,11 @@ static int reply_error(const char *method, const char *path, long status, struct
 
     if (o && json_is_object(json_object_get(o, "error"))) {
         apijson_to_error(o, (int)status, e);
+    } else if (status == 413) {
+        /* far over the limit: libevent refused it before reading it, with
+         * its own page rather than the server's JSON */
+        err_set(e, ST_ETOOBIG, "the request to %s %s is larger than the server takes "
+                "(max_body in its configuration)", method, path);
     } else {
         err_set(e, status == 404 ? ST_ENOTFOUND : ST_EINTERNAL,
                 "the server answered %s %s with HTTP %ld: %.300s", method, path, status,

@@ -154,6 +154,11 @@ expect 413 "a body over max_body"
 [ "$(json 'j["error"]["code"]')" = ETOOBIG ] || fail "413 without a JSON error: $OUT"
 has "$OUT" "max_body"
 ok "a body over max_body is refused with a JSON 413"
+python3 -c 'print("name: huge\nrun: echo hi\n# " + "x" * 9000)' >"$TMP/huge.yaml"
+run 2 "$STRATUS" launch "$TMP/huge.yaml" --detach
+has "$ERR" "larger than the server takes (max_body"
+hasnt "$ERR" "<html"
+ok "a request far over max_body (refused by libevent unread) gets a clear CLI error, exit 2"
 
 # --- logs, streamed until the job ends ---
 wait_api_state "$QUICK" SUCCEEDED
