@@ -18,6 +18,14 @@ keep-alive HTTP/1.1 connection each, the wall clock on this machine.
       N jobs straight to the two slurmrestd of scripts/slurm-up.sh, round
       robin, one keep-alive connection per cluster; then until all ended.
       Prints: submit seconds, makespan seconds, jobs not COMPLETED.
+  api_client.py gaps SLURM_DIR PORT_BASE
+      where the time between two jobs on a node went, from what the two
+      slurmrestd say of every job they remember (Slurm's clock, whole
+      seconds), for the direct jobs and for Stratus's: per node, the gap
+      from a job's end to the next job's start, split into the part
+      before the next job was submitted (the submitter was late) and the
+      part after (Slurm was); how long jobs ran; and at how many job
+      ends no job of the kind waited in that cluster's queue.
 URL is http://127.0.0.1:PORT.
 """
 import http.client
@@ -134,6 +142,45 @@ def slurm(slurm_dir, base, n):
     print(f"{t1 - t0:.4f} {t2 - t0:.4f} {sum(1 for c, i in ids if s[c][i] != 'COMPLETED')}")
 
 
+def slurm_jobs(slurm_dir, base):
+    out = []
+    for i, name in enumerate(["azure-eastus", "oci-ashburn"]):
+        tok = open(f"{slurm_dir}/{name}/token").read().strip()
+        conn = http.client.HTTPConnection("127.0.0.1", base + i * 20 + 1)
+        conn.request("GET", "/slurm/v0.0.38/jobs", None,
+                     {"X-SLURM-USER-NAME": "root", "X-SLURM-USER-TOKEN": tok})
+        out += [dict(j, cluster=name) for j in json.loads(conn.getresponse().read())["jobs"]]
+    return out
+
+
+def gaps(slurm_dir, base):
+    jobs = slurm_jobs(slurm_dir, base)
+    for kind, pre in (("direct", "direct-"), ("stratus", "stratus-")):
+        mine = [j for j in jobs if j["name"].startswith(pre) and j["start_time"] > 0
+                and j["nodes"]]
+        if not mine:
+            continue
+        by_node = {}
+        for j in mine:
+            by_node.setdefault((j["cluster"], j["nodes"]), []).append(j)
+        late_sub, late_slurm, none_waiting = [], [], 0
+        for (cluster, _), lst in by_node.items():
+            lst.sort(key=lambda j: (j["start_time"], j["job_id"]))
+            for a, b in zip(lst, lst[1:]):
+                late_sub.append(max(0, b["submit_time"] - a["end_time"]))
+                late_slurm.append(b["start_time"] - max(b["submit_time"], a["end_time"]))
+                none_waiting += not any(j["cluster"] == cluster and
+                                        j["submit_time"] <= a["end_time"] < j["start_time"]
+                                        for j in mine)
+        ran = [j["end_time"] - j["start_time"] for j in mine]
+        n = max(1, len(late_sub))
+        print(f"gaps {kind:8s} {len(mine)} jobs on {len(by_node)} nodes: "
+              f"span {max(j['end_time'] for j in mine) - min(j['submit_time'] for j in mine)} s; "
+              f"per node gap end->next start: submitter {sum(late_sub) / n:.2f} s + "
+              f"Slurm {sum(late_slurm) / n:.2f} s mean; a job ran {sum(ran) / len(ran):.2f} s mean; "
+              f"no job waiting in Slurm at {none_waiting} of {len(late_sub)} ends")
+
+
 def main():
     a = sys.argv
     if len(a) == 6 and a[1] == "wake":
@@ -142,6 +189,8 @@ def main():
         submit(a[2], a[3], a[4], int(a[5]))
     elif len(a) == 4 and a[1] == "wait":
         wait(a[2], a[3])
+    elif len(a) == 4 and a[1] == "gaps":
+        gaps(a[2], int(a[3]))
     elif len(a) == 5 and a[1] == "slurm":
         slurm(a[2], int(a[3]), int(a[4]))
     else:

@@ -14,6 +14,11 @@
 #   BENCH_SLURM_JOBS=300   jobs for the Slurm submit path
 #   BENCH_NO_SLURM=1       skip everything that needs Slurm (and root)
 #   BENCH_ONLY=anchor      run one part only: handler, anchor, api, wake, slurm
+#   BENCH_SLURM_QUEUE=N    slurm part: the clusters file's `queue` (nodes that may
+#                          wait in a cluster's own queue; default: the driver's)
+#   BENCH_SLURM_GAPS=DIR   slurm part: also say where the time between two jobs
+#                          on a node went (api_client.py gaps), and keep the
+#                          server's log in DIR
 #
 # Parts (each prints its lines):
 #   handler bench_api_handle (bench/bench_api_handle.c): the handlers' own
@@ -231,12 +236,16 @@ slurm_part() {
   read -r d_sub d_make d_bad < <(python3 "$root/bench/api_client.py" slurm "$SLURM_DIR" "$SLURM_PORT_BASE" "$SLURM_N")
   idle_wait
   export STRATUS_CATALOG=$root/tests/data/catalog-mini
-  cp "$SLURM_DIR/clusters.yaml" "$TMP/clusters.yaml"
+  { [ -n "${BENCH_SLURM_QUEUE:-}" ] && echo "queue: $BENCH_SLURM_QUEUE"; cat "$SLURM_DIR/clusters.yaml"; } >"$TMP/clusters.yaml"
   start_server slurm "$(printf 'drivers:\n  - name: lab-slurm\n    driver: slurm\n    config: %s\n    locations: ["*"]\n    timing: {poll: %s}' "$TMP/clusters.yaml" "$SLURM_POLL_INTERVAL")"
   spec "$TMP/slurm.yaml" bench "" true
   read -r s_sub s_t0 < <(python3 "$root/bench/api_client.py" submit "$URL" "$TOKEN" "$TMP/slurm.yaml" "$SLURM_N")
   read -r s_end s_n s_bad < <(python3 "$root/bench/api_client.py" wait "$URL" "$TOKEN")
   metrics_summary
+  if [ -n "${BENCH_SLURM_GAPS:-}" ]; then
+    python3 "$root/bench/api_client.py" gaps "$SLURM_DIR" "$SLURM_PORT_BASE"
+    mkdir -p "$BENCH_SLURM_GAPS" && cp "$HOME_DIR/server.log" "$BENCH_SLURM_GAPS/server.log"
+  fi
   stop_home
   unset STRATUS_CATALOG
   python3 - "$SLURM_N" "$d_sub" "$d_make" "$d_bad" "$s_sub" "$s_t0" "$s_end" "$s_bad" <<'PY'

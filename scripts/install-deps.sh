@@ -2,6 +2,7 @@
 # Install what Stratus needs to build and test on Debian 12. Idempotent.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libglpk-dev libevent-dev libssl-dev clang wrk prometheus)
+pkgs+=(nginx) # bench/bench_router.sh measures `stratus router` against it
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,17 @@
 /*
  * apijson.c - the JSON shapes of the API (apijson.h), both ways.
  *
- * Every store field travels except a job's spec_text and policy_text: a spec
- * may carry secrets in its environment (the store is owner-only for that
- * reason), and a viewer may read any job. Times of 0 ("not yet") travel as
- * null, as do the -1 of exit codes and of an event's from/to states; enums
- * travel as the names the CLI prints. Reals are written by jansson with 17
- * significant digits, so a decoded double is the encoded one.
+ * Every store field travels except a job's or a service's spec_text and
+ * policy_text: a spec may carry secrets in its environment (the store is
+ * owner-only for that reason), and a viewer may read any job; nor do a
+ * service's API key digests (only how many there are). A plain job's
+ * service_id, svc_version, port (0) and svc_mode (any) travel as null; a
+ * decoder takes them as optional, so a reply of a server from before
+ * services decodes.
+ * Times of 0 ("not yet") travel as null, as do the -1 of exit codes and of
+ * an event's from/to states; enums travel as the names the CLI prints.
+ * Reals are written by jansson with 17 significant digits, so a decoded
+ * double is the encoded one.
  */
 #include "apijson.h"
 
@@ -41,6 +46,14 @@ static json_t *int_or_null(long long v, long long none)
 static const char *att_state_name(int s)
 {
     return s == ATT_LAUNCHING ? "launching" : s == ATT_RUNNING ? "running" : "ended";
+}
+
+/* enum svc_mode; "?" for a number that is not one. */
+static const char *svc_mode_name(int m)
+{
+    static const char *const names[] = {"any", "spot", "on-demand"};
+
+    return m >= SVC_MODE_ANY && m <= SVC_MODE_ON_DEMAND ? names[m] : "?";
 }
 
 /* ---- encoders ---- */
@@ -84,6 +97,13 @@ static void job_fields(json_t *o, const struct store_job *j)
     json_object_set_new(o, "work_done_s", json_real(j->work_done_s));
     json_object_set_new(o, "cancel_requested", json_boolean(j->cancel_requested));
     json_object_set_new(o, "cur_attempt", int_or_null(j->cur_attempt, 0));
+    json_object_set_new(o, "service_id", int_or_null(j->service_id, 0));
+    json_object_set_new(o, "svc_version", int_or_null(j->svc_version, 0));
+    json_object_set_new(o, "port", int_or_null(j->port, 0));
+    json_object_set_new(o, "svc_mode",
+                        j->svc_mode != SVC_MODE_ANY
+                            ? json_string(svc_mode_name(j->svc_mode))
+                            : json_null());
 }
 
 json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts, size_t n,
@@ -185,6 +205,35 @@ json_t *apijson_cost_row(const struct store_cost_row *r)
     return o;
 }
 
+/* How many digests the JSON array `keys` holds; 0 for NULL (and for a
+ * text that is not an array, which the server never writes). */
+static size_t keys_count(const char *keys)
+{
+    json_t *arr = keys != NULL ? json_loads(keys, 0, NULL) : NULL;
+    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+
+    json_decref(arr);
+    return n;
+}
+
+json_t *apijson_service(const struct store_service *s)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(s->id));
+    json_object_set_new(o, "name", json_string(s->name ? s->name : ""));
+    json_object_set_new(o, "state", json_string(svc_state_name(s->state)));
+    json_object_set_new(o, "reason", str_or_null(s->reason));
+    json_object_set_new(o, "version", json_integer(s->version));
+    json_object_set_new(o, "target", json_integer(s->target));
+    json_object_set_new(o, "spec_path", str_or_null(s->spec_path));
+    json_object_set_new(o, "created_at", json_real(s->created_at));
+    json_object_set_new(o, "updated_at", real_or_null(s->updated_at));
+    json_object_set_new(o, "ended_at", real_or_null(s->ended_at));
+    json_object_set_new(o, "keys", json_integer((json_int_t)keys_count(s->keys)));
+    return o;
+}
+
 json_t *apijson_error(const struct err *e)
 {
     json_t *o = json_object(), *in = json_object();
@@ -220,6 +269,19 @@ static void rd_bad(struct rd *r, const char *key)
 {
     if (r->bad == NULL)
         r->bad = key;
+}
+
+/* An integer field that may be missing (added after the first API):
+ * none when missing or null. */
+static long long rd_int_opt(struct rd *r, const char *key, long long none)
+{
+    const json_t *v = json_object_get(r->o, key);
+
+    if (v == NULL || json_is_null(v))
+        return none;
+    if (!json_is_integer(v))
+        rd_bad(r, key);
+    return json_integer_value(v);
 }
 
 static double rd_real(struct rd *r, const char *key)
@@ -342,6 +404,13 @@ int apijson_to_job(const json_t *o, struct store_job *out, struct err *e)
     j->cost = rd_real(&r, "cost");
     j->exit_code = (int)rd_int(&r, "exit_code", -1);
     j->cancel_requested = rd_bool(&r, "cancel_requested");
+    j->service_id = rd_int_opt(&r, "service_id", 0);
+    j->svc_version = (int)rd_int_opt(&r, "svc_version", 0);
+    j->port = (int)rd_int_opt(&r, "port", 0);
+    j->svc_mode =
+        json_object_get(o, "svc_mode") != NULL
+            ? rd_enum(&r, "svc_mode", svc_mode_name, SVC_MODE_ON_DEMAND + 1, SVC_MODE_ANY)
+            : SVC_MODE_ANY;
     if (rd_done(&r, e) != 0) {
         store_job_clear(j);
         memset(j, 0, sizeof(*j));
@@ -427,6 +496,30 @@ int apijson_to_cost_row(const json_t *o, struct store_cost_row *out, struct err 
         free(out->key);
         free(out->name);
         memset(out, 0, sizeof(*out));
+        return e->code;
+    }
+    return 0;
+}
+
+int apijson_to_service(const json_t *o, struct store_service *out, struct err *e)
+{
+    struct rd r = {o, "service", NULL};
+
+    memset(out, 0, sizeof(*out));
+    out->id = rd_int(&r, "id", 0);
+    out->name = rd_str_req(&r, "name");
+    out->state = rd_enum(&r, "state", svc_state_name, SVC__NSTATES, 0);
+    out->reason = rd_str(&r, "reason");
+    out->version = (int)rd_int(&r, "version", 0);
+    out->target = (int)rd_int(&r, "target", 0);
+    out->spec_path = rd_str(&r, "spec_path");
+    out->created_at = rd_real(&r, "created_at");
+    out->updated_at = rd_real(&r, "updated_at");
+    out->ended_at = rd_real(&r, "ended_at");
+    if (rd_int(&r, "keys", 0) < 0)
+        rd_bad(&r, "keys");
+    if (rd_done(&r, e) != 0) {
+        store_service_clear(out);
         return e->code;
     }
     return 0;

@@ -15,6 +15,7 @@ struct store_attempt;
 struct store_cost_row;
 struct store_event;
 struct store_job;
+struct store_service;
 
 /* A job; with its attempts (may be NULL, n 0) as "attempts_detail" and the
  * current one's placement as "placement". now: for an attempt still running,
@@ -24,12 +25,18 @@ json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts,
 json_t *apijson_attempt(const struct store_attempt *a, double now);
 json_t *apijson_event(const struct store_event *ev);
 json_t *apijson_cost_row(const struct store_cost_row *r);
+/* A service without its texts (spec, policy) and without its keys' digests:
+ * "keys" is how many it has (0 = an open endpoint). */
+json_t *apijson_service(const struct store_service *s);
 
 /* Decode (out is cleared first; on failure it holds nothing to free). */
 int apijson_to_job(const json_t *o, struct store_job *out, struct err *e);
 int apijson_to_attempt(const json_t *o, struct store_attempt *out, struct err *e);
 int apijson_to_event(const json_t *o, struct store_event *out, struct err *e);
 int apijson_to_cost_row(const json_t *o, struct store_cost_row *out, struct err *e);
+/* out->keys stays NULL: the digests never travel (read the count as the
+ * object's "keys" integer). */
+int apijson_to_service(const json_t *o, struct store_service *out, struct err *e);
 
 /* {"error": {"code": "EPARSE", "message": "..."}} */
 json_t *apijson_error(const struct err *e);

@@ -15,14 +15,17 @@
 
 #include "cli/client.h"
 #include "util/strutil.h"
+#include "util/xmem.h"
 
 static const char local_usage[] =
     "usage: stratus local preempt --job JOB\n"
+    "       stratus local preempt --service NAME --replica ID\n"
     "       stratus local preempt --location CLOUD/REGION[/ZONE]\n"
     "       stratus local stockout --location CLOUD/REGION[/ZONE] [--for DURATION]\n"
     "       stratus local api-error --location CLOUD/REGION[/ZONE] [--for DURATION]\n"
     "preempt takes a node back from a job (or every node at a location), after\n"
-    "the notice period, as a cloud reclaims spot capacity;\n"
+    "the notice period, as a cloud reclaims spot capacity (a service's replica\n"
+    "is its job: `stratus serve status NAME` lists their ids);\n"
     "stockout makes a location refuse launches for lack of capacity, api-error\n"
     "makes its API fail them (for 10m unless --for says).\n";
 
@@ -48,15 +51,49 @@ static int file_request(const char *kind, const char *arg)
     return 0;
 }
 
+/* The job of replica `rep` of service `name`, checked with the server. */
+static int replica_job(const char *name, const char *rep, char *job, size_t n)
+{
+    char *esc = client_escape(name), *path = xasprintf("/v1/services/%s", esc);
+    const json_t *reps;
+    json_t *r = NULL;
+    struct err e;
+    size_t i;
+    int rc;
+
+    err_clear(&e);
+    rc = client_call("GET", path, NULL, &r, &e);
+    free(esc);
+    free(path);
+    if (rc != 0)
+        return cli_fail(&e);
+    reps = json_object_get(r, "replicas");
+    for (i = 0; i < json_array_size(reps); i++) {
+        const json_t *x = json_array_get(reps, i);
+
+        snprintf(job, n, "%lld", (long long)json_integer_value(json_object_get(x, "id")));
+        if (strcmp(job, rep) == 0) {
+            json_decref(r);
+            return 0;
+        }
+    }
+    json_decref(r);
+    fprintf(stderr, "stratus: service %s has no replica %s (`stratus serve status %s` lists "
+            "them)\n", name, rep, name);
+    return 1;
+}
+
 static int run_local(int argc, char **argv)
 {
     static const struct option longs[] = {{"job", required_argument, NULL, 'j'},
                                           {"location", required_argument, NULL, 'l'},
                                           {"for", required_argument, NULL, 'f'},
+                                          {"service", required_argument, NULL, 's'},
+                                          {"replica", required_argument, NULL, 'r'},
                                           {NULL, 0, NULL, 0}};
-    const char *job = NULL, *loc = NULL, *dur = "10m";
+    const char *job = NULL, *loc = NULL, *dur = "10m", *svc = NULL, *rep = NULL;
     double secs;
-    char arg[512];
+    char arg[512], rjob[32];
     int ch;
 
     if (argc < 2 || (strcmp(argv[1], "preempt") != 0 && strcmp(argv[1], "stockout") != 0 &&
@@ -72,10 +109,25 @@ static int run_local(int argc, char **argv)
             loc = optarg;
         else if (ch == 'f')
             dur = optarg;
+        else if (ch == 's')
+            svc = optarg;
+        else if (ch == 'r')
+            rep = optarg;
         else {
             fputs(local_usage, stderr);
             return 2;
         }
+    }
+    if ((svc == NULL) != (rep == NULL) || (svc && (job || loc))) {
+        fputs(local_usage, stderr);
+        return 2;
+    }
+    if (svc != NULL) {
+        int rc = replica_job(svc, rep, rjob, sizeof(rjob));
+
+        if (rc != 0)
+            return rc;
+        job = rjob;
     }
     if (optind != argc || (job == NULL) == (loc == NULL) ||
         (strcmp(argv[1], "preempt") != 0 && loc == NULL)) {

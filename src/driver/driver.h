@@ -133,6 +133,12 @@ struct driver_ops {
      * event loop watches them, drains them and polls); returns how many it
      * put in fds (at most max).  NULL or 0 = none: poll on a timer. */
     int (*wake_fds)(struct driver *d, int *fds, size_t max);
+    /* Nodes that may be launched now if they may also wait in the location's
+     * own queue (a batch scheduler's) for nodes to free: at least what
+     * capacity says.  The controller asks only when no candidate of a job
+     * has free nodes.  NULL = no such queue: capacity() is the answer. */
+    long (*queue_capacity)(struct driver *d, const char *cloud, const char *region,
+                           const char *zone, const char *instance_type, int spot);
 };
 
 struct driver {
@@ -173,6 +179,15 @@ static inline long driver_capacity(struct driver *d, const char *cloud, const ch
     if (d->ops->capacity_mode)
         return d->ops->capacity_mode(d, cloud, region, zone, instance_type, spot);
     return d->ops->capacity ? d->ops->capacity(d, cloud, region, zone, instance_type) : -1;
+}
+
+static inline long driver_queue_capacity(struct driver *d, const char *cloud,
+                                         const char *region, const char *zone,
+                                         const char *instance_type, int spot)
+{
+    if (d->ops->queue_capacity)
+        return d->ops->queue_capacity(d, cloud, region, zone, instance_type, spot);
+    return driver_capacity(d, cloud, region, zone, instance_type, spot);
 }
 
 static inline int driver_inject(struct driver *d, const char *kind, const char *arg,

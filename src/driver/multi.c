@@ -361,6 +361,17 @@ static long multi_capacity_mode(struct driver *d, const char *cloud, const char 
     return k < 0 ? 0 : driver_capacity(&m->ch[k].d, cloud, region, zone, itype, spot);
 }
 
+static long multi_queue_capacity(struct driver *d, const char *cloud, const char *region,
+                                 const char *zone, const char *itype, int spot)
+{
+    struct multi *m = d->priv;
+    int k = multi_world_child(m->w, cloud, region, zone);
+
+    if (k < 0)
+        return 0;
+    return driver_queue_capacity(&m->ch[k].d, cloud, region, zone, itype, spot);
+}
+
 static long multi_capacity(struct driver *d, const char *cloud, const char *region,
                            const char *zone, const char *itype)
 {
@@ -506,6 +517,7 @@ const struct driver_ops driver_multi = {
     .inject = multi_inject,
     .next_event_in = multi_next_event_in,
     .capacity_mode = multi_capacity_mode,
+    .queue_capacity = multi_queue_capacity,
     .log_path = multi_log_path,
     .rewind = multi_rewind,
     .wake_fds = multi_wake_fds,

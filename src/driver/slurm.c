@@ -27,10 +27,18 @@
  *
  * Capacity (capacity()) is what the cluster's nodes say: idle nodes of the
  * partition, less the nodes of this driver's jobs that are submitted but
- * not running yet.  An offer no cluster is has none.  A cluster that cannot
- * be reached has none either, and a job pending there longer than the
- * cluster's pending_timeout is cancelled and reported as CAPACITY, so the
- * controller moves it.
+ * not running yet.  queue_capacity() adds the cluster's `queue` allowance:
+ * that many more nodes of jobs may wait in Slurm's own queue, so Slurm
+ * starts the next job the moment a node frees rather than when this driver
+ * has seen the end (a poll later) and the controller has submitted again;
+ * measured (bench/bench_api.sh), that wait was most of what Stratus added to
+ * a stream of short jobs.  The controller asks for it only when no
+ * candidate anywhere has a free node.  An offer no cluster is has none.  A
+ * cluster that cannot be reached has none either, queue or not, and a job
+ * pending there longer than the cluster's pending_timeout - a queued one
+ * too: that bounds how long a queue keeps a job from a place that frees up
+ * elsewhere - is cancelled and reported as CAPACITY, so the controller
+ * moves it.
  *
  * Decisions a reader might question:
  *  - A refused or failed POST is not an error of launch(): it is reported
@@ -76,6 +84,7 @@
 #define WARN_EVERY_S 30.0   /* one warning per cluster this often at most */
 #define NAME_MAX_LEN 128
 #define LOOKUP_MAX 32       /* live jobs on a cluster asked for one by one, at most */
+#define PENDING_LOOK_S 1.0  /* a job not running yet is asked for at most this often */
 
 /* What the driver knows of one cluster now. */
 struct scluster {
@@ -87,6 +96,7 @@ struct scluster {
     double full_at;        /* when the last full list came */
     long idle;             /* idle nodes, as last fetched */
     double idle_at;        /* when; 0 = stale, fetch again */
+    int idle_ok;           /* that fetch worked */
     double warned_at;
 };
 
@@ -394,6 +404,21 @@ static int look_mode(const struct slurm *p, const struct scluster *c)
     return by_name || n > LOOKUP_MAX ? 2 : 1;
 }
 
+/* Is a due for a look by its id?  A job that waits in the cluster's queue
+ * is asked for at most every PENDING_LOOK_S: when a queue holds a few jobs
+ * per node, asking for every one at every poll kept the server's loop
+ * (and its API) busy, while Slurm starts them on its own; what their start
+ * changes (queue room, billing from the job's start time) can wait that
+ * long.  Running jobs are asked for at every poll: their end frees nodes. */
+static int look_now(const struct slurm *p, const struct satt *a, double now)
+{
+    double every =
+        p->conf.poll_interval > PENDING_LOOK_S ? p->conf.poll_interval : PENDING_LOOK_S;
+
+    return a->phase != SA_SUBMITTED || a->started_at > 0 || a->terminated ||
+           now - a->looked_at >= every;
+}
+
 /* Look at cluster c, which has something to tell, by job or by list. */
 static void follow_cluster(struct slurm *p, struct scluster *c, int mode, double now)
 {
@@ -410,9 +435,14 @@ static void follow_cluster(struct slurm *p, struct scluster *c, int mode, double
 
         if (a->cl != c->conf || !wants_news(a))
             continue;
-        if (mode == 2)
+        if (mode == 2) {
             follow_one(p, c, a, job_of(&c->jobs, a), now);
-        else if (follow_by_id(p, c, a, now) != 0)
+            continue;
+        }
+        if (!look_now(p, a, now))
+            continue;
+        a->looked_at = now;
+        if (follow_by_id(p, c, a, now) != 0)
             break;
     }
 }
@@ -497,13 +527,17 @@ static void submit(struct slurm *p, struct satt *at, const char *body)
     if (srest_submit(&c->rest, body, &job_id, &e) == 0) {
         at->job_id = job_id;
         at->phase = SA_SUBMITTED;
+        at->looked_at = now_of(p); /* Slurm starts it seconds later at best */
     } else {
         /* Unless Slurm said no, the job may exist all the same: keep looking. */
         at->cleanup = e.code != ST_ECAPACITY && e.code != ST_EINVAL;
         satt_refuse(at, now_of(p), e.msg);
         log_warn("slurm driver: attempt %" PRId64 ": %s", at->id, e.msg);
+        /* Only a refusal calls for a new look at the nodes: a job submitted
+         * counts as pending (pending_nodes()) until it is seen running, and
+         * a look after every submission cost a request per job in a burst. */
+        c->idle_at = 0;
     }
-    c->idle_at = 0;
     save(p, at);
 }
 
@@ -641,12 +675,11 @@ static long pending_nodes(const struct slurm *p, const struct slurm_cluster *c)
     return n;
 }
 
-static long slurm_capacity(struct driver *d, const char *cloud, const char *region,
-                           const char *zone, const char *instance_type)
+/* Nodes of cluster cl that may be launched on now: its idle nodes, plus
+ * its queue allowance when queue is set, less the nodes of our jobs that
+ * do not run yet (they take idle nodes first, then queue places). */
+static long cluster_room(struct slurm *p, const struct slurm_cluster *cl, int queue)
 {
-    struct slurm *p = d->priv;
-    const struct slurm_cluster *cl =
-        slurm_conf_find(&p->conf, cloud, region, zone, instance_type);
     struct scluster *c;
     double now = now_of(p);
     struct err e;
@@ -657,14 +690,26 @@ static long slurm_capacity(struct driver *d, const char *cloud, const char *regi
     c = cluster_of(p, cl);
     if (c->idle_at <= 0 || now - c->idle_at >= p->conf.poll_interval) {
         err_clear(&e);
-        if (srest_idle(&c->rest, &c->idle, &e) != 0) {
+        c->idle_ok = srest_idle(&c->rest, &c->idle, &e) == 0;
+        if (!c->idle_ok) {
             warn_cluster(p, c, e.msg);
             c->idle = 0; /* unreachable: no capacity */
         }
         c->idle_at = now;
     }
-    n = c->idle - pending_nodes(p, cl);
+    /* A cluster that does not answer has no room, queue or not. */
+    n = c->idle + (queue && c->idle_ok ? cl->queue : 0) - pending_nodes(p, cl);
     return n > 0 ? n : 0;
+}
+
+static long slurm_capacity(struct driver *d, const char *cloud, const char *region,
+                           const char *zone, const char *instance_type)
+{
+    struct slurm *p = d->priv;
+    const struct slurm_cluster *cl =
+        slurm_conf_find(&p->conf, cloud, region, zone, instance_type);
+
+    return cluster_room(p, cl, 0);
 }
 
 /* A cluster sells its nodes one way: spot, or on demand. */
@@ -678,6 +723,18 @@ static long slurm_capacity_mode(struct driver *d, const char *cloud, const char 
     if (cl == NULL || cl->spot != (spot != 0))
         return 0;
     return slurm_capacity(d, cloud, region, zone, instance_type);
+}
+
+static long slurm_queue_capacity(struct driver *d, const char *cloud, const char *region,
+                                 const char *zone, const char *instance_type, int spot)
+{
+    struct slurm *p = d->priv;
+    const struct slurm_cluster *cl =
+        slurm_conf_find(&p->conf, cloud, region, zone, instance_type);
+
+    if (cl == NULL || cl->spot != (spot != 0))
+        return 0;
+    return cluster_room(p, cl, 1);
 }
 
 static double slurm_next_event_in(struct driver *d)
@@ -858,4 +915,5 @@ const struct driver_ops driver_slurm = {
     .inject = NULL,
     .next_event_in = slurm_next_event_in,
     .log_path = slurm_log_path,
+    .queue_capacity = slurm_queue_capacity,
 };

@@ -5,6 +5,7 @@
  *   poll_interval: 1s            # how often a cluster's jobs are looked at
  *   timeout: 10s                 # one HTTP request
  *   pending_timeout: 5m          # default of the clusters' own
+ *   queue: 8                     # default of the clusters' own
  *   clusters:
  *     - name: azure-eastus       # [A-Za-z0-9._-]: used in messages only
  *       cloud: azure             # the catalog offer this cluster is:
@@ -21,6 +22,10 @@
  *       workdir: /shared/stratus # where job logs and working directories
  *                                #   go, as the nodes see it (optional)
  *       pending_timeout: 30s     # pending longer = no capacity here
+ *       queue: 8                 # nodes of Stratus's jobs that may wait in
+ *                                #   the cluster's own queue beyond its idle
+ *                                #   nodes (used only when no location has a
+ *                                #   free node; 0 = submit only to idle nodes)
  *       spot: false              # its nodes are spot (preemptible) capacity;
  *                                #   the controller then places only spot
  *                                #   attempts here, else only on-demand ones
@@ -184,6 +189,8 @@ static int cluster_key(const struct conf_ctx *x, struct slurm_cluster *cl, const
         return yget_duration(x->d, v, "pending_timeout", &cl->pending_timeout, e);
     if (strcmp(k, "spot") == 0)
         return yget_bool(x->d, v, "spot", &cl->spot, e);
+    if (strcmp(k, "queue") == 0)
+        return yget_long(x->d, v, "queue", 0, SLURM_MAX_NODES, &cl->queue, e);
     BUG_ON(strcmp(k, "gpus_per_node") != 0); /* ymap_check_keys let no other key in */
     rc = yget_long(x->d, v, "gpus_per_node", 0, 1024, &g, e);
     if (rc == 0)
@@ -224,14 +231,15 @@ static int cluster_check(const struct conf_ctx *x, const struct ynode *n,
     return cluster_offer(x, n, cl, e);
 }
 
-static int read_cluster(const struct conf_ctx *x, const struct ynode *n, double pending,
-                        struct err *e)
+/* A cluster of n; def holds the file's defaults (pending_timeout, queue). */
+static int read_cluster(const struct conf_ctx *x, const struct ynode *n,
+                        const struct slurm_cluster *def, struct err *e)
 {
     static const char *const keys[] = {
         "name",       "cloud",     "region",  "zone",          "instance_type",
         "partition",  "account",   "qos",     "url",           "user",
         "token_file", "token_env", "workdir", "gpus_per_node", "pending_timeout",
-        "spot",       NULL};
+        "spot",       "queue",     NULL};
     struct slurm_cluster *cl;
     size_t i;
     int rc = yexpect(x->d, n, Y_MAP, "a cluster", e);
@@ -244,7 +252,8 @@ static int read_cluster(const struct conf_ctx *x, const struct ynode *n, double 
     cl = &x->c->c[x->c->n++];
     memset(cl, 0, sizeof(*cl));
     cl->gpus = -1;
-    cl->pending_timeout = pending;
+    cl->pending_timeout = def->pending_timeout;
+    cl->queue = def->queue;
     cl->line = n->line;
     for (i = 0; rc == 0 && i < n->n; i++)
         rc = cluster_key(x, cl, n->keys[i]->str, n->items[i], e);
@@ -267,8 +276,8 @@ static int read_cluster(const struct conf_ctx *x, const struct ynode *n, double 
 
 /* ---- the file ---------------------------------------------------------------- */
 
-static int read_clusters(const struct conf_ctx *x, const struct ynode *n, double pending,
-                         struct err *e)
+static int read_clusters(const struct conf_ctx *x, const struct ynode *n,
+                         const struct slurm_cluster *def, struct err *e)
 {
     size_t i;
     int rc = yexpect(x->d, n, Y_SEQ, "clusters", e);
@@ -278,16 +287,17 @@ static int read_clusters(const struct conf_ctx *x, const struct ynode *n, double
     if (rc == 0 && n->n > CONF_MAX_CLUSTERS)
         return yerr(x->d, n, ST_EINVAL, e, "clusters: more than %d", CONF_MAX_CLUSTERS);
     for (i = 0; rc == 0 && i < n->n; i++)
-        rc = read_cluster(x, n->items[i], pending, e);
+        rc = read_cluster(x, n->items[i], def, e);
     return rc;
 }
 
 static int read_root(const struct conf_ctx *x, struct err *e)
 {
     static const char *const keys[] = {"poll_interval", "timeout", "pending_timeout",
-                                       "clusters", NULL};
+                                       "queue", "clusters", NULL};
     const struct ynode *root = x->d->root, *v;
-    double pending = SLURM_DEFAULT_PENDING;
+    struct slurm_cluster def = {.pending_timeout = SLURM_DEFAULT_PENDING,
+                                .queue = SLURM_DEFAULT_QUEUE};
     int rc;
 
     if (ynode_is_null(root))
@@ -303,11 +313,13 @@ static int read_root(const struct conf_ctx *x, struct err *e)
             rc = yerr(x->d, v, ST_EINVAL, e, "timeout must be at least 0.1 s");
     }
     if (rc == 0 && (v = ymap_get(root, "pending_timeout")) != NULL)
-        rc = yget_duration(x->d, v, "pending_timeout", &pending, e);
+        rc = yget_duration(x->d, v, "pending_timeout", &def.pending_timeout, e);
+    if (rc == 0 && (v = ymap_get(root, "queue")) != NULL)
+        rc = yget_long(x->d, v, "queue", 0, SLURM_MAX_NODES, &def.queue, e);
     if (rc == 0 && (v = ymap_get(root, "clusters")) == NULL)
         rc = yerr(x->d, root, ST_EINVAL, e, "the clusters file has no `clusters` list");
     if (rc == 0)
-        rc = read_clusters(x, v, pending, e);
+        rc = read_clusters(x, v, &def, e);
     return rc;
 }
 

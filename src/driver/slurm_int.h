@@ -52,6 +52,9 @@ struct buf;
 #define SLURM_DEFAULT_POLL 1.0      /* seconds between two looks at a cluster */
 #define SLURM_DEFAULT_PENDING 300.0 /* pending this long = no capacity there */
 #define SLURM_DEFAULT_TIMEOUT 10.0  /* one HTTP request, connection included */
+/* Nodes of our jobs that may wait in a cluster's own queue beyond its idle
+ * nodes (slurm.c, "Capacity"). */
+#define SLURM_DEFAULT_QUEUE 8
 /* A record still "submitting" whose job no list shows this long after the
  * submission was lost (its controller died before the POST). */
 #define SLURM_SUBMIT_GRACE 30.0
@@ -71,6 +74,7 @@ struct slurm_cluster {
     int gpus;                            /* GPUs per node to ask for; -1 = the offer's */
     int spot;                            /* its nodes are sold as spot (else on demand) */
     double pending_timeout;              /* seconds */
+    long queue;                          /* nodes that may wait in its queue */
     size_t line;                         /* where it starts in the file */
 };
 
@@ -210,6 +214,7 @@ struct satt {
     int running_said;         /* RUNNING events returned (nodes 0..n-1) */
     int end_said;             /* terminal events returned */
     unsigned acked : 1;       /* the terminal events were acknowledged */
+    double looked_at;         /* the last look at its job alone (not saved) */
 };
 
 struct satt_list {

@@ -107,6 +107,15 @@ static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **ou
         sjob_free(sj);
         return rc;
     }
+    if (sj->j.service_id != 0 && sj->j.svc_mode != SVC_MODE_ANY) {
+        size_t i;
+
+        /* The service split its replicas between spot and on-demand
+         * (mode_rule holds each to its mode): an on-demand fallback of a
+         * spot service uses the same resources, as SkyServe's does. */
+        for (i = 0; i < sj->spec->nres; i++)
+            sj->spec->res[i].use_spot = -1;
+    }
     sj->workdir = resolve_workdir(&sj->j, sj->spec);
     *out = sj;
     return 0;
@@ -504,15 +513,36 @@ static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
     return rc;
 }
 
-static struct driver_env *spec_envs(const struct spec *sp)
-{
-    struct driver_env *v = xcalloc(sp->nenvs + 1, sizeof(*v));
-    size_t i;
+/* The replica's own variables: where to listen, and who it is. */
+#define REPLICA_ENVS 3
 
-    for (i = 0; i < sp->nenvs; i++) {
-        v[i].key = sp->envs[i].key;
-        v[i].value = sp->envs[i].value;
+/* The spec's envs for an attempt of sj; a replica of a service gets PORT
+ * (its port: the local world gives each replica its own),
+ * STRATUS_SERVICE_PORT (the same) and STRATUS_REPLICA (its job id) first,
+ * and a spec's own variable of those names is left out.  *n gets the
+ * count; vals holds the numbers' text. */
+static struct driver_env *spec_envs(const struct sjob *sj, char vals[2][24], size_t *n)
+{
+    const struct spec *sp = sj->spec;
+    struct driver_env *v = xcalloc(sp->nenvs + REPLICA_ENVS + 1, sizeof(*v));
+    size_t i, k = 0;
+
+    if (sj->j.service_id != 0) {
+        snprintf(vals[0], sizeof(vals[0]), "%d", sj->j.port);
+        snprintf(vals[1], sizeof(vals[1]), "%lld", (long long)sj->j.id);
+        v[k++] = (struct driver_env){"PORT", vals[0]};
+        v[k++] = (struct driver_env){"STRATUS_SERVICE_PORT", vals[0]};
+        v[k++] = (struct driver_env){"STRATUS_REPLICA", vals[1]};
     }
+    for (i = 0; i < sp->nenvs; i++) {
+        if (sj->j.service_id != 0 && (strcmp(sp->envs[i].key, "PORT") == 0 ||
+                                      strcmp(sp->envs[i].key, "STRATUS_SERVICE_PORT") == 0 ||
+                                      strcmp(sp->envs[i].key, "STRATUS_REPLICA") == 0))
+            continue;
+        v[k].key = sp->envs[i].key;
+        v[k++].value = sp->envs[i].value;
+    }
+    *n = k;
     return v;
 }
 
@@ -521,12 +551,13 @@ static struct driver_env *spec_envs(const struct spec *sp)
 static void do_launch(struct sched *s, struct sjob *sj)
 {
     const struct store_attempt *at = &sj->att;
-    char *dir = ckpt_dir(s, sj->j.id, at->n);
-    struct driver_env *envs = spec_envs(sj->spec);
+    char *dir = ckpt_dir(s, sj->j.id, at->n), vals[2][24];
+    size_t nenvs = 0;
+    struct driver_env *envs = spec_envs(sj, vals, &nenvs);
     struct attempt a = {at->id, sj->j.id, at->n, sj->j.name, at->cloud, at->region,
                         at->zone, at->instance_type, at->accelerator, at->acc_count,
                         at->nodes, at->mode == PLAN_SPOT, sj->spec->setup, sj->spec->run,
-                        sj->workdir, envs, sj->spec->nenvs, dir};
+                        sj->workdir, envs, nenvs, dir};
     struct err e;
     int rc, store_failed = 0;
 
@@ -614,6 +645,8 @@ static int vlog(struct sched *s, struct sjob *sj, const char *type, int from, in
         free(sj->j.reason);
         sj->j.reason = xstrdup(msg);
     }
+    if (sj->j.service_id != 0 && s->p.replica_event != NULL)
+        s->p.replica_event(s->p.replica_ctx, &sj->j, type);
     return store_event_append(s->p.store, sj->j.id, sj->j.cur_attempt, s->now, type, from, to,
                               msg, NULL, e);
 }
@@ -924,6 +957,8 @@ static int on_preempted(struct sched *s, struct sjob *sj, const struct driver_ev
         snprintf(which, sizeof(which), "all nodes");
     if ((rc = sched_end_attempt(s, sj, ATT_END_PREEMPTED, -1, ev->at, e)) != 0)
         return rc;
+    if (sj->j.service_id != 0 && s->p.replica_event != NULL)
+        s->p.replica_event(s->p.replica_ctx, &sj->j, "preempted");
     if (sj->spec->recovery == SPEC_RECOVERY_EAGER_NEXT_REGION) {
         free(sj->avoid);
         sj->avoid = xasprintf("%s/%s", sj->att.cloud, sj->att.region);
@@ -1276,27 +1311,55 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
     return rc;
 }
 
-int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
-                        const struct spec *sp, const char *policy_text, double now,
-                        int64_t *job_id, struct err *e)
+static int submit(struct store *st, struct store_job *j, const char *spec_path,
+                  const char *spec_text, const char *policy_text, double now,
+                  int64_t *job_id, struct err *e)
 {
-    struct store_job j;
     int rc;
 
-    memset(&j, 0, sizeof(j));
-    job_from_spec(&j, sp, now);
-    j.spec_path = xstrdup(spec_path);
-    j.spec_text = xstrdup(spec_text);
-    j.policy_text = policy_text ? xstrdup(policy_text) : NULL;
+    j->spec_path = xstrdup(spec_path);
+    j->spec_text = xstrdup(spec_text);
+    j->policy_text = policy_text ? xstrdup(policy_text) : NULL;
     rc = store_begin(st, e);
-    if (rc == 0 && (rc = store_job_insert(st, &j, e)) == 0)
-        rc = store_event_append(st, j.id, 0, now, "submitted", -1, JOB_PENDING, spec_path,
+    if (rc == 0 && (rc = store_job_insert(st, j, e)) == 0)
+        rc = store_event_append(st, j->id, 0, now, "submitted", -1, JOB_PENDING, spec_path,
                                 NULL, e);
     if (rc == 0)
         rc = store_commit(st, e);
     else
         store_rollback(st);
-    *job_id = j.id;
-    store_job_clear(&j);
+    *job_id = j->id;
+    store_job_clear(j);
     return rc;
+}
+
+int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
+                        const struct spec *sp, const char *policy_text, double now,
+                        int64_t *job_id, struct err *e)
+{
+    struct store_job j;
+
+    memset(&j, 0, sizeof(j));
+    job_from_spec(&j, sp, now);
+    return submit(st, &j, spec_path, spec_text, policy_text, now, job_id, e);
+}
+
+int sched_submit_replica(struct store *st, const char *spec_path, const char *spec_text,
+                         const struct spec *sp, const char *policy_text,
+                         const struct store_job *tmpl, double now, int64_t *job_id,
+                         struct err *e)
+{
+    struct store_job j;
+
+    memset(&j, 0, sizeof(j));
+    job_from_spec(&j, sp, now);
+    if (tmpl->name) {
+        free(j.name);
+        j.name = xstrdup(tmpl->name);
+    }
+    j.service_id = tmpl->service_id;
+    j.svc_version = tmpl->svc_version;
+    j.port = tmpl->port;
+    j.svc_mode = tmpl->svc_mode;
+    return submit(st, &j, spec_path, spec_text, policy_text, now, job_id, e);
 }

@@ -24,6 +24,7 @@
 
 struct catalog;
 struct driver;
+struct offer;
 struct policy;
 struct store_job;
 struct store;
@@ -83,6 +84,15 @@ struct sched_params {
      * answer, = cfg.  The answer is borrowed until sched_close(). */
     const struct sched_config *(*cfg_at)(void *ctx, const char *cloud, const char *region);
     void *cfg_ctx;
+    /* Optional, for services (serve/manager.h): may replica j (a job with a
+     * service_id) use offer o in mode (enum plan_mode)?  NULL = yes.  The
+     * replica manager spreads spot replicas with it. */
+    int (*replica_may_use)(void *ctx, const struct store_job *j, const struct offer *o,
+                           int mode);
+    /* Optional: a replica's event of `type` ("preempt-notice", ...) as the
+     * controller logs it (inside the step's transaction). */
+    void (*replica_event)(void *ctx, const struct store_job *j, const char *type);
+    void *replica_ctx;
 };
 
 struct sched;
@@ -115,5 +125,12 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e);
+/* Submit a replica of a service: a job as sched_submit_parsed makes from
+ * the service's spec, with the replica fields of tmpl (service_id,
+ * svc_version, port, svc_mode) and its name. */
+int sched_submit_replica(struct store *st, const char *spec_path, const char *spec_text,
+                         const struct spec *sp, const char *policy_text,
+                         const struct store_job *tmpl, double now, int64_t *job_id,
+                         struct err *e);
 
 #endif

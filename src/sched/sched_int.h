@@ -78,6 +78,7 @@ struct sched {
     int reprice_due;            /* check live attempts' prices at the next step */
     int more_events;            /* the last poll filled its batch */
     int capacity_freed;         /* an attempt ended this step: wake waiting jobs */
+    int queue_ok;               /* placing into locations' own queues (place_one) */
     int poked;                  /* new jobs or requests to read (sched_poke) */
     int ended;                  /* a job reached a terminal state this step */
     struct sjob **wait;         /* jobs that may be PENDING or RECOVERING (some

@@ -174,8 +174,10 @@ static int safety_net(struct sched *s, struct sjob *sj, struct err *e)
 /* Which modes an idle job's placement may use (after the Safety Net ran). */
 static enum mode_rule mode_rule(const struct sched *s, const struct sjob *sj)
 {
-    if (sj->j.on_demand_only)
+    if (sj->j.on_demand_only || sj->j.svc_mode == SVC_MODE_ON_DEMAND)
         return MODE_ON_DEMAND_ONLY;
+    if (sj->j.svc_mode == SVC_MODE_SPOT)
+        return MODE_SPOT_ONLY; /* the service's split, not the policy's */
     if (!deadline_rule_on(s, sj))
         return MODE_ANY;
     if (s->p.cfg.deadline_rule == SCHED_DEADLINE_GREEDY)
@@ -222,10 +224,18 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
     if (avoid && sj->avoid && strncmp(sj->avoid, o->cloud, strlen(o->cloud)) == 0 &&
         strcmp(sj->avoid + strlen(o->cloud) + 1, o->region) == 0)
         return NOT_AVOIDED;
-    free_nodes = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type,
-                                 c->mode == PLAN_SPOT);
+    if (s->queue_ok)
+        free_nodes = driver_queue_capacity(s->p.driver, o->cloud, o->region, o->zone,
+                                           o->instance_type, c->mode == PLAN_SPOT);
+    else
+        free_nodes = driver_capacity(s->p.driver, o->cloud, o->region, o->zone,
+                                     o->instance_type, c->mode == PLAN_SPOT);
     if (free_nodes >= 0 && free_nodes - reserved(s, o) < c->nodes)
         return NOT_FULL;
+    /* last: a yes here is the placement (the service counts it at once) */
+    if (sj->j.service_id != 0 && s->p.replica_may_use != NULL &&
+        !s->p.replica_may_use(s->p.replica_ctx, &sj->j, o, c->mode))
+        return NOT_AVOIDED; /* the service spreads its replicas elsewhere */
     return USE_OK;
 }
 
@@ -486,14 +496,34 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
             if ((rc = safety_net(s, sj, e)) != 0)
                 return rc;
             *rule = mode_rule(s, sj);
-            if (*rule == MODE_SPOT_ONLY && !plan_has_spot(&s->plan))
-                *rule = MODE_ANY; /* spec or policy rule spot out: nothing to wait for */
+            /* spec or policy rule spot out: nothing to wait for; but a spot
+             * replica waits (its service has on-demand ones for that) */
+            if (*rule == MODE_SPOT_ONLY && !plan_has_spot(&s->plan) &&
+                sj->j.svc_mode != SVC_MODE_SPOT)
+                *rule = MODE_ANY;
         }
         *pick = first_usable(s, sj, *rule, counts);
         if (*pick != NULL || s->plan.n >= s->plan.feasible)
             return 0;
         opts.top *= 8;
     }
+}
+
+/* No free node anywhere: a location with a queue of its own (a Slurm
+ * cluster) may hold the job until one of its nodes frees, the best-ranked
+ * first.  Free nodes elsewhere always come first (first_usable). */
+static const struct plan_cand *queue_pick(struct sched *s, const struct sjob *sj,
+                                          enum mode_rule rule)
+{
+    size_t scratch[NOT__N] = {0};
+    const struct plan_cand *pick;
+
+    if (s->p.driver->ops->queue_capacity == NULL)
+        return NULL; /* no location has a queue: the same answer again */
+    s->queue_ok = 1;
+    pick = first_usable(s, sj, rule, scratch);
+    s->queue_ok = 0;
+    return pick;
 }
 
 static int place_one(struct sched *s, struct sjob *sj, struct err *e)
@@ -512,6 +542,8 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         return create_attempt(s, sj, pick, e);
     if (s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
         return displace(s, sj, v, e);
+    if ((pick = queue_pick(s, sj, rule)) != NULL)
+        return create_attempt(s, sj, pick, e);
     snprintf(why, sizeof(why), "%zu candidates: %zu full, %zu blocked after a stockout%s",
              s->plan.feasible, counts[NOT_FULL], counts[NOT_BLOCKED],
              rule == MODE_ON_DEMAND_ONLY ? ", spot ruled out by the deadline"

@@ -29,6 +29,7 @@ struct api_req {
     const char *body;         /* not NUL-terminated; NULL when empty */
     size_t body_len;          /* the HTTP layer has already refused > max_body */
     const struct auth_principal *who; /* never NULL; role AUTH_NONE when unauthenticated */
+    int no_park;              /* the reply must be made now (a hold ended) */
 };
 
 struct api_resp {
@@ -47,6 +48,11 @@ struct api_resp {
     int64_t stream_job;
     int stream_follow;
     int stream_node;          /* the node whose log it is (api_log_path) */
+    /* A long poll: nothing to say yet; the HTTP layer holds the request up
+     * to park_s seconds, asking again at every srv_http_recheck(), and then
+     * once more with no_park set. */
+    int park;
+    double park_s;
 };
 
 /* Free the cache of rendered job replies srv->cache (NULL is a no-op). */

@@ -11,6 +11,7 @@
 
 #include "api.h"
 
+struct spec;
 struct srv;
 
 /* One call being answered. */
@@ -44,6 +45,25 @@ int api_query(const struct api_call *c, const char *key, char *buf, size_t n);
  * replied 400 and returns -1. */
 int api_query_long(struct api_call *c, const char *key, long min, long max, long dflt,
                    long *out);
+/* A workload in a body: {"spec", "file", "policy"} (api_jobs.c). */
+struct api_workload {
+    json_t *body;
+    const char *text, *file, *policy; /* borrowed from body */
+    struct spec *sp;
+    json_t *warnings;
+};
+
+/* Read and parse the workload of the body: 0, or replied and -1 (free w
+ * with api_workload_free either way). */
+int api_workload_read(struct api_call *c, struct api_workload *w);
+void api_workload_free(struct api_workload *w);
+/* The policy a submit runs under: the server's, or an admin's override. */
+int api_submit_policy(struct api_call *c, const struct api_workload *w, const char **text,
+                      struct err *e);
+/* An error reply with the spec's warnings (and text, may be NULL) beside it. */
+void api_fail_with(struct api_call *c, const struct err *e, const struct api_workload *w,
+                   const char *text);
+
 /* The {id} of a job path as a number: 0, or replied 400 and returns -1. */
 int api_job_id(struct api_call *c, int64_t *id);
 
@@ -65,6 +85,15 @@ void api_jobs_logs(struct api_call *c);
 void api_plan(struct api_call *c);
 void api_offers(struct api_call *c);
 void api_cost(struct api_call *c);
+
+/* api_services.c */
+void api_services_up(struct api_call *c);
+void api_services_list(struct api_call *c);
+void api_services_get(struct api_call *c);
+void api_services_update(struct api_call *c);
+void api_services_down(struct api_call *c);
+void api_services_endpoints(struct api_call *c);
+void api_services_load(struct api_call *c);
 
 /* api_admin.c */
 void api_healthz(struct api_call *c);

@@ -22,6 +22,7 @@
 #include "../plan/plan.h"
 #include "../policy/policy.h"
 #include "../sched/sched.h"
+#include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/strutil.h"
@@ -33,22 +34,14 @@
 
 /* ---- a workload in a body: {"spec", "file", "policy"} ---- */
 
-struct workload {
-    json_t *body;
-    const char *text, *file, *policy; /* borrowed from body */
-    struct spec *sp;
-    json_t *warnings;
-};
-
-static void workload_free(struct workload *w)
+void api_workload_free(struct api_workload *w)
 {
     spec_free(w->sp);
     json_decref(w->body);
     json_decref(w->warnings);
 }
 
-/* Read and parse the workload of the body: 0, or replied and -1. */
-static int workload_read(struct api_call *c, struct workload *w)
+int api_workload_read(struct api_call *c, struct api_workload *w)
 {
     struct err e;
     size_t i;
@@ -80,7 +73,7 @@ static int workload_read(struct api_call *c, struct workload *w)
 }
 
 /* An error reply with the spec's warnings (and text, may be NULL) beside it. */
-static void fail_with(struct api_call *c, const struct err *e, const struct workload *w,
+void api_fail_with(struct api_call *c, const struct err *e, const struct api_workload *w,
                       const char *text)
 {
     json_t *o = apijson_error(e);
@@ -116,7 +109,7 @@ static size_t workdir_line(const char *text)
 /* A workdir that is missing would give the job an empty directory: refuse
  * the submit, resolving it as the controller will (relative to the spec
  * file's directory), with the message `stratus launch` gave. */
-static int check_workdir(const struct workload *w, struct err *e)
+static int check_workdir(const struct api_workload *w, struct err *e)
 {
     const char *slash = strrchr(w->file, '/');
     struct stat sb;
@@ -140,8 +133,8 @@ static int check_workdir(const struct workload *w, struct err *e)
 }
 
 /* The policy a submit runs under: the server's, or an admin's override. */
-static int submit_policy(struct api_call *c, const struct workload *w, const char **text,
-                         struct err *e)
+int api_submit_policy(struct api_call *c, const struct api_workload *w, const char **text,
+                      struct err *e)
 {
     struct policy *pol = NULL;
     int rc;
@@ -162,29 +155,36 @@ static int submit_policy(struct api_call *c, const struct workload *w, const cha
 /* POST /v1/jobs (member): validate, commit the job PENDING, wake the controller. */
 void api_jobs_submit(struct api_call *c)
 {
-    struct workload w;
+    struct api_workload w;
     struct store_job j;
     const char *ptext;
     struct err e;
     int64_t id = 0;
     json_t *o;
 
-    if (workload_read(c, &w) != 0) {
-        workload_free(&w);
+    if (api_workload_read(c, &w) != 0) {
+        api_workload_free(&w);
         return;
     }
     err_clear(&e);
-    if (submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
+    if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {
         /* a policy refused for the caller's role is a permission matter */
-        fail_with(c, &e, &w, NULL);
+        api_fail_with(c, &e, &w, NULL);
         if (w.policy && c->rq->who->role < AUTH_ADMIN)
             c->rp->status = 403;
-        workload_free(&w);
+        api_workload_free(&w);
         return;
     }
     srv_wake(c->s);
+    if (w.sp->service != NULL)
+        json_array_append_new(
+            w.warnings,
+            json_sprintf("%s:%zu:1: warning: the spec has a service: section; launch runs "
+                         "it once as a job of kind infer (`stratus serve up %s` runs it as "
+                         "a service)",
+                         w.file, w.sp->service->line, w.file));
     o = json_object();
     json_object_set_new(o, "id", json_integer(id));
     if (store_job_get(c->s->st, id, &j, &e) == 0) {
@@ -193,7 +193,7 @@ void api_jobs_submit(struct api_call *c)
     }
     json_object_set(o, "warnings", w.warnings);
     api_reply(c, 201, o);
-    workload_free(&w);
+    api_workload_free(&w);
 }
 
 /* ---- list, get ---- */
@@ -508,7 +508,7 @@ static char *plan_text(const struct plan *p, int explain, int only_explain)
 
 /* The policy a plan runs under: the body's (a dry run: anyone may ask
  * "what if"), else the server's. */
-static int plan_policy(struct api_call *c, const struct workload *w, struct policy **own,
+static int plan_policy(struct api_call *c, const struct api_workload *w, struct policy **own,
                        const struct policy **pol, struct err *e)
 {
     *own = NULL;
@@ -549,7 +549,7 @@ void api_plan(struct api_call *c)
 {
     const struct policy *pol;
     struct policy *own = NULL;
-    struct workload w;
+    struct api_workload w;
     struct plan p;
     struct err e;
     long top;
@@ -557,16 +557,16 @@ void api_plan(struct api_call *c)
     char *text;
     json_t *o;
 
-    if (workload_read(c, &w) != 0 || plan_opts_read(c, w.body, &top, &explain) != 0) {
-        workload_free(&w);
+    if (api_workload_read(c, &w) != 0 || plan_opts_read(c, w.body, &top, &explain) != 0) {
+        api_workload_free(&w);
         return;
     }
     err_clear(&e);
     if (plan_policy(c, &w, &own, &pol, &e) != 0 || c->s->cat == NULL) {
         if (e.code == 0)
             err_set(&e, ST_EINTERNAL, "the server has no catalog loaded");
-        fail_with(c, &e, &w, NULL);
-        workload_free(&w);
+        api_fail_with(c, &e, &w, NULL);
+        api_workload_free(&w);
         return;
     }
     plan_init(&p);
@@ -578,7 +578,7 @@ void api_plan(struct api_call *c)
     if (rc != 0) {
         /* infeasible with explain: what `plan --explain` printed before failing */
         text = rc == ST_EINFEASIBLE && explain ? plan_text(&p, 1, 1) : NULL;
-        fail_with(c, &e, &w, text);
+        api_fail_with(c, &e, &w, text);
     } else {
         text = plan_text(&p, explain, 0);
         o = json_object();
@@ -590,7 +590,7 @@ void api_plan(struct api_call *c)
     free(text);
     plan_free(&p);
     policy_free(own);
-    workload_free(&w);
+    api_workload_free(&w);
 }
 
 /* ---- offers ---- */

@@ -97,13 +97,15 @@ static const char b64url[] =
 /* base64url of n bytes (n <= 48), without padding, into out (4 * n / 3 + 2
  * bytes): OpenSSL's base64 with its two URL-unsafe letters swapped and the
  * padding dropped (RFC 4648 section 5). */
-static void b64url_encode(const unsigned char *in, size_t n, char *out)
+static void b64url_encode(const unsigned char *in, size_t n, char *out, size_t outsz)
 {
     unsigned char b64[68];
     int len = EVP_EncodeBlock(b64, in, (int)n), i;
 
     while (len > 0 && b64[len - 1] == '=')
         len--;
+    if ((size_t)len >= outsz)
+        len = (int)outsz - 1;
     for (i = 0; i < len; i++)
         out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
     out[len] = '\0';
@@ -368,7 +370,7 @@ static int token_make(const unsigned char key[32], char *buf, char *hash, struct
     if (rc != 0)
         return rc;
     memcpy(buf, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
-    b64url_encode(raw, sizeof(raw), buf + sizeof(TOKEN_PREFIX) - 1);
+    b64url_encode(raw, sizeof(raw), buf + sizeof(TOKEN_PREFIX) - 1, TOKEN_B64 + 1);
     OPENSSL_cleanse(raw, sizeof(raw));
     return token_hash(key, buf, hash, e);
 }

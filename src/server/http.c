@@ -91,11 +91,23 @@ struct stream {
     struct stream *prev, *next;
 };
 
+/* One request held for a change (a long poll: api_resp.park). */
+struct parked {
+    struct http_state *hs;
+    struct evhttp_request *req;
+    struct auth_principal who;
+    char *path, *query;
+    const char *method;
+    struct event *timer;         /* the hold's end: answered as things stand */
+    struct parked *prev, *next;
+};
+
 struct http_state {
     struct srv *s;
     struct http_listener *ls;
     size_t nls;
     struct stream *streams;      /* live streams, ended at close */
+    struct parked *parked;       /* held requests */
 };
 
 /* ---- replies ---- */
@@ -302,6 +314,96 @@ static void stream_start(struct http_state *hs, struct evhttp_request *req, stru
     stream_pump(st);
 }
 
+/* ---- held requests (long polls) ---- */
+
+static void unpark(struct parked *p)
+{
+    struct http_state *hs = p->hs;
+
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        hs->parked = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(p->req), NULL, NULL);
+    event_free(p->timer);
+    free(p->path);
+    free(p->query);
+    free(p);
+}
+
+/* Ask the handler again; the reply is sent unless it holds once more
+ * (never when final).  1 when the request was answered. */
+static int park_retry(struct parked *p, int final)
+{
+    struct api_req rq;
+    struct api_resp rp;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.method = p->method;
+    rq.path = p->path;
+    rq.query = p->query;
+    rq.who = &p->who;
+    rq.no_park = final;
+    api_handle(p->hs->s, &rq, &rp);
+    if (rp.park && !final) {
+        api_resp_clear(&rp);
+        return 0;
+    }
+    send_resp(p->req, &rp);
+    api_resp_clear(&rp);
+    unpark(p);
+    return 1;
+}
+
+static void on_park_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    park_retry(arg, 1);
+}
+
+static void on_park_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    unpark(arg); /* the client went away; libevent frees the request */
+}
+
+/* Hold req (its reply said park) until srv_http_recheck finds an answer or
+ * rp->park_s pass. */
+static void park(struct http_state *hs, struct evhttp_request *req, const struct api_req *rq,
+                 const struct api_resp *rp)
+{
+    struct parked *p = xcalloc(1, sizeof(*p));
+    struct timeval tv = {(time_t)rp->park_s, 0};
+
+    p->hs = hs;
+    p->req = req;
+    p->who = *rq->who;
+    p->path = xstrdup(rq->path);
+    p->query = rq->query ? xstrdup(rq->query) : NULL;
+    p->method = rq->method; /* static strings */
+    p->timer = evtimer_new(hs->s->base, on_park_timer, p);
+    evtimer_add(p->timer, &tv);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_park_close, p);
+    p->next = hs->parked;
+    if (hs->parked)
+        hs->parked->prev = p;
+    hs->parked = p;
+}
+
+void srv_http_recheck(struct srv *s)
+{
+    struct http_state *hs = s->http;
+    struct parked *p, *next;
+
+    for (p = hs ? hs->parked : NULL; p != NULL; p = next) {
+        next = p->next;
+        park_retry(p, 0);
+    }
+}
+
 /* ---- who is calling ---- */
 
 /* The UNIX socket: its owner (our uid) is the admin "owner". */
@@ -437,7 +539,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (rc == 0)
         api_handle(s, &rq, &rp);
     metrics_api(s->m, rp.route ? rp.route : "unmatched", rp.status, clock_mono() - t0);
-    if (rp.stream_path != NULL && rp.status < 300)
+    if (rp.park && s->base != NULL)
+        park(l->hs, req, &rq, &rp);
+    else if (rp.stream_path != NULL && rp.status < 300)
         stream_start(l->hs, req, &rp);
     else
         send_resp(req, &rp);
@@ -594,6 +698,8 @@ void srv_http_close(struct srv *s)
         return;
     while (hs->streams != NULL)
         stream_end(hs->streams);
+    while (hs->parked != NULL)
+        park_retry(hs->parked, 1);
     for (i = 0; i < hs->nls; i++) {
         if (hs->ls[i].h != NULL)
             evhttp_free(hs->ls[i].h);

@@ -50,6 +50,8 @@
 #include "sched/sched.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/serve.h"
+#include "serve/manager.h"
 #include "server/metrics.h"
 #include "server/server_conf.h"
 #include "store/store.h"
@@ -269,6 +271,9 @@ static int open_sched(struct srv *s, struct err *e)
     s->priv->cfgs = srv_cfgs_new(s->conf, &p.cfg);
     p.cfg_at = srv_conf_cfg_at;
     p.cfg_ctx = s->priv->cfgs;
+    p.replica_may_use = mgr_replica_may_use;
+    p.replica_event = mgr_replica_event;
+    p.replica_ctx = s->mgr;
     /* No default_policy: a job carries the policy text it was submitted
      * with (the server's at the time, or an admin's override), so changing
      * the org policy never changes a job already in the queue. */
@@ -304,6 +309,8 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
     if (rc == 0)
         rc = open_drivers(s, e);
     if (rc == 0)
+        rc = srv_serve_open(s, e);
+    if (rc == 0)
         rc = open_sched(s, e);
     return rc;
 }
@@ -337,6 +344,7 @@ void srv_close(struct srv *s)
         s->base = NULL;
     }
     sched_close(s->sched);
+    srv_serve_close(s);
     if (s->drv.ops != NULL)
         driver_close(&s->drv);
     catalog_free(s->cat);
@@ -437,6 +445,12 @@ static double step_once(struct srv *s)
 
     err_clear(&e);
     rc = s->sched ? sched_step(s->sched, &next, &e) : -1;
+    if (rc == 0) {
+        double svc_next = srv_serve_tick(s);
+
+        next = svc_next < next ? svc_next : next;
+        srv_http_recheck(s); /* long polls waiting for what the step changed */
+    }
     s->gen++; /* the step may have written: rendered replies are stale */
     s->steps++;
     s->last_step_at = clock_now(&clock_wall);

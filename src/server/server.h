@@ -30,6 +30,7 @@ struct catalog;
 struct event;
 struct event_base;
 struct metrics;
+struct mgr;
 struct policy;
 struct sched;
 struct srv_conf;
@@ -64,6 +65,7 @@ struct srv {
      * the store's answer while the generation stands (api_cache) */
     uint64_t gen;
     struct api_cache *cache;  /* rendered GET /v1/jobs/{id} replies (api.h) */
+    struct mgr *mgr;          /* the replica manager (serve/manager.h, serve.c) */
     /* the event loop; NULL when handlers are called directly (tests, fuzzers) */
     struct event_base *base;
     struct event *step_timer;
@@ -98,5 +100,8 @@ void srv_stop_store_gone(struct srv *s);
  * (after the first catch-up), and close them. */
 int srv_http_open(struct srv *s, struct err *e);
 void srv_http_close(struct srv *s);
+/* Ask every held request (a long poll) again: after a controller step or
+ * anything else that may have changed what they wait for. */
+void srv_http_recheck(struct srv *s);
 
 #endif

@@ -106,8 +106,9 @@ static int parse_size(const char *s, double *bytes)
     n = strlen(end);
     if (n >= sizeof(unit))
         return -1;
-    for (i = 0; i <= n; i++)
+    for (i = 0; i < n && i < sizeof(unit) - 1; i++)
         unit[i] = (char)tolower((unsigned char)end[i]);
+    unit[i] = '\0';
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcmp(unit, units[i].unit) == 0) {
             *bytes = v * units[i].mul;

@@ -27,6 +27,8 @@
  */
 #include "spec.h"
 
+#include "service.h"
+
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 #include "../util/yamlx.h"
@@ -1543,10 +1545,21 @@ struct skey {
     field_fn parse;
 };
 
+/* stratus.service: the Stratus fields of the `service:` section (service.c). */
+static int st_service(struct ctx *c, const struct ynode *n, struct err *e)
+{
+    if (c->s->service == NULL)
+        return yerr(c->d, n, ST_EINVAL, e,
+                    "stratus.service configures a service, but the spec has no "
+                    "'service:' section (add one, e.g. service: {readiness_probe: "
+                    "/health})");
+    return svc_parse_stratus(c->d, n, c->s->service, e);
+}
+
 static const struct skey skeys[] = {
     {"kind", st_kind},         {"team", st_team},         {"priority", st_priority},
     {"duration", st_duration}, {"deadline", st_deadline}, {"checkpoint", st_checkpoint},
-    {"data", st_data},         {"recovery", st_recovery},
+    {"data", st_data},         {"recovery", st_recovery}, {"service", st_service},
 };
 #define NSKEYS (sizeof(skeys) / sizeof(skeys[0]))
 
@@ -1612,6 +1625,33 @@ static int top_run(struct ctx *c, const struct ynode *v, struct err *e)
     return task_script(c, v, "run", &c->s->run, e);
 }
 
+static void svc_warn(void *arg, const struct ynode *at, const char *msg)
+{
+    warn(arg, at, "%s", msg);
+}
+
+/* service: parsed by service.c (`stratus serve up` runs it).  An empty
+ * `service:` is no service, as in SkyPilot (it skips a null section). */
+static int top_service(struct ctx *c, const struct ynode *v, struct err *e)
+{
+    const struct ynode *root = c->d->root, *key = NULL;
+
+    for (size_t i = 0; i < root->n && key == NULL; i++) {
+        if (root->items[i] == v)
+            key = root->keys[i];
+    }
+    if (ynode_is_null(v)) {
+        warn(c, key,
+             "service is empty, so there is no service: the spec runs as a plain "
+             "job (write e.g. service: {readiness_probe: /health})");
+        return 0;
+    }
+    /* `stratus serve up` runs it as a service; `stratus launch` says what
+     * it does with one (a job of kind infer, once). */
+    return svc_parse(c->d, key, v, ymap_get(root, "resources"), svc_warn, c, &c->s->service,
+                     e);
+}
+
 /* Top-level keys: parsed, handled elsewhere (resources, stratus) or accepted
  * with a warning.  `why` doubles as the warning's reason. */
 struct tkey {
@@ -1634,7 +1674,7 @@ static const struct tkey tkeys[] = {
     {"managed_secrets", NULL, "secrets are not passed to the job"},
     {"volumes", NULL, "volumes are not attached"},
     {"volume_mounts", NULL, "volumes are not attached"},
-    {"service", NULL, "no service endpoint is set up; the job runs as kind infer"},
+    {"service", top_service, NULL},
     {"pool", NULL, "worker pools are not supported"},
     {"config", NULL, "SkyPilot configuration overrides do not apply"},
     {"experimental", NULL, "SkyPilot configuration overrides do not apply"},
@@ -1777,7 +1817,7 @@ static int spec_walk(struct ctx *c, struct err *e)
     if ((rc = top_check_keys(c, root, e)) != 0 || (rc = top_fields(c, root, e)) != 0 ||
         (rc = alts_build(c, ymap_get(root, "resources"), e)) != 0)
         return rc;
-    if (!ynode_is_null(ymap_get(root, "service")))
+    if (c->s->service != NULL)
         c->s->kind = SPEC_KIND_INFER;
     st = ymap_get(root, "stratus");
     if (!ynode_is_null(st) && (rc = stratus_section(c, st, e)) != 0)
@@ -1868,6 +1908,7 @@ void spec_free(struct spec *s)
     free(s->team);
     free(s->data_cloud);
     free(s->data_region);
+    svc_spec_free(s->service);
     free(s);
 }
 

@@ -52,6 +52,8 @@ struct spec_res {
                               (the spec has no resources at all) */
 };
 
+struct svc_spec; /* spec/service.h */
+
 struct spec_env {
     char *key, *value;     /* value is the text as written ("1e-4", "true") */
     int unset;             /* declared without a value ("HF_TOKEN:"): SkyPilot
@@ -87,6 +89,9 @@ struct spec {
     enum spec_recovery recovery; /* default failover; also taken from SkyPilot's
                                     resources.job_recovery.strategy */
     int max_restarts;          /* default 3 */
+
+    struct svc_spec *service;  /* the `service:` section (spec/service.h) with
+                                  `stratus: service:` applied; NULL: none */
 
     char **warnings;           /* "file:line:col: ..." for things not honoured */
     size_t nwarnings;

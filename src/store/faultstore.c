@@ -382,6 +382,57 @@ static int f_setting_put(struct store *st, const char *key, const char *value,
     return rc ? rc : inner_of(st)->ops->setting_put(inner_of(st), key, value, e);
 }
 
+/* Schema 7: service inserts and updates are writes. */
+static int f_service_insert(struct store *st, struct store_service *sv, struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->service_insert(inner_of(st), sv, e);
+}
+
+static int f_service_update(struct store *st, const struct store_service *sv,
+                            struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->service_update(inner_of(st), sv, e);
+}
+
+static int f_service_get(struct store *st, int64_t id, struct store_service *out,
+                         struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? rc : inner_of(st)->ops->service_get(inner_of(st), id, out, e);
+}
+
+static int f_service_find(struct store *st, const char *name, struct store_service *out,
+                          struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? rc : inner_of(st)->ops->service_find(inner_of(st), name, out, e);
+}
+
+static int f_service_list(struct store *st, int live_only, struct store_service **out,
+                          size_t *n, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? list_err(rc, out, n)
+              : inner_of(st)->ops->service_list(inner_of(st), live_only, out, n, e);
+}
+
+static int f_replica_list(struct store *st, int64_t service_id, int active_only,
+                          struct store_job **out, size_t *n, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? list_err(rc, out, n)
+              : inner_of(st)->ops->replica_list(inner_of(st), service_id, active_only,
+                                                out, n, e);
+}
+
 /* ---- the table, wrap and reset ---- */
 
 static int f_open(struct store *st, const char *path, struct err *e)
@@ -439,6 +490,12 @@ static const struct store_ops store_fault_ops = {
     .token_revoke = f_token_revoke,
     .setting_get = f_setting_get,
     .setting_put = f_setting_put,
+    .service_insert = f_service_insert,
+    .service_update = f_service_update,
+    .service_get = f_service_get,
+    .service_find = f_service_find,
+    .service_list = f_service_list,
+    .replica_list = f_replica_list,
 };
 
 /* An open transaction goes on in the backend under the wrapper. */

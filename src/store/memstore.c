@@ -76,6 +76,7 @@ struct mjob {
     int64_t atts[2];   /* first and last attempt id, 0 = none */
     int64_t events[2]; /* first and last event id */
     int64_t ckpts[2];  /* first and last checkpoint id */
+    int64_t svc_next;  /* the next job inserted with the same service_id */
 };
 
 struct matt {
@@ -102,6 +103,13 @@ struct mckpt {
     int64_t next; /* the job's next checkpoint */
 };
 
+/* A service chains the jobs inserted as its replicas (store_job.service_id),
+ * so listing them does not scan every job of a simulation. */
+struct msvc {
+    struct store_service s;
+    int64_t reps[2]; /* first and last replica's job id, 0 = none */
+};
+
 /* A setting; value NULL = removed (records are never deleted, see above). */
 struct msetting {
     const char *key, *value;
@@ -118,7 +126,13 @@ struct mem {
     struct vec jobs, atts, nodes, events, ckpts, reqs, blocks;
     struct vec tokens;   /* struct store_token, strings in the pool */
     struct vec settings; /* struct msetting, few: searched in order */
+    struct vec svcs;     /* struct msvc, few: searched in order by name */
     size_t reqs_taken;   /* requests below this index are taken */
+    /* The replica chains are incomplete: a job was inserted naming a service
+     * that did not exist yet, or an update moved a job to another service.
+     * Replica lists then scan every job.  Never reset (not even by a
+     * rollback): scanning is always right, only slower. */
+    int svc_scan;
     int in_tx;
     struct undo *undo;
     size_t nundo, undo_cap;
@@ -239,7 +253,8 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->blocks.size = sizeof(struct store_block);
     m->tokens.size = sizeof(struct store_token);
     m->settings.size = sizeof(struct msetting);
-    st->schema_version = 6; /* the records of SQLite schema 6 */
+    m->svcs.size = sizeof(struct msvc);
+    st->schema_version = 7; /* the records of SQLite schema 7 */
     return 0;
 }
 
@@ -256,6 +271,7 @@ static void mem_close(struct store *st)
     vec_free(&m->blocks);
     vec_free(&m->tokens);
     vec_free(&m->settings);
+    vec_free(&m->svcs);
     strpool_free(&m->pool);
     free(m->undo);
     free(m->undo_bytes);
@@ -334,6 +350,24 @@ static void job_copy_out(struct store_job *out, const struct store_job *j)
     out->reason = dup_or_null(j->reason);
 }
 
+static struct msvc *svc_of(struct mem *m, int64_t id)
+{
+    return vec_get(&m->svcs, id);
+}
+
+/* Append the new job mj to its service's chain of replicas. */
+static void replica_chain(struct mem *m, struct mjob *mj)
+{
+    struct msvc *ms = svc_of(m, mj->j.service_id);
+
+    if (ms == NULL) {
+        m->svc_scan = 1; /* no chain to join: service_id names no service (yet) */
+        return;
+    }
+    chain_append(m, ms->reps, ms->reps[1] ? &job_of(m, ms->reps[1])->svc_next : NULL,
+                 mj->j.id);
+}
+
 static int mem_job_insert(struct store *st, struct store_job *j, struct err *e)
 {
     struct mem *m = st->priv;
@@ -345,6 +379,8 @@ static int mem_job_insert(struct store *st, struct store_job *j, struct err *e)
     job_store(m, &mj->j, j);
     mj->j.id = (int64_t)m->jobs.n;
     j->id = mj->j.id;
+    if (j->service_id != 0)
+        replica_chain(m, mj);
     return 0;
 }
 
@@ -357,6 +393,8 @@ static int mem_job_update(struct store *st, const struct store_job *j, struct er
         return err_set(e, ST_ENOTFOUND, "no job %" PRId64, j->id);
     if (j->cur_attempt != 0 && att_of(m, j->cur_attempt) == NULL)
         return missing_ref(st, "updating a job", "attempt", j->cur_attempt, e);
+    if (j->service_id != mj->j.service_id)
+        m->svc_scan = 1; /* it leaves its chain (or has none) */
     save(m, &mj->j, sizeof(mj->j));
     job_store(m, &mj->j, j);
     return 0;
@@ -1062,6 +1100,180 @@ static int mem_setting_put(struct store *st, const char *key, const char *value,
     return 0;
 }
 
+/* -- services -- */
+
+static void svc_store(struct mem *m, struct store_service *dst,
+                      const struct store_service *src)
+{
+    struct store_service old = *dst;
+
+    *dst = *src;
+    dst->name = as_field(in_same(m, old.name, src->name));
+    dst->spec_path = as_field(in_same(m, old.spec_path, src->spec_path));
+    dst->spec_text = as_field(in_same(m, old.spec_text, src->spec_text));
+    dst->policy_text = as_field(in_same(m, old.policy_text, src->policy_text));
+    dst->reason = as_field(in_same(m, old.reason, src->reason));
+    dst->keys = as_field(in_same(m, old.keys, src->keys));
+}
+
+static void svc_copy_out(struct store_service *out, const struct store_service *sv)
+{
+    *out = *sv;
+    out->name = dup_or_null(sv->name);
+    out->spec_path = dup_or_null(sv->spec_path);
+    out->spec_text = dup_or_null(sv->spec_text);
+    out->policy_text = dup_or_null(sv->policy_text);
+    out->reason = dup_or_null(sv->reason);
+    out->keys = dup_or_null(sv->keys);
+}
+
+/* ST_EEXISTS when a live service other than `id` (0: a new one) has sv's
+ * name and sv would be live too (SQLite's services_live_name index). */
+static int svc_name_free(struct mem *m, const struct store_service *sv, int64_t id,
+                         struct err *e)
+{
+    size_t i;
+
+    for (i = 0; sv->ended_at == 0 && i < m->svcs.n; i++) {
+        const struct msvc *ms = vec_at(&m->svcs, i);
+
+        if (ms->s.id != id && ms->s.ended_at == 0 && strcmp(ms->s.name, sv->name) == 0)
+            return err_set(e, ST_EEXISTS,
+                           "a service named '%s' is already up; take it down first or "
+                           "pick another name",
+                           sv->name);
+    }
+    return 0;
+}
+
+static int mem_service_insert(struct store *st, struct store_service *sv, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct msvc *ms;
+    int rc = svc_name_free(m, sv, 0, e);
+
+    if (rc != 0)
+        return rc;
+    ms = vec_push(m, &m->svcs);
+    svc_store(m, &ms->s, sv);
+    ms->s.id = (int64_t)m->svcs.n;
+    sv->id = ms->s.id;
+    return 0;
+}
+
+static int mem_service_update(struct store *st, const struct store_service *sv,
+                              struct err *e)
+{
+    struct mem *m = st->priv;
+    struct msvc *ms = svc_of(m, sv->id);
+    int rc;
+
+    if (ms == NULL)
+        return err_set(e, ST_ENOTFOUND, "no service %" PRId64, sv->id);
+    rc = svc_name_free(m, sv, sv->id, e);
+    if (rc != 0)
+        return rc;
+    save(m, &ms->s, sizeof(ms->s));
+    svc_store(m, &ms->s, sv);
+    return 0;
+}
+
+static int mem_service_get(struct store *st, int64_t id, struct store_service *out,
+                           struct err *e)
+{
+    const struct msvc *ms = svc_of(st->priv, id);
+
+    if (ms == NULL)
+        return err_set(e, ST_ENOTFOUND, "no service %" PRId64, id);
+    svc_copy_out(out, &ms->s);
+    return 0;
+}
+
+/* Does a come before b in SQLite's SVC_FIND order: live first, then the
+ * later ended_at, then the higher id? */
+static int svc_before(const struct store_service *a, const struct store_service *b)
+{
+    if ((a->ended_at == 0) != (b->ended_at == 0))
+        return a->ended_at == 0;
+    if (a->ended_at != b->ended_at)
+        return a->ended_at > b->ended_at;
+    return a->id > b->id;
+}
+
+static int mem_service_find(struct store *st, const char *name, struct store_service *out,
+                            struct err *e)
+{
+    struct mem *m = st->priv;
+    const struct store_service *best = NULL;
+    size_t i;
+
+    for (i = 0; i < m->svcs.n; i++) {
+        const struct msvc *ms = vec_at(&m->svcs, i);
+
+        if (strcmp(ms->s.name, name) == 0 && (best == NULL || svc_before(&ms->s, best)))
+            best = &ms->s;
+    }
+    if (best == NULL)
+        return err_set(e, ST_ENOTFOUND, "no service named '%s'", name);
+    svc_copy_out(out, best);
+    return 0;
+}
+
+static int mem_service_list(struct store *st, int live_only, struct store_service **out,
+                            size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_service *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = 0; i < m->svcs.n; i++) {
+        const struct msvc *ms = vec_at(&m->svcs, i);
+
+        if (live_only && ms->s.ended_at != 0)
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        svc_copy_out(&v[k++], &ms->s);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* Append job mj to v when it is a replica of service_id the list wants. */
+static void replica_append(struct store_job **v, size_t *cap, size_t *k,
+                           const struct mjob *mj, int64_t service_id, int active_only)
+{
+    if (mj->j.service_id != service_id || (active_only && mj->j.state >= JOB_SUCCEEDED))
+        return;
+    *v = xgrow(*v, cap, *k + 1, sizeof(**v));
+    job_copy_out(&(*v)[(*k)++], &mj->j);
+}
+
+/* Along the service's chain (in id order, as inserted), or over every job
+ * when the chains are incomplete (svc_scan). */
+static int mem_replica_list(struct store *st, int64_t service_id, int active_only,
+                            struct store_job **out, size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    const struct msvc *ms = svc_of(m, service_id);
+    struct store_job *v = NULL;
+    size_t i, cap = 0, k = 0;
+    int64_t id;
+
+    (void)e;
+    if (m->svc_scan) {
+        for (i = 0; i < m->jobs.n; i++)
+            replica_append(&v, &cap, &k, vec_at(&m->jobs, i), service_id, active_only);
+    } else {
+        for (id = ms != NULL ? ms->reps[0] : 0; id != 0; id = job_of(m, id)->svc_next)
+            replica_append(&v, &cap, &k, job_of(m, id), service_id, active_only);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 /* ---- 5. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_mem = {
@@ -1101,4 +1313,10 @@ const struct store_ops store_mem = {
     .token_revoke = mem_token_revoke,
     .setting_get = mem_setting_get,
     .setting_put = mem_setting_put,
+    .service_insert = mem_service_insert,
+    .service_update = mem_service_update,
+    .service_get = mem_service_get,
+    .service_find = mem_service_find,
+    .service_list = mem_service_list,
+    .replica_list = mem_replica_list,
 };

@@ -159,6 +159,29 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX tokens_hash ON tokens(hash);"
     "CREATE UNIQUE INDEX tokens_live_name ON tokens(name) WHERE revoked_at IS NULL;"
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+
+    /* 7: services and their replicas.  A service row holds its texts (it
+     * is rewritten rarely: at a state change or a new target); a name is
+     * unique among live services (ended_at 0), so a name can be used again
+     * once its service has ended.  A replica is a job naming its service
+     * (0 = a plain job: no foreign key, so the column can be NOT NULL with a
+     * default for the rows already there).  jobs_service is partial: every
+     * transition rewrites a job's row, and a plain job's row is then in no
+     * index page to rewrite (see 2 on jobs(state)); a query must say
+     * service_id <> 0 for SQLite to use it. */
+    "CREATE TABLE services ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL, spec_path TEXT, spec_text TEXT NOT NULL, policy_text TEXT,"
+    "  version INTEGER NOT NULL, state INTEGER NOT NULL, reason TEXT,"
+    "  created_at REAL NOT NULL, updated_at REAL NOT NULL, ended_at REAL NOT NULL,"
+    "  target INTEGER NOT NULL, api_keys TEXT);"
+    "CREATE UNIQUE INDEX services_live_name ON services(name) WHERE ended_at = 0;"
+    "CREATE INDEX services_name ON services(name);"
+    "ALTER TABLE jobs ADD COLUMN service_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN svc_version INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN port INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN svc_mode INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX jobs_service ON jobs(service_id) WHERE service_id <> 0;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -171,8 +194,8 @@ static const char *const migrations[] = {
     "name, spec_path, kind, team, priority, state, reason, "                             \
     "submitted_at, started_at, ended_at, next_try_at, deadline_at, restarts, "           \
     "nattempts, cur_attempt, on_demand_only, work_done_s, cost, exit_code, "             \
-    "cancel_requested"
-#define JOB_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+    "cancel_requested, service_id, svc_version, port, svc_mode"
+#define JOB_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define JOB_SELECT                                                                       \
     "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
     " ON job_id = id"
@@ -186,6 +209,11 @@ static const char *const migrations[] = {
 #define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
 #define BLOCK_COLS "cloud, region, zone, instance_type, until, reason"
 #define TOKEN_SELECT "SELECT id, name, role, hash, created_at, revoked_at FROM tokens"
+#define SVC_COLS                                                                         \
+    "name, spec_path, spec_text, policy_text, version, state, reason, created_at, "      \
+    "updated_at, ended_at, target, api_keys"
+#define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?"
+#define SVC_SELECT "SELECT id, " SVC_COLS " FROM services"
 
 /* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
  * ?2 = ATT_END_EXITED.  Node-hours count what ran: nodes x (ended_at -
@@ -265,7 +293,21 @@ static const char *const migrations[] = {
     X(SETTING_GET, "SELECT value FROM settings WHERE key = ?")                           \
     X(SETTING_PUT, "INSERT INTO settings (key, value) VALUES (?,?)"                      \
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value")            \
-    X(SETTING_DEL, "DELETE FROM settings WHERE key = ?")
+    X(SETTING_DEL, "DELETE FROM settings WHERE key = ?")                                 \
+    X(SVC_INSERT, "INSERT INTO services (" SVC_COLS ") VALUES (" SVC_VALS ")")           \
+    X(SVC_UPDATE, "UPDATE services SET (" SVC_COLS ") = (" SVC_VALS ") WHERE id = ?")    \
+    X(SVC_GET, SVC_SELECT " WHERE id = ?")                                               \
+    /* another live service of the name than ?2 (0 for a new one) */                     \
+    X(SVC_LIVE_NAME, SVC_SELECT " WHERE name = ?1 AND ended_at = 0 AND id <> ?2")        \
+    /* the live one, else the one that ended last (then the newest) */                   \
+    X(SVC_FIND, SVC_SELECT " WHERE name = ? ORDER BY ended_at = 0 DESC, ended_at DESC,"  \
+                           " id DESC LIMIT 1")                                           \
+    X(SVC_LIST, SVC_SELECT " ORDER BY id")                                               \
+    X(SVC_LIST_LIVE, SVC_SELECT " WHERE ended_at = 0 ORDER BY id")                       \
+    /* service_id <> 0: what lets SQLite use the partial index jobs_service */           \
+    X(REPLICA_LIST, JOB_SELECT " WHERE service_id = ?1 AND service_id <> 0 ORDER BY id") \
+    X(REPLICA_LIST_ACTIVE, JOB_SELECT " WHERE service_id = ?1 AND service_id <> 0"       \
+                                      " AND state < ?2 ORDER BY id")
 
 enum sq_stmt {
 #define X_(id, sql) Q_##id,
@@ -1049,6 +1091,10 @@ static void bind_job(struct binder *b, const struct store_job *j)
     b_dbl(b, j->cost);
     b_int(b, j->exit_code);
     b_int(b, j->cancel_requested);
+    b_int(b, j->service_id);
+    b_int(b, j->svc_version);
+    b_int(b, j->port);
+    b_int(b, j->svc_mode);
 }
 
 static void read_job(struct reader *r, void *row)
@@ -1076,6 +1122,10 @@ static void read_job(struct reader *r, void *row)
     j->cost = r_dbl(r);
     j->exit_code = (int)r_int(r);
     j->cancel_requested = (int)r_int(r);
+    j->service_id = r_int(r);
+    j->svc_version = (int)r_int(r);
+    j->port = (int)r_int(r);
+    j->svc_mode = (int)r_int(r);
     j->spec_text = r_text(r);
     j->policy_text = r_text(r);
 }
@@ -1932,6 +1982,217 @@ static int sq_setting_put(struct store *st, const char *key, const char *value,
     return sq_exec(s, &b, "writing a setting", e);
 }
 
+/* -- services -- */
+
+static void bind_service(struct binder *b, const struct store_service *sv)
+{
+    b_text(b, sv->name);
+    b_text(b, sv->spec_path);
+    b_text(b, sv->spec_text);
+    b_text(b, sv->policy_text);
+    b_int(b, sv->version);
+    b_int(b, sv->state);
+    b_text(b, sv->reason);
+    b_dbl(b, sv->created_at);
+    b_dbl(b, sv->updated_at);
+    b_dbl(b, sv->ended_at);
+    b_int(b, sv->target);
+    b_text(b, sv->keys);
+}
+
+static void read_service(struct reader *r, void *row)
+{
+    struct store_service *sv = row;
+
+    sv->id = r_int(r);
+    sv->name = r_text(r);
+    sv->spec_path = r_text(r);
+    sv->spec_text = r_text(r);
+    sv->policy_text = r_text(r);
+    sv->version = (int)r_int(r);
+    sv->state = (int)r_int(r);
+    sv->reason = r_text(r);
+    sv->created_at = r_dbl(r);
+    sv->updated_at = r_dbl(r);
+    sv->ended_at = r_dbl(r);
+    sv->target = (int)r_int(r);
+    sv->keys = r_text(r);
+}
+
+static void free_services(void *v, size_t n)
+{
+    store_services_free(v, n);
+}
+
+static const struct rowtype service_rows = {sizeof(struct store_service), read_service,
+                                            free_services};
+
+/* Services selected by statement q: with a name when name is not NULL,
+ * then with *id when id is not NULL. */
+static int service_query(struct sq *s, enum sq_stmt q, const char *name,
+                         const int64_t *id, struct store_service **out, size_t *n,
+                         const char *op, struct err *e)
+{
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, q, &b, op, e);
+
+    *n = 0;
+    if (rc == 0) {
+        if (name != NULL)
+            b_text(&b, name);
+        if (id != NULL)
+            b_int(&b, *id);
+        rc = sq_fetch(s, &b, &service_rows, &v, n, op, e);
+    }
+    *out = v;
+    return rc;
+}
+
+/* ST_EEXISTS when a live service other than sv->id (0: a new one) has sv's
+ * name and sv would be live too.  Checked in the writer's transaction: the
+ * partial unique index would refuse it as well, but as a bare constraint
+ * error. */
+static int service_name_free(struct sq *s, const struct store_service *sv, int64_t id,
+                             const char *op, struct err *e)
+{
+    struct store_service *live;
+    size_t n;
+    int rc;
+
+    if (sv->ended_at != 0)
+        return 0;
+    rc = service_query(s, Q_SVC_LIVE_NAME, sv->name, &id, &live, &n, op, e);
+    if (rc != 0)
+        return rc;
+    store_services_free(live, n);
+    if (n > 0)
+        return err_set(e, ST_EEXISTS,
+                       "a service named '%s' is already up; take it down first or pick "
+                       "another name",
+                       sv->name);
+    return 0;
+}
+
+static int insert_service(struct sq *s, struct store_service *sv, struct err *e)
+{
+    struct binder b;
+    int rc = service_name_free(s, sv, 0, "adding a service", e);
+
+    if (rc == 0)
+        rc = sq_bind(s, Q_SVC_INSERT, &b, "adding a service", e);
+    if (rc != 0)
+        return rc;
+    bind_service(&b, sv);
+    rc = sq_exec(s, &b, "adding a service", e);
+    if (rc == 0)
+        sv->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_service_insert(struct store *st, struct store_service *sv, struct err *e)
+{
+    struct sq *s = st->priv;
+    int own;
+    int rc = sq_atomic_enter(s, &own, "adding a service", e);
+
+    return rc != 0 ? rc : sq_atomic_leave(s, own, insert_service(s, sv, e), e);
+}
+
+/* Not found is checked before the name, as memstore does. */
+static int update_service(struct sq *s, const struct store_service *sv, struct err *e)
+{
+    struct store_service *cur;
+    struct binder b;
+    size_t n;
+    int rc =
+        service_query(s, Q_SVC_GET, NULL, &sv->id, &cur, &n, "updating a service", e);
+
+    if (rc != 0)
+        return rc;
+    store_services_free(cur, n);
+    if (n == 0)
+        return err_set(e, ST_ENOTFOUND, "no service %" PRId64, sv->id);
+    rc = service_name_free(s, sv, sv->id, "updating a service", e);
+    if (rc == 0)
+        rc = sq_bind(s, Q_SVC_UPDATE, &b, "updating a service", e);
+    if (rc != 0)
+        return rc;
+    bind_service(&b, sv);
+    b_int(&b, sv->id);
+    return sq_exec(s, &b, "updating a service", e);
+}
+
+static int sq_service_update(struct store *st, const struct store_service *sv,
+                             struct err *e)
+{
+    struct sq *s = st->priv;
+    int own;
+    int rc = sq_atomic_enter(s, &own, "updating a service", e);
+
+    return rc != 0 ? rc : sq_atomic_leave(s, own, update_service(s, sv, e), e);
+}
+
+/* The one row of a query into *out, ST_ENOTFOUND when there is none. */
+static int service_one(struct sq *s, enum sq_stmt q, const char *name, const int64_t *id,
+                       struct store_service *out, const char *op, struct err *e)
+{
+    struct store_service *v;
+    size_t n;
+    int rc = service_query(s, q, name, id, &v, &n, op, e);
+
+    if (rc != 0)
+        return rc;
+    if (n == 0) {
+        free(v);
+        return name != NULL ? err_set(e, ST_ENOTFOUND, "no service named '%s'", name)
+                            : err_set(e, ST_ENOTFOUND, "no service %" PRId64, *id);
+    }
+    BUG_ON(n != 1); /* by primary key, or LIMIT 1 */
+    *out = v[0];
+    free(v); /* the strings now belong to *out */
+    return 0;
+}
+
+static int sq_service_get(struct store *st, int64_t id, struct store_service *out,
+                          struct err *e)
+{
+    return service_one(st->priv, Q_SVC_GET, NULL, &id, out, "reading a service", e);
+}
+
+static int sq_service_find(struct store *st, const char *name, struct store_service *out,
+                           struct err *e)
+{
+    return service_one(st->priv, Q_SVC_FIND, name, NULL, out, "looking up a service", e);
+}
+
+static int sq_service_list(struct store *st, int live_only, struct store_service **out,
+                           size_t *n, struct err *e)
+{
+    return service_query(st->priv, live_only ? Q_SVC_LIST_LIVE : Q_SVC_LIST, NULL, NULL,
+                         out, n, "listing services", e);
+}
+
+static int sq_replica_list(struct store *st, int64_t service_id, int active_only,
+                           struct store_job **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, active_only ? Q_REPLICA_LIST_ACTIVE : Q_REPLICA_LIST, &b,
+                     "listing a service's replicas", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_int(&b, service_id);
+        if (active_only)
+            b_int(&b, JOB_SUCCEEDED); /* the first terminal state, as sq_job_list */
+        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing a service's replicas", e);
+    }
+    *out = v;
+    return rc;
+}
+
 /* ---- 6. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_sqlite = {
@@ -1971,4 +2232,10 @@ const struct store_ops store_sqlite = {
     .token_revoke = sq_token_revoke,
     .setting_get = sq_setting_get,
     .setting_put = sq_setting_put,
+    .service_insert = sq_service_insert,
+    .service_update = sq_service_update,
+    .service_get = sq_service_get,
+    .service_find = sq_service_find,
+    .service_list = sq_service_list,
+    .replica_list = sq_replica_list,
 };

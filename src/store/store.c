@@ -397,6 +397,71 @@ int store_setting_put(struct store *st, const char *key, const char *value, stru
     return st->ops->setting_put(st, key, value, e);
 }
 
+/* ---- services ------------------------------------------------------------------ */
+
+/* What insert and update refuse before a backend sees the record. */
+static int service_check(struct store *st, const char *op, const struct store_service *s,
+                         struct err *e)
+{
+    if (s->name == NULL || s->name[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: %s: a service needs a name", st->path, op);
+    if (s->spec_text == NULL)
+        return err_set(e, ST_EINVAL, "%s: %s: service '%s' needs a spec text", st->path,
+                       op, s->name);
+    if (s->state < 0 || s->state >= SVC__NSTATES)
+        return err_set(e, ST_EINVAL, "%s: %s: service '%s' has no state %d", st->path, op,
+                       s->name, s->state);
+    return 0;
+}
+
+int store_service_insert(struct store *st, struct store_service *s, struct err *e)
+{
+    int rc = service_check(st, "store_service_insert", s, e);
+
+    return rc != 0 ? rc : st->ops->service_insert(st, s, e);
+}
+
+int store_service_update(struct store *st, const struct store_service *s, struct err *e)
+{
+    int rc = service_check(st, "store_service_update", s, e);
+
+    return rc != 0 ? rc : st->ops->service_update(st, s, e);
+}
+
+int store_service_get(struct store *st, int64_t id, struct store_service *out,
+                      struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    return st->ops->service_get(st, id, out, e);
+}
+
+int store_service_find(struct store *st, const char *name, struct store_service *out,
+                       struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (name == NULL || name[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: store_service_find: no service name given",
+                       st->path);
+    return st->ops->service_find(st, name, out, e);
+}
+
+int store_service_list(struct store *st, int live_only, struct store_service **out,
+                       size_t *n, struct err *e)
+{
+    return st->ops->service_list(st, live_only, out, n, e);
+}
+
+/* Service 0 is "not a replica": it has none (plain jobs are not its replicas). */
+int store_replica_list(struct store *st, int64_t service_id, int active_only,
+                       struct store_job **out, size_t *n, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    if (service_id <= 0)
+        return 0;
+    return st->ops->replica_list(st, service_id, active_only, out, n, e);
+}
+
 /* ---- freeing records ------------------------------------------------------- */
 
 void store_job_clear(struct store_job *j)
@@ -520,11 +585,37 @@ void store_tokens_free(struct store_token *v, size_t n)
     free(v);
 }
 
+void store_service_clear(struct store_service *s)
+{
+    free(s->name);
+    free(s->spec_path);
+    free(s->spec_text);
+    free(s->policy_text);
+    free(s->reason);
+    free(s->keys);
+    memset(s, 0, sizeof(*s));
+}
+
+void store_services_free(struct store_service *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_service_clear(&v[i]);
+    free(v);
+}
+
 /* ---- names ----------------------------------------------------------------- */
 
 static const char *const job_state_names[] = {
 #define X_(id, name) name,
     JOB_STATE_MAP(X_)
+#undef X_
+};
+
+static const char *const svc_state_names[] = {
+#define X_(id, name) name,
+    SVC_STATE_MAP(X_)
 #undef X_
 };
 
@@ -561,4 +652,27 @@ int job_state_terminal(int s)
 const char *attempt_end_name(int r)
 {
     return r >= 0 && r < ATT_END__N ? attempt_end_names[r] : "?";
+}
+
+/* "?" for a number that is not a service state. */
+const char *svc_state_name(int s)
+{
+    return s >= 0 && s < SVC__NSTATES ? svc_state_names[s] : "?";
+}
+
+/* Case-insensitive, like job_state_parse. */
+int svc_state_parse(const char *s)
+{
+    int i;
+
+    for (i = 0; s != NULL && i < SVC__NSTATES; i++)
+        if (strcasecmp(s, svc_state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* DOWN and FAILED: the service has ended (ended_at set) and keeps no replica. */
+int svc_state_terminal(int s)
+{
+    return s == SVC_DOWN || s == SVC_FAILED;
 }

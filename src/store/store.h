@@ -89,7 +89,17 @@ struct store_job {
     double cost;            /* USD accounted so far, all attempts */
     int exit_code;          /* of the final attempt; -1 = none */
     int cancel_requested;
+    /* a replica of a service (schema 7); all 0 for any other job */
+    int64_t service_id;     /* the service (store_service.id) it serves */
+    int svc_version;        /* the service's spec version it runs */
+    int port;               /* where it listens on its node (the local world gives
+                               each replica its own loopback port) */
+    int svc_mode;           /* enum svc_mode: the modes the replica may use */
 };
+
+/* A replica's modes: the spot/on-demand split is the service's decision
+ * (SpotHedge), not the policy's. */
+enum svc_mode { SVC_MODE_ANY, SVC_MODE_SPOT, SVC_MODE_ON_DEMAND };
 
 struct store_attempt {
     int64_t id;             /* globally unique attempt id */
@@ -324,6 +334,66 @@ void store_tokens_free(struct store_token *v, size_t n);
 int store_setting_get(struct store *st, const char *key, char **value, struct err *e);
 /* Set key to value (replacing any); value NULL removes the key. */
 int store_setting_put(struct store *st, const char *key, const char *value, struct err *e);
+
+/* ---- services (schema 7) ----
+ * A service is a spec with a `service:` section kept running as a set of
+ * replicas; every replica is a job (store_job.service_id names its service)
+ * so placement, failover, accounting and crash safety are the jobs'. */
+
+#define SVC_STATE_MAP(X)                                                                 \
+    X(STARTING, "STARTING")         /* no replica ready yet */                           \
+    X(READY, "READY")               /* at least one replica takes traffic */             \
+    X(UPDATING, "UPDATING")         /* replicas of an older version still serve */       \
+    X(SHUTTING_DOWN, "SHUTTING_DOWN") /* `serve down`: replicas draining */              \
+    X(DOWN, "DOWN")                 /* ended: no replica left */                         \
+    X(FAILED, "FAILED")             /* ended: replicas kept failing */
+
+enum svc_state {
+#define X_(id, name) SVC_##id,
+    SVC_STATE_MAP(X_)
+#undef X_
+        SVC__NSTATES
+};
+
+struct store_service {
+    int64_t id;
+    char *name;             /* unique among live services */
+    char *spec_path;        /* as given to `serve up` (for display) */
+    char *spec_text;        /* the spec text of the current version */
+    char *policy_text;      /* the policy in force at `serve up`; NULL = none */
+    int version;            /* 1 at `serve up`, + 1 at each `serve update` */
+    int state;              /* enum svc_state */
+    char *reason;           /* why it is in this state */
+    double created_at, updated_at, ended_at; /* ended_at 0 = live */
+    int target;             /* replicas the autoscaler wants now (survives restarts) */
+    char *keys;             /* its endpoint's API keys: a JSON array of lowercase
+                               hex SHA-256 digests; NULL = none (open endpoint) */
+};
+
+/* Add a service (name and spec_text required) and set s->id; ST_EEXISTS
+ * when a live service (ended_at 0) already has s->name. */
+int store_service_insert(struct store *st, struct store_service *s, struct err *e);
+/* Rewrite service s->id whole; ST_ENOTFOUND when there is none. */
+int store_service_update(struct store *st, const struct store_service *s, struct err *e);
+/* Service `id`; ST_ENOTFOUND when there is none.  The caller clears *out. */
+int store_service_get(struct store *st, int64_t id, struct store_service *out, struct err *e);
+/* The live service called `name`, else the latest ended one of that name;
+ * ST_ENOTFOUND when there is none. */
+int store_service_find(struct store *st, const char *name, struct store_service *out,
+                       struct err *e);
+/* Services in id order; live_only leaves ended ones out. */
+int store_service_list(struct store *st, int live_only, struct store_service **out,
+                       size_t *n, struct err *e);
+/* The replicas (jobs) of service `id` in id order; active_only leaves ended
+ * jobs out. */
+int store_replica_list(struct store *st, int64_t service_id, int active_only,
+                       struct store_job **out, size_t *n, struct err *e);
+void store_service_clear(struct store_service *s);
+void store_services_free(struct store_service *v, size_t n);
+const char *svc_state_name(int s);
+/* -1 when not a state name. */
+int svc_state_parse(const char *s);
+int svc_state_terminal(int s);
 
 const char *job_state_name(int s);
 /* -1 when not a state name. */

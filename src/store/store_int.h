@@ -105,6 +105,21 @@ struct store_ops {
     int (*setting_get)(struct store *st, const char *key, char **value, struct err *e);
     int (*setting_put)(struct store *st, const char *key, const char *value,
                        struct err *e);
+
+    /* Schema 7: services (name and spec_text checked non-NULL, state in range
+     * by the core; find's name non-NULL).  insert and update refuse a second
+     * live service of a name with ST_EEXISTS; update checks ST_ENOTFOUND
+     * first.  replica_list of service 0 is empty (0 = not a replica). */
+    int (*service_insert)(struct store *st, struct store_service *s, struct err *e);
+    int (*service_update)(struct store *st, const struct store_service *s, struct err *e);
+    int (*service_get)(struct store *st, int64_t id, struct store_service *out,
+                       struct err *e);
+    int (*service_find)(struct store *st, const char *name, struct store_service *out,
+                        struct err *e);
+    int (*service_list)(struct store *st, int live_only, struct store_service **out,
+                        size_t *n, struct err *e);
+    int (*replica_list)(struct store *st, int64_t service_id, int active_only,
+                        struct store_job **out, size_t *n, struct err *e);
 };
 
 struct store {

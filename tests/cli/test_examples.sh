@@ -9,22 +9,26 @@
 use_home "$SOURCE_DIR/catalog"        # the bundled catalog, as a user has it
 cp "$SOURCE_DIR/examples/policy.yaml" "$STRATUS_HOME/policy.yaml"
 
-# A workload is a YAML file with a run: line; a policy has rules:.
-workloads=() policies=()
+# A workload is a YAML file with a run: line; a policy has rules:.  A
+# workload with a service: section is a service: its model server serves
+# until stopped, so it is checked apart (below).
+workloads=() policies=() services=()
 for f in "$SOURCE_DIR"/examples/*.yaml "$SOURCE_DIR"/examples/policies/*.yaml; do
   if grep -q '^rules:' "$f"; then policies+=("$f")
+  elif grep -q '^run:' "$f" && grep -q '^service:' "$f"; then services+=("$f")
   elif grep -q '^run:' "$f"; then workloads+=("$f")
   else fail "$f is neither a workload (run:) nor a policy (rules:)"
   fi
 done
 [ ${#workloads[@]} -ge 4 ] || fail "expected the 4 example workloads, found: ${workloads[*]}"
 [ ${#policies[@]} -ge 2 ] || fail "expected examples/policy.yaml and policies/, found: ${policies[*]}"
+[ ${#services[@]} -ge 1 ] || fail "expected examples/serve-llm.yaml, a service"
 
 for p in "${policies[@]}"; do
-  run 0 "$STRATUS" plan "${workloads[@]}" --policy "$p" --top 1
+  run 0 "$STRATUS" plan "${workloads[@]}" "${services[@]}" --policy "$p" --top 1
   hasnt "$OUT" "no feasible"
 done
-ok "every example policy (${#policies[@]}) plans every example workload"
+ok "every example policy (${#policies[@]}) plans every example workload and service"
 
 # All at once, as a user would queue them; each must end SUCCEEDED.
 declare -A ids
@@ -72,5 +76,24 @@ case "$loc" in
   *) fail "no placement in: $OUT" ;;
 esac
 ok "batch-eval at $loc cost \$$cost (its data's egress counted)"
+
+# A service runs as one plain infer job until `stratus serve` exists: its
+# model server must come up ready on the local clouds and serve until it is
+# cancelled, as a replica does.
+for f in "${services[@]}"; do
+  id=$(launch_detached "$f")
+  [ -n "$id" ] || fail "no job id for $f: $(cat "$TMP/launch.out")"
+  wait_state "$id" RUNNING 240
+  for _ in $(seq 1 1200); do
+    "$STRATUS" logs "$id" 2>/dev/null | grep -qF "llm-server: ready" && break
+    sleep 0.1
+  done
+  run 0 "$STRATUS" logs "$id"
+  has "$OUT" "llm-server: ready"
+  hasnt "$OUT" "Traceback"
+  run 0 "$STRATUS" cancel "$id"
+  wait_state "$id" CANCELLED 60
+done
+ok "every example service (${#services[@]}) ran its model server until cancelled"
 
 echo "all $checks checks passed"

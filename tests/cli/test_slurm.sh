@@ -5,7 +5,9 @@
 # binary and controller:
 #   - a 2-node job goes where price says (oci), a training job where the
 #     policy says (azure); both run, log and are billed
-#   - a full cluster makes the next job go to the other one
+#   - a full cluster makes the next job go to the other one; with both
+#     full, a job waits in a cluster's own queue (PENDING there) and
+#     cancel takes it out
 #   - cancel: the Slurm job is cancelled and its processes are gone
 #   - a node taken down mid-job (plus its processes killed) makes the job
 #     resume on the other cluster from its checkpoint
@@ -45,7 +47,9 @@ case $? in
   3) skip "apt cannot install Slurm: $(tail -1 "$TMP/up.log")" ;;
   *) fail "slurm-up.sh failed: $(cat "$TMP/up.log")" ;;
 esac
-cp "$SLURM_DIR/clusters.yaml" "$STRATUS_HOME/clusters.yaml"
+# azure-eastus keeps a queued job for 2 minutes (the queue test below);
+# oci-ashburn gives up after SLURM_PENDING_TIMEOUT (the pending test).
+sed '/name: azure-eastus/a\    pending_timeout: 2m' "$SLURM_DIR/clusters.yaml" >"$STRATUS_HOME/clusters.yaml"
 export STRATUS_DRIVER=slurm STRATUS_BLOCK_COOLDOWN=60
 TRAINER="$SOURCE_DIR/examples/trainer.sh"
 ok "two clusters up: $(grep -c 'up:' "$TMP/up.log") of 2"
@@ -127,6 +131,39 @@ nxt=$(launch_detached "$TMP/next.yaml")
 wait_state "$nxt" SUCCEEDED 30
 [ "$(where "$nxt" 1)" = azure ] || fail "with oci full the job must go to azure at once: $(sql "select n, cloud from attempts where job_id=$nxt")"
 ok "a full cluster (oci, 4 of 4 nodes busy) makes the next job go to azure-eastus"
+
+# --- both full: a job waits in the cluster's own queue; cancel takes it out ---
+pinned_az() { # pinned_az NAME NODES RUN: a job that may run on azure only
+  printf 'name: %s\nresources:\n  cloud: azure\n  accelerators: H100:8\nnum_nodes: %s\nrun: "%s"\n' \
+    "$1" "$2" "$3" >"$TMP/$1.yaml"
+}
+pinned_az fill 4 "sleep 301.$$"
+fill=$(launch_detached "$TMP/fill.yaml")
+wait_state "$fill" RUNNING 30
+pinned_az queued 1 "echo never"
+q=$(launch_detached "$TMP/queued.yaml")
+wait_state "$q" PROVISIONING 30
+qatt=$(sql "select id from attempts where job_id=$q")
+# slurm_state CLUSTER ATTEMPT: the Slurm state of the attempt's job there
+# (squeue asks slurmctld itself; -t all: ended jobs too, for MinJobAge).
+slurm_state() {
+  SLURM_CONF="$SLURM_DIR/$1/slurm.conf" squeue -h -t all -o '%j %T' |
+    awk -v a="$2" '$1 ~ "^stratus-[0-9a-f]+-" a "$" {print $2}'
+}
+# until_slurm_state CLUSTER ATTEMPT STATE: wait (60 s at most) for it.
+until_slurm_state() {
+  local i
+  for i in $(seq 1 600); do [ "$(slurm_state "$1" "$2")" = "$3" ] && return 0; sleep 0.1; done
+  fail "attempt $2 not $3 on $1 after 60 s: $(SLURM_CONF="$SLURM_DIR/$1/slurm.conf" squeue -h -t all -o '%i %j %T')"
+}
+until_slurm_state azure-eastus "$qatt" PENDING
+[ "$(job_field "$q" 'j["state"]')" = PROVISIONING ] || fail "job $q queued in Slurm must be PROVISIONING"
+run 0 "$STRATUS" cancel "$q"
+wait_state "$q" CANCELLED
+until_slurm_state azure-eastus "$qatt" CANCELLED
+run 0 "$STRATUS" cancel "$fill"
+wait_state "$fill" CANCELLED
+ok "both clusters full: a job waits in azure-eastus's own queue (PENDING there, PROVISIONING here); cancel takes it out"
 
 # --- cancel: the Slurm job ends CANCELLED and its processes are gone ---
 batt=$(sql "select id from attempts where job_id=$big")

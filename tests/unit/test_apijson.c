@@ -6,7 +6,9 @@
  * null and come back, a live attempt gets its elapsed time and cost so far,
  * a job carries its current placement, a job's spec and policy text are not
  * served, malformed records are refused with the field named, and an error
- * reply decodes to its code and message.
+ * reply decodes to its code and message.  Services (schema 7): every field
+ * but the texts and the API key digests (a count only) round-trips, and a
+ * job's replica fields travel as numbers, or null for a plain job.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,6 +77,10 @@ static struct store_job full_job(void)
     j.cost = 98.7654321012345;
     j.exit_code = 5;
     j.cancel_requested = 1;
+    j.service_id = 12;
+    j.svc_version = 3;
+    j.port = 40123;
+    j.svc_mode = SVC_MODE_SPOT;
     return j;
 }
 
@@ -101,6 +107,10 @@ static void job_eq(const struct store_job *a, const struct store_job *b)
     assert_true(a->cost == b->cost);
     assert_int_equal(a->exit_code, b->exit_code);
     assert_int_equal(a->cancel_requested, b->cancel_requested);
+    assert_int_equal(a->service_id, b->service_id);
+    assert_int_equal(a->svc_version, b->svc_version);
+    assert_int_equal(a->port, b->port);
+    assert_int_equal(a->svc_mode, b->svc_mode);
 }
 
 static struct store_attempt full_attempt(int state)
@@ -403,6 +413,148 @@ static void test_malformed(void **state)
     store_job_clear(&j);
 }
 
+/* A replica carries its service, version and port; a plain job has null
+ * there, and a reply without them (a server from before services) decodes
+ * to a plain job. */
+static void test_job_replica_fields(void **state)
+{
+    struct store_job j = full_job(), back;
+    struct err e;
+    json_t *o;
+
+    (void)state;
+    j.service_id = 9;
+    j.svc_version = 2;
+    j.port = 40007;
+    j.svc_mode = SVC_MODE_ON_DEMAND;
+    o = wire(apijson_job(&j, NULL, 0, 0));
+    assert_string_equal(json_string_value(json_object_get(o, "svc_mode")), "on-demand");
+    assert_int_equal(json_integer_value(json_object_get(o, "service_id")), 9);
+    assert_int_equal(json_integer_value(json_object_get(o, "svc_version")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "port")), 40007);
+    assert_int_equal(apijson_to_job(o, &back, &e), 0);
+    job_eq(&j, &back);
+    store_job_clear(&back);
+    json_decref(o);
+    j.service_id = 0;
+    j.svc_version = 0;
+    j.port = 0;
+    j.svc_mode = SVC_MODE_ANY;
+    o = wire(apijson_job(&j, NULL, 0, 0));
+    assert_true(json_is_null(json_object_get(o, "service_id")));
+    assert_true(json_is_null(json_object_get(o, "svc_mode")));
+    assert_true(json_is_null(json_object_get(o, "svc_version")));
+    assert_true(json_is_null(json_object_get(o, "port")));
+    json_object_del(o, "service_id");
+    json_object_del(o, "svc_version");
+    json_object_del(o, "port");
+    json_object_del(o, "svc_mode");
+    assert_int_equal(apijson_to_job(o, &back, &e), 0);
+    job_eq(&j, &back);
+    store_job_clear(&back);
+    json_object_set_new(o, "svc_mode", json_string("sometimes"));
+    assert_int_equal(apijson_to_job(o, &back, &e), ST_EPARSE);
+    assert_non_null(strstr(e.msg, "'svc_mode'"));
+    json_object_del(o, "svc_mode");
+    json_object_set_new(o, "port", json_string("80"));
+    assert_int_equal(apijson_to_job(o, &back, &e), ST_EPARSE);
+    assert_non_null(strstr(e.msg, "'port'"));
+    assert_null(back.name);
+    json_decref(o);
+    store_job_clear(&j);
+}
+
+static struct store_service full_service(void)
+{
+    struct store_service s;
+
+    memset(&s, 0, sizeof(s));
+    s.id = 3;
+    s.name = xstrdup("llm");
+    s.spec_path = xstrdup("/home/u/llm.yaml");
+    s.spec_text = xstrdup("service: {replicas: 2}\nenvs: {SECRET: x}\n");
+    s.policy_text = xstrdup("rules: []\n");
+    s.version = 4;
+    s.state = SVC_UPDATING;
+    s.reason = xstrdup("rolling update to version 4");
+    s.created_at = 1700000000.125;
+    s.updated_at = 1700000050.25;
+    s.ended_at = 1700000099.5;
+    s.target = 6;
+    s.keys = xstrdup("[\"aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000\","
+                     "\"bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000\"]");
+    return s;
+}
+
+/* Every field but the texts and the key digests survives; the digests
+ * travel as their count only. */
+static void test_service_roundtrip(void **state)
+{
+    struct store_service s = full_service(), back;
+    struct err e;
+    json_t *o;
+    char *text;
+
+    (void)state;
+    o = wire(apijson_service(&s));
+    text = json_dumps(o, 0);
+    assert_null(strstr(text, "SECRET"));
+    assert_null(strstr(text, "rules"));
+    assert_null(strstr(text, "aaaa0000"));
+    free(text);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "UPDATING");
+    assert_int_equal(json_integer_value(json_object_get(o, "keys")), 2);
+    assert_int_equal(apijson_to_service(o, &back, &e), 0);
+    assert_int_equal(back.id, s.id);
+    str_eq(back.name, s.name);
+    str_eq(back.spec_path, s.spec_path);
+    assert_null(back.spec_text);
+    assert_null(back.policy_text);
+    assert_null(back.keys);
+    assert_int_equal(back.version, s.version);
+    assert_int_equal(back.state, s.state);
+    str_eq(back.reason, s.reason);
+    assert_true(back.created_at == s.created_at);
+    assert_true(back.updated_at == s.updated_at);
+    assert_true(back.ended_at == s.ended_at);
+    assert_int_equal(back.target, s.target);
+    store_service_clear(&back);
+    json_decref(o);
+
+    /* the nones: not ended, no reason or path, an open endpoint */
+    free(s.keys);
+    free(s.reason);
+    free(s.spec_path);
+    s.keys = s.reason = s.spec_path = NULL;
+    s.ended_at = 0;
+    s.state = SVC_READY;
+    o = wire(apijson_service(&s));
+    assert_int_equal(json_integer_value(json_object_get(o, "keys")), 0);
+    assert_true(json_is_null(json_object_get(o, "ended_at")));
+    assert_true(json_is_null(json_object_get(o, "reason")));
+    assert_int_equal(apijson_to_service(o, &back, &e), 0);
+    assert_true(back.ended_at == 0);
+    assert_null(back.reason);
+    assert_null(back.spec_path);
+    assert_int_equal(back.state, SVC_READY);
+    store_service_clear(&back);
+
+    /* malformed: refused with the field named, nothing left to free */
+    json_object_set_new(o, "state", json_string("SLEEPING"));
+    assert_int_equal(apijson_to_service(o, &back, &e), ST_EPARSE);
+    assert_non_null(strstr(e.msg, "'state'"));
+    assert_null(back.name);
+    json_object_set_new(o, "state", json_string("READY"));
+    json_object_del(o, "keys");
+    assert_int_equal(apijson_to_service(o, &back, &e), ST_EPARSE);
+    assert_non_null(strstr(e.msg, "'keys'"));
+    json_decref(o);
+    o = json_array();
+    assert_int_equal(apijson_to_service(o, &back, &e), ST_EPARSE);
+    json_decref(o);
+    store_service_clear(&s);
+}
+
 static void test_error_roundtrip(void **state)
 {
     struct err in, out;
@@ -434,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_job_with_attempts),  cmocka_unit_test(test_event_roundtrip),
         cmocka_unit_test(test_cost_row_roundtrip), cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_error_roundtrip),
+        cmocka_unit_test(test_job_replica_fields),
+        cmocka_unit_test(test_service_roundtrip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,7 +60,8 @@ static const char good_conf[] = "poll_interval: 0.5s\n"
                                 "    token_env: OCI_JWT\n"
                                 "    workdir: /shared/stratus\n"
                                 "    gpus_per_node: 0\n"
-                                "    pending_timeout: 30s\n";
+                                "    pending_timeout: 30s\n"
+                                "    queue: 0\n";
 
 /* Load conf text from a fresh directory; 0 or the error code (msg in e). */
 static int load_conf(const char *text, struct slurm_conf *c, struct err *e, char **dir)
@@ -115,6 +116,8 @@ static void test_conf_good(void **state)
     assert_string_equal(oci->workdir, "/shared/stratus");
     assert_int_equal(oci->gpus, 0);
     assert_true(oci->pending_timeout == 30);
+    assert_int_equal(az->queue, SLURM_DEFAULT_QUEUE);
+    assert_int_equal(oci->queue, 0);
     assert_null(oci->partition);
     free(tok);
     slurm_conf_free(&c);
@@ -151,6 +154,8 @@ static void test_conf_errors(void **state)
         {"    user: root\n", "    user: \"ro ot\"\n", "cannot hold spaces"},
         {"    gpus_per_node: 0\n", "    gpus_per_node: many\n", "gpus_per_node"},
         {"clusters:\n", "clustres:\n", "unknown key 'clustres'"},
+        {"    queue: 0\n", "    queue: -1\n", "queue"},
+        {"clusters:\n", "queue: lots\nclusters:\n", "queue"},
     };
     size_t i;
 
@@ -620,7 +625,8 @@ static void test_script_runs_text_only(void **state)
 /* ---- what the driver asks a cluster for --------------------------------------------- */
 
 /* A stand-in slurmrestd: one thread, one connection at a time, keep-alive.
- * It runs every job it is given at once, and counts the requests by kind. */
+ * It runs every job it is given at once (or, with pend, leaves it PENDING),
+ * has idle_nodes idle nodes, and counts the requests by kind. */
 #define FAKE_JOBS 64
 struct fake {
     int lfd, port, stop;
@@ -630,6 +636,7 @@ struct fake {
     char names[FAKE_JOBS][64];
     char states[FAKE_JOBS][16];
     int list_gets, job_gets, node_gets, submits;
+    int idle_nodes, pend;
 };
 
 static char *fake_job_json(struct fake *f, int k)
@@ -657,15 +664,25 @@ static char *fake_answer(struct fake *f, const char *method, const char *path,
 
         k = f->njobs++;
         snprintf(f->names[k], sizeof(f->names[k]), "%s", name ? name : "");
-        snprintf(f->states[k], sizeof(f->states[k]), "RUNNING");
+        snprintf(f->states[k], sizeof(f->states[k]), f->pend ? "PENDING" : "RUNNING");
         json_decref(root);
         f->submits++;
         return xasprintf("{\"job_id\": %d, \"errors\": []}", 100 + k);
     }
     if (strcmp(path, "/nodes") == 0) {
         f->node_gets++;
-        return xstrdup("{\"errors\": [], \"nodes\": [{\"name\": \"n1\", \"state\": \"idle\", "
-                       "\"partitions\": [\"gpu\"], \"state_flags\": []}]}");
+        out = xstrdup("{\"errors\": [], \"nodes\": [");
+        for (k = 0; k < f->idle_nodes; k++) {
+            one = out;
+            out = xasprintf("%s%s{\"name\": \"n%d\", \"state\": \"idle\", "
+                            "\"partitions\": [\"gpu\"], \"state_flags\": []}",
+                            one, k ? ", " : "", k + 1);
+            free(one);
+        }
+        one = out;
+        out = xasprintf("%s]}", one);
+        free(one);
+        return out;
     }
     if (strncmp(path, "/job/", 5) == 0) {
         f->job_gets++;
@@ -765,6 +782,7 @@ static void fake_start(struct fake *f)
     socklen_t sl = sizeof(sa);
 
     memset(f, 0, sizeof(*f));
+    f->idle_nodes = 1;
     pthread_mutex_init(&f->mu, NULL);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -868,6 +886,114 @@ static void test_few_jobs_looked_up_alone(void **state)
     rm_dir(dir);
 }
 
+/* A 1-node job of the azure cluster for attempt id. */
+static struct attempt azure_attempt(int64_t id)
+{
+    struct attempt a = {.id = id, .job_id = id, .n = 1, .job_name = "j", .cloud = "azure",
+                        .region = "eastus", .zone = "",
+                        .instance_type = "Standard_ND96isr_H100_v5",
+                        .accelerator = "H100", .acc_count = 8, .nodes = 1, .run = "true"};
+
+    return a;
+}
+
+static long az_room(struct driver *d, int queue, int spot)
+{
+    static const char *const o[] = {"azure", "eastus", "", "Standard_ND96isr_H100_v5"};
+
+    return queue ? driver_queue_capacity(d, o[0], o[1], o[2], o[3], spot)
+                 : driver_capacity(d, o[0], o[1], o[2], o[3], spot);
+}
+
+/* The queue allowance: beyond its idle nodes a cluster takes `queue` more
+ * nodes of jobs that wait in its own queue, so Slurm starts the next job
+ * the moment a node frees, without waiting for the controller to notice.
+ * capacity() stays the idle nodes (free now, what the controller tries
+ * first); queue_capacity() adds the allowance; both less our jobs that do
+ * not run yet.  A cluster that does not answer has room for none. */
+static void test_queue_allowance(void **state)
+{
+    char *dir = tu_mkdtemp(), *conf, *home = xasprintf("%s/home", dir), *path;
+    double now = 1000;
+    struct clock clk = {manual_now, &now};
+    struct driver_config cfg = {0};
+    struct driver_event ev[16];
+    struct driver d = {0};
+    struct fake f;
+    struct err e;
+    int i, n;
+
+    (void)state;
+    fake_start(&f);
+    f.idle_nodes = 2;
+    f.pend = 1;
+    tu_write(dir, "tok", "a-token\n");
+    conf = xasprintf("poll_interval: 0.5s\nqueue: 3\nclusters:\n  - name: azure-eastus\n"
+                     "    cloud: azure\n    region: eastus\n"
+                     "    instance_type: Standard_ND96isr_H100_v5\n    partition: gpu\n"
+                     "    url: http://127.0.0.1:%d\n    user: root\n    token_file: tok\n"
+                     "    queue: 2\n",
+                     f.port);
+    tu_write(dir, "clusters.yaml", conf);
+    path = xasprintf("%s/clusters.yaml", dir);
+    assert_int_equal(mkdir(home, 0700), 0);
+    cfg.home = home;
+    cfg.cat = cat;
+    cfg.clock = &clk;
+    cfg.config_path = path;
+    err_clear(&e);
+    assert_int_equal(driver_open(&d, &driver_slurm, &cfg, &e), 0);
+    assert_int_equal(az_room(&d, 0, 0), 2); /* idle */
+    assert_int_equal(az_room(&d, 1, 0), 4); /* idle + the cluster's queue: 2 */
+    assert_int_equal(az_room(&d, 1, 1), 0); /* not a spot cluster */
+    assert_int_equal(driver_queue_capacity(&d, "gcp", "us-central1", "us-central1-a",
+                                           "a3-highgpu-8g", 0),
+                     0);
+    for (i = 1; i <= 3; i++) {
+        struct attempt a = azure_attempt(i);
+
+        assert_int_equal(driver_launch(&d, &a, &e), 0);
+    }
+    /* Three pending: two take the idle nodes, one a queue place. */
+    assert_int_equal(az_room(&d, 0, 0), 0);
+    assert_int_equal(az_room(&d, 1, 0), 1);
+    {
+        struct attempt a = azure_attempt(4);
+
+        assert_int_equal(driver_launch(&d, &a, &e), 0);
+    }
+    assert_int_equal(az_room(&d, 1, 0), 0);
+    assert_int_equal(f.submits, 4);
+    assert_int_equal(f.node_gets, 1); /* a submission needs no new look at the nodes */
+    /* Jobs waiting in the queue are asked for at most once a second (Slurm
+     * starts them on its own); one that runs, at every poll. */
+    now += 0.5;
+    assert_int_equal(driver_poll(&d, ev, 16, &e), 0);
+    assert_int_equal(f.job_gets, 0);
+    pthread_mutex_lock(&f.mu);
+    snprintf(f.states[0], sizeof(f.states[0]), "RUNNING");
+    pthread_mutex_unlock(&f.mu);
+    now += 0.5;
+    n = driver_poll(&d, ev, 16, &e);
+    assert_int_equal(count_events(ev, n, DRV_EV_RUNNING), 1);
+    assert_int_equal(f.job_gets, 4);
+    now += 0.5;
+    assert_int_equal(driver_poll(&d, ev, 16, &e), 0);
+    assert_int_equal(f.job_gets, 5); /* the running one */
+    now += 0.5;
+    assert_int_equal(driver_poll(&d, ev, 16, &e), 0);
+    assert_int_equal(f.job_gets, 9);
+    /* The cluster stops answering: no room at all, queue or not. */
+    fake_stop(&f);
+    now += 5;
+    assert_int_equal(az_room(&d, 1, 0), 0);
+    driver_close(&d);
+    free(conf);
+    free(path);
+    free(home);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_body_roundtrip),
         cmocka_unit_test(test_script_runs_text_only),
         cmocka_unit_test(test_few_jobs_looked_up_alone),
+        cmocka_unit_test(test_queue_allowance),
     };
     struct err e;
     int rc;

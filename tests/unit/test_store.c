@@ -4,13 +4,15 @@
  * paging, requests taken once only, blocks expiring, the cost report by
  * cloud, team and job against sums computed by hand, transactions (rollback
  * really discards), reopening, a writer killed mid-transaction, schema
- * migration from versions 1 and 5, a newer schema refused, two handles on one file,
+ * migration from versions 1, 5 and 6, a newer schema refused, two handles on one file,
  * lock timeouts, files that are not stratus stores (an empty one, another
  * program's, a write-ahead log without its database: refused, left as they
  * were), the store's identity (kept by its file, new with a new file, marked
  * legacy when migrated), stores created at once by several processes,
- * owner-only file modes, API tokens and server settings (schema 6), and the
- * fault wrapper's gates on them.
+ * owner-only file modes, API tokens and server settings (schema 6),
+ * services and their replicas (schema 7: one live service per name, find,
+ * replica lists by service and activity, rolled back with a transaction),
+ * and the fault wrapper's gates on them.
  *
  * Each test gets a fresh directory (setup/teardown) and opens its store
  * there.  A few tests reach under the store with the sqlite3 API to build
@@ -215,6 +217,10 @@ static struct store_job full_job(void)
     j.cost = 12345.678901234567;
     j.exit_code = -1;
     j.cancel_requested = 1;
+    j.service_id = 5; /* no such service: a replica's service is not a foreign key */
+    j.svc_version = 3;
+    j.port = 40123;
+    j.svc_mode = SVC_MODE_ON_DEMAND;
     return j;
 }
 
@@ -243,6 +249,10 @@ static void assert_job_eq(const struct store_job *g, const struct store_job *w)
     assert_same_double(g->cost, w->cost);
     assert_int_equal(g->exit_code, w->exit_code);
     assert_int_equal(g->cancel_requested, w->cancel_requested);
+    assert_int_equal(g->service_id, w->service_id);
+    assert_int_equal(g->svc_version, w->svc_version);
+    assert_int_equal(g->port, w->port);
+    assert_int_equal(g->svc_mode, w->svc_mode);
 }
 
 static struct store_attempt full_attempt(int64_t job_id)
@@ -331,6 +341,9 @@ static void test_job_roundtrip(void **state)
     j.cur_attempt = a.id;
     j.exit_code = 0;
     j.cost = 1e-9;
+    j.svc_version = 4;
+    j.port = 0;
+    j.svc_mode = SVC_MODE_SPOT;
     OK(store_job_update(st, &j, E));
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
@@ -1057,6 +1070,346 @@ static void test_fault_tokens(void **state)
     store_close(st);
 }
 
+/* ---- services and replicas (schema 7) ----------------------------------------- */
+
+/* A service with every field set to a value that would show a lost bit. */
+static struct store_service full_service(char *name)
+{
+    struct store_service s;
+
+    memset(&s, 0, sizeof(s));
+    s.name = name;
+    s.spec_path = "/home/ana/serve/llm.yaml";
+    s.spec_text = "service:\n  replicas: 3\nrun: |\n  echo 'h\xc3\xa9llo'\n";
+    s.policy_text = "rules: []\n";
+    s.version = 2;
+    s.state = SVC_UPDATING;
+    s.reason = "rolling update to version 2";
+    s.created_at = 1732380000.123456789;
+    s.updated_at = 1732380100.25;
+    s.ended_at = 0;
+    s.target = 5;
+    s.keys = "[\"" HASH_A "\"]";
+    return s;
+}
+
+static void assert_service_eq(const struct store_service *g, const struct store_service *w)
+{
+    assert_int_equal(g->id, w->id);
+    assert_str_or_null(g->name, w->name);
+    assert_str_or_null(g->spec_path, w->spec_path);
+    assert_str_or_null(g->spec_text, w->spec_text);
+    assert_str_or_null(g->policy_text, w->policy_text);
+    assert_int_equal(g->version, w->version);
+    assert_int_equal(g->state, w->state);
+    assert_str_or_null(g->reason, w->reason);
+    assert_same_double(g->created_at, w->created_at);
+    assert_same_double(g->updated_at, w->updated_at);
+    assert_same_double(g->ended_at, w->ended_at);
+    assert_int_equal(g->target, w->target);
+    assert_str_or_null(g->keys, w->keys);
+}
+
+static void test_service_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_service s = full_service("llm"), got;
+    struct err e;
+
+    OK(store_service_insert(st, &s, E));
+    assert_int_equal(s.id, 1);
+    OK(store_service_get(st, s.id, &got, E));
+    assert_service_eq(&got, &s);
+    store_service_clear(&got);
+    assert_null(got.name); /* clear leaves a zeroed record */
+
+    /* update every field, including string <-> NULL */
+    s.spec_path = NULL;
+    s.spec_text = "service:\n  replicas: 1\n";
+    s.policy_text = NULL;
+    s.version = 3;
+    s.state = SVC_DOWN;
+    s.reason = NULL;
+    s.created_at = 1.5;
+    s.updated_at = 1e-300;
+    s.ended_at = DBL_MAX;
+    s.target = 0;
+    s.keys = NULL;
+    OK(store_service_update(st, &s, E));
+    OK(store_service_get(st, s.id, &got, E));
+    assert_service_eq(&got, &s);
+    store_service_clear(&got);
+
+    err_clear(&e);
+    assert_int_equal(store_service_get(st, 2, &got, &e), ST_ENOTFOUND);
+    assert_null(got.name);
+    s.id = 99;
+    assert_int_equal(store_service_update(st, &s, &e), ST_ENOTFOUND);
+    assert_int_equal(store_service_get(st, -1, &got, &e), ST_ENOTFOUND);
+    store_close(st);
+}
+
+/* Refused before the backend: a service without a name or spec text, or
+ * with a state that is not one. */
+static void test_service_args(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_service s = full_service(NULL), *v;
+    size_t n;
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_service_insert(st, &s, &e), ST_EINVAL);
+    s.name = "";
+    assert_int_equal(store_service_insert(st, &s, &e), ST_EINVAL);
+    s.name = "llm";
+    s.spec_text = NULL;
+    assert_int_equal(store_service_insert(st, &s, &e), ST_EINVAL);
+    assert_non_null(strstr(e.msg, "spec text"));
+    s.spec_text = "x";
+    s.state = SVC__NSTATES;
+    assert_int_equal(store_service_insert(st, &s, &e), ST_EINVAL);
+    s.state = -1;
+    assert_int_equal(store_service_insert(st, &s, &e), ST_EINVAL);
+    s.state = SVC_STARTING;
+    OK(store_service_insert(st, &s, E));
+    s.spec_text = NULL;
+    assert_int_equal(store_service_update(st, &s, &e), ST_EINVAL);
+    assert_int_equal(store_service_find(st, NULL, &s, &e), ST_EINVAL);
+    OK(store_service_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].spec_text, "x");
+    store_services_free(v, n);
+    store_close(st);
+}
+
+/* One live service per name; a name is free again once its service ended;
+ * find: the live one, else the one that ended last. */
+static void test_service_names(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_service a = full_service("llm"), b = full_service("llm"),
+                         c = full_service("other"), got, *v;
+    size_t n;
+    struct err e;
+
+    OK(store_service_insert(st, &a, E));
+    OK(store_service_insert(st, &c, E));
+    err_clear(&e);
+    b.id = 77;
+    assert_int_equal(store_service_insert(st, &b, &e), ST_EEXISTS);
+    assert_non_null(strstr(e.msg, "'llm'"));
+    /* an ended service of the name does not stand in the way */
+    b.ended_at = 5;
+    b.state = SVC_FAILED;
+    OK(store_service_insert(st, &b, E)); /* id 3, ended at 5 */
+    OK(store_service_find(st, "llm", &got, E));
+    assert_int_equal(got.id, a.id);
+    store_service_clear(&got);
+    a.state = SVC_DOWN;
+    a.ended_at = 9;
+    OK(store_service_update(st, &a, E));
+    /* both ended: the one that ended last, though it has the lower id */
+    OK(store_service_find(st, "llm", &got, E));
+    assert_int_equal(got.id, a.id);
+    assert_int_equal(got.state, SVC_DOWN);
+    store_service_clear(&got);
+    /* up again under the name: the new one is found */
+    b = full_service("llm");
+    OK(store_service_insert(st, &b, E));
+    assert_int_equal(b.id, 4);
+    OK(store_service_find(st, "llm", &got, E));
+    assert_int_equal(got.id, 4);
+    store_service_clear(&got);
+    /* an ended one cannot come back to life while the name is taken */
+    a.ended_at = 0;
+    assert_int_equal(store_service_update(st, &a, &e), ST_EEXISTS);
+    OK(store_service_get(st, a.id, &got, E));
+    assert_same_double(got.ended_at, 9);
+    store_service_clear(&got);
+    /* a live service keeps its own name through an update */
+    b.target = 9;
+    OK(store_service_update(st, &b, E));
+    assert_int_equal(store_service_find(st, "none", &got, &e), ST_ENOTFOUND);
+    assert_null(got.name);
+    assert_int_equal(store_service_find(st, "LLM", &got, &e), ST_ENOTFOUND);
+
+    OK(store_service_list(st, 0, &v, &n, E));
+    assert_int_equal(n, 4);
+    assert_int_equal(v[0].id, 1);
+    assert_int_equal(v[3].id, 4);
+    assert_int_equal(v[3].target, 9);
+    store_services_free(v, n);
+    OK(store_service_list(st, 1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "other");
+    assert_int_equal(v[1].id, 4);
+    store_services_free(v, n);
+    store_close(st);
+}
+
+static int64_t add_replica(struct store *st, int64_t svc, int version, int port, int state)
+{
+    struct store_job j = job_of("llm-replica", NULL, state);
+
+    j.service_id = svc;
+    j.svc_version = version;
+    j.port = port;
+    OK(store_job_insert(st, &j, E));
+    return j.id;
+}
+
+/* The ids of the jobs listed, compared with want (ended by 0). */
+static void assert_replicas(struct store *st, int64_t svc, int active_only,
+                            const int64_t *want)
+{
+    struct store_job *v;
+    size_t n, i;
+
+    OK(store_replica_list(st, svc, active_only, &v, &n, E));
+    for (i = 0; want[i] != 0; i++) {
+        if (i >= n)
+            fail_msg("service %lld: %zu replicas listed, expected more", (long long)svc, n);
+        assert_int_equal(v[i].id, want[i]);
+        assert_int_equal(v[i].service_id, svc);
+    }
+    assert_int_equal(n, i);
+    store_jobs_free(v, n);
+}
+
+static void test_replicas(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_service s1 = full_service("a"), s2 = full_service("b");
+    struct store_job j, *v;
+    int64_t r[8];
+    size_t n;
+
+    OK(store_service_insert(st, &s1, E));
+    OK(store_service_insert(st, &s2, E));
+    add_job(st, "plain", NULL, JOB_RUNNING);                   /* 1 */
+    r[1] = add_replica(st, s1.id, 1, 40001, JOB_RUNNING);      /* 2 */
+    r[2] = add_replica(st, s2.id, 1, 40002, JOB_PENDING);      /* 3 */
+    r[3] = add_replica(st, s1.id, 1, 40003, JOB_FAILED);       /* 4 */
+    r[4] = add_replica(st, s1.id, 2, 40004, JOB_PROVISIONING); /* 5 */
+    {
+        const int64_t all1[] = {r[1], r[3], r[4], 0}, act1[] = {r[1], r[4], 0},
+                      all2[] = {r[2], 0}, none[] = {0};
+
+        assert_replicas(st, s1.id, 0, all1);
+        assert_replicas(st, s1.id, 1, act1);
+        assert_replicas(st, s2.id, 0, all2);
+        assert_replicas(st, 0, 0, none); /* plain jobs are nobody's replicas */
+        assert_replicas(st, 99, 0, none);
+    }
+    /* the fields come back, through the list and through get */
+    OK(store_replica_list(st, s1.id, 1, &v, &n, E));
+    assert_int_equal(v[1].svc_version, 2);
+    assert_int_equal(v[1].port, 40004);
+    assert_int_equal(v[1].state, JOB_PROVISIONING);
+    store_jobs_free(v, n);
+    OK(store_job_get(st, 1, &j, E));
+    assert_int_equal(j.service_id, 0);
+    assert_int_equal(j.port, 0);
+    store_job_clear(&j);
+
+    /* a replica ending leaves the active list; one moved by an update
+     * leaves its old service's list for the new one's */
+    OK(store_job_get(st, r[1], &j, E));
+    j.state = JOB_CANCELLED;
+    OK(store_job_update(st, &j, E));
+    store_job_clear(&j);
+    OK(store_job_get(st, r[4], &j, E));
+    j.service_id = s2.id;
+    OK(store_job_update(st, &j, E));
+    store_job_clear(&j);
+    {
+        const int64_t all1[] = {r[1], r[3], 0}, act1[] = {0}, all2[] = {r[2], r[4], 0};
+
+        assert_replicas(st, s1.id, 0, all1);
+        assert_replicas(st, s1.id, 1, act1);
+        assert_replicas(st, s2.id, 1, all2);
+    }
+    store_close(st);
+}
+
+/* A replica written before its service (an id given ahead), and a service
+ * and its replicas rolled back: the lists stay right. */
+static void test_replicas_rollback(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_service s1 = full_service("a"), s2 = full_service("b");
+    struct store_service *sv;
+    int64_t r1, r2, r3;
+    size_t n;
+
+    OK(store_service_insert(st, &s1, E));
+    OK(store_begin(st, E));
+    OK(store_service_insert(st, &s2, E));
+    add_replica(st, s2.id, 1, 1, JOB_PENDING);
+    add_replica(st, s1.id, 1, 2, JOB_PENDING);
+    store_rollback(st);
+    OK(store_service_list(st, 0, &sv, &n, E));
+    assert_int_equal(n, 1);
+    store_services_free(sv, n);
+    {
+        const int64_t none[] = {0};
+
+        assert_replicas(st, s1.id, 0, none);
+        assert_replicas(st, 2, 0, none);
+    }
+    r1 = add_replica(st, s1.id, 1, 3, JOB_RUNNING);
+    r2 = add_replica(st, 2, 1, 4, JOB_RUNNING); /* service 2 does not exist yet */
+    OK(store_service_insert(st, &s2, E));
+    assert_int_equal(s2.id, 2);
+    r3 = add_replica(st, 2, 1, 5, JOB_RUNNING);
+    {
+        const int64_t want1[] = {r1, 0}, want2[] = {r2, r3, 0};
+
+        assert_replicas(st, s1.id, 0, want1);
+        assert_replicas(st, 2, 0, want2);
+    }
+    store_close(st);
+}
+
+/* Service writes are writes for the fault wrapper, reads are reads. */
+static void test_fault_services(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_fault *ctl = store_fault_wrap(st);
+    struct store_service s = full_service("llm"), got, *v;
+    struct store_job *jv;
+    size_t n;
+    struct err e;
+
+    ctl->fail_write = 1;
+    err_clear(&e);
+    assert_int_equal(store_service_insert(st, &s, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "fault injection"));
+    OK(store_service_insert(st, &s, E));
+    s.target = 2;
+    OK(store_service_update(st, &s, E));
+    assert_int_equal(ctl->writes, 3);
+    OK(store_service_find(st, "llm", &got, E));
+    assert_int_equal(got.target, 2);
+    store_service_clear(&got);
+    ctl->dead = 1;
+    assert_int_equal(store_service_get(st, s.id, &got, &e), ST_EIO);
+    assert_int_equal(store_service_find(st, "llm", &got, &e), ST_EIO);
+    assert_int_equal(store_service_list(st, 0, &v, &n, &e), ST_EIO);
+    assert_null(v);
+    assert_int_equal(store_replica_list(st, s.id, 0, &jv, &n, &e), ST_EIO);
+    assert_null(jv);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
 /* ---- transactions, reopening, several handles ------------------------------- */
 
 static void test_rollback_discards(void **state)
@@ -1151,7 +1504,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 6);
+    assert_int_equal(store_schema_version(st), 7);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -1166,7 +1519,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 6);
+    assert_int_equal(store_schema_version(st), 7);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1348,7 +1701,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 6);
+    assert_int_equal(store_schema_version(st), 7);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1380,7 +1733,7 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1424,7 +1777,7 @@ static void test_migrate_from_v5(void **state)
                       " 8, 1, 1, 2.5, 10, 11, 20, 1, 0, 9.75, NULL, 0, 0, 0, 1.5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 6);
+    assert_int_equal(store_schema_version(st), 7);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     assert_int_equal(store_legacy_layout(st), 0);
     OK(store_job_get(st, 1, &got, E));
@@ -1440,7 +1793,7 @@ static void test_migrate_from_v5(void **state)
     OK(store_token_insert(st, &t, E));
     OK(store_setting_put(st, "policy", "p", E));
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('tokens',"
                              " 'settings', 'tokens_hash', 'tokens_live_name')"),
@@ -1453,6 +1806,113 @@ static void test_migrate_from_v5(void **state)
     assert_string_equal(val, "p");
     free(val);
     store_close(st);
+}
+
+/* What version 6 added to version 5, as a stratus of version 6 wrote it
+ * (frozen, like schema_v1). */
+static const char schema_v6_over_v5[] =
+    "BEGIN;"
+    "CREATE TABLE tokens (id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL,"
+    " created_at REAL NOT NULL, revoked_at REAL);"
+    "CREATE UNIQUE INDEX tokens_hash ON tokens(hash);"
+    "CREATE UNIQUE INDEX tokens_live_name ON tokens(name) WHERE revoked_at IS NULL;"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 6;"
+    "COMMIT;";
+
+/* Version 6 to 7: services appear, the jobs there are stay plain jobs (no
+ * service, version or port) and keep every field, and a replica can be added. */
+static void test_migrate_from_v6(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    struct store_job got, *v;
+    struct store_service s = full_service("llm"), gs;
+    struct store_token tg;
+    size_t n;
+    int64_t r;
+
+    raw_exec(f->path, schema_v1);
+    raw_exec(f->path, schema_v5_over_v1);
+    raw_exec(f->path, schema_v6_over_v5);
+    raw_exec(f->path, "INSERT INTO jobs VALUES (1, 'old', 'p', 1, 'ml', 3, 2,"
+                      " 'r', 10.5, 11, 0, 0, 0, 0, 1, NULL, 0, 2.5, 9.75, -1, 0);"
+                      "INSERT INTO job_texts VALUES (1, 'name: old', NULL);"
+                      "INSERT INTO tokens (name, role, hash, created_at)"
+                      " VALUES ('ci', 'member', '" HASH_A "', 5);");
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), 7);
+    assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
+    OK(store_job_get(st, 1, &got, E));
+    assert_string_equal(got.name, "old");
+    assert_string_equal(got.spec_text, "name: old");
+    assert_int_equal(got.state, JOB_RUNNING);
+    assert_same_double(got.cost, 9.75);
+    assert_int_equal(got.service_id, 0);
+    assert_int_equal(got.svc_version, 0);
+    assert_int_equal(got.port, 0);
+    assert_int_equal(got.svc_mode, SVC_MODE_ANY);
+    /* an update of an old job writes the new columns too */
+    got.port = 8080;
+    OK(store_job_update(st, &got, E));
+    store_job_clear(&got);
+    OK(store_token_by_hash(st, HASH_A, &tg, E));
+    assert_string_equal(tg.name, "ci");
+    store_token_clear(&tg);
+    OK(store_service_insert(st, &s, E));
+    r = add_replica(st, s.id, 1, 40001, JOB_PENDING);
+    assert_int_equal(r, 2);
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master WHERE name IN ('services',"
+                             " 'services_live_name', 'jobs_service')"),
+                     3);
+    st = open_at(f->path);
+    OK(store_replica_list(st, s.id, 1, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, 2);
+    assert_int_equal(v[0].port, 40001);
+    store_jobs_free(v, n);
+    OK(store_job_get(st, 1, &got, E));
+    assert_int_equal(got.port, 8080);
+    store_job_clear(&got);
+    OK(store_service_find(st, "llm", &gs, E));
+    assert_service_eq(&gs, &s);
+    store_service_clear(&gs);
+    store_close(st);
+}
+
+/* The partial index jobs_service serves a query of the shape of sqlite.c's
+ * replica lists (which must say service_id <> 0: without it, SQLite cannot
+ * use a partial index and would scan every job). */
+static void test_replica_index_used(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    char plan[512] = "";
+
+    store_close(st);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE"
+                                        " service_id = ?1 AND service_id <> 0 AND state < ?2"
+                                        " ORDER BY id",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        size_t len = strlen(plan);
+
+        snprintf(plan + len, sizeof(plan) - len, "%s;", sqlite3_column_text(stmt, 3));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    if (strstr(plan, "jobs_service") == NULL)
+        fail_msg("replica list does not use jobs_service: %s", plan);
 }
 
 static void test_newer_version_refused(void **state)
@@ -1468,7 +1928,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 6)"));
+                                  "(schema version 99; this stratus knows up to 7)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1516,7 +1976,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 6);
+    assert_int_equal(store_schema_version(st), 7);
     store_close(st);
 }
 
@@ -1844,6 +2304,11 @@ static struct store_job random_job(int64_t nattempts)
     j.work_done_s = rnd_time();
     j.cost = rnd(1000) / 3.0;
     j.exit_code = (int)rnd(3) - 1;
+    /* replicas of services that may exist (or not yet), and plain jobs */
+    j.service_id = rnd(3) == 0 ? 0 : (int64_t)rnd(5);
+    j.svc_version = (int)rnd(3);
+    j.port = rnd(2) ? 0 : 40000 + (int)rnd(5);
+    j.svc_mode = (int)rnd(3);
     return j;
 }
 
@@ -1946,6 +2411,89 @@ static void same_rc(int a, int b, const struct err *ea, const struct err *eb, co
     if (a != b)
         fail_msg("step %d, %s: sqlite returned %d (%s), mem %d (%s)", step, op, a,
                  a ? ea->msg : "", b, b ? eb->msg : "");
+}
+
+/* A service insert or update: two names, so that live names collide. */
+static void random_service_op(struct store *st[2], int *rx, int *ry, struct err *ex,
+                              struct err *ey)
+{
+    static char *const snames[] = {"llm", "chat"};
+    struct store_service s[2];
+
+    memset(&s[0], 0, sizeof(s[0]));
+    s[0].name = PICK(snames);
+    s[0].spec_path = PICK(texts);
+    s[0].spec_text = "service: {}\n";
+    s[0].policy_text = PICK(texts);
+    s[0].version = (int)rnd(3) + 1;
+    s[0].state = (int)rnd(SVC__NSTATES);
+    s[0].reason = PICK(msgs);
+    s[0].created_at = rnd_time();
+    s[0].updated_at = rnd_time();
+    s[0].ended_at = rnd(2) ? 0 : (double)(rnd(3) + 1); /* ties in find's order */
+    s[0].target = (int)rnd(4);
+    s[0].keys = rnd(2) ? NULL : "[\"h1\"]";
+    s[1] = s[0];
+    if (rnd(2)) {
+        s[0].id = s[1].id = (int64_t)rnd(6);
+        *rx = store_service_update(st[0], &s[0], ex);
+        *ry = store_service_update(st[1], &s[1], ey);
+    } else {
+        *rx = store_service_insert(st[0], &s[0], ex);
+        *ry = store_service_insert(st[1], &s[1], ey);
+        if (*rx == 0 && *ry == 0)
+            assert_int_equal(s[0].id, s[1].id);
+    }
+}
+
+static void compare_service_lists(struct store *x, struct store *y)
+{
+    struct store_service *sx, *sy;
+    size_t nx, ny, i;
+    int live;
+
+    for (live = 0; live < 2; live++) {
+        OK(store_service_list(x, live, &sx, &nx, E));
+        OK(store_service_list(y, live, &sy, &ny, E));
+        assert_int_equal(nx, ny);
+        for (i = 0; i < nx; i++)
+            assert_service_eq(&sy[i], &sx[i]);
+        store_services_free(sx, nx);
+        store_services_free(sy, ny);
+    }
+}
+
+/* Services, find by name, and every service's replica lists. */
+static void compare_services(struct store *x, struct store *y)
+{
+    static const char *const snames[] = {"llm", "chat", "none"};
+    struct store_service fx, fy;
+    struct store_job *jx, *jy;
+    size_t nx, ny, i;
+    int64_t id;
+    int active;
+
+    compare_service_lists(x, y);
+    for (i = 0; i < 3; i++) {
+        struct err ex, ey;
+        int rx = store_service_find(x, snames[i], &fx, &ex),
+            ry = store_service_find(y, snames[i], &fy, &ey);
+
+        same_rc(rx, ry, &ex, &ey, "find", (int)i);
+        assert_int_equal(fx.id, fy.id);
+        store_service_clear(&fx);
+        store_service_clear(&fy);
+    }
+    for (id = 0; id < 6; id++)
+        for (active = 0; active < 2; active++) {
+            OK(store_replica_list(x, id, active, &jx, &nx, E));
+            OK(store_replica_list(y, id, active, &jy, &ny, E));
+            assert_int_equal(nx, ny);
+            for (i = 0; i < nx; i++)
+                assert_job_eq(&jy[i], &jx[i]);
+            store_jobs_free(jx, nx);
+            store_jobs_free(jy, ny);
+        }
 }
 
 static void compare_stores(struct store *x, struct store *y, int step)
@@ -2067,6 +2615,7 @@ static void compare_stores(struct store *x, struct store *y, int step)
         store_cost_rows_free(cy, ny);
     }
     compare_tokens_settings(x, y);
+    compare_services(x, y);
 }
 
 static void test_backends_agree(void **state)
@@ -2078,7 +2627,7 @@ static void test_backends_agree(void **state)
 
     rng_state = 0x9e3779b97f4a7c15ULL;
     for (step = 0; step < 2500; step++) {
-        unsigned op = rnd(18);
+        unsigned op = rnd(19);
         struct err ex, ey;
         int rx = 0, ry = 0;
 
@@ -2181,6 +2730,8 @@ static void test_backends_agree(void **state)
 
             rx = store_setting_put(st[0], key, val, &ex);
             ry = store_setting_put(st[1], key, val, &ey);
+        } else if (op == 18) {
+            random_service_op(st, &rx, &ry, &ex, &ey);
         }
         same_rc(rx, ry, &ex, &ey, "write", step);
         /* count what SQLite holds now (ids restart after a rollback) */
@@ -2253,6 +2804,12 @@ int main(void)
         T(test_tokens),
         T(test_settings),
         T(test_fault_tokens),
+        T(test_service_roundtrip),
+        T(test_service_args),
+        T(test_service_names),
+        T(test_replicas),
+        T(test_replicas_rollback),
+        T(test_fault_services),
         T(test_rollback_discards),
         T(test_lost_transaction),
         T(test_reopen_keeps_everything),
@@ -2261,6 +2818,8 @@ int main(void)
         T(test_lock_timeout),
         T(test_migrate_from_v1),
         T(test_migrate_from_v5),
+        T(test_migrate_from_v6),
+        T(test_replica_index_used),
         T(test_newer_version_refused),
         T(test_not_a_store),
         cmocka_unit_test(test_memory_store),
@@ -2290,6 +2849,12 @@ int main(void)
         M(test_tokens),
         M(test_settings),
         M(test_fault_tokens),
+        M(test_service_roundtrip),
+        M(test_service_args),
+        M(test_service_names),
+        M(test_replicas),
+        M(test_replicas_rollback),
+        M(test_fault_services),
         M(test_rollback_discards),
         M(test_paging),
         T(test_backends_agree),

@@ -1,0 +1,308 @@
+/*
+ * cmd_serve.c - `stratus serve up|status|update|logs|down|endpoints`: inference
+ * services, kept running by the server's replica manager (serve/manager.h)
+ * as replicas on spot and on-demand, and reached through `stratus router`.
+ */
+#include "cli/cli.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/client.h"
+#include "util/fsutil.h"
+#include "util/xmem.h"
+
+static const char serve_usage[] =
+    "usage: stratus serve up FILE [--open]\n"
+    "       stratus serve status [NAME] [--json]\n"
+    "       stratus serve update NAME FILE\n"
+    "       stratus serve logs NAME [--replica ID] [--follow]\n"
+    "       stratus serve endpoints NAME\n"
+    "       stratus serve down NAME\n"
+    "up starts a service from a spec with a SkyPilot `service:` section and\n"
+    "prints its endpoint's API key once (--open: no key); its replicas run as\n"
+    "jobs the controller places, fails over and bills.  update rolls out a new\n"
+    "spec (the old replicas serve until the new ones are ready); down drains and\n"
+    "stops every replica.  Clients reach a service through `stratus router`.\n";
+
+static const char *str_field(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    return s ? s : "";
+}
+
+/* {"spec", "file"} of FILE: 0, or an exit status. */
+static int spec_body(const char *path, json_t **out)
+{
+    char *text = NULL, abs[PATH_MAX];
+    struct err e;
+
+    err_clear(&e);
+    if (realpath(path, abs) == NULL)
+        snprintf(abs, sizeof(abs), "%s", path);
+    if (fs_read_file(path, 1 << 20, &text, NULL, &e) != 0)
+        return cli_fail(&e);
+    *out = json_pack("{s:s, s:s}", "spec", text, "file", abs);
+    free(text);
+    return 0;
+}
+
+static void print_warnings(const json_t *r)
+{
+    const json_t *w = json_object_get(r, "warnings");
+    size_t i;
+
+    for (i = 0; i < json_array_size(w); i++)
+        fprintf(stderr, "%s\n", json_string_value(json_array_get(w, i)));
+}
+
+static int serve_up(int argc, char **argv)
+{
+    json_t *body = NULL, *r = NULL;
+    struct err e;
+    int open = argc == 3 && strcmp(argv[2], "--open") == 0, rc;
+
+    if (argc != 2 && !open) {
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    if ((rc = spec_body(argv[1], &body)) != 0)
+        return rc;
+    if (open)
+        json_object_set_new(body, "open", json_true());
+    err_clear(&e);
+    rc = client_call("POST", "/v1/services", body, &r, &e);
+    json_decref(body);
+    if (rc != 0)
+        return cli_fail(&e);
+    print_warnings(r);
+    printf("service %s is starting (`stratus serve status %s`)\n",
+           str_field(json_object_get(r, "service"), "name"),
+           str_field(json_object_get(r, "service"), "name"));
+    if (json_is_string(json_object_get(r, "key")))
+        printf("API key (shown only this once; clients send \"Authorization: Bearer KEY\"):\n"
+               "%s\n",
+               str_field(r, "key"));
+    json_decref(r);
+    return 0;
+}
+
+/* A service's path: /v1/services/NAME[/tail]. */
+static char *svc_path(const char *name, const char *tail)
+{
+    char *esc = client_escape(name), *p = xasprintf("/v1/services/%s%s", esc, tail);
+
+    free(esc);
+    return p;
+}
+
+static void print_replicas(const json_t *reps)
+{
+    size_t i;
+
+    printf("  %6s %-3s %-9s %-13s %-34s %-9s %-10s %9s\n", "ID", "VER", "STATE", "JOB",
+           "LOCATION", "MODE", "ACCEL", "COST");
+    for (i = 0; i < json_array_size(reps); i++) {
+        const json_t *r = json_array_get(reps, i);
+        char where[128];
+
+        snprintf(where, sizeof(where), "%s%s%s%s%s", str_field(r, "cloud"),
+                 *str_field(r, "region") ? "/" : "", str_field(r, "region"),
+                 *str_field(r, "zone") ? "/" : "", str_field(r, "zone"));
+        printf("  %6lld %-3lld %-9s %-13s %-34s %-9s %-10s %9.4f\n",
+               (long long)json_integer_value(json_object_get(r, "id")),
+               (long long)json_integer_value(json_object_get(r, "version")),
+               str_field(r, "state"), str_field(r, "job_state"), where[0] ? where : "-",
+               *str_field(r, "mode") ? str_field(r, "mode") : "-",
+               *str_field(r, "accelerator") ? str_field(r, "accelerator") : "-",
+               json_number_value(json_object_get(r, "cost")));
+    }
+}
+
+static void print_service(const json_t *s)
+{
+    printf("%s  %s  version %lld  target %lld  %.2f req/s  $%.4f  (%s)\n", str_field(s, "name"),
+           str_field(s, "state"), (long long)json_integer_value(json_object_get(s, "version")),
+           (long long)json_integer_value(json_object_get(s, "target")),
+           json_number_value(json_object_get(s, "qps")),
+           json_number_value(json_object_get(s, "cost")), str_field(s, "reason"));
+    print_replicas(json_object_get(s, "replicas"));
+}
+
+static int serve_status(int argc, char **argv)
+{
+    int json = argc > 1 && strcmp(argv[argc - 1], "--json") == 0, rc;
+    const char *name = argc - json >= 2 ? argv[1] : NULL;
+    char *path = name ? svc_path(name, "") : xstrdup("/v1/services");
+    json_t *r = NULL, *list;
+    struct err e;
+    size_t i;
+
+    if (argc - json > 2) {
+        free(path);
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    err_clear(&e);
+    rc = client_call("GET", path, NULL, &r, &e);
+    free(path);
+    if (rc != 0)
+        return cli_fail(&e);
+    if (json) {
+        json_dumpf(name ? r : json_object_get(r, "services"), stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else if (name) {
+        print_service(r);
+    } else {
+        list = json_object_get(r, "services");
+        if (json_array_size(list) == 0)
+            printf("no services (`stratus serve up FILE` starts one)\n");
+        for (i = 0; i < json_array_size(list); i++)
+            print_service(json_array_get(list, i));
+    }
+    json_decref(r);
+    return 0;
+}
+
+static int serve_update(int argc, char **argv)
+{
+    json_t *body = NULL, *r = NULL;
+    char *path;
+    struct err e;
+    int rc;
+
+    if (argc != 3) {
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    if ((rc = spec_body(argv[2], &body)) != 0)
+        return rc;
+    path = svc_path(argv[1], "");
+    err_clear(&e);
+    rc = client_call("PUT", path, body, &r, &e);
+    free(path);
+    json_decref(body);
+    if (rc != 0)
+        return cli_fail(&e);
+    printf("service %s: rolling out version %lld\n", argv[1],
+           (long long)json_integer_value(json_object_get(r, "version")));
+    json_decref(r);
+    return 0;
+}
+
+static int serve_down(int argc, char **argv)
+{
+    json_t *r = NULL;
+    char *path;
+    struct err e;
+    int rc;
+
+    if (argc != 2) {
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    path = svc_path(argv[1], "");
+    err_clear(&e);
+    rc = client_call("DELETE", path, NULL, &r, &e);
+    free(path);
+    if (rc != 0)
+        return cli_fail(&e);
+    printf("service %s: %s\n", argv[1], str_field(r, "state"));
+    json_decref(r);
+    return 0;
+}
+
+static int serve_endpoints(int argc, char **argv)
+{
+    json_t *r = NULL;
+    char *path;
+    struct err e;
+    int rc;
+
+    if (argc != 2) {
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    path = svc_path(argv[1], "/endpoints");
+    err_clear(&e);
+    rc = client_call("GET", path, NULL, &r, &e);
+    free(path);
+    if (rc != 0)
+        return cli_fail(&e);
+    json_dumpf(r, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(r);
+    return 0;
+}
+
+/* `serve logs NAME [--replica ID] [--follow]`: a replica's log (the first
+ * live one unless --replica says which) through `stratus logs`. */
+static int serve_logs(int argc, char **argv)
+{
+    json_t *r = NULL;
+    const json_t *reps;
+    long long id = 0;
+    int follow = 0, i, rc;
+    char *path, idbuf[32], *largv[4];
+    struct err e;
+
+    if (argc < 2) {
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+            follow = 1;
+        else if (strcmp(argv[i], "--replica") == 0 && i + 1 < argc)
+            id = strtoll(argv[++i], NULL, 10);
+        else {
+            fputs(serve_usage, stderr);
+            return 2;
+        }
+    }
+    path = svc_path(argv[1], "");
+    err_clear(&e);
+    rc = client_call("GET", path, NULL, &r, &e);
+    free(path);
+    if (rc != 0)
+        return cli_fail(&e);
+    reps = json_object_get(r, "replicas");
+    for (i = (int)json_array_size(reps) - 1; id == 0 && i >= 0; i--)
+        if (strcmp(str_field(json_array_get(reps, (size_t)i), "job_state"), "RUNNING") == 0)
+            id = json_integer_value(json_object_get(json_array_get(reps, (size_t)i), "id"));
+    json_decref(r);
+    if (id <= 0) {
+        fprintf(stderr, "stratus: service %s has no running replica; --replica ID names one "
+                "(`stratus serve status %s` lists them)\n", argv[1], argv[1]);
+        return 1;
+    }
+    snprintf(idbuf, sizeof(idbuf), "%lld", id);
+    largv[0] = (char *)"logs";
+    largv[1] = idbuf;
+    largv[2] = follow ? (char *)"--follow" : NULL;
+    largv[3] = NULL;
+    return cli_cmd_logs.run(follow ? 3 : 2, largv);
+}
+
+static int run_serve(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } subs[] = {{"up", serve_up},         {"status", serve_status}, {"update", serve_update},
+                {"down", serve_down},     {"logs", serve_logs},     {"endpoints", serve_endpoints}};
+    size_t i;
+
+    for (i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
+        if (strcmp(argv[1], subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    fputs(serve_usage, stderr);
+    return 2;
+}
+
+const struct cli_cmd cli_cmd_serve = {"serve", "inference services: up, status, update, down",
+                                      run_serve, serve_usage};

@@ -1,0 +1,311 @@
+/*
+ * router.c - the router's process: one or more event loops (workers), each
+ * with its own evhttp on its own SO_REUSEPORT socket of the same port, so
+ * the kernel spreads connections over them; the replica set and every
+ * counter are shared under one mutex (held for a few hundred nanoseconds
+ * per request: the pick and its end).  Worker 0 runs on the main thread
+ * and also follows the replica set and handles SIGHUP/SIGTERM/SIGINT.
+ *
+ * Why threads: one evhttp loop proxies about as fast as one nginx worker;
+ * a machine with more cores serves more with more loops, as nginx does
+ * with worker_processes.  --threads 1 (the default) is a plain
+ * single-threaded proxy.
+ */
+#include "router/router_int.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netdb.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "util/log.h"
+#include "util/xmem.h"
+
+#define RT_TICK_S 0.1
+
+void rt_lock(struct rt *rt)
+{
+    pthread_mutex_lock(&rt->mu);
+}
+
+void rt_unlock(struct rt *rt)
+{
+    pthread_mutex_unlock(&rt->mu);
+}
+
+double rt_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void rt_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    for (i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+}
+
+/* RTT from the router's region (rp_config.rtt): 0 in its own region. */
+static double rtt_from_here(void *ctx, const char *cloud, const char *region)
+{
+    const struct rt_config *c = ctx;
+
+    if (c->cloud == NULL || c->cat == NULL)
+        return 0;
+    if (cloud[0] == '\0' || region[0] == '\0')
+        return -1;
+    if (strcmp(c->cloud, cloud) == 0 && strcmp(c->region, region) == 0)
+        return 0;
+    return catalog_rtt_ms(c->cat, c->cloud, c->region, cloud, region, NULL);
+}
+
+/* ---- listening ---- */
+
+static int bind_socket(const struct rt_config *c, int port, int reuseport, struct err *e)
+{
+    struct addrinfo hints, *ai = NULL;
+    char ps[16];
+    int fd, one = 1, rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(ps, sizeof(ps), "%d", port);
+    rc = getaddrinfo(c->host, ps, &hints, &ai);
+    if (rc != 0)
+        return err_set(e, ST_EINVAL, "cannot listen on %s: %s", c->host, gai_strerror(rc));
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    }
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+        rc = err_set(e, ST_EIO, "cannot listen on %s:%d: %s (another process may hold the "
+                     "port: choose another with --listen)", c->host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return rc;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct rt_worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    rt_pool_gc(w);
+    if (w->waitq != NULL)
+        rt_wake_waiting(w);
+    if (w->idx == 0 && w->rt->alog != NULL)
+        fflush(w->rt->alog);
+}
+
+static int worker_open(struct rt *rt, struct rt_worker *w, int fd, struct err *e)
+{
+    const struct rt_config *c = rt->c;
+    struct event_config *ec = event_config_new();
+    struct evconnlistener *lev;
+    struct timeval tick = {0, (suseconds_t)(RT_TICK_S * 1e6)};
+    size_t hmax = c->max_header_bytes * 2 > 65536 ? c->max_header_bytes * 2 : 65536;
+
+    /* One epoll_ctl per changed fd per loop turn instead of one per change. */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    w->base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    w->http = w->base ? evhttp_new(w->base) : NULL;
+    if (w->http == NULL)
+        return err_set(e, ST_EINTERNAL, "cannot create an event loop");
+    evhttp_set_gencb(w->http, rt_on_request, w);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    /* Headers between our limit and evhttp's get our 431; past evhttp's,
+     * evhttp refuses them itself (413) before they take more memory. */
+    evhttp_set_max_headers_size(w->http, (ev_ssize_t)hmax);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body);
+    evhttp_set_timeout(w->http, c->client_timeout_s);
+    lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    if (lev == NULL || evhttp_bind_listener(w->http, lev) == NULL) {
+        if (lev == NULL)
+            close(fd);
+        return err_set(e, ST_EIO, "cannot listen: %s", strerror(errno));
+    }
+    w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+    event_add(w->tick, &tick);
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct rt_worker *w = arg;
+
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static void worker_close(struct rt_worker *w)
+{
+    if (w->tick)
+        event_free(w->tick);
+    if (w->http)
+        evhttp_free(w->http);
+    rt_pools_free(w);
+    if (w->base)
+        event_base_free(w->base);
+}
+
+/* ---- signals (worker 0) ---- */
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    struct rt_worker *w = arg;
+
+    (void)what;
+    log_info("signal %d: stopping", (int)sig);
+    event_base_loopexit(w->base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    rt_src_reload(arg);
+}
+
+static int open_workers(struct rt *rt, int *port, struct err *e)
+{
+    int i, fd, rc = 0;
+
+    rt->w = xcalloc((size_t)rt->nw, sizeof(*rt->w));
+    for (i = 0; i < rt->nw && rc == 0; i++) {
+        rt->w[i].rt = rt;
+        rt->w[i].idx = i;
+        fd = bind_socket(rt->c, *port, rt->nw > 1, e);
+        if (fd < 0)
+            return fd;
+        if (i == 0)
+            *port = bound_port(fd);
+        rc = worker_open(rt, &rt->w[i], fd, e);
+    }
+    return rc;
+}
+
+static int open_log(struct rt *rt, struct err *e)
+{
+    const char *f = rt->c->access_log;
+
+    if (f == NULL)
+        return 0;
+    rt->alog = strcmp(f, "-") == 0 ? stderr : fopen(f, "a");
+    if (rt->alog == NULL)
+        return err_set(e, ST_EIO, "cannot open the access log %s: %s", f, strerror(errno));
+    return 0;
+}
+
+static void serve(struct rt *rt, int port)
+{
+    struct rt_worker *w0 = &rt->w[0];
+    struct event *sigs[3];
+    int i;
+
+    sigs[0] = evsignal_new(w0->base, SIGTERM, on_stop, w0);
+    sigs[1] = evsignal_new(w0->base, SIGINT, on_stop, w0);
+    sigs[2] = evsignal_new(w0->base, SIGHUP, on_hup, rt);
+    for (i = 0; i < 3; i++)
+        event_add(sigs[i], NULL);
+    for (i = 1; i < rt->nw; i++)
+        pthread_create(&rt->w[i].th, NULL, worker_main, &rt->w[i]);
+    /* Tests and scripts read the port from this line (--listen HOST:0). */
+    fprintf(stderr, "stratus router: listening on http://%s%s%s:%d (%d thread%s)\n",
+            strchr(rt->c->host, ':') ? "[" : "", rt->c->host,
+            strchr(rt->c->host, ':') ? "]" : "", port, rt->nw, rt->nw > 1 ? "s" : "");
+    fflush(stderr);
+    event_base_dispatch(w0->base);
+    for (i = 0; i < 3; i++)
+        event_free(sigs[i]);
+}
+
+static void rt_free(struct rt *rt)
+{
+    int i;
+
+    rt_src_stop(rt);
+    for (i = 0; rt->w && i < rt->nw; i++)
+        worker_close(&rt->w[i]);
+    free(rt->w);
+    if (rt->alog && rt->alog != stderr)
+        fclose(rt->alog);
+    rp_set_free(&rt->set);
+    pthread_mutex_destroy(&rt->mu);
+}
+
+int rt_run(const struct rt_config *c, struct err *e)
+{
+    struct rt rt;
+    struct rp_config pc;
+    int port = c->port, rc;
+
+    memset(&rt, 0, sizeof(rt));
+    memset(&pc, 0, sizeof(pc));
+    rt.c = c;
+    rt.nw = c->threads > 0 ? c->threads : 1;
+    pthread_mutex_init(&rt.mu, NULL);
+    pc.policy = c->policy;
+    pc.max_inflight = c->max_inflight;
+    pc.eject_after = c->eject_after;
+    pc.eject_base_s = c->eject_base_s;
+    pc.eject_max_s = 300;
+    pc.rtt = rtt_from_here;
+    pc.rtt_ctx = (void *)(uintptr_t)c;
+    rp_set_init(&rt.set, &pc);
+    signal(SIGPIPE, SIG_IGN);
+    rc = open_log(&rt, e);
+    if (rc == 0)
+        rc = open_workers(&rt, &port, e);
+    if (rc == 0)
+        rc = rt_src_start(&rt, &rt.w[0], e);
+    if (rc == 0) {
+        serve(&rt, port);
+        if (rt.nw > 1) { /* the other loops hold no state worth a clean stop */
+            if (rt.alog != NULL)
+                fflush(rt.alog);
+            _exit(0);
+        }
+    }
+    rt_free(&rt);
+    return rc;
+}

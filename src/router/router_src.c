@@ -1,0 +1,351 @@
+/*
+ * router_src.c - where the router's replica set comes from.
+ *
+ * File mode (--replicas FILE): read at start (an error there stops the
+ * router), then again on SIGHUP and whenever the file changes (its mtime,
+ * size or inode, looked at every RT_WATCH_S; an editor's rename-into-place
+ * counts).  A file that does not parse on a reload is reported and the
+ * set in use kept.
+ *
+ * API mode (--api URL --service NAME): long-polls
+ * GET URL/v1/services/NAME/endpoints?after=VERSION with the bearer token;
+ * the server answers when the set is newer than VERSION (or after its own
+ * timeout, with the same set).  A 404 means the server has no such
+ * endpoint or service yet: logged once, asked again every RT_RETRY_S.
+ * Until the first set arrives there are no replicas (requests wait up to
+ * --max-wait, else 503).
+ *
+ * Load (API mode): every RT_LOAD_S the router tells the server how many
+ * requests it answered since the last report and how many had to wait for
+ * a replica or were refused for want of one
+ * (POST /v1/services/NAME/load, on a connection of its own: the poll holds
+ * the other), which is what the service's autoscaler reads.
+ */
+#include "router/router_int.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/xmem.h"
+
+#define RT_WATCH_S 0.5
+#define RT_RETRY_S 5
+#define RT_POLL_TIMEOUT_S 120
+#define RT_SET_MAX (16 << 20)
+#define RT_LOAD_S 5
+
+struct rt_src {
+    struct rt *rt;
+    struct rt_worker *w0;
+    struct event *timer;
+    struct stat last;          /* file mode: what the file was at the last read */
+    int have_last;
+    /* API mode */
+    struct evhttp_connection *evcon;
+    char *host, *path_base;
+    int port;
+    int64_t after;
+    int warned_404;
+    int have_set;              /* a set came from the server */
+    /* load reports */
+    struct evhttp_connection *load_conn;
+    struct event *load_timer;
+    char *load_path;
+    uint64_t sent_total, sent_waits; /* counts at the last report */
+};
+
+/* Parse text and make it the live set; 0 or an error in e. */
+static int apply_text(struct rt *rt, const char *text, size_t len, const char *origin,
+                      struct err *e)
+{
+    struct rp_doc doc;
+    size_t nready;
+    int rc = rp_parse(text, len, origin, &doc, e);
+
+    rt_lock(rt);
+    if (rc != 0) {
+        rt->reload_errors++;
+        rt_unlock(rt);
+        return rc;
+    }
+    rp_apply(&rt->set, &doc);
+    rt->loaded = 1;
+    rt->reloads++;
+    nready = rp_nready(&rt->set);
+    rt_unlock(rt);
+    log_info("replica set %s version %lld: %zu replicas, %zu ready", origin,
+             (long long)doc.version, doc.nreplicas, nready);
+    rp_doc_clear(&doc);
+    return 0;
+}
+
+static int load_file(struct rt_src *s, struct err *e)
+{
+    const char *path = s->rt->c->replicas_file;
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (stat(path, &s->last) != 0)
+        return err_set(e, ST_EIO, "%s: %s (the replica set file given with --replicas)",
+                       path, strerror(errno));
+    s->have_last = 1;
+    rc = fs_read_file(path, RT_SET_MAX, &text, &len, e);
+    if (rc == 0)
+        rc = apply_text(s->rt, text, len, path, e);
+    free(text);
+    return rc;
+}
+
+void rt_src_reload(struct rt *rt)
+{
+    struct err e;
+
+    if (rt->src == NULL || rt->c->replicas_file == NULL)
+        return;
+    err_clear(&e);
+    if (load_file(rt->src, &e) != 0)
+        log_error("%s (keeping the replica set in use)", e.msg);
+}
+
+static int changed(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+           a->st_size != b->st_size || a->st_ino != b->st_ino;
+}
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    struct rt_src *s = arg;
+    struct stat now;
+
+    (void)fd;
+    (void)what;
+    if (stat(s->rt->c->replicas_file, &now) != 0)
+        return; /* being replaced, or gone: keep the set in use */
+    if (!s->have_last || changed(&now, &s->last))
+        rt_src_reload(s->rt);
+}
+
+/* ---- API mode ---- */
+
+static void api_poll(struct rt_src *s);
+
+static void on_api_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    api_poll(arg);
+}
+
+static void api_again(struct rt_src *s, int secs)
+{
+    struct timeval tv = {secs, 0};
+
+    evtimer_add(s->timer, &tv);
+}
+
+static void api_answer(struct rt_src *s, int code, struct evbuffer *body)
+{
+    size_t len = evbuffer_get_length(body);
+    const char *text = len ? (const char *)evbuffer_pullup(body, -1) : "";
+    struct err e;
+    int64_t version;
+
+    err_clear(&e);
+    if (code == 404) {
+        if (!s->warned_404)
+            log_warn("%s%s: 404: the server has no endpoint list for service '%s' (no such "
+                     "service, or a server without services); asking again every %d s",
+                     s->rt->c->api, s->path_base, s->rt->c->service, RT_RETRY_S);
+        s->warned_404 = 1;
+        api_again(s, RT_RETRY_S);
+        return;
+    }
+    if (code != 200) {
+        log_warn("%s%s: HTTP %d; asking again in %d s", s->rt->c->api, s->path_base, code,
+                 RT_RETRY_S);
+        api_again(s, RT_RETRY_S);
+        return;
+    }
+    s->warned_404 = 0;
+    if (apply_text(s->rt, text, len, s->rt->c->api, &e) != 0) {
+        log_error("%s (keeping the replica set in use)", e.msg);
+        api_again(s, RT_RETRY_S);
+        return;
+    }
+    rt_lock(s->rt);
+    version = s->rt->set.version;
+    rt_unlock(s->rt);
+    /* A server that answers at once with a set no newer than the one we
+     * have is not long-polling: do not spin on it. */
+    api_again(s, version > s->after || !s->have_set ? 0 : 1);
+    s->after = version;
+    s->have_set = 1;
+}
+
+static void on_api_done(struct evhttp_request *req, void *arg)
+{
+    struct rt_src *s = arg;
+    int code = req ? evhttp_request_get_response_code(req) : 0;
+
+    if (code == 0) {
+        log_warn("cannot reach the server at %s; asking again in %d s", s->rt->c->api,
+                 RT_RETRY_S);
+        api_again(s, RT_RETRY_S);
+        return;
+    }
+    api_answer(s, code, evhttp_request_get_input_buffer(req));
+}
+
+static void api_poll(struct rt_src *s)
+{
+    struct evhttp_request *req = evhttp_request_new(on_api_done, s);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char *uri = xasprintf("%s?after=%lld", s->path_base, (long long)s->after);
+    char *auth;
+
+    evhttp_add_header(h, "Host", s->host);
+    if (s->rt->c->token != NULL) {
+        auth = xasprintf("Bearer %s", s->rt->c->token);
+        evhttp_add_header(h, "Authorization", auth);
+        free(auth);
+    }
+    if (evhttp_make_request(s->evcon, req, EVHTTP_REQ_GET, uri) != 0)
+        api_again(s, RT_RETRY_S);
+    free(uri);
+}
+
+static void on_load_done(struct evhttp_request *req, void *arg)
+{
+    int code = req ? evhttp_request_get_response_code(req) : 0;
+
+    (void)arg;
+    if (code != 200 && code != 404)
+        log_warn("reporting load to the server: HTTP %d", code);
+}
+
+/* The requests answered since the last report, and those that waited for
+ * a replica or were refused for want of one. */
+static void report_load(struct rt_src *s)
+{
+    struct evhttp_request *req;
+    uint64_t total = 0, waits;
+    char body[96], *auth;
+    size_t i;
+
+    rt_lock(s->rt);
+    for (i = 0; i < RT_NCODES; i++)
+        total += s->rt->by_code[i];
+    waits = s->rt->waited + s->rt->no_replica;
+    rt_unlock(s->rt);
+    snprintf(body, sizeof(body), "{\"requests\": %llu, \"waiting\": %llu}",
+             (unsigned long long)(total - s->sent_total),
+             (unsigned long long)(waits - s->sent_waits));
+    s->sent_total = total;
+    s->sent_waits = waits;
+    req = evhttp_request_new(on_load_done, s);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Host", s->host);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    if (s->rt->c->token != NULL) {
+        auth = xasprintf("Bearer %s", s->rt->c->token);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Authorization", auth);
+        free(auth);
+    }
+    evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+    evhttp_make_request(s->load_conn, req, EVHTTP_REQ_POST, s->load_path);
+}
+
+static void on_load_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    report_load(arg);
+}
+
+static int api_start(struct rt_src *s, struct err *e)
+{
+    const char *api = s->rt->c->api, *h, *colon, *end;
+    char *esc;
+
+    if (strncmp(api, "http://", 7) != 0)
+        return err_set(e, ST_EINVAL, "--api %s: the router reaches the server over http:// "
+                       "(put it on a loopback or private listener)", api);
+    h = api + 7;
+    end = h + strcspn(h, "/");
+    colon = memchr(h, ':', (size_t)(end - h));
+    s->host = xstrndup(h, (size_t)((colon ? colon : end) - h));
+    s->port = colon ? atoi(colon + 1) : 80;
+    if (s->host[0] == '\0' || s->port <= 0 || s->port > 65535)
+        return err_set(e, ST_EINVAL, "--api %s: not a URL http://HOST[:PORT]", api);
+    esc = evhttp_encode_uri(s->rt->c->service);
+    s->path_base = xasprintf("/v1/services/%s/endpoints", esc);
+    free(esc);
+    s->evcon = evhttp_connection_base_new(s->w0->base, NULL, s->host, (ev_uint16_t)s->port);
+    if (s->evcon == NULL)
+        return err_set(e, ST_EINTERNAL, "cannot make a connection to %s", api);
+    evhttp_connection_set_timeout(s->evcon, RT_POLL_TIMEOUT_S);
+    s->timer = evtimer_new(s->w0->base, on_api_timer, s);
+    api_again(s, 0);
+    esc = evhttp_encode_uri(s->rt->c->service);
+    s->load_path = xasprintf("/v1/services/%s/load", esc);
+    free(esc);
+    s->load_conn = evhttp_connection_base_new(s->w0->base, NULL, s->host, (ev_uint16_t)s->port);
+    if (s->load_conn != NULL) {
+        struct timeval tv = {RT_LOAD_S, 0};
+
+        evhttp_connection_set_timeout(s->load_conn, 30);
+        s->load_timer = event_new(s->w0->base, -1, EV_PERSIST, on_load_timer, s);
+        event_add(s->load_timer, &tv);
+    }
+    return 0;
+}
+
+int rt_src_start(struct rt *rt, struct rt_worker *w0, struct err *e)
+{
+    struct rt_src *s = xcalloc(1, sizeof(*s));
+    struct timeval tv = {0, (suseconds_t)(RT_WATCH_S * 1e6)};
+    int rc;
+
+    s->rt = rt;
+    s->w0 = w0;
+    rt->src = s;
+    if (rt->c->replicas_file == NULL)
+        return api_start(s, e);
+    rc = load_file(s, e);
+    if (rc != 0)
+        return rc;
+    s->timer = event_new(w0->base, -1, EV_PERSIST, on_watch, s);
+    event_add(s->timer, &tv);
+    return 0;
+}
+
+void rt_src_stop(struct rt *rt)
+{
+    struct rt_src *s = rt->src;
+
+    if (s == NULL)
+        return;
+    if (s->timer)
+        event_free(s->timer);
+    if (s->evcon)
+        evhttp_connection_free(s->evcon);
+    if (s->load_timer)
+        event_free(s->load_timer);
+    if (s->load_conn)
+        evhttp_connection_free(s->load_conn);
+    free(s->load_path);
+    free(s->host);
+    free(s->path_base);
+    free(s);
+    rt->src = NULL;
+}

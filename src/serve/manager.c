@@ -1,0 +1,853 @@
+/*
+ * manager.c - the replica manager (manager.h).  One round per service:
+ * read its live replicas from the store, probe the running ones, decide
+ * the count and the spot/on-demand split (autoscale.h), launch what is
+ * missing as replica jobs, drain and cancel what is too many or too old,
+ * and write the service's state.  Everything it decides goes through the
+ * store (jobs, cancel requests), so a server killed in the middle finds
+ * the same world when it comes back.
+ */
+#include "serve/manager.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "plan/plan.h"
+#include "policy/policy.h"
+#include "sched/sched.h"
+#include "serve/autoscale.h"
+#include "spec/service.h"
+#include "spec/spec.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xmem.h"
+
+struct mrep {
+    int64_t job_id;
+    int version;          /* the service version it runs */
+    int mode;             /* enum svc_mode */
+    int running;          /* its job is RUNNING */
+    int ready;            /* answered its last probes: takes traffic */
+    int fails;            /* probe failures in a row */
+    int probing;          /* a probe is out */
+    int notice;           /* its node got a preemption notice */
+    int cancelled;        /* its job was asked to stop */
+    double running_at;    /* when its attempt started running */
+    double next_probe_at;
+    double drain_from;    /* 0 = not draining */
+    int emulated;
+    char url[96];         /* "" = not reachable */
+    char cloud[16], region[48], zone[48], accel[32];
+    int seen;             /* in this round's list from the store */
+};
+
+struct msvc {
+    int64_t id;
+    char *name;
+    int version;          /* of sp */
+    struct spec *sp;      /* the current version's spec */
+    struct as_config cfg;
+    struct as_state as;
+    struct sp_placer pl;
+    int spot;             /* the spec allows spot: SpotHedge applies */
+    int target;           /* the replica count decided last */
+    struct mrep *reps;
+    size_t nreps, cap;
+    uint64_t ev_version;  /* of the replica set routers see */
+    long waiting;         /* requests waiting for a replica (routers' report) */
+    int failed;           /* replicas that failed in a row (none ready since) */
+    char why[256];        /* the last one's reason */
+    char *keys;           /* JSON array text of key digests, or NULL */
+    int seen;
+};
+
+struct mgr {
+    struct store *st;
+    struct mgr_hooks h;
+    struct msvc **svcs;
+    size_t n, cap;
+};
+
+/* ---- services in memory ---- */
+
+static struct msvc *svc_find(struct mgr *m, int64_t id)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        if (m->svcs[i]->id == id)
+            return m->svcs[i];
+    return NULL;
+}
+
+static void svc_free(struct msvc *ms)
+{
+    if (ms == NULL)
+        return;
+    spec_free(ms->sp);
+    as_free(&ms->as);
+    sp_free(&ms->pl);
+    free(ms->reps);
+    free(ms->name);
+    free(ms->keys);
+    free(ms);
+}
+
+/* SpotHedge applies when the spec asks for spot (an alternative with
+ * use_spot: true) and the policy in force does not forbid it for the
+ * service (examples/policy.yaml keeps inference off spot). */
+static int spot_allowed(const struct spec *sp, const char *policy_text)
+{
+    const struct policy_rule *r;
+    struct policy *pol = NULL;
+    struct err e;
+    size_t i;
+    int ok = 0;
+
+    for (i = 0; i < sp->nres; i++)
+        ok |= sp->res[i].use_spot == 1;
+    err_clear(&e);
+    if (!ok || policy_text == NULL ||
+        policy_load_mem(&pol, "policy", policy_text, strlen(policy_text), &e) != 0)
+        return ok;
+    r = policy_match(pol, sp);
+    ok = r == NULL || r->spot != POLICY_SPOT_FORBID;
+    policy_free(pol);
+    return ok;
+}
+
+/* The autoscaler's configuration from the service's spec. */
+static void fill_cfg(struct msvc *ms, struct as_qps *qps, size_t *nq)
+{
+    const struct svc_spec *sv = ms->sp->service;
+    size_t i, k = 0;
+
+    as_config_default(&ms->cfg);
+    ms->cfg.min_replicas = sv->min_replicas;
+    ms->cfg.max_replicas = sv->max_replicas;
+    for (i = 0; i < sv->ntarget_qps; i++) {
+        if (sv->target_qps[i].accelerator == NULL)
+            ms->cfg.target_qps = sv->target_qps[i].qps;
+        else
+            qps[k++] = (struct as_qps){sv->target_qps[i].accelerator, sv->target_qps[i].qps};
+    }
+    *nq = k;
+    ms->cfg.accel_qps = k ? qps : NULL;
+    ms->cfg.naccel_qps = k;
+    ms->cfg.upscale_delay_s = sv->upscale_delay_s;
+    ms->cfg.downscale_delay_s = sv->downscale_delay_s;
+    ms->cfg.use_spot = ms->spot;
+    ms->cfg.base_ondemand = sv->base_ondemand;
+    ms->cfg.dynamic_ondemand = sv->dynamic_ondemand;
+    ms->cfg.overprovision = sv->overprovision;
+}
+
+/* Parse row's spec when its version is new to us, and (re)configure the
+ * autoscaler: 0, or an error (the service cannot be managed). */
+static int svc_sync(struct msvc *ms, const struct store_service *row, double now,
+                    struct err *e)
+{
+    struct spec *sp = NULL;
+    struct as_qps qps[64];
+    size_t nq = 0;
+    int rc, fresh = ms->sp == NULL;
+
+    free(ms->keys);
+    ms->keys = row->keys ? xstrdup(row->keys) : NULL;
+    if (ms->sp != NULL && ms->version == row->version)
+        return 0;
+    rc = spec_load_mem(&sp, row->spec_path ? row->spec_path : row->name, row->spec_text,
+                       strlen(row->spec_text), e);
+    if (rc == 0 && sp->service == NULL)
+        rc = err_set(e, ST_EINVAL, "its spec has no service: section");
+    if (rc == 0 && sp->service->ntarget_qps > sizeof(qps) / sizeof(qps[0]))
+        rc = err_set(e, ST_EINVAL, "too many target_qps_per_replica entries");
+    if (rc != 0) {
+        spec_free(sp);
+        return rc;
+    }
+    spec_free(ms->sp);
+    ms->sp = sp;
+    ms->version = row->version;
+    ms->spot = spot_allowed(sp, row->policy_text);
+    fill_cfg(ms, qps, &nq);
+    rc = fresh ? as_init(&ms->as, &ms->cfg, now, e) : as_reconfig(&ms->as, &ms->cfg, now, e);
+    if (rc == 0 && fresh && row->target > 0)
+        as_set_current(&ms->as, row->target, now);
+    ms->ev_version++;
+    return rc;
+}
+
+static struct msvc *svc_get(struct mgr *m, const struct store_service *row, double now)
+{
+    struct msvc *ms = svc_find(m, row->id);
+
+    if (ms == NULL) {
+        ms = xcalloc(1, sizeof(*ms));
+        ms->id = row->id;
+        ms->name = xstrdup(row->name);
+        /* versions keep growing over a restart: routers see a change */
+        ms->ev_version = (uint64_t)(now * 1000);
+        sp_init(&ms->pl);
+        m->svcs = xgrow(m->svcs, &m->cap, m->n + 1, sizeof(*m->svcs));
+        m->svcs[m->n++] = ms;
+    }
+    ms->seen = 1;
+    return ms;
+}
+
+/* ---- replicas in memory ---- */
+
+static struct mrep *rep_find(struct msvc *ms, int64_t job_id)
+{
+    size_t i;
+
+    for (i = 0; i < ms->nreps; i++)
+        if (ms->reps[i].job_id == job_id)
+            return &ms->reps[i];
+    return NULL;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* What the store says of replica j (its live attempt a, may be NULL). */
+static void rep_update(struct mgr *m, struct msvc *ms, struct mrep *r,
+                       const struct store_job *j, const struct store_attempt *a)
+{
+    const char *host = NULL;
+    int was_running = r->running;
+
+    r->version = j->svc_version;
+    r->mode = j->svc_mode;
+    r->cancelled = r->cancelled || j->cancel_requested;
+    r->running = j->state == JOB_RUNNING && a != NULL && a->state == ATT_RUNNING;
+    if (a != NULL) {
+        copy_str(r->cloud, sizeof(r->cloud), a->cloud);
+        copy_str(r->region, sizeof(r->region), a->region);
+        copy_str(r->zone, sizeof(r->zone), a->zone);
+        copy_str(r->accel, sizeof(r->accel), a->accelerator);
+        r->running_at = a->running_at;
+        host = m->h.host ? m->h.host(m->h.ctx, a, &r->emulated) : NULL;
+    }
+    if (host != NULL && r->running)
+        snprintf(r->url, sizeof(r->url), "http://%s:%d", host, j->port);
+    else
+        r->url[0] = '\0';
+    if (!r->running && (was_running || r->ready)) {
+        /* preempted or recovering: out of the set until it answers again */
+        r->ready = 0;
+        r->fails = 0;
+        r->notice = 0;
+        ms->ev_version++;
+    }
+    r->seen = 1;
+}
+
+/* A replica ended without being asked to: a failure counts toward giving
+ * the service up (a spec that cannot run must not be relaunched forever). */
+static void note_end(struct mgr *m, struct msvc *ms, int64_t job_id)
+{
+    struct store_job j;
+    struct err e;
+
+    err_clear(&e);
+    if (store_job_get(m->st, job_id, &j, &e) != 0)
+        return;
+    if (j.state == JOB_FAILED) {
+        ms->failed++;
+        snprintf(ms->why, sizeof(ms->why), "replica %lld: %s", (long long)job_id,
+                 j.reason ? j.reason : "failed");
+    }
+    store_job_clear(&j);
+}
+
+/* Bring ms->reps in line with the store's live replicas of the service. */
+static int reps_sync(struct mgr *m, struct msvc *ms, struct err *e)
+{
+    struct store_job *v = NULL;
+    size_t n = 0, i, k;
+    int rc = store_replica_list(m->st, ms->id, 1, &v, &n, e);
+
+    if (rc != 0)
+        return rc;
+    for (i = 0; i < ms->nreps; i++)
+        ms->reps[i].seen = 0;
+    for (i = 0; i < n; i++) {
+        struct mrep *r = rep_find(ms, v[i].id);
+        struct store_attempt a;
+        int have = 0;
+
+        if (r == NULL) {
+            ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
+            r = &ms->reps[ms->nreps++];
+            memset(r, 0, sizeof(*r));
+            r->job_id = v[i].id;
+        }
+        if (v[i].cur_attempt != 0 && store_attempt_get(m->st, v[i].cur_attempt, &a, e) == 0)
+            have = 1;
+        rep_update(m, ms, r, &v[i], have ? &a : NULL);
+        if (have)
+            store_attempt_clear(&a);
+    }
+    store_jobs_free(v, n);
+    for (i = k = 0; i < ms->nreps; i++) {
+        if (ms->reps[i].seen) {
+            ms->reps[k++] = ms->reps[i];
+            continue;
+        }
+        if (ms->reps[i].ready || ms->reps[i].drain_from > 0)
+            ms->ev_version++; /* it was in the set routers follow */
+        if (!ms->reps[i].cancelled)
+            note_end(m, ms, ms->reps[i].job_id);
+    }
+    ms->nreps = k;
+    return 0;
+}
+
+/* ---- decisions ---- */
+
+static int cancel_rep(struct mgr *m, struct msvc *ms, struct mrep *r, double now,
+                      const char *why, struct err *e)
+{
+    char arg[32];
+    int rc;
+
+    if (r->cancelled)
+        return 0;
+    snprintf(arg, sizeof(arg), "%lld", (long long)r->job_id);
+    rc = store_request_add(m->st, "cancel", arg, now, NULL, e);
+    if (rc != 0)
+        return rc;
+    r->cancelled = 1;
+    if (r->ready || r->drain_from == 0)
+        ms->ev_version++;
+    r->ready = 0;
+    log_info("service %s: replica %lld stops: %s", ms->name, (long long)r->job_id, why);
+    if (m->h.wake)
+        m->h.wake(m->h.ctx);
+    return 0;
+}
+
+static void drain(struct msvc *ms, struct mrep *r, double now)
+{
+    if (r->drain_from > 0 || r->cancelled)
+        return;
+    r->drain_from = now;
+    ms->ev_version++;
+}
+
+static int launch_rep(struct mgr *m, struct msvc *ms, const struct store_service *row,
+                      int mode, double now, struct err *e)
+{
+    struct store_job t;
+    int64_t id = 0;
+    char name[200];
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    snprintf(name, sizeof(name), "%s/replica", ms->name);
+    t.name = name;
+    t.service_id = ms->id;
+    t.svc_version = ms->version;
+    t.svc_mode = mode;
+    t.port = m->h.port ? m->h.port(m->h.ctx, &t) : 0;
+    if (t.port <= 0)
+        t.port = ms->sp->service->port;
+    rc = sched_submit_replica(m->st, row->spec_path ? row->spec_path : ms->name,
+                              row->spec_text, ms->sp, row->policy_text, &t, now, &id, e);
+    if (rc != 0)
+        return rc;
+    /* known from now: however soon it ends, the next round sees how */
+    ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
+    memset(&ms->reps[ms->nreps], 0, sizeof(ms->reps[0]));
+    ms->reps[ms->nreps].job_id = id;
+    ms->reps[ms->nreps].version = ms->version;
+    ms->reps[ms->nreps].mode = mode;
+    ms->reps[ms->nreps++].seen = 1;
+    log_info("service %s: replica %lld launched (%s, port %d)", ms->name, (long long)id,
+             mode == SVC_MODE_SPOT        ? "spot"
+             : mode == SVC_MODE_ON_DEMAND ? "on-demand"
+                                          : "any mode",
+             t.port);
+    if (m->h.wake)
+        m->h.wake(m->h.ctx);
+    return 0;
+}
+
+/* Replicas of the current version that count toward the target (not
+ * draining, not stopping), by mode; ready spot ones in *ready_spot.  A
+ * replica with a preemption notice still counts: its job recovers by
+ * itself (a new attempt), and until it is ready again the on-demand
+ * fallback covers for it (SpotHedge) instead of a second replica. */
+static void count_live(const struct msvc *ms, int count[3], int *ready_spot, int *ready)
+{
+    size_t i;
+
+    count[0] = count[1] = count[2] = 0;
+    *ready_spot = *ready = 0;
+    for (i = 0; i < ms->nreps; i++) {
+        const struct mrep *r = &ms->reps[i];
+
+        if (r->version != ms->version || r->drain_from > 0 || r->cancelled)
+            continue;
+        count[r->mode]++;
+        *ready += r->ready;
+        *ready_spot += r->ready && r->mode == SVC_MODE_SPOT;
+    }
+}
+
+/* Retire `extra` replicas of mode: those not ready first, then the newest. */
+static void retire(struct msvc *ms, int mode, int extra, double now)
+{
+    size_t i;
+    int pass;
+
+    for (pass = 0; pass < 2 && extra > 0; pass++)
+        for (i = ms->nreps; i-- > 0 && extra > 0;) {
+            struct mrep *r = &ms->reps[i];
+
+            if (r->version != ms->version || r->mode != mode || r->drain_from > 0 ||
+                r->cancelled || r->notice || (pass == 0 && r->ready))
+                continue;
+            drain(ms, r, r->ready ? now : now - MGR_DRAIN_S); /* not ready: at once */
+            extra--;
+        }
+}
+
+static int scale(struct mgr *m, struct msvc *ms, const struct store_service *row, double now,
+                 struct err *e)
+{
+    const struct svc_spec *sv = ms->sp->service;
+    int count[3], ready_spot, ready, want[3] = {0, 0, 0}, mode, rc = 0;
+
+    ms->target = sv->fixed_replicas > 0 ? sv->fixed_replicas : as_target(&ms->as, NULL, now);
+    count_live(ms, count, &ready_spot, &ready);
+    if (ms->spot) {
+        struct as_mix mix = as_split(&ms->cfg, ms->target, ready_spot);
+
+        want[SVC_MODE_SPOT] = mix.spot;
+        want[SVC_MODE_ON_DEMAND] = mix.ondemand;
+    } else {
+        want[SVC_MODE_ANY] = ms->target;
+    }
+    for (mode = 0; mode < 3 && rc == 0; mode++) {
+        for (; count[mode] < want[mode] && rc == 0; count[mode]++)
+            rc = launch_rep(m, ms, row, mode, now, e);
+        if (count[mode] > want[mode])
+            retire(ms, mode, count[mode] - want[mode], now);
+    }
+    return rc;
+}
+
+/* Older versions (a rolling update): drained once the current version has
+ * as many ready replicas as the target, or at once when they are not ready. */
+static void retire_old(struct msvc *ms, double now)
+{
+    int count[3], ready_spot, ready;
+    size_t i;
+
+    count_live(ms, count, &ready_spot, &ready);
+    for (i = 0; i < ms->nreps; i++) {
+        struct mrep *r = &ms->reps[i];
+
+        if (r->version != ms->version && (!r->ready || ready >= ms->target))
+            drain(ms, r, r->ready ? now : now - MGR_DRAIN_S);
+    }
+}
+
+/* Probes due, replicas to replace, drains done. */
+static int upkeep(struct mgr *m, struct msvc *ms, double now, double *next, struct err *e)
+{
+    const struct svc_probe *p = &ms->sp->service->probe;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < ms->nreps && rc == 0; i++) {
+        struct mrep *r = &ms->reps[i];
+
+        if (r->drain_from > 0 && !r->cancelled) {
+            if (now >= r->drain_from + MGR_DRAIN_S)
+                rc = cancel_rep(m, ms, r, now, "retired", e);
+            else if (r->drain_from + MGR_DRAIN_S < *next)
+                *next = r->drain_from + MGR_DRAIN_S;
+            continue;
+        }
+        if (r->fails >= MGR_PROBE_FAILS && !r->cancelled) {
+            rc = cancel_rep(m, ms, r, now, "it fails its readiness probe; replacing it", e);
+            continue;
+        }
+        if (!r->running || r->url[0] == '\0' || r->cancelled || r->probing)
+            continue;
+        if (now >= r->next_probe_at && m->h.probe) {
+            char url[sizeof(r->url) + 512];
+
+            snprintf(url, sizeof(url), "%s%s", r->url, p->path);
+            r->probing = 1;
+            r->next_probe_at = now + MGR_PROBE_EVERY_S;
+            m->h.probe(m->h.ctx, r->job_id, url, p);
+        }
+        if (r->next_probe_at < *next)
+            *next = r->next_probe_at;
+    }
+    return rc;
+}
+
+/* The state the service shows, written when it changed. */
+static int write_state(struct mgr *m, struct msvc *ms, struct store_service *row,
+                       double now, struct err *e)
+{
+    int count[3], ready_spot, ready, state, old = 0;
+    size_t i;
+
+    count_live(ms, count, &ready_spot, &ready);
+    for (i = 0; i < ms->nreps; i++)
+        old += ms->reps[i].version != ms->version && !ms->reps[i].cancelled;
+    state = old > 0 ? SVC_UPDATING : ready > 0 ? SVC_READY : SVC_STARTING;
+    if (state == row->state && ms->target == row->target)
+        return 0;
+    row->state = state;
+    row->target = ms->target;
+    row->updated_at = now;
+    free(row->reason);
+    row->reason = xasprintf("%d of %d replicas ready", ready, ms->target);
+    return store_service_update(m->st, row, e);
+}
+
+static int shut_down(struct mgr *m, struct msvc *ms, struct store_service *row, double now,
+                     struct err *e)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < ms->nreps && rc == 0; i++)
+        rc = cancel_rep(m, ms, &ms->reps[i], now, "the service is going down", e);
+    if (rc != 0 || ms->nreps > 0)
+        return rc;
+    row->state = SVC_DOWN;
+    row->ended_at = now;
+    row->updated_at = now;
+    free(row->reason);
+    row->reason = xstrdup("serve down: every replica stopped");
+    return store_service_update(m->st, row, e);
+}
+
+/* Replicas keep failing and none became ready: the service FAILED (its
+ * reason quotes the last failure), its other replicas stopped. */
+static int give_up(struct mgr *m, struct msvc *ms, struct store_service *row, double now,
+                   struct err *e)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < ms->nreps && rc == 0; i++)
+        rc = cancel_rep(m, ms, &ms->reps[i], now, "the service failed", e);
+    if (rc != 0)
+        return rc;
+    log_error("service %s: %d replicas failed in a row; giving up (%s)", ms->name, ms->failed,
+              ms->why);
+    row->state = SVC_FAILED;
+    row->ended_at = now;
+    row->updated_at = now;
+    free(row->reason);
+    row->reason = xasprintf("%d replicas failed in a row, none ready; last: %s", ms->failed,
+                            ms->why);
+    return store_service_update(m->st, row, e);
+}
+
+static int tick_service(struct mgr *m, struct store_service *row, double now, double *next,
+                        struct err *e)
+{
+    struct msvc *ms = svc_get(m, row, now);
+    int rc = svc_sync(ms, row, now, e);
+
+    if (rc == 0)
+        rc = reps_sync(m, ms, e);
+    if (rc != 0)
+        return rc;
+    if (row->state == SVC_SHUTTING_DOWN)
+        return shut_down(m, ms, row, now, e);
+    if (ms->failed >= MGR_GIVE_UP && ms->failed >= 2 * ms->target)
+        return give_up(m, ms, row, now, e);
+    rc = upkeep(m, ms, now, next, e);
+    if (rc == 0)
+        rc = scale(m, ms, row, now, e);
+    if (rc == 0)
+        retire_old(ms, now);
+    if (rc == 0)
+        rc = write_state(m, ms, row, now, e);
+    if (rc == 0 && ms->sp->service->fixed_replicas == 0) {
+        double t = as_next_tick(&ms->as, now);
+
+        if (t < *next)
+            *next = t;
+    }
+    return rc;
+}
+
+/* ---- the interface ---- */
+
+int mgr_open(struct mgr **out, struct store *st, const struct mgr_hooks *h, struct err *e)
+{
+    struct mgr *m = xcalloc(1, sizeof(*m));
+
+    (void)e;
+    m->st = st;
+    if (h)
+        m->h = *h;
+    *out = m;
+    return 0;
+}
+
+void mgr_close(struct mgr *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->n; i++)
+        svc_free(m->svcs[i]);
+    free(m->svcs);
+    free(m);
+}
+
+int mgr_tick(struct mgr *m, double now, double *next_in, struct err *e)
+{
+    struct store_service *v = NULL;
+    size_t n = 0, i, k;
+    double next = now + 3600;
+    int rc = store_service_list(m->st, 1, &v, &n, e);
+
+    for (i = 0; i < m->n; i++)
+        m->svcs[i]->seen = 0;
+    for (i = 0; i < n && rc == 0; i++) {
+        struct err se;
+
+        err_clear(&se);
+        if (tick_service(m, &v[i], now, &next, &se) != 0) {
+            /* one service's trouble is logged; the others go on */
+            log_error("service %s: %s", v[i].name, se.msg);
+            svc_get(m, &v[i], now)->seen = 1;
+        }
+    }
+    store_services_free(v, n);
+    for (i = k = 0; i < m->n; i++) {
+        if (m->svcs[i]->seen)
+            m->svcs[k++] = m->svcs[i];
+        else
+            svc_free(m->svcs[i]);
+    }
+    m->n = k;
+    if (next_in)
+        *next_in = next > now ? next - now : 0;
+    return rc;
+}
+
+static struct mrep *rep_anywhere(struct mgr *m, int64_t job_id, struct msvc **ms)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++) {
+        struct mrep *r = rep_find(m->svcs[i], job_id);
+
+        if (r != NULL) {
+            *ms = m->svcs[i];
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void mark_location(struct msvc *ms, const struct mrep *r, int preempted)
+{
+    long i = sp_find(&ms->pl, r->cloud, r->region, r->zone[0] ? r->zone : NULL);
+
+    if (i < 0 && preempted)
+        i = (long)sp_add(&ms->pl, r->cloud, r->region, r->zone[0] ? r->zone : NULL, 0);
+    if (i >= 0 && preempted)
+        sp_preempted(&ms->pl, (size_t)i);
+    else if (i >= 0)
+        sp_active(&ms->pl, (size_t)i);
+}
+
+void mgr_probed(struct mgr *m, int64_t job_id, int ok, double now)
+{
+    struct msvc *ms = NULL;
+    struct mrep *r = rep_anywhere(m, job_id, &ms);
+
+    if (r == NULL)
+        return;
+    r->probing = 0;
+    if (ok) {
+        r->fails = 0;
+        if (!r->ready && !r->cancelled && r->drain_from == 0 && !r->notice) {
+            r->ready = 1;
+            ms->failed = 0;
+            ms->ev_version++;
+            if (r->mode == SVC_MODE_SPOT)
+                mark_location(ms, r, 0);
+            log_info("service %s: replica %lld is ready", ms->name, (long long)job_id);
+        }
+        return;
+    }
+    if (!r->ready && now - r->running_at < ms->sp->service->probe.initial_delay_s)
+        return; /* still starting: failures do not count yet */
+    r->fails++;
+    if (r->ready && r->fails >= MGR_PROBE_FAILS) {
+        r->ready = 0;
+        ms->ev_version++;
+    }
+}
+
+void mgr_load(struct mgr *m, int64_t service_id, long n, long waiting, double now)
+{
+    struct msvc *ms = svc_find(m, service_id);
+
+    if (ms == NULL || ms->sp == NULL)
+        return;
+    if (n > 0)
+        as_observe(&ms->as, now, n);
+    ms->waiting = waiting;
+    if (waiting > 0)
+        as_request_waiting(&ms->as, now);
+}
+
+static const char *rep_state(const struct mrep *r)
+{
+    if (r->drain_from > 0 || r->notice || r->cancelled)
+        return "DRAINING";
+    return r->ready ? "READY" : "STARTING";
+}
+
+json_t *mgr_endpoints(struct mgr *m, int64_t service_id, uint64_t *version)
+{
+    struct msvc *ms = svc_find(m, service_id);
+    json_t *o, *arr;
+    size_t i;
+
+    if (ms == NULL || ms->sp == NULL)
+        return NULL;
+    o = json_object();
+    arr = json_array();
+    json_object_set_new(o, "service", json_string(ms->name));
+    json_object_set_new(o, "version", json_integer((json_int_t)ms->ev_version));
+    json_object_set_new(o, "keys", ms->keys ? json_loads(ms->keys, 0, NULL) : json_array());
+    if (json_object_get(o, "keys") == NULL)
+        json_object_set_new(o, "keys", json_array());
+    for (i = 0; i < ms->nreps; i++) {
+        const struct mrep *r = &ms->reps[i];
+        json_t *x;
+
+        if (r->url[0] == '\0' || (!r->ready && r->drain_from == 0 && !r->notice))
+            continue; /* not answering yet: routers need not know it */
+        x = json_object();
+        json_object_set_new(x, "id", json_integer(r->job_id));
+        json_object_set_new(x, "url", json_string(r->url));
+        json_object_set_new(x, "cloud", json_string(r->cloud));
+        json_object_set_new(x, "region", json_string(r->region));
+        json_object_set_new(x, "zone", json_string(r->zone));
+        json_object_set_new(x, "state", json_string(rep_state(r)));
+        json_object_set_new(x, "mode", json_string(r->mode == SVC_MODE_ON_DEMAND ? "on-demand"
+                                                   : r->mode == SVC_MODE_SPOT    ? "spot"
+                                                                                 : "any"));
+        json_object_set_new(x, "accelerator", json_string(r->accel));
+        json_object_set_new(x, "target_qps",
+                            json_real(svc_target_qps(ms->sp->service, r->accel)));
+        json_object_set_new(x, "emulated", json_boolean(r->emulated));
+        json_array_append_new(arr, x);
+    }
+    json_object_set_new(o, "replicas", arr);
+    if (version)
+        *version = ms->ev_version;
+    return o;
+}
+
+const char *mgr_replica_state(struct mgr *m, int64_t service_id, int64_t job_id)
+{
+    struct msvc *ms = svc_find(m, service_id);
+    const struct mrep *r = ms ? rep_find(ms, job_id) : NULL;
+
+    return r ? rep_state(r) : NULL;
+}
+
+double mgr_qps(struct mgr *m, int64_t service_id)
+{
+    struct msvc *ms = svc_find(m, service_id);
+
+    return ms && ms->sp ? as_qps(&ms->as) : 0;
+}
+
+/* A yes to the controller is the replica's placement: note it now, so the
+ * next replica placed in the same step counts it. */
+static void claim(struct msvc *ms, const struct store_job *j, const struct offer *o)
+{
+    struct mrep *r = rep_find(ms, j->id);
+
+    if (r == NULL) {
+        ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
+        r = &ms->reps[ms->nreps++];
+        memset(r, 0, sizeof(*r));
+        r->job_id = j->id;
+        r->version = j->svc_version;
+        r->mode = j->svc_mode;
+        r->seen = 1;
+    }
+    copy_str(r->cloud, sizeof(r->cloud), o->cloud);
+    copy_str(r->region, sizeof(r->region), o->region);
+    copy_str(r->zone, sizeof(r->zone), o->zone);
+}
+
+/* Spot replicas spread: no more than half the spot target (rounded up) in
+ * one zone once the target is 2 or more, and never into a location marked
+ * preempted while another is active (the placer's reset rule keeps at
+ * least 2 active).  Other modes go where the controller ranks them. */
+int mgr_replica_may_use(void *ctx, const struct store_job *j, const struct offer *o, int mode)
+{
+    struct msvc *ms = svc_find(ctx, j->service_id);
+    long li;
+    int here = 0, cap, spot_target;
+    size_t i;
+
+    if (ms == NULL || ms->sp == NULL || mode != PLAN_SPOT)
+        return 1;
+    li = sp_find(&ms->pl, o->cloud, o->region, o->zone[0] ? o->zone : NULL);
+    if (li >= 0 && ms->pl.locs[li].state == SP_PREEMPTED && sp_nactive(&ms->pl) >= 1)
+        return 0;
+    spot_target = as_split(&ms->cfg, ms->target, 0).spot;
+    if (spot_target < 2)
+        return 1;
+    cap = (spot_target + 1) / 2;
+    for (i = 0; i < ms->nreps; i++) {
+        const struct mrep *r = &ms->reps[i];
+
+        /* replicas of an older version or draining are on their way out */
+        here += r->job_id != j->id && r->mode == SVC_MODE_SPOT && !r->cancelled &&
+                r->version == ms->version && r->drain_from == 0 && !r->notice &&
+                strcmp(r->cloud, o->cloud) == 0 && strcmp(r->region, o->region) == 0 &&
+                strcmp(r->zone, o->zone) == 0;
+    }
+    if (here >= cap)
+        return 0;
+    claim(ms, j, o);
+    return 1;
+}
+
+void mgr_replica_event(void *ctx, const struct store_job *j, const char *type)
+{
+    struct msvc *ms = NULL;
+    struct mrep *r = rep_anywhere(ctx, j->id, &ms);
+
+    if (r == NULL)
+        return;
+    if (strcmp(type, "preempt-notice") == 0 && !r->notice) {
+        r->notice = 1; /* drain: no new requests; the ones in flight finish */
+        ms->ev_version++;
+        mark_location(ms, r, 1);
+    } else if (strcmp(type, "preempted") == 0) {
+        mark_location(ms, r, 1);
+    }
+}

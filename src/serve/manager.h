@@ -1,0 +1,94 @@
+/*
+ * manager.h - the replica manager: keeps every live service (store.h,
+ * "services") at the replicas it should have.  A replica is a job
+ * (store_job.service_id), so placement, failover after a preemption,
+ * accounting and crash safety are the controller's; the manager decides
+ * how many replicas, which of them spot and which on-demand (SpotHedge,
+ * serve/autoscale.h), where spot ones may go (spread: replica_may_use),
+ * which take traffic (readiness probes), which drain, and when a service
+ * is up, updated or down, or has FAILED (replicas failing in a row with
+ * none ever ready: a spec that cannot run is not relaunched forever).
+ *
+ * It runs in the server next to the controller: mgr_tick() after every
+ * controller step and when its own deadline comes (next_in), always with
+ * the caller's clock (virtual time in tests).  Probes are the caller's
+ * I/O: mgr_tick asks for them through hooks.probe and hears the answer
+ * through mgr_probed().  What the manager keeps in memory (readiness,
+ * autoscaler readings, preempted locations) is rebuilt after a restart:
+ * replicas are probed again, the replica count resumes from the store.
+ *
+ * A replica's life as routers see it (mgr_endpoints): STARTING (launching
+ * or not yet answering its probe) -> READY (answers; takes traffic) ->
+ * DRAINING (retired, or its node got a preemption notice: no new
+ * requests, the ones in flight finish) -> gone (its job cancelled or
+ * ended).  A replica that fails its probe 3 times in a row once past the
+ * probe's initial delay is replaced.
+ */
+#ifndef STRATUS_SERVE_MANAGER_H
+#define STRATUS_SERVE_MANAGER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct offer;
+struct store;
+struct store_attempt;
+struct store_job;
+struct svc_probe;
+
+/* Probe failures in a row (past the initial delay) that replace a replica. */
+#define MGR_PROBE_FAILS 3
+/* Seconds between probes of one replica. */
+#define MGR_PROBE_EVERY_S 2.0
+/* Replicas failing in a row (and at least twice the target) with none
+ * ready that make the service FAILED. */
+#define MGR_GIVE_UP 3
+/* Seconds a retired replica drains before its job is cancelled. */
+#define MGR_DRAIN_S 5.0
+
+struct mgr_hooks {
+    void *ctx;
+    /* Probe replica job_id at url ("http://host:port/path") with p; the
+     * answer comes back through mgr_probed(). */
+    void (*probe)(void *ctx, int64_t job_id, const char *url, const struct svc_probe *p);
+    /* A port for a new replica: the local world gives each its own free
+     * loopback port; 0 = the spec's (a replica per node elsewhere). */
+    int (*port)(void *ctx, const struct store_job *j);
+    /* The host a running replica answers on, and whether it is in the
+     * emulated local world (routers add the RTT between regions); NULL =
+     * not reachable from here (no traffic, no probes). */
+    const char *(*host)(void *ctx, const struct store_attempt *a, int *emulated);
+    /* New replica jobs or cancel requests are in the store: step soon. */
+    void (*wake)(void *ctx);
+};
+
+struct mgr;
+
+int mgr_open(struct mgr **out, struct store *st, const struct mgr_hooks *h, struct err *e);
+void mgr_close(struct mgr *m);
+/* One round over every live service at `now`; *next_in (may be NULL) gets
+ * the seconds until the manager has work again. */
+int mgr_tick(struct mgr *m, double now, double *next_in, struct err *e);
+/* The answer to a probe hooks.probe asked for. */
+void mgr_probed(struct mgr *m, int64_t job_id, int ok, double now);
+/* A router's report: n requests arrived for service_id since its last
+ * report, `waiting` wait for a replica now. */
+void mgr_load(struct mgr *m, int64_t service_id, long n, long waiting, double now);
+/* The replica set routers follow: {"service", "version", "keys", "replicas":
+ * [...]} (docs/router.md); *version (may be NULL) gets the version, which
+ * grows whenever the set changes.  NULL when the service is not live here. */
+json_t *mgr_endpoints(struct mgr *m, int64_t service_id, uint64_t *version);
+/* What the manager knows of replica job_id: its state as routers see it
+ * ("STARTING", "READY", "DRAINING") or NULL. */
+const char *mgr_replica_state(struct mgr *m, int64_t service_id, int64_t job_id);
+/* The latest request rate the autoscaler read for service_id (0 if none). */
+double mgr_qps(struct mgr *m, int64_t service_id);
+
+/* The controller's hooks (sched_params.replica_may_use / replica_event). */
+int mgr_replica_may_use(void *ctx, const struct store_job *j, const struct offer *o, int mode);
+void mgr_replica_event(void *ctx, const struct store_job *j, const char *type);
+
+#endif
