@@ -123,6 +123,20 @@ static void print_replicas(const json_t *reps)
     }
 }
 
+/* The routers that reported load lately: where clients reach the service. */
+static void print_routers(const json_t *rs)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(rs); i++) {
+        const json_t *r = json_array_get(rs, i);
+
+        printf("  endpoint %s  (router in %s, seen %.0f s ago)\n", str_field(r, "url"),
+               *str_field(r, "region") ? str_field(r, "region") : "no region",
+               json_number_value(json_object_get(r, "seen_s_ago")));
+    }
+}
+
 static void print_service(const json_t *s)
 {
     printf("%s  %s  version %lld  target %lld  %.2f req/s  $%.4f  (%s)\n", str_field(s, "name"),
@@ -131,6 +145,7 @@ static void print_service(const json_t *s)
            json_number_value(json_object_get(s, "qps")),
            json_number_value(json_object_get(s, "cost")), str_field(s, "reason"));
     print_replicas(json_object_get(s, "replicas"));
+    print_routers(json_object_get(s, "routers"));
 }
 
 static int serve_status(int argc, char **argv)

@@ -249,6 +249,8 @@ static void serve(struct rt *rt, int port)
         event_add(sigs[i], NULL);
     for (i = 1; i < rt->nw; i++)
         pthread_create(&rt->w[i].th, NULL, worker_main, &rt->w[i]);
+    snprintf(rt->url, sizeof(rt->url), "http://%s%s%s:%d", strchr(rt->c->host, ':') ? "[" : "",
+             rt->c->host, strchr(rt->c->host, ':') ? "]" : "", port);
     /* Tests and scripts read the port from this line (--listen HOST:0). */
     fprintf(stderr, "stratus router: listening on http://%s%s%s:%d (%d thread%s)\n",
             strchr(rt->c->host, ':') ? "[" : "", rt->c->host,

@@ -71,6 +71,7 @@ struct rt {
     int nw;
     /* replica source (worker 0 only) */
     struct rt_src *src;
+    char url[160];             /* where it listens ("http://HOST:PORT"), for load reports */
 };
 
 /* router.c */

@@ -19,11 +19,13 @@
  * requests it answered since the last report and how many had to wait for
  * a replica or were refused for want of one
  * (POST /v1/services/NAME/load, on a connection of its own: the poll holds
- * the other), which is what the service's autoscaler reads.
+ * the other), which is what the service's autoscaler reads, with its own
+ * URL and region (`stratus serve status` lists the routers seen lately).
  */
 #include "router/router_int.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -239,17 +241,23 @@ static void report_load(struct rt_src *s)
 {
     struct evhttp_request *req;
     uint64_t total = 0, waits;
-    char body[96], *auth;
+    char *body, *auth, region[96];
+    json_t *o;
     size_t i;
+
+    snprintf(region, sizeof(region), "%s%s%s", s->rt->c->cloud ? s->rt->c->cloud : "",
+             s->rt->c->region ? "/" : "", s->rt->c->region ? s->rt->c->region : "");
 
     rt_lock(s->rt);
     for (i = 0; i < RT_NCODES; i++)
         total += s->rt->by_code[i];
     waits = s->rt->waited + s->rt->no_replica;
     rt_unlock(s->rt);
-    snprintf(body, sizeof(body), "{\"requests\": %llu, \"waiting\": %llu}",
-             (unsigned long long)(total - s->sent_total),
-             (unsigned long long)(waits - s->sent_waits));
+    o = json_pack("{s:I, s:I, s:{s:s, s:s}}", "requests", (json_int_t)(total - s->sent_total),
+                  "waiting", (json_int_t)(waits - s->sent_waits), "router", "url", s->rt->url,
+                  "region", region);
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
     s->sent_total = total;
     s->sent_waits = waits;
     req = evhttp_request_new(on_load_done, s);
@@ -261,7 +269,9 @@ static void report_load(struct rt_src *s)
         evhttp_add_header(evhttp_request_get_output_headers(req), "Authorization", auth);
         free(auth);
     }
-    evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+    if (body)
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+    free(body);
     evhttp_make_request(s->load_conn, req, EVHTTP_REQ_POST, s->load_path);
 }
 

@@ -57,6 +57,8 @@ struct msvc {
     size_t nreps, cap;
     uint64_t ev_version;  /* of the replica set routers see */
     long waiting;         /* requests waiting for a replica (routers' report) */
+    struct mrouter { char url[160], region[96]; double seen; } routers[MGR_MAX_ROUTERS];
+    size_t nrouters;      /* routers that reported (the oldest replaced when full) */
     int failed;           /* replicas that failed in a row (none ready since) */
     char why[256];        /* the last one's reason */
     char *keys;           /* JSON array text of key digests, or NULL */
@@ -714,6 +716,44 @@ void mgr_load(struct mgr *m, int64_t service_id, long n, long waiting, double no
     ms->waiting = waiting;
     if (waiting > 0)
         as_request_waiting(&ms->as, now);
+}
+
+void mgr_router_seen(struct mgr *m, int64_t service_id, const char *url, const char *region,
+                     double now)
+{
+    struct msvc *ms = svc_find(m, service_id);
+    size_t i, k = 0;
+
+    if (ms == NULL || url == NULL || url[0] == '\0')
+        return;
+    for (i = 0; i < ms->nrouters; i++) {
+        if (strcmp(ms->routers[i].url, url) == 0)
+            break;
+        if (ms->routers[i].seen < ms->routers[k].seen)
+            k = i; /* the oldest, replaced when the list is full */
+    }
+    if (i == ms->nrouters)
+        i = ms->nrouters < MGR_MAX_ROUTERS ? ms->nrouters++ : k;
+    copy_str(ms->routers[i].url, sizeof(ms->routers[i].url), url);
+    copy_str(ms->routers[i].region, sizeof(ms->routers[i].region), region);
+    ms->routers[i].seen = now;
+}
+
+json_t *mgr_routers(struct mgr *m, int64_t service_id, double now)
+{
+    struct msvc *ms = svc_find(m, service_id);
+    json_t *arr = json_array();
+    size_t i;
+
+    for (i = 0; ms != NULL && i < ms->nrouters; i++) {
+        const struct mrouter *r = &ms->routers[i];
+
+        if (now - r->seen > MGR_ROUTER_STALE_S)
+            continue;
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:f}", "url", r->url, "region",
+                                             r->region, "seen_s_ago", now - r->seen));
+    }
+    return arr;
 }
 
 static const char *rep_state(const struct mrep *r)

@@ -46,6 +46,10 @@ struct svc_probe;
 /* Replicas failing in a row (and at least twice the target) with none
  * ready that make the service FAILED. */
 #define MGR_GIVE_UP 3
+/* A router not heard from for this long is no longer listed. */
+#define MGR_ROUTER_STALE_S 60.0
+/* Routers listed per service at most. */
+#define MGR_MAX_ROUTERS 32
 /* Seconds a retired replica drains before its job is cancelled. */
 #define MGR_DRAIN_S 5.0
 
@@ -77,6 +81,12 @@ void mgr_probed(struct mgr *m, int64_t job_id, int ok, double now);
 /* A router's report: n requests arrived for service_id since its last
  * report, `waiting` wait for a replica now. */
 void mgr_load(struct mgr *m, int64_t service_id, long n, long waiting, double now);
+/* Router `url` in `region` (may be "") reported for service_id at now. */
+void mgr_router_seen(struct mgr *m, int64_t service_id, const char *url, const char *region,
+                     double now);
+/* The routers that reported within MGR_ROUTER_STALE_S of now: [{"url",
+ * "region", "seen_s_ago"}] (an empty array when none). */
+json_t *mgr_routers(struct mgr *m, int64_t service_id, double now);
 /* The replica set routers follow: {"service", "version", "keys", "replicas":
  * [...]} (docs/router.md); *version (may be NULL) gets the version, which
  * grows whenever the set changes.  NULL when the service is not live here. */

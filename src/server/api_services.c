@@ -200,6 +200,8 @@ static json_t *service_json(struct api_call *c, const struct store_service *sv, 
     }
     json_object_set_new(o, "replicas", arr);
     json_object_set_new(o, "qps", json_real(c->s->mgr ? mgr_qps(c->s->mgr, sv->id) : 0));
+    json_object_set_new(o, "routers",
+                        c->s->mgr ? mgr_routers(c->s->mgr, sv->id, c->now) : json_array());
     json_object_set_new(o, "cost", json_real(cost));
     return o;
 }
@@ -354,7 +356,7 @@ void api_services_endpoints(struct api_call *c)
 void api_services_load(struct api_call *c)
 {
     struct store_service sv;
-    const json_t *n, *wait;
+    const json_t *n, *wait, *router;
     json_t *body, *o;
 
     if (get_service(c, &sv) != 0)
@@ -365,6 +367,7 @@ void api_services_load(struct api_call *c)
     }
     n = json_object_get(body, "requests");
     wait = json_object_get(body, "waiting");
+    router = json_object_get(body, "router");
     if (!json_is_integer(n) || json_integer_value(n) < 0 ||
         (wait != NULL && (!json_is_integer(wait) || json_integer_value(wait) < 0))) {
         api_failf(c, ST_EINVAL, "the body needs \"requests\" (and may have \"waiting\"): "
@@ -373,6 +376,14 @@ void api_services_load(struct api_call *c)
         if (c->s->mgr)
             mgr_load(c->s->mgr, sv.id, (long)json_integer_value(n),
                      wait ? (long)json_integer_value(wait) : 0, c->now);
+        /* who reported, for `serve status` (url and region are the router's
+         * own strings; anything else is ignored) */
+        if (c->s->mgr && json_is_string(json_object_get(router, "url")))
+            mgr_router_seen(c->s->mgr, sv.id, json_string_value(json_object_get(router, "url")),
+                            json_is_string(json_object_get(router, "region"))
+                                ? json_string_value(json_object_get(router, "region"))
+                                : "",
+                            c->now);
         if (wait && json_integer_value(wait) > 0)
             srv_wake(c->s);
         o = json_object();

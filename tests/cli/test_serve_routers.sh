@@ -133,6 +133,11 @@ wait_answered() { # wait_answered N: at least N more answers
   fail "the load generator got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
 }
 wait_answered 40
+# routers report their load with their URL: serve status lists the endpoints
+until_status "sorted(r['url'] for r in j['routers']) == sorted(['$R_us', '$R_eu']) and sorted(r['region'] for r in j['routers']) == ['azure/westeurope', 'gcp/us-central1']" 60 "both routers listed"
+run 0 "$STRATUS" serve status chat
+has "$OUT" "endpoint $R_us  (router in gcp/us-central1"
+ok "serve status lists each router's endpoint and region (from their load reports)"
 # nearest first: the us router sent most of its requests to gcp/us-central1
 metric_region() { # metric_region URL REGION: requests the router sent there
   curl -sf "$1/-/metrics" | awk -v r="region=\"$2\"" '/^stratus_router_replica_requests_total/ && index($0, r) {s += $NF} END {print s + 0}'
