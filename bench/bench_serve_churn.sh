@@ -22,7 +22,7 @@ mkdir -p -m 0700 "$STRATUS_HOME"
 pids=()
 cleanup() {
   touch "$TMP/stop"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in $(jobs -p); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   "$STRATUS" controller stop >/dev/null 2>&1
   for p in $(find "$STRATUS_HOME" -path "*/local/att-*/pid" 2>/dev/null); do
     kill -9 -- "-$(cat "$p")" 2>/dev/null

@@ -23,7 +23,7 @@ RATE=${BENCH_RATE:-4}
 TMP=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in $(jobs -p); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -9,7 +9,7 @@
 
 SERVER="$SOURCE_DIR/examples/llm-server/server.py"
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+trap 'for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
 
 # start NAME ARGS...: a server on a free port; sets PORT and PID.
 start() {

@@ -11,7 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
+# Only this shell's live jobs: a PID reaped earlier may belong to another test by now.
+cleanup() { for p in $(jobs -p); do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 cat >"$TMP/backend.py" <<'EOF'

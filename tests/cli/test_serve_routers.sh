@@ -40,7 +40,7 @@ YAML
 pids=()
 cleanup() {
   touch "$TMP/stop"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in $(jobs -p); do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   stop_home
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
