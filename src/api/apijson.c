@@ -48,14 +48,6 @@ static const char *att_state_name(int s)
     return s == ATT_LAUNCHING ? "launching" : s == ATT_RUNNING ? "running" : "ended";
 }
 
-/* enum svc_mode; "?" for a number that is not one. */
-static const char *svc_mode_name(int m)
-{
-    static const char *const names[] = {"any", "spot", "on-demand"};
-
-    return m >= SVC_MODE_ANY && m <= SVC_MODE_ON_DEMAND ? names[m] : "?";
-}
-
 /* ---- encoders ---- */
 
 static json_t *placement_json(const struct store_attempt *a)

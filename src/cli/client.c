@@ -15,7 +15,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -559,4 +561,27 @@ int client_call_keep(const char *method, const char *path, const json_t *body, j
         rc = err_set(e, ST_EINTERNAL, "the server's reply to %s %s is not JSON", method, path);
     buf_free(&s.body);
     return rc;
+}
+
+int client_spec_body(const char *path, const char *policy_path, json_t **out)
+{
+    char *text = NULL, *ptext = NULL, abs[PATH_MAX];
+    struct err e;
+
+    err_clear(&e);
+    if (realpath(path, abs) == NULL)
+        snprintf(abs, sizeof(abs), "%s", path);
+    if (fs_read_file(path, 1 << 20, &text, NULL, &e) != 0 ||
+        (policy_path && fs_read_file(policy_path, 1 << 20, &ptext, NULL, &e) != 0)) {
+        free(text);
+        return cli_fail(&e);
+    }
+    *out = json_object();
+    json_object_set_new(*out, "spec", json_string(text));
+    json_object_set_new(*out, "file", json_string(abs));
+    if (ptext)
+        json_object_set_new(*out, "policy", json_string(ptext));
+    free(text);
+    free(ptext);
+    return 0;
 }

@@ -30,6 +30,11 @@ int client_stream(const char *path, FILE *fp, long *written, struct err *e);
  * with STRATUS_NO_AUTOSTART: this is an explicit start, for `stratus
  * controller start`). */
 int client_ensure_server(struct err *e);
+/* The body of a submit, plan or `serve up`/`update`: {"spec": the text of
+ * the file at path, "file": its absolute path (for messages and the
+ * workdir), "policy": the text of policy_path (may be NULL)}.  0, or the
+ * exit status after saying what is wrong. */
+int client_spec_body(const char *path, const char *policy_path, json_t **out);
 /* s percent-encoded for a URL path segment or query value. Caller frees. */
 char *client_escape(const char *s);
 /* As client_call, but *out also gets an error reply's JSON (when it is

@@ -24,7 +24,6 @@
 #include "spec/spec.h"
 #include "store/store.h"
 #include "util/clock.h"
-#include "util/fsutil.h"
 #include "util/strutil.h"
 #include "util/xmem.h"
 
@@ -114,31 +113,6 @@ static int check_spec(const char *path)
     rc = check_workdir(path, sp);
     spec_free(sp);
     return rc;
-}
-
-/* The body of POST /v1/plan and /v1/jobs: the spec's text, its absolute
- * path (messages, the workdir), and the policy given to this launch. */
-static int make_body(const char *path, const char *policy_path, json_t **out)
-{
-    char *text = NULL, *ptext = NULL, abs[PATH_MAX];
-    struct err e;
-
-    err_clear(&e);
-    if (realpath(path, abs) == NULL)
-        snprintf(abs, sizeof(abs), "%s", path);
-    if (fs_read_file(path, 1 << 20, &text, NULL, &e) != 0 ||
-        (policy_path && fs_read_file(policy_path, 1 << 20, &ptext, NULL, &e) != 0)) {
-        free(text);
-        return cli_fail(&e);
-    }
-    *out = json_object();
-    json_object_set_new(*out, "spec", json_string(text));
-    json_object_set_new(*out, "file", json_string(abs));
-    if (ptext)
-        json_object_set_new(*out, "policy", json_string(ptext));
-    free(text);
-    free(ptext);
-    return 0;
 }
 
 static const char *str_field(const json_t *o, const char *key)
@@ -283,7 +257,7 @@ static int run_launch(int argc, char **argv)
     policy = cli_policy_path(given);
     rc = check_spec(argv[optind]);
     if (rc == 0)
-        rc = make_body(argv[optind], policy, &body);
+        rc = client_spec_body(argv[optind], policy, &body);
     if (rc == 0)
         rc = show_plan(argv[optind], body);
     if (rc == 0)

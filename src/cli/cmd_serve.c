@@ -6,13 +6,11 @@
 #include "cli/cli.h"
 
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/client.h"
-#include "util/fsutil.h"
 #include "util/xmem.h"
 
 static const char serve_usage[] =
@@ -35,22 +33,6 @@ static const char *str_field(const json_t *o, const char *key)
     return s ? s : "";
 }
 
-/* {"spec", "file"} of FILE: 0, or an exit status. */
-static int spec_body(const char *path, json_t **out)
-{
-    char *text = NULL, abs[PATH_MAX];
-    struct err e;
-
-    err_clear(&e);
-    if (realpath(path, abs) == NULL)
-        snprintf(abs, sizeof(abs), "%s", path);
-    if (fs_read_file(path, 1 << 20, &text, NULL, &e) != 0)
-        return cli_fail(&e);
-    *out = json_pack("{s:s, s:s}", "spec", text, "file", abs);
-    free(text);
-    return 0;
-}
-
 static void print_warnings(const json_t *r)
 {
     const json_t *w = json_object_get(r, "warnings");
@@ -70,7 +52,7 @@ static int serve_up(int argc, char **argv)
         fputs(serve_usage, stderr);
         return 2;
     }
-    if ((rc = spec_body(argv[1], &body)) != 0)
+    if ((rc = client_spec_body(argv[1], NULL, &body)) != 0)
         return rc;
     if (open)
         json_object_set_new(body, "open", json_true());
@@ -91,13 +73,20 @@ static int serve_up(int argc, char **argv)
     return 0;
 }
 
-/* A service's path: /v1/services/NAME[/tail]. */
-static char *svc_path(const char *name, const char *tail)
+/* METHOD /v1/services/NAME[tail] with body (may be NULL): 0 with the reply
+ * in *r (caller decrefs), or the exit status after saying what is wrong. */
+static int svc_call(const char *method, const char *name, const char *tail,
+                    const json_t *body, json_t **r)
 {
-    char *esc = client_escape(name), *p = xasprintf("/v1/services/%s%s", esc, tail);
+    char *esc = client_escape(name), *path = xasprintf("/v1/services/%s%s", esc, tail);
+    struct err e;
+    int rc;
 
+    err_clear(&e);
+    rc = client_call(method, path, body, r, &e);
     free(esc);
-    return p;
+    free(path);
+    return rc != 0 ? cli_fail(&e) : 0;
 }
 
 static void print_replicas(const json_t *reps)
@@ -152,21 +141,21 @@ static int serve_status(int argc, char **argv)
 {
     int json = argc > 1 && strcmp(argv[argc - 1], "--json") == 0, rc;
     const char *name = argc - json >= 2 ? argv[1] : NULL;
-    char *path = name ? svc_path(name, "") : xstrdup("/v1/services");
     json_t *r = NULL, *list;
     struct err e;
     size_t i;
 
     if (argc - json > 2) {
-        free(path);
         fputs(serve_usage, stderr);
         return 2;
     }
     err_clear(&e);
-    rc = client_call("GET", path, NULL, &r, &e);
-    free(path);
+    if (name != NULL)
+        rc = svc_call("GET", name, "", NULL, &r);
+    else if ((rc = client_call("GET", "/v1/services", NULL, &r, &e)) != 0)
+        rc = cli_fail(&e);
     if (rc != 0)
-        return cli_fail(&e);
+        return rc;
     if (json) {
         json_dumpf(name ? r : json_object_get(r, "services"), stdout, JSON_INDENT(2));
         putchar('\n');
@@ -186,23 +175,18 @@ static int serve_status(int argc, char **argv)
 static int serve_update(int argc, char **argv)
 {
     json_t *body = NULL, *r = NULL;
-    char *path;
-    struct err e;
     int rc;
 
     if (argc != 3) {
         fputs(serve_usage, stderr);
         return 2;
     }
-    if ((rc = spec_body(argv[2], &body)) != 0)
+    if ((rc = client_spec_body(argv[2], NULL, &body)) != 0)
         return rc;
-    path = svc_path(argv[1], "");
-    err_clear(&e);
-    rc = client_call("PUT", path, body, &r, &e);
-    free(path);
+    rc = svc_call("PUT", argv[1], "", body, &r);
     json_decref(body);
     if (rc != 0)
-        return cli_fail(&e);
+        return rc;
     printf("service %s: rolling out version %lld\n", argv[1],
            (long long)json_integer_value(json_object_get(r, "version")));
     json_decref(r);
@@ -212,20 +196,14 @@ static int serve_update(int argc, char **argv)
 static int serve_down(int argc, char **argv)
 {
     json_t *r = NULL;
-    char *path;
-    struct err e;
     int rc;
 
     if (argc != 2) {
         fputs(serve_usage, stderr);
         return 2;
     }
-    path = svc_path(argv[1], "");
-    err_clear(&e);
-    rc = client_call("DELETE", path, NULL, &r, &e);
-    free(path);
-    if (rc != 0)
-        return cli_fail(&e);
+    if ((rc = svc_call("DELETE", argv[1], "", NULL, &r)) != 0)
+        return rc;
     printf("service %s: %s\n", argv[1], str_field(r, "state"));
     json_decref(r);
     return 0;
@@ -234,20 +212,14 @@ static int serve_down(int argc, char **argv)
 static int serve_endpoints(int argc, char **argv)
 {
     json_t *r = NULL;
-    char *path;
-    struct err e;
     int rc;
 
     if (argc != 2) {
         fputs(serve_usage, stderr);
         return 2;
     }
-    path = svc_path(argv[1], "/endpoints");
-    err_clear(&e);
-    rc = client_call("GET", path, NULL, &r, &e);
-    free(path);
-    if (rc != 0)
-        return cli_fail(&e);
+    if ((rc = svc_call("GET", argv[1], "/endpoints", NULL, &r)) != 0)
+        return rc;
     json_dumpf(r, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(r);
@@ -262,8 +234,7 @@ static int serve_logs(int argc, char **argv)
     const json_t *reps;
     long long id = 0;
     int follow = 0, i, rc;
-    char *path, idbuf[32], *largv[4];
-    struct err e;
+    char idbuf[32], *largv[4];
 
     if (argc < 2) {
         fputs(serve_usage, stderr);
@@ -279,12 +250,8 @@ static int serve_logs(int argc, char **argv)
             return 2;
         }
     }
-    path = svc_path(argv[1], "");
-    err_clear(&e);
-    rc = client_call("GET", path, NULL, &r, &e);
-    free(path);
-    if (rc != 0)
-        return cli_fail(&e);
+    if ((rc = svc_call("GET", argv[1], "", NULL, &r)) != 0)
+        return rc;
     reps = json_object_get(r, "replicas");
     for (i = (int)json_array_size(reps) - 1; id == 0 && i >= 0; i--)
         if (strcmp(str_field(json_array_get(reps, (size_t)i), "job_state"), "RUNNING") == 0)

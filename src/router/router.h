@@ -41,7 +41,4 @@ struct rt_config {
  * in e (bad replica file, port taken, ...) before it started serving. */
 int rt_run(const struct rt_config *c, struct err *e);
 
-/* Lowercase hex sha256 of the bytes (out: 65 bytes). */
-void rt_sha256_hex(const void *data, size_t len, char out[65]);
-
 #endif

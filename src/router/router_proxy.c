@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "server/auth.h"
 #include "util/xmem.h"
 
 #define RT_BUFFER_MAX (256 * 1024)
@@ -680,7 +681,7 @@ static int check_key(struct rt *rt, struct evhttp_request *req)
         return -1;
     for (h += 7; *h == ' '; h++)
         ;
-    rt_sha256_hex(h, strlen(h), hex);
+    auth_sha256_hex(h, strlen(h), hex);
     rt_lock(rt);
     ok = rp_key_ok(&rt->set, hex);
     rt_unlock(rt);

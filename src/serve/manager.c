@@ -212,6 +212,21 @@ static struct mrep *rep_find(struct msvc *ms, int64_t job_id)
     return NULL;
 }
 
+/* Replica job_id of version and mode (enum svc_mode), new to ms->reps. */
+static struct mrep *rep_add(struct msvc *ms, int64_t job_id, int version, int mode)
+{
+    struct mrep *r;
+
+    ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
+    r = &ms->reps[ms->nreps++];
+    memset(r, 0, sizeof(*r));
+    r->job_id = job_id;
+    r->version = version;
+    r->mode = mode;
+    r->seen = 1;
+    return r;
+}
+
 static void copy_str(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src ? src : "");
@@ -284,12 +299,8 @@ static int reps_sync(struct mgr *m, struct msvc *ms, struct err *e)
         struct store_attempt a;
         int have = 0;
 
-        if (r == NULL) {
-            ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
-            r = &ms->reps[ms->nreps++];
-            memset(r, 0, sizeof(*r));
-            r->job_id = v[i].id;
-        }
+        if (r == NULL)
+            r = rep_add(ms, v[i].id, v[i].svc_version, v[i].svc_mode);
         if (v[i].cur_attempt != 0 && store_attempt_get(m->st, v[i].cur_attempt, &a, e) == 0)
             have = 1;
         rep_update(m, ms, r, &v[i], have ? &a : NULL);
@@ -365,17 +376,9 @@ static int launch_rep(struct mgr *m, struct msvc *ms, const struct store_service
     if (rc != 0)
         return rc;
     /* known from now: however soon it ends, the next round sees how */
-    ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
-    memset(&ms->reps[ms->nreps], 0, sizeof(ms->reps[0]));
-    ms->reps[ms->nreps].job_id = id;
-    ms->reps[ms->nreps].version = ms->version;
-    ms->reps[ms->nreps].mode = mode;
-    ms->reps[ms->nreps++].seen = 1;
+    rep_add(ms, id, ms->version, mode);
     log_info("service %s: replica %lld launched (%s, port %d)", ms->name, (long long)id,
-             mode == SVC_MODE_SPOT        ? "spot"
-             : mode == SVC_MODE_ON_DEMAND ? "on-demand"
-                                          : "any mode",
-             t.port);
+             svc_mode_name(mode), t.port);
     if (m->h.wake)
         m->h.wake(m->h.ctx);
     return 0;
@@ -791,9 +794,7 @@ json_t *mgr_endpoints(struct mgr *m, int64_t service_id, uint64_t *version)
         json_object_set_new(x, "region", json_string(r->region));
         json_object_set_new(x, "zone", json_string(r->zone));
         json_object_set_new(x, "state", json_string(rep_state(r)));
-        json_object_set_new(x, "mode", json_string(r->mode == SVC_MODE_ON_DEMAND ? "on-demand"
-                                                   : r->mode == SVC_MODE_SPOT    ? "spot"
-                                                                                 : "any"));
+        json_object_set_new(x, "mode", json_string(svc_mode_name(r->mode)));
         json_object_set_new(x, "accelerator", json_string(r->accel));
         json_object_set_new(x, "target_qps",
                             json_real(svc_target_qps(ms->sp->service, r->accel)));
@@ -804,6 +805,13 @@ json_t *mgr_endpoints(struct mgr *m, int64_t service_id, uint64_t *version)
     if (version)
         *version = ms->ev_version;
     return o;
+}
+
+uint64_t mgr_endpoints_version(struct mgr *m, int64_t service_id)
+{
+    const struct msvc *ms = svc_find(m, service_id);
+
+    return ms && ms->sp ? ms->ev_version : 0;
 }
 
 const char *mgr_replica_state(struct mgr *m, int64_t service_id, int64_t job_id)
@@ -827,15 +835,8 @@ static void claim(struct msvc *ms, const struct store_job *j, const struct offer
 {
     struct mrep *r = rep_find(ms, j->id);
 
-    if (r == NULL) {
-        ms->reps = xgrow(ms->reps, &ms->cap, ms->nreps + 1, sizeof(*ms->reps));
-        r = &ms->reps[ms->nreps++];
-        memset(r, 0, sizeof(*r));
-        r->job_id = j->id;
-        r->version = j->svc_version;
-        r->mode = j->svc_mode;
-        r->seen = 1;
-    }
+    if (r == NULL)
+        r = rep_add(ms, j->id, j->svc_version, j->svc_mode);
     copy_str(r->cloud, sizeof(r->cloud), o->cloud);
     copy_str(r->region, sizeof(r->region), o->region);
     copy_str(r->zone, sizeof(r->zone), o->zone);

@@ -91,6 +91,8 @@ json_t *mgr_routers(struct mgr *m, int64_t service_id, double now);
  * [...]} (docs/router.md); *version (may be NULL) gets the version, which
  * grows whenever the set changes.  NULL when the service is not live here. */
 json_t *mgr_endpoints(struct mgr *m, int64_t service_id, uint64_t *version);
+/* The version mgr_endpoints would say now (0: not live here). */
+uint64_t mgr_endpoints_version(struct mgr *m, int64_t service_id);
 /* What the manager knows of replica job_id: its state as routers see it
  * ("STARTING", "READY", "DRAINING") or NULL. */
 const char *mgr_replica_state(struct mgr *m, int64_t service_id, int64_t job_id);

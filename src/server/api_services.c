@@ -14,44 +14,19 @@
  */
 #include "api_int.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../api/apijson.h"
+#include "../plan/plan.h"
 #include "../serve/manager.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/xmem.h"
+#include "auth.h"
 #include "server.h"
-
-#define KEY_RAW 32
-
-/* ---- keys ---- */
-
-/* A new key into key (64 bytes) and its digest (hex, 65 bytes) into hex. */
-static int key_make(char *key, char *hex, struct err *e)
-{
-    unsigned char raw[KEY_RAW], md[EVP_MAX_MD_SIZE], b64[64];
-    unsigned int mdlen = 0, i;
-    int len, k = 3;
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return err_set(e, ST_EINTERNAL, "no random bytes for a key");
-    len = EVP_EncodeBlock(b64, raw, sizeof(raw));
-    memcpy(key, "sk_", 3);
-    for (i = 0; i < (unsigned)len && b64[i] != '='; i++)
-        key[k++] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
-    key[k] = '\0';
-    if (EVP_Digest(key, (size_t)k, md, &mdlen, EVP_sha256(), NULL) != 1)
-        return err_set(e, ST_EINTERNAL, "cannot hash a key");
-    for (i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return 0;
-}
 
 /* ---- finding a service ---- */
 
@@ -108,7 +83,7 @@ void api_services_up(struct api_call *c)
     err_clear(&e);
     open = json_object_get(w.body, "open");
     if (api_submit_policy(c, &w, &ptext, &e) != 0 ||
-        (!json_is_true(open) && key_make(key, hex, &e) != 0)) {
+        (!json_is_true(open) && auth_key_create("sk_", key, sizeof(key), hex, &e) != 0)) {
         api_fail_with(c, &e, &w, NULL);
         api_workload_free(&w);
         return;
@@ -167,7 +142,7 @@ static json_t *replica_json(struct api_call *c, const struct store_job *j)
         json_object_set_new(o, "cloud", json_string(a.cloud));
         json_object_set_new(o, "region", json_string(a.region));
         json_object_set_new(o, "zone", json_string(a.zone ? a.zone : ""));
-        json_object_set_new(o, "mode", json_string(a.mode == 1 ? "spot" : "on-demand"));
+        json_object_set_new(o, "mode", json_string(plan_mode_name(a.mode)));
         json_object_set_new(o, "accelerator", json_string(a.accelerator));
         /* the job's cost holds its ended attempts; a live one adds its own */
         if (a.state != ATT_ENDED)
@@ -330,15 +305,17 @@ void api_services_endpoints(struct api_call *c)
 
     if (get_service(c, &sv) != 0)
         return;
-    o = c->s->mgr ? mgr_endpoints(c->s->mgr, sv.id, &version) : NULL;
+    /* a held poll is asked again after every step: the version alone
+     * decides whether there is anything to render */
+    version = c->s->mgr ? mgr_endpoints_version(c->s->mgr, sv.id) : 0;
     if (api_query(c, "after", after, sizeof(after)) && !c->rq->no_park &&
         strtoull(after, NULL, 10) == version && c->s->base != NULL) {
-        json_decref(o);
         c->rp->park = 1;
         c->rp->park_s = ENDPOINTS_HOLD_S;
         store_service_clear(&sv);
         return;
     }
+    o = c->s->mgr ? mgr_endpoints(c->s->mgr, sv.id, NULL) : NULL;
     if (o == NULL) {
         /* not (yet) in the manager: a set with nothing in it */
         o = json_object();

@@ -124,6 +124,44 @@ static void hex_encode(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+void auth_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+        memset(md, 0, sizeof(md)); /* never matches a key's digest */
+    hex_encode(md, 32, out);
+}
+
+/* prefix + base64url of TOKEN_RAW random bytes into out (n bytes, room
+ * for the prefix, TOKEN_B64 and a NUL): a token or a service's API key. */
+static int random_secret(const char *prefix, char *out, size_t n, struct err *e)
+{
+    unsigned char raw[TOKEN_RAW];
+    size_t plen = strlen(prefix);
+    int rc;
+
+    if (n < plen + TOKEN_B64 + 1)
+        return err_set(e, ST_EINTERNAL, "%zu bytes are too few for a secret", n);
+    rc = random_bytes(raw, sizeof(raw), e);
+    if (rc != 0)
+        return rc;
+    memcpy(out, prefix, plen);
+    b64url_encode(raw, sizeof(raw), out + plen, n - plen);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return 0;
+}
+
+int auth_key_create(const char *prefix, char *key, size_t n, char digest[65], struct err *e)
+{
+    int rc = random_secret(prefix, key, n, e);
+
+    if (rc == 0)
+        auth_sha256_hex(key, strlen(key), digest);
+    return rc;
+}
+
 /* 2n hex digits (either case) into n bytes; -1 when they are not that. */
 static int hex_decode(const char *in, unsigned char *out, size_t n)
 {
@@ -364,15 +402,9 @@ static int name_check(const char *name, struct err *e)
 /* A new token into buf (TOKEN_LEN + 1) and its hash into hash. */
 static int token_make(const unsigned char key[32], char *buf, char *hash, struct err *e)
 {
-    unsigned char raw[TOKEN_RAW];
-    int rc = random_bytes(raw, sizeof(raw), e);
+    int rc = random_secret(TOKEN_PREFIX, buf, TOKEN_LEN + 1, e);
 
-    if (rc != 0)
-        return rc;
-    memcpy(buf, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
-    b64url_encode(raw, sizeof(raw), buf + sizeof(TOKEN_PREFIX) - 1, TOKEN_B64 + 1);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    return token_hash(key, buf, hash, e);
+    return rc != 0 ? rc : token_hash(key, buf, hash, e);
 }
 
 int auth_token_create(struct store *st, const unsigned char key[32], const char *name,

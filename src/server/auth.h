@@ -50,6 +50,12 @@ int auth_token_verify(struct store *st, const unsigned char key[32], const char 
 /* Forget the tokens auth_token_verify remembers (it keeps those that
  * verified, by their HMAC, for a second): auth_token_revoke calls it. */
 void auth_cache_forget(void);
+/* The lowercase hex SHA-256 of data (out: 65 bytes): what a service's API
+ * key is known by (the server keeps it, routers compare it). */
+void auth_sha256_hex(const void *data, size_t len, char out[65]);
+/* A new API key, prefix + base64url of 32 random bytes, into key (n bytes,
+ * room for the prefix and 44 more), and its auth_sha256_hex into digest. */
+int auth_key_create(const char *prefix, char *key, size_t n, char digest[65], struct err *e);
 /* Revoke a live token by name or by id ("7"); ST_ENOTFOUND if none. */
 int auth_token_revoke(struct store *st, const char *name_or_id, double now, struct err *e);
 

@@ -655,6 +655,13 @@ const char *attempt_end_name(int r)
 }
 
 /* "?" for a number that is not a service state. */
+const char *svc_mode_name(int m)
+{
+    static const char *const names[] = {"any", "spot", "on-demand"};
+
+    return m >= SVC_MODE_ANY && m <= SVC_MODE_ON_DEMAND ? names[m] : "?";
+}
+
 const char *svc_state_name(int s)
 {
     return s >= 0 && s < SVC__NSTATES ? svc_state_names[s] : "?";

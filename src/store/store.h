@@ -390,6 +390,8 @@ int store_replica_list(struct store *st, int64_t service_id, int active_only,
                        struct store_job **out, size_t *n, struct err *e);
 void store_service_clear(struct store_service *s);
 void store_services_free(struct store_service *v, size_t n);
+/* "any", "spot", "on-demand" (enum svc_mode); "?" for a number that is not one. */
+const char *svc_mode_name(int m);
 const char *svc_state_name(int s);
 /* -1 when not a state name. */
 int svc_state_parse(const char *s);

@@ -16,6 +16,7 @@
 
 #include "router/pick.h"
 #include "router/router.h"
+#include "server/auth.h"
 #include "util/xmem.h"
 
 /* RTT from "here" (azure/eastus): eastus 0, westus 60, westeurope 80. */
@@ -120,7 +121,7 @@ static void test_parse_fields(void **state)
     assert_int_equal(d.replicas[0].state, RP_DRAINING);
     assert_true(d.replicas[0].emulated);
     assert_true(d.replicas[0].target_qps == 2.5);
-    rt_sha256_hex("k", 1, hex);
+    auth_sha256_hex("k", 1, hex);
     assert_string_equal(d.keys[0], hex); /* lowercased */
     rp_doc_clear(&d);
 }
@@ -302,11 +303,11 @@ static void test_keys(void **state)
 
     (void)state;
     setup(&s, RP_NEAREST, 0);
-    rt_sha256_hex("secret", 6, hex);
+    auth_sha256_hex("secret", 6, hex);
     snprintf(js, sizeof(js), "{\"replicas\":[],\"keys\":[\"%s\"]}", hex);
     apply(&s, js);
     assert_true(rp_key_ok(&s, hex));
-    rt_sha256_hex("secreT", 6, hex);
+    auth_sha256_hex("secreT", 6, hex);
     assert_false(rp_key_ok(&s, hex));
     rp_set_free(&s);
 }
