@@ -5,24 +5,24 @@
  *         parses, rp_apply() twice (the second time over a live set with
  *         requests in flight) and picks/dones, checking that every in-flight
  *         count comes back to zero;
- *   odd:  the bytes are what a client sends over loopback TCP to the
- *         router's own evhttp (rt_on_request, with a replica set of one
- *         READY replica on a closed port and a key), the loop run until the
- *         router has answered and closed, or for 0.5 s at most.
+ *   odd:  the bytes are what a client sends to the router (a socket pair,
+ *         the router's end adopted as a client connection, with a replica
+ *         set of one READY replica on a closed port and a key), the loop
+ *         run until the router has answered and closed, or for 0.5 s at
+ *         most.
  *
  *   cmake -S . -B build-fuzz -DSTRATUS_FUZZ=ON -DCMAKE_C_COMPILER=clang && \
  *     cmake --build build-fuzz --target fuzz_router
  *   build-fuzz/fuzz_router -max_total_time=60
  */
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "router/pick.h"
 #include "router/router_int.h"
@@ -67,35 +67,18 @@ static const char set_json[] =
     "{\"keys\":[\"8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a\"],"
     "\"replicas\":[{\"id\":1,\"url\":\"http://127.0.0.1:9\",\"state\":\"READY\"}]}";
 
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    (void)arg;
-    evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        event_base_loopexit(arg, NULL);
-}
-
-/* The router's loop, made once: its evhttp on a loopback port. */
+/* The router's loop, made once, with a replica set of one. */
 static struct rt rt;
 static struct rt_worker w;
-static struct sockaddr_storage addr;
-static int addrlen;
 
 static void setup_router(void)
 {
     static struct rt_config cfg = {.max_body = 4096, .max_header_bytes = 2048,
                                    .client_timeout_s = 1, .upstream_timeout_s = 1,
                                    .retry_after_s = 1, .retries = 1};
-    struct evhttp_bound_socket *bs;
     struct rp_config pc;
     struct rp_doc d;
     struct err e;
-    socklen_t len = sizeof(addr);
 
     memset(&pc, 0, sizeof(pc));
     rt.c = &cfg;
@@ -109,44 +92,59 @@ static void setup_router(void)
     rp_doc_clear(&d);
     w.rt = &rt;
     w.base = event_base_new();
-    w.http = evhttp_new(w.base);
-    evhttp_set_gencb(w.http, rt_on_request, &w);
-    evhttp_set_max_headers_size(w.http, 8192);
-    evhttp_set_max_body_size(w.http, 4096);
-    evhttp_set_timeout(w.http, 1);
-    bs = evhttp_bind_socket_with_handle(w.http, "127.0.0.1", 0);
-    if (bs == NULL || getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&addr,
-                                  &len) != 0)
-        abort();
-    addrlen = (int)len;
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+struct peer {
+    int fd;
+    const uint8_t *data;
+    size_t size, sent;
+    struct event *ev;
+};
+
+/* The client's end: send the bytes, then half-close; read the answers
+ * until the router closes. */
+static void on_peer(evutil_socket_t fd, short what, void *arg)
 {
-    (void)arg;
-    /* all sent: no more from this client (evhttp answers, then sees EOF) */
-    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    struct peer *pe = arg;
+    char buf[4096];
+    ssize_t n;
+
+    if ((what & EV_WRITE) && pe->sent < pe->size) {
+        n = write(fd, pe->data + pe->sent, pe->size - pe->sent);
+        if (n > 0)
+            pe->sent += (size_t)n;
+        if (pe->sent == pe->size)
+            shutdown(fd, SHUT_WR);
+    }
+    if (what & EV_READ) {
+        n = read(fd, buf, sizeof(buf));
+        if (n <= 0 && !(n < 0 && errno == EAGAIN))
+            event_base_loopexit(w.base, NULL);
+    }
 }
 
 static void fuzz_request(const uint8_t *data, size_t size)
 {
-    struct bufferevent *client;
     struct timeval limit = {0, 500000};
+    struct peer pe = {.data = data, .size = size};
+    int sv[2];
 
     if (w.base == NULL)
         setup_router();
-    client = bufferevent_socket_new(w.base, -1, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(client, on_read, on_write, on_event, w.base);
-    if (bufferevent_socket_connect(client, (struct sockaddr *)&addr, addrlen) != 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
         abort();
-    bufferevent_enable(client, EV_READ | EV_WRITE);
-    if (size > 0)
-        bufferevent_write(client, data, size);
-    else
-        shutdown(bufferevent_getfd(client), SHUT_WR);
+    pe.fd = sv[1];
+    if (size == 0)
+        shutdown(sv[1], SHUT_WR);
+    rt_client_adopt(&w, sv[0], "fuzz");
+    pe.ev = event_new(w.base, sv[1], EV_READ | EV_WRITE | EV_PERSIST, on_peer, &pe);
+    event_add(pe.ev, NULL);
     event_base_loopexit(w.base, &limit);
     event_base_dispatch(w.base);
-    bufferevent_free(client);
+    event_free(pe.ev);
+    close(sv[1]);
+    rt_conns_free(&w); /* whatever is left of it (timed out): freed, its request ended */
+    rt.waited = 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,12 +1,12 @@
 /*
  * router.c - the router's process: one or more event loops (workers), each
- * with its own evhttp on its own SO_REUSEPORT socket of the same port, so
+ * with its own listener on its own SO_REUSEPORT socket of the same port, so
  * the kernel spreads connections over them; the replica set and every
  * counter are shared under one mutex (held for a few hundred nanoseconds
  * per request: the pick and its end).  Worker 0 runs on the main thread
  * and also follows the replica set and handles SIGHUP/SIGTERM/SIGINT.
  *
- * Why threads: one evhttp loop proxies about as fast as one nginx worker;
+ * Why threads: one loop proxies faster than one nginx worker;
  * a machine with more cores serves more with more loops, as nginx does
  * with worker_processes.  --threads 1 (the default) is a plain
  * single-threaded proxy.
@@ -15,8 +15,8 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netdb.h>
 #include <signal.h>
@@ -115,41 +115,45 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    rt_pool_gc(w);
+    rt_conn_tick(w);
     if (w->waitq != NULL)
         rt_wake_waiting(w);
     if (w->idx == 0 && w->rt->alog != NULL)
         fflush(w->rt->alog);
 }
 
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int len, void *arg)
+{
+    char peer[64] = "-";
+
+    (void)lev;
+    (void)len;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer, sizeof(peer));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof(peer));
+    rt_client_adopt(arg, fd, peer);
+}
+
 static int worker_open(struct rt *rt, struct rt_worker *w, int fd, struct err *e)
 {
-    const struct rt_config *c = rt->c;
     struct event_config *ec = event_config_new();
-    struct evconnlistener *lev;
     struct timeval tick = {0, (suseconds_t)(RT_TICK_S * 1e6)};
-    size_t hmax = c->max_header_bytes * 2 > 65536 ? c->max_header_bytes * 2 : 65536;
 
-    /* One epoll_ctl per changed fd per loop turn instead of one per change. */
+    (void)rt;
+    /* One epoll_ctl per changed fd per loop turn instead of one per change
+     * (connections are edge-triggered and registered once anyway). */
     event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
-    w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (w->http == NULL)
+    if (w->base == NULL) {
+        close(fd);
         return err_set(e, ST_EINTERNAL, "cannot create an event loop");
-    evhttp_set_gencb(w->http, rt_on_request, w);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    /* Headers between our limit and evhttp's get our 431; past evhttp's,
-     * evhttp refuses them itself (413) before they take more memory. */
-    evhttp_set_max_headers_size(w->http, (ev_ssize_t)hmax);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body);
-    evhttp_set_timeout(w->http, c->client_timeout_s);
-    lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-    if (lev == NULL || evhttp_bind_listener(w->http, lev) == NULL) {
-        if (lev == NULL)
-            close(fd);
+    }
+    w->lev = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    if (w->lev == NULL) {
+        close(fd);
         return err_set(e, ST_EIO, "cannot listen: %s", strerror(errno));
     }
     w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
@@ -169,9 +173,10 @@ static void worker_close(struct rt_worker *w)
 {
     if (w->tick)
         event_free(w->tick);
-    if (w->http)
-        evhttp_free(w->http);
-    rt_pools_free(w);
+    if (w->lev)
+        evconnlistener_free(w->lev);
+    if (w->base)
+        rt_conns_free(w);
     if (w->base)
         event_base_free(w->base);
 }

@@ -12,25 +12,107 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
+
+#include <http_parser.h>
 
 #include "router/pick.h"
 #include "router/router.h"
+#include "util/xmem.h"
 
 struct event_base;
 struct event;
-struct evhttp;
-struct evhttp_request;
-struct evhttp_connection;
+struct evconnlistener;
 struct evbuffer;
 
 #define RT_MAX_TRIES 8
 #define RT_NCODES 600
 
-/* One idle-or-busy connection to a replica, owned by one worker. */
-struct rt_conn {
-    struct evhttp_connection *evcon;
+/* A message head being parsed: the headers to forward, as "Name: value\r\n"
+ * lines; the hop-by-hop ones are taken out as each header ends. */
+struct rt_head {
+    struct buf text;
+    size_t mark;               /* where the header being read starts in text */
+    size_t vpos;               /* where its value starts (in_value) */
+    size_t total;              /* bytes of head seen, for the size limit */
+    int in_value;
+};
+
+enum rt_phase { PH_NONE, PH_DELAY, PH_UPSTREAM, PH_WAIT };
+
+struct rt_worker;
+struct rt_cconn;
+struct rt_uconn;
+
+/* One request, from its complete head and body to its reply; a client
+ * connection serves one at a time (pipelined ones wait in its input). */
+struct rt_pxy {
+    struct rt_worker *w;
+    struct rt_cconn *c;        /* the client; NULL once it left */
+    struct rt_uconn *u;        /* the replica's connection while PH_UPSTREAM */
+    struct rp_replica *rep;    /* holds an in-flight count while set */
+    uint64_t rep_serial;
+    int64_t rep_id;
+    char rep_region[96];
+    double rep_delay_ms;
+    char host[256];
+    int port;
+    uint64_t tried[RT_MAX_TRIES];
+    size_t ntried;
+    enum rt_phase phase;
+    int idempotent, head_only, overflow;
+    int got_headers;           /* the reply's head went to the client */
+    int connect_failed, timed_out, stale; /* how the last attempt failed */
+    int chunked_out;           /* the reply is chunked by the router */
+    int informational;         /* a 1xx reply head is being skipped */
+    int status;
+    size_t bytes;
+    double t0, wait_until;
+    struct evbuffer *uphead;   /* the request head for the replica */
+    struct event *timer;
+    struct rt_pxy *next_wait;
+};
+
+/* A client's connection. */
+struct rt_cconn {
+    struct rt_worker *w;
+    int fd;
+    struct event *ev;          /* read and write, edge-triggered */
+    http_parser hp;
+    struct rt_head head;
+    struct buf url;
+    char auth[520];            /* the Authorization value ("" none, "!" too long) */
+    int has_host, expect_continue;
+    int err_code;              /* set by a callback that stopped the parser */
+    int req_done;              /* a whole request was parsed */
+    struct evbuffer *body;     /* the request's body */
+    struct evbuffer *in;       /* read, not parsed yet (a pipelined request) */
+    struct evbuffer *out;      /* for the client */
+    struct rt_pxy px;          /* valid while busy */
+    int busy, keep_alive, http10;
+    int eof, dead, closing, lingering, rfull;
+    int kicked;
+    double last;               /* last read, or the end of the last reply */
+    double wblock;             /* since when writes wait for the client (0: none) */
+    char peer[64];
+    struct rt_cconn *prev, *next; /* in w->conns */
+};
+
+/* A connection to a replica, owned by one worker. */
+struct rt_uconn {
+    struct rt_worker *w;
     struct rt_pool *pool;
-    struct rt_conn *next;      /* in pool->idle */
+    int fd;
+    struct event *ev;
+    http_parser hp;
+    struct rt_head head;
+    char reason[64];
+    struct evbuffer *out;
+    struct rt_pxy *p;          /* the request on it; NULL while idle */
+    int connecting, reused, done, paused;
+    size_t got;                /* reply bytes read for the current request */
+    double last;
+    struct rt_uconn *next;     /* in pool->idle */
 };
 
 /* A worker's connections to one replica (by serial). */
@@ -38,21 +120,23 @@ struct rt_pool {
     uint64_t serial;
     char *host;
     int port;
-    struct rt_conn *idle;
+    struct sockaddr_storage addr; /* resolved once, when the pool is made */
+    socklen_t addrlen;            /* 0: host did not resolve */
+    struct rt_uconn *idle;
     int busy;                  /* connections lent to requests */
     struct rt_pool *next;
 };
 
 struct rt;
-struct rt_pxy;
 
 struct rt_worker {
     struct rt *rt;
     int idx;
     struct event_base *base;
-    struct evhttp *http;
+    struct evconnlistener *lev;
     struct rt_pool *pools;
-    struct event *tick;        /* pool GC, waiting requests, log flush */
+    struct rt_cconn *conns;    /* every client connection */
+    struct event *tick;        /* pool GC, waiting requests, timeouts, log flush */
     struct rt_pxy *waitq;      /* requests waiting for a replica */
     pthread_t th;
 };
@@ -79,14 +163,42 @@ void rt_lock(struct rt *rt);
 void rt_unlock(struct rt *rt);
 double rt_now(void);
 
-/* router_proxy.c: the evhttp callback of every listener (arg: worker). */
-void rt_on_request(struct evhttp_request *req, void *arg);
+/* router_conn.c: sockets.  Adopt an accepted client socket (peer: its
+ * address, for logs and X-Forwarded-For). */
+void rt_client_adopt(struct rt_worker *w, int fd, const char *peer);
+/* Write what c->out holds (as much as the socket takes now). */
+void rt_client_flush(struct rt_cconn *c);
+/* The request on c is answered: serve the next one (or close). */
+void rt_client_done(struct rt_cconn *c);
+/* Send p's request (p->uphead and the body) to host:port on a pooled
+ * connection; the reply arrives through rt_up_* in router_proxy.c. */
+void rt_up_send(struct rt_pxy *p);
+/* Drop p's upstream connection (the client left or the reply is cut). */
+void rt_up_abandon(struct rt_pxy *p);
+/* Close idle connections of replicas that left the set; time out idle and
+ * slow connections. */
+void rt_conn_tick(struct rt_worker *w);
+void rt_conns_free(struct rt_worker *w);
+
+/* router_proxy.c: the requests. */
+/* Answer c with an error of the router's own and close it after (a
+ * request that could not be parsed: 400, 413, 431, 501). */
+void rt_reply_parse_error(struct rt_cconn *c, int code, const char *msg);
+/* A whole request arrived on c (head in c->head/c->url, body in c->body). */
+void rt_request(struct rt_cconn *c);
+/* The client of p left before its reply was complete. */
+void rt_client_left(struct rt_pxy *p);
+/* The reply's head was parsed (status, headers in u->head): relay it. */
+int rt_up_head(struct rt_pxy *p, struct rt_uconn *u);
+/* Body bytes of the reply. */
+void rt_up_body(struct rt_pxy *p, const char *at, size_t len);
+/* The reply is complete. */
+void rt_up_complete(struct rt_pxy *p);
+/* The attempt failed (connect refused, reset, timeout, closed early). */
+void rt_up_failed(struct rt_pxy *p);
 /* Retry the waiting requests of w (a replica may have come), 503 the
  * ones past their wait. */
 void rt_wake_waiting(struct rt_worker *w);
-/* Free idle connections of replicas that left the set. */
-void rt_pool_gc(struct rt_worker *w);
-void rt_pools_free(struct rt_worker *w);
 
 /* router_src.c: follow the replica set; the first set is loaded before
  * rt_src_start returns 0 in file mode (in API mode: asynchronously). */

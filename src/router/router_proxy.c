@@ -1,36 +1,30 @@
 /*
- * router_proxy.c - one request through the router: checks (431, 401,
- * the router's own /-/ paths), the pick, the emulated RTT, the upstream
- * request on a pooled keep-alive connection, and the reply.  evhttp parses
- * HTTP on both sides; nothing here reads raw bytes.
+ * router_proxy.c - one request through the router: the checks (401, the
+ * router's own /-/ paths), the pick, the emulated RTT, the request to the
+ * replica, and the reply.  router_conn.c owns the sockets and the parsing
+ * (http_parser); this file owns what a request means.
  *
- * The reply is buffered when the replica sends a Content-Length up to
- * RT_BUFFER_MAX (one write, the common case of small JSON answers) and
- * streamed otherwise: chunked and SSE responses (LLM tokens) go to the
- * client as each piece arrives (evhttp's chunked callback).
+ * The reply streams: its head goes to the client as soon as the replica's
+ * head is parsed, and each piece of body as it arrives (chunked and SSE
+ * replies, LLM tokens, reach the client token by token).  A body of known
+ * length keeps its Content-Length; one of unknown length is chunked by the
+ * router (or, to an HTTP/1.0 client, ended by closing).
  *
  * A failed attempt is retried on another replica only when no byte of the
- * response came back and either the method is idempotent or the connection
- * to the replica could not be made at all (then the replica never saw the
- * request).  A request that fails after its headers were relayed cannot be
- * retried: a streamed one is cut (the client sees the connection close
- * before the last chunk), a buffered one gets 502.
+ * reply came back and either the method is idempotent, or the replica
+ * never saw the request: the connection could not be made, or a pooled
+ * keep-alive connection turned out closed by the replica (EOF before any
+ * byte of the reply: a server closes only idle connections, RFC 9112 9.3).
+ * A reply that fails after its head went out cannot be retried: the client
+ * connection is cut, so it can tell a truncated reply from a whole one.
  *
- * Lifetimes: a struct rt_pxy lives from the request to its reply.  While an
- * attempt holds a replica (p->rep) it holds one in-flight count there,
- * given back by end_attempt() exactly once.  When the client goes away
- * (the connection's close callback) the upstream request is cancelled and
- * the attempt ended as "ok" (the replica did nothing wrong).
+ * Accounting: while an attempt holds a replica (p->rep) it holds one
+ * in-flight count there, given back by end_attempt() exactly once.
  */
 #include "router/router_int.h"
 
-#include <sys/queue.h> /* TAILQ_FOREACH over evkeyvalq */
-
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,69 +33,14 @@
 #include "server/auth.h"
 #include "util/xmem.h"
 
-#define RT_BUFFER_MAX (256 * 1024)
-
-enum phase { PH_NONE, PH_DELAY, PH_UPSTREAM, PH_WAIT };
-
-struct rt_pxy {
-    struct rt_worker *w;
-    struct evhttp_request *dreq;   /* the client's; NULL once it left */
-    struct evhttp_connection *dcon;
-    struct evhttp_request *ureq;   /* to the replica, while PH_UPSTREAM */
-    struct rt_conn *uc;
-    struct rp_replica *rep;        /* holds an in-flight count while set */
-    uint64_t rep_serial;
-    int64_t rep_id;
-    char rep_region[96];
-    double rep_delay_ms;
-    uint64_t tried[RT_MAX_TRIES];
-    size_t ntried;
-    enum phase phase;
-    int idempotent, got_headers, streaming, err_kind, overflow;
-    int status;
-    size_t bytes;
-    double t0, wait_until;
-    struct evbuffer *body;
-    struct event *timer;
-    struct rt_pxy *next_wait;
-};
-
 static void attempt(struct rt_pxy *p);
 
 /* ---- small helpers ---- */
 
-static const char *method_str(enum evhttp_cmd_type c)
+static int is_idempotent(unsigned m)
 {
-    switch (c) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    default: return "OTHER";
-    }
-}
-
-static int is_idempotent(enum evhttp_cmd_type c)
-{
-    return c == EVHTTP_REQ_GET || c == EVHTTP_REQ_HEAD || c == EVHTTP_REQ_PUT ||
-           c == EVHTTP_REQ_DELETE || c == EVHTTP_REQ_OPTIONS;
-}
-
-/* Headers that describe one connection, not the message (RFC 9110 7.6.1). */
-static int hop_by_hop(const char *k)
-{
-    static const char *const hop[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE",
-                                      "Trailer", "Transfer-Encoding", "Upgrade",
-                                      "Content-Length", NULL};
-    size_t i;
-
-    for (i = 0; hop[i]; i++)
-        if (strcasecmp(k, hop[i]) == 0)
-            return 1;
-    return 0;
+    return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_PUT || m == HTTP_DELETE ||
+           m == HTTP_OPTIONS;
 }
 
 static void count_code(struct rt *rt, int code, double secs)
@@ -119,149 +58,54 @@ static void count_code(struct rt *rt, int code, double secs)
     rt_unlock(rt);
 }
 
-static void access_log(struct rt_pxy *p, struct evhttp_request *req, int code)
+static void access_log(const struct rt_cconn *c, int code)
 {
-    FILE *f = p->w->rt->alog;
+    const struct rt_pxy *p = &c->px;
+    FILE *f = c->w->rt->alog;
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
-    char *host = NULL;
-    ev_uint16_t port = 0;
 
     if (f == NULL)
         return;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (p->dcon)
-        evhttp_connection_get_peer(p->dcon, &host, &port);
-    fprintf(f, "%s %s %s %s %d %zu %.1fms replica=%lld region=%s attempts=%zu%s\n", ts,
-            host ? host : "-", method_str(evhttp_request_get_command(req)),
-            evhttp_request_get_uri(req), code, p->bytes, (rt_now() - p->t0) * 1e3,
-            (long long)p->rep_id, p->rep_region[0] ? p->rep_region : "-", p->ntried,
-            p->overflow ? " overflow" : "");
+    fprintf(f, "%s %s %s %s %d %zu %.1fms replica=%lld region=%s attempts=%zu%s\n", ts, c->peer,
+            http_method_str((enum http_method)c->hp.method), c->url.data ? c->url.data : "",
+            code, p->bytes, (rt_now() - p->t0) * 1e3, (long long)p->rep_id,
+            p->rep_region[0] ? p->rep_region : "-", p->ntried, p->overflow ? " overflow" : "");
 }
 
-/* A reply made by the router itself (JSON error, or a /-/ path). */
-static void reply_own(struct evhttp_request *req, int code, const char *ctype,
-                      const char *body)
+/* A whole reply made by the router itself; extra: more header lines. */
+static void reply_own(struct rt_cconn *c, int code, const char *ctype, const char *body,
+                      size_t len, const char *extra)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
-
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-    evbuffer_add(out, body, strlen(body));
-    evhttp_send_reply(req, code, NULL, NULL);
+    evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "%s%s\r\n", code, http_status_str((enum http_status)code), ctype, len,
+                        extra ? extra : "", c->keep_alive ? "" : "Connection: close\r\n");
+    if (c->hp.method != HTTP_HEAD)
+        evbuffer_add(c->out, body, len);
+    rt_client_done(c);
 }
 
-static void reply_error(struct evhttp_request *req, int code, const char *msg)
+static void reply_error(struct rt_cconn *c, int code, const char *msg, const char *extra)
 {
     char body[512];
+    int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}\n",
+                     code, msg);
 
-    snprintf(body, sizeof(body), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}\n", code, msg);
-    reply_own(req, code, "application/json", body);
+    reply_own(c, code, "application/json", body, (size_t)n, extra);
 }
 
-/* ---- connection pools ---- */
-
-static struct rt_pool *pool_of(struct rt_worker *w, const struct rt_pxy *p, const char *host,
-                               int port)
+void rt_reply_parse_error(struct rt_cconn *c, int code, const char *msg)
 {
-    struct rt_pool *pl;
-
-    for (pl = w->pools; pl; pl = pl->next)
-        if (pl->serial == p->rep_serial)
-            return pl;
-    pl = xcalloc(1, sizeof(*pl));
-    pl->serial = p->rep_serial;
-    pl->host = xstrdup(host);
-    pl->port = port;
-    pl->next = w->pools;
-    w->pools = pl;
-    return pl;
-}
-
-static struct rt_conn *conn_get(struct rt_worker *w, struct rt_pool *pl)
-{
-    struct rt_conn *c = pl->idle;
-
-    if (c != NULL) {
-        pl->idle = c->next;
-    } else {
-        c = xcalloc(1, sizeof(*c));
-        c->pool = pl;
-        c->evcon = evhttp_connection_base_new(w->base, NULL, pl->host, (ev_uint16_t)pl->port);
-        if (c->evcon == NULL) {
-            free(c);
-            return NULL;
-        }
-        evhttp_connection_set_timeout(c->evcon, w->rt->c->upstream_timeout_s);
-        evhttp_connection_set_retries(c->evcon, 0);
-    }
-    pl->busy++;
-    return c;
-}
-
-static void conn_put(struct rt_conn *c)
-{
-    c->pool->busy--;
-    c->next = c->pool->idle;
-    c->pool->idle = c;
-}
-
-void rt_pool_gc(struct rt_worker *w)
-{
-    struct rt_pool **pp = &w->pools, *pl;
-    struct rt_conn *c;
-    int alive;
-
-    while ((pl = *pp) != NULL) {
-        rt_lock(w->rt);
-        alive = rp_alive(&w->rt->set, pl->serial);
-        rt_unlock(w->rt);
-        if (!alive) {
-            while ((c = pl->idle) != NULL) {
-                pl->idle = c->next;
-                evhttp_connection_free(c->evcon);
-                free(c);
-            }
-        }
-        if (!alive && pl->busy == 0) {
-            *pp = pl->next;
-            free(pl->host);
-            free(pl);
-        } else {
-            pp = &pl->next;
-        }
-    }
-}
-
-void rt_pools_free(struct rt_worker *w)
-{
-    struct rt_pool *pl;
-    struct rt_conn *c;
-
-    while ((pl = w->pools) != NULL) {
-        w->pools = pl->next;
-        while ((c = pl->idle) != NULL) {
-            pl->idle = c->next;
-            evhttp_connection_free(c->evcon);
-            free(c);
-        }
-        free(pl->host);
-        free(pl);
-    }
+    count_code(c->w->rt, code, -1);
+    c->keep_alive = 0; /* the rest of the stream cannot be trusted */
+    c->busy = 1;
+    reply_error(c, code, msg, NULL);
 }
 
 /* ---- the end of a request ---- */
-
-static void pxy_free(struct rt_pxy *p)
-{
-    BUG_ON(p->rep != NULL);
-    if (p->timer)
-        event_free(p->timer);
-    if (p->body)
-        evbuffer_free(p->body);
-    free(p);
-}
 
 /* Give the replica's in-flight count back (once per attempt). */
 static void end_attempt(struct rt_pxy *p, int ok, double secs)
@@ -278,253 +122,154 @@ static void end_attempt(struct rt_pxy *p, int ok, double secs)
     p->rep = NULL;
 }
 
-/* Stop watching the client's connection: after the reply it may be reused
- * or freed, and its close callback must not find this request. */
-static void unwatch_client(struct rt_pxy *p)
-{
-    if (p->dreq != NULL && evhttp_request_get_connection(p->dreq) != NULL)
-        evhttp_connection_set_closecb(p->dcon, NULL, NULL);
-}
-
 /* End the request with an answer of the router's own. */
 static void finish_error(struct rt_pxy *p, int code, const char *msg)
 {
-    char ra[16];
+    char ra[48];
 
-    if (p->dreq != NULL) {
-        unwatch_client(p);
-        if (code == 503) {
-            snprintf(ra, sizeof(ra), "%d", p->w->rt->c->retry_after_s);
-            evhttp_add_header(evhttp_request_get_output_headers(p->dreq), "Retry-After", ra);
-        }
-        access_log(p, p->dreq, code);
-        reply_error(p->dreq, code, msg);
-    }
+    snprintf(ra, sizeof(ra), "Retry-After: %d\r\n", p->w->rt->c->retry_after_s);
+    access_log(p->c, code);
     count_code(p->w->rt, code, -1);
-    pxy_free(p);
+    reply_error(p->c, code, msg, code == 503 ? ra : NULL);
 }
 
-static void finish_ok(struct rt_pxy *p, struct evhttp_request *ureq)
-{
-    if (p->dreq != NULL) {
-        unwatch_client(p);
-        access_log(p, p->dreq, p->status);
-        if (p->streaming)
-            evhttp_send_reply_end(p->dreq);
-        else
-            evhttp_send_reply(p->dreq, p->status, evhttp_request_get_response_code_line(ureq),
-                              p->body);
-    }
-    count_code(p->w->rt, p->status, rt_now() - p->t0);
-    pxy_free(p);
-}
-
-/* The replica failed after the headers were relayed: cut the client off
- * so that it can tell a truncated reply from a whole one. */
+/* The replica failed after the head was relayed: cut the client off. */
 static void finish_cut(struct rt_pxy *p)
 {
-    if (p->dreq != NULL) {
-        access_log(p, p->dreq, p->status);
-        unwatch_client(p);
-        evhttp_connection_free(p->dcon); /* frees p->dreq with it */
-        p->dreq = NULL;
-    }
+    struct rt_cconn *c = p->c;
+
+    access_log(c, p->status);
     count_code(p->w->rt, p->status, -1);
-    pxy_free(p);
+    c->keep_alive = 0;
+    evbuffer_drain(c->out, evbuffer_get_length(c->out)); /* no end-of-reply marker */
+    rt_client_done(c);
+    c->dead = 1; /* closed, not shut down: no orderly end the client could trust */
 }
 
-/* ---- upstream callbacks ---- */
-
-static void copy_headers(struct evkeyvalq *from, struct evkeyvalq *to, const char *skip)
+void rt_client_left(struct rt_pxy *p)
 {
-    struct evkeyval *kv;
+    struct rt *rt = p->w->rt;
+    struct rt_pxy **pp;
 
-    TAILQ_FOREACH(kv, from, next)
-        if (!hop_by_hop(kv->key) && (skip == NULL || strcasecmp(kv->key, skip) != 0))
-            evhttp_add_header(to, kv->key, kv->value);
+    rt_lock(rt);
+    rt->client_aborts++;
+    rt_unlock(rt);
+    if (p->phase == PH_UPSTREAM)
+        rt_up_abandon(p);
+    if (p->phase == PH_DELAY)
+        event_del(p->timer);
+    if (p->phase == PH_WAIT)
+        for (pp = &p->w->waitq; *pp; pp = &(*pp)->next_wait)
+            if (*pp == p) {
+                *pp = p->next_wait;
+                break;
+            }
+    end_attempt(p, 1, -1); /* the replica did nothing wrong */
+    p->phase = PH_NONE;
 }
 
-static int on_up_headers(struct evhttp_request *ureq, void *arg)
-{
-    struct rt_pxy *p = arg;
-    struct evkeyvalq *in = evhttp_request_get_input_headers(ureq);
-    const char *cl = evhttp_find_header(in, "Content-Length");
-    const char *ct = evhttp_find_header(in, "Content-Type");
-    struct bufferevent *bev;
+/* ---- the reply ---- */
 
+int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
+{
+    struct rt_cconn *c = p->c;
+    int status = u->hp.status_code;
+    int no_body = p->head_only || status == 204 || status == 304;
+
+    if (status >= 100 && status < 200) {
+        p->informational = 1; /* 100 Continue, 103 Early Hints: not for the client */
+        return 0;
+    }
     p->got_headers = 1;
-    p->status = evhttp_request_get_response_code(ureq);
-    p->streaming = cl == NULL || strtoull(cl, NULL, 10) > RT_BUFFER_MAX ||
-                   (ct != NULL && strncasecmp(ct, "text/event-stream", 17) == 0);
-    if (p->dreq == NULL)
-        return 0;
-    copy_headers(in, evhttp_request_get_output_headers(p->dreq), NULL);
-    if (!p->streaming)
-        return 0;
-    if (cl != NULL) /* a large body of known length: passed on unchunked */
-        evhttp_add_header(evhttp_request_get_output_headers(p->dreq), "Content-Length", cl);
-    evhttp_send_reply_start(p->dreq, p->status, evhttp_request_get_response_code_line(ureq));
-    /* A stream may be quiet between tokens for longer than the client
-     * timeout; writes keep theirs (a client that stops reading is dropped). */
-    bev = evhttp_connection_get_bufferevent(p->dcon);
-    if (bev != NULL) {
-        struct timeval wt = {p->w->rt->c->client_timeout_s, 0};
-
-        bufferevent_set_timeouts(bev, NULL, &wt);
-    }
-    return 0;
+    p->status = status;
+    evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\n", status,
+                        u->reason[0] ? u->reason : http_status_str((enum http_status)status));
+    evbuffer_add(c->out, u->head.text.data, u->head.text.len);
+    if (u->hp.flags & F_CONTENTLENGTH)
+        evbuffer_add_printf(c->out, "Content-Length: %llu\r\n",
+                            (unsigned long long)u->hp.content_length);
+    else if (!no_body && !c->http10)
+        p->chunked_out = 1;
+    else if (!no_body)
+        c->keep_alive = 0; /* HTTP/1.0: the end of the body is the end of the connection */
+    if (p->chunked_out)
+        evbuffer_add(c->out, "Transfer-Encoding: chunked\r\n", 28);
+    if (!c->keep_alive)
+        evbuffer_add(c->out, "Connection: close\r\n", 19);
+    else if (c->http10)
+        evbuffer_add(c->out, "Connection: keep-alive\r\n", 24);
+    evbuffer_add(c->out, "\r\n", 2);
+    return p->head_only; /* 1: the parser expects no body */
 }
 
-static void on_up_chunk(struct evhttp_request *ureq, void *arg)
+void rt_up_body(struct rt_pxy *p, const char *at, size_t len)
 {
-    struct rt_pxy *p = arg;
-    struct evbuffer *in = evhttp_request_get_input_buffer(ureq);
+    struct evbuffer *out = p->c->out;
 
-    p->bytes += evbuffer_get_length(in);
-    if (p->dreq == NULL)
-        return; /* drained by evhttp */
-    if (p->streaming) {
-        evhttp_send_reply_chunk(p->dreq, in);
+    p->bytes += len;
+    if (len == 0)
         return;
-    }
-    if (p->body == NULL)
-        p->body = evbuffer_new();
-    evbuffer_add_buffer(p->body, in);
+    if (p->chunked_out)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, at, len);
+    if (p->chunked_out)
+        evbuffer_add(out, "\r\n", 2);
 }
 
-static void on_up_error(enum evhttp_request_error kind, void *arg)
+void rt_up_complete(struct rt_pxy *p)
 {
-    struct rt_pxy *p = arg;
+    struct rt_cconn *c = p->c;
 
-    p->err_kind = (int)kind;
+    if (p->chunked_out)
+        evbuffer_add(c->out, "0\r\n\r\n", 5);
+    end_attempt(p, p->status != 502 && p->status != 503 && p->status != 504,
+                rt_now() - p->t0);
+    access_log(c, p->status);
+    count_code(p->w->rt, p->status, rt_now() - p->t0);
+    rt_client_done(c);
 }
 
-static int may_retry(const struct rt_pxy *p, int connect_failed)
+static int may_retry(const struct rt_pxy *p)
 {
-    return p->dreq != NULL && !p->got_headers && (p->idempotent || connect_failed) &&
+    return !p->got_headers && (p->idempotent || p->connect_failed || p->stale) &&
            p->ntried < (size_t)(1 + p->w->rt->c->retries) && p->ntried < RT_MAX_TRIES;
 }
 
-static void up_failed(struct rt_pxy *p)
+void rt_up_failed(struct rt_pxy *p)
 {
-    /* No error callback: evhttp could not connect, the replica never saw
-     * the request (libevent 2.1 fails a refused connect this way). */
-    int connect_failed = p->err_kind < 0;
-
-    end_attempt(p, p->dreq == NULL, -1);
-    if (p->dreq == NULL) {
-        pxy_free(p); /* counted in on_client_close */
-        return;
-    }
-    if (may_retry(p, connect_failed)) {
+    p->phase = PH_NONE;
+    end_attempt(p, 0, -1);
+    if (may_retry(p)) {
         rt_lock(p->w->rt);
         p->w->rt->retries++;
         rt_unlock(p->w->rt);
-        p->got_headers = p->streaming = 0;
+        p->timed_out = 0;
         attempt(p);
         return;
     }
-    if (p->got_headers && p->streaming)
+    if (p->got_headers)
         finish_cut(p);
-    else if (p->err_kind == EVREQ_HTTP_TIMEOUT)
+    else if (p->timed_out)
         finish_error(p, 504, "the replica did not answer in time");
     else
         finish_error(p, 502, "the replica failed before answering (connection refused or "
                              "closed)");
 }
 
-static void on_up_done(struct evhttp_request *ureq, void *arg)
+/* ---- sending to the replica ---- */
+
+static void forward(struct rt_pxy *p)
 {
-    struct rt_pxy *p = arg;
-    int code = ureq ? evhttp_request_get_response_code(ureq) : 0;
-
-    p->ureq = NULL;
-    p->phase = PH_NONE;
-    conn_put(p->uc);
-    p->uc = NULL;
-    if (code == 0 || !p->got_headers || p->err_kind >= 0) {
-        up_failed(p);
-        return;
-    }
-    end_attempt(p, p->dreq == NULL || (code != 502 && code != 503 && code != 504),
-                rt_now() - p->t0);
-    finish_ok(p, ureq);
-}
-
-/* ---- sending upstream ---- */
-
-static void build_upstream(struct rt_pxy *p, struct evhttp_request *u)
-{
-    struct evkeyvalq *out = evhttp_request_get_output_headers(u);
-    struct evbuffer *body = evhttp_request_get_input_buffer(p->dreq);
-    size_t n = evbuffer_get_length(body);
-    char *peer = NULL, len[32];
-    ev_uint16_t port = 0;
-    int keys;
-
-    rt_lock(p->w->rt);
-    keys = p->w->rt->set.nkeys > 0;
-    rt_unlock(p->w->rt);
-    /* With keys the router authenticates: the key is not the model's. */
-    copy_headers(evhttp_request_get_input_headers(p->dreq), out, keys ? "Authorization" : NULL);
-    if (evhttp_find_header(out, "Host") == NULL)
-        evhttp_add_header(out, "Host", "replica");
-    evhttp_connection_get_peer(p->dcon, &peer, &port);
-    if (peer != NULL)
-        evhttp_add_header(out, "X-Forwarded-For", peer);
-    if (n > 0 || evhttp_request_get_command(p->dreq) == EVHTTP_REQ_POST ||
-        evhttp_request_get_command(p->dreq) == EVHTTP_REQ_PUT) {
-        snprintf(len, sizeof(len), "%zu", n);
-        evhttp_add_header(out, "Content-Length", len);
-    }
-    if (n > 0) /* by reference: a retry sends the same bytes again */
-        evbuffer_add_buffer_reference(evhttp_request_get_output_buffer(u), body);
-}
-
-static void forward(struct rt_pxy *p, const char *host, int port)
-{
-    struct rt_pool *pl = pool_of(p->w, p, host, port);
-    struct evhttp_request *u;
-
-    p->err_kind = -1;
-    p->uc = conn_get(p->w, pl);
-    if (p->uc == NULL) {
-        up_failed(p);
-        return;
-    }
-    u = evhttp_request_new(on_up_done, p);
-    evhttp_request_set_header_cb(u, on_up_headers);
-    evhttp_request_set_chunked_cb(u, on_up_chunk);
-    evhttp_request_set_error_cb(u, on_up_error);
-    build_upstream(p, u);
-    p->ureq = u;
     p->phase = PH_UPSTREAM;
-    if (evhttp_make_request(p->uc->evcon, u, evhttp_request_get_command(p->dreq),
-                            evhttp_request_get_uri(p->dreq)) != 0) {
-        /* evhttp freed u; the replica saw nothing */
-        p->ureq = NULL;
-        p->phase = PH_NONE;
-        conn_put(p->uc);
-        p->uc = NULL;
-        up_failed(p);
-    }
+    p->connect_failed = p->stale = 0;
+    rt_up_send(p);
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)
 {
-    struct rt_pxy *p = arg;
-    struct rt *rt = p->w->rt;
-    char host[256];
-    int port;
-
     (void)fd;
     (void)what;
-    rt_lock(rt);
-    snprintf(host, sizeof(host), "%s", p->rep->host);
-    port = p->rep->port;
-    rt_unlock(rt);
-    p->phase = PH_NONE;
-    forward(p, host, port);
+    forward(arg);
 }
 
 static void set_timer(struct rt_pxy *p, double secs)
@@ -553,8 +298,7 @@ static void attempt(struct rt_pxy *p)
 {
     struct rt *rt = p->w->rt;
     struct rp_replica *r;
-    char host[256];
-    int port = 0, ov = 0;
+    int ov = 0;
 
     rt_lock(rt);
     r = rp_pick(&rt->set, rt_now(), p->tried, p->ntried, &ov);
@@ -566,8 +310,8 @@ static void attempt(struct rt_pxy *p)
         p->overflow |= ov;
         snprintf(p->rep_region, sizeof(p->rep_region), "%s/%s", r->cloud, r->region);
         p->rep_delay_ms = r->emulated && r->rtt_ms < 1e8 ? r->rtt_ms : 0;
-        snprintf(host, sizeof(host), "%s", r->host);
-        port = r->port;
+        snprintf(p->host, sizeof(p->host), "%s", r->host);
+        p->port = r->port;
     } else if (p->ntried == 0 && rt->c->max_wait_s <= 0) {
         rt->no_replica++;
     }
@@ -588,7 +332,7 @@ static void attempt(struct rt_pxy *p)
         set_timer(p, p->rep_delay_ms / 1e3);
         return;
     }
-    forward(p, host, port);
+    forward(p);
 }
 
 void rt_wake_waiting(struct rt_worker *w)
@@ -603,81 +347,21 @@ void rt_wake_waiting(struct rt_worker *w)
     }
 }
 
-/* ---- the client ---- */
+/* ---- the request ---- */
 
-static void unlink_wait(struct rt_pxy *p)
+/* Authorization: Bearer KEY against the set's keys; 0 when it may pass.
+ * *keys: whether the set has keys (then the key is not the model's). */
+static int check_key(struct rt *rt, const char *h, int *keys)
 {
-    struct rt_pxy **pp;
-
-    for (pp = &p->w->waitq; *pp; pp = &(*pp)->next_wait)
-        if (*pp == p) {
-            *pp = p->next_wait;
-            return;
-        }
-}
-
-/* The client's connection closed before the reply was complete. */
-static void on_client_close(struct evhttp_connection *evcon, void *arg)
-{
-    struct rt_pxy *p = arg;
-    struct evhttp_request *d = p->dreq;
-
-    (void)evcon;
-    p->dreq = NULL;
-    rt_lock(p->w->rt);
-    p->w->rt->client_aborts++;
-    rt_unlock(p->w->rt);
-    switch (p->phase) {
-    case PH_UPSTREAM:
-        /* libevent 2.1 calls only the error callback of a cancelled
-         * request, not its done callback: p ends here. */
-        evhttp_cancel_request(p->ureq);
-        p->ureq = NULL;
-        conn_put(p->uc);
-        p->uc = NULL;
-        end_attempt(p, 1, -1);
-        pxy_free(p);
-        break;
-    case PH_DELAY:
-        end_attempt(p, 1, -1);
-        pxy_free(p);
-        break;
-    case PH_WAIT:
-        unlink_wait(p);
-        pxy_free(p);
-        break;
-    default:
-        break;
-    }
-    /* evhttp detached the unanswered request from the dying connection:
-     * it is ours to free (one still attached is freed with it). */
-    if (d != NULL && evhttp_request_get_connection(d) == NULL)
-        evhttp_request_free(d);
-}
-
-static size_t header_bytes(struct evhttp_request *req)
-{
-    struct evkeyval *kv;
-    size_t n = strlen(evhttp_request_get_uri(req)) + 16;
-
-    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
-        n += strlen(kv->key) + strlen(kv->value) + 4;
-    return n;
-}
-
-/* Authorization: Bearer KEY against the set's keys; 0 when it may pass. */
-static int check_key(struct rt *rt, struct evhttp_request *req)
-{
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     char hex[65];
     int ok;
 
     rt_lock(rt);
-    ok = rt->set.nkeys == 0;
+    *keys = rt->set.nkeys > 0;
     rt_unlock(rt);
-    if (ok)
+    if (!*keys)
         return 0;
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+    if (strncasecmp(h, "Bearer ", 7) != 0)
         return -1;
     for (h += 7; *h == ' '; h++)
         ;
@@ -688,72 +372,91 @@ static int check_key(struct rt *rt, struct evhttp_request *req)
     return ok ? 0 : -1;
 }
 
-static void own_path(struct rt_worker *w, struct evhttp_request *req, const char *uri)
+static void own_path(struct rt_cconn *c, const char *uri)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    struct rt *rt = c->w->rt;
+    struct evbuffer *tmp;
     char body[256];
     size_t ready;
     int64_t version;
     char *js;
 
     if (strcmp(uri, "/-/metrics") == 0) {
-        rt_metrics(w->rt, out);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/plain; version=0.0.4");
-        evhttp_send_reply(req, 200, "OK", NULL);
+        tmp = evbuffer_new();
+        rt_metrics(rt, tmp);
+        reply_own(c, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(tmp, -1),
+                  evbuffer_get_length(tmp), NULL);
+        evbuffer_free(tmp);
     } else if (strcmp(uri, "/-/healthz") == 0) {
-        rt_lock(w->rt);
-        ready = rp_nready(&w->rt->set);
-        version = w->rt->set.version;
-        rt_unlock(w->rt);
+        rt_lock(rt);
+        ready = rp_nready(&rt->set);
+        version = rt->set.version;
+        rt_unlock(rt);
         snprintf(body, sizeof(body), "{\"status\":\"ok\",\"ready_replicas\":%zu,"
                  "\"version\":%lld}\n", ready, (long long)version);
-        reply_own(req, 200, "application/json", body);
+        reply_own(c, 200, "application/json", body, strlen(body), NULL);
     } else if (strcmp(uri, "/-/replicas") == 0) {
-        js = rt_replicas_json(w->rt);
-        reply_own(req, 200, "application/json", js);
+        js = rt_replicas_json(rt);
+        reply_own(c, 200, "application/json", js, strlen(js), NULL);
         free(js);
     } else {
-        reply_error(req, 404, "the router's own paths are /-/healthz, /-/metrics, "
-                              "/-/replicas");
+        reply_error(c, 404, "the router's own paths are /-/healthz, /-/metrics, /-/replicas",
+                    NULL);
     }
 }
 
-void rt_on_request(struct evhttp_request *req, void *arg)
+/* The head the replica gets: the client's, less hop-by-hop headers. */
+static void build_upstream(struct rt_cconn *c, int keys)
 {
-    struct rt_worker *w = arg;
-    struct rt *rt = w->rt;
-    const char *uri = evhttp_request_get_uri(req);
-    struct rt_pxy *p;
+    struct evbuffer *h = c->px.uphead;
+    size_t n = evbuffer_get_length(c->body);
+    unsigned m = c->hp.method;
 
-    if (uri == NULL || uri[0] != '/') {
-        count_code(rt, 400, -1);
-        reply_error(req, 400, "the request target must be a path (origin-form, /...)");
-        return;
-    }
-    if (header_bytes(req) > rt->c->max_header_bytes) {
-        count_code(rt, 431, -1);
-        reply_error(req, 431, "the request line and headers are larger than the router takes");
-        return;
-    }
-    if (strncmp(uri, "/-/", 3) == 0) {
-        own_path(w, req, uri);
-        return;
-    }
-    if (check_key(rt, req) != 0) {
-        count_code(rt, 401, -1);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-        reply_error(req, 401, "a valid API key is required: Authorization: Bearer KEY");
-        return;
-    }
-    p = xcalloc(1, sizeof(*p));
-    p->w = w;
-    p->dreq = req;
-    p->dcon = evhttp_request_get_connection(req);
-    p->idempotent = is_idempotent(evhttp_request_get_command(req));
+    evbuffer_drain(h, evbuffer_get_length(h));
+    evbuffer_add_printf(h, "%s %s HTTP/1.1\r\n", http_method_str((enum http_method)m),
+                        c->url.data);
+    evbuffer_add(h, c->head.text.data, c->head.text.len);
+    if (!c->has_host)
+        evbuffer_add(h, "Host: replica\r\n", 15);
+    if (!keys && c->auth[0] != '\0' && c->auth[0] != '!')
+        evbuffer_add_printf(h, "Authorization: %s\r\n", c->auth);
+    evbuffer_add_printf(h, "X-Forwarded-For: %s\r\n", c->peer);
+    if (n > 0 || m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH)
+        evbuffer_add_printf(h, "Content-Length: %zu\r\n", n);
+    evbuffer_add(h, "\r\n", 2);
+}
+
+void rt_request(struct rt_cconn *c)
+{
+    struct rt *rt = c->w->rt;
+    struct rt_pxy *p = &c->px;
+    const char *uri = c->url.data;
+    int keys = 0;
+
+    p->w = c->w;
+    p->c = c;
     p->t0 = rt_now();
+    p->rep = NULL;
+    p->rep_id = 0;
+    p->rep_region[0] = '\0';
+    p->ntried = p->bytes = 0;
+    p->overflow = p->got_headers = p->chunked_out = p->informational = 0;
+    p->connect_failed = p->timed_out = p->stale = 0;
+    p->status = 0;
+    p->phase = PH_NONE;
+    if (strncmp(uri, "/-/", 3) == 0) {
+        own_path(c, uri);
+        return;
+    }
+    if (check_key(rt, c->auth, &keys) != 0) {
+        count_code(rt, 401, -1);
+        reply_error(c, 401, "a valid API key is required: Authorization: Bearer KEY",
+                    "WWW-Authenticate: Bearer\r\n");
+        return;
+    }
+    p->idempotent = is_idempotent(c->hp.method);
+    p->head_only = c->hp.method == HTTP_HEAD;
     p->wait_until = p->t0 + rt->c->max_wait_s;
-    p->err_kind = -1;
-    evhttp_connection_set_closecb(p->dcon, on_client_close, p);
+    build_upstream(c, keys);
     attempt(p);
 }
