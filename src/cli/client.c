@@ -33,6 +33,9 @@
 /* The longest the CLI waits for a server it started (or found starting) to
  * answer: its first catch-up on a loaded machine takes seconds. */
 #define START_WAIT_S 15.0
+/* How often a command starts a server (or waits for one) whose server
+ * stopped before it answered: each round follows a kill or a crash. */
+#define START_ROUNDS 4
 /* The longest a call (not a stream) may take: a server that hangs fails the
  * command instead of hanging it; far above any real call. */
 #define CALL_TIMEOUT_MS 300000L
@@ -362,22 +365,33 @@ static int start_failed(int status, off_t offset, struct err *e)
 }
 
 /* Wait (bounded) until the socket answers.  pid: the server we started
- * (-1: one that another command started, holding the lock); gives up early
- * once ours has ended and no other holds the home's lock (two commands may
- * start one each: the loser ends at once, the winner serves both). */
-static int wait_server(pid_t pid, off_t offset, struct err *e)
+ * (-1: one that another command started, holding the lock).  A server that
+ * ended without answering, with no other one holding the home's lock, is
+ * either ours that could not start (its own error, at once) or another's
+ * that stopped (was killed) before it answered: then *gone is set, and the
+ * caller starts one itself.  Ours that lost the lock to another (two
+ * commands may start one each: the loser ends at once) waits for the winner,
+ * which counts as another's. */
+static int wait_server(pid_t pid, off_t offset, int *gone, struct err *e)
 {
     double start = clock_mono(), pause = 0.01;
-    int status = 0, ended = 0;
+    int status = 0, ended = 0, other = pid <= 0;
+    pid_t holder;
 
+    *gone = 0;
     while (clock_mono() - start < START_WAIT_S) {
         if (answers())
             return 0;
         ended = ended || spawned_ended(pid, &status);
-        if ((pid <= 0 || ended) && cli_controller_pid(tg.home) <= 0 && !answers())
-            return pid > 0 ? start_failed(status, offset, e)
-                           : err_set(e, ST_EIO, "the stratus server for %s stopped before it "
-                                     "answered; see %s/controller.log", tg.home, tg.home);
+        holder = cli_controller_pid(tg.home);
+        other = other || (holder > 0 && holder != pid);
+        if ((pid <= 0 || ended) && holder <= 0 && !answers()) {
+            if (!other)
+                return start_failed(status, offset, e);
+            *gone = 1;
+            return err_set(e, ST_EIO, "the stratus server for %s stopped before it answered; "
+                           "see %s/controller.log", tg.home, tg.home);
+        }
         clock_sleep(pause);
         pause = pause < 0.1 ? pause * 2 : 0.1;
     }
@@ -386,49 +400,65 @@ static int wait_server(pid_t pid, off_t offset, struct err *e)
     return e->code;
 }
 
+/* Start a server for the home and wait until it answers; a start in a home
+ * that has a store already is said on stderr: the user may have stopped
+ * that server on purpose (`stratus controller stop`). */
+static int start_server(int *gone, struct err *e)
+{
+    char *db = xasprintf("%s/stratus.db", tg.home);
+    int had_store = access(db, F_OK) == 0;
+    off_t offset = log_size();
+    pid_t pid, serving;
+
+    free(db);
+    *gone = 0;
+    if (cli_driver_ops(e) == NULL)
+        return e->code; /* said here rather than in a log nobody reads */
+    pid = spawn_server();
+    if (wait_server(pid, offset, gone, e) != 0)
+        return e->code;
+    relay_warnings(offset);
+    /* The one that answers: another command's, when ours lost the lock. */
+    serving = cli_controller_pid(tg.home);
+    pid = serving > 0 ? serving : pid;
+    if (had_store)
+        fprintf(stderr, "stratus: no controller was running; started one (`stratus server`, "
+                        "pid %ld)\n", (long)pid);
+    return 0;
+}
+
 /* Make sure a server answers on the home's socket: one that holds the lock
  * is waited for (it listens once it has caught up), none is started
- * (unless STRATUS_NO_AUTOSTART is set and this is no explicit start).  A
- * start in a home that has a store already is said on stderr: the user
- * may have stopped that server on purpose (`stratus controller stop`). */
+ * (unless STRATUS_NO_AUTOSTART is set and this is no explicit start).
+ * The holder may be on its way out (killed a moment ago: it keeps its lock
+ * and its pid until the kernel has closed its files), and then a server is
+ * started after all; a few rounds, since the one that took the lock
+ * instead of ours may die as well. */
 static int ensure_server(int force, struct err *e)
 {
-    char *db;
-    pid_t pid;
-    int had_store;
+    int round, gone = 0, rc = 0;
 
     if (tg.ready || tg.sock == NULL || answers()) {
         tg.ready = 1;
         return 0;
     }
-    /* Reap a server this command started that has died since: it would
-     * stay a zombie while this command lives (a long `launch`). */
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-    pid = cli_controller_pid(tg.home);
-    if (pid <= 0 && !force && getenv("STRATUS_NO_AUTOSTART") != NULL)
-        return err_set(e, ST_EIO, "no server runs for %s; start one with `stratus server`",
-                       tg.home);
-    if (pid <= 0 && cli_driver_ops(e) == NULL)
-        return e->code; /* said here rather than in a log nobody reads */
-    db = xasprintf("%s/stratus.db", tg.home);
-    had_store = access(db, F_OK) == 0;
-    free(db);
-    if (pid <= 0) {
-        off_t offset = log_size();
-
-        pid = spawn_server();
-        if (wait_server(pid, offset, e) != 0)
-            return e->code;
-        relay_warnings(offset);
-        if (had_store)
-            fprintf(stderr, "stratus: no controller was running; started one (`stratus server`, "
-                            "pid %ld)\n", (long)pid);
-    } else if (wait_server(-1, 0, e) != 0) {
-        return e->code;
+    for (round = 0; round < START_ROUNDS && (round == 0 || gone); round++) {
+        err_clear(e);
+        /* Reap a server this command started that has died since: it would
+         * stay a zombie while this command lives (a long `launch`). */
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (cli_controller_pid(tg.home) > 0)
+            rc = wait_server(-1, 0, &gone, e);
+        else if (force || getenv("STRATUS_NO_AUTOSTART") == NULL)
+            rc = start_server(&gone, e);
+        else
+            return err_set(e, ST_EIO, "no server runs for %s; start one with `stratus server`",
+                           tg.home);
     }
-    tg.ready = 1;
-    return 0;
+    if (rc == 0)
+        tg.ready = 1;
+    return rc;
 }
 
 int client_ensure_server(struct err *e)

@@ -198,10 +198,50 @@ kill -9 "$(cat "$STRATUS_HOME/controller.pid")"
 touch "$TMP/follow.go"
 for _ in $(seq 1 600); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$launcher" 2>/dev/null && { kill "$launcher"; fail "launch still follows a job whose controller died: $(cat "$TMP/follow.out" "$TMP/follow.err")"; }
-wait "$launcher" || fail "launch must end 0 once its job succeeds: $(cat "$TMP/follow.out" "$TMP/follow.err")"
+wait "$launcher" || fail "launch must end 0 once its job succeeds: stderr: $(cat "$TMP/follow.err"); stdout: $(cat "$TMP/follow.out")"
 has "$(cat "$TMP/follow.out")" "RUNNING -> SUCCEEDED"
 has "$(cat "$TMP/follow.err")" "no controller was running; started one"
 ok "launch restarts a controller that died while it follows the job, and sees it succeed"
+
+# --- a server that dies after a command found it holding the lock ---
+# A server killed a moment ago still holds its lock and its pid until the
+# kernel has closed its files: a command that looks then finds it "running",
+# waits for it, and must start one itself once it is gone (not fail with
+# "stopped before it answered").  The dying server is played by a process
+# that holds the lock, names itself in the pid file and listens on the
+# socket without answering: it closes the command's first look (before the
+# command checks the lock) and exits at its second (the command is waiting).
+run 0 "$STRATUS" controller stop
+cat >"$TMP/holder.py" <<'PY'
+import fcntl, os, socket, sys
+home = sys.argv[1]
+fd = os.open(home + "/controller.lock", os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+with open(home + "/controller.pid.tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(home + "/controller.pid.tmp", home + "/controller.pid")
+sock = home + "/stratus.sock"
+if os.path.exists(sock):
+    os.unlink(sock)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sock)
+s.listen(8)
+s.settimeout(60)  # a bound, should no command come
+open(home + "/holder.ready", "w").close()
+for _ in range(2):
+    c, _ = s.accept()
+    c.close()
+os._exit(0)  # releases the lock; the socket file stays, as after a kill
+PY
+rm -f "$STRATUS_HOME/holder.ready"
+python3 "$TMP/holder.py" "$STRATUS_HOME" &
+holder=$!
+wait_for test -e "$STRATUS_HOME/holder.ready"
+run 0 "$STRATUS" queue
+has "$ERR" "no controller was running; started one"
+wait "$holder" || fail "the stand-in for a dying server did not see the command's two looks"
+[ "$(cat "$STRATUS_HOME/controller.pid")" != "$holder" ] || fail "the pid file still names the dead server"
+ok "a command that waited for a server that then died starts one itself"
 
 # --- status of a running job: its attempt shows as running, with its time and
 # cost so far (not 0 s and $0.00) ---

@@ -229,12 +229,15 @@ for i in 1 2 3 4 5 6; do
 done
 kills=0
 for round in 1 2 3 4 5 6 7 8; do
-  "$STRATUS" controller start >/dev/null || fail "controller did not start"
+  # Right after a kill the old server may still hold its lock (the kernel
+  # has not closed its files yet): start must wait for it, then start one.
+  "$STRATUS" controller start >/dev/null 2>"$TMP/start.err" ||
+    fail "controller did not start (round $round): $(cat "$TMP/start.err"); log: $(tail -n 5 "$STRATUS_HOME/controller.log")"
   sleep "0.$((RANDOM % 6 + 2))"
   kill -9 "$(cat "$STRATUS_HOME/controller.pid")" 2>/dev/null && kills=$((kills + 1))
   [ "$round" = 4 ] && sleep 3 # jobs end while no controller runs
 done
-"$STRATUS" controller start >/dev/null
+"$STRATUS" controller start >/dev/null || fail "controller did not start after the last kill"
 for id in $ids; do wait_state "$id" SUCCEEDED 60; done
 { slurm_jobs azure-eastus; slurm_jobs oci-ashburn; } >"$TMP/jobs"
 dups=$(awk '{print $2}' "$TMP/jobs" | sort | uniq -d)
