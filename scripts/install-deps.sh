@@ -3,6 +3,10 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libglpk-dev libevent-dev libhttp-parser-dev libssl-dev clang wrk prometheus)
 pkgs+=(nginx) # bench/bench_router.sh measures `stratus router` against it
+# `ip`: the local clouds give replicas that listen on a fixed port a network
+# namespace each (src/driver/local_net.c); Debian installs it by default
+# (priority important), minimal container images do not
+pkgs+=(iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

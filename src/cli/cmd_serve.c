@@ -1,5 +1,5 @@
 /*
- * cmd_serve.c - `stratus serve up|status|update|logs|down|endpoints`: inference
+ * cmd_serve.c - `stratus serve up|status|update|logs|down|endpoints|keys`: inference
  * services, kept running by the server's replica manager (serve/manager.h)
  * as replicas on spot and on-demand, and reached through `stratus router`.
  */
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/client.h"
 #include "util/xmem.h"
@@ -20,11 +21,18 @@ static const char serve_usage[] =
     "       stratus serve logs NAME [--replica ID] [--follow]\n"
     "       stratus serve endpoints NAME\n"
     "       stratus serve down NAME\n"
+    "       stratus serve keys NAME [--all] [--json]\n"
+    "       stratus serve keys NAME --create\n"
+    "       stratus serve keys NAME --revoke ID [--force]\n"
     "up starts a service from a spec with a SkyPilot `service:` section and\n"
     "prints its endpoint's API key once (--open: no key); its replicas run as\n"
     "jobs the controller places, fails over and bills.  update rolls out a new\n"
     "spec (the old replicas serve until the new ones are ready); down drains and\n"
-    "stops every replica.  Clients reach a service through `stratus router`.\n";
+    "stops every replica.  Clients reach a service through `stratus router`.\n"
+    "keys lists the endpoint's API keys (id, first characters, when made; --all\n"
+    "adds revoked ones); --create makes one more and prints it once; --revoke\n"
+    "ends one (routers refuse it at once).  Revoking the last key opens the\n"
+    "endpoint to anyone who reaches a router: that needs --force.\n";
 
 static const char *str_field(const json_t *o, const char *key)
 {
@@ -270,13 +278,132 @@ static int serve_logs(int argc, char **argv)
     return cli_cmd_logs.run(follow ? 3 : 2, largv);
 }
 
+/* A time as the lists show it ("2026-12-03 14:05:09", "-" for none). */
+static const char *when(const json_t *v, char *buf, size_t n)
+{
+    struct tm tm;
+    time_t t;
+
+    if (!json_is_number(v) || json_number_value(v) <= 0)
+        return "-";
+    t = (time_t)json_number_value(v);
+    localtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+static void print_keys(const json_t *r)
+{
+    const json_t *keys = json_object_get(r, "keys");
+    char c[32], v[32];
+    size_t i;
+
+    if (json_is_true(json_object_get(r, "open")))
+        printf("service %s is open: no key is needed (`stratus serve keys %s --create` "
+               "makes one)\n", str_field(r, "service"), str_field(r, "service"));
+    if (json_array_size(keys) == 0)
+        return;
+    printf("%5s  %-14s %-19s  %s\n", "ID", "KEY", "CREATED", "REVOKED");
+    for (i = 0; i < json_array_size(keys); i++) {
+        const json_t *k = json_array_get(keys, i);
+        char shown[32];
+
+        /* a key made before keys were listed has no prefix kept */
+        snprintf(shown, sizeof(shown), "%s...",
+                 *str_field(k, "prefix") ? str_field(k, "prefix") : "sk_?");
+        printf("%5lld  %-14s %-19s  %s\n", (long long)json_integer_value(json_object_get(k, "id")),
+               shown, when(json_object_get(k, "created_at"), c, sizeof(c)),
+               when(json_object_get(k, "revoked_at"), v, sizeof(v)));
+    }
+}
+
+static int keys_create(const char *name)
+{
+    json_t *r = NULL;
+    int rc = svc_call("POST", name, "/keys", NULL, &r);
+
+    if (rc != 0)
+        return rc;
+    if (json_integer_value(json_object_get(r, "keys")) == 1)
+        fprintf(stderr, "stratus: service %s had no key: from now on its routers require "
+                "one\n", name);
+    printf("key %lld of service %s (shown only this once; clients send "
+           "\"Authorization: Bearer KEY\"):\n%s\n",
+           (long long)json_integer_value(json_object_get(r, "id")), name, str_field(r, "key"));
+    json_decref(r);
+    return 0;
+}
+
+static int keys_revoke(const char *name, const char *id, int force)
+{
+    char *esc = client_escape(id), *tail = xasprintf("/keys/%s%s", esc, force ? "?force=1" : "");
+    json_t *r = NULL;
+    int rc = svc_call("DELETE", name, tail, NULL, &r);
+
+    free(esc);
+    free(tail);
+    if (rc != 0)
+        return rc;
+    printf("service %s: key %lld revoked; %lld left%s\n", name,
+           (long long)json_integer_value(json_object_get(r, "revoked")),
+           (long long)json_integer_value(json_object_get(r, "keys")),
+           json_is_true(json_object_get(r, "open")) ? ": the endpoint is open (no key needed)"
+                                                    : "");
+    json_decref(r);
+    return 0;
+}
+
+/* `serve keys NAME [--all] [--json] | --create | --revoke ID [--force]`. */
+static int serve_keys(int argc, char **argv)
+{
+    const char *revoke = NULL;
+    int create = 0, force = 0, all = 0, json = 0, i, rc;
+    json_t *r = NULL;
+
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--create") == 0)
+            create = 1;
+        else if (strcmp(argv[i], "--revoke") == 0 && i + 1 < argc)
+            revoke = argv[++i];
+        else if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else
+            break;
+    }
+    if (argc < 2 || i < argc || (create && revoke) || (force && !revoke) ||
+        ((create || revoke) && (all || json))) {
+        fputs(serve_usage, stderr);
+        return 2;
+    }
+    if (create)
+        return keys_create(argv[1]);
+    if (revoke)
+        return keys_revoke(argv[1], revoke, force);
+    rc = svc_call("GET", argv[1], all ? "/keys?all=1" : "/keys", NULL, &r);
+    if (rc != 0)
+        return rc;
+    if (json) {
+        json_dumpf(r, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        print_keys(r);
+    }
+    json_decref(r);
+    return 0;
+}
+
 static int run_serve(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*fn)(int, char **);
     } subs[] = {{"up", serve_up},         {"status", serve_status}, {"update", serve_update},
-                {"down", serve_down},     {"logs", serve_logs},     {"endpoints", serve_endpoints}};
+                {"down", serve_down},     {"logs", serve_logs},     {"endpoints", serve_endpoints},
+                {"keys", serve_keys}};
     size_t i;
 
     for (i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
@@ -286,5 +413,5 @@ static int run_serve(int argc, char **argv)
     return 2;
 }
 
-const struct cli_cmd cli_cmd_serve = {"serve", "inference services: up, status, update, down",
+const struct cli_cmd cli_cmd_serve = {"serve", "inference services: up, status, update, down, keys",
                                       run_serve, serve_usage};

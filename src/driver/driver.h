@@ -139,6 +139,11 @@ struct driver_ops {
      * has free nodes.  NULL = no such queue: capacity() is the answer. */
     long (*queue_capacity)(struct driver *d, const char *cloud, const char *region,
                            const char *zone, const char *instance_type, int spot);
+    /* The address node `node` of an attempt has to itself, when the driver
+     * gives nodes addresses of their own (the local world's network
+     * namespaces): 0, or ST_ENOTFOUND (NULL op: the same) when the node is
+     * reached where the driver's other nodes are. */
+    int (*node_addr)(struct driver *d, int64_t attempt_id, int node, char *buf, size_t n);
 };
 
 struct driver {
@@ -208,6 +213,12 @@ static inline int driver_log_path(struct driver *d, int64_t attempt_id, int node
                                   size_t n)
 {
     return d->ops->log_path ? d->ops->log_path(d, attempt_id, node, buf, n) : ST_ENOTFOUND;
+}
+
+static inline int driver_node_addr(struct driver *d, int64_t attempt_id, int node,
+                                   char *buf, size_t n)
+{
+    return d->ops->node_addr ? d->ops->node_addr(d, attempt_id, node, buf, n) : ST_ENOTFOUND;
 }
 
 /* 1 when the driver can deliver its last poll's events again in-process. */

@@ -312,8 +312,19 @@ static int write_cgroup(const struct local *p, const char *dir, const struct att
     return rc;
 }
 
+/* The node's `netns` file: its network slot, when it has one. */
+static int write_netns(const char *dir, const int *slots, int r, struct err *e)
+{
+    char text[24];
+
+    if (slots == NULL)
+        return 0;
+    snprintf(text, sizeof(text), "%d\n", slots[r]);
+    return write_text(dir, "netns", text, e);
+}
+
 static int write_node(const struct local *p, const char *tmp, const struct attempt *a,
-                      int r, const char *ips, struct err *e)
+                      int r, const char *ips, const int *slots, struct err *e)
 {
     char *dir = xasprintf("%s/node-%d", tmp, r), *work = xasprintf("%s/work", dir);
     struct buf b;
@@ -327,17 +338,36 @@ static int write_node(const struct local *p, const char *tmp, const struct attem
     }
     if (rc == 0)
         rc = write_cgroup(p, dir, a, r, e);
+    if (rc == 0)
+        rc = write_netns(dir, slots, r, e);
     free(work);
     free(dir);
     return rc;
 }
 
+/* Each node's own address, one a line (nodes with a network each). */
+static char *net_ips(const int *slots, int nodes)
+{
+    struct buf b;
+    char addr[32], *ips;
+    int i;
+
+    buf_init(&b, 0);
+    for (i = 0; i < nodes; i++) {
+        local_net_addr(slots[i], 1, addr, sizeof(addr));
+        buf_printf(&b, "%s%s", addr, i + 1 < nodes ? "\n" : "");
+    }
+    ips = xstrdup(buf_cstr(&b));
+    buf_free(&b);
+    return ips;
+}
+
 /* Fill the temporary directory of an attempt. */
 static int write_attempt(struct local *p, const char *tmp, const struct attempt *a,
-                         const char *why, struct err *e)
+                         const char *why, const int *slots, struct err *e)
 {
-    char *text = local_att_text(a, local_now(p)), *ips = node_ips(a->nodes),
-         *refused = NULL;
+    char *text = local_att_text(a, local_now(p)),
+         *ips = slots ? net_ips(slots, a->nodes) : node_ips(a->nodes), *refused = NULL;
     int r, rc = fs_mkdirs(tmp, 0700, e);
 
     if (*why)
@@ -353,7 +383,7 @@ static int write_attempt(struct local *p, const char *tmp, const struct attempt 
     if (rc == 0)
         rc = write_text(tmp, "refused", refused, e);
     for (r = 0; rc == 0 && !*why && r < a->nodes; r++)
-        rc = write_node(p, tmp, a, r, ips, e);
+        rc = write_node(p, tmp, a, r, ips, slots, e);
     free(refused);
     free(ips);
     free(text);
@@ -387,26 +417,71 @@ static struct latt *att_from(const struct attempt *a, const char *dir, const cha
     return at;
 }
 
+/* Free the network slots of nodes 0 .. n-1 of the attempt in dir. */
+static void release_slots(const char *dir, const int *slots, int n)
+{
+    int r;
+
+    for (r = 0; slots != NULL && r < n; r++) {
+        char *nd = xasprintf("%s/node-%d", dir, r);
+
+        local_net_release(slots[r], nd);
+        free(nd);
+    }
+}
+
+/* A network slot per node when the attempt asks for networks of their own
+ * and this machine can make them (*out stays NULL otherwise: the nodes run
+ * on the host's network, and `serve up` refused what would collide there). */
+static int reserve_slots(const char *dir, const struct attempt *a, const char *why,
+                         int **out, struct err *e)
+{
+    char reason[200];
+    int r, rc = 0, *slots;
+
+    *out = NULL;
+    if (*why || !local_net_wanted(a) || !local_net_usable(reason, sizeof(reason)))
+        return 0;
+    slots = xcalloc((size_t)a->nodes, sizeof(*slots));
+    for (r = 0; rc == 0 && r < a->nodes; r++) {
+        char *nd = xasprintf("%s/node-%d", dir, r);
+
+        rc = local_net_reserve(nd, &slots[r], e);
+        free(nd);
+    }
+    if (rc != 0) {
+        release_slots(dir, slots, r - 1);
+        free(slots);
+        return rc;
+    }
+    *out = slots;
+    return 0;
+}
+
 /* Build att-<id>.tmp and rename it into place: the attempt exists whole or not. */
 static int create_attempt(struct local *p, const struct attempt *a, const char *why,
                           struct latt **out, struct err *e)
 {
     char *dir = xasprintf("%s/att-%" PRId64, p->root, a->id),
          *tmp = xasprintf("%s.tmp", dir);
-    int rc = fs_remove_tree(tmp, e);
+    int rc = fs_remove_tree(tmp, e), *slots = NULL;
 
     if (rc == 0)
-        rc = write_attempt(p, tmp, a, why, e);
+        rc = reserve_slots(dir, a, why, &slots, e);
+    if (rc == 0)
+        rc = write_attempt(p, tmp, a, why, slots, e);
     if (rc == 0 && rename(tmp, dir) != 0)
         rc = err_set(e, ST_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     if (rc != 0) {
         struct err ignored;
 
         fs_remove_tree(tmp, &ignored);
+        release_slots(dir, slots, slots ? a->nodes : 0);
     } else {
         *out = att_from(a, dir, why, local_now(p));
         local_att_add(p, *out);
     }
+    free(slots);
     free(tmp);
     free(dir);
     return rc;
@@ -686,6 +761,7 @@ static int local_open(struct driver *d, const struct driver_config *cfg, struct 
     p->cgroot = local_cg_root();
     if (p->cgroot)
         local_cg_sweep(p->cgroot);
+    local_net_sweep();
     return 0;
 }
 
@@ -772,6 +848,17 @@ static int local_log_path(struct driver *d, int64_t attempt_id, int node, char *
     return access(buf, F_OK) == 0 ? 0 : ST_ENOTFOUND;
 }
 
+static int local_node_addr(struct driver *d, int64_t attempt_id, int node, char *buf,
+                           size_t n)
+{
+    const struct local *p = d->priv;
+    char *dir = xasprintf("%s/att-%" PRId64 "/node-%d", p->root, attempt_id, node);
+    int rc = local_net_node_addr(dir, buf, n);
+
+    free(dir);
+    return rc;
+}
+
 const struct driver_ops driver_local = {
     .name = "local",
     .priv_size = sizeof(struct local),
@@ -787,4 +874,5 @@ const struct driver_ops driver_local = {
     .next_event_in = local_next_event_in,
     .log_path = local_log_path,
     .wake_fds = local_wake_fds,
+    .node_addr = local_node_addr,
 };

@@ -396,6 +396,8 @@ static void live_check(struct local *p, struct latt *a, int r, const char *dir)
         have = lf_exit_read(dir, &x) == 0 || lf_exit_read_reserved(dir, &x) == 0;
     if (!local_node_reap(a, r, nd->pid, dir))
         return; /* something still runs: look again at the next poll */
+    /* nothing is left inside its network either */
+    local_net_remove(dir);
     if (!have)
         dead_exit(nd, dir, &x);
     node_end(nd, a, r, dir, &x);

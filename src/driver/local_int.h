@@ -15,6 +15,8 @@
  *                  and the supervisor that runs there
  *   local_proc.c   a node's cgroup and process group: nothing of a node
  *                  outlives it before the driver reports it ended
+ *   local_net.c    a network namespace per node for replicas that listen
+ *                  on a fixed port (STRATUS__NETNS=1 in the envs)
  *
  * The on-disk layout, below <home>/local/:
  *
@@ -31,6 +33,9 @@
  *     reported            the refusal was reported and acknowledged
  *     node-<rank>/
  *       env               the node's environment additions, "KEY=VALUE\0..."
+ *       netns             "SLOT": the node runs in network namespace
+ *                         stratus-SLOT (absent: on the host's network; see
+ *                         local_net.c)
  *       cgroup            the cgroup v2 directory the node's processes run in
  *                         (absent: no usable cgroup v2; see local_proc.c)
  *       work/             the working directory of setup and run
@@ -56,6 +61,7 @@
 
 #include "../util/hmap.h"
 #include "driver.h"
+#include "local.h"
 
 struct catalog;
 
@@ -208,6 +214,33 @@ struct latt;
  * group pgid, its cgroup) and wait a moment for it; 1 when nothing is left,
  * 0 when something still runs (call again later). */
 int local_node_reap(const struct latt *a, int rank, long pgid, const char *dir);
+
+/* ---- local_net.c ---- */
+
+/* Nodes with a network namespace each, machine-wide (10.213.0.0/16 in /30s). */
+#define LOCAL_NET_SLOTS 16384
+
+/* 1 when attempt a asks for a network per node (STRATUS__NETNS=1). */
+int local_net_wanted(const struct attempt *a);
+/* Claim a free slot for the node whose (final, absolute) directory is
+ * node_dir; 0 and *slot, or an error. */
+int local_net_reserve(const char *node_dir, int *slot, struct err *e);
+/* Free the slot node_dir claimed, with its namespace if one was made. */
+void local_net_release(int slot, const char *node_dir);
+/* The host end (inside 0) or the node's end (inside 1) of slot's /30. */
+void local_net_addr(int slot, int inside, char *buf, size_t n);
+/* The address of the node in node_dir: 0, or ST_ENOTFOUND when it runs on
+ * the host's network. */
+int local_net_node_addr(const char *node_dir, char *buf, size_t n);
+/* Supervisor: make the node's namespace (when its `netns` says it has one)
+ * and enter it; 0, or -1 (said on stderr: the node must not run). */
+int local_net_enter(const char *node_dir);
+/* Driver: the node has ended and nothing of it runs: remove its namespace
+ * and free its slot (no-op when it has none). */
+void local_net_remove(const char *node_dir);
+/* Remove the namespaces and slots of nodes that are over or gone (a crash
+ * of the driver or of a whole home); only as root. */
+void local_net_sweep(void);
 
 /* ---- local_att.c ---- */
 

@@ -24,7 +24,8 @@
  * new process group that its bash children share.  The driver SIGTERMs the
  * supervisor alone, which forwards the signal to the group, and SIGKILLs the
  * whole group when the notice or grace is over.  The supervisor claims the
- * node (local_files.c), writes `started`, copies the workdir in, runs setup
+ * node (local_files.c), writes `started`, copies the workdir in, enters the
+ * node's network namespace when it has one (local_net.c), runs setup
  * then run (run only when setup succeeded) with `bash -c TEXT` - the text is
  * one argv element and the environment an execve() array, so nothing in
  * either is parsed by anyone but bash - writes `exit`, and finally SIGKILLs
@@ -460,7 +461,9 @@ int local_node_main(const char *node_dir)
     }
     lf_write_stamp(node_dir, "started", clock_now(&clock_wall), NULL);
     local_node_wake(node_dir);
-    x.code = node_prepare(&r, node_dir) == 0 ? node_run_steps(&r) : 1;
+    x.code = node_prepare(&r, node_dir) == 0 && local_net_enter(node_dir) == 0
+                 ? node_run_steps(&r)
+                 : 1;
     x.stopped = node_term != 0;
     record_exit(node_dir, exit_fd, &x);
     local_node_wake(node_dir);

@@ -465,6 +465,20 @@ static int multi_log_path(struct driver *d, int64_t attempt_id, int node, char *
     return rc;
 }
 
+static int multi_node_addr(struct driver *d, int64_t attempt_id, int node, char *buf,
+                           size_t n)
+{
+    struct multi *m = d->priv;
+    int k = amap_get(m, attempt_id), rc = ST_ENOTFOUND;
+    size_t i;
+
+    if (k >= 0)
+        return driver_node_addr(&m->ch[k].d, attempt_id, node, buf, n);
+    for (i = 0; i < m->n && rc != 0; i++)
+        rc = driver_node_addr(&m->ch[i].d, attempt_id, node, buf, n);
+    return rc;
+}
+
 /* A child that cannot rewind is opened again, which replays what it did
  * not count as delivered (driver.h).  The new instance is opened before the
  * old one is closed: if it cannot be opened, the old one stays (its events
@@ -519,6 +533,7 @@ const struct driver_ops driver_multi = {
     .capacity_mode = multi_capacity_mode,
     .queue_capacity = multi_queue_capacity,
     .log_path = multi_log_path,
+    .node_addr = multi_node_addr,
     .rewind = multi_rewind,
     .wake_fds = multi_wake_fds,
 };

@@ -16,6 +16,7 @@
 #include "sched_int.h"
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
+#include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../util/fsutil.h"
 #include "../util/log.h"
@@ -514,7 +515,7 @@ static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
 }
 
 /* The replica's own variables: where to listen, and who it is. */
-#define REPLICA_ENVS 3
+#define REPLICA_ENVS 4
 
 /* The spec's envs for an attempt of sj; a replica of a service gets PORT
  * (its port: the local world gives each replica its own),
@@ -533,6 +534,9 @@ static struct driver_env *spec_envs(const struct sjob *sj, char vals[2][24], siz
         v[k++] = (struct driver_env){"PORT", vals[0]};
         v[k++] = (struct driver_env){"STRATUS_SERVICE_PORT", vals[0]};
         v[k++] = (struct driver_env){"STRATUS_REPLICA", vals[1]};
+        /* its port is fixed: the local world gives each node its own network */
+        if (svc_port_fixed(sp->service, sp->run))
+            v[k++] = (struct driver_env){"STRATUS__NETNS", "1"};
     }
     for (i = 0; i < sp->nenvs; i++) {
         if (sj->j.service_id != 0 && (strcmp(sp->envs[i].key, "PORT") == 0 ||

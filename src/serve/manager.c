@@ -9,6 +9,7 @@
  */
 #include "serve/manager.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct mrep {
     double next_probe_at;
     double drain_from;    /* 0 = not draining */
     int emulated;
+    int placed;           /* has a live attempt (or was just given one) at cloud/region */
+    double near_wait_from; /* first time placement near its users found no room; 0 = not waiting */
     char url[96];         /* "" = not reachable */
     char cloud[16], region[48], zone[48], accel[32];
     int seen;             /* in this round's list from the store */
@@ -62,12 +65,24 @@ struct msvc {
     int failed;           /* replicas that failed in a row (none ready since) */
     char why[256];        /* the last one's reason */
     char *keys;           /* JSON array text of key digests, or NULL */
+    struct policy *pol;   /* the policy in force for it (row->policy_text), or NULL */
+    /* placement near users (see "placement near users" below) */
+    struct mloc {
+        const char *cloud, *region, *zone; /* the catalog's (interned) strings */
+        unsigned modes;                    /* 1 << enum plan_mode it is sold in */
+    } *locs;              /* where a replica could run: catalog and policy, capacity aside */
+    size_t nlocs, locs_cap;
+    double *slo;          /* per users' region: the RTT (ms) that counts as near; < 0 = none */
+    size_t nslo;          /* = sv->nusers while the rule applies, else 0 */
+    char note[256];       /* users the rule cannot serve (the service's reason says so) */
+    int note_dirty;       /* note changed since the reason was written */
     int seen;
 };
 
 struct mgr {
     struct store *st;
     struct mgr_hooks h;
+    double now;           /* of the last round (the placement hook has no clock) */
     struct msvc **svcs;
     size_t n, cap;
 };
@@ -94,6 +109,9 @@ static void svc_free(struct msvc *ms)
     free(ms->reps);
     free(ms->name);
     free(ms->keys);
+    policy_free(ms->pol);
+    free(ms->locs);
+    free(ms->slo);
     free(ms);
 }
 
@@ -118,6 +136,20 @@ static int spot_allowed(const struct spec *sp, const char *policy_text)
     ok = r == NULL || r->spot != POLICY_SPOT_FORBID;
     policy_free(pol);
     return ok;
+}
+
+/* The policy replicas are placed under, for placement near users (one that
+ * does not load is left to the controller, which fails the replica). */
+static void load_policy(struct msvc *ms, const char *policy_text)
+{
+    struct err e;
+
+    policy_free(ms->pol);
+    ms->pol = NULL;
+    err_clear(&e);
+    if (policy_text != NULL &&
+        policy_load_mem(&ms->pol, "policy", policy_text, strlen(policy_text), &e) != 0)
+        ms->pol = NULL;
 }
 
 /* The autoscaler's configuration from the service's spec. */
@@ -174,6 +206,7 @@ static int svc_sync(struct msvc *ms, const struct store_service *row, double now
     ms->sp = sp;
     ms->version = row->version;
     ms->spot = spot_allowed(sp, row->policy_text);
+    load_policy(ms, row->policy_text);
     fill_cfg(ms, qps, &nq);
     rc = fresh ? as_init(&ms->as, &ms->cfg, now, e) : as_reconfig(&ms->as, &ms->cfg, now, e);
     if (rc == 0 && fresh && row->target > 0)
@@ -243,6 +276,7 @@ static void rep_update(struct mgr *m, struct msvc *ms, struct mrep *r,
     r->mode = j->svc_mode;
     r->cancelled = r->cancelled || j->cancel_requested;
     r->running = j->state == JOB_RUNNING && a != NULL && a->state == ATT_RUNNING;
+    r->placed = a != NULL && (j->state == JOB_PROVISIONING || j->state == JOB_RUNNING);
     if (a != NULL) {
         copy_str(r->cloud, sizeof(r->cloud), a->cloud);
         copy_str(r->region, sizeof(r->region), a->region);
@@ -322,6 +356,149 @@ static int reps_sync(struct mgr *m, struct msvc *ms, struct err *e)
     return 0;
 }
 
+/* ---- placement near users ----
+ *
+ * The rule (docs/serve.md, "Where replicas go"), for a service whose spec
+ * says where its users are (stratus: service: users):
+ *  - users' region u with share s is owed ceil(s x target) replicas near
+ *    it; near = RTT from the replica's region to u (catalog_rtt_ms; 0 for
+ *    u itself, as routers count it) at most the SLO: latency_slo_ms, else
+ *    the RTT of the nearest location that could run a replica plus
+ *    MGR_NEAR_MARGIN_MS;
+ *  - while some region is owed, an offer is accepted only when it is near
+ *    an owed region, unless no location that could run this replica (the
+ *    catalog under the service's policy, in the replica's mode, allowed by
+ *    the spot spread) is near one: an SLO nothing can meet never blocks
+ *    placement (the service's reason says so) -- or unless the replica has
+ *    waited MGR_NEAR_WAIT_S for room near one (such locations are full);
+ *  - the controller asks in its ranking order, so among the acceptable
+ *    offers the policy's first (the cheapest) wins.
+ * Where a replica could run is recomputed each round (cheap: the catalog
+ * is indexed by accelerator), since prices, spot sold or not, change. */
+
+/* RTT in ms from (cloud, region) to users' region u; < 0 = unknown. */
+static double rtt_to(const struct catalog *cat, const char *cloud, const char *region,
+                     const struct svc_share *u)
+{
+    if (strcmp(cloud, u->cloud) == 0 && strcmp(region, u->region) == 0)
+        return 0; /* the users' own region (the catalog would model ~23 ms) */
+    return catalog_rtt_ms(cat, cloud, region, u->cloud, u->region, NULL);
+}
+
+static int is_near(const struct mgr *m, const struct msvc *ms, size_t u, const char *cloud,
+                   const char *region)
+{
+    double r;
+
+    if (ms->slo[u] < 0)
+        return 0;
+    r = rtt_to(m->h.cat, cloud, region, &ms->sp->service->users[u]);
+    return r >= 0 && r <= ms->slo[u];
+}
+
+static void locs_add(struct msvc *ms, const struct offer *o, int mode)
+{
+    size_t i;
+
+    /* catalog strings are interned: equal strings are equal pointers */
+    for (i = 0; i < ms->nlocs; i++)
+        if (ms->locs[i].cloud == o->cloud && ms->locs[i].region == o->region &&
+            ms->locs[i].zone == o->zone)
+            break;
+    if (i == ms->nlocs) {
+        ms->locs = xgrow(ms->locs, &ms->locs_cap, ms->nlocs + 1, sizeof(*ms->locs));
+        ms->locs[ms->nlocs++] = (struct mloc){o->cloud, o->region, o->zone, 0};
+    }
+    ms->locs[i].modes |= 1u << mode;
+}
+
+/* The RTT that counts as near users' region u; < 0 when the catalog does
+ * not know the region or nothing could run a replica. */
+static double user_slo(const struct mgr *m, const struct msvc *ms, size_t u)
+{
+    const struct svc_share *us = &ms->sp->service->users[u];
+    double best = -1;
+    size_t i;
+
+    if (catalog_region(m->h.cat, us->cloud, us->region) == NULL)
+        return -1;
+    if (ms->sp->service->latency_slo_ms > 0)
+        return ms->sp->service->latency_slo_ms;
+    for (i = 0; i < ms->nlocs; i++) {
+        double r = rtt_to(m->h.cat, ms->locs[i].cloud, ms->locs[i].region, us);
+
+        if (r >= 0 && (best < 0 || r < best))
+            best = r;
+    }
+    return best < 0 ? -1 : best + MGR_NEAR_MARGIN_MS;
+}
+
+/* Some location that could run a replica is near users' region u. */
+static int any_near(const struct mgr *m, const struct msvc *ms, size_t u)
+{
+    size_t i;
+
+    for (i = 0; i < ms->nlocs; i++)
+        if (is_near(m, ms, u, ms->locs[i].cloud, ms->locs[i].region))
+            return 1;
+    return 0;
+}
+
+/* What the service's reason says of users' regions the rule cannot serve
+ * (logged once when it changes). */
+static void near_note(const struct mgr *m, struct msvc *ms)
+{
+    const struct svc_spec *sv = ms->sp->service;
+    char note[sizeof(ms->note)] = "";
+    size_t u, len = 0;
+
+    for (u = 0; u < ms->nslo && len < sizeof(note); u++) {
+        const struct svc_share *us = &sv->users[u];
+
+        if (catalog_region(m->h.cat, us->cloud, us->region) == NULL)
+            len += (size_t)snprintf(note + len, sizeof(note) - len,
+                                    "%susers' region %s/%s is not in the catalog", len ? "; " : "",
+                                    us->cloud, us->region);
+        else if (ms->slo[u] >= 0 && !any_near(m, ms, u))
+            len += (size_t)snprintf(note + len, sizeof(note) - len,
+                                    "%sno location can run a replica within %.0f ms of %s/%s",
+                                    len ? "; " : "", ms->slo[u], us->cloud, us->region);
+    }
+    if (strcmp(note, ms->note) == 0)
+        return;
+    copy_str(ms->note, sizeof(ms->note), note);
+    ms->note_dirty = 1;
+    if (note[0])
+        log_warn("service %s: %s (placed by policy and price instead)", ms->name, note);
+}
+
+/* Where a replica of ms could run and each users' region's SLO, for the
+ * placement hook; the rule is off (nslo 0) without users or a catalog. */
+static void near_refresh(struct mgr *m, struct msvc *ms, double now)
+{
+    const struct svc_spec *sv = ms->sp->service;
+    struct plan_opts o = {now, 0, 0};
+    struct plan p;
+    struct err e;
+    size_t k, u;
+
+    ms->nlocs = ms->nslo = 0;
+    if (m->h.cat == NULL || sv->nusers == 0)
+        return;
+    plan_init(&p);
+    err_clear(&e);
+    /* infeasible: nothing to be near; the controller fails the replica */
+    if (plan_rank(&p, m->h.cat, ms->sp, ms->pol, &o, &e) == 0)
+        for (k = 0; k < p.n; k++)
+            locs_add(ms, catalog_offer(m->h.cat, p.c[k].offer), p.c[k].mode);
+    plan_free(&p);
+    ms->slo = xrealloc(ms->slo, sv->nusers * sizeof(*ms->slo));
+    ms->nslo = sv->nusers;
+    for (u = 0; u < sv->nusers; u++)
+        ms->slo[u] = user_slo(m, ms, u);
+    near_note(m, ms);
+}
+
 /* ---- decisions ---- */
 
 static int cancel_rep(struct mgr *m, struct msvc *ms, struct mrep *r, double now,
@@ -368,7 +545,9 @@ static int launch_rep(struct mgr *m, struct msvc *ms, const struct store_service
     t.service_id = ms->id;
     t.svc_version = ms->version;
     t.svc_mode = mode;
-    t.port = m->h.port ? m->h.port(m->h.ctx, &t) : 0;
+    /* a replica that cannot listen on $PORT keeps its declared port */
+    t.port = m->h.port && !svc_port_fixed(ms->sp->service, ms->sp->run)
+                 ? m->h.port(m->h.ctx, &t) : 0;
     if (t.port <= 0)
         t.port = ms->sp->service->port;
     rc = sched_submit_replica(m->st, row->spec_path ? row->spec_path : ms->name,
@@ -506,21 +685,25 @@ static int upkeep(struct mgr *m, struct msvc *ms, double now, double *next, stru
 static int write_state(struct mgr *m, struct msvc *ms, struct store_service *row,
                        double now, struct err *e)
 {
-    int count[3], ready_spot, ready, state, old = 0;
+    int count[3], ready_spot, ready, state, old = 0, rc;
     size_t i;
 
     count_live(ms, count, &ready_spot, &ready);
     for (i = 0; i < ms->nreps; i++)
         old += ms->reps[i].version != ms->version && !ms->reps[i].cancelled;
     state = old > 0 ? SVC_UPDATING : ready > 0 ? SVC_READY : SVC_STARTING;
-    if (state == row->state && ms->target == row->target)
+    if (state == row->state && ms->target == row->target && !ms->note_dirty)
         return 0;
     row->state = state;
     row->target = ms->target;
     row->updated_at = now;
     free(row->reason);
-    row->reason = xasprintf("%d of %d replicas ready", ready, ms->target);
-    return store_service_update(m->st, row, e);
+    row->reason = xasprintf("%d of %d replicas ready%s%s", ready, ms->target,
+                            ms->note[0] ? "; " : "", ms->note);
+    rc = store_service_update(m->st, row, e);
+    if (rc == 0)
+        ms->note_dirty = 0;
+    return rc;
 }
 
 static int shut_down(struct mgr *m, struct msvc *ms, struct store_service *row, double now,
@@ -570,6 +753,8 @@ static int tick_service(struct mgr *m, struct store_service *row, double now, do
     struct msvc *ms = svc_get(m, row, now);
     int rc = svc_sync(ms, row, now, e);
 
+    if (rc == 0)
+        near_refresh(m, ms, now);
     if (rc == 0)
         rc = reps_sync(m, ms, e);
     if (rc != 0)
@@ -627,6 +812,7 @@ int mgr_tick(struct mgr *m, double now, double *next_in, struct err *e)
     double next = now + 3600;
     int rc = store_service_list(m->st, 1, &v, &n, e);
 
+    m->now = now;
     for (i = 0; i < m->n; i++)
         m->svcs[i]->seen = 0;
     for (i = 0; i < n && rc == 0; i++) {
@@ -814,6 +1000,17 @@ uint64_t mgr_endpoints_version(struct mgr *m, int64_t service_id)
     return ms && ms->sp ? ms->ev_version : 0;
 }
 
+void mgr_keys_changed(struct mgr *m, int64_t service_id, const char *keys)
+{
+    struct msvc *ms = svc_find(m, service_id);
+
+    if (ms == NULL)
+        return; /* not managed yet: its first round reads the row */
+    free(ms->keys);
+    ms->keys = keys ? xstrdup(keys) : NULL;
+    ms->ev_version++;
+}
+
 const char *mgr_replica_state(struct mgr *m, int64_t service_id, int64_t job_id)
 {
     struct msvc *ms = svc_find(m, service_id);
@@ -840,22 +1037,21 @@ static void claim(struct msvc *ms, const struct store_job *j, const struct offer
     copy_str(r->cloud, sizeof(r->cloud), o->cloud);
     copy_str(r->region, sizeof(r->region), o->region);
     copy_str(r->zone, sizeof(r->zone), o->zone);
+    r->placed = 1;
+    r->near_wait_from = 0;
 }
 
 /* Spot replicas spread: no more than half the spot target (rounded up) in
  * one zone once the target is 2 or more, and never into a location marked
  * preempted while another is active (the placer's reset rule keeps at
- * least 2 active).  Other modes go where the controller ranks them. */
-int mgr_replica_may_use(void *ctx, const struct store_job *j, const struct offer *o, int mode)
+ * least 2 active).  May spot replica job_id go to (cloud, region, zone)? */
+static int spread_ok(const struct msvc *ms, int64_t job_id, const char *cloud,
+                     const char *region, const char *zone)
 {
-    struct msvc *ms = svc_find(ctx, j->service_id);
-    long li;
+    long li = sp_find(&ms->pl, cloud, region, zone[0] ? zone : NULL);
     int here = 0, cap, spot_target;
     size_t i;
 
-    if (ms == NULL || ms->sp == NULL || mode != PLAN_SPOT)
-        return 1;
-    li = sp_find(&ms->pl, o->cloud, o->region, o->zone[0] ? o->zone : NULL);
     if (li >= 0 && ms->pl.locs[li].state == SP_PREEMPTED && sp_nactive(&ms->pl) >= 1)
         return 0;
     spot_target = as_split(&ms->cfg, ms->target, 0).spot;
@@ -866,14 +1062,111 @@ int mgr_replica_may_use(void *ctx, const struct store_job *j, const struct offer
         const struct mrep *r = &ms->reps[i];
 
         /* replicas of an older version or draining are on their way out */
-        here += r->job_id != j->id && r->mode == SVC_MODE_SPOT && !r->cancelled &&
+        here += r->job_id != job_id && r->mode == SVC_MODE_SPOT && !r->cancelled &&
                 r->version == ms->version && r->drain_from == 0 && !r->notice &&
-                strcmp(r->cloud, o->cloud) == 0 && strcmp(r->region, o->region) == 0 &&
-                strcmp(r->zone, o->zone) == 0;
+                strcmp(r->cloud, cloud) == 0 && strcmp(r->region, region) == 0 &&
+                strcmp(r->zone, zone) == 0;
     }
-    if (here >= cap)
+    return here < cap;
+}
+
+/* Users' region u is owed replicas near it (replica job_id, being placed,
+ * not counted; neither are replicas on their way out or not placed). */
+static int owed(const struct mgr *m, const struct msvc *ms, size_t u, int64_t job_id)
+{
+    int want = (int)ceil(ms->sp->service->users[u].share * ms->target - 1e-9), have = 0;
+    size_t i;
+
+    if (ms->slo[u] < 0)
         return 0;
-    claim(ms, j, o);
+    for (i = 0; i < ms->nreps && have < want; i++) {
+        const struct mrep *r = &ms->reps[i];
+
+        have += r->job_id != job_id && r->placed && r->version == ms->version &&
+                !r->cancelled && r->drain_from == 0 && !r->notice &&
+                is_near(m, ms, u, r->cloud, r->region);
+    }
+    return have < want;
+}
+
+/* Some location could take replica j near users' region u: sold in the
+ * replica's mode (enum svc_mode) and, when only as spot, allowed by the
+ * spot spread. */
+static int could_be_near(const struct mgr *m, const struct msvc *ms, const struct store_job *j,
+                         size_t u)
+{
+    unsigned want = j->svc_mode == SVC_MODE_SPOT        ? 1u << PLAN_SPOT
+                    : j->svc_mode == SVC_MODE_ON_DEMAND ? ~(1u << PLAN_SPOT)
+                                                        : ~0u;
+    size_t i;
+
+    for (i = 0; i < ms->nlocs; i++) {
+        const struct mloc *l = &ms->locs[i];
+        unsigned modes = l->modes & want;
+
+        if (modes == 0 || !is_near(m, ms, u, l->cloud, l->region))
+            continue;
+        if (modes == 1u << PLAN_SPOT && !spread_ok(ms, j->id, l->cloud, l->region, l->zone))
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* Replica j has waited MGR_NEAR_WAIT_S for room near its users (the wait
+ * starts at the first offer refused for being far). */
+static int waited_enough(const struct mgr *m, struct msvc *ms, const struct store_job *j)
+{
+    struct mrep *r = rep_find(ms, j->id);
+
+    if (r == NULL)
+        r = rep_add(ms, j->id, j->svc_version, j->svc_mode);
+    if (r->near_wait_from == 0)
+        r->near_wait_from = m->now;
+    if (m->now - r->near_wait_from < MGR_NEAR_WAIT_S)
+        return 0;
+    log_info("service %s: replica %lld found no room near its users for %.0f s; "
+             "placing it by policy and price",
+             ms->name, (long long)j->id, m->now - r->near_wait_from);
+    return 1;
+}
+
+/* The placement-near-users rule for replica j and offer o (1: o may take it). */
+static int near_ok(const struct mgr *m, struct msvc *ms, const struct store_job *j,
+                   const struct offer *o)
+{
+    int owing = 0, reachable = 0;
+    size_t u;
+
+    for (u = 0; u < ms->nslo; u++) {
+        if (!owed(m, ms, u, j->id))
+            continue;
+        if (is_near(m, ms, u, o->cloud, o->region))
+            return 1;
+        owing = 1;
+        reachable = reachable || could_be_near(m, ms, j, u);
+    }
+    if (!owing || !reachable)
+        return 1;
+    return waited_enough(m, ms, j);
+}
+
+/* Spot replicas spread (spread_ok); replicas of a service with users go
+ * near them (near_ok, "placement near users").  Other replicas go where
+ * the controller ranks them. */
+int mgr_replica_may_use(void *ctx, const struct store_job *j, const struct offer *o, int mode)
+{
+    struct mgr *m = ctx;
+    struct msvc *ms = svc_find(m, j->service_id);
+
+    if (ms == NULL || ms->sp == NULL)
+        return 1;
+    if (mode == PLAN_SPOT && !spread_ok(ms, j->id, o->cloud, o->region, o->zone))
+        return 0;
+    if (ms->nslo > 0 && !near_ok(m, ms, j, o))
+        return 0;
+    if (mode == PLAN_SPOT || ms->nslo > 0)
+        claim(ms, j, o);
     return 1;
 }
 

@@ -4,7 +4,8 @@
  * (store_job.service_id), so placement, failover after a preemption,
  * accounting and crash safety are the controller's; the manager decides
  * how many replicas, which of them spot and which on-demand (SpotHedge,
- * serve/autoscale.h), where spot ones may go (spread: replica_may_use),
+ * serve/autoscale.h), where they may go (replica_may_use: spot ones spread
+ * over zones, and near the users when the spec says where they are),
  * which take traffic (readiness probes), which drain, and when a service
  * is up, updated or down, or has FAILED (replicas failing in a row with
  * none ever ready: a spec that cannot run is not relaunched forever).
@@ -33,6 +34,7 @@
 
 #include "util/err.h"
 
+struct catalog;
 struct offer;
 struct store;
 struct store_attempt;
@@ -52,6 +54,13 @@ struct svc_probe;
 #define MGR_MAX_ROUTERS 32
 /* Seconds a retired replica drains before its job is cancelled. */
 #define MGR_DRAIN_S 5.0
+/* Placement near users (docs/serve.md): without latency_slo_ms, a location
+ * is near a users' region when its RTT is at most this much over the RTT of
+ * the nearest location that could run the replica. */
+#define MGR_NEAR_MARGIN_MS 30.0
+/* Seconds a replica owed to its users waits for room near them (when such
+ * locations exist but are full) before it goes where the policy ranks it. */
+#define MGR_NEAR_WAIT_S 300.0
 
 struct mgr_hooks {
     void *ctx;
@@ -67,6 +76,10 @@ struct mgr_hooks {
     const char *(*host)(void *ctx, const struct store_attempt *a, int *emulated);
     /* New replica jobs or cancel requests are in the store: step soon. */
     void (*wake)(void *ctx);
+    /* The controller's catalog (borrowed; outlives the manager): where a
+     * replica could run and the RTTs to its users.  NULL = placement
+     * ignores `stratus: service: users`. */
+    const struct catalog *cat;
 };
 
 struct mgr;
@@ -93,13 +106,20 @@ json_t *mgr_routers(struct mgr *m, int64_t service_id, double now);
 json_t *mgr_endpoints(struct mgr *m, int64_t service_id, uint64_t *version);
 /* The version mgr_endpoints would say now (0: not live here). */
 uint64_t mgr_endpoints_version(struct mgr *m, int64_t service_id);
+/* Service service_id's API keys are now `keys` (the JSON array of digests
+ * its store row holds; NULL = none): the set routers follow gets a new
+ * version at once, so a revoked key stops working at their next poll. */
+void mgr_keys_changed(struct mgr *m, int64_t service_id, const char *keys);
 /* What the manager knows of replica job_id: its state as routers see it
  * ("STARTING", "READY", "DRAINING") or NULL. */
 const char *mgr_replica_state(struct mgr *m, int64_t service_id, int64_t job_id);
 /* The latest request rate the autoscaler read for service_id (0 if none). */
 double mgr_qps(struct mgr *m, int64_t service_id);
 
-/* The controller's hooks (sched_params.replica_may_use / replica_event). */
+/* The controller's hooks (sched_params.replica_may_use / replica_event).
+ * mgr_replica_may_use says whether replica j may take offer o in mode
+ * (enum plan_mode); a yes is its placement.  The rules are docs/serve.md's
+ * "Where replicas go": spot spread, then near the users. */
 int mgr_replica_may_use(void *ctx, const struct store_job *j, const struct offer *o, int mode);
 void mgr_replica_event(void *ctx, const struct store_job *j, const char *type);
 

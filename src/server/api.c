@@ -1,11 +1,11 @@
 /*
  * api.c - the API's route table and its one dispatcher (api.h): a path is
- * matched against every pattern ("{id}" matches one segment); no pattern
- * matching is 404, a pattern matching with another method 405; then the
- * caller's role is checked against the route's least role (401 when the
- * caller is not authenticated at all, 403 when the role is too low) before
- * the handler runs. Helpers the handlers share (replies, bodies, queries)
- * live here too.
+ * matched against every pattern ("{id}" and "{key}" match one segment
+ * each); no pattern matching is 404, a pattern matching with another
+ * method 405; then the caller's role is checked against the route's least
+ * role (401 when the caller is not authenticated at all, 403 when the role
+ * is too low) before the handler runs. Helpers the handlers share
+ * (replies, bodies, queries) live here too.
  */
 #include "api_int.h"
 
@@ -52,6 +52,9 @@ static const struct api_route routes[] = {
     ROUTE("DELETE", "/v1/services/{id}", AUTH_MEMBER, api_services_down),
     ROUTE("GET", "/v1/services/{id}/endpoints", AUTH_VIEWER, api_services_endpoints),
     ROUTE("POST", "/v1/services/{id}/load", AUTH_MEMBER, api_services_load),
+    ROUTE("GET", "/v1/services/{id}/keys", AUTH_MEMBER, api_services_keys_list),
+    ROUTE("POST", "/v1/services/{id}/keys", AUTH_MEMBER, api_services_keys_create),
+    ROUTE("DELETE", "/v1/services/{id}/keys/{key}", AUTH_MEMBER, api_services_keys_revoke),
     ROUTE("POST", "/v1/plan", AUTH_VIEWER, api_plan),
     ROUTE("GET", "/v1/offers", AUTH_VIEWER, api_offers),
     ROUTE("GET", "/v1/cost", AUTH_VIEWER, api_cost),
@@ -79,20 +82,24 @@ const char *api_route_at(size_t i, const char **method, const char **pattern,
 
 /* ---- matching ---- */
 
-/* Does path match pattern? The {id} segment is copied to param. */
-static int path_match(const char *pattern, const char *path, char *param)
+/* Does path match pattern? The {id} segment is copied to param[0], the
+ * {key} one to param[1]. */
+static int path_match(const char *pattern, const char *path, char param[2][PARAM_MAX])
 {
     const char *p = pattern, *q = path;
 
-    param[0] = '\0';
+    param[0][0] = param[1][0] = '\0';
     while (*p && *q) {
         size_t pl = strcspn(p, "/"), ql = strcspn(q, "/");
+        int which = pl == 4 && strncmp(p, "{id}", 4) == 0    ? 0
+                    : pl == 5 && strncmp(p, "{key}", 5) == 0 ? 1
+                                                             : -1;
 
-        if (pl == 4 && strncmp(p, "{id}", 4) == 0) {
+        if (which >= 0) {
             if (ql == 0 || ql >= PARAM_MAX)
                 return 0;
-            memcpy(param, q, ql);
-            param[ql] = '\0';
+            memcpy(param[which], q, ql);
+            param[which][ql] = '\0';
         } else if (pl != ql || strncmp(p, q, pl) != 0) {
             return 0;
         }
@@ -110,8 +117,8 @@ static int path_match(const char *pattern, const char *path, char *param)
 
 /* The route for rq, or NULL with *path_known set when only the method is
  * wrong. */
-static const struct api_route *find_route(const struct api_req *rq, char *param,
-                                          int *path_known)
+static const struct api_route *find_route(const struct api_req *rq,
+                                          char param[2][PARAM_MAX], int *path_known)
 {
     size_t i;
 
@@ -159,9 +166,9 @@ void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
 {
     static const struct auth_principal nobody = {AUTH_NONE, 0, ""};
     struct api_req q = *rq;
-    struct api_call c = {s, &q, rp, NULL, clock_now(&clock_wall)};
+    struct api_call c = {s, &q, rp, NULL, clock_now(&clock_wall), NULL};
     const struct api_route *r = NULL;
-    char param[PARAM_MAX], m[32], p[256];
+    char param[2][PARAM_MAX], m[32], p[256];
     int known = 0;
 
     if (q.who == NULL) /* api.h says never; were it so, nobody calls */
@@ -183,7 +190,8 @@ void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
         return;
     }
     rp->route = r->label;
-    c.param = param[0] ? param : NULL;
+    c.param = param[0][0] ? param[0] : NULL;
+    c.key = param[1][0] ? param[1] : NULL;
     if (check_role(&c, r) != 0)
         return;
     if (s->conf && s->conf->max_body && q.body_len > s->conf->max_body) {

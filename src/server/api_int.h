@@ -21,6 +21,7 @@ struct api_call {
     struct api_resp *rp;
     const char *param; /* the {id} segment of the path, or NULL */
     double now;        /* wall time of the call */
+    const char *key;   /* the {key} segment of the path, or NULL */
 };
 
 typedef void (*api_handler)(struct api_call *c);
@@ -94,6 +95,9 @@ void api_services_update(struct api_call *c);
 void api_services_down(struct api_call *c);
 void api_services_endpoints(struct api_call *c);
 void api_services_load(struct api_call *c);
+void api_services_keys_list(struct api_call *c);
+void api_services_keys_create(struct api_call *c);
+void api_services_keys_revoke(struct api_call *c);
 
 /* api_admin.c */
 void api_healthz(struct api_call *c);

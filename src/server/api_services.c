@@ -1,16 +1,21 @@
 /*
  * api_services.c - the API's handlers for services (`stratus serve ...`):
  * up, list, get (with its replicas), update (a rolling update to a new
- * spec), down, the replica set routers follow (endpoints) and the load
- * routers report (load).  The replica manager (serve/manager.h) does the
- * work at the next controller step; these handlers write the service's
- * row and wake it.
+ * spec), down, the replica set routers follow (endpoints), the load
+ * routers report (load) and the endpoint's API keys (keys).  The replica
+ * manager (serve/manager.h) does the work at the next controller step;
+ * these handlers write the service's row and wake it.
  *
  * API keys: `serve up` makes one key for the service's endpoint and shows
  * it once ("sk_" + base64url of 32 random bytes); the store keeps its
  * SHA-256 in hex, which routers get with the replica set and compare with
  * the digest of what a client sends.  A service asked to be open
- * ({"open": true}) has none.
+ * ({"open": true}) has none.  `serve keys` makes more (to rotate: make a
+ * new one, move the clients, revoke the old one) and revokes them; each
+ * change gives the replica set a new version, so routers long-polling it
+ * stop taking a revoked key at once.  The row's keys (the live digests) is
+ * what routers check; key_info lists every key made, live or revoked, by
+ * id, with the first characters of the key to tell them apart.
  */
 #include "api_int.h"
 
@@ -24,6 +29,8 @@
 #include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
+#include "serve.h"
+#include "../util/strutil.h"
 #include "../util/xmem.h"
 #include "auth.h"
 #include "server.h"
@@ -47,11 +54,177 @@ static int get_service(struct api_call *c, struct store_service *out)
     return 0;
 }
 
+/* ---- API keys: what key_info holds ---- */
+
+/* Live API keys a service may have at once (routers take up to 4096). */
+#define KEYS_MAX 64
+/* Revoked keys key_info keeps (for `serve keys --all`), the oldest dropped
+ * first: the newest id stays, so ids are still never given twice. */
+#define KEYS_REVOKED_KEPT 64
+/* Characters of a key kept to tell it apart: "sk_" and 8 of its 43 random
+ * ones (48 bits of 256: no help in guessing the rest). */
+#define KEY_PREFIX_LEN 11
+
+/* A key's entry in key_info; key (may be NULL) gives its prefix. */
+static json_t *key_entry(json_int_t id, const char *key, const char *digest, double at)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(id));
+    json_object_set_new(o, "prefix", key ? json_stringn(key, KEY_PREFIX_LEN) : json_null());
+    json_object_set_new(o, "sha256", json_string(digest));
+    json_object_set_new(o, "created_at", json_real(at));
+    json_object_set_new(o, "revoked_at", json_null());
+    return o;
+}
+
+static int key_live(const json_t *k)
+{
+    const json_t *v = json_object_get(k, "revoked_at");
+
+    return v == NULL || json_is_null(v);
+}
+
+/* Does the JSON array arr hold the string s? */
+static int has_string(const json_t *arr, const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(arr); i++)
+        if (json_is_string(json_array_get(arr, i)) &&
+            strcmp(json_string_value(json_array_get(arr, i)), s) == 0)
+            return 1;
+    return 0;
+}
+
+/* The entries of key_info that are well formed (a copy), each live one
+ * still live only while its digest is in keys; *next gets the next id. */
+static json_t *keys_known(const json_t *info, const json_t *keys, double now,
+                          json_int_t *next)
+{
+    json_t *out = json_array();
+    size_t i;
+
+    *next = 1;
+    for (i = 0; i < json_array_size(info); i++) {
+        const json_t *k = json_array_get(info, i), *id = json_object_get(k, "id");
+        const char *d = json_string_value(json_object_get(k, "sha256"));
+        json_t *x;
+
+        if (!json_is_integer(id) || d == NULL)
+            continue;
+        x = json_deep_copy(k);
+        if (key_live(x) && !has_string(keys, d))
+            json_object_set_new(x, "revoked_at", json_real(now));
+        if (json_integer_value(id) >= *next)
+            *next = json_integer_value(id) + 1;
+        json_array_append_new(out, x);
+    }
+    return out;
+}
+
+/* Every key the service has had (a new array), oldest first.  The row's
+ * keys (what routers check) decides which are live; a digest there with
+ * no live entry in key_info (a row from before schema 8 had no key_info)
+ * is listed as a key made when the service started, with the next id:
+ * old rows load as they are, and get their key_info at the first change.
+ * *next (may be NULL) gets the id the next key takes. */
+static json_t *keys_load(const struct store_service *sv, json_int_t *next_id)
+{
+    json_t *keys = sv->keys ? json_loads(sv->keys, 0, NULL) : NULL;
+    json_t *info = sv->key_info ? json_loads(sv->key_info, 0, NULL) : NULL;
+    json_t *out, *live = json_array();
+    json_int_t next;
+    size_t i;
+
+    out = keys_known(info, keys, sv->updated_at, &next);
+    for (i = 0; i < json_array_size(out); i++)
+        if (key_live(json_array_get(out, i)))
+            json_array_append(live, json_object_get(json_array_get(out, i), "sha256"));
+    for (i = 0; i < json_array_size(keys); i++) {
+        const char *d = json_string_value(json_array_get(keys, i));
+
+        if (d != NULL && !has_string(live, d)) {
+            json_array_append_new(out, key_entry(next++, NULL, d, sv->created_at));
+            json_array_append_new(live, json_string(d));
+        }
+    }
+    json_decref(live);
+    json_decref(keys);
+    json_decref(info);
+    if (next_id != NULL)
+        *next_id = next;
+    return out;
+}
+
+/* How many of the keys are live. */
+static size_t keys_nlive(const json_t *all)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < json_array_size(all); i++)
+        n += key_live(json_array_get(all, i));
+    return n;
+}
+
+/* The live key with id `id` in all, or NULL. */
+static json_t *key_by_id(json_t *all, json_int_t id)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(all); i++) {
+        json_t *k = json_array_get(all, i);
+
+        if (key_live(k) && json_integer_value(json_object_get(k, "id")) == id)
+            return k;
+    }
+    return NULL;
+}
+
+/* Write all back into sv and the store: key_info, and keys (the live
+ * digests, what routers check).  Then the manager's copy of keys, with a
+ * new version of the replica set: long polls of routers answer after the
+ * step srv_wake asks for (they are asked again after every step). */
+static int keys_save(struct api_call *c, struct store_service *sv, json_t *all,
+                     struct err *e)
+{
+    json_t *live = json_array();
+    size_t i, revoked = json_array_size(all) - keys_nlive(all);
+    int rc;
+
+    for (i = 0; i < json_array_size(all);) {
+        const json_t *k = json_array_get(all, i);
+
+        if (!key_live(k) && revoked > KEYS_REVOKED_KEPT) {
+            json_array_remove(all, i); /* the oldest revoked ones first */
+            revoked--;
+            continue;
+        }
+        if (key_live(k))
+            json_array_append(live, json_object_get(k, "sha256"));
+        i++;
+    }
+    free(sv->keys);
+    free(sv->key_info);
+    sv->keys = json_dumps(live, JSON_COMPACT);
+    sv->key_info = json_dumps(all, JSON_COMPACT);
+    sv->updated_at = c->now;
+    json_decref(live);
+    rc = store_service_update(c->s->st, sv, e);
+    if (rc == 0 && c->s->mgr != NULL)
+        mgr_keys_changed(c->s->mgr, sv->id, sv->keys);
+    if (rc == 0)
+        srv_wake(c->s);
+    return rc;
+}
+
 /* ---- up ---- */
 
 /* The spec of a body, which must have a service section: 0, or replied. */
 static int service_workload(struct api_call *c, struct api_workload *w)
 {
+    struct err e;
+
     if (api_workload_read(c, w) != 0)
         return -1;
     if (w->sp->service == NULL) {
@@ -59,6 +232,10 @@ static int service_workload(struct api_call *c, struct api_workload *w)
                   "%s: the spec has no 'service:' section; `stratus launch` runs a job, "
                   "`stratus serve up` needs a service (readiness_probe, replicas)",
                   w->file);
+        return -1;
+    }
+    if (srv_serve_check(c->s, w->sp, w->file, &e) != 0) {
+        api_fail(c, &e);
         return -1;
     }
     return 0;
@@ -89,8 +266,14 @@ void api_services_up(struct api_call *c)
         return;
     }
     keys = json_array();
-    if (hex[0])
+    if (hex[0]) {
+        json_t *info = json_array();
+
         json_array_append_new(keys, json_string(hex));
+        json_array_append_new(info, key_entry(1, key, hex, c->now));
+        sv.key_info = json_dumps(info, JSON_COMPACT);
+        json_decref(info);
+    }
     sv.name = xstrdup(w.sp->name);
     sv.spec_path = xstrdup(w.file);
     sv.spec_text = xstrdup(w.text);
@@ -293,9 +476,46 @@ void api_services_down(struct api_call *c)
  * is longer). */
 #define ENDPOINTS_HOLD_S 25
 
+/* After a restart the manager knows no replica's readiness until its first
+ * probes answer (a probe may take the spec's timeout_seconds, a POST to a
+ * model seconds): a set rendered then would list none of the replicas that
+ * ran all along, and a router given it would drop the set it routes with
+ * (503s until the next answer).  So for up to ENDPOINTS_WARMUP_S after the
+ * server's start, a router's poll is held while a replica running since
+ * before the start is not READY yet: the router keeps its set meanwhile. */
+#define ENDPOINTS_WARMUP_S 20
+
+static int warming_up(struct api_call *c, const struct store_service *sv)
+{
+    struct store_job *v = NULL;
+    size_t n = 0, i;
+    struct err e;
+    int held = 0;
+
+    err_clear(&e);
+    if (c->s->mgr == NULL || c->now - c->s->started_at > ENDPOINTS_WARMUP_S ||
+        store_replica_list(c->s->st, sv->id, 1, &v, &n, &e) != 0)
+        return 0;
+    for (i = 0; i < n && !held; i++) {
+        const char *st = mgr_replica_state(c->s->mgr, sv->id, v[i].id);
+        struct store_attempt a;
+
+        if (v[i].state != JOB_RUNNING || v[i].cur_attempt == 0 ||
+            (st != NULL && strcmp(st, "STARTING") != 0) ||
+            store_attempt_get(c->s->st, v[i].cur_attempt, &a, &e) != 0)
+            continue;
+        held = a.state == ATT_RUNNING && a.running_at > 0 && a.running_at < c->s->started_at;
+        store_attempt_clear(&a);
+    }
+    store_jobs_free(v, n);
+    return held;
+}
+
 /* GET /v1/services/{name}/endpoints[?after=VERSION] (viewer): the replica
  * set to route to; with after, held until the set's version differs
- * (a long poll: routers learn of a change at once, not at their next poll). */
+ * (a long poll: routers learn of a change at once, not at their next poll),
+ * and while the server, just restarted, is still finding its replicas ready
+ * (warming_up). */
 void api_services_endpoints(struct api_call *c)
 {
     struct store_service sv;
@@ -309,7 +529,7 @@ void api_services_endpoints(struct api_call *c)
      * decides whether there is anything to render */
     version = c->s->mgr ? mgr_endpoints_version(c->s->mgr, sv.id) : 0;
     if (api_query(c, "after", after, sizeof(after)) && !c->rq->no_park &&
-        strtoull(after, NULL, 10) == version && c->s->base != NULL) {
+        c->s->base != NULL && (strtoull(after, NULL, 10) == version || warming_up(c, &sv))) {
         c->rp->park = 1;
         c->rp->park_s = ENDPOINTS_HOLD_S;
         store_service_clear(&sv);
@@ -368,5 +588,155 @@ void api_services_load(struct api_call *c)
         api_reply(c, 200, o);
     }
     json_decref(body);
+    store_service_clear(&sv);
+}
+
+/* ---- API keys ---- */
+
+/* A key as listed: no digest of it, never the key. */
+static json_t *key_shown(const json_t *k)
+{
+    json_t *o = json_object();
+
+    json_object_set(o, "id", json_object_get(k, "id"));
+    json_object_set(o, "prefix", json_object_get(k, "prefix"));
+    json_object_set(o, "created_at", json_object_get(k, "created_at"));
+    json_object_set(o, "revoked_at", json_object_get(k, "revoked_at"));
+    return o;
+}
+
+/* GET /v1/services/{name}/keys[?all=1] (member): the live API keys (all:
+ * revoked ones too) by id, prefix and time made. */
+void api_services_keys_list(struct api_call *c)
+{
+    struct store_service sv;
+    json_t *all, *arr, *o;
+    long every;
+    size_t i;
+
+    if (api_query_long(c, "all", 0, 1, 0, &every) != 0 || get_service(c, &sv) != 0)
+        return;
+    all = keys_load(&sv, NULL);
+    arr = json_array();
+    for (i = 0; i < json_array_size(all); i++)
+        if (every || key_live(json_array_get(all, i)))
+            json_array_append_new(arr, key_shown(json_array_get(all, i)));
+    o = json_object();
+    json_object_set_new(o, "service", json_string(sv.name));
+    json_object_set_new(o, "open", json_boolean(keys_nlive(all) == 0));
+    json_object_set_new(o, "keys", arr);
+    api_reply(c, 200, o);
+    json_decref(all);
+    store_service_clear(&sv);
+}
+
+/* 0 when sv's keys may change; else replied 409 (an ended service, or one
+ * on its way down). */
+static int keys_changeable(struct api_call *c, const struct store_service *sv)
+{
+    if (sv->ended_at == 0 && sv->state != SVC_SHUTTING_DOWN)
+        return 0;
+    api_failf(c, ST_ESTATE, "service '%s' is %s: its keys can no longer change", sv->name,
+              svc_state_name(sv->state));
+    return -1;
+}
+
+/* POST /v1/services/{name}/keys (member): a new key, shown once; the
+ * others stay valid (rotation: make one, move the clients, revoke the old
+ * one).  An open service gets its first key: from then on it needs one. */
+void api_services_keys_create(struct api_call *c)
+{
+    struct store_service sv;
+    char key[64] = "", hex[65] = "";
+    json_int_t next;
+    json_t *all, *k = NULL, *o;
+    struct err e;
+    int rc;
+
+    if (get_service(c, &sv) != 0)
+        return;
+    all = keys_load(&sv, &next);
+    err_clear(&e);
+    if (keys_changeable(c, &sv) != 0)
+        goto out;
+    if (keys_nlive(all) >= KEYS_MAX) {
+        api_failf(c, ST_ESTATE, "service '%s' has %d keys, the most it may have: revoke one "
+                  "first (`stratus serve keys %s --revoke ID`)", sv.name, KEYS_MAX, sv.name);
+        goto out;
+    }
+    rc = auth_key_create("sk_", key, sizeof(key), hex, &e);
+    if (rc == 0) {
+        k = key_entry(next, key, hex, c->now);
+        json_array_append(all, k);
+        rc = keys_save(c, &sv, all, &e);
+    }
+    if (rc != 0) {
+        api_fail(c, &e);
+    } else {
+        o = key_shown(k);
+        json_object_set_new(o, "key", json_string(key));
+        json_object_set_new(o, "keys", json_integer((json_int_t)keys_nlive(all)));
+        api_reply(c, 201, o);
+    }
+out:
+    json_decref(k);
+    json_decref(all);
+    store_service_clear(&sv);
+}
+
+/* The {key} of a path as a key id: 0, or replied 400. */
+static int key_id_of(struct api_call *c, json_int_t *id)
+{
+    char shown[64];
+    long v;
+
+    if (c->key != NULL && str_to_long(c->key, 1, 0x7fffffffL, &v) == 0) {
+        *id = v;
+        return 0;
+    }
+    api_failf(c, ST_EINVAL, "'%s' is not a key id (a number like 2: `stratus serve keys "
+              "NAME` lists them)", str_vis(shown, sizeof(shown), c->key ? c->key : ""));
+    return -1;
+}
+
+/* DELETE /v1/services/{name}/keys/{key}[?force=1] (member): revoke a live
+ * key.  The last one only with force: the endpoint is then open to anyone
+ * who reaches a router. */
+void api_services_keys_revoke(struct api_call *c)
+{
+    struct store_service sv;
+    json_int_t id;
+    json_t *all, *k, *o;
+    struct err e;
+    long force;
+
+    if (key_id_of(c, &id) != 0 || api_query_long(c, "force", 0, 1, 0, &force) != 0 ||
+        get_service(c, &sv) != 0)
+        return;
+    all = keys_load(&sv, NULL);
+    k = key_by_id(all, id);
+    err_clear(&e);
+    if (k != NULL)
+        json_object_set_new(k, "revoked_at", json_real(c->now));
+    if (k == NULL) {
+        api_failf(c, ST_ENOTFOUND, "service '%s' has no live key %lld (`stratus serve keys "
+                  "%s` lists them)", sv.name, (long long)id, sv.name);
+    } else if (keys_changeable(c, &sv) != 0) {
+        /* replied */
+    } else if (keys_nlive(all) == 0 && !force) {
+        api_failf(c, ST_ESTATE, "key %lld is the last key of service '%s': without it the "
+                  "endpoint is open to anyone who reaches a router.  Make a new key first "
+                  "(`stratus serve keys %s --create`), or --force to open it",
+                  (long long)id, sv.name, sv.name);
+    } else if (keys_save(c, &sv, all, &e) != 0) {
+        api_fail(c, &e);
+    } else {
+        o = json_object();
+        json_object_set_new(o, "revoked", json_integer(id));
+        json_object_set_new(o, "keys", json_integer((json_int_t)keys_nlive(all)));
+        json_object_set_new(o, "open", json_boolean(keys_nlive(all) == 0));
+        api_reply(c, 200, o);
+    }
+    json_decref(all);
     store_service_clear(&sv);
 }

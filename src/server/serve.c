@@ -2,7 +2,8 @@
  * serve.c - the server's side of the replica manager (serve/manager.h): its
  * hooks (probes as asynchronous HTTP requests on the server's libevent loop,
  * a free loopback port per replica, where a replica answers) and the round
- * run after every controller step.
+ * run after every controller step; and what `serve up` must refuse on this
+ * machine (fixed ports where nodes cannot have networks of their own).
  *
  * Probes: one evhttp connection per probe, freed once its answer is in (a
  * probe every MGR_PROBE_EVERY_S per replica is too rare for keep-alive to
@@ -21,11 +22,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "driver/local.h"
 #include "driver/multi.h"
+#include "plan/plan.h"
 #include "serve/manager.h"
 #include "server/server.h"
 #include "server/server_conf.h"
 #include "spec/service.h"
+#include "spec/spec.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -124,11 +128,15 @@ static int free_port(void *ctx, const struct store_job *j)
     return port;
 }
 
-/* The local world's replicas answer on loopback (and are emulated: routers
- * add the RTT between regions); a Slurm node's address is not known here
- * yet, so replicas there get no traffic (docs/serve.md says so). */
+/* The local world's replicas answer on loopback, or on the address of
+ * their head node's network namespace when their port is fixed (the driver
+ * knows it: driver_node_addr); they are emulated: routers add the RTT
+ * between regions.  A Slurm node's address is not known here yet, so
+ * replicas there get no traffic (docs/serve.md says so).  The answer lives
+ * until the next call (the manager copies it at once). */
 static const char *host(void *ctx, const struct store_attempt *a, int *emulated)
 {
+    static char addr[64];
     struct srv *s = ctx;
     int i = multi_child_of(&s->drv, a->cloud, a->region, a->zone);
 
@@ -137,7 +145,51 @@ static const char *host(void *ctx, const struct store_attempt *a, int *emulated)
         s->conf->drivers[i].ops != &driver_local)
         return NULL;
     *emulated = 1;
+    if (driver_node_addr(&s->drv, a->id, 0, addr, sizeof(addr)) == 0)
+        return addr;
     return "127.0.0.1";
+}
+
+/* Can a replica of sp be placed anywhere the catalog knows (policy aside:
+ * an admin's own may differ, and the controller applies it)?  A spec that
+ * names a cloud or an accelerator no offer has is refused at `serve up`,
+ * where the user is, not left to fail replica after replica. */
+static int plannable(const struct srv *s, const struct spec *sp, struct err *e)
+{
+    struct plan p;
+    struct plan_opts o = {0, 1, 0};
+    int rc;
+
+    if (s->cat == NULL)
+        return 0;
+    plan_init(&p);
+    rc = plan_rank(&p, s->cat, sp, NULL, &o, e);
+    plan_free(&p);
+    return rc;
+}
+
+int srv_serve_check(const struct srv *s, const struct spec *sp, const char *file,
+                    struct err *e)
+{
+    const struct svc_spec *sv = sp->service;
+    char why[200];
+    size_t i;
+    int local = 0;
+
+    if (plannable(s, sp, e) != 0)
+        return e->code;
+    for (i = 0; i < s->conf->ndrivers; i++)
+        local = local || s->conf->drivers[i].ops == &driver_local;
+    if (!local || !svc_port_fixed(sv, sp->run) || sv->max_replicas <= 1 ||
+        local_net_usable(why, sizeof(why)))
+        return 0;
+    return err_set(e, ST_EINVAL,
+                   "%s:%zu: the replicas listen on the fixed port %d (the run command does "
+                   "not read $PORT), so on the local clouds, where every replica is a "
+                   "process on this machine, each needs a network of its own; but %s "
+                   "(listen on $PORT in the run command, e.g. `--port $PORT`, or run "
+                   "`stratus server` as root with iproute2 installed)",
+                   file, sv->line, sv->port, why);
 }
 
 static void wake(void *ctx)
@@ -147,7 +199,7 @@ static void wake(void *ctx)
 
 int srv_serve_open(struct srv *s, struct err *e)
 {
-    struct mgr_hooks h = {s, probe, free_port, host, wake};
+    struct mgr_hooks h = {s, probe, free_port, host, wake, s->cat};
 
     return mgr_open(&s->mgr, s->st, &h, e);
 }

@@ -980,6 +980,7 @@ int svc_parse(const struct ydoc *d, const struct ynode *key, const struct ynode 
         c.sv->lb_policy = xstrdup("nearest");
     if (c.sv->port == 0)
         c.sv->port = resources_port(resources);
+    c.sv->port_declared = c.sv->port != 0;
     if (c.sv->port == 0)
         c.sv->port = SVC_DEFAULT_PORT;
     *out = c.sv;
@@ -1038,4 +1039,27 @@ double svc_target_qps(const struct svc_spec *sv, const char *accelerator)
             return sv->target_qps[i].qps;
     }
     return any;
+}
+
+/* Does text read shell variable `name` ($NAME or ${NAME...})? */
+static int reads_var(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = strchr(text, '$'); p != NULL; p = strchr(p + 1, '$')) {
+        const char *v = p[1] == '{' ? p + 2 : p + 1;
+
+        if (strncmp(v, name, n) == 0 && !isalnum((unsigned char)v[n]) && v[n] != '_')
+            return 1;
+    }
+    return 0;
+}
+
+int svc_port_fixed(const struct svc_spec *sv, const char *run)
+{
+    if (sv == NULL || !sv->port_declared)
+        return 0;
+    /* A command that reads $PORT listens where it is told (the local world
+     * then gives it a free loopback port, as examples/serve-llm.yaml wants). */
+    return run == NULL || (!reads_var(run, "PORT") && !reads_var(run, "STRATUS_SERVICE_PORT"));
 }

@@ -78,6 +78,7 @@ struct svc_spec {
                                 instance_aware_least_load or nearest (default) */
     int port;                /* the replica's port: service.ports, else the first
                                 of resources.ports, else SVC_DEFAULT_PORT */
+    int port_declared;       /* 1: service.ports or resources.ports gave port */
     struct svc_share *users; /* empty: no idea where the users are */
     size_t nusers;
     double latency_slo_ms; /* 0 = none */
@@ -107,5 +108,11 @@ void svc_spec_free(struct svc_spec *sv);
 /* The target QPS per replica for a replica with `accelerator` (NULL = not
  * known): its own entry, else the entry for any accelerator, else 0 (none). */
 double svc_target_qps(const struct svc_spec *sv, const char *accelerator);
+
+/* 1 when a replica must listen on the spec's declared port (as SkyPilot
+ * replicas do: `python3 -m http.server 8080`): sv declares one and the run
+ * command `run` (may be NULL) never reads $PORT or $STRATUS_SERVICE_PORT.
+ * 0: the replica listens where $PORT says. */
+int svc_port_fixed(const struct svc_spec *sv, const char *run);
 
 #endif

@@ -900,6 +900,14 @@ static int rpart_check_keys(struct ctx *c, const struct ynode *map, const char *
     return ymap_check_keys(c->d, map, names, where, e);
 }
 
+/* A service's replicas listen on the port resources.ports declares (the
+ * service section reads it: src/spec/service.c). */
+static int is_service(const struct ctx *c)
+{
+    return c->d->root != NULL && c->d->root->type == Y_MAP &&
+           ymap_get(c->d->root, "service") != NULL;
+}
+
 /* Parse a resources mapping (where = "resources" or "resources.any_of[2]"). */
 static int rpart_parse(struct ctx *c, const struct ynode *map, const char *where,
                        int base, struct rpart *p, struct err *e)
@@ -921,7 +929,7 @@ static int rpart_parse(struct ctx *c, const struct ynode *map, const char *where
             warn(c, map->keys[i], "%s is honoured only at the top of resources", what);
         else if (k->parse != NULL)
             rc = k->parse(c, map->items[i], what, p, e);
-        else if (k->why != NULL)
+        else if (k->why != NULL && !(strcmp(k->key, "ports") == 0 && is_service(c)))
             warn(c, map->keys[i], "%s is not honoured yet (%s)", what, k->why);
         if (rc != 0)
             return rc;

@@ -254,7 +254,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->tokens.size = sizeof(struct store_token);
     m->settings.size = sizeof(struct msetting);
     m->svcs.size = sizeof(struct msvc);
-    st->schema_version = 7; /* the records of SQLite schema 7 */
+    st->schema_version = 8; /* the records of SQLite schema 8 */
     return 0;
 }
 
@@ -1114,6 +1114,7 @@ static void svc_store(struct mem *m, struct store_service *dst,
     dst->policy_text = as_field(in_same(m, old.policy_text, src->policy_text));
     dst->reason = as_field(in_same(m, old.reason, src->reason));
     dst->keys = as_field(in_same(m, old.keys, src->keys));
+    dst->key_info = as_field(in_same(m, old.key_info, src->key_info));
 }
 
 static void svc_copy_out(struct store_service *out, const struct store_service *sv)
@@ -1125,6 +1126,7 @@ static void svc_copy_out(struct store_service *out, const struct store_service *
     out->policy_text = dup_or_null(sv->policy_text);
     out->reason = dup_or_null(sv->reason);
     out->keys = dup_or_null(sv->keys);
+    out->key_info = dup_or_null(sv->key_info);
 }
 
 /* ST_EEXISTS when a live service other than `id` (0: a new one) has sv's

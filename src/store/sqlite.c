@@ -182,6 +182,12 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN port INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN svc_mode INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX jobs_service ON jobs(service_id) WHERE service_id <> 0;",
+
+    /* 8: what `serve keys` lists of a service's API keys (id, prefix, when
+     * made and revoked), beside api_keys, which stays the digests routers
+     * check.  NULL in the rows from before: read as keys made at the
+     * service's start (src/server/api_services.c). */
+    "ALTER TABLE services ADD COLUMN api_key_info TEXT;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -211,8 +217,8 @@ static const char *const migrations[] = {
 #define TOKEN_SELECT "SELECT id, name, role, hash, created_at, revoked_at FROM tokens"
 #define SVC_COLS                                                                         \
     "name, spec_path, spec_text, policy_text, version, state, reason, created_at, "      \
-    "updated_at, ended_at, target, api_keys"
-#define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?"
+    "updated_at, ended_at, target, api_keys, api_key_info"
+#define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define SVC_SELECT "SELECT id, " SVC_COLS " FROM services"
 
 /* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
@@ -1998,6 +2004,7 @@ static void bind_service(struct binder *b, const struct store_service *sv)
     b_dbl(b, sv->ended_at);
     b_int(b, sv->target);
     b_text(b, sv->keys);
+    b_text(b, sv->key_info);
 }
 
 static void read_service(struct reader *r, void *row)
@@ -2017,6 +2024,7 @@ static void read_service(struct reader *r, void *row)
     sv->ended_at = r_dbl(r);
     sv->target = (int)r_int(r);
     sv->keys = r_text(r);
+    sv->key_info = r_text(r);
 }
 
 static void free_services(void *v, size_t n)

@@ -593,6 +593,7 @@ void store_service_clear(struct store_service *s)
     free(s->policy_text);
     free(s->reason);
     free(s->keys);
+    free(s->key_info);
     memset(s, 0, sizeof(*s));
 }
 

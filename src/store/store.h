@@ -368,6 +368,10 @@ struct store_service {
     int target;             /* replicas the autoscaler wants now (survives restarts) */
     char *keys;             /* its endpoint's API keys: a JSON array of lowercase
                                hex SHA-256 digests; NULL = none (open endpoint) */
+    char *key_info;         /* what `serve keys` lists of them: a JSON array of
+                               {"id", "prefix", "sha256", "created_at",
+                               "revoked_at"}; NULL in rows older than schema 8
+                               (keys stays what routers check: api_services.c) */
 };
 
 /* Add a service (name and spec_text required) and set s->id; ST_EEXISTS

@@ -27,6 +27,7 @@
 #include "server/metrics.h"
 #include "server/server.h"
 #include "server/server_conf.h"
+#include "serve/manager.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -121,6 +122,11 @@ struct row {
     int status;
     const char *field, *want; /* want: exact, or "~text" for "contains" */
 };
+
+/* A service of one replica, as `serve up` sends it (extra: more members). */
+#define SVC_BODY(extra)                                                                  \
+    "{\"spec\": \"name: chat\\nresources:\\n  accelerators: H100:8\\nrun: echo\\n"       \
+    "service:\\n  readiness_probe: /health\\n  replicas: 1\\n\"" extra "}"
 
 #define SPEC_BODY(extra)                                                                 \
     "{\"spec\": \"name: gang\\nresources:\\n  accelerators: H100:8\\n"                   \
@@ -268,6 +274,73 @@ static const struct row rows[] = {
      "ENOTFOUND"},
     /* metrics answer in Prometheus text, not JSON */
     {AUTH_NONE, "GET", "/metrics", NULL, NULL, 401, "error.code", "EINVAL"},
+    /* a service's API keys: roles, a service that is not there */
+    {AUTH_NONE, "GET", "/v1/services/chat/keys", NULL, NULL, 401, "error.message",
+     "~Bearer"},
+    {AUTH_VIEWER, "GET", "/v1/services/chat/keys", NULL, NULL, 403, "error.message",
+     "~needs the member role"},
+    {AUTH_VIEWER, "POST", "/v1/services/chat/keys", NULL, NULL, 403, "error.code", "EINVAL"},
+    {AUTH_VIEWER, "DELETE", "/v1/services/chat/keys/1", NULL, NULL, 403, "error.code",
+     "EINVAL"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 404, "error.message",
+     "~no service 'chat'"},
+    {AUTH_MEMBER, "POST", "/v1/services/chat/keys", NULL, NULL, 404, "error.code",
+     "ENOTFOUND"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/1", NULL, NULL, 404, "error.code",
+     "ENOTFOUND"},
+    {AUTH_MEMBER, "PUT", "/v1/services/chat/keys", NULL, NULL, 405, "error.code", "EUSAGE"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys/1", NULL, NULL, 405, "error.code",
+     "EUSAGE"},
+    /* serve up makes key 1; one more is 2; listing shows neither key nor digest */
+    {AUTH_MEMBER, "POST", "/v1/services", NULL, SVC_BODY(""), 201, "key", "~sk_"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.0.id", "1"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.0.prefix", "~sk_"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.0.sha256",
+     "(missing)"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "open", "false"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", "all=2", NULL, 400, "error.message",
+     "~?all="},
+    {AUTH_MEMBER, "POST", "/v1/services/chat/keys", NULL, NULL, 201, "id", "2"},
+    {AUTH_MEMBER, "POST", "/v1/services/chat/keys", NULL, NULL, 201, "key", "~sk_"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.2.id", "3"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat", NULL, NULL, 200, "keys", "3"},
+    /* revoke: by id; not twice; bad ids */
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/x", NULL, NULL, 400, "error.message",
+     "~'x' is not a key id"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/0", NULL, NULL, 400, "error.code",
+     "EINVAL"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/9", NULL, NULL, 404, "error.message",
+     "~service 'chat' has no live key 9"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/1", "force=2", NULL, 400,
+     "error.message", "~?force="},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/1", NULL, NULL, 200, "revoked", "1"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/1", NULL, NULL, 404, "error.code",
+     "ENOTFOUND"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/3", NULL, NULL, 200, "keys", "1"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.0.id", "2"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.1", "(missing)"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", "all=1", NULL, 200, "keys.0.revoked_at",
+     "~."},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", "all=1", NULL, 200, "keys.1.revoked_at",
+     "null"},
+    /* the last key: only with force, and the endpoint is then open */
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/2", NULL, NULL, 409, "error.message",
+     "~the last key of service 'chat'"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/2", "force=1", NULL, 200, "open",
+     "true"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "open", "true"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys", "[]"},
+    {AUTH_VIEWER, "GET", "/v1/services/chat/endpoints", NULL, NULL, 200, "keys", "[]"},
+    /* an open service gets a key again; ids are never given twice */
+    {AUTH_MEMBER, "POST", "/v1/services/chat/keys", NULL, NULL, 201, "id", "4"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "open", "false"},
+    /* a service on its way down keeps its keys as they are */
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat", NULL, NULL, 202, "state", "SHUTTING_DOWN"},
+    {AUTH_MEMBER, "POST", "/v1/services/chat/keys", NULL, NULL, 409, "error.message",
+     "~SHUTTING_DOWN"},
+    {AUTH_MEMBER, "DELETE", "/v1/services/chat/keys/4", "force=1", NULL, 409, "error.code",
+     "ESTATE"},
+    {AUTH_MEMBER, "GET", "/v1/services/chat/keys", NULL, NULL, 200, "keys.0.id", "4"},
 };
 
 static void check_row(struct srv *s, const struct row *r, size_t i)
@@ -545,6 +618,160 @@ static void test_metrics_and_labels(void **state)
     api_resp_clear(&rp);
 }
 
+/* One call that must answer `status`; its JSON (the caller decrefs). */
+static json_t *call_ok(struct srv *s, const char *method, const char *path,
+                       const char *query, const char *body, int status)
+{
+    struct api_resp rp;
+    json_t *o = call(s, AUTH_MEMBER, method, path, query, body, &rp);
+
+    if (rp.status != status || o == NULL)
+        fail_msg("%s %s: status %d (want %d): %.*s", method, path, rp.status, status,
+                 (int)rp.body_len, rp.body ? rp.body : "");
+    api_resp_clear(&rp);
+    return o;
+}
+
+/* The "keys" of the replica set routers get, as compact JSON text. */
+static char *endpoint_keys(struct srv *s)
+{
+    json_t *o = call_ok(s, "GET", "/v1/services/chat/endpoints", NULL, NULL, 200);
+    char *t = json_dumps(json_object_get(o, "keys"), JSON_COMPACT);
+
+    json_decref(o);
+    return t;
+}
+
+/* A key change reaches routers at once: the replica set gets a new version
+ * (its long polls answer) with the new digests, and the manager's next
+ * round keeps them (it reads them from the row). */
+static void test_keys_reach_routers(void **state)
+{
+    struct fx *f = *state;
+    struct mgr_hooks h;
+    char digest[65], want[80], *got;
+    uint64_t v1, v2, v3;
+    struct err e;
+    int64_t id;
+    json_t *o;
+
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(mgr_open(&f->s.mgr, f->s.st, &h, &e), 0);
+    o = call_ok(&f->s, "POST", "/v1/services", NULL, SVC_BODY(""), 201);
+    id = json_integer_value(json_object_get(json_object_get(o, "service"), "id"));
+    json_decref(o);
+    assert_int_equal(mgr_tick(f->s.mgr, 1000, NULL, &e), 0);
+    v1 = mgr_endpoints_version(f->s.mgr, id);
+    assert_true(v1 > 0);
+    o = call_ok(&f->s, "POST", "/v1/services/chat/keys", NULL, NULL, 201);
+    auth_sha256_hex(json_string_value(json_object_get(o, "key")),
+                    strlen(json_string_value(json_object_get(o, "key"))), digest);
+    json_decref(o);
+    v2 = mgr_endpoints_version(f->s.mgr, id);
+    assert_true(v2 > v1);
+    got = endpoint_keys(&f->s);
+    assert_non_null(strstr(got, digest));
+    free(got);
+    json_decref(call_ok(&f->s, "DELETE", "/v1/services/chat/keys/1", NULL, NULL, 200));
+    v3 = mgr_endpoints_version(f->s.mgr, id);
+    assert_true(v3 > v2);
+    snprintf(want, sizeof(want), "[\"%s\"]", digest);
+    got = endpoint_keys(&f->s);
+    assert_string_equal(got, want);
+    free(got);
+    assert_int_equal(mgr_tick(f->s.mgr, 1001, NULL, &e), 0);
+    got = endpoint_keys(&f->s);
+    assert_string_equal(got, want);
+    free(got);
+    mgr_close(f->s.mgr);
+    f->s.mgr = NULL;
+}
+
+/* A row from before key_info (schema 7: its keys only) loads: its key is
+ * listed as key 1, made when the service started, with no prefix; the
+ * next key is 2, and the row then has key_info for both. */
+static void test_keys_old_row(void **state)
+{
+    struct fx *f = *state;
+    struct store_service sv, got;
+    struct err e;
+    json_t *o, *info;
+
+    memset(&sv, 0, sizeof(sv));
+    sv.name = "chat";
+    sv.spec_text = "name: chat\nrun: echo\nservice:\n  replicas: 1\n";
+    sv.version = 1;
+    sv.created_at = sv.updated_at = 100;
+    sv.target = 1;
+    sv.keys = "[\"" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" "\"]";
+    assert_int_equal(store_service_insert(f->s.st, &sv, &e), 0);
+    o = call_ok(&f->s, "GET", "/v1/services/chat/keys", NULL, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(o, "keys")), 1);
+    {
+        const json_t *k = json_array_get(json_object_get(o, "keys"), 0);
+
+        assert_int_equal(json_integer_value(json_object_get(k, "id")), 1);
+        assert_true(json_is_null(json_object_get(k, "prefix")));
+        assert_true(json_number_value(json_object_get(k, "created_at")) == 100);
+    }
+    json_decref(o);
+    o = call_ok(&f->s, "POST", "/v1/services/chat/keys", NULL, NULL, 201);
+    assert_int_equal(json_integer_value(json_object_get(o, "id")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "keys")), 2);
+    json_decref(o);
+    assert_int_equal(store_service_find(f->s.st, "chat", &got, &e), 0);
+    info = json_loads(got.key_info, 0, NULL);
+    assert_int_equal(json_array_size(info), 2);
+    assert_non_null(strstr(got.keys, "0123456789abcdef"));
+    json_decref(info);
+    store_service_clear(&got);
+    /* the old key is revoked by its id like any other */
+    json_decref(call_ok(&f->s, "DELETE", "/v1/services/chat/keys/1", NULL, NULL, 200));
+    assert_int_equal(store_service_find(f->s.st, "chat", &got, &e), 0);
+    assert_null(strstr(got.keys, "0123456789abcdef"));
+    store_service_clear(&got);
+}
+
+/* Keys made and revoked over and over: at most 64 live ones; the list
+ * keeps the newest 64 revoked ones, and ids still never repeat. */
+static void test_keys_many(void **state)
+{
+    struct fx *f = *state;
+    struct store_service got;
+    char path[64];
+    struct err e;
+    json_t *o;
+    int i;
+
+    json_decref(call_ok(&f->s, "POST", "/v1/services", NULL, SVC_BODY(""), 201));
+    for (i = 2; i <= 64; i++)
+        json_decref(call_ok(&f->s, "POST", "/v1/services/chat/keys", NULL, NULL, 201));
+    o = call_ok(&f->s, "POST", "/v1/services/chat/keys", NULL, NULL, 409);
+    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(o, "error"),
+                                                               "message")),
+                           "64 keys, the most"));
+    json_decref(o);
+    for (i = 1; i <= 64 + 10; i++) { /* revoke key i, make key 64 + i */
+        snprintf(path, sizeof(path), "/v1/services/chat/keys/%d", i);
+        json_decref(call_ok(&f->s, "DELETE", path, NULL, NULL, 200));
+        o = call_ok(&f->s, "POST", "/v1/services/chat/keys", NULL, NULL, 201);
+        assert_int_equal(json_integer_value(json_object_get(o, "id")), 64 + i);
+        json_decref(o);
+    }
+    o = call_ok(&f->s, "GET", "/v1/services/chat/keys", "all=1", NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(o, "keys")), 128);
+    /* keys 1-10 are forgotten, 11 is the oldest kept */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(json_object_get(o, "keys"), 0), "id")),
+        11);
+    json_decref(o);
+    assert_int_equal(store_service_find(f->s.st, "chat", &got, &e), 0);
+    o = json_loads(got.keys, 0, NULL);
+    assert_int_equal(json_array_size(o), 64);
+    json_decref(o);
+    store_service_clear(&got);
+}
+
 /* docs/api/openapi.yaml documents every route of the table, and no other:
  * same paths, same methods; routes needing no role say `security: []`. */
 static void test_openapi_matches_table(void **state)
@@ -596,6 +823,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_reply_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_and_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_reach_routers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_old_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_many, setup, teardown),
         cmocka_unit_test(test_openapi_matches_table),
     };
 

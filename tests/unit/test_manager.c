@@ -3,7 +3,8 @@
  * controller on the sim driver, in virtual time (schedtest.h): services as
  * sets of replica jobs, spread spot replicas, on-demand while spot is short
  * and back to spot after, replacement of replicas failing their probe,
- * rolling updates, `serve down`, and autoscaling on reported load.
+ * rolling updates, `serve down`, autoscaling on reported load, and
+ * placement near the users (on the bundled catalog and its RTTs).
  *
  * Probes are the test's: the probe hook records which replica was asked,
  * and the test answers after the manager's round, ok unless the replica's
@@ -68,22 +69,28 @@ static int is_broken(const struct mt *t, int64_t id)
     return 0;
 }
 
-static void mt_init(struct mt *t)
+/* A world from opts (NULL: the fixture) with a manager on it. */
+static void mt_init_with(struct mt *t, const struct st_opts *opts)
 {
     struct mgr_hooks h;
     struct err e;
 
     memset(t, 0, sizeof(*t));
-    st_init(&t->w, NULL);
+    st_init(&t->w, opts);
     /* replicas serve until stopped: the world runs each job 30 days */
     for (size_t i = 0; i <= ST_MAX_JOBS; i++)
         t->w.jobs[i].duration_s = 30 * 86400.0;
-    h = (struct mgr_hooks){t, probe, port, host, NULL};
+    h = (struct mgr_hooks){t, probe, port, host, NULL, t->w.cat};
     err_clear(&e);
     assert_int_equal(mgr_open(&t->m, t->w.store, &h, &e), 0);
     t->w.p.replica_may_use = mgr_replica_may_use;
     t->w.p.replica_event = mgr_replica_event;
     t->w.p.replica_ctx = t->m;
+}
+
+static void mt_init(struct mt *t)
+{
+    mt_init_with(t, NULL);
 }
 
 static void mt_free(struct mt *t)
@@ -92,7 +99,8 @@ static void mt_free(struct mt *t)
     st_free(&t->w);
 }
 
-static int64_t mt_up(struct mt *t, const char *yaml)
+/* A service from yaml under policy (NULL: none), as `serve up` makes it. */
+static int64_t mt_up_policy(struct mt *t, const char *yaml, const char *policy)
 {
     struct store_service s;
     struct err e;
@@ -101,6 +109,7 @@ static int64_t mt_up(struct mt *t, const char *yaml)
     s.name = xstrdup("llm");
     s.spec_path = xstrdup("llm.yaml");
     s.spec_text = xstrdup(yaml);
+    s.policy_text = policy ? xstrdup(policy) : NULL;
     s.version = 1;
     s.state = SVC_STARTING;
     s.created_at = s.updated_at = t->w.t;
@@ -109,6 +118,11 @@ static int64_t mt_up(struct mt *t, const char *yaml)
     t->svc = s.id;
     store_service_clear(&s);
     return t->svc;
+}
+
+static int64_t mt_up(struct mt *t, const char *yaml)
+{
+    return mt_up_policy(t, yaml, NULL);
 }
 
 /* One controller step, one manager round, the probes answered. */
@@ -463,6 +477,239 @@ static void test_gives_up(void **state)
     mt_free(&t);
 }
 
+/* ---- placement near the users (stratus: service: users, latency_slo_ms) ----
+ *
+ * The bundled catalog (catalog/, with its RTTs): A10:1 on demand sold by
+ * azure in US regions only and by oci everywhere; the fleet has nodes in
+ * azure/eastus and (FLEET_EU) in oci/eu-frankfurt-1.  The policy
+ * puts inference on azure first, overflowing to oci: by price and policy
+ * alone every replica goes to azure/eastus.  RTT(eastus, eu-frankfurt-1)
+ * is about 90 ms.  (The fleet is given per test.) */
+
+#define AZURE_FIRST                                                                      \
+    "version: 1\n"                                                                       \
+    "rules:\n"                                                                           \
+    "  - name: inference-azure-first\n"                                                  \
+    "    description: inference on azure first, overflowing to oci, then gcp\n"          \
+    "    match: {kind: infer}\n"                                                         \
+    "    allow: [azure]\n"                                                               \
+    "    overflow: [oci, gcp]\n"                                                         \
+    "    spot: forbid\n"
+
+#define A10_SERVICE(stratus_service, replicas)                                           \
+    "name: llm\n"                                                                        \
+    "resources:\n"                                                                       \
+    "  accelerators: A10:1\n"                                                            \
+    "run: serve\n"                                                                       \
+    "stratus:\n"                                                                         \
+    "  duration: 30d\n" stratus_service "service:\n"                                     \
+    "  readiness_probe: /health\n"                                                       \
+    "  replicas: " replicas "\n"
+
+#define TWO_CONTINENTS                                                                   \
+    "  service:\n"                                                                       \
+    "    users: {azure/eastus: 0.5, oci/eu-frankfurt-1: 0.5}\n"
+
+#define FLEET_HEAD "location,instance_type,nodes,spot_nodes\n"
+#define FLEET_US "azure/eastus,Standard_NV36ads_A10_v5,4,0\n"
+#define FLEET_EU "oci/eu-frankfurt-1,VM.GPU.A10.1,4,0\n"
+
+/* A world on the bundled catalog with fleet (CSV text); returns the
+ * directory to pass to mt_free_near. */
+static char *mt_init_near(struct mt *t, const char *fleet_csv)
+{
+    char *dir = tu_mkdtemp(), *fleet = xasprintf("%s/fleet.csv", dir);
+    struct st_opts o;
+
+    tu_write(dir, "fleet.csv", fleet_csv);
+    memset(&o, 0, sizeof(o));
+    o.catalog = SOURCE_DIR "/catalog";
+    o.fleet = fleet;
+    mt_init_with(t, &o);
+    free(fleet);
+    return dir;
+}
+
+static void mt_free_near(struct mt *t, char *dir)
+{
+    mt_free(t);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+/* Running replicas of the service in "cloud/region". */
+static int mt_where(struct mt *t, const char *loc)
+{
+    struct store_job *v = NULL;
+    size_t n = 0, i;
+    struct err e;
+    int k = 0;
+
+    err_clear(&e);
+    assert_int_equal(store_replica_list(t->w.store, t->svc, 1, &v, &n, &e), 0);
+    for (i = 0; i < n; i++) {
+        struct store_attempt a;
+        char here[128];
+
+        if (v[i].state != JOB_RUNNING || v[i].cur_attempt == 0 ||
+            store_attempt_get(t->w.store, v[i].cur_attempt, &a, &e) != 0)
+            continue;
+        snprintf(here, sizeof(here), "%s/%s", a.cloud, a.region);
+        k += strcmp(here, loc) == 0;
+        store_attempt_clear(&a);
+    }
+    store_jobs_free(v, n);
+    return k;
+}
+
+/* Zones the service's running replicas are in. */
+static int mt_zones(struct mt *t)
+{
+    struct store_job *v = NULL;
+    char seen[8][48];
+    size_t n = 0, i, k, ns = 0;
+    struct err e;
+
+    err_clear(&e);
+    assert_int_equal(store_replica_list(t->w.store, t->svc, 1, &v, &n, &e), 0);
+    for (i = 0; i < n; i++) {
+        struct store_attempt a;
+
+        if (v[i].state != JOB_RUNNING || v[i].cur_attempt == 0 ||
+            store_attempt_get(t->w.store, v[i].cur_attempt, &a, &e) != 0)
+            continue;
+        for (k = 0; k < ns && strcmp(seen[k], a.zone) != 0; k++)
+            ;
+        if (k == ns && ns < 8)
+            snprintf(seen[ns++], sizeof(seen[0]), "%s", a.zone);
+        store_attempt_clear(&a);
+    }
+    store_jobs_free(v, n);
+    return (int)ns;
+}
+
+static char *svc_reason(struct mt *t)
+{
+    struct store_service s;
+    struct err e;
+    char *r;
+
+    err_clear(&e);
+    assert_int_equal(store_service_get(t->w.store, t->svc, &s, &e), 0);
+    r = xstrdup(s.reason ? s.reason : "");
+    store_service_clear(&s);
+    return r;
+}
+
+/* Users half in North America, half in Europe, within 40 ms (and with the
+ * default SLO, the nearest location's RTT + MGR_NEAR_MARGIN_MS): one of
+ * two replicas goes to Europe although the policy prefers azure, which
+ * sells A10 only in the US. */
+static void test_near_users(void **state)
+{
+    static const char *const specs[] = {
+        A10_SERVICE(TWO_CONTINENTS "    latency_slo_ms: 40\n", "2"),
+        A10_SERVICE(TWO_CONTINENTS, "2"),
+    };
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
+        struct mt t;
+        char *dir = mt_init_near(&t, FLEET_HEAD FLEET_US FLEET_EU);
+
+        mt_up_policy(&t, specs[k], AZURE_FIRST);
+        mt_run(&t, ST_T0 + 300);
+        mt_dump(&t, "near users");
+        assert_int_equal(mt_count(&t).ready, 2);
+        assert_int_equal(mt_where(&t, "azure/eastus"), 1);
+        assert_int_equal(mt_where(&t, "oci/eu-frankfurt-1"), 1);
+        assert_int_equal(svc_state(&t), SVC_READY);
+        mt_free_near(&t, dir);
+    }
+}
+
+/* No location that sells the replica is within 10 ms of the users (the
+ * nearest is ~25 ms away): placement goes by policy at once, and the
+ * service's reason says why the users' region got no replica. */
+static void test_near_slo_impossible(void **state)
+{
+    struct mt t;
+    char *dir = mt_init_near(&t, FLEET_HEAD FLEET_US FLEET_EU), *why;
+
+    (void)state;
+    mt_up_policy(&t,
+                 A10_SERVICE("  service:\n    users: {gcp/europe-west4: 1.0}\n"
+                             "    latency_slo_ms: 10\n",
+                             "2"),
+                 AZURE_FIRST);
+    mt_run(&t, ST_T0 + 300);
+    mt_dump(&t, "slo impossible");
+    assert_int_equal(mt_count(&t).ready, 2);
+    assert_int_equal(mt_where(&t, "azure/eastus"), 2);
+    why = svc_reason(&t);
+    assert_non_null(strstr(why, "gcp/europe-west4"));
+    free(why);
+    mt_free_near(&t, dir);
+}
+
+/* Locations near the users exist but have no room: the replica owed to
+ * them waits at most MGR_NEAR_WAIT_S, then goes where the policy says. */
+static void test_near_full_waits_then_policy(void **state)
+{
+    struct mt t;
+    char *dir = mt_init_near(&t, FLEET_HEAD FLEET_US);
+
+    (void)state;
+    mt_up_policy(&t, A10_SERVICE(TWO_CONTINENTS "    latency_slo_ms: 40\n", "2"), AZURE_FIRST);
+    mt_run(&t, ST_T0 + 200);
+    assert_int_equal(mt_count(&t).running, 1);
+    assert_int_equal(mt_where(&t, "azure/eastus"), 1);
+    mt_run(&t, ST_T0 + MGR_NEAR_WAIT_S + 300);
+    mt_dump(&t, "near full");
+    assert_int_equal(mt_count(&t).ready, 2);
+    assert_int_equal(mt_where(&t, "azure/eastus"), 2);
+    mt_free_near(&t, dir);
+}
+
+/* Spot replicas with users in Europe: all three go to gcp/europe-west4
+ * (spot $1.83) rather than the cheaper us-central1 ($1.60), and the spot
+ * spread still holds there (no zone takes more than 2). */
+static void test_near_users_spot(void **state)
+{
+    struct mt t;
+    char *dir = mt_init_near(&t, FLEET_HEAD "gcp/us-central1,g2-standard-48,64,64\n"
+                                            "gcp/europe-west4,g2-standard-48,64,64\n");
+    struct counts c;
+
+    (void)state;
+    mt_up(&t, "name: llm\nresources:\n  accelerators: L4:4\n  use_spot: true\nrun: serve\n"
+              "stratus:\n  duration: 30d\n  service:\n    users: {gcp/europe-west4: 1.0}\n"
+              "    latency_slo_ms: 40\nservice:\n  readiness_probe: /health\n  replicas: 3\n");
+    mt_run(&t, ST_T0 + 300);
+    mt_dump(&t, "near users spot");
+    c = mt_count(&t);
+    assert_int_equal(c.spot, 3);
+    assert_int_equal(c.ready, 3);
+    assert_int_equal(mt_where(&t, "gcp/europe-west4"), 3);
+    assert_true(mt_zones(&t) >= 2);
+    mt_free_near(&t, dir);
+}
+
+/* Without users: by policy and price, as ever (both in azure/eastus). */
+static void test_near_no_users(void **state)
+{
+    struct mt t;
+    char *dir = mt_init_near(&t, FLEET_HEAD FLEET_US FLEET_EU);
+
+    (void)state;
+    mt_up_policy(&t, A10_SERVICE("", "2"), AZURE_FIRST);
+    mt_run(&t, ST_T0 + 300);
+    assert_int_equal(mt_count(&t).ready, 2);
+    assert_int_equal(mt_where(&t, "azure/eastus"), 2);
+    mt_free_near(&t, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +720,11 @@ int main(void)
         cmocka_unit_test(test_update_spot),
         cmocka_unit_test(test_autoscale_on_load),
         cmocka_unit_test(test_gives_up),
+        cmocka_unit_test(test_near_users),
+        cmocka_unit_test(test_near_slo_impossible),
+        cmocka_unit_test(test_near_full_waits_then_policy),
+        cmocka_unit_test(test_near_users_spot),
+        cmocka_unit_test(test_near_no_users),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

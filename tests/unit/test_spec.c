@@ -1047,14 +1047,14 @@ static const struct sky_case sky_cases[] = {
      0,
      1,
      SPEC_KIND_INFER,
-     {":5:3: warning: resources.ports"}},
+     {NULL}},
     {"sglang_anyof_spot.yaml",
      "H200:8@*/*/* spot, H100:8@*/*/* spot, A100-80GB:8@*/*/* spot, H200:8@*/*/* od, "
      "H100:8@*/*/* od, A100-80GB:8@*/*/* od",
      0,
      2,
      SPEC_KIND_INFER,
-     {":6:3: warning: resources.disk_tier", ":7:3: warning: resources.ports"}},
+     {":6:3: warning: resources.disk_tier"}},
     {"tpu_pod.yaml",
      "tpu-v2-8:1@*/*/*",
      0,
@@ -1072,13 +1072,13 @@ static const struct sky_case sky_cases[] = {
      0,
      2,
      SPEC_KIND_INFER,
-     {":9:3: warning: resources.network_tier", ":13:3: warning: resources.ports"}},
+     {":9:3: warning: resources.network_tier"}},
     {"vllm_service_set.yaml",
      "L4:1@*/*/*, A10G:1@*/*/*, A10:1@*/*/*, A100:1@*/*/*, A100-80GB:1@*/*/*",
      0,
      1,
      SPEC_KIND_INFER,
-     {":11:3: warning: resources.ports"}},
+     {NULL}},
 };
 
 static const struct sky_case *sky_case_find(const char *file)

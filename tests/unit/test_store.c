@@ -1090,6 +1090,7 @@ static struct store_service full_service(char *name)
     s.ended_at = 0;
     s.target = 5;
     s.keys = "[\"" HASH_A "\"]";
+    s.key_info = "[{\"id\": 1, \"sha256\": \"" HASH_A "\"}]";
     return s;
 }
 
@@ -1108,6 +1109,7 @@ static void assert_service_eq(const struct store_service *g, const struct store_
     assert_same_double(g->ended_at, w->ended_at);
     assert_int_equal(g->target, w->target);
     assert_str_or_null(g->keys, w->keys);
+    assert_str_or_null(g->key_info, w->key_info);
 }
 
 static void test_service_roundtrip(void **state)
@@ -1136,6 +1138,7 @@ static void test_service_roundtrip(void **state)
     s.ended_at = DBL_MAX;
     s.target = 0;
     s.keys = NULL;
+    s.key_info = NULL;
     OK(store_service_update(st, &s, E));
     OK(store_service_get(st, s.id, &got, E));
     assert_service_eq(&got, &s);
@@ -1504,7 +1507,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 7);
+    assert_int_equal(store_schema_version(st), 8);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -1519,7 +1522,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 7);
+    assert_int_equal(store_schema_version(st), 8);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1701,7 +1704,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 7);
+    assert_int_equal(store_schema_version(st), 8);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1733,7 +1736,7 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1777,7 +1780,7 @@ static void test_migrate_from_v5(void **state)
                       " 8, 1, 1, 2.5, 10, 11, 20, 1, 0, 9.75, NULL, 0, 0, 0, 1.5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 7);
+    assert_int_equal(store_schema_version(st), 8);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     assert_int_equal(store_legacy_layout(st), 0);
     OK(store_job_get(st, 1, &got, E));
@@ -1793,7 +1796,7 @@ static void test_migrate_from_v5(void **state)
     OK(store_token_insert(st, &t, E));
     OK(store_setting_put(st, "policy", "p", E));
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('tokens',"
                              " 'settings', 'tokens_hash', 'tokens_live_name')"),
@@ -1843,7 +1846,7 @@ static void test_migrate_from_v6(void **state)
                       " VALUES ('ci', 'member', '" HASH_A "', 5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 7);
+    assert_int_equal(store_schema_version(st), 8);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
@@ -1865,7 +1868,7 @@ static void test_migrate_from_v6(void **state)
     r = add_replica(st, s.id, 1, 40001, JOB_PENDING);
     assert_int_equal(r, 2);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('services',"
                              " 'services_live_name', 'jobs_service')"),
@@ -1928,7 +1931,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 7)"));
+                                  "(schema version 99; this stratus knows up to 8)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1976,7 +1979,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 7);
+    assert_int_equal(store_schema_version(st), 8);
     store_close(st);
 }
 
