@@ -43,9 +43,9 @@ static int is_idempotent(unsigned m)
            m == HTTP_OPTIONS;
 }
 
-static void count_code(struct rt *rt, int code, double secs)
+/* Count a reply (rt's lock held). */
+static void count_code_locked(struct rt *rt, int code, double secs)
 {
-    rt_lock(rt);
     rt->by_code[code > 0 && code < RT_NCODES ? code : 0]++;
     if (secs >= 0) {
         size_t i;
@@ -55,6 +55,12 @@ static void count_code(struct rt *rt, int code, double secs)
         rt->lat.count[i]++;
         rt->lat.sum += secs;
     }
+}
+
+static void count_code(struct rt *rt, int code, double secs)
+{
+    rt_lock(rt);
+    count_code_locked(rt, code, secs);
     rt_unlock(rt);
 }
 
@@ -220,12 +226,23 @@ void rt_up_complete(struct rt_pxy *p)
 {
     struct rt_cconn *c = p->c;
 
+    struct rt *rt = p->w->rt;
+    double now = rt_now();
+
     if (p->chunked_out)
         evbuffer_add(c->out, "0\r\n\r\n", 5);
-    end_attempt(p, p->status != 502 && p->status != 503 && p->status != 504,
-                rt_now() - p->t0);
+    /* one lock for both: with several loops the lock is what they share */
+    rt_lock(rt);
+    if (p->rep != NULL) {
+        int ok = p->status != 502 && p->status != 503 && p->status != 504;
+
+        rp_done(&rt->set, p->rep, ok, now - p->t0, now);
+        rt->upstream_errors += !ok;
+    }
+    count_code_locked(rt, p->status, now - p->t0);
+    rt_unlock(rt);
+    p->rep = NULL;
     access_log(c, p->status);
-    count_code(p->w->rt, p->status, rt_now() - p->t0);
     rt_client_done(c);
 }
 
@@ -354,20 +371,16 @@ void rt_wake_waiting(struct rt_worker *w)
 static int check_key(struct rt *rt, const char *h, int *keys)
 {
     char hex[65];
-    int ok;
+    int ok, bearer = strncasecmp(h, "Bearer ", 7) == 0;
 
+    if (bearer) {
+        for (h += 7; *h == ' '; h++)
+            ;
+        auth_sha256_hex(h, strlen(h), hex);
+    }
     rt_lock(rt);
     *keys = rt->set.nkeys > 0;
-    rt_unlock(rt);
-    if (!*keys)
-        return 0;
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return -1;
-    for (h += 7; *h == ' '; h++)
-        ;
-    auth_sha256_hex(h, strlen(h), hex);
-    rt_lock(rt);
-    ok = rp_key_ok(&rt->set, hex);
+    ok = !*keys || (bearer && rp_key_ok(&rt->set, hex));
     rt_unlock(rt);
     return ok ? 0 : -1;
 }
