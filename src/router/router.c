@@ -116,6 +116,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     rt_conn_tick(w);
+    if (w->accept_paused) {
+        w->accept_paused = 0;
+        evconnlistener_enable(w->lev);
+    }
     if (w->waitq != NULL)
         rt_wake_waiting(w);
     if (w->idx == 0 && w->rt->alog != NULL)
@@ -134,6 +138,23 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof(peer));
     rt_client_adopt(arg, fd, peer);
+}
+
+/* Out of file descriptors: accept() would fail at once again and again, so
+ * the listener rests a tick (connections wait in the backlog meanwhile). */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct rt_worker *w = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+        return;
+    if (!w->accept_paused_logged)
+        log_warn("accept: %s: not taking connections for %.1f s (raise the limit: ulimit -n)",
+                 strerror(err), RT_TICK_S);
+    w->accept_paused_logged = 1;
+    w->accept_paused = 1;
+    evconnlistener_disable(lev);
 }
 
 static int worker_open(struct rt *rt, struct rt_worker *w, int fd, struct err *e)
@@ -156,6 +177,7 @@ static int worker_open(struct rt *rt, struct rt_worker *w, int fd, struct err *e
         close(fd);
         return err_set(e, ST_EIO, "cannot listen: %s", strerror(errno));
     }
+    evconnlistener_set_error_cb(w->lev, on_accept_error);
     w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
     event_add(w->tick, &tick);
     return 0;

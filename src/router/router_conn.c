@@ -141,6 +141,7 @@ static int on_req_begin(http_parser *hp)
 
     head_reset(&c->head);
     buf_reset(&c->url);
+    c->req_start = rt_now();
     c->auth[0] = '\0';
     c->has_host = c->expect_continue = 0;
     c->err_code = 0;
@@ -185,6 +186,7 @@ static int on_req_headers(http_parser *hp)
 
     if (c->head.in_value)
         head_end_field(&c->head, keep_req, c);
+    c->req_start = 0; /* the head is in: a slow body is an idle client, not a slow head */
     if (c->url.len == 0 || c->url.data[0] != '/') {
         c->err_code = 400;
         return -1;
@@ -275,6 +277,7 @@ static size_t client_feed(struct rt_cconn *c, const char *data, size_t len)
 static void client_dispatch(struct rt_cconn *c)
 {
     c->req_done = 0;
+    c->req_start = 0;
     c->keep_alive = http_should_keep_alive(&c->hp);
     c->http10 = c->hp.http_major == 1 && c->hp.http_minor == 0;
     if (c->hp.upgrade) {
@@ -338,6 +341,7 @@ void rt_client_flush(struct rt_cconn *c)
     }
     if (c->busy && c->px.u != NULL && c->px.u->paused) {
         c->px.u->paused = 0; /* room again: read the replica on */
+        c->px.u->last = rt_now();
         event_active(c->px.u->ev, EV_READ, 1);
     }
 }
@@ -378,7 +382,7 @@ static void client_read(struct rt_cconn *c)
         } else {
             evbuffer_add(c->in, buf, (size_t)n);
         }
-        if ((size_t)n < sizeof(buf))
+        if ((size_t)n < sizeof(buf) && !c->rdhup)
             return; /* the socket is empty: the next edge brings more */
     }
 }
@@ -440,6 +444,10 @@ static void on_client(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     c->kicked = 0;
+    if (what & EV_CLOSED) { /* with data in the same edge: read on to the EOF */
+        c->rdhup = 1;
+        what |= EV_READ;
+    }
     if (what & EV_WRITE)
         rt_client_flush(c);
     if ((what & EV_READ) && !c->dead)
@@ -477,7 +485,8 @@ void rt_client_adopt(struct rt_worker *w, int fd, const char *peer)
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
-    c->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, on_client, c);
+    c->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET,
+                      on_client, c);
     event_add(c->ev, NULL);
 }
 
@@ -650,7 +659,7 @@ static struct rt_uconn *up_new(struct rt_worker *w, struct rt_pool *pl)
     u->connecting = rc != 0;
     buf_init(&u->head.text, 0);
     u->out = evbuffer_new();
-    u->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET, on_up, u);
+    u->ev = event_new(w->base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET, on_up, u);
     event_add(u->ev, NULL);
     return u;
 }
@@ -677,17 +686,24 @@ static struct rt_pxy *up_detach(struct rt_uconn *u)
     return p;
 }
 
-/* The attempt on u failed: close it and let the request decide. */
-static void up_fail(struct rt_uconn *u, int connect_failed)
+enum up_why { UP_CONNECT, UP_CLOSED, UP_BROKEN, UP_TIMEOUT };
+
+/* The attempt on u failed: close it and let the request decide.  Only a
+ * pooled connection the replica closed before any byte of the reply is
+ * "stale" (the replica never took the request: servers close idle
+ * connections); a timeout or a broken reply says nothing of the kind. */
+static void up_fail(struct rt_uconn *u, enum up_why why)
 {
-    int stale = u->reused && u->got == 0 && !connect_failed;
+    int stale = why == UP_CLOSED && u->reused && u->got == 0;
     struct rt_pxy *p = up_detach(u);
 
     up_close(u);
     if (p == NULL)
         return;
-    p->connect_failed = connect_failed;
+    p->connect_failed = why == UP_CONNECT;
     p->stale = stale;
+    p->timed_out = why == UP_TIMEOUT;
+    p->any_timeout |= p->timed_out;
     rt_up_failed(p);
 }
 
@@ -720,7 +736,7 @@ static int up_flush(struct rt_uconn *u)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 0;
-        up_fail(u, 0);
+        up_fail(u, errno == EPIPE || errno == ECONNRESET ? UP_CLOSED : UP_BROKEN);
         return 1;
     }
     return 0;
@@ -755,7 +771,7 @@ static int up_got(struct rt_uconn *u, const char *buf, size_t n)
         return 1;
     }
     if (er != HPE_OK) {
-        up_fail(u, 0);
+        up_fail(u, UP_BROKEN);
         return 1;
     }
     rt_client_flush(c);
@@ -773,7 +789,7 @@ static void up_eof(struct rt_uconn *u)
             return;
         }
     }
-    up_fail(u, 0);
+    up_fail(u, UP_CLOSED);
 }
 
 static void up_read(struct rt_uconn *u)
@@ -795,11 +811,11 @@ static void up_read(struct rt_uconn *u)
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                up_fail(u, 0);
+                up_fail(u, errno == ECONNRESET ? UP_CLOSED : UP_BROKEN);
             return;
         }
         u->last = rt_now();
-        if (up_got(u, buf, (size_t)n) || (size_t)n < sizeof(buf))
+        if (up_got(u, buf, (size_t)n) || ((size_t)n < sizeof(buf) && !u->rdhup))
             return;
     }
 }
@@ -810,9 +826,13 @@ static void on_up(evutil_socket_t fd, short what, void *arg)
     int err = 0;
     socklen_t len = sizeof(err);
 
+    if (what & EV_CLOSED) {
+        u->rdhup = 1;
+        what |= EV_READ;
+    }
     if (u->connecting) {
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-            up_fail(u, 1);
+            up_fail(u, UP_CONNECT);
             return;
         }
         if (!(what & EV_WRITE))
@@ -825,10 +845,10 @@ static void on_up(evutil_socket_t fd, short what, void *arg)
         up_read(u);
 }
 
-void rt_up_send(struct rt_pxy *p)
+void rt_up_send(struct rt_pxy *p, int fresh)
 {
     struct rt_pool *pl = pool_of(p->w, p);
-    struct rt_uconn *u = pl->idle;
+    struct rt_uconn *u = fresh ? NULL : pl->idle;
 
     if (u != NULL) {
         pl->idle = u->next;
@@ -846,7 +866,7 @@ void rt_up_send(struct rt_pxy *p)
     pl->busy++;
     u->p = p;
     p->u = u;
-    u->done = u->paused = 0;
+    u->done = u->paused = u->rdhup = 0;
     u->got = 0;
     u->last = rt_now();
     http_parser_init(&u->hp, HTTP_RESPONSE);
@@ -877,18 +897,21 @@ static void tick_client(struct rt_cconn *c, double now)
 
     if (c->lingering && now - c->last > RT_LINGER_S)
         c->dead = 1;
+    else if (!c->busy && c->req_start > 0 && now - c->req_start > cf->client_timeout_s &&
+             !c->closing)
+        /* a request head that does not come whole in time, however it trickles */
+        rt_reply_parse_error(c, 408, "the request did not arrive in time");
     else if (!c->busy && now - c->last > cf->client_timeout_s)
-        c->dead = 1; /* idle keep-alive, or a request that does not come */
+        c->dead = 1; /* idle keep-alive */
     else if (c->wblock > 0 && now - c->wblock > cf->client_timeout_s)
         c->dead = 1; /* a client that stopped reading its reply */
     if (c->dead) {
         kick(c);
         return;
     }
-    if (u != NULL && now - u->last > cf->upstream_timeout_s) {
-        c->px.timed_out = 1;
-        up_fail(u, 0);
-    }
+    /* a replica held back for a slow client is not a silent one */
+    if (u != NULL && !u->paused && now - u->last > cf->upstream_timeout_s)
+        up_fail(u, UP_TIMEOUT);
 }
 
 static void tick_pools(struct rt_worker *w, double now)

@@ -63,6 +63,8 @@ struct rt_pxy {
     int idempotent, head_only, overflow;
     int got_headers;           /* the reply's head went to the client */
     int connect_failed, timed_out, stale; /* how the last attempt failed */
+    int any_timeout;           /* an attempt of this request timed out */
+    int stale_retried;         /* resent once on a fresh connection */
     int chunked_out;           /* the reply is chunked by the router */
     int informational;         /* a 1xx reply head is being skipped */
     int status;
@@ -91,6 +93,8 @@ struct rt_cconn {
     struct rt_pxy px;          /* valid while busy */
     int busy, keep_alive, http10;
     int eof, dead, closing, lingering, rfull;
+    int rdhup;                 /* the peer's FIN is on its way: read to the end */
+    double req_start;          /* first byte of the request being read (0: none) */
     int kicked;
     double last;               /* last read, or the end of the last reply */
     double wblock;             /* since when writes wait for the client (0: none) */
@@ -110,6 +114,7 @@ struct rt_uconn {
     struct evbuffer *out;
     struct rt_pxy *p;          /* the request on it; NULL while idle */
     int connecting, reused, done, paused;
+    int rdhup;
     size_t got;                /* reply bytes read for the current request */
     double last;
     struct rt_uconn *next;     /* in pool->idle */
@@ -134,6 +139,8 @@ struct rt_worker {
     int idx;
     struct event_base *base;
     struct evconnlistener *lev;
+    int accept_paused;         /* out of descriptors: the listener rests a tick */
+    int accept_paused_logged;
     struct rt_pool *pools;
     struct rt_cconn *conns;    /* every client connection */
     struct event *tick;        /* pool GC, waiting requests, timeouts, log flush */
@@ -171,8 +178,9 @@ void rt_client_flush(struct rt_cconn *c);
 /* The request on c is answered: serve the next one (or close). */
 void rt_client_done(struct rt_cconn *c);
 /* Send p's request (p->uphead and the body) to host:port on a pooled
- * connection; the reply arrives through rt_up_* in router_proxy.c. */
-void rt_up_send(struct rt_pxy *p);
+ * connection (fresh: on a new one); the reply arrives through rt_up_* in
+ * router_proxy.c. */
+void rt_up_send(struct rt_pxy *p, int fresh);
 /* Drop p's upstream connection (the client left or the reply is cut). */
 void rt_up_abandon(struct rt_pxy *p);
 /* Close idle connections of replicas that left the set; time out idle and
@@ -182,7 +190,7 @@ void rt_conns_free(struct rt_worker *w);
 
 /* router_proxy.c: the requests. */
 /* Answer c with an error of the router's own and close it after (a
- * request that could not be parsed: 400, 413, 431, 501). */
+ * request that could not be parsed: 400, 413, 431, 501; or too slow: 408). */
 void rt_reply_parse_error(struct rt_cconn *c, int code, const char *msg);
 /* A whole request arrived on c (head in c->head/c->url, body in c->body). */
 void rt_request(struct rt_cconn *c);

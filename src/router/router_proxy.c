@@ -139,7 +139,9 @@ static void finish_error(struct rt_pxy *p, int code, const char *msg)
     reply_error(p->c, code, msg, code == 503 ? ra : NULL);
 }
 
-/* The replica failed after the head was relayed: cut the client off. */
+/* The replica failed after the head was relayed: what was relayed goes
+ * out, then the connection closes, so the client sees the reply end early
+ * (no last chunk, or fewer bytes than its Content-Length). */
 static void finish_cut(struct rt_pxy *p)
 {
     struct rt_cconn *c = p->c;
@@ -147,9 +149,7 @@ static void finish_cut(struct rt_pxy *p)
     access_log(c, p->status);
     count_code(p->w->rt, p->status, -1);
     c->keep_alive = 0;
-    evbuffer_drain(c->out, evbuffer_get_length(c->out)); /* no end-of-reply marker */
     rt_client_done(c);
-    c->dead = 1; /* closed, not shut down: no orderly end the client could trust */
 }
 
 void rt_client_left(struct rt_pxy *p)
@@ -182,6 +182,8 @@ int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
     int status = u->hp.status_code;
     int no_body = p->head_only || status == 204 || status == 304;
 
+    if (status == 101)
+        return -1; /* an upgrade nobody asked for (requests that ask get 501) */
     if (status >= 100 && status < 200) {
         p->informational = 1; /* 100 Continue, 103 Early Hints: not for the client */
         return 0;
@@ -191,7 +193,7 @@ int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
     evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\n", status,
                         u->reason[0] ? u->reason : http_status_str((enum http_status)status));
     evbuffer_add(c->out, u->head.text.data, u->head.text.len);
-    if (u->hp.flags & F_CONTENTLENGTH)
+    if ((u->hp.flags & F_CONTENTLENGTH) && status != 204)
         evbuffer_add_printf(c->out, "Content-Length: %llu\r\n",
                             (unsigned long long)u->hp.content_length);
     else if (!no_body && !c->http10)
@@ -205,7 +207,7 @@ int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
     else if (c->http10)
         evbuffer_add(c->out, "Connection: keep-alive\r\n", 24);
     evbuffer_add(c->out, "\r\n", 2);
-    return p->head_only; /* 1: the parser expects no body */
+    return no_body; /* 1: the parser expects no body (bytes there end the connection) */
 }
 
 void rt_up_body(struct rt_pxy *p, const char *at, size_t len)
@@ -255,12 +257,19 @@ static int may_retry(const struct rt_pxy *p)
 void rt_up_failed(struct rt_pxy *p)
 {
     p->phase = PH_NONE;
+    if (p->stale && !p->stale_retried && !p->got_headers) {
+        /* The replica closed a pooled connection it had kept idle: it did
+         * nothing wrong and saw nothing; the same replica, a new connection. */
+        p->stale_retried = 1;
+        p->phase = PH_UPSTREAM;
+        rt_up_send(p, 1);
+        return;
+    }
     end_attempt(p, 0, -1);
     if (may_retry(p)) {
         rt_lock(p->w->rt);
         p->w->rt->retries++;
         rt_unlock(p->w->rt);
-        p->timed_out = 0;
         attempt(p);
         return;
     }
@@ -278,8 +287,8 @@ void rt_up_failed(struct rt_pxy *p)
 static void forward(struct rt_pxy *p)
 {
     p->phase = PH_UPSTREAM;
-    p->connect_failed = p->stale = 0;
-    rt_up_send(p);
+    p->connect_failed = p->stale = p->timed_out = 0;
+    rt_up_send(p, 0);
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)
@@ -338,7 +347,9 @@ static void attempt(struct rt_pxy *p)
         return;
     }
     if (r == NULL) {
-        if (p->ntried > 0)
+        if (p->ntried > 0 && p->any_timeout)
+            finish_error(p, 504, "no replica tried answered in time");
+        else if (p->ntried > 0)
             finish_error(p, 502, "every replica tried failed before answering");
         else
             finish_error(p, 503, "no replica is ready to take the request; retry later");
@@ -455,6 +466,7 @@ void rt_request(struct rt_cconn *c)
     p->ntried = p->bytes = 0;
     p->overflow = p->got_headers = p->chunked_out = p->informational = 0;
     p->connect_failed = p->timed_out = p->stale = 0;
+    p->any_timeout = p->stale_retried = 0;
     p->status = 0;
     p->phase = PH_NONE;
     if (strncmp(uri, "/-/", 3) == 0) {
