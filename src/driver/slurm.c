@@ -806,6 +806,74 @@ static int slurm_log_path(struct driver *d, int64_t attempt_id, int node, char *
     return rc;
 }
 
+/* Is s[0..len) an address or a host name a URL may carry: letters, digits
+ * and . - _ : only (no space, control byte or anything that ends a host). */
+static int addr_ok(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > 253)
+        return 0;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Line node+1 of text into buf: 0, ST_ENOTFOUND (no such line), ST_EINVAL
+ * (not an address) or ST_ETOOBIG (buf too small). */
+static int nth_addr(const char *text, int node, char *buf, size_t n)
+{
+    const char *s = text;
+    size_t len;
+    int i;
+
+    for (i = 0; i < node && s != NULL; i++) {
+        s = strchr(s, '\n');
+        if (s != NULL)
+            s++;
+    }
+    if (s == NULL || *s == '\0')
+        return ST_ENOTFOUND;
+    len = strcspn(s, "\n");
+    if (!addr_ok(s, len))
+        return ST_EINVAL;
+    if (len >= n)
+        return ST_ETOOBIG;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+/* The address of node `node` as the batch script found it (scontrol's
+ * NodeAddr) and wrote it to the attempt's directory: ST_ENOTFOUND until
+ * the script has run (the file is replaced whole, never seen half-written). */
+static int slurm_node_addr(struct driver *d, int64_t attempt_id, int node, char *buf,
+                           size_t n)
+{
+    const struct slurm *p = d->priv;
+    char *dir = record_dir(p, attempt_id), *path, *text = NULL;
+    struct err e;
+    int rc = ST_ENOTFOUND;
+
+    if (dir == NULL || node < 0 || node >= SLURM_MAX_NODES) {
+        free(dir);
+        return ST_ENOTFOUND;
+    }
+    path = xasprintf("%s/" SLURM_NODE_ADDRS, dir);
+    err_clear(&e);
+    if (access(path, F_OK) == 0 && fs_read_file(path, 1 << 20, &text, NULL, &e) == 0)
+        rc = nth_addr(text, node, buf, n);
+    free(text);
+    free(path);
+    free(dir);
+    return rc;
+}
+
 static void slurm_close(struct driver *d)
 {
     struct slurm *p = d->priv;
@@ -916,4 +984,5 @@ const struct driver_ops driver_slurm = {
     .next_event_in = slurm_next_event_in,
     .log_path = slurm_log_path,
     .queue_capacity = slurm_queue_capacity,
+    .node_addr = slurm_node_addr,
 };

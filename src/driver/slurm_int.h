@@ -2,8 +2,9 @@
  * slurm_int.h - internals of the slurm driver, shared by its files:
  *
  *   slurm.c        the driver_ops table: open, launch, poll, terminate,
- *                  capacity, next_event_in, log_path, close; fetching what
- *                  the clusters say, at most once per poll interval
+ *                  capacity, next_event_in, log_path, node_addr, close;
+ *                  fetching what the clusters say, at most once per poll
+ *                  interval
  *   slurm_conf.c   the clusters file: which Slurm cluster is which catalog
  *                  offer, and how to reach its slurmrestd
  *   slurm_rest.c   slurmrestd's v0.0.38 API over HTTP (libcurl) and the
@@ -25,6 +26,8 @@
  * And on each cluster (as its nodes see the clusters file's `workdir`):
  *
  *   <workdir>/<instance>/att-<id>/batch.log        the batch script's output
+ *   <workdir>/<instance>/att-<id>/node-addrs       the nodes' addresses, one a
+ *                                                  line (rank order): node_addr
  *   <workdir>/<instance>/att-<id>/node-<rank>/log  setup and run of one node
  *   <workdir>/<instance>/att-<id>/node-<rank>/work the node's working directory
  */
@@ -41,6 +44,9 @@ struct buf;
 
 /* The slurmrestd API version spoken (Slurm 22.05 serves it). */
 #define SLURM_API "v0.0.38"
+/* The file of an attempt's directory where its batch script writes the
+ * nodes' addresses (slurm_job.c) and node_addr reads them (slurm.c). */
+#define SLURM_NODE_ADDRS "node-addrs"
 /* Largest gang. */
 #define SLURM_MAX_NODES 4096
 /* Longest setup or run text: both travel to every node in an environment

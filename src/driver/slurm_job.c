@@ -22,7 +22,9 @@
  * So the only things that vary in a script are numbers and base64.
  *
  * The batch script runs on the first node of the allocation: it finds the
- * nodes' addresses, then starts one task per node with srun; each task is a
+ * nodes' addresses (and writes them, one a line, to <dir>/node-addrs for
+ * the driver's node_addr: replaced whole by rename, so a reader never sees
+ * half a file), then starts one task per node with srun; each task is a
  * node of the gang (its rank is SLURM_PROCID) and runs setup, then run,
  * in <dir>/node-<rank>/work, with its output in <dir>/node-<rank>/log.
  * --kill-on-bad-exit ends the gang when one node fails, as the controller
@@ -151,6 +153,9 @@ char *slurm_job_script(const struct attempt *a)
         "  sed -n 's/.*NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
         "[ -n \"$ips\" ] || ips=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\")\n"
         "export STRATUS_NODE_IPS=\"$ips\" SKYPILOT_NODE_IPS=\"$ips\"\n"
+        "printf '%%s\\n' \"$ips\" >\"$STRATUS__DIR/" SLURM_NODE_ADDRS ".tmp\" &&\n"
+        "  mv -f -- \"$STRATUS__DIR/" SLURM_NODE_ADDRS ".tmp\" \\\n"
+        "  \"$STRATUS__DIR/" SLURM_NODE_ADDRS "\"\n"
         "read -r -d '' STRATUS__NODE <<'STRATUS_NODE_PROGRAM'\n"
         "%s"
         "STRATUS_NODE_PROGRAM\n"

@@ -131,23 +131,32 @@ static int free_port(void *ctx, const struct store_job *j)
 /* The local world's replicas answer on loopback, or on the address of
  * their head node's network namespace when their port is fixed (the driver
  * knows it: driver_node_addr); they are emulated: routers add the RTT
- * between regions.  A Slurm node's address is not known here yet, so
- * replicas there get no traffic (docs/serve.md says so).  The answer lives
- * until the next call (the manager copies it at once). */
+ * between regions.  A Slurm replica answers on its head node's address as
+ * the job's batch script found it (driver_node_addr again; NULL until the
+ * script has written it: no probe, no traffic yet); a cluster's network is
+ * real, so routers add nothing.  The answer lives until the next call (the
+ * manager copies it at once). */
 static const char *host(void *ctx, const struct store_attempt *a, int *emulated)
 {
-    static char addr[64];
+    /* 64: the manager's URL holds 96 bytes; a longer name gives no URL
+     * rather than a cut one */
+    static char addr[64], url_host[68];
     struct srv *s = ctx;
-    int i = multi_child_of(&s->drv, a->cloud, a->region, a->zone);
+    int i = multi_child_of(&s->drv, a->cloud, a->region, a->zone), local;
 
     *emulated = 0;
-    if (i < 0 || (size_t)i >= s->conf->ndrivers ||
-        s->conf->drivers[i].ops != &driver_local)
+    if (i < 0 || (size_t)i >= s->conf->ndrivers)
         return NULL;
-    *emulated = 1;
-    if (driver_node_addr(&s->drv, a->id, 0, addr, sizeof(addr)) == 0)
+    local = s->conf->drivers[i].ops == &driver_local;
+    if (!local && s->conf->drivers[i].ops != &driver_slurm)
+        return NULL;
+    *emulated = local;
+    if (driver_node_addr(&s->drv, a->id, 0, addr, sizeof(addr)) != 0)
+        return local ? "127.0.0.1" : NULL;
+    if (strchr(addr, ':') == NULL)
         return addr;
-    return "127.0.0.1";
+    snprintf(url_host, sizeof(url_host), "[%s]", addr); /* IPv6 in a URL */
+    return url_host;
 }
 
 /* Can a replica of sp be placed anywhere the catalog knows (policy aside:

@@ -15,6 +15,9 @@
 #   - the controller killed (kill -9) and restarted, again and again, while
 #     jobs are submitted and run: it reattaches, nothing is submitted twice
 #   - a hostile job name, environment and run text inject nothing
+#   - a service replica placed on a Slurm cluster answers its probe on the
+#     node's address, takes traffic through a router, and serve down ends
+#     its Slurm job
 # Needs root (it starts slurmd); skips when not root or when apt cannot
 # install Slurm.  The clusters are started here and stopped at exit; a lock
 # keeps two runs on one machine from overlapping.
@@ -40,7 +43,8 @@ export SLURM_DIR=/tmp/stratus-slurm-test.$$ SLURM_PORT_BASE=${SLURM_TEST_PORT_BA
 export SLURM_PENDING_TIMEOUT=4s SLURM_POLL_INTERVAL=0.3s
 slurm_down() { "$SOURCE_DIR/scripts/slurm-down.sh" --purge >/dev/null 2>&1; }
 use_home
-trap 'stop_home; slurm_down; rm -rf "$TMP"' EXIT
+ROUTER_PID=
+trap '[ -n "$ROUTER_PID" ] && kill "$ROUTER_PID" 2>/dev/null; stop_home; slurm_down; rm -rf "$TMP"' EXIT
 "$SOURCE_DIR/scripts/slurm-up.sh" >"$TMP/up.log" 2>&1
 case $? in
   0) ;;
@@ -367,4 +371,66 @@ run 0 "$STRATUS" token revoke ci
 [ "$(code -H "Authorization: Bearer $MEMBER" "$API/v1/jobs")" = 401 ] || fail "a revoked token must be refused with 401"
 run 2 env STRATUS_API="$API" STRATUS_TOKEN="$MEMBER" "$STRATUS" queue
 ok "viewer submit 403, no token 401, a revoked token stops working"
+
+# --- a service replica on a Slurm cluster: the server probes it at its
+# node's address (NodeAddr, here 127.0.0.1) and a router sends it traffic;
+# serve down ends its Slurm job ---
+cat >"$TMP/svc.yaml" <<YAML
+name: slurmsvc
+resources:
+  cloud: azure
+  region: eastus
+  accelerators: H100:8
+  use_spot: false
+run: exec python3 -B $SOURCE_DIR/examples/llm-server/server.py --port \$PORT --model toy-slurm --decode-tps 500
+service:
+  readiness_probe:
+    path: /health
+    initial_delay_seconds: 60
+  replicas: 1
+YAML
+svc_json() { # svc_json EXPR: a Python expression over `serve status slurmsvc --json` (j)
+  "$STRATUS" serve status slurmsvc --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}
+run 0 "$STRATUS" serve up "$TMP/svc.yaml"
+SKEY=$(tail -n 1 <<<"$OUT")
+end=$((SECONDS + 90)) # (each look runs the CLI and python: bound by time, not by looks)
+while [ "$SECONDS" -lt "$end" ]; do
+  [ "$(svc_json "[r['state'] for r in j['replicas']] == ['READY']" 2>/dev/null)" = True ] && break
+  sleep 0.2
+done
+[ "$(svc_json "[r['state'] for r in j['replicas']] == ['READY']")" = True ] ||
+  fail "the Slurm replica must be READY within 90 s: $("$STRATUS" serve status slurmsvc)"
+rep=$(svc_json "j['replicas'][0]['id']")
+ratt=$(sql "select id from attempts where job_id=$rep order by n desc limit 1")
+[ "$(where "$rep")" = azure ] && [ "$(slurm_state azure-eastus "$ratt")" = RUNNING ] ||
+  fail "the replica must be a Slurm job on azure-eastus: $(where "$rep") $(slurm_state azure-eastus "$ratt")"
+run 0 "$STRATUS" serve endpoints slurmsvc
+[ "$(json '[(r["url"].rsplit(":", 1)[0], r["emulated"]) for r in j["replicas"]]')" = "[('http://127.0.0.1', False)]" ] ||
+  fail "the replica's URL must be its node's address, not emulated: $OUT"
+RTOKEN=$("$STRATUS" token create --name svc-router --role member 2>/dev/null)
+STRATUS_TOKEN=$RTOKEN "$STRATUS" router --api "$API" --service slurmsvc \
+  --listen 127.0.0.1:0 2>"$TMP/router.log" &
+ROUTER_PID=$!
+wait_for grep -q "listening on" "$TMP/router.log"
+R=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$TMP/router.log" | head -n 1)
+wait_for sh -c "curl -sf '$R/-/healthz' | grep -q '\"ready_replicas\":1'"
+rcode=$(curl -s -o "$TMP/answer" -w '%{http_code}' -m 30 -H "Authorization: Bearer $SKEY" \
+  -H 'Content-Type: application/json' -d '{"model": "toy-slurm", "prompt": "hi", "max_tokens": 4}' \
+  "$R/v1/completions")
+[ "$rcode" = 200 ] && grep -q '"choices"' "$TMP/answer" ||
+  fail "a request through the router must reach the Slurm replica: $rcode $(cat "$TMP/answer")"
+kill "$ROUTER_PID"; wait "$ROUTER_PID" 2>/dev/null; ROUTER_PID=
+run 0 "$STRATUS" serve down slurmsvc
+end=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$end" ]; do
+  [ "$(svc_json "j['state']" 2>/dev/null)" = DOWN ] &&
+    case $(slurm_state azure-eastus "$ratt") in RUNNING|PENDING|COMPLETING|"") false ;; esac && break
+  sleep 0.2
+done
+[ "$(svc_json "j['state']")" = DOWN ] || fail "serve down: $("$STRATUS" serve status slurmsvc)"
+case $(slurm_state azure-eastus "$ratt") in
+  RUNNING|PENDING|COMPLETING|"") fail "the replica's Slurm job must end: $(slurm_state azure-eastus "$ratt")" ;;
+esac
+ok "a replica on Slurm (azure-eastus) is probed READY at its node's address, serves through a router, and serve down ends its Slurm job"
 echo "$checks checks passed"
