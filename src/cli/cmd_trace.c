@@ -5,7 +5,9 @@
  *   stratus trace convert --from itp|alibaba|skypilot-spot|gcp-prices IN...
  *                 [--mapping F] [--seed N] [--out FILE] [--catalog DIR | --no-catalog]
  *                 [--since YYYY-MM-DD] [--horizon DURATION]
- *   stratus trace check --workload F | --spot F | --prices F
+ *   stratus trace convert --from mooncake|alibaba-genai IN [--users R=S,...]
+ *                 [--repeat-to DURATION [--rate R]] [--service NAME] [--seed N]
+ *   stratus trace check --workload F | --spot F | --prices F | --requests F
  *
  * The converted trace goes to stdout or --out (written to FILE.tmp and
  * renamed, so a failed conversion never leaves half a file); what was kept
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "sim/reqtrace.h"
 #include "sim/trace.h"
 #include "util/strutil.h"
 #include "util/xmem.h"
@@ -29,29 +32,47 @@ static const char trace_usage[] =
     "usage: stratus trace convert --from FORMAT IN... [--mapping F] [--seed N]\n"
     "                     [--out FILE] [--catalog DIR | --no-catalog]\n"
     "                     [--since YYYY-MM-DD] [--horizon DURATION]\n"
-    "       stratus trace check (--workload | --spot | --prices) FILE...\n"
+    "       stratus trace convert --from mooncake|alibaba-genai IN [--users R=S,...]\n"
+    "                     [--repeat-to DURATION [--rate R]] [--service NAME] [--seed N]\n"
+    "       stratus trace check (--workload | --spot | --prices | --requests) FILE...\n"
     "FORMAT: itp (IN: cluster CSV files or a folder of them), alibaba (an openb\n"
     "pod list), skypilot-spot (IN: the spot-traces folder; --mapping says which\n"
     "trace feeds which location; --horizon repeats each trace to cover that\n"
     "long), gcp-prices (the price history CSV, .xz or - for stdin; --since\n"
     "sets time 0).  The catalog (default: the bundled one) checks locations.\n"
+    "Request traces: mooncake (conversation JSON lines), alibaba-genai (the\n"
+    "diffusion lora_request_trace.csv).  --users gives user regions and their\n"
+    "shares (default azure/eastus=0.5,gcp/europe-west4=0.3,gcp/asia-northeast1=0.2);\n"
+    "--repeat-to generates that long a trace from the source's shape, at --rate\n"
+    "requests/s (default: the source's); --service names the service.\n"
     "Formats and rules: docs/traces.md.\n";
 
-enum trace_from { FROM_NONE, FROM_ITP, FROM_ALIBABA, FROM_SPOT, FROM_PRICES };
+enum trace_from {
+    FROM_NONE,
+    FROM_ITP,
+    FROM_ALIBABA,
+    FROM_SPOT,
+    FROM_PRICES,
+    FROM_MOONCAKE,
+    FROM_GENAI
+};
 
 struct trace_args {
     enum trace_from from;
     const char *mapping, *out, *catalog, *since;
+    const char *users, *service; /* request traces */
     int no_catalog;
     unsigned long long seed;
     double horizon_s;
+    double repeat_to_s, rate; /* request traces: --repeat-to, --rate */
     char **in;
     size_t nin;
 };
 
 static int parse_from(const char *s, enum trace_from *f)
 {
-    static const char *const names[] = {"itp", "alibaba", "skypilot-spot", "gcp-prices",
+    static const char *const names[] = {"itp",        "alibaba",  "skypilot-spot",
+                                        "gcp-prices", "mooncake", "alibaba-genai",
                                         NULL};
     const char *sug;
     size_t i;
@@ -63,10 +84,45 @@ static int parse_from(const char *s, enum trace_from *f)
         }
     sug = str_suggest(s, names);
     fprintf(stderr,
-            "stratus: --from must be itp, alibaba, skypilot-spot or gcp-prices, not "
-            "'%s'%s%s%s\n",
+            "stratus: --from must be itp, alibaba, skypilot-spot, gcp-prices, mooncake "
+            "or alibaba-genai, not '%s'%s%s%s\n",
             s, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
     return 2;
+}
+
+/* The options of the request-trace converters. */
+static int request_opt(int ch, struct trace_args *a)
+{
+    switch (ch) {
+    case 'U':
+        a->users = optarg;
+        return 0;
+    case 'V':
+        a->service = optarg;
+        return 0;
+    case 'R':
+        if (str_to_duration(optarg, &a->repeat_to_s) != 0 || !(a->repeat_to_s > 0) ||
+            a->repeat_to_s > 3650 * 86400.0) {
+            fprintf(stderr,
+                    "stratus: --repeat-to must be a duration up to 10 years (e.g. 7d), "
+                    "not '%s'\n",
+                    optarg);
+            return 2;
+        }
+        return 0;
+    case 'r':
+        if (str_to_double(optarg, &a->rate) != 0 || !(a->rate > 0) || a->rate > 1e6) {
+            fprintf(stderr,
+                    "stratus: --rate must be requests per second in (0, 1000000], not "
+                    "'%s'\n",
+                    optarg);
+            return 2;
+        }
+        return 0;
+    default:
+        fputs(trace_usage, stderr);
+        return 2;
+    }
 }
 
 static int convert_opt(int ch, struct trace_args *a)
@@ -113,8 +169,7 @@ static int convert_opt(int ch, struct trace_args *a)
         fputs(trace_usage, stdout);
         return -1;
     default:
-        fputs(trace_usage, stderr);
-        return 2;
+        return request_opt(ch, a);
     }
 }
 
@@ -136,6 +191,14 @@ static int check_convert_args(const struct trace_args *a)
         bad = "--since is for --from gcp-prices";
     else if (a->horizon_s > 0 && a->from != FROM_SPOT)
         bad = "--horizon is for --from skypilot-spot";
+    else if ((a->users || a->service || a->repeat_to_s > 0) && a->from != FROM_MOONCAKE &&
+             a->from != FROM_GENAI)
+        bad =
+            "--users, --service and --repeat-to are for --from mooncake or alibaba-genai";
+    else if (a->rate > 0 && a->repeat_to_s <= 0)
+        bad = "--rate needs --repeat-to DURATION";
+    else if (a->no_catalog && (a->from == FROM_MOONCAKE || a->from == FROM_GENAI))
+        bad = "the request converters need the catalog (the user regions' longitudes)";
     if (bad == NULL)
         return 0;
     fprintf(stderr, "stratus: trace convert: %s\n%s", bad, trace_usage);
@@ -152,6 +215,10 @@ static int parse_convert_args(int argc, char **argv, struct trace_args *a)
                                           {"no-catalog", no_argument, NULL, 'N'},
                                           {"since", required_argument, NULL, 'S'},
                                           {"horizon", required_argument, NULL, 'H'},
+                                          {"users", required_argument, NULL, 'U'},
+                                          {"service", required_argument, NULL, 'V'},
+                                          {"repeat-to", required_argument, NULL, 'R'},
+                                          {"rate", required_argument, NULL, 'r'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int ch, rc;
@@ -167,12 +234,61 @@ static int parse_convert_args(int argc, char **argv, struct trace_args *a)
     return check_convert_args(a);
 }
 
+/* The --users list (or the default), each region checked against the
+ * catalog and given its local solar time offset (longitude / 15 h). */
+static int request_users(const struct trace_args *a, const struct catalog *cat,
+                         struct reqtrace_user *u, size_t *n, struct err *e)
+{
+    int rc = reqtrace_parse_users(a->users ? a->users : reqtrace_default_users, u, n, e);
+    size_t i;
+
+    for (i = 0; rc == 0 && i < *n; i++) {
+        char cloud[256];
+        const char *slash = strchr(u[i].name, '/');
+        const struct region *r;
+
+        snprintf(cloud, sizeof(cloud), "%.*s", (int)(slash - u[i].name), u[i].name);
+        r = catalog_region(cat, cloud, slash + 1);
+        if (r == NULL)
+            return err_set(e, ST_EUSAGE,
+                           "--users: the catalog has no region %s (see `stratus catalog "
+                           "regions` or catalog/regions.csv)",
+                           u[i].name);
+        u[i].utc_off_h = r->lon / 15;
+    }
+    return rc;
+}
+
+static int run_request_converter(const struct trace_args *a, const struct catalog *cat,
+                                 FILE *out, struct err *e)
+{
+    struct reqtrace_user users[REQTRACE_USERS_MAX];
+    struct reqtrace_conv_opts o;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    rc = request_users(a, cat, users, &o.nusers, e);
+    if (rc != 0)
+        return rc;
+    o.seed = a->seed;
+    o.users = users;
+    o.repeat_to_s = a->repeat_to_s;
+    o.rate = a->rate;
+    o.service = a->service;
+    if (a->from == FROM_MOONCAKE)
+        return reqtrace_convert_mooncake(a->in[0], &o, out, stderr, e);
+    return reqtrace_convert_alibaba(a->in[0], &o, out, stderr, e);
+}
+
 static int run_converter(const struct trace_args *a, const struct catalog *cat, FILE *out,
                          struct err *e)
 {
     struct trace_conv_opts o = {cat, a->since, a->horizon_s};
 
     switch (a->from) {
+    case FROM_MOONCAKE:
+    case FROM_GENAI:
+        return run_request_converter(a, cat, out, e);
     case FROM_ITP:
         return trace_convert_itp_files((const char *const *)a->in, a->nin, out, a->seed,
                                        stderr, e);
@@ -221,8 +337,9 @@ static int trace_convert(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     err_clear(&e);
-    if ((a.from == FROM_SPOT || a.from == FROM_PRICES) && !a.no_catalog &&
-        (rc = cli_load_catalog(a.catalog, &cat)) != 0)
+    if ((a.from == FROM_SPOT || a.from == FROM_PRICES || a.from == FROM_MOONCAKE ||
+         a.from == FROM_GENAI) &&
+        !a.no_catalog && (rc = cli_load_catalog(a.catalog, &cat)) != 0)
         return rc;
     if (a.out)
         rc = convert_to_file(&a, cat, &e);
@@ -276,6 +393,31 @@ static const struct trace_kind {
     {"--prices", "prices", trace_load_prices},
 };
 
+/* `check --requests F...`: load the files as one request trace. */
+static int check_requests(int argc, char **argv)
+{
+    struct reqtrace rt;
+    struct err e;
+    double t0 = now_s(), secs, span;
+    int i, rc = 0;
+
+    reqtrace_init(&rt);
+    err_clear(&e);
+    for (i = 2; i < argc && rc == 0; i++)
+        rc = reqtrace_load(&rt, argv[i], &e);
+    secs = now_s() - t0;
+    if (rc == 0) {
+        span = rt.n ? rt.req[rt.n - 1].arrival_s : 0;
+        printf("%zu requests over %.2f h (%.2f/s), %zu regions, %zu services; "
+               "loaded in %.3f s (%.0f rows/s), %.1f bytes/request\n",
+               rt.n, span / 3600, span > 0 ? (double)rt.n / span : 0.0, rt.nregions,
+               rt.nservices, secs, secs > 0 ? (double)rt.n / secs : 0.0,
+               rt.n ? (double)reqtrace_bytes(&rt) / (double)rt.n : 0.0);
+    }
+    reqtrace_free(&rt);
+    return rc != 0 ? cli_fail(&e) : 0;
+}
+
 static int trace_check(int argc, char **argv)
 {
     const struct trace_kind *k = NULL;
@@ -285,6 +427,8 @@ static int trace_check(int argc, char **argv)
     size_t j;
     int i, rc = 0;
 
+    if (argc >= 3 && strcmp(argv[1], "--requests") == 0)
+        return check_requests(argc, argv);
     for (j = 0; argc >= 2 && j < sizeof(trace_kinds) / sizeof(trace_kinds[0]); j++)
         if (strcmp(argv[1], trace_kinds[j].flag) == 0)
             k = &trace_kinds[j];
