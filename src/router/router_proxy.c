@@ -174,6 +174,39 @@ void rt_client_left(struct rt_pxy *p)
     p->phase = PH_NONE;
 }
 
+/* ---- heads without printf (the hot path: a few per request) ---- */
+
+static void add_str(struct evbuffer *b, const char *s)
+{
+    evbuffer_add(b, s, strlen(s));
+}
+
+/* "NAME: N\r\n" for a count; N in decimal. */
+static void add_num_header(struct evbuffer *b, const char *name, unsigned long long n)
+{
+    char d[48], *q = d + sizeof(d);
+
+    *--q = '\n';
+    *--q = '\r';
+    do
+        *--q = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    add_str(b, name);
+    evbuffer_add(b, q, (size_t)(d + sizeof(d) - q));
+}
+
+static void add_status_line(struct evbuffer *b, int status, const char *reason)
+{
+    char line[16] = "HTTP/1.1 000 ";
+
+    line[9] = (char)('0' + status / 100 % 10);
+    line[10] = (char)('0' + status / 10 % 10);
+    line[11] = (char)('0' + status % 10);
+    evbuffer_add(b, line, 13);
+    add_str(b, reason);
+    evbuffer_add(b, "\r\n", 2);
+}
+
 /* ---- the reply ---- */
 
 int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
@@ -190,12 +223,11 @@ int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
     }
     p->got_headers = 1;
     p->status = status;
-    evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\n", status,
-                        u->reason[0] ? u->reason : http_status_str((enum http_status)status));
+    add_status_line(c->out, status,
+                    u->reason[0] ? u->reason : http_status_str((enum http_status)status));
     evbuffer_add(c->out, u->head.text.data, u->head.text.len);
     if ((u->hp.flags & F_CONTENTLENGTH) && status != 204)
-        evbuffer_add_printf(c->out, "Content-Length: %llu\r\n",
-                            (unsigned long long)u->hp.content_length);
+        add_num_header(c->out, "Content-Length: ", (unsigned long long)u->hp.content_length);
     else if (!no_body && !c->http10)
         p->chunked_out = 1;
     else if (!no_body)
@@ -437,16 +469,23 @@ static void build_upstream(struct rt_cconn *c, int keys)
     unsigned m = c->hp.method;
 
     evbuffer_drain(h, evbuffer_get_length(h));
-    evbuffer_add_printf(h, "%s %s HTTP/1.1\r\n", http_method_str((enum http_method)m),
-                        c->url.data);
+    add_str(h, http_method_str((enum http_method)m));
+    evbuffer_add(h, " ", 1);
+    evbuffer_add(h, c->url.data, c->url.len);
+    evbuffer_add(h, " HTTP/1.1\r\n", 11);
     evbuffer_add(h, c->head.text.data, c->head.text.len);
     if (!c->has_host)
         evbuffer_add(h, "Host: replica\r\n", 15);
-    if (!keys && c->auth[0] != '\0' && c->auth[0] != '!')
-        evbuffer_add_printf(h, "Authorization: %s\r\n", c->auth);
-    evbuffer_add_printf(h, "X-Forwarded-For: %s\r\n", c->peer);
+    if (!keys && c->auth[0] != '\0' && c->auth[0] != '!') {
+        add_str(h, "Authorization: ");
+        add_str(h, c->auth);
+        evbuffer_add(h, "\r\n", 2);
+    }
+    add_str(h, "X-Forwarded-For: ");
+    add_str(h, c->peer);
+    evbuffer_add(h, "\r\n", 2);
     if (n > 0 || m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH)
-        evbuffer_add_printf(h, "Content-Length: %zu\r\n", n);
+        add_num_header(h, "Content-Length: ", n);
     evbuffer_add(h, "\r\n", 2);
 }
 
