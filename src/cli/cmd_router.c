@@ -28,6 +28,9 @@ static const char router_usage[] =
     "  --max-inflight N     requests per replica before overflowing (default: the\n"
     "                       replica's max_inflight, else ceil(target_qps), else 64)\n"
     "  --retries N          more attempts on other replicas (default 2)\n"
+    "  --no-retry-reset     do not retry a POST whose replica closed or reset the\n"
+    "                       connection before answering (default: retry it, as an\n"
+    "                       inference request changes nothing)\n"
     "  --max-body BYTES     larger request bodies get 413 (default 16777216)\n"
     "  --max-header-bytes N larger request heads get 431 (default 32768)\n"
     "  --client-timeout S   slow or idle clients are dropped (default 60)\n"
@@ -43,7 +46,7 @@ static const char router_usage[] =
 
 enum { O_REPLICAS = 256, O_API, O_SERVICE, O_LISTEN, O_REGION, O_POLICY, O_MAXIN, O_RETRIES,
        O_MAXBODY, O_MAXHDR, O_CTIMEOUT, O_UTIMEOUT, O_EJECT, O_EJECTT, O_WAIT, O_RA,
-       O_THREADS, O_ALOG, O_CATALOG };
+       O_THREADS, O_ALOG, O_CATALOG, O_NORESET };
 
 static const struct option router_opts[] = {
     {"replicas", required_argument, NULL, O_REPLICAS},
@@ -65,6 +68,7 @@ static const struct option router_opts[] = {
     {"threads", required_argument, NULL, O_THREADS},
     {"access-log", required_argument, NULL, O_ALOG},
     {"catalog", required_argument, NULL, O_CATALOG},
+    {"no-retry-reset", no_argument, NULL, O_NORESET},
     {NULL, 0, NULL, 0}};
 
 struct router_args {
@@ -171,6 +175,7 @@ static int take_opt(struct router_args *a, int ch, const char *v)
     case O_THREADS: return int_opt("--threads", v, 1, 64, &c->threads);
     case O_ALOG: c->access_log = v; return 0;
     case O_CATALOG: a->catalog = v; return 0;
+    case O_NORESET: c->retry_reset = 0; return 0;
     default: fputs(router_usage, stderr); return 2;
     }
 }
@@ -182,6 +187,7 @@ static void defaults(struct router_args *a)
     a->c.port = 8088;
     a->c.policy = RP_NEAREST;
     a->c.retries = 2;
+    a->c.retry_reset = 1;
     a->c.max_body = 16u << 20;
     a->c.max_header_bytes = 32768;
     a->c.client_timeout_s = 60;

@@ -695,6 +695,7 @@ enum up_why { UP_CONNECT, UP_CLOSED, UP_BROKEN, UP_TIMEOUT };
 static void up_fail(struct rt_uconn *u, enum up_why why)
 {
     int stale = why == UP_CLOSED && u->reused && u->got == 0;
+    size_t u_got = u->got;
     struct rt_pxy *p = up_detach(u);
 
     up_close(u);
@@ -702,6 +703,7 @@ static void up_fail(struct rt_uconn *u, enum up_why why)
         return;
     p->connect_failed = why == UP_CONNECT;
     p->stale = stale;
+    p->reset = why == UP_CLOSED && u_got == 0;
     p->timed_out = why == UP_TIMEOUT;
     p->any_timeout |= p->timed_out;
     rt_up_failed(p);

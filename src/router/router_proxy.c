@@ -282,7 +282,9 @@ void rt_up_complete(struct rt_pxy *p)
 
 static int may_retry(const struct rt_pxy *p)
 {
-    return !p->got_headers && (p->idempotent || p->connect_failed || p->stale) &&
+    return !p->got_headers &&
+           (p->idempotent || p->connect_failed || p->stale ||
+            (p->reset && p->w->rt->c->retry_reset)) &&
            p->ntried < (size_t)(1 + p->w->rt->c->retries) && p->ntried < RT_MAX_TRIES;
 }
 
@@ -319,7 +321,7 @@ void rt_up_failed(struct rt_pxy *p)
 static void forward(struct rt_pxy *p)
 {
     p->phase = PH_UPSTREAM;
-    p->connect_failed = p->stale = p->timed_out = 0;
+    p->connect_failed = p->stale = p->timed_out = p->reset = 0;
     rt_up_send(p, 0);
 }
 

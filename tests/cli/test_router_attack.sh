@@ -71,6 +71,8 @@ def serve(s):
                 s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"); time.sleep(0.2); return
             elif p == "/never":
                 time.sleep(3600)
+            elif p == "/drop":           # a replica that dies with the request: closed, no answer
+                return
             elif p == "/big":            # n bytes of a pattern, chunked
                 n = int(path.split("n=")[1]); b = pattern(n)
                 s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -241,9 +243,9 @@ ok "500 idle connections: the router still answers, and closes every one after -
 # --- replies ended by a close, stale pooled connections, timeouts, slow heads ---
 # A second router on the same replica, never ejecting it (the abuse above
 # made it fail often), with a 1 s upstream timeout.
-start_router2() { # ARGS...: sets RPORT2, RPID2
+start_router2() { # SET [ARGS...]: sets RPORT2, RPID2
   rm -f "$TMP/router2.err"
-  "$STRATUS" router --replicas "$1" --listen 127.0.0.1:0 --client-timeout 3 --eject-after 0 \
+  "$STRATUS" router --replicas "$@" --listen 127.0.0.1:0 --client-timeout 3 --eject-after 0 \
     --upstream-timeout 1 2>"$TMP/router2.err" &
   RPID2=$!
   for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router2.err" 2>/dev/null && break; kill -0 $RPID2 2>/dev/null || break; sleep 0.1; done
@@ -314,8 +316,20 @@ n=$(cat "$TMP/replica.log" "$TMP/replica2.log" | grep -c "^POST /never")
 expect "times the POST was sent" "$n" 1
 c=$(code "http://127.0.0.1:$RPORT2/never")
 expect "GET to silent replicas (retried: idempotent)" "$c" 504
+# a POST whose replica closes without answering (it died with it): tried on the
+# other replica too (an inference request changes nothing) unless --no-retry-reset
+c=$(code -X POST -d x "http://127.0.0.1:$RPORT2/drop")
+expect "POST to replicas that drop it" "$c" 502
+n=$(cat "$TMP/replica.log" "$TMP/replica2.log" | grep -c "^POST /drop")
+expect "replicas the dropped POST was sent to" "$n" 2
 kill -TERM "$RPID2"; wait "$RPID2"
-ok "replies ended by a close, half-closed clients, stale pooled connections, a trickled head (408), 204 and 101 from a replica, slow readers under an upstream timeout, timed-out POSTs sent once (504)"
+start_router2 "$TMP/set2.json" --no-retry-reset
+c=$(code -X POST -d x "http://127.0.0.1:$RPORT2/drop")
+expect "POST dropped, --no-retry-reset" "$c" 502
+n=$(cat "$TMP/replica.log" "$TMP/replica2.log" | grep -c "^POST /drop")
+expect "replicas the dropped POST was sent to, --no-retry-reset" "$n" 3
+kill -TERM "$RPID2"; wait "$RPID2"
+ok "replies ended by a close, half-closed clients, stale pooled connections, a trickled head (408), 204 and 101 from a replica, slow readers under an upstream timeout, timed-out POSTs sent once (504), dropped POSTs retried unless --no-retry-reset"
 
 kill -TERM "$RPID"; wait "$RPID"; rc=$?
 [ "$rc" -eq 0 ] || fail "router exited $rc on SIGTERM: $(tail -30 "$TMP/router.err")"
