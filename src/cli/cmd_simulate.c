@@ -37,7 +37,9 @@
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "sim/chart.h"
+#include "sim/reqtrace.h"
 #include "sim/sim.h"
+#include "sim/sim_serve.h"
 #include "sim/trace.h"
 #include "util/strutil.h"
 #include "util/fsutil.h"
@@ -55,7 +57,16 @@ static const char sim_usage[] =
     "Runs the workload under each policy in virtual time and compares cost,\n"
     "completion times, preemptions and deadline misses.  Formats: docs/traces.md.\n"
     "--keep-stores keeps each run's store (DIR/POLICY.db) for `STRATUS_HOME`-free\n"
-    "inspection with sqlite3 or python.\n";
+    "inspection with sqlite3 or python.\n"
+    "\n"
+    "       stratus simulate --service SPEC.yaml --requests TRACE.csv [--fleet F.csv]\n"
+    "         [--spot S.csv] [--prices P.csv] [--org-policy P.yaml] [--seed N] [--json]\n"
+    "         [--model llama-3.1-8b|llama-3.1-70b] [--warmup 2m] [--lead 10m]\n"
+    "         [--launch-delay 60s] [--policies stratus] [--catalog DIR]\n"
+    "Runs one service on a request trace (docs/traces.md, \"Request CSV\") with the\n"
+    "real replica manager, controller and router selection code in virtual time\n"
+    "and reports cost, requests served/failed, latency percentiles and the share\n"
+    "within the spec's latency_slo_ms (docs/sim-serve.md).\n";
 
 /* The policies to compare: how each drives the same controller.  A
  * baseline's narrowing (on demand only, one cloud) is applied to every job's
@@ -71,8 +82,10 @@ static const struct sim_policy sim_policies[] = {
 
 struct sim_args {
     const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
-    double bucket_s, launch_delay_s, restore_s;
-    int json;
+    const char *service, *requests, *model; /* --service mode */
+    double bucket_s, launch_delay_s, restore_s, warmup_s, lead_s;
+    unsigned long long seed;
+    int json, policies_given;
 };
 
 static int parse_dur(const char *opt, const char *v, double *out)
@@ -81,6 +94,34 @@ static int parse_dur(const char *opt, const char *v, double *out)
         return 0;
     fprintf(stderr, "stratus: %s takes a duration like 90s, 5m or 1d, not '%s'\n", opt, v);
     return 2;
+}
+
+static int parse_seed(const char *v, unsigned long long *out)
+{
+    char *end = NULL;
+
+    *out = strtoull(v, &end, 10);
+    if (*v != '\0' && *v != '-' && end && *end == '\0')
+        return 0;
+    fprintf(stderr, "stratus: --seed takes a non-negative integer, not '%s'\n", v);
+    return 2;
+}
+
+/* --service mode: a request trace instead of a workload; no fleet needed. */
+static int check_serve_args(const struct sim_args *a, int argc)
+{
+    if (a->requests == NULL || a->workload != NULL || optind != argc) {
+        fprintf(stderr, "stratus: simulate --service needs --requests TRACE.csv (and takes "
+                        "no --workload)\n");
+        fputs(sim_usage, stderr);
+        return 2;
+    }
+    if (a->policies_given && strcmp(a->policies, "stratus") != 0) {
+        fprintf(stderr, "stratus: simulate --service compares no policies yet: --policies "
+                        "takes only 'stratus', not '%s'\n", a->policies);
+        return 2;
+    }
+    return 0;
 }
 
 static int parse_sim_args(int argc, char **argv, struct sim_args *a)
@@ -94,6 +135,9 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         {"restore", required_argument, NULL, 'r'},  {"catalog", required_argument, NULL, 'C'},
         {"keep-stores", required_argument, NULL, 'k'},
         {"events", required_argument, NULL, 'e'},
+        {"service", required_argument, NULL, 'S'},  {"requests", required_argument, NULL, 'R'},
+        {"model", required_argument, NULL, 'M'},    {"warmup", required_argument, NULL, 'W'},
+        {"lead", required_argument, NULL, 'L'},     {"seed", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int ch, rc = 0;
 
@@ -102,6 +146,9 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
     a->bucket_s = 86400;
     a->launch_delay_s = 60;
     a->restore_s = 300;
+    a->warmup_s = 120;
+    a->lead_s = 600;
+    a->seed = 1;
     optind = 1;
     while (rc == 0 && (ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
@@ -109,13 +156,19 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         case 'f': a->fleet = optarg; break;
         case 's': a->spot = optarg; break;
         case 'p': a->prices = optarg; break;
-        case 'P': a->policies = optarg; break;
+        case 'P': a->policies = optarg; a->policies_given = 1; break;
         case 'o': a->org = optarg; break;
         case 'j': a->json = 1; break;
         case 'c': a->chart = optarg; break;
         case 'C': a->catalog = optarg; break;
         case 'k': a->keep = optarg; break;
         case 'e': a->events = optarg; break;
+        case 'S': a->service = optarg; break;
+        case 'R': a->requests = optarg; break;
+        case 'M': a->model = optarg; break;
+        case 'W': rc = parse_dur("--warmup", optarg, &a->warmup_s); break;
+        case 'L': rc = parse_dur("--lead", optarg, &a->lead_s); break;
+        case 'D': rc = parse_seed(optarg, &a->seed); break;
         case 'b': rc = parse_dur("--bucket", optarg, &a->bucket_s); break;
         case 'l': rc = parse_dur("--launch-delay", optarg, &a->launch_delay_s); break;
         case 'r': rc = parse_dur("--restore", optarg, &a->restore_s); break;
@@ -123,6 +176,8 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         default: fputs(sim_usage, stderr); return 2;
         }
     }
+    if (rc == 0 && a->service != NULL)
+        return check_serve_args(a, argc);
     if (rc == 0 && (a->workload == NULL || a->fleet == NULL || optind != argc)) {
         fputs(sim_usage, stderr);
         return 2;
@@ -419,6 +474,160 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
     return rc;
 }
 
+/* ---- one service on a request trace (--service) ---- */
+
+static void print_serve(const struct sim_serve_result *r)
+{
+    char m[32];
+    int c;
+
+    printf("%-10s %10s", "POLICY", "COST");
+    for (c = 0; c < 4; c++)
+        printf(" %9s", sim_cloud_names[c]);
+    printf(" %9s %9s %8s %8s %6s %5s %7s %7s %23s %23s %6s %7s %6s\n", "SPOT", "ONDEMAND",
+           "REQUESTS", "SERVED", "FAILED", "LOST", "RETRIED", "IN-SLO", "TTFT P50/P90/P99 S",
+           "E2E P50/P90/P99 S", "PREEMP", "REPL-H", "SPOT-H");
+    printf("%-10s %10s", r->name, str_money(m, sizeof(m), r->cost));
+    for (c = 0; c < 4; c++)
+        printf(" %9s", str_money(m, sizeof(m), r->cost_by_cloud[c]));
+    printf(" %9s", str_money(m, sizeof(m), r->spot_cost));
+    printf(" %9s %8zu %8zu %6zu %5zu %7zu %6.2f%% %7.3f/%6.3f/%7.3f %7.2f/%6.2f/%7.2f %6ld "
+           "%7.1f %6.1f\n",
+           str_money(m, sizeof(m), r->ondemand_cost), r->requests, r->served, r->failed, r->lost,
+           r->retried, r->served ? 100.0 * (double)r->within_slo / (double)r->requests : 0,
+           r->ttft_s[0], r->ttft_s[1], r->ttft_s[2], r->e2e_s[0], r->e2e_s[1], r->e2e_s[2],
+           r->preemptions, r->replica_hours, r->spot_replica_hours);
+    printf("(IN-SLO: share of all requests answered with TTFT within latency_slo_ms = %.0f ms;\n"
+           " FAILED = LOST (cut at a replica that went away; %zu of them at a retired one whose "
+           "drain ended first) + %zu refused or timed out waiting for a replica;\n"
+           " %ld replica jobs, at most %d ready at once, >= min_replicas ready %.2f%% of the "
+           "time)\n",
+           r->slo_ms, r->lost_retired, r->unrouted, r->replicas_launched, r->max_ready,
+           100 * r->min_ready_share);
+    fprintf(stderr, "%s: %zu requests, %llu control rounds, %.1f virtual hours, %.2f s\n",
+            r->name, r->requests, (unsigned long long)r->rounds, r->span_s / 3600, r->wall_s);
+}
+
+static json_t *triple(const double v[3])
+{
+    return json_pack("{s:f, s:f, s:f}", "p50", v[0], "p90", v[1], "p99", v[2]);
+}
+
+static json_t *serve_json(const struct sim_serve_result *r)
+{
+    json_t *o = json_object(), *by = json_object();
+    int c;
+
+    json_object_set_new(o, "policy", json_string(r->name));
+    json_object_set_new(o, "cost", json_real(r->cost));
+    for (c = 0; c < SIM_NCLOUDS; c++)
+        json_object_set_new(by, sim_cloud_names[c], json_real(r->cost_by_cloud[c]));
+    json_object_set_new(o, "cost_by_cloud", by);
+    json_object_set_new(o, "cost_spot", json_real(r->spot_cost));
+    json_object_set_new(o, "cost_ondemand", json_real(r->ondemand_cost));
+    json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
+    json_object_set_new(o, "served", json_integer((json_int_t)r->served));
+    json_object_set_new(o, "failed", json_integer((json_int_t)r->failed));
+    json_object_set_new(o, "lost_after_first_token", json_integer((json_int_t)r->lost));
+    json_object_set_new(o, "lost_at_retired_replica", json_integer((json_int_t)r->lost_retired));
+    json_object_set_new(o, "no_replica", json_integer((json_int_t)r->unrouted));
+    json_object_set_new(o, "retried", json_integer((json_int_t)r->retried));
+    json_object_set_new(o, "latency_slo_ms", json_real(r->slo_ms));
+    json_object_set_new(o, "within_slo", json_integer((json_int_t)r->within_slo));
+    json_object_set_new(o, "within_slo_share",
+                        json_real(r->requests ? (double)r->within_slo / (double)r->requests : 0));
+    json_object_set_new(o, "ttft_s", triple(r->ttft_s));
+    json_object_set_new(o, "e2e_s", triple(r->e2e_s));
+    json_object_set_new(o, "preemptions", json_integer(r->preemptions));
+    json_object_set_new(o, "replica_hours", json_real(r->replica_hours));
+    json_object_set_new(o, "spot_replica_hours", json_real(r->spot_replica_hours));
+    json_object_set_new(o, "replica_jobs", json_integer(r->replicas_launched));
+    json_object_set_new(o, "max_ready", json_integer(r->max_ready));
+    json_object_set_new(o, "min_ready_share", json_real(r->min_ready_share));
+    json_object_set_new(o, "virtual_hours", json_real(r->span_s / 3600));
+    json_object_set_new(o, "control_rounds", json_integer((json_int_t)r->rounds));
+    json_object_set_new(o, "wall_seconds", json_real(r->wall_s));
+    return o;
+}
+
+/* Inputs of a service run that the training run does not take. */
+static int serve_inputs(const struct sim_args *a, struct catalog *cat, struct reqtrace *rq,
+                        char **spec_text, char **pol_text, struct sim_serve_input *in)
+{
+    size_t len;
+    struct err e;
+
+    err_clear(&e);
+    if (fs_read_file(a->service, 1 << 20, spec_text, &len, &e) != 0 ||
+        (a->org && fs_read_file(a->org, 1 << 20, pol_text, &len, &e) != 0) ||
+        reqtrace_load(rq, a->requests, &e) != 0)
+        return cli_fail(&e);
+    in->cat = cat;
+    in->reqs = rq;
+    in->t0 = SIM_T0;
+    in->lead_s = a->lead_s;
+    in->launch_delay_s = a->launch_delay_s;
+    in->warmup_s = a->warmup_s;
+    in->spec_path = a->service;
+    in->spec_text = *spec_text;
+    in->model = a->model;
+    in->seed = a->seed;
+    return 0;
+}
+
+static int run_serve(const struct sim_args *a)
+{
+    struct catalog *cat = NULL;
+    struct trace spot, prices;
+    struct reqtrace rq;
+    struct sim_serve_input in;
+    struct sim_serve_result res;
+    struct sim_serve_policy pol = {"stratus", -1, NULL};
+    char *spec_text = NULL, *pol_text = NULL;
+    long *od = NULL, *sp = NULL;
+    struct err e;
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    trace_init(&spot);
+    trace_init(&prices);
+    reqtrace_init(&rq);
+    err_clear(&e);
+    rc = cli_load_catalog(a->catalog, &cat);
+    if (rc == 0)
+        rc = serve_inputs(a, cat, &rq, &spec_text, &pol_text, &in);
+    if (rc == 0 && ((a->spot && trace_load_spot(&spot, a->spot, &e) != 0) ||
+                    (a->prices && trace_load_prices(&prices, a->prices, &e) != 0) ||
+                    (a->fleet && sim_load_fleet(cat, a->fleet, &od, &sp, &e) != 0)))
+        rc = cli_fail(&e);
+    in.spot = a->spot ? &spot : NULL;
+    in.prices = a->prices ? &prices : NULL;
+    in.od_cap = od;
+    in.spot_cap = sp;
+    pol.policy_text = pol_text;
+    if (rc == 0 && sim_serve_run(&in, &pol, &res, &e) != 0)
+        rc = cli_fail(&e);
+    if (rc == 0 && a->json) {
+        json_t *arr = json_array();
+
+        json_array_append_new(arr, serve_json(&res));
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(arr);
+    } else if (rc == 0) {
+        print_serve(&res);
+    }
+    free(od);
+    free(sp);
+    free(spec_text);
+    free(pol_text);
+    reqtrace_free(&rq);
+    trace_free(&spot);
+    trace_free(&prices);
+    catalog_free(cat);
+    return rc;
+}
+
 static int run_simulate(int argc, char **argv)
 {
     struct sim_args a;
@@ -434,6 +643,8 @@ static int run_simulate(int argc, char **argv)
 
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    if (a.service != NULL)
+        return run_serve(&a);
     memset(&in, 0, sizeof(in));
     memset(res, 0, sizeof(res));
     trace_init(&work);

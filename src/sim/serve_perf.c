@@ -578,6 +578,13 @@ static int cmp_seq(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+size_t rp_streaming(const struct replica *r, uint64_t *ids, size_t max)
+{
+    for (int i = 0; i < r->nheap && (size_t)i < max; i++)
+        ids[i] = r->recs[r->heap[i]].req.id;
+    return (size_t)r->nheap;
+}
+
 int rp_abort_all(struct replica *r, double now, struct rp_request **out, size_t *n,
                  struct err *e)
 {

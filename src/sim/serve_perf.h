@@ -106,4 +106,9 @@ size_t rp_running(const struct replica *r);
 int rp_abort_all(struct replica *r, double now, struct rp_request **out, size_t *n,
                  struct err *e);
 
+/* The ids of the requests at the replica whose first token is out (they
+ * are decoding: a router that loses the replica cannot retry them), at most
+ * max of them into ids; returns how many there are. */
+size_t rp_streaming(const struct replica *r, uint64_t *ids, size_t max);
+
 #endif
