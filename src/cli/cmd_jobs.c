@@ -33,6 +33,19 @@ static const char *clock_hms(double t, char *buf, size_t n)
     return buf;
 }
 
+const char *cli_when(const json_t *v, char *buf, size_t n)
+{
+    struct tm tm;
+    time_t t;
+
+    if (!json_is_number(v) || json_number_value(v) <= 0)
+        return "-";
+    t = (time_t)json_number_value(v);
+    localtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
 void cli_print_event(FILE *fp, const struct store_event *ev)
 {
     char t[16];

@@ -278,20 +278,6 @@ static int serve_logs(int argc, char **argv)
     return cli_cmd_logs.run(follow ? 3 : 2, largv);
 }
 
-/* A time as the lists show it ("2026-12-03 14:05:09", "-" for none). */
-static const char *when(const json_t *v, char *buf, size_t n)
-{
-    struct tm tm;
-    time_t t;
-
-    if (!json_is_number(v) || json_number_value(v) <= 0)
-        return "-";
-    t = (time_t)json_number_value(v);
-    localtime_r(&t, &tm);
-    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
 static void print_keys(const json_t *r)
 {
     const json_t *keys = json_object_get(r, "keys");
@@ -312,8 +298,8 @@ static void print_keys(const json_t *r)
         snprintf(shown, sizeof(shown), "%s...",
                  *str_field(k, "prefix") ? str_field(k, "prefix") : "sk_?");
         printf("%5lld  %-14s %-19s  %s\n", (long long)json_integer_value(json_object_get(k, "id")),
-               shown, when(json_object_get(k, "created_at"), c, sizeof(c)),
-               when(json_object_get(k, "revoked_at"), v, sizeof(v)));
+               shown, cli_when(json_object_get(k, "created_at"), c, sizeof(c)),
+               cli_when(json_object_get(k, "revoked_at"), v, sizeof(v)));
     }
 }
 

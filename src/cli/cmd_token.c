@@ -79,20 +79,6 @@ static int token_create(int argc, char **argv)
     return 0;
 }
 
-/* A time of the list ("2026-12-03 14:05:09", "-" for none). */
-static const char *when(const json_t *v, char *buf, size_t n)
-{
-    time_t t;
-    struct tm tm;
-
-    if (!json_is_number(v) || json_number_value(v) <= 0)
-        return "-";
-    t = (time_t)json_number_value(v);
-    localtime_r(&t, &tm);
-    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
 static void print_tokens(const json_t *toks)
 {
     char c[32], r[32];
@@ -104,8 +90,8 @@ static void print_tokens(const json_t *toks)
 
         printf("%5lld  %-24s %-7s %-19s  %s\n",
                (long long)json_integer_value(json_object_get(t, "id")), str_field(t, "name"),
-               str_field(t, "role"), when(json_object_get(t, "created_at"), c, sizeof(c)),
-               when(json_object_get(t, "revoked_at"), r, sizeof(r)));
+               str_field(t, "role"), cli_when(json_object_get(t, "created_at"), c, sizeof(c)),
+               cli_when(json_object_get(t, "revoked_at"), r, sizeof(r)));
     }
 }
 

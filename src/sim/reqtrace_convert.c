@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/clock.h"
 #include "../util/csv.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -272,21 +273,6 @@ static const struct csv_col ag_cols[AG__N] = {
 
 #define CHARS_PER_TOKEN 4.0 /* prompt characters per token (see docs) */
 
-/* Days from 1970-01-01 to a proleptic Gregorian date: count in 400-year
- * eras of 146,097 days, with years starting in March so that the leap day
- * ends the year. */
-static long days_from_civil(long y, long m, long d)
-{
-    long era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* "YYYY-MM-DD HH:MM:SS" -> seconds since 1970 (the zone does not matter:
  * only differences are used). */
 static int ag_time(const struct csv *c, double *out, struct err *e)
@@ -299,7 +285,7 @@ static int ag_time(const struct csv *c, double *out, struct err *e)
         h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "column 'gmt_create': '%.40s' is not YYYY-MM-DD HH:MM:SS", s);
-    *out = (double)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *out = (double)clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     return 0;
 }
 

@@ -253,15 +253,16 @@ static int inject_due(const struct sim_input *in, struct store *st, struct sched
 /* Apply the price-trace rows whose time has come to the catalog: the planner
  * ranks by the prices in force, and the controller's next step sees the
  * catalog's new price version and moves running attempts to them. */
-static void prices_due(const struct sim_input *in, size_t *k, double now)
+void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, size_t *k,
+                    double now)
 {
-    size_t i, n = catalog_noffers(in->cat);
+    size_t i, n = catalog_noffers(cat);
 
-    while (in->prices && *k < in->prices->nprices && in->t0 + in->prices->prices[*k].time_s <= now) {
-        const struct trace_price *r = &in->prices->prices[(*k)++];
+    while (prices && *k < prices->nprices && t0 + prices->prices[*k].time_s <= now) {
+        const struct trace_price *r = &prices->prices[(*k)++];
 
         for (i = 0; i < n; i++) {
-            const struct offer *o = catalog_offer(in->cat, i);
+            const struct offer *o = catalog_offer(cat, i);
             double od = o->price, sp = o->spot_price;
 
             if (strcmp(r->cloud, o->cloud) || strcmp(r->region, o->region) ||
@@ -271,7 +272,7 @@ static void prices_due(const struct sim_input *in, size_t *k, double now)
                 od = r->price_hour == TRACE_PRICE_NOT_SOLD ? -1 : r->price_hour;
             if (r->spot_price_hour != TRACE_PRICE_UNCHANGED)
                 sp = r->spot_price_hour == TRACE_PRICE_NOT_SOLD ? -1 : r->spot_price_hour;
-            catalog_set_price(in->cat, i, od, sp);
+            catalog_set_price(cat, i, od, sp);
         }
     }
 }
@@ -316,7 +317,7 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         double next = 0, t_next;
         size_t before = kev;
 
-        prices_due(in, &kp, vc->t);
+        sim_prices_due(in->cat, in->prices, in->t0, &kp, vc->t);
         /* Faults due now take effect before jobs due now are placed: a fault
          * acts after the step that read it commits, as in the real world. */
         if ((rc = inject_due(in, st, s, &kev, vc->t, e)) != 0 ||

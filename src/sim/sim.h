@@ -111,6 +111,10 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
 int sim_offline_bound(const struct sim_input *in, const struct policy *pol, double end_s,
                       struct sim_result *res, struct err *e);
 void sim_result_free(struct sim_result *res);
+/* Apply the rows of a price trace whose time (t0 + time_s) is at or before
+ * now to cat's prices; *k is the next row, kept by the caller between calls. */
+void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, size_t *k,
+                    double now);
 
 /* Fleet file: CSV location,instance_type,nodes,spot_nodes (globs allowed, the
  * first matching row wins; offers no row matches have no capacity).  Fills

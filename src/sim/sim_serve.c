@@ -667,31 +667,6 @@ static void note_ready(struct world *w)
     }
 }
 
-/* Apply the price-trace rows whose time has come (as sim.c does). */
-static void prices_due(struct world *w)
-{
-    const struct trace *p = w->in->prices;
-    size_t i, n = catalog_noffers(w->cat);
-
-    while (p && w->kprice < p->nprices && w->in->t0 + p->prices[w->kprice].time_s <= w->t) {
-        const struct trace_price *r = &p->prices[w->kprice++];
-
-        for (i = 0; i < n; i++) {
-            const struct offer *o = catalog_offer(w->cat, i);
-            double od = o->price, sp = o->spot_price;
-
-            if (strcmp(r->cloud, o->cloud) || strcmp(r->region, o->region) ||
-                (*r->zone && strcmp(r->zone, o->zone)) || strcmp(r->instance_type, o->instance_type))
-                continue;
-            if (r->price_hour != TRACE_PRICE_UNCHANGED)
-                od = r->price_hour == TRACE_PRICE_NOT_SOLD ? -1 : r->price_hour;
-            if (r->spot_price_hour != TRACE_PRICE_UNCHANGED)
-                sp = r->spot_price_hour == TRACE_PRICE_NOT_SOLD ? -1 : r->spot_price_hour;
-            catalog_set_price(w->cat, i, od, sp);
-        }
-    }
-}
-
 static double next_price(const struct world *w)
 {
     const struct trace *p = w->in->prices;
@@ -708,7 +683,7 @@ static int ctl_round(struct world *w, double *next, struct err *e)
     size_t i, n;
     int rc;
 
-    prices_due(w);
+    sim_prices_due(w->cat, w->in->prices, w->in->t0, &w->kprice, w->t);
     w->woken = 0;
     if ((rc = sched_step(w->sched, &snext, e)) != 0 ||
         (rc = mgr_tick(w->mgr, w->t, &mnext, e)) != 0 || (rc = sweep_models(w, e)) != 0)

@@ -29,6 +29,7 @@
 
 #include "service.h"
 
+#include "../util/clock.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 #include "../util/yamlx.h"
@@ -1294,20 +1295,6 @@ static int st_duration(struct ctx *c, const struct ynode *n, struct err *e)
     return get_secs(c, n, "stratus.duration", &c->s->duration_s, e);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (a standard civil-date
- * computation: shift the year to start in March so leap days come last). */
-static long days_from_civil(long y, long m, long d)
-{
-    long era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* n digits at *p into *out; advances *p.  -1 when they are not all digits. */
 static int digits(const char **p, int n, long *out)
 {
@@ -1410,7 +1397,7 @@ static enum iso_rc iso_time(const char *p, double *out)
         return ISO_NO_ZONE;
     if (iso_zone(p, &east) != 0)
         return ISO_BAD;
-    *out = (double)days_from_civil(y, m, d) * 86400 + secs - (double)east;
+    *out = (double)clock_days_from_civil(y, m, d) * 86400 + secs - (double)east;
     return ISO_OK;
 }
 

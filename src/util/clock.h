@@ -22,6 +22,9 @@ static inline double clock_now(const struct clock *c)
 
 /* Monotonic seconds, for measuring durations (benchmarks, timeouts). */
 double clock_mono(void);
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1..12; any
+ * year, without the C library's time zone or range limits). */
+long clock_days_from_civil(long y, long m, long d);
 /* Sleep for the given seconds (only for real-time loops, never the controller). */
 void clock_sleep(double seconds);
 
