@@ -184,7 +184,7 @@ ok "spot is back: 3 spot replicas ready, the on-demand one retired"
 echo 30 >"$TMP/rate"
 until_status "j['target'] > 3 and len($READY) > 3" 180 "scaling up under a load step"
 [ "$(curl -sf "$R_us/-/metrics" | awk '/^stratus_router_overflows_total/ {print $NF}')" -gt 0 ] ||
-  fail "under the step the us router must overflow past its region: $(curl -sf "$R_us/-/metrics" | grep -E 'overflows|replica_requests_total|saturated|inflight{') $(cat "$TMP/load.json")"
+  fail "under the step the us router must overflow past its region: $(curl -sf "$R_us/-/metrics" | grep -E 'overflows|replica_requests_total|saturated|inflight{') $(cat "$TMP/load.json"); the us router's log ends: $(tail -n 40 "$TMP/router-us.log")"
 ok "a load step scales the service up ($(status_json "j['target']") replicas wanted) and routers overflow"
 echo 1 >"$TMP/rate"
 until_status "j['target'] == 3 and len($RUNNING) == 3" 240 "scaling back down"
