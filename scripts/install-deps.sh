@@ -7,6 +7,7 @@ pkgs+=(nginx) # bench/bench_router.sh measures `stratus router` against it
 # namespace each (src/driver/local_net.c); Debian installs it by default
 # (priority important), minimal container images do not
 pkgs+=(iproute2)
+pkgs+=(libxml2-utils) # xmllint: the simulator's SVG charts are checked well-formed
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,9 +8,9 @@
 # (default ../shared/data beside the repository: the folder holding traces/),
 # SEED (default 1), HORIZON for the spot traces
 # (default 90d), SINCE for the GCP prices (default 2023-06-01).
-# examples/sim/spot-skypilot.csv and examples/sim/prices-gcp.csv are its output
+# examples/sim/spot-skypilot.csv, examples/sim/spot-serve.csv and examples/sim/prices-gcp.csv are its output
 # with these defaults (tests/cli/test_trace_cli.sh checks that): after a change
-# to a converter, run it and copy those two files back.
+# to a converter, run it and copy those files back.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "convert-traces.sh: $*" >&2; exit 2; }
@@ -48,6 +48,9 @@ echo "== Alibaba openb pod list -> $out/alibaba-workload.csv"
 echo "== SkyPilot spot traces -> $out/spot-skypilot.csv"
 "$STRATUS" trace convert --from skypilot-spot "$tr/spot-availability-skypilot" \
   --mapping "$here/examples/sim/spot-mapping.csv" --horizon "$HORIZON" --out "$out/spot-skypilot.csv"
+echo "== SkyPilot spot traces on the H100 zones (the serving study) -> $out/spot-serve.csv"
+"$STRATUS" trace convert --from skypilot-spot "$tr/spot-availability-skypilot" \
+  --mapping "$here/examples/sim/spot-mapping-serve.csv" --horizon "$HORIZON" --out "$out/spot-serve.csv"
 echo "== GCP GPU VM prices -> $out/prices-gcp.csv"
 "$STRATUS" trace convert --from gcp-prices \
   "$tr/spot-price-gcp-gpu-vms-2022-2024/gcp_gpu_vm_prices_2022-02_to_2024-12.csv.xz" \

@@ -27,6 +27,7 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@
 #include "sim/chart.h"
 #include "sim/reqtrace.h"
 #include "sim/sim.h"
+#include "sim/serve_bound.h"
+#include "sim/serve_chart.h"
 #include "sim/sim_serve.h"
 #include "sim/trace.h"
 #include "util/strutil.h"
@@ -62,11 +65,12 @@ static const char sim_usage[] =
     "       stratus simulate --service SPEC.yaml --requests TRACE.csv [--fleet F.csv]\n"
     "         [--spot S.csv] [--prices P.csv] [--org-policy P.yaml] [--seed N] [--json]\n"
     "         [--model llama-3.1-8b|llama-3.1-70b] [--warmup 2m] [--lead 10m]\n"
-    "         [--launch-delay 60s] [--policies stratus] [--catalog DIR]\n"
-    "Runs one service on a request trace (docs/traces.md, \"Request CSV\") with the\n"
-    "real replica manager, controller and router selection code in virtual time\n"
-    "and reports cost, requests served/failed, latency percentiles and the share\n"
-    "within the spec's latency_slo_ms (docs/sim-serve.md).\n";
+    "         [--launch-delay 60s] [--notice 30s] [--catalog DIR] [--chart OUT.svg]\n"
+    "         [--policies stratus,ondemand,spot-only,skyserve-like (the default)]\n"
+    "Runs one service on a request trace (docs/traces.md, \"Request CSV\") under each\n"
+    "policy with the real replica manager, controller and router selection code in\n"
+    "virtual time and reports cost, requests served/failed, latency percentiles and\n"
+    "the share within the spec's latency_slo_ms (docs/sim-serve.md).\n";
 
 /* The policies to compare: how each drives the same controller.  A
  * baseline's narrowing (on demand only, one cloud) is applied to every job's
@@ -83,7 +87,7 @@ static const struct sim_policy sim_policies[] = {
 struct sim_args {
     const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
     const char *service, *requests, *model; /* --service mode */
-    double bucket_s, launch_delay_s, restore_s, warmup_s, lead_s;
+    double bucket_s, launch_delay_s, restore_s, warmup_s, lead_s, notice_s;
     unsigned long long seed;
     int json, policies_given;
 };
@@ -116,11 +120,6 @@ static int check_serve_args(const struct sim_args *a, int argc)
         fputs(sim_usage, stderr);
         return 2;
     }
-    if (a->policies_given && strcmp(a->policies, "stratus") != 0) {
-        fprintf(stderr, "stratus: simulate --service compares no policies yet: --policies "
-                        "takes only 'stratus', not '%s'\n", a->policies);
-        return 2;
-    }
     return 0;
 }
 
@@ -138,7 +137,8 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         {"service", required_argument, NULL, 'S'},  {"requests", required_argument, NULL, 'R'},
         {"model", required_argument, NULL, 'M'},    {"warmup", required_argument, NULL, 'W'},
         {"lead", required_argument, NULL, 'L'},     {"seed", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"notice", required_argument, NULL, 'N'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int ch, rc = 0;
 
     memset(a, 0, sizeof(*a));
@@ -147,6 +147,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
     a->launch_delay_s = 60;
     a->restore_s = 300;
     a->warmup_s = 120;
+    a->notice_s = 30;
     a->lead_s = 600;
     a->seed = 1;
     optind = 1;
@@ -167,6 +168,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         case 'R': a->requests = optarg; break;
         case 'M': a->model = optarg; break;
         case 'W': rc = parse_dur("--warmup", optarg, &a->warmup_s); break;
+        case 'N': rc = parse_dur("--notice", optarg, &a->notice_s); break;
         case 'L': rc = parse_dur("--lead", optarg, &a->lead_s); break;
         case 'D': rc = parse_seed(optarg, &a->seed); break;
         case 'b': rc = parse_dur("--bucket", optarg, &a->bucket_s); break;
@@ -476,36 +478,60 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
 
 /* ---- one service on a request trace (--service) ---- */
 
-static void print_serve(const struct sim_serve_result *r)
+static void print_serve_head(void)
 {
-    char m[32];
     int c;
 
-    printf("%-10s %10s", "POLICY", "COST");
+    printf("%-14s %10s", "POLICY", "COST");
     for (c = 0; c < 4; c++)
         printf(" %9s", sim_cloud_names[c]);
     printf(" %9s %9s %8s %8s %6s %5s %7s %7s %23s %23s %6s %7s %6s\n", "SPOT", "ONDEMAND",
            "REQUESTS", "SERVED", "FAILED", "LOST", "RETRIED", "IN-SLO", "TTFT P50/P90/P99 S",
            "E2E P50/P90/P99 S", "PREEMP", "REPL-H", "SPOT-H");
-    printf("%-10s %10s", r->name, str_money(m, sizeof(m), r->cost));
+}
+
+static void print_serve(const struct sim_serve_result *r)
+{
+    char m[32];
+    int c;
+
+    printf("%-14s %10s", r->name, str_money(m, sizeof(m), r->cost));
     for (c = 0; c < 4; c++)
         printf(" %9s", str_money(m, sizeof(m), r->cost_by_cloud[c]));
     printf(" %9s", str_money(m, sizeof(m), r->spot_cost));
+    if (strcmp(r->name, "bound") == 0) {
+        printf(" %9s %8zu %-103s %7.1f %6.1f\n", str_money(m, sizeof(m), r->ondemand_cost),
+               r->requests, "  (a lower bound on the cost of serving them all within the "
+               "objective: docs/serve-bound.md)", r->replica_hours, r->spot_replica_hours);
+        return;
+    }
     printf(" %9s %8zu %8zu %6zu %5zu %7zu %6.2f%% %7.3f/%6.3f/%7.3f %7.2f/%6.2f/%7.2f %6ld "
            "%7.1f %6.1f\n",
            str_money(m, sizeof(m), r->ondemand_cost), r->requests, r->served, r->failed, r->lost,
            r->retried, r->served ? 100.0 * (double)r->within_slo / (double)r->requests : 0,
            r->ttft_s[0], r->ttft_s[1], r->ttft_s[2], r->e2e_s[0], r->e2e_s[1], r->e2e_s[2],
            r->preemptions, r->replica_hours, r->spot_replica_hours);
+}
+
+static void print_serve_notes(const struct sim_serve_result *r, size_t n)
+{
+    size_t i;
+
     printf("(IN-SLO: share of all requests answered with TTFT within latency_slo_ms = %.0f ms;\n"
-           " FAILED = LOST (cut at a replica that went away; %zu of them at a retired one whose "
-           "drain ended first) + %zu refused or timed out waiting for a replica;\n"
-           " %ld replica jobs, at most %d ready at once, >= min_replicas ready %.2f%% of the "
-           "time)\n",
-           r->slo_ms, r->lost_retired, r->unrouted, r->replicas_launched, r->max_ready,
-           100 * r->min_ready_share);
-    fprintf(stderr, "%s: %zu requests, %llu control rounds, %.1f virtual hours, %.2f s\n",
-            r->name, r->requests, (unsigned long long)r->rounds, r->span_s / 3600, r->wall_s);
+           " FAILED = LOST (cut at a replica that went away after its first token, or out of "
+           "retries) + refused or timed out waiting for a replica)\n",
+           n ? r[0].slo_ms : 0);
+    for (i = 0; i < n; i++) {
+        if (strcmp(r[i].name, "bound") == 0)
+            continue;
+        printf("%-14s %ld replica jobs, at most %d ready at once, >= min_replicas ready "
+               "%.2f%% of the time; %zu lost at a retired replica, %zu never sent\n",
+               r[i].name, r[i].replicas_launched, r[i].max_ready,
+               100 * r[i].min_ready_share, r[i].lost_retired, r[i].unrouted);
+        fprintf(stderr, "%s: %zu requests, %llu control rounds, %.1f virtual hours, %.2f s\n",
+                r[i].name, r[i].requests, (unsigned long long)r[i].rounds, r[i].span_s / 3600,
+                r[i].wall_s);
+    }
 }
 
 static json_t *triple(const double v[3])
@@ -519,6 +545,8 @@ static json_t *serve_json(const struct sim_serve_result *r)
     int c;
 
     json_object_set_new(o, "policy", json_string(r->name));
+    if (strcmp(r->name, "bound") == 0)
+        json_object_set_new(o, "lower_bound", json_true());
     json_object_set_new(o, "cost", json_real(r->cost));
     for (c = 0; c < SIM_NCLOUDS; c++)
         json_object_set_new(by, sim_cloud_names[c], json_real(r->cost_by_cloud[c]));
@@ -568,11 +596,126 @@ static int serve_inputs(const struct sim_args *a, struct catalog *cat, struct re
     in->lead_s = a->lead_s;
     in->launch_delay_s = a->launch_delay_s;
     in->warmup_s = a->warmup_s;
+    in->notice_s = a->notice_s;
     in->spec_path = a->service;
     in->spec_text = *spec_text;
     in->model = a->model;
     in->seed = a->seed;
     return 0;
+}
+
+/* The policies of --policies for a service: each a kind of sim_serve.h. */
+static int serve_policies(const char *list, int *kinds, size_t max, size_t *n)
+{
+    char *l = xstrdup(list), *tok, *save = NULL;
+    int rc = 0;
+
+    *n = 0;
+    for (tok = strtok_r(l, ",", &save); rc == 0 && tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = strcmp(tok, "bound") == 0 ? SSP_NKINDS : sim_serve_kind_parse(tok);
+
+        if (k < 0 || *n == max) {
+            fprintf(stderr, "stratus: simulate --service: %s policy '%s' (the policies are "
+                            "stratus, ondemand, spot-only, skyserve-like and bound)\n",
+                    k < 0 ? "unknown" : "too many; one more", tok);
+            rc = 2;
+        } else {
+            kinds[(*n)++] = k;
+        }
+    }
+    free(l);
+    if (rc == 0 && *n == 0) {
+        fprintf(stderr, "stratus: simulate --service: --policies names no policy\n");
+        rc = 2;
+    }
+    return rc;
+}
+
+static void serve_output(const struct sim_args *a, const struct sim_serve_result *res,
+                         size_t n)
+{
+    size_t i;
+
+    if (a->json) {
+        json_t *arr = json_array();
+
+        for (i = 0; i < n; i++)
+            json_array_append_new(arr, serve_json(&res[i]));
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(arr);
+        return;
+    }
+    print_serve_head();
+    for (i = 0; i < n; i++)
+        print_serve(&res[i]);
+    print_serve_notes(res, n);
+}
+
+/* The service chart: a row per policy run (the bound has no series). */
+static int write_serve_chart(const char *path, const struct sim_serve_result *res, size_t n)
+{
+    struct serve_series *ss = xcalloc(n + 1, sizeof(*ss));
+    FILE *fp = fopen(path, "w");
+    size_t i, k = 0;
+    int rc;
+
+    if (fp == NULL) {
+        fprintf(stderr, "stratus: cannot write the chart to %s: %s\n", path, strerror(errno));
+        free(ss);
+        return 3;
+    }
+    for (i = 0; i < n; i++) {
+        if (res[i].nbuckets == 0)
+            continue;
+        ss[k] = (struct serve_series){res[i].name, res[i].nbuckets, res[i].bucket_s,
+                                      res[i].t_start_s, res[i].slo_ms / 1000, res[i].replicas,
+                                      res[i].spot, res[i].usd, res[i].ttft, res[i].e2e};
+        k++;
+    }
+    rc = serve_chart_write_svg(fp, "Service over time", ss, k);
+    if (fclose(fp) != 0)
+        rc = ST_EIO;
+    free(ss);
+    if (rc != 0)
+        fprintf(stderr, "stratus: cannot write the chart to %s\n", path);
+    return rc == 0 ? 0 : 3;
+}
+
+/* Run the service under each policy of --policies, in order. */
+static int serve_runs(const struct sim_args *a, const struct sim_serve_input *in,
+                      const char *pol_text, struct sim_serve_result *res, size_t *n)
+{
+    int kinds[8];
+    size_t i, nk;
+    struct err e;
+    int rc = serve_policies(a->policies_given ? a->policies
+                                              : "stratus,ondemand,spot-only,skyserve-like,bound",
+                            kinds, 8, &nk);
+
+    err_clear(&e);
+    *n = 0;
+    for (i = 0; rc == 0 && i < nk; i++) {
+        struct sim_serve_policy pol = {NULL, kinds[i], pol_text};
+        struct sim_serve_result *r = &res[*n];
+
+        memset(r, 0, sizeof(*r));
+        (*n)++;
+        if (kinds[i] != SSP_NKINDS) {
+            pol.name = sim_serve_kind_names[kinds[i]];
+            rc = sim_serve_run(in, &pol, r, &e);
+        } else if ((rc = sim_serve_bound(in, r, &e)) == ST_EINFEASIBLE) {
+            /* an objective no offer meets for some users: no bound, the
+             * policies still compare */
+            fprintf(stderr, "stratus: no lower bound: %s\n", e.msg);
+            err_clear(&e);
+            (*n)--;
+            rc = 0;
+        }
+        if (rc != 0)
+            rc = cli_fail(&e);
+    }
+    return rc;
 }
 
 static int run_serve(const struct sim_args *a)
@@ -581,10 +724,10 @@ static int run_serve(const struct sim_args *a)
     struct trace spot, prices;
     struct reqtrace rq;
     struct sim_serve_input in;
-    struct sim_serve_result res;
-    struct sim_serve_policy pol = {"stratus", -1, NULL};
+    struct sim_serve_result res[8];
     char *spec_text = NULL, *pol_text = NULL;
     long *od = NULL, *sp = NULL;
+    size_t n = 0;
     struct err e;
     int rc;
 
@@ -604,19 +747,15 @@ static int run_serve(const struct sim_args *a)
     in.prices = a->prices ? &prices : NULL;
     in.od_cap = od;
     in.spot_cap = sp;
-    pol.policy_text = pol_text;
-    if (rc == 0 && sim_serve_run(&in, &pol, &res, &e) != 0)
-        rc = cli_fail(&e);
-    if (rc == 0 && a->json) {
-        json_t *arr = json_array();
-
-        json_array_append_new(arr, serve_json(&res));
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(arr);
-    } else if (rc == 0) {
-        print_serve(&res);
-    }
+    in.series = a->chart != NULL;
+    if (rc == 0)
+        rc = serve_runs(a, &in, pol_text, res, &n);
+    if (rc == 0)
+        serve_output(a, res, n);
+    if (rc == 0 && a->chart)
+        rc = write_serve_chart(a->chart, res, n);
+    while (n > 0)
+        sim_serve_result_free(&res[--n]);
     free(od);
     free(sp);
     free(spec_text);

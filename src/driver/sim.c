@@ -8,6 +8,10 @@
  * (newest first) when capacity drops below use.  Work is saved only at
  * checkpoints: an attempt that ends early keeps floor(run / interval)
  * intervals of progress.  Time is the driver config's clock (virtual).
+ * With a notice (sim_world.notice_s, the service simulator's), a spot node
+ * the trace or the rate takes gets PREEMPT_NOTICE then and is gone
+ * notice_s later, as a cloud warns before it reclaims (GCP and Azure give
+ * 30 s, AWS 2 minutes); its nodes count as taken back from the notice on.
  *
  * Layout: the heap; attempts and capacity; the operations.
  */
@@ -22,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SEV_RUNNING, SEV_EXIT, SEV_SPOT, SEV_PREEMPT };
+enum { SEV_RUNNING, SEV_EXIT, SEV_SPOT, SEV_PREEMPT, SEV_RECLAIM };
 
 struct sev {
     double t;
@@ -36,6 +40,7 @@ struct satt {
     uint32_t offer;
     int nodes, spot;
     int state;              /* 0 none, 1 launching, 2 running, 3 ended */
+    int doomed;             /* noticed: gone at its SEV_RECLAIM */
     uint32_t gen;
     double running_at, work_start; /* work_start: after the restore */
 };
@@ -48,6 +53,7 @@ struct simd {
     struct satt *att;       /* by attempt id */
     size_t natt;
     long *od_used, *spot_used, *spot_cap;
+    long *doomed;           /* per offer: spot nodes noticed, not yet gone */
     char *traced;           /* per offer: its spot capacity follows a trace */
     uint32_t *row_start;    /* spot row i's offers: row_offer[row_start[i] .. [i+1]) */
     uint32_t *row_offer;
@@ -171,6 +177,9 @@ static void stop(struct simd *p, struct satt *a, double now)
         p->spot_used[a->offer] -= a->nodes;
     else
         p->od_used[a->offer] -= a->nodes;
+    if (a->doomed)
+        p->doomed[a->offer] -= a->nodes;
+    a->doomed = 0;
     a->state = 3;
     a->gen++;
 }
@@ -184,6 +193,23 @@ static double draw(uint64_t seed, int64_t id)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
     return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* The cloud takes attempt id's spot nodes back: at once, or with a notice
+ * now and the nodes gone notice_s later. */
+static void take_back(struct simd *p, int64_t id, struct satt *a, double t, const char *why)
+{
+    if (!(p->w->notice_s > 0)) {
+        stop(p, a, t);
+        emit(p, DRV_EV_PREEMPTED, id, -1, 0, t, why);
+        return;
+    }
+    if (a->doomed)
+        return;
+    a->doomed = 1;
+    p->doomed[a->offer] += a->nodes;
+    emit(p, DRV_EV_PREEMPT_NOTICE, id, -1, 0, t, why);
+    heap_push(p, t + p->w->notice_s, SEV_RECLAIM, a->gen, id);
 }
 
 /* Spot capacity no trace describes is taken back at the catalog's rate (the
@@ -229,13 +255,13 @@ static void reclaim(struct simd *p, uint32_t offer, double t)
 {
     size_t id;
 
-    for (id = p->natt; id-- > 1 && p->spot_used[offer] > p->spot_cap[offer];) {
+    for (id = p->natt;
+         id-- > 1 && p->spot_used[offer] - p->doomed[offer] > p->spot_cap[offer];) {
         struct satt *a = &p->att[id];
 
-        if (a->offer != offer || !a->spot || a->state == 0 || a->state == 3)
+        if (a->offer != offer || !a->spot || a->state == 0 || a->state == 3 || a->doomed)
             continue;
-        stop(p, a, t);
-        emit(p, DRV_EV_PREEMPTED, (int64_t)id, -1, 0, t, "spot capacity reclaimed (trace)");
+        take_back(p, (int64_t)id, a, t, "spot capacity reclaimed (trace)");
     }
 }
 
@@ -279,9 +305,11 @@ static void advance(struct simd *p, double now)
             continue; /* stale: the attempt was stopped */
         else if (v.kind == SEV_RUNNING)
             on_running(p, v.ref, a, v.t);
-        else if (v.kind == SEV_PREEMPT) {
+        else if (v.kind == SEV_PREEMPT)
+            take_back(p, v.ref, a, v.t, "spot node reclaimed");
+        else if (v.kind == SEV_RECLAIM) {
             stop(p, a, v.t);
-            emit(p, DRV_EV_PREEMPTED, v.ref, -1, 0, v.t, "spot node reclaimed");
+            emit(p, DRV_EV_PREEMPTED, v.ref, -1, 0, v.t, "spot node reclaimed after its notice");
         } else
             on_exit_ok(p, v.ref, a, v.t);
     }
@@ -408,6 +436,7 @@ static int sim_open(struct driver *d, const struct driver_config *cfg, struct er
     n = catalog_noffers(p->w->cat);
     p->od_used = xcalloc(n + 1, sizeof(long));
     p->spot_used = xcalloc(n + 1, sizeof(long));
+    p->doomed = xcalloc(n + 1, sizeof(long));
     p->spot_cap = xcalloc(n + 1, sizeof(long));
     memcpy(p->spot_cap, p->w->spot_cap, n * sizeof(long));
     grow_saved(p);
@@ -505,6 +534,7 @@ static void sim_close(struct driver *d)
     free(p->att);
     free(p->od_used);
     free(p->spot_used);
+    free(p->doomed);
     free(p->spot_cap);
     free(p->saved);
     free(p->traced);

@@ -414,45 +414,138 @@ static int better(const struct cand *a, const struct cand *b, int by_level)
     return a->order < b->order;
 }
 
-struct rp_replica *rp_pick(struct rp_set *s, double now, const uint64_t *tried, size_t ntried,
-                           int *overflow)
+static void cand_of(struct cand *c, const struct rp_set *s, struct rp_replica *r, unsigned pos)
+{
+    c->r = r;
+    c->level = s->cfg.policy == RP_NEAREST ? r->rtt_ms : 0;
+    c->load = (double)r->inflight / r->limit;
+    c->order = (pos + s->rr) * 2654435761u; /* a spread, not a fixed order */
+}
+
+/* Every usable replica is at its limit: the least loaded anywhere (by
+ * load, then order; levels do not count).  A second pass over the list,
+ * taken only then, so that the usual pick compares each replica once. */
+static struct cand least_loaded(const struct rp_set *s, double now, const uint64_t *tried,
+                                size_t ntried)
+{
+    struct cand c, best = {0};
+    struct rp_replica *r;
+    unsigned pos = 0;
+
+    for (r = s->list; r; r = r->next, pos++) {
+        if (!usable(r, now, tried, ntried))
+            continue;
+        cand_of(&c, s, r, pos);
+        if (!best.r || better(&c, &best, 0))
+            best = c;
+    }
+    return best;
+}
+
+/* Seconds until a request of `work` bytes would start at r (the
+ * latency-aware rank): the RTT and the work ahead of it. */
+static double eta(const struct rp_set *s, const struct rp_replica *r, double work)
+{
+    return (r->rtt_ms < 1e8 ? r->rtt_ms / 1000 : 1e5) + (r->work + work) / s->work_rate;
+}
+
+/* The latency-aware choice: the soonest start among replicas below their
+ * limit, else among all (saturated); ties to the nearer, then round-robin. */
+static struct rp_replica *pick_eta(struct rp_set *s, double now, const uint64_t *tried,
+                                   size_t ntried, double work, int *overflow)
 {
     struct cand c, free_best = {0}, any_best = {0};
     struct rp_replica *r;
     double nearest = INFINITY;
     unsigned pos = 0;
 
-    s->rr++;
     for (r = s->list; r; r = r->next, pos++) {
         if (!usable(r, now, tried, ntried))
             continue;
-        c.r = r;
-        c.level = s->cfg.policy == RP_NEAREST ? r->rtt_ms : 0;
-        c.load = (double)r->inflight / r->limit;
-        c.order = (pos + s->rr) * 2654435761u; /* a spread, not a fixed order */
-        if (c.level < nearest)
-            nearest = c.level;
-        if (r->inflight < (unsigned)r->limit && (!free_best.r || better(&c, &free_best, 1)))
+        cand_of(&c, s, r, pos);
+        c.load = eta(s, r, work);
+        nearest = fmin(nearest, c.level);
+        if (r->inflight < (unsigned)r->limit && (!free_best.r || better(&c, &free_best, 0)))
             free_best = c;
         if (!any_best.r || better(&c, &any_best, 0))
             any_best = c;
     }
-    if (overflow)
-        *overflow = 0;
     if (free_best.r == NULL && any_best.r != NULL) {
         s->saturated++;
         free_best = any_best;
     }
-    if (free_best.r == NULL)
+    if (free_best.r != NULL && free_best.level > nearest) {
+        s->overflows++;
+        *overflow = 1;
+    }
+    return free_best.r;
+}
+
+struct rp_replica *rp_pick_work(struct rp_set *s, double now, const uint64_t *tried,
+                                size_t ntried, double work, int *overflow)
+{
+    struct rp_replica *r;
+    int ov = 0;
+
+    if (s->cfg.policy != RP_NEAREST || !(s->work_rate > 0) || !(work > 0)) {
+        r = rp_pick(s, now, tried, ntried, overflow);
+    } else {
+        s->rr++;
+        r = pick_eta(s, now, tried, ntried, work, &ov);
+        if (overflow)
+            *overflow = ov;
+        if (r != NULL) {
+            r->inflight++;
+            r->nreq++;
+        }
+    }
+    /* however it was chosen, its bytes are in flight there until
+     * rp_done_work takes them off */
+    if (r != NULL && work > 0)
+        r->work += work;
+    return r;
+}
+
+struct rp_replica *rp_pick(struct rp_set *s, double now, const uint64_t *tried, size_t ntried,
+                           int *overflow)
+{
+    struct cand c, best = {0};
+    struct rp_replica *r;
+    double nearest = INFINITY, level;
+    unsigned pos = 0;
+    int any = 0;
+
+    s->rr++;
+    for (r = s->list; r; r = r->next, pos++) {
+        if (!usable(r, now, tried, ntried))
+            continue;
+        any = 1;
+        level = s->cfg.policy == RP_NEAREST ? r->rtt_ms : 0;
+        if (level < nearest)
+            nearest = level;
+        /* a full one, or one on a farther level than the best so far, cannot win */
+        if (r->inflight >= (unsigned)r->limit || (best.r && level > best.level))
+            continue;
+        cand_of(&c, s, r, pos);
+        if (!best.r || better(&c, &best, 1))
+            best = c;
+    }
+    if (overflow)
+        *overflow = 0;
+    if (best.r == NULL && any) {
+        s->saturated++;
+        best = least_loaded(s, now, tried, ntried);
+    }
+    if (best.r == NULL)
         return NULL;
-    if (free_best.level > nearest) {
+    if (best.level > nearest) {
         s->overflows++;
         if (overflow)
             *overflow = 1;
     }
-    free_best.r->inflight++;
-    free_best.r->nreq++;
-    return free_best.r;
+    best.r->inflight++;
+    best.r->nreq++;
+    return best.r;
 }
 
 static void observe(struct rp_hist *h, double secs)
@@ -488,6 +581,25 @@ void rp_done(struct rp_set *s, struct rp_replica *r, int ok, double secs, double
     }
     if (r->removed && r->inflight == 0)
         sweep(s);
+}
+
+/* Weight of the newest answer in the learned work rate: about the last 50
+ * answers count. */
+#define RP_RATE_WEIGHT 0.02
+
+void rp_done_work(struct rp_set *s, struct rp_replica *r, int ok, double secs, double work,
+                  double now)
+{
+    if (work > 0) {
+        r->work = r->work > work ? r->work - work : 0;
+        if (ok && secs > 0) {
+            double x = work / secs;
+
+            s->work_rate = s->work_rate > 0 ? s->work_rate + RP_RATE_WEIGHT * (x - s->work_rate)
+                                            : x;
+        }
+    }
+    rp_done(s, r, ok, secs, now); /* last: it may free r */
 }
 
 size_t rp_nready(const struct rp_set *s)

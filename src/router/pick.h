@@ -22,6 +22,19 @@
  * replica anywhere takes it (overload beats a refusal).  Policy
  * "least_load": the same with every replica on one level (region-blind).
  *
+ * Latency-aware "nearest" (rp_pick_work, once the set has learned a work
+ * rate): a request whose size is known (its body's bytes: a prompt) goes
+ * to the replica where it should start soonest, by
+ *     RTT + (bytes in flight there + its own bytes) / work rate,
+ * among those below their limit, else among all.  The work rate is learned
+ * from answered requests (an average of bytes / duration), so the queue
+ * term is in the same seconds as the RTT: a replica across an ocean takes
+ * the request only when the near ones hold more than that RTT's worth of
+ * work.  Counting bytes rather than requests is what keeps a short prompt
+ * from queueing behind a long one (prompt sizes are heavy-tailed: the
+ * Mooncake trace's P99 prompt is 12 times its median); region-blind least
+ * load (SkyServe's) counts requests.
+ *
  * Accounting: rp_pick adds one in-flight request to the replica it returns
  * and rp_done takes it off, exactly once per pick.  A replica that leaves
  * the set stays allocated (removed) until its last request is done, so the
@@ -63,6 +76,7 @@ struct rp_replica {
     double rtt_ms;             /* router region -> replica region; 1e9 unknown */
     int limit;                 /* in-flight limit in use */
     unsigned inflight;
+    double work;               /* bytes of the requests in flight (rp_pick_work) */
     int removed;               /* left the set; freed at inflight 0 */
     int consec_fail;           /* circuit breaker */
     int nejections;
@@ -104,6 +118,8 @@ struct rp_set {
     size_t nkeys;
     uint64_t next_serial;
     unsigned rr;               /* round-robin tie breaker */
+    double work_rate;          /* bytes answered per second of a request's
+                                  life, learned (rp_done_work); 0 = not yet */
     /* counters */
     uint64_t overflows;        /* went past the nearest level with a ready replica */
     uint64_t saturated;        /* every level full: least loaded anywhere */
@@ -127,10 +143,19 @@ void rp_apply(struct rp_set *s, const struct rp_doc *doc);
  * (may be NULL) is set when it went past the nearest level. */
 struct rp_replica *rp_pick(struct rp_set *s, double now, const uint64_t *tried, size_t ntried,
                            int *overflow);
+/* As rp_pick, for a request of `work` bytes (0 = unknown): with policy
+ * nearest and a learned work rate, the latency-aware choice above; the
+ * bytes count as in flight at the replica until rp_done_work. */
+struct rp_replica *rp_pick_work(struct rp_set *s, double now, const uint64_t *tried,
+                                size_t ntried, double work, int *overflow);
 /* A request picked on r is over: ok = 0 counts towards ejection (connection
  * failed, 502/503/504), secs its duration (< 0: do not record).  Frees r when
  * it was removed and this was its last request. */
 void rp_done(struct rp_set *s, struct rp_replica *r, int ok, double secs, double now);
+/* As rp_done for a request picked with rp_pick_work(work): its bytes leave
+ * r, and an answered one teaches the set its work rate. */
+void rp_done_work(struct rp_set *s, struct rp_replica *r, int ok, double secs, double work,
+                  double now);
 /* Replicas that could take traffic now (READY, not removed). */
 size_t rp_nready(const struct rp_set *s);
 /* Whether the replica with this serial is still in the set (not removed). */

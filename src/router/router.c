@@ -196,7 +196,9 @@ static void *worker_main(void *arg)
     struct rt_worker *w = arg;
 
     loop_base = w->base;
-    event_base_dispatch(w->base);
+    if (event_base_dispatch(w->base) != 0) /* its connections hang from now on: say so */
+        fprintf(stderr, "stratus router: the event loop of thread %d failed: %s\n", w->idx,
+                strerror(errno));
     return NULL;
 }
 
@@ -214,12 +216,17 @@ static void worker_close(struct rt_worker *w)
 
 /* ---- signals (worker 0) ---- */
 
+/* Why the router stops is always said on stderr (whatever STRATUS_LOG is):
+ * a router found gone is otherwise a mystery. */
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
     struct rt_worker *w = arg;
 
     (void)what;
-    log_info("signal %d: stopping", (int)sig);
+    fprintf(stderr, "stratus router: signal %d (%s): stopping\n", (int)sig,
+            strsignal((int)sig));
+    fflush(stderr);
+    w->rt->stopping = 1;
     event_base_loopexit(w->base, NULL);
 }
 
@@ -264,7 +271,7 @@ static void serve(struct rt *rt, int port)
 {
     struct rt_worker *w0 = &rt->w[0];
     struct event *sigs[3];
-    int i;
+    int i, rc;
 
     sigs[0] = evsignal_new(w0->base, SIGTERM, on_stop, w0);
     sigs[1] = evsignal_new(w0->base, SIGINT, on_stop, w0);
@@ -281,8 +288,12 @@ static void serve(struct rt *rt, int port)
             strchr(rt->c->host, ':') ? "]" : "", port, rt->nw, rt->nw > 1 ? "s" : "");
     fflush(stderr);
     loop_base = w0->base;
-    event_base_dispatch(w0->base);
+    rc = event_base_dispatch(w0->base);
     loop_base = NULL;
+    if (!rt->stopping) /* not asked to: the loop failed (epoll) or ran out of events */
+        fprintf(stderr, "stratus router: the event loop ended (%s%s): stopping\n",
+                rc < 0 ? "error: " : "nothing left to wait for",
+                rc < 0 ? strerror(errno) : "");
     for (i = 0; i < 3; i++)
         event_free(sigs[i]);
 }

@@ -35,6 +35,7 @@
 #define RT_MAX_RESPONSE_HEAD 65536
 
 static void up_close(struct rt_uconn *u);
+static void pool_drop(struct rt_uconn *u);
 
 /* ---- message heads ---- */
 
@@ -603,33 +604,42 @@ static const http_parser_settings resp_settings = {
 
 /* ---- the replica side: connections ---- */
 
-static struct rt_pool *pool_of(struct rt_worker *w, const struct rt_pxy *p)
+/* Replica URLs carry addresses; a host name is resolved here, once per
+ * replica, on the loop (a slow resolver delays this worker that once). */
+static void pool_resolve(struct rt_pool *pl)
 {
-    struct rt_pool *pl;
     struct addrinfo hints, *ai = NULL;
     char ps[16];
 
-    for (pl = w->pools; pl; pl = pl->next)
-        if (pl->serial == p->rep_serial)
-            return pl;
-    pl = xcalloc(1, sizeof(*pl));
-    pl->serial = p->rep_serial;
-    pl->host = xstrdup(p->host);
-    pl->port = p->port;
-    /* Replica URLs carry addresses; a host name is resolved here, once per
-     * replica, on the loop (a slow resolver delays this worker that once). */
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    snprintf(ps, sizeof(ps), "%d", p->port);
-    if (getaddrinfo(p->host, ps, &hints, &ai) == 0 && ai->ai_addrlen <= sizeof(pl->addr)) {
+    snprintf(ps, sizeof(ps), "%d", pl->port);
+    if (getaddrinfo(pl->host, ps, &hints, &ai) == 0 && ai->ai_addrlen <= sizeof(pl->addr)) {
         memcpy(&pl->addr, ai->ai_addr, ai->ai_addrlen);
         pl->addrlen = ai->ai_addrlen;
     }
     if (ai)
         freeaddrinfo(ai);
-    pl->next = w->pools;
-    w->pools = pl;
+}
+
+static struct rt_pool *pool_of(struct rt_worker *w, const struct rt_pxy *p)
+{
+    struct rt_pool *pl;
+
+    for (pl = w->pools; pl; pl = pl->next)
+        if (pl->serial == p->rep_serial)
+            break;
+    if (pl == NULL) {
+        pl = xcalloc(1, sizeof(*pl));
+        pl->serial = p->rep_serial;
+        pl->host = xstrdup(p->host);
+        pl->port = p->port;
+        pl->next = w->pools;
+        w->pools = pl;
+    }
+    if (pl->addrlen == 0) /* again: a failure may have passed (out of descriptors) */
+        pool_resolve(pl);
     return pl;
 }
 
@@ -698,9 +708,11 @@ static void up_fail(struct rt_uconn *u, enum up_why why)
     size_t u_got = u->got;
     struct rt_pxy *p = up_detach(u);
 
-    up_close(u);
-    if (p == NULL)
+    if (p == NULL) { /* an idle one: out of its pool first, or the pool keeps a freed one */
+        pool_drop(u);
         return;
+    }
+    up_close(u);
     p->connect_failed = why == UP_CONNECT;
     p->stale = stale;
     p->reset = why == UP_CLOSED && u_got == 0;
@@ -709,13 +721,16 @@ static void up_fail(struct rt_uconn *u, enum up_why why)
     rt_up_failed(p);
 }
 
-/* The reply is complete: u back to its pool (or closed), then the request ends. */
+/* The reply is complete: u back to its pool (or closed), then the request ends.
+ * A replica may answer before it has read the whole request (a 413 to a big
+ * body): what of the request is still unsent would go out ahead of the next
+ * request on u, so u is not reused then. */
 static void up_finish(struct rt_uconn *u, int reusable)
 {
     struct rt_pxy *p = up_detach(u);
     struct rt_pool *pl = u->pool;
 
-    if (reusable && http_should_keep_alive(&u->hp)) {
+    if (reusable && evbuffer_get_length(u->out) == 0 && http_should_keep_alive(&u->hp)) {
         u->last = rt_now();
         u->next = pl->idle;
         pl->idle = u;

@@ -70,6 +70,7 @@ struct rt_pxy {
     int informational;         /* a 1xx reply head is being skipped */
     int status;
     size_t bytes;
+    double work;               /* the body's bytes: the request's size to the pick */
     double t0, wait_until;
     struct evbuffer *uphead;   /* the request head for the replica */
     struct event *timer;
@@ -161,6 +162,7 @@ struct rt {
     FILE *alog;                /* access log, or NULL */
     struct rt_worker *w;
     int nw;
+    int stopping;              /* a signal asked the router to stop */
     /* replica source (worker 0 only) */
     struct rt_src *src;
     char url[160];             /* where it listens ("http://HOST:PORT"), for load reports */

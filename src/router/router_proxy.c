@@ -121,7 +121,7 @@ static void end_attempt(struct rt_pxy *p, int ok, double secs)
     if (p->rep == NULL)
         return;
     rt_lock(rt);
-    rp_done(&rt->set, p->rep, ok, secs, rt_now());
+    rp_done_work(&rt->set, p->rep, ok, secs, p->work, rt_now());
     if (!ok)
         rt->upstream_errors++;
     rt_unlock(rt);
@@ -270,7 +270,7 @@ void rt_up_complete(struct rt_pxy *p)
     if (p->rep != NULL) {
         int ok = p->status != 502 && p->status != 503 && p->status != 504;
 
-        rp_done(&rt->set, p->rep, ok, now - p->t0, now);
+        rp_done_work(&rt->set, p->rep, ok, now - p->t0, p->work, now);
         rt->upstream_errors += !ok;
     }
     count_code_locked(rt, p->status, now - p->t0);
@@ -360,8 +360,9 @@ static void attempt(struct rt_pxy *p)
     struct rp_replica *r;
     int ov = 0;
 
+    p->work = p->c != NULL ? (double)evbuffer_get_length(p->c->body) : 0;
     rt_lock(rt);
-    r = rp_pick(&rt->set, rt_now(), p->tried, p->ntried, &ov);
+    r = rp_pick_work(&rt->set, rt_now(), p->tried, p->ntried, p->work, &ov);
     if (r != NULL) {
         p->rep = r;
         p->rep_serial = r->serial;

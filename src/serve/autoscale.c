@@ -368,11 +368,18 @@ static int decide_up(struct as_state *st, const struct as_fleet *sorted)
 {
     size_t n = readings_for(&st->cfg, st->cfg.upscale_delay_s), q = quorum(&st->cfg, n);
 
+    int latest;
+
     if (window_targets(st, sorted, n) < 0 || st->scratch[0] <= st->current)
         return -1;
+    latest = st->scratch[n - 1];
     qsort(st->scratch, n, sizeof(*st->scratch), cmp_int);
     /* The q-th largest exceeds current iff at least q readings do. */
-    return st->scratch[n - q] > st->current ? st->scratch[n - q] : -1;
+    if (st->scratch[n - q] <= st->current)
+        return -1;
+    /* the window's (upper) median: more than half the readings are above
+     * current, so it is too; one spike cannot choose it */
+    return st->cfg.pick_latest ? latest : st->scratch[n / 2];
 }
 
 /* The down rule of autoscale.h (zero only after a quiet downscale delay). */
@@ -380,12 +387,15 @@ static int decide_down(struct as_state *st, const struct as_fleet *sorted, doubl
 {
     size_t n = readings_for(&st->cfg, st->cfg.downscale_delay_s), q = quorum(&st->cfg, n);
     int quiet = !st->any_request || now - st->last_request >= st->cfg.downscale_delay_s;
-    int to;
+    int to, latest;
 
     if (window_targets(st, sorted, n) < 0 || st->scratch[0] >= st->current)
         return -1;
+    latest = st->scratch[n - 1];
     qsort(st->scratch, n, sizeof(*st->scratch), cmp_int);
-    to = st->scratch[q - 1];
+    if (st->scratch[q - 1] >= st->current)
+        return -1;
+    to = st->cfg.pick_latest ? latest : st->scratch[(n - 1) / 2]; /* lower median */
     /* Readings average over window_s; a request within the whole delay is
      * somebody still using the service: keep one replica for them. */
     if (to == 0 && !quiet)

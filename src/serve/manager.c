@@ -76,6 +76,9 @@ struct msvc {
     size_t nslo;          /* = sv->nusers while the rule applies, else 0 */
     char note[256];       /* users the rule cannot serve (the service's reason says so) */
     int note_dirty;       /* note changed since the reason was written */
+    const struct catalog *near_cat; /* locs were computed for this catalog ... */
+    unsigned long near_pv;          /* ... at this price version; NULL = stale */
+    int reps_dirty;       /* a replica event came since the list was read */
     int seen;
 };
 
@@ -180,8 +183,8 @@ static void fill_cfg(struct msvc *ms, struct as_qps *qps, size_t *nq)
 
 /* Parse row's spec when its version is new to us, and (re)configure the
  * autoscaler: 0, or an error (the service cannot be managed). */
-static int svc_sync(struct msvc *ms, const struct store_service *row, double now,
-                    struct err *e)
+static int svc_sync(const struct mgr *m, struct msvc *ms, const struct store_service *row,
+                    double now, struct err *e)
 {
     struct spec *sp = NULL;
     struct as_qps qps[64];
@@ -204,10 +207,14 @@ static int svc_sync(struct msvc *ms, const struct store_service *row, double now
     }
     spec_free(ms->sp);
     ms->sp = sp;
+    ms->near_cat = NULL;
+    ms->reps_dirty = 1;
     ms->version = row->version;
     ms->spot = spot_allowed(sp, row->policy_text);
     load_policy(ms, row->policy_text);
     fill_cfg(ms, qps, &nq);
+    if (m->h.adjust != NULL)
+        m->h.adjust(m->h.ctx, ms->sp, &ms->cfg);
     rc = fresh ? as_init(&ms->as, &ms->cfg, now, e) : as_reconfig(&ms->as, &ms->cfg, now, e);
     if (rc == 0 && fresh && row->target > 0)
         as_set_current(&ms->as, row->target, now);
@@ -482,6 +489,14 @@ static void near_refresh(struct mgr *m, struct msvc *ms, double now)
     struct err e;
     size_t k, u;
 
+    /* what could run a replica changes with the spec and policy (a new
+     * version clears near_cat), the catalog's prices, and commitments'
+     * windows (time): recomputed only then */
+    if (ms->near_cat != NULL && ms->near_cat == m->h.cat &&
+        ms->near_pv == catalog_price_version(m->h.cat) && catalog_ncommitments(m->h.cat) == 0)
+        return;
+    ms->near_cat = m->h.cat;
+    ms->near_pv = m->h.cat ? catalog_price_version(m->h.cat) : 0;
     ms->nlocs = ms->nslo = 0;
     if (m->h.cat == NULL || sv->nusers == 0)
         return;
@@ -514,6 +529,7 @@ static int cancel_rep(struct mgr *m, struct msvc *ms, struct mrep *r, double now
     if (rc != 0)
         return rc;
     r->cancelled = 1;
+    ms->reps_dirty = 1;
     if (r->ready || r->drain_from == 0)
         ms->ev_version++;
     r->ready = 0;
@@ -556,6 +572,7 @@ static int launch_rep(struct mgr *m, struct msvc *ms, const struct store_service
         return rc;
     /* known from now: however soon it ends, the next round sees how */
     rep_add(ms, id, ms->version, mode);
+    ms->reps_dirty = 1;
     log_info("service %s: replica %lld launched (%s, port %d)", ms->name, (long long)id,
              svc_mode_name(mode), t.port);
     if (m->h.wake)
@@ -751,12 +768,14 @@ static int tick_service(struct mgr *m, struct store_service *row, double now, do
                         struct err *e)
 {
     struct msvc *ms = svc_get(m, row, now);
-    int rc = svc_sync(ms, row, now, e);
+    int rc = svc_sync(m, ms, row, now, e);
 
     if (rc == 0)
         near_refresh(m, ms, now);
-    if (rc == 0)
+    if (rc == 0 && (ms->reps_dirty || !m->h.sync_on_events)) {
+        ms->reps_dirty = 0;
         rc = reps_sync(m, ms, e);
+    }
     if (rc != 0)
         return rc;
     if (row->state == SVC_SHUTTING_DOWN)
@@ -1175,8 +1194,13 @@ void mgr_replica_event(void *ctx, const struct store_job *j, const char *type)
     struct msvc *ms = NULL;
     struct mrep *r = rep_anywhere(ctx, j->id, &ms);
 
-    if (r == NULL)
+    if (r == NULL) {
+        ms = svc_find(ctx, j->service_id);
+        if (ms != NULL)
+            ms->reps_dirty = 1;
         return;
+    }
+    ms->reps_dirty = 1;
     if (strcmp(type, "preempt-notice") == 0 && !r->notice) {
         r->notice = 1; /* drain: no new requests; the ones in flight finish */
         ms->ev_version++;

@@ -34,10 +34,12 @@
 
 #include "util/err.h"
 
+struct as_config;
 struct catalog;
 struct offer;
 struct store;
 struct store_attempt;
+struct spec;
 struct store_job;
 struct svc_probe;
 
@@ -80,6 +82,18 @@ struct mgr_hooks {
      * replica could run and the RTTs to its users.  NULL = placement
      * ignores `stratus: service: users`. */
     const struct catalog *cat;
+    /* The simulator's baseline policies run a service otherwise than its
+     * spec says (placement blind to users, no on-demand fallback,
+     * SkyServe's autoscaler rule): called with each version's freshly
+     * parsed spec and autoscaler configuration, before either is used.
+     * NULL = the service runs as written. */
+    void (*adjust)(void *ctx, struct spec *sp, struct as_config *cfg);
+    /* 1: a service's replica list is read from the store again only after
+     * one of its replicas had an event (mgr_replica_event), a launch or a
+     * cancel -- the simulator, where every change comes through the
+     * controller; 0: every round (the server: a replica's address can
+     * appear without an event). */
+    int sync_on_events;
 };
 
 struct mgr;

@@ -208,7 +208,7 @@ static void wake(void *ctx)
 
 int srv_serve_open(struct srv *s, struct err *e)
 {
-    struct mgr_hooks h = {s, probe, free_port, host, wake, s->cat};
+    struct mgr_hooks h = {s, probe, free_port, host, wake, s->cat, NULL, 0};
 
     return mgr_open(&s->mgr, s->st, &h, e);
 }

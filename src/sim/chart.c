@@ -2,9 +2,10 @@
  * chart.c - spend over time by cloud, one panel per policy, as plain SVG
  * (see chart.h).
  *
- * Layout: series (clouds folded onto the five fixed colours); scales and
- * "nice" ticks; labels (USD, time); the page (title, legend); one panel
- * (frame, grid, stacked step areas, axes, title with totals).
+ * Layout: series (clouds folded onto the five fixed colours); the page
+ * (title, legend); one panel (frame, grid, stacked step areas, axes, title
+ * with totals).  Colours, ticks, labels and escaping are chart_util.c's,
+ * shared with the service chart (serve_chart.c).
  *
  * Every panel shares one y scale so that policies compare by eye; the areas
  * are steps, so each bucket's height is exactly its spend whatever the number
@@ -18,8 +19,9 @@
 
 #include "../util/err.h"
 #include "../util/xmem.h"
+#include "chart_util.h"
 
-#define NSERIES 5
+#define NSERIES CHART_NSERIES
 #define CHART_W 1000.0
 #define PLOT_X 90.0 /* left edge of a plot (room for USD labels) */
 #define PLOT_W (CHART_W - PLOT_X - 30)
@@ -27,22 +29,6 @@
 #define PANEL_H 250.0 /* one panel, including its title and x labels */
 #define PLOT_TOP 34.0 /* plot top inside a panel */
 #define PLOT_H (PANEL_H - PLOT_TOP - 46)
-
-/* The fixed series: a cloud's spend goes to its own colour, any other cloud's
- * to "other", so colours mean the same thing in every chart. */
-static const char *const series_name[NSERIES] = {"azure", "gcp", "oci", "aws", "other"};
-static const char *const series_colour[NSERIES] = {"#0078d4", "#34a853", "#c74634",
-                                                   "#ff9900", "#8c8c8c"};
-
-static size_t series_of(const char *cloud)
-{
-    size_t i;
-
-    for (i = 0; i + 1 < NSERIES; i++)
-        if (cloud && strcmp(cloud, series_name[i]) == 0)
-            return i;
-    return NSERIES - 1;
-}
 
 /* Spend of one panel folded onto the series: NSERIES x nbuckets. */
 static double *fold(const struct chart_panel *p)
@@ -55,19 +41,9 @@ static double *fold(const struct chart_panel *p)
             double x = p->usd[c * p->nbuckets + b];
 
             if (isfinite(x) && x > 0) /* spend is never negative; ignore junk */
-                v[series_of(p->clouds[c]) * p->nbuckets + b] += x;
+                v[chart_series_of(p->clouds[c]) * p->nbuckets + b] += x;
         }
     return v;
-}
-
-static double bucket_total(const double *v, size_t nb, size_t b)
-{
-    double t = 0;
-    size_t s;
-
-    for (s = 0; s < NSERIES; s++)
-        t += v[s * nb + b];
-    return t;
 }
 
 static int series_spent(const double *v, size_t nb, size_t s)
@@ -80,117 +56,15 @@ static int series_spent(const double *v, size_t nb, size_t s)
     return 0;
 }
 
-/* ---- scales ---- */
-
-/* A step of 1, 2 or 5 x 10^k that cuts `span` into at most `most` parts. */
-static double nice_step(double span, int most)
-{
-    double raw = span / most, mag, f;
-
-    if (!(raw > 0))
-        return 1;
-    mag = pow(10, floor(log10(raw)));
-    f = raw / mag;
-    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
-}
-
-/* ---- labels ---- */
-
-/* "$0", "$950", "$12.5k", "$1.2M" */
-static void usd_label(char *out, size_t n, double v)
-{
-    if (v >= 1e6)
-        snprintf(out, n, "$%.3gM", v / 1e6);
-    else if (v >= 1e3)
-        snprintf(out, n, "$%.3gk", v / 1e3);
-    else
-        snprintf(out, n, "$%.3g", v);
-}
-
-/* "$1,234,567" */
-static void usd_full(char *out, size_t n, double v)
-{
-    char digits[64], *w = out;
-    size_t len, i;
-
-    snprintf(digits, sizeof(digits), "%.0f", v);
-    len = strlen(digits);
-    if (n < len + len / 3 + 2) { /* no room for the digits: say it short */
-        snprintf(out, n, "$%.3g", v);
-        return;
-    }
-    *w++ = '$';
-    for (i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            *w++ = ',';
-        *w++ = digits[i];
-    }
-    *w = '\0';
-}
-
-/* The time unit for a span: seconds per unit and its suffix. */
-static double time_unit(double span_s, const char **suffix)
-{
-    if (span_s >= 2 * 86400) {
-        *suffix = "d";
-        return 86400;
-    }
-    if (span_s >= 2 * 3600) {
-        *suffix = "h";
-        return 3600;
-    }
-    *suffix = "m";
-    return 60;
-}
-
-static void put_escaped(FILE *out, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t')
-                fputc(*s, out);
-        }
-    }
-}
-
 /* ---- the page ---- */
 
 static void page_head(FILE *out, const char *title, double height)
 {
-    size_t s;
-
-    fprintf(out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
-            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica, Arial, "
-            "sans-serif\" font-size=\"12\">\n",
-            CHART_W, height, CHART_W, height);
-    fprintf(out,
-            "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n",
-            CHART_W, height);
+    chart_svg_open(out, CHART_W, height);
     fputs("<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">", out);
-    put_escaped(out, title ? title : "Spend over time by cloud");
+    chart_put_escaped(out, title ? title : "Spend over time by cloud");
     fputs("</text>\n<g class=\"legend\">\n", out);
-    for (s = 0; s < NSERIES; s++) {
-        double x = PLOT_X + (double)s * 110;
-
-        fprintf(out,
-                "<rect x=\"%.0f\" y=\"48\" width=\"14\" height=\"14\" fill=\"%s\"/>"
-                "<text x=\"%.0f\" y=\"60\">%s</text>\n",
-                x, series_colour[s], x + 20, series_name[s]);
-    }
+    chart_legend_clouds(out, PLOT_X, 110, 48);
     fputs("</g>\n", out);
 }
 
@@ -214,29 +88,18 @@ static double py(const struct frame *f, double usd)
 
 static void y_axis(FILE *out, const struct frame *f, double bucket_s)
 {
-    double step = nice_step(f->ymax, 5), v;
-    const char *suffix;
-    double unit = time_unit(bucket_s * 2, &suffix);
+    double step = chart_nice_step(f->ymax, 5), v;
     char lab[32];
 
     for (v = 0; v <= f->ymax * (1 + 1e-9); v += step) {
-        usd_label(lab, sizeof(lab), v);
+        chart_usd_label(lab, sizeof(lab), v);
         fprintf(
             out,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>"
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
             PLOT_X, py(f, v), PLOT_X + PLOT_W, py(f, v), PLOT_X - 6, py(f, v) + 4, lab);
     }
-    static const struct {
-        const char *suffix, *word;
-    } words[] = {{"d", "day"}, {"h", "hour"}, {"m", "minute"}};
-    size_t i;
-
-    for (i = 0; i < 3; i++)
-        if (bucket_s == unit && strcmp(suffix, words[i].suffix) == 0)
-            snprintf(lab, sizeof(lab), "%s", words[i].word);
-    if (bucket_s != unit)
-        snprintf(lab, sizeof(lab), "%g%s", bucket_s / unit, suffix);
+    chart_per_bucket(lab, sizeof(lab), bucket_s);
     fprintf(out,
             "<text x=\"16\" y=\"%.1f\" transform=\"rotate(-90 16 %.1f)\" "
             "text-anchor=\"middle\" "
@@ -247,8 +110,8 @@ static void y_axis(FILE *out, const struct frame *f, double bucket_s)
 static void x_axis(FILE *out, const struct frame *f)
 {
     const char *suffix;
-    double unit = time_unit(f->span, &suffix),
-           step = nice_step(f->span / unit, 10) * unit, t;
+    double unit = chart_time_unit(f->span, &suffix),
+           step = chart_nice_step(f->span / unit, 10) * unit, t;
     double base = f->top + PLOT_H;
 
     for (t = 0; t <= f->span * (1 + 1e-9); t += step)
@@ -309,7 +172,7 @@ static void area(FILE *out, const struct frame *f, const double *v, size_t nb,
     fprintf(
         out,
         "<polygon fill=\"%s\" stroke=\"none\" shape-rendering=\"crispEdges\" points=\"",
-        series_colour[s]);
+        chart_series_colour[s]);
     step_points(out, f, hi, nb, bucket_s, 0); /* upper edge, left to right */
     step_points(out, f, lo, nb, bucket_s, 1); /* lower edge, right to left */
     fputs("\"/>\n", out);
@@ -333,14 +196,14 @@ static void panel_title(FILE *out, const struct chart_panel *p, const double *v,
     fprintf(out,
             "<text x=\"%.0f\" y=\"%.1f\" font-size=\"14\"><tspan font-weight=\"bold\">",
             PLOT_X, top - 12);
-    put_escaped(out, p->title ? p->title : "");
-    usd_full(money, sizeof(money), total);
+    chart_put_escaped(out, p->title ? p->title : "");
+    chart_usd_full(money, sizeof(money), total);
     fprintf(out, "</tspan>  total %s", money);
     for (s = 0; s < NSERIES; s++) {
         if (sum[s] <= 0)
             continue;
-        usd_full(money, sizeof(money), sum[s]);
-        fprintf(out, "%s%s %s", shown++ ? ", " : " (", series_name[s], money);
+        chart_usd_full(money, sizeof(money), sum[s]);
+        fprintf(out, "%s%s %s", shown++ ? ", " : " (", chart_series_name[s], money);
     }
     fputs(shown ? ")</text>\n" : "</text>\n", out);
 }
@@ -377,12 +240,12 @@ static double shared_ymax(const struct chart_panel *panels, size_t npanels)
         double *v = fold(&panels[i]);
 
         for (b = 0; b < panels[i].nbuckets; b++)
-            m = fmax(m, bucket_total(v, panels[i].nbuckets, b));
+            m = fmax(m, chart_bucket_sum(v, panels[i].nbuckets, b));
         free(v);
     }
     if (m <= 0)
         return 1;
-    step = nice_step(m, 5);
+    step = chart_nice_step(m, 5);
     return ceil(m / step) * step;
 }
 

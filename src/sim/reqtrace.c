@@ -211,6 +211,8 @@ struct rd {
     int has[RC__N];               /* schema column present in the header */
     double prev;                  /* time of the previous row */
     size_t prev_line;             /* its line; 0 = none yet (prev: rows already loaded) */
+    int fast;                     /* columns arrival_s,input_tokens,output_tokens[,region]:
+                                     row_fast may take a row */
     char f[RC__N][TRACE_STR_MAX]; /* this row's fields, unquoted, NUL-terminated */
     /* Names seen recently in this file, already checked: most traces have a
      * handful of regions, and checking and interning each row's name was a
@@ -447,6 +449,97 @@ static int row(struct rd *r, const char *p, const char *end, struct err *e)
     return 0;
 }
 
+/* ---- the common row, fast ----
+ *
+ * Most rows of a large trace are plain: unquoted numbers and a region seen
+ * a line before.  row_fast reads those straight from the line (no field
+ * copies, no second pass); anything else, including every error, goes to
+ * row(), which decides and words the message.  The numbers come out bit
+ * for bit as row() makes them: an arrival of at most 15 digits is
+ * integer / power of ten, as str_to_double's own fast path computes it. */
+
+/* digits[.digits] (at most 15 digits) up to the next ',', or NULL. */
+static const char *fast_seconds(const char *p, const char *end, double *t)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6, 1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t mant = 0;
+    int digits = 0, frac = -1;
+
+    for (; p < end && *p != ','; p++) {
+        if (*p == '.' && frac < 0 && digits > 0) {
+            frac = 0;
+            continue;
+        }
+        if (*p < '0' || *p > '9' || ++digits > 15)
+            return NULL;
+        mant = mant * 10 + (uint64_t)(*p - '0');
+        frac += frac >= 0;
+    }
+    if (p == end || digits == 0 || frac == 0)
+        return NULL;
+    *t = (double)mant / pow10[frac > 0 ? frac : 0];
+    return p;
+}
+
+/* 1 to 8 digits (at most REQTRACE_TOKENS_MAX) up to the next ',' or the
+ * end, or NULL. */
+static const char *fast_tokens(const char *p, const char *end, uint32_t *v)
+{
+    const char *s = p;
+    uint32_t x = 0;
+
+    for (; p < end && *p >= '0' && *p <= '9' && p - s < 9; p++)
+        x = x * 10 + (uint32_t)(*p - '0');
+    if (p == s || p - s > 8 || (p < end && *p != ','))
+        return NULL;
+    *v = x;
+    return p;
+}
+
+/* The id of the region text [p, end) if this file had it before (0 = none
+ * given); -1 when row() must look. */
+static int fast_region(const struct rd *r, const char *p, const char *end)
+{
+    size_t len = (size_t)(end - p), i;
+
+    if (len == 0)
+        return 0;
+    for (i = 0; len < TRACE_STR_MAX && i < r->nseen[0]; i++)
+        if (r->seen[0][i].text[len] == '\0' && memcmp(r->seen[0][i].text, p, len) == 0)
+            return r->seen[0][i].id;
+    return -1;
+}
+
+/* 1 = the row [p, end) is loaded; 0 = row() must take it. */
+static int row_fast(struct rd *r, const char *p, const char *end)
+{
+    double t = 0;
+    uint32_t in = 0, out = 0;
+    int region = 0;
+    size_t i;
+
+    if (!r->fast)
+        return 0;
+    p = fast_seconds(p, end, &t);
+    if (p == NULL || t > REQTRACE_TIME_MAX || t < r->prev)
+        return 0;
+    p = fast_tokens(p + 1, end, &in);
+    if (p == NULL || p == end)
+        return 0;
+    p = fast_tokens(p + 1, end, &out);
+    if (p == NULL || (p == end) != (r->nfields == 3))
+        return 0;
+    if (r->nfields == 4 && (region = fast_region(r, p + 1, end)) < 0)
+        return 0;
+    r->prev = t;
+    r->prev_line = r->line;
+    i = push(r->rt, t, in, out);
+    if (r->nfields == 4)
+        r->rt->region[i] = (uint16_t)region;
+    return 1;
+}
+
 /* ---- lines ---- */
 
 /* A blank line: nothing, or a lone CR. */
@@ -471,7 +564,7 @@ static int lines(struct rd *r, const char *b, size_t n, struct err *e)
         if ((size_t)(le - p) > LINE_MAX_BYTES)
             return err_at(e, ST_ETOOBIG, r->path, r->line, 0,
                           "a line is longer than %zu bytes", LINE_MAX_BYTES);
-        rc = blank(p, le) ? 0 : row(r, p, le, e);
+        rc = blank(p, le) || row_fast(r, p, le) ? 0 : row(r, p, le, e);
         if (rc != 0)
             return rc;
         p = nl ? nl + 1 : end;
@@ -524,6 +617,8 @@ static void rd_start(struct rd *r, struct reqtrace *rt, const char *path)
 /* After the header: start the side arrays of the optional columns it has. */
 static void rd_columns(struct rd *r)
 {
+    r->fast = (r->nfields == 3 || (r->nfields == 4 && r->col[3] == RC_REGION)) &&
+              r->col[0] == RC_ARRIVAL && r->col[1] == RC_IN && r->col[2] == RC_OUT;
     if (r->has[RC_REGION])
         side_start(r->rt, 0);
     if (r->has[RC_SERVICE])

@@ -256,6 +256,10 @@ struct replica {
 
     int *heap; /* decoding slots, min-heap on (finish_at, seq) */
     int nheap;
+
+    /* rp_next_event_time() of the current state, set by every function
+     * that changes it: the simulator asks it at each of its events. */
+    double next_t;
 };
 
 /* Rates in force in the current state.  A step with chunked prefill carries
@@ -360,6 +364,7 @@ struct replica *rp_new(const struct serve_perf *p, struct err *e)
     for (int i = 0; i < n; i++)
         r->free_slots[i] = n - 1 - i;
     r->nfree = n;
+    r->next_t = INFINITY;
     return r;
 }
 
@@ -467,13 +472,19 @@ static void next_times(const struct replica *r, const struct rates *x, double *t
     }
 }
 
-double rp_next_event_time(const struct replica *r)
+/* Cache the next event time of the state r is in now (r->next_t). */
+static void note_next(struct replica *r)
 {
     struct rates x = rates_now(r);
     double t_pf, t_dec;
 
     next_times(r, &x, &t_pf, &t_dec);
-    return t_pf < t_dec ? t_pf : t_dec;
+    r->next_t = t_pf < t_dec ? t_pf : t_dec;
+}
+
+double rp_next_event_time(const struct replica *r)
+{
+    return r->next_t;
 }
 
 /* Move the fluid state to time t, crossing no event. */
@@ -526,6 +537,7 @@ size_t rp_advance(struct replica *r, double until, rp_done_fn fn, void *ctx)
         if (te > until || te == INFINITY) {
             if (isfinite(until))
                 flow_to(r, &x, until);
+            note_next(r);
             return done;
         }
         flow_to(r, &x, te);
@@ -559,6 +571,7 @@ int rp_arrive(struct replica *r, double now, const struct rp_request *req, struc
     queue_push(r, req);
     r->next_seq++;
     admit(r);
+    note_next(r);
     return 0;
 }
 
@@ -616,5 +629,6 @@ int rp_abort_all(struct replica *r, double now, struct rp_request **out, size_t 
     r->nfree = r->p.max_seqs;
     for (int i = 0; i < r->p.max_seqs; i++)
         r->free_slots[i] = r->p.max_seqs - 1 - i;
+    r->next_t = INFINITY;
     return 0;
 }

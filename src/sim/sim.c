@@ -548,7 +548,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     struct clock clk = {vclock_now, &vc};
     struct sim_jobinfo *infos = job_infos(in);
     struct sim_world w = {in->cat, in->od_cap, in->spot_cap, in->spot, in->t0,
-                          in->launch_delay_s, infos, in->work->njobs + 1};
+                          in->launch_delay_s, infos, in->work->njobs + 1, 0};
     struct driver_config dcfg = {0};
     struct sched_params p;
     struct run r = {in, pol};

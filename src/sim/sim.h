@@ -36,6 +36,9 @@ struct sim_world {
     double launch_delay_s;  /* provisioning time of a launch */
     const struct sim_jobinfo *jobs; /* by store job id (entry 0 unused) */
     size_t njobs;
+    double notice_s;        /* a reclaimed spot node's warning: the notice when
+                               the trace or rate takes it, gone this much later
+                               (0: gone at once, no notice) */
 };
 
 /* One policy to compare. */

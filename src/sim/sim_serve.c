@@ -25,8 +25,10 @@
 #include "../catalog/catalog.h"
 #include "../driver/driver.h"
 #include "../plan/plan.h"
+#include "../policy/policy.h"
 #include "../router/pick.h"
 #include "../sched/sched.h"
+#include "../serve/autoscale.h"
 #include "../serve/manager.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
@@ -38,7 +40,23 @@
 #include "serve_perf.h"
 #include "trace.h"
 
+const char *const sim_serve_kind_names[SSP_NKINDS] = {"stratus", "ondemand", "spot-only",
+                                                      "skyserve-like"};
+
+int sim_serve_kind_parse(const char *name)
+{
+    int k;
+
+    for (k = 0; k < SSP_NKINDS; k++)
+        if (strcmp(name, sim_serve_kind_names[k]) == 0)
+            return k;
+    return -1;
+}
+
 /* ---- the world's pieces ---- */
+
+/* Entries of a router's cache of its replicas by job id (a power of 2). */
+#define RCACHE 256
 
 /* A router in one users' region. */
 struct srouter {
@@ -50,6 +68,10 @@ struct srouter {
     size_t *wait;            /* waiting request ids (FIFO from wait_head) */
     double *wait_until;
     size_t nwait, wait_head, wait_cap;
+    /* router_rep's answers for live replicas, valid while `epoch` is (it
+     * moves at each rp_apply, the only change to which replicas are live) */
+    struct { int64_t job; struct rp_replica *p; uint64_t epoch; } rcache[RCACHE];
+    uint64_t epoch;
 };
 
 /* The serving model of one running attempt of a replica job. */
@@ -60,6 +82,13 @@ struct smodel {
     double running_at;
     double *rtt_s;           /* per router: round trip to its users */
     int seen;
+    size_t hpos;             /* its place in world.mheap */
+};
+
+/* An entry of the models' heap: a model and its next event time. */
+struct mslot {
+    double t;                /* rp_next_event_time() of its replica */
+    size_t mi;               /* index in world.m */
 };
 
 /* Request states (per request, one byte). */
@@ -86,6 +115,10 @@ struct world {
     /* replicas */
     struct smodel *m;
     size_t nm, m_cap;
+    struct mslot *mheap;     /* the models, a min-heap on t (nm of them) */
+    uint32_t *m_of_job;      /* job id -> its model's index + 1; 0 = none */
+    size_t *mdue;            /* advance_all's scratch (m_cap of them) */
+    int jobs_changed;        /* a replica job changed since the last sweep */
     /* probes asked in the current manager round */
     int64_t *asked;
     size_t nasked, asked_cap;
@@ -102,6 +135,11 @@ struct world {
     size_t kprice;
     double ready_since;      /* min_replicas READY since then; 0 = not now */
     double ready_time;
+    /* the policy */
+    int kind;                /* enum sim_serve_kind */
+    char *policy_text;       /* the org policy the service runs under (owned) */
+    uint32_t *served_req;    /* per served request (answer order): its index,
+                                for the series; NULL when none are asked */
 };
 
 static double rtt_fn(void *ctx, const char *cloud, const char *region)
@@ -109,6 +147,13 @@ static double rtt_fn(void *ctx, const char *cloud, const char *region)
     const struct srouter *r = ctx;
 
     return catalog_rtt_ms(r->cat, r->cloud, r->region, cloud, region, NULL);
+}
+
+/* The size a router sees of request i: its body, the prompt as text
+ * (about 4 bytes a token). */
+static double req_bytes(const struct world *w, size_t i)
+{
+    return 4.0 * w->in->reqs->req[i].input_tokens;
 }
 
 static double arrival(const struct world *w, size_t i)
@@ -179,7 +224,7 @@ static int default_users(const struct world *w, struct reqtrace_user *u, size_t 
     return 0;
 }
 
-static const char *pick_user(const struct reqtrace_user *u, size_t n, double x)
+static size_t pick_user(const struct reqtrace_user *u, size_t n, double x)
 {
     double acc = 0, tot = 0;
     size_t i;
@@ -189,29 +234,42 @@ static const char *pick_user(const struct reqtrace_user *u, size_t n, double x)
     for (i = 0; i < n; i++) {
         acc += u[i].share / tot;
         if (x < acc)
-            return u[i].name;
+            return i;
     }
-    return u[n - 1].name;
+    return n - 1;
 }
 
-/* A router for every region requests come from; rt_of maps each request. */
+/* A router for every region requests come from; rt_of maps each request.
+ * A name is looked up once per trace region and per users' region, not
+ * per request (a week is 30 M of them): rt_by[k] is the router of trace
+ * region k (1..nregions), rt_by[nregions + 1 + u] that of user u. */
 static int routers_init(struct world *w, struct err *e)
 {
     const struct reqtrace *rq = w->in->reqs;
     struct reqtrace_user users[REQTRACE_USERS_MAX];
-    size_t nu = 0, cap = 0, i;
+    size_t nu = 0, cap = 0, i, *rt_by;
     int rc = default_users(w, users, &nu, e);
 
     if (rc != 0)
         return rc;
+    rt_by = xmalloc((rq->nregions + 1 + nu) * sizeof(*rt_by));
+    for (i = 0; i < rq->nregions + 1 + nu; i++)
+        rt_by[i] = SIZE_MAX;
     w->rt_of = xcalloc(rq->n + 1, sizeof(*w->rt_of));
     for (i = 0; i < rq->n; i++) {
-        const char *name = reqtrace_region(rq, i);
+        size_t k = rq->region ? rq->region[i] : 0;
+        const char *name = k ? rq->regions[k - 1] : NULL;
 
-        if (name == NULL)
-            name = pick_user(users, nu, draw(w->in->seed, i));
-        w->rt_of[i] = (uint16_t)router_add(w, name, &cap);
+        if (k == 0) {
+            k = pick_user(users, nu, draw(w->in->seed, i));
+            name = users[k].name;
+            k += rq->nregions + 1;
+        }
+        if (rt_by[k] == SIZE_MAX)
+            rt_by[k] = router_add(w, name, &cap);
+        w->rt_of[i] = (uint16_t)rt_by[k];
     }
+    free(rt_by);
     for (i = 0; i < w->nrt; i++)
         w->rt[i].set.cfg.rtt_ctx = &w->rt[i];
     return 0;
@@ -240,8 +298,10 @@ static int push_endpoints(struct world *w, struct err *e)
     free(text);
     if (rc != 0)
         return rc;
-    for (i = 0; i < w->nrt; i++)
+    for (i = 0; i < w->nrt; i++) {
         rp_apply(&w->rt[i].set, &doc);
+        w->rt[i].epoch++;
+    }
     rp_doc_clear(&doc);
     w->ep_version = v;
     return 0;
@@ -252,28 +312,102 @@ static int push_endpoints(struct world *w, struct err *e)
 static struct rp_replica *router_rep(struct srouter *r, int64_t job)
 {
     struct rp_replica *p, *removed = NULL;
+    size_t k = (size_t)job & (RCACHE - 1);
 
+    /* A live replica stays live, and is not freed (pick.c frees removed
+     * ones only), until the next rp_apply: answered per request, the walk
+     * below was a tenth of a week's run. */
+    if (r->rcache[k].p != NULL && r->rcache[k].job == job && r->rcache[k].epoch == r->epoch)
+        return r->rcache[k].p;
     for (p = r->set.list; p; p = p->next) {
         if (p->id != job)
             continue;
-        if (!p->removed)
+        if (!p->removed) {
+            r->rcache[k].job = job;
+            r->rcache[k].p = p;
+            r->rcache[k].epoch = r->epoch;
             return p;
+        }
         if (p->inflight > 0)
             removed = p;
     }
     return removed;
 }
 
-/* ---- replica models ---- */
+/* ---- replica models ----
+ *
+ * The models are kept in a min-heap on their next event time (w->mheap
+ * holds (time, index into w->m); each model knows its place in it): the
+ * loop asks for the earliest at every event, and only the models an event
+ * touched move (scanning them all was a quarter of a week's run).
+ * w->m_of_job finds a job's model at once (routing asks per request).
+ */
 
 static struct smodel *model_of(struct world *w, int64_t job)
 {
-    size_t i;
+    uint32_t k = w->m_of_job && job >= 0 && job < SIM_SERVE_MAX_JOBS ? w->m_of_job[job] : 0;
 
-    for (i = 0; i < w->nm; i++)
-        if (w->m[i].job == job)
-            return &w->m[i];
-    return NULL;
+    return k ? &w->m[k - 1] : NULL;
+}
+
+static void mheap_set(struct world *w, size_t pos, struct mslot x)
+{
+    w->mheap[pos] = x;
+    w->m[x.mi].hpos = pos;
+}
+
+/* Restore the heap at position pos, whose key changed. */
+static void mheap_fix(struct world *w, size_t pos)
+{
+    struct mslot x = w->mheap[pos];
+
+    while (pos > 0 && x.t < w->mheap[(pos - 1) / 2].t) {
+        mheap_set(w, pos, w->mheap[(pos - 1) / 2]);
+        pos = (pos - 1) / 2;
+    }
+    for (;;) {
+        size_t c = 2 * pos + 1;
+
+        if (c >= w->nm)
+            break;
+        if (c + 1 < w->nm && w->mheap[c + 1].t < w->mheap[c].t)
+            c++;
+        if (!(w->mheap[c].t < x.t))
+            break;
+        mheap_set(w, pos, w->mheap[c]);
+        pos = c;
+    }
+    mheap_set(w, pos, x);
+}
+
+/* Model mi's replica changed: its next event time and place in the heap. */
+static void model_touched(struct world *w, size_t mi)
+{
+    size_t pos = w->m[mi].hpos;
+
+    w->mheap[pos].t = rp_next_event_time(w->m[mi].rp);
+    mheap_fix(w, pos);
+}
+
+/* Take model mi (freed) out of the heap and the array, whose last model
+ * moves into its place (the order sweep_models and the results rely on). */
+static void model_drop(struct world *w, size_t mi)
+{
+    size_t pos = w->m[mi].hpos, last = w->nm - 1;
+
+    if (w->m_of_job[w->m[mi].job] == mi + 1)
+        w->m_of_job[w->m[mi].job] = 0;
+    w->nm--;
+    if (pos != last) {
+        mheap_set(w, pos, w->mheap[last]);
+        mheap_fix(w, pos);
+    }
+    if (mi != last) {
+        w->m[mi] = w->m[last];
+        w->mheap[w->m[mi].hpos].mi = mi;
+        if (w->m_of_job[w->m[mi].job] == last + 1)
+            w->m_of_job[w->m[mi].job] = (uint32_t)mi + 1;
+    }
 }
 
 /* The model's accelerator count: the attempt's, else the spec's. */
@@ -288,7 +422,13 @@ static int model_new(struct world *w, const struct store_attempt *a, struct err 
     if (rc != 0)
         return err_set(e, rc, "%s: replica on %s x%d in %s/%s: %s", w->in->spec_path,
                        a->accelerator, a->acc_count, a->cloud, a->region, e->msg);
-    w->m = xgrow(w->m, &w->m_cap, w->nm + 1, sizeof(*w->m));
+    if (w->nm == w->m_cap) {
+        w->m = xgrow(w->m, &w->m_cap, w->nm + 1, sizeof(*w->m));
+        w->mheap = xrealloc(w->mheap, w->m_cap * sizeof(*w->mheap));
+        w->mdue = xrealloc(w->mdue, w->m_cap * sizeof(*w->mdue));
+    }
+    if (w->m_of_job == NULL)
+        w->m_of_job = xcalloc(SIM_SERVE_MAX_JOBS, sizeof(*w->m_of_job));
     m = &w->m[w->nm];
     memset(m, 0, sizeof(*m));
     m->rp = rp_new(&p, e);
@@ -307,7 +447,9 @@ static int model_new(struct world *w, const struct store_attempt *a, struct err 
         m->rtt_s[i] = ms > 0 ? ms / 1000 : 0;
     }
     m->seen = 1;
-    w->nm++;
+    w->m_of_job[m->job] = (uint32_t)++w->nm;
+    mheap_set(w, w->nm - 1, (struct mslot){rp_next_event_time(m->rp), w->nm - 1});
+    mheap_fix(w, w->nm - 1);
     return 0;
 }
 
@@ -356,8 +498,10 @@ static void on_done(void *ctx, const struct rp_done *d)
     double ttft = d->first_token_s - t0 + rtt, e2e = d->done_s - t0 + rtt;
 
     if (rr != NULL)
-        rp_done(&r->set, rr, 1, d->done_s - d->req.arrival_s, d->done_s);
+        rp_done_work(&r->set, rr, 1, d->done_s - d->req.arrival_s, req_bytes(w, i), d->done_s);
     w->state[i] = RQ_SERVED;
+    if (w->served_req != NULL)
+        w->served_req[w->nserved] = (uint32_t)i;
     w->ttft[w->nserved] = (float)ttft;
     w->e2e[w->nserved++] = (float)e2e;
     w->res->served++;
@@ -366,15 +510,32 @@ static void on_done(void *ctx, const struct rp_done *d)
     answered(w, i);
 }
 
+/* Run every model with an event due by t up to t, each once (an event
+ * that rounding leaves at t exactly waits for the next pass, as arrivals
+ * at t come first).  The due models are the heap's top subtree of keys
+ * <= t; their answers touch routers, never another model, so their order
+ * does not matter. */
 static void advance_all(struct world *w, double t)
 {
-    size_t i;
+    size_t n = 0, k;
 
-    for (i = 0; i < w->nm; i++) {
-        struct done_ctx c = {w, &w->m[i]};
+    if (w->nm > 0 && w->mheap[0].t <= t)
+        w->mdue[n++] = 0;
+    for (k = 0; k < n; k++) {
+        size_t c = 2 * w->mdue[k] + 1;
 
-        if (rp_next_event_time(w->m[i].rp) <= t)
-            rp_advance(w->m[i].rp, t, on_done, &c);
+        if (c < w->nm && w->mheap[c].t <= t)
+            w->mdue[n++] = c;
+        if (c + 1 < w->nm && w->mheap[c + 1].t <= t)
+            w->mdue[n++] = c + 1;
+    }
+    for (k = 0; k < n; k++)
+        w->mdue[k] = w->mheap[w->mdue[k]].mi; /* positions -> models */
+    for (k = 0; k < n; k++) {
+        struct done_ctx c = {w, &w->m[w->mdue[k]]};
+
+        rp_advance(c.m->rp, t, on_done, &c);
+        model_touched(w, w->mdue[k]);
     }
 }
 
@@ -412,7 +573,7 @@ static int send_req(struct world *w, size_t i, const uint64_t *tried, size_t ntr
     struct srouter *r = &w->rt[w->rt_of[i]];
     const struct reqtrace_req *q = &w->in->reqs->req[i];
     struct rp_request rq = {i, w->t, q->input_tokens, q->output_tokens ? q->output_tokens : 1};
-    struct rp_replica *rr = rp_pick(&r->set, w->t, tried, ntried, NULL);
+    struct rp_replica *rr = rp_pick_work(&r->set, w->t, tried, ntried, req_bytes(w, i), NULL);
     struct smodel *m;
 
     if (rr == NULL)
@@ -421,11 +582,14 @@ static int send_req(struct world *w, size_t i, const uint64_t *tried, size_t ntr
     if (m == NULL) {
         /* the set is behind the world (cannot happen: the set is pushed in
          * the round that sees a replica go); a refused connection */
-        rp_done(&r->set, rr, 0, -1, w->t);
+        rp_done_work(&r->set, rr, 0, -1, req_bytes(w, i), w->t);
         return 0;
     }
     w->state[i] = RQ_AT_REPLICA;
-    return rp_arrive(m->rp, w->t, &rq, e) == 0 ? 1 : -1;
+    if (rp_arrive(m->rp, w->t, &rq, e) != 0)
+        return -1;
+    model_touched(w, (size_t)(m - w->m));
+    return 1;
 }
 
 /* Route request i (new, retried or waiting): sent, waiting, or refused. */
@@ -511,6 +675,54 @@ static const char *hk_host(void *ctx, const struct store_attempt *a, int *emulat
     return "127.0.0.1";
 }
 
+/* Forget where the users are: placement blind to them (the baselines that
+ * do not place near users; the results still use the spec's own shares). */
+static void users_forget(struct svc_spec *sv)
+{
+    size_t i;
+
+    for (i = 0; i < sv->nusers; i++) {
+        free(sv->users[i].cloud);
+        free(sv->users[i].region);
+    }
+    free(sv->users);
+    sv->users = NULL;
+    sv->nusers = 0;
+}
+
+/* The policy's changes to how the manager runs the service (sim_serve.h
+ * says what each kind is). */
+static void hk_adjust(void *ctx, struct spec *sp, struct as_config *cfg)
+{
+    const struct world *w = ctx;
+
+    switch (w->kind) {
+    case SSP_ONDEMAND:
+        cfg->use_spot = 0; /* its org policy forbids spot as well */
+        break;
+    case SSP_SPOT_ONLY:
+        cfg->use_spot = 1;
+        cfg->base_ondemand = 0;
+        cfg->dynamic_ondemand = 0;
+        cfg->overprovision = 0;
+        users_forget(sp->service);
+        break;
+    case SSP_SKYSERVE:
+        /* SkyServe's spot placer keeps one spot replica beyond the target
+         * (sky/serve/spot_placer.py, _DEFAULT_OVER_PROVISION_NUM) and its
+         * autoscaler (sky/serve/autoscalers.py) changes the count only after
+         * a whole delay of consecutive readings on the same side of it,
+         * to the latest reading's count: agree = 1, pick_latest */
+        cfg->overprovision = cfg->use_spot ? 1 : 0;
+        cfg->agree = 1.0;
+        cfg->pick_latest = 1;
+        users_forget(sp->service);
+        break;
+    default:
+        break;
+    }
+}
+
 static void hk_wake(void *ctx)
 {
     ((struct world *)ctx)->woken = 1;
@@ -586,7 +798,7 @@ static void model_gone(struct world *w, size_t mi)
         struct rp_replica *rr = router_rep(r, m->job);
 
         if (rr != NULL)
-            rp_done(&r->set, rr, 0, -1, w->t);
+            rp_done_work(&r->set, rr, 0, -1, req_bytes(w, q), w->t);
         if (bsearch(&out[i].id, ids, ns, sizeof(*ids), cmp_u64) != NULL)
             fail_req(w, q, cut);
         else if (w->tries[q] >= SIM_SERVE_RETRIES)
@@ -601,21 +813,20 @@ static void model_gone(struct world *w, size_t mi)
     free(out);
     free(ids);
     model_free(m);
-    w->m[mi] = w->m[--w->nm];
+    model_drop(w, mi);
 }
 
 /* Is (job, attempt) a running replica the world has a model of? */
 static int model_seen(struct world *w, const struct store_job *j, struct err *e)
 {
     struct store_attempt a;
-    size_t i;
+    struct smodel *m = model_of(w, j->id);
     int rc;
 
-    for (i = 0; i < w->nm; i++)
-        if (w->m[i].job == j->id && w->m[i].att == j->cur_attempt) {
-            w->m[i].seen = 1;
-            return 0;
-        }
+    if (m != NULL && m->att == j->cur_attempt) {
+        m->seen = 1;
+        return 0;
+    }
     if ((rc = store_attempt_get(w->st, j->cur_attempt, &a, e)) != 0)
         return rc;
     rc = a.state == ATT_RUNNING ? model_new(w, &a, e) : 0;
@@ -623,13 +834,36 @@ static int model_seen(struct world *w, const struct store_job *j, struct err *e)
     return rc;
 }
 
-/* Bring the models in line with the replicas running in the store. */
+/* The controller's hooks for replica jobs, the manager's, through the
+ * world: every change of a replica job's state is one of these events
+ * (sched.c logs each transition), so a round without one has nothing for
+ * sweep_models to find. */
+static int hk_may_use(void *ctx, const struct store_job *j, const struct offer *o, int mode)
+{
+    return mgr_replica_may_use(((struct world *)ctx)->mgr, j, o, mode);
+}
+
+static void hk_replica_event(void *ctx, const struct store_job *j, const char *type)
+{
+    struct world *w = ctx;
+
+    w->jobs_changed = 1;
+    mgr_replica_event(w->mgr, j, type);
+}
+
+/* Bring the models in line with the replicas running in the store (when a
+ * replica job changed: listing them each round was a tenth of a week's
+ * run). */
 static int sweep_models(struct world *w, struct err *e)
 {
     struct store_job *v = NULL;
     size_t n = 0, i;
-    int rc = store_replica_list(w->st, w->svc, 1, &v, &n, e);
+    int rc;
 
+    if (!w->jobs_changed)
+        return 0;
+    w->jobs_changed = 0;
+    rc = store_replica_list(w->st, w->svc, 1, &v, &n, e);
     for (i = 0; i < w->nm; i++)
         w->m[i].seen = 0;
     for (i = 0; rc == 0 && i < n; i++) {
@@ -712,12 +946,7 @@ static int ctl_round(struct world *w, double *next, struct err *e)
 
 static double next_model_event(const struct world *w)
 {
-    double t = INFINITY;
-    size_t i;
-
-    for (i = 0; i < w->nm; i++)
-        t = fmin(t, rp_next_event_time(w->m[i].rp));
-    return t;
+    return w->nm > 0 ? w->mheap[0].t : INFINITY;
 }
 
 static void report_load(struct world *w)
@@ -762,20 +991,28 @@ static double grid(double t)
     return ceil(t / SIM_SERVE_TICK_S) * SIM_SERVE_TICK_S;
 }
 
+/* The smaller of two times (never NaN here); unlike fmin, inlined: the
+ * loop takes six per event. */
+static double tmin(double a, double b)
+{
+    return b < a ? b : a;
+}
+
 static int loop(struct world *w, struct err *e)
 {
     double t_ctl = w->t, t_rep = w->in->t0, t;
     int same = 0, rc = 0;
 
+    w->jobs_changed = 1;
     while (rc == 0 && (w->next_req < w->in->reqs->n || w->open > 0)) {
         double t_arr = w->next_req < w->in->reqs->n ? arrival(w, w->next_req) : INFINITY;
 
-        t = fmin(fmin(t_arr, t_ctl), fmin(next_model_event(w), next_wait_deadline(w)));
-        t = fmin(fmin(t, t_rep), next_price(w));
+        t = tmin(tmin(t_arr, t_ctl), tmin(next_model_event(w), next_wait_deadline(w)));
+        t = tmin(tmin(t, t_rep), next_price(w));
         if (t > w->t + 1e8)
             return err_set(e, ST_EINTERNAL, "sim: %zu requests open with nothing left to happen",
                            w->open);
-        w->t = fmax(t, w->t);
+        w->t = t > w->t ? t : w->t;
         advance_all(w, w->t);
         if (w->t >= t_ctl || next_price(w) <= w->t) {
             double next = 0;
@@ -805,30 +1042,40 @@ static int says_70b(const char *s)
     return 0;
 }
 
-/* The serve_perf model: --model, else the spec's MODEL variable (a 70B
- * name is the 70B class, anything else the 8B one), else 8B. */
-static int model_name(struct world *w, const struct spec *sp, struct err *e)
+/* The serve_perf model class: in->model, else the spec's MODEL variable,
+ * else 8B. */
+static int pick_model(const struct sim_serve_input *in, const struct spec *sp, char *out,
+                      size_t n, struct err *e)
 {
     struct serve_perf p;
-    const char *m = w->in->model;
+    const char *m = in->model;
     size_t i;
-    int rc;
 
     for (i = 0; m == NULL && i < sp->nenvs; i++)
         if (strcmp(sp->envs[i].key, "MODEL") == 0 && sp->envs[i].value)
             m = says_70b(sp->envs[i].value) ? "llama-3.1-70b" : "llama-3.1-8b";
-    snprintf(w->model, sizeof(w->model), "%s", m ? m : "llama-3.1-8b");
-    w->n_accel = sp->res[0].acc_count > 0 ? sp->res[0].acc_count : 0;
-    rc = serve_perf_lookup("H100", w->model, 0, &p, e);
-    if (rc == ST_ENOTFOUND)
+    snprintf(out, n, "%s", m ? m : "llama-3.1-8b");
+    if (serve_perf_lookup("H100", out, 0, &p, e) == ST_ENOTFOUND)
         return err_set(e, ST_EINVAL, "%s", e->msg);
     err_clear(e);
     return 0;
 }
 
+int sim_serve_spec(const struct sim_serve_input *in, struct spec **sp, char *model, size_t n,
+                   struct err *e)
+{
+    int rc = spec_load_mem(sp, in->spec_path, in->spec_text, strlen(in->spec_text), e);
+
+    if (rc != 0)
+        return rc;
+    if ((*sp)->service == NULL)
+        return err_set(e, ST_EINVAL, "%s: the spec has no 'service:' section (simulate "
+                       "--service needs one: readiness_probe, replicas)", in->spec_path);
+    return pick_model(in, *sp, model, n, e);
+}
+
 /* The service as `serve up` writes it. */
-static int service_up(struct world *w, const struct spec *sp,
-                      const struct sim_serve_policy *pol, struct err *e)
+static int service_up(struct world *w, const struct spec *sp, struct err *e)
 {
     struct store_service s;
     int rc;
@@ -837,7 +1084,7 @@ static int service_up(struct world *w, const struct spec *sp,
     s.name = xstrdup(sp->name);
     s.spec_path = xstrdup(w->in->spec_path);
     s.spec_text = xstrdup(w->in->spec_text);
-    s.policy_text = pol->policy_text ? xstrdup(pol->policy_text) : NULL;
+    s.policy_text = w->policy_text ? xstrdup(w->policy_text) : NULL;
     s.version = 1;
     s.state = SVC_STARTING;
     s.reason = xstrdup("serve up: launching replicas");
@@ -858,18 +1105,204 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static float median3(float a, float b, float c)
+{
+    if (a < b)
+        return b < c ? b : a < c ? c : a;
+    return a < c ? a : b < c ? c : b;
+}
+
+static void swap_f(float *v, size_t i, size_t j)
+{
+    float x = v[i];
+
+    v[i] = v[j];
+    v[j] = x;
+}
+
+/* Put the value of rank k of v[lo, hi) at v[k], no larger ones before it
+ * and no smaller ones after (quickselect, linear on average; a three-way
+ * partition keeps ties cheap; past a depth only crafted inputs reach, the
+ * range is sorted instead). */
+static void select_kth(float *v, size_t lo, size_t hi, size_t k)
+{
+    int depth = 128;
+
+    while (hi - lo > 1) {
+        float p = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
+        size_t lt = lo, i = lo, gt = hi;
+
+        if (depth-- == 0) {
+            qsort(v + lo, hi - lo, sizeof(*v), cmp_float);
+            return;
+        }
+        while (i < gt) {
+            if (v[i] < p)
+                swap_f(v, lt++, i++);
+            else if (v[i] > p)
+                swap_f(v, i, --gt);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt; /* [lo, lt) < p, [lt, gt) == p, [gt, hi) > p */
+        else if (k >= gt)
+            lo = gt;
+        else
+            return;
+    }
+}
+
+/* P50, P90, P99 of v: v[ceil(q n) - 1] of the sorted values (v is
+ * reordered, not sorted: each rank is selected in the part above the last). */
 static void percentiles(float *v, size_t n, double out[3])
 {
     static const double q[3] = {0.50, 0.90, 0.99};
+    size_t lo = 0, at;
     int k;
 
-    qsort(v, n, sizeof(*v), cmp_float);
-    for (k = 0; k < 3; k++)
-        out[k] = n ? v[(size_t)ceil(q[k] * (double)n) - 1] : 0;
+    for (k = 0; k < 3; k++) {
+        out[k] = 0;
+        if (n == 0)
+            continue;
+        at = (size_t)ceil(q[k] * (double)n) - 1;
+        select_kth(v, lo, n, at);
+        out[k] = v[at];
+        lo = at;
+    }
+}
+
+/* ---- the series over time (for the chart) ---- */
+
+/* Buckets: whole minutes, at most SERIES_MAX of them over the run. */
+#define SERIES_MAX 240
+
+static void series_init(struct world *w)
+{
+    struct sim_serve_result *res = w->res;
+    const struct reqtrace *q = w->in->reqs;
+    double t0 = w->in->t0 - w->in->lead_s, span = w->t - t0;
+    double trace_s = w->in->lead_s + (q->n ? q->req[q->n - 1].arrival_s : 0);
+    size_t i, n;
+
+    /* the width from the trace alone: every policy's chart shares it */
+    res->bucket_s = 60 * fmax(1, ceil(trace_s / SERIES_MAX / 60));
+    res->nbuckets = n = (size_t)fmax(1, ceil(span / res->bucket_s));
+    res->t_start_s = -w->in->lead_s;
+    res->replicas = xcalloc(SIM_NCLOUDS * n, sizeof(double));
+    res->usd = xcalloc(SIM_NCLOUDS * n, sizeof(double));
+    res->spot = xcalloc(n, sizeof(double));
+    res->ttft = xmalloc(3 * n * sizeof(double));
+    res->e2e = xmalloc(3 * n * sizeof(double));
+    for (i = 0; i < 3 * n; i++)
+        res->ttft[i] = res->e2e[i] = NAN;
+}
+
+/* Add `total` to the buckets of row over [from, to), in proportion to the
+ * time each bucket holds of it. */
+static void spread(const struct world *w, double *row, double from, double to, double total)
+{
+    const struct sim_serve_result *res = w->res;
+    double t0 = w->in->t0 - w->in->lead_s, b = res->bucket_s;
+    size_t k;
+
+    if (!(to > from))
+        return;
+    for (k = (size_t)fmax(0, floor((from - t0) / b)); k < res->nbuckets; k++) {
+        double lo = fmax(from, t0 + (double)k * b), hi = fmin(to, t0 + (double)(k + 1) * b);
+
+        if (hi <= lo)
+            break;
+        row[k] += total * (hi - lo) / (to - from);
+    }
+}
+
+/* One attempt in the series: a replica while it ran (a bucket's value is
+ * the mean count over it), its cost spread evenly from its launch. */
+static void series_attempt(struct world *w, const struct store_attempt *a, double cost)
+{
+    struct sim_serve_result *res = w->res;
+    double to = a->ended_at > 0 ? a->ended_at : w->t, run = a->running_at;
+    double from = a->launched_at > 0 ? a->launched_at : run;
+    size_t row = (size_t)sim_cloud_index(a->cloud) * res->nbuckets;
+
+    if (from > 0)
+        spread(w, res->usd + row, from, to, cost);
+    if (run > 0 && to > run) {
+        spread(w, res->replicas + row, run, to, (to - run) / res->bucket_s);
+        if (a->mode == PLAN_SPOT)
+            spread(w, res->spot, run, to, (to - run) / res->bucket_s);
+    }
+}
+
+/* Percentiles of each bucket's served requests (by arrival), before the
+ * whole run's are taken (which sorts the values in place). */
+static void series_latency(struct world *w)
+{
+    struct sim_serve_result *res = w->res;
+    size_t n = res->nbuckets, i, k, *start = xcalloc(n + 1, sizeof(size_t));
+    float *v = xmalloc((w->nserved + 1) * sizeof(float) * 2), *u = v + w->nserved;
+    double t0 = w->in->t0 - w->in->lead_s;
+
+    for (i = 0; i < w->nserved; i++) {
+        k = (size_t)fmin((double)n - 1, floor((arrival(w, w->served_req[i]) - t0) / res->bucket_s));
+        start[k + 1]++;
+    }
+    for (k = 0; k < n; k++)
+        start[k + 1] += start[k];
+    for (i = 0; i < w->nserved; i++) {
+        k = (size_t)fmin((double)n - 1, floor((arrival(w, w->served_req[i]) - t0) / res->bucket_s));
+        v[start[k]] = w->ttft[i];
+        u[start[k]++] = w->e2e[i];
+    }
+    for (k = n; k > 0; k--)
+        start[k] = start[k - 1];
+    start[0] = 0;
+    for (k = 0; k < n; k++) {
+        double p[3];
+        size_t m = start[k + 1] - start[k];
+
+        if (m == 0)
+            continue;
+        percentiles(v + start[k], m, p);
+        res->ttft[k] = p[0], res->ttft[n + k] = p[1], res->ttft[2 * n + k] = p[2];
+        percentiles(u + start[k], m, p);
+        res->e2e[k] = p[0], res->e2e[n + k] = p[1], res->e2e[2 * n + k] = p[2];
+    }
+    free(start);
+    free(v);
+}
+
+/* The last bucket is cut short by the end of the run: its replica counts
+ * are means over what it holds, not over a whole bucket; then latency. */
+static void series_finish(struct world *w)
+{
+    struct sim_serve_result *res = w->res;
+    size_t n = res->nbuckets, c;
+    double held = w->t - (w->in->t0 - w->in->lead_s) - (double)(n - 1) * res->bucket_s;
+
+    if (held > 0 && held < res->bucket_s) {
+        for (c = 0; c < SIM_NCLOUDS; c++)
+            res->replicas[c * n + n - 1] *= res->bucket_s / held;
+        res->spot[n - 1] *= res->bucket_s / held;
+    }
+    series_latency(w);
+}
+
+void sim_serve_result_free(struct sim_serve_result *res)
+{
+    free(res->replicas);
+    free(res->spot);
+    free(res->usd);
+    free(res->ttft);
+    free(res->e2e);
+    res->replicas = res->spot = res->usd = res->ttft = res->e2e = NULL;
+    res->nbuckets = 0;
 }
 
 /* One attempt's cost and hours, up to `end` for those still running. */
-static void attempt_add(const struct store_attempt *a, double end, struct sim_serve_result *res)
+static void attempt_add(struct world *w, const struct store_attempt *a, double end,
+                        struct sim_serve_result *res)
 {
     double stop = a->ended_at > 0 ? a->ended_at : end;
     double cost = a->ended_at > 0 ? a->cost : store_attempt_cost_at(a, end);
@@ -885,6 +1318,8 @@ static void attempt_add(const struct store_attempt *a, double end, struct sim_se
     }
     res->replica_hours += h;
     res->preemptions += a->end_reason == ATT_END_PREEMPTED;
+    if (w->served_req != NULL)
+        series_attempt(w, a, cost);
 }
 
 static int collect(struct world *w, struct err *e)
@@ -895,13 +1330,15 @@ static int collect(struct world *w, struct err *e)
     size_t i, n;
     int rc;
 
+    if (w->served_req != NULL)
+        series_init(w);
     do {
         struct store_attempt *a = NULL;
 
         if ((rc = store_attempt_page(w->st, after, 4096, &a, &n, e)) != 0)
             return rc;
         for (i = 0; i < n; i++)
-            attempt_add(&a[i], w->t, res);
+            attempt_add(w, &a[i], w->t, res);
         after = n ? a[n - 1].id : after;
         store_attempts_free(a, n);
     } while (n == 4096);
@@ -909,6 +1346,8 @@ static int collect(struct world *w, struct err *e)
         return rc;
     res->replicas_launched = (long)n;
     store_jobs_free(v, n);
+    if (w->served_req != NULL)
+        series_finish(w);
     percentiles(w->ttft, w->nserved, res->ttft_s);
     percentiles(w->e2e, w->nserved, res->e2e_s);
     if (w->ready_since > 0)
@@ -932,6 +1371,9 @@ static void world_free(struct world *w)
         free(w->rt[i].wait_until);
     }
     free(w->m);
+    free(w->mheap);
+    free(w->mdue);
+    free(w->m_of_job);
     free(w->rt);
     free(w->rt_of);
     free(w->asked);
@@ -940,15 +1382,17 @@ static void world_free(struct world *w)
     free(w->ttft);
     free(w->e2e);
     free(w->retry);
+    free(w->policy_text);
+    free(w->served_req);
 }
 
 /* The controller over the sim driver, the manager, the service, then the
  * loop; st and drv are the caller's (opened, closed there). */
-static int run_world(struct world *w, const struct spec *sp, const struct sim_serve_policy *pol,
-                     struct driver *drv, struct err *e)
+static int run_world(struct world *w, const struct spec *sp, struct driver *drv,
+                     struct err *e)
 {
     struct sched_params p;
-    struct mgr_hooks h = {w, hk_probe, hk_port, hk_host, hk_wake, w->cat};
+    struct mgr_hooks h = {w, hk_probe, hk_port, hk_host, hk_wake, w->cat, hk_adjust, 1};
     int rc;
 
     memset(&p, 0, sizeof(p));
@@ -962,10 +1406,10 @@ static int run_world(struct world *w, const struct spec *sp, const struct sim_se
     p.cfg.only_when_poked = 1;
     if ((rc = mgr_open(&w->mgr, w->st, &h, e)) != 0)
         return rc;
-    p.replica_may_use = mgr_replica_may_use;
-    p.replica_event = mgr_replica_event;
-    p.replica_ctx = w->mgr;
-    if ((rc = service_up(w, sp, pol, e)) == 0 && (rc = sched_open(&w->sched, &p, e)) == 0) {
+    p.replica_may_use = hk_may_use;
+    p.replica_event = hk_replica_event;
+    p.replica_ctx = w;
+    if ((rc = service_up(w, sp, e)) == 0 && (rc = sched_open(&w->sched, &p, e)) == 0) {
         rc = loop(w, e);
         if (rc == 0)
             rc = collect(w, e);
@@ -975,16 +1419,75 @@ static int run_world(struct world *w, const struct spec *sp, const struct sim_se
     return rc;
 }
 
-static void routing_of(struct world *w, const struct sim_serve_policy *pol)
+/* Routing: region-blind least load for SkyServe, else the spec's
+ * load_balancing_policy (nearest unless it names another). */
+static void routing_of(struct world *w)
 {
-    int r = pol->routing;
+    const char *lb = w->sv->lb_policy;
+    int r = w->kind == SSP_SKYSERVE || (lb != NULL && strcmp(lb, "nearest") != 0)
+                ? RP_LEAST_LOAD
+                : RP_NEAREST;
     size_t i;
 
-    if (r < 0)
-        r = w->sv->lb_policy == NULL || strcmp(w->sv->lb_policy, "nearest") == 0 ? RP_NEAREST
-                                                                                : RP_LEAST_LOAD;
     for (i = 0; i < w->nrt; i++)
         w->rt[i].set.cfg.policy = (enum rp_policy)r;
+}
+
+/* The cloud the ondemand baseline runs in: the first the governing rule of
+ * the org policy names (prefer, else allow), else where the planner's best
+ * on-demand offer is. */
+static int first_cloud(const struct world *w, const struct spec *sp, const struct policy *pol,
+                       char *out, size_t n, struct err *e)
+{
+    const struct policy_rule *r = policy_match(pol, sp);
+    const char *c = r && r->nprefer ? r->prefer[0] : r && r->nallow ? r->allow[0] : NULL;
+    struct plan_opts o = {0};
+    struct plan p;
+    size_t i;
+    int rc;
+
+    if (c != NULL && strcspn(c, "*?") >= strcspn(c, "/")) {
+        snprintf(out, n, "%.*s", (int)strcspn(c, "/"), c);
+        return 0;
+    }
+    plan_init(&p);
+    o.now = w->t;
+    rc = plan_rank(&p, w->cat, sp, pol, &o, e);
+    for (i = 0; rc == 0 && i < p.n && p.c[i].mode != PLAN_ONDEMAND; i++)
+        ;
+    if (rc == 0 && i == p.n)
+        rc = err_set(e, ST_EINFEASIBLE, "%s: the ondemand policy finds no on-demand offer "
+                     "for the service", w->in->spec_path);
+    if (rc == 0)
+        snprintf(out, n, "%s", catalog_offer(w->cat, p.c[i].offer)->cloud);
+    plan_free(&p);
+    return rc;
+}
+
+/* The org policy the service runs under: the caller's, or for the ondemand
+ * baseline one rule that keeps it on demand in the first cloud. */
+static int policy_of(struct world *w, const struct spec *sp, const struct sim_serve_policy *pol,
+                     struct err *e)
+{
+    struct policy *org = NULL;
+    char cloud[32];
+    int rc = 0;
+
+    if (w->kind != SSP_ONDEMAND) {
+        w->policy_text = pol->policy_text ? xstrdup(pol->policy_text) : NULL;
+        return 0;
+    }
+    if (pol->policy_text != NULL)
+        rc = policy_load_mem(&org, "--org-policy", pol->policy_text,
+                             strlen(pol->policy_text), e);
+    if (rc == 0)
+        rc = first_cloud(w, sp, org, cloud, sizeof(cloud), e);
+    if (rc == 0)
+        w->policy_text = xasprintf("version: 1\nrules:\n  - name: ondemand-baseline\n"
+                                   "    description: on demand in %s only\n"
+                                   "    allow: [%s]\n    spot: forbid\n", cloud, cloud);
+    policy_free(org);
+    return rc;
 }
 
 static int open_world(struct world *w, struct err *e)
@@ -998,23 +1501,22 @@ static int open_world(struct world *w, struct err *e)
     w->tries = xcalloc(n, 1);
     w->ttft = xcalloc(n, sizeof(float));
     w->e2e = xcalloc(n, sizeof(float));
+    if (w->in->series)
+        w->served_req = xcalloc(n, sizeof(uint32_t));
     return 0;
 }
 
 /* The service spec, which must have a `service:` section; its model. */
 static int spec_open(struct world *w, struct spec **sp, struct err *e)
 {
-    const struct sim_serve_input *in = w->in;
-    int rc = spec_load_mem(sp, in->spec_path, in->spec_text, strlen(in->spec_text), e);
+    int rc = sim_serve_spec(w->in, sp, w->model, sizeof(w->model), e);
 
     if (rc != 0)
         return rc;
-    if ((*sp)->service == NULL)
-        return err_set(e, ST_EINVAL, "%s: the spec has no 'service:' section (simulate "
-                       "--service needs one: readiness_probe, replicas)", in->spec_path);
     w->sv = (*sp)->service;
     w->res->slo_ms = w->sv->latency_slo_ms;
-    return model_name(w, *sp, e);
+    w->n_accel = (*sp)->res[0].acc_count > 0 ? (*sp)->res[0].acc_count : 0;
+    return 0;
 }
 
 static double vclock_now(void *ctx)
@@ -1029,7 +1531,8 @@ int sim_serve_run(const struct sim_serve_input *in, const struct sim_serve_polic
     struct sim_jobinfo *jobs = xcalloc(SIM_SERVE_MAX_JOBS, sizeof(*jobs));
     long *od = xcalloc(noff + 1, sizeof(long)), *spc = xcalloc(noff + 1, sizeof(long));
     struct sim_world sw = {in->cat, in->od_cap ? in->od_cap : od, in->spot_cap ? in->spot_cap : spc,
-                           in->spot, in->t0, in->launch_delay_s, jobs, SIM_SERVE_MAX_JOBS};
+                           in->spot, in->t0, in->launch_delay_s, jobs, SIM_SERVE_MAX_JOBS,
+                           in->notice_s};
     struct driver_config dcfg;
     struct world w;
     struct spec *sp = NULL;
@@ -1042,6 +1545,7 @@ int sim_serve_run(const struct sim_serve_input *in, const struct sim_serve_polic
     snprintf(res->name, sizeof(res->name), "%s", pol->name);
     w.in = in;
     w.res = res;
+    w.kind = pol->kind;
     w.cat = in->cat;
     w.t = in->t0 - in->lead_s;
     w.clk = (struct clock){vclock_now, &w};
@@ -1058,10 +1562,10 @@ int sim_serve_run(const struct sim_serve_input *in, const struct sim_serve_polic
     dcfg.seed = in->seed;
     rc = spec_open(&w, &sp, e);
     if (rc == 0 && (rc = open_world(&w, e)) == 0) {
-        routing_of(&w, pol);
-        if ((rc = store_open(&w.st, "mem:", e)) == 0 &&
+        routing_of(&w);
+        if ((rc = policy_of(&w, sp, pol, e)) == 0 && (rc = store_open(&w.st, "mem:", e)) == 0 &&
             (rc = driver_open(&drv, &driver_sim, &dcfg, e)) == 0) {
-            rc = run_world(&w, sp, pol, &drv, e);
+            rc = run_world(&w, sp, &drv, e);
             driver_close(&drv);
         }
         store_close(w.st);

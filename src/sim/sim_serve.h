@@ -32,6 +32,7 @@
 
 struct catalog;
 struct reqtrace;
+struct spec;
 struct trace;
 
 /* Seconds between two load reports of a router (router_src.c RT_LOAD_S). */
@@ -45,13 +46,34 @@ struct trace;
 /* Replica jobs one run may create (replacements included). */
 #define SIM_SERVE_MAX_JOBS 65536
 
-/* How the service is run: a parameter so that policies can be compared
- * (only the spec's own, "stratus", is defined today). */
+/* The policies a service can be run under (docs/sim-serve.md, "Policies"):
+ *  - STRATUS: the spec as written, under the org policy: replicas near the
+ *    users, spot over-provisioned with on-demand fallback, routing by the
+ *    spec's load_balancing_policy (nearest, overflowing when loaded);
+ *  - ONDEMAND: on-demand replicas only, all in the org policy's first cloud
+ *    (the first of its rule's `prefer`, else `allow`; without either, the
+ *    cloud of the cheapest on-demand offer), near the users within it;
+ *  - SPOT_ONLY: spot replicas only, wherever spot is cheapest (placement
+ *    blind to the users), no on-demand fallback, no over-provisioning;
+ *  - SKYSERVE: what SkyServe does with the same file: spot spread by its
+ *    placer with the spec's on-demand fallback and SkyServe's one extra spot
+ *    replica, placement blind to the users, region-blind least-load routing,
+ *    and SkyServe's autoscaler rule (scale only after a whole delay of
+ *    readings that all agree). */
+enum sim_serve_kind { SSP_STRATUS, SSP_ONDEMAND, SSP_SPOT_ONLY, SSP_SKYSERVE, SSP_NKINDS };
+
+/* The names of the kinds, in enum order ("stratus", "ondemand", ...). */
+extern const char *const sim_serve_kind_names[SSP_NKINDS];
+
+/* How the service is run. */
 struct sim_serve_policy {
-    const char *name;
-    int routing;          /* enum rp_policy; < 0 = the spec's load_balancing_policy */
-    const char *policy_text; /* org policy YAML the service runs under; NULL = none */
+    const char *name;        /* the result's name (usually the kind's) */
+    int kind;                /* enum sim_serve_kind */
+    const char *policy_text; /* the org policy YAML; NULL = none */
 };
+
+/* The kind called `name`, or -1. */
+int sim_serve_kind_parse(const char *name);
 
 struct sim_serve_input {
     struct catalog *cat;           /* prices may be changed by the price trace */
@@ -63,10 +85,13 @@ struct sim_serve_input {
     double lead_s;                 /* the service is up this long before time 0 */
     double launch_delay_s;         /* provisioning time of a replica */
     double warmup_s;               /* from running to answering its probe */
+    double notice_s;               /* warning before a spot node is taken back
+                                      (0: none; sim_world.notice_s) */
     const char *spec_path;         /* for messages */
     const char *spec_text;         /* the service spec (YAML with `service:`) */
     const char *model;             /* serve_perf model; NULL = from the spec */
     uint64_t seed;                 /* regions of requests without one; the driver */
+    int series;                    /* 1: fill the result's series (for a chart) */
 };
 
 /* Nodes per offer, on demand and spot, when no fleet is given. */
@@ -93,7 +118,24 @@ struct sim_serve_result {
     double span_s;          /* virtual seconds from serve up to the last answer */
     double wall_s;
     uint64_t rounds;        /* controller + manager rounds */
+    /* over time, when the input asked for series (serve_chart.h says what
+     * each is; sim_serve_result_free frees them) */
+    size_t nbuckets;
+    double bucket_s, t_start_s;
+    double *replicas, *spot, *usd; /* SIM_NCLOUDS x nbuckets, nbuckets, SIM_NCLOUDS x nbuckets */
+    double *ttft, *e2e;            /* 3 x nbuckets each; NAN where no request */
 };
+
+/* Free a result's series (the rest of it is plain values). */
+void sim_serve_result_free(struct sim_serve_result *res);
+
+/* Load the run's spec into *sp (the caller frees it with spec_free, also
+ * on error) and say which serve_perf model class it serves into model:
+ * in->model, else the spec's MODEL variable (a name with "70b" is the 70B
+ * class, anything else 8B), else 8B.  Errors: the spec (file:line), one
+ * without a `service:` section, a model serve_perf does not know. */
+int sim_serve_spec(const struct sim_serve_input *in, struct spec **sp, char *model, size_t n,
+                   struct err *e);
 
 /* Run the service on the trace under policy pol.  Errors: the spec (file:line),
  * a model serve_perf does not know, the controller's. */

@@ -15,7 +15,7 @@ trap cleanup EXIT
 # A raw replica: its answer depends on the path; every request head it reads
 # is appended to $TMP/replica.log.
 cat >"$TMP/replica.py" <<'EOF'
-import socket, sys, threading, time, os
+import socket, struct, sys, threading, time, os
 portfile, logf = sys.argv[1], sys.argv[2]
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", 0)); ls.listen(1024)
@@ -30,6 +30,9 @@ def read_req(s, buf):
     for l in head.split(b"\r\n")[1:]:
         k, _, v = l.partition(b":")
         if k.strip().lower() == b"content-length": n = int(v)
+    if head.split(b" ")[1] == b"/early":  # answered before its body is read
+        with lock: log.write(head + b"\r\n\r\n")
+        return head, b""
     while len(rest) < n:
         d = s.recv(65536)
         if not d: return None, b""
@@ -72,6 +75,14 @@ def serve(s):
             elif p == "/never":
                 time.sleep(3600)
             elif p == "/drop":           # a replica that dies with the request: closed, no answer
+                return
+            elif p == "/early":          # 413 before the body is read; once the test says so,
+                s.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nbig!")
+                for _ in range(600):     # closed with the body unread (a reset)
+                    if os.path.exists(portfile + ".go"): break
+                    time.sleep(0.1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); s.close()
+                with lock: log.write(b"early: reset\r\n")
                 return
             elif p == "/big":            # n bytes of a pattern, chunked
                 n = int(path.split("n=")[1]); b = pattern(n)
@@ -305,7 +316,24 @@ t0=$(date +%s%N)
 c=$(code "http://127.0.0.1:$RPORT2/101")
 expect "unasked 101" "$c" 502
 [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 900 ] || fail "the unasked 101 waited for the upstream timeout"
-kill -TERM "$RPID2"; wait "$RPID2"
+# a replica that answers before reading a 12 MB body (so the router still
+# has part of it to send), then resets the connection: that connection must
+# not go back to the pool (the rest of the body would go out ahead of the
+# next request; and a pooled connection freed on its reset was used after
+# free, which killed the router)
+head -c 12000000 /dev/zero >"$TMP/big.body"
+c=$(code -X POST --data-binary @"$TMP/big.body" "http://127.0.0.1:$RPORT2/early")
+expect "a replica answering before the body is read" "$c" 413
+touch "$TMP/rport.go"
+for _ in $(seq 1 600); do grep -q "^early: reset" "$TMP/replica.log" && break; sleep 0.1; done
+grep -q "^early: reset" "$TMP/replica.log" || fail "the replica did not reset its /early connection"
+for i in 1 2 3; do
+  c=$(curl -s --max-time 60 "http://127.0.0.1:$RPORT2/after-early$i")
+  expect "a request after the early answer and reset (#$i)" "$c" "/after-early$i"
+done
+kill -0 "$RPID2" 2>/dev/null || fail "the router died after a replica's early answer and reset: $(tail -30 "$TMP/router2.err")"
+kill -TERM "$RPID2"; wait "$RPID2"; rc=$?
+[ "$rc" -eq 0 ] || fail "router exited $rc on SIGTERM: $(tail -30 "$TMP/router2.err")"
 # a POST no replica answers: sent once (not again on the other replica), 504
 python3 "$TMP/replica.py" "$TMP/rport2" "$TMP/replica2.log" &
 for _ in $(seq 1 600); do [ -s "$TMP/rport2" ] && break; sleep 0.1; done
@@ -331,7 +359,7 @@ expect "POST dropped, --no-retry-reset" "$c" 502
 n=$(cat "$TMP/replica.log" "$TMP/replica2.log" | grep -c "^POST /drop")
 expect "replicas the dropped POST was sent to, --no-retry-reset" "$n" 3
 kill -TERM "$RPID2"; wait "$RPID2"
-ok "replies ended by a close, half-closed clients, stale pooled connections, a trickled head (408), 204 and 101 from a replica, slow readers under an upstream timeout, timed-out POSTs sent once (504), dropped POSTs retried unless --no-retry-reset"
+ok "replies ended by a close, half-closed clients, stale pooled connections, a trickled head (408), 204 and 101 from a replica, an answer before the body was read then a reset, slow readers under an upstream timeout, timed-out POSTs sent once (504), dropped POSTs retried unless --no-retry-reset"
 
 kill -TERM "$RPID"; wait "$RPID"; rc=$?
 [ "$rc" -eq 0 ] || fail "router exited $rc on SIGTERM: $(tail -30 "$TMP/router.err")"

@@ -55,6 +55,7 @@ until_status() {
     [ "$(status_json "$1" 2>/dev/null)" = True ] && return 0
     sleep 0.5
   done
+  ! declare -F routers_alive >/dev/null || routers_alive # a router gone says so first
   fail "$3 not within $2 s: $("$STRATUS" serve status chat)"
 }
 RUNNING="[r for r in j['replicas'] if r['job_state'] == 'RUNNING']"
@@ -70,10 +71,12 @@ ok "3 spot replicas over >= 2 locations, all ready"
 # --- two routers, in gcp/us-central1 and azure/westeurope ---
 PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$STRATUS_HOME/controller.log" | tail -n 1)
 TOKEN=$("$STRATUS" token create --name routers --role member 2>/dev/null)
-start_router() { # start_router NAME REGION: sets its URL in R_<NAME>
-  STRATUS_TOKEN=$TOKEN "$STRATUS" router --api "http://127.0.0.1:$PORT" --service chat \
+start_router() { # start_router NAME REGION: sets its URL in R_<NAME>, its PID in P_<NAME>
+  # (STRATUS_LOG=info: its log shows each replica set it applied, for a failure report)
+  STRATUS_LOG=info STRATUS_TOKEN=$TOKEN "$STRATUS" router --api "http://127.0.0.1:$PORT" --service chat \
     --region "$2" --listen 127.0.0.1:0 --max-inflight 1 --max-wait 30 2>"$TMP/router-$1.log" &
   pids+=($!)
+  eval "P_$1=$!"
   wait_for grep -q "listening on" "$TMP/router-$1.log"
   eval "R_$1=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$TMP/router-$1.log" | head -n 1)"
 }
@@ -84,6 +87,18 @@ for r in "$R_us" "$R_eu"; do
   wait_for sh -c "curl -sf '$r/-/replicas' | grep -o '\"READY\"' | wc -l | grep -qx 3"
 done
 ok "two routers follow the server's replica set"
+# routers_alive: both routers still run; one found gone fails the test with
+# how it ended (its exit status: 1 a sanitizer report, 134 an abort such as
+# a BUG_ON, 137 SIGKILL as from the OOM killer) and the end of its log
+routers_alive() {
+  local n p rc
+  for n in us eu; do
+    eval "p=\$P_$n"
+    kill -0 "$p" 2>/dev/null && continue
+    wait "$p"; rc=$?
+    fail "the $n router is gone (exit status $rc$([ "$rc" -gt 128 ] && echo ", signal $((rc - 128))")); its log ends: $(tail -n 60 "$TMP/router-$n.log")"
+  done
+}
 
 # --- the load: RATE requests/s over both routers until $TMP/stop ---
 cat >"$TMP/load.py" <<'PY'
@@ -130,6 +145,7 @@ failed() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print(j
 wait_answered() { # wait_answered N: at least N more answers
   local goal=$(($(answered) + $1)) i
   for i in $(seq 1 600); do [ "$(answered)" -ge "$goal" ] && return 0; sleep 0.2; done
+  routers_alive
   fail "the load generator got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
 }
 wait_answered 40
@@ -137,6 +153,7 @@ wait_answered 40
 until_status "sorted(r['url'] for r in j['routers']) == sorted(['$R_us', '$R_eu']) and sorted(r['region'] for r in j['routers']) == ['azure/westeurope', 'gcp/us-central1']" 60 "both routers listed"
 run 0 "$STRATUS" serve status chat
 has "$OUT" "endpoint $R_us  (router in gcp/us-central1"
+routers_alive
 ok "serve status lists each router's endpoint and region (from their load reports)"
 # nearest first: the us router sent most of its requests to gcp/us-central1
 metric_region() { # metric_region URL REGION: requests the router sent there
@@ -146,6 +163,7 @@ us_local=$(metric_region "$R_us" gcp/us-central1)
 us_all=$(curl -sf "$R_us/-/metrics" | awk '/^stratus_router_replica_requests_total/ {s += $NF} END {print s + 0}')
 [ "$us_local" -gt 0 ] && [ $((us_local * 10)) -ge $((us_all * 7)) ] ||
   fail "at low load the us router must prefer its region: $us_local of $us_all"
+routers_alive
 ok "at low load each router serves from its own region first ($us_local of $us_all in gcp/us-central1)"
 
 # --- preemptions with notice under load: no failed request ---
@@ -163,6 +181,7 @@ done
 wait_answered 20
 read -r nfail errs < <(failed)
 [ "$nfail" = 0 ] || fail "requests failed across preemptions: $nfail $errs"
+routers_alive
 ok "two replicas preempted under load: drained and replaced, 0 failed requests ($(answered) answered)"
 
 # --- spot gone everywhere: on-demand fills in, then goes when spot is back ---
@@ -172,22 +191,26 @@ done
 rep=$(status_json "[r['id'] for r in $READY if r.get('mode') == 'spot'][0]")
 run 0 "$STRATUS" local preempt --service chat --replica "$rep"
 until_status "any(r.get('mode') == 'on-demand' and r['state'] == 'READY' for r in j['replicas'])" 120 "an on-demand replica while spot is short"
+routers_alive
 ok "with spot short, an on-demand replica is ready in its place"
 for loc in azure/westeurope gcp/us-central1 gcp/europe-west4; do
   run 0 "$STRATUS" local stockout --location "$loc" --for 0
 done
 until_status "len([r for r in $READY if r.get('mode') == 'spot']) >= 3 and not any(r.get('mode') == 'on-demand' and r['job_state'] == 'RUNNING' for r in j['replicas'])" 180 "spot back, on-demand retired"
+routers_alive
 ok "spot is back: 3 spot replicas ready, the on-demand one retired"
 
 # --- a load step: up, overflow, then down ---
 [ "$(status_json "j['target']")" = 3 ] || fail "before the step the target must be 3: $(status_json "j['target'], j['qps']")"
 echo 30 >"$TMP/rate"
 until_status "j['target'] > 3 and len($READY) > 3" 180 "scaling up under a load step"
+routers_alive
 [ "$(curl -sf "$R_us/-/metrics" | awk '/^stratus_router_overflows_total/ {print $NF}')" -gt 0 ] ||
   fail "under the step the us router must overflow past its region: $(curl -sf "$R_us/-/metrics" | grep -E 'overflows|replica_requests_total|saturated|inflight{') $(cat "$TMP/load.json"); the us router's log ends: $(tail -n 40 "$TMP/router-us.log")"
 ok "a load step scales the service up ($(status_json "j['target']") replicas wanted) and routers overflow"
 echo 1 >"$TMP/rate"
 until_status "j['target'] == 3 and len($RUNNING) == 3" 240 "scaling back down"
+routers_alive
 ok "after the step the service scales back down to 3"
 touch "$TMP/stop"
 wait "$LOAD"

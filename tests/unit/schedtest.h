@@ -447,7 +447,7 @@ static inline void st_init(struct st *w, const struct st_opts *o)
     w->world = (struct sim_world){
         w->cat,  w->od_cap,      w->spot_cap,
         NULL,    ST_T0,          o->launch_delay_s > 0 ? o->launch_delay_s : 60,
-        w->jobs, ST_MAX_JOBS + 1};
+        w->jobs, ST_MAX_JOBS + 1, 0};
     w->dcfg.cat = w->cat;
     w->dcfg.clock = &w->clock;
     w->dcfg.seed = o->seed ? o->seed : 42;

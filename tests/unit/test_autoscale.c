@@ -163,6 +163,33 @@ static void test_spike_does_not_choose_size(void **state)
     as_free(&st);
 }
 
+/* SkyServe's rule (agree 1, pick_latest), which the simulator's
+ * skyserve-like policy runs: one low reading restarts the count (the scale
+ * up comes at 360 s, a whole delay after it), and the size is the latest
+ * reading's: a spike there chooses 9. */
+static void test_skyserve_rule(void **state)
+{
+    struct as_config cfg;
+    struct as_state st;
+    struct trace tr = {0};
+
+    (void)state;
+    config(&cfg);
+    cfg.agree = 1;
+    cfg.pick_latest = 1;
+    start(&st, &cfg);
+    run(&st, NULL, step_up_noisy_low, 0, 600, &tr);
+    assert_int_equal(tr.n, 1);
+    assert_change(&tr, 0, 360, 5);
+    as_free(&st);
+    memset(&tr, 0, sizeof(tr));
+    start(&st, &cfg);
+    run(&st, NULL, step_up_spike_last, 0, 300, &tr);
+    assert_int_equal(tr.n, 1);
+    assert_change(&tr, 0, 300, 9);
+    as_free(&st);
+}
+
 /* Low readings at 230, 250 and 270: three of ten are more than the 2 the
  * quorum tolerates, so the decision waits until the window starts after the
  * first of them and on a high reading (240..340). */
@@ -642,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_step_up_after_delay),
         cmocka_unit_test(test_noisy_low_does_not_reset),
         cmocka_unit_test(test_spike_does_not_choose_size),
+        cmocka_unit_test(test_skyserve_rule),
         cmocka_unit_test(test_too_many_low_readings_delay),
         cmocka_unit_test(test_spike_does_not_scale),
         cmocka_unit_test(test_scale_down_after_delay),

@@ -80,7 +80,7 @@ static void mt_init_with(struct mt *t, const struct st_opts *opts)
     /* replicas serve until stopped: the world runs each job 30 days */
     for (size_t i = 0; i <= ST_MAX_JOBS; i++)
         t->w.jobs[i].duration_s = 30 * 86400.0;
-    h = (struct mgr_hooks){t, probe, port, host, NULL, t->w.cat};
+    h = (struct mgr_hooks){t, probe, port, host, NULL, t->w.cat, NULL, 0};
     err_clear(&e);
     assert_int_equal(mgr_open(&t->m, t->w.store, &h, &e), 0);
     t->w.p.replica_may_use = mgr_replica_may_use;

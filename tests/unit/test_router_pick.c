@@ -280,6 +280,103 @@ static void test_churn_accounting(void **state)
     rp_set_free(&s);
 }
 
+/* A tiny deterministic generator (the test must not depend on libc's rand). */
+static uint32_t lcg(uint32_t *x)
+{
+    *x = *x * 1664525u + 1013904223u;
+    return *x >> 8;
+}
+
+/* Each live or removed replica's in-flight count equals the picks held on
+ * it, and every held pick points into the set (not at a freed replica). */
+static void check_counts(const struct rp_set *s, struct rp_replica *const *held, size_t nheld)
+{
+    const struct rp_replica *r;
+    size_t i;
+    unsigned n;
+
+    for (i = 0; i < nheld; i++) {
+        for (r = s->list; r && r != held[i]; r = r->next)
+            ;
+        if (r == NULL)
+            fail_msg("a pick in flight points at a replica no longer in the set");
+    }
+    for (r = s->list; r; r = r->next) {
+        for (n = 0, i = 0; i < nheld; i++)
+            n += held[i] == r;
+        if (r->inflight != n)
+            fail_msg("replica %lld: inflight %u, %u picks held", (long long)r->id, r->inflight, n);
+        if (r->removed && r->inflight == 0)
+            fail_msg("replica %lld: removed with nothing in flight, still kept", (long long)r->id);
+    }
+}
+
+/* A random replica set over ids 1..6 and two ports each: replicas come,
+ * go, come back with the same id and url, change state and region, and
+ * appear twice. */
+static void random_set(struct rp_set *s, uint32_t *x, int version)
+{
+    static const char *const regions[] = {"eastus", "westus", "westeurope"};
+    static const char *const states[] = {"READY", "READY", "READY", "DRAINING", "STARTING"};
+    char js[4096];
+    size_t len;
+    int id, n = 0;
+
+    len = (size_t)snprintf(js, sizeof(js), "{\"version\":%d,\"replicas\":[", version);
+    for (id = 1; id <= 6; id++) {
+        int copies = lcg(x) % 8 == 0 ? 2 : lcg(x) % 4 != 0;
+
+        while (copies-- > 0)
+            len += (size_t)snprintf(js + len, sizeof(js) - len,
+                                    "%s{\"id\":%d,\"url\":\"http://127.0.0.1:%u\",\"cloud\":"
+                                    "\"azure\",\"region\":\"%s\",\"state\":\"%s\"}",
+                                    n++ ? "," : "", id, 1000u * (unsigned)id + lcg(x) % 2,
+                                    regions[lcg(x) % 3], states[lcg(x) % 5]);
+    }
+    snprintf(js + len, sizeof(js) - len, "]}");
+    apply(s, js);
+}
+
+static void test_churn_random(void **state)
+{
+    struct rp_set s;
+    struct rp_replica *held[64], *r;
+    uint64_t tried[2];
+    uint32_t x = 12345;
+    size_t nheld = 0, k;
+    int step, version = 0;
+
+    (void)state;
+    setup(&s, RP_NEAREST, 2);
+    random_set(&s, &x, ++version);
+    for (step = 0; step < 20000; step++) {
+        unsigned op = lcg(&x) % 10;
+
+        if (op < 5 && nheld < 64) {
+            tried[0] = lcg(&x) % 16; /* serials this request "already failed on" */
+            tried[1] = lcg(&x) % 16;
+            r = rp_pick(&s, step * 0.01, tried, lcg(&x) % 3, NULL);
+            if (r != NULL)
+                held[nheld++] = r;
+        } else if (op < 9 && nheld > 0) {
+            k = lcg(&x) % nheld;
+            rp_done(&s, held[k], lcg(&x) % 4 != 0, 0.01, step * 0.01);
+            held[k] = held[--nheld];
+        } else {
+            random_set(&s, &x, ++version);
+        }
+        check_counts(&s, held, nheld);
+    }
+    while (nheld > 0)
+        rp_done(&s, held[--nheld], 1, 0.01, 200);
+    random_set(&s, &x, ++version);
+    for (r = s.list; r; r = r->next) {
+        assert_int_equal(r->inflight, 0);
+        assert_false(r->removed);
+    }
+    rp_set_free(&s);
+}
+
 static void test_limit_from_target_qps(void **state)
 {
     struct rp_set s;
@@ -323,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_draining_and_tried_skipped),
         cmocka_unit_test(test_breaker_in_virtual_time),
         cmocka_unit_test(test_churn_accounting),
+        cmocka_unit_test(test_churn_random),
         cmocka_unit_test(test_limit_from_target_qps),
         cmocka_unit_test(test_keys),
     };

@@ -27,20 +27,10 @@
 #include "sim/trace.h"
 #include "util/xmem.h"
 
-#define T0 1704067200.0
+#include "servesim.h"
 
 static double lead_s = 600; /* serve up this long before the first request */
-
-static struct catalog *cat_load(void)
-{
-    struct catalog *cat = NULL;
-    struct err e;
-
-    err_clear(&e);
-    if (catalog_load(&cat, SOURCE_DIR "/catalog", &e) != 0)
-        fail_msg("catalog: %s", e.msg);
-    return cat;
-}
+static double notice_s;     /* the spot notice of the runs (0: none) */
 
 /* rate requests/s from t0 to t1 (evenly spaced), from `region`. */
 static void add_load(struct reqtrace *rt, double t0, double t1, double rate, uint32_t in,
@@ -52,29 +42,31 @@ static void add_load(struct reqtrace *rt, double t0, double t1, double rate, uin
         reqtrace_add(rt, t, in, out, region, NULL, -1);
 }
 
+static void run_as(struct catalog *cat, const char *spec, const struct reqtrace *rt,
+                   const struct trace *spot, uint64_t seed, const struct sim_serve_policy *pol,
+                   struct sim_serve_result *res)
+{
+    struct sim_serve_input in;
+    struct err e;
+
+    serve_input(&in, cat, rt, "test.yaml", spec);
+    in.spot = spot;
+    in.lead_s = lead_s;
+    in.notice_s = notice_s;
+    in.seed = seed;
+    err_clear(&e);
+    if (sim_serve_run(&in, pol, res, &e) != 0)
+        fail_msg("sim_serve_run %s: %s", pol->name, e.msg);
+    assert_int_equal(res->served + res->failed, rt->n);
+    assert_int_equal(res->requests, rt->n);
+}
+
 static void run(struct catalog *cat, const char *spec, const struct reqtrace *rt,
                 const struct trace *spot, uint64_t seed, struct sim_serve_result *res)
 {
-    struct sim_serve_input in;
-    struct sim_serve_policy pol = {"stratus", -1, NULL};
-    struct err e;
+    struct sim_serve_policy pol = {"stratus", SSP_STRATUS, NULL};
 
-    memset(&in, 0, sizeof(in));
-    in.cat = cat;
-    in.reqs = rt;
-    in.spot = spot;
-    in.t0 = T0;
-    in.lead_s = lead_s;
-    in.launch_delay_s = 60;
-    in.warmup_s = 120;
-    in.spec_path = "test.yaml";
-    in.spec_text = spec;
-    in.seed = seed;
-    err_clear(&e);
-    if (sim_serve_run(&in, &pol, res, &e) != 0)
-        fail_msg("sim_serve_run: %s", e.msg);
-    assert_int_equal(res->served + res->failed, rt->n);
-    assert_int_equal(res->requests, rt->n);
+    run_as(cat, spec, rt, spot, seed, &pol, res);
 }
 
 static const char spec_far[] =
@@ -200,6 +192,34 @@ static void test_preemption_cuts_streams(void **state)
     assert_true(res.preemptions >= 1);
     assert_true(res.lost > 0);
     assert_true(res.lost <= res.failed);
+    reqtrace_free(&rt);
+    trace_free(&spot);
+    catalog_free(cat);
+}
+
+/* The same reclaim under a lighter load: without a notice the streams at
+ * the reclaimed replica are cut (26 of them); with a 30 s notice the
+ * manager drains it at the notice, the routers stop sending to it, and the
+ * answers in flight there end before the node goes: none is lost. */
+static void test_notice_drains_none_lost(void **state)
+{
+    struct catalog *cat = cat_load();
+    struct reqtrace rt;
+    struct trace spot;
+    struct sim_serve_result cut, warned;
+
+    (void)state;
+    load_spot(&spot);
+    reqtrace_init(&rt);
+    add_load(&rt, 0, 900, 2, 500, 200, "gcp/us-central1");
+    run(cat, spec_spot, &rt, &spot, 1, &cut);
+    notice_s = 30;
+    run(cat, spec_spot, &rt, &spot, 1, &warned);
+    notice_s = 0;
+    assert_true(cut.preemptions >= 1 && warned.preemptions >= 1);
+    assert_true(cut.lost > 0);
+    assert_int_equal(warned.lost, 0);
+    assert_int_equal(warned.served, rt.n);
     reqtrace_free(&rt);
     trace_free(&spot);
     catalog_free(cat);
@@ -345,23 +365,156 @@ static void test_bad_spec(void **state)
     struct catalog *cat = cat_load();
     struct reqtrace rt;
     struct sim_serve_input in;
-    struct sim_serve_policy pol = {"stratus", -1, NULL};
+    struct sim_serve_policy pol = {"stratus", SSP_STRATUS, NULL};
     struct sim_serve_result res;
     struct err e;
 
     (void)state;
     reqtrace_init(&rt);
     add_load(&rt, 0, 10, 1, 10, 10, NULL);
-    memset(&in, 0, sizeof(in));
-    in.cat = cat;
-    in.reqs = &rt;
-    in.t0 = T0;
-    in.spec_path = "job.yaml";
-    in.spec_text = "name: job\nresources:\n  accelerators: L4:1\nrun: x\n";
+    serve_input(&in, cat, &rt, "job.yaml", "name: job\nresources:\n  accelerators: L4:1\nrun: x\n");
     err_clear(&e);
     assert_int_not_equal(sim_serve_run(&in, &pol, &res, &e), 0);
     assert_non_null(strstr(e.msg, "job.yaml"));
     assert_non_null(strstr(e.msg, "service:"));
+    reqtrace_free(&rt);
+    catalog_free(cat);
+}
+
+/* A service with spot and on-demand alternatives, one on-demand base
+ * replica, users in the Netherlands (the cheapest L4s are in Seoul and the
+ * US) and an objective only replicas near them meet. */
+static const char spec_mixed[] =
+    "name: mixed\n"
+    "service:\n"
+    "  readiness_probe: /health\n"
+    "  replica_policy:\n"
+    "    min_replicas: 3\n"
+    "    max_replicas: 3\n"
+    "    base_ondemand_fallback_replicas: 1\n"
+    "resources:\n"
+    "  accelerators: L4:1\n"
+    "  any_of:\n"
+    "    - use_spot: true\n"
+    "    - use_spot: false\n"
+    "run: serve\n"
+    "stratus:\n"
+    "  service:\n"
+    "    users: {gcp/europe-west4: 1}\n"
+    "    latency_slo_ms: 40\n";
+
+/* The same on an accelerator two clouds sell (gcp and azure). */
+static const char spec_a100[] =
+    "name: a100\n"
+    "service:\n"
+    "  readiness_probe: /health\n"
+    "  replicas: 2\n"
+    "resources:\n"
+    "  accelerators: A100-80GB:1\n"
+    "  any_of:\n"
+    "    - use_spot: true\n"
+    "    - use_spot: false\n"
+    "run: serve\n";
+
+static int clouds_paid(const struct sim_serve_result *r)
+{
+    int c, n = 0;
+
+    for (c = 0; c < SIM_NCLOUDS; c++)
+        n += r->cost_by_cloud[c] > 0;
+    return n;
+}
+
+/* Each policy does what it promises: ondemand never buys spot and stays in
+ * one cloud (the org policy's first); spot-only never buys on demand;
+ * stratus keeps its on-demand base and buys spot; skyserve-like, blind to
+ * where the users are, answers them later than stratus, which placed its
+ * replicas near them. */
+static void test_policies_keep_their_promises(void **state)
+{
+    struct catalog *cat = cat_load();
+    struct reqtrace rt;
+    struct sim_serve_result st, od, so, sk, oda;
+    struct sim_serve_policy p_st = {"stratus", SSP_STRATUS, NULL};
+    struct sim_serve_policy p_od = {"ondemand", SSP_ONDEMAND, NULL};
+    struct sim_serve_policy p_so = {"spot-only", SSP_SPOT_ONLY, NULL};
+    struct sim_serve_policy p_sk = {"skyserve-like", SSP_SKYSERVE, NULL};
+    struct sim_serve_policy p_oda = {"ondemand", SSP_ONDEMAND,
+                                     "rules:\n  - name: r\n    prefer: [azure]\n"};
+
+    (void)state;
+    reqtrace_init(&rt);
+    add_load(&rt, 0, 1800, 1, 200, 20, "gcp/europe-west4");
+    run_as(cat, spec_mixed, &rt, NULL, 1, &p_st, &st);
+    run_as(cat, spec_mixed, &rt, NULL, 1, &p_od, &od);
+    run_as(cat, spec_mixed, &rt, NULL, 1, &p_so, &so);
+    run_as(cat, spec_mixed, &rt, NULL, 1, &p_sk, &sk);
+    run_as(cat, spec_a100, &rt, NULL, 1, &p_oda, &oda);
+    assert_true(od.spot_cost == 0 && od.spot_replica_hours == 0 && od.cost > 0);
+    assert_int_equal(clouds_paid(&od), 1);
+    /* without an org policy: the cheapest on-demand L4 is on gcp; with one
+     * that prefers azure: azure, although gcp sells A100s for less */
+    assert_true(od.cost_by_cloud[1] == od.cost);
+    assert_true(oda.cost_by_cloud[0] > 0 && oda.cost_by_cloud[0] == oda.cost);
+    assert_true(so.ondemand_cost == 0 && so.spot_cost > 0);
+    assert_true(st.ondemand_cost > 0 && st.spot_cost > 0);
+    assert_true(st.cost < od.cost);
+    assert_string_equal(st.name, "stratus");
+    assert_string_equal(sk.name, "skyserve-like");
+    /* near replicas answer within the RTT objective; blind ones do not */
+    /* near replicas: a 200-token prompt on an L4 (~60 ms), no RTT; blind
+     * ones: Seoul or the US, 100+ ms away */
+    assert_true(st.ttft_s[0] < 0.1);
+    assert_true(sk.ttft_s[0] > st.ttft_s[0] + 0.1);
+    reqtrace_free(&rt);
+    catalog_free(cat);
+}
+
+/* The series for the chart account for what the totals say: spend by
+ * bucket sums to the cost, replica-buckets to the replica-hours. */
+static void test_series_add_up(void **state)
+{
+    struct catalog *cat = cat_load();
+    struct reqtrace rt;
+    struct sim_serve_result r;
+    struct sim_serve_input in;
+    struct sim_serve_policy pol = {"stratus", SSP_STRATUS, NULL};
+    struct err e;
+    double usd = 0, rh = 0;
+    size_t k, served = 0;
+
+    (void)state;
+    reqtrace_init(&rt);
+    add_load(&rt, 0, 1800, 1, 200, 20, "gcp/asia-northeast1");
+    serve_input(&in, cat, &rt, "test.yaml", spec_mixed);
+    in.series = 1;
+    err_clear(&e);
+    assert_int_equal(sim_serve_run(&in, &pol, &r, &e), 0);
+    assert_true(r.nbuckets >= (1800 + 600) / r.bucket_s);
+    assert_true(r.t_start_s == -lead_s);
+    for (k = 0; k < SIM_NCLOUDS * r.nbuckets; k++) {
+        /* the last bucket holds only the end of the run: its count is a
+         * mean over what it holds */
+        double wid = k % r.nbuckets == r.nbuckets - 1
+                         ? r.span_s - (double)(r.nbuckets - 1) * r.bucket_s
+                         : r.bucket_s;
+
+        usd += r.usd[k];
+        rh += r.replicas[k] * wid / 3600;
+    }
+    assert_true(fabs(usd - r.cost) < 1e-6 * r.cost);
+    assert_true(fabs(rh - r.replica_hours) < 1e-6 * r.replica_hours);
+    for (k = 0; k < r.nbuckets; k++) {
+        if (isnan(r.ttft[k]))
+            continue;
+        served++;
+        assert_true(r.ttft[k] <= r.ttft[r.nbuckets + k] &&
+                    r.ttft[r.nbuckets + k] <= r.ttft[2 * r.nbuckets + k]);
+    }
+    /* the lead has no requests; every minute of the trace has some */
+    assert_true(isnan(r.ttft[0]));
+    assert_true(served >= 1800 / r.bucket_s);
+    sim_serve_result_free(&r);
     reqtrace_free(&rt);
     catalog_free(cat);
 }
@@ -372,10 +525,13 @@ int main(void)
         cmocka_unit_test(test_far_user_sees_rtt),
         cmocka_unit_test(test_preemption_retries_none_lost),
         cmocka_unit_test(test_preemption_cuts_streams),
+        cmocka_unit_test(test_notice_drains_none_lost),
         cmocka_unit_test(test_load_step_scales_up),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_wait_for_first_replica),
         cmocka_unit_test(test_bad_spec),
+        cmocka_unit_test(test_policies_keep_their_promises),
+        cmocka_unit_test(test_series_add_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
