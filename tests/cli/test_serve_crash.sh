@@ -161,8 +161,20 @@ assert [r["state"] for r in j["replicas"]] == ["READY", "READY"], "the set must 
 PY
 ok "a router's poll right after the restart gets both replicas READY (not an empty set)"
 until_status "len($READY) == 2 and j['state'] == 'READY'" 120 "2 ready replicas after the restart"
+# on failure, what happened to each replica job: its events and the end
+# of its log (one CI run had job 2 FAILED after the restart; the cause
+# was lost with the temporary folder)
+why_lost() {
+  local j
+  "$STRATUS" serve status chat
+  for j in $(echo "$IDS" | tr -d '[],'); do
+    echo "--- job $j events"; "$STRATUS" events "$j" 2>&1 | tail -20
+    echo "--- job $j log"; "$STRATUS" serve logs chat --replica "$j" 2>&1 | tail -20
+  done
+  echo "--- controller log"; tail -40 "$STRATUS_HOME/controller.log" 2>&1
+}
 [ "$(status_json "sorted(r['id'] for r in j['replicas'])")" = "$IDS" ] ||
-  fail "no replica may be added or lost: $("$STRATUS" serve status chat)"
+  fail "no replica may be added or lost: $(why_lost)"
 for id in $(status_json "' '.join(str(r['id']) for r in j['replicas'])"); do
   [ "$(job_field "$id" 'j["attempts"]')" = 1 ] || fail "replica $id was relaunched: $("$STRATUS" events "$id")"
   [ "$(job_field "$id" 'j["state"]')" = RUNNING ] || fail "replica $id: $("$STRATUS" events "$id")"
