@@ -5,7 +5,8 @@
 # following the day), each with examples/sim/serve-llm-h100.yaml under every
 # policy, the SkyPilot spot traces mapped onto the H100 offers
 # (examples/sim/spot-serve.csv) and the GCP price history
-# (examples/sim/prices-gcp.csv).  One markdown table per trace, then the
+# (examples/sim/prices-gcp.csv), on the lab's four clouds
+# (examples/sim/lab-clouds.yaml: not Lambda or Nebius).  One markdown table per trace, then the
 # issue's invariants checked on each.  CHART=DIR keeps each trace's chart.
 # usage: bench/study_serve.sh [BUILD_DIR] [SHARED_DATA]   (defaults build-rel ../shared/data)
 set -euo pipefail
@@ -25,7 +26,8 @@ for t in hour day; do
   chart=()
   [ -n "${CHART:-}" ] && chart=(--chart "$CHART/serve-$t.svg")
   $S simulate --service examples/sim/serve-llm-h100.yaml --requests "$W/$t.csv" \
-    --spot examples/sim/spot-serve.csv --prices examples/sim/prices-gcp.csv --json \
+    --spot examples/sim/spot-serve.csv --prices examples/sim/prices-gcp.csv \
+    --org-policy examples/sim/lab-clouds.yaml --json \
     "${chart[@]}" >"$W/$t.json" 2>/dev/null
   python3 - "$W/$t.json" "$t" <<'PY'
 import json, sys

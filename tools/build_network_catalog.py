@@ -26,7 +26,7 @@ import os
 import statistics
 import sys
 
-CLOUDS = ("aws", "azure", "gcp", "oci")
+CLOUDS = ("aws", "azure", "gcp", "lambda", "nebius", "oci")
 EARTH_KM = 6371.0  # the same mean radius as geo_km() in src/catalog/catalog_net.c
 
 # Country code (as in the coordinate sources, so "uk" rather than "gb") to the
@@ -274,6 +274,8 @@ def build_preemption(spot, report):
         ["aws", "*", "*", r, derived],
         ["azure", "*", "*", r, assumed % "Azure"],
         ["gcp", "*", "*", r, gcp],
+        # Lambda sells no spot capacity (no spot price in its file): no row.
+        ["nebius", "*", "*", r, assumed % "Nebius (preemptible H100/H200 VMs)"],
         ["oci", "*", "*", r, assumed % "OCI"],
     ]
 

@@ -3,8 +3,11 @@
 #
 #   tools/regenerate-catalog.sh            # uses $STRATUS or build*/stratus
 #
-# 1. offers.csv: `stratus catalog import --from skypilot` on the SkyPilot
-#    catalog subset, with the annotations in catalog/src/.
+# 1. offers.csv: `stratus catalog import --from skypilot` on SkyPilot's full
+#    catalog files (shared/data/catalog/full: every CPU and accelerator row of
+#    gcp, azure, oci, lambda, nebius; AWS as two extracts, vms-accelerators.csv
+#    and vms-cpu-general.csv, which the importer reads as one table), with the
+#    annotations in catalog/src/.
 # 2. regions, latency, latency model, egress, preemption:
 #    tools/build_network_catalog.py.
 # Both steps are deterministic: running this twice changes nothing.  See
@@ -14,7 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_DATA:-$root/../shared/data}
 
-if [ ! -d "$shared/catalog/raw" ]; then
+if [ ! -d "$shared/catalog/full" ]; then
   echo "regenerate-catalog: no reference data at $shared (set SHARED_DATA)" >&2
   exit 2
 fi
@@ -31,7 +34,7 @@ if [ -z "$stratus" ] || [ ! -x "$stratus" ]; then
 fi
 
 echo "== offers.csv ($stratus)"
-"$stratus" catalog import --from skypilot "$shared/catalog/raw" \
+"$stratus" catalog import --from skypilot "$shared/catalog/full" \
   --out "$root/catalog" --annotations "$root/catalog/src" --force
 echo "== regions and network"
 python3 "$root/tools/build_network_catalog.py" --data "$shared" --catalog "$root/catalog"

@@ -7,7 +7,9 @@
  * service's API key digests (only how many there are). A plain job's
  * service_id, svc_version, port (0) and svc_mode (any) travel as null; a
  * decoder takes them as optional, so a reply of a server from before
- * services decodes.
+ * services decodes.  A stage of a pipeline or job group also has group_id,
+ * stage, group_mode ("pipeline", "job group"), group_primary and group_name;
+ * a plain job has none of them (its JSON is as it was before pipelines).
  * Times of 0 ("not yet") travel as null, as do the -1 of exit codes and of
  * an event's from/to states; enums travel as the names the CLI prints.
  * Reals are written by jansson with 17 significant digits, so a decoded
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "../plan/plan.h"
+#include "../spec/pipeline.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/xmem.h"
@@ -96,6 +99,13 @@ static void job_fields(json_t *o, const struct store_job *j)
                         j->svc_mode != SVC_MODE_ANY
                             ? json_string(svc_mode_name(j->svc_mode))
                             : json_null());
+    if (j->group_id == 0)
+        return;
+    json_object_set_new(o, "group_id", json_integer(j->group_id));
+    json_object_set_new(o, "stage", json_integer(j->stage));
+    json_object_set_new(o, "group_mode", json_string(pipeline_mode_name(j->group_mode)));
+    json_object_set_new(o, "group_primary", json_boolean(j->group_primary));
+    json_object_set_new(o, "group_name", str_or_null(j->group_name));
 }
 
 json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts, size_t n,
@@ -333,6 +343,25 @@ static char *rd_str_req(struct rd *r, const char *key)
     return s;
 }
 
+/* The group fields of a stage (absent for a plain job). */
+static void rd_group(struct rd *r, struct store_job *j)
+{
+    const json_t *mode = json_object_get(r->o, "group_mode");
+    const json_t *name = json_object_get(r->o, "group_name");
+    int m;
+
+    j->group_id = rd_int_opt(r, "group_id", 0);
+    j->stage = (int)rd_int_opt(r, "stage", 0);
+    j->group_primary = json_is_true(json_object_get(r->o, "group_primary"));
+    if (json_is_string(name))
+        j->group_name = xstrdup(json_string_value(name));
+    for (m = PIPE_SERIAL; json_is_string(mode) && m <= PIPE_PARALLEL; m++)
+        if (strcmp(json_string_value(mode), pipeline_mode_name(m)) == 0)
+            j->group_mode = m;
+    if (j->group_id != 0 && j->group_mode == PIPE_NONE)
+        rd_bad(r, "group_mode");
+}
+
 /* An enum given by name: its number from names(0..n-1), or dflt (and bad). */
 static int rd_enum(struct rd *r, const char *key, const char *(*names)(int), int n,
                    int dflt)
@@ -403,6 +432,7 @@ int apijson_to_job(const json_t *o, struct store_job *out, struct err *e)
         json_object_get(o, "svc_mode") != NULL
             ? rd_enum(&r, "svc_mode", svc_mode_name, SVC_MODE_ON_DEMAND + 1, SVC_MODE_ANY)
             : SVC_MODE_ANY;
+    rd_group(&r, j);
     if (rd_done(&r, e) != 0) {
         store_job_clear(j);
         memset(j, 0, sizeof(*j));

@@ -215,7 +215,9 @@ static int offer_numbers(const struct csv *c, struct offer *o, struct err *e)
     long n;
     int rc;
 
-    if ((rc = csv_long(c, O_ACC_COUNT, "accelerators_per_node", 0, 4096, NULL, &n, e)) != 0)
+    /* A CPU offer (empty accelerator) may leave its count empty too. */
+    if ((rc = csv_long(c, O_ACC_COUNT, "accelerators_per_node", 0, 4096,
+                       *csv_get(c, O_ACC) == '\0' ? &lzero : NULL, &n, e)) != 0)
         return rc;
     o->acc_count = (int)n;
     if ((rc = csv_long(c, O_MAX_NODES, "max_cluster_nodes", 1, 1000000, &lzero, &n, e)) != 0)
@@ -237,100 +239,326 @@ static int offer_numbers(const struct csv *c, struct offer *o, struct err *e)
     return 0;
 }
 
-static void index_accelerator(struct catalog *cat, const char *acc, uint32_t offer)
+/* A CPU offer has an empty accelerator, no accelerators and a known shape
+ * (vcpus and memory_gib, which are all a CPU task can ask for). */
+static int offer_kind(const struct csv *c, const struct offer *o, struct err *e)
+{
+    if (*csv_get(c, O_ACC) != '\0')
+        return 0;
+    if (o->acc_count != 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "accelerators_per_node is %d but accelerator is empty (a CPU offer "
+                      "has 0)", o->acc_count);
+    if (!(o->vcpus > 0) || !(o->memory_gib > 0))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "a CPU offer (empty accelerator) needs vcpus and memory_gib");
+    return 0;
+}
+
+uint32_t catalog_acc_slot(struct catalog *cat, const char *acc)
 {
     uint32_t ai = (uint32_t)cat->naccs;
-    struct acc_list *l;
 
     if (!keymap_put(&cat->acc_ix, acc, NULL, NULL, NULL, &ai)) {
         cat->accs = xgrow(cat->accs, &cat->accs_cap, cat->naccs + 1, sizeof(*cat->accs));
         memset(&cat->accs[cat->naccs], 0, sizeof(*cat->accs));
         cat->accs[cat->naccs++].name = acc;
     }
-    l = &cat->accs[ai];
+    return ai;
+}
+
+void catalog_acc_push(struct catalog *cat, uint32_t slot, uint32_t offer)
+{
+    struct acc_list *l = &cat->accs[slot];
+
     l->idx = xgrow(l->idx, &l->cap, l->n + 1, sizeof(*l->idx));
     l->idx[l->n++] = offer;
 }
 
-static int offer_row(struct catalog *cat, struct csv *c, struct err *e)
+void catalog_acc_finish(struct catalog *cat)
+{
+    size_t i, n;
+
+    /* CPU offers are indexed under "" but "" is no accelerator name. */
+    cat->acc_names = xcalloc(cat->naccs + 1, sizeof(*cat->acc_names));
+    for (i = 0, n = 0; i < cat->naccs; i++)
+        if (*cat->accs[i].name != '\0')
+            cat->acc_names[n++] = cat->accs[i].name;
+}
+
+/* Duplicate offers while parsing: a set of offer indices by the hash of
+ * (region, zone, type, accelerator), 8 bytes a slot.  (The catalog's own
+ * index by name, 40 bytes a slot, is built only if someone looks an offer
+ * up by name: at a million offers it would be 160 MB and a third of the
+ * load.) */
+struct dup_set {
+    uint32_t *idx1;            /* offer index + 1; 0 = empty */
+    uint32_t *tag;             /* the hash's high half, to skip most compares */
+    size_t cap, n;             /* cap is a power of two */
+};
+
+static uint64_t offer_key_hash(const struct catalog *cat, const struct offer *o)
+{
+    const void *k[4] = {&cat->regions[o->region_idx], o->zone, o->instance_type,
+                        o->accelerator};
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        h ^= (uint64_t)(uintptr_t)k[i];
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+    }
+    return h;
+}
+
+static int same_offer_key(const struct offer *a, const struct offer *b)
+{
+    return a->region_idx == b->region_idx && a->zone == b->zone &&
+           a->instance_type == b->instance_type && a->accelerator == b->accelerator;
+}
+
+/* The slot of o's key: empty, or holding the offer with the same key. */
+static size_t dup_slot(const struct catalog *cat, const struct dup_set *d,
+                       const struct offer *o, uint64_t h)
+{
+    size_t j = h & (d->cap - 1);
+
+    for (;; j = (j + 1) & (d->cap - 1))
+        if (d->idx1[j] == 0 ||
+            (d->tag[j] == (uint32_t)(h >> 32) && same_offer_key(&cat->offers[d->idx1[j] - 1], o)))
+            return j;
+}
+
+static void dup_grow(const struct catalog *cat, struct dup_set *d)
+{
+    size_t i;
+
+    free(d->idx1);
+    free(d->tag);
+    d->cap = d->cap ? d->cap * 2 : 1024;
+    d->idx1 = xcalloc(d->cap, sizeof(*d->idx1));
+    d->tag = xcalloc(d->cap, sizeof(*d->tag));
+    for (i = 0; i + 1 < cat->noffers; i++) { /* all but the last: distinct */
+        uint64_t h = offer_key_hash(cat, &cat->offers[i]);
+        size_t j = dup_slot(cat, d, &cat->offers[i], h);
+
+        d->idx1[j] = (uint32_t)i + 1;
+        d->tag[j] = (uint32_t)(h >> 32);
+    }
+}
+
+/* Add the last offer; -1, or the index of the earlier offer it repeats. */
+static long dup_add(const struct catalog *cat, struct dup_set *d)
+{
+    const struct offer *o = &cat->offers[cat->noffers - 1];
+    uint64_t h;
+    size_t j;
+
+    if ((cat->noffers + 1) * 2 > d->cap)
+        dup_grow(cat, d);
+    h = offer_key_hash(cat, o);
+    j = dup_slot(cat, d, o, h);
+    if (d->idx1[j] != 0)
+        return (long)d->idx1[j] - 1;
+    d->idx1[j] = (uint32_t)cat->noffers;
+    d->tag[j] = (uint32_t)(h >> 32);
+    return -1;
+}
+
+/* Intern a field, reusing the previous row's string of that column when
+ * equal: rows come sorted, so zones, accelerators and fabrics repeat, and a
+ * compare is cheaper than a hash lookup. */
+static const char *intern_col(struct catalog *cat, int col, const char *s)
+{
+    _Static_assert(O__N <= sizeof(cat->last_col) / sizeof(cat->last_col[0]),
+                   "last_col needs a slot per offers.csv column");
+    const char **last = &cat->last_col[col];
+
+    if (*last == NULL || strcmp(*last, s) != 0)
+        *last = strpool_intern(&cat->pool, s);
+    return *last;
+}
+
+/* The region of a row, by the same reuse. */
+static int row_region(struct catalog *cat, const struct csv *c, uint32_t *idx, struct err *e)
+{
+    const struct region *r = cat->nregions ? &cat->regions[cat->last_region] : NULL;
+    int rc;
+
+    if (r && strcmp(r->name, csv_get(c, O_REGION)) == 0 &&
+        strcmp(r->cloud, csv_get(c, O_CLOUD)) == 0) {
+        *idx = cat->last_region;
+        return 0;
+    }
+    rc = catalog_need_region(cat, c, csv_get(c, O_CLOUD), csv_get(c, O_REGION), idx, e);
+    if (rc == 0)
+        cat->last_region = *idx;
+    return rc;
+}
+
+static int offer_row(struct catalog *cat, struct csv *c, struct dup_set *d, struct err *e)
 {
     struct offer o;
-    uint32_t idx = (uint32_t)cat->noffers, first;
     const char *ic;
+    long first;
     int rc;
 
     memset(&o, 0, sizeof(o));
-    if ((rc = catalog_need_region(cat, c, csv_get(c, O_CLOUD), csv_get(c, O_REGION),
-                                  &o.region_idx, e)) != 0)
+    if ((rc = row_region(cat, c, &o.region_idx, e)) != 0)
         return rc;
-    if (*csv_get(c, O_TYPE) == '\0' || *csv_get(c, O_ACC) == '\0')
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
-                      "instance_type and accelerator must not be empty");
-    if ((rc = offer_numbers(c, &o, e)) != 0)
+    if (*csv_get(c, O_TYPE) == '\0')
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "instance_type must not be empty");
+    if ((rc = offer_numbers(c, &o, e)) != 0 || (rc = offer_kind(c, &o, e)) != 0)
         return rc;
     ic = csv_get(c, O_INTERCONNECT);
     o.cloud = cat->regions[o.region_idx].cloud;
     o.region = cat->regions[o.region_idx].name;
-    o.zone = strpool_intern(&cat->pool, csv_get(c, O_ZONE));
-    o.instance_type = strpool_intern(&cat->pool, csv_get(c, O_TYPE));
-    o.accelerator = strpool_intern(&cat->pool, csv_get(c, O_ACC));
-    o.interconnect = strpool_intern(&cat->pool, *ic ? ic : "none");
+    o.zone = intern_col(cat, O_ZONE, csv_get(c, O_ZONE));
+    o.instance_type = intern_col(cat, O_TYPE, csv_get(c, O_TYPE));
+    o.accelerator = intern_col(cat, O_ACC, csv_get(c, O_ACC));
+    o.interconnect = intern_col(cat, O_INTERCONNECT, *ic ? ic : "none");
     o.line = (uint32_t)c->line;
+    cat->offers = xgrow(cat->offers, &cat->offers_cap, cat->noffers + 1, sizeof(o));
+    cat->offers[cat->noffers++] = o;
     /* TPU offers share one instance type (TPU-VM): the accelerator is part of
-     * what makes an offer unique.  The region record stands for cloud+region. */
-    if (keymap_put(&cat->offer_ix, &cat->regions[o.region_idx], o.zone, o.instance_type,
-                   o.accelerator, &idx)) {
+     * what makes an offer unique. */
+    first = dup_add(cat, d);
+    if (first >= 0) {
         char vz[VIS_LEN], vt[VIS_LEN], va[VIS_LEN];
 
-        first = idx;
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "duplicate offer %s/%s/%s %s %s (first at line %u)", o.cloud, o.region,
                       str_vis(vz, sizeof(vz), o.zone), str_vis(vt, sizeof(vt), o.instance_type),
                       str_vis(va, sizeof(va), o.accelerator), cat->offers[first].line);
     }
-    cat->offers = xgrow(cat->offers, &cat->offers_cap, cat->noffers + 1, sizeof(o));
-    cat->offers[cat->noffers] = o;
-    index_accelerator(cat, o.accelerator, (uint32_t)cat->noffers);
-    cat->noffers++;
+    /* Rows come in runs of one accelerator: a hash lookup per run. */
+    if (o.accelerator != cat->last_acc || cat->naccs == 0) {
+        cat->last_acc = o.accelerator;
+        cat->last_acc_slot = catalog_acc_slot(cat, o.accelerator);
+    }
+    catalog_acc_push(cat, cat->last_acc_slot, (uint32_t)cat->noffers - 1);
     return 0;
 }
 
 static int load_offers(struct catalog *cat, struct err *e)
 {
+    struct dup_set d = {NULL, NULL, 0, 0};
     struct csv c;
     int rc;
-    size_t i;
 
     if ((rc = catalog_open_csv(cat, &c, "offers.csv", 0, e)) != 0)
         return rc;
     rc = csv_bind(&c, offer_cols, O__N, e);
     while (rc == 0 && (rc = csv_next(&c, e)) == 1)
-        rc = offer_row(cat, &c, e);
+        rc = offer_row(cat, &c, &d, e);
     csv_close(&c);
+    free(d.idx1);
+    free(d.tag);
     if (rc < 0)
         return rc;
-    cat->acc_names = xcalloc(cat->naccs + 1, sizeof(*cat->acc_names));
-    for (i = 0; i < cat->naccs; i++)
-        cat->acc_names[i] = cat->accs[i].name;
+    catalog_acc_finish(cat);
+    return 0;
+}
+
+struct catalog *catalog_new(const char *dir)
+{
+    struct catalog *cat = xcalloc(1, sizeof(*cat));
+
+    cat->dir = xstrdup(dir);
+    strpool_init(&cat->pool);
+    cat->star = strpool_intern(&cat->pool, "*");
+    cat->lazy = xcalloc(1, sizeof(*cat->lazy));
+    pthread_mutex_init(&cat->lazy->mu, NULL);
+    return cat;
+}
+
+/* Parse the CSV files; the RTT index is built on the way (it catches
+ * duplicates), the offer index on first use. */
+static int load_csv(struct catalog *cat, struct err *e)
+{
+    int rc;
+
+    cat->lazy->rtt_built = 1;
+    if ((rc = load_regions(cat, e)) != 0 || (rc = load_offers(cat, e)) != 0 ||
+        (rc = catalog_load_net(cat, e)) != 0 || (rc = catalog_load_capacity(cat, e)) != 0)
+        return rc;
     return 0;
 }
 
 int catalog_load(struct catalog **out, const char *dir, struct err *e)
 {
-    struct catalog *cat = xcalloc(1, sizeof(*cat));
+    struct snap_key *key = snap_key_make(dir), *after;
+    struct catalog *cat = catalog_new(dir);
     int rc;
 
     *out = NULL;
-    cat->dir = xstrdup(dir);
-    strpool_init(&cat->pool);
-    cat->star = strpool_intern(&cat->pool, "*");
-    if ((rc = load_regions(cat, e)) != 0 || (rc = load_offers(cat, e)) != 0 ||
-        (rc = catalog_load_net(cat, e)) != 0 || (rc = catalog_load_capacity(cat, e)) != 0) {
+    if (key && snap_load(cat, key)) {
+        free(key);
+        *out = cat;
+        return 0;
+    }
+    if (key) { /* a stale or corrupt snapshot may have left something */
         catalog_free(cat);
+        cat = catalog_new(dir);
+    }
+    rc = load_csv(cat, e);
+    if (rc != 0) {
+        catalog_free(cat);
+        free(key);
         return rc;
     }
+    /* Cache what was parsed unless a file changed while it was read. */
+    after = key ? snap_key_make(dir) : NULL;
+    if (after && snap_key_equal(key, after))
+        snap_save(cat, key);
+    free(after);
+    free(key);
     *out = cat;
     return 0;
+}
+
+static void build_offer_ix(const struct catalog *cat, struct keymap *m)
+{
+    size_t i;
+
+    for (i = 0; i < cat->noffers; i++) {
+        const struct offer *o = &cat->offers[i];
+        uint32_t idx = (uint32_t)i;
+
+        keymap_put(m, &cat->regions[o->region_idx], o->zone, o->instance_type,
+                   o->accelerator, &idx);
+    }
+}
+
+const struct keymap *catalog_offer_ix(const struct catalog *cat)
+{
+    struct catalog_lazy *lz = cat->lazy;
+
+    pthread_mutex_lock(&lz->mu);
+    if (!lz->offers_built) {
+        build_offer_ix(cat, &lz->offer_ix);
+        lz->offers_built = 1;
+    }
+    pthread_mutex_unlock(&lz->mu);
+    return &lz->offer_ix;
+}
+
+const struct keymap *catalog_rtt_ix(const struct catalog *cat)
+{
+    struct catalog_lazy *lz = cat->lazy;
+    size_t i;
+
+    pthread_mutex_lock(&lz->mu);
+    for (i = 0; !lz->rtt_built && i < cat->nrtt; i++) {
+        uint32_t idx = (uint32_t)i;
+
+        keymap_put(&lz->rtt_ix, &cat->regions[cat->rtt_pairs[2 * i]],
+                   &cat->regions[cat->rtt_pairs[2 * i + 1]], NULL, NULL, &idx);
+    }
+    lz->rtt_built = 1;
+    pthread_mutex_unlock(&lz->mu);
+    return &lz->rtt_ix;
 }
 
 void catalog_free(struct catalog *cat)
@@ -339,21 +567,28 @@ void catalog_free(struct catalog *cat)
 
     if (cat == NULL)
         return;
-    for (i = 0; i < cat->naccs; i++)
-        free(cat->accs[i].idx);
-    free(cat->accs);
     free(cat->acc_names);
-    free(cat->offers);
-    free(cat->regions);
-    free(cat->egress);
-    free(cat->rtt);
-    free(cat->preempt);
-    free(cat->commits);
-    free(cat->quotas);
-    keymap_free(&cat->offer_ix);
+    if (cat->map) {
+        snap_unmap(cat); /* the arrays live in the mapped snapshot */
+    } else {
+        for (i = 0; i < cat->naccs; i++)
+            free(cat->accs[i].idx);
+        free(cat->accs);
+        free(cat->offers);
+        free(cat->regions);
+        free(cat->egress);
+        free(cat->rtt);
+        free(cat->rtt_pairs);
+        free(cat->preempt);
+        free(cat->commits);
+        free(cat->quotas);
+    }
+    keymap_free(&cat->lazy->offer_ix);
+    keymap_free(&cat->lazy->rtt_ix);
+    pthread_mutex_destroy(&cat->lazy->mu);
+    free(cat->lazy);
     keymap_free(&cat->region_ix);
     keymap_free(&cat->acc_ix);
-    keymap_free(&cat->rtt_ix);
     strpool_free(&cat->pool);
     free(cat->dir);
     free(cat);
@@ -405,7 +640,7 @@ const char *catalog_accelerator(const struct catalog *cat, const char *name)
     size_t i;
 
     for (i = 0; i < cat->naccs; i++)
-        if (strcasecmp(cat->accs[i].name, name) == 0)
+        if (*name != '\0' && strcasecmp(cat->accs[i].name, name) == 0)
             return cat->accs[i].name;
     return NULL;
 }
@@ -420,6 +655,9 @@ const uint32_t *catalog_offers_of(const struct catalog *cat, const char *acceler
 {
     uint32_t ai;
 
+    /* "" (CPU offers) need not be the interned pointer. */
+    if (accelerator && *accelerator == '\0')
+        accelerator = strpool_find(&cat->pool, "");
     if (!keymap_get(&cat->acc_ix, accelerator, NULL, NULL, NULL, &ai)) {
         *n = 0;
         return NULL;
@@ -443,7 +681,7 @@ long catalog_find_offer(const struct catalog *cat, const char *cloud, const char
     uint32_t idx;
 
     if (r == NULL || iz == NULL || it == NULL || ia == NULL ||
-        !keymap_get(&cat->offer_ix, r, iz, it, ia, &idx))
+        !keymap_get(catalog_offer_ix(cat), r, iz, it, ia, &idx))
         return -1;
     return (long)idx;
 }

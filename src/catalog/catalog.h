@@ -9,7 +9,8 @@
  *                    accelerators_per_node,accelerator_memory_gib,vcpus,memory_gib,
  *                    interconnect,max_cluster_nodes,price_hour,spot_price_hour
  *                    (empty price = not sold that way; empty max_cluster_nodes =
- *                    no fabric limit known)
+ *                    no fabric limit known; empty accelerator = a CPU offer:
+ *                    accelerators_per_node 0 or empty, vcpus and memory_gib set)
  *   regions.csv      cloud,region,latitude,longitude,continent
  *   egress.csv       kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb,note
  *                    kind is same_region | inter_region | inter_cloud; empty or
@@ -27,6 +28,22 @@
  *
  * Every string in the catalog is interned: equal strings are equal pointers,
  * which keeps offers small and comparisons cheap at a million offers.
+ *
+ * Loading fast (issue 15: the full SkyPilot catalog has ~45,000 offers and
+ * parsing its CSV takes ~25 ms, but a whole `stratus plan` must take under
+ * 10 ms): the CSV files stay the source of truth, and a parsed catalog is
+ * kept as a snapshot (catalog_snap.c), one file per catalog directory in
+ * $STRATUS_CATALOG_CACHE, else $XDG_CACHE_HOME/stratus, else
+ * ~/.cache/stratus (STRATUS_CATALOG_CACHE=off: none).  The snapshot holds
+ * the catalog's arrays as they are in memory and is mmap'd (copy on write),
+ * so a load costs ~1 ms whatever the size.  It is used only when every
+ * source file has the size, mtime, ctime, inode and device it had when it
+ * was parsed, and its format, struct layout, directory and checksum match;
+ * otherwise the CSV files are parsed (and the snapshot rewritten
+ * atomically).  Catalogs under 96 KB of CSV (parsed in well under a ms) or
+ * over 64 MB, and files changed less than a second ago, are not cached.
+ * Indexes only some callers use (offer lookup by name, measured RTTs) are
+ * built on first use.
  */
 #ifndef STRATUS_CATALOG_H
 #define STRATUS_CATALOG_H
@@ -41,8 +58,9 @@ struct offer {
     const char *region;         /* interned */
     const char *zone;           /* interned; "" when the cloud has none */
     const char *instance_type;  /* interned */
-    const char *accelerator;    /* interned canonical name: H100, A100-80GB, tpu-v5p-8 */
-    int acc_count;              /* accelerators per node */
+    const char *accelerator;    /* interned canonical name: H100, A100-80GB, tpu-v5p-8;
+                                   "" for a CPU offer */
+    int acc_count;              /* accelerators per node; 0 for a CPU offer */
     double acc_mem_gib;         /* memory of one accelerator; 0 = unknown */
     double vcpus, memory_gib;   /* 0 = unknown */
     const char *interconnect;   /* interned: infiniband, roce, tcpx, ici, none */
@@ -96,11 +114,12 @@ const struct region *catalog_region(const struct catalog *cat, const char *cloud
                                     const char *region);
 
 /* The catalog's canonical spelling of an accelerator name, matched without
- * regard to case ("h100" -> "H100"), or NULL when no offer has it. */
+ * regard to case ("h100" -> "H100"), or NULL when no offer has it ("" too). */
 const char *catalog_accelerator(const struct catalog *cat, const char *name);
 /* All accelerator names, for suggestions; NULL-terminated, owned by cat. */
 const char *const *catalog_accelerators(const struct catalog *cat);
-/* Indices of the offers of one canonical accelerator (as returned above). */
+/* Indices of the offers of one canonical accelerator (as returned above);
+ * "" gives the CPU offers. */
 const uint32_t *catalog_offers_of(const struct catalog *cat, const char *accelerator,
                                   size_t *n);
 

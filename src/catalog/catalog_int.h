@@ -10,6 +10,8 @@
 #include "../util/csv.h"
 #include "../util/hmap.h"
 
+#include <pthread.h>
+
 struct acc_list {
     const char *name;      /* interned canonical accelerator name */
     uint32_t *idx;         /* offer indices, in file order */
@@ -31,6 +33,16 @@ struct preempt_rule {
     int specificity;
 };
 
+/* Indexes that only some callers need, built on first use when the catalog
+ * came from a snapshot (a CSV load builds them at once: they find
+ * duplicates).  Behind a pointer so that const accessors can build them. */
+struct catalog_lazy {
+    pthread_mutex_t mu;
+    int offers_built, rtt_built;
+    struct keymap offer_ix;    /* (region, zone, type, accelerator) -> offer index */
+    struct keymap rtt_ix;      /* (region a, region b) -> rtt index */
+};
+
 struct catalog {
     char *dir;
     struct strpool pool;
@@ -39,7 +51,7 @@ struct catalog {
     struct offer *offers;
     size_t noffers, offers_cap;
     unsigned long price_version; /* bumped by every catalog_set_price that changes one */
-    struct keymap offer_ix;    /* (region, zone, type, accelerator) -> offer index */
+    struct catalog_lazy *lazy;
 
     struct region *regions;
     size_t nregions, regions_cap;
@@ -49,13 +61,18 @@ struct catalog {
     size_t naccs, accs_cap;
     struct keymap acc_ix;      /* accelerator -> accs index */
     const char **acc_names;    /* NULL-terminated, for suggestions */
+    const char *last_acc;      /* while loading: the last row's accelerator */
+    uint32_t last_acc_slot;    /* and its slot in accs */
+    const char *last_col[16];  /* while loading offers.csv: the last row's
+                                  interned string of each column */
+    uint32_t last_region;      /* and its region */
 
     struct egress_rule *egress;
     size_t negress;
 
-    struct keymap rtt_ix;      /* (acloud, aregion, bcloud, bregion) -> rtt index */
     float *rtt;
-    size_t nrtt, rtt_cap;
+    uint32_t *rtt_pairs;       /* region indices a, b of each rtt (2 per rtt) */
+    size_t nrtt, rtt_cap, rtt_pairs_cap;
     double lat_intercept_ms, lat_ms_per_km;
 
     struct preempt_rule *preempt;
@@ -66,7 +83,40 @@ struct catalog {
     size_t ncommits;
     struct quota *quotas;
     size_t nquotas;
+
+    /* When the catalog came from a snapshot: the mapped file, which holds
+     * the strings and arrays above (not freed one by one). */
+    void *map;
+    size_t map_size;
 };
+
+/* The lazily built indexes (built under cat->lazy->mu on first call). */
+const struct keymap *catalog_offer_ix(const struct catalog *cat);
+const struct keymap *catalog_rtt_ix(const struct catalog *cat);
+
+/* In catalog_snap.c: the snapshot cache of a parsed catalog (see catalog.h).
+ * A key is what the source files looked like (stat) when read. */
+struct snap_key;
+/* The key of cat->dir's files now, or NULL when this catalog is not cached
+ * (caching off, too small or too large, no cache directory). */
+struct snap_key *snap_key_make(const char *dir);
+int snap_key_equal(const struct snap_key *a, const struct snap_key *b);
+/* Fill an empty cat from the snapshot that matches key: 1 when done, 0 when
+ * there is none or it is stale or corrupt (cat may then be half filled: the
+ * caller frees it). */
+int snap_load(struct catalog *cat, const struct snap_key *key);
+/* Unmap a snapshot-backed catalog's file (catalog_free). */
+void snap_unmap(struct catalog *cat);
+/* Write cat's snapshot for key atomically; failures are silent (the cache
+ * is an optimisation). */
+void snap_save(const struct catalog *cat, const struct snap_key *key);
+/* The accelerator index: the slot of acc in cat->accs (made when new), an
+ * offer appended to a slot, and the name list made once all offers are in. */
+uint32_t catalog_acc_slot(struct catalog *cat, const char *acc);
+void catalog_acc_push(struct catalog *cat, uint32_t slot, uint32_t offer);
+void catalog_acc_finish(struct catalog *cat);
+/* A new empty catalog for dir (pool, lazy indexes). */
+struct catalog *catalog_new(const char *dir);
 
 /* In catalog_net.c: load the optional network and capacity files. */
 int catalog_load_net(struct catalog *cat, struct err *e);

@@ -136,11 +136,15 @@ static int latency_row(struct catalog *cat, struct csv *c, struct err *e)
         return rc;
     if (rtt < 0)
         return err_at(e, ST_EINVAL, c->path, c->line, 0, "negative rtt_ms");
-    if (keymap_put(&cat->rtt_ix, &cat->regions[a], &cat->regions[b], NULL, NULL, &idx))
+    if (keymap_put(&cat->lazy->rtt_ix, &cat->regions[a], &cat->regions[b], NULL, NULL, &idx))
         return err_at(e, ST_EINVAL, c->path, c->line, 0, "duplicate pair %s/%s -> %s/%s",
                       cat->regions[a].cloud, cat->regions[a].name, cat->regions[b].cloud,
                       cat->regions[b].name);
     cat->rtt = xgrow(cat->rtt, &cat->rtt_cap, cat->nrtt + 1, sizeof(*cat->rtt));
+    cat->rtt_pairs = xgrow(cat->rtt_pairs, &cat->rtt_pairs_cap, 2 * cat->nrtt + 2,
+                           sizeof(*cat->rtt_pairs));
+    cat->rtt_pairs[2 * cat->nrtt] = a;
+    cat->rtt_pairs[2 * cat->nrtt + 1] = b;
     cat->rtt[cat->nrtt++] = (float)rtt;
     return 0;
 }
@@ -179,14 +183,15 @@ double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char 
 {
     const struct region *a = catalog_region(cat, acloud, aregion);
     const struct region *b = catalog_region(cat, bcloud, bregion);
+    const struct keymap *ix;
     uint32_t idx;
 
     if (measured)
         *measured = 0;
     if (a == NULL || b == NULL)
         return -1;
-    if (keymap_get(&cat->rtt_ix, a, b, NULL, NULL, &idx) ||
-        keymap_get(&cat->rtt_ix, b, a, NULL, NULL, &idx)) {
+    ix = catalog_rtt_ix(cat);
+    if (keymap_get(ix, a, b, NULL, NULL, &idx) || keymap_get(ix, b, a, NULL, NULL, &idx)) {
         if (measured)
             *measured = 1;
         return cat->rtt[idx];

@@ -7,9 +7,11 @@
  * (InstanceType empty, priced for the count on the row).  Each cloud goes
  * through the same steps:
  *
- *   read vms.csv -> drop duplicate rows -> (GCP) pair host and GPU rows, name
- *   TPU rows TPU-VM -> corrections.csv -> checks (accelerator known, count
- *   whole, some price) -> annotations (accelerator memory, interconnect)
+ *   read vms.csv and vms-*.csv -> drop duplicate rows -> (GCP) pair host and
+ *   GPU rows (A2/A3/A4/G2 hosts by type, N1 GPUs on n1-highmem-(8*N)), name
+ *   TPU rows TPU-VM -> corrections.csv -> checks (a row without accelerator
+ *   is a CPU offer unless not_cpu.csv lists its type; accelerator known,
+ *   count whole, some price) -> annotations (accelerator memory, interconnect)
  *
  * and every row that does not become an offer is counted under a reason.  The
  * offers of all clouds are then sorted and written through a temporary file
@@ -25,6 +27,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +55,8 @@ static const char *const drop_texts[] = {
 };
 
 /* The order clouds are read in: the order SkyPilot's README lists them. */
-static const int read_order[] = {IMPORT_GCP, IMPORT_AZURE, IMPORT_OCI, IMPORT_AWS};
+static const int read_order[] = {IMPORT_GCP, IMPORT_AZURE,  IMPORT_OCI,
+                                 IMPORT_AWS, IMPORT_LAMBDA, IMPORT_NEBIUS};
 
 static const char *const interconnects[] = {"infiniband", "roce", "tcpx", "ici",
                                             "efa",        "none", NULL};
@@ -81,7 +85,9 @@ struct rec {
     const char *interconnect; /* from instance_types.csv, borrowed; "" = unknown */
     long max_nodes;           /* from instance_types.csv; 0 = no limit known */
     int cloud;                /* enum import_cloud */
-    size_t line;              /* line in vms.csv (GCP pairs: the host's line) */
+    const char *file;         /* the file read, borrowed from struct import */
+    size_t fileno;            /* its position in reading order (ties in sorts) */
+    size_t line;              /* line in that file (GCP pairs: the host's line) */
     int used;                 /* GCP GPU rows: some host took its price */
     int dropped;              /* counted under a drop reason; not an offer */
 };
@@ -169,7 +175,15 @@ struct fix {
     size_t hits;                       /* offers changed */
 };
 
+/* An instance type (glob) that is an accelerator VM although upstream names
+ * no accelerator for it. */
+struct notcpu {
+    char *cloud, *glob;
+};
+
 struct annot {
+    struct notcpu *ncs;
+    size_t nncs, ncs_cap;
     struct accel *accs;
     size_t naccs, accs_cap;
     struct itype *its;
@@ -275,8 +289,9 @@ static int itype_row(struct annot *an, const struct csv *c, struct err *e)
                        &t.max_nodes, e)) != 0)
         return rc;
     if (strcmp(cloud, "*") != 0 && !is_cloud(cloud))
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
-                      "cloud must be aws, azure, gcp, oci or '*', not '%s'", cloud);
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, 0,
+            "cloud must be aws, azure, gcp, lambda, nebius, oci or '*', not '%s'", cloud);
     if (*ic && !one_of(ic, interconnects))
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "interconnect must be infiniband, roce, tcpx, ici, efa, none or "
@@ -361,6 +376,45 @@ static int fix_row(struct annot *an, const struct csv *c, struct err *e)
     return 0;
 }
 
+enum { N_CLOUD, N_TYPE, N_REASON, N_SOURCE };
+static const struct csv_col notcpu_cols[] = {
+    {"cloud", 1}, {"instance_type", 1}, {"reason", 1}, {"source", 1}};
+
+static int notcpu_row(struct annot *an, const struct csv *c, struct err *e)
+{
+    const char *cloud = csv_get(c, N_CLOUD);
+    struct notcpu n;
+    int rc;
+
+    if ((rc = need_text(c, N_TYPE, "instance_type", e)) != 0 ||
+        (rc = need_text(c, N_REASON, "reason", e)) != 0 ||
+        (rc = need_text(c, N_SOURCE, "source", e)) != 0)
+        return rc;
+    if (strcmp(cloud, "*") != 0 && !is_cloud(cloud))
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, 0,
+            "cloud must be aws, azure, gcp, lambda, nebius, oci or '*', not '%s'", cloud);
+    n.cloud = xstrdup(cloud);
+    n.glob = xstrdup(csv_get(c, N_TYPE));
+    an->ncs = xgrow(an->ncs, &an->ncs_cap, an->nncs + 1, sizeof(n));
+    an->ncs[an->nncs++] = n;
+    return 0;
+}
+
+/* not_cpu.csv is optional: without it every row without an accelerator is
+ * a CPU offer. */
+static int annot_notcpu(struct annot *an, const char *dir, struct err *e)
+{
+    char *path = xasprintf("%s/not_cpu.csv", dir);
+    int present = access(path, F_OK) == 0;
+
+    free(path);
+    if (!present)
+        return 0;
+    return annot_file(an, dir, "not_cpu.csv", notcpu_cols,
+                      sizeof(notcpu_cols) / sizeof(notcpu_cols[0]), notcpu_row, e);
+}
+
 static int annot_load(struct annot *an, const char *dir, struct err *e)
 {
     int rc;
@@ -371,7 +425,8 @@ static int annot_load(struct annot *an, const char *dir, struct err *e)
         (rc = annot_file(an, dir, "instance_types.csv", itype_cols, NCOLS(itype_cols),
                          itype_row, e)) != 0 ||
         (rc = annot_file(an, dir, "corrections.csv", fix_cols, NCOLS(fix_cols), fix_row,
-                         e)) != 0)
+                         e)) != 0 ||
+        (rc = annot_notcpu(an, dir, e)) != 0)
         return rc;
     an->fix_path = xasprintf("%s/corrections.csv", dir);
     return 0;
@@ -381,6 +436,11 @@ static void annot_free(struct annot *an)
 {
     size_t i;
 
+    for (i = 0; i < an->nncs; i++) {
+        free(an->ncs[i].cloud);
+        free(an->ncs[i].glob);
+    }
+    free(an->ncs);
     for (i = 0; i < an->naccs; i++)
         free(an->accs[i].name);
     for (i = 0; i < an->nits; i++) {
@@ -406,10 +466,18 @@ static void annot_free(struct annot *an)
 
 /* ---- the import as a whole ---- */
 
+/* One file read: its path, cloud and number of data rows. */
+struct srcfile {
+    char *path;
+    int cloud;
+    size_t rows;
+};
+
 struct import {
     struct annot an;
-    struct recs offers;         /* surviving offers of every cloud */
-    char *path[IMPORT_NCLOUDS]; /* each vms.csv read, for messages */
+    struct recs offers; /* surviving offers of every cloud */
+    struct srcfile *files; /* every file read, in reading order */
+    size_t nfiles, files_cap;
     struct import_stats st;
     FILE *report; /* may be NULL */
 };
@@ -485,9 +553,10 @@ static int valid_region(const char *s)
     return 1;
 }
 
-static int vms_row(const struct csv *c, size_t ncols, int cloud, struct recs *out,
-                   struct err *e)
+static int vms_row(const struct csv *c, size_t ncols, const struct import *im,
+                   struct recs *out, struct err *e)
 {
+    const struct srcfile *sf = &im->files[im->nfiles - 1];
     struct rec *r;
     double num[5];
     int rc;
@@ -515,34 +584,69 @@ static int vms_row(const struct csv *c, size_t ncols, int cloud, struct recs *ou
     r->acc = xstrdup(csv_get(c, V_ACC));
     r->region = xstrdup(csv_get(c, V_REGION));
     r->zone = xstrdup(csv_get(c, V_ZONE));
-    r->cloud = cloud;
+    r->cloud = sf->cloud;
+    r->file = sf->path;
+    r->fileno = im->nfiles - 1;
     r->line = c->line;
     return 0;
 }
 
-/* Read <src>/<cloud>/vms.csv into rows; 1 when the cloud has no file. */
-static int read_vms(struct import *im, const char *src, int cloud, struct recs *rows,
+/* Read one file of a cloud into rows (its own header binds its columns). */
+static int read_one(struct import *im, char *path, int cloud, struct recs *rows,
                     struct err *e)
 {
-    char *path = xasprintf("%s/%s/vms.csv", src, cloud_names[cloud]);
+    struct srcfile *sf;
     struct csv c;
     size_t ncols = 0;
     int rc;
 
-    if (access(path, F_OK) != 0) {
-        free(path);
-        return 1;
-    }
-    im->path[cloud] = path;
+    im->files = xgrow(im->files, &im->files_cap, im->nfiles + 1, sizeof(*im->files));
+    sf = &im->files[im->nfiles++];
+    sf->path = path; /* owned by im from here on */
+    sf->cloud = cloud;
+    sf->rows = 0;
     if ((rc = csv_open(&c, path, VMS_LIMIT, e)) != 0)
         return rc;
     rc = bind_by_name(&c, &ncols, e);
     while (rc == 0 && (rc = csv_next(&c, e)) == 1) {
-        rc = vms_row(&c, ncols, cloud, rows, e);
+        rc = vms_row(&c, ncols, im, rows, e);
+        sf->rows++;
         im->st.rows[cloud]++;
     }
     csv_close(&c);
     return rc < 0 ? rc : 0;
+}
+
+/* Read <src>/<cloud>/vms.csv, then every <src>/<cloud>/vms-*.csv in name
+ * order (SkyPilot's file, or extracts of it such as AWS's accelerator rows and
+ * CPU families), into rows; 1 when the cloud has none of them. */
+static int read_vms(struct import *im, const char *src, int cloud, struct recs *rows,
+                    struct err *e)
+{
+    char *path = xasprintf("%s/%s/vms.csv", src, cloud_names[cloud]);
+    char *pattern = xasprintf("%s/%s/vms-*.csv", src, cloud_names[cloud]);
+    glob_t g;
+    size_t i;
+    int rc = 0, found = 0;
+
+    if (access(path, F_OK) == 0) {
+        found = 1;
+        rc = read_one(im, path, cloud, rows, e);
+    } else {
+        free(path);
+    }
+    memset(&g, 0, sizeof(g));
+    if (rc == 0 && glob(pattern, 0, NULL, &g) == 0) { /* glob sorts the names */
+        for (i = 0; rc == 0 && i < g.gl_pathc; i++) {
+            found = 1;
+            rc = read_one(im, xstrdup(g.gl_pathv[i]), cloud, rows, e);
+        }
+    }
+    globfree(&g);
+    free(pattern);
+    if (rc != 0)
+        return rc;
+    return found ? 0 : 1;
 }
 
 /* ---- duplicates ---- */
@@ -557,6 +661,16 @@ static int cmp_str_key(const struct rec *x, const struct rec *y)
     return strcmp(x->acc, y->acc);
 }
 
+/* Ties: reading order (file, then line). */
+static int cmp_read_order(const struct rec *x, const struct rec *y)
+{
+    if (x->fileno != y->fileno)
+        return x->fileno < y->fileno ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return 0;
+}
+
 /* Raw rows: GCP GPU rows differ only by count, so the count is in the key. */
 static int cmp_raw(const void *a, const void *b)
 {
@@ -566,9 +680,7 @@ static int cmp_raw(const void *a, const void *b)
 
     if (d == 0 && x->count != y->count)
         d = x->count < y->count ? -1 : 1;
-    if (d == 0 && x->line != y->line)
-        d = x->line < y->line ? -1 : 1;
-    return d;
+    return d != 0 ? d : cmp_read_order(x, y);
 }
 
 /* Offers: one per (cloud, region, zone, instance type, accelerator). */
@@ -578,9 +690,7 @@ static int cmp_offer(const void *a, const void *b)
                      *y = *(const struct rec *const *)b;
     int d = cmp_str_key(x, y);
 
-    if (d == 0 && x->line != y->line)
-        d = x->line < y->line ? -1 : 1;
-    return d;
+    return d != 0 ? d : cmp_read_order(x, y);
 }
 
 static int same_values(const struct rec *x, const struct rec *y)
@@ -606,10 +716,10 @@ static void dedupe_group(struct import *im, struct rec **g, size_t n)
     for (i = 0; i < n; i++) {
         if (im->report)
             fprintf(im->report,
-                    "warning: %s:%zu: %s %s %s in %s %s disagrees with line "
-                    "%zu: dropped\n",
-                    im->path[g[i]->cloud], g[i]->line, cloud_names[g[i]->cloud],
-                    g[i]->type, g[i]->acc, g[i]->region, g[i]->zone, g[0]->line);
+                    "warning: %s:%zu: %s %s %s in %s %s disagrees with %s:%zu: "
+                    "dropped\n",
+                    g[i]->file, g[i]->line, cloud_names[g[i]->cloud], g[i]->type,
+                    g[i]->acc, g[i]->region, g[i]->zone, g[0]->file, g[0]->line);
         drop(im, g[i], IMPORT_DROP_CONFLICT);
     }
 }
@@ -651,6 +761,8 @@ static const struct gcp_host {
     {"a3-highgpu-2g", "H100", 2},       {"a3-highgpu-4g", "H100", 4},
     {"a3-highgpu-8g", "H100", 8},       {"a3-megagpu-8g", "H100-MEGA", 8},
     {"a3-ultragpu-8g", "H200", 8},      {"a4-highgpu-8g", "B200", 8},
+    {"a3-edgegpu-8g", "H100", 8},       {"a3-edgegpu-8g-nolssd", "H100", 8},
+    {"a3-ultragpu-8g-nolssd", "H200", 8},
     {"g2-standard-4", "L4", 1},         {"g2-standard-8", "L4", 1},
     {"g2-standard-12", "L4", 1},        {"g2-standard-16", "L4", 1},
     {"g2-standard-24", "L4", 2},        {"g2-standard-32", "L4", 1},
@@ -700,6 +812,8 @@ static struct rec *new_offer(struct recs *out, const struct rec *from, const cha
     o->price = from->price;
     o->spot = from->spot;
     o->cloud = from->cloud;
+    o->file = from->file;
+    o->fileno = from->fileno;
     o->line = from->line;
     return o;
 }
@@ -712,10 +826,7 @@ static void gcp_host_offer(struct import *im, struct rec *h, struct rec **gpus,
     struct rec key, *kp = &key, **hit, *o;
     char acc[64];
 
-    if (gh == NULL) {
-        drop(im, h, IMPORT_DROP_NO_ACCELERATOR);
-        return;
-    }
+    BUG_ON(gh == NULL);
     memset(&key, 0, sizeof(key));
     key.region = h->region;
     key.zone = h->zone;
@@ -740,11 +851,77 @@ static int is_tpu(const struct rec *r)
     return *r->type == '\0' && strncmp(r->acc, "tpu-", 4) == 0;
 }
 
-/* GCP rows to offers: hosts with their GPUs, TPU rows as TPU-VM, and rows that
- * already name both an instance type and an accelerator as they are. */
+/* GPUs that GCP attaches to N1 VMs (any N1 type within a per-count vCPU and
+ * memory limit) rather than selling in a fixed machine type. */
+static int is_n1_gpu(const char *acc)
+{
+    static const char *const n1_gpus[] = {"T4", "V100", "P100", "P4", "K80", NULL};
+
+    return one_of(acc, n1_gpus);
+}
+
+/* Host rows sorted by (region, zone, instance type) for bsearch. */
+static int cmp_host(const void *a, const void *b)
+{
+    const struct rec *x = *(const struct rec *const *)a,
+                     *y = *(const struct rec *const *)b;
+    int d;
+
+    if ((d = strcmp(x->region, y->region)) != 0 || (d = strcmp(x->zone, y->zone)) != 0)
+        return d;
+    return strcmp(x->type, y->type);
+}
+
+/* N1 GPUs: GCP sells no machine type with them, so each GPU price row (N
+ * GPUs in a zone) is paired with ONE host, n1-highmem-(8*N), in the same
+ * zone: 8 vCPUs and 52 GB per GPU is within GCP's per-count limits for T4,
+ * V100, P100 and P4 (cloud.google.com/compute/docs/gpus, "GPU models": the
+ * smallest limit is V100 x1 with 12 vCPUs / 78 GB) and keeps one offer per
+ * (zone, instance type, accelerator).  Other N1 sizes are not offered with
+ * GPUs, to keep the catalog small. */
+static void gcp_n1_offers(struct recs *rows, struct rec **gpus, size_t ngpus,
+                          struct recs *out)
+{
+    struct rec **hosts = xcalloc(rows->n + 1, sizeof(*hosts));
+    size_t i, nhosts = 0;
+
+    for (i = 0; i < rows->n; i++)
+        if (!rows->v[i].dropped && strncmp(rows->v[i].type, "n1-highmem-", 11) == 0 &&
+            *rows->v[i].acc == '\0')
+            hosts[nhosts++] = &rows->v[i];
+    qsort(hosts, nhosts, sizeof(*hosts), cmp_host);
+    for (i = 0; i < ngpus; i++) {
+        struct rec *g = gpus[i], key, *kp = &key, **hit, *o;
+        char type[32];
+
+        if (g->used || !is_n1_gpu(g->acc) || g->count < 1 || g->count > 8)
+            continue;
+        snprintf(type, sizeof(type), "n1-highmem-%d", 8 * (int)g->count);
+        memset(&key, 0, sizeof(key));
+        key.region = g->region;
+        key.zone = g->zone;
+        key.type = type;
+        hit = nhosts ? bsearch(&kp, hosts, nhosts, sizeof(*hosts), cmp_host) : NULL;
+        if (hit == NULL)
+            continue;
+        g->used = 1;
+        o = new_offer(out, *hit, (*hit)->type);
+        set_str(&o->acc, g->acc);
+        o->count = g->count;
+        o->price = sum_parts((*hit)->price, g->price);
+        o->spot = sum_parts((*hit)->spot, g->spot);
+    }
+    free(hosts);
+}
+
+/* GCP rows to offers: hosts with their GPUs, TPU rows as TPU-VM, rows that
+ * already name both an instance type and an accelerator as they are, and
+ * every other machine type as a CPU offer (the A2/A3/A4/G2 hosts are never
+ * sold without their GPUs, so they are not CPU offers; N1 types are, and
+ * also carry the N1 GPUs). */
 static void gcp_pair(struct import *im, struct recs *rows, struct recs *out)
 {
-    struct rec **gpus = xcalloc(rows->n, sizeof(*gpus));
+    struct rec **gpus = xcalloc(rows->n + 1, sizeof(*gpus));
     size_t i, ngpus = 0;
 
     for (i = 0; i < rows->n; i++) {
@@ -763,11 +940,14 @@ static void gcp_pair(struct import *im, struct recs *rows, struct recs *out)
             new_offer(out, r, TPU_INSTANCE_TYPE);
         else if (*r->acc != '\0')
             new_offer(out, r, r->type);
-        else if (*r->type != '\0')
+        else if (gcp_host_of(r->type) != NULL)
             gcp_host_offer(im, r, gpus, ngpus, out);
+        else if (*r->type != '\0')
+            new_offer(out, r, r->type); /* a CPU offer */
         else
-            drop(im, r, IMPORT_DROP_NO_ACCELERATOR);
+            drop(im, r, IMPORT_DROP_NO_TYPE);
     }
+    gcp_n1_offers(rows, gpus, ngpus, out);
     for (i = 0; i < ngpus; i++)
         if (!gpus[i]->used)
             drop(im, gpus[i], IMPORT_DROP_GPU_NO_HOST);
@@ -858,6 +1038,8 @@ static const struct accel *find_accel(const struct annot *an, const char *name)
     return NULL;
 }
 
+/* Interconnect and cluster limit from instance_types.csv; an accelerator
+ * offer no row matches is counted (CPU offers are not: unknown is normal). */
 static void annotate_type(struct import *im, struct rec *r)
 {
     size_t i;
@@ -871,7 +1053,39 @@ static void annotate_type(struct import *im, struct rec *r)
             return;
         }
     }
-    im->st.unannotated++;
+    if (*r->acc != '\0')
+        im->st.unannotated++;
+}
+
+static int is_not_cpu(const struct annot *an, const struct rec *r)
+{
+    size_t i;
+
+    for (i = 0; i < an->nncs; i++)
+        if (glob_ok(an->ncs[i].cloud, cloud_names[r->cloud]) &&
+            str_glob(an->ncs[i].glob, r->type))
+            return 1;
+    return 0;
+}
+
+/* A row without an accelerator: a CPU offer when it is a CPU VM with a shape
+ * and a price (the loader needs vcpus and memory_gib for CPU offers). */
+static void finish_cpu(struct import *im, struct rec *r)
+{
+    if (is_not_cpu(&im->an, r)) {
+        drop(im, r, IMPORT_DROP_NOT_CPU);
+        return;
+    }
+    if (!(r->vcpus > 0) || !(r->mem > 0)) {
+        drop(im, r, IMPORT_DROP_CPU_NO_SHAPE);
+        return;
+    }
+    if (r->price < 0 && r->spot < 0) {
+        drop(im, r, IMPORT_DROP_NO_PRICE);
+        return;
+    }
+    r->count = 0; /* Nebius writes 0, the others leave it empty */
+    annotate_type(im, r);
 }
 
 /* Correct, check and annotate one offer; a failed check drops it. */
@@ -880,8 +1094,12 @@ static void finish_offer(struct import *im, struct rec *r)
     const struct accel *a;
 
     apply_fixes(im, r);
+    if (*r->type == '\0') { /* the loader needs one; no offer can be launched without */
+        drop(im, r, IMPORT_DROP_NO_TYPE);
+        return;
+    }
     if (*r->acc == '\0') {
-        drop(im, r, IMPORT_DROP_NO_ACCELERATOR);
+        finish_cpu(im, r);
         return;
     }
     if ((a = find_accel(&im->an, r->acc)) == NULL) {
@@ -1075,19 +1293,19 @@ static void report_fixes(FILE *fp, const struct annot *an)
 static void write_report(const struct import *im, const char *out_dir)
 {
     FILE *fp = im->report;
-    size_t total = 0;
+    size_t total = 0, i;
     int c;
 
     if (fp == NULL)
         return;
-    for (c = 0; c < IMPORT_NCLOUDS; c++)
-        if (im->path[c])
-            fprintf(fp, "read %s: %zu rows\n", im->path[c], im->st.rows[c]);
+    for (i = 0; i < im->nfiles; i++)
+        fprintf(fp, "read %s: %zu rows\n", im->files[i].path, im->files[i].rows);
     for (c = 0; c < IMPORT_NCLOUDS; c++)
         total += im->st.offers[c];
     fprintf(fp, "wrote %s/offers.csv: %zu offers (", out_dir, total);
     for (c = 0; c < IMPORT_NCLOUDS; c++)
-        fprintf(fp, "%s%s %zu", c ? ", " : "", cloud_names[c], im->st.offers[c]);
+        fprintf(fp, "%s%s %zu (%zu CPU)", c ? ", " : "", cloud_names[c], im->st.offers[c],
+                im->st.cpu_offers[c]);
     fprintf(fp, ")\n");
     report_drops(fp, &im->st);
     report_fixes(fp, &im->an);
@@ -1116,16 +1334,18 @@ static int import_all(struct import *im, const char *src_dir, struct err *e)
     }
     if (!found)
         return err_set(e, ST_EINVAL,
-                       "%s: no SkyPilot catalog here (expected gcp/vms.csv, "
-                       "azure/vms.csv, oci/vms.csv or aws/vms.csv)",
+                       "%s: no SkyPilot catalog here (expected <cloud>/vms.csv or "
+                       "<cloud>/vms-*.csv for gcp, azure, oci, aws, lambda or nebius)",
                        src_dir);
     dedupe(im, &im->offers, cmp_offer); /* a safety net: normally finds nothing */
     recs_take_alive(&alive, &im->offers);
     im->offers = alive;
     if (im->offers.n > 0) /* v is NULL when no offer survived */
         qsort(im->offers.v, im->offers.n, sizeof(*im->offers.v), cmp_final);
-    for (i = 0; i < im->offers.n; i++)
+    for (i = 0; i < im->offers.n; i++) {
         im->st.offers[im->offers.v[i].cloud]++;
+        im->st.cpu_offers[im->offers.v[i].cloud] += *im->offers.v[i].acc == '\0';
+    }
     return 0;
 }
 
@@ -1134,7 +1354,8 @@ int catalog_import_skypilot_stats(const char *src_dir, const char *out_dir,
                                   struct import_stats *st, struct err *e)
 {
     struct import im;
-    int rc, c;
+    size_t i;
+    int rc;
 
     memset(&im, 0, sizeof(im));
     im.report = report_fp;
@@ -1148,8 +1369,9 @@ int catalog_import_skypilot_stats(const char *src_dir, const char *out_dir,
     if (rc == 0 && st)
         *st = im.st;
     recs_free(&im.offers);
-    for (c = 0; c < IMPORT_NCLOUDS; c++)
-        free(im.path[c]);
+    for (i = 0; i < im.nfiles; i++)
+        free(im.files[i].path);
+    free(im.files);
     annot_free(&im.an);
     return rc;
 }

@@ -88,6 +88,9 @@ int cli_print_events(const struct json_t *events, int64_t *after);
  * attempts_detail): each attempt's placement, time and cost, and the total.
  * 0 or an exit status. */
 int cli_print_bill(FILE *fp, const struct json_t *job);
+/* The bill of a pipeline or job group (cmd_jobs.c): a line per stage (its
+ * state, where it ran, its cost) and the total.  0 or an exit status. */
+int cli_print_group_bill(FILE *fp, long long group);
 /* GET /v1/jobs/{id} into *out (caller decrefs); 0 or an exit status, the
  * error printed. */
 int cli_get_job(long long id, struct json_t **out);

@@ -12,7 +12,6 @@
  */
 #include "cli/client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,6 +27,7 @@
 #include "cli/cli.h"
 #include "util/clock.h"
 #include "util/fsutil.h"
+#include "util/lazycurl.h"
 #include "util/xmem.h"
 
 /* The longest the CLI waits for a server it started (or found starting) to
@@ -115,6 +115,10 @@ static int target_init(struct err *e)
         return 0;
     if (read_token(&tok, e) != 0)
         return e->code;
+    if (lazycurl_load(e) != 0) {
+        free(tok);
+        return e->code;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) == 0)
         tg.curl = curl_easy_init();
     if (tg.curl == NULL) {
@@ -470,9 +474,24 @@ int client_ensure_server(struct err *e)
 
 char *client_escape(const char *s)
 {
-    char *esc = curl_easy_escape(NULL, s, 0), *out = xstrdup(esc ? esc : "");
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = xmalloc(3 * strlen(s) + 1), *w = out;
 
-    curl_free(esc); /* libcurl's escaping: all but RFC 3986's unreserved characters */
+    /* As libcurl escapes: all but RFC 3986's unreserved characters (done
+     * here so that a command that only builds a path needs no libcurl). */
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            *w++ = (char)ch;
+        } else {
+            *w++ = '%';
+            *w++ = hex[ch >> 4];
+            *w++ = hex[ch & 15];
+        }
+    }
+    *w = '\0';
     return out;
 }
 

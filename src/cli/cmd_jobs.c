@@ -4,6 +4,12 @@
  * controller, so what it answers is current; the records come as the API's
  * JSON and are decoded with apijson_to_* so that they print exactly as they
  * did when the CLI read the store itself.
+ *
+ * Stages of a pipeline or job group (spec/pipeline.h) are jobs: the list
+ * shows each group as a line of its own with its stages indented under it
+ * (index, name, where each runs or ran, its cost); `status GROUP` prints
+ * the bill per stage and the total; `cancel GROUP` cancels every stage
+ * still active.  A group's id is its first stage's job id.
  */
 #include "cli/cli.h"
 
@@ -17,6 +23,7 @@
 #include "api/apijson.h"
 #include "cli/client.h"
 #include "plan/plan.h"
+#include "spec/pipeline.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -177,6 +184,150 @@ static void print_job_line(const struct store_job *j, const json_t *placement, i
            j->reason ? j->reason : "");
 }
 
+/* ---- groups: pipelines and job groups ---- */
+
+/* What one stage shows: where it runs (or ran last) and what it cost. */
+struct stage_view {
+    char where[160];
+    double cost;
+};
+
+/* The stage's last attempt's placement and the cost of all its attempts
+ * (a live one's so far), from GET /v1/jobs/{id}. */
+static void stage_view(long long id, struct stage_view *v)
+{
+    json_t *o = NULL;
+    const json_t *atts;
+    size_t i, n;
+
+    snprintf(v->where, sizeof(v->where), "-");
+    v->cost = 0;
+    if (cli_get_job(id, &o) != 0)
+        return;
+    atts = json_object_get(o, "attempts_detail");
+    n = json_array_size(atts);
+    for (i = 0; i < n; i++) {
+        const json_t *a = json_array_get(atts, i);
+        const json_t *so_far = json_object_get(a, "cost_so_far");
+
+        v->cost += json_is_number(so_far) ? json_number_value(so_far)
+                                          : json_number_value(json_object_get(a, "cost"));
+    }
+    if (n > 0)
+        placement_text(json_array_get(atts, n - 1), v->where, sizeof(v->where));
+    json_decref(o);
+}
+
+/* A stage's cost to the millionth of a dollar under $1 (to the hundredth
+ * of a cent under $100): stages are often short and cheap (a CPU stage of a
+ * minute costs a fraction of a cent), and "$0.00" per stage would say
+ * nothing. */
+static const char *stage_money(char *buf, size_t n, double usd)
+{
+    if (usd >= 100)
+        return str_money(buf, n, usd);
+    snprintf(buf, n, usd < 1 ? "$%.6f" : "$%.4f", usd);
+    return buf;
+}
+
+/* "name (pipeline, 3 stages)" of the group whose first listed stage is o. */
+static const char *group_label(const json_t *o, size_t n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s (%s, %zu stage%s)", str_field(o, "group_name"),
+             str_field(o, "group_mode"), n, n == 1 ? "" : "s");
+    return buf;
+}
+
+/* The jobs of group g among the list, in stage order (their id order). */
+static json_t *group_members(const json_t *jobs, long long g)
+{
+    json_t *out = json_array();
+    size_t i;
+
+    for (i = 0; i < json_array_size(jobs); i++) {
+        const json_t *o = json_array_get(jobs, i);
+
+        if (json_integer_value(json_object_get(o, "group_id")) == g)
+            json_array_append(out, json_array_get(jobs, i));
+    }
+    return out;
+}
+
+/* The group's state: its first active stage's, else its first stage that
+ * did not succeed, else SUCCEEDED; *which gets that stage (NULL when all
+ * succeeded).  A job group's auxiliary tasks end stopped when its primary
+ * tasks have ended: only its primary tasks say how it went. */
+static const char *group_state(const json_t *members, const json_t **which)
+{
+    size_t i;
+
+    *which = NULL;
+    for (i = 0; i < json_array_size(members) && *which == NULL; i++) {
+        const json_t *o = json_array_get(members, i);
+
+        if (!job_state_terminal(job_state_parse(str_field(o, "state"))))
+            *which = o;
+    }
+    for (i = 0; i < json_array_size(members) && *which == NULL; i++) {
+        const json_t *o = json_array_get(members, i);
+        int aux = strcmp(str_field(o, "group_mode"), pipeline_mode_name(PIPE_PARALLEL)) == 0 &&
+                  !json_is_true(json_object_get(o, "group_primary"));
+
+        if (!aux && strcmp(str_field(o, "state"), "SUCCEEDED") != 0)
+            *which = o;
+    }
+    return *which ? str_field(*which, "state") : "SUCCEEDED";
+}
+
+/* 1 when jobs[i] is the first of its group in the list. */
+static int first_of_group(const json_t *jobs, size_t i)
+{
+    json_int_t g = json_integer_value(json_object_get(json_array_get(jobs, i), "group_id"));
+    size_t k;
+
+    for (k = 0; k < i; k++)
+        if (json_integer_value(json_object_get(json_array_get(jobs, k), "group_id")) == g)
+            return 0;
+    return 1;
+}
+
+/* The group's line, then a line per stage, indented; returns 0 or an exit status. */
+static int print_group(const json_t *members, int nw, int pw)
+{
+    const json_t *first = json_array_get(members, 0), *which;
+    const char *state = group_state(members, &which);
+    struct stage_view *v = xcalloc(json_array_size(members), sizeof(*v));
+    char name[160], m[32], reason[512];
+    double total = 0;
+    size_t i;
+
+    for (i = 0; i < json_array_size(members); i++) {
+        stage_view(json_integer_value(json_object_get(json_array_get(members, i), "id")), &v[i]);
+        total += v[i].cost;
+    }
+    group_label(first, json_array_size(members), name, sizeof(name));
+    snprintf(reason, sizeof(reason), "%s%s%s", which ? "stage " : "",
+             which ? str_field(which, "name") : "", which ? ": " : "");
+    printf("%5lld  %-*.*s %-6s %3s  %-12s %-*s %10s  %s%s\n",
+           (long long)json_integer_value(json_object_get(first, "group_id")), nw, nw, name,
+           "group", "", state, pw, "", stage_money(m, sizeof(m), total), reason,
+           which ? str_field(which, "reason") : "every stage succeeded");
+    for (i = 0; i < json_array_size(members); i++) {
+        const json_t *o = json_array_get(members, i);
+
+        snprintf(name, sizeof(name), "  %lld %s",
+                 (long long)json_integer_value(json_object_get(o, "stage")),
+                 str_field(o, "name"));
+        printf("%5lld  %-*.*s %-6s %3lld  %-12s %-*.*s %10s  %s\n",
+               (long long)json_integer_value(json_object_get(o, "id")), nw, nw, name,
+               str_field(o, "kind"), (long long)json_integer_value(json_object_get(o, "priority")),
+               str_field(o, "state"), pw, pw, v[i].where, stage_money(m, sizeof(m), v[i].cost),
+               str_field(o, "reason"));
+    }
+    free(v);
+    return 0;
+}
+
 static int print_table(const json_t *jobs)
 {
     int nw = NAME_W, pw = PLACE_W;
@@ -186,8 +337,15 @@ static int print_table(const json_t *jobs)
 
     for (i = 0; i < json_array_size(jobs); i++) {
         const json_t *o = json_array_get(jobs, i);
+        char label[160];
 
         nw = widen(nw, strlen(str_field(o, "name")), NAME_W_MAX);
+        /* a stage's name is shown after its index; its group's label above it */
+        if (json_integer_value(json_object_get(o, "group_id")) != 0) {
+            nw = widen(nw, strlen(str_field(o, "name")) + 5, NAME_W_MAX);
+            nw = widen(nw, strlen(group_label(o, PIPELINE_MAX_STAGES, label, sizeof(label))),
+                       NAME_W_MAX);
+        }
         pw = widen(pw, strlen(placement_text(json_object_get(o, "placement"), loc, sizeof(loc))),
                    PLACE_W_MAX);
     }
@@ -200,7 +358,16 @@ static int print_table(const json_t *jobs)
 
         if (apijson_to_job(o, &j, &e) != 0)
             return cli_fail(&e);
-        print_job_line(&j, json_object_get(o, "placement"), nw, pw);
+        if (j.group_id != 0 && first_of_group(jobs, i)) {
+            /* a group is shown where its first listed stage is, all its
+             * stages under it (`queue` may list only the later ones) */
+            json_t *members = group_members(jobs, j.group_id);
+
+            print_group(members, nw, pw);
+            json_decref(members);
+        } else if (j.group_id == 0) {
+            print_job_line(&j, json_object_get(o, "placement"), nw, pw);
+        }
         store_job_clear(&j);
     }
     return 0;
@@ -228,6 +395,70 @@ static int list_jobs(int active_only, int json)
     return rc;
 }
 
+/* GET /v1/jobs: the "jobs" array into *out (caller decrefs); 0 or an exit status. */
+static int fetch_jobs(int active_only, json_t **out)
+{
+    json_t *r = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (client_call("GET", active_only ? "/v1/jobs?active=1" : "/v1/jobs", NULL, &r, &e) != 0)
+        return cli_fail(&e);
+    *out = json_incref(json_object_get(r, "jobs"));
+    json_decref(r);
+    if (!json_is_array(*out)) {
+        json_decref(*out);
+        err_set(&e, ST_EINTERNAL, "the server's job list has no \"jobs\" array");
+        return cli_fail(&e);
+    }
+    return 0;
+}
+
+int cli_print_group_bill(FILE *fp, long long group)
+{
+    json_t *jobs = NULL, *members;
+    const json_t *which;
+    char m[32];
+    double total = 0;
+    size_t i, n;
+    int rc = fetch_jobs(0, &jobs);
+
+    if (rc != 0)
+        return rc;
+    members = group_members(jobs, group);
+    n = json_array_size(members);
+    if (n > 0)
+        fprintf(fp, "\n%s '%s' (group %lld): %s\n",
+                str_field(json_array_get(members, 0), "group_mode"),
+                str_field(json_array_get(members, 0), "group_name"), group,
+                group_state(members, &which));
+    for (i = 0; i < n; i++) {
+        const json_t *o = json_array_get(members, i);
+        long long id = json_integer_value(json_object_get(o, "id"));
+        struct stage_view v;
+
+        stage_view(id, &v);
+        total += v.cost;
+        fprintf(fp, "  stage %lld  job %lld  %-16s %-10s %-44s %10s  %s\n",
+                (long long)json_integer_value(json_object_get(o, "stage")), id,
+                str_field(o, "name"), str_field(o, "state"), v.where,
+                stage_money(m, sizeof(m), v.cost), str_field(o, "reason"));
+    }
+    fprintf(fp, "  total %s over %zu stage%s\n", stage_money(m, sizeof(m), total), n,
+            n == 1 ? "" : "s");
+    json_decref(members);
+    json_decref(jobs);
+    return 0;
+}
+
+/* 1 when the API's job heads a group (its id is the group's). */
+static int heads_group(const json_t *o)
+{
+    json_int_t g = json_integer_value(json_object_get(o, "group_id"));
+
+    return g != 0 && g == json_integer_value(json_object_get(o, "id"));
+}
+
 static int show_job(long long id, int json)
 {
     json_t *o = NULL;
@@ -237,6 +468,8 @@ static int show_job(long long id, int json)
         return rc;
     if (json)
         print_json(o);
+    else if (heads_group(o))
+        rc = cli_print_group_bill(stdout, id);
     else
         rc = cli_print_bill(stdout, o);
     json_decref(o);
@@ -374,6 +607,42 @@ static int cancel_one(long long id)
     return 0;
 }
 
+/* A group's id cancels every stage still active (the first may have ended;
+ * the controller ends the later stages of a cancelled one as well). */
+static int cancel_group(long long group)
+{
+    json_t *jobs = NULL, *members;
+    size_t i, n = 0;
+    int rc = fetch_jobs(1, &jobs), worst = 0;
+
+    if (rc != 0)
+        return rc;
+    members = group_members(jobs, group);
+    for (i = 0; i < json_array_size(members); i++) {
+        rc = cancel_one(json_integer_value(json_object_get(json_array_get(members, i), "id")));
+        worst = rc > worst ? rc : worst;
+        n++;
+    }
+    printf("group %lld: %zu stage%s still active, cancel requested\n", group, n,
+           n == 1 ? "" : "s");
+    json_decref(members);
+    json_decref(jobs);
+    return worst;
+}
+
+/* A job, or a whole group when the id is a group's. */
+static int cancel_id(long long id)
+{
+    json_t *o = NULL;
+    int rc = cli_get_job(id, &o), group;
+
+    if (rc != 0)
+        return rc;
+    group = heads_group(o);
+    json_decref(o);
+    return group ? cancel_group(id) : cancel_one(id);
+}
+
 /* Every id is checked before any is cancelled; then each is tried, and the
  * exit status is the worst. */
 static int run_cancel(int argc, char **argv)
@@ -381,14 +650,14 @@ static int run_cancel(int argc, char **argv)
     int i, rc, worst = 0;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: stratus cancel JOB...\n");
+        fprintf(stderr, "usage: stratus cancel JOB|GROUP...\n");
         return 2;
     }
     for (i = 1; i < argc; i++)
         if (cli_job_id(argv[i]) < 0)
             return 2;
     for (i = 1; i < argc; i++) {
-        rc = cancel_one(cli_job_id(argv[i]));
+        rc = cancel_id(cli_job_id(argv[i]));
         worst = rc > worst ? rc : worst;
     }
     return worst;

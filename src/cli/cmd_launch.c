@@ -7,6 +7,12 @@
  * runners-up, submits the job (POST /v1/jobs), and then follows its events
  * (GET /v1/jobs/{id}/events?after=) until it ends, printing the bill.
  * Ctrl-C (or --detach) leaves the job running.
+ *
+ * A file of several YAML documents is a pipeline or a job group
+ * (spec/pipeline.h): each stage is checked and its plan shown, the whole
+ * file is submitted at once (the server makes one job per stage), and the
+ * stages are followed in order; the bill is printed per stage with the
+ * total (cli_print_group_bill).
  */
 #include "cli/cli.h"
 
@@ -21,9 +27,11 @@
 #include <sys/stat.h>
 
 #include "cli/client.h"
+#include "spec/pipeline.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/fsutil.h"
 #include "util/strutil.h"
 #include "util/xmem.h"
 
@@ -41,6 +49,8 @@ static void on_sigint(int sig)
 static const char launch_usage[] =
     "usage: stratus launch FILE [--policy P] [--detach]\n"
     "Plans the workload, submits it to the controller and follows it to the end.\n"
+    "A file of several YAML documents ('---') is a pipeline (tasks run in order)\n"
+    "or a job group (`execution: parallel`): every stage is a job of its own.\n"
     "The plan is the server's, under the org's policy (`stratus policy show`);\n"
     "--policy (or $STRATUS_POLICY) replaces it for this job (admins only).\n";
 
@@ -136,8 +146,9 @@ static void print_cand(const json_t *c, size_t i, int per_hour)
            per_hour ? " per hour" : "");
 }
 
-/* Show the choice the controller starts from: its best candidates and why. */
-static int show_plan(const char *path, const json_t *body)
+/* Show the choice the controller starts from: its best candidates and why;
+ * a stage's plan (stage > 0) says which stage it is. */
+static int show_plan(const char *path, const json_t *body, int stage)
 {
     const json_t *p, *cands, *rule;
     json_t *r = NULL;
@@ -150,19 +161,27 @@ static int show_plan(const char *path, const json_t *body)
     p = json_object_get(r, "plan");
     cands = json_object_get(p, "candidates");
     rule = json_object_get(p, "policy_rule");
+    if (stage > 0)
+        printf("stage %d ", stage);
     printf("plan: %s under %s\n", str_field(p, "workload"),
            json_is_string(rule) ? json_string_value(rule) : "no policy");
     for (i = 0; i < json_array_size(cands) && i < PLAN_SHOWN; i++)
         print_cand(json_array_get(cands, i), i,
                    json_is_true(json_object_get(p, "duration_assumed")));
-    printf("  (%lld feasible of %lld candidates; `stratus plan %s --explain` says why)\n",
-           (long long)json_integer_value(json_object_get(p, "feasible")),
-           (long long)json_integer_value(json_object_get(p, "considered")), path);
+    if (stage > 0)
+        printf("  (%lld feasible of %lld candidates)\n",
+               (long long)json_integer_value(json_object_get(p, "feasible")),
+               (long long)json_integer_value(json_object_get(p, "considered")));
+    else
+        printf("  (%lld feasible of %lld candidates; `stratus plan %s --explain` says why)\n",
+               (long long)json_integer_value(json_object_get(p, "feasible")),
+               (long long)json_integer_value(json_object_get(p, "considered")), path);
     json_decref(r);
     return 0;
 }
 
-static int submit(const json_t *body, long long *id)
+/* POST /v1/jobs; *reply (may be NULL) gets the server's answer. */
+static int submit(const json_t *body, long long *id, json_t **reply)
 {
     json_t *r = NULL;
     struct err e;
@@ -171,6 +190,8 @@ static int submit(const json_t *body, long long *id)
     if (client_call("POST", "/v1/jobs", body, &r, &e) != 0)
         return cli_fail(&e);
     *id = json_integer_value(json_object_get(r, "id"));
+    if (reply != NULL)
+        *reply = json_incref(r);
     json_decref(r);
     if (*id <= 0) {
         err_set(&e, ST_EINTERNAL, "the server accepted the job but did not say its id");
@@ -199,23 +220,35 @@ static int follow_round(long long id, int64_t *after, int *state)
     return rc;
 }
 
-/* Follow the job's events until it ends or the user presses Ctrl-C; a
+/* Print the job's events until it ends or the user presses Ctrl-C; a
  * server of the home that dies meanwhile is started again by the client. */
-static int follow(long long id)
+static int follow_events(long long id, int *state)
 {
     int64_t after = 0;
-    int rc = 0, state = JOB_PENDING, n = 0;
-    json_t *job = NULL;
+    int rc = 0, n = 0;
 
+    *state = JOB_PENDING;
     signal(SIGINT, on_sigint);
-    while (!interrupted && !job_state_terminal(state)) {
-        rc = follow_round(id, &after, &state);
+    while (!interrupted && !job_state_terminal(*state)) {
+        rc = follow_round(id, &after, state);
         if (rc != 0)
             return rc;
         /* New events come at once; a quiet job is asked less often. */
-        if (!job_state_terminal(state))
+        if (!job_state_terminal(*state))
             clock_sleep(++n < 50 ? 0.1 : 0.25);
     }
+    return 0;
+}
+
+/* Follow the job to its end and print its bill. */
+static int follow(long long id)
+{
+    int rc, state;
+    json_t *job = NULL;
+
+    rc = follow_events(id, &state);
+    if (rc != 0)
+        return rc;
     if (interrupted) {
         printf("\ndetached: job %lld keeps running (`stratus status %lld`, `stratus logs %lld`)\n",
                id, id, id);
@@ -226,6 +259,126 @@ static int follow(long long id)
         return rc;
     rc = cli_print_bill(stdout, job) == 0 && state == JOB_SUCCEEDED ? 0 : 1;
     json_decref(job);
+    return rc;
+}
+
+/* ---- pipelines and job groups ---- */
+
+/* 1 when the file holds several YAML documents (unreadable: 0, and the
+ * single-document path says why). */
+static int is_multi_file(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct err e;
+    int multi;
+
+    err_clear(&e);
+    if (fs_read_file(path, SPEC_MAX_BYTES, &text, &len, &e) != 0)
+        return 0;
+    multi = pipeline_is_multi(text, len);
+    free(text);
+    return multi;
+}
+
+/* Each stage parses (warnings on stderr) and its workdir exists. */
+static int check_group(const char *path, struct pipeline **out)
+{
+    struct err e;
+    size_t k, i;
+    int rc = 0;
+
+    err_clear(&e);
+    if (pipeline_load_file(out, path, &e) != 0)
+        return cli_fail(&e);
+    for (k = 0; rc == 0 && k < (*out)->n; k++) {
+        const struct spec *sp = (*out)->stages[k].spec;
+
+        for (i = 0; i < sp->nwarnings; i++)
+            fprintf(stderr, "%s\n", sp->warnings[i]);
+        rc = check_workdir(path, sp);
+    }
+    return rc;
+}
+
+/* The plan of every stage: the body with each stage's text in turn. */
+static int show_group_plans(const char *path, const struct pipeline *pl, const json_t *body)
+{
+    size_t k;
+    int rc = 0;
+
+    for (k = 0; rc == 0 && k < pl->n; k++) {
+        json_t *b = json_deep_copy(body);
+
+        json_object_set_new(b, "spec", json_string(pl->stages[k].text));
+        rc = show_plan(path, b, (int)k + 1);
+        json_decref(b);
+    }
+    return rc;
+}
+
+/* "pipeline 'x' submitted as group 7:" and a line per stage. */
+static void print_group_ids(const struct pipeline *pl, const json_t *r, long long *ids)
+{
+    const json_t *arr = json_object_get(r, "ids");
+    size_t k;
+
+    printf("%s '%s' submitted as group %lld:\n", pipeline_mode_name(pl->mode), pl->name,
+           (long long)json_integer_value(json_object_get(r, "group_id")));
+    for (k = 0; k < pl->n; k++) {
+        ids[k] = json_integer_value(json_array_get(arr, k));
+        printf("  stage %zu '%s': job %lld%s\n", k + 1, pl->stages[k].spec->name, ids[k],
+               pl->mode == PIPE_PARALLEL && pl->stages[k].primary ? " (primary)" : "");
+    }
+    fflush(stdout);
+}
+
+/* Follow every stage in order (a job group's tasks run together: each is
+ * followed to its end in turn), then print the bill per stage.  Success is
+ * every stage succeeding (a job group: every primary task; the others are
+ * stopped when those end). */
+static int follow_group(long long group, const struct pipeline *pl, const long long *ids)
+{
+    size_t k;
+    int rc = 0, state = JOB_PENDING, ok = 1;
+
+    for (k = 0; rc == 0 && k < pl->n && !interrupted; k++) {
+        rc = follow_events(ids[k], &state);
+        if (pl->mode != PIPE_PARALLEL || pl->stages[k].primary)
+            ok = ok && state == JOB_SUCCEEDED;
+    }
+    if (rc != 0)
+        return rc;
+    if (interrupted) {
+        printf("\ndetached: group %lld keeps running (`stratus status %lld`)\n", group, group);
+        return 0;
+    }
+    rc = cli_print_group_bill(stdout, group);
+    return rc != 0 ? rc : ok ? 0 : 1;
+}
+
+static int launch_group(const char *path, const char *policy, int detach)
+{
+    struct pipeline *pl = NULL;
+    json_t *body = NULL, *reply = NULL;
+    long long id = 0, ids[PIPELINE_MAX_STAGES];
+    int rc = check_group(path, &pl);
+
+    if (rc == 0)
+        rc = client_spec_body(path, policy, &body);
+    if (rc == 0)
+        rc = show_group_plans(path, pl, body);
+    if (rc == 0)
+        rc = submit(body, &id, &reply);
+    if (rc == 0)
+        print_group_ids(pl, reply, ids);
+    if (rc == 0 && detach)
+        printf("follow it with `stratus status %lld`\n", id);
+    else if (rc == 0)
+        rc = follow_group(id, pl, ids);
+    json_decref(body);
+    json_decref(reply);
+    pipeline_free(pl);
     return rc;
 }
 
@@ -255,13 +408,18 @@ static int run_launch(int argc, char **argv)
         return 2;
     }
     policy = cli_policy_path(given);
+    if (is_multi_file(argv[optind])) {
+        rc = launch_group(argv[optind], policy, detach);
+        free(policy);
+        return rc;
+    }
     rc = check_spec(argv[optind]);
     if (rc == 0)
         rc = client_spec_body(argv[optind], policy, &body);
     if (rc == 0)
-        rc = show_plan(argv[optind], body);
+        rc = show_plan(argv[optind], body, 0);
     if (rc == 0)
-        rc = submit(body, &id);
+        rc = submit(body, &id, NULL);
     json_decref(body);
     free(policy);
     if (rc != 0)

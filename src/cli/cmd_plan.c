@@ -11,6 +11,10 @@
  * every example under the lab's policy (examples/policy.yaml).  Without
  * either, $STRATUS_POLICY is used when set; otherwise the server's policy
  * (offline: none).
+ *
+ * A file of several YAML documents (a pipeline or job group,
+ * spec/pipeline.h) is planned stage by stage: each stage is placed on its
+ * own, as the controller will place it.
  */
 #include "cli/cli.h"
 
@@ -24,6 +28,7 @@
 #include "cli/client.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
+#include "spec/pipeline.h"
 #include "spec/spec.h"
 #include "util/fsutil.h"
 #include "util/strutil.h"
@@ -134,19 +139,17 @@ static int choose_policy(struct plan_args *a, struct policy **pol)
 
 /* ---- one file ---- */
 
-static int plan_one(const struct plan_args *a, const struct catalog *cat,
-                    const struct policy *pol, const char *file, json_t *out)
+/* Plan spec s (borrowed; a pipeline's stage) as plan_one does a file's. */
+static int plan_spec(const struct plan_args *a, const struct catalog *cat,
+                     const struct policy *pol, const struct spec *s, json_t *out)
 {
     struct plan_opts opts = {0, (size_t)a->top, 0};
-    struct spec *s;
     struct plan p;
     struct err e;
     size_t i;
     int rc;
 
     err_clear(&e);
-    if (spec_load_file(&s, file, &e) != 0)
-        return cli_fail(&e);
     for (i = 0; i < s->nwarnings; i++)
         fprintf(stderr, "%s\n", s->warnings[i]);
     plan_init(&p);
@@ -160,21 +163,39 @@ static int plan_one(const struct plan_args *a, const struct catalog *cat,
     if (rc != 0)
         rc = cli_fail(&e);
     plan_free(&p);
+    return rc;
+}
+
+static int plan_one(const struct plan_args *a, const struct catalog *cat,
+                    const struct policy *pol, const char *file, json_t *out)
+{
+    struct spec *s;
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    if (spec_load_file(&s, file, &e) != 0)
+        return cli_fail(&e);
+    rc = plan_spec(a, cat, pol, s, out);
     spec_free(s);
     return rc;
 }
 
 /* ---- one file, planned by the server ---- */
 
-/* The body of POST /v1/plan for file: NULL with e set when it cannot be read. */
+/* The body of POST /v1/plan for file (its text: stage, or else the file's):
+ * NULL with e set when it cannot be read. */
 static json_t *remote_body(const struct plan_args *a, const char *policy_text, const char *file,
-                           struct err *e)
+                           const char *stage, struct err *e)
 {
     char *text = NULL;
     size_t len = 0;
     json_t *body, *spec;
 
-    if (fs_read_file(file, 1 << 20, &text, &len, e) != 0)
+    if (stage != NULL) {
+        text = xstrdup(stage);
+        len = strlen(stage);
+    } else if (fs_read_file(file, 1 << 20, &text, &len, e) != 0)
         return NULL;
     spec = json_stringn(text, len);
     free(text);
@@ -195,7 +216,7 @@ static json_t *remote_body(const struct plan_args *a, const char *policy_text, c
 /* The spec's warnings (stderr) and the plan (into out, or its text to
  * stdout); an infeasible one asked to explain prints why, as offline. */
 static int plan_remote(const struct plan_args *a, const char *policy_text, const char *file,
-                       json_t *out)
+                       const char *stage, json_t *out)
 {
     json_t *body, *reply = NULL, *w;
     const char *text;
@@ -204,7 +225,7 @@ static int plan_remote(const struct plan_args *a, const char *policy_text, const
     int rc;
 
     err_clear(&e);
-    body = remote_body(a, policy_text, file, &e);
+    body = remote_body(a, policy_text, file, stage, &e);
     if (body == NULL)
         return cli_fail(&e);
     rc = client_call_keep("POST", "/v1/plan", body, &reply, &e);
@@ -234,6 +255,37 @@ static int policy_text_of(const struct plan_args *a, char **text)
     return 0;
 }
 
+/* A pipeline or job group: each stage planned on its own; 0 when the file
+ * is not one (*done stays 0). */
+static int plan_stages(const struct plan_args *a, const struct catalog *cat,
+                       const struct policy *pol, const char *ptext, const char *file,
+                       json_t *out, int *done)
+{
+    struct pipeline *pl = NULL;
+    char *text = NULL;
+    size_t len = 0, k;
+    struct err e;
+    int rc = 0, worst = 0;
+
+    err_clear(&e);
+    *done = fs_read_file(file, 1 << 20, &text, &len, &e) == 0 && pipeline_is_multi(text, len);
+    free(text);
+    if (!*done)
+        return 0;
+    if (pipeline_load_file(&pl, file, &e) != 0)
+        return cli_fail(&e);
+    for (k = 0; k < pl->n; k++) {
+        if (!out)
+            printf("%s%s '%s', stage %zu of %zu:\n", k ? "\n" : "",
+                   pipeline_mode_name(pl->mode), pl->name, k + 1, pl->n);
+        rc = cat ? plan_spec(a, cat, pol, pl->stages[k].spec, out)
+                 : plan_remote(a, ptext, file, pl->stages[k].text, out);
+        worst = rc > worst ? rc : worst;
+    }
+    pipeline_free(pl);
+    return worst;
+}
+
 static int run_plan(int argc, char **argv)
 {
     struct plan_args a;
@@ -241,7 +293,7 @@ static int run_plan(int argc, char **argv)
     struct catalog *cat = NULL;
     char *ptext = NULL;
     json_t *out = NULL;
-    int rc = parse_plan_args(argc, argv, &a), worst = 0, offline;
+    int rc = parse_plan_args(argc, argv, &a), worst = 0, offline, multi;
     size_t i, done = 0;
 
     if (rc != 0)
@@ -261,10 +313,11 @@ static int run_plan(int argc, char **argv)
             continue;
         if (done++ && !a.json)
             putchar('\n');
-        if (offline)
+        rc = plan_stages(&a, cat, pol, ptext, a.files[i], out, &multi);
+        if (!multi && offline)
             rc = plan_one(&a, cat, pol, a.files[i], out);
-        else
-            rc = plan_remote(&a, ptext, a.files[i], out);
+        else if (!multi)
+            rc = plan_remote(&a, ptext, a.files[i], NULL, out);
         if (rc > worst)
             worst = rc;
     }

@@ -704,7 +704,7 @@ static int serve_runs(const struct sim_args *a, const struct sim_serve_input *in
         if (kinds[i] != SSP_NKINDS) {
             pol.name = sim_serve_kind_names[kinds[i]];
             rc = sim_serve_run(in, &pol, r, &e);
-        } else if ((rc = sim_serve_bound(in, r, &e)) == ST_EINFEASIBLE) {
+        } else if ((rc = sim_serve_bound(in, pol_text, r, &e)) == ST_EINFEASIBLE) {
             /* an objective no offer meets for some users: no bound, the
              * policies still compare */
             fprintf(stderr, "stratus: no lower bound: %s\n", e.msg);

@@ -31,6 +31,7 @@
 #include "../util/err.h"
 
 struct catalog;
+struct spec_mount;
 
 struct driver_env {
     const char *key, *value;
@@ -57,6 +58,20 @@ struct attempt {
     const struct driver_env *envs;
     size_t nenvs;
     const char *ckpt_dir;       /* STRATUS_CHECKPOINT_DIR for this attempt */
+    /* Launch options of the spec (spec_launch_opts() fills them; zero/NULL =
+     * none).  The driver honours what it can and says what it cannot in the
+     * attempt's log; none of them is a reason to refuse a launch. */
+    const char *ports;               /* "8080,10022-10040": to expose */
+    const char *image;               /* image_id for this region ("docker:..." = a
+                                        container image) */
+    const char *disk_tier;           /* low, medium, high, ultra, best */
+    const char *accelerator_args;    /* "key=value,..." (TPU options) */
+    double disk_gb;                  /* boot disk size in GiB */
+    const struct spec_mount *mounts; /* file_mounts (spec/spec.h): local paths
+                                   to copy into the node's work dir, buckets */
+    size_t nmounts;
+    const char *spec_path; /* relative local sources are relative to its
+                              directory; NULL = the current directory */
 };
 
 enum driver_event_type {

@@ -183,7 +183,15 @@ static int check_attempt(struct local *p, const struct attempt *a, struct err *e
         if (!env_key_ok(a->envs[i].key) || a->envs[i].value == NULL)
             return err_set(e, ST_EINVAL, "bad environment variable name '%s'",
                            a->envs[i].key ? a->envs[i].key : "(null)");
-    return check_offer(p, a, e);
+    if ((rc = check_offer(p, a, e)) != 0)
+        return rc;
+    {
+        char *mounts = NULL; /* a missing local source fails the launch now */
+
+        rc = local_mounts_text(a, &mounts, e);
+        free(mounts);
+    }
+    return rc;
 }
 
 /* ---- launching ----------------------------------------------------------- */
@@ -262,6 +270,10 @@ static int node_env(const struct attempt *a, int rank, const char *ips, struct b
     env_add(b, "SKYPILOT_NODE_IPS", ips);
     env_addf(b, "SKYPILOT_TASK_ID", "stratus-%" PRId64 "-%d", a->job_id, a->n);
     env_addf(b, "SKYPILOT_NUM_GPUS_PER_NODE", "%d", a->acc_count);
+    /* resources.ports: every port of the local world is reachable already;
+     * the job learns which ones the spec exposes. */
+    if (a->ports)
+        env_add(b, "STRATUS_PORTS", a->ports);
     if (b->len > ENV_MAX_BYTES)
         return err_set(e, ST_ETOOBIG, "attempt %" PRId64 ": environment over %zu bytes",
                        a->id, ENV_MAX_BYTES);
@@ -362,6 +374,21 @@ static char *net_ips(const int *slots, int nodes)
     return ips;
 }
 
+/* The attempt's `mounts` and `notes` (local_mounts.c). */
+static int write_launch_opts(const char *tmp, const struct attempt *a, struct err *e)
+{
+    char *mounts = NULL, *notes = local_launch_notes(a);
+    int rc = local_mounts_text(a, &mounts, e);
+
+    if (rc == 0)
+        rc = write_text(tmp, "mounts", mounts, e);
+    if (rc == 0)
+        rc = write_text(tmp, "notes", notes, e);
+    free(mounts);
+    free(notes);
+    return rc;
+}
+
 /* Fill the temporary directory of an attempt. */
 static int write_attempt(struct local *p, const char *tmp, const struct attempt *a,
                          const char *why, const int *slots, struct err *e)
@@ -380,6 +407,8 @@ static int write_attempt(struct local *p, const char *tmp, const struct attempt 
         rc = write_text(tmp, "run", a->run, e);
     if (rc == 0)
         rc = write_text(tmp, "workdir", a->workdir, e);
+    if (rc == 0)
+        rc = write_launch_opts(tmp, a, e);
     if (rc == 0)
         rc = write_text(tmp, "refused", refused, e);
     for (r = 0; rc == 0 && !*why && r < a->nodes; r++)

@@ -193,6 +193,18 @@ extern struct local_sys local_sys;
  * record (nothing happens when no driver holds it open). */
 void local_node_wake(const char *node_dir);
 
+/* ---- local_mounts.c ---- */
+
+/* The attempt's `mounts` file: its local file_mounts, sources made absolute
+ * (*out NULL when there are none).  ST_EINVAL when a source is missing or a
+ * destination leaves the work directory. */
+int local_mounts_text(const struct attempt *a, char **out, struct err *e);
+/* The attempt's `notes`: what the local driver does not honour (image_id,
+ * disk_tier, accelerator_args, buckets), one line each; NULL when nothing. */
+char *local_launch_notes(const struct attempt *a);
+/* Supervisor: copy what a `mounts` file lists into the work directory. */
+int local_mounts_copy(const char *mounts, const char *work, struct err *e);
+
 /* ---- local_proc.c ---- */
 
 /* The directory (cgroup v2) below which nodes get a cgroup each, created if

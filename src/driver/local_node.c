@@ -275,6 +275,24 @@ static char *read_att_file(const char *dir, const char *name, size_t *len)
     return text;
 }
 
+/* The spec's launch options: what the driver cannot honour goes to the
+ * node's log, local file_mounts are copied in after the workdir (SkyPilot
+ * syncs file_mounts after the workdir too). */
+static int node_launch_opts(const char *dir, const char *work, struct err *e)
+{
+    char *notes = read_att_file(dir, "notes", NULL),
+         *mounts = read_att_file(dir, "mounts", NULL);
+    int rc = 0;
+
+    if (notes)
+        fputs(notes, stderr);
+    if (mounts)
+        rc = local_mounts_copy(mounts, work, e);
+    free(notes);
+    free(mounts);
+    return rc;
+}
+
 /* Read what the driver prepared and step into the working directory. */
 static int node_prepare(struct node_run *r, const char *dir)
 {
@@ -294,6 +312,8 @@ static int node_prepare(struct node_run *r, const char *dir)
         rc = fs_copy_tree(from, work, &bytes, &e);
     if (rc == 0)
         rc = fs_mkdirs(work, 0700, &e);
+    if (rc == 0)
+        rc = node_launch_opts(dir, work, &e);
     if (rc == 0 && chdir(work) != 0)
         rc = err_set(&e, ST_EIO, "cannot enter %s: %s", work, strerror(errno));
     if (rc != 0)

@@ -63,7 +63,6 @@
  */
 #include "slurm_int.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -75,6 +74,7 @@
 #include <unistd.h>
 
 #include "../util/fsutil.h"
+#include "../util/lazycurl.h"
 #include "../util/log.h"
 #include "../util/xmem.h"
 
@@ -593,6 +593,9 @@ static int slurm_launch(struct driver *d, const struct attempt *a, struct err *e
     }
     if ((rc = check_attempt(a, e)) != 0)
         return rc;
+    if (a->image || a->nmounts || a->ports || a->disk_tier || a->accelerator_args)
+        log_warn("slurm driver: attempt %" PRId64 ": image_id, file_mounts, ports, "
+                 "disk_tier and accelerator_args are not applied on Slurm clusters", a->id);
     cl = slurm_conf_find(&p->conf, a->cloud, a->region, a->zone, a->instance_type);
     if (cl == NULL)
         return err_set(e, ST_ENOTFOUND, "no cluster in %s is %s at %s/%s%s%s",
@@ -939,6 +942,8 @@ static int open_clusters(struct slurm *p, struct err *e)
     size_t i;
     int rc = 0;
 
+    if (lazycurl_load(e) != 0)
+        return e->code;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         return err_set(e, ST_EINTERNAL, "cannot initialise libcurl");
     p->curl_ready = 1;

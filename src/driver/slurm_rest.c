@@ -20,7 +20,6 @@
  */
 #include "slurm_int.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "../util/fsutil.h"
+#include "../util/lazycurl.h"
 #include "../util/xmem.h"
 
 /* A job list of tens of thousands of jobs is tens of megabytes. */
@@ -269,6 +269,8 @@ int srest_init(struct srest *r, const struct slurm_cluster *cl, double timeout,
 {
     memset(r, 0, sizeof(*r));
     r->cl = cl;
+    if (lazycurl_load(e) != 0)
+        return e->code;
     r->curl = curl_easy_init();
     if (r->curl == NULL)
         return err_set(e, ST_EINTERNAL, "cannot initialise libcurl");

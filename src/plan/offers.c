@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "offers.h"
+#include "plan.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,6 +82,13 @@ int offers_select(const struct catalog *cat, const struct offers_query *q,
         const char *sug = str_suggest(q->accelerator, catalog_accelerators(cat));
         char shown[128];
 
+        /* a known accelerator the catalog lacks is not a typo of another */
+        if (plan_known_accelerator(q->accelerator))
+            return err_set(
+                e, ST_ENOTFOUND,
+                "'%s' is a known accelerator, but this catalog has no offer of it",
+                str_vis(shown, sizeof(shown), q->accelerator));
+
         return err_set(e, ST_ENOTFOUND, "no offer has accelerator '%s'%s%s%s",
                        str_vis(shown, sizeof(shown), q->accelerator),
                        sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
@@ -144,14 +152,20 @@ void offers_print(FILE *fp, const struct offers_query *q, const struct offer *co
         char loc[128], acc[64];
 
         snprintf(loc, sizeof(loc), "%s%s%s", of->region, *of->zone ? "/" : "", of->zone);
-        snprintf(acc, sizeof(acc), "%s:%d", of->accelerator, of->acc_count);
+        if (*of->accelerator == '\0') /* a CPU offer */
+            snprintf(acc, sizeof(acc), "-");
+        else
+            snprintf(acc, sizeof(acc), "%s:%d", of->accelerator, of->acc_count);
         fprintf(fp, "%-5s %-28s %-24s %-12s %5.0fG %5.0f %6.0fG %-10s", of->cloud, loc,
                 of->instance_type, acc, of->acc_mem_gib, of->vcpus, of->memory_gib,
                 of->interconnect);
         print_price(fp, of->price);
         print_price(fp, of->spot_price);
-        fprintf(fp, " %9.3f\n",
-                listed_price(q, of) / (of->acc_count ? of->acc_count : 1));
+        if (*of->accelerator == '\0') /* a CPU offer: no accelerator-hour */
+            fprintf(fp, " %9s\n", "-");
+        else
+            fprintf(fp, " %9.3f\n",
+                    listed_price(q, of) / (of->acc_count ? of->acc_count : 1));
     }
     if (shown < total)
         fprintf(fp, "... %zu more (--limit 0 shows all)\n", total - shown);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char *const reason_keys[] = {
@@ -75,46 +76,146 @@ void plan_free(struct plan *p)
 
 /* ---- inputs ---- */
 
-static int resolve_accelerators(struct plan *p, struct err *e)
+/* Accelerator names SkyPilot knows (its catalogs' AcceleratorName values and
+ * a few it accepts for Kubernetes and neoclouds), so that a known name the
+ * catalog lacks is told apart from a typo.  TPU shapes are recognised by
+ * form (known_tpu).  Matching ignores case, as SkyPilot's does. */
+static const char *const known_accs[] = {
+    "A10",      "A100",      "A100-80GB", "A10G",      "A40",        "A4000",
+    "A5000",    "A6000",     "B200",      "B300",      "GB200",      "GB300",
+    "GH200",    "H100",      "H100-MEGA", "H100-NVL",  "H200",       "K80",
+    "L4",       "L40",       "L40S",      "M60",       "MI250X",     "MI300X",
+    "MI325X",   "MI355X",    "P100",      "P4",        "RTX3060",    "RTX3070",
+    "RTX3080",  "RTX3090",   "RTX4090",   "RTX5090",   "RTX6000",    "RTXPRO6000",
+    "T4",       "T4g",       "V100",      "V100-32GB", "Inferentia", "Inferentia2",
+    "Trainium", "Trainium2", "Gaudi",     NULL};
+
+/* "tpu-v2-8", "tpu-v5litepod-16", "tpu-v6e-8": SkyPilot's TPU names. */
+static int known_tpu(const char *name)
 {
-    const struct spec *s = p->spec;
-    size_t i;
+    static const char *const gens[] = {"v2-",  "v3-",  "v4-", "v5litepod-", "v5p-",
+                                       "v5e-", "v6e-", "v7-", "v7x-",       NULL};
 
-    p->accs = xgrow(p->accs, &p->accs_cap, s->nres, sizeof(*p->accs));
-    for (i = 0; i < s->nres; i++) {
-        const struct spec_res *r = &s->res[i];
-        const char *sug;
+    if (strncasecmp(name, "tpu-", 4) != 0)
+        return 0;
+    for (size_t i = 0; gens[i]; i++) {
+        size_t k = strlen(gens[i]);
 
-        if (r->accelerator == NULL)
-            return err_at(e, ST_EINFEASIBLE, s->path, r->line, 0,
-                          "the workload asks for no accelerator, and the catalog lists "
-                          "accelerator offers only; add resources.accelerators");
-        p->accs[i] = catalog_accelerator(p->cat, r->accelerator);
-        if (p->accs[i] != NULL)
-            continue;
-        sug = str_suggest(r->accelerator, catalog_accelerators(p->cat));
-        return err_at(e, ST_EINVAL, s->path, r->line, 0,
-                      "no offer in the catalog has accelerator '%s'%s%s%s; "
-                      "'stratus offers' lists them",
-                      r->accelerator, sug ? " (did you mean '" : "", sug ? sug : "",
-                      sug ? "'?)" : "");
+        if (strncasecmp(name + 4, gens[i], k) == 0 && name[4 + k] != '\0' &&
+            strspn(name + 4 + k, "0123456789") == strlen(name + 4 + k))
+            return 1;
     }
     return 0;
 }
 
+int plan_known_accelerator(const char *name)
+{
+    for (size_t i = 0; known_accs[i]; i++) {
+        if (strcasecmp(name, known_accs[i]) == 0)
+            return 1;
+    }
+    return known_tpu(name);
+}
+
+/* An accelerator the catalog has no offer of: a known one is said to be
+ * absent (never "did you mean" another GPU); an unknown one gets a spelling
+ * suggestion among the catalog's names. */
+static int unknown_accelerator(struct plan *p, const struct spec_res *r, struct err *e)
+{
+    const struct spec *s = p->spec;
+    const char *sug;
+
+    if (plan_known_accelerator(r->accelerator))
+        return err_at(e, ST_EINVAL, s->path, r->line, 0,
+                      "'%s' is a known accelerator, but this catalog has no offer of it; "
+                      "'stratus offers' lists what it has",
+                      r->accelerator);
+    sug = str_suggest(r->accelerator, catalog_accelerators(p->cat));
+    return err_at(e, ST_EINVAL, s->path, r->line, 0,
+                  "no offer in the catalog has accelerator '%s'%s%s%s; "
+                  "'stratus offers' lists them",
+                  r->accelerator, sug ? " (did you mean '" : "", sug ? sug : "",
+                  sug ? "'?)" : "");
+}
+
+const char plan_acc_absent[] = "(absent)";
+
+/* The offers an alternative looks at: those of its accelerator; CPU-only
+ * offers (accelerator "") when it names none; every offer (NULL) when it
+ * names only an instance type, which then says what the node has.  A known
+ * accelerator the catalog lacks, among other alternatives, is skipped
+ * (plan_acc_absent) as SkyPilot skips what no cloud it has sells; the plan
+ * fails only when no alternative is left. */
+static int resolve_accelerators(struct plan *p, struct err *e)
+{
+    const struct spec *s = p->spec;
+    size_t i, n, absent = 0, first = 0;
+
+    p->accs = xgrow(p->accs, &p->accs_cap, s->nres, sizeof(*p->accs));
+    for (i = 0; i < s->nres; i++) {
+        const struct spec_res *r = &s->res[i];
+
+        if (r->accelerator == NULL && r->instance_type != NULL) {
+            p->accs[i] = NULL;
+            continue;
+        }
+        if (r->accelerator != NULL) {
+            p->accs[i] = catalog_accelerator(p->cat, r->accelerator);
+            if (p->accs[i] != NULL)
+                continue;
+            if (!plan_known_accelerator(r->accelerator))
+                return unknown_accelerator(p, r, e); /* a typo stops the plan */
+            if (absent++ == 0)
+                first = i;
+            p->accs[i] = plan_acc_absent;
+            continue;
+        }
+        /* CPU-only offers are indexed under "" (catalog.h). */
+        p->accs[i] = "";
+        if (catalog_offers_of(p->cat, "", &n) != NULL && n > 0)
+            continue;
+        return err_at(
+            e, ST_EINFEASIBLE, s->path, r->line, 0,
+            "the workload asks for no accelerator, and this catalog (%s) has no "
+            "CPU-only offers; add resources.accelerators or use a catalog with "
+            "CPU instances",
+            catalog_dir(p->cat));
+    }
+    return absent == s->nres ? unknown_accelerator(p, &s->res[first], e) : 0;
+}
+
+/* Whether the catalog knows cloud at all (some region of it). */
+static int cloud_known(const struct catalog *cat, const char *cloud)
+{
+    for (size_t i = 0; i < catalog_nregions(cat); i++) {
+        if (strcmp(catalog_region_at(cat, i)->cloud, cloud) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A data location must be in the catalog.  A bucket from file_mounts has a
+ * cloud and no region: its egress is priced by cloud (see memo_egress). */
 static int check_data_location(struct plan *p, struct err *e)
 {
     const struct spec *s = p->spec;
 
     if (s->data_cloud == NULL || s->data_gb <= 0)
         return 0;
-    if (catalog_region(p->cat, s->data_cloud, s->data_region ? s->data_region : "") != NULL)
+    if (s->data_region == NULL) {
+        if (cloud_known(p->cat, s->data_cloud))
+            return 0;
+        return err_set(e, ST_EINVAL,
+                       "%s: the data is on %s, which has no region in the catalog (see "
+                       "%s/regions.csv); set stratus.data.location",
+                       s->path, s->data_cloud, catalog_dir(p->cat));
+    }
+    if (catalog_region(p->cat, s->data_cloud, s->data_region) != NULL)
         return 0;
     return err_set(e, ST_EINVAL,
                    "%s: stratus.data.location '%s/%s' is not a region in the catalog "
                    "(see %s/regions.csv)",
-                   s->path, s->data_cloud, s->data_region ? s->data_region : "",
-                   catalog_dir(p->cat));
+                   s->path, s->data_cloud, s->data_region, catalog_dir(p->cat));
 }
 
 /* ---- one candidate ---- */
@@ -124,8 +225,17 @@ static double memo_egress(struct plan *p, const struct offer *o)
 {
     double *m = &p->memo[2 * o->region_idx];
 
-    if (isnan(*m))
-        *m = catalog_egress_per_gb(p->cat, p->spec->data_cloud, p->spec->data_region,
+    if (!isnan(*m))
+        return *m;
+    /* A bucket of unknown region (a file_mounts URL): on the same cloud it is
+     * counted as free, since SkyPilot users keep buckets where they run;
+     * from another cloud it costs that cloud's internet egress, the same
+     * from every region (the inter_cloud rows match any source region). */
+    if (p->spec->data_region == NULL && strcmp(p->spec->data_cloud, o->cloud) == 0)
+        *m = 0;
+    else
+        *m = catalog_egress_per_gb(p->cat, p->spec->data_cloud,
+                                   p->spec->data_region ? p->spec->data_region : "",
                                    o->cloud, o->region);
     return *m;
 }
@@ -134,6 +244,8 @@ static double memo_rate(struct plan *p, const struct offer *o)
 {
     double *m = &p->memo[2 * o->region_idx + 1];
 
+    if (p->memo_acc == NULL)
+        return catalog_preempt_rate(p->cat, o); /* offers of mixed accelerators */
     if (isnan(*m))
         *m = catalog_preempt_rate(p->cat, o);
     return *m;
@@ -167,7 +279,8 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
         c->key /= pow(1 - margin, c->pref);
 }
 
-static int spec_fits(const struct spec_res *r, const struct offer *o)
+static int spec_fits(const struct spec *s, const struct spec_res *r,
+                     const struct offer *o)
 {
     if (r->cloud && strcmp(r->cloud, o->cloud) != 0)
         return PLAN_R_SPEC_LOCATION;
@@ -175,6 +288,8 @@ static int spec_fits(const struct spec_res *r, const struct offer *o)
         return PLAN_R_SPEC_LOCATION;
     if (r->zone && strcmp(r->zone, o->zone) != 0)
         return PLAN_R_SPEC_LOCATION;
+    if (!spec_region_has_image(s, o->region))
+        return PLAN_R_SPEC_LOCATION; /* a per-region image_id map names the regions */
     if (r->instance_type && strcmp(r->instance_type, o->instance_type) != 0)
         return PLAN_R_SPEC_INSTANCE;
     /* Unknown vCPUs or memory (0, e.g. TPU VMs) cannot be checked and pass. */
@@ -182,6 +297,9 @@ static int spec_fits(const struct spec_res *r, const struct offer *o)
         return PLAN_R_SPEC_CPUS;
     if (r->memory_gib > 0 && o->memory_gib > 0 &&
         (r->memory_exact ? o->memory_gib != r->memory_gib : o->memory_gib < r->memory_gib))
+        return PLAN_R_SPEC_MEMORY;
+    if (r->mem_per_cpu > 0 && o->vcpus > 0 && o->memory_gib > 0 &&
+        o->memory_gib < r->mem_per_cpu * o->vcpus)
         return PLAN_R_SPEC_MEMORY;
     return -1;
 }
@@ -212,15 +330,31 @@ static int policy_fits(const struct plan *p, const struct offer *o, const struct
     return -1;
 }
 
+/* SkyPilot places CPU work without an instance type on its default
+ * families only (families.c); when none fits, other families may do, but
+ * never ARM ones (a task's x86 image would not run).  Asked once per offer
+ * (both modes follow). */
+static int cpu_family_ok(struct plan *p, const struct offer *o)
+{
+    if (p->fam_offer != o) {
+        p->fam_offer = o;
+        p->fam_ok = !plan_cpu_arm(o->cloud, o->instance_type) &&
+                    (p->family_relaxed || plan_cpu_default_family(o->cloud, o->instance_type));
+    }
+    return p->fam_ok;
+}
+
 /* The first reason candidate c is removed, or -1 when it is feasible. */
 static int cand_check(struct plan *p, const struct spec_res *r, const struct offer *o,
                       const struct plan_cand *c)
 {
     const struct quota *q;
-    int why = spec_fits(r, o);
+    int why = spec_fits(p->spec, r, o);
 
     if (why >= 0)
         return why;
+    if (r->accelerator == NULL && r->instance_type == NULL && !cpu_family_ok(p, o))
+        return PLAN_R_SPEC_FAMILY;
     if ((r->use_spot == 1 && c->mode != PLAN_SPOT) || (r->use_spot == 0 && c->mode == PLAN_SPOT))
         return PLAN_R_SPEC_SPOT;
     if (c->price_hour < 0)
@@ -265,7 +399,8 @@ static void consider(struct plan *p, size_t alt, uint32_t oi, int mode, double p
     c.mode = (uint8_t)mode;
     c.nodes = p->spec->num_nodes;
     c.price_hour = price;
-    if (o->acc_count != r->acc_count) {
+    /* An alternative naming only an instance type takes what it has. */
+    if (o->acc_count != r->acc_count && p->accs[alt] != NULL) {
         record(p, &c, PLAN_R_ACC_COUNT);
         return;
     }
@@ -361,15 +496,136 @@ static void select_top(struct plan *p, size_t k)
 
 /* ---- the whole ---- */
 
+/* "on azure", "in aws/us-east-1", "in region eastus": the spec's location. */
+static void loc_text(const struct spec_res *r, char *buf, size_t n)
+{
+    if (r->cloud && !r->region && !r->zone)
+        snprintf(buf, n, "on %s", r->cloud);
+    else if (r->cloud)
+        snprintf(buf, n, "in %s/%s%s%s", r->cloud, r->region ? r->region : "*",
+                 r->zone ? "/" : "", r->zone ? r->zone : "");
+    else
+        snprintf(buf, n, "in %s %s", r->zone ? "zone" : "region",
+                 r->zone ? r->zone : r->region);
+}
+
+static int in_location(const struct spec_res *r, const struct offer *o)
+{
+    return (!r->cloud || strcmp(r->cloud, o->cloud) == 0) &&
+           (!r->region || strcmp(r->region, o->region) == 0) &&
+           (!r->zone || strcmp(r->zone, o->zone) == 0);
+}
+
+static double list_price(const struct offer *o)
+{
+    return o->price >= 0 ? o->price : o->spot_price;
+}
+
+/* The offer to point at: one that fits the alternative but for its
+ * location if any, cheapest first; NULL when some offer is in the spec's
+ * location (nothing to say: another reason removed them). */
+static const struct offer *best_elsewhere(const struct plan *p, size_t alt, int *none)
+{
+    const struct spec_res *r = &p->spec->res[alt];
+    struct spec_res anywhere = *r;
+    const struct offer *best = NULL;
+    size_t i, n;
+    const uint32_t *idx = catalog_offers_of(p->cat, p->accs[alt], &n);
+    int bfits = 0;
+
+    anywhere.cloud = anywhere.region = anywhere.zone = NULL;
+    *none = 0;
+    for (i = 0; i < n; i++) {
+        const struct offer *o = catalog_offer(p->cat, idx[i]);
+        int fits = o->acc_count == r->acc_count && spec_fits(p->spec, &anywhere, o) < 0 &&
+                   (r->accelerator || r->instance_type ||
+                    !plan_cpu_arm(o->cloud, o->instance_type));
+
+        if (in_location(r, o)) {
+            *none = 1;
+            return NULL;
+        }
+        if (best == NULL || (fits && !bfits) ||
+            (fits == bfits && list_price(o) < list_price(best))) {
+            best = o;
+            bfits = fits;
+        }
+    }
+    return best;
+}
+
+/* How many regions of `cloud` have offers of the alternative's accelerator. */
+static size_t regions_of(const struct plan *p, size_t alt, const char *cloud)
+{
+    size_t i, n, count = 0;
+    const uint32_t *idx = catalog_offers_of(p->cat, p->accs[alt], &n);
+    unsigned char *seen = xcalloc(catalog_nregions(p->cat) + 1, 1);
+
+    for (i = 0; i < n; i++) {
+        const struct offer *o = catalog_offer(p->cat, idx[i]);
+
+        if (o->cloud == cloud && !seen[o->region_idx]++)
+            count++;
+    }
+    free(seen);
+    return count;
+}
+
+/* Where the offers of an alternative's accelerator are, when none is in the
+ * spec's location: "A10G is not offered on azure; aws offers it in 12
+ * regions, cheapest us-east-1 g5.xlarge (A10G:1) $1.006/h".  Appends to msg
+ * at *off (kept <= len); nothing when the location has some. */
+static void note_elsewhere(struct plan *p, size_t alt, char *msg, size_t len, size_t *off)
+{
+    const struct spec_res *r = &p->spec->res[alt];
+    const struct offer *best;
+    char where[160], shape[64];
+    int gpu, some_here;
+    size_t nreg;
+
+    if (p->accs[alt] == NULL || p->accs[alt] == plan_acc_absent ||
+        (!r->cloud && !r->region && !r->zone) || *off >= len)
+        return;
+    best = best_elsewhere(p, alt, &some_here);
+    if (some_here)
+        return;
+    gpu = p->accs[alt][0] != '\0';
+    loc_text(r, where, sizeof(where));
+    if (best == NULL) {
+        snprintf(msg + *off, len - *off, ": %s %s not offered %s",
+                 gpu ? p->accs[alt] : "CPU-only instances", gpu ? "is" : "are", where);
+    } else {
+        nreg = regions_of(p, alt, best->cloud);
+        if (gpu)
+            snprintf(shape, sizeof(shape), "%s:%d", best->accelerator, best->acc_count);
+        else
+            snprintf(shape, sizeof(shape), "%g vCPU, %g GiB", best->vcpus,
+                     best->memory_gib);
+        snprintf(msg + *off, len - *off,
+                 ": %s %s not offered %s; %s offers %s in %zu region%s, cheapest %s %s "
+                 "(%s) $%.3f/h",
+                 gpu ? p->accs[alt] : "CPU-only instances", gpu ? "is" : "are", where,
+                 best->cloud, gpu ? "it" : "them", nreg, nreg == 1 ? "" : "s",
+                 best->region, best->instance_type, shape, list_price(best));
+    }
+    *off += strlen(msg + *off);
+}
+
 static int infeasible(struct plan *p, struct err *e)
 {
     char msg[ST_ERR_MSG_MAX], why[256];
-    size_t off = 0;
+    size_t off = 0, head;
     int r;
 
-    off += (size_t)snprintf(msg, sizeof(msg),
-                            "no feasible placement for '%s': %zu candidates considered",
-                            p->spec->name, p->considered);
+    off += (size_t)snprintf(msg, sizeof(msg), "no feasible placement for '%s'",
+                            p->spec->name);
+    head = off;
+    for (size_t alt = 0; alt < p->spec->nres && alt < 4; alt++)
+        note_elsewhere(p, alt, msg, sizeof(msg), &off);
+    if (off < sizeof(msg))
+        off +=
+            (size_t)snprintf(msg + off, sizeof(msg) - off, "%s %zu candidates considered",
+                             off == head ? ":" : ";", p->considered);
     for (r = 0; r < PLAN_R__N && off < sizeof(msg); r++)
         if (p->excl[r].count)
             off += (size_t)snprintf(msg + off, sizeof(msg) - off, "; %zu removed: %s",
@@ -412,6 +668,8 @@ static void plan_reset(struct plan *p, const struct catalog *cat, const struct s
     p->spec = s;
     p->rule = policy_match(pol, s);
     p->n = p->feasible = p->considered = 0;
+    p->fam_offer = NULL;
+    p->family_relaxed = 0;
     memset(p->excl, 0, sizeof(p->excl));
     p->duration_assumed = s->duration_s <= 0;
     p->duration_h = p->duration_assumed ? 1.0 : s->duration_s / 3600.0;
@@ -429,30 +687,86 @@ static void forget_rates(struct plan *p, const char *acc)
     p->memo_acc = acc;
 }
 
+/* Every mode (and commitment) of offer idx for alternative alt. */
+static void consider_offer(struct plan *p, size_t alt, uint32_t idx, int has_commits,
+                           double now)
+{
+    const struct offer *of = catalog_offer(p->cat, idx);
+
+    consider(p, alt, idx, PLAN_ONDEMAND, of->price);
+    consider(p, alt, idx, PLAN_SPOT, of->spot_price);
+    if (has_commits)
+        consider_commitments(p, alt, idx, now);
+}
+
+/* An alternative that names only an instance type looks at the offers of
+ * that type, whatever they carry; one the catalog lacks is an error. */
+static int consider_instance_type(struct plan *p, size_t alt, int has_commits, double now,
+                                  struct err *e)
+{
+    const struct spec_res *r = &p->spec->res[alt];
+    size_t i, n = catalog_noffers(p->cat), seen = 0;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(catalog_offer(p->cat, i)->instance_type, r->instance_type) != 0)
+            continue;
+        seen++;
+        consider_offer(p, alt, (uint32_t)i, has_commits, now);
+    }
+    if (seen > 0)
+        return 0;
+    return err_at(
+        e, ST_EINVAL, p->spec->path, r->line, 0,
+        "no offer in the catalog has instance type '%s'; 'stratus offers' lists "
+        "them",
+        r->instance_type);
+}
+
+/* Consider every alternative's offers. */
+static int enumerate(struct plan *p, int has_commits, double now, struct err *e)
+{
+    size_t alt, i, n;
+    int rc;
+
+    for (alt = 0; alt < p->spec->nres; alt++) {
+        const uint32_t *idx;
+
+        if (p->accs[alt] == plan_acc_absent)
+            continue;
+        forget_rates(p, p->accs[alt]);
+        if (p->accs[alt] == NULL) {
+            if ((rc = consider_instance_type(p, alt, has_commits, now, e)) != 0)
+                return rc;
+            continue;
+        }
+        idx = catalog_offers_of(p->cat, p->accs[alt], &n);
+        for (i = 0; i < n; i++)
+            consider_offer(p, alt, idx[i], has_commits, now);
+    }
+    return 0;
+}
+
 int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
               const struct policy *pol, const struct plan_opts *o, struct err *e)
 {
     double now = o && o->now > 0 ? o->now : (double)time(NULL);
     int has_commits = catalog_ncommitments(cat) > 0;
-    size_t alt, i, n;
     int rc;
 
     plan_reset(p, cat, s, pol);
     p->by_price = o ? o->by_price : 0;
-    if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_data_location(p, e)) != 0)
+    if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_data_location(p, e)) != 0 ||
+        (rc = enumerate(p, has_commits, now, e)) != 0)
         return rc;
-    for (alt = 0; alt < s->nres; alt++) {
-        const uint32_t *idx = catalog_offers_of(cat, p->accs[alt], &n);
-
-        forget_rates(p, p->accs[alt]);
-        for (i = 0; i < n; i++) {
-            const struct offer *of = catalog_offer(cat, idx[i]);
-
-            consider(p, alt, idx[i], PLAN_ONDEMAND, of->price);
-            consider(p, alt, idx[i], PLAN_SPOT, of->spot_price);
-            if (has_commits)
-                consider_commitments(p, alt, idx[i], now);
-        }
+    /* CPU work that fits no default family (cpus: 1 exactly, say) may use
+     * other x86 families rather than fail: plan again with them. */
+    if (p->n == 0 && p->excl[PLAN_R_SPEC_FAMILY].count > 0) {
+        p->considered = 0;
+        memset(p->excl, 0, sizeof(p->excl));
+        p->family_relaxed = 1;
+        p->fam_offer = NULL; /* its cached answer was for the strict rule */
+        if ((rc = enumerate(p, has_commits, now, e)) != 0)
+            return rc;
     }
     p->feasible = p->n;
     if (p->n == 0)

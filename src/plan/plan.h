@@ -12,6 +12,13 @@
  *                preemption loses restore time + half a checkpoint interval
  *                (half the run when there are no checkpoints)
  *   egress     = data.size_gb x the price per GB from the data's location
+ *                (a bucket of unknown region, from file_mounts: free on its
+ *                own cloud, else that cloud's internet egress)
+ *
+ * An alternative without an accelerator looks at CPU-only offers (catalog
+ * accelerator ""), one naming only an instance type at that type's offers.
+ * When nothing is feasible, an alternative whose accelerator has no offer in
+ * the spec's location gets a note saying where it is offered.
  *
  * Candidates are ordered by (policy overflow tier, the spec's `ordered`
  * position, expected cost / (1 - margin)^preference index), ties broken by
@@ -38,6 +45,8 @@ struct policy_rule;
     X(ACC_COUNT, "accelerator_count", "wrong number of accelerators per node")           \
     X(SPEC_LOCATION, "spec_location", "outside the spec's cloud/region/zone")            \
     X(SPEC_INSTANCE, "spec_instance_type", "not the spec's instance_type")               \
+    X(SPEC_FAMILY, "cpu_family",                                                         \
+      "not a default CPU family, or ARM (name an instance_type to use it)")               \
     X(SPEC_CPUS, "spec_cpus", "vCPUs do not fit the spec")                               \
     X(SPEC_MEMORY, "spec_memory", "memory does not fit the spec")                        \
     X(SPEC_SPOT, "spec_use_spot", "excluded by the spec's use_spot")                     \
@@ -100,12 +109,17 @@ struct plan {
     size_t considered;     /* candidates examined */
     struct plan_excl excl[PLAN_R__N];
     /* scratch, kept between calls so a reused plan does not allocate */
-    const char **accs;     /* canonical accelerator per alternative */
+    const char **accs; /* canonical accelerator per alternative; "" = CPU
+                          offers, NULL = every offer of the instance type,
+                          plan_acc_absent = skipped (not in the catalog) */
     size_t accs_cap;
     double *memo;          /* per region: egress $/GB and preemption rate */
     size_t memo_cap;
     char memo_data[160];   /* the data location the egress memo is for */
     const char *memo_acc;  /* the accelerator the rate memo is for */
+    const struct offer *fam_offer; /* the last offer checked for its CPU family */
+    int fam_ok;            /* and the answer */
+    int family_relaxed;    /* no default family fitted: other x86 ones may */
 };
 
 void plan_init(struct plan *p);
@@ -116,6 +130,20 @@ void plan_free(struct plan *p);
  * location), with the spec's file:line and a suggestion. */
 int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
               const struct policy *pol, const struct plan_opts *o, struct err *e);
+
+/* 1 when name (any case) is an accelerator SkyPilot knows ("V100",
+ * "tpu-v2-8"), whether or not the catalog has offers of it: such a name is
+ * never answered with "did you mean" another accelerator. */
+int plan_known_accelerator(const char *name);
+/* 1 when a CPU-only instance type is of SkyPilot's default families on its
+ * cloud (families.c), where CPU work without an instance_type is placed. */
+int plan_cpu_default_family(const char *cloud, const char *instance_type);
+/* 1 when an instance type is an ARM (aarch64) one: AWS Graviton families
+ * (m7g, c6gn, t4g, ...), GCP t2a/c4a, Azure sizes with a 'p' feature letter
+ * (D8ps_v5, E4pds_v6). */
+int plan_cpu_arm(const char *cloud, const char *instance_type);
+/* p->accs[i] of an alternative whose known accelerator the catalog lacks. */
+extern const char plan_acc_absent[];
 
 const char *plan_reason_key(int r);
 const char *plan_reason_text(int r);

@@ -28,6 +28,34 @@ static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_ca
             str_money(m4, sizeof(m4), c->egress), str_money(m5, sizeof(m5), c->expected));
 }
 
+/* "H100:8"; "CPU 8+ vCPU, 32 GiB" for CPU work; the instance type when the
+ * alternative names only that. */
+static const char *alt_text(const struct plan *p, size_t i, char *buf, size_t n)
+{
+    const struct spec_res *r = &p->spec->res[i];
+    size_t off;
+
+    if (p->accs[i] == NULL)
+        snprintf(buf, n, "%s", r->instance_type);
+    else if (p->accs[i] == plan_acc_absent)
+        snprintf(buf, n, "%s:%d (not in the catalog)", r->accelerator, r->acc_count);
+    else if (p->accs[i][0] != '\0')
+        snprintf(buf, n, "%s:%d", p->accs[i], r->acc_count);
+    else {
+        off = (size_t)snprintf(buf, n, "CPU");
+        if (r->cpus > 0 && off < n)
+            off += (size_t)snprintf(buf + off, n - off, " %g%s vCPU", r->cpus,
+                                    r->cpus_exact ? "" : "+");
+        if (r->memory_gib > 0 && off < n)
+            off += (size_t)snprintf(buf + off, n - off, "%s %g%s GiB",
+                                    r->cpus > 0 ? "," : "", r->memory_gib,
+                                    r->memory_exact ? "" : "+");
+        else if (r->mem_per_cpu > 0 && off < n)
+            snprintf(buf + off, n - off, ", %g+ GiB/vCPU", r->mem_per_cpu);
+    }
+    return buf;
+}
+
 static void print_header(FILE *fp, const struct plan *p)
 {
     const struct spec *s = p->spec;
@@ -36,9 +64,12 @@ static void print_header(FILE *fp, const struct plan *p)
 
     fprintf(fp, "%s: %s, %d node%s x ", s->name, spec_kind_name(s->kind), s->num_nodes,
             s->num_nodes == 1 ? "" : "s");
-    for (i = 0; i < s->nres; i++)
-        fprintf(fp, "%s%s:%d", i ? (s->ordered ? " > " : " | ") : "", p->accs[i],
-                s->res[i].acc_count);
+    for (i = 0; i < s->nres; i++) {
+        char what[96];
+
+        fprintf(fp, "%s%s", i ? (s->ordered ? " > " : " | ") : "",
+                alt_text(p, i, what, sizeof(what)));
+    }
     if (p->duration_assumed)
         fprintf(fp, ", no duration given: costs are per hour\n");
     else

@@ -34,7 +34,9 @@ struct alias {
     const char *why; /* said instead of "did you mean" when set */
 };
 
-static const char *const cloud_names[] = {"azure", "gcp", "oci", "aws", NULL};
+/* The catalog's clouds (issue 15 added lambda and nebius). */
+static const char *const cloud_names[] = {"azure",  "gcp",    "oci", "aws",
+                                          "lambda", "nebius", NULL};
 static const struct alias cloud_aliases[] = {
     {"oracle", "oci", NULL}, {"oraclecloud", "oci", NULL},
     {"google", "gcp", NULL}, {"googlecloud", "gcp", NULL},

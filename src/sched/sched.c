@@ -16,6 +16,7 @@
 #include "sched_int.h"
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
+#include "../spec/pipeline.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../util/fsutil.h"
@@ -285,7 +286,8 @@ static void add_job(struct sched *s, struct sjob *sj)
     s->jobs[s->njobs++] = sj;
     if (sj->j.id > s->max_job_id)
         s->max_job_id = sj->j.id;
-    if (sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING)
+    sched_group_added(s, sj);
+    if ((sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING) && !sj->held)
         sched_wait_add(s, sj);
 }
 
@@ -520,13 +522,17 @@ static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
 /* The spec's envs for an attempt of sj; a replica of a service gets PORT
  * (its port: the local world gives each replica its own),
  * STRATUS_SERVICE_PORT (the same) and STRATUS_REPLICA (its job id) first,
- * and a spec's own variable of those names is left out.  *n gets the
- * count; vals holds the numbers' text. */
-static struct driver_env *spec_envs(const struct sjob *sj, char vals[2][24], size_t *n)
+ * and a spec's own variable of those names is left out; a stage of a
+ * pipeline gets its directories (sched_group_envs) first.  *n gets the
+ * count; vals holds the numbers' text, gvals the stage's values. */
+static struct driver_env *spec_envs(const struct sched *s, const struct sjob *sj,
+                                    char vals[2][24], char *gvals[SCHED_GROUP_ENVS],
+                                    size_t *n)
 {
     const struct spec *sp = sj->spec;
-    struct driver_env *v = xcalloc(sp->nenvs + REPLICA_ENVS + 1, sizeof(*v));
-    size_t i, k = 0;
+    struct driver_env *v =
+        xcalloc(sp->nenvs + REPLICA_ENVS + SCHED_GROUP_ENVS + 1, sizeof(*v));
+    size_t i, k = sched_group_envs(s, sj, v, gvals);
 
     if (sj->j.service_id != 0) {
         snprintf(vals[0], sizeof(vals[0]), "%d", sj->j.port);
@@ -555,17 +561,23 @@ static struct driver_env *spec_envs(const struct sjob *sj, char vals[2][24], siz
 static void do_launch(struct sched *s, struct sjob *sj)
 {
     const struct store_attempt *at = &sj->att;
-    char *dir = ckpt_dir(s, sj->j.id, at->n), vals[2][24];
+    char *dir = ckpt_dir(s, sj->j.id, at->n), vals[2][24], *gvals[SCHED_GROUP_ENVS];
     size_t nenvs = 0;
-    struct driver_env *envs = spec_envs(sj, vals, &nenvs);
-    struct attempt a = {at->id, sj->j.id, at->n, sj->j.name, at->cloud, at->region,
-                        at->zone, at->instance_type, at->accelerator, at->acc_count,
-                        at->nodes, at->mode == PLAN_SPOT, sj->spec->setup, sj->spec->run,
-                        sj->workdir, envs, nenvs, dir};
+    struct driver_env *envs = spec_envs(s, sj, vals, gvals, &nenvs);
+    /* designated: the launch options after ckpt_dir start zero */
+    struct attempt a = {.id = at->id, .job_id = sj->j.id, .n = at->n,
+                        .job_name = sj->j.name, .cloud = at->cloud, .region = at->region,
+                        .zone = at->zone, .instance_type = at->instance_type,
+                        .accelerator = at->accelerator, .acc_count = at->acc_count,
+                        .nodes = at->nodes, .spot = at->mode == PLAN_SPOT,
+                        .setup = sj->spec->setup, .run = sj->spec->run,
+                        .workdir = sj->workdir, .envs = envs, .nenvs = nenvs,
+                        .ckpt_dir = dir};
     struct err e;
     int rc, store_failed = 0;
 
     err_clear(&e);
+    spec_launch_opts(sj->spec, at->cloud, at->region, &a); /* ports, image, mounts */
     rc = dir ? carry_checkpoint(s, sj, dir, &store_failed, &e) : 0;
     if (rc == 0)
         rc = driver_launch(s->p.driver, &a, &e);
@@ -576,6 +588,7 @@ static void do_launch(struct sched *s, struct sjob *sj)
         push_sync_event(s, at->id, rc, e.msg);
     free(dir);
     free(envs);
+    sched_group_envs_free(gvals);
 }
 
 static void run_action(struct sched *s, struct action *a)
@@ -680,6 +693,7 @@ int sched_transition(struct sched *s, struct sjob *sj, int to, struct err *e,
     if (job_state_terminal(to)) {
         sj->j.ended_at = s->now;
         s->ended = 1;
+        sched_group_ended(s, sj);
     }
     if (to == JOB_PENDING || to == JOB_RECOVERING)
         sched_wait_add(s, sj);
@@ -1079,6 +1093,30 @@ static int cancel_job(struct sched *s, int64_t id, struct err *e)
     return sched_transition(s, sj, JOB_CANCELLED, e, "cancelled by the user");
 }
 
+/* A cancel of the first stage of a pipeline or job group (whose id names
+ * the group) cancels every stage still active, even when the first one has
+ * ended: `stratus cancel GROUP` stops the rest.  Held stages are left to
+ * sched_groups(), which ends them naming the cancelled stage before them. */
+static int cancel_group(struct sched *s, int64_t id, struct err *e)
+{
+    const struct sjob *head = find_by_id(s, id);
+    size_t i;
+    int rc = 0;
+
+    /* a job in memory that heads no group: nothing to look for (the scan
+     * is for a head that has ended, or a group's id) */
+    if (head != NULL && head->j.group_id != id)
+        return 0;
+    for (i = 0; rc == 0 && i < s->njobs; i++) {
+        struct sjob *sj = s->jobs[i];
+
+        if (sj->j.group_id == id && sj->j.id != id && !sj->held &&
+            !job_state_terminal(sj->j.state))
+            rc = cancel_job(s, sj->j.id, e);
+    }
+    return rc;
+}
+
 static int take_requests(struct sched *s, struct err *e)
 {
     struct store_request *r = NULL;
@@ -1092,6 +1130,8 @@ static int take_requests(struct sched *s, struct err *e)
 
         if (strcmp(r[i].kind, "cancel") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
             rc = cancel_job(s, id, e);
+            if (rc == 0)
+                rc = cancel_group(s, id, e);
         } else if (strcmp(r[i].kind, "terminate") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
             sched_act(s, ACT_TERMINATE, id, NULL);
         } else {
@@ -1155,6 +1195,7 @@ static int reload(struct sched *s, struct err *e)
     for (i = 0; i < s->njobs; i++)
         sjob_free(s->jobs[i]);
     s->njobs = s->natts = s->nwait = 0;
+    s->ngended = s->nheld = 0;
     s->max_job_id = 0;
     drop_actions(s);
     store_blocks_free(s->blocks, s->nblocks);
@@ -1192,13 +1233,22 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         if ((rc = take_requests(s, e)) != 0)
             goto fail;
     }
-    if ((rc = sched_check_deadlines(s, e)) != 0 || (rc = sched_place_all(s, e)) != 0)
+    /* Stages released by stages that ended in the events above are placed
+     * in this step; a stage ending in placement (a spec no offer fits) is
+     * acted on after it, and what it releases is placed at the next step,
+     * at once (groups_again). */
+    s->groups_again = 0;
+    rc = sched_check_deadlines(s, e);
+    rc = rc != 0 ? rc : sched_groups(s, e);
+    rc = rc != 0 ? rc : sched_place_all(s, e);
+    rc = rc != 0 ? rc : sched_groups(s, e);
+    if (rc != 0)
         goto fail;
     if ((rc = commit_and_act(s, e)) != 0)
         goto fail;
     drop_finished(s);
     if (next_in)
-        *next_in = s->nsync > 0 || s->more_events ? 0 : next_wake(s);
+        *next_in = s->nsync > 0 || s->more_events || s->groups_again ? 0 : next_wake(s);
     return 0;
 
 fail:
@@ -1265,6 +1315,7 @@ void sched_close(struct sched *s)
     free(s->sync_ev);
     free(s->resv);
     free(s->failed);
+    free(s->gended);
     store_blocks_free(s->blocks, s->nblocks);
     plan_free(&s->plan);
     free(s);
@@ -1366,4 +1417,70 @@ int sched_submit_replica(struct store *st, const char *spec_path, const char *sp
     j.port = tmpl->port;
     j.svc_mode = tmpl->svc_mode;
     return submit(st, &j, spec_path, spec_text, policy_text, now, job_id, e);
+}
+
+/* Stage k (from 0) of pl as a job row: held stages say what they wait for. */
+static void stage_job(struct store_job *j, const struct pipeline *pl, size_t k,
+                      const char *spec_path, const char *policy_text, double now)
+{
+    const struct pipeline_stage *st = &pl->stages[k];
+
+    memset(j, 0, sizeof(*j));
+    job_from_spec(j, st->spec, now);
+    j->spec_path = xstrdup(spec_path);
+    j->spec_text = xstrdup(st->text);
+    j->policy_text = policy_text ? xstrdup(policy_text) : NULL;
+    j->stage = (int)k + 1;
+    j->group_mode = (int)pl->mode;
+    j->group_primary = st->primary;
+    j->group_name = xstrdup(pl->name);
+    if (pl->mode == PIPE_SERIAL && k > 0) {
+        free(j->reason);
+        j->reason = xasprintf("waiting for stage %zu '%s'", k, pl->stages[k - 1].spec->name);
+    }
+}
+
+static int insert_stage(struct store *st, struct store_job *j, const struct pipeline *pl,
+                        double now, int64_t *ids, size_t k, struct err *e)
+{
+    int rc;
+
+    j->group_id = k > 0 ? ids[0] : 0;
+    rc = store_job_insert(st, j, e);
+    if (rc == 0 && k == 0) {
+        j->group_id = j->id; /* the first stage's id names the group */
+        rc = store_job_update(st, j, e);
+    }
+    ids[k] = j->id;
+    if (rc == 0)
+        rc = store_event_append(st, j->id, 0, now, "submitted", -1, JOB_PENDING, j->spec_path,
+                                NULL, e);
+    if (rc == 0) {
+        char *msg = xasprintf("stage %d of %zu of %s '%s' (group %lld)", j->stage, pl->n,
+                              pipeline_mode_name(pl->mode), pl->name, (long long)ids[0]);
+
+        rc = store_event_append(st, j->id, 0, now, "stage", -1, -1, msg, NULL, e);
+        free(msg);
+    }
+    return rc;
+}
+
+int sched_submit_group(struct store *st, const char *spec_path, const struct pipeline *pl,
+                       const char *policy_text, double now, int64_t *ids, struct err *e)
+{
+    size_t k;
+    int rc = store_begin(st, e);
+
+    for (k = 0; rc == 0 && k < pl->n; k++) {
+        struct store_job j;
+
+        stage_job(&j, pl, k, spec_path, policy_text, now);
+        rc = insert_stage(st, &j, pl, now, ids, k, e);
+        store_job_clear(&j);
+    }
+    if (rc == 0)
+        rc = store_commit(st, e);
+    else
+        store_rollback(st);
+    return rc;
 }

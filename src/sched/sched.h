@@ -29,6 +29,7 @@ struct policy;
 struct store_job;
 struct store;
 struct spec;
+struct pipeline;
 
 struct sched_config {
     double block_cooldown_s;    /* a location that refused a launch is avoided this long */
@@ -132,5 +133,12 @@ int sched_submit_replica(struct store *st, const char *spec_path, const char *sp
                          const struct spec *sp, const char *policy_text,
                          const struct store_job *tmpl, double now, int64_t *job_id,
                          struct err *e);
+
+/* Submit every stage of a pipeline or job group (pl is borrowed) as a job,
+ * all in one transaction: stage k's job keeps its own document's text,
+ * group_id is the first stage's job id, and ids[k] (room for pl->n) gets
+ * stage k's.  The controller runs them as sched_group.c says. */
+int sched_submit_group(struct store *st, const char *spec_path, const struct pipeline *pl,
+                       const char *policy_text, double now, int64_t *ids, struct err *e);
 
 #endif

@@ -30,6 +30,8 @@ struct sjob {
     int64_t ckpt_src;           /* the newest ended attempt that ran: where a
                                    next attempt's checkpoint comes from; 0 = none */
     int ckpt_src_n;             /* ... its number within the job */
+    int held;                   /* a pipeline stage whose earlier stages have not
+                                   all succeeded: not placed (sched_group.c) */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -88,6 +90,14 @@ struct sched {
     uint64_t transitions;
     unsigned long price_version; /* of the catalog prices live attempts pay */
     double now;                 /* the clock, read once per step */
+    /* pipelines and job groups (sched_group.c) */
+    struct sjob **gended;       /* stages that reached a terminal state this
+                                   step (valid until drop_finished) */
+    size_t ngended, gended_cap;
+    size_t nheld;               /* jobs with held set */
+    int groups_due;             /* gended or held jobs to look at */
+    int groups_again;           /* a stage was released after placement: step
+                                   again at once */
 };
 
 /* sched.c */
@@ -115,6 +125,25 @@ void sched_nodes_reset(struct sjob *sj, int nodes);
 void sched_wait_add(struct sched *s, struct sjob *sj);
 /* Index a new attempt of sj (attempt ids only grow). */
 void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
+
+/* sched_group.c */
+/* Note a job added to the controller: a pipeline stage after the first that
+ * has never been placed is held until its earlier stages have succeeded. */
+void sched_group_added(struct sched *s, struct sjob *sj);
+/* Note that sj reached a terminal state (sched_transition). */
+void sched_group_ended(struct sched *s, struct sjob *sj);
+/* Act on this step's ended stages: end the later stages of a failed or
+ * cancelled pipeline stage, stop a job group's other tasks when its primary
+ * tasks have ended or a task failed; release held stages whose earlier
+ * stages all succeeded.  Inside the step's transaction. */
+int sched_groups(struct sched *s, struct err *e);
+/* The variables of a stage (STRATUS_PIPELINE_DIR, ...) into v (room for
+ * SCHED_GROUP_ENVS); their values are put in vals, which the caller frees
+ * with sched_group_envs_free.  Makes the directories.  0 for a plain job. */
+#define SCHED_GROUP_ENVS 5
+size_t sched_group_envs(const struct sched *s, const struct sjob *sj, struct driver_env *v,
+                        char *vals[SCHED_GROUP_ENVS]);
+void sched_group_envs_free(char *vals[SCHED_GROUP_ENVS]);
 
 /* sched_place.c */
 int sched_place_all(struct sched *s, struct err *e);

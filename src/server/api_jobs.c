@@ -22,6 +22,7 @@
 #include "../plan/plan.h"
 #include "../policy/policy.h"
 #include "../sched/sched.h"
+#include "../spec/pipeline.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
@@ -152,6 +153,105 @@ int api_submit_policy(struct api_call *c, const struct api_workload *w, const ch
     return rc;
 }
 
+/* ---- submit a pipeline or job group (spec/pipeline.h) ---- */
+
+/* 1 when the body's "spec" holds several YAML documents. */
+static int body_is_group(const struct api_call *c)
+{
+    json_t *o;
+    const char *t;
+    int multi;
+
+    if (c->rq->body == NULL || c->rq->body_len == 0)
+        return 0;
+    o = json_loadb(c->rq->body, c->rq->body_len, 0, NULL);
+    t = json_string_value(json_object_get(o, "spec"));
+    multi = t != NULL && pipeline_is_multi(t, strlen(t));
+    json_decref(o);
+    return multi;
+}
+
+/* Every stage's workdir exists, and its warnings join the reply's. */
+static int group_check(const struct api_workload *w, const struct pipeline *pl, struct err *e)
+{
+    size_t k, i;
+    int rc = 0;
+
+    for (k = 0; rc == 0 && k < pl->n; k++) {
+        struct api_workload sw = *w;
+
+        sw.sp = pl->stages[k].spec;
+        sw.text = pl->stages[k].text;
+        for (i = 0; i < sw.sp->nwarnings; i++)
+            json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
+        rc = check_workdir(&sw, e);
+    }
+    return rc;
+}
+
+/* {"id": the first stage's job (the group's id), "group_id", "ids": every
+ * stage's job in order, "jobs", "warnings"}. */
+static json_t *group_reply(struct api_call *c, const struct pipeline *pl, const int64_t *ids,
+                           json_t *warnings)
+{
+    json_t *o = json_object(), *arr = json_array(), *jobs = json_array();
+    struct store_job j;
+    struct err e;
+    size_t k;
+
+    err_clear(&e);
+    for (k = 0; k < pl->n; k++) {
+        json_array_append_new(arr, json_integer(ids[k]));
+        if (store_job_get(c->s->st, ids[k], &j, &e) == 0) {
+            json_array_append_new(jobs, apijson_job(&j, NULL, 0, c->now));
+            store_job_clear(&j);
+        }
+    }
+    json_object_set_new(o, "id", json_integer(ids[0]));
+    json_object_set_new(o, "group_id", json_integer(ids[0]));
+    json_object_set_new(o, "group_mode", json_string(pipeline_mode_name(pl->mode)));
+    json_object_set_new(o, "group_name", json_string(pl->name));
+    json_object_set_new(o, "ids", arr);
+    json_object_set_new(o, "jobs", jobs);
+    json_object_set(o, "warnings", warnings);
+    return o;
+}
+
+/* POST /v1/jobs with a multi-document spec: every stage is submitted, in
+ * one transaction, as a job of its group (sched_submit_group). */
+static void api_jobs_submit_group(struct api_call *c)
+{
+    struct api_workload w;
+    struct pipeline *pl = NULL;
+    int64_t ids[PIPELINE_MAX_STAGES];
+    const char *ptext;
+    struct err e;
+    int bad = 0;
+
+    memset(&w, 0, sizeof(w));
+    if (api_body(c, &w.body) != 0)
+        return;
+    w.text = api_body_str(c, w.body, "spec", &bad);
+    w.file = api_body_str(c, w.body, "file", &bad);
+    w.policy = api_body_str(c, w.body, "policy", &bad);
+    w.warnings = json_array();
+    if (w.file == NULL || *w.file == '\0')
+        w.file = SPEC_DEFAULT_NAME;
+    err_clear(&e);
+    if (!bad && (pipeline_load_mem(&pl, w.file, w.text, strlen(w.text), &e) != 0 ||
+                 api_submit_policy(c, &w, &ptext, &e) != 0 || group_check(&w, pl, &e) != 0 ||
+                 sched_submit_group(c->s->st, w.file, pl, ptext, c->now, ids, &e) != 0)) {
+        api_fail_with(c, &e, &w, NULL);
+        if (w.policy && c->rq->who->role < AUTH_ADMIN && pl != NULL)
+            c->rp->status = 403;
+    } else if (!bad) {
+        srv_wake(c->s);
+        api_reply(c, 201, group_reply(c, pl, ids, w.warnings));
+    }
+    pipeline_free(pl);
+    api_workload_free(&w);
+}
+
 /* POST /v1/jobs (member): validate, commit the job PENDING, wake the controller. */
 void api_jobs_submit(struct api_call *c)
 {
@@ -162,6 +262,10 @@ void api_jobs_submit(struct api_call *c)
     int64_t id = 0;
     json_t *o;
 
+    if (body_is_group(c)) {
+        api_jobs_submit_group(c);
+        return;
+    }
     if (api_workload_read(c, &w) != 0) {
         api_workload_free(&w);
         return;

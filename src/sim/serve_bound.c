@@ -63,9 +63,10 @@
  *    at qn - qa beyond the floor's qa, near ones above it at qn; prefill
  *    moved at most one bucket, decode carried forward); its optimum is a
  *    lower bound on every policy that meets the objective.  Launch delays,
- *    other warm-ups, preemptions, spot capacity, quotas, the org policy,
- *    cpus/memory and the routers' choices are left out: each only adds
- *    cost or removes choices.  Finer buckets can only raise it (W is the
+ *    other warm-ups, preemptions, spot capacity, quotas, the org policy's
+ *    preferences and cost cap, cpus/memory and the routers' choices are
+ *    left out: each only adds cost or removes choices.  The org policy's
+ *    locations and spot setting are kept: no policy may run elsewhere.  Finer buckets can only raise it (W is the
  *    largest of 10 s, the objective and T/1023).
  *
  * Not checked: whether a request can meet the objective at all (a prompt
@@ -87,6 +88,7 @@
 #include <strings.h>
 
 #include "../catalog/catalog.h"
+#include "../policy/policy.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../util/xmem.h"
@@ -117,6 +119,7 @@ struct sb_price {
 struct sb {
     const struct sim_serve_input *in;
     const struct spec *sp;
+    const struct policy_rule *rule; /* the org policy's rule for the spec; NULL = none */
     char model[32];
     double slo_s; /* 0 = no objective */
     double span;  /* trace time of the last arrival */
@@ -190,9 +193,13 @@ static void add_offer(struct sb *s, uint32_t oi, int cls)
     const struct offer *o = catalog_offer(cat, oi);
     size_t i, n = catalog_ncommitments(cat);
 
-    add_cand(s, oi, 0, -1, cls);
-    add_cand(s, oi, 1, -1, cls);
-    for (i = 0; i < n; i++) {
+    int spot = s->rule ? (int)s->rule->spot : POLICY_SPOT_ALLOW;
+
+    if (spot != POLICY_SPOT_REQUIRE)
+        add_cand(s, oi, 0, -1, cls);
+    if (spot != POLICY_SPOT_FORBID)
+        add_cand(s, oi, 1, -1, cls);
+    for (i = 0; spot != POLICY_SPOT_REQUIRE && i < n; i++) {
         const struct commitment *m = catalog_commitment(cat, i);
 
         if (m->cloud == o->cloud && m->region == o->region &&
@@ -200,6 +207,15 @@ static void add_offer(struct sb *s, uint32_t oi, int cls)
             m->count >= s->sp->num_nodes)
             add_cand(s, oi, 0, m->price_hour, cls);
     }
+}
+
+/* Where the org policy lets the service run (every location without one). */
+static int policy_allows(const struct sb *s, const struct offer *o)
+{
+    const struct region *rg = catalog_region_at(s->in->cat, o->region_idx);
+
+    return s->rule == NULL || policy_check_location(s->rule, o->cloud, o->region, o->zone,
+                                                    rg ? rg->continent : NULL) == POLICY_OK;
 }
 
 static int find_offers(struct sb *s, struct err *e)
@@ -219,7 +235,8 @@ static int find_offers(struct sb *s, struct err *e)
         for (i = 0; of && i < n; i++) {
             int cls;
 
-            if (seen[of[i]] || !alt_allows(r, acc, catalog_offer(cat, of[i])))
+            if (seen[of[i]] || !alt_allows(r, acc, catalog_offer(cat, of[i])) ||
+                !policy_allows(s, catalog_offer(cat, of[i])))
                 continue;
             seen[of[i]] = 1;
             cls = class_of(s, catalog_offer(cat, of[i]), &why);
@@ -714,11 +731,12 @@ static void sb_free(struct sb *s)
     free(s->D);
 }
 
-int sim_serve_bound(const struct sim_serve_input *in, struct sim_serve_result *res,
-                    struct err *e)
+int sim_serve_bound(const struct sim_serve_input *in, const char *policy_text,
+                    struct sim_serve_result *res, struct err *e)
 {
     struct sb s;
     struct spec *sp = NULL;
+    struct policy *pol = NULL;
     int rc;
 
     memset(&s, 0, sizeof(s));
@@ -726,7 +744,11 @@ int sim_serve_bound(const struct sim_serve_input *in, struct sim_serve_result *r
     snprintf(res->name, sizeof(res->name), "bound");
     res->requests = res->served = res->within_slo = in->reqs->n;
     s.in = in;
-    if ((rc = open_spec(&s, &sp, e)) == 0 && (rc = find_offers(&s, e)) == 0 &&
+    rc = open_spec(&s, &sp, e);
+    if (rc == 0 && policy_text != NULL &&
+        (rc = policy_load_mem(&pol, "--org-policy", policy_text, strlen(policy_text), e)) == 0)
+        s.rule = policy_match(pol, sp);
+    if (rc == 0 && (rc = find_offers(&s, e)) == 0 &&
         (rc = find_users(&s, e)) == 0 && (rc = mark_near(&s, e)) == 0) {
         res->slo_ms = s.slo_s * 1000;
         work(&s);
@@ -736,6 +758,7 @@ int sim_serve_bound(const struct sim_serve_input *in, struct sim_serve_result *r
         res->min_ready_share = 1;
     }
     sb_free(&s);
+    policy_free(pol);
     spec_free(sp);
     return rc;
 }

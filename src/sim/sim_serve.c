@@ -1434,13 +1434,14 @@ static void routing_of(struct world *w)
 }
 
 /* The cloud the ondemand baseline runs in: the first the governing rule of
- * the org policy names (prefer, else allow), else where the planner's best
- * on-demand offer is. */
+ * the org policy prefers, or the one it allows, else where the planner's
+ * best on-demand offer under the policy is (an allow list of several clouds
+ * is a set, not an order). */
 static int first_cloud(const struct world *w, const struct spec *sp, const struct policy *pol,
                        char *out, size_t n, struct err *e)
 {
     const struct policy_rule *r = policy_match(pol, sp);
-    const char *c = r && r->nprefer ? r->prefer[0] : r && r->nallow ? r->allow[0] : NULL;
+    const char *c = r && r->nprefer ? r->prefer[0] : r && r->nallow == 1 ? r->allow[0] : NULL;
     struct plan_opts o = {0};
     struct plan p;
     size_t i;

@@ -11,9 +11,14 @@
  *   clouds and locations             infra "cloud/region/zone", legacy keys
  *   accelerators                     "H100:8", [H100:8, ...], {H100: 8, ...}
  *   resource fields                  cpus, memory, disk_size, use_spot, ...
+ *   launch options                   ports, image_id, disk_tier, accelerator_args
+ *                                    (kept on the spec for the driver)
  *   one resources mapping            -> struct rpart (what that mapping says)
- *   alternatives                     base merged with any_of/ordered entries
+ *   alternatives                     base merged with any_of/ordered entries;
+ *                                    SkyPilot's CPU defaults (cpu_defaults)
  *   task fields                      name, num_nodes, setup, run, envs, ...
+ *   file_mounts                      local copies; a bucket's cloud = where
+ *                                    the data is (stratus.data wins)
  *   the stratus: section             kind, team, priority, duration, ...
  *   entry points                     spec_load_file/mem, spec_free, enums
  *
@@ -23,12 +28,16 @@
  * any_of and ordered exclude each other; several accelerators may not be
  * combined with `ordered`, nor a list of them with `any_of` (a set is crossed
  * with the any_of entries); cpus "8" is exactly 8 and "8+" at least 8; memory
- * is in GiB unless a unit says otherwise.
+ * is in GiB unless a unit says otherwise; infra is cloud[/region[/zone]] with
+ * '*' for any part, or k8s/kubernetes[/CONTEXT], ssh[/POOL], slurm[/CLUSTER],
+ * which need a driver of their own (skipped with a warning without one); a
+ * per-region image_id map limits the regions to its keys.
  */
 #include "spec.h"
 
 #include "service.h"
 
+#include "../driver/driver.h"
 #include "../util/clock.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -63,7 +72,7 @@ struct ctx {
     size_t wcap;                       /* slots allocated in s->warnings */
     size_t wdropped;                   /* warnings past SPEC_MAX_WARNINGS */
     const struct ynode *unsched;       /* first location Stratus cannot schedule on */
-    const char *unsched_what;          /* what is there: "Kubernetes", ... */
+    char unsched_why[256];             /* "infra 'k8s': no Kubernetes driver ..." */
     size_t wpos[SPEC_MAX_WARNINGS][2]; /* line and column of each warning */
     char vis[4][VIS_LEN + 8];          /* rotating buffers for vis() and shown() */
     unsigned visn;
@@ -230,14 +239,28 @@ static const char *const sky_clouds[] = {
     "ssh",        "slurm",          NULL};
 
 /* Infrastructure that is not a cloud region: a Kubernetes context, an SSH
- * node pool, a Slurm cluster.  Stratus' location model (cloud/region/zone
- * with a price catalog) does not cover them yet, so alternatives on them are
- * skipped with a warning rather than refused: a SkyPilot file that offers
+ * node pool, a Slurm cluster.  Each needs a driver of its own (Stratus'
+ * slurm driver runs Slurm clusters as catalog locations instead, named by
+ * their cloud/region in its clusters.yaml).  Without one, alternatives there
+ * are skipped with a warning rather than refused: a SkyPilot file that offers
  * `any_of: [k8s, gcp]` still runs on gcp. */
 static int cloud_unschedulable(const char *cloud)
 {
-    return strcmp(cloud, "kubernetes") == 0 || strcmp(cloud, "ssh") == 0 ||
-           strcmp(cloud, "slurm") == 0;
+    if (strcmp(cloud, "kubernetes") == 0 || strcmp(cloud, "ssh") == 0)
+        return driver_find(cloud) == NULL;
+    return strcmp(cloud, "slurm") == 0;
+}
+
+/* "local, sim, slurm": the drivers Stratus has, for messages. */
+static void driver_names(char *buf, size_t n)
+{
+    static const struct driver_ops *const ops[] = {&driver_local, &driver_slurm,
+                                                   &driver_sim};
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]) && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? ", " : "", ops[i]->name);
 }
 
 struct loc {
@@ -273,26 +296,44 @@ static int cloud_canon(struct ctx *c, const struct ynode *n, const char *what,
         return yerr(c->d, n, ST_EINVAL, e, "%s: unknown cloud '%s' (did you mean '%s'?)",
                     what, vis(c, text), sug);
     return yerr(c->d, n, ST_EINVAL, e,
-                "%s: unknown cloud '%s' (Stratus runs on aws, azure, gcp and oci)", what,
-                vis(c, text));
+                "%s: unknown cloud '%s' (Stratus' catalog has aws, azure, gcp, oci, "
+                "lambda and nebius)",
+                what, vis(c, text));
+}
+
+/* Why a location Stratus cannot schedule onto is skipped, into buf:
+ * "infra 'k8s/ctx': no Kubernetes driver is configured (drivers: ...)". */
+static void unsched_why(struct ctx *c, const struct ynode *n, const char *cloud,
+                        char *buf, size_t len)
+{
+    char drivers[64];
+    const char *key = n->type == Y_SCALAR ? vis(c, n->str) : cloud;
+
+    driver_names(drivers, sizeof(drivers));
+    if (strcmp(cloud, "slurm") == 0)
+        snprintf(buf, len,
+                 "'%s': Stratus runs Slurm clusters as catalog locations (the slurm "
+                 "driver's clusters.yaml names each one's cloud and region); name that "
+                 "cloud/region",
+                 key);
+    else
+        snprintf(buf, len, "'%s': no %s driver is configured (drivers: %s)", key,
+                 strcmp(cloud, "ssh") == 0 ? "SSH node pool" : "Kubernetes", drivers);
 }
 
 /* Warn once per written location that Stratus cannot schedule onto. */
 static void loc_note_unsched(struct ctx *c, const struct ynode *n, const char *cloud)
 {
-    const char *what;
+    char why[sizeof(c->unsched_why)];
 
     if (cloud == NULL || !cloud_unschedulable(cloud))
         return;
-    what = strcmp(cloud, "kubernetes") == 0 ? "Kubernetes"
-           : strcmp(cloud, "ssh") == 0      ? "SSH node pools"
-                                            : "Slurm clusters";
+    unsched_why(c, n, cloud, why, sizeof(why));
     if (c->unsched == NULL) {
         c->unsched = n;
-        c->unsched_what = what;
+        memcpy(c->unsched_why, why, sizeof(why));
     }
-    warn(c, n, "Stratus does not schedule onto %s yet; alternatives there are skipped",
-         what);
+    warn(c, n, "infra %s; alternatives there are skipped", why);
 }
 
 /* A region or zone name; '*' (any) only where `star` allows it. */
@@ -413,6 +454,14 @@ static int acc_from_text(struct ctx *c, const struct ynode *at, const char *what
     colon = strchr(buf, ':');
     if (colon != NULL) {
         *colon = '\0';
+        double frac;
+
+        if (trimmed(colon + 1, name, sizeof(name)) == 0 &&
+            str_to_double(name, &frac) == 0 && frac > 0 && frac < 1)
+            return yerr(c->d, at, ST_EINVAL, e,
+                        "%s: '%s' asks for a fraction of an accelerator; Stratus places "
+                        "whole accelerators only (write a count of 1 or more)",
+                        what, vis(c, text));
         if (trimmed(colon + 1, name, sizeof(name)) != 0 || acc_count(name, &count) != 0)
             return yerr(
                 c->d, at, ST_EINVAL, e,
@@ -755,6 +804,168 @@ static int res_zone(struct ctx *c, const struct ynode *n, const char *what,
     return res_legacy(c, n, what, LOC_ZONE, p, e);
 }
 
+/* ---- launch options, passed to the driver (top of resources only) ---- */
+
+#define PORTS_MAX_LEN 1024
+#define IMAGE_MAX_LEN 512
+#define MAX_IMAGES 256
+
+/* One port "8080" or range "10022-10040" appended to buf as text. */
+static int port_piece(struct ctx *c, const struct ynode *n, const char *what,
+                      const char *text, char *buf, size_t len, struct err *e)
+{
+    char t[32], *dash;
+    long lo, hi;
+    size_t off = strlen(buf);
+
+    if (trimmed(text, t, sizeof(t)) != 0)
+        goto bad;
+    dash = strchr(t, '-');
+    if (dash != NULL)
+        *dash = '\0';
+    if (str_to_long(t, 1, 65535, &lo) != 0 ||
+        (dash && str_to_long(dash + 1, 1, 65535, &hi) != 0))
+        goto bad;
+    if (!dash)
+        hi = lo;
+    if (hi < lo)
+        goto bad;
+    if (hi == lo)
+        snprintf(t, sizeof(t), "%ld", lo);
+    else
+        snprintf(t, sizeof(t), "%ld-%ld", lo, hi);
+    if (off + strlen(t) + 2 > len)
+        return yerr(c->d, n, ST_ETOOBIG, e, "%s: too many ports", what);
+    snprintf(buf + off, len - off, "%s%s", off ? "," : "", t);
+    return 0;
+bad:
+    return yerr(c->d, n, ST_EINVAL, e,
+                "%s: '%s' is not a port (1-65535) or a range such as 10022-10040", what,
+                vis(c, text));
+}
+
+/* ports: 8081, "10052-10100", or a list of those (SkyPilot). */
+static int res_ports(struct ctx *c, const struct ynode *n, const char *what,
+                     struct rpart *p, struct err *e)
+{
+    char buf[PORTS_MAX_LEN] = "";
+    int rc = 0;
+
+    (void)p;
+    if (ynode_is_null(n))
+        return 0;
+    if (n->type == Y_MAP)
+        return yexpect(c->d, n, Y_SEQ, what, e);
+    if (n->type == Y_SCALAR)
+        rc = port_piece(c, n, what, n->str, buf, sizeof(buf), e);
+    for (size_t i = 0; n->type == Y_SEQ && i < n->n && rc == 0; i++) {
+        if (n->items[i]->type != Y_SCALAR)
+            return yexpect(c->d, n->items[i], Y_SCALAR, what, e);
+        rc = port_piece(c, n->items[i], what, n->items[i]->str, buf, sizeof(buf), e);
+    }
+    if (rc == 0 && buf[0] != '\0') {
+        free(c->s->ports);
+        c->s->ports = xstrdup(buf);
+    }
+    return rc;
+}
+
+static void image_add(struct spec *s, const char *region, const char *image)
+{
+    s->images = xrealloc(s->images, (s->nimages + 1) * sizeof(*s->images));
+    s->images[s->nimages].region = region ? xstrdup(region) : NULL;
+    s->images[s->nimages++].image = xstrdup(image);
+}
+
+/* image_id: one image, or a mapping region -> image (SkyPilot: then only
+ * those regions are used). */
+static int res_image(struct ctx *c, const struct ynode *n, const char *what,
+                     struct rpart *p, struct err *e)
+{
+    const char *img;
+    int rc;
+
+    (void)p;
+    if (ynode_is_null(n))
+        return 0;
+    if (n->type == Y_SCALAR) {
+        if ((rc = get_line(c, n, what, IMAGE_MAX_LEN, &img, e)) == 0)
+            image_add(c->s, NULL, img);
+        return rc;
+    }
+    if ((rc = yexpect(c->d, n, Y_MAP, what, e)) != 0)
+        return rc;
+    if (n->n > MAX_IMAGES)
+        return yerr(c->d, n, ST_ETOOBIG, e, "%s: more than %d regions", what, MAX_IMAGES);
+    for (size_t i = 0; i < n->n; i++) {
+        const char *region;
+
+        if ((rc = get_word(c, n->keys[i], what, "-_.", WORD_MAX_LEN, &region, e)) != 0 ||
+            (rc = get_line(c, n->items[i], what, IMAGE_MAX_LEN, &img, e)) != 0)
+            return rc;
+        image_add(c->s, region, img);
+    }
+    return 0;
+}
+
+static int res_disk_tier(struct ctx *c, const struct ynode *n, const char *what,
+                         struct rpart *p, struct err *e)
+{
+    static const char *const tiers[] = {"low", "medium", "high", "ultra", "best", NULL};
+    const char *t, *sug;
+    int rc;
+
+    (void)p;
+    if (ynode_is_null(n))
+        return 0;
+    if ((rc = get_line(c, n, what, WORD_MAX_LEN, &t, e)) != 0)
+        return rc;
+    for (size_t i = 0; tiers[i]; i++) {
+        if (strcasecmp(t, tiers[i]) == 0) {
+            free(c->s->disk_tier);
+            c->s->disk_tier = xstrdup(tiers[i]);
+            return 0;
+        }
+    }
+    sug = suggest(t, tiers);
+    return yerr(c->d, n, ST_EINVAL, e,
+                "%s must be low, medium, high, ultra or best, not '%s'%s%s%s", what,
+                vis(c, t), sug ? " (did you mean '" : "", sug ? sug : "",
+                sug ? "'?)" : "");
+}
+
+/* accelerator_args: a mapping of single values, kept as "key=value,...". */
+static int res_acc_args(struct ctx *c, const struct ynode *n, const char *what,
+                        struct rpart *p, struct err *e)
+{
+    char buf[1024];
+    size_t off = 0;
+    int rc;
+
+    (void)p;
+    if (ynode_is_null(n))
+        return 0;
+    if ((rc = yexpect(c->d, n, Y_MAP, what, e)) != 0)
+        return rc;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n->n; i++) {
+        const struct ynode *v = n->items[i];
+        int w;
+
+        if (v->type != Y_SCALAR)
+            return yerr(c->d, v, ST_EINVAL, e, "%s.%s must be a single value", what,
+                        vis(c, n->keys[i]->str));
+        w = snprintf(buf + off, sizeof(buf) - off, "%s%s=%s", off ? "," : "",
+                     n->keys[i]->str, v->str);
+        if (w < 0 || (size_t)w >= sizeof(buf) - off)
+            return yerr(c->d, n, ST_ETOOBIG, e, "%s is too long", what);
+        off += (size_t)w;
+    }
+    free(c->s->accelerator_args);
+    c->s->accelerator_args = off ? xstrdup(buf) : NULL;
+    return 0;
+}
+
 /* SkyPilot's managed-job recovery maps onto Stratus' own: FAILOVER and
  * EAGER_NEXT_REGION are the same two strategies.  stratus.recovery, parsed
  * later, wins when both are given. */
@@ -851,14 +1062,14 @@ static const struct rkey rkeys[] = {
     {"spot_recovery", res_job_recovery, NULL, RS_BASE_USED},
     {"any_of", NULL, NULL, RS_BASE},  /* handled by alts_build() */
     {"ordered", NULL, NULL, RS_BASE}, /* handled by alts_build() */
-    {"accelerator_args", NULL, "TPU options are left to the driver", RS_ANY},
-    {"disk_tier", NULL, "disk tiers are not modelled", RS_ANY},
+    {"accelerator_args", res_acc_args, NULL, RS_BASE_USED},
+    {"disk_tier", res_disk_tier, NULL, RS_BASE_USED},
     {"network_tier", NULL, "each offer carries its own interconnect", RS_ANY},
     {"local_disk", NULL, "local disks are not attached", RS_ANY},
     {"ephemeral_storage", NULL, "disk_size is used", RS_ANY},
     {"volumes", NULL, "volumes are not attached", RS_ANY},
-    {"image_id", NULL, "the driver chooses the image", RS_ANY},
-    {"ports", NULL, "no ports are opened", RS_ANY},
+    {"image_id", res_image, NULL, RS_BASE_USED},
+    {"ports", res_ports, NULL, RS_BASE_USED},
     {"labels", NULL, "instances are not labelled", RS_ANY},
     {"autostop", NULL, "nodes stop when the job ends", RS_ANY},
     {"max_hourly_cost", NULL, "set max_hourly_cost in the organisation policy", RS_ANY},
@@ -901,14 +1112,6 @@ static int rpart_check_keys(struct ctx *c, const struct ynode *map, const char *
     return ymap_check_keys(c->d, map, names, where, e);
 }
 
-/* A service's replicas listen on the port resources.ports declares (the
- * service section reads it: src/spec/service.c). */
-static int is_service(const struct ctx *c)
-{
-    return c->d->root != NULL && c->d->root->type == Y_MAP &&
-           ymap_get(c->d->root, "service") != NULL;
-}
-
 /* Parse a resources mapping (where = "resources" or "resources.any_of[2]"). */
 static int rpart_parse(struct ctx *c, const struct ynode *map, const char *where,
                        int base, struct rpart *p, struct err *e)
@@ -930,7 +1133,7 @@ static int rpart_parse(struct ctx *c, const struct ynode *map, const char *where
             warn(c, map->keys[i], "%s is honoured only at the top of resources", what);
         else if (k->parse != NULL)
             rc = k->parse(c, map->items[i], what, p, e);
-        else if (k->why != NULL && !(strcmp(k->key, "ports") == 0 && is_service(c)))
+        else if (k->why != NULL)
             warn(c, map->keys[i], "%s is not honoured yet (%s)", what, k->why);
         if (rc != 0)
             return rc;
@@ -976,6 +1179,28 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+/* SkyPilot's default for CPU work (no accelerator, no instance type): its
+ * AWS, GCP and Azure catalogs (sky/catalog/{aws,gcp,azure}_catalog.py,
+ * get_default_instance_type) ask for _DEFAULT_NUM_VCPUS = 8 as "8+" when
+ * neither cpus nor memory is given, and for memory of at least
+ * _DEFAULT_MEMORY_CPU_RATIO = 4 GiB per vCPU when memory is not given.  Its
+ * restriction to a few default instance families is not copied: every CPU
+ * offer that fits may be chosen. */
+#define CPU_DEFAULT_VCPUS 8
+#define CPU_DEFAULT_GIB_PER_VCPU 4
+
+static void cpu_defaults(struct spec_res *r)
+{
+    if (r->accelerator != NULL || r->instance_type != NULL)
+        return;
+    if (r->cpus <= 0 && r->memory_gib <= 0) {
+        r->cpus = CPU_DEFAULT_VCPUS;
+        r->cpus_exact = 0;
+    }
+    if (r->memory_gib <= 0)
+        r->mem_per_cpu = CPU_DEFAULT_GIB_PER_VCPU;
+}
+
 /* Fill r from the base merged with entry a (may be NULL) and one accelerator. */
 static void res_fill(struct spec_res *r, const struct rpart *b, const struct rpart *a,
                      const struct acc *acc)
@@ -998,6 +1223,7 @@ static void res_fill(struct spec_res *r, const struct rpart *b, const struct rpa
     r->memory_exact = r->memory_gib > 0 && PICK(RP_MEM)->mem_exact;
     r->disk_gb = PICK(RP_DISK)->disk_gb;
 #undef PICK
+    cpu_defaults(r);
 }
 
 /* Append the alternatives of base + entry a: one per accelerator, or one
@@ -1108,11 +1334,10 @@ static int alts_build(struct ctx *c, const struct ynode *res, struct err *e)
     if (rc == 0 && list == NULL)
         rc = alts_expand(c, res ? res : c->d->root, &b, NULL, &cap, e);
     if (rc == 0 && c->s->nres == 0)
-        rc = yerr(
-            c->d, c->unsched, ST_EINVAL, e,
-            "Stratus does not schedule onto %s yet and no other alternative is left; "
-            "name a cloud (aws, azure, gcp or oci) instead",
-            c->unsched_what ? c->unsched_what : "that infrastructure");
+        rc = yerr(c->d, c->unsched, ST_EINVAL, e,
+                  "infra %s, and no other alternative is left; name a cloud (aws, "
+                  "azure, gcp, oci, lambda or nebius) instead",
+                  c->unsched_why);
     rpart_free(&b);
     return rc;
 }
@@ -1227,6 +1452,185 @@ static int task_envs(struct ctx *c, const struct ynode *n, struct err *e)
                  "envs.%s has no value; SkyPilot expects it at launch (--env), "
                  "Stratus runs the job with it empty",
                  vis(c, k->str));
+    }
+    return 0;
+}
+
+/* ---- file_mounts: local copies and where buckets are ---- */
+
+#define MAX_MOUNTS 256
+
+/* The cloud a bucket URL is on: "aws" for s3://, ...; NULL for a local path.
+ * *known says whether the scheme is one SkyPilot mounts.  Cloudflare R2
+ * (r2://) and IBM COS (cos://) are buckets on clouds Stratus' catalog has no
+ * offers on: R2 charges no egress, COS egress is not priced. */
+static const char *bucket_cloud(const char *src, int *bucket)
+{
+    static const struct {
+        const char *prefix, *cloud;
+    } schemes[] = {
+        {"s3://", "aws"},  {"gs://", "gcp"},        {"az://", "azure"},
+        {"oci://", "oci"}, {"nebius://", "nebius"}, {"r2://", "cloudflare"},
+        {"cos://", "ibm"},
+    };
+
+    *bucket = strstr(src, "://") != NULL;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncasecmp(src, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
+            return schemes[i].cloud;
+    }
+    /* Azure Blob Storage: https://ACCOUNT.blob.core.windows.net/CONTAINER */
+    if (strncasecmp(src, "https://", 8) == 0 &&
+        strstr(src, ".blob.core.windows.net") != NULL)
+        return "azure";
+    return NULL;
+}
+
+/* A bucket tells the planner where the data is (stratus.data, parsed later,
+ * wins); its region is unknown, so egress is priced by cloud (plan.c). */
+static void mount_data_location(struct ctx *c, const struct ynode *at, const char *dst,
+                                const char *cloud)
+{
+    struct spec *s = c->s;
+
+    if (strcmp(cloud, "cloudflare") == 0)
+        return; /* R2 has no egress fees: nothing to price */
+    if (strcmp(cloud, "ibm") == 0) {
+        warn(c, at, "file_mounts.%s: egress from IBM Cloud Object Storage is not priced",
+             vis(c, dst));
+        return;
+    }
+    if (s->data_cloud == NULL) {
+        s->data_cloud = xstrdup(cloud);
+        return;
+    }
+    if (strcmp(s->data_cloud, cloud) != 0)
+        warn(c, at,
+             "file_mounts.%s: buckets on %s and %s; egress is priced from %s, the "
+             "first (stratus.data.location says otherwise)",
+             vis(c, dst), s->data_cloud, cloud, s->data_cloud);
+}
+
+static void mount_add(struct spec *s, const char *dst, const char *src, int bucket,
+                      const char *cloud)
+{
+    struct spec_mount *m;
+
+    s->mounts = xrealloc(s->mounts, (s->nmounts + 1) * sizeof(*s->mounts));
+    m = &s->mounts[s->nmounts++];
+    m->dst = xstrdup(dst);
+    m->src = xstrdup(src);
+    m->is_bucket = bucket;
+    m->cloud = cloud ? xstrdup(cloud) : NULL;
+}
+
+/* A bucket given by name (and store), without a source: SkyPilot mounts it,
+ * creating it if needed.  Its store says the cloud; Stratus creates none. */
+static int mount_by_name(struct ctx *c, const struct ynode *k, const struct ynode *v,
+                         struct err *e)
+{
+    static const char *const stores[][2] = {
+        {"s3", "aws"},        {"gcs", "gcp"}, {"azure", "azure"},   {"oci", "oci"},
+        {"r2", "cloudflare"}, {"ibm", "ibm"}, {"nebius", "nebius"},
+    };
+    const struct ynode *st = ymap_get(v, "store");
+    const char *store = NULL;
+    int rc;
+
+    if (!ynode_is_null(st) &&
+        (rc = get_line(c, st, "file_mounts store", WORD_MAX_LEN, &store, e)) != 0)
+        return rc;
+    for (size_t i = 0; store && i < sizeof(stores) / sizeof(stores[0]); i++) {
+        if (strcasecmp(store, stores[i][0]) == 0) {
+            const struct ynode *nm = ymap_get(v, "name");
+
+            mount_data_location(c, st, k->str, stores[i][1]);
+            mount_add(c->s, k->str,
+                      nm && nm->type == Y_SCALAR && !ynode_is_null(nm) ? nm->str : store,
+                      1, stores[i][1]);
+            return 0;
+        }
+    }
+    warn(c, k,
+         "file_mounts.%s names a bucket without a source%s; Stratus neither creates nor "
+         "mounts it (the job must write to it itself)",
+         vis(c, k->str), store ? " on an unknown store" : " or store");
+    return 0;
+}
+
+/* The source of a storage mount {source: ..., mode: ...}; NULL when there is
+ * none to read (a new bucket by name, or a list of local paths: warned). */
+static int mount_source(struct ctx *c, const struct ynode *k, const struct ynode *v,
+                        const char **src, struct err *e)
+{
+    static const char *const keys[] = {"name", "source", "store", "persistent",
+                                       "mode", "config", NULL};
+    const struct ynode *so;
+    int rc;
+
+    *src = NULL;
+    if ((rc = ymap_check_keys(c->d, v, keys, "file_mounts entry", e)) != 0)
+        return rc;
+    so = ymap_get(v, "source");
+    if (ynode_is_null(so))
+        return mount_by_name(c, k, v, e);
+    if (so->type != Y_SCALAR) {
+        warn(c, so, "file_mounts.%s: a list of sources is not copied yet",
+             vis(c, k->str));
+        return 0;
+    }
+    return get_line(c, so, "file_mounts source", PATH_MAX_LEN, src, e);
+}
+
+static int mount_one(struct ctx *c, const struct ynode *k, const struct ynode *v,
+                     struct err *e)
+{
+    const char *dst, *src = NULL, *cloud;
+    int rc, bucket;
+
+    if ((rc = get_line(c, k, "file_mounts destination", PATH_MAX_LEN, &dst, e)) != 0)
+        return rc;
+    if (ynode_is_null(v))
+        return yerr(c->d, v, ST_EINVAL, e,
+                    "file_mounts.%s needs a source: a local path, a bucket URL "
+                    "(s3://, gs://, ...) or {source: ..., mode: ...}",
+                    vis(c, dst));
+    if (v->type == Y_MAP)
+        rc = mount_source(c, k, v, &src, e);
+    else if (v->type == Y_SCALAR)
+        rc = get_line(c, v, "file_mounts source", PATH_MAX_LEN, &src, e);
+    else
+        rc = yexpect(c->d, v, Y_SCALAR, "file_mounts entry", e);
+    if (rc != 0 || src == NULL)
+        return rc;
+    cloud = bucket_cloud(src, &bucket);
+    if (bucket && cloud == NULL)
+        warn(c, v,
+             "file_mounts.%s: '%s' is not a bucket Stratus knows; it is not mounted",
+             vis(c, dst), vis(c, src));
+    if (cloud != NULL)
+        mount_data_location(c, v, dst, cloud);
+    mount_add(c->s, dst, src, bucket, cloud);
+    return 0;
+}
+
+/* file_mounts: destination -> local path, bucket URL or storage mapping.
+ * Local paths are copied to the node (the driver does it); buckets tell the
+ * planner where the data is. */
+static int top_file_mounts(struct ctx *c, const struct ynode *n, struct err *e)
+{
+    int rc;
+
+    if (ynode_is_null(n))
+        return 0;
+    if ((rc = yexpect(c->d, n, Y_MAP, "file_mounts", e)) != 0)
+        return rc;
+    if (n->n > MAX_MOUNTS)
+        return yerr(c->d, n, ST_ETOOBIG, e, "file_mounts: more than %d entries",
+                    MAX_MOUNTS);
+    for (size_t i = 0; i < n->n; i++) {
+        if ((rc = mount_one(c, n->keys[i], n->items[i], e)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -1500,6 +1904,8 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
         rc = yerr(c->d, v, ST_EINVAL, e,
                   "stratus.data.location must be a cloud region such as 'azure/eastus'");
     if (rc == 0) {
+        free(c->s->data_cloud); /* stratus.data wins over buckets in file_mounts */
+        free(c->s->data_region);
         c->s->data_cloud = l.cloud;
         c->s->data_region = l.region;
         l.cloud = l.region = NULL;
@@ -1664,7 +2070,7 @@ static const struct tkey tkeys[] = {
     {"envs", task_envs, NULL},
     {"resources", NULL, NULL},
     {"stratus", NULL, NULL},
-    {"file_mounts", NULL, "files and buckets are not mounted"},
+    {"file_mounts", top_file_mounts, NULL},
     {"secrets", NULL, "secrets are not passed to the job"},
     {"managed_secrets", NULL, "secrets are not passed to the job"},
     {"volumes", NULL, "volumes are not attached"},
@@ -1903,8 +2309,61 @@ void spec_free(struct spec *s)
     free(s->team);
     free(s->data_cloud);
     free(s->data_region);
+    free(s->ports);
+    free(s->disk_tier);
+    free(s->accelerator_args);
+    for (size_t i = 0; i < s->nimages; i++) {
+        free(s->images[i].region);
+        free(s->images[i].image);
+    }
+    free(s->images);
+    for (size_t i = 0; i < s->nmounts; i++) {
+        free(s->mounts[i].dst);
+        free(s->mounts[i].src);
+        free(s->mounts[i].cloud);
+    }
+    free(s->mounts);
     svc_spec_free(s->service);
     free(s);
+}
+
+const char *spec_image_for(const struct spec *s, const char *region)
+{
+    for (size_t i = 0; i < s->nimages; i++) {
+        if (s->images[i].region == NULL ||
+            (region != NULL && strcmp(s->images[i].region, region) == 0))
+            return s->images[i].image;
+    }
+    return NULL;
+}
+
+int spec_region_has_image(const struct spec *s, const char *region)
+{
+    return s->nimages == 0 || spec_image_for(s, region) != NULL;
+}
+
+void spec_launch_opts(const struct spec *s, const char *cloud, const char *region,
+                      struct attempt *a)
+{
+    a->ports = s->ports;
+    a->image = spec_image_for(s, region);
+    a->disk_tier = s->disk_tier;
+    a->accelerator_args = s->accelerator_args;
+    a->disk_gb = 0;
+    /* The alternative's disk_size: the first on this cloud, else the first. */
+    for (size_t i = 0; i < s->nres; i++) {
+        const struct spec_res *r = &s->res[i];
+
+        if (r->disk_gb > 0 &&
+            (a->disk_gb <= 0 || (r->cloud && cloud && strcmp(r->cloud, cloud) == 0))) {
+            a->disk_gb = r->disk_gb;
+            if (r->cloud && cloud && strcmp(r->cloud, cloud) == 0)
+                break;
+        }
+    }
+    a->mounts = s->mounts;
+    a->nmounts = s->nmounts;
+    a->spec_path = s->path;
 }
 
 const char *spec_kind_name(enum spec_kind k)

@@ -5,6 +5,9 @@
  * resources, num_nodes, setup, run, envs, workdir, ...) plus Stratus fields
  * under a `stratus:` key.  Known SkyPilot keys that Stratus does not honour yet
  * are accepted with a warning; unknown keys are errors with a suggestion.
+ * Launch options (ports, image_id, disk_tier, accelerator_args, file_mounts)
+ * are kept for the driver (spec_launch_opts()); a file_mounts bucket sets
+ * data_cloud (region unknown: the planner prices egress by cloud).
  *
  * resources.accelerators may be "H100:8", a list ["H100:8", "A100-80GB:8"] or
  * a set {H100: 8, A100-80GB: 8}; a list/set, `any_of` and `ordered` all become
@@ -47,12 +50,30 @@ struct spec_res {
     int cpus_exact;        /* "8" = exactly 8 (SkyPilot); "8+" = at least 8 */
     double memory_gib;     /* 0 = any */
     int memory_exact;
-    double disk_gb;        /* 0 = default; informational for now */
+    double disk_gb;        /* 0 = default; passed to the driver (every instance
+                              takes any boot disk, so it selects no offer) */
+    double mem_per_cpu;    /* memory at least this many GiB per vCPU; 0 = no
+                              ratio (SkyPilot's default for CPU work: 4) */
     size_t line;           /* where this alternative was written; 0 = nowhere
                               (the spec has no resources at all) */
 };
 
 struct svc_spec; /* spec/service.h */
+
+/* One file_mounts entry: a local path copied to the node, or a bucket. */
+struct spec_mount {
+    char *dst;     /* where it appears on the node, as written */
+    char *src;     /* a local path or a bucket URL, as written */
+    int is_bucket; /* src is a URL (s3://, gs://, https://...blob...) */
+    char *cloud;   /* the bucket's cloud; NULL = local or unknown */
+};
+
+/* image_id: one image, or one per region (SkyPilot: then only those regions
+ * may be used). */
+struct spec_image {
+    char *region; /* NULL = every region */
+    char *image;  /* as written ("ami-...", "docker:ubuntu:22.04") */
+};
 
 struct spec_env {
     char *key, *value;     /* value is the text as written ("1e-4", "true") */
@@ -90,6 +111,16 @@ struct spec {
                                     resources.job_recovery.strategy */
     int max_restarts;          /* default 3 */
 
+    /* Launch options the planner does not use; the driver honours what it
+     * can (struct attempt in driver/driver.h). */
+    char *ports;               /* "8080,10022-10040"; NULL = none */
+    struct spec_image *images; /* resources.image_id */
+    size_t nimages;
+    char *disk_tier;           /* low, medium, high, ultra, best; NULL = default */
+    char *accelerator_args;    /* "key=value,..." as written; NULL = none */
+    struct spec_mount *mounts; /* file_mounts */
+    size_t nmounts;
+
     struct svc_spec *service;  /* the `service:` section (spec/service.h) with
                                   `stratus: service:` applied; NULL: none */
 
@@ -107,6 +138,18 @@ int spec_load_mem(struct spec **out, const char *name, const char *data, size_t 
                   struct err *e);
 /* Free a spec and everything it owns; NULL is a no-op. */
 void spec_free(struct spec *s);
+
+/* The image for a placement in `region` (NULL when the spec names none);
+ * a per-region map without that region also gives NULL. */
+const char *spec_image_for(const struct spec *s, const char *region);
+/* 1 when `region` may be used under the spec's per-region image map. */
+int spec_region_has_image(const struct spec *s, const char *region);
+
+struct attempt;
+/* Fill the launch options of a (driver/driver.h: ports, image for `region`,
+ * disk, file_mounts) from s; strings stay owned by s. */
+void spec_launch_opts(const struct spec *s, const char *cloud, const char *region,
+                      struct attempt *a);
 
 /* "train", "batch", "infer"; "?" for a value out of range. */
 const char *spec_kind_name(enum spec_kind k);

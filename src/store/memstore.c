@@ -337,6 +337,7 @@ static void job_store(struct mem *m, struct store_job *dst, const struct store_j
     dst->policy_text = as_field(in_same(m, old.policy_text, src->policy_text));
     dst->team = as_field(in_same(m, old.team, src->team));
     dst->reason = as_field(in_same(m, old.reason, src->reason));
+    dst->group_name = as_field(in_same(m, old.group_name, src->group_name));
 }
 
 static void job_copy_out(struct store_job *out, const struct store_job *j)
@@ -348,6 +349,7 @@ static void job_copy_out(struct store_job *out, const struct store_job *j)
     out->policy_text = dup_or_null(j->policy_text);
     out->team = dup_or_null(j->team);
     out->reason = dup_or_null(j->reason);
+    out->group_name = dup_or_null(j->group_name);
 }
 
 static struct msvc *svc_of(struct mem *m, int64_t id)

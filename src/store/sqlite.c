@@ -188,6 +188,18 @@ static const char *const migrations[] = {
      * check.  NULL in the rows from before: read as keys made at the
      * service's start (src/server/api_services.c). */
     "ALTER TABLE services ADD COLUMN api_key_info TEXT;",
+
+    /* 9: stages of pipelines and tasks of job groups (spec/pipeline.h).
+     * Every stage is a job; group_id is its group's first stage's job id (0
+     * = in no group), stage its place (1, 2, ...), group_mode serial or
+     * parallel, group_primary a job group's primary task, group_name the
+     * file's pipeline name.  No index: the controller finds a group's
+     * active stages among the jobs it holds, and lists read every job. */
+    "ALTER TABLE jobs ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN stage INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN group_mode INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN group_primary INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN group_name TEXT;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -200,8 +212,9 @@ static const char *const migrations[] = {
     "name, spec_path, kind, team, priority, state, reason, "                             \
     "submitted_at, started_at, ended_at, next_try_at, deadline_at, restarts, "           \
     "nattempts, cur_attempt, on_demand_only, work_done_s, cost, exit_code, "             \
-    "cancel_requested, service_id, svc_version, port, svc_mode"
-#define JOB_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+    "cancel_requested, service_id, svc_version, port, svc_mode, group_id, stage, "      \
+    "group_mode, group_primary, group_name"
+#define JOB_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define JOB_SELECT                                                                       \
     "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
     " ON job_id = id"
@@ -1101,6 +1114,11 @@ static void bind_job(struct binder *b, const struct store_job *j)
     b_int(b, j->svc_version);
     b_int(b, j->port);
     b_int(b, j->svc_mode);
+    b_int(b, j->group_id);
+    b_int(b, j->stage);
+    b_int(b, j->group_mode);
+    b_int(b, j->group_primary);
+    b_text(b, j->group_name);
 }
 
 static void read_job(struct reader *r, void *row)
@@ -1132,6 +1150,11 @@ static void read_job(struct reader *r, void *row)
     j->svc_version = (int)r_int(r);
     j->port = (int)r_int(r);
     j->svc_mode = (int)r_int(r);
+    j->group_id = r_int(r);
+    j->stage = (int)r_int(r);
+    j->group_mode = (int)r_int(r);
+    j->group_primary = (int)r_int(r);
+    j->group_name = r_text(r);
     j->spec_text = r_text(r);
     j->policy_text = r_text(r);
 }

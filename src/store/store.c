@@ -472,6 +472,7 @@ void store_job_clear(struct store_job *j)
     free(j->policy_text);
     free(j->team);
     free(j->reason);
+    free(j->group_name);
     memset(j, 0, sizeof(*j));
 }
 

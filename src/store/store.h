@@ -95,6 +95,17 @@ struct store_job {
     int port;               /* where it listens on its node (the local world gives
                                each replica its own loopback port) */
     int svc_mode;           /* enum svc_mode: the modes the replica may use */
+    /* a stage of a pipeline or a task of a job group (schema 9); all 0/NULL
+     * for any other job.  The group is named by its first stage's job id, so
+     * no row of its own is needed: every stage is a plain job of the core. */
+    int64_t group_id;       /* the first stage's job id (its own id for it) */
+    int stage;              /* 1, 2, ... in file order */
+    int group_mode;         /* enum pipeline_mode (spec/pipeline.h): serial
+                               (a stage starts when the one before succeeded)
+                               or parallel (a job group) */
+    int group_primary;      /* job group: a primary task (when every primary
+                               task has ended, the others are stopped) */
+    char *group_name;       /* the pipeline's or job group's name */
 };
 
 /* A replica's modes: the spot/on-demand split is the service's decision

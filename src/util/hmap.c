@@ -72,25 +72,44 @@ const char *strpool_find(const struct strpool *p, const char *s)
     return NULL;
 }
 
-const char *strpool_intern(struct strpool *p, const char *s)
+/* The slot of s in the pool: the one holding an equal string, else the
+ * empty one where it belongs (the pool grown first if need be). */
+static size_t pool_slot(struct strpool *p, const char *s)
 {
-    size_t j, len;
-    char *copy;
+    size_t j;
 
     if (p->n * 2 >= p->cap)
         pool_rehash(p);
     j = hash_str(s) & (p->cap - 1);
-    while (p->slots[j]) {
-        if (strcmp(p->slots[j], s) == 0)
-            return p->slots[j];
+    while (p->slots[j] && strcmp(p->slots[j], s) != 0)
         j = (j + 1) & (p->cap - 1);
-    }
+    return j;
+}
+
+const char *strpool_intern(struct strpool *p, const char *s)
+{
+    size_t j = pool_slot(p, s), len;
+    char *copy;
+
+    if (p->slots[j])
+        return p->slots[j];
     len = strlen(s) + 1;
     copy = pool_alloc(p, len);
     memcpy(copy, s, len);
     p->slots[j] = copy;
     p->n++;
     return copy;
+}
+
+const char *strpool_adopt(struct strpool *p, const char *s)
+{
+    size_t j = pool_slot(p, s);
+
+    if (p->slots[j])
+        return p->slots[j];
+    p->slots[j] = s;
+    p->n++;
+    return s;
 }
 
 void strpool_free(struct strpool *p)

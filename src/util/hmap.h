@@ -23,6 +23,10 @@ struct strpool {
 void strpool_init(struct strpool *p);
 /* The interned copy of s (same pointer for equal strings). */
 const char *strpool_intern(struct strpool *p, const char *s);
+/* Intern s itself, without a copy (s must outlive the pool): the catalog's
+ * snapshot interns the strings of a mapped file.  Returns the interned
+ * pointer (an earlier equal string wins). */
+const char *strpool_adopt(struct strpool *p, const char *s);
 /* The interned copy, or NULL when s was never interned. */
 const char *strpool_find(const struct strpool *p, const char *s);
 void strpool_free(struct strpool *p);

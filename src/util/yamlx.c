@@ -173,11 +173,45 @@ static int build_node(struct builder *b, yaml_event_t *ev, int depth, struct yno
     }
 }
 
-/* Parse the stream: exactly one document (or none). */
-static int build_doc(struct builder *b, struct ydoc *d, struct err *e)
+/* The documents of a stream as they are read (max 1: ydoc_load_mem). */
+struct doc_sink {
+    struct ydoc *v;         /* the documents so far */
+    size_t n, cap, max;
+    size_t len;             /* bytes of the stream */
+};
+
+/* A document starts at mark m: the one before ends there. */
+static int doc_start(struct builder *b, struct doc_sink *k, const yaml_mark_t *m,
+                     struct err *e)
+{
+    struct ydoc *d;
+
+    if (k->n >= k->max) {
+        if (k->max == 1)
+            return err_at(e, ST_EPARSE, b->path, m->line + 1, m->column + 1,
+                          "more than one YAML document ('---'); a file holds one document");
+        return err_at(e, ST_ETOOBIG, b->path, m->line + 1, m->column + 1,
+                      "more than %zu YAML documents in one file", k->max);
+    }
+    k->v = xgrow(k->v, &k->cap, k->n + 1, sizeof(*k->v));
+    d = &k->v[k->n];
+    memset(d, 0, sizeof(*d));
+    d->path = xstrdup(b->path);
+    /* the first document owns the text before it (comments, a lone '---') */
+    d->start = k->n == 0 ? 0 : m->index;
+    d->start_line = k->n == 0 ? 1 : m->line + 1;
+    d->end = k->len;
+    if (k->n > 0)
+        k->v[k->n - 1].end = d->start;
+    k->n++;
+    return 0;
+}
+
+/* Parse the stream into the sink's documents. */
+static int build_docs(struct builder *b, struct doc_sink *k, struct err *e)
 {
     yaml_event_t ev;
-    int rc, docs = 0;
+    int rc;
 
     for (;;) {
         if ((rc = next_event(b, &ev, e)) != 0)
@@ -186,47 +220,82 @@ static int build_doc(struct builder *b, struct ydoc *d, struct err *e)
             yaml_event_delete(&ev);
             return 0;
         }
-        if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
-            rc = err_at(e, ST_EPARSE, b->path, ev.start_mark.line + 1,
-                        ev.start_mark.column + 1,
-                        "more than one YAML document ('---'); a file holds one document");
-            yaml_event_delete(&ev);
-            return rc;
-        }
-        if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
-            ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT) {
-            rc = build_node(b, &ev, 0, &d->root, e);
-            yaml_event_delete(&ev);
-            if (rc != 0)
-                return rc;
-            continue;
-        }
+        if (ev.type == YAML_DOCUMENT_START_EVENT)
+            rc = doc_start(b, k, &ev.start_mark, e);
+        else if (k->n > 0 && (ev.type == YAML_SCALAR_EVENT ||
+                              ev.type == YAML_SEQUENCE_START_EVENT ||
+                              ev.type == YAML_MAPPING_START_EVENT ||
+                              ev.type == YAML_ALIAS_EVENT))
+            rc = build_node(b, &ev, 0, &k->v[k->n - 1].root, e);
         yaml_event_delete(&ev);
+        if (rc != 0)
+            return rc;
     }
+}
+
+static int load_sink(struct doc_sink *k, const char *name, const char *data, size_t len,
+                     struct err *e)
+{
+    struct builder b;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    b.path = name;
+    k->len = len;
+    if (!yaml_parser_initialize(&b.parser))
+        return err_set(e, ST_ENOMEM, "%s: cannot initialise the YAML parser", name);
+    yaml_parser_set_input_string(&b.parser, (const unsigned char *)data, len);
+    rc = build_docs(&b, k, e);
+    yaml_parser_delete(&b.parser);
+    if (rc != 0) {
+        ydocs_free(k->v, k->n);
+        k->v = NULL;
+        k->n = 0;
+    }
+    return rc;
+}
+
+int ydoc_load_stream(struct ydoc **docs, size_t *n, const char *name, const char *data,
+                     size_t len, size_t max_docs, struct err *e)
+{
+    struct doc_sink k;
+    int rc;
+
+    memset(&k, 0, sizeof(k));
+    k.max = max_docs;
+    rc = load_sink(&k, name, data, len, e);
+    *docs = k.v;
+    *n = k.n;
+    return rc;
+}
+
+void ydocs_free(struct ydoc *docs, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        ydoc_free(&docs[i]);
+    free(docs);
 }
 
 int ydoc_load_mem(struct ydoc *d, const char *name, const char *data, size_t len,
                   struct err *e)
 {
-    struct builder b;
+    struct doc_sink k;
     int rc;
 
     memset(d, 0, sizeof(*d));
-    memset(&b, 0, sizeof(b));
-    d->path = xstrdup(name);
-    b.path = d->path;
-    if (!yaml_parser_initialize(&b.parser)) {
-        ydoc_free(d);
-        return err_set(e, ST_ENOMEM, "%s: cannot initialise the YAML parser", name);
-    }
-    yaml_parser_set_input_string(&b.parser, (const unsigned char *)data, len);
-    rc = build_doc(&b, d, e);
-    yaml_parser_delete(&b.parser);
-    if (rc != 0) {
-        ydoc_free(d);
-        d->path = NULL;
-    }
-    return rc;
+    memset(&k, 0, sizeof(k));
+    k.max = 1;
+    rc = load_sink(&k, name, data, len, e);
+    if (rc != 0)
+        return rc;
+    if (k.n == 1)
+        *d = k.v[0];
+    else
+        d->path = xstrdup(name);
+    free(k.v);
+    return 0;
 }
 
 int ydoc_load_file(struct ydoc *d, const char *path, size_t limit, struct err *e)

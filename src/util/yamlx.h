@@ -3,9 +3,12 @@
  *
  * The spec and policy parsers walk this tree; every node keeps the line and
  * column it came from so that every complaint can say file:line:col.  Anchors
- * and aliases, tags and multi-document streams are refused with a clear error:
- * neither SkyPilot task files nor Stratus files need them, and refusing them
- * keeps the parser small and safe against alias bombs.
+ * and aliases and tags are refused with a clear error: neither SkyPilot task
+ * files nor Stratus files need them, and refusing them keeps the parser small
+ * and safe against alias bombs.  ydoc_load_mem() and ydoc_load_file() take
+ * one document and refuse a second ('---'); ydoc_load_stream() takes every
+ * document of a stream (SkyPilot pipelines and job groups), each with the
+ * byte range of the text it came from.
  */
 #ifndef STRATUS_YAMLX_H
 #define STRATUS_YAMLX_H
@@ -29,6 +32,10 @@ struct ynode {
 struct ydoc {
     char *path;             /* for messages; owned */
     struct ynode *root;     /* NULL for an empty document */
+    size_t start, end;      /* ydoc_load_stream: the document's bytes [start, end)
+                               of the stream (its '---' included; the first one
+                               starts at 0, each ends where the next starts) */
+    size_t start_line;      /* ... and the 1-based line where start is */
 };
 
 #define YAMLX_MAX_DEPTH 64
@@ -41,6 +48,13 @@ int ydoc_load_file(struct ydoc *d, const char *path, size_t limit, struct err *e
 int ydoc_load_mem(struct ydoc *d, const char *name, const char *data, size_t len,
                   struct err *e);
 void ydoc_free(struct ydoc *d);
+/* Every document of len bytes at data, in order, at most max_docs (more is
+ * ST_ETOOBIG at the extra '---'); *docs is a new array of *n documents the
+ * caller frees with ydocs_free() (an empty stream: NULL and 0).  The limits
+ * on nodes count over the whole stream. */
+int ydoc_load_stream(struct ydoc **docs, size_t *n, const char *name, const char *data,
+                     size_t len, size_t max_docs, struct err *e);
+void ydocs_free(struct ydoc *docs, size_t n);
 
 /* The value under `key` in a map, or NULL. */
 struct ynode *ymap_get(const struct ynode *map, const char *key);

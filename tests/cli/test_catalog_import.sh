@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# test_catalog_import.sh - `stratus catalog import` as a user runs it: the
-# SkyPilot reference data imports to exactly the committed catalog/offers.csv,
-# the known defects are corrected, a GCP host+GPU price adds up, an existing
-# directory is not overwritten without --force, and malformed input fails
-# with file:line and a non-zero exit.
+# test_catalog_import.sh - `stratus catalog import` as a user runs it: SkyPilot's
+# full catalog files (shared/data/catalog/full) import to exactly the committed
+# catalog/offers.csv, with CPU offers, every cloud (AWS from two extract files),
+# the known defects corrected, GCP host+GPU prices added up (A2 and N1 hosts),
+# GPU host VMs never listed as CPU offers, every offer region in regions.csv;
+# an existing directory is not overwritten without --force, and malformed input
+# fails with file:line and a non-zero exit.
 #
 # Environment: STRATUS (the binary), SOURCE_DIR (repository root),
 # SHARED_DATA (../shared/data; the test is skipped when it is absent).
@@ -12,7 +14,7 @@ set -euo pipefail
 : "${STRATUS:?set STRATUS to the stratus binary}"
 : "${SOURCE_DIR:?set SOURCE_DIR to the repository root}"
 SHARED_DATA=${SHARED_DATA:-$SOURCE_DIR/../shared/data}
-raw=$SHARED_DATA/catalog/raw
+raw=$SHARED_DATA/catalog/full
 annot=$SOURCE_DIR/catalog/src
 
 if [ ! -d "$raw" ]; then
@@ -49,6 +51,67 @@ price=$(echo "$row" | cut -d, -f12)
 spot=$(echo "$row" | cut -d, -f13)
 [ "$price" = "2.65389" ] || fail "a2-highgpu-1g asia-northeast1-a price_hour $price, want 2.65389"
 [ "$spot" = "1.64853" ] || fail "a2-highgpu-1g asia-northeast1-a spot_price_hour $spot, want 1.64853"
+
+out=$tmp/out/offers.csv
+
+# 3b. Every cloud, with CPU offers (accelerator empty, count empty) and GPU offers.
+for c in aws azure gcp lambda nebius oci; do
+  n=$(awk -F, -v c="$c" '$1 == c && $5 == ""' "$out" | wc -l)
+  g=$(awk -F, -v c="$c" '$1 == c && $5 != ""' "$out" | wc -l)
+  [ "$n" -gt 0 ] && [ "$g" -gt 0 ] || fail "cloud $c: $n CPU offers and $g accelerator offers, want both > 0"
+done
+bad=$(awk -F, 'NR > 1 && $5 == "" && ($6 != "" || $8 == "" || $9 == "")' "$out" | head -3)
+[ -z "$bad" ] || fail "CPU offers must have no accelerator count and a vcpus/memory shape: $bad"
+# AWS is read from two files: its accelerator rows and its CPU families.
+grep -q "aws/vms-accelerators.csv: 2274 rows" "$tmp/report" &&
+  grep -q "aws/vms-cpu-general.csv: 4177 rows" "$tmp/report" ||
+  fail "the report does not list both AWS files: $(grep '^read' "$tmp/report")"
+# m6i.large in use1-az1 (a CPU row of vms-cpu-general.csv: 2.0, 8.0, 0.096, 0.039700)
+row=$(awk -F, '$1 == "aws" && $3 == "use1-az1" && $4 == "m6i.large"' "$out")
+[ "$row" = "aws,us-east-1,use1-az1,m6i.large,,,,2,8,,,0.096,0.0397" ] ||
+  fail "aws m6i.large use1-az1: got '$row'"
+
+# 3c. GCP GPU hosts (A2/A3/A4/G2) are never CPU offers; N1 types are, and also
+#     carry T4 (n1-highmem-8 + T4 x1 = host + GPU row of the same zone).
+hosts=$(awk -F, '$1 == "gcp" && $5 == "" && $4 ~ /^(a2|a3|a4|g2)-/' "$out" | head -3)
+[ -z "$hosts" ] || fail "GPU host VMs listed as CPU offers: $hosts"
+cpu=$(awk -F, '$1 == "gcp" && $3 == "us-central1-a" && $4 == "n1-highmem-8" && $5 == "" { print $12 }' "$out")
+t4=$(awk -F, '$1 == "gcp" && $3 == "us-central1-a" && $4 == "n1-highmem-8" && $5 == "T4" { print $6, $12 }' "$out")
+gpu=$(awk -F, '$7 == "us-central1" && $8 == "us-central1-a" && $4 == "T4" && $5 == "1" { print $9 }' \
+  "$raw/gcp/vms.csv")
+[ -n "$cpu" ] && [ -n "$gpu" ] || fail "no n1-highmem-8 CPU offer or T4 row in us-central1-a"
+want=$(awk -v a="$cpu" -v b="$gpu" 'BEGIN { printf "1 %.6g", a + b }')
+[ "$t4" = "$want" ] || fail "n1-highmem-8 + T4 in us-central1-a: '$t4', want '$want' (host $cpu + GPU $gpu)"
+
+# 3d. Corrections and what is left out: AWS's RTX PRO Server 6000 is RTXPRO6000;
+#     fractional GPUs (g6f, gr6f) and the Azure GPU VMs that upstream lists
+#     without a GPU are not offers (neither GPU nor CPU).
+grep -q '^aws,[^,]*,[^,]*,g7e\.[^,]*,RTXPRO6000,' "$out" || fail "no g7e offer named RTXPRO6000"
+! grep -q 'RTX PRO Server 6000' "$out" || fail "AWS's accelerator name was not corrected"
+! grep -Eq '^aws,[^,]*,[^,]*,(g6f|gr6f)\.' "$out" || fail "fractional-GPU types were imported"
+! grep -Eq '^azure,[^,]*,[^,]*,(Standard_NC(8|16|32)ads_A10_v4|Standard_NP[0-9]+s|Standard_NG[0-9a-z]+_V620_v1),' \
+  "$out" || fail "an Azure GPU/FPGA VM without a named accelerator became an offer"
+! grep -q $'\r' "$out" || fail "a carriage return (CRLF input) leaked into offers.csv"
+
+# 3e. One offer per (cloud, region, zone, instance type, accelerator), and every
+#     offer region is in the committed regions.csv.
+dups=$(cut -d, -f1-5 "$out" | sort | uniq -d | head -3)
+[ -z "$dups" ] || fail "duplicate offers: $dups"
+missing=$(awk -F, 'NR == FNR { have[$1 "/" $2] = 1; next }
+  FNR > 1 && !(($1 "/" $2) in have) { print $1 "/" $2 }' \
+  "$SOURCE_DIR/catalog/regions.csv" "$out" | sort -u | head -5)
+[ -z "$missing" ] || fail "offer regions missing from catalog/regions.csv: $missing"
+
+# 3f. tools/build_network_catalog.py refuses an offers.csv naming a region it has
+#     no coordinates for (so importer and region table cannot drift apart).
+mkdir -p "$tmp/net"
+cp -r "$annot" "$tmp/net/src"
+{ head -1 "$out"; echo "lambda,nowhere-9,,gpu_1x_a10,A10,1,24,30,200,,,1,"; } >"$tmp/net/offers.csv"
+if python3 "$SOURCE_DIR/tools/build_network_catalog.py" --data "$SHARED_DATA" \
+  --catalog "$tmp/net" >"$tmp/net.out" 2>&1; then
+  fail "build_network_catalog.py accepted an offer region without coordinates"
+fi
+grep -q "lambda/nowhere-9" "$tmp/net.out" || fail "no missing-region message: $(cat "$tmp/net.out")"
 
 # 4. An existing directory with files is not overwritten without --force.
 if "$STRATUS" catalog import --from skypilot "$raw" --out "$tmp/out" --annotations "$annot" \

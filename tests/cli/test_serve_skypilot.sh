@@ -5,9 +5,9 @@
 # ports (`vllm serve ... --port 8000`), so each replica node runs in a
 # network namespace of its own with its own address, like a VM, and two
 # replicas of one service both listen on 8000.  What the bundled catalog
-# cannot place (a cloud Stratus has no offers for, an accelerator no offer
-# has, a workload without accelerators) is refused at `serve up` with the
-# planner's reason.  Real binary, server, router and replica processes.
+# cannot place (an accelerator where no offer has it) is refused at `serve
+# up` with the planner's reason.  Real binary, server, router and replica
+# processes.
 #
 # Stand-ins: the YAMLs run vllm and ray, which need GPUs and are not
 # installable here; a `vllm` and a `ray` script first on PATH stand in for
@@ -58,9 +58,37 @@ cat >"$TMP/bin/pip" <<'SH'
 # the network and GPUs; the stand-ins above are all a replica needs here.
 echo "pip stand-in: not installing $*"
 SH
-chmod +x "$TMP/bin/vllm" "$TMP/bin/ray" "$TMP/bin/pip"
-export PATH="$TMP/bin:$PATH"
-echo "# vllm, ray and pip are stand-ins here (vllm needs GPUs; none is installable here)"
+cat >"$TMP/bin/uv" <<'SH'
+#!/bin/sh
+# stand-in: `uv venv` makes an empty .venv/bin/activate; `uv pip install`
+# would need the network.
+case $1 in
+  venv) mkdir -p .venv/bin && : >.venv/bin/activate;;
+  *) echo "uv stand-in: not running $*";;
+esac
+SH
+cat >"$TMP/bin/python" <<'SH'
+#!/bin/sh
+exec python3 -B "$@"
+SH
+# `python -m vllm.entrypoints.openai.api_server --model M --port N` and the
+# YAMLs' own `python3 -m my_server --port N`: modules that serve the example
+# model server on every address
+mkdir -p "$TMP/py/vllm/entrypoints/openai"
+touch "$TMP/py/vllm/__init__.py" "$TMP/py/vllm/entrypoints/__init__.py" \
+  "$TMP/py/vllm/entrypoints/openai/__init__.py"
+cat >"$TMP/py/vllm/entrypoints/openai/api_server.py" <<PY
+import os, sys
+args = sys.argv[1:]
+port = args[args.index("--port") + 1] if "--port" in args else "8000"
+model = args[args.index("--model") + 1] if "--model" in args else "m"
+os.execvp("python3", ["python3", "-B", "$SOURCE_DIR/examples/llm-server/server.py",
+                      "--host", "0.0.0.0", "--model", model, "--port", port])
+PY
+cp "$TMP/py/vllm/entrypoints/openai/api_server.py" "$TMP/py/my_server.py"
+chmod +x "$TMP/bin/vllm" "$TMP/bin/ray" "$TMP/bin/pip" "$TMP/bin/uv" "$TMP/bin/python"
+export PATH="$TMP/bin:$PATH" PYTHONPATH="$TMP/py"
+echo "# vllm, ray, pip, uv and the python modules vllm and my_server are stand-ins here (vllm needs GPUs; none is installable here)"
 
 cat >"$STRATUS_HOME/server.yaml" <<'YAML'
 listen:
@@ -90,31 +118,24 @@ urls() { # urls NAME: the READY replicas' URLs, one a line
     python3 -c "import json,sys; [print(r['url']) for r in json.load(sys.stdin)['replicas'] if r['state'] == 'READY']"
 }
 
-# --- every file plans (or is refused with the planner's reason) ---
+# --- every file plans (issue 15: CPU-only offers, A10G and Nebius are in the
+# bundled catalog now) ---
 for f in "$D"/serve/*.yaml "$D"/vllm_service_set.yaml "$D"/vllm_multinode_service.yaml \
   "$D"/sglang_anyof_spot.yaml "$D"/set_disk_nebius.yaml; do
-  case $(basename "$f") in
-    http_fixed.yaml) run 1 "$STRATUS" plan "$f"; has "$ERR" "asks for no accelerator";;
-    spot_fallback.yaml|vllm_service_set.yaml) run 2 "$STRATUS" plan "$f"; has "$ERR" "accelerator 'A10G'";;
-    set_disk_nebius.yaml) run 1 "$STRATUS" plan "$f"; has "$ERR" "outside the spec's cloud/region/zone";;
-    *) run 0 "$STRATUS" plan "$f"; has "$OUT" "infer";;
-  esac
+  run 0 "$STRATUS" plan "$f"; has "$OUT" "infer"
 done
-ok "each SkyPilot service YAML plans, or the plan says why the bundled catalog cannot place it"
+run 0 "$STRATUS" plan "$D/serve/http_fixed.yaml"
+has "$OUT" "CPU 2+ vCPU"
+ok "each SkyPilot service YAML plans (http_fixed onto a CPU-only offer)"
 
-# --- serve up refuses what cannot be placed, with the same reason ---
-run 1 "$STRATUS" serve up "$D/serve/http_fixed.yaml"
-has "$ERR" "http_fixed.yaml:7: the workload asks for no accelerator"
-run 2 "$STRATUS" serve up "$D/serve/spot_fallback.yaml"
-has "$ERR" "spot_fallback.yaml:17: no offer in the catalog has accelerator 'A10G'"
-run 2 "$STRATUS" serve up "$D/vllm_service_set.yaml"
-has "$ERR" "no offer in the catalog has accelerator 'A10G'"
-run 1 "$STRATUS" serve up "$D/set_disk_nebius.yaml"
-has "$ERR" "no feasible placement for 'set_disk_nebius'"
+# --- serve up refuses what cannot be placed, with the planner's reason ---
+sed 's/^  cpus: 2+$/  cpus: 2+\n  accelerators: V100:1\n  infra: nebius/' \
+  "$D/serve/http_fixed.yaml" >"$TMP/http_nowhere.yaml"
+run 1 "$STRATUS" serve up "$TMP/http_nowhere.yaml"
+has "$ERR" "no feasible placement for 'http_nowhere': V100 is not offered on nebius;"
 run 0 "$STRATUS" serve status
-hasnt "$OUT" "http_fixed"
-hasnt "$OUT" "nebius"
-ok "serve up refuses http_fixed (no CPU-only offers), spot_fallback and vllm_service_set (A10G), set_disk_nebius (no nebius offers): nothing is left up"
+hasnt "$OUT" "http_nowhere"
+ok "serve up refuses a service no offer can place (V100 on nebius), says where it is offered, leaves nothing up"
 
 if [ "$(id -u)" != 0 ] || ! PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null; then
   run 2 "$STRATUS" serve up "$D/serve/autoscale_qps.yaml"
@@ -272,6 +293,40 @@ wait_ready probe_full 3
 ok "after a server crash, the namespace of a node that died meanwhile is removed by the next server"
 
 # --- down: every namespace and claim of this home is gone ---
+# --- the four the catalog could not place before issue 15, unchanged: a
+# CPU-only one (a real `python3 -m http.server`), A10G or L4 spot with an
+# on-demand base, a set of five accelerators, and one on Nebius ---
+for f in serve/http_fixed serve/spot_fallback vllm_service_set set_disk_nebius; do
+  run 0 "$STRATUS" serve up "$D/$f.yaml"
+  has "$OUT" "is starting"
+done
+wait_ready http_fixed 2
+wait_ready spot_fallback 3
+wait_ready vllm_service_set 2
+# set_disk_nebius names no readiness_probe, so the probe is SkyPilot's
+# default GET /, which vLLM (and the stand-in) answer with 404: the replica
+# runs on Nebius and stays STARTING, as it would under SkyServe
+for _ in $(seq 1 1800); do
+  [ "$(st set_disk_nebius "sum(1 for r in j['replicas'] if r['job_state'] == 'RUNNING' and r.get('cloud') == 'nebius' and r['state'] == 'STARTING')" 2>/dev/null)" = 1 ] && break
+  sleep 0.1
+done
+[ "$(st set_disk_nebius "sum(1 for r in j['replicas'] if r['job_state'] == 'RUNNING' and r.get('cloud') == 'nebius')")" = 1 ] ||
+  fail "set_disk_nebius: no replica running on nebius: $("$STRATUS" serve status set_disk_nebius)"
+for u in $(urls http_fixed); do
+  [[ "$u" =~ ^http://10\.213\.[0-9]+\.[0-9]+:8080$ ]] || fail "http_fixed at $u"
+  curl -sf -m 10 "$u/" | grep -q "Directory listing" || fail "$u: http.server does not answer"
+done
+for n in spot_fallback vllm_service_set; do
+  for u in $(urls $n); do
+    curl -sf -m 10 "$u/v1/models" >/dev/null || fail "$n: $u does not serve"
+  done
+done
+st spot_fallback "sorted(r['mode'] for r in j['replicas'] if r['state'] == 'READY')" >"$TMP/sf"
+[ "$(cat "$TMP/sf")" = "['on-demand', 'spot', 'spot']" ] ||
+  fail "spot_fallback: one on-demand base + 2 spot expected: $(cat "$TMP/sf"); $("$STRATUS" serve status spot_fallback)"
+for n in http_fixed spot_fallback vllm_service_set set_disk_nebius; do run 0 "$STRATUS" serve down $n; done
+ok "http_fixed (2 CPU-only replicas of http.server on 8080), spot_fallback (1 on-demand + 2 spot), vllm_service_set (2): READY and answering; set_disk_nebius: running on nebius (its default probe GET / is not served by vLLM), unchanged"
+
 for n in autoscale_qps probe_full qps_per_accelerator post_data_text vllm_multinode_service big-moe-serve; do
   run 0 "$STRATUS" serve down $n
 done

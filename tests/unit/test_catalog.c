@@ -127,7 +127,7 @@ static const struct bad_case bad_cases[] = {
     {"offers.csv", "+azure,eastus,,X,H100,eight,80,96,1900,,,1,\n", "offers.csv:2: column 'accelerators_per_node': 'eight' is not a whole number"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,0,1,\n", "offers.csv:2: column 'max_cluster_nodes': '0' is not a whole number in [1, 1000000]"},
     {"offers.csv", "+azure,eastus,,\"X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: a quoted field is never closed"},
-    {"offers.csv", "+azure,eastus,,,H100,8,80,96,1900,,,1,\n", "offers.csv:2: instance_type and accelerator must not be empty"},
+    {"offers.csv", "+azure,eastus,,,H100,8,80,96,1900,,,1,\n", "offers.csv:2: instance_type must not be empty"},
     {"offers.csv", "", "offers.csv:1: empty file: expected a header row"},
     {"regions.csv", "cloud,region,latitude,longitude,continent\nazure,eastus,37,-79,north-amerika\n", "regions.csv:2: unknown continent 'north-amerika' (did you mean 'north-america'?)"},
     {"regions.csv", "cloud,region,latitude,longitude,continent\nazure,eastus,137,-79,europe\n", "regions.csv:2: coordinates 137,-79 are outside"},

@@ -1,8 +1,10 @@
 /*
  * test_import.c - the SkyPilot catalog importer on small hand-made fixtures
  * (tests/data/skypilot-raw) with the bundled annotation files: the GCP
- * host + GPU price arithmetic, the corrections, the drop counts per reason,
- * sorted and repeatable output, and file:line errors for malformed input.
+ * host + GPU price arithmetic (A2/G2 hosts and N1 hosts), CPU offers, the
+ * corrections, the drop counts per reason, a cloud read from several files
+ * (AWS vms.csv + vms-extra.csv), CRLF input (lambda), sorted and repeatable
+ * output, and file:line errors for malformed input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,6 +88,16 @@ static void test_gcp_combine(void **state)
         text, "gcp,us-central1,us-central1-b,g2-standard-24,L4,2,24,24,96,none,,2.525,");
     /* TPUs: TPU-VM, one slice, exact duplicate collapsed */
     assert_line(text, "gcp,us-east5,us-east5-a,TPU-VM,tpu-v5p-8,1,380,,,ici,,16.8,6.72");
+    /* N1 GPUs sit on n1-highmem-(8*N): host 0.47 + T4x1 0.35; spot 0.1 + 0.14 */
+    assert_line(
+        text, "gcp,us-central1,us-central1-a,n1-highmem-8,T4,1,16,8,52,none,,0.82,0.24");
+    /* ... and the N1 host is also a CPU offer; other machine types are too */
+    assert_line(text,
+                "gcp,us-central1,us-central1-a,n1-highmem-8,,,,8,52,none,,0.47,0.1");
+    assert_line(text, "gcp,us-central1,us-central1-a,n2-standard-8,,,,8,32,,,0.39,0.1");
+    /* GPU hosts (A2/A3/G2) are never CPU offers */
+    if (strstr(text, "a3-highgpu-8g") != NULL)
+        fail_msg("the unpaired a3-highgpu-8g host became an offer:\n%s", text);
     free(text);
     free(report);
 }
@@ -111,6 +123,11 @@ static void test_corrections(void **state)
                       "roce,8192,80,");
     assert_line(
         text, "aws,us-east-1,use1-az4,p5.48xlarge,H100,8,80,192,2048,efa,,55.04,10.2397");
+    /* a second AWS file (vms-extra.csv) with a CPU row; lambda's file is CRLF */
+    assert_line(text, "aws,us-east-1,use1-az1,m6i.large,,,,2,8,,,0.096,0.0397");
+    assert_line(text, "lambda,us-east-1,,cpu_4x_general,,,,4,16,,,0.2,");
+    assert_line(text, "lambda,us-east-1,,gpu_1x_h100_pcie,H100,1,80,26,200,none,,2.49,");
+    assert_null(strchr(text, '\r'));
     assert_int_equal(st.corrected, 5); /* ND96 count + spot, three TPU placeholders */
     assert_non_null(strstr(report, "accelerators_per_node 12 -> 8: 1 offer\n"));
     /* corrections that matched nothing are pointed out, not silently ignored */
@@ -128,26 +145,34 @@ static void test_drop_counts(void **state)
 
     (void)state;
     memset(want, 0, sizeof(want));
-    want[IMPORT_GCP][IMPORT_DROP_DUPLICATE] = 1;      /* tpu-v5p-8 twice */
-    want[IMPORT_GCP][IMPORT_DROP_GPU_NO_HOST] = 1;    /* H100x8 in zone f */
-    want[IMPORT_GCP][IMPORT_DROP_HOST_NO_GPU] = 1;    /* a3-highgpu-8g in zone c */
-    want[IMPORT_GCP][IMPORT_DROP_NO_ACCELERATOR] = 1; /* n2-standard-8 */
-    want[IMPORT_GCP][IMPORT_DROP_NO_PRICE] = 1;       /* 700.0 / 700.0 */
-    want[IMPORT_AZURE][IMPORT_DROP_NO_ACCELERATOR] = 1;
-    want[IMPORT_AZURE][IMPORT_DROP_BAD_COUNT] = 1;         /* 0.333 of an A10 */
-    want[IMPORT_OCI][IMPORT_DROP_UNKNOWN_ACCELERATOR] = 1; /* V100 */
+    want[IMPORT_GCP][IMPORT_DROP_DUPLICATE] = 1;   /* tpu-v5p-8 twice */
+    want[IMPORT_GCP][IMPORT_DROP_GPU_NO_HOST] = 1; /* H100x8 in zone f */
+    want[IMPORT_GCP][IMPORT_DROP_HOST_NO_GPU] = 1; /* a3-highgpu-8g in zone c */
+    want[IMPORT_GCP][IMPORT_DROP_NO_PRICE] = 1;    /* 700.0 / 700.0 */
+    want[IMPORT_AZURE][IMPORT_DROP_NOT_CPU] = 1;   /* NC8ads_A10_v4 (not_cpu.csv) */
+    want[IMPORT_AZURE][IMPORT_DROP_BAD_COUNT] = 1; /* 0.333 of an A10 */
     want[IMPORT_AWS][IMPORT_DROP_NO_PRICE] = 1;
+    want[IMPORT_AWS][IMPORT_DROP_UNKNOWN_ACCELERATOR] = 1; /* f1 FPGA */
+    want[IMPORT_AWS][IMPORT_DROP_BAD_COUNT] = 1;           /* g6f: 1/8 of an L4 */
+    want[IMPORT_LAMBDA][IMPORT_DROP_NO_TYPE] = 1;          /* a row without a type */
     for (c = 0; c < IMPORT_NCLOUDS; c++)
         for (d = 0; d < IMPORT_NDROPS; d++)
             if (st.dropped[c][d] != want[c][d])
                 fail_msg("%s / %s: dropped %zu, want %zu", import_cloud_name(c),
                          import_drop_str(d), st.dropped[c][d], want[c][d]);
-    assert_int_equal(st.rows[IMPORT_GCP], 13);
+    assert_int_equal(st.rows[IMPORT_GCP], 15);
     assert_int_equal(st.rows[IMPORT_AZURE], 4);
-    assert_int_equal(st.offers[IMPORT_GCP], 5);
+    assert_int_equal(st.rows[IMPORT_AWS], 5); /* vms.csv 2 + vms-extra.csv 3 */
+    assert_int_equal(st.rows[IMPORT_LAMBDA], 3);
+    assert_int_equal(st.offers[IMPORT_GCP], 8);
+    assert_int_equal(st.cpu_offers[IMPORT_GCP], 2);
     assert_int_equal(st.offers[IMPORT_AZURE], 2);
-    assert_int_equal(st.offers[IMPORT_OCI], 1);
-    assert_int_equal(st.offers[IMPORT_AWS], 1);
+    assert_int_equal(st.offers[IMPORT_OCI], 2);
+    assert_int_equal(st.offers[IMPORT_AWS], 2);
+    assert_int_equal(st.cpu_offers[IMPORT_AWS], 1);
+    assert_int_equal(st.offers[IMPORT_LAMBDA], 2);
+    assert_int_equal(st.offers[IMPORT_NEBIUS], 0);
+    assert_non_null(strstr(report, "aws/vms-extra.csv: 3 rows\n"));
     assert_non_null(strstr(report, "wrote "));
     assert_non_null(strstr(report, "gcp         1  GCP host VM with no GPU price row"));
     free(text);
@@ -274,7 +299,10 @@ static void test_bad_annotations(void **state)
         {"instance_types.csv",
          "cloud,instance_type,interconnect,max_cluster_nodes,source\n"
          "google,a3-*,tcpx,,where\n",
-         "instance_types.csv:2: cloud must be aws, azure, gcp, oci or '*', not 'google'"},
+         "instance_types.csv:2: cloud must be aws, azure, gcp, lambda, nebius, oci "
+         "or '*', not 'google'"},
+        {"not_cpu.csv", "cloud,instance_type,reason,source\nazure,Standard_NP*,fpga,\n",
+         "not_cpu.csv:2: column 'source' must not be empty"},
         {"accelerators.csv", "accelerator,memory_gib,source\nH100,80,a\nH100,80,b\n",
          "accelerators.csv:3: accelerator 'H100' listed twice"},
     };

@@ -433,6 +433,314 @@ static void test_random_vs_brute_force(void **state)
     free(dir);
 }
 
+/* ---- issue 15: CPU work, accelerator names, where data and offers are ---- */
+
+#define CPUCAT TEST_DATA "/catalog-cpu"
+
+/* Plan YAML text on catalog cat: 0 and the plan, or the error in e. */
+static int plan_yaml(struct plan *p, const struct catalog *cat, const char *yaml,
+                     struct spec **sp, struct err *e)
+{
+    struct plan_opts o = {1.0, 0, 0};
+
+    if (spec_load_mem(sp, "t.yaml", yaml, strlen(yaml), e) != 0)
+        fail_msg("spec: %s", e->msg);
+    plan_init(p);
+    return plan_rank(p, cat, *sp, NULL, &o, e);
+}
+
+static void plan_done(struct plan *p, struct spec *s)
+{
+    plan_free(p);
+    spec_free(s);
+}
+
+/* Every candidate of a CPU spec is a CPU offer, and the best is what the
+ * spec's cpus/memory (or SkyPilot's default: 8+ vCPUs, 4 GiB per vCPU) ask,
+ * among SkyPilot's default CPU families. */
+static void test_cpu_work(void **state)
+{
+    static const struct {
+        const char *res, *best;
+        size_t feasible;
+    } cases[] = {
+        /* default: 8+ vCPU and >= 4 GiB/vCPU rules out m6i.large (2 vCPU),
+         * n2-standard-4 (4 vCPU) and c6i.2xlarge (2 GiB/vCPU) */
+        {"{use_spot: false}", "m6i.2xlarge", 6},
+        {"{cpus: 4, memory: 16, use_spot: false}", "n2-standard-4", 1},
+        {"{cpus: 2+, use_spot: false}", "m6i.large", 8},
+        {"{cpus: 8, memory: 64+, use_spot: false}", "r6i.2xlarge", 1},
+        {"{memory: 16, use_spot: false}", "n2-standard-4", 2},
+        {"{cpus: 8+, infra: gcp, use_spot: false}", "n2-standard-8", 1},
+        /* SkyPilot's default CPU families: the cheaper ARM t2a-standard-8
+         * and Standard_D8ps_v5 are not chosen unless named */
+        {"{cpus: 8, memory: 32, use_spot: false}", "m6i.2xlarge", 4},
+        {"{instance_type: t2a-standard-8, use_spot: false}", "t2a-standard-8", 1},
+        /* no default family has 1 vCPU: other x86 ones may, ARM t2a never */
+        {"{cpus: 1, use_spot: false}", "t2d-standard-1", 1},
+    };
+    struct catalog *cat = load(CPUCAT);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[256];
+        struct spec *s;
+        struct plan p;
+        struct err e;
+
+        snprintf(yaml, sizeof(yaml), "run: x\nresources: %s\n", cases[i].res);
+        if (plan_yaml(&p, cat, yaml, &s, &e) != 0)
+            fail_msg("%s: %s", cases[i].res, e.msg);
+        if (strcmp(best_offer(&p)->instance_type, cases[i].best) != 0 ||
+            p.feasible != cases[i].feasible)
+            fail_msg("%s: best %s of %zu, want %s of %zu", cases[i].res,
+                     best_offer(&p)->instance_type, p.feasible, cases[i].best,
+                     cases[i].feasible);
+        for (size_t k = 0; k < p.n; k++)
+            assert_int_equal(catalog_offer(cat, p.c[k].offer)->acc_count, 0);
+        plan_done(&p, s);
+    }
+    catalog_free(cat);
+}
+
+/* SkyPilot's default CPU families by cloud, and ARM types (families.c). */
+static void test_cpu_families(void **state)
+{
+    static const struct {
+        const char *cloud, *it;
+        int ok;
+    } cases[] = {
+        {"aws", "m6i.2xlarge", 1},           {"aws", "c6id.xlarge", 1},
+        {"aws", "r7i.large", 1},             {"aws", "m7g.large", 0},
+        {"aws", "m6in.large", 0},            {"aws", "t3.micro", 0},
+        {"gcp", "n2-highmem-8", 1},          {"gcp", "n4-standard-4", 1},
+        {"gcp", "e2-standard-4", 0},         {"gcp", "t2a-standard-8", 0},
+        {"azure", "Standard_D8s_v5", 1},     {"azure", "Standard_E16s_v5", 1},
+        {"azure", "Standard_F8s_v2", 1},     {"azure", "Standard_D8ps_v5", 0},
+        {"azure", "Standard_E8-4s_v5", 0},   {"azure", "Standard_D13_v2_Promo", 0},
+        {"azure", "Standard_D8as_v5", 0},    {"oci", "VM.Standard.E4.Flex$_4_64", 1},
+        {"oci", "VM.Standard3.Flex$_8_32", 1}, {"oci", "VM.Standard.A1.Flex$_4_24", 0},
+        {"lambda", "cpu_4x_general", 1},     {"nebius", "cpu-d3_4vcpu-16gb", 1},
+    };
+
+    static const struct {
+        const char *cloud, *it;
+        int arm;
+    } arm[] = {
+        {"aws", "m7g.large", 1},         {"aws", "c6gn.xlarge", 1},
+        {"aws", "g5g.xlarge", 1},        {"aws", "x2gd.large", 1},
+        {"aws", "m6i.large", 0},         {"aws", "g5.xlarge", 0},
+        {"aws", "inf2.xlarge", 0},       {"gcp", "t2a-standard-8", 1},
+        {"gcp", "c4a-highmem-4", 1},     {"gcp", "t2d-standard-1", 0},
+        {"azure", "Standard_D8ps_v5", 1}, {"azure", "Standard_E4pds_v6", 1},
+        {"azure", "Standard_D2pls_v5", 1}, {"azure", "Standard_D8s_v5", 0},
+        {"azure", "Standard_DC8ads_v5", 0}, {"oci", "VM.Standard.A1.Flex$_4_24", 1},
+        {"oci", "VM.Standard.E4.Flex$_4_64", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (plan_cpu_default_family(cases[i].cloud, cases[i].it) != cases[i].ok)
+            fail_msg("%s %s: want %d", cases[i].cloud, cases[i].it, cases[i].ok);
+    }
+    for (size_t i = 0; i < sizeof(arm) / sizeof(arm[0]); i++) {
+        if (plan_cpu_arm(arm[i].cloud, arm[i].it) != arm[i].arm)
+            fail_msg("%s %s: arm want %d", arm[i].cloud, arm[i].it, arm[i].arm);
+    }
+}
+
+/* A catalog without CPU offers says so (not "accelerator offers only"). */
+static void test_cpu_without_cpu_offers(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec *s;
+    struct plan p;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(plan_yaml(&p, cat, "run: x\n", &s, &e), ST_EINFEASIBLE);
+    assert_non_null(strstr(e.msg, "has no CPU-only offers"));
+    plan_done(&p, s);
+    catalog_free(cat);
+}
+
+/* SkyPilot spellings: any case, sets, lists; an instance type alone. */
+static void test_accelerator_names(void **state)
+{
+    struct catalog *cat = load(CPUCAT);
+    struct spec *s;
+    struct plan p;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(
+        plan_yaml(&p, cat, "run: x\nresources: {accelerators: a10g}\n", &s, &e), 0);
+    assert_string_equal(best_offer(&p)->accelerator, "A10G");
+    plan_done(&p, s);
+    assert_int_equal(plan_yaml(&p, cat,
+                               "run: x\nresources: {accelerators: '{A10g:1, l4}', "
+                               "use_spot: false}\n",
+                               &s, &e),
+                     0);
+    assert_string_equal(best_offer(&p)->instance_type, "g2-standard-4"); /* cheapest */
+    plan_done(&p, s);
+    assert_int_equal(
+        plan_yaml(&p, cat, "run: x\nresources: {accelerators: [h100, A10G:4]}\n", &s, &e),
+        0);
+    assert_string_equal(best_offer(&p)->accelerator, "H100"); /* a list is in order */
+    plan_done(&p, s);
+    /* a known accelerator the catalog lacks is skipped among others */
+    assert_int_equal(plan_yaml(&p, cat,
+                               "run: x\nresources: {accelerators: '{A40:1, a10g:1}'}\n",
+                               &s, &e),
+                     0);
+    assert_string_equal(p.accs[0], plan_acc_absent);
+    assert_string_equal(best_offer(&p)->accelerator, "A10G");
+    plan_done(&p, s);
+    /* ... but a typo among them is an error */
+    assert_int_equal(
+        plan_yaml(&p, cat, "run: x\nresources: {accelerators: [A10G, H1000]}\n", &s, &e),
+        ST_EINVAL);
+    assert_non_null(strstr(e.msg, "'H1000' (did you mean 'H100'?)"));
+    plan_done(&p, s);
+    /* ... and when none is left, the first is named */
+    assert_int_equal(
+        plan_yaml(&p, cat, "run: x\nresources: {accelerators: [V100, B300]}\n", &s, &e),
+        ST_EINVAL);
+    assert_non_null(strstr(e.msg, "'V100' is a known accelerator"));
+    plan_done(&p, s);
+    assert_int_equal(
+        plan_yaml(&p, cat, "run: x\nresources: {instance_type: g5.12xlarge}\n", &s, &e),
+        0);
+    assert_int_equal(best_offer(&p)->acc_count, 4);
+    plan_done(&p, s);
+    catalog_free(cat);
+}
+
+/* A known accelerator the catalog lacks is never "corrected" into another
+ * GPU; a typo still gets its suggestion. */
+static void test_known_accelerator_absent(void **state)
+{
+    static const struct {
+        const char *acc, *msg;
+    } cases[] = {
+        {"V100",
+         "t.yaml:2: 'V100' is a known accelerator, but this catalog has no offer"},
+        {"t4", "'t4' is a known accelerator, but this catalog has no offer of it"},
+        {"tpu-v2-8", "'tpu-v2-8' is a known accelerator"},
+        {"B300", "'B300' is a known accelerator"},
+        {"A10x", "no offer in the catalog has accelerator 'A10x' (did you mean 'A10G'?)"},
+    };
+    struct catalog *cat = load(CPUCAT);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[128];
+        struct spec *s;
+        struct plan p;
+        struct err e;
+
+        snprintf(yaml, sizeof(yaml), "run: x\nresources: {accelerators: %s}\n",
+                 cases[i].acc);
+        assert_int_equal(plan_yaml(&p, cat, yaml, &s, &e), ST_EINVAL);
+        if (strstr(e.msg, cases[i].msg) == NULL ||
+            (i < 4 && strstr(e.msg, "did you mean") != NULL))
+            fail_msg("%s: %s", cases[i].acc, e.msg);
+        plan_done(&p, s);
+    }
+    catalog_free(cat);
+}
+
+/* Offered, but not where the spec asks: say where it is. */
+static void test_not_offered_there(void **state)
+{
+    static const struct {
+        const char *res, *msg;
+    } cases[] = {
+        {"{accelerators: A10G, infra: azure}",
+         "no feasible placement for 't': A10G is not offered on azure; aws offers it in "
+         "2 "
+         "regions, cheapest us-east-1 g5.xlarge (A10G:1) $1.006/h; 6 candidates"},
+        {"{accelerators: L4, infra: gcp/europe-west4}",
+         "L4 is not offered in gcp/europe-west4; gcp offers it in 1 region, cheapest "
+         "us-central1 g2-standard-4 (L4:1) $0.700/h"},
+        {"{cpus: 4, memory: 16, infra: lambda}",
+         "CPU-only instances are not offered on lambda; gcp offers them in 1 region, "
+         "cheapest us-central1 n2-standard-4 (4 vCPU, 16 GiB) $0.134/h"},
+    };
+    struct catalog *cat = load(CPUCAT);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[128];
+        struct spec *s;
+        struct plan p;
+        struct err e;
+
+        snprintf(yaml, sizeof(yaml), "run: x\nresources: %s\n", cases[i].res);
+        assert_int_equal(plan_yaml(&p, cat, yaml, &s, &e), ST_EINFEASIBLE);
+        if (strstr(e.msg, cases[i].msg) == NULL)
+            fail_msg("%s:\n  got  %s\n  want %s", cases[i].res, e.msg, cases[i].msg);
+        plan_done(&p, s);
+    }
+    catalog_free(cat);
+}
+
+/* A bucket in file_mounts (region unknown) prices egress by cloud: data on
+ * S3 moves a set {A10G, L4} from the cheaper L4 on GCP to A10G on AWS. */
+static void test_bucket_egress(void **state)
+{
+    static const char *const base =
+        "run: x\nresources: {accelerators: '{A10G:1, L4:1}', use_spot: false}\n";
+    struct catalog *cat = load(CPUCAT);
+    struct spec *s;
+    struct plan p;
+    struct err e;
+    char yaml[512];
+
+    (void)state;
+    assert_int_equal(plan_yaml(&p, cat, base, &s, &e), 0);
+    assert_string_equal(best_offer(&p)->cloud, "gcp");
+    plan_done(&p, s);
+    snprintf(yaml, sizeof(yaml),
+             "%sfile_mounts: {/data: {source: s3://b, mode: MOUNT}}\n"
+             "stratus: {data: {size_gb: 1000}}\n",
+             base);
+    assert_int_equal(plan_yaml(&p, cat, yaml, &s, &e), 0);
+    assert_string_equal(best_offer(&p)->cloud, "aws");
+    assert_true(NEAR(p.c[0].egress, 0)); /* same cloud, region unknown: free */
+    for (size_t k = 0; k < p.n; k++) {
+        const struct offer *o = catalog_offer(cat, p.c[k].offer);
+
+        if (strcmp(o->cloud, "gcp") == 0)
+            assert_true(NEAR(p.c[k].egress, 1000 * 0.09)); /* aws internet egress */
+    }
+    plan_done(&p, s);
+    catalog_free(cat);
+}
+
+/* A per-region image_id map limits the regions (SkyPilot). */
+static void test_image_regions(void **state)
+{
+    struct catalog *cat = load(CPUCAT);
+    struct spec *s;
+    struct plan p;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(
+        plan_yaml(&p, cat,
+                  "run: x\nresources:\n  accelerators: A10G\n  use_spot: true\n"
+                  "  image_id: {us-east-1: ami-1}\n",
+                  &s, &e),
+        0);
+    for (size_t k = 0; k < p.n; k++)
+        assert_string_equal(catalog_offer(cat, p.c[k].offer)->region, "us-east-1");
+    assert_true(p.excl[PLAN_R_SPEC_LOCATION].count > 0);
+    plan_done(&p, s);
+    catalog_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +750,14 @@ int main(void)
         cmocka_unit_test(test_quota_fabric_and_errors),
         cmocka_unit_test(test_policy_tiers_and_exclusions),
         cmocka_unit_test(test_random_vs_brute_force),
+        cmocka_unit_test(test_cpu_work),
+        cmocka_unit_test(test_cpu_families),
+        cmocka_unit_test(test_cpu_without_cpu_offers),
+        cmocka_unit_test(test_accelerator_names),
+        cmocka_unit_test(test_known_accelerator_absent),
+        cmocka_unit_test(test_not_offered_there),
+        cmocka_unit_test(test_bucket_egress),
+        cmocka_unit_test(test_image_regions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

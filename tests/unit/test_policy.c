@@ -390,7 +390,7 @@ static void test_bad_files(void **state)
                                 "allow (did you mean 'azure'?)"},
         {"bad-cloud-unknown.yaml", "bad-cloud-unknown.yaml:3:12: unknown cloud 'ibm' in "
                                    "deny (known: azure, gcp, oci, "
-                                   "aws)"},
+                                   "aws, lambda, nebius)"},
         {"bad-pattern-parts.yaml",
          "bad-pattern-parts.yaml:3:12: bad location pattern "
          "'gcp/us-central1/us-central1-a/x' in deny (write cloud, cloud/region or "
@@ -400,7 +400,7 @@ static void test_bad_files(void **state)
          "allow"},
         {"bad-pattern-glob.yaml", "bad-pattern-glob.yaml:3:13: location pattern "
                                   "'x*/europe-west4' in allow matches "
-                                  "no cloud (known: azure, gcp, oci, aws)"},
+                                  "no cloud (known: azure, gcp, oci, aws, lambda, nebius)"},
         {"bad-continent.yaml", "bad-continent.yaml:3:18: unknown continent 'europa' in "
                                "continents (did you mean "
                                "'europe'?)"},

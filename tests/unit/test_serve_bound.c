@@ -59,7 +59,7 @@ static double bound_of(struct catalog *cat, const struct reqtrace *rt, const cha
     input(&in, cat, rt, spec);
     in.prices = prices;
     err_clear(&e);
-    if (sim_serve_bound(&in, res, &e) != 0)
+    if (sim_serve_bound(&in, NULL, res, &e) != 0)
         fail_msg("sim_serve_bound: %s", e.msg);
     assert_string_equal(res->name, "bound");
     assert_int_equal(res->requests, rt->n);
@@ -269,7 +269,7 @@ static void test_slo_too_small(void **state)
     add_load(&rt, 0, 600, 100, 100, 10, "gcp/asia-northeast1");
     input(&in, cat, &rt, spec);
     err_clear(&e);
-    assert_int_equal(sim_serve_bound(&in, &res, &e), ST_EINFEASIBLE);
+    assert_int_equal(sim_serve_bound(&in, NULL, &res, &e), ST_EINFEASIBLE);
     assert_non_null(strstr(e.msg, "svc.yaml"));
     assert_non_null(strstr(e.msg, "latency_slo_ms 5"));
     assert_non_null(strstr(e.msg, "gcp/asia-northeast1"));
@@ -394,12 +394,64 @@ static void test_work_vs_replica(void **state)
     rp_free(r);
     input(&in, cat, &rt, spec);
     in.warmup_s = 0;
-    if (sim_serve_bound(&in, &res, &e) != 0)
+    if (sim_serve_bound(&in, NULL, &res, &e) != 0)
         fail_msg("sim_serve_bound: %s", e.msg);
     print_message("work %.1f s, one replica done after %.1f s\n", res.replica_hours * 3600,
                   makespan);
     assert_true(res.replica_hours * 3600 <= makespan);
     assert_true(res.replica_hours * 3600 >= 0.8 * makespan);
+    reqtrace_free(&rt);
+    catalog_free(cat);
+}
+
+/* The org policy keeps the bound where policies may run: H100 replicas
+ * anywhere in the world (an objective every region meets), then only on
+ * Google Cloud on demand: all of the second bound is Google's and on
+ * demand, and it is above the first. */
+static void test_org_policy(void **state)
+{
+    static const char spec[] =
+        "name: h100\n"
+        "service:\n"
+        "  readiness_probe: /health\n"
+        "  replica_policy:\n"
+        "    min_replicas: 1\n"
+        "    max_replicas: 4\n"
+        "    target_qps_per_replica: 1\n"
+        "resources:\n"
+        "  accelerators: H100:1\n"
+        "  any_of:\n"
+        "    - use_spot: true\n"
+        "    - use_spot: false\n"
+        "run: serve\n"
+        "stratus:\n"
+        "  service:\n"
+        "    latency_slo_ms: 60000\n";
+    static const char gcp_od[] = "version: 1\nrules:\n  - name: a\n    allow: [gcp]\n"
+                                   "    spot: forbid\n";
+    struct catalog *cat = cat_load();
+    struct reqtrace rt;
+    struct sim_serve_input in;
+    struct sim_serve_result any, az;
+    struct err e;
+
+    (void)state;
+    reqtrace_init(&rt);
+    add_load(&rt, 0, 1200, 600, 2000, 200, "gcp/europe-west4");
+    bound_of(cat, &rt, spec, NULL, &any);
+    input(&in, cat, &rt, spec);
+    err_clear(&e);
+    if (sim_serve_bound(&in, gcp_od, &az, &e) != 0)
+        fail_msg("sim_serve_bound: %s", e.msg);
+    print_message("anywhere $%.4f (spot $%.4f), gcp on demand $%.4f\n", any.cost,
+                  any.spot_cost, az.cost);
+    assert_true(az.cost > 0 && az.spot_cost == 0);
+    assert_true(fabs(az.cost_by_cloud[1] - az.cost) <= 1e-9 * az.cost);
+    assert_true(az.cost >= any.cost * (1 - 1e-9));
+    /* the world's cheapest H100 replica-hour is spot, not Google's on demand */
+    assert_true(any.spot_cost > 0 && az.cost > any.cost);
+    /* a policy that is not YAML is an error, not a bound without it */
+    assert_int_not_equal(sim_serve_bound(&in, "rules: [", &az, &e), 0);
     reqtrace_free(&rt);
     catalog_free(cat);
 }
@@ -414,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_floor),
         cmocka_unit_test(test_burst_needs_replicas),
         cmocka_unit_test(test_work_vs_replica),
+        cmocka_unit_test(test_org_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

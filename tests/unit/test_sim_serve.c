@@ -381,9 +381,11 @@ static void test_bad_spec(void **state)
     catalog_free(cat);
 }
 
-/* A service with spot and on-demand alternatives, one on-demand base
- * replica, users in the Netherlands (the cheapest L4s are in Seoul and the
- * US) and an objective only replicas near them meet. */
+/* A service with spot and on-demand alternatives on Google Cloud, one
+ * on-demand base replica, users in the Netherlands (Google's cheapest L4s
+ * are in Seoul and the US) and an objective only replicas near them meet.
+ * The cloud is pinned: AWS sells spot L4s for less in Spain, next to these
+ * users, which would leave a price-only pick nothing to get wrong. */
 static const char spec_mixed[] =
     "name: mixed\n"
     "service:\n"
@@ -394,6 +396,7 @@ static const char spec_mixed[] =
     "    base_ondemand_fallback_replicas: 1\n"
     "resources:\n"
     "  accelerators: L4:1\n"
+    "  infra: gcp\n"
     "  any_of:\n"
     "    - use_spot: true\n"
     "    - use_spot: false\n"

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/driver.h"
 #include "spec/spec.h"
 #include "util/xmem.h"
 
@@ -308,7 +309,9 @@ static void test_sizes(void **state)
         char yaml[256];
         struct spec *s;
 
-        snprintf(yaml, sizeof(yaml), "resources:\n  %s\nrun: x\n", k->field);
+        /* an accelerator, so that no CPU default (test_cpu_defaults) applies */
+        snprintf(yaml, sizeof(yaml), "resources:\n  accelerators: H100\n  %s\nrun: x\n",
+                 k->field);
         s = load_ok(yaml);
         assert_true(s->res[0].cpus == k->cpus);
         assert_int_equal(s->res[0].cpus_exact, k->cpus_exact);
@@ -589,10 +592,8 @@ static void test_warnings_not_honoured(void **state)
                              "config: {docker: {run_options: x}}\n"
                              "workdir: {url: 'https://x/y.git', ref: main}\n");
     static const char *const expect[] = {
-        "t.yaml:1:1: warning: file_mounts is not honoured yet",
-        "t.yaml:3:3: warning: resources.ports is not honoured yet",
         "t.yaml:4:3: warning: resources.labels is not honoured yet",
-        "t.yaml:6:7: warning: resources.any_of[0].image_id is not honoured yet",
+        "t.yaml:6:7: warning: resources.any_of[0].image_id is honoured only at the top",
         "t.yaml:7:7: warning: resources.any_of[0].job_recovery is honoured only",
         "t.yaml:9:1: warning: secrets is not honoured yet",
         "t.yaml:10:1: warning: config is not honoured yet",
@@ -696,8 +697,8 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:2:17: resources.accelerators: bad accelerator "
      "count in 'H100:0'"},
     {"resources:\n  accelerators: 'H100:0.5'\n",
-     "t.yaml:2:17: resources.accelerators: bad "
-     "accelerator count in 'H100:0.5'"},
+     "t.yaml:2:17: resources.accelerators: 'H100:0.5' asks for a fraction of an "
+     "accelerator; Stratus places whole accelerators only"},
     {"resources:\n  accelerators: H100:8:2\n", "bad accelerator count in 'H100:8:2'"},
     {"resources:\n  accelerators: ':8'\n",
      "t.yaml:2:17: resources.accelerators: bad accelerator "
@@ -739,8 +740,8 @@ static const struct bad_case bad_cases[] = {
     {"resources:\n  infra: azur\n",
      "t.yaml:2:10: resources.infra: unknown cloud 'azur' (did you mean 'azure'?)"},
     {"resources:\n  infra: mycloud\n", "t.yaml:2:10: resources.infra: unknown cloud "
-                                       "'mycloud' (Stratus runs on aws, azure, gcp and "
-                                       "oci)"},
+                                       "'mycloud' (Stratus' catalog has aws, azure, gcp, "
+                                       "oci, lambda and nebius)"},
     {"resources:\n  infra: aws/us-east-1/a/b\n",
      "t.yaml:2:10: resources.infra must be cloud, cloud/region or cloud/region/zone, not "
      "'aws/us-east-1/a/b'"},
@@ -755,11 +756,37 @@ static const struct bad_case bad_cases[] = {
      "t.yaml:2:10: resources.cloud: unknown cloud 'amazon'"},
     {"resources:\n  region: '*'\n",
      "t.yaml:2:11: resources.region: bad location part '*'"},
-    {"resources:\n  infra: k8s\n", "t.yaml:2:10: Stratus does not schedule onto "
-                                   "Kubernetes yet and no other alternative is "
-                                   "left"},
+    {"resources:\n  infra: k8s\n",
+     "t.yaml:2:10: infra 'k8s': no Kubernetes driver is configured (drivers: local, "
+     "slurm, "
+     "sim), and no other alternative is left; name a cloud"},
+    {"resources:\n  infra: kubernetes/my-ctx\n",
+     "t.yaml:2:10: infra 'kubernetes/my-ctx': no Kubernetes driver is configured"},
+    {"resources:\n  cloud: kubernetes\n",
+     "t.yaml:2:10: infra 'kubernetes': no Kubernetes driver is configured"},
     {"resources:\n  any_of:\n    - infra: ssh/my-pool\n",
-     "t.yaml:3:14: Stratus does not schedule onto SSH node pools yet"},
+     "t.yaml:3:14: infra 'ssh/my-pool': no SSH node pool driver is configured"},
+    {"resources:\n  infra: slurm/mycluster\n",
+     "t.yaml:2:10: infra 'slurm/mycluster': Stratus runs Slurm clusters as catalog "
+     "locations"},
+    /* launch options and file_mounts */
+    {"resources:\n  ports: 70000\n",
+     "t.yaml:2:10: resources.ports: '70000' is not a port (1-65535) or a range"},
+    {"resources:\n  ports: [8080, 9000-8000]\n",
+     "t.yaml:2:17: resources.ports: '9000-8000' is not a port"},
+    {"resources:\n  ports: {a: 1}\n", "t.yaml:2:10: resources.ports must be a list"},
+    {"resources:\n  disk_tier: fast\n",
+     "t.yaml:2:14: resources.disk_tier must be low, medium, high, ultra or best, not "
+     "'fast'"},
+    {"resources:\n  disk_tier: hihg\n", "(did you mean 'high'?)"},
+    {"resources:\n  accelerator_args: {a: [1]}\n",
+     "t.yaml:2:25: resources.accelerator_args.a must be a single value"},
+    {"resources:\n  image_id: {'us east': ami-1}\n", "resources.image_id 'us east' has "
+                                                     "characters"},
+    {"file_mounts: [a]\n", "t.yaml:1:14: file_mounts must be a mapping"},
+    {"file_mounts: {/data: }\n", "t.yaml:1:22: file_mounts./data needs a source"},
+    {"file_mounts: {/data: {source: s3://x, bogus: 1}}\n",
+     "unknown key 'bogus' in file_mounts entry"},
     /* other resource fields */
     {"resources:\n  cpus: many\n", "t.yaml:2:9: resources.cpus must be a number of vCPUs "
                                    "such as 8 (exactly) or 8+ (at least), "
@@ -809,8 +836,8 @@ static const struct bad_case bad_cases[] = {
     {"stratus:\n  duration: forever\n", "t.yaml:2:13: stratus.duration must be a "
                                         "duration such as 90s, 30m, 2h or 1h30m, not "
                                         "'forever'"},
-    {"stratus:\n  duration: 1e308w\n",
-     "t.yaml:2:13: stratus.duration must be a duration such as 90s, 30m, 2h or 1h30m, not '1e308w'"},
+    {"stratus:\n  duration: 1e308w\n", "t.yaml:2:13: stratus.duration must be a duration "
+                                       "such as 90s, 30m, 2h or 1h30m, not '1e308w'"},
     {"stratus:\n  duration: 11000d\n",
      "t.yaml:2:13: stratus.duration is longer than ten years"},
     {"stratus:\n  duration: 6h\n  deadline: 2h\n",
@@ -959,8 +986,8 @@ static void test_fixture_bad_files(void **state)
          "count in "
          "'A100:eight'"},
         {"bad_syntax.yaml", "bad_syntax.yaml:3:2: invalid YAML"},
-        {"bad_k8s_only.yaml",
-         "bad_k8s_only.yaml:2:10: Stratus does not schedule onto Kubernetes"},
+        {"bad_k8s_only.yaml", "bad_k8s_only.yaml:2:10: infra 'k8s/onprem': no Kubernetes "
+                              "driver is configured"},
         {"does_not_exist.yaml", "does_not_exist.yaml: cannot open"},
     };
 
@@ -1000,34 +1027,31 @@ static const struct sky_case sky_cases[] = {
      SPEC_KIND_BATCH,
      {NULL}},
     {"ddp_torchrun.yaml", "L4:1@*/*/*", 0, 2, SPEC_KIND_BATCH, {NULL}},
-    {"deepspeed_hostfile.yaml",
-     "A100:1@*/*/*",
-     0,
-     2,
-     SPEC_KIND_BATCH,
-     {":11:1: warning: file_mounts is not honoured yet"}},
+    {"deepspeed_hostfile.yaml", "A100:1@*/*/*", 0, 2, SPEC_KIND_BATCH, {NULL}},
     {"hello_minimal.yaml", "A100:8@aws/*/*", 0, 1, SPEC_KIND_BATCH, {NULL}},
     {"k8s_then_cloud.yaml",
      "H100:1@gcp/*/*",
      1,
      1,
      SPEC_KIND_BATCH,
-     {":7:14: warning: Stratus does not schedule onto Kubernetes yet",
+     {":7:14: warning: infra 'k8s/onprem-context': no Kubernetes driver is configured "
+      "(drivers: local, "
+      "slurm, sim); alternatives there are skipped",
       ":15:1: warning: config is not honoured yet"}},
     {"legacy_cloud_region.yaml",
      "A100:1@gcp/us-central1/* spot",
      0,
      1,
      SPEC_KIND_BATCH,
-     {":8:3: warning: resources.image_id", ":21:3: warning: envs.HF_TOKEN has no value",
+     {":21:3: warning: envs.HF_TOKEN has no value",
       ":22:3: warning: envs.BUCKET has no value"}},
     {"lora_spot_mounts.yaml",
      "A100:8@*/*/* spot",
      0,
      1,
      SPEC_KIND_BATCH,
-     {":4:3: warning: envs.HF_TOKEN has no value", ":10:3: warning: resources.disk_tier",
-      ":13:1: warning: file_mounts"}},
+     {":4:3: warning: envs.HF_TOKEN has no value",
+      ":15:3: warning: file_mounts./output names a bucket without a source or store"}},
     {"managed_job_recovery.yaml",
      "A100:8@*/*/* spot",
      0,
@@ -1054,13 +1078,8 @@ static const struct sky_case sky_cases[] = {
      0,
      2,
      SPEC_KIND_INFER,
-     {":6:3: warning: resources.disk_tier"}},
-    {"tpu_pod.yaml",
-     "tpu-v2-8:1@*/*/*",
-     0,
-     2,
-     SPEC_KIND_BATCH,
-     {":5:3: warning: resources.accelerator_args is not honoured yet"}},
+     {":29:5: warning: service.replica_policy has no target_qps_per_replica"}},
+    {"tpu_pod.yaml", "tpu-v2-8:1@*/*/*", 0, 2, SPEC_KIND_BATCH, {NULL}},
     {"tpu_v6e_secrets.yaml",
      "tpu-v6e-8:1@*/*/*",
      0,
@@ -1113,6 +1132,163 @@ static void check_sky_file(const char *file)
     if (k->warn[0] == NULL && s->nwarnings != 0)
         fail_msg("%s: unexpected warning %s", file, s->warnings[0]);
     assert_non_null(s->run);
+    spec_free(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* CPU work, launch options, file_mounts (issue 15)                          */
+
+/* SkyPilot's default for CPU work: 8+ vCPUs when neither cpus nor memory is
+ * given, memory >= 4 GiB per vCPU when memory is not given. */
+static void test_cpu_defaults(void **state)
+{
+    static const struct {
+        const char *res;
+        double cpus;
+        int exact;
+        double mem, per_cpu;
+    } cases[] = {
+        {"{}", 8, 0, 0, 4},
+        {"{cpus: 2}", 2, 1, 0, 4},
+        {"{cpus: 4+}", 4, 0, 0, 4},
+        {"{memory: 16+}", 0, 0, 16, 0},
+        {"{cpus: 8, memory: 64}", 8, 1, 64, 0},
+        {"{accelerators: H100:1}", 0, 0, 0, 0},
+        {"{instance_type: m6i.large}", 0, 0, 0, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char yaml[256];
+        struct spec *s;
+
+        snprintf(yaml, sizeof(yaml), "resources: %s\nrun: x\n", cases[i].res);
+        s = load_ok(yaml);
+        if (s->res[0].cpus != cases[i].cpus || s->res[0].cpus_exact != cases[i].exact ||
+            s->res[0].memory_gib != cases[i].mem ||
+            s->res[0].mem_per_cpu != cases[i].per_cpu)
+            fail_msg("%s: cpus %g exact %d memory %g per cpu %g", cases[i].res,
+                     s->res[0].cpus, s->res[0].cpus_exact, s->res[0].memory_gib,
+                     s->res[0].mem_per_cpu);
+        spec_free(s);
+    }
+    /* no resources at all: the same default */
+    {
+        struct spec *s = load_ok("run: x\n");
+
+        assert_true(s->res[0].cpus == 8 && !s->res[0].cpus_exact);
+        assert_null(s->res[0].accelerator);
+        spec_free(s);
+    }
+}
+
+/* ports, image_id, disk_tier, accelerator_args: parsed (no warning) and
+ * handed to the driver by spec_launch_opts(). */
+static void test_launch_options(void **state)
+{
+    struct spec *s =
+        load_ok("resources:\n"
+                "  accelerators: tpu-v5p-8\n"
+                "  ports: [8080, '10022-10040']\n"
+                "  disk_size: 512\n"
+                "  disk_tier: Best\n"
+                "  image_id: docker:vllm/vllm-openai:latest\n"
+                "  accelerator_args: {runtime_version: tpu-vm-base, tpu_vm: true}\n"
+                "run: x\n");
+    struct attempt a;
+
+    (void)state;
+    assert_int_equal(s->nwarnings, 0);
+    assert_string_equal(s->ports, "8080,10022-10040");
+    assert_string_equal(s->disk_tier, "best");
+    assert_string_equal(s->accelerator_args, "runtime_version=tpu-vm-base,tpu_vm=true");
+    memset(&a, 0, sizeof(a));
+    spec_launch_opts(s, "gcp", "us-east5", &a);
+    assert_string_equal(a.ports, "8080,10022-10040");
+    assert_string_equal(a.image, "docker:vllm/vllm-openai:latest");
+    assert_string_equal(a.disk_tier, "best");
+    assert_true(a.disk_gb == 512);
+    assert_string_equal(a.spec_path, "t.yaml");
+    spec_free(s);
+
+    s = load_ok("resources: {ports: 8081}\nrun: x\n");
+    assert_string_equal(s->ports, "8081");
+    spec_free(s);
+
+    /* a per-region image map: only those regions may be used */
+    s = load_ok("resources:\n  image_id:\n    us-east-1: ami-1\n    us-west-2: ami-2\n"
+                "run: x\n");
+    assert_int_equal(s->nwarnings, 0);
+    assert_string_equal(spec_image_for(s, "us-west-2"), "ami-2");
+    assert_null(spec_image_for(s, "eu-west-1"));
+    assert_true(spec_region_has_image(s, "us-east-1"));
+    assert_false(spec_region_has_image(s, "eu-west-1"));
+    spec_free(s);
+    s = load_ok("run: x\n");
+    assert_true(spec_region_has_image(s, "anywhere"));
+    spec_free(s);
+}
+
+/* Buckets in file_mounts say where the data is; local paths are kept for
+ * the driver to copy; stratus.data.location wins. */
+static void test_file_mounts(void **state)
+{
+    static const struct {
+        const char *src, *cloud;
+    } urls[] = {
+        {"s3://my-bucket/data", "aws"},
+        {"gs://my-bucket", "gcp"},
+        {"https://acct.blob.core.windows.net/container/x", "azure"},
+        {"az://acct/container", "azure"},
+        {"oci://bucket@ns", "oci"},
+        {"r2://bucket", NULL}, /* R2 has no egress fees */
+    };
+    struct spec *s;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(urls); i++) {
+        char yaml[256];
+
+        snprintf(yaml, sizeof(yaml),
+                 "file_mounts:\n  /data:\n    source: %s\n    mode: MOUNT\nrun: x\n",
+                 urls[i].src);
+        s = load_ok(yaml);
+        if (urls[i].cloud)
+            assert_string_equal(s->data_cloud, urls[i].cloud);
+        else
+            assert_null(s->data_cloud);
+        assert_null(s->data_region);
+        assert_int_equal(s->nwarnings, 0);
+        assert_int_equal(s->nmounts, 1);
+        assert_true(s->mounts[0].is_bucket);
+        spec_free(s);
+    }
+    s = load_ok("file_mounts:\n  ~/.ssh/key: ~/.ssh/cluster-key\n  /configs: ./configs\n"
+                "  /out: s3://a\n  /in: gs://b\n  /cos: cos://us-east/bkt\nrun: x\n");
+    assert_int_equal(s->nmounts, 5);
+    assert_string_equal(s->mounts[0].dst, "~/.ssh/key");
+    assert_string_equal(s->mounts[1].src, "./configs");
+    assert_false(s->mounts[1].is_bucket);
+    assert_string_equal(s->data_cloud, "aws"); /* the first bucket */
+    assert_true(
+        has_warning(s, "t.yaml:5:8: warning: file_mounts./in: buckets on aws and gcp"));
+    assert_true(has_warning(s, "egress from IBM Cloud Object Storage is not priced"));
+    spec_free(s);
+    s = load_ok("file_mounts: {/d: s3://a}\nstratus:\n  data: {location: azure/eastus, "
+                "size_gb: 100}\nrun: x\n");
+    assert_string_equal(s->data_cloud, "azure");
+    assert_string_equal(s->data_region, "eastus");
+    spec_free(s);
+    /* a bucket by name: its store says the cloud */
+    s = load_ok(
+        "file_mounts:\n  /ckpt: {name: my-ckpt, store: gcs, mode: MOUNT}\nrun: x\n");
+    assert_string_equal(s->data_cloud, "gcp");
+    assert_string_equal(s->mounts[0].src, "my-ckpt");
+    assert_int_equal(s->nwarnings, 0);
+    spec_free(s);
+    s = load_ok("file_mounts: {/d: s3://a}\nstratus:\n  data: {size_gb: 2TB}\nrun: x\n");
+    assert_string_equal(s->data_cloud, "aws");
+    assert_true(s->data_gb == 2000);
     spec_free(s);
 }
 
@@ -1279,6 +1455,9 @@ int main(void)
         cmocka_unit_test(test_fixture_cpu_only),
         cmocka_unit_test(test_fixture_bad_files),
         cmocka_unit_test(test_skypilot_files),
+        cmocka_unit_test(test_cpu_defaults),
+        cmocka_unit_test(test_launch_options),
+        cmocka_unit_test(test_file_mounts),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_message_quoting),
         cmocka_unit_test(test_message_utf8_cut),

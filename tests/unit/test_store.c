@@ -221,6 +221,11 @@ static struct store_job full_job(void)
     j.svc_version = 3;
     j.port = 40123;
     j.svc_mode = SVC_MODE_ON_DEMAND;
+    j.group_id = 7; /* a stage of group 7 (schema 9): not a foreign key either */
+    j.stage = 2;
+    j.group_mode = 2;
+    j.group_primary = 1;
+    j.group_name = "train-eval";
     return j;
 }
 
@@ -253,6 +258,11 @@ static void assert_job_eq(const struct store_job *g, const struct store_job *w)
     assert_int_equal(g->svc_version, w->svc_version);
     assert_int_equal(g->port, w->port);
     assert_int_equal(g->svc_mode, w->svc_mode);
+    assert_int_equal(g->group_id, w->group_id);
+    assert_int_equal(g->stage, w->stage);
+    assert_int_equal(g->group_mode, w->group_mode);
+    assert_int_equal(g->group_primary, w->group_primary);
+    assert_str_or_null(g->group_name, w->group_name);
 }
 
 static struct store_attempt full_attempt(int64_t job_id)
@@ -1507,7 +1517,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 8);
+    assert_int_equal(store_schema_version(st), 9);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -1522,7 +1532,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 8);
+    assert_int_equal(store_schema_version(st), 9);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1704,7 +1714,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 8);
+    assert_int_equal(store_schema_version(st), 9);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1736,7 +1746,7 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 9);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1780,12 +1790,17 @@ static void test_migrate_from_v5(void **state)
                       " 8, 1, 1, 2.5, 10, 11, 20, 1, 0, 9.75, NULL, 0, 0, 0, 1.5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 8);
+    assert_int_equal(store_schema_version(st), 9);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     assert_int_equal(store_legacy_layout(st), 0);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_same_double(got.cost, 9.75);
+    /* schema 9: a job from before pipelines is in no group */
+    assert_int_equal(got.group_id, 0);
+    assert_int_equal(got.stage, 0);
+    assert_int_equal(got.group_mode, 0);
+    assert_null(got.group_name);
     store_job_clear(&got);
     OK(store_cost_report(st, "job", &rows, &n, E));
     assert_int_equal(n, 1);
@@ -1796,7 +1811,7 @@ static void test_migrate_from_v5(void **state)
     OK(store_token_insert(st, &t, E));
     OK(store_setting_put(st, "policy", "p", E));
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 9);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('tokens',"
                              " 'settings', 'tokens_hash', 'tokens_live_name')"),
@@ -1846,7 +1861,7 @@ static void test_migrate_from_v6(void **state)
                       " VALUES ('ci', 'member', '" HASH_A "', 5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 8);
+    assert_int_equal(store_schema_version(st), 9);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
@@ -1868,7 +1883,7 @@ static void test_migrate_from_v6(void **state)
     r = add_replica(st, s.id, 1, 40001, JOB_PENDING);
     assert_int_equal(r, 2);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 9);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('services',"
                              " 'services_live_name', 'jobs_service')"),
@@ -1931,7 +1946,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 8)"));
+                                  "(schema version 99; this stratus knows up to 9)"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1979,7 +1994,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 8);
+    assert_int_equal(store_schema_version(st), 9);
     store_close(st);
 }
 
