@@ -10,6 +10,7 @@
 #include "../util/xmem.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,11 +216,26 @@ static int offer_numbers(const struct csv *c, struct offer *o, struct err *e)
     long n;
     int rc;
 
-    /* A CPU offer (empty accelerator) may leave its count empty too. */
-    if ((rc = csv_long(c, O_ACC_COUNT, "accelerators_per_node", 0, 4096,
-                       *csv_get(c, O_ACC) == '\0' ? &lzero : NULL, &n, e)) != 0)
-        return rc;
-    o->acc_count = (int)n;
+    /* A CPU offer (empty accelerator) may leave its count empty too; a
+     * fractional one has a count between 0 and 1 (one partial accelerator). */
+    if (strchr(csv_get(c, O_ACC_COUNT), '.') != NULL) {
+        if ((rc = csv_double(c, O_ACC_COUNT, "accelerators_per_node", NULL, &o->acc_part,
+                             e)) != 0)
+            return rc;
+        if (!(o->acc_part > 0 && o->acc_part <= 4096) ||
+            (o->acc_part > 1 && o->acc_part != floor(o->acc_part)))
+            return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                          "column 'accelerators_per_node': %s is neither a whole number of "
+                          "accelerators nor a share of one (between 0 and 1)",
+                          csv_get(c, O_ACC_COUNT));
+        o->acc_count = o->acc_part >= 1 ? (int)o->acc_part : 1;
+        o->acc_part = o->acc_part >= 1 ? 0 : o->acc_part;
+    } else {
+        if ((rc = csv_long(c, O_ACC_COUNT, "accelerators_per_node", 0, 4096,
+                           *csv_get(c, O_ACC) == '\0' ? &lzero : NULL, &n, e)) != 0)
+            return rc;
+        o->acc_count = (int)n;
+    }
     if ((rc = csv_long(c, O_MAX_NODES, "max_cluster_nodes", 1, 1000000, &lzero, &n, e)) != 0)
         return rc;
     o->max_cluster_nodes = (int)n;
@@ -253,6 +269,15 @@ static int offer_kind(const struct csv *c, const struct offer *o, struct err *e)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "a CPU offer (empty accelerator) needs vcpus and memory_gib");
     return 0;
+}
+
+const char *catalog_shape(char *buf, size_t n, const char *acc, int count, double part)
+{
+    if (part > 0)
+        snprintf(buf, n, "%s:%g", acc, part);
+    else
+        snprintf(buf, n, "%s:%d", acc, count);
+    return buf;
 }
 
 uint32_t catalog_acc_slot(struct catalog *cat, const char *acc)

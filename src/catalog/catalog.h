@@ -60,7 +60,10 @@ struct offer {
     const char *instance_type;  /* interned */
     const char *accelerator;    /* interned canonical name: H100, A100-80GB, tpu-v5p-8;
                                    "" for a CPU offer */
-    int acc_count;              /* accelerators per node; 0 for a CPU offer */
+    int acc_count;              /* accelerators per node; 0 for a CPU offer; 1 for a
+                                   fractional one */
+    double acc_part;            /* a fractional offer's share of its one accelerator
+                                   (0.125 = 1/8: AWS g6f, Azure NVv4); 0 = whole ones */
     double acc_mem_gib;         /* memory of one accelerator; 0 = unknown */
     double vcpus, memory_gib;   /* 0 = unknown */
     const char *interconnect;   /* interned: infiniband, roce, tcpx, ici, none */
@@ -122,6 +125,10 @@ const char *const *catalog_accelerators(const struct catalog *cat);
  * "" gives the CPU offers. */
 const uint32_t *catalog_offers_of(const struct catalog *cat, const char *accelerator,
                                   size_t *n);
+/* "H100:8", or "L4:0.125" for a share of one (part > 0); written to buf. */
+const char *catalog_shape(char *buf, size_t n, const char *acc, int count, double part);
+/* Whether two shares of one accelerator are the same (0 = whole ones). */
+#define CATALOG_SAME_PART(a, b) ((a) - (b) < 1e-6 && (b) - (a) < 1e-6)
 
 /* The index of the offer (cloud, region, zone, instance_type, accelerator),
  * or -1 when the catalog has none. */

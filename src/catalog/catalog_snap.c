@@ -210,6 +210,7 @@ static uint32_t layout_fingerprint(void)
             h = (h ^ ARRS[a].ptrs[i]) * 1099511628211ULL;
     }
     h = (h ^ offsetof(struct offer, acc_count)) * 1099511628211ULL;
+    h = (h ^ offsetof(struct offer, acc_part)) * 1099511628211ULL;
     h = (h ^ offsetof(struct offer, price)) * 1099511628211ULL;
     h = (h ^ offsetof(struct offer, region_idx)) * 1099511628211ULL;
     h = (h ^ offsetof(struct acc_list, n)) * 1099511628211ULL;

@@ -1106,7 +1106,9 @@ static void finish_offer(struct import *im, struct rec *r)
         drop(im, r, IMPORT_DROP_UNKNOWN_ACCELERATOR);
         return;
     }
-    if (r->count < 1 || r->count > MAX_ACC_COUNT || r->count != floor(r->count)) {
+    /* a whole number, or a share of one (AWS g6f, Azure NVv4: 1/8 to 1/2) */
+    if (!(r->count > 0 && r->count < 1) &&
+        (r->count < 1 || r->count > MAX_ACC_COUNT || r->count != floor(r->count))) {
         drop(im, r, IMPORT_DROP_BAD_COUNT);
         return;
     }
@@ -1114,7 +1116,7 @@ static void finish_offer(struct import *im, struct rec *r)
         drop(im, r, IMPORT_DROP_NO_PRICE);
         return;
     }
-    r->acc_mem = a->mem;
+    r->acc_mem = r->count < 1 ? a->mem * r->count : a->mem; /* a share's memory */
     annotate_type(im, r);
 }
 

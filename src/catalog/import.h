@@ -66,7 +66,7 @@ enum import_cloud {
     X(NOT_CPU, "accelerator VM with no accelerator named upstream (not_cpu.csv)")       \
     X(CPU_NO_SHAPE, "CPU type without vCPUs or memory")                                  \
     X(UNKNOWN_ACCELERATOR, "accelerator not in accelerators.csv")                        \
-    X(BAD_COUNT, "accelerator count not a whole number >= 1 (fractional GPU)")           \
+    X(BAD_COUNT, "accelerator count neither a whole number >= 1 nor a share of one")     \
     X(NO_PRICE, "neither an on-demand nor a spot price")
 
 enum import_drop {

@@ -135,7 +135,10 @@ static char *offers_path(const struct offers_opts *o)
     size_t i;
 
     /* o->acc_arg was cut at its ':' when parsed */
-    if (o->q.acc_count)
+    if (o->q.acc_part > 0)
+        snprintf(acc, sizeof(acc), "%s:%g", o->q.accelerator ? o->q.accelerator : "",
+                 o->q.acc_part);
+    else if (o->q.acc_count)
         snprintf(acc, sizeof(acc), "%s:%ld", o->q.accelerator ? o->q.accelerator : "",
                  o->q.acc_count);
     else

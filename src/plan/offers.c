@@ -21,12 +21,19 @@ static double listed_price(const struct offers_query *q, const struct offer *of)
     return q->spot ? of->spot_price : of->price;
 }
 
+/* What one node has, in accelerators (a share counts as its share; a CPU
+ * offer as 1, so its price is per node). */
+static double acc_units(const struct offer *of)
+{
+    return of->acc_part > 0 ? of->acc_part : of->acc_count ? of->acc_count : 1;
+}
+
 static int cmp_offers(const void *a, const void *b, void *ctx)
 {
     const struct offer *x = *(const struct offer *const *)a;
     const struct offer *y = *(const struct offer *const *)b;
-    double px = listed_price(ctx, x) / (x->acc_count ? x->acc_count : 1);
-    double py = listed_price(ctx, y) / (y->acc_count ? y->acc_count : 1);
+    double px = listed_price(ctx, x) / acc_units(x);
+    double py = listed_price(ctx, y) / acc_units(y);
     int r;
 
     if (listed_price(ctx, x) != listed_price(ctx, y))
@@ -47,7 +54,8 @@ static int keep(const struct offers_query *q, const struct offer *of)
         return 0;
     if (q->accelerator && strcasecmp(q->accelerator, of->accelerator) != 0)
         return 0;
-    if (q->acc_count && of->acc_count != q->acc_count)
+    if (q->acc_count &&
+        (of->acc_count != q->acc_count || !CATALOG_SAME_PART(of->acc_part, q->acc_part)))
         return 0;
     if (q->cloud && strcmp(q->cloud, of->cloud) != 0)
         return 0;
@@ -61,9 +69,15 @@ int offers_parse_accelerator(struct offers_query *q, char *buf, struct err *e)
 
     q->accelerator = buf;
     q->acc_count = 0;
+    q->acc_part = 0;
     if (colon == NULL)
         return 0;
     *colon = '\0';
+    if (str_to_double(colon + 1, &q->acc_part) == 0 && q->acc_part > 0 && q->acc_part < 1) {
+        q->acc_count = 1;
+        return 0;
+    }
+    q->acc_part = 0;
     if (str_to_long(colon + 1, 1, 4096, &q->acc_count) != 0)
         return err_set(e, ST_EINVAL, "--accelerator: '%s' is not a count",
                        str_vis(shown, sizeof(shown), colon + 1));
@@ -116,7 +130,8 @@ json_t *offers_json(const struct offer *of)
     json_object_set_new(j, "zone", json_string(of->zone));
     json_object_set_new(j, "instance_type", json_string(of->instance_type));
     json_object_set_new(j, "accelerator", json_string(of->accelerator));
-    json_object_set_new(j, "accelerators_per_node", json_integer(of->acc_count));
+    json_object_set_new(j, "accelerators_per_node",
+                        of->acc_part > 0 ? json_real(of->acc_part) : json_integer(of->acc_count));
     json_object_set_new(j, "accelerator_memory_gib", json_real(of->acc_mem_gib));
     json_object_set_new(j, "vcpus", json_real(of->vcpus));
     json_object_set_new(j, "memory_gib", json_real(of->memory_gib));
@@ -155,7 +170,7 @@ void offers_print(FILE *fp, const struct offers_query *q, const struct offer *co
         if (*of->accelerator == '\0') /* a CPU offer */
             snprintf(acc, sizeof(acc), "-");
         else
-            snprintf(acc, sizeof(acc), "%s:%d", of->accelerator, of->acc_count);
+            catalog_shape(acc, sizeof(acc), of->accelerator, of->acc_count, of->acc_part);
         fprintf(fp, "%-5s %-28s %-24s %-12s %5.0fG %5.0f %6.0fG %-10s", of->cloud, loc,
                 of->instance_type, acc, of->acc_mem_gib, of->vcpus, of->memory_gib,
                 of->interconnect);
@@ -164,8 +179,7 @@ void offers_print(FILE *fp, const struct offers_query *q, const struct offer *co
         if (*of->accelerator == '\0') /* a CPU offer: no accelerator-hour */
             fprintf(fp, " %9s\n", "-");
         else
-            fprintf(fp, " %9.3f\n",
-                    listed_price(q, of) / (of->acc_count ? of->acc_count : 1));
+            fprintf(fp, " %9.3f\n", listed_price(q, of) / acc_units(of));
     }
     if (shown < total)
         fprintf(fp, "... %zu more (--limit 0 shows all)\n", total - shown);

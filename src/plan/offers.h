@@ -17,13 +17,14 @@ struct offer;
 
 struct offers_query {
     const char *accelerator;    /* NULL = any (case-insensitive) */
-    long acc_count;             /* 0 = any */
+    long acc_count;             /* 0 = any; 1 for a share */
+    double acc_part;            /* a share of one accelerator ("L4:0.5"); 0 = whole */
     const char *cloud, *region; /* NULL = any */
     int spot;                   /* list and sort by the spot price */
     long limit;                 /* rows to show; 0 = all */
 };
 
-/* Parse "NAME[:COUNT]" into q (NAME points into buf, a copy the caller
+/* Parse "NAME[:COUNT]" (COUNT may be a share of one, "L4:0.5") into q (NAME points into buf, a copy the caller
  * keeps). ST_EINVAL when COUNT is not a count. */
 int offers_parse_accelerator(struct offers_query *q, char *buf, struct err *e);
 /* The offers q keeps, sorted (*rows: caller frees the array, not the

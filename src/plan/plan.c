@@ -399,8 +399,10 @@ static void consider(struct plan *p, size_t alt, uint32_t oi, int mode, double p
     c.mode = (uint8_t)mode;
     c.nodes = p->spec->num_nodes;
     c.price_hour = price;
-    /* An alternative naming only an instance type takes what it has. */
-    if (o->acc_count != r->acc_count && p->accs[alt] != NULL) {
+    /* An alternative naming only an instance type takes what it has; a
+     * share of one accelerator matches offers of that share only. */
+    if ((o->acc_count != r->acc_count || !CATALOG_SAME_PART(o->acc_part, r->acc_part)) &&
+        p->accs[alt] != NULL) {
         record(p, &c, PLAN_R_ACC_COUNT);
         return;
     }
@@ -537,7 +539,8 @@ static const struct offer *best_elsewhere(const struct plan *p, size_t alt, int 
     *none = 0;
     for (i = 0; i < n; i++) {
         const struct offer *o = catalog_offer(p->cat, idx[i]);
-        int fits = o->acc_count == r->acc_count && spec_fits(p->spec, &anywhere, o) < 0 &&
+        int fits = o->acc_count == r->acc_count && CATALOG_SAME_PART(o->acc_part, r->acc_part) &&
+                   spec_fits(p->spec, &anywhere, o) < 0 &&
                    (r->accelerator || r->instance_type ||
                     !plan_cpu_arm(o->cloud, o->instance_type));
 
@@ -597,7 +600,8 @@ static void note_elsewhere(struct plan *p, size_t alt, char *msg, size_t len, si
     } else {
         nreg = regions_of(p, alt, best->cloud);
         if (gpu)
-            snprintf(shape, sizeof(shape), "%s:%d", best->accelerator, best->acc_count);
+            catalog_shape(shape, sizeof(shape), best->accelerator, best->acc_count,
+                          best->acc_part);
         else
             snprintf(shape, sizeof(shape), "%g vCPU, %g GiB", best->vcpus,
                      best->memory_gib);

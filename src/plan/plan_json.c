@@ -28,7 +28,8 @@ static json_t *cand_json(const struct plan *p, const struct plan_cand *c, size_t
     json_object_set_new(j, "zone", json_string(o->zone));
     json_object_set_new(j, "instance_type", json_string(o->instance_type));
     json_object_set_new(j, "accelerator", json_string(o->accelerator));
-    json_object_set_new(j, "accelerators_per_node", json_integer(o->acc_count));
+    json_object_set_new(j, "accelerators_per_node",
+                        o->acc_part > 0 ? json_real(o->acc_part) : json_integer(o->acc_count));
     json_object_set_new(j, "nodes", json_integer(c->nodes));
     json_object_set_new(j, "spot", json_boolean(c->mode == PLAN_SPOT));
     json_object_set_new(j, "mode", json_string(plan_mode_name(c->mode)));

@@ -6,6 +6,7 @@
 #include "plan.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
@@ -37,10 +38,12 @@ static const char *alt_text(const struct plan *p, size_t i, char *buf, size_t n)
 
     if (p->accs[i] == NULL)
         snprintf(buf, n, "%s", r->instance_type);
-    else if (p->accs[i] == plan_acc_absent)
-        snprintf(buf, n, "%s:%d (not in the catalog)", r->accelerator, r->acc_count);
-    else if (p->accs[i][0] != '\0')
-        snprintf(buf, n, "%s:%d", p->accs[i], r->acc_count);
+    else if (p->accs[i] == plan_acc_absent) {
+        catalog_shape(buf, n, r->accelerator, r->acc_count, r->acc_part);
+        off = strlen(buf);
+        snprintf(buf + off, n - off, " (not in the catalog)");
+    } else if (p->accs[i][0] != '\0')
+        catalog_shape(buf, n, p->accs[i], r->acc_count, r->acc_part);
     else {
         off = (size_t)snprintf(buf, n, "CPU");
         if (r->cpus > 0 && off < n)

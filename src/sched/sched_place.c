@@ -586,6 +586,7 @@ static int shape_failed(struct sched *s, const struct sjob *sj, int record)
 
         h = str_hash(h, a);
         h = (h ^ (uint64_t)sj->spec->res[i].acc_count) * 1099511628211ULL;
+        h = (h ^ (uint64_t)(sj->spec->res[i].acc_part * 1e6)) * 1099511628211ULL;
         h = (h ^ (uint64_t)(sj->spec->res[i].use_spot + 2)) * 1099511628211ULL;
     }
     h = (h ^ (uint64_t)sj->spec->num_nodes) * 1099511628211ULL;

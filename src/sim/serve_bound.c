@@ -156,6 +156,7 @@ static int open_spec(struct sb *s, struct spec **sp, struct err *e)
 static int alt_allows(const struct spec_res *r, const char *acc, const struct offer *o)
 {
     return o->accelerator == acc && o->acc_count == r->acc_count &&
+           CATALOG_SAME_PART(o->acc_part, r->acc_part) &&
            (r->cloud == NULL || strcmp(r->cloud, o->cloud) == 0) &&
            (r->region == NULL || strcmp(r->region, o->region) == 0) &&
            (r->zone == NULL || strcmp(r->zone, o->zone) == 0) &&

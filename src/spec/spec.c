@@ -420,7 +420,8 @@ static int loc_parse(struct ctx *c, const struct ynode *n, const char *what, int
 
 struct acc {
     char *name;             /* owned, as written ("H100", "tpu-v5p-8") */
-    int count;              /* per node, >= 1 */
+    int count;              /* per node, >= 1 (1 for a share) */
+    double part;            /* a share of one, in (0, 1) ("L4:0.125"); 0 = whole ones */
     const struct ynode *at; /* where it was written */
 };
 
@@ -447,6 +448,7 @@ static int acc_from_text(struct ctx *c, const struct ynode *at, const char *what
 {
     char buf[2 * WORD_MAX_LEN], name[WORD_MAX_LEN + 1], *colon;
     int count = 1;
+    double part = 0;
 
     if (trimmed(text, buf, sizeof(buf)) != 0)
         return yerr(c->d, at, ST_EINVAL, e, "%s: accelerator '%s' is too long", what,
@@ -454,19 +456,20 @@ static int acc_from_text(struct ctx *c, const struct ynode *at, const char *what
     colon = strchr(buf, ':');
     if (colon != NULL) {
         *colon = '\0';
-        double frac;
+        /* a share of one accelerator ("L4:0.125"): the offers that sell
+         * exactly that share (AWS g6f, Azure NVv4), as SkyPilot matches */
+        int bad = trimmed(colon + 1, name, sizeof(name)) != 0;
 
-        if (trimmed(colon + 1, name, sizeof(name)) == 0 &&
-            str_to_double(name, &frac) == 0 && frac > 0 && frac < 1)
-            return yerr(c->d, at, ST_EINVAL, e,
-                        "%s: '%s' asks for a fraction of an accelerator; Stratus places "
-                        "whole accelerators only (write a count of 1 or more)",
-                        what, vis(c, text));
-        if (trimmed(colon + 1, name, sizeof(name)) != 0 || acc_count(name, &count) != 0)
+        if (!bad && (str_to_double(name, &part) != 0 || !(part > 0 && part < 1))) {
+            part = 0;
+            bad = acc_count(name, &count) != 0;
+        }
+        if (bad)
             return yerr(
                 c->d, at, ST_EINVAL, e,
                 "%s: bad accelerator count in '%s' (write NAME:COUNT with COUNT a "
-                "whole number from 1 to %d, as in 'H100:8')",
+                "whole number from 1 to %d, as in 'H100:8', or a share of one, as "
+                "in 'L4:0.5')",
                 what, vis(c, text), MAX_ACC_COUNT);
     }
     if (trimmed(buf, name, sizeof(name)) != 0 || !is_word(name, "-_."))
@@ -477,6 +480,7 @@ static int acc_from_text(struct ctx *c, const struct ynode *at, const char *what
             what, vis(c, text));
     a->name = xstrdup(name);
     a->count = count;
+    a->part = part;
     a->at = at;
     return 0;
 }
@@ -1215,6 +1219,7 @@ static void res_fill(struct spec_res *r, const struct rpart *b, const struct rpa
     r->zone = dup_or_null(zone);
     r->accelerator = acc ? xstrdup(acc->name) : NULL;
     r->acc_count = acc ? acc->count : 0;
+    r->acc_part = acc ? acc->part : 0;
     r->instance_type = dup_or_null(PICK(RP_ITYPE)->instance_type);
     r->use_spot = PICK(RP_SPOT)->use_spot;
     r->cpus = PICK(RP_CPUS)->cpus;

@@ -40,7 +40,8 @@ enum spec_recovery {
 /* One alternative set of resource constraints. NULL/0/-1 mean "any". */
 struct spec_res {
     char *accelerator;     /* as written ("H100", "tpu-v5p-8"); NULL = none asked */
-    int acc_count;         /* per node; 0 when no accelerator */
+    int acc_count;         /* per node; 0 when no accelerator; 1 for a share */
+    double acc_part;       /* a share of one accelerator ("L4:0.5"); 0 = whole ones */
     char *cloud;           /* lower case; NULL = any */
     char *region;          /* NULL = any */
     char *zone;            /* NULL = any */

@@ -84,11 +84,16 @@ want=$(awk -v a="$cpu" -v b="$gpu" 'BEGIN { printf "1 %.6g", a + b }')
 [ "$t4" = "$want" ] || fail "n1-highmem-8 + T4 in us-central1-a: '$t4', want '$want' (host $cpu + GPU $gpu)"
 
 # 3d. Corrections and what is left out: AWS's RTX PRO Server 6000 is RTXPRO6000;
-#     fractional GPUs (g6f, gr6f) and the Azure GPU VMs that upstream lists
+#     fractional GPUs are offers of a share of one GPU (g6f.large: 1/8 of an L4,
+#     with 1/8 of its memory; Azure NV4as_v4: 1/8 of an MI25 after the
+#     correction of upstream's 1); the Azure GPU VMs that upstream lists
 #     without a GPU are not offers (neither GPU nor CPU).
 grep -q '^aws,[^,]*,[^,]*,g7e\.[^,]*,RTXPRO6000,' "$out" || fail "no g7e offer named RTXPRO6000"
 ! grep -q 'RTX PRO Server 6000' "$out" || fail "AWS's accelerator name was not corrected"
-! grep -Eq '^aws,[^,]*,[^,]*,(g6f|gr6f)\.' "$out" || fail "fractional-GPU types were imported"
+grep -Eq '^aws,[^,]*,[^,]*,g6f\.large,L4,0\.125,3,' "$out" || fail "g6f.large is not an offer of 1/8 of an L4 (3 GiB)"
+grep -Eq '^azure,[^,]*,[^,]*,Standard_NV4as_v4,Radeon MI25,0\.125,' "$out" ||
+  fail "NV4as_v4 is not an offer of 1/8 of an MI25"
+! grep -Eq '^aws,[^,]*,[^,]*,g6f\.[^,]*,L4,1,' "$out" || fail "a g6f size became a whole L4"
 ! grep -Eq '^azure,[^,]*,[^,]*,(Standard_NC(8|16|32)ads_A10_v4|Standard_NP[0-9]+s|Standard_NG[0-9a-z]+_V620_v1),' \
   "$out" || fail "an Azure GPU/FPGA VM without a named accelerator became an offer"
 ! grep -q $'\r' "$out" || fail "a carriage return (CRLF input) leaked into offers.csv"

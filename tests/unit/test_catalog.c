@@ -125,6 +125,8 @@ static const struct bad_case bad_cases[] = {
     {"offers.csv", "+azure,eastuss,,X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: unknown region 'azure/eastuss' (not in regions.csv; did you mean 'eastus'?)"},
     {"offers.csv", "+aws,us-east-1,,X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: unknown cloud 'aws'"},
     {"offers.csv", "+azure,eastus,,X,H100,eight,80,96,1900,,,1,\n", "offers.csv:2: column 'accelerators_per_node': 'eight' is not a whole number"},
+    {"offers.csv", "+azure,eastus,,X,H100,1.5,80,96,1900,,,1,\n", "offers.csv:2: column 'accelerators_per_node': 1.5 is neither a whole number of accelerators nor a share of one (between 0 and 1)"},
+    {"offers.csv", "+azure,eastus,,X,H100,-0.5,80,96,1900,,,1,\n", "offers.csv:2: column 'accelerators_per_node': -0.5 is neither"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,0,1,\n", "offers.csv:2: column 'max_cluster_nodes': '0' is not a whole number in [1, 1000000]"},
     {"offers.csv", "+azure,eastus,,\"X,H100,8,80,96,1900,,,1,\n", "offers.csv:2: a quoted field is never closed"},
     {"offers.csv", "+azure,eastus,,,H100,8,80,96,1900,,,1,\n", "offers.csv:2: instance_type must not be empty"},

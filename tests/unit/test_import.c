@@ -126,6 +126,9 @@ static void test_corrections(void **state)
     /* a second AWS file (vms-extra.csv) with a CPU row; lambda's file is CRLF */
     assert_line(text, "aws,us-east-1,use1-az1,m6i.large,,,,2,8,,,0.096,0.0397");
     assert_line(text, "lambda,us-east-1,,cpu_4x_general,,,,4,16,,,0.2,");
+    /* fractional GPUs: a share of one, with that share of its memory */
+    assert_non_null(strstr(text, "\naws,us-east-1,use1-az1,g6f.large,L4,0.125,3,2,8,"));
+    assert_non_null(strstr(text, ",Standard_NV12ads_A10_v5,A10,0.333,7.992,12,"));
     assert_line(text, "lambda,us-east-1,,gpu_1x_h100_pcie,H100,1,80,26,200,none,,2.49,");
     assert_null(strchr(text, '\r'));
     assert_int_equal(st.corrected, 5); /* ND96 count + spot, three TPU placeholders */
@@ -150,10 +153,9 @@ static void test_drop_counts(void **state)
     want[IMPORT_GCP][IMPORT_DROP_HOST_NO_GPU] = 1; /* a3-highgpu-8g in zone c */
     want[IMPORT_GCP][IMPORT_DROP_NO_PRICE] = 1;    /* 700.0 / 700.0 */
     want[IMPORT_AZURE][IMPORT_DROP_NOT_CPU] = 1;   /* NC8ads_A10_v4 (not_cpu.csv) */
-    want[IMPORT_AZURE][IMPORT_DROP_BAD_COUNT] = 1; /* 0.333 of an A10 */
     want[IMPORT_AWS][IMPORT_DROP_NO_PRICE] = 1;
     want[IMPORT_AWS][IMPORT_DROP_UNKNOWN_ACCELERATOR] = 1; /* f1 FPGA */
-    want[IMPORT_AWS][IMPORT_DROP_BAD_COUNT] = 1;           /* g6f: 1/8 of an L4 */
+    want[IMPORT_AWS][IMPORT_DROP_BAD_COUNT] = 1;           /* 1.5 L4s (made up) */
     want[IMPORT_LAMBDA][IMPORT_DROP_NO_TYPE] = 1;          /* a row without a type */
     for (c = 0; c < IMPORT_NCLOUDS; c++)
         for (d = 0; d < IMPORT_NDROPS; d++)
@@ -162,17 +164,17 @@ static void test_drop_counts(void **state)
                          import_drop_str(d), st.dropped[c][d], want[c][d]);
     assert_int_equal(st.rows[IMPORT_GCP], 15);
     assert_int_equal(st.rows[IMPORT_AZURE], 4);
-    assert_int_equal(st.rows[IMPORT_AWS], 5); /* vms.csv 2 + vms-extra.csv 3 */
+    assert_int_equal(st.rows[IMPORT_AWS], 6); /* vms.csv 2 + vms-extra.csv 4 */
     assert_int_equal(st.rows[IMPORT_LAMBDA], 3);
     assert_int_equal(st.offers[IMPORT_GCP], 8);
     assert_int_equal(st.cpu_offers[IMPORT_GCP], 2);
-    assert_int_equal(st.offers[IMPORT_AZURE], 2);
+    assert_int_equal(st.offers[IMPORT_AZURE], 3); /* with 0.333 of an A10 */
     assert_int_equal(st.offers[IMPORT_OCI], 2);
-    assert_int_equal(st.offers[IMPORT_AWS], 2);
+    assert_int_equal(st.offers[IMPORT_AWS], 3); /* with g6f.large, 1/8 of an L4 */
     assert_int_equal(st.cpu_offers[IMPORT_AWS], 1);
     assert_int_equal(st.offers[IMPORT_LAMBDA], 2);
     assert_int_equal(st.offers[IMPORT_NEBIUS], 0);
-    assert_non_null(strstr(report, "aws/vms-extra.csv: 3 rows\n"));
+    assert_non_null(strstr(report, "aws/vms-extra.csv: 4 rows\n"));
     assert_non_null(strstr(report, "wrote "));
     assert_non_null(strstr(report, "gcp         1  GCP host VM with no GPU price row"));
     free(text);

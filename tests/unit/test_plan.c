@@ -741,6 +741,46 @@ static void test_image_regions(void **state)
     catalog_free(cat);
 }
 
+/* Fractional GPUs in the bundled catalog: 'L4:0.5' gets only offers of
+ * half an L4 (AWS g6f.4xlarge, gr6f), 'L4:1' never one of them, and the
+ * header says what was asked. */
+static void test_fractional_gpus(void **state)
+{
+    struct catalog *cat = load(SOURCE_DIR "/catalog");
+    struct spec *s = NULL;
+    struct plan p;
+    struct err e;
+    size_t i, half = 0;
+    char head[64];
+
+    (void)state;
+    assert_int_equal(plan_yaml(&p, cat, "resources:\n  accelerators: L4:0.5\nrun: x\n", &s, &e),
+                     0);
+    assert_true(p.n > 0);
+    for (i = 0; i < p.n; i++) {
+        const struct offer *o = catalog_offer(cat, p.c[i].offer);
+
+        assert_string_equal(o->accelerator, "L4");
+        assert_true(o->acc_count == 1 && o->acc_part == 0.5);
+        half += strncmp(o->instance_type, "g6f.4xlarge", 11) == 0;
+    }
+    assert_true(half > 0);
+    assert_string_equal(catalog_shape(head, sizeof(head), "L4", s->res[0].acc_count,
+                                      s->res[0].acc_part),
+                        "L4:0.5");
+    plan_done(&p, s);
+    assert_int_equal(plan_yaml(&p, cat, "resources:\n  accelerators: L4:1\nrun: x\n", &s, &e), 0);
+    for (i = 0; i < p.n; i++)
+        assert_true(catalog_offer(cat, p.c[i].offer)->acc_part == 0);
+    assert_true(p.excl[PLAN_R_ACC_COUNT].count > 0); /* the shares were looked at */
+    plan_done(&p, s);
+    /* a share no offer sells: no placement, not a whole GPU instead */
+    assert_int_not_equal(
+        plan_yaml(&p, cat, "resources:\n  accelerators: L4:0.3\nrun: x\n", &s, &e), 0);
+    plan_done(&p, s);
+    catalog_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_not_offered_there),
         cmocka_unit_test(test_bucket_egress),
         cmocka_unit_test(test_image_regions),
+        cmocka_unit_test(test_fractional_gpus),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

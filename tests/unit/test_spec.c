@@ -84,9 +84,15 @@ static const char *alts(const struct spec *s)
     for (size_t i = 0; i < s->nres && o < sizeof(buf) - 200; i++) {
         const struct spec_res *r = &s->res[i];
 
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%d@%s/%s/%s%s",
+        char n[32];
+
+        if (r->acc_part > 0)
+            snprintf(n, sizeof(n), "%g", r->acc_part);
+        else
+            snprintf(n, sizeof(n), "%d", r->acc_count);
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%s@%s/%s/%s%s",
                               i ? ", " : "", r->accelerator ? r->accelerator : "-",
-                              r->acc_count, r->cloud ? r->cloud : "*",
+                              n, r->cloud ? r->cloud : "*",
                               r->region ? r->region : "*", r->zone ? r->zone : "*",
                               r->use_spot == 1   ? " spot"
                               : r->use_spot == 0 ? " od"
@@ -125,6 +131,10 @@ static const struct acc_case acc_cases[] = {
     {"resources:\n  accelerators: \"[L4:1, H100:2]\"\nrun: x\n",
      "L4:1@*/*/*, H100:2@*/*/*", 1},
     {"resources:\n  gpus: A10G:2\nrun: x\n", "A10G:2@*/*/*", 0},
+    /* a share of one accelerator (AWS g6f, Azure NVv4), as SkyPilot writes it */
+    {"resources: {accelerators: 'L4:0.5'}\nrun: x\n", "L4:0.5@*/*/*", 0},
+    {"resources:\n  accelerators: {L4: 0.125, A10: 0.25}\nrun: x\n",
+     "L4:0.125@*/*/*, A10:0.25@*/*/*", 0},
     {"resources:\n  accelerators:\nrun: x\n", "-:0@*/*/*", 0},
     {"resources:\n  accelerators: []\nrun: x\n", "-:0@*/*/*", 0},
     {"resources:\n  cpus: 4\nrun: x\n", "-:0@*/*/*", 0},
@@ -696,9 +706,10 @@ static const struct bad_case bad_cases[] = {
     {"resources:\n  accelerators: H100:0\n",
      "t.yaml:2:17: resources.accelerators: bad accelerator "
      "count in 'H100:0'"},
-    {"resources:\n  accelerators: 'H100:0.5'\n",
-     "t.yaml:2:17: resources.accelerators: 'H100:0.5' asks for a fraction of an "
-     "accelerator; Stratus places whole accelerators only"},
+    {"resources:\n  accelerators: 'H100:1.5'\n",
+     "t.yaml:2:17: resources.accelerators: bad accelerator count in 'H100:1.5' (write "
+     "NAME:COUNT with COUNT a whole number from 1 to 1024, as in 'H100:8', or a share "
+     "of one, as in 'L4:0.5')"},
     {"resources:\n  accelerators: H100:8:2\n", "bad accelerator count in 'H100:8:2'"},
     {"resources:\n  accelerators: ':8'\n",
      "t.yaml:2:17: resources.accelerators: bad accelerator "
