@@ -152,7 +152,16 @@ until_json() {
   fail "timed out waiting for: $1 (last: $(cat "$TMP/rep.json")); router: $(tail -5 "$TMP/router.err")"
 }
 # who PATH: the replica that answered a GET
-who() { curl -s --max-time 60 "http://127.0.0.1:$RPORT$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['replica'])"; }
+# the replica that answered GET $1, or "[CODE BODY]" when the router answered itself
+who() {
+  curl -s --max-time 60 -w '\n%{http_code}' "http://127.0.0.1:$RPORT$1" | python3 -c "
+import json, sys
+body, code = sys.stdin.read().rsplit('\n', 1)
+try:
+    print(json.loads(body)['replica'])
+except Exception:
+    print('[%s %s]' % (code, ' '.join(body.split())[:300]))"
+}
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$@"; }
 
 # --- usage errors ---
@@ -226,7 +235,10 @@ ok "killed replica: 40/40 requests answered (retried on another replica)"
 # --- DRAINING gets nothing new ---
 write_set 5 "$(replica 2 B eastus DRAINING),$(replica 3 C westeurope READY)"
 until_json 'j["version"] == 5'
-for i in 1 2 3 4 5 6; do r=$(who /x); [ "$r" = C ] || fail "request $i went to the draining $r"; done
+for i in 1 2 3 4 5 6; do
+  r=$(who /x)
+  [ "$r" = C ] || fail "request $i went to $r, not C (B is draining); replicas: $(curl -s "http://127.0.0.1:$RPORT/-/replicas"); access log: $(tail -n 5 "$TMP/access.log"); router: $(tail -n 10 "$TMP/router.err")"
+done
 ok "DRAINING replica gets no new request"
 
 # --- hostile or broken clients ---
