@@ -18,6 +18,7 @@ const double rp_buckets[RP_NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                         0.5,   1,      2.5,   5,    10,   30,    60};
 
 #define RP_DEFAULT_LIMIT 64
+#define RP_MAX_LIMIT 1000000 /* a target_qps beyond any replica's still fits an int */
 #define RP_UNKNOWN_RTT 1e9
 #define RP_MAX_REPLICAS 4096
 #define RP_MAX_KEYS 4096
@@ -278,7 +279,7 @@ static int limit_of(const struct rp_set *s, const struct rp_replica *r)
     if (s->cfg.max_inflight > 0)
         return s->cfg.max_inflight;
     if (r->target_qps > 0)
-        return (int)fmax(1, ceil(r->target_qps));
+        return (int)fmin(RP_MAX_LIMIT, fmax(1, ceil(r->target_qps)));
     return RP_DEFAULT_LIMIT;
 }
 
