@@ -274,6 +274,16 @@ static int route(struct multi *m, const char *cloud, const char *region, const c
     return k;
 }
 
+/* Tell the world's owner (the server's metrics) that child k failed a
+ * poll or terminate with rc: not for "no capacity" or a request it refuses
+ * as bad, which are answers, not failures. */
+static void told(const struct multi *m, size_t k, int rc)
+{
+    if (rc < 0 && rc != ST_ECAPACITY && rc != ST_EINVAL && rc != ST_ETOOBIG &&
+        m->w->on_error != NULL)
+        m->w->on_error(m->w->ctx, child_name(&m->ch[k]));
+}
+
 static int multi_launch(struct driver *d, const struct attempt *a, struct err *e)
 {
     struct multi *m = d->priv;
@@ -283,7 +293,7 @@ static int multi_launch(struct driver *d, const struct attempt *a, struct err *e
         return e->code;
     rc = driver_launch(&m->ch[k].d, a, e);
     amap_put(m, a->id, k); /* even on error: a failed launch may have left state */
-    return rc;
+    return rc; /* a failed launch is counted by its attempt (metrics.c), not here */
 }
 
 /* A child's poll failed: said once (until it answers again), not at every
@@ -317,6 +327,7 @@ static int multi_poll(struct driver *d, struct driver_event *ev, size_t max,
         err_clear(&sub);
         r = driver_poll(&m->ch[k].d, ev + got, max - got, &sub);
         note_poll(&m->ch[k], r, &sub);
+        told(m, k, r);
         polled++;
         if (r < 0 && failed++ == 0) {
             *e = sub;
@@ -339,11 +350,15 @@ static int multi_terminate(struct driver *d, int64_t attempt_id, struct err *e)
     struct err sub;
     size_t i;
 
-    if (k >= 0)
-        return driver_terminate(&m->ch[k].d, attempt_id, e);
+    if (k >= 0) {
+        rc = driver_terminate(&m->ch[k].d, attempt_id, e);
+        told(m, (size_t)k, rc);
+        return rc;
+    }
     for (i = 0; i < m->n; i++) {
         err_clear(&sub);
         r = driver_terminate(&m->ch[i].d, attempt_id, &sub);
+        told(m, i, r);
         if (r != 0 && rc == 0) {
             rc = r;
             *e = sub;

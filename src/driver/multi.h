@@ -28,6 +28,11 @@ struct multi_child {
 struct multi_world {
     const struct multi_child *children;
     size_t n;
+    /* Called with a child's name when its poll or terminate fails (not a
+     * capacity refusal or a request it refuses as bad; a failed launch
+     * shows as its failed attempt); NULL = not told. */
+    void (*on_error)(void *ctx, const char *driver);
+    void *ctx;
 };
 
 extern const struct driver_ops driver_multi;

@@ -242,11 +242,19 @@ static uint64_t env_seed(void)
     return v && str_to_long(v, 0, 0x7fffffffL, &n) == 0 ? (uint64_t)n : 1;
 }
 
+/* A driver call failed (multi.h): stratus_driver_errors_total{driver}. */
+static void driver_failed(void *ctx, const char *driver)
+{
+    metrics_driver_error(((struct srv *)ctx)->m, driver);
+}
+
 static int open_drivers(struct srv *s, struct err *e)
 {
     /* The multi driver's world: the configuration's drivers (borrowed strings). */
     srv_conf_bindings(s->conf, &s->priv->children, &s->priv->world.n);
     s->priv->world.children = s->priv->children;
+    s->priv->world.on_error = driver_failed;
+    s->priv->world.ctx = s;
     s->dcfg.home = s->state_dir;
     s->dcfg.cat = s->cat;
     s->dcfg.clock = &clock_wall;

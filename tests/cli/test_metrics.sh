@@ -9,6 +9,8 @@
 #     stratus_jobs{state="SUCCEEDED"} == 1, with its placement counted in
 #     stratus_placements_total and the API's requests in
 #     stratus_api_requests_total
+#   - a launch the cloud's API fails (an injected api-error) is counted in
+#     stratus_driver_errors_total{driver="local"}
 # Skips when prometheus is not installed (scripts/install-deps.sh installs it).
 . "$(dirname "$0")/lib.sh"
 
@@ -139,6 +141,24 @@ wait_value 'sum(stratus_api_requests_total{job="stratus",route="POST /v1/jobs",c
 v=$(value 'stratus_api_request_seconds_count{job="stratus",route="GET /metrics"} > 0')
 [ -n "$v" ] || fail "no latency histogram for GET /metrics in Prometheus: $(query 'stratus_api_request_seconds_count')"
 ok "the API's requests and latencies are in Prometheus"
+
+# --- a cloud API that fails launches: the driver's failed calls are counted
+# (a capacity refusal would not be) ---
+run 0 "$STRATUS" local api-error --location oci/us-ashburn-1 --for 1h
+cat >"$TMP/blocked.yaml" <<'YAML'
+name: blocked
+resources:
+  accelerators: H100:8
+  infra: oci/us-ashburn-1
+  use_spot: false
+run: echo never
+YAML
+run 0 "$STRATUS" launch "$TMP/blocked.yaml" --detach
+wait_value 'sum(stratus_driver_errors_total{job="stratus",driver="local"}) > bool 0' 1
+code=$(api -H "Authorization: Bearer $(cat "$TMP/token")" "http://127.0.0.1:$PORT/metrics")
+grep -Eq '^stratus_driver_errors_total\{driver="local"\} [1-9]' "$TMP/body" ||
+  fail "no driver error counted: $(grep driver_errors "$TMP/body")"
+ok "launches the cloud's API fails are counted: stratus_driver_errors_total{driver=\"local\"} > 0"
 
 stop "$PROM_PID"; PROM_PID=""
 stop "$SRV_PID"; SRV_PID=""

@@ -564,7 +564,7 @@ static void test_driver_errors(void **state)
     static const char *const any[] = {"*"}, *const lab[] = {"azure/eastus"};
     const struct multi_child kids[] = {{"local", NULL, NULL, any, 1, NULL},
                                        {"lab-slurm", NULL, NULL, lab, 1, NULL}};
-    struct multi_world w = {kids, 2};
+    struct multi_world w = {kids, 2, NULL, NULL};
     struct srv_conf conf;
     struct metrics *m = metrics_new();
     struct expo *x = xmalloc(sizeof(*x));

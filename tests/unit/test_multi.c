@@ -227,7 +227,7 @@ static void mw_open(struct mw *m)
     m->home = tu_mkdtemp();
     m->ch[0] = (struct multi_child){"alpha", &fake_ops, "A", LOC_A, 1, NULL};
     m->ch[1] = (struct multi_child){"beta", &fake2_ops, "B", LOC_B, 2, NULL};
-    m->world = (struct multi_world){m->ch, 2};
+    m->world = (struct multi_world){m->ch, 2, NULL, NULL};
     memset(&m->cfg, 0, sizeof(m->cfg));
     m->cfg.home = m->home;
     m->cfg.world = &m->world;
@@ -387,17 +387,35 @@ static void test_poll_merged(void **state)
     mw_close(&m);
 }
 
+/* The world's on_error hook: how many failed calls, and whose the last. */
+struct told {
+    int n;
+    char last[32];
+};
+
+static void count_failed(void *ctx, const char *driver)
+{
+    struct told *t = ctx;
+
+    t->n++;
+    snprintf(t->last, sizeof(t->last), "%s", driver);
+}
+
 /* A child that cannot be polled does not hold back the other's events; the
- * poll fails only when every child does and none had events. */
+ * poll fails only when every child does and none had events.  Every failed
+ * poll of a child is told to the world's owner (the server's metrics). */
 static void test_poll_child_fails(void **state)
 {
     struct mw m;
     struct driver_event ev[8];
     struct err e;
+    struct told t = {0, ""};
     int i;
 
     (void)state;
     mw_open(&m);
+    m.world.on_error = count_failed;
+    m.world.ctx = &t;
     m.b->poll_fails = 1;
     m.a->pending[m.a->npending++] = ev_of(1, DRV_EV_RUNNING);
     err_clear(&e);
@@ -408,13 +426,17 @@ static void test_poll_child_fails(void **state)
         assert_int_equal(ev[0].attempt_id, 1);
     }
     assert_int_equal(driver_poll(&m.d, ev, 8, &e), 0); /* A quiet, B down: no error */
+    assert_int_equal(t.n, 3); /* B failed each of the three polls */
+    assert_string_equal(t.last, "beta");
     m.a->poll_fails = 1;
     assert_int_equal(driver_poll(&m.d, ev, 8, &e), ST_EIO);
+    assert_int_equal(t.n, 5);
     assert_non_null(strstr(e.msg, ": slurmrestd does not answer"));
     assert_true(strncmp(e.msg, "driver alpha: ", 14) == 0 ||
                 strncmp(e.msg, "driver beta: ", 13) == 0);
     m.a->poll_fails = m.b->poll_fails = 0;
     assert_int_equal(driver_poll(&m.d, ev, 8, &e), 0);
+    assert_int_equal(t.n, 5); /* answers again: nothing more told */
     mw_close(&m);
 }
 
@@ -526,7 +548,7 @@ static void test_open_fails(void **state)
     m.home = tu_mkdtemp();
     m.ch[0] = (struct multi_child){"alpha", &fake_ops, "A", LOC_A, 1, NULL};
     m.ch[1] = (struct multi_child){"beta", &fake2_ops, "B", LOC_B, 2, NULL};
-    m.world = (struct multi_world){m.ch, 2};
+    m.world = (struct multi_world){m.ch, 2, NULL, NULL};
     memset(&m.cfg, 0, sizeof(m.cfg));
     m.cfg.home = m.home;
     m.cfg.world = &m.world;
@@ -557,7 +579,7 @@ static void test_child_homes(void **state)
     m.home = tu_mkdtemp();
     m.ch[0] = (struct multi_child){"fake", &fake_ops, "A", LOC_A, 1, NULL};
     m.ch[1] = (struct multi_child){"lab-2", &fake_ops, "B", LOC_B, 2, NULL};
-    m.world = (struct multi_world){m.ch, 2};
+    m.world = (struct multi_world){m.ch, 2, NULL, NULL};
     memset(&m.cfg, 0, sizeof(m.cfg));
     m.cfg.home = m.home;
     m.cfg.world = &m.world;

@@ -432,7 +432,7 @@ static void test_bindings(void **state)
     assert_ptr_equal(ch[1].ops, &driver_slurm);
     assert_string_equal(ch[1].config_path, "/etc/stratus/clusters.yaml");
     assert_int_equal(ch[1].nlocations, 2);
-    w = (struct multi_world){ch, n};
+    w = (struct multi_world){ch, n, NULL, NULL};
     assert_int_equal(multi_world_child(&w, "gcp", "us-central1", "us-central1-a"), 1);
     assert_int_equal(multi_world_child(&w, "gcp", "europe-west4", ""), 0);
     assert_int_equal(multi_world_child(&w, "azure", "eastus", ""), 1);
