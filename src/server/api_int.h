@@ -65,6 +65,16 @@ int api_submit_policy(struct api_call *c, const struct api_workload *w, const ch
 void api_fail_with(struct api_call *c, const struct err *e, const struct api_workload *w,
                    const char *text);
 
+/* Teams (api_teams.c; docs/teams.md).  The caller's role in `team`:
+ * a server admin (an admin token, the UNIX socket's owner) is admin in
+ * every team; a user's token gets the lower of its own role and the user's
+ * role in the team, AUTH_NONE when the user is not in it; a lab-wide token
+ * (no user) has its own role in every team.  team NULL or "" is the lab's
+ * shared space (work without a team): every caller has its token's role
+ * there.  Whatever a caller's role in a team is AUTH_NONE for, it must not
+ * learn exists: reply 404, as for an id nobody has. */
+enum auth_role api_team_role(struct api_call *c, const char *team);
+
 /* The {id} of a job path as a number: 0, or replied 400 and returns -1. */
 int api_job_id(struct api_call *c, int64_t *id);
 

@@ -28,6 +28,8 @@ struct auth_principal {
     enum auth_role role;
     int64_t token_id;     /* 0 for the UNIX socket's owner */
     char name[64];        /* the token's name; "owner" on the UNIX socket */
+    char user[64];        /* the token's user ("" = a lab-wide token: no user,
+                             its role in every team; docs/teams.md) */
 };
 
 /* "viewer" ... ; auth_role_parse returns AUTH_NONE for an unknown name. */
