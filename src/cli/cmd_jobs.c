@@ -721,11 +721,36 @@ static int print_cost_rows(const char *by, const json_t *rows)
     return 0;
 }
 
+/* Each team's month: budget, what is left, the forecast to the month's end. */
+static void print_budgets(const json_t *rows, const char *month)
+{
+    char a[32], b[32], c[32], d[32];
+    size_t i;
+
+    printf("\n%-20s %12s %12s %12s %14s  %s\n", "TEAM", "SPENT", "BUDGET", "LEFT",
+           "FORECAST", month);
+    for (i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        const json_t *budget = json_object_get(r, "budget_usd");
+
+        printf("%-20s %12s %12s %12s %14s  %s\n",
+               json_string_value(json_object_get(r, "key")),
+               str_money(a, sizeof(a), json_number_value(json_object_get(r, "usd"))),
+               budget ? str_money(b, sizeof(b), json_number_value(budget)) : "-",
+               budget ? str_money(c, sizeof(c),
+                                  json_number_value(json_object_get(r, "remaining_usd")))
+                      : "-",
+               str_money(d, sizeof(d), json_number_value(json_object_get(r, "forecast_usd"))),
+               json_is_true(json_object_get(r, "forecast_over")) ? "over budget by month end"
+               : budget ? "within budget" : "");
+    }
+}
+
 static int run_cost(int argc, char **argv)
 {
-    const char *by = "cloud";
+    const char *by = "cloud", *month = NULL;
     json_t *r = NULL;
-    char path[64];
+    char path[96];
     struct err e;
     int json = 0, i, rc;
 
@@ -734,16 +759,26 @@ static int run_cost(int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc)
             by = argv[++i];
+        else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc)
+            month = argv[++i];
         else {
-            fprintf(stderr, "usage: stratus cost [--by cloud|team|job] [--json]\n%s", server_note);
+            fprintf(stderr, "usage: stratus cost [--by cloud|team|job] [--month YYYY-MM] "
+                    "[--json]\n%s", server_note);
             return 2;
         }
+    }
+    if (month != NULL && (strlen(month) != 7 || month[4] != '-' ||
+                          strspn(month, "0123456789-") != 7)) {
+        fprintf(stderr, "stratus: --month takes a month as YYYY-MM (2026-12), not '%s'\n",
+                month);
+        return 2;
     }
     if (strcmp(by, "cloud") && strcmp(by, "team") && strcmp(by, "job")) {
         fprintf(stderr, "stratus: --by takes cloud, team or job, not '%s'\n", by);
         return 2;
     }
-    snprintf(path, sizeof(path), "/v1/cost?by=%s", by);
+    snprintf(path, sizeof(path), "/v1/cost?by=%s%s%s", by, month ? "&month=" : "",
+             month ? month : "");
     err_clear(&e);
     if (client_call("GET", path, NULL, &r, &e) != 0)
         return cli_fail(&e);
@@ -752,6 +787,8 @@ static int run_cost(int argc, char **argv)
         print_json(r);
     else
         rc = print_cost_rows(by, json_object_get(r, "rows"));
+    if (!json && rc == 0 && month != NULL && strcmp(by, "team") == 0)
+        print_budgets(json_object_get(r, "rows"), month);
     json_decref(r);
     return rc;
 }
@@ -902,8 +939,11 @@ static const char cancel_help[] =
     "usage: stratus cancel JOB...\n"
     "Asks the controller to stop each JOB; its nodes are terminated.\n";
 static const char cost_help[] =
-    "usage: stratus cost [--by cloud|team|job] [--json]\n"
-    "What was spent (compute and egress), grouped by cloud (the default), team or job.\n";
+    "usage: stratus cost [--by cloud|team|job] [--month YYYY-MM] [--json]\n"
+    "What was spent (compute and egress), grouped by cloud (the default), team or job.\n"
+    "--month counts only that calendar month (UTC); by team it adds each team's\n"
+    "budget, what is left and the forecast to the month's end. A user's token\n"
+    "sees its teams' spend only.\n";
 static const char logs_help[] =
     "usage: stratus logs JOB [--node N] [--follow]\n"
     "Prints node N's output (node 0 by default); --follow waits for more until\n"

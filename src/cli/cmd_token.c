@@ -17,13 +17,16 @@
 #include "util/xmem.h"
 
 static const char token_usage[] =
-    "usage: stratus token create --name NAME [--role admin|member|viewer]\n"
+    "usage: stratus token create NAME|--name NAME [--role admin|member|viewer] [--user USER]\n"
     "       stratus token list [--json]\n"
     "       stratus token revoke NAME|ID\n"
     "create prints a new token (once: only its hash is kept) for a client over\n"
     "TCP (STRATUS_TOKEN, or the file STRATUS_TOKEN_FILE); member is the default\n"
     "role. Viewers may read; members may also submit and cancel; admins may\n"
-    "also manage tokens, the policy and fault injection. Admins only.\n";
+    "also manage tokens, the policy and fault injection. Admins only.\n"
+    "--user makes the token a user's: it sees and acts on that user's teams'\n"
+    "work only, with the lower of its role and the user's role in each team\n"
+    "(docs/teams.md); a token of no user is lab-wide.\n";
 
 static const char *str_field(const json_t *o, const char *key)
 {
@@ -36,8 +39,9 @@ static int token_create(int argc, char **argv)
 {
     static const struct option longs[] = {{"name", required_argument, NULL, 'n'},
                                           {"role", required_argument, NULL, 'r'},
+                                          {"user", required_argument, NULL, 'u'},
                                           {NULL, 0, NULL, 0}};
-    const char *name = NULL, *role = "member";
+    const char *name = NULL, *role = "member", *user = NULL;
     json_t *body, *r = NULL;
     struct err e;
     int ch;
@@ -48,11 +52,15 @@ static int token_create(int argc, char **argv)
             name = optarg;
         else if (ch == 'r')
             role = optarg;
+        else if (ch == 'u')
+            user = optarg;
         else {
             fputs(token_usage, stderr);
             return 2;
         }
     }
+    if (name == NULL && optind == argc - 1)
+        name = argv[optind++];
     if (name == NULL || optind != argc) {
         fprintf(stderr, "stratus: token create needs --name NAME (and nothing else)\n%s",
                 token_usage);
@@ -63,6 +71,8 @@ static int token_create(int argc, char **argv)
         return 2;
     }
     body = json_pack("{s:s, s:s}", "name", name, "role", role);
+    if (user != NULL)
+        json_object_set_new(body, "user", json_string(user));
     err_clear(&e);
     if (client_call("POST", "/v1/tokens", body, &r, &e) != 0) {
         json_decref(body);
@@ -84,13 +94,16 @@ static void print_tokens(const json_t *toks)
     char c[32], r[32];
     size_t i;
 
-    printf("%5s  %-24s %-7s %-19s  %s\n", "ID", "NAME", "ROLE", "CREATED", "REVOKED");
+    printf("%5s  %-24s %-7s %-16s %-19s  %s\n", "ID", "NAME", "ROLE", "USER", "CREATED",
+           "REVOKED");
     for (i = 0; i < json_array_size(toks); i++) {
         const json_t *t = json_array_get(toks, i);
 
-        printf("%5lld  %-24s %-7s %-19s  %s\n",
+        printf("%5lld  %-24s %-7s %-16s %-19s  %s\n",
                (long long)json_integer_value(json_object_get(t, "id")), str_field(t, "name"),
-               str_field(t, "role"), cli_when(json_object_get(t, "created_at"), c, sizeof(c)),
+               str_field(t, "role"),
+               json_is_string(json_object_get(t, "user")) ? str_field(t, "user") : "(lab-wide)",
+               cli_when(json_object_get(t, "created_at"), c, sizeof(c)),
                cli_when(json_object_get(t, "revoked_at"), r, sizeof(r)));
     }
 }

@@ -92,6 +92,7 @@ static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **ou
     int rc;
 
     sj->offer = -1;
+    sj->team_ix = -1;
     sj->j = *j;
     memset(j, 0, sizeof(*j));
     if (s->p.load_spec)
@@ -821,6 +822,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cost += a->cost;
+    sched_quota_spent(s, sj, a->cost);
     sj->j.exit_code = code;
     sj->j.work_done_s += reason == ATT_END_EXITED && code == 0 ? run_s : saved_work(sj->spec, run_s);
     sj->j.cur_attempt = 0;
@@ -1318,6 +1320,7 @@ void sched_close(struct sched *s)
     free(s->gended);
     store_blocks_free(s->blocks, s->nblocks);
     plan_free(&s->plan);
+    sched_quota_free(s);
     free(s);
 }
 

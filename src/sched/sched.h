@@ -103,6 +103,18 @@ struct sched;
 int sched_open(struct sched **out, const struct sched_params *p, struct err *e);
 void sched_close(struct sched *s);
 
+/* The lab's teams (policy/org.h): quotas, cohorts, budgets and fair-share
+ * weights the controller admits by from its next step on.  g is borrowed
+ * until the next call or sched_close(); NULL = no teams. */
+struct org;
+void sched_set_org(struct sched *s, const struct org *g);
+
+/* What team `name` uses now: GPUs per quota entry into used[k] (k < n and
+ * the team's nquota), its spend this month (ended + live attempts) and its
+ * fair-share factor.  -1 when the controller knows no such team. */
+int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
+                     double *spend, double *factor);
+
 /* One round: requests, driver events, deadline checks, placements.  *next_in
  * (may be NULL) says how soon another round has work to do (seconds; the
  * caller may sleep that long or until it is poked). */

@@ -32,6 +32,9 @@ struct sjob {
     int ckpt_src_n;             /* ... its number within the job */
     int held;                   /* a pipeline stage whose earlier stages have not
                                    all succeeded: not placed (sched_group.c) */
+    int team_ix;                /* its team in s->org, -1 = none (sched_quota.c) */
+    unsigned org_gen;           /* s->org_gen when team_ix was found */
+    double fs;                  /* its team's fair-share factor this step */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -98,6 +101,29 @@ struct sched {
     int groups_due;             /* gended or held jobs to look at */
     int groups_again;           /* a stage was released after placement: step
                                    again at once */
+    /* teams: quotas, borrowing, fair share, budgets (sched_quota.c) */
+    const struct org *org;      /* borrowed (sched_set_org); NULL = no teams */
+    unsigned org_gen;           /* bumped at every sched_set_org */
+    struct team_state *ts;      /* per team of org */
+    size_t nts;
+    double fs_at;               /* when fair-share usage was last brought up to date */
+    int spend_month;            /* yyyymm the budgets' spend is of; 0 = to count */
+    char quota_why[200];        /* place_one: the first quota that refused */
+    struct sjob *quota_victim;  /* place_one: borrowed work to reclaim */
+    int quota_reclaimer;        /* place_one: the victim is for this team */
+};
+
+/* What the controller keeps of a team (sched_quota.c). */
+struct team_state {
+    long *used;                 /* per quota entry: GPUs of the team's live attempts */
+    long *cohort_used;          /* per quota entry: of the cohort's teams, same kind */
+    long *cohort_cap;           /* per quota entry: the cohort's total quota of it */
+    double fs_usage;            /* GPU-seconds, decayed by the half-life */
+    double fs_gpus;             /* GPUs running at the last update */
+    double month_spend;         /* USD of attempts that ended this month */
+    double live_spend;          /* USD of its live attempts so far (at refresh) */
+    double factor;              /* fair-share factor (at refresh) */
+    int warned_month;           /* soft budget: yyyymm the warning was logged */
 };
 
 /* sched.c */
@@ -125,6 +151,26 @@ void sched_nodes_reset(struct sjob *sj, int nodes);
 void sched_wait_add(struct sched *s, struct sjob *sj);
 /* Index a new attempt of sj (attempt ids only grow). */
 void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
+
+/* sched_quota.c */
+/* Bring the teams' usage and fair-share factors up to date (once per
+ * placement round, before jobs are ordered). */
+int sched_quota_refresh(struct sched *s, struct err *e);
+/* The team index of sj in s->org (-1 = no team, or a team the org lacks). */
+int sched_team_of(struct sched *s, struct sjob *sj);
+/* May sj's team run `nodes` nodes of offer o?  0: yes; 1: no, s->quota_why
+ * says why (and s->quota_victim may name borrowed work to reclaim). */
+int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes);
+/* An attempt of sj on o was created: count it at once. */
+void sched_quota_add(struct sched *s, struct sjob *sj, const struct offer *o, int nodes);
+/* A hard budget sj's team has spent: 1 and why (n bytes) when it may not start. */
+int sched_budget_blocks(struct sched *s, struct sjob *sj, char *why, size_t n,
+                        struct err *e);
+/* Stop borrowed work v so that sj's team gets its quota back. */
+int sched_reclaim(struct sched *s, struct sjob *sj, struct sjob *v, struct err *e);
+/* An attempt of sj ended with cost usd: the month's spend of its team. */
+void sched_quota_spent(struct sched *s, struct sjob *sj, double usd);
+void sched_quota_free(struct sched *s);
 
 /* sched_group.c */
 /* Note a job added to the controller: a pipeline stage after the first that

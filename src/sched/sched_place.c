@@ -208,7 +208,7 @@ static void reserve(struct sched *s, const struct offer *o, long nodes)
 }
 
 /* Why a ranked candidate cannot be used now. */
-enum unusable { USE_OK = -1, NOT_DEADLINE, NOT_BLOCKED, NOT_AVOIDED, NOT_FULL, NOT__N };
+enum unusable { USE_OK = -1, NOT_DEADLINE, NOT_BLOCKED, NOT_AVOIDED, NOT_FULL, NOT_QUOTA, NOT__N };
 
 static enum unusable unusable(struct sched *s, const struct sjob *sj, const struct plan_cand *c,
                               enum mode_rule rule, int avoid)
@@ -224,6 +224,8 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
     if (avoid && sj->avoid && strncmp(sj->avoid, o->cloud, strlen(o->cloud)) == 0 &&
         strcmp(sj->avoid + strlen(o->cloud) + 1, o->region) == 0)
         return NOT_AVOIDED;
+    if (s->org != NULL && sched_quota_admit(s, sj, o, c->nodes) != 0)
+        return NOT_QUOTA;
     if (s->queue_ok)
         free_nodes = driver_queue_capacity(s->p.driver, o->cloud, o->region, o->zone,
                                            o->instance_type, c->mode == PLAN_SPOT);
@@ -270,6 +272,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes);
+    sched_quota_add(s, sj, o, c->nodes);
     sched_act(s, ACT_LAUNCH, a->id, sj);
     return sched_transition(s, sj, JOB_PROVISIONING, e,
                             "launching attempt %d on %s/%s%s%s: %d x %s %s at $%.2f/node-h "
@@ -324,11 +327,9 @@ static int displace(struct sched *s, struct sjob *sj, struct sjob *v, struct err
 
 /* ---- placing ---- */
 
-static int wait_for_capacity(struct sched *s, struct sjob *sj, const char *why, struct err *e)
+/* Wait, with msg as the reason (logged when it changed). */
+static int wait_because(struct sched *s, struct sjob *sj, const char *msg, struct err *e)
 {
-    char msg[256];
-
-    snprintf(msg, sizeof(msg), "waiting for capacity: %s", why);
     sj->waiting = 1;
     sj->j.next_try_at = s->now + s->p.cfg.wait_retry_s;
     if (sched_tx(s, e) != 0)
@@ -340,6 +341,14 @@ static int wait_for_capacity(struct sched *s, struct sjob *sj, const char *why, 
     if (sched_log(s, sj, "waiting", e, "%s", msg) != 0)
         return e->code;
     return store_job_update(s->p.store, &sj->j, e);
+}
+
+static int wait_for_capacity(struct sched *s, struct sjob *sj, const char *why, struct err *e)
+{
+    char msg[400];
+
+    snprintf(msg, sizeof(msg), "waiting for capacity: %s", why);
+    return wait_because(s, sj, msg, e);
 }
 
 static int plan_has_spot(const struct plan *p)
@@ -532,18 +541,40 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
     const struct plan_cand *pick = NULL;
     enum mode_rule rule = MODE_ANY;
     struct sjob *v;
-    char why[200];
-    int rc = rank_and_pick(s, sj, &pick, &rule, counts, e);
+    char why[320];
+    int rc;
 
+    s->quota_why[0] = '\0';
+    s->quota_victim = NULL;
+    if (s->org != NULL && (rc = sched_budget_blocks(s, sj, why, sizeof(why) - 16, e)) != 0) {
+        char msg[sizeof(why) + 16];
+
+        if (rc < 0)
+            return e->code;
+        snprintf(msg, sizeof(msg), "waiting: %s", why);
+        return wait_because(s, sj, msg, e);
+    }
+    rc = rank_and_pick(s, sj, &pick, &rule, counts, e);
     if (rc != 0)
         return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
     sj->waiting = 0;
     if (pick != NULL)
         return create_attempt(s, sj, pick, e);
-    if (s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
+    if (s->quota_victim != NULL)
+        return sched_reclaim(s, sj, s->quota_victim, e);
+    if (counts[NOT_QUOTA] == 0 && s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
         return displace(s, sj, v, e);
     if ((pick = queue_pick(s, sj, rule)) != NULL)
         return create_attempt(s, sj, pick, e);
+    if (counts[NOT_QUOTA] > 0) {
+        char tail[64] = "";
+
+        if (counts[NOT_FULL] + counts[NOT_BLOCKED] > 0)
+            snprintf(tail, sizeof(tail), " (and %zu candidates full or blocked)",
+                     counts[NOT_FULL] + counts[NOT_BLOCKED]);
+        snprintf(why, sizeof(why), "waiting: %s%s", s->quota_why, tail);
+        return wait_because(s, sj, why, e);
+    }
     snprintf(why, sizeof(why), "%zu candidates: %zu full, %zu blocked after a stockout%s",
              s->plan.feasible, counts[NOT_FULL], counts[NOT_BLOCKED],
              rule == MODE_ON_DEMAND_ONLY ? ", spot ruled out by the deadline"
@@ -558,6 +589,8 @@ static int by_priority(const void *a, const void *b)
 
     if (x->j.priority != y->j.priority)
         return x->j.priority > y->j.priority ? -1 : 1;
+    if (x->fs != y->fs) /* fair share among teams (sched_quota.c) */
+        return x->fs > y->fs ? -1 : 1;
     if (x->j.submitted_at != y->j.submitted_at)
         return x->j.submitted_at < y->j.submitted_at ? -1 : 1;
     return x->j.id < y->j.id ? -1 : x->j.id > y->j.id;
@@ -592,6 +625,7 @@ static int shape_failed(struct sched *s, const struct sjob *sj, int record)
     h = (h ^ (uint64_t)sj->spec->num_nodes) * 1099511628211ULL;
     h = (h ^ (uint64_t)(uintptr_t)sj->rule_pol) * 1099511628211ULL;
     h = (h ^ (uint64_t)sj->j.on_demand_only) * 1099511628211ULL;
+    h = (h ^ (uint64_t)(sj->team_ix + 2)) * 1099511628211ULL; /* quotas are per team */
     if (sj->avoid != NULL || has_deadline(sj))
         return 0; /* individual: never share a verdict */
     for (i = 0; i < s->nfailed; i++)
@@ -628,7 +662,7 @@ int sched_place_all(struct sched *s, struct err *e)
         s->capacity_freed = 0;
         return 0;
     }
-    if ((rc = refresh_blocks(s, e)) != 0)
+    if ((rc = refresh_blocks(s, e)) != 0 || (rc = sched_quota_refresh(s, e)) != 0)
         return rc;
     /* A due job must not take room a waiting job of higher priority could
      * use: those waiting jobs get their turn in this step too, first. */

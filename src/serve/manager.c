@@ -206,6 +206,8 @@ static int svc_sync(const struct mgr *m, struct msvc *ms, const struct store_ser
         return rc;
     }
     spec_free(ms->sp);
+    if (sp->team == NULL && row->team != NULL) /* the team serve up gave it */
+        sp->team = xstrdup(row->team);
     ms->sp = sp;
     ms->near_cat = NULL;
     ms->reps_dirty = 1;

@@ -64,6 +64,13 @@ static const struct api_route routes[] = {
     ROUTE("GET", "/v1/tokens", AUTH_ADMIN, api_tokens_list),
     ROUTE("POST", "/v1/tokens", AUTH_ADMIN, api_tokens_create),
     ROUTE("DELETE", "/v1/tokens/{id}", AUTH_ADMIN, api_tokens_revoke),
+    ROUTE("GET", "/v1/whoami", AUTH_VIEWER, api_whoami),
+    ROUTE("GET", "/v1/teams", AUTH_VIEWER, api_teams_list),
+    ROUTE("GET", "/v1/teams/{id}", AUTH_VIEWER, api_teams_get),
+    ROUTE("PUT", "/v1/teams/{id}", AUTH_ADMIN, api_teams_put),
+    ROUTE("DELETE", "/v1/teams/{id}", AUTH_ADMIN, api_teams_delete),
+    ROUTE("PUT", "/v1/teams/{id}/members/{key}", AUTH_MEMBER, api_teams_member_put),
+    ROUTE("DELETE", "/v1/teams/{id}/members/{key}", AUTH_MEMBER, api_teams_member_delete),
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -138,6 +145,17 @@ static int check_role(struct api_call *c, const struct api_route *r)
 {
     const struct auth_principal *who = c->rq->who;
 
+    if (r->role == AUTH_ADMIN && who->role >= AUTH_ADMIN && who->user[0] != '\0') {
+        struct err e;
+        char name[sizeof(who->user) * 4];
+
+        err_set(&e, ST_EINVAL,
+                "'%s' may not %s: that needs a server admin (the server's owner, or an "
+                "admin token of no user); a user's admin token is admin in its teams only",
+                str_vis(name, sizeof(name), who->user), r->label);
+        api_resp_error(c->rp, 403, &e);
+        return -1;
+    }
     if (r->role == AUTH_NONE || who->role >= r->role)
         return 0;
     if (who->role == AUTH_NONE) {
@@ -164,7 +182,7 @@ static int check_role(struct api_call *c, const struct api_route *r)
 
 void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
 {
-    static const struct auth_principal nobody = {AUTH_NONE, 0, ""};
+    static const struct auth_principal nobody = {AUTH_NONE, 0, "", ""};
     struct api_req q = *rq;
     struct api_call c = {s, &q, rp, NULL, clock_now(&clock_wall), NULL};
     const struct api_route *r = NULL;

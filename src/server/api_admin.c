@@ -137,6 +137,7 @@ static json_t *token_json(const struct store_token *t)
     json_object_set_new(o, "id", json_integer(t->id));
     json_object_set_new(o, "name", json_string(t->name ? t->name : ""));
     json_object_set_new(o, "role", json_string(t->role ? t->role : ""));
+    json_object_set_new(o, "user", t->user ? json_string(t->user) : json_null());
     json_object_set_new(o, "created_at", json_real(t->created_at));
     json_object_set_new(o, "revoked_at",
                         t->revoked_at > 0 ? json_real(t->revoked_at) : json_null());
@@ -168,7 +169,7 @@ void api_tokens_list(struct api_call *c)
 /* POST /v1/tokens (admin): make a token; the reply holds its only copy. */
 void api_tokens_create(struct api_call *c)
 {
-    const char *name, *role;
+    const char *name, *role, *user;
     char *token = NULL, shown[64];
     enum auth_role r = AUTH_MEMBER;
     int64_t id = 0;
@@ -180,6 +181,7 @@ void api_tokens_create(struct api_call *c)
         return;
     name = api_body_str(c, b, "name", &bad);
     role = api_body_str(c, b, "role", &bad);
+    user = api_body_str(c, b, "user", &bad);
     if (role != NULL)
         r = auth_role_parse(role);
     if (!bad && r == AUTH_NONE) {
@@ -192,8 +194,8 @@ void api_tokens_create(struct api_call *c)
         bad = 1;
     }
     err_clear(&e);
-    if (!bad && auth_token_create(c->s->st, c->s->secret, name, r, c->now, &token, &id,
-                                  &e) != 0) {
+    if (!bad && auth_token_create_user(c->s->st, c->s->secret, name, user, r, c->now,
+                                       &token, &id, &e) != 0) {
         api_fail(c, &e);
         bad = 1;
     }
@@ -202,6 +204,8 @@ void api_tokens_create(struct api_call *c)
         json_object_set_new(o, "id", json_integer(id));
         json_object_set_new(o, "name", json_string(name));
         json_object_set_new(o, "role", json_string(auth_role_name(r)));
+        if (user != NULL)
+            json_object_set_new(o, "user", json_string(user));
         json_object_set_new(o, "token", json_string(token));
         api_reply(c, 201, o);
     }

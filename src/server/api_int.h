@@ -74,6 +74,13 @@ void api_fail_with(struct api_call *c, const struct err *e, const struct api_wor
  * there.  Whatever a caller's role in a team is AUTH_NONE for, it must not
  * learn exists: reply 404, as for an id nobody has. */
 enum auth_role api_team_role(struct api_call *c, const char *team);
+/* api_team_role(c, team) >= AUTH_VIEWER. */
+int api_team_visible(struct api_call *c, const char *team);
+/* The team a submission is for: the spec's `team:`, else the caller's only
+ * team (set into sp->team).  An error when the caller is in several teams
+ * and named none, when the team does not exist (teams exist), or when the
+ * caller may not submit for it (*forbidden set: a 403). */
+int api_team_assign(struct api_call *c, struct spec *sp, int *forbidden, struct err *e);
 
 /* The {id} of a job path as a number: 0, or replied 400 and returns -1. */
 int api_job_id(struct api_call *c, int64_t *id);
@@ -108,6 +115,19 @@ void api_services_load(struct api_call *c);
 void api_services_keys_list(struct api_call *c);
 void api_services_keys_create(struct api_call *c);
 void api_services_keys_revoke(struct api_call *c);
+
+/* api_cost.c: the cost report by `by` of one month ("YYYY-MM"; NULL =
+ * all time) over the jobs the caller sees. */
+void api_cost_month(struct api_call *c, const char *by, const char *month);
+
+/* api_teams.c */
+void api_whoami(struct api_call *c);
+void api_teams_list(struct api_call *c);
+void api_teams_get(struct api_call *c);
+void api_teams_put(struct api_call *c);
+void api_teams_delete(struct api_call *c);
+void api_teams_member_put(struct api_call *c);
+void api_teams_member_delete(struct api_call *c);
 
 /* api_admin.c */
 void api_healthz(struct api_call *c);

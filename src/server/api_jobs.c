@@ -217,6 +217,17 @@ static json_t *group_reply(struct api_call *c, const struct pipeline *pl, const 
     return o;
 }
 
+/* Every stage's team (api_team_assign). */
+static int group_teams(struct api_call *c, struct pipeline *pl, int *forbidden, struct err *e)
+{
+    size_t k;
+
+    for (k = 0; k < pl->n; k++)
+        if (api_team_assign(c, pl->stages[k].spec, forbidden, e) != 0)
+            return e->code;
+    return 0;
+}
+
 /* POST /v1/jobs with a multi-document spec: every stage is submitted, in
  * one transaction, as a job of its group (sched_submit_group). */
 static void api_jobs_submit_group(struct api_call *c)
@@ -226,7 +237,7 @@ static void api_jobs_submit_group(struct api_call *c)
     int64_t ids[PIPELINE_MAX_STAGES];
     const char *ptext;
     struct err e;
-    int bad = 0;
+    int bad = 0, forbidden = 0;
 
     memset(&w, 0, sizeof(w));
     if (api_body(c, &w.body) != 0)
@@ -239,10 +250,11 @@ static void api_jobs_submit_group(struct api_call *c)
         w.file = SPEC_DEFAULT_NAME;
     err_clear(&e);
     if (!bad && (pipeline_load_mem(&pl, w.file, w.text, strlen(w.text), &e) != 0 ||
+                 group_teams(c, pl, &forbidden, &e) != 0 ||
                  api_submit_policy(c, &w, &ptext, &e) != 0 || group_check(&w, pl, &e) != 0 ||
                  sched_submit_group(c->s->st, w.file, pl, ptext, c->now, ids, &e) != 0)) {
         api_fail_with(c, &e, &w, NULL);
-        if (w.policy && c->rq->who->role < AUTH_ADMIN && pl != NULL)
+        if ((w.policy && c->rq->who->role < AUTH_ADMIN && pl != NULL) || forbidden)
             c->rp->status = 403;
     } else if (!bad) {
         srv_wake(c->s);
@@ -261,6 +273,7 @@ void api_jobs_submit(struct api_call *c)
     struct err e;
     int64_t id = 0;
     json_t *o;
+    int forbidden = 0;
 
     if (body_is_group(c)) {
         api_jobs_submit_group(c);
@@ -271,6 +284,13 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     err_clear(&e);
+    if (api_team_assign(c, w.sp, &forbidden, &e) != 0) {
+        api_fail_with(c, &e, &w, NULL);
+        if (forbidden)
+            c->rp->status = 403;
+        api_workload_free(&w);
+        return;
+    }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {
@@ -323,6 +343,8 @@ void api_jobs_list(struct api_call *c)
         struct store_attempt a;
         json_t *jo;
 
+        if (!api_team_visible(c, v[i].team))
+            continue;
         /* only the current attempt, for its placement */
         if (v[i].cur_attempt &&
             store_attempt_get(c->s->st, v[i].cur_attempt, &a, &e) == 0) {
@@ -348,7 +370,11 @@ static int get_job(struct api_call *c, struct store_job *j, int64_t *id)
     if (api_job_id(c, id) != 0)
         return -1;
     err_clear(&e);
-    if (store_job_get(c->s->st, *id, j, &e) != 0) {
+    if (store_job_get(c->s->st, *id, j, &e) == 0 && !api_team_visible(c, j->team)) {
+        store_job_clear(j); /* another team's: as if there were none */
+        err_set(&e, ST_ENOTFOUND, "no such job");
+    }
+    if (e.code != 0) {
         if (e.code == ST_ENOTFOUND)
             err_set(&e, ST_ENOTFOUND, "no job %lld", (long long)*id);
         api_fail(c, &e);
@@ -449,7 +475,11 @@ void api_jobs_get(struct api_call *c)
     json_t *o;
     int ended;
 
-    if (api_job_id(c, &id) != 0 || cache_reply(c, id))
+    /* the cache serves callers who see every job (a user's token is
+     * checked against the job's team: get_job) */
+    int shared = c->rq->who->user[0] == '\0';
+
+    if (api_job_id(c, &id) != 0 || (shared && cache_reply(c, id)))
         return;
     if (get_job(c, &j, &id) != 0)
         return;
@@ -466,7 +496,8 @@ void api_jobs_get(struct api_call *c)
     store_attempts_free(a, n);
     store_job_clear(&j);
     api_reply(c, 200, o);
-    cache_put(c, id, ended);
+    if (shared)
+        cache_put(c, id, ended);
 }
 
 /* ---- cancel ---- */
@@ -483,6 +514,15 @@ void api_jobs_cancel(struct api_call *c)
 
     if (get_job(c, &j, &id) != 0)
         return;
+    if (api_team_role(c, j.team) < AUTH_MEMBER) {
+        api_failf(c, ST_EINVAL, "'%s' may not cancel job %lld of team '%s': that needs the "
+                  "member role in the team",
+                  c->rq->who->user[0] ? c->rq->who->user : c->rq->who->name, (long long)id,
+                  j.team ? j.team : "(none)");
+        c->rp->status = 403;
+        store_job_clear(&j);
+        return;
+    }
     ended = job_state_terminal(j.state);
     err_clear(&e);
     snprintf(arg, sizeof(arg), "%lld", (long long)id);
@@ -770,7 +810,7 @@ void api_cost(struct api_call *c)
 {
     static char total_key[] = "total";
     struct store_cost_row *r = NULL, total;
-    char by[16] = "cloud", shown[64];
+    char by[16] = "cloud", shown[64], month[16] = "";
     json_t *o, *rows;
     size_t i, n = 0;
     struct err e;
@@ -779,6 +819,10 @@ void api_cost(struct api_call *c)
         strcmp(by, "job")) {
         api_failf(c, ST_EINVAL, "--by takes cloud, team or job, not '%s'",
                   str_vis(shown, sizeof(shown), by));
+        return;
+    }
+    if (api_query(c, "month", month, sizeof(month)) || c->rq->who->user[0] != '\0') {
+        api_cost_month(c, by, month[0] ? month : NULL);
         return;
     }
     err_clear(&e);

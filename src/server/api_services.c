@@ -37,18 +37,32 @@
 
 /* ---- finding a service ---- */
 
-/* The live service named by the path ({id} is its name): 0, or replied 404. */
-static int get_service(struct api_call *c, struct store_service *out)
+/* The live service named by the path ({id} is its name), which the caller
+ * needs `role` in its team for: 0, or replied 404 (none, or of a team the
+ * caller may not see: the same answer) or 403. */
+static int get_service_as(struct api_call *c, struct store_service *out, enum auth_role role)
 {
     struct err e;
 
     err_clear(&e);
-    if (c->param == NULL || store_service_find(c->s->st, c->param, out, &e) != 0) {
-        if (e.code == ST_ENOTFOUND || c->param == NULL)
+    memset(out, 0, sizeof(*out));
+    if (c->param == NULL || store_service_find(c->s->st, c->param, out, &e) != 0 ||
+        !api_team_visible(c, out->team)) {
+        store_service_clear(out);
+        if (c->param == NULL || e.code == 0 || e.code == ST_ENOTFOUND)
             api_failf(c, ST_ENOTFOUND, "no service '%s' (`stratus serve status` lists them)",
                       c->param ? c->param : "");
         else
             api_fail(c, &e);
+        return -1;
+    }
+    if (api_team_role(c, out->team) < role) {
+        api_failf(c, ST_EINVAL, "'%s' may not change service '%s' of team '%s': that needs "
+                  "the %s role in the team",
+                  c->rq->who->user[0] ? c->rq->who->user : c->rq->who->name, out->name,
+                  out->team ? out->team : "(none)", auth_role_name(role));
+        c->rp->status = 403;
+        store_service_clear(out);
         return -1;
     }
     return 0;
@@ -251,6 +265,7 @@ void api_services_up(struct api_call *c)
     const json_t *open;
     struct err e;
     json_t *o, *keys;
+    int forbidden = 0;
 
     memset(&sv, 0, sizeof(sv));
     if (service_workload(c, &w) != 0) {
@@ -259,6 +274,13 @@ void api_services_up(struct api_call *c)
     }
     err_clear(&e);
     open = json_object_get(w.body, "open");
+    if (api_team_assign(c, w.sp, &forbidden, &e) != 0) {
+        api_fail_with(c, &e, &w, NULL);
+        if (forbidden)
+            c->rp->status = 403;
+        api_workload_free(&w);
+        return;
+    }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 ||
         (!json_is_true(open) && auth_key_create("sk_", key, sizeof(key), hex, &e) != 0)) {
         api_fail_with(c, &e, &w, NULL);
@@ -275,6 +297,7 @@ void api_services_up(struct api_call *c)
         json_decref(info);
     }
     sv.name = xstrdup(w.sp->name);
+    sv.team = w.sp->team ? xstrdup(w.sp->team) : NULL;
     sv.spec_path = xstrdup(w.file);
     sv.spec_text = xstrdup(w.text);
     sv.policy_text = ptext ? xstrdup(ptext) : NULL;
@@ -382,7 +405,8 @@ void api_services_list(struct api_call *c)
     }
     arr = json_array();
     for (i = 0; i < n; i++)
-        json_array_append_new(arr, service_json(c, &v[i], 0));
+        if (api_team_visible(c, v[i].team))
+            json_array_append_new(arr, service_json(c, &v[i], 0));
     store_services_free(v, n);
     o = json_object();
     json_object_set_new(o, "services", arr);
@@ -394,7 +418,7 @@ void api_services_get(struct api_call *c)
 {
     struct store_service sv;
 
-    if (get_service(c, &sv) != 0)
+    if (get_service_as(c, &sv, AUTH_VIEWER) != 0)
         return;
     api_reply(c, 200, service_json(c, &sv, 1));
     store_service_clear(&sv);
@@ -409,7 +433,7 @@ void api_services_update(struct api_call *c)
     struct api_workload w;
     struct err e;
 
-    if (get_service(c, &sv) != 0)
+    if (get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
     if (service_workload(c, &w) != 0) {
         api_workload_free(&w);
@@ -451,7 +475,7 @@ void api_services_down(struct api_call *c)
     struct store_service sv;
     struct err e;
 
-    if (get_service(c, &sv) != 0)
+    if (get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
     err_clear(&e);
     if (sv.ended_at == 0 && sv.state != SVC_SHUTTING_DOWN) {
@@ -523,7 +547,7 @@ void api_services_endpoints(struct api_call *c)
     char after[32] = "";
     json_t *o;
 
-    if (get_service(c, &sv) != 0)
+    if (get_service_as(c, &sv, AUTH_VIEWER) != 0)
         return;
     /* a held poll is asked again after every step: the version alone
      * decides whether there is anything to render */
@@ -556,7 +580,7 @@ void api_services_load(struct api_call *c)
     const json_t *n, *wait, *router;
     json_t *body, *o;
 
-    if (get_service(c, &sv) != 0)
+    if (get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
     if (api_body(c, &body) != 0) {
         store_service_clear(&sv);
@@ -614,7 +638,7 @@ void api_services_keys_list(struct api_call *c)
     long every;
     size_t i;
 
-    if (api_query_long(c, "all", 0, 1, 0, &every) != 0 || get_service(c, &sv) != 0)
+    if (api_query_long(c, "all", 0, 1, 0, &every) != 0 || get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
     all = keys_load(&sv, NULL);
     arr = json_array();
@@ -653,7 +677,7 @@ void api_services_keys_create(struct api_call *c)
     struct err e;
     int rc;
 
-    if (get_service(c, &sv) != 0)
+    if (get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
     all = keys_load(&sv, &next);
     err_clear(&e);
@@ -711,7 +735,7 @@ void api_services_keys_revoke(struct api_call *c)
     long force;
 
     if (key_id_of(c, &id) != 0 || api_query_long(c, "force", 0, 1, 0, &force) != 0 ||
-        get_service(c, &sv) != 0)
+        get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
     all = keys_load(&sv, NULL);
     k = key_by_id(all, id);

@@ -411,6 +411,13 @@ int auth_token_create(struct store *st, const unsigned char key[32], const char 
                       enum auth_role role, double now, char **token_out, int64_t *id_out,
                       struct err *e)
 {
+    return auth_token_create_user(st, key, name, NULL, role, now, token_out, id_out, e);
+}
+
+int auth_token_create_user(struct store *st, const unsigned char key[32], const char *name,
+                           const char *user, enum auth_role role, double now,
+                           char **token_out, int64_t *id_out, struct err *e)
+{
     char token[TOKEN_LEN + 1], hash[HASH_HEX + 1];
     struct store_token t;
     int rc = name_check(name, e);
@@ -419,6 +426,8 @@ int auth_token_create(struct store *st, const unsigned char key[32], const char 
     *id_out = 0;
     if (rc != 0)
         return rc;
+    if (user != NULL && (rc = name_check(user, e)) != 0)
+        return err_set(e, ST_EINVAL, "a user's name is 1-63 letters, digits, '.', '_' or '-'");
     if (role < AUTH_VIEWER || role > AUTH_ADMIN)
         return err_set(e, ST_EINVAL, "a token's role must be viewer, member or admin");
     rc = token_make(key, token, hash, e);
@@ -426,6 +435,7 @@ int auth_token_create(struct store *st, const unsigned char key[32], const char 
     t.name = xstrdup(name);
     t.role = xstrdup(auth_role_name(role));
     t.hash = xstrdup(hash);
+    t.user = user ? xstrdup(user) : NULL;
     t.created_at = now;
     if (rc == 0)
         rc = store_token_insert(st, &t, e);
@@ -464,6 +474,7 @@ static int principal_of(const struct store_token *t, const char *hash,
     out->role = role;
     out->token_id = t->id;
     snprintf(out->name, sizeof(out->name), "%s", t->name);
+    snprintf(out->user, sizeof(out->user), "%s", t->user ? t->user : "");
     return 0;
 }
 

@@ -45,6 +45,10 @@ int auth_secret_load(const char *home, unsigned char key[32], struct err *e);
 int auth_token_create(struct store *st, const unsigned char key[32], const char *name,
                       enum auth_role role, double now, char **token_out, int64_t *id_out,
                       struct err *e);
+/* The same for a token of user (NULL = lab-wide; same rules as name). */
+int auth_token_create_user(struct store *st, const unsigned char key[32], const char *name,
+                           const char *user, enum auth_role role, double now,
+                           char **token_out, int64_t *id_out, struct err *e);
 /* Who holds token: ST_ENOTFOUND (no message with the token in it) when it is
  * unknown, malformed or revoked. */
 int auth_token_verify(struct store *st, const unsigned char key[32], const char *token,

@@ -46,6 +46,7 @@
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "driver/multi.h"
+#include "policy/org.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "server/api.h"
@@ -285,7 +286,43 @@ static int open_sched(struct srv *s, struct err *e)
     /* No default_policy: a job carries the policy text it was submitted
      * with (the server's at the time, or an admin's override), so changing
      * the org policy never changes a job already in the queue. */
-    return sched_open(&s->sched, &p, e);
+    if (sched_open(&s->sched, &p, e) != 0)
+        return e->code;
+    sched_set_org(s->sched, s->org);
+    return 0;
+}
+
+/* The teams: the store's setting "org" (none: no teams). */
+static int load_org(struct srv *s, struct err *e)
+{
+    char *text = NULL;
+    int rc = store_setting_get(s->st, "org", &text, e);
+
+    if (rc == 0 && text != NULL)
+        rc = org_parse(text, strlen(text), "the store's teams (setting 'org')", &s->org, e);
+    else if (rc == 0)
+        rc = org_from_json(NULL, &s->org, e);
+    free(text);
+    return rc;
+}
+
+int srv_set_org(struct srv *s, struct org *g, struct err *e)
+{
+    json_t *doc = org_to_json(g);
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = store_setting_put(s->st, "org", text, e);
+
+    json_decref(doc);
+    free(text);
+    if (rc != 0) {
+        org_free(g);
+        return rc;
+    }
+    if (s->sched)
+        sched_set_org(s->sched, g);
+    org_free(s->org);
+    s->org = g;
+    return 0;
 }
 
 int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err *e)
@@ -314,6 +351,8 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
     rc = auth_secret_load(s->home, s->secret, e);
     if (rc == 0)
         rc = load_policy(s, e);
+    if (rc == 0)
+        rc = load_org(s, e);
     if (rc == 0)
         rc = open_drivers(s, e);
     if (rc == 0)
@@ -358,6 +397,7 @@ void srv_close(struct srv *s)
     catalog_free(s->cat);
     store_close(s->st);
     policy_free(s->policy);
+    org_free(s->org);
     metrics_free(s->m);
     api_cache_free(s->cache);
     srv_conf_free(s->conf);

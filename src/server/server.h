@@ -32,6 +32,7 @@ struct event_base;
 struct metrics;
 struct mgr;
 struct policy;
+struct org;
 struct sched;
 struct srv_conf;
 struct srv_priv;
@@ -52,6 +53,8 @@ struct srv {
     char *policy_text;        /* the org policy (admin-set, kept in the store's
                                  settings); NULL = none */
     struct policy *policy;    /* policy_text parsed; NULL = none */
+    struct org *org;          /* the teams (policy/org.h; the store's setting
+                                 "org"); never NULL once open */
     double started_at;
     /* the controller, for /healthz and /metrics */
     uint64_t steps;           /* steps run */
@@ -87,6 +90,9 @@ void srv_wake(struct srv *s);
 /* Set the org policy (text already validated or NULL to clear): parsed into
  * s->policy and saved in the store's settings. */
 int srv_set_policy(struct srv *s, const char *text, struct err *e);
+/* Replace the teams document with g (taken over): saved in the store's
+ * settings, then in force for the controller and the API. */
+int srv_set_org(struct srv *s, struct org *g, struct err *e);
 /* 1 while the store file the server opened is still the one at its path
  * (a removed or replaced stratus.db ends the server); 1 for "mem:". */
 int srv_store_still_ours(const struct srv *s);

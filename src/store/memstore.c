@@ -971,6 +971,7 @@ static void token_copy_out(struct store_token *out, const struct store_token *t)
     out->name = dup_or_null(t->name);
     out->role = dup_or_null(t->role);
     out->hash = dup_or_null(t->hash);
+    out->user = dup_or_null(t->user);
 }
 
 /* The token whose name (by_hash: whose hash) is s, compared as interned
@@ -1009,6 +1010,7 @@ static int mem_token_insert(struct store *st, struct store_token *t, struct err 
     mt->name = as_field(in(m, t->name));
     mt->role = as_field(in(m, t->role));
     mt->hash = as_field(in(m, t->hash));
+    mt->user = t->user ? as_field(in(m, t->user)) : NULL;
     mt->created_at = t->created_at;
     t->id = mt->id;
     return 0;
@@ -1117,6 +1119,7 @@ static void svc_store(struct mem *m, struct store_service *dst,
     dst->reason = as_field(in_same(m, old.reason, src->reason));
     dst->keys = as_field(in_same(m, old.keys, src->keys));
     dst->key_info = as_field(in_same(m, old.key_info, src->key_info));
+    dst->team = as_field(in_same(m, old.team, src->team));
 }
 
 static void svc_copy_out(struct store_service *out, const struct store_service *sv)
@@ -1129,6 +1132,7 @@ static void svc_copy_out(struct store_service *out, const struct store_service *
     out->reason = dup_or_null(sv->reason);
     out->keys = dup_or_null(sv->keys);
     out->key_info = dup_or_null(sv->key_info);
+    out->team = dup_or_null(sv->team);
 }
 
 /* ST_EEXISTS when a live service other than `id` (0: a new one) has sv's

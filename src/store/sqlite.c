@@ -200,6 +200,11 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN group_mode INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN group_primary INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN group_name TEXT;",
+    /* 10: teams (docs/teams.md; the teams themselves are the setting
+     * "org").  A token belongs to a user (NULL: a lab-wide token, as every
+     * token was before); a service to a team (NULL: none). */
+    "ALTER TABLE tokens ADD COLUMN user_name TEXT;"
+    "ALTER TABLE services ADD COLUMN team TEXT;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -227,11 +232,11 @@ static const char *const migrations[] = {
 #define EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
 #define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
 #define BLOCK_COLS "cloud, region, zone, instance_type, until, reason"
-#define TOKEN_SELECT "SELECT id, name, role, hash, created_at, revoked_at FROM tokens"
+#define TOKEN_SELECT "SELECT id, name, role, hash, created_at, revoked_at, user_name FROM tokens"
 #define SVC_COLS                                                                         \
     "name, spec_path, spec_text, policy_text, version, state, reason, created_at, "      \
-    "updated_at, ended_at, target, api_keys, api_key_info"
-#define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?"
+    "updated_at, ended_at, target, api_keys, api_key_info, team"
+#define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define SVC_SELECT "SELECT id, " SVC_COLS " FROM services"
 
 /* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
@@ -302,7 +307,7 @@ static const char *const migrations[] = {
     /* by job id, in id order (not as text: 10 after 9) */                               \
     X(COST_JOB, COST_SQL("CAST(a.job_id AS TEXT)", "min(j.name)", "min(a.job_id)"))      \
     X(TOKEN_INSERT,                                                                      \
-      "INSERT INTO tokens (name, role, hash, created_at) VALUES (?,?,?,?)")              \
+      "INSERT INTO tokens (name, role, hash, created_at, user_name) VALUES (?,?,?,?,?)")              \
     X(TOKEN_LIVE_NAME, TOKEN_SELECT " WHERE name = ? AND revoked_at IS NULL")            \
     X(TOKEN_BY_HASH, TOKEN_SELECT " WHERE hash = ?")                                     \
     X(TOKEN_LIST, TOKEN_SELECT " ORDER BY id")                                           \
@@ -1848,6 +1853,7 @@ static void read_token(struct reader *r, void *row)
     t->hash = r_text(r);
     t->created_at = r_dbl(r);
     t->revoked_at = r_dbl(r); /* NULL (live) reads as 0 */
+    t->user = r_text(r);
 }
 
 static void free_tokens(void *v, size_t n)
@@ -1900,6 +1906,7 @@ static int insert_token(struct sq *s, struct store_token *t, struct err *e)
     b_text(&b, t->role);
     b_text(&b, t->hash);
     b_dbl(&b, t->created_at);
+    b_text(&b, t->user);
     rc = sq_exec(s, &b, "adding a token", e);
     if (rc == 0)
         t->id = sqlite3_last_insert_rowid(s->db);
@@ -2028,6 +2035,7 @@ static void bind_service(struct binder *b, const struct store_service *sv)
     b_int(b, sv->target);
     b_text(b, sv->keys);
     b_text(b, sv->key_info);
+    b_text(b, sv->team);
 }
 
 static void read_service(struct reader *r, void *row)
@@ -2048,6 +2056,7 @@ static void read_service(struct reader *r, void *row)
     sv->target = (int)r_int(r);
     sv->keys = r_text(r);
     sv->key_info = r_text(r);
+    sv->team = r_text(r);
 }
 
 static void free_services(void *v, size_t n)

@@ -574,6 +574,7 @@ void store_token_clear(struct store_token *t)
     free(t->name);
     free(t->role);
     free(t->hash);
+    free(t->user);
     memset(t, 0, sizeof(*t));
 }
 
@@ -595,6 +596,7 @@ void store_service_clear(struct store_service *s)
     free(s->reason);
     free(s->keys);
     free(s->key_info);
+    free(s->team);
     memset(s, 0, sizeof(*s));
 }
 

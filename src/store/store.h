@@ -196,6 +196,8 @@ struct store_token {
     char *name;             /* unique among live tokens */
     char *role;             /* "viewer", "member" or "admin" */
     char *hash;             /* HMAC-SHA256 of the token, lowercase hex */
+    char *user;             /* the user it belongs to (schema 10); NULL = a
+                               lab-wide token (docs/teams.md) */
     double created_at;
     double revoked_at;      /* 0 = live */
 };
@@ -383,6 +385,7 @@ struct store_service {
                                {"id", "prefix", "sha256", "created_at",
                                "revoked_at"}; NULL in rows older than schema 8
                                (keys stays what routers check: api_services.c) */
+    char *team;             /* the team it belongs to (schema 10); NULL = none */
 };
 
 /* Add a service (name and spec_text required) and set s->id; ST_EEXISTS

@@ -1,0 +1,286 @@
+/*
+ * api_cost.c - the cost report for one month, or for a caller who sees only
+ * some teams (GET /v1/cost?month=YYYY-MM; any call by a user's token),
+ * with each team's budget, burn-down and forecast to the month's end.
+ *
+ * The lab-wide report is a query in the store (store_cost_report); this
+ * one reads jobs and attempts a page at a time and adds up what each
+ * attempt cost inside the month: its compute prorated by the part of its
+ * run inside the month, its data move (egress) in the month it started
+ * running.  A running attempt counts up to now.
+ *
+ * The forecast is the spend so far plus the month's remaining time at the
+ * burn rate of the last 7 days (or of the month so far, when younger): the
+ * rate a budget owner sees on the bill, not a model.
+ */
+#include "api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../api/apijson.h"
+#include "../policy/org.h"
+#include "../store/store.h"
+#include "../util/hmap.h"
+#include "../util/xmem.h"
+#include "server.h"
+
+#define PAGE 4096
+#define RATE_WINDOW_S (7 * 86400.0)
+
+struct job_ref {
+    int64_t id;
+    const char *team, *name; /* interned; team NULL = none */
+};
+
+struct report {
+    struct strpool pool;
+    struct keymap idx;     /* key -> row */
+    struct store_cost_row *rows;
+    size_t n, cap;
+    double *recent;        /* by team: spend of the last RATE_WINDOW_S, per row */
+};
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const struct job_ref *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static size_t row_of(struct report *r, const char *key, const char *name)
+{
+    const char *k = strpool_intern(&r->pool, key);
+    uint32_t at = (uint32_t)r->n;
+
+    if (keymap_put(&r->idx, k, NULL, NULL, NULL, &at))
+        return at;
+    r->rows = xgrow(r->rows, &r->cap, r->n + 1, sizeof(*r->rows));
+    r->recent = realloc(r->recent, r->cap * sizeof(double));
+    memset(&r->rows[r->n], 0, sizeof(*r->rows));
+    r->rows[r->n].key = (char *)(uintptr_t)k;
+    r->rows[r->n].name = name ? (char *)(uintptr_t)name : NULL;
+    r->recent[r->n] = 0;
+    return r->n++;
+}
+
+/* Seconds of [a, b) inside [from, to). */
+static double overlap(double a, double b, double from, double to)
+{
+    double lo = a > from ? a : from, hi = b < to ? b : to;
+
+    return hi > lo ? hi - lo : 0;
+}
+
+/* "2026-12" -> [from, to) in Unix time (UTC): 0, or -1. */
+static int month_range(const char *m, double *from, double *to)
+{
+    struct tm tm;
+    int y, mo;
+    char tail;
+
+    if (sscanf(m, "%4d-%2d%c", &y, &mo, &tail) != 2 || y < 1970 || y > 9999 || mo < 1 ||
+        mo > 12 || strlen(m) != 7)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = 1;
+    *from = (double)timegm(&tm);
+    tm.tm_mon++;
+    *to = (double)timegm(&tm);
+    return 0;
+}
+
+/* The jobs the caller sees, by id (names and teams interned in r->pool). */
+static int visible_jobs(struct api_call *c, struct report *r, struct job_ref **out, size_t *n,
+                        struct err *e)
+{
+    struct job_ref *v = NULL;
+    size_t cap = 0, k, got;
+    int64_t after = 0;
+    int rc;
+
+    *n = 0;
+    do {
+        struct store_job *jobs = NULL;
+
+        if ((rc = store_job_page(c->s->st, after, PAGE, &jobs, &got, e)) != 0)
+            break;
+        for (k = 0; k < got; k++) {
+            after = jobs[k].id;
+            if (!api_team_visible(c, jobs[k].team))
+                continue;
+            v = xgrow(v, &cap, *n + 1, sizeof(*v));
+            v[*n].id = jobs[k].id;
+            v[*n].team = jobs[k].team ? strpool_intern(&r->pool, jobs[k].team) : NULL;
+            v[(*n)++].name = jobs[k].name ? strpool_intern(&r->pool, jobs[k].name) : NULL;
+        }
+        store_jobs_free(jobs, got);
+    } while (got == PAGE);
+    *out = v;
+    return rc;
+}
+
+static void add_attempt(struct report *r, const char *by, const struct job_ref *j,
+                        const struct store_attempt *a, double from, double to, double now)
+{
+    double end = a->state == ATT_ENDED ? a->ended_at : now;
+    double run = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
+    double total = a->state == ATT_ENDED ? a->cost : store_attempt_cost_at(a, now);
+    double compute = total - a->egress, in = run > 0 ? overlap(a->running_at, end, from, to) : 0;
+    double usd = run > 0 ? compute * in / run : 0, egress = 0, recent;
+    char key[32];
+    const char *k;
+    size_t i;
+
+    if (a->running_at >= from && a->running_at < to)
+        egress = a->egress;
+    if (usd + egress <= 0 && !(a->launched_at >= from && a->launched_at < to))
+        return;
+    if (strcmp(by, "cloud") == 0) {
+        k = a->cloud ? a->cloud : "(none)";
+    } else if (strcmp(by, "team") == 0) {
+        k = j->team ? j->team : "(none)";
+    } else {
+        snprintf(key, sizeof(key), "%lld", (long long)j->id);
+        k = key;
+    }
+    i = row_of(r, k, strcmp(by, "job") == 0 ? j->name : NULL);
+    r->rows[i].usd += usd + egress;
+    r->rows[i].egress_usd += egress;
+    r->rows[i].compute_usd += usd;
+    r->rows[i].attempts++;
+    if (a->state == ATT_ENDED && run > 0) {
+        double nh = a->nodes * in / 3600.0;
+
+        r->rows[i].node_hours += nh;
+        if (a->end_reason != ATT_END_EXITED)
+            r->rows[i].lost_node_hours += nh;
+    }
+    recent = run > 0 ? compute * overlap(a->running_at, end, now - RATE_WINDOW_S, now) / run : 0;
+    r->recent[i] += recent;
+}
+
+static int by_usd(const void *a, const void *b)
+{
+    const struct store_cost_row *x = a, *y = b;
+
+    if (x->usd != y->usd)
+        return x->usd > y->usd ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* A team's budget line: spend, budget, what is left, the forecast. */
+static void budget_of(struct api_call *c, json_t *row, double usd, double recent, double from,
+                      double to)
+{
+    const struct org_team *t = org_team(c->s->org, json_string_value(json_object_get(row, "key")));
+    double now = c->now < to ? c->now : to, span = now - from;
+    double window = span < RATE_WINDOW_S ? span : RATE_WINDOW_S;
+    double rate = window > 0 ? (span < RATE_WINDOW_S ? usd : recent) / window : 0;
+    double forecast = usd + (to > now ? (to - now) * rate : 0);
+
+    json_object_set_new(row, "forecast_usd", json_real(forecast));
+    json_object_set_new(row, "burn_usd_per_day", json_real(rate * 86400.0));
+    if (t == NULL || t->budget_usd <= 0)
+        return;
+    json_object_set_new(row, "budget_usd", json_real(t->budget_usd));
+    json_object_set_new(row, "budget_limit", json_string(t->budget_hard ? "hard" : "soft"));
+    json_object_set_new(row, "remaining_usd", json_real(t->budget_usd - usd));
+    json_object_set_new(row, "budget_used", json_real(usd / t->budget_usd));
+    json_object_set_new(row, "forecast_over", json_boolean(forecast > t->budget_usd));
+    if (rate > 0 && usd < t->budget_usd)
+        json_object_set_new(row, "budget_runs_out_at",
+                            json_real(now + (t->budget_usd - usd) / rate));
+}
+
+void api_cost_month(struct api_call *c, const char *by, const char *month)
+{
+    struct report r;
+    struct job_ref *jobs = NULL;
+    struct store_cost_row total;
+    size_t nj = 0, i, got;
+    double from = 0, to = 1e18;
+    int64_t after = 0;
+    struct err e;
+    json_t *o, *rows;
+    int rc;
+    static char total_key[] = "total";
+
+    if (month != NULL && month_range(month, &from, &to) != 0) {
+        api_failf(c, ST_EINVAL, "--month takes a month as YYYY-MM (2026-12)");
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    strpool_init(&r.pool);
+    keymap_init(&r.idx);
+    err_clear(&e);
+    rc = visible_jobs(c, &r, &jobs, &nj, &e);
+    do {
+        struct store_attempt *a = NULL;
+
+        if (rc != 0 || (rc = store_attempt_page(c->s->st, after, PAGE, &a, &got, &e)) != 0)
+            break;
+        for (i = 0; i < got; i++) {
+            struct job_ref key = {a[i].job_id, NULL, NULL}, *j;
+
+            after = a[i].id;
+            j = bsearch(&key, jobs, nj, sizeof(*jobs), cmp_ref);
+            if (j != NULL)
+                add_attempt(&r, by, j, &a[i], from, to, c->now);
+        }
+        store_attempts_free(a, got);
+    } while (got == PAGE);
+    if (rc != 0) {
+        api_fail(c, &e);
+        goto out;
+    }
+    memset(&total, 0, sizeof(total));
+    total.key = total_key;
+    for (i = 0; i < r.n; i++) {
+        total.usd += r.rows[i].usd;
+        total.compute_usd += r.rows[i].compute_usd;
+        total.egress_usd += r.rows[i].egress_usd;
+        total.node_hours += r.rows[i].node_hours;
+        total.lost_node_hours += r.rows[i].lost_node_hours;
+        total.attempts += r.rows[i].attempts;
+    }
+    {
+        /* sort rows with their recent spend alongside */
+        struct pair {
+            struct store_cost_row row;
+            double recent;
+        } *p = xcalloc(r.n + 1, sizeof(*p));
+
+        for (i = 0; i < r.n; i++) {
+            p[i].row = r.rows[i];
+            p[i].recent = r.recent[i];
+        }
+        qsort(p, r.n, sizeof(*p), by_usd);
+        rows = json_array();
+        for (i = 0; i < r.n; i++) {
+            json_t *row = apijson_cost_row(&p[i].row);
+
+            if (strcmp(by, "team") == 0 && month != NULL)
+                budget_of(c, row, p[i].row.usd, p[i].recent, from, to);
+            json_array_append_new(rows, row);
+        }
+        free(p);
+    }
+    o = json_object();
+    json_object_set_new(o, "by", json_string(by));
+    if (month != NULL)
+        json_object_set_new(o, "month", json_string(month));
+    json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "total", apijson_cost_row(&total));
+    api_reply(c, 200, o);
+out:
+    free(jobs);
+    free(r.rows);
+    free(r.recent);
+    keymap_free(&r.idx);
+    strpool_free(&r.pool);
+}

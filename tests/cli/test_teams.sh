@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Teams (docs/teams.md) through a real server, its API and the CLI: users'
+# tokens see and act on their own teams' work only (another team's job,
+# events, logs and services are 404); a quota makes a job wait with a reason
+# naming it and admits it when room frees; in a cohort a team borrows the
+# other's unused quota and the owner reclaims it (the borrower's job is
+# stopped and recovers); a hard budget stops admission; cost by team for a
+# month with budgets.
+. "$(dirname "$0")/lib.sh"
+use_home
+SERVER_PID=
+trap '[ -z "$SERVER_PID" ] || kill -9 "$SERVER_PID" 2>/dev/null; stop_home; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+SOCK="$STRATUS_HOME/stratus.sock"
+LOG="$TMP/server.log"
+: >"$LOG"
+cat >"$STRATUS_HOME/server.yaml" <<'YAML'
+listen:
+  - unix: stratus.sock
+  - tcp: 127.0.0.1:0
+drivers:
+  - name: local
+    driver: local
+    locations: ["*"]
+    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 200ms, wait_retry: 0.5s}
+YAML
+# plenty of room: quotas, not capacity, are what is tested
+printf 'capacity:\n  default: 16\n' >"$STRATUS_HOME/local.yaml"
+
+"$STRATUS" server --config "$STRATUS_HOME/server.yaml" >>"$LOG" 2>&1 &
+SERVER_PID=$!
+for i in $(seq 1 600); do grep -q "ready for" "$LOG" && break; sleep 0.05; done
+grep -q "ready for" "$LOG" || fail "server not ready: $(cat "$LOG")"
+PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$LOG" | tail -n 1)
+API="http://127.0.0.1:$PORT"
+
+# as(TOKEN) CMD...: the CLI over TCP with a token
+as() { local t=$1; shift; STRATUS_API=$API STRATUS_TOKEN=$t "$STRATUS" "$@"; }
+# fails CMD...: CMD must exit non-zero (OUT, ERR as run keeps them)
+fails() {
+  "$@" >"$TMP/out" 2>"$TMP/err" && fail "'$*' succeeded; expected a refusal: $(cat "$TMP/out")"
+  OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+}
+api() { # api TOKEN METHOD PATH [BODY]: CODE and OUT
+  local args=(-s -o "$TMP/body" -w '%{http_code}' -X "$2" --max-time 60 -H "Authorization: Bearer $1")
+  [ -z "${4-}" ] || args+=(--data-binary "$4" -H 'Content-Type: application/json')
+  CODE=$(curl "${args[@]}" "$API$3"); OUT=$(cat "$TMP/body")
+}
+
+# --- teams, members, tokens (the owner on the socket is the server admin) ---
+run 0 "$STRATUS" team create research --cohort lab
+run 0 "$STRATUS" team create product --cohort lab --weight 2
+run 0 "$STRATUS" team set-quota research --gpus H100=8
+run 0 "$STRATUS" team set-quota product --gpus H100=8
+run 0 "$STRATUS" team add research alice --role admin
+run 0 "$STRATUS" team add product bob
+run 2 "$STRATUS" team set-quota research --gpus H100=lots
+has "$ERR" "--gpus"
+fails "$STRATUS" team add nosuch carol
+has "$ERR" "no team 'nosuch'"
+A=$("$STRATUS" token create alice-tok --user alice --role admin 2>/dev/null)
+B=$("$STRATUS" token create bob-tok --user bob --role member 2>/dev/null)
+[ -n "$A" ] && [ -n "$B" ] || fail "tokens not made"
+run 0 as "$A" whoami
+has "$OUT" "user alice"
+has "$OUT" "research"
+hasnt "$OUT" "product"
+run 0 as "$A" team ls
+has "$OUT" "team research"
+hasnt "$OUT" "team product"
+ok "teams, members and users' tokens; whoami and team ls show a user its own teams only"
+
+# a user's admin token is admin in its team only
+fails as "$A" token list
+has "$ERR" "server admin"
+run 0 as "$A" team add research dave --role viewer
+fails as "$A" team add product dave
+has "$ERR" "no team 'product'"
+ok "a team admin manages its team's members, not the server nor another team"
+
+# --- isolation of jobs, events, logs, cancel, services ---
+cat >"$TMP/r1.yaml" <<'Y'
+name: r-small
+resources: {accelerators: "H100:1"}
+run: echo research-says-hi; sleep 600
+Y
+run 0 as "$A" launch "$TMP/r1.yaml" --detach
+R1=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+[ -n "$R1" ] || fail "no job id: $OUT"
+wait_for sh -c "STRATUS_API=$API STRATUS_TOKEN=$A $STRATUS status $R1 --json | grep -q '\"RUNNING\"'"
+[ "$(job_field "$R1" 'j["team"]')" = research ] || fail "alice's only team was not given to her job"
+api "$B" GET "/v1/jobs/$R1"; [ "$CODE" = 404 ] || fail "bob read research's job: $CODE $OUT"
+api "$B" GET "/v1/jobs/$R1/events"; [ "$CODE" = 404 ] || fail "bob read its events: $CODE"
+api "$B" GET "/v1/jobs/$R1/logs"; [ "$CODE" = 404 ] || fail "bob read its logs: $CODE"
+api "$B" POST "/v1/jobs/$R1/cancel"; [ "$CODE" = 404 ] || fail "bob cancelled it: $CODE"
+api "$B" GET "/v1/jobs/999999"; [ "$CODE" = 404 ] || fail "an unknown job: $CODE"
+api "$B" GET "/v1/jobs"
+[ "$(json 'len(j["jobs"])')" = 0 ] || fail "bob lists research's jobs: $OUT"
+fails as "$B" status "$R1"
+fails as "$B" logs "$R1"
+fails as "$B" cancel "$R1"
+run 0 as "$A" status "$R1"
+has "$OUT" "RUNNING"
+api "$B" GET "/v1/cost?by=team"
+hasnt "$OUT" research
+cat >"$TMP/p-other.yaml" <<'Y'
+name: p-sneaky
+stratus: {team: research}
+resources: {accelerators: "H100:1"}
+run: true
+Y
+fails as "$B" launch "$TMP/p-other.yaml" --detach
+has "$ERR" "may not submit work for team 'research'"
+ok "another team's job, events, logs, cancel and cost are invisible (404) through the API and the CLI; submitting for it is refused"
+
+# --- quota: research's 8 H100 are in use -> the next job waits, naming the quota ---
+cat >"$TMP/r8.yaml" <<'Y'
+name: r-big
+resources: {accelerators: "H100:8"}
+run: sleep 600
+Y
+run 0 as "$A" launch "$TMP/r8.yaml" --detach
+R8=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+# 1 + 8 > 8 for research alone, but the cohort (16) lends: it runs, borrowed
+wait_for sh -c "$STRATUS status $R8 --json | grep -q '\"RUNNING\"'"
+ok "over its own quota, research borrows from the cohort lab (9/8 H100, cohort 9/16)"
+cat >"$TMP/b8.yaml" <<'Y'
+name: p-big
+resources: {accelerators: "H100:8"}
+run: sleep 600
+Y
+run 0 as "$B" launch "$TMP/b8.yaml" --detach
+P8=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+# product asks for its own 8: the cohort has 7 left, research borrowed 1:
+# research's lowest-priority newest job is reclaimed, then product runs
+wait_for sh -c "$STRATUS status $P8 --json | grep -q '\"RUNNING\"'"
+run 0 "$STRATUS" events "$P8"
+has "$OUT" "reclaim"
+EVR=$("$STRATUS" events "$R8"; "$STRATUS" events "$R1")
+has "$EVR" "reclaimed: team research borrowed"
+ok "product reclaims its quota: research's borrowed job is stopped (displaced, to recover) and product's job runs"
+# the reclaimed research job now waits: research's quota and the cohort are full
+wait_for sh -c "$STRATUS queue 2>/dev/null | grep -q 'waiting: team research uses'"
+run 0 "$STRATUS" queue
+has "$OUT" "waiting: team research uses"
+ok "research's reclaimed job waits with a reason naming its quota: $(grep -o 'waiting: team research uses[^|]*' <<<"$OUT" | head -1)"
+# product's job ends: room frees, the waiting research job is admitted
+run 0 "$STRATUS" cancel "$P8"
+wait_for sh -c "$STRATUS status $R8 --json | grep -q '\"RUNNING\"' || $STRATUS status $R1 --json | grep -q '\"RUNNING\"'"
+ok "when product's job ends, research's waiting job is admitted"
+
+# --- services belong to a team too ---
+cat >"$TMP/svc.yaml" <<'Y'
+name: r-svc
+resources: {accelerators: "H100:1"}
+service: {readiness_probe: /, replicas: 1}
+run: exec python3 -m http.server $PORT
+Y
+run 0 as "$A" serve up "$TMP/svc.yaml" --open
+api "$B" GET /v1/services/r-svc; [ "$CODE" = 404 ] || fail "bob sees research's service: $CODE"
+api "$B" DELETE /v1/services/r-svc; [ "$CODE" = 404 ] || fail "bob took research's service down: $CODE"
+api "$B" GET /v1/services
+hasnt "$OUT" r-svc
+api "$A" GET /v1/services/r-svc; [ "$CODE" = 200 ] || fail "alice cannot see her service: $CODE"
+run 0 as "$A" serve down r-svc
+ok "a service is its team's: invisible to another team's token (404)"
+
+# --- a hard budget stops admission ---
+run 0 "$STRATUS" team set-quota product --budget 0.0001 --limit hard
+cat >"$TMP/b1.yaml" <<'Y'
+name: p-small
+resources: {accelerators: "H100:1"}
+run: sleep 600
+Y
+run 0 as "$B" launch "$TMP/b1.yaml" --detach
+PB=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
+wait_for sh -c "$STRATUS status $PB --json | grep -q 'budget for'"
+run 0 "$STRATUS" status "$PB" --json
+has "$OUT" "waiting: team product spent"
+has "$OUT" "(hard limit)"
+ok "a team past its hard monthly budget: new work waits, naming the budget"
+run 0 "$STRATUS" cost --by team --month "$(date -u +%Y-%m)"
+has "$OUT" "FORECAST"
+has "$OUT" product
+run 0 "$STRATUS" cost --by team --month "$(date -u +%Y-%m)" --json
+[ "$(json '[r for r in j["rows"] if r["key"]=="product"][0]["budget_limit"]')" = hard ] || fail "no budget in the month's report: $OUT"
+run 2 "$STRATUS" cost --month 2026-13x
+ok "cost --by team --month: spend, budget and forecast per team"
+
+echo "$checks checks passed"
