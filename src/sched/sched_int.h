@@ -111,6 +111,7 @@ struct sched {
     char quota_why[200];        /* place_one: the first quota that refused */
     struct sjob *quota_victim;  /* place_one: borrowed work to reclaim */
     int quota_reclaimer;        /* place_one: the victim is for this team */
+    int quota_looked;           /* place_one: borrowed work was looked for */
 };
 
 /* What the controller keeps of a team (sched_quota.c). */
@@ -161,6 +162,9 @@ int sched_team_of(struct sched *s, struct sjob *sj);
 /* May sj's team run `nodes` nodes of offer o?  0: yes; 1: no, s->quota_why
  * says why (and s->quota_victim may name borrowed work to reclaim). */
 int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes);
+/* Before planning: 1 and why when every alternative of sj's spec is over a
+ * quota of its team that covers every cloud (planning cannot change that). */
+int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n);
 /* An attempt of sj on o was created: count it at once. */
 void sched_quota_add(struct sched *s, struct sjob *sj, const struct offer *o, int nodes);
 /* A hard budget sj's team has spent: 1 and why (n bytes) when it may not start. */

@@ -332,6 +332,8 @@ static int wait_because(struct sched *s, struct sjob *sj, const char *msg, struc
 {
     sj->waiting = 1;
     sj->j.next_try_at = s->now + s->p.cfg.wait_retry_s;
+    if (sj->j.reason && strcmp(sj->j.reason, msg) == 0 && strncmp(msg, "waiting: ", 9) == 0)
+        return 0; /* a team's quota or budget: woken when room frees, nothing to store */
     if (sched_tx(s, e) != 0)
         return e->code;
     if (sj->j.reason && strcmp(sj->j.reason, msg) == 0)
@@ -546,11 +548,18 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
 
     s->quota_why[0] = '\0';
     s->quota_victim = NULL;
+    s->quota_looked = 0;
     if (s->org != NULL && (rc = sched_budget_blocks(s, sj, why, sizeof(why) - 16, e)) != 0) {
         char msg[sizeof(why) + 16];
 
         if (rc < 0)
             return e->code;
+        snprintf(msg, sizeof(msg), "waiting: %s", why);
+        return wait_because(s, sj, msg, e);
+    }
+    if (s->org != NULL && sched_quota_blocks_all(s, sj, why, sizeof(why) - 16)) {
+        char msg[sizeof(why) + 16];
+
         snprintf(msg, sizeof(msg), "waiting: %s", why);
         return wait_because(s, sj, msg, e);
     }

@@ -356,11 +356,13 @@ static struct sjob *borrower(struct sched *s, int t, size_t q)
 
     for (i = 0; i < s->njobs; i++) {
         struct sjob *v = s->jobs[i];
-        int u = sched_team_of(s, v);
         const struct org_team *um;
-        int over = 0;
+        int over = 0, u;
 
-        if (u < 0 || u == t || v->j.cur_attempt == 0 || v->att.state == ATT_ENDED)
+        if (v->j.cur_attempt == 0 || v->att.state == ATT_ENDED)
+            continue;
+        u = sched_team_of(s, v);
+        if (u < 0 || u == t)
             continue;
         um = &s->org->teams[u];
         if (!same_cohort(tm, um) ||
@@ -416,7 +418,8 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
         }
         if (cu + need <= cap)
             continue; /* its own, or borrowed from the cohort */
-        if (own_ok && s->quota_victim == NULL) {
+        if (own_ok && s->quota_victim == NULL && !s->quota_looked) {
+            s->quota_looked = 1; /* one look per placement: the scan is of every job */
             s->quota_victim = borrower(s, t, q);
             s->quota_reclaimer = t;
         }
@@ -430,6 +433,52 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
         return 1;
     }
     return 0;
+}
+
+int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n)
+{
+    int t = sched_team_of(s, sj);
+    const struct org_team *tm;
+    char first[200] = "";
+    size_t r, q;
+
+    if (t < 0)
+        return 0;
+    tm = &s->org->teams[t];
+    for (r = 0; r < sj->spec->nres; r++) {
+        const struct spec_res *res = &sj->spec->res[r];
+        long need = (long)res->acc_count * sj->spec->num_nodes;
+        int blocked = 0;
+
+        if (res->accelerator == NULL || res->acc_count <= 0)
+            return 0; /* not counted, or not known before planning */
+        for (q = 0; q < tm->nquota; q++) {
+            const struct org_quota *qt = &tm->quota[q];
+            long used = s->ts[t].used[q], cu = s->ts[t].cohort_used[q];
+            long cap = s->ts[t].cohort_cap[q];
+            int own_ok = used + need <= qt->gpus;
+            char kind[96];
+
+            if (qt->cloud != NULL || !org_quota_covers(qt, res->accelerator, NULL))
+                continue; /* a quota of one cloud leaves the others open */
+            if (tm->cohort == NULL ? own_ok : cu + need <= cap)
+                continue;
+            if (tm->cohort != NULL && own_ok)
+                return 0; /* its own quota, lent out: the full path reclaims */
+            blocked = 1;
+            if (!first[0])
+                snprintf(first, sizeof(first),
+                         tm->cohort ? "team %s uses %ld/%ld %s (needs %ld); cohort %s uses %ld/%ld"
+                                    : "team %s uses %ld/%ld %s (needs %ld)",
+                         tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need,
+                         tm->cohort ? tm->cohort : "", cu, cap);
+            break;
+        }
+        if (!blocked)
+            return 0;
+    }
+    snprintf(why, n, "%s", first);
+    return sj->spec->nres > 0;
 }
 
 void sched_quota_add(struct sched *s, struct sjob *sj, const struct offer *o, int nodes)

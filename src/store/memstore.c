@@ -254,7 +254,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->tokens.size = sizeof(struct store_token);
     m->settings.size = sizeof(struct msetting);
     m->svcs.size = sizeof(struct msvc);
-    st->schema_version = 8; /* the records of SQLite schema 8 */
+    st->schema_version = 10; /* the records of SQLite schema 10 */
     return 0;
 }
 

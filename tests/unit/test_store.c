@@ -37,6 +37,10 @@
 #include "store/store_int.h"
 #include "testutil.h"
 
+/* The schema this stratus writes (sqlite.c's migrations). */
+#define SCHEMA_NOW 10
+#define SCHEMA_NOW_S "10"
+
 struct fixture {
     char *dir;
     char *path; /* dir/stratus.db, or "mem:" */
@@ -1517,7 +1521,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), 9);
+    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -1532,7 +1536,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 9);
+    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1714,7 +1718,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 9);
+    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1746,7 +1750,7 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 9);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1790,7 +1794,7 @@ static void test_migrate_from_v5(void **state)
                       " 8, 1, 1, 2.5, 10, 11, 20, 1, 0, 9.75, NULL, 0, 0, 0, 1.5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 9);
+    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     assert_int_equal(store_legacy_layout(st), 0);
     OK(store_job_get(st, 1, &got, E));
@@ -1811,7 +1815,7 @@ static void test_migrate_from_v5(void **state)
     OK(store_token_insert(st, &t, E));
     OK(store_setting_put(st, "policy", "p", E));
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 9);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('tokens',"
                              " 'settings', 'tokens_hash', 'tokens_live_name')"),
@@ -1861,7 +1865,7 @@ static void test_migrate_from_v6(void **state)
                       " VALUES ('ci', 'member', '" HASH_A "', 5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), 9);
+    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
@@ -1883,7 +1887,7 @@ static void test_migrate_from_v6(void **state)
     r = add_replica(st, s.id, 1, 40001, JOB_PENDING);
     assert_int_equal(r, 2);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 9);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('services',"
                              " 'services_live_name', 'jobs_service')"),
@@ -1946,7 +1950,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
     assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to 9)"));
+                                  "(schema version 99; this stratus knows up to " SCHEMA_NOW_S ")"));
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1994,7 +1998,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), 9);
+    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
     store_close(st);
 }
 
