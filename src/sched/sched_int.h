@@ -35,6 +35,7 @@ struct sjob {
     int team_ix;                /* its team in s->org, -1 = none (sched_quota.c) */
     unsigned org_gen;           /* s->org_gen when team_ix was found */
     double fs;                  /* its team's fair-share factor this step */
+    double reason_at;           /* when its waiting reason was last stored */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };

@@ -327,17 +327,41 @@ static int displace(struct sched *s, struct sjob *sj, struct sjob *v, struct err
 
 /* ---- placing ---- */
 
+#define REASON_REFRESH_S 60.0
+
+/* The same wait, its figures aside: equal up to the first digit. */
+static int same_wait(const char *a, const char *b)
+{
+    size_t n = strcspn(a, "0123456789");
+
+    return n == strcspn(b, "0123456789") && strncmp(a, b, n) == 0;
+}
+
 /* Wait, with msg as the reason (logged when it changed). */
 static int wait_because(struct sched *s, struct sjob *sj, const char *msg, struct err *e)
 {
+    int team_wait = strncmp(msg, "waiting: ", 9) == 0;
+
     sj->waiting = 1;
     sj->j.next_try_at = s->now + s->p.cfg.wait_retry_s;
-    if (sj->j.reason && strcmp(sj->j.reason, msg) == 0 && strncmp(msg, "waiting: ", 9) == 0)
-        return 0; /* a team's quota or budget: woken when room frees, nothing to store */
+    /* A team's quota or budget: the job is woken when room frees, so an
+     * unchanged reason stores nothing; one whose figures moved (what the
+     * team uses) is stored at most every REASON_REFRESH_S, or thousands of
+     * waiting jobs would be rewritten whenever one of the team's ends. */
+    if (team_wait && sj->j.reason &&
+        (strcmp(sj->j.reason, msg) == 0 ||
+         (same_wait(sj->j.reason, msg) && s->now - sj->reason_at < REASON_REFRESH_S)))
+        return 0;
+    sj->reason_at = s->now;
     if (sched_tx(s, e) != 0)
         return e->code;
     if (sj->j.reason && strcmp(sj->j.reason, msg) == 0)
         return store_job_update(s->p.store, &sj->j, e);
+    if (team_wait && sj->j.reason && same_wait(sj->j.reason, msg)) {
+        free(sj->j.reason); /* new figures of the same wait: stored, not logged again */
+        sj->j.reason = xstrdup(msg);
+        return store_job_update(s->p.store, &sj->j, e);
+    }
     free(sj->j.reason);
     sj->j.reason = xstrdup(msg);
     if (sched_log(s, sj, "waiting", e, "%s", msg) != 0)

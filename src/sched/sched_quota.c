@@ -374,7 +374,9 @@ static struct sjob *borrower(struct sched *s, int t, size_t q)
         if (!over)
             continue;
         if (best == NULL || v->j.priority < best->j.priority ||
-            (v->j.priority == best->j.priority && v->att.launched_at > best->att.launched_at))
+            (v->j.priority == best->j.priority &&
+             (v->att.launched_at > best->att.launched_at ||
+              (v->att.launched_at == best->att.launched_at && v->j.id > best->j.id))))
             best = v;
     }
     return best;
