@@ -203,8 +203,7 @@ static const char *const migrations[] = {
     /* 10: teams (docs/teams.md; the teams themselves are the setting
      * "org").  A token belongs to a user (NULL: a lab-wide token, as every
      * token was before); a service to a team (NULL: none). */
-    "ALTER TABLE tokens ADD COLUMN user_name TEXT;"
-    "ALTER TABLE services ADD COLUMN team TEXT;",
+    "ALTER TABLE tokens ADD COLUMN user_name TEXT; ALTER TABLE services ADD COLUMN team TEXT;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
