@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "policy/org.h"
 #include "policy/policy.h"
 #include "sched/sched.h"
 #include "sim/chart.h"
@@ -55,6 +56,8 @@ static const char sim_usage[] =
     "         [--policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,\n"
     "                     offline-bound (the default), cbl-greedy]\n"
     "         [--org-policy P.yaml] [--json] [--chart OUT.svg] [--bucket 1d]\n"
+    "         [--teams ORG.json]   (stratus admits by the teams' quotas, cohorts and fair\n"
+    "         share, against fcfs: the default policies become stratus,fcfs; docs/teams.md)\n"
     "         [--launch-delay 60s] [--restore 5m] [--catalog DIR] [--keep-stores DIR]\n"
     "         [--events FAULTS.csv]   (time_s,kind,arg: stockout|preempt-job|preempt-location)\n"
     "Runs the workload under each policy in virtual time and compares cost,\n"
@@ -76,16 +79,21 @@ static const char sim_usage[] =
  * baseline's narrowing (on demand only, one cloud) is applied to every job's
  * spec, so the planner intersects it with the org policy's rules. */
 static const struct sim_policy sim_policies[] = {
-    /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud */
-    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL},
-    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure"},
-    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL},
-    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL},
-    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL},
+    /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud, teams */
+    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0},
+    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0},
+    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0},
+    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0},
+    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0},
+    /* stratus without teams: first come, first served (within priority), no
+     * quota; with --teams, `stratus` admits by the teams and this is the
+     * baseline it is compared against */
+    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0},
 };
 
 struct sim_args {
     const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
+    const char *teams;
     const char *service, *requests, *model; /* --service mode */
     double bucket_s, launch_delay_s, restore_s, warmup_s, lead_s, notice_s;
     unsigned long long seed;
@@ -138,6 +146,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         {"model", required_argument, NULL, 'M'},    {"warmup", required_argument, NULL, 'W'},
         {"lead", required_argument, NULL, 'L'},     {"seed", required_argument, NULL, 'D'},
         {"notice", required_argument, NULL, 'N'},   {"help", no_argument, NULL, 'h'},
+        {"teams", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     int ch, rc = 0;
 
@@ -159,6 +168,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         case 'p': a->prices = optarg; break;
         case 'P': a->policies = optarg; a->policies_given = 1; break;
         case 'o': a->org = optarg; break;
+        case 'T': a->teams = optarg; break;
         case 'j': a->json = 1; break;
         case 'c': a->chart = optarg; break;
         case 'C': a->catalog = optarg; break;
@@ -184,6 +194,8 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         fputs(sim_usage, stderr);
         return 2;
     }
+    if (rc == 0 && a->teams != NULL && !a->policies_given)
+        a->policies = "stratus,fcfs";
     if (rc == 0 && a->bucket_s <= 0) {
         fprintf(stderr, "stratus: --bucket must be longer than 0\n");
         return 2;
@@ -271,6 +283,49 @@ static void print_table(const struct sim_result *res, size_t n)
     print_ratios(res, n);
 }
 
+/* Each team's share and wait under each policy (--teams). */
+static void print_teams(const struct sim_result *res, size_t n)
+{
+    size_t i, t;
+
+    printf("\n%-18s %-14s %7s %10s %6s %9s %9s %9s\n", "POLICY", "TEAM", "JOBS", "GPU-H",
+           "SHARE", "WAIT-H", "P50WAIT-H", "P95WAIT-H");
+    for (i = 0; i < n; i++) {
+        if (res[i].lower_bound)
+            continue;
+        for (t = 0; t <= SIM_MAX_TEAMS; t++) {
+            const struct sim_team_result *r = &res[i].teams[t];
+
+            if (r->jobs == 0)
+                continue;
+            printf("%-18s %-14s %7zu %10.0f %5.1f%% %9.2f %9.2f %9.2f\n", res[i].name, r->name,
+                   r->jobs, r->gpu_hours,
+                   res[i].gpu_hours > 0 ? 100 * r->gpu_hours / res[i].gpu_hours : 0,
+                   r->mean_queue_s / 3600, r->p50_queue_s / 3600, r->p95_queue_s / 3600);
+        }
+    }
+}
+
+static json_t *teams_json(const struct sim_result *r)
+{
+    json_t *arr = json_array();
+    size_t t;
+
+    for (t = 0; t <= SIM_MAX_TEAMS; t++) {
+        const struct sim_team_result *tr = &r->teams[t];
+
+        if (tr->jobs == 0)
+            continue;
+        json_array_append_new(
+            arr, json_pack("{s:s,s:I,s:f,s:f,s:f,s:f,s:f}", "team", tr->name, "jobs",
+                           (json_int_t)tr->jobs, "gpu_hours", tr->gpu_hours, "share",
+                           r->gpu_hours > 0 ? tr->gpu_hours / r->gpu_hours : 0.0,
+                           "mean_wait_h", tr->mean_queue_s / 3600, "p50_wait_h",
+                           tr->p50_queue_s / 3600, "p95_wait_h", tr->p95_queue_s / 3600));
+    }
+    return arr;
+}
+
 static json_t *bound_json(const struct sim_result *r)
 {
     json_t *o = json_object();
@@ -296,6 +351,8 @@ static json_t *result_json(const struct sim_result *r, const struct sim_result *
     json_object_set_new(o, "cost_by_cloud", by);
     json_object_set_new(o, "jobs", json_integer((json_int_t)r->njobs));
     json_object_set_new(o, "failed", json_integer((json_int_t)r->failed));
+    if (!r->lower_bound)
+        json_object_set_new(o, "teams", teams_json(r));
     if (r->lower_bound) {
         json_object_set_new(o, "lp", bound_json(r));
         json_object_set_new(o, "wall_seconds", json_real(r->wall_s));
@@ -431,12 +488,14 @@ static int run_one(const char *name, const struct sim_input *in, const struct po
             break;
     if (i == sizeof(sim_policies) / sizeof(sim_policies[0])) {
         fprintf(stderr, "stratus: unknown policy '%s' (stratus, azure-ondemand, "
-                        "cheapest-ondemand, spot-else-ondemand, cbl-greedy, offline-bound)\n",
+                        "cheapest-ondemand, spot-else-ondemand, cbl-greedy, fcfs, "
+                        "offline-bound)\n",
                 name);
         return 2;
     }
     sp = sim_policies[i];
     sp.pol = org;
+    sp.teams = strcmp(name, "stratus") == 0 && in->org != NULL;
     return sim_run(in, &sp, res, &e) == 0 ? 0 : cli_fail(&e);
 }
 
@@ -772,6 +831,7 @@ static int run_simulate(int argc, char **argv)
     struct sim_args a;
     struct catalog *cat = NULL;
     struct policy *org = NULL;
+    struct org *teams = NULL;
     struct trace work, spot, prices;
     struct sim_input in;
     struct sim_result res[8];
@@ -797,6 +857,17 @@ static int run_simulate(int argc, char **argv)
     }
     if (rc == 0)
         rc = load_inputs(&a, cat, &work, &spot, &prices, &od, &sp, &events, &in);
+    if (rc == 0 && a.teams) {
+        struct err e;
+        char *text = NULL;
+        size_t len = 0;
+
+        if (fs_read_file(a.teams, 16 << 20, &text, &len, &e) != 0 ||
+            org_parse(text, len, a.teams, &teams, &e) != 0)
+            rc = cli_fail(&e);
+        free(text);
+        in.org = teams;
+    }
     if (rc == 0)
         rc = run_all(a.policies, &in, org, res, 8, &n);
     if (rc == 0 && a.json) {
@@ -809,6 +880,8 @@ static int run_simulate(int argc, char **argv)
         json_decref(arr);
     } else if (rc == 0) {
         print_table(res, n);
+        if (a.teams)
+            print_teams(res, n);
     }
     if (rc == 0 && a.chart)
         rc = write_chart(a.chart, res, n);
@@ -821,6 +894,7 @@ static int run_simulate(int argc, char **argv)
     trace_free(&spot);
     trace_free(&prices);
     policy_free(org);
+    org_free(teams);
     catalog_free(cat);
     return rc;
 }

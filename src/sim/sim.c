@@ -380,6 +380,24 @@ static double lost_hours(const struct sim_input *in, const struct store_attempt 
     return ckpt > 0 ? hours - floor(hours / ckpt) * ckpt : hours;
 }
 
+/* The team slot of name (NULL = "(none)"), made on first sight. */
+static size_t team_slot(struct sim_result *res, const char *name)
+{
+    size_t i;
+
+    if (name == NULL || *name == '\0')
+        name = "(none)";
+    for (i = 0; i < res->nteams; i++)
+        if (strcmp(res->teams[i].name, name) == 0)
+            return i;
+    if (res->nteams == SIM_MAX_TEAMS) {
+        snprintf(res->teams[SIM_MAX_TEAMS].name, sizeof(res->teams[0].name), "(other)");
+        return SIM_MAX_TEAMS;
+    }
+    snprintf(res->teams[res->nteams].name, sizeof(res->teams[0].name), "%s", name);
+    return res->nteams++;
+}
+
 static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
                             struct sim_result *res)
 {
@@ -395,6 +413,8 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
     res->cost += a->cost;
     res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
+    if (a->job_id >= 1 && (size_t)a->job_id <= in->work->njobs) /* job k: trace row k */
+        res->teams[team_slot(res, in->work->jobs[a->job_id - 1].team)].gpu_hours += gpu_h;
     res->lost_gpu_hours += lost_hours(in, a, hours) * a->nodes * a->acc_count;
     if (a->mode == PLAN_SPOT)
         res->spot_gpu_hours += gpu_h;
@@ -414,6 +434,7 @@ static int cmp_double(const void *a, const void *b)
 struct job_acc {
     double *jct, *q;
     size_t nj, nq, cap;
+    double *tq[SIM_MAX_TEAMS + 1]; /* per team: queue times */
 };
 
 static void job_acc_init(struct job_acc *acc, size_t njobs)
@@ -426,8 +447,12 @@ static void job_acc_init(struct job_acc *acc, size_t njobs)
 
 static void job_acc_free(struct job_acc *acc)
 {
+    size_t i;
+
     free(acc->jct);
     free(acc->q);
+    for (i = 0; i <= SIM_MAX_TEAMS; i++)
+        free(acc->tq[i]);
 }
 
 static void job_acc_add(struct job_acc *acc, const struct store_job *j, struct sim_result *res)
@@ -444,6 +469,16 @@ static void job_acc_add(struct job_acc *acc, const struct store_job *j, struct s
         acc->jct[acc->nj++] = j->ended_at - j->submitted_at;
     if (j->started_at > 0)
         acc->q[acc->nq++] = j->started_at - j->submitted_at;
+    {
+        size_t t = team_slot(res, j->team);
+        struct sim_team_result *tr = &res->teams[t];
+
+        if (acc->tq[t] == NULL)
+            acc->tq[t] = xcalloc(acc->cap + 1, sizeof(double));
+        tr->jobs++;
+        if (j->started_at > 0)
+            acc->tq[t][tr->started++] = j->started_at - j->submitted_at;
+    }
     if (j->ended_at > res->end_s)
         res->end_s = j->ended_at;
 }
@@ -460,6 +495,18 @@ static void job_acc_finish(struct job_acc *acc, struct sim_result *res)
         res->mean_queue_s += acc->q[i] / (double)nq;
     res->p95_jct_s = nj ? acc->jct[(nj - 1) * 95 / 100] : 0;
     res->p95_queue_s = nq ? acc->q[(nq - 1) * 95 / 100] : 0;
+    for (i = 0; i <= SIM_MAX_TEAMS; i++) {
+        struct sim_team_result *tr = &res->teams[i];
+        size_t k, m = tr->started;
+
+        if (acc->tq[i] == NULL || m == 0)
+            continue;
+        qsort(acc->tq[i], m, sizeof(double), cmp_double);
+        for (k = 0; k < m; k++)
+            tr->mean_queue_s += acc->tq[i][k] / (double)m;
+        tr->p50_queue_s = acc->tq[i][(m - 1) / 2];
+        tr->p95_queue_s = acc->tq[i][(m - 1) * 95 / 100];
+    }
     job_acc_free(acc);
 }
 
@@ -587,6 +634,8 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     p.load_spec = load_spec;
     p.load_spec_ctx = &r;
     rc = sched_open(&s, &p, e);
+    if (rc == 0 && pol->teams)
+        sched_set_org(s, in->org);
     if (rc == 0)
         rc = run_loop(in, pol, st, s, &vc, res, e);
     if (rc == 0) {

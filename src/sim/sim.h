@@ -50,9 +50,23 @@ struct sim_policy {
     int displace;           /* displace lower-priority spot jobs */
     int ondemand_only;      /* every job on demand (the spec forbids spot) */
     const char *only_cloud; /* every job in this cloud (the spec's cloud); NULL = any */
+    int teams;              /* admit by the teams of sim_input.org (quotas, cohorts,
+                               fair share); 0 = first come, first served */
+};
+
+#define SIM_MAX_TEAMS 16    /* teams reported apart; more go to "(other)" */
+
+/* What one team got in a run. */
+struct sim_team_result {
+    char name[40];
+    size_t jobs, started;
+    double gpu_hours;       /* of attempts that ran */
+    double mean_queue_s, p50_queue_s, p95_queue_s; /* submit -> first run */
 };
 
 #define SIM_NCLOUDS 5       /* azure, gcp, oci, aws, other */
+
+struct org;
 
 struct sim_result {
     char name[32];
@@ -74,6 +88,8 @@ struct sim_result {
     size_t lp_rows, lp_cols, lp_nnz; /* the bound's linear program */
     int lp_rounds;          /* its column-generation rounds */
     double lp_horizon_s;    /* the bound holds for schedules done by then; 0 = all */
+    struct sim_team_result teams[SIM_MAX_TEAMS + 1]; /* by team, in trace order */
+    size_t nteams;
 };
 
 /* A fault filed at a virtual time, exactly as `stratus local ...` files it
@@ -100,6 +116,7 @@ struct sim_input {
     const char *store_dir;  /* keep each run's store as DIR/<policy>.db; NULL = memory */
     const struct sim_event *events; /* faults to inject, in time order */
     size_t nevents;
+    const struct org *org;  /* the teams policies with `teams` admit by; may be NULL */
 };
 
 extern const char *const sim_cloud_names[SIM_NCLOUDS];
