@@ -164,7 +164,7 @@ static int check_role(struct api_call *c, const struct api_route *r)
 
 void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
 {
-    static const struct auth_principal nobody = {AUTH_NONE, 0, ""};
+    static const struct auth_principal nobody = {AUTH_NONE, 0, "", ""};
     struct api_req q = *rq;
     struct api_call c = {s, &q, rp, NULL, clock_now(&clock_wall), NULL};
     const struct api_route *r = NULL;
