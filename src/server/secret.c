@@ -1,7 +1,7 @@
 /*
  * secret.c - sealing and opening secrets' values (see secret.h).
  *
- * Layout: the key (HKDF); the additional data; seal; open; names.
+ * Layout: the key (HKDF); the additional data; seal; open.
  *
  * Decisions a reader might question:
  *  - A random nonce per seal, not a counter: the store holds few secrets
@@ -184,25 +184,4 @@ void secret_free(char *value, size_t len)
         return;
     OPENSSL_cleanse(value, len + 1);
     free(value);
-}
-
-/* ---- names ---- */
-
-int secret_name_ok(const char *name)
-{
-    size_t i;
-
-    if (name == NULL || name[0] == '\0' || strlen(name) > SECRET_NAME_MAX)
-        return 0;
-    if (!(name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z') ||
-          (name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= '0' && name[0] <= '9')))
-        return 0;
-    for (i = 1; name[i]; i++) {
-        char ch = name[i];
-
-        if (!(ch == '_' || ch == '-' || ch == '.' || (ch >= 'a' && ch <= 'z') ||
-              (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
-            return 0;
-    }
-    return 1;
 }

@@ -23,7 +23,6 @@
 #define SECRET_NONCE_LEN 12
 #define SECRET_TAG_LEN 16
 #define SECRET_VALUE_MAX ((size_t)64 << 10) /* bytes of one value */
-#define SECRET_NAME_MAX 128                 /* bytes of a name */
 
 /* The sealing key from the server's 32-byte secret: HKDF-SHA256, no salt,
  * info SECRET_HKDF_INFO.  0, or ST_EINTERNAL when OpenSSL fails. */
@@ -49,10 +48,5 @@ int secret_open(const unsigned char key[SECRET_KEY_LEN], const char *team,
 /* Wipe len bytes of a value from secret_open (and its NUL), then free it;
  * NULL is a no-op. */
 void secret_free(char *value, size_t len);
-
-/* 1 when name may name a secret: 1 to SECRET_NAME_MAX bytes of letters,
- * digits, '_', '-' and '.', starting with a letter, digit or '_' (safe in a
- * URL path, a file name and a message). */
-int secret_name_ok(const char *name);
 
 #endif

@@ -5,7 +5,8 @@
  * bytes, the largest allowed; one byte more is refused), every seal has a
  * nonce of its own, and nothing opens with another key, team, name or
  * nonce, with any byte of the ciphertext or tag changed, or cut short; the
- * failure's message names the secret, never its value.  Name rules.
+ * failure's message names the secret, never its value.  Name rules
+ * (spec_secret_name_ok: what a spec and the API take).
  */
 #define _GNU_SOURCE /* memmem */
 
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "server/secret.h"
+#include "spec/spec.h"
 #include "testutil.h"
 
 static void server_secret(unsigned char s[32], unsigned char first)
@@ -196,20 +198,20 @@ static void test_names(void **state)
 {
     static const char *const good[] = {"hf", "HF_TOKEN", "_x", "a.b-c", "9lives"};
     static const char *const bad[] = {"", "-x", ".env", "a/b", "a b", "a%2f", "é", NULL};
-    char longest[SECRET_NAME_MAX + 2];
+    char longest[SPEC_SECRET_NAME_MAX + 2];
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        assert_true(secret_name_ok(good[i]));
+        assert_true(spec_secret_name_ok(good[i]));
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_false(secret_name_ok(bad[i]));
+        assert_false(spec_secret_name_ok(bad[i]));
     memset(longest, 'a', sizeof(longest));
-    longest[SECRET_NAME_MAX] = '\0';
-    assert_true(secret_name_ok(longest));
-    longest[SECRET_NAME_MAX] = 'a';
-    longest[SECRET_NAME_MAX + 1] = '\0';
-    assert_false(secret_name_ok(longest));
+    longest[SPEC_SECRET_NAME_MAX] = '\0';
+    assert_true(spec_secret_name_ok(longest));
+    longest[SPEC_SECRET_NAME_MAX] = 'a';
+    longest[SPEC_SECRET_NAME_MAX + 1] = '\0';
+    assert_false(spec_secret_name_ok(longest));
 }
 
 int main(void)
