@@ -508,7 +508,7 @@ static void test_env_and_files(void **state)
 {
     struct world *w = *state;
     const struct driver_env envs[] = {
-        {"MODEL", "llama"}, {"TRICKY", tricky}, {"STRATUS_NODE_RANK", "99"}};
+        {"MODEL", "llama", 0}, {"TRICKY", tricky, 0}, {"STRATUS_NODE_RANK", "99", 0}};
     char *ckpt = xasprintf("%s/ckpt/job-7/att-2", w->home);
     char *src = xasprintf("%s/src", w->home);
     struct attempt a =
@@ -579,7 +579,7 @@ static void test_idempotent_launch(void **state)
 {
     struct world *w = *state;
     char *count = xasprintf("%s/count", w->home), *text;
-    const struct driver_env envs[] = {{"COUNT", count}};
+    const struct driver_env envs[] = {{"COUNT", count, 0}};
     struct attempt a = mk_att(31, 3, &GCP_H100, 2, 0,
                               "echo $STRATUS_NODE_RANK >> \"$COUNT\"; sleep 0.3");
 
@@ -603,7 +603,7 @@ static void test_launch_after_crash_window(void **state)
 {
     struct world *w = *state;
     char *count = xasprintf("%s/count", w->home), *text;
-    const struct driver_env envs[] = {{"COUNT", count}};
+    const struct driver_env envs[] = {{"COUNT", count, 0}};
     struct attempt a =
         mk_att(32, 3, &GCP_H100, 2, 0, "echo $STRATUS_NODE_RANK >> \"$COUNT\"");
 
@@ -1082,7 +1082,7 @@ static void test_full_disk_exit(void **state)
 {
     struct world *w = *state;
     struct attempt a = mk_att(121, 12, &GCP_H100, 1, 0, "touch \"$FULL\"; echo done");
-    struct driver_env env = {"FULL", NULL};
+    struct driver_env env = {"FULL", NULL, 0};
     const struct driver_event *ev;
 
     full_flag = xasprintf("%s/disk-full", w->home);
@@ -1110,7 +1110,7 @@ static void test_full_disk_retry(void **state)
 {
     struct world *w = *state;
     struct attempt a = mk_att(122, 12, &GCP_H100, 1, 0, "touch \"$FULL\"; exit 0");
-    struct driver_env env = {"FULL", NULL};
+    struct driver_env env = {"FULL", NULL, 0};
     char *dir = node_path(w, 122, 0, ""), *log;
     const struct driver_event *ev;
 
@@ -1314,7 +1314,7 @@ static void test_next_attempt_waits(void **state)
 {
     struct world *w = *state;
     char *trace = xasprintf("%s/trace", w->home);
-    const struct driver_env envs[] = {{"TRACE", trace}};
+    const struct driver_env envs[] = {{"TRACE", trace, 0}};
     static const char run1[] =
         "if [ $STRATUS_NODE_RANK = 1 ]; then trap 'echo T >> t.out' TERM; fi; "
         "echo \"$$ 1\" >> \"$TRACE\"; while :; do sleep 0.05; done";
@@ -1438,7 +1438,7 @@ static void test_bad_config(void **state)
 static void test_bad_attempt(void **state)
 {
     struct world *w = *state;
-    const struct driver_env bad1[] = {{"A=B", "x"}}, bad2[] = {{"1X", "x"}};
+    const struct driver_env bad1[] = {{"A=B", "x", 0}}, bad2[] = {{"1X", "x", 0}};
     struct attempt a = mk_att(111, 1, &GCP_H100, 1, 0, "true");
     struct err e;
     char *dir = xasprintf("%s/local/att-111", w->home);

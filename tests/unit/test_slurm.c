@@ -462,7 +462,7 @@ static const char hostile[] =
 static void test_body_roundtrip(void **state)
 {
     static struct slurm_cluster cl = {.name = "c1", .gpus = -1, .partition = "gpu"};
-    struct driver_env envs[] = {{"A", hostile}, {"STRATUS_NODE_RANK", "7"}, {"B", ""}};
+    struct driver_env envs[] = {{"A", hostile, 0}, {"STRATUS_NODE_RANK", "7", 0}, {"B", "", 0}};
     struct attempt a = {.id = 12,
                         .job_id = 3,
                         .n = 2,
@@ -572,7 +572,7 @@ static void test_script_runs_text_only(void **state)
                           "$SKYPILOT_NUM_GPUS_PER_NODE file $(cat f)\"\n"
                           "cat <<'STRATUS_NODE_PROGRAM'\n'\nSTRATUS_NODE_PROGRAM\n",
                           hostile);
-    struct driver_env envs[] = {{"A", hostile}};
+    struct driver_env envs[] = {{"A", hostile, 0}};
     struct attempt a = {.id = 12,
                         .job_id = 3,
                         .n = 1,
