@@ -7,8 +7,7 @@
  * reply. Around it, checks of what the replies did to the store (a cancel
  * filed, a token that verifies and then does not), secrets (set, listed,
  * deleted, never in a reply; a spec naming a missing one refused), and that
- * the plan text
- * is byte for byte what plan_print prints for the same plan.
+ * the plan text is byte for byte what plan_print prints for the same plan.
  */
 #define _GNU_SOURCE /* memmem */
 
