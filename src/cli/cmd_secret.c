@@ -136,7 +136,7 @@ static int read_value(const char *name, char **out, size_t *len)
     buf[n] = '\0';
     if (n > VALUE_MAX || memchr(buf, '\0', n) != NULL || ferror(stdin)) {
         fprintf(stderr, "stratus: secret %s: %s\n", name,
-                ferror(stdin) ? strerror(errno)
+                ferror(stdin)   ? strerror(errno)
                 : n > VALUE_MAX ? "the value is over 64 KiB; keep large data in a file "
                                   "and the secret to open it"
                                 : "the value holds a NUL byte; a variable cannot");
@@ -173,13 +173,15 @@ static int secret_set(int argc, char **argv)
     err_clear(&e);
     rc = client_call("PUT", path, body, &r, &e);
     /* jansson's copy of the value, before it is freed */
-    explicit_bzero((void *)(uintptr_t)json_string_value(json_object_get(body, "value")), len);
+    explicit_bzero((void *)(uintptr_t)json_string_value(json_object_get(body, "value")),
+                   len);
     json_decref(body);
     free(path);
     if (rc != 0)
         return cli_fail(&e);
-    fprintf(stderr, "stratus: secret %s set%s%s%s\n", argv[optind], *o.team ? " for team " : "",
-            o.team, *o.team ? "" : " in the lab's shared space");
+    fprintf(stderr, "stratus: secret %s set%s%s%s\n", argv[optind],
+            *o.team ? " for team " : "", o.team,
+            *o.team ? "" : " in the lab's shared space");
     json_decref(r);
     return 0;
 }

@@ -535,8 +535,9 @@ static int open_secret(const struct sched *s, const struct sjob *sj,
     }
     rc = s->p.secret_value(s->p.secret_ctx, team, env->secret, out, e);
     if (rc == ST_ENOTFOUND)
-        return err_set(e, ST_EINVAL, "%s: %s%s%s has no secret '%s' (deleted since the "
-                       "submit?): set it and submit again",
+        return err_set(e, ST_EINVAL,
+                       "%s: %s%s%s has no secret '%s' (deleted since the submit?): set it "
+                       "and submit again",
                        env->key, *team ? "team '" : "the lab's space", team,
                        *team ? "'" : "", env->secret);
     if (rc != 0)

@@ -242,9 +242,10 @@ static void api_jobs_submit_group(struct api_call *c)
     if (w.file == NULL || *w.file == '\0')
         w.file = SPEC_DEFAULT_NAME;
     err_clear(&e);
-    if (!bad && (pipeline_load_mem(&pl, w.file, w.text, strlen(w.text), &e) != 0 ||
-                 api_submit_policy(c, &w, &ptext, &e) != 0 || group_check(c, &w, pl, &e) != 0 ||
-                 sched_submit_group(c->s->st, w.file, pl, ptext, c->now, ids, &e) != 0)) {
+    if (!bad &&
+        (pipeline_load_mem(&pl, w.file, w.text, strlen(w.text), &e) != 0 ||
+         api_submit_policy(c, &w, &ptext, &e) != 0 || group_check(c, &w, pl, &e) != 0 ||
+         sched_submit_group(c->s->st, w.file, pl, ptext, c->now, ids, &e) != 0)) {
         api_fail_with(c, &e, &w, NULL);
         if (w.policy && c->rq->who->role < AUTH_ADMIN && pl != NULL)
             c->rp->status = 403;

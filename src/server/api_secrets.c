@@ -39,7 +39,8 @@ static int team_of(struct api_call *c, char *buf, size_t n)
         if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
             break;
     if (len > TEAM_MAX || i < len) {
-        api_failf(c, ST_EINVAL, "'%s' is not a team name (at most %d characters, one line)",
+        api_failf(c, ST_EINVAL,
+                  "'%s' is not a team name (at most %d characters, one line)",
                   str_vis(shown, sizeof(shown), buf), TEAM_MAX);
         return -1;
     }
@@ -59,7 +60,8 @@ static int team_allows(struct api_call *c, const char *team, enum auth_role leas
         return -1;
     }
     if (r < least) {
-        api_failf(c, ST_EINVAL, "your role in %s%s%s is %s: secrets there need the %s role",
+        api_failf(c, ST_EINVAL,
+                  "your role in %s%s%s is %s: secrets there need the %s role",
                   *team ? "team '" : "the lab's shared space", *team ? team : "",
                   *team ? "'" : "", auth_role_name(r), auth_role_name(least));
         c->rp->status = 403;
@@ -121,14 +123,29 @@ static int secret_store(struct api_call *c, const char *team, const char *value,
     return rc;
 }
 
+/* Seal and store the body's "value" as (team, {name}), then reply with
+ * the secret's times; replied either way. */
+static void put_value(struct api_call *c, const char *team, const char *value)
+{
+    struct store_secret got;
+    struct err e;
+
+    err_clear(&e);
+    if (secret_store(c, team, value, &e) != 0 ||
+        store_secret_get(c->s->st, team, c->param, &got, &e) != 0) {
+        api_fail(c, &e);
+        return;
+    }
+    api_reply(c, 200, secret_json(&got));
+    store_secret_clear(&got);
+}
+
 /* PUT /v1/secrets/{name}?team=T (member of T): {"value": "..."}; the reply
  * says when, never what. */
 void api_secrets_put(struct api_call *c)
 {
     char team[TEAM_MAX + 2];
     const char *value;
-    struct store_secret got;
-    struct err e;
     json_t *b;
     int bad = 0;
 
@@ -136,19 +153,14 @@ void api_secrets_put(struct api_call *c)
         name_of(c) != 0 || api_body(c, &b) != 0)
         return;
     value = api_body_str(c, b, "value", &bad);
-    if (!bad && value == NULL)
-        api_failf(c, ST_EINVAL, "the body needs \"value\": the secret's value as a string");
-    err_clear(&e);
-    if (!bad && value != NULL && secret_store(c, team, value, &e) != 0)
-        api_fail(c, &e);
-    else if (!bad && value != NULL && store_secret_get(c->s->st, team, c->param, &got, &e) == 0) {
-        api_reply(c, 200, secret_json(&got));
-        store_secret_clear(&got);
-    } else if (!bad && value != NULL) {
-        api_fail(c, &e);
-    }
-    if (value != NULL) /* jansson's copy of it; the request body is libevent's */
+    if (value != NULL) {
+        put_value(c, team, value);
+        /* jansson's copy of it (the request body is libevent's) */
         OPENSSL_cleanse((void *)(uintptr_t)value, strlen(value));
+    } else if (!bad) {
+        api_failf(c, ST_EINVAL,
+                  "the body needs \"value\": the secret's value as a string");
+    }
     json_decref(b);
 }
 
@@ -214,7 +226,8 @@ int api_secrets_check(struct api_call *c, const struct spec *sp, const char *fil
 
         if (v->secret == NULL)
             continue;
-        rc = r == AUTH_NONE ? ST_ENOTFOUND : store_secret_get(c->s->st, team, v->secret, &got, e);
+        rc = r == AUTH_NONE ? ST_ENOTFOUND
+                            : store_secret_get(c->s->st, team, v->secret, &got, e);
         if (rc == 0) {
             store_secret_clear(&got);
             continue;

@@ -45,16 +45,17 @@ int secret_key_derive(const unsigned char server_secret[32],
 
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
     /* OSSL_PARAM takes void *: the key is only read */
-    params[1] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)server_secret, 32);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-                                                  sizeof(info) - 1);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  (void *)(uintptr_t)server_secret, 32);
+    params[2] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info) - 1);
     params[3] = OSSL_PARAM_construct_end();
     ok = ctx != NULL && EVP_KDF_derive(ctx, key, SECRET_KEY_LEN, params) == 1;
     EVP_KDF_CTX_free(ctx);
     EVP_KDF_free(kdf);
     if (!ok)
-        return err_set(e, ST_EINTERNAL, "secrets: deriving the key failed (OpenSSL HKDF)");
+        return err_set(e, ST_EINTERNAL,
+                       "secrets: deriving the key failed (OpenSSL HKDF)");
     return 0;
 }
 
@@ -115,8 +116,7 @@ int secret_seal(const unsigned char key[SECRET_KEY_LEN], const char *team,
         return err_set(e, ST_EINTERNAL, "secret '%s': no random nonce (OpenSSL)", name);
     c = gcm_start(key, nonce, 1, team, name);
     out = xmalloc(len + SECRET_TAG_LEN);
-    ok = c != NULL &&
-         (len == 0 || EVP_EncryptUpdate(c, out, &n, value, (int)len) == 1) &&
+    ok = c != NULL && (len == 0 || EVP_EncryptUpdate(c, out, &n, value, (int)len) == 1) &&
          EVP_EncryptFinal_ex(c, out + n, &fin) == 1 && (size_t)(n + fin) == len &&
          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SECRET_TAG_LEN, out + len) == 1;
     EVP_CIPHER_CTX_free(c);

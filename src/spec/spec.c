@@ -1473,8 +1473,9 @@ static int env_add(struct ctx *c, const struct ynode *k, const char *where,
                         where, k->str, s->envs[i].line);
     }
     if (s->nenvs >= MAX_ENVS)
-        return yerr(c->d, k, ST_ETOOBIG, e, "%s: more than %d variables with envs and "
-                    "secrets together", where, MAX_ENVS);
+        return yerr(c->d, k, ST_ETOOBIG, e,
+                    "%s: more than %d variables with envs and secrets together", where,
+                    MAX_ENVS);
     s->envs = xgrow(s->envs, &c->envcap, s->nenvs + 1, sizeof(*s->envs));
     env = &s->envs[s->nenvs++];
     memset(env, 0, sizeof(*env));
@@ -1580,13 +1581,14 @@ static int top_secrets(struct ctx *c, const struct ynode *n, struct err *e)
             continue;
         }
         if (!ynode_is_null(v))
-            return yerr(c->d, v, ST_EINVAL, e,
-                        "secrets.%s: a value written in the spec would be stored with the "
-                        "job in plain text; keep it in the server (stratus secret set %s "
-                        "--team TEAM, the value on stdin) and write '%s: null' (the "
-                        "team's secret %s) or '%s: {secret: NAME}'",
-                        vis(c, k->str), vis(c, k->str), vis(c, k->str), vis(c, k->str),
-                        vis(c, k->str));
+            return yerr(
+                c->d, v, ST_EINVAL, e,
+                "secrets.%s: a value written in the spec would be stored with the "
+                "job in plain text; keep it in the server (stratus secret set %s "
+                "--team TEAM, the value on stdin) and write '%s: null' (the "
+                "team's secret %s) or '%s: {secret: NAME}'",
+                vis(c, k->str), vis(c, k->str), vis(c, k->str), vis(c, k->str),
+                vis(c, k->str));
         if (!spec_secret_name_ok(k->str))
             return yerr(c->d, k, ST_EINVAL, e,
                         "secrets.%s: a secret's name may have at most %d characters; "

@@ -337,10 +337,10 @@ static const char *const migrations[] = {
     X(REPLICA_LIST, JOB_SELECT " WHERE service_id = ?1 AND service_id <> 0 ORDER BY id") \
     X(REPLICA_LIST_ACTIVE, JOB_SELECT " WHERE service_id = ?1 AND service_id <> 0"       \
                                       " AND state < ?2 ORDER BY id")                     \
-    /* a new secret is created and updated at ?5; a replaced one keeps its
-     * created_at */                                                                     \
+    /* a new secret is created and updated at ?5; a replaced one keeps its */            \
+    /* created_at */                                                                     \
     X(SECRET_PUT, "INSERT INTO secrets (team, name, ciphertext, nonce, created_at,"      \
-                  " updated_at) VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (team, name)"    \
+                  " updated_at) VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (team, name)"     \
                   " DO UPDATE SET ciphertext = excluded.ciphertext,"                     \
                   " nonce = excluded.nonce, updated_at = excluded.updated_at")           \
     X(SECRET_GET, "SELECT team, name, ciphertext, nonce, created_at, updated_at"         \

@@ -417,9 +417,11 @@ int store_secret_put(struct store *st, const struct store_secret *s, struct err 
 
     if (rc != 0)
         return rc;
-    if (s->ciphertext == NULL || s->ciphertext_len == 0 || s->nonce == NULL || s->nonce_len == 0)
-        return err_set(e, ST_EINVAL, "%s: store_secret_put: secret '%s' needs its ciphertext "
-                       "and nonce", st->path, s->name);
+    if (s->ciphertext == NULL || s->ciphertext_len == 0 || s->nonce == NULL ||
+        s->nonce_len == 0)
+        return err_set(e, ST_EINVAL,
+                       "%s: store_secret_put: secret '%s' needs its ciphertext and nonce",
+                       st->path, s->name);
     return st->ops->secret_put(st, s, e);
 }
 
@@ -438,12 +440,14 @@ int store_secret_list(struct store *st, const char *team, struct store_secret **
     *out = NULL;
     *n = 0;
     if (team == NULL)
-        return err_set(e, ST_EINVAL, "%s: store_secret_list: a team is needed (\"\" for "
-                       "the lab's)", st->path);
+        return err_set(e, ST_EINVAL,
+                       "%s: store_secret_list: a team is needed (\"\" for the lab's)",
+                       st->path);
     return st->ops->secret_list(st, team, out, n, e);
 }
 
-int store_secret_delete(struct store *st, const char *team, const char *name, struct err *e)
+int store_secret_delete(struct store *st, const char *team, const char *name,
+                        struct err *e)
 {
     int rc = secret_key_check(st, "store_secret_delete", team, name, e);
 

@@ -77,7 +77,8 @@ static void roundtrip(const unsigned char *key, const char *team, const char *na
     assert_int_equal(ct_len, n + SECRET_TAG_LEN);
     if (n >= 16) /* the value is not there in the clear */
         assert_true(memmem(ct, ct_len, value, 16) == NULL);
-    if (secret_open(key, team, name, ct, ct_len, nonce, sizeof(nonce), &got, &len, &e) != 0)
+    if (secret_open(key, team, name, ct, ct_len, nonce, sizeof(nonce), &got, &len, &e) !=
+        0)
         fail_msg("secret_open: %s", e.msg);
     assert_int_equal(len, n);
     assert_memory_equal(got, value, n);
@@ -102,9 +103,9 @@ static void test_roundtrip(void **state)
         big[i] = (char)('a' + i % 26);
     roundtrip(key, "t", "big", big, SECRET_VALUE_MAX);
     err_clear(&e);
-    assert_int_equal(secret_seal(key, "t", "big", big, SECRET_VALUE_MAX + 1, &ct, &ct_len,
-                                 nonce, &e),
-                     ST_ETOOBIG);
+    assert_int_equal(
+        secret_seal(key, "t", "big", big, SECRET_VALUE_MAX + 1, &ct, &ct_len, nonce, &e),
+        ST_ETOOBIG);
     assert_null(ct);
     free(big);
 }
@@ -112,7 +113,8 @@ static void test_roundtrip(void **state)
 /* Two seals of one value differ (a nonce each), and so do their ciphertexts. */
 static void test_fresh_nonces(void **state)
 {
-    unsigned char key[SECRET_KEY_LEN], *c1, *c2, n1[SECRET_NONCE_LEN], n2[SECRET_NONCE_LEN];
+    unsigned char key[SECRET_KEY_LEN], *c1, *c2, n1[SECRET_NONCE_LEN],
+        n2[SECRET_NONCE_LEN];
     size_t l1, l2;
     struct err e;
 
@@ -130,8 +132,8 @@ static void test_fresh_nonces(void **state)
 /* Opening must fail with ST_ESTATE, a message naming the secret and not
  * holding the value, and no value handed out. */
 static void must_not_open(const unsigned char *key, const char *team, const char *name,
-                          const unsigned char *ct, size_t ct_len, const unsigned char *nonce,
-                          size_t nonce_len)
+                          const unsigned char *ct, size_t ct_len,
+                          const unsigned char *nonce, size_t nonce_len)
 {
     static char untouched[] = "untouched";
     char *got = untouched;
@@ -151,7 +153,8 @@ static void must_not_open(const unsigned char *key, const char *team, const char
 static void test_tamper_fails(void **state)
 {
     static const char value[] = "hf_value_that_must_stay_secret";
-    unsigned char key[SECRET_KEY_LEN], other[SECRET_KEY_LEN], *ct, nonce[SECRET_NONCE_LEN];
+    unsigned char key[SECRET_KEY_LEN], other[SECRET_KEY_LEN], *ct,
+        nonce[SECRET_NONCE_LEN];
     size_t ct_len, i;
     struct err e;
 
@@ -184,8 +187,8 @@ static void test_tamper_fails(void **state)
         char *got;
         size_t len;
 
-        assert_int_equal(secret_open(key, "research", "hf", ct, ct_len, nonce, sizeof(nonce),
-                                     &got, &len, &e),
+        assert_int_equal(secret_open(key, "research", "hf", ct, ct_len, nonce,
+                                     sizeof(nonce), &got, &len, &e),
                          0);
         assert_string_equal(got, value);
         secret_free(got, len);
@@ -217,8 +220,10 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_known_answer), cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_fresh_nonces),     cmocka_unit_test(test_tamper_fails),
+        cmocka_unit_test(test_key_known_answer),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_fresh_nonces),
+        cmocka_unit_test(test_tamper_fails),
         cmocka_unit_test(test_names),
     };
 
