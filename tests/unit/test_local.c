@@ -1,6 +1,7 @@
 /*
  * test_local.c - the local driver with real processes: the environment a
- * node sees, exit codes, idempotent launch (and the crash window between
+ * node sees (secrets through a file of their own that does not outlive the
+ * node's start), exit codes, idempotent launch (and the crash window between
  * creating an attempt and starting its nodes), gang capacity, stockouts,
  * injected preemption with its notice, seeded random preemption, terminate,
  * a lost node, local.yaml errors, and the crash property: nodes keep running
@@ -542,6 +543,46 @@ static void test_env_and_files(void **state)
     check_node_files(w);
     free(src);
     free(ckpt);
+}
+
+/* A secret (driver_env.secret) reaches the job's environment through the
+ * node's own `secrets` file, never its `env`; the supervisor removes the
+ * file once it has read it, and a node stopped before it ever started does
+ * not keep it either. */
+static void test_secret_env(void **state)
+{
+    struct world *w = *state;
+    const struct driver_env envs[] = {{"PLAIN", "p", 0}, {"TOKEN", "s3cr3t-v4lue", 1}};
+    struct attempt a = mk_att(91, 9, &GCP_H100, 2, 0,
+                              "printf '%s/%s' \"$PLAIN\" \"$TOKEN\" > tok.out");
+    struct attempt b = mk_att(92, 9, &GCP_H100, 1, 0, "true");
+    struct err e;
+    char *text;
+    int r;
+
+    a.envs = b.envs = envs;
+    a.nenvs = b.nenvs = 2;
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 91, DRV_EV_EXITED, 2);
+    for (r = 0; r < 2; r++) {
+        text = node_slurp(w, 91, r, "work/tok.out");
+        assert_string_equal(text, "p/s3cr3t-v4lue");
+        free(text);
+        text = node_slurp(w, 91, r, "env");
+        assert_non_null(strstr(text, "PLAIN=p"));
+        assert_null(strstr(text, "s3cr3t"));
+        free(text);
+        assert_false(node_exists(w, 91, r, "secrets"));
+    }
+    local_sys.spawn = spawn_nothing; /* its supervisor never starts */
+    launch_ok(w, &b);
+    local_sys.spawn = real_spawn;
+    assert_true(node_exists(w, 92, 0, "secrets"));
+    err_clear(&e);
+    assert_int_equal(driver_terminate(&w->d, 92, &e), 0);
+    w_wait(w, 92, DRV_EV_EXITED, 1);
+    assert_false(node_exists(w, 92, 0, "secrets"));
 }
 
 static void test_exit_codes(void **state)
@@ -1481,6 +1522,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_env_and_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launch_after_crash_window, setup, teardown),
