@@ -495,7 +495,8 @@ static void test_body_roundtrip(void **state)
     assert_string_equal(json_string_value(json_object_get(env, "A")), hostile);
     assert_string_equal(json_string_value(json_object_get(env, "B")), "");
     /* a secret: in the job's environment, and nowhere else of the request */
-    assert_string_equal(json_string_value(json_object_get(env, "HF_TOKEN")), "s3cr3t-v4lue");
+    assert_string_equal(json_string_value(json_object_get(env, "HF_TOKEN")),
+                        "s3cr3t-v4lue");
     assert_non_null(strstr(body, "s3cr3t-v4lue"));
     assert_null(strstr(strstr(body, "s3cr3t-v4lue") + 1, "s3cr3t-v4lue"));
     assert_null(json_object_get(env, "STRATUS_NODE_RANK")); /* the driver's own */
