@@ -27,6 +27,7 @@ extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_c
 extern const struct cli_cmd cli_cmd_token, cli_cmd_policy;
 extern const struct cli_cmd cli_cmd_team, cli_cmd_whoami; /* cmd_team.c */
 extern const struct cli_cmd cli_cmd_serve; /* cmd_serve.c: inference services */
+extern const struct cli_cmd cli_cmd_secret; /* cmd_secret.c: teams' secrets */
 /* `stratus server` (cmd_server.c). */
 extern const struct cli_cmd cli_cmd_server;
 /* Run the server of cli_home() in the foreground with the configuration at

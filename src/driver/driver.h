@@ -35,6 +35,9 @@ struct spec_mount;
 
 struct driver_env {
     const char *key, *value;
+    int secret; /* the value is a team's secret (docs/secrets.md): the driver
+                   puts it in the job's environment only, never in a log, a
+                   message, a command line or a file others may read */
 };
 
 /* 1 when a node's variable `key` is the driver's to set (STRATUS_JOB_ID,

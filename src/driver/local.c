@@ -33,7 +33,10 @@
  *    space is reserved before it runs (local_files.c).
  *  - Everything below <home>/local, and the checkpoint directories the
  *    driver creates, is the owner's alone (0700 / 0600): envs, logs and
- *    checkpoints may hold secrets.
+ *    checkpoints may hold secrets.  A team's secrets (struct driver_env's
+ *    secret) are kept apart, in each node's `secrets`, which the node's
+ *    supervisor reads once it has claimed the node and then removes: from
+ *    then on the value is only in the job's processes (docs/secrets.md).
  *
  * Decisions a reader might question:
  *  - No capacity is refused synchronously: launch() returns 0 and poll()
@@ -232,15 +235,18 @@ static void env_addf(struct buf *b, const char *key, const char *fmt, ...)
     env_add(b, key, v);
 }
 
-/* The node's `env`: "KEY=VALUE\0" entries, the spec's first.  execve()
- * refuses (E2BIG) a variable of more than ENV_VAR_MAX bytes, so such a spec is
- * a bad request, said now rather than as a node that cannot start. */
+/* The node's `env`: "KEY=VALUE\0" entries, the spec's first; the secrets'
+ * go to sec instead (the node's `secrets`, which its supervisor reads once
+ * and removes).  execve() refuses (E2BIG) a variable of more than
+ * ENV_VAR_MAX bytes, so such a spec is a bad request, said now rather than
+ * as a node that cannot start. */
 static int node_env(const struct attempt *a, int rank, const char *ips, struct buf *b,
-                    struct err *e)
+                    struct buf *sec, struct err *e)
 {
     size_t i;
 
     buf_init(b, 0); /* measured at the end: a cut environment must never be used */
+    buf_init(sec, 0);
     for (i = 0; i < a->nenvs; i++) {
         size_t len = strlen(a->envs[i].key) + strlen(a->envs[i].value) + 2;
 
@@ -251,7 +257,7 @@ static int node_env(const struct attempt *a, int rank, const char *ips, struct b
                            "attempt %" PRId64 ": envs.%s is %zu bytes; a process gets at "
                            "most %zu per variable (pass large data in a file)",
                            a->id, a->envs[i].key, len, ENV_VAR_MAX);
-        env_add(b, a->envs[i].key, a->envs[i].value);
+        env_add(a->envs[i].secret ? sec : b, a->envs[i].key, a->envs[i].value);
     }
     env_addf(b, "STRATUS_JOB_ID", "%" PRId64, a->job_id);
     env_addf(b, "STRATUS_ATTEMPT", "%d", a->n);
@@ -274,10 +280,36 @@ static int node_env(const struct attempt *a, int rank, const char *ips, struct b
      * the job learns which ones the spec exposes. */
     if (a->ports)
         env_add(b, "STRATUS_PORTS", a->ports);
-    if (b->len > ENV_MAX_BYTES)
+    if (b->len + sec->len > ENV_MAX_BYTES)
         return err_set(e, ST_ETOOBIG, "attempt %" PRId64 ": environment over %zu bytes",
                        a->id, ENV_MAX_BYTES);
     return 0;
+}
+
+/* Free a buffer that held secrets' values, wiped first. */
+static void buf_wipe(struct buf *b)
+{
+    if (b->data != NULL)
+        explicit_bzero(b->data, b->cap);
+    buf_free(b);
+}
+
+/* The node's `env` and, when the attempt has secrets, its `secrets`; both
+ * 0600 (the driver's files are the owner's alone). */
+static int write_env(const struct attempt *a, const char *dir, int r, const char *ips,
+                     struct err *e)
+{
+    struct buf b, sec;
+    int rc = node_env(a, r, ips, &b, &sec, e), wrc = 0;
+
+    if (rc == 0 && (wrc = lf_write_mode(dir, "env", buf_cstr(&b), b.len, 0600)) != 0)
+        rc = err_set(e, ST_EIO, "cannot write %s/env: %s", dir, strerror(-wrc));
+    if (rc == 0 && sec.len > 0 &&
+        (wrc = lf_write_mode(dir, "secrets", sec.data, sec.len, 0600)) != 0)
+        rc = err_set(e, ST_EIO, "cannot write %s/secrets: %s", dir, strerror(-wrc));
+    buf_free(&b);
+    buf_wipe(&sec);
+    return rc;
 }
 
 /* "127.0.0.1" per node, one a line: the local world is one host. */
@@ -339,15 +371,10 @@ static int write_node(const struct local *p, const char *tmp, const struct attem
                       int r, const char *ips, const int *slots, struct err *e)
 {
     char *dir = xasprintf("%s/node-%d", tmp, r), *work = xasprintf("%s/work", dir);
-    struct buf b;
-    int rc = fs_mkdirs(work, 0700, e), wrc;
+    int rc = fs_mkdirs(work, 0700, e);
 
-    if (rc == 0) {
-        rc = node_env(a, r, ips, &b, e);
-        if (rc == 0 && (wrc = lf_write_mode(dir, "env", buf_cstr(&b), b.len, 0600)) != 0)
-            rc = err_set(e, ST_EIO, "cannot write %s/env: %s", dir, strerror(-wrc));
-        buf_free(&b);
-    }
+    if (rc == 0)
+        rc = write_env(a, dir, r, ips, e);
     if (rc == 0)
         rc = write_cgroup(p, dir, a, r, e);
     if (rc == 0)

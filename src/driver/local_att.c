@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/fsutil.h"
 #include "../util/log.h"
@@ -331,12 +332,25 @@ static void dead_exit(struct lnode *nd, const char *dir, struct lf_exit *x)
     lf_exit_write(dir, x);
 }
 
+/* A node that ended, or was given up, without its supervisor reading its
+ * `secrets` (killed first, or never started) must not keep them on disk;
+ * ENOENT is the usual case: the supervisor removed the file. */
+static void drop_secrets(const char *dir)
+{
+    char *path = xasprintf("%s/secrets", dir);
+
+    if (unlink(path) != 0 && errno != ENOENT)
+        log_warn("local driver: cannot remove %s: %s", path, strerror(errno));
+    free(path);
+}
+
 static void node_end(struct lnode *nd, const struct latt *a, int r, const char *dir,
                      const struct lf_exit *x)
 {
     struct driver_event *ev = &nd->end;
     char why[sizeof(ev->msg)];
 
+    drop_secrets(dir);
     memset(ev, 0, sizeof(*ev));
     ev->attempt_id = a->id;
     ev->node = r;
@@ -369,6 +383,7 @@ static void pending_check(const struct local *p, struct lnode *nd, const char *d
         /* Give it up: the tombstone keeps a late supervisor from starting. */
         if (lf_claim(dir, 0, NULL) == 0)
             log_warn("local driver: %s: no supervisor started; node lost", dir);
+        drop_secrets(dir);
         pid = lf_pid(dir);
     }
     if (pid >= 0) {

@@ -293,6 +293,32 @@ static int node_launch_opts(const char *dir, const char *work, struct err *e)
     return rc;
 }
 
+/* Add the node's `secrets` ("KEY=VALUE\0" entries, as `env`) to r->env and
+ * remove the file: the node has been claimed, so no other supervisor will
+ * run it, and from now on the values are in this process and the job's
+ * only.  No file is no secrets. */
+static int node_secrets(struct node_run *r, const char *dir, struct err *e)
+{
+    char *path = xasprintf("%s/secrets", dir), *sec = NULL;
+    size_t len = 0;
+    int rc = 0;
+
+    if (access(path, F_OK) == 0)
+        rc = fs_read_file(path, ENV_MAX_BYTES, &sec, &len, e);
+    if (rc == 0 && sec != NULL) {
+        r->env = xrealloc(r->env, r->env_len + len + 1);
+        memcpy(r->env + r->env_len, sec, len);
+        r->env_len += len;
+        r->env[r->env_len] = '\0';
+        explicit_bzero(sec, len);
+        if (unlink(path) != 0)
+            rc = err_set(e, ST_EIO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    free(sec);
+    free(path);
+    return rc;
+}
+
 /* Read what the driver prepared and step into the working directory. */
 static int node_prepare(struct node_run *r, const char *dir)
 {
@@ -308,6 +334,8 @@ static int node_prepare(struct node_run *r, const char *dir)
     from = read_att_file(dir, "workdir", NULL);
     r->bash = find_bash();
     rc = fs_read_file(path, ENV_MAX_BYTES, &r->env, &r->env_len, &e);
+    if (rc == 0)
+        rc = node_secrets(r, dir, &e);
     if (rc == 0 && from)
         rc = fs_copy_tree(from, work, &bytes, &e);
     if (rc == 0)
@@ -395,6 +423,8 @@ static void node_free(struct node_run *r)
 {
     free(r->setup);
     free(r->run);
+    if (r->env != NULL) /* it may hold secrets */
+        explicit_bzero(r->env, r->env_len);
     free(r->env);
     free(r->envp);
     free(r->bash);

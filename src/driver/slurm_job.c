@@ -10,6 +10,11 @@
  *  - Environment variables travel in the job's `environment` object, as
  *    data: Slurm hands them to the job with execve(), no shell reads them.
  *    The script uses them only as "$VAR" (no splitting, no globbing).
+ *    A team's secret (driver_env.secret) goes the same way, in the
+ *    submission's environment and nowhere else; Slurm keeps a job's
+ *    environment in its job record (slurmctld's state; sacct too with
+ *    AccountingStoreFlags=job_env), so the cluster's admins can read it
+ *    (docs/secrets.md).
  *  - setup and run are base64 in the script ('[A-Za-z0-9+/=]*' inside
  *    single quotes cannot end the quotes), decoded on each node and given
  *    to `bash -c` as one argument: exactly the text of the spec, run by

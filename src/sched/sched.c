@@ -520,15 +520,57 @@ static int carry_checkpoint(struct sched *s, struct sjob *sj, const char *dst,
 /* The replica's own variables: where to listen, and who it is. */
 #define REPLICA_ENVS 4
 
+/* The value of variable env, a reference to a secret of sj's team, opened
+ * through the server's resolver into *out (owned); "" without a resolver.
+ * The message names the variable and the secret, never a value. */
+static int open_secret(const struct sched *s, const struct sjob *sj,
+                       const struct spec_env *env, char **out, struct err *e)
+{
+    const char *team = sj->j.team ? sj->j.team : "";
+    int rc;
+
+    *out = NULL;
+    if (s->p.secret_value == NULL) {
+        *out = xstrdup("");
+        return 0;
+    }
+    rc = s->p.secret_value(s->p.secret_ctx, team, env->secret, out, e);
+    if (rc == ST_ENOTFOUND)
+        return err_set(e, ST_EINVAL,
+                       "%s: %s%s%s has no secret '%s' (deleted since the submit?): set it "
+                       "and submit again",
+                       env->key, *team ? "team '" : "the lab's space", team,
+                       *team ? "'" : "", env->secret);
+    if (rc != 0)
+        err_prefix(e, "%s", env->key);
+    return rc;
+}
+
+/* Wipe and free the n opened values of a launch (NULLs skipped). */
+static void secrets_free(char **opened, size_t n)
+{
+    size_t i;
+
+    for (i = 0; opened != NULL && i < n; i++) {
+        if (opened[i] != NULL) {
+            explicit_bzero(opened[i], strlen(opened[i]));
+            free(opened[i]);
+        }
+    }
+    free(opened);
+}
+
 /* The spec's envs for an attempt of sj; a replica of a service gets PORT
  * (its port: the local world gives each replica its own),
  * STRATUS_SERVICE_PORT (the same) and STRATUS_REPLICA (its job id) first,
  * and a spec's own variable of those names is left out; a stage of a
  * pipeline gets its directories (sched_group_envs) first.  *n gets the
- * count; vals holds the numbers' text, gvals the stage's values. */
+ * count; vals holds the numbers' text, gvals the stage's values, opened
+ * (sp->nenvs slots) the secrets' values, which the caller wipes with
+ * secrets_free.  NULL when a secret cannot be opened (e says why). */
 static struct driver_env *spec_envs(const struct sched *s, const struct sjob *sj,
                                     char vals[2][24], char *gvals[SCHED_GROUP_ENVS],
-                                    size_t *n)
+                                    char **opened, size_t *n, struct err *e)
 {
     const struct spec *sp = sj->spec;
     struct driver_env *v =
@@ -538,12 +580,12 @@ static struct driver_env *spec_envs(const struct sched *s, const struct sjob *sj
     if (sj->j.service_id != 0) {
         snprintf(vals[0], sizeof(vals[0]), "%d", sj->j.port);
         snprintf(vals[1], sizeof(vals[1]), "%lld", (long long)sj->j.id);
-        v[k++] = (struct driver_env){"PORT", vals[0]};
-        v[k++] = (struct driver_env){"STRATUS_SERVICE_PORT", vals[0]};
-        v[k++] = (struct driver_env){"STRATUS_REPLICA", vals[1]};
+        v[k++] = (struct driver_env){.key = "PORT", .value = vals[0]};
+        v[k++] = (struct driver_env){.key = "STRATUS_SERVICE_PORT", .value = vals[0]};
+        v[k++] = (struct driver_env){.key = "STRATUS_REPLICA", .value = vals[1]};
         /* its port is fixed: the local world gives each node its own network */
         if (svc_port_fixed(sp->service, sp->run))
-            v[k++] = (struct driver_env){"STRATUS__NETNS", "1"};
+            v[k++] = (struct driver_env){.key = "STRATUS__NETNS", .value = "1"};
     }
     for (i = 0; i < sp->nenvs; i++) {
         if (sj->j.service_id != 0 && (strcmp(sp->envs[i].key, "PORT") == 0 ||
@@ -551,7 +593,17 @@ static struct driver_env *spec_envs(const struct sched *s, const struct sjob *sj
                                       strcmp(sp->envs[i].key, "STRATUS_REPLICA") == 0))
             continue;
         v[k].key = sp->envs[i].key;
-        v[k++].value = sp->envs[i].value;
+        v[k].value = sp->envs[i].value;
+        if (sp->envs[i].secret != NULL) {
+            if (open_secret(s, sj, &sp->envs[i], &opened[i], e) != 0) {
+                free(v);
+                *n = 0;
+                return NULL;
+            }
+            v[k].value = opened[i];
+            v[k].secret = 1;
+        }
+        k++;
     }
     *n = k;
     return v;
@@ -563,8 +615,10 @@ static void do_launch(struct sched *s, struct sjob *sj)
 {
     const struct store_attempt *at = &sj->att;
     char *dir = ckpt_dir(s, sj->j.id, at->n), vals[2][24], *gvals[SCHED_GROUP_ENVS];
+    char **opened = xcalloc(sj->spec->nenvs + 1, sizeof(*opened));
     size_t nenvs = 0;
-    struct driver_env *envs = spec_envs(s, sj, vals, gvals, &nenvs);
+    struct err e;
+    struct driver_env *envs = spec_envs(s, sj, vals, gvals, opened, &nenvs, &e);
     /* designated: the launch options after ckpt_dir start zero */
     struct attempt a = {.id = at->id, .job_id = sj->j.id, .n = at->n,
                         .job_name = sj->j.name, .cloud = at->cloud, .region = at->region,
@@ -574,12 +628,11 @@ static void do_launch(struct sched *s, struct sjob *sj)
                         .setup = sj->spec->setup, .run = sj->spec->run,
                         .workdir = sj->workdir, .envs = envs, .nenvs = nenvs,
                         .ckpt_dir = dir};
-    struct err e;
-    int rc, store_failed = 0;
+    int rc = envs == NULL ? e.code : 0, store_failed = 0;
 
-    err_clear(&e);
     spec_launch_opts(sj->spec, at->cloud, at->region, &a); /* ports, image, mounts */
-    rc = dir ? carry_checkpoint(s, sj, dir, &store_failed, &e) : 0;
+    if (rc == 0 && dir)
+        rc = carry_checkpoint(s, sj, dir, &store_failed, &e);
     if (rc == 0)
         rc = driver_launch(s->p.driver, &a, &e);
     if (rc != 0 && store_failed)
@@ -589,6 +642,7 @@ static void do_launch(struct sched *s, struct sjob *sj)
         push_sync_event(s, at->id, rc, e.msg);
     free(dir);
     free(envs);
+    secrets_free(opened, sj->spec->nenvs);
     sched_group_envs_free(gvals);
 }
 

@@ -94,6 +94,16 @@ struct sched_params {
      * controller logs it (inside the step's transaction). */
     void (*replica_event)(void *ctx, const struct store_job *j, const char *type);
     void *replica_ctx;
+    /* Optional: the value of secret `name` of `team` ("" = the lab's shared
+     * space), opened for the launch of a job whose spec refers to it
+     * (docs/secrets.md): 0 and an owned *value, which the controller wipes
+     * and frees once the driver has it, or an error (ST_ENOTFOUND: there
+     * is no such secret) that fails the attempt.  NULL = a world without
+     * secrets (the simulator, whose driver runs nothing): such a variable
+     * is launched empty. */
+    int (*secret_value)(void *ctx, const char *team, const char *name, char **value,
+                        struct err *e);
+    void *secret_ctx;
 };
 
 struct sched;

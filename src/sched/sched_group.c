@@ -250,12 +250,12 @@ size_t sched_group_envs(const struct sched *s, const struct sjob *sj, struct dri
      * the job's to see when it writes there, not a reason to not launch it */
     if (fs_mkdirs(vals[1], 0700, &e) != 0)
         log_error("job %lld: %s", (long long)j->id, e.msg);
-    v[k++] = (struct driver_env){"STRATUS_PIPELINE_DIR", vals[0]};
-    v[k++] = (struct driver_env){"STRATUS_OUTPUT_DIR", vals[1]};
+    v[k++] = (struct driver_env){.key = "STRATUS_PIPELINE_DIR", .value = vals[0]};
+    v[k++] = (struct driver_env){.key = "STRATUS_OUTPUT_DIR", .value = vals[1]};
     if (vals[2] != NULL)
-        v[k++] = (struct driver_env){"STRATUS_PREV_OUTPUT", vals[2]};
-    v[k++] = (struct driver_env){"STRATUS_STAGE", vals[3]};
-    v[k++] = (struct driver_env){"STRATUS_GROUP_ID", vals[4]};
+        v[k++] = (struct driver_env){.key = "STRATUS_PREV_OUTPUT", .value = vals[2]};
+    v[k++] = (struct driver_env){.key = "STRATUS_STAGE", .value = vals[3]};
+    v[k++] = (struct driver_env){.key = "STRATUS_GROUP_ID", .value = vals[4]};
     return k;
 }
 

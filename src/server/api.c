@@ -55,6 +55,10 @@ static const struct api_route routes[] = {
     ROUTE("GET", "/v1/services/{id}/keys", AUTH_MEMBER, api_services_keys_list),
     ROUTE("POST", "/v1/services/{id}/keys", AUTH_MEMBER, api_services_keys_create),
     ROUTE("DELETE", "/v1/services/{id}/keys/{key}", AUTH_MEMBER, api_services_keys_revoke),
+    /* a team's role is checked by the handlers too (api_team_role) */
+    ROUTE("PUT", "/v1/secrets/{id}", AUTH_MEMBER, api_secrets_put),
+    ROUTE("GET", "/v1/secrets", AUTH_VIEWER, api_secrets_list),
+    ROUTE("DELETE", "/v1/secrets/{id}", AUTH_MEMBER, api_secrets_delete),
     ROUTE("POST", "/v1/plan", AUTH_VIEWER, api_plan),
     ROUTE("GET", "/v1/offers", AUTH_VIEWER, api_offers),
     ROUTE("GET", "/v1/cost", AUTH_VIEWER, api_cost),

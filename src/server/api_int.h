@@ -82,6 +82,14 @@ int api_team_visible(struct api_call *c, const char *team);
  * caller may not submit for it (*forbidden set: a 403). */
 int api_team_assign(struct api_call *c, struct spec *sp, int *forbidden, struct err *e);
 
+/* Secrets (api_secrets.c; docs/secrets.md).  Every secret spec sp refers
+ * to must be one its team (sp->team, "" = the lab's) has, and the caller
+ * must have a role there: 0, or ST_EINVAL in e at the reference's
+ * file:line:col saying which is missing and how to set it (a team the
+ * caller has no role in reads as one without the secret). */
+int api_secrets_check(struct api_call *c, const struct spec *sp, const char *file,
+                      struct err *e);
+
 /* The {id} of a job path as a number: 0, or replied 400 and returns -1. */
 int api_job_id(struct api_call *c, int64_t *id);
 
@@ -128,6 +136,11 @@ void api_teams_put(struct api_call *c);
 void api_teams_delete(struct api_call *c);
 void api_teams_member_put(struct api_call *c);
 void api_teams_member_delete(struct api_call *c);
+
+/* api_secrets.c: no reply ever holds a value */
+void api_secrets_put(struct api_call *c);
+void api_secrets_list(struct api_call *c);
+void api_secrets_delete(struct api_call *c);
 
 /* api_admin.c */
 void api_healthz(struct api_call *c);

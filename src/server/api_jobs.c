@@ -171,8 +171,10 @@ static int body_is_group(const struct api_call *c)
     return multi;
 }
 
-/* Every stage's workdir exists, and its warnings join the reply's. */
-static int group_check(const struct api_workload *w, const struct pipeline *pl, struct err *e)
+/* Every stage's workdir exists, its team has the secrets it names, and its
+ * warnings join the reply's. */
+static int group_check(struct api_call *c, const struct api_workload *w,
+                       const struct pipeline *pl, struct err *e)
 {
     size_t k, i;
     int rc = 0;
@@ -185,6 +187,8 @@ static int group_check(const struct api_workload *w, const struct pipeline *pl, 
         for (i = 0; i < sw.sp->nwarnings; i++)
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = check_workdir(&sw, e);
+        if (rc == 0)
+            rc = api_secrets_check(c, sw.sp, w->file, e);
     }
     return rc;
 }
@@ -249,10 +253,11 @@ static void api_jobs_submit_group(struct api_call *c)
     if (w.file == NULL || *w.file == '\0')
         w.file = SPEC_DEFAULT_NAME;
     err_clear(&e);
-    if (!bad && (pipeline_load_mem(&pl, w.file, w.text, strlen(w.text), &e) != 0 ||
-                 group_teams(c, pl, &forbidden, &e) != 0 ||
-                 api_submit_policy(c, &w, &ptext, &e) != 0 || group_check(&w, pl, &e) != 0 ||
-                 sched_submit_group(c->s->st, w.file, pl, ptext, c->now, ids, &e) != 0)) {
+    if (!bad &&
+        (pipeline_load_mem(&pl, w.file, w.text, strlen(w.text), &e) != 0 ||
+         group_teams(c, pl, &forbidden, &e) != 0 ||
+         api_submit_policy(c, &w, &ptext, &e) != 0 || group_check(c, &w, pl, &e) != 0 ||
+         sched_submit_group(c->s->st, w.file, pl, ptext, c->now, ids, &e) != 0)) {
         api_fail_with(c, &e, &w, NULL);
         if ((w.policy && c->rq->who->role < AUTH_ADMIN && pl != NULL) || forbidden)
             c->rp->status = 403;
@@ -292,6 +297,7 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
+        api_secrets_check(c, w.sp, w.file, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {
         /* a policy refused for the caller's role is a permission matter */

@@ -51,6 +51,7 @@
 #include "sched/sched.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/secret.h"
 #include "server/serve.h"
 #include "serve/manager.h"
 #include "server/metrics.h"
@@ -265,6 +266,31 @@ static int open_drivers(struct srv *s, struct err *e)
     return driver_open(&s->drv, &driver_multi, &s->dcfg, e);
 }
 
+/* The controller's secret resolver (sched_params.secret_value): the value
+ * of (team, name), opened with the server's key.  The value goes to the
+ * driver, nowhere else; messages name the secret only. */
+static int secret_value(void *ctx, const char *team, const char *name, char **value,
+                        struct err *e)
+{
+    struct srv *s = ctx;
+    struct store_secret sc;
+    size_t len;
+    char *v = NULL;
+    int rc = store_secret_get(s->st, team, name, &sc, e);
+
+    *value = NULL;
+    if (rc == 0)
+        rc = secret_open(s->secrets_key, team, name, sc.ciphertext, sc.ciphertext_len,
+                         sc.nonce, sc.nonce_len, &v, &len, e);
+    store_secret_clear(&sc);
+    if (rc != 0)
+        return rc;
+    /* the controller frees it with free() after wiping strlen() bytes: a
+     * value never holds a NUL (the API takes none) */
+    *value = v;
+    return 0;
+}
+
 static int open_sched(struct srv *s, struct err *e)
 {
     struct sched_params p;
@@ -283,6 +309,8 @@ static int open_sched(struct srv *s, struct err *e)
     p.replica_may_use = mgr_replica_may_use;
     p.replica_event = mgr_replica_event;
     p.replica_ctx = s->mgr;
+    p.secret_value = secret_value;
+    p.secret_ctx = s;
     /* No default_policy: a job carries the policy text it was submitted
      * with (the server's at the time, or an admin's override), so changing
      * the org policy never changes a job already in the queue. */
@@ -349,6 +377,8 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
     s->state_dir = cli_state_dir(s->home, s->st);
     s->ckpt_root = xasprintf("%s/checkpoints", s->state_dir);
     rc = auth_secret_load(s->home, s->secret, e);
+    if (rc == 0)
+        rc = secret_key_derive(s->secret, s->secrets_key, e);
     if (rc == 0)
         rc = load_policy(s, e);
     if (rc == 0)

@@ -49,6 +49,8 @@ struct srv {
     struct driver_config dcfg;
     struct sched *sched;      /* NULL while the controller is being reopened */
     unsigned char secret[32]; /* HMAC key for token hashes (auth_secret_load) */
+    unsigned char secrets_key[32]; /* seals teams' secrets: secret_key_derive of
+                                      secret (secret.h) */
     struct metrics *m;        /* owned */
     char *policy_text;        /* the org policy (admin-set, kept in the store's
                                  settings); NULL = none */

@@ -16,7 +16,7 @@
  *   one resources mapping            -> struct rpart (what that mapping says)
  *   alternatives                     base merged with any_of/ordered entries;
  *                                    SkyPilot's CPU defaults (cpu_defaults)
- *   task fields                      name, num_nodes, setup, run, envs, ...
+ *   task fields                      name, num_nodes, setup, run, envs, secrets, ...
  *   file_mounts                      local copies; a bucket's cloud = where
  *                                    the data is (stratus.data wins)
  *   the stratus: section             kind, team, priority, duration, ...
@@ -70,6 +70,7 @@ struct ctx {
     const struct ydoc *d;
     struct spec *s;
     size_t wcap;                       /* slots allocated in s->warnings */
+    size_t envcap;                     /* slots allocated in s->envs */
     size_t wdropped;                   /* warnings past SPEC_MAX_WARNINGS */
     const struct ynode *unsched;       /* first location Stratus cannot schedule on */
     char unsched_why[256];             /* "infra 'k8s': no Kubernetes driver ..." */
@@ -1424,9 +1425,102 @@ static int env_name_ok(const char *k)
            strlen(k) <= 256;
 }
 
-static int task_envs(struct ctx *c, const struct ynode *n, struct err *e)
+int spec_secret_name_ok(const char *name)
+{
+    size_t i;
+
+    if (name == NULL || name[0] == '\0' || strlen(name) > SPEC_SECRET_NAME_MAX ||
+        name[0] == '-' || name[0] == '.')
+        return 0;
+    for (i = 0; name[i]; i++) {
+        char ch = name[i];
+
+        /* ASCII only, whatever the locale says isalnum() is */
+        if (!(ch == '_' || ch == '-' || ch == '.' || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+size_t spec_secret_refs(const struct spec *s)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < s->nenvs; i++)
+        n += s->envs[i].secret != NULL;
+    return n;
+}
+
+/* A new variable `key` written at k, after checking that neither envs: nor
+ * secrets: has it already (the two share one namespace: the environment). */
+static int env_add(struct ctx *c, const struct ynode *k, const char *where,
+                   struct spec_env **out, struct err *e)
 {
     struct spec *s = c->s;
+    struct spec_env *env;
+
+    if (!env_name_ok(k->str))
+        return yerr(c->d, k, ST_EINVAL, e,
+                    "%s: '%s' is not a variable name (letters, digits and '_', not "
+                    "starting with a digit)",
+                    where, vis(c, k->str));
+    for (size_t i = 0; i < s->nenvs; i++) {
+        if (strcmp(s->envs[i].key, k->str) == 0)
+            return yerr(c->d, k, ST_EINVAL, e,
+                        "%s.%s: the variable is set at line %zu already (in envs: or "
+                        "secrets:); give it one value",
+                        where, k->str, s->envs[i].line);
+    }
+    if (s->nenvs >= MAX_ENVS)
+        return yerr(c->d, k, ST_ETOOBIG, e,
+                    "%s: more than %d variables with envs and secrets together", where,
+                    MAX_ENVS);
+    s->envs = xgrow(s->envs, &c->envcap, s->nenvs + 1, sizeof(*s->envs));
+    env = &s->envs[s->nenvs++];
+    memset(env, 0, sizeof(*env));
+    env->key = xstrdup(k->str);
+    env->line = k->line;
+    env->col = k->col;
+    *out = env;
+    return 0;
+}
+
+/* {secret: NAME} as the value of variable env: it refers to the team's
+ * secret NAME, which the job gets at launch. */
+static int env_secret_ref(struct ctx *c, const char *where, const struct ynode *v,
+                          struct spec_env *env, struct err *e)
+{
+    static const char *const keys[] = {"secret", NULL};
+    const struct ynode *name = ymap_get(v, "secret");
+    char what[300];
+    int rc;
+
+    snprintf(what, sizeof(what), "%s.%s", where, env->key);
+    if (name == NULL)
+        return yerr(c->d, v, ST_EINVAL, e,
+                    "%s must be a single value or {secret: NAME} (a secret of the "
+                    "job's team), not another mapping",
+                    what);
+    if ((rc = ymap_check_keys(c->d, v, keys, what, e)) != 0)
+        return rc;
+    if (ynode_is_null(name) || name->type != Y_SCALAR)
+        return yerr(c->d, v, ST_EINVAL, e,
+                    "%s needs the name of a secret: {secret: NAME} (stratus secret ls "
+                    "lists a team's)",
+                    what);
+    if (!spec_secret_name_ok(name->str))
+        return yerr(c->d, name, ST_EINVAL, e,
+                    "%s: '%s' is not a secret name (letters, digits, '_', '-' and '.', "
+                    "at most %d, starting with a letter, digit or '_')",
+                    what, vis(c, name->str), SPEC_SECRET_NAME_MAX);
+    env->secret = xstrdup(name->str);
+    env->value = xstrdup("");
+    return 0;
+}
+
+static int task_envs(struct ctx *c, const struct ynode *n, struct err *e)
+{
     int rc;
 
     if (ynode_is_null(n))
@@ -1435,28 +1529,73 @@ static int task_envs(struct ctx *c, const struct ynode *n, struct err *e)
         return rc;
     if (n->n > MAX_ENVS)
         return yerr(c->d, n, ST_ETOOBIG, e, "envs: more than %d variables", MAX_ENVS);
-    s->envs = xcalloc(n->n, sizeof(*s->envs));
     for (size_t i = 0; i < n->n; i++) {
         const struct ynode *k = n->keys[i], *v = n->items[i];
-        struct spec_env *env = &s->envs[s->nenvs];
+        struct spec_env *env;
 
-        if (!env_name_ok(k->str))
-            return yerr(c->d, k, ST_EINVAL, e,
-                        "envs: '%s' is not a variable name (letters, digits and '_', not "
-                        "starting with a digit)",
-                        vis(c, k->str));
+        if ((rc = env_add(c, k, "envs", &env, e)) != 0)
+            return rc;
+        if (v->type == Y_MAP) {
+            if ((rc = env_secret_ref(c, "envs", v, env, e)) != 0)
+                return rc;
+            continue;
+        }
         if (!ynode_is_null(v) && v->type != Y_SCALAR)
-            return yerr(c->d, v, ST_EINVAL, e, "envs.%s must be a single value, not %s",
+            return yerr(c->d, v, ST_EINVAL, e,
+                        "envs.%s must be a single value or {secret: NAME}, not %s",
                         vis(c, k->str), ynode_type_name(v->type));
-        env->key = xstrdup(k->str);
         env->unset = ynode_is_null(v);
         env->value = xstrdup(env->unset ? "" : v->str);
-        s->nenvs++;
         if (env->unset)
             warn(c, k,
                  "envs.%s has no value; SkyPilot expects it at launch (--env), "
                  "Stratus runs the job with it empty",
                  vis(c, k->str));
+    }
+    return 0;
+}
+
+/* SkyPilot's secrets: {K: null} (given at launch with --secret there) is
+ * the team's secret named K here; {K: {secret: NAME}} the team's secret
+ * NAME.  A value written in the spec is refused: the spec text is stored
+ * with the job, so the value would be kept in the clear. */
+static int top_secrets(struct ctx *c, const struct ynode *n, struct err *e)
+{
+    int rc;
+
+    if (ynode_is_null(n))
+        return 0;
+    if ((rc = yexpect(c->d, n, Y_MAP, "secrets", e)) != 0)
+        return rc;
+    if (n->n > MAX_ENVS)
+        return yerr(c->d, n, ST_ETOOBIG, e, "secrets: more than %d variables", MAX_ENVS);
+    for (size_t i = 0; i < n->n; i++) {
+        const struct ynode *k = n->keys[i], *v = n->items[i];
+        struct spec_env *env;
+
+        if ((rc = env_add(c, k, "secrets", &env, e)) != 0)
+            return rc;
+        if (v->type == Y_MAP) {
+            if ((rc = env_secret_ref(c, "secrets", v, env, e)) != 0)
+                return rc;
+            continue;
+        }
+        if (!ynode_is_null(v))
+            return yerr(
+                c->d, v, ST_EINVAL, e,
+                "secrets.%s: a value written in the spec would be stored with the "
+                "job in plain text; keep it in the server (stratus secret set %s "
+                "--team TEAM, the value on stdin) and write '%s: null' (the "
+                "team's secret %s) or '%s: {secret: NAME}'",
+                vis(c, k->str), vis(c, k->str), vis(c, k->str), vis(c, k->str),
+                vis(c, k->str));
+        if (!spec_secret_name_ok(k->str))
+            return yerr(c->d, k, ST_EINVAL, e,
+                        "secrets.%s: a secret's name may have at most %d characters; "
+                        "write '%s: {secret: NAME}' with a shorter name",
+                        vis(c, k->str), SPEC_SECRET_NAME_MAX, vis(c, k->str));
+        env->secret = xstrdup(k->str);
+        env->value = xstrdup("");
     }
     return 0;
 }
@@ -2076,7 +2215,7 @@ static const struct tkey tkeys[] = {
     {"resources", NULL, NULL},
     {"stratus", NULL, NULL},
     {"file_mounts", top_file_mounts, NULL},
-    {"secrets", NULL, "secrets are not passed to the job"},
+    {"secrets", top_secrets, NULL},
     {"managed_secrets", NULL, "secrets are not passed to the job"},
     {"volumes", NULL, "volumes are not attached"},
     {"volume_mounts", NULL, "volumes are not attached"},
@@ -2300,6 +2439,7 @@ void spec_free(struct spec *s)
     for (size_t i = 0; i < s->nenvs; i++) {
         free(s->envs[i].key);
         free(s->envs[i].value);
+        free(s->envs[i].secret);
     }
     for (size_t i = 0; i < s->nwarnings; i++)
         free(s->warnings[i]);

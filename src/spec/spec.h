@@ -80,6 +80,12 @@ struct spec_env {
     char *key, *value;     /* value is the text as written ("1e-4", "true") */
     int unset;             /* declared without a value ("HF_TOKEN:"): SkyPilot
                               expects it at launch (--env); value is "" */
+    char *secret;          /* the name of the team's secret whose value the
+                              variable gets at launch, never before
+                              (envs: {K: {secret: NAME}}, or SkyPilot's
+                              secrets: {K: null}); NULL = a plain value.
+                              value is "" for a secret */
+    size_t line, col;      /* where the variable was written */
 };
 
 struct spec {
@@ -151,6 +157,14 @@ struct attempt;
  * disk, file_mounts) from s; strings stay owned by s. */
 void spec_launch_opts(const struct spec *s, const char *cloud, const char *region,
                       struct attempt *a);
+
+/* 1 when name may name a secret (docs/secrets.md): 1 to SPEC_SECRET_NAME_MAX
+ * bytes of letters, digits, '_', '-' and '.', starting with a letter, digit
+ * or '_' (safe in a URL path, a file name and a message). */
+#define SPEC_SECRET_NAME_MAX 128
+int spec_secret_name_ok(const char *name);
+/* The number of s's variables that refer to a secret. */
+size_t spec_secret_refs(const struct spec *s);
 
 /* "train", "batch", "infer"; "?" for a value out of range. */
 const char *spec_kind_name(enum spec_kind k);

@@ -435,6 +435,39 @@ static int f_replica_list(struct store *st, int64_t service_id, int active_only,
 
 /* ---- the table, wrap and reset ---- */
 
+/* Schema 10: secret puts and deletes are writes. */
+static int f_secret_put(struct store *st, const struct store_secret *sc, struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->secret_put(inner_of(st), sc, e);
+}
+
+static int f_secret_get(struct store *st, const char *team, const char *name,
+                        struct store_secret *out, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? rc : inner_of(st)->ops->secret_get(inner_of(st), team, name, out, e);
+}
+
+static int f_secret_list(struct store *st, const char *team, struct store_secret **out,
+                         size_t *n, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? list_err(rc, out, n)
+              : inner_of(st)->ops->secret_list(inner_of(st), team, out, n, e);
+}
+
+static int f_secret_delete(struct store *st, const char *team, const char *name,
+                           struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->secret_delete(inner_of(st), team, name, e);
+}
+
 static int f_open(struct store *st, const char *path, struct err *e)
 {
     (void)path;
@@ -496,6 +529,10 @@ static const struct store_ops store_fault_ops = {
     .service_find = f_service_find,
     .service_list = f_service_list,
     .replica_list = f_replica_list,
+    .secret_put = f_secret_put,
+    .secret_get = f_secret_get,
+    .secret_list = f_secret_list,
+    .secret_delete = f_secret_delete,
 };
 
 /* An open transaction goes on in the backend under the wrapper. */

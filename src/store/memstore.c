@@ -115,6 +115,16 @@ struct msetting {
     const char *key, *value;
 };
 
+/* A secret (schema 10).  Its ciphertext and nonce are kept as hex text in
+ * the pool like every string (the pool holds NUL-terminated text; the few
+ * bytes of a team's secrets do not need a store of their own).  A deleted
+ * secret stays as a record with live 0, which a later put revives. */
+struct msecret {
+    const char *team, *name, *ciphertext, *nonce; /* the last two in hex */
+    double created_at, updated_at;
+    int live;
+};
+
 struct undo {
     void *at;   /* where the saved bytes go back */
     size_t len;
@@ -127,6 +137,7 @@ struct mem {
     struct vec tokens;   /* struct store_token, strings in the pool */
     struct vec settings; /* struct msetting, few: searched in order */
     struct vec svcs;     /* struct msvc, few: searched in order by name */
+    struct vec secrets;  /* struct msecret, few: searched in order */
     size_t reqs_taken;   /* requests below this index are taken */
     /* The replica chains are incomplete: a job was inserted naming a service
      * that did not exist yet, or an update moved a job to another service.
@@ -254,7 +265,8 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->tokens.size = sizeof(struct store_token);
     m->settings.size = sizeof(struct msetting);
     m->svcs.size = sizeof(struct msvc);
-    st->schema_version = 10; /* the records of SQLite schema 10 */
+    m->secrets.size = sizeof(struct msecret);
+    st->schema_version = 11; /* the records of SQLite schema 11 */
     return 0;
 }
 
@@ -272,6 +284,7 @@ static void mem_close(struct store *st)
     vec_free(&m->tokens);
     vec_free(&m->settings);
     vec_free(&m->svcs);
+    vec_free(&m->secrets);
     strpool_free(&m->pool);
     free(m->undo);
     free(m->undo_bytes);
@@ -1282,6 +1295,148 @@ static int mem_replica_list(struct store *st, int64_t service_id, int active_onl
     return 0;
 }
 
+/* -- secrets -- */
+
+/* The secret (team, name), live or deleted; NULL when it never was. */
+static struct msecret *secret_find(struct mem *m, const char *team, const char *name)
+{
+    const char *t = strpool_find(&m->pool, team), *n = strpool_find(&m->pool, name);
+    size_t i;
+
+    for (i = 0; t != NULL && n != NULL && i < m->secrets.n; i++) {
+        struct msecret *ms = vec_at(&m->secrets, i);
+
+        if (ms->team == t && ms->name == n)
+            return ms;
+    }
+    return NULL;
+}
+
+/* Bytes as lowercase hex, interned. */
+static const char *hex_in(struct mem *m, const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *h = xmalloc(2 * n + 1);
+    const char *out;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h[2 * i] = digits[p[i] >> 4];
+        h[2 * i + 1] = digits[p[i] & 15];
+    }
+    h[2 * n] = '\0';
+    out = in(m, h);
+    free(h);
+    return out;
+}
+
+/* Hex text (as hex_in makes it) back to owned bytes. */
+static unsigned char *hex_out(const char *h, size_t *len)
+{
+    size_t n = strlen(h) / 2, i;
+    unsigned char *v = xmalloc(n ? n : 1);
+
+    for (i = 0; i < n; i++) {
+        int hi = h[2 * i] <= '9' ? h[2 * i] - '0' : h[2 * i] - 'a' + 10,
+            lo = h[2 * i + 1] <= '9' ? h[2 * i + 1] - '0' : h[2 * i + 1] - 'a' + 10;
+
+        v[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *len = n;
+    return v;
+}
+
+static int mem_secret_put(struct store *st, const struct store_secret *s, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct msecret *ms = secret_find(m, s->team, s->name);
+
+    (void)e;
+    if (ms == NULL) {
+        ms = vec_push(m, &m->secrets);
+        ms->team = in(m, s->team);
+        ms->name = in(m, s->name);
+    } else {
+        save(m, ms, sizeof(*ms));
+    }
+    if (!ms->live)
+        ms->created_at = s->updated_at;
+    ms->live = 1;
+    ms->ciphertext = hex_in(m, s->ciphertext, s->ciphertext_len);
+    ms->nonce = hex_in(m, s->nonce, s->nonce_len);
+    ms->updated_at = s->updated_at;
+    return 0;
+}
+
+/* The record's times and names into out; with its sealed bytes when full. */
+static void secret_copy_out(struct store_secret *out, const struct msecret *ms, int full)
+{
+    memset(out, 0, sizeof(*out));
+    out->team = xstrdup(ms->team);
+    out->name = xstrdup(ms->name);
+    out->created_at = ms->created_at;
+    out->updated_at = ms->updated_at;
+    if (full) {
+        out->ciphertext = hex_out(ms->ciphertext, &out->ciphertext_len);
+        out->nonce = hex_out(ms->nonce, &out->nonce_len);
+    }
+}
+
+static int mem_secret_get(struct store *st, const char *team, const char *name,
+                          struct store_secret *out, struct err *e)
+{
+    const struct msecret *ms = secret_find(st->priv, team, name);
+
+    if (ms == NULL || !ms->live)
+        return err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
+    secret_copy_out(out, ms, 1);
+    return 0;
+}
+
+static int secret_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct store_secret *)a)->name,
+                  ((const struct store_secret *)b)->name);
+}
+
+/* In name order, as SQLite's BINARY collation (bytes, as strcmp). */
+static int mem_secret_list(struct store *st, const char *team, struct store_secret **out,
+                           size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    const char *t = strpool_find(&m->pool, team);
+    struct store_secret *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = 0; t != NULL && i < m->secrets.n; i++) {
+        const struct msecret *ms = vec_at(&m->secrets, i);
+
+        if (ms->team != t || !ms->live)
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        secret_copy_out(&v[k++], ms, 0);
+    }
+    if (k > 1)
+        qsort(v, k, sizeof(*v), secret_cmp);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int mem_secret_delete(struct store *st, const char *team, const char *name,
+                             struct err *e)
+{
+    struct mem *m = st->priv;
+    struct msecret *ms = secret_find(m, team, name);
+
+    if (ms == NULL || !ms->live)
+        return err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
+    save(m, &ms->live, sizeof(ms->live));
+    ms->live = 0;
+    return 0;
+}
+
 /* ---- 5. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_mem = {
@@ -1327,4 +1482,8 @@ const struct store_ops store_mem = {
     .service_find = mem_service_find,
     .service_list = mem_service_list,
     .replica_list = mem_replica_list,
+    .secret_put = mem_secret_put,
+    .secret_get = mem_secret_get,
+    .secret_list = mem_secret_list,
+    .secret_delete = mem_secret_delete,
 };

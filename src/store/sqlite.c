@@ -200,7 +200,17 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN group_mode INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN group_primary INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN group_name TEXT;",
-    /* 10: teams (docs/teams.md; the teams themselves are the setting
+
+    /* 10: secrets (src/server/secret.h): a team's named values, sealed by
+     * the server with AES-256-GCM; the row holds the ciphertext (its tag at
+     * the end) and the nonce, never a value.  team '' is the lab's shared
+     * space.  Keyed by (team, name): a put replaces, so no rowid. */
+    "CREATE TABLE secrets ("
+    "  team TEXT NOT NULL, name TEXT NOT NULL,"
+    "  ciphertext BLOB NOT NULL, nonce BLOB NOT NULL,"
+    "  created_at REAL NOT NULL, updated_at REAL NOT NULL,"
+    "  PRIMARY KEY (team, name)) WITHOUT ROWID;",
+    /* 11: teams (docs/teams.md; the teams themselves are the setting
      * "org").  A token belongs to a user (NULL: a lab-wide token, as every
      * token was before); a service to a team (NULL: none). */
     "ALTER TABLE tokens ADD COLUMN user_name TEXT; ALTER TABLE services ADD COLUMN team TEXT;",
@@ -330,7 +340,18 @@ static const char *const migrations[] = {
     /* service_id <> 0: what lets SQLite use the partial index jobs_service */           \
     X(REPLICA_LIST, JOB_SELECT " WHERE service_id = ?1 AND service_id <> 0 ORDER BY id") \
     X(REPLICA_LIST_ACTIVE, JOB_SELECT " WHERE service_id = ?1 AND service_id <> 0"       \
-                                      " AND state < ?2 ORDER BY id")
+                                      " AND state < ?2 ORDER BY id")                     \
+    /* a new secret is created and updated at ?5; a replaced one keeps its */            \
+    /* created_at */                                                                     \
+    X(SECRET_PUT, "INSERT INTO secrets (team, name, ciphertext, nonce, created_at,"      \
+                  " updated_at) VALUES (?1,?2,?3,?4,?5,?5) ON CONFLICT (team, name)"     \
+                  " DO UPDATE SET ciphertext = excluded.ciphertext,"                     \
+                  " nonce = excluded.nonce, updated_at = excluded.updated_at")           \
+    X(SECRET_GET, "SELECT team, name, ciphertext, nonce, created_at, updated_at"         \
+                  " FROM secrets WHERE team = ? AND name = ?")                           \
+    X(SECRET_LIST, "SELECT team, name, NULL, NULL, created_at, updated_at"               \
+                   " FROM secrets WHERE team = ? ORDER BY name")                         \
+    X(SECRET_DEL, "DELETE FROM secrets WHERE team = ? AND name = ?")
 
 enum sq_stmt {
 #define X_(id, sql) Q_##id,
@@ -439,6 +460,16 @@ static void b_text(struct binder *b, const char *s)
     b->rc = b->rc != SQLITE_OK ? b->rc : rc;
 }
 
+/* n bytes at p (n > 0; the core refuses empty ones). */
+static void b_blob(struct binder *b, const void *p, size_t n)
+{
+    int rc = n <= (size_t)0x7fffffff
+                 ? sqlite3_bind_blob(b->stmt, ++b->i, p, (int)n, SQLITE_STATIC)
+                 : SQLITE_TOOBIG;
+
+    b->rc = b->rc != SQLITE_OK ? b->rc : rc;
+}
+
 /* After some errors (disk full, I/O error) SQLite rolls a transaction back
  * by itself.  Then the rest of it must fail too: run outside a transaction,
  * each statement would be committed on its own. */
@@ -510,6 +541,24 @@ static char *r_text(struct reader *r)
 
     r->i++;
     return t != NULL ? xstrndup((const char *)t, n) : NULL;
+}
+
+/* An owned copy of a blob into *len bytes, or NULL (len 0) for NULL or
+ * an empty one. */
+static unsigned char *r_blob(struct reader *r, size_t *len)
+{
+    const void *p = sqlite3_column_blob(r->stmt, r->i);
+    size_t n = (size_t)sqlite3_column_bytes(r->stmt, r->i);
+    unsigned char *v = NULL;
+
+    r->i++;
+    *len = 0;
+    if (p != NULL && n > 0) {
+        v = xmalloc(n);
+        memcpy(v, p, n);
+        *len = n;
+    }
+    return v;
 }
 
 /* How to read rows of one record type and free them again. */
@@ -2232,6 +2281,100 @@ static int sq_replica_list(struct store *st, int64_t service_id, int active_only
     return rc;
 }
 
+/* -- secrets -- */
+
+static void read_secret(struct reader *r, void *row)
+{
+    struct store_secret *v = row;
+
+    v->team = r_text(r);
+    v->name = r_text(r);
+    v->ciphertext = r_blob(r, &v->ciphertext_len);
+    v->nonce = r_blob(r, &v->nonce_len);
+    v->created_at = r_dbl(r);
+    v->updated_at = r_dbl(r);
+}
+
+static void free_secrets(void *v, size_t n)
+{
+    store_secrets_free(v, n);
+}
+
+static const struct rowtype secret_rows = {sizeof(struct store_secret), read_secret,
+                                           free_secrets};
+
+static int sq_secret_put(struct store *st, const struct store_secret *v, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_SECRET_PUT, &b, "writing a secret", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, v->team);
+    b_text(&b, v->name);
+    b_blob(&b, v->ciphertext, v->ciphertext_len);
+    b_blob(&b, v->nonce, v->nonce_len);
+    b_dbl(&b, v->updated_at);
+    return sq_exec(s, &b, "writing a secret", e);
+}
+
+static int sq_secret_get(struct store *st, const char *team, const char *name,
+                         struct store_secret *out, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    size_t n = 0;
+    int rc = sq_bind(s, Q_SECRET_GET, &b, "reading a secret", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, team);
+    b_text(&b, name);
+    rc = sq_fetch(s, &b, &secret_rows, &v, &n, "reading a secret", e);
+    if (rc == 0 && n == 0)
+        rc = err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
+    if (rc == 0)
+        *out = *(struct store_secret *)v; /* the one row: (team, name) is the key */
+    free(v);                              /* its fields now belong to *out */
+    return rc;
+}
+
+static int sq_secret_list(struct store *st, const char *team, struct store_secret **out,
+                          size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_SECRET_LIST, &b, "listing secrets", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_text(&b, team);
+        rc = sq_fetch(s, &b, &secret_rows, &v, n, "listing secrets", e);
+    }
+    *out = v;
+    return rc;
+}
+
+static int sq_secret_delete(struct store *st, const char *team, const char *name,
+                            struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_SECRET_DEL, &b, "deleting a secret", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, team);
+    b_text(&b, name);
+    rc = sq_exec(s, &b, "deleting a secret", e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
+    return rc;
+}
+
 /* ---- 6. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_sqlite = {
@@ -2277,4 +2420,8 @@ const struct store_ops store_sqlite = {
     .service_find = sq_service_find,
     .service_list = sq_service_list,
     .replica_list = sq_replica_list,
+    .secret_put = sq_secret_put,
+    .secret_get = sq_secret_get,
+    .secret_list = sq_secret_list,
+    .secret_delete = sq_secret_delete,
 };

@@ -397,6 +397,83 @@ int store_setting_put(struct store *st, const char *key, const char *value, stru
     return st->ops->setting_put(st, key, value, e);
 }
 
+/* ---- secrets ------------------------------------------------------------------- */
+
+/* What every secret call refuses before a backend sees it. */
+static int secret_key_check(struct store *st, const char *op, const char *team,
+                            const char *name, struct err *e)
+{
+    if (team == NULL)
+        return err_set(e, ST_EINVAL, "%s: %s: a secret needs a team (\"\" for the lab's)",
+                       st->path, op);
+    if (name == NULL || name[0] == '\0')
+        return err_set(e, ST_EINVAL, "%s: %s: a secret needs a name", st->path, op);
+    return 0;
+}
+
+int store_secret_put(struct store *st, const struct store_secret *s, struct err *e)
+{
+    int rc = secret_key_check(st, "store_secret_put", s->team, s->name, e);
+
+    if (rc != 0)
+        return rc;
+    if (s->ciphertext == NULL || s->ciphertext_len == 0 || s->nonce == NULL ||
+        s->nonce_len == 0)
+        return err_set(e, ST_EINVAL,
+                       "%s: store_secret_put: secret '%s' needs its ciphertext and nonce",
+                       st->path, s->name);
+    return st->ops->secret_put(st, s, e);
+}
+
+int store_secret_get(struct store *st, const char *team, const char *name,
+                     struct store_secret *out, struct err *e)
+{
+    int rc = secret_key_check(st, "store_secret_get", team, name, e);
+
+    memset(out, 0, sizeof(*out));
+    return rc != 0 ? rc : st->ops->secret_get(st, team, name, out, e);
+}
+
+int store_secret_list(struct store *st, const char *team, struct store_secret **out,
+                      size_t *n, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    if (team == NULL)
+        return err_set(e, ST_EINVAL,
+                       "%s: store_secret_list: a team is needed (\"\" for the lab's)",
+                       st->path);
+    return st->ops->secret_list(st, team, out, n, e);
+}
+
+int store_secret_delete(struct store *st, const char *team, const char *name,
+                        struct err *e)
+{
+    int rc = secret_key_check(st, "store_secret_delete", team, name, e);
+
+    return rc != 0 ? rc : st->ops->secret_delete(st, team, name, e);
+}
+
+void store_secret_clear(struct store_secret *s)
+{
+    if (s->ciphertext != NULL)
+        explicit_bzero(s->ciphertext, s->ciphertext_len);
+    free(s->team);
+    free(s->name);
+    free(s->ciphertext);
+    free(s->nonce);
+    memset(s, 0, sizeof(*s));
+}
+
+void store_secrets_free(struct store_secret *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_secret_clear(&v[i]);
+    free(v);
+}
+
 /* ---- services ------------------------------------------------------------------ */
 
 /* What insert and update refuse before a backend sees the record. */

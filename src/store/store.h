@@ -415,6 +415,41 @@ const char *svc_state_name(int s);
 int svc_state_parse(const char *s);
 int svc_state_terminal(int s);
 
+/* ---- secrets (schema 10) ----
+ * A team's named secret, sealed by the server (src/server/secret.h): the
+ * store never sees a value, only its AES-256-GCM ciphertext (with the tag)
+ * and nonce.  A secret is known by (team, name); team "" is the lab's shared
+ * space (work without a team). */
+struct store_secret {
+    char *team;              /* "" = the lab's shared space; never NULL */
+    char *name;
+    unsigned char *ciphertext; /* the sealed value: ciphertext and GCM tag; NULL in lists */
+    size_t ciphertext_len;
+    unsigned char *nonce;    /* NULL in lists */
+    size_t nonce_len;
+    double created_at;       /* of the first put; kept when it is replaced */
+    double updated_at;       /* of the last put */
+};
+
+/* Insert secret (s->team, s->name), or replace its value: ciphertext and nonce
+ * (both required) and updated_at are written, created_at is s->updated_at
+ * for a new secret and kept for an old one (s->created_at is not read). */
+int store_secret_put(struct store *st, const struct store_secret *s, struct err *e);
+/* Secret (team, name) with its ciphertext; ST_ENOTFOUND when there is
+ * none.  The caller clears *out. */
+int store_secret_get(struct store *st, const char *team, const char *name,
+                     struct store_secret *out, struct err *e);
+/* The secrets of team in name order: names and times only (ciphertext and
+ * nonce NULL).  Caller frees with store_secrets_free. */
+int store_secret_list(struct store *st, const char *team, struct store_secret **out,
+                      size_t *n, struct err *e);
+/* Delete secret (team, name); ST_ENOTFOUND when there is none. */
+int store_secret_delete(struct store *st, const char *team, const char *name,
+                        struct err *e);
+/* Free what a secret record owns (its ciphertext is wiped first). */
+void store_secret_clear(struct store_secret *s);
+void store_secrets_free(struct store_secret *v, size_t n);
+
 const char *job_state_name(int s);
 /* -1 when not a state name. */
 int job_state_parse(const char *s);

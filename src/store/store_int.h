@@ -120,6 +120,17 @@ struct store_ops {
                         size_t *n, struct err *e);
     int (*replica_list)(struct store *st, int64_t service_id, int active_only,
                         struct store_job **out, size_t *n, struct err *e);
+
+    /* Schema 10: secrets (team and name checked non-NULL and non-empty name,
+     * put's ciphertext and nonce non-empty, by the core).  list leaves ciphertext
+     * and nonce NULL; get and delete say ST_ENOTFOUND. */
+    int (*secret_put)(struct store *st, const struct store_secret *s, struct err *e);
+    int (*secret_get)(struct store *st, const char *team, const char *name,
+                      struct store_secret *out, struct err *e);
+    int (*secret_list)(struct store *st, const char *team, struct store_secret **out,
+                       size_t *n, struct err *e);
+    int (*secret_delete)(struct store *st, const char *team, const char *name,
+                         struct err *e);
 };
 
 struct store {

@@ -159,6 +159,8 @@ ok "without network namespaces, serve up of 2+ replicas on a fixed port says wha
 if (exec 3<>/dev/tcp/127.0.0.1/8081) 2>/dev/null; then
   echo "# 127.0.0.1:8081 is taken on this machine: the loopback case is not checked"
 else
+  # its secrets: {HF_TOKEN: null} is the lab's secret HF_TOKEN (docs/secrets.md)
+  STRATUS_HOME=$HOME2 STRATUS_NETNS=off run 0 "$STRATUS" secret set HF_TOKEN <<<"hf_test"
   STRATUS_HOME=$HOME2 STRATUS_NETNS=off run 0 "$STRATUS" serve up "$D/vllm_multinode_service.yaml"
   STRATUS_HOME=$HOME2 wait_ready vllm_multinode_service 1
   [ "$(STRATUS_HOME=$HOME2 urls vllm_multinode_service)" = http://127.0.0.1:8081 ] ||
@@ -170,6 +172,8 @@ fi
 STRATUS_HOME=$HOME2 run 0 "$STRATUS" controller stop
 
 # --- up: every plannable YAML, unchanged ---
+# vllm_multinode_service's secrets: {HF_TOKEN: null} is the lab's secret HF_TOKEN
+run 0 "$STRATUS" secret set HF_TOKEN <<<"hf_test"
 for f in serve/autoscale_qps serve/probe_full serve/qps_per_accelerator serve/post_data_text \
   vllm_multinode_service sglang_anyof_spot; do
   run 0 "$STRATUS" serve up "$D/$f.yaml"

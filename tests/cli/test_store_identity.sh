@@ -78,9 +78,10 @@ run 0 "$STRATUS" controller stop
 
 # --- a store from before identities keeps the layout of the stratus that
 # made it (its running jobs' state is there): made here by undoing migrations
-# 9 (the jobs' group columns), 7 (services, the jobs' replica columns), 6
-# (tokens, settings),
+# 10 (secrets), 9 (the jobs' group columns), 7 (services, the jobs' replica
+# columns), 6 (tokens, settings),
 # 5 (attempts.egress) and 4 (meta) ---
+sql "drop table secrets"
 for c in group_id stage group_mode group_primary group_name; do sql "alter table jobs drop column $c"; done
 sql "drop table services"; sql "drop index jobs_service"
 for c in service_id svc_version port svc_mode; do sql "alter table jobs drop column $c"; done

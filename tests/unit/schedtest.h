@@ -133,6 +133,8 @@ struct st {
 
     uint64_t steps, kills, step_errors;
     char last_error[ST_ERR_MSG_MAX];
+    char envs[1024]; /* the last launch's envs as "K=V\n", "K=(secret)V\n"
+                        for a secret's (driver_env.secret) */
 };
 
 /* ---- small helpers ---- */
@@ -256,6 +258,13 @@ static inline int st_drv_launch(struct driver *d, const struct attempt *a, struc
         return rc;
     r = st_att_at(p->w, a->id);
     r->launches++;
+    p->w->envs[0] = '\0';
+    for (size_t i = 0; i < a->nenvs; i++) {
+        size_t len = strlen(p->w->envs);
+
+        snprintf(p->w->envs + len, sizeof(p->w->envs) - len, "%s=%s%s\n", a->envs[i].key,
+                 a->envs[i].secret ? "(secret)" : "", a->envs[i].value);
+    }
     if (!r->started)
         st_note_start(p->w, a, r);
     else if (r->job != a->job_id || r->n != a->n)

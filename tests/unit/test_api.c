@@ -5,9 +5,12 @@
  * one server (later rows see what earlier ones did): method, path, query,
  * body and the caller's role, then the status and one field of the JSON
  * reply. Around it, checks of what the replies did to the store (a cancel
- * filed, a token that verifies and then does not), and that the plan text
- * is byte for byte what plan_print prints for the same plan.
+ * filed, a token that verifies and then does not), secrets (set, listed,
+ * deleted, never in a reply; a spec naming a missing one refused), and that
+ * the plan text is byte for byte what plan_print prints for the same plan.
  */
+#define _GNU_SOURCE /* memmem */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,7 @@
 #include "server/api_int.h"
 #include "server/auth.h"
 #include "server/metrics.h"
+#include "server/secret.h"
 #include "server/server.h"
 #include "server/server_conf.h"
 #include "serve/manager.h"
@@ -772,6 +776,114 @@ static void test_keys_many(void **state)
     store_service_clear(&got);
 }
 
+/* One call as role whose reply must have `status` and must not hold the
+ * secret's value anywhere; the reply's JSON (NULL if not JSON). */
+#define HF_VALUE "hf_TopSecretValue_0123456789"
+static json_t *secret_call(struct srv *s, enum auth_role role, const char *method,
+                           const char *path, const char *query, const char *body,
+                           int status)
+{
+    struct api_resp rp;
+    json_t *o = call(s, role, method, path, query, body, &rp);
+
+    if (rp.status != status)
+        fail_msg("%s %s?%s: status %d (want %d): %.*s", method, path, query ? query : "",
+                 rp.status, status, (int)rp.body_len, rp.body ? rp.body : "");
+    if (rp.body != NULL && memmem(rp.body, rp.body_len, HF_VALUE, strlen(HF_VALUE)))
+        fail_msg("%s %s: the reply holds the value: %.*s", method, path, (int)rp.body_len,
+                 rp.body);
+    api_resp_clear(&rp);
+    return o;
+}
+
+/* Secrets through the API: set (member), list (viewer: names and times),
+ * delete; no reply ever holds the value; the store holds ciphertext that
+ * opens with the server's key as (team, name) only; a submitted spec that
+ * names a secret its team lacks is refused at the reference's line. */
+static void test_secrets(void **state)
+{
+    struct fx *f = *state;
+    struct srv *s = &f->s;
+    static const char job_ok[] =
+        "{\"spec\": \"name: j\\nresources:\\n  accelerators: H100:8\\nrun: x\\n"
+        "envs:\\n  HF_TOKEN: {secret: hf}\\nstratus: {team: research}\\n\"}";
+    static const char job_missing[] =
+        "{\"spec\": \"name: j\\nresources:\\n  accelerators: H100:8\\nrun: x\\n"
+        "secrets:\\n  WANDB_KEY: null\\nstratus: {team: research}\\n\"}";
+    struct store_secret sc;
+    struct store_job j;
+    char *v = NULL, *t;
+    size_t len;
+    struct err e;
+    json_t *o;
+
+    o = secret_call(s, AUTH_MEMBER, "PUT", "/v1/secrets/hf", "team=research",
+                    "{\"value\": \"" HF_VALUE "\"}", 200);
+    t = field(o, "name");
+    assert_string_equal(t, "hf");
+    free(t);
+    t = field(o, "team");
+    assert_string_equal(t, "research");
+    free(t);
+    json_decref(o);
+    json_decref(secret_call(s, AUTH_VIEWER, "PUT", "/v1/secrets/hf", "team=research",
+                            "{\"value\": \"" HF_VALUE "\"}", 403));
+    json_decref(secret_call(s, AUTH_MEMBER, "PUT", "/v1/secrets/-x", NULL,
+                            "{\"value\": \"v\"}", 400));
+    json_decref(secret_call(s, AUTH_MEMBER, "PUT", "/v1/secrets/x", NULL, "{}", 400));
+    json_decref(secret_call(s, AUTH_MEMBER, "PUT", "/v1/secrets/x", NULL,
+                            "{\"value\": 7}", 400));
+    json_decref(secret_call(s, AUTH_MEMBER, "PUT", "/v1/secrets/x", "team=a%0Ab",
+                            "{\"value\": \"v\"}", 400));
+    json_decref(secret_call(s, AUTH_NONE, "GET", "/v1/secrets", "team=research", NULL, 401));
+    o = secret_call(s, AUTH_VIEWER, "GET", "/v1/secrets", "team=research", NULL, 200);
+    t = field(o, "secrets.0.name");
+    assert_string_equal(t, "hf");
+    free(t);
+    t = field(o, "secrets.0.value");
+    assert_string_equal(t, "(missing)");
+    free(t);
+    json_decref(o);
+    o = secret_call(s, AUTH_VIEWER, "GET", "/v1/secrets", NULL, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(o, "secrets")), 0);
+    json_decref(o);
+    /* the store: ciphertext, which opens as (research, hf) only */
+    err_clear(&e);
+    assert_int_equal(store_secret_get(s->st, "research", "hf", &sc, &e), 0);
+    assert_null(memmem(sc.ciphertext, sc.ciphertext_len, HF_VALUE, strlen(HF_VALUE)));
+    assert_int_equal(secret_open(s->secrets_key, "research", "hf", sc.ciphertext,
+                                 sc.ciphertext_len, sc.nonce, sc.nonce_len, &v, &len, &e),
+                     0);
+    assert_string_equal(v, HF_VALUE);
+    secret_free(v, len);
+    assert_int_equal(secret_open(s->secrets_key, "", "hf", sc.ciphertext, sc.ciphertext_len,
+                                 sc.nonce, sc.nonce_len, &v, &len, &e),
+                     ST_ESTATE);
+    store_secret_clear(&sc);
+    /* submits: a reference the team has, one it lacks */
+    o = secret_call(s, AUTH_MEMBER, "POST", "/v1/jobs", NULL, job_ok, 201);
+    assert_int_equal(store_job_get(s->st, json_integer_value(json_object_get(o, "id")), &j, &e),
+                     0);
+    assert_non_null(strstr(j.spec_text, "{secret: hf}"));
+    store_job_clear(&j);
+    json_decref(o);
+    o = secret_call(s, AUTH_MEMBER, "POST", "/v1/jobs", NULL, job_missing, 400);
+    t = field(o, "error.message");
+    assert_non_null(strstr(t, "spec.yaml:6:3: WANDB_KEY refers to the secret 'WANDB_KEY', "
+                              "which team 'research' does not have"));
+    assert_non_null(strstr(t, "stratus secret set WANDB_KEY --team research"));
+    free(t);
+    json_decref(o);
+    /* delete, then it is gone */
+    json_decref(secret_call(s, AUTH_VIEWER, "DELETE", "/v1/secrets/hf", "team=research",
+                            NULL, 403));
+    json_decref(secret_call(s, AUTH_MEMBER, "DELETE", "/v1/secrets/hf", "team=research",
+                            NULL, 200));
+    json_decref(secret_call(s, AUTH_MEMBER, "DELETE", "/v1/secrets/hf", "team=research",
+                            NULL, 404));
+    json_decref(secret_call(s, AUTH_MEMBER, "POST", "/v1/jobs", NULL, job_ok, 400));
+}
+
 /* docs/api/openapi.yaml documents every route of the table, and no other:
  * same paths, same methods; routes needing no role say `security: []`. */
 static void test_openapi_matches_table(void **state)
@@ -819,6 +931,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_life, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_text_same, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_reply_cache, setup, teardown),

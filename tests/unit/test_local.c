@@ -1,6 +1,7 @@
 /*
  * test_local.c - the local driver with real processes: the environment a
- * node sees, exit codes, idempotent launch (and the crash window between
+ * node sees (secrets through a file of their own that does not outlive the
+ * node's start), exit codes, idempotent launch (and the crash window between
  * creating an attempt and starting its nodes), gang capacity, stockouts,
  * injected preemption with its notice, seeded random preemption, terminate,
  * a lost node, local.yaml errors, and the crash property: nodes keep running
@@ -508,7 +509,7 @@ static void test_env_and_files(void **state)
 {
     struct world *w = *state;
     const struct driver_env envs[] = {
-        {"MODEL", "llama"}, {"TRICKY", tricky}, {"STRATUS_NODE_RANK", "99"}};
+        {"MODEL", "llama", 0}, {"TRICKY", tricky, 0}, {"STRATUS_NODE_RANK", "99", 0}};
     char *ckpt = xasprintf("%s/ckpt/job-7/att-2", w->home);
     char *src = xasprintf("%s/src", w->home);
     struct attempt a =
@@ -542,6 +543,46 @@ static void test_env_and_files(void **state)
     check_node_files(w);
     free(src);
     free(ckpt);
+}
+
+/* A secret (driver_env.secret) reaches the job's environment through the
+ * node's own `secrets` file, never its `env`; the supervisor removes the
+ * file once it has read it, and a node stopped before it ever started does
+ * not keep it either. */
+static void test_secret_env(void **state)
+{
+    struct world *w = *state;
+    const struct driver_env envs[] = {{"PLAIN", "p", 0}, {"TOKEN", "s3cr3t-v4lue", 1}};
+    struct attempt a = mk_att(91, 9, &GCP_H100, 2, 0,
+                              "printf '%s/%s' \"$PLAIN\" \"$TOKEN\" > tok.out");
+    struct attempt b = mk_att(92, 9, &GCP_H100, 1, 0, "true");
+    struct err e;
+    char *text;
+    int r;
+
+    a.envs = b.envs = envs;
+    a.nenvs = b.nenvs = 2;
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 91, DRV_EV_EXITED, 2);
+    for (r = 0; r < 2; r++) {
+        text = node_slurp(w, 91, r, "work/tok.out");
+        assert_string_equal(text, "p/s3cr3t-v4lue");
+        free(text);
+        text = node_slurp(w, 91, r, "env");
+        assert_non_null(strstr(text, "PLAIN=p"));
+        assert_null(strstr(text, "s3cr3t"));
+        free(text);
+        assert_false(node_exists(w, 91, r, "secrets"));
+    }
+    local_sys.spawn = spawn_nothing; /* its supervisor never starts */
+    launch_ok(w, &b);
+    local_sys.spawn = real_spawn;
+    assert_true(node_exists(w, 92, 0, "secrets"));
+    err_clear(&e);
+    assert_int_equal(driver_terminate(&w->d, 92, &e), 0);
+    w_wait(w, 92, DRV_EV_EXITED, 1);
+    assert_false(node_exists(w, 92, 0, "secrets"));
 }
 
 static void test_exit_codes(void **state)
@@ -579,7 +620,7 @@ static void test_idempotent_launch(void **state)
 {
     struct world *w = *state;
     char *count = xasprintf("%s/count", w->home), *text;
-    const struct driver_env envs[] = {{"COUNT", count}};
+    const struct driver_env envs[] = {{"COUNT", count, 0}};
     struct attempt a = mk_att(31, 3, &GCP_H100, 2, 0,
                               "echo $STRATUS_NODE_RANK >> \"$COUNT\"; sleep 0.3");
 
@@ -603,7 +644,7 @@ static void test_launch_after_crash_window(void **state)
 {
     struct world *w = *state;
     char *count = xasprintf("%s/count", w->home), *text;
-    const struct driver_env envs[] = {{"COUNT", count}};
+    const struct driver_env envs[] = {{"COUNT", count, 0}};
     struct attempt a =
         mk_att(32, 3, &GCP_H100, 2, 0, "echo $STRATUS_NODE_RANK >> \"$COUNT\"");
 
@@ -1082,7 +1123,7 @@ static void test_full_disk_exit(void **state)
 {
     struct world *w = *state;
     struct attempt a = mk_att(121, 12, &GCP_H100, 1, 0, "touch \"$FULL\"; echo done");
-    struct driver_env env = {"FULL", NULL};
+    struct driver_env env = {"FULL", NULL, 0};
     const struct driver_event *ev;
 
     full_flag = xasprintf("%s/disk-full", w->home);
@@ -1110,7 +1151,7 @@ static void test_full_disk_retry(void **state)
 {
     struct world *w = *state;
     struct attempt a = mk_att(122, 12, &GCP_H100, 1, 0, "touch \"$FULL\"; exit 0");
-    struct driver_env env = {"FULL", NULL};
+    struct driver_env env = {"FULL", NULL, 0};
     char *dir = node_path(w, 122, 0, ""), *log;
     const struct driver_event *ev;
 
@@ -1314,7 +1355,7 @@ static void test_next_attempt_waits(void **state)
 {
     struct world *w = *state;
     char *trace = xasprintf("%s/trace", w->home);
-    const struct driver_env envs[] = {{"TRACE", trace}};
+    const struct driver_env envs[] = {{"TRACE", trace, 0}};
     static const char run1[] =
         "if [ $STRATUS_NODE_RANK = 1 ]; then trap 'echo T >> t.out' TERM; fi; "
         "echo \"$$ 1\" >> \"$TRACE\"; while :; do sleep 0.05; done";
@@ -1438,7 +1479,7 @@ static void test_bad_config(void **state)
 static void test_bad_attempt(void **state)
 {
     struct world *w = *state;
-    const struct driver_env bad1[] = {{"A=B", "x"}}, bad2[] = {{"1X", "x"}};
+    const struct driver_env bad1[] = {{"A=B", "x", 0}}, bad2[] = {{"1X", "x", 0}};
     struct attempt a = mk_att(111, 1, &GCP_H100, 1, 0, "true");
     struct err e;
     char *dir = xasprintf("%s/local/att-111", w->home);
@@ -1481,6 +1522,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_env_and_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_launch_after_crash_window, setup, teardown),

@@ -2,7 +2,7 @@
  * test_sched.c - the controller (src/sched) scenario by scenario, in virtual
  * time: the real controller on the sim driver (schedtest.h), asserting
  * states, placements (cloud, region, mode), carried checkpoints and bills
- * exactly.
+ * exactly; and secrets opened at launch (the envs the driver gets).
  *
  * Every bill is computed here by hand from the fixture catalog
  * (tests/data/sched/catalog, $/node-hour):
@@ -772,9 +772,64 @@ static void test_failed_commit(void **state)
     st_free(w);
 }
 
+/* ---- secrets ---- */
+
+/* The server's resolver, as a test: research's "hf" and nothing else. */
+static int fake_secret(void *ctx, const char *team, const char *name, char **value,
+                       struct err *e)
+{
+    (void)ctx;
+    if (strcmp(team, "research") != 0 || strcmp(name, "hf") != 0)
+        return err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
+    *value = xstrdup("hf-value");
+    return 0;
+}
+
+#define SECRET_JOB(ref)                                                                  \
+    "name: s\nresources:\n  accelerators: L4:4\nrun: x\nenvs:\n  A: '1'\n"              \
+    "  HF_TOKEN: {secret: " ref "}\nstratus:\n  team: research\n  duration: 1h\n"
+
+/* A secret reaches the driver at launch, marked secret; one its team lacks
+ * (deleted after the submit) fails the job with an event that names the
+ * variable and the secret; a world without a resolver launches it empty. */
+static void test_secrets_at_launch(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    int64_t ok, gone;
+
+    st_init(w, NULL);
+    w->p.secret_value = fake_secret;
+    ok = st_submit(w, SECRET_JOB("hf"));
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    assert_non_null(strstr(w->envs, "A=1\n"));
+    assert_non_null(strstr(w->envs, "HF_TOKEN=(secret)hf-value\n"));
+    j = st_job(w, ok);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    store_job_clear(&j);
+    gone = st_submit(w, SECRET_JOB("gone"));
+    sched_poke(w->s);
+    assert_true(st_run_all(w, ST_T0 + 2 * DAY));
+    j = st_job(w, gone);
+    assert_int_equal(j.state, JOB_FAILED);
+    assert_non_null(strstr(j.reason, "HF_TOKEN: team 'research' has no secret 'gone'"));
+    assert_null(strstr(j.reason, "hf-value"));
+    store_job_clear(&j);
+    st_free(w);
+    /* the simulator's world: no resolver, an empty value */
+    st_init(w, NULL);
+    st_submit(w, SECRET_JOB("hf"));
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    assert_non_null(strstr(w->envs, "HF_TOKEN=(secret)\n"));
+    st_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_secrets_at_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_eager_next_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_crash_at_recovering_failover, setup,

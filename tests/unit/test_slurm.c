@@ -462,7 +462,10 @@ static const char hostile[] =
 static void test_body_roundtrip(void **state)
 {
     static struct slurm_cluster cl = {.name = "c1", .gpus = -1, .partition = "gpu"};
-    struct driver_env envs[] = {{"A", hostile}, {"STRATUS_NODE_RANK", "7"}, {"B", ""}};
+    struct driver_env envs[] = {{"A", hostile, 0},
+                                {"STRATUS_NODE_RANK", "7", 0},
+                                {"B", "", 0},
+                                {"HF_TOKEN", "s3cr3t-v4lue", 1}};
     struct attempt a = {.id = 12,
                         .job_id = 3,
                         .n = 2,
@@ -475,7 +478,7 @@ static void test_body_roundtrip(void **state)
                         .nodes = 2,
                         .run = hostile,
                         .envs = envs,
-                        .nenvs = 3,
+                        .nenvs = 4,
                         .ckpt_dir = "/ck"};
     json_t *root, *job, *env;
     json_error_t je;
@@ -491,6 +494,11 @@ static void test_body_roundtrip(void **state)
     env = json_object_get(job, "environment");
     assert_string_equal(json_string_value(json_object_get(env, "A")), hostile);
     assert_string_equal(json_string_value(json_object_get(env, "B")), "");
+    /* a secret: in the job's environment, and nowhere else of the request */
+    assert_string_equal(json_string_value(json_object_get(env, "HF_TOKEN")),
+                        "s3cr3t-v4lue");
+    assert_non_null(strstr(body, "s3cr3t-v4lue"));
+    assert_null(strstr(strstr(body, "s3cr3t-v4lue") + 1, "s3cr3t-v4lue"));
     assert_null(json_object_get(env, "STRATUS_NODE_RANK")); /* the driver's own */
     assert_string_equal(json_string_value(json_object_get(env, "STRATUS__DIR")),
                         "/w/att-12");
@@ -572,7 +580,7 @@ static void test_script_runs_text_only(void **state)
                           "$SKYPILOT_NUM_GPUS_PER_NODE file $(cat f)\"\n"
                           "cat <<'STRATUS_NODE_PROGRAM'\n'\nSTRATUS_NODE_PROGRAM\n",
                           hostile);
-    struct driver_env envs[] = {{"A", hostile}};
+    struct driver_env envs[] = {{"A", hostile, 0}};
     struct attempt a = {.id = 12,
                         .job_id = 3,
                         .n = 1,

@@ -588,6 +588,58 @@ static void test_deadline_vs_duration(void **state)
 /* ------------------------------------------------------------------------ */
 /* Warnings                                                                  */
 
+/* Secrets by reference (docs/secrets.md): envs: {K: {secret: NAME}} and
+ * SkyPilot's secrets: {K: null} / {K: {secret: NAME}}; a value written in
+ * the spec, a bad name, a variable set twice are refused where written. */
+static void test_secret_refs(void **state)
+{
+    struct spec *s = load_ok("run: x\n"
+                             "envs:\n"
+                             "  A: 1\n"
+                             "  HF_TOKEN: {secret: hf}\n"
+                             "secrets:\n"
+                             "  WANDB_API_KEY: null\n"
+                             "  AWS_KEY: {secret: aws.prod-1}\n");
+
+    (void)state;
+    assert_int_equal(s->nenvs, 4);
+    assert_int_equal(spec_secret_refs(s), 3);
+    assert_string_equal(s->envs[0].key, "A");
+    assert_null(s->envs[0].secret);
+    assert_string_equal(s->envs[1].key, "HF_TOKEN");
+    assert_string_equal(s->envs[1].secret, "hf");
+    assert_string_equal(s->envs[1].value, "");
+    assert_int_equal(s->envs[1].line, 4);
+    assert_int_equal(s->envs[1].col, 3);
+    assert_string_equal(s->envs[2].key, "WANDB_API_KEY");
+    assert_string_equal(s->envs[2].secret, "WANDB_API_KEY");
+    assert_string_equal(s->envs[3].secret, "aws.prod-1");
+    assert_int_equal(s->nwarnings, 0);
+    spec_free(s);
+    /* secrets: first, then envs: the same namespace either way */
+    assert_contains(load_err("secrets: {HF_TOKEN: null}\nenvs: {HF_TOKEN: x}\nrun: x\n"),
+                    "t.yaml:2:8: envs.HF_TOKEN: the variable is set at line 1 already");
+    assert_contains(load_err("envs: {HF_TOKEN: x}\nsecrets: {HF_TOKEN: null}\nrun: x\n"),
+                    "t.yaml:2:11: secrets.HF_TOKEN: the variable is set at line 1");
+    assert_contains(load_err("secrets: {HF_TOKEN: hf_abc}\nrun: x\n"),
+                    "t.yaml:1:21: secrets.HF_TOKEN: a value written in the spec would be "
+                    "stored with the job in plain text; keep it in the server (stratus "
+                    "secret set HF_TOKEN --team TEAM");
+    assert_contains(load_err("envs: {K: {secret: 'a/b'}}\n"),
+                    "t.yaml:1:20: envs.K: 'a/b' is not a secret name");
+    assert_contains(load_err("envs: {K: {secret: null}}\n"),
+                    "t.yaml:1:11: envs.K needs the name of a secret: {secret: NAME}");
+    assert_contains(load_err("envs: {K: {secrte: x}}\n"),
+                    "t.yaml:1:11: envs.K must be a single value or {secret: NAME} (a secret "
+                    "of the job's team), not another mapping");
+    assert_contains(load_err("envs: {K: {secret: x, team: y}}\n"), "unknown key 'team' in envs.K");
+    assert_contains(load_err("envs: {K: [a]}\n"),
+                    "envs.K must be a single value or {secret: NAME}, not a list");
+    assert_contains(load_err("secrets: [A]\n"), "t.yaml:1:10: secrets");
+    assert_contains(load_err("secrets: {9X: null}\n"),
+                    "secrets: '9X' is not a variable name");
+}
+
 static void test_warnings_not_honoured(void **state)
 {
     struct spec *s = load_ok("file_mounts: {/data: s3://x}\n"
@@ -598,14 +650,14 @@ static void test_warnings_not_honoured(void **state)
                              "    - image_id: docker:x\n"
                              "      job_recovery: FAILOVER\n"
                              "run: x\n"
-                             "secrets: [A]\n"
+                             "managed_secrets: [A]\n"
                              "config: {docker: {run_options: x}}\n"
                              "workdir: {url: 'https://x/y.git', ref: main}\n");
     static const char *const expect[] = {
         "t.yaml:4:3: warning: resources.labels is not honoured yet",
         "t.yaml:6:7: warning: resources.any_of[0].image_id is honoured only at the top",
         "t.yaml:7:7: warning: resources.any_of[0].job_recovery is honoured only",
-        "t.yaml:9:1: warning: secrets is not honoured yet",
+        "t.yaml:9:1: warning: managed_secrets is not honoured yet",
         "t.yaml:10:1: warning: config is not honoured yet",
         "t.yaml:11:10: warning: workdir from a git repository is not honoured yet",
     };
@@ -678,7 +730,7 @@ static const struct bad_case bad_cases[] = {
     {"envs: [A]\n", "t.yaml:1:7: envs must be a mapping, not a list"},
     {"envs:\n  MY-VAR: 1\n", "t.yaml:2:3: envs: 'MY-VAR' is not a variable name"},
     {"envs:\n  1X: 1\n", "t.yaml:2:3: envs: '1X' is not a variable name"},
-    {"envs:\n  X: {a: 1}\n", "t.yaml:2:6: envs.X must be a single value, not a mapping"},
+    {"envs:\n  X: {a: 1}\n", "t.yaml:2:6: envs.X must be a single value or {secret: NAME}"},
     {"workdir: {url: x, branch: y}\n", "t.yaml:1:19: unknown key 'branch' in workdir"},
     /* structure */
     {"", "t.yaml: the file is empty"},
@@ -1096,7 +1148,7 @@ static const struct sky_case sky_cases[] = {
      0,
      1,
      SPEC_KIND_BATCH,
-     {":4:1: warning: secrets is not honoured yet"}},
+     {NULL}},
     {"vllm_multinode_service.yaml",
      "H100:8@*/*/*",
      0,
@@ -1459,6 +1511,7 @@ int main(void)
         cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_deadline_vs_duration),
         cmocka_unit_test(test_warnings_not_honoured),
+        cmocka_unit_test(test_secret_refs),
         cmocka_unit_test(test_warnings_misc),
         cmocka_unit_test(test_warnings_cap),
         cmocka_unit_test(test_bad_inputs),

@@ -12,7 +12,9 @@
  * owner-only file modes, API tokens and server settings (schema 6),
  * services and their replicas (schema 7: one live service per name, find,
  * replica lists by service and activity, rolled back with a transaction),
- * and the fault wrapper's gates on them.
+ * secrets (schema 10: put replaces by team and name, list without values,
+ * delete, rolled back with a transaction), and the fault wrapper's gates on
+ * them.
  *
  * Each test gets a fresh directory (setup/teardown) and opens its store
  * there.  A few tests reach under the store with the sqlite3 API to build
@@ -37,9 +39,8 @@
 #include "store/store_int.h"
 #include "testutil.h"
 
-/* The schema this stratus writes (sqlite.c's migrations). */
-#define SCHEMA_NOW 10
-#define SCHEMA_NOW_S "10"
+/* The schema version this stratus migrates every store to. */
+#define SCHEMA_LATEST 11
 
 struct fixture {
     char *dir;
@@ -895,6 +896,160 @@ static void test_cost_by_job_order(void **state)
     store_close(st);
 }
 
+/* ---- secrets (schema 10) ---------------------------------------------------- */
+
+static struct store_secret secret_of(char *team, char *name, const char *ct, double at)
+{
+    static unsigned char nonce[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    struct store_secret s;
+
+    memset(&s, 0, sizeof(s));
+    s.team = team;
+    s.name = name;
+    s.ciphertext = (unsigned char *)(uintptr_t)ct;
+    s.ciphertext_len = strlen(ct) + 1; /* the NUL too: bytes, not text */
+    s.nonce = nonce;
+    s.nonce_len = sizeof(nonce);
+    s.updated_at = at;
+    return s;
+}
+
+/* Put inserts or replaces by (team, name), keeping created_at; get returns
+ * the bytes; list is by team, in name order, without ciphertext; delete. */
+static void test_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_secret a = secret_of("research", "hf", "ct-a\001\377", 10.5),
+                        b = secret_of("research", "aws", "ct-b", 11),
+                        c = secret_of("", "hf", "ct-c", 12), got, *v;
+    size_t n;
+    struct err e;
+
+    OK(store_secret_put(st, &a, E));
+    OK(store_secret_put(st, &b, E));
+    OK(store_secret_put(st, &c, E));
+    OK(store_secret_get(st, "research", "hf", &got, E));
+    assert_string_equal(got.team, "research");
+    assert_string_equal(got.name, "hf");
+    assert_int_equal(got.ciphertext_len, a.ciphertext_len);
+    assert_memory_equal(got.ciphertext, a.ciphertext, a.ciphertext_len);
+    assert_int_equal(got.nonce_len, 12);
+    assert_memory_equal(got.nonce, a.nonce, 12);
+    assert_same_double(got.created_at, 10.5);
+    assert_same_double(got.updated_at, 10.5);
+    store_secret_clear(&got);
+    /* replaced: new bytes and updated_at, the first created_at */
+    a = secret_of("research", "hf", "ct-a2", 20);
+    OK(store_secret_put(st, &a, E));
+    OK(store_secret_get(st, "research", "hf", &got, E));
+    assert_memory_equal(got.ciphertext, "ct-a2", 6);
+    assert_same_double(got.created_at, 10.5);
+    assert_same_double(got.updated_at, 20);
+    store_secret_clear(&got);
+    /* the team's, by name, names and times only */
+    OK(store_secret_list(st, "research", &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "aws");
+    assert_string_equal(v[1].name, "hf");
+    assert_null(v[0].ciphertext);
+    assert_null(v[1].nonce);
+    assert_same_double(v[1].created_at, 10.5);
+    store_secrets_free(v, n);
+    OK(store_secret_list(st, "", &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].team, "");
+    store_secrets_free(v, n);
+    OK(store_secret_list(st, "nobody", &v, &n, E));
+    assert_int_equal(n, 0);
+    store_secrets_free(v, n);
+    /* another team's name is another secret */
+    err_clear(&e);
+    assert_int_equal(store_secret_get(st, "infer", "hf", &got, &e), ST_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "no secret 'hf'"));
+    OK(store_secret_delete(st, "research", "hf", E));
+    assert_int_equal(store_secret_delete(st, "research", "hf", &e), ST_ENOTFOUND);
+    assert_int_equal(store_secret_get(st, "research", "hf", &got, &e), ST_ENOTFOUND);
+    OK(store_secret_get(st, "", "hf", &got, E));
+    store_secret_clear(&got);
+    /* put again after a delete: a new secret, created now */
+    a = secret_of("research", "hf", "ct-a3", 30);
+    OK(store_secret_put(st, &a, E));
+    OK(store_secret_get(st, "research", "hf", &got, E));
+    assert_same_double(got.created_at, 30);
+    store_secret_clear(&got);
+    /* refused before the backend */
+    a.name = "";
+    assert_int_equal(store_secret_put(st, &a, &e), ST_EINVAL);
+    a.name = "x";
+    a.ciphertext_len = 0;
+    assert_int_equal(store_secret_put(st, &a, &e), ST_EINVAL);
+    assert_int_equal(store_secret_get(st, NULL, "x", &got, &e), ST_EINVAL);
+    assert_int_equal(store_secret_list(st, NULL, &v, &n, &e), ST_EINVAL);
+    assert_null(v);
+    store_close(st);
+    if (!f->mem) { /* kept across a reopen */
+        st = open_at(f->path);
+        OK(store_secret_list(st, "research", &v, &n, E));
+        assert_int_equal(n, 2);
+        store_secrets_free(v, n);
+        store_close(st);
+    }
+}
+
+/* A rolled-back transaction leaves no put, replacement or delete behind. */
+static void test_secrets_rollback(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_secret a = secret_of("t", "a", "one", 1), b = secret_of("t", "b", "two", 2),
+                        got;
+    struct store_secret *v;
+    size_t n;
+
+    OK(store_secret_put(st, &a, E));
+    OK(store_begin(st, E));
+    OK(store_secret_put(st, &b, E));
+    a = secret_of("t", "a", "uno", 3);
+    OK(store_secret_put(st, &a, E));
+    OK(store_secret_delete(st, "t", "a", E));
+    store_rollback(st);
+    OK(store_secret_list(st, "t", &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "a");
+    store_secrets_free(v, n);
+    OK(store_secret_get(st, "t", "a", &got, E));
+    assert_memory_equal(got.ciphertext, "one", 4);
+    assert_same_double(got.updated_at, 1);
+    store_secret_clear(&got);
+    store_close(st);
+}
+
+/* The fault wrapper counts puts and deletes as writes; a dead writer reads
+ * nothing. */
+static void test_fault_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_fault *ctl = store_fault_wrap(st);
+    struct store_secret a = secret_of("t", "a", "one", 1), got, *v;
+    size_t n;
+    struct err e;
+
+    ctl->fail_write = 1;
+    err_clear(&e);
+    assert_int_equal(store_secret_put(st, &a, &e), ST_EIO);
+    OK(store_secret_put(st, &a, E));
+    OK(store_secret_delete(st, "t", "a", E));
+    assert_int_equal(ctl->writes, 3);
+    ctl->dead = 1;
+    assert_int_equal(store_secret_get(st, "t", "a", &got, &e), ST_EIO);
+    assert_int_equal(store_secret_list(st, "t", &v, &n, &e), ST_EIO);
+    assert_null(v);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
 /* ---- tokens and settings (schema 6) ------------------------------------------ */
 
 static struct store_token token_of(char *name, char *role, char *hash, double at)
@@ -1521,7 +1676,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store_checkpoint *cv;
     size_t n;
 
-    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     OK(store_job_insert(st, &j, E));
     a = full_attempt(j.id);
     OK(store_attempt_insert(st, &a, E));
@@ -1536,7 +1691,7 @@ static void test_reopen_keeps_everything(void **state)
     store_close(st); /* an open transaction is rolled back */
 
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     OK(store_job_get(st, j.id, &got, E));
     assert_job_eq(&got, &j);
     store_job_clear(&got);
@@ -1718,7 +1873,7 @@ static void test_migrate_from_v1(void **state)
                       "INSERT INTO requests (at, kind, arg) VALUES (12, 'cancel', '1');");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
     assert_string_equal(got.team, "ml");
@@ -1750,7 +1905,7 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(store_id(st), id);
     assert_int_equal(store_legacy_layout(st), 1);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_LATEST);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = "
                              "'index' AND name IN ('events_job', 'attempts_state')"),
@@ -1794,7 +1949,7 @@ static void test_migrate_from_v5(void **state)
                       " 8, 1, 1, 2.5, 10, 11, 20, 1, 0, 9.75, NULL, 0, 0, 0, 1.5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     assert_int_equal(store_legacy_layout(st), 0);
     OK(store_job_get(st, 1, &got, E));
@@ -1815,7 +1970,7 @@ static void test_migrate_from_v5(void **state)
     OK(store_token_insert(st, &t, E));
     OK(store_setting_put(st, "policy", "p", E));
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_LATEST);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('tokens',"
                              " 'settings', 'tokens_hash', 'tokens_live_name')"),
@@ -1865,7 +2020,7 @@ static void test_migrate_from_v6(void **state)
                       " VALUES ('ci', 'member', '" HASH_A "', 5);");
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 6);
     st = open_at(f->path);
-    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     assert_string_equal(store_id(st), "0123456789abcdef0123456789abcdef");
     OK(store_job_get(st, 1, &got, E));
     assert_string_equal(got.name, "old");
@@ -1887,7 +2042,7 @@ static void test_migrate_from_v6(void **state)
     r = add_replica(st, s.id, 1, 40001, JOB_PENDING);
     assert_int_equal(r, 2);
     store_close(st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_NOW);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), SCHEMA_LATEST);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE name IN ('services',"
                              " 'services_live_name', 'jobs_service')"),
@@ -1949,8 +2104,15 @@ static void test_newer_version_refused(void **state)
     err_clear(&e);
     assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
     assert_null(st);
-    assert_non_null(strstr(e.msg, "this database was written by a newer stratus "
-                                  "(schema version 99; this stratus knows up to " SCHEMA_NOW_S ")"));
+    {
+        char want[128];
+
+        snprintf(want, sizeof(want),
+                 "this database was written by a newer stratus (schema version 99; "
+                 "this stratus knows up to %d)",
+                 SCHEMA_LATEST);
+        assert_non_null(strstr(e.msg, want));
+    }
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
@@ -1998,7 +2160,7 @@ static void test_memory_store(void **state)
     OK(store_job_get(st, id, &got, E));
     assert_string_equal(got.name, "sim");
     store_job_clear(&got);
-    assert_int_equal(store_schema_version(st), SCHEMA_NOW);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     store_close(st);
 }
 
@@ -2394,6 +2556,52 @@ static void random_token_op(struct store *st[2], int *rx, int *ry, struct err *e
     }
 }
 
+static void random_secret_op(struct store *st[2], int *rx, int *ry, struct err *ex,
+                             struct err *ey)
+{
+    static char *const steams[] = {"", "research", "infer"};
+    static char *const snames[] = {"hf", "aws", "wandb", "HF_TOKEN"};
+    static const char *const cts[] = {"c1", "c2", "c3"};
+    char *team = PICK(steams), *name = PICK(snames);
+
+    if (rnd(3) == 0) {
+        *rx = store_secret_delete(st[0], team, name, ex);
+        *ry = store_secret_delete(st[1], team, name, ey);
+    } else {
+        struct store_secret s = secret_of(team, name, cts[rnd(3)], rnd_time() + 1);
+
+        *rx = store_secret_put(st[0], &s, ex);
+        *ry = store_secret_put(st[1], &s, ey);
+    }
+}
+
+static void compare_secrets(struct store *x, struct store *y)
+{
+    static const char *const steams[] = {"", "research", "infer"};
+    struct store_secret *vx, *vy, gx, gy;
+    size_t nx, ny, i, t;
+
+    for (t = 0; t < 3; t++) {
+        OK(store_secret_list(x, steams[t], &vx, &nx, E));
+        OK(store_secret_list(y, steams[t], &vy, &ny, E));
+        assert_int_equal(nx, ny);
+        for (i = 0; i < nx; i++) {
+            assert_string_equal(vx[i].name, vy[i].name);
+            assert_same_double(vy[i].created_at, vx[i].created_at);
+            assert_same_double(vy[i].updated_at, vx[i].updated_at);
+            OK(store_secret_get(x, steams[t], vx[i].name, &gx, E));
+            OK(store_secret_get(y, steams[t], vx[i].name, &gy, E));
+            assert_int_equal(gx.ciphertext_len, gy.ciphertext_len);
+            assert_memory_equal(gx.ciphertext, gy.ciphertext, gx.ciphertext_len);
+            assert_int_equal(gx.nonce_len, gy.nonce_len);
+            store_secret_clear(&gx);
+            store_secret_clear(&gy);
+        }
+        store_secrets_free(vx, nx);
+        store_secrets_free(vy, ny);
+    }
+}
+
 static void compare_tokens_settings(struct store *x, struct store *y)
 {
     static const char *const keys[] = {"policy", "other", "none"};
@@ -2638,6 +2846,7 @@ static void compare_stores(struct store *x, struct store *y, int step)
     }
     compare_tokens_settings(x, y);
     compare_services(x, y);
+    compare_secrets(x, y);
 }
 
 static void test_backends_agree(void **state)
@@ -2649,7 +2858,7 @@ static void test_backends_agree(void **state)
 
     rng_state = 0x9e3779b97f4a7c15ULL;
     for (step = 0; step < 2500; step++) {
-        unsigned op = rnd(19);
+        unsigned op = rnd(20);
         struct err ex, ey;
         int rx = 0, ry = 0;
 
@@ -2754,6 +2963,8 @@ static void test_backends_agree(void **state)
             ry = store_setting_put(st[1], key, val, &ey);
         } else if (op == 18) {
             random_service_op(st, &rx, &ry, &ex, &ey);
+        } else if (op == 19) {
+            random_secret_op(st, &rx, &ry, &ex, &ey);
         }
         same_rc(rx, ry, &ex, &ey, "write", step);
         /* count what SQLite holds now (ids restart after a rollback) */
@@ -2832,6 +3043,9 @@ int main(void)
         T(test_replicas),
         T(test_replicas_rollback),
         T(test_fault_services),
+        T(test_secrets),
+        T(test_secrets_rollback),
+        T(test_fault_secrets),
         T(test_rollback_discards),
         T(test_lost_transaction),
         T(test_reopen_keeps_everything),
@@ -2877,6 +3091,9 @@ int main(void)
         M(test_replicas),
         M(test_replicas_rollback),
         M(test_fault_services),
+        M(test_secrets),
+        M(test_secrets_rollback),
+        M(test_fault_secrets),
         M(test_rollback_discards),
         M(test_paging),
         T(test_backends_agree),
