@@ -111,7 +111,7 @@ static void check(const struct api_resp *rp)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size;
-    struct auth_principal who = {AUTH_ADMIN, 0, "owner"};
+    struct auth_principal who = {AUTH_ADMIN, 0, "owner", ""};
     struct api_req rq;
     struct api_resp rp;
     char *method, *target, *q;

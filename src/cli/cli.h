@@ -25,6 +25,8 @@ extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_c
     cli_cmd_local, cli_cmd_controller, cli_cmd_simulate, cli_cmd_trace;
 /* The server's tokens and policy (cmd_token.c, cmd_policy.c). */
 extern const struct cli_cmd cli_cmd_token, cli_cmd_policy;
+/* The web dashboard's login link (cmd_dashboard.c). */
+extern const struct cli_cmd cli_cmd_dashboard;
 extern const struct cli_cmd cli_cmd_serve; /* cmd_serve.c: inference services */
 /* `stratus server` (cmd_server.c). */
 extern const struct cli_cmd cli_cmd_server;

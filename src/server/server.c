@@ -51,6 +51,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/serve.h"
+#include "server/session.h"
 #include "serve/manager.h"
 #include "server/metrics.h"
 #include "server/server_conf.h"
@@ -360,6 +361,7 @@ void srv_close(struct srv *s)
     policy_free(s->policy);
     metrics_free(s->m);
     api_cache_free(s->cache);
+    sessions_free(s->sessions);
     srv_conf_free(s->conf);
     if (s->priv != NULL) {
         if (s->priv->ino_fd >= 0)
