@@ -367,7 +367,8 @@ static json_t *series_json(struct series_set *ss, const char *by, double now)
     double total = 0;
     size_t i, b;
 
-    qsort(ss->v, ss->n, sizeof(*ss->v), series_by_total);
+    if (ss->n > 1)
+        qsort(ss->v, ss->n, sizeof(*ss->v), series_by_total);
     for (b = 0; b < ss->nb; b++)
         json_array_append_new(t, json_real(ss->t0 + ss->step * (double)b));
     for (i = 0; i < ss->n; i++) {
