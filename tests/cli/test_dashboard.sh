@@ -280,4 +280,11 @@ if "$STRATUS" team --help >/dev/null 2>&1; then
 else
   echo "# skipped: team isolation (no \`stratus team\` yet)"
 fi
+# --- the server stops cleanly (under ASan: no leak from sessions or replies) ---
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"; rc=$?
+SERVER_PID=
+[ "$rc" = 0 ] || fail "the server exited $rc on SIGTERM: $(tail -n 30 "$LOG")"
+! grep -qE "Sanitizer|runtime error" "$LOG" || fail "the sanitizers found something: $(grep -A 30 -E "Sanitizer|runtime error" "$LOG" | head -n 60)"
+ok "the server stops cleanly on SIGTERM"
 echo "screenshot: $OUTDIR/dashboard.png"
