@@ -3,7 +3,7 @@
 # TCP listener runs jobs of two teams on the local clouds, one of them
 # preempted and recovered, one pipeline stage queued; headless Chromium loads
 # /ui/ with a viewer token in the URL's fragment, and the DOM it dumps must
-# list the jobs with their placements, mark the regions in use on the map,
+# list the jobs and the service's replica with their placements, mark the regions in use on the map,
 # chart spend with data and draw the attempt timeline with the preemption.
 # Then the static files (types, ETag, 304), the login link of `stratus
 # dashboard` (one use, an HttpOnly SameSite=Strict cookie good for GETs
@@ -86,7 +86,8 @@ placement_of() {
 start_server
 
 # --- work of two teams: research trains on H100 (preempted once), product
-# runs a batch on A10, and a pipeline's second stage waits in the queue ---
+# runs a batch on A10 and a service of one replica, and a pipeline's second
+# stage waits in the queue ---
 cat >"$TMP/pretrain.yaml" <<'YAML'
 name: pretrain
 resources:
@@ -120,6 +121,18 @@ run: echo scored
 stratus:
   team: research
 YAML
+cat >"$TMP/chat.yaml" <<YAML
+name: chat
+resources:
+  accelerators: H100:8
+  use_spot: true
+run: exec python3 -B $SOURCE_DIR/examples/llm-server/server.py --port \$PORT --model toy --decode-tps 200
+service:
+  readiness_probe: {path: /health, initial_delay_seconds: 60}
+  replicas: 1
+stratus:
+  team: product
+YAML
 R=$(launch_detached "$TMP/pretrain.yaml")
 P=$(launch_detached "$TMP/embed.yaml")
 "$STRATUS" launch "$TMP/pipe.yaml" --detach >"$TMP/pipe.out" 2>&1 || fail "pipeline: $(cat "$TMP/pipe.out")"
@@ -128,13 +141,18 @@ wait_state "$P" RUNNING
 Q=$((P + 2)) # the pipeline's second stage
 wait_state "$((P + 1))" RUNNING
 [ "$(job_field "$Q" 'j["state"]')" = PENDING ] || fail "the second stage should wait: $("$STRATUS" status)"
+run 0 "$STRATUS" serve up "$TMP/chat.yaml"
+svc_ready() { [ "$("$STRATUS" serve status chat --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = READY ]; }
+wait_for svc_ready
 run 0 "$STRATUS" local preempt --job "$R"
 recovered() { [ "$(job_field "$R" 'j["attempts"]')" = 2 ] && [ "$(job_field "$R" 'j["state"]')" = RUNNING ]; }
 wait_for recovered
 RWHERE=$(placement_of "$R"); PWHERE=$(placement_of "$P")
 spent() { owner "/v1/cost/series?by=team"; [ "$(json 'j["total"] > 0 and len(j["series"]) == 2')" = True ]; }
 wait_for spent
-ok "jobs of research ($RWHERE, preempted once) and product ($PWHERE) run; a stage waits; spend is accounted"
+owner /v1/services
+SWHERE=$(json 'j["services"][0]["replicas"][0]["cloud"] + "/" + j["services"][0]["replicas"][0]["region"]')
+ok "jobs of research ($RWHERE, preempted once) and product ($PWHERE) run, product's service too ($SWHERE); a stage waits; spend is accounted"
 
 # --- the API the page reads ---
 get /v1/regions
@@ -163,7 +181,9 @@ in_dom 'data-ready="1"'
 in_dom "<tr data-job=\"$R\" data-team=\"research\" data-state=\"RUNNING\" data-placement=\"$RWHERE\""
 in_dom "<tr data-job=\"$P\" data-team=\"product\" data-state=\"RUNNING\" data-placement=\"$PWHERE\""
 in_dom 'data-team-group="research"'; in_dom 'data-team-group="product"'
-ok "the page lists the jobs of both teams with their placements"
+in_dom "<tr data-service=\"chat\" data-team=\"product\""
+in_dom "<div data-replica=\"[0-9]+\" data-placement=\"$SWHERE\">"
+ok "the page lists the jobs of both teams and the service's replica with their placements"
 in_dom "<circle [^>]*data-region=\"$RWHERE\""
 in_dom "<circle [^>]*data-region=\"$PWHERE\"[^>]*data-gpus=\"4\""
 nmarks=$(grep -oE '<circle [^>]*data-region="' <<<"$DOM" | wc -l)
