@@ -68,7 +68,8 @@ browse() {
     [ "$2" != link ] || url=$("$STRATUS" dashboard 2>/dev/null) || fail "stratus dashboard failed"
     rm -rf "$TMP/chrome-$name"
     timeout 120 chromium --headless=new --no-sandbox --disable-gpu --no-first-run \
-      --user-data-dir="$TMP/chrome-$name" --virtual-time-budget=8000 --dump-dom "$url" \
+      --user-data-dir="$TMP/chrome-$name" --enable-logging=stderr --v=0 \
+      --virtual-time-budget=8000 --dump-dom "$url" \
       >"$TMP/$name.html" 2>"$TMP/$name.err"
     DOM=$(cat "$TMP/$name.html")
     grep -qE -- "$check" <<<"$DOM" && return 0
@@ -178,6 +179,8 @@ ok "GET /v1/regions (viewer) has coordinates; /v1/cost/series adds up and refuse
 # --- the page in a browser, with the viewer token in the fragment ---
 browse viewer "$BASE/ui/#token=$api_tok&job=$R" "data-job=\"$R\".*data-placement=\"$RWHERE\""
 in_dom 'data-ready="1"'
+! grep -E "CONSOLE.*(Uncaught|Content Security Policy|Refused)" "$TMP/viewer.err" ||
+  fail "the page's console has errors (above)"
 in_dom "<tr data-job=\"$R\" data-team=\"research\" data-state=\"RUNNING\" data-placement=\"$RWHERE\""
 in_dom "<tr data-job=\"$P\" data-team=\"product\" data-state=\"RUNNING\" data-placement=\"$PWHERE\""
 in_dom 'data-team-group="research"'; in_dom 'data-team-group="product"'

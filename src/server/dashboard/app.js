@@ -311,7 +311,7 @@ function drawServices(svcs, jobs) {
 function select(id) {
   state.selected = id;
   for (const r of document.querySelectorAll("tr[data-job]")) r.classList.toggle("sel", Number(r.dataset.job) === id);
-  drawDetail();
+  drawDetail().catch((e) => ($("status").textContent = "error: " + e.message));
 }
 
 const MODE_COLORS = { spot: "#3b6fd8", "on-demand": "#1e8e3e", committed: "#8e44ad" };
@@ -350,7 +350,15 @@ function drawTimeline(j, atts, events, now) {
 async function drawDetail() {
   const id = state.selected;
   if (id == null) return;
-  const [j, ev] = await Promise.all([api(`/v1/jobs/${id}`), api(`/v1/jobs/${id}/events`)]);
+  let j, ev;
+  try {
+    [j, ev] = await Promise.all([api(`/v1/jobs/${id}`), api(`/v1/jobs/${id}/events`)]);
+  } catch (e) {
+    if (e instanceof AuthError) throw e;
+    state.selected = null; // gone, or not ours to see: close the detail
+    $("detail").hidden = true;
+    return;
+  }
   if (state.selected !== id) return;
   const now = Date.now() / 1000, atts = j.attempts_detail || [], events = ev.events || [];
   $("detail").hidden = false;
@@ -401,6 +409,9 @@ async function poll() {
   state.timer = setTimeout(poll, POLL_MS);
 }
 
+window.addEventListener("resize", () => {
+  if (state.plot) state.plot.setSize({ width: Math.max(300, $("spend-chart").clientWidth), height: 220 });
+});
 takeFragment();
 setupLogin();
 setupSpend();
