@@ -38,8 +38,9 @@ static void round_trip(const char *junk)
     if (session_redeem(ss, code, 102, found, &e) != ST_ENOTFOUND)
         abort(); /* a code works once */
     hdr = xasprintf("x%s=1; %s=%s", strchr(junk, ';') ? "" : junk, SESSION_COOKIE, value);
-    if (session_cookie_find(hdr, found, sizeof(found)) != 0 || strcmp(found, value) != 0 ||
-        session_verify(ss, found, 103, &who) != 0 || who.role != AUTH_ADMIN)
+    if (session_cookie_find(hdr, found, sizeof(found)) != 0 ||
+        strcmp(found, value) != 0 || session_verify(ss, found, 103, &who) != 0 ||
+        who.role != AUTH_ADMIN)
         abort();
     if (session_verify(ss, found, 101 + SESSION_TTL_S, &who) == 0)
         abort(); /* expired */
@@ -60,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (session_verify(ss, found, 103, &who) == 0)
             abort(); /* a made-up session */
     }
-    if (session_verify(ss, s, 103, &who) == 0 || session_redeem(ss, s, 101, found, &e) == 0)
+    if (session_verify(ss, s, 103, &who) == 0 ||
+        session_redeem(ss, s, 101, found, &e) == 0)
         abort();
     if (inputs++ % 64 == 0)
         round_trip(s);

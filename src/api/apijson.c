@@ -66,7 +66,8 @@ static json_t *placement_json(const struct store_attempt *a)
     json_object_set_new(o, "nodes", json_integer(a->nodes));
     json_object_set_new(o, "price_hour", json_real(a->price_hour));
     /* what the dashboard's map counts: accelerators per node */
-    json_object_set_new(o, "accelerator", json_string(a->accelerator ? a->accelerator : ""));
+    json_object_set_new(o, "accelerator",
+                        json_string(a->accelerator ? a->accelerator : ""));
     json_object_set_new(o, "acc_count", json_integer(a->acc_count));
     json_object_set_new(o, "state", json_string(att_state_name(a->state)));
     return o;
@@ -125,8 +126,9 @@ json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts,
             placement = placement_json(&atts[i]);
             /* the job's cost holds its ended attempts; a live one adds its own */
             if (atts[i].state != ATT_ENDED)
-                json_object_set_new(o, "cost_so_far",
-                                    json_real(j->cost + store_attempt_cost_at(&atts[i], now)));
+                json_object_set_new(
+                    o, "cost_so_far",
+                    json_real(j->cost + store_attempt_cost_at(&atts[i], now)));
         }
     json_object_set_new(o, "placement", placement);
     if (atts != NULL && n > 0) {

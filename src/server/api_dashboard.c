@@ -64,8 +64,8 @@ static const struct dash_file *file_find(const char *path)
 }
 
 /* Reply with bytes built into the binary (never copied, never freed). */
-static void reply_static(struct api_call *c, int status, const char *type, const void *data,
-                         size_t len)
+static void reply_static(struct api_call *c, int status, const char *type,
+                         const void *data, size_t len)
 {
     struct api_resp *rp = c->rp;
     const char *route = rp->route;
@@ -180,15 +180,16 @@ void api_ui_login(struct api_call *c)
     if (!api_query(c, "code", code, sizeof(code)) || c->s->sessions == NULL ||
         session_redeem(c->s->sessions, code, c->now, value, &e) != 0) {
         if (e.code == 0)
-            err_set(&e, ST_ENOTFOUND, "this login link is not valid (run `stratus "
-                                      "dashboard` for a new one)");
+            err_set(&e, ST_ENOTFOUND,
+                    "this login link is not valid (run `stratus "
+                    "dashboard` for a new one)");
         login_refused(c, &e);
         return;
     }
     reply_redirect(c, 303, "/ui/");
-    c->rp->set_cookie = xasprintf("%s=%s; Path=/; Max-Age=%.0f; HttpOnly; SameSite=Strict%s",
-                                  SESSION_COOKIE, value, SESSION_TTL_S,
-                                  tls ? "; Secure" : "");
+    c->rp->set_cookie =
+        xasprintf("%s=%s; Path=/; Max-Age=%.0f; HttpOnly; SameSite=Strict%s",
+                  SESSION_COOKIE, value, SESSION_TTL_S, tls ? "; Secure" : "");
 }
 
 /* ---- regions ---- */
@@ -202,9 +203,10 @@ void api_regions(struct api_call *c)
     for (i = 0; i < n; i++) {
         const struct region *r = catalog_region_at(c->s->cat, i);
 
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:f, s:s}", "cloud", r->cloud,
-                                             "region", r->name, "lat", r->lat, "lon", r->lon,
-                                             "continent", r->continent ? r->continent : ""));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:f, s:f, s:s}", "cloud", r->cloud,
+                                        "region", r->name, "lat", r->lat, "lon", r->lon,
+                                        "continent", r->continent ? r->continent : ""));
     }
     o = json_object();
     json_object_set_new(o, "regions", arr);
@@ -222,7 +224,7 @@ void api_regions(struct api_call *c)
 
 struct series {
     char *key;
-    double *usd;  /* one per bucket */
+    double *usd; /* one per bucket */
     double total;
 };
 
@@ -321,7 +323,8 @@ static int series_query(struct api_call *c, char *by, size_t n, long *step, long
     char shown[64];
 
     snprintf(by, n, "cloud");
-    if (api_query(c, "by", by, n) && strcmp(by, "cloud") != 0 && strcmp(by, "team") != 0) {
+    if (api_query(c, "by", by, n) && strcmp(by, "cloud") != 0 &&
+        strcmp(by, "team") != 0) {
         api_failf(c, ST_EINVAL, "?by= takes cloud or team, not '%s'",
                   str_vis(shown, sizeof(shown), by));
         return -1;
@@ -344,7 +347,8 @@ static int series_span(struct api_call *c, struct series_set *ss, double first, 
     size_t i;
 
     for (i = 0; step == 0 && i < sizeof(ladder) / sizeof(ladder[0]); i++)
-        if (span / (double)ladder[i] <= SERIES_AUTO_BUCKETS || i + 1 == sizeof(ladder) / sizeof(ladder[0]))
+        if (span / (double)ladder[i] <= SERIES_AUTO_BUCKETS ||
+            i + 1 == sizeof(ladder) / sizeof(ladder[0]))
             step = ladder[i];
     ss->step = (double)step;
     ss->t0 = floor(from / ss->step) * ss->step;
@@ -376,8 +380,8 @@ static json_t *series_json(struct series_set *ss, const char *by, double now)
 
         for (b = 0; b < ss->nb; b++)
             json_array_append_new(u, json_real(ss->v[i].usd[b]));
-        json_array_append_new(arr, json_pack("{s:s, s:o, s:f}", "key", ss->v[i].key, "usd",
-                                             u, "total", ss->v[i].total));
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:f}", "key", ss->v[i].key,
+                                             "usd", u, "total", ss->v[i].total));
         total += ss->v[i].total;
     }
     json_object_set_new(o, "by", json_string(by));
@@ -396,6 +400,15 @@ static int series_counts(struct api_call *c, const struct store_attempt *a,
                          const struct store_job *j)
 {
     return j != NULL && a->running_at > 0 && api_team_role(c, j->team) >= AUTH_VIEWER;
+}
+
+/* What attempt a of job j is summed under: its team or its cloud. */
+static const char *series_key(const char *by, const struct store_job *j,
+                              const struct store_attempt *a)
+{
+    const char *k = strcmp(by, "team") == 0 ? j->team : a->cloud;
+
+    return k != NULL && *k ? k : "(none)";
 }
 
 /* GET /v1/cost/series?by=cloud|team&step=SECONDS&since=UNIX (viewer). */
@@ -427,13 +440,12 @@ void api_cost_series(struct api_call *c)
     if (series_span(c, &ss, first, step, since) == 0) {
         for (i = 0; i < na; i++) {
             const struct store_job *j = job_find(jobs, nj, a[i].job_id);
-            double end = a[i].ended_at > 0 ? a[i].ended_at : c->now;
-            double usd = a[i].ended_at > 0 ? a[i].cost : store_attempt_cost_at(&a[i], c->now);
-            const char *key = strcmp(by, "team") == 0 ? (j && j->team ? j->team : "(none)")
-                                                       : a[i].cloud ? a[i].cloud : "(none)";
+            int ended = a[i].ended_at > 0;
 
             if (series_counts(c, &a[i], j))
-                series_add(&ss, key, a[i].running_at, end, usd);
+                series_add(&ss, series_key(by, j, &a[i]), a[i].running_at,
+                           ended ? a[i].ended_at : c->now,
+                           ended ? a[i].cost : store_attempt_cost_at(&a[i], c->now));
         }
         api_reply(c, 200, series_json(&ss, by, c->now));
     }

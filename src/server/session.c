@@ -76,8 +76,8 @@ static struct entry *slot_find(struct entry *t, size_t n, const char *value, dou
 }
 
 /* A new value with prefix into value, its entry in t valid for ttl. */
-static int entry_add(struct entry *t, size_t n, const char *prefix, double now, double ttl,
-                     char *value, struct err *e)
+static int entry_add(struct entry *t, size_t n, const char *prefix, double now,
+                     double ttl, char *value, struct err *e)
 {
     struct entry *en = slot_new(t, n, now);
     char digest[65];

@@ -52,7 +52,8 @@ static int setup(void **state)
     s->conf = c;
     s->m = metrics_new();
     err_clear(&e);
-    if (store_open(&s->st, c->store_path, &e) != 0 || catalog_load(&s->cat, MINI, &e) != 0) {
+    if (store_open(&s->st, c->store_path, &e) != 0 ||
+        catalog_load(&s->cat, MINI, &e) != 0) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;
     }
@@ -214,7 +215,8 @@ static void test_login_link(void **state)
     /* over HTTPS the cookie is Secure */
     call(s, AUTH_ADMIN, "POST", "/v1/login-links", NULL, NULL, 0, &rp);
     o = body_json(&rp);
-    query = xasprintf("code=%s", strstr(json_string_value(json_object_get(o, "url")), "code=") + 5);
+    query = xasprintf("code=%s",
+                      strstr(json_string_value(json_object_get(o, "url")), "code=") + 5);
     api_resp_clear(&rp);
     call(s, AUTH_NONE, "GET", "/ui/login", query, NULL, 1, &rp);
     assert_int_equal(rp.status, 303);
@@ -282,7 +284,8 @@ static void test_cookie_header(void **state)
             assert_string_equal(out, cases[i].want);
         }
     }
-    assert_int_equal(session_cookie_find("stratus_session=abcd", small, sizeof(small)), -1);
+    assert_int_equal(session_cookie_find("stratus_session=abcd", small, sizeof(small)),
+                     -1);
     assert_int_equal(session_cookie_find(NULL, out, sizeof(out)), -1);
 }
 
@@ -303,8 +306,8 @@ static int64_t add_job(struct store *st, char *team)
     return j.id;
 }
 
-static void add_attempt(struct store *st, int64_t job, char *cloud, double from, double to,
-                        double cost)
+static void add_attempt(struct store *st, int64_t job, char *cloud, double from,
+                        double to, double cost)
 {
     struct store_attempt a;
 
@@ -357,7 +360,8 @@ static void test_cost_series(void **state)
     for (b = 0; b < 6; b++) /* $6 over 60 s: $1 in each 10 s */
         assert_true(fabs(json_number_value(json_array_get(usd, b)) - 1.0) < 1e-9);
     assert_true(json_number_value(json_array_get(usd, 6)) == 0);
-    assert_true(fabs(json_number_value(json_array_get(usd, 10)) - 0.5) < 1e-9); /* no run time */
+    assert_true(fabs(json_number_value(json_array_get(usd, 10)) - 0.5) <
+                1e-9); /* no run time */
     ser = json_array_get(json_object_get(o, "series"), 1);
     usd = json_object_get(ser, "usd");
     assert_true(fabs(json_number_value(json_array_get(usd, 3)) - 0.5) < 1e-9);
@@ -410,7 +414,8 @@ static void test_regions(void **state)
     call(s, AUTH_VIEWER, "GET", "/v1/regions", NULL, NULL, 0, &rp);
     assert_int_equal(rp.status, 200);
     o = body_json(&rp);
-    assert_int_equal(json_array_size(json_object_get(o, "regions")), catalog_nregions(s->cat));
+    assert_int_equal(json_array_size(json_object_get(o, "regions")),
+                     catalog_nregions(s->cat));
     r = json_array_get(json_object_get(o, "regions"), 0);
     assert_non_null(json_object_get(r, "lat"));
     assert_non_null(json_object_get(r, "lon"));
