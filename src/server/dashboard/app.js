@@ -210,9 +210,9 @@ function drawSpend(s) {
     el("tr", { "data-series": x.key, "data-total": x.total.toFixed(6) },
       el("td", {}, el("span", { class: "swatch", bg: colorOf(x.key) })),
       el("td", {}, x.key), el("td", { class: "num" }, usd(x.total)))));
-  // cumulative spend per series, at the end of each bucket
-  const t = s.t.map((v) => v + s.step);
-  const data = [t, ...s.series.map((x) => { let acc = 0; return x.usd.map((v) => (acc += v)); })];
+  // cumulative spend per series: 0 at the start, then at each bucket's end
+  const t = [s.start, ...s.t.map((v) => v + s.step)];
+  const data = [t, ...s.series.map((x) => { let acc = 0; return [0, ...x.usd.map((v) => (acc += v))]; })];
   const sig = s.by + "|" + keys.join(",");
   const box = $("spend-chart");
   if (typeof uPlot === "undefined") return;
