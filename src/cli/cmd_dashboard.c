@@ -36,6 +36,9 @@ static int run_dashboard(int argc, char **argv)
     }
     /* The owner's socket, never a URL or a token from the environment: the
      * link logs a browser in as the owner, so only the owner may ask. */
+    if (getenv("STRATUS_API") != NULL && *getenv("STRATUS_API") != '\0')
+        fprintf(stderr, "stratus: dashboard asks the home's own server, over its UNIX "
+                        "socket; --api (STRATUS_API) is not used\n");
     unsetenv("STRATUS_API");
     err_clear(&e);
     if (client_call("POST", "/v1/login-links", NULL, &r, &e) != 0)
