@@ -262,8 +262,7 @@ function jobRow(j, now) {
 
 function drawJobs(jobs, now) {
   const showEnded = $("show-ended").checked;
-  const shown = jobs.filter((j) => j.service_id == null &&
-    (showEnded || !ENDED.has(j.state) || now - (j.ended_at || now) < 600));
+  const shown = jobs.filter((j) => j.service_id == null && (showEnded || !ENDED.has(j.state)));
   const teams = new Map();
   for (const j of shown) {
     if (!teams.has(teamOf(j))) teams.set(teamOf(j), []);
@@ -384,7 +383,8 @@ async function poll() {
       state.regions = (await api("/v1/regions")).regions;
       drawAllRegions();
     }
-    const [jobs, svcs, series] = await Promise.all([api("/v1/jobs"), api("/v1/services"),
+    // only the jobs that have not ended, unless asked: a store keeps every job ever run
+    const [jobs, svcs, series] = await Promise.all([api($("show-ended").checked ? "/v1/jobs" : "/v1/jobs?active=1"), api("/v1/services"),
       api("/v1/cost/series?by=" + state.by)]);
     const now = Date.now() / 1000;
     $("login").hidden = true;
