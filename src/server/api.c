@@ -41,6 +41,7 @@ static const struct api_route routes[] = {
     ROUTE("GET", "/", AUTH_NONE, api_ui_root),
     ROUTE("GET", "/ui", AUTH_NONE, api_ui_root),
     ROUTE("GET", "/ui/login", AUTH_NONE, api_ui_login),
+    ROUTE("GET", "/ui/logout", AUTH_NONE, api_ui_logout),
     ROUTE("GET", "/ui/{rest}", AUTH_NONE, api_ui_file),
     ROUTE("POST", "/v1/login-links", AUTH_ADMIN, api_login_links_create),
     ROUTE("GET", "/v1/regions", AUTH_VIEWER, api_regions),

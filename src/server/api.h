@@ -32,6 +32,8 @@ struct api_req {
     int no_park;              /* the reply must be made now (a hold ended) */
     const char *if_none_match;/* the If-None-Match header, or NULL (static files) */
     int tls;                  /* it came over HTTPS (a cookie is then Secure) */
+    const char *session;      /* the dashboard session the caller came with
+                                 (who is then its owner), or NULL */
 };
 
 struct api_resp {

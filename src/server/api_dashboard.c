@@ -192,6 +192,18 @@ void api_ui_login(struct api_call *c)
                   SESSION_COOKIE, value, SESSION_TTL_S, tls ? "; Secure" : "");
 }
 
+/* GET /ui/logout (anyone): end the session the browser came with, if any,
+ * and have it forget the cookie; then to the dashboard (a token in the
+ * tab's sessionStorage is the page's to forget). */
+void api_ui_logout(struct api_call *c)
+{
+    if (c->rq->session != NULL)
+        session_end(c->s->sessions, c->rq->session);
+    reply_redirect(c, 303, "/ui/");
+    c->rp->set_cookie = xasprintf("%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+                                  SESSION_COOKIE, c->rq->tls ? "; Secure" : "");
+}
+
 /* ---- regions ---- */
 
 /* GET /v1/regions (viewer): every region of the catalog, with coordinates. */

@@ -113,6 +113,7 @@ void api_services_keys_revoke(struct api_call *c);
 void api_ui_root(struct api_call *c);
 void api_ui_file(struct api_call *c);
 void api_ui_login(struct api_call *c);
+void api_ui_logout(struct api_call *c);
 void api_login_links_create(struct api_call *c);
 void api_regions(struct api_call *c);
 void api_cost_series(struct api_call *c);

@@ -458,30 +458,32 @@ static int identify_unix(struct evhttp_request *req, struct auth_principal *who,
     return 0;
 }
 
-/* TCP without a token: a GET with a live dashboard session is the owner;
- * anything else is unauthenticated. */
+/* TCP without a token: a GET with a live dashboard session is the owner,
+ * its value copied to session (SESSION_VALUE_MAX bytes); anything else is
+ * unauthenticated. */
 static void identify_cookie(struct srv *s, struct evhttp_request *req,
-                            struct auth_principal *who)
+                            struct auth_principal *who, char *session)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
-    char value[SESSION_VALUE_MAX];
 
     if (h == NULL || evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
-        session_cookie_find(h, value, sizeof(value)) != 0 ||
-        session_verify(s->sessions, value, clock_now(&clock_wall), who) != 0)
+        session_cookie_find(h, session, SESSION_VALUE_MAX) != 0 ||
+        session_verify(s->sessions, session, clock_now(&clock_wall), who) != 0) {
         who->role = AUTH_NONE;
+        session[0] = '\0';
+    }
 }
 
-/* TCP: the bearer token, if any, else a session cookie. */
+/* TCP: the bearer token, if any, else a session cookie (into session). */
 static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_principal *who,
-                        struct api_resp *rp)
+                        char *session, struct api_resp *rp)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     struct err e;
 
     who->role = AUTH_NONE;
     if (h == NULL) {
-        identify_cookie(s, req, who);
+        identify_cookie(s, req, who, session);
         return 0;
     }
     if (strncasecmp(h, "Bearer ", 7) != 0) {
@@ -560,7 +562,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct api_req rq;
     struct api_resp rp;
     double t0 = clock_mono();
-    char *path = NULL;
+    char *path = NULL, session[SESSION_VALUE_MAX] = "";
     int rc;
 
     memset(&who, 0, sizeof(who));
@@ -575,11 +577,12 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (l->conf->kind == SRV_LISTEN_UNIX) {
         rc = identify_unix(req, &who, &rp);
     } else {
-        rc = identify_tcp(s, req, &who, &rp);
+        rc = identify_tcp(s, req, &who, session, &rp);
     }
     if (rc == 0)
         rc = build_req(s, req, &rq, &path, &rp);
     rq.tls = l->ssl != NULL;
+    rq.session = session[0] ? session : NULL;
     if (rc == 0)
         api_handle(s, &rq, &rp);
     metrics_api(s->m, rp.route ? rp.route : "unmatched", rp.status, clock_mono() - t0);

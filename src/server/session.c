@@ -125,6 +125,15 @@ int session_verify(struct sessions *ss, const char *value, double now,
     return 0;
 }
 
+void session_end(struct sessions *ss, const char *value)
+{
+    /* now = -1: found whenever it expires */
+    struct entry *en = ss ? slot_find(ss->live, SESSIONS_MAX, value, -1) : NULL;
+
+    if (en != NULL)
+        memset(en, 0, sizeof(*en));
+}
+
 /* ---- the Cookie header ---- */
 
 int session_cookie_find(const char *header, char *out, size_t n)

@@ -43,6 +43,8 @@ int session_redeem(struct sessions *ss, const char *code, double now, char *valu
  * when it is unknown or expired. */
 int session_verify(struct sessions *ss, const char *value, double now,
                    struct auth_principal *who);
+/* End session value now (logging out); unknown values are ignored. */
+void session_end(struct sessions *ss, const char *value);
 /* The value of cookie SESSION_COOKIE in a Cookie header ("a=1; b=2") into
  * out (n bytes): 0, or -1 when it is absent, empty or does not fit. */
 int session_cookie_find(const char *header, char *out, size_t n);

@@ -270,11 +270,16 @@ CODE=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST -H "Cookie: $session" \
 [ "$CODE" = 401 ] || fail "a POST with the session cookie must not be admitted: HTTP $CODE $(cat "$TMP/body")"
 get /v1/jobs -H "Cookie: stratus_session=ss_nosuchsession"
 expect 401 "a made-up session"
+get /ui/logout -H "Cookie: $session"
+expect 303 "logging out"
+has "$HDR" "Set-Cookie: stratus_session=; Path=/; Max-Age=0"
+get /v1/jobs -H "Cookie: $session"
+expect 401 "the session after logging out"
 ! grep -qF -- "$code" "$LOG" || fail "the login code is in the server's log"
 ! grep -qF -- "${session#*=}" "$LOG" || fail "the session is in the server's log"
 browse link link "data-job=\"$P\""
 in_dom 'signed in by link'
-ok "stratus dashboard: a one-time link, an HttpOnly SameSite=Strict cookie for GETs only, never logged; a browser follows it"
+ok "stratus dashboard: a one-time link, an HttpOnly SameSite=Strict cookie for GETs only, ended by /ui/logout, never logged; a browser follows it"
 
 # --- a server without a TCP listener says how to add one ---
 (

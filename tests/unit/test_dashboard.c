@@ -77,7 +77,7 @@ static void call(struct srv *s, enum auth_role role, const char *method, const c
                  const char *query, const char *inm, int tls, struct api_resp *rp)
 {
     struct auth_principal who = {role, 0, "owner", ""};
-    struct api_req rq = {method, path, query, NULL, 0, &who, 0, inm, tls};
+    struct api_req rq = {method, path, query, NULL, 0, &who, 0, inm, tls, NULL};
 
     api_handle(s, &rq, rp);
 }
@@ -199,6 +199,19 @@ static void test_login_link(void **state)
     OK(session_verify(s->sessions, value, clock_now(&clock_wall), &who));
     assert_int_equal(who.role, AUTH_ADMIN);
     api_resp_clear(&rp);
+
+    /* logging out ends the session (the browser sends its cookie) */
+    {
+        struct auth_principal owner = {AUTH_ADMIN, 0, "dashboard", ""};
+        struct api_req rq = {"GET", "/ui/logout", NULL, NULL, 0, &owner, 0, NULL, 0, value};
+        struct api_resp out;
+
+        api_handle(s, &rq, &out);
+        assert_int_equal(out.status, 303);
+        assert_non_null(strstr(out.set_cookie, "stratus_session=; Path=/; Max-Age=0"));
+        assert_int_equal(session_verify(s->sessions, value, clock_now(&clock_wall), &who), -1);
+        api_resp_clear(&out);
+    }
 
     call(s, AUTH_NONE, "GET", "/ui/login", query, NULL, 0, &rp); /* once only */
     assert_int_equal(rp.status, 401);

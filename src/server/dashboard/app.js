@@ -118,7 +118,7 @@ function setupLogin() {
   $("signout").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = null;
-    showLogin("Signed out. A session from a login link ends when it expires.");
+    location.assign("/ui/logout"); // ends a login link's session, if any
   });
 }
 
@@ -389,7 +389,7 @@ async function poll() {
     const now = Date.now() / 1000;
     $("login").hidden = true;
     $("main").hidden = false;
-    $("signout").hidden = !state.token;
+    $("signout").hidden = false;
     drawUsedRegions(jobs.jobs);
     drawSpend(series);
     drawJobs(jobs.jobs, now);
