@@ -295,12 +295,13 @@ function drawQueue(jobs, now) {
 
 function drawServices(svcs, jobs) {
   const team = new Map(jobs.filter((j) => j.service_id != null).map((j) => [j.service_id, teamOf(j)]));
+  const inst = new Map(jobs.filter((j) => j.placement).map((j) => [j.id, j.placement.instance_type]));
   $("services").tBodies[0].replaceChildren(...svcs.map((s) =>
     el("tr", { "data-service": s.name, "data-team": team.get(s.id) || "" },
       el("td", {}, s.name, el("div", { class: "muted" }, team.get(s.id) || "")),
       el("td", {}, el("span", { class: "state " + s.state }, s.state)),
       el("td", {}, ...s.replicas.map((r) => el("div", { "data-replica": r.id, "data-placement": r.cloud ? r.cloud + "/" + r.region : null },
-        `#${r.id} ${r.state}${r.cloud ? " · " + r.cloud + "/" + r.region + " " + r.mode : ""}`))),
+        `#${r.id} ${r.state}${r.cloud ? ` · ${r.cloud}/${r.region} ${inst.get(r.id) || ""} ${r.mode}` : ""}`))),
       el("td", { class: "num" }, (s.qps || 0).toFixed(1)), el("td", { class: "num" }, usd(s.cost || 0)))));
   if (!svcs.length) $("services").tBodies[0].replaceChildren(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No services.")));
 }
