@@ -39,7 +39,7 @@ int session_code_create(struct sessions *ss, double now, char *code, struct err 
  * no part of the code in the message) when it is unknown, spent or expired. */
 int session_redeem(struct sessions *ss, const char *code, double now, char *value,
                    struct err *e);
-/* Who holds session value: 0 and *who filled (admin "dashboard"), or -1
+/* Who holds session value: 0 and *who filled (admin "owner"), or -1
  * when it is unknown or expired. */
 int session_verify(struct sessions *ss, const char *value, double now,
                    struct auth_principal *who);
