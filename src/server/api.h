@@ -20,6 +20,7 @@
 #include "auth.h"
 
 struct api_cache;
+struct api_series_cache;
 struct srv;
 
 struct api_req {
@@ -69,6 +70,8 @@ struct api_resp {
 
 /* Free the cache of rendered job replies srv->cache (NULL is a no-op). */
 void api_cache_free(struct api_cache *c);
+/* Free srv->series_cache (NULL is a no-op). */
+void api_series_cache_free(struct api_series_cache *c);
 
 /* Answer one request (always fills rp; free with api_resp_clear). */
 void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp);

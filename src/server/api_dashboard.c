@@ -423,8 +423,8 @@ static const char *series_key(const char *by, const struct store_job *j,
     return k != NULL && *k ? k : "(none)";
 }
 
-/* GET /v1/cost/series?by=cloud|team&step=SECONDS&since=UNIX (viewer). */
-void api_cost_series(struct api_call *c)
+/* The series, computed from every job and attempt of the store. */
+static void series_compute(struct api_call *c)
 {
     struct store_attempt *a = NULL;
     struct store_job *jobs = NULL;
@@ -464,4 +464,108 @@ void api_cost_series(struct api_call *c)
     series_free(&ss);
     store_attempts_free(a, na);
     store_jobs_free(jobs, nj);
+}
+
+/* ---- recent series replies ----
+ * Every open dashboard asks for the series every 2 s, and each answer reads
+ * every job and attempt of the store.  A reply is served again for
+ * SERIES_CACHE_S to the same caller (token, role, user: teams change what
+ * one sees) with the same query: the spend of the last second is all it
+ * can miss.  A few slots, the oldest replaced. */
+#define SERIES_CACHE_SLOTS 8
+#define SERIES_CACHE_S 1.0
+
+struct series_slot {
+    char *key;      /* "token id|role|user|query"; NULL = empty */
+    char *body;
+    size_t len;
+    double made_at;
+};
+
+struct api_series_cache {
+    struct series_slot slot[SERIES_CACHE_SLOTS];
+};
+
+void api_series_cache_free(struct api_series_cache *sc)
+{
+    size_t i;
+
+    if (sc == NULL)
+        return;
+    for (i = 0; i < SERIES_CACHE_SLOTS; i++) {
+        free(sc->slot[i].key);
+        free(sc->slot[i].body);
+    }
+    free(sc);
+}
+
+static char *series_cache_key(const struct api_call *c)
+{
+    const struct auth_principal *who = c->rq->who;
+
+    return xasprintf("%lld|%d|%s|%s", (long long)who->token_id, (int)who->role, who->user,
+                     c->rq->query ? c->rq->query : "");
+}
+
+/* Answer from a recent reply to the same caller and query: 1, else 0. */
+static int series_cached(struct api_call *c, const char *key)
+{
+    const struct api_series_cache *sc = c->s->series_cache;
+    size_t i;
+
+    for (i = 0; sc != NULL && i < SERIES_CACHE_SLOTS; i++) {
+        const struct series_slot *sl = &sc->slot[i];
+
+        if (sl->key == NULL || strcmp(sl->key, key) != 0 || c->now < sl->made_at ||
+            c->now - sl->made_at > SERIES_CACHE_S)
+            continue;
+        const char *route = c->rp->route;
+
+        api_resp_clear(c->rp);
+        c->rp->route = route;
+        c->rp->status = 200;
+        c->rp->content_type = "application/json";
+        c->rp->body = xmalloc(sl->len);
+        memcpy(c->rp->body, sl->body, sl->len);
+        c->rp->body_len = sl->len;
+        return 1;
+    }
+    return 0;
+}
+
+/* Keep the reply just made (key is taken over). */
+static void series_cache_put(struct api_call *c, char *key)
+{
+    struct series_slot *sl;
+    size_t i;
+
+    if (c->s->series_cache == NULL)
+        c->s->series_cache = xcalloc(1, sizeof(*c->s->series_cache));
+    sl = &c->s->series_cache->slot[0];
+    for (i = 1; i < SERIES_CACHE_SLOTS; i++)
+        if (c->s->series_cache->slot[i].made_at < sl->made_at)
+            sl = &c->s->series_cache->slot[i];
+    free(sl->key);
+    free(sl->body);
+    sl->key = key;
+    sl->len = c->rp->body_len;
+    sl->body = xmalloc(sl->len ? sl->len : 1);
+    memcpy(sl->body, c->rp->body, sl->len);
+    sl->made_at = c->now;
+}
+
+/* GET /v1/cost/series?by=cloud|team&step=SECONDS&since=UNIX (viewer). */
+void api_cost_series(struct api_call *c)
+{
+    char *key = series_cache_key(c);
+
+    if (series_cached(c, key)) {
+        free(key);
+        return;
+    }
+    series_compute(c);
+    if (c->rp->status == 200 && c->rp->body != NULL)
+        series_cache_put(c, key);
+    else
+        free(key);
 }

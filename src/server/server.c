@@ -361,6 +361,7 @@ void srv_close(struct srv *s)
     policy_free(s->policy);
     metrics_free(s->m);
     api_cache_free(s->cache);
+    api_series_cache_free(s->series_cache);
     sessions_free(s->sessions);
     srv_conf_free(s->conf);
     if (s->priv != NULL) {

@@ -26,6 +26,7 @@
 #include "../util/err.h"
 
 struct api_cache;
+struct api_series_cache;
 struct catalog;
 struct event;
 struct event_base;
@@ -68,6 +69,8 @@ struct srv {
     struct mgr *mgr;          /* the replica manager (serve/manager.h, serve.c) */
     struct sessions *sessions;/* the dashboard's login codes and sessions
                                  (session.h); NULL until the first is made */
+    struct api_series_cache *series_cache; /* recent GET /v1/cost/series
+                                 replies (api_dashboard.c); NULL = none yet */
     /* the event loop; NULL when handlers are called directly (tests, fuzzers) */
     struct event_base *base;
     struct event *step_timer;

@@ -381,6 +381,28 @@ static void test_cost_series(void **state)
     assert_true(fabs(json_number_value(json_array_get(usd, 4)) - 0.5) < 1e-9);
     json_decref(o);
     api_resp_clear(&rp);
+
+    /* the same question within a second: the same answer, even if the
+     * store moved; another caller's is its own */
+    call(s, AUTH_VIEWER, "GET", "/v1/cost/series", q, NULL, 0, &rp);
+    add_attempt(s->st, add_job(s->st, "research"), "gcp", base, base + 10, 100.0);
+    {
+        struct api_resp again;
+        json_t *o2;
+
+        call(s, AUTH_VIEWER, "GET", "/v1/cost/series", q, NULL, 0, &again);
+        assert_int_equal(again.status, 200);
+        assert_string_equal(again.route, "GET /v1/cost/series");
+        assert_int_equal(again.body_len, rp.body_len);
+        assert_memory_equal(again.body, rp.body, rp.body_len);
+        api_resp_clear(&again);
+        call(s, AUTH_ADMIN, "GET", "/v1/cost/series", q, NULL, 0, &again);
+        o2 = body_json(&again);
+        assert_true(fabs(num(o2, "total") - 107.5) < 1e-9);
+        json_decref(o2);
+        api_resp_clear(&again);
+    }
+    api_resp_clear(&rp);
     free(q);
 
     /* by team; from a later start only what ran after it */
@@ -388,7 +410,7 @@ static void test_cost_series(void **state)
     call(s, AUTH_VIEWER, "GET", "/v1/cost/series", q, NULL, 0, &rp);
     assert_int_equal(rp.status, 200);
     o = body_json(&rp);
-    assert_true(fabs(num(o, "total") - 4.5) < 1e-9); /* 3 + 1 + 0.5 */
+    assert_true(fabs(num(o, "total") - 4.5) < 1e-9); /* 3 + 1 + 0.5: $100 ran before */
     ser = json_object_get(o, "series");
     assert_string_equal(json_string_value(json_object_get(json_array_get(ser, 0), "key")),
                         "research");
