@@ -52,7 +52,7 @@ static void call(struct srv *s, const char *method, const char *path, const char
                  int want)
 {
     static const struct auth_principal admin = {AUTH_ADMIN, 0, "owner", ""};
-    struct api_req rq = {method, path, NULL, body, body ? strlen(body) : 0, &admin, 0};
+    struct api_req rq = {method, path, NULL, body, body ? strlen(body) : 0, &admin, 0, NULL, 0, NULL};
     struct api_resp rp;
 
     api_handle(s, &rq, &rp);

@@ -8,6 +8,7 @@ pkgs+=(nginx) # bench/bench_router.sh measures `stratus router` against it
 # (priority important), minimal container images do not
 pkgs+=(iproute2)
 pkgs+=(libxml2-utils) # xmllint: the simulator's SVG charts are checked well-formed
+pkgs+=(chromium) # tests/cli/test_dashboard.sh loads the dashboard in a headless browser
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

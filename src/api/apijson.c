@@ -65,6 +65,11 @@ static json_t *placement_json(const struct store_attempt *a)
     json_object_set_new(o, "mode", json_string(plan_mode_name(a->mode)));
     json_object_set_new(o, "nodes", json_integer(a->nodes));
     json_object_set_new(o, "price_hour", json_real(a->price_hour));
+    /* what the dashboard's map counts: accelerators per node */
+    json_object_set_new(o, "accelerator",
+                        json_string(a->accelerator ? a->accelerator : ""));
+    json_object_set_new(o, "acc_count", json_integer(a->acc_count));
+    json_object_set_new(o, "state", json_string(att_state_name(a->state)));
     return o;
 }
 
@@ -119,6 +124,11 @@ json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts,
         if (j->cur_attempt != 0 && atts[i].id == j->cur_attempt) {
             json_decref(placement);
             placement = placement_json(&atts[i]);
+            /* the job's cost holds its ended attempts; a live one adds its own */
+            if (atts[i].state != ATT_ENDED)
+                json_object_set_new(
+                    o, "cost_so_far",
+                    json_real(j->cost + store_attempt_cost_at(&atts[i], now)));
         }
     json_object_set_new(o, "placement", placement);
     if (atts != NULL && n > 0) {

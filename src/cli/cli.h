@@ -26,6 +26,8 @@ extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_c
 /* The server's tokens and policy (cmd_token.c, cmd_policy.c). */
 extern const struct cli_cmd cli_cmd_token, cli_cmd_policy;
 extern const struct cli_cmd cli_cmd_team, cli_cmd_whoami; /* cmd_team.c */
+/* The web dashboard's login link (cmd_dashboard.c). */
+extern const struct cli_cmd cli_cmd_dashboard;
 extern const struct cli_cmd cli_cmd_serve; /* cmd_serve.c: inference services */
 extern const struct cli_cmd cli_cmd_secret; /* cmd_secret.c: teams' secrets */
 /* `stratus server` (cmd_server.c). */

@@ -38,6 +38,13 @@ struct api_route {
 
 static const struct api_route routes[] = {
     ROUTE("GET", "/healthz", AUTH_NONE, api_healthz),
+    ROUTE("GET", "/", AUTH_NONE, api_ui_root),
+    ROUTE("GET", "/ui", AUTH_NONE, api_ui_root),
+    ROUTE("GET", "/ui/login", AUTH_NONE, api_ui_login),
+    ROUTE("GET", "/ui/logout", AUTH_NONE, api_ui_logout),
+    ROUTE("GET", "/ui/{rest}", AUTH_NONE, api_ui_file),
+    ROUTE("POST", "/v1/login-links", AUTH_ADMIN, api_login_links_create),
+    ROUTE("GET", "/v1/regions", AUTH_VIEWER, api_regions),
     ROUTE("GET", "/metrics", AUTH_VIEWER, api_metrics),
     ROUTE("POST", "/v1/jobs", AUTH_MEMBER, api_jobs_submit),
     ROUTE("GET", "/v1/jobs", AUTH_VIEWER, api_jobs_list),
@@ -62,6 +69,7 @@ static const struct api_route routes[] = {
     ROUTE("POST", "/v1/plan", AUTH_VIEWER, api_plan),
     ROUTE("GET", "/v1/offers", AUTH_VIEWER, api_offers),
     ROUTE("GET", "/v1/cost", AUTH_VIEWER, api_cost),
+    ROUTE("GET", "/v1/cost/series", AUTH_VIEWER, api_cost_series),
     ROUTE("POST", "/v1/local/inject", AUTH_ADMIN, api_local_inject),
     ROUTE("GET", "/v1/policy", AUTH_VIEWER, api_policy_get),
     ROUTE("PUT", "/v1/policy", AUTH_ADMIN, api_policy_put),
@@ -94,18 +102,25 @@ const char *api_route_at(size_t i, const char **method, const char **pattern,
 /* ---- matching ---- */
 
 /* Does path match pattern? The {id} segment is copied to param[0], the
- * {key} one to param[1]. */
+ * {key} one to param[1]; a pattern ending in {rest} takes the rest of the
+ * path, slashes and all (maybe nothing), into param[0]. */
 static int path_match(const char *pattern, const char *path, char param[2][PARAM_MAX])
 {
     const char *p = pattern, *q = path;
 
     param[0][0] = param[1][0] = '\0';
-    while (*p && *q) {
+    while (*p) {
         size_t pl = strcspn(p, "/"), ql = strcspn(q, "/");
         int which = pl == 4 && strncmp(p, "{id}", 4) == 0    ? 0
                     : pl == 5 && strncmp(p, "{key}", 5) == 0 ? 1
                                                              : -1;
 
+        if (strcmp(p, "{rest}") == 0 && strlen(q) < PARAM_MAX) {
+            memcpy(param[0], q, strlen(q) + 1);
+            return 1;
+        }
+        if (*q == '\0')
+            return 0;
         if (which >= 0) {
             if (ql == 0 || ql >= PARAM_MAX)
                 return 0;
@@ -123,7 +138,7 @@ static int path_match(const char *pattern, const char *path, char param[2][PARAM
             q++;
         }
     }
-    return *p == '\0' && *q == '\0';
+    return *q == '\0';
 }
 
 /* The route for rq, or NULL with *path_known set when only the method is
@@ -212,7 +227,7 @@ void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
         return;
     }
     rp->route = r->label;
-    c.param = param[0][0] ? param[0] : NULL;
+    c.param = param[0][0] || strstr(r->pattern, "{rest}") ? param[0] : NULL;
     c.key = param[1][0] ? param[1] : NULL;
     if (check_role(&c, r) != 0)
         return;
@@ -229,10 +244,21 @@ void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
 
 /* ---- replies ---- */
 
+/* Let go of rp's body before another is put there. */
+static void body_drop(struct api_resp *rp)
+{
+    if (!rp->body_static)
+        free(rp->body);
+    rp->body = NULL;
+    rp->body_static = 0;
+}
+
 void api_resp_clear(struct api_resp *rp)
 {
-    free(rp->body);
+    body_drop(rp);
     free(rp->stream_path);
+    free(rp->location);
+    free(rp->set_cookie);
     memset(rp, 0, sizeof(*rp));
 }
 
@@ -263,7 +289,7 @@ void api_reply(struct api_call *c, int status, json_t *o)
 {
     struct api_resp *rp = c->rp;
 
-    free(rp->body);
+    body_drop(rp);
     rp->status = status;
     rp->body = json_dumps(o, JSON_COMPACT);
     rp->body_len = rp->body ? strlen(rp->body) : 0;
@@ -276,7 +302,7 @@ void api_resp_error(struct api_resp *rp, int status, const struct err *e)
     const char *route = rp->route;
     json_t *o = apijson_error(e);
 
-    free(rp->body);
+    body_drop(rp);
     rp->status = status;
     rp->body = json_dumps(o, JSON_COMPACT);
     rp->body_len = rp->body ? strlen(rp->body) : 0;

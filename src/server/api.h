@@ -20,6 +20,7 @@
 #include "auth.h"
 
 struct api_cache;
+struct api_series_cache;
 struct srv;
 
 struct api_req {
@@ -30,6 +31,10 @@ struct api_req {
     size_t body_len;          /* the HTTP layer has already refused > max_body */
     const struct auth_principal *who; /* never NULL; role AUTH_NONE when unauthenticated */
     int no_park;              /* the reply must be made now (a hold ended) */
+    const char *if_none_match;/* the If-None-Match header, or NULL (static files) */
+    int tls;                  /* it came over HTTPS (a cookie is then Secure) */
+    const char *session;      /* the dashboard session the caller came with
+                                 (who is then its owner), or NULL */
 };
 
 struct api_resp {
@@ -53,10 +58,20 @@ struct api_resp {
      * once more with no_park set. */
     int park;
     double park_s;
+    /* The dashboard's static files and login (dashboard.c): body_static
+     * says body points at bytes built into the binary (never freed); the
+     * rest are headers, each sent when not NULL. */
+    int body_static;
+    const char *etag;         /* static string, quoted: "\"1f2e...\"" */
+    const char *cache_control;/* static string */
+    char *location;           /* owned: where a redirect (302, 303) points */
+    char *set_cookie;         /* owned: one Set-Cookie value */
 };
 
 /* Free the cache of rendered job replies srv->cache (NULL is a no-op). */
 void api_cache_free(struct api_cache *c);
+/* Free srv->series_cache (NULL is a no-op). */
+void api_series_cache_free(struct api_series_cache *c);
 
 /* Answer one request (always fills rp; free with api_resp_clear). */
 void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp);

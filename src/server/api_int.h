@@ -142,6 +142,15 @@ void api_secrets_put(struct api_call *c);
 void api_secrets_list(struct api_call *c);
 void api_secrets_delete(struct api_call *c);
 
+/* api_dashboard.c */
+void api_ui_root(struct api_call *c);
+void api_ui_file(struct api_call *c);
+void api_ui_login(struct api_call *c);
+void api_ui_logout(struct api_call *c);
+void api_login_links_create(struct api_call *c);
+void api_regions(struct api_call *c);
+void api_cost_series(struct api_call *c);
+
 /* api_admin.c */
 void api_healthz(struct api_call *c);
 void api_metrics(struct api_call *c);

@@ -10,8 +10,13 @@
  *   - on TCP, "Authorization: Bearer <token>" is checked with
  *     auth_token_verify; a token that does not verify is 401 here, none at
  *     all leaves the caller unauthenticated (AUTH_NONE) and the route table
- *     decides (/healthz needs no one; the rest answer 401).
- * Tokens are never logged, nor echoed in a message.
+ *     decides (/healthz needs no one; the rest answer 401);
+ *   - on TCP without a token, a GET may carry the dashboard's session
+ *     cookie (session.h): a live session is the owner, admin; a stale one
+ *     is ignored (the page then asks to log in).  Only GETs: the dashboard
+ *     only reads, so no cookie can make the server act, whatever a browser
+ *     is tricked into sending (SameSite=Strict aside).
+ * Tokens, codes and sessions are never logged, nor echoed in a message.
  *
  * TLS: a TCP listener with cert and key serves HTTPS through libevent's
  * OpenSSL bufferevents (evhttp_set_bevcb), TLS 1.2 at least.
@@ -57,6 +62,7 @@
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/server_conf.h"
+#include "server/session.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -75,6 +81,7 @@ struct http_listener {
     struct evhttp *h;
     const struct srv_listener *conf;
     SSL_CTX *ssl;                /* TLS listeners only */
+    int port;                    /* TCP: the port it got (conf's may be 0) */
 };
 
 /* One streamed reply in progress (a followed log). */
@@ -126,6 +133,22 @@ static void set_headers(struct evhttp_request *req, const struct api_resp *rp)
     evhttp_add_header(h, "Content-Type", rp->content_type ? rp->content_type : "application/json");
     if (rp->status == 401)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer");
+    if (rp->etag != NULL)
+        evhttp_add_header(h, "ETag", rp->etag);
+    if (rp->cache_control != NULL)
+        evhttp_add_header(h, "Cache-Control", rp->cache_control);
+    if (rp->location != NULL)
+        evhttp_add_header(h, "Location", rp->location);
+    if (rp->set_cookie != NULL)
+        evhttp_add_header(h, "Set-Cookie", rp->set_cookie);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (rp->content_type != NULL && strncmp(rp->content_type, "text/html", 9) == 0) {
+        /* the dashboard: its own scripts and styles only, no framing, and
+         * no Referer (a login link's code stays out of other servers' logs) */
+        evhttp_add_header(h, "Content-Security-Policy",
+                          "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+        evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    }
 }
 
 /* Send rp as the whole reply (its body is handed to libevent, not copied). */
@@ -134,8 +157,10 @@ static void send_resp(struct evhttp_request *req, struct api_resp *rp)
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
 
     set_headers(req, rp);
-    if (rp->body != NULL && rp->body_len > 0 &&
-        evbuffer_add_reference(out, rp->body, rp->body_len, free_body, NULL) == 0)
+    if (rp->body != NULL && rp->body_len > 0 && rp->body_static)
+        evbuffer_add_reference(out, rp->body, rp->body_len, NULL, NULL);
+    else if (rp->body != NULL && rp->body_len > 0 &&
+             evbuffer_add_reference(out, rp->body, rp->body_len, free_body, NULL) == 0)
         rp->body = NULL;
     evhttp_send_reply(req, rp->status, NULL, NULL);
 }
@@ -433,16 +458,34 @@ static int identify_unix(struct evhttp_request *req, struct auth_principal *who,
     return 0;
 }
 
-/* TCP: the bearer token, if any. */
+/* TCP without a token: a GET with a live dashboard session is the owner,
+ * its value copied to session (SESSION_VALUE_MAX bytes); anything else is
+ * unauthenticated. */
+static void identify_cookie(struct srv *s, struct evhttp_request *req,
+                            struct auth_principal *who, char *session)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie");
+
+    if (h == NULL || evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
+        session_cookie_find(h, session, SESSION_VALUE_MAX) != 0 ||
+        session_verify(s->sessions, session, clock_now(&clock_wall), who) != 0) {
+        who->role = AUTH_NONE;
+        session[0] = '\0';
+    }
+}
+
+/* TCP: the bearer token, if any, else a session cookie (into session). */
 static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_principal *who,
-                        struct api_resp *rp)
+                        char *session, struct api_resp *rp)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     struct err e;
 
     who->role = AUTH_NONE;
-    if (h == NULL)
+    if (h == NULL) {
+        identify_cookie(s, req, who, session);
         return 0;
+    }
     if (strncasecmp(h, "Bearer ", 7) != 0) {
         resp_err(rp, 401, ST_EINVAL, "the Authorization header must be 'Bearer <token>'");
         return -1;
@@ -497,6 +540,8 @@ static int build_req(struct srv *s, struct evhttp_request *req, struct api_req *
     }
     rq->method = method_name(evhttp_request_get_command(req));
     rq->path = *path;
+    rq->if_none_match = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                           "If-None-Match");
     rq->query = evhttp_uri_get_query(uri);
     rq->body_len = evbuffer_get_length(in);
     if (rq->body_len > s->conf->max_body) {
@@ -517,7 +562,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct api_req rq;
     struct api_resp rp;
     double t0 = clock_mono();
-    char *path = NULL;
+    char *path = NULL, session[SESSION_VALUE_MAX] = "";
     int rc;
 
     memset(&who, 0, sizeof(who));
@@ -532,10 +577,12 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (l->conf->kind == SRV_LISTEN_UNIX) {
         rc = identify_unix(req, &who, &rp);
     } else {
-        rc = identify_tcp(s, req, &who, &rp);
+        rc = identify_tcp(s, req, &who, session, &rp);
     }
     if (rc == 0)
         rc = build_req(s, req, &rq, &path, &rp);
+    rq.tls = l->ssl != NULL;
+    rq.session = session[0] ? session : NULL;
     if (rc == 0)
         api_handle(s, &rq, &rp);
     metrics_api(s->m, rp.route ? rp.route : "unmatched", rp.status, clock_mono() - t0);
@@ -602,6 +649,7 @@ static int open_tcp(struct http_listener *l, struct err *e)
     if (getsockname(evhttp_bound_socket_get_fd(b), (struct sockaddr *)&ss, &len) == 0)
         port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);
+    l->port = port;
     if (c->tls_cert != NULL && open_tls(l, e) != 0)
         return e->code;
     /* The port chosen for port 0 is only known from here: tests read it. */
@@ -687,6 +735,55 @@ int srv_http_open(struct srv *s, struct err *e)
         rc = open_listener(hs, &hs->ls[i], e);
     }
     return rc;
+}
+
+/* The host part of a URL for a listener bound to host: a wildcard address
+ * is reached on loopback; IPv6 is bracketed. */
+static void url_host(const char *host, char *buf, size_t n)
+{
+    if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+        snprintf(buf, n, "127.0.0.1");
+    else if (strcmp(host, "::") == 0)
+        snprintf(buf, n, "[::1]");
+    else if (strchr(host, ':') != NULL)
+        snprintf(buf, n, "[%s]", host);
+    else
+        snprintf(buf, n, "%s", host);
+}
+
+int srv_http_url(const struct srv *s, char *buf, size_t n, struct err *e)
+{
+    const struct http_state *hs = s->http;
+    const struct srv_listener *best = NULL;
+    char host[300], where[4096];
+    int port = 0;
+    size_t i;
+
+    for (i = 0; s->conf != NULL && i < s->conf->nlisten; i++) {
+        const struct srv_listener *l = &s->conf->listen[i];
+        int got = hs != NULL && i < hs->nls ? hs->ls[i].port : l->port;
+
+        if (l->kind != SRV_LISTEN_TCP || got <= 0)
+            continue;
+        if (best == NULL || (!is_loopback(best->host) && is_loopback(l->host))) {
+            best = l;
+            port = got;
+        }
+    }
+    if (s->conf != NULL && s->conf->path != NULL)
+        snprintf(where, sizeof(where), "%s", s->conf->path);
+    else
+        snprintf(where, sizeof(where), "%s/server.yaml", s->home ? s->home : "$STRATUS_HOME");
+    if (best == NULL)
+        return err_set(e, ST_ENOTFOUND,
+                       "the server has no TCP listener, so a browser cannot reach it: add "
+                       "'- tcp: 127.0.0.1:8080' under 'listen:' in %s (keep '- unix: "
+                       "stratus.sock' there too) and restart the server (`stratus controller "
+                       "stop`; the next command starts it again)",
+                       where);
+    url_host(best->host, host, sizeof(host));
+    snprintf(buf, n, "%s://%s:%d", best->tls_cert ? "https" : "http", host, port);
+    return 0;
 }
 
 void srv_http_close(struct srv *s)

@@ -53,6 +53,7 @@
 #include "server/auth.h"
 #include "server/secret.h"
 #include "server/serve.h"
+#include "server/session.h"
 #include "serve/manager.h"
 #include "server/metrics.h"
 #include "server/server_conf.h"
@@ -430,6 +431,8 @@ void srv_close(struct srv *s)
     org_free(s->org);
     metrics_free(s->m);
     api_cache_free(s->cache);
+    api_series_cache_free(s->series_cache);
+    sessions_free(s->sessions);
     srv_conf_free(s->conf);
     if (s->priv != NULL) {
         if (s->priv->ino_fd >= 0)

@@ -26,6 +26,7 @@
 #include "../util/err.h"
 
 struct api_cache;
+struct api_series_cache;
 struct catalog;
 struct event;
 struct event_base;
@@ -71,6 +72,10 @@ struct srv {
     uint64_t gen;
     struct api_cache *cache;  /* rendered GET /v1/jobs/{id} replies (api.h) */
     struct mgr *mgr;          /* the replica manager (serve/manager.h, serve.c) */
+    struct sessions *sessions;/* the dashboard's login codes and sessions
+                                 (session.h); NULL until the first is made */
+    struct api_series_cache *series_cache; /* recent GET /v1/cost/series
+                                 replies (api_dashboard.c); NULL = none yet */
     /* the event loop; NULL when handlers are called directly (tests, fuzzers) */
     struct event_base *base;
     struct event *step_timer;
@@ -108,6 +113,10 @@ void srv_stop_store_gone(struct srv *s);
  * (after the first catch-up), and close them. */
 int srv_http_open(struct srv *s, struct err *e);
 void srv_http_close(struct srv *s);
+/* The base URL ("http://127.0.0.1:8080") a browser on this machine reaches
+ * the server at: its first TCP listener (a loopback one if any), with the
+ * port it was given.  0, or ST_ENOTFOUND when it has no TCP listener. */
+int srv_http_url(const struct srv *s, char *buf, size_t n, struct err *e);
 /* Ask every held request (a long poll) again: after a controller step or
  * anything else that may have changed what they wait for. */
 void srv_http_recheck(struct srv *s);

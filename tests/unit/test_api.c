@@ -95,7 +95,7 @@ static json_t *call(struct srv *s, enum auth_role role, const char *method,
                     struct api_resp *rp)
 {
     struct auth_principal who = {role, role == AUTH_ADMIN ? 0 : 7, "", ""};
-    struct api_req rq = {method, path, query, body, body ? strlen(body) : 0, &who, 0};
+    struct api_req rq = {method, path, query, body, body ? strlen(body) : 0, &who, 0, NULL, 0, NULL};
 
     snprintf(who.name, sizeof(who.name), "%s", role == AUTH_ADMIN ? "owner" : "ci");
     api_handle(s, &rq, rp);
