@@ -337,9 +337,7 @@ int sched_quota_refresh(struct sched *s, struct err *e)
         struct sjob *sj = s->jobs[i];
         int t = sched_team_of(s, sj);
 
-        sj->fs = 1.0;
-        if (t >= 0 && tot_u > 0)
-            sj->fs = exp2(-(s->ts[t].fs_usage / tot_u) / (g->teams[t].weight / tot_w));
+        sj->fs = t >= 0 ? s->ts[t].factor : 1.0;
     }
     free(run);
     return 0;
