@@ -168,10 +168,14 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < nsteps; i++) {
         double next = 0, t1 = clock_mono();
+        uint64_t tr = sched_transitions(s);
 
         if (sched_step(s, &next, &e) != 0)
             die(&e);
         t1 = clock_mono() - t1;
+        if (getenv("BENCH_VERBOSE") && t1 > 0.02)
+            fprintf(stderr, "step %ld at +%.0f s: %.1f ms, %llu transitions\n", i,
+                    vc.t - w.t0, t1 * 1e3, (unsigned long long)(sched_transitions(s) - tr));
         if (sched_active(s) >= (size_t)(njobs * 9 / 10)) {
             times[nt++] = t1;
             total += t1;
@@ -201,8 +205,12 @@ int main(int argc, char **argv)
     org_free(g);
     driver_close(&drv);
     store_close(st);
-    store_remove_file(db);
-    rmdir(home);
+    if (getenv("BENCH_KEEP"))
+        printf("store kept: %s\n", db);
+    else {
+        store_remove_file(db);
+        rmdir(home);
+    }
     free(db);
     free(od);
     free(spot);

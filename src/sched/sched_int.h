@@ -109,7 +109,7 @@ struct sched {
     size_t nts;
     double fs_at;               /* when fair-share usage was last brought up to date */
     int spend_month;            /* yyyymm the budgets' spend is of; 0 = to count */
-    char quota_why[200];        /* place_one: the first quota that refused */
+    char quota_why[320];        /* place_one: the first quota that refused */
     struct sjob *quota_victim;  /* place_one: borrowed work to reclaim */
     int quota_reclaimer;        /* place_one: the victim is for this team */
     int quota_looked;           /* place_one: borrowed work was looked for */
@@ -120,6 +120,8 @@ struct team_state {
     long *used;                 /* per quota entry: GPUs of the team's live attempts */
     long *cohort_used;          /* per quota entry: of the cohort's teams, same kind */
     long *cohort_cap;           /* per quota entry: the cohort's total quota of it */
+    double *owner_wait;         /* per quota entry: when a job of the team last
+                                   waited for its own quota, lent out (0 = not) */
     double fs_usage;            /* GPU-seconds, decayed by the half-life */
     double fs_gpus;             /* GPUs running at the last update */
     double month_spend;         /* USD of attempts that ended this month */

@@ -371,7 +371,7 @@ static int wait_because(struct sched *s, struct sjob *sj, const char *msg, struc
 
 static int wait_for_capacity(struct sched *s, struct sjob *sj, const char *why, struct err *e)
 {
-    char msg[400];
+    char msg[512];
 
     snprintf(msg, sizeof(msg), "waiting for capacity: %s", why);
     return wait_because(s, sj, msg, e);
@@ -567,7 +567,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
     const struct plan_cand *pick = NULL;
     enum mode_rule rule = MODE_ANY;
     struct sjob *v;
-    char why[320];
+    char why[480];
     int rc;
 
     s->quota_why[0] = '\0';

@@ -74,6 +74,7 @@ static void ts_free(struct sched *s)
         free(s->ts[i].used);
         free(s->ts[i].cohort_used);
         free(s->ts[i].cohort_cap);
+        free(s->ts[i].owner_wait);
     }
     free(s->ts);
     s->ts = NULL;
@@ -106,6 +107,7 @@ void sched_set_org(struct sched *s, const struct org *g)
             s->ts[i].used = xcalloc(nq, sizeof(long));
             s->ts[i].cohort_used = xcalloc(nq, sizeof(long));
             s->ts[i].cohort_cap = xcalloc(nq, sizeof(long));
+            s->ts[i].owner_wait = xcalloc(nq, sizeof(double));
             /* a team keeps its usage across a change of the document */
             for (k = 0; was != NULL && k < nold; k++)
                 if (k < was->nteams && strcmp(was->teams[k].name, s->org->teams[i].name) == 0) {
@@ -118,6 +120,7 @@ void sched_set_org(struct sched *s, const struct org *g)
         free(old[k].used);
         free(old[k].cohort_used);
         free(old[k].cohort_cap);
+        free(old[k].owner_wait);
     }
     free(old);
 }
@@ -380,6 +383,27 @@ static struct sjob *borrower(struct sched *s, int t, size_t q)
     return best;
 }
 
+/* Does a team of t's cohort (not t) wait for its own quota of the kind of
+ * t's entry q (recently: it is looked at again at least every wait_retry)? */
+static int owner_waits(const struct sched *s, int t, size_t q)
+{
+    const struct org_team *tm = &s->org->teams[t];
+    double since = s->now - 2 * s->p.cfg.wait_retry_s - 1;
+    size_t u, k;
+
+    for (u = 0; u < s->nts; u++) {
+        const struct org_team *um = &s->org->teams[u];
+
+        if ((int)u == t || !same_cohort(tm, um))
+            continue;
+        for (k = 0; k < um->nquota; k++)
+            if (s->ts[u].owner_wait[k] > 0 && s->ts[u].owner_wait[k] >= since &&
+                same_kind(&um->quota[k], &tm->quota[q]))
+                return 1;
+    }
+    return 0;
+}
+
 static const char *kind_name(const struct org_quota *q, char *buf, size_t n)
 {
     snprintf(buf, n, "%s%s%s", strcmp(q->accelerator, "*") == 0 ? "GPUs" : q->accelerator,
@@ -416,8 +440,19 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
                          tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need);
             return 1;
         }
-        if (cu + need <= cap)
+        if (cu + need <= cap && (own_ok || !owner_waits(s, t, q))) 
             continue; /* its own, or borrowed from the cohort */
+        if (cu + need <= cap) { /* room, but owed to a team waiting for its own */
+            if (!s->quota_why[0])
+                snprintf(s->quota_why, sizeof(s->quota_why),
+                         "team %s uses %ld/%ld %s (needs %ld); the cohort %s's room is owed "
+                         "to a team waiting for its own quota",
+                         tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need,
+                         tm->cohort);
+            return 1;
+        }
+        if (own_ok) /* its own quota, lent out: no borrowing until it has it back */
+            s->ts[t].owner_wait[q] = s->now;
         if (own_ok && s->quota_victim == NULL && !s->quota_looked) {
             s->quota_looked = 1; /* one look per placement: the scan is of every job */
             s->quota_victim = borrower(s, t, q);
@@ -485,9 +520,14 @@ void sched_quota_add(struct sched *s, struct sjob *sj, const struct offer *o, in
 {
     int t = sched_team_of(s, sj);
     long n = gpus_of(o->accelerator, o->acc_count, nodes);
+    size_t q;
 
-    if (t >= 0 && n > 0)
-        count(s, t, o->accelerator, o->cloud, n);
+    if (t < 0 || n <= 0)
+        return;
+    count(s, t, o->accelerator, o->cloud, n);
+    for (q = 0; q < s->org->teams[t].nquota; q++) /* it has what it waited for */
+        if (org_quota_covers(&s->org->teams[t].quota[q], o->accelerator, o->cloud))
+            s->ts[t].owner_wait[q] = 0;
 }
 
 int sched_reclaim(struct sched *s, struct sjob *sj, struct sjob *v, struct err *e)

@@ -134,6 +134,9 @@ static void test_borrow_and_reclaim(void **state)
     assert_reason_has(w, a2, "waiting: team a uses 8/8 H100 (needs 8); cohort lab uses 16/16");
     assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
     assert_int_equal(st_job_state(w, a2), JOB_SUCCEEDED);
+    /* reclaimed once: the borrower does not take the room back while b waits
+     * for it (no relaunch-and-reclaim cycle) */
+    assert_int_equal(st_nattempts(w, a2), 2);
     x = st_attempt(w, a2, 2); /* back when b's job ended and room freed */
     assert_true(x.launched_at >= ST_T0 + 2 * HOUR);
     store_attempt_clear(&x);
