@@ -145,7 +145,7 @@ static int known_keys(json_t *o, const char *path, const char *const *known,
         for (i = 0; known[i] && strcmp(known[i], k) != 0; i++)
             ;
         if (known[i] == NULL) {
-            char what[200], list[120] = "";
+            char what[256], list[120] = "";
             size_t len = 0;
 
             for (i = 0; known[i] && len < sizeof(list); i++)

@@ -250,7 +250,7 @@ static int count_spend(struct sched *s, struct err *e)
             after = atts[i].id;
             if (atts[i].state != ATT_ENDED || atts[i].ended_at < from)
                 continue;
-            hit = bsearch(&key, map, nmap, sizeof(*map), cmp_job_team);
+            hit = bsearch(&key, map, nmap, sizeof(*map), cmp_job_team); /* nmap > 0 */
             if (hit != NULL)
                 s->ts[hit->team].month_spend += atts[i].cost;
         }

@@ -228,7 +228,7 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
             struct job_ref key = {a[i].job_id, NULL, NULL}, *j;
 
             after = a[i].id;
-            j = bsearch(&key, jobs, nj, sizeof(*jobs), cmp_ref);
+            j = nj > 0 ? bsearch(&key, jobs, nj, sizeof(*jobs), cmp_ref) : NULL;
             if (j != NULL)
                 add_attempt(&r, by, j, &a[i], from, to, c->now);
         }
@@ -259,7 +259,8 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
             p[i].row = r.rows[i];
             p[i].recent = r.recent[i];
         }
-        qsort(p, r.n, sizeof(*p), by_usd);
+        if (r.n > 1)
+            qsort(p, r.n, sizeof(*p), by_usd);
         rows = json_array();
         for (i = 0; i < r.n; i++) {
             json_t *row = apijson_cost_row(&p[i].row);
