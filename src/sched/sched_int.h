@@ -108,6 +108,7 @@ struct sched {
     struct team_state *ts;      /* per team of org */
     size_t nts;
     double fs_at;               /* when fair-share usage was last brought up to date */
+    int usage_known;            /* fair-share usage was read from the store's history */
     int spend_month;            /* yyyymm the budgets' spend is of; 0 = to count */
     char quota_why[320];        /* place_one: the first quota that refused */
     struct sjob *quota_victim;  /* place_one: borrowed work to reclaim */

@@ -22,8 +22,9 @@
  * F = 2^(-U/S) (slurm.schedmd.com/priority_multifactor.html, "Fair-share
  * Factor"), U the team's share of the decayed GPU usage of all teams and S
  * its share of their weights; usage decays with a half-life (Slurm's
- * PriorityDecayHalfLife, 7 days by default).  The usage is kept in memory
- * while the controller runs: a restarted controller starts everyone even.
+ * PriorityDecayHalfLife, 7 days by default).  A controller that opens (or
+ * gets its first teams) reads the usage from the attempts in the store,
+ * decayed to now; then keeps it in memory.
  *
  * Budgets.  A team's spend this calendar month (UTC) is what its attempts
  * that ended this month cost plus what its live attempts have cost so far;
@@ -97,6 +98,8 @@ void sched_set_org(struct sched *s, const struct org *g)
     s->org = g != NULL && g->nteams > 0 ? g : NULL;
     s->org_gen++;
     s->spend_month = 0; /* count again */
+    if (was == NULL)
+        s->usage_known = 0; /* the first teams: their usage is in the store */
     s->capacity_freed = 1; /* quotas may have grown: wake waiting jobs */
     if (s->org != NULL) {
         s->nts = s->org->nteams;
@@ -208,18 +211,31 @@ static int cmp_job_team(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The month's spend of ended attempts, per team, from the store. */
-static int count_spend(struct sched *s, struct err *e)
+/* GPU-seconds of a run from `from` to `to`, decayed to `now` by half-life h:
+ * the integral of g x 2^(-(now - t)/h) over the run. */
+static double decayed(double g, double from, double to, double now, double h)
+{
+    return g * h / M_LN2 * (exp2(-(now - to) / h) - exp2(-(now - from) / h));
+}
+
+/* From the store, per team: the month's spend of ended attempts (spend) and
+ * the decayed GPU usage of every attempt that ran (usage), so that a
+ * controller that opens, or reads a new month, starts from what happened. */
+static int count_history(struct sched *s, int spend, int usage, struct err *e)
 {
     struct job_team *map = NULL;
     size_t nmap = 0, cap = 0, i, n;
     int64_t after = 0;
-    double from = month_start(s->now);
+    double from = month_start(s->now), h = s->org->half_life_s;
     int rc = 0;
 
-    for (i = 0; i < s->nts; i++)
-        s->ts[i].month_spend = 0;
-    for (;;) { /* jobs -> teams (only those of a team with a budget) */
+    for (i = 0; i < s->nts; i++) {
+        if (spend)
+            s->ts[i].month_spend = 0;
+        if (usage)
+            s->ts[i].fs_usage = s->ts[i].fs_gpus = 0;
+    }
+    for (;;) { /* jobs -> teams (with a budget, unless usage is wanted too) */
         struct store_job *jobs = NULL;
 
         if ((rc = store_job_page(s->p.store, after, 4096, &jobs, &n, e)) != 0)
@@ -228,7 +244,7 @@ static int count_spend(struct sched *s, struct err *e)
             const struct org_team *t = jobs[i].team ? org_team(s->org, jobs[i].team) : NULL;
 
             after = jobs[i].id;
-            if (t == NULL || t->budget_usd <= 0)
+            if (t == NULL || (!usage && t->budget_usd <= 0))
                 continue;
             map = xgrow(map, &cap, nmap + 1, sizeof(*map));
             map[nmap].id = jobs[i].id;
@@ -245,20 +261,36 @@ static int count_spend(struct sched *s, struct err *e)
         if ((rc = store_attempt_page(s->p.store, after, 4096, &atts, &n, e)) != 0)
             goto out;
         for (i = 0; i < n; i++) {
-            struct job_team key = {atts[i].job_id, 0}, *hit;
+            const struct store_attempt *a = &atts[i];
+            struct job_team key = {a->job_id, 0}, *hit;
+            struct team_state *ts;
 
-            after = atts[i].id;
-            if (atts[i].state != ATT_ENDED || atts[i].ended_at < from)
-                continue;
+            after = a->id;
             hit = bsearch(&key, map, nmap, sizeof(*map), cmp_job_team); /* nmap > 0 */
-            if (hit != NULL)
-                s->ts[hit->team].month_spend += atts[i].cost;
+            if (hit == NULL)
+                continue;
+            ts = &s->ts[hit->team];
+            if (spend && a->state == ATT_ENDED && a->ended_at >= from &&
+                s->org->teams[hit->team].budget_usd > 0)
+                ts->month_spend += a->cost;
+            if (usage && a->running_at > 0) {
+                double end = a->state == ATT_ENDED ? a->ended_at : s->now;
+                long g = gpus_of(a->accelerator, a->acc_count, a->nodes);
+
+                if (end > a->running_at && end <= s->now)
+                    ts->fs_usage += decayed((double)g, a->running_at, end, s->now, h);
+            }
         }
         store_attempts_free(atts, n);
         if (n < 4096)
             break;
     }
-    s->spend_month = month_of(s->now);
+    if (spend)
+        s->spend_month = month_of(s->now);
+    if (usage) {
+        s->usage_known = 1;
+        s->fs_at = s->now; /* live attempts are counted up to now */
+    }
 out:
     free(map);
     return rc;
@@ -280,8 +312,9 @@ int sched_quota_refresh(struct sched *s, struct err *e)
 
     if (g == NULL)
         return 0;
-    if (has_budgets(g) && s->spend_month != month_of(s->now)) {
-        int rc = count_spend(s, e);
+    if (!s->usage_known || (has_budgets(g) && s->spend_month != month_of(s->now))) {
+        int rc = count_history(s, has_budgets(g) && s->spend_month != month_of(s->now),
+                               !s->usage_known, e);
 
         if (rc != 0)
             return rc;

@@ -211,6 +211,42 @@ static void test_fair_share_orders_waiting_jobs(void **state)
     org_free(g);
 }
 
+/* The same after a controller restart between the usage and the queue: the
+ * new controller reads a's usage from the store's attempts. */
+static void test_fair_share_survives_restart(void **state)
+{
+    struct st *w = *state;
+    struct org *g = org_of("{\"teams\":[{\"name\":\"a\"},{\"name\":\"b\"},"
+                           "{\"name\":\"c\"}]}");
+    int64_t a0, c0, a1, b1;
+    struct store_attempt xa, xb;
+
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_start(w);
+    sched_set_org(w->s, g);
+    a0 = submit(w, "a", 3, 0); /* a's usage: 3 h of 8 GPUs, all before the restart */
+    assert_true(st_run_all(w, ST_T0 + 4 * HOUR));
+    st_restart(w);
+    sched_set_org(w->s, g);
+    c0 = submit(w, "c", 1, 0); /* holds the one node while a and b queue */
+    assert_true(st_run_until_state(w, c0, JOB_RUNNING, w->t + HOUR));
+    a1 = submit(w, "a", 1, 0);
+    st_run_to(w, w->t + 60);
+    b1 = submit(w, "b", 1, 0);
+    assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
+    xa = st_attempt(w, a1, 1);
+    xb = st_attempt(w, b1, 1);
+    assert_true(xb.launched_at < xa.launched_at);
+    (void)a0;
+    store_attempt_clear(&xa);
+    store_attempt_clear(&xb);
+    st_free(w);
+    org_free(g);
+}
+
 /* Without teams the same queue is first come, first served. */
 static void test_no_teams_fifo(void **state)
 {
@@ -323,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_cohort_no_borrowing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_of_one_cloud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fair_share_orders_waiting_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fair_share_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_teams_fifo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hard_budget_holds, setup, teardown),
         cmocka_unit_test(test_org_errors),
