@@ -71,7 +71,7 @@ int api_team_assign(struct api_call *c, struct spec *sp, int *forbidden, struct 
     }
     if (sp->team == NULL || g == NULL || g->nteams == 0)
         return 0; /* no teams: a team's name is a label, as before teams */
-    if (org_team(g, sp->team) == NULL && server_admin(who))
+    if (org_team(g, sp->team) == NULL && (server_admin(who) || who->user[0] == '\0'))
         return err_set(e, ST_EINVAL,
                        "no team is called '%s' (`stratus team ls` lists them; "
                        "`stratus team create %s` makes it)",
