@@ -40,6 +40,7 @@
 
 #include "../driver/multi.h"
 #include "../plan/plan.h"
+#include "../policy/org.h"
 #include "../sched/sched.h"
 #include "../store/store.h"
 #include "../util/hmap.h"
@@ -810,6 +811,86 @@ static void render_controller(struct buf *b, const struct metrics *m, const stru
                s ? s->step_failures : m->step_failures);
 }
 
+/* team="t",accelerator="a",cloud="c" for quota k of team t into l. */
+static void quota_labels(struct buf *l, const struct org_team *t, size_t k)
+{
+    buf_puts(l, "{team=");
+    label_value(l, t->name);
+    buf_puts(l, ",accelerator=");
+    label_value(l, t->quota[k].accelerator);
+    buf_puts(l, ",cloud=");
+    label_value(l, t->quota[k].cloud ? t->quota[k].cloud : "");
+    buf_puts(l, "}");
+}
+
+/* name{team="t"} v */
+static void team_sample(struct buf *b, const char *name, const char *team, double v)
+{
+    buf_printf(b, "%s{team=", name);
+    label_value(b, team);
+    buf_puts(b, "} ");
+    num(b, v);
+    buf_puts(b, "\n");
+}
+
+#define TEAM_QUOTAS_MAX 64
+
+/* Each team's quotas and what they hold, its month's spend, budget and
+ * fair-share factor (docs/teams.md), from the controller; each family's
+ * samples together, as the format wants. */
+static void render_teams(struct buf *b, struct srv *s)
+{
+    const struct org *g = s ? s->org : NULL;
+    long (*used)[TEAM_QUOTAS_MAX];
+    double *spend, *factor;
+    int *ok;
+    size_t i, k;
+
+    if (g == NULL || g->nteams == 0 || s->sched == NULL)
+        return;
+    used = xcalloc(g->nteams, sizeof(*used));
+    spend = xcalloc(g->nteams, sizeof(double));
+    factor = xcalloc(g->nteams, sizeof(double));
+    ok = xcalloc(g->nteams, sizeof(int));
+    for (i = 0; i < g->nteams; i++)
+        ok[i] = sched_team_usage(s->sched, g->teams[i].name, used[i], TEAM_QUOTAS_MAX,
+                                 &spend[i], &factor[i]) == 0;
+    family(b, "stratus_team_quota_gpus", "gauge",
+           "A team's quota of concurrent GPUs, by accelerator ('*' = any) and cloud.");
+    for (i = 0; i < g->nteams; i++)
+        for (k = 0; ok[i] && k < g->teams[i].nquota && k < TEAM_QUOTAS_MAX; k++) {
+            buf_puts(b, "stratus_team_quota_gpus");
+            quota_labels(b, &g->teams[i], k);
+            buf_printf(b, " %ld\n", g->teams[i].quota[k].gpus);
+        }
+    family(b, "stratus_team_quota_used_gpus", "gauge",
+           "GPUs of a team's live attempts that a quota covers.");
+    for (i = 0; i < g->nteams; i++)
+        for (k = 0; ok[i] && k < g->teams[i].nquota && k < TEAM_QUOTAS_MAX; k++) {
+            buf_puts(b, "stratus_team_quota_used_gpus");
+            quota_labels(b, &g->teams[i], k);
+            buf_printf(b, " %ld\n", used[i][k]);
+        }
+    family(b, "stratus_team_month_spend_usd", "gauge",
+           "What a team spent this calendar month (UTC), live attempts so far included.");
+    for (i = 0; i < g->nteams; i++)
+        if (ok[i])
+            team_sample(b, "stratus_team_month_spend_usd", g->teams[i].name, spend[i]);
+    family(b, "stratus_team_budget_usd", "gauge", "A team's monthly budget (teams with one).");
+    for (i = 0; i < g->nteams; i++)
+        if (ok[i] && g->teams[i].budget_usd > 0)
+            team_sample(b, "stratus_team_budget_usd", g->teams[i].name, g->teams[i].budget_usd);
+    family(b, "stratus_team_fair_share", "gauge",
+           "A team's fair-share factor, 2^(-usage share / weight share).");
+    for (i = 0; i < g->nteams; i++)
+        if (ok[i])
+            team_sample(b, "stratus_team_fair_share", g->teams[i].name, factor[i]);
+    free(used);
+    free(spend);
+    free(factor);
+    free(ok);
+}
+
 /* The whole exposition (NUL-terminated; *len without the NUL); caller frees.
  * s may be NULL (only what m was fed, up and build info). */
 char *metrics_render(struct metrics *m, struct srv *s, size_t *len)
@@ -825,6 +906,7 @@ char *metrics_render(struct metrics *m, struct srv *s, size_t *len)
     render_sched(&b, m, s, &sc);
     render_controller(&b, m, s);
     render_driver_errors(&b, m, &sc);
+    render_teams(&b, s);
     render_api(&b, m);
     final_cache_free(&sc.live);
     final_cache_free(&sc.all);

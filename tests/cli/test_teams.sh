@@ -143,6 +143,19 @@ wait_for sh -c "$STRATUS queue 2>/dev/null | grep -q 'waiting: team research use
 run 0 "$STRATUS" queue
 has "$OUT" "waiting: team research uses"
 ok "research's reclaimed job waits with a reason naming its quota: $(grep -o 'waiting: team research uses[^|]*' <<<"$OUT" | head -1)"
+# --- /metrics: each team's quotas and their use, its spend, its fair share ---
+M=$(curl -s --unix-socket "$SOCK" http://x/metrics)
+has "$M" 'stratus_team_quota_gpus{team="research",accelerator="H100",cloud=""} 8'
+has "$M" 'stratus_team_quota_used_gpus{team="product",accelerator="H100",cloud=""} 8'
+has "$M" 'stratus_team_fair_share{team="research"}'
+has "$M" 'stratus_team_month_spend_usd{team="product"}'
+if command -v promtool >/dev/null; then
+  if ! promtool check metrics <<<"$M" >"$TMP/promtool.out" 2>&1; then
+    fail "promtool finds the exposition wrong: $(cat "$TMP/promtool.out")"
+  fi
+fi
+ok "/metrics has each team's quotas, their use, its month's spend and its fair-share factor"
+
 # product's job ends: room frees, the waiting research job is admitted
 run 0 "$STRATUS" cancel "$P8"
 wait_for sh -c "$STRATUS status $R8 --json | grep -q '\"RUNNING\"' || $STRATUS status $R1 --json | grep -q '\"RUNNING\"'"
