@@ -297,6 +297,7 @@ ok "without a TCP listener, stratus dashboard says what to add to server.yaml"
 if "$STRATUS" team --help >/dev/null 2>&1; then
   run 0 "$STRATUS" team create research
   run 0 "$STRATUS" team add research alice --role member
+  run 0 "$STRATUS" team set-quota research --gpus H100=16 --budget 1000 --limit soft
   alice=$("$STRATUS" token create alice-tok --user alice --role member 2>/dev/null) ||
     fail "token create alice-tok --user alice"
   browse alice "$BASE/ui/#token=$alice" "data-job=\"$R\""
@@ -304,7 +305,11 @@ if "$STRATUS" team --help >/dev/null 2>&1; then
   ! grep -qE "<tr data-job=\"$P\"" <<<"$DOM" || fail "alice (research) sees product's job $P"
   ! grep -qE 'data-team-group="product"' <<<"$DOM" || fail "alice sees the product team"
   ! grep -qE "data-region=\"$PWHERE\"" <<<"$DOM" || fail "alice sees product's region on the map"
-  ok "a member of research sees research's jobs only"
+  in_dom 'data-team-card="research"'
+  in_dom 'data-quota="research/H100" data-used="[0-9]+" data-gpus="16"'
+  in_dom 'data-spend="research"'
+  ! grep -qE 'data-team-card="product"' <<<"$DOM" || fail "alice sees a product team card"
+  ok "a member of research sees research's jobs only, and its team's quota use and spend"
 else
   echo "# skipped: team isolation (no \`stratus team\` yet)"
 fi

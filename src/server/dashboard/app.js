@@ -306,6 +306,27 @@ function drawServices(svcs, jobs) {
   if (!svcs.length) $("services").tBodies[0].replaceChildren(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No services.")));
 }
 
+// Each team the caller sees: its quotas and what they hold (over 100%:
+// borrowed from its cohort), its month's spend against its budget.
+function drawTeams(teams) {
+  const quota = (t, q) => {
+    const used = q.used ?? 0, cap = Math.max(q.gpus, 1);
+    return el("div", { class: "quota", "data-quota": `${t.name}/${q.accelerator}${q.cloud ? "@" + q.cloud : ""}`, "data-used": used, "data-gpus": q.gpus },
+      el("span", {}, `${q.accelerator === "*" ? "any GPU" : q.accelerator}${q.cloud ? " on " + q.cloud : ""}`),
+      el("progress", { max: cap, value: Math.min(used, cap) }),
+      el("span", { class: "num" }, `${used} / ${q.gpus} GPUs${used > q.gpus ? " (borrowing)" : ""}`));
+  };
+  const spend = (t) => el("div", { class: "quota", "data-spend": t.name },
+    el("span", {}, "this month"),
+    t.budget ? el("progress", { max: t.budget.usd, value: Math.min(t.month_spend || 0, t.budget.usd) }) : el("span"),
+    el("span", { class: "num" }, usd(t.month_spend || 0) + (t.budget ? ` of ${usd(t.budget.usd)} (${t.budget.limit})` : "")));
+  $("teams-count").textContent = teams.length ? plural(teams.length, "team") : "";
+  $("teams").replaceChildren(...(teams.length ? teams.map((t) => el("div", { class: "team", "data-team-card": t.name },
+    el("div", {}, el("strong", {}, t.name), el("span", { class: "muted" },
+      ` ${t.cohort ? "cohort " + t.cohort + " · " : ""}weight ${t.weight} · fair share ${(t.fair_share ?? 1).toFixed(2)}`)),
+    ...(t.quota || []).map((q) => quota(t, q)), spend(t))) : [el("p", { class: "muted" }, "No teams (docs/teams.md).")]));
+}
+
 // ---- the job detail: its attempts on a time line, and its events ----
 
 function select(id) {
@@ -385,8 +406,8 @@ async function poll() {
       drawAllRegions();
     }
     // only the jobs that have not ended, unless asked: a store keeps every job ever run
-    const [jobs, svcs, series] = await Promise.all([api($("show-ended").checked ? "/v1/jobs" : "/v1/jobs?active=1"), api("/v1/services"),
-      api("/v1/cost/series?by=" + state.by)]);
+    const [jobs, svcs, series, teams] = await Promise.all([api($("show-ended").checked ? "/v1/jobs" : "/v1/jobs?active=1"), api("/v1/services"),
+      api("/v1/cost/series?by=" + state.by), api("/v1/teams")]);
     const now = Date.now() / 1000;
     $("login").hidden = true;
     $("main").hidden = false;
@@ -396,6 +417,7 @@ async function poll() {
     drawJobs(jobs.jobs, now);
     drawQueue(jobs.jobs, now);
     drawServices(svcs.services, jobs.jobs);
+    drawTeams(teams.teams || []);
     await drawDetail();
     $("status").textContent = "updated " + new Date().toLocaleTimeString() + (state.token ? "" : " · signed in by link");
     document.body.dataset.ready = "1";
