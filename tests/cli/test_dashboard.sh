@@ -309,7 +309,12 @@ if "$STRATUS" team --help >/dev/null 2>&1; then
   in_dom 'data-quota="research/H100" data-used="[0-9]+" data-gpus="16"'
   in_dom 'data-spend="research"'
   ! grep -qE 'data-team-card="product"' <<<"$DOM" || fail "alice sees a product team card"
-  ok "a member of research sees research's jobs only, and its team's quota use and spend"
+  rm -rf "$TMP/chrome-shot2"
+  timeout 120 chromium --headless=new --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
+    --user-data-dir="$TMP/chrome-shot2" --virtual-time-budget=8000 --window-size=1400,1300 \
+    --screenshot="$OUTDIR/dashboard-team.png" "$BASE/ui/#token=$alice" >/dev/null 2>"$TMP/shot2.err" ||
+    fail "screenshot: $(tail -n 5 "$TMP/shot2.err")"
+  ok "a member of research sees research's jobs only, and its team's quota use and spend (screenshot: $OUTDIR/dashboard-team.png)"
 else
   echo "# skipped: team isolation (no \`stratus team\` yet)"
 fi
