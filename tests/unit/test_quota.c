@@ -59,6 +59,16 @@ static struct org *org_of(const char *json)
     return g;
 }
 
+/* The clouds hold one 8-H100 node in all: a shortage to order. */
+static void one_node_world(struct st *w)
+{
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_start(w);
+}
+
 static struct org *start(struct st *w, const char *json)
 {
     struct org *g = org_of(json);
@@ -189,11 +199,7 @@ static void test_fair_share_orders_waiting_jobs(void **state)
     int64_t a0, a1, b1;
     struct store_attempt xa, xb;
 
-    st_init(w, NULL);
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_start(w);
+    one_node_world(w);
     sched_set_org(w->s, g);
     a0 = submit(w, "a", 3, 0);
     assert_true(st_run_until_state(w, a0, JOB_RUNNING, ST_T0 + HOUR));
@@ -221,11 +227,7 @@ static void test_fair_share_survives_restart(void **state)
     int64_t a0, c0, a1, b1;
     struct store_attempt xa, xb;
 
-    st_init(w, NULL);
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_start(w);
+    one_node_world(w);
     sched_set_org(w->s, g);
     a0 = submit(w, "a", 3, 0); /* a's usage: 3 h of 8 GPUs, all before the restart */
     assert_true(st_run_all(w, ST_T0 + 4 * HOUR));
@@ -254,11 +256,7 @@ static void test_no_teams_fifo(void **state)
     int64_t a0, a1, b1;
     struct store_attempt xa, xb;
 
-    st_init(w, NULL);
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_start(w);
+    one_node_world(w);
     a0 = submit(w, "a", 3, 0);
     assert_true(st_run_until_state(w, a0, JOB_RUNNING, ST_T0 + HOUR));
     st_run_to(w, ST_T0 + 2 * HOUR);
