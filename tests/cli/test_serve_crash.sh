@@ -147,8 +147,12 @@ ok "server killed: the router keeps serving from its last set (0 failed)"
 # --- the next command starts the server; the same replicas, READY ---
 run 0 "$STRATUS" serve status chat --json
 has "$ERR" "no controller was running; started one"
-[ "$(json "sorted(r['id'] for r in j['replicas'])")" = "$IDS" ] ||
+if [ "$(json "sorted(r['id'] for r in j['replicas'])")" != "$IDS" ]; then
+  for r in $(json "' '.join(str(r['id']) for r in j['replicas'])"); do
+    echo "--- events of replica job $r:"; "$STRATUS" events "$r" 2>&1 | tail -n 15
+  done
   fail "after the restart the replicas must be the same jobs $IDS: $OUT"
+fi
 # what the router asks the restarted server (its version is the old one's)
 curl -s -m 60 --unix-socket "$STRATUS_HOME/stratus.sock" \
   "http://localhost/v1/services/chat/endpoints?after=$V0" >"$TMP/poll.json" ||
