@@ -188,7 +188,8 @@ api - GET "/v1/secrets?team=research"; expect 401 "no token"
 ok "a viewer lists but cannot set or delete; no token is 401"
 
 # --- across teams, once teams exist (stratus team) ---
-if "$STRATUS" team --help >/dev/null 2>&1; then
+"$STRATUS" team --help >/dev/null 2>&1 || fail "stratus team --help failed"
+{
   run 0 "$STRATUS" team create research
   run 0 "$STRATUS" team create infer
   run 0 "$STRATUS" team add research alice --role member
@@ -206,7 +207,7 @@ if "$STRATUS" team --help >/dev/null 2>&1; then
   [ "$CODE" = 400 ] || fail "another team's job names research's secret: HTTP $CODE: $OUT"
   has "$OUT" "refers to the secret 'hf'"
   ok "another team's member can neither list, set, delete nor use research's secrets (404; its own jobs cannot name them)"
-fi
+}
 
 # --- rm ---
 run 0 "$STRATUS" secret rm hf --team research
