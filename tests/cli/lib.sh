@@ -44,9 +44,16 @@ use_home() {
 stop_home() {
   [ -n "${STRATUS_HOME:-}" ] || return 0
   "$STRATUS" controller stop >/dev/null 2>&1 || true
-  local p
+  local p pid q
+  # A node's pid file outlives its process, and pids come round again (pid_max
+  # is 32768 here): kill only processes of this home - in its node's process
+  # group, and running in the home or naming it - never another test's.
   for p in $(find "$STRATUS_HOME" -path "*/local/att-*/pid" 2>/dev/null); do
-    kill -9 -- "-$(cat "$p")" 2>/dev/null; kill -9 "$(cat "$p")" 2>/dev/null
+    pid=$(cat "$p" 2>/dev/null) && [ -n "$pid" ] || continue
+    for q in $(pgrep -g "$pid" 2>/dev/null) "$pid"; do
+      case "$(readlink "/proc/$q/cwd" 2>/dev/null)" in "$STRATUS_HOME"*) kill -9 "$q" 2>/dev/null; continue;; esac
+      tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | grep -qF -- "$STRATUS_HOME" && kill -9 "$q" 2>/dev/null
+    done
   done
   # ... and the nodes' cgroups (the local driver's, where cgroup v2 is usable)
   for p in $(cat $(find "$STRATUS_HOME" -path "*/local/att-*/cgroup" 2>/dev/null) /dev/null); do
