@@ -21,7 +21,10 @@ run() {
 has() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: ${1:0:3000}"; }
 hasnt() { ! grep -qF -- "$2" <<<"$1" || fail "did not expect '$2' in: ${1:0:3000}"; }
 # json EXPR: evaluate a Python expression over the JSON in $OUT (as j).
-json() { python3 -c "import json,sys; j=json.load(sys.stdin); r=($1); print(r)" <<<"$OUT"; }
+json() {
+  python3 -c "import json,sys; j=json.load(sys.stdin); r=($1); print(r)" <<<"$OUT" ||
+    echo "json(): python3 exited $? on ($1)" >&2
+}
 
 # --- for tests that run jobs: an isolated home, its controller stopped at exit ---
 # use_home [CATALOG_DIR]: a fresh $STRATUS_HOME under $TMP with the fixture
