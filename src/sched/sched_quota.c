@@ -33,6 +33,7 @@
  * (running work runs on); a soft one logs a warning once a month.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,24 +68,45 @@ static int same_cohort(const struct org_team *a, const struct org_team *b)
     return a->cohort && b->cohort && strcmp(a->cohort, b->cohort) == 0;
 }
 
-static void ts_free(struct sched *s)
+static void states_free(struct team_state *ts, size_t n)
 {
     size_t i;
 
-    for (i = 0; i < s->nts; i++) {
-        free(s->ts[i].used);
-        free(s->ts[i].cohort_used);
-        free(s->ts[i].cohort_cap);
-        free(s->ts[i].owner_wait);
+    for (i = 0; i < n; i++) {
+        free(ts[i].used);
+        free(ts[i].cohort_used);
+        free(ts[i].cohort_cap);
+        free(ts[i].owner_wait);
     }
-    free(s->ts);
-    s->ts = NULL;
-    s->nts = 0;
+    free(ts);
 }
 
 void sched_quota_free(struct sched *s)
 {
-    ts_free(s);
+    states_free(s->ts, s->nts);
+    s->ts = NULL;
+    s->nts = 0;
+}
+
+/* Each quota entry's cohort total: the sum of the entries of the same kind
+ * of the teams in its cohort (a team alone: its own).  The document alone
+ * decides it, so it is worked out when the document comes. */
+static void cohort_caps(struct sched *s)
+{
+    const struct org *g = s->org;
+    size_t i, q, u, k;
+
+    for (i = 0; i < s->nts; i++) {
+        const struct org_team *tm = &g->teams[i];
+
+        for (q = 0; q < tm->nquota; q++) {
+            s->ts[i].cohort_cap[q] = tm->cohort ? 0 : tm->quota[q].gpus;
+            for (u = 0; tm->cohort && u < s->nts; u++)
+                for (k = 0; same_cohort(tm, &g->teams[u]) && k < g->teams[u].nquota; k++)
+                    if (same_kind(&g->teams[u].quota[k], &tm->quota[q]))
+                        s->ts[i].cohort_cap[q] += g->teams[u].quota[k].gpus;
+        }
+    }
 }
 
 void sched_set_org(struct sched *s, const struct org *g)
@@ -118,14 +140,9 @@ void sched_set_org(struct sched *s, const struct org *g)
                     s->ts[i].fs_gpus = old[k].fs_gpus;
                 }
         }
+        cohort_caps(s);
     }
-    for (k = 0; k < nold; k++) {
-        free(old[k].used);
-        free(old[k].cohort_used);
-        free(old[k].cohort_cap);
-        free(old[k].owner_wait);
-    }
-    free(old);
+    states_free(old, nold);
 }
 
 int sched_team_of(struct sched *s, struct sjob *sj)
@@ -307,8 +324,8 @@ void sched_quota_spent(struct sched *s, struct sjob *sj, double usd)
 int sched_quota_refresh(struct sched *s, struct err *e)
 {
     const struct org *g = s->org;
-    double dt, tot_u = 0, tot_w = 0, *run, h;
-    size_t i, q, u, k;
+    double dt, tot_u = 0, tot_w = 0, h;
+    size_t i;
 
     if (g == NULL)
         return 0;
@@ -319,8 +336,24 @@ int sched_quota_refresh(struct sched *s, struct err *e)
         if (rc != 0)
             return rc;
     }
-    run = xcalloc(s->nts, sizeof(*run));
+    /* fair share: decay the usage to now, adding what ran since the last
+     * update (fs_gpus all along: the integral of a constant under decay);
+     * the factors come from it, before the jobs are read */
+    h = g->half_life_s;
+    dt = s->fs_at > 0 && s->now > s->fs_at ? s->now - s->fs_at : 0;
     for (i = 0; i < s->nts; i++) {
+        double keep = exp2(-dt / h);
+
+        s->ts[i].fs_usage = s->ts[i].fs_usage * keep + s->ts[i].fs_gpus * h / M_LN2 * (1 - keep);
+        s->ts[i].fs_gpus = 0; /* counted again below: what runs from now on */
+        tot_u += s->ts[i].fs_usage;
+        tot_w += g->teams[i].weight;
+    }
+    s->fs_at = s->now;
+    for (i = 0; i < s->nts; i++) {
+        s->ts[i].factor = tot_u > 0 ? exp2(-(s->ts[i].fs_usage / tot_u) /
+                                           (g->teams[i].weight / tot_w))
+                                    : 1.0;
         memset(s->ts[i].used, 0, (g->teams[i].nquota + 1) * sizeof(long));
         memset(s->ts[i].cohort_used, 0, (g->teams[i].nquota + 1) * sizeof(long));
         s->ts[i].live_spend = 0;
@@ -330,6 +363,7 @@ int sched_quota_refresh(struct sched *s, struct err *e)
         int t = sched_team_of(s, sj);
         long n;
 
+        sj->fs = t >= 0 ? s->ts[t].factor : 1.0;
         if (t < 0 || sj->j.cur_attempt == 0 || sj->att.state == ATT_ENDED)
             continue;
         if (g->teams[t].budget_usd > 0)
@@ -339,43 +373,9 @@ int sched_quota_refresh(struct sched *s, struct err *e)
             continue;
         count(s, t, sj->att.accelerator, sj->att.cloud, n);
         if (sj->att.state == ATT_RUNNING)
-            run[t] += (double)n;
+            s->ts[t].fs_gpus += (double)n;
     }
-    for (i = 0; i < s->nts; i++) { /* cohort caps */
-        const struct org_team *tm = &g->teams[i];
-
-        for (q = 0; q < tm->nquota; q++) {
-            s->ts[i].cohort_cap[q] = tm->cohort ? 0 : tm->quota[q].gpus;
-            for (u = 0; tm->cohort && u < s->nts; u++)
-                for (k = 0; same_cohort(tm, &g->teams[u]) && k < g->teams[u].nquota; k++)
-                    if (same_kind(&g->teams[u].quota[k], &tm->quota[q]))
-                        s->ts[i].cohort_cap[q] += g->teams[u].quota[k].gpus;
-        }
-    }
-    /* fair share: decay the usage to now, adding what ran since the last
-     * update (fs_gpus all along: the integral of a constant under decay) */
-    h = g->half_life_s;
-    dt = s->fs_at > 0 && s->now > s->fs_at ? s->now - s->fs_at : 0;
-    for (i = 0; i < s->nts; i++) {
-        double keep = exp2(-dt / h);
-
-        s->ts[i].fs_usage = s->ts[i].fs_usage * keep + s->ts[i].fs_gpus * h / M_LN2 * (1 - keep);
-        s->ts[i].fs_gpus = run[i];
-        tot_u += s->ts[i].fs_usage;
-        tot_w += g->teams[i].weight;
-    }
-    s->fs_at = s->now;
-    for (i = 0; i < s->nts; i++)
-        s->ts[i].factor = tot_u > 0 ? exp2(-(s->ts[i].fs_usage / tot_u) /
-                                           (g->teams[i].weight / tot_w))
-                                    : 1.0;
-    for (i = 0; i < s->njobs; i++) {
-        struct sjob *sj = s->jobs[i];
-        int t = sched_team_of(s, sj);
-
-        sj->fs = t >= 0 ? s->ts[t].factor : 1.0;
-    }
-    free(run);
+    s->quota_trans = s->transitions;
     return 0;
 }
 
@@ -437,11 +437,31 @@ static int owner_waits(const struct sched *s, int t, size_t q)
     return 0;
 }
 
-static const char *kind_name(const struct org_quota *q, char *buf, size_t n)
+/* Why team t waits for its quota entry q, needing `need` GPUs, into buf (n
+ * bytes) unless buf says why already: "team research uses 8/8 H100 (needs
+ * 8)", then tail (a format). */
+static void quota_why(char *buf, size_t n, const struct sched *s, int t, size_t q, long need,
+                      const char *tail, ...) __attribute__((format(printf, 7, 8)));
+
+static void quota_why(char *buf, size_t n, const struct sched *s, int t, size_t q, long need,
+                      const char *tail, ...)
 {
-    snprintf(buf, n, "%s%s%s", strcmp(q->accelerator, "*") == 0 ? "GPUs" : q->accelerator,
-             q->cloud ? " on " : "", q->cloud ? q->cloud : "");
-    return buf;
+    const struct org_team *tm = &s->org->teams[t];
+    const struct org_quota *qt = &tm->quota[q];
+    va_list ap;
+    int len;
+
+    if (buf[0])
+        return;
+    len = snprintf(buf, n, "team %s uses %ld/%ld %s%s%s (needs %ld)", tm->name,
+                   s->ts[t].used[q], qt->gpus,
+                   strcmp(qt->accelerator, "*") == 0 ? "GPUs" : qt->accelerator,
+                   qt->cloud ? " on " : "", qt->cloud ? qt->cloud : "", need);
+    if (len < 0 || (size_t)len >= n)
+        return;
+    va_start(ap, tail);
+    vsnprintf(buf + len, n - (size_t)len, tail, ap);
+    va_end(ap);
 }
 
 int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes)
@@ -459,29 +479,23 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
     tm = &s->org->teams[t];
     for (q = 0; q < tm->nquota; q++) {
         const struct org_quota *qt = &tm->quota[q];
-        long used = s->ts[t].used[q], cu = s->ts[t].cohort_used[q], cap = s->ts[t].cohort_cap[q];
-        int own_ok = used + need <= qt->gpus;
-        char kind[96];
+        long cu = s->ts[t].cohort_used[q], cap = s->ts[t].cohort_cap[q];
+        int own_ok = s->ts[t].used[q] + need <= qt->gpus;
 
         if (!org_quota_covers(qt, o->accelerator, o->cloud))
             continue;
         if (tm->cohort == NULL) {
             if (own_ok)
                 continue;
-            if (!s->quota_why[0])
-                snprintf(s->quota_why, sizeof(s->quota_why), "team %s uses %ld/%ld %s (needs %ld)",
-                         tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need);
+            quota_why(s->quota_why, sizeof(s->quota_why), s, t, q, need, "%s", "");
             return 1;
         }
-        if (cu + need <= cap && (own_ok || !owner_waits(s, t, q))) 
+        if (cu + need <= cap && (own_ok || !owner_waits(s, t, q)))
             continue; /* its own, or borrowed from the cohort */
         if (cu + need <= cap) { /* room, but owed to a team waiting for its own */
-            if (!s->quota_why[0])
-                snprintf(s->quota_why, sizeof(s->quota_why),
-                         "team %s uses %ld/%ld %s (needs %ld); the cohort %s's room is owed "
-                         "to a team waiting for its own quota",
-                         tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need,
-                         tm->cohort);
+            quota_why(s->quota_why, sizeof(s->quota_why), s, t, q, need,
+                      "; the cohort %s's room is owed to a team waiting for its own quota",
+                      tm->cohort);
             return 1;
         }
         if (own_ok) /* its own quota, lent out: no borrowing until it has it back */
@@ -491,13 +505,8 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
             s->quota_victim = borrower(s, t, q);
             s->quota_reclaimer = t;
         }
-        if (!s->quota_why[0])
-            snprintf(s->quota_why, sizeof(s->quota_why),
-                     own_ok ? "team %s uses %ld/%ld %s (needs %ld); cohort %s uses %ld/%ld "
-                              "(lent to other teams)"
-                            : "team %s uses %ld/%ld %s (needs %ld); cohort %s uses %ld/%ld",
-                     tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need,
-                     tm->cohort, cu, cap);
+        quota_why(s->quota_why, sizeof(s->quota_why), s, t, q, need, "; cohort %s uses %ld/%ld%s",
+                  tm->cohort, cu, cap, own_ok ? " (lent to other teams)" : "");
         return 1;
     }
     return 0;
@@ -507,11 +516,11 @@ int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n
 {
     int t = sched_team_of(s, sj);
     const struct org_team *tm;
-    char first[200] = "";
     size_t r, q;
 
     if (t < 0)
         return 0;
+    why[0] = '\0';
     tm = &s->org->teams[t];
     for (r = 0; r < sj->spec->nres; r++) {
         const struct spec_res *res = &sj->spec->res[r];
@@ -522,10 +531,8 @@ int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n
             return 0; /* not counted, or not known before planning */
         for (q = 0; q < tm->nquota; q++) {
             const struct org_quota *qt = &tm->quota[q];
-            long used = s->ts[t].used[q], cu = s->ts[t].cohort_used[q];
-            long cap = s->ts[t].cohort_cap[q];
-            int own_ok = used + need <= qt->gpus;
-            char kind[96];
+            long cu = s->ts[t].cohort_used[q], cap = s->ts[t].cohort_cap[q];
+            int own_ok = s->ts[t].used[q] + need <= qt->gpus;
 
             if (qt->cloud != NULL || !org_quota_covers(qt, res->accelerator, NULL))
                 continue; /* a quota of one cloud leaves the others open */
@@ -534,18 +541,15 @@ int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n
             if (tm->cohort != NULL && own_ok)
                 return 0; /* its own quota, lent out: the full path reclaims */
             blocked = 1;
-            if (!first[0])
-                snprintf(first, sizeof(first),
-                         tm->cohort ? "team %s uses %ld/%ld %s (needs %ld); cohort %s uses %ld/%ld"
-                                    : "team %s uses %ld/%ld %s (needs %ld)",
-                         tm->name, used, qt->gpus, kind_name(qt, kind, sizeof(kind)), need,
-                         tm->cohort ? tm->cohort : "", cu, cap);
+            if (tm->cohort)
+                quota_why(why, n, s, t, q, need, "; cohort %s uses %ld/%ld", tm->cohort, cu, cap);
+            else
+                quota_why(why, n, s, t, q, need, "%s", "");
             break;
         }
         if (!blocked)
             return 0;
     }
-    snprintf(why, n, "%s", first);
     return sj->spec->nres > 0;
 }
 
@@ -622,7 +626,9 @@ int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
 
     if (s->org == NULL || (t = org_team(s->org, name)) == NULL)
         return -1;
-    if (sched_quota_refresh(s, &e) != 0)
+    /* the figures stand until the clock moves or a job changes state */
+    if ((s->fs_at != s->now || s->quota_trans != s->transitions) &&
+        sched_quota_refresh(s, &e) != 0)
         log_warn("team usage: %s", e.msg);
     ix = (size_t)(t - s->org->teams);
     for (i = 0; i < n && i < t->nquota; i++)
