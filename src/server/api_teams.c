@@ -127,8 +127,7 @@ void api_whoami(struct api_call *c)
     for (i = 0; g != NULL && i < g->nteams; i++) {
         enum auth_role r = api_team_role(c, g->teams[i].name);
 
-        if (r >= AUTH_VIEWER && (who->user[0] || server_admin(who) ||
-                                 org_role(g, g->teams[i].name, who->user) != ORG_NONE))
+        if (r >= AUTH_VIEWER)
             json_object_set_new(teams, g->teams[i].name, json_string(auth_role_name(r)));
     }
     json_object_set_new(o, "teams", teams);
@@ -142,9 +141,7 @@ void api_teams_list(struct api_call *c)
     size_t i;
 
     for (i = 0; g != NULL && i < g->nteams; i++)
-        if (api_team_visible(c, g->teams[i].name) &&
-            (c->rq->who->user[0] == '\0' ||
-             org_role(g, g->teams[i].name, c->rq->who->user) != ORG_NONE))
+        if (api_team_visible(c, g->teams[i].name))
             json_array_append_new(arr, team_json(c, &g->teams[i]));
     o = json_object();
     json_object_set_new(o, "teams", arr);
@@ -161,9 +158,7 @@ static const struct org_team *path_team(struct api_call *c)
     const struct org_team *t = org_team(c->s->org, c->param);
     char shown[80];
 
-    if (t == NULL || !api_team_visible(c, t->name) ||
-        (c->rq->who->user[0] && org_role(c->s->org, t->name, c->rq->who->user) == ORG_NONE &&
-         !server_admin(c->rq->who))) {
+    if (t == NULL || !api_team_visible(c, t->name)) {
         api_failf(c, ST_ENOTFOUND, "no team '%s'",
                   str_vis(shown, sizeof(shown), c->param ? c->param : ""));
         return NULL;
