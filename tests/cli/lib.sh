@@ -67,6 +67,25 @@ stop_home() {
   true
 }
 
+# start_server: `stratus server --config $STRATUS_HOME/server.yaml` in the
+# background, its output appended to $LOG; wait (bounded) until it says it
+# is ready (again, for a restart), then set SERVER_PID and PORT (its TCP
+# listener's port, from the log).
+start_server() {
+  local before i
+  before=$(grep -c "ready for" "$LOG")
+  "$STRATUS" server --config "$STRATUS_HOME/server.yaml" >>"$LOG" 2>&1 &
+  SERVER_PID=$!
+  for i in $(seq 1 600); do
+    [ "$(grep -c "ready for" "$LOG")" -gt "$before" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited: $(cat "$LOG")"
+    sleep 0.05
+  done
+  [ "$(grep -c "ready for" "$LOG")" -gt "$before" ] || fail "the server is not ready after 30 s: $(cat "$LOG")"
+  PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$LOG" | tail -n 1)
+  [ -n "$PORT" ] && [ "$PORT" != 0 ] || fail "no TCP port in the log: $(cat "$LOG")"
+}
+
 # job_field JOB EXPR: a field of `stratus status JOB --json` (Python expression over j).
 job_field() {
   "$STRATUS" status "$1" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"

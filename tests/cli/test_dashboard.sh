@@ -32,21 +32,6 @@ drivers:
     timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
 YAML
 
-# start_server: in the background; wait (bounded) until ready; set PORT.
-start_server() {
-  local i
-  "$STRATUS" server --config "$STRATUS_HOME/server.yaml" >>"$LOG" 2>&1 &
-  SERVER_PID=$!
-  for i in $(seq 1 600); do
-    grep -q "ready for" "$LOG" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited: $(cat "$LOG")"
-    sleep 0.05
-  done
-  grep -q "ready for" "$LOG" || fail "the server is not ready after 30 s: $(cat "$LOG")"
-  PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$LOG" | tail -n 1)
-  [ -n "$PORT" ] && [ "$PORT" != 0 ] || fail "no TCP port in the log: $(cat "$LOG")"
-  BASE="http://127.0.0.1:$PORT"
-}
 
 # get PATH [CURL ARGS...]: GET over TCP; CODE, OUT (body) and HDR (headers).
 get() {
@@ -85,6 +70,7 @@ placement_of() {
 }
 
 start_server
+BASE="http://127.0.0.1:$PORT"
 
 # --- work of two teams: research trains on H100 (preempted once), product
 # runs a batch on A10 and a service of one replica, and a pipeline's second

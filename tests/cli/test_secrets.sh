@@ -27,21 +27,6 @@ drivers:
     timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
 YAML
 
-# start_server: in the background; wait (bounded) until it is ready; set
-# SERVER_PID and PORT.
-start_server() {
-  local i
-  "$STRATUS" server --config "$STRATUS_HOME/server.yaml" >>"$LOG" 2>&1 &
-  SERVER_PID=$!
-  for i in $(seq 1 600); do
-    grep -q "ready for" "$LOG" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited: $(cat "$LOG")"
-    sleep 0.05
-  done
-  grep -q "ready for" "$LOG" || fail "the server is not ready after 30 s: $(cat "$LOG")"
-  PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$LOG" | tail -n 1)
-  [ -n "$PORT" ] && [ "$PORT" != 0 ] || fail "no TCP port in the log: $(cat "$LOG")"
-}
 
 # api TOKEN METHOD PATH [BODY]: over TCP ("unix": the socket, as its owner).
 # Sets CODE and OUT; every reply is kept in $TMP/replies to search later.

@@ -39,22 +39,6 @@ run 0 "$STRATUS" server --help
 has "$OUT" "usage: stratus server"
 ok "server --help"
 
-# start_server: run it in the background, wait (bounded) until it listens,
-# set SERVER_PID and PORT (the free port it was given).
-start_server() {
-  local before i
-  before=$(grep -c "ready for" "$LOG")
-  "$STRATUS" server --config "$STRATUS_HOME/server.yaml" >>"$LOG" 2>&1 &
-  SERVER_PID=$!
-  for i in $(seq 1 600); do
-    [ "$(grep -c "ready for" "$LOG")" -gt "$before" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited: $(cat "$LOG")"
-    sleep 0.05
-  done
-  [ "$(grep -c "ready for" "$LOG")" -gt "$before" ] || fail "the server is not ready after 30 s: $(cat "$LOG")"
-  PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$LOG" | tail -n 1)
-  [ -n "$PORT" ] && [ "$PORT" != 0 ] || fail "no TCP port in the log: $(cat "$LOG")"
-}
 
 # api VIA METHOD PATH [BODY]: VIA is "unix", "-" (TCP, no token) or a token
 # (TCP).  Sets CODE (HTTP status) and OUT (the body).

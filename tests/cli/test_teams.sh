@@ -26,11 +26,7 @@ YAML
 # plenty of room: quotas, not capacity, are what is tested
 printf 'capacity:\n  default: 16\n' >"$STRATUS_HOME/local.yaml"
 
-"$STRATUS" server --config "$STRATUS_HOME/server.yaml" >>"$LOG" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 600); do grep -q "ready for" "$LOG" && break; sleep 0.05; done
-grep -q "ready for" "$LOG" || fail "server not ready: $(cat "$LOG")"
-PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$LOG" | tail -n 1)
+start_server
 API="http://127.0.0.1:$PORT"
 
 # as(TOKEN) CMD...: the CLI over TCP with a token
