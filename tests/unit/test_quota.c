@@ -189,6 +189,26 @@ static void test_quota_of_one_cloud(void **state)
     org_free(g);
 }
 
+/* Team a queues a 1-hour job, then (a minute later) team b one; run all.
+ * 1 when b's started first. */
+static int b_goes_first(struct st *w)
+{
+    int64_t a1 = submit(w, "a", 1, 0), b1;
+    struct store_attempt xa, xb;
+    int first;
+
+    st_run_to(w, w->t + 60);
+    b1 = submit(w, "b", 1, 0);
+    assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
+    xa = st_attempt(w, a1, 1);
+    xb = st_attempt(w, b1, 1);
+    first = xb.launched_at < xa.launched_at;
+    assert_true(xa.launched_at != xb.launched_at);
+    store_attempt_clear(&xa);
+    store_attempt_clear(&xb);
+    return first;
+}
+
 /* Fair share: the clouds hold one 8-H100 job at a time.  Team a has run for
  * hours; then a and b each queue a job of the same priority, a's first.
  * b's goes first: its usage is lower. */
@@ -196,23 +216,14 @@ static void test_fair_share_orders_waiting_jobs(void **state)
 {
     struct st *w = *state;
     struct org *g = org_of("{\"teams\":[{\"name\":\"a\"},{\"name\":\"b\"}]}");
-    int64_t a0, a1, b1;
-    struct store_attempt xa, xb;
+    int64_t a0;
 
     one_node_world(w);
     sched_set_org(w->s, g);
     a0 = submit(w, "a", 3, 0);
     assert_true(st_run_until_state(w, a0, JOB_RUNNING, ST_T0 + HOUR));
     st_run_to(w, ST_T0 + 2 * HOUR);
-    a1 = submit(w, "a", 1, 0);
-    st_run_to(w, w->t + 60);
-    b1 = submit(w, "b", 1, 0);
-    assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
-    xa = st_attempt(w, a1, 1);
-    xb = st_attempt(w, b1, 1);
-    assert_true(xb.launched_at < xa.launched_at);
-    store_attempt_clear(&xa);
-    store_attempt_clear(&xb);
+    assert_true(b_goes_first(w));
     st_free(w);
     org_free(g);
 }
@@ -224,27 +235,17 @@ static void test_fair_share_survives_restart(void **state)
     struct st *w = *state;
     struct org *g = org_of("{\"teams\":[{\"name\":\"a\"},{\"name\":\"b\"},"
                            "{\"name\":\"c\"}]}");
-    int64_t a0, c0, a1, b1;
-    struct store_attempt xa, xb;
+    int64_t c0;
 
     one_node_world(w);
     sched_set_org(w->s, g);
-    a0 = submit(w, "a", 3, 0); /* a's usage: 3 h of 8 GPUs, all before the restart */
+    submit(w, "a", 3, 0); /* a's usage: 3 h of 8 GPUs, all before the restart */
     assert_true(st_run_all(w, ST_T0 + 4 * HOUR));
     st_restart(w);
     sched_set_org(w->s, g);
     c0 = submit(w, "c", 1, 0); /* holds the one node while a and b queue */
     assert_true(st_run_until_state(w, c0, JOB_RUNNING, w->t + HOUR));
-    a1 = submit(w, "a", 1, 0);
-    st_run_to(w, w->t + 60);
-    b1 = submit(w, "b", 1, 0);
-    assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
-    xa = st_attempt(w, a1, 1);
-    xb = st_attempt(w, b1, 1);
-    assert_true(xb.launched_at < xa.launched_at);
-    (void)a0;
-    store_attempt_clear(&xa);
-    store_attempt_clear(&xb);
+    assert_true(b_goes_first(w));
     st_free(w);
     org_free(g);
 }
@@ -253,22 +254,13 @@ static void test_fair_share_survives_restart(void **state)
 static void test_no_teams_fifo(void **state)
 {
     struct st *w = *state;
-    int64_t a0, a1, b1;
-    struct store_attempt xa, xb;
+    int64_t a0;
 
     one_node_world(w);
     a0 = submit(w, "a", 3, 0);
     assert_true(st_run_until_state(w, a0, JOB_RUNNING, ST_T0 + HOUR));
     st_run_to(w, ST_T0 + 2 * HOUR);
-    a1 = submit(w, "a", 1, 0);
-    st_run_to(w, w->t + 60);
-    b1 = submit(w, "b", 1, 0);
-    assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
-    xa = st_attempt(w, a1, 1);
-    xb = st_attempt(w, b1, 1);
-    assert_true(xa.launched_at < xb.launched_at);
-    store_attempt_clear(&xa);
-    store_attempt_clear(&xb);
+    assert_false(b_goes_first(w));
     st_free(w);
 }
 
