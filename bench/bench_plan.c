@@ -97,7 +97,7 @@ static void time_plans(const struct catalog *cat, const struct spec *s, int reps
                        double *med, double *p99, size_t *feasible)
 {
     double *t = xcalloc((size_t)reps, sizeof(*t));
-    struct plan_opts o = {0, 10, 0};
+    struct plan_opts o = {.now = 0, .top = 10, .by_price = 0};
     struct plan p;
     struct err e;
     int i;

@@ -17,7 +17,7 @@
 
 static const char *const files[] = {"offers.csv", "regions.csv", "egress.csv", "latency.csv",
                                     "latency_model.csv", "preemption.csv",
-                                    "commitments.csv", "quotas.csv"};
+                                    "commitments.csv", "quotas.csv", "storage.csv"};
 
 static const char *const base[] = {
     "cloud,region,zone,instance_type,accelerator,accelerators_per_node,price_hour,"
@@ -31,6 +31,7 @@ static const char *const base[] = {
     "cloud,region,zone,instance_type,count,start,end,price_hour\n"
     "azure,eastus,,ND,4,2026-01-01,,50\n",
     "cloud,region,accelerator,limit\nazure,*,H100,64\n",
+    "cloud,price_per_gb_month,note\ngcp,0.02,x\n*,0.023,\n",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

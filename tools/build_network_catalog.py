@@ -10,6 +10,7 @@ inputs in catalog/src/, and writes into catalog/:
   latency_model.csv  intercept_ms,ms_per_km,fit_pairs,r2,median_abs_error_ms
   egress.csv         kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb,note
   preemption.csv     cloud,region,accelerator,rate_per_hour,source
+  storage.csv        cloud,price_per_gb_month,note (object storage, per cloud)
 
 Output is deterministic (sorted rows, fixed number formats).  The tool fails
 when catalog/offers.csv names a region that regions.csv would not have, so the
@@ -225,6 +226,17 @@ def build_egress(src, regions):
     return rows
 
 
+# ---- storage ----
+
+def build_storage(src):
+    rows = []
+    for r in read_csv(os.path.join(src, "storage_prices.csv")):
+        if float(r["price_per_gb_month"]) < 0:
+            fail("storage_prices.csv: negative price for %s" % r["cloud"])
+        rows.append([r["cloud"], r["price_per_gb_month"], r["note"]])
+    return rows
+
+
 # ---- preemption ----
 
 def trace_events(path):
@@ -322,6 +334,10 @@ def main():
               ["kind", "src_cloud", "src_region", "dst_cloud", "dst_region", "price_per_gb",
                "note"], egress)
 
+    storage = build_storage(src)
+    write_csv(os.path.join(args.catalog, "storage.csv"),
+              ["cloud", "price_per_gb_month", "note"], storage)
+
     pre = build_preemption(spot, report)
     write_csv(os.path.join(args.catalog, "preemption.csv"),
               ["cloud", "region", "accelerator", "rate_per_hour", "source"], pre)
@@ -339,6 +355,7 @@ def main():
     print("azure cross-check: azscout vs Cosmos SDK table on %d common pairs: median |diff| "
           "= %.1f ms" % (nx, mdiff))
     print("egress.csv: %d rules" % len(egress))
+    print("storage.csv: %d clouds" % len(storage))
     ev, held, rate = report["preempt_rate"]
     print("preemption.csv: %d preemptions / %.1f held node-hours = %.3f per node-hour" %
           (ev, held, rate))

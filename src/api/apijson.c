@@ -18,6 +18,7 @@
 #include "apijson.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,4 +583,57 @@ void apijson_to_error(const json_t *o, int http_status, struct err *e)
     else
         err_set(e, c, "the server answered HTTP %d without an error message",
                 http_status);
+}
+
+/* ---- datasets ---- */
+
+static json_t *place_json(const char *cloud, const char *region)
+{
+    return json_pack("{s:s, s:s}", "cloud", cloud, "region", region);
+}
+
+json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double now)
+{
+    json_t *out = json_array(), *ds = NULL, *reps = NULL;
+    double egress = 0, storage = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const struct store_data_replica *r = &v[i];
+        double st = store_data_storage_cost(r, now);
+        char from[160];
+
+        if (ds == NULL || strcmp(r->dataset, v[i - 1].dataset) != 0) {
+            if (ds != NULL) {
+                json_object_set_new(ds, "egress_usd", json_real(egress));
+                json_object_set_new(ds, "storage_usd", json_real(storage));
+            }
+            ds = json_pack("{s:s, s:n, s:f}", "dataset", r->dataset, "home", "size_gb",
+                           r->size_gb);
+            reps = json_array();
+            json_object_set_new(ds, "replicas", reps);
+            json_array_append_new(out, ds);
+            egress = storage = 0;
+        }
+        if (r->home) {
+            json_object_set_new(ds, "home", place_json(r->cloud, r->region));
+            continue;
+        }
+        egress += r->egress;
+        storage += st;
+        snprintf(from, sizeof(from), "%s/%s", r->src_cloud ? r->src_cloud : "",
+                 r->src_region ? r->src_region : "");
+        json_array_append_new(
+            reps, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:f, s:I, s:I}", "cloud",
+                            r->cloud, "region", r->region, "from", from, "created_at",
+                            r->created_at, "last_used_at", r->last_used_at, "expired_at",
+                            r->expired_at, "in_use", r->in_use, "egress_usd", r->egress,
+                            "storage_usd", st, "job_id", (json_int_t)r->job_id,
+                            "attempt_id", (json_int_t)r->attempt_id));
+    }
+    if (ds != NULL) {
+        json_object_set_new(ds, "egress_usd", json_real(egress));
+        json_object_set_new(ds, "storage_usd", json_real(storage));
+    }
+    return out;
 }

@@ -29,6 +29,14 @@ json_t *apijson_cost_row(const struct store_cost_row *r);
  * "keys" is how many it has (0 = an open endpoint). */
 json_t *apijson_service(const struct store_service *s);
 
+struct store_data_replica;
+/* Datasets from their replica rows (sorted by dataset, as store_data_list
+ * returns them): [{"dataset", "home": {"cloud", "region"}, "size_gb",
+ * "egress_usd", "storage_usd", "replicas": [{"cloud", "region", "from",
+ * "created_at", "last_used_at", "expired_at", "in_use", "egress_usd",
+ * "storage_usd"}]}].  Storage of a replica still kept runs until now. */
+json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double now);
+
 /* Decode (out is cleared first; on failure it holds nothing to free). */
 int apijson_to_job(const json_t *o, struct store_job *out, struct err *e);
 int apijson_to_attempt(const json_t *o, struct store_attempt *out, struct err *e);

@@ -520,6 +520,10 @@ int catalog_load(struct catalog **out, const char *dir, struct err *e)
     *out = NULL;
     if (key && snap_load(cat, key)) {
         free(key);
+        if ((rc = catalog_load_storage(cat, e)) != 0) {
+            catalog_free(cat);
+            return rc;
+        }
         *out = cat;
         return 0;
     }
@@ -539,6 +543,10 @@ int catalog_load(struct catalog **out, const char *dir, struct err *e)
         snap_save(cat, key);
     free(after);
     free(key);
+    if ((rc = catalog_load_storage(cat, e)) != 0) {
+        catalog_free(cat);
+        return rc;
+    }
     *out = cat;
     return 0;
 }
@@ -593,6 +601,7 @@ void catalog_free(struct catalog *cat)
     if (cat == NULL)
         return;
     free(cat->acc_names);
+    free(cat->storage);
     if (cat->map) {
         snap_unmap(cat); /* the arrays live in the mapped snapshot */
     } else {

@@ -25,6 +25,9 @@
  *                    YYYY-MM-DD or empty for open)
  *   quotas.csv       optional: cloud,region,accelerator,limit (accelerators;
  *                    region may be '*')
+ *   storage.csv      optional: cloud,price_per_gb_month,note (object storage
+ *                    of a cloud, '*' = any other; what a data replica costs
+ *                    to keep)
  *
  * Every string in the catalog is interned: equal strings are equal pointers,
  * which keeps offers small and comparisons cheap at a million offers.
@@ -156,6 +159,9 @@ double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char 
 double geo_km(double lat1, double lon1, double lat2, double lon2);
 /* Expected spot preemptions per node-hour for an offer. */
 double catalog_preempt_rate(const struct catalog *cat, const struct offer *o);
+
+/* USD per GB-month of object storage in cloud (storage.csv); 0 = unknown. */
+double catalog_storage_per_gb_month(const struct catalog *cat, const char *cloud);
 
 size_t catalog_ncommitments(const struct catalog *cat);
 const struct commitment *catalog_commitment(const struct catalog *cat, size_t i);

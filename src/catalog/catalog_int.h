@@ -43,6 +43,15 @@ struct catalog_lazy {
     struct keymap rtt_ix;      /* (region a, region b) -> rtt index */
 };
 
+/* One row of storage.csv (cloud "*" = any other). */
+struct storage_price {
+    char cloud[16];
+    double per_gb_month;
+};
+
+/* In catalog_storage.c. */
+int catalog_load_storage(struct catalog *cat, struct err *e);
+
 struct catalog {
     char *dir;
     struct strpool pool;
@@ -83,6 +92,10 @@ struct catalog {
     size_t ncommits;
     struct quota *quotas;
     size_t nquotas;
+
+    struct storage_price *storage; /* storage.csv: parsed at every load, never
+                                      part of the snapshot (freed apart) */
+    size_t nstorage;
 
     /* When the catalog came from a snapshot: the mapped file, which holds
      * the strings and arrays above (not freed one by one). */

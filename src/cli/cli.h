@@ -30,6 +30,7 @@ extern const struct cli_cmd cli_cmd_team, cli_cmd_whoami; /* cmd_team.c */
 extern const struct cli_cmd cli_cmd_dashboard;
 extern const struct cli_cmd cli_cmd_serve; /* cmd_serve.c: inference services */
 extern const struct cli_cmd cli_cmd_secret; /* cmd_secret.c: teams' secrets */
+extern const struct cli_cmd cli_cmd_data;   /* cmd_data.c: datasets and replicas */
 /* `stratus server` (cmd_server.c). */
 extern const struct cli_cmd cli_cmd_server;
 /* Run the server of cli_home() in the foreground with the configuration at

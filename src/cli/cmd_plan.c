@@ -143,7 +143,7 @@ static int choose_policy(struct plan_args *a, struct policy **pol)
 static int plan_spec(const struct plan_args *a, const struct catalog *cat,
                      const struct policy *pol, const struct spec *s, json_t *out)
 {
-    struct plan_opts opts = {0, (size_t)a->top, 0};
+    struct plan_opts opts = {.now = 0, .top = (size_t)a->top, .by_price = 0};
     struct plan p;
     struct err e;
     size_t i;

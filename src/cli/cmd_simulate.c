@@ -79,16 +79,18 @@ static const char sim_usage[] =
  * baseline's narrowing (on demand only, one cloud) is applied to every job's
  * spec, so the planner intersects it with the org policy's rules. */
 static const struct sim_policy sim_policies[] = {
-    /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud, teams */
-    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0},
-    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0},
-    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0},
-    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0},
-    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0},
+    /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud, teams,
+     * data_gravity (the baselines move a job's data from its home whenever an
+     * attempt runs away from the region the one before ran in) */
+    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1},
+    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0, 0},
+    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0},
+    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0},
+    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0, 1},
     /* stratus without teams: first come, first served (within priority), no
      * quota; with --teams, `stratus` admits by the teams and this is the
      * baseline it is compared against */
-    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0},
+    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1},
 };
 
 struct sim_args {
@@ -228,9 +230,11 @@ static json_t *cost_split_json(const struct sim_result *r)
 {
     json_t *o = json_object();
 
-    json_object_set_new(o, "compute", json_real(r->cost - r->lost_cost - r->egress_cost));
+    json_object_set_new(
+        o, "compute", json_real(r->cost - r->lost_cost - r->egress_cost - r->storage_cost));
     json_object_set_new(o, "lost_work", json_real(r->lost_cost));
     json_object_set_new(o, "egress", json_real(r->egress_cost));
+    json_object_set_new(o, "storage", json_real(r->storage_cost));
     return o;
 }
 

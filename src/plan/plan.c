@@ -220,10 +220,16 @@ static int check_data_location(struct plan *p, struct err *e)
 
 /* ---- one candidate ---- */
 
-/* Per-region memo: egress $/GB at [2i], preemption rate at [2i+1]; NAN = unset. */
+/* Per-region memo, MEMO_W doubles a region: egress $/GB at [0], preemption
+ * rate at [1], storage $/GB-month of a new replica at [2] (0 when a copy is
+ * there already); NAN = unset. */
+#define MEMO_W 3
+
 static double memo_egress(struct plan *p, const struct offer *o)
 {
-    double *m = &p->memo[2 * o->region_idx];
+    double *m = &p->memo[MEMO_W * o->region_idx];
+    const struct plan_opts *opt = p->opts;
+    size_t i;
 
     if (!isnan(*m))
         return *m;
@@ -231,18 +237,41 @@ static double memo_egress(struct plan *p, const struct offer *o)
      * counted as free, since SkyPilot users keep buckets where they run;
      * from another cloud it costs that cloud's internet egress, the same
      * from every region (the inter_cloud rows match any source region). */
-    if (p->spec->data_region == NULL && strcmp(p->spec->data_cloud, o->cloud) == 0)
+    m[2] = 0;
+    if (p->spec->data_region == NULL && strcmp(p->spec->data_cloud, o->cloud) == 0) {
         *m = 0;
-    else
-        *m = catalog_egress_per_gb(p->cat, p->spec->data_cloud,
-                                   p->spec->data_region ? p->spec->data_region : "",
-                                   o->cloud, o->region);
+        return *m;
+    }
+    if (p->spec->data_region != NULL && strcmp(p->spec->data_cloud, o->cloud) == 0 &&
+        strcmp(p->spec->data_region, o->region) == 0) {
+        *m = 0;
+        return *m;
+    }
+    *m = catalog_egress_per_gb(p->cat, p->spec->data_cloud,
+                               p->spec->data_region ? p->spec->data_region : "", o->cloud,
+                               o->region);
+    /* The nearest copy: a replica in the region costs nothing to use. */
+    for (i = 0; opt && i < opt->ncopies && *m > 0; i++) {
+        const struct plan_copy *c = &opt->copies[i];
+
+        if (strcmp(c->cloud, o->cloud) == 0 && strcmp(c->region, o->region) == 0) {
+            *m = 0;
+            return *m;
+        }
+        *m = fmin(*m, catalog_egress_per_gb(p->cat, c->cloud, c->region, o->cloud,
+                                            o->region));
+    }
+    for (; opt && i < opt->ncopies; i++)
+        if (strcmp(opt->copies[i].cloud, o->cloud) == 0 &&
+            strcmp(opt->copies[i].region, o->region) == 0)
+            return *m;
+    m[2] = catalog_storage_per_gb_month(p->cat, o->cloud);
     return *m;
 }
 
 static double memo_rate(struct plan *p, const struct offer *o)
 {
-    double *m = &p->memo[2 * o->region_idx + 1];
+    double *m = &p->memo[MEMO_W * o->region_idx + 1];
 
     if (p->memo_acc == NULL)
         return catalog_preempt_rate(p->cat, o); /* offers of mixed accelerators */
@@ -269,8 +298,12 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
         c->preemption = preemptions * lost_h * c->price_hour * n;
     }
     c->egress = 0;
-    if (s->data_cloud && s->data_gb > 0)
+    if (s->data_cloud && s->data_gb > 0) {
+        double keep_h = d + (p->opts ? p->opts->copy_keep_h : 0);
+
         c->egress = s->data_gb * memo_egress(p, o);
+        c->egress += s->data_gb * p->memo[MEMO_W * o->region_idx + 2] * keep_h / 730.0;
+    }
     c->expected = c->compute + c->preemption + c->egress;
     c->tier = policy_tier(p->rule, o->cloud);
     c->pref = policy_pref_index(p->rule, o->cloud);
@@ -645,19 +678,21 @@ static int infeasible(struct plan *p, struct err *e)
 static void memo_prepare(struct plan *p, const struct catalog *cat, const struct spec *s)
 {
     size_t i, nreg = catalog_nregions(cat);
-    int fresh = p->memo_cap < 2 * nreg || p->cat != cat;
+    int fresh = p->memo_cap < MEMO_W * nreg || p->cat != cat;
     char data[sizeof(p->memo_data)];
-    int same_data;
+    int same_data, copies = p->opts && p->opts->ncopies > 0;
 
     snprintf(data, sizeof(data), "%s/%s", s->data_cloud ? s->data_cloud : "",
              s->data_region ? s->data_region : "");
-    same_data = !fresh && strcmp(data, p->memo_data) == 0;
-    p->memo = xgrow(p->memo, &p->memo_cap, 2 * nreg, sizeof(*p->memo));
+    /* replicas are the job's own: an egress memo made with them is not reused */
+    same_data = !fresh && !copies && !p->memo_copies && strcmp(data, p->memo_data) == 0;
+    p->memo_copies = copies;
+    p->memo = xgrow(p->memo, &p->memo_cap, MEMO_W * nreg, sizeof(*p->memo));
     for (i = 0; i < nreg; i++) {
         if (!same_data)
-            p->memo[2 * i] = NAN;
+            p->memo[MEMO_W * i] = NAN;
         if (fresh)
-            p->memo[2 * i + 1] = NAN;
+            p->memo[MEMO_W * i + 1] = NAN;
     }
     if (fresh)
         p->memo_acc = NULL;
@@ -687,7 +722,7 @@ static void forget_rates(struct plan *p, const char *acc)
     if (p->memo_acc == acc)
         return;
     for (i = 0; i < nreg; i++)
-        p->memo[2 * i + 1] = NAN;
+        p->memo[MEMO_W * i + 1] = NAN;
     p->memo_acc = acc;
 }
 
@@ -757,6 +792,7 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
     int has_commits = catalog_ncommitments(cat) > 0;
     int rc;
 
+    p->opts = o;
     plan_reset(p, cat, s, pol);
     p->by_price = o ? o->by_price : 0;
     if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_data_location(p, e)) != 0 ||

@@ -11,9 +11,13 @@
  *                preempted at n x rate (the location's per-node rate) and each
  *                preemption loses restore time + half a checkpoint interval
  *                (half the run when there are no checkpoints)
- *   egress     = data.size_gb x the price per GB from the data's location
- *                (a bucket of unknown region, from file_mounts: free on its
- *                own cloud, else that cloud's internet egress)
+ *   egress     = data.size_gb x the price per GB from the nearest copy of
+ *                the data: its location or a replica (plan_opts.copies) in
+ *                force (a bucket of unknown region, from file_mounts: free
+ *                on its own cloud, else that cloud's internet egress); where
+ *                no copy is in the region yet, plus keeping the new replica:
+ *                size_gb x the region's cloud's storage $/GB-month x
+ *                (duration + plan_opts.copy_keep_h) / 730 (docs/data.md)
  *
  * An alternative without an accelerator looks at CPU-only offers (catalog
  * accelerator ""), one naming only an instance type at that type's offers.
@@ -89,11 +93,19 @@ struct plan_excl {
     struct plan_cand best; /* cheapest removed candidate (when it had a price) */
 };
 
+/* A place a copy of the spec's data already is (a replica). */
+struct plan_copy {
+    const char *cloud, *region;
+};
+
 struct plan_opts {
     double now;            /* unix time, for commitment windows; 0 = now */
     size_t top;            /* keep only the best `top` (0 = all) */
     int by_price;          /* rank by hourly price alone, ignoring preemption
                               and egress (what a price-only scheduler does) */
+    const struct plan_copy *copies; /* replicas of the data besides its location */
+    size_t ncopies;
+    double copy_keep_h;    /* hours a new replica is kept after the job's run */
 };
 
 struct plan {
@@ -103,6 +115,8 @@ struct plan {
     double duration_h;     /* used for costs */
     int duration_assumed;  /* the spec gave none: costs are for one hour */
     int by_price;          /* from plan_opts */
+    const struct plan_opts *opts; /* the options of the last plan_rank (valid
+                                     only during it) */
     struct plan_cand *c;   /* ranked, best first */
     size_t n, cap;
     size_t feasible;       /* feasible before trimming to `top` */
@@ -113,7 +127,9 @@ struct plan {
                           offers, NULL = every offer of the instance type,
                           plan_acc_absent = skipped (not in the catalog) */
     size_t accs_cap;
-    double *memo;          /* per region: egress $/GB and preemption rate */
+    double *memo;          /* per region: egress $/GB, preemption rate and
+                              storage $/GB-month of a new replica (0 = none) */
+    int memo_copies;       /* the egress memo was made with replicas */
     size_t memo_cap;
     char memo_data[160];   /* the data location the egress memo is for */
     const char *memo_acc;  /* the accelerator the rate memo is for */

@@ -48,6 +48,8 @@ void sched_config_default(struct sched_config *c)
     c->wait_retry_s = 60;
     c->deadline_rule = SCHED_DEADLINE_UNIFORM;
     c->deadline_check_s = 5;
+    c->data_gravity = 1;
+    c->data_ttl_s = 7 * 86400.0;
 }
 
 /* ---- jobs in memory ---- */
@@ -749,6 +751,8 @@ int sched_transition(struct sched *s, struct sjob *sj, int to, struct err *e,
         sj->j.ended_at = s->now;
         s->ended = 1;
         sched_group_ended(s, sj);
+        if ((rc = sched_data_job_ended(s, sj, e)) != 0)
+            return rc;
     }
     if (to == JOB_PENDING || to == JOB_RECOVERING)
         sched_wait_add(s, sj);
@@ -869,7 +873,10 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
      * and costs nothing. */
     a->cost = store_attempt_cost_at(a, end);
     if (a->running_at > 0) {
-        a->egress = data_move_cost(s, sj, a);
+        if (!s->p.cfg.data_gravity)
+            a->egress = data_move_cost(s, sj, a);
+        else if ((rc = sched_data_leave(s, sj, a, end, e)) != 0)
+            return rc; /* a->egress: what making its replica cost (at arrival) */
         a->cost += a->egress;
     }
     note_ended(sj, a);
@@ -984,7 +991,8 @@ static int on_node_running(struct sched *s, struct sjob *sj, const struct driver
         return 0;
     sj->att.state = ATT_RUNNING;
     sj->att.running_at = ev->at > 0 ? ev->at : s->now;
-    if ((rc = store_attempt_update(s->p.store, &sj->att, e)) != 0)
+    if ((rc = sched_data_arrive(s, sj, &sj->att, e)) != 0 ||
+        (rc = store_attempt_update(s->p.store, &sj->att, e)) != 0)
         return rc;
     return sched_transition(s, sj, JOB_RUNNING, e, "running on %s (%d x %s, %s)",
                             att_where(&sj->att, where, sizeof(where)), sj->att.nodes,
@@ -1233,6 +1241,8 @@ static int load_all(struct sched *s, struct err *e)
 
     s->reprice_due = 1;
     s->poked = 1; /* requests filed while no controller ran */
+    if ((rc = sched_data_load(s, e)) != 0)
+        return rc;
     rc = load_new_jobs(s, e);
     if (s->natts > 1)
         qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
@@ -1294,7 +1304,8 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
      * acted on after it, and what it releases is placed at the next step,
      * at once (groups_again). */
     s->groups_again = 0;
-    rc = sched_check_deadlines(s, e);
+    rc = sched_data_sweep(s, e);
+    rc = rc != 0 ? rc : sched_check_deadlines(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
     rc = rc != 0 ? rc : sched_place_all(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
@@ -1375,6 +1386,7 @@ void sched_close(struct sched *s)
     store_blocks_free(s->blocks, s->nblocks);
     plan_free(&s->plan);
     sched_quota_free(s);
+    sched_data_free(s);
     free(s);
 }
 

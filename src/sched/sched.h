@@ -50,6 +50,13 @@ struct sched_config {
     int only_when_poked;        /* look for new jobs and requests only after
                                    sched_poke() (the simulator submits itself;
                                    the daemon looks every step) */
+    int data_gravity;           /* replicas (sched_data.c, docs/data.md): data
+                                   moved once per region and priced from the
+                                   nearest copy; 0 = each attempt that runs
+                                   away from the last one's region moves the
+                                   data from its home again (the baselines) */
+    double data_ttl_s;          /* a shared dataset's replica unused this long
+                                   is deleted */
 };
 
 /* How jobs with a deadline choose between spot and on-demand (the rules of

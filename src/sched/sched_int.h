@@ -10,6 +10,7 @@
 #include "../driver/driver.h"
 #include "../plan/plan.h"
 #include "../store/store.h"
+#include "../util/hmap.h"
 
 /* What the controller knows about one active job. */
 struct sjob {
@@ -115,6 +116,14 @@ struct sched {
     struct sjob *quota_victim;  /* place_one: borrowed work to reclaim */
     int quota_reclaimer;        /* place_one: the victim is for this team */
     int quota_looked;           /* place_one: borrowed work was looked for */
+    /* data gravity (sched_data.c) */
+    struct dset *dsets;         /* datasets with live copies */
+    size_t ndsets, dsets_cap;
+    struct keymap dset_ix;      /* interned name -> dsets index */
+    struct strpool data_pool;   /* dataset names */
+    struct plan_copy *copies;   /* scratch for plan_opts.copies */
+    size_t copies_cap;
+    double data_sweep_at;       /* when shared replicas are next looked at */
 };
 
 /* What the controller keeps of a team (sched_quota.c). */
@@ -157,6 +166,24 @@ void sched_nodes_reset(struct sjob *sj, int nodes);
 void sched_wait_add(struct sched *s, struct sjob *sj);
 /* Index a new attempt of sj (attempt ids only grow). */
 void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
+
+/* sched_data.c */
+/* (Re)read the live copies of every dataset from the store. */
+int sched_data_load(struct sched *s, struct err *e);
+void sched_data_free(struct sched *s);
+/* Set o's copies (and the time a new replica is kept) for planning sj. */
+void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o);
+/* a (of sj) runs from a->running_at: use the copy there or make one, setting
+ * a->egress to what making it cost. */
+int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
+                      struct err *e);
+/* a (of sj), which ran, ended at `end`: its copy is one user fewer. */
+int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attempt *a,
+                     double end, struct err *e);
+/* sj reached a terminal state: the replicas of its own data are deleted. */
+int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e);
+/* Delete shared datasets' replicas unused for cfg.data_ttl_s (hourly). */
+int sched_data_sweep(struct sched *s, struct err *e);
 
 /* sched_quota.c */
 /* Bring the teams' usage and fair-share factors up to date (once per

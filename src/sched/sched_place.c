@@ -425,10 +425,11 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
 /* Some spot candidate of the job could be launched now. */
 static int spot_to_be_had(struct sched *s, struct sjob *sj)
 {
-    struct plan_opts opts = {s->now, 32, s->p.cfg.rank_by_price};
+    struct plan_opts opts = {.now = s->now, .top = 32, .by_price = s->p.cfg.rank_by_price};
     size_t counts[NOT__N] = {0};
     struct err pe;
 
+    sched_data_opts(s, sj, &opts);
     /* A job that cannot be ranked now stays where it is (placement reports
      * why when it next has to place it). */
     err_clear(&pe);
@@ -520,9 +521,10 @@ int sched_check_deadlines(struct sched *s, struct err *e)
 static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_cand **pick,
                          enum mode_rule *rule, size_t *counts, struct err *e)
 {
-    struct plan_opts opts = {s->now, 32, s->p.cfg.rank_by_price};
+    struct plan_opts opts = {.now = s->now, .top = 32, .by_price = s->p.cfg.rank_by_price};
     int rc;
 
+    sched_data_opts(s, sj, &opts);
     for (;;) {
         memset(counts, 0, NOT__N * sizeof(*counts));
         if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, e)) != 0)

@@ -486,7 +486,7 @@ static void near_note(const struct mgr *m, struct msvc *ms)
 static void near_refresh(struct mgr *m, struct msvc *ms, double now)
 {
     const struct svc_spec *sv = ms->sp->service;
-    struct plan_opts o = {now, 0, 0};
+    struct plan_opts o = {.now = now, .top = 0, .by_price = 0};
     struct plan p;
     struct err e;
     size_t k, u;

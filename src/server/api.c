@@ -69,6 +69,7 @@ static const struct api_route routes[] = {
     ROUTE("POST", "/v1/plan", AUTH_VIEWER, api_plan),
     ROUTE("GET", "/v1/offers", AUTH_VIEWER, api_offers),
     ROUTE("GET", "/v1/cost", AUTH_VIEWER, api_cost),
+    ROUTE("GET", "/v1/data", AUTH_VIEWER, api_data),
     ROUTE("GET", "/v1/cost/series", AUTH_VIEWER, api_cost_series),
     ROUTE("POST", "/v1/local/inject", AUTH_ADMIN, api_local_inject),
     ROUTE("GET", "/v1/policy", AUTH_VIEWER, api_policy_get),

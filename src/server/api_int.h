@@ -111,6 +111,8 @@ void api_jobs_logs(struct api_call *c);
 void api_plan(struct api_call *c);
 void api_offers(struct api_call *c);
 void api_cost(struct api_call *c);
+/* GET /v1/data (api_data.c): datasets and their replicas. */
+void api_data(struct api_call *c);
 
 /* api_services.c */
 void api_services_up(struct api_call *c);

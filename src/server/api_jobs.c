@@ -721,7 +721,7 @@ void api_plan(struct api_call *c)
     }
     plan_init(&p);
     {
-        struct plan_opts opts = {0, (size_t)top, 0};
+        struct plan_opts opts = {.now = 0, .top = (size_t)top, .by_price = 0};
 
         rc = plan_rank(&p, c->s->cat, w.sp, pol, &opts, &e);
     }

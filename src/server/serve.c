@@ -166,7 +166,7 @@ static const char *host(void *ctx, const struct store_attempt *a, int *emulated)
 static int plannable(const struct srv *s, const struct spec *sp, struct err *e)
 {
     struct plan p;
-    struct plan_opts o = {0, 1, 0};
+    struct plan_opts o = {.now = 0, .top = 1, .by_price = 0};
     int rc;
 
     if (s->cat == NULL)

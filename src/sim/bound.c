@@ -59,10 +59,18 @@
  *    so at least p(c,b) = the least of the prices in force during b and,
  *    where the offer is not sold, of every price in force before; a
  *    committed node at the commitment's price;
- *  - a job that runs in region R is charged data_gb x rate at least once
- *    (the controller charges each move of its data from the data's
- *    location), so its egress is at least the sum over R of (x~_jR / W_j) x
- *    data_gb x rate >= the y term, rho(g) being the group's least.
+ *  - a job that runs in region R is charged data_gb x rate at least once,
+ *    rate(g, R) being the least cost of a path of moves from the data's
+ *    location to R in the egress table (shortest paths, computed here): the
+ *    controller without data gravity moves the data from its location each
+ *    time; with it (sched_data.c), the job's replicas form a tree rooted at
+ *    the location whose every edge the job paid, so what it paid is at
+ *    least the path to its farthest region, at least any weighted mean of
+ *    rate(g, R).  So its egress is at least the sum over R of (x~_jR / W_j)
+ *    x data_gb x rate >= the y term, rho(g) being the group's least.  A job
+ *    on a shared dataset (the trace's dataset column) may find a replica
+ *    another job paid for: its egress is bounded by 0 (no group).  Storage
+ *    of replicas is bounded by 0.
  * So S is feasible for the program at a cost at most its own, and the
  * optimum is at most the cost of every such S.  Everything the program
  * leaves out (deadlines, which S may miss; one attempt at a time per job;
@@ -148,6 +156,9 @@ struct bw {
     struct strpool keys;
     struct keymap tmap, gmap;
     size_t failed, bounded;
+    struct keymap smap;  /* data location (interned cloud, region) -> sp index */
+    double **sp;         /* per data location: least $/GB to each catalog region */
+    size_t nsp, sp_cap;
 };
 
 /* ---- matching trace rows to offers (as the sim driver and sim.c do) ---- */
@@ -230,7 +241,7 @@ static int job_cands(struct plan *p, const struct sim_input *in, const struct sp
     int rc = ST_EINFEASIBLE;
 
     for (i = 0; i < nnow; i++) {
-        struct plan_opts o = {nows[i], 0, 0};
+        struct plan_opts o = {.now = nows[i], .top = 0, .by_price = 0};
         int r = plan_rank(p, in->cat, s, pol, &o, e);
 
         if (r == ST_EINFEASIBLE)
@@ -340,7 +351,7 @@ static void add_job(struct bw *w, uint32_t ti, const struct trace_job *j, double
     t->rel[b] += work;
     t->first = b < t->first ? b : t->first;
     t->njobs++;
-    if (*j->data_cloud == '\0' || j->data_gb <= 0)
+    if (*j->data_cloud == '\0' || j->data_gb <= 0 || *j->dataset != '\0')
         return;
     rho = j->data_gb / work;
     snprintf(key, sizeof(key), "%u|%s|%s|%d", ti, j->data_cloud, j->data_region,
@@ -722,20 +733,66 @@ static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
         lp_col(L, x_price(w, t, k, b), sim_cloud_index(o->cloud), (int)b, n, ind, val);
 }
 
-static double y_cost(const struct bw *w, struct bgroup *g, size_t k)
+/* Least $/GB of moving data from (cloud, region) to each catalog region by
+ * any path of moves (Dijkstra over the dense egress table), cached. */
+static const double *least_egress(struct bw *w, const char *cloud, const char *region)
+{
+    const struct catalog *cat = w->in->cat;
+    size_t n = catalog_nregions(cat), i, k;
+    uint32_t ix = (uint32_t)w->nsp;
+    double *d;
+    char *done;
+
+    if (keymap_put(&w->smap, strpool_intern(&w->keys, cloud), strpool_intern(&w->keys, region),
+                   NULL, NULL, &ix))
+        return w->sp[ix];
+    d = xmalloc((n + 1) * sizeof(*d));
+    done = xcalloc(n + 1, 1);
+    for (i = 0; i < n; i++) {
+        const struct region *rg = catalog_region_at(cat, i);
+
+        d[i] = fmax(0, catalog_egress_per_gb(cat, cloud, region, rg->cloud, rg->name));
+    }
+    for (k = 0; k < n; k++) {
+        size_t u = n;
+        const struct region *ru;
+
+        for (i = 0; i < n; i++)
+            if (!done[i] && (u == n || d[i] < d[u]))
+                u = i;
+        if (u == n)
+            break;
+        done[u] = 1;
+        ru = catalog_region_at(cat, u);
+        for (i = 0; i < n; i++) {
+            const struct region *rv;
+            double c;
+
+            if (done[i])
+                continue;
+            rv = catalog_region_at(cat, i);
+            c = d[u] + fmax(0, catalog_egress_per_gb(cat, ru->cloud, ru->name, rv->cloud,
+                                                     rv->name));
+            d[i] = fmin(d[i], c);
+        }
+    }
+    free(done);
+    w->sp = xgrow(w->sp, &w->sp_cap, w->nsp + 1, sizeof(*w->sp));
+    w->sp[w->nsp++] = d;
+    return d;
+}
+
+static double y_cost(struct bw *w, struct bgroup *g, size_t k)
 {
     const struct btype *t = &w->types[g->type];
     size_t i;
 
     if (g->ycost == NULL) {
-        g->ycost = xcalloc(t->nr + 1, sizeof(double));
-        for (i = 0; i < t->nr; i++) {
-            const struct region *rg = catalog_region_at(w->in->cat, w->treg[t->r0 + i]);
+        const double *d = least_egress(w, g->dcloud, g->dregion);
 
-            g->ycost[i] =
-                g->rho * fmax(0, catalog_egress_per_gb(w->in->cat, g->dcloud, g->dregion,
-                                                       rg->cloud, rg->name));
-        }
+        g->ycost = xcalloc(t->nr + 1, sizeof(double));
+        for (i = 0; i < t->nr; i++)
+            g->ycost[i] = g->rho * d[w->treg[t->r0 + i]];
     }
     return g->ycost[k];
 }
@@ -1019,12 +1076,17 @@ static void bw_init(struct bw *w, const struct sim_input *in, double bucket_s,
     strpool_init(&w->keys);
     keymap_init(&w->tmap);
     keymap_init(&w->gmap);
+    keymap_init(&w->smap);
 }
 
 static void bw_free(struct bw *w)
 {
     size_t i;
 
+    for (i = 0; i < w->nsp; i++)
+        free(w->sp[i]);
+    free(w->sp);
+    keymap_free(&w->smap);
     for (i = 0; i < w->ntypes; i++)
         free(w->types[i].rel);
     for (i = 0; i < w->ngroups; i++)

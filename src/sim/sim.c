@@ -171,6 +171,8 @@ static struct spec *spec_of(const struct sim_input *in, const struct sim_policy 
         s->data_cloud = xstrdup(tj->data_cloud);
         s->data_region = xstrdup(tj->data_region);
         s->data_gb = tj->data_gb;
+        if (tj->dataset && *tj->dataset)
+            s->data_name = xstrdup(tj->dataset);
     }
     s->recovery = SPEC_RECOVERY_FAILOVER;
     s->max_restarts = 1000; /* a study wants every job to finish */
@@ -514,6 +516,34 @@ static void job_acc_finish(struct job_acc *acc, struct sim_result *res)
  * study would otherwise hold a second copy of them all). */
 #define COLLECT_PAGE 8192
 
+/* Keeping the replicas data gravity made, until they were deleted or the
+ * study ended (its last job: res->end_s, still absolute here), when those
+ * still kept are deleted (and so recorded, for `stratus data ls --store`). */
+static int collect_storage(const struct sim_input *in, struct store *st,
+                           struct sim_result *res, struct err *e)
+{
+    struct store_data_replica *v = NULL;
+    size_t i, n = 0;
+    int rc = store_data_list(st, NULL, 0, &v, &n, e);
+
+    for (i = 0; rc == 0 && i < n; i++) {
+        double end = v[i].expired_at > 0 ? v[i].expired_at : res->end_s;
+        double usd = store_data_storage_cost(&v[i], end);
+        int c = cloud_index(v[i].cloud);
+
+        if (v[i].expired_at <= 0 && !v[i].home) {
+            v[i].expired_at = end;
+            rc = store_data_put(st, &v[i], e);
+        }
+        res->storage_cost += usd;
+        res->cost += usd;
+        res->cost_by_cloud[c] += usd;
+        add_spend(in, res, c, v[i].created_at, end, usd);
+    }
+    store_data_replicas_free(v, n);
+    return rc;
+}
+
 static int collect(const struct sim_input *in, struct store *st, struct sim_result *res,
                    struct err *e)
 {
@@ -547,6 +577,8 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
         store_jobs_free(v, n);
     } while (n == COLLECT_PAGE);
     job_acc_finish(&acc, res);
+    if ((rc = collect_storage(in, st, res, e)) != 0)
+        return rc;
     if (res->end_s > 0)
         res->end_s -= in->t0;
     return 0;
@@ -586,6 +618,7 @@ static void config_for(const struct sim_input *in, const struct sim_policy *pol,
     c->ckpt_root = NULL;
     c->only_when_poked = 1;
     c->deadline_check_s = 60;
+    c->data_gravity = pol->data_gravity;
 }
 
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,

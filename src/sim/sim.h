@@ -52,6 +52,8 @@ struct sim_policy {
     const char *only_cloud; /* every job in this cloud (the spec's cloud); NULL = any */
     int teams;              /* admit by the teams of sim_input.org (quotas, cohorts,
                                fair share); 0 = first come, first served */
+    int data_gravity;       /* replicas: data moved once per region, from the
+                               nearest copy (sched_config.data_gravity) */
 };
 
 #define SIM_MAX_TEAMS 16    /* teams reported apart; more go to "(other)" */
@@ -75,6 +77,7 @@ struct sim_result {
     double lost_cost;       /* of cost: compute whose work was lost (preempted or
                                stopped since the last checkpoint) */
     double egress_cost;     /* of cost: moving jobs' data to where they ran */
+    double storage_cost;    /* of cost: keeping replicas of the data (data gravity) */
     double gpu_hours, lost_gpu_hours, spot_gpu_hours;
     long preemptions;
     double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;

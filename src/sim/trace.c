@@ -319,6 +319,7 @@ enum {
     J_DATAGB,
     J_SPOT,
     J_PRIO,
+    J_DATASET,
     J__N
 };
 
@@ -326,7 +327,7 @@ static const struct csv_col job_cols[J__N] = {
     {"submit_s", 1},     {"job_id", 1},        {"team", 1},       {"kind", 1},
     {"accelerator", 1},  {"gpus", 1},          {"duration_s", 1}, {"deadline_s", 0},
     {"checkpoint_s", 0}, {"data_location", 0}, {"data_gb", 0},    {"spot_ok", 0},
-    {"priority", 0},
+    {"priority", 0},     {"dataset", 0},
 };
 
 static int get_kind(const struct csv *c, int *kind, struct err *e)
@@ -374,6 +375,20 @@ static int job_strings(const struct csv *c, struct trace *t, struct trace_job *j
     j->team = strpool_intern(&t->pool, team);
     j->accelerator = strpool_intern(&t->pool, acc);
     j->data_cloud = j->data_region = strpool_intern(&t->pool, "");
+    j->dataset = j->data_cloud;
+    if (*csv_get(c, J_DATASET) != '\0') {
+        const char *ds = csv_get(c, J_DATASET);
+
+        if (!spec_secret_name_ok(ds))
+            return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                          "column 'dataset': '%.*s' is not a dataset name (letters, digits, "
+                          "'_', '-', '.'; not starting with '-' or '.')",
+                          80, ds);
+        if (*csv_get(c, J_DATALOC) == '\0')
+            return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                          "dataset is set but data_location is empty: say where the data is");
+        j->dataset = strpool_intern(&t->pool, ds);
+    }
     if (*csv_get(c, J_DATALOC) != '\0' &&
         (rc = get_loc(c, J_DATALOC, "data_location", 0, &t->pool, &j->data_cloud,
                       &j->data_region, NULL, e)) != 0)

@@ -4,7 +4,8 @@
  * real public traces into them.
  *
  *   workload CSV   submit_s,job_id,team,kind,accelerator,gpus,duration_s
- *                  [,deadline_s,checkpoint_s,data_location,data_gb,spot_ok,priority]
+ *                  [,deadline_s,checkpoint_s,data_location,data_gb,spot_ok,priority,
+ *                   dataset]
  *   spot CSV       time_s,location,instance_type,available_nodes
  *                  (or time_s,location,instance_type,preempted with 0/1;
  *                  a file may carry both columns, one of them set per row)
@@ -39,6 +40,8 @@ struct trace_job {
     const char *team;        /* interned; "" = none */
     const char *accelerator; /* interned, as written ("H100") */
     const char *data_cloud, *data_region; /* interned; "" = none */
+    const char *dataset;     /* interned: jobs naming one share its replicas;
+                                "" = the job's own data */
     int gpus;                /* total GPUs the job asks for */
     int kind;                /* enum spec_kind */
     int spot_ok;             /* -1 unset (policy decides), 0 no, 1 yes */

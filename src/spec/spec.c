@@ -2028,7 +2028,7 @@ static int st_data_size(struct ctx *c, const struct ynode *n, struct err *e)
 
 static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
 {
-    static const char *const keys[] = {"location", "size_gb", NULL};
+    static const char *const keys[] = {"location", "size_gb", "dataset", NULL};
     const struct ynode *v;
     struct loc l;
     int rc;
@@ -2036,6 +2036,20 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
     if ((rc = yexpect(c->d, n, Y_MAP, "stratus.data", e)) != 0 ||
         (rc = ymap_check_keys(c->d, n, keys, "stratus.data", e)) != 0)
         return rc;
+    v = ymap_get(n, "dataset");
+    if (!ynode_is_null(v)) {
+        const char *name;
+
+        if ((rc = get_line(c, v, "stratus.data.dataset", SPEC_SECRET_NAME_MAX, &name, e)) != 0)
+            return rc;
+        if (!spec_secret_name_ok(name))
+            return yerr(c->d, v, ST_EINVAL, e,
+                        "stratus.data.dataset '%s' must be letters, digits, '_', '-' and "
+                        "'.', not starting with '-' or '.' (e.g. 'imagenet-2012')",
+                        name);
+        free(c->s->data_name);
+        c->s->data_name = xstrdup(name);
+    }
     v = ymap_get(n, "size_gb");
     if (!ynode_is_null(v) && (rc = st_data_size(c, v, e)) != 0)
         return rc;
@@ -2454,6 +2468,7 @@ void spec_free(struct spec *s)
     free(s->team);
     free(s->data_cloud);
     free(s->data_region);
+    free(s->data_name);
     free(s->ports);
     free(s->disk_tier);
     free(s->accelerator_args);

@@ -114,6 +114,8 @@ struct spec {
     char *data_cloud;          /* where the data sits; NULL = nowhere in particular */
     char *data_region;
     double data_gb;            /* size of that data in GB (10^9 bytes) */
+    char *data_name;           /* stratus.data.dataset: jobs naming one dataset
+                                  share its replicas; NULL = the job's own data */
     enum spec_recovery recovery; /* default failover; also taken from SkyPilot's
                                     resources.job_recovery.strategy */
     int max_restarts;          /* default 3 */

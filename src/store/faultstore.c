@@ -468,6 +468,23 @@ static int f_secret_delete(struct store *st, const char *team, const char *name,
     return rc ? rc : inner_of(st)->ops->secret_delete(inner_of(st), team, name, e);
 }
 
+/* Schema 12: a data replica put is a write. */
+static int f_data_put(struct store *st, const struct store_data_replica *r, struct err *e)
+{
+    int rc = gate_write(st, e);
+
+    return rc ? rc : inner_of(st)->ops->data_put(inner_of(st), r, e);
+}
+
+static int f_data_list(struct store *st, const char *dataset, int live_only,
+                       struct store_data_replica **out, size_t *n, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? list_err(rc, out, n)
+              : inner_of(st)->ops->data_list(inner_of(st), dataset, live_only, out, n, e);
+}
+
 static int f_open(struct store *st, const char *path, struct err *e)
 {
     (void)path;
@@ -533,6 +550,8 @@ static const struct store_ops store_fault_ops = {
     .secret_get = f_secret_get,
     .secret_list = f_secret_list,
     .secret_delete = f_secret_delete,
+    .data_put = f_data_put,
+    .data_list = f_data_list,
 };
 
 /* An open transaction goes on in the backend under the wrapper. */

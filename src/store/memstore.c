@@ -138,6 +138,10 @@ struct mem {
     struct vec settings; /* struct msetting, few: searched in order */
     struct vec svcs;     /* struct msvc, few: searched in order by name */
     struct vec secrets;  /* struct msecret, few: searched in order */
+    struct vec data;     /* struct store_data_replica, strings in the pool */
+    struct keymap data_ix; /* (dataset, cloud, region) -> index in data; an
+                              entry a rollback left behind names a record of
+                              another key (or none) and is checked on use */
     size_t reqs_taken;   /* requests below this index are taken */
     /* The replica chains are incomplete: a job was inserted naming a service
      * that did not exist yet, or an update moved a job to another service.
@@ -266,7 +270,9 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->settings.size = sizeof(struct msetting);
     m->svcs.size = sizeof(struct msvc);
     m->secrets.size = sizeof(struct msecret);
-    st->schema_version = 11; /* the records of SQLite schema 11 */
+    m->data.size = sizeof(struct store_data_replica);
+    keymap_init(&m->data_ix);
+    st->schema_version = 12; /* the records of SQLite schema 12 */
     return 0;
 }
 
@@ -285,6 +291,8 @@ static void mem_close(struct store *st)
     vec_free(&m->settings);
     vec_free(&m->svcs);
     vec_free(&m->secrets);
+    vec_free(&m->data);
+    keymap_free(&m->data_ix);
     strpool_free(&m->pool);
     free(m->undo);
     free(m->undo_bytes);
@@ -1437,6 +1445,88 @@ static int mem_secret_delete(struct store *st, const char *team, const char *nam
     return 0;
 }
 
+/* -- data replicas -- */
+
+/* The record of (dataset, cloud, region), or NULL. */
+static struct store_data_replica *data_find(struct mem *m, const char *d, const char *c,
+                                            const char *r)
+{
+    const char *di = strpool_find(&m->pool, d), *ci = strpool_find(&m->pool, c),
+               *ri = strpool_find(&m->pool, r);
+    struct store_data_replica *v;
+    uint32_t ix;
+
+    if (di == NULL || ci == NULL || ri == NULL ||
+        !keymap_get(&m->data_ix, di, ci, ri, NULL, &ix) || ix >= m->data.n)
+        return NULL;
+    v = vec_at(&m->data, ix);
+    return v->dataset == di && v->cloud == ci && v->region == ri ? v : NULL;
+}
+
+static int mem_data_put(struct store *st, const struct store_data_replica *r, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_data_replica *v = data_find(m, r->dataset, r->cloud, r->region);
+
+    (void)e;
+    if (v == NULL) {
+        v = vec_push(m, &m->data);
+        keymap_set(&m->data_ix, in(m, r->dataset), in(m, r->cloud), in(m, r->region), NULL,
+                   (uint32_t)(m->data.n - 1));
+    } else {
+        save(m, v, sizeof(*v));
+    }
+    *v = *r;
+    v->dataset = as_field(in(m, r->dataset));
+    v->cloud = as_field(in(m, r->cloud));
+    v->region = as_field(in(m, r->region));
+    v->src_cloud = as_field(in(m, r->src_cloud ? r->src_cloud : ""));
+    v->src_region = as_field(in(m, r->src_region ? r->src_region : ""));
+    return 0;
+}
+
+static int data_cmp(const void *a, const void *b)
+{
+    const struct store_data_replica *x = a, *y = b;
+    int c = strcmp(x->dataset, y->dataset);
+
+    if (c == 0)
+        c = (x->created_at > y->created_at) - (x->created_at < y->created_at);
+    if (c == 0)
+        c = strcmp(x->cloud, y->cloud);
+    return c != 0 ? c : strcmp(x->region, y->region);
+}
+
+static int mem_data_list(struct store *st, const char *dataset, int live_only,
+                         struct store_data_replica **out, size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    const char *d = dataset ? strpool_find(&m->pool, dataset) : NULL;
+    struct store_data_replica *v = NULL;
+    size_t i, cap = 0, k = 0;
+
+    (void)e;
+    for (i = 0; (dataset == NULL || d != NULL) && i < m->data.n; i++) {
+        const struct store_data_replica *r = vec_at(&m->data, i);
+
+        if ((d != NULL && r->dataset != d) || (live_only && r->expired_at > 0))
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        v[k] = *r;
+        v[k].dataset = xstrdup(r->dataset);
+        v[k].cloud = xstrdup(r->cloud);
+        v[k].region = xstrdup(r->region);
+        v[k].src_cloud = xstrdup(r->src_cloud);
+        v[k].src_region = xstrdup(r->src_region);
+        k++;
+    }
+    if (k > 1)
+        qsort(v, k, sizeof(*v), data_cmp);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 /* ---- 5. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_mem = {
@@ -1486,4 +1576,6 @@ const struct store_ops store_mem = {
     .secret_get = mem_secret_get,
     .secret_list = mem_secret_list,
     .secret_delete = mem_secret_delete,
+    .data_put = mem_data_put,
+    .data_list = mem_data_list,
 };

@@ -214,6 +214,17 @@ static const char *const migrations[] = {
      * "org").  A token belongs to a user (NULL: a lab-wide token, as every
      * token was before); a service to a team (NULL: none). */
     "ALTER TABLE tokens ADD COLUMN user_name TEXT; ALTER TABLE services ADD COLUMN team TEXT;",
+    /* 12: data replicas (docs/data.md): where each dataset's copies are,
+     * what making each cost and since when it is kept.  Keyed by (dataset,
+     * cloud, region): a put replaces. */
+    "CREATE TABLE data_replicas ("
+    "  dataset TEXT NOT NULL, cloud TEXT NOT NULL, region TEXT NOT NULL,"
+    "  src_cloud TEXT NOT NULL, src_region TEXT NOT NULL, home INTEGER NOT NULL,"
+    "  in_use INTEGER NOT NULL, size_gb REAL NOT NULL, created_at REAL NOT NULL,"
+    "  last_used_at REAL NOT NULL, expired_at REAL NOT NULL, egress REAL NOT NULL,"
+    "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
+    "  attempt_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (dataset, cloud, region)) WITHOUT ROWID;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -247,6 +258,9 @@ static const char *const migrations[] = {
     "updated_at, ended_at, target, api_keys, api_key_info, team"
 #define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define SVC_SELECT "SELECT id, " SVC_COLS " FROM services"
+#define DATA_COLS                                                                        \
+    "dataset, cloud, region, src_cloud, src_region, home, in_use, size_gb, created_at, "  \
+    "last_used_at, expired_at, egress, storage_gb_month, job_id, attempt_id"
 
 /* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
  * ?2 = ATT_END_EXITED.  Node-hours count what ran: nodes x (ended_at -
@@ -351,7 +365,12 @@ static const char *const migrations[] = {
                   " FROM secrets WHERE team = ? AND name = ?")                           \
     X(SECRET_LIST, "SELECT team, name, NULL, NULL, created_at, updated_at"               \
                    " FROM secrets WHERE team = ? ORDER BY name")                         \
-    X(SECRET_DEL, "DELETE FROM secrets WHERE team = ? AND name = ?")
+    X(SECRET_DEL, "DELETE FROM secrets WHERE team = ? AND name = ?")                    \
+    X(DATA_PUT, "INSERT OR REPLACE INTO data_replicas (" DATA_COLS ") VALUES"            \
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                      \
+    X(DATA_LIST, "SELECT " DATA_COLS " FROM data_replicas WHERE (?1 IS NULL OR"          \
+                 " dataset = ?1) AND (?2 = 0 OR expired_at = 0)"                         \
+                 " ORDER BY dataset, created_at, cloud, region")
 
 enum sq_stmt {
 #define X_(id, sql) Q_##id,
@@ -2375,6 +2394,81 @@ static int sq_secret_delete(struct store *st, const char *team, const char *name
     return rc;
 }
 
+/* -- data replicas -- */
+
+static void read_data(struct reader *r, void *row)
+{
+    struct store_data_replica *v = row;
+
+    v->dataset = r_text(r);
+    v->cloud = r_text(r);
+    v->region = r_text(r);
+    v->src_cloud = r_text(r);
+    v->src_region = r_text(r);
+    v->home = (int)r_int(r);
+    v->in_use = (int)r_int(r);
+    v->size_gb = r_dbl(r);
+    v->created_at = r_dbl(r);
+    v->last_used_at = r_dbl(r);
+    v->expired_at = r_dbl(r);
+    v->egress = r_dbl(r);
+    v->storage_gb_month = r_dbl(r);
+    v->job_id = r_int(r);
+    v->attempt_id = r_int(r);
+}
+
+static void free_data(void *v, size_t n)
+{
+    store_data_replicas_free(v, n);
+}
+
+static const struct rowtype data_rows = {sizeof(struct store_data_replica), read_data,
+                                         free_data};
+
+static int sq_data_put(struct store *st, const struct store_data_replica *v, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    int rc = sq_bind(s, Q_DATA_PUT, &b, "writing a data replica", e);
+
+    if (rc != 0)
+        return rc;
+    b_text(&b, v->dataset);
+    b_text(&b, v->cloud);
+    b_text(&b, v->region);
+    b_text(&b, v->src_cloud ? v->src_cloud : "");
+    b_text(&b, v->src_region ? v->src_region : "");
+    b_int(&b, v->home);
+    b_int(&b, v->in_use);
+    b_dbl(&b, v->size_gb);
+    b_dbl(&b, v->created_at);
+    b_dbl(&b, v->last_used_at);
+    b_dbl(&b, v->expired_at);
+    b_dbl(&b, v->egress);
+    b_dbl(&b, v->storage_gb_month);
+    b_int(&b, v->job_id);
+    b_int(&b, v->attempt_id);
+    return sq_exec(s, &b, "writing a data replica", e);
+}
+
+static int sq_data_list(struct store *st, const char *dataset, int live_only,
+                        struct store_data_replica **out, size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_DATA_LIST, &b, "listing data replicas", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_text(&b, dataset);
+        b_int(&b, live_only);
+        rc = sq_fetch(s, &b, &data_rows, &v, n, "listing data replicas", e);
+    }
+    *out = v;
+    return rc;
+}
+
 /* ---- 6. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_sqlite = {
@@ -2424,4 +2518,6 @@ const struct store_ops store_sqlite = {
     .secret_get = sq_secret_get,
     .secret_list = sq_secret_list,
     .secret_delete = sq_secret_delete,
+    .data_put = sq_data_put,
+    .data_list = sq_data_list,
 };

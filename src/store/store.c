@@ -474,6 +474,55 @@ void store_secrets_free(struct store_secret *v, size_t n)
     free(v);
 }
 
+/* ---- data replicas -------------------------------------------------------------- */
+
+int store_data_put(struct store *st, const struct store_data_replica *r, struct err *e)
+{
+    if (r->dataset == NULL || r->dataset[0] == '\0' || r->cloud == NULL || r->region == NULL)
+        return err_set(e, ST_EINVAL,
+                       "%s: store_data_put: a replica needs a dataset, a cloud and a region",
+                       st->path);
+    return st->ops->data_put(st, r, e);
+}
+
+int store_data_list(struct store *st, const char *dataset, int live_only,
+                    struct store_data_replica **out, size_t *n, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    return st->ops->data_list(st, dataset, live_only, out, n, e);
+}
+
+#define HOURS_A_MONTH 730.0 /* 8,760 / 12: how the clouds bill GB-months */
+
+double store_data_storage_cost(const struct store_data_replica *r, double now)
+{
+    double end = r->expired_at > 0 ? r->expired_at : now;
+
+    if (r->home || end <= r->created_at)
+        return 0;
+    return r->size_gb * r->storage_gb_month * (end - r->created_at) / (HOURS_A_MONTH * 3600);
+}
+
+void store_data_replica_clear(struct store_data_replica *r)
+{
+    free(r->dataset);
+    free(r->cloud);
+    free(r->region);
+    free(r->src_cloud);
+    free(r->src_region);
+    memset(r, 0, sizeof(*r));
+}
+
+void store_data_replicas_free(struct store_data_replica *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        store_data_replica_clear(&v[i]);
+    free(v);
+}
+
 /* ---- services ------------------------------------------------------------------ */
 
 /* What insert and update refuse before a backend sees the record. */

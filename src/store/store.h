@@ -450,6 +450,41 @@ int store_secret_delete(struct store *st, const char *team, const char *name,
 void store_secret_clear(struct store_secret *s);
 void store_secrets_free(struct store_secret *v, size_t n);
 
+/* ---- data replicas (schema 12) ----
+ * Where a dataset's copies are (docs/data.md).  A dataset is the data a
+ * spec names with stratus.data (its `dataset`, else the job's own data,
+ * named "job-<id>"); its home is where stratus.data.location says it is,
+ * and every region an attempt of a job on it ran in gets a replica, made
+ * once (egress from the nearest live copy) and kept until it expires.
+ * Known by (dataset, cloud, region): a put replaces. */
+struct store_data_replica {
+    char *dataset;
+    char *cloud, *region;   /* region "" = a bucket of unknown region (home only) */
+    char *src_cloud, *src_region; /* where it was copied from; "" for the home */
+    int home;               /* the dataset's home copy: never expires, costs nothing here */
+    int in_use;             /* live attempts running on it (the controller's count) */
+    double size_gb;
+    double created_at;      /* the home: when first seen; a replica: when made */
+    double last_used_at;    /* when an attempt last ran on it (ended or started) */
+    double expired_at;      /* when it was deleted; 0 = present */
+    double egress;          /* USD paid to make it */
+    double storage_gb_month; /* USD per GB-month of its cloud's object storage */
+    int64_t job_id, attempt_id; /* the attempt that made it; 0 for the home */
+};
+
+/* Insert replica (dataset, cloud, region) or replace every field of it. */
+int store_data_put(struct store *st, const struct store_data_replica *r, struct err *e);
+/* The replicas of dataset (NULL = every dataset), by dataset then when made;
+ * with live_only, those not expired.  Caller frees with
+ * store_data_replicas_free. */
+int store_data_list(struct store *st, const char *dataset, int live_only,
+                    struct store_data_replica **out, size_t *n, struct err *e);
+/* USD of keeping the replica from when it was made until it expired, or
+ * until `now` while it is present; 0 for the home. */
+double store_data_storage_cost(const struct store_data_replica *r, double now);
+void store_data_replica_clear(struct store_data_replica *r);
+void store_data_replicas_free(struct store_data_replica *v, size_t n);
+
 const char *job_state_name(int s);
 /* -1 when not a state name. */
 int job_state_parse(const char *s);

@@ -131,6 +131,12 @@ struct store_ops {
                        size_t *n, struct err *e);
     int (*secret_delete)(struct store *st, const char *team, const char *name,
                          struct err *e);
+
+    /* Schema 12: data replicas (dataset, cloud and region checked non-NULL,
+     * dataset non-empty, by the core). */
+    int (*data_put)(struct store *st, const struct store_data_replica *r, struct err *e);
+    int (*data_list)(struct store *st, const char *dataset, int live_only,
+                     struct store_data_replica **out, size_t *n, struct err *e);
 };
 
 struct store {

@@ -184,6 +184,16 @@ int keymap_put(struct keymap *m, const void *k0, const void *k1, const void *k2,
     return 0;
 }
 
+void keymap_set(struct keymap *m, const void *k0, const void *k1, const void *k2,
+                const void *k3, uint32_t value)
+{
+    uint32_t v = value;
+    const void *k[KEYMAP_NKEY] = {k0, k1, k2, k3};
+
+    if (keymap_put(m, k0, k1, k2, k3, &v))
+        m->slots[keymap_find(m->slots, m->cap, k)].value = value;
+}
+
 int keymap_get(const struct keymap *m, const void *k0, const void *k1, const void *k2,
                const void *k3, uint32_t *value)
 {

@@ -49,6 +49,9 @@ void keymap_init(struct keymap *m);
  * k0 must not be NULL; unused key parts are NULL. */
 int keymap_put(struct keymap *m, const void *k0, const void *k1, const void *k2,
                const void *k3, uint32_t *value);
+/* Insert, or give an existing key the new value. */
+void keymap_set(struct keymap *m, const void *k0, const void *k1, const void *k2,
+                const void *k3, uint32_t value);
 /* 1 and *value when found, else 0. */
 int keymap_get(const struct keymap *m, const void *k0, const void *k1, const void *k2,
                const void *k3, uint32_t *value);

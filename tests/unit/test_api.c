@@ -545,7 +545,7 @@ static void test_token_life(void **state)
 static void test_plan_text_same(void **state)
 {
     struct fx *f = *state;
-    struct plan_opts opts = {0, 0, 0};
+    struct plan_opts opts = {.now = 0, .top = 0, .by_price = 0};
     struct api_resp rp;
     struct spec *sp;
     struct plan p;

@@ -286,9 +286,9 @@ static char *small_workload(void)
 static void test_below_simulated(void **state)
 {
     struct sim_policy pols[] = {
-        {"stratus", NULL, 1, 0, 1, 0, NULL, 0},
-        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0},
-        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0},
+        {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1},
+        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0},
+        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0},
     };
     struct sim_result r[3], lb, blind;
     struct policy *pol = NULL;

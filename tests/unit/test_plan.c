@@ -61,7 +61,7 @@ static void test_costs_by_hand(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts o = {1.0, 0, 0}; /* before every commitment */
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0}; /* before every commitment */
     struct err e;
     double lost_h, d = 10;
 
@@ -100,7 +100,7 @@ static void test_egress_moves_the_choice(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts o = {1.0, 0, 0};
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
     struct err e;
 
     (void)state;
@@ -130,7 +130,7 @@ static void test_commitment_used_first(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts during = {1780000000.0, 0, 0}, after = {1830000000.0, 0, 0};
+    struct plan_opts during = {.now = 1780000000.0, .top = 0, .by_price = 0}, after = {.now = 1830000000.0, .top = 0, .by_price = 0};
     struct err e;
 
     (void)state;
@@ -156,7 +156,7 @@ static void test_quota_fabric_and_errors(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts o = {1.0, 0, 0};
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
     struct err e;
 
     (void)state;
@@ -194,7 +194,7 @@ static void test_policy_tiers_and_exclusions(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts o = {1.0, 0, 0};
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
     struct err e;
 
     (void)state;
@@ -386,7 +386,7 @@ static void test_random_vs_brute_force(void **state)
         struct spec s;
         struct spec_res r;
         struct plan p;
-        struct plan_opts o = {1.0, (size_t)rnd(3), 0}; /* top-k must not change the best */
+        struct plan_opts o = {.now = 1.0, .top = (size_t)rnd(3), .by_price = 0}; /* top-k must not change the best */
         struct err e;
         double bkey = 0;
         int btier = 0, best, rc;
@@ -441,7 +441,7 @@ static void test_random_vs_brute_force(void **state)
 static int plan_yaml(struct plan *p, const struct catalog *cat, const char *yaml,
                      struct spec **sp, struct err *e)
 {
-    struct plan_opts o = {1.0, 0, 0};
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
 
     if (spec_load_mem(sp, "t.yaml", yaml, strlen(yaml), e) != 0)
         fail_msg("spec: %s", e->msg);

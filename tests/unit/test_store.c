@@ -40,7 +40,7 @@
 #include "testutil.h"
 
 /* The schema version this stratus migrates every store to. */
-#define SCHEMA_LATEST 11
+#define SCHEMA_LATEST 12
 
 struct fixture {
     char *dir;
@@ -1022,6 +1022,111 @@ static void test_secrets_rollback(void **state)
     assert_memory_equal(got.ciphertext, "one", 4);
     assert_same_double(got.updated_at, 1);
     store_secret_clear(&got);
+    store_close(st);
+}
+
+/* ---- data replicas (schema 12) --------------------------------------------- */
+
+static struct store_data_replica copy_of(char *ds, char *cloud, char *region, double at)
+{
+    struct store_data_replica r;
+
+    memset(&r, 0, sizeof(r));
+    r.dataset = ds;
+    r.cloud = cloud;
+    r.region = region;
+    r.src_cloud = "azure";
+    r.src_region = "eastus";
+    r.size_gb = 500;
+    r.created_at = r.last_used_at = at;
+    r.egress = 43.5;
+    r.storage_gb_month = 0.02;
+    r.job_id = 7;
+    r.attempt_id = 9;
+    r.in_use = 1;
+    return r;
+}
+
+/* Put inserts or replaces by (dataset, cloud, region); list filters by
+ * dataset and liveness, in (dataset, created_at) order. */
+static void test_data_replicas(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_data_replica a = copy_of("corpus", "gcp", "us-central1", 20),
+                              b = copy_of("corpus", "gcp", "europe-west4", 10),
+                              c = copy_of("job:3", "aws", "us-east-1", 5), *v;
+    size_t n;
+    struct err e;
+
+    OK(store_data_put(st, &a, E));
+    OK(store_data_put(st, &b, E));
+    OK(store_data_put(st, &c, E));
+    OK(store_data_list(st, "corpus", 1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].region, "europe-west4"); /* made first */
+    assert_string_equal(v[1].src_region, "eastus");
+    assert_same_double(v[1].egress, 43.5);
+    assert_int_equal(v[1].attempt_id, 9);
+    assert_int_equal(v[1].in_use, 1);
+    store_data_replicas_free(v, n);
+    /* replace: the same key, new values */
+    a.in_use = 0;
+    a.expired_at = 99;
+    a.last_used_at = 50;
+    OK(store_data_put(st, &a, E));
+    OK(store_data_list(st, NULL, 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].dataset, "corpus");
+    assert_string_equal(v[2].dataset, "job:3");
+    assert_same_double(v[1].expired_at, 99);
+    assert_same_double(v[1].last_used_at, 50);
+    store_data_replicas_free(v, n);
+    OK(store_data_list(st, NULL, 1, &v, &n, E)); /* live only */
+    assert_int_equal(n, 2);
+    store_data_replicas_free(v, n);
+    OK(store_data_list(st, "nothing", 0, &v, &n, E));
+    assert_int_equal(n, 0);
+    store_data_replicas_free(v, n);
+    assert_same_double(store_data_storage_cost(&a, 0),
+                       500 * 0.02 * (99 - 20) / (730 * 3600.0));
+    err_clear(&e);
+    a.dataset = "";
+    assert_int_equal(store_data_put(st, &a, &e), ST_EINVAL);
+    store_close(st);
+}
+
+/* A rollback takes back inserts and replaces; a key inserted in a rolled-back
+ * transaction is free again (memstore's index may not name it). */
+static void test_data_rollback(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_data_replica a = copy_of("d", "gcp", "us-central1", 1),
+                              b = copy_of("d", "gcp", "europe-west4", 2), *v;
+    size_t n;
+
+    OK(store_data_put(st, &a, E));
+    OK(store_begin(st, E));
+    OK(store_data_put(st, &b, E));
+    a.egress = 1;
+    OK(store_data_put(st, &a, E));
+    store_rollback(st);
+    OK(store_data_list(st, "d", 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_same_double(v[0].egress, 43.5);
+    store_data_replicas_free(v, n);
+    /* a different key takes the slot b had; then b itself again */
+    b.region = "asia-east1";
+    OK(store_data_put(st, &b, E));
+    b.region = "europe-west4";
+    b.egress = 7;
+    OK(store_data_put(st, &b, E));
+    OK(store_data_put(st, &b, E));
+    OK(store_data_list(st, "d", 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_same_double(v[2].egress, 7);
+    store_data_replicas_free(v, n);
     store_close(st);
 }
 
@@ -3046,6 +3151,8 @@ int main(void)
         T(test_secrets),
         T(test_secrets_rollback),
         T(test_fault_secrets),
+        T(test_data_replicas),
+        T(test_data_rollback),
         T(test_rollback_discards),
         T(test_lost_transaction),
         T(test_reopen_keeps_everything),
@@ -3094,6 +3201,8 @@ int main(void)
         M(test_secrets),
         M(test_secrets_rollback),
         M(test_fault_secrets),
+        M(test_data_replicas),
+        M(test_data_rollback),
         M(test_rollback_discards),
         M(test_paging),
         T(test_backends_agree),

@@ -1,0 +1,365 @@
+/*
+ * sched_data.c - data gravity (docs/data.md): where each dataset's copies
+ * are, what moving them cost, and the copies the planner may start from.
+ *
+ * A job's data (stratus.data) belongs to a dataset: the one its spec names
+ * (stratus.data.dataset), shared by every job that names it, or else the
+ * job's own, "job:<id>".  The dataset's home is stratus.data.location.  When
+ * an attempt starts running in a region where the dataset has no copy, a
+ * replica is made there, copied from the live copy it is cheapest to copy
+ * from (the home or another replica), and the attempt pays that egress, once;
+ * attempts later in that region, of the job or of other jobs on the dataset,
+ * pay none.  Every placement (first, failover, recovery) prices the data per
+ * candidate from the nearest copy (plan_opts.copies), plus keeping a new
+ * replica for the run and, for a shared dataset, its time to live.
+ *
+ * Expiry: a replica of a job's own data is deleted when the job ends; one of
+ * a shared dataset when no attempt has run on it for cfg.data_ttl_s (default
+ * 7 days), at that moment (last use + TTL).  A replica in use never expires.
+ * Storage is billed from a replica's making to its deletion at its cloud's
+ * object-storage price (catalog storage.csv).
+ *
+ * The copies of every dataset with a live replica are held in memory (read
+ * from the store at open and after a failed step) and written through in the
+ * transaction of the step that changes them.
+ */
+#include "sched_int.h"
+#include "../catalog/catalog.h"
+#include "../spec/spec.h"
+#include "../util/log.h"
+#include "../util/xmem.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dset {
+    const char *name;           /* interned in s->data_pool */
+    struct store_data_replica *r; /* live copies: the home (if written) and replicas */
+    size_t n, cap;
+};
+
+static void dset_clear(struct dset *d)
+{
+    store_data_replicas_free(d->r, d->n);
+    d->r = NULL;
+    d->n = d->cap = 0;
+}
+
+void sched_data_free(struct sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->ndsets; i++)
+        dset_clear(&s->dsets[i]);
+    free(s->dsets);
+    s->dsets = NULL;
+    s->ndsets = s->dsets_cap = 0;
+    keymap_free(&s->dset_ix);
+    strpool_free(&s->data_pool);
+    free(s->copies);
+    s->copies = NULL;
+    s->copies_cap = 0;
+}
+
+/* Room for a dataset's name: a spec's (SPEC_SECRET_NAME_MAX) or "job:<id>". */
+#define DNAME_MAX (SPEC_SECRET_NAME_MAX + 8)
+
+/* The dataset of sj's data, written to buf; NULL when the job has no data to
+ * move. */
+static char *dataset_of(const struct sjob *sj, char *buf, size_t n)
+{
+    const struct spec *sp = sj->spec;
+
+    if (sp->data_cloud == NULL || sp->data_gb <= 0)
+        return NULL;
+    if (sp->data_name)
+        snprintf(buf, n, "%s", sp->data_name);
+    else
+        snprintf(buf, n, "job:%" PRId64, sj->j.id);
+    return buf;
+}
+
+static struct dset *dset_get(struct sched *s, const char *name, int create)
+{
+    const char *k = create ? strpool_intern(&s->data_pool, name)
+                           : strpool_find(&s->data_pool, name);
+    uint32_t ix = (uint32_t)s->ndsets;
+
+    if (k == NULL)
+        return NULL;
+    if (!create)
+        return keymap_get(&s->dset_ix, k, NULL, NULL, NULL, &ix) ? &s->dsets[ix] : NULL;
+    if (keymap_put(&s->dset_ix, k, NULL, NULL, NULL, &ix))
+        return &s->dsets[ix];
+    s->dsets = xgrow(s->dsets, &s->dsets_cap, s->ndsets + 1, sizeof(*s->dsets));
+    memset(&s->dsets[s->ndsets], 0, sizeof(*s->dsets));
+    s->dsets[s->ndsets].name = k;
+    return &s->dsets[s->ndsets++];
+}
+
+static struct store_data_replica *copy_at(struct dset *d, const char *cloud,
+                                          const char *region)
+{
+    size_t i;
+
+    for (i = 0; d != NULL && i < d->n; i++)
+        if (strcmp(d->r[i].cloud, cloud) == 0 && strcmp(d->r[i].region, region) == 0)
+            return &d->r[i];
+    return NULL;
+}
+
+static void dset_add(struct dset *d, const struct store_data_replica *r)
+{
+    struct store_data_replica *c;
+
+    d->r = xgrow(d->r, &d->cap, d->n + 1, sizeof(*d->r));
+    c = &d->r[d->n++];
+    *c = *r;
+    c->dataset = xstrdup(r->dataset);
+    c->cloud = xstrdup(r->cloud);
+    c->region = xstrdup(r->region);
+    c->src_cloud = xstrdup(r->src_cloud ? r->src_cloud : "");
+    c->src_region = xstrdup(r->src_region ? r->src_region : "");
+}
+
+int sched_data_load(struct sched *s, struct err *e)
+{
+    struct store_data_replica *v = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    sched_data_free(s);
+    strpool_init(&s->data_pool);
+    keymap_init(&s->dset_ix);
+    s->data_sweep_at = 0;
+    if ((rc = store_data_list(s->p.store, NULL, 1, &v, &n, e)) != 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        dset_add(dset_get(s, v[i].dataset, 1), &v[i]);
+    store_data_replicas_free(v, n);
+    return 0;
+}
+
+/* Is (cloud, region) where the spec's data already is?  A bucket of unknown
+ * region is at home anywhere on its cloud (the planner's rule). */
+static int at_home(const struct spec *sp, const char *cloud, const char *region)
+{
+    if (strcmp(sp->data_cloud, cloud) != 0)
+        return 0;
+    return sp->data_region == NULL || strcmp(sp->data_region, region) == 0;
+}
+
+void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o)
+{
+    char buf[DNAME_MAX];
+    char *name;
+    struct dset *d;
+    size_t i, k = 0;
+
+    o->copies = NULL;
+    o->ncopies = 0;
+    o->copy_keep_h = 0;
+    if (!s->p.cfg.data_gravity || (name = dataset_of(sj, buf, sizeof(buf))) == NULL)
+        return;
+    if (sj->spec->data_name)
+        o->copy_keep_h = s->p.cfg.data_ttl_s / 3600.0;
+    if ((d = dset_get(s, name, 0)) == NULL)
+        return;
+    s->copies = xgrow(s->copies, &s->copies_cap, d->n + 1, sizeof(*s->copies));
+    for (i = 0; i < d->n; i++) {
+        if (d->r[i].home)
+            continue;
+        s->copies[k].cloud = d->r[i].cloud;
+        s->copies[k].region = d->r[i].region;
+        k++;
+    }
+    o->copies = s->copies;
+    o->ncopies = k;
+}
+
+/* The copy of d (or the home, when d has none there) it is cheapest to copy
+ * from into (cloud, region): its $/GB, with *from the copy (NULL = home). */
+static double cheapest_source(const struct sched *s, const struct spec *sp, struct dset *d,
+                              const char *cloud, const char *region,
+                              const struct store_data_replica **from)
+{
+    double best = catalog_egress_per_gb(s->p.cat, sp->data_cloud,
+                                        sp->data_region ? sp->data_region : "", cloud, region);
+    size_t i;
+
+    *from = NULL;
+    for (i = 0; d != NULL && i < d->n; i++) {
+        double r;
+
+        if (d->r[i].home)
+            continue;
+        r = catalog_egress_per_gb(s->p.cat, d->r[i].cloud, d->r[i].region, cloud, region);
+        if (r < best) {
+            best = r;
+            *from = &d->r[i];
+        }
+    }
+    return best;
+}
+
+int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
+                      struct err *e)
+{
+    const struct spec *sp = sj->spec;
+    char buf[DNAME_MAX];
+    char *name = dataset_of(sj, buf, sizeof(buf));
+    struct store_data_replica r, *c;
+    const struct store_data_replica *from;
+    struct dset *d;
+    double rate;
+    int rc;
+
+    a->egress = 0;
+    if (name == NULL || !s->p.cfg.data_gravity)
+        return 0;
+    d = dset_get(s, name, 1);
+    memset(&r, 0, sizeof(r));
+    /* A shared dataset's home is recorded at its first use, so that
+     * `stratus data ls` lists it; a job's own data only once it moves. */
+    if (sp->data_name && copy_at(d, sp->data_cloud, sp->data_region ? sp->data_region : "") ==
+                             NULL) {
+        r.dataset = name;
+        r.cloud = sp->data_cloud;
+        r.region = sp->data_region ? sp->data_region : "";
+        r.home = 1;
+        r.size_gb = sp->data_gb;
+        r.created_at = r.last_used_at = s->now;
+        if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, &r, e)) != 0)
+            return rc;
+        dset_add(d, &r);
+        memset(&r, 0, sizeof(r));
+    }
+    if (at_home(sp, a->cloud, a->region))
+        return 0;
+    if ((c = copy_at(d, a->cloud, a->region)) != NULL) {
+        c->in_use++;
+        c->last_used_at = fmax(c->last_used_at, a->running_at);
+        if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
+            return rc;
+        return 0;
+    }
+    if (!sp->data_name && d->n == 0) { /* the job's own data moves: record its home */
+        r.dataset = name;
+        r.cloud = sp->data_cloud;
+        r.region = sp->data_region ? sp->data_region : "";
+        r.home = 1;
+        r.size_gb = sp->data_gb;
+        r.created_at = r.last_used_at = a->running_at;
+        r.job_id = sj->j.id;
+        if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, &r, e)) != 0)
+            return rc;
+        dset_add(d, &r);
+        memset(&r, 0, sizeof(r));
+    }
+    rate = cheapest_source(s, sp, d, a->cloud, a->region, &from);
+    r.dataset = name;
+    r.cloud = a->cloud;
+    r.region = a->region;
+    r.src_cloud = from ? from->cloud : sp->data_cloud;
+    r.src_region = from ? from->region : sp->data_region ? sp->data_region : "";
+    r.size_gb = sp->data_gb;
+    r.in_use = 1;
+    r.created_at = r.last_used_at = a->running_at;
+    r.egress = sp->data_gb * rate;
+    r.storage_gb_month = catalog_storage_per_gb_month(s->p.cat, a->cloud);
+    r.job_id = sj->j.id;
+    r.attempt_id = a->id;
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, &r, e)) != 0)
+        return rc;
+    dset_add(d, &r);
+    a->egress = r.egress;
+    return sched_log(s, sj, "data", e, "data %s (%.1f GB) copied to %s/%s from %s/%s: $%.2f",
+                     name, sp->data_gb, a->cloud, a->region, r.src_cloud,
+                     *r.src_region ? r.src_region : "(bucket)", r.egress);
+}
+
+int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attempt *a,
+                     double end, struct err *e)
+{
+    char buf[DNAME_MAX];
+    char *name = dataset_of(sj, buf, sizeof(buf));
+    struct store_data_replica *c;
+    int rc;
+
+    if (name == NULL || !s->p.cfg.data_gravity || a->running_at <= 0 ||
+        at_home(sj->spec, a->cloud, a->region))
+        return 0;
+    c = copy_at(dset_get(s, name, 0), a->cloud, a->region);
+    if (c == NULL || c->home)
+        return 0; /* made before this controller knew of replicas */
+    if (c->in_use > 0)
+        c->in_use--;
+    c->last_used_at = fmax(c->last_used_at, end);
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
+        return rc;
+    return 0;
+}
+
+/* Delete replica i of d at `at`: written, then dropped from memory. */
+static int expire(struct sched *s, struct dset *d, size_t i, double at, struct err *e)
+{
+    struct store_data_replica *c = &d->r[i];
+    int rc;
+
+    c->expired_at = fmax(at, c->created_at);
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
+        return rc;
+    store_data_replica_clear(c);
+    d->r[i] = d->r[--d->n];
+    return 0;
+}
+
+int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
+{
+    char buf[DNAME_MAX];
+    char *name;
+    struct dset *d;
+    size_t i;
+    int rc;
+
+    if (sj->spec == NULL || sj->spec->data_name || !s->p.cfg.data_gravity ||
+        (name = dataset_of(sj, buf, sizeof(buf))) == NULL || (d = dset_get(s, name, 0)) == NULL)
+        return 0;
+    /* the home row too: the job's data is no longer followed */
+    for (i = d->n; i-- > 0;)
+        if ((rc = expire(s, d, i, s->now, e)) != 0)
+            return rc;
+    return 0;
+}
+
+/* How often shared datasets' replicas are looked at for expiry. */
+#define SWEEP_EVERY_S 3600.0
+
+int sched_data_sweep(struct sched *s, struct err *e)
+{
+    double ttl = s->p.cfg.data_ttl_s;
+    size_t i, k;
+    int rc;
+
+    if (s->now < s->data_sweep_at || s->ndsets == 0)
+        return 0;
+    s->data_sweep_at = s->now + SWEEP_EVERY_S;
+    for (i = 0; i < s->ndsets; i++) {
+        struct dset *d = &s->dsets[i];
+
+        for (k = d->n; k-- > 0;) {
+            const struct store_data_replica *c = &d->r[k];
+
+            /* a job's own data goes when the job ends (sched_data_job_ended) */
+            if (c->home || c->in_use > 0 || strncmp(c->dataset, "job:", 4) == 0 ||
+                c->last_used_at + ttl > s->now)
+                continue;
+            if ((rc = expire(s, d, k, c->last_used_at + ttl, e)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}

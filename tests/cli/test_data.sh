@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Data gravity end to end (docs/data.md): a server on the local clouds runs a
+# job away from its data and `stratus data ls` shows the replica, where it
+# came from and what it cost; a job on the same named dataset in that region
+# moves nothing.  In the simulator: the replicas a run made add up to its
+# egress and storage, shared datasets move less data, the bound stays below,
+# and `data ls --store` reads a kept store.  Bad input is refused.
+. "$(dirname "$0")/lib.sh"
+use_home
+SERVER_PID=
+trap '[ -z "$SERVER_PID" ] || kill -9 "$SERVER_PID" 2>/dev/null; stop_home; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+EX="$SOURCE_DIR/examples"
+LOG="$TMP/server.log"
+: >"$LOG"
+cat >"$STRATUS_HOME/server.yaml" <<'YAML'
+listen:
+  - unix: stratus.sock
+  - tcp: 127.0.0.1:0
+drivers:
+  - name: local
+    driver: local
+    locations: ["*"]
+    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
+YAML
+start_server
+
+# --- a job away from its data makes a replica; the next job uses it ---
+for n in 1 2; do
+  cat >"$TMP/d$n.yaml" <<'YAML'
+name: prep
+resources: {cloud: gcp, region: us-central1, accelerators: A100-80GB:8}
+stratus:
+  data: {location: azure/eastus, size_gb: 200, dataset: corpus}
+run: echo done
+YAML
+done
+run 0 "$STRATUS" launch "$TMP/d1.yaml" --detach
+J1=$(sed -n 's/.*job \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
+[ -n "$J1" ] || fail "no job id in: $OUT $ERR"
+wait_state "$J1" SUCCEEDED 60
+run 0 "$STRATUS" data ls
+has "$OUT" "corpus"
+has "$OUT" "azure/eastus"
+has "$OUT" "gcp/us-central1"
+has "$OUT" "from azure/eastus"
+run 0 "$STRATUS" data ls --json
+[ "$(json 'len(j) == 1 and j[0]["dataset"] == "corpus" and j[0]["home"] == {"cloud": "azure", "region": "eastus"}')" = True ] ||
+  fail "one dataset, at home in azure/eastus: $OUT"
+[ "$(json 'len(j[0]["replicas"]) == 1 and j[0]["replicas"][0]["region"] == "us-central1"')" = True ] ||
+  fail "one replica in us-central1: $OUT"
+EG=$(json 'j[0]["egress_usd"]')
+python3 -c "import sys; e=float('$EG'); sys.exit(0 if abs(e - 200 * 0.087) < 1e-6 else 1)" ||
+  fail "the replica cost 200 GB x \$0.087/GB (Azure internet egress in the catalog), not $EG"
+[ "$(job_field "$J1" 'round(j["attempts_detail"][-1]["egress"], 6)')" = "$(python3 -c "print(round(200 * 0.087, 6))")" ] ||
+  fail "the attempt that made it paid the egress: $("$STRATUS" status "$J1" --json)"
+ok "data: a job away from its data makes one replica, priced from the catalog, shown by data ls"
+
+run 0 "$STRATUS" launch "$TMP/d2.yaml" --detach
+J2=$(sed -n 's/.*job \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
+wait_state "$J2" SUCCEEDED 60
+[ "$(job_field "$J2" 'j["attempts_detail"][-1]["egress"]')" = "0.0" ] ||
+  fail "the second job on the dataset moves nothing: $("$STRATUS" status "$J2" --json)"
+run 0 "$STRATUS" data ls --json
+[ "$(json 'len(j[0]["replicas"]) == 1')" = True ] || fail "still one replica: $OUT"
+ok "data: a later job on the same dataset in that region pays no egress"
+
+run 1 "$STRATUS" data ls --dataset nothing
+has "$ERR" "no dataset 'nothing'"
+printf 'name: x\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: azure/eastus, size_gb: 1, dataset: "a b"}\nrun: x\n' >"$TMP/bad.yaml"
+run 2 "$STRATUS" launch "$TMP/bad.yaml" --detach
+has "$ERR" "bad.yaml:4"
+has "$ERR" "stratus.data.dataset"
+run 2 "$STRATUS" data
+has "$ERR" "usage: stratus data ls"
+ok "data: unknown datasets and bad names are refused with what to do"
+
+# --- the simulator: the same code, accounted ---
+awk 'BEGIN {
+  srand(9); print "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb,spot_ok,priority,dataset"
+  for (i = 0; i < 200; i++) {
+    g = rand() < 0.6 ? 1 : 8; d = int(1800 + rand() * 6 * 3600)
+    ds = "set" (i % 5)
+    printf "%d,j%d,lab,batch,%s,%d,%d,,1800,azure/eastus,%d,,,%s\n", i * 900, i, (g >= 8 ? "H100" : "A100-80GB"), g, d, 300, ds
+  }
+}' >"$TMP/shared.csv"
+cut -d, -f1-13 "$TMP/shared.csv" >"$TMP/own.csv"
+for w in shared own; do
+  mkdir -p "$TMP/keep-$w"
+  run 0 "$STRATUS" simulate --catalog "$SOURCE_DIR/catalog" --workload "$TMP/$w.csv" --fleet "$EX/sim/fleet.csv" \
+    --spot "$EX/sim/spot-skypilot.csv" --org-policy "$EX/policy.yaml" \
+    --policies stratus,spot-else-ondemand,offline-bound --keep-stores "$TMP/keep-$w" --json
+  echo "$OUT" >"$TMP/$w.json"
+  [ "$(json 'all(r["cost"] >= j[2]["cost"] - 1e-6 for r in j)')" = True ] || fail "$w: the bound is below every policy: $OUT"
+  [ "$(json 'abs(sum(j[0]["cost_split"].values()) - j[0]["cost"]) < 1e-6 * j[0]["cost"]')" = True ] ||
+    fail "$w: the cost split adds up: $OUT"
+  run 0 "$STRATUS" data ls --all --json --store "$TMP/keep-$w/stratus.db"
+  echo "$OUT" >"$TMP/$w-data.json"
+done
+python3 - "$TMP" <<'PY' || fail "simulated replicas do not match the run's egress"
+import json, sys
+t = sys.argv[1]
+for w in ("shared", "own"):
+    run = json.load(open(f"{t}/{w}.json"))[0]
+    ds = json.load(open(f"{t}/{w}-data.json"))
+    eg = sum(d["egress_usd"] for d in ds)
+    assert abs(eg - run["cost_split"]["egress"]) < 1e-6 * max(1, eg), (w, eg, run["cost_split"])
+    for d in ds:
+        for r in d["replicas"]:
+            assert r["expired_at"] > 0 or not d["dataset"].startswith("job:"), (w, d)
+    if w == "shared":
+        assert len(ds) <= 5 and all(not d["dataset"].startswith("job:") for d in ds), ds
+        regions = [(d["dataset"], r["cloud"], r["region"]) for d in ds for r in d["replicas"]]
+        assert len(regions) == len(set(regions)), "a dataset copied twice to one region"
+sh, own = (json.load(open(f"{t}/{w}.json"))[0]["cost_split"]["egress"] for w in ("shared", "own"))
+assert sh < own, (sh, own)
+print("shared egress %.0f < own %.0f" % (sh, own))
+PY
+ok "simulate: replicas account for the run's egress, shared datasets move less, the bound stays below"
+echo "# $checks checks"

@@ -1,0 +1,344 @@
+/*
+ * test_data.c - data gravity (src/sched/sched_data.c, docs/data.md): the
+ * real controller in virtual time (schedtest.h) on a catalog with round
+ * egress prices (tests/data/datagravity: azure -> anywhere $0.09/GB, gcp
+ * between its regions $0.02/GB, storage $0.02/GB-month).
+ *
+ * L4 is sold only on GCP (us-central1 spot $1.20/h, europe-west4 $1.60/h), so
+ * a job whose 1,000 GB of data live in azure/eastus always moves it.  The
+ * faults are the cloud's: stockouts and preemptions injected into the world.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "plan/plan.h"
+#include "schedtest.h"
+
+#define DG_CATALOG TEST_DATA "/datagravity"
+#define GB 1000.0
+
+static const char *const OWN = "name: own\n"
+                               "resources:\n"
+                               "  accelerators: L4:4\n"
+                               "  use_spot: true\n"
+                               "run: train\n"
+                               "stratus:\n"
+                               "  duration: 4h\n"
+                               "  checkpoint:\n"
+                               "    interval: 10m\n"
+                               "  data:\n"
+                               "    location: azure/eastus\n"
+                               "    size_gb: 1000\n";
+
+static const char *const SHARED = "name: shared\n"
+                                  "resources:\n"
+                                  "  accelerators: L4:4\n"
+                                  "  use_spot: true\n"
+                                  "run: train\n"
+                                  "stratus:\n"
+                                  "  duration: 2h\n"
+                                  "  data:\n"
+                                  "    location: azure/eastus\n"
+                                  "    size_gb: 1000\n"
+                                  "    dataset: corpus\n";
+
+static void dg_init(struct st *w, int gravity)
+{
+    struct st_opts o = {0};
+
+    o.catalog = DG_CATALOG;
+    st_init(w, &o);
+    w->p.cfg.data_gravity = gravity;
+}
+
+/* Egress of the attempts of job that ran, in order, into v; their count. */
+static size_t ran_egress(struct st *w, int64_t job, double *v, size_t max)
+{
+    struct store_attempt *a = NULL;
+    size_t i, n = 0, k = 0;
+    struct err e;
+
+    err_clear(&e);
+    if (store_attempt_list(w->store, job, &a, &n, &e) != 0)
+        st_die("store_attempt_list", e.msg);
+    for (i = 0; i < n && k < max; i++)
+        if (a[i].running_at > 0)
+            v[k++] = a[i].egress;
+    store_attempts_free(a, n);
+    return k;
+}
+
+static struct store_data_replica *replicas(struct st *w, const char *dataset, size_t *n)
+{
+    struct store_data_replica *v = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (store_data_list(w->store, dataset, 0, &v, n, &e) != 0)
+        st_die("store_data_list", e.msg);
+    return v;
+}
+
+static const struct store_data_replica *find(const struct store_data_replica *v, size_t n,
+                                             const char *cloud, const char *region)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(v[i].cloud, cloud) == 0 && strcmp(v[i].region, region) == 0)
+            return &v[i];
+    fail_msg("no copy in %s/%s", cloud, region);
+    return NULL;
+}
+
+/* Runs until the job is RUNNING. */
+static void run_running(struct st *w, int64_t job)
+{
+    assert_int_equal(st_run_until_state(w, job, JOB_RUNNING, w->t + 6 * 3600), 1);
+}
+
+/* The world just took the job's nodes: runs until it has recovered. */
+static void run_recovered(struct st *w, int64_t job)
+{
+    assert_int_equal(st_run_until_state(w, job, JOB_RECOVERING, w->t + 3600), 1);
+    run_running(w, job);
+}
+
+/* The cloud takes the job's region away twice; each recovery goes where the
+ * data is cheapest to get, from the nearest copy, and never moves it twice
+ * to one region.  Without data gravity every move starts at home again. */
+static void scenario_failovers(struct st *w, double *eg, size_t *n)
+{
+    int64_t id = st_submit(w, OWN);
+
+    st_start(w);
+    run_running(w, id);
+    st_run_to(w, w->t + 1800);
+    st_inject(w, "stockout", "gcp/us-central1");
+    st_inject(w, "preempt-job", "1");
+    run_recovered(w, id);
+    assert_string_equal(st_attempt(w, id, (int)st_nattempts(w, id)).region, "europe-west4");
+    st_run_to(w, w->t + 3600); /* past the cooldown of the refused launch */
+    st_inject(w, "stockout", "gcp/us-central1 0");
+    st_inject(w, "stockout", "gcp/europe-west4");
+    st_inject(w, "preempt-job", "1");
+    run_recovered(w, id);
+    assert_string_equal(st_attempt(w, id, (int)st_nattempts(w, id)).region, "us-central1");
+    assert_int_equal(st_run_all(w, w->t + 86400), 1);
+    assert_int_equal(st_job(w, id).state, JOB_SUCCEEDED);
+    *n = ran_egress(w, id, eg, 8);
+}
+
+static void test_failover_moves_data_once_per_region(void **state)
+{
+    struct st w;
+    double eg[8];
+    size_t n, nr;
+    struct store_data_replica *v;
+    const struct store_data_replica *us, *eu;
+    struct store_job j;
+
+    (void)state;
+    dg_init(&w, 1);
+    scenario_failovers(&w, eg, &n);
+    assert_int_equal(n, 3);
+    assert_float_equal(eg[0], 0.09 * GB, 1e-6); /* azure/eastus -> gcp: home */
+    assert_float_equal(eg[1], 0.02 * GB, 1e-6); /* from the us-central1 replica */
+    assert_float_equal(eg[2], 0, 1e-9);         /* back where a replica is */
+    v = replicas(&w, "job:1", &nr);
+    assert_int_equal(nr, 3); /* the home and two replicas */
+    us = find(v, nr, "gcp", "us-central1");
+    eu = find(v, nr, "gcp", "europe-west4");
+    assert_string_equal(eu->src_cloud, "gcp");
+    assert_string_equal(eu->src_region, "us-central1");
+    assert_int_equal(us->in_use, 0);
+    assert_int_equal(eu->in_use, 0);
+    /* a job's own data is deleted when it ends, and billed until then */
+    j = st_job(&w, 1);
+    assert_float_equal(us->expired_at, j.ended_at, 1e-6);
+    assert_float_equal(eu->expired_at, j.ended_at, 1e-6);
+    assert_float_equal(find(v, nr, "azure", "eastus")->expired_at, j.ended_at, 1e-6);
+    assert_float_equal(store_data_storage_cost(us, 0),
+                       GB * 0.02 * (j.ended_at - us->created_at) / (730 * 3600.0), 1e-9);
+    store_job_clear(&j);
+    store_data_replicas_free(v, nr);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+static void test_without_gravity_each_move_is_from_home(void **state)
+{
+    struct st w;
+    double eg[8];
+    size_t n, nr;
+    struct store_data_replica *v;
+
+    (void)state;
+    dg_init(&w, 0);
+    scenario_failovers(&w, eg, &n);
+    assert_int_equal(n, 3);
+    assert_float_equal(eg[0], 0.09 * GB, 1e-6);
+    assert_float_equal(eg[1], 0.09 * GB, 1e-6);
+    assert_float_equal(eg[2], 0.09 * GB, 1e-6);
+    v = replicas(&w, NULL, &nr);
+    assert_int_equal(nr, 0);
+    store_data_replicas_free(v, nr);
+    st_free(&w);
+}
+
+/* Jobs naming one dataset share its replicas; one nobody used for the TTL
+ * is deleted at last use + TTL, and billed until then. */
+static void test_shared_dataset_and_ttl(void **state)
+{
+    struct st w;
+    double eg[4];
+    size_t nr;
+    int64_t a, b;
+    struct store_data_replica *v;
+    const struct store_data_replica *r;
+    double last;
+
+    (void)state;
+    dg_init(&w, 1);
+    a = st_submit(&w, SHARED);
+    st_start(&w);
+    run_running(&w, a);
+    b = st_submit(&w, SHARED);
+    run_running(&w, b);
+    v = replicas(&w, "corpus", &nr);
+    assert_int_equal(nr, 2); /* recorded home and the us-central1 replica */
+    assert_int_equal(find(v, nr, "gcp", "us-central1")->in_use, 2);
+    assert_int_equal(find(v, nr, "azure", "eastus")->home, 1);
+    store_data_replicas_free(v, nr);
+    assert_int_equal(ran_egress(&w, a, eg, 4), 1);
+    assert_float_equal(eg[0], 0.09 * GB, 1e-6);
+    assert_int_equal(ran_egress(&w, b, eg, 4), 1);
+    assert_float_equal(eg[0], 0, 1e-9); /* the replica a's attempt made */
+    assert_int_equal(st_run_all(&w, w.t + 86400), 1);
+    v = replicas(&w, "corpus", &nr);
+    r = find(v, nr, "gcp", "us-central1");
+    assert_int_equal(r->in_use, 0);
+    assert_float_equal(r->expired_at, 0, 0); /* shared: kept after the jobs */
+    last = r->last_used_at;
+    assert_float_equal(last, st_attempt(&w, b, 1).ended_at, 1e-6);
+    store_data_replicas_free(v, nr);
+    st_run_to(&w, last + 6.5 * 86400);
+    v = replicas(&w, "corpus", &nr);
+    assert_float_equal(find(v, nr, "gcp", "us-central1")->expired_at, 0, 0);
+    store_data_replicas_free(v, nr);
+    st_run_to(&w, last + 8 * 86400);
+    v = replicas(&w, "corpus", &nr);
+    r = find(v, nr, "gcp", "us-central1");
+    assert_float_equal(r->expired_at, last + 7 * 86400, 1e-6);
+    assert_float_equal(find(v, nr, "azure", "eastus")->expired_at, 0, 0); /* home stays */
+    store_data_replicas_free(v, nr);
+    st_free(&w);
+}
+
+/* A controller that restarts knows the replicas from the store: a failover
+ * after the restart copies from the replica, not from home. */
+static void test_restart_keeps_replicas(void **state)
+{
+    struct st w;
+    double eg[8];
+    size_t nr;
+    int64_t id;
+    struct store_data_replica *v;
+
+    (void)state;
+    dg_init(&w, 1);
+    id = st_submit(&w, OWN);
+    st_start(&w);
+    run_running(&w, id);
+    st_kill(&w);
+    st_restart(&w);
+    st_run_to(&w, w.t + 600);
+    v = replicas(&w, "job:1", &nr);
+    assert_int_equal(find(v, nr, "gcp", "us-central1")->in_use, 1);
+    store_data_replicas_free(v, nr);
+    st_inject(&w, "stockout", "gcp/us-central1");
+    st_inject(&w, "preempt-job", "1");
+    run_recovered(&w, id);
+    assert_int_equal(ran_egress(&w, id, eg, 8), 2);
+    assert_float_equal(eg[1], 0.02 * GB, 1e-6);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+/* The planner prices each candidate from the nearest copy, and keeping a new
+ * replica for the run (and the TTL it is given) where none is. */
+static void test_plan_prices_nearest_copy(void **state)
+{
+    struct catalog *cat = NULL;
+    struct spec *sp = NULL;
+    struct plan p;
+    struct err e;
+    const struct plan_copy copies[] = {{"gcp", "europe-west4"}};
+    struct plan_opts o = {.now = ST_T0, .top = 0, .by_price = 0};
+    size_t i;
+    int seen = 0;
+
+    (void)state;
+    err_clear(&e);
+    assert_int_equal(catalog_load(&cat, DG_CATALOG, &e), 0);
+    assert_int_equal(spec_load_mem(&sp, "own.yaml", OWN, strlen(OWN), &e), 0);
+    plan_init(&p);
+    o.copies = copies;
+    o.ncopies = 1;
+    o.copy_keep_h = 24;
+    assert_int_equal(plan_rank(&p, cat, sp, NULL, &o, &e), 0);
+    for (i = 0; i < p.n; i++) {
+        const struct offer *of = catalog_offer(cat, p.c[i].offer);
+
+        if (strcmp(of->region, "europe-west4") == 0) {
+            assert_float_equal(p.c[i].egress, 0, 1e-9);
+            seen |= 1;
+        } else if (strcmp(of->region, "us-central1") == 0) {
+            assert_float_equal(p.c[i].egress, 0.02 * GB + GB * 0.02 * (4 + 24) / 730.0, 1e-9);
+            seen |= 2;
+        }
+    }
+    assert_int_equal(seen, 3);
+    /* without the copy: from home, and the replica kept for the run only */
+    o.ncopies = 0;
+    o.copy_keep_h = 0;
+    assert_int_equal(plan_rank(&p, cat, sp, NULL, &o, &e), 0);
+    for (i = 0; i < p.n; i++)
+        assert_float_equal(p.c[i].egress, 0.09 * GB + GB * 0.02 * 4 / 730.0, 1e-9);
+    plan_free(&p);
+    spec_free(sp);
+    catalog_free(cat);
+}
+
+/* Bad names are refused with the line and what a name may hold. */
+static void test_dataset_name_checked(void **state)
+{
+    static const char bad[] = "name: x\nresources:\n  accelerators: L4:4\nstratus:\n"
+                              "  data:\n    location: azure/eastus\n    size_gb: 10\n"
+                              "    dataset: ../etc\n";
+    struct spec *sp = NULL;
+    struct err e;
+
+    (void)state;
+    err_clear(&e);
+    assert_int_not_equal(spec_load_mem(&sp, "bad.yaml", bad, strlen(bad), &e), 0);
+    assert_non_null(strstr(e.msg, "bad.yaml:8"));
+    assert_non_null(strstr(e.msg, "stratus.data.dataset"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_failover_moves_data_once_per_region),
+        cmocka_unit_test(test_without_gravity_each_move_is_from_home),
+        cmocka_unit_test(test_shared_dataset_and_ttl),
+        cmocka_unit_test(test_restart_keeps_replicas),
+        cmocka_unit_test(test_plan_prices_nearest_copy),
+        cmocka_unit_test(test_dataset_name_checked),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
