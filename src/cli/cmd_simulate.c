@@ -360,6 +360,7 @@ static json_t *result_json(const struct sim_result *r, const struct sim_result *
     if (r->lower_bound) {
         json_object_set_new(o, "lp", bound_json(r));
         json_object_set_new(o, "wall_seconds", json_real(r->wall_s));
+        json_object_set_new(o, "cost_split", cost_split_json(r)); /* compute and egress */
     } else if (lb && lb->cost > 0) {
         json_object_set_new(o, "ratio_to_bound", json_real(r->cost / lb->cost));
     }

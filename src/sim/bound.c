@@ -1045,6 +1045,8 @@ static void collect(const struct bw *w, const struct lp *L, struct sim_result *r
 
         if (L->col_cloud[j] < 0 || usd <= 0)
             continue;
+        if (L->col_bucket[j] < 0)
+            res->egress_cost += usd; /* a y column: moving data */
         res->cost_by_cloud[L->col_cloud[j]] += usd;
         add_spend(w, res, L->col_cloud[j], L->col_bucket[j], usd);
     }
