@@ -130,8 +130,9 @@ static void choose(const struct advise_usage *u, const struct advise_offer *o,
     c->o = o;
     c->term = term;
     c->discount = discount;
-    advise_best(o->usage, u->nbins, ADVISE_BIN_S / 3600, o->od_price,
-                o->od_price * (1 - discount), &c->pick);
+    advise_best_gangs((const double *const *)o->gang_usage, o->gangs, o->ngangs, u->nbins,
+                      ADVISE_BIN_S / 3600, o->od_price, o->od_price * (1 - discount),
+                      &c->pick);
     c->month = c->pick.saving * HOURS_PER_MONTH / hours;
     c->term_saving = c->month * advise_term_months(term);
 }

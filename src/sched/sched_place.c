@@ -216,7 +216,10 @@ static void reserve(struct sched *s, const struct offer *o, long nodes)
  * cover it, the use every live committed attempt of that instance type in
  * the region.  With zone-bound commitments in several zones of one region
  * this may refuse a node that is free (never grant one that is not); the
- * advisor writes zone-free ones.
+ * advisor writes zone-free ones.  They come before on-demand nodes, not
+ * before spot (first_usable): spent on work that would have run on spot they
+ * save only the spot price, and the on-demand work they were bought for
+ * (the advisor's usage) pays full price beside them.
  */
 
 static int same_key(const struct commitment *m, const struct store_attempt *a)
@@ -485,14 +488,30 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
     }
     /* First pass honours eager-next-region; the second drops it rather than wait. */
     for (pass = 0; pass < 2; pass++) {
-        for (k = 0; k < s->plan.n; k++) {
-            enum unusable u = unusable(s, sj, &s->plan.c[k], rule, pass == 0);
+        const struct plan_cand *committed = NULL;
 
+        for (k = 0; k < s->plan.n; k++) {
+            const struct plan_cand *c = &s->plan.c[k];
+            enum unusable u;
+
+            if (committed != NULL && c->mode == PLAN_COMMITTED)
+                continue;
+            u = unusable(s, sj, c, rule, pass == 0);
+            /* Committed nodes stand in for on-demand ones, where they save
+             * the whole price: a job whose first choice without them is spot
+             * takes the spot, and leaves them to one that would pay on demand
+             * (a service's replica is counted once asked: it takes them). */
+            if (u == USE_OK && c->mode == PLAN_COMMITTED && sj->j.service_id == 0) {
+                committed = c;
+                continue;
+            }
             if (u == USE_OK)
-                return &s->plan.c[k];
+                return committed != NULL && c->mode != PLAN_SPOT ? committed : c;
             if (pass == 0)
                 counts[u]++;
         }
+        if (committed != NULL)
+            return committed;
         if (sj->avoid == NULL)
             break;
     }

@@ -78,11 +78,34 @@ static struct advise_offer *slot(struct pass *p, const struct store_attempt *a)
     return &u->o[u->n++];
 }
 
+/* The curve of o's gangs of `nodes` nodes, made on first sight (the sizes
+ * kept increasing). */
+static double *gang_curve(const struct advise_usage *u, struct advise_offer *o, int nodes)
+{
+    size_t i, k;
+
+    for (i = 0; i < o->ngangs && o->gangs[i] < nodes; i++)
+        ;
+    if (i < o->ngangs && o->gangs[i] == nodes)
+        return o->gang_usage[i];
+    o->gangs = xrealloc(o->gangs, (o->ngangs + 1) * sizeof(*o->gangs));
+    o->gang_usage = xrealloc(o->gang_usage, (o->ngangs + 1) * sizeof(*o->gang_usage));
+    for (k = o->ngangs; k > i; k--) {
+        o->gangs[k] = o->gangs[k - 1];
+        o->gang_usage[k] = o->gang_usage[k - 1];
+    }
+    o->gangs[i] = nodes;
+    o->gang_usage[i] = xcalloc(u->nbins + 1, sizeof(double));
+    o->ngangs++;
+    return o->gang_usage[i];
+}
+
 /* Spread an attempt's nodes over the bins it ran in. */
 static void add_run(const struct advise_usage *u, struct advise_offer *o, double a, double z,
                     int nodes)
 {
     size_t b = (size_t)((a - u->from) / ADVISE_BIN_S);
+    double *g = gang_curve(u, o, nodes);
 
     for (; b < u->nbins; b++) {
         double lo = fmax(a, u->from + ADVISE_BIN_S * (double)b);
@@ -91,6 +114,7 @@ static void add_run(const struct advise_usage *u, struct advise_offer *o, double
         if (hi <= lo)
             break;
         o->usage[b] += nodes * (hi - lo) / ADVISE_BIN_S;
+        g[b] += nodes * (hi - lo) / ADVISE_BIN_S;
         o->node_hours += nodes * (hi - lo) / 3600.0;
     }
 }
@@ -160,6 +184,21 @@ static double list_price(const struct catalog *cat, const struct advise_offer *o
     return best;
 }
 
+/* Most on-demand spend first (the offers a negotiation is about). */
+static int by_spend(const void *a, const void *b)
+{
+    const struct advise_offer *x = a, *y = b;
+    double sx = x->node_hours * x->od_price, sy = y->node_hours * y->od_price;
+    int c;
+
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    c = strcmp(x->cloud, y->cloud);
+    if (c == 0)
+        c = strcmp(x->region, y->region);
+    return c != 0 ? c : strcmp(x->instance_type, y->instance_type);
+}
+
 int advise_read_store(struct store *st, const struct catalog *cat, double now,
                       struct advise_usage *u, struct err *e)
 {
@@ -194,6 +233,7 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
         for (h = 0; h < u->nbins; h++)
             o->peak = fmax(o->peak, o->usage[h]);
     }
+    qsort(u->o, u->n, sizeof(*u->o), by_spend);
     return 0;
 }
 
@@ -202,6 +242,12 @@ void advise_usage_free(struct advise_usage *u)
     size_t i;
 
     for (i = 0; i < u->n; i++) {
+        size_t k;
+
+        for (k = 0; k < u->o[i].ngangs; k++)
+            free(u->o[i].gang_usage[k]);
+        free(u->o[i].gang_usage);
+        free(u->o[i].gangs);
         free(u->o[i].cloud);
         free(u->o[i].region);
         free(u->o[i].instance_type);
@@ -216,20 +262,38 @@ void advise_usage_free(struct advise_usage *u)
 void advise_best(const double *usage, size_t nbins, double bin_h, double od_price,
                  double commit_price, struct advise_pick *out)
 {
+    static const int one = 1;
+
+    advise_best_gangs(&usage, &one, 1, nbins, bin_h, od_price, commit_price, out);
+}
+
+void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
+                       size_t nbins, double bin_h, double od_price, double commit_price,
+                       struct advise_pick *out)
+{
+    double *cum = xcalloc(nbins + 1, sizeof(double)); /* the gangs of at most n nodes */
     double peak = 0, best = 0, covered_best = 0;
     long n, top, best_n = 0;
-    size_t h;
+    size_t h, g = 0;
 
     memset(out, 0, sizeof(*out));
     out->break_even = od_price > 0 ? commit_price / od_price : 1;
-    for (h = 0; h < nbins; h++)
-        peak = fmax(peak, usage[h]);
+    for (h = 0; h < nbins; h++) {
+        double all = 0;
+
+        for (g = 0; g < ngangs; g++)
+            all += curves[g][h];
+        peak = fmax(peak, all);
+    }
     top = (long)ceil(peak - 1e-9);
-    for (n = 1; n <= top && od_price > 0; n++) {
+    for (n = 1, g = 0; n <= top && od_price > 0; n++) {
         double covered = 0, s;
 
+        for (; g < ngangs && gangs[g] <= n; g++)
+            for (h = 0; h < nbins; h++)
+                cum[h] += curves[g][h];
         for (h = 0; h < nbins; h++)
-            covered += fmin(usage[h], (double)n);
+            covered += fmin(cum[h], (double)n);
         s = (od_price * covered - (double)n * commit_price * (double)nbins) * bin_h;
         if (s > best + 1e-9) {
             best = s;
@@ -237,6 +301,7 @@ void advise_best(const double *usage, size_t nbins, double bin_h, double od_pric
             covered_best = covered;
         }
     }
+    free(cum);
     out->nodes = best_n;
     out->saving = best;
     out->utilisation = best_n > 0 ? covered_best / ((double)best_n * (double)nbins) : 0;

@@ -14,8 +14,12 @@
  * kept in bins of ADVISE_BIN_S, short enough that averaging nodes over a bin
  * hardly overstates what N nodes cover: min(avg u, N) >= avg min(u, N)).  The N-th node pays for itself when it is in use in at least a
  * fraction c / p = 1 - discount of the hours (the break-even utilisation):
- * S is concave in N, and advise_best takes the N that maximises it.
- * Spot usage is left out: it is cheaper than any commitment.
+ * advise_best takes the N that maximises it.  A gang runs all its nodes on
+ * one kind of capacity (the controller does not split one between committed
+ * and on-demand nodes), so N committed nodes only ever serve gangs of at most
+ * N nodes: advise_best_gangs counts, for each N, the usage of those gangs
+ * alone (a curve per gang size).  Spot usage is left out: it is cheaper
+ * than any commitment.
  */
 #ifndef STRATUS_ADVISE_H
 #define STRATUS_ADVISE_H
@@ -43,6 +47,10 @@ struct advise_offer {
     double od_price;        /* on-demand list $/node-hour (catalog; else the
                                highest price its on-demand attempts paid) */
     double *usage;          /* nodes in use per bin (nbins of the usage) */
+    double **gang_usage;    /* the same per gang size: gang_usage[i] for gangs
+                               of gangs[i] nodes */
+    int *gangs;             /* gang sizes, increasing */
+    size_t ngangs;
     double node_hours;
     double peak;            /* the largest usage of a bin */
 };
@@ -52,7 +60,7 @@ struct advise_offer {
 struct advise_usage {
     double from;            /* unix time of bin 0 (a whole hour) */
     size_t nbins;           /* of ADVISE_BIN_S: the hours seen x 3600 / ADVISE_BIN_S */
-    struct advise_offer *o;
+    struct advise_offer *o; /* most on-demand spend first */
     size_t n;
 };
 
@@ -73,9 +81,14 @@ struct advise_pick {
 };
 
 /* The best N for usage[0 .. nbins), bins of bin_h hours (ties: the fewer
- * nodes). */
+ * nodes), as if every node could use any committed node. */
 void advise_best(const double *usage, size_t nbins, double bin_h, double od_price,
                  double commit_price, struct advise_pick *out);
+/* The same with the usage per gang size (curves[i]: gangs of gangs[i] nodes,
+ * gangs increasing): N nodes serve only the gangs of at most N nodes. */
+void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
+                       size_t nbins, double bin_h, double od_price, double commit_price,
+                       struct advise_pick *out);
 
 /* Months in a term like "1y", "3y", "6m" (0 when it is not one). */
 double advise_term_months(const char *term);

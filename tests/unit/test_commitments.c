@@ -334,6 +334,39 @@ static void test_advise_best(void **state)
                 advise_term_months("6m") == 6 && advise_term_months("1w") == 0);
 }
 
+/* An 8-node gang half the time, 3 one-node jobs 40% of the time, partly
+ * together: a node-count view says commit 3 (nodes 1-3 busy 70% of the time,
+ * break-even 60%), but 3 committed nodes serve only the one-node jobs, busy
+ * 40%; 8 or more serve both, at 57.5% at best.  So: none. */
+static void test_advise_gangs(void **state)
+{
+    double one[100], eight[100], all[100];
+    const double *curves[2] = {one, eight};
+    const int gangs[2] = {1, 8};
+    struct advise_pick p;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 100; i++) {
+        eight[i] = i < 50 ? 8 : 0;
+        one[i] = i >= 30 && i < 70 ? 3 : 0;
+        all[i] = one[i] + eight[i];
+    }
+    advise_best(all, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 3);
+    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 0);
+    /* at break-even 40% 8 nodes pay (the gang and the jobs after it: 400 + 60
+     * node-bins; 11 would cover 520 for 300 more) */
+    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 4, &p);
+    assert_int_equal(p.nodes, 8);
+    assert_true(fabs(p.saving - (10.0 * 460 - 8 * 4 * 100)) < 1e-9);
+    /* at 10% the three extra nodes pay too */
+    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 1, &p);
+    assert_int_equal(p.nodes, 11);
+    assert_true(fabs(p.saving - (10.0 * 520 - 11 * 1 * 100)) < 1e-9);
+}
+
 /* Usage read back from a store: on-demand and committed count, spot not. */
 static void test_advise_store(void **state)
 {
@@ -357,6 +390,8 @@ static void test_advise_store(void **state)
     assert_true(u.o[0].od_price == 80);
     assert_true(fabs(u.o[0].node_hours - 3 * 2) < 1e-6);
     assert_true(fabs(u.o[0].peak - 3) < 1e-6);
+    assert_int_equal(u.o[0].ngangs, 1);
+    assert_int_equal(u.o[0].gangs[0], 1);
     advise_usage_free(&u);
     st_free(&w);
 }
@@ -370,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_sim_charge),
         cmocka_unit_test(test_sched_never_oversubscribes),
         cmocka_unit_test(test_advise_best),
+        cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_store),
     };
 
