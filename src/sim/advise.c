@@ -82,10 +82,10 @@ static struct advise_offer *slot(struct pass *p, const struct store_attempt *a)
  * kept increasing). */
 static double *gang_curve(const struct advise_usage *u, struct advise_offer *o, int nodes)
 {
-    size_t i, k;
+    size_t i = 0, k;
 
-    for (i = 0; i < o->ngangs && o->gangs[i] < nodes; i++)
-        ;
+    while (i < o->ngangs && o->gangs[i] < nodes)
+        i++;
     if (i < o->ngangs && o->gangs[i] == nodes)
         return o->gang_usage[i];
     o->gangs = xrealloc(o->gangs, (o->ngangs + 1) * sizeof(*o->gangs));
