@@ -46,7 +46,7 @@ static const char advise_usage[] =
 
 struct advise_args {
     const char *store, *catalog, *term, *out;
-    double discount;        /* < 0: the published levels */
+    double discount; /* < 0: the published levels */
     int json;
 };
 
@@ -67,8 +67,9 @@ static int parse_discount(const char *v, double *out)
     if (rest != v && rest[0] == '%' && rest[1] == '\0')
         d /= 100, rest++;
     if (rest == v || *rest != '\0' || !(d >= 0 && d < 1)) {
-        fprintf(stderr, "stratus: --discount takes a fraction in [0, 1) like 0.37 or a "
-                        "percentage like 37%%, not '%s'\n",
+        fprintf(stderr,
+                "stratus: --discount takes a fraction in [0, 1) like 0.37 or a "
+                "percentage like 37%%, not '%s'\n",
                 v);
         return 2;
     }
@@ -78,11 +79,14 @@ static int parse_discount(const char *v, double *out)
 
 static int parse_args(int argc, char **argv, struct advise_args *a)
 {
-    static const struct option longs[] = {
-        {"store", required_argument, NULL, 's'},   {"catalog", required_argument, NULL, 'C'},
-        {"term", required_argument, NULL, 't'},    {"discount", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"store", required_argument, NULL, 's'},
+                                          {"catalog", required_argument, NULL, 'C'},
+                                          {"term", required_argument, NULL, 't'},
+                                          {"discount", required_argument, NULL, 'd'},
+                                          {"out", required_argument, NULL, 'o'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     int ch, rc = 0;
 
     memset(a, 0, sizeof(*a));
@@ -96,18 +100,35 @@ static int parse_args(int argc, char **argv, struct advise_args *a)
     optind = 2;
     while (rc == 0 && (ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
-        case 's': a->store = optarg; break;
-        case 'C': a->catalog = optarg; break;
-        case 't': a->term = optarg; break;
-        case 'd': rc = parse_discount(optarg, &a->discount); break;
-        case 'o': a->out = optarg; break;
-        case 'j': a->json = 1; break;
-        case 'h': fputs(advise_usage, stdout); return -1;
-        default: fputs(advise_usage, stderr); return 2;
+        case 's':
+            a->store = optarg;
+            break;
+        case 'C':
+            a->catalog = optarg;
+            break;
+        case 't':
+            a->term = optarg;
+            break;
+        case 'd':
+            rc = parse_discount(optarg, &a->discount);
+            break;
+        case 'o':
+            a->out = optarg;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'h':
+            fputs(advise_usage, stdout);
+            return -1;
+        default:
+            fputs(advise_usage, stderr);
+            return 2;
         }
     }
     if (rc == 0 && advise_term_months(a->term) <= 0) {
-        fprintf(stderr, "stratus: --term takes a term like 1y, 3y or 6m, not '%s'\n", a->term);
+        fprintf(stderr, "stratus: --term takes a term like 1y, 3y or 6m, not '%s'\n",
+                a->term);
         rc = 2;
     }
     if (rc == 0 && optind < argc) {
@@ -177,8 +198,8 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
     gmtime_r(&t, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d %H:%M", &tm);
     printf("usage: %.0f hours from %s UTC (%s)\n\n", hours_of(u), day, store);
-    printf("%-52s %4s %6s %6s %6s %6s %6s %14s %14s %15s\n", "OFFER", "TERM", "DISC", "NODES",
-           "PEAK", "UTIL", "BREAK", "ON-DEMAND/MO", "SAVING/MO", "SAVING/TERM");
+    printf("%-52s %4s %6s %6s %6s %6s %6s %14s %14s %15s\n", "OFFER", "TERM", "DISC",
+           "NODES", "PEAK", "UTIL", "BREAK", "ON-DEMAND/MO", "SAVING/MO", "SAVING/TERM");
     for (i = 0; i < n; i++) {
         char name[160];
 
@@ -193,10 +214,11 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
                str_money(m[1], sizeof(m[1]), c[i].month),
                str_money(m[2], sizeof(m[2]), c[i].term_saving));
     }
-    printf("\nNODES: committed nodes that save the most over the hours seen; UTIL: their "
-           "expected use; BREAK: the use below which a node would not pay (1 - discount).\n"
-           "Savings per month are the hours seen scaled to 730 h; over the term, if usage "
-           "stays as it was.\n");
+    printf(
+        "\nNODES: committed nodes that save the most over the hours seen; UTIL: their "
+        "expected use; BREAK: the use below which a node would not pay (1 - discount).\n"
+        "Savings per month are the hours seen scaled to 730 h; over the term, if usage "
+        "stays as it was.\n");
 }
 
 static json_t *to_json(const struct advise_usage *u, const struct choice *c, size_t n)
@@ -208,23 +230,24 @@ static json_t *to_json(const struct advise_usage *u, const struct choice *c, siz
     json_object_set_new(o, "hours", json_real(hours_of(u)));
     for (i = 0; i < n; i++)
         json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:f,s:f,s:f,s:s,s:f,s:I,s:f,s:f,s:f,s:f,s:f}",
-                           "cloud", c[i].o->cloud, "region", c[i].o->region, "instance_type",
-                           c[i].o->instance_type, "on_demand_price_hour", c[i].o->od_price,
-                           "node_hours", c[i].o->node_hours, "peak_nodes", c[i].o->peak,
-                           "term", c[i].term, "discount", c[i].discount, "nodes",
-                           (json_int_t)c[i].pick.nodes, "utilisation", c[i].pick.utilisation,
-                           "break_even_utilisation", c[i].pick.break_even,
-                           "saving_observed", c[i].pick.saving, "saving_per_month",
-                           c[i].month, "saving_over_term", c[i].term_saving));
+            arr,
+            json_pack("{s:s,s:s,s:s,s:f,s:f,s:f,s:s,s:f,s:I,s:f,s:f,s:f,s:f,s:f}",
+                      "cloud", c[i].o->cloud, "region", c[i].o->region, "instance_type",
+                      c[i].o->instance_type, "on_demand_price_hour", c[i].o->od_price,
+                      "node_hours", c[i].o->node_hours, "peak_nodes", c[i].o->peak,
+                      "term", c[i].term, "discount", c[i].discount, "nodes",
+                      (json_int_t)c[i].pick.nodes, "utilisation", c[i].pick.utilisation,
+                      "break_even_utilisation", c[i].pick.break_even, "saving_observed",
+                      c[i].pick.saving, "saving_per_month", c[i].month,
+                      "saving_over_term", c[i].term_saving));
     json_object_set_new(o, "recommendations", arr);
     return o;
 }
 
 /* The --term rows with nodes to commit, as a commitments file (written to
  * FILE.tmp and renamed). */
-static int write_out(const char *path, const struct advise_usage *u, const struct choice *c,
-                     size_t n, const char *term)
+static int write_out(const char *path, const struct advise_usage *u,
+                     const struct choice *c, size_t n, const char *term)
 {
     char *tmp = xasprintf("%s.tmp", path), day[16];
     time_t t = (time_t)u->from;
@@ -313,8 +336,9 @@ static int run_advise(int argc, char **argv)
     err_clear(&e);
     /* store_open would create a missing store: say so instead */
     if (access(path, R_OK) != 0) {
-        fprintf(stderr, "stratus: no store at %s (give --store PATH: a server home's "
-                        "stratus.db, or a simulation's from --keep-stores DIR)\n",
+        fprintf(stderr,
+                "stratus: no store at %s (give --store PATH: a server home's "
+                "stratus.db, or a simulation's from --keep-stores DIR)\n",
                 path);
         rc = 2;
     } else if ((rc = cli_load_catalog(a.catalog, &cat)) == 0) {

@@ -53,9 +53,9 @@ static double run_end(const struct store_attempt *a, double now)
 /* One pass over the attempts: where it writes. */
 struct pass {
     struct advise_usage *u;
-    size_t cap;             /* of u->o */
-    double now;             /* live attempts run until then */
-    double to;              /* the first pass: where the window ends */
+    size_t cap; /* of u->o */
+    double now; /* live attempts run until then */
+    double to;  /* the first pass: where the window ends */
 };
 
 /* The offer slot of attempt a, made on first sight. */
@@ -65,7 +65,8 @@ static struct advise_offer *slot(struct pass *p, const struct store_attempt *a)
     size_t i;
 
     for (i = 0; i < u->n; i++)
-        if (strcmp(u->o[i].cloud, a->cloud) == 0 && strcmp(u->o[i].region, a->region) == 0 &&
+        if (strcmp(u->o[i].cloud, a->cloud) == 0 &&
+            strcmp(u->o[i].region, a->region) == 0 &&
             strcmp(u->o[i].instance_type, a->instance_type) == 0)
             return &u->o[i];
     u->o = xgrow(u->o, &p->cap, u->n + 1, sizeof(*u->o));
@@ -101,8 +102,8 @@ static double *gang_curve(const struct advise_usage *u, struct advise_offer *o, 
 }
 
 /* Spread an attempt's nodes over the bins it ran in. */
-static void add_run(const struct advise_usage *u, struct advise_offer *o, double a, double z,
-                    int nodes)
+static void add_run(const struct advise_usage *u, struct advise_offer *o, double a,
+                    double z, int nodes)
 {
     size_t b = (size_t)((a - u->from) / ADVISE_BIN_S);
     double *g = gang_curve(u, o, nodes);
@@ -178,7 +179,8 @@ static double list_price(const struct catalog *cat, const struct advise_offer *o
 
         if (f->price >= 0 && strcmp(f->cloud, o->cloud) == 0 &&
             strcmp(f->region, o->region) == 0 &&
-            strcmp(f->instance_type, o->instance_type) == 0 && (best < 0 || f->price < best))
+            strcmp(f->instance_type, o->instance_type) == 0 &&
+            (best < 0 || f->price < best))
             best = f->price;
     }
     return best;
@@ -210,8 +212,9 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
     if ((rc = each_attempt(st, &p, span_of, e)) != 0)
         return rc;
     if (u->nbins == 0)
-        return err_set(e, ST_ENOTFOUND, "no attempt in the store has run: there is no usage "
-                                        "to advise on");
+        return err_set(e, ST_ENOTFOUND,
+                       "no attempt in the store has run: there is no usage "
+                       "to advise on");
     u->from = floor(u->from / 3600) * 3600;
     /* whole hours, so that the window reads as hours */
     u->nbins = (size_t)ceil((p.to - u->from) / 3600) * (size_t)(3600 / ADVISE_BIN_S);
@@ -221,8 +224,9 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
         return rc;
     }
     if (u->n == 0)
-        return err_set(e, ST_EINFEASIBLE, "no on-demand or committed usage in the store (only "
-                                          "spot, which no commitment beats)");
+        return err_set(e, ST_EINFEASIBLE,
+                       "no on-demand or committed usage in the store (only "
+                       "spot, which no commitment beats)");
     for (i = 0; i < u->n; i++) {
         struct advise_offer *o = &u->o[i];
         double lp = list_price(cat, o);

@@ -12,11 +12,11 @@
  *
  * over the H hours observed (u_h: the nodes in use at time h; the curve is
  * kept in bins of ADVISE_BIN_S, short enough that averaging nodes over a bin
- * hardly overstates what N nodes cover: min(avg u, N) >= avg min(u, N)).  The N-th node pays for itself when it is in use in at least a
- * fraction c / p = 1 - discount of the hours (the break-even utilisation):
- * advise_best takes the N that maximises it.  A gang runs all its nodes on
- * one kind of capacity (the controller does not split one between committed
- * and on-demand nodes), so N committed nodes only ever serve gangs of at most
+ * hardly overstates what N nodes cover: min(avg u, N) >= avg min(u, N)).  The N-th node
+ * pays for itself when it is in use in at least a fraction c / p = 1 - discount of the
+ * hours (the break-even utilisation): advise_best takes the N that maximises it.  A gang
+ * runs all its nodes on one kind of capacity (the controller does not split one between
+ * committed and on-demand nodes), so N committed nodes only ever serve gangs of at most
  * N nodes: advise_best_gangs counts, for each N, the usage of those gangs
  * alone (a curve per gang size).  Spot usage is left out: it is cheaper
  * than any commitment.
@@ -34,28 +34,28 @@ struct store;
 /* A published (or assumed) discount level; docs/commitments.md gives the
  * sources.  The table ends with a NULL cloud. */
 struct advise_level {
-    const char *cloud;      /* azure, gcp, aws, oci */
-    const char *term;       /* 1y, 3y */
-    double discount;        /* off the on-demand list price */
-    const char *what;       /* the instrument: "reserved VM instance", ... */
+    const char *cloud; /* azure, gcp, aws, oci */
+    const char *term;  /* 1y, 3y */
+    double discount;   /* off the on-demand list price */
+    const char *what;  /* the instrument: "reserved VM instance", ... */
 };
 extern const struct advise_level advise_levels[];
 
 /* The usage of one offer, hour by hour. */
 struct advise_offer {
-    char *cloud, *region, *instance_type;  /* owned */
-    double od_price;        /* on-demand list $/node-hour (catalog; else the
-                               highest price its on-demand attempts paid) */
-    double *usage;          /* nodes in use per bin (nbins of the usage) */
-    double **gang_usage;    /* the same per gang size: gang_usage[i] for gangs
-                               of gangs[i] nodes */
-    int *gangs;             /* gang sizes, increasing */
+    char *cloud, *region, *instance_type; /* owned */
+    double od_price;                      /* on-demand list $/node-hour (catalog; else the
+                                             highest price its on-demand attempts paid) */
+    double *usage;                        /* nodes in use per bin (nbins of the usage) */
+    double **gang_usage; /* the same per gang size: gang_usage[i] for gangs
+                            of gangs[i] nodes */
+    int *gangs;          /* gang sizes, increasing */
     size_t ngangs;
     double node_hours;
-    double peak;            /* the largest usage of a bin */
+    double peak; /* the largest usage of a bin */
 };
 
-#define ADVISE_BIN_S 300.0  /* width of a usage bin */
+#define ADVISE_BIN_S 300.0 /* width of a usage bin */
 
 struct advise_usage {
     double from;            /* unix time of bin 0 (a whole hour) */
@@ -74,10 +74,10 @@ void advise_usage_free(struct advise_usage *u);
 
 /* The choice for one offer at one price. */
 struct advise_pick {
-    long nodes;             /* N that maximises the saving (0 = commit none) */
-    double saving;          /* S(N) over the time observed */
-    double utilisation;     /* of the committed nodes: sum min(u, N) / (N x bins) */
-    double break_even;      /* commit_price / od_price */
+    long nodes;         /* N that maximises the saving (0 = commit none) */
+    double saving;      /* S(N) over the time observed */
+    double utilisation; /* of the committed nodes: sum min(u, N) / (N x bins) */
+    double break_even;  /* commit_price / od_price */
 };
 
 /* The best N for usage[0 .. nbins), bins of bin_h hours (ties: the fewer

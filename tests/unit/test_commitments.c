@@ -54,29 +54,32 @@ static void test_format(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(load_text(cat,
-                               "cloud,region,zone,instance_type,nodes,term,start,discount,"
-                               "price_hour\n"
-                               "azure,eastus,,Standard_ND96isr_H100_v5,3,1y,2026-01-01,37%,\n"
-                               "gcp,us-central1,,a3-highgpu-8g,2,6m,2026-03-01,,50\n",
-                               &e),
-                     0);
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,nodes,term,start,discount,"
+                  "price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,3,1y,2026-01-01,37%,\n"
+                  "gcp,us-central1,,a3-highgpu-8g,2,6m,2026-03-01,,50\n",
+                  &e),
+        0);
     assert_int_equal(catalog_ncommitments(cat), 2);
     m = catalog_commitment(cat, 0);
     assert_int_equal(m->count, 3);
-    assert_true(m->start == 1767225600.0);          /* 2026-01-01 */
+    assert_true(m->start == 1767225600.0);           /* 2026-01-01 */
     assert_true(m->end == 1767225600.0 + 365 * DAY); /* one calendar year on */
     assert_true(fabs(m->discount - 0.37) < 1e-12);
     assert_true(fabs(m->price_hour - 96.0 * 0.63) < 1e-9); /* off the list price */
     m = catalog_commitment(cat, 1);
     assert_true(m->price_hour == 50 && m->discount == 0);
-    assert_true(m->end == 1772323200.0 + (31 + 30 + 31 + 30 + 31 + 31) * DAY); /* 2026-09-01 */
+    assert_true(m->end ==
+                1772323200.0 + (31 + 30 + 31 + 30 + 31 + 31) * DAY); /* 2026-09-01 */
     /* the old columns still read */
-    assert_int_equal(load_text(cat,
-                               "cloud,region,zone,instance_type,count,start,end,price_hour\n"
-                               "azure,eastus,,Standard_ND96isr_H100_v5,4,,,60\n",
-                               &e),
-                     0);
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,count,start,end,price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,4,,,60\n",
+                  &e),
+        0);
     assert_int_equal(catalog_ncommitments(cat), 1);
     assert_int_equal(catalog_commitment(cat, 0)->count, 4);
     assert_true(catalog_commitment(cat, 0)->end == 0);
@@ -88,8 +91,9 @@ struct bad {
     const char *expect; /* substring of the message */
 };
 
-static const char HDR[] = "cloud,region,zone,instance_type,nodes,term,start,end,price_hour,"
-                          "discount,count\n";
+static const char HDR[] =
+    "cloud,region,zone,instance_type,nodes,term,start,end,price_hour,"
+    "discount,count\n";
 
 static const struct bad bads[] = {
     {"azure,eastus,,Standard_ND96isr_H100_v5,,1y,2026-01-01,,,0.3,\n",
@@ -124,18 +128,20 @@ static void test_errors(void **state)
     size_t i;
 
     (void)state;
-    assert_int_equal(load_text(cat,
-                               "cloud,region,zone,instance_type,nodes,term,start,price_hour\n"
-                               "azure,eastus,,Standard_ND96isr_H100_v5,1,1y,2026-01-01,40\n",
-                               &(struct err){0}),
-                     0);
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,nodes,term,start,price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,1,1y,2026-01-01,40\n",
+                  &(struct err){0}),
+        0);
     for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
         char *text = xasprintf("%s%s", HDR, bads[i].row);
         struct err e;
         int rc = load_text(cat, text, &e);
 
         if (rc == 0 || strstr(e.msg, bads[i].expect) == NULL)
-            fail_msg("case %zu: rc=%d, message '%s' lacks '%s'", i, rc, e.msg, bads[i].expect);
+            fail_msg("case %zu: rc=%d, message '%s' lacks '%s'", i, rc, e.msg,
+                     bads[i].expect);
         /* a failed load keeps the commitments the catalog had */
         assert_int_equal(catalog_ncommitments(cat), 1);
         assert_true(catalog_commitment(cat, 0)->price_hour == 40);
@@ -146,19 +152,22 @@ static void test_errors(void **state)
 
 static void test_cost_window(void **state)
 {
-    struct commitment m = {"azure", "eastus", "", "X", 2, 1000.0 * 3600, 2000.0 * 3600, 10, 0,
-                           0};
+    struct commitment m = {"azure",       "eastus",      "", "X", 2,
+                           1000.0 * 3600, 2000.0 * 3600, 10, 0,   0};
     struct commitment open = m;
 
     (void)state;
     /* 2 nodes x $10 x the hours of [1000 h, 2000 h) inside the window */
-    assert_true(fabs(catalog_commitment_cost(&m, 0, 1500.0 * 3600) - 2 * 10 * 500) < 1e-9);
-    assert_true(fabs(catalog_commitment_cost(&m, 0, 9000.0 * 3600) - 2 * 10 * 1000) < 1e-9);
+    assert_true(fabs(catalog_commitment_cost(&m, 0, 1500.0 * 3600) - 2 * 10 * 500) <
+                1e-9);
+    assert_true(fabs(catalog_commitment_cost(&m, 0, 9000.0 * 3600) - 2 * 10 * 1000) <
+                1e-9);
     assert_true(catalog_commitment_cost(&m, 2000.0 * 3600, 3000.0 * 3600) == 0);
     assert_true(catalog_commitment_cost(&m, 0, 999.0 * 3600) == 0);
     open.start = 0;
     open.end = 0;
-    assert_true(fabs(catalog_commitment_cost(&open, 100.0 * 3600, 110.0 * 3600) - 200) < 1e-9);
+    assert_true(fabs(catalog_commitment_cost(&open, 100.0 * 3600, 110.0 * 3600) - 200) <
+                1e-9);
 }
 
 /* The simulator charges every run the same fixed cost over the study. */
@@ -173,12 +182,13 @@ static void test_sim_charge(void **state)
     double t0 = 1767225600.0; /* 2026-01-01 */
 
     (void)state;
-    assert_int_equal(load_text(cat,
-                               "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                               "azure,eastus,,Standard_ND96isr_H100_v5,3,2026-01-02,,50\n"
-                               "gcp,us-central1,,a3-highgpu-8g,1,2025-01-01,2026-01-01,70\n",
-                               &e),
-                     0);
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,3,2026-01-02,,50\n"
+                  "gcp,us-central1,,a3-highgpu-8g,1,2025-01-01,2026-01-01,70\n",
+                  &e),
+        0);
     memset(&in, 0, sizeof(in));
     memset(&r, 0, sizeof(r));
     memset(jobs, 0, sizeof(jobs));
@@ -195,7 +205,8 @@ static void test_sim_charge(void **state)
     r.cost = 100;
     r.cost_by_cloud[0] = 100;
     sim_charge_commitments(&in, 3 * DAY, &r); /* the runs were done by day 3 */
-    assert_true(fabs(r.commit_cost - 3 * 50 * 48) < 1e-6); /* day 1 to 3; the gcp one ended */
+    assert_true(fabs(r.commit_cost - 3 * 50 * 48) <
+                1e-6); /* day 1 to 3; the gcp one ended */
     assert_true(fabs(r.cost - 100 - 3 * 50 * 48) < 1e-6);
     assert_true(fabs(r.cost_by_cloud[0] - 100 - 3 * 50 * 48) < 1e-6);
     memset(&r, 0, sizeof(r));
@@ -218,7 +229,7 @@ static const char *const H100_2H = "name: h100\n"
                                    "  duration: 2h\n";
 
 struct watch {
-    long max_committed;  /* most nodes on committed attempts at once */
+    long max_committed; /* most nodes on committed attempts at once */
     int restarted;
 };
 
@@ -271,11 +282,12 @@ static void test_sched_never_oversubscribes(void **state)
     st_init(&w, NULL);
     /* 2 committed nodes of the 4 on-demand ones in azure/eastus; the
      * cheapest on demand is gcp (80 < 96): committed must still come first */
-    assert_int_equal(load_text(w.cat,
-                               "cloud,region,zone,instance_type,nodes,term,start,discount\n"
-                               "azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,0.3\n",
-                               &e),
-                     0);
+    assert_int_equal(
+        load_text(w.cat,
+                  "cloud,region,zone,instance_type,nodes,term,start,discount\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,0.3\n",
+                  &e),
+        0);
     for (i = 0; i < 6; i++)
         ids[i] = st_submit(&w, H100_2H);
     st_start(&w);
