@@ -131,6 +131,13 @@ static int check_serve_args(const struct sim_args *a, int argc)
         fputs(sim_usage, stderr);
         return 2;
     }
+    if (a->commitments != NULL) {
+        /* the service study does not charge their fixed cost (nor does
+         * its bound): refuse rather than report committed replicas as free */
+        fprintf(stderr, "stratus: simulate --service takes no --commitments (committed "
+                        "capacity is modelled for workload studies)\n");
+        return 2;
+    }
     return 0;
 }
 

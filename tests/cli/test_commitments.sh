@@ -97,6 +97,8 @@ run 2 "${SIM[@]}" --commitments "$TMP/bad2.csv" --policies stratus
 has "$ERR" "bad2.csv:2:15: no offer ND_H100 in azure/eastus to commit to"
 run 2 "${SIM[@]}" --commitments "$TMP/none.csv" --policies stratus
 has "$ERR" "none.csv"
+run 2 "$STRATUS" simulate --service "$EX/serve-llm.yaml" --requests "$TMP/w.csv" --commitments "$TMP/c.csv"
+has "$ERR" "simulate --service takes no --commitments"
 run 2 "$STRATUS" advise commitments --store "$TMP/nothing.db"
 has "$ERR" "no store at $TMP/nothing.db"
 run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --discount 1.2
