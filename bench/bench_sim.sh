@@ -4,7 +4,8 @@
 #      and GCP price traces, every policy, with per-policy wall time, events
 #      per second and cost as a ratio to the offline bound (with the size and
 #      solve time of the bound's LP), and the table of the README (CHART=FILE
-#      keeps the chart);
+#      keeps the chart; COMMITMENTS=FILE runs the study with those committed
+#      nodes: docs/commitments.md);
 #   2. a synthetic 1,000,000-job study on a 64k-GPU fleet over 90 days (the
 #      stratus policy), with wall time and peak memory.
 # usage: bench/bench_sim.sh [BUILD_DIR] [SHARED_DATA]   (Release build advised)
@@ -24,6 +25,7 @@ echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/itp.csv" \
   --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv --fleet examples/sim/fleet.csv \
   --org-policy examples/policy.yaml --json --chart "${CHART:-$W/itp.svg}" \
+  ${COMMITMENTS:+--commitments "$COMMITMENTS"} \
   --policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,cbl-greedy,offline-bound \
   >"$W/itp.json" 2>"$W/itp.err"
 python3 - "$W/itp.json" <<'PY'
@@ -39,17 +41,17 @@ for r in rs:
     print(f'{r["policy"]:18s} ${r["cost"]:>14,.0f}  {r["wall_seconds"]:6.2f} s  {r["transitions"]:>8} transitions  {ev:>9,.0f} transitions/s'
           f'  {r.get("ratio_to_bound", 0):.3f} x bound')
 print("\nThe README's table:\n")
-print("| policy | cost | / bound | compute | lost work | egress | Azure | GCP | OCI | AWS | preemptions | mean JCT | deadline misses | spot |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| policy | cost | / bound | compute | lost work | egress | commitments | Azure | GCP | OCI | AWS | preemptions | mean JCT | deadline misses | spot |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rs:
     c = r["cost_by_cloud"]
     ratio = "1" if r["lower_bound"] else f'{r.get("ratio_to_bound", 0):.2f}'
     clouds = " | ".join(f'${c[k]:,.0f}' for k in ("azure", "gcp", "oci", "aws"))
     if r["lower_bound"]:
-        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | | | | {clouds} | (a lower bound) | | | |')
+        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | | | | ${r.get("commitments", 0):,.0f} | {clouds} | (a lower bound) | | | |')
     else:
         sp = r["cost_split"]
-        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | ${sp["compute"]:,.0f} | ${sp["lost_work"]:,.0f} | ${sp["egress"]:,.0f}'
+        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | ${sp["compute"]:,.0f} | ${sp["lost_work"]:,.0f} | ${sp["egress"]:,.0f} | ${sp["commitments"]:,.0f}'
               f' | {clouds} | {r["preemptions"]:,} | {r["mean_jct_hours"]:.1f} h'
               f' | {r["deadline_misses"]} / {r["deadline_jobs"]:,} | {100 * r["spot_share"]:.1f}% |')
 PY

@@ -603,6 +603,8 @@ void catalog_free(struct catalog *cat)
     free(cat->acc_names);
     free(cat->storage);
     if (cat->map) {
+        if (cat->commits_heap)
+            free(cat->commits);
         snap_unmap(cat); /* the arrays live in the mapped snapshot */
     } else {
         for (i = 0; i < cat->naccs; i++)

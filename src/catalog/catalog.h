@@ -20,9 +20,14 @@
  *                    (RTT of an unmeasured pair = intercept + ms_per_km * km)
  *   preemption.csv   cloud,region,accelerator,rate_per_hour,source (globs;
  *                    the most specific row wins; spot preemptions per node-hour)
- *   commitments.csv  optional: cloud,region,zone,instance_type,count,start,end,
- *                    price_hour (capacity already paid for; start/end are
- *                    YYYY-MM-DD or empty for open)
+ *   commitments.csv  optional: cloud,region,zone,instance_type,nodes,term,start,
+ *                    end,price_hour,discount (capacity already paid for; see
+ *                    docs/commitments.md): nodes (old name: count); the
+ *                    window is start + term (1y, 3y, 6m, 90d) or start/end
+ *                    (YYYY-MM-DD, empty = open); the price is price_hour,
+ *                    or discount (0.37 or 37%) off the offer's on-demand
+ *                    list price.  `stratus simulate --commitments FILE`
+ *                    reads the same format (catalog_load_commitments).
  *   quotas.csv       optional: cloud,region,accelerator,limit (accelerators;
  *                    region may be '*')
  *   storage.csv      optional: cloud,price_per_gb_month,note (object storage
@@ -86,9 +91,11 @@ struct region {
 
 struct commitment {
     const char *cloud, *region, *zone, *instance_type; /* interned; zone may be "" */
-    int count;                  /* nodes reserved */
+    int count;                  /* nodes reserved (the file's `nodes`) */
     double start, end;          /* unix seconds; 0 = open-ended */
     double price_hour;          /* what is paid per node-hour whether used or not */
+    double discount;            /* off the on-demand list price, when the file gave
+                                   one (price_hour was worked out from it); else 0 */
     uint32_t line;
 };
 
@@ -165,6 +172,16 @@ double catalog_storage_per_gb_month(const struct catalog *cat, const char *cloud
 
 size_t catalog_ncommitments(const struct catalog *cat);
 const struct commitment *catalog_commitment(const struct catalog *cat, size_t i);
+/* Replace the catalog's commitments by those of the commitments file at
+ * path (same format as commitments.csv).  On error (file:line:col in e) the
+ * catalog keeps the ones it had. */
+int catalog_load_commitments(struct catalog *cat, const char *path, struct err *e);
+/* Whether commitment m covers offer o (same cloud, region and instance type,
+ * and zone when m names one). */
+int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
+/* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
+ * of its window inside that interval. */
+double catalog_commitment_cost(const struct commitment *m, double from, double to);
 /* The quota that limits accelerator use at (cloud, region), or NULL. */
 const struct quota *catalog_quota(const struct catalog *cat, const char *cloud,
                                   const char *region, const char *accelerator);

@@ -90,6 +90,8 @@ struct catalog {
 
     struct commitment *commits;
     size_t ncommits;
+    int commits_heap;          /* commits is malloc'd even in a mapped catalog
+                                  (catalog_load_commitments replaced them) */
     struct quota *quotas;
     size_t nquotas;
 

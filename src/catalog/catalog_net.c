@@ -263,7 +263,38 @@ int catalog_load_net(struct catalog *cat, struct err *e)
                      e);
 }
 
-/* ---- commitments.csv and quotas.csv ---- */
+/* ---- commitments.csv and quotas.csv ----
+ *
+ * A commitment row (docs/commitments.md): cloud, region, zone (optional),
+ * instance_type, nodes (the old files' `count` is read too), a window given
+ * as start + term or as start/end, and either price_hour or discount off
+ * the offer's on-demand list price.  Errors point at the column (its byte
+ * column in the row, exact for unquoted fields) and say what to write.
+ */
+
+enum {
+    C_CLOUD, C_REGION, C_ZONE, C_TYPE, C_NODES, C_COUNT, C_TERM, C_START, C_END, C_PRICE,
+    C_DISCOUNT
+};
+static const struct csv_col commit_cols[] = {
+    {"cloud", 1}, {"region", 1}, {"zone", 0},       {"instance_type", 1},
+    {"nodes", 0}, {"count", 0},  {"term", 0},       {"start", 0},
+    {"end", 0},   {"price_hour", 0}, {"discount", 0},
+};
+
+/* The 1-based byte column where schema column i starts in the current row
+ * (0 when the file has no such column). */
+static size_t field_col(const struct csv *c, size_t i)
+{
+    size_t col = 1;
+    int k;
+
+    if (i >= CSV_MAX_FIELDS || c->map[i] < 0)
+        return 0;
+    for (k = 0; k < c->map[i] && (size_t)k < c->nfields; k++)
+        col += strlen(c->field[k]) + 1;
+    return col;
+}
 
 /* "YYYY-MM-DD" (or with "THH:MM:SSZ") to unix seconds; empty is 0 (open). */
 static int parse_date(const struct csv *c, size_t col, const char *name, double *out,
@@ -281,29 +312,137 @@ static int parse_date(const struct csv *c, size_t col, const char *name, double 
     if (end && *end == 'T')
         end = strptime(end, "T%H:%M:%SZ", &tm);
     if (end == NULL || *end != '\0')
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, col),
                       "column '%s': '%s' is not a date like 2026-01-31", name, s);
     *out = (double)timegm(&tm);
     return 0;
 }
 
-enum { C_CLOUD, C_REGION, C_ZONE, C_TYPE, C_COUNT, C_START, C_END, C_PRICE };
-static const struct csv_col commit_cols[] = {
-    {"cloud", 1}, {"region", 1}, {"zone", 0}, {"instance_type", 1},
-    {"count", 1}, {"start", 0},  {"end", 0},  {"price_hour", 1},
-};
-
-static int offer_exists(const struct catalog *cat, const struct commitment *m)
+/* start + a term of N years (y), months (m) or days (d), by the calendar. */
+static int term_end(const struct csv *c, double start, double *end, struct err *e)
 {
+    const char *s = csv_get(c, C_TERM);
+    char *rest;
+    long n = strtol(s, &rest, 10);
+    time_t t = (time_t)start;
+    struct tm tm;
+
+    if (rest == s || n < 1 || n > 100 || rest[0] == '\0' || rest[1] != '\0' ||
+        strchr("ymd", rest[0]) == NULL)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TERM),
+                      "column 'term': '%s' is not a term like 1y, 3y, 6m or 90d", s);
+    if (start <= 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TERM),
+                      "a term needs a start date (column 'start', like 2026-01-01)");
+    gmtime_r(&t, &tm);
+    if (rest[0] == 'y')
+        tm.tm_year += (int)n;
+    else if (rest[0] == 'm')
+        tm.tm_mon += (int)n;
+    else
+        tm.tm_mday += (int)n;
+    *end = (double)timegm(&tm);
+    return 0;
+}
+
+/* nodes, or the old name count: exactly one of them. */
+static int commit_nodes(const struct csv *c, long *nodes, struct err *e)
+{
+    int has_n = *csv_get(c, C_NODES) != '\0', has_c = *csv_get(c, C_COUNT) != '\0';
+
+    if (has_n == has_c)
+        return err_at(e, ST_EINVAL, c->path, c->line,
+                      field_col(c, has_n ? C_COUNT : C_NODES),
+                      has_n ? "give 'nodes' or its old name 'count', not both"
+                            : "missing 'nodes': how many nodes are committed");
+    return csv_long(c, has_n ? C_NODES : C_COUNT, has_n ? "nodes" : "count", 1, 1000000, NULL,
+                    nodes, e);
+}
+
+/* The window: start, and an end from `end` or from `term` (not both). */
+static int commit_window(const struct csv *c, struct commitment *m, struct err *e)
+{
+    int rc = parse_date(c, C_START, "start", &m->start, e);
+
+    if (rc != 0)
+        return rc;
+    if (*csv_get(c, C_TERM) && *csv_get(c, C_END))
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_END),
+                      "give 'term' or 'end', not both");
+    rc = *csv_get(c, C_TERM) ? term_end(c, m->start, &m->end, e)
+                             : parse_date(c, C_END, "end", &m->end, e);
+    if (rc == 0 && m->end && m->end <= m->start)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_END),
+                      "end is not after start");
+    return rc;
+}
+
+/* "0.37" or "37%": a fraction in [0, 1). */
+static int parse_discount(const struct csv *c, double *out, struct err *e)
+{
+    const char *s = csv_get(c, C_DISCOUNT);
+    char *rest;
+    double v = strtod(s, &rest);
+
+    if (rest != s && rest[0] == '%' && rest[1] == '\0')
+        v /= 100, rest++;
+    if (rest == s || *rest != '\0' || !(v >= 0 && v < 1))
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_DISCOUNT),
+                      "column 'discount': '%s' is not a fraction in [0, 1) like 0.37 "
+                      "or a percentage like 37%%",
+                      s);
+    *out = v;
+    return 0;
+}
+
+/* The least on-demand list price of the offers m covers; -1 = none of them
+ * is sold on demand; -2 = m covers no offer at all. */
+static double list_price(const struct catalog *cat, const struct commitment *m)
+{
+    double best = -1;
+    int found = 0;
     size_t i;
 
     for (i = 0; i < cat->noffers; i++) {
         const struct offer *o = &cat->offers[i];
 
-        if (o->cloud == m->cloud && o->region == m->region &&
-            o->instance_type == m->instance_type && (*m->zone == '\0' || o->zone == m->zone))
-            return 1;
+        if (!catalog_commitment_covers(m, o))
+            continue;
+        found = 1;
+        if (o->price >= 0 && (best < 0 || o->price < best))
+            best = o->price;
     }
+    return found ? best : -2;
+}
+
+/* price_hour, or discount off the list price: exactly one of them. */
+static int commit_price(const struct csv *c, struct commitment *m, double list, struct err *e)
+{
+    int has_p = *csv_get(c, C_PRICE) != '\0', has_d = *csv_get(c, C_DISCOUNT) != '\0';
+    int rc;
+
+    if (has_p == has_d)
+        return err_at(e, ST_EINVAL, c->path, c->line,
+                      field_col(c, has_p ? C_DISCOUNT : C_PRICE),
+                      has_p ? "give 'price_hour' or 'discount', not both"
+                            : "missing price: give 'price_hour' ($/node-hour) or 'discount' "
+                              "(off the on-demand list price, like 0.37)");
+    if (has_p) {
+        if ((rc = csv_double(c, C_PRICE, "price_hour", NULL, &m->price_hour, e)) != 0)
+            return rc;
+        if (!(m->price_hour >= 0))
+            return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
+                          "negative price_hour");
+        return 0;
+    }
+    if ((rc = parse_discount(c, &m->discount, e)) != 0)
+        return rc;
+    if (list < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_DISCOUNT),
+                      "%s is not sold on demand in %s/%s: a discount needs a list price "
+                      "(give price_hour instead)",
+                      m->instance_type, m->cloud, m->region);
+    m->price_hour = list * (1 - m->discount);
     return 0;
 }
 
@@ -312,20 +451,14 @@ static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
     struct commitment m;
     uint32_t ri;
     long count;
+    double list;
     int rc;
 
     memset(&m, 0, sizeof(m));
     if ((rc = catalog_need_region(cat, c, csv_get(c, C_CLOUD), csv_get(c, C_REGION), &ri,
                                   e)) != 0 ||
-        (rc = csv_long(c, C_COUNT, "count", 1, 1000000, NULL, &count, e)) != 0 ||
-        (rc = csv_double(c, C_PRICE, "price_hour", NULL, &m.price_hour, e)) != 0 ||
-        (rc = parse_date(c, C_START, "start", &m.start, e)) != 0 ||
-        (rc = parse_date(c, C_END, "end", &m.end, e)) != 0)
+        (rc = commit_nodes(c, &count, e)) != 0 || (rc = commit_window(c, &m, e)) != 0)
         return rc;
-    if (m.price_hour < 0)
-        return err_at(e, ST_EINVAL, c->path, c->line, 0, "negative price_hour");
-    if (m.end && m.end <= m.start)
-        return err_at(e, ST_EINVAL, c->path, c->line, 0, "end is not after start");
     m.cloud = cat->regions[ri].cloud;
     m.region = cat->regions[ri].name;
     m.zone = strpool_intern(&cat->pool, csv_get(c, C_ZONE));
@@ -333,12 +466,56 @@ static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
     m.count = (int)count;
     m.line = (uint32_t)c->line;
     /* A commitment must name something that is sold there (any zone if none given). */
-    if (!offer_exists(cat, &m))
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
-                      "no offer %s in %s/%s%s%s to commit to", m.instance_type, m.cloud,
-                      m.region, *m.zone ? "/" : "", m.zone);
+    list = list_price(cat, &m);
+    if (list < -1.5)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TYPE),
+                      "no offer %s in %s/%s%s%s to commit to (see `stratus offers`)",
+                      m.instance_type, m.cloud, m.region, *m.zone ? "/" : "", m.zone);
+    if ((rc = commit_price(c, &m, list, e)) != 0)
+        return rc;
     cat->commits = xrealloc(cat->commits, (cat->ncommits + 1) * sizeof(m));
     cat->commits[cat->ncommits++] = m;
+    return 0;
+}
+
+int catalog_commitment_covers(const struct commitment *m, const struct offer *o)
+{
+    return m->cloud == o->cloud && m->region == o->region &&
+           m->instance_type == o->instance_type && (*m->zone == '\0' || m->zone == o->zone);
+}
+
+double catalog_commitment_cost(const struct commitment *m, double from, double to)
+{
+    double a = m->start > from ? m->start : from;
+    double z = m->end > 0 && m->end < to ? m->end : to;
+
+    return z > a ? m->count * m->price_hour * (z - a) / 3600.0 : 0;
+}
+
+int catalog_load_commitments(struct catalog *cat, const char *path, struct err *e)
+{
+    struct commitment *old = cat->commits;
+    size_t nold = cat->ncommits;
+    struct csv c;
+    int rc = csv_open(&c, path, 16 << 20, e);
+
+    if (rc != 0)
+        return rc;
+    cat->commits = NULL;
+    cat->ncommits = 0;
+    rc = csv_bind(&c, commit_cols, NCOLS(commit_cols), e);
+    while (rc == 0 && (rc = csv_next(&c, e)) == 1)
+        rc = commit_row(cat, &c, e);
+    csv_close(&c);
+    if (rc < 0) {
+        free(cat->commits);
+        cat->commits = old;
+        cat->ncommits = nold;
+        return rc;
+    }
+    if (cat->map == NULL || cat->commits_heap)
+        free(old);
+    cat->commits_heap = 1;
     return 0;
 }
 

@@ -47,7 +47,7 @@
 
 /* Bump when what a row means changes (defaults, normalisation) without a
  * change of the structs' layout, which the fingerprint catches by itself. */
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u /* 3: commitments' discount */
 #define SNAP_MAGIC "STRCSNP1"
 /* Below this many bytes of CSV a parse costs well under a millisecond (and
  * tests' small temporary catalogs leave no cache files); above the ceiling a

@@ -23,6 +23,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_cmd_offers, cli_cmd_plan, cli_cmd_catalog, cli_cmd_launch,
     cli_cmd_status, cli_cmd_queue, cli_cmd_logs, cli_cmd_cancel, cli_cmd_cost, cli_cmd_events,
     cli_cmd_local, cli_cmd_controller, cli_cmd_simulate, cli_cmd_trace;
+extern const struct cli_cmd cli_cmd_advise; /* cmd_advise.c: commitments advisor */
 /* The server's tokens and policy (cmd_token.c, cmd_policy.c). */
 extern const struct cli_cmd cli_cmd_token, cli_cmd_policy;
 extern const struct cli_cmd cli_cmd_team, cli_cmd_whoami; /* cmd_team.c */

@@ -60,6 +60,8 @@ static const char sim_usage[] =
     "         share, against fcfs: the default policies become stratus,fcfs; docs/teams.md)\n"
     "         [--launch-delay 60s] [--restore 5m] [--catalog DIR] [--keep-stores DIR]\n"
     "         [--events FAULTS.csv]   (time_s,kind,arg: stockout|preempt-job|preempt-location)\n"
+    "         [--commitments FILE]    (committed nodes, used first by every policy; their\n"
+    "                                  fixed cost is charged to every run and the bound)\n"
     "Runs the workload under each policy in virtual time and compares cost,\n"
     "completion times, preemptions and deadline misses.  Formats: docs/traces.md.\n"
     "--keep-stores keeps each run's store (DIR/POLICY.db) for `STRATUS_HOME`-free\n"
@@ -96,6 +98,7 @@ static const struct sim_policy sim_policies[] = {
 struct sim_args {
     const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
     const char *teams;
+    const char *commitments; /* replaces the catalog's commitments.csv */
     const char *service, *requests, *model; /* --service mode */
     double bucket_s, launch_delay_s, restore_s, warmup_s, lead_s, notice_s;
     unsigned long long seed;
@@ -130,6 +133,13 @@ static int check_serve_args(const struct sim_args *a, int argc)
         fputs(sim_usage, stderr);
         return 2;
     }
+    if (a->commitments != NULL) {
+        /* the service study does not charge their fixed cost (nor does
+         * its bound): refuse rather than report committed replicas as free */
+        fprintf(stderr, "stratus: simulate --service takes no --commitments (committed "
+                        "capacity is modelled for workload studies)\n");
+        return 2;
+    }
     return 0;
 }
 
@@ -149,6 +159,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         {"lead", required_argument, NULL, 'L'},     {"seed", required_argument, NULL, 'D'},
         {"notice", required_argument, NULL, 'N'},   {"help", no_argument, NULL, 'h'},
         {"teams", required_argument, NULL, 'T'},
+        {"commitments", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     int ch, rc = 0;
 
@@ -171,6 +182,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         case 'P': a->policies = optarg; a->policies_given = 1; break;
         case 'o': a->org = optarg; break;
         case 'T': a->teams = optarg; break;
+        case 'K': a->commitments = optarg; break;
         case 'j': a->json = 1; break;
         case 'c': a->chart = optarg; break;
         case 'C': a->catalog = optarg; break;
@@ -230,11 +242,12 @@ static json_t *cost_split_json(const struct sim_result *r)
 {
     json_t *o = json_object();
 
-    json_object_set_new(
-        o, "compute", json_real(r->cost - r->lost_cost - r->egress_cost - r->storage_cost));
+    json_object_set_new(o, "compute", json_real(r->cost - r->lost_cost - r->egress_cost -
+                                                r->storage_cost - r->commit_cost));
     json_object_set_new(o, "lost_work", json_real(r->lost_cost));
     json_object_set_new(o, "egress", json_real(r->egress_cost));
     json_object_set_new(o, "storage", json_real(r->storage_cost));
+    json_object_set_new(o, "commitments", json_real(r->commit_cost));
     return o;
 }
 
@@ -285,6 +298,33 @@ static void print_table(const struct sim_result *res, size_t n)
                     res[i].name, res[i].njobs, (unsigned long long)res[i].steps,
                     (unsigned long long)res[i].transitions, res[i].wall_s);
     print_ratios(res, n);
+}
+
+/* Where each policy's money went, with the commitments' fixed cost apart
+ * (printed when there are commitments). */
+static void print_split(const struct sim_result *res, size_t n)
+{
+    char m[4][32];
+    size_t i;
+
+    printf("\n%-18s %14s %14s %14s %14s\n", "COST SPLIT", "COMPUTE", "LOST-WORK", "EGRESS",
+           "COMMITMENTS");
+    for (i = 0; i < n; i++) {
+        const struct sim_result *r = &res[i];
+
+        if (r->lower_bound) {
+            printf("%-18s %14s %14s %14s %14s\n", r->name,
+                   str_money(m[0], sizeof(m[0]), r->cost - r->commit_cost), "-", "-",
+                   str_money(m[3], sizeof(m[3]), r->commit_cost));
+            continue;
+        }
+        printf("%-18s %14s %14s %14s %14s\n", r->name,
+               str_money(m[0], sizeof(m[0]),
+                         r->cost - r->lost_cost - r->egress_cost - r->commit_cost),
+               str_money(m[1], sizeof(m[1]), r->lost_cost),
+               str_money(m[2], sizeof(m[2]), r->egress_cost),
+               str_money(m[3], sizeof(m[3]), r->commit_cost));
+    }
 }
 
 /* Each team's share and wait under each policy (--teams). */
@@ -358,6 +398,7 @@ static json_t *result_json(const struct sim_result *r, const struct sim_result *
     if (!r->lower_bound)
         json_object_set_new(o, "teams", teams_json(r));
     if (r->lower_bound) {
+        json_object_set_new(o, "commitments", json_real(r->commit_cost));
         json_object_set_new(o, "lp", bound_json(r));
         json_object_set_new(o, "wall_seconds", json_real(r->wall_s));
         json_object_set_new(o, "cost_split", cost_split_json(r)); /* compute and egress */
@@ -528,13 +569,21 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
         rc = run_one(names[i], in, org, &res[i]);
         end_s = rc == 0 && res[i].end_s > end_s ? res[i].end_s : end_s;
     }
+    /* Commitments are paid over the study whoever uses them: the same
+     * window [0, end_s] for every run and the bound (not each run's end). */
+    for (i = 0; rc == 0 && i < *n; i++)
+        if (strcmp(names[i], "offline-bound") != 0)
+            sim_charge_commitments(in, end_s, &res[i]);
     for (i = 0; rc == 0 && nb > 0 && i < *n; i++) {
         struct err e;
 
         err_clear(&e);
-        if (strcmp(names[i], "offline-bound") == 0 &&
-            sim_offline_bound(in, org, end_s, &res[i], &e) != 0)
+        if (strcmp(names[i], "offline-bound") != 0)
+            continue;
+        if (sim_offline_bound(in, org, end_s, &res[i], &e) != 0)
             rc = cli_fail(&e);
+        else
+            sim_charge_commitments(in, end_s, &res[i]);
     }
     free(list);
     return rc;
@@ -854,7 +903,14 @@ static int run_simulate(int argc, char **argv)
     trace_init(&work);
     trace_init(&spot);
     trace_init(&prices);
-    if ((rc = cli_load_catalog(a.catalog, &cat)) == 0 && a.org) {
+    rc = cli_load_catalog(a.catalog, &cat);
+    if (rc == 0 && a.commitments) {
+        struct err e;
+
+        if (catalog_load_commitments(cat, a.commitments, &e) != 0)
+            rc = cli_fail(&e);
+    }
+    if (rc == 0 && a.org) {
         struct err e;
 
         if (policy_load_file(&org, a.org, &e) != 0)
@@ -885,6 +941,8 @@ static int run_simulate(int argc, char **argv)
         json_decref(arr);
     } else if (rc == 0) {
         print_table(res, n);
+        if (catalog_ncommitments(cat) > 0)
+            print_split(res, n);
         if (a.teams)
             print_teams(res, n);
     }

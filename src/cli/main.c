@@ -24,7 +24,7 @@ static const struct cli_cmd *const cli_table[] = {
     &cli_cmd_offers, &cli_cmd_plan,   &cli_cmd_launch, &cli_cmd_status,
     &cli_cmd_queue,  &cli_cmd_logs,   &cli_cmd_cancel, &cli_cmd_cost,   &cli_cmd_data,
     &cli_cmd_events, &cli_cmd_local,  &cli_cmd_catalog, &cli_cmd_controller,
-    &cli_cmd_simulate, &cli_cmd_trace,
+    &cli_cmd_simulate, &cli_cmd_trace, &cli_cmd_advise,
     &cli_cmd_serve,  &cli_cmd_secret, &cli_cmd_token, &cli_cmd_team,  &cli_cmd_whoami,
     &cli_cmd_policy, &cli_cmd_server, &cli_cmd_dashboard, &cli_cmd_router,
     &cli_cmd_node,    NULL,

@@ -453,8 +453,7 @@ static void consider_commitments(struct plan *p, size_t alt, uint32_t oi, double
     for (i = 0; i < n; i++) {
         const struct commitment *m = catalog_commitment(p->cat, i);
 
-        if (m->cloud != o->cloud || m->region != o->region ||
-            m->instance_type != o->instance_type || (*m->zone && m->zone != o->zone))
+        if (!catalog_commitment_covers(m, o))
             continue;
         if ((m->start && now < m->start) || (m->end && now >= m->end) ||
             m->count < p->spec->num_nodes)

@@ -1381,6 +1381,7 @@ void sched_close(struct sched *s)
     free(s->acts);
     free(s->sync_ev);
     free(s->resv);
+    free(s->commit_used);
     free(s->failed);
     free(s->gended);
     store_blocks_free(s->blocks, s->nblocks);

@@ -75,6 +75,11 @@ struct sched {
     size_t nsync, sync_cap;
     struct reservation *resv;
     size_t nresv, resv_cap;
+    long *commit_used;          /* per catalog commitment: nodes of live committed
+                                   attempts on its cloud/region/instance type
+                                   (counted from the jobs at each placement
+                                   round, then kept up by create_attempt) */
+    size_t commit_used_cap;
     uint64_t *failed;           /* shapes that found no room this step */
     size_t nfailed, failed_cap;
     struct store_block *blocks; /* active location blocks */

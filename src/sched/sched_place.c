@@ -207,6 +207,82 @@ static void reserve(struct sched *s, const struct offer *o, long nodes)
     s->resv[s->nresv++] = r;
 }
 
+/* ---- committed capacity ----
+ *
+ * A commitment holds `count` nodes: committed attempts on it never run more
+ * at once.  Its use is counted from the live attempts (which the controller
+ * reloads from the store after a restart), pooled per cloud/region/instance
+ * type: the capacity for an offer is the sum of the active commitments that
+ * cover it, the use every live committed attempt of that instance type in
+ * the region.  With zone-bound commitments in several zones of one region
+ * this may refuse a node that is free (never grant one that is not); the
+ * advisor writes zone-free ones.  They come before on-demand nodes, not
+ * before spot (first_usable): spent on work that would have run on spot they
+ * save only the spot price, and the on-demand work they were bought for
+ * (the advisor's usage) pays full price beside them.
+ */
+
+static int same_key(const struct commitment *m, const struct store_attempt *a)
+{
+    return strcmp(m->cloud, a->cloud) == 0 && strcmp(m->region, a->region) == 0 &&
+           strcmp(m->instance_type, a->instance_type) == 0;
+}
+
+/* Count each commitment's used nodes afresh (once per placement round). */
+static void commit_count(struct sched *s)
+{
+    size_t i, k, n = catalog_ncommitments(s->p.cat);
+
+    if (n == 0)
+        return;
+    s->commit_used = xgrow(s->commit_used, &s->commit_used_cap, n, sizeof(long));
+    memset(s->commit_used, 0, n * sizeof(long));
+    for (i = 0; i < s->njobs; i++) {
+        const struct sjob *sj = s->jobs[i];
+
+        if (sj->j.cur_attempt == 0 || sj->att.state == ATT_ENDED ||
+            sj->att.mode != PLAN_COMMITTED)
+            continue;
+        for (k = 0; k < n; k++)
+            if (same_key(catalog_commitment(s->p.cat, k), &sj->att))
+                s->commit_used[k] += sj->att.nodes;
+    }
+}
+
+/* Nodes of committed capacity free for offer o now. */
+static long commit_free(const struct sched *s, const struct offer *o)
+{
+    size_t k, n = catalog_ncommitments(s->p.cat);
+    long cap = 0, used = 0;
+
+    for (k = 0; k < n; k++) {
+        const struct commitment *m = catalog_commitment(s->p.cat, k);
+
+        if (m->cloud != o->cloud || m->region != o->region ||
+            m->instance_type != o->instance_type)
+            continue;
+        used = s->commit_used[k]; /* the same for every commitment of the key */
+        if (catalog_commitment_covers(m, o) && (m->start == 0 || s->now >= m->start) &&
+            (m->end == 0 || s->now < m->end))
+            cap += m->count;
+    }
+    return cap - used;
+}
+
+/* A new committed attempt of `nodes` on offer o: count it at once. */
+static void commit_take(struct sched *s, const struct offer *o, long nodes)
+{
+    size_t k, n = catalog_ncommitments(s->p.cat);
+
+    for (k = 0; k < n; k++) {
+        const struct commitment *m = catalog_commitment(s->p.cat, k);
+
+        if (m->cloud == o->cloud && m->region == o->region &&
+            m->instance_type == o->instance_type)
+            s->commit_used[k] += nodes;
+    }
+}
+
 /* Why a ranked candidate cannot be used now. */
 enum unusable { USE_OK = -1, NOT_DEADLINE, NOT_BLOCKED, NOT_AVOIDED, NOT_FULL, NOT_QUOTA, NOT__N };
 
@@ -221,6 +297,8 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
         return NOT_DEADLINE;
     if (blocked(s, o))
         return NOT_BLOCKED;
+    if (c->mode == PLAN_COMMITTED && commit_free(s, o) < c->nodes)
+        return NOT_FULL; /* the commitment's nodes are all in use */
     if (avoid && sj->avoid && strncmp(sj->avoid, o->cloud, strlen(o->cloud)) == 0 &&
         strcmp(sj->avoid + strlen(o->cloud) + 1, o->region) == 0)
         return NOT_AVOIDED;
@@ -261,7 +339,9 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     a->acc_count = o->acc_count;
     a->nodes = c->nodes;
     a->mode = c->mode;
-    a->price_hour = c->price_hour;
+    /* committed nodes are paid for whether used or not (the commitment's
+     * fixed cost): an attempt on them costs nothing more */
+    a->price_hour = c->mode == PLAN_COMMITTED ? 0 : c->price_hour;
     a->launched_at = s->now;
     a->exit_code = -1;
     a->ckpt_from = sj->spec->ckpt_interval_s > 0 ? sj->ckpt_src : 0;
@@ -272,6 +352,8 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes);
+    if (c->mode == PLAN_COMMITTED)
+        commit_take(s, o, c->nodes);
     sched_quota_add(s, sj, o, c->nodes);
     sched_act(s, ACT_LAUNCH, a->id, sj);
     return sched_transition(s, sj, JOB_PROVISIONING, e,
@@ -406,14 +488,30 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
     }
     /* First pass honours eager-next-region; the second drops it rather than wait. */
     for (pass = 0; pass < 2; pass++) {
-        for (k = 0; k < s->plan.n; k++) {
-            enum unusable u = unusable(s, sj, &s->plan.c[k], rule, pass == 0);
+        const struct plan_cand *committed = NULL;
 
+        for (k = 0; k < s->plan.n; k++) {
+            const struct plan_cand *c = &s->plan.c[k];
+            enum unusable u;
+
+            if (committed != NULL && c->mode == PLAN_COMMITTED)
+                continue;
+            u = unusable(s, sj, c, rule, pass == 0);
+            /* Committed nodes stand in for on-demand ones, where they save
+             * the whole price: a job whose first choice without them is spot
+             * takes the spot, and leaves them to one that would pay on demand
+             * (a service's replica is counted once asked: it takes them). */
+            if (u == USE_OK && c->mode == PLAN_COMMITTED && sj->j.service_id == 0) {
+                committed = c;
+                continue;
+            }
             if (u == USE_OK)
-                return &s->plan.c[k];
+                return committed != NULL && c->mode != PLAN_SPOT ? committed : c;
             if (pass == 0)
                 counts[u]++;
         }
+        if (committed != NULL)
+            return committed;
         if (sj->avoid == NULL)
             break;
     }
@@ -699,6 +797,7 @@ int sched_place_all(struct sched *s, struct err *e)
     }
     if ((rc = refresh_blocks(s, e)) != 0 || (rc = sched_quota_refresh(s, e)) != 0)
         return rc;
+    commit_count(s);
     /* A due job must not take room a waiting job of higher priority could
      * use: those waiting jobs get their turn in this step too, first. */
     for (i = 0; i < s->nwait; i++)

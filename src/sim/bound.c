@@ -26,8 +26,8 @@
  *   group     sum_R y[g,R] = W(g)
  *
  * where p(c,b) is the lowest price a node of c can be billed at during b,
- * K(P,b) the node-hours the pool (an offer's on-demand nodes, which
- * committed capacity also uses, or its spot nodes) holds over b, W the work
+ * K(P,b) the node-hours the pool (an offer's on-demand nodes, its spot
+ * nodes, or the committed nodes that cover it) holds over b, W the work
  * (nodes x duration) of the jobs, an egress group g the jobs of one type
  * with one data location and a data_gb per node-hour of work in one
  * geometric bin, rho(g) the smallest of those, and rate(g, R) the $/GB of
@@ -58,7 +58,14 @@
  *    longer sold, at the price it ran at before (the controller keeps it),
  *    so at least p(c,b) = the least of the prices in force during b and,
  *    where the offer is not sold, of every price in force before; a
- *    committed node at the commitment's price;
+ *    committed node at 0: the controller bills committed attempts nothing
+ *    (the commitments' fixed cost is added to the bound and to every run
+ *    alike, outside the program: sim_charge_commitments), and runs at most
+ *    the committed nodes that cover an offer on it at once (sched_place.c),
+ *    so the committed pool's K is those nodes over their windows.  The
+ *    controller's committed nodes are also on-demand nodes of the fleet;
+ *    the program does not count them against the on-demand pool, which
+ *    only lowers it;
  *  - a job that runs in region R is charged data_gb x rate at least once,
  *    rate(g, R) being the least cost of a path of moves from the data's
  *    location to R in the egress table (shortest paths, computed here): the
@@ -104,7 +111,8 @@
 struct bcand {
     uint32_t offer;
     uint8_t mode;        /* enum plan_mode */
-    double commit_price; /* committed: the commitment's $/node-hour */
+    double commit_price; /* 0: committed nodes are pooled per offer at no
+                            marginal cost (see the header) */
     uint32_t pool;
     uint32_t slot; /* its region among its type's (link row) */
 };
@@ -131,6 +139,7 @@ struct bgroup {
 struct bpool {
     uint32_t offer;
     int spot;
+    int committed; /* the committed nodes that cover the offer (cost 0) */
     double *price; /* $/node-hour per bucket (nb + 1); INFINITY = never */
     double *cap;   /* node-hours per finite bucket (nb) */
     int usable;    /* holds a node at some time (so in the tail too) */
@@ -152,7 +161,7 @@ struct bw {
     size_t ngroups, groups_cap;
     struct bpool *pools;
     size_t npools, pools_cap;
-    int32_t *pool_of; /* per offer x {on demand, spot}: pool or -1 */
+    int32_t *pool_of; /* per offer x {on demand, spot, committed}: pool or -1 */
     struct strpool keys;
     struct keymap tmap, gmap;
     size_t failed, bounded;
@@ -251,10 +260,10 @@ static int job_cands(struct plan *p, const struct sim_input *in, const struct sp
         rc = 0;
         *out = xgrow(*out, cap, n + p->n, sizeof(**out));
         for (k = 0; k < p->n; k++) {
+            /* committed: one candidate per offer, whatever the commitment
+             * (their nodes are pooled, at no marginal cost) */
             struct bcand c = {p->c[k].offer, p->c[k].mode, 0, 0, 0};
 
-            if (c.mode == PLAN_COMMITTED)
-                c.commit_price = p->c[k].price_hour;
             (*out)[n++] = c;
         }
     }
@@ -270,13 +279,14 @@ static int job_cands(struct plan *p, const struct sim_input *in, const struct sp
 static uint32_t pool_for(struct bw *w, uint32_t offer, int mode)
 {
     int spot = mode == PLAN_SPOT;
-    int32_t *slot = &w->pool_of[2 * (size_t)offer + (size_t)spot];
+    int32_t *slot = &w->pool_of[3 * (size_t)offer + (size_t)mode];
 
     if (*slot < 0) {
         w->pools = xgrow(w->pools, &w->pools_cap, w->npools + 1, sizeof(*w->pools));
         memset(&w->pools[w->npools], 0, sizeof(*w->pools));
         w->pools[w->npools].offer = offer;
         w->pools[w->npools].spot = spot;
+        w->pools[w->npools].committed = mode == PLAN_COMMITTED;
         *slot = (int32_t)w->npools++;
     }
     return (uint32_t)*slot;
@@ -525,6 +535,27 @@ static int spot_traced(const struct bw *w, const struct offer *o, int *any_up)
     return hit;
 }
 
+/* A committed pool's capacity: the nodes of every commitment that covers
+ * the offer, over its window.  Usable (in the tail too) when some
+ * commitment is active at some time: the tail may then overstate it, which
+ * only lowers the bound. */
+static void commit_capacity(struct bw *w, struct bpool *pl, const struct offer *o)
+{
+    double H = (double)w->nb * w->B;
+    size_t i;
+
+    for (i = 0; i < catalog_ncommitments(w->in->cat); i++) {
+        const struct commitment *m = catalog_commitment(w->in->cat, i);
+        double a = m->start > 0 ? fmax(0, m->start - w->in->t0) : 0;
+        double z = m->end > 0 ? m->end - w->in->t0 : INFINITY;
+
+        if (!catalog_commitment_covers(m, o) || z <= a)
+            continue;
+        integrate(w, pl->cap, a, fmin(z, H), m->count);
+        pl->usable |= z > a;
+    }
+}
+
 static void pool_capacity(struct bw *w, struct bpool *pl)
 {
     const struct offer *o = catalog_offer(w->in->cat, pl->offer);
@@ -535,6 +566,10 @@ static void pool_capacity(struct bw *w, struct bpool *pl)
     size_t n, i;
 
     pl->cap = xcalloc(w->nb + 1, sizeof(double));
+    if (pl->committed) {
+        commit_capacity(w, pl, o);
+        return;
+    }
     if (!pl->spot || !spot_traced(w, o, &any_up)) {
         integrate(w, pl->cap, 0, H, cur);
         pl->usable = fleet > 0;
@@ -714,7 +749,7 @@ static double x_price(const struct bw *w, const struct btype *t, size_t k, size_
 
     if (b < w->nb ? pl->cap[b] <= 0 : !pl->usable)
         return INFINITY;
-    return c->mode == PLAN_COMMITTED ? c->commit_price : pl->price[b];
+    return c->mode == PLAN_COMMITTED ? 0 : pl->price[b];
 }
 
 static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
@@ -1072,8 +1107,8 @@ static void bw_init(struct bw *w, const struct sim_input *in, double bucket_s,
     w->nb = w->nb > 0 ? w->nb : 1;
     w->tail = end_s <= 0;
     w->last = w->tail ? w->nb : w->nb - 1;
-    w->pool_of = xcalloc(2 * n + 1, sizeof(int32_t));
-    for (i = 0; i < 2 * n; i++)
+    w->pool_of = xcalloc(3 * n + 1, sizeof(int32_t));
+    for (i = 0; i < 3 * n; i++)
         w->pool_of[i] = -1;
     strpool_init(&w->keys);
     keymap_init(&w->tmap);

@@ -48,7 +48,8 @@
  *    qa_b (R_b - N_b) + qn_b N_b, where qa_b / qn_b is the least price per
  *    replica-second of any / of a near offer during b (price-trace rows
  *    applied as they come; where an offer is not sold, the least price it
- *    was sold at before, which a running node keeps; a commitment's price;
+ *    was sold at before, which a running node keeps; 0 on a commitment,
+ *    whose nodes are prepaid (docs/commitments.md);
  *    num_nodes nodes each; offers of an accelerator serve_perf lacks, or
  *    that cannot hold the model, are skipped: no replica can run there).
  *    In the tail it pays at least the least near price from the last
@@ -206,7 +207,7 @@ static void add_offer(struct sb *s, uint32_t oi, int cls)
         if (m->cloud == o->cloud && m->region == o->region &&
             m->instance_type == o->instance_type && (!*m->zone || m->zone == o->zone) &&
             m->count >= s->sp->num_nodes)
-            add_cand(s, oi, 0, m->price_hour, cls);
+            add_cand(s, oi, 0, 0, cls); /* prepaid: the controller bills it 0 */
     }
 }
 

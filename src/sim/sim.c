@@ -684,6 +684,24 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
     return rc;
 }
 
+void sim_charge_commitments(const struct sim_input *in, double end_s, struct sim_result *res)
+{
+    double end = end_s;
+    size_t i;
+
+    if (end <= 0)
+        for (i = 0; i < in->work->njobs; i++)
+            end = fmax(end, in->work->jobs[i].submit_s + in->work->jobs[i].duration_s);
+    for (i = 0; i < catalog_ncommitments(in->cat); i++) {
+        const struct commitment *m = catalog_commitment(in->cat, i);
+        double c = catalog_commitment_cost(m, in->t0, in->t0 + end);
+
+        res->commit_cost += c;
+        res->cost += c;
+        res->cost_by_cloud[cloud_index(m->cloud)] += c;
+    }
+}
+
 void sim_result_free(struct sim_result *res)
 {
     free(res->spend);

@@ -78,6 +78,8 @@ struct sim_result {
                                stopped since the last checkpoint) */
     double egress_cost;     /* of cost: moving jobs' data to where they ran */
     double storage_cost;    /* of cost: keeping replicas of the data (data gravity) */
+    double commit_cost;     /* of cost: the commitments' fixed cost over the study
+                               (sim_charge_commitments) */
     double gpu_hours, lost_gpu_hours, spot_gpu_hours;
     long preemptions;
     double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;
@@ -134,6 +136,12 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
 int sim_offline_bound(const struct sim_input *in, const struct policy *pol, double end_s,
                       struct sim_result *res, struct err *e);
 void sim_result_free(struct sim_result *res);
+/* Add the fixed cost of the catalog's commitments over the study window
+ * [t0, t0 + end_s] to res (cost, its cloud, commit_cost): nodes x price x the
+ * hours of each commitment's window inside it.  end_s <= 0: until the last
+ * job's release plus duration.  The same for every policy and the bound:
+ * the nodes are the lab's whoever schedules them. */
+void sim_charge_commitments(const struct sim_input *in, double end_s, struct sim_result *res);
 /* Apply the rows of a price trace whose time (t0 + time_s) is at or before
  * now to cat's prices; *k is the next row, kept by the caller between calls. */
 void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, size_t *k,

@@ -3,8 +3,10 @@
  * tiny worlds whose answer is computed by hand: the org policy decides where
  * a job may go, capacity sends the second job to the dearer offer, the
  * price in force when a job can run is the one it pays, egress is counted;
- * and on a small study the bound stays below what the simulated policies
- * pay.
+ * committed nodes cost nothing at the margin but only as many as are
+ * committed; and on a small study the bound stays below what the simulated
+ * policies pay, with and without commitments (whose fixed cost both sides
+ * are charged alike).
  *
  * The tiny catalog: H100 x 8 nodes at azure/eastus (az8) and
  * gcp/us-central1 (gcp8, spot too), another at gcp/us-central1 (gcp8b);
@@ -281,9 +283,37 @@ static char *small_workload(void)
     return out;
 }
 
+/* One node of gcp8 committed (at $30, paid whatever runs): committed
+ * node-hours cost 0 in the program, but only one node at a time.  Two
+ * 1-node jobs done within the hour: one on the commitment, one on demand at
+ * $80 (a bound that let every node of the offer run at the commitment's
+ * price would say $60).  Given two hours both run on the commitment. */
+static void test_committed_nodes(void **state)
+{
+    struct world w;
+    struct err e;
+    char *path;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
+               NULL);
+    w.od[offer(&w, "gcp8")] = 2;
+    tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,price_hour\n"
+                             "gcp,us-central1,gcp8,1,30\n");
+    path = xasprintf("%s/c.csv", w.dir);
+    if (catalog_load_commitments(w.cat, path, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(NEAR(bound(&w, NULL, 3600), 80));
+    assert_true(NEAR(bound(&w, NULL, 7200), 0));
+    free(path);
+    world_close(&w);
+}
+
 /* Every simulated policy, all of which obey the org policy, pays at least
- * the bound for schedules done when the last of them was. */
-static void test_below_simulated(void **state)
+ * the bound for schedules done when the last of them was; with commitments
+ * (committed ND H100 nodes in azure/eastus) both sides pay their fixed cost
+ * over the same window. */
+static void below_simulated(const char *commitments)
 {
     struct sim_policy pols[] = {
         {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1},
@@ -300,13 +330,22 @@ static void test_below_simulated(void **state)
     struct err e;
     long *od = NULL, *sp = NULL;
 
-    (void)state;
     trace_init(&work);
     if (catalog_load(&cat, SOURCE_DIR "/catalog", &e) != 0 ||
         policy_load_file(&pol, SOURCE_DIR "/examples/policy.yaml", &e) != 0 ||
         trace_load_jobs_mem(&work, "jobs.csv", jobs, strlen(jobs), &e) != 0 ||
         sim_load_fleet(cat, SOURCE_DIR "/examples/sim/fleet.csv", &od, &sp, &e) != 0)
         fail_msg("%s", e.msg);
+    if (commitments) {
+        char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
+
+        tu_write(dir, "c.csv", commitments);
+        if (catalog_load_commitments(cat, path, &e) != 0)
+            fail_msg("%s", e.msg);
+        tu_rmdir(dir);
+        free(dir);
+        free(path);
+    }
     memset(&in, 0, sizeof(in));
     in = (struct sim_input){.cat = cat,
                             .work = &work,
@@ -327,7 +366,13 @@ static void test_below_simulated(void **state)
         sim_offline_bound(&in, NULL, end_s, &blind, &e) != 0)
         fail_msg("%s", e.msg);
     assert_true(lb.cost > 0);
+    for (int i = 0; i < 3; i++)
+        sim_charge_commitments(&in, end_s, &r[i]);
+    sim_charge_commitments(&in, end_s, &lb);
+    sim_charge_commitments(&in, end_s, &blind);
+    assert_true((lb.commit_cost > 0) == (commitments != NULL));
     for (int i = 0; i < 3; i++) {
+        assert_true(NEAR(r[i].commit_cost, lb.commit_cost));
         print_message("%s $%.2f >= bound $%.2f\n", r[i].name, r[i].cost, lb.cost);
         assert_true(r[i].cost >= lb.cost);
         sim_result_free(&r[i]);
@@ -344,12 +389,28 @@ static void test_below_simulated(void **state)
     catalog_free(cat);
 }
 
+static void test_below_simulated(void **state)
+{
+    (void)state;
+    below_simulated(NULL);
+}
+
+static void test_below_simulated_committed(void **state)
+{
+    (void)state;
+    below_simulated("cloud,region,zone,instance_type,nodes,term,start,discount\n"
+                    "azure,eastus,,Standard_ND96isr_H100_v5,6,1y,2024-01-01,0.32\n"
+                    "azure,eastus,,Standard_NC24ads_A100_v4,2,1y,2024-01-01,0.32\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_respected),  cmocka_unit_test(test_capacity_binds),
         cmocka_unit_test(test_prices_in_force),   cmocka_unit_test(test_egress_counted),
         cmocka_unit_test(test_no_capacity_fails), cmocka_unit_test(test_below_simulated),
+        cmocka_unit_test(test_committed_nodes),
+        cmocka_unit_test(test_below_simulated_committed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,9 +139,9 @@ static const struct bad_case bad_cases[] = {
     {"latency.csv", "src_cloud,src_region,dst_cloud,dst_region,rtt_ms\ngcp,us-central1,gcp,mars-1,3\n", "latency.csv:2: unknown region 'gcp/mars-1'"},
     {"preemption.csv", "cloud,region,accelerator,rate_per_hour\n*,*,*,-1\n", "preemption.csv:2: rate_per_hour must be in [0, 100]"},
     {"quotas.csv", "cloud,region,accelerator,limit\noci,*,H10,4\n", "quotas.csv:2: unknown accelerator 'H10' (did you mean 'H100'?)"},
-    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,X,4,2026-13-01,,1\n", "commitments.csv:2: column 'start': '2026-13-01' is not a date"},
-    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,X,4,2027-01-01,2026-01-01,1\n", "commitments.csv:2: end is not after start"},
-    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\ngcp,us-central1,us-central1-b,a3-highgpu-8g,1,,,1\n", "commitments.csv:2: no offer a3-highgpu-8g in gcp/us-central1/us-central1-b"},
+    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,X,4,2026-13-01,,1\n", "commitments.csv:2:19: column 'start': '2026-13-01' is not a date"},
+    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,X,4,2027-01-01,2026-01-01,1\n", "commitments.csv:2:30: end is not after start"},
+    {"commitments.csv", "cloud,region,zone,instance_type,count,start,end,price_hour\ngcp,us-central1,us-central1-b,a3-highgpu-8g,1,,,1\n", "commitments.csv:2:31: no offer a3-highgpu-8g in gcp/us-central1/us-central1-b"},
 };
 
 static void test_bad_files(void **state)

@@ -1,0 +1,359 @@
+/*
+ * cmd_advise.c - `stratus advise commitments`: how many nodes of which offer
+ * to commit to, from actual usage, as data for negotiations.
+ *
+ *   stratus advise commitments [--store PATH] [--catalog DIR] [--term 1y|3y]
+ *                  [--discount D] [--out FILE] [--json]
+ *
+ * Usage comes from a store: a server home's ($STRATUS_HOME/stratus.db, the
+ * default) or a simulation's (`stratus simulate --keep-stores DIR` writes
+ * DIR/POLICY.db).  The store is only read (SQLite lets a running server
+ * write beside it); it is opened directly rather than through the server's
+ * API because a simulation's store has no server.  The arithmetic is in
+ * src/sim/advise.c; the discount levels and their sources in
+ * docs/commitments.md.  --out writes the recommendation for --term as a
+ * commitments file that `stratus simulate --commitments` reads.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "sim/advise.h"
+#include "store/store.h"
+#include "util/strutil.h"
+#include "util/xmem.h"
+
+#define HOURS_PER_MONTH 730.0
+
+static const char advise_usage[] =
+    "usage: stratus advise commitments [--store PATH] [--catalog DIR] [--term 1y|3y]\n"
+    "                                  [--discount D] [--out FILE] [--json]\n"
+    "Reads the on-demand usage of a store (default: $STRATUS_HOME/stratus.db; a\n"
+    "simulation's: `stratus simulate --keep-stores DIR` writes DIR/POLICY.db) and,\n"
+    "for each offer and each published discount level of its cloud (1y and 3y;\n"
+    "docs/commitments.md), the node count that saves the most: nodes in use at\n"
+    "least a break-even share (1 - discount) of the hours.  --discount (0.37 or\n"
+    "37%) replaces the levels for --term (default 1y).  --out FILE writes the\n"
+    "--term recommendation as a commitments file for `stratus simulate\n"
+    "--commitments FILE`.\n";
+
+struct advise_args {
+    const char *store, *catalog, *term, *out;
+    double discount; /* < 0: the published levels */
+    int json;
+};
+
+/* One row of the answer: an offer at one level. */
+struct choice {
+    const struct advise_offer *o;
+    const char *term;
+    double discount;
+    struct advise_pick pick;
+    double month, term_saving; /* saving per month, over the term */
+};
+
+static int parse_discount(const char *v, double *out)
+{
+    char *rest;
+    double d = strtod(v, &rest);
+
+    if (rest != v && rest[0] == '%' && rest[1] == '\0')
+        d /= 100, rest++;
+    if (rest == v || *rest != '\0' || !(d >= 0 && d < 1)) {
+        fprintf(stderr,
+                "stratus: --discount takes a fraction in [0, 1) like 0.37 or a "
+                "percentage like 37%%, not '%s'\n",
+                v);
+        return 2;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct advise_args *a)
+{
+    static const struct option longs[] = {{"store", required_argument, NULL, 's'},
+                                          {"catalog", required_argument, NULL, 'C'},
+                                          {"term", required_argument, NULL, 't'},
+                                          {"discount", required_argument, NULL, 'd'},
+                                          {"out", required_argument, NULL, 'o'},
+                                          {"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    int ch, rc = 0;
+
+    memset(a, 0, sizeof(*a));
+    a->term = "1y";
+    a->discount = -1;
+    if (argc < 2 || strcmp(argv[1], "commitments") != 0) {
+        fprintf(stderr, "stratus: advise what? (stratus advise commitments ...)\n");
+        fputs(advise_usage, stderr);
+        return 2;
+    }
+    optind = 2;
+    while (rc == 0 && (ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            a->store = optarg;
+            break;
+        case 'C':
+            a->catalog = optarg;
+            break;
+        case 't':
+            a->term = optarg;
+            break;
+        case 'd':
+            rc = parse_discount(optarg, &a->discount);
+            break;
+        case 'o':
+            a->out = optarg;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'h':
+            fputs(advise_usage, stdout);
+            return -1;
+        default:
+            fputs(advise_usage, stderr);
+            return 2;
+        }
+    }
+    if (rc == 0 && advise_term_months(a->term) <= 0) {
+        fprintf(stderr, "stratus: --term takes a term like 1y, 3y or 6m, not '%s'\n",
+                a->term);
+        rc = 2;
+    }
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "stratus: advise commitments: unexpected '%s'\n", argv[optind]);
+        rc = 2;
+    }
+    return rc;
+}
+
+static double hours_of(const struct advise_usage *u)
+{
+    return (double)u->nbins * ADVISE_BIN_S / 3600;
+}
+
+static void choose(const struct advise_usage *u, const struct advise_offer *o,
+                   const char *term, double discount, struct choice *c)
+{
+    double hours = hours_of(u);
+
+    c->o = o;
+    c->term = term;
+    c->discount = discount;
+    advise_best_gangs((const double *const *)o->gang_usage, o->gangs, o->ngangs, u->nbins,
+                      ADVISE_BIN_S / 3600, o->od_price, o->od_price * (1 - discount),
+                      &c->pick);
+    c->month = c->pick.saving * HOURS_PER_MONTH / hours;
+    c->term_saving = c->month * advise_term_months(term);
+}
+
+/* Every (offer, level) row: the published levels of its cloud, or the one
+ * --discount gives.  Caller frees. */
+static struct choice *choices(const struct advise_args *a, const struct advise_usage *u,
+                              size_t *n)
+{
+    struct choice *v = NULL;
+    size_t i, k, cap = 0;
+
+    *n = 0;
+    for (i = 0; i < u->n; i++) {
+        const struct advise_offer *o = &u->o[i];
+
+        if (o->od_price <= 0)
+            continue;
+        if (a->discount >= 0) {
+            v = xgrow(v, &cap, *n + 1, sizeof(*v));
+            choose(u, o, a->term, a->discount, &v[(*n)++]);
+            continue;
+        }
+        for (k = 0; advise_levels[k].cloud; k++) {
+            if (strcmp(advise_levels[k].cloud, o->cloud) != 0)
+                continue;
+            v = xgrow(v, &cap, *n + 1, sizeof(*v));
+            choose(u, o, advise_levels[k].term, advise_levels[k].discount, &v[(*n)++]);
+        }
+    }
+    return v;
+}
+
+static void print_table(const struct advise_usage *u, const struct choice *c, size_t n,
+                        const char *store)
+{
+    char day[32], m[3][32];
+    time_t t = (time_t)u->from;
+    struct tm tm;
+    size_t i;
+
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d %H:%M", &tm);
+    printf("usage: %.0f hours from %s UTC (%s)\n\n", hours_of(u), day, store);
+    printf("%-52s %4s %6s %6s %6s %6s %6s %14s %14s %15s\n", "OFFER", "TERM", "DISC",
+           "NODES", "PEAK", "UTIL", "BREAK", "ON-DEMAND/MO", "SAVING/MO", "SAVING/TERM");
+    for (i = 0; i < n; i++) {
+        char name[160];
+
+        snprintf(name, sizeof(name), "%s/%s %s", c[i].o->cloud, c[i].o->region,
+                 c[i].o->instance_type);
+        printf("%-52s %4s %5.0f%% %6ld %6.0f %5.0f%% %5.0f%% %14s %14s %15s\n", name,
+               c[i].term, 100 * c[i].discount, c[i].pick.nodes, c[i].o->peak,
+               100 * c[i].pick.utilisation, 100 * c[i].pick.break_even,
+               str_money(m[0], sizeof(m[0]),
+                         c[i].o->node_hours * c[i].o->od_price * HOURS_PER_MONTH /
+                             hours_of(u)),
+               str_money(m[1], sizeof(m[1]), c[i].month),
+               str_money(m[2], sizeof(m[2]), c[i].term_saving));
+    }
+    printf(
+        "\nNODES: committed nodes that save the most over the hours seen; UTIL: their "
+        "expected use; BREAK: the use below which a node would not pay (1 - discount).\n"
+        "Savings per month are the hours seen scaled to 730 h; over the term, if usage "
+        "stays as it was.\n");
+}
+
+static json_t *to_json(const struct advise_usage *u, const struct choice *c, size_t n)
+{
+    json_t *o = json_object(), *arr = json_array();
+    size_t i;
+
+    json_object_set_new(o, "from", json_real(u->from));
+    json_object_set_new(o, "hours", json_real(hours_of(u)));
+    for (i = 0; i < n; i++)
+        json_array_append_new(
+            arr,
+            json_pack("{s:s,s:s,s:s,s:f,s:f,s:f,s:s,s:f,s:I,s:f,s:f,s:f,s:f,s:f}",
+                      "cloud", c[i].o->cloud, "region", c[i].o->region, "instance_type",
+                      c[i].o->instance_type, "on_demand_price_hour", c[i].o->od_price,
+                      "node_hours", c[i].o->node_hours, "peak_nodes", c[i].o->peak,
+                      "term", c[i].term, "discount", c[i].discount, "nodes",
+                      (json_int_t)c[i].pick.nodes, "utilisation", c[i].pick.utilisation,
+                      "break_even_utilisation", c[i].pick.break_even, "saving_observed",
+                      c[i].pick.saving, "saving_per_month", c[i].month,
+                      "saving_over_term", c[i].term_saving));
+    json_object_set_new(o, "recommendations", arr);
+    return o;
+}
+
+/* The --term rows with nodes to commit, as a commitments file (written to
+ * FILE.tmp and renamed). */
+static int write_out(const char *path, const struct advise_usage *u,
+                     const struct choice *c, size_t n, const char *term)
+{
+    char *tmp = xasprintf("%s.tmp", path), day[16];
+    time_t t = (time_t)u->from;
+    FILE *f = fopen(tmp, "w");
+    struct tm tm;
+    size_t i, rows = 0;
+    int bad;
+
+    if (f == NULL) {
+        fprintf(stderr, "stratus: cannot write %s\n", tmp);
+        free(tmp);
+        return 3;
+    }
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    fprintf(f, "cloud,region,zone,instance_type,nodes,term,start,discount\n");
+    for (i = 0; i < n; i++) {
+        if (strcmp(c[i].term, term) != 0 || c[i].pick.nodes <= 0)
+            continue;
+        fprintf(f, "%s,%s,,%s,%ld,%s,%s,%.4f\n", c[i].o->cloud, c[i].o->region,
+                c[i].o->instance_type, c[i].pick.nodes, term, day, c[i].discount);
+        rows++;
+    }
+    bad = fclose(f) != 0 || rename(tmp, path) != 0;
+    if (bad)
+        fprintf(stderr, "stratus: cannot write %s\n", path);
+    else
+        fprintf(stderr, "wrote %zu commitment%s (%s, starting %s) to %s\n", rows,
+                rows == 1 ? "" : "s", term, day, path);
+    free(tmp);
+    return bad ? 3 : 0;
+}
+
+static int advise(const struct advise_args *a, const char *store_path, struct store *st,
+                  const struct catalog *cat)
+{
+    struct advise_usage u;
+    struct choice *c;
+    struct err e;
+    size_t n;
+    int rc;
+
+    err_clear(&e);
+    if (advise_read_store(st, cat, (double)time(NULL), &u, &e) != 0) {
+        err_prefix(&e, "%s", store_path);
+        return cli_fail(&e);
+    }
+    c = choices(a, &u, &n);
+    if (n == 0) {
+        fprintf(stderr, "stratus: no offer with on-demand usage has a published discount "
+                        "level (OCI publishes none): give --discount D --term T\n");
+        rc = 2;
+    } else if (a->json) {
+        json_t *j = to_json(&u, c, n);
+
+        json_dumpf(j, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(j);
+        rc = 0;
+    } else {
+        print_table(&u, c, n, store_path);
+        rc = 0;
+    }
+    if (rc == 0 && a->out)
+        rc = write_out(a->out, &u, c, n, a->term);
+    free(c);
+    advise_usage_free(&u);
+    return rc;
+}
+
+static int run_advise(int argc, char **argv)
+{
+    struct advise_args a;
+    struct catalog *cat = NULL;
+    struct store *st = NULL;
+    char *home = NULL, *path;
+    struct err e;
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (a.store == NULL)
+        home = cli_home();
+    path = a.store ? xstrdup(a.store) : xasprintf("%s/stratus.db", home);
+    free(home);
+    err_clear(&e);
+    /* store_open would create a missing store: say so instead */
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr,
+                "stratus: no store at %s (give --store PATH: a server home's "
+                "stratus.db, or a simulation's from --keep-stores DIR)\n",
+                path);
+        rc = 2;
+    } else if ((rc = cli_load_catalog(a.catalog, &cat)) == 0) {
+        if (store_open(&st, path, &e) != 0)
+            rc = cli_fail(&e);
+        else
+            rc = advise(&a, path, st, cat);
+    }
+    if (st)
+        store_close(st);
+    catalog_free(cat);
+    free(path);
+    return rc;
+}
+
+const struct cli_cmd cli_cmd_advise = {
+    "advise", "advise commitments: nodes to commit to, from actual usage", run_advise,
+    advise_usage};

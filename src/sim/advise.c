@@ -1,0 +1,312 @@
+/*
+ * advise.c - the commitments advisor (see advise.h).
+ *
+ * Layout: the discount levels; reading usage from a store (one pass over
+ * the attempts, a page at a time, into per-offer hourly curves); the choice
+ * of N.
+ */
+#include "advise.h"
+#include "../catalog/catalog.h"
+#include "../plan/plan.h"
+#include "../store/store.h"
+#include "../util/xmem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* docs/commitments.md says where each number comes from and which are
+ * assumptions; `--discount` overrides them.  OCI publishes none. */
+const struct advise_level advise_levels[] = {
+    {"azure", "1y", 0.32, "reserved VM instance"},
+    {"azure", "3y", 0.72, "reserved VM instance (published \"up to\")"},
+    {"gcp", "1y", 0.37, "resource-based CUD"},
+    {"gcp", "3y", 0.57, "resource-based CUD (published \"up to\")"},
+    {"aws", "3y", 0.72, "EC2 Instance Savings Plan (published \"up to\")"},
+    {NULL, NULL, 0, NULL},
+};
+
+double advise_term_months(const char *term)
+{
+    char *rest;
+    long n = strtol(term, &rest, 10);
+
+    if (rest == term || n < 1 || n > 100 || rest[0] == '\0' || rest[1] != '\0')
+        return 0;
+    return rest[0] == 'y' ? 12.0 * (double)n : rest[0] == 'm' ? (double)n : 0;
+}
+
+/* ---- usage ---- */
+
+#define PAGE 8192
+
+static int counts(const struct store_attempt *a)
+{
+    return a->running_at > 0 && (a->mode == PLAN_ONDEMAND || a->mode == PLAN_COMMITTED);
+}
+
+static double run_end(const struct store_attempt *a, double now)
+{
+    return a->ended_at > 0 ? a->ended_at : now;
+}
+
+/* One pass over the attempts: where it writes. */
+struct pass {
+    struct advise_usage *u;
+    size_t cap; /* of u->o */
+    double now; /* live attempts run until then */
+    double to;  /* the first pass: where the window ends */
+};
+
+/* The offer slot of attempt a, made on first sight. */
+static struct advise_offer *slot(struct pass *p, const struct store_attempt *a)
+{
+    struct advise_usage *u = p->u;
+    size_t i;
+
+    for (i = 0; i < u->n; i++)
+        if (strcmp(u->o[i].cloud, a->cloud) == 0 &&
+            strcmp(u->o[i].region, a->region) == 0 &&
+            strcmp(u->o[i].instance_type, a->instance_type) == 0)
+            return &u->o[i];
+    u->o = xgrow(u->o, &p->cap, u->n + 1, sizeof(*u->o));
+    memset(&u->o[u->n], 0, sizeof(u->o[0]));
+    u->o[u->n].cloud = xstrdup(a->cloud);
+    u->o[u->n].region = xstrdup(a->region);
+    u->o[u->n].instance_type = xstrdup(a->instance_type);
+    u->o[u->n].od_price = -1;
+    u->o[u->n].usage = xcalloc(u->nbins + 1, sizeof(double));
+    return &u->o[u->n++];
+}
+
+/* The curve of o's gangs of `nodes` nodes, made on first sight (the sizes
+ * kept increasing). */
+static double *gang_curve(const struct advise_usage *u, struct advise_offer *o, int nodes)
+{
+    size_t i = 0, k;
+
+    while (i < o->ngangs && o->gangs[i] < nodes)
+        i++;
+    if (i < o->ngangs && o->gangs[i] == nodes)
+        return o->gang_usage[i];
+    o->gangs = xrealloc(o->gangs, (o->ngangs + 1) * sizeof(*o->gangs));
+    o->gang_usage = xrealloc(o->gang_usage, (o->ngangs + 1) * sizeof(*o->gang_usage));
+    for (k = o->ngangs; k > i; k--) {
+        o->gangs[k] = o->gangs[k - 1];
+        o->gang_usage[k] = o->gang_usage[k - 1];
+    }
+    o->gangs[i] = nodes;
+    o->gang_usage[i] = xcalloc(u->nbins + 1, sizeof(double));
+    o->ngangs++;
+    return o->gang_usage[i];
+}
+
+/* Spread an attempt's nodes over the bins it ran in. */
+static void add_run(const struct advise_usage *u, struct advise_offer *o, double a,
+                    double z, int nodes)
+{
+    size_t b = (size_t)((a - u->from) / ADVISE_BIN_S);
+    double *g = gang_curve(u, o, nodes);
+
+    for (; b < u->nbins; b++) {
+        double lo = fmax(a, u->from + ADVISE_BIN_S * (double)b);
+        double hi = fmin(z, u->from + ADVISE_BIN_S * (double)(b + 1));
+
+        if (hi <= lo)
+            break;
+        o->usage[b] += nodes * (hi - lo) / ADVISE_BIN_S;
+        g[b] += nodes * (hi - lo) / ADVISE_BIN_S;
+        o->node_hours += nodes * (hi - lo) / 3600.0;
+    }
+}
+
+typedef void (*att_fn)(struct pass *p, const struct store_attempt *a);
+
+/* Call fn for every attempt of the store, a page at a time. */
+static int each_attempt(struct store *st, struct pass *p, att_fn fn, struct err *e)
+{
+    int64_t after = 0;
+    int rc;
+
+    for (;;) {
+        struct store_attempt *a = NULL;
+        size_t n = 0, i;
+
+        if ((rc = store_attempt_page(st, after, PAGE, &a, &n, e)) != 0)
+            return rc;
+        for (i = 0; i < n; i++)
+            fn(p, &a[i]);
+        if (n > 0)
+            after = a[n - 1].id;
+        store_attempts_free(a, n);
+        if (n < PAGE)
+            return 0;
+    }
+}
+
+/* First pass: the window [from, to) of every attempt that ran. */
+static void span_of(struct pass *p, const struct store_attempt *a)
+{
+    if (a->running_at <= 0)
+        return;
+    if (p->u->nbins == 0 || a->running_at < p->u->from)
+        p->u->from = a->running_at;
+    p->u->nbins = 1;
+    p->to = fmax(p->to, run_end(a, p->now));
+}
+
+/* Second pass: the curves. */
+static void add_usage(struct pass *p, const struct store_attempt *a)
+{
+    struct advise_offer *o;
+
+    if (!counts(a))
+        return;
+    o = slot(p, a);
+    if (a->mode == PLAN_ONDEMAND && a->price_hour > o->od_price)
+        o->od_price = a->price_hour; /* until the catalog says otherwise */
+    add_run(p->u, o, a->running_at, run_end(a, p->now), a->nodes);
+}
+
+/* The least on-demand list price of the offer in the catalog, or -1. */
+static double list_price(const struct catalog *cat, const struct advise_offer *o)
+{
+    double best = -1;
+    size_t i;
+
+    for (i = 0; cat != NULL && i < catalog_noffers(cat); i++) {
+        const struct offer *f = catalog_offer(cat, i);
+
+        if (f->price >= 0 && strcmp(f->cloud, o->cloud) == 0 &&
+            strcmp(f->region, o->region) == 0 &&
+            strcmp(f->instance_type, o->instance_type) == 0 &&
+            (best < 0 || f->price < best))
+            best = f->price;
+    }
+    return best;
+}
+
+/* Most on-demand spend first (the offers a negotiation is about). */
+static int by_spend(const void *a, const void *b)
+{
+    const struct advise_offer *x = a, *y = b;
+    double sx = x->node_hours * x->od_price, sy = y->node_hours * y->od_price;
+    int c;
+
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    c = strcmp(x->cloud, y->cloud);
+    if (c == 0)
+        c = strcmp(x->region, y->region);
+    return c != 0 ? c : strcmp(x->instance_type, y->instance_type);
+}
+
+int advise_read_store(struct store *st, const struct catalog *cat, double now,
+                      struct advise_usage *u, struct err *e)
+{
+    struct pass p = {u, 0, now, 0};
+    size_t i;
+    int rc;
+
+    memset(u, 0, sizeof(*u));
+    if ((rc = each_attempt(st, &p, span_of, e)) != 0)
+        return rc;
+    if (u->nbins == 0)
+        return err_set(e, ST_ENOTFOUND,
+                       "no attempt in the store has run: there is no usage "
+                       "to advise on");
+    u->from = floor(u->from / 3600) * 3600;
+    /* whole hours, so that the window reads as hours */
+    u->nbins = (size_t)ceil((p.to - u->from) / 3600) * (size_t)(3600 / ADVISE_BIN_S);
+    u->nbins = u->nbins > 0 ? u->nbins : (size_t)(3600 / ADVISE_BIN_S);
+    if ((rc = each_attempt(st, &p, add_usage, e)) != 0) {
+        advise_usage_free(u);
+        return rc;
+    }
+    if (u->n == 0)
+        return err_set(e, ST_EINFEASIBLE,
+                       "no on-demand or committed usage in the store (only "
+                       "spot, which no commitment beats)");
+    for (i = 0; i < u->n; i++) {
+        struct advise_offer *o = &u->o[i];
+        double lp = list_price(cat, o);
+        size_t h;
+
+        if (lp >= 0)
+            o->od_price = lp;
+        for (h = 0; h < u->nbins; h++)
+            o->peak = fmax(o->peak, o->usage[h]);
+    }
+    qsort(u->o, u->n, sizeof(*u->o), by_spend);
+    return 0;
+}
+
+void advise_usage_free(struct advise_usage *u)
+{
+    size_t i;
+
+    for (i = 0; i < u->n; i++) {
+        size_t k;
+
+        for (k = 0; k < u->o[i].ngangs; k++)
+            free(u->o[i].gang_usage[k]);
+        free(u->o[i].gang_usage);
+        free(u->o[i].gangs);
+        free(u->o[i].cloud);
+        free(u->o[i].region);
+        free(u->o[i].instance_type);
+        free(u->o[i].usage);
+    }
+    free(u->o);
+    memset(u, 0, sizeof(*u));
+}
+
+/* ---- the choice ---- */
+
+void advise_best(const double *usage, size_t nbins, double bin_h, double od_price,
+                 double commit_price, struct advise_pick *out)
+{
+    static const int one = 1;
+
+    advise_best_gangs(&usage, &one, 1, nbins, bin_h, od_price, commit_price, out);
+}
+
+void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
+                       size_t nbins, double bin_h, double od_price, double commit_price,
+                       struct advise_pick *out)
+{
+    double *cum = xcalloc(nbins + 1, sizeof(double)); /* the gangs of at most n nodes */
+    double peak = 0, best = 0, covered_best = 0;
+    long n, top, best_n = 0;
+    size_t h, g = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->break_even = od_price > 0 ? commit_price / od_price : 1;
+    for (h = 0; h < nbins; h++) {
+        double all = 0;
+
+        for (g = 0; g < ngangs; g++)
+            all += curves[g][h];
+        peak = fmax(peak, all);
+    }
+    top = (long)ceil(peak - 1e-9);
+    for (n = 1, g = 0; n <= top && od_price > 0; n++) {
+        double covered = 0, s;
+
+        for (; g < ngangs && gangs[g] <= n; g++)
+            for (h = 0; h < nbins; h++)
+                cum[h] += curves[g][h];
+        for (h = 0; h < nbins; h++)
+            covered += fmin(cum[h], (double)n);
+        s = (od_price * covered - (double)n * commit_price * (double)nbins) * bin_h;
+        if (s > best + 1e-9) {
+            best = s;
+            best_n = n;
+            covered_best = covered;
+        }
+    }
+    free(cum);
+    out->nodes = best_n;
+    out->saving = best;
+    out->utilisation = best_n > 0 ? covered_best / ((double)best_n * (double)nbins) : 0;
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Black-box tests of committed capacity: simulate and keep the stores, ask
+# `stratus advise commitments` what to commit to from the azure-ondemand
+# run's usage, simulate again with that commitments file, and check that the
+# runs use the committed nodes (never more at once than committed), that each
+# run and the bound pay the same fixed cost, shown apart in the cost split;
+# then bad input.
+. "$(dirname "$0")/lib.sh"
+EX="$SOURCE_DIR/examples"
+
+# The 300-job workload of test_simulate.sh: two days, data in azure/eastus.
+awk 'BEGIN {
+  srand(5); print "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb"
+  for (i = 0; i < 300; i++) {
+    r = rand(); g = r < 0.5 ? 1 : r < 0.7 ? 4 : r < 0.9 ? 8 : 16
+    d = int(600 + rand() * 4 * 3600); kind = (g >= 8 && d > 7200) ? "train" : "batch"
+    dl = (kind == "batch" && rand() < 0.3) ? int(d * 2) : ""; ck = d > 3600 ? 1800 : ""
+    printf "%d,j%d,lab,%s,%s,%d,%d,%s,%s,azure/eastus,%d\n", i * 600, i, kind, (g >= 8 ? "H100" : "A100-80GB"), g, d, dl, ck, 50
+  }
+}' >"$TMP/w.csv"
+SIM=("$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml")
+
+run 0 "${SIM[@]}" --policies azure-ondemand,stratus --keep-stores "$TMP/st1" --json
+[ "$(json 'all(r["cost_split"]["commitments"] == 0 for r in j)')" = True ] ||
+  fail "no commitments, no commitment cost: $OUT"
+ok "simulate without commitments: the cost split's commitments are 0"
+
+run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --json --out "$TMP/c.csv"
+echo "$OUT" >"$TMP/advice.json"
+[ "$(json 'j["hours"] > 40')" = True ] || fail "two days of usage expected: $OUT"
+[ "$(json '[(r["term"], round(r["discount"], 2)) for r in j["recommendations"] if r["instance_type"] == "Standard_ND96isr_H100_v5"]')" = \
+  "[('1y', 0.32), ('3y', 0.72)]" ] || fail "ND H100 v5 at Azure's two published levels: $OUT"
+[ "$(json 'all(abs(r["break_even_utilisation"] - (1 - r["discount"])) < 1e-9 for r in j["recommendations"])')" = True ] ||
+  fail "break-even utilisation is 1 - discount: $OUT"
+[ "$(json 'all(r["nodes"] == 0 or r["utilisation"] >= r["break_even_utilisation"] for r in j["recommendations"])')" = True ] ||
+  fail "committed nodes are used at least at break-even: $OUT"
+[ "$(json 'all(r["saving_per_month"] >= 0 and (r["nodes"] > 0) == (r["saving_per_month"] > 0) for r in j["recommendations"])')" = True ] ||
+  fail "a recommendation saves money exactly when it commits nodes: $OUT"
+[ "$(json '[r for r in j["recommendations"] if r["term"] == "3y"][0]["nodes"] >= [r for r in j["recommendations"] if r["term"] == "1y"][0]["nodes"]')" = True ] ||
+  fail "a deeper discount never commits fewer nodes: $OUT"
+has "$ERR" "commitments (1y, starting 2024-01-01) to $TMP/c.csv"
+has "$(head -1 "$TMP/c.csv")" "cloud,region,zone,instance_type,nodes,term,start,discount"
+has "$(cat "$TMP/c.csv")" "azure,eastus,,Standard_ND96isr_H100_v5,"
+ND=$(awk -F, '$4 == "Standard_ND96isr_H100_v5" {print $5}' "$TMP/c.csv")
+[ "${ND:-0}" -ge 1 ] || fail "some ND H100 v5 nodes to commit: $(cat "$TMP/c.csv")"
+ok "advise: nodes per offer at each published level, break-even = 1 - discount, the 1y file"
+
+run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db"
+has "$OUT" "BREAK"
+has "$OUT" "azure/eastus Standard_ND96isr_H100_v5"
+run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --discount 50% --term 3y --json
+[ "$(json 'all(r["term"] == "3y" and r["discount"] == 0.5 for r in j["recommendations"])')" = True ] ||
+  fail "--discount replaces the levels: $OUT"
+ok "advise: the table, and --discount with --term"
+
+run 0 "${SIM[@]}" --commitments "$TMP/c.csv" --keep-stores "$TMP/st2" --json \
+  --policies stratus,azure-ondemand,spot-else-ondemand,offline-bound
+[ "$(json 'len(set(round(r["cost_split"]["commitments"] if not r["lower_bound"] else r["commitments"], 6) for r in j)) == 1 and j[0]["cost_split"]["commitments"] > 0')" = True ] ||
+  fail "every run and the bound pay the same commitments: $OUT"
+[ "$(json 'all(abs(sum(r["cost_split"].values()) - r["cost"]) < 1e-6 * r["cost"] for r in j if not r["lower_bound"])')" = True ] ||
+  fail "the cost split adds up to the cost: $OUT"
+[ "$(json 'all(r["cost"] >= j[3]["cost"] - 1e-6 for r in j)')" = True ] || fail "the bound stays below every run: $OUT"
+ok "simulate --commitments: the fixed cost apart, the same for every run and the bound"
+
+# The runs used the committed nodes, never more at once than committed, at no
+# marginal cost.
+python3 - "$TMP/st2" "$ND" <<'PY' || fail "committed attempts"
+import sqlite3, sys
+d, nd = sys.argv[1], int(sys.argv[2])
+for pol in ("stratus", "azure-ondemand", "spot-else-ondemand"):
+    db = sqlite3.connect(f"{d}/{pol}.db")
+    rows = db.execute("select launched_at, ended_at, nodes, cost, egress from attempts "
+                      "where mode = 2 and instance_type = 'Standard_ND96isr_H100_v5'").fetchall()
+    assert rows, f"{pol}: no attempt on the committed ND H100 v5 nodes"
+    ev = sorted([(a, n) for a, e, n, c, g in rows] + [(e, -n) for a, e, n, c, g in rows],
+                key=lambda x: (x[0], x[1]))
+    cur = top = 0
+    for _, n in ev:
+        cur += n
+        top = max(top, cur)
+    assert top <= nd, f"{pol}: {top} committed nodes at once, {nd} committed"
+    assert all(abs(c - g) < 1e-9 for a, e, n, c, g in rows), f"{pol}: committed compute is prepaid"
+PY
+ok "simulate --commitments: every policy uses the committed nodes, never more than committed"
+
+run 0 "${SIM[@]}" --commitments "$TMP/c.csv" --policies azure-ondemand,offline-bound
+has "$OUT" "COMMITMENTS"
+has "$OUT" "COST SPLIT"
+ok "simulate --commitments: the table's cost split"
+
+# Bad input.
+printf 'cloud,region,zone,instance_type,nodes,term,start,discount\nazure,eastus,,Standard_ND96isr_H100_v5,2,1y,2024-01-01,2.5\n' >"$TMP/bad.csv"
+run 2 "${SIM[@]}" --commitments "$TMP/bad.csv" --policies stratus
+has "$ERR" "bad.csv:2:56: column 'discount': '2.5' is not a fraction in [0, 1)"
+printf 'cloud,region,zone,instance_type,nodes,start,discount\nazure,eastus,,ND_H100,2,2024-01-01,0.3\n' >"$TMP/bad2.csv"
+run 2 "${SIM[@]}" --commitments "$TMP/bad2.csv" --policies stratus
+has "$ERR" "bad2.csv:2:15: no offer ND_H100 in azure/eastus to commit to"
+run 2 "${SIM[@]}" --commitments "$TMP/none.csv" --policies stratus
+has "$ERR" "none.csv"
+run 2 "$STRATUS" simulate --service "$EX/serve-llm.yaml" --requests "$TMP/w.csv" --commitments "$TMP/c.csv"
+has "$ERR" "simulate --service takes no --commitments"
+run 2 "$STRATUS" advise commitments --store "$TMP/nothing.db"
+has "$ERR" "no store at $TMP/nothing.db"
+run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --discount 1.2
+has "$ERR" "--discount takes a fraction in [0, 1)"
+run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --term 2w
+has "$ERR" "--term takes a term like 1y"
+run 2 "$STRATUS" advise reservations
+has "$ERR" "advise what?"
+ok "bad input: file:line:col for the commitments file, and the advisor's options"

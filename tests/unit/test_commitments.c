@@ -1,0 +1,425 @@
+/*
+ * test_commitments.c - committed capacity: the commitments file (new and old
+ * columns, errors with file:line:col), its fixed cost over a window, the
+ * controller never running more nodes on a commitment than it holds (also
+ * across a restart), the simulator's charge, and the advisor's choice on
+ * usage curves whose best node count is known by hand.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "schedtest.h"
+#include "testutil.h"
+#include "plan/plan.h"
+#include "sim/advise.h"
+#include "sim/trace.h"
+
+#define SCHED_CAT TEST_DATA "/sched/catalog"
+#define DAY 86400.0
+
+static struct catalog *load_cat(void)
+{
+    struct catalog *cat = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (catalog_load(&cat, SCHED_CAT, &e) != 0)
+        fail_msg("%s", e.msg);
+    return cat;
+}
+
+/* Write text as a commitments file and load it into cat; the rc, e filled. */
+static int load_text(struct catalog *cat, const char *text, struct err *e)
+{
+    char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
+    int rc;
+
+    tu_write(dir, "c.csv", text);
+    err_clear(e);
+    rc = catalog_load_commitments(cat, path, e);
+    tu_rmdir(dir);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+static void test_format(void **state)
+{
+    struct catalog *cat = load_cat();
+    const struct commitment *m;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,nodes,term,start,discount,"
+                  "price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,3,1y,2026-01-01,37%,\n"
+                  "gcp,us-central1,,a3-highgpu-8g,2,6m,2026-03-01,,50\n",
+                  &e),
+        0);
+    assert_int_equal(catalog_ncommitments(cat), 2);
+    m = catalog_commitment(cat, 0);
+    assert_int_equal(m->count, 3);
+    assert_true(m->start == 1767225600.0);           /* 2026-01-01 */
+    assert_true(m->end == 1767225600.0 + 365 * DAY); /* one calendar year on */
+    assert_true(fabs(m->discount - 0.37) < 1e-12);
+    assert_true(fabs(m->price_hour - 96.0 * 0.63) < 1e-9); /* off the list price */
+    m = catalog_commitment(cat, 1);
+    assert_true(m->price_hour == 50 && m->discount == 0);
+    assert_true(m->end ==
+                1772323200.0 + (31 + 30 + 31 + 30 + 31 + 31) * DAY); /* 2026-09-01 */
+    /* the old columns still read */
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,count,start,end,price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,4,,,60\n",
+                  &e),
+        0);
+    assert_int_equal(catalog_ncommitments(cat), 1);
+    assert_int_equal(catalog_commitment(cat, 0)->count, 4);
+    assert_true(catalog_commitment(cat, 0)->end == 0);
+    catalog_free(cat);
+}
+
+struct bad {
+    const char *row;    /* after the header below */
+    const char *expect; /* substring of the message */
+};
+
+static const char HDR[] =
+    "cloud,region,zone,instance_type,nodes,term,start,end,price_hour,"
+    "discount,count\n";
+
+static const struct bad bads[] = {
+    {"azure,eastus,,Standard_ND96isr_H100_v5,,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2:40: missing 'nodes'"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,2\n",
+     "c.csv:2:62: give 'nodes' or its old name 'count', not both"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1w,2026-01-01,,,0.3,\n",
+     "c.csv:2:42: column 'term': '1w' is not a term like 1y"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,,,,0.3,\n",
+     "c.csv:2:42: a term needs a start date"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,2027-01-01,,0.3,\n",
+     "c.csv:2:56: give 'term' or 'end', not both"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,,\n",
+     "c.csv:2:57: missing price: give 'price_hour'"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,50,0.3,\n",
+     "c.csv:2:60: give 'price_hour' or 'discount', not both"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,1.5,\n",
+     "c.csv:2:58: column 'discount': '1.5' is not a fraction in [0, 1)"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,-3,,\n",
+     "c.csv:2:57: negative price_hour"},
+    {"azure,eastus,,ND_H100,2,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2:15: no offer ND_H100 in azure/eastus to commit to"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,0,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2: column 'nodes'"},
+    {"azure,westus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2: unknown region 'azure/westus'"},
+};
+
+static void test_errors(void **state)
+{
+    struct catalog *cat = load_cat();
+    size_t i;
+
+    (void)state;
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,nodes,term,start,price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,1,1y,2026-01-01,40\n",
+                  &(struct err){0}),
+        0);
+    for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+        char *text = xasprintf("%s%s", HDR, bads[i].row);
+        struct err e;
+        int rc = load_text(cat, text, &e);
+
+        if (rc == 0 || strstr(e.msg, bads[i].expect) == NULL)
+            fail_msg("case %zu: rc=%d, message '%s' lacks '%s'", i, rc, e.msg,
+                     bads[i].expect);
+        /* a failed load keeps the commitments the catalog had */
+        assert_int_equal(catalog_ncommitments(cat), 1);
+        assert_true(catalog_commitment(cat, 0)->price_hour == 40);
+        free(text);
+    }
+    catalog_free(cat);
+}
+
+static void test_cost_window(void **state)
+{
+    struct commitment m = {"azure",       "eastus",      "", "X", 2,
+                           1000.0 * 3600, 2000.0 * 3600, 10, 0,   0};
+    struct commitment open = m;
+
+    (void)state;
+    /* 2 nodes x $10 x the hours of [1000 h, 2000 h) inside the window */
+    assert_true(fabs(catalog_commitment_cost(&m, 0, 1500.0 * 3600) - 2 * 10 * 500) <
+                1e-9);
+    assert_true(fabs(catalog_commitment_cost(&m, 0, 9000.0 * 3600) - 2 * 10 * 1000) <
+                1e-9);
+    assert_true(catalog_commitment_cost(&m, 2000.0 * 3600, 3000.0 * 3600) == 0);
+    assert_true(catalog_commitment_cost(&m, 0, 999.0 * 3600) == 0);
+    open.start = 0;
+    open.end = 0;
+    assert_true(fabs(catalog_commitment_cost(&open, 100.0 * 3600, 110.0 * 3600) - 200) <
+                1e-9);
+}
+
+/* The simulator charges every run the same fixed cost over the study. */
+static void test_sim_charge(void **state)
+{
+    struct catalog *cat = load_cat();
+    struct trace tr;
+    struct trace_job jobs[2];
+    struct sim_input in;
+    struct sim_result r;
+    struct err e;
+    double t0 = 1767225600.0; /* 2026-01-01 */
+
+    (void)state;
+    assert_int_equal(
+        load_text(cat,
+                  "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,3,2026-01-02,,50\n"
+                  "gcp,us-central1,,a3-highgpu-8g,1,2025-01-01,2026-01-01,70\n",
+                  &e),
+        0);
+    memset(&in, 0, sizeof(in));
+    memset(&r, 0, sizeof(r));
+    memset(jobs, 0, sizeof(jobs));
+    trace_init(&tr);
+    jobs[0].submit_s = 0;
+    jobs[0].duration_s = 3600;
+    jobs[1].submit_s = 2 * DAY;
+    jobs[1].duration_s = 2 * DAY; /* the study ends at day 4 without a run's end */
+    tr.jobs = jobs;
+    tr.njobs = 2;
+    in.cat = cat;
+    in.work = &tr;
+    in.t0 = t0;
+    r.cost = 100;
+    r.cost_by_cloud[0] = 100;
+    sim_charge_commitments(&in, 3 * DAY, &r); /* the runs were done by day 3 */
+    assert_true(fabs(r.commit_cost - 3 * 50 * 48) <
+                1e-6); /* day 1 to 3; the gcp one ended */
+    assert_true(fabs(r.cost - 100 - 3 * 50 * 48) < 1e-6);
+    assert_true(fabs(r.cost_by_cloud[0] - 100 - 3 * 50 * 48) < 1e-6);
+    memset(&r, 0, sizeof(r));
+    sim_charge_commitments(&in, 0, &r);
+    assert_true(fabs(r.commit_cost - 3 * 50 * 72) < 1e-6);
+    tr.jobs = NULL;
+    tr.njobs = 0;
+    trace_free(&tr);
+    catalog_free(cat);
+}
+
+/* ---- the controller ---- */
+
+static const char *const H100_2H = "name: h100\n"
+                                   "resources:\n"
+                                   "  accelerators: H100:8\n"
+                                   "  use_spot: false\n"
+                                   "run: train\n"
+                                   "stratus:\n"
+                                   "  duration: 2h\n";
+
+struct watch {
+    long max_committed; /* most nodes on committed attempts at once */
+    int restarted;
+};
+
+static long live_committed(struct st *w, double *cost)
+{
+    struct store_attempt *v = NULL;
+    struct err e;
+    size_t n = 0, i;
+    long nodes = 0;
+
+    err_clear(&e);
+    if (store_attempt_page(w->store, 0, 0, &v, &n, &e) != 0)
+        st_die("store_attempt_page", e.msg);
+    for (i = 0; i < n; i++) {
+        if (v[i].mode != PLAN_COMMITTED)
+            continue;
+        if (v[i].state != ATT_ENDED)
+            nodes += v[i].nodes;
+        if (cost)
+            *cost += v[i].cost + v[i].price_hour;
+    }
+    store_attempts_free(v, n);
+    return nodes;
+}
+
+static int watch_step(struct st *w, void *ctx)
+{
+    struct watch *x = ctx;
+    long c = live_committed(w, NULL);
+
+    x->max_committed = c > x->max_committed ? c : x->max_committed;
+    /* a controller killed while the commitment is full must not forget it */
+    if (c == 2 && !x->restarted) {
+        x->restarted = 1;
+        st_restart(w);
+    }
+    return st_all_ended(w, NULL);
+}
+
+static void test_sched_never_oversubscribes(void **state)
+{
+    struct st w;
+    struct watch x = {0, 0};
+    struct err e;
+    double cost = 0;
+    int64_t ids[6];
+    int i, committed = 0, ondemand = 0;
+
+    (void)state;
+    st_init(&w, NULL);
+    /* 2 committed nodes of the 4 on-demand ones in azure/eastus; the
+     * cheapest on demand is gcp (80 < 96): committed must still come first */
+    assert_int_equal(
+        load_text(w.cat,
+                  "cloud,region,zone,instance_type,nodes,term,start,discount\n"
+                  "azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,0.3\n",
+                  &e),
+        0);
+    for (i = 0; i < 6; i++)
+        ids[i] = st_submit(&w, H100_2H);
+    st_start(&w);
+    assert_true(st_run_until(&w, watch_step, &x, ST_T0 + DAY));
+    assert_true(x.restarted);
+    assert_int_equal(x.max_committed, 2);
+    for (i = 0; i < 6; i++) {
+        struct store_attempt a = st_attempt(&w, ids[i], 1);
+
+        committed += a.mode == PLAN_COMMITTED;
+        ondemand += a.mode == PLAN_ONDEMAND;
+        if (a.mode == PLAN_COMMITTED)
+            assert_string_equal(a.region, "eastus");
+        store_attempt_clear(&a);
+    }
+    assert_int_equal(committed, 2); /* the first two took it, the rest moved on */
+    assert_int_equal(ondemand, 4);
+    (void)live_committed(&w, &cost);
+    assert_true(cost == 0); /* prepaid: no marginal compute */
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+/* ---- the advisor ---- */
+
+static void test_advise_best(void **state)
+{
+    double u[100];
+    struct advise_pick p;
+    int i;
+
+    (void)state;
+    /* 5 nodes half the time, 3 for a fifth, none for the rest: nodes 1-3 are
+     * in use 70% of the time, nodes 4-5 50% */
+    for (i = 0; i < 100; i++)
+        u[i] = i < 50 ? 5 : i < 70 ? 3 : 0;
+    /* break-even 0.6: only nodes 1-3 pay */
+    advise_best(u, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 3);
+    assert_true(fabs(p.saving - (10.0 * 210 - 3 * 6 * 100)) < 1e-9);
+    assert_true(fabs(p.utilisation - 0.7) < 1e-12);
+    assert_true(fabs(p.break_even - 0.6) < 1e-12);
+    /* break-even 0.4: all five */
+    advise_best(u, 100, 1.0, 10, 4, &p);
+    assert_int_equal(p.nodes, 5);
+    assert_true(fabs(p.saving - (10.0 * 310 - 5 * 4 * 100)) < 1e-9);
+    /* break-even 0.8: none pays */
+    advise_best(u, 100, 1.0, 10, 8, &p);
+    assert_int_equal(p.nodes, 0);
+    assert_true(p.saving == 0);
+    /* bins of 5 minutes scale the saving, not the choice */
+    advise_best(u, 100, 1.0 / 12, 10, 6, &p);
+    assert_int_equal(p.nodes, 3);
+    assert_true(fabs(p.saving - (10.0 * 210 - 3 * 6 * 100) / 12) < 1e-9);
+    assert_true(advise_term_months("1y") == 12 && advise_term_months("3y") == 36 &&
+                advise_term_months("6m") == 6 && advise_term_months("1w") == 0);
+}
+
+/* An 8-node gang half the time, 3 one-node jobs 40% of the time, partly
+ * together: a node-count view says commit 3 (nodes 1-3 busy 70% of the time,
+ * break-even 60%), but 3 committed nodes serve only the one-node jobs, busy
+ * 40%; 8 or more serve both, at 57.5% at best.  So: none. */
+static void test_advise_gangs(void **state)
+{
+    double one[100], eight[100], all[100];
+    const double *curves[2] = {one, eight};
+    const int gangs[2] = {1, 8};
+    struct advise_pick p;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 100; i++) {
+        eight[i] = i < 50 ? 8 : 0;
+        one[i] = i >= 30 && i < 70 ? 3 : 0;
+        all[i] = one[i] + eight[i];
+    }
+    advise_best(all, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 3);
+    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 0);
+    /* at break-even 40% 8 nodes pay (the gang and the jobs after it: 400 + 60
+     * node-bins; 11 would cover 520 for 300 more) */
+    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 4, &p);
+    assert_int_equal(p.nodes, 8);
+    assert_true(fabs(p.saving - (10.0 * 460 - 8 * 4 * 100)) < 1e-9);
+    /* at 10% the three extra nodes pay too */
+    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 1, &p);
+    assert_int_equal(p.nodes, 11);
+    assert_true(fabs(p.saving - (10.0 * 520 - 11 * 1 * 100)) < 1e-9);
+}
+
+/* Usage read back from a store: on-demand and committed count, spot not. */
+static void test_advise_store(void **state)
+{
+    struct st w;
+    struct advise_usage u;
+    struct err e;
+    int i;
+
+    (void)state;
+    st_init(&w, NULL);
+    err_clear(&e);
+    assert_int_equal(advise_read_store(w.store, w.cat, ST_T0, &u, &e), ST_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "no attempt in the store has run"));
+    for (i = 0; i < 3; i++)
+        st_submit(&w, H100_2H);
+    st_start(&w);
+    assert_true(st_run_all(&w, ST_T0 + DAY));
+    assert_int_equal(advise_read_store(w.store, w.cat, ST_T0, &u, &e), 0);
+    assert_int_equal(u.n, 1); /* all three on the cheapest on demand: gcp us-central1 */
+    assert_string_equal(u.o[0].instance_type, "a3-highgpu-8g");
+    assert_true(u.o[0].od_price == 80);
+    assert_true(fabs(u.o[0].node_hours - 3 * 2) < 1e-6);
+    assert_true(fabs(u.o[0].peak - 3) < 1e-6);
+    assert_int_equal(u.o[0].ngangs, 1);
+    assert_int_equal(u.o[0].gangs[0], 1);
+    advise_usage_free(&u);
+    st_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_cost_window),
+        cmocka_unit_test(test_sim_charge),
+        cmocka_unit_test(test_sched_never_oversubscribes),
+        cmocka_unit_test(test_advise_best),
+        cmocka_unit_test(test_advise_gangs),
+        cmocka_unit_test(test_advise_store),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
