@@ -25,6 +25,11 @@
  *                    YYYY-MM-DD or empty for open)
  *   quotas.csv       optional: cloud,region,accelerator,limit (accelerators;
  *                    region may be '*')
+ *   throughput.csv   optional: accelerator,train,infer,cores_per_chip,source,note
+ *                    (work per hour of one accelerator relative to the table's
+ *                    reference, per chip; empty = unknown; a TPU family row
+ *                    "tpu-v5p" with cores_per_chip covers its slices; see
+ *                    docs/throughput.md)
  *
  * Every string in the catalog is interned: equal strings are equal pointers,
  * which keeps offers small and comparisons cheap at a million offers.
@@ -156,6 +161,18 @@ double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char 
 double geo_km(double lat1, double lon1, double lat2, double lon2);
 /* Expected spot preemptions per node-hour for an offer. */
 double catalog_preempt_rate(const struct catalog *cat, const struct offer *o);
+
+/* Work per hour of one accelerator as offers count it (one GPU; one TPU
+ * slice: its chips x the per-chip ratio) relative to the throughput table's
+ * reference, for inference (infer != 0) or training; 0 when unknown (no
+ * row, no number for that kind, or no throughput.csv). */
+double catalog_throughput(const struct catalog *cat, const char *accelerator, int infer);
+/* The same for one node of `count` accelerators, or a share `part` (> 0) of
+ * one; 0 when unknown. */
+double catalog_node_throughput(const struct catalog *cat, const char *accelerator, int count,
+                               double part, int infer);
+/* Rows in throughput.csv (0: none, every ratio unknown). */
+size_t catalog_nthroughput(const struct catalog *cat);
 
 size_t catalog_ncommitments(const struct catalog *cat);
 const struct commitment *catalog_commitment(const struct catalog *cat, size_t i);
