@@ -79,7 +79,11 @@ static int blocked(const struct sched *s, const struct offer *o)
  *   cp(t)   progress: work actually done (sched_progress: restores are not
  *           work), saved in checkpoints or made by the live attempt
  *   ep(t)   the uniform-progress line, C0 x (t - t0) / R0 (§5.2.1)
- *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp)
+ *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp) / speed, work in
+ *           seconds of the spec's first alternative and speed that of the
+ *           live attempt, or of the slowest alternative for a job not
+ *           running (sched_att_speed: a spec with alternatives runs longer
+ *           on a slower accelerator); the changeover d below is not scaled
  *   d       the changeover delay (§3.1): the launch, the restore of the
  *           checkpoint, and the work a preemption loses (one checkpoint
  *           interval at most; all of it without checkpoints)
@@ -120,7 +124,9 @@ static double changeover(const struct sched *s, const struct sjob *sj)
 
 static double slack(const struct sched *s, const struct sjob *sj)
 {
-    return (sj->j.deadline_at - s->now) - (sj->spec->duration_s - sched_progress(s, sj));
+    double speed = sj->j.cur_attempt != 0 ? sched_att_speed(s, sj) : sched_speed_min(s, sj);
+
+    return (sj->j.deadline_at - s->now) - (sj->spec->duration_s - sched_progress(s, sj)) / speed;
 }
 
 /* ep(t): the progress of a job that progresses uniformly until its deadline. */
