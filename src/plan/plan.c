@@ -248,8 +248,8 @@ static void alt_speeds(struct plan *p)
         double thr = catalog_node_throughput(p->cat, r->accelerator, r->acc_count, r->acc_part,
                                              infer);
 
-        p->alts[i].known = ref > 0 && thr > 0;
-        p->alts[i].speed = p->alts[i].known ? thr / ref : 1.0;
+        p->alts[i].speed = ref > 0 && thr > 0 ? thr / ref : 1.0;
+        p->alts[i].known = i == 0 || (ref > 0 && thr > 0); /* the first: 1 by definition */
         p->alts[i].hours = p->duration_h / p->alts[i].speed;
     }
 }

@@ -94,7 +94,8 @@ struct plan_alt {
     double speed;          /* work per hour relative to the first alternative */
     double hours;          /* expected run time there: duration_h / speed */
     int known;             /* 1 when speed came from the throughput table (both
-                              ratios known); 0 = unknown, taken as 1 */
+                              ratios known), and for the first alternative
+                              (1 by definition); 0 = unknown, taken as 1 */
 };
 
 struct plan_excl {

@@ -848,6 +848,7 @@ static void test_cost_per_unit_of_work(void **state)
     assert_true(NEAR(p.c[0].compute, 402.2));
     assert_false(p.alts[1].known);
     assert_true(p.alts[1].speed == 1 && p.alts[1].hours == 10);
+    assert_true(p.alts[0].known && p.alts[0].speed == 1 && p.alts[0].hours == 10);
     done(&p, dir);
     /* H100 does 2.5x the work: A100-80GB needs 25 h (1005.5) against 800 on H100. */
     dir = thr_catalog("2.5");
