@@ -56,8 +56,8 @@
 #define SNAP_MAX_BYTES (64L * 1024 * 1024)
 
 static const char *const SOURCES[] = {
-    "regions.csv",    "offers.csv",      "egress.csv",  "latency.csv", "latency_model.csv",
-    "preemption.csv", "commitments.csv", "quotas.csv",      "throughput.csv",
+    "regions.csv",    "offers.csv",      "egress.csv", "latency.csv",   "latency_model.csv",
+    "preemption.csv", "commitments.csv", "quotas.csv", "throughput.csv",
 };
 #define NSOURCES (sizeof(SOURCES) / sizeof(SOURCES[0]))
 
