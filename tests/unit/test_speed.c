@@ -14,6 +14,7 @@
 
 #include <math.h>
 
+#include "plan/plan.h"
 #include "schedtest.h"
 #include "testutil.h"
 
@@ -203,6 +204,43 @@ static void test_progress_in_first_alternative_seconds(void **state)
     world_close(&x);
 }
 
+/* The deadline rule's slack counts the work left at the speed of where the
+ * job may run: idle, the slowest alternative (A10: 4 h for the hour of H100
+ * work).  Deadline 5 h: slack 5 - 4 = 1 h, under twice the changeover
+ * (2 x (120 s relaunch + 5 min restore + 30 min interval) = 74 min), so the
+ * Safety Net sends it on demand at once (counted at H100's speed the slack
+ * would be 4 h, and it would go to spot). */
+static void test_deadline_slack_at_slowest_speed(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = st_submit(&x.w, "name: alt\n"
+                         "resources:\n"
+                         "  accelerators: {H100: 8, A10: 4}\n"
+                         "stratus:\n"
+                         "  kind: train\n"
+                         "  duration: 1h\n"
+                         "  deadline: 5h\n"
+                         "  checkpoint: {interval: 30m, restore: 5m}\n");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_int_equal(a.mode, PLAN_ONDEMAND);
+    assert_string_equal(a.accelerator, "A10"); /* 4 h at 8/h beat 1 h at 80/h */
+    j = st_job(&x.w, id);
+    assert_int_equal(j.on_demand_only, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(a.ended_at <= j.deadline_at);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_unknown_ratio_is_one),
         cmocka_unit_test(test_failover_keeps_converted_work),
         cmocka_unit_test(test_progress_in_first_alternative_seconds),
+        cmocka_unit_test(test_deadline_slack_at_slowest_speed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
