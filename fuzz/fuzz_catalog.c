@@ -1,7 +1,8 @@
 /*
  * fuzz_catalog.c - libFuzzer harness for the catalog loader.
  *
- * The first input byte picks which file of a small valid catalog is replaced
+ * The first input byte picks which file of a small valid catalog (throughput.csv
+ * included) is replaced
  * by the rest of the input; the catalog is then loaded from a private
  * directory.  Every outcome must be a clean load or a clean error.
  */
@@ -17,7 +18,9 @@
 
 static const char *const files[] = {"offers.csv", "regions.csv", "egress.csv", "latency.csv",
                                     "latency_model.csv", "preemption.csv",
-                                    "commitments.csv", "quotas.csv", "storage.csv"};
+                                    "commitments.csv", "quotas.csv", "storage.csv",
+                                    "throughput.csv"};
+#define NFILES (sizeof(files) / sizeof(files[0]))
 
 static const char *const base[] = {
     "cloud,region,zone,instance_type,accelerator,accelerators_per_node,price_hour,"
@@ -32,6 +35,7 @@ static const char *const base[] = {
     "azure,eastus,,ND,4,2026-01-01,,50\n",
     "cloud,region,accelerator,limit\nazure,*,H100,64\n",
     "cloud,price_per_gb_month,note\ngcp,0.02,x\n*,0.023,\n",
+    "accelerator,train,infer,cores_per_chip,source\nH100,2,2.6,,x\ntpu-v5p,1.5,,2,y\n",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_mkdir("catalog", NULL);
     if (size == 0)
         return 0;
-    pick = data[0] % 8;
-    for (i = 0; i < 8; i++)
+    pick = data[0] % NFILES;
+    for (i = 0; i < NFILES; i++)
         if (i == pick)
             fz_put(files[i], data + 1, size - 1);
         else
@@ -53,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (catalog_load(&cat, fz_dir, &e) == 0) {
         for (i = 0; i < catalog_noffers(cat); i++)
             (void)catalog_preempt_rate(cat, catalog_offer(cat, i));
+        (void)catalog_throughput(cat, "tpu-v5p-8", 0);
+        (void)catalog_node_throughput(cat, "h100", 8, 0, 1);
         catalog_free(cat);
     }
     return 0;

@@ -10,7 +10,9 @@
 #    annotations in catalog/src/.
 # 2. regions, latency, latency model, egress, preemption:
 #    tools/build_network_catalog.py.
-# Both steps are deterministic: running this twice changes nothing.  See
+# 3. throughput.csv: tools/build_throughput.py checks catalog/src/throughput.csv
+#    against catalog/src/accelerators.csv and copies it (docs/throughput.md).
+# All three steps are deterministic: running this twice changes nothing.  See
 # catalog/SOURCE.md for what each step does.
 set -euo pipefail
 
@@ -38,3 +40,5 @@ echo "== offers.csv ($stratus)"
   --out "$root/catalog" --annotations "$root/catalog/src" --force
 echo "== regions and network"
 python3 "$root/tools/build_network_catalog.py" --data "$shared" --catalog "$root/catalog"
+echo "== throughput"
+python3 "$root/tools/build_throughput.py" --src "$root/catalog/src" --catalog "$root/catalog"

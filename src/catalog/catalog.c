@@ -506,7 +506,8 @@ static int load_csv(struct catalog *cat, struct err *e)
 
     cat->lazy->rtt_built = 1;
     if ((rc = load_regions(cat, e)) != 0 || (rc = load_offers(cat, e)) != 0 ||
-        (rc = catalog_load_net(cat, e)) != 0 || (rc = catalog_load_capacity(cat, e)) != 0)
+        (rc = catalog_load_net(cat, e)) != 0 || (rc = catalog_load_capacity(cat, e)) != 0 ||
+        (rc = catalog_load_throughput(cat, e)) != 0)
         return rc;
     return 0;
 }
@@ -616,6 +617,7 @@ void catalog_free(struct catalog *cat)
         free(cat->rtt);
         free(cat->rtt_pairs);
         free(cat->preempt);
+        free(cat->thr);
         free(cat->commits);
         free(cat->quotas);
     }

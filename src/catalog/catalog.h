@@ -33,6 +33,11 @@
  *   storage.csv      optional: cloud,price_per_gb_month,note (object storage
  *                    of a cloud, '*' = any other; what a data replica costs
  *                    to keep)
+ *   throughput.csv   optional: accelerator,train,infer,cores_per_chip,source,note
+ *                    (work per hour of one accelerator relative to the table's
+ *                    reference, per chip; empty = unknown; a TPU family row
+ *                    "tpu-v5p" with cores_per_chip covers its slices; see
+ *                    docs/throughput.md)
  *
  * Every string in the catalog is interned: equal strings are equal pointers,
  * which keeps offers small and comparisons cheap at a million offers.
@@ -169,6 +174,17 @@ double catalog_preempt_rate(const struct catalog *cat, const struct offer *o);
 
 /* USD per GB-month of object storage in cloud (storage.csv); 0 = unknown. */
 double catalog_storage_per_gb_month(const struct catalog *cat, const char *cloud);
+/* Work per hour of one accelerator as offers count it (one GPU; one TPU
+ * slice: its chips x the per-chip ratio) relative to the throughput table's
+ * reference, for inference (infer != 0) or training; 0 when unknown (no
+ * row, no number for that kind, or no throughput.csv). */
+double catalog_throughput(const struct catalog *cat, const char *accelerator, int infer);
+/* The same for one node of `count` accelerators, or a share `part` (> 0) of
+ * one; 0 when unknown. */
+double catalog_node_throughput(const struct catalog *cat, const char *accelerator, int count,
+                               double part, int infer);
+/* Rows in throughput.csv (0: none, every ratio unknown). */
+size_t catalog_nthroughput(const struct catalog *cat);
 
 size_t catalog_ncommitments(const struct catalog *cat);
 const struct commitment *catalog_commitment(const struct catalog *cat, size_t i);

@@ -36,6 +36,17 @@ struct preempt_rule {
 /* Indexes that only some callers need, built on first use when the catalog
  * came from a snapshot (a CSV load builds them at once: they find
  * duplicates).  Behind a pointer so that const accessors can build them. */
+/* One row of throughput.csv: an accelerator's work per hour relative to the
+ * table's reference.  A TPU row names a family ("tpu-v5p") and matches its
+ * slices ("tpu-v5p-8"), whose chips are the size / cores_per_chip. */
+struct thr_row {
+    const char *accelerator; /* interned, as written in the file */
+    double train, infer;     /* per chip; 0 = unknown for that kind */
+    int cores_per_chip;      /* TPU families: cores a slice name counts per chip
+                                (v2-v5p: 2, v5e/v6e: 1); 0 = not a family */
+    uint32_t line;
+};
+
 struct catalog_lazy {
     pthread_mutex_t mu;
     int offers_built, rtt_built;
@@ -88,6 +99,9 @@ struct catalog {
     size_t npreempt;
     double preempt_default;    /* when no rule matches */
 
+    struct thr_row *thr;       /* throughput.csv; none = every ratio unknown */
+    size_t nthr;
+
     struct commitment *commits;
     size_t ncommits;
     int commits_heap;          /* commits is malloc'd even in a mapped catalog
@@ -136,6 +150,8 @@ struct catalog *catalog_new(const char *dir);
 /* In catalog_net.c: load the optional network and capacity files. */
 int catalog_load_net(struct catalog *cat, struct err *e);
 int catalog_load_capacity(struct catalog *cat, struct err *e);
+/* In catalog_net.c: the optional throughput.csv. */
+int catalog_load_throughput(struct catalog *cat, struct err *e);
 /* Open dir/name as CSV; 1 when the file is absent (and optional), 0 when open. */
 int catalog_open_csv(struct catalog *cat, struct csv *c, const char *name, int optional,
                      struct err *e);

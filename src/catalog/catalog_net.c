@@ -1,11 +1,12 @@
 /*
  * catalog_net.c - the optional catalog files: egress prices, measured and
- * modelled latency, spot preemption rates, commitments and quotas.
+ * modelled latency, spot preemption rates, commitments, quotas and the
+ * accelerators' relative throughput.
  *
  * Each file has a column schema, a row function that validates one row with
  * file:line errors, and a lookup.  Missing files fall back to documented
  * defaults (egress 0, RTT by a speed-of-light-in-fibre model, one default
- * preemption rate).
+ * preemption rate; no throughput ratios).
  */
 #define _GNU_SOURCE /* timegm */
 #include "catalog_int.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Defaults when the catalog has no latency_model.csv / no matching rule. */
@@ -593,4 +595,119 @@ const struct quota *catalog_quota(const struct catalog *cat, const char *cloud,
             best = q;
     }
     return best;
+}
+
+/* ---- throughput.csv ---- */
+
+enum { T_ACC, T_TRAIN, T_INFER, T_CORES, T_SOURCE, T_NOTE };
+static const struct csv_col thr_cols[] = {
+    {"accelerator", 1}, {"train", 1},  {"infer", 1},
+    {"cores_per_chip", 0}, {"source", 1}, {"note", 0},
+};
+
+/* A ratio: empty = unknown (0), else in (0, 1000]. */
+static int thr_ratio(const struct csv *c, size_t col, const char *name, double *out,
+                     struct err *e)
+{
+    static const double unknown = 0;
+    int rc = csv_double(c, col, name, &unknown, out, e);
+
+    if (rc != 0)
+        return rc;
+    if (*out < 0 || *out > 1000 || (*out == 0 && *csv_get(c, col) != '\0'))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "%s must be in (0, 1000] (empty = unknown), not %s", name,
+                      csv_get(c, col));
+    return 0;
+}
+
+static const struct thr_row *thr_named(const struct catalog *cat, const char *name)
+{
+    for (size_t i = 0; i < cat->nthr; i++)
+        if (strcasecmp(cat->thr[i].accelerator, name) == 0)
+            return &cat->thr[i];
+    return NULL;
+}
+
+static int thr_row_add(struct catalog *cat, struct csv *c, struct err *e)
+{
+    struct thr_row r;
+    const struct thr_row *dup;
+    const char *acc = csv_get(c, T_ACC);
+    long cores;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if (*acc == '\0')
+        return err_at(e, ST_EINVAL, c->path, c->line, 0, "empty accelerator");
+    if ((dup = thr_named(cat, acc)) != NULL)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "accelerator '%s' is already on line %u", acc, (unsigned)dup->line);
+    if ((rc = thr_ratio(c, T_TRAIN, "train", &r.train, e)) != 0 ||
+        (rc = thr_ratio(c, T_INFER, "infer", &r.infer, e)) != 0)
+        return rc;
+    if (*csv_get(c, T_SOURCE) == '\0')
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "every row needs a source (where its numbers come from)");
+    if (*csv_get(c, T_CORES) != '\0') {
+        if (strncasecmp(acc, "tpu-", 4) != 0 || strchr(acc + 4, '-') != NULL)
+            return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                          "cores_per_chip is for a TPU family ('tpu-v5p'), not '%s'", acc);
+        if ((rc = csv_long(c, T_CORES, "cores_per_chip", 1, 8, NULL, &cores, e)) != 0)
+            return rc;
+        r.cores_per_chip = (int)cores;
+    }
+    r.accelerator = strpool_intern(&cat->pool, acc);
+    r.line = (uint32_t)c->line;
+    cat->thr = xrealloc(cat->thr, (cat->nthr + 1) * sizeof(r));
+    cat->thr[cat->nthr++] = r;
+    return 0;
+}
+
+int catalog_load_throughput(struct catalog *cat, struct err *e)
+{
+    return load_file(cat, "throughput.csv", thr_cols, NCOLS(thr_cols), thr_row_add, e);
+}
+
+/* A TPU slice "tpu-v5p-8" of a family row "tpu-v5p": its chips, or 0. */
+static double tpu_chips(const struct thr_row *r, const char *name)
+{
+    size_t k = strlen(r->accelerator);
+    const char *n = name + k + 1;
+
+    if (r->cores_per_chip == 0 || strncasecmp(name, r->accelerator, k) != 0 ||
+        name[k] != '-' || *n == '\0' || strspn(n, "0123456789") != strlen(n) || strlen(n) > 6)
+        return 0;
+    return fmax(1.0, floor(atof(n) / r->cores_per_chip));
+}
+
+double catalog_throughput(const struct catalog *cat, const char *accelerator, int infer)
+{
+    const struct thr_row *r;
+    double chips = 0;
+    size_t i;
+
+    if (accelerator == NULL || *accelerator == '\0')
+        return 0;
+    r = thr_named(cat, accelerator);
+    if (r != NULL && r->cores_per_chip == 0)
+        return infer ? r->infer : r->train;
+    for (i = 0; i < cat->nthr && chips == 0; i++) {
+        r = &cat->thr[i];
+        chips = tpu_chips(r, accelerator);
+    }
+    return chips > 0 ? chips * (infer ? r->infer : r->train) : 0;
+}
+
+double catalog_node_throughput(const struct catalog *cat, const char *accelerator, int count,
+                               double part, int infer)
+{
+    double per = catalog_throughput(cat, accelerator, infer);
+
+    return part > 0 ? per * part : per * count;
+}
+
+size_t catalog_nthroughput(const struct catalog *cat)
+{
+    return cat->nthr;
 }

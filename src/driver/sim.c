@@ -7,7 +7,13 @@
  * spot trace change spot capacity and take nodes back from spot attempts
  * (newest first) when capacity drops below use.  Work is saved only at
  * checkpoints: an attempt that ends early keeps floor(run / interval)
- * intervals of progress.  Time is the driver config's clock (virtual).
+ * intervals of progress.  Work is counted in seconds of the job's first
+ * accelerator (sim_jobinfo.duration_s): an attempt on another one does
+ * `speed` of it per second (the throughput of its node over the first's,
+ * catalog throughput.csv; 1 when either is unknown), so it runs for the
+ * remaining work / speed, and what its checkpoints save is converted the
+ * same way, which keeps the work when a job fails over between
+ * accelerators.  Time is the driver config's clock (virtual).
  * With a notice (sim_world.notice_s, the service simulator's), a spot node
  * the trace or the rate takes gets PREEMPT_NOTICE then and is gone
  * notice_s later, as a cloud warns before it reclaims (GCP and Azure give
@@ -43,6 +49,7 @@ struct satt {
     int doomed;             /* noticed: gone at its SEV_RECLAIM */
     uint32_t gen;
     double running_at, work_start; /* work_start: after the restore */
+    double speed;           /* work per second on this offer (see the top) */
 };
 
 struct simd {
@@ -169,7 +176,7 @@ static void stop(struct simd *p, struct satt *a, double now)
         double run = now - a->work_start;
 
         if (ji->ckpt_s > 0)
-            p->saved[a->job] += floor(run / ji->ckpt_s) * ji->ckpt_s;
+            p->saved[a->job] += floor(run / ji->ckpt_s) * ji->ckpt_s * a->speed;
         if (p->saved[a->job] > ji->duration_s)
             p->saved[a->job] = ji->duration_s;
     }
@@ -224,6 +231,20 @@ static void schedule_preemption(struct simd *p, int64_t id, const struct satt *a
     heap_push(p, t - log(draw(p->seed, id)) * 3600.0 / rate, SEV_PREEMPT, a->gen, id);
 }
 
+/* Work per second of the job's first accelerator that a node of this offer
+ * does (1 when either throughput is unknown). */
+static double offer_speed(const struct simd *p, const struct sim_jobinfo *ji, uint32_t offer)
+{
+    const struct offer *o = catalog_offer(p->w->cat, offer);
+    double thr;
+
+    if (!(ji->ref_thr > 0))
+        return 1.0;
+    thr = catalog_node_throughput(p->w->cat, o->accelerator, o->acc_count, o->acc_part,
+                                  ji->infer);
+    return thr > 0 ? thr / ji->ref_thr : 1.0;
+}
+
 static void on_running(struct simd *p, int64_t id, struct satt *a, double t)
 {
     const struct sim_jobinfo *ji = jobinfo(p, a->job);
@@ -233,9 +254,11 @@ static void on_running(struct simd *p, int64_t id, struct satt *a, double t)
     a->state = 2;
     a->running_at = t;
     a->work_start = t + restore;
+    a->speed = offer_speed(p, ji, a->offer);
     for (r = 0; r < a->nodes; r++)
         emit(p, DRV_EV_RUNNING, id, r, 0, t, NULL);
-    heap_push(p, a->work_start + (ji->duration_s - p->saved[a->job]), SEV_EXIT, a->gen, id);
+    heap_push(p, a->work_start + (ji->duration_s - p->saved[a->job]) / a->speed, SEV_EXIT,
+              a->gen, id);
     if (a->spot && !p->traced[a->offer])
         schedule_preemption(p, id, a, t);
 }

@@ -71,6 +71,7 @@ void plan_free(struct plan *p)
     free(p->c);
     free(p->accs);
     free(p->memo);
+    free(p->alts);
     memset(p, 0, sizeof(*p));
 }
 
@@ -218,6 +219,41 @@ static int check_data_location(struct plan *p, struct err *e)
                    s->path, s->data_cloud, s->data_region, catalog_dir(p->cat));
 }
 
+/* ---- throughput: each alternative's speed ---- */
+
+double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,
+                  double part)
+{
+    const struct spec_res *r0 = &s->res[0];
+    int infer = s->kind == SPEC_KIND_INFER;
+    double ref = catalog_node_throughput(cat, r0->accelerator, r0->acc_count, r0->acc_part,
+                                         infer);
+    double thr = catalog_node_throughput(cat, acc, count, part, infer);
+
+    return ref > 0 && thr > 0 ? thr / ref : 1.0;
+}
+
+/* Once per plan: every alternative's speed and run time.  Costs below use
+ * the candidate's alternative's run time (compute, preemption exposure). */
+static void alt_speeds(struct plan *p)
+{
+    const struct spec *s = p->spec;
+    int infer = s->kind == SPEC_KIND_INFER;
+    double ref = catalog_node_throughput(p->cat, s->res[0].accelerator, s->res[0].acc_count,
+                                         s->res[0].acc_part, infer);
+
+    p->alts = xgrow(p->alts, &p->alts_cap, s->nres, sizeof(*p->alts));
+    for (size_t i = 0; i < s->nres; i++) {
+        const struct spec_res *r = &s->res[i];
+        double thr = catalog_node_throughput(p->cat, r->accelerator, r->acc_count, r->acc_part,
+                                             infer);
+
+        p->alts[i].speed = ref > 0 && thr > 0 ? thr / ref : 1.0;
+        p->alts[i].known = i == 0 || (ref > 0 && thr > 0); /* the first: 1 by definition */
+        p->alts[i].hours = p->duration_h / p->alts[i].speed;
+    }
+}
+
 /* ---- one candidate ---- */
 
 /* Per-region memo, MEMO_W doubles a region: egress $/GB at [0], preemption
@@ -283,7 +319,7 @@ static double memo_rate(struct plan *p, const struct offer *o)
 static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *c)
 {
     const struct spec *s = p->spec;
-    double d = p->duration_h, n = c->nodes;
+    double d = p->alts[c->alt].hours, n = c->nodes; /* run time on this alternative */
     double margin = p->rule ? p->rule->prefer_margin : 0;
 
     c->hourly_cost = c->mode == PLAN_COMMITTED ? 0 : c->price_hour * n;
@@ -711,6 +747,7 @@ static void plan_reset(struct plan *p, const struct catalog *cat, const struct s
     memset(p->excl, 0, sizeof(p->excl));
     p->duration_assumed = s->duration_s <= 0;
     p->duration_h = p->duration_assumed ? 1.0 : s->duration_s / 3600.0;
+    alt_speeds(p);
 }
 
 /* Forget memoised preemption rates unless they are for accelerator acc. */

@@ -6,6 +6,12 @@
  * Its expected cost is
  *
  *   compute    = price_hour x nodes x duration
+ *   duration   = the spec's duration (its run time on the FIRST alternative)
+ *                / the candidate's alternative's speed, its work per hour
+ *                relative to the first (catalog throughput.csv: accelerators
+ *                per node x the per-chip ratio of the job's kind; 1 when
+ *                either ratio is unknown), so candidates are ranked by the
+ *                expected cost of the whole job, not of an hour
  *   preemption = (spot only) expected gang preemptions x work lost per
  *                preemption x price_hour x nodes, where a gang of n nodes is
  *                preempted at n x rate (the location's per-node rate) and each
@@ -87,6 +93,15 @@ struct plan_cand {
     double key;            /* expected, adjusted for preference margin */
 };
 
+/* One resource alternative's speed, worked out once per plan (not per offer). */
+struct plan_alt {
+    double speed;          /* work per hour relative to the first alternative */
+    double hours;          /* expected run time there: duration_h / speed */
+    int known;             /* 1 when speed came from the throughput table (both
+                              ratios known), and for the first alternative
+                              (1 by definition); 0 = unknown, taken as 1 */
+};
+
 struct plan_excl {
     size_t count;
     int has_best;
@@ -112,7 +127,7 @@ struct plan {
     const struct catalog *cat;
     const struct spec *spec;
     const struct policy_rule *rule; /* the governing policy rule, or NULL */
-    double duration_h;     /* used for costs */
+    double duration_h;     /* used for costs: on the first alternative */
     int duration_assumed;  /* the spec gave none: costs are for one hour */
     int by_price;          /* from plan_opts */
     const struct plan_opts *opts; /* the options of the last plan_rank (valid
@@ -122,6 +137,8 @@ struct plan {
     size_t feasible;       /* feasible before trimming to `top` */
     size_t considered;     /* candidates examined */
     struct plan_excl excl[PLAN_R__N];
+    struct plan_alt *alts; /* per spec alternative (spec->nres) */
+    size_t alts_cap;
     /* scratch, kept between calls so a reused plan does not allocate */
     const char **accs; /* canonical accelerator per alternative; "" = CPU
                           offers, NULL = every offer of the instance type,
@@ -158,6 +175,13 @@ int plan_cpu_default_family(const char *cloud, const char *instance_type);
  * (m7g, c6gn, t4g, ...), GCP t2a/c4a, Azure sizes with a 'p' feature letter
  * (D8ps_v5, E4pds_v6). */
 int plan_cpu_arm(const char *cloud, const char *instance_type);
+/* Work per hour of a node of `count` accelerators acc (or a share `part` >
+ * 0 of one) relative to a node of the spec's first alternative, for the
+ * spec's kind (inference ratios for infer, training ratios otherwise): what
+ * the planner, the controller's progress and the simulator's attempts use.
+ * 1 when either throughput is unknown. */
+double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,
+                  double part);
 /* p->accs[i] of an alternative whose known accelerator the catalog lacks. */
 extern const char plan_acc_absent[];
 
@@ -173,7 +197,9 @@ const char *plan_reason_explain(const struct plan *p, int r, char *buf, size_t n
 
 /* The plan as one JSON object (jansson json_t *; caller decrefs):
  * {"workload", "kind", "policy_rule", "nodes", "duration_hours",
- *  "duration_assumed", "considered", "feasible", "candidates": [...],
+ *  "duration_assumed", "alternatives": [{"resources", "speed",
+ *  "speed_known", "duration_hours"}], "considered", "feasible",
+ *  "candidates": [... each with "duration_hours" and "speed"],
  *  "excluded": {reason: count}} and, with explain, "explain": [{"reason",
  *  "text", "count", "best": candidate, "delta"}]. */
 void *plan_to_json(const struct plan *p, int explain);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 
 /* Dollars rounded to the cent... of a cent: keep 4 decimals, print clean. */
 static json_t *money(double v)
@@ -36,6 +37,8 @@ static json_t *cand_json(const struct plan *p, const struct plan_cand *c, size_t
     json_object_set_new(j, "price_hour", money(c->price_hour));
     json_object_set_new(j, "hourly_cost", money(c->hourly_cost));
     json_object_set_new(j, "expected_cost", money(c->expected));
+    json_object_set_new(j, "duration_hours", json_real(p->alts[c->alt].hours));
+    json_object_set_new(j, "speed", json_real(p->alts[c->alt].speed));
     json_object_set_new(b, "compute", money(c->compute));
     json_object_set_new(b, "preemption", money(c->preemption));
     json_object_set_new(b, "egress", money(c->egress));
@@ -71,6 +74,29 @@ static json_t *explain_json(const struct plan *p)
     return a;
 }
 
+/* Each alternative's speed relative to the first and its run time. */
+static json_t *alts_json(const struct plan *p)
+{
+    json_t *a = json_array();
+    char shape[96];
+
+    for (size_t i = 0; i < p->spec->nres; i++) {
+        const struct spec_res *r = &p->spec->res[i];
+        json_t *j = json_object();
+
+        if (r->accelerator)
+            catalog_shape(shape, sizeof(shape), r->accelerator, r->acc_count, r->acc_part);
+        else
+            snprintf(shape, sizeof(shape), "%s", r->instance_type ? r->instance_type : "CPU");
+        json_object_set_new(j, "resources", json_string(shape));
+        json_object_set_new(j, "speed", json_real(p->alts[i].speed));
+        json_object_set_new(j, "speed_known", json_boolean(p->alts[i].known));
+        json_object_set_new(j, "duration_hours", json_real(p->alts[i].hours));
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
 void *plan_to_json(const struct plan *p, int explain)
 {
     json_t *j = json_object(), *cands = json_array(), *ex = json_object();
@@ -83,6 +109,7 @@ void *plan_to_json(const struct plan *p, int explain)
     json_object_set_new(j, "nodes", json_integer(p->spec->num_nodes));
     json_object_set_new(j, "duration_hours", json_real(p->duration_h));
     json_object_set_new(j, "duration_assumed", json_boolean(p->duration_assumed));
+    json_object_set_new(j, "alternatives", alts_json(p));
     json_object_set_new(j, "considered", json_integer((json_int_t)p->considered));
     json_object_set_new(j, "feasible", json_integer((json_int_t)p->feasible));
     for (i = 0; i < p->n; i++)

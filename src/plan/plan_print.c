@@ -21,9 +21,10 @@ static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_ca
 
     snprintf(loc, sizeof(loc), "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "",
              o->zone);
-    fprintf(fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %11s %10s %9s %12s\n", rank, loc,
-            o->instance_type, plan_mode_name(c->mode), c->price_hour,
-            str_money(m1, sizeof(m1), c->hourly_cost),
+    fprintf(fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %12s\n", rank,
+            loc, o->instance_type, plan_mode_name(c->mode), c->price_hour,
+            str_money(m1, sizeof(m1), c->hourly_cost), p->alts[c->alt].hours,
+            p->alts[c->alt].speed, p->alts[c->alt].known ? ' ' : '?',
             str_money(m2, sizeof(m2), c->compute),
             str_money(m3, sizeof(m3), c->preemption),
             str_money(m4, sizeof(m4), c->egress), str_money(m5, sizeof(m5), c->expected));
@@ -59,6 +60,32 @@ static const char *alt_text(const struct plan *p, size_t i, char *buf, size_t n)
     return buf;
 }
 
+/* With alternatives: each one's speed relative to the first and the run
+ * time that gives ("? = unknown" when the throughput table lacks a ratio). */
+static void print_speeds(FILE *fp, const struct plan *p)
+{
+    const struct spec *s = p->spec;
+    int unknown = 0;
+    size_t i;
+
+    if (s->nres < 2)
+        return;
+    fprintf(fp, "speed (work per hour vs the first alternative, %s ratios):",
+            s->kind == SPEC_KIND_INFER ? "inference" : "training");
+    for (i = 0; i < s->nres; i++) {
+        char what[96];
+
+        fprintf(fp, "%s %s %.2fx%s = %.2f h", i ? "," : "", alt_text(p, i, what, sizeof(what)),
+                p->alts[i].speed, p->alts[i].known ? "" : "?", p->alts[i].hours);
+        unknown |= !p->alts[i].known;
+    }
+    fprintf(fp, "\n");
+    if (unknown)
+        fprintf(fp, "  ? = ratio unknown (no row in %s/throughput.csv): taken as 1.0, the "
+                    "first alternative's speed\n",
+                catalog_dir(p->cat));
+}
+
 static void print_header(FILE *fp, const struct plan *p)
 {
     const struct spec *s = p->spec;
@@ -76,7 +103,9 @@ static void print_header(FILE *fp, const struct plan *p)
     if (p->duration_assumed)
         fprintf(fp, ", no duration given: costs are per hour\n");
     else
-        fprintf(fp, ", %s\n", str_duration(dur, sizeof(dur), s->duration_s));
+        fprintf(fp, ", %s%s\n", str_duration(dur, sizeof(dur), s->duration_s),
+                s->nres > 1 ? " on the first alternative" : "");
+    print_speeds(fp, p);
     if (p->rule && p->rule->description)
         fprintf(fp, "policy: rule '%s' (%s)\n", p->rule->name, p->rule->description);
     else if (p->rule)
@@ -120,9 +149,9 @@ int plan_print(FILE *fp, const struct plan *p, int explain)
     size_t i;
 
     print_header(fp, p);
-    fprintf(fp, "%3s  %-38s %-26s %-9s %9s %11s %11s %10s %9s %12s\n", "#", "LOCATION",
-            "INSTANCE", "MODE", "$/NODE-H", "$/HOUR", "COMPUTE", "PREEMPT", "EGRESS",
-            "EXPECTED");
+    fprintf(fp, "%3s  %-38s %-26s %-9s %9s %11s %8s %6s %11s %10s %9s %12s\n", "#", "LOCATION",
+            "INSTANCE", "MODE", "$/NODE-H", "$/HOUR", "HOURS", "SPEED", "COMPUTE", "PREEMPT",
+            "EGRESS", "EXPECTED");
     for (i = 0; i < p->n; i++)
         print_cand_line(fp, p, &p->c[i], i + 1);
     fprintf(fp, "%zu feasible of %zu candidates considered%s\n", p->feasible,

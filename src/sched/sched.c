@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* next_wake() when nothing is timed: the caller decides how long to idle. */
@@ -786,12 +787,46 @@ static double work_run_s(const struct sjob *sj, double end)
     return a->running_at > 0 && end > start ? end - start : 0;
 }
 
+/* ---- speed: work per second relative to the first alternative ----
+ * A spec's duration is its run time on the first alternative; progress is
+ * kept in those seconds, so an attempt on another accelerator adds its run
+ * x its speed (the sim driver counts work the same way). */
+double sched_att_speed(const struct sched *s, const struct sjob *sj)
+{
+    const struct store_attempt *a = &sj->att;
+    const struct spec *sp = sj->spec;
+    double part = 0;
+    size_t i;
+
+    if (sp->nres < 2 || a->accelerator == NULL)
+        return 1.0;
+    for (i = 0; i < sp->nres; i++) /* a share of one: the alternative says which */
+        if (sp->res[i].accelerator && strcasecmp(sp->res[i].accelerator, a->accelerator) == 0 &&
+            sp->res[i].acc_count == a->acc_count)
+            part = sp->res[i].acc_part;
+    return plan_speed(s->p.cat, sp, a->accelerator, a->acc_count, part);
+}
+
+double sched_speed_min(const struct sched *s, const struct sjob *sj)
+{
+    const struct spec *sp = sj->spec;
+    double m = 1.0;
+    size_t i;
+
+    for (i = 1; i < sp->nres; i++) {
+        const struct spec_res *r = &sp->res[i];
+
+        m = fmin(m, plan_speed(s->p.cat, sp, r->accelerator, r->acc_count, r->acc_part));
+    }
+    return m;
+}
+
 double sched_progress(const struct sched *s, const struct sjob *sj)
 {
     double p = sj->j.work_done_s;
 
     if (sj->j.cur_attempt && sj->att.state == ATT_RUNNING)
-        p += work_run_s(sj, s->now);
+        p += work_run_s(sj, s->now) * sched_att_speed(s, sj);
     return sj->spec->duration_s > 0 ? fmin(p, sj->spec->duration_s) : p;
 }
 
@@ -859,6 +894,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     struct store_attempt *a = &sj->att;
     double end = at > 0 ? at : s->now;
     double run_s = work_run_s(sj, end); /* work done, the restore not counted */
+    double speed = sched_att_speed(s, sj); /* before the attempt is cleared */
     int rc;
 
     BUG_ON(sj->j.cur_attempt == 0);
@@ -885,7 +921,8 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     sj->j.cost += a->cost;
     sched_quota_spent(s, sj, a->cost);
     sj->j.exit_code = code;
-    sj->j.work_done_s += reason == ATT_END_EXITED && code == 0 ? run_s : saved_work(sj->spec, run_s);
+    sj->j.work_done_s +=
+        speed * (reason == ATT_END_EXITED && code == 0 ? run_s : saved_work(sj->spec, run_s));
     sj->j.cur_attempt = 0;
     if (a->running_at > 0 || reason == ATT_END_CAPACITY)
         s->capacity_freed = 1; /* jobs waiting for room may fit now */

@@ -159,7 +159,15 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
                       struct err *e);
 int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Work done so far, in seconds of the spec's first alternative: saved work
+ * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);
+/* Work per second of the live attempt relative to the spec's first
+ * alternative (plan_speed: catalog throughput.csv); 1 for a spec with one
+ * alternative or when a ratio is unknown.  With speed_min: the slowest of
+ * the alternatives instead (for a job not running: where it may go next). */
+double sched_att_speed(const struct sched *s, const struct sjob *sj);
+double sched_speed_min(const struct sched *s, const struct sjob *sj);
 /* The timing for a location: p.cfg_at's answer, else p.cfg (cloud or
  * region NULL: p.cfg). */
 const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud,

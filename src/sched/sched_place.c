@@ -79,10 +79,15 @@ static int blocked(const struct sched *s, const struct offer *o)
  *   cp(t)   progress: work actually done (sched_progress: restores are not
  *           work), saved in checkpoints or made by the live attempt
  *   ep(t)   the uniform-progress line, C0 x (t - t0) / R0 (§5.2.1)
- *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp)
+ *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp) / speed, work in
+ *           seconds of the spec's first alternative and speed that of the
+ *           live attempt, or of the slowest alternative for a job not
+ *           running (sched_att_speed: a spec with alternatives runs longer
+ *           on a slower accelerator)
  *   d       the changeover delay (§3.1): the launch, the restore of the
  *           checkpoint, and the work a preemption loses (one checkpoint
- *           interval at most; all of it without checkpoints)
+ *           interval at most; all of it without checkpoints, at the same
+ *           speed as the slack)
  * Rules applied (the paper's names):
  *   Safety Net (§3.3)   idle and slack < 2d: on-demand until the end
  *                       (latched); a job already on on-demand latches the
@@ -107,6 +112,13 @@ static int blocked(const struct sched *s, const struct offer *o)
  */
 enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_SPOT_FIRST, MODE_ON_DEMAND_ONLY };
 
+/* Work per second where the job runs, or, idle, at the slowest alternative
+ * (where it goes next is not known: the slowest keeps the rule safe). */
+static double speed_here(const struct sched *s, const struct sjob *sj)
+{
+    return sj->j.cur_attempt != 0 ? sched_att_speed(s, sj) : sched_speed_min(s, sj);
+}
+
 static double changeover(const struct sched *s, const struct sjob *sj)
 {
     const struct spec *sp = sj->spec;
@@ -114,13 +126,16 @@ static double changeover(const struct sched *s, const struct sjob *sj)
     const struct sched_config *c =
         sj->j.cur_attempt != 0 ? sched_cfg_at(s, sj->att.cloud, sj->att.region) : &s->p.cfg;
 
+    /* without checkpoints a preemption loses the whole run: the duration's
+     * work at this speed */
     return c->relaunch_overhead_s + sp->ckpt_restore_s +
-           (sp->ckpt_interval_s > 0 ? sp->ckpt_interval_s : sp->duration_s);
+           (sp->ckpt_interval_s > 0 ? sp->ckpt_interval_s : sp->duration_s / speed_here(s, sj));
 }
 
 static double slack(const struct sched *s, const struct sjob *sj)
 {
-    return (sj->j.deadline_at - s->now) - (sj->spec->duration_s - sched_progress(s, sj));
+    return (sj->j.deadline_at - s->now) -
+           (sj->spec->duration_s - sched_progress(s, sj)) / speed_here(s, sj);
 }
 
 /* ep(t): the progress of a job that progresses uniformly until its deadline. */

@@ -20,25 +20,30 @@
  *   y[g,R]   >= 0  node-hours egress group g runs in region R
  *
  *   minimize  sum x[T,c,b] p(c,b)  +  sum y[g,R] rho(g) rate(g, R)
- *   balance   sum_c x[T,c,b] + s[T,b] - s[T,b-1] = W(T,b)  (work released in b)
+ *   balance   sum_c v(c) x[T,c,b] + s[T,b] - s[T,b-1] = W(T,b)  (work released in b)
  *   capacity  sum_{T, c in pool P} x[T,c,b] <= K(P,b)       (all but the tail)
- *   link      sum_{c in R, b} x[T,c,b] - sum_{g of T} y[g,R] >= 0
+ *   link      sum_{c in R, b} v(c) x[T,c,b] - sum_{g of T} y[g,R] >= 0
  *   group     sum_R y[g,R] = W(g)
  *
  * where p(c,b) is the lowest price a node of c can be billed at during b,
  * K(P,b) the node-hours the pool (an offer's on-demand nodes, its spot
  * nodes, or the committed nodes that cover it) holds over b, W the work
- * (nodes x duration) of the jobs, an egress group g the jobs of one type
+ * (nodes x duration) of the jobs, in node-hours of each job's first
+ * accelerator, v(c) the speed of a node of c: the work one of its
+ * node-hours does, relative to the first (plan_speed, from the catalog's
+ * throughput.csv; 1 when unknown, and for every candidate of a job with
+ * one accelerator), so that c needs W / v(c) node-hours for W of work, an egress group g the jobs of one type
  * with one data location and a data_gb per node-hour of work in one
  * geometric bin, rho(g) the smallest of those, and rate(g, R) the $/GB of
  * moving data from g's location to R.
  *
  * Why it is a lower bound.  Take any schedule S the controller could run
  * under the same policy, in the same sim world, that runs every job to its
- * end (by E, if there is one), and let x~_j be the first
- * W_j node-hours job j is billed for (by time; it is billed for at least
- * W_j: its attempts run at least its duration, restore and lost work only
- * add).  Set x[T,c,b] to the sum of x~_j over T's jobs on c in b, s to the
+ * end (by E, if there is one), and let x~_j be the node-hours job j is
+ * billed for, by time, up to the point where their work (each node-hour on
+ * c counted v(c)) reaches W_j (it does: the sim driver counts an attempt's
+ * progress as its run x v(c), so the attempts that complete j ran at least
+ * W_j of work; restore and lost work only add node-hours).  Set x[T,c,b] to the sum of x~_j over T's jobs on c in b, s to the
  * work released and not yet done, y[g,R] to the x~ of g's jobs in R.  Then:
  *  - every x~ is on a candidate of T: S places a job only where plan_rank
  *    allows at the time of placement, and the types' sets are plan_rank's
@@ -113,6 +118,7 @@ struct bcand {
     uint8_t mode;        /* enum plan_mode */
     double commit_price; /* 0: committed nodes are pooled per offer at no
                             marginal cost (see the header) */
+    double speed;        /* v(c): work per node-hour vs the job's first accelerator */
     uint32_t pool;
     uint32_t slot; /* its region among its type's (link row) */
 };
@@ -222,7 +228,9 @@ static int cand_cmp(const void *a, const void *b)
         return x->offer < y->offer ? -1 : 1;
     if (x->mode != y->mode)
         return x->mode < y->mode ? -1 : 1;
-    return x->commit_price < y->commit_price ? -1 : x->commit_price > y->commit_price;
+    if (x->commit_price != y->commit_price)
+        return x->commit_price < y->commit_price ? -1 : 1;
+    return x->speed < y->speed ? -1 : x->speed > y->speed;
 }
 
 /* The times at which to ask the planner: the start, and the start of every
@@ -262,7 +270,7 @@ static int job_cands(struct plan *p, const struct sim_input *in, const struct sp
         for (k = 0; k < p->n; k++) {
             /* committed: one candidate per offer, whatever the commitment
              * (their nodes are pooled, at no marginal cost) */
-            struct bcand c = {p->c[k].offer, p->c[k].mode, 0, 0, 0};
+            struct bcand c = {p->c[k].offer, p->c[k].mode, 0, p->alts[p->c[k].alt].speed, 0, 0};
 
             (*out)[n++] = c;
         }
@@ -324,6 +332,8 @@ static uint32_t type_of(struct bw *w, const struct bcand *c, size_t n)
         fprintf(f, "%u/%u;", c[i].offer, c[i].mode);
         if (c[i].mode == PLAN_COMMITTED)
             fprintf(f, "%.17g;", c[i].commit_price);
+        if (c[i].speed != 1)
+            fprintf(f, "v%.17g;", c[i].speed);
     }
     fclose(f);
     if (keymap_put(&w->tmap, strpool_intern(&w->keys, key), NULL, NULL, NULL, &id)) {
@@ -758,12 +768,14 @@ static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
     const struct bcand *c = &w->cand[t->c0 + k];
     const struct offer *o = catalog_offer(w->in->cat, c->offer);
     int ind[4] = {0, (int)(t->bal0 + b - t->first), 0, 0}, n = 1;
-    double val[4] = {0, 1, 1, 1};
+    double val[4] = {0, c->speed, 1, 1};
 
     if (b < w->nb)
         ind[++n] = cap_rows(w, L, c->pool) + (int)b;
-    if (t->has_groups)
+    if (t->has_groups) {
         ind[++n] = (int)(t->link0 + c->slot);
+        val[n] = c->speed;
+    }
     L->xcol[ti][k * (w->last + 1) + b] =
         lp_col(L, x_price(w, t, k, b), sim_cloud_index(o->cloud), (int)b, n, ind, val);
 }
@@ -889,9 +901,9 @@ static double x_dj(const struct bw *w, const struct lp *L, const struct btype *t
 
     if (!isfinite(d))
         return d;
-    d -= L->dual[t->bal0 + b - t->first];
+    d -= c->speed * L->dual[t->bal0 + b - t->first];
     if (t->has_groups)
-        d -= L->dual[t->link0 + c->slot];
+        d -= c->speed * L->dual[t->link0 + c->slot];
     /* A pool's rows entered in this pass have no dual yet: 0, as before. */
     if (b < w->nb && L->cap_row[c->pool] && L->cap_row[c->pool] + (int)b <= L->ndual)
         d -= L->dual[L->cap_row[c->pool] + (int)b];
@@ -922,7 +934,7 @@ static size_t price_x(struct bw *w, struct lp *L)
                     best = k;
                     dbest = d;
                 } else if (d < 0) {
-                    L->slack += d * bound;
+                    L->slack += d * bound / w->cand[t->c0 + k].speed;
                 }
             }
             if (best < t->nc) {

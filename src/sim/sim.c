@@ -144,19 +144,42 @@ static void gang_shape(int gpus, int *per_node, int *nodes)
     *per_node = gpus <= 1 ? 1 : gpus <= 2 ? 2 : gpus <= 4 ? 4 : 8;
 }
 
+/* The accelerators of a trace row: "H100|A100-80GB" gives two, in order,
+ * each a NUL-terminated name in names[i] (trace.c checked the row). */
+static size_t job_accelerators(const struct trace_job *tj, char names[TRACE_MAX_ALTS][256])
+{
+    const char *p = tj->accelerator;
+    size_t n = 0;
+
+    while (n < TRACE_MAX_ALTS) {
+        size_t k = strcspn(p, "|");
+
+        snprintf(names[n++], 256, "%.*s", (int)k, p);
+        if (p[k] != '|')
+            break;
+        p += k + 1;
+    }
+    return n;
+}
+
 /* A baseline's restrictions (sim_policy) become the spec's, so the planner
- * applies them together with the org policy, never instead of it. */
+ * applies them together with the org policy, never instead of it.  A row
+ * with alternatives ("H100|A100-80GB") becomes a spec whose alternatives have
+ * the same shape; the planner picks the cheapest for the whole job (not in
+ * preference order), and duration_s is the run time on the first. */
 static struct spec *spec_of(const struct sim_input *in, const struct sim_policy *pol,
                             const struct trace_job *tj)
 {
     struct spec *s = xcalloc(1, sizeof(*s));
-    struct spec_res *r = xcalloc(1, sizeof(*r));
+    char names[TRACE_MAX_ALTS][256];
+    size_t i, n = job_accelerators(tj, names);
+    struct spec_res *r = xcalloc(n, sizeof(*r));
 
     s->path = xstrdup("trace");
     s->name = xstrdup(tj->id);
     s->res = r;
-    s->nres = 1;
-    r->accelerator = xstrdup(tj->accelerator);
+    s->nres = n;
+    r->accelerator = xstrdup(names[0]);
     gang_shape(tj->gpus, &r->acc_count, &s->num_nodes);
     r->use_spot = tj->spot_ok == 0 ? 0 : -1;
     r->line = 1;
@@ -180,6 +203,11 @@ static struct spec *spec_of(const struct sim_input *in, const struct sim_policy 
         r->use_spot = 0;
     if (pol && pol->only_cloud)
         r->cloud = xstrdup(pol->only_cloud);
+    for (i = 1; i < n; i++) {
+        r[i] = r[0];
+        r[i].accelerator = xstrdup(names[i]);
+        r[i].cloud = r[0].cloud ? xstrdup(r[0].cloud) : NULL;
+    }
     return s;
 }
 
@@ -212,6 +240,15 @@ static struct sim_jobinfo *job_infos(const struct sim_input *in)
     size_t i;
 
     for (i = 0; i < in->work->njobs; i++) {
+        const struct trace_job *tj = &in->work->jobs[i];
+        char names[TRACE_MAX_ALTS][256];
+        int per_node, nodes;
+
+        job_accelerators(tj, names);
+        gang_shape(tj->gpus, &per_node, &nodes);
+        v[i + 1].infer = tj->kind == SPEC_KIND_INFER;
+        v[i + 1].ref_thr = catalog_node_throughput(in->cat, names[0], per_node, 0,
+                                                   v[i + 1].infer);
         v[i + 1].duration_s = in->work->jobs[i].duration_s;
         v[i + 1].ckpt_s = in->work->jobs[i].checkpoint_s;
         v[i + 1].restore_s = in->work->jobs[i].checkpoint_s > 0 ? in->restore_s : 0;

@@ -22,7 +22,12 @@ struct trace;
 
 /* What the sim driver needs to know about a job (indexed by store job id). */
 struct sim_jobinfo {
-    double duration_s;      /* compute the job needs */
+    double duration_s;      /* compute the job needs, on its first accelerator
+                               (the work, in seconds of that accelerator) */
+    double ref_thr;         /* throughput of a node of the first accelerator
+                               (catalog_node_throughput); 0 = unknown: every
+                               accelerator then runs at the same speed */
+    int infer;              /* inference ratios (kind infer), else training */
     double ckpt_s;          /* checkpoint interval; 0 = none (a restart loses all) */
     double restore_s;       /* time to restore a checkpoint on a new attempt */
 };

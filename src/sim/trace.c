@@ -361,16 +361,42 @@ static int get_spot_ok(const struct csv *c, int *out, struct err *e)
     return 0;
 }
 
+/* The accelerator column: one name, or alternatives "H100|A100-80GB" (at
+ * most TRACE_MAX_ALTS), each a name of letters, digits, '.', '_', '-'. */
+static int get_accelerators(const struct csv *c, const char **out, struct err *e)
+{
+    const char *s, *p;
+    int rc = get_str(c, J_ACC, "accelerator", 1, 0, &s, e), n = 1;
+
+    if (rc != 0)
+        return rc;
+    for (p = s; *p; p++) {
+        int empty = *p == '|' && (p == s || p[-1] == '|' || p[1] == '\0');
+
+        n += *p == '|';
+        if (empty || (*p != '|' && !is_token_char((unsigned char)*p)))
+            return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                          "column 'accelerator': '%s' is not a name or names separated by "
+                          "'|' (each of letters, digits, '.', '_' and '-')",
+                          s);
+    }
+    if (n > TRACE_MAX_ALTS)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "column 'accelerator': %d alternatives, at most %d", n, TRACE_MAX_ALTS);
+    *out = s;
+    return 0;
+}
+
 /* The string columns of a job row, interned. */
 static int job_strings(const struct csv *c, struct trace *t, struct trace_job *j,
                        struct err *e)
 {
-    const char *id, *team, *acc;
+    const char *id, *team, *acc = "";
     int rc;
 
     if ((rc = get_str(c, J_ID, "job_id", 1, 0, &id, e)) != 0 ||
         (rc = get_str(c, J_TEAM, "team", 0, 1, &team, e)) != 0 ||
-        (rc = get_str(c, J_ACC, "accelerator", 1, 1, &acc, e)) != 0)
+        (rc = get_accelerators(c, &acc, e)) != 0)
         return rc;
     j->team = strpool_intern(&t->pool, team);
     j->accelerator = strpool_intern(&t->pool, acc);

@@ -6,6 +6,8 @@
  *   workload CSV   submit_s,job_id,team,kind,accelerator,gpus,duration_s
  *                  [,deadline_s,checkpoint_s,data_location,data_gb,spot_ok,priority,
  *                   dataset]
+ *                  (accelerator may list alternatives, "H100|A100-80GB":
+ *                  duration_s is then the run time on the first)
  *   spot CSV       time_s,location,instance_type,available_nodes
  *                  (or time_s,location,instance_type,preempted with 0/1;
  *                  a file may carry both columns, one of them set per row)
@@ -30,15 +32,19 @@
 #include "../util/err.h"
 #include "../util/hmap.h"
 
+#define TRACE_MAX_ALTS 8 /* accelerator alternatives of one workload row */
+
 struct trace_job {
     double submit_s;         /* seconds from the start of the study */
-    double duration_s;       /* compute time the job needs */
+    double duration_s;       /* compute time the job needs (on the first
+                                accelerator when it lists alternatives) */
     double deadline_s;       /* relative to submit; 0 = none */
     double checkpoint_s;     /* checkpoint interval; 0 = none */
     double data_gb;
     const char *id;          /* interned in the trace's `ids` pool */
     const char *team;        /* interned; "" = none */
-    const char *accelerator; /* interned, as written ("H100") */
+    const char *accelerator; /* interned, as written ("H100", or alternatives
+                                "H100|A100-80GB", at most TRACE_MAX_ALTS) */
     const char *data_cloud, *data_region; /* interned; "" = none */
     const char *dataset;     /* interned: jobs naming one share its replicas;
                                 "" = the job's own data */

@@ -16,7 +16,13 @@ The rule mirrored (README "Planning", src/plan/plan.h), with no org policy:
     at least (or, for "N" without "+", exactly) the vCPUs and memory asked
     (0 in the catalog = unknown, not checked), be of the mode use_spot asks
     (unset: either), take the gang (max_cluster_nodes) and fit quotas.csv;
-  - its expected cost for one hour (no stratus.duration) is
+  - its run time is one hour (no stratus.duration) on the first alternative,
+    and hours = 1 / speed on the others, speed = a node's throughput over a
+    node of the first (count x the per-chip ratio in throughput.csv, `infer`
+    for a file with a `service:` section, `train` otherwise; a TPU family row
+    covers its slices, chips = size / cores_per_chip; 1 when either is
+    unknown or there is no throughput.csv);
+  - its expected cost is
         compute    = price x nodes x hours
         preemption = spot only: nodes x rate x hours x (restore + hours/2)
                      x price x nodes, rate from preemption.csv (most
@@ -95,11 +101,11 @@ FILES = {
               alt("A100", 4, cloud="gcp", region="europe-west4")]),
     # infra: nebius/eu-north1, accelerators {H100:1, H200:1}; disk_size selects nothing
     "set_disk_nebius.yaml": dict(
-        nodes=1, ordered=False,
+        infer=True, nodes=1, ordered=False,
         alts=crossed([("H100", 1), ("H200", 1)], cloud="nebius", region="eu-north1")),
     # a set crossed with any_of [use_spot: true, use_spot: false]; two nodes
     "sglang_anyof_spot.yaml": dict(
-        nodes=2, ordered=False,
+        infer=True, nodes=2, ordered=False,
         alts=[a for spot in (True, False)
               for a in crossed([("H200", 8), ("H100", 8), ("A100-80GB", 8)], spot=spot)]),
     "tpu_pod.yaml": dict(
@@ -108,9 +114,9 @@ FILES = {
         nodes=1, ordered=False, alts=[alt("tpu-v6e-8", 1)]),
     # network_tier: best selects no offer (SkyPilot applies it where it can)
     "vllm_multinode_service.yaml": dict(
-        nodes=2, ordered=False, alts=[alt("H100", 8, cpus=100, mem=1000)]),
+        infer=True, nodes=2, ordered=False, alts=[alt("H100", 8, cpus=100, mem=1000)]),
     "vllm_service_set.yaml": dict(
-        nodes=1, ordered=False,
+        infer=True, nodes=1, ordered=False,
         alts=crossed([("L4", 1), ("A10G", 1), ("A10", 1), ("A100", 1), ("A100-80GB", 1)])),
 }
 
@@ -156,7 +162,32 @@ def load_catalog(d):
                    limit=int(r["limit"]))
               for r in read_csv(os.path.join(d, "quotas.csv"), required=False)]
     commits = read_csv(os.path.join(d, "commitments.csv"), required=False)
-    return offers, rates, quotas, commits
+    thr = read_csv(os.path.join(d, "throughput.csv"), required=False)
+    return offers, rates, quotas, commits, thr
+
+
+def unit_thr(thr, acc, infer):
+    """Throughput of one accelerator as offers count it (a TPU slice: its
+    chips); 0 when unknown."""
+    col = "infer" if infer else "train"
+    for r in thr:
+        if r["accelerator"].lower() == acc.lower() and not r["cores_per_chip"]:
+            return num(r[col], 0)
+    for r in thr:
+        fam = r["accelerator"].lower()
+        rest = acc.lower()[len(fam) + 1:]
+        if (r["cores_per_chip"] and acc.lower().startswith(fam + "-") and rest.isdigit()):
+            return max(1, int(rest) // int(r["cores_per_chip"])) * num(r[col], 0)
+    return 0.0
+
+
+def speed(thr, entry, a):
+    """Work per hour of a node of alternative a over one of the first."""
+    infer = entry.get("infer", False)
+    first = entry["alts"][0]
+    ref = unit_thr(thr, first["acc"], infer) * first["count"]
+    mine = unit_thr(thr, a["acc"], infer) * a["count"]
+    return mine / ref if ref > 0 and mine > 0 else 1.0
 
 
 def rate_of(rates, o):
@@ -203,9 +234,9 @@ def fits(a, o, nodes):
     return not (nodes > 1 and o["max_nodes"] > 0 and nodes > o["max_nodes"])
 
 
-def expected(price, mode, nodes, rate):
+def expected(price, mode, nodes, rate, hours):
     """(hourly cost, expected cost) of a candidate, as README's cost model."""
-    n, d = float(nodes), HOURS
+    n, d = float(nodes), hours
     hourly = 0.0 if mode == "committed" else price * n
     cost = hourly * d
     if mode == "spot":
@@ -236,14 +267,15 @@ def candidates(a, o, nodes, commits, now):
 
 
 def place(entry, cat, now):
-    offers, rates, quotas, commits = cat
+    offers, rates, quotas, commits, thr = cat
     nodes, best, feasible = entry["nodes"], None, 0
     for i, a in enumerate(entry["alts"]):
+        hours = HOURS / speed(thr, entry, a)
         for o in offers:
             if not fits(a, o, nodes) or not quota_ok(quotas, o, nodes):
                 continue
             for mode, price in candidates(a, o, nodes, commits, now):
-                hourly, cost = expected(price, mode, nodes, rate_of(rates, o))
+                hourly, cost = expected(price, mode, nodes, rate_of(rates, o), hours)
                 feasible += 1
                 key = (i if entry["ordered"] else 0, cost, o["cloud"], o["region"],
                        o["zone"], o["instance_type"], MODES.index(mode), o["row"])

@@ -56,13 +56,48 @@ run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --json
 [ "$(json 'j["candidates"][0]["expected_cost"]')" = 684.0 ] || fail "expected: $OUT"
 [ "$(json 'j["candidates"][0]["hourly_cost"]')" = 60.0 ] || fail "hourly: $OUT"
 [ "$(json 'j["excluded"]')" = "{'accelerator_count': 2, 'not_sold': 2}" ] || fail "excluded: $OUT"
-[ "$(json 'sorted(j["candidates"][0].keys())')" = "['accelerator', 'accelerators_per_node', 'breakdown', 'cloud', 'expected_cost', 'hourly_cost', 'instance_type', 'mode', 'nodes', 'policy_tier', 'price_hour', 'rank', 'region', 'spot', 'zone']" ] || fail "candidate keys: $OUT"
+[ "$(json 'sorted(j["candidates"][0].keys())')" = "['accelerator', 'accelerators_per_node', 'breakdown', 'cloud', 'duration_hours', 'expected_cost', 'hourly_cost', 'instance_type', 'mode', 'nodes', 'policy_tier', 'price_hour', 'rank', 'region', 'speed', 'spot', 'zone']" ] || fail "candidate keys: $OUT"
 ok "plan --json: ranked candidates with the cost breakdown"
 
 run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --top 3
 has "$OUT" "gcp/us-central1/us-central1-a"; has "$OUT" "\$684.00"
 has "$OUT" "8 feasible of 12 candidates considered (--top 0 shows all)"
 ok "plan: table, --top"
+
+# --- cost per unit of work: throughput.csv ---
+cp -r "$TMP/nocommit" "$TMP/thr"
+cat >"$TMP/thr/throughput.csv" <<'CSV'
+accelerator,train,infer,cores_per_chip,source,note
+A100-80GB,1,1,,reference,
+H100,2.5,3,,test,
+CSV
+cat >"$TMP/alts.yaml" <<'YAML'
+name: alts
+resources:
+  accelerators: {H100: 8, A100-80GB: 8, A10: 4}
+  use_spot: false
+stratus:
+  kind: train
+  duration: 10h
+YAML
+run 0 "$STRATUS" plan "$TMP/alts.yaml" --catalog "$TMP/thr" --top 0
+has "$OUT" "10h00m on the first alternative"
+has "$OUT" "H100:8 1.00x = 10.00 h, A100-80GB:8 0.40x = 25.00 h, A10:4 1.00x? = 10.00 h"
+has "$OUT" "? = ratio unknown (no row in $TMP/thr/throughput.csv): taken as 1.0"
+has "$OUT" "HOURS  SPEED"
+# A10 has no ratio: taken as fast as H100:8, its 10 h at 8/h come first; then
+# H100 at 80/h for 10 h (800) before A100-80GB at 40.22/h for 25 h (1005.50)
+first=$(grep -A1 -F "HOURS  SPEED" <<<"$OUT" | tail -1)
+has "$first" "BM.GPU.A10.4"; has "$first" "10.00  1.00?"; has "$first" '$80.00'
+second=$(grep -A2 -F "HOURS  SPEED" <<<"$OUT" | tail -1)
+has "$second" "BM.GPU.H100.8"; has "$second" "10.00  1.00 "; has "$second" '$800.00'
+grep -F "a2-ultragpu-8g" <<<"$OUT" | grep -qF '25.00  0.40  ' || fail "A100-80GB row with 25 h: $OUT"
+ok "plan: alternatives ranked by the cost of the whole job, per-candidate hours and speed shown"
+run 0 "$STRATUS" plan "$TMP/alts.yaml" --catalog "$TMP/thr" --top 0 --json
+[ "$(json '[(a["resources"], a["speed"], a["speed_known"], a["duration_hours"]) for a in j["alternatives"]]')" = "[('H100:8', 1.0, True, 10.0), ('A100-80GB:8', 0.4, True, 25.0), ('A10:4', 1.0, False, 10.0)]" ] || fail "alternatives: $OUT"
+[ "$(json '(j["candidates"][1]["instance_type"], j["candidates"][1]["duration_hours"], j["candidates"][1]["speed"])')" = "('BM.GPU.H100.8', 10.0, 1.0)" ] || fail "second: $OUT"
+[ "$(json '[c["expected_cost"] for c in j["candidates"] if c["accelerator"] == "A100-80GB"]')" = "[1005.5]" ] || fail "A100-80GB for 25 h: $OUT"
+ok "plan --json: each alternative's speed and hours, each candidate's duration_hours"
 
 # --- plan on the bundled catalog under the lab's policy ---
 run 0 "$STRATUS" plan "$EX/train-llama.yaml" --policy "$EX/policy.yaml" --explain --top 0 --json

@@ -57,6 +57,17 @@ done
 [ "$(json 'all(r["cost"] >= j[4]["cost"] - 1e-6 for r in j)')" = True ] || fail "the bound stays below all under the policy"
 ok "simulate: every baseline and the bound follow the org policy"
 
+# A workload whose rows list accelerator alternatives ("H100|A100-80GB"; the
+# duration is on the first): every policy runs every job, the bound (work
+# counted at each candidate's speed) stays below all of them.
+run 0 "$STRATUS" simulate --workload "$SOURCE_DIR/tests/data/trace/workload-alternatives.csv" \
+  --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml" --json
+[ "$(json 'all(r["jobs"] == 40 for r in j) and all(r["failed"] == 0 for r in j if not r["lower_bound"])')" = True ] ||
+  fail "every job of the alternatives workload runs: $OUT"
+[ "$(json 'all(r["cost"] >= j[-1]["cost"] - 1e-6 and j[-1]["cost"] > 0 for r in j)')" = True ] ||
+  fail "the bound stays below every policy with alternatives: $OUT"
+ok "simulate: a workload with accelerator alternatives"
+
 # The paper's Greedy deadline rule, on request: spot first, the deadlines kept
 # as well as stratus keeps them, and its own line in the output.
 run 0 "${SIM[@]}" --json --policies stratus,cbl-greedy

@@ -9,7 +9,9 @@
  * are charged alike).
  *
  * The tiny catalog: H100 x 8 nodes at azure/eastus (az8) and
- * gcp/us-central1 (gcp8, spot too), another at gcp/us-central1 (gcp8b);
+ * gcp/us-central1 (gcp8, spot too), another at gcp/us-central1 (gcp8b), an
+ * A100-80GB x 8 node at gcp/us-central1 (gcpa) that does half the work of an
+ * H100 node per hour (throughput.csv);
  * moving data between clouds costs $0.10/GB.  Each test sets prices with
  * a price trace and capacity per offer by hand.
  */
@@ -62,7 +64,11 @@ static void write_catalog(const char *dir)
              "max_cluster_nodes,price_hour,spot_price_hour\n"
              "azure,eastus,,az8,H100,8,,100,\n"
              "gcp,us-central1,us-central1-a,gcp8,H100,8,,80,20\n"
-             "gcp,us-central1,us-central1-a,gcp8b,H100,8,,90,\n");
+             "gcp,us-central1,us-central1-a,gcp8b,H100,8,,90,\n"
+             "gcp,us-central1,us-central1-a,gcpa,A100-80GB,8,,30,\n");
+    tu_write(dir, "throughput.csv",
+             "accelerator,train,infer,cores_per_chip,source,note\n"
+             "H100,2,2,,test,\nA100-80GB,1,1,,test,\n");
 }
 
 static long offer(const struct world *w, const char *type)
@@ -403,6 +409,37 @@ static void test_below_simulated_committed(void **state)
                     "azure,eastus,,Standard_NC24ads_A100_v4,2,1y,2024-01-01,0.32\n");
 }
 
+/* A job of one H100-hour that may run on A100-80GB (half as fast): ever,
+ * two hours of gcpa at $30 ($60) beat one of gcp8 at $80; by one hour, gcpa's
+ * one node-hour does half the work and gcp8 the other half: 30 + 40 = $70.
+ * The bound counts node-hours at each candidate's speed; the simulated run
+ * pays at least it. */
+static void test_speed_of_alternatives(void **state)
+{
+    struct sim_policy pol = {"stratus", NULL, 0, 0, 0, 0, NULL, 0, 1};
+    struct sim_result r;
+    struct world w;
+    struct err e;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100|A100-80GB,8,3600,0\n", NULL);
+    w.od[offer(&w, "gcp8")] = 1;
+    w.od[offer(&w, "gcpa")] = 1;
+    assert_true(NEAR(bound(&w, NULL, 0), 60));
+    assert_true(NEAR(bound(&w, NULL, 3600), 70));
+    w.od[offer(&w, "gcpa")] = 0; /* only H100 left: one hour of it */
+    assert_true(NEAR(bound(&w, NULL, 0), 80));
+    w.od[offer(&w, "gcpa")] = 1;
+    w.in.launch_delay_s = 60;
+    if (sim_run(&w.in, &pol, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(r.failed, 0);
+    assert_true(NEAR(r.cost, 60)); /* two hours on gcpa */
+    assert_true(r.cost >= bound(&w, NULL, r.end_s) - 1e-6);
+    sim_result_free(&r);
+    world_close(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_no_capacity_fails), cmocka_unit_test(test_below_simulated),
         cmocka_unit_test(test_committed_nodes),
         cmocka_unit_test(test_below_simulated_committed),
+        cmocka_unit_test(test_speed_of_alternatives),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

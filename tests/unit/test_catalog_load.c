@@ -103,6 +103,80 @@ static void test_cpu_offers(void **state)
     free(dir);
 }
 
+#define THR_HEADER "accelerator,train,infer,cores_per_chip,source,note\n"
+
+/* ---- throughput.csv ---- */
+
+static void test_throughput(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct catalog *cat = NULL;
+    struct err e;
+
+    (void)state;
+    tu_copy_dir(MINI, dir);
+    assert_int_equal(catalog_load(&cat, dir, &e), 0);
+    /* no file: every ratio unknown */
+    assert_int_equal(catalog_nthroughput(cat), 0);
+    assert_true(catalog_throughput(cat, "H100", 0) == 0);
+    catalog_free(cat);
+    tu_write(dir, "throughput.csv",
+             THR_HEADER "A100-80GB,1,1,,ref,\nH100,2,2.6,,\"MLPerf, v4.1\",note\n"
+                        "MI300X,,2.6,,x,\ntpu-v5p,1.5,1.2,2,y,\ntpu-v6e,2.4,1.8,1,z,\n");
+    assert_int_equal(catalog_load(&cat, dir, &e), 0);
+    assert_int_equal(catalog_nthroughput(cat), 5);
+    assert_true(catalog_throughput(cat, "h100", 0) == 2);    /* any case */
+    assert_true(catalog_throughput(cat, "H100", 1) == 2.6);  /* inference */
+    assert_true(catalog_throughput(cat, "MI300X", 0) == 0);  /* train unknown */
+    assert_true(catalog_throughput(cat, "L4", 0) == 0);      /* no row */
+    assert_true(catalog_throughput(cat, "tpu-v5p-8", 0) == 6);  /* 4 chips x 1.5 */
+    assert_true(catalog_throughput(cat, "tpu-v6e-8", 1) == 8 * 1.8);
+    assert_true(catalog_throughput(cat, "tpu-v5p", 0) == 0);    /* a family, no slice */
+    assert_true(catalog_throughput(cat, "tpu-v5p-x", 0) == 0);
+    assert_true(catalog_node_throughput(cat, "H100", 8, 0, 0) == 16);
+    assert_true(catalog_node_throughput(cat, "A100-80GB", 1, 0.5, 0) == 0.5);
+    catalog_free(cat);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+static const struct bad_row_thr {
+    const char *rows, *expect;
+} bad_thr[] = {
+    {"H100,2,2.6,,x,\nL4,-1,,,y,\n", "throughput.csv:3: train must be in (0, 1000]"},
+    {"H100,0,2.6,,x,\n", "throughput.csv:2: train must be in (0, 1000]"},
+    {"H100,2,fast,,x,\n", "throughput.csv:2: column 'infer'"},
+    {"H100,2,2.6,,,\n", "throughput.csv:2: every row needs a source"},
+    {"H100,2,2.6,,x,\nh100,2,2.6,,x,\n", "throughput.csv:3: accelerator 'h100' is already on line 2"},
+    {"H100,2,2.6,2,x,\n", "throughput.csv:2: cores_per_chip is for a TPU family"},
+    {"tpu-v5p,2,2.6,9,x,\n", "throughput.csv:2: column 'cores_per_chip'"},
+    {",2,2.6,,x,\n", "throughput.csv:2: empty accelerator"},
+};
+
+static void test_bad_throughput_rows(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad_thr) / sizeof(bad_thr[0]); i++) {
+        char *dir = tu_mkdtemp(), *text = xasprintf(THR_HEADER "%s", bad_thr[i].rows);
+        struct catalog *cat = NULL;
+        struct err e;
+        int rc;
+
+        tu_copy_dir(MINI, dir);
+        tu_write(dir, "throughput.csv", text);
+        err_clear(&e);
+        rc = catalog_load(&cat, dir, &e);
+        if (rc == 0 || strstr(e.msg, bad_thr[i].expect) == NULL)
+            fail_msg("case %zu: rc=%d, message '%s' lacks '%s'", i, rc, e.msg, bad_thr[i].expect);
+        assert_null(cat);
+        tu_rmdir(dir);
+        free(dir);
+        free(text);
+    }
+}
+
 struct bad_row {
     const char *rows;
     const char *expect;
@@ -172,6 +246,7 @@ static char *big_catalog(void)
     }
     fclose(fp);
     free(path);
+    tu_write(dir, "throughput.csv", THR_HEADER "H100,2,2.6,,x,\nA10,,0.45,,y,\ntpu-v5p,1.5,1.5,2,z,\n");
     return dir;
 }
 
@@ -267,6 +342,10 @@ static void same_lookups(const struct catalog *a, const struct catalog *b)
                         catalog_egress_per_gb(b, r->cloud, r->name, q->cloud, q->name));
         }
     assert_int_equal(catalog_ncommitments(a), catalog_ncommitments(b));
+    assert_int_equal(catalog_nthroughput(a), catalog_nthroughput(b));
+    assert_true(catalog_throughput(a, "H100", 1) == catalog_throughput(b, "H100", 1));
+    assert_true(catalog_throughput(b, "tpu-v5p-16", 0) == 12);
+    assert_true(catalog_throughput(b, "A10", 1) == 0.45);
     assert_ptr_equal(catalog_quota(b, "oci", "us-ashburn-1", catalog_accelerator(b, "A10")) !=
                          NULL,
                      catalog_quota(a, "oci", "us-ashburn-1", catalog_accelerator(a, "A10")) !=
@@ -480,6 +559,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpu_offers),
         cmocka_unit_test(test_bad_cpu_rows),
+        cmocka_unit_test(test_throughput),
+        cmocka_unit_test(test_bad_throughput_rows),
         cmocka_unit_test_setup_teardown(test_snapshot_is_the_catalog, setup_cache,
                                         teardown_cache),
         cmocka_unit_test_setup_teardown(test_snapshot_corrupt_or_stale, setup_cache,

@@ -13,12 +13,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
 #include "spec/spec.h"
 #include "testutil.h"
+#include "util/xmem.h"
 
 #define MINI TEST_DATA "/catalog-mini"
 #define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6 * (1 + fabs((double)(b))))
@@ -781,6 +783,141 @@ static void test_fractional_gpus(void **state)
     catalog_free(cat);
 }
 
+/* ---- cost per unit of work (throughput.csv) ---- */
+
+/* The mini catalog without commitments, with a throughput table where H100
+ * does `h100` times the work of A100-80GB per GPU (NULL: no table). */
+static char *thr_catalog(const char *h100)
+{
+    char *dir = tu_mkdtemp(), *path = xasprintf("%s/commitments.csv", dir), *text;
+
+    tu_copy_dir(MINI, dir);
+    unlink(path);
+    free(path);
+    if (h100 != NULL) {
+        text = xasprintf("accelerator,train,infer,cores_per_chip,source,note\n"
+                         "A100-80GB,1,1,,ref,\nH100,%s,3,,test,\n",
+                         h100);
+        tu_write(dir, "throughput.csv", text);
+        free(text);
+    }
+    return dir;
+}
+
+/* H100:8 | A100-80GB:8, 10 h on H100 (the first), on-demand: the cheapest
+ * on-demand H100:8 is oci at 80/h, A100-80GB:8 gcp at 40.22/h. */
+static void rank_alternatives(const char *dir, struct plan *p, struct spec *s,
+                              struct spec_res r[2])
+{
+    struct catalog *cat = load(dir);
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
+    struct err e;
+
+    spec_init(s, &r[0], "H100", 8);
+    r[1] = r[0];
+    r[1].accelerator = (char *)(uintptr_t)"A100-80GB";
+    r[0].use_spot = r[1].use_spot = 0;
+    s->res = r;
+    s->nres = 2;
+    s->duration_s = 10 * 3600;
+    plan_init(p);
+    if (plan_rank(p, cat, s, NULL, &o, &e) != 0)
+        fail_msg("%s", e.msg);
+}
+
+static void done(struct plan *p, char *dir)
+{
+    catalog_free((struct catalog *)(uintptr_t)p->cat);
+    plan_free(p);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+static void test_cost_per_unit_of_work(void **state)
+{
+    struct spec s;
+    struct spec_res r[2];
+    struct plan p;
+    char *dir;
+
+    (void)state;
+    /* No table: an hour is an hour, the cheaper hour wins (40.22 x 10 h). */
+    dir = thr_catalog(NULL);
+    rank_alternatives(dir, &p, &s, r);
+    assert_string_equal(best_offer(&p)->accelerator, "A100-80GB");
+    assert_true(NEAR(p.c[0].compute, 402.2));
+    assert_false(p.alts[1].known);
+    assert_true(p.alts[1].speed == 1 && p.alts[1].hours == 10);
+    assert_true(p.alts[0].known && p.alts[0].speed == 1 && p.alts[0].hours == 10);
+    done(&p, dir);
+    /* H100 does 2.5x the work: A100-80GB needs 25 h (1005.5) against 800 on H100. */
+    dir = thr_catalog("2.5");
+    rank_alternatives(dir, &p, &s, r);
+    assert_string_equal(best_offer(&p)->accelerator, "H100");
+    assert_true(NEAR(p.c[0].compute, 800) && NEAR(p.c[0].expected, 800));
+    assert_true(p.alts[0].known && p.alts[1].known);
+    assert_true(NEAR(p.alts[1].speed, 0.4) && NEAR(p.alts[1].hours, 25));
+    for (size_t i = 0; i < p.n; i++)
+        if (p.c[i].alt == 1)
+            assert_true(NEAR(p.c[i].compute, catalog_offer(p.cat, p.c[i].offer)->price * 25));
+    done(&p, dir);
+    /* Only 1.5x: A100-80GB's 15 h cost 603.3, less than H100's 800. */
+    dir = thr_catalog("1.5");
+    rank_alternatives(dir, &p, &s, r);
+    assert_string_equal(best_offer(&p)->accelerator, "A100-80GB");
+    assert_true(NEAR(p.c[0].compute, 40.22 * 15));
+    done(&p, dir);
+    /* Inference uses the infer column (3x): A100-80GB needs 30 h. */
+    dir = thr_catalog("1.5");
+    rank_alternatives(dir, &p, &s, r);
+    assert_true(NEAR(p.alts[1].hours, 15));
+    s.kind = SPEC_KIND_INFER;
+    {
+        struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
+        struct err e;
+
+        assert_int_equal(plan_rank(&p, p.cat, &s, NULL, &o, &e), 0);
+    }
+    assert_true(NEAR(p.alts[1].hours, 30));
+    assert_string_equal(best_offer(&p)->accelerator, "H100");
+    done(&p, dir);
+}
+
+/* Spot: the preemption exposure is over the alternative's own run time.
+ * A100-80GB spot at gcp us-central1 (12/h, rate 0.1/node-h), 25 h, no
+ * checkpoints: 0.1 x 25 preemptions x 12.5 h lost x 12/h = 375. */
+static void test_preemption_over_alternative_hours(void **state)
+{
+    struct catalog *cat;
+    struct spec s;
+    struct spec_res r[2];
+    struct plan p;
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
+    struct err e;
+    char *dir = thr_catalog("2.5");
+    size_t i;
+    int seen = 0;
+
+    (void)state;
+    rank_alternatives(dir, &p, &s, r);
+    r[0].use_spot = r[1].use_spot = -1;
+    cat = (struct catalog *)(uintptr_t)p.cat;
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    for (i = 0; i < p.n; i++) {
+        if (p.c[i].alt != 1 || p.c[i].mode != PLAN_SPOT)
+            continue;
+        assert_true(NEAR(p.c[i].compute, 12 * 25));
+        assert_true(NEAR(p.c[i].preemption, 0.1 * 25 * 12.5 * 12));
+        seen++;
+    }
+    assert_int_equal(seen, 1);
+    /* plan_speed: what the controller and the simulator use */
+    assert_true(NEAR(plan_speed(cat, &s, "A100-80GB", 8, 0), 0.4));
+    assert_true(NEAR(plan_speed(cat, &s, "H100", 4, 0), 0.5));
+    assert_true(plan_speed(cat, &s, "L4", 8, 0) == 1); /* unknown */
+    done(&p, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +936,8 @@ int main(void)
         cmocka_unit_test(test_bucket_egress),
         cmocka_unit_test(test_image_regions),
         cmocka_unit_test(test_fractional_gpus),
+        cmocka_unit_test(test_cost_per_unit_of_work),
+        cmocka_unit_test(test_preemption_over_alternative_hours),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

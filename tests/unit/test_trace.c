@@ -195,8 +195,13 @@ static const struct bad_case {
     {JOBS, "w-bad-spot-ok.csv",
      "2: column 'spot_ok': 'maybe' is not 0 or 1 (or true/false, yes/no)"},
     {JOBS, "w-bad-accelerator.csv",
-     "2: column 'accelerator': 'H 100' has a character that is not allowed here (use "
+     "2: column 'accelerator': 'H 100' is not a name or names separated by '|' (each of "
      "letters, digits, '.', '_' and '-')"},
+    {JOBS, "w-bad-alternatives.csv",
+     "3: column 'accelerator': 'H100||A100-80GB' is not a name or names separated by '|' "
+     "(each of letters, digits, '.', '_' and '-')"},
+    {JOBS, "w-many-alternatives.csv",
+     "2: column 'accelerator': 9 alternatives, at most 8"},
     {JOBS, "w-bad-quote.csv", "2: text after a closing quote in field 2"},
     {SPOT, "s-both.csv", "2: set available_nodes or preempted, not both"},
     {SPOT, "s-neither.csv", "2: set one of available_nodes and preempted"},

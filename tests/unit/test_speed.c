@@ -1,0 +1,256 @@
+/*
+ * test_speed.c - cost per unit of work in the controller and the sim world:
+ * a spec's duration is its run time on the first alternative, an attempt on
+ * another accelerator runs for that work / its speed (catalog
+ * throughput.csv) in virtual time, a checkpoint keeps converted work across
+ * a failover between accelerators, and the controller's progress (what the
+ * deadline rule reads) counts work the same way.  Exact virtual times.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "plan/plan.h"
+#include "schedtest.h"
+#include "testutil.h"
+
+#define H 3600.0
+#define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6)
+
+/* Per GPU: H100 does twice the training work of an A10, 4x the inference. */
+static const char thr_csv[] = "accelerator,train,infer,cores_per_chip,source,note\n"
+                              "H100,2,4,,test,\nA10,1,1,,test,\n";
+
+/* H100:8 first, A10:4 second: an A10 node does (4 x 1) / (8 x 2) = 1/4 of
+ * the work of an H100 node per second (1/8 for inference). */
+static const char spec_yaml[] = "name: alt\n"
+                                "resources:\n"
+                                "  accelerators: {H100: 8, A10: 4}\n"
+                                "stratus:\n"
+                                "  kind: %s\n"
+                                "  duration: 1h\n"
+                                "  checkpoint: {interval: 30m, restore: 5m}\n";
+
+struct world {
+    struct st w;
+    char *dir;
+};
+
+static void world_open(struct world *x, int with_table)
+{
+    struct st_opts o = {0};
+
+    x->dir = tu_mkdtemp();
+    tu_copy_dir(TEST_DATA "/sched/catalog", x->dir);
+    if (with_table)
+        tu_write(x->dir, "throughput.csv", thr_csv);
+    o.catalog = x->dir;
+    st_init(&x->w, &o);
+}
+
+static void world_close(struct world *x)
+{
+    st_free(&x->w);
+    tu_rmdir(x->dir);
+    free(x->dir);
+}
+
+static int64_t submit(struct world *x, const char *kind)
+{
+    char yaml[512];
+
+    snprintf(yaml, sizeof(yaml), spec_yaml, kind);
+    return st_submit(&x->w, yaml);
+}
+
+/* The cheapest job is on A10 spot (oci 3.60/h for 4 h, against H100 spot at
+ * 20/h for 1 h): it runs 4 h of virtual time for 1 h of H100 work. */
+static void test_alternative_runs_longer(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = submit(&x, "train");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_string_equal(a.accelerator, "A10");
+    assert_true(NEAR(a.ended_at - a.running_at, 4 * H));
+    j = st_job(&x.w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(NEAR(j.work_done_s, H)); /* work in seconds of the first: H100 */
+    assert_int_equal(st_nattempts(&x.w, id), 1);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
+/* Inference uses the infer column: A10 would need 8 h (28.80 at 3.60/h),
+ * more than an hour of H100 spot (20): the choice flips to H100. */
+static void test_inference_ratio(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = submit(&x, "infer");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_string_equal(a.accelerator, "H100");
+    assert_true(NEAR(a.ended_at - a.running_at, H));
+    store_attempt_clear(&a);
+    world_close(&x);
+}
+
+/* Without a table every accelerator is as fast as the first: 1 h on A10. */
+static void test_unknown_ratio_is_one(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 0);
+    id = submit(&x, "train");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_string_equal(a.accelerator, "A10");
+    assert_true(NEAR(a.ended_at - a.running_at, H));
+    store_attempt_clear(&a);
+    world_close(&x);
+}
+
+/* Preempted on A10 after 1 h of work time (two 30-minute checkpoints = 1 h of
+ * A10 = 15 min of H100 work), then A10 is no longer sold: the job fails over
+ * to H100, restores (5 min) and runs the remaining 45 min of H100 work. */
+static void test_failover_keeps_converted_work(void **state)
+{
+    struct world x;
+    struct store_attempt a, b;
+    struct store_job j;
+    char arg[24];
+    int64_t id;
+    double t;
+
+    (void)state;
+    world_open(&x, 1);
+    id = submit(&x, "train");
+    st_start(&x.w);
+    assert_true(st_run_until_state(&x.w, id, JOB_RUNNING, ST_T0 + H));
+    a = st_attempt(&x.w, id, 1);
+    assert_string_equal(a.accelerator, "A10");
+    t = a.running_at + H + 60; /* an hour of work, a minute into the next interval */
+    st_run_to(&x.w, t);
+    /* The controller's progress counts the live attempt's run at its speed. */
+    snprintf(arg, sizeof(arg), "%lld", (long long)id);
+    assert_int_equal(st_inject(&x.w, "preempt-job", arg), 0);
+    st_set_price(&x.w, "oci", "us-ashburn-1", "BM.GPU.A10.4", -1, -1);
+    st_set_price(&x.w, "azure", "westeurope", "Standard_NV72ads_A10_v5", -1, -1);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    j = st_job(&x.w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(&x.w, id), 2);
+    b = st_attempt(&x.w, id, 2);
+    assert_string_equal(b.accelerator, "H100");
+    /* restore 5 min + the 45 min left of H100 work */
+    assert_true(NEAR(b.ended_at - b.running_at, 300 + 0.75 * H));
+    assert_true(NEAR(j.work_done_s, H));
+    store_attempt_clear(&a);
+    store_attempt_clear(&b);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
+/* The controller's estimate of saved work after the preemption is the
+ * driver's: 15 min of H100 work, not the hour of A10 it ran. */
+static void test_progress_in_first_alternative_seconds(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    char arg[24];
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = submit(&x, "train");
+    st_start(&x.w);
+    assert_true(st_run_until_state(&x.w, id, JOB_RUNNING, ST_T0 + H));
+    a = st_attempt(&x.w, id, 1);
+    st_run_to(&x.w, a.running_at + H + 60);
+    snprintf(arg, sizeof(arg), "%lld", (long long)id);
+    assert_int_equal(st_inject(&x.w, "preempt-job", arg), 0);
+    st_set_price(&x.w, "oci", "us-ashburn-1", "BM.GPU.A10.4", -1, -1);
+    st_set_price(&x.w, "azure", "westeurope", "Standard_NV72ads_A10_v5", -1, -1);
+    st_run_to(&x.w, a.running_at + H + 120); /* the controller saw the preemption */
+    j = st_job(&x.w, id);
+    assert_true(j.cur_attempt == 0 || st_nattempts(&x.w, id) == 2);
+    if (!NEAR(j.work_done_s, 0.25 * H))
+        fail_msg("work_done_s %g, want %g", j.work_done_s, 0.25 * H);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
+/* The deadline rule's slack counts the work left at the speed of where the
+ * job may run: idle, the slowest alternative (A10: 4 h for the hour of H100
+ * work).  Deadline 5 h: slack 5 - 4 = 1 h, under twice the changeover
+ * (2 x (120 s relaunch + 5 min restore + 30 min interval) = 74 min), so the
+ * Safety Net sends it on demand at once (counted at H100's speed the slack
+ * would be 4 h, and it would go to spot). */
+static void test_deadline_slack_at_slowest_speed(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = st_submit(&x.w, "name: alt\n"
+                         "resources:\n"
+                         "  accelerators: {H100: 8, A10: 4}\n"
+                         "stratus:\n"
+                         "  kind: train\n"
+                         "  duration: 1h\n"
+                         "  deadline: 5h\n"
+                         "  checkpoint: {interval: 30m, restore: 5m}\n");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_int_equal(a.mode, PLAN_ONDEMAND);
+    assert_string_equal(a.accelerator, "A10"); /* 4 h at 8/h beat 1 h at 80/h */
+    j = st_job(&x.w, id);
+    assert_int_equal(j.on_demand_only, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(a.ended_at <= j.deadline_at);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alternative_runs_longer),
+        cmocka_unit_test(test_inference_ratio),
+        cmocka_unit_test(test_unknown_ratio_is_one),
+        cmocka_unit_test(test_failover_keeps_converted_work),
+        cmocka_unit_test(test_progress_in_first_alternative_seconds),
+        cmocka_unit_test(test_deadline_slack_at_slowest_speed),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
