@@ -68,9 +68,10 @@
  *    alike, outside the program: sim_charge_commitments), and runs at most
  *    the committed nodes that cover an offer on it at once (sched_place.c),
  *    so the committed pool's K is those nodes over their windows.  The
- *    controller's committed nodes are also on-demand nodes of the fleet;
- *    the program does not count them against the on-demand pool, which
- *    only lowers it;
+ *    controller's committed nodes are also on-demand nodes of the fleet
+ *    (the sim driver counts every node of the offer that is not spot
+ *    against its on-demand capacity), so a committed column is in the
+ *    offer's on-demand capacity rows as well;
  *  - a job that runs in region R is charged data_gb x rate at least once,
  *    rate(g, R) being the least cost of a path of moves from the data's
  *    location to R in the egress table (shortest paths, computed here): the
@@ -120,6 +121,8 @@ struct bcand {
                             marginal cost (see the header) */
     double speed;        /* v(c): work per node-hour vs the job's first accelerator */
     uint32_t pool;
+    uint32_t od_pool; /* committed: the offer's on-demand pool, which its
+                         nodes are part of; else UINT32_MAX */
     uint32_t slot; /* its region among its type's (link row) */
 };
 
@@ -270,7 +273,7 @@ static int job_cands(struct plan *p, const struct sim_input *in, const struct sp
         for (k = 0; k < p->n; k++) {
             /* committed: one candidate per offer, whatever the commitment
              * (their nodes are pooled, at no marginal cost) */
-            struct bcand c = {p->c[k].offer, p->c[k].mode, 0, p->alts[p->c[k].alt].speed, 0, 0};
+            struct bcand c = {p->c[k].offer, p->c[k].mode, 0, p->alts[p->c[k].alt].speed, 0, 0, 0};
 
             (*out)[n++] = c;
         }
@@ -351,6 +354,8 @@ static uint32_t type_of(struct bw *w, const struct bcand *c, size_t n)
     w->cand = xgrow(w->cand, &w->cand_cap, w->ncand + n, sizeof(*w->cand));
     for (i = 0; i < n; i++) {
         w->cand[w->ncand] = c[i];
+        w->cand[w->ncand].od_pool =
+            c[i].mode == PLAN_COMMITTED ? pool_for(w, c[i].offer, PLAN_ONDEMAND) : UINT32_MAX;
         w->cand[w->ncand++].pool = pool_for(w, c[i].offer, c[i].mode);
     }
     add_type_regions(w, t);
@@ -759,6 +764,12 @@ static double x_price(const struct bw *w, const struct btype *t, size_t k, size_
 
     if (b < w->nb ? pl->cap[b] <= 0 : !pl->usable)
         return INFINITY;
+    if (c->od_pool != UINT32_MAX) { /* committed nodes are on-demand nodes too */
+        const struct bpool *od = &w->pools[c->od_pool];
+
+        if (b < w->nb ? od->cap[b] <= 0 : !od->usable)
+            return INFINITY;
+    }
     return c->mode == PLAN_COMMITTED ? 0 : pl->price[b];
 }
 
@@ -767,11 +778,13 @@ static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
     const struct btype *t = &w->types[ti];
     const struct bcand *c = &w->cand[t->c0 + k];
     const struct offer *o = catalog_offer(w->in->cat, c->offer);
-    int ind[4] = {0, (int)(t->bal0 + b - t->first), 0, 0}, n = 1;
-    double val[4] = {0, c->speed, 1, 1};
+    int ind[5] = {0, (int)(t->bal0 + b - t->first), 0, 0, 0}, n = 1;
+    double val[5] = {0, c->speed, 1, 1, 1};
 
     if (b < w->nb)
         ind[++n] = cap_rows(w, L, c->pool) + (int)b;
+    if (b < w->nb && c->od_pool != UINT32_MAX)
+        ind[++n] = cap_rows(w, L, c->od_pool) + (int)b;
     if (t->has_groups) {
         ind[++n] = (int)(t->link0 + c->slot);
         val[n] = c->speed;
@@ -907,6 +920,9 @@ static double x_dj(const struct bw *w, const struct lp *L, const struct btype *t
     /* A pool's rows entered in this pass have no dual yet: 0, as before. */
     if (b < w->nb && L->cap_row[c->pool] && L->cap_row[c->pool] + (int)b <= L->ndual)
         d -= L->dual[L->cap_row[c->pool] + (int)b];
+    if (b < w->nb && c->od_pool != UINT32_MAX && L->cap_row[c->od_pool] &&
+        L->cap_row[c->od_pool] + (int)b <= L->ndual)
+        d -= L->dual[L->cap_row[c->od_pool] + (int)b];
     return d;
 }
 
