@@ -6,6 +6,9 @@
 #      solve time of the bound's LP), and the table of the README (CHART=FILE
 #      keeps the chart; COMMITMENTS=FILE runs the study with those committed
 #      nodes: docs/commitments.md);
+#      1b. the same with the commitments `stratus advise commitments` recommends
+#      from the stratus run's usage (3-year and, when it recommends any, 1-year);
+#      1c. the Alibaba openb trace, which nothing was tuned on;
 #   2. a synthetic 1,000,000-job study on a 64k-GPU fleet over 90 days (the
 #      stratus policy), with wall time and peak memory.
 # usage: bench/bench_sim.sh [BUILD_DIR] [SHARED_DATA]   (Release build advised)
@@ -17,18 +20,18 @@ S=$B/stratus
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-echo "== 1. ITP, all six clusters, with the spot and GCP price traces"
-$S trace convert --from itp "$D/traces/gpu-training-msft-itp-2021" --out "$W/itp.csv" 2>/dev/null
-$S trace convert --from skypilot-spot "$D/traces/spot-availability-skypilot" \
-  --mapping examples/sim/spot-mapping.csv --horizon 90d --out "$W/spot.csv" 2>/dev/null
-echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv") - 1))"
-/usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/itp.csv" \
-  --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv --fleet examples/sim/fleet.csv \
-  --org-policy examples/policy.yaml --json --chart "${CHART:-$W/itp.svg}" \
-  ${COMMITMENTS:+--commitments "$COMMITMENTS"} \
-  --policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,cbl-greedy,offline-bound \
-  >"$W/itp.json" 2>"$W/itp.err"
-python3 - "$W/itp.json" <<'PY'
+POLICIES=stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,cbl-greedy,offline-bound
+
+# study NAME WORKLOAD [simulate options...]: every policy on one workload
+# with the spot and GCP price traces; timings, then the README's table.
+study() {
+  local name=$1 work=$2
+  shift 2
+  /usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$work" \
+    --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv --fleet examples/sim/fleet.csv \
+    --org-policy examples/policy.yaml --json --policies "$POLICIES" "$@" \
+    >"$W/$name.json" 2>"$W/$name.err"
+  python3 - "$W/$name.json" <<'PY'
 import json, sys
 rs = json.load(open(sys.argv[1]))
 for r in rs:
@@ -40,22 +43,58 @@ for r in rs:
     ev = r["transitions"] / r["wall_seconds"]
     print(f'{r["policy"]:18s} ${r["cost"]:>14,.0f}  {r["wall_seconds"]:6.2f} s  {r["transitions"]:>8} transitions  {ev:>9,.0f} transitions/s'
           f'  {r.get("ratio_to_bound", 0):.3f} x bound')
+by = {r["policy"]: r for r in rs}
+if "stratus" in by and "spot-else-ondemand" in by:
+    print(f'stratus / spot-else-ondemand: {by["stratus"]["cost"] / by["spot-else-ondemand"]["cost"]:.3f};'
+          f' stratus / cbl-greedy: {by["stratus"]["cost"] / by.get("cbl-greedy", by["stratus"])["cost"]:.3f}')
 print("\nThe README's table:\n")
-print("| policy | cost | / bound | compute | lost work | egress | commitments | Azure | GCP | OCI | AWS | preemptions | mean JCT | deadline misses | spot |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| policy | cost | / bound | compute | lost work | egress | storage | commitments | Azure | GCP | OCI | AWS | preemptions | mean JCT | deadline misses | spot |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rs:
     c = r["cost_by_cloud"]
+    sp = r["cost_split"]
     ratio = "1" if r["lower_bound"] else f'{r.get("ratio_to_bound", 0):.2f}'
     clouds = " | ".join(f'${c[k]:,.0f}' for k in ("azure", "gcp", "oci", "aws"))
+    split = f'${sp["compute"]:,.0f} | ${sp["lost_work"]:,.0f} | ${sp["egress"]:,.0f} | ${sp["storage"]:,.0f} | ${sp["commitments"]:,.0f}'
     if r["lower_bound"]:
-        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | | | | ${r.get("commitments", 0):,.0f} | {clouds} | (a lower bound) | | | |')
+        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | {split} | {clouds} | (a lower bound) | | | |')
     else:
-        sp = r["cost_split"]
-        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | ${sp["compute"]:,.0f} | ${sp["lost_work"]:,.0f} | ${sp["egress"]:,.0f} | ${sp["commitments"]:,.0f}'
+        print(f'| {r["policy"]} | ${r["cost"]:,.0f} | {ratio} | {split}'
               f' | {clouds} | {r["preemptions"]:,} | {r["mean_jct_hours"]:.1f} h'
               f' | {r["deadline_misses"]} / {r["deadline_jobs"]:,} | {100 * r["spot_share"]:.1f}% |')
 PY
-tail -1 "$W/itp.err"
+  tail -1 "$W/$name.err"
+}
+
+echo "== 1. ITP, all six clusters, with the spot and GCP price traces"
+$S trace convert --from itp "$D/traces/gpu-training-msft-itp-2021" --out "$W/itp.csv" 2>/dev/null
+$S trace convert --from skypilot-spot "$D/traces/spot-availability-skypilot" \
+  --mapping examples/sim/spot-mapping.csv --horizon 90d --out "$W/spot.csv" 2>/dev/null
+echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv") - 1))"
+mkdir -p "$W/keep"
+study itp "$W/itp.csv" --chart "${CHART:-$W/itp.svg}" --keep-stores "$W/keep" \
+  ${COMMITMENTS:+--commitments "$COMMITMENTS"}
+
+echo
+echo "== 1b. ITP with the advisor's commitments (stratus advise commitments on the"
+echo "   stratus run's own usage above: in-sample; 3-year term, the published 'up to' level)"
+$S advise commitments --store "$W/keep/stratus.db" --term 3y --out "$W/commit-3y.csv" | sed -n '1,3p'
+cat "$W/commit-3y.csv"
+study itp-3y "$W/itp.csv" --commitments "$W/commit-3y.csv"
+if $S advise commitments --store "$W/keep/stratus.db" --term 1y --out "$W/commit-1y.csv" >/dev/null &&
+  [ "$(wc -l <"$W/commit-1y.csv")" -gt 1 ]; then
+  echo "   1-year term:"; cat "$W/commit-1y.csv"
+  study itp-1y "$W/itp.csv" --commitments "$W/commit-1y.csv"
+else
+  echo "   1-year term: the advisor recommends no commitment (no offer's usage reaches the break-even)"
+fi
+
+echo
+echo "== 1c. Alibaba openb (a trace the policies were not tuned on), same converter rules and seed"
+$S trace convert --from alibaba "$D/traces/gpu-cluster-alibaba-openb-2023/openb_pod_list_default.csv" \
+  --out "$W/ali.csv" 2>/dev/null
+echo "jobs: $(($(wc -l <"$W/ali.csv") - 1))"
+study ali "$W/ali.csv"
 
 echo "== 2. synthetic: 1,000,000 jobs, 64k GPUs, 90 days"
 

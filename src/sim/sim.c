@@ -437,8 +437,200 @@ static size_t team_slot(struct sim_result *res, const char *name)
     return res->nteams++;
 }
 
+/* ---- commitments as the clouds bill them ----
+ *
+ * A reservation (Azure), a savings plan or RI (AWS), a committed use
+ * discount (GCP) is a billing construct: each hour, the matching VMs that
+ * run, up to the committed count, are covered, whichever they are.  The
+ * controller's committed attempts are billed $0 as they start; on demand
+ * attempts of a covered offer are billed at list price, and here get back
+ * what the commitment covered of them: at each moment, the committed nodes
+ * not used by committed attempts cover the on-demand nodes of that offer
+ * that run then (shared evenly among them).  So a gang that started on
+ * demand while the commitment was full is covered once committed work ends,
+ * and a gang larger than what is free is partly covered. */
+
+struct cov_att {
+    uint32_t group;     /* index into the commitments' (cloud, region, type) groups */
+    int committed;      /* a committed attempt (billed 0), else on demand */
+    double from, to, nodes, price; /* on demand: its $/node-hour */
+    double lost_frac;   /* share of its run that was lost work */
+    int cloud;
+};
+
+struct cov {
+    const struct commitment **grp; /* one commitment per (cloud, region, type) group */
+    size_t ngrp;
+    struct cov_att *v;
+    size_t n, cap;
+};
+
+static long cov_group(const struct sim_input *in, struct cov *cv, const struct store_attempt *a)
+{
+    size_t i, n = catalog_ncommitments(in->cat);
+
+    for (i = 0; i < cv->ngrp; i++)
+        if (strcmp(cv->grp[i]->cloud, a->cloud) == 0 &&
+            strcmp(cv->grp[i]->region, a->region) == 0 &&
+            strcmp(cv->grp[i]->instance_type, a->instance_type) == 0)
+            return (long)i;
+    (void)n;
+    return -1;
+}
+
+static void cov_init(const struct sim_input *in, struct cov *cv)
+{
+    size_t i, k, n = catalog_ncommitments(in->cat);
+
+    memset(cv, 0, sizeof(*cv));
+    cv->grp = xcalloc(n + 1, sizeof(*cv->grp));
+    for (i = 0; i < n; i++) {
+        const struct commitment *m = catalog_commitment(in->cat, i);
+
+        for (k = 0; k < cv->ngrp; k++)
+            if (cv->grp[k]->cloud == m->cloud && cv->grp[k]->region == m->region &&
+                cv->grp[k]->instance_type == m->instance_type)
+                break;
+        if (k == cv->ngrp)
+            cv->grp[cv->ngrp++] = m;
+    }
+}
+
+static void cov_add(const struct sim_input *in, struct cov *cv, const struct store_attempt *a,
+                    double lost_frac)
+{
+    long g;
+
+    if (cv->ngrp == 0 || a->mode == PLAN_SPOT || a->running_at <= 0 ||
+        a->ended_at <= a->running_at || (g = cov_group(in, cv, a)) < 0)
+        return;
+    cv->v = xgrow(cv->v, &cv->cap, cv->n + 1, sizeof(*cv->v));
+    cv->v[cv->n++] = (struct cov_att){(uint32_t)g, a->mode == PLAN_COMMITTED, a->running_at,
+                                      a->ended_at, a->nodes, a->price_hour, lost_frac,
+                                      cloud_index(a->cloud)};
+}
+
+/* Committed nodes of group g in force at t (every commitment of the group). */
+static double cov_nodes(const struct sim_input *in, const struct cov *cv, size_t g, double t)
+{
+    size_t i, n = catalog_ncommitments(in->cat);
+    double k = 0;
+
+    for (i = 0; i < n; i++) {
+        const struct commitment *m = catalog_commitment(in->cat, i);
+
+        if (m->cloud == cv->grp[g]->cloud && m->region == cv->grp[g]->region &&
+            m->instance_type == cv->grp[g]->instance_type && m->start <= t &&
+            (m->end <= 0 || t < m->end))
+            k += m->count;
+    }
+    return k;
+}
+
+struct cov_ev {
+    double t;
+    double used, od; /* change of committed and of on-demand nodes running */
+};
+
+static int cmp_ev(const void *a, const void *b)
+{
+    double x = ((const struct cov_ev *)a)->t, y = ((const struct cov_ev *)b)->t;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The cumulative covered share F at time x: F is linear between times[i]
+ * (value F[i]) with slope rate[i]. */
+static double cov_at(const double *times, const double *F, const double *rate, size_t n,
+                     double x)
+{
+    size_t lo = 0, hi = n;
+
+    while (hi - lo > 1) { /* the last i with times[i] <= x */
+        size_t mid = (lo + hi) / 2;
+
+        if (times[mid] <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return n == 0 || x < times[0] ? 0 : F[lo] + rate[lo] * (x - times[lo]);
+}
+
+/* What the commitments covered of the on-demand attempts, given back: a
+ * sweep per group over the attempts' starts and ends and the commitments'
+ * windows; F(t) = the integral of the share of each on-demand node that is
+ * covered, so an attempt gets back nodes x price x (F(to) - F(from)). */
+static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_result *res)
+{
+    size_t nm = catalog_ncommitments(in->cat), g, i, k, ne;
+    struct cov_ev *ev = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(*ev));
+    double *times = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
+    double *F = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
+    double *rate = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
+
+    for (g = 0; g < cv->ngrp; g++) {
+        double used = 0, od = 0, acc = 0;
+        size_t nt = 0;
+
+        ne = 0;
+        for (i = 0; i < cv->n; i++) {
+            const struct cov_att *c = &cv->v[i];
+
+            if (c->group != g)
+                continue;
+            ev[ne++] = (struct cov_ev){c->from, c->committed ? c->nodes : 0,
+                                       c->committed ? 0 : c->nodes};
+            ev[ne++] = (struct cov_ev){c->to, c->committed ? -c->nodes : 0,
+                                       c->committed ? 0 : -c->nodes};
+        }
+        for (i = 0; i < nm; i++) { /* the windows: the count changes there */
+            const struct commitment *m = catalog_commitment(in->cat, i);
+
+            ev[ne++] = (struct cov_ev){m->start, 0, 0};
+            if (m->end > 0)
+                ev[ne++] = (struct cov_ev){m->end, 0, 0};
+        }
+        qsort(ev, ne, sizeof(*ev), cmp_ev);
+        for (k = 0; k < ne; k++) {
+            double f;
+
+            used += ev[k].used;
+            od += ev[k].od;
+            if (k + 1 < ne && ev[k + 1].t == ev[k].t)
+                continue; /* every change at one instant first */
+            f = od > 1e-9 ? fmin(1, fmax(0, cov_nodes(in, cv, g, ev[k].t) - used) / od) : 0;
+            times[nt] = ev[k].t;
+            F[nt] = acc;
+            rate[nt] = f;
+            if (k + 1 < ne)
+                acc += f * (ev[k + 1].t - ev[k].t);
+            nt++;
+        }
+        for (i = 0; i < cv->n; i++) {
+            const struct cov_att *c = &cv->v[i];
+            double usd;
+
+            if (c->group != g || c->committed)
+                continue;
+            usd = c->nodes * c->price / 3600.0 *
+                  (cov_at(times, F, rate, nt, c->to) - cov_at(times, F, rate, nt, c->from));
+            if (usd <= 0)
+                continue;
+            res->commit_covered += usd;
+            res->cost -= usd;
+            res->cost_by_cloud[c->cloud] -= usd;
+            res->lost_cost -= usd * c->lost_frac;
+        }
+    }
+    free(ev);
+    free(times);
+    free(F);
+    free(rate);
+}
+
 static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
-                            struct sim_result *res)
+                            struct sim_result *res, struct cov *cv)
 {
     double hours = a->running_at > 0 && a->ended_at > a->running_at
                        ? (a->ended_at - a->running_at) / 3600.0
@@ -449,6 +641,7 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
     res->egress_cost += a->egress;
     if (hours > 0)
         res->lost_cost += (a->cost - a->egress) * lost_hours(in, a, hours) / hours;
+    cov_add(in, cv, a, hours > 0 ? lost_hours(in, a, hours) / hours : 0);
     res->cost += a->cost;
     res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
@@ -585,20 +778,28 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
                    struct err *e)
 {
     struct job_acc acc;
+    struct cov cv;
     int64_t after = 0;
     size_t i, n;
     int rc;
 
+    cov_init(in, &cv);
     do {
         struct store_attempt *a = NULL;
 
-        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0)
+        if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0) {
+            free(cv.grp);
+            free(cv.v);
             return rc;
+        }
         for (i = 0; i < n; i++)
-            attempt_metrics(in, &a[i], res);
+            attempt_metrics(in, &a[i], res, &cv);
         after = n ? a[n - 1].id : after;
         store_attempts_free(a, n);
     } while (n == COLLECT_PAGE);
+    cov_refund(in, &cv, res);
+    free(cv.grp);
+    free(cv.v);
     job_acc_init(&acc, in->work->njobs);
     after = 0;
     do {

@@ -85,6 +85,8 @@ struct sim_result {
     double storage_cost;    /* of cost: keeping replicas of the data (data gravity) */
     double commit_cost;     /* of cost: the commitments' fixed cost over the study
                                (sim_charge_commitments) */
+    double commit_covered;  /* on-demand node-hours the commitments covered, at
+                               their list price: taken off cost (sim.c) */
     double gpu_hours, lost_gpu_hours, spot_gpu_hours;
     long preemptions;
     double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;
