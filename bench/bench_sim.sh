@@ -78,7 +78,7 @@ study itp "$W/itp.csv" --chart "${CHART:-$W/itp.svg}" --keep-stores "$W/keep" \
 echo
 echo "== 1b. ITP with the advisor's commitments (stratus advise commitments on the"
 echo "   stratus run's own usage above: in-sample; 3-year term, the published 'up to' level)"
-$S advise commitments --store "$W/keep/stratus.db" --term 3y --out "$W/commit-3y.csv" | sed -n '1,3p'
+$S advise commitments --store "$W/keep/stratus.db" --term 3y --out "$W/commit-3y.csv" | grep -v ' 0 .* $0.00 *$0.00$' || true
 cat "$W/commit-3y.csv"
 study itp-3y "$W/itp.csv" --commitments "$W/commit-3y.csv"
 if $S advise commitments --store "$W/keep/stratus.db" --term 1y --out "$W/commit-1y.csv" >/dev/null &&
