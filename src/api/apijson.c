@@ -619,6 +619,10 @@ json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double no
             json_object_set_new(ds, "home", place_json(r->cloud, r->region));
             continue;
         }
+        /* a job's own data has no home row: its first replica came from home */
+        if (json_is_null(json_object_get(ds, "home")) && json_array_size(reps) == 0)
+            json_object_set_new(ds, "home", place_json(r->src_cloud ? r->src_cloud : "",
+                                                       r->src_region ? r->src_region : ""));
         egress += r->egress;
         storage += st;
         snprintf(from, sizeof(from), "%s/%s", r->src_cloud ? r->src_cloud : "",

@@ -70,6 +70,7 @@ static void sjob_free(struct sjob *sj)
     free(sj->avoid);
     free(sj->workdir);
     free(sj->data_at);
+    sched_data_job_free(sj);
     free(sj);
 }
 
@@ -1278,9 +1279,9 @@ static int load_all(struct sched *s, struct err *e)
 
     s->reprice_due = 1;
     s->poked = 1; /* requests filed while no controller ran */
-    if ((rc = sched_data_load(s, e)) != 0)
-        return rc;
     rc = load_new_jobs(s, e);
+    if (rc == 0)
+        rc = sched_data_load(s, e); /* after the jobs: a job's own copies go with it */
     if (s->natts > 1)
         qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
     return rc;

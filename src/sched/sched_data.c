@@ -19,9 +19,13 @@
  * Storage is billed from a replica's making to its deletion at its cloud's
  * object-storage price (catalog storage.csv).
  *
- * The copies of every dataset with a live replica are held in memory (read
- * from the store at open and after a failed step) and written through in the
- * transaction of the step that changes them.
+ * The copies are held in memory (read from the store at open and after a
+ * failed step, after the active jobs) and written through in the
+ * transaction of the step that changes them: a shared dataset's in a map
+ * by name, a job's own data's with the job (gone with it, so a study of a
+ * million jobs holds only the active jobs' own copies).  A job's own data
+ * has no home row in the store: its replicas' sources say where it came
+ * from, and its spec where it lives.
  */
 #include "sched_int.h"
 #include "../catalog/catalog.h"
@@ -46,6 +50,15 @@ static void dset_clear(struct dset *d)
     store_data_replicas_free(d->r, d->n);
     d->r = NULL;
     d->n = d->cap = 0;
+}
+
+void sched_data_job_free(struct sjob *sj)
+{
+    if (sj->own != NULL) {
+        dset_clear(sj->own);
+        free(sj->own);
+        sj->own = NULL;
+    }
 }
 
 void sched_data_free(struct sched *s)
@@ -100,6 +113,32 @@ static struct dset *dset_get(struct sched *s, const char *name, int create)
     return &s->dsets[s->ndsets++];
 }
 
+/* The copies of sj's dataset: a shared one's in the map, its own data's with
+ * it; NULL when there are none and create is 0. */
+static struct dset *dset_for(struct sched *s, struct sjob *sj, const char *name, int create)
+{
+    if (sj->spec->data_name != NULL)
+        return dset_get(s, name, create);
+    if (sj->own == NULL && create)
+        sj->own = xcalloc(1, sizeof(*sj->own));
+    return sj->own;
+}
+
+static struct sjob *job_by_id(struct sched *s, int64_t id)
+{
+    size_t lo = 0, hi = s->njobs;
+
+    while (lo < hi) { /* s->jobs is in id order */
+        size_t mid = (lo + hi) / 2;
+
+        if (s->jobs[mid]->j.id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->njobs && s->jobs[lo]->j.id == id ? s->jobs[lo] : NULL;
+}
+
 static struct store_data_replica *copy_at(struct dset *d, const char *cloud,
                                           const char *region)
 {
@@ -135,10 +174,21 @@ int sched_data_load(struct sched *s, struct err *e)
     strpool_init(&s->data_pool);
     keymap_init(&s->dset_ix);
     s->data_sweep_at = 0;
+    for (i = 0; i < s->njobs; i++)
+        sched_data_job_free(s->jobs[i]);
     if ((rc = store_data_list(s->p.store, NULL, 1, &v, &n, e)) != 0)
         return rc;
-    for (i = 0; i < n; i++)
-        dset_add(dset_get(s, v[i].dataset, 1), &v[i]);
+    for (i = 0; i < n; i++) {
+        struct sjob *sj;
+
+        if (strncmp(v[i].dataset, "job:", 4) != 0) {
+            dset_add(dset_get(s, v[i].dataset, 1), &v[i]);
+            continue;
+        }
+        sj = job_by_id(s, strtoll(v[i].dataset + 4, NULL, 10));
+        if (sj != NULL) /* else: an ended job's, which ending deleted */
+            dset_add(dset_for(s, sj, v[i].dataset, 1), &v[i]);
+    }
     store_data_replicas_free(v, n);
     return 0;
 }
@@ -166,7 +216,7 @@ void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o)
         return;
     if (sj->spec->data_name)
         o->copy_keep_h = s->p.cfg.data_ttl_s / 3600.0;
-    if ((d = dset_get(s, name, 0)) == NULL)
+    if ((d = dset_for(s, sj, name, 0)) == NULL)
         return;
     s->copies = xgrow(s->copies, &s->copies_cap, d->n + 1, sizeof(*s->copies));
     for (i = 0; i < d->n; i++) {
@@ -220,7 +270,7 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     a->egress = 0;
     if (name == NULL || !s->p.cfg.data_gravity)
         return 0;
-    d = dset_get(s, name, 1);
+    d = dset_for(s, sj, name, 1);
     memset(&r, 0, sizeof(r));
     /* A shared dataset's home is recorded at its first use, so that
      * `stratus data ls` lists it; a job's own data only once it moves. */
@@ -245,19 +295,6 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
         if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
             return rc;
         return 0;
-    }
-    if (!sp->data_name && d->n == 0) { /* the job's own data moves: record its home */
-        r.dataset = name;
-        r.cloud = sp->data_cloud;
-        r.region = sp->data_region ? sp->data_region : "";
-        r.home = 1;
-        r.size_gb = sp->data_gb;
-        r.created_at = r.last_used_at = a->running_at;
-        r.job_id = sj->j.id;
-        if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, &r, e)) != 0)
-            return rc;
-        dset_add(d, &r);
-        memset(&r, 0, sizeof(r));
     }
     rate = cheapest_source(s, sp, d, a->cloud, a->region, &from);
     r.dataset = name;
@@ -292,7 +329,7 @@ int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attemp
     if (name == NULL || !s->p.cfg.data_gravity || a->running_at <= 0 ||
         at_home(sj->spec, a->cloud, a->region))
         return 0;
-    c = copy_at(dset_get(s, name, 0), a->cloud, a->region);
+    c = copy_at(dset_for(s, sj, name, 0), a->cloud, a->region);
     if (c == NULL || c->home)
         return 0; /* made before this controller knew of replicas */
     if (c->in_use > 0)
@@ -326,12 +363,12 @@ int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
     int rc;
 
     if (sj->spec == NULL || sj->spec->data_name || !s->p.cfg.data_gravity ||
-        (name = dataset_of(sj, buf, sizeof(buf))) == NULL || (d = dset_get(s, name, 0)) == NULL)
+        (name = dataset_of(sj, buf, sizeof(buf))) == NULL || (d = sj->own) == NULL)
         return 0;
-    /* the home row too: the job's data is no longer followed */
     for (i = d->n; i-- > 0;)
         if ((rc = expire(s, d, i, s->now, e)) != 0)
             return rc;
+    sched_data_job_free(sj);
     return 0;
 }
 
@@ -353,9 +390,7 @@ int sched_data_sweep(struct sched *s, struct err *e)
         for (k = d->n; k-- > 0;) {
             const struct store_data_replica *c = &d->r[k];
 
-            /* a job's own data goes when the job ends (sched_data_job_ended) */
-            if (c->home || c->in_use > 0 || strncmp(c->dataset, "job:", 4) == 0 ||
-                c->last_used_at + ttl > s->now)
+            if (c->home || c->in_use > 0 || c->last_used_at + ttl > s->now)
                 continue;
             if ((rc = expire(s, d, k, c->last_used_at + ttl, e)) != 0)
                 return rc;

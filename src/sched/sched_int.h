@@ -37,6 +37,8 @@ struct sjob {
     unsigned org_gen;           /* s->org_gen when team_ix was found */
     double fs;                  /* its team's fair-share factor this step */
     double reason_at;           /* when its waiting reason was last stored */
+    struct dset *own;           /* the live copies of its own data (sched_data.c);
+                                   NULL = none known */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -184,6 +186,8 @@ void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
 /* (Re)read the live copies of every dataset from the store. */
 int sched_data_load(struct sched *s, struct err *e);
 void sched_data_free(struct sched *s);
+/* Forget what memory holds of sj's own data (sjob_free). */
+void sched_data_job_free(struct sjob *sj);
 /* Set o's copies (and the time a new replica is kept) for planning sj. */
 void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o);
 /* a (of sj) runs from a->running_at: use the copy there or make one, setting
