@@ -71,13 +71,15 @@ $S trace convert --from itp "$D/traces/gpu-training-msft-itp-2021" --out "$W/itp
 $S trace convert --from skypilot-spot "$D/traces/spot-availability-skypilot" \
   --mapping examples/sim/spot-mapping.csv --horizon 90d --out "$W/spot.csv" 2>/dev/null
 echo "jobs: $(($(wc -l <"$W/itp.csv") - 1)), spot rows: $(($(wc -l <"$W/spot.csv") - 1))"
-mkdir -p "$W/keep"
-study itp "$W/itp.csv" --chart "${CHART:-$W/itp.svg}" --keep-stores "$W/keep" \
-  ${COMMITMENTS:+--commitments "$COMMITMENTS"}
+study itp "$W/itp.csv" --chart "${CHART:-$W/itp.svg}" ${COMMITMENTS:+--commitments "$COMMITMENTS"}
 
 echo
 echo "== 1b. ITP with the advisor's commitments (stratus advise commitments on the"
 echo "   stratus run's own usage above: in-sample; 3-year term, the published 'up to' level)"
+mkdir -p "$W/keep" # the stratus run again, its store kept (SQLite) for the advisor
+$S simulate --workload "$W/itp.csv" --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv \
+  --fleet examples/sim/fleet.csv --org-policy examples/policy.yaml --policies stratus \
+  --keep-stores "$W/keep" >/dev/null 2>&1
 $S advise commitments --store "$W/keep/stratus.db" --term 3y --out "$W/commit-3y.csv" | grep -v ' 0 .* $0.00 *$0.00$' || true
 cat "$W/commit-3y.csv"
 study itp-3y "$W/itp.csv" --commitments "$W/commit-3y.csv"
