@@ -71,6 +71,21 @@ stop_home() {
 # background, its output appended to $LOG; wait (bounded) until it says it
 # is ready (again, for a restart), then set SERVER_PID and PORT (its TCP
 # listener's port, from the log).
+# local_server_conf: the home's server.yaml for a server on the local clouds
+# (the socket and an ephemeral TCP port, every location, fast retries).
+local_server_conf() {
+  cat >"$STRATUS_HOME/server.yaml" <<'YAML'
+listen:
+  - unix: stratus.sock
+  - tcp: 127.0.0.1:0
+drivers:
+  - name: local
+    driver: local
+    locations: ["*"]
+    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
+YAML
+}
+
 start_server() {
   local before i
   before=$(grep -c "ready for" "$LOG")

@@ -9,16 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 use_home
 SOCK="$STRATUS_HOME/stratus.sock"
-cat >"$STRATUS_HOME/server.yaml" <<'YAML'
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:0
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf
 
 sleeper() { # sleeper NAME: a 1-node on-demand job that runs until cancelled
   printf 'name: %s\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: sleep 300\n' \

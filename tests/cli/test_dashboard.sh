@@ -21,16 +21,7 @@ LOG="$TMP/server.log"
 OUTDIR="${STRATUS_TEST_OUT:-$PWD/test-output}/test_dashboard"
 mkdir -p "$OUTDIR"
 : >"$LOG"
-cat >"$STRATUS_HOME/server.yaml" <<'YAML'
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:0
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf
 
 
 # get PATH [CURL ARGS...]: GET over TCP; CODE, OUT (body) and HDR (headers).

@@ -12,16 +12,7 @@ trap '[ -z "$SERVER_PID" ] || kill -9 "$SERVER_PID" 2>/dev/null; stop_home; [ -n
 EX="$SOURCE_DIR/examples"
 LOG="$TMP/server.log"
 : >"$LOG"
-cat >"$STRATUS_HOME/server.yaml" <<'YAML'
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:0
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf
 start_server
 
 # --- a job away from its data makes a replica; the next job uses it ---

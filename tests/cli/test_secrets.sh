@@ -16,16 +16,7 @@ trap '[ -z "$SERVER_PID" ] || kill -9 "$SERVER_PID" 2>/dev/null; stop_home; [ -n
 SOCK="$STRATUS_HOME/stratus.sock"
 LOG="$TMP/server.log"
 : >"$LOG"
-cat >"$STRATUS_HOME/server.yaml" <<'YAML'
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:0
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf
 
 
 # api TOKEN METHOD PATH [BODY]: over TCP ("unix": the socket, as its owner).

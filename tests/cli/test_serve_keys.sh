@@ -9,16 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 use_home
 SERVER="$SOURCE_DIR/examples/llm-server/server.py"
-cat >"$STRATUS_HOME/server.yaml" <<'YAML'
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:0
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf
 cat >"$TMP/chat.yaml" <<YAML
 name: chat
 resources:

@@ -90,16 +90,7 @@ chmod +x "$TMP/bin/vllm" "$TMP/bin/ray" "$TMP/bin/pip" "$TMP/bin/uv" "$TMP/bin/p
 export PATH="$TMP/bin:$PATH" PYTHONPATH="$TMP/py"
 echo "# vllm, ray, pip, uv and the python modules vllm and my_server are stand-ins here (vllm needs GPUs; none is installable here)"
 
-cat >"$STRATUS_HOME/server.yaml" <<'YAML'
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:0
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf
 st() { # st NAME EXPR: a Python expression over `serve status NAME --json` (j)
   "$STRATUS" serve status "$1" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"
 }
