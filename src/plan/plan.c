@@ -72,6 +72,8 @@ void plan_free(struct plan *p)
     free(p->accs);
     free(p->memo);
     free(p->alts);
+    free(p->eg);
+    free(p->copy_ix);
     memset(p, 0, sizeof(*p));
 }
 
@@ -261,6 +263,35 @@ static void alt_speeds(struct plan *p)
  * there already); NAN = unset. */
 #define MEMO_W 3
 
+/* Egress between regions by index, from a matrix kept across plans (a
+ * replica's copies make every plan price its regions afresh; the catalog's
+ * rule lookup is the cost of that).  Catalogs with more regions than this
+ * look the price up each time. */
+#define EG_MAX_REGIONS 1024
+
+static double eg_between(struct plan *p, long s, const struct offer *o)
+{
+    size_t nreg = catalog_nregions(p->cat);
+    const struct region *a, *b;
+    double *m;
+
+    if (s < 0 || nreg > EG_MAX_REGIONS)
+        return NAN;
+    if (p->eg_cat != p->cat || p->eg_cap < nreg * nreg) {
+        p->eg = xgrow(p->eg, &p->eg_cap, nreg * nreg, sizeof(*p->eg));
+        for (size_t i = 0; i < nreg * nreg; i++)
+            p->eg[i] = NAN;
+        p->eg_cat = p->cat;
+    }
+    m = &p->eg[(size_t)s * nreg + o->region_idx];
+    if (isnan(*m)) {
+        a = catalog_region_at(p->cat, (size_t)s);
+        b = catalog_region_at(p->cat, o->region_idx);
+        *m = catalog_egress_per_gb(p->cat, a->cloud, a->name, b->cloud, b->name);
+    }
+    return *m;
+}
+
 static double memo_egress(struct plan *p, const struct offer *o)
 {
     double *m = &p->memo[MEMO_W * o->region_idx];
@@ -278,28 +309,38 @@ static double memo_egress(struct plan *p, const struct offer *o)
         *m = 0;
         return *m;
     }
-    if (p->spec->data_region != NULL && strcmp(p->spec->data_cloud, o->cloud) == 0 &&
-        strcmp(p->spec->data_region, o->region) == 0) {
+    if (p->home_ix >= 0 ? p->home_ix == (long)o->region_idx
+                        : p->spec->data_region != NULL &&
+                              strcmp(p->spec->data_cloud, o->cloud) == 0 &&
+                              strcmp(p->spec->data_region, o->region) == 0) {
         *m = 0;
         return *m;
     }
-    *m = catalog_egress_per_gb(p->cat, p->spec->data_cloud,
-                               p->spec->data_region ? p->spec->data_region : "", o->cloud,
-                               o->region);
+    *m = eg_between(p, p->home_ix, o);
+    if (isnan(*m))
+        *m = catalog_egress_per_gb(p->cat, p->spec->data_cloud,
+                                   p->spec->data_region ? p->spec->data_region : "", o->cloud,
+                                   o->region);
     /* The nearest copy: a replica in the region costs nothing to use. */
     for (i = 0; opt && i < opt->ncopies && *m > 0; i++) {
         const struct plan_copy *c = &opt->copies[i];
+        double r;
 
-        if (strcmp(c->cloud, o->cloud) == 0 && strcmp(c->region, o->region) == 0) {
+        if (p->copy_ix[i] >= 0 ? p->copy_ix[i] == (long)o->region_idx
+                               : strcmp(c->cloud, o->cloud) == 0 &&
+                                     strcmp(c->region, o->region) == 0) {
             *m = 0;
             return *m;
         }
-        *m = fmin(*m, catalog_egress_per_gb(p->cat, c->cloud, c->region, o->cloud,
-                                            o->region));
+        r = eg_between(p, p->copy_ix[i], o);
+        if (isnan(r))
+            r = catalog_egress_per_gb(p->cat, c->cloud, c->region, o->cloud, o->region);
+        *m = fmin(*m, r);
     }
     for (; opt && i < opt->ncopies; i++)
-        if (strcmp(opt->copies[i].cloud, o->cloud) == 0 &&
-            strcmp(opt->copies[i].region, o->region) == 0)
+        if (p->copy_ix[i] >= 0 ? p->copy_ix[i] == (long)o->region_idx
+                               : strcmp(opt->copies[i].cloud, o->cloud) == 0 &&
+                                     strcmp(opt->copies[i].region, o->region) == 0)
             return *m;
     m[2] = catalog_storage_per_gb_month(p->cat, o->cloud);
     return *m;
@@ -722,6 +763,24 @@ static void memo_prepare(struct plan *p, const struct catalog *cat, const struct
     /* replicas are the job's own: an egress memo made with them is not reused */
     same_data = !fresh && !copies && !p->memo_copies && strcmp(data, p->memo_data) == 0;
     p->memo_copies = copies;
+    if (!same_data) {
+        const struct region *h = s->data_cloud && s->data_region
+                                     ? catalog_region(cat, s->data_cloud, s->data_region)
+                                     : NULL;
+
+        p->home_ix = h ? (long)(h - catalog_region_at(cat, 0)) : -1;
+    }
+    if (copies) { /* the replicas' regions by index, for eg_between */
+        const struct region *r0 = catalog_nregions(cat) ? catalog_region_at(cat, 0) : NULL;
+
+        p->copy_ix = xgrow(p->copy_ix, &p->copy_ix_cap, p->opts->ncopies, sizeof(*p->copy_ix));
+        for (i = 0; i < p->opts->ncopies; i++) {
+            const struct region *r =
+                catalog_region(cat, p->opts->copies[i].cloud, p->opts->copies[i].region);
+
+            p->copy_ix[i] = r && r0 ? (long)(r - r0) : -1;
+        }
+    }
     p->memo = xgrow(p->memo, &p->memo_cap, MEMO_W * nreg, sizeof(*p->memo));
     for (i = 0; i < nreg; i++) {
         if (!same_data)

@@ -147,6 +147,13 @@ struct plan {
     double *memo;          /* per region: egress $/GB, preemption rate and
                               storage $/GB-month of a new replica (0 = none) */
     int memo_copies;       /* the egress memo was made with replicas */
+    double *eg;            /* region x region egress $/GB, NAN = unset: kept
+                              across plans (small catalogs only, EG_MAX_REGIONS) */
+    size_t eg_cap;
+    const struct catalog *eg_cat; /* the catalog eg is for */
+    long *copy_ix;         /* per plan_opts.copies: its region's index, -1 = none */
+    long home_ix;          /* the data location's region index, -1 = none (a bucket) */
+    size_t copy_ix_cap;
     size_t memo_cap;
     char memo_data[160];   /* the data location the egress memo is for */
     const char *memo_acc;  /* the accelerator the rate memo is for */
