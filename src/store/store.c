@@ -25,6 +25,7 @@ int store_lock_wait_ms = 5000;
 /* The registry, most specific first: the default (prefix NULL) comes last. */
 static const struct store_ops *const store_backends[] = {
     &store_mem,
+    &store_pg,
     &store_sqlite,
     NULL,
 };
@@ -35,11 +36,13 @@ static const struct store_ops *backend_for(const char *path)
     size_t i;
 
     for (i = 0; store_backends[i]; i++) {
-        const char *p = store_backends[i]->prefix;
+        const char *p = store_backends[i]->prefix, *a = store_backends[i]->alias;
 
         if (p == NULL && fallback == NULL)
             fallback = store_backends[i];
         else if (p != NULL && strncmp(path, p, strlen(p)) == 0)
+            return store_backends[i];
+        else if (a != NULL && strncmp(path, a, strlen(a)) == 0)
             return store_backends[i];
     }
     return fallback;

@@ -19,12 +19,23 @@
  * Each test gets a fresh directory (setup/teardown) and opens its store
  * there.  A few tests reach under the store with the sqlite3 API to build
  * files the store did not write (an old schema, a future one, a foreign one).
+ *
+ * The contract tests (the M() list: every backend keeps them) run on SQLite
+ * (T), the in-memory store (M) and, when STRATUS_TEST_PG names a PostgreSQL
+ * database (a connection string; tests/cli/test_postgres.sh starts one),
+ * on PostgreSQL (P), with a few more that need a shared database (reopen,
+ * two handles, a killed writer, lock timeouts, identity) and
+ * test_backends_agree against the in-memory store.  Each P test starts on
+ * an empty schema: setup drops and recreates the database's schema public.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <stdlib.h>
 
 #include <float.h>
 #include <signal.h>
@@ -44,8 +55,9 @@
 
 struct fixture {
     char *dir;
-    char *path; /* dir/stratus.db, or "mem:" */
+    char *path; /* dir/stratus.db, "mem:", or $STRATUS_TEST_PG */
     int mem;    /* the in-memory backend: one handle is the whole store */
+    int pg;     /* PostgreSQL: no file under the store to reach */
 };
 
 static int setup(void **state)
@@ -68,6 +80,56 @@ static int setup_mem(void **state)
     free(f->path);
     f->path = xstrdup("mem:");
     f->mem = 1;
+    return 0;
+}
+
+/* Raw SQL on a PostgreSQL database (several statements may go in sql). */
+static void pg_raw_exec(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *res;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("%s: %s", conninfo, PQerrorMessage(c));
+    res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("raw sql: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The first column of the first row of a raw query, or -1 on error. */
+static int64_t pg_raw_int(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *res = PQexec(c, sql);
+    int64_t v = -1;
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
+/* An empty database: the schema public dropped with everything in it. */
+static void pg_reset(const char *conninfo)
+{
+    pg_raw_exec(conninfo, "SET client_min_messages = warning;"
+                          "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+}
+
+/* The same tests on PostgreSQL, in the database $STRATUS_TEST_PG names. */
+static int setup_pg(void **state)
+{
+    struct fixture *f;
+
+    setup(state);
+    f = *state;
+    free(f->path);
+    f->path = xstrdup(getenv("STRATUS_TEST_PG"));
+    f->pg = 1;
+    pg_reset(f->path);
     return 0;
 }
 
@@ -121,10 +183,19 @@ static void assert_same_double(double got, double want)
         fail_msg("double %.17g came back as %.17g", want, got);
 }
 
-/* Raw SQL on a store file, for building files the store did not write. */
+static void pg_raw_exec(const char *conninfo, const char *sql);
+static int64_t pg_raw_int(const char *conninfo, const char *sql);
+
+/* Raw SQL on a store file (or a PostgreSQL store), for building stores the
+ * store did not write. */
 static void raw_exec(const char *path, const char *sql)
 {
     sqlite3 *db;
+
+    if (strncmp(path, "postgres", 8) == 0) {
+        pg_raw_exec(path, sql);
+        return;
+    }
     char *msg = NULL;
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -140,6 +211,8 @@ static int64_t raw_int(const char *path, const char *sql)
     sqlite3_stmt *stmt;
     int64_t v = -1;
 
+    if (strncmp(path, "postgres", 8) == 0)
+        return pg_raw_int(path, sql);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
         sqlite3_step(stmt) == SQLITE_ROW)
@@ -424,8 +497,15 @@ static void test_int64_ids(void **state)
 
     add_job(st, "first", NULL, JOB_PENDING);
     store_close(st);
-    raw_exec(f->path, "UPDATE jobs SET id = 5000000000;"
-                      "UPDATE job_texts SET job_id = 5000000000");
+    if (f->pg) /* PostgreSQL checks the key at each statement */
+        raw_exec(f->path, "ALTER TABLE job_texts DROP CONSTRAINT job_texts_job_id_fkey;"
+                          "UPDATE jobs SET id = 5000000000;"
+                          "UPDATE job_texts SET job_id = 5000000000;"
+                          "ALTER TABLE job_texts ADD CONSTRAINT job_texts_job_id_fkey"
+                          " FOREIGN KEY (job_id) REFERENCES jobs(id)");
+    else
+        raw_exec(f->path, "UPDATE jobs SET id = 5000000000;"
+                          "UPDATE job_texts SET job_id = 5000000000");
     st = open_at(f->path);
     OK(store_job_get(st, INT64_C(5000000000), &got, E));
     assert_string_equal(got.name, "first");
@@ -2301,7 +2381,10 @@ static void test_identity(void **state)
     a = open_at(f->path);
     assert_string_equal(store_id(a), first);
     store_close(a);
-    unlink_store(f->path);
+    if (f->pg)
+        pg_reset(f->path);
+    else
+        unlink_store(f->path);
     a = open_at(f->path);
     assert_true(store_id_valid(store_id(a)));
     assert_string_not_equal(store_id(a), first);
@@ -2343,7 +2426,8 @@ static void test_identity_damaged(void **state)
     raw_exec(f->path, "UPDATE meta SET value = 'xyz' WHERE key = 'store_id'");
     err_clear(&e);
     assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
-    assert_non_null(strstr(e.msg, "stratus.db: damaged: the store's id"));
+    assert_non_null(strstr(e.msg, f->pg ? ": damaged: the store's id"
+                                        : "stratus.db: damaged: the store's id"));
     raw_exec(f->path, "DELETE FROM meta");
     assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "damaged"));
@@ -3093,6 +3177,31 @@ static void test_backends_agree(void **state)
         store_close(st[b]);
 }
 
+/* ---- PostgreSQL without a server ----------------------------------------------- */
+
+/* A server that does not answer: a clear error naming the connection
+ * string without its password, saying what to do. */
+static void test_pg_unreachable(void **state)
+{
+    struct store *st = NULL;
+    struct err e;
+
+    (void)state;
+    err_clear(&e);
+    assert_int_equal(store_open(&st, "postgresql://ada:s3cret@127.0.0.1:1/stratus", &e),
+                     ST_EIO);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "postgresql://ada@127.0.0.1:1/stratus: cannot connect "
+                                  "to PostgreSQL: "));
+    assert_non_null(strstr(e.msg, "scripts/postgres-local.sh"));
+    assert_null(strstr(e.msg, "s3cret"));
+    err_clear(&e);
+    assert_int_equal(store_open(&st, "postgres://127.0.0.1:1/x?password=s3cret", &e),
+                     ST_EIO);
+    assert_non_null(strstr(e.msg, "postgres://127.0.0.1:1/x?password=***: cannot"));
+    assert_null(strstr(e.msg, "s3cret"));
+}
+
 /* ---- names ------------------------------------------------------------------ */
 
 static void test_names(void **state)
@@ -3121,6 +3230,7 @@ static void test_names(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define M(fn) cmocka_unit_test_setup_teardown(fn, setup_mem, teardown)
+#define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
 
 int main(void)
 {
@@ -3206,7 +3316,52 @@ int main(void)
         M(test_rollback_discards),
         M(test_paging),
         T(test_backends_agree),
+        cmocka_unit_test(test_pg_unreachable),
     };
+    /* PostgreSQL keeps the same contract (STRATUS_TEST_PG: a database) */
+    const struct CMUnitTest pg_tests[] = {
+        P(test_job_roundtrip),
+        P(test_job_missing),
+        P(test_job_list_active),
+        P(test_int64_ids),
+        P(test_attempt_roundtrip),
+        P(test_attempt_list),
+        P(test_attempt_integrity),
+        P(test_nodes),
+        P(test_events),
+        P(test_checkpoints),
+        P(test_requests_taken_once),
+        P(test_blocks),
+        P(test_cost_report),
+        P(test_cost_by_job_order),
+        P(test_tokens),
+        P(test_settings),
+        P(test_fault_tokens),
+        P(test_service_roundtrip),
+        P(test_service_args),
+        P(test_service_names),
+        P(test_replicas),
+        P(test_replicas_rollback),
+        P(test_fault_services),
+        P(test_secrets),
+        P(test_secrets_rollback),
+        P(test_fault_secrets),
+        P(test_data_replicas),
+        P(test_data_rollback),
+        P(test_rollback_discards),
+        P(test_reopen_keeps_everything),
+        P(test_two_handles),
+        P(test_killed_writer),
+        P(test_lock_timeout),
+        P(test_identity),
+        P(test_identity_damaged),
+        P(test_paging),
+        P(test_backends_agree),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    const char *pg = getenv("STRATUS_TEST_PG");
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (pg != NULL && pg[0] != '\0')
+        failed += cmocka_run_group_tests_name("postgres", pg_tests, NULL, NULL);
+    return failed;
 }
