@@ -358,6 +358,13 @@ struct pg {
     const char *path;       /* the connection string without its password */
     int lock_wait_ms;       /* store_lock_wait_ms when opened */
     char prepared[PQ__N];   /* statement i is prepared on this connection */
+    /* What must run before the next statement, sent with it in one round
+     * trip (pipeline mode): BEGIN and the writer lock for a write outside a
+     * transaction, the savepoint of a write inside one (section 4). */
+    const char *pre[3];
+    int npre;
+    int sp_open; /* the last write's savepoint is still open (released with
+                    the next write's, or by the transaction's end) */
 };
 
 /* ---- 3. errors, binding, reading -------------------------------------------- */
@@ -573,8 +580,49 @@ static int pg_tx_lost(struct pg *p, const char *op, struct err *e)
                    p->path, op);
 }
 
-/* Run statement q with b's parameters; *out is the result (the caller
- * clears it) when it succeeded. */
+/* The pending statements (p->pre), then prepared statement `name`, in one
+ * round trip: libpq's pipeline mode.  Returns the statement's result, or
+ * the first one that failed (NULL when the connection failed). */
+static PGresult *pg_pipeline(struct pg *p, const char *name, const struct pgbind *b)
+{
+    PGresult *res, *bad = NULL, *last = NULL;
+    int i, ok = PQenterPipelineMode(p->conn), nulls = 0;
+
+    for (i = 0; ok && i < p->npre; i++)
+        ok = PQsendQueryParams(p->conn, p->pre[i], 0, NULL, NULL, NULL, NULL, 0);
+    ok = ok && PQsendQueryPrepared(p->conn, name, b->n, b->vals, b->lens, b->fmts, 0);
+    ok = ok && PQpipelineSync(p->conn);
+    p->npre = 0;
+    /* each command's result is followed by NULL; the sync's ends it all */
+    while (ok) {
+        res = PQgetResult(p->conn);
+        if (res == NULL) {
+            if (++nulls > 1)
+                break; /* nothing more will come: the connection failed */
+            continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (bad == NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+            bad = res;
+            continue;
+        }
+        PQclear(last);
+        last = res;
+    }
+    PQexitPipelineMode(p->conn);
+    if (bad != NULL || !ok) {
+        PQclear(last);
+        return bad;
+    }
+    return last;
+}
+
+/* Run statement q with b's parameters (and what is pending before it);
+ * *out is the result (the caller clears it) when it succeeded. */
 static int pg_run(struct pg *p, enum pg_stmt q, const struct pgbind *b, PGresult **out,
                   const char *op, struct err *e)
 {
@@ -596,7 +644,10 @@ static int pg_run(struct pg *p, enum pg_stmt q, const struct pgbind *b, PGresult
         PQclear(res);
         p->prepared[q] = 1;
     }
-    res = PQexecPrepared(p->conn, name, b->n, b->vals, b->lens, b->fmts, 0);
+    if (p->npre > 0)
+        res = pg_pipeline(p, name, b);
+    else
+        res = PQexecPrepared(p->conn, name, b->n, b->vals, b->lens, b->fmts, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = pg_fail(p, res, op, e);
         PQclear(res);
@@ -709,6 +760,8 @@ static int pg_begin_db(struct pg *p, const char *op, struct err *e)
 
 static void pg_rollback_db(struct pg *p)
 {
+    p->sp_open = 0;
+    p->npre = 0;
     if (PQtransactionStatus(p->conn) == PQTRANS_IDLE)
         return;
     pg_sql_exec(p, "ROLLBACK", "rolling back", NULL);
@@ -721,6 +774,8 @@ static int pg_commit_db(struct pg *p, struct err *e)
     PGresult *res;
     int rc = 0;
 
+    p->sp_open = 0; /* COMMIT releases every savepoint */
+    p->npre = 0;
     if (PQtransactionStatus(p->conn) != PQTRANS_INTRANS) {
         pg_rollback_db(p);
         return err_set(e, ST_ESTATE,
@@ -741,7 +796,10 @@ static int pg_commit_db(struct pg *p, struct err *e)
 
 /* For a write: a transaction of its own (with the writer lock) outside
  * store_begin(), else a savepoint, so that a failed statement is undone
- * alone and the caller's transaction goes on, as on SQLite. */
+ * alone and the caller's transaction goes on, as on SQLite.  Neither costs
+ * a round trip of its own: they go out with the write's first statement
+ * (p->pre), and a savepoint is released with the next write's (or by the
+ * transaction's end). */
 enum { PG_OWN_NONE, PG_OWN_TX, PG_OWN_SAVEPOINT };
 
 static int pg_atomic_enter(struct pg *p, int *own, const char *op, struct err *e)
@@ -751,18 +809,30 @@ static int pg_atomic_enter(struct pg *p, int *own, const char *op, struct err *e
     *own = PG_OWN_NONE;
     if (rc != 0)
         return rc;
+    p->npre = 0;
     if (!p->st->in_tx) {
-        rc = pg_begin_db(p, op, e);
-        *own = rc == 0 ? PG_OWN_TX : PG_OWN_NONE;
-        return rc;
+        p->pre[p->npre++] = "BEGIN";
+        p->pre[p->npre++] = "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")";
+        *own = PG_OWN_TX;
+        return 0;
     }
-    rc = pg_sql_exec(p, "SAVEPOINT stratus_op", op, e);
-    *own = rc == 0 ? PG_OWN_SAVEPOINT : PG_OWN_NONE;
-    return rc;
+    if (p->sp_open)
+        p->pre[p->npre++] = "RELEASE SAVEPOINT stratus_op";
+    p->pre[p->npre++] = "SAVEPOINT stratus_op";
+    p->sp_open = 0;
+    *own = PG_OWN_SAVEPOINT;
+    return 0;
 }
 
 static int pg_atomic_leave(struct pg *p, int own, int rc, struct err *e)
 {
+    int started = p->npre == 0; /* the prefix went out with a statement */
+
+    if (!started && own == PG_OWN_SAVEPOINT && p->pre[0][0] == 'R')
+        p->sp_open = 1; /* the last write's savepoint was not released after all */
+    p->npre = 0;
+    if (!started || own == PG_OWN_NONE)
+        return rc;
     if (own == PG_OWN_TX) {
         if (rc != 0) {
             pg_rollback_db(p);
@@ -770,14 +840,13 @@ static int pg_atomic_leave(struct pg *p, int own, int rc, struct err *e)
         }
         return pg_commit_db(p, e);
     }
-    if (own != PG_OWN_SAVEPOINT)
-        return rc;
     if (rc != 0) {
         pg_sql_exec(p, "ROLLBACK TO SAVEPOINT stratus_op; RELEASE SAVEPOINT stratus_op",
                     "rolling back a statement", NULL);
         return rc;
     }
-    return pg_sql_exec(p, "RELEASE SAVEPOINT stratus_op", "releasing a savepoint", e);
+    p->sp_open = 1;
+    return 0;
 }
 
 /* The connection string with any password taken out (messages, st->path):
