@@ -230,14 +230,17 @@ static const char *const pg_migrations[] = {
     " FROM attempts) a JOIN jobs j ON j.id = a.job_id GROUP BY 1 ORDER BY 2 DESC, " order
 
 #define PG_SQL_MAP(X)                                                                    \
-    X(JOB_INSERT, "INSERT INTO jobs (id, " ROWS_JOB_COLS ") VALUES (" NEXT_ID("jobs")    \
-                  ", " JOB_VALS ") RETURNING id")                                        \
-    X(JOB_UPDATE, "UPDATE jobs SET (" ROWS_JOB_COLS ") = (" JOB_VALS ") WHERE id = $30") \
-    X(TEXTS_INSERT, "INSERT INTO job_texts (job_id, spec_text, policy_text)"             \
-                    " VALUES ($1,$2,$3)")                                                \
-    X(TEXTS_UPDATE, "UPDATE job_texts SET (spec_text, policy_text) = ($2, $3)"           \
-                    " WHERE job_id = $1 AND (spec_text IS DISTINCT FROM $2"              \
-                    " OR policy_text IS DISTINCT FROM $3)")                              \
+    /* a job and its texts in one statement (one round trip); the texts are */           \
+    /* rewritten only when they changed, which is never */                               \
+    X(JOB_INSERT, "WITH j AS (INSERT INTO jobs (id, " ROWS_JOB_COLS ") VALUES ("         \
+                  NEXT_ID("jobs") ", " JOB_VALS ") RETURNING id), t AS (INSERT INTO"     \
+                  " job_texts (job_id, spec_text, policy_text) SELECT id, $30, $31"      \
+                  " FROM j) SELECT id FROM j")                                           \
+    X(JOB_UPDATE, "WITH u AS (UPDATE jobs SET (" ROWS_JOB_COLS ") = (" JOB_VALS ")"      \
+                  " WHERE id = $30 RETURNING id), t AS (UPDATE job_texts SET"            \
+                  " (spec_text, policy_text) = ($31, $32) FROM u WHERE job_id = u.id"    \
+                  " AND (spec_text IS DISTINCT FROM $31"                                 \
+                  " OR policy_text IS DISTINCT FROM $32)) SELECT count(*) FROM u")       \
     X(JOB_GET, JOB_SELECT " WHERE id = $1")                                              \
     X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
     X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < $1 ORDER BY id")                       \
@@ -671,7 +674,8 @@ static int pg_exec(struct pg *p, enum pg_stmt q, const struct pgbind *b, int64_t
     return rc;
 }
 
-/* Run an INSERT ... RETURNING id; *id is the new row's id. */
+/* Run a statement that returns one row of one number (an INSERT ...
+ * RETURNING id, a count); *id is that number. */
 static int pg_insert(struct pg *p, enum pg_stmt q, const struct pgbind *b, int64_t *id,
                      const char *op, struct err *e)
 {
@@ -1143,28 +1147,16 @@ static int pg_write(struct store *st, pg_write_fn fn, void *arg, const char *op,
 
 /* -- jobs -- */
 
-static int put_texts(struct pg *p, enum pg_stmt q, const struct store_job *j,
-                     const char *op, struct err *e)
-{
-    struct pgbind b;
-
-    pg_bind(&b);
-    pb_int(&b, j->id);
-    pb_text(&b, j->spec_text);
-    pb_text(&b, j->policy_text);
-    return pg_exec(p, q, &b, NULL, op, e);
-}
-
 static int insert_job(struct pg *p, void *arg, struct err *e)
 {
     struct store_job *j = arg;
     struct pgbind b;
-    int rc;
 
     pg_bind(&b);
     rows_bind_job(&b.base, j);
-    rc = pg_insert(p, PQ_JOB_INSERT, &b, &j->id, "adding a job", e);
-    return rc != 0 ? rc : put_texts(p, PQ_TEXTS_INSERT, j, "adding a job", e);
+    pb_text(&b, j->spec_text);
+    pb_text(&b, j->policy_text);
+    return pg_insert(p, PQ_JOB_INSERT, &b, &j->id, "adding a job", e);
 }
 
 static int pg_job_insert(struct store *st, struct store_job *j, struct err *e)
@@ -1181,16 +1173,18 @@ static int update_job(struct pg *p, void *arg, struct err *e)
 {
     const struct store_job *j = arg;
     struct pgbind b;
-    int64_t changes = 0;
+    int64_t found = 0;
     int rc;
 
     pg_bind(&b);
     rows_bind_job(&b.base, j);
     pb_int(&b, j->id);
-    rc = pg_exec(p, PQ_JOB_UPDATE, &b, &changes, "updating a job", e);
-    if (rc == 0 && changes == 0)
+    pb_text(&b, j->spec_text);
+    pb_text(&b, j->policy_text);
+    rc = pg_insert(p, PQ_JOB_UPDATE, &b, &found, "updating a job", e);
+    if (rc == 0 && found == 0)
         return err_set(e, ST_ENOTFOUND, "no job %" PRId64, j->id);
-    return rc != 0 ? rc : put_texts(p, PQ_TEXTS_UPDATE, j, "updating a job", e);
+    return rc;
 }
 
 static int pg_job_update(struct store *st, const struct store_job *j, struct err *e)
