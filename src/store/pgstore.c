@@ -853,32 +853,6 @@ static int pg_atomic_leave(struct pg *p, int own, int rc, struct err *e)
     return 0;
 }
 
-/* The connection string with any password taken out (messages, st->path):
- * postgresql://user:secret@host/db -> postgresql://user@host/db, and a
- * password=... parameter's value -> ***. */
-static char *pg_redact(const char *uri)
-{
-    char *s = xstrdup(uri), *auth = strstr(s, "://"), *at, *colon, *end, *pw;
-
-    if (auth != NULL) {
-        auth += 3;
-        end = auth + strcspn(auth, "/?");
-        at = memchr(auth, '@', (size_t)(end - auth));
-        colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon != NULL)
-            memmove(colon, at, strlen(at) + 1);
-    }
-    pw = strstr(s, "password=");
-    if (pw != NULL) {
-        char *val = pw + strlen("password="), *rest = val + strcspn(val, "&");
-        char *t = xasprintf("%.*s***%s", (int)(val - s), s, rest);
-
-        free(s);
-        s = t;
-    }
-    return s;
-}
-
 /* libpq's notices (NOTICE, WARNING) are not for stratus' users. */
 static void pg_notice(void *arg, const char *msg)
 {
@@ -1097,7 +1071,7 @@ static void pg_close(struct store *st)
 static int pg_open(struct store *st, const char *path, struct err *e)
 {
     struct pg *p = st->priv;
-    char *redacted = pg_redact(path);
+    char *redacted = store_redact(path);
     int rc;
 
     free(st->path);

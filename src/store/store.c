@@ -75,6 +75,31 @@ int store_open(struct store **out, const char *path, struct err *e)
     return 0;
 }
 
+/* A URI's password taken out: postgresql://user:secret@host/db ->
+ * postgresql://user@host/db, and a password=... parameter's value -> ***. */
+char *store_redact(const char *uri)
+{
+    char *s = xstrdup(uri), *auth = strstr(s, "://"), *at, *colon, *end, *pw;
+
+    if (auth == NULL)
+        return s; /* a file path: nothing to hide */
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon != NULL)
+        memmove(colon, at, strlen(at) + 1);
+    pw = strstr(s, "password=");
+    if (pw != NULL) {
+        char *val = pw + strlen("password="), *rest = val + strcspn(val, "&");
+        char *t = xasprintf("%.*s***%s", (int)(val - s), s, rest);
+
+        free(s);
+        s = t;
+    }
+    return s;
+}
+
 /* An open transaction is rolled back. */
 void store_close(struct store *st)
 {

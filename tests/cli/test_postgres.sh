@@ -95,6 +95,9 @@ for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1;
 # --- a server that cannot reach its PostgreSQL: a clear error, non-zero ---
 sed "s|^store: .*|store: postgresql://ada:s3cret@127.0.0.1:1/stratus|" \
   "$STRATUS_HOME/server.yaml" >"$TMP/bad.yaml"
+run 0 "$STRATUS" server --config "$TMP/bad.yaml" --check-config
+has "$OUT" "store   postgresql://ada@127.0.0.1:1/stratus"
+hasnt "$OUT" "s3cret"
 "$STRATUS" server --config "$TMP/bad.yaml" >"$TMP/bad.out" 2>&1 && fail "a server started without its store"
 BAD=$(cat "$TMP/bad.out")
 has "$BAD" "postgresql://ada@127.0.0.1:1/stratus: cannot connect to PostgreSQL"
