@@ -7,7 +7,8 @@
 #       127.0.0.1 only, on a free port, and on a unix socket in DIR/sock;
 #       create the database "stratus"; print its connection string
 #       postgresql://stratus@127.0.0.1:PORT/stratus on stdout.  Already
-#       running: print the string again and do nothing else.
+#       running: print the string again and do nothing else.  Started again
+#       after a stop, it keeps its port (when free) and its data.
 #   scripts/postgres-local.sh stop DIR
 #       stop it by the PID in DIR/data/postmaster.pid (fast shutdown, then
 #       immediate, then SIGKILL); not running: nothing to do.
@@ -118,7 +119,11 @@ start() {
   ensure_user
   init_cluster
   for tries in 1 2 3 4 5; do
-    port=$(free_port)
+    # a restart keeps its port (and so its connection string) when it is free
+    port=$(cat "$DIR/port" 2>/dev/null || true)
+    if [ "$tries" -gt 1 ] || [ -z "$port" ] || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      port=$(free_port)
+    fi
     opts="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$DIR/sock"
     opts="$opts -c max_connections=100 -c shared_buffers=64MB"
     [ "$NOFSYNC" -eq 1 ] &&

@@ -368,6 +368,10 @@ struct pg {
     int npre;
     int sp_open; /* the last write's savepoint is still open (released with
                     the next write's, or by the transaction's end) */
+    int tx_open; /* a transaction was begun on the server (store_begin()'s or
+                    a write's own): a lost connection then loses it */
+    int commit_sent; /* a write's own COMMIT went out: if the connection was
+                        lost then, whether it was stored is unknown */
 };
 
 /* ---- 3. errors, binding, reading -------------------------------------------- */
@@ -575,13 +579,15 @@ static int pg_tx_lost(struct pg *p, const char *op, struct err *e)
 {
     PGTransactionStatusType ts = PQtransactionStatus(p->conn);
 
-    if (!p->st->in_tx || ts == PQTRANS_INTRANS)
+    if ((!p->st->in_tx && !p->tx_open) || ts == PQTRANS_INTRANS)
         return 0;
     return err_set(e, ST_ESTATE,
                    "%s: %s: the transaction was rolled back after an "
                    "earlier error; nothing of it is stored",
                    p->path, op);
 }
+
+static int pg_ready(struct pg *p, const char *op, struct err *e);
 
 /* The pending statements (p->pre), then prepared statement `name`, in one
  * round trip: libpq's pipeline mode.  Returns the statement's result, or
@@ -591,8 +597,10 @@ static PGresult *pg_pipeline(struct pg *p, const char *name, const struct pgbind
     PGresult *res, *bad = NULL, *last = NULL;
     int i, ok = PQenterPipelineMode(p->conn), nulls = 0;
 
-    for (i = 0; ok && i < p->npre; i++)
+    for (i = 0; ok && i < p->npre; i++) {
         ok = PQsendQueryParams(p->conn, p->pre[i], 0, NULL, NULL, NULL, NULL, 0);
+        p->tx_open = p->tx_open || strcmp(p->pre[i], "BEGIN") == 0;
+    }
     ok = ok && PQsendQueryPrepared(p->conn, name, b->n, b->vals, b->lens, b->fmts, 0);
     ok = ok && PQpipelineSync(p->conn);
     p->npre = 0;
@@ -626,12 +634,12 @@ static PGresult *pg_pipeline(struct pg *p, const char *name, const struct pgbind
 
 /* Run statement q with b's parameters (and what is pending before it);
  * *out is the result (the caller clears it) when it succeeded. */
-static int pg_run(struct pg *p, enum pg_stmt q, const struct pgbind *b, PGresult **out,
-                  const char *op, struct err *e)
+static int pg_run_once(struct pg *p, enum pg_stmt q, const struct pgbind *b,
+                       PGresult **out, const char *op, struct err *e)
 {
     char name[16];
     PGresult *res;
-    int rc = pg_tx_lost(p, op, e);
+    int rc = pg_ready(p, op, e);
 
     *out = NULL;
     if (rc != 0)
@@ -658,6 +666,26 @@ static int pg_run(struct pg *p, enum pg_stmt q, const struct pgbind *b, PGresult
     }
     *out = res;
     return 0;
+}
+
+/* May work that failed be done again on a new connection?  Only when the
+ * connection was lost outside any transaction: nothing of it was stored. */
+static int pg_retry_ok(const struct pg *p)
+{
+    return PQstatus(p->conn) != CONNECTION_OK && !p->st->in_tx && !p->tx_open &&
+           !p->commit_sent;
+}
+
+/* pg_run_once, again once on a new connection when PostgreSQL went away
+ * (restarted) since the last statement: libpq only learns it by trying. */
+static int pg_run(struct pg *p, enum pg_stmt q, const struct pgbind *b, PGresult **out,
+                  const char *op, struct err *e)
+{
+    int pending = p->npre > 0, rc = pg_run_once(p, q, b, out, op, e);
+
+    if (rc != 0 && !pending && pg_retry_ok(p))
+        rc = pg_run_once(p, q, b, out, op, e);
+    return rc;
 }
 
 /* Run a statement that returns no rows; *changes (when not NULL) is the
@@ -752,13 +780,28 @@ static int pg_sql_exec(struct pg *p, const char *sql, const char *op, struct err
 
 /* ---- 4. connecting, transactions, migration, identity ------------------------ */
 
+static void pg_rollback_db(struct pg *p);
+
 /* BEGIN and the writer lock (waiting up to lock_wait_ms: lock_timeout). */
 static int pg_begin_db(struct pg *p, const char *op, struct err *e)
 {
-    int rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op, e);
+    int rc = pg_ready(p, op, e);
 
-    if (rc != 0 && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
-        pg_sql_exec(p, "ROLLBACK", "rolling back", NULL);
+    if (rc != 0)
+        return rc;
+    p->tx_open = 1;
+    rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op, e);
+    if (rc == 0)
+        return 0;
+    pg_rollback_db(p);
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        return rc;
+    rc = pg_ready(p, op, e); /* PostgreSQL went away since: once more, anew */
+    p->tx_open = rc == 0;
+    if (rc == 0)
+        rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op, e);
+    if (rc != 0)
+        pg_rollback_db(p);
     return rc;
 }
 
@@ -766,6 +809,7 @@ static void pg_rollback_db(struct pg *p)
 {
     p->sp_open = 0;
     p->npre = 0;
+    p->tx_open = 0;
     if (PQtransactionStatus(p->conn) == PQTRANS_IDLE)
         return;
     pg_sql_exec(p, "ROLLBACK", "rolling back", NULL);
@@ -780,6 +824,7 @@ static int pg_commit_db(struct pg *p, struct err *e)
 
     p->sp_open = 0; /* COMMIT releases every savepoint */
     p->npre = 0;
+    p->tx_open = 0;
     if (PQtransactionStatus(p->conn) != PQTRANS_INTRANS) {
         pg_rollback_db(p);
         return err_set(e, ST_ESTATE,
@@ -787,6 +832,7 @@ static int pg_commit_db(struct pg *p, struct err *e)
                        "earlier error; nothing of it is stored",
                        p->path);
     }
+    p->commit_sent = 1;
     res = PQexec(p->conn, "COMMIT");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail(p, res, "committing", e);
@@ -808,7 +854,7 @@ enum { PG_OWN_NONE, PG_OWN_TX, PG_OWN_SAVEPOINT };
 
 static int pg_atomic_enter(struct pg *p, int *own, const char *op, struct err *e)
 {
-    int rc = pg_tx_lost(p, op, e);
+    int rc = pg_ready(p, op, e);
 
     *own = PG_OWN_NONE;
     if (rc != 0)
@@ -860,14 +906,25 @@ static void pg_notice(void *arg, const char *msg)
     (void)msg;
 }
 
+/* The session's settings: lock waits as long as store_lock_wait_ms, doubles
+ * printed exactly, no notices. */
+static int pg_session(struct pg *p, const char *op, struct err *e)
+{
+    char *set = xasprintf("SET lock_timeout = %d; SET extra_float_digits = 3;"
+                          " SET client_min_messages = warning",
+                          p->lock_wait_ms > 0 ? p->lock_wait_ms : 1);
+    int rc = pg_sql_exec(p, set, op, e);
+
+    free(set);
+    return rc;
+}
+
 /* Connect to uri and set the session up.  A missing connect_timeout is 10 s
  * (libpq waits forever on a host that does not answer). */
 static int pg_connect(struct pg *p, const char *uri, struct err *e)
 {
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *const vals[] = {"10", "stratus", uri, NULL};
-    char *set;
-    int rc;
 
     p->conn = PQconnectdbParams(keys, vals, 1);
     BUG_ON(p->conn == NULL); /* libpq could not allocate a connection */
@@ -887,12 +944,31 @@ static int pg_connect(struct pg *p, const char *uri, struct err *e)
                        p->path, msg);
     }
     PQsetNoticeProcessor(p->conn, pg_notice, NULL);
-    set = xasprintf("SET lock_timeout = %d; SET extra_float_digits = 3;"
-                    " SET client_min_messages = warning",
-                    p->lock_wait_ms > 0 ? p->lock_wait_ms : 1);
-    rc = pg_sql_exec(p, set, "opening", e);
-    free(set);
-    return rc;
+    return pg_session(p, "opening", e);
+}
+
+/* Before a statement: a connection that was lost (PostgreSQL restarted, a
+ * network cut) is made again, with its session, when no transaction was
+ * open on it; inside one, the transaction is lost (pg_tx_lost says so). */
+static int pg_ready(struct pg *p, const char *op, struct err *e)
+{
+    char msg[512];
+    size_t n;
+
+    if (PQstatus(p->conn) == CONNECTION_OK || p->st->in_tx || p->tx_open)
+        return pg_tx_lost(p, op, e);
+    PQreset(p->conn);
+    memset(p->prepared, 0, sizeof(p->prepared)); /* they went with the old session */
+    if (PQstatus(p->conn) == CONNECTION_OK)
+        return pg_session(p, op, e);
+    snprintf(msg, sizeof(msg), "%s", PQerrorMessage(p->conn));
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    return err_set(e, ST_EIO,
+                   "%s: %s: the connection to PostgreSQL was lost and cannot be made "
+                   "again: %s (is the server running?)",
+                   p->path, op, msg);
 }
 
 /* The value of a meta row into out (n bytes, cut short if longer), "" when
@@ -1113,10 +1189,20 @@ static int pg_write(struct store *st, pg_write_fn fn, void *arg, const char *op,
                     struct err *e)
 {
     struct pg *p = st->priv;
-    int own;
-    int rc = pg_atomic_enter(p, &own, op, e);
+    int own, rc, tries;
 
-    return rc != 0 ? rc : pg_atomic_leave(p, own, fn(p, arg, e), e);
+    p->commit_sent = 0;
+    for (tries = 0; tries < 2; tries++) {
+        rc = pg_atomic_enter(p, &own, op, e);
+        if (rc == 0)
+            rc = pg_atomic_leave(p, own, fn(p, arg, e), e);
+        /* once more on a new connection when PostgreSQL went away before
+         * its own transaction committed (nothing of it is stored) */
+        if (rc == 0 || own != PG_OWN_TX || !pg_retry_ok(p))
+            break;
+    }
+    p->commit_sent = 0;
+    return rc;
 }
 
 /* -- jobs -- */
@@ -1458,6 +1544,9 @@ static int take_pending(struct pg *p, void *arg, struct err *e)
     void *v = NULL;
     int rc;
 
+    store_requests_free(t->v, t->n); /* of a try that failed (pg_write) */
+    t->v = NULL;
+    t->n = 0;
     pg_bind(&b);
     rc = pg_fetch(p, PQ_REQ_PENDING, &b, &rows_requests, &v, &t->n, "taking requests", e);
     t->v = v;

@@ -89,6 +89,17 @@ id2=$(launch_detached "$TMP/job.yaml")
 [ "$id2" = 2 ] || fail "the next job is job 2, not '$id2'"
 wait_state "$id2" SUCCEEDED 120
 ok "a restarted server keeps the PostgreSQL store's jobs and numbers on"
+
+# --- PostgreSQL restarted under a running server: it connects again ---
+"$PGLOCAL" stop "$PGDIR" || fail "postgres-local.sh stop failed"
+URL2=$("$PGLOCAL" start "$PGDIR" --no-fsync 2>"$TMP/pg.err") || fail "restart: $(cat "$TMP/pg.err")"
+[ "$URL2" = "$URL" ] || fail "a restarted cluster keeps its port: '$URL2' after '$URL'"
+PGPID=$(head -n1 "$PGDIR/data/postmaster.pid")
+id3=$(launch_detached "$TMP/job.yaml")
+[ "$id3" = 3 ] || fail "after PostgreSQL restarted, the next job is job 3, not '$id3'"
+wait_state "$id3" SUCCEEDED 120
+kill -0 "$SERVER_PID" || fail "the server died when PostgreSQL restarted: $(tail -n 20 "$LOG")"
+ok "PostgreSQL restarted under a running server: it reconnects and runs the next job"
 run 0 "$STRATUS" controller stop
 for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
 
