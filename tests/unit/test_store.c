@@ -3202,6 +3202,41 @@ static void test_pg_unreachable(void **state)
     assert_null(strstr(e.msg, "s3cret"));
 }
 
+/* PostgreSQL ended the connection (restarted, a network cut) inside a
+ * transaction: the rest of the transaction fails and nothing of it is
+ * stored; the handle then connects again and works on. */
+static void test_pg_connection_lost(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_job j = job_of("lost", NULL, JOB_PENDING), *v;
+    size_t n;
+    struct err e;
+
+    add_job(st, "before", NULL, JOB_PENDING);
+    OK(store_begin(st, E));
+    add_job(st, "in the transaction", NULL, JOB_PENDING);
+    raw_exec(f->path, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                      " WHERE application_name = 'stratus' AND pid <> pg_backend_pid()");
+    err_clear(&e);
+    assert_int_not_equal(store_job_insert(st, &j, &e), 0);
+    assert_non_null(strstr(e.msg, "adding a job: "));
+    assert_int_equal(store_event_append(st, 1, 0, 1, "x", -1, -1, NULL, NULL, &e),
+                     ST_ESTATE);
+    assert_non_null(strstr(e.msg, "appending an event: the transaction was rolled back"));
+    assert_int_equal(store_commit(st, &e), ST_ESTATE);
+    OK(store_job_list(st, 0, &v, &n, E)); /* connected again */
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "before");
+    store_jobs_free(v, n);
+    assert_int_equal(add_job(st, "after", NULL, JOB_PENDING), 2);
+    /* and outside a transaction, a lost connection is made again at once */
+    raw_exec(f->path, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                      " WHERE application_name = 'stratus' AND pid <> pg_backend_pid()");
+    assert_int_equal(add_job(st, "after a second loss", NULL, JOB_PENDING), 3);
+    store_close(st);
+}
+
 /* ---- names ------------------------------------------------------------------ */
 
 static void test_names(void **state)
@@ -3357,6 +3392,7 @@ int main(void)
         P(test_identity_damaged),
         P(test_paging),
         P(test_backends_agree),
+        P(test_pg_connection_lost),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     const char *pg = getenv("STRATUS_TEST_PG");
