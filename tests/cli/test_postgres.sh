@@ -10,9 +10,18 @@
 use_home
 
 PGLOCAL="$SOURCE_DIR/scripts/postgres-local.sh"
+# A run killed before its trap (a ctest timeout sends SIGKILL) left its
+# cluster running: stop those whose test is gone (never another run's).
+for d in /tmp/stratus-pg.*; do
+  [ -f "$d/owner" ] || continue
+  kill -0 "$(cat "$d/owner")" 2>/dev/null && continue
+  "$PGLOCAL" stop "$d" >/dev/null 2>&1
+  rm -rf "$d"
+done
 # Its own directory, which the cluster's user may reach ($TMP is root's, 0700).
 PGDIR=$(mktemp -d /tmp/stratus-pg.XXXXXX)
 chmod 0755 "$PGDIR"
+echo $$ >"$PGDIR/owner"
 trap 'stop_home; "$PGLOCAL" stop "$PGDIR" >/dev/null 2>&1; rm -rf "$PGDIR"; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
 # --- the cluster: started, and a second start is a no-op ---
