@@ -227,13 +227,15 @@ static const char *const pg_migrations[] = {
     " coalesce(sum(a.egress), 0), " name                                                 \
     " FROM (SELECT *, CASE WHEN state = $1 AND running_at > 0 AND ended_at > running_at" \
     " THEN nodes * (ended_at - running_at) / 3600.0::float8 ELSE 0 END AS nh"            \
-    " FROM attempts) a JOIN jobs j ON j.id = a.job_id GROUP BY 1 ORDER BY 2 DESC, " order
+    " FROM attempts) a JOIN jobs j ON j.id = a.job_id GROUP BY 1 ORDER BY 2 "            \
+    "DESC, " order
 
 #define PG_SQL_MAP(X)                                                                    \
     /* a job and its texts in one statement (one round trip); the texts are */           \
     /* rewritten only when they changed, which is never */                               \
-    X(JOB_INSERT, "WITH j AS (INSERT INTO jobs (id, " ROWS_JOB_COLS ") VALUES ("         \
-                  NEXT_ID("jobs") ", " JOB_VALS ") RETURNING id), t AS (INSERT INTO"     \
+    X(JOB_INSERT,                                                                        \
+      "WITH j AS (INSERT INTO jobs (id, " ROWS_JOB_COLS ") VALUES (" NEXT_ID(            \
+          "jobs") ", " JOB_VALS ") RETURNING id), t AS (INSERT INTO"                     \
                   " job_texts (job_id, spec_text, policy_text) SELECT id, $30, $31"      \
                   " FROM j) SELECT id FROM j")                                           \
     X(JOB_UPDATE, "WITH u AS (UPDATE jobs SET (" ROWS_JOB_COLS ") = (" JOB_VALS ")"      \
@@ -246,8 +248,8 @@ static const char *const pg_migrations[] = {
     X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < $1 ORDER BY id")                       \
     X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < $1 AND id > $2 ORDER BY id")            \
     X(JOB_PAGE, JOB_SELECT " WHERE id > $1 ORDER BY id LIMIT $2")                        \
-    X(ATT_INSERT, "INSERT INTO attempts (id, " ROWS_ATT_COLS ") VALUES ("                \
-                  NEXT_ID("attempts") ", " ATT_VALS ") RETURNING id")                    \
+    X(ATT_INSERT, "INSERT INTO attempts (id, " ROWS_ATT_COLS                             \
+                  ") VALUES (" NEXT_ID("attempts") ", " ATT_VALS ") RETURNING id")       \
     X(ATT_UPDATE,                                                                        \
       "UPDATE attempts SET (" ROWS_ATT_COLS ") = (" ATT_VALS ") WHERE id = $24")         \
     X(ATT_GET, ATT_SELECT " WHERE id = $1")                                              \
@@ -262,7 +264,7 @@ static const char *const pg_migrations[] = {
       "SELECT " ROWS_NODE_COLS " FROM nodes WHERE attempt_id = $1 ORDER BY rank")        \
     X(EVENT_APPEND, "INSERT INTO events (id, job_id, attempt_id, at, type, from_state,"  \
                     " to_state, msg) VALUES (" NEXT_ID("events") ", $1,$2,$3,$4,$5,$6,"  \
-                    "$7) RETURNING id")                                                  \
+                                                                 "$7) RETURNING id")     \
     X(EVENT_LIST, "SELECT " ROWS_EVENT_COLS " FROM events WHERE id > $1 ORDER BY id"     \
                   " LIMIT $2")                                                           \
     X(EVENT_LIST_JOB, "SELECT " ROWS_EVENT_COLS " FROM events WHERE job_id = $3"         \
@@ -271,8 +273,8 @@ static const char *const pg_migrations[] = {
                 " VALUES (" NEXT_ID("checkpoints") ", $1,$2,$3,$4,$5)")                  \
     X(CKPT_LIST,                                                                         \
       "SELECT " ROWS_CKPT_COLS " FROM checkpoints WHERE job_id = $1 ORDER BY id")        \
-    X(REQ_ADD, "INSERT INTO requests (id, at, kind, arg) VALUES (" NEXT_ID("requests")   \
-               ", $1,$2,$3) RETURNING id")                                               \
+    X(REQ_ADD, "INSERT INTO requests (id, at, kind, arg) VALUES (" NEXT_ID(              \
+                   "requests") ", $1,$2,$3) RETURNING id")                               \
     X(REQ_PENDING, "SELECT id, at, kind, arg FROM requests WHERE done = 0 ORDER BY id")  \
     X(REQ_DONE, "UPDATE requests SET done = 1 WHERE done = 0 AND id <= $1")              \
     X(BLOCK_EXTEND, "UPDATE blocks SET reason = CASE WHEN $5 >= until THEN $6::text"     \
@@ -281,10 +283,9 @@ static const char *const pg_migrations[] = {
                     " AND region IS NOT DISTINCT FROM $2::text"                          \
                     " AND zone IS NOT DISTINCT FROM $3::text"                            \
                     " AND instance_type IS NOT DISTINCT FROM $4::text")                  \
-    X(BLOCK_INSERT, "INSERT INTO blocks (id, " ROWS_BLOCK_COLS ") VALUES ("              \
-                    NEXT_ID("blocks") ", $1,$2,$3,$4,$5,$6)")                            \
-    X(BLOCK_LIST,                                                                        \
-      "SELECT " ROWS_BLOCK_COLS " FROM blocks WHERE until > $1 ORDER BY id")             \
+    X(BLOCK_INSERT, "INSERT INTO blocks (id, " ROWS_BLOCK_COLS                           \
+                    ") VALUES (" NEXT_ID("blocks") ", $1,$2,$3,$4,$5,$6)")               \
+    X(BLOCK_LIST, "SELECT " ROWS_BLOCK_COLS " FROM blocks WHERE until > $1 ORDER BY id") \
     /* the three in the order of enum store_cost_by */                                   \
     X(COST_CLOUD, COST_SQL("coalesce(a.cloud, '(none)') COLLATE \"C\"", "NULL", "1"))    \
     X(COST_TEAM, COST_SQL("coalesce(j.team, '(none)') COLLATE \"C\"", "NULL", "1"))      \
@@ -301,8 +302,8 @@ static const char *const pg_migrations[] = {
     X(SETTING_PUT, "INSERT INTO settings (key, value) VALUES ($1,$2)"                    \
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value")            \
     X(SETTING_DEL, "DELETE FROM settings WHERE key = $1")                                \
-    X(SVC_INSERT, "INSERT INTO services (id, " ROWS_SVC_COLS ") VALUES ("                \
-                  NEXT_ID("services") ", " SVC_VALS ") RETURNING id")                    \
+    X(SVC_INSERT, "INSERT INTO services (id, " ROWS_SVC_COLS                             \
+                  ") VALUES (" NEXT_ID("services") ", " SVC_VALS ") RETURNING id")       \
     X(SVC_UPDATE,                                                                        \
       "UPDATE services SET (" ROWS_SVC_COLS ") = (" SVC_VALS ") WHERE id = $15")         \
     X(SVC_GET, SVC_SELECT " WHERE id = $1")                                              \
@@ -320,8 +321,9 @@ static const char *const pg_migrations[] = {
                   " nonce = excluded.nonce, updated_at = excluded.updated_at")           \
     X(SECRET_GET, "SELECT team, name, ciphertext, nonce, created_at, updated_at"         \
                   " FROM secrets WHERE team = $1 AND name = $2")                         \
-    X(SECRET_LIST, "SELECT team, name, NULL::bytea, NULL::bytea, created_at,"            \
-                   " updated_at FROM secrets WHERE team = $1 ORDER BY name COLLATE \"C\"") \
+    X(SECRET_LIST,                                                                       \
+      "SELECT team, name, NULL::bytea, NULL::bytea, created_at,"                         \
+      " updated_at FROM secrets WHERE team = $1 ORDER BY name COLLATE \"C\"")            \
     X(SECRET_DEL, "DELETE FROM secrets WHERE team = $1 AND name = $2")                   \
     X(DATA_PUT, "INSERT INTO data_replicas (" ROWS_DATA_COLS ") VALUES"                  \
                 " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"                  \
@@ -366,10 +368,10 @@ struct pg {
      * transaction, the savepoint of a write inside one (section 4). */
     const char *pre[3];
     int npre;
-    int sp_open; /* the last write's savepoint is still open (released with
-                    the next write's, or by the transaction's end) */
-    int tx_open; /* a transaction was begun on the server (store_begin()'s or
-                    a write's own): a lost connection then loses it */
+    int sp_open;     /* the last write's savepoint is still open (released with
+                        the next write's, or by the transaction's end) */
+    int tx_open;     /* a transaction was begun on the server (store_begin()'s or
+                        a write's own): a lost connection then loses it */
     int commit_sent; /* a write's own COMMIT went out: if the connection was
                         lost then, whether it was stored is unknown */
 };
@@ -526,8 +528,9 @@ static int64_t rr_int(struct rows_reader *rr)
     struct pgread *r = (struct pgread *)rr;
     int i = r->i++;
 
-    return PQgetisnull(r->res, r->row, i) ? 0
-                                          : strtoll(PQgetvalue(r->res, r->row, i), NULL, 10);
+    return PQgetisnull(r->res, r->row, i)
+               ? 0
+               : strtoll(PQgetvalue(r->res, r->row, i), NULL, 10);
 }
 
 static double rr_dbl(struct rows_reader *rr)
@@ -535,7 +538,8 @@ static double rr_dbl(struct rows_reader *rr)
     struct pgread *r = (struct pgread *)rr;
     int i = r->i++;
 
-    return PQgetisnull(r->res, r->row, i) ? 0 : strtod(PQgetvalue(r->res, r->row, i), NULL);
+    return PQgetisnull(r->res, r->row, i) ? 0
+                                          : strtod(PQgetvalue(r->res, r->row, i), NULL);
 }
 
 static char *rr_text(struct rows_reader *rr)
@@ -545,7 +549,8 @@ static char *rr_text(struct rows_reader *rr)
 
     if (PQgetisnull(r->res, r->row, i))
         return NULL;
-    return xstrndup(PQgetvalue(r->res, r->row, i), (size_t)PQgetlength(r->res, r->row, i));
+    return xstrndup(PQgetvalue(r->res, r->row, i),
+                    (size_t)PQgetlength(r->res, r->row, i));
 }
 
 /* bytea comes as text ("\x..."): unescaped into an owned copy. */
@@ -659,7 +664,8 @@ static int pg_run_once(struct pg *p, enum pg_stmt q, const struct pgbind *b,
         res = pg_pipeline(p, name, b);
     else
         res = PQexecPrepared(p->conn, name, b->n, b->vals, b->lens, b->fmts, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+    if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+        PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = pg_fail(p, res, op, e);
         PQclear(res);
         return rc;
@@ -748,8 +754,8 @@ static int pg_fetch(struct pg *p, enum pg_stmt q, const struct pgbind *b,
 
 /* One row into *row: ST_ENOTFOUND "no <what> <id>" when there is none. */
 static int pg_fetch_one(struct pg *p, enum pg_stmt q, const struct pgbind *b,
-                        const struct rows_type *t, void *row, const char *what, int64_t id,
-                        const char *op, struct err *e)
+                        const struct rows_type *t, void *row, const char *what,
+                        int64_t id, const char *op, struct err *e)
 {
     void *v;
     size_t n;
@@ -799,7 +805,8 @@ static int pg_begin_db(struct pg *p, const char *op, struct err *e)
     rc = pg_ready(p, op, e); /* PostgreSQL went away since: once more, anew */
     p->tx_open = rc == 0;
     if (rc == 0)
-        rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op, e);
+        rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op,
+                         e);
     if (rc != 0)
         pg_rollback_db(p);
     return rc;
@@ -1028,19 +1035,21 @@ static int pg_version(struct pg *p, int64_t *version, struct err *e)
 
     *version = 0;
     if (rc == 0 && !has_meta) {
-        rc = pg_query_int(p,
-                          "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
-                          &tables, "reading the schema", e);
+        rc = pg_query_int(
+            p, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+            &tables, "reading the schema", e);
         if (rc == 0 && tables > 0)
-            return err_set(e, ST_EIO,
-                           "%s: not a stratus store (the database's schema has tables but "
-                           "no stratus schema); stratus leaves it alone: use another "
-                           "database or schema",
-                           p->path);
+            return err_set(
+                e, ST_EIO,
+                "%s: not a stratus store (the database's schema has tables but "
+                "no stratus schema); stratus leaves it alone: use another "
+                "database or schema",
+                p->path);
         return rc;
     }
     if (rc == 0)
-        rc = pg_query_int(p, "SELECT count(*) FROM meta", &tables, "reading the schema", e);
+        rc = pg_query_int(p, "SELECT count(*) FROM meta", &tables, "reading the schema",
+                          e);
     if (rc == 0 && tables == 0)
         return err_set(e, ST_EIO,
                        "%s: damaged: the store's table meta is empty (its id and schema "
@@ -1124,10 +1133,11 @@ static int pg_identity(struct store *st, struct err *e)
     if (rc != 0)
         return rc;
     if (!store_id_valid(id))
-        return err_set(e, ST_EIO,
-                       "%s: damaged: the store's id (table meta, key store_id) is missing "
-                       "or not %d hex digits; restore the database from a backup",
-                       p->path, STORE_ID_LEN);
+        return err_set(
+            e, ST_EIO,
+            "%s: damaged: the store's id (table meta, key store_id) is missing "
+            "or not %d hex digits; restore the database from a backup",
+            p->path, STORE_ID_LEN);
     memcpy(st->id, id, sizeof(st->id));
     st->legacy = 0; /* no stratus before identities wrote PostgreSQL */
     return 0;
@@ -1303,8 +1313,8 @@ static int pg_job_page(struct store *st, int64_t after_id, size_t limit,
     pg_bind(&b);
     pb_int(&b, after_id);
     pb_limit(&b, limit);
-    return pg_fetch(st->priv, PQ_JOB_PAGE, &b, &rows_jobs, (void **)out, n, "listing jobs",
-                    e);
+    return pg_fetch(st->priv, PQ_JOB_PAGE, &b, &rows_jobs, (void **)out, n,
+                    "listing jobs", e);
 }
 
 /* -- attempts -- */
@@ -1437,7 +1447,8 @@ static int pg_event_append(struct store *st, int64_t job_id, int64_t attempt_id,
                            double at, const char *type, int from_state, int to_state,
                            const char *msg, int64_t *out_id, struct err *e)
 {
-    struct event_args a = {job_id, attempt_id, at, type, msg, from_state, to_state, out_id};
+    struct event_args a = {job_id, attempt_id, at,       type,
+                           msg,    from_state, to_state, out_id};
     int rc = pg_write(st, append_event, &a, "appending an event", e);
 
     if (rc != 0)
@@ -1618,8 +1629,8 @@ static int pg_cost_report(struct store *st, enum store_cost_by by,
     pg_bind(&b);
     pb_int(&b, ATT_ENDED);
     pb_int(&b, ATT_END_EXITED);
-    return pg_fetch(st->priv, (enum pg_stmt)(PQ_COST_CLOUD + (int)by), &b, &rows_cost_rows,
-                    (void **)out, n, "reporting costs", e);
+    return pg_fetch(st->priv, (enum pg_stmt)(PQ_COST_CLOUD + (int)by), &b,
+                    &rows_cost_rows, (void **)out, n, "reporting costs", e);
 }
 
 /* -- tokens -- */
@@ -1670,7 +1681,8 @@ static int pg_token_by_hash(struct store *st, const char *hash, struct store_tok
 {
     struct store_token *v;
     size_t n;
-    int rc = token_query(st->priv, PQ_TOKEN_BY_HASH, hash, &v, &n, "looking up a token", e);
+    int rc =
+        token_query(st->priv, PQ_TOKEN_BY_HASH, hash, &v, &n, "looking up a token", e);
 
     if (rc != 0)
         return rc;
@@ -1687,8 +1699,8 @@ static int pg_token_by_hash(struct store *st, const char *hash, struct store_tok
 static int pg_token_list(struct store *st, int live_only, struct store_token **out,
                          size_t *n, struct err *e)
 {
-    return token_query(st->priv, live_only ? PQ_TOKEN_LIST_LIVE : PQ_TOKEN_LIST, NULL, out,
-                       n, "listing tokens", e);
+    return token_query(st->priv, live_only ? PQ_TOKEN_LIST_LIVE : PQ_TOKEN_LIST, NULL,
+                       out, n, "listing tokens", e);
 }
 
 struct revoke_args {
@@ -1730,8 +1742,8 @@ static int pg_setting_get(struct store *st, const char *key, char **value, struc
 
     pg_bind(&b);
     pb_text(&b, key);
-    rc = pg_fetch(st->priv, PQ_SETTING_GET, &b, &rows_settings, &v, &n, "reading a setting",
-                  e);
+    rc = pg_fetch(st->priv, PQ_SETTING_GET, &b, &rows_settings, &v, &n,
+                  "reading a setting", e);
     if (rc == 0 && n == 1)
         *value = *(char **)v;
     free(v); /* the one string, if any, now belongs to *value */
@@ -1829,7 +1841,8 @@ static int update_service(struct pg *p, void *arg, struct err *e)
     struct store_service *cur;
     struct pgbind b;
     size_t n;
-    int rc = service_query(p, PQ_SVC_GET, NULL, &sv->id, &cur, &n, "updating a service", e);
+    int rc =
+        service_query(p, PQ_SVC_GET, NULL, &sv->id, &cur, &n, "updating a service", e);
 
     if (rc != 0)
         return rc;
@@ -1936,7 +1949,8 @@ static int pg_secret_get(struct store *st, const char *team, const char *name,
     pg_bind(&b);
     pb_text(&b, team);
     pb_text(&b, name);
-    rc = pg_fetch(st->priv, PQ_SECRET_GET, &b, &rows_secrets, &v, &n, "reading a secret", e);
+    rc = pg_fetch(st->priv, PQ_SECRET_GET, &b, &rows_secrets, &v, &n, "reading a secret",
+                  e);
     if (rc == 0 && n == 0)
         rc = err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
     if (rc == 0)
@@ -1995,7 +2009,8 @@ static int put_data(struct pg *p, void *arg, struct err *e)
     return pg_exec(p, PQ_DATA_PUT, &b, NULL, "writing a data replica", e);
 }
 
-static int pg_data_put(struct store *st, const struct store_data_replica *v, struct err *e)
+static int pg_data_put(struct store *st, const struct store_data_replica *v,
+                       struct err *e)
 {
     return pg_write(st, put_data, (void *)(uintptr_t)v, "writing a data replica", e);
 }

@@ -456,7 +456,8 @@ static void free_data(void *v, size_t n)
 const struct rows_type rows_jobs = {sizeof(struct store_job), rows_read_job, free_jobs};
 const struct rows_type rows_attempts = {sizeof(struct store_attempt), rows_read_attempt,
                                         free_attempts};
-const struct rows_type rows_nodes = {sizeof(struct store_node), rows_read_node, free_plain};
+const struct rows_type rows_nodes = {sizeof(struct store_node), rows_read_node,
+                                     free_plain};
 const struct rows_type rows_events = {sizeof(struct store_event), rows_read_event,
                                       free_events};
 const struct rows_type rows_ckpts = {sizeof(struct store_checkpoint), rows_read_ckpt,
@@ -465,8 +466,8 @@ const struct rows_type rows_requests = {sizeof(struct store_request), rows_read_
                                         free_requests};
 const struct rows_type rows_blocks = {sizeof(struct store_block), rows_read_block,
                                       free_blocks};
-const struct rows_type rows_cost_rows = {sizeof(struct store_cost_row), rows_read_cost_row,
-                                         free_cost_rows};
+const struct rows_type rows_cost_rows = {sizeof(struct store_cost_row),
+                                         rows_read_cost_row, free_cost_rows};
 const struct rows_type rows_tokens = {sizeof(struct store_token), rows_read_token,
                                       free_tokens};
 const struct rows_type rows_settings = {sizeof(char *), rows_read_setting, free_settings};

@@ -23,7 +23,7 @@
     "name, spec_path, kind, team, priority, state, reason, "                             \
     "submitted_at, started_at, ended_at, next_try_at, deadline_at, restarts, "           \
     "nattempts, cur_attempt, on_demand_only, work_done_s, cost, exit_code, "             \
-    "cancel_requested, service_id, svc_version, port, svc_mode, group_id, stage, "      \
+    "cancel_requested, service_id, svc_version, port, svc_mode, group_id, stage, "       \
     "group_mode, group_primary, group_name"
 #define ROWS_JOB_NCOLS 29
 #define ROWS_ATT_COLS                                                                    \
@@ -41,7 +41,7 @@
     "updated_at, ended_at, target, api_keys, api_key_info, team"
 #define ROWS_SVC_NCOLS 14
 #define ROWS_DATA_COLS                                                                   \
-    "dataset, cloud, region, src_cloud, src_region, home, in_use, size_gb, created_at, "  \
+    "dataset, cloud, region, src_cloud, src_region, home, in_use, size_gb, created_at, " \
     "last_used_at, expired_at, egress, storage_gb_month, job_id, attempt_id"
 #define ROWS_DATA_NCOLS 15
 
