@@ -1030,8 +1030,10 @@ static int pg_version(struct pg *p, int64_t *version, struct err *e)
 {
     char app[64], ver[32];
     int64_t has_meta, tables;
-    int rc = pg_query_int(p, "SELECT (to_regclass('meta') IS NOT NULL)::int", &has_meta,
-                          "reading the schema version", e);
+    int rc = pg_query_int(p,
+                          "SELECT count(*) FROM pg_tables WHERE tablename = 'meta'"
+                          " AND schemaname = current_schema()",
+                          &has_meta, "reading the schema version", e);
 
     *version = 0;
     if (rc == 0 && !has_meta) {
@@ -1109,16 +1111,30 @@ static int pg_migrate(struct store *st, struct err *e)
     int64_t version;
     int rc = pg_version(p, &version, e);
 
-    if (rc == 0 && version < PG_VERSION) {
-        rc = pg_begin_db(p, "migrating the schema", e);
-        if (rc == 0) {
-            rc = pg_migrate_locked(p, e);
-            if (rc != 0)
-                pg_rollback_db(p);
-            else
-                rc = pg_commit_db(p, e);
-        }
+    /* Anything but a current store is judged again under the writer lock:
+     * read without it, another process's migration may commit between two
+     * reads of the check (its tables seen, its meta not yet). */
+    if (rc == 0 && version == PG_VERSION) {
+        st->schema_version = PG_VERSION;
+        return 0;
     }
+    /* A session lock, then a transaction: one begun before the lock was
+     * granted could still see the catalog as it was before (another
+     * process's new tables unknown by name). */
+    rc = pg_sql_exec(p, "SELECT pg_advisory_lock(" PG_WRITE_LOCK ")",
+                     "migrating the schema", e);
+    if (rc != 0)
+        return rc;
+    p->tx_open = 1;
+    rc = pg_sql_exec(p, "BEGIN", "migrating the schema", e);
+    if (rc == 0)
+        rc = pg_migrate_locked(p, e);
+    if (rc == 0)
+        rc = pg_commit_db(p, e);
+    else
+        pg_rollback_db(p);
+    pg_sql_exec(p, "SELECT pg_advisory_unlock(" PG_WRITE_LOCK ")", "migrating the schema",
+                NULL);
     if (rc == 0)
         st->schema_version = PG_VERSION;
     return rc;

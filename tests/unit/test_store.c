@@ -24,7 +24,8 @@
  * (T), the in-memory store (M) and, when STRATUS_TEST_PG names a PostgreSQL
  * database (a connection string; tests/cli/test_postgres.sh starts one),
  * on PostgreSQL (P), with a few more that need a shared database (reopen,
- * two handles, a killed writer, lock timeouts, identity) and
+ * two handles, a killed writer, lock timeouts, identity, six processes
+ * creating the store at once) and
  * test_backends_agree against the in-memory store.  Each P test starts on
  * an empty schema: setup drops and recreates the database's schema public.
  */
@@ -3390,6 +3391,7 @@ int main(void)
         P(test_lock_timeout),
         P(test_identity),
         P(test_identity_damaged),
+        P(test_concurrent_create),
         P(test_paging),
         P(test_backends_agree),
         P(test_pg_connection_lost),
