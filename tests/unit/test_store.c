@@ -25,7 +25,8 @@
  * database (a connection string; tests/cli/test_postgres.sh starts one),
  * on PostgreSQL (P), with a few more that need a shared database (reopen,
  * two handles, a killed writer, lock timeouts, identity, six processes
- * creating the store at once) and
+ * creating the store at once, schema versions, a connection lost inside
+ * a transaction) and
  * test_backends_agree against the in-memory store.  Each P test starts on
  * an empty schema: setup drops and recreates the database's schema public.
  */
@@ -3238,6 +3239,54 @@ static void test_pg_connection_lost(void **state)
     store_close(st);
 }
 
+/* PostgreSQL's schema versions: a store one step behind is migrated on
+ * open (its version row follows), a newer one is refused, and so is a
+ * schema holding another program's tables (left as it was). */
+static void test_pg_versions(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_data_replica r, *v;
+    char id[STORE_ID_LEN + 1];
+    size_t n;
+    struct err e;
+
+    snprintf(id, sizeof(id), "%s", store_id(st));
+    add_job(st, "kept", NULL, JOB_PENDING);
+    store_close(st);
+    /* back to version 11: as a stratus of that version left it */
+    raw_exec(f->path, "DROP TABLE data_replicas;"
+                      "UPDATE meta SET value = '11' WHERE key = 'schema_version'");
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
+    assert_string_equal(store_id(st), id);
+    memset(&r, 0, sizeof(r));
+    r.dataset = "d";
+    r.cloud = "gcp";
+    r.region = "r1";
+    OK(store_data_put(st, &r, E));
+    OK(store_data_list(st, NULL, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    store_data_replicas_free(v, n);
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "SELECT value::int FROM meta WHERE key = 'schema_version'"),
+                     SCHEMA_LATEST);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1);
+    /* a newer stratus' store */
+    raw_exec(f->path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    err_clear(&e);
+    assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
+    assert_non_null(strstr(e.msg, "written by a newer stratus (schema version 99"));
+    /* another program's tables */
+    pg_reset(f->path);
+    raw_exec(f->path, "CREATE TABLE customers (id int)");
+    assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "not a stratus store"));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pg_tables WHERE"
+                                      " schemaname = 'public'"),
+                     1);
+}
+
 /* ---- names ------------------------------------------------------------------ */
 
 static void test_names(void **state)
@@ -3395,6 +3444,7 @@ int main(void)
         P(test_paging),
         P(test_backends_agree),
         P(test_pg_connection_lost),
+        P(test_pg_versions),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     const char *pg = getenv("STRATUS_TEST_PG");
