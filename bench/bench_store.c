@@ -10,8 +10,13 @@
  * Jobs carry a spec and a policy text of realistic size (about 1.5 KB and
  * 0.5 KB), since store_job_update writes the whole row.
  *
- * usage: bench_store [--dir DIR] [--jobs N] [--transitions N]
+ * usage: bench_store [--dir DIR] [--jobs N] [--transitions N] [--pg URL]
  * The store is created in a new directory under DIR (default /tmp) and removed.
+ *
+ * --pg URL: the same workload on the PostgreSQL store at URL too (a
+ * postgresql:// connection string; its database should be empty: the bench
+ * adds its jobs to whatever store is there), then both numbers and their
+ * ratio.  bench/bench_store_pg.sh starts a private PostgreSQL for it.
  */
 #define _GNU_SOURCE
 #include <mntent.h>
@@ -135,14 +140,47 @@ static double run(struct store *st, struct store_job *jobs, size_t njobs, size_t
     return (double)n / (now_s() - t0);
 }
 
-int main(int argc, char **argv)
+/* Transitions per second at 1 and at 100 per commit on the store at path. */
+static void bench_path(const char *path, size_t njobs, size_t n, double *one,
+                       double *hundred)
 {
-    const char *base = "/tmp";
-    size_t njobs = 1000, n = 100000, i;
-    char fs[512], *dir, *path;
     struct store_job *jobs;
     struct store *st;
     struct err e;
+
+    check(store_open(&st, path, &e), &e);
+    jobs = make_jobs(st, njobs);
+    *one = run(st, jobs, njobs, n, 1);
+    *hundred = run(st, jobs, njobs, n, 100);
+    store_close(st);
+    store_jobs_free(jobs, njobs);
+}
+
+static void print_rates(const char *what, double one, double hundred)
+{
+    printf("%s 1 per commit:      %10.0f transitions/s  (%.1f us per commit)\n", what, one,
+           1e6 / one);
+    printf("%s 100 per commit:    %10.0f transitions/s  (%.1f us per commit)\n", what,
+           hundred, 100e6 / hundred);
+}
+
+/* The same workload on PostgreSQL, against SQLite's numbers. */
+static void bench_pg(const char *url, size_t njobs, size_t n, double one, double hundred)
+{
+    double pone, phundred;
+
+    bench_path(url, njobs, n, &pone, &phundred);
+    printf("postgres store:    %s\n", url);
+    print_rates("postgres", pone, phundred);
+    printf("postgres/sqlite:   %.3f at 1 per commit, %.3f at 100 per commit\n", pone / one,
+           phundred / hundred);
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = "/tmp", *pg = NULL;
+    size_t njobs = 1000, n = 100000, i;
+    char fs[512], *dir, *path;
     double one, hundred;
 
     for (i = 1; i + 1 < (size_t)argc; i += 2) {
@@ -152,9 +190,12 @@ int main(int argc, char **argv)
             njobs = strtoul(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--transitions") == 0)
             n = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--pg") == 0)
+            pg = argv[i + 1];
     }
     if (argc % 2 == 0 || njobs == 0 || n == 0) {
-        fprintf(stderr, "usage: bench_store [--dir DIR] [--jobs N] [--transitions N]\n");
+        fprintf(stderr, "usage: bench_store [--dir DIR] [--jobs N] [--transitions N] "
+                        "[--pg URL]\n");
         return 2;
     }
     dir = xasprintf("%s/stratus-bench-XXXXXX", base);
@@ -164,33 +205,19 @@ int main(int argc, char **argv)
     }
     path = xasprintf("%s/stratus.db", dir);
     file_system_of(dir, fs, sizeof(fs));
-    check(store_open(&st, path, &e), &e);
-    jobs = make_jobs(st, njobs);
-
-    one = run(st, jobs, njobs, n, 1);
-    hundred = run(st, jobs, njobs, n, 100);
+    bench_path(path, njobs, n, &one, &hundred);
     printf("store file:        %s\n", path);
     printf("file system:       %s\n", fs);
     printf("jobs:              %zu (spec 1.5 KB + policy 0.5 KB each)\n", njobs);
     printf("transitions:       %zu per run (update job row + append event)\n", n);
-    printf("1 per commit:      %10.0f transitions/s  (%.1f us per commit)\n", one,
-           1e6 / one);
-    printf("100 per commit:    %10.0f transitions/s  (%.1f us per commit)\n", hundred,
-           100e6 / hundred);
+    print_rates("sqlite", one, hundred);
     printf("target:                 20000 transitions/s: %s\n",
            one > 20000 || hundred > 20000 ? "met" : "NOT met");
-
-    store_close(st);
-    store_jobs_free(jobs, njobs);
-    unlink(path);
-    free(path);
-    path = xasprintf("%s/stratus.db-wal", dir); /* left only if close failed */
-    unlink(path);
-    free(path);
-    path = xasprintf("%s/stratus.db-shm", dir);
-    unlink(path);
+    store_remove_file(path);
     free(path);
     rmdir(dir);
     free(dir);
+    if (pg != NULL)
+        bench_pg(pg, njobs, n, one, hundred);
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Stratus needs to build and test on Debian 12. Idempotent.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev libglpk-dev libevent-dev libhttp-parser-dev libssl-dev clang wrk prometheus)
+pkgs=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libsqlite3-dev libpq-dev postgresql libcurl4-openssl-dev libglpk-dev libevent-dev libhttp-parser-dev libssl-dev clang wrk prometheus)
 pkgs+=(nginx) # bench/bench_router.sh measures `stratus router` against it
 # `ip`: the local clouds give replicas that listen on a fixed port a network
 # namespace each (src/driver/local_net.c); Debian installs it by default

@@ -36,7 +36,8 @@ static const char advise_usage[] =
     "usage: stratus advise commitments [--store PATH] [--catalog DIR] [--term 1y|3y]\n"
     "                                  [--discount D] [--out FILE] [--json]\n"
     "Reads the on-demand usage of a store (default: $STRATUS_HOME/stratus.db; a\n"
-    "simulation's: `stratus simulate --keep-stores DIR` writes DIR/POLICY.db) and,\n"
+    "simulation's: `stratus simulate --keep-stores DIR` writes DIR/POLICY.db; or a\n"
+    "PostgreSQL store's connection string, postgresql://...) and,\n"
     "for each offer and each published discount level of its cloud (1y and 3y;\n"
     "docs/commitments.md), the node count that saves the most: nodes in use at\n"
     "least a break-even share (1 - discount) of the hours.  --discount (0.37 or\n"
@@ -334,8 +335,9 @@ static int run_advise(int argc, char **argv)
     path = a.store ? xstrdup(a.store) : xasprintf("%s/stratus.db", home);
     free(home);
     err_clear(&e);
-    /* store_open would create a missing store: say so instead */
-    if (access(path, R_OK) != 0) {
+    /* store_open would create a missing store file: say so instead (a
+     * PostgreSQL connection string is no file: its errors are store_open's) */
+    if (strstr(path, "://") == NULL && access(path, R_OK) != 0) {
         fprintf(stderr,
                 "stratus: no store at %s (give --store PATH: a server home's "
                 "stratus.db, or a simulation's from --keep-stores DIR)\n",
@@ -344,8 +346,12 @@ static int run_advise(int argc, char **argv)
     } else if ((rc = cli_load_catalog(a.catalog, &cat)) == 0) {
         if (store_open(&st, path, &e) != 0)
             rc = cli_fail(&e);
-        else
-            rc = advise(&a, path, st, cat);
+        else {
+            char *shown = store_redact(path); /* no password on screen */
+
+            rc = advise(&a, shown, st, cat);
+            free(shown);
+        }
     }
     if (st)
         store_close(st);

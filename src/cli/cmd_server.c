@@ -21,6 +21,7 @@
 #include "catalog/catalog.h"
 #include "server/server.h"
 #include "server/server_conf.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/xmem.h"
 
@@ -40,6 +41,7 @@ static const char server_usage[] =
 
 static void summary(const struct srv_conf *c)
 {
+    char *store_path;
     size_t i;
 
     printf("%s: valid\n", c->path ? c->path : "built-in default configuration");
@@ -49,7 +51,9 @@ static void summary(const struct srv_conf *c)
         else
             printf("  listen  %s://%s:%d\n", c->listen[i].tls_cert ? "https" : "http",
                    c->listen[i].host, c->listen[i].port);
-    printf("  store   %s\n", c->store_path);
+    store_path = store_redact(c->store_path); /* no password on screen */
+    printf("  store   %s\n", store_path);
+    free(store_path);
     for (i = 0; i < c->ndrivers; i++) {
         size_t j;
 

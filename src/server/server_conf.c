@@ -664,15 +664,20 @@ static int read_drivers(const struct cctx *x, const struct ynode *n, struct err 
 
 static int env_driver(const char *home, struct srv_driver_conf *dc, struct err *e);
 
-/* A path, or "mem:" (an in-memory store, for tests) as it is. */
+/* A path (relative to the home), or as it is: "mem:" (an in-memory store,
+ * for tests) or a PostgreSQL connection string (docs/postgres.md). */
 static int read_store(const struct cctx *x, const struct ynode *n, struct err *e)
 {
     const char *s;
     int rc = read_text(x, n, "store", &s, e);
+    int as_is;
 
-    if (rc == 0)
-        x->c->store_path = strcmp(s, "mem:") == 0 ? xstrdup(s) : home_path(x->home, s);
-    return rc;
+    if (rc != 0)
+        return rc;
+    as_is = strcmp(s, "mem:") == 0 || strncmp(s, "postgresql://", 13) == 0 ||
+            strncmp(s, "postgres://", 11) == 0;
+    x->c->store_path = as_is ? xstrdup(s) : home_path(x->home, s);
+    return 0;
 }
 
 static int read_top(const struct cctx *x, const struct ynode *root, struct err *e)

@@ -9,7 +9,8 @@
  *   2. the statement table: every statement the backend runs, prepared once
  *      per handle on first use and kept (reset and rebound for each use);
  *   3. errors, and small helpers that bind parameters and read columns in
- *      order, so a record's column list is written once;
+ *      order; the record types' column lists and the walks over their
+ *      fields are shared with pgstore.c (rows.c), so each is written once;
  *   4. the file (refusing what is not a store of ours, creating a new one
  *      whole and owner-only), open (pragmas, migration, the store's
  *      identity), close, transactions;
@@ -31,6 +32,7 @@
  * turns into NULL (refused by the NOT NULL columns: a NaN is a caller bug),
  * and -0.0, which comes back as 0.0.
  */
+#include "rows.h"
 #include "store_int.h"
 #include "../util/log.h"
 #include "../util/xmem.h"
@@ -232,35 +234,23 @@ static const char *const migrations[] = {
 
 /* ---- 2. statements ---------------------------------------------------------- */
 
-/* Column lists, in the order bind_job()/read_job() and friends walk them. */
-#define JOB_COLS                                                                         \
-    "name, spec_path, kind, team, priority, state, reason, "                             \
-    "submitted_at, started_at, ended_at, next_try_at, deadline_at, restarts, "           \
-    "nattempts, cur_attempt, on_demand_only, work_done_s, cost, exit_code, "             \
-    "cancel_requested, service_id, svc_version, port, svc_mode, group_id, stage, "      \
-    "group_mode, group_primary, group_name"
+/* Column lists (rows.h), in the order rows_bind_*() and rows_read_*() walk them. */
+#define JOB_COLS ROWS_JOB_COLS
 #define JOB_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define JOB_SELECT                                                                       \
     "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
     " ON job_id = id"
-#define ATT_COLS                                                                         \
-    "job_id, n, state, cloud, region, zone, instance_type, accelerator, acc_count, "     \
-    "nodes, mode, price_hour, launched_at, running_at, ended_at, end_reason, "           \
-    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s, priced_at, egress"
+#define ATT_COLS ROWS_ATT_COLS
 #define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
-#define NODE_COLS "attempt_id, rank, state, exit_code, started_at, ended_at"
-#define EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
-#define CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
-#define BLOCK_COLS "cloud, region, zone, instance_type, until, reason"
-#define TOKEN_SELECT "SELECT id, name, role, hash, created_at, revoked_at, user_name FROM tokens"
-#define SVC_COLS                                                                         \
-    "name, spec_path, spec_text, policy_text, version, state, reason, created_at, "      \
-    "updated_at, ended_at, target, api_keys, api_key_info, team"
+#define NODE_COLS ROWS_NODE_COLS
+#define EVENT_COLS ROWS_EVENT_COLS
+#define CKPT_COLS ROWS_CKPT_COLS
+#define BLOCK_COLS ROWS_BLOCK_COLS
+#define TOKEN_SELECT "SELECT " ROWS_TOKEN_COLS " FROM tokens"
+#define SVC_COLS ROWS_SVC_COLS
 #define SVC_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define SVC_SELECT "SELECT id, " SVC_COLS " FROM services"
-#define DATA_COLS                                                                        \
-    "dataset, cloud, region, src_cloud, src_region, home, in_use, size_gb, created_at, "  \
-    "last_used_at, expired_at, egress, storage_gb_month, job_id, attempt_id"
+#define DATA_COLS ROWS_DATA_COLS
 
 /* The cost report over attempts joined to their jobs.  ?1 = ATT_ENDED,
  * ?2 = ATT_END_EXITED.  Node-hours count what ran: nodes x (ended_at -
@@ -440,8 +430,10 @@ static int sq_get(struct sq *s, enum sq_stmt q, sqlite3_stmt **out, const char *
     return 0;
 }
 
-/* Parameters bound in order; the first failure is kept in rc. */
+/* Parameters bound in order; the first failure is kept in rc.  base is what
+ * the shared row code (rows.c) binds through. */
 struct binder {
+    struct rows_binder base; /* first: rows.c's calls cast back to struct binder */
     sqlite3_stmt *stmt;
     int i; /* the last parameter bound (1-based) */
     int rc;
@@ -489,6 +481,35 @@ static void b_blob(struct binder *b, const void *p, size_t n)
     b->rc = b->rc != SQLITE_OK ? b->rc : rc;
 }
 
+/* The same calls as rows.c sees them. */
+static void rb_int(struct rows_binder *b, int64_t v)
+{
+    b_int((struct binder *)b, v);
+}
+
+static void rb_id(struct rows_binder *b, int64_t v)
+{
+    b_id((struct binder *)b, v);
+}
+
+static void rb_dbl(struct rows_binder *b, double v)
+{
+    b_dbl((struct binder *)b, v);
+}
+
+static void rb_text(struct rows_binder *b, const char *s)
+{
+    b_text((struct binder *)b, s);
+}
+
+static void rb_blob(struct rows_binder *b, const void *p, size_t n)
+{
+    b_blob((struct binder *)b, p, n);
+}
+
+static const struct rows_binder_ops sq_binder_ops = {rb_int, rb_id, rb_dbl, rb_text,
+                                                     rb_blob};
+
 /* After some errors (disk full, I/O error) SQLite rolls a transaction back
  * by itself.  Then the rest of it must fail too: run outside a transaction,
  * each statement would be committed on its own. */
@@ -508,6 +529,7 @@ static int sq_bind(struct sq *s, enum sq_stmt q, struct binder *b, const char *o
 {
     int rc = 0;
 
+    b->base.ops = &sq_binder_ops;
     b->stmt = NULL;
     b->i = 0;
     b->rc = SQLITE_OK;
@@ -536,25 +558,31 @@ static int sq_exec(struct sq *s, struct binder *b, const char *op, struct err *e
     return rc;
 }
 
-/* Columns read in order. */
+/* Columns read in order.  base is what the shared row code reads through. */
 struct reader {
+    struct rows_reader base; /* first: rows.c's calls cast back to struct reader */
     sqlite3_stmt *stmt;
     int i; /* the next column (0-based) */
 };
 
-static int64_t r_int(struct reader *r)
+static int64_t r_int(struct rows_reader *rr)
 {
+    struct reader *r = (struct reader *)rr;
+
     return sqlite3_column_int64(r->stmt, r->i++);
 }
 
-static double r_dbl(struct reader *r)
+static double r_dbl(struct rows_reader *rr)
 {
+    struct reader *r = (struct reader *)rr;
+
     return sqlite3_column_double(r->stmt, r->i++);
 }
 
 /* An owned copy, or NULL for NULL. */
-static char *r_text(struct reader *r)
+static char *r_text(struct rows_reader *rr)
 {
+    struct reader *r = (struct reader *)rr;
     const unsigned char *t = sqlite3_column_text(r->stmt, r->i);
     size_t n = (size_t)sqlite3_column_bytes(r->stmt, r->i);
 
@@ -564,8 +592,9 @@ static char *r_text(struct reader *r)
 
 /* An owned copy of a blob into *len bytes, or NULL (len 0) for NULL or
  * an empty one. */
-static unsigned char *r_blob(struct reader *r, size_t *len)
+static unsigned char *r_blob(struct rows_reader *rr, size_t *len)
 {
+    struct reader *r = (struct reader *)rr;
     const void *p = sqlite3_column_blob(r->stmt, r->i);
     size_t n = (size_t)sqlite3_column_bytes(r->stmt, r->i);
     unsigned char *v = NULL;
@@ -580,15 +609,10 @@ static unsigned char *r_blob(struct reader *r, size_t *len)
     return v;
 }
 
-/* How to read rows of one record type and free them again. */
-struct rowtype {
-    size_t size;
-    void (*read)(struct reader *r, void *row);
-    void (*free_all)(void *v, size_t n);
-};
+static const struct rows_reader_ops sq_reader_ops = {r_int, r_dbl, r_text, r_blob};
 
 /* Check the binding and collect every row; on failure nothing stays allocated. */
-static int sq_fetch(struct sq *s, struct binder *b, const struct rowtype *t, void **out,
+static int sq_fetch(struct sq *s, struct binder *b, const struct rows_type *t, void **out,
                     size_t *n, const char *op, struct err *e)
 {
     char *v = NULL;
@@ -599,11 +623,11 @@ static int sq_fetch(struct sq *s, struct binder *b, const struct rowtype *t, voi
     if (rc == SQLITE_OK)
         rc = sqlite3_step(b->stmt);
     while (rc == SQLITE_ROW) {
-        struct reader r = {b->stmt, 0};
+        struct reader r = {{&sq_reader_ops}, b->stmt, 0};
 
         v = xgrow(v, &cap, len + 1, t->size);
         memset(v + len * t->size, 0, t->size);
-        t->read(&r, v + len * t->size);
+        t->read(&r.base, v + len * t->size);
         len++;
         rc = sqlite3_step(b->stmt);
     }
@@ -620,7 +644,7 @@ static int sq_fetch(struct sq *s, struct binder *b, const struct rowtype *t, voi
 }
 
 /* One row into *row: ST_ENOTFOUND "no <what> <id>" when there is none. */
-static int sq_fetch_one(struct sq *s, struct binder *b, const struct rowtype *t,
+static int sq_fetch_one(struct sq *s, struct binder *b, const struct rows_type *t,
                         void *row, const char *what, int64_t id, const char *op,
                         struct err *e)
 {
@@ -1160,83 +1184,9 @@ static void sq_rollback(struct store *st)
 
 /* -- jobs -- */
 
-static void bind_job(struct binder *b, const struct store_job *j)
-{
-    b_text(b, j->name);
-    b_text(b, j->spec_path);
-    b_int(b, j->kind);
-    b_text(b, j->team);
-    b_int(b, j->priority);
-    b_int(b, j->state);
-    b_text(b, j->reason);
-    b_dbl(b, j->submitted_at);
-    b_dbl(b, j->started_at);
-    b_dbl(b, j->ended_at);
-    b_dbl(b, j->next_try_at);
-    b_dbl(b, j->deadline_at);
-    b_int(b, j->restarts);
-    b_int(b, j->nattempts);
-    b_id(b, j->cur_attempt);
-    b_int(b, j->on_demand_only);
-    b_dbl(b, j->work_done_s);
-    b_dbl(b, j->cost);
-    b_int(b, j->exit_code);
-    b_int(b, j->cancel_requested);
-    b_int(b, j->service_id);
-    b_int(b, j->svc_version);
-    b_int(b, j->port);
-    b_int(b, j->svc_mode);
-    b_int(b, j->group_id);
-    b_int(b, j->stage);
-    b_int(b, j->group_mode);
-    b_int(b, j->group_primary);
-    b_text(b, j->group_name);
-}
 
-static void read_job(struct reader *r, void *row)
-{
-    struct store_job *j = row;
 
-    j->id = r_int(r);
-    j->name = r_text(r);
-    j->spec_path = r_text(r);
-    j->kind = (int)r_int(r);
-    j->team = r_text(r);
-    j->priority = (int)r_int(r);
-    j->state = (int)r_int(r);
-    j->reason = r_text(r);
-    j->submitted_at = r_dbl(r);
-    j->started_at = r_dbl(r);
-    j->ended_at = r_dbl(r);
-    j->next_try_at = r_dbl(r);
-    j->deadline_at = r_dbl(r);
-    j->restarts = (int)r_int(r);
-    j->nattempts = (int)r_int(r);
-    j->cur_attempt = r_int(r);
-    j->on_demand_only = (int)r_int(r);
-    j->work_done_s = r_dbl(r);
-    j->cost = r_dbl(r);
-    j->exit_code = (int)r_int(r);
-    j->cancel_requested = (int)r_int(r);
-    j->service_id = r_int(r);
-    j->svc_version = (int)r_int(r);
-    j->port = (int)r_int(r);
-    j->svc_mode = (int)r_int(r);
-    j->group_id = r_int(r);
-    j->stage = (int)r_int(r);
-    j->group_mode = (int)r_int(r);
-    j->group_primary = (int)r_int(r);
-    j->group_name = r_text(r);
-    j->spec_text = r_text(r);
-    j->policy_text = r_text(r);
-}
 
-static void free_jobs(void *v, size_t n)
-{
-    store_jobs_free(v, n);
-}
-
-static const struct rowtype job_rows = {sizeof(struct store_job), read_job, free_jobs};
 
 /* The job's texts: q = Q_TEXTS_INSERT or Q_TEXTS_UPDATE. */
 static int put_texts(struct sq *s, enum sq_stmt q, const struct store_job *j,
@@ -1260,7 +1210,7 @@ static int insert_job(struct sq *s, struct store_job *j, struct err *e)
 
     if (rc != 0)
         return rc;
-    bind_job(&b, j);
+    rows_bind_job(&b.base, j);
     rc = sq_exec(s, &b, "adding a job", e);
     if (rc != 0)
         return rc;
@@ -1289,7 +1239,7 @@ static int update_job(struct sq *s, const struct store_job *j, struct err *e)
 
     if (rc != 0)
         return rc;
-    bind_job(&b, j);
+    rows_bind_job(&b.base, j);
     b_int(&b, j->id);
     rc = sq_exec(s, &b, "updating a job", e);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
@@ -1315,7 +1265,7 @@ static int sq_job_get(struct store *st, int64_t id, struct store_job *out, struc
     if (rc != 0)
         return rc;
     b_int(&b, id);
-    return sq_fetch_one(s, &b, &job_rows, out, "job", id, "reading a job", e);
+    return sq_fetch_one(s, &b, &rows_jobs, out, "job", id, "reading a job", e);
 }
 
 static int sq_job_list(struct store *st, int active_only, struct store_job **out,
@@ -1331,7 +1281,7 @@ static int sq_job_list(struct store *st, int active_only, struct store_job **out
     if (rc == 0 && active_only)
         b_int(&b, JOB_SUCCEEDED); /* the first terminal state: see job_state_terminal */
     if (rc == 0)
-        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing jobs", e);
+        rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing jobs", e);
     *out = v;
     return rc;
 }
@@ -1348,7 +1298,7 @@ static int sq_job_list_after(struct store *st, int64_t after_id, struct store_jo
     if (rc == 0) {
         b_int(&b, JOB_SUCCEEDED);
         b_int(&b, after_id);
-        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing new jobs", e);
+        rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing new jobs", e);
     }
     *out = v;
     return rc;
@@ -1372,7 +1322,7 @@ static int sq_job_page(struct store *st, int64_t after_id, size_t limit,
     if (rc == 0) {
         b_int(&b, after_id);
         b_int(&b, sq_limit(limit));
-        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing jobs", e);
+        rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing jobs", e);
     }
     *out = v;
     return rc;
@@ -1380,70 +1330,9 @@ static int sq_job_page(struct store *st, int64_t after_id, size_t limit,
 
 /* -- attempts -- */
 
-static void bind_attempt(struct binder *b, const struct store_attempt *a)
-{
-    b_int(b, a->job_id);
-    b_int(b, a->n);
-    b_int(b, a->state);
-    b_text(b, a->cloud);
-    b_text(b, a->region);
-    b_text(b, a->zone);
-    b_text(b, a->instance_type);
-    b_text(b, a->accelerator);
-    b_int(b, a->acc_count);
-    b_int(b, a->nodes);
-    b_int(b, a->mode);
-    b_dbl(b, a->price_hour);
-    b_dbl(b, a->launched_at);
-    b_dbl(b, a->running_at);
-    b_dbl(b, a->ended_at);
-    b_int(b, a->end_reason);
-    b_int(b, a->exit_code);
-    b_dbl(b, a->cost);
-    b_id(b, a->ckpt_from);
-    b_dbl(b, a->ckpt_bytes);
-    b_dbl(b, a->ckpt_copy_s);
-    b_dbl(b, a->priced_at);
-    b_dbl(b, a->egress);
-}
 
-static void read_attempt(struct reader *r, void *row)
-{
-    struct store_attempt *a = row;
 
-    a->id = r_int(r);
-    a->job_id = r_int(r);
-    a->n = (int)r_int(r);
-    a->state = (int)r_int(r);
-    a->cloud = r_text(r);
-    a->region = r_text(r);
-    a->zone = r_text(r);
-    a->instance_type = r_text(r);
-    a->accelerator = r_text(r);
-    a->acc_count = (int)r_int(r);
-    a->nodes = (int)r_int(r);
-    a->mode = (int)r_int(r);
-    a->price_hour = r_dbl(r);
-    a->launched_at = r_dbl(r);
-    a->running_at = r_dbl(r);
-    a->ended_at = r_dbl(r);
-    a->end_reason = (int)r_int(r);
-    a->exit_code = (int)r_int(r);
-    a->cost = r_dbl(r);
-    a->ckpt_from = r_int(r);
-    a->ckpt_bytes = r_dbl(r);
-    a->ckpt_copy_s = r_dbl(r);
-    a->priced_at = r_dbl(r);
-    a->egress = r_dbl(r);
-}
 
-static void free_attempts(void *v, size_t n)
-{
-    store_attempts_free(v, n);
-}
-
-static const struct rowtype attempt_rows = {sizeof(struct store_attempt), read_attempt,
-                                            free_attempts};
 
 static int sq_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
 {
@@ -1453,7 +1342,7 @@ static int sq_attempt_insert(struct store *st, struct store_attempt *a, struct e
 
     if (rc != 0)
         return rc;
-    bind_attempt(&b, a);
+    rows_bind_attempt(&b.base, a);
     rc = sq_exec(s, &b, "adding an attempt", e);
     if (rc == 0)
         a->id = sqlite3_last_insert_rowid(s->db);
@@ -1469,7 +1358,7 @@ static int sq_attempt_update(struct store *st, const struct store_attempt *a,
 
     if (rc != 0)
         return rc;
-    bind_attempt(&b, a);
+    rows_bind_attempt(&b.base, a);
     b_int(&b, a->id);
     rc = sq_exec(s, &b, "updating an attempt", e);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
@@ -1487,7 +1376,7 @@ static int sq_attempt_get(struct store *st, int64_t id, struct store_attempt *ou
     if (rc != 0)
         return rc;
     b_int(&b, id);
-    return sq_fetch_one(s, &b, &attempt_rows, out, "attempt", id, "reading an attempt",
+    return sq_fetch_one(s, &b, &rows_attempts, out, "attempt", id, "reading an attempt",
                         e);
 }
 
@@ -1503,7 +1392,7 @@ static int sq_attempt_list(struct store *st, int64_t job_id, struct store_attemp
     if (rc == 0)
         b_int(&b, job_id > 0 ? job_id : ATT_ENDED);
     if (rc == 0)
-        rc = sq_fetch(s, &b, &attempt_rows, &v, n, "listing attempts", e);
+        rc = sq_fetch(s, &b, &rows_attempts, &v, n, "listing attempts", e);
     *out = v;
     return rc;
 }
@@ -1520,7 +1409,7 @@ static int sq_attempt_page(struct store *st, int64_t after_id, size_t limit,
     if (rc == 0) {
         b_int(&b, after_id);
         b_int(&b, sq_limit(limit));
-        rc = sq_fetch(s, &b, &attempt_rows, &v, n, "listing attempts", e);
+        rc = sq_fetch(s, &b, &rows_attempts, &v, n, "listing attempts", e);
     }
     *out = v;
     return rc;
@@ -1528,26 +1417,8 @@ static int sq_attempt_page(struct store *st, int64_t after_id, size_t limit,
 
 /* -- nodes -- */
 
-static void read_node(struct reader *r, void *row)
-{
-    struct store_node *nd = row;
 
-    nd->attempt_id = r_int(r);
-    nd->rank = (int)r_int(r);
-    nd->state = (int)r_int(r);
-    nd->exit_code = (int)r_int(r);
-    nd->started_at = r_dbl(r);
-    nd->ended_at = r_dbl(r);
-}
 
-static void free_nodes(void *v, size_t n)
-{
-    (void)n;
-    free(v);
-}
-
-static const struct rowtype node_rows = {sizeof(struct store_node), read_node,
-                                         free_nodes};
 
 static int sq_node_put(struct store *st, const struct store_node *nd, struct err *e)
 {
@@ -1557,12 +1428,7 @@ static int sq_node_put(struct store *st, const struct store_node *nd, struct err
 
     if (rc != 0)
         return rc;
-    b_int(&b, nd->attempt_id);
-    b_int(&b, nd->rank);
-    b_int(&b, nd->state);
-    b_int(&b, nd->exit_code);
-    b_dbl(&b, nd->started_at);
-    b_dbl(&b, nd->ended_at);
+    rows_bind_node(&b.base, nd);
     return sq_exec(s, &b, "recording a node", e);
 }
 
@@ -1577,7 +1443,7 @@ static int sq_node_list(struct store *st, int64_t attempt_id, struct store_node 
     *n = 0;
     if (rc == 0) {
         b_int(&b, attempt_id);
-        rc = sq_fetch(s, &b, &node_rows, &v, n, "listing nodes", e);
+        rc = sq_fetch(s, &b, &rows_nodes, &v, n, "listing nodes", e);
     }
     *out = v;
     return rc;
@@ -1585,27 +1451,8 @@ static int sq_node_list(struct store *st, int64_t attempt_id, struct store_node 
 
 /* -- events -- */
 
-static void read_event(struct reader *r, void *row)
-{
-    struct store_event *ev = row;
 
-    ev->id = r_int(r);
-    ev->job_id = r_int(r);
-    ev->attempt_id = r_int(r);
-    ev->at = r_dbl(r);
-    ev->type = r_text(r);
-    ev->from_state = (int)r_int(r);
-    ev->to_state = (int)r_int(r);
-    ev->msg = r_text(r);
-}
 
-static void free_events(void *v, size_t n)
-{
-    store_events_free(v, n);
-}
-
-static const struct rowtype event_rows = {sizeof(struct store_event), read_event,
-                                          free_events};
 
 static int sq_event_append(struct store *st, int64_t job_id, int64_t attempt_id,
                            double at, const char *type, int from_state, int to_state,
@@ -1644,7 +1491,7 @@ static int sq_event_list(struct store *st, int64_t job_id, int64_t after_id, siz
         b_int(&b, sq_limit(limit));
         if (job_id != 0)
             b_int(&b, job_id);
-        rc = sq_fetch(s, &b, &event_rows, &v, n, "listing events", e);
+        rc = sq_fetch(s, &b, &rows_events, &v, n, "listing events", e);
     }
     *out = v;
     return rc;
@@ -1652,25 +1499,8 @@ static int sq_event_list(struct store *st, int64_t job_id, int64_t after_id, siz
 
 /* -- checkpoints -- */
 
-static void read_ckpt(struct reader *r, void *row)
-{
-    struct store_checkpoint *c = row;
 
-    c->id = r_int(r);
-    c->job_id = r_int(r);
-    c->attempt_id = r_int(r);
-    c->path = r_text(r);
-    c->bytes = r_dbl(r);
-    c->at = r_dbl(r);
-}
 
-static void free_ckpts(void *v, size_t n)
-{
-    store_checkpoints_free(v, n);
-}
-
-static const struct rowtype ckpt_rows = {sizeof(struct store_checkpoint), read_ckpt,
-                                         free_ckpts};
 
 static int sq_checkpoint_add(struct store *st, int64_t job_id, int64_t attempt_id,
                              const char *path, double bytes, double at, struct err *e)
@@ -1700,7 +1530,7 @@ static int sq_checkpoint_list(struct store *st, int64_t job_id,
     *n = 0;
     if (rc == 0) {
         b_int(&b, job_id);
-        rc = sq_fetch(s, &b, &ckpt_rows, &v, n, "listing checkpoints", e);
+        rc = sq_fetch(s, &b, &rows_ckpts, &v, n, "listing checkpoints", e);
     }
     *out = v;
     return rc;
@@ -1708,23 +1538,8 @@ static int sq_checkpoint_list(struct store *st, int64_t job_id,
 
 /* -- requests -- */
 
-static void read_request(struct reader *r, void *row)
-{
-    struct store_request *q = row;
 
-    q->id = r_int(r);
-    q->at = r_dbl(r);
-    q->kind = r_text(r);
-    q->arg = r_text(r);
-}
 
-static void free_requests(void *v, size_t n)
-{
-    store_requests_free(v, n);
-}
-
-static const struct rowtype request_rows = {sizeof(struct store_request), read_request,
-                                            free_requests};
 
 static int sq_request_add(struct store *st, const char *kind, const char *arg, double at,
                           int64_t *out_id, struct err *e)
@@ -1752,7 +1567,7 @@ static int take_pending(struct sq *s, struct store_request **out, size_t *n,
     int rc = sq_bind(s, Q_REQ_PENDING, &b, "taking requests", e);
 
     if (rc == 0)
-        rc = sq_fetch(s, &b, &request_rows, &v, n, "taking requests", e);
+        rc = sq_fetch(s, &b, &rows_requests, &v, n, "taking requests", e);
     if (rc == 0 && *n > 0)
         rc = sq_bind(s, Q_REQ_DONE, &b, "taking requests", e);
     if (rc == 0 && *n > 0) {
@@ -1790,35 +1605,9 @@ static int sq_request_take(struct store *st, struct store_request **out, size_t 
 
 /* -- blocks -- */
 
-static void read_block(struct reader *r, void *row)
-{
-    struct store_block *bl = row;
 
-    bl->cloud = r_text(r);
-    bl->region = r_text(r);
-    bl->zone = r_text(r);
-    bl->instance_type = r_text(r);
-    bl->until = r_dbl(r);
-    bl->reason = r_text(r);
-}
 
-static void free_blocks(void *v, size_t n)
-{
-    store_blocks_free(v, n);
-}
 
-static const struct rowtype block_rows = {sizeof(struct store_block), read_block,
-                                          free_blocks};
-
-static void bind_block(struct binder *b, const struct store_block *bl)
-{
-    b_text(b, bl->cloud);
-    b_text(b, bl->region);
-    b_text(b, bl->zone);
-    b_text(b, bl->instance_type);
-    b_dbl(b, bl->until);
-    b_text(b, bl->reason);
-}
 
 /* One row per location: blocking it again extends the block (never shortens
  * it), so the table stays as small as the set of locations ever blocked. */
@@ -1829,14 +1618,14 @@ static int add_block(struct sq *s, const struct store_block *bl, struct err *e)
 
     if (rc != 0)
         return rc;
-    bind_block(&b, bl);
+    rows_bind_block(&b.base, bl);
     rc = sq_exec(s, &b, "blocking a location", e);
     if (rc != 0 || sqlite3_changes(s->db) > 0)
         return rc;
     rc = sq_bind(s, Q_BLOCK_INSERT, &b, "blocking a location", e);
     if (rc != 0)
         return rc;
-    bind_block(&b, bl);
+    rows_bind_block(&b.base, bl);
     return sq_exec(s, &b, "blocking a location", e);
 }
 
@@ -1860,7 +1649,7 @@ static int sq_block_list(struct store *st, double now, struct store_block **out,
     *n = 0;
     if (rc == 0) {
         b_dbl(&b, now);
-        rc = sq_fetch(s, &b, &block_rows, &v, n, "listing blocks", e);
+        rc = sq_fetch(s, &b, &rows_blocks, &v, n, "listing blocks", e);
     }
     *out = v;
     return rc;
@@ -1868,27 +1657,8 @@ static int sq_block_list(struct store *st, double now, struct store_block **out,
 
 /* -- the cost report -- */
 
-static void read_cost_row(struct reader *r, void *row)
-{
-    struct store_cost_row *c = row;
 
-    c->key = r_text(r);
-    c->usd = r_dbl(r);
-    c->node_hours = r_dbl(r);
-    c->lost_node_hours = r_dbl(r);
-    c->attempts = (int)r_int(r);
-    c->egress_usd = r_dbl(r);
-    c->compute_usd = c->usd - c->egress_usd;
-    c->name = r_text(r);
-}
 
-static void free_cost_rows(void *v, size_t n)
-{
-    store_cost_rows_free(v, n);
-}
-
-static const struct rowtype cost_rows = {sizeof(struct store_cost_row), read_cost_row,
-                                         free_cost_rows};
 
 static int sq_cost_report(struct store *st, enum store_cost_by by,
                           struct store_cost_row **out, size_t *n, struct err *e)
@@ -1902,7 +1672,7 @@ static int sq_cost_report(struct store *st, enum store_cost_by by,
     if (rc == 0) {
         b_int(&b, ATT_ENDED);
         b_int(&b, ATT_END_EXITED);
-        rc = sq_fetch(s, &b, &cost_rows, &v, n, "reporting costs", e);
+        rc = sq_fetch(s, &b, &rows_cost_rows, &v, n, "reporting costs", e);
     }
     *out = v;
     return rc;
@@ -1910,26 +1680,8 @@ static int sq_cost_report(struct store *st, enum store_cost_by by,
 
 /* -- tokens -- */
 
-static void read_token(struct reader *r, void *row)
-{
-    struct store_token *t = row;
 
-    t->id = r_int(r);
-    t->name = r_text(r);
-    t->role = r_text(r);
-    t->hash = r_text(r);
-    t->created_at = r_dbl(r);
-    t->revoked_at = r_dbl(r); /* NULL (live) reads as 0 */
-    t->user = r_text(r);
-}
 
-static void free_tokens(void *v, size_t n)
-{
-    store_tokens_free(v, n);
-}
-
-static const struct rowtype token_rows = {sizeof(struct store_token), read_token,
-                                          free_tokens};
 
 /* Tokens selected by statement q with one text parameter (NULL: none). */
 static int token_query(struct sq *s, enum sq_stmt q, const char *arg,
@@ -1943,7 +1695,7 @@ static int token_query(struct sq *s, enum sq_stmt q, const char *arg,
     if (rc == 0) {
         if (arg != NULL)
             b_text(&b, arg);
-        rc = sq_fetch(s, &b, &token_rows, &v, n, op, e);
+        rc = sq_fetch(s, &b, &rows_tokens, &v, n, op, e);
     }
     *out = v;
     return rc;
@@ -2034,22 +1786,8 @@ static int sq_token_revoke(struct store *st, int64_t id, double at, struct err *
 
 /* -- settings -- */
 
-static void read_setting(struct reader *r, void *row)
-{
-    *(char **)row = r_text(r);
-}
 
-static void free_settings(void *v, size_t n)
-{
-    char **p = v;
-    size_t i;
 
-    for (i = 0; i < n; i++)
-        free(p[i]);
-    free(v);
-}
-
-static const struct rowtype setting_rows = {sizeof(char *), read_setting, free_settings};
 
 static int sq_setting_get(struct store *st, const char *key, char **value, struct err *e)
 {
@@ -2061,7 +1799,7 @@ static int sq_setting_get(struct store *st, const char *key, char **value, struc
 
     if (rc == 0) {
         b_text(&b, key);
-        rc = sq_fetch(s, &b, &setting_rows, &v, &n, "reading a setting", e);
+        rc = sq_fetch(s, &b, &rows_settings, &v, &n, "reading a setting", e);
     }
     if (rc == 0 && n == 1)
         *value = *(char **)v;
@@ -2087,52 +1825,9 @@ static int sq_setting_put(struct store *st, const char *key, const char *value,
 
 /* -- services -- */
 
-static void bind_service(struct binder *b, const struct store_service *sv)
-{
-    b_text(b, sv->name);
-    b_text(b, sv->spec_path);
-    b_text(b, sv->spec_text);
-    b_text(b, sv->policy_text);
-    b_int(b, sv->version);
-    b_int(b, sv->state);
-    b_text(b, sv->reason);
-    b_dbl(b, sv->created_at);
-    b_dbl(b, sv->updated_at);
-    b_dbl(b, sv->ended_at);
-    b_int(b, sv->target);
-    b_text(b, sv->keys);
-    b_text(b, sv->key_info);
-    b_text(b, sv->team);
-}
 
-static void read_service(struct reader *r, void *row)
-{
-    struct store_service *sv = row;
 
-    sv->id = r_int(r);
-    sv->name = r_text(r);
-    sv->spec_path = r_text(r);
-    sv->spec_text = r_text(r);
-    sv->policy_text = r_text(r);
-    sv->version = (int)r_int(r);
-    sv->state = (int)r_int(r);
-    sv->reason = r_text(r);
-    sv->created_at = r_dbl(r);
-    sv->updated_at = r_dbl(r);
-    sv->ended_at = r_dbl(r);
-    sv->target = (int)r_int(r);
-    sv->keys = r_text(r);
-    sv->key_info = r_text(r);
-    sv->team = r_text(r);
-}
 
-static void free_services(void *v, size_t n)
-{
-    store_services_free(v, n);
-}
-
-static const struct rowtype service_rows = {sizeof(struct store_service), read_service,
-                                            free_services};
 
 /* Services selected by statement q: with a name when name is not NULL,
  * then with *id when id is not NULL. */
@@ -2150,7 +1845,7 @@ static int service_query(struct sq *s, enum sq_stmt q, const char *name,
             b_text(&b, name);
         if (id != NULL)
             b_int(&b, *id);
-        rc = sq_fetch(s, &b, &service_rows, &v, n, op, e);
+        rc = sq_fetch(s, &b, &rows_services, &v, n, op, e);
     }
     *out = v;
     return rc;
@@ -2190,7 +1885,7 @@ static int insert_service(struct sq *s, struct store_service *sv, struct err *e)
         rc = sq_bind(s, Q_SVC_INSERT, &b, "adding a service", e);
     if (rc != 0)
         return rc;
-    bind_service(&b, sv);
+    rows_bind_service(&b.base, sv);
     rc = sq_exec(s, &b, "adding a service", e);
     if (rc == 0)
         sv->id = sqlite3_last_insert_rowid(s->db);
@@ -2225,7 +1920,7 @@ static int update_service(struct sq *s, const struct store_service *sv, struct e
         rc = sq_bind(s, Q_SVC_UPDATE, &b, "updating a service", e);
     if (rc != 0)
         return rc;
-    bind_service(&b, sv);
+    rows_bind_service(&b.base, sv);
     b_int(&b, sv->id);
     return sq_exec(s, &b, "updating a service", e);
 }
@@ -2294,7 +1989,7 @@ static int sq_replica_list(struct store *st, int64_t service_id, int active_only
         b_int(&b, service_id);
         if (active_only)
             b_int(&b, JOB_SUCCEEDED); /* the first terminal state, as sq_job_list */
-        rc = sq_fetch(s, &b, &job_rows, &v, n, "listing a service's replicas", e);
+        rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing a service's replicas", e);
     }
     *out = v;
     return rc;
@@ -2302,25 +1997,8 @@ static int sq_replica_list(struct store *st, int64_t service_id, int active_only
 
 /* -- secrets -- */
 
-static void read_secret(struct reader *r, void *row)
-{
-    struct store_secret *v = row;
 
-    v->team = r_text(r);
-    v->name = r_text(r);
-    v->ciphertext = r_blob(r, &v->ciphertext_len);
-    v->nonce = r_blob(r, &v->nonce_len);
-    v->created_at = r_dbl(r);
-    v->updated_at = r_dbl(r);
-}
 
-static void free_secrets(void *v, size_t n)
-{
-    store_secrets_free(v, n);
-}
-
-static const struct rowtype secret_rows = {sizeof(struct store_secret), read_secret,
-                                           free_secrets};
 
 static int sq_secret_put(struct store *st, const struct store_secret *v, struct err *e)
 {
@@ -2351,7 +2029,7 @@ static int sq_secret_get(struct store *st, const char *team, const char *name,
         return rc;
     b_text(&b, team);
     b_text(&b, name);
-    rc = sq_fetch(s, &b, &secret_rows, &v, &n, "reading a secret", e);
+    rc = sq_fetch(s, &b, &rows_secrets, &v, &n, "reading a secret", e);
     if (rc == 0 && n == 0)
         rc = err_set(e, ST_ENOTFOUND, "no secret '%s'", name);
     if (rc == 0)
@@ -2371,7 +2049,7 @@ static int sq_secret_list(struct store *st, const char *team, struct store_secre
     *n = 0;
     if (rc == 0) {
         b_text(&b, team);
-        rc = sq_fetch(s, &b, &secret_rows, &v, n, "listing secrets", e);
+        rc = sq_fetch(s, &b, &rows_secrets, &v, n, "listing secrets", e);
     }
     *out = v;
     return rc;
@@ -2396,34 +2074,8 @@ static int sq_secret_delete(struct store *st, const char *team, const char *name
 
 /* -- data replicas -- */
 
-static void read_data(struct reader *r, void *row)
-{
-    struct store_data_replica *v = row;
 
-    v->dataset = r_text(r);
-    v->cloud = r_text(r);
-    v->region = r_text(r);
-    v->src_cloud = r_text(r);
-    v->src_region = r_text(r);
-    v->home = (int)r_int(r);
-    v->in_use = (int)r_int(r);
-    v->size_gb = r_dbl(r);
-    v->created_at = r_dbl(r);
-    v->last_used_at = r_dbl(r);
-    v->expired_at = r_dbl(r);
-    v->egress = r_dbl(r);
-    v->storage_gb_month = r_dbl(r);
-    v->job_id = r_int(r);
-    v->attempt_id = r_int(r);
-}
 
-static void free_data(void *v, size_t n)
-{
-    store_data_replicas_free(v, n);
-}
-
-static const struct rowtype data_rows = {sizeof(struct store_data_replica), read_data,
-                                         free_data};
 
 static int sq_data_put(struct store *st, const struct store_data_replica *v, struct err *e)
 {
@@ -2433,21 +2085,7 @@ static int sq_data_put(struct store *st, const struct store_data_replica *v, str
 
     if (rc != 0)
         return rc;
-    b_text(&b, v->dataset);
-    b_text(&b, v->cloud);
-    b_text(&b, v->region);
-    b_text(&b, v->src_cloud ? v->src_cloud : "");
-    b_text(&b, v->src_region ? v->src_region : "");
-    b_int(&b, v->home);
-    b_int(&b, v->in_use);
-    b_dbl(&b, v->size_gb);
-    b_dbl(&b, v->created_at);
-    b_dbl(&b, v->last_used_at);
-    b_dbl(&b, v->expired_at);
-    b_dbl(&b, v->egress);
-    b_dbl(&b, v->storage_gb_month);
-    b_int(&b, v->job_id);
-    b_int(&b, v->attempt_id);
+    rows_bind_data(&b.base, v);
     return sq_exec(s, &b, "writing a data replica", e);
 }
 
@@ -2463,7 +2101,7 @@ static int sq_data_list(struct store *st, const char *dataset, int live_only,
     if (rc == 0) {
         b_text(&b, dataset);
         b_int(&b, live_only);
-        rc = sq_fetch(s, &b, &data_rows, &v, n, "listing data replicas", e);
+        rc = sq_fetch(s, &b, &rows_data, &v, n, "listing data replicas", e);
     }
     *out = v;
     return rc;

@@ -25,6 +25,7 @@ int store_lock_wait_ms = 5000;
 /* The registry, most specific first: the default (prefix NULL) comes last. */
 static const struct store_ops *const store_backends[] = {
     &store_mem,
+    &store_pg,
     &store_sqlite,
     NULL,
 };
@@ -35,11 +36,13 @@ static const struct store_ops *backend_for(const char *path)
     size_t i;
 
     for (i = 0; store_backends[i]; i++) {
-        const char *p = store_backends[i]->prefix;
+        const char *p = store_backends[i]->prefix, *a = store_backends[i]->alias;
 
         if (p == NULL && fallback == NULL)
             fallback = store_backends[i];
         else if (p != NULL && strncmp(path, p, strlen(p)) == 0)
+            return store_backends[i];
+        else if (a != NULL && strncmp(path, a, strlen(a)) == 0)
             return store_backends[i];
     }
     return fallback;
@@ -70,6 +73,31 @@ int store_open(struct store **out, const char *path, struct err *e)
     BUG_ON(!store_id_valid(st->id)); /* every backend gives its stores an id */
     *out = st;
     return 0;
+}
+
+/* A URI's password taken out: postgresql://user:secret@host/db ->
+ * postgresql://user@host/db, and a password=... parameter's value -> ***. */
+char *store_redact(const char *uri)
+{
+    char *s = xstrdup(uri), *auth = strstr(s, "://"), *at, *colon, *end, *pw;
+
+    if (auth == NULL)
+        return s; /* a file path: nothing to hide */
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon != NULL)
+        memmove(colon, at, strlen(at) + 1);
+    pw = strstr(s, "password=");
+    if (pw != NULL) {
+        char *val = pw + strlen("password="), *rest = val + strcspn(val, "&");
+        char *t = xasprintf("%.*s***%s", (int)(val - s), s, rest);
+
+        free(s);
+        s = t;
+    }
+    return s;
 }
 
 /* An open transaction is rolled back. */

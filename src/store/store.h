@@ -5,7 +5,8 @@
  *
  * The default backend is SQLite in WAL mode (`$STRATUS_HOME/stratus.db`),
  * with versioned schema migrations; the backend sits behind struct store_ops
- * (store_int.h) so a PostgreSQL backend can follow.  Several processes may
+ * (store_int.h).  A path "postgresql://..." (or "postgres://...") opens the
+ * PostgreSQL backend (pgstore.c, docs/postgres.md) with the same schema.  Several processes may
  * open one store: the controller writes, the CLI reads and files requests.
  * The path "mem:" opens a store held in this process's memory (memstore.c),
  * private to its handle and gone at close: what the simulator runs on.
@@ -211,6 +212,10 @@ struct store;
  * narrowed to 0600 with a warning.  A file that is not a stratus store (empty,
  * another program's database, a newer schema) is refused and left untouched. */
 int store_open(struct store **out, const char *path, struct err *e);
+/* The path as messages may show it: a connection string without its
+ * password (postgresql://ada@host/db, ?password=***); anything else as it
+ * is.  The caller frees it. */
+char *store_redact(const char *path);
 /* Remove the SQLite store file at path with its -wal and -shm files, if there
  * are any (a store nobody has open: a run's leftover, a temporary). */
 void store_remove_file(const char *path);

@@ -3,7 +3,7 @@
  * table of function pointers, as SQLite's sqlite3_vfs) and the handle the
  * core allocates.  Shared by store.c (the public functions, which check
  * arguments and dispatch) and one file per backend (sqlite.c, memstore.c;
- * postgres.c later).  Not for other modules.
+ * pgstore.c).  Not for other modules.
  *
  * The core has checked every argument a user or caller can get wrong before
  * a backend method runs (NULL required strings, the cost report key,
@@ -33,6 +33,7 @@ struct store_ops {
     /* store_open() picks the first backend whose prefix starts the path
      * ("postgresql://"); NULL = the default, for a plain file path. */
     const char *prefix;
+    const char *alias; /* another prefix that picks it ("postgres://"); NULL = none */
     size_t priv_size; /* bytes of private state the core allocates */
 
     /* Open (creating and migrating); sets st->schema_version, st->id and
@@ -157,6 +158,7 @@ int store_id_valid(const char *s);
 
 extern const struct store_ops store_sqlite;
 extern const struct store_ops store_mem;
+extern const struct store_ops store_pg;
 
 /* How long a backend waits for a lock another process holds before it gives
  * up with ST_ESTATE, in milliseconds (default 5000).  Read at open; a

@@ -19,12 +19,25 @@
  * Each test gets a fresh directory (setup/teardown) and opens its store
  * there.  A few tests reach under the store with the sqlite3 API to build
  * files the store did not write (an old schema, a future one, a foreign one).
+ *
+ * The contract tests (the M() list: every backend keeps them) run on SQLite
+ * (T), the in-memory store (M) and, when STRATUS_TEST_PG names a PostgreSQL
+ * database (a connection string; tests/cli/test_postgres.sh starts one),
+ * on PostgreSQL (P), with a few more that need a shared database (reopen,
+ * two handles, a killed writer, lock timeouts, identity, six processes
+ * creating the store at once, schema versions, a connection lost inside
+ * a transaction) and
+ * test_backends_agree against the in-memory store.  Each P test starts on
+ * an empty schema: setup drops and recreates the database's schema public.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <stdlib.h>
 
 #include <float.h>
 #include <signal.h>
@@ -44,8 +57,9 @@
 
 struct fixture {
     char *dir;
-    char *path; /* dir/stratus.db, or "mem:" */
+    char *path; /* dir/stratus.db, "mem:", or $STRATUS_TEST_PG */
     int mem;    /* the in-memory backend: one handle is the whole store */
+    int pg;     /* PostgreSQL: no file under the store to reach */
 };
 
 static int setup(void **state)
@@ -68,6 +82,56 @@ static int setup_mem(void **state)
     free(f->path);
     f->path = xstrdup("mem:");
     f->mem = 1;
+    return 0;
+}
+
+/* Raw SQL on a PostgreSQL database (several statements may go in sql). */
+static void pg_raw_exec(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *res;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("%s: %s", conninfo, PQerrorMessage(c));
+    res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("raw sql: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The first column of the first row of a raw query, or -1 on error. */
+static int64_t pg_raw_int(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *res = PQexec(c, sql);
+    int64_t v = -1;
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
+/* An empty database: the schema public dropped with everything in it. */
+static void pg_reset(const char *conninfo)
+{
+    pg_raw_exec(conninfo, "SET client_min_messages = warning;"
+                          "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+}
+
+/* The same tests on PostgreSQL, in the database $STRATUS_TEST_PG names. */
+static int setup_pg(void **state)
+{
+    struct fixture *f;
+
+    setup(state);
+    f = *state;
+    free(f->path);
+    f->path = xstrdup(getenv("STRATUS_TEST_PG"));
+    f->pg = 1;
+    pg_reset(f->path);
     return 0;
 }
 
@@ -121,10 +185,19 @@ static void assert_same_double(double got, double want)
         fail_msg("double %.17g came back as %.17g", want, got);
 }
 
-/* Raw SQL on a store file, for building files the store did not write. */
+static void pg_raw_exec(const char *conninfo, const char *sql);
+static int64_t pg_raw_int(const char *conninfo, const char *sql);
+
+/* Raw SQL on a store file (or a PostgreSQL store), for building stores the
+ * store did not write. */
 static void raw_exec(const char *path, const char *sql)
 {
     sqlite3 *db;
+
+    if (strncmp(path, "postgres", 8) == 0) {
+        pg_raw_exec(path, sql);
+        return;
+    }
     char *msg = NULL;
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -140,6 +213,8 @@ static int64_t raw_int(const char *path, const char *sql)
     sqlite3_stmt *stmt;
     int64_t v = -1;
 
+    if (strncmp(path, "postgres", 8) == 0)
+        return pg_raw_int(path, sql);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
         sqlite3_step(stmt) == SQLITE_ROW)
@@ -424,8 +499,15 @@ static void test_int64_ids(void **state)
 
     add_job(st, "first", NULL, JOB_PENDING);
     store_close(st);
-    raw_exec(f->path, "UPDATE jobs SET id = 5000000000;"
-                      "UPDATE job_texts SET job_id = 5000000000");
+    if (f->pg) /* PostgreSQL checks the key at each statement */
+        raw_exec(f->path, "ALTER TABLE job_texts DROP CONSTRAINT job_texts_job_id_fkey;"
+                          "UPDATE jobs SET id = 5000000000;"
+                          "UPDATE job_texts SET job_id = 5000000000;"
+                          "ALTER TABLE job_texts ADD CONSTRAINT job_texts_job_id_fkey"
+                          " FOREIGN KEY (job_id) REFERENCES jobs(id)");
+    else
+        raw_exec(f->path, "UPDATE jobs SET id = 5000000000;"
+                          "UPDATE job_texts SET job_id = 5000000000");
     st = open_at(f->path);
     OK(store_job_get(st, INT64_C(5000000000), &got, E));
     assert_string_equal(got.name, "first");
@@ -2301,7 +2383,10 @@ static void test_identity(void **state)
     a = open_at(f->path);
     assert_string_equal(store_id(a), first);
     store_close(a);
-    unlink_store(f->path);
+    if (f->pg)
+        pg_reset(f->path);
+    else
+        unlink_store(f->path);
     a = open_at(f->path);
     assert_true(store_id_valid(store_id(a)));
     assert_string_not_equal(store_id(a), first);
@@ -2343,7 +2428,8 @@ static void test_identity_damaged(void **state)
     raw_exec(f->path, "UPDATE meta SET value = 'xyz' WHERE key = 'store_id'");
     err_clear(&e);
     assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
-    assert_non_null(strstr(e.msg, "stratus.db: damaged: the store's id"));
+    assert_non_null(strstr(e.msg, f->pg ? ": damaged: the store's id"
+                                        : "stratus.db: damaged: the store's id"));
     raw_exec(f->path, "DELETE FROM meta");
     assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "damaged"));
@@ -3093,6 +3179,114 @@ static void test_backends_agree(void **state)
         store_close(st[b]);
 }
 
+/* ---- PostgreSQL without a server ----------------------------------------------- */
+
+/* A server that does not answer: a clear error naming the connection
+ * string without its password, saying what to do. */
+static void test_pg_unreachable(void **state)
+{
+    struct store *st = NULL;
+    struct err e;
+
+    (void)state;
+    err_clear(&e);
+    assert_int_equal(store_open(&st, "postgresql://ada:s3cret@127.0.0.1:1/stratus", &e),
+                     ST_EIO);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "postgresql://ada@127.0.0.1:1/stratus: cannot connect "
+                                  "to PostgreSQL: "));
+    assert_non_null(strstr(e.msg, "scripts/postgres-local.sh"));
+    assert_null(strstr(e.msg, "s3cret"));
+    err_clear(&e);
+    assert_int_equal(store_open(&st, "postgres://127.0.0.1:1/x?password=s3cret", &e),
+                     ST_EIO);
+    assert_non_null(strstr(e.msg, "postgres://127.0.0.1:1/x?password=***: cannot"));
+    assert_null(strstr(e.msg, "s3cret"));
+}
+
+/* PostgreSQL ended the connection (restarted, a network cut) inside a
+ * transaction: the rest of the transaction fails and nothing of it is
+ * stored; the handle then connects again and works on. */
+static void test_pg_connection_lost(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_job j = job_of("lost", NULL, JOB_PENDING), *v;
+    size_t n;
+    struct err e;
+
+    add_job(st, "before", NULL, JOB_PENDING);
+    OK(store_begin(st, E));
+    add_job(st, "in the transaction", NULL, JOB_PENDING);
+    raw_exec(f->path, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                      " WHERE application_name = 'stratus' AND pid <> pg_backend_pid()");
+    err_clear(&e);
+    assert_int_not_equal(store_job_insert(st, &j, &e), 0);
+    assert_non_null(strstr(e.msg, "adding a job: "));
+    assert_int_equal(store_event_append(st, 1, 0, 1, "x", -1, -1, NULL, NULL, &e),
+                     ST_ESTATE);
+    assert_non_null(strstr(e.msg, "appending an event: the transaction was rolled back"));
+    assert_int_equal(store_commit(st, &e), ST_ESTATE);
+    OK(store_job_list(st, 0, &v, &n, E)); /* connected again */
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "before");
+    store_jobs_free(v, n);
+    assert_int_equal(add_job(st, "after", NULL, JOB_PENDING), 2);
+    /* and outside a transaction, a lost connection is made again at once */
+    raw_exec(f->path, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                      " WHERE application_name = 'stratus' AND pid <> pg_backend_pid()");
+    assert_int_equal(add_job(st, "after a second loss", NULL, JOB_PENDING), 3);
+    store_close(st);
+}
+
+/* PostgreSQL's schema versions: a store one step behind is migrated on
+ * open (its version row follows), a newer one is refused, and so is a
+ * schema holding another program's tables (left as it was). */
+static void test_pg_versions(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    struct store_data_replica r, *v;
+    char id[STORE_ID_LEN + 1];
+    size_t n;
+    struct err e;
+
+    snprintf(id, sizeof(id), "%s", store_id(st));
+    add_job(st, "kept", NULL, JOB_PENDING);
+    store_close(st);
+    /* back to version 11: as a stratus of that version left it */
+    raw_exec(f->path, "DROP TABLE data_replicas;"
+                      "UPDATE meta SET value = '11' WHERE key = 'schema_version'");
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
+    assert_string_equal(store_id(st), id);
+    memset(&r, 0, sizeof(r));
+    r.dataset = "d";
+    r.cloud = "gcp";
+    r.region = "r1";
+    OK(store_data_put(st, &r, E));
+    OK(store_data_list(st, NULL, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    store_data_replicas_free(v, n);
+    store_close(st);
+    assert_int_equal(raw_int(f->path, "SELECT value::int FROM meta WHERE key = 'schema_version'"),
+                     SCHEMA_LATEST);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1);
+    /* a newer stratus' store */
+    raw_exec(f->path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    err_clear(&e);
+    assert_int_equal(store_open(&st, f->path, &e), ST_ESTATE);
+    assert_non_null(strstr(e.msg, "written by a newer stratus (schema version 99"));
+    /* another program's tables */
+    pg_reset(f->path);
+    raw_exec(f->path, "CREATE TABLE customers (id int)");
+    assert_int_equal(store_open(&st, f->path, &e), ST_EIO);
+    assert_non_null(strstr(e.msg, "not a stratus store"));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pg_tables WHERE"
+                                      " schemaname = 'public'"),
+                     1);
+}
+
 /* ---- names ------------------------------------------------------------------ */
 
 static void test_names(void **state)
@@ -3121,6 +3315,7 @@ static void test_names(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define M(fn) cmocka_unit_test_setup_teardown(fn, setup_mem, teardown)
+#define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
 
 int main(void)
 {
@@ -3206,7 +3401,55 @@ int main(void)
         M(test_rollback_discards),
         M(test_paging),
         T(test_backends_agree),
+        cmocka_unit_test(test_pg_unreachable),
     };
+    /* PostgreSQL keeps the same contract (STRATUS_TEST_PG: a database) */
+    const struct CMUnitTest pg_tests[] = {
+        P(test_job_roundtrip),
+        P(test_job_missing),
+        P(test_job_list_active),
+        P(test_int64_ids),
+        P(test_attempt_roundtrip),
+        P(test_attempt_list),
+        P(test_attempt_integrity),
+        P(test_nodes),
+        P(test_events),
+        P(test_checkpoints),
+        P(test_requests_taken_once),
+        P(test_blocks),
+        P(test_cost_report),
+        P(test_cost_by_job_order),
+        P(test_tokens),
+        P(test_settings),
+        P(test_fault_tokens),
+        P(test_service_roundtrip),
+        P(test_service_args),
+        P(test_service_names),
+        P(test_replicas),
+        P(test_replicas_rollback),
+        P(test_fault_services),
+        P(test_secrets),
+        P(test_secrets_rollback),
+        P(test_fault_secrets),
+        P(test_data_replicas),
+        P(test_data_rollback),
+        P(test_rollback_discards),
+        P(test_reopen_keeps_everything),
+        P(test_two_handles),
+        P(test_killed_writer),
+        P(test_lock_timeout),
+        P(test_identity),
+        P(test_identity_damaged),
+        P(test_concurrent_create),
+        P(test_paging),
+        P(test_backends_agree),
+        P(test_pg_connection_lost),
+        P(test_pg_versions),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    const char *pg = getenv("STRATUS_TEST_PG");
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (pg != NULL && pg[0] != '\0')
+        failed += cmocka_run_group_tests_name("postgres", pg_tests, NULL, NULL);
+    return failed;
 }
