@@ -507,7 +507,7 @@ static int load_csv(struct catalog *cat, struct err *e)
     cat->lazy->rtt_built = 1;
     if ((rc = load_regions(cat, e)) != 0 || (rc = load_offers(cat, e)) != 0 ||
         (rc = catalog_load_net(cat, e)) != 0 || (rc = catalog_load_capacity(cat, e)) != 0 ||
-        (rc = catalog_load_throughput(cat, e)) != 0)
+        (rc = catalog_load_throughput(cat, e)) != 0 || (rc = catalog_load_storage(cat, e)) != 0)
         return rc;
     return 0;
 }
@@ -521,10 +521,6 @@ int catalog_load(struct catalog **out, const char *dir, struct err *e)
     *out = NULL;
     if (key && snap_load(cat, key)) {
         free(key);
-        if ((rc = catalog_load_storage(cat, e)) != 0) {
-            catalog_free(cat);
-            return rc;
-        }
         *out = cat;
         return 0;
     }
@@ -544,10 +540,6 @@ int catalog_load(struct catalog **out, const char *dir, struct err *e)
         snap_save(cat, key);
     free(after);
     free(key);
-    if ((rc = catalog_load_storage(cat, e)) != 0) {
-        catalog_free(cat);
-        return rc;
-    }
     *out = cat;
     return 0;
 }
@@ -602,7 +594,6 @@ void catalog_free(struct catalog *cat)
     if (cat == NULL)
         return;
     free(cat->acc_names);
-    free(cat->storage);
     if (cat->map) {
         if (cat->commits_heap)
             free(cat->commits);
@@ -620,6 +611,7 @@ void catalog_free(struct catalog *cat)
         free(cat->thr);
         free(cat->commits);
         free(cat->quotas);
+        free(cat->storage);
     }
     keymap_free(&cat->lazy->offer_ix);
     keymap_free(&cat->lazy->rtt_ix);

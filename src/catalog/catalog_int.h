@@ -60,8 +60,6 @@ struct storage_price {
     double per_gb_month;
 };
 
-/* In catalog_storage.c. */
-int catalog_load_storage(struct catalog *cat, struct err *e);
 
 struct catalog {
     char *dir;
@@ -109,8 +107,7 @@ struct catalog {
     struct quota *quotas;
     size_t nquotas;
 
-    struct storage_price *storage; /* storage.csv: parsed at every load, never
-                                      part of the snapshot (freed apart) */
+    struct storage_price *storage; /* storage.csv */
     size_t nstorage;
 
     /* When the catalog came from a snapshot: the mapped file, which holds
@@ -150,8 +147,9 @@ struct catalog *catalog_new(const char *dir);
 /* In catalog_net.c: load the optional network and capacity files. */
 int catalog_load_net(struct catalog *cat, struct err *e);
 int catalog_load_capacity(struct catalog *cat, struct err *e);
-/* In catalog_net.c: the optional throughput.csv. */
+/* In catalog_net.c: the optional throughput.csv and storage.csv. */
 int catalog_load_throughput(struct catalog *cat, struct err *e);
+int catalog_load_storage(struct catalog *cat, struct err *e);
 /* Open dir/name as CSV; 1 when the file is absent (and optional), 0 when open. */
 int catalog_open_csv(struct catalog *cat, struct csv *c, const char *name, int optional,
                      struct err *e);

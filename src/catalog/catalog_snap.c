@@ -47,7 +47,7 @@
 
 /* Bump when what a row means changes (defaults, normalisation) without a
  * change of the structs' layout, which the fingerprint catches by itself. */
-#define SNAP_VERSION 4u /* 3: commitments' discount; 4: throughput.csv */
+#define SNAP_VERSION 5u /* 3: commitments' discount; 4: throughput.csv; 5: storage.csv */
 #define SNAP_MAGIC "STRCSNP1"
 /* Below this many bytes of CSV a parse costs well under a millisecond (and
  * tests' small temporary catalogs leave no cache files); above the ceiling a
@@ -57,7 +57,7 @@
 
 static const char *const SOURCES[] = {
     "regions.csv",    "offers.csv",      "egress.csv", "latency.csv",   "latency_model.csv",
-    "preemption.csv", "commitments.csv", "quotas.csv", "throughput.csv",
+    "preemption.csv", "commitments.csv", "quotas.csv", "throughput.csv", "storage.csv",
 };
 #define NSOURCES (sizeof(SOURCES) / sizeof(SOURCES[0]))
 
@@ -74,7 +74,7 @@ struct snap_key {
 };
 
 enum { A_REGIONS, A_OFFERS, A_EGRESS, A_RTT, A_RTT_PAIRS, A_PREEMPT, A_COMMITS, A_QUOTAS,
-       A_ACCS, A_THR, A__N };
+       A_ACCS, A_THR, A_STORAGE, A__N };
 
 struct snap_hdr {
     char magic[8];
@@ -196,6 +196,7 @@ static const struct arr_desc ARRS[A__N] = {
     [A_QUOTAS] = {sizeof(struct quota), QUOTA_PTRS, N(QUOTA_PTRS)},
     [A_ACCS] = {sizeof(struct acc_list), ACC_PTRS, N(ACC_PTRS)},
     [A_THR] = {sizeof(struct thr_row), THR_PTRS, N(THR_PTRS)},
+    [A_STORAGE] = {sizeof(struct storage_price), NULL, 0},
 };
 
 /* A fingerprint of the layout: a snapshot from a build whose structs differ
@@ -376,6 +377,7 @@ static void put_arrays(struct writer *w, const struct catalog *cat, struct snap_
     put_array(w, h, A_QUOTAS, cat->quotas, cat->nquotas);
     put_accs(w, cat, h);
     put_array(w, h, A_THR, cat->thr, cat->nthr);
+    put_array(w, h, A_STORAGE, cat->storage, cat->nstorage);
 }
 
 /* Write all of buf to a new file beside path and rename it into place, so
@@ -623,6 +625,8 @@ static void fill(struct catalog *cat, unsigned char *m, const struct snap_hdr *h
     cat->naccs = h->n[A_ACCS];
     cat->thr = (struct thr_row *)(m + h->off[A_THR]);
     cat->nthr = h->n[A_THR];
+    cat->storage = (struct storage_price *)(m + h->off[A_STORAGE]);
+    cat->nstorage = h->n[A_STORAGE];
     cat->lat_intercept_ms = h->lat_intercept_ms;
     cat->lat_ms_per_km = h->lat_ms_per_km;
     cat->preempt_default = h->preempt_default;

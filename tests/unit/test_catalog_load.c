@@ -182,6 +182,40 @@ struct bad_row {
     const char *expect;
 };
 
+/* storage.csv: what is wrong, on which line. */
+static const struct bad_row bad_storage[] = {
+    {"gcp,-0.02,x\n", "storage.csv:2: price_per_gb_month must be in [0, 100) USD, not -0.02"},
+    {"gcp,0.02,x\ngcp,0.03,y\n", "storage.csv:3: a second row for cloud 'gcp': keep one"},
+    {",0.02,x\n", "storage.csv:2: column 'cloud': '' is not a cloud name"},
+    {"gcp,cheap,x\n", "storage.csv:2"},
+};
+
+static void test_bad_storage_rows(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad_storage) / sizeof(bad_storage[0]); i++) {
+        char *dir = tu_mkdtemp(),
+             *text = xasprintf("cloud,price_per_gb_month,note\n%s", bad_storage[i].rows);
+        struct catalog *cat = NULL;
+        struct err e;
+        int rc;
+
+        tu_copy_dir(MINI, dir);
+        tu_write(dir, "storage.csv", text);
+        err_clear(&e);
+        rc = catalog_load(&cat, dir, &e);
+        if (rc == 0 || strstr(e.msg, bad_storage[i].expect) == NULL)
+            fail_msg("case %zu: rc=%d, message '%s' lacks '%s'", i, rc, e.msg,
+                     bad_storage[i].expect);
+        assert_null(cat);
+        tu_rmdir(dir);
+        free(dir);
+        free(text);
+    }
+}
+
 static const struct bad_row bad_rows[] = {
     {"azure,eastus,,D8,,2,,8,32,,,1,\n",
      "offers.csv:2: accelerators_per_node is 2 but accelerator is empty"},
@@ -247,6 +281,7 @@ static char *big_catalog(void)
     fclose(fp);
     free(path);
     tu_write(dir, "throughput.csv", THR_HEADER "H100,2,2.6,,x,\nA10,,0.45,,y,\ntpu-v5p,1.5,1.5,2,z,\n");
+    tu_write(dir, "storage.csv", "cloud,price_per_gb_month,note\ngcp,0.02,x\n*,0.025,y\n");
     return dir;
 }
 
@@ -378,6 +413,9 @@ static void same_catalog(const struct catalog *a, const struct catalog *b)
                              (long)i);
     }
     same_lookups(a, b);
+    /* storage.csv, kept in the snapshot too */
+    assert_true(catalog_storage_per_gb_month(a, "gcp") == catalog_storage_per_gb_month(b, "gcp"));
+    assert_true(catalog_storage_per_gb_month(a, "oci") == catalog_storage_per_gb_month(b, "oci"));
 }
 
 static void flip_byte(const char *path, long at)
@@ -405,6 +443,8 @@ static void test_snapshot_is_the_catalog(void **state)
     hit = load_with_cache(dir, cache_dir);
     assert_non_null(hit->map);
     same_catalog(ref, hit);
+    assert_true(catalog_storage_per_gb_month(hit, "gcp") == 0.02);
+    assert_true(catalog_storage_per_gb_month(hit, "aws") == 0.025); /* the '*' row */
     /* While hit holds the snapshot's address, a second load maps it elsewhere
      * and moves the pointers. */
     moved = load_with_cache(dir, cache_dir);
@@ -561,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_bad_cpu_rows),
         cmocka_unit_test(test_throughput),
         cmocka_unit_test(test_bad_throughput_rows),
+        cmocka_unit_test(test_bad_storage_rows),
         cmocka_unit_test_setup_teardown(test_snapshot_is_the_catalog, setup_cache,
                                         teardown_cache),
         cmocka_unit_test_setup_teardown(test_snapshot_corrupt_or_stale, setup_cache,
