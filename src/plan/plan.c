@@ -292,6 +292,15 @@ static double eg_between(struct plan *p, long s, const struct offer *o)
     return *m;
 }
 
+/* Is a copy at (cloud, region), of catalog region index ix (-1 = not in the
+ * catalog: compared by name), in o's region? */
+static int copy_in(long ix, const char *cloud, const char *region, const struct offer *o)
+{
+    return ix >= 0 ? ix == (long)o->region_idx
+                   : region != NULL && strcmp(cloud, o->cloud) == 0 &&
+                         strcmp(region, o->region) == 0;
+}
+
 static double memo_egress(struct plan *p, const struct offer *o)
 {
     double *m = &p->memo[MEMO_W * o->region_idx];
@@ -309,10 +318,7 @@ static double memo_egress(struct plan *p, const struct offer *o)
         *m = 0;
         return *m;
     }
-    if (p->home_ix >= 0 ? p->home_ix == (long)o->region_idx
-                        : p->spec->data_region != NULL &&
-                              strcmp(p->spec->data_cloud, o->cloud) == 0 &&
-                              strcmp(p->spec->data_region, o->region) == 0) {
+    if (copy_in(p->home_ix, p->spec->data_cloud, p->spec->data_region, o)) {
         *m = 0;
         return *m;
     }
@@ -326,9 +332,7 @@ static double memo_egress(struct plan *p, const struct offer *o)
         const struct plan_copy *c = &opt->copies[i];
         double r;
 
-        if (p->copy_ix[i] >= 0 ? p->copy_ix[i] == (long)o->region_idx
-                               : strcmp(c->cloud, o->cloud) == 0 &&
-                                     strcmp(c->region, o->region) == 0) {
+        if (copy_in(p->copy_ix[i], c->cloud, c->region, o)) {
             *m = 0;
             return *m;
         }
@@ -338,9 +342,7 @@ static double memo_egress(struct plan *p, const struct offer *o)
         *m = fmin(*m, r);
     }
     for (; opt && i < opt->ncopies; i++)
-        if (p->copy_ix[i] >= 0 ? p->copy_ix[i] == (long)o->region_idx
-                               : strcmp(opt->copies[i].cloud, o->cloud) == 0 &&
-                                     strcmp(opt->copies[i].region, o->region) == 0)
+        if (copy_in(p->copy_ix[i], opt->copies[i].cloud, opt->copies[i].region, o))
             return *m;
     m[2] = catalog_storage_per_gb_month(p->cat, o->cloud);
     return *m;

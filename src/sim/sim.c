@@ -465,16 +465,15 @@ struct cov {
     size_t n, cap;
 };
 
-static long cov_group(const struct sim_input *in, struct cov *cv, const struct store_attempt *a)
+static long cov_group(const struct cov *cv, const struct store_attempt *a)
 {
-    size_t i, n = catalog_ncommitments(in->cat);
+    size_t i;
 
     for (i = 0; i < cv->ngrp; i++)
         if (strcmp(cv->grp[i]->cloud, a->cloud) == 0 &&
             strcmp(cv->grp[i]->region, a->region) == 0 &&
             strcmp(cv->grp[i]->instance_type, a->instance_type) == 0)
             return (long)i;
-    (void)n;
     return -1;
 }
 
@@ -496,13 +495,12 @@ static void cov_init(const struct sim_input *in, struct cov *cv)
     }
 }
 
-static void cov_add(const struct sim_input *in, struct cov *cv, const struct store_attempt *a,
-                    double lost_frac)
+static void cov_add(struct cov *cv, const struct store_attempt *a, double lost_frac)
 {
     long g;
 
     if (cv->ngrp == 0 || a->mode == PLAN_SPOT || a->running_at <= 0 ||
-        a->ended_at <= a->running_at || (g = cov_group(in, cv, a)) < 0)
+        a->ended_at <= a->running_at || (g = cov_group(cv, a)) < 0)
         return;
     cv->v = xgrow(cv->v, &cv->cap, cv->n + 1, sizeof(*cv->v));
     cv->v[cv->n++] = (struct cov_att){(uint32_t)g, a->mode == PLAN_COMMITTED, a->running_at,
@@ -641,7 +639,7 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
     res->egress_cost += a->egress;
     if (hours > 0)
         res->lost_cost += (a->cost - a->egress) * lost_hours(in, a, hours) / hours;
-    cov_add(in, cv, a, hours > 0 ? lost_hours(in, a, hours) / hours : 0);
+    cov_add(cv, a, hours > 0 ? lost_hours(in, a, hours) / hours : 0);
     res->cost += a->cost;
     res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
