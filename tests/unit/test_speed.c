@@ -93,43 +93,38 @@ static void test_alternative_runs_longer(void **state)
     world_close(&x);
 }
 
-/* Inference uses the infer column: A10 would need 8 h (28.80 at 3.60/h),
- * more than an hour of H100 spot (20): the choice flips to H100. */
-static void test_inference_ratio(void **state)
+/* One job of `kind` alone, with or without the throughput table: its one
+ * attempt ran on `acc` for `hours` of virtual time. */
+static void runs_on(int table, const char *kind, const char *acc, double hours)
 {
     struct world x;
     struct store_attempt a;
     int64_t id;
 
-    (void)state;
-    world_open(&x, 1);
-    id = submit(&x, "infer");
+    world_open(&x, table);
+    id = submit(&x, kind);
     st_start(&x.w);
     assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
     a = st_attempt(&x.w, id, 1);
-    assert_string_equal(a.accelerator, "H100");
-    assert_true(NEAR(a.ended_at - a.running_at, H));
+    assert_string_equal(a.accelerator, acc);
+    assert_true(NEAR(a.ended_at - a.running_at, hours * H));
     store_attempt_clear(&a);
     world_close(&x);
+}
+
+/* Inference uses the infer column: A10 would need 8 h (28.80 at 3.60/h),
+ * more than an hour of H100 spot (20): the choice flips to H100. */
+static void test_inference_ratio(void **state)
+{
+    (void)state;
+    runs_on(1, "infer", "H100", 1);
 }
 
 /* Without a table every accelerator is as fast as the first: 1 h on A10. */
 static void test_unknown_ratio_is_one(void **state)
 {
-    struct world x;
-    struct store_attempt a;
-    int64_t id;
-
     (void)state;
-    world_open(&x, 0);
-    id = submit(&x, "train");
-    st_start(&x.w);
-    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-    a = st_attempt(&x.w, id, 1);
-    assert_string_equal(a.accelerator, "A10");
-    assert_true(NEAR(a.ended_at - a.running_at, H));
-    store_attempt_clear(&a);
-    world_close(&x);
+    runs_on(0, "train", "A10", 1);
 }
 
 /* Preempted on A10 after 1 h of work time (two 30-minute checkpoints = 1 h of
