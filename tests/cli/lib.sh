@@ -71,6 +71,21 @@ stop_home() {
 # background, its output appended to $LOG; wait (bounded) until it says it
 # is ready (again, for a restart), then set SERVER_PID and PORT (its TCP
 # listener's port, from the log).
+# small_workload FILE: a synthetic workload of 300 jobs over two days (the
+# same every time), some multi-node, some with deadlines and checkpoints,
+# data in azure/eastus.
+small_workload() {
+  awk 'BEGIN {
+    srand(5); print "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb"
+    for (i = 0; i < 300; i++) {
+      r = rand(); g = r < 0.5 ? 1 : r < 0.7 ? 4 : r < 0.9 ? 8 : 16
+      d = int(600 + rand() * 4 * 3600); kind = (g >= 8 && d > 7200) ? "train" : "batch"
+      dl = (kind == "batch" && rand() < 0.3) ? int(d * 2) : ""; ck = d > 3600 ? 1800 : ""
+      printf "%d,j%d,lab,%s,%s,%d,%d,%s,%s,azure/eastus,%d\n", i * 600, i, kind, (g >= 8 ? "H100" : "A100-80GB"), g, d, dl, ck, 50
+    }
+  }' >"$1"
+}
+
 # local_server_conf: the home's server.yaml for a server on the local clouds
 # (the socket and an ephemeral TCP port, every location, fast retries).
 local_server_conf() {

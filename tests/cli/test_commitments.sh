@@ -8,16 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 EX="$SOURCE_DIR/examples"
 
-# The 300-job workload of test_simulate.sh: two days, data in azure/eastus.
-awk 'BEGIN {
-  srand(5); print "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s,data_location,data_gb"
-  for (i = 0; i < 300; i++) {
-    r = rand(); g = r < 0.5 ? 1 : r < 0.7 ? 4 : r < 0.9 ? 8 : 16
-    d = int(600 + rand() * 4 * 3600); kind = (g >= 8 && d > 7200) ? "train" : "batch"
-    dl = (kind == "batch" && rand() < 0.3) ? int(d * 2) : ""; ck = d > 3600 ? 1800 : ""
-    printf "%d,j%d,lab,%s,%s,%d,%d,%s,%s,azure/eastus,%d\n", i * 600, i, kind, (g >= 8 ? "H100" : "A100-80GB"), g, d, dl, ck, 50
-  }
-}' >"$TMP/w.csv"
+small_workload "$TMP/w.csv" # 300 jobs over two days (lib.sh)
 SIM=("$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml")
 
 run 0 "${SIM[@]}" --policies azure-ondemand,stratus --keep-stores "$TMP/st1" --json
