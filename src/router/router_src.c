@@ -54,6 +54,9 @@ struct rt_src {
     struct evhttp_connection *evcon;
     char *host, *path_base;
     int port;
+    char **apis;               /* --api's URLs (servers of one store: docs/ha.md) */
+    size_t napis, cur;         /* ... and the one asked now */
+    int reconnect;             /* connect to apis[cur] before the next poll */
     int64_t after;
     int warned_404;
     int have_set;              /* a set came from the server */
@@ -141,18 +144,40 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 
 static void api_poll(struct rt_src *s);
 
-static void on_api_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    api_poll(arg);
-}
-
 static void api_again(struct rt_src *s, int secs)
 {
     struct timeval tv = {secs, 0};
 
     evtimer_add(s->timer, &tv);
+}
+
+static int api_connect(struct rt_src *s, struct err *e);
+
+static void on_api_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct rt_src *s = arg;
+    struct err e;
+
+    (void)fd;
+    (void)what;
+    err_clear(&e);
+    if (s->reconnect && api_connect(s, &e) != 0) {
+        log_error("%s", e.msg);
+        api_again(s, RT_RETRY_S);
+        return;
+    }
+    s->reconnect = 0;
+    api_poll(s);
+}
+
+
+/* The server asked did not answer: the next of --api's, in a second
+ * (the set in use stays meanwhile; after a whole round, RT_RETRY_S). */
+static void api_next(struct rt_src *s)
+{
+    s->cur = (s->cur + 1) % s->napis;
+    s->reconnect = 1; /* in the timer: not inside the old connection's callback */
+    api_again(s, s->cur == 0 ? RT_RETRY_S : 1);
 }
 
 static void api_answer(struct rt_src *s, int code, struct evbuffer *body)
@@ -167,19 +192,25 @@ static void api_answer(struct rt_src *s, int code, struct evbuffer *body)
         if (!s->warned_404)
             log_warn("%s%s: 404: the server has no endpoint list for service '%s' (no such "
                      "service, or a server without services); asking again every %d s",
-                     s->rt->c->api, s->path_base, s->rt->c->service, RT_RETRY_S);
+                     s->apis[s->cur], s->path_base, s->rt->c->service, RT_RETRY_S);
         s->warned_404 = 1;
         api_again(s, RT_RETRY_S);
         return;
     }
+    if (code >= 500 && s->napis > 1) {
+        log_warn("%s%s: HTTP %d; asking the next server", s->apis[s->cur], s->path_base,
+                 code);
+        api_next(s);
+        return;
+    }
     if (code != 200) {
-        log_warn("%s%s: HTTP %d; asking again in %d s", s->rt->c->api, s->path_base, code,
+        log_warn("%s%s: HTTP %d; asking again in %d s", s->apis[s->cur], s->path_base, code,
                  RT_RETRY_S);
         api_again(s, RT_RETRY_S);
         return;
     }
     s->warned_404 = 0;
-    if (apply_text(s->rt, text, len, s->rt->c->api, &e) != 0) {
+    if (apply_text(s->rt, text, len, s->apis[s->cur], &e) != 0) {
         log_error("%s (keeping the replica set in use)", e.msg);
         api_again(s, RT_RETRY_S);
         return;
@@ -199,8 +230,13 @@ static void on_api_done(struct evhttp_request *req, void *arg)
     struct rt_src *s = arg;
     int code = req ? evhttp_request_get_response_code(req) : 0;
 
+    if (code == 0 && s->napis > 1) {
+        log_warn("cannot reach the server at %s; asking the next one", s->apis[s->cur]);
+        api_next(s);
+        return;
+    }
     if (code == 0) {
-        log_warn("cannot reach the server at %s; asking again in %d s", s->rt->c->api,
+        log_warn("cannot reach the server at %s; asking again in %d s", s->apis[s->cur],
                  RT_RETRY_S);
         api_again(s, RT_RETRY_S);
         return;
@@ -282,10 +318,10 @@ static void on_load_timer(evutil_socket_t fd, short what, void *arg)
     report_load(arg);
 }
 
-static int api_start(struct rt_src *s, struct err *e)
+/* (Re)connect both connections to s->apis[s->cur]. */
+static int api_connect(struct rt_src *s, struct err *e)
 {
-    const char *api = s->rt->c->api, *h, *colon, *end;
-    char *esc;
+    const char *api = s->apis[s->cur], *h, *colon, *end;
 
     if (strncmp(api, "http://", 7) != 0)
         return err_set(e, ST_EINVAL, "--api %s: the router reaches the server over http:// "
@@ -293,30 +329,64 @@ static int api_start(struct rt_src *s, struct err *e)
     h = api + 7;
     end = h + strcspn(h, "/");
     colon = memchr(h, ':', (size_t)(end - h));
+    free(s->host);
     s->host = xstrndup(h, (size_t)((colon ? colon : end) - h));
     s->port = colon ? atoi(colon + 1) : 80;
     if (s->host[0] == '\0' || s->port <= 0 || s->port > 65535)
         return err_set(e, ST_EINVAL, "--api %s: not a URL http://HOST[:PORT]", api);
-    esc = evhttp_encode_uri(s->rt->c->service);
-    s->path_base = xasprintf("/v1/services/%s/endpoints", esc);
-    free(esc);
+    if (s->evcon != NULL)
+        evhttp_connection_free(s->evcon);
+    if (s->load_conn != NULL)
+        evhttp_connection_free(s->load_conn);
     s->evcon = evhttp_connection_base_new(s->w0->base, NULL, s->host, (ev_uint16_t)s->port);
-    if (s->evcon == NULL)
+    s->load_conn = evhttp_connection_base_new(s->w0->base, NULL, s->host, (ev_uint16_t)s->port);
+    if (s->evcon == NULL || s->load_conn == NULL)
         return err_set(e, ST_EINTERNAL, "cannot make a connection to %s", api);
     evhttp_connection_set_timeout(s->evcon, RT_POLL_TIMEOUT_S);
-    s->timer = evtimer_new(s->w0->base, on_api_timer, s);
-    api_again(s, 0);
+    evhttp_connection_set_timeout(s->load_conn, 30);
+    return 0;
+}
+
+/* --api URL[,URL...] into s->apis. */
+static void api_split(struct rt_src *s, const char *list)
+{
+    const char *p = list, *comma;
+
+    while (*p) {
+        comma = strchr(p, ',');
+        if (comma != p) {
+            s->apis = xrealloc(s->apis, (s->napis + 1) * sizeof(*s->apis));
+            s->apis[s->napis++] = comma ? xstrndup(p, (size_t)(comma - p)) : xstrdup(p);
+        }
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+}
+
+static int api_start(struct rt_src *s, struct err *e)
+{
+    struct timeval tv = {RT_LOAD_S, 0};
+    size_t i;
+    char *esc;
+    int rc;
+
+    api_split(s, s->rt->c->api);
+    if (s->napis == 0)
+        return err_set(e, ST_EINVAL, "--api: no URL given");
+    for (i = s->napis; i-- > 0;) {
+        s->cur = i;
+        if ((rc = api_connect(s, e)) != 0)
+            return rc; /* each is checked; the first is used */
+    }
     esc = evhttp_encode_uri(s->rt->c->service);
+    s->path_base = xasprintf("/v1/services/%s/endpoints", esc);
     s->load_path = xasprintf("/v1/services/%s/load", esc);
     free(esc);
-    s->load_conn = evhttp_connection_base_new(s->w0->base, NULL, s->host, (ev_uint16_t)s->port);
-    if (s->load_conn != NULL) {
-        struct timeval tv = {RT_LOAD_S, 0};
-
-        evhttp_connection_set_timeout(s->load_conn, 30);
-        s->load_timer = event_new(s->w0->base, -1, EV_PERSIST, on_load_timer, s);
-        event_add(s->load_timer, &tv);
-    }
+    s->timer = evtimer_new(s->w0->base, on_api_timer, s);
+    api_again(s, 0);
+    s->load_timer = event_new(s->w0->base, -1, EV_PERSIST, on_load_timer, s);
+    event_add(s->load_timer, &tv);
     return 0;
 }
 
@@ -356,6 +426,9 @@ void rt_src_stop(struct rt *rt)
     free(s->load_path);
     free(s->host);
     free(s->path_base);
+    while (s->napis > 0)
+        free(s->apis[--s->napis]);
+    free(s->apis);
     free(s);
     rt->src = NULL;
 }

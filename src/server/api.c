@@ -281,6 +281,8 @@ int api_status_of(int code)
     case ST_EINFEASIBLE:
     case ST_ECAPACITY:
         return 422;
+    case ST_EFENCED:
+        return 503;
     default:
         return 500;
     }

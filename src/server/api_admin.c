@@ -45,7 +45,32 @@ static json_t *drivers_json(const struct srv *s)
     return arr;
 }
 
-/* GET /healthz (anyone): 200, or 503 while the controller's steps fail. */
+/* The leadership part of /healthz (docs/ha.md). */
+static json_t *leadership_json(const struct srv *s)
+{
+    json_t *o = json_object(), *l = json_object();
+
+    json_object_set_new(o, "role", json_string(s->leader ? "leader" : "follower"));
+    json_object_set_new(o, "holder", json_string(s->holder));
+    json_object_set_new(o, "epoch", json_integer((json_int_t)s->epoch));
+    json_object_set_new(o, "terms", json_integer((json_int_t)s->leader_terms));
+    json_object_set_new(o, "leader_since",
+                        s->leader_since > 0 ? json_real(s->leader_since) : json_null());
+    json_object_set_new(o, "first_step_at",
+                        s->first_step_at > 0 ? json_real(s->first_step_at) : json_null());
+    json_object_set_new(o, "store_error",
+                        s->db_error[0] ? json_string(s->db_error) : json_null());
+    json_object_set_new(l, "holder", json_string(s->lease.holder));
+    json_object_set_new(l, "url", json_string(s->lease.url));
+    json_object_set_new(l, "epoch", json_integer((json_int_t)s->lease.epoch));
+    json_object_set_new(l, "expires_in", json_real(s->lease.expires_in));
+    json_object_set_new(l, "age", json_real(s->lease.age));
+    json_object_set_new(o, "lease", l);
+    return o;
+}
+
+/* GET /healthz (anyone): 200, or 503 while the controller's steps fail or
+ * the store cannot be reached. */
 void api_healthz(struct api_call *c)
 {
     const struct srv *s = c->s;
@@ -53,6 +78,8 @@ void api_healthz(struct api_call *c)
     int ok = s->failures == 0 && s->st != NULL;
 
     json_object_set_new(o, "ok", json_boolean(ok));
+    json_object_set_new(o, "role", json_string(!s->shared ? "single"
+                                               : s->leader ? "leader" : "follower"));
     json_object_set_new(o, "version", json_string(STRATUS_VERSION));
     json_object_set_new(o, "uptime_s",
                         json_real(s->started_at > 0 ? c->now - s->started_at : 0));
@@ -67,6 +94,11 @@ void api_healthz(struct api_call *c)
                                  : json_null());
     json_object_set_new(ctl, "ready", json_boolean(s->ready));
     json_object_set_new(o, "controller", ctl);
+    if (s->shared) {
+        ok = ok && s->db_error[0] == '\0';
+        json_object_set_new(o, "ok", json_boolean(ok));
+        json_object_set_new(o, "leadership", leadership_json(s));
+    }
     api_reply(c, ok ? 200 : 503, o);
 }
 

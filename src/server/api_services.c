@@ -518,10 +518,12 @@ static int warming_up(struct api_call *c, const struct store_service *sv)
     struct store_job *v = NULL;
     size_t n = 0, i;
     struct err e;
+    /* since when the manager runs: the server's start, or its leadership's */
+    double since = c->s->shared ? c->s->leader_since : c->s->started_at;
     int held = 0;
 
     err_clear(&e);
-    if (c->s->mgr == NULL || c->now - c->s->started_at > ENDPOINTS_WARMUP_S ||
+    if (c->s->mgr == NULL || c->now - since > ENDPOINTS_WARMUP_S ||
         store_replica_list(c->s->st, sv->id, 1, &v, &n, &e) != 0)
         return 0;
     for (i = 0; i < n && !held; i++) {
@@ -532,7 +534,7 @@ static int warming_up(struct api_call *c, const struct store_service *sv)
             (st != NULL && strcmp(st, "STARTING") != 0) ||
             store_attempt_get(c->s->st, v[i].cur_attempt, &a, &e) != 0)
             continue;
-        held = a.state == ATT_RUNNING && a.running_at > 0 && a.running_at < c->s->started_at;
+        held = a.state == ATT_RUNNING && a.running_at > 0 && a.running_at < since;
         store_attempt_clear(&a);
     }
     store_jobs_free(v, n);
@@ -553,6 +555,13 @@ void api_services_endpoints(struct api_call *c)
 
     if (get_service_as(c, &sv, AUTH_VIEWER) != 0)
         return;
+    if (c->s->mgr == NULL && c->s->shared) {
+        /* a poll held by a leader that stepped down since: an empty set
+         * would make its router drop the one it routes with */
+        store_service_clear(&sv);
+        api_failf(c, ST_EFENCED, "this server is no longer the leader: ask another");
+        return;
+    }
     /* a held poll is asked again after every step: the version alone
      * decides whether there is anything to render */
     version = c->s->mgr ? mgr_endpoints_version(c->s->mgr, sv.id) : 0;

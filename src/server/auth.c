@@ -34,6 +34,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,4 +603,62 @@ int auth_token_revoke(struct store *st, const char *name_or_id, double now, stru
     rc = store_token_revoke(st, id, now, e);
     auth_cache_forget(); /* after the commit: a request between sees it */
     return rc;
+}
+
+/* ---- forwarded requests --------------------------------------------------------- */
+
+static void forward_text(const struct auth_principal *who, long ts, const char *method,
+                         const char *uri, char *out, size_t n)
+{
+    snprintf(out, n, "%d %lld %ld %s %s %s %s", (int)who->role, (long long)who->token_id, ts,
+             who->name[0] ? who->name : "-", who->user[0] ? who->user : "-", method, uri);
+}
+
+int auth_forward_sign(const unsigned char key[32], const struct auth_principal *who,
+                      const char *method, const char *uri, double now, char *out,
+                      struct err *e)
+{
+    char text[8192], mac[HASH_HEX + 1];
+    long ts = (long)now;
+    int rc;
+
+    forward_text(who, ts, method, uri, text, sizeof(text));
+    rc = token_hash(key, text, mac, e);
+    if (rc == 0)
+        snprintf(out, AUTH_FORWARD_MAX, "%d %lld %ld %s %s %s", (int)who->role,
+                 (long long)who->token_id, ts, who->name[0] ? who->name : "-",
+                 who->user[0] ? who->user : "-", mac);
+    return rc;
+}
+
+int auth_forward_verify(const unsigned char key[32], const char *header, const char *method,
+                        const char *uri, double now, struct auth_principal *who,
+                        struct err *e)
+{
+    struct auth_principal p;
+    char name[64], user[64], mac[HASH_HEX + 1], want[HASH_HEX + 1], text[8192];
+    long long tok;
+    long ts;
+    int role;
+
+    memset(&p, 0, sizeof(p));
+    if (sscanf(header, "%d %lld %ld %63s %63s %64s", &role, &tok, &ts, name, user, mac) != 6 ||
+        role < AUTH_NONE || role > AUTH_ADMIN || strlen(mac) != HASH_HEX)
+        return err_set(e, ST_EINVAL, "a forwarded request's %s header is malformed",
+                       X_STRATUS_FORWARDED);
+    if (fabs(now - (double)ts) > AUTH_FORWARD_AGE_S)
+        return err_set(e, ST_EINVAL, "a forwarded request is too old (or the servers' clocks "
+                       "differ by more than %d s)", AUTH_FORWARD_AGE_S);
+    p.role = (enum auth_role)role;
+    p.token_id = tok;
+    snprintf(p.name, sizeof(p.name), "%s", strcmp(name, "-") ? name : "");
+    snprintf(p.user, sizeof(p.user), "%s", strcmp(user, "-") ? user : "");
+    forward_text(&p, ts, method, uri, text, sizeof(text));
+    if (token_hash(key, text, want, e) != 0)
+        return e->code;
+    if (CRYPTO_memcmp(want, mac, HASH_HEX) != 0)
+        return err_set(e, ST_EINVAL, "a forwarded request's signature does not verify (do "
+                       "the servers share one server.secret? docs/ha.md)");
+    *who = p;
+    return 0;
 }

@@ -62,6 +62,23 @@ void auth_sha256_hex(const void *data, size_t len, char out[65]);
 /* A new API key, prefix + base64url of 32 random bytes, into key (n bytes,
  * room for the prefix and 44 more), and its auth_sha256_hex into digest. */
 int auth_key_create(const char *prefix, char *key, size_t n, char digest[65], struct err *e);
+/* A follower's request forwarded to the leader (docs/ha.md) carries who the
+ * follower found the caller to be, signed with the servers' shared secret:
+ * the header X_STRATUS_FORWARDED, "ROLE TOKEN_ID TIME NAME USER HMAC"
+ * (NAME and USER "-" when empty; HMAC over those and the method and URI).
+ * auth_forward_sign writes it into out (AUTH_FORWARD_MAX bytes);
+ * auth_forward_verify takes it (within AUTH_FORWARD_AGE_S of now) or says
+ * ST_EINVAL. */
+#define X_STRATUS_FORWARDED "X-Stratus-Forwarded"
+#define AUTH_FORWARD_MAX 320
+#define AUTH_FORWARD_AGE_S 300
+int auth_forward_sign(const unsigned char key[32], const struct auth_principal *who,
+                      const char *method, const char *uri, double now, char *out,
+                      struct err *e);
+int auth_forward_verify(const unsigned char key[32], const char *header, const char *method,
+                        const char *uri, double now, struct auth_principal *who,
+                        struct err *e);
+
 /* Revoke a live token by name or by id ("7"); ST_ENOTFOUND if none. */
 int auth_token_revoke(struct store *st, const char *name_or_id, double now, struct err *e);
 

@@ -429,6 +429,8 @@ void srv_http_recheck(struct srv *s)
     }
 }
 
+static const char *method_name(enum evhttp_cmd_type c);
+
 /* ---- who is calling ---- */
 
 /* The UNIX socket: its owner (our uid) is the admin "owner". */
@@ -481,7 +483,19 @@ static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_p
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     struct err e;
 
+    const char *fwd = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                         X_STRATUS_FORWARDED);
+
     who->role = AUTH_NONE;
+    if (fwd != NULL) {
+        err_clear(&e);
+        if (auth_forward_verify(s->secret, fwd, method_name(evhttp_request_get_command(req)),
+                                evhttp_request_get_uri(req), clock_now(&clock_wall), who,
+                                &e) == 0)
+            return 0;
+        resp_err(rp, 401, ST_EINVAL, e.msg);
+        return -1;
+    }
     if (h == NULL) {
         identify_cookie(s, req, who, session);
         return 0;
@@ -503,6 +517,153 @@ static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_p
     if (e.code != ST_ENOTFOUND)
         log_error("checking a token: %s", err_name(e.code));
     return -1;
+}
+
+/* ---- forwarding to the leader (docs/ha.md) ----
+ *
+ * A follower answers reads of the store itself; what needs the leader -
+ * any write, and the services' live state (their replica sets, the routers'
+ * long polls, load reports), and the teams' usage - it forwards to the URL
+ * in the lease, with who the caller is signed in X_STRATUS_FORWARDED, and
+ * hands the leader's answer back as it came.  With no leader, or one that
+ * does not answer (a takeover under way), the caller gets 503 with
+ * Retry-After: nothing was done, so asking again is safe. */
+
+struct fwd {
+    struct http_state *hs;
+    struct evhttp_request *in;        /* the caller's; NULL once it went away */
+    struct evhttp_connection *out;    /* to the leader */
+};
+
+static int forward_wanted(const struct srv *s, const struct api_req *rq)
+{
+    if (!s->shared || s->leader)
+        return 0;
+    if (strcmp(rq->method, "GET") != 0)
+        return 1;
+    return strncmp(rq->path, "/v1/services", 12) == 0 || strncmp(rq->path, "/v1/teams", 9) == 0;
+}
+
+static void fwd_unavailable(struct evhttp_request *in, const char *why)
+{
+    struct api_resp rp;
+
+    memset(&rp, 0, sizeof(rp));
+    resp_err(&rp, 503, ST_EFENCED, why);
+    evhttp_add_header(evhttp_request_get_output_headers(in), "Retry-After", "1");
+    send_resp(in, &rp);
+    api_resp_clear(&rp);
+}
+
+static void fwd_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evhttp_connection_free(arg);
+}
+
+static void fwd_done(struct fwd *f)
+{
+    if (f->in != NULL)
+        evhttp_connection_set_closecb(evhttp_request_get_connection(f->in), NULL, NULL);
+    /* not from inside the connection's own callback */
+    event_base_once(f->hs->s->base, -1, EV_TIMEOUT, fwd_free_cb, f->out, NULL);
+    free(f);
+}
+
+static void on_fwd_reply(struct evhttp_request *r, void *arg)
+{
+    static const char *const keep[] = {"Content-Type", "Retry-After", "ETag", "Location",
+                                       "Cache-Control", "Set-Cookie", "WWW-Authenticate",
+                                       NULL};
+    struct fwd *f = arg;
+    struct evkeyvalq *h;
+    const char *v;
+    int code = r ? evhttp_request_get_response_code(r) : 0, i;
+
+    if (f->in != NULL && code == 0) {
+        fwd_unavailable(f->in, "the leader did not answer (a takeover may be under way); "
+                               "nothing was done: try again");
+    } else if (f->in != NULL) {
+        h = evhttp_request_get_output_headers(f->in);
+        for (i = 0; keep[i] != NULL; i++)
+            if ((v = evhttp_find_header(evhttp_request_get_input_headers(r), keep[i])) != NULL)
+                evhttp_add_header(h, keep[i], v);
+        evhttp_add_header(h, "X-Stratus-Leader", "forwarded");
+        evbuffer_add_buffer(evhttp_request_get_output_buffer(f->in),
+                            evhttp_request_get_input_buffer(r));
+        evhttp_send_reply(f->in, code, evhttp_request_get_response_code_line(r), NULL);
+    }
+    fwd_done(f);
+}
+
+static void on_fwd_client_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    ((struct fwd *)arg)->in = NULL; /* the leader's answer is dropped */
+}
+
+static void forward(struct http_state *hs, struct evhttp_request *in,
+                    const struct auth_principal *who, const char *method)
+{
+    struct srv *s = hs->s;
+    struct evhttp_uri *u = s->lease.url[0] && s->lease.expires_in > 0
+                               ? evhttp_uri_parse(s->lease.url) : NULL;
+    const char *host = u ? evhttp_uri_get_host(u) : NULL;
+    int port = u ? evhttp_uri_get_port(u) : -1;
+    char sig[AUTH_FORWARD_MAX], hostport[300];
+    struct evhttp_request *r;
+    struct evkeyvalq *h;
+    const char *v;
+    struct fwd *f;
+    struct err e;
+
+    err_clear(&e);
+    if (host == NULL || port <= 0 ||
+        auth_forward_sign(s->secret, who, method, evhttp_request_get_uri(in),
+                          clock_now(&clock_wall), sig, &e) != 0) {
+        fwd_unavailable(in, s->db_error[0] ? "this server cannot reach the store, and "
+                                              "the leader is not known: try again"
+                                           : "no server is the leader just now (a "
+                                             "takeover is under way): try again");
+        if (u)
+            evhttp_uri_free(u);
+        return;
+    }
+    f = xcalloc(1, sizeof(*f));
+    f->hs = hs;
+    f->in = in;
+    f->out = evhttp_connection_base_new(s->base, NULL, host, (unsigned short)port);
+    r = f->out ? evhttp_request_new(on_fwd_reply, f) : NULL;
+    if (r == NULL) {
+        if (f->out)
+            evhttp_connection_free(f->out);
+        free(f);
+        evhttp_uri_free(u);
+        fwd_unavailable(in, "cannot open a connection to the leader: try again");
+        return;
+    }
+    /* long polls are held up to ENDPOINTS_HOLD_S and the like: more than that */
+    evhttp_connection_set_timeout(f->out, 300);
+    h = evhttp_request_get_output_headers(r);
+    snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
+    evhttp_add_header(h, "Host", hostport);
+    evhttp_add_header(h, X_STRATUS_FORWARDED, sig);
+    if ((v = evhttp_find_header(evhttp_request_get_input_headers(in), "Content-Type")))
+        evhttp_add_header(h, "Content-Type", v);
+    if ((v = evhttp_find_header(evhttp_request_get_input_headers(in), "If-None-Match")))
+        evhttp_add_header(h, "If-None-Match", v);
+    evbuffer_add_buffer(evhttp_request_get_output_buffer(r), evhttp_request_get_input_buffer(in));
+    evhttp_connection_set_closecb(evhttp_request_get_connection(in), on_fwd_client_close, f);
+    if (evhttp_make_request(f->out, r, evhttp_request_get_command(in),
+                            evhttp_request_get_uri(in)) != 0) {
+        /* libevent freed r and will not call back */
+        evhttp_connection_set_closecb(evhttp_request_get_connection(in), NULL, NULL);
+        evhttp_connection_free(f->out);
+        free(f);
+        fwd_unavailable(in, "cannot send the request to the leader: try again");
+    }
+    evhttp_uri_free(u);
 }
 
 /* ---- requests ---- */
@@ -583,6 +744,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         rc = build_req(s, req, &rq, &path, &rp);
     rq.tls = l->ssl != NULL;
     rq.session = session[0] ? session : NULL;
+    if (rc == 0 && forward_wanted(s, &rq)) {
+        forward(l->hs, req, &who, rq.method);
+        free(path);
+        return;
+    }
     if (rc == 0)
         api_handle(s, &rq, &rp);
     metrics_api(s->m, rp.route ? rp.route : "unmatched", rp.status, clock_mono() - t0);

@@ -675,6 +675,22 @@ static void render_process(struct buf *b, struct srv *s)
     buf_puts(b, "stratus_start_time_seconds ");
     num(b, s->started_at);
     buf_puts(b, "\n");
+    if (!s->shared)
+        return;
+    family(b, "stratus_leader", "gauge",
+           "1 while this server holds the store's lease and runs the controller.");
+    buf_printf(b, "stratus_leader %d\n", s->leader ? 1 : 0);
+    family(b, "stratus_leader_terms_total", "counter", "Times this server became the leader.");
+    buf_printf(b, "stratus_leader_terms_total %" PRIu64 "\n", s->leader_terms);
+    family(b, "stratus_lease_epoch", "gauge", "The lease's epoch as last seen.");
+    buf_printf(b, "stratus_lease_epoch %lld\n", (long long)s->lease.epoch);
+    family(b, "stratus_lease_age_seconds", "gauge",
+           "Seconds since the lease's holder renewed it, at the last look (every lease/4).");
+    buf_puts(b, "stratus_lease_age_seconds ");
+    num(b, s->lease.age);
+    buf_puts(b, "\n");
+    family(b, "stratus_store_up", "gauge", "1 when the last look at the store's lease worked.");
+    buf_printf(b, "stratus_store_up %d\n", s->db_error[0] ? 0 : 1);
 }
 
 static void render_jobs(struct buf *b, const struct metrics *m, const struct scrape *sc)

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +88,9 @@ struct srv_priv {
     unsigned zero_steps;        /* consecutive steps that asked for another at once */
     int ready_written;          /* controller.ready is written */
     int stopping;               /* the store is gone: stopping */
+    struct event *lease_timer;  /* shared stores: take or renew the lease */
+    struct event *listen_ev;    /* shared stores: the store's notifications */
+    int listen_fd;              /* what listen_ev waits on; -1 = none */
 };
 
 /* ---- files in the home: lock, pid, ready ---- */
@@ -354,6 +358,21 @@ int srv_set_org(struct srv *s, struct org *g, struct err *e)
     return 0;
 }
 
+/* This server's name in the lease: host, pid and 32 random bits, so that a
+ * server restarted with the pid of a dead one is another holder. */
+static int holder_name(struct srv *s, struct err *e)
+{
+    char host[64] = "";
+    uint32_t r;
+
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return err_set(e, ST_EIO, "cannot read random bytes: %s", strerror(errno));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(s->holder, sizeof(s->holder), "%s/%ld/%08x", host[0] ? host : "?",
+             (long)getpid(), (unsigned)r);
+    return 0;
+}
+
 int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err *e)
 {
     int rc;
@@ -375,8 +394,11 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
         return rc;
     /* The driver's state and the checkpoints belong to this store, not to
      * the home: a new store in it must not adopt them. */
-    s->state_dir = cli_state_dir(s->home, s->st);
+    s->state_dir = s->conf->state_dir ? xstrdup(s->conf->state_dir)
+                                      : cli_state_dir(s->home, s->st);
     s->ckpt_root = xasprintf("%s/checkpoints", s->state_dir);
+    s->shared = store_shared(s->st);
+    s->priv->listen_fd = -1;
     rc = auth_secret_load(s->home, s->secret, e);
     if (rc == 0)
         rc = secret_key_derive(s->secret, s->secrets_key, e);
@@ -384,6 +406,8 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
         rc = load_policy(s, e);
     if (rc == 0)
         rc = load_org(s, e);
+    if (rc == 0 && s->shared)
+        return holder_name(s, e); /* the controller waits for the lease */
     if (rc == 0)
         rc = open_drivers(s, e);
     if (rc == 0)
@@ -404,9 +428,15 @@ static void free_events(struct srv *s)
         event_free(p->wake[i]);
     if (p && p->store_check)
         event_free(p->store_check);
+    if (p && p->lease_timer)
+        event_free(p->lease_timer);
+    if (p && p->listen_ev)
+        event_free(p->listen_ev);
     if (p) {
         p->nsig = p->nwake = 0;
         p->store_check = NULL;
+        p->lease_timer = NULL;
+        p->listen_ev = NULL;
     }
     if (s->step_timer)
         event_free(s->step_timer);
@@ -496,12 +526,16 @@ int srv_store_still_ours(const struct srv *s)
 
 static void watch_wake_fds(struct srv *s);
 static void unwatch_wake_fds(struct srv *s);
+static void step_down(struct srv *s, const char *why);
+static void tell_followers(struct srv *s);
 
 /* After a failed step: a driver that cannot hand out its last events again
  * in-process is closed and opened again (a new driver replays what was not
  * acknowledged), and the controller with it, which reloads from the store. */
 static int recover(struct srv *s, struct err *e)
 {
+    if (s->shared && !s->leader)
+        return 0; /* the controller is the leader's */
     if (s->sched != NULL && driver_can_rewind(&s->drv))
         return 0;
     sched_close(s->sched);
@@ -531,7 +565,15 @@ static double step_once(struct srv *s)
 
         next = svc_next < next ? svc_next : next;
         srv_http_recheck(s); /* long polls waiting for what the step changed */
+        if (s->shared)
+            tell_followers(s);
     }
+    if (rc != 0 && e.code == ST_EFENCED) {
+        step_down(s, e.msg);
+        return SRV_IDLE_MAX_S;
+    }
+    if (s->shared && s->leader && s->first_step_at == 0 && rc == 0)
+        s->first_step_at = clock_now(&clock_wall);
     s->gen++; /* the step may have written: rendered replies are stale */
     s->steps++;
     s->last_step_at = clock_now(&clock_wall);
@@ -643,6 +685,8 @@ void srv_stop_store_gone(struct srv *s)
     srv_stop(s);
 }
 
+static int lease_fresh(struct srv *s);
+
 static void on_step(evutil_socket_t fd, short what, void *arg)
 {
     struct srv *s = arg;
@@ -654,6 +698,8 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
         srv_stop_store_gone(s);
         return;
     }
+    if (s->shared && !lease_fresh(s))
+        return; /* a follower: the lease timer makes it the leader, if ever */
     next = step_once(s);
     mark_ready(s, next);
     arm_step(s, next_wait(s, next));
@@ -746,6 +792,237 @@ static void on_store_check(evutil_socket_t fd, short what, void *arg)
         srv_stop_store_gone(arg);
 }
 
+/* ---- leadership (a store several servers share: docs/ha.md) ----
+ *
+ * Every server of the store tries to take the lease every lease/4; the one
+ * that holds it opens the drivers, the services' manager and the
+ * controller and steps; the others serve reads and forward the rest
+ * (forward.c).  The leader renews on the same timer and acts only while
+ * its last renewal is younger than LEASE_SAFE x lease by its own monotonic
+ * clock: a leader that was paused or cut off from the database stops on
+ * its own before its lease can lapse, and should a step of it still get to
+ * the database, the fence (store.h) refuses it.  A leader that cannot
+ * renew, is deposed or fenced closes all of that without touching what
+ * runs (the drivers' work lives on; the next leader adopts it) and is a
+ * follower again. */
+
+#define LEASE_SAFE 0.75   /* of the lease: a leader acts only this long after a renewal */
+#define LEASE_TRIES 4     /* takes or renewals per lease */
+
+static void on_listen(evutil_socket_t fd, short what, void *arg);
+
+/* Close the controller, the manager and the drivers (nothing they run is
+ * stopped: closing a driver leaves its work running). */
+static void close_controller(struct srv *s)
+{
+    sched_close(s->sched);
+    s->sched = NULL;
+    srv_serve_close(s);
+    unwatch_wake_fds(s);
+    if (s->drv.ops != NULL)
+        driver_close(&s->drv);
+    memset(&s->drv, 0, sizeof(s->drv));
+}
+
+static void step_down(struct srv *s, const char *why)
+{
+    if (!s->leader)
+        return;
+    log_error("server %ld: no longer the leader (epoch %lld): %s", (long)getpid(),
+              (long long)s->epoch, why);
+    close_controller(s);
+    s->leader = 0;
+    s->epoch = 0;
+    s->leader_since = 0;
+    s->failures = 0;
+    s->gen++;
+    srv_http_recheck(s); /* held polls answer as a follower would */
+}
+
+static int become_leader(struct srv *s, struct err *e)
+{
+    int rc = open_drivers(s, e);
+
+    if (rc == 0) {
+        watch_wake_fds(s);
+        rc = srv_serve_open(s, e);
+    }
+    if (rc == 0)
+        rc = open_sched(s, e);
+    if (rc != 0) {
+        close_controller(s);
+        return rc;
+    }
+    s->leader = 1;
+    s->epoch = s->lease.epoch;
+    s->leader_terms++;
+    s->leader_since = clock_now(&clock_wall);
+    s->first_step_at = 0;
+    s->failures = 0;
+    s->gen++;
+    log_info("server %ld: the leader now (epoch %lld); resuming from the store",
+             (long)getpid(), (long long)s->epoch);
+    return 0;
+}
+
+/* Take or renew the lease, and act on what it says. */
+static void lease_tick(struct srv *s)
+{
+    char url[STORE_LEASE_URL_MAX] = "", why[STORE_HOLDER_MAX + 96];
+    struct store_lease l;
+    double t0 = clock_mono();
+    struct err e;
+    int held = 0;
+
+    err_clear(&e);
+    if (s->http == NULL || srv_http_url(s, url, sizeof(url), &e) != 0)
+        url[0] = '\0'; /* no TCP listener: followers cannot forward to us */
+    err_clear(&e);
+    if (store_lease_take(s->st, s->holder, url, s->conf->lease_s, &held, &l, &e) != 0) {
+        if (s->db_error[0] == '\0')
+            log_error("server %ld: the store cannot be reached: %s", (long)getpid(), e.msg);
+        snprintf(s->db_error, sizeof(s->db_error), "%s", e.msg);
+        if (s->leader && t0 - s->lease_ok_mono > s->conf->lease_s * LEASE_SAFE)
+            step_down(s, "the lease could not be renewed in time, so this server stops "
+                         "acting (it takes the lease again once the store answers)");
+        return;
+    }
+    if (s->db_error[0] != '\0')
+        log_info("server %ld: the store answers again", (long)getpid());
+    s->db_error[0] = '\0';
+    s->lease = l;
+    if (s->priv->listen_ev == NULL)
+        on_listen(-1, 0, s); /* (again) after the database was away */
+    if (!held) {
+        snprintf(why, sizeof(why), "%s holds the lease (epoch %lld)", l.holder,
+                 (long long)l.epoch);
+        step_down(s, why);
+        return;
+    }
+    s->lease_ok_mono = t0;
+    if (s->leader && s->epoch == l.epoch)
+        return;
+    step_down(s, "the lease was taken anew (a newer epoch)");
+    if (become_leader(s, &e) != 0) {
+        log_error("server %ld: cannot run the controller, so it gives the lease up: %s",
+                  (long)getpid(), e.msg);
+        err_clear(&e);
+        store_lease_drop(s->st, s->holder, &e);
+        return;
+    }
+    srv_wake(s);
+}
+
+static void on_lease_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    lease_tick(arg);
+}
+
+/* May the leader act now?  Renews first when the last renewal is too old
+ * (a leader resumed after a pause finds out here, before it acts). */
+static int lease_fresh(struct srv *s)
+{
+    if (s->leader && clock_mono() - s->lease_ok_mono > s->conf->lease_s * LEASE_SAFE)
+        lease_tick(s);
+    return s->leader;
+}
+
+/* After a leader's step: NOTIFY, so followers' held requests and caches
+ * see what it changed. */
+static void tell_followers(struct srv *s)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (store_notify(s->st, &e) != 0)
+        log_warn("notifying the other servers: %s", e.msg);
+}
+
+/* The store's notifications: another server changed something.  A
+ * follower drops what it rendered, reloads the settings it keeps (the
+ * policy, the teams) and answers held requests that can be; a leader
+ * steps (a write by a command that went to the store itself).  Called
+ * with fd -1 to (re)open the listening side. */
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+    struct srv *s = arg;
+    struct srv_priv *p = s->priv;
+    int n = 0, newfd = p->listen_fd, renewed = 1;
+    struct err e;
+
+    (void)what;
+    err_clear(&e);
+    if (fd < 0 || p->listen_ev == NULL)
+        n = store_listen(s->st, &newfd, &e) == 0 ? 1 : -1;
+    else
+        n = store_listen_read(s->st, &newfd, &renewed, &e);
+    if (renewed || newfd != p->listen_fd || n < 0) {
+        if (p->listen_ev != NULL)
+            event_free(p->listen_ev);
+        p->listen_ev = NULL;
+        p->listen_fd = n < 0 ? -1 : newfd;
+        if (p->listen_fd >= 0) {
+            p->listen_ev = event_new(s->base, p->listen_fd, EV_READ | EV_PERSIST, on_listen, s);
+            if (p->listen_ev == NULL || event_add(p->listen_ev, NULL) != 0)
+                log_error("cannot watch the store's notifications; they wait for the lease "
+                          "timer");
+        }
+    }
+    if (n <= 0)
+        return;
+    if (s->leader) {
+        srv_wake(s);
+        return;
+    }
+    s->gen++;
+    free(s->policy_text);
+    s->policy_text = NULL;
+    policy_free(s->policy);
+    s->policy = NULL;
+    org_free(s->org);
+    s->org = NULL;
+    err_clear(&e);
+    if (load_policy(s, &e) != 0 || load_org(s, &e) != 0)
+        log_warn("reloading the settings: %s", e.msg);
+    if (s->org == NULL)
+        org_from_json(NULL, &s->org, &e);
+    srv_http_recheck(s);
+}
+
+/* The timer and the first take; the listeners are open (the lease
+ * carries their URL). */
+static int start_leadership(struct srv *s, struct err *e)
+{
+    struct srv_priv *p = s->priv;
+    double every = s->conf->lease_s / LEASE_TRIES;
+    struct timeval tv = {(time_t)every, (suseconds_t)((every - (double)(time_t)every) * 1e6)};
+
+    p->lease_timer = event_new(s->base, -1, EV_PERSIST, on_lease_timer, s);
+    if (p->lease_timer == NULL || event_add(p->lease_timer, &tv) != 0)
+        return err_set(e, ST_EINTERNAL, "cannot create the lease's timer");
+    lease_tick(s);
+    if (p->listen_ev == NULL && s->db_error[0] == '\0')
+        on_listen(-1, 0, s);
+    return 0;
+}
+
+/* A clean stop: the leader gives the lease up, so a follower need not wait
+ * for it to lapse. */
+static void end_leadership(struct srv *s)
+{
+    struct err e;
+
+    if (!s->leader)
+        return;
+    close_controller(s);
+    s->leader = 0;
+    err_clear(&e);
+    if (store_lease_drop(s->st, s->holder, &e) != 0)
+        log_warn("giving the lease up: %s (the others wait for it to lapse)", e.msg);
+}
+
 static void on_sigpipe(int sig)
 {
     (void)sig; /* a client that went away: the write fails with EPIPE instead */
@@ -827,19 +1104,30 @@ int srv_run(struct srv *s, struct err *e)
     rc = add_events(s, e);
     if (rc != 0)
         return rc;
-    next = catch_up(s);
-    if (!srv_store_still_ours(s)) {
-        srv_stop_store_gone(s);
-        return 0;
+    if (s->shared) {
+        /* Listeners first: followers serve, and the lease carries our URL. */
+        rc = srv_http_open(s, e);
+        if (rc == 0)
+            rc = start_leadership(s, e);
+        if (rc != 0)
+            return rc;
+        next = s->leader ? catch_up(s) : 1;
+    } else {
+        next = catch_up(s);
+        if (!srv_store_still_ours(s)) {
+            srv_stop_store_gone(s);
+            return 0;
+        }
+        rc = srv_http_open(s, e);
+        if (rc != 0)
+            return rc;
     }
-    rc = srv_http_open(s, e);
-    if (rc != 0)
-        return rc;
     mark_ready(s, next);
     arm_step(s, next_wait(s, next));
     log_info("server %ld ready for %s", (long)getpid(), s->home);
     if (event_base_dispatch(s->base) < 0)
         rc = err_set(e, ST_EINTERNAL, "the event loop failed");
+    end_leadership(s);
     srv_http_close(s);
     free_events(s);
     event_base_free(s->base);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "../driver/driver.h"
+#include "../store/store.h"
 #include "../util/err.h"
 
 struct api_cache;
@@ -82,6 +83,19 @@ struct srv {
     void *http;               /* http.c's state */
     struct srv_priv *priv;    /* server.c's own: lock, store identity, drivers'
                                  world, signal and wake events */
+    /* Leadership (docs/ha.md): on a store several servers share, the one
+     * holding the store's lease runs the controller, the drivers and the
+     * services; the others (followers) serve reads and forward the rest. */
+    int shared;               /* the store takes a lease (PostgreSQL) */
+    int leader;               /* holds the lease: runs the controller */
+    char holder[STORE_HOLDER_MAX]; /* this server's name in the lease */
+    struct store_lease lease; /* as the last look at it found it */
+    double lease_ok_mono;     /* clock_mono() before the last take that held */
+    int64_t epoch;            /* of this server's leadership; 0 = follower */
+    uint64_t leader_terms;    /* times this server became the leader */
+    double leader_since;      /* wall time it became the leader; 0 = follower */
+    double first_step_at;     /* wall time of its first step as leader */
+    char db_error[ST_ERR_MSG_MAX];       /* why the store cannot be reached; "" = it can */
 };
 
 /* Open everything but the loop: store, catalog, secret, policy, drivers and

@@ -680,14 +680,29 @@ static int read_store(const struct cctx *x, const struct ynode *n, struct err *e
     return 0;
 }
 
+/* The leader lease's time (docs/ha.md): a duration of 1 s to 5 min. */
+static int read_lease(const struct cctx *x, const struct ynode *n, double *out,
+                      struct err *e)
+{
+    int rc = read_duration(x, n, "lease", out, e);
+
+    if (rc == 0 && (*out < 1 || *out > 300))
+        rc = yerr(x->d, n, ST_EINVAL, e,
+                  "lease must be 1s to 5m (how long a leader that stopped answering "
+                  "keeps the lease: a follower takes over within about that)");
+    return rc;
+}
+
 static int read_top(const struct cctx *x, const struct ynode *root, struct err *e)
 {
-    static const char *const keys[] = {"listen",   "store",   "catalog", "max_body",
-                                       "displace", "drivers", NULL};
+    static const char *const keys[] = {"listen",   "store",   "catalog",   "max_body",
+                                       "displace", "drivers", "state_dir", "lease",
+                                       NULL};
     const struct ynode *store = ymap_get(root, "store"), *cat = ymap_get(root, "catalog");
     const struct ynode *body = ymap_get(root, "max_body"),
                        *disp = ymap_get(root, "displace");
     const struct ynode *drivers = ymap_get(root, "drivers");
+    const struct ynode *sdir = ymap_get(root, "state_dir"), *lease = ymap_get(root, "lease");
     int rc = ymap_check_keys(x->d, root, keys, "the server configuration", e);
 
     if (rc == 0)
@@ -701,6 +716,10 @@ static int read_top(const struct cctx *x, const struct ynode *root, struct err *
                        e);
     if (rc == 0 && disp != NULL)
         rc = yget_bool(x->d, disp, "displace", &x->c->displace, e);
+    if (rc == 0 && sdir != NULL)
+        rc = read_path(x, sdir, "state_dir", &x->c->state_dir, e);
+    if (rc == 0 && lease != NULL)
+        rc = read_lease(x, lease, &x->c->lease_s, e);
     if (rc == 0 && drivers != NULL)
         return read_drivers(x, drivers, e);
     if (rc == 0) {
@@ -721,6 +740,7 @@ static int load_file(const char *path, const char *home, const struct catalog *c
 
     c->path = xstrdup(path);
     c->max_body = DEFAULT_MAX_BODY;
+    c->lease_s = SRV_LEASE_DEFAULT_S;
     c->displace = getenv("STRATUS_NO_DISPLACE") == NULL;
     if (rc == 0 && d.root != NULL && !ynode_is_null(d.root))
         rc = yexpect(&d, d.root, Y_MAP, "the server configuration", e);
@@ -768,6 +788,8 @@ static int env_driver(const char *home, struct srv_driver_conf *dc, struct err *
 static struct srv_conf *conf_new(const char *home)
 {
     struct srv_conf *c = xcalloc(1, sizeof(*c));
+
+    c->lease_s = SRV_LEASE_DEFAULT_S;
 
     default_listener(c, home);
     c->store_path = xasprintf("%s/stratus.db", home);
@@ -832,6 +854,7 @@ void srv_conf_free(struct srv_conf *c)
     free(c->path);
     free(c->store_path);
     free(c->catalog_dir);
+    free(c->state_dir);
     free(c);
 }
 

@@ -54,7 +54,13 @@ struct srv_conf {
     size_t ndrivers;
     size_t max_body;         /* request body limit, bytes (default 1 MiB) */
     int displace;            /* displace lower-priority spot jobs (default 1) */
+    char *state_dir;         /* the drivers' state and checkpoints; NULL = the
+                                home's state/<store id> (servers sharing a
+                                store share it: docs/ha.md) */
+    double lease_s;          /* the leader lease, when the store is shared */
 };
+
+#define SRV_LEASE_DEFAULT_S 10.0
 
 /* Load path (relative paths in it are taken from the home), or, when path is
  * NULL, home/server.yaml if it exists, else the built-in default. cat (may be

@@ -17,7 +17,8 @@
  *      text results, through rows.c's per-value tables;
  *   4. connecting, the writer lock and transactions, migration, identity;
  *   5. one section per record type, in the order of store.h;
- *   6. the ops table.
+ *   6. the ops table (after 7);
+ *   7. leadership: the leader lease, the fence, LISTEN/NOTIFY.
  *
  * One writer at a time, as SQLite: every write takes a transaction-scoped
  * advisory lock (PG_WRITE_LOCK) first - store_begin() takes it at BEGIN,
@@ -54,6 +55,10 @@
 
 /* The advisory lock every writer holds until its transaction ends ("Stra"). */
 #define PG_WRITE_LOCK "1400140385"
+
+/* The SQLSTATE of a write refused by the fence (section 7): class SR is
+ * no PostgreSQL class, so it is only ever ours. */
+#define PG_FENCED_STATE "SR001"
 
 /* ---- 1. schema ---------------------------------------------------------------
  *
@@ -366,7 +371,7 @@ struct pg {
     /* What must run before the next statement, sent with it in one round
      * trip (pipeline mode): BEGIN and the writer lock for a write outside a
      * transaction, the savepoint of a write inside one (section 4). */
-    const char *pre[3];
+    const char *pre[4];
     int npre;
     int sp_open;     /* the last write's savepoint is still open (released with
                         the next write's, or by the transaction's end) */
@@ -374,6 +379,15 @@ struct pg {
                         a write's own): a lost connection then loses it */
     int commit_sent; /* a write's own COMMIT went out: if the connection was
                         lost then, whether it was stored is unknown */
+    char *uri;       /* the connection string as given (password and all): for
+                        the listening connection; never printed */
+    /* Leadership (section 7): the fence every write transaction checks
+     * first, once a lease was taken; NULL = none. */
+    char *fence_sql;
+    int64_t fence_epoch;
+    PGconn *listen;  /* LISTEN's own connection; NULL until store_listen */
+    int lease_ready; /* the lease's table and fence function are there */
+    int idle_ms;     /* idle_in_transaction_session_timeout once fenced; 0 = off */
 };
 
 /* ---- 3. errors, binding, reading -------------------------------------------- */
@@ -398,6 +412,11 @@ static int pg_fail(struct pg *p, PGresult *res, const char *op, struct err *e)
                        p->path, op, buf);
     if (state == NULL)
         return err_set(e, ST_EIO, "%s: %s: %s", p->path, op, buf);
+    if (strcmp(state, PG_FENCED_STATE) == 0)
+        return err_set(e, ST_EFENCED,
+                       "%s: %s: this server is no longer the leader (another took the "
+                       "lease at a newer epoch than %" PRId64 "); nothing of it is stored",
+                       p->path, op, p->fence_epoch);
     if (strcmp(state, "23503") == 0)
         return err_set(e, ST_EIO, "%s: %s: FOREIGN KEY constraint failed (%s)", p->path,
                        op, buf);
@@ -797,8 +816,14 @@ static int pg_begin_db(struct pg *p, const char *op, struct err *e)
         return rc;
     p->tx_open = 1;
     rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op, e);
+    if (rc == 0 && p->fence_sql != NULL)
+        rc = pg_sql_exec(p, p->fence_sql, op, e);
     if (rc == 0)
         return 0;
+    if (e != NULL && e->code == ST_EFENCED) {
+        pg_rollback_db(p);
+        return rc;
+    }
     pg_rollback_db(p);
     if (PQstatus(p->conn) == CONNECTION_OK)
         return rc;
@@ -870,6 +895,8 @@ static int pg_atomic_enter(struct pg *p, int *own, const char *op, struct err *e
     if (!p->st->in_tx) {
         p->pre[p->npre++] = "BEGIN";
         p->pre[p->npre++] = "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")";
+        if (p->fence_sql != NULL)
+            p->pre[p->npre++] = p->fence_sql;
         *own = PG_OWN_TX;
         return 0;
     }
@@ -918,8 +945,9 @@ static void pg_notice(void *arg, const char *msg)
 static int pg_session(struct pg *p, const char *op, struct err *e)
 {
     char *set = xasprintf("SET lock_timeout = %d; SET extra_float_digits = 3;"
-                          " SET client_min_messages = warning",
-                          p->lock_wait_ms > 0 ? p->lock_wait_ms : 1);
+                          " SET client_min_messages = warning;"
+                          " SET idle_in_transaction_session_timeout = %d",
+                          p->lock_wait_ms > 0 ? p->lock_wait_ms : 1, p->idle_ms);
     int rc = pg_sql_exec(p, set, op, e);
 
     free(set);
@@ -928,13 +956,21 @@ static int pg_session(struct pg *p, const char *op, struct err *e)
 
 /* Connect to uri and set the session up.  A missing connect_timeout is 10 s
  * (libpq waits forever on a host that does not answer). */
-static int pg_connect(struct pg *p, const char *uri, struct err *e)
+static PGconn *pg_dial(const char *uri)
 {
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *const vals[] = {"10", "stratus", uri, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
 
-    p->conn = PQconnectdbParams(keys, vals, 1);
-    BUG_ON(p->conn == NULL); /* libpq could not allocate a connection */
+    BUG_ON(c == NULL); /* libpq could not allocate a connection */
+    if (PQstatus(c) == CONNECTION_OK)
+        PQsetNoticeProcessor(c, pg_notice, NULL);
+    return c;
+}
+
+static int pg_connect(struct pg *p, const char *uri, struct err *e)
+{
+    p->conn = pg_dial(uri);
     if (PQstatus(p->conn) != CONNECTION_OK) {
         char msg[512];
         size_t n;
@@ -950,7 +986,6 @@ static int pg_connect(struct pg *p, const char *uri, struct err *e)
                        "scripts/postgres-local.sh start DIR; see docs/postgres.md)",
                        p->path, msg);
     }
-    PQsetNoticeProcessor(p->conn, pg_notice, NULL);
     return pg_session(p, "opening", e);
 }
 
@@ -1165,6 +1200,10 @@ static void pg_close(struct store *st)
 
     if (p->conn != NULL)
         PQfinish(p->conn); /* the server rolls back a transaction left open */
+    if (p->listen != NULL)
+        PQfinish(p->listen);
+    free(p->uri);
+    free(p->fence_sql);
     memset(p, 0, sizeof(*p));
 }
 
@@ -1181,6 +1220,7 @@ static int pg_open(struct store *st, const char *path, struct err *e)
     p->st = st;
     p->path = st->path;
     p->lock_wait_ms = store_lock_wait_ms;
+    p->uri = xstrdup(path);
     rc = pg_connect(p, path, e);
     if (rc == 0)
         rc = pg_migrate(st, e);
@@ -2043,6 +2083,247 @@ static int pg_data_list(struct store *st, const char *dataset, int live_only,
                     "listing data replicas", e);
 }
 
+/* ---- 7. leadership: the lease, the fence, notifications ----------------------
+ *
+ * The lease is one row, leader_lease(id = 1), outside the versioned schema:
+ * made by the first server that asks for it, in a transaction under the
+ * writer lock (two servers starting at once make it once).  Its times are
+ * the database's clock_timestamp(), never a server's.
+ *
+ * The fence is the function stratus_fence(holder, epoch), the first
+ * statement of every write transaction of a fenced handle (after the writer
+ * lock): it locks the lease's row FOR SHARE and raises PG_FENCED_STATE when
+ * the row has another holder or epoch.  A take by another server updates
+ * the row, so it waits for any write transaction of the old leader that
+ * holds the row lock to end; a leader paused inside a transaction is cut
+ * off by idle_in_transaction_session_timeout (the lease's time), which
+ * releases its locks and throws its transaction away.
+ */
+
+static const char pg_lease_ddl[] =
+    "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ");"
+    "CREATE TABLE IF NOT EXISTS leader_lease ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, url TEXT NOT NULL,"
+    "  epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL,"
+    "  renewed_at TIMESTAMPTZ NOT NULL);"
+    "CREATE OR REPLACE FUNCTION stratus_fence(h TEXT, ep BIGINT) RETURNS void"
+    " LANGUAGE plpgsql AS $f$ BEGIN"
+    "  PERFORM 1 FROM leader_lease WHERE id = 1 AND holder = h AND epoch = ep FOR SHARE;"
+    "  IF NOT FOUND THEN RAISE EXCEPTION 'deposed' USING ERRCODE = '" PG_FENCED_STATE "';"
+    "  END IF; END $f$;"
+    "COMMIT";
+
+static const char pg_lease_take_sql[] =
+    "INSERT INTO leader_lease AS l (id, holder, url, epoch, expires_at, renewed_at)"
+    " VALUES (1, $1, $2, 1, clock_timestamp() + make_interval(secs => $3::float8),"
+    "  clock_timestamp())"
+    " ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, url = EXCLUDED.url,"
+    "  epoch = l.epoch + CASE WHEN l.holder = EXCLUDED.holder THEN 0 ELSE 1 END,"
+    "  expires_at = EXCLUDED.expires_at, renewed_at = EXCLUDED.renewed_at"
+    " WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()"
+    " RETURNING epoch";
+
+static const char pg_lease_get_sql[] =
+    "SELECT holder, url, epoch,"
+    " extract(epoch FROM expires_at - clock_timestamp())::float8,"
+    " extract(epoch FROM clock_timestamp() - renewed_at)::float8"
+    " FROM leader_lease WHERE id = 1";
+
+/* Literal SQL with text parameters, outside the statement table (the lease
+ * is a few statements a second at most). */
+static int pg_params(struct pg *p, const char *sql, int n, const char *const *vals,
+                     PGresult **out, const char *op, struct err *e)
+{
+    PGresult *res;
+    int rc = pg_ready(p, op, e);
+
+    *out = NULL;
+    if (rc != 0)
+        return rc;
+    res = PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_FATAL_ERROR && PQstatus(p->conn) != CONNECTION_OK &&
+        pg_retry_ok(p) && pg_ready(p, op, NULL) == 0) {
+        PQclear(res); /* PostgreSQL restarted since: once more, on the new connection */
+        res = PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    }
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(p, res, op, e);
+        PQclear(res);
+        return rc;
+    }
+    *out = res;
+    return 0;
+}
+
+static int pg_lease_setup(struct pg *p, struct err *e)
+{
+    int rc;
+
+    if (p->lease_ready)
+        return 0;
+    rc = pg_ready(p, "making the leader lease", e);
+    if (rc == 0) {
+        p->tx_open = 1;
+        rc = pg_sql_exec(p, pg_lease_ddl, "making the leader lease", e);
+        p->tx_open = 0;
+        if (rc != 0)
+            pg_rollback_db(p);
+    }
+    p->lease_ready = rc == 0;
+    return rc;
+}
+
+/* Fence every later write transaction with (holder, epoch); epoch -1
+ * fences everything. */
+static void pg_fence(struct pg *p, const char *holder, int64_t epoch, double ttl_s)
+{
+    char *lit = PQescapeLiteral(p->conn, holder, strlen(holder));
+
+    BUG_ON(lit == NULL); /* only out of memory */
+    free(p->fence_sql);
+    p->fence_sql = xasprintf("SELECT stratus_fence(%s, %" PRId64 ")", lit, epoch);
+    PQfreemem(lit);
+    p->fence_epoch = epoch;
+    p->idle_ms = (int)(ttl_s * 1000);
+}
+
+static int pg_lease_get(struct store *st, struct store_lease *out, struct err *e)
+{
+    struct pg *p = st->priv;
+    PGresult *res;
+    int rc = pg_lease_setup(p, e);
+
+    memset(out, 0, sizeof(*out));
+    if (rc == 0)
+        rc = pg_params(p, pg_lease_get_sql, 0, NULL, &res, "reading the leader lease", e);
+    if (rc != 0)
+        return rc;
+    if (PQntuples(res) == 1) {
+        snprintf(out->holder, sizeof(out->holder), "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->url, sizeof(out->url), "%s", PQgetvalue(res, 0, 1));
+        out->epoch = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        out->expires_in = strtod(PQgetvalue(res, 0, 3), NULL);
+        out->age = strtod(PQgetvalue(res, 0, 4), NULL);
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int pg_lease_take(struct store *st, const char *holder, const char *url, double ttl_s,
+                         int *held, struct store_lease *out, struct err *e)
+{
+    struct pg *p = st->priv;
+    char ttl[32];
+    const char *vals[3] = {holder, url, ttl};
+    PGresult *res;
+    int64_t epoch;
+    int rc = pg_lease_setup(p, e);
+
+    snprintf(ttl, sizeof(ttl), "%.3f", ttl_s);
+    if (rc == 0)
+        rc = pg_params(p, pg_lease_take_sql, 3, vals, &res, "taking the leader lease", e);
+    if (rc != 0)
+        return rc;
+    *held = PQntuples(res) == 1;
+    epoch = *held ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    if (*held && (epoch != p->fence_epoch || p->idle_ms != (int)(ttl_s * 1000))) {
+        pg_fence(p, holder, epoch, ttl_s);
+        rc = pg_session(p, "taking the leader lease", e); /* the idle timeout */
+    }
+    if (rc == 0 && out != NULL)
+        rc = pg_lease_get(st, out, e);
+    return rc;
+}
+
+static int pg_lease_drop(struct store *st, const char *holder, struct err *e)
+{
+    struct pg *p = st->priv;
+    const char *vals[1] = {holder};
+    PGresult *res;
+    int rc = pg_lease_setup(p, e);
+
+    if (p->fence_sql != NULL)
+        pg_fence(p, holder, -1, p->idle_ms / 1000.0);
+    if (rc == 0)
+        rc = pg_params(p,
+                       "UPDATE leader_lease SET expires_at = clock_timestamp() -"
+                       " interval '1 second' WHERE id = 1 AND holder = $1",
+                       1, vals, &res, "giving up the leader lease", e);
+    if (rc == 0)
+        PQclear(res);
+    return rc;
+}
+
+static int64_t pg_fence_epoch(const struct store *st)
+{
+    return ((const struct pg *)st->priv)->fence_epoch;
+}
+
+static int pg_notify(struct store *st, struct err *e)
+{
+    struct pg *p = st->priv;
+    PGresult *res;
+    int rc = pg_params(p, "NOTIFY stratus", 0, NULL, &res, "notifying", e);
+
+    PQclear(res);
+    return rc;
+}
+
+static int pg_listen_dial(struct pg *p, int *fd, struct err *e)
+{
+    PGresult *res;
+
+    *fd = -1;
+    if (p->listen != NULL)
+        PQfinish(p->listen);
+    p->listen = pg_dial(p->uri);
+    if (PQstatus(p->listen) != CONNECTION_OK) {
+        PQfinish(p->listen);
+        p->listen = NULL;
+        return err_set(e, ST_EIO, "%s: listening for changes: cannot connect to PostgreSQL "
+                       "(is the server running?)", p->path);
+    }
+    res = PQexec(p->listen, "LISTEN stratus");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        PQfinish(p->listen);
+        p->listen = NULL;
+        return err_set(e, ST_EIO, "%s: listening for changes: LISTEN failed", p->path);
+    }
+    PQclear(res);
+    PQsetnonblocking(p->listen, 1);
+    *fd = PQsocket(p->listen);
+    return 0;
+}
+
+static int pg_listen(struct store *st, int *fd, struct err *e)
+{
+    return pg_listen_dial(st->priv, fd, e);
+}
+
+static int pg_listen_read(struct store *st, int *fd, int *renewed, struct err *e)
+{
+    struct pg *p = st->priv;
+    PGnotify *n;
+    int count = 0, rc;
+
+    if (p->listen != NULL && PQconsumeInput(p->listen) &&
+        PQstatus(p->listen) == CONNECTION_OK) {
+        while ((n = PQnotifies(p->listen)) != NULL) {
+            count += n->be_pid != PQbackendPID(p->conn); /* not our own */
+            PQfreemem(n);
+        }
+        *fd = PQsocket(p->listen);
+        return count;
+    }
+    /* Lost (PostgreSQL restarted or gone): anew; what changed meanwhile
+     * counts as one notification, since nobody can tell what it was. */
+    *renewed = 1;
+    rc = pg_listen_dial(p, fd, e);
+    return rc != 0 ? rc : 1;
+}
+
 /* ---- 6. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_pg = {
@@ -2095,4 +2376,11 @@ const struct store_ops store_pg = {
     .secret_delete = pg_secret_delete,
     .data_put = pg_data_put,
     .data_list = pg_data_list,
+    .lease_take = pg_lease_take,
+    .lease_get = pg_lease_get,
+    .lease_drop = pg_lease_drop,
+    .fence_epoch = pg_fence_epoch,
+    .notify = pg_notify,
+    .listen = pg_listen,
+    .listen_read = pg_listen_read,
 };

@@ -841,3 +841,73 @@ int svc_state_terminal(int s)
 {
     return s == SVC_DOWN || s == SVC_FAILED;
 }
+
+/* ---- leadership and wake-ups ----------------------------------------------- */
+
+int store_shared(const struct store *st)
+{
+    return st->ops->lease_take != NULL;
+}
+
+static int not_shared(const struct store *st, const char *what, struct err *e)
+{
+    return err_set(e, ST_EINVAL, "%s: %s: only a store several servers share "
+                   "(PostgreSQL) has one", st->path, what);
+}
+
+int store_lease_take(struct store *st, const char *holder, const char *url, double ttl_s,
+                     int *held, struct store_lease *out, struct err *e)
+{
+    *held = 0;
+    if (!store_shared(st))
+        return not_shared(st, "store_lease_take: a leader lease", e);
+    if (holder == NULL || holder[0] == '\0' || strlen(holder) >= STORE_HOLDER_MAX ||
+        (url != NULL && strlen(url) >= STORE_LEASE_URL_MAX) || !(ttl_s > 0))
+        return err_set(e, ST_EINVAL, "%s: store_lease_take: a holder of 1-%d bytes, a "
+                       "URL under %d and a time > 0 are needed", st->path,
+                       STORE_HOLDER_MAX - 1, STORE_LEASE_URL_MAX);
+    if (st->in_tx)
+        return err_set(e, ST_ESTATE, "%s: store_lease_take: not inside a transaction",
+                       st->path);
+    return st->ops->lease_take(st, holder, url ? url : "", ttl_s, held, out, e);
+}
+
+int store_lease_get(struct store *st, struct store_lease *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (!store_shared(st))
+        return not_shared(st, "store_lease_get: a leader lease", e);
+    return st->ops->lease_get(st, out, e);
+}
+
+int store_lease_drop(struct store *st, const char *holder, struct err *e)
+{
+    if (!store_shared(st))
+        return not_shared(st, "store_lease_drop: a leader lease", e);
+    if (holder == NULL)
+        return err_set(e, ST_EINVAL, "%s: store_lease_drop: no holder", st->path);
+    return st->ops->lease_drop(st, holder, e);
+}
+
+int64_t store_fence_epoch(const struct store *st)
+{
+    return store_shared(st) ? st->ops->fence_epoch(st) : 0;
+}
+
+int store_notify(struct store *st, struct err *e)
+{
+    return store_shared(st) ? st->ops->notify(st, e) : not_shared(st, "notifications", e);
+}
+
+int store_listen(struct store *st, int *fd, struct err *e)
+{
+    *fd = -1;
+    return store_shared(st) ? st->ops->listen(st, fd, e) : not_shared(st, "notifications", e);
+}
+
+int store_listen_read(struct store *st, int *fd, int *renewed, struct err *e)
+{
+    *renewed = 0;
+    return store_shared(st) ? st->ops->listen_read(st, fd, renewed, e)
+                            : not_shared(st, "notifications", e);
+}

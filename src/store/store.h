@@ -490,6 +490,56 @@ double store_data_storage_cost(const struct store_data_replica *r, double now);
 void store_data_replica_clear(struct store_data_replica *r);
 void store_data_replicas_free(struct store_data_replica *v, size_t n);
 
+/* ---- leadership (stores several servers share: PostgreSQL) ----
+ * One lease per store: the server holding it is the leader, the only one
+ * that runs the controller (docs/ha.md).  Times are the database's clock,
+ * so the servers' clocks need not agree.  Taking the lease fences this
+ * handle: from then on every write transaction of it first checks, under
+ * a lock on the lease's row, that the lease still has the epoch taken, so
+ * a deposed leader (paused, partitioned) can no longer commit anything: its
+ * writes fail with ST_EFENCED.  The row lock orders commits: a new leader's
+ * take waits for an old leader's open write to end, and every commit of the
+ * old epoch comes before the first of the new. */
+#define STORE_HOLDER_MAX 96
+#define STORE_LEASE_URL_MAX 256
+struct store_lease {
+    char holder[STORE_HOLDER_MAX]; /* "" = never taken */
+    char url[STORE_LEASE_URL_MAX]; /* where the holder's API listens; "" = none */
+    int64_t epoch;                 /* one more at each new holder */
+    double expires_in;             /* s until it lapses (< 0: lapsed) */
+    double age;                    /* s since its holder last took or renewed it */
+};
+
+/* Does this store take a lease (may several servers share it)? */
+int store_shared(const struct store *st);
+/* Take the lease for holder (for ttl_s seconds), or renew it when holder
+ * has it; *held says whether holder has it now, *out (may be NULL) what
+ * the lease is after the call.  When held, this handle is fenced with the
+ * lease's epoch (above); ST_EINVAL on a store that does not share. */
+int store_lease_take(struct store *st, const char *holder, const char *url, double ttl_s,
+                     int *held, struct store_lease *out, struct err *e);
+/* The lease as it stands (holder "" when none was ever taken). */
+int store_lease_get(struct store *st, struct store_lease *out, struct err *e);
+/* Give the lease up at once when holder has it (a clean stop: the others
+ * need not wait for it to lapse); the fence stays, so nothing more of this
+ * handle commits. */
+int store_lease_drop(struct store *st, const char *holder, struct err *e);
+/* The epoch this handle is fenced with; 0 = not fenced. */
+int64_t store_fence_epoch(const struct store *st);
+
+/* ---- wake-ups across processes (stores several servers share) ----
+ * store_notify tells every listener of the store that something changed
+ * (PostgreSQL NOTIFY: delivered when the transaction it was sent in, or at
+ * once outside one, commits).  store_listen opens the listening side and
+ * gives a descriptor to wait on for reading; store_listen_read then says
+ * how many notifications came (>= 0) and sets *fd again: *renewed says the
+ * connection was made anew (wait on *fd afresh, even if it has the same
+ * number), and *fd -1 that the database cannot be reached (ask again
+ * later, with store_listen).  Stores that are not shared: ST_EINVAL. */
+int store_notify(struct store *st, struct err *e);
+int store_listen(struct store *st, int *fd, struct err *e);
+int store_listen_read(struct store *st, int *fd, int *renewed, struct err *e);
+
 const char *job_state_name(int s);
 /* -1 when not a state name. */
 int job_state_parse(const char *s);

@@ -138,6 +138,16 @@ struct store_ops {
     int (*data_put)(struct store *st, const struct store_data_replica *r, struct err *e);
     int (*data_list)(struct store *st, const char *dataset, int live_only,
                      struct store_data_replica **out, size_t *n, struct err *e);
+
+    /* Leadership and wake-ups (store.h); NULL in backends one server owns. */
+    int (*lease_take)(struct store *st, const char *holder, const char *url, double ttl_s,
+                      int *held, struct store_lease *out, struct err *e);
+    int (*lease_get)(struct store *st, struct store_lease *out, struct err *e);
+    int (*lease_drop)(struct store *st, const char *holder, struct err *e);
+    int64_t (*fence_epoch)(const struct store *st);
+    int (*notify)(struct store *st, struct err *e);
+    int (*listen)(struct store *st, int *fd, struct err *e);
+    int (*listen_read)(struct store *st, int *fd, int *renewed, struct err *e);
 };
 
 struct store {

@@ -24,7 +24,8 @@
     X(USAGE, "usage error")                                                     \
     X(STATE, "invalid state")                                                   \
     X(CAPACITY, "no capacity")                                                  \
-    X(INTERNAL, "internal error")
+    X(INTERNAL, "internal error")                                               \
+    X(FENCED, "no longer the leader")
 
 enum st_errcode {
     ST_OK = 0,

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# Two servers on one PostgreSQL (docs/ha.md): one leader, one follower.
+# 200 jobs and a service of 2 replicas behind a router that follows both
+# servers, requests sent through the router the whole time.  The leader is
+# killed with SIGKILL again and again (and started again, as a follower);
+# once it is paused with SIGSTOP past its lease and resumed, and must step
+# down without committing; once PostgreSQL itself is restarted under load.
+# Afterwards: every job ended exactly once (one SUCCEEDED event each), no
+# (attempt, node) was started twice (a ledger every node start appends
+# to), the router answered every request, every takeover happened within
+# the bound (generous: the bench measures it, this checks it is bounded).
+# Real PostgreSQL (postgres-local.sh), real servers, real node processes,
+# real router and model servers.
+. "$(dirname "$0")/lib.sh"
+use_home
+PGLOCAL="$SOURCE_DIR/scripts/postgres-local.sh"
+[ -x "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)/postgres" ] || {
+  echo "# PostgreSQL is not installed: skipped (apt-get install postgresql)"; exit 0; }
+for d in /tmp/stratus-pg.*; do # clusters of runs killed before their trap
+  [ -f "$d/owner" ] || continue
+  kill -0 "$(cat "$d/owner")" 2>/dev/null && continue
+  "$PGLOCAL" stop "$d" >/dev/null 2>&1
+  rm -rf "$d"
+done
+PGDIR=$(mktemp -d /tmp/stratus-pg.XXXXXX)
+chmod 0755 "$PGDIR"
+echo $$ >"$PGDIR/owner"
+cleanup() {
+  touch "$TMP/stop"
+  for p in $(jobs -p); do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for h in A B; do
+    [ -f "$TMP/$h/controller.pid" ] && kill -CONT "$(cat "$TMP/$h/controller.pid")" 2>/dev/null
+    STRATUS_HOME="$TMP/$h" stop_home
+  done
+  # node processes live in the shared state directory
+  STRATUS_HOME="$TMP/state" stop_home
+  "$PGLOCAL" stop "$PGDIR" >/dev/null 2>&1
+  rm -rf "$PGDIR"
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+URL=$("$PGLOCAL" start "$PGDIR" --no-fsync 2>"$TMP/pg.err") || fail "postgres-local.sh: $(cat "$TMP/pg.err")"
+PSQL=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/psql
+pgsql() { "$PSQL" "$URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+
+LEASE=2
+JOBS=${HA_JOBS:-200}
+KILLS_WANTED=4
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+declare -A PORTS PIDS
+mkdir -p -m 0700 "$TMP/A" "$TMP/B" "$TMP/state"
+for h in A B; do
+  PORTS[$h]=$(free_port)
+  cat >"$TMP/$h/server.yaml" <<YAML
+listen:
+  - unix: stratus.sock
+  - tcp: 127.0.0.1:${PORTS[$h]}
+store: $URL
+state_dir: $TMP/state
+lease: ${LEASE}s
+drivers:
+  - name: local
+    driver: local
+    locations: ["*"]
+    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
+YAML
+done
+
+# start H: its server in the background (log $TMP/H.log), until it answers.
+start() {
+  local h=$1 i
+  STRATUS_HOME="$TMP/$h" "$STRATUS" server --config "$TMP/$h/server.yaml" >>"$TMP/$h.log" 2>&1 &
+  PIDS[$h]=$!
+  for i in $(seq 1 600); do
+    curl -s -m 2 -o /dev/null "http://127.0.0.1:${PORTS[$h]}/healthz" && return 0
+    kill -0 "${PIDS[$h]}" 2>/dev/null || fail "server $h exited: $(tail -n 20 "$TMP/$h.log")"
+    sleep 0.1
+  done
+  fail "server $h does not answer: $(tail -n 20 "$TMP/$h.log")"
+}
+# health H EXPR: a Python expression over server H's /healthz (j); "" when it does not answer.
+health() {
+  curl -s -m 5 "http://127.0.0.1:${PORTS[$1]}/healthz" 2>/dev/null |
+    python3 -c "import json,sys; j=json.load(sys.stdin); print($2)" 2>/dev/null
+}
+role() { health "$1" "j['role']"; }
+other() { [ "$1" = A ] && echo B || echo A; }
+# leader_now: the server that says it leads (exactly one), waiting for one.
+leader_now() {
+  local i h found
+  for i in $(seq 1 1200); do
+    found=""
+    for h in A B; do [ "$(role $h)" = leader ] && found="$found$h"; done
+    [ ${#found} = 2 ] && fail "both servers say they lead: A $(health A j) B $(health B j)"
+    [ ${#found} = 1 ] && { echo "$found"; return 0; }
+    sleep 0.1
+  done
+  fail "no leader within 120 s: A $(health A j) B $(health B j)"
+}
+
+start A
+[ "$(leader_now)" = A ] || fail "the first server did not take the lease"
+cp "$TMP/A/server.secret" "$TMP/B/server.secret" # the servers of a store share it
+start B
+[ "$(role B)" = follower ] || fail "the second server is not a follower: $(health B j)"
+[ "$(health B "j['leadership']['lease']['url']")" = "http://127.0.0.1:${PORTS[A]}" ] ||
+  fail "the follower does not know the leader's URL: $(health B j)"
+ok "two servers on one PostgreSQL: A leads, B follows (lease ${LEASE}s)"
+
+# --- a write through the follower is forwarded to the leader ---
+export STRATUS_HOME="$TMP/B"
+TOKEN=$("$STRATUS" token create --name router --role member 2>"$TMP/err") || fail "token create via the follower: $(cat "$TMP/err")"
+[ -n "$TOKEN" ] || fail "no token"
+run 0 "$STRATUS" token list
+has "$OUT" router
+ok "a write through the follower's socket is forwarded to the leader"
+
+# --- a service of 2 replicas, a router following both servers, load ---
+SERVER="$SOURCE_DIR/examples/llm-server/server.py"
+cat >"$TMP/chat.yaml" <<YAML
+name: chat
+resources:
+  accelerators: H100:8
+run: exec python3 -B $SERVER --port \$PORT --decode-tps 200 --prefill-tps 100000
+service:
+  readiness_probe: {path: /v1/completions, post_data: {prompt: ready?, max_tokens: 2}}
+  replicas: 2
+YAML
+run 0 "$STRATUS" serve up "$TMP/chat.yaml"
+KEY=$(tail -n 1 <<<"$OUT")
+for i in $(seq 1 600); do
+  n=$("$STRATUS" serve status chat --json 2>/dev/null | python3 -c "import json,sys; j=json.load(sys.stdin); print(len([r for r in j['replicas'] if r['state'] == 'READY']))" 2>/dev/null)
+  [ "$n" = 2 ] && break
+  sleep 0.5
+done
+[ "$n" = 2 ] || fail "2 ready replicas: $("$STRATUS" serve status chat)"
+STRATUS_TOKEN=$TOKEN "$STRATUS" router --api "http://127.0.0.1:${PORTS[A]},http://127.0.0.1:${PORTS[B]}" \
+  --service chat --listen 127.0.0.1:0 2>"$TMP/router.log" &
+wait_for grep -q "listening on" "$TMP/router.log"
+R=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$TMP/router.log" | head -n 1)
+wait_for sh -c "curl -sf '$R/-/replicas' | grep -o '\"READY\"' | wc -l | grep -qx 2"
+cat >"$TMP/load.py" <<'PY'
+import json, os, sys, threading, time, urllib.request
+tmp, key, url = sys.argv[1], sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+res = {"ok": 0, "fail": 0, "errors": []}
+def save():
+    with lock:
+        json.dump(res, open(tmp + "/load.json.tmp", "w"))
+    os.replace(tmp + "/load.json.tmp", tmp + "/load.json")
+def worker():
+    body = json.dumps({"model": "m", "prompt": "hello", "max_tokens": 2}).encode()
+    while not os.path.exists(tmp + "/stop"):
+        req = urllib.request.Request(url + "/v1/completions", body,
+                                     {"Authorization": "Bearer " + key,
+                                      "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                r.read()
+                good, why = r.status == 200, r.status
+        except Exception as e:
+            good, why = False, repr(e)
+        with lock:
+            res["ok" if good else "fail"] += 1
+            if not good and len(res["errors"]) < 5:
+                res["errors"].append(str(why))
+        time.sleep(0.05)
+threads = [threading.Thread(target=worker) for _ in range(2)]
+for t in threads:
+    t.start()
+while not os.path.exists(tmp + "/stop"):
+    save()
+    time.sleep(0.2)
+for t in threads:
+    t.join()
+save()
+PY
+python3 "$TMP/load.py" "$TMP" "$KEY" "$R" &
+count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
+wait_for sh -c "[ \"\$(python3 -c \"import json; print(json.load(open('$TMP/load.json'))['ok'])\" 2>/dev/null || echo 0)\" -ge 20 ]"
+ok "service chat: 2 replicas READY; a router at $R follows both servers; requests flow"
+
+# --- 200 jobs, each ending only after its share of the kills ---
+LEDGER="$TMP/launches"; : >"$LEDGER"
+KILLS="$TMP/kills"; echo 0 >"$KILLS"
+mkdir -p "$TMP/specs"
+for i in $(seq 1 "$JOBS"); do
+  need=$(( (i * KILLS_WANTED + JOBS - 1) / JOBS ))
+  cat >"$TMP/specs/j$i.yaml" <<YAML
+name: j$i
+resources:
+  accelerators: {H100: 8, A100-80GB: 8, A10: 4}
+num_nodes: $(( (i % 3 == 0) ? 2 : 1 ))
+run: |
+  echo "\$STRATUS_ATTEMPT_ID \$STRATUS_NODE_RANK" >>$LEDGER
+  while [ "\$(cat $KILLS)" -lt $need ]; do sleep 0.2; done
+stratus:
+  recovery: {max_restarts: 50}
+YAML
+  "$STRATUS" launch "$TMP/specs/j$i.yaml" --detach >/dev/null 2>"$TMP/err" || fail "submit j$i: $(cat "$TMP/err")"
+done
+[ "$(pgsql "SELECT count(*) FROM jobs WHERE service_id = 0")" = "$JOBS" ] || fail "not all jobs submitted"
+ok "$JOBS jobs submitted through the follower"
+
+# --- SIGKILL the leader again and again; it comes back as a follower ---
+BOUND=$((LEASE * 5 / 4 + 30)) # lease + lease/4, and a loaded machine's slack
+takeovers=""
+for k in $(seq 1 "$KILLS_WANTED"); do
+  L=$(leader_now); F=$(other "$L")
+  wait_for sh -c "[ -s '$LEDGER' ]"
+  t0=$(date +%s.%N)
+  kill -9 "${PIDS[$L]}"
+  wait "${PIDS[$L]}" 2>/dev/null
+  for i in $(seq 1 $((BOUND * 10))); do [ "$(role "$F")" = leader ] && break; sleep 0.1; done
+  [ "$(role "$F")" = leader ] || fail "kill $k: $F did not take over within $BOUND s: $(health "$F" j)"
+  first=""
+  for i in $(seq 1 300); do
+    first=$(health "$F" "j['leadership']['first_step_at'] or ''"); [ -n "$first" ] && break; sleep 0.1
+  done
+  [ -n "$first" ] || fail "kill $k: the new leader $F has not stepped: $(health "$F" j)"
+  takeovers="$takeovers $(python3 -c "print(round($first - $t0, 2))")"
+  echo "$k" >"$KILLS.tmp" && mv "$KILLS.tmp" "$KILLS"
+  start "$L"
+  [ "$(role "$L")" = follower ] || fail "the restarted $L is not a follower: $(health "$L" j)"
+done
+for t in $takeovers; do
+  python3 -c "import sys; sys.exit(0 if $t <= $BOUND else 1)" || fail "a takeover took $t s (bound $BOUND s)"
+done
+ok "$KILLS_WANTED leaders killed with SIGKILL; takeover to first step (s):$takeovers"
+
+# --- SIGSTOP the leader past its lease, then SIGCONT: it steps down, commits nothing ---
+L=$(leader_now); F=$(other "$L")
+epoch=$(health "$L" "j['leadership']['epoch']")
+kill -STOP "${PIDS[$L]}"
+for i in $(seq 1 $((BOUND * 10))); do [ "$(role "$F")" = leader ] && break; sleep 0.1; done
+[ "$(role "$F")" = leader ] || fail "$F did not take over from the paused $L: $(health "$F" j)"
+new_epoch=$(health "$F" "j['leadership']['epoch']")
+[ "$new_epoch" -gt "$epoch" ] || fail "the new leader's epoch $new_epoch is not past $epoch"
+kill -CONT "${PIDS[$L]}"
+for i in $(seq 1 600); do [ "$(role "$L")" = follower ] && break; sleep 0.1; done
+[ "$(role "$L")" = follower ] || fail "the resumed $L is not a follower: $(health "$L" j)"
+grep -q "no longer the leader (epoch $epoch)" "$TMP/$L.log" ||
+  fail "the resumed $L did not say it stepped down: $(tail -n 20 "$TMP/$L.log")"
+[ "$(leader_now)" = "$F" ] || fail "the leader changed after the resume"
+ok "a leader paused past its lease (epoch $epoch) stepped down on resuming; $F leads at epoch $new_epoch"
+echo $((KILLS_WANTED + 1)) >"$KILLS.tmp" && mv "$KILLS.tmp" "$KILLS"
+
+# --- PostgreSQL restarted under load: both say so; then one leads again ---
+"$PGLOCAL" stop "$PGDIR" >/dev/null || fail "stopping PostgreSQL"
+for h in A B; do
+  for i in $(seq 1 600); do [ "$(health $h "j['ok']")" = False ] && break; sleep 0.1; done
+  [ "$(health $h "j['ok']")" = False ] || fail "server $h does not say the store is gone: $(health $h j)"
+done
+err=$(health B "j['leadership']['store_error']")
+has "$err" "PostgreSQL"
+"$PGLOCAL" start "$PGDIR" --no-fsync >/dev/null 2>"$TMP/pg.err" || fail "restarting PostgreSQL: $(cat "$TMP/pg.err")"
+leader_now >/dev/null
+ok "PostgreSQL stopped under load: both servers said so (\"${err:0:80}...\"); restarted, one leads again"
+echo $((KILLS_WANTED + 2)) >"$KILLS.tmp" && mv "$KILLS.tmp" "$KILLS"
+
+# --- every job ends, exactly once; no node started twice; no request lost ---
+deadline=$((SECONDS + 400))
+while [ "$(pgsql "SELECT count(*) FROM jobs WHERE service_id = 0 AND state NOT IN (4,5,6)")" != 0 ]; do
+  [ $SECONDS -lt $deadline ] || fail "jobs still active: $(pgsql "SELECT id, state, reason FROM jobs WHERE service_id = 0 AND state NOT IN (4,5,6) LIMIT 5")"
+  sleep 0.5
+done
+[ "$(pgsql "SELECT count(*) FROM jobs WHERE service_id = 0 AND state = 4")" = "$JOBS" ] ||
+  fail "not every job SUCCEEDED: $(pgsql "SELECT state, count(*) FROM jobs WHERE service_id = 0 GROUP BY state")"
+dup=$(pgsql "SELECT job_id, count(*) FROM events e JOIN jobs j ON j.id = e.job_id WHERE j.service_id = 0 AND e.to_state = 4 GROUP BY job_id HAVING count(*) <> 1")
+[ -z "$dup" ] || fail "jobs that ended more than once: $dup"
+twice=$(sort "$LEDGER" | uniq -d | head -n 5)
+[ -z "$twice" ] || fail "(attempt, node) started twice: $twice"
+touch "$TMP/stop"; sleep 0.5
+[ "$(count "j['fail']")" = 0 ] || fail "requests failed through the router: $(cat "$TMP/load.json")"
+ok "all $JOBS jobs SUCCEEDED exactly once; $(wc -l <"$LEDGER") node starts, none twice; router: $(count "j['ok']") answered, 0 failed"
+echo "$checks passed, 0 failed"
