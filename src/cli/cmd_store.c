@@ -45,8 +45,10 @@ static int lock_home(const char *from, int *fd)
     *fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (*fd >= 0 && flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
-            fprintf(stderr, "stratus: a server is running on %s (it holds %s): stop the "
-                    "server first (stratus controller stop)\n", from, lock);
+            fprintf(stderr,
+                    "stratus: a server is running on %s (it holds %s): stop the "
+                    "server first (stratus controller stop)\n",
+                    from, lock);
         else
             fprintf(stderr, "stratus: cannot lock %s: %s\n", lock, strerror(errno));
         close(*fd);
@@ -64,7 +66,8 @@ static void print_report(const struct store_migrate_report *r, const char *from,
     size_t i;
 
     printf("%s store %s (schema version %d) from %s to %s\n",
-           dry_run ? "would copy" : "copied", r->store_id, r->schema_version, from, shown);
+           dry_run ? "would copy" : "copied", r->store_id, r->schema_version, from,
+           shown);
     for (i = 0; i < r->ntables; i++)
         printf("  %-14s %lld\n", r->tables[i].name, (long long)r->tables[i].rows);
     if (dry_run) {

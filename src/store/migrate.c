@@ -41,7 +41,7 @@
 /* pgstore.c's PG_WRITE_LOCK: the copy holds it as every writer does, so a
  * server started on the target meanwhile waits for it (or gives up). */
 #define MIG_WRITE_LOCK "1400140385"
-#define MIG_CHUNK ((size_t)64 << 10)   /* COPY data sent in pieces of this size */
+#define MIG_CHUNK ((size_t)64 << 10) /* COPY data sent in pieces of this size */
 /* The most COPY text held at once (a row at the most, beyond a chunk): it
  * must fit PQputCopyData's int; a longer row is refused as too large. */
 #define MIG_BUF_MAX ((size_t)1 << 30)
@@ -57,10 +57,9 @@ static const struct mig_table {
      * jobs.cur_attempt and attempts.job_id point at each other. */
     const char *deferred;
 } mig_tables[] = {
-    {"jobs", "cur_attempt"}, {"job_texts", NULL}, {"attempts", NULL},
-    {"nodes", NULL},         {"events", NULL},    {"checkpoints", NULL},
-    {"requests", NULL},      {"blocks", NULL},    {"tokens", NULL},
-    {"settings", NULL},      {"services", NULL},  {"secrets", NULL},
+    {"jobs", "cur_attempt"}, {"job_texts", NULL},   {"attempts", NULL}, {"nodes", NULL},
+    {"events", NULL},        {"checkpoints", NULL}, {"requests", NULL}, {"blocks", NULL},
+    {"tokens", NULL},        {"settings", NULL},    {"services", NULL}, {"secrets", NULL},
     {"data_replicas", NULL},
 };
 #define MIG_NTABLES (sizeof(mig_tables) / sizeof(mig_tables[0]))
@@ -120,11 +119,15 @@ static int src_open_store(struct mig *m, struct store_migrate_report *r, struct 
     int rc;
 
     if (stat(m->from, &sb) != 0)
-        return err_set(e, ST_EIO, "%s: %s (--from takes the SQLite store to copy, such as "
-                       "$STRATUS_HOME/stratus.db)", m->from, strerror(errno));
+        return err_set(e, ST_EIO,
+                       "%s: %s (--from takes the SQLite store to copy, such as "
+                       "$STRATUS_HOME/stratus.db)",
+                       m->from, strerror(errno));
     if (!S_ISREG(sb.st_mode))
-        return err_set(e, ST_EIO, "%s: not a file (--from takes the SQLite store to copy, "
-                       "such as $STRATUS_HOME/stratus.db)", m->from);
+        return err_set(e, ST_EIO,
+                       "%s: not a file (--from takes the SQLite store to copy, "
+                       "such as $STRATUS_HOME/stratus.db)",
+                       m->from);
     rc = store_open(&st, m->from, e);
     if (rc != 0)
         return rc;
@@ -161,8 +164,10 @@ static int src_tables_known(struct mig *m, struct err *e)
             break;
         name = (const char *)sqlite3_column_text(s, 0);
         if (!mig_known(name)) {
-            rc = err_set(e, ST_ESTATE, "%s: table %s is not one this stratus knows how "
-                         "to migrate: not migrated", m->from, name);
+            rc = err_set(e, ST_ESTATE,
+                         "%s: table %s is not one this stratus knows how "
+                         "to migrate: not migrated",
+                         m->from, name);
             sqlite3_finalize(s);
             return rc;
         }
@@ -300,23 +305,27 @@ static int tgt_connect(struct mig *m, const char *uri, struct err *e)
 
 /* What the target holds: no table at all (*has_schema 0), or an empty
  * stratus schema of the source's version (1); anything else is refused. */
-static int tgt_check(struct mig *m, const struct store_migrate_report *r,
-                     int *has_schema, struct err *e)
+static int tgt_check(struct mig *m, const struct store_migrate_report *r, int *has_schema,
+                     struct err *e)
 {
     const char *op = "reading what the database holds";
     char val[64], held[512] = "";
     PGresult *res = NULL;
     size_t i, len = 0;
-    int rc = tgt_run(m, "SELECT tablename FROM pg_tables WHERE schemaname ="
-                        " current_schema() ORDER BY 1",
+    int rc = tgt_run(m,
+                     "SELECT tablename FROM pg_tables WHERE schemaname ="
+                     " current_schema() ORDER BY 1",
                      PGRES_TUPLES_OK, &res, op, e);
     int n = rc == 0 ? PQntuples(res) : 0, j, ours = 0;
 
     for (j = 0; j < n; j++) {
         if (!mig_known(PQgetvalue(res, j, 0))) {
-            rc = err_set(e, ST_ESTATE, "%s: the database holds tables of another program "
-                         "(%s): stratus store migrate copies only into an empty database; "
-                         "nothing was changed", m->to, PQgetvalue(res, j, 0));
+            rc =
+                err_set(e, ST_ESTATE,
+                        "%s: the database holds tables of another program "
+                        "(%s): stratus store migrate copies only into an empty database; "
+                        "nothing was changed",
+                        m->to, PQgetvalue(res, j, 0));
             break;
         }
         ours += strcmp(PQgetvalue(res, j, 0), "meta") == 0;
@@ -326,12 +335,15 @@ static int tgt_check(struct mig *m, const struct store_migrate_report *r,
     if (rc != 0 || n == 0)
         return rc;
     if (!ours)
-        return err_set(e, ST_ESTATE, "%s: the database holds stratus tables but no table "
-                       "meta (damaged?): nothing was changed", m->to);
+        return err_set(e, ST_ESTATE,
+                       "%s: the database holds stratus tables but no table "
+                       "meta (damaged?): nothing was changed",
+                       m->to);
     rc = tgt_value(m, "SELECT value FROM meta WHERE key = 'schema_version'", val,
                    sizeof(val), op, e);
     if (rc == 0 && atoi(val) != r->schema_version)
-        return err_set(e, ST_ESTATE, "%s: the database holds a stratus store of schema "
+        return err_set(e, ST_ESTATE,
+                       "%s: the database holds a stratus store of schema "
                        "version %s, the source is of version %d: stratus store migrate "
                        "copies only into an empty database; nothing was changed",
                        m->to, val[0] ? val : "(none)", r->schema_version);
@@ -345,9 +357,11 @@ static int tgt_check(struct mig *m, const struct store_migrate_report *r,
                                     len ? ", " : "", val, mig_tables[i].name);
     }
     if (rc == 0 && len > 0)
-        rc = err_set(e, ST_ESTATE, "%s: the database is not empty: it holds %s. stratus "
+        rc = err_set(e, ST_ESTATE,
+                     "%s: the database is not empty: it holds %s. stratus "
                      "store migrate copies only into an empty database (a new one: "
-                     "createdb); nothing was changed", m->to, held);
+                     "createdb); nothing was changed",
+                     m->to, held);
     return rc;
 }
 
@@ -531,8 +545,9 @@ static int copy_deferred(struct mig *m, const struct mig_table *t, struct err *e
                           " WHERE t.id = f.id; DROP TABLE stratus_migrate_fix",
                           t->name, t->deferred);
     int64_t n;
-    int rc = tgt_exec(m, "CREATE TEMP TABLE stratus_migrate_fix (id BIGINT PRIMARY KEY,"
-                         " v BIGINT) ON COMMIT DROP",
+    int rc = tgt_exec(m,
+                      "CREATE TEMP TABLE stratus_migrate_fix (id BIGINT PRIMARY KEY,"
+                      " v BIGINT) ON COMMIT DROP",
                       op, e);
 
     if (rc == 0)
@@ -551,15 +566,17 @@ static int copy_identity(struct mig *m, const struct store_migrate_report *r,
                          struct err *e)
 {
     const char *vals[1] = {r->store_id};
-    PGresult *res = PQexecParams(m->pg, "UPDATE meta SET value = $1 WHERE key ="
-                                        " 'store_id'",
+    PGresult *res = PQexecParams(m->pg,
+                                 "UPDATE meta SET value = $1 WHERE key ="
+                                 " 'store_id'",
                                  1, NULL, vals, NULL, NULL, 0);
     int rc = 0;
 
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = tgt_fail(m, res, "copying the store's id", e);
     else if (strcmp(PQcmdTuples(res), "1") != 0)
-        rc = err_set(e, ST_ESTATE, "%s: the new schema has no store id to replace", m->to);
+        rc =
+            err_set(e, ST_ESTATE, "%s: the new schema has no store id to replace", m->to);
     PQclear(res);
     return rc;
 }
@@ -578,9 +595,10 @@ static int copy_verify(struct mig *m, const struct store_migrate_report *r, stru
         rc = tgt_value(m, sql, val, sizeof(val), "counting the copied rows", e);
         free(sql);
         if (rc == 0 && strtoll(val, NULL, 10) != r->tables[i].rows)
-            rc = err_set(e, ST_EINTERNAL, "%s: table %s has %s rows after the copy, the "
-                         "source %lld: nothing was stored", m->to, r->tables[i].name, val,
-                         (long long)r->tables[i].rows);
+            rc = err_set(e, ST_EINTERNAL,
+                         "%s: table %s has %s rows after the copy, the "
+                         "source %lld: nothing was stored",
+                         m->to, r->tables[i].name, val, (long long)r->tables[i].rows);
     }
     return rc;
 }
@@ -632,8 +650,10 @@ int store_migrate(const char *from, const char *to, int dry_run,
     m.to = store_redact(to);
     buf_init(&m.out, MIG_BUF_MAX);
     if (strncmp(to, "postgresql://", 13) != 0 && strncmp(to, "postgres://", 11) != 0)
-        rc = err_set(e, ST_EINVAL, "%s: --to takes a PostgreSQL connection string "
-                     "(postgresql://USER@HOST:PORT/DATABASE; docs/postgres.md)", m.to);
+        rc = err_set(e, ST_EINVAL,
+                     "%s: --to takes a PostgreSQL connection string "
+                     "(postgresql://USER@HOST:PORT/DATABASE; docs/postgres.md)",
+                     m.to);
     if (rc == 0)
         rc = src_open(&m, out, e);
     if (rc == 0)

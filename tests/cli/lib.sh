@@ -167,8 +167,9 @@ launch_detached() {
 }
 
 # --- for tests on PostgreSQL (docs/postgres.md) ---
-# PGBIN: where Debian's PostgreSQL programs are; empty when not installed.
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+# PGBIN: where PostgreSQL's programs are (as scripts/postgres-local.sh finds
+# them; PGBIN in the environment overrides); empty when not installed.
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 # use_postgres: a private cluster (scripts/postgres-local.sh, --no-fsync: a
 # test-only setting) in a directory of its own that the cluster's user may
 # reach ($TMP is root's, 0700), stopped by its PID at exit after the home's
