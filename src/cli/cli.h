@@ -34,6 +34,8 @@ extern const struct cli_cmd cli_cmd_secret; /* cmd_secret.c: teams' secrets */
 extern const struct cli_cmd cli_cmd_data;   /* cmd_data.c: datasets and replicas */
 /* `stratus server` (cmd_server.c). */
 extern const struct cli_cmd cli_cmd_server;
+/* `stratus store migrate` (cmd_store.c): a SQLite store into PostgreSQL. */
+extern const struct cli_cmd cli_cmd_store;
 /* Run the server of cli_home() in the foreground with the configuration at
  * config (NULL: home/server.yaml, else the default) until SIGTERM; with
  * as_controller, one already running is not an error (`controller run`). */

@@ -26,7 +26,7 @@ static const struct cli_cmd *const cli_table[] = {
     &cli_cmd_events, &cli_cmd_local,  &cli_cmd_catalog, &cli_cmd_controller,
     &cli_cmd_simulate, &cli_cmd_trace, &cli_cmd_advise,
     &cli_cmd_serve,  &cli_cmd_secret, &cli_cmd_token, &cli_cmd_team,  &cli_cmd_whoami,
-    &cli_cmd_policy, &cli_cmd_server, &cli_cmd_dashboard, &cli_cmd_router,
+    &cli_cmd_policy, &cli_cmd_server, &cli_cmd_store, &cli_cmd_dashboard, &cli_cmd_router,
     &cli_cmd_node,    NULL,
 };
 

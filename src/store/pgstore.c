@@ -2,7 +2,8 @@
  * pgstore.c - the PostgreSQL backend of the store (struct store_ops
  * store_pg), chosen by a connection string: "postgresql://..." or
  * "postgres://..." (libpq's URI form; docs/postgres.md).  Every libpq call
- * and every PostgreSQL SQL text of Stratus lives in this file; the record
+ * and every PostgreSQL SQL text of Stratus lives in this file (but
+ * migrate.c's, which copies a SQLite store's tables whole); the record
  * types' column lists and the walks over their fields are rows.c's, shared
  * with the SQLite backend.
  *

@@ -1,6 +1,7 @@
 /*
  * sqlite.c - the SQLite backend of the store (struct store_ops store_sqlite).
- * Every SQL text and every SQLite call of Stratus lives in this file.
+ * Every SQL text and every SQLite call of Stratus lives in this file (but
+ * migrate.c's, which reads a store's tables whole to copy them).
  *
  * Layout:
  *   1. the schema, as an ordered list of migrations (PRAGMA user_version

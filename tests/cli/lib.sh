@@ -165,3 +165,32 @@ launch_detached() {
     fail "launch $* failed: $(cat "$TMP/launch.err") $(cat "$TMP/launch.out")"
   sed -n 's/^job \([0-9]*\) submitted$/\1/p' "$TMP/launch.out"
 }
+
+# --- for tests on PostgreSQL (docs/postgres.md) ---
+# PGBIN: where PostgreSQL's programs are (as scripts/postgres-local.sh finds
+# them; PGBIN in the environment overrides); empty when not installed.
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
+# use_postgres: a private cluster (scripts/postgres-local.sh, --no-fsync: a
+# test-only setting) in a directory of its own that the cluster's user may
+# reach ($TMP is root's, 0700), stopped by its PID at exit after the home's
+# server.  Sets PGLOCAL, PGDIR and URL (its connection string).
+use_postgres() {
+  PGLOCAL="$SOURCE_DIR/scripts/postgres-local.sh"
+  # A run killed before its trap (a ctest timeout sends SIGKILL) left its
+  # cluster running: stop those whose test is gone (never another run's).
+  local d
+  for d in /tmp/stratus-pg.*; do
+    [ -f "$d/owner" ] || continue
+    kill -0 "$(cat "$d/owner")" 2>/dev/null && continue
+    "$PGLOCAL" stop "$d" >/dev/null 2>&1
+    rm -rf "$d"
+  done
+  PGDIR=$(mktemp -d /tmp/stratus-pg.XXXXXX)
+  chmod 0755 "$PGDIR"
+  echo $$ >"$PGDIR/owner"
+  trap 'stop_home; "$PGLOCAL" stop "$PGDIR" >/dev/null 2>&1; rm -rf "$PGDIR"; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+  URL=$("$PGLOCAL" start "$PGDIR" --no-fsync 2>"$TMP/pg.err") ||
+    fail "postgres-local.sh start: $(cat "$TMP/pg.err")"
+}
+# pgsql QUERY: run a query on $URL with psql; rows as lines, columns split by |.
+pgsql() { "$PGBIN/psql" "$URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }

@@ -9,25 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 use_home
 
-PGLOCAL="$SOURCE_DIR/scripts/postgres-local.sh"
-# A run killed before its trap (a ctest timeout sends SIGKILL) left its
-# cluster running: stop those whose test is gone (never another run's).
-for d in /tmp/stratus-pg.*; do
-  [ -f "$d/owner" ] || continue
-  kill -0 "$(cat "$d/owner")" 2>/dev/null && continue
-  "$PGLOCAL" stop "$d" >/dev/null 2>&1
-  rm -rf "$d"
-done
-# Its own directory, which the cluster's user may reach ($TMP is root's, 0700).
-PGDIR=$(mktemp -d /tmp/stratus-pg.XXXXXX)
-chmod 0755 "$PGDIR"
-echo $$ >"$PGDIR/owner"
-trap 'stop_home; "$PGLOCAL" stop "$PGDIR" >/dev/null 2>&1; rm -rf "$PGDIR"; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
-
 # --- the cluster: started, and a second start is a no-op ---
-# --no-fsync: a test-only setting (the cluster is thrown away at exit).
-URL=$("$PGLOCAL" start "$PGDIR" --no-fsync 2>"$TMP/pg.err") ||
-  fail "postgres-local.sh start: $(cat "$TMP/pg.err")"
+use_postgres
 [[ "$URL" =~ ^postgresql://stratus@127\.0\.0\.1:[0-9]+/stratus$ ]] || fail "connection string: '$URL'"
 PGPID=$(head -n1 "$PGDIR/data/postmaster.pid")
 [ "$(ps -o user= -p "$PGPID")" != root ] || fail "PostgreSQL runs as root"
@@ -41,15 +24,13 @@ TEST_STORE="$(dirname "$STRATUS")/test_store"
 if [ -x "$TEST_STORE" ]; then
   STRATUS_TEST_PG="$URL" "$TEST_STORE" >"$TMP/unit.log" 2>&1 ||
     fail "unit/test_store on PostgreSQL: $(grep -v '^\[       OK\|^\[ RUN' "$TMP/unit.log" | tail -n 40)"
-  grep -q "40 test(s) run" "$TMP/unit.log" || fail "the PostgreSQL group did not run: $(tail -n 20 "$TMP/unit.log")"
+  grep -q "41 test(s) run" "$TMP/unit.log" || fail "the PostgreSQL group did not run: $(tail -n 20 "$TMP/unit.log")"
   ok "unit/test_store: the contract tests and test_backends_agree pass on PostgreSQL"
 else
   echo "# $TEST_STORE not built (no cmocka): contract tests not run"
 fi
 
 # --- a server on PostgreSQL runs a job to SUCCEEDED ---
-PSQL=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)/psql
-pgsql() { "$PSQL" "$URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 pgsql "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null 2>&1 ||
   fail "cannot reset the database"
 cat >"$STRATUS_HOME/server.yaml" <<YAML

@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 
 #include "store/faultstore.h"
+#include "store/migrate.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "testutil.h"
@@ -2646,7 +2647,7 @@ static char *const names[] = {"train", "eval", "serve", NULL};
 static char *const teams[] = {"research", "infer", NULL};
 static char *const clouds[] = {"azure", "gcp", "oci", NULL};
 static char *const zones[] = {"", "z1", NULL};
-static char *const texts[] = {"a", "bb", "rules: []\n", NULL};
+static char *const texts[] = {"a", "bb", "rules: []\n", "tab\tback\\slash\r\n\\N", NULL};
 static char *const msgs[] = {"placed", "preempted on gcp/r1", "", NULL};
 
 static double rnd_time(void)
@@ -3040,12 +3041,12 @@ static void compare_stores(struct store *x, struct store *y, int step)
     compare_secrets(x, y);
 }
 
-static void test_backends_agree(void **state)
+/* The random walk of writes on st[0] (SQL) and st[1] (the in-memory
+ * store), compared all along; ends outside any transaction. */
+static void agree_walk(struct store *st[2])
 {
-    struct fixture *f = *state;
-    struct store *st[2] = {open_at(f->path), open_at("mem:")};
     int64_t njobs = 0, natts = 0; /* as the SQLite store counts them */
-    int step, in_tx = 0, b;
+    int step, in_tx = 0;
 
     rng_state = 0x9e3779b97f4a7c15ULL;
     for (step = 0; step < 2500; step++) {
@@ -3174,9 +3175,73 @@ static void test_backends_agree(void **state)
         if (step % 25 == 0 || op == 1)
             compare_stores(st[0], st[1], step);
     }
+    if (in_tx) {
+        OK(store_commit(st[0], E));
+        OK(store_commit(st[1], E));
+    }
     compare_stores(st[0], st[1], step);
-    for (b = 0; b < 2; b++)
-        store_close(st[b]);
+}
+
+static void test_backends_agree(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st[2] = {open_at(f->path), open_at("mem:")};
+
+    agree_walk(st);
+    store_close(st[0]);
+    store_close(st[1]);
+}
+
+/* store_migrate (migrate.c): the random walk on SQLite and the in-memory
+ * store, the SQLite file copied into the empty PostgreSQL database: it then
+ * holds every record the in-memory store holds, ids and store id included,
+ * and numbers on after them; a second copy into it is refused. */
+static void test_migrate_agrees(void **state)
+{
+    struct fixture *f = *state;
+    char *file = xasprintf("%s/stratus.db", f->dir), sid[STORE_ID_LEN + 1];
+    struct store *st[2] = {open_at(file), open_at("mem:")}, *pg;
+    struct store_data_replica d = copy_of("corpus", "gcp", "us-central1", 20), *dx, *dy;
+    struct store_migrate_report r;
+    struct store_job jp, jm;
+    size_t nx, ny, i;
+    struct err e;
+
+    agree_walk(st);
+    OK(store_data_put(st[0], &d, E));
+    OK(store_data_put(st[1], &d, E));
+    memcpy(sid, store_id(st[0]), sizeof(sid));
+    store_close(st[0]);
+    OK(store_migrate(file, f->path, 1, &r, E)); /* dry: nothing written */
+    assert_int_equal(pg_raw_int(f->path, "SELECT count(*) FROM pg_tables WHERE"
+                                         " schemaname = 'public'"), 0);
+    OK(store_migrate(file, f->path, 0, &r, E));
+    assert_string_equal(r.store_id, sid);
+    assert_int_equal(r.schema_version, SCHEMA_LATEST);
+    pg = open_at(f->path);
+    assert_string_equal(store_id(pg), sid);
+    compare_stores(pg, st[1], 0);
+    OK(store_data_list(pg, NULL, 0, &dx, &nx, E));
+    OK(store_data_list(st[1], NULL, 0, &dy, &ny, E));
+    assert_int_equal(nx, ny);
+    for (i = 0; i < nx; i++) {
+        assert_string_equal(dx[i].dataset, dy[i].dataset);
+        assert_same_double(dx[i].egress, dy[i].egress);
+        assert_int_equal(dx[i].attempt_id, dy[i].attempt_id);
+    }
+    store_data_replicas_free(dx, nx);
+    store_data_replicas_free(dy, ny);
+    /* ids go on after the copied ones, as in the stores it came from */
+    jp = jm = random_job(0);
+    OK(store_job_insert(pg, &jp, E));
+    OK(store_job_insert(st[1], &jm, E));
+    assert_int_equal(jp.id, jm.id);
+    store_close(pg);
+    store_close(st[1]);
+    err_clear(&e);
+    assert_int_equal(store_migrate(file, f->path, 0, &r, &e), ST_ESTATE);
+    assert_non_null(strstr(e.msg, "the database is not empty"));
+    free(file);
 }
 
 /* ---- PostgreSQL without a server ----------------------------------------------- */
@@ -3443,6 +3508,7 @@ int main(void)
         P(test_concurrent_create),
         P(test_paging),
         P(test_backends_agree),
+        P(test_migrate_agrees),
         P(test_pg_connection_lost),
         P(test_pg_versions),
     };
