@@ -36,8 +36,10 @@ static const char server_usage[] =
     "  --check-config   check the configuration, print a summary and exit\n"
     "                   (0 when valid, 2 with file:line:col and the reason when not)\n"
     "\n"
-    "One server runs per home (the lock is $STRATUS_HOME/controller.lock). The\n"
-    "configuration's keys are described in docs/server.md.\n";
+    "One server runs per home (the lock is $STRATUS_HOME/controller.lock). Several\n"
+    "servers, each with its home, may share one PostgreSQL store: one leads, the\n"
+    "others follow and take over (docs/ha.md). The configuration's keys are\n"
+    "described in docs/server.md.\n";
 
 static void summary(const struct srv_conf *c)
 {
@@ -53,7 +55,11 @@ static void summary(const struct srv_conf *c)
                    c->listen[i].host, c->listen[i].port);
     store_path = store_redact(c->store_path); /* no password on screen */
     printf("  store   %s\n", store_path);
+    if (strncmp(store_path, "postgres", 8) == 0)
+        printf("  lease   %gs (servers of this store share it: docs/ha.md)\n", c->lease_s);
     free(store_path);
+    if (c->state_dir != NULL)
+        printf("  state   %s\n", c->state_dir);
     for (i = 0; i < c->ndrivers; i++) {
         size_t j;
 

@@ -2214,20 +2214,48 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
                          int *held, struct store_lease *out, struct err *e)
 {
     struct pg *p = st->priv;
-    char ttl[32];
+    struct store_lease now;
+    char ttl[32], *wait;
     const char *vals[3] = {holder, url, ttl};
-    PGresult *res;
+    PGresult *res = NULL;
     int64_t epoch;
-    int rc = pg_lease_setup(p, e);
+    int rc = pg_lease_get(st, &now, e), tx = 0;
 
+    /* Another's lease that has not lapsed: a plain read says so, without
+     * the row lock (a follower never waits on the leader's writes). */
+    if (rc == 0 && now.holder[0] != '\0' && strcmp(now.holder, holder) != 0 &&
+        now.expires_in > 0) {
+        if (out != NULL)
+            *out = now;
+        return 0;
+    }
+    /* The take waits for the row lock at most a quarter of the lease: the
+     * holder's write in progress, or one paused until PostgreSQL cuts it
+     * off (the next take tries again). */
     snprintf(ttl, sizeof(ttl), "%.3f", ttl_s);
+    wait = xasprintf("BEGIN; SET LOCAL lock_timeout = %d",
+                     (int)(ttl_s * 250) < p->lock_wait_ms ? (int)(ttl_s * 250) + 1
+                                                          : p->lock_wait_ms);
+    if (rc == 0) {
+        p->tx_open = tx = 1;
+        rc = pg_sql_exec(p, wait, "taking the leader lease", e);
+    }
+    free(wait);
     if (rc == 0)
         rc = pg_params(p, pg_lease_take_sql, 3, vals, &res, "taking the leader lease", e);
-    if (rc != 0)
+    if (rc == 0) {
+        *held = PQntuples(res) == 1;
+        epoch = *held ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        PQclear(res);
+        rc = pg_commit_db(p, e);
+        p->commit_sent = 0; /* answered: nothing unknown is pending */
+    } else if (tx) {
+        pg_rollback_db(p);
+    }
+    if (rc != 0) {
+        *held = 0;
         return rc;
-    *held = PQntuples(res) == 1;
-    epoch = *held ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
+    }
     if (*held && (epoch != p->fence_epoch || p->idle_ms != (int)(ttl_s * 1000))) {
         pg_fence(p, holder, epoch, ttl_s);
         rc = pg_session(p, "taking the leader lease", e); /* the idle timeout */

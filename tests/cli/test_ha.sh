@@ -12,19 +12,8 @@
 # Real PostgreSQL (postgres-local.sh), real servers, real node processes,
 # real router and model servers.
 . "$(dirname "$0")/lib.sh"
+[ -x "$PGBIN/postgres" ] || { echo "# PostgreSQL is not installed: skipped (apt-get install postgresql)"; exit 0; }
 use_home
-PGLOCAL="$SOURCE_DIR/scripts/postgres-local.sh"
-[ -x "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)/postgres" ] || {
-  echo "# PostgreSQL is not installed: skipped (apt-get install postgresql)"; exit 0; }
-for d in /tmp/stratus-pg.*; do # clusters of runs killed before their trap
-  [ -f "$d/owner" ] || continue
-  kill -0 "$(cat "$d/owner")" 2>/dev/null && continue
-  "$PGLOCAL" stop "$d" >/dev/null 2>&1
-  rm -rf "$d"
-done
-PGDIR=$(mktemp -d /tmp/stratus-pg.XXXXXX)
-chmod 0755 "$PGDIR"
-echo $$ >"$PGDIR/owner"
 cleanup() {
   touch "$TMP/stop"
   for p in $(jobs -p); do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -38,10 +27,8 @@ cleanup() {
   rm -rf "$PGDIR"
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
+use_postgres
 trap cleanup EXIT
-URL=$("$PGLOCAL" start "$PGDIR" --no-fsync 2>"$TMP/pg.err") || fail "postgres-local.sh: $(cat "$TMP/pg.err")"
-PSQL=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/psql
-pgsql() { "$PSQL" "$URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 
 LEASE=2
 JOBS=${HA_JOBS:-200}

@@ -44,7 +44,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "store/faultstore.h"
@@ -3378,6 +3380,172 @@ static void test_names(void **state)
     assert_string_equal(attempt_end_name(ATT_END__N), "?");
 }
 
+
+/* ---- leadership: the lease, the fence, notifications (docs/ha.md) ---------- */
+
+/* Take the lease for holder on st until it is held (the other's lapsed):
+ * waits for a state, bounded, not for a time. */
+static int64_t take_when_lapsed(struct store *st, const char *holder, double ttl)
+{
+    struct store_lease l;
+    int held = 0, i;
+
+    for (i = 0; i < 2000 && !held; i++) {
+        OK(store_lease_take(st, holder, "http://x", ttl, &held, &l, E));
+        if (!held)
+            usleep(10000);
+    }
+    assert_true(held);
+    assert_string_equal(l.holder, holder);
+    return l.epoch;
+}
+
+/* One holder at a time; renewing keeps the epoch; a lapsed lease goes to
+ * the next with the next epoch, and the deposed holder's writes fail with
+ * ST_EFENCED and store nothing; giving it up hands it over at once. */
+static void test_pg_lease_fence(void **state)
+{
+    struct fixture *f = *state;
+    struct store *a = open_at(f->path), *b = open_at(f->path);
+    struct store_lease l;
+    struct store_job j = job_of("late", NULL, JOB_PENDING), *v;
+    size_t n;
+    int held;
+    struct err e;
+
+    assert_true(store_shared(a));
+    OK(store_lease_get(a, &l, E));
+    assert_string_equal(l.holder, "");
+    OK(store_lease_take(a, "a", "http://a:1", 0.3, &held, &l, E));
+    assert_true(held);
+    assert_int_equal(l.epoch, 1);
+    assert_string_equal(l.url, "http://a:1");
+    assert_int_equal(store_fence_epoch(a), 1);
+    OK(store_lease_take(b, "b", "http://b:1", 0.3, &held, &l, E));
+    assert_false(held);
+    assert_string_equal(l.holder, "a");
+    assert_int_equal(store_fence_epoch(b), 0);
+    OK(store_lease_take(a, "a", "http://a:1", 0.3, &held, &l, E)); /* a renewal */
+    assert_true(held);
+    assert_int_equal(l.epoch, 1);
+    add_job(a, "by-a", NULL, JOB_PENDING);
+
+    /* a stops renewing: b takes it at epoch 2; a can commit nothing more */
+    assert_int_equal(take_when_lapsed(b, "b", 30), 2);
+    err_clear(&e);
+    assert_int_equal(store_job_insert(a, &j, &e), ST_EFENCED);
+    assert_non_null(strstr(e.msg, "no longer the leader"));
+    err_clear(&e);
+    assert_int_equal(store_begin(a, &e), ST_EFENCED);
+    OK(store_lease_take(a, "a", "http://a:1", 0.3, &held, &l, E));
+    assert_false(held);
+    assert_string_equal(l.holder, "b");
+    assert_int_equal(l.epoch, 2);
+    add_job(b, "by-b", NULL, JOB_PENDING);
+    OK(store_job_list(b, 0, &v, &n, E));
+    assert_int_equal(n, 2); /* "late" is not there */
+    assert_string_equal(v[0].name, "by-a");
+    assert_string_equal(v[1].name, "by-b");
+    store_jobs_free(v, n);
+
+    /* b gives it up: a takes it at once, at epoch 3, and b writes no more */
+    OK(store_lease_drop(b, "b", E));
+    OK(store_lease_take(a, "a", "http://a:1", 30, &held, &l, E));
+    assert_true(held);
+    assert_int_equal(l.epoch, 3);
+    add_job(a, "by-a-again", NULL, JOB_PENDING);
+    err_clear(&e);
+    assert_int_equal(store_job_insert(b, &j, &e), ST_EFENCED);
+    store_close(a);
+    store_close(b);
+}
+
+/* A take waits for a write of the old holder in progress (the lease's row
+ * lock): the old epoch's commit comes first, then the new epoch starts. */
+static void test_pg_lease_orders_commits(void **state)
+{
+    struct fixture *f = *state;
+    int saved = store_lock_wait_ms;
+    struct store *a, *b;
+    struct store_lease l;
+    struct store_job *v;
+    size_t n;
+    int held;
+    struct err e;
+
+    store_lock_wait_ms = 100;
+    a = open_at(f->path);
+    b = open_at(f->path);
+    store_lock_wait_ms = saved;
+    OK(store_lease_take(a, "a", "", 0.2, &held, &l, E));
+    assert_true(held);
+    OK(store_begin(a, E)); /* holds the row FOR SHARE from here */
+    add_job(a, "in-flight", NULL, JOB_PENDING);
+    /* however long a's lease has lapsed, b cannot take it while a's
+     * transaction holds the row: "database is locked" */
+    do {
+        err_clear(&e);
+        held = 0;
+    } while (store_lease_take(b, "b", "", 30, &held, &l, &e) == 0 && !held &&
+             strcmp(l.holder, "a") == 0 && l.expires_in > 0);
+    assert_false(held);
+    assert_int_equal(e.code, ST_ESTATE);
+    assert_non_null(strstr(e.msg, "database is locked"));
+    OK(store_commit(a, E)); /* the old epoch's write is stored ... */
+    assert_int_equal(take_when_lapsed(b, "b", 30), 2); /* ... then b leads */
+    OK(store_job_list(b, 0, &v, &n, E));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "in-flight");
+    store_jobs_free(v, n);
+    store_close(a);
+    store_close(b);
+}
+
+/* NOTIFY from one handle reaches another's LISTEN, not its own. */
+static void test_pg_notify(void **state)
+{
+    struct fixture *f = *state;
+    struct store *a = open_at(f->path), *b = open_at(f->path);
+    struct pollfd pfd;
+    int fa, fb, got = 0, renewed, i, r;
+    struct err e;
+
+    OK(store_listen(a, &fa, E));
+    OK(store_listen(b, &fb, E));
+    assert_true(fa >= 0 && fb >= 0);
+    OK(store_notify(a, E));
+    for (i = 0; i < 100 && got == 0; i++) {
+        pfd.fd = fb;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, 100) > 0) {
+            OK((r = store_listen_read(b, &fb, &renewed, E)) < 0);
+            got += r;
+        }
+    }
+    assert_int_equal(got, 1);
+    err_clear(&e);
+    assert_int_equal(store_listen_read(a, &fa, &renewed, &e), 0); /* its own: not counted */
+    store_close(a);
+    store_close(b);
+}
+
+/* A store one server owns has no lease. */
+static void test_lease_sqlite(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_at(f->path);
+    int held = 1, fd;
+    struct err e;
+
+    assert_false(store_shared(st));
+    err_clear(&e);
+    assert_int_equal(store_lease_take(st, "a", "", 1, &held, NULL, &e), ST_EINVAL);
+    assert_false(held);
+    assert_int_equal(store_listen(st, &fd, &e), ST_EINVAL);
+    assert_int_equal(store_fence_epoch(st), 0);
+    store_close(st);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define M(fn) cmocka_unit_test_setup_teardown(fn, setup_mem, teardown)
 #define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
@@ -3385,6 +3553,7 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_lease_sqlite),
         T(test_job_roundtrip),
         T(test_job_missing),
         T(test_job_list_active),
@@ -3511,6 +3680,9 @@ int main(void)
         P(test_migrate_agrees),
         P(test_pg_connection_lost),
         P(test_pg_versions),
+        P(test_pg_lease_fence),
+        P(test_pg_lease_orders_commits),
+        P(test_pg_notify),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     const char *pg = getenv("STRATUS_TEST_PG");
