@@ -610,8 +610,8 @@ int auth_token_revoke(struct store *st, const char *name_or_id, double now, stru
 static void forward_text(const struct auth_principal *who, long ts, const char *method,
                          const char *uri, char *out, size_t n)
 {
-    snprintf(out, n, "%d %lld %ld %s %s %s %s", (int)who->role, (long long)who->token_id, ts,
-             who->name[0] ? who->name : "-", who->user[0] ? who->user : "-", method, uri);
+    snprintf(out, n, "%d %lld %ld =%s =%s %s %s", (int)who->role, (long long)who->token_id,
+             ts, who->name, who->user, method, uri);
 }
 
 int auth_forward_sign(const unsigned char key[32], const struct auth_principal *who,
@@ -625,9 +625,8 @@ int auth_forward_sign(const unsigned char key[32], const struct auth_principal *
     forward_text(who, ts, method, uri, text, sizeof(text));
     rc = token_hash(key, text, mac, e);
     if (rc == 0)
-        snprintf(out, AUTH_FORWARD_MAX, "%d %lld %ld %s %s %s", (int)who->role,
-                 (long long)who->token_id, ts, who->name[0] ? who->name : "-",
-                 who->user[0] ? who->user : "-", mac);
+        snprintf(out, AUTH_FORWARD_MAX, "%d %lld %ld =%s =%s %s", (int)who->role,
+                 (long long)who->token_id, ts, who->name, who->user, mac);
     return rc;
 }
 
@@ -636,14 +635,15 @@ int auth_forward_verify(const unsigned char key[32], const char *header, const c
                         struct err *e)
 {
     struct auth_principal p;
-    char name[64], user[64], mac[HASH_HEX + 1], want[HASH_HEX + 1], text[8192];
+    char name[66], user[66], mac[HASH_HEX + 1], want[HASH_HEX + 1], text[8192];
     long long tok;
     long ts;
     int role;
 
     memset(&p, 0, sizeof(p));
-    if (sscanf(header, "%d %lld %ld %63s %63s %64s", &role, &tok, &ts, name, user, mac) != 6 ||
-        role < AUTH_NONE || role > AUTH_ADMIN || strlen(mac) != HASH_HEX)
+    if (sscanf(header, "%d %lld %ld %65s %65s %64s", &role, &tok, &ts, name, user, mac) != 6 ||
+        role < AUTH_NONE || role > AUTH_ADMIN || strlen(mac) != HASH_HEX || name[0] != '=' ||
+        user[0] != '=' || strlen(name) > sizeof(p.name) || strlen(user) > sizeof(p.user))
         return err_set(e, ST_EINVAL, "a forwarded request's %s header is malformed",
                        X_STRATUS_FORWARDED);
     if (fabs(now - (double)ts) > AUTH_FORWARD_AGE_S)
@@ -651,8 +651,8 @@ int auth_forward_verify(const unsigned char key[32], const char *header, const c
                        "differ by more than %d s)", AUTH_FORWARD_AGE_S);
     p.role = (enum auth_role)role;
     p.token_id = tok;
-    snprintf(p.name, sizeof(p.name), "%s", strcmp(name, "-") ? name : "");
-    snprintf(p.user, sizeof(p.user), "%s", strcmp(user, "-") ? user : "");
+    memcpy(p.name, name + 1, strlen(name)); /* with its NUL; fits (checked above) */
+    memcpy(p.user, user + 1, strlen(user));
     forward_text(&p, ts, method, uri, text, sizeof(text));
     if (token_hash(key, text, want, e) != 0)
         return e->code;

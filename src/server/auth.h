@@ -64,8 +64,9 @@ void auth_sha256_hex(const void *data, size_t len, char out[65]);
 int auth_key_create(const char *prefix, char *key, size_t n, char digest[65], struct err *e);
 /* A follower's request forwarded to the leader (docs/ha.md) carries who the
  * follower found the caller to be, signed with the servers' shared secret:
- * the header X_STRATUS_FORWARDED, "ROLE TOKEN_ID TIME NAME USER HMAC"
- * (NAME and USER "-" when empty; HMAC over those and the method and URI).
+ * the header X_STRATUS_FORWARDED, "ROLE TOKEN_ID TIME =NAME =USER HMAC"
+ * (each of NAME and USER after a '=', empty or not; the HMAC is over those
+ * and the method and URI).
  * auth_forward_sign writes it into out (AUTH_FORWARD_MAX bytes);
  * auth_forward_verify takes it (within AUTH_FORWARD_AGE_S of now) or says
  * ST_EINVAL. */
