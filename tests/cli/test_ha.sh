@@ -38,19 +38,9 @@ declare -A PORTS PIDS
 mkdir -p -m 0700 "$TMP/A" "$TMP/B" "$TMP/state"
 for h in A B; do
   PORTS[$h]=$(free_port)
-  cat >"$TMP/$h/server.yaml" <<YAML
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:${PORTS[$h]}
-store: $URL
-state_dir: $TMP/state
-lease: ${LEASE}s
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+  STRATUS_HOME="$TMP/$h" local_server_conf
+  sed -i "s|tcp: 127.0.0.1:0|tcp: 127.0.0.1:${PORTS[$h]}|" "$TMP/$h/server.yaml"
+  printf 'store: %s\nstate_dir: %s\nlease: %ss\n' "$URL" "$TMP/state" "$LEASE" >>"$TMP/$h/server.yaml"
 done
 
 # start H: its server in the background (log $TMP/H.log), until it answers.
@@ -126,43 +116,7 @@ STRATUS_TOKEN=$TOKEN "$STRATUS" router --api "http://127.0.0.1:${PORTS[A]},http:
 wait_for grep -q "listening on" "$TMP/router.log"
 R=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$TMP/router.log" | head -n 1)
 wait_for sh -c "curl -sf '$R/-/replicas' | grep -o '\"READY\"' | wc -l | grep -qx 2"
-cat >"$TMP/load.py" <<'PY'
-import json, os, sys, threading, time, urllib.request
-tmp, key, url = sys.argv[1], sys.argv[2], sys.argv[3]
-lock = threading.Lock()
-res = {"ok": 0, "fail": 0, "errors": []}
-def save():
-    with lock:
-        json.dump(res, open(tmp + "/load.json.tmp", "w"))
-    os.replace(tmp + "/load.json.tmp", tmp + "/load.json")
-def worker():
-    body = json.dumps({"model": "m", "prompt": "hello", "max_tokens": 2}).encode()
-    while not os.path.exists(tmp + "/stop"):
-        req = urllib.request.Request(url + "/v1/completions", body,
-                                     {"Authorization": "Bearer " + key,
-                                      "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                r.read()
-                good, why = r.status == 200, r.status
-        except Exception as e:
-            good, why = False, repr(e)
-        with lock:
-            res["ok" if good else "fail"] += 1
-            if not good and len(res["errors"]) < 5:
-                res["errors"].append(str(why))
-        time.sleep(0.05)
-threads = [threading.Thread(target=worker) for _ in range(2)]
-for t in threads:
-    t.start()
-while not os.path.exists(tmp + "/stop"):
-    save()
-    time.sleep(0.2)
-for t in threads:
-    t.join()
-save()
-PY
-python3 "$TMP/load.py" "$TMP" "$KEY" "$R" &
+python3 "$(dirname "$0")/load_client.py" "$TMP" "$KEY" "$R" 0.05 &
 count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
 wait_for sh -c "[ \"\$(python3 -c \"import json; print(json.load(open('$TMP/load.json'))['ok'])\" 2>/dev/null || echo 0)\" -ge 20 ]"
 ok "service chat: 2 replicas READY; a router at $R follows both servers; requests flow"

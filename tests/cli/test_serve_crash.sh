@@ -82,43 +82,7 @@ V0=$(curl -sf "$R/-/healthz" | python3 -c 'import json,sys; print(json.load(sys.
 ok "a router at $R follows the set (version $V0, 2 ready)"
 
 # --- continuous requests through the router, every answer counted ---
-cat >"$TMP/load.py" <<'PY'
-import json, os, sys, threading, time, urllib.request
-tmp, key, url = sys.argv[1], sys.argv[2], sys.argv[3]
-lock = threading.Lock()
-res = {"ok": 0, "fail": 0, "errors": []}
-def save():
-    with lock:
-        json.dump(res, open(tmp + "/load.json.tmp", "w"))
-    os.replace(tmp + "/load.json.tmp", tmp + "/load.json")
-def worker():
-    body = json.dumps({"model": "m", "prompt": "hello", "max_tokens": 2}).encode()
-    while not os.path.exists(tmp + "/stop"):
-        req = urllib.request.Request(url + "/v1/completions", body,
-                                     {"Authorization": "Bearer " + key,
-                                      "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                r.read()
-                good, why = r.status == 200, r.status
-        except Exception as e:
-            good, why = False, repr(e)
-        with lock:
-            res["ok" if good else "fail"] += 1
-            if not good and len(res["errors"]) < 5:
-                res["errors"].append(str(why))
-        time.sleep(0.02)
-threads = [threading.Thread(target=worker) for _ in range(2)]
-for t in threads:
-    t.start()
-while not os.path.exists(tmp + "/stop"):
-    save()
-    time.sleep(0.1)
-for t in threads:
-    t.join()
-save()
-PY
-python3 "$TMP/load.py" "$TMP" "$KEY" "$R" &
+python3 "$(dirname "$0")/load_client.py" "$TMP" "$KEY" "$R" &
 LOAD=$!
 count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
 answered() { count "j['ok'] + j['fail']"; }
