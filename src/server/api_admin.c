@@ -50,7 +50,7 @@ static json_t *leadership_json(const struct srv *s)
 {
     json_t *o = json_object(), *l = json_object();
 
-    json_object_set_new(o, "role", json_string(s->leader ? "leader" : "follower"));
+    json_object_set_new(o, "role", json_string(srv_leads(s) ? "leader" : "follower"));
     json_object_set_new(o, "holder", json_string(s->holder));
     json_object_set_new(o, "epoch", json_integer((json_int_t)s->epoch));
     json_object_set_new(o, "terms", json_integer((json_int_t)s->leader_terms));
@@ -79,7 +79,7 @@ void api_healthz(struct api_call *c)
 
     json_object_set_new(o, "ok", json_boolean(ok));
     json_object_set_new(o, "role", json_string(!s->shared ? "single"
-                                               : s->leader ? "leader" : "follower"));
+                                               : srv_leads(s) ? "leader" : "follower"));
     json_object_set_new(o, "version", json_string(STRATUS_VERSION));
     json_object_set_new(o, "uptime_s",
                         json_real(s->started_at > 0 ? c->now - s->started_at : 0));

@@ -679,7 +679,7 @@ static void render_process(struct buf *b, struct srv *s)
         return;
     family(b, "stratus_leader", "gauge",
            "1 while this server holds the store's lease and runs the controller.");
-    buf_printf(b, "stratus_leader %d\n", s->leader ? 1 : 0);
+    buf_printf(b, "stratus_leader %d\n", srv_leads(s));
     family(b, "stratus_leader_terms_total", "counter", "Times this server became the leader.");
     buf_printf(b, "stratus_leader_terms_total %" PRIu64 "\n", s->leader_terms);
     family(b, "stratus_lease_epoch", "gauge", "The lease's epoch as last seen.");

@@ -929,6 +929,13 @@ static int lease_fresh(struct srv *s)
     return s->leader;
 }
 
+int srv_leads(const struct srv *s)
+{
+    if (!s->shared)
+        return 1;
+    return s->leader && clock_mono() - s->lease_ok_mono <= s->conf->lease_s * LEASE_SAFE;
+}
+
 /* After a leader's step: NOTIFY, so followers' held requests and caches
  * see what it changed. */
 static void tell_followers(struct srv *s)

@@ -117,6 +117,11 @@ int srv_set_org(struct srv *s, struct org *g, struct err *e);
 /* 1 while the store file the server opened is still the one at its path
  * (a removed or replaced stratus.db ends the server); 1 for "mem:". */
 int srv_store_still_ours(const struct srv *s);
+/* Does this server lead now: always on a store it owns alone; on a shared
+ * one, while it holds the lease and renewed it lately enough to act (a
+ * leader that could not renew in time says it no longer leads before
+ * another can take the lease: two never both say so). */
+int srv_leads(const struct srv *s);
 /* Stop the loop after the current callback (srv_run then returns 0). */
 void srv_stop(struct srv *s);
 /* The store file is gone: remove the pid file (a server started for the new

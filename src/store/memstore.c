@@ -31,6 +31,7 @@
  * included, which undoes inserts); rollback puts the saved bytes back newest
  * first and commit forgets them.
  */
+#include "rows.h"
 #include "store_int.h"
 #include "../util/hmap.h"
 #include "../util/xmem.h"
@@ -1167,10 +1168,7 @@ static int svc_name_free(struct mem *m, const struct store_service *sv, int64_t 
         const struct msvc *ms = vec_at(&m->svcs, i);
 
         if (ms->s.id != id && ms->s.ended_at == 0 && strcmp(ms->s.name, sv->name) == 0)
-            return err_set(e, ST_EEXISTS,
-                           "a service named '%s' is already up; take it down first or "
-                           "pick another name",
-                           sv->name);
+            return rows_service_name_free(sv, NULL, 1, e); /* its message */
     }
     return 0;
 }

@@ -5,8 +5,10 @@
  * backends' fetch loops take.
  */
 #include "rows.h"
+#include "../util/xmem.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void b_int(struct rows_binder *b, int64_t v)
 {
@@ -477,3 +479,25 @@ const struct rows_type rows_secrets = {sizeof(struct store_secret), rows_read_se
                                        free_secrets};
 const struct rows_type rows_data = {sizeof(struct store_data_replica), rows_read_data,
                                     free_data};
+
+int rows_one(void *v, size_t n, size_t size, void *row)
+{
+    BUG_ON(n > 1); /* by a primary or unique key, or LIMIT 1 */
+    if (n == 1)
+        memcpy(row, v, size);
+    free(v);
+    return n == 0;
+}
+
+int rows_service_name_free(const struct store_service *sv, struct store_service *live,
+                           size_t n, struct err *e)
+{
+    if (live != NULL)
+        store_services_free(live, n);
+    if (n == 0)
+        return 0;
+    return err_set(e, ST_EEXISTS,
+                   "a service named '%s' is already up; take it down first or pick "
+                   "another name",
+                   sv->name);
+}

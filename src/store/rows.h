@@ -104,6 +104,17 @@ void rows_read_service(struct rows_reader *r, void *row);
 void rows_read_secret(struct rows_reader *r, void *row);
 void rows_read_data(struct rows_reader *r, void *row);
 
+/* A lookup by a unique key gave v (n rows of size bytes, as a query's
+ * fetch returns them): its row into *row and v freed (the row's strings
+ * are *row's now), 0; no row: v freed, 1 (the caller says what is
+ * missing).  More than one row is a bug of the query. */
+int rows_one(void *v, size_t n, size_t size, void *row);
+/* The live services (n) that have sv's name, other than sv, freed: none
+ * is 0, any is ST_EEXISTS (one live service per name).  live may be NULL
+ * (the in-memory store counts them without a copy). */
+int rows_service_name_free(const struct store_service *sv, struct store_service *live,
+                           size_t n, struct err *e);
+
 /* How to read rows of one record type and free them again. */
 struct rows_type {
     size_t size;

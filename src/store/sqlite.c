@@ -653,14 +653,9 @@ static int sq_fetch_one(struct sq *s, struct binder *b, const struct rows_type *
     size_t n;
     int rc = sq_fetch(s, b, t, &v, &n, op, e);
 
-    if (rc != 0)
-        return rc;
-    if (n == 0)
-        return err_set(e, ST_ENOTFOUND, "no %s %" PRId64, what, id);
-    BUG_ON(n != 1); /* looked up by primary key */
-    memcpy(row, v, t->size);
-    free(v); /* the strings now belong to *row */
-    return 0;
+    if (rc == 0 && rows_one(v, n, t->size, row))
+        rc = err_set(e, ST_ENOTFOUND, "no %s %" PRId64, what, id);
+    return rc;
 }
 
 /* Run one literal SQL text (pragmas, migrations). */
@@ -1750,16 +1745,9 @@ static int sq_token_by_hash(struct store *st, const char *hash, struct store_tok
     int rc =
         token_query(st->priv, Q_TOKEN_BY_HASH, hash, &v, &n, "looking up a token", e);
 
-    if (rc != 0)
-        return rc;
-    if (n == 0) {
-        free(v);
-        return err_set(e, ST_ENOTFOUND, "no such token");
-    }
-    BUG_ON(n != 1); /* the hash is unique */
-    *out = v[0];
-    free(v); /* the strings now belong to *out */
-    return 0;
+    if (rc == 0 && rows_one(v, n, sizeof(*out), out))
+        rc = err_set(e, ST_ENOTFOUND, "no such token");
+    return rc;
 }
 
 static int sq_token_list(struct store *st, int live_only, struct store_token **out,
@@ -1866,15 +1854,7 @@ static int service_name_free(struct sq *s, const struct store_service *sv, int64
     if (sv->ended_at != 0)
         return 0;
     rc = service_query(s, Q_SVC_LIVE_NAME, sv->name, &id, &live, &n, op, e);
-    if (rc != 0)
-        return rc;
-    store_services_free(live, n);
-    if (n > 0)
-        return err_set(e, ST_EEXISTS,
-                       "a service named '%s' is already up; take it down first or pick "
-                       "another name",
-                       sv->name);
-    return 0;
+    return rc != 0 ? rc : rows_service_name_free(sv, live, n, e);
 }
 
 static int insert_service(struct sq *s, struct store_service *sv, struct err *e)
@@ -1944,17 +1924,10 @@ static int service_one(struct sq *s, enum sq_stmt q, const char *name, const int
     size_t n;
     int rc = service_query(s, q, name, id, &v, &n, op, e);
 
-    if (rc != 0)
+    if (rc != 0 || !rows_one(v, n, sizeof(*out), out))
         return rc;
-    if (n == 0) {
-        free(v);
-        return name != NULL ? err_set(e, ST_ENOTFOUND, "no service named '%s'", name)
-                            : err_set(e, ST_ENOTFOUND, "no service %" PRId64, *id);
-    }
-    BUG_ON(n != 1); /* by primary key, or LIMIT 1 */
-    *out = v[0];
-    free(v); /* the strings now belong to *out */
-    return 0;
+    return name != NULL ? err_set(e, ST_ENOTFOUND, "no service named '%s'", name)
+                        : err_set(e, ST_ENOTFOUND, "no service %" PRId64, *id);
 }
 
 static int sq_service_get(struct store *st, int64_t id, struct store_service *out,

@@ -55,7 +55,7 @@ stop_home() {
     pid=$(cat "$p" 2>/dev/null) && [ -n "$pid" ] || continue
     for q in $(pgrep -g "$pid" 2>/dev/null) "$pid"; do
       case "$(readlink "/proc/$q/cwd" 2>/dev/null)" in "$STRATUS_HOME"*) kill -9 "$q" 2>/dev/null; continue;; esac
-      tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | grep -qF -- "$STRATUS_HOME" && kill -9 "$q" 2>/dev/null
+      tr '\0' ' ' 2>/dev/null <"/proc/$q/cmdline" | grep -qF -- "$STRATUS_HOME" && kill -9 "$q" 2>/dev/null
     done
   done
   # ... and the nodes' cgroups (the local driver's, where cgroup v2 is usable)
