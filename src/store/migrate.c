@@ -319,6 +319,8 @@ static int tgt_check(struct mig *m, const struct store_migrate_report *r, int *h
     int n = rc == 0 ? PQntuples(res) : 0, j, ours = 0;
 
     for (j = 0; j < n; j++) {
+        if (strcmp(PQgetvalue(res, j, 0), STORE_LEASE_TABLE) == 0)
+            continue; /* servers' leadership, not records: never copied */
         if (!mig_known(PQgetvalue(res, j, 0))) {
             rc =
                 err_set(e, ST_ESTATE,

@@ -2076,19 +2076,19 @@ static int pg_data_list(struct store *st, const char *dataset, int live_only,
 
 static const char pg_lease_ddl[] =
     "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ");"
-    "CREATE TABLE IF NOT EXISTS leader_lease ("
+    "CREATE TABLE IF NOT EXISTS " STORE_LEASE_TABLE " ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, url TEXT NOT NULL,"
     "  epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL,"
     "  renewed_at TIMESTAMPTZ NOT NULL);"
     "CREATE OR REPLACE FUNCTION stratus_fence(h TEXT, ep BIGINT) RETURNS void"
     " LANGUAGE plpgsql AS $f$ BEGIN"
-    "  PERFORM 1 FROM leader_lease WHERE id = 1 AND holder = h AND epoch = ep FOR SHARE;"
+    "  PERFORM 1 FROM " STORE_LEASE_TABLE " WHERE id = 1 AND holder = h AND epoch = ep FOR SHARE;"
     "  IF NOT FOUND THEN RAISE EXCEPTION 'deposed' USING ERRCODE = '" PG_FENCED_STATE "';"
     "  END IF; END $f$;"
     "COMMIT";
 
 static const char pg_lease_take_sql[] =
-    "INSERT INTO leader_lease AS l (id, holder, url, epoch, expires_at, renewed_at)"
+    "INSERT INTO " STORE_LEASE_TABLE " AS l (id, holder, url, epoch, expires_at, renewed_at)"
     " VALUES (1, $1, $2, 1, clock_timestamp() + make_interval(secs => $3::float8),"
     "  clock_timestamp())"
     " ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, url = EXCLUDED.url,"
@@ -2101,7 +2101,7 @@ static const char pg_lease_get_sql[] =
     "SELECT holder, url, epoch,"
     " extract(epoch FROM expires_at - clock_timestamp())::float8,"
     " extract(epoch FROM clock_timestamp() - renewed_at)::float8"
-    " FROM leader_lease WHERE id = 1";
+    " FROM " STORE_LEASE_TABLE " WHERE id = 1";
 
 /* Literal SQL with text parameters, outside the statement table (the lease
  * is a few statements a second at most). */
@@ -2249,7 +2249,7 @@ static int pg_lease_drop(struct store *st, const char *holder, struct err *e)
         pg_fence(p, holder, -1, p->idle_ms / 1000.0);
     if (rc == 0)
         rc = pg_params(p,
-                       "UPDATE leader_lease SET expires_at = clock_timestamp() -"
+                       "UPDATE " STORE_LEASE_TABLE " SET expires_at = clock_timestamp() -"
                        " interval '1 second' WHERE id = 1 AND holder = $1",
                        1, vals, &res, "giving up the leader lease", e);
     if (rc == 0)

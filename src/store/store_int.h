@@ -25,6 +25,10 @@
 
 #include "store.h"
 
+/* The PostgreSQL store's leader lease (pgstore.c, section 7): a table of
+ * its own outside the versioned schema, which a migration leaves alone. */
+#define STORE_LEASE_TABLE "leader_lease"
+
 /* What a cost report groups by (store_cost_report's `by`, parsed). */
 enum store_cost_by { STORE_COST_BY_CLOUD, STORE_COST_BY_TEAM, STORE_COST_BY_JOB };
 
