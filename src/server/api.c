@@ -240,7 +240,7 @@ void api_handle(struct srv *s, const struct api_req *rq, struct api_resp *rp)
     }
     r->fn(&c);
     if (strcmp(r->method, "GET") != 0)
-        s->gen++; /* it may have written: rendered replies are stale (api_jobs.c) */
+        srv_changed(s); /* it may have written: rendered replies are stale (api_jobs.c) */
 }
 
 /* ---- replies ---- */

@@ -947,6 +947,13 @@ static void tell_followers(struct srv *s)
         log_warn("notifying the other servers: %s", e.msg);
 }
 
+void srv_changed(struct srv *s)
+{
+    s->gen++;
+    if (s->shared && s->leader)
+        tell_followers(s);
+}
+
 /* The store's notifications: another server changed something.  A
  * follower drops what it rendered, reloads the settings it keeps (the
  * policy, the teams) and answers held requests that can be; a leader

@@ -122,6 +122,9 @@ int srv_store_still_ours(const struct srv *s);
  * leader that could not renew in time says it no longer leads before
  * another can take the lease: two never both say so). */
 int srv_leads(const struct srv *s);
+/* A call may have written: what was rendered is stale here (s->gen), and
+ * on a shared store's leader, the other servers are told (NOTIFY). */
+void srv_changed(struct srv *s);
 /* Stop the loop after the current callback (srv_run then returns 0). */
 void srv_stop(struct srv *s);
 /* The store file is gone: remove the pid file (a server started for the new

@@ -92,6 +92,23 @@ run 0 "$STRATUS" token list
 has "$OUT" router
 ok "a write through the follower's socket is forwarded to the leader"
 
+# --- the org policy set through the follower: the leader stores it, and the
+# follower, which keeps its own copy, has the new one at once (NOTIFY) ---
+cat >"$TMP/policy.yaml" <<'YAML'
+version: 1
+rules:
+  - name: anything-anywhere
+    description: a rule only this test sets
+    match: {}
+    allow: ["*"]
+YAML
+run 0 "$STRATUS" policy show
+hasnt "$OUT" "a rule only this test sets"
+run 0 "$STRATUS" policy set "$TMP/policy.yaml"
+wait_for sh -c '"$STRATUS" policy show | grep -q "a rule only this test sets"'
+wait_for env STRATUS_HOME="$TMP/A" sh -c '"$STRATUS" policy show | grep -q "a rule only this test sets"'
+ok "the policy set through the follower is the leader's, and the follower's own copy follows (LISTEN/NOTIFY)"
+
 # --- a service of 2 replicas, a router following both servers, load ---
 SERVER="$SOURCE_DIR/examples/llm-server/server.py"
 cat >"$TMP/chat.yaml" <<YAML
