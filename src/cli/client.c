@@ -522,14 +522,35 @@ static int reply_error(const char *method, const char *path, long status, struct
     return e->code;
 }
 
+/* A 503 of a follower that found no leader to forward to (a takeover under
+ * way, docs/ha.md): nothing was done, so asking again is safe. */
+static int no_leader(long status, const struct sink *s)
+{
+    json_t *o, *err;
+    int yes = 0;
+
+    if (status != 503 || s->written > 0)
+        return 0;
+    o = json_loadb(s->body.data ? s->body.data : "", s->body.len, 0, NULL);
+    err = o ? json_object_get(o, "error") : NULL;
+    yes = err && json_is_string(json_object_get(err, "code")) &&
+          strcmp(json_string_value(json_object_get(err, "code")), "EFENCED") == 0;
+    json_decref(o);
+    return yes;
+}
+
+#define LEADER_WAIT_S 30 /* how long a command waits for a takeover to end */
+
 /* One request to a server that answers: when the home's server is gone it
  * is started again and the request sent once more if that cannot do it
- * twice (it was never sent, or it only reads). */
+ * twice (it was never sent, or it only reads); while the servers of a
+ * shared store have no leader, it is asked again every second for up to
+ * LEADER_WAIT_S. */
 static int request(const char *method, const char *path, const char *body, struct sink *s,
                    long *status, struct err *e)
 {
     long timeout_ms = s->fp ? 0 : CALL_TIMEOUT_MS; /* a stream lasts as long as its job */
-    int rc = target_init(e), again;
+    int rc = target_init(e), again, tries;
 
     if (rc == 0)
         rc = ensure_server(0, e);
@@ -546,6 +567,14 @@ static int request(const char *method, const char *path, const char *body, struc
         rc = ensure_server(0, e);
         if (rc == 0)
             rc = perform(method, path, body, s, timeout_ms, status, e);
+    }
+    for (tries = 0; rc == 0 && tries < LEADER_WAIT_S && no_leader(*status, s); tries++) {
+        if (tries == 0)
+            fprintf(stderr, "stratus: no server leads just now (a takeover?): asking again "
+                            "for up to %d s\n", LEADER_WAIT_S);
+        buf_free(&s->body);
+        clock_sleep(1.0);
+        rc = perform(method, path, body, s, timeout_ms, status, e);
     }
     return rc;
 }

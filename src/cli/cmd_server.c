@@ -55,8 +55,12 @@ static void summary(const struct srv_conf *c)
                    c->listen[i].host, c->listen[i].port);
     store_path = store_redact(c->store_path); /* no password on screen */
     printf("  store   %s\n", store_path);
-    if (strncmp(store_path, "postgres", 8) == 0)
+    if (strncmp(store_path, "postgres", 8) == 0) {
         printf("  lease   %gs (servers of this store share it: docs/ha.md)\n", c->lease_s);
+        if (c->state_dir == NULL)
+            printf("  note    no state_dir: the drivers' state is this server's own; servers "
+                   "of one store should share one (docs/ha.md)\n");
+    }
     free(store_path);
     if (c->state_dir != NULL)
         printf("  state   %s\n", c->state_dir);

@@ -662,3 +662,8 @@ int auth_forward_verify(const unsigned char key[32], const char *header, const c
     *who = p;
     return 0;
 }
+
+int auth_secret_fingerprint(const unsigned char key[32], char out[65], struct err *e)
+{
+    return token_hash(key, "stratus: the secret of the servers of one store", out, e);
+}

@@ -80,6 +80,10 @@ int auth_forward_verify(const unsigned char key[32], const char *header, const c
                         const char *uri, double now, struct auth_principal *who,
                         struct err *e);
 
+/* What the servers of one shared store compare to know they have the same
+ * secret (an HMAC of a fixed text under it; hex, 65 bytes with the NUL). */
+int auth_secret_fingerprint(const unsigned char key[32], char out[65], struct err *e);
+
 /* Revoke a live token by name or by id ("7"); ST_ENOTFOUND if none. */
 int auth_token_revoke(struct store *st, const char *name_or_id, double now, struct err *e);
 

@@ -522,35 +522,55 @@ static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_p
 /* ---- forwarding to the leader (docs/ha.md) ----
  *
  * A follower answers reads of the store itself; what needs the leader -
- * any write, and the services' live state (their replica sets, the routers'
- * long polls, load reports), and the teams' usage - it forwards to the URL
- * in the lease, with who the caller is signed in X_STRATUS_FORWARDED, and
- * hands the leader's answer back as it came.  With no leader, or one that
- * does not answer (a takeover under way), the caller gets 503 with
- * Retry-After: nothing was done, so asking again is safe. */
+ * any write, the services' live state (their replica sets, the routers'
+ * long polls, load reports), the teams' usage, and logs (read through the
+ * leader's drivers) - it forwards to the URL in the lease, with who the
+ * caller is signed in X_STRATUS_FORWARDED, and hands the leader's answer
+ * back as it came (a chunked one, a followed log, chunk by chunk).
+ *
+ * When there is no leader to ask (the lease lapsed, a takeover under way;
+ * the store cannot be reached), nothing was sent, and the caller gets 503
+ * EFENCED with Retry-After: asking again is safe, and the CLI does.  When
+ * a leader was asked and did not answer (it died or was paused after it
+ * got the request), a read is the same, but a write may or may not have
+ * been carried out: 503 ESTATE, without Retry-After, says to look first. */
 
 struct fwd {
     struct http_state *hs;
     struct evhttp_request *in;        /* the caller's; NULL once it went away */
+    struct evhttp_request *r;         /* to the leader; NULL once answered */
     struct evhttp_connection *out;    /* to the leader */
+    struct evbuffer *body;            /* a whole reply, gathered */
+    int streaming;                    /* a chunked reply, passed on as it comes */
+    int get;                          /* a read: asking again is always safe */
+    int timed_out;
 };
 
+/* Forwarded: anything but GET, the services' live state and the teams'
+ * usage (the leader's memory), and logs (read through the leader's drivers). */
 static int forward_wanted(const struct srv *s, const struct api_req *rq)
 {
+    size_t n = strlen(rq->path);
+
     if (!s->shared || s->leader)
         return 0;
     if (strcmp(rq->method, "GET") != 0)
         return 1;
-    return strncmp(rq->path, "/v1/services", 12) == 0 || strncmp(rq->path, "/v1/teams", 9) == 0;
+    return strncmp(rq->path, "/v1/services", 12) == 0 || strncmp(rq->path, "/v1/teams", 9) == 0 ||
+           (strncmp(rq->path, "/v1/jobs/", 9) == 0 && n > 5 &&
+            strcmp(rq->path + n - 5, "/logs") == 0);
 }
 
-static void fwd_unavailable(struct evhttp_request *in, const char *why)
+/* safe: nothing was done, ask again (EFENCED, Retry-After: the CLI does);
+ * else the leader may have done it (ESTATE: look before asking again). */
+static void fwd_unavailable(struct evhttp_request *in, int safe, const char *why)
 {
     struct api_resp rp;
 
     memset(&rp, 0, sizeof(rp));
-    resp_err(&rp, 503, ST_EFENCED, why);
-    evhttp_add_header(evhttp_request_get_output_headers(in), "Retry-After", "1");
+    resp_err(&rp, 503, safe ? ST_EFENCED : ST_ESTATE, why);
+    if (safe)
+        evhttp_add_header(evhttp_request_get_output_headers(in), "Retry-After", "1");
     send_resp(in, &rp);
     api_resp_clear(&rp);
 }
@@ -568,50 +588,105 @@ static void fwd_done(struct fwd *f)
         evhttp_connection_set_closecb(evhttp_request_get_connection(f->in), NULL, NULL);
     /* not from inside the connection's own callback */
     event_base_once(f->hs->s->base, -1, EV_TIMEOUT, fwd_free_cb, f->out, NULL);
+    evbuffer_free(f->body);
     free(f);
 }
 
-static void on_fwd_reply(struct evhttp_request *r, void *arg)
+static void fwd_headers(struct fwd *f, struct evhttp_request *r)
 {
     static const char *const keep[] = {"Content-Type", "Retry-After", "ETag", "Location",
                                        "Cache-Control", "Set-Cookie", "WWW-Authenticate",
                                        NULL};
-    struct fwd *f = arg;
-    struct evkeyvalq *h;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(f->in);
     const char *v;
-    int code = r ? evhttp_request_get_response_code(r) : 0, i;
+    int i;
 
-    if (f->in != NULL && code == 0) {
-        fwd_unavailable(f->in, "the leader did not answer (a takeover may be under way); "
-                               "nothing was done: try again");
+    for (i = 0; keep[i] != NULL; i++)
+        if ((v = evhttp_find_header(evhttp_request_get_input_headers(r), keep[i])) != NULL)
+            evhttp_add_header(h, keep[i], v);
+    evhttp_add_header(h, "X-Stratus-Leader", "forwarded");
+}
+
+/* Part of the leader's reply: a chunked one (a followed log) is passed on
+ * at once; anything else is gathered and sent whole. */
+static void on_fwd_chunk(struct evhttp_request *r, void *arg)
+{
+    struct fwd *f = arg;
+    const char *te = evhttp_find_header(evhttp_request_get_input_headers(r),
+                                        "Transfer-Encoding");
+
+    if (f->in == NULL)
+        return;
+    if (!f->streaming && te != NULL && strcasecmp(te, "chunked") == 0) {
+        f->streaming = 1;
+        fwd_headers(f, r);
+        evhttp_send_reply_start(f->in, evhttp_request_get_response_code(r),
+                                evhttp_request_get_response_code_line(r));
+    }
+    if (f->streaming)
+        evhttp_send_reply_chunk(f->in, evhttp_request_get_input_buffer(r));
+    else
+        evbuffer_add_buffer(f->body, evhttp_request_get_input_buffer(r));
+}
+
+static void on_fwd_error(enum evhttp_request_error why, void *arg)
+{
+    ((struct fwd *)arg)->timed_out = why == EVREQ_HTTP_TIMEOUT;
+}
+
+static void on_fwd_reply(struct evhttp_request *r, void *arg)
+{
+    struct fwd *f = arg;
+    int code = r ? evhttp_request_get_response_code(r) : 0;
+
+    f->r = NULL;
+    if (f->in != NULL && f->streaming) {
+        evhttp_send_reply_end(f->in);
+    } else if (f->in != NULL && code == 0) {
+        if (f->get)
+            fwd_unavailable(f->in, 1, "the leader did not answer (a takeover may be under "
+                                      "way): try again");
+        else
+            fwd_unavailable(f->in, 0, f->timed_out
+                                          ? "the leader did not answer in time (paused, or "
+                                            "cut off?): the request may or may not have been "
+                                            "carried out; look before trying again"
+                                          : "the leader went away before it answered (a "
+                                            "takeover may be under way): the request may or "
+                                            "may not have been carried out; look before "
+                                            "trying again");
     } else if (f->in != NULL) {
-        h = evhttp_request_get_output_headers(f->in);
-        for (i = 0; keep[i] != NULL; i++)
-            if ((v = evhttp_find_header(evhttp_request_get_input_headers(r), keep[i])) != NULL)
-                evhttp_add_header(h, keep[i], v);
-        evhttp_add_header(h, "X-Stratus-Leader", "forwarded");
-        evbuffer_add_buffer(evhttp_request_get_output_buffer(f->in),
-                            evhttp_request_get_input_buffer(r));
-        evhttp_send_reply(f->in, code, evhttp_request_get_response_code_line(r), NULL);
+        fwd_headers(f, r);
+        evbuffer_add_buffer(f->body, evhttp_request_get_input_buffer(r));
+        evhttp_send_reply(f->in, code, evhttp_request_get_response_code_line(r), f->body);
     }
     fwd_done(f);
 }
 
 static void on_fwd_client_close(struct evhttp_connection *evcon, void *arg)
 {
+    struct fwd *f = arg;
+
     (void)evcon;
-    ((struct fwd *)arg)->in = NULL; /* the leader's answer is dropped */
+    f->in = NULL; /* libevent frees the caller's request */
+    if (f->r != NULL) {
+        /* the leader's answer is for nobody now: stop it (a followed log
+         * would go on until its job ends); its callback is not called */
+        evhttp_request_set_error_cb(f->r, NULL);
+        evhttp_cancel_request(f->r);
+        fwd_done(f);
+    }
 }
 
 static void forward(struct http_state *hs, struct evhttp_request *in,
                     const struct auth_principal *who, const char *method)
 {
     struct srv *s = hs->s;
-    struct evhttp_uri *u = s->lease.url[0] && s->lease.expires_in > 0
-                               ? evhttp_uri_parse(s->lease.url) : NULL;
+    int lapsed = s->lease.holder[0] == '\0' || s->lease.expires_in <= 0;
+    struct evhttp_uri *u = !lapsed && s->lease.url[0] ? evhttp_uri_parse(s->lease.url) : NULL;
     const char *host = u ? evhttp_uri_get_host(u) : NULL;
     int port = u ? evhttp_uri_get_port(u) : -1;
-    char sig[AUTH_FORWARD_MAX], hostport[300];
+    char sig[AUTH_FORWARD_MAX], hostport[300], why[STORE_HOLDER_MAX + 200];
     struct evhttp_request *r;
     struct evkeyvalq *h;
     const char *v;
@@ -622,10 +697,16 @@ static void forward(struct http_state *hs, struct evhttp_request *in,
     if (host == NULL || port <= 0 ||
         auth_forward_sign(s->secret, who, method, evhttp_request_get_uri(in),
                           clock_now(&clock_wall), sig, &e) != 0) {
-        fwd_unavailable(in, s->db_error[0] ? "this server cannot reach the store, and "
-                                              "the leader is not known: try again"
-                                           : "no server is the leader just now (a "
-                                             "takeover is under way): try again");
+        if (s->db_error[0])
+            snprintf(why, sizeof(why), "this server cannot reach the store, so the leader is "
+                     "not known: try again");
+        else if (!lapsed && e.code == 0)
+            snprintf(why, sizeof(why), "the leader (%s) has no TCP listener to forward to: "
+                     "give it one in its server.yaml (docs/ha.md)", s->lease.holder);
+        else
+            snprintf(why, sizeof(why), "no server is the leader just now (a takeover is "
+                     "under way): try again");
+        fwd_unavailable(in, 1, why);
         if (u)
             evhttp_uri_free(u);
         return;
@@ -633,18 +714,27 @@ static void forward(struct http_state *hs, struct evhttp_request *in,
     f = xcalloc(1, sizeof(*f));
     f->hs = hs;
     f->in = in;
+    f->get = strcmp(method, "GET") == 0;
+    f->body = evbuffer_new();
     f->out = evhttp_connection_base_new(s->base, NULL, host, (unsigned short)port);
-    r = f->out ? evhttp_request_new(on_fwd_reply, f) : NULL;
-    if (r == NULL) {
+    f->r = f->out && f->body ? evhttp_request_new(on_fwd_reply, f) : NULL;
+    if (f->r == NULL) {
         if (f->out)
             evhttp_connection_free(f->out);
+        if (f->body)
+            evbuffer_free(f->body);
         free(f);
         evhttp_uri_free(u);
-        fwd_unavailable(in, "cannot open a connection to the leader: try again");
+        fwd_unavailable(in, 1, "cannot open a connection to the leader: try again");
         return;
     }
-    /* long polls are held up to ENDPOINTS_HOLD_S and the like: more than that */
-    evhttp_connection_set_timeout(f->out, 300);
+    r = f->r;
+    evhttp_request_set_chunked_cb(r, on_fwd_chunk);
+    evhttp_request_set_error_cb(r, on_fwd_error);
+    /* A write the leader takes more than two leases to answer is not coming
+     * (it was paused or cut off, and deposed meanwhile); reads may be long
+     * polls (ENDPOINTS_HOLD_S) or followed logs (no limit: fed by chunks). */
+    evhttp_connection_set_timeout(f->out, f->get ? 300 : (int)(2 * s->conf->lease_s) + 5);
     h = evhttp_request_get_output_headers(r);
     snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
     evhttp_add_header(h, "Host", hostport);
@@ -658,10 +748,12 @@ static void forward(struct http_state *hs, struct evhttp_request *in,
     if (evhttp_make_request(f->out, r, evhttp_request_get_command(in),
                             evhttp_request_get_uri(in)) != 0) {
         /* libevent freed r and will not call back */
+        f->r = NULL;
         evhttp_connection_set_closecb(evhttp_request_get_connection(in), NULL, NULL);
         evhttp_connection_free(f->out);
+        evbuffer_free(f->body);
         free(f);
-        fwd_unavailable(in, "cannot send the request to the leader: try again");
+        fwd_unavailable(in, 1, "cannot send the request to the leader: try again");
     }
     evhttp_uri_free(u);
 }

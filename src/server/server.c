@@ -373,6 +373,30 @@ static int holder_name(struct srv *s, struct err *e)
     return 0;
 }
 
+/* The servers of a shared store must have one secret (tokens are HMACs
+ * under it, secrets sealed with a key from it): the first to start leaves
+ * its fingerprint in the store's settings, and one with another secret
+ * refuses to start rather than fail every forwarded request later. */
+static int same_secret(struct srv *s, struct err *e)
+{
+    char mine[65], *theirs = NULL;
+    int rc = auth_secret_fingerprint(s->secret, mine, e);
+
+    if (rc == 0)
+        rc = store_setting_get(s->st, "server_secret_check", &theirs, e);
+    if (rc == 0 && theirs == NULL)
+        rc = store_setting_put(s->st, "server_secret_check", mine, e);
+    else if (rc == 0 && strcmp(theirs, mine) != 0)
+        rc = err_set(e, ST_EINVAL,
+                     "%s/server.secret is not the secret of the other servers of this store "
+                     "(tokens and secrets would not verify): copy server.secret from the "
+                     "home of one of them into %s (mode 0600) and start this server again "
+                     "(docs/ha.md)",
+                     s->home, s->home);
+    free(theirs);
+    return rc;
+}
+
 int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err *e)
 {
     int rc;
@@ -406,6 +430,8 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
         rc = load_policy(s, e);
     if (rc == 0)
         rc = load_org(s, e);
+    if (rc == 0 && s->shared)
+        rc = same_secret(s, e);
     if (rc == 0 && s->shared)
         return holder_name(s, e); /* the controller waits for the lease */
     if (rc == 0)
@@ -1013,6 +1039,18 @@ static int start_leadership(struct srv *s, struct err *e)
     double every = s->conf->lease_s / LEASE_TRIES;
     struct timeval tv = {(time_t)every, (suseconds_t)((every - (double)(time_t)every) * 1e6)};
 
+    char url[STORE_LEASE_URL_MAX];
+    struct err ue;
+
+    err_clear(&ue);
+    if (srv_http_url(s, url, sizeof(url), &ue) != 0)
+        log_warn("this server has no TCP listener: while it leads, the other servers of "
+                 "the store cannot forward to it (give it one: docs/ha.md)");
+    if (s->conf->state_dir == NULL)
+        log_warn("state_dir is not set, so the drivers' state is this server's own (%s): "
+                 "work another server of the store started on the local clouds is not "
+                 "found when this one leads (set the same state_dir for all: docs/ha.md)",
+                 s->state_dir);
     p->lease_timer = event_new(s->base, -1, EV_PERSIST, on_lease_timer, s);
     if (p->lease_timer == NULL || event_add(p->lease_timer, &tv) != 0)
         return err_set(e, ST_EINTERNAL, "cannot create the lease's timer");

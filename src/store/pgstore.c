@@ -1005,7 +1005,7 @@ static int pg_ready(struct pg *p, const char *op, struct err *e)
         msg[--n] = '\0';
     return err_set(e, ST_EIO,
                    "%s: %s: the connection to PostgreSQL was lost and cannot be made "
-                   "again: %s (is the server running?)",
+                   "again: %s",
                    p->path, op, msg);
 }
 

@@ -84,6 +84,14 @@ start B
   fail "the follower does not know the leader's URL: $(health B j)"
 ok "two servers on one PostgreSQL: A leads, B follows (lease ${LEASE}s)"
 
+# --- a server whose server.secret is not the others' refuses to start ---
+mkdir -p -m 0700 "$TMP/C"
+sed "s|tcp: 127.0.0.1:[0-9]*|tcp: 127.0.0.1:0|" "$TMP/A/server.yaml" >"$TMP/C/server.yaml"
+STRATUS_HOME="$TMP/C" "$STRATUS" server --config "$TMP/C/server.yaml" >"$TMP/C.log" 2>&1 &&
+  fail "a server with another secret started"
+has "$(cat "$TMP/C.log")" "is not the secret of the other servers of this store"
+ok "a server with another server.secret refuses to start, and says what to copy"
+
 # --- a write through the follower is forwarded to the leader ---
 export STRATUS_HOME="$TMP/B"
 TOKEN=$("$STRATUS" token create --name router --role member 2>"$TMP/err") || fail "token create via the follower: $(cat "$TMP/err")"
@@ -150,7 +158,7 @@ resources:
   accelerators: {H100: 8, A100-80GB: 8, A10: 4}
 num_nodes: $(( (i % 3 == 0) ? 2 : 1 ))
 run: |
-  echo "\$STRATUS_ATTEMPT_ID \$STRATUS_NODE_RANK" >>$LEDGER
+  echo "\$STRATUS_ATTEMPT_ID \$STRATUS_NODE_RANK" | tee -a $LEDGER
   while [ "\$(cat $KILLS)" -lt $need ]; do sleep 0.2; done
 stratus:
   recovery: {max_restarts: 50}
@@ -159,6 +167,10 @@ YAML
 done
 [ "$(pgsql "SELECT count(*) FROM jobs WHERE service_id = 0")" = "$JOBS" ] || fail "not all jobs submitted"
 ok "$JOBS jobs submitted through the follower"
+wait_for sh -c "[ -s '$LEDGER' ]"
+first_job=$(pgsql "SELECT min(id) FROM jobs WHERE service_id = 0")
+wait_for sh -c '"$STRATUS" logs '"$first_job"' | grep -q "^[0-9]* 0$"'
+ok "a running job's log read through the follower (forwarded to the leader's drivers)"
 
 # --- SIGKILL the leader again and again; it comes back as a follower ---
 BOUND=$((LEASE * 5 / 4 + 30)) # lease + lease/4, and a loaded machine's slack
