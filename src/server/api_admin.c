@@ -65,6 +65,9 @@ static json_t *leadership_json(const struct srv *s)
     json_object_set_new(l, "epoch", json_integer((json_int_t)s->lease.epoch));
     json_object_set_new(l, "expires_in", json_real(s->lease.expires_in));
     json_object_set_new(l, "age", json_real(s->lease.age));
+    json_object_set_new(l, "seen_s_ago", s->lease_seen_mono > 0
+                                             ? json_real(clock_mono() - s->lease_seen_mono)
+                                             : json_null());
     json_object_set_new(o, "lease", l);
     return o;
 }

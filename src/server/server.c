@@ -917,6 +917,7 @@ static void lease_tick(struct srv *s)
         log_info("server %ld: the store answers again", (long)getpid());
     s->db_error[0] = '\0';
     s->lease = l;
+    s->lease_seen_mono = clock_mono();
     if (s->priv->listen_ev == NULL)
         on_listen(-1, 0, s); /* (again) after the database was away */
     if (!held) {

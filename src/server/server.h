@@ -90,6 +90,7 @@ struct srv {
     int leader;               /* holds the lease: runs the controller */
     char holder[STORE_HOLDER_MAX]; /* this server's name in the lease */
     struct store_lease lease; /* as the last look at it found it */
+    double lease_seen_mono;   /* clock_mono() of that look; 0 = none yet */
     double lease_ok_mono;     /* clock_mono() before the last take that held */
     int64_t epoch;            /* of this server's leadership; 0 = follower */
     uint64_t leader_terms;    /* times this server became the leader */
