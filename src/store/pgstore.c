@@ -803,33 +803,35 @@ static int pg_sql_exec(struct pg *p, const char *sql, const char *op, struct err
 
 static void pg_rollback_db(struct pg *p);
 
-/* BEGIN and the writer lock (waiting up to lock_wait_ms: lock_timeout). */
+static int pg_begin_once(struct pg *p, const char *begin, const char *op, struct err *e)
+{
+    int rc;
+
+    p->tx_open = 1;
+    rc = pg_sql_exec(p, begin, op, e);
+    if (rc != 0)
+        pg_rollback_db(p);
+    return rc;
+}
+
+/* BEGIN, the writer lock and (once a lease was taken) the fence, in one
+ * round trip; the lock waits up to lock_wait_ms (lock_timeout). */
 static int pg_begin_db(struct pg *p, const char *op, struct err *e)
 {
+    char *fenced = p->fence_sql ? xasprintf("BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK
+                                            "); %s", p->fence_sql)
+                                : NULL;
+    const char *begin = fenced ? fenced : "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")";
     int rc = pg_ready(p, op, e);
 
-    if (rc != 0)
-        return rc;
-    p->tx_open = 1;
-    rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op, e);
-    if (rc == 0 && p->fence_sql != NULL)
-        rc = pg_sql_exec(p, p->fence_sql, op, e);
     if (rc == 0)
-        return 0;
-    if (e != NULL && e->code == ST_EFENCED) {
-        pg_rollback_db(p);
-        return rc;
+        rc = pg_begin_once(p, begin, op, e);
+    if (rc != 0 && rc != ST_EFENCED && PQstatus(p->conn) != CONNECTION_OK) {
+        rc = pg_ready(p, op, e); /* PostgreSQL went away since: once more, anew */
+        if (rc == 0)
+            rc = pg_begin_once(p, begin, op, e);
     }
-    pg_rollback_db(p);
-    if (PQstatus(p->conn) == CONNECTION_OK)
-        return rc;
-    rc = pg_ready(p, op, e); /* PostgreSQL went away since: once more, anew */
-    p->tx_open = rc == 0;
-    if (rc == 0)
-        rc = pg_sql_exec(p, "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")", op,
-                         e);
-    if (rc != 0)
-        pg_rollback_db(p);
+    free(fenced);
     return rc;
 }
 
