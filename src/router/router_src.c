@@ -318,22 +318,34 @@ static void on_load_timer(evutil_socket_t fd, short what, void *arg)
     report_load(arg);
 }
 
-/* (Re)connect both connections to s->apis[s->cur]. */
-static int api_connect(struct rt_src *s, struct err *e)
+/* A URL of --api: http://HOST[:PORT]; *host (the caller frees) and *port. */
+static int api_parse(const char *api, char **host, int *port, struct err *e)
 {
-    const char *api = s->apis[s->cur], *h, *colon, *end;
+    const char *h, *colon, *end;
 
+    *host = NULL;
     if (strncmp(api, "http://", 7) != 0)
         return err_set(e, ST_EINVAL, "--api %s: the router reaches the server over http:// "
                        "(put it on a loopback or private listener)", api);
     h = api + 7;
     end = h + strcspn(h, "/");
     colon = memchr(h, ':', (size_t)(end - h));
-    free(s->host);
-    s->host = xstrndup(h, (size_t)((colon ? colon : end) - h));
-    s->port = colon ? atoi(colon + 1) : 80;
-    if (s->host[0] == '\0' || s->port <= 0 || s->port > 65535)
+    *host = xstrndup(h, (size_t)((colon ? colon : end) - h));
+    *port = colon ? atoi(colon + 1) : 80;
+    if ((*host)[0] == '\0' || *port <= 0 || *port > 65535)
         return err_set(e, ST_EINVAL, "--api %s: not a URL http://HOST[:PORT]", api);
+    return 0;
+}
+
+/* (Re)connect both connections to s->apis[s->cur]. */
+static int api_connect(struct rt_src *s, struct err *e)
+{
+    const char *api = s->apis[s->cur];
+    int rc;
+
+    free(s->host);
+    if ((rc = api_parse(api, &s->host, &s->port, e)) != 0)
+        return rc;
     if (s->evcon != NULL)
         evhttp_connection_free(s->evcon);
     if (s->load_conn != NULL)
@@ -367,18 +379,21 @@ static void api_split(struct rt_src *s, const char *list)
 static int api_start(struct rt_src *s, struct err *e)
 {
     struct timeval tv = {RT_LOAD_S, 0};
+    char *esc, *host;
     size_t i;
-    char *esc;
-    int rc;
+    int rc = 0, port;
 
     api_split(s, s->rt->c->api);
     if (s->napis == 0)
         return err_set(e, ST_EINVAL, "--api: no URL given");
-    for (i = s->napis; i-- > 0;) {
-        s->cur = i;
-        if ((rc = api_connect(s, e)) != 0)
-            return rc; /* each is checked; the first is used */
+    for (i = 0; rc == 0 && i < s->napis; i++) { /* every URL checked now */
+        rc = api_parse(s->apis[i], &host, &port, e);
+        free(host);
     }
+    if (rc == 0)
+        rc = api_connect(s, e); /* the first */
+    if (rc != 0)
+        return rc;
     esc = evhttp_encode_uri(s->rt->c->service);
     s->path_base = xasprintf("/v1/services/%s/endpoints", esc);
     s->load_path = xasprintf("/v1/services/%s/load", esc);

@@ -678,9 +678,21 @@ static void on_fwd_client_close(struct evhttp_connection *evcon, void *arg)
     }
 }
 
+/* A forward that could not be sent: nothing was done; f is freed. */
+static void fwd_drop(struct fwd *f, const char *why)
+{
+    if (f->out)
+        evhttp_connection_free(f->out);
+    if (f->body)
+        evbuffer_free(f->body);
+    fwd_unavailable(f->in, 1, why);
+    free(f);
+}
+
 static void forward(struct http_state *hs, struct evhttp_request *in,
                     const struct auth_principal *who, const char *method)
 {
+    static const char *const passed[2] = {"Content-Type", "If-None-Match"};
     struct srv *s = hs->s;
     int lapsed = s->lease.holder[0] == '\0' || s->lease.expires_in <= 0;
     struct evhttp_uri *u = !lapsed && s->lease.url[0] ? evhttp_uri_parse(s->lease.url) : NULL;
@@ -692,6 +704,7 @@ static void forward(struct http_state *hs, struct evhttp_request *in,
     const char *v;
     struct fwd *f;
     struct err e;
+    int i;
 
     err_clear(&e);
     if (host == NULL || port <= 0 ||
@@ -719,13 +732,8 @@ static void forward(struct http_state *hs, struct evhttp_request *in,
     f->out = evhttp_connection_base_new(s->base, NULL, host, (unsigned short)port);
     f->r = f->out && f->body ? evhttp_request_new(on_fwd_reply, f) : NULL;
     if (f->r == NULL) {
-        if (f->out)
-            evhttp_connection_free(f->out);
-        if (f->body)
-            evbuffer_free(f->body);
-        free(f);
+        fwd_drop(f, "cannot open a connection to the leader: try again");
         evhttp_uri_free(u);
-        fwd_unavailable(in, 1, "cannot open a connection to the leader: try again");
         return;
     }
     r = f->r;
@@ -739,21 +747,16 @@ static void forward(struct http_state *hs, struct evhttp_request *in,
     snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, X_STRATUS_FORWARDED, sig);
-    if ((v = evhttp_find_header(evhttp_request_get_input_headers(in), "Content-Type")))
-        evhttp_add_header(h, "Content-Type", v);
-    if ((v = evhttp_find_header(evhttp_request_get_input_headers(in), "If-None-Match")))
-        evhttp_add_header(h, "If-None-Match", v);
+    for (i = 0; i < 2; i++)
+        if ((v = evhttp_find_header(evhttp_request_get_input_headers(in), passed[i])))
+            evhttp_add_header(h, passed[i], v);
     evbuffer_add_buffer(evhttp_request_get_output_buffer(r), evhttp_request_get_input_buffer(in));
     evhttp_connection_set_closecb(evhttp_request_get_connection(in), on_fwd_client_close, f);
     if (evhttp_make_request(f->out, r, evhttp_request_get_command(in),
                             evhttp_request_get_uri(in)) != 0) {
         /* libevent freed r and will not call back */
-        f->r = NULL;
         evhttp_connection_set_closecb(evhttp_request_get_connection(in), NULL, NULL);
-        evhttp_connection_free(f->out);
-        evbuffer_free(f->body);
-        free(f);
-        fwd_unavailable(in, 1, "cannot send the request to the leader: try again");
+        fwd_drop(f, "cannot send the request to the leader: try again");
     }
     evhttp_uri_free(u);
 }

@@ -90,6 +90,7 @@ struct srv_priv {
     int stopping;               /* the store is gone: stopping */
     struct event *lease_timer;  /* shared stores: take or renew the lease */
     struct event *listen_ev;    /* shared stores: the store's notifications */
+    struct event *notify_ev;    /* shared stores: NOTIFY once this turn (tell_followers) */
     int listen_fd;              /* what listen_ev waits on; -1 = none */
 };
 
@@ -458,11 +459,14 @@ static void free_events(struct srv *s)
         event_free(p->lease_timer);
     if (p && p->listen_ev)
         event_free(p->listen_ev);
+    if (p && p->notify_ev)
+        event_free(p->notify_ev);
     if (p) {
         p->nsig = p->nwake = 0;
         p->store_check = NULL;
         p->lease_timer = NULL;
         p->listen_ev = NULL;
+        p->notify_ev = NULL;
     }
     if (s->step_timer)
         event_free(s->step_timer);
@@ -823,7 +827,7 @@ static void on_store_check(evutil_socket_t fd, short what, void *arg)
  * Every server of the store tries to take the lease every lease/4; the one
  * that holds it opens the drivers, the services' manager and the
  * controller and steps; the others serve reads and forward the rest
- * (forward.c).  The leader renews on the same timer and acts only while
+ * (http.c).  The leader renews on the same timer and acts only while
  * its last renewal is younger than LEASE_SAFE x lease by its own monotonic
  * clock: a leader that was paused or cut off from the database stops on
  * its own before its lease can lapse, and should a step of it still get to
@@ -891,6 +895,12 @@ static int become_leader(struct srv *s, struct err *e)
     return 0;
 }
 
+/* Was the lease renewed lately enough to act on it? */
+static int lease_young(const struct srv *s)
+{
+    return clock_mono() - s->lease_ok_mono <= s->conf->lease_s * LEASE_SAFE;
+}
+
 /* Take or renew the lease, and act on what it says. */
 static void lease_tick(struct srv *s)
 {
@@ -908,7 +918,7 @@ static void lease_tick(struct srv *s)
         if (s->db_error[0] == '\0')
             log_error("server %ld: the store cannot be reached: %s", (long)getpid(), e.msg);
         snprintf(s->db_error, sizeof(s->db_error), "%s", e.msg);
-        if (s->leader && t0 - s->lease_ok_mono > s->conf->lease_s * LEASE_SAFE)
+        if (s->leader && !lease_young(s))
             step_down(s, "the lease could not be renewed in time, so this server stops "
                          "acting (it takes the lease again once the store answers)");
         return;
@@ -951,33 +961,41 @@ static void on_lease_timer(evutil_socket_t fd, short what, void *arg)
  * (a leader resumed after a pause finds out here, before it acts). */
 static int lease_fresh(struct srv *s)
 {
-    if (s->leader && clock_mono() - s->lease_ok_mono > s->conf->lease_s * LEASE_SAFE)
+    if (s->leader && !lease_young(s))
         lease_tick(s);
     return s->leader;
 }
 
 int srv_leads(const struct srv *s)
 {
-    if (!s->shared)
-        return 1;
-    return s->leader && clock_mono() - s->lease_ok_mono <= s->conf->lease_s * LEASE_SAFE;
+    return !s->shared || (s->leader && lease_young(s));
 }
 
-/* After a leader's step: NOTIFY, so followers' held requests and caches
- * see what it changed. */
-static void tell_followers(struct srv *s)
+static void on_notify(evutil_socket_t fd, short what, void *arg)
 {
+    struct srv *s = arg;
     struct err e;
 
+    (void)fd;
+    (void)what;
     err_clear(&e);
-    if (store_notify(s->st, &e) != 0)
+    if (s->leader && store_notify(s->st, &e) != 0)
         log_warn("notifying the other servers: %s", e.msg);
+}
+
+/* After a leader's step or write: NOTIFY, so followers' caches and copies
+ * see what it changed - once per turn of the loop, however many steps and
+ * calls wrote in it (a burst of submits is one NOTIFY, not one each). */
+static void tell_followers(struct srv *s)
+{
+    if (s->leader && s->priv->notify_ev != NULL)
+        event_active(s->priv->notify_ev, EV_TIMEOUT, 0);
 }
 
 void srv_changed(struct srv *s)
 {
     s->gen++;
-    if (s->shared && s->leader)
+    if (s->shared)
         tell_followers(s);
 }
 
@@ -1053,7 +1071,8 @@ static int start_leadership(struct srv *s, struct err *e)
                  "found when this one leads (set the same state_dir for all: docs/ha.md)",
                  s->state_dir);
     p->lease_timer = event_new(s->base, -1, EV_PERSIST, on_lease_timer, s);
-    if (p->lease_timer == NULL || event_add(p->lease_timer, &tv) != 0)
+    p->notify_ev = event_new(s->base, -1, 0, on_notify, s);
+    if (p->lease_timer == NULL || p->notify_ev == NULL || event_add(p->lease_timer, &tv) != 0)
         return err_set(e, ST_EINTERNAL, "cannot create the lease's timer");
     lease_tick(s);
     if (p->listen_ev == NULL && s->db_error[0] == '\0')

@@ -2089,6 +2089,12 @@ static const char pg_lease_ddl[] =
     "  END IF; END $f$;"
     "COMMIT";
 
+/* The columns of a struct store_lease (pg_lease_read), as the lease's row
+ * has them now. */
+#define PG_LEASE_COLS                                                                    \
+    "holder, url, epoch, extract(epoch FROM expires_at - clock_timestamp())::float8,"   \
+    " extract(epoch FROM clock_timestamp() - renewed_at)::float8"
+
 static const char pg_lease_take_sql[] =
     "INSERT INTO " STORE_LEASE_TABLE " AS l (id, holder, url, epoch, expires_at, renewed_at)"
     " VALUES (1, $1, $2, 1, clock_timestamp() + make_interval(secs => $3::float8),"
@@ -2097,13 +2103,10 @@ static const char pg_lease_take_sql[] =
     "  epoch = l.epoch + CASE WHEN l.holder = EXCLUDED.holder THEN 0 ELSE 1 END,"
     "  expires_at = EXCLUDED.expires_at, renewed_at = EXCLUDED.renewed_at"
     " WHERE l.holder = EXCLUDED.holder OR l.expires_at < clock_timestamp()"
-    " RETURNING epoch";
+    " RETURNING " PG_LEASE_COLS;
 
 static const char pg_lease_get_sql[] =
-    "SELECT holder, url, epoch,"
-    " extract(epoch FROM expires_at - clock_timestamp())::float8,"
-    " extract(epoch FROM clock_timestamp() - renewed_at)::float8"
-    " FROM " STORE_LEASE_TABLE " WHERE id = 1";
+    "SELECT " PG_LEASE_COLS " FROM " STORE_LEASE_TABLE " WHERE id = 1";
 
 /* Literal SQL with text parameters, outside the statement table (the lease
  * is a few statements a second at most). */
@@ -2163,24 +2166,32 @@ static void pg_fence(struct pg *p, const char *holder, int64_t epoch, double ttl
     p->idle_ms = (int)(ttl_s * 1000);
 }
 
+/* The lease in res (PG_LEASE_COLS) into *out; all zero when res has no row.
+ * 1 when it had one. */
+static int pg_lease_read(const PGresult *res, struct store_lease *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (PQntuples(res) != 1)
+        return 0;
+    snprintf(out->holder, sizeof(out->holder), "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->url, sizeof(out->url), "%s", PQgetvalue(res, 0, 1));
+    out->epoch = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    out->expires_in = strtod(PQgetvalue(res, 0, 3), NULL);
+    out->age = strtod(PQgetvalue(res, 0, 4), NULL);
+    return 1;
+}
+
 static int pg_lease_get(struct store *st, struct store_lease *out, struct err *e)
 {
     struct pg *p = st->priv;
     PGresult *res;
     int rc = pg_lease_setup(p, e);
 
-    memset(out, 0, sizeof(*out));
     if (rc == 0)
         rc = pg_params(p, pg_lease_get_sql, 0, NULL, &res, "reading the leader lease", e);
     if (rc != 0)
         return rc;
-    if (PQntuples(res) == 1) {
-        snprintf(out->holder, sizeof(out->holder), "%s", PQgetvalue(res, 0, 0));
-        snprintf(out->url, sizeof(out->url), "%s", PQgetvalue(res, 0, 1));
-        out->epoch = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-        out->expires_in = strtod(PQgetvalue(res, 0, 3), NULL);
-        out->age = strtod(PQgetvalue(res, 0, 4), NULL);
-    }
+    pg_lease_read(res, out);
     PQclear(res);
     return 0;
 }
@@ -2193,7 +2204,6 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
     char ttl[32], *wait;
     const char *vals[3] = {holder, url, ttl};
     PGresult *res = NULL;
-    int64_t epoch;
     int rc = pg_lease_get(st, &now, e), tx = 0;
 
     /* Another's lease that has not lapsed: a plain read says so, without
@@ -2219,8 +2229,7 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
     if (rc == 0)
         rc = pg_params(p, pg_lease_take_sql, 3, vals, &res, "taking the leader lease", e);
     if (rc == 0) {
-        *held = PQntuples(res) == 1;
-        epoch = *held ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        *held = pg_lease_read(res, &now); /* no row: another took it meanwhile */
         PQclear(res);
         rc = pg_commit_db(p, e);
         p->commit_sent = 0; /* answered: nothing unknown is pending */
@@ -2231,12 +2240,14 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
         *held = 0;
         return rc;
     }
-    if (*held && (epoch != p->fence_epoch || p->idle_ms != (int)(ttl_s * 1000))) {
-        pg_fence(p, holder, epoch, ttl_s);
+    if (*held && (now.epoch != p->fence_epoch || p->idle_ms != (int)(ttl_s * 1000))) {
+        pg_fence(p, holder, now.epoch, ttl_s);
         rc = pg_session(p, "taking the leader lease", e); /* the idle timeout */
     }
+    if (rc == 0 && !*held)
+        rc = pg_lease_get(st, &now, e); /* who has it, then */
     if (rc == 0 && out != NULL)
-        rc = pg_lease_get(st, out, e);
+        *out = now;
     return rc;
 }
 

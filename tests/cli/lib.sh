@@ -86,13 +86,14 @@ small_workload() {
   }' >"$1"
 }
 
-# local_server_conf: the home's server.yaml for a server on the local clouds
-# (the socket and an ephemeral TCP port, every location, fast retries).
+# local_server_conf [PORT]: the home's server.yaml for a server on the local
+# clouds (the socket and a TCP port, ephemeral unless given, every location,
+# fast retries).
 local_server_conf() {
-  cat >"$STRATUS_HOME/server.yaml" <<'YAML'
+  cat >"$STRATUS_HOME/server.yaml" <<YAML
 listen:
   - unix: stratus.sock
-  - tcp: 127.0.0.1:0
+  - tcp: 127.0.0.1:${1:-0}
 drivers:
   - name: local
     driver: local

@@ -38,8 +38,7 @@ declare -A PORTS PIDS
 mkdir -p -m 0700 "$TMP/A" "$TMP/B" "$TMP/state"
 for h in A B; do
   PORTS[$h]=$(free_port)
-  STRATUS_HOME="$TMP/$h" local_server_conf
-  sed -i "s|tcp: 127.0.0.1:0|tcp: 127.0.0.1:${PORTS[$h]}|" "$TMP/$h/server.yaml"
+  STRATUS_HOME="$TMP/$h" local_server_conf "${PORTS[$h]}"
   printf 'store: %s\nstate_dir: %s\nlease: %ss\n' "$URL" "$TMP/state" "$LEASE" >>"$TMP/$h/server.yaml"
 done
 

@@ -21,16 +21,7 @@ SERVER="$SOURCE_DIR/examples/llm-server/server.py"
 # a free loopback port for the server's TCP listener, the same after the
 # restart (the router's --api URL names it)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$STRATUS_HOME/server.yaml" <<YAML
-listen:
-  - unix: stratus.sock
-  - tcp: 127.0.0.1:$PORT
-drivers:
-  - name: local
-    driver: local
-    locations: ["*"]
-    timing: {backoff_base: 0.2s, relaunch_overhead: 1s, poll: 1s}
-YAML
+local_server_conf "$PORT"
 cat >"$TMP/chat.yaml" <<YAML
 name: chat
 resources:
