@@ -141,6 +141,7 @@ wait_for grep -q "listening on" "$TMP/router.log"
 R=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$TMP/router.log" | head -n 1)
 wait_for sh -c "curl -sf '$R/-/replicas' | grep -o '\"READY\"' | wc -l | grep -qx 2"
 python3 "$(dirname "$0")/load_client.py" "$TMP" "$KEY" "$R" 0.05 &
+LOAD=$!
 count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
 wait_for sh -c "[ \"\$(python3 -c \"import json; print(json.load(open('$TMP/load.json'))['ok'])\" 2>/dev/null || echo 0)\" -ge 20 ]"
 ok "service chat: 2 replicas READY; a router at $R follows both servers; requests flow"
@@ -239,7 +240,7 @@ dup=$(pgsql "SELECT job_id, count(*) FROM events e JOIN jobs j ON j.id = e.job_i
 [ -z "$dup" ] || fail "jobs that ended more than once: $dup"
 twice=$(sort "$LEDGER" | uniq -d | head -n 5)
 [ -z "$twice" ] || fail "(attempt, node) started twice: $twice"
-touch "$TMP/stop"; sleep 0.5
+touch "$TMP/stop"; wait "$LOAD" # its last count is written as it ends
 [ "$(count "j['fail']")" = 0 ] || fail "requests failed through the router: $(cat "$TMP/load.json")"
 ok "all $JOBS jobs SUCCEEDED exactly once; $(wc -l <"$LEDGER") node starts, none twice; router: $(count "j['ok']") answered, 0 failed"
 echo "$checks passed, 0 failed"
