@@ -92,6 +92,25 @@ else
 fi
 
 echo
+echo "== 1d. ITP, stratus with the policy's patience at 0x (none), 1x (examples/policy.yaml) and 3x"
+echo "   (docs/patience.md): cost against the bound of part 1, and time to completion"
+for p in 0x 1x 3x; do
+  sed "s/patience: 1x/patience: $p/" examples/policy.yaml >"$W/policy-$p.yaml"
+  $S simulate --workload "$W/itp.csv" --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv \
+    --fleet examples/sim/fleet.csv --org-policy "$W/policy-$p.yaml" --policies stratus --json \
+    >"$W/patience-$p.json" 2>/dev/null
+  python3 - "$W/patience-$p.json" "$W/itp.json" "$p" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+b = [x for x in json.load(open(sys.argv[2])) if x["lower_bound"]][0]
+sp = r["cost_split"]
+print(f'patience {sys.argv[3]}: ${r["cost"]:,.0f} = {r["cost"] / b["cost"]:.3f} x bound; egress ${sp["egress"]:,.0f},'
+      f' lost work ${sp["lost_work"]:,.0f}; mean JCT {r["mean_jct_hours"]:.1f} h, mean queue {r["mean_queue_hours"]:.2f} h;'
+      f' deadline misses {r["deadline_misses"]} / {r["deadline_jobs"]:,}')
+PY
+done
+
+echo
 echo "== 1c. Alibaba openb (a trace the policies were not tuned on), same converter rules and seed"
 $S trace convert --from alibaba "$D/traces/gpu-cluster-alibaba-openb-2023/openb_pod_list_default.csv" \
   --out "$W/ali.csv" 2>/dev/null

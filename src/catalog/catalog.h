@@ -163,6 +163,18 @@ void catalog_prices_restore(struct catalog *cat, double *saved);
 /* Price of moving one GB from (scloud, sregion) to (dcloud, dregion). */
 double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
                              const char *sregion, const char *dcloud, const char *dregion);
+/* The least $/GB of moving one GB from region src (a catalog region index)
+ * to each of the catalog's regions by any chain of moves the egress table
+ * prices (Dijkstra over the regions: a relay through a third region, e.g.
+ * over the Azure-OCI interconnect, then OCI's egress, can cost less than the
+ * direct move): into d[catalog_nregions] and, when via is not NULL, the
+ * region each chain reaches its destination from (src for a direct move;
+ * follow via back to src for the whole chain). */
+void catalog_egress_routes(const struct catalog *cat, size_t src, double *d, uint32_t *via);
+/* The same from any source: d[i] holds the price of moving a GB from it to
+ * region i directly (via[i] says from where, when via is not NULL); each is
+ * lowered to the cheapest chain through other regions. */
+void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via);
 /* Round-trip time in ms; *measured (may be NULL) says whether it was measured
  * or modelled from distance.  < 0 when either region is unknown. */
 double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char *aregion,

@@ -117,6 +117,55 @@ double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
     return best ? best->price : 0.0;
 }
 
+void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via)
+{
+    size_t n = catalog_nregions(cat), i, k;
+    char *done = xcalloc(n + 1, 1);
+
+    for (k = 0; k < n; k++) {
+        size_t u = n;
+        const struct region *a;
+
+        for (i = 0; i < n; i++)
+            if (!done[i] && (u == n || d[i] < d[u]))
+                u = i;
+        if (u == n)
+            break;
+        done[u] = 1;
+        a = catalog_region_at(cat, u);
+        for (i = 0; i < n; i++) {
+            const struct region *b;
+            double c;
+
+            if (done[i] || d[u] >= d[i])
+                continue; /* no move costs less than nothing */
+            b = catalog_region_at(cat, i);
+            c = d[u] + catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name);
+            if (c < d[i]) {
+                d[i] = c;
+                if (via)
+                    via[i] = (uint32_t)u;
+            }
+        }
+    }
+    free(done);
+}
+
+void catalog_egress_routes(const struct catalog *cat, size_t src, double *d, uint32_t *via)
+{
+    const struct region *a = catalog_region_at(cat, src);
+    size_t n = catalog_nregions(cat), i;
+
+    for (i = 0; i < n; i++) {
+        const struct region *b = catalog_region_at(cat, i);
+
+        d[i] = i == src ? 0 : catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name);
+        if (via)
+            via[i] = (uint32_t)src;
+    }
+    catalog_egress_relax(cat, d, via);
+}
+
 /* ---- latency.csv and latency_model.csv ---- */
 
 enum { L_ACLOUD, L_AREGION, L_BCLOUD, L_BREGION, L_RTT };

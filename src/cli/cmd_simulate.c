@@ -83,16 +83,17 @@ static const char sim_usage[] =
 static const struct sim_policy sim_policies[] = {
     /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud, teams,
      * data_gravity (the baselines move a job's data from its home whenever an
-     * attempt runs away from the region the one before ran in) */
-    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1},
-    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0, 0},
-    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0},
-    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0},
-    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0, 1},
+     * attempt runs away from the region the one before ran in), patience
+     * (the policy rules' patience: docs/patience.md) */
+    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1},
+    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0, 0, 0},
+    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0, 0},
+    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0, 0},
+    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0, 1, 0},
     /* stratus without teams: first come, first served (within priority), no
      * quota; with --teams, `stratus` admits by the teams and this is the
      * baseline it is compared against */
-    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1},
+    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1},
 };
 
 struct sim_args {

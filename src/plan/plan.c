@@ -73,6 +73,8 @@ void plan_free(struct plan *p)
     free(p->memo);
     free(p->alts);
     free(p->eg);
+    free(p->egr);
+    free(p->egr_row);
     free(p->copy_ix);
     memset(p, 0, sizeof(*p));
 }
@@ -277,6 +279,19 @@ static double eg_between(struct plan *p, long s, const struct offer *o)
 
     if (s < 0 || nreg > EG_MAX_REGIONS)
         return NAN;
+    if (!p->opts || !p->opts->direct_egress) {
+        if (p->egr_cat != p->cat || p->egr_cap < nreg * nreg) {
+            p->egr = xgrow(p->egr, &p->egr_cap, nreg * nreg, sizeof(*p->egr));
+            p->egr_row = xrealloc(p->egr_row, nreg);
+            memset(p->egr_row, 0, nreg);
+            p->egr_cat = p->cat;
+        }
+        if (!p->egr_row[s]) {
+            catalog_egress_routes(p->cat, (size_t)s, &p->egr[(size_t)s * nreg], NULL);
+            p->egr_row[s] = 1;
+        }
+        return p->egr[(size_t)s * nreg + o->region_idx];
+    }
     if (p->eg_cat != p->cat || p->eg_cap < nreg * nreg) {
         p->eg = xgrow(p->eg, &p->eg_cap, nreg * nreg, sizeof(*p->eg));
         for (size_t i = 0; i < nreg * nreg; i++)
@@ -763,8 +778,10 @@ static void memo_prepare(struct plan *p, const struct catalog *cat, const struct
     snprintf(data, sizeof(data), "%s/%s", s->data_cloud ? s->data_cloud : "",
              s->data_region ? s->data_region : "");
     /* replicas are the job's own: an egress memo made with them is not reused */
-    same_data = !fresh && !copies && !p->memo_copies && strcmp(data, p->memo_data) == 0;
+    same_data = !fresh && !copies && !p->memo_copies && strcmp(data, p->memo_data) == 0 &&
+                p->memo_direct == (p->opts && p->opts->direct_egress);
     p->memo_copies = copies;
+    p->memo_direct = p->opts && p->opts->direct_egress;
     if (!same_data) {
         const struct region *h = s->data_cloud && s->data_region
                                      ? catalog_region(cat, s->data_cloud, s->data_region)

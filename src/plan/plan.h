@@ -121,6 +121,10 @@ struct plan_opts {
     const struct plan_copy *copies; /* replicas of the data besides its location */
     size_t ncopies;
     double copy_keep_h;    /* hours a new replica is kept after the job's run */
+    int direct_egress;     /* price each move from a copy straight to the
+                              region, as a controller without relays pays
+                              (the baselines); 0 = by the cheapest chain of
+                              moves (catalog_egress_routes) */
 };
 
 struct plan {
@@ -151,6 +155,12 @@ struct plan {
                               across plans (small catalogs only, EG_MAX_REGIONS) */
     size_t eg_cap;
     const struct catalog *eg_cat; /* the catalog eg is for */
+    double *egr;           /* region x region cheapest chain of moves $/GB, a
+                              row made whole at its first use (egr_row) */
+    char *egr_row;
+    size_t egr_cap;
+    const struct catalog *egr_cat;
+    int memo_direct;       /* the egress memo was made with direct_egress */
     long *copy_ix;         /* per plan_opts.copies: its region's index, -1 = none */
     long home_ix;          /* the data location's region index, -1 = none (a bucket) */
     size_t copy_ix_cap;

@@ -493,6 +493,67 @@ static int read_cost(const struct ydoc *d, const struct ynode *n, struct policy_
     return 0;
 }
 
+/* "1x", "0.5x" or a bare number of run times, 0 to 100. */
+static int read_late(const struct ydoc *d, const struct ynode *n, const char *key,
+                     struct policy_rule *r, struct err *e)
+{
+    char tmp[64];
+    const char *s;
+    size_t len;
+    double v;
+    int rc = yget_str(d, n, key, &s, e);
+
+    if (rc != 0)
+        return rc;
+    len = strlen(s);
+    if (len > 0 && len < sizeof(tmp) && (s[len - 1] == 'x' || s[len - 1] == 'X')) {
+        memcpy(tmp, s, len - 1);
+        tmp[len - 1] = '\0';
+        s = tmp;
+    }
+    if (str_to_double(s, &v) != 0 || !(v >= 0 && v <= 100))
+        return yerr(d, n, ST_EINVAL, e,
+                    "%s is how late a job may become waiting for a cheaper place, in run "
+                    "times: a number from 0x to 100x such as 1x, not '%s'",
+                    key, n->str);
+    r->patience = v;
+    return 0;
+}
+
+/* patience: 1x, or {late: 1x, cheaper: 20%}. */
+static int read_patience(const struct ydoc *d, const struct ynode *n, struct policy_rule *r,
+                         struct err *e)
+{
+    static const char *const keys[] = {"late", "cheaper", NULL};
+    const struct ynode *c;
+    const char *s;
+    int rc;
+
+    r->patience_cheaper = 0.2;
+    if (ynode_is_null(n))
+        return 0;
+    if (n->type != Y_MAP)
+        return read_late(d, n, "patience", r, e);
+    if ((rc = ymap_check_keys(d, n, keys, "patience", e)) != 0)
+        return rc;
+    if (ynode_is_null(ymap_get(n, "late")))
+        return yerr(d, n, ST_EINVAL, e,
+                    "patience needs late: how late a job may become waiting, such as 1x");
+    if ((rc = read_late(d, ymap_get(n, "late"), "late", r, e)) != 0)
+        return rc;
+    c = ymap_get(n, "cheaper");
+    if (ynode_is_null(c))
+        return 0;
+    if ((rc = yget_str(d, c, "cheaper", &s, e)) != 0)
+        return rc;
+    if (str_to_fraction(s, &r->patience_cheaper) != 0)
+        return yerr(d, c, ST_EINVAL, e,
+                    "cheaper must be a percentage such as 20%% or a fraction such as 0.2, "
+                    "at least 0 and below 100%%, not '%s'",
+                    s);
+    return 0;
+}
+
 static int read_effects(const struct ydoc *d, const struct ynode *n,
                         struct policy_rule *r, struct err *e)
 {
@@ -513,6 +574,8 @@ static int read_effects(const struct ydoc *d, const struct ynode *n,
         rc = read_spot(d, ymap_get(n, "spot"), r, e);
     if (rc == 0)
         rc = read_cost(d, ymap_get(n, "max_hourly_cost"), r, e);
+    if (rc == 0)
+        rc = read_patience(d, ymap_get(n, "patience"), r, e);
     return rc;
 }
 
@@ -593,7 +656,8 @@ static int read_rule(const struct ydoc *d, const struct ynode *n, size_t idx,
     static const char *const keys[] = {
         "name",     "description", "match",           "allow",
         "deny",     "continents",  "prefer",          "prefer_margin",
-        "overflow", "spot",        "max_hourly_cost", NULL,
+        "overflow", "spot",        "max_hourly_cost", "patience",
+        NULL,
     };
     char *where;
     int rc = yexpect(d, n, Y_MAP, "a rule", e);

@@ -19,6 +19,7 @@
  *       overflow: [oci, gcp]            # used only after every other allowed cloud
  *       spot: allow | require | forbid
  *       max_hourly_cost: 800            # USD per hour for the whole gang
+ *       patience: 1x                    # may wait for a cheaper place (below)
  *
  * Every list key also takes a single value (`allow: azure`).  A rule with no
  * `match` matches every workload: it is a catch-all, and a rule after it
@@ -42,6 +43,14 @@
  *   ("azure first, overflowing to oci, then gcp" is `allow: [azure]` and
  *   `overflow: [oci, gcp]`), unless some allow pattern names that cloud, in
  *   which case those patterns restrict it as they restrict any cloud.
+ * - patience: how long a job may wait for a place at least `cheaper` (default
+ *   20%) below the first free one, when that place is full only because the
+ *   lab's own running jobs hold it (they free it as they end).  The value is
+ *   how late the job may become, as a multiple of its run time: `1x` waits
+ *   while the time since submission beyond the work done is under one run
+ *   time.  `patience: {late: 1x, cheaper: 20%}` sets both; 0x or no key: no
+ *   wait.  Jobs with a deadline (the deadline rule decides theirs),
+ *   services and jobs of unknown run time never wait.
  * - Contradictions are load errors: an overflow or preferred cloud that deny
  *   covers whole, a preferred cloud outside allow, prefer_margin without
  *   prefer, a cloud twice in prefer or overflow, `allow: []` or
@@ -84,6 +93,9 @@ struct policy_rule {
     size_t noverflow;
     enum policy_spot spot;
     double max_hourly_cost;  /* 0 = no cap */
+    double patience;         /* run times a job may be late waiting for a
+                                cheaper place; 0 = never waits */
+    double patience_cheaper; /* ... at least this fraction cheaper (0.2) */
 };
 
 struct policy {

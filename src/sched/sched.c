@@ -51,6 +51,7 @@ void sched_config_default(struct sched_config *c)
     c->deadline_check_s = 5;
     c->data_gravity = 1;
     c->data_ttl_s = 7 * 86400.0;
+    c->patience = 1;
 }
 
 /* ---- jobs in memory ---- */
@@ -260,7 +261,7 @@ static struct sjob *find_by_attempt(const struct sched *s, int64_t attempt_id)
 }
 
 /* Jobs are kept in id order (ids only grow), so a binary search finds one. */
-static struct sjob *find_by_id(const struct sched *s, int64_t id)
+struct sjob *sched_job_by_id(const struct sched *s, int64_t id)
 {
     size_t lo = 0, hi = s->njobs;
 
@@ -927,6 +928,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     sj->j.cur_attempt = 0;
     if (a->running_at > 0 || reason == ATT_END_CAPACITY)
         s->capacity_freed = 1; /* jobs waiting for room may fit now */
+    sched_patience_freed(s, sj); /* its nodes: own counts, parked jobs */
     if (sj->nodes_ended < a->nodes && (rc = stop_nodes(s, a->id, e)) != 0)
         return rc;
     return store_job_update(s->p.store, &sj->j, e);
@@ -1181,7 +1183,7 @@ static int poll_events(struct sched *s, struct err *e)
  * changes nothing. */
 static int cancel_job(struct sched *s, int64_t id, struct err *e)
 {
-    struct sjob *sj = find_by_id(s, id);
+    struct sjob *sj = sched_job_by_id(s, id);
     int rc;
 
     if (sj == NULL || job_state_terminal(sj->j.state)) {
@@ -1201,7 +1203,7 @@ static int cancel_job(struct sched *s, int64_t id, struct err *e)
  * sched_groups(), which ends them naming the cancelled stage before them. */
 static int cancel_group(struct sched *s, int64_t id, struct err *e)
 {
-    const struct sjob *head = find_by_id(s, id);
+    const struct sjob *head = sched_job_by_id(s, id);
     size_t i;
     int rc = 0;
 
@@ -1262,6 +1264,8 @@ static double next_wake(const struct sched *s)
             j->next_try_at - s->now < next)
             next = j->next_try_at - s->now;
     }
+    if (sched_patience_next(s) - s->now < next)
+        next = sched_patience_next(s) - s->now;
     if (s->next_deadline_check > s->now && s->next_deadline_check - s->now < next &&
         s->p.cfg.deadline_rule)
         next = s->next_deadline_check - s->now;
@@ -1307,6 +1311,7 @@ static int reload(struct sched *s, struct err *e)
     s->nblocks = 0;
     s->ended = 0;
     s->capacity_freed = 1;
+    sched_patience_reset(s); /* the jobs come back unparked */
     rc = load_all(s, e);
     if (rc == 0)
         s->stale = 0;
@@ -1420,6 +1425,11 @@ void sched_close(struct sched *s)
     free(s->sync_ev);
     free(s->resv);
     free(s->commit_used);
+    free(s->own_nodes);
+    sched_patience_reset(s);
+    free(s->parked);
+    free(s->park_due);
+    free(s->freed_nodes);
     free(s->failed);
     free(s->gended);
     store_blocks_free(s->blocks, s->nblocks);

@@ -57,6 +57,10 @@ struct sched_config {
                                    data from its home again (the baselines) */
     double data_ttl_s;          /* a shared dataset's replica unused this long
                                    is deleted */
+    int patience;               /* honour the policy rules' patience (a job
+                                   waits for a cheaper place its own
+                                   controller's jobs hold; sched_place.c);
+                                   0 = never wait (the baselines) */
 };
 
 /* How jobs with a deadline choose between spot and on-demand (the rules of

@@ -75,6 +75,13 @@ void sched_data_free(struct sched *s)
     free(s->copies);
     s->copies = NULL;
     s->copies_cap = 0;
+    free(s->route);
+    free(s->route_via);
+    free(s->route_row);
+    s->route = NULL;
+    s->route_via = NULL;
+    s->route_row = NULL;
+    s->route_cat = NULL;
 }
 
 /* Room for a dataset's name: a spec's (SPEC_SECRET_NAME_MAX) or "job:<id>". */
@@ -124,21 +131,6 @@ static struct dset *dset_for(struct sched *s, struct sjob *sj, const char *name,
     return sj->own;
 }
 
-static struct sjob *job_by_id(struct sched *s, int64_t id)
-{
-    size_t lo = 0, hi = s->njobs;
-
-    while (lo < hi) { /* s->jobs is in id order */
-        size_t mid = (lo + hi) / 2;
-
-        if (s->jobs[mid]->j.id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->njobs && s->jobs[lo]->j.id == id ? s->jobs[lo] : NULL;
-}
-
 static struct store_data_replica *copy_at(struct dset *d, const char *cloud,
                                           const char *region)
 {
@@ -185,7 +177,7 @@ int sched_data_load(struct sched *s, struct err *e)
             dset_add(dset_get(s, v[i].dataset, 1), &v[i]);
             continue;
         }
-        sj = job_by_id(s, strtoll(v[i].dataset + 4, NULL, 10));
+        sj = sched_job_by_id(s, strtoll(v[i].dataset + 4, NULL, 10));
         if (sj != NULL) /* else: an ended job's, which ending deleted */
             dset_add(dset_for(s, sj, v[i].dataset, 1), &v[i]);
     }
@@ -212,6 +204,7 @@ void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o)
     o->copies = NULL;
     o->ncopies = 0;
     o->copy_keep_h = 0;
+    o->direct_egress = !s->p.cfg.data_gravity;
     if (!s->p.cfg.data_gravity || (name = dataset_of(sj, buf, sizeof(buf))) == NULL)
         return;
     if (sj->spec->data_name)
@@ -230,26 +223,108 @@ void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o)
     o->ncopies = k;
 }
 
-/* The copy of d (or the home, when d has none there) it is cheapest to copy
- * from into (cloud, region): its $/GB, with *from the copy (NULL = home). */
-static double cheapest_source(const struct sched *s, const struct spec *sp, struct dset *d,
-                              const char *cloud, const char *region,
-                              const struct store_data_replica **from)
+/* The cheapest chains of moves from catalog region src to every region
+ * (a row of s->route, made at its first use); NULL when src is not in the
+ * catalog. */
+static const double *route_row(struct sched *s, const char *cloud, const char *region,
+                               const uint32_t **via)
 {
-    double best = catalog_egress_per_gb(s->p.cat, sp->data_cloud,
-                                        sp->data_region ? sp->data_region : "", cloud, region);
+    const struct region *r = region ? catalog_region(s->p.cat, cloud, region) : NULL;
+    size_t n = catalog_nregions(s->p.cat), src;
+
+    if (r == NULL)
+        return NULL;
+    src = (size_t)(r - catalog_region_at(s->p.cat, 0));
+    if (s->route_cat != s->p.cat) {
+        free(s->route);
+        free(s->route_via);
+        s->route = xmalloc(n * n * sizeof(*s->route));
+        s->route_via = xmalloc(n * n * sizeof(*s->route_via));
+        s->route_row = xrealloc(s->route_row, n);
+        memset(s->route_row, 0, n);
+        s->route_cat = s->p.cat;
+    }
+    if (!s->route_row[src]) {
+        catalog_egress_routes(s->p.cat, src, &s->route[src * n], &s->route_via[src * n]);
+        s->route_row[src] = 1;
+    }
+    *via = &s->route_via[src * n];
+    return &s->route[src * n];
+}
+
+/* $/GB from (scloud, sregion) to the catalog region dst: the cheapest chain
+ * of moves when both are in the catalog, else the direct move.  With chain,
+ * the regions the data passes through on the way ("" when none), written
+ * there. */
+static double move_rate(struct sched *s, const char *scloud, const char *sregion,
+                        const struct region *dst, char *chain, size_t n)
+{
+    const struct region *r0 = catalog_region_at(s->p.cat, 0);
+    const uint32_t *via;
+    const double *d = dst && sregion ? route_row(s, scloud, sregion, &via) : NULL;
+    uint32_t hops[8], v;
+    size_t k = 0, off = 0, ix;
+
+    if (chain)
+        chain[0] = '\0';
+    if (d == NULL)
+        return catalog_egress_per_gb(s->p.cat, scloud, sregion ? sregion : "",
+                                     dst ? dst->cloud : "", dst ? dst->name : "");
+    ix = (size_t)(dst - r0);
+    /* the chain backwards from dst; a row's via ends at its source, whose
+     * own via is itself */
+    for (v = via[ix]; chain && k < 8 && via[v] != v && catalog_region_at(s->p.cat, v) != dst;
+         v = via[v])
+        hops[k++] = v;
+    while (k-- > 0 && off < n) {
+        const struct region *h = catalog_region_at(s->p.cat, hops[k]);
+
+        off += (size_t)snprintf(chain + off, n - off, "%s%s/%s", off ? ", " : " by way of ",
+                                h->cloud, h->name);
+    }
+    return d[ix];
+}
+
+/* The copy of d (or the home, when d has none there) it is cheapest to copy
+ * from into region dst: its $/GB, with *from the copy (NULL = home) and the
+ * regions it is relayed through written to chain. */
+static double cheapest_source(struct sched *s, const struct spec *sp, struct dset *d,
+                              const struct region *dst, const char *cloud, const char *region,
+                              const struct store_data_replica **from, char *chain, size_t n)
+{
+    char c2[256];
+    double best;
     size_t i;
 
     *from = NULL;
+    if (dst == NULL) { /* not a catalog region: moved directly */
+        best = catalog_egress_per_gb(s->p.cat, sp->data_cloud,
+                                     sp->data_region ? sp->data_region : "", cloud, region);
+        chain[0] = '\0';
+        for (i = 0; d != NULL && i < d->n; i++) {
+            double r;
+
+            if (d->r[i].home)
+                continue;
+            r = catalog_egress_per_gb(s->p.cat, d->r[i].cloud, d->r[i].region, cloud, region);
+            if (r < best) {
+                best = r;
+                *from = &d->r[i];
+            }
+        }
+        return best;
+    }
+    best = move_rate(s, sp->data_cloud, sp->data_region, dst, chain, n);
     for (i = 0; d != NULL && i < d->n; i++) {
         double r;
 
         if (d->r[i].home)
             continue;
-        r = catalog_egress_per_gb(s->p.cat, d->r[i].cloud, d->r[i].region, cloud, region);
+        r = move_rate(s, d->r[i].cloud, d->r[i].region, dst, c2, sizeof(c2));
         if (r < best) {
             best = r;
             *from = &d->r[i];
+            snprintf(chain, n, "%s", c2);
         }
     }
     return best;
@@ -263,6 +338,7 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     char *name = dataset_of(sj, buf, sizeof(buf));
     struct store_data_replica r, *c;
     const struct store_data_replica *from;
+    char chain[256];
     struct dset *d;
     double rate;
     int rc;
@@ -296,7 +372,8 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
             return rc;
         return 0;
     }
-    rate = cheapest_source(s, sp, d, a->cloud, a->region, &from);
+    rate = cheapest_source(s, sp, d, catalog_region(s->p.cat, a->cloud, a->region), a->cloud,
+                           a->region, &from, chain, sizeof(chain));
     r.dataset = name;
     r.cloud = a->cloud;
     r.region = a->region;
@@ -313,9 +390,12 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
         return rc;
     dset_add(d, &r);
     a->egress = r.egress;
-    return sched_log(s, sj, "data", e, "data %s (%.1f GB) copied to %s/%s from %s/%s: $%.2f",
-                     name, sp->data_gb, a->cloud, a->region, r.src_cloud,
-                     *r.src_region ? r.src_region : "(bucket)", r.egress);
+    /* A job's own data is not named (its event is the job's): the same move
+     * of the same size reads the same, and the store keeps one copy. */
+    return sched_log(s, sj, "data", e, "data%s%s (%.1f GB) copied to %s/%s from %s/%s%s: $%.2f",
+                     sp->data_name ? " " : "", sp->data_name ? name : "", sp->data_gb, a->cloud,
+                     a->region, r.src_cloud, *r.src_region ? r.src_region : "(bucket)", chain,
+                     r.egress);
 }
 
 int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attempt *a,

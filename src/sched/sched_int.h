@@ -37,6 +37,15 @@ struct sjob {
     unsigned org_gen;           /* s->org_gen when team_ix was found */
     double fs;                  /* its team's fair-share factor this step */
     double reason_at;           /* when its waiting reason was last stored */
+    long awaits;                /* patience: 1 + the offer x 2 + spot it is
+                                   parked waiting for, 0 = not parked */
+    uint32_t park_gen;          /* its parks so far */
+    int woken;                  /* unparked because its place freed */
+    struct plan_cand await_cand; /* the candidate it was parked for, the
+                                    await_rank-th of its plan then, at the
+                                    catalog's await_prices price version */
+    size_t await_rank;
+    unsigned long await_prices;
     struct dset *own;           /* the live copies of its own data (sched_data.c);
                                    NULL = none known */
 };
@@ -49,6 +58,24 @@ struct action {
     int64_t attempt_id;
     struct sjob *job;           /* ACT_LAUNCH: the job (still active after commit) */
     char *kind, *arg;           /* ACT_INJECT */
+};
+
+/* A job parked waiting for a cheaper place (sched_place.c, patience): its
+ * id and the park_gen of that wait (stale once it was woken or parked again). */
+struct park_ref {
+    int64_t id;
+    uint32_t gen;
+};
+
+struct park_list {              /* first parked first */
+    struct park_ref *v;
+    size_t head, n, cap;
+};
+
+struct park_due {
+    double t;
+    int64_t id;
+    uint32_t gen;
 };
 
 /* Nodes promised to launches of this step, not yet seen by the driver. */
@@ -82,6 +109,17 @@ struct sched {
                                    (counted from the jobs at each placement
                                    round, then kept up by create_attempt) */
     size_t commit_used_cap;
+    long *own_nodes;            /* per catalog offer x {on demand, spot}: nodes
+                                   of this controller's live attempts (valid
+                                   when own_valid; sched_place.c, patience) */
+    long *freed_nodes;          /* ... nodes freed there not yet taken by a
+                                   job parked for them */
+    struct park_list *parked;   /* ... the jobs parked waiting for it */
+    size_t own_cap;             /* entries of the three (offers x 2) */
+    int own_valid;
+    struct park_due *park_due;  /* parked jobs by when their patience runs out
+                                   (a binary heap) */
+    size_t npark_due, park_due_cap;
     uint64_t *failed;           /* shapes that found no room this step */
     size_t nfailed, failed_cap;
     struct store_block *blocks; /* active location blocks */
@@ -130,6 +168,12 @@ struct sched {
     struct strpool data_pool;   /* dataset names */
     struct plan_copy *copies;   /* scratch for plan_opts.copies */
     size_t copies_cap;
+    double *route;              /* per catalog region x region: the cheapest
+                                   chain of moves, $/GB (catalog_egress_routes),
+                                   a row made at its first use (route_row) */
+    uint32_t *route_via;        /* ... and where each chain arrives from */
+    char *route_row;
+    const struct catalog *route_cat;
     double data_sweep_at;       /* when shared replicas are next looked at */
 };
 
@@ -164,6 +208,15 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
 /* Work done so far, in seconds of the spec's first alternative: saved work
  * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);
+/* Patience (sched_place.c): sj's attempt has launched, or is ending (which
+ * wakes jobs parked for its place); drop every park (before a reload); when
+ * the next parked job's patience runs out (INFINITY = none). */
+void sched_patience_launched(struct sched *s, const struct sjob *sj);
+void sched_patience_freed(struct sched *s, const struct sjob *sj);
+void sched_patience_reset(struct sched *s);
+double sched_patience_next(const struct sched *s);
+/* The active job of that id, or NULL. */
+struct sjob *sched_job_by_id(const struct sched *s, int64_t id);
 /* Work per second of the live attempt relative to the spec's first
  * alternative (plan_speed: catalog throughput.csv); 1 for a spec with one
  * alternative or when a ratio is unknown.  With speed_min: the slowest of

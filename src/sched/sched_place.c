@@ -8,6 +8,7 @@
  */
 #include "sched_int.h"
 #include "../catalog/catalog.h"
+#include "../policy/policy.h"
 #include "../spec/spec.h"
 #include "../util/log.h"
 #include "../util/strutil.h"
@@ -298,6 +299,13 @@ static void commit_take(struct sched *s, const struct offer *o, long nodes)
     }
 }
 
+/* Is o in the region sj is to avoid next (eager-next-region)? */
+static int avoided(const struct sjob *sj, const struct offer *o)
+{
+    return sj->avoid && strncmp(sj->avoid, o->cloud, strlen(o->cloud)) == 0 &&
+           strcmp(sj->avoid + strlen(o->cloud) + 1, o->region) == 0;
+}
+
 /* Why a ranked candidate cannot be used now. */
 enum unusable { USE_OK = -1, NOT_DEADLINE, NOT_BLOCKED, NOT_AVOIDED, NOT_FULL, NOT_QUOTA, NOT__N };
 
@@ -314,8 +322,7 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
         return NOT_BLOCKED;
     if (c->mode == PLAN_COMMITTED && commit_free(s, o) < c->nodes)
         return NOT_FULL; /* the commitment's nodes are all in use */
-    if (avoid && sj->avoid && strncmp(sj->avoid, o->cloud, strlen(o->cloud)) == 0 &&
-        strcmp(sj->avoid + strlen(o->cloud) + 1, o->region) == 0)
+    if (avoid && avoided(sj, o))
         return NOT_AVOIDED;
     if (s->org != NULL && sched_quota_admit(s, sj, o, c->nodes) != 0)
         return NOT_QUOTA;
@@ -334,8 +341,9 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
     return USE_OK;
 }
 
+/* Launch sj's next attempt on candidate c, the rank-th of its plan. */
 static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_cand *c,
-                          struct err *e)
+                          size_t rank, struct err *e)
 {
     const struct offer *o = catalog_offer(s->p.cat, c->offer);
     struct store_attempt *a = &sj->att;
@@ -364,6 +372,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
         return rc;
     sj->j.cur_attempt = a->id;
     sj->offer = (long)c->offer;
+    sched_patience_launched(s, sj);
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes);
@@ -376,7 +385,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
                             "(rank %zu, expected $%.2f)",
                             a->n, a->cloud, a->region, *a->zone ? "/" : "", a->zone, a->nodes,
                             a->instance_type, plan_mode_name(a->mode), a->price_hour,
-                            (size_t)(c - s->plan.c) + 1, c->expected);
+                            rank, c->expected);
 }
 
 /* ---- displacement ---- */
@@ -676,10 +685,255 @@ static const struct plan_cand *queue_pick(struct sched *s, const struct sjob *sj
     return pick;
 }
 
+/* ---- patience ----
+ *
+ * The first free candidate may cost much more than one that is full only
+ * because this controller's own jobs hold it, and those free their nodes as
+ * they end.  A job whose policy rule has patience waits for the cheapest such
+ * candidate when the free one costs more than 1 / (1 - cheaper) times as
+ * much (both as the planner ranks them: the expected cost of the whole job,
+ * with the rule's preference margin), until it is patience x its run time
+ * late (the time since submission beyond the work done).  A job with a
+ * deadline follows the deadline rule instead (which has it wait for spot
+ * only while ahead of its line, and an idle job is not).  It is
+ * woken when an attempt on the candidate it waits for ends, and when its
+ * patience runs out.  Services and jobs of unknown run time never wait. */
+
+/* The per-place arrays: what the lab's own live attempts hold there, and the
+ * jobs parked waiting for it (by offer x mode, own_ix). */
+static void own_ensure(struct sched *s)
+{
+    size_t n = catalog_noffers(s->p.cat) * 2;
+
+    if (s->own_cap >= n)
+        return;
+    s->own_nodes = xrealloc(s->own_nodes, n * sizeof(*s->own_nodes));
+    s->freed_nodes = xrealloc(s->freed_nodes, n * sizeof(*s->freed_nodes));
+    s->parked = xrealloc(s->parked, n * sizeof(*s->parked));
+    memset(s->freed_nodes + s->own_cap, 0, (n - s->own_cap) * sizeof(*s->freed_nodes));
+    memset(s->parked + s->own_cap, 0, (n - s->own_cap) * sizeof(*s->parked));
+    s->own_cap = n;
+    s->own_valid = 0;
+}
+
+static size_t own_ix(long offer, int spot)
+{
+    return (size_t)offer * 2 + (spot != 0);
+}
+
+/* Nodes this controller's live attempts hold on an offer in a mode: counted
+ * from the jobs once (and after a reload), then kept up as attempts start
+ * (sched_patience_launched) and end (sched_patience_freed). */
+static long own_nodes(struct sched *s, uint32_t offer, int spot)
+{
+    size_t i;
+
+    own_ensure(s);
+    if (!s->own_valid) {
+        memset(s->own_nodes, 0, s->own_cap * sizeof(*s->own_nodes));
+        for (i = 0; i < s->njobs; i++) {
+            const struct sjob *sj = s->jobs[i];
+
+            if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED && sj->offer >= 0)
+                s->own_nodes[own_ix(sj->offer, sj->att.mode == PLAN_SPOT)] += sj->att.nodes;
+        }
+        s->own_valid = 1;
+    }
+    return s->own_nodes[own_ix(offer, spot)];
+}
+
+void sched_patience_launched(struct sched *s, const struct sjob *sj)
+{
+    if (s->own_valid && sj->offer >= 0 && own_ix(sj->offer, 1) < s->own_cap)
+        s->own_nodes[own_ix(sj->offer, sj->att.mode == PLAN_SPOT)] += sj->att.nodes;
+}
+
+void sched_patience_reset(struct sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->own_cap; i++) {
+        free(s->parked[i].v);
+        memset(&s->parked[i], 0, sizeof(s->parked[i]));
+        s->freed_nodes[i] = 0;
+    }
+    s->npark_due = 0;
+    s->own_valid = 0;
+}
+
+/* A parked job back to the jobs to place now, if the reference is still its
+ * wait (it may have been woken, cancelled or parked again since). */
+static int unpark(struct sched *s, int64_t id, uint32_t gen, size_t key, int freed)
+{
+    struct sjob *sj = sched_job_by_id(s, id);
+
+    if (sj == NULL || sj->park_gen != gen || sj->awaits != (long)key + 1 ||
+        (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING))
+        return 0;
+    sj->awaits = 0;
+    sj->woken = freed;
+    sj->j.next_try_at = s->now;
+    sched_wait_add(s, sj);
+    return 1;
+}
+
+void sched_patience_freed(struct sched *s, const struct sjob *sj)
+{
+    struct park_list *l;
+    size_t k;
+
+    if (sj->offer < 0 || s->own_cap <= own_ix(sj->offer, 1))
+        return;
+    k = own_ix(sj->offer, sj->att.mode == PLAN_SPOT);
+    if (s->own_valid)
+        s->own_nodes[k] -= sj->att.nodes;
+    l = &s->parked[k];
+    if (l->head == l->n)
+        return;
+    /* Wake as many of the jobs waiting for it, first parked first, as the
+     * nodes that freed (the rest would find it taken). */
+    s->freed_nodes[k] += sj->att.nodes;
+    while (l->head < l->n) {
+        const struct park_ref *r = &l->v[l->head];
+        struct sjob *w = sched_job_by_id(s, r->id);
+        long need = w != NULL && w->spec != NULL ? w->spec->num_nodes : 0;
+
+        if (need > s->freed_nodes[k])
+            break;
+        if (unpark(s, r->id, r->gen, k, 1))
+            s->freed_nodes[k] -= need;
+        l->head++;
+    }
+    if (l->head == l->n) {
+        l->head = l->n = 0;
+        s->freed_nodes[k] = 0;
+    }
+}
+
+/* Park sj waiting for candidate c (place key) until `until` (when its
+ * patience runs out). */
+static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c, size_t key,
+                 double until)
+{
+    struct park_list *l = &s->parked[key];
+    struct park_due d = {until, sj->j.id, 0};
+    size_t i;
+
+    sj->awaits = (long)key + 1;
+    sj->await_cand = *c;
+    sj->await_rank = (size_t)(c - s->plan.c) + 1;
+    sj->await_prices = catalog_price_version(s->p.cat);
+    d.gen = ++sj->park_gen;
+    if (l->head > 0 && l->head * 2 >= l->n) { /* drop the consumed half */
+        memmove(l->v, l->v + l->head, (l->n - l->head) * sizeof(*l->v));
+        l->n -= l->head;
+        l->head = 0;
+    }
+    l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+    l->v[l->n].id = sj->j.id;
+    l->v[l->n++].gen = d.gen;
+    /* when its patience runs out: a binary heap by time */
+    s->park_due = xgrow(s->park_due, &s->park_due_cap, s->npark_due + 1, sizeof(*s->park_due));
+    for (i = s->npark_due++; i > 0 && s->park_due[(i - 1) / 2].t > until; i = (i - 1) / 2)
+        s->park_due[i] = s->park_due[(i - 1) / 2];
+    s->park_due[i] = d;
+}
+
+/* Jobs whose patience has run out: back to the jobs to place. */
+static void unpark_due(struct sched *s)
+{
+    while (s->npark_due > 0 && s->park_due[0].t <= s->now) {
+        struct park_due top = s->park_due[0], last = s->park_due[--s->npark_due];
+        struct sjob *sj = sched_job_by_id(s, top.id);
+        size_t i = 0, c;
+
+        while ((c = 2 * i + 1) < s->npark_due) {
+            if (c + 1 < s->npark_due && s->park_due[c + 1].t < s->park_due[c].t)
+                c++;
+            if (last.t <= s->park_due[c].t)
+                break;
+            s->park_due[i] = s->park_due[c];
+            i = c;
+        }
+        if (s->npark_due > 0)
+            s->park_due[i] = last;
+        if (sj != NULL && sj->awaits > 0)
+            unpark(s, top.id, top.gen, (size_t)sj->awaits - 1, 0);
+    }
+}
+
+double sched_patience_next(const struct sched *s)
+{
+    return s->npark_due > 0 ? s->park_due[0].t : INFINITY;
+}
+
+/* How much longer sj may wait for a cheaper place (<= 0: not at all). */
+static double patience_left(struct sched *s, const struct sjob *sj)
+{
+    const struct policy_rule *r = s->plan.rule;
+
+    if (!s->p.cfg.patience || r == NULL || !(r->patience > 0) || sj->j.service_id != 0 ||
+        !(sj->spec->duration_s > 0))
+        return 0;
+    if (deadline_rule_on(s, sj))
+        return 0; /* the deadline rule decides when it waits */
+    return r->patience * sj->spec->duration_s -
+           ((s->now - sj->j.submitted_at) - sched_progress(s, sj));
+}
+
+/* The candidate worth waiting for instead of pick, or NULL. */
+static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob *sj,
+                                             enum mode_rule rule, const struct plan_cand *pick)
+{
+    const struct plan_cand *best = NULL;
+    size_t k;
+
+    if (pick->mode == PLAN_COMMITTED || patience_left(s, sj) <= 0)
+        return NULL;
+    for (k = 0; k < s->plan.n; k++) {
+        const struct plan_cand *c = &s->plan.c[k];
+
+        if (c == pick || c->mode == PLAN_COMMITTED ||
+            (best != NULL && c->key >= best->key) ||
+            !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
+            (rule == MODE_ON_DEMAND_ONLY && c->mode == PLAN_SPOT) ||
+            (rule == MODE_SPOT_ONLY && c->mode != PLAN_SPOT) ||
+            blocked(s, catalog_offer(s->p.cat, c->offer)) ||
+            avoided(sj, catalog_offer(s->p.cat, c->offer)) ||
+            own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes)
+            continue;
+        best = c;
+    }
+    return best;
+}
+
+static int wait_for_cheaper(struct sched *s, struct sjob *sj, const struct plan_cand *better,
+                            struct err *e)
+{
+    const struct offer *o = catalog_offer(s->p.cat, better->offer);
+    double left = patience_left(s, sj);
+    char why[400];
+    int rc;
+
+    /* No figures of this job's in it: the same wait reads the same for every
+     * job (the store keeps one copy; a study parks millions of times). */
+    snprintf(why, sizeof(why),
+             "waiting for %s/%s %s %s, held by the lab's running jobs: at least %g%% "
+             "cheaper than the first free place (policy rule '%s': patience %gx)",
+             o->cloud, o->region, o->instance_type, plan_mode_name(better->mode),
+             s->plan.rule->patience_cheaper * 100, s->plan.rule->name,
+             s->plan.rule->patience);
+    if ((rc = wait_because(s, sj, why, e)) != 0)
+        return rc;
+    sj->j.next_try_at = s->now + left;
+    park(s, sj, better, own_ix(better->offer, better->mode == PLAN_SPOT), sj->j.next_try_at);
+    return 0;
+}
+
 static int place_one(struct sched *s, struct sjob *sj, struct err *e)
 {
     size_t counts[NOT__N] = {0};
-    const struct plan_cand *pick = NULL;
+    const struct plan_cand *pick = NULL, *better;
     enum mode_rule rule = MODE_ANY;
     struct sjob *v;
     char why[480];
@@ -702,18 +956,28 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         snprintf(msg, sizeof(msg), "waiting: %s", why);
         return wait_because(s, sj, msg, e);
     }
+    /* Woken because the place it waited for freed: take it, as planned when
+     * it parked, if it is still to be had at the same prices. */
+    if (sj->woken && (sj->woken = 0, sj->await_prices == catalog_price_version(s->p.cat)) &&
+        unusable(s, sj, &sj->await_cand, mode_rule(s, sj), 1) == USE_OK) {
+        sj->waiting = 0;
+        return create_attempt(s, sj, &sj->await_cand, sj->await_rank, e);
+    }
     rc = rank_and_pick(s, sj, &pick, &rule, counts, e);
     if (rc != 0)
         return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
     sj->waiting = 0;
+    sj->awaits = 0;
+    if (pick != NULL && (better = worth_waiting(s, sj, rule, pick)) != NULL)
+        return wait_for_cheaper(s, sj, better, e);
     if (pick != NULL)
-        return create_attempt(s, sj, pick, e);
+        return create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
     if (s->quota_victim != NULL)
         return sched_reclaim(s, sj, s->quota_victim, e);
     if (counts[NOT_QUOTA] == 0 && s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
         return displace(s, sj, v, e);
     if ((pick = queue_pick(s, sj, rule)) != NULL)
-        return create_attempt(s, sj, pick, e);
+        return create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
     if (counts[NOT_QUOTA] > 0) {
         char tail[64] = "";
 
@@ -734,9 +998,12 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
 static int by_priority(const void *a, const void *b)
 {
     const struct sjob *x = *(const struct sjob *const *)a, *y = *(const struct sjob *const *)b;
+    int xn = x->j.on_demand_only && has_deadline(x), yn = y->j.on_demand_only && has_deadline(y);
 
     if (x->j.priority != y->j.priority)
         return x->j.priority > y->j.priority ? -1 : 1;
+    if (xn != yn) /* on the Safety Net: it misses its deadline if it waits */
+        return xn ? -1 : 1;
     if (x->fs != y->fs) /* fair share among teams (sched_quota.c) */
         return x->fs > y->fs ? -1 : 1;
     if (x->j.submitted_at != y->j.submitted_at)
@@ -794,11 +1061,13 @@ int sched_place_all(struct sched *s, struct err *e)
 
     s->nresv = 0;
     s->nfailed = 0;
-    /* Drop from the list the jobs that have moved on; count the due ones. */
+    unpark_due(s);
+    /* Drop from the list the jobs that have moved on or are parked (patience:
+     * woken back onto it); count the due ones. */
     for (i = 0; i < s->nwait; i++) {
         struct sjob *sj = s->wait[i];
 
-        if (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING) {
+        if ((sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING) || sj->awaits > 0) {
             sj->in_wait = 0;
             continue;
         }

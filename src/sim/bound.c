@@ -794,49 +794,24 @@ static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
 }
 
 /* Least $/GB of moving data from (cloud, region) to each catalog region by
- * any path of moves (Dijkstra over the dense egress table), cached. */
+ * any path of moves (catalog_egress_relax, as the controller moves it), cached. */
 static const double *least_egress(struct bw *w, const char *cloud, const char *region)
 {
     const struct catalog *cat = w->in->cat;
-    size_t n = catalog_nregions(cat), i, k;
+    size_t n = catalog_nregions(cat), i;
     uint32_t ix = (uint32_t)w->nsp;
     double *d;
-    char *done;
 
     if (keymap_put(&w->smap, strpool_intern(&w->keys, cloud), strpool_intern(&w->keys, region),
                    NULL, NULL, &ix))
         return w->sp[ix];
     d = xmalloc((n + 1) * sizeof(*d));
-    done = xcalloc(n + 1, 1);
     for (i = 0; i < n; i++) {
         const struct region *rg = catalog_region_at(cat, i);
 
         d[i] = fmax(0, catalog_egress_per_gb(cat, cloud, region, rg->cloud, rg->name));
     }
-    for (k = 0; k < n; k++) {
-        size_t u = n;
-        const struct region *ru;
-
-        for (i = 0; i < n; i++)
-            if (!done[i] && (u == n || d[i] < d[u]))
-                u = i;
-        if (u == n)
-            break;
-        done[u] = 1;
-        ru = catalog_region_at(cat, u);
-        for (i = 0; i < n; i++) {
-            const struct region *rv;
-            double c;
-
-            if (done[i])
-                continue;
-            rv = catalog_region_at(cat, i);
-            c = d[u] + fmax(0, catalog_egress_per_gb(cat, ru->cloud, ru->name, rv->cloud,
-                                                     rv->name));
-            d[i] = fmin(d[i], c);
-        }
-    }
-    free(done);
+    catalog_egress_relax(cat, d, NULL); /* the controller's chains of moves */
     w->sp = xgrow(w->sp, &w->sp_cap, w->nsp + 1, sizeof(*w->sp));
     w->sp[w->nsp++] = d;
     return d;

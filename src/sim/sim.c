@@ -855,6 +855,7 @@ static void config_for(const struct sim_input *in, const struct sim_policy *pol,
     c->only_when_poked = 1;
     c->deadline_check_s = 60;
     c->data_gravity = pol->data_gravity;
+    c->patience = pol->patience;
 }
 
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,

@@ -59,6 +59,8 @@ struct sim_policy {
                                fair share); 0 = first come, first served */
     int data_gravity;       /* replicas: data moved once per region, from the
                                nearest copy (sched_config.data_gravity) */
+    int patience;           /* honour the policy rules' patience
+                               (sched_config.patience) */
 };
 
 #define SIM_MAX_TEAMS 16    /* teams reported apart; more go to "(other)" */

@@ -91,12 +91,13 @@ struct mnode {
     int64_t next; /* the attempt's next node (1-based index), in put order */
 };
 
-struct mevent {
+struct mevent { /* 48 bytes: a study keeps millions */
     int64_t job_id, attempt_id;
     double at;
-    const char *type, *msg;
-    int64_t next; /* the job's next event */
-    int from_state, to_state;
+    const char *msg;
+    int64_t next;    /* the job's next event */
+    uint32_t type;   /* index into mem.ev_types */
+    int16_t from_state, to_state;
 };
 
 struct mckpt {
@@ -143,6 +144,8 @@ struct mem {
     struct keymap data_ix; /* (dataset, cloud, region) -> index in data; an
                               entry a rollback left behind names a record of
                               another key (or none) and is checked on use */
+    const char **ev_types; /* the events' types (interned), few */
+    size_t nev_types, ev_types_cap;
     size_t reqs_taken;   /* requests below this index are taken */
     /* The replica chains are incomplete: a job was inserted naming a service
      * that did not exist yet, or an update moved a job to another service.
@@ -285,6 +288,7 @@ static void mem_close(struct store *st)
     vec_free(&m->atts);
     vec_free(&m->nodes);
     vec_free(&m->events);
+    free(m->ev_types);
     vec_free(&m->ckpts);
     vec_free(&m->reqs);
     vec_free(&m->blocks);
@@ -673,6 +677,21 @@ static int mem_node_list(struct store *st, int64_t attempt_id, struct store_node
 
 /* -- events -- */
 
+/* The index of an event type (types are few: a short table; an entry a
+ * rollback leaves behind is harmless). */
+static uint32_t ev_type(struct mem *m, const char *type)
+{
+    const char *t = in(m, type);
+    size_t i;
+
+    for (i = 0; i < m->nev_types; i++)
+        if (m->ev_types[i] == t)
+            return (uint32_t)i;
+    m->ev_types = xgrow(m->ev_types, &m->ev_types_cap, m->nev_types + 1, sizeof(*m->ev_types));
+    m->ev_types[m->nev_types] = t;
+    return (uint32_t)m->nev_types++;
+}
+
 static int mem_event_append(struct store *st, int64_t job_id, int64_t attempt_id, double at,
                             const char *type, int from_state, int to_state, const char *msg,
                             int64_t *out_id, struct err *e)
@@ -690,7 +709,7 @@ static int mem_event_append(struct store *st, int64_t job_id, int64_t attempt_id
     ev->job_id = job_id;
     ev->attempt_id = attempt_id;
     ev->at = at;
-    ev->type = in(m, type);
+    ev->type = ev_type(m, type);
     ev->msg = in(m, msg);
     ev->from_state = from_state;
     ev->to_state = to_state;
@@ -733,7 +752,7 @@ static int mem_event_list(struct store *st, int64_t job_id, int64_t after_id, si
             o->job_id = ev->job_id;
             o->attempt_id = ev->attempt_id;
             o->at = ev->at;
-            o->type = xstrdup(ev->type);
+            o->type = xstrdup(m->ev_types[ev->type]);
             o->from_state = ev->from_state;
             o->to_state = ev->to_state;
             o->msg = dup_or_null(ev->msg);

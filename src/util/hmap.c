@@ -78,7 +78,7 @@ static size_t pool_slot(struct strpool *p, const char *s)
 {
     size_t j;
 
-    if (p->n * 2 >= p->cap)
+    if (p->n * 4 >= p->cap * 3) /* at most 3/4 full: a study interns millions */
         pool_rehash(p);
     j = hash_str(s) & (p->cap - 1);
     while (p->slots[j] && strcmp(p->slots[j], s) != 0)

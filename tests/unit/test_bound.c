@@ -322,9 +322,9 @@ static void test_committed_nodes(void **state)
 static void below_simulated(const char *commitments)
 {
     struct sim_policy pols[] = {
-        {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1},
-        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0},
-        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0},
+        {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1},
+        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0, 0},
+        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0, 0},
     };
     struct sim_result r[3], lb, blind;
     struct policy *pol = NULL;
@@ -416,7 +416,7 @@ static void test_below_simulated_committed(void **state)
  * pays at least it. */
 static void test_speed_of_alternatives(void **state)
 {
-    struct sim_policy pol = {"stratus", NULL, 0, 0, 0, 0, NULL, 0, 1};
+    struct sim_policy pol = {"stratus", NULL, 0, 0, 0, 0, NULL, 0, 1, 0};
     struct sim_result r;
     struct world w;
     struct err e;

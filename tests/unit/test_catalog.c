@@ -83,6 +83,98 @@ static void test_mini_network(void **state)
     catalog_free(cat);
 }
 
+static size_t region_ix(const struct catalog *cat, const char *cloud, const char *name)
+{
+    const struct region *r = catalog_region(cat, cloud, name);
+
+    assert_non_null(r);
+    return (size_t)(r - catalog_region_at(cat, 0));
+}
+
+/* The cheapest chains of moves: a relay through OCI (the free Azure
+ * interconnect, then OCI's cheap egress) beats Azure's own egress. */
+static void test_egress_routes(void **state)
+{
+    struct catalog *cat = load_mini();
+    size_t n = catalog_nregions(cat);
+    size_t ea = region_ix(cat, "azure", "eastus"), we = region_ix(cat, "azure", "westeurope"),
+           ash = region_ix(cat, "oci", "us-ashburn-1"),
+           usc = region_ix(cat, "gcp", "us-central1");
+    double d[16];
+    uint32_t via[16];
+
+    (void)state;
+    assert_true(n <= 16);
+    catalog_egress_routes(cat, ea, d, via);
+    assert_true(d[ea] == 0 && via[ea] == ea);
+    assert_true(d[ash] == 0 && via[ash] == ea);               /* direct, free */
+    assert_true(fabs(d[usc] - 0.0085) < 1e-12 && via[usc] == ash); /* not 0.087 */
+    assert_true(fabs(d[we] - 0.0085) < 1e-12 && via[we] == ash);   /* not 0.02 */
+    /* westeurope -> eastus (0.02) -> ashburn (0) -> gcp (0.0085): three moves */
+    catalog_egress_routes(cat, we, d, via);
+    assert_true(fabs(d[usc] - 0.0285) < 1e-12);
+    assert_int_equal(via[usc], ash);
+    assert_int_equal(via[ash], ea);
+    assert_int_equal(via[ea], we);
+    /* GCP's data has no cheaper way out than its own egress */
+    catalog_egress_routes(cat, usc, d, via);
+    assert_true(fabs(d[ea] - 0.12) < 1e-12 && via[ea] == usc);
+    catalog_free(cat);
+}
+
+/* On the bundled catalog, Dijkstra's chains equal Floyd-Warshall's over the
+ * direct prices, and each chain's moves add up to its price. */
+static void test_egress_routes_bundled(void **state)
+{
+    struct catalog *cat = NULL;
+    struct err e;
+    size_t n, i, j, k;
+    double *fw, *d;
+    uint32_t *via;
+
+    (void)state;
+    assert_int_equal(catalog_load(&cat, SOURCE_DIR "/catalog", &e), 0);
+    n = catalog_nregions(cat);
+    fw = malloc(n * n * sizeof(*fw));
+    d = malloc(n * sizeof(*d));
+    via = malloc(n * sizeof(*via));
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++) {
+            const struct region *a = catalog_region_at(cat, i), *b = catalog_region_at(cat, j);
+
+            fw[i * n + j] =
+                i == j ? 0 : catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name);
+        }
+    for (k = 0; k < n; k++)
+        for (i = 0; i < n; i++)
+            for (j = 0; j < n; j++)
+                if (fw[i * n + k] + fw[k * n + j] < fw[i * n + j])
+                    fw[i * n + j] = fw[i * n + k] + fw[k * n + j];
+    for (i = 0; i < n; i += 7) {
+        catalog_egress_routes(cat, i, d, via);
+        for (j = 0; j < n; j++) {
+            double sum = 0;
+            size_t v = j;
+            int hops = 0;
+
+            assert_true(fabs(d[j] - fw[i * n + j]) < 1e-9);
+            while (v != i && hops++ < (int)n) {
+                const struct region *a = catalog_region_at(cat, via[v]),
+                                    *b = catalog_region_at(cat, v);
+
+                sum += catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name);
+                v = via[v];
+            }
+            assert_int_equal(v, i);
+            assert_true(fabs(sum - d[j]) < 1e-9);
+        }
+    }
+    free(fw);
+    free(d);
+    free(via);
+    catalog_free(cat);
+}
+
 static void test_mini_rates_quotas_commitments(void **state)
 {
     struct catalog *cat = load_mini();
@@ -219,6 +311,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mini_offers),
         cmocka_unit_test(test_mini_network),
+        cmocka_unit_test(test_egress_routes),
+        cmocka_unit_test(test_egress_routes_bundled),
         cmocka_unit_test(test_mini_rates_quotas_commitments),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_missing_dir),

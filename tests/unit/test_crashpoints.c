@@ -11,7 +11,9 @@
  * region, stocks three locations out for a while, fails one region's
  * launch API for half an hour, and the user cancels two jobs (one of them
  * twice); one seed in three, the cloud hides its free capacity, so
- * stockouts show only as refused launches.  One run
+ * stockouts show only as refused launches.  Odd jobs run under a policy
+ * with patience, and the cheap L4 spot holds one node, so they park waiting
+ * for it (and are woken) across the kills and failed writes.  One run
  * without faults counts its commits K and writes W.  Then, for each k in
  * 1..K, the controller is killed just before and just after its k-th commit
  * (its memory is dropped; store and world survive; a new controller opens
@@ -298,6 +300,10 @@ struct faults {
     uint64_t fail_writes; /* writes failed from fail_write on (0 = 1) */
 };
 
+/* Odd jobs run under a policy with patience: they may park waiting for a
+ * place the other jobs hold (sched_place.c), across kills and failed writes. */
+static const char *const PATIENT = "rules:\n  - name: patient\n    patience: 1x\n";
+
 static void do_act(struct st *w, const struct act *a)
 {
     switch (a->kind) {
@@ -332,6 +338,8 @@ static void run_scenario(struct st *w, const struct scenario *sc, const struct f
     st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 4, 2);
     st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 4, 2);
     st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 4, 0);
+    /* One node of the cheap L4 spot: the patient jobs park waiting for it. */
+    st_set_capacity(w, "gcp", "us-central1", "g2-standard-48", 64, 1);
     st_fail_launches(w, sc->api.loc, ST_EIO, ST_T0 + sc->api.until);
     w->fails[0].from = ST_T0 + sc->api.from;
     w->on_commit = track_commit;
@@ -347,7 +355,8 @@ static void run_scenario(struct st *w, const struct scenario *sc, const struct f
 
         st_run_to(w, ST_T0 + a->t);
         if (a->kind == ACT_SUBMIT)
-            BUG_ON(st_submit(w, sc->spec[a->job]) != a->job);
+            BUG_ON(st_submit_policy(w, sc->spec[a->job], a->job % 2 ? PATIENT : NULL) !=
+                   a->job);
         else
             do_act(w, a);
     }

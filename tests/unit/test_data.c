@@ -341,6 +341,67 @@ static void test_plan_prices_nearest_copy(void **state)
 }
 
 /* Bad names are refused with the line and what a name may hold. */
+/* The text of the job's events of one type, joined. */
+static char *event_text(struct st *w, int64_t job, const char *type)
+{
+    struct store_event *v = NULL;
+    struct err e;
+    size_t i, n = 0, len = 1;
+    char *out;
+
+    err_clear(&e);
+    if (store_event_list(w->store, job, 0, 0, &v, &n, &e) != 0)
+        st_die("store_event_list", e.msg);
+    for (i = 0; i < n; i++)
+        len += strlen(v[i].msg ? v[i].msg : "") + 1;
+    out = calloc(1, len);
+    for (i = 0; i < n; i++)
+        if (strcmp(v[i].type, type) == 0 && v[i].msg) {
+            strcat(out, v[i].msg);
+            strcat(out, "\n");
+        }
+    store_events_free(v, n);
+    return out;
+}
+
+/* With a free interconnect from azure/eastus to OCI, the data reaches GCP
+ * cheapest by way of OCI ($0 + OCI's $0.01/GB) rather than by Azure's own
+ * egress ($0.09/GB): the controller moves it that way, says so, and charges
+ * that; the planner priced it so.  Without data gravity (the baselines'
+ * mover) it goes directly and pays $0.09/GB. */
+static void test_relay_through_interconnect(void **state)
+{
+    struct st w;
+    struct st_opts o = {0};
+    double eg[4];
+    int64_t id;
+    char *msg;
+    int gravity;
+
+    (void)state;
+    for (gravity = 1; gravity >= 0; gravity--) {
+        o.catalog = TEST_DATA "/datagravity-relay";
+        st_init(&w, &o);
+        w.p.cfg.data_gravity = gravity;
+        id = st_submit(&w, OWN);
+        st_start(&w);
+        assert_int_equal(st_run_all(&w, w.t + 86400), 1);
+        assert_int_equal(st_job_state(&w, id), JOB_SUCCEEDED);
+        assert_int_equal(ran_egress(&w, id, eg, 4), 1);
+        assert_last_region(&w, id, "us-central1");
+        if (gravity) {
+            assert_float_equal(eg[0], 0.01 * GB, 1e-6);
+            msg = event_text(&w, id, "data");
+            assert_non_null(strstr(msg, "copied to gcp/us-central1 from azure/eastus by way of "
+                                        "oci/us-ashburn-1: $10.00"));
+            free(msg);
+        } else {
+            assert_float_equal(eg[0], 0.09 * GB, 1e-6);
+        }
+        st_free(&w);
+    }
+}
+
 static void test_dataset_name_checked(void **state)
 {
     static const char bad[] = "name: x\nresources:\n  accelerators: L4:4\nstratus:\n"
@@ -364,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_shared_dataset_and_ttl),
         cmocka_unit_test(test_restart_keeps_replicas),
         cmocka_unit_test(test_plan_prices_nearest_copy),
+        cmocka_unit_test(test_relay_through_interconnect),
         cmocka_unit_test(test_dataset_name_checked),
     };
 

@@ -118,10 +118,23 @@ static void test_egress_moves_the_choice(void **state)
     assert_string_equal(best_offer(&p)->cloud, "oci");
     assert_true(NEAR(p.c[0].egress, 0));
     assert_string_equal(catalog_offer(cat, p.c[1].offer)->region, "eastus");
-    /* GCP pays azure internet egress 0.087/GB. */
+    /* GCP is reached cheapest through OCI: the interconnect (free), then
+     * OCI's internet egress (0.0085/GB), not Azure's own (0.087/GB). */
+    for (size_t i = 0; i < p.n; i++)
+        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0)
+            assert_true(NEAR(p.c[i].egress, 200000 * 0.0085));
+    /* A controller that moves data only directly (the baselines) pays
+     * Azure's internet egress; the same plan object, its memo redone. */
+    o.direct_egress = 1;
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
     for (size_t i = 0; i < p.n; i++)
         if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0)
             assert_true(NEAR(p.c[i].egress, 200000 * 0.087));
+    o.direct_egress = 0;
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    for (size_t i = 0; i < p.n; i++)
+        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0)
+            assert_true(NEAR(p.c[i].egress, 200000 * 0.0085));
     plan_free(&p);
     catalog_free(cat);
 }

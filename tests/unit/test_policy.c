@@ -369,6 +369,63 @@ static void test_margins(void **state)
     }
 }
 
+static void test_patience_values(void **state)
+{
+    static const struct {
+        const char *value;
+        double late, cheaper; /* when ok */
+        const char *err;      /* expected message, or NULL */
+    } cases[] = {
+        {"1x", 1, 0.2, NULL},
+        {"0.5x", 0.5, 0.2, NULL},
+        {"2", 2, 0.2, NULL},
+        {"0x", 0, 0.2, NULL},
+        {"\"3X\"", 3, 0.2, NULL},
+        {"{late: 1x, cheaper: 30%}", 1, 0.3, NULL},
+        {"{late: 2x, cheaper: 0.1}", 2, 0.1, NULL},
+        {"{late: 1x}", 1, 0.2, NULL},
+        {"fast", 0, 0,
+         "p.yaml:3:15: patience is how late a job may become waiting for a cheaper place, "
+         "in run times: a number from 0x to 100x such as 1x, not 'fast'"},
+        {"101x", 0, 0, "p.yaml:3:15: patience is how late"},
+        {"-1x", 0, 0, "p.yaml:3:15: patience is how late"},
+        {"x", 0, 0, "p.yaml:3:15: patience is how late"},
+        {"{cheaper: 20%}", 0, 0,
+         "p.yaml:3:15: patience needs late: how late a job may become waiting, such as 1x"},
+        {"{late: 1x, cheaper: 120%}", 0, 0,
+         "p.yaml:3:35: cheaper must be a percentage such as 20% or a fraction such as 0.2, "
+         "at least 0 and below 100%, not '120%'"},
+        {"{late: soon}", 0, 0, "p.yaml:3:22: late is how late a job may become waiting"},
+        {"{late: 1x, wait: 2}", 0, 0, "p.yaml:3:26: unknown key 'wait' in patience"},
+        {"[1x]", 0, 0, "p.yaml:3:15: patience must be a single value, not a list"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[160];
+        struct policy *p = NULL;
+        struct err e;
+        int rc;
+
+        snprintf(yaml, sizeof(yaml), "rules:\n  - spot: allow\n    patience: %s\n",
+                 cases[i].value);
+        rc = load_text(&p, "p.yaml", yaml, &e);
+        if (cases[i].err == NULL) {
+            if (rc != 0)
+                fail_msg("case %zu (%s): %s", i, cases[i].value, e.msg);
+            assert_true(fabs(p->rules[0].patience - cases[i].late) < 1e-12);
+            assert_true(fabs(p->rules[0].patience_cheaper - cases[i].cheaper) < 1e-12);
+        } else if (rc == 0 || strstr(e.msg, cases[i].err) == NULL) {
+            fail_msg("case %zu (%s): got '%s', expected '%s'", i, cases[i].value,
+                     rc ? e.msg : "success", cases[i].err);
+        } else {
+            assert_null(p);
+        }
+        policy_free(p);
+    }
+}
+
 static void test_bad_files(void **state)
 {
     static const struct {
@@ -620,6 +677,7 @@ static void test_example_lab(void **state)
     r = policy_match(p, &eval);
     assert_string_equal(r->name, "batch-anywhere");
     assert_int_equal(r->spot, POLICY_SPOT_ALLOW);
+    assert_true(r->patience == 1 && fabs(r->patience_cheaper - 0.2) < 1e-12);
     assert_int_equal(policy_check_location(r, "aws", "ap-south-1", "aps1-az1", "asia"),
                      POLICY_OK);
     assert_string_equal(p->rules[p->nrules - 1].name, "default");
@@ -673,8 +731,9 @@ int main(void)
         cmocka_unit_test(test_match_order),     cmocka_unit_test(test_match_none),
         cmocka_unit_test(test_verdicts),        cmocka_unit_test(test_location_globs),
         cmocka_unit_test(test_tiers_and_prefs), cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_margins),         cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_catchalls),       cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_margins),         cmocka_unit_test(test_patience_values),
+        cmocka_unit_test(test_bad_files),       cmocka_unit_test(test_catchalls),
+        cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_example_lab),     cmocka_unit_test(test_example_eu_data),
     };
 
