@@ -169,12 +169,15 @@ double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
  * over the Azure-OCI interconnect, then OCI's egress, can cost less than the
  * direct move): into d[catalog_nregions] and, when via is not NULL, the
  * region each chain reaches its destination from (src for a direct move;
- * follow via back to src for the whole chain). */
+ * follow via back to src for the whole chain); of chains of one price, the
+ * shortest in great-circle km. */
 void catalog_egress_routes(const struct catalog *cat, size_t src, double *d, uint32_t *via);
 /* The same from any source: d[i] holds the price of moving a GB from it to
  * region i directly (via[i] says from where, when via is not NULL); each is
- * lowered to the cheapest chain through other regions. */
-void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via);
+ * lowered to the cheapest chain through other regions.  With km (the
+ * great-circle km of each d[i]'s way), chains of equal price go the shorter
+ * way (catalog_egress_routes does so). */
+void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via, double *km);
 /* Round-trip time in ms; *measured (may be NULL) says whether it was measured
  * or modelled from distance.  < 0 when either region is unknown. */
 double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char *aregion,

@@ -117,7 +117,13 @@ double catalog_egress_per_gb(const struct catalog *cat, const char *scloud,
     return best ? best->price : 0.0;
 }
 
-void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via)
+/* Great-circle km between two catalog regions. */
+static double region_km(const struct region *a, const struct region *b)
+{
+    return geo_km(a->lat, a->lon, b->lat, b->lon);
+}
+
+void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via, double *km)
 {
     size_t n = catalog_nregions(cat), i, k;
     char *done = xcalloc(n + 1, 1);
@@ -141,10 +147,15 @@ void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via)
                 continue; /* no move costs less than nothing */
             b = catalog_region_at(cat, i);
             c = d[u] + catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name);
-            if (c < d[i]) {
+            /* of chains that cost the same, the shorter way round the world
+             * (egress.csv prices intercontinental moves as others) */
+            if (c < d[i] - 1e-12 ||
+                (km != NULL && c < d[i] + 1e-12 && km[u] + region_km(a, b) < km[i] - 1)) {
                 d[i] = c;
                 if (via)
                     via[i] = (uint32_t)u;
+                if (km)
+                    km[i] = km[u] + region_km(a, b);
             }
         }
     }
@@ -155,15 +166,19 @@ void catalog_egress_routes(const struct catalog *cat, size_t src, double *d, uin
 {
     const struct region *a = catalog_region_at(cat, src);
     size_t n = catalog_nregions(cat), i;
+    double *km = via ? xmalloc((n + 1) * sizeof(*km)) : NULL;
 
     for (i = 0; i < n; i++) {
         const struct region *b = catalog_region_at(cat, i);
 
         d[i] = i == src ? 0 : catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name);
-        if (via)
+        if (via) {
             via[i] = (uint32_t)src;
+            km[i] = region_km(a, b);
+        }
     }
-    catalog_egress_relax(cat, d, via);
+    catalog_egress_relax(cat, d, via, km);
+    free(km);
 }
 
 /* ---- latency.csv and latency_model.csv ---- */

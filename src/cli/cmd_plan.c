@@ -143,7 +143,8 @@ static int choose_policy(struct plan_args *a, struct policy **pol)
 static int plan_spec(const struct plan_args *a, const struct catalog *cat,
                      const struct policy *pol, const struct spec *s, json_t *out)
 {
-    struct plan_opts opts = {.now = 0, .top = (size_t)a->top, .by_price = 0};
+    struct plan_opts opts = {.now = 0, .top = (size_t)a->top, .by_price = 0,
+                             .copy_keep_h = s->data_name ? PLAN_DATA_TTL_H : 0};
     struct plan p;
     struct err e;
     size_t i;

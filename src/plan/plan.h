@@ -113,6 +113,12 @@ struct plan_copy {
     const char *cloud, *region;
 };
 
+/* How long the controller keeps a shared dataset's replica after its last
+ * use by default (sched_config.data_ttl_s): what a plan made outside the
+ * controller (`stratus plan`, POST /v1/plan) prices a new replica's keeping
+ * for, as the controller does (plan_opts.copy_keep_h). */
+#define PLAN_DATA_TTL_H (7 * 24.0)
+
 struct plan_opts {
     double now;            /* unix time, for commitment windows; 0 = now */
     size_t top;            /* keep only the best `top` (0 = all) */

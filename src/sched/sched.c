@@ -50,7 +50,7 @@ void sched_config_default(struct sched_config *c)
     c->deadline_rule = SCHED_DEADLINE_UNIFORM;
     c->deadline_check_s = 5;
     c->data_gravity = 1;
-    c->data_ttl_s = 7 * 86400.0;
+    c->data_ttl_s = PLAN_DATA_TTL_H * 3600.0;
     c->patience = 1;
 }
 

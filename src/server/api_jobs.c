@@ -721,7 +721,8 @@ void api_plan(struct api_call *c)
     }
     plan_init(&p);
     {
-        struct plan_opts opts = {.now = 0, .top = (size_t)top, .by_price = 0};
+        struct plan_opts opts = {.now = 0, .top = (size_t)top, .by_price = 0,
+                                 .copy_keep_h = w.sp->data_name ? PLAN_DATA_TTL_H : 0};
 
         rc = plan_rank(&p, c->s->cat, w.sp, pol, &opts, &e);
     }

@@ -811,7 +811,7 @@ static const double *least_egress(struct bw *w, const char *cloud, const char *r
 
         d[i] = fmax(0, catalog_egress_per_gb(cat, cloud, region, rg->cloud, rg->name));
     }
-    catalog_egress_relax(cat, d, NULL); /* the controller's chains of moves */
+    catalog_egress_relax(cat, d, NULL, NULL); /* the controller's chains of moves */
     w->sp = xgrow(w->sp, &w->sp_cap, w->nsp + 1, sizeof(*w->sp));
     w->sp[w->nsp++] = d;
     return d;

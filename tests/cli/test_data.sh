@@ -50,6 +50,19 @@ run 0 "$STRATUS" events "$J1"
 has "$OUT" "copied to gcp/us-central1 from azure/eastus by way of oci/us-ashburn-1: \$1.70"
 ok "data: a job away from its data makes one replica, relayed the cheapest way, shown by data ls"
 
+# `plan` prices a shared dataset's new replica as the controller does: kept
+# for the run (1 h assumed) and the dataset's time to live (7 days)
+run 0 "$STRATUS" plan "$TMP/d1.yaml" --offline --catalog "$SOURCE_DIR/catalog" --json --top 1
+python3 - "$OUT" "$SOURCE_DIR/catalog/storage.csv" <<'PY' || fail "plan's data cost: $OUT"
+import csv, json, sys
+j = json.loads(sys.argv[1])
+c = (j[0] if isinstance(j, list) else j)["candidates"][0]
+gcp = float([r for r in csv.DictReader(open(sys.argv[2])) if r["cloud"] == "gcp"][0]["price_per_gb_month"])
+want = 200 * 0.0085 + 200 * gcp * (1 + 7 * 24) / 730
+assert abs(c["expected_cost"] - c["hourly_cost"] - want) < 1e-3, (c, want)
+PY
+ok "plan: a shared dataset's relay and the replica's keeping priced as the controller does"
+
 run 0 "$STRATUS" launch "$TMP/d2.yaml" --detach
 J2=$(sed -n 's/.*job \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
 wait_state "$J2" SUCCEEDED 60

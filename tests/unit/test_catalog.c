@@ -169,6 +169,19 @@ static void test_egress_routes_bundled(void **state)
             assert_true(fabs(sum - d[j]) < 1e-9);
         }
     }
+    /* Of equal chains, the shorter way: azure/eastus2's data reaches
+     * aws/us-east-1 through North America (eastus, then OCI Ashburn), not
+     * through South Africa's interconnect at the same price. */
+    {
+        size_t src = region_ix(cat, "azure", "eastus2"), v = region_ix(cat, "aws", "us-east-1");
+
+        catalog_egress_routes(cat, src, d, via);
+        assert_true(fabs(d[v] - (0.02 + 0.0085)) < 1e-9);
+        while (v != src) {
+            assert_string_equal(catalog_region_at(cat, v)->continent, "north-america");
+            v = via[v];
+        }
+    }
     free(fw);
     free(d);
     free(via);
