@@ -657,8 +657,10 @@ int client_spec_body(const char *path, const char *policy_path, json_t **out)
     *out = json_object();
     json_object_set_new(*out, "spec", json_string(text));
     json_object_set_new(*out, "file", json_string(abs));
-    if (ptext)
+    if (ptext) {
         json_object_set_new(*out, "policy", json_string(ptext));
+        json_object_set_new(*out, "policy_file", json_string(policy_path));
+    }
     free(text);
     free(ptext);
     return 0;

@@ -209,8 +209,11 @@ static json_t *remote_body(const struct plan_args *a, const char *policy_text, c
     json_object_set_new(body, "file", json_string(file));
     json_object_set_new(body, "top", json_integer(a->top));
     json_object_set_new(body, "explain", json_boolean(a->explain));
-    if (policy_text)
+    if (policy_text) {
         json_object_set_new(body, "policy", json_string(policy_text));
+        if (a->policy_path)
+            json_object_set_new(body, "policy_file", json_string(a->policy_path));
+    }
     return body;
 }
 

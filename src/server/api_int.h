@@ -50,6 +50,7 @@ int api_query_long(struct api_call *c, const char *key, long min, long max, long
 struct api_workload {
     json_t *body;
     const char *text, *file, *policy; /* borrowed from body */
+    const char *policy_file;    /* the policy's file name, for its messages */
     struct spec *sp;
     json_t *warnings;
 };

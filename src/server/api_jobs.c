@@ -33,7 +33,13 @@
 /* The name a spec sent without "file" goes by in messages. */
 #define SPEC_DEFAULT_NAME "spec.yaml"
 
-/* ---- a workload in a body: {"spec", "file", "policy"} ---- */
+/* ---- a workload in a body: {"spec", "file", "policy", "policy_file"} ---- */
+
+/* What a policy's messages name it: the file it came from, when given. */
+static const char *policy_name(const struct api_workload *w)
+{
+    return w->policy_file && *w->policy_file ? w->policy_file : "policy";
+}
 
 void api_workload_free(struct api_workload *w)
 {
@@ -54,6 +60,7 @@ int api_workload_read(struct api_call *c, struct api_workload *w)
     w->text = api_body_str(c, w->body, "spec", &bad);
     w->file = api_body_str(c, w->body, "file", &bad);
     w->policy = api_body_str(c, w->body, "policy", &bad);
+    w->policy_file = api_body_str(c, w->body, "policy_file", &bad);
     if (bad)
         return -1;
     if (w->text == NULL) {
@@ -147,7 +154,7 @@ int api_submit_policy(struct api_call *c, const struct api_workload *w, const ch
         return err_set(e, ST_EINVAL,
                        "only an admin may submit under a policy of their own "
                        "(\"policy\"); the server's policy applies to everyone else");
-    rc = policy_load_mem(&pol, "policy", w->policy, strlen(w->policy), e);
+    rc = policy_load_mem(&pol, policy_name(w), w->policy, strlen(w->policy), e);
     policy_free(pol);
     *text = w->policy;
     return rc;
@@ -249,6 +256,7 @@ static void api_jobs_submit_group(struct api_call *c)
     w.text = api_body_str(c, w.body, "spec", &bad);
     w.file = api_body_str(c, w.body, "file", &bad);
     w.policy = api_body_str(c, w.body, "policy", &bad);
+    w.policy_file = api_body_str(c, w.body, "policy_file", &bad);
     w.warnings = json_array();
     if (w.file == NULL || *w.file == '\0')
         w.file = SPEC_DEFAULT_NAME;
@@ -665,7 +673,7 @@ static int plan_policy(struct api_call *c, const struct api_workload *w, struct 
     *pol = c->s->policy;
     if (w->policy == NULL)
         return 0;
-    if (policy_load_mem(own, "policy", w->policy, strlen(w->policy), e) != 0)
+    if (policy_load_mem(own, policy_name(w), w->policy, strlen(w->policy), e) != 0)
         return e->code;
     *pol = *own;
     return 0;

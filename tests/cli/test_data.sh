@@ -63,6 +63,14 @@ assert abs(c["expected_cost"] - c["hourly_cost"] - want) < 1e-3, (c, want)
 PY
 ok "plan: a shared dataset's relay and the replica's keeping priced as the controller does"
 
+# a bad policy sent to the server is named by its file in the message
+printf 'rules:\n  - spot: allow\n    patience: soon\n' >"$TMP/bad-pol.yaml"
+for verb in plan launch; do
+  run 2 "$STRATUS" $verb "$TMP/d1.yaml" --policy "$TMP/bad-pol.yaml"
+  has "$ERR" "bad-pol.yaml:3:15: patience is how late a job may become waiting"
+done
+ok "policy: the server's message names the policy file (plan and launch)"
+
 run 0 "$STRATUS" launch "$TMP/d2.yaml" --detach
 J2=$(sed -n 's/.*job \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
 wait_state "$J2" SUCCEEDED 60
