@@ -178,6 +178,23 @@ void catalog_egress_routes(const struct catalog *cat, size_t src, double *d, uin
  * great-circle km of each d[i]'s way), chains of equal price go the shorter
  * way (catalog_egress_routes does so). */
 void catalog_egress_relax(const struct catalog *cat, double *d, uint32_t *via, double *km);
+/* Rows of catalog_egress_routes kept by their user (a plan, and through its
+ * plan the controller), each made at its first use; zeroed = empty. */
+struct egress_routes {
+    const struct catalog *cat; /* the catalog the rows are for */
+    size_t n;                  /* its regions */
+    double *d;                 /* n x n */
+    uint32_t *via;             /* n x n */
+    char *made;                /* per row */
+};
+/* Catalogs with more regions than this get no rows (n x n is too big): the
+ * callers price moves directly. */
+#define EGRESS_ROUTES_MAX 1024
+/* Row src of r for cat (*via, when not NULL, its via), made now if it was
+ * not; NULL past EGRESS_ROUTES_MAX regions. */
+const double *catalog_routes_row(struct egress_routes *r, const struct catalog *cat,
+                                 size_t src, const uint32_t **via);
+void catalog_routes_free(struct egress_routes *r);
 /* Round-trip time in ms; *measured (may be NULL) says whether it was measured
  * or modelled from distance.  < 0 when either region is unknown. */
 double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char *aregion,

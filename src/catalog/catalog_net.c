@@ -181,6 +181,38 @@ void catalog_egress_routes(const struct catalog *cat, size_t src, double *d, uin
     free(km);
 }
 
+const double *catalog_routes_row(struct egress_routes *r, const struct catalog *cat,
+                                 size_t src, const uint32_t **via)
+{
+    size_t n = catalog_nregions(cat);
+
+    if (n > EGRESS_ROUTES_MAX)
+        return NULL;
+    if (r->cat != cat || r->n != n) {
+        catalog_routes_free(r);
+        r->d = xmalloc(n * n * sizeof(*r->d));
+        r->via = xmalloc(n * n * sizeof(*r->via));
+        r->made = xcalloc(n + 1, 1);
+        r->cat = cat;
+        r->n = n;
+    }
+    if (!r->made[src]) {
+        catalog_egress_routes(cat, src, &r->d[src * n], &r->via[src * n]);
+        r->made[src] = 1;
+    }
+    if (via)
+        *via = &r->via[src * n];
+    return &r->d[src * n];
+}
+
+void catalog_routes_free(struct egress_routes *r)
+{
+    free(r->d);
+    free(r->via);
+    free(r->made);
+    memset(r, 0, sizeof(*r));
+}
+
 /* ---- latency.csv and latency_model.csv ---- */
 
 enum { L_ACLOUD, L_AREGION, L_BCLOUD, L_BREGION, L_RTT };

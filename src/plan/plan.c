@@ -73,8 +73,7 @@ void plan_free(struct plan *p)
     free(p->memo);
     free(p->alts);
     free(p->eg);
-    free(p->egr);
-    free(p->egr_row);
+    catalog_routes_free(&p->routes);
     free(p->copy_ix);
     memset(p, 0, sizeof(*p));
 }
@@ -280,17 +279,9 @@ static double eg_between(struct plan *p, long s, const struct offer *o)
     if (s < 0 || nreg > EG_MAX_REGIONS)
         return NAN;
     if (!p->opts || !p->opts->direct_egress) {
-        if (p->egr_cat != p->cat || p->egr_cap < nreg * nreg) {
-            p->egr = xgrow(p->egr, &p->egr_cap, nreg * nreg, sizeof(*p->egr));
-            p->egr_row = xrealloc(p->egr_row, nreg);
-            memset(p->egr_row, 0, nreg);
-            p->egr_cat = p->cat;
-        }
-        if (!p->egr_row[s]) {
-            catalog_egress_routes(p->cat, (size_t)s, &p->egr[(size_t)s * nreg], NULL);
-            p->egr_row[s] = 1;
-        }
-        return p->egr[(size_t)s * nreg + o->region_idx];
+        const double *row = catalog_routes_row(&p->routes, p->cat, (size_t)s, NULL);
+
+        return row ? row[o->region_idx] : NAN;
     }
     if (p->eg_cat != p->cat || p->eg_cap < nreg * nreg) {
         p->eg = xgrow(p->eg, &p->eg_cap, nreg * nreg, sizeof(*p->eg));

@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../catalog/catalog.h"
 #include "../util/err.h"
 
 struct catalog;
@@ -161,11 +162,9 @@ struct plan {
                               across plans (small catalogs only, EG_MAX_REGIONS) */
     size_t eg_cap;
     const struct catalog *eg_cat; /* the catalog eg is for */
-    double *egr;           /* region x region cheapest chain of moves $/GB, a
-                              row made whole at its first use (egr_row) */
-    char *egr_row;
-    size_t egr_cap;
-    const struct catalog *egr_cat;
+    struct egress_routes routes; /* the cheapest chains of moves, from each
+                              region as it is first asked for (the controller
+                              moves data by them: sched_data.c) */
     int memo_direct;       /* the egress memo was made with direct_egress */
     long *copy_ix;         /* per plan_opts.copies: its region's index, -1 = none */
     long home_ix;          /* the data location's region index, -1 = none (a bucket) */

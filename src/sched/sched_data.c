@@ -75,13 +75,6 @@ void sched_data_free(struct sched *s)
     free(s->copies);
     s->copies = NULL;
     s->copies_cap = 0;
-    free(s->route);
-    free(s->route_via);
-    free(s->route_row);
-    s->route = NULL;
-    s->route_via = NULL;
-    s->route_row = NULL;
-    s->route_cat = NULL;
 }
 
 /* Room for a dataset's name: a spec's (SPEC_SECRET_NAME_MAX) or "job:<id>". */
@@ -223,58 +216,31 @@ void sched_data_opts(struct sched *s, struct sjob *sj, struct plan_opts *o)
     o->ncopies = k;
 }
 
-/* The cheapest chains of moves from catalog region src to every region
- * (a row of s->route, made at its first use); NULL when src is not in the
- * catalog. */
-static const double *route_row(struct sched *s, const char *cloud, const char *region,
-                               const uint32_t **via)
-{
-    const struct region *r = region ? catalog_region(s->p.cat, cloud, region) : NULL;
-    size_t n = catalog_nregions(s->p.cat), src;
-
-    if (r == NULL)
-        return NULL;
-    src = (size_t)(r - catalog_region_at(s->p.cat, 0));
-    if (s->route_cat != s->p.cat) {
-        free(s->route);
-        free(s->route_via);
-        s->route = xmalloc(n * n * sizeof(*s->route));
-        s->route_via = xmalloc(n * n * sizeof(*s->route_via));
-        s->route_row = xrealloc(s->route_row, n);
-        memset(s->route_row, 0, n);
-        s->route_cat = s->p.cat;
-    }
-    if (!s->route_row[src]) {
-        catalog_egress_routes(s->p.cat, src, &s->route[src * n], &s->route_via[src * n]);
-        s->route_row[src] = 1;
-    }
-    *via = &s->route_via[src * n];
-    return &s->route[src * n];
-}
-
-/* $/GB from (scloud, sregion) to the catalog region dst: the cheapest chain
- * of moves when both are in the catalog, else the direct move.  With chain,
- * the regions the data passes through on the way ("" when none), written
- * there. */
+/* $/GB from (scloud, sregion) to (dcloud, dregion), catalog region dst
+ * (NULL = not in the catalog): the cheapest chain of moves (the rows the
+ * controller's plan keeps), else, when either end is not a catalog region,
+ * the direct move.  The regions the data passes through on the way are
+ * written to chain ("" when none). */
 static double move_rate(struct sched *s, const char *scloud, const char *sregion,
-                        const struct region *dst, char *chain, size_t n)
+                        const char *dcloud, const char *dregion, const struct region *dst,
+                        char *chain, size_t n)
 {
+    const struct region *src = sregion ? catalog_region(s->p.cat, scloud, sregion) : NULL;
     const struct region *r0 = catalog_region_at(s->p.cat, 0);
     const uint32_t *via;
-    const double *d = dst && sregion ? route_row(s, scloud, sregion, &via) : NULL;
+    const double *d = src && dst ? catalog_routes_row(&s->plan.routes, s->p.cat,
+                                                      (size_t)(src - r0), &via)
+                                 : NULL;
     uint32_t hops[8], v;
     size_t k = 0, off = 0, ix;
 
-    if (chain)
-        chain[0] = '\0';
+    chain[0] = '\0';
     if (d == NULL)
-        return catalog_egress_per_gb(s->p.cat, scloud, sregion ? sregion : "",
-                                     dst ? dst->cloud : "", dst ? dst->name : "");
+        return catalog_egress_per_gb(s->p.cat, scloud, sregion ? sregion : "", dcloud,
+                                     dregion);
     ix = (size_t)(dst - r0);
-    /* the chain backwards from dst; a row's via ends at its source, whose
-     * own via is itself */
-    for (v = via[ix]; chain && k < 8 && via[v] != v && catalog_region_at(s->p.cat, v) != dst;
-         v = via[v])
+    /* the chain backwards from dst; it ends at the source, whose via is itself */
+    for (v = via[ix]; k < 8 && via[v] != v; v = via[v])
         hops[k++] = v;
     while (k-- > 0 && off < n) {
         const struct region *h = catalog_region_at(s->p.cat, hops[k]);
@@ -286,41 +252,24 @@ static double move_rate(struct sched *s, const char *scloud, const char *sregion
 }
 
 /* The copy of d (or the home, when d has none there) it is cheapest to copy
- * from into region dst: its $/GB, with *from the copy (NULL = home) and the
- * regions it is relayed through written to chain. */
+ * from into (cloud, region): its $/GB, with *from the copy (NULL = home) and
+ * the regions it is relayed through written to chain. */
 static double cheapest_source(struct sched *s, const struct spec *sp, struct dset *d,
-                              const struct region *dst, const char *cloud, const char *region,
+                              const char *cloud, const char *region,
                               const struct store_data_replica **from, char *chain, size_t n)
 {
+    const struct region *dst = catalog_region(s->p.cat, cloud, region);
     char c2[256];
-    double best;
+    double best = move_rate(s, sp->data_cloud, sp->data_region, cloud, region, dst, chain, n);
     size_t i;
 
     *from = NULL;
-    if (dst == NULL) { /* not a catalog region: moved directly */
-        best = catalog_egress_per_gb(s->p.cat, sp->data_cloud,
-                                     sp->data_region ? sp->data_region : "", cloud, region);
-        chain[0] = '\0';
-        for (i = 0; d != NULL && i < d->n; i++) {
-            double r;
-
-            if (d->r[i].home)
-                continue;
-            r = catalog_egress_per_gb(s->p.cat, d->r[i].cloud, d->r[i].region, cloud, region);
-            if (r < best) {
-                best = r;
-                *from = &d->r[i];
-            }
-        }
-        return best;
-    }
-    best = move_rate(s, sp->data_cloud, sp->data_region, dst, chain, n);
     for (i = 0; d != NULL && i < d->n; i++) {
         double r;
 
         if (d->r[i].home)
             continue;
-        r = move_rate(s, d->r[i].cloud, d->r[i].region, dst, c2, sizeof(c2));
+        r = move_rate(s, d->r[i].cloud, d->r[i].region, cloud, region, dst, c2, sizeof(c2));
         if (r < best) {
             best = r;
             *from = &d->r[i];
@@ -372,8 +321,7 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
             return rc;
         return 0;
     }
-    rate = cheapest_source(s, sp, d, catalog_region(s->p.cat, a->cloud, a->region), a->cloud,
-                           a->region, &from, chain, sizeof(chain));
+    rate = cheapest_source(s, sp, d, a->cloud, a->region, &from, chain, sizeof(chain));
     r.dataset = name;
     r.cloud = a->cloud;
     r.region = a->region;

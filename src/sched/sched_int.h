@@ -168,12 +168,6 @@ struct sched {
     struct strpool data_pool;   /* dataset names */
     struct plan_copy *copies;   /* scratch for plan_opts.copies */
     size_t copies_cap;
-    double *route;              /* per catalog region x region: the cheapest
-                                   chain of moves, $/GB (catalog_egress_routes),
-                                   a row made at its first use (route_row) */
-    uint32_t *route_via;        /* ... and where each chain arrives from */
-    char *route_row;
-    const struct catalog *route_cat;
     double data_sweep_at;       /* when shared replicas are next looked at */
 };
 

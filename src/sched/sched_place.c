@@ -761,20 +761,21 @@ void sched_patience_reset(struct sched *s)
     s->own_valid = 0;
 }
 
-/* A parked job back to the jobs to place now, if the reference is still its
- * wait (it may have been woken, cancelled or parked again since). */
-static int unpark(struct sched *s, int64_t id, uint32_t gen, size_t key, int freed)
+/* Is sj (NULL = gone) still parked as a reference (gen, key) says?  It may
+ * have been woken, cancelled or parked again since. */
+static int parked_as(const struct sjob *sj, uint32_t gen, size_t key)
 {
-    struct sjob *sj = sched_job_by_id(s, id);
+    return sj != NULL && sj->park_gen == gen && sj->awaits == (long)key + 1 &&
+           (sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING);
+}
 
-    if (sj == NULL || sj->park_gen != gen || sj->awaits != (long)key + 1 ||
-        (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING))
-        return 0;
+/* A parked job back to the jobs to place now (freed: its place freed). */
+static void unpark(struct sched *s, struct sjob *sj, int freed)
+{
     sj->awaits = 0;
     sj->woken = freed;
     sj->j.next_try_at = s->now;
     sched_wait_add(s, sj);
-    return 1;
 }
 
 void sched_patience_freed(struct sched *s, const struct sjob *sj)
@@ -800,8 +801,10 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
 
         if (need > s->freed_nodes[k])
             break;
-        if (unpark(s, r->id, r->gen, k, 1))
+        if (parked_as(w, r->gen, k)) {
+            unpark(s, w, 1);
             s->freed_nodes[k] -= need;
+        }
         l->head++;
     }
     if (l->head == l->n) {
@@ -857,8 +860,8 @@ static void unpark_due(struct sched *s)
         }
         if (s->npark_due > 0)
             s->park_due[i] = last;
-        if (sj != NULL && sj->awaits > 0)
-            unpark(s, top.id, top.gen, (size_t)sj->awaits - 1, 0);
+        if (sj != NULL && sj->awaits > 0 && parked_as(sj, top.gen, (size_t)sj->awaits - 1))
+            unpark(s, sj, 0);
     }
 }
 
@@ -881,14 +884,16 @@ static double patience_left(struct sched *s, const struct sjob *sj)
            ((s->now - sj->j.submitted_at) - sched_progress(s, sj));
 }
 
-/* The candidate worth waiting for instead of pick, or NULL. */
+/* The candidate worth waiting for instead of pick, or NULL; *left: how much
+ * longer sj may wait. */
 static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob *sj,
-                                             enum mode_rule rule, const struct plan_cand *pick)
+                                             enum mode_rule rule, const struct plan_cand *pick,
+                                             double *left)
 {
     const struct plan_cand *best = NULL;
     size_t k;
 
-    if (pick->mode == PLAN_COMMITTED || patience_left(s, sj) <= 0)
+    if (pick->mode == PLAN_COMMITTED || (*left = patience_left(s, sj)) <= 0)
         return NULL;
     for (k = 0; k < s->plan.n; k++) {
         const struct plan_cand *c = &s->plan.c[k];
@@ -908,10 +913,9 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
 }
 
 static int wait_for_cheaper(struct sched *s, struct sjob *sj, const struct plan_cand *better,
-                            struct err *e)
+                            double left, struct err *e)
 {
     const struct offer *o = catalog_offer(s->p.cat, better->offer);
-    double left = patience_left(s, sj);
     char why[400];
     int rc;
 
@@ -935,6 +939,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
     size_t counts[NOT__N] = {0};
     const struct plan_cand *pick = NULL, *better;
     enum mode_rule rule = MODE_ANY;
+    double left;
     struct sjob *v;
     char why[480];
     int rc;
@@ -968,8 +973,8 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
     sj->waiting = 0;
     sj->awaits = 0;
-    if (pick != NULL && (better = worth_waiting(s, sj, rule, pick)) != NULL)
-        return wait_for_cheaper(s, sj, better, e);
+    if (pick != NULL && (better = worth_waiting(s, sj, rule, pick, &left)) != NULL)
+        return wait_for_cheaper(s, sj, better, left, e);
     if (pick != NULL)
         return create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
     if (s->quota_victim != NULL)

@@ -316,6 +316,28 @@ static void test_fields(void **state)
     policy_free(p);
 }
 
+/* Case i of a table (value: what it writes): the policy yaml loaded as
+ * file, which must load when err is NULL (returned), and otherwise fail with
+ * a message containing err (NULL returned). */
+static struct policy *load_case(const char *file, const char *yaml, size_t i,
+                                const char *value, const char *err)
+{
+    struct policy *p = NULL;
+    struct err e;
+    int rc = load_text(&p, file, yaml, &e);
+
+    if (err == NULL) {
+        if (rc != 0)
+            fail_msg("case %zu (%s): %s", i, value, e.msg);
+        return p;
+    }
+    if (rc == 0 || strstr(e.msg, err) == NULL)
+        fail_msg("case %zu (%s): got '%s', expected '%s'", i, value, rc ? e.msg : "success",
+                 err);
+    assert_null(p);
+    return NULL;
+}
+
 static void test_margins(void **state)
 {
     static const struct {
@@ -348,23 +370,13 @@ static void test_margins(void **state)
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char yaml[128];
-        struct policy *p = NULL;
-        struct err e;
-        int rc;
+        struct policy *p;
 
         snprintf(yaml, sizeof(yaml),
                  "rules:\n  - prefer: [azure]\n    prefer_margin: %s\n", cases[i].value);
-        rc = load_text(&p, "margin.yaml", yaml, &e);
-        if (cases[i].err == NULL) {
-            if (rc != 0)
-                fail_msg("case %zu (%s): %s", i, cases[i].value, e.msg);
+        p = load_case("margin.yaml", yaml, i, cases[i].value, cases[i].err);
+        if (p != NULL)
             assert_true(fabs(p->rules[0].prefer_margin - cases[i].want) < 1e-12);
-        } else if (rc == 0 || strstr(e.msg, cases[i].err) == NULL) {
-            fail_msg("case %zu (%s): got '%s', expected '%s'", i, cases[i].value,
-                     rc ? e.msg : "success", cases[i].err);
-        } else {
-            assert_null(p);
-        }
         policy_free(p);
     }
 }
@@ -404,23 +416,14 @@ static void test_patience_values(void **state)
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char yaml[160];
-        struct policy *p = NULL;
-        struct err e;
-        int rc;
+        struct policy *p;
 
         snprintf(yaml, sizeof(yaml), "rules:\n  - spot: allow\n    patience: %s\n",
                  cases[i].value);
-        rc = load_text(&p, "p.yaml", yaml, &e);
-        if (cases[i].err == NULL) {
-            if (rc != 0)
-                fail_msg("case %zu (%s): %s", i, cases[i].value, e.msg);
+        p = load_case("p.yaml", yaml, i, cases[i].value, cases[i].err);
+        if (p != NULL) {
             assert_true(fabs(p->rules[0].patience - cases[i].late) < 1e-12);
             assert_true(fabs(p->rules[0].patience_cheaper - cases[i].cheaper) < 1e-12);
-        } else if (rc == 0 || strstr(e.msg, cases[i].err) == NULL) {
-            fail_msg("case %zu (%s): got '%s', expected '%s'", i, cases[i].value,
-                     rc ? e.msg : "success", cases[i].err);
-        } else {
-            assert_null(p);
         }
         policy_free(p);
     }
