@@ -92,9 +92,9 @@ else
 fi
 
 echo
-echo "== 1d. ITP, stratus with the policy's patience at 0x (none), 1x (examples/policy.yaml) and 3x"
-echo "   (docs/patience.md): cost against the bound of part 1, and time to completion"
-for p in 0x 1x 3x; do
+echo "== 1d. ITP, stratus with the policy's patience at 0x (none), 1x (examples/policy.yaml), 3x, 5x"
+echo "   and 10x (docs/patience.md): cost against the bound of part 1, and time to completion"
+for p in 0x 1x 3x 5x 10x; do
   sed "s/patience: 1x/patience: $p/" examples/policy.yaml >"$W/policy-$p.yaml"
   $S simulate --workload "$W/itp.csv" --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv \
     --fleet examples/sim/fleet.csv --org-policy "$W/policy-$p.yaml" --policies stratus --json \

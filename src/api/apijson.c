@@ -625,8 +625,9 @@ json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double no
                                                        r->src_region ? r->src_region : ""));
         egress += r->egress;
         storage += st;
+        /* a bucket of unknown region is named as the events name it */
         snprintf(from, sizeof(from), "%s/%s", r->src_cloud ? r->src_cloud : "",
-                 r->src_region ? r->src_region : "");
+                 r->src_region && *r->src_region ? r->src_region : "(bucket)");
         json_array_append_new(
             reps, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:f, s:I, s:I}", "cloud",
                             r->cloud, "region", r->region, "from", from, "created_at",

@@ -198,6 +198,9 @@ static int cloud_known(const struct catalog *cat, const char *cloud)
     return 0;
 }
 
+static int unknown_region(struct plan *p, size_t line, size_t col, const char *what,
+                          const char *cloud, const char *region, struct err *e);
+
 /* A data location must be in the catalog.  A bucket from file_mounts has a
  * cloud and no region: its egress is priced by cloud (see memo_egress). */
 static int check_data_location(struct plan *p, struct err *e)
@@ -209,17 +212,71 @@ static int check_data_location(struct plan *p, struct err *e)
     if (s->data_region == NULL) {
         if (cloud_known(p->cat, s->data_cloud))
             return 0;
-        return err_set(e, ST_EINVAL,
-                       "%s: the data is on %s, which has no region in the catalog (see "
-                       "%s/regions.csv); set stratus.data.location",
-                       s->path, s->data_cloud, catalog_dir(p->cat));
+        return err_at(e, ST_EINVAL, s->path, s->data_line, s->data_col,
+                      "the data is on %s, which has no region in the catalog (see "
+                      "%s/regions.csv); set stratus.data.location",
+                      s->data_cloud, catalog_dir(p->cat));
     }
     if (catalog_region(p->cat, s->data_cloud, s->data_region) != NULL)
         return 0;
-    return err_set(e, ST_EINVAL,
-                   "%s: stratus.data.location '%s/%s' is not a region in the catalog "
-                   "(see %s/regions.csv)",
-                   s->path, s->data_cloud, s->data_region, catalog_dir(p->cat));
+    return unknown_region(p, s->data_line, s->data_col, "stratus.data.location",
+                          s->data_cloud, s->data_region, e);
+}
+
+/* A region a spec names that the catalog does not have (a typo, or a region
+ * of another cloud), with the nearest name of the cloud's regions. */
+static int unknown_region(struct plan *p, size_t line, size_t col, const char *what,
+                          const char *cloud, const char *region, struct err *e)
+{
+    size_t i, n = 0, nr = catalog_nregions(p->cat);
+    const char **names = xcalloc(nr + 1, sizeof(*names));
+    const char *sug, *other = NULL;
+    int rc;
+
+    for (i = 0; i < nr; i++) {
+        const struct region *r = catalog_region_at(p->cat, i);
+
+        if (cloud == NULL || strcmp(r->cloud, cloud) == 0)
+            names[n++] = r->name;
+    }
+    sug = str_suggest(region, names);
+    for (i = 0; cloud != NULL && i < nr; i++) /* the name of another cloud's region */
+        if (strcmp(catalog_region_at(p->cat, i)->name, region) == 0) {
+            other = catalog_region_at(p->cat, i)->cloud;
+            sug = NULL;
+            break;
+        }
+    rc = err_at(e, ST_EINVAL, p->spec->path, line, col,
+                "%s: '%s%s%s' is not a region in the catalog%s%s%s%s%s (see %s/regions.csv)",
+                what, cloud ? cloud : "", cloud ? "/" : "", region,
+                sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "",
+                other ? "; it is a region of " : "", other ? other : "", catalog_dir(p->cat));
+    free(names);
+    return rc;
+}
+
+/* Every region the spec's alternatives name is one of the catalog's (of
+ * their cloud, when they name one too). */
+static int check_regions(struct plan *p, struct err *e)
+{
+    const struct spec *s = p->spec;
+    size_t i, k;
+
+    for (i = 0; i < s->nres; i++) {
+        const struct spec_res *r = &s->res[i];
+        int found = 0;
+
+        for (k = 0; r->region != NULL && !found && k < catalog_nregions(p->cat); k++) {
+            const struct region *g = catalog_region_at(p->cat, k);
+
+            found = strcmp(g->name, r->region) == 0 &&
+                    (r->cloud == NULL || strcmp(g->cloud, r->cloud) == 0);
+        }
+        if (r->region != NULL && !found)
+            return unknown_region(p, r->loc_line ? r->loc_line : r->line, r->loc_col,
+                                  "resources", r->cloud, r->region, e);
+    }
+    return 0;
 }
 
 /* ---- throughput: each alternative's speed ---- */
@@ -382,14 +439,14 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
 
         c->preemption = preemptions * lost_h * c->price_hour * n;
     }
-    c->egress = 0;
+    c->egress = c->storage = 0;
     if (s->data_cloud && s->data_gb > 0) {
         double keep_h = d + (p->opts ? p->opts->copy_keep_h : 0);
 
         c->egress = s->data_gb * memo_egress(p, o);
-        c->egress += s->data_gb * p->memo[MEMO_W * o->region_idx + 2] * keep_h / 730.0;
+        c->storage = s->data_gb * p->memo[MEMO_W * o->region_idx + 2] * keep_h / 730.0;
     }
-    c->expected = c->compute + c->preemption + c->egress;
+    c->expected = c->compute + c->preemption + c->egress + c->storage;
     c->tier = policy_tier(p->rule, o->cloud);
     c->pref = policy_pref_index(p->rule, o->cloud);
     c->key = p->by_price ? c->hourly_cost : c->expected;
@@ -900,7 +957,8 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
     p->opts = o;
     plan_reset(p, cat, s, pol);
     p->by_price = o ? o->by_price : 0;
-    if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_data_location(p, e)) != 0 ||
+    if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_regions(p, e)) != 0 ||
+        (rc = check_data_location(p, e)) != 0 ||
         (rc = enumerate(p, has_commits, now, e)) != 0)
         return rc;
     /* CPU work that fits no default family (cpus: 1 exactly, say) may use

@@ -20,10 +20,10 @@
  *   egress     = data.size_gb x the price per GB from the nearest copy of
  *                the data: its location or a replica (plan_opts.copies) in
  *                force (a bucket of unknown region, from file_mounts: free
- *                on its own cloud, else that cloud's internet egress); where
- *                no copy is in the region yet, plus keeping the new replica:
- *                size_gb x the region's cloud's storage $/GB-month x
- *                (duration + plan_opts.copy_keep_h) / 730 (docs/data.md)
+ *                on its own cloud, else that cloud's internet egress)
+ *   storage    = where no copy is in the region yet, keeping the new
+ *                replica: size_gb x the region's cloud's storage $/GB-month
+ *                x (duration + plan_opts.copy_keep_h) / 730 (docs/data.md)
  *
  * An alternative without an accelerator looks at CPU-only offers (catalog
  * accelerator ""), one naming only an instance type at that type's offers.
@@ -89,8 +89,8 @@ struct plan_cand {
     double price_hour;     /* per node, in force for this mode; committed: what
                               the commitment costs, already paid */
     double hourly_cost;    /* marginal USD per hour for the gang (0 if committed) */
-    double compute, preemption, egress;
-    double expected;       /* compute + preemption + egress */
+    double compute, preemption, egress, storage;
+    double expected;       /* compute + preemption + egress + storage */
     double key;            /* expected, adjusted for preference margin */
 };
 

@@ -17,17 +17,18 @@ static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_ca
                             size_t rank)
 {
     const struct offer *o = catalog_offer(p->cat, c->offer);
-    char loc[160], m1[32], m2[32], m3[32], m4[32], m5[32];
+    char loc[160], m1[32], m2[32], m3[32], m4[32], m5[32], m6[32];
 
     snprintf(loc, sizeof(loc), "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "",
              o->zone);
-    fprintf(fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %12s\n", rank,
+    fprintf(fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %9s %12s\n", rank,
             loc, o->instance_type, plan_mode_name(c->mode), c->price_hour,
             str_money(m1, sizeof(m1), c->hourly_cost), p->alts[c->alt].hours,
             p->alts[c->alt].speed, p->alts[c->alt].known ? ' ' : '?',
             str_money(m2, sizeof(m2), c->compute),
             str_money(m3, sizeof(m3), c->preemption),
-            str_money(m4, sizeof(m4), c->egress), str_money(m5, sizeof(m5), c->expected));
+            str_money(m4, sizeof(m4), c->egress), str_money(m6, sizeof(m6), c->storage),
+            str_money(m5, sizeof(m5), c->expected));
 }
 
 /* "H100:8"; "CPU 8+ vCPU, 32 GiB" for CPU work; the instance type when the
@@ -149,9 +150,9 @@ int plan_print(FILE *fp, const struct plan *p, int explain)
     size_t i;
 
     print_header(fp, p);
-    fprintf(fp, "%3s  %-38s %-26s %-9s %9s %11s %8s %6s %11s %10s %9s %12s\n", "#", "LOCATION",
-            "INSTANCE", "MODE", "$/NODE-H", "$/HOUR", "HOURS", "SPEED", "COMPUTE", "PREEMPT",
-            "EGRESS", "EXPECTED");
+    fprintf(fp, "%3s  %-38s %-26s %-9s %9s %11s %8s %6s %11s %10s %9s %9s %12s\n", "#",
+            "LOCATION", "INSTANCE", "MODE", "$/NODE-H", "$/HOUR", "HOURS", "SPEED", "COMPUTE",
+            "PREEMPT", "EGRESS", "REPLICA", "EXPECTED");
     for (i = 0; i < p->n; i++)
         print_cand_line(fp, p, &p->c[i], i + 1);
     fprintf(fp, "%zu feasible of %zu candidates considered%s\n", p->feasible,

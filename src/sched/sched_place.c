@@ -797,13 +797,12 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
     while (l->head < l->n) {
         const struct park_ref *r = &l->v[l->head];
         struct sjob *w = sched_job_by_id(s, r->id);
-        long need = w != NULL && w->spec != NULL ? w->spec->num_nodes : 0;
 
-        if (need > s->freed_nodes[k])
-            break;
-        if (parked_as(w, r->gen, k)) {
+        if (parked_as(w, r->gen, k)) { /* else woken or gone since: dropped */
+            if (w->await_cand.nodes > s->freed_nodes[k])
+                break;
             unpark(s, w, 1);
-            s->freed_nodes[k] -= need;
+            s->freed_nodes[k] -= w->await_cand.nodes;
         }
         l->head++;
     }
@@ -898,7 +897,9 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
     for (k = 0; k < s->plan.n; k++) {
         const struct plan_cand *c = &s->plan.c[k];
 
-        if (c == pick || c->mode == PLAN_COMMITTED ||
+        /* an overflow cloud takes a job only when the allowed ones cannot,
+         * so a free allowed place is never passed over to wait for one */
+        if (c == pick || c->mode == PLAN_COMMITTED || c->tier > pick->tier ||
             (best != NULL && c->key >= best->key) ||
             !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
             (rule == MODE_ON_DEMAND_ONLY && c->mode == PLAN_SPOT) ||

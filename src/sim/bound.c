@@ -50,7 +50,10 @@
  *    with each offer at its lowest price of the whole price trace and with
  *    every commitment that is active at some time (the price-dependent
  *    checks, "not sold" and a policy's hourly cost cap, only pass more
- *    candidates at lower prices; the rest do not depend on time);
+ *    candidates at lower prices; the rest do not depend on time), and
+ *    S reaches a candidate in a rule's overflow cloud only when every
+ *    allowed one is unusable, so a type's overflow candidates are left out
+ *    when it has an allowed one that is always usable (moot_overflow);
  *  - balance holds with s >= 0: no job runs before its release (releases
  *    are rounded down to their bucket's start, which only adds freedom),
  *    and every job's work is done by the last bucket;
@@ -117,6 +120,9 @@
 struct bcand {
     uint32_t offer;
     uint8_t mode;        /* enum plan_mode */
+    uint8_t tier;        /* the rule's tier of its cloud: 0 allowed, > 0 overflow */
+    uint8_t moot;        /* an overflow candidate no schedule can reach (see
+                            moot_overflow) */
     double commit_price; /* 0: committed nodes are pooled per offer at no
                             marginal cost (see the header) */
     double speed;        /* v(c): work per node-hour vs the job's first accelerator */
@@ -174,6 +180,10 @@ struct bw {
     struct strpool keys;
     struct keymap tmap, gmap;
     size_t failed, bounded;
+    double *demand;      /* per offer: the most nodes jobs could hold of it
+                            other than on spot (see moot_overflow) */
+    uint32_t *stamp;     /* per offer: 1 + the last job counted into demand */
+    int *stamp_nodes;    /* per offer: that job's nodes counted */
     struct keymap smap;  /* data location (interned cloud, region) -> sp index */
     double **sp;         /* per data location: least $/GB to each catalog region */
     size_t nsp, sp_cap;
@@ -231,6 +241,8 @@ static int cand_cmp(const void *a, const void *b)
         return x->offer < y->offer ? -1 : 1;
     if (x->mode != y->mode)
         return x->mode < y->mode ? -1 : 1;
+    if (x->tier != y->tier)
+        return x->tier < y->tier ? -1 : 1;
     if (x->commit_price != y->commit_price)
         return x->commit_price < y->commit_price ? -1 : 1;
     return x->speed < y->speed ? -1 : x->speed > y->speed;
@@ -251,12 +263,27 @@ static double *plan_times(const struct sim_input *in, size_t *n)
     return v;
 }
 
+/* Count what job (an index into the workload) could hold of an offer, on
+ * demand or committed, into w->demand: its most nodes there, once. */
+static void count_demand(struct bw *w, uint32_t job, uint32_t offer, int nodes)
+{
+    if (w->stamp[offer] != job + 1) {
+        w->stamp[offer] = job + 1;
+        w->stamp_nodes[offer] = 0;
+    }
+    if (nodes > w->stamp_nodes[offer]) {
+        w->demand[offer] += nodes - w->stamp_nodes[offer];
+        w->stamp_nodes[offer] = nodes;
+    }
+}
+
 /* A job's allowed candidates, sorted and unique, into *out (grown); the
  * count, or a negative error (ST_EINFEASIBLE: none). */
-static int job_cands(struct plan *p, const struct sim_input *in, const struct spec *s,
+static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
                      const struct policy *pol, const double *nows, size_t nnow,
-                     struct bcand **out, size_t *cap, struct err *e)
+                     uint32_t job, struct bcand **out, size_t *cap, struct err *e)
 {
+    const struct sim_input *in = w->in;
     size_t i, k, n = 0, u = 0;
     int rc = ST_EINFEASIBLE;
 
@@ -273,9 +300,12 @@ static int job_cands(struct plan *p, const struct sim_input *in, const struct sp
         for (k = 0; k < p->n; k++) {
             /* committed: one candidate per offer, whatever the commitment
              * (their nodes are pooled, at no marginal cost) */
-            struct bcand c = {p->c[k].offer, p->c[k].mode, 0, p->alts[p->c[k].alt].speed, 0, 0, 0};
+            struct bcand c = {p->c[k].offer, p->c[k].mode, (uint8_t)p->c[k].tier, 0, 0,
+                              p->alts[p->c[k].alt].speed, 0, 0, 0};
 
             (*out)[n++] = c;
+            if (c.mode != PLAN_SPOT)
+                count_demand(w, job, c.offer, p->c[k].nodes);
         }
     }
     if (rc != 0)
@@ -332,7 +362,7 @@ static uint32_t type_of(struct bw *w, const struct bcand *c, size_t n)
     struct btype *t;
 
     for (i = 0; i < n; i++) {
-        fprintf(f, "%u/%u;", c[i].offer, c[i].mode);
+        fprintf(f, "%u/%u/%u;", c[i].offer, c[i].mode, c[i].tier);
         if (c[i].mode == PLAN_COMMITTED)
             fprintf(f, "%.17g;", c[i].commit_price);
         if (c[i].speed != 1)
@@ -406,7 +436,8 @@ static int classify(struct bw *w, const struct policy *pol, struct err *e)
         const struct trace_job *j = &in->work->jobs[i];
         struct spec *s = sim_job_spec(in, j);
         double work = s->num_nodes * j->duration_s / 3600.0;
-        int n = work > 0 ? job_cands(&p, in, s, pol, nows, nnow, &c, &cap, e) : 0;
+        int n = work > 0 ? job_cands(w, &p, s, pol, nows, nnow, (uint32_t)i, &c, &cap, e)
+                         : 0;
 
         if (n == ST_EINFEASIBLE)
             w->failed++; /* no schedule can run it: it adds nothing */
@@ -603,6 +634,71 @@ static void pool_capacity(struct bw *w, struct bpool *pl)
     free(v);
 }
 
+/* Does the price trace name offer o (its price may then change, or it may
+ * stop being sold)? */
+static int price_traced(const struct bw *w, const struct offer *o)
+{
+    const struct trace *pr = w->in->prices;
+    size_t k;
+
+    for (k = 0; pr && k < pr->nprices; k++)
+        if (price_row_matches(&pr->prices[k], o))
+            return 1;
+    return 0;
+}
+
+/* An offer whose on-demand nodes no schedule can ever fill: no job of the
+ * workload is lost to an injected fault or held by a team's quota or
+ * budget (no --events, no teams), its price never changes, and all the
+ * jobs that could hold its nodes other than on spot, each with its most
+ * nodes there, fit in them at once. */
+static int never_full(const struct bw *w, uint32_t offer)
+{
+    const struct sim_input *in = w->in;
+
+    return in->nevents == 0 && in->org == NULL && in->od_cap[offer] > 0 &&
+           w->demand[offer] <= (double)in->od_cap[offer] &&
+           !price_traced(w, catalog_offer(in->cat, offer));
+}
+
+/* Overflow clouds (a rule's `overflow`) take a job only when every place its
+ * allowed clouds offer is unusable at that moment: the controller tries a
+ * job's candidates in the plan's order, which puts every allowed candidate
+ * before every overflow one (plan_cand_cmp: tier first), and takes the
+ * first it can use (sched_place.c: first_usable; patience waits only for
+ * places no further down the tiers).  For a type with no spot candidate,
+ * an allowed on-demand candidate whose offer is never_full is always
+ * usable: it is a candidate at every moment (its price is constant, and
+ * the rest of plan_rank's checks do not depend on time), and of the
+ * reasons a candidate is passed over, none can hold for it: it is never
+ * full (by induction on time: until it first fills, nothing is displaced
+ * or preempted off it, so at most the jobs counted in its demand hold it,
+ * each one attempt at a time), no launch on it is refused (so it is never
+ * blocked), the deadline rule's modes pass an on-demand candidate when the
+ * job has no spot one, the job is never preempted (so never avoids a
+ * region), and without teams there is no quota.  So no job of the type
+ * ever reaches an overflow candidate, and the type's overflow columns are
+ * left out.  (Otherwise they stay: a schedule may fill the allowed places,
+ * even with other work, and then overflow is the rule.) */
+static void moot_overflow(struct bw *w)
+{
+    size_t i, k;
+
+    for (i = 0; i < w->ntypes; i++) {
+        struct btype *t = &w->types[i];
+        int spot = 0, sure = 0;
+
+        for (k = 0; k < t->nc; k++) {
+            const struct bcand *c = &w->cand[t->c0 + k];
+
+            spot |= c->mode == PLAN_SPOT;
+            sure |= c->tier == 0 && c->mode == PLAN_ONDEMAND && never_full(w, c->offer);
+        }
+        for (k = 0; !spot && sure && k < t->nc; k++)
+            w->cand[t->c0 + k].moot = w->cand[t->c0 + k].tier > 0;
+    }
+}
+
 /* A type whose candidates never hold a node cannot run at all. */
 static void mark_dead(struct bw *w)
 {
@@ -613,7 +709,7 @@ static void mark_dead(struct bw *w)
 
         t->dead = 1;
         for (k = 0; k < t->nc; k++)
-            t->dead &= !w->pools[w->cand[t->c0 + k].pool].usable;
+            t->dead &= w->cand[t->c0 + k].moot || !w->pools[w->cand[t->c0 + k].pool].usable;
         if (t->dead)
             w->failed += t->njobs;
         else
@@ -763,6 +859,8 @@ static double x_price(const struct bw *w, const struct btype *t, size_t k, size_
     const struct bpool *pl = &w->pools[c->pool];
 
     if (b < w->nb ? pl->cap[b] <= 0 : !pl->usable)
+        return INFINITY;
+    if (c->moot)
         return INFINITY;
     if (c->od_pool != UINT32_MAX) { /* committed nodes are on-demand nodes too */
         const struct bpool *od = &w->pools[c->od_pool];
@@ -1111,6 +1209,9 @@ static void bw_init(struct bw *w, const struct sim_input *in, double bucket_s,
     w->tail = end_s <= 0;
     w->last = w->tail ? w->nb : w->nb - 1;
     w->pool_of = xcalloc(3 * n + 1, sizeof(int32_t));
+    w->demand = xcalloc(n + 1, sizeof(double));
+    w->stamp = xcalloc(n + 1, sizeof(uint32_t));
+    w->stamp_nodes = xcalloc(n + 1, sizeof(int));
     for (i = 0; i < 3 * n; i++)
         w->pool_of[i] = -1;
     strpool_init(&w->keys);
@@ -1141,6 +1242,9 @@ static void bw_free(struct bw *w)
     free(w->groups);
     free(w->pools);
     free(w->pool_of);
+    free(w->demand);
+    free(w->stamp);
+    free(w->stamp_nodes);
     strpool_free(&w->keys);
     keymap_free(&w->tmap);
     keymap_free(&w->gmap);
@@ -1166,6 +1270,7 @@ static int bound_once(const struct sim_input *in, const struct policy *pol,
             pool_prices(&w, &w.pools[i]);
             pool_capacity(&w, &w.pools[i]);
         }
+        moot_overflow(&w);
         mark_dead(&w);
         lp_init(&w, &L);
         rc = solve(&w, &L, e);

@@ -1251,6 +1251,10 @@ static int alts_expand(struct ctx *c, const struct ynode *at, const struct rpart
                         SPEC_MAX_ALTERNATIVES);
         res_fill(&r, b, a, acc);
         r.line = acc && src->naccs > 1 ? acc->at->line : a ? a->line : b->line;
+        if ((a && a->locset ? a : b)->locat != NULL) {
+            r.loc_line = (a && a->locset ? a : b)->locat->line;
+            r.loc_col = (a && a->locset ? a : b)->locat->col;
+        }
         if (r.cloud && cloud_unschedulable(r.cloud)) {
             free(r.cloud);
             free(r.region);
@@ -2066,6 +2070,8 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
         free(c->s->data_region);
         c->s->data_cloud = l.cloud;
         c->s->data_region = l.region;
+        c->s->data_line = v->line;
+        c->s->data_col = v->col;
         l.cloud = l.region = NULL;
     }
     loc_free(&l);

@@ -57,6 +57,7 @@ struct spec_res {
                               ratio (SkyPilot's default for CPU work: 4) */
     size_t line;           /* where this alternative was written; 0 = nowhere
                               (the spec has no resources at all) */
+    size_t loc_line, loc_col; /* where its location was written; 0 = nowhere */
 };
 
 struct svc_spec; /* spec/service.h */
@@ -114,6 +115,8 @@ struct spec {
     char *data_cloud;          /* where the data sits; NULL = nowhere in particular */
     char *data_region;
     double data_gb;            /* size of that data in GB (10^9 bytes) */
+    size_t data_line, data_col; /* where stratus.data.location was written;
+                                   0 = nowhere (a bucket's, or none) */
     char *data_name;           /* stratus.data.dataset: jobs naming one dataset
                                   share its replicas; NULL = the job's own data */
     enum spec_recovery recovery; /* default failover; also taken from SkyPilot's

@@ -60,6 +60,9 @@ c = (j[0] if isinstance(j, list) else j)["candidates"][0]
 gcp = float([r for r in csv.DictReader(open(sys.argv[2])) if r["cloud"] == "gcp"][0]["price_per_gb_month"])
 want = 200 * 0.0085 + 200 * gcp * (1 + 7 * 24) / 730
 assert abs(c["expected_cost"] - c["hourly_cost"] - want) < 1e-3, (c, want)
+# the move and the keeping apart (egress was both once)
+assert abs(c["breakdown"]["egress"] - 200 * 0.0085) < 1e-3, c
+assert abs(c["breakdown"]["storage"] - 200 * gcp * (1 + 7 * 24) / 730) < 1e-3, c
 PY
 ok "plan: a shared dataset's relay and the replica's keeping priced as the controller does"
 

@@ -578,6 +578,29 @@ static void test_error_roundtrip(void **state)
     json_decref(o);
 }
 
+/* A dataset whose home is a bucket of unknown region: its replicas say they
+ * came from "aws/(bucket)", as the controller's events do (it was "aws/"). */
+static void test_dataset_from_bucket(void **state)
+{
+    struct store_data_replica v[2] = {
+        {.dataset = "b", .cloud = "aws", .region = "", .src_cloud = "", .src_region = "",
+         .home = 1, .size_gb = 10},
+        {.dataset = "b", .cloud = "gcp", .region = "us-central1", .src_cloud = "aws",
+         .src_region = "", .size_gb = 10, .created_at = 100, .egress = 0.9,
+         .storage_gb_month = 0.02, .job_id = 1, .attempt_id = 1},
+    };
+    json_t *ds = apijson_datasets(v, 2, 200), *d = json_array_get(ds, 0);
+    json_t *r = json_array_get(json_object_get(d, "replicas"), 0);
+
+    (void)state;
+    assert_int_equal(json_array_size(ds), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "from")), "aws/(bucket)");
+    assert_string_equal(json_string_value(json_object_get(r, "region")), "us-central1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(d, "home"), "cloud")), "aws");
+    json_decref(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_error_roundtrip),
         cmocka_unit_test(test_job_replica_fields),
         cmocka_unit_test(test_service_roundtrip),
+        cmocka_unit_test(test_dataset_from_bucket),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

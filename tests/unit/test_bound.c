@@ -247,6 +247,59 @@ static void test_egress_counted(void **state)
     world_close(&w);
 }
 
+/* Inference kept on Azure ($100), overflowing to GCP ($80) only when Azure
+ * is full.  Two 1-node jobs at once with two Azure nodes: Azure is never
+ * full, so no schedule overflows and the bound is 2 x $100 (it said 2 x $80
+ * before it knew overflow).  With one Azure node a schedule may fill it and
+ * send the other job to GCP, so overflow stays open to the program, which
+ * then puts both there ($160, below the $180 a schedule pays).  A simulated
+ * run pays at least the bound in both, and an injected fault (which can
+ * leave Azure unusable) keeps the overflow open too. */
+static void test_overflow_only_when_full(void **state)
+{
+    static const char pol_text[] = "rules:\n"
+                                   "  - name: inference-azure-first\n"
+                                   "    match: {kind: infer}\n"
+                                   "    allow: [azure]\n"
+                                   "    overflow: [gcp]\n"
+                                   "    spot: forbid\n";
+    static const struct sim_event stockout[] = {
+        {1800, "stockout", "azure/eastus 3600"}};
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1};
+    struct policy *pol = NULL;
+    struct sim_result r;
+    struct world w;
+    struct err e;
+
+    (void)state;
+    if (policy_load_mem(&pol, "policy.yaml", pol_text, strlen(pol_text), &e) != 0)
+        fail_msg("%s", e.msg);
+    sp.pol = pol;
+    world_open(&w, JOBS_HEAD "0,a,lab,infer,H100,8,3600,\n0,b,lab,infer,H100,8,3600,\n", NULL);
+    w.od[offer(&w, "az8")] = 2;
+    w.od[offer(&w, "gcp8")] = 2;
+    assert_true(NEAR(bound(&w, pol, 3600), 200));
+    assert_true(NEAR(bound(&w, NULL, 3600), 160)); /* no policy: GCP for both */
+    w.in.launch_delay_s = 60;
+    if (sim_run(&w.in, &sp, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(r.cost >= bound(&w, pol, r.end_s) - 1e-6);
+    sim_result_free(&r);
+    w.in.events = stockout;
+    w.in.nevents = 1;
+    assert_true(NEAR(bound(&w, pol, 3600), 160));
+    w.in.events = NULL;
+    w.in.nevents = 0;
+    w.od[offer(&w, "az8")] = 1;
+    assert_true(NEAR(bound(&w, pol, 3600), 160));
+    if (sim_run(&w.in, &sp, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(r.cost >= bound(&w, pol, r.end_s) - 1e-6);
+    sim_result_free(&r);
+    policy_free(pol);
+    world_close(&w);
+}
+
 /* A job no offer with capacity can take is counted as failed, not priced. */
 static void test_no_capacity_fails(void **state)
 {
@@ -449,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_committed_nodes),
         cmocka_unit_test(test_below_simulated_committed),
         cmocka_unit_test(test_speed_of_alternatives),
+        cmocka_unit_test(test_overflow_only_when_full),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,10 @@
  *    job is behind its line).
  *  - A job the Safety Net has moved to on demand is placed before older jobs
  *    of its priority, so jobs that waited do not push it past its deadline.
+ *  - A job never waits for a place in one of its rule's overflow clouds while
+ *    an allowed one is free: overflow is for when the allowed clouds are full.
+ *  - A parked job that gave up waiting does not hold back those parked after
+ *    it: a node that frees wakes the next live one that fits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -251,6 +255,88 @@ static void test_safety_net_goes_first(void **state)
     st_free(&w);
 }
 
+/* 4 x A10 spot: $3.60/h in oci/us-ashburn-1 (one node, held by job a) and
+ * $4.00/h in azure/westeurope (10% more).  A rule that waits for 5% but
+ * keeps the job on Azure, with OCI as overflow, launches it on Azure at
+ * once; the same rule with OCI allowed waits for OCI. */
+static void test_no_wait_for_an_overflow_cloud(void **state)
+{
+    static const char *const rules[2] = {
+        "version: 1\nrules:\n  - name: azure-first\n    allow: [azure]\n"
+        "    overflow: [oci]\n    spot: allow\n    patience: {late: 1x, cheaper: 5%}\n",
+        "version: 1\nrules:\n  - name: either\n    allow: [azure, oci]\n"
+        "    spot: allow\n    patience: {late: 1x, cheaper: 5%}\n"};
+    static const char *const spec =
+        "name: %s\nresources:\n  accelerators: A10:4\n"
+        "run: train\nstratus:\n  kind: batch\n  duration: 7200s\n";
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        struct st w;
+        struct store_attempt b1;
+        char text[256];
+        int64_t a, b;
+
+        st_init(&w, NULL);
+        st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
+        st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
+        st_start(&w);
+        snprintf(text, sizeof(text), spec, "a");
+        a = st_submit_policy(&w, text, NONE);
+        assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+        snprintf(text, sizeof(text), spec, "b");
+        b = st_submit_policy(&w, text, rules[i]);
+        assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+        assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
+        assert_int_equal(st_nattempts(&w, b), 1);
+        b1 = st_attempt(&w, b, 1);
+        assert_string_equal(b1.cloud, i == 0 ? "azure" : "oci");
+        assert_true(i == 0 ? b1.launched_at < ST_T0 + 0.1 * HOUR
+                           : b1.launched_at > ST_T0 + 1.9 * HOUR);
+        store_attempt_clear(&b1);
+        st_free(&w);
+    }
+}
+
+/* The cheap place holds two nodes, both held (by a1 until 1 h, a2 until
+ * 3 h).  m, a 2-node job of 30 minutes, parks for it, then s, a 1-node job
+ * of 4 h (so its patience outlasts both).  m's patience runs out first and
+ * it runs at the dear place.  When a1's node frees at 1 h, s takes it: m's
+ * stale entry ahead of it, which asked for two nodes, is dropped rather
+ * than waited on until a2 ends. */
+static void test_stale_waiter_holds_no_one_back(void **state)
+{
+    struct st w;
+    struct store_attempt sa;
+    int64_t a1, a2, m, s;
+    char spec[300];
+
+    (void)state;
+    world(&w, 2);
+    a1 = submit(&w, "a1", 1, 0, NONE);
+    a2 = submit(&w, "a2", 3, 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, a2, JOB_RUNNING, w.t + HOUR), 1);
+    snprintf(spec, sizeof(spec),
+             "name: m\nnum_nodes: 2\nresources:\n  accelerators: L4:4\n"
+             "run: train\nstratus:\n  kind: batch\n  duration: 1800s\n");
+    m = st_submit_policy(&w, spec, PATIENT);
+    st_run_to(&w, w.t + 60);
+    s = submit(&w, "s", 4, 0, PATIENT);
+    st_run_to(&w, w.t + 60);
+    assert_true(reason_has(&w, m, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_true(reason_has(&w, s, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_int_equal(st_run_until_state(&w, m, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    assert_int_equal(st_job_state(&w, s), JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(&w, s), 1);
+    sa = st_attempt(&w, s, 1);
+    assert_string_equal(sa.region, "us-central1");
+    assert_true(sa.launched_at < ST_T0 + 1.2 * HOUR); /* when a1's node freed */
+    store_attempt_clear(&sa);
+    st_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +346,8 @@ int main(void)
         cmocka_unit_test(test_no_wait_for_a_place_nothing_frees),
         cmocka_unit_test(test_deadline_jobs_follow_the_deadline_rule),
         cmocka_unit_test(test_safety_net_goes_first),
+        cmocka_unit_test(test_no_wait_for_an_overflow_cloud),
+        cmocka_unit_test(test_stale_waiter_holds_no_one_back),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

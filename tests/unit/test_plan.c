@@ -470,6 +470,44 @@ static void plan_done(struct plan *p, struct spec *s)
     spec_free(s);
 }
 
+/* A region the catalog does not have is an error at the line and column it
+ * was written, with the nearest name or the cloud that has it (it was a plan
+ * with nothing feasible, which read as "no capacity"). */
+static void test_unknown_region_named_where_written(void **state)
+{
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"resources:\n  accelerators: H100:8\n  cloud: gcp\n  region: us-centrl1\n",
+         "t.yaml:4:11: resources: 'gcp/us-centrl1' is not a region in the catalog; did you "
+         "mean 'us-central1'?"},
+        {"resources:\n  accelerators: H100:8\n  infra: azure/us-central1\n",
+         "t.yaml:3:10: resources: 'azure/us-central1' is not a region in the catalog; it is a "
+         "region of gcp"},
+        {"resources:\n  any_of:\n    - {accelerators: H100:8, infra: azure/eastus}\n"
+         "    - {accelerators: H100:8, region: mars-1}\n",
+         "t.yaml:4:38: resources: 'mars-1' is not a region in the catalog"},
+        {"resources:\n  accelerators: H100:8\nstratus:\n  data:\n    size_gb: 10\n"
+         "    location: azure/eastu\n",
+         "t.yaml:6:15: stratus.data.location: 'azure/eastu' is not a region in the catalog; "
+         "did you mean 'eastus'?"},
+    };
+    struct catalog *cat = load(MINI);
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct spec *sp = NULL;
+        struct plan p;
+        struct err e;
+
+        assert_int_equal(plan_yaml(&p, cat, cases[i].yaml, &sp, &e), ST_EINVAL);
+        if (strstr(e.msg, cases[i].want) == NULL)
+            fail_msg("case %zu: %s", i, e.msg);
+        plan_done(&p, sp);
+    }
+    catalog_free(cat);
+}
+
 /* Every candidate of a CPU spec is a CPU offer, and the best is what the
  * spec's cpus/memory (or SkyPilot's default: 8+ vCPUs, 4 GiB per vCPU) ask,
  * among SkyPilot's default CPU families. */
@@ -676,8 +714,8 @@ static void test_not_offered_there(void **state)
          "no feasible placement for 't': A10G is not offered on azure; aws offers it in "
          "2 "
          "regions, cheapest us-east-1 g5.xlarge (A10G:1) $1.006/h; 6 candidates"},
-        {"{accelerators: L4, infra: gcp/europe-west4}",
-         "L4 is not offered in gcp/europe-west4; gcp offers it in 1 region, cheapest "
+        {"{accelerators: L4, infra: aws/us-east-1}",
+         "L4 is not offered in aws/us-east-1; gcp offers it in 1 region, cheapest "
          "us-central1 g2-standard-4 (L4:1) $0.700/h"},
         {"{cpus: 4, memory: 16, infra: lambda}",
          "CPU-only instances are not offered on lambda; gcp offers them in 1 region, "
@@ -947,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_known_accelerator_absent),
         cmocka_unit_test(test_not_offered_there),
         cmocka_unit_test(test_bucket_egress),
+        cmocka_unit_test(test_unknown_region_named_where_written),
         cmocka_unit_test(test_image_regions),
         cmocka_unit_test(test_fractional_gpus),
         cmocka_unit_test(test_cost_per_unit_of_work),
