@@ -195,6 +195,13 @@ struct egress_routes {
 const double *catalog_routes_row(struct egress_routes *r, const struct catalog *cat,
                                  size_t src, const uint32_t **via);
 void catalog_routes_free(struct egress_routes *r);
+/* The regions a chain of moves passes through on its way to dst, in order
+ * (none for a direct move), from a row's via: into hops (at most max); the
+ * count. */
+size_t catalog_route_hops(const uint32_t *via, size_t dst, uint32_t *hops, size_t max);
+/* " by way of cloud/region, ..." for those hops into buf ("" for none). */
+void catalog_route_text(const struct catalog *cat, const uint32_t *hops, size_t n, char *buf,
+                        size_t len);
 /* Round-trip time in ms; *measured (may be NULL) says whether it was measured
  * or modelled from distance.  < 0 when either region is unknown. */
 double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char *aregion,

@@ -205,6 +205,34 @@ const double *catalog_routes_row(struct egress_routes *r, const struct catalog *
     return &r->d[src * n];
 }
 
+size_t catalog_route_hops(const uint32_t *via, size_t dst, uint32_t *hops, size_t max)
+{
+    uint32_t back[64], v;
+    size_t k = 0, i;
+
+    /* backwards from dst; the chain ends at the source, whose via is itself */
+    for (v = via[dst]; k < sizeof(back) / sizeof(back[0]) && via[v] != v; v = via[v])
+        back[k++] = v;
+    for (i = 0; i < k && i < max; i++)
+        hops[i] = back[k - 1 - i];
+    return i;
+}
+
+void catalog_route_text(const struct catalog *cat, const uint32_t *hops, size_t n, char *buf,
+                        size_t len)
+{
+    size_t i, off = 0;
+
+    if (len > 0)
+        buf[0] = '\0';
+    for (i = 0; i < n && off < len; i++) {
+        const struct region *h = catalog_region_at(cat, hops[i]);
+
+        off += (size_t)snprintf(buf + off, len - off, "%s%s/%s", i ? ", " : " by way of ",
+                                h->cloud, h->name);
+    }
+}
+
 void catalog_routes_free(struct egress_routes *r)
 {
     free(r->d);

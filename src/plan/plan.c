@@ -318,8 +318,9 @@ static void alt_speeds(struct plan *p)
 
 /* Per-region memo, MEMO_W doubles a region: egress $/GB at [0], preemption
  * rate at [1], storage $/GB-month of a new replica at [2] (0 when a copy is
- * there already); NAN = unset. */
-#define MEMO_W 3
+ * there already), the catalog region the data comes from at [3] (-1: the
+ * home outside the catalog); NAN = unset. */
+#define MEMO_W 4
 
 /* Egress between regions by index, from a matrix kept across plans (a
  * replica's copies make every plan price its regions afresh; the catalog's
@@ -377,6 +378,7 @@ static double memo_egress(struct plan *p, const struct offer *o)
      * from another cloud it costs that cloud's internet egress, the same
      * from every region (the inter_cloud rows match any source region). */
     m[2] = 0;
+    m[3] = (double)p->home_ix;
     if (p->spec->data_region == NULL && strcmp(p->spec->data_cloud, o->cloud) == 0) {
         *m = 0;
         return *m;
@@ -397,12 +399,16 @@ static double memo_egress(struct plan *p, const struct offer *o)
 
         if (copy_in(p->copy_ix[i], c->cloud, c->region, o)) {
             *m = 0;
+            m[3] = (double)p->copy_ix[i];
             return *m;
         }
         r = eg_between(p, p->copy_ix[i], o);
         if (isnan(r))
             r = catalog_egress_per_gb(p->cat, c->cloud, c->region, o->cloud, o->region);
-        *m = fmin(*m, r);
+        if (r < *m) {
+            *m = r;
+            m[3] = (double)p->copy_ix[i];
+        }
     }
     for (; opt && i < opt->ncopies; i++)
         if (copy_in(p->copy_ix[i], opt->copies[i].cloud, opt->copies[i].region, o))
@@ -440,10 +446,12 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
         c->preemption = preemptions * lost_h * c->price_hour * n;
     }
     c->egress = c->storage = 0;
+    c->data_from = -1;
     if (s->data_cloud && s->data_gb > 0) {
         double keep_h = d + (p->opts ? p->opts->copy_keep_h : 0);
 
         c->egress = s->data_gb * memo_egress(p, o);
+        c->data_from = (int32_t)p->memo[MEMO_W * o->region_idx + 3];
         c->storage = s->data_gb * p->memo[MEMO_W * o->region_idx + 2] * keep_h / 730.0;
     }
     c->expected = c->compute + c->preemption + c->egress + c->storage;
@@ -976,4 +984,27 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
         return infeasible(p, e);
     select_top(p, o ? o->top : 0);
     return 0;
+}
+
+size_t plan_data_route(const struct plan *p, const struct plan_cand *c, char *from, size_t nf,
+                       uint32_t *hops, size_t max)
+{
+    const struct spec *s = p->spec;
+    const struct egress_routes *r = &p->routes;
+    const struct region *src;
+
+    from[0] = '\0';
+    if (!(c->egress > 0))
+        return 0;
+    if (c->data_from < 0) {
+        snprintf(from, nf, "%s/%s", s->data_cloud, s->data_region ? s->data_region : "(bucket)");
+        return 0;
+    }
+    src = catalog_region_at(p->cat, (size_t)c->data_from);
+    snprintf(from, nf, "%s/%s", src->cloud, src->name);
+    /* the chains were made while ranking (eg_between); direct moves have none */
+    if (p->memo_direct || r->via == NULL || r->cat != p->cat || !r->made[c->data_from])
+        return 0;
+    return catalog_route_hops(&r->via[(size_t)c->data_from * r->n],
+                              catalog_offer(p->cat, c->offer)->region_idx, hops, max);
 }

@@ -90,6 +90,9 @@ struct plan_cand {
                               the commitment costs, already paid */
     double hourly_cost;    /* marginal USD per hour for the gang (0 if committed) */
     double compute, preemption, egress, storage;
+    int32_t data_from;     /* the catalog region its data is moved from (the
+                              nearest copy); -1 = the home, not a catalog
+                              region (a bucket), or no data */
     double expected;       /* compute + preemption + egress + storage */
     double key;            /* expected, adjusted for preference margin */
 };
@@ -229,6 +232,12 @@ void *plan_to_json(const struct plan *p, int explain);
 /* The plan as `stratus plan` prints it (a header, the ranked table, and with
  * explain what was removed and why); -1 on a write error. */
 int plan_print(FILE *fp, const struct plan *p, int explain);
+/* Where candidate c's data is moved from ("cloud/region", "cloud/(bucket)")
+ * into from, "" when it moves none; the regions the move passes through on
+ * the way (a relay: catalog_egress_routes) into hops (at most max), and
+ * their count. */
+size_t plan_data_route(const struct plan *p, const struct plan_cand *c, char *from, size_t nf,
+                       uint32_t *hops, size_t max);
 /* Only the "excluded" part (what `plan --explain` prints for an infeasible
  * workload). */
 void plan_print_explain(FILE *fp, const struct plan *p);

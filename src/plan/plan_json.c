@@ -43,6 +43,20 @@ static json_t *cand_json(const struct plan *p, const struct plan_cand *c, size_t
     json_object_set_new(b, "preemption", money(c->preemption));
     json_object_set_new(b, "egress", money(c->egress));
     json_object_set_new(b, "storage", money(c->storage));
+    if (c->egress > 0) {
+        char from[160];
+        uint32_t hops[8];
+        size_t i, n = plan_data_route(p, c, from, sizeof(from), hops, 8);
+        json_t *via = json_array();
+
+        for (i = 0; i < n; i++) {
+            const struct region *h = catalog_region_at(p->cat, hops[i]);
+
+            json_array_append_new(via, json_sprintf("%s/%s", h->cloud, h->name));
+        }
+        json_object_set_new(b, "data_from", json_string(from));
+        json_object_set_new(b, "data_via", via);
+    }
     json_object_set_new(j, "breakdown", b);
     json_object_set_new(j, "policy_tier", json_integer(c->tier));
     return j;

@@ -6,12 +6,14 @@
 #include "plan.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
 #include "../spec/spec.h"
 #include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_cand *c,
                             size_t rank)
@@ -145,6 +147,58 @@ void plan_print_explain(FILE *fp, const struct plan *p)
     }
 }
 
+/* The way candidate i's data comes here: "from X by way of Y" ("" = none). */
+static void data_way(const struct plan *p, size_t i, char *buf, size_t n)
+{
+    char from[160], via[512];
+    uint32_t hops[8];
+    size_t nh = plan_data_route(p, &p->c[i], from, sizeof(from), hops, 8);
+
+    catalog_route_text(p->cat, hops, nh, via, sizeof(via));
+    snprintf(buf, n, "%s%s%s", *from ? "from " : "", from, via);
+}
+
+/* Where the shown candidates' data comes from: one line per way (the copy
+ * it is moved from and any relay), naming the candidates as ranges.  Ways
+ * are few, so each line's scan of the candidates is cheap. */
+static void print_data_moves(FILE *fp, const struct plan *p)
+{
+    char **way = xcalloc(p->n + 1, sizeof(*way)), ranks[256], buf[700];
+    char *done = xcalloc(p->n + 1, 1);
+    size_t i, k, head = 0;
+
+    for (i = 0; i < p->n; i++) {
+        data_way(p, i, buf, sizeof(buf));
+        way[i] = *buf ? xstrdup(buf) : NULL;
+    }
+    for (i = 0; i < p->n; i++) {
+        size_t off = 0, run = 0;
+
+        if (way[i] == NULL || done[i])
+            continue;
+        for (k = i; k <= p->n; k++) {
+            int same = k < p->n && way[k] != NULL && strcmp(way[i], way[k]) == 0;
+
+            if (same)
+                done[k] = 1;
+            if (same && run++ == 0 && off < sizeof(ranks))
+                off += (size_t)snprintf(ranks + off, sizeof(ranks) - off, "%s#%zu",
+                                        off ? ", " : "", k + 1);
+            else if (!same && run > 1 && off < sizeof(ranks))
+                off += (size_t)snprintf(ranks + off, sizeof(ranks) - off, "-#%zu", k);
+            if (!same)
+                run = 0;
+        }
+        if (head++ == 0)
+            fprintf(fp, "data, from its nearest copy the cheapest way:\n");
+        fprintf(fp, "  %s: %s\n", ranks, way[i]);
+    }
+    for (i = 0; i < p->n; i++)
+        free(way[i]);
+    free(way);
+    free(done);
+}
+
 int plan_print(FILE *fp, const struct plan *p, int explain)
 {
     size_t i;
@@ -157,6 +211,7 @@ int plan_print(FILE *fp, const struct plan *p, int explain)
         print_cand_line(fp, p, &p->c[i], i + 1);
     fprintf(fp, "%zu feasible of %zu candidates considered%s\n", p->feasible,
             p->considered, p->n < p->feasible ? " (--top 0 shows all)" : "");
+    print_data_moves(fp, p);
     if (explain)
         plan_print_explain(fp, p);
     return ferror(fp) ? -1 : 0;

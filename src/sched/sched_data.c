@@ -231,23 +231,15 @@ static double move_rate(struct sched *s, const char *scloud, const char *sregion
     const double *d = src && dst ? catalog_routes_row(&s->plan.routes, s->p.cat,
                                                       (size_t)(src - r0), &via)
                                  : NULL;
-    uint32_t hops[8], v;
-    size_t k = 0, off = 0, ix;
+    uint32_t hops[8];
+    size_t ix;
 
     chain[0] = '\0';
     if (d == NULL)
         return catalog_egress_per_gb(s->p.cat, scloud, sregion ? sregion : "", dcloud,
                                      dregion);
     ix = (size_t)(dst - r0);
-    /* the chain backwards from dst; it ends at the source, whose via is itself */
-    for (v = via[ix]; k < 8 && via[v] != v; v = via[v])
-        hops[k++] = v;
-    while (k-- > 0 && off < n) {
-        const struct region *h = catalog_region_at(s->p.cat, hops[k]);
-
-        off += (size_t)snprintf(chain + off, n - off, "%s%s/%s", off ? ", " : " by way of ",
-                                h->cloud, h->name);
-    }
+    catalog_route_text(s->p.cat, hops, catalog_route_hops(via, ix, hops, 8), chain, n);
     return d[ix];
 }
 

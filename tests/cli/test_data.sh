@@ -63,7 +63,12 @@ assert abs(c["expected_cost"] - c["hourly_cost"] - want) < 1e-3, (c, want)
 # the move and the keeping apart (egress was both once)
 assert abs(c["breakdown"]["egress"] - 200 * 0.0085) < 1e-3, c
 assert abs(c["breakdown"]["storage"] - 200 * gcp * (1 + 7 * 24) / 730) < 1e-3, c
+# and where from: the relay is named
+assert c["breakdown"]["data_from"] == "azure/eastus", c
+assert c["breakdown"]["data_via"] == ["oci/us-ashburn-1"], c
 PY
+run 0 "$STRATUS" plan "$TMP/d1.yaml" --offline --catalog "$SOURCE_DIR/catalog" --top 1
+has "$OUT" "#1: from azure/eastus by way of oci/us-ashburn-1"
 ok "plan: a shared dataset's relay and the replica's keeping priced as the controller does"
 
 # a bad policy sent to the server is named by its file in the message

@@ -121,15 +121,29 @@ static void test_egress_moves_the_choice(void **state)
     /* GCP is reached cheapest through OCI: the interconnect (free), then
      * OCI's internet egress (0.0085/GB), not Azure's own (0.087/GB). */
     for (size_t i = 0; i < p.n; i++)
-        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0)
+        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0) {
+            char from[160];
+            uint32_t hops[8];
+
             assert_true(NEAR(p.c[i].egress, 200000 * 0.0085));
+            /* and the plan says so: from home, by way of OCI Ashburn */
+            assert_int_equal(plan_data_route(&p, &p.c[i], from, sizeof(from), hops, 8), 1);
+            assert_string_equal(from, "azure/eastus");
+            assert_string_equal(catalog_region_at(cat, hops[0])->name, "us-ashburn-1");
+        }
     /* A controller that moves data only directly (the baselines) pays
      * Azure's internet egress; the same plan object, its memo redone. */
     o.direct_egress = 1;
     assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
     for (size_t i = 0; i < p.n; i++)
-        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0)
+        if (strcmp(catalog_offer(cat, p.c[i].offer)->cloud, "gcp") == 0) {
+            char from[160];
+            uint32_t hops[8];
+
             assert_true(NEAR(p.c[i].egress, 200000 * 0.087));
+            assert_int_equal(plan_data_route(&p, &p.c[i], from, sizeof(from), hops, 8), 0);
+            assert_string_equal(from, "azure/eastus");
+        }
     o.direct_egress = 0;
     assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
     for (size_t i = 0; i < p.n; i++)
