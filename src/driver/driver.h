@@ -162,6 +162,11 @@ struct driver_ops {
      * namespaces): 0, or ST_ENOTFOUND (NULL op: the same) when the node is
      * reached where the driver's other nodes are. */
     int (*node_addr)(struct driver *d, int64_t attempt_id, int node, char *buf, size_t n);
+    /* Whether spot and on-demand nodes at a location are pools apart (a
+     * node of one is never a node of the other).  NULL: they are when
+     * capacity_mode is there (driver_modes_apart). */
+    int (*modes_apart)(struct driver *d, const char *cloud, const char *region,
+                       const char *zone);
 };
 
 struct driver {
@@ -202,6 +207,14 @@ static inline long driver_capacity(struct driver *d, const char *cloud, const ch
     if (d->ops->capacity_mode)
         return d->ops->capacity_mode(d, cloud, region, zone, instance_type, spot);
     return d->ops->capacity ? d->ops->capacity(d, cloud, region, zone, instance_type) : -1;
+}
+
+static inline int driver_modes_apart(struct driver *d, const char *cloud, const char *region,
+                                     const char *zone)
+{
+    if (d->ops->modes_apart)
+        return d->ops->modes_apart(d, cloud, region, zone);
+    return d->ops->capacity_mode != NULL;
 }
 
 static inline long driver_queue_capacity(struct driver *d, const char *cloud,

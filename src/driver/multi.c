@@ -376,6 +376,15 @@ static long multi_capacity_mode(struct driver *d, const char *cloud, const char 
     return k < 0 ? 0 : driver_capacity(&m->ch[k].d, cloud, region, zone, itype, spot);
 }
 
+static int multi_modes_apart(struct driver *d, const char *cloud, const char *region,
+                             const char *zone)
+{
+    struct multi *m = d->priv;
+    int k = multi_world_child(m->w, cloud, region, zone);
+
+    return k >= 0 && driver_modes_apart(&m->ch[k].d, cloud, region, zone);
+}
+
 static long multi_queue_capacity(struct driver *d, const char *cloud, const char *region,
                                  const char *zone, const char *itype, int spot)
 {
@@ -546,6 +555,7 @@ const struct driver_ops driver_multi = {
     .inject = multi_inject,
     .next_event_in = multi_next_event_in,
     .capacity_mode = multi_capacity_mode,
+    .modes_apart = multi_modes_apart,
     .queue_capacity = multi_queue_capacity,
     .log_path = multi_log_path,
     .node_addr = multi_node_addr,

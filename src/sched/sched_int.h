@@ -82,6 +82,7 @@ struct park_due {
 struct reservation {
     const char *cloud, *region, *zone, *instance_type; /* catalog-interned */
     long nodes;
+    int spot; /* its pool: spot, or on-demand (committed nodes are on-demand ones) */
 };
 
 /* One entry of the attempt index (see sched.c). */

@@ -203,21 +203,32 @@ static enum mode_rule mode_rule(const struct sched *s, const struct sjob *sj)
 
 /* ---- candidates ---- */
 
-static long reserved(const struct sched *s, const struct offer *o)
+/* Nodes of o taken by launches this step has made and not yet handed to the
+ * driver: those of the pool asked for (spot or on-demand) where the driver
+ * counts the two apart, else all. */
+static long reserved(const struct sched *s, const struct offer *o, int spot)
 {
+    int apart = -1;
     long n = 0;
     size_t i;
 
-    for (i = 0; i < s->nresv; i++)
-        if (s->resv[i].cloud == o->cloud && s->resv[i].region == o->region &&
-            s->resv[i].zone == o->zone && s->resv[i].instance_type == o->instance_type)
-            n += s->resv[i].nodes;
+    for (i = 0; i < s->nresv; i++) {
+        const struct reservation *r = &s->resv[i];
+
+        if (r->cloud != o->cloud || r->region != o->region || r->zone != o->zone ||
+            r->instance_type != o->instance_type)
+            continue;
+        if (r->spot != spot && apart < 0)
+            apart = driver_modes_apart(s->p.driver, o->cloud, o->region, o->zone);
+        if (r->spot == spot || !apart)
+            n += r->nodes;
+    }
     return n;
 }
 
-static void reserve(struct sched *s, const struct offer *o, long nodes)
+static void reserve(struct sched *s, const struct offer *o, long nodes, int spot)
 {
-    struct reservation r = {o->cloud, o->region, o->zone, o->instance_type, nodes};
+    struct reservation r = {o->cloud, o->region, o->zone, o->instance_type, nodes, spot};
 
     s->resv = xgrow(s->resv, &s->resv_cap, s->nresv + 1, sizeof(*s->resv));
     s->resv[s->nresv++] = r;
@@ -332,7 +343,7 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
     else
         free_nodes = driver_capacity(s->p.driver, o->cloud, o->region, o->zone,
                                      o->instance_type, c->mode == PLAN_SPOT);
-    if (free_nodes >= 0 && free_nodes - reserved(s, o) < c->nodes)
+    if (free_nodes >= 0 && free_nodes - reserved(s, o, c->mode == PLAN_SPOT) < c->nodes)
         return NOT_FULL;
     /* last: a yes here is the placement (the service counts it at once) */
     if (sj->j.service_id != 0 && s->p.replica_may_use != NULL &&
@@ -375,7 +386,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     sched_patience_launched(s, sj);
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
-    reserve(s, o, c->nodes);
+    reserve(s, o, c->nodes, c->mode == PLAN_SPOT);
     if (c->mode == PLAN_COMMITTED)
         commit_take(s, o, c->nodes);
     sched_quota_add(s, sj, o, c->nodes);

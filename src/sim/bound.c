@@ -180,8 +180,8 @@ struct bw {
     struct strpool keys;
     struct keymap tmap, gmap;
     size_t failed, bounded;
-    double *demand;      /* per offer: the most nodes jobs could hold of it
-                            other than on spot (see moot_overflow) */
+    double *demand;      /* per offer: the most nodes jobs could hold or
+                            reserve of it (see never_full) */
     uint32_t *stamp;     /* per offer: 1 + the last job counted into demand */
     int *stamp_nodes;    /* per offer: that job's nodes counted */
     struct keymap smap;  /* data location (interned cloud, region) -> sp index */
@@ -263,8 +263,9 @@ static double *plan_times(const struct sim_input *in, size_t *n)
     return v;
 }
 
-/* Count what job (an index into the workload) could hold of an offer, on
- * demand or committed, into w->demand: its most nodes there, once. */
+/* Count what job (an index into the workload) could hold or reserve of an
+ * offer, in any mode, into w->demand: its most nodes there, once (nodes is
+ * already doubled for a job the deadline rule may switch: see never_full). */
 static void count_demand(struct bw *w, uint32_t job, uint32_t offer, int nodes)
 {
     if (w->stamp[offer] != job + 1) {
@@ -281,7 +282,7 @@ static void count_demand(struct bw *w, uint32_t job, uint32_t offer, int nodes)
  * count, or a negative error (ST_EINFEASIBLE: none). */
 static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
                      const struct policy *pol, const double *nows, size_t nnow,
-                     uint32_t job, struct bcand **out, size_t *cap, struct err *e)
+                     uint32_t job, int holds, struct bcand **out, size_t *cap, struct err *e)
 {
     const struct sim_input *in = w->in;
     size_t i, k, n = 0, u = 0;
@@ -304,8 +305,7 @@ static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
                               p->alts[p->c[k].alt].speed, 0, 0, 0};
 
             (*out)[n++] = c;
-            if (c.mode != PLAN_SPOT)
-                count_demand(w, job, c.offer, p->c[k].nodes);
+            count_demand(w, job, c.offer, holds * p->c[k].nodes);
         }
     }
     if (rc != 0)
@@ -436,7 +436,9 @@ static int classify(struct bw *w, const struct policy *pol, struct err *e)
         const struct trace_job *j = &in->work->jobs[i];
         struct spec *s = sim_job_spec(in, j);
         double work = s->num_nodes * j->duration_s / 3600.0;
-        int n = work > 0 ? job_cands(w, &p, s, pol, nows, nnow, (uint32_t)i, &c, &cap, e)
+        /* a job with a deadline may hold two attempts' nodes for a step */
+        int n = work > 0 ? job_cands(w, &p, s, pol, nows, nnow, (uint32_t)i,
+                                     j->deadline_s > 0 ? 2 : 1, &c, &cap, e)
                          : 0;
 
         if (n == ST_EINFEASIBLE)
@@ -650,8 +652,13 @@ static int price_traced(const struct bw *w, const struct offer *o)
 /* An offer whose on-demand nodes no schedule can ever fill: no job of the
  * workload is lost to an injected fault or held by a team's quota or
  * budget (no --events, no teams), its price never changes, and all the
- * jobs that could hold its nodes other than on spot, each with its most
- * nodes there, fit in them at once. */
+ * jobs that could hold or reserve its nodes, each with its most nodes there
+ * in any mode, fit in them at once.  Spot jobs are counted too, and a job
+ * with a deadline twice: within one step of the controller, a launch's
+ * reservation is counted against the on-demand pool too where a driver does
+ * not tell the pools apart, and the deadline rule may stop a job's attempt
+ * and launch its next one before the driver has let the first one's nodes
+ * go (the stop is handed over after placement). */
 static int never_full(const struct bw *w, uint32_t offer)
 {
     const struct sim_input *in = w->in;
@@ -672,8 +679,9 @@ static int never_full(const struct bw *w, uint32_t offer)
  * the rest of plan_rank's checks do not depend on time), and of the
  * reasons a candidate is passed over, none can hold for it: it is never
  * full (by induction on time: until it first fills, nothing is displaced
- * or preempted off it, so at most the jobs counted in its demand hold it,
- * each one attempt at a time), no launch on it is refused (so it is never
+ * or preempted off it, so at most the jobs counted in its demand hold or
+ * reserve its nodes, each with at most the nodes never_full counts it
+ * with), no launch on it is refused (so it is never
  * blocked), the deadline rule's modes pass an on-demand candidate when the
  * job has no spot one, the job is never preempted (so never avoids a
  * region), and without teams there is no quota.  So no job of the type

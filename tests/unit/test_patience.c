@@ -266,26 +266,23 @@ static void test_no_wait_for_an_overflow_cloud(void **state)
         "    overflow: [oci]\n    spot: allow\n    patience: {late: 1x, cheaper: 5%}\n",
         "version: 1\nrules:\n  - name: either\n    allow: [azure, oci]\n"
         "    spot: allow\n    patience: {late: 1x, cheaper: 5%}\n"};
-    static const char *const spec =
-        "name: %s\nresources:\n  accelerators: A10:4\n"
-        "run: train\nstratus:\n  kind: batch\n  duration: 7200s\n";
+#define A10_JOB(name)                                                                      \
+    "name: " name "\nresources:\n  accelerators: A10:4\n"                                   \
+    "run: train\nstratus:\n  kind: batch\n  duration: 7200s\n"
 
     (void)state;
     for (int i = 0; i < 2; i++) {
         struct st w;
         struct store_attempt b1;
-        char text[256];
         int64_t a, b;
 
         st_init(&w, NULL);
         st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
         st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
         st_start(&w);
-        snprintf(text, sizeof(text), spec, "a");
-        a = st_submit_policy(&w, text, NONE);
+        a = st_submit_policy(&w, A10_JOB("a"), NONE);
         assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-        snprintf(text, sizeof(text), spec, "b");
-        b = st_submit_policy(&w, text, rules[i]);
+        b = st_submit_policy(&w, A10_JOB("b"), rules[i]);
         assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
         assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
         assert_int_equal(st_nattempts(&w, b), 1);
@@ -296,6 +293,7 @@ static void test_no_wait_for_an_overflow_cloud(void **state)
         store_attempt_clear(&b1);
         st_free(&w);
     }
+#undef A10_JOB
 }
 
 /* The cheap place holds two nodes, both held (by a1 until 1 h, a2 until

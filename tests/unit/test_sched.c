@@ -826,6 +826,39 @@ static void test_secrets_at_launch(void **state)
     st_free(w);
 }
 
+/* One a3-highgpu-8g node on demand and one spot in gcp/us-central1 (the
+ * simulator counts the two pools apart); europe-west4's on-demand node is
+ * dearer.  A spot job and an on-demand job placed in one step both get
+ * us-central1: the spot launch's reservation is of the spot pool, and
+ * leaves the on-demand node free (it used to count against both). */
+static void test_reservations_per_pool(void **state)
+{
+    static const char *const spot = "name: s\nresources:\n  accelerators: H100:8\n"
+                                    "  use_spot: true\nrun: train\nstratus:\n  duration: 1h\n";
+    struct st *w = *state;
+    struct store_attempt a1, s1;
+    int64_t s, a;
+
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 1);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 1, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    s = st_submit(w, spot);
+    a = st_submit(w, H100_OD_1H);
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    s1 = st_attempt(w, s, 1);
+    a1 = st_attempt(w, a, 1);
+    assert_place(&s1, "gcp", "us-central1", PLAN_SPOT);
+    assert_place(&a1, "gcp", "us-central1", PLAN_ONDEMAND);
+    assert_dbl(a1.launched_at, ST_T0);
+    assert_dbl(s1.launched_at, ST_T0);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    store_attempt_clear(&s1);
+    st_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -851,6 +884,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_priority_waiter_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reservations_per_pool, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
