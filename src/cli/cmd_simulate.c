@@ -577,12 +577,23 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
         if (strcmp(names[i], "offline-bound") != 0)
             sim_charge_commitments(in, end_s, &res[i]);
     for (i = 0; rc == 0 && nb > 0 && i < *n; i++) {
+        const char *narrowed[8];
+        struct sim_input bin = *in;
         struct err e;
+        size_t k, u;
 
         err_clear(&e);
         if (strcmp(names[i], "offline-bound") != 0)
             continue;
-        if (sim_offline_bound(in, org, end_s, &res[i], &e) != 0)
+        /* a baseline that confines every job to one cloud may put a job in
+         * a rule's overflow cloud while the allowed ones have room */
+        for (k = 0; k < *n; k++)
+            for (u = 0; u < sizeof(sim_policies) / sizeof(sim_policies[0]); u++)
+                if (strcmp(names[k], sim_policies[u].name) == 0 && sim_policies[u].only_cloud &&
+                    bin.nnarrowed < sizeof(narrowed) / sizeof(narrowed[0]))
+                    narrowed[bin.nnarrowed++] = sim_policies[u].only_cloud;
+        bin.narrowed = narrowed;
+        if (sim_offline_bound(&bin, org, end_s, &res[i], &e) != 0)
             rc = cli_fail(&e);
         else
             sim_charge_commitments(in, end_s, &res[i]);

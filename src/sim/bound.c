@@ -649,6 +649,26 @@ static int price_traced(const struct bw *w, const struct offer *o)
     return 0;
 }
 
+/* Does another offer share o's cloud, region, zone and instance type (GCP's
+ * n1 types with each GPU, a TPU VM type with each slice)?  The controller
+ * and the sim driver count capacity, reservations and blocks per such key,
+ * the program per offer. */
+static int key_shared(const struct bw *w, uint32_t offer)
+{
+    const struct catalog *cat = w->in->cat;
+    const struct offer *o = catalog_offer(cat, offer);
+    size_t i, n = catalog_noffers(cat);
+
+    for (i = 0; i < n; i++) {
+        const struct offer *x = catalog_offer(cat, i);
+
+        if (i != offer && x->region_idx == o->region_idx && strcmp(x->zone, o->zone) == 0 &&
+            strcmp(x->instance_type, o->instance_type) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* An offer whose on-demand nodes no schedule can ever fill: no job of the
  * workload is lost to an injected fault or held by a team's quota or
  * budget (no --events, no teams), its price never changes, and all the
@@ -665,7 +685,21 @@ static int never_full(const struct bw *w, uint32_t offer)
 
     return in->nevents == 0 && in->org == NULL && in->od_cap[offer] > 0 &&
            w->demand[offer] <= (double)in->od_cap[offer] &&
-           !price_traced(w, catalog_offer(in->cat, offer));
+           !price_traced(w, catalog_offer(in->cat, offer)) && !key_shared(w, offer);
+}
+
+/* Is offer's cloud one a compared run confines every job to?  Such a run (a
+ * baseline) skips the allowed clouds, so it may use this one as overflow
+ * while they have room. */
+static int narrowed(const struct bw *w, uint32_t offer)
+{
+    const char *cloud = catalog_offer(w->in->cat, offer)->cloud;
+    size_t i;
+
+    for (i = 0; i < w->in->nnarrowed; i++)
+        if (strcmp(w->in->narrowed[i], cloud) == 0)
+            return 1;
+    return 0;
 }
 
 /* Overflow clouds (a rule's `overflow`) take a job only when every place its
@@ -687,22 +721,29 @@ static int never_full(const struct bw *w, uint32_t offer)
  * region), and without teams there is no quota.  So no job of the type
  * ever reaches an overflow candidate, and the type's overflow columns are
  * left out.  (Otherwise they stay: a schedule may fill the allowed places,
- * even with other work, and then overflow is the rule.) */
+ * even with other work, and then overflow is the rule.  They stay too where
+ * a compared baseline confines every job to the overflow cloud: it skips
+ * the allowed ones, which no schedule under the rule does, and the bound is
+ * to stay below it as well.) */
 static void moot_overflow(struct bw *w)
 {
     size_t i, k;
 
     for (i = 0; i < w->ntypes; i++) {
         struct btype *t = &w->types[i];
-        int spot = 0, sure = 0;
+        int open = 0, sure = 0; /* open: overflow stays open to the type */
 
         for (k = 0; k < t->nc; k++) {
             const struct bcand *c = &w->cand[t->c0 + k];
 
-            spot |= c->mode == PLAN_SPOT;
-            sure |= c->tier == 0 && c->mode == PLAN_ONDEMAND && never_full(w, c->offer);
+            open |= c->mode == PLAN_SPOT || (c->tier > 0 && narrowed(w, c->offer));
         }
-        for (k = 0; !spot && sure && k < t->nc; k++)
+        for (k = 0; !open && !sure && k < t->nc; k++) {
+            const struct bcand *c = &w->cand[t->c0 + k];
+
+            sure = c->tier == 0 && c->mode == PLAN_ONDEMAND && never_full(w, c->offer);
+        }
+        for (k = 0; !open && sure && k < t->nc; k++)
             w->cand[t->c0 + k].moot = w->cand[t->c0 + k].tier > 0;
     }
 }

@@ -131,6 +131,10 @@ struct sim_input {
     const struct sim_event *events; /* faults to inject, in time order */
     size_t nevents;
     const struct org *org;  /* the teams policies with `teams` admit by; may be NULL */
+    const char *const *narrowed; /* clouds a compared run confines every job to
+                                    (a baseline's only_cloud): the bound keeps
+                                    overflow open to them (bound.c) */
+    size_t nnarrowed;
 };
 
 extern const char *const sim_cloud_names[SIM_NCLOUDS];

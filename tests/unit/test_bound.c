@@ -50,8 +50,12 @@ struct world {
     struct sim_input in;
 };
 
+static const char *extra_offers = ""; /* more rows of offers.csv, for one test */
+
 static void write_catalog(const char *dir)
 {
+    char offers[1024];
+
     tu_write(dir, "regions.csv",
              "cloud,region,latitude,longitude,continent\n"
              "azure,eastus,37,-79,north-america\ngcp,us-central1,41,-93,north-america\n");
@@ -60,14 +64,16 @@ static void write_catalog(const char *dir)
              "inter_region,*,,*,,0.02\ninter_cloud,*,,*,,0.10\n");
     tu_write(dir, "preemption.csv",
              "cloud,region,accelerator,rate_per_hour\n*,*,*,0.01\n");
-    tu_write(dir, "offers.csv",
+    snprintf(offers, sizeof(offers), "%s%s",
              "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
              "max_cluster_nodes,price_hour,spot_price_hour\n"
              "azure,eastus,,az8,H100,8,,100,\n"
              "azure,eastus,,az8s,H100,8,,100,10\n"
              "gcp,us-central1,us-central1-a,gcp8,H100,8,,80,20\n"
              "gcp,us-central1,us-central1-a,gcp8b,H100,8,,90,\n"
-             "gcp,us-central1,us-central1-a,gcpa,A100-80GB,8,,30,\n");
+             "gcp,us-central1,us-central1-a,gcpa,A100-80GB,8,,30,\n",
+             extra_offers);
+    tu_write(dir, "offers.csv", offers);
     tu_write(dir, "throughput.csv",
              "accelerator,train,infer,cores_per_chip,source,note\n"
              "H100,2,2,,test,\nA100-80GB,1,1,,test,\n");
@@ -256,7 +262,9 @@ static void test_egress_counted(void **state)
  * send the other job to GCP, so overflow stays open to the program, which
  * then puts both there ($160, below the $180 a schedule pays).  A simulated
  * run pays at least the bound in both, and an injected fault (which can
- * leave Azure unusable) keeps the overflow open too. */
+ * leave Azure unusable) keeps the overflow open too; so do a compared
+ * baseline that puts every job on GCP (it skips Azure), and another offer
+ * of Azure's instance type (the controller counts capacity per type). */
 static void test_overflow_only_when_full(void **state)
 {
     static const char pol_text[] = "rules:\n"
@@ -298,6 +306,30 @@ static void test_overflow_only_when_full(void **state)
         fail_msg("%s", e.msg);
     assert_true(r.cost >= bound(&w, pol, r.end_s) - 1e-6);
     sim_result_free(&r);
+    w.od[offer(&w, "az8")] = 2;
+    assert_true(NEAR(bound(&w, pol, 3600), 200));
+    {
+        /* a compared baseline that puts every job on GCP skips Azure */
+        static const char *const gcp_only[] = {"gcp"};
+
+        w.in.narrowed = gcp_only;
+        w.in.nnarrowed = 1;
+        assert_true(NEAR(bound(&w, pol, 3600), 160));
+        w.in.narrowed = NULL;
+        w.in.nnarrowed = 0;
+    }
+    world_close(&w);
+    /* another offer of the same cloud, region, zone and instance type (the
+     * controller counts capacity and blocks per instance type, not per
+     * offer): overflow stays open */
+    extra_offers = "azure,eastus,,az8,A100-80GB,8,,50,\n";
+    world_open(&w, JOBS_HEAD "0,a,lab,infer,H100,8,3600,\n0,b,lab,infer,H100,8,3600,\n", NULL);
+    extra_offers = "";
+    for (size_t i = 0; i < catalog_noffers(w.cat); i++)
+        if (strcmp(catalog_offer(w.cat, i)->instance_type, "az8") == 0)
+            w.od[i] = 2;
+    w.od[offer(&w, "gcp8")] = 2;
+    assert_true(NEAR(bound(&w, pol, 3600), 160));
     policy_free(pol);
     world_close(&w);
 }
