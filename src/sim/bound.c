@@ -69,8 +69,13 @@
  *    committed node at 0: the controller bills committed attempts nothing
  *    (the commitments' fixed cost is added to the bound and to every run
  *    alike, outside the program: sim_charge_commitments), and runs at most
- *    the committed nodes that cover an offer on it at once (sched_place.c),
- *    so the committed pool's K is those nodes over their windows.  The
+ *    the committed nodes that cover an offer on it at once (sched_place.c);
+ *    the bill also gives back on-demand node-hours of a commitment's group
+ *    (cloud, region, instance type, any zone, any gang) with the group's
+ *    committed nodes that committed attempts leave free (sim.c), so every
+ *    on-demand candidate of a group has a committed column too, and the
+ *    committed pool's K is every commitment of the group over its window:
+ *    committed attempts and given-back node-hours never exceed it.  The
  *    controller's committed nodes are also on-demand nodes of the fleet
  *    (the sim driver counts every node of the offer that is not spot
  *    against its on-demand capacity), so a committed column is in the
@@ -278,6 +283,28 @@ static void count_demand(struct bw *w, uint32_t job, uint32_t offer, int nodes)
     }
 }
 
+/* Is o of commitment m's group: its cloud, region and instance type, in any
+ * zone?  The simulator bills commitments per group (sim.c: the committed
+ * nodes committed attempts leave free cover on-demand node-hours of the
+ * group, whatever their zone and however large the gang), so the program
+ * lets every on-demand candidate of a group use the group's committed
+ * nodes at no cost. */
+static int commit_group(const struct commitment *m, const struct offer *o)
+{
+    return m->cloud == o->cloud && m->region == o->region &&
+           m->instance_type == o->instance_type;
+}
+
+static int has_commit_group(const struct catalog *cat, const struct offer *o)
+{
+    size_t i;
+
+    for (i = 0; i < catalog_ncommitments(cat); i++)
+        if (commit_group(catalog_commitment(cat, i), o))
+            return 1;
+    return 0;
+}
+
 /* A job's allowed candidates, sorted and unique, into *out (grown); the
  * count, or a negative error (ST_EINFEASIBLE: none). */
 static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
@@ -297,7 +324,7 @@ static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
         if (r != 0)
             return r;
         rc = 0;
-        *out = xgrow(*out, cap, n + p->n, sizeof(**out));
+        *out = xgrow(*out, cap, n + 2 * p->n, sizeof(**out));
         for (k = 0; k < p->n; k++) {
             /* committed: one candidate per offer, whatever the commitment
              * (their nodes are pooled, at no marginal cost) */
@@ -306,6 +333,14 @@ static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
 
             (*out)[n++] = c;
             count_demand(w, job, c.offer, holds * p->c[k].nodes);
+            /* on demand in a commitment's group: its committed nodes too
+             * (commit_group), even where the plan offers none (a gang
+             * larger than one commitment, another zone) */
+            if (c.mode == PLAN_ONDEMAND &&
+                has_commit_group(in->cat, catalog_offer(in->cat, c.offer))) {
+                c.mode = PLAN_COMMITTED;
+                (*out)[n++] = c;
+            }
         }
     }
     if (rc != 0)
@@ -597,8 +632,8 @@ static void commit_capacity(struct bw *w, struct bpool *pl, const struct offer *
         double a = m->start > 0 ? fmax(0, m->start - w->in->t0) : 0;
         double z = m->end > 0 ? m->end - w->in->t0 : INFINITY;
 
-        if (!catalog_commitment_covers(m, o) || z <= a)
-            continue;
+        if (!commit_group(m, o) || z <= a)
+            continue; /* every commitment of the group, whatever its zone */
         integrate(w, pl->cap, a, fmin(z, H), m->count);
         pl->usable |= z > a;
     }

@@ -468,6 +468,52 @@ static void test_committed_nodes(void **state)
     world_close(&w);
 }
 
+/* The bill gives back on-demand node-hours with free committed nodes of
+ * the commitment's group (cloud, region, instance type) in any zone and for
+ * any gang: a 2-node gang on gcp8b beside one committed node ($20 of its $180
+ * given back), and the same with the commitment in another zone.  The
+ * program gave committed nodes only to jobs the plan offered them to (a
+ * gang no larger than one commitment, in its zone) and stood above the
+ * run: now each run pays at least the bound, fixed costs on both sides. */
+static void test_commitment_group_gives_back(void **state)
+{
+    static const char *const files[] = {
+        "cloud,region,instance_type,nodes,price_hour\ngcp,us-central1,gcp8b,1,30\n",
+        "cloud,region,zone,instance_type,nodes,price_hour\n"
+        "gcp,us-central1,us-central1-b,gcp8b,1,30\n"};
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1};
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        struct sim_result r, lb;
+        struct world w;
+        struct err e;
+        char *path;
+
+        if (i == 1) /* the commitment's zone needs an offer of its own */
+            extra_offers = "gcp,us-central1,us-central1-b,gcp8b,H100,8,,90,\n";
+        world_open(&w, JOBS_HEAD "0,g,lab,batch,H100,16,3600,0\n", NULL);
+        extra_offers = "";
+        w.od[offer(&w, "gcp8b")] = 2; /* the first: zone a */
+        w.in.launch_delay_s = 60;
+        tu_write(w.dir, "c.csv", files[i]);
+        path = xasprintf("%s/c.csv", w.dir);
+        if (catalog_load_commitments(w.cat, path, &e) != 0 || sim_run(&w.in, &sp, &r, &e) != 0 ||
+            sim_offline_bound(&w.in, NULL, r.end_s, &lb, &e) != 0)
+            fail_msg("%s", e.msg);
+        assert_int_equal(r.failed, 0);
+        assert_true(r.commit_covered > 0); /* the bill gave some back */
+        sim_charge_commitments(&w.in, r.end_s, &r);
+        sim_charge_commitments(&w.in, r.end_s, &lb);
+        print_message("commitments %d: stratus $%.2f >= bound $%.2f\n", i, r.cost, lb.cost);
+        assert_true(r.cost >= lb.cost - 1e-6);
+        sim_result_free(&r);
+        sim_result_free(&lb);
+        free(path);
+        world_close(&w);
+    }
+}
+
 /* Every simulated policy, all of which obey the org policy, pays at least
  * the bound for schedules done when the last of them was; with commitments
  * (committed ND H100 nodes in azure/eastus) both sides pay their fixed cost
@@ -604,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_speed_of_alternatives),
         cmocka_unit_test(test_overflow_only_when_full),
         cmocka_unit_test(test_overflow_bound_holds_within_a_step),
+        cmocka_unit_test(test_commitment_group_gives_back),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
