@@ -402,7 +402,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
 /* ---- displacement ---- */
 
 /* A running lower-priority spot job on an offer this job could use. */
-static struct sjob *victim(struct sched *s, const struct sjob *sj)
+static struct sjob *victim(struct sched *s, const struct sjob *sj, enum mode_rule rule)
 {
     struct sjob *best = NULL;
     size_t i, k;
@@ -414,12 +414,25 @@ static struct sjob *victim(struct sched *s, const struct sjob *sj)
             v->att.mode != PLAN_SPOT || v->att.state != ATT_RUNNING)
             continue;
         for (k = 0; k < s->plan.n; k++) {
-            const struct offer *o = catalog_offer(s->p.cat, s->plan.c[k].offer);
+            const struct plan_cand *c = &s->plan.c[k];
+            const struct offer *o = catalog_offer(s->p.cat, c->offer);
 
+            /* the victim's spot node must be one sj may take: a spot
+             * candidate its mode rule allows, or, where the driver does not
+             * tell spot from on-demand nodes, any (else the victim would be
+             * stopped for nothing, and relaunch, and be stopped again) */
+            if (rule == MODE_ON_DEMAND_ONLY ? c->mode == PLAN_SPOT
+                : rule == MODE_SPOT_ONLY    ? c->mode != PLAN_SPOT
+                                            : 0)
+                continue;
+            if (c->mode != PLAN_SPOT &&
+                (c->mode == PLAN_COMMITTED ||
+                 driver_modes_apart(s->p.driver, o->cloud, o->region, o->zone)))
+                continue;
             if (strcmp(o->cloud, v->att.cloud) == 0 && strcmp(o->region, v->att.region) == 0 &&
                 strcmp(o->zone, v->att.zone) == 0 &&
                 strcmp(o->instance_type, v->att.instance_type) == 0 &&
-                v->att.nodes >= s->plan.c[k].nodes &&
+                v->att.nodes >= c->nodes &&
                 (best == NULL || v->j.priority < best->j.priority))
                 best = v;
         }
@@ -991,7 +1004,8 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         return create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
     if (s->quota_victim != NULL)
         return sched_reclaim(s, sj, s->quota_victim, e);
-    if (counts[NOT_QUOTA] == 0 && s->p.cfg.preempt_lower_priority && (v = victim(s, sj)) != NULL)
+    if (counts[NOT_QUOTA] == 0 && s->p.cfg.preempt_lower_priority &&
+        (v = victim(s, sj, rule)) != NULL)
         return displace(s, sj, v, e);
     if ((pick = queue_pick(s, sj, rule)) != NULL)
         return create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);

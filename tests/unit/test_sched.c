@@ -623,6 +623,48 @@ static void test_displacement(void **state)
     st_free(w);
 }
 
+/* A higher-priority job that may not run on spot does not displace a spot
+ * job: the node it would free is a spot node (the simulator counts the pools
+ * apart).  It used to, and the victim relaunched on the same node and was
+ * stopped again, without end.  Here the high job waits for europe-west4's
+ * on-demand node, held by another job for an hour; the low one runs its
+ * two hours once. */
+static void test_no_displacement_for_a_node_it_cannot_use(void **state)
+{
+    static const char *const low = "name: low\nresources:\n  accelerators: H100:8\n"
+                                   "  use_spot: true\nrun: train\nstratus:\n  priority: 0\n"
+                                   "  duration: 2h\n";
+    static const char *const mid = "name: mid\nresources:\n  accelerators: H100:8\n"
+                                   "  use_spot: false\nrun: train\nstratus:\n  priority: 20\n"
+                                   "  duration: 1h\n";
+    static const char *const high = "name: high\nresources:\n  accelerators: H100:8\n"
+                                    "  use_spot: false\nrun: eval\nstratus:\n  priority: 10\n"
+                                    "  duration: 1h\n";
+    struct st *w = *state;
+    struct store_attempt h1;
+    int64_t lo, md, hi;
+
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 1);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 1, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    lo = st_submit(w, low);
+    md = st_submit(w, mid);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 60);
+    hi = st_submit(w, high);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    assert_int_equal(st_job_state(w, lo), JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(w, lo), 1);
+    assert_int_equal(st_job_state(w, md), JOB_SUCCEEDED);
+    assert_int_equal(st_job_state(w, hi), JOB_SUCCEEDED);
+    h1 = st_attempt(w, hi, 1);
+    assert_place(&h1, "gcp", "europe-west4", PLAN_ONDEMAND);
+    assert_world_ok(w);
+    store_attempt_clear(&h1);
+    st_free(w);
+}
+
 /* The one spot node frees while the priority-10 job waits out a long retry
  * (its region was blocked by an API error): a priority-0 job that arrives
  * then must not take the room first (it would only be displaced later).
@@ -885,6 +927,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservations_per_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_displacement_for_a_node_it_cannot_use, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
