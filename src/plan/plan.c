@@ -432,6 +432,7 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
 {
     const struct spec *s = p->spec;
     double d = p->alts[c->alt].hours, n = c->nodes; /* run time on this alternative */
+    double storage = 0;
     double margin = p->rule ? p->rule->prefer_margin : 0;
 
     c->hourly_cost = c->mode == PLAN_COMMITTED ? 0 : c->price_hour * n;
@@ -445,16 +446,14 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
 
         c->preemption = preemptions * lost_h * c->price_hour * n;
     }
-    c->egress = c->storage = 0;
-    c->data_from = -1;
+    c->egress = 0;
     if (s->data_cloud && s->data_gb > 0) {
         double keep_h = d + (p->opts ? p->opts->copy_keep_h : 0);
 
         c->egress = s->data_gb * memo_egress(p, o);
-        c->data_from = (int32_t)p->memo[MEMO_W * o->region_idx + 3];
-        c->storage = s->data_gb * p->memo[MEMO_W * o->region_idx + 2] * keep_h / 730.0;
+        storage = s->data_gb * p->memo[MEMO_W * o->region_idx + 2] * keep_h / 730.0;
     }
-    c->expected = c->compute + c->preemption + c->egress + c->storage;
+    c->expected = c->compute + c->preemption + c->egress + storage;
     c->tier = policy_tier(p->rule, o->cloud);
     c->pref = policy_pref_index(p->rule, o->cloud);
     c->key = p->by_price ? c->hourly_cost : c->expected;
@@ -992,19 +991,22 @@ size_t plan_data_route(const struct plan *p, const struct plan_cand *c, char *fr
     const struct spec *s = p->spec;
     const struct egress_routes *r = &p->routes;
     const struct region *src;
+    long from_ix;
 
     from[0] = '\0';
     if (!(c->egress > 0))
         return 0;
-    if (c->data_from < 0) {
+    /* the copy it comes from: the memo of the last ranking, per region */
+    from_ix = (long)p->memo[MEMO_W * catalog_offer(p->cat, c->offer)->region_idx + 3];
+    if (from_ix < 0) {
         snprintf(from, nf, "%s/%s", s->data_cloud, s->data_region ? s->data_region : "(bucket)");
         return 0;
     }
-    src = catalog_region_at(p->cat, (size_t)c->data_from);
+    src = catalog_region_at(p->cat, (size_t)from_ix);
     snprintf(from, nf, "%s/%s", src->cloud, src->name);
     /* the chains were made while ranking (eg_between); direct moves have none */
-    if (p->memo_direct || r->via == NULL || r->cat != p->cat || !r->made[c->data_from])
+    if (p->memo_direct || r->via == NULL || r->cat != p->cat || !r->made[from_ix])
         return 0;
-    return catalog_route_hops(&r->via[(size_t)c->data_from * r->n],
+    return catalog_route_hops(&r->via[(size_t)from_ix * r->n],
                               catalog_offer(p->cat, c->offer)->region_idx, hops, max);
 }

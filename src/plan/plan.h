@@ -89,11 +89,10 @@ struct plan_cand {
     double price_hour;     /* per node, in force for this mode; committed: what
                               the commitment costs, already paid */
     double hourly_cost;    /* marginal USD per hour for the gang (0 if committed) */
-    double compute, preemption, egress, storage;
-    int32_t data_from;     /* the catalog region its data is moved from (the
-                              nearest copy); -1 = the home, not a catalog
-                              region (a bucket), or no data */
-    double expected;       /* compute + preemption + egress + storage */
+    double compute, preemption, egress;
+    double expected;       /* compute + preemption + egress + storage (the
+                              rest: plan_cand_storage; candidates are many,
+                              so the struct stays small) */
     double key;            /* expected, adjusted for preference margin */
 };
 
@@ -232,6 +231,14 @@ void *plan_to_json(const struct plan *p, int explain);
 /* The plan as `stratus plan` prints it (a header, the ranked table, and with
  * explain what was removed and why); -1 on a write error. */
 int plan_print(FILE *fp, const struct plan *p, int explain);
+/* Keeping a new replica where c runs: what its expected cost holds beyond
+ * compute, preemption and egress. */
+static inline double plan_cand_storage(const struct plan_cand *c)
+{
+    double v = c->expected - c->compute - c->preemption - c->egress;
+
+    return v > 1e-9 ? v : 0;
+}
 /* Where candidate c's data is moved from ("cloud/region", "cloud/(bucket)")
  * into from, "" when it moves none; the regions the move passes through on
  * the way (a relay: catalog_egress_routes) into hops (at most max), and

@@ -42,7 +42,7 @@ static json_t *cand_json(const struct plan *p, const struct plan_cand *c, size_t
     json_object_set_new(b, "compute", money(c->compute));
     json_object_set_new(b, "preemption", money(c->preemption));
     json_object_set_new(b, "egress", money(c->egress));
-    json_object_set_new(b, "storage", money(c->storage));
+    json_object_set_new(b, "storage", money(plan_cand_storage(c)));
     if (c->egress > 0) {
         char from[160];
         uint32_t hops[8];

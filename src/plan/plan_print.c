@@ -29,7 +29,7 @@ static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_ca
             p->alts[c->alt].speed, p->alts[c->alt].known ? ' ' : '?',
             str_money(m2, sizeof(m2), c->compute),
             str_money(m3, sizeof(m3), c->preemption),
-            str_money(m4, sizeof(m4), c->egress), str_money(m6, sizeof(m6), c->storage),
+            str_money(m4, sizeof(m4), c->egress), str_money(m6, sizeof(m6), plan_cand_storage(c)),
             str_money(m5, sizeof(m5), c->expected));
 }
 

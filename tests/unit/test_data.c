@@ -322,11 +322,11 @@ static void test_plan_prices_nearest_copy(void **state)
 
         if (strcmp(of->region, "europe-west4") == 0) {
             assert_float_equal(p.c[i].egress, 0, 1e-9);
-            assert_float_equal(p.c[i].storage, 0, 1e-9);
+            assert_float_equal(plan_cand_storage(&p.c[i]), 0, 1e-9);
             seen |= 1;
         } else if (strcmp(of->region, "us-central1") == 0) {
             assert_float_equal(p.c[i].egress, 0.02 * GB, 1e-9);
-            assert_float_equal(p.c[i].storage, GB * 0.02 * (4 + 24) / 730.0, 1e-9);
+            assert_float_equal(plan_cand_storage(&p.c[i]), GB * 0.02 * (4 + 24) / 730.0, 1e-9);
             seen |= 2;
         }
     }
@@ -337,7 +337,7 @@ static void test_plan_prices_nearest_copy(void **state)
     assert_int_equal(plan_rank(&p, cat, sp, NULL, &o, &e), 0);
     for (i = 0; i < p.n; i++) {
         assert_float_equal(p.c[i].egress, 0.09 * GB, 1e-9);
-        assert_float_equal(p.c[i].storage, GB * 0.02 * 4 / 730.0, 1e-9);
+        assert_float_equal(plan_cand_storage(&p.c[i]), GB * 0.02 * 4 / 730.0, 1e-9);
     }
     plan_free(&p);
     spec_free(sp);
