@@ -231,8 +231,11 @@ const struct commitment *catalog_commitment(const struct catalog *cat, size_t i)
  * path (same format as commitments.csv).  On error (file:line:col in e) the
  * catalog keeps the ones it had. */
 int catalog_load_commitments(struct catalog *cat, const char *path, struct err *e);
-/* Whether commitment m covers offer o (same cloud, region and instance type,
- * and zone when m names one). */
+/* Whether offer o is of commitment m's group: same cloud, region and
+ * instance type, in any zone (what the simulator's bill gives back with). */
+int catalog_commitment_in_group(const struct commitment *m, const struct offer *o);
+/* Whether commitment m covers offer o: of its group, and in its zone when m
+ * names one. */
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
 /* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
  * of its window inside that interval. */

@@ -604,10 +604,15 @@ static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
     return 0;
 }
 
-int catalog_commitment_covers(const struct commitment *m, const struct offer *o)
+int catalog_commitment_in_group(const struct commitment *m, const struct offer *o)
 {
     return m->cloud == o->cloud && m->region == o->region &&
-           m->instance_type == o->instance_type && (*m->zone == '\0' || m->zone == o->zone);
+           m->instance_type == o->instance_type;
+}
+
+int catalog_commitment_covers(const struct commitment *m, const struct offer *o)
+{
+    return catalog_commitment_in_group(m, o) && (*m->zone == '\0' || m->zone == o->zone);
 }
 
 double catalog_commitment_cost(const struct commitment *m, double from, double to)

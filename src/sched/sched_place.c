@@ -203,6 +203,13 @@ static enum mode_rule mode_rule(const struct sched *s, const struct sjob *sj)
 
 /* ---- candidates ---- */
 
+/* Does the deadline rule's mode let a job take a candidate of this mode? */
+static int mode_allows(enum mode_rule rule, int mode)
+{
+    return !((rule == MODE_ON_DEMAND_ONLY && mode == PLAN_SPOT) ||
+             (rule == MODE_SPOT_ONLY && mode != PLAN_SPOT));
+}
+
 /* Nodes of o taken by launches this step has made and not yet handed to the
  * driver: those of the pool asked for (spot or on-demand) where the driver
  * counts the two apart, else all. */
@@ -326,8 +333,7 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
     const struct offer *o = catalog_offer(s->p.cat, c->offer);
     long free_nodes;
 
-    if ((rule == MODE_ON_DEMAND_ONLY && c->mode == PLAN_SPOT) ||
-        (rule == MODE_SPOT_ONLY && c->mode != PLAN_SPOT))
+    if (!mode_allows(rule, c->mode))
         return NOT_DEADLINE;
     if (blocked(s, o))
         return NOT_BLOCKED;
@@ -421,13 +427,10 @@ static struct sjob *victim(struct sched *s, const struct sjob *sj, enum mode_rul
              * candidate its mode rule allows, or, where the driver does not
              * tell spot from on-demand nodes, any (else the victim would be
              * stopped for nothing, and relaunch, and be stopped again) */
-            if (rule == MODE_ON_DEMAND_ONLY ? c->mode == PLAN_SPOT
-                : rule == MODE_SPOT_ONLY    ? c->mode != PLAN_SPOT
-                                            : 0)
-                continue;
-            if (c->mode != PLAN_SPOT &&
-                (c->mode == PLAN_COMMITTED ||
-                 driver_modes_apart(s->p.driver, o->cloud, o->region, o->zone)))
+            if (!mode_allows(rule, c->mode) ||
+                (c->mode != PLAN_SPOT &&
+                 (c->mode == PLAN_COMMITTED ||
+                  driver_modes_apart(s->p.driver, o->cloud, o->region, o->zone))))
                 continue;
             if (strcmp(o->cloud, v->att.cloud) == 0 && strcmp(o->region, v->att.region) == 0 &&
                 strcmp(o->zone, v->att.zone) == 0 &&
@@ -926,8 +929,7 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
         if (c == pick || c->mode == PLAN_COMMITTED || c->tier > pick->tier ||
             (best != NULL && c->key >= best->key) ||
             !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
-            (rule == MODE_ON_DEMAND_ONLY && c->mode == PLAN_SPOT) ||
-            (rule == MODE_SPOT_ONLY && c->mode != PLAN_SPOT) ||
+            !mode_allows(rule, c->mode) ||
             blocked(s, catalog_offer(s->p.cat, c->offer)) ||
             avoided(sj, catalog_offer(s->p.cat, c->offer)) ||
             own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes)

@@ -283,24 +283,18 @@ static void count_demand(struct bw *w, uint32_t job, uint32_t offer, int nodes)
     }
 }
 
-/* Is o of commitment m's group: its cloud, region and instance type, in any
- * zone?  The simulator bills commitments per group (sim.c: the committed
- * nodes committed attempts leave free cover on-demand node-hours of the
- * group, whatever their zone and however large the gang), so the program
- * lets every on-demand candidate of a group use the group's committed
- * nodes at no cost. */
-static int commit_group(const struct commitment *m, const struct offer *o)
-{
-    return m->cloud == o->cloud && m->region == o->region &&
-           m->instance_type == o->instance_type;
-}
-
+/* Is o in some commitment's group (catalog_commitment_in_group)?  The
+ * simulator bills commitments per group (sim.c: the committed nodes
+ * committed attempts leave free cover on-demand node-hours of the group,
+ * whatever their zone and however large the gang), so the program lets
+ * every on-demand candidate of a group use the group's committed nodes at
+ * no cost. */
 static int has_commit_group(const struct catalog *cat, const struct offer *o)
 {
     size_t i;
 
     for (i = 0; i < catalog_ncommitments(cat); i++)
-        if (commit_group(catalog_commitment(cat, i), o))
+        if (catalog_commitment_in_group(catalog_commitment(cat, i), o))
             return 1;
     return 0;
 }
@@ -334,7 +328,7 @@ static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
             (*out)[n++] = c;
             count_demand(w, job, c.offer, holds * p->c[k].nodes);
             /* on demand in a commitment's group: its committed nodes too
-             * (commit_group), even where the plan offers none (a gang
+             * (has_commit_group), even where the plan offers none (a gang
              * larger than one commitment, another zone) */
             if (c.mode == PLAN_ONDEMAND &&
                 has_commit_group(in->cat, catalog_offer(in->cat, c.offer))) {
@@ -632,7 +626,7 @@ static void commit_capacity(struct bw *w, struct bpool *pl, const struct offer *
         double a = m->start > 0 ? fmax(0, m->start - w->in->t0) : 0;
         double z = m->end > 0 ? m->end - w->in->t0 : INFINITY;
 
-        if (!commit_group(m, o) || z <= a)
+        if (!catalog_commitment_in_group(m, o) || z <= a)
             continue; /* every commitment of the group, whatever its zone */
         integrate(w, pl->cap, a, fmin(z, H), m->count);
         pl->usable |= z > a;
@@ -697,8 +691,8 @@ static int key_shared(const struct bw *w, uint32_t offer)
     for (i = 0; i < n; i++) {
         const struct offer *x = catalog_offer(cat, i);
 
-        if (i != offer && x->region_idx == o->region_idx && strcmp(x->zone, o->zone) == 0 &&
-            strcmp(x->instance_type, o->instance_type) == 0)
+        if (i != offer && x->region_idx == o->region_idx && x->zone == o->zone &&
+            x->instance_type == o->instance_type) /* interned */
             return 1;
     }
     return 0;

@@ -1238,6 +1238,7 @@ static int alts_expand(struct ctx *c, const struct ynode *at, const struct rpart
                        const struct rpart *a, size_t *cap, struct err *e)
 {
     const struct rpart *src = a && (a->set & RP_ACC) ? a : b;
+    const struct rpart *loc = a && a->locset ? a : b; /* where the location was given */
     size_t n = src->naccs ? src->naccs : 1;
     struct spec *s = c->s;
 
@@ -1251,9 +1252,9 @@ static int alts_expand(struct ctx *c, const struct ynode *at, const struct rpart
                         SPEC_MAX_ALTERNATIVES);
         res_fill(&r, b, a, acc);
         r.line = acc && src->naccs > 1 ? acc->at->line : a ? a->line : b->line;
-        if ((a && a->locset ? a : b)->locat != NULL) {
-            r.loc_line = (a && a->locset ? a : b)->locat->line;
-            r.loc_col = (a && a->locset ? a : b)->locat->col;
+        if (loc->locat != NULL) {
+            r.loc_line = loc->locat->line;
+            r.loc_col = loc->locat->col;
         }
         if (r.cloud && cloud_unschedulable(r.cloud)) {
             free(r.cloud);
