@@ -47,6 +47,11 @@ by = {r["policy"]: r for r in rs}
 if "stratus" in by and "spot-else-ondemand" in by:
     print(f'stratus / spot-else-ondemand: {by["stratus"]["cost"] / by["spot-else-ondemand"]["cost"]:.3f};'
           f' stratus / cbl-greedy: {by["stratus"]["cost"] / by.get("cbl-greedy", by["stratus"])["cost"]:.3f}')
+if any("commitment_use" in r for r in rs):
+    print("committed node-hours that ran work (of " +
+          f'{rs[0]["commitment_use"]["node_hours"]:,.0f}): ' +
+          ", ".join(f'{r["policy"]} {100 * r["commitment_use"]["utilisation"]:.1f}%'
+                    for r in rs if "commitment_use" in r))
 print("\nThe README's table:\n")
 print("| policy | cost | / bound | compute | lost work | egress | storage | commitments | Azure | GCP | OCI | AWS | preemptions | mean JCT | deadline misses | spot |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

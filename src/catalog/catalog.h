@@ -239,6 +239,8 @@ int catalog_commitment_in_group(const struct commitment *m, const struct offer *
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
 /* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
  * of its window inside that interval. */
+/* The node-hours m holds within [from, to] (unix seconds). */
+double catalog_commitment_hours(const struct commitment *m, double from, double to);
 double catalog_commitment_cost(const struct commitment *m, double from, double to);
 /* The quota that limits accelerator use at (cloud, region), or NULL. */
 const struct quota *catalog_quota(const struct catalog *cat, const char *cloud,

@@ -615,12 +615,17 @@ int catalog_commitment_covers(const struct commitment *m, const struct offer *o)
     return catalog_commitment_in_group(m, o) && (*m->zone == '\0' || m->zone == o->zone);
 }
 
-double catalog_commitment_cost(const struct commitment *m, double from, double to)
+double catalog_commitment_hours(const struct commitment *m, double from, double to)
 {
     double a = m->start > from ? m->start : from;
     double z = m->end > 0 && m->end < to ? m->end : to;
 
-    return z > a ? m->count * m->price_hour * (z - a) / 3600.0 : 0;
+    return z > a ? m->count * (z - a) / 3600.0 : 0;
+}
+
+double catalog_commitment_cost(const struct commitment *m, double from, double to)
+{
+    return m->price_hour * catalog_commitment_hours(m, from, to);
 }
 
 int catalog_load_commitments(struct catalog *cat, const char *path, struct err *e)

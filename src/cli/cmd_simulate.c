@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,16 +85,17 @@ static const struct sim_policy sim_policies[] = {
     /* name, pol, deadline_rule, by_price, displace, ondemand_only, only_cloud, teams,
      * data_gravity (the baselines move a job's data from its home whenever an
      * attempt runs away from the region the one before ran in), patience
-     * (the policy rules' patience: docs/patience.md) */
-    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1},
-    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0, 0, 0},
-    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0, 0},
-    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0, 0},
-    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0, 1, 0},
+     * (the policy rules' patience: docs/patience.md), commit_backfill
+     * (docs/commitments.md) */
+    {"stratus", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1, 1},
+    {"azure-ondemand", NULL, 0, 1, 0, 1, "azure", 0, 0, 0, 0},
+    {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0, 0, 0},
+    {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0, 0, 0},
+    {"cbl-greedy", NULL, SCHED_DEADLINE_GREEDY, 0, 1, 0, NULL, 0, 1, 0, 1},
     /* stratus without teams: first come, first served (within priority), no
      * quota; with --teams, `stratus` admits by the teams and this is the
      * baseline it is compared against */
-    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1},
+    {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1, 1},
 };
 
 struct sim_args {
@@ -252,6 +254,18 @@ static json_t *cost_split_json(const struct sim_result *r)
     return o;
 }
 
+/* The commitments' node-hours over the study and the share that ran work. */
+static json_t *commit_use_json(const struct sim_result *r)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "node_hours", json_real(r->commit_node_h));
+    json_object_set_new(o, "used_node_hours", json_real(r->commit_used_h));
+    json_object_set_new(o, "utilisation",
+                        json_real(r->commit_node_h > 0 ? r->commit_used_h / r->commit_node_h : 0));
+    return o;
+}
+
 /* The offline bound among the results, or NULL. */
 static const struct sim_result *find_bound(const struct sim_result *res, size_t n)
 {
@@ -308,24 +322,27 @@ static void print_split(const struct sim_result *res, size_t n)
     char m[4][32];
     size_t i;
 
-    printf("\n%-18s %14s %14s %14s %14s\n", "COST SPLIT", "COMPUTE", "LOST-WORK", "EGRESS",
-           "COMMITMENTS");
+    printf("\n%-18s %14s %14s %14s %14s %10s\n", "COST SPLIT", "COMPUTE", "LOST-WORK",
+           "EGRESS", "COMMITMENTS", "COMMIT-USE");
     for (i = 0; i < n; i++) {
         const struct sim_result *r = &res[i];
+        double use = r->commit_node_h > 0 ? 100 * r->commit_used_h / r->commit_node_h : 0;
 
         if (r->lower_bound) {
-            printf("%-18s %14s %14s %14s %14s\n", r->name,
+            printf("%-18s %14s %14s %14s %14s %9.1f%%\n", r->name,
                    str_money(m[0], sizeof(m[0]), r->cost - r->commit_cost), "-", "-",
-                   str_money(m[3], sizeof(m[3]), r->commit_cost));
+                   str_money(m[3], sizeof(m[3]), r->commit_cost), use);
             continue;
         }
-        printf("%-18s %14s %14s %14s %14s\n", r->name,
+        printf("%-18s %14s %14s %14s %14s %9.1f%%\n", r->name,
                str_money(m[0], sizeof(m[0]),
                          r->cost - r->lost_cost - r->egress_cost - r->commit_cost),
                str_money(m[1], sizeof(m[1]), r->lost_cost),
                str_money(m[2], sizeof(m[2]), r->egress_cost),
-               str_money(m[3], sizeof(m[3]), r->commit_cost));
+               str_money(m[3], sizeof(m[3]), r->commit_cost), use);
     }
+    printf("(COMMIT-USE: of the node-hours committed over the study, the share that ran "
+           "work)\n");
 }
 
 /* Each team's share and wait under each policy (--teams). */
@@ -396,6 +413,8 @@ static json_t *result_json(const struct sim_result *r, const struct sim_result *
     json_object_set_new(o, "cost_by_cloud", by);
     json_object_set_new(o, "jobs", json_integer((json_int_t)r->njobs));
     json_object_set_new(o, "failed", json_integer((json_int_t)r->failed));
+    if (r->commit_node_h > 0)
+        json_object_set_new(o, "commitment_use", commit_use_json(r));
     if (!r->lower_bound)
         json_object_set_new(o, "teams", teams_json(r));
     if (r->lower_bound) {
@@ -593,10 +612,14 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
                     bin.nnarrowed < sizeof(narrowed) / sizeof(narrowed[0]))
                     narrowed[bin.nnarrowed++] = sim_policies[u].only_cloud;
         bin.narrowed = narrowed;
-        if (sim_offline_bound(&bin, org, end_s, &res[i], &e) != 0)
+        if (sim_offline_bound(&bin, org, end_s, &res[i], &e) != 0) {
             rc = cli_fail(&e);
-        else
+        } else {
             sim_charge_commitments(in, end_s, &res[i]);
+            /* the program's committed pools reach to the end of its last
+             * bucket, past the window the fixed cost is charged over */
+            res[i].commit_used_h = fmin(res[i].commit_used_h, res[i].commit_node_h);
+        }
     }
     free(list);
     return rc;

@@ -52,6 +52,7 @@ void sched_config_default(struct sched_config *c)
     c->data_gravity = 1;
     c->data_ttl_s = PLAN_DATA_TTL_H * 3600.0;
     c->patience = 1;
+    c->commit_backfill = 1;
 }
 
 /* ---- jobs in memory ---- */
@@ -1425,6 +1426,7 @@ void sched_close(struct sched *s)
     free(s->sync_ev);
     free(s->resv);
     free(s->commit_used);
+    free(s->commit_od);
     free(s->own_nodes);
     sched_patience_reset(s);
     free(s->parked);

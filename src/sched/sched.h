@@ -61,6 +61,11 @@ struct sched_config {
                                    waits for a cheaper place its own
                                    controller's jobs hold; sched_place.c);
                                    0 = never wait (the baselines) */
+    int commit_backfill;        /* a job that would take spot takes free
+                                   committed nodes no on-demand attempt needs,
+                                   and gives them back when one does
+                                   (sched_place.c); 0 = committed nodes only
+                                   for jobs that would pay on demand */
 };
 
 /* How jobs with a deadline choose between spot and on-demand (the rules of

@@ -48,6 +48,10 @@ struct sjob {
     unsigned long await_prices;
     struct dset *own;           /* the live copies of its own data (sched_data.c);
                                    NULL = none known */
+    int backfill;               /* its live attempt is on committed nodes it
+                                   took in place of spot: given back when an
+                                   on-demand attempt needs them (not kept
+                                   across a restart) */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -110,6 +114,10 @@ struct sched {
                                    (counted from the jobs at each placement
                                    round, then kept up by create_attempt) */
     size_t commit_used_cap;
+    long *commit_od;            /* ... and of live on-demand attempts there (the
+                                   nodes the commitment's bill covers first) */
+    const struct plan_cand *backfill_pick; /* first_usable's last pick was
+                                   committed nodes in place of spot */
     long *own_nodes;            /* per catalog offer x {on demand, spot}: nodes
                                    of this controller's live attempts (valid
                                    when own_valid; sched_place.c, patience) */

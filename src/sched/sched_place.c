@@ -269,17 +269,24 @@ static void commit_count(struct sched *s)
 
     if (n == 0)
         return;
-    s->commit_used = xgrow(s->commit_used, &s->commit_used_cap, n, sizeof(long));
+    if (s->commit_used_cap < n) {
+        size_t cap = s->commit_used_cap;
+
+        s->commit_used = xgrow(s->commit_used, &s->commit_used_cap, n, sizeof(long));
+        s->commit_od = xgrow(s->commit_od, &cap, n, sizeof(long));
+    }
     memset(s->commit_used, 0, n * sizeof(long));
+    memset(s->commit_od, 0, n * sizeof(long));
     for (i = 0; i < s->njobs; i++) {
         const struct sjob *sj = s->jobs[i];
 
         if (sj->j.cur_attempt == 0 || sj->att.state == ATT_ENDED ||
-            sj->att.mode != PLAN_COMMITTED)
+            sj->att.mode == PLAN_SPOT)
             continue;
         for (k = 0; k < n; k++)
             if (same_key(catalog_commitment(s->p.cat, k), &sj->att))
-                s->commit_used[k] += sj->att.nodes;
+                (sj->att.mode == PLAN_COMMITTED ? s->commit_used : s->commit_od)[k] +=
+                    sj->att.nodes;
     }
 }
 
@@ -303,8 +310,28 @@ static long commit_free(const struct sched *s, const struct offer *o)
     return cap - used;
 }
 
-/* A new committed attempt of `nodes` on offer o: count it at once. */
-static void commit_take(struct sched *s, const struct offer *o, long nodes)
+/* Committed nodes free for o that no live on-demand attempt of its group
+ * needs (the bill covers those first, so backfill leaves them alone);
+ * below 0, the on-demand nodes the commitment does not cover.  0 where no
+ * commitment covers o. */
+static long commit_spare(const struct sched *s, const struct offer *o)
+{
+    size_t k, n = catalog_ncommitments(s->p.cat);
+    long f = commit_free(s, o);
+
+    for (k = 0; k < n; k++) {
+        const struct commitment *m = catalog_commitment(s->p.cat, k);
+
+        if (m->cloud == o->cloud && m->region == o->region &&
+            m->instance_type == o->instance_type)
+            return f - s->commit_od[k]; /* the same for every commitment of the key */
+    }
+    return f;
+}
+
+/* A new attempt of `nodes` on offer o, committed or on demand: count it at
+ * once. */
+static void commit_take(struct sched *s, const struct offer *o, long nodes, int committed)
 {
     size_t k, n = catalog_ncommitments(s->p.cat);
 
@@ -313,7 +340,7 @@ static void commit_take(struct sched *s, const struct offer *o, long nodes)
 
         if (m->cloud == o->cloud && m->region == o->region &&
             m->instance_type == o->instance_type)
-            s->commit_used[k] += nodes;
+            (committed ? s->commit_used : s->commit_od)[k] += nodes;
     }
 }
 
@@ -393,16 +420,132 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes, c->mode == PLAN_SPOT);
-    if (c->mode == PLAN_COMMITTED)
-        commit_take(s, o, c->nodes);
+    sj->backfill = c == s->backfill_pick;
+    if (c->mode != PLAN_SPOT)
+        commit_take(s, o, c->nodes, c->mode == PLAN_COMMITTED);
     sched_quota_add(s, sj, o, c->nodes);
     sched_act(s, ACT_LAUNCH, a->id, sj);
-    return sched_transition(s, sj, JOB_PROVISIONING, e,
-                            "launching attempt %d on %s/%s%s%s: %d x %s %s at $%.2f/node-h "
-                            "(rank %zu, expected $%.2f)",
-                            a->n, a->cloud, a->region, *a->zone ? "/" : "", a->zone, a->nodes,
-                            a->instance_type, plan_mode_name(a->mode), a->price_hour,
-                            rank, c->expected);
+    rc = sched_transition(s, sj, JOB_PROVISIONING, e,
+                          "launching attempt %d on %s/%s%s%s: %d x %s %s at $%.2f/node-h "
+                          "(rank %zu, expected $%.2f)",
+                          a->n, a->cloud, a->region, *a->zone ? "/" : "", a->zone, a->nodes,
+                          a->instance_type, plan_mode_name(a->mode), a->price_hour, rank,
+                          c->expected);
+    return rc;
+}
+
+/* ---- backfill on committed nodes ----
+ *
+ * Committed nodes are paid for whether they run or not.  A job whose first
+ * choice without them is spot takes free ones that no on-demand attempt of
+ * the commitment's group needs (commit_spare) rather than pay for spot
+ * (first_usable): backfill.  It gives them back when a job that would pay
+ * on demand needs them: one whose plan has committed nodes that backfill
+ * holds waits a step for them (reclaim_for), and an on-demand attempt
+ * launched in the group takes back what it needs to be covered by the bill
+ * (reclaim_cover).  A backfill attempt given back is stopped and placed
+ * again from its last checkpoint, on spot as it would have been.  Which
+ * attempts are backfill is kept in memory only: after a restart they stay
+ * until they end, as committed attempts. */
+
+/* Is b running a backfill attempt in o's group? */
+static int backfills(const struct sjob *b, const struct offer *o)
+{
+    return b->backfill && b->j.cur_attempt != 0 && b->att.state == ATT_RUNNING &&
+           b->att.mode == PLAN_COMMITTED && strcmp(b->att.cloud, o->cloud) == 0 &&
+           strcmp(b->att.region, o->region) == 0 &&
+           strcmp(b->att.instance_type, o->instance_type) == 0;
+}
+
+/* Nodes of o's group that backfill attempts hold. */
+static long backfill_held(const struct sched *s, const struct offer *o)
+{
+    long n = 0;
+    size_t i;
+
+    for (i = 0; i < s->njobs; i++)
+        n += backfills(s->jobs[i], o) ? s->jobs[i]->att.nodes : 0;
+    return n;
+}
+
+/* Stop the newest backfill attempts of o's group, for sj, until `need`
+ * nodes are given back or none is left. */
+static int give_back(struct sched *s, const struct sjob *sj, const struct offer *o, long need,
+                     struct err *e)
+{
+    size_t i;
+    int rc;
+
+    while (need > 0) {
+        struct sjob *v = NULL;
+        long nodes;
+
+        for (i = 0; i < s->njobs; i++)
+            if (backfills(s->jobs[i], o) &&
+                (v == NULL || s->jobs[i]->att.launched_at > v->att.launched_at))
+                v = s->jobs[i];
+        if (v == NULL)
+            break;
+        nodes = v->att.nodes;
+        v->backfill = 0;
+        if ((rc = sched_end_attempt(s, v, ATT_END_DISPLACED, -1, 0, e)) != 0 ||
+            (rc = sched_recover(s, v, 0, e,
+                                "committed nodes given back to job %lld (%s), which would "
+                                "pay on demand",
+                                (long long)sj->j.id, sj->j.name)) != 0)
+            return rc;
+        /* placed again once its nodes are gone, not in this same step */
+        v->j.next_try_at = s->now + sched_cfg_at(s, o->cloud, o->region)->backoff_base_s;
+        commit_take(s, o, -nodes, 1);
+        need -= nodes;
+    }
+    return 0;
+}
+
+/* sj, about to launch on demand (pick), has committed nodes in its plan
+ * that backfill holds: give them back and launch sj on them (*waits = 1,
+ * placed or waiting).  The first such candidate in the plan's order. */
+static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, int *waits,
+                       struct err *e)
+{
+    size_t k;
+
+    *waits = 0;
+    for (k = 0; k < s->plan.n; k++) {
+        const struct plan_cand *c = &s->plan.c[k];
+        const struct offer *o = catalog_offer(s->p.cat, c->offer);
+        long free_nodes;
+
+        if (c->mode != PLAN_COMMITTED || !mode_allows(rule, c->mode) || blocked(s, o) ||
+            avoided(sj, o))
+            continue;
+        free_nodes = commit_free(s, o);
+        if (free_nodes >= c->nodes || free_nodes + backfill_held(s, o) < c->nodes)
+            continue;
+        *waits = 1;
+        if (give_back(s, sj, o, c->nodes - free_nodes, e) != 0)
+            return e->code;
+        /* take them now, before a backfill job does (the stops go to the
+         * driver first); if the driver has no room until they are gone,
+         * next step */
+        if (unusable(s, sj, c, rule, 1) == USE_OK)
+            return create_attempt(s, sj, c, k + 1, e);
+        sj->j.next_try_at = 0;
+        return sched_log(s, sj, "reclaim", e,
+                         "committed nodes on %s/%s given back by backfill: taking them next",
+                         o->cloud, o->region);
+    }
+    return 0;
+}
+
+/* An on-demand attempt just launched on o: take back from backfill what
+ * the commitment's bill needs to cover the group's on-demand nodes. */
+static int reclaim_cover(struct sched *s, const struct sjob *sj, const struct offer *o,
+                         struct err *e)
+{
+    long need = -commit_spare(s, o);
+
+    return need > 0 ? give_back(s, sj, o, need, e) : 0;
 }
 
 /* ---- displacement ---- */
@@ -537,6 +680,7 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
         memset(counts, 0, NOT__N * sizeof(*counts));
         rule = MODE_ANY;
     }
+    s->backfill_pick = NULL;
     /* First pass honours eager-next-region; the second drops it rather than wait. */
     for (pass = 0; pass < 2; pass++) {
         const struct plan_cand *committed = NULL;
@@ -551,11 +695,17 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
             /* Committed nodes stand in for on-demand ones, where they save
              * the whole price: a job whose first choice without them is spot
              * takes the spot, and leaves them to one that would pay on demand
-             * (a service's replica is counted once asked: it takes them). */
+             * (a service's replica is counted once asked: it takes them) --
+             * unless no on-demand attempt needs them now (backfill): then it
+             * takes them, and gives them back when one does (reclaim). */
             if (u == USE_OK && c->mode == PLAN_COMMITTED && sj->j.service_id == 0) {
                 committed = c;
                 continue;
             }
+            if (u == USE_OK && committed != NULL && c->mode == PLAN_SPOT &&
+                s->p.cfg.commit_backfill &&
+                commit_spare(s, catalog_offer(s->p.cat, committed->offer)) >= committed->nodes)
+                return s->backfill_pick = committed;
             if (u == USE_OK)
                 return committed != NULL && c->mode != PLAN_SPOT ? committed : c;
             if (pass == 0)
@@ -969,7 +1119,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
     double left;
     struct sjob *v;
     char why[480];
-    int rc;
+    int rc, od_payer;
 
     s->quota_why[0] = '\0';
     s->quota_victim = NULL;
@@ -1000,10 +1150,26 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         return sched_transition(s, sj, JOB_FAILED, e, "cannot be placed: %s", e->msg);
     sj->waiting = 0;
     sj->awaits = 0;
+    /* a job that can only pay on demand takes committed nodes back from
+     * backfill (one that may take spot leaves them: the backfill job would
+     * then pay what it saves) */
+    od_payer = pick != NULL && pick->mode == PLAN_ONDEMAND && s->p.cfg.commit_backfill &&
+               catalog_ncommitments(s->p.cat) > 0 &&
+               (rule == MODE_ON_DEMAND_ONLY || !plan_has_spot(&s->plan));
+    if (od_payer) {
+        int waits;
+
+        if ((rc = reclaim_for(s, sj, rule, &waits, e)) != 0 || waits)
+            return rc;
+    }
     if (pick != NULL && (better = worth_waiting(s, sj, rule, pick, &left)) != NULL)
         return wait_for_cheaper(s, sj, better, left, e);
-    if (pick != NULL)
-        return create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
+    if (pick != NULL) {
+        rc = create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
+        return rc == 0 && od_payer
+                   ? reclaim_cover(s, sj, catalog_offer(s->p.cat, pick->offer), e)
+                   : rc;
+    }
     if (s->quota_victim != NULL)
         return sched_reclaim(s, sj, s->quota_victim, e);
     if (counts[NOT_QUOTA] == 0 && s->p.cfg.preempt_lower_priority &&

@@ -697,10 +697,11 @@ static int read_top(const struct cctx *x, const struct ynode *root, struct err *
 {
     static const char *const keys[] = {"listen",   "store",   "catalog",   "max_body",
                                        "displace", "drivers", "state_dir", "lease",
-                                       NULL};
+                                       "commit_backfill", NULL};
     const struct ynode *store = ymap_get(root, "store"), *cat = ymap_get(root, "catalog");
     const struct ynode *body = ymap_get(root, "max_body"),
-                       *disp = ymap_get(root, "displace");
+                       *disp = ymap_get(root, "displace"),
+                       *backfill = ymap_get(root, "commit_backfill");
     const struct ynode *drivers = ymap_get(root, "drivers");
     const struct ynode *sdir = ymap_get(root, "state_dir"), *lease = ymap_get(root, "lease");
     int rc = ymap_check_keys(x->d, root, keys, "the server configuration", e);
@@ -716,6 +717,8 @@ static int read_top(const struct cctx *x, const struct ynode *root, struct err *
                        e);
     if (rc == 0 && disp != NULL)
         rc = yget_bool(x->d, disp, "displace", &x->c->displace, e);
+    if (rc == 0 && backfill != NULL)
+        rc = yget_bool(x->d, backfill, "commit_backfill", &x->c->commit_backfill, e);
     if (rc == 0 && sdir != NULL)
         rc = read_path(x, sdir, "state_dir", &x->c->state_dir, e);
     if (rc == 0 && lease != NULL)
@@ -742,6 +745,7 @@ static int load_file(const char *path, const char *home, const struct catalog *c
     c->max_body = DEFAULT_MAX_BODY;
     c->lease_s = SRV_LEASE_DEFAULT_S;
     c->displace = getenv("STRATUS_NO_DISPLACE") == NULL;
+    c->commit_backfill = 1;
     if (rc == 0 && d.root != NULL && !ynode_is_null(d.root))
         rc = yexpect(&d, d.root, Y_MAP, "the server configuration", e);
     if (rc == 0)
@@ -795,6 +799,7 @@ static struct srv_conf *conf_new(const char *home)
     c->store_path = xasprintf("%s/stratus.db", home);
     c->max_body = DEFAULT_MAX_BODY;
     c->displace = getenv("STRATUS_NO_DISPLACE") == NULL;
+    c->commit_backfill = 1;
     c->drivers = xcalloc(1, sizeof(*c->drivers));
     c->ndrivers = 1;
     return c;
@@ -910,6 +915,7 @@ void srv_conf_sched_config(const struct srv_conf *c, struct sched_config *out)
 
     sched_config_default(out);
     out->preempt_lower_priority = c->displace;
+    out->commit_backfill = c->commit_backfill;
     if (c->ndrivers == 0)
         return;
     /* the timing of "anywhere": the driver bound to "*", else the first */

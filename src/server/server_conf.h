@@ -54,6 +54,8 @@ struct srv_conf {
     size_t ndrivers;
     size_t max_body;         /* request body limit, bytes (default 1 MiB) */
     int displace;            /* displace lower-priority spot jobs (default 1) */
+    int commit_backfill;     /* spot work backfills committed nodes (default 1;
+                                sched_config.commit_backfill) */
     char *state_dir;         /* the drivers' state and checkpoints; NULL = the
                                 home's state/<store id> (servers sharing a
                                 store share it: docs/ha.md) */

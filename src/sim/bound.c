@@ -1249,6 +1249,7 @@ static void add_spend(const struct bw *w, struct sim_result *res, int cloud, int
 
 static void collect(const struct bw *w, const struct lp *L, struct sim_result *res)
 {
+    size_t i, k, b;
     int j;
 
     /* Columns left out could each lower the optimum by at most their
@@ -1264,6 +1265,11 @@ static void collect(const struct bw *w, const struct lp *L, struct sim_result *r
         res->cost_by_cloud[L->col_cloud[j]] += usd;
         add_spend(w, res, L->col_cloud[j], L->col_bucket[j], usd);
     }
+    for (i = 0; i < w->ntypes; i++) /* node-hours on committed nodes */
+        for (k = 0; k < w->types[i].nc; k++)
+            for (b = 0; w->cand[w->types[i].c0 + k].mode == PLAN_COMMITTED && b <= w->last; b++)
+                if ((j = L->xcol[i][k * (w->last + 1) + b]) != 0)
+                    res->commit_used_h += glp_get_col_prim(L->P, j);
     res->lp_rows = (size_t)glp_get_num_rows(L->P);
     res->lp_cols = (size_t)L->ncols;
     res->lp_rounds = L->rounds;

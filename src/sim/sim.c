@@ -591,18 +591,23 @@ static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_re
         }
         qsort(ev, ne, sizeof(*ev), cmp_ev);
         for (k = 0; k < ne; k++) {
-            double f;
+            double f, K;
 
             used += ev[k].used;
             od += ev[k].od;
             if (k + 1 < ne && ev[k + 1].t == ev[k].t)
                 continue; /* every change at one instant first */
-            f = od > 1e-9 ? fmin(1, fmax(0, cov_nodes(in, cv, g, ev[k].t) - used) / od) : 0;
+            K = cov_nodes(in, cv, g, ev[k].t);
+            f = od > 1e-9 ? fmin(1, fmax(0, K - used) / od) : 0;
             times[nt] = ev[k].t;
             F[nt] = acc;
             rate[nt] = f;
-            if (k + 1 < ne)
+            if (k + 1 < ne) {
                 acc += f * (ev[k + 1].t - ev[k].t);
+                /* committed nodes at work: their own attempts and the
+                 * on-demand nodes they cover */
+                res->commit_used_h += fmin(K, used + f * od) * (ev[k + 1].t - ev[k].t) / 3600;
+            }
             nt++;
         }
         for (i = 0; i < cv->n; i++) {
@@ -856,6 +861,7 @@ static void config_for(const struct sim_input *in, const struct sim_policy *pol,
     c->deadline_check_s = 60;
     c->data_gravity = pol->data_gravity;
     c->patience = pol->patience;
+    c->commit_backfill = pol->commit_backfill;
 }
 
 int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim_result *res,
@@ -933,6 +939,7 @@ void sim_charge_commitments(const struct sim_input *in, double end_s, struct sim
         const struct commitment *m = catalog_commitment(in->cat, i);
         double c = catalog_commitment_cost(m, in->t0, in->t0 + end);
 
+        res->commit_node_h += catalog_commitment_hours(m, in->t0, in->t0 + end);
         res->commit_cost += c;
         res->cost += c;
         res->cost_by_cloud[cloud_index(m->cloud)] += c;

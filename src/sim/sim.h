@@ -61,6 +61,8 @@ struct sim_policy {
                                nearest copy (sched_config.data_gravity) */
     int patience;           /* honour the policy rules' patience
                                (sched_config.patience) */
+    int commit_backfill;    /* committed nodes backfilled with spot work and
+                               given back (sched_config.commit_backfill) */
 };
 
 #define SIM_MAX_TEAMS 16    /* teams reported apart; more go to "(other)" */
@@ -89,6 +91,11 @@ struct sim_result {
                                (sim_charge_commitments) */
     double commit_covered;  /* on-demand node-hours the commitments covered, at
                                their list price: taken off cost (sim.c) */
+    double commit_node_h;   /* node-hours the commitments hold over the study
+                               window (sim_charge_commitments) */
+    double commit_used_h;   /* of them, node-hours that ran work: committed
+                               attempts and the on-demand nodes they covered
+                               (the bound: its committed columns) */
     double gpu_hours, lost_gpu_hours, spot_gpu_hours;
     long preemptions;
     double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;

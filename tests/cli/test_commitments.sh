@@ -52,11 +52,16 @@ run 0 "${SIM[@]}" --commitments "$TMP/c.csv" --keep-stores "$TMP/st2" --json \
   fail "the cost split adds up to the cost: $OUT"
 [ "$(json 'all(r["cost"] >= j[3]["cost"] - 1e-6 for r in j)')" = True ] || fail "the bound stays below every run: $OUT"
 ok "simulate --commitments: the fixed cost apart, the same for every run and the bound"
+echo "$OUT" >"$TMP/sim2.json"
+[ "$(json 'len(set(round(r["commitment_use"]["node_hours"], 6) for r in j)) == 1')" = True ] ||
+  fail "every run and the bound hold the same committed node-hours: $OUT"
+[ "$(json 'all(0 < r["commitment_use"]["used_node_hours"] <= r["commitment_use"]["node_hours"] + 1e-9 and abs(r["commitment_use"]["utilisation"] * r["commitment_use"]["node_hours"] - r["commitment_use"]["used_node_hours"]) < 1e-6 for r in j)')" = True ] ||
+  fail "commitment use: some, at most what is committed: $OUT"
 
 # The runs used the committed nodes, never more at once than committed, at no
 # marginal cost.
 python3 - "$TMP/st2" "$ND" <<'PY' || fail "committed attempts"
-import sqlite3, sys
+import json, sqlite3, sys
 d, nd = sys.argv[1], int(sys.argv[2])
 for pol in ("stratus", "azure-ondemand", "spot-else-ondemand"):
     db = sqlite3.connect(f"{d}/{pol}.db")
@@ -71,12 +76,18 @@ for pol in ("stratus", "azure-ondemand", "spot-else-ondemand"):
         top = max(top, cur)
     assert top <= nd, f"{pol}: {top} committed nodes at once, {nd} committed"
     assert all(abs(c - g) < 1e-9 for a, e, n, c, g in rows), f"{pol}: committed compute is prepaid"
+    # the committed nodes at work include at least the committed attempts' own runs
+    own = db.execute("select sum(nodes * (ended_at - running_at)) / 3600.0 from attempts "
+                     "where mode = 2 and running_at > 0").fetchone()[0]
+    use = [r for r in json.load(open(f"{d}/../sim2.json")) if r["policy"] == pol][0]["commitment_use"]
+    assert own <= use["used_node_hours"] + 1e-6, f"{pol}: {own} committed node-hours ran, {use} said"
 PY
 ok "simulate --commitments: every policy uses the committed nodes, never more than committed"
 
 run 0 "${SIM[@]}" --commitments "$TMP/c.csv" --policies azure-ondemand,offline-bound
 has "$OUT" "COMMITMENTS"
 has "$OUT" "COST SPLIT"
+has "$OUT" "COMMIT-USE"
 ok "simulate --commitments: the table's cost split"
 
 # Bad input.

@@ -275,7 +275,7 @@ static void test_overflow_only_when_full(void **state)
                                    "    spot: forbid\n";
     static const struct sim_event stockout[] = {
         {1800, "stockout", "azure/eastus 3600"}};
-    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1};
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
     struct policy *pol = NULL;
     struct sim_result r;
     struct world w;
@@ -353,7 +353,7 @@ static void test_overflow_bound_holds_within_a_step(void **state)
 #undef RULES
     static const char spot_trace[] = "time_s,location,instance_type,preempted\n"
                                      "0,azure/eastus,az8s,1\n3000,azure/eastus,az8s,0\n";
-    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1};
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
     struct trace spot;
 
     (void)state;
@@ -468,6 +468,48 @@ static void test_committed_nodes(void **state)
     world_close(&w);
 }
 
+/* How much of the committed node-hours ran work.  One committed node of
+ * gcp8b over a study of two 1-hour jobs (spot_ok 0): run together, the
+ * committed node serves one of them for its hour; a 2-node gang serves it
+ * only through the bill (its on-demand nodes covered: the give-back).  The
+ * program given two hours keeps it busy for both jobs' hours. */
+static void test_commitment_use(void **state)
+{
+    static const char *const jobs[] = {
+        JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
+        JOBS_HEAD "0,g,lab,batch,H100,16,3600,0\n"};
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        struct sim_result r, lb;
+        struct world w;
+        struct err e;
+        char *path;
+
+        world_open(&w, jobs[i], NULL);
+        w.od[offer(&w, "gcp8b")] = 2;
+        w.in.launch_delay_s = 60;
+        tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,price_hour\n"
+                                 "gcp,us-central1,gcp8b,1,30\n");
+        path = xasprintf("%s/c.csv", w.dir);
+        if (catalog_load_commitments(w.cat, path, &e) != 0 || sim_run(&w.in, &sp, &r, &e) != 0 ||
+            sim_bound_lp(&w.in, NULL, 3600, 7200, &lb, &e) != 0)
+            fail_msg("%s", e.msg);
+        assert_int_equal(r.failed, 0);
+        sim_charge_commitments(&w.in, r.end_s, &r);
+        print_message("use %d: %.4f of %.4f node-hours; bound %.4f\n", i, r.commit_used_h,
+                      r.commit_node_h, lb.commit_used_h);
+        assert_true(NEAR(r.commit_node_h, r.end_s / 3600)); /* one node over the study */
+        assert_true(NEAR(r.commit_used_h, 1.0));            /* one node for the hour */
+        assert_true(NEAR(lb.commit_used_h, 2.0));           /* both jobs, one after the other */
+        sim_result_free(&r);
+        sim_result_free(&lb);
+        free(path);
+        world_close(&w);
+    }
+}
+
 /* The bill gives back on-demand node-hours with free committed nodes of
  * the commitment's group (cloud, region, instance type) in any zone and for
  * any gang: a 2-node gang on gcp8b beside one committed node ($20 of its $180
@@ -481,7 +523,7 @@ static void test_commitment_group_gives_back(void **state)
         "cloud,region,instance_type,nodes,price_hour\ngcp,us-central1,gcp8b,1,30\n",
         "cloud,region,zone,instance_type,nodes,price_hour\n"
         "gcp,us-central1,us-central1-b,gcp8b,1,30\n"};
-    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1};
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
 
     (void)state;
     for (int i = 0; i < 2; i++) {
@@ -521,9 +563,9 @@ static void test_commitment_group_gives_back(void **state)
 static void below_simulated(const char *commitments)
 {
     struct sim_policy pols[] = {
-        {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1},
-        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0, 0},
-        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0, 0},
+        {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1},
+        {"spot-else-ondemand", NULL, 0, 1, 0, 0, NULL, 0, 0, 0, 0},
+        {"cheapest-ondemand", NULL, 0, 1, 0, 1, NULL, 0, 0, 0, 0},
     };
     struct sim_result r[3], lb, blind;
     struct policy *pol = NULL;
@@ -615,7 +657,7 @@ static void test_below_simulated_committed(void **state)
  * pays at least it. */
 static void test_speed_of_alternatives(void **state)
 {
-    struct sim_policy pol = {"stratus", NULL, 0, 0, 0, 0, NULL, 0, 1, 0};
+    struct sim_policy pol = {"stratus", NULL, 0, 0, 0, 0, NULL, 0, 1, 0, 0};
     struct sim_result r;
     struct world w;
     struct err e;
@@ -651,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_overflow_only_when_full),
         cmocka_unit_test(test_overflow_bound_holds_within_a_step),
         cmocka_unit_test(test_commitment_group_gives_back),
+        cmocka_unit_test(test_commitment_use),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -269,11 +269,23 @@ static int watch_step(struct st *w, void *ctx)
     return st_all_ended(w, NULL);
 }
 
+/* Commit `nodes` ND H100 v5 nodes in azure/eastus (1 year from 2026). */
+static void commit_nd(struct st *w, int nodes)
+{
+    char *text = xasprintf("cloud,region,zone,instance_type,nodes,term,start,discount\n"
+                           "azure,eastus,,Standard_ND96isr_H100_v5,%d,1y,2026-01-01,0.3\n",
+                           nodes);
+    struct err e;
+
+    if (load_text(w->cat, text, &e) != 0)
+        fail_msg("%s", e.msg);
+    free(text);
+}
+
 static void test_sched_never_oversubscribes(void **state)
 {
     struct st w;
     struct watch x = {0, 0};
-    struct err e;
     double cost = 0;
     int64_t ids[6];
     int i, committed = 0, ondemand = 0;
@@ -282,12 +294,7 @@ static void test_sched_never_oversubscribes(void **state)
     st_init(&w, NULL);
     /* 2 committed nodes of the 4 on-demand ones in azure/eastus; the
      * cheapest on demand is gcp (80 < 96): committed must still come first */
-    assert_int_equal(
-        load_text(w.cat,
-                  "cloud,region,zone,instance_type,nodes,term,start,discount\n"
-                  "azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,0.3\n",
-                  &e),
-        0);
+    commit_nd(&w, 2);
     for (i = 0; i < 6; i++)
         ids[i] = st_submit(&w, H100_2H);
     st_start(&w);
@@ -308,6 +315,133 @@ static void test_sched_never_oversubscribes(void **state)
     (void)live_committed(&w, &cost);
     assert_true(cost == 0); /* prepaid: no marginal compute */
     assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+/* Backfill: jobs that would take spot take committed nodes no on-demand
+ * attempt needs, and give them back to one that would pay on demand.  Two
+ * 4-hour jobs that may use spot (GCP spot at $20 is their first choice
+ * without the commitment) take azure/eastus's two committed nodes; then a
+ * job that may not use spot arrives: a backfill attempt is stopped (the
+ * newest; these two started together) and it takes the committed node, and the stopped job goes on (to spot)
+ * from its checkpoint.  Never more than the two committed nodes at once. */
+static const char *const ANY_4H = "name: s\nresources:\n  accelerators: H100:8\n"
+                                  "run: train\nstratus:\n  duration: 4h\n";
+
+struct bf_watch {
+    long top;        /* most committed nodes at once */
+    int64_t od;      /* the job that takes them back */
+    int restart;     /* kill the controller once it has launched it */
+};
+
+static int max_committed(struct st *w, void *ctx)
+{
+    struct bf_watch *x = ctx;
+    long c = live_committed(w, NULL);
+
+    x->top = c > x->top ? c : x->top;
+    if (x->restart && st_job_state(w, x->od) != JOB_PENDING) {
+        x->restart = 0;
+        st_restart(w);
+    }
+    return st_all_ended(w, NULL);
+}
+
+/* restart: the controller is also killed right after the step that gave
+ * the nodes back and launched the job that took them (the backfill mark is
+ * in memory only; nothing else is lost, nothing runs twice). */
+static void backfill_given_back(int restart)
+{
+    struct store_attempt a1, a2, b2, d;
+    struct store_job j2;
+    struct bf_watch x = {0, 0, restart};
+    struct st w;
+    int64_t s1, s2, od;
+
+    st_init(&w, NULL);
+    commit_nd(&w, 2);
+    s1 = st_submit(&w, ANY_4H);
+    s2 = st_submit(&w, ANY_4H);
+    st_start(&w);
+    assert_true(st_run_until_state(&w, s2, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(&w, w.t + 3600);
+    od = x.od = st_submit(&w, H100_2H);
+    assert_true(st_run_until(&w, max_committed, &x, ST_T0 + 2 * DAY));
+    assert_int_equal(x.restart, 0);
+    a1 = st_attempt(&w, s1, 1);
+    a2 = st_attempt(&w, s2, 1);
+    d = st_attempt(&w, od, 1);
+    /* both took the committed nodes rather than spot */
+    assert_int_equal(a1.mode, PLAN_COMMITTED);
+    assert_int_equal(a2.mode, PLAN_COMMITTED);
+    /* one of them (launched together) gave its node back to the job that
+     * would pay on demand */
+    assert_int_equal((a1.end_reason == ATT_END_DISPLACED) + (a2.end_reason == ATT_END_DISPLACED),
+                     1);
+    assert_int_equal(a1.end_reason + a2.end_reason, ATT_END_DISPLACED + ATT_END_EXITED);
+    assert_int_equal(d.mode, PLAN_COMMITTED);
+    j2 = st_job(&w, od);
+    assert_int_equal(j2.nattempts, 1);
+    store_job_clear(&j2);
+    if (a1.end_reason == ATT_END_DISPLACED)
+        s2 = s1;
+    j2 = st_job(&w, s2);
+    assert_int_equal(j2.state, JOB_SUCCEEDED);
+    b2 = st_attempt(&w, s2, j2.nattempts);
+    assert_int_equal(b2.mode, PLAN_SPOT); /* went on where it would have gone */
+    assert_true(x.top <= 2);
+    assert_int_equal(w.violations, 0);
+    store_attempt_clear(&a1);
+    store_attempt_clear(&a2);
+    store_attempt_clear(&b2);
+    store_attempt_clear(&d);
+    store_job_clear(&j2);
+    st_free(&w);
+}
+
+static void test_backfill_given_back(void **state)
+{
+    (void)state;
+    backfill_given_back(0);
+    backfill_given_back(1);
+}
+
+/* A gang larger than the commitment runs on demand in its group (the policy
+ * keeps it on azure): the backfill attempt on the committed node is stopped
+ * so that the bill covers one of the gang's nodes with it. */
+static void test_backfill_covers_on_demand(void **state)
+{
+    static const char *const AZURE = "version: 1\n"
+                                     "rules:\n"
+                                     "  - name: az\n"
+                                     "    allow: [azure]\n"
+                                     "    spot: forbid\n";
+    static const char *const GANG = "name: g\nnum_nodes: 2\nresources:\n"
+                                    "  accelerators: H100:8\n  use_spot: false\nrun: train\n"
+                                    "stratus:\n  duration: 2h\n";
+    struct store_attempt a, g;
+    struct st w;
+    int64_t s, gang;
+
+    (void)state;
+    st_init(&w, NULL);
+    commit_nd(&w, 1);
+    s = st_submit(&w, ANY_4H);
+    st_start(&w);
+    assert_true(st_run_until_state(&w, s, JOB_RUNNING, ST_T0 + DAY));
+    gang = st_submit_policy(&w, GANG, AZURE);
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    a = st_attempt(&w, s, 1);
+    g = st_attempt(&w, gang, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_int_equal(a.end_reason, ATT_END_DISPLACED);
+    assert_int_equal(g.mode, PLAN_ONDEMAND);
+    assert_string_equal(g.region, "eastus");
+    assert_int_equal(st_job_state(&w, s), JOB_SUCCEEDED);
+    assert_int_equal(st_job_state(&w, gang), JOB_SUCCEEDED);
+    assert_int_equal(w.violations, 0);
+    store_attempt_clear(&a);
+    store_attempt_clear(&g);
     st_free(&w);
 }
 
@@ -416,6 +550,8 @@ int main(void)
         cmocka_unit_test(test_cost_window),
         cmocka_unit_test(test_sim_charge),
         cmocka_unit_test(test_sched_never_oversubscribes),
+        cmocka_unit_test(test_backfill_given_back),
+        cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_advise_best),
         cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_store),

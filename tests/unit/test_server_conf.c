@@ -81,6 +81,7 @@ static const char *const GOOD =
     "catalog: /opt/catalog\n"
     "max_body: 2MiB\n"
     "displace: false\n"
+    "commit_backfill: false\n"
     "drivers:\n"
     "  - name: local\n"
     "    driver: local\n"
@@ -128,6 +129,7 @@ static void test_good_file(void **state)
     assert_string_equal(c->catalog_dir, "/opt/catalog");
     assert_int_equal(c->max_body, 2 << 20);
     assert_int_equal(c->displace, 0);
+    assert_int_equal(c->commit_backfill, 0);
     assert_int_equal(c->ndrivers, 2);
     assert_string_equal(c->drivers[0].name, "local");
     assert_ptr_equal(c->drivers[0].ops, &driver_local);
@@ -169,6 +171,7 @@ static void test_minimal_file(void **state)
     free(p);
     assert_int_equal(c->max_body, 1 << 20);
     assert_int_equal(c->displace, 1);
+    assert_int_equal(c->commit_backfill, 1);
     assert_string_equal(c->drivers[0].name, "slurm");
     p = hp(f, "clusters.yaml");
     assert_string_equal(c->drivers[0].config_path, p);
@@ -376,6 +379,7 @@ static const struct bad BAD[] = {
     {"listen: []\n",
      "1:9: listen has no entries (leave it out for the UNIX socket in the home)"},
     {"displace: maybe\n", NULL}, /* yget_bool's own message; only the position checked */
+    {"commit_backfill: 2\n", "1:18: commit_backfill must be true or false, not '2'"},
     {"- a\n- b\n", "1:1: the server configuration must be a mapping, not a list"},
 };
 
@@ -439,6 +443,7 @@ static void test_bindings(void **state)
     free(ch);
     srv_conf_sched_config(c, &base);
     assert_int_equal(base.preempt_lower_priority, 0); /* displace: false */
+    assert_int_equal(base.commit_backfill, 0);        /* commit_backfill: false */
     assert_dbl(base.block_cooldown_s, 30);            /* the "*" driver's */
     assert_dbl(base.wait_retry_s, 2);                 /* the smallest */
     assert_dbl(base.relaunch_overhead_s, 30);         /* the largest: slurm's */
