@@ -35,6 +35,7 @@
 static const char advise_usage[] =
     "usage: stratus advise commitments [--store PATH] [--catalog DIR] [--term 1y|3y]\n"
     "                                  [--discount D] [--out FILE] [--json]\n"
+    "                                  [--no-backfill]\n"
     "Reads the on-demand usage of a store (default: $STRATUS_HOME/stratus.db; a\n"
     "simulation's: `stratus simulate --keep-stores DIR` writes DIR/POLICY.db; or a\n"
     "PostgreSQL store's connection string, postgresql://...) and,\n"
@@ -43,12 +44,15 @@ static const char advise_usage[] =
     "least a break-even share (1 - discount) of the hours.  --discount (0.37 or\n"
     "37%) replaces the levels for --term (default 1y).  --out FILE writes the\n"
     "--term recommendation as a commitments file for `stratus simulate\n"
-    "--commitments FILE`.\n";
+    "--commitments FILE`.  Free committed nodes are counted as backfilled by the\n"
+    "spot work of their accelerator, at what it paid (the controller's\n"
+    "commit_backfill); --no-backfill counts on-demand work alone.\n";
 
 struct advise_args {
     const char *store, *catalog, *term, *out;
     double discount; /* < 0: the published levels */
     int json;
+    int no_backfill; /* --no-backfill: on-demand usage alone */
 };
 
 /* One row of the answer: an offer at one level. */
@@ -86,6 +90,7 @@ static int parse_args(int argc, char **argv, struct advise_args *a)
                                           {"discount", required_argument, NULL, 'd'},
                                           {"out", required_argument, NULL, 'o'},
                                           {"json", no_argument, NULL, 'j'},
+                                          {"no-backfill", no_argument, NULL, 'B'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int ch, rc = 0;
@@ -119,6 +124,9 @@ static int parse_args(int argc, char **argv, struct advise_args *a)
         case 'j':
             a->json = 1;
             break;
+        case 'B':
+            a->no_backfill = 1;
+            break;
         case 'h':
             fputs(advise_usage, stdout);
             return -1;
@@ -145,16 +153,16 @@ static double hours_of(const struct advise_usage *u)
 }
 
 static void choose(const struct advise_usage *u, const struct advise_offer *o,
-                   const char *term, double discount, struct choice *c)
+                   const char *term, double discount, int backfill, struct choice *c)
 {
     double hours = hours_of(u);
 
     c->o = o;
     c->term = term;
     c->discount = discount;
-    advise_best_gangs((const double *const *)o->gang_usage, o->gangs, o->ngangs, u->nbins,
-                      ADVISE_BIN_S / 3600, o->od_price, o->od_price * (1 - discount),
-                      &c->pick);
+    advise_best_gangs((const double *const *)o->gang_usage, o->gangs, o->ngangs,
+                      backfill ? o->spot : NULL, o->spot_price, u->nbins, ADVISE_BIN_S / 3600,
+                      o->od_price, o->od_price * (1 - discount), &c->pick);
     c->month = c->pick.saving * HOURS_PER_MONTH / hours;
     c->term_saving = c->month * advise_term_months(term);
 }
@@ -175,14 +183,15 @@ static struct choice *choices(const struct advise_args *a, const struct advise_u
             continue;
         if (a->discount >= 0) {
             v = xgrow(v, &cap, *n + 1, sizeof(*v));
-            choose(u, o, a->term, a->discount, &v[(*n)++]);
+            choose(u, o, a->term, a->discount, !a->no_backfill, &v[(*n)++]);
             continue;
         }
         for (k = 0; advise_levels[k].cloud; k++) {
             if (strcmp(advise_levels[k].cloud, o->cloud) != 0)
                 continue;
             v = xgrow(v, &cap, *n + 1, sizeof(*v));
-            choose(u, o, advise_levels[k].term, advise_levels[k].discount, &v[(*n)++]);
+            choose(u, o, advise_levels[k].term, advise_levels[k].discount, !a->no_backfill,
+                   &v[(*n)++]);
         }
     }
     return v;
@@ -217,7 +226,9 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
     }
     printf(
         "\nNODES: committed nodes that save the most over the hours seen; UTIL: their "
-        "expected use; BREAK: the use below which a node would not pay (1 - discount).\n"
+        "expected use (on-demand work, and spot work of the same accelerator backfilling\n"
+        "what it leaves free, unless --no-backfill); BREAK: the on-demand use below which a "
+        "node would not pay (1 - discount).\n"
         "Savings per month are the hours seen scaled to 730 h; over the term, if usage "
         "stays as it was.\n");
 }
@@ -232,12 +243,14 @@ static json_t *to_json(const struct advise_usage *u, const struct choice *c, siz
     for (i = 0; i < n; i++)
         json_array_append_new(
             arr,
-            json_pack("{s:s,s:s,s:s,s:f,s:f,s:f,s:s,s:f,s:I,s:f,s:f,s:f,s:f,s:f}",
+            json_pack("{s:s,s:s,s:s,s:f,s:f,s:f,s:s,s:f,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
                       "cloud", c[i].o->cloud, "region", c[i].o->region, "instance_type",
                       c[i].o->instance_type, "on_demand_price_hour", c[i].o->od_price,
                       "node_hours", c[i].o->node_hours, "peak_nodes", c[i].o->peak,
                       "term", c[i].term, "discount", c[i].discount, "nodes",
                       (json_int_t)c[i].pick.nodes, "utilisation", c[i].pick.utilisation,
+                      "backfill_utilisation", c[i].pick.backfill, "backfill_price_hour",
+                      c[i].o->spot ? c[i].o->spot_price : 0.0,
                       "break_even_utilisation", c[i].pick.break_even, "saving_observed",
                       c[i].pick.saving, "saving_per_month", c[i].month,
                       "saving_over_term", c[i].term_saving));

@@ -53,7 +53,8 @@ static double run_end(const struct store_attempt *a, double now)
 /* One pass over the attempts: where it writes. */
 struct pass {
     struct advise_usage *u;
-    size_t cap; /* of u->o */
+    size_t cap;      /* of u->o */
+    size_t spot_cap; /* of u->spot */
     double now; /* live attempts run until then */
     double to;  /* the first pass: where the window ends */
 };
@@ -76,7 +77,26 @@ static struct advise_offer *slot(struct pass *p, const struct store_attempt *a)
     u->o[u->n].instance_type = xstrdup(a->instance_type);
     u->o[u->n].od_price = -1;
     u->o[u->n].usage = xcalloc(u->nbins + 1, sizeof(double));
+    u->o[u->n].accelerator = xstrdup(a->accelerator ? a->accelerator : "");
+    u->o[u->n].acc_count = a->acc_count;
     return &u->o[u->n++];
+}
+
+/* The spot usage of accelerator (name, count), made on first sight. */
+static struct advise_spot *spot_slot(struct pass *p, const char *acc, int count)
+{
+    struct advise_usage *u = p->u;
+    size_t i;
+
+    for (i = 0; i < u->nspot; i++)
+        if (strcmp(u->spot[i].accelerator, acc) == 0 && u->spot[i].acc_count == count)
+            return &u->spot[i];
+    u->spot = xgrow(u->spot, &p->spot_cap, u->nspot + 1, sizeof(*u->spot));
+    memset(&u->spot[u->nspot], 0, sizeof(u->spot[0]));
+    u->spot[u->nspot].accelerator = xstrdup(acc);
+    u->spot[u->nspot].acc_count = count;
+    u->spot[u->nspot].usage = xcalloc(u->nbins + 1, sizeof(double));
+    return &u->spot[u->nspot++];
 }
 
 /* The curve of o's gangs of `nodes` nodes, made on first sight (the sizes
@@ -101,12 +121,13 @@ static double *gang_curve(const struct advise_usage *u, struct advise_offer *o, 
     return o->gang_usage[i];
 }
 
-/* Spread an attempt's nodes over the bins it ran in. */
-static void add_run(const struct advise_usage *u, struct advise_offer *o, double a,
-                    double z, int nodes)
+/* Spread nodes run over [a, z) into the bins of curves c1 and c2 (may be
+ * NULL); the node-hours. */
+static double spread(const struct advise_usage *u, double *c1, double *c2, double a, double z,
+                     int nodes)
 {
     size_t b = (size_t)((a - u->from) / ADVISE_BIN_S);
-    double *g = gang_curve(u, o, nodes);
+    double h = 0;
 
     for (; b < u->nbins; b++) {
         double lo = fmax(a, u->from + ADVISE_BIN_S * (double)b);
@@ -114,10 +135,19 @@ static void add_run(const struct advise_usage *u, struct advise_offer *o, double
 
         if (hi <= lo)
             break;
-        o->usage[b] += nodes * (hi - lo) / ADVISE_BIN_S;
-        g[b] += nodes * (hi - lo) / ADVISE_BIN_S;
-        o->node_hours += nodes * (hi - lo) / 3600.0;
+        c1[b] += nodes * (hi - lo) / ADVISE_BIN_S;
+        if (c2 != NULL)
+            c2[b] += nodes * (hi - lo) / ADVISE_BIN_S;
+        h += nodes * (hi - lo) / 3600.0;
     }
+    return h;
+}
+
+/* An attempt's nodes, over the bins it ran in. */
+static void add_run(const struct advise_usage *u, struct advise_offer *o, double a,
+                    double z, int nodes)
+{
+    o->node_hours += spread(u, o->usage, gang_curve(u, o, nodes), a, z, nodes);
 }
 
 typedef void (*att_fn)(struct pass *p, const struct store_attempt *a);
@@ -160,6 +190,15 @@ static void add_usage(struct pass *p, const struct store_attempt *a)
 {
     struct advise_offer *o;
 
+    if (a->running_at > 0 && a->mode == PLAN_SPOT) {
+        struct advise_spot *sp =
+            spot_slot(p, a->accelerator ? a->accelerator : "", a->acc_count);
+        double h = spread(p->u, sp->usage, NULL, a->running_at, run_end(a, p->now), a->nodes);
+
+        sp->node_hours += h;
+        sp->cost += h * a->price_hour;
+        return;
+    }
     if (!counts(a))
         return;
     o = slot(p, a);
@@ -204,7 +243,7 @@ static int by_spend(const void *a, const void *b)
 int advise_read_store(struct store *st, const struct catalog *cat, double now,
                       struct advise_usage *u, struct err *e)
 {
-    struct pass p = {u, 0, now, 0};
+    struct pass p = {u, 0, 0, now, 0};
     size_t i;
     int rc;
 
@@ -236,6 +275,12 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
             o->od_price = lp;
         for (h = 0; h < u->nbins; h++)
             o->peak = fmax(o->peak, o->usage[h]);
+        for (h = 0; h < u->nspot; h++) /* the spot work that could backfill it */
+            if (strcmp(u->spot[h].accelerator, o->accelerator) == 0 &&
+                u->spot[h].acc_count == o->acc_count && u->spot[h].node_hours > 0) {
+                o->spot = u->spot[h].usage;
+                o->spot_price = u->spot[h].cost / u->spot[h].node_hours;
+            }
     }
     qsort(u->o, u->n, sizeof(*u->o), by_spend);
     return 0;
@@ -256,7 +301,13 @@ void advise_usage_free(struct advise_usage *u)
         free(u->o[i].region);
         free(u->o[i].instance_type);
         free(u->o[i].usage);
+        free(u->o[i].accelerator);
     }
+    for (i = 0; i < u->nspot; i++) {
+        free(u->spot[i].accelerator);
+        free(u->spot[i].usage);
+    }
+    free(u->spot);
     free(u->o);
     memset(u, 0, sizeof(*u));
 }
@@ -268,22 +319,23 @@ void advise_best(const double *usage, size_t nbins, double bin_h, double od_pric
 {
     static const int one = 1;
 
-    advise_best_gangs(&usage, &one, 1, nbins, bin_h, od_price, commit_price, out);
+    advise_best_gangs(&usage, &one, 1, NULL, 0, nbins, bin_h, od_price, commit_price, out);
 }
 
 void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
-                       size_t nbins, double bin_h, double od_price, double commit_price,
+                       const double *backfill, double spot_price, size_t nbins,
+                       double bin_h, double od_price, double commit_price,
                        struct advise_pick *out)
 {
     double *cum = xcalloc(nbins + 1, sizeof(double)); /* the gangs of at most n nodes */
-    double peak = 0, best = 0, covered_best = 0;
+    double peak = 0, best = 0, covered_best = 0, filled_best = 0;
     long n, top, best_n = 0;
     size_t h, g = 0;
 
     memset(out, 0, sizeof(*out));
     out->break_even = od_price > 0 ? commit_price / od_price : 1;
     for (h = 0; h < nbins; h++) {
-        double all = 0;
+        double all = backfill ? backfill[h] : 0;
 
         for (g = 0; g < ngangs; g++)
             all += curves[g][h];
@@ -291,22 +343,31 @@ void advise_best_gangs(const double *const *curves, const int *gangs, size_t nga
     }
     top = (long)ceil(peak - 1e-9);
     for (n = 1, g = 0; n <= top && od_price > 0; n++) {
-        double covered = 0, s;
+        double covered = 0, filled = 0, s;
 
         for (; g < ngangs && gangs[g] <= n; g++)
             for (h = 0; h < nbins; h++)
                 cum[h] += curves[g][h];
-        for (h = 0; h < nbins; h++)
-            covered += fmin(cum[h], (double)n);
-        s = (od_price * covered - (double)n * commit_price * (double)nbins) * bin_h;
+        for (h = 0; h < nbins; h++) {
+            double c = fmin(cum[h], (double)n);
+
+            covered += c;
+            filled += backfill ? fmin(backfill[h], (double)n - c) : 0;
+        }
+        s = (od_price * covered + spot_price * filled -
+             (double)n * commit_price * (double)nbins) *
+            bin_h;
         if (s > best + 1e-9) {
             best = s;
             best_n = n;
             covered_best = covered;
+            filled_best = filled;
         }
     }
     free(cum);
     out->nodes = best_n;
     out->saving = best;
-    out->utilisation = best_n > 0 ? covered_best / ((double)best_n * (double)nbins) : 0;
+    out->utilisation =
+        best_n > 0 ? (covered_best + filled_best) / ((double)best_n * (double)nbins) : 0;
+    out->backfill = best_n > 0 ? filled_best / ((double)best_n * (double)nbins) : 0;
 }

@@ -18,8 +18,17 @@
  * runs all its nodes on one kind of capacity (the controller does not split one between
  * committed and on-demand nodes), so N committed nodes only ever serve gangs of at most
  * N nodes: advise_best_gangs counts, for each N, the usage of those gangs
- * alone (a curve per gang size).  Spot usage is left out: it is cheaper
- * than any commitment.
+ * alone (a curve per gang size).  Spot usage is not a commitment's to
+ * cover, but the controller backfills free committed nodes with work that
+ * would run on spot (docs/commitments.md): a committed node that on-demand
+ * work leaves free saves the spot price s of the work that fills it.  So,
+ * with b_h the spot nodes in use of the offer's accelerator (its kind and
+ * count per node, in any cloud: the work that could fill it),
+ *
+ *     S(N) = p x sum_h min(u_h, N) + s x sum_h min(b_h, N - min(u_h, N)) - N x c x H
+ *
+ * s being what that spot usage paid per node-hour.  Work confined to other
+ * clouds by the org policy would not backfill: this is an estimate.
  */
 #ifndef STRATUS_ADVISE_H
 #define STRATUS_ADVISE_H
@@ -53,6 +62,19 @@ struct advise_offer {
     size_t ngangs;
     double node_hours;
     double peak; /* the largest usage of a bin */
+    char *accelerator; /* of its nodes (owned), and how many per node */
+    int acc_count;
+    const double *spot; /* the spot usage that could backfill it (of
+                           advise_usage.spot; NULL = none) */
+    double spot_price;  /* what that spot usage paid per node-hour */
+};
+
+/* Spot usage of one accelerator (kind x count per node), every cloud. */
+struct advise_spot {
+    char *accelerator; /* owned */
+    int acc_count;
+    double *usage; /* nodes in use per bin */
+    double node_hours, cost;
 };
 
 #define ADVISE_BIN_S 300.0 /* width of a usage bin */
@@ -62,6 +84,8 @@ struct advise_usage {
     size_t nbins;           /* of ADVISE_BIN_S: the hours seen x 3600 / ADVISE_BIN_S */
     struct advise_offer *o; /* most on-demand spend first */
     size_t n;
+    struct advise_spot *spot;
+    size_t nspot;
 };
 
 /* Read the on-demand and committed usage of the store's attempts; live ones
@@ -76,7 +100,9 @@ void advise_usage_free(struct advise_usage *u);
 struct advise_pick {
     long nodes;         /* N that maximises the saving (0 = commit none) */
     double saving;      /* S(N) over the time observed */
-    double utilisation; /* of the committed nodes: sum min(u, N) / (N x bins) */
+    double utilisation; /* of the committed nodes: sum min(u, N) / (N x bins),
+                           backfill included */
+    double backfill;    /* of it, the share backfill fills */
     double break_even;  /* commit_price / od_price */
 };
 
@@ -85,9 +111,12 @@ struct advise_pick {
 void advise_best(const double *usage, size_t nbins, double bin_h, double od_price,
                  double commit_price, struct advise_pick *out);
 /* The same with the usage per gang size (curves[i]: gangs of gangs[i] nodes,
- * gangs increasing): N nodes serve only the gangs of at most N nodes. */
+ * gangs increasing): N nodes serve only the gangs of at most N nodes; and
+ * what they leave free, the spot usage `backfill` (NULL = none), worth
+ * spot_price a node-hour. */
 void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
-                       size_t nbins, double bin_h, double od_price, double commit_price,
+                       const double *backfill, double spot_price, size_t nbins,
+                       double bin_h, double od_price, double commit_price,
                        struct advise_pick *out);
 
 /* Months in a term like "1y", "3y", "6m" (0 when it is not one). */

@@ -500,20 +500,58 @@ static void test_advise_gangs(void **state)
     }
     advise_best(all, 100, 1.0, 10, 6, &p);
     assert_int_equal(p.nodes, 3);
-    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 6, &p);
+    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 6, &p);
     assert_int_equal(p.nodes, 0);
     /* at break-even 40% 8 nodes pay (the gang and the jobs after it: 400 + 60
      * node-bins; 11 would cover 520 for 300 more) */
-    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 4, &p);
+    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 4, &p);
     assert_int_equal(p.nodes, 8);
     assert_true(fabs(p.saving - (10.0 * 460 - 8 * 4 * 100)) < 1e-9);
     /* at 10% the three extra nodes pay too */
-    advise_best_gangs(curves, gangs, 2, 100, 1.0, 10, 1, &p);
+    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 1, &p);
     assert_int_equal(p.nodes, 11);
     assert_true(fabs(p.saving - (10.0 * 520 - 11 * 1 * 100)) < 1e-9);
 }
 
-/* Usage read back from a store: on-demand and committed count, spot not. */
+/* Backfill: spot work fills what on-demand work leaves free, worth its spot
+ * price.  On-demand 2 nodes half the time, spot 1 node all the time, $10 on
+ * demand, $6 committed, $5 spot: alone the on-demand work pays for no node
+ * (1 node: 10 x 50 - 6 x 100 < 0); backfilled, one node is busy all the
+ * time (10 x 50 + 5 x 50 - 600 = 150), a second not (1000 + 250 - 1200 =
+ * 50).  With spot at $7, spot work alone of 3 nodes pays for three more
+ * nodes beside a steady on-demand one (1000 + 7 x 300 - 4 x 600 = 700). */
+static void test_advise_backfill(void **state)
+{
+    double od[100], spot[100], one[100], three[100];
+    const double *c1[1] = {od}, *c2[1] = {one};
+    const int gangs[1] = {1};
+    struct advise_pick p;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 100; i++) {
+        od[i] = i < 50 ? 2 : 0;
+        spot[i] = 1;
+        one[i] = 1;
+        three[i] = 3;
+    }
+    advise_best_gangs(c1, gangs, 1, NULL, 0, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 0);
+    advise_best_gangs(c1, gangs, 1, spot, 5, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 1);
+    assert_true(fabs(p.saving - 150) < 1e-9);
+    assert_true(fabs(p.utilisation - 1.0) < 1e-9);
+    assert_true(fabs(p.backfill - 0.5) < 1e-9);
+    advise_best_gangs(c2, gangs, 1, three, 5, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 1); /* spot at 5 < 6 committed: no node for it alone */
+    advise_best_gangs(c2, gangs, 1, three, 7, 100, 1.0, 10, 6, &p);
+    assert_int_equal(p.nodes, 4);
+    assert_true(fabs(p.saving - 700) < 1e-9);
+    assert_true(fabs(p.backfill - 0.75) < 1e-9);
+}
+
+/* Usage read back from a store: on-demand and committed count; spot apart,
+ * per accelerator, as the work that could backfill. */
 static void test_advise_store(void **state)
 {
     struct st w;
@@ -528,9 +566,16 @@ static void test_advise_store(void **state)
     assert_non_null(strstr(e.msg, "no attempt in the store has run"));
     for (i = 0; i < 3; i++)
         st_submit(&w, H100_2H);
+    st_submit(&w, ANY_4H); /* spot: the work that could backfill */
     st_start(&w);
     assert_true(st_run_all(&w, ST_T0 + DAY));
     assert_int_equal(advise_read_store(w.store, w.cat, ST_T0, &u, &e), 0);
+    assert_int_equal(u.nspot, 1); /* 8 x H100 spot, at gcp's $20 or $24 */
+    assert_string_equal(u.spot[0].accelerator, "H100");
+    assert_int_equal(u.spot[0].acc_count, 8);
+    assert_true(u.spot[0].node_hours >= 4 - 1e-6);
+    assert_true(u.o[0].spot == u.spot[0].usage);
+    assert_true(u.o[0].spot_price >= 20 && u.o[0].spot_price <= 24);
     assert_int_equal(u.n, 1); /* all three on the cheapest on demand: gcp us-central1 */
     assert_string_equal(u.o[0].instance_type, "a3-highgpu-8g");
     assert_true(u.o[0].od_price == 80);
@@ -554,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_advise_best),
         cmocka_unit_test(test_advise_gangs),
+        cmocka_unit_test(test_advise_backfill),
         cmocka_unit_test(test_advise_store),
     };
 
