@@ -239,6 +239,10 @@ int catalog_commitment_in_group(const struct commitment *m, const struct offer *
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
 /* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
  * of its window inside that interval. */
+/* The least on-demand list price of (cloud, region, instance type) among
+ * the catalog's offers, or -1 when none sells it on demand. */
+double catalog_list_price(const struct catalog *cat, const char *cloud, const char *region,
+                          const char *instance_type);
 /* The node-hours m holds within [from, to] (unix seconds). */
 double catalog_commitment_hours(const struct commitment *m, double from, double to);
 double catalog_commitment_cost(const struct commitment *m, double from, double to);

@@ -615,6 +615,22 @@ int catalog_commitment_covers(const struct commitment *m, const struct offer *o)
     return catalog_commitment_in_group(m, o) && (*m->zone == '\0' || m->zone == o->zone);
 }
 
+double catalog_list_price(const struct catalog *cat, const char *cloud, const char *region,
+                          const char *instance_type)
+{
+    double best = -1;
+    size_t i;
+
+    for (i = 0; cat != NULL && i < catalog_noffers(cat); i++) {
+        const struct offer *f = catalog_offer(cat, i);
+
+        if (f->price >= 0 && strcmp(f->cloud, cloud) == 0 && strcmp(f->region, region) == 0 &&
+            strcmp(f->instance_type, instance_type) == 0 && (best < 0 || f->price < best))
+            best = f->price;
+    }
+    return best;
+}
+
 double catalog_commitment_hours(const struct commitment *m, double from, double to)
 {
     double a = m->start > from ? m->start : from;

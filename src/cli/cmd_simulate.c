@@ -428,6 +428,7 @@ static json_t *result_json(const struct sim_result *r, const struct sim_result *
     if (!r->lower_bound) {
         json_object_set_new(o, "gpu_hours", json_real(r->gpu_hours));
         json_object_set_new(o, "commitment_covered", json_real(r->commit_covered));
+        json_object_set_new(o, "commitment_expired", json_real(r->commit_expired));
         json_object_set_new(o, "lost_gpu_hours", json_real(r->lost_gpu_hours));
         json_object_set_new(o, "cost_split", cost_split_json(r));
         json_object_set_new(o, "preemptions", json_integer(r->preemptions));

@@ -1427,6 +1427,7 @@ void sched_close(struct sched *s)
     free(s->resv);
     free(s->commit_used);
     free(s->commit_od);
+    free(s->commit_promised);
     free(s->own_nodes);
     sched_patience_reset(s);
     free(s->parked);

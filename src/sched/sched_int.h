@@ -52,6 +52,13 @@ struct sjob {
                                    took in place of spot: given back when an
                                    on-demand attempt needs them (not kept
                                    across a restart) */
+    double backfill_spot;       /* the spot price per node-hour it would pay
+                                   without the committed nodes (backfill) */
+    long promised_offer;        /* committed nodes of this offer's group were
+                                   given back to it and are kept from backfill
+                                   until it launches, or until promised_until */
+    long promised_nodes;
+    double promised_until;
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -116,8 +123,11 @@ struct sched {
     size_t commit_used_cap;
     long *commit_od;            /* ... and of live on-demand attempts there (the
                                    nodes the commitment's bill covers first) */
+    long *commit_promised;      /* ... and given back to a job that has not yet
+                                   launched on them (kept from backfill) */
     const struct plan_cand *backfill_pick; /* first_usable's last pick was
-                                   committed nodes in place of spot */
+                                   committed nodes in place of spot ... */
+    double backfill_spot;       /* ... of this price per node-hour */
     long *own_nodes;            /* per catalog offer x {on demand, spot}: nodes
                                    of this controller's live attempts (valid
                                    when own_valid; sched_place.c, patience) */

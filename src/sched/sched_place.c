@@ -262,6 +262,20 @@ static int same_key(const struct commitment *m, const struct store_attempt *a)
            strcmp(m->instance_type, a->instance_type) == 0;
 }
 
+/* Add nodes to v[k] for every commitment k of offer o's group. */
+static void commit_add(struct sched *s, const struct offer *o, long nodes, long *v)
+{
+    size_t k, n = catalog_ncommitments(s->p.cat);
+
+    for (k = 0; k < n; k++) {
+        const struct commitment *m = catalog_commitment(s->p.cat, k);
+
+        if (m->cloud == o->cloud && m->region == o->region &&
+            m->instance_type == o->instance_type)
+            v[k] += nodes;
+    }
+}
+
 /* Count each commitment's used nodes afresh (once per placement round). */
 static void commit_count(struct sched *s)
 {
@@ -270,16 +284,21 @@ static void commit_count(struct sched *s)
     if (n == 0)
         return;
     if (s->commit_used_cap < n) {
-        size_t cap = s->commit_used_cap;
+        size_t cap = s->commit_used_cap, cap2 = s->commit_used_cap;
 
         s->commit_used = xgrow(s->commit_used, &s->commit_used_cap, n, sizeof(long));
         s->commit_od = xgrow(s->commit_od, &cap, n, sizeof(long));
+        s->commit_promised = xgrow(s->commit_promised, &cap2, n, sizeof(long));
     }
     memset(s->commit_used, 0, n * sizeof(long));
     memset(s->commit_od, 0, n * sizeof(long));
+    memset(s->commit_promised, 0, n * sizeof(long));
     for (i = 0; i < s->njobs; i++) {
         const struct sjob *sj = s->jobs[i];
 
+        if (sj->promised_until > s->now && sj->promised_offer >= 0)
+            commit_add(s, catalog_offer(s->p.cat, (uint32_t)sj->promised_offer),
+                       sj->promised_nodes, s->commit_promised);
         if (sj->j.cur_attempt == 0 || sj->att.state == ATT_ENDED ||
             sj->att.mode == PLAN_SPOT)
             continue;
@@ -311,7 +330,8 @@ static long commit_free(const struct sched *s, const struct offer *o)
 }
 
 /* Committed nodes free for o that no live on-demand attempt of its group
- * needs (the bill covers those first, so backfill leaves them alone);
+ * needs (the bill covers those first, so backfill leaves them alone), and
+ * that were not given back to a job about to take them;
  * below 0, the on-demand nodes the commitment does not cover.  0 where no
  * commitment covers o. */
 static long commit_spare(const struct sched *s, const struct offer *o)
@@ -323,25 +343,43 @@ static long commit_spare(const struct sched *s, const struct offer *o)
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
         if (m->cloud == o->cloud && m->region == o->region &&
-            m->instance_type == o->instance_type)
-            return f - s->commit_od[k]; /* the same for every commitment of the key */
+            m->instance_type == o->instance_type) /* the same for every one of the key */
+            return f - s->commit_od[k] - s->commit_promised[k];
     }
     return f;
 }
 
-/* A new attempt of `nodes` on offer o, committed or on demand: count it at
- * once. */
-static void commit_take(struct sched *s, const struct offer *o, long nodes, int committed)
+/* Run time left of a job (spec duration minus progress), or INFINITY when
+ * its duration is unknown. */
+static double time_left(const struct sched *s, const struct sjob *sj)
+{
+    return sj->spec->duration_s > 0 ? sj->spec->duration_s - sched_progress(s, sj)
+                                    : INFINITY;
+}
+
+/* Does some commitment in force that covers o last until `until`?  Past
+ * its end a committed node is billed on demand: backfill, which would
+ * otherwise pay the spot price, takes only nodes that stay committed for
+ * its run. */
+static int commit_lasts(const struct sched *s, const struct offer *o, double until)
 {
     size_t k, n = catalog_ncommitments(s->p.cat);
 
     for (k = 0; k < n; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
-        if (m->cloud == o->cloud && m->region == o->region &&
-            m->instance_type == o->instance_type)
-            (committed ? s->commit_used : s->commit_od)[k] += nodes;
+        if (catalog_commitment_covers(m, o) && (m->start == 0 || s->now >= m->start) &&
+            (m->end == 0 || m->end >= until))
+            return 1;
     }
+    return 0;
+}
+
+/* A new attempt of `nodes` on offer o, committed or on demand: count it at
+ * once. */
+static void commit_take(struct sched *s, const struct offer *o, long nodes, int committed)
+{
+    commit_add(s, o, nodes, committed ? s->commit_used : s->commit_od);
 }
 
 /* Is o in the region sj is to avoid next (eager-next-region)? */
@@ -421,6 +459,12 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes, c->mode == PLAN_SPOT);
     sj->backfill = c == s->backfill_pick;
+    sj->backfill_spot = sj->backfill ? s->backfill_spot : 0;
+    if (sj->promised_until > s->now) { /* the promise is kept */
+        commit_add(s, catalog_offer(s->p.cat, (uint32_t)sj->promised_offer),
+                   -sj->promised_nodes, s->commit_promised);
+    }
+    sj->promised_until = 0;
     if (c->mode != PLAN_SPOT)
         commit_take(s, o, c->nodes, c->mode == PLAN_COMMITTED);
     sched_quota_add(s, sj, o, c->nodes);
@@ -457,33 +501,67 @@ static int backfills(const struct sjob *b, const struct offer *o)
            strcmp(b->att.instance_type, o->instance_type) == 0;
 }
 
-/* Nodes of o's group that backfill attempts hold. */
-static long backfill_held(const struct sched *s, const struct offer *o)
+/* The node-hours of work v's attempt would lose if stopped now: since its
+ * last checkpoint, or all of its run without checkpoints. */
+static double backfill_loss(const struct sched *s, const struct sjob *v)
 {
+    double run = s->now - v->att.running_at, ck = v->spec->ckpt_interval_s;
+
+    run = run > 0 ? run : 0;
+    return v->att.nodes * (ck > 0 ? fmod(run, ck) : run) / 3600;
+}
+
+/* Is b a backfill attempt of o's group worth stopping for a job that would
+ * pay on demand for `left` more hours: does the give-back save more than it
+ * costs?  It saves o's on-demand price on b's nodes for as long as both
+ * would still run, less the spot price b pays there instead; it costs the
+ * work b loses, redone at that spot price. */
+static int worth_giving_back(const struct sched *s, const struct sjob *b, const struct offer *o,
+                             double left)
+{
+    double p = o->price, q = b->backfill_spot;
+
+    return backfills(b, o) && p > q &&
+           backfill_loss(s, b) * q < b->att.nodes * fmin(left, time_left(s, b) / 3600) * (p - q);
+}
+
+/* Nodes of o's group that backfill worth stopping for sj holds. */
+static long backfill_held(const struct sched *s, const struct sjob *sj, const struct offer *o)
+{
+    double left = time_left(s, sj) / 3600;
     long n = 0;
     size_t i;
 
     for (i = 0; i < s->njobs; i++)
-        n += backfills(s->jobs[i], o) ? s->jobs[i]->att.nodes : 0;
+        n += worth_giving_back(s, s->jobs[i], o, left) ? s->jobs[i]->att.nodes : 0;
     return n;
 }
 
-/* Stop the newest backfill attempts of o's group, for sj, until `need`
- * nodes are given back or none is left. */
+/* Stop backfill attempts of o's group worth stopping for sj, the least
+ * loss first, until `need` nodes are given back or none is left. */
 static int give_back(struct sched *s, const struct sjob *sj, const struct offer *o, long need,
                      struct err *e)
 {
+    double left = time_left(s, sj) / 3600;
+
     size_t i;
     int rc;
 
     while (need > 0) {
         struct sjob *v = NULL;
+        double vloss = 0;
         long nodes;
 
-        for (i = 0; i < s->njobs; i++)
-            if (backfills(s->jobs[i], o) &&
-                (v == NULL || s->jobs[i]->att.launched_at > v->att.launched_at))
-                v = s->jobs[i];
+        for (i = 0; i < s->njobs; i++) {
+            struct sjob *b = s->jobs[i];
+            double loss;
+
+            if (!worth_giving_back(s, b, o, left))
+                continue;
+            loss = backfill_loss(s, b);
+            if (v == NULL || loss < vloss)
+                v = b, vloss = loss;
+        }
         if (v == NULL)
             break;
         nodes = v->att.nodes;
@@ -502,9 +580,10 @@ static int give_back(struct sched *s, const struct sjob *sj, const struct offer 
     return 0;
 }
 
-/* sj, about to launch on demand (pick), has committed nodes in its plan
- * that backfill holds: give them back and launch sj on them (*waits = 1,
- * placed or waiting).  The first such candidate in the plan's order. */
+/* sj, which can only pay on demand (about to, or finding nothing free), has
+ * committed nodes in its plan that backfill holds: give them back and
+ * launch sj on them (*waits = 1, placed or waiting for them).  The first
+ * such candidate in the plan's order. */
 static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, int *waits,
                        struct err *e)
 {
@@ -520,16 +599,20 @@ static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, in
             avoided(sj, o))
             continue;
         free_nodes = commit_free(s, o);
-        if (free_nodes >= c->nodes || free_nodes + backfill_held(s, o) < c->nodes)
+        if (free_nodes >= c->nodes || free_nodes + backfill_held(s, sj, o) < c->nodes)
             continue;
-        *waits = 1;
         if (give_back(s, sj, o, c->nodes - free_nodes, e) != 0)
             return e->code;
+        *waits = 1;
         /* take them now, before a backfill job does (the stops go to the
          * driver first); if the driver has no room until they are gone,
-         * next step */
+         * they are kept from backfill for it until it launches */
         if (unusable(s, sj, c, rule, 1) == USE_OK)
             return create_attempt(s, sj, c, k + 1, e);
+        sj->promised_offer = (long)c->offer;
+        sj->promised_nodes = c->nodes;
+        sj->promised_until = s->now + s->p.cfg.wait_retry_s;
+        commit_add(s, o, c->nodes, s->commit_promised);
         sj->j.next_try_at = 0;
         return sched_log(s, sj, "reclaim", e,
                          "committed nodes on %s/%s given back by backfill: taking them next",
@@ -704,8 +787,12 @@ static const struct plan_cand *first_usable(struct sched *s, const struct sjob *
             }
             if (u == USE_OK && committed != NULL && c->mode == PLAN_SPOT &&
                 s->p.cfg.commit_backfill &&
-                commit_spare(s, catalog_offer(s->p.cat, committed->offer)) >= committed->nodes)
+                commit_spare(s, catalog_offer(s->p.cat, committed->offer)) >= committed->nodes &&
+                commit_lasts(s, catalog_offer(s->p.cat, committed->offer),
+                             s->now + time_left(s, sj))) {
+                s->backfill_spot = c->price_hour;
                 return s->backfill_pick = committed;
+            }
             if (u == USE_OK)
                 return committed != NULL && c->mode != PLAN_SPOT ? committed : c;
             if (pass == 0)
@@ -1153,7 +1240,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
     /* a job that can only pay on demand takes committed nodes back from
      * backfill (one that may take spot leaves them: the backfill job would
      * then pay what it saves) */
-    od_payer = pick != NULL && pick->mode == PLAN_ONDEMAND && s->p.cfg.commit_backfill &&
+    od_payer = (pick == NULL || pick->mode == PLAN_ONDEMAND) && s->p.cfg.commit_backfill &&
                catalog_ncommitments(s->p.cat) > 0 &&
                (rule == MODE_ON_DEMAND_ONLY || !plan_has_spot(&s->plan));
     if (od_payer) {
@@ -1166,7 +1253,7 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         return wait_for_cheaper(s, sj, better, left, e);
     if (pick != NULL) {
         rc = create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
-        return rc == 0 && od_payer
+        return rc == 0 && od_payer && pick->mode == PLAN_ONDEMAND
                    ? reclaim_cover(s, sj, catalog_offer(s->p.cat, pick->offer), e)
                    : rc;
     }

@@ -207,24 +207,6 @@ static void add_usage(struct pass *p, const struct store_attempt *a)
     add_run(p->u, o, a->running_at, run_end(a, p->now), a->nodes);
 }
 
-/* The least on-demand list price of the offer in the catalog, or -1. */
-static double list_price(const struct catalog *cat, const struct advise_offer *o)
-{
-    double best = -1;
-    size_t i;
-
-    for (i = 0; cat != NULL && i < catalog_noffers(cat); i++) {
-        const struct offer *f = catalog_offer(cat, i);
-
-        if (f->price >= 0 && strcmp(f->cloud, o->cloud) == 0 &&
-            strcmp(f->region, o->region) == 0 &&
-            strcmp(f->instance_type, o->instance_type) == 0 &&
-            (best < 0 || f->price < best))
-            best = f->price;
-    }
-    return best;
-}
-
 /* Most on-demand spend first (the offers a negotiation is about). */
 static int by_spend(const void *a, const void *b)
 {
@@ -268,7 +250,7 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
                        "spot, which no commitment beats)");
     for (i = 0; i < u->n; i++) {
         struct advise_offer *o = &u->o[i];
-        double lp = list_price(cat, o);
+        double lp = catalog_list_price(cat, o->cloud, o->region, o->instance_type);
         size_t h;
 
         if (lp >= 0)

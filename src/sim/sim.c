@@ -568,7 +568,9 @@ static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_re
     double *rate = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
 
     for (g = 0; g < cv->ngrp; g++) {
-        double used = 0, od = 0, acc = 0;
+        double used = 0, od = 0, acc = 0, over = 0;
+        double list = catalog_list_price(in->cat, cv->grp[g]->cloud, cv->grp[g]->region,
+                                         cv->grp[g]->instance_type);
         size_t nt = 0;
 
         ne = 0;
@@ -607,8 +609,18 @@ static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_re
                 /* committed nodes at work: their own attempts and the
                  * on-demand nodes they cover */
                 res->commit_used_h += fmin(K, used + f * od) * (ev[k + 1].t - ev[k].t) / 3600;
+                /* committed attempts that outlive their commitment run on
+                 * demand from its end, and are billed so */
+                over += fmax(0, used - K) * (ev[k + 1].t - ev[k].t) / 3600;
             }
             nt++;
+        }
+        if (over > 0 && list > 0) {
+            int cl = cloud_index(cv->grp[g]->cloud);
+
+            res->commit_expired += over * list;
+            res->cost += over * list;
+            res->cost_by_cloud[cl] += over * list;
         }
         for (i = 0; i < cv->n; i++) {
             const struct cov_att *c = &cv->v[i];

@@ -91,6 +91,8 @@ struct sim_result {
                                (sim_charge_commitments) */
     double commit_covered;  /* on-demand node-hours the commitments covered, at
                                their list price: taken off cost (sim.c) */
+    double commit_expired;  /* of cost: committed attempts' node-hours past the
+                               end of their commitment, at the list price */
     double commit_node_h;   /* node-hours the commitments hold over the study
                                window (sim_charge_commitments) */
     double commit_used_h;   /* of them, node-hours that ran work: committed

@@ -468,6 +468,41 @@ static void test_committed_nodes(void **state)
     world_close(&w);
 }
 
+/* A committed attempt that outlives its commitment runs on demand from the
+ * commitment's end, and the bill says so: one committed node of gcp8 until
+ * 1 h into the study, a 4-hour job that may not use spot: 1 hour committed,
+ * then 3 hours at gcp8's $80 (a review found the run billed $0 for all 4
+ * and below the bound).  The bound stays below the run. */
+static void test_commitment_ends(void **state)
+{
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
+    struct sim_result r, lb;
+    struct world w;
+    struct err e;
+    char *path;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,14400,0\n", NULL);
+    w.od[offer(&w, "gcp8")] = 1;
+    tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,start,end,price_hour\n"
+                             "gcp,us-central1,gcp8,1,,2024-01-01T01:00:00Z,30\n");
+    path = xasprintf("%s/c.csv", w.dir);
+    if (catalog_load_commitments(w.cat, path, &e) != 0 || sim_run(&w.in, &sp, &r, &e) != 0 ||
+        sim_offline_bound(&w.in, NULL, r.end_s, &lb, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(r.failed, 0);
+    print_message("expired $%.2f, run $%.2f, bound $%.2f\n", r.commit_expired, r.cost, lb.cost);
+    /* launched at 0, running from the launch delay: past 1 h, 3 h at $80 */
+    assert_true(fabs(r.commit_expired - 80 * (r.end_s - 3600) / 3600) < 1e-6);
+    sim_charge_commitments(&w.in, r.end_s, &r);
+    sim_charge_commitments(&w.in, r.end_s, &lb);
+    assert_true(r.cost >= lb.cost - 1e-6);
+    sim_result_free(&r);
+    sim_result_free(&lb);
+    free(path);
+    world_close(&w);
+}
+
 /* How much of the committed node-hours ran work.  One committed node of
  * gcp8b over a study of two 1-hour jobs (spot_ok 0): run together, the
  * committed node serves one of them for its hour; a 2-node gang serves it
@@ -694,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_overflow_bound_holds_within_a_step),
         cmocka_unit_test(test_commitment_group_gives_back),
         cmocka_unit_test(test_commitment_use),
+        cmocka_unit_test(test_commitment_ends),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

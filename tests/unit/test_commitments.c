@@ -406,6 +406,81 @@ static void test_backfill_given_back(void **state)
     backfill_given_back(1);
 }
 
+/* The given-back nodes are kept for the job they were given back to.  With
+ * the on-demand fleet of azure/eastus cut to the two committed nodes, the job
+ * that can only pay on demand finds nothing free and must wait for the
+ * stopped backfill attempt's node; the stopped job, placed again a few
+ * seconds later, must not backfill that node again (a review found them
+ * taking turns, and the on-demand job going to gcp on demand). */
+static void test_backfill_no_churn(void **state)
+{
+    static const char *const ANY_4H_CK = "name: s\nresources:\n  accelerators: H100:8\n"
+                                         "run: train\nstratus:\n  duration: 4h\n"
+                                         "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
+    struct store_attempt d;
+    struct store_job j1, j2;
+    struct st w;
+    int64_t s1, s2, od;
+
+    (void)state;
+    st_init(&w, NULL);
+    commit_nd(&w, 2);
+    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
+    s1 = st_submit(&w, ANY_4H_CK);
+    s2 = st_submit(&w, ANY_4H_CK);
+    st_start(&w);
+    assert_true(st_run_until_state(&w, s2, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(&w, w.t + 3600);
+    od = st_submit(&w, H100_2H);
+    assert_true(st_run_all(&w, ST_T0 + 3 * DAY));
+    d = st_attempt(&w, od, 1);
+    assert_int_equal(d.mode, PLAN_COMMITTED);
+    assert_string_equal(d.region, "eastus");
+    /* one backfill attempt stopped, once; the other ran to its end */
+    j1 = st_job(&w, s1);
+    j2 = st_job(&w, s2);
+    assert_int_equal(j1.nattempts + j2.nattempts, 3);
+    assert_int_equal(w.violations, 0);
+    store_job_clear(&j1);
+    store_job_clear(&j2);
+    store_attempt_clear(&d);
+    st_free(&w);
+}
+
+/* A backfill attempt is stopped only when the work it loses is less than
+ * what the give-back saves: 7 hours into an 8-hour run with no checkpoint,
+ * it keeps its node from a 10-minute job, which pays on demand instead. */
+static void test_backfill_loss_weighed(void **state)
+{
+    static const char *const LONG = "name: l\nresources:\n  accelerators: H100:8\n"
+                                    "run: train\nstratus:\n  duration: 8h\n";
+    static const char *const SHORT = "name: s\nresources:\n  accelerators: H100:8\n"
+                                     "  use_spot: false\nrun: train\n"
+                                     "stratus:\n  duration: 10m\n";
+    struct store_attempt a, b;
+    struct st w;
+    int64_t l, sh;
+
+    (void)state;
+    st_init(&w, NULL);
+    commit_nd(&w, 1);
+    l = st_submit(&w, LONG);
+    st_start(&w);
+    assert_true(st_run_until_state(&w, l, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(&w, w.t + 7 * 3600);
+    sh = st_submit(&w, SHORT);
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    a = st_attempt(&w, l, 1);
+    b = st_attempt(&w, sh, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_int_equal(a.end_reason, ATT_END_EXITED); /* not stopped */
+    assert_int_equal(b.mode, PLAN_ONDEMAND);
+    assert_int_equal(w.violations, 0);
+    store_attempt_clear(&a);
+    store_attempt_clear(&b);
+    st_free(&w);
+}
+
 /* A gang larger than the commitment runs on demand in its group (the policy
  * keeps it on azure): the backfill attempt on the committed node is stopped
  * so that the bill covers one of the gang's nodes with it. */
@@ -597,6 +672,8 @@ int main(void)
         cmocka_unit_test(test_sched_never_oversubscribes),
         cmocka_unit_test(test_backfill_given_back),
         cmocka_unit_test(test_backfill_covers_on_demand),
+        cmocka_unit_test(test_backfill_no_churn),
+        cmocka_unit_test(test_backfill_loss_weighed),
         cmocka_unit_test(test_advise_best),
         cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_backfill),
