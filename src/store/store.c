@@ -801,11 +801,6 @@ int job_state_parse(const char *s)
 }
 
 /* SUCCEEDED, FAILED and CANCELLED: the job will never run again. */
-int job_state_terminal(int s)
-{
-    return s >= JOB_SUCCEEDED && s < JOB__NSTATES;
-}
-
 /* "?" for a number that is not an end reason. */
 const char *attempt_end_name(int r)
 {

@@ -543,7 +543,10 @@ int store_listen_read(struct store *st, int *fd, int *renewed, struct err *e);
 const char *job_state_name(int s);
 /* -1 when not a state name. */
 int job_state_parse(const char *s);
-int job_state_terminal(int s);
+static inline int job_state_terminal(int s)
+{
+    return s >= JOB_SUCCEEDED && s < JOB__NSTATES;
+}
 const char *attempt_end_name(int r);
 
 #endif
