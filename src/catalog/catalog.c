@@ -5,7 +5,6 @@
  * (one function per row); the accelerator index; accessors.  Network and
  * capacity files are in catalog_net.c.
  */
-#define _GNU_SOURCE /* qsort_r */
 #include "catalog_int.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -571,48 +570,6 @@ const struct keymap *catalog_offer_ix(const struct catalog *cat)
     return &lz->offer_ix;
 }
 
-static int cmp_names(const struct offer *a, const struct offer *b)
-{
-    int r;
-
-    if ((r = strcmp(a->cloud, b->cloud)) != 0 || (r = strcmp(a->region, b->region)) != 0 ||
-        (r = strcmp(a->zone, b->zone)) != 0)
-        return r;
-    return strcmp(a->instance_type, b->instance_type);
-}
-
-static int cmp_name_ix(const void *a, const void *b, void *ctx)
-{
-    const struct offer *o = ctx;
-
-    return cmp_names(&o[*(const uint32_t *)a], &o[*(const uint32_t *)b]);
-}
-
-const uint32_t *catalog_name_ranks(const struct catalog *cat)
-{
-    struct catalog_lazy *lz = cat->lazy;
-
-    pthread_mutex_lock(&lz->mu);
-    if (lz->name_rank == NULL) {
-        uint32_t *ix = xcalloc(cat->noffers + 1, sizeof(uint32_t)), r = 0;
-        uint32_t *rank = xcalloc(cat->noffers + 1, sizeof(uint32_t));
-        size_t i;
-
-        for (i = 0; i < cat->noffers; i++)
-            ix[i] = (uint32_t)i;
-        qsort_r(ix, cat->noffers, sizeof(*ix), cmp_name_ix, cat->offers);
-        for (i = 0; i < cat->noffers; i++) {
-            if (i > 0 && cmp_names(&cat->offers[ix[i - 1]], &cat->offers[ix[i]]) != 0)
-                r++;
-            rank[ix[i]] = r;
-        }
-        free(ix);
-        lz->name_rank = rank;
-    }
-    pthread_mutex_unlock(&lz->mu);
-    return lz->name_rank;
-}
-
 const struct keymap *catalog_rtt_ix(const struct catalog *cat)
 {
     struct catalog_lazy *lz = cat->lazy;
@@ -658,7 +615,6 @@ void catalog_free(struct catalog *cat)
     }
     keymap_free(&cat->lazy->offer_ix);
     keymap_free(&cat->lazy->rtt_ix);
-    free(cat->lazy->name_rank);
     pthread_mutex_destroy(&cat->lazy->mu);
     free(cat->lazy);
     keymap_free(&cat->region_ix);

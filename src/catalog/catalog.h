@@ -239,10 +239,6 @@ int catalog_commitment_in_group(const struct commitment *m, const struct offer *
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
 /* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
  * of its window inside that interval. */
-/* Per offer (by index): its place in the order of (cloud, region, zone,
- * instance type) names, offers of equal names in one place; built once, on
- * first use. */
-const uint32_t *catalog_name_ranks(const struct catalog *cat);
 /* The least on-demand list price of (cloud, region, instance type) among
  * the catalog's offers, or -1 when none sells it on demand. */
 double catalog_list_price(const struct catalog *cat, const char *cloud, const char *region,

@@ -50,8 +50,6 @@ struct thr_row {
 struct catalog_lazy {
     pthread_mutex_t mu;
     int offers_built, rtt_built;
-    uint32_t *name_rank;       /* per offer: its place by (cloud, region, zone,
-                                  instance type), equal names equal; NULL = not yet */
     struct keymap offer_ix;    /* (region, zone, type, accelerator) -> offer index */
     struct keymap rtt_ix;      /* (region a, region b) -> rtt index */
 };

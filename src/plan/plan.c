@@ -577,7 +577,6 @@ static void consider(struct plan *p, size_t alt, uint32_t oi, int mode, double p
 
     memset(&c, 0, sizeof(c));
     c.offer = oi;
-    c.name_rank = p->ranks[oi];
     c.alt = (uint16_t)alt;
     c.mode = (uint8_t)mode;
     c.nodes = p->spec->num_nodes;
@@ -622,9 +621,20 @@ int plan_cand_cmp(const struct plan *p, const struct plan_cand *a, const struct 
         return a->alt < b->alt ? -1 : 1;
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
-    /* then by cloud, region, zone and instance type names */
-    if (a->name_rank != b->name_rank)
-        return a->name_rank < b->name_rank ? -1 : 1;
+    /* then by cloud, region, zone and instance type names (interned: equal
+     * names are one pointer, and most ties share all but the last) */
+    if (a->offer != b->offer) {
+        const struct offer *oa = catalog_offer(p->cat, a->offer);
+        const struct offer *ob = catalog_offer(p->cat, b->offer);
+        int r;
+
+        if ((oa->cloud != ob->cloud && (r = strcmp(oa->cloud, ob->cloud)) != 0) ||
+            (oa->region != ob->region && (r = strcmp(oa->region, ob->region)) != 0) ||
+            (oa->zone != ob->zone && (r = strcmp(oa->zone, ob->zone)) != 0) ||
+            (oa->instance_type != ob->instance_type &&
+             (r = strcmp(oa->instance_type, ob->instance_type)) != 0))
+            return r;
+    }
     if (a->mode != b->mode)
         return a->mode < b->mode ? -1 : 1;
     return a->offer < b->offer ? -1 : a->offer > b->offer;
@@ -868,7 +878,6 @@ static void plan_reset(struct plan *p, const struct catalog *cat, const struct s
 {
     memo_prepare(p, cat, s);
     p->cat = cat;
-    p->ranks = catalog_name_ranks(cat);
     p->spec = s;
     p->rule = policy_match(pol, s);
     p->n = p->feasible = p->considered = 0;

@@ -86,8 +86,6 @@ struct plan_cand {
     int nodes;
     int tier;              /* policy overflow tier (0 = primary) */
     int pref;              /* policy preference index */
-    uint32_t name_rank;    /* catalog_name_ranks of its offer (ties in order;
-                              it fills what would be padding) */
     double price_hour;     /* per node, in force for this mode; committed: what
                               the commitment costs, already paid */
     double hourly_cost;    /* marginal USD per hour for the gang (0 if committed) */
@@ -140,7 +138,6 @@ struct plan_opts {
 
 struct plan {
     const struct catalog *cat;
-    const uint32_t *ranks; /* catalog_name_ranks(cat) */
     const struct spec *spec;
     const struct policy_rule *rule; /* the governing policy rule, or NULL */
     double duration_h;     /* used for costs: on the first alternative */
