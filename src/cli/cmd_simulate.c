@@ -294,6 +294,9 @@ static void print_ratios(const struct sim_result *res, size_t n)
     if (lb->lp_horizon_s > 0)
         printf("(the bound: any schedule under the org policy that is done by %.1f days, "
                "when the last run above was)\n", lb->lp_horizon_s / 86400);
+    if (lb->lp_pinned > 0)
+        printf("(and that starts the %zu jobs the policy does not let wait when they come, "
+               "as every run above did)\n", lb->lp_pinned);
     fprintf(stderr, "offline-bound: an LP of %zu rows, %zu columns, %zu nonzeros, %.2f s\n",
             lb->lp_rows, lb->lp_cols, lb->lp_nnz, lb->wall_s);
 }
@@ -396,6 +399,7 @@ static json_t *bound_json(const struct sim_result *r)
     json_object_set_new(o, "columns", json_integer((json_int_t)r->lp_cols));
     json_object_set_new(o, "nonzeros", json_integer((json_int_t)r->lp_nnz));
     json_object_set_new(o, "horizon_days", json_real(r->lp_horizon_s / 86400));
+    json_object_set_new(o, "pinned", json_integer((json_int_t)r->lp_pinned));
     return o;
 }
 
@@ -571,9 +575,37 @@ static int run_one(const char *name, const struct sim_input *in, const struct po
  * offline bound last: it bounds the schedules that are done by the time the
  * last of the compared runs was (each of them is such a schedule), so that
  * capacity counts; alone, it bounds schedules that may take forever. */
+/* The jobs every run in res[0 .. n) started at once and ran on one attempt
+ * (NULL: none, or no run): the bound holds them to their submission where
+ * the policy does not let them wait (bound.c: pin_jobs), and stays a lower
+ * bound on each run. */
+static unsigned char *prompt_jobs(const struct sim_input *in, const char *const *names,
+                                  const struct sim_result *res, size_t n)
+{
+    unsigned char *pin = xcalloc(in->work->njobs + 1, 1);
+    size_t i, j, runs = 0, held = 0;
+
+    for (i = 0; i < n; i++)
+        runs += strcmp(names[i], "offline-bound") != 0 && res[i].prompt != NULL;
+    for (j = 0; runs > 0 && j < in->work->njobs; j++) {
+        pin[j] = 1;
+        for (i = 0; pin[j] && i < n; i++)
+            if (strcmp(names[i], "offline-bound") != 0 && res[i].prompt != NULL &&
+                !res[i].prompt[j])
+                pin[j] = 0;
+        held += pin[j];
+    }
+    if (held == 0) {
+        free(pin);
+        pin = NULL;
+    }
+    return pin;
+}
+
 static int run_all(const char *policies, const struct sim_input *in, const struct policy *org,
                    struct sim_result *res, size_t max, size_t *n)
 {
+    unsigned char *pin = NULL;
     char *list = xstrdup(policies), *tok, *save = NULL;
     const char *names[8];
     double end_s = 0;
@@ -596,6 +628,8 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
     for (i = 0; rc == 0 && i < *n; i++)
         if (strcmp(names[i], "offline-bound") != 0)
             sim_charge_commitments(in, end_s, &res[i]);
+    if (rc == 0 && nb > 0)
+        pin = prompt_jobs(in, names, res, *n);
     for (i = 0; rc == 0 && nb > 0 && i < *n; i++) {
         const char *narrowed[8];
         struct sim_input bin = *in;
@@ -613,6 +647,7 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
                     bin.nnarrowed < sizeof(narrowed) / sizeof(narrowed[0]))
                     narrowed[bin.nnarrowed++] = sim_policies[u].only_cloud;
         bin.narrowed = narrowed;
+        bin.pin = pin;
         if (sim_offline_bound(&bin, org, end_s, &res[i], &e) != 0) {
             rc = cli_fail(&e);
         } else {
@@ -622,6 +657,7 @@ static int run_all(const char *policies, const struct sim_input *in, const struc
             res[i].commit_used_h = fmin(res[i].commit_used_h, res[i].commit_node_h);
         }
     }
+    free(pin);
     free(list);
     return rc;
 }

@@ -92,6 +92,9 @@
  *    on a shared dataset (the trace's dataset column) may find a replica
  *    another job paid for: its egress is bounded by 0 (no group).  Storage
  *    of replicas is bounded by 0.
+ *  - with sim_input.pin, the schedules bounded are those that also start
+ *    the pinned jobs when they come (pin_jobs says which and why the carry
+ *    bounds hold for them); every compared run is one.
  * So S is feasible for the program at a cost at most its own, and the
  * optimum is at most the cost of every such S.  Everything the program
  * leaves out (deadlines, which S may miss; one attempt at a time per job;
@@ -109,6 +112,7 @@
 #include "trace.h"
 #include "../catalog/catalog.h"
 #include "../plan/plan.h"
+#include "../policy/policy.h"
 #include "../spec/spec.h"
 #include "../util/clock.h"
 #include "../util/hmap.h"
@@ -141,6 +145,9 @@ struct btype {
     size_t c0, nc; /* candidates: w->cand[c0 .. c0 + nc) */
     size_t r0, nr; /* regions: w->treg[r0 .. r0 + nr) (catalog indices) */
     double *rel;   /* node-hours released per bucket (nb + 1) */
+    double *lo;    /* per bucket: work of its pinned jobs that cannot be done by
+                      the bucket's end (nb + 1; pin_jobs); NULL = none */
+    double *cut;   /* per bucket: work of its pinned jobs done by then */
     size_t first;  /* first bucket with work released */
     size_t njobs;
     int has_groups, dead; /* dead: no candidate ever has capacity */
@@ -184,7 +191,9 @@ struct bw {
     int32_t *pool_of; /* per offer x {on demand, spot, committed}: pool or -1 */
     struct strpool keys;
     struct keymap tmap, gmap;
-    size_t failed, bounded;
+    size_t failed, bounded, pinned;
+    uint32_t *jtype;     /* per job: its type, or UINT32_MAX (none) */
+    unsigned char *jpin; /* per job: the policy lets it not wait (pin_jobs) */
     double *demand;      /* per offer: the most nodes jobs could hold or
                             reserve of it (see never_full) */
     uint32_t *stamp;     /* per offer: 1 + the last job counted into demand */
@@ -303,7 +312,8 @@ static int has_commit_group(const struct catalog *cat, const struct offer *o)
  * count, or a negative error (ST_EINFEASIBLE: none). */
 static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
                      const struct policy *pol, const double *nows, size_t nnow,
-                     uint32_t job, int holds, struct bcand **out, size_t *cap, struct err *e)
+                     uint32_t job, int holds, int *prompt, struct bcand **out, size_t *cap,
+                     struct err *e)
 {
     const struct sim_input *in = w->in;
     size_t i, k, n = 0, u = 0;
@@ -318,6 +328,7 @@ static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
         if (r != 0)
             return r;
         rc = 0;
+        *prompt &= p->rule == NULL || !(p->rule->patience > 0);
         *out = xgrow(*out, cap, n + 2 * p->n, sizeof(**out));
         for (k = 0; k < p->n; k++) {
             /* committed: one candidate per offer, whatever the commitment
@@ -327,6 +338,7 @@ static int job_cands(struct bw *w, struct plan *p, const struct spec *s,
 
             (*out)[n++] = c;
             count_demand(w, job, c.offer, holds * p->c[k].nodes);
+            *prompt &= p->c[k].nodes == s->num_nodes;
             /* on demand in a commitment's group: its committed nodes too
              * (has_commit_group), even where the plan offers none (a gang
              * larger than one commitment, another zone) */
@@ -465,17 +477,22 @@ static int classify(struct bw *w, const struct policy *pol, struct err *e)
         const struct trace_job *j = &in->work->jobs[i];
         struct spec *s = sim_job_spec(in, j);
         double work = s->num_nodes * j->duration_s / 3600.0;
+        int prompt = j->deadline_s <= 0;
         /* a job with a deadline may hold two attempts' nodes for a step */
         int n = work > 0 ? job_cands(w, &p, s, pol, nows, nnow, (uint32_t)i,
-                                     j->deadline_s > 0 ? 2 : 1, &c, &cap, e)
+                                     j->deadline_s > 0 ? 2 : 1, &prompt, &c, &cap, e)
                          : 0;
 
+        w->jtype[i] = UINT32_MAX;
         if (n == ST_EINFEASIBLE)
             w->failed++; /* no schedule can run it: it adds nothing */
         else if (n < 0)
             rc = n;
-        else if (n > 0)
-            add_job(w, type_of(w, c, (size_t)n), j, work);
+        else if (n > 0) {
+            w->jtype[i] = type_of(w, c, (size_t)n);
+            w->jpin[i] = (unsigned char)prompt;
+            add_job(w, w->jtype[i], j, work);
+        }
         spec_free(s);
     }
     plan_free(&p);
@@ -777,6 +794,67 @@ static void moot_overflow(struct bw *w)
     }
 }
 
+/* Jobs held to their submission time (sim_input.pin: every compared run
+ * started them at once and ran them to their end on one attempt) whose
+ * policy does not let them wait: no patience, no deadline (the deadline rule
+ * may wait for spot), and the spec's nodes on every candidate.  The bound
+ * is then for the schedules that start them when they come, as the rule
+ * says and as every compared run did, not for every schedule (one that
+ * lets them wait for the hours committed nodes stand idle, or prices are
+ * low, is not bounded).  Such a job's work W (each node-hour on c counted
+ * v(c)) is done at n v(c) an hour on one candidate c from a start in
+ * [r, r + the launch delay + SIM_PROMPT_S]: by time t it has been billed for
+ * at most n vmax (t - r) of work and has done at least
+ * min(W, n vmin (t - r - that slack)), vmin and vmax the least and most v(c)
+ * of its type.  Summed over a type's pinned jobs these bound the work the
+ * type carries out of each bucket from below (lo) and above (released minus
+ * cut), in the header's mapping. */
+static void pin_add(struct bw *w, struct btype *t, const struct trace_job *j, double work,
+                    int nodes, double vmin, double vmax, double slack)
+{
+    double r = j->submit_s > 0 ? j->submit_s : 0;
+    size_t b = (size_t)(r / w->B);
+
+    if (t->lo == NULL) {
+        t->lo = xcalloc(w->nb + 1, sizeof(double));
+        t->cut = xcalloc(w->nb + 1, sizeof(double));
+    }
+    for (; b < w->last; b++) { /* to the end: the carry counts every job */
+        double end = (double)(b + 1) * w->B;
+
+        t->lo[b] += work - fmin(work, nodes * vmax * fmax(0, end - r) / 3600);
+        t->cut[b] += fmin(work, nodes * vmin * fmax(0, end - r - slack) / 3600);
+    }
+}
+
+static void pin_jobs(struct bw *w)
+{
+    const struct sim_input *in = w->in;
+    size_t i, k;
+
+    for (i = 0; in->pin && i < in->work->njobs; i++) {
+        const struct trace_job *j = &in->work->jobs[i];
+        double vmin = INFINITY, vmax = 0;
+        struct btype *t;
+        struct spec *s;
+
+        if (!in->pin[i] || w->jtype[i] == UINT32_MAX || !w->jpin[i])
+            continue;
+        t = &w->types[w->jtype[i]];
+        for (k = 0; k < t->nc; k++) {
+            vmin = fmin(vmin, w->cand[t->c0 + k].speed);
+            vmax = fmax(vmax, w->cand[t->c0 + k].speed);
+        }
+        if (!(vmin > 0))
+            continue;
+        s = sim_job_spec(in, j);
+        pin_add(w, t, j, s->num_nodes * j->duration_s / 3600.0, s->num_nodes, vmin, vmax,
+                in->launch_delay_s + SIM_PROMPT_S);
+        spec_free(s);
+        w->pinned++;
+    }
+}
+
 /* A type whose candidates never hold a node cannot run at all. */
 static void mark_dead(struct bw *w)
 {
@@ -888,6 +966,7 @@ static void build_rows(struct bw *w, struct lp *L)
 
     for (i = 0; i < w->ntypes; i++) {
         struct btype *t = &w->types[i];
+        double rel = 0;
 
         if (t->dead)
             continue;
@@ -901,8 +980,15 @@ static void build_rows(struct bw *w, struct lp *L)
             int ind[3] = {0, (int)(t->bal0 + b - t->first),
                           (int)(t->bal0 + b + 1 - t->first)};
             double val[3] = {0, 1, -1};
+            int col = lp_col(L, 0, -1, -1, 2, ind, val);
 
-            lp_col(L, 0, -1, -1, 2, ind, val);
+            rel += t->rel[b];
+            if (t->lo != NULL) { /* pinned jobs: between lo and rel - cut */
+                double hi = fmax(t->lo[b], rel - t->cut[b]);
+
+                glp_set_col_bnds(L->P, col, t->lo[b] < hi ? GLP_DB : GLP_FX, t->lo[b], hi);
+                lp_artificial(L, ind[1]); /* the restricted program stays feasible */
+            }
         }
         lp_artificial(L, (int)(t->bal0 + w->last - t->first));
     }
@@ -1296,6 +1382,8 @@ static void bw_init(struct bw *w, const struct sim_input *in, double bucket_s,
     w->demand = xcalloc(n + 1, sizeof(double));
     w->stamp = xcalloc(n + 1, sizeof(uint32_t));
     w->stamp_nodes = xcalloc(n + 1, sizeof(int));
+    w->jtype = xcalloc(in->work->njobs + 1, sizeof(uint32_t));
+    w->jpin = xcalloc(in->work->njobs + 1, 1);
     for (i = 0; i < 3 * n; i++)
         w->pool_of[i] = -1;
     strpool_init(&w->keys);
@@ -1312,8 +1400,13 @@ static void bw_free(struct bw *w)
         free(w->sp[i]);
     free(w->sp);
     keymap_free(&w->smap);
-    for (i = 0; i < w->ntypes; i++)
+    for (i = 0; i < w->ntypes; i++) {
         free(w->types[i].rel);
+        free(w->types[i].lo);
+        free(w->types[i].cut);
+    }
+    free(w->jtype);
+    free(w->jpin);
     for (i = 0; i < w->ngroups; i++)
         free(w->groups[i].ycost);
     for (i = 0; i < w->npools; i++) {
@@ -1355,6 +1448,7 @@ static int bound_once(const struct sim_input *in, const struct policy *pol,
             pool_capacity(&w, &w.pools[i]);
         }
         moot_overflow(&w);
+        pin_jobs(&w);
         mark_dead(&w);
         lp_init(&w, &L);
         rc = solve(&w, &L, e);
@@ -1362,6 +1456,7 @@ static int bound_once(const struct sim_input *in, const struct policy *pol,
     if (rc == 0)
         collect(&w, &L, res);
     res->njobs = in->work->njobs;
+    res->lp_pinned = rc == 0 ? w.pinned : 0;
     res->failed = w.failed;
     res->succeeded = w.bounded;
     res->wall_s = clock_mono() - t0;
@@ -1373,14 +1468,23 @@ static int bound_once(const struct sim_input *in, const struct policy *pol,
 int sim_bound_lp(const struct sim_input *in, const struct policy *pol, double bucket_s,
                  double end_s, struct sim_result *res, struct err *e)
 {
+    struct sim_input any = *in;
     int rc = bound_once(in, pol, bucket_s, end_s, res, e);
 
+    /* The runs started the pinned jobs in a way this model of them cannot
+     * (it should not happen: see pin_jobs): the bound for schedules that
+     * may let them wait. */
+    any.pin = NULL;
+    if (rc == 1 && in->pin) {
+        sim_result_free(res);
+        rc = bound_once(&any, pol, bucket_s, end_s, res, e);
+    }
     /* No schedule within the rules finishes by end_s (the sim world let a
      * run do what this model of it forbids, or a run failed jobs): the bound
      * for schedules that may take forever still holds. */
     if (rc == 1 && end_s > 0) {
         sim_result_free(res);
-        rc = bound_once(in, pol, bucket_s, 0, res, e);
+        rc = bound_once(&any, pol, bucket_s, 0, res, e);
     }
     return rc == 1
                ? err_set(e, ST_EINTERNAL, "offline bound: the program has no solution")

@@ -679,6 +679,7 @@ static int cmp_double(const void *a, const void *b)
 /* Job metrics, one job at a time: completion and queueing times are kept
  * for the means and 95th percentiles. */
 struct job_acc {
+    double prompt_s; /* started "at once": within this of submission */
     double *jct, *q;
     size_t nj, nq, cap;
     double *tq[SIM_MAX_TEAMS + 1]; /* per team: queue times */
@@ -714,6 +715,10 @@ static void job_acc_add(struct job_acc *acc, const struct store_job *j, struct s
     }
     if (j->state == JOB_SUCCEEDED)
         acc->jct[acc->nj++] = j->ended_at - j->submitted_at;
+    if (j->id >= 1 && (size_t)j->id <= acc->cap)
+        res->prompt[j->id - 1] = j->state == JOB_SUCCEEDED && j->nattempts == 1 &&
+                                 j->started_at > 0 &&
+                                 j->started_at - j->submitted_at <= acc->prompt_s;
     if (j->started_at > 0)
         acc->q[acc->nq++] = j->started_at - j->submitted_at;
     {
@@ -816,6 +821,8 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
     free(cv.grp);
     free(cv.v);
     job_acc_init(&acc, in->work->njobs);
+    acc.prompt_s = in->launch_delay_s + SIM_PROMPT_S;
+    res->prompt = xcalloc(in->work->njobs + 1, 1);
     after = 0;
     do {
         struct store_job *v = NULL;
@@ -962,6 +969,8 @@ void sim_result_free(struct sim_result *res)
 {
     free(res->spend);
     res->spend = NULL;
+    free(res->prompt);
+    res->prompt = NULL;
 }
 
 /* The offline lower bound lives in bound.c. */

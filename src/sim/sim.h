@@ -111,6 +111,10 @@ struct sim_result {
     size_t lp_rows, lp_cols, lp_nnz; /* the bound's linear program */
     int lp_rounds;          /* its column-generation rounds */
     double lp_horizon_s;    /* the bound holds for schedules done by then; 0 = all */
+    size_t lp_pinned;       /* jobs the bound runs from their submission (sim_input.pin) */
+    unsigned char *prompt;  /* per trace job: 1 = it started within SIM_PROMPT_S of
+                               its submission (plus the launch delay) and ran to its
+                               end on that one attempt (runs only; sim_result_free) */
     struct sim_team_result teams[SIM_MAX_TEAMS + 1]; /* by team, in trace order */
     size_t nteams;
 };
@@ -144,7 +148,13 @@ struct sim_input {
                                     (a baseline's only_cloud): the bound keeps
                                     overflow open to them (bound.c) */
     size_t nnarrowed;
+    const unsigned char *pin; /* per trace job: the bound is for schedules that
+                                 start it when it is submitted, as every compared
+                                 run did (bound.c: pin_jobs); NULL = none */
 };
+
+#define SIM_PROMPT_S 60.0   /* "started at once": within this of its submission,
+                               beyond the launch delay */
 
 extern const char *const sim_cloud_names[SIM_NCLOUDS];
 

@@ -503,6 +503,49 @@ static void test_commitment_ends(void **state)
     world_close(&w);
 }
 
+/* Jobs held to their submission (sim_input.pin; the policy gives them no
+ * patience and every run started them at once): the two 1-hour jobs of
+ * test_committed_nodes may no longer take turns on the one committed node
+ * within two hours.  Both start at 0 (within SIM_PROMPT_S, no launch delay
+ * here): by 1 h each has done at least 3540 s of its hour, 1.967 node-hours
+ * in all, of which the committed node gives 1 and gcp8 on demand the rest,
+ * at $80.  A run that starts them at once is marked so; one that makes the
+ * second wait (one node on demand) is not. */
+static void test_pinned_jobs(void **state)
+{
+    struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
+    static const unsigned char both[2] = {1, 1};
+    struct sim_result r;
+    struct world w;
+    struct err e;
+    char *path;
+
+    (void)state;
+    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
+               NULL);
+    w.od[offer(&w, "gcp8")] = 2;
+    tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,price_hour\n"
+                             "gcp,us-central1,gcp8,1,30\n");
+    path = xasprintf("%s/c.csv", w.dir);
+    if (catalog_load_commitments(w.cat, path, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(NEAR(bound(&w, NULL, 7200), 0));
+    w.in.pin = both;
+    assert_true(NEAR(bound(&w, NULL, 7200), 80 * (2 * (3600 - SIM_PROMPT_S) / 3600 - 1)));
+    w.in.pin = NULL;
+    if (sim_run(&w.in, &sp, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(r.prompt[0] && r.prompt[1]);
+    sim_result_free(&r);
+    w.od[offer(&w, "gcp8")] = 1; /* the second waits for the first */
+    if (sim_run(&w.in, &sp, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(r.prompt[0] + r.prompt[1], 1);
+    sim_result_free(&r);
+    free(path);
+    world_close(&w);
+}
+
 /* How much of the committed node-hours ran work.  One committed node of
  * gcp8b over a study of two 1-hour jobs (spot_ok 0): run together, the
  * committed node serves one of them for its hour; a 2-node gang serves it
@@ -608,6 +651,7 @@ static void below_simulated(const char *commitments)
     struct trace work;
     struct sim_input in;
     char *jobs = small_workload();
+    unsigned char *pin;
     double end_s = 0;
     struct err e;
     long *od = NULL, *sp = NULL;
@@ -644,9 +688,19 @@ static void below_simulated(const char *commitments)
         assert_int_equal(r[i].failed, 0);
         end_s = fmax(end_s, r[i].end_s);
     }
-    if (sim_offline_bound(&in, pol, end_s, &lb, &e) != 0 ||
-        sim_offline_bound(&in, NULL, end_s, &blind, &e) != 0)
+    /* the jobs all three started at once and ran on one attempt: held to
+     * their submission where the policy does not let them wait */
+    pin = xcalloc(work.njobs + 1, 1);
+    for (size_t j = 0; j < work.njobs; j++)
+        pin[j] = r[0].prompt[j] && r[1].prompt[j] && r[2].prompt[j];
+    in.pin = pin;
+    if (sim_offline_bound(&in, pol, end_s, &lb, &e) != 0)
         fail_msg("%s", e.msg);
+    in.pin = NULL;
+    if (sim_offline_bound(&in, NULL, end_s, &blind, &e) != 0)
+        fail_msg("%s", e.msg);
+    print_message("pinned %zu jobs\n", lb.lp_pinned);
+    assert_true(lb.lp_pinned > 0);
     assert_true(lb.cost > 0);
     for (int i = 0; i < 3; i++)
         sim_charge_commitments(&in, end_s, &r[i]);
@@ -663,6 +717,7 @@ static void below_simulated(const char *commitments)
     assert_int_equal(lb.lp_horizon_s > 0, 1);
     sim_result_free(&lb);
     sim_result_free(&blind);
+    free(pin);
     free(jobs);
     free(od);
     free(sp);
@@ -729,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_overflow_bound_holds_within_a_step),
         cmocka_unit_test(test_commitment_group_gives_back),
         cmocka_unit_test(test_commitment_use),
+        cmocka_unit_test(test_pinned_jobs),
         cmocka_unit_test(test_commitment_ends),
     };
 
