@@ -270,8 +270,7 @@ static void commit_add(struct sched *s, const struct offer *o, long nodes, long 
     for (k = 0; k < n; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
-        if (m->cloud == o->cloud && m->region == o->region &&
-            m->instance_type == o->instance_type)
+        if (catalog_commitment_in_group(m, o))
             v[k] += nodes;
     }
 }
@@ -318,8 +317,7 @@ static long commit_free(const struct sched *s, const struct offer *o)
     for (k = 0; k < n; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
-        if (m->cloud != o->cloud || m->region != o->region ||
-            m->instance_type != o->instance_type)
+        if (!catalog_commitment_in_group(m, o))
             continue;
         used = s->commit_used[k]; /* the same for every commitment of the key */
         if (catalog_commitment_covers(m, o) && (m->start == 0 || s->now >= m->start) &&
@@ -342,8 +340,7 @@ static long commit_spare(const struct sched *s, const struct offer *o)
     for (k = 0; k < n; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
-        if (m->cloud == o->cloud && m->region == o->region &&
-            m->instance_type == o->instance_type) /* the same for every one of the key */
+        if (catalog_commitment_in_group(m, o)) /* the same for every one of the key */
             return f - s->commit_od[k] - s->commit_promised[k];
     }
     return f;
@@ -460,22 +457,20 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     reserve(s, o, c->nodes, c->mode == PLAN_SPOT);
     sj->backfill = c == s->backfill_pick;
     sj->backfill_spot = sj->backfill ? s->backfill_spot : 0;
-    if (sj->promised_until > s->now) { /* the promise is kept */
+    if (sj->promised_until > s->now) /* the promise is kept */
         commit_add(s, catalog_offer(s->p.cat, (uint32_t)sj->promised_offer),
                    -sj->promised_nodes, s->commit_promised);
-    }
     sj->promised_until = 0;
     if (c->mode != PLAN_SPOT)
         commit_take(s, o, c->nodes, c->mode == PLAN_COMMITTED);
     sched_quota_add(s, sj, o, c->nodes);
     sched_act(s, ACT_LAUNCH, a->id, sj);
-    rc = sched_transition(s, sj, JOB_PROVISIONING, e,
-                          "launching attempt %d on %s/%s%s%s: %d x %s %s at $%.2f/node-h "
-                          "(rank %zu, expected $%.2f)",
-                          a->n, a->cloud, a->region, *a->zone ? "/" : "", a->zone, a->nodes,
-                          a->instance_type, plan_mode_name(a->mode), a->price_hour, rank,
-                          c->expected);
-    return rc;
+    return sched_transition(s, sj, JOB_PROVISIONING, e,
+                            "launching attempt %d on %s/%s%s%s: %d x %s %s at $%.2f/node-h "
+                            "(rank %zu, expected $%.2f)",
+                            a->n, a->cloud, a->region, *a->zone ? "/" : "", a->zone, a->nodes,
+                            a->instance_type, plan_mode_name(a->mode), a->price_hour,
+                            rank, c->expected);
 }
 
 /* ---- backfill on committed nodes ----
@@ -543,7 +538,6 @@ static int give_back(struct sched *s, const struct sjob *sj, const struct offer 
                      struct err *e)
 {
     double left = time_left(s, sj) / 3600;
-
     size_t i;
     int rc;
 

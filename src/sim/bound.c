@@ -193,7 +193,8 @@ struct bw {
     struct keymap tmap, gmap;
     size_t failed, bounded, pinned;
     uint32_t *jtype;     /* per job: its type, or UINT32_MAX (none) */
-    unsigned char *jpin; /* per job: the policy lets it not wait (pin_jobs) */
+    int *jpin;           /* per job: its nodes when the policy lets it not wait
+                            (pin_jobs), else 0 */
     double *demand;      /* per offer: the most nodes jobs could hold or
                             reserve of it (see never_full) */
     uint32_t *stamp;     /* per offer: 1 + the last job counted into demand */
@@ -490,7 +491,7 @@ static int classify(struct bw *w, const struct policy *pol, struct err *e)
             rc = n;
         else if (n > 0) {
             w->jtype[i] = type_of(w, c, (size_t)n);
-            w->jpin[i] = (unsigned char)prompt;
+            w->jpin[i] = prompt ? s->num_nodes : 0;
             add_job(w, w->jtype[i], j, work);
         }
         spec_free(s);
@@ -836,9 +837,8 @@ static void pin_jobs(struct bw *w)
         const struct trace_job *j = &in->work->jobs[i];
         double vmin = INFINITY, vmax = 0;
         struct btype *t;
-        struct spec *s;
 
-        if (!in->pin[i] || w->jtype[i] == UINT32_MAX || !w->jpin[i])
+        if (!in->pin[i] || w->jtype[i] == UINT32_MAX || w->jpin[i] <= 0)
             continue;
         t = &w->types[w->jtype[i]];
         for (k = 0; k < t->nc; k++) {
@@ -847,10 +847,8 @@ static void pin_jobs(struct bw *w)
         }
         if (!(vmin > 0))
             continue;
-        s = sim_job_spec(in, j);
-        pin_add(w, t, j, s->num_nodes * j->duration_s / 3600.0, s->num_nodes, vmin, vmax,
+        pin_add(w, t, j, w->jpin[i] * j->duration_s / 3600.0, w->jpin[i], vmin, vmax,
                 in->launch_delay_s + SIM_PROMPT_S);
-        spec_free(s);
         w->pinned++;
     }
 }
@@ -1383,7 +1381,7 @@ static void bw_init(struct bw *w, const struct sim_input *in, double bucket_s,
     w->stamp = xcalloc(n + 1, sizeof(uint32_t));
     w->stamp_nodes = xcalloc(n + 1, sizeof(int));
     w->jtype = xcalloc(in->work->njobs + 1, sizeof(uint32_t));
-    w->jpin = xcalloc(in->work->njobs + 1, 1);
+    w->jpin = xcalloc(in->work->njobs + 1, sizeof(int));
     for (i = 0; i < 3 * n; i++)
         w->pool_of[i] = -1;
     strpool_init(&w->keys);

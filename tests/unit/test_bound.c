@@ -128,6 +128,18 @@ static void world_close(struct world *w)
 }
 
 /* The bound with hourly buckets, for schedules done by end_s (0 = ever). */
+/* Load `csv` as the world's commitments file. */
+static void world_commit(struct world *w, const char *csv)
+{
+    char *path = xasprintf("%s/c.csv", w->dir);
+    struct err e;
+
+    tu_write(w->dir, "c.csv", csv);
+    if (catalog_load_commitments(w->cat, path, &e) != 0)
+        fail_msg("%s", e.msg);
+    free(path);
+}
+
 static double bound(struct world *w, const struct policy *pol, double end_s)
 {
     struct sim_result r;
@@ -153,6 +165,17 @@ static struct policy *lab_policy(void)
 }
 
 #define JOBS_HEAD "submit_s,job_id,team,kind,accelerator,gpus,duration_s,spot_ok\n"
+
+/* Two 1-hour 8 x H100 jobs that may not use spot, both at 0, and one of
+ * gcp8's two on-demand nodes committed (at $30). */
+static void two_jobs_one_committed(struct world *w)
+{
+    world_open(w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
+               NULL);
+    w->od[offer(w, "gcp8")] = 2;
+    world_commit(w, "cloud,region,instance_type,nodes,price_hour\n"
+                    "gcp,us-central1,gcp8,1,30\n");
+}
 
 /* A 2-node training job the policy keeps on Azure: bounded at Azure's $100
  * x 2 nodes x 1 h, though GCP spot would cost 2 x $20.  (The bound before
@@ -450,21 +473,11 @@ static char *small_workload(void)
 static void test_committed_nodes(void **state)
 {
     struct world w;
-    struct err e;
-    char *path;
 
     (void)state;
-    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
-               NULL);
-    w.od[offer(&w, "gcp8")] = 2;
-    tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,price_hour\n"
-                             "gcp,us-central1,gcp8,1,30\n");
-    path = xasprintf("%s/c.csv", w.dir);
-    if (catalog_load_commitments(w.cat, path, &e) != 0)
-        fail_msg("%s", e.msg);
+    two_jobs_one_committed(&w);
     assert_true(NEAR(bound(&w, NULL, 3600), 80));
     assert_true(NEAR(bound(&w, NULL, 7200), 0));
-    free(path);
     world_close(&w);
 }
 
@@ -479,15 +492,13 @@ static void test_commitment_ends(void **state)
     struct sim_result r, lb;
     struct world w;
     struct err e;
-    char *path;
 
     (void)state;
     world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,14400,0\n", NULL);
     w.od[offer(&w, "gcp8")] = 1;
-    tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,start,end,price_hour\n"
-                             "gcp,us-central1,gcp8,1,,2024-01-01T01:00:00Z,30\n");
-    path = xasprintf("%s/c.csv", w.dir);
-    if (catalog_load_commitments(w.cat, path, &e) != 0 || sim_run(&w.in, &sp, &r, &e) != 0 ||
+    world_commit(&w, "cloud,region,instance_type,nodes,start,end,price_hour\n"
+                     "gcp,us-central1,gcp8,1,,2024-01-01T01:00:00Z,30\n");
+    if (sim_run(&w.in, &sp, &r, &e) != 0 ||
         sim_offline_bound(&w.in, NULL, r.end_s, &lb, &e) != 0)
         fail_msg("%s", e.msg);
     assert_int_equal(r.failed, 0);
@@ -499,7 +510,6 @@ static void test_commitment_ends(void **state)
     assert_true(r.cost >= lb.cost - 1e-6);
     sim_result_free(&r);
     sim_result_free(&lb);
-    free(path);
     world_close(&w);
 }
 
@@ -518,17 +528,9 @@ static void test_pinned_jobs(void **state)
     struct sim_result r;
     struct world w;
     struct err e;
-    char *path;
 
     (void)state;
-    world_open(&w, JOBS_HEAD "0,a,lab,batch,H100,8,3600,0\n0,b,lab,batch,H100,8,3600,0\n",
-               NULL);
-    w.od[offer(&w, "gcp8")] = 2;
-    tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,price_hour\n"
-                             "gcp,us-central1,gcp8,1,30\n");
-    path = xasprintf("%s/c.csv", w.dir);
-    if (catalog_load_commitments(w.cat, path, &e) != 0)
-        fail_msg("%s", e.msg);
+    two_jobs_one_committed(&w);
     assert_true(NEAR(bound(&w, NULL, 7200), 0));
     w.in.pin = both;
     assert_true(NEAR(bound(&w, NULL, 7200), 80 * (2 * (3600 - SIM_PROMPT_S) / 3600 - 1)));
@@ -542,7 +544,6 @@ static void test_pinned_jobs(void **state)
         fail_msg("%s", e.msg);
     assert_int_equal(r.prompt[0] + r.prompt[1], 1);
     sim_result_free(&r);
-    free(path);
     world_close(&w);
 }
 
@@ -563,15 +564,13 @@ static void test_commitment_use(void **state)
         struct sim_result r, lb;
         struct world w;
         struct err e;
-        char *path;
 
         world_open(&w, jobs[i], NULL);
         w.od[offer(&w, "gcp8b")] = 2;
         w.in.launch_delay_s = 60;
-        tu_write(w.dir, "c.csv", "cloud,region,instance_type,nodes,price_hour\n"
-                                 "gcp,us-central1,gcp8b,1,30\n");
-        path = xasprintf("%s/c.csv", w.dir);
-        if (catalog_load_commitments(w.cat, path, &e) != 0 || sim_run(&w.in, &sp, &r, &e) != 0 ||
+        world_commit(&w, "cloud,region,instance_type,nodes,price_hour\n"
+                         "gcp,us-central1,gcp8b,1,30\n");
+        if (sim_run(&w.in, &sp, &r, &e) != 0 ||
             sim_bound_lp(&w.in, NULL, 3600, 7200, &lb, &e) != 0)
             fail_msg("%s", e.msg);
         assert_int_equal(r.failed, 0);
@@ -583,7 +582,6 @@ static void test_commitment_use(void **state)
         assert_true(NEAR(lb.commit_used_h, 2.0));           /* both jobs, one after the other */
         sim_result_free(&r);
         sim_result_free(&lb);
-        free(path);
         world_close(&w);
     }
 }
@@ -608,7 +606,6 @@ static void test_commitment_group_gives_back(void **state)
         struct sim_result r, lb;
         struct world w;
         struct err e;
-        char *path;
 
         if (i == 1) /* the commitment's zone needs an offer of its own */
             extra_offers = "gcp,us-central1,us-central1-b,gcp8b,H100,8,,90,\n";
@@ -616,9 +613,8 @@ static void test_commitment_group_gives_back(void **state)
         extra_offers = "";
         w.od[offer(&w, "gcp8b")] = 2; /* the first: zone a */
         w.in.launch_delay_s = 60;
-        tu_write(w.dir, "c.csv", files[i]);
-        path = xasprintf("%s/c.csv", w.dir);
-        if (catalog_load_commitments(w.cat, path, &e) != 0 || sim_run(&w.in, &sp, &r, &e) != 0 ||
+        world_commit(&w, files[i]);
+        if (sim_run(&w.in, &sp, &r, &e) != 0 ||
             sim_offline_bound(&w.in, NULL, r.end_s, &lb, &e) != 0)
             fail_msg("%s", e.msg);
         assert_int_equal(r.failed, 0);
@@ -629,7 +625,6 @@ static void test_commitment_group_gives_back(void **state)
         assert_true(r.cost >= lb.cost - 1e-6);
         sim_result_free(&r);
         sim_result_free(&lb);
-        free(path);
         world_close(&w);
     }
 }

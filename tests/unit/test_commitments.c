@@ -328,6 +328,31 @@ static void test_sched_never_oversubscribes(void **state)
 static const char *const ANY_4H = "name: s\nresources:\n  accelerators: H100:8\n"
                                   "run: train\nstratus:\n  duration: 4h\n";
 
+/* Two jobs of `spec` (that may take spot) started, and an hour after they
+ * run, a 2-hour job that may not use spot submitted: its id. */
+static int64_t backfill_two(struct st *w, const char *spec, int64_t *s1, int64_t *s2)
+{
+    *s1 = st_submit(w, spec);
+    *s2 = st_submit(w, spec);
+    st_start(w);
+    assert_true(st_run_until_state(w, *s2, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(w, w->t + 3600);
+    return st_submit(w, H100_2H);
+}
+
+/* One ND H100 v5 node of azure/eastus committed, and a job of `spec` (that
+ * may take spot) started on it: its id. */
+static int64_t backfill_one(struct st *w, const char *spec)
+{
+    int64_t id;
+
+    commit_nd(w, 1);
+    id = st_submit(w, spec);
+    st_start(w);
+    assert_true(st_run_until_state(w, id, JOB_RUNNING, ST_T0 + DAY));
+    return id;
+}
+
 struct bf_watch {
     long top;        /* most committed nodes at once */
     int64_t od;      /* the job that takes them back */
@@ -360,12 +385,7 @@ static void backfill_given_back(int restart)
 
     st_init(&w, NULL);
     commit_nd(&w, 2);
-    s1 = st_submit(&w, ANY_4H);
-    s2 = st_submit(&w, ANY_4H);
-    st_start(&w);
-    assert_true(st_run_until_state(&w, s2, JOB_RUNNING, ST_T0 + DAY));
-    st_run_to(&w, w.t + 3600);
-    od = x.od = st_submit(&w, H100_2H);
+    od = x.od = backfill_two(&w, ANY_4H, &s1, &s2);
     assert_true(st_run_until(&w, max_committed, &x, ST_T0 + 2 * DAY));
     assert_int_equal(x.restart, 0);
     a1 = st_attempt(&w, s1, 1);
@@ -426,12 +446,7 @@ static void test_backfill_no_churn(void **state)
     st_init(&w, NULL);
     commit_nd(&w, 2);
     st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
-    s1 = st_submit(&w, ANY_4H_CK);
-    s2 = st_submit(&w, ANY_4H_CK);
-    st_start(&w);
-    assert_true(st_run_until_state(&w, s2, JOB_RUNNING, ST_T0 + DAY));
-    st_run_to(&w, w.t + 3600);
-    od = st_submit(&w, H100_2H);
+    od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
     assert_true(st_run_all(&w, ST_T0 + 3 * DAY));
     d = st_attempt(&w, od, 1);
     assert_int_equal(d.mode, PLAN_COMMITTED);
@@ -463,10 +478,7 @@ static void test_backfill_loss_weighed(void **state)
 
     (void)state;
     st_init(&w, NULL);
-    commit_nd(&w, 1);
-    l = st_submit(&w, LONG);
-    st_start(&w);
-    assert_true(st_run_until_state(&w, l, JOB_RUNNING, ST_T0 + DAY));
+    l = backfill_one(&w, LONG);
     st_run_to(&w, w.t + 7 * 3600);
     sh = st_submit(&w, SHORT);
     assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
@@ -500,10 +512,7 @@ static void test_backfill_covers_on_demand(void **state)
 
     (void)state;
     st_init(&w, NULL);
-    commit_nd(&w, 1);
-    s = st_submit(&w, ANY_4H);
-    st_start(&w);
-    assert_true(st_run_until_state(&w, s, JOB_RUNNING, ST_T0 + DAY));
+    s = backfill_one(&w, ANY_4H);
     gang = st_submit_policy(&w, GANG, AZURE);
     assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
     a = st_attempt(&w, s, 1);
