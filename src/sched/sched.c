@@ -1313,6 +1313,7 @@ static int reload(struct sched *s, struct err *e)
     s->ended = 0;
     s->capacity_freed = 1;
     sched_patience_reset(s); /* the jobs come back unparked */
+    s->commit_billed = 0;    /* commitments' boundaries replayed (idempotent) */
     rc = load_all(s, e);
     if (rc == 0)
         s->stale = 0;
@@ -1329,6 +1330,8 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         goto fail;
     if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&
         (rc = reprice(s, e)) != 0)
+        goto fail;
+    if ((rc = sched_commit_bill(s, e)) != 0)
         goto fail;
     /* What the driver says happened comes before requests: a cancel filed
      * while the controller was down must bill the time the job ran. */

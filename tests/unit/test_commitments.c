@@ -318,6 +318,73 @@ static void test_sched_never_oversubscribes(void **state)
     st_free(&w);
 }
 
+/* A committed attempt that outlives its commitment is billed on demand from
+ * the commitment's end, in the store (what `stratus cost` sums), as the
+ * simulator bills it: one committed ND node until an hour after the start,
+ * a 2-hour job that may not use spot launched at once, so about an hour at
+ * $0 and the rest at the offer's list price.  With `again`, a second
+ * commitment of the group starts at 1.5 h: $0 again from then.  With
+ * `restart`, the controller is killed and opened again after the end (the
+ * boundaries are replayed from the store: nothing is billed twice). */
+struct ends_watch {
+    int restart, restarted;
+};
+
+static int ends_step(struct st *w, void *ctx)
+{
+    struct ends_watch *x = ctx;
+
+    if (x->restart && !x->restarted && w->t > ST_T0 + 3600 + 600) {
+        x->restarted = 1;
+        st_restart(w);
+    }
+    return st_all_ended(w, NULL);
+}
+
+static void commitment_ends(int restart, int again)
+{
+    struct ends_watch x = {restart, 0};
+    struct store_attempt a;
+    struct st w;
+    struct err e;
+    double list, billed;
+    int64_t id;
+
+    st_init(&w, NULL);
+    if (load_text(w.cat,
+                  again ? "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                          "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n"
+                          "azure,eastus,,Standard_ND96isr_H100_v5,1,2026-09-21T15:43:20Z,,30\n"
+                        : "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                          "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n",
+                  &e) != 0)
+        fail_msg("%s", e.msg);
+    id = st_submit(&w, H100_2H);
+    st_start(&w);
+    assert_true(st_run_until(&w, ends_step, &x, ST_T0 + DAY));
+    assert_int_equal(x.restarted, restart);
+    a = st_attempt(&w, id, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_true(a.running_at > ST_T0 && a.running_at < ST_T0 + 3600);
+    list = catalog_list_price(w.cat, "azure", "eastus", "Standard_ND96isr_H100_v5");
+    assert_true(list > 0);
+    billed = again ? 1800 : a.ended_at - (ST_T0 + 3600);
+    print_message("list $%.2f, attempt $%.2f for %.0f s past the end\n", list, a.cost, billed);
+    assert_true(fabs(a.cost - list * a.nodes * billed / 3600) < 1e-6);
+    store_attempt_clear(&a);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+static void test_commitment_ends(void **state)
+{
+    (void)state;
+    commitment_ends(0, 0);
+    commitment_ends(1, 0);
+    commitment_ends(0, 1);
+    commitment_ends(1, 1);
+}
+
 /* Backfill: jobs that would take spot take committed nodes no on-demand
  * attempt needs, and give them back to one that would pay on demand.  Two
  * 4-hour jobs that may use spot (GCP spot at $20 is their first choice
@@ -679,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_cost_window),
         cmocka_unit_test(test_sim_charge),
         cmocka_unit_test(test_sched_never_oversubscribes),
+        cmocka_unit_test(test_commitment_ends),
         cmocka_unit_test(test_backfill_given_back),
         cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_backfill_no_churn),
