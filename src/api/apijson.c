@@ -172,6 +172,7 @@ json_t *apijson_attempt(const struct store_attempt *a, double now)
     json_object_set_new(o, "ckpt_copy_s", json_real(a->ckpt_copy_s));
     json_object_set_new(o, "egress", json_real(a->egress));
     json_object_set_new(o, "priced_at", real_or_null(a->priced_at));
+    json_object_set_new(o, "backfill_spot", json_real(a->backfill_spot));
     if (a->state != ATT_ENDED) {
         /* What `status` shows for a live attempt: its time and cost so far. */
         double secs = a->running_at > 0 && now > a->running_at ? now - a->running_at : 0;
@@ -482,6 +483,7 @@ int apijson_to_attempt(const json_t *o, struct store_attempt *out, struct err *e
     a->ckpt_copy_s = rd_real(&r, "ckpt_copy_s");
     a->egress = rd_real(&r, "egress");
     a->priced_at = rd_real(&r, "priced_at");
+    a->backfill_spot = (float)rd_real(&r, "backfill_spot");
     if (rd_done(&r, e) != 0) {
         store_attempt_clear(a);
         memset(a, 0, sizeof(*a));

@@ -194,6 +194,9 @@ static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
     if ((rc = store_attempt_get(s->p.store, sj->j.cur_attempt, &sj->att, e)) != 0)
         return rc;
     sched_nodes_reset(sj, sj->att.nodes);
+    /* backfill on committed nodes, given back when on-demand work needs them */
+    sj->backfill = sj->att.mode == PLAN_COMMITTED && sj->att.backfill_spot > 0;
+    sj->backfill_spot = sj->backfill ? sj->att.backfill_spot : 0;
     sj->offer = catalog_find_offer(s->p.cat, sj->att.cloud, sj->att.region, sj->att.zone,
                                    sj->att.instance_type, sj->att.accelerator);
     if ((rc = store_node_list(s->p.store, sj->att.id, &nodes, &n, e)) != 0)

@@ -563,6 +563,7 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     a->launched_at = s->now;
     a->exit_code = -1;
     a->ckpt_from = sj->spec->ckpt_interval_s > 0 ? sj->ckpt_src : 0;
+    a->backfill_spot = c == s->backfill_pick ? (float)s->backfill_spot : 0;
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_insert(s->p.store, a, e)) != 0)
         return rc;
     sj->j.cur_attempt = a->id;
@@ -571,8 +572,8 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
     reserve(s, o, c->nodes, c->mode == PLAN_SPOT);
-    sj->backfill = c == s->backfill_pick;
-    sj->backfill_spot = sj->backfill ? s->backfill_spot : 0;
+    sj->backfill = a->backfill_spot > 0;
+    sj->backfill_spot = a->backfill_spot;
     if (sj->promised_until > s->now) /* the promise is kept */
         commit_add(s, catalog_offer(s->p.cat, (uint32_t)sj->promised_offer),
                    -sj->promised_nodes, s->commit_promised);
@@ -600,8 +601,9 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
  * launched in the group takes back what it needs to be covered by the bill
  * (reclaim_cover).  A backfill attempt given back is stopped and placed
  * again from its last checkpoint, on spot as it would have been.  Which
- * attempts are backfill is kept in memory only: after a restart they stay
- * until they end, as committed attempts. */
+ * attempts are backfill, and the spot price each would pay instead, is in
+ * the store (store_attempt.backfill_spot): a controller that opens again
+ * gives them back as the one before would have. */
 
 /* Is b running a backfill attempt in o's group? */
 static int backfills(const struct sjob *b, const struct offer *o)

@@ -276,7 +276,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->secrets.size = sizeof(struct msecret);
     m->data.size = sizeof(struct store_data_replica);
     keymap_init(&m->data_ix);
-    st->schema_version = 12; /* the records of SQLite schema 12 */
+    st->schema_version = 13; /* the records of SQLite schema 13 */
     return 0;
 }
 

@@ -204,6 +204,9 @@ static const char *const pg_migrations[] = {
     "  storage_gb_month DOUBLE PRECISION NOT NULL, job_id BIGINT NOT NULL,"
     "  attempt_id BIGINT NOT NULL,"
     "  PRIMARY KEY (dataset, cloud, region));",
+
+    /* 13: backfill on committed nodes */
+    "ALTER TABLE attempts ADD COLUMN backfill_spot DOUBLE PRECISION NOT NULL DEFAULT 0;",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -217,7 +220,8 @@ static const char *const pg_migrations[] = {
     "SELECT id, " ROWS_JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts" \
     " ON job_id = id"
 #define ATT_VALS                                                                         \
-    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23"
+    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23," \
+    "$24"
 #define ATT_SELECT "SELECT id, " ROWS_ATT_COLS " FROM attempts"
 #define SVC_VALS "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14"
 #define SVC_SELECT "SELECT id, " ROWS_SVC_COLS " FROM services"
@@ -257,7 +261,7 @@ static const char *const pg_migrations[] = {
     X(ATT_INSERT, "INSERT INTO attempts (id, " ROWS_ATT_COLS                             \
                   ") VALUES (" NEXT_ID("attempts") ", " ATT_VALS ") RETURNING id")       \
     X(ATT_UPDATE,                                                                        \
-      "UPDATE attempts SET (" ROWS_ATT_COLS ") = (" ATT_VALS ") WHERE id = $24")         \
+      "UPDATE attempts SET (" ROWS_ATT_COLS ") = (" ATT_VALS ") WHERE id = $25")         \
     X(ATT_GET, ATT_SELECT " WHERE id = $1")                                              \
     X(ATT_LIST_JOB, ATT_SELECT " WHERE job_id = $1 ORDER BY id")                         \
     X(ATT_LIST_LIVE, ATT_SELECT " WHERE state <> $1 ORDER BY id")                        \

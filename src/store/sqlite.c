@@ -228,6 +228,11 @@ static const char *const migrations[] = {
     "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
     "  attempt_id INTEGER NOT NULL,"
     "  PRIMARY KEY (dataset, cloud, region)) WITHOUT ROWID;",
+    /* 13: an attempt on committed nodes that backfills them (sched_place.c):
+     * the spot price its job would pay instead, so that a controller that
+     * opens again still gives them back to on-demand work; 0 = not
+     * backfill (every attempt from before). */
+    "ALTER TABLE attempts ADD COLUMN backfill_spot REAL NOT NULL DEFAULT 0;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -242,7 +247,7 @@ static const char *const migrations[] = {
     "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
     " ON job_id = id"
 #define ATT_COLS ROWS_ATT_COLS
-#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define NODE_COLS ROWS_NODE_COLS
 #define EVENT_COLS ROWS_EVENT_COLS
 #define CKPT_COLS ROWS_CKPT_COLS

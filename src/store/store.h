@@ -122,6 +122,12 @@ struct store_attempt {
     char *cloud, *region, *zone, *instance_type, *accelerator;
     int acc_count, nodes;
     int mode;               /* enum plan_mode: on-demand, spot, committed */
+    float backfill_spot;    /* committed nodes taken by a job that would
+                               otherwise pay this spot price per node-hour,
+                               given back to on-demand work (backfill,
+                               sched_place.c); 0 = not backfill.  A float:
+                               it fills the padding before price_hour (a
+                               study's store holds millions of attempts) */
     double price_hour;      /* per node, in force since priced_at */
     double launched_at, running_at, ended_at; /* 0 = not yet */
     int end_reason;         /* enum attempt_end */

@@ -78,9 +78,10 @@ run 0 "$STRATUS" controller stop
 
 # --- a store from before identities keeps the layout of the stratus that
 # made it (its running jobs' state is there): made here by undoing migrations
-# 12 (data replicas), 10 (secrets), 9 (the jobs' group columns), 7 (services,
+# 13 (attempts.backfill_spot), 12 (data replicas), 10 (secrets), 9 (the jobs' group columns), 7 (services,
 # the jobs' replica columns), 6 (tokens, settings),
 # 5 (attempts.egress) and 4 (meta) ---
+sql "alter table attempts drop column backfill_spot"
 sql "drop table data_replicas"
 sql "drop table secrets"
 for c in group_id stage group_mode group_primary group_name; do sql "alter table jobs drop column $c"; done

@@ -439,23 +439,29 @@ static int max_committed(struct st *w, void *ctx)
     return st_all_ended(w, NULL);
 }
 
-/* restart: the controller is also killed right after the step that gave
- * the nodes back and launched the job that took them (the backfill mark is
- * in memory only; nothing else is lost, nothing runs twice). */
+/* restart 1: the controller is also killed right after the step that gave
+ * the nodes back and launched the job that took them (nothing is lost,
+ * nothing runs twice).  restart 2: it is killed while both backfill
+ * attempts run, before it has seen the job that would pay on demand: the
+ * one that opens then knows them as backfill from the store and gives one
+ * back (a review found a restart left them as committed until they ended). */
 static void backfill_given_back(int restart)
 {
     struct store_attempt a1, a2, b2, d;
     struct store_job j2;
-    struct bf_watch x = {0, 0, restart};
+    struct bf_watch x = {0, 0, restart == 1};
     struct st w;
     int64_t s1, s2, od;
 
     st_init(&w, NULL);
     commit_nd(&w, 2);
     od = x.od = backfill_two(&w, ANY_4H, &s1, &s2);
+    if (restart == 2)
+        st_restart(&w);
     assert_true(st_run_until(&w, max_committed, &x, ST_T0 + 2 * DAY));
     assert_int_equal(x.restart, 0);
     a1 = st_attempt(&w, s1, 1);
+    assert_true(a1.backfill_spot > 0); /* the spot price it would pay instead */
     a2 = st_attempt(&w, s2, 1);
     d = st_attempt(&w, od, 1);
     /* both took the committed nodes rather than spot */
@@ -491,6 +497,7 @@ static void test_backfill_given_back(void **state)
     (void)state;
     backfill_given_back(0);
     backfill_given_back(1);
+    backfill_given_back(2);
 }
 
 /* The given-back nodes are kept for the job they were given back to.  With
