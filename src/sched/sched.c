@@ -693,18 +693,25 @@ static void drop_actions(struct sched *s)
     s->nacts = 0;
 }
 
-/* Commit the step's decisions, then act on them.  Launch refusals handled
- * in the step are forgotten only now: a step that fails sees them again. */
+/* Commit the step's decisions, then act on them: the machines to stop
+ * first, then the rest in order, so that nodes given from one attempt to
+ * another (committed nodes given back by backfill, a displaced job's) are
+ * never held by both at once, also when a controller that opens again
+ * finds the launch in the store before the stop among the requests.
+ * Launch refusals handled in the step are forgotten only now: a step that
+ * fails sees them again. */
 static int commit_and_act(struct sched *s, struct err *e)
 {
     size_t i;
-    int rc = sched_tx_end(s, 0, e);
+    int rc = sched_tx_end(s, 0, e), pass;
 
     if (rc != 0)
         return rc;
     s->nsync = 0;
-    for (i = 0; i < s->nacts; i++)
-        run_action(s, &s->acts[i]);
+    for (pass = 0; pass < 2; pass++)
+        for (i = 0; i < s->nacts; i++)
+            if ((s->acts[i].type == ACT_TERMINATE) == (pass == 0))
+                run_action(s, &s->acts[i]);
     s->nacts = 0;
     return 0;
 }
@@ -1404,8 +1411,12 @@ int sched_open(struct sched **out, const struct sched_params *p, struct err *e)
      * crash tests) may have handed it events it never committed. */
     driver_rewind(p->driver);
     rc = load_all(s, e);
+    /* The launches a dead controller left are issued again by the first
+     * step, with the stops it filed as requests (take_requests): stops
+     * first (commit_and_act), so that nodes it gave from one attempt to
+     * another are never held by both. */
     if (rc == 0)
-        rc = commit_and_act(s, e); /* re-issue launches a dead controller left */
+        rc = sched_tx_end(s, 0, e);
     if (rc != 0) {
         sched_close(s);
         return rc;

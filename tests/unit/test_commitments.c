@@ -422,9 +422,37 @@ static int64_t backfill_one(struct st *w, const char *spec)
 
 struct bf_watch {
     long top;        /* most committed nodes at once */
+    long top_world;  /* ... that the world ran, looked at every commit */
     int64_t od;      /* the job that takes them back */
     int restart;     /* kill the controller once it has launched it */
 };
+
+/* Nodes of committed attempts the world runs now. */
+static long world_committed(struct st *w)
+{
+    struct store_attempt *v = NULL;
+    struct err e;
+    size_t n = 0, i;
+    long nodes = 0;
+
+    err_clear(&e);
+    if (store_attempt_page(w->store, 0, 0, &v, &n, &e) != 0)
+        st_die("store_attempt_page", e.msg);
+    for (i = 0; i < n; i++)
+        if (v[i].mode == PLAN_COMMITTED && (size_t)v[i].id < w->natt && w->att[v[i].id].live)
+            nodes += v[i].nodes;
+    store_attempts_free(v, n);
+    return nodes;
+}
+
+static void world_watch(struct st *w, uint64_t k, void *ctx)
+{
+    struct bf_watch *x = ctx;
+    long c = world_committed(w);
+
+    (void)k;
+    x->top_world = c > x->top_world ? c : x->top_world;
+}
 
 static int max_committed(struct st *w, void *ctx)
 {
@@ -432,6 +460,7 @@ static int max_committed(struct st *w, void *ctx)
     long c = live_committed(w, NULL);
 
     x->top = c > x->top ? c : x->top;
+    world_watch(w, 0, x);
     if (x->restart && st_job_state(w, x->od) != JOB_PENDING) {
         x->restart = 0;
         st_restart(w);
@@ -444,20 +473,28 @@ static int max_committed(struct st *w, void *ctx)
  * nothing runs twice).  restart 2: it is killed while both backfill
  * attempts run, before it has seen the job that would pay on demand: the
  * one that opens then knows them as backfill from the store and gives one
- * back (a review found a restart left them as committed until they ended). */
+ * back (a review found a restart left them as committed until they ended).
+ * restart 3: it is killed at the commit of the step that gave the nodes
+ * back, before it stopped the backfill attempt or launched the job that
+ * took them: the one that opens then stops it before it launches (a review
+ * found the world running three committed nodes for an instant). */
 static void backfill_given_back(int restart)
 {
     struct store_attempt a1, a2, b2, d;
     struct store_job j2;
-    struct bf_watch x = {0, 0, restart == 1};
+    struct bf_watch x = {0, 0, 0, restart == 1};
     struct st w;
     int64_t s1, s2, od;
 
     st_init(&w, NULL);
     commit_nd(&w, 2);
+    w.on_commit = world_watch;
+    w.on_commit_ctx = &x;
     od = x.od = backfill_two(&w, ANY_4H, &s1, &s2);
     if (restart == 2)
         st_restart(&w);
+    if (restart == 3)
+        st_kill_at_commit(&w, w.fault->commits + 1, 1);
     assert_true(st_run_until(&w, max_committed, &x, ST_T0 + 2 * DAY));
     assert_int_equal(x.restart, 0);
     a1 = st_attempt(&w, s1, 1);
@@ -483,6 +520,7 @@ static void backfill_given_back(int restart)
     b2 = st_attempt(&w, s2, j2.nattempts);
     assert_int_equal(b2.mode, PLAN_SPOT); /* went on where it would have gone */
     assert_true(x.top <= 2);
+    assert_true(x.top_world <= 2);
     assert_int_equal(w.violations, 0);
     store_attempt_clear(&a1);
     store_attempt_clear(&a2);
@@ -498,6 +536,7 @@ static void test_backfill_given_back(void **state)
     backfill_given_back(0);
     backfill_given_back(1);
     backfill_given_back(2);
+    backfill_given_back(3);
 }
 
 /* The given-back nodes are kept for the job they were given back to.  With
