@@ -1280,6 +1280,8 @@ static double next_wake(const struct sched *s)
     if (s->next_deadline_check > s->now && s->next_deadline_check - s->now < next &&
         s->p.cfg.deadline_rule)
         next = s->next_deadline_check - s->now;
+    if (sched_commit_next(s) < next) /* the bill changes there */
+        next = sched_commit_next(s);
     return next > 0 ? next : 0;
 }
 
@@ -1323,7 +1325,6 @@ static int reload(struct sched *s, struct err *e)
     s->ended = 0;
     s->capacity_freed = 1;
     sched_patience_reset(s); /* the jobs come back unparked */
-    s->commit_billed = 0;    /* commitments' boundaries replayed (idempotent) */
     rc = load_all(s, e);
     if (rc == 0)
         s->stale = 0;
@@ -1341,8 +1342,6 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&
         (rc = reprice(s, e)) != 0)
         goto fail;
-    if ((rc = sched_commit_bill(s, e)) != 0)
-        goto fail;
     /* What the driver says happened comes before requests: a cancel filed
      * while the controller was down must bill the time the job ran. */
     if (!s->p.cfg.only_when_poked || s->poked) {
@@ -1356,6 +1355,9 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         if ((rc = take_requests(s, e)) != 0)
             goto fail;
     }
+    /* after the events: an attempt that ended gives its committed nodes on */
+    if ((rc = sched_commit_bill(s, e)) != 0)
+        goto fail;
     /* Stages released by stages that ended in the events above are placed
      * in this step; a stage ending in placement (a spec no offer fits) is
      * acted on after it, and what it releases is placed at the next step,

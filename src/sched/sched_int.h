@@ -125,8 +125,6 @@ struct sched {
                                    nodes the commitment's bill covers first) */
     long *commit_promised;      /* ... and given back to a job that has not yet
                                    launched on them (kept from backfill) */
-    double commit_billed;       /* commitments' starts and ends up to here are
-                                   billed (sched_commit_bill); 0 at open */
     const struct plan_cand *backfill_pick; /* first_usable's last pick was
                                    committed nodes in place of spot ... */
     double backfill_spot;       /* ... of this price per node-hour */
@@ -315,6 +313,7 @@ void sched_group_envs_free(char *vals[SCHED_GROUP_ENVS]);
 /* sched_place.c */
 int sched_place_all(struct sched *s, struct err *e);
 int sched_commit_bill(struct sched *s, struct err *e);
+double sched_commit_next(const struct sched *s);
 int sched_check_deadlines(struct sched *s, struct err *e);
 /* Keep placements off a's location (its whole region when whole_region) for
  * the cooldown; why is recorded with the block. */

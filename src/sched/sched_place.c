@@ -372,14 +372,17 @@ static int commit_lasts(const struct sched *s, const struct offer *o, double unt
     return 0;
 }
 
-/* Committed attempts that outlive their commitment.  At each start or end
- * of a commitment, per group (cloud, region, instance type), the committed
- * attempts then running keep the nodes the group's commitments hold, the
- * oldest first; the rest are billed the group's on-demand list price from
- * that moment (and $0 again from a later start that covers them), as the
- * simulator's bill does (sim.c, cov_refund).  A boundary is applied to an
- * attempt only from its last price change on, so a controller that opens
- * again and replays the boundaries up to now bills nothing twice. */
+/* Committed attempts past their commitments: the bill.  Each step, after
+ * the driver's events, per group (cloud, region, instance type): the
+ * committed attempts running keep the nodes the group's commitments in
+ * force hold, the oldest first, node by node; an attempt's nodes beyond
+ * them pay the group's on-demand list price in force, so it is billed that
+ * price times its uncovered share per node-hour, from now, and $0 again
+ * once the nodes are covered (an older attempt ended, a commitment
+ * started).  The controller wakes at each commitment's start and end
+ * (sched_commit_next), so the bill follows them to the step, as the
+ * simulator's does (sim.c, cov_refund).  It decides from now and the stored
+ * prices only: a controller that opens again rewrites nothing before. */
 static int same_group(const struct commitment *m, const struct commitment *g)
 {
     return strcmp(m->cloud, g->cloud) == 0 && strcmp(m->region, g->region) == 0 &&
@@ -395,8 +398,8 @@ static int att_launched_cmp(const void *a, const void *b)
     return x->att.id < y->att.id ? -1 : x->att.id > y->att.id;
 }
 
-static int commit_bill_at(struct sched *s, const struct commitment *g, double t,
-                          struct sjob **v, struct err *e)
+static int commit_bill_group(struct sched *s, const struct commitment *g, struct sjob **v,
+                             struct err *e)
 {
     size_t i, k, n = 0, nm = catalog_ncommitments(s->p.cat);
     long held = 0;
@@ -406,41 +409,40 @@ static int commit_bill_at(struct sched *s, const struct commitment *g, double t,
     for (k = 0; k < nm; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
-        if (same_group(m, g) && (m->start == 0 || t >= m->start) && (m->end == 0 || t < m->end))
+        if (same_group(m, g) && (m->start == 0 || s->now >= m->start) &&
+            (m->end == 0 || s->now < m->end))
             held += m->count;
     }
     for (i = 0; i < s->njobs; i++) {
         struct sjob *sj = s->jobs[i];
 
         if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
-            sj->att.mode == PLAN_COMMITTED && sj->att.launched_at <= t && same_key(g, &sj->att))
+            sj->att.mode == PLAN_COMMITTED && same_key(g, &sj->att))
             v[n++] = sj;
     }
     qsort(v, n, sizeof(*v), att_launched_cmp);
     for (i = 0; i < n; i++) {
         struct store_attempt *a = &v[i]->att;
-        double want, old = a->price_hour;
+        long covered = held < a->nodes ? held : a->nodes;
+        double want = 0, old = a->price_hour;
 
-        if (held >= a->nodes) {
-            held -= a->nodes;
-            want = 0;
-        } else {
+        held -= covered;
+        if (covered < a->nodes) {
             if (list < 0)
                 list = catalog_list_price(s->p.cat, g->cloud, g->region, g->instance_type);
-            want = list > 0 ? list : 0;
+            want = list > 0 ? list * (double)(a->nodes - covered) / a->nodes : 0;
         }
-        if (want == old || t < a->priced_at)
+        if (fabs(want - old) < 1e-9)
             continue;
-        if (a->running_at > 0 && t > a->running_at)
-            a->cost = store_attempt_cost_at(a, t);
-        a->priced_at = t;
+        if (a->running_at > 0 && s->now > a->running_at)
+            a->cost = store_attempt_cost_at(a, s->now); /* at the old price */
+        a->priced_at = s->now;
         a->price_hour = want;
         if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0 ||
             (rc = sched_log(s, v[i], "price", e,
-                            want > 0 ? "commitment for %s/%s %s ended: billed on demand, "
-                                       "$%.2f/node-h"
-                                     : "committed again on %s/%s %s: $%.2f/node-h",
-                            a->cloud, a->region, a->instance_type, want)) != 0)
+                            "committed nodes of %s/%s %s cover %ld of its %d: $%.2f/node-h "
+                            "(the rest at the on-demand price)",
+                            a->cloud, a->region, a->instance_type, covered, a->nodes, want)) != 0)
             return rc;
     }
     return 0;
@@ -449,43 +451,39 @@ static int commit_bill_at(struct sched *s, const struct commitment *g, double t,
 int sched_commit_bill(struct sched *s, struct err *e)
 {
     size_t nm = catalog_ncommitments(s->p.cat), i, k;
-    double from = s->commit_billed;
     struct sjob **v;
     int rc = 0;
 
-    if (nm == 0 || s->now <= from)
+    if (nm == 0)
         return 0;
-    s->commit_billed = s->now;
     v = xcalloc(s->njobs + 1, sizeof(*v));
-    for (;;) { /* the boundaries in (from, now], in time order */
-        double t = INFINITY;
+    for (k = 0; rc == 0 && k < nm; k++) { /* each group once */
+        const struct commitment *g = catalog_commitment(s->p.cat, k);
 
-        for (k = 0; k < nm; k++) {
-            const struct commitment *m = catalog_commitment(s->p.cat, k);
-
-            if (m->start > from && m->start <= s->now)
-                t = fmin(t, m->start);
-            if (m->end > from && m->end <= s->now)
-                t = fmin(t, m->end);
-        }
-        if (t == INFINITY)
-            break;
-        for (k = 0; rc == 0 && k < nm; k++) { /* each group once */
-            const struct commitment *g = catalog_commitment(s->p.cat, k);
-
-            for (i = 0; i < k && !same_group(catalog_commitment(s->p.cat, i), g); i++)
-                ;
-            if (i == k)
-                rc = commit_bill_at(s, g, t, v, e);
-        }
-        if (rc != 0)
-            break;
-        from = t;
+        for (i = 0; i < k && !same_group(catalog_commitment(s->p.cat, i), g); i++)
+            ;
+        if (i == k)
+            rc = commit_bill_group(s, g, v, e);
     }
     free(v);
-    if (rc != 0)
-        s->commit_billed = 0; /* the step fails and reloads: replay all */
     return rc;
+}
+
+/* Seconds to the next start or end of a commitment (INFINITY: none). */
+double sched_commit_next(const struct sched *s)
+{
+    size_t k, nm = catalog_ncommitments(s->p.cat);
+    double next = INFINITY;
+
+    for (k = 0; k < nm; k++) {
+        const struct commitment *m = catalog_commitment(s->p.cat, k);
+
+        if (m->start > s->now)
+            next = fmin(next, m->start - s->now);
+        if (m->end > s->now)
+            next = fmin(next, m->end - s->now);
+    }
+    return next;
 }
 
 /* A new attempt of `nodes` on offer o, committed or on demand: count it at

@@ -568,9 +568,7 @@ static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_re
     double *rate = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
 
     for (g = 0; g < cv->ngrp; g++) {
-        double used = 0, od = 0, acc = 0, over = 0;
-        double list = catalog_list_price(in->cat, cv->grp[g]->cloud, cv->grp[g]->region,
-                                         cv->grp[g]->instance_type);
+        double used = 0, od = 0, acc = 0;
         size_t nt = 0;
 
         ne = 0;
@@ -609,18 +607,8 @@ static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_re
                 /* committed nodes at work: their own attempts and the
                  * on-demand nodes they cover */
                 res->commit_used_h += fmin(K, used + f * od) * (ev[k + 1].t - ev[k].t) / 3600;
-                /* committed attempts that outlive their commitment run on
-                 * demand from its end, and are billed so */
-                over += fmax(0, used - K) * (ev[k + 1].t - ev[k].t) / 3600;
             }
             nt++;
-        }
-        if (over > 0 && list > 0) {
-            int cl = cloud_index(cv->grp[g]->cloud);
-
-            res->commit_expired += over * list;
-            res->cost += over * list;
-            res->cost_by_cloud[cl] += over * list;
         }
         for (i = 0; i < cv->n; i++) {
             const struct cov_att *c = &cv->v[i];
@@ -652,10 +640,13 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
                        : 0;
     double gpu_h = hours * a->nodes * a->acc_count;
     int c = cloud_index(a->cloud);
-    /* a committed attempt's compute is prepaid, and billed on demand past
-     * its commitment's end by cov_refund (the controller's own bill of it,
-     * sched_commit_bill, says the same per attempt) */
-    double cost = a->mode == PLAN_COMMITTED ? a->egress : a->cost;
+    double cost = a->cost;
+
+    /* a committed attempt's compute is prepaid: what it cost is the time its
+     * nodes ran past their commitments, at the on-demand price (the
+     * controller's bill, sched_commit_bill) */
+    if (a->mode == PLAN_COMMITTED)
+        res->commit_expired += a->cost - a->egress;
 
     res->egress_cost += a->egress;
     if (hours > 0)

@@ -324,8 +324,8 @@ static void test_sched_never_oversubscribes(void **state)
  * a 2-hour job that may not use spot launched at once, so about an hour at
  * $0 and the rest at the offer's list price.  With `again`, a second
  * commitment of the group starts at 1.5 h: $0 again from then.  With
- * `restart`, the controller is killed and opened again after the end (the
- * boundaries are replayed from the store: nothing is billed twice). */
+ * `restart`, the controller is killed and opened again after the end (it
+ * decides from now and the stored prices: nothing is billed twice). */
 struct ends_watch {
     int restart, restarted;
 };
@@ -376,6 +376,62 @@ static void commitment_ends(int restart, int again)
     st_free(&w);
 }
 
+/* The bill follows who holds the committed nodes, node by node (a review
+ * found it decided only at a commitment's ends, and per whole attempt).
+ * Two ND nodes committed, one of them until 1 h: with `gang`, a 3-node gang
+ * (its first 3 nodes committed until 1 h, 2 more with no end) and a 1-node
+ * job, each 2 h: past 1 h the gang keeps 2 of its 3 nodes and the job none,
+ * so 2 nodes pay the list price; else a 90-minute job and a 4-hour one: past
+ * 1 h the newer pays, and only until the older ends. */
+static void bill_follows(int gang)
+{
+    struct store_attempt a, b;
+    struct st w;
+    struct err e;
+    double list, t1 = ST_T0 + 3600, want;
+    int64_t x, y;
+
+    st_init(&w, NULL);
+    if (load_text(w.cat,
+                  gang ? "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                         "azure,eastus,,Standard_ND96isr_H100_v5,3,,2026-09-21T15:13:20Z,30\n"
+                         "azure,eastus,,Standard_ND96isr_H100_v5,2,,,30\n"
+                       : "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                         "azure,eastus,,Standard_ND96isr_H100_v5,1,,,30\n"
+                         "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n",
+                  &e) != 0)
+        fail_msg("%s", e.msg);
+    if (gang)
+        st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 8, 4);
+    x = st_submit(&w, gang ? "name: g\nnum_nodes: 3\nresources:\n  accelerators: H100:8\n"
+                             "  use_spot: false\nrun: train\nstratus:\n  duration: 2h\n"
+                           : "name: a\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+                             "run: train\nstratus:\n  duration: 90m\n");
+    y = st_submit(&w, gang ? H100_2H
+                           : "name: b\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+                             "run: train\nstratus:\n  duration: 4h\n");
+    st_start(&w);
+    assert_true(st_run_all(&w, ST_T0 + DAY));
+    a = st_attempt(&w, x, 1);
+    b = st_attempt(&w, y, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_int_equal(b.mode, PLAN_COMMITTED);
+    assert_true(a.launched_at <= b.launched_at);
+    list = catalog_list_price(w.cat, "azure", "eastus", "Standard_ND96isr_H100_v5");
+    /* gang: 1 of its 3 nodes and the job's 1, each until its end; else the
+     * newer from 1 h until the older ends */
+    want = gang ? list * ((a.ended_at - t1) + (b.ended_at - t1)) / 3600
+                : list * (a.ended_at - t1) / 3600;
+    print_message("list $%.2f: $%.2f + $%.2f, want $%.2f\n", list, a.cost, b.cost, want);
+    assert_true(fabs(a.cost + b.cost - want) < 1e-6);
+    if (!gang)
+        assert_true(a.cost == 0);
+    store_attempt_clear(&a);
+    store_attempt_clear(&b);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
 static void test_commitment_ends(void **state)
 {
     (void)state;
@@ -383,6 +439,8 @@ static void test_commitment_ends(void **state)
     commitment_ends(1, 0);
     commitment_ends(0, 1);
     commitment_ends(1, 1);
+    bill_follows(0);
+    bill_follows(1);
 }
 
 /* Backfill: jobs that would take spot take committed nodes no on-demand
