@@ -148,13 +148,32 @@ static void note_ended(struct sjob *sj, const struct store_attempt *a)
     sj->ckpt_src_n = a->n;
 }
 
+/* A job's last ended attempt whose nodes the store does not have ended:
+ * stopped, and its stop (a `terminate` request) taken by a step that died
+ * before acting on it.  Stopped again (drivers take a repeated stop as a
+ * no-op). */
+static int stop_again(struct sched *s, const struct store_attempt *a, struct err *e)
+{
+    struct store_node *nodes = NULL;
+    size_t i, n = 0;
+    int rc = store_node_list(s->p.store, a->id, &nodes, &n, e);
+
+    for (i = 0; rc == 0 && i < n; i++)
+        if (nodes[i].state != ATT_ENDED) {
+            sched_act(s, ACT_TERMINATE, a->id, NULL);
+            break;
+        }
+    free(nodes);
+    return rc;
+}
+
 /* Where the region to avoid, the checkpoint to carry and the place the data
  * was moved to come from after a restart: the job's ended attempts in the
  * store, never memory a crash erased. */
 static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
 {
     struct store_attempt *v = NULL;
-    size_t i, n = 0;
+    size_t i, n = 0, last = SIZE_MAX;
     int rc;
 
     if (sj->j.nattempts == 0 || (sj->j.nattempts == 1 && sj->j.cur_attempt != 0))
@@ -166,6 +185,7 @@ static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
 
         if (a->state != ATT_ENDED)
             continue;
+        last = i;
         note_ended(sj, a);
         if (a->running_at > 0) {
             free(sj->data_at);
@@ -178,8 +198,9 @@ static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
             sj->avoid = xasprintf("%s/%s", a->cloud, a->region);
         }
     }
+    rc = last != SIZE_MAX ? stop_again(s, &v[last], e) : 0;
     store_attempts_free(v, n);
-    return 0;
+    return rc;
 }
 
 /* Bring back the live attempt and its nodes after a restart. */

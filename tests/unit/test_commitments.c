@@ -483,6 +483,7 @@ struct bf_watch {
     long top_world;  /* ... that the world ran, looked at every commit */
     int64_t od;      /* the job that takes them back */
     int restart;     /* kill the controller once it has launched it */
+    int twice;       /* kill the next one too, right after its first commit */
 };
 
 /* Nodes of committed attempts the world runs now. */
@@ -519,6 +520,10 @@ static int max_committed(struct st *w, void *ctx)
 
     x->top = c > x->top ? c : x->top;
     world_watch(w, 0, x);
+    if (x->twice && w->kills == 1) {
+        x->twice = 0;
+        st_kill_at_commit(w, w->fault->commits + 1, 1);
+    }
     if (x->restart && st_job_state(w, x->od) != JOB_PENDING) {
         x->restart = 0;
         st_restart(w);
@@ -535,12 +540,16 @@ static int max_committed(struct st *w, void *ctx)
  * restart 3: it is killed at the commit of the step that gave the nodes
  * back, before it stopped the backfill attempt or launched the job that
  * took them: the one that opens then stops it before it launches (a review
- * found the world running three committed nodes for an instant). */
+ * found the world running three committed nodes for an instant).
+ * restart 4: as 3, and the next controller is killed too, right after its
+ * first step commits: that step took the stop filed as a request, so the
+ * one after finds it from the stopped attempt's nodes (a review found the
+ * stopped attempt running on for hours beside its job's next one). */
 static void backfill_given_back(int restart)
 {
     struct store_attempt a1, a2, b2, d;
     struct store_job j2;
-    struct bf_watch x = {0, 0, 0, restart == 1};
+    struct bf_watch x = {0, 0, 0, restart == 1, restart == 4};
     struct st w;
     int64_t s1, s2, od;
 
@@ -551,7 +560,7 @@ static void backfill_given_back(int restart)
     od = x.od = backfill_two(&w, ANY_4H, &s1, &s2);
     if (restart == 2)
         st_restart(&w);
-    if (restart == 3)
+    if (restart >= 3)
         st_kill_at_commit(&w, w.fault->commits + 1, 1);
     assert_true(st_run_until(&w, max_committed, &x, ST_T0 + 2 * DAY));
     assert_int_equal(x.restart, 0);
@@ -595,6 +604,7 @@ static void test_backfill_given_back(void **state)
     backfill_given_back(1);
     backfill_given_back(2);
     backfill_given_back(3);
+    backfill_given_back(4);
 }
 
 /* The given-back nodes are kept for the job they were given back to.  With
