@@ -1284,7 +1284,8 @@ static int take_requests(struct sched *s, struct err *e)
 
 static double next_wake(const struct sched *s)
 {
-    double next = NOTHING_TIMED_S, d = driver_next_event_in(s->p.driver);
+    double next = NOTHING_TIMED_S, d = driver_next_event_in(s->p.driver),
+           bill = sched_commit_next(s);
     size_t i;
 
     if (d >= 0 && d < next)
@@ -1301,8 +1302,8 @@ static double next_wake(const struct sched *s)
     if (s->next_deadline_check > s->now && s->next_deadline_check - s->now < next &&
         s->p.cfg.deadline_rule)
         next = s->next_deadline_check - s->now;
-    if (sched_commit_next(s) < next) /* the bill changes there */
-        next = sched_commit_next(s);
+    if (bill < next) /* the bill of committed attempts changes there */
+        next = bill;
     return next > 0 ? next : 0;
 }
 

@@ -398,7 +398,10 @@ static int att_launched_cmp(const void *a, const void *b)
     return x->att.id < y->att.id ? -1 : x->att.id > y->att.id;
 }
 
-static int commit_bill_group(struct sched *s, const struct commitment *g, struct sjob **v,
+/* g's group, among the live committed attempts all[0 .. nall) (v: room
+ * for nall). */
+static int commit_bill_group(struct sched *s, const struct commitment *g,
+                             struct sjob *const *all, size_t nall, struct sjob **v,
                              struct err *e)
 {
     size_t i, k, n = 0, nm = catalog_ncommitments(s->p.cat);
@@ -413,13 +416,9 @@ static int commit_bill_group(struct sched *s, const struct commitment *g, struct
             (m->end == 0 || s->now < m->end))
             held += m->count;
     }
-    for (i = 0; i < s->njobs; i++) {
-        struct sjob *sj = s->jobs[i];
-
-        if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
-            sj->att.mode == PLAN_COMMITTED && same_key(g, &sj->att))
-            v[n++] = sj;
-    }
+    for (i = 0; i < nall; i++)
+        if (same_key(g, &all[i]->att))
+            v[n++] = all[i];
     qsort(v, n, sizeof(*v), att_launched_cmp);
     for (i = 0; i < n; i++) {
         struct store_attempt *a = &v[i]->att;
@@ -450,22 +449,30 @@ static int commit_bill_group(struct sched *s, const struct commitment *g, struct
 
 int sched_commit_bill(struct sched *s, struct err *e)
 {
-    size_t nm = catalog_ncommitments(s->p.cat), i, k;
-    struct sjob **v;
+    size_t nm = catalog_ncommitments(s->p.cat), i, k, nall = 0;
+    struct sjob **all;
     int rc = 0;
 
     if (nm == 0)
         return 0;
-    v = xcalloc(s->njobs + 1, sizeof(*v));
-    for (k = 0; rc == 0 && k < nm; k++) { /* each group once */
+    /* every step: the jobs once, for their live committed attempts */
+    all = xcalloc(2 * s->njobs + 1, sizeof(*all));
+    for (i = 0; i < s->njobs; i++) {
+        struct sjob *sj = s->jobs[i];
+
+        if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
+            sj->att.mode == PLAN_COMMITTED)
+            all[nall++] = sj;
+    }
+    for (k = 0; rc == 0 && nall > 0 && k < nm; k++) { /* each group once */
         const struct commitment *g = catalog_commitment(s->p.cat, k);
 
         for (i = 0; i < k && !same_group(catalog_commitment(s->p.cat, i), g); i++)
             ;
         if (i == k)
-            rc = commit_bill_group(s, g, v, e);
+            rc = commit_bill_group(s, g, all, nall, all + nall, e);
     }
-    free(v);
+    free(all);
     return rc;
 }
 

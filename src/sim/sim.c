@@ -640,7 +640,6 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
                        : 0;
     double gpu_h = hours * a->nodes * a->acc_count;
     int c = cloud_index(a->cloud);
-    double cost = a->cost;
 
     /* a committed attempt's compute is prepaid: what it cost is the time its
      * nodes ran past their commitments, at the on-demand price (the
@@ -650,10 +649,10 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
 
     res->egress_cost += a->egress;
     if (hours > 0)
-        res->lost_cost += (cost - a->egress) * lost_hours(in, a, hours) / hours;
+        res->lost_cost += (a->cost - a->egress) * lost_hours(in, a, hours) / hours;
     cov_add(cv, a, hours > 0 ? lost_hours(in, a, hours) / hours : 0);
-    res->cost += cost;
-    res->cost_by_cloud[c] += cost;
+    res->cost += a->cost;
+    res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
     if (a->job_id >= 1 && (size_t)a->job_id <= in->work->njobs) /* job k: trace row k */
         res->teams[team_slot(res, in->work->jobs[a->job_id - 1].team)].gpu_hours += gpu_h;
@@ -661,7 +660,7 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
     if (a->mode == PLAN_SPOT)
         res->spot_gpu_hours += gpu_h;
     res->preemptions += a->end_reason == ATT_END_PREEMPTED;
-    add_spend(in, res, c, a->running_at, a->ended_at, cost);
+    add_spend(in, res, c, a->running_at, a->ended_at, a->cost);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -233,7 +233,9 @@ struct watch {
     int restarted;
 };
 
-static long live_committed(struct st *w, double *cost)
+/* Nodes of committed attempts live in the store (world: that the world
+ * runs now); *cost (if given) adds their costs and prices. */
+static long committed_nodes(struct st *w, int world, double *cost)
 {
     struct store_attempt *v = NULL;
     struct err e;
@@ -246,13 +248,19 @@ static long live_committed(struct st *w, double *cost)
     for (i = 0; i < n; i++) {
         if (v[i].mode != PLAN_COMMITTED)
             continue;
-        if (v[i].state != ATT_ENDED)
+        if (world ? (size_t)v[i].id < w->natt && w->att[v[i].id].live
+                  : v[i].state != ATT_ENDED)
             nodes += v[i].nodes;
         if (cost)
             *cost += v[i].cost + v[i].price_hour;
     }
     store_attempts_free(v, n);
     return nodes;
+}
+
+static long live_committed(struct st *w, double *cost)
+{
+    return committed_nodes(w, 0, cost);
 }
 
 static int watch_step(struct st *w, void *ctx)
@@ -486,28 +494,10 @@ struct bf_watch {
     int twice;       /* kill the next one too, right after its first commit */
 };
 
-/* Nodes of committed attempts the world runs now. */
-static long world_committed(struct st *w)
-{
-    struct store_attempt *v = NULL;
-    struct err e;
-    size_t n = 0, i;
-    long nodes = 0;
-
-    err_clear(&e);
-    if (store_attempt_page(w->store, 0, 0, &v, &n, &e) != 0)
-        st_die("store_attempt_page", e.msg);
-    for (i = 0; i < n; i++)
-        if (v[i].mode == PLAN_COMMITTED && (size_t)v[i].id < w->natt && w->att[v[i].id].live)
-            nodes += v[i].nodes;
-    store_attempts_free(v, n);
-    return nodes;
-}
-
 static void world_watch(struct st *w, uint64_t k, void *ctx)
 {
     struct bf_watch *x = ctx;
-    long c = world_committed(w);
+    long c = committed_nodes(w, 1, NULL);
 
     (void)k;
     x->top_world = c > x->top_world ? c : x->top_world;
