@@ -148,32 +148,13 @@ static void note_ended(struct sjob *sj, const struct store_attempt *a)
     sj->ckpt_src_n = a->n;
 }
 
-/* A job's last ended attempt whose nodes the store does not have ended:
- * stopped, and its stop (a `terminate` request) taken by a step that died
- * before acting on it.  Stopped again (drivers take a repeated stop as a
- * no-op). */
-static int stop_again(struct sched *s, const struct store_attempt *a, struct err *e)
-{
-    struct store_node *nodes = NULL;
-    size_t i, n = 0;
-    int rc = store_node_list(s->p.store, a->id, &nodes, &n, e);
-
-    for (i = 0; rc == 0 && i < n; i++)
-        if (nodes[i].state != ATT_ENDED) {
-            sched_act(s, ACT_TERMINATE, a->id, NULL);
-            break;
-        }
-    free(nodes);
-    return rc;
-}
-
 /* Where the region to avoid, the checkpoint to carry and the place the data
  * was moved to come from after a restart: the job's ended attempts in the
  * store, never memory a crash erased. */
 static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
 {
     struct store_attempt *v = NULL;
-    size_t i, n = 0, last = SIZE_MAX;
+    size_t i, n = 0;
     int rc;
 
     if (sj->j.nattempts == 0 || (sj->j.nattempts == 1 && sj->j.cur_attempt != 0))
@@ -185,7 +166,6 @@ static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
 
         if (a->state != ATT_ENDED)
             continue;
-        last = i;
         note_ended(sj, a);
         if (a->running_at > 0) {
             free(sj->data_at);
@@ -198,9 +178,8 @@ static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
             sj->avoid = xasprintf("%s/%s", a->cloud, a->region);
         }
     }
-    rc = last != SIZE_MAX ? stop_again(s, &v[last], e) : 0;
     store_attempts_free(v, n);
-    return rc;
+    return 0;
 }
 
 /* Bring back the live attempt and its nodes after a restart. */
@@ -730,9 +709,18 @@ static int commit_and_act(struct sched *s, struct err *e)
         return rc;
     s->nsync = 0;
     for (pass = 0; pass < 2; pass++)
-        for (i = 0; i < s->nacts; i++)
-            if ((s->acts[i].type == ACT_TERMINATE) == (pass == 0))
-                run_action(s, &s->acts[i]);
+        for (i = 0; i < s->nacts; i++) {
+            const struct action *a = &s->acts[i];
+
+            if ((a->type == ACT_TERMINATE) != (pass == 0))
+                continue;
+            run_action(s, &s->acts[i]);
+            if (a->filed) {
+                s->stopped = xgrow(s->stopped, &s->stopped_cap, s->nstopped + 1,
+                                   sizeof(*s->stopped));
+                s->stopped[s->nstopped++] = a->attempt_id;
+            }
+        }
     s->nacts = 0;
     return 0;
 }
@@ -967,15 +955,16 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
 }
 
 /* Nodes of an ended attempt may still run: stop them after the commit.  The
- * intent is stored with the decision, as a "terminate" request the next step
- * takes (and repeats; terminate is idempotent), so that a controller killed
- * between the commit and the action still stops them once it is back. */
+ * intent is stored with the decision, as a "terminate" request, so that a
+ * controller killed between the commit and the action still stops them once
+ * it is back (take_stops; terminate is idempotent). */
 static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e)
 {
     char arg[24];
 
     snprintf(arg, sizeof(arg), "%lld", (long long)attempt_id);
     sched_act(s, ACT_TERMINATE, attempt_id, NULL);
+    s->acts[s->nacts - 1].filed = 1;
     return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
 }
 
@@ -1253,6 +1242,50 @@ static int cancel_group(struct sched *s, int64_t id, struct err *e)
     return rc;
 }
 
+static int cmp_abs_id(const void *a, const void *b)
+{
+    long long x = llabs(*(const int64_t *)a), y = llabs(*(const int64_t *)b);
+
+    return x < y ? -1 : x > y;
+}
+
+/* A `terminate` request is done once its nodes were stopped after a commit
+ * that holds the request taken.  This controller drops a request for nodes
+ * it stopped itself after filing or taking it (s->stopped; the entry is
+ * marked used by its sign); a request it never acted on (filed or taken by
+ * a controller that died before it stopped the nodes) it acts on and files
+ * again, for its next step to drop.  So a stop outlives any number of
+ * crashes, each between a commit and its action. */
+static int take_stop(struct sched *s, int64_t id, struct err *e)
+{
+    int64_t *hit = s->nstopped == 0 ? NULL
+                                    : bsearch(&id, s->stopped, s->nstopped, sizeof(*s->stopped),
+                                              cmp_abs_id);
+    char arg[24];
+
+    if (hit != NULL && *hit > 0) {
+        *hit = -*hit;
+        return 0;
+    }
+    snprintf(arg, sizeof(arg), "%lld", (long long)id);
+    sched_act(s, ACT_TERMINATE, id, NULL);
+    s->acts[s->nacts - 1].filed = 1;
+    s->restop = 1; /* the next step, at once, drops it */
+    return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
+}
+
+/* The stops take_stop matched are forgotten; a failed step forgets them
+ * too (its requests come back, and are acted on again: a no-op). */
+static void forget_stops(struct sched *s)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < s->nstopped; i++)
+        if (s->stopped[i] > 0)
+            s->stopped[k++] = s->stopped[i];
+    s->nstopped = k;
+}
+
 static int take_requests(struct sched *s, struct err *e)
 {
     struct store_request *r = NULL;
@@ -1261,6 +1294,9 @@ static int take_requests(struct sched *s, struct err *e)
 
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_request_take(s->p.store, &r, &n, e)) != 0)
         return rc;
+    if (s->nstopped > 1)
+        qsort(s->stopped, s->nstopped, sizeof(*s->stopped), cmp_abs_id);
+    s->restop = 0;
     for (i = 0; rc == 0 && i < n; i++) {
         long long id;
 
@@ -1269,7 +1305,7 @@ static int take_requests(struct sched *s, struct err *e)
             if (rc == 0)
                 rc = cancel_group(s, id, e);
         } else if (strcmp(r[i].kind, "terminate") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
-            sched_act(s, ACT_TERMINATE, id, NULL);
+            rc = take_stop(s, id, e);
         } else {
             sched_act(s, ACT_INJECT, 0, NULL);
             s->acts[s->nacts - 1].kind = xstrdup(r[i].kind);
@@ -1277,6 +1313,7 @@ static int take_requests(struct sched *s, struct err *e)
         }
     }
     store_requests_free(r, n);
+    forget_stops(s);
     return rc;
 }
 
@@ -1396,7 +1433,10 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         goto fail;
     drop_finished(s);
     if (next_in)
-        *next_in = s->nsync > 0 || s->more_events || s->groups_again ? 0 : next_wake(s);
+        *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop
+                       ? 0
+                       : next_wake(s);
+    s->poked |= s->restop;
     return 0;
 
 fail:
@@ -1464,6 +1504,7 @@ void sched_close(struct sched *s)
     free(s->wait);
     free(s->atts);
     free(s->acts);
+    free(s->stopped);
     free(s->sync_ev);
     free(s->resv);
     free(s->commit_used);

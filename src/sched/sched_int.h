@@ -69,6 +69,8 @@ struct action {
     int64_t attempt_id;
     struct sjob *job;           /* ACT_LAUNCH: the job (still active after commit) */
     char *kind, *arg;           /* ACT_INJECT */
+    int filed;                  /* ACT_TERMINATE: a `terminate` request in the
+                                   store stands for it (stop_nodes) */
 };
 
 /* A job parked waiting for a cheaper place (sched_place.c, patience): its
@@ -112,6 +114,10 @@ struct sched {
     struct plan plan;           /* reused by every placement */
     struct action *acts;
     size_t nacts, acts_cap;
+    int64_t *stopped;           /* attempts stopped after a commit for a
+                                   `terminate` request not taken since, sorted
+                                   when taken (take_stops) */
+    size_t nstopped, stopped_cap;
     struct driver_event *sync_ev; /* launch refusals seen after a commit */
     size_t nsync, sync_cap;
     struct reservation *resv;
@@ -151,6 +157,7 @@ struct sched {
     int capacity_freed;         /* an attempt ended this step: wake waiting jobs */
     int queue_ok;               /* placing into locations' own queues (place_one) */
     int poked;                  /* new jobs or requests to read (sched_poke) */
+    int restop;                 /* take_stop filed a stop again this step */
     int ended;                  /* a job reached a terminal state this step */
     struct sjob **wait;         /* jobs that may be PENDING or RECOVERING (some
                                    may have moved on: filtered when read) */

@@ -532,9 +532,9 @@ static int max_committed(struct st *w, void *ctx)
  * took them: the one that opens then stops it before it launches (a review
  * found the world running three committed nodes for an instant).
  * restart 4: as 3, and the next controller is killed too, right after its
- * first step commits: that step took the stop filed as a request, so the
- * one after finds it from the stopped attempt's nodes (a review found the
- * stopped attempt running on for hours beside its job's next one). */
+ * first step commits: that step took the stop filed as a request and filed
+ * it again, not having made it, so the one after makes it (a review found
+ * the stopped attempt running on for hours beside its job's next one). */
 static void backfill_given_back(int restart)
 {
     struct store_attempt a1, a2, b2, d;

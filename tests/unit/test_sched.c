@@ -418,6 +418,54 @@ static void test_cancel_running(void **state)
     st_free(w);
 }
 
+/* Cancelled, and the controller killed right after the step that ended the
+ * attempt committed (before it stopped the machine), then the next one
+ * killed right after its own first commit (which took the stop filed with
+ * the cancel): the third stops it, and no request is left.  The job has
+ * ended, so nothing but the requests remembers the machine. */
+static int kill_again(struct st *w, void *ctx)
+{
+    int *armed = ctx;
+
+    if (*armed && w->kills == 1) {
+        *armed = 0;
+        st_kill_at_commit(w, w->fault->commits + 1, 1);
+    }
+    return w->kills == 2;
+}
+
+static void test_cancel_killed_twice(void **state)
+{
+    struct st *w = *state;
+    struct store_request *r = NULL;
+    struct store_attempt a1;
+    struct err e;
+    size_t n = 0;
+    int armed = 1;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    st_cancel(w, id);
+    st_kill_at_commit(w, w->fault->commits + 1, 1);
+    assert_true(st_run_until(w, kill_again, &armed, ST_T0 + DAY));
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(a1.end_reason, ATT_END_CANCELLED);
+    assert_int_equal(st_job_state(w, id), JOB_CANCELLED);
+    assert_int_equal(st_att_at(w, a1.id)->live, 1); /* no one has stopped it yet */
+    st_run_to(w, w->t + 3600);
+    assert_int_equal(st_att_at(w, a1.id)->live, 0);
+    err_clear(&e);
+    assert_int_equal(store_request_take(w->store, &r, &n, &e), 0);
+    assert_int_equal(n, 0); /* the stop filed again was dropped once made */
+    store_requests_free(r, n);
+    assert_world_ok(w);
+    store_attempt_clear(&a1);
+    st_free(w);
+}
+
 /* The controller is killed just after it committed CANCELLED, before it
  * asked the cloud to stop the nodes: the one that starts next must stop
  * them (the store says the attempt ended; the world still runs it). */
@@ -917,6 +965,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stockout_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_killed_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_crash_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_down_bills_what_ran, setup,
                                         teardown),
