@@ -85,10 +85,12 @@ mkdir -p "$W/keep" # the stratus run again, its store kept (SQLite) for the advi
 $S simulate --workload "$W/itp.csv" --spot "$W/spot.csv" --prices examples/sim/prices-gcp.csv \
   --fleet examples/sim/fleet.csv --org-policy examples/policy.yaml --policies stratus \
   --keep-stores "$W/keep" >/dev/null 2>&1
-$S advise commitments --store "$W/keep/stratus.db" --term 3y --out "$W/commit-3y.csv" | grep -v ' 0 .* $0.00 *$0.00$' || true
+$S advise commitments --store "$W/keep/stratus.db" --org-policy examples/policy.yaml --term 3y \
+  --out "$W/commit-3y.csv" | grep -v ' 0 .* $0.00 *$0.00$' || true
 cat "$W/commit-3y.csv"
 study itp-3y "$W/itp.csv" --commitments "$W/commit-3y.csv"
-if $S advise commitments --store "$W/keep/stratus.db" --term 1y --out "$W/commit-1y.csv" >/dev/null &&
+if $S advise commitments --store "$W/keep/stratus.db" --org-policy examples/policy.yaml --term 1y \
+  --out "$W/commit-1y.csv" >/dev/null &&
   [ "$(wc -l <"$W/commit-1y.csv")" -gt 1 ]; then
   echo "   1-year term:"; cat "$W/commit-1y.csv"
   study itp-1y "$W/itp.csv" --commitments "$W/commit-1y.csv"

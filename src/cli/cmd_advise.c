@@ -3,7 +3,7 @@
  * to commit to, from actual usage, as data for negotiations.
  *
  *   stratus advise commitments [--store PATH] [--catalog DIR] [--term 1y|3y]
- *                  [--discount D] [--out FILE] [--json]
+ *                  [--discount D] [--out FILE] [--json] [--org-policy P.yaml]
  *
  * Usage comes from a store: a server home's ($STRATUS_HOME/stratus.db, the
  * default) or a simulation's (`stratus simulate --keep-stores DIR` writes
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "policy/policy.h"
 #include "sim/advise.h"
 #include "store/store.h"
 #include "util/strutil.h"
@@ -35,7 +36,7 @@
 static const char advise_usage[] =
     "usage: stratus advise commitments [--store PATH] [--catalog DIR] [--term 1y|3y]\n"
     "                                  [--discount D] [--out FILE] [--json]\n"
-    "                                  [--no-backfill]\n"
+    "                                  [--no-backfill] [--org-policy P.yaml]\n"
     "Reads the on-demand usage of a store (default: $STRATUS_HOME/stratus.db; a\n"
     "simulation's: `stratus simulate --keep-stores DIR` writes DIR/POLICY.db; or a\n"
     "PostgreSQL store's connection string, postgresql://...) and,\n"
@@ -46,10 +47,13 @@ static const char advise_usage[] =
     "--term recommendation as a commitments file for `stratus simulate\n"
     "--commitments FILE`.  Free committed nodes are counted as backfilled by the\n"
     "spot work of their accelerator, at what it paid (the controller's\n"
-    "commit_backfill); --no-backfill counts on-demand work alone.\n";
+    "commit_backfill), when the org rule of its job allows the offer's location\n"
+    "(the policy a server's job was submitted with; --org-policy for jobs stored\n"
+    "without one, as a simulation's are), each node-hour of it once;\n"
+    "--no-backfill counts on-demand work alone.\n";
 
 struct advise_args {
-    const char *store, *catalog, *term, *out;
+    const char *store, *catalog, *term, *out, *org;
     double discount; /* < 0: the published levels */
     int json;
     int no_backfill; /* --no-backfill: on-demand usage alone */
@@ -61,6 +65,7 @@ struct choice {
     const char *term;
     double discount;
     struct advise_pick pick;
+    double spot_price;         /* what the backfill counted paid per node-hour */
     double month, term_saving; /* saving per month, over the term */
 };
 
@@ -91,6 +96,7 @@ static int parse_args(int argc, char **argv, struct advise_args *a)
                                           {"out", required_argument, NULL, 'o'},
                                           {"json", no_argument, NULL, 'j'},
                                           {"no-backfill", no_argument, NULL, 'B'},
+                                          {"org-policy", required_argument, NULL, 'p'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int ch, rc = 0;
@@ -127,6 +133,9 @@ static int parse_args(int argc, char **argv, struct advise_args *a)
         case 'B':
             a->no_backfill = 1;
             break;
+        case 'p':
+            a->org = optarg;
+            break;
         case 'h':
             fputs(advise_usage, stdout);
             return -1;
@@ -152,27 +161,38 @@ static double hours_of(const struct advise_usage *u)
     return (double)u->nbins * ADVISE_BIN_S / 3600;
 }
 
-static void choose(const struct advise_usage *u, const struct advise_offer *o,
-                   const char *term, double discount, int backfill, struct choice *c)
+/* Row c (offer, term and discount set): the best N, counting as backfill
+ * the spot work rem still holds (NULL: none), and taking from rem what the
+ * N nodes fill. */
+static void choose(const struct advise_usage *u, double *const *rem, struct choice *c)
 {
+    const struct advise_offer *o = c->o;
     double hours = hours_of(u);
+    double *b = rem ? xcalloc(u->nbins + 1, sizeof(double)) : NULL;
+    double *fill = rem ? xcalloc(u->nbins + 1, sizeof(double)) : NULL;
 
-    c->o = o;
-    c->term = term;
-    c->discount = discount;
-    advise_best_gangs((const double *const *)o->gang_usage, o->gangs, o->ngangs,
-                      backfill ? o->spot : NULL, o->spot_price, u->nbins, ADVISE_BIN_S / 3600,
-                      o->od_price, o->od_price * (1 - discount), &c->pick);
+    c->spot_price = rem ? advise_backfill(u, o, rem, b) : 0;
+    advise_best_gangs((const double *const *)o->gang_usage, o->gangs, o->ngangs, b,
+                      c->spot_price, u->nbins, ADVISE_BIN_S / 3600, o->od_price,
+                      o->od_price * (1 - c->discount), &c->pick, fill);
+    if (rem)
+        advise_take_backfill(u, o, rem, b, fill);
     c->month = c->pick.saving * HOURS_PER_MONTH / hours;
-    c->term_saving = c->month * advise_term_months(term);
+    c->term_saving = c->month * advise_term_months(c->term);
+    free(b);
+    free(fill);
 }
 
 /* Every (offer, level) row: the published levels of its cloud, or the one
- * --discount gives.  Caller frees. */
+ * --discount gives.  The rows of one term are one plan, chosen most spend
+ * first: the spot work an offer's nodes backfill is not counted again for
+ * the next offers of that term (each term is an alternative, and counts it
+ * all).  Caller frees. */
 static struct choice *choices(const struct advise_args *a, const struct advise_usage *u,
                               size_t *n)
 {
     struct choice *v = NULL;
+    double **rem = xcalloc(u->nspot + 1, sizeof(*rem));
     size_t i, k, cap = 0;
 
     *n = 0;
@@ -181,19 +201,33 @@ static struct choice *choices(const struct advise_args *a, const struct advise_u
 
         if (o->od_price <= 0)
             continue;
-        if (a->discount >= 0) {
-            v = xgrow(v, &cap, *n + 1, sizeof(*v));
-            choose(u, o, a->term, a->discount, !a->no_backfill, &v[(*n)++]);
-            continue;
-        }
-        for (k = 0; advise_levels[k].cloud; k++) {
-            if (strcmp(advise_levels[k].cloud, o->cloud) != 0)
+        for (k = 0; a->discount >= 0 ? k < 1 : advise_levels[k].cloud != NULL; k++) {
+            if (a->discount < 0 && strcmp(advise_levels[k].cloud, o->cloud) != 0)
                 continue;
             v = xgrow(v, &cap, *n + 1, sizeof(*v));
-            choose(u, o, advise_levels[k].term, advise_levels[k].discount, !a->no_backfill,
-                   &v[(*n)++]);
+            memset(&v[*n], 0, sizeof(v[0]));
+            v[*n].o = o;
+            v[*n].term = a->discount >= 0 ? a->term : advise_levels[k].term;
+            v[*n].discount = a->discount >= 0 ? a->discount : advise_levels[k].discount;
+            (*n)++;
         }
     }
+    for (i = 0; i < *n; i++) { /* the first row of each term chooses its term's rows */
+        for (k = 0; k < i && strcmp(v[k].term, v[i].term) != 0; k++)
+            ;
+        if (k < i)
+            continue;
+        for (k = 0; k < u->nspot; k++)
+            rem[k] = a->no_backfill ? NULL
+                                    : memcpy(xrealloc(rem[k], u->nbins * sizeof(double)),
+                                             u->spot[k].usage, u->nbins * sizeof(double));
+        for (k = i; k < *n; k++)
+            if (strcmp(v[k].term, v[i].term) == 0)
+                choose(u, a->no_backfill ? NULL : rem, &v[k]);
+    }
+    for (k = 0; k < u->nspot; k++)
+        free(rem[k]);
+    free(rem);
     return v;
 }
 
@@ -250,7 +284,7 @@ static json_t *to_json(const struct advise_usage *u, const struct choice *c, siz
                       "term", c[i].term, "discount", c[i].discount, "nodes",
                       (json_int_t)c[i].pick.nodes, "utilisation", c[i].pick.utilisation,
                       "backfill_utilisation", c[i].pick.backfill, "backfill_price_hour",
-                      c[i].o->spot ? c[i].o->spot_price : 0.0,
+                      c[i].spot_price,
                       "break_even_utilisation", c[i].pick.break_even, "saving_observed",
                       c[i].pick.saving, "saving_per_month", c[i].month,
                       "saving_over_term", c[i].term_saving));
@@ -296,7 +330,7 @@ static int write_out(const char *path, const struct advise_usage *u,
 }
 
 static int advise(const struct advise_args *a, const char *store_path, struct store *st,
-                  const struct catalog *cat)
+                  const struct catalog *cat, const struct policy *org)
 {
     struct advise_usage u;
     struct choice *c;
@@ -305,7 +339,7 @@ static int advise(const struct advise_args *a, const char *store_path, struct st
     int rc;
 
     err_clear(&e);
-    if (advise_read_store(st, cat, (double)time(NULL), &u, &e) != 0) {
+    if (advise_read_store(st, cat, org, (double)time(NULL), &u, &e) != 0) {
         err_prefix(&e, "%s", store_path);
         return cli_fail(&e);
     }
@@ -336,6 +370,7 @@ static int run_advise(int argc, char **argv)
 {
     struct advise_args a;
     struct catalog *cat = NULL;
+    struct policy *org = NULL;
     struct store *st = NULL;
     char *home = NULL, *path;
     struct err e;
@@ -356,19 +391,22 @@ static int run_advise(int argc, char **argv)
                 "stratus.db, or a simulation's from --keep-stores DIR)\n",
                 path);
         rc = 2;
+    } else if (a.org && policy_load_file(&org, a.org, &e) != 0) {
+        rc = cli_fail(&e);
     } else if ((rc = cli_load_catalog(a.catalog, &cat)) == 0) {
         if (store_open(&st, path, &e) != 0)
             rc = cli_fail(&e);
         else {
             char *shown = store_redact(path); /* no password on screen */
 
-            rc = advise(&a, shown, st, cat);
+            rc = advise(&a, shown, st, cat, org);
             free(shown);
         }
     }
     if (st)
         store_close(st);
     catalog_free(cat);
+    policy_free(org);
     free(path);
     return rc;
 }

@@ -8,6 +8,8 @@
 #include "advise.h"
 #include "../catalog/catalog.h"
 #include "../plan/plan.h"
+#include "../policy/policy.h"
+#include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/xmem.h"
 
@@ -57,6 +59,11 @@ struct pass {
     size_t spot_cap; /* of u->spot */
     double now; /* live attempts run until then */
     double to;  /* the first pass: where the window ends */
+    struct store *st;
+    const struct policy *org; /* of jobs stored without a policy */
+    char **texts;             /* the text of each of u->pols */
+    struct err *e;
+    int rc;                   /* the first error of the pass */
 };
 
 /* The offer slot of attempt a, made on first sight. */
@@ -82,21 +89,78 @@ static struct advise_offer *slot(struct pass *p, const struct store_attempt *a)
     return &u->o[u->n++];
 }
 
-/* The spot usage of accelerator (name, count), made on first sight. */
-static struct advise_spot *spot_slot(struct pass *p, const char *acc, int count)
+/* The spot usage of accelerator (name, count) under rule, made on first
+ * sight. */
+static struct advise_spot *spot_slot(struct pass *p, const char *acc, int count,
+                                     const struct policy_rule *rule)
 {
     struct advise_usage *u = p->u;
     size_t i;
 
     for (i = 0; i < u->nspot; i++)
-        if (strcmp(u->spot[i].accelerator, acc) == 0 && u->spot[i].acc_count == count)
+        if (strcmp(u->spot[i].accelerator, acc) == 0 && u->spot[i].acc_count == count &&
+            u->spot[i].rule == rule)
             return &u->spot[i];
     u->spot = xgrow(u->spot, &p->spot_cap, u->nspot + 1, sizeof(*u->spot));
     memset(&u->spot[u->nspot], 0, sizeof(u->spot[0]));
     u->spot[u->nspot].accelerator = xstrdup(acc);
     u->spot[u->nspot].acc_count = count;
+    u->spot[u->nspot].rule = rule;
     u->spot[u->nspot].usage = xcalloc(u->nbins + 1, sizeof(double));
     return &u->spot[u->nspot++];
+}
+
+/* A job's own policy (the text it was submitted with), parsed once. */
+static const struct policy *job_policy(struct pass *p, const struct store_job *j)
+{
+    struct advise_usage *u = p->u;
+    size_t i;
+
+    for (i = 0; i < u->npols; i++)
+        if (strcmp(p->texts[i], j->policy_text) == 0)
+            return u->pols[i];
+    u->pols = xrealloc(u->pols, (u->npols + 1) * sizeof(*u->pols));
+    p->texts = xrealloc(p->texts, (u->npols + 1) * sizeof(*p->texts));
+    if ((p->rc = policy_load_mem(&u->pols[u->npols], "policy", j->policy_text,
+                                 strlen(j->policy_text), p->e)) != 0) {
+        err_prefix(p->e, "job %lld's stored policy", (long long)j->id);
+        return NULL;
+    }
+    p->texts[u->npols] = xstrdup(j->policy_text);
+    return u->pols[u->npols++];
+}
+
+/* The org rule that governs attempt a's job, as the planner matches it
+ * (name, kind, team, the gang's GPUs), under the policy the job was
+ * submitted with, else p->org; NULL when there is none. */
+static const struct policy_rule *job_rule(struct pass *p, const struct store_attempt *a)
+{
+    const struct policy *pol = p->org;
+    const struct policy_rule *r = NULL;
+    struct store_job j;
+    struct spec_res res;
+    struct spec sp;
+
+    if (p->rc != 0)
+        return NULL;
+    if ((p->rc = store_job_get(p->st, a->job_id, &j, p->e)) != 0)
+        return NULL;
+    if (j.policy_text != NULL)
+        pol = job_policy(p, &j);
+    if (pol != NULL) {
+        memset(&sp, 0, sizeof(sp));
+        memset(&res, 0, sizeof(res));
+        res.acc_count = a->acc_count;
+        sp.res = &res;
+        sp.nres = 1;
+        sp.num_nodes = a->nodes;
+        sp.name = j.name;
+        sp.kind = (enum spec_kind)j.kind;
+        sp.team = j.team;
+        r = policy_match(pol, &sp);
+    }
+    store_job_clear(&j);
+    return r;
 }
 
 /* The curve of o's gangs of `nodes` nodes, made on first sight (the sizes
@@ -191,9 +255,14 @@ static void add_usage(struct pass *p, const struct store_attempt *a)
     struct advise_offer *o;
 
     if (a->running_at > 0 && a->mode == PLAN_SPOT) {
-        struct advise_spot *sp =
-            spot_slot(p, a->accelerator ? a->accelerator : "", a->acc_count);
-        double h = spread(p->u, sp->usage, NULL, a->running_at, run_end(a, p->now), a->nodes);
+        const struct policy_rule *rule = job_rule(p, a);
+        struct advise_spot *sp;
+        double h;
+
+        if (p->rc != 0)
+            return;
+        sp = spot_slot(p, a->accelerator ? a->accelerator : "", a->acc_count, rule);
+        h = spread(p->u, sp->usage, NULL, a->running_at, run_end(a, p->now), a->nodes);
 
         sp->node_hours += h;
         sp->cost += h * a->price_hour;
@@ -222,10 +291,27 @@ static int by_spend(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->instance_type, y->instance_type);
 }
 
-int advise_read_store(struct store *st, const struct catalog *cat, double now,
-                      struct advise_usage *u, struct err *e)
+/* May the work of spot slot sp backfill offer o: its accelerator, and a
+ * rule that lets it run where o is (not as overflow: the controller takes an
+ * overflow cloud only when the allowed ones are unusable)? */
+static int may_backfill(const struct catalog *cat, const struct advise_spot *sp,
+                        const struct advise_offer *o)
 {
-    struct pass p = {u, 0, 0, now, 0};
+    const struct region *rg = cat ? catalog_region(cat, o->cloud, o->region) : NULL;
+
+    if (strcmp(sp->accelerator, o->accelerator) != 0 || sp->acc_count != o->acc_count ||
+        sp->node_hours <= 0)
+        return 0;
+    return sp->rule == NULL ||
+           (policy_check_location(sp->rule, o->cloud, o->region, "",
+                                  rg && rg->continent ? rg->continent : "") == POLICY_OK &&
+            policy_tier(sp->rule, o->cloud) == 0);
+}
+
+int advise_read_store(struct store *st, const struct catalog *cat, const struct policy *org,
+                      double now, struct advise_usage *u, struct err *e)
+{
+    struct pass p = {u, 0, 0, now, 0, st, org, NULL, e, 0};
     size_t i;
     int rc;
 
@@ -240,14 +326,19 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
     /* whole hours, so that the window reads as hours */
     u->nbins = (size_t)ceil((p.to - u->from) / 3600) * (size_t)(3600 / ADVISE_BIN_S);
     u->nbins = u->nbins > 0 ? u->nbins : (size_t)(3600 / ADVISE_BIN_S);
-    if ((rc = each_attempt(st, &p, add_usage, e)) != 0) {
+    rc = each_attempt(st, &p, add_usage, e);
+    rc = rc != 0 ? rc : p.rc;
+    for (i = 0; i < u->npols && p.texts; i++)
+        free(p.texts[i]);
+    free(p.texts);
+    if (rc == 0 && u->n == 0)
+        rc = err_set(e, ST_EINFEASIBLE,
+                     "no on-demand or committed usage in the store (only "
+                     "spot, which no commitment beats)");
+    if (rc != 0) {
         advise_usage_free(u);
         return rc;
     }
-    if (u->n == 0)
-        return err_set(e, ST_EINFEASIBLE,
-                       "no on-demand or committed usage in the store (only "
-                       "spot, which no commitment beats)");
     for (i = 0; i < u->n; i++) {
         struct advise_offer *o = &u->o[i];
         double lp = catalog_list_price(cat, o->cloud, o->region, o->instance_type);
@@ -257,12 +348,9 @@ int advise_read_store(struct store *st, const struct catalog *cat, double now,
             o->od_price = lp;
         for (h = 0; h < u->nbins; h++)
             o->peak = fmax(o->peak, o->usage[h]);
+        o->spot_ok = xcalloc(u->nspot + 1, 1);
         for (h = 0; h < u->nspot; h++) /* the spot work that could backfill it */
-            if (strcmp(u->spot[h].accelerator, o->accelerator) == 0 &&
-                u->spot[h].acc_count == o->acc_count && u->spot[h].node_hours > 0) {
-                o->spot = u->spot[h].usage;
-                o->spot_price = u->spot[h].cost / u->spot[h].node_hours;
-            }
+            o->spot_ok[h] = (unsigned char)may_backfill(cat, &u->spot[h], o);
     }
     qsort(u->o, u->n, sizeof(*u->o), by_spend);
     return 0;
@@ -284,11 +372,15 @@ void advise_usage_free(struct advise_usage *u)
         free(u->o[i].instance_type);
         free(u->o[i].usage);
         free(u->o[i].accelerator);
+        free(u->o[i].spot_ok);
     }
     for (i = 0; i < u->nspot; i++) {
         free(u->spot[i].accelerator);
         free(u->spot[i].usage);
     }
+    for (i = 0; i < u->npols; i++)
+        policy_free(u->pols[i]);
+    free(u->pols);
     free(u->spot);
     free(u->o);
     memset(u, 0, sizeof(*u));
@@ -301,13 +393,14 @@ void advise_best(const double *usage, size_t nbins, double bin_h, double od_pric
 {
     static const int one = 1;
 
-    advise_best_gangs(&usage, &one, 1, NULL, 0, nbins, bin_h, od_price, commit_price, out);
+    advise_best_gangs(&usage, &one, 1, NULL, 0, nbins, bin_h, od_price, commit_price, out,
+                      NULL);
 }
 
 void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
                        const double *backfill, double spot_price, size_t nbins,
                        double bin_h, double od_price, double commit_price,
-                       struct advise_pick *out)
+                       struct advise_pick *out, double *fill)
 {
     double *cum = xcalloc(nbins + 1, sizeof(double)); /* the gangs of at most n nodes */
     double peak = 0, best = 0, covered_best = 0, filled_best = 0;
@@ -346,10 +439,51 @@ void advise_best_gangs(const double *const *curves, const int *gangs, size_t nga
             filled_best = filled;
         }
     }
+    if (fill != NULL) { /* what best_n nodes take of the backfill, bin by bin */
+        memset(cum, 0, nbins * sizeof(double));
+        for (g = 0; g < ngangs && gangs[g] <= best_n; g++)
+            for (h = 0; h < nbins; h++)
+                cum[h] += curves[g][h];
+        for (h = 0; h < nbins; h++)
+            fill[h] = backfill ? fmax(0, fmin(backfill[h], (double)best_n -
+                                                              fmin(cum[h], (double)best_n)))
+                               : 0;
+    }
     free(cum);
     out->nodes = best_n;
     out->saving = best;
     out->utilisation =
         best_n > 0 ? (covered_best + filled_best) / ((double)best_n * (double)nbins) : 0;
     out->backfill = best_n > 0 ? filled_best / ((double)best_n * (double)nbins) : 0;
+}
+
+double advise_backfill(const struct advise_usage *u, const struct advise_offer *o,
+                       double *const *rem, double *b)
+{
+    double nh = 0, cost = 0;
+    size_t k, h;
+
+    memset(b, 0, u->nbins * sizeof(double));
+    for (k = 0; k < u->nspot; k++) {
+        const double *c = rem ? rem[k] : u->spot[k].usage;
+
+        if (!o->spot_ok[k])
+            continue;
+        for (h = 0; h < u->nbins; h++)
+            b[h] += c[h];
+        nh += u->spot[k].node_hours;
+        cost += u->spot[k].cost;
+    }
+    return nh > 0 ? cost / nh : 0;
+}
+
+void advise_take_backfill(const struct advise_usage *u, const struct advise_offer *o,
+                          double *const *rem, const double *b, const double *fill)
+{
+    size_t k, h;
+
+    for (k = 0; k < u->nspot; k++)
+        for (h = 0; o->spot_ok[k] && h < u->nbins; h++)
+            if (b[h] > 0)
+                rem[k][h] = fmax(0, rem[k][h] - fill[h] * rem[k][h] / b[h]);
 }

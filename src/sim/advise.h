@@ -27,8 +27,15 @@
  *
  *     S(N) = p x sum_h min(u_h, N) + s x sum_h min(b_h, N - min(u_h, N)) - N x c x H
  *
- * s being what that spot usage paid per node-hour.  Work confined to other
- * clouds by the org policy would not backfill: this is an estimate.
+ * s being what that spot usage paid per node-hour.  Only spot work that
+ * may run where the offer is counts: the org rule of its job (the policy
+ * the job was submitted with, else the one the advisor is given) must
+ * allow the offer's location outside its overflow clouds.  And one node-hour
+ * of spot work backfills one commitment: offers are chosen most spend
+ * first, each taking from the spot usage what its nodes fill
+ * (advise_take_backfill), so the next sees only the rest.  This is an
+ * estimate: the spot work may have run elsewhere because it was cheaper at
+ * the time, and backfill does not change when it would have run.
  */
 #ifndef STRATUS_ADVISE_H
 #define STRATUS_ADVISE_H
@@ -38,6 +45,8 @@
 #include "../util/err.h"
 
 struct catalog;
+struct policy;
+struct policy_rule;
 struct store;
 
 /* A published (or assumed) discount level; docs/commitments.md gives the
@@ -64,15 +73,17 @@ struct advise_offer {
     double peak; /* the largest usage of a bin */
     char *accelerator; /* of its nodes (owned), and how many per node */
     int acc_count;
-    const double *spot; /* the spot usage that could backfill it (of
-                           advise_usage.spot; NULL = none) */
-    double spot_price;  /* what that spot usage paid per node-hour */
+    unsigned char *spot_ok; /* per advise_usage.spot: its work may backfill
+                               this offer (its accelerator, and its rule
+                               allows the offer's location) */
 };
 
-/* Spot usage of one accelerator (kind x count per node), every cloud. */
+/* Spot usage of one accelerator (kind x count per node), every cloud, of
+ * the jobs one org rule governs. */
 struct advise_spot {
     char *accelerator; /* owned */
     int acc_count;
+    const struct policy_rule *rule; /* NULL: no policy, every location */
     double *usage; /* nodes in use per bin */
     double node_hours, cost;
 };
@@ -86,14 +97,30 @@ struct advise_usage {
     size_t n;
     struct advise_spot *spot;
     size_t nspot;
+    struct policy **pols;   /* the jobs' own policies, parsed once each */
+    size_t npols;
 };
 
 /* Read the on-demand and committed usage of the store's attempts; live ones
- * count until `now`.  cat gives list prices (may be NULL).  Errors: the
- * store has no attempt that ran (ST_ENOTFOUND), or none on demand or
- * committed (ST_EINFEASIBLE).  Free with advise_usage_free. */
-int advise_read_store(struct store *st, const struct catalog *cat, double now,
-                      struct advise_usage *u, struct err *e);
+ * count until `now`.  cat gives list prices and continents (may be NULL);
+ * org is the policy of jobs stored without one (a simulation's; NULL =
+ * none: their spot work may backfill anywhere).  Errors: the store has no
+ * attempt that ran (ST_ENOTFOUND), or none on demand or committed
+ * (ST_EINFEASIBLE), or a job's stored policy does not parse.  Free with
+ * advise_usage_free. */
+int advise_read_store(struct store *st, const struct catalog *cat, const struct policy *org,
+                      double now, struct advise_usage *u, struct err *e);
+
+/* The spot usage offer o may count on as backfill, per bin, into b
+ * (nbins): the slots o->spot_ok names, from rem (one curve per slot, what
+ * earlier offers left; NULL = all of it).  Returns what that work paid per
+ * node-hour (0 when there is none). */
+double advise_backfill(const struct advise_usage *u, const struct advise_offer *o,
+                       double *const *rem, double *b);
+/* Take from rem what o's nodes fill (fill, per bin, out of the b
+ * advise_backfill gave), from each of its slots in proportion. */
+void advise_take_backfill(const struct advise_usage *u, const struct advise_offer *o,
+                          double *const *rem, const double *b, const double *fill);
 void advise_usage_free(struct advise_usage *u);
 
 /* The choice for one offer at one price. */
@@ -113,11 +140,12 @@ void advise_best(const double *usage, size_t nbins, double bin_h, double od_pric
 /* The same with the usage per gang size (curves[i]: gangs of gangs[i] nodes,
  * gangs increasing): N nodes serve only the gangs of at most N nodes; and
  * what they leave free, the spot usage `backfill` (NULL = none), worth
- * spot_price a node-hour. */
+ * spot_price a node-hour.  fill (nbins, may be NULL) gets the backfill the
+ * chosen N takes in each bin. */
 void advise_best_gangs(const double *const *curves, const int *gangs, size_t ngangs,
                        const double *backfill, double spot_price, size_t nbins,
                        double bin_h, double od_price, double commit_price,
-                       struct advise_pick *out);
+                       struct advise_pick *out, double *fill);
 
 /* Months in a term like "1y", "3y", "6m" (0 when it is not one). */
 double advise_term_months(const char *term);

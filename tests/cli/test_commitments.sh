@@ -44,6 +44,20 @@ run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --disco
   fail "--discount replaces the levels: $OUT"
 ok "advise: the table, and --discount with --term"
 
+# Backfill counts only the spot work the org rule lets run where the offer
+# is: with the lab's policy the stratus run's spot H100 work fills part of
+# the ND H100 v5 commitment; with one that keeps every job on aws, none.
+ND3='[r for r in j["recommendations"] if r["instance_type"] == "Standard_ND96isr_H100_v5" and r["term"] == "3y"][0]'
+run 0 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --json --org-policy "$EX/policy.yaml"
+[ "$(json "$ND3[\"backfill_utilisation\"] > 0 and $ND3[\"backfill_price_hour\"] > 0")" = True ] ||
+  fail "the lab's policy lets spot H100 work backfill Azure: $OUT"
+LAB=$(json "$ND3[\"nodes\"]")
+printf 'rules:\n  - name: aws-only\n    allow: [aws]\n' >"$TMP/aws-only.yaml"
+run 0 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --json --org-policy "$TMP/aws-only.yaml"
+[ "$(json "$ND3[\"backfill_utilisation\"] == 0 and $ND3[\"backfill_price_hour\"] == 0 and $ND3[\"nodes\"] < $LAB")" = True ] ||
+  fail "work the policy keeps on aws backfills no Azure commitment, so fewer nodes than $LAB: $OUT"
+ok "advise: backfill only from spot work its org rule allows on the offer"
+
 run 0 "${SIM[@]}" --commitments "$TMP/c.csv" --keep-stores "$TMP/st2" --json \
   --policies stratus,azure-ondemand,spot-else-ondemand,offline-bound
 [ "$(json 'len(set(round(r["cost_split"]["commitments"] if not r["lower_bound"] else r["commitments"], 6) for r in j)) == 1 and j[0]["cost_split"]["commitments"] > 0')" = True ] ||
@@ -107,6 +121,11 @@ run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --discount 1.2
 has "$ERR" "--discount takes a fraction in [0, 1)"
 run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --term 2w
 has "$ERR" "--term takes a term like 1y"
+run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --org-policy "$TMP/nope.yaml"
+has "$ERR" "nope.yaml: cannot open"
+printf 'rules:\n  - name: x\n    allow: [nowhere]\n' >"$TMP/bad-policy.yaml"
+run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --org-policy "$TMP/bad-policy.yaml"
+has "$ERR" "bad-policy.yaml:3:13: unknown cloud 'nowhere'"
 run 2 "$STRATUS" advise reservations
 has "$ERR" "advise what?"
 ok "bad input: file:line:col for the commitments file, and the advisor's options"

@@ -15,6 +15,7 @@
 #include "schedtest.h"
 #include "testutil.h"
 #include "plan/plan.h"
+#include "policy/policy.h"
 #include "sim/advise.h"
 #include "sim/trace.h"
 
@@ -755,15 +756,15 @@ static void test_advise_gangs(void **state)
     }
     advise_best(all, 100, 1.0, 10, 6, &p);
     assert_int_equal(p.nodes, 3);
-    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 6, &p);
+    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 6, &p, NULL);
     assert_int_equal(p.nodes, 0);
     /* at break-even 40% 8 nodes pay (the gang and the jobs after it: 400 + 60
      * node-bins; 11 would cover 520 for 300 more) */
-    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 4, &p);
+    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 4, &p, NULL);
     assert_int_equal(p.nodes, 8);
     assert_true(fabs(p.saving - (10.0 * 460 - 8 * 4 * 100)) < 1e-9);
     /* at 10% the three extra nodes pay too */
-    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 1, &p);
+    advise_best_gangs(curves, gangs, 2, NULL, 0, 100, 1.0, 10, 1, &p, NULL);
     assert_int_equal(p.nodes, 11);
     assert_true(fabs(p.saving - (10.0 * 520 - 11 * 1 * 100)) < 1e-9);
 }
@@ -790,16 +791,16 @@ static void test_advise_backfill(void **state)
         one[i] = 1;
         three[i] = 3;
     }
-    advise_best_gangs(c1, gangs, 1, NULL, 0, 100, 1.0, 10, 6, &p);
+    advise_best_gangs(c1, gangs, 1, NULL, 0, 100, 1.0, 10, 6, &p, NULL);
     assert_int_equal(p.nodes, 0);
-    advise_best_gangs(c1, gangs, 1, spot, 5, 100, 1.0, 10, 6, &p);
+    advise_best_gangs(c1, gangs, 1, spot, 5, 100, 1.0, 10, 6, &p, NULL);
     assert_int_equal(p.nodes, 1);
     assert_true(fabs(p.saving - 150) < 1e-9);
     assert_true(fabs(p.utilisation - 1.0) < 1e-9);
     assert_true(fabs(p.backfill - 0.5) < 1e-9);
-    advise_best_gangs(c2, gangs, 1, three, 5, 100, 1.0, 10, 6, &p);
+    advise_best_gangs(c2, gangs, 1, three, 5, 100, 1.0, 10, 6, &p, NULL);
     assert_int_equal(p.nodes, 1); /* spot at 5 < 6 committed: no node for it alone */
-    advise_best_gangs(c2, gangs, 1, three, 7, 100, 1.0, 10, 6, &p);
+    advise_best_gangs(c2, gangs, 1, three, 7, 100, 1.0, 10, 6, &p, NULL);
     assert_int_equal(p.nodes, 4);
     assert_true(fabs(p.saving - 700) < 1e-9);
     assert_true(fabs(p.backfill - 0.75) < 1e-9);
@@ -812,25 +813,29 @@ static void test_advise_store(void **state)
     struct st w;
     struct advise_usage u;
     struct err e;
+    double *b, price;
     int i;
 
     (void)state;
     st_init(&w, NULL);
     err_clear(&e);
-    assert_int_equal(advise_read_store(w.store, w.cat, ST_T0, &u, &e), ST_ENOTFOUND);
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e), ST_ENOTFOUND);
     assert_non_null(strstr(e.msg, "no attempt in the store has run"));
     for (i = 0; i < 3; i++)
         st_submit(&w, H100_2H);
     st_submit(&w, ANY_4H); /* spot: the work that could backfill */
     st_start(&w);
     assert_true(st_run_all(&w, ST_T0 + DAY));
-    assert_int_equal(advise_read_store(w.store, w.cat, ST_T0, &u, &e), 0);
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e), 0);
     assert_int_equal(u.nspot, 1); /* 8 x H100 spot, at gcp's $20 or $24 */
     assert_string_equal(u.spot[0].accelerator, "H100");
     assert_int_equal(u.spot[0].acc_count, 8);
     assert_true(u.spot[0].node_hours >= 4 - 1e-6);
-    assert_true(u.o[0].spot == u.spot[0].usage);
-    assert_true(u.o[0].spot_price >= 20 && u.o[0].spot_price <= 24);
+    assert_int_equal(u.o[0].spot_ok[0], 1);
+    b = xcalloc(u.nbins, sizeof(double));
+    price = advise_backfill(&u, &u.o[0], NULL, b);
+    assert_true(price >= 20 && price <= 24);
+    free(b);
     assert_int_equal(u.n, 1); /* all three on the cheapest on demand: gcp us-central1 */
     assert_string_equal(u.o[0].instance_type, "a3-highgpu-8g");
     assert_true(u.o[0].od_price == 80);
@@ -839,6 +844,102 @@ static void test_advise_store(void **state)
     assert_int_equal(u.o[0].ngangs, 1);
     assert_int_equal(u.o[0].gangs[0], 1);
     advise_usage_free(&u);
+    st_free(&w);
+}
+
+/* Spot work backfills one commitment: the offer chosen first (most spend)
+ * takes what its nodes fill, and the next sees only the rest. */
+static void test_advise_shared(void **state)
+{
+    double zero[10] = {0}, spot[10], b[10], fill[10], *rem[1], left[10];
+    double *curves[1] = {zero};
+    int gangs[1] = {1};
+    unsigned char ok[1] = {1};
+    struct advise_spot sp;
+    struct advise_offer o[2];
+    struct advise_usage u;
+    struct advise_pick p;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 10; i++)
+        spot[i] = left[i] = 2;
+    memset(&sp, 0, sizeof(sp));
+    sp.usage = spot;
+    sp.node_hours = 20;
+    sp.cost = 140; /* $7 a node-hour, above the $6 committed */
+    memset(o, 0, sizeof(o));
+    for (i = 0; i < 2; i++) {
+        o[i].gang_usage = curves;
+        o[i].gangs = gangs;
+        o[i].ngangs = 1;
+        o[i].od_price = 10;
+        o[i].spot_ok = ok;
+    }
+    memset(&u, 0, sizeof(u));
+    u.nbins = 10;
+    u.o = o;
+    u.n = 2;
+    u.spot = &sp;
+    u.nspot = 1;
+    rem[0] = left;
+    assert_true(fabs(advise_backfill(&u, &o[0], rem, b) - 7) < 1e-9);
+    advise_best_gangs((const double *const *)curves, gangs, 1, b, 7, 10, 1.0, 10, 6, &p, fill);
+    assert_int_equal(p.nodes, 2); /* every spot node-hour backfills it */
+    assert_true(fabs(fill[3] - 2) < 1e-9);
+    advise_take_backfill(&u, &o[0], rem, b, fill);
+    assert_true(fabs(left[3]) < 1e-9);
+    advise_backfill(&u, &o[1], rem, b);
+    advise_best_gangs((const double *const *)curves, gangs, 1, b, 7, 10, 1.0, 10, 6, &p, fill);
+    assert_int_equal(p.nodes, 0); /* nothing left for the second */
+    advise_backfill(&u, &o[1], NULL, b); /* all of it, as another term's plan */
+    advise_best_gangs((const double *const *)curves, gangs, 1, b, 7, 10, 1.0, 10, 6, &p, NULL);
+    assert_int_equal(p.nodes, 2);
+}
+
+/* Spot work counts as backfill of an offer only where its job's org rule
+ * lets it run: the policy it was submitted with, else the one the advisor
+ * is given. */
+static void test_advise_rules(void **state)
+{
+    static const char *const OWN = "rules:\n  - name: own\n    allow: [gcp, aws]\n";
+    static const char *const ORG = "rules:\n  - name: org\n    allow: [aws]\n";
+    struct policy *org = NULL;
+    struct advise_usage u;
+    struct st w;
+    struct err e;
+    size_t k;
+    int i, own = 0, confined = 0;
+
+    (void)state;
+    st_init(&w, NULL);
+    err_clear(&e);
+    assert_int_equal(policy_load_mem(&org, "org", ORG, strlen(ORG), &e), 0);
+    for (i = 0; i < 3; i++)
+        st_submit(&w, H100_2H);
+    st_submit_policy(&w, ANY_4H, OWN); /* spot on gcp, which its own policy allows */
+    st_submit(&w, ANY_4H);             /* spot on gcp; no policy of its own */
+    st_start(&w);
+    assert_true(st_run_all(&w, ST_T0 + DAY));
+    assert_int_equal(advise_read_store(w.store, w.cat, org, ST_T0, &u, &e), 0);
+    assert_int_equal(u.n, 1);
+    assert_string_equal(u.o[0].cloud, "gcp");
+    assert_int_equal(u.nspot, 2); /* one per rule */
+    for (k = 0; k < u.nspot; k++) {
+        assert_non_null(u.spot[k].rule);
+        if (strcmp(u.spot[k].rule->name, "own") == 0)
+            own = 1, assert_int_equal(u.o[0].spot_ok[k], 1);
+        else if (strcmp(u.spot[k].rule->name, "org") == 0)
+            confined = 1, assert_int_equal(u.o[0].spot_ok[k], 0); /* aws only */
+    }
+    assert_true(own && confined);
+    advise_usage_free(&u);
+    /* without --org-policy, the job stored without one may go anywhere */
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e), 0);
+    for (k = 0; k < u.nspot; k++)
+        assert_int_equal(u.o[0].spot_ok[k], 1);
+    advise_usage_free(&u);
+    policy_free(org);
     st_free(&w);
 }
 
@@ -859,6 +960,8 @@ int main(void)
         cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_backfill),
         cmocka_unit_test(test_advise_store),
+        cmocka_unit_test(test_advise_shared),
+        cmocka_unit_test(test_advise_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
