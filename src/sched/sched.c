@@ -655,7 +655,7 @@ static void do_launch(struct sched *s, struct sjob *sj)
     sched_group_envs_free(gvals);
 }
 
-static void run_action(struct sched *s, struct action *a)
+static int run_action(struct sched *s, struct action *a)
 {
     struct err e;
     int rc = 0;
@@ -679,6 +679,7 @@ static void run_action(struct sched *s, struct action *a)
         log_error("attempt %lld: %s", (long long)a->attempt_id, e.msg);
     free(a->kind);
     free(a->arg);
+    return rc;
 }
 
 /* Forget the actions of a step that did not commit. */
@@ -714,12 +715,19 @@ static int commit_and_act(struct sched *s, struct err *e)
 
             if ((a->type == ACT_TERMINATE) != (pass == 0))
                 continue;
-            run_action(s, &s->acts[i]);
-            if (a->filed) {
-                s->stopped = xgrow(s->stopped, &s->stopped_cap, s->nstopped + 1,
-                                   sizeof(*s->stopped));
-                s->stopped[s->nstopped++] = a->attempt_id;
+            /* A stop the driver refused is not made: its request, taken
+             * at the next step (after the backoff), makes it again. */
+            if (run_action(s, &s->acts[i]) != 0) {
+                s->stop_refused |= a->filed != 0;
+                continue;
             }
+            if (!a->filed)
+                continue;
+            if (a->filed == 2)
+                s->restop = 1; /* filed again by take_stop: the next step drops it */
+            s->stopped = xgrow(s->stopped, &s->stopped_cap, s->nstopped + 1,
+                               sizeof(*s->stopped));
+            s->stopped[s->nstopped++] = a->attempt_id;
         }
     s->nacts = 0;
     return 0;
@@ -1251,11 +1259,13 @@ static int cmp_abs_id(const void *a, const void *b)
 
 /* A `terminate` request is done once its nodes were stopped after a commit
  * that holds the request taken.  This controller drops a request for nodes
- * it stopped itself after filing or taking it (s->stopped; the entry is
- * marked used by its sign); a request it never acted on (filed or taken by
- * a controller that died before it stopped the nodes) it acts on and files
+ * it stopped itself after filing or taking it (s->stopped, where only stops
+ * the driver took are put; the entry is marked used by its sign); a request
+ * it never acted on (filed or taken by a controller that died before it
+ * stopped the nodes, or a stop the driver refused) it acts on and files
  * again, for its next step to drop.  So a stop outlives any number of
- * crashes, each between a commit and its action. */
+ * crashes, each between a commit and its action, and is tried again while
+ * the driver refuses it. */
 static int take_stop(struct sched *s, int64_t id, struct err *e)
 {
     int64_t *hit = s->nstopped == 0 ? NULL
@@ -1269,8 +1279,7 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
     }
     snprintf(arg, sizeof(arg), "%lld", (long long)id);
     sched_act(s, ACT_TERMINATE, id, NULL);
-    s->acts[s->nacts - 1].filed = 1;
-    s->restop = 1; /* the next step, at once, drops it */
+    s->acts[s->nacts - 1].filed = 2; /* made after the commit: restop */
     return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
 }
 
@@ -1296,7 +1305,7 @@ static int take_requests(struct sched *s, struct err *e)
         return rc;
     if (s->nstopped > 1)
         qsort(s->stopped, s->nstopped, sizeof(*s->stopped), cmp_abs_id);
-    s->restop = 0;
+    s->restop = s->stop_refused = 0;
     for (i = 0; rc == 0 && i < n; i++) {
         long long id;
 
@@ -1432,11 +1441,14 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     if ((rc = commit_and_act(s, e)) != 0)
         goto fail;
     drop_finished(s);
-    if (next_in)
+    if (next_in) {
         *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop
                        ? 0
                        : next_wake(s);
-    s->poked |= s->restop;
+        if (s->stop_refused && *next_in > s->p.cfg.backoff_base_s)
+            *next_in = s->p.cfg.backoff_base_s;
+    }
+    s->poked |= s->restop | s->stop_refused;
     return 0;
 
 fail:

@@ -70,7 +70,9 @@ struct action {
     struct sjob *job;           /* ACT_LAUNCH: the job (still active after commit) */
     char *kind, *arg;           /* ACT_INJECT */
     int filed;                  /* ACT_TERMINATE: a `terminate` request in the
-                                   store stands for it (stop_nodes) */
+                                   store stands for it: 1 filed with the
+                                   decision (stop_nodes), 2 filed again by
+                                   take_stop */
 };
 
 /* A job parked waiting for a cheaper place (sched_place.c, patience): its
@@ -157,7 +159,10 @@ struct sched {
     int capacity_freed;         /* an attempt ended this step: wake waiting jobs */
     int queue_ok;               /* placing into locations' own queues (place_one) */
     int poked;                  /* new jobs or requests to read (sched_poke) */
-    int restop;                 /* take_stop filed a stop again this step */
+    int restop;                 /* a stop take_stop filed again was made:
+                                   step again at once to drop its request */
+    int stop_refused;           /* the driver refused a stop: try its request
+                                   again after the backoff */
     int ended;                  /* a job reached a terminal state this step */
     struct sjob **wait;         /* jobs that may be PENDING or RECOVERING (some
                                    may have moved on: filtered when read) */

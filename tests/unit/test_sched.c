@@ -466,6 +466,56 @@ static void test_cancel_killed_twice(void **state)
     st_free(w);
 }
 
+/* The cloud refuses the first stops (an API error): the stop is tried
+ * again after the backoff until it is made, and its request then dropped. */
+static int refusals;
+static int refusing_terminate(struct driver *d, int64_t attempt_id, struct err *e)
+{
+    if (refusals > 0) {
+        refusals--;
+        return err_set(e, ST_EIO, "terminate: cloud API error (test)");
+    }
+    return st_drv_terminate(d, attempt_id, e);
+}
+
+static void test_cancel_stop_refused(void **state)
+{
+    static struct driver_ops ops;
+    struct st *w = *state;
+    struct store_request *r = NULL;
+    struct store_attempt a1;
+    struct err e;
+    size_t n = 0;
+    double cancel_at;
+    int64_t id;
+
+    st_init(w, NULL);
+    ops = st_driver_ops;
+    ops.terminate = refusing_terminate;
+    err_clear(&e);
+    assert_int_equal(driver_open(&w->drv, &ops, &w->dcfg, &e), 0);
+    w->drv_open = 1;
+    refusals = 3;
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    cancel_at = w->t;
+    st_cancel(w, id);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    a1 = st_attempt(w, id, 1);
+    st_run_to(w, w->t + 3600);
+    assert_int_equal(refusals, 0);
+    assert_int_equal(st_att_at(w, a1.id)->live, 0);
+    /* three refusals, each tried again after the backoff */
+    assert_true(st_att_at(w, a1.id)->ended_at <= cancel_at + 4 * w->p.cfg.backoff_base_s + 1);
+    err_clear(&e);
+    assert_int_equal(store_request_take(w->store, &r, &n, &e), 0);
+    assert_int_equal(n, 0);
+    store_requests_free(r, n);
+    store_attempt_clear(&a1);
+    st_free(w);
+}
+
 /* The controller is killed just after it committed CANCELLED, before it
  * asked the cloud to stop the nodes: the one that starts next must stop
  * them (the store says the attempt ended; the world still runs it). */
@@ -966,6 +1016,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_killed_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_stop_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_crash_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_down_bills_what_ran, setup,
                                         teardown),
