@@ -130,16 +130,21 @@ static const struct policy *job_policy(struct pass *p, const struct store_job *j
     return u->pols[u->npols++];
 }
 
-/* The org rule that governs attempt a's job, as the planner matches it
- * (name, kind, team, the gang's GPUs), under the policy the job was
- * submitted with, else p->org; NULL when there is none. */
+/* The org rule that governs attempt a's job, under the policy the job was
+ * submitted with, else p->org; NULL when there is none.  Matched as the
+ * controller matches it, on the job's spec as it parses it from the store
+ * (its name, kind, team, and its gang's GPUs: the largest alternative's);
+ * a simulation's jobs have no spec text, so theirs is made of the row and
+ * the attempt (the alternative it ran). */
 static const struct policy_rule *job_rule(struct pass *p, const struct store_attempt *a)
 {
     const struct policy *pol = p->org;
     const struct policy_rule *r = NULL;
+    struct spec *full = NULL;
     struct store_job j;
     struct spec_res res;
     struct spec sp;
+    struct err ignored;
 
     if (p->rc != 0)
         return NULL;
@@ -147,7 +152,12 @@ static const struct policy_rule *job_rule(struct pass *p, const struct store_att
         return NULL;
     if (j.policy_text != NULL)
         pol = job_policy(p, &j);
-    if (pol != NULL) {
+    if (pol != NULL && j.spec_text != NULL && j.spec_text[0] != '\0' &&
+        spec_load_mem(&full, j.spec_path ? j.spec_path : j.name, j.spec_text,
+                      strlen(j.spec_text), &ignored) == 0) {
+        r = policy_match(pol, full);
+        spec_free(full);
+    } else if (pol != NULL) {
         memset(&sp, 0, sizeof(sp));
         memset(&res, 0, sizeof(res));
         res.acc_count = a->acc_count;

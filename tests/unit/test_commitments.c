@@ -943,6 +943,55 @@ static void test_advise_rules(void **state)
     st_free(&w);
 }
 
+/* The rule is the controller's: matched on the job's spec, whose GPUs are
+ * its largest alternative's.  A 2-node job of {H100: 8, A10: 4} falls under
+ * `big` (16 GPUs), which keeps it off azure, and runs on oci A10 spot; the
+ * 8 GPUs of the alternative it ran would match `small` (azure only), which
+ * would count it as backfill of an azure A10 commitment it can never use. */
+static void test_advise_rule_alternatives(void **state)
+{
+    static const char *const POL =
+        "rules:\n"
+        "  - name: big\n    match: {min_gpus: 16}\n    allow: [oci, gcp]\n"
+        "  - name: small\n    allow: [azure]\n";
+    static const char *const ALT = "name: alt\nnum_nodes: 2\nresources:\n"
+                                   "  accelerators: {H100: 8, A10: 4}\n  use_spot: true\n"
+                                   "run: train\nstratus:\n  duration: 2h\n";
+    static const char *const OD = "name: od\nresources:\n  accelerators: A10:4\n"
+                                  "  use_spot: false\n  infra: azure/westeurope\n"
+                                  "run: train\nstratus:\n  duration: 2h\n";
+    struct advise_usage u;
+    struct store_attempt a;
+    struct st w;
+    struct err e;
+    size_t k, i, azure = 0;
+    int64_t alt;
+
+    (void)state;
+    st_init(&w, NULL);
+    st_set_capacity(&w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(&w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    alt = st_submit_policy(&w, ALT, POL);
+    st_submit_policy(&w, OD, POL);
+    st_start(&w);
+    assert_true(st_run_all(&w, ST_T0 + DAY));
+    a = st_attempt(&w, alt, 1);
+    assert_int_equal(a.mode, PLAN_SPOT);
+    assert_string_equal(a.cloud, "oci"); /* the controller's rule: big */
+    store_attempt_clear(&a);
+    err_clear(&e);
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e), 0);
+    assert_int_equal(u.nspot, 1);
+    assert_string_equal(u.spot[0].rule->name, "big");
+    for (i = 0; i < u.n; i++)
+        for (k = 0; k < u.nspot && strcmp(u.o[i].cloud, "azure") == 0; k++, azure++)
+            assert_int_equal(u.o[i].spot_ok[k], 0); /* the job may not run on azure */
+    assert_true(azure > 0);
+    advise_usage_free(&u);
+    st_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -962,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_advise_store),
         cmocka_unit_test(test_advise_shared),
         cmocka_unit_test(test_advise_rules),
+        cmocka_unit_test(test_advise_rule_alternatives),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
