@@ -174,6 +174,9 @@ static int worker_open(struct rt *rt, struct rt_worker *w, int fd, struct err *e
     /* One epoll_ctl per changed fd per loop turn instead of one per change
      * (connections are edge-triggered and registered once anyway). */
     event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* Timers on CLOCK_MONOTONIC, not libevent's default coarse clock (a
+     * kernel tick, 4 ms here, behind): an emulated RTT would end early. */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
     if (w->base == NULL) {

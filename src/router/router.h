@@ -25,7 +25,8 @@ struct rt_config {
     int max_inflight;          /* per replica; 0: from the replica set */
     int retries;               /* extra attempts after a failed one */
     int retry_reset;           /* retry any method when the replica closed or reset
-                                * the connection before a byte of the reply */
+                                * the connection before a byte of the reply, or
+                                * answered 503 */
     size_t max_body;           /* bytes; larger request bodies get 413 */
     size_t max_header_bytes;   /* request line + headers; larger get 431 */
     int client_timeout_s;      /* idle or slow client */

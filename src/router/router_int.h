@@ -65,6 +65,7 @@ struct rt_pxy {
     int connect_failed, timed_out, stale; /* how the last attempt failed */
     int any_timeout;           /* an attempt of this request timed out */
     int reset;                 /* the replica closed or reset before a byte of the reply */
+    int refused;               /* the replica answered 503 (draining, loading): not taken */
     int stale_retried;         /* resent once on a fresh connection */
     int chunked_out;           /* the reply is chunked by the router */
     int informational;         /* a 1xx reply head is being skipped */

@@ -209,6 +209,12 @@ static void add_status_line(struct evbuffer *b, int status, const char *reason)
 
 /* ---- the reply ---- */
 
+/* Another attempt is within --retries. */
+static int retry_left(const struct rt_pxy *p)
+{
+    return p->ntried < (size_t)(1 + p->w->rt->c->retries) && p->ntried < RT_MAX_TRIES;
+}
+
 int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
 {
     struct rt_cconn *c = p->c;
@@ -217,6 +223,14 @@ int rt_up_head(struct rt_pxy *p, struct rt_uconn *u)
 
     if (status == 101)
         return -1; /* an upgrade nobody asked for (requests that ask get 501) */
+    if (status == 503 && retry_left(p) && (p->idempotent || p->w->rt->c->retry_reset)) {
+        /* Not taken: a replica draining (a preemption notice reaches its
+         * node before the replica set reaches us) or still loading answers
+         * 503 without running the request; another replica may take it.
+         * Without a try left, the 503 goes to the client as it is. */
+        p->refused = 1;
+        return -1;
+    }
     if (status >= 100 && status < 200) {
         p->informational = 1; /* 100 Continue, 103 Early Hints: not for the client */
         return 0;
@@ -283,9 +297,9 @@ void rt_up_complete(struct rt_pxy *p)
 static int may_retry(const struct rt_pxy *p)
 {
     return !p->got_headers &&
-           (p->idempotent || p->connect_failed || p->stale ||
+           (p->idempotent || p->connect_failed || p->stale || p->refused ||
             (p->reset && p->w->rt->c->retry_reset)) &&
-           p->ntried < (size_t)(1 + p->w->rt->c->retries) && p->ntried < RT_MAX_TRIES;
+           retry_left(p);
 }
 
 void rt_up_failed(struct rt_pxy *p)
@@ -321,7 +335,7 @@ void rt_up_failed(struct rt_pxy *p)
 static void forward(struct rt_pxy *p)
 {
     p->phase = PH_UPSTREAM;
-    p->connect_failed = p->stale = p->timed_out = p->reset = 0;
+    p->connect_failed = p->stale = p->timed_out = p->reset = p->refused = 0;
     rt_up_send(p, 0);
 }
 
@@ -384,6 +398,8 @@ static void attempt(struct rt_pxy *p)
     if (r == NULL) {
         if (p->ntried > 0 && p->any_timeout)
             finish_error(p, 504, "no replica tried answered in time");
+        else if (p->ntried > 0 && p->refused)
+            finish_error(p, 503, "no replica is ready to take the request; retry later");
         else if (p->ntried > 0)
             finish_error(p, 502, "every replica tried failed before answering");
         else
@@ -507,7 +523,7 @@ void rt_request(struct rt_cconn *c)
     p->rep_region[0] = '\0';
     p->ntried = p->bytes = 0;
     p->overflow = p->got_headers = p->chunked_out = p->informational = 0;
-    p->connect_failed = p->timed_out = p->stale = 0;
+    p->connect_failed = p->timed_out = p->stale = p->refused = 0;
     p->any_timeout = p->stale_retried = 0;
     p->status = 0;
     p->phase = PH_NONE;

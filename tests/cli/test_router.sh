@@ -28,7 +28,15 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.send_response(200); self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", "1234"); self.end_headers()
+    def refusing(self):  # while PORTFILE.drain exists: 503 to every request, as a draining server
+        if not os.path.exists(portfile + ".drain"):
+            return False
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.reply(503, {"replica": name, "error": "draining"})
+        return True
     def do_GET(self):
+        if self.refusing():
+            return
         if self.path.startswith("/big"):      # n bytes, a pattern the client checks
             n = int(self.path.split("n=")[1]); b = (b"0123456789abcdef" * (n // 16 + 1))[:n]
             self.send_response(200); self.send_header("Content-Length", str(n)); self.end_headers()
@@ -38,6 +46,8 @@ class H(http.server.BaseHTTPRequestHandler):
         hdrs = {k.lower(): v for k, v in self.headers.items()}
         self.reply(200, {"replica": name, "path": self.path, "headers": hdrs})
     def do_POST(self):
+        if self.refusing():
+            return
         n = int(self.headers.get("Content-Length", 0)); body = self.rfile.read(n)
         if self.path.startswith("/echo"):     # the body back, as it arrived
             self.send_response(200); self.send_header("Content-Length", str(len(body)))
@@ -231,6 +241,21 @@ done
 curl -s "http://127.0.0.1:$RPORT/-/metrics" >"$TMP/m"
 grep -q '^stratus_router_retries_total [1-9]' "$TMP/m" || fail "no retry counted: $(grep retries "$TMP/m")"
 ok "killed replica: 40/40 requests answered (retried on another replica)"
+
+# --- a replica that answers 503 (draining before the set says so): tried elsewhere ---
+# (a preemption notice SIGTERMs the node before the routers hear of it)
+retries() { curl -s "http://127.0.0.1:$RPORT/-/metrics" | awk '/^stratus_router_retries_total/ {print $NF}'; }
+before=$(retries)
+touch "$TMP/port.B.drain"
+fails=0
+for i in $(seq 1 10); do
+  c=$(code "http://127.0.0.1:$RPORT/x"); [ "$c" = 200 ] || fails=$((fails + 1))
+  c=$(code -X POST -d hello "http://127.0.0.1:$RPORT/x"); [ "$c" = 200 ] || fails=$((fails + 1))
+done
+rm -f "$TMP/port.B.drain"
+[ "$fails" -eq 0 ] || fail "$fails of 20 requests failed while replica B answered 503; access log: $(tail -n 5 "$TMP/access.log")"
+[ "$(retries)" -gt "$before" ] || fail "no request went to B and was retried: $(retries) retries, $before before"
+ok "a replica answering 503: 20/20 requests answered by another"
 
 # --- DRAINING gets nothing new ---
 write_set 5 "$(replica 2 B eastus DRAINING),$(replica 3 C westeurope READY)"

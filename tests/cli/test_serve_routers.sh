@@ -93,7 +93,7 @@ routers_alive() {
 
 # --- the load: RATE requests/s over both routers until $TMP/stop ---
 cat >"$TMP/load.py" <<'PY'
-import json, os, sys, threading, time, urllib.request
+import json, os, sys, threading, time, urllib.error, urllib.request
 tmp, key, urls = sys.argv[1], sys.argv[2], sys.argv[3:]
 lock = threading.Lock()
 res = {"ok": 0, "fail": 0, "errors": []}
@@ -106,8 +106,11 @@ def one(url):
             r.read()
             good = r.status == 200
             why = r.status
+    except urllib.error.HTTPError as e:  # the body says whose answer it was (router or replica)
+        good, why = False, "HTTP %d via %s at %.3f: %s" % (
+            e.code, url, time.time(), e.read(300).decode(errors="replace").strip())
     except Exception as e:
-        good, why = False, repr(e)
+        good, why = False, "%r via %s at %.3f" % (e, url, time.time())
     with lock:
         res["ok" if good else "fail"] += 1
         if not good and len(res["errors"]) < 5:
