@@ -965,7 +965,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
 /* Nodes of an ended attempt may still run: stop them after the commit.  The
  * intent is stored with the decision, as a "terminate" request, so that a
  * controller killed between the commit and the action still stops them once
- * it is back (take_stops; terminate is idempotent). */
+ * it is back (take_stop; terminate is idempotent). */
 static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e)
 {
     char arg[24];
@@ -1279,7 +1279,7 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
     }
     snprintf(arg, sizeof(arg), "%lld", (long long)id);
     sched_act(s, ACT_TERMINATE, id, NULL);
-    s->acts[s->nacts - 1].filed = 2; /* made after the commit: restop */
+    s->acts[s->nacts - 1].filed = 2; /* once made, dropped at once (restop) */
     return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
 }
 
