@@ -58,7 +58,7 @@ void sched_config_default(struct sched_config *c)
 /* ---- jobs in memory ---- */
 
 static void sched_index_attempt_unsorted(struct sched *s, int64_t attempt_id, struct sjob *sj);
-static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e);
+static int stop_nodes(struct sched *s, int64_t attempt_id, int filed, struct err *e);
 
 static void sjob_free(struct sjob *sj)
 {
@@ -348,7 +348,7 @@ static int fail_unloadable(struct sched *s, struct store_job *j, const char *why
         j->cost += a.cost;
         rc = store_attempt_update(s->p.store, &a, e);
         if (rc == 0)
-            rc = stop_nodes(s, a.id, e);
+            rc = stop_nodes(s, a.id, 1, e);
     }
     store_attempt_clear(&a);
     free(j->reason);
@@ -957,7 +957,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
     if (a->running_at > 0 || reason == ATT_END_CAPACITY)
         s->capacity_freed = 1; /* jobs waiting for room may fit now */
     sched_patience_freed(s, sj); /* its nodes: own counts, parked jobs */
-    if (sj->nodes_ended < a->nodes && (rc = stop_nodes(s, a->id, e)) != 0)
+    if (sj->nodes_ended < a->nodes && (rc = stop_nodes(s, a->id, 1, e)) != 0)
         return rc;
     return store_job_update(s->p.store, &sj->j, e);
 }
@@ -965,14 +965,15 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
 /* Nodes of an ended attempt may still run: stop them after the commit.  The
  * intent is stored with the decision, as a "terminate" request, so that a
  * controller killed between the commit and the action still stops them once
- * it is back (take_stop; terminate is idempotent). */
-static int stop_nodes(struct sched *s, int64_t attempt_id, struct err *e)
+ * it is back (take_stop; terminate is idempotent).  filed: 1 with the
+ * decision, 2 again by take_stop (struct action). */
+static int stop_nodes(struct sched *s, int64_t attempt_id, int filed, struct err *e)
 {
     char arg[24];
 
     snprintf(arg, sizeof(arg), "%lld", (long long)attempt_id);
     sched_act(s, ACT_TERMINATE, attempt_id, NULL);
-    s->acts[s->nacts - 1].filed = 1;
+    s->acts[s->nacts - 1].filed = filed;
     return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
 }
 
@@ -1271,16 +1272,12 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
     int64_t *hit = s->nstopped == 0 ? NULL
                                     : bsearch(&id, s->stopped, s->nstopped, sizeof(*s->stopped),
                                               cmp_abs_id);
-    char arg[24];
 
     if (hit != NULL && *hit > 0) {
         *hit = -*hit;
         return 0;
     }
-    snprintf(arg, sizeof(arg), "%lld", (long long)id);
-    sched_act(s, ACT_TERMINATE, id, NULL);
-    s->acts[s->nacts - 1].filed = 2; /* once made, dropped at once (restop) */
-    return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
+    return stop_nodes(s, id, 2, e); /* once made, dropped at once (restop) */
 }
 
 /* The stops take_stop matched are forgotten; a failed step forgets them

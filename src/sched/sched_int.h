@@ -118,7 +118,7 @@ struct sched {
     size_t nacts, acts_cap;
     int64_t *stopped;           /* attempts stopped after a commit for a
                                    `terminate` request not taken since, sorted
-                                   when taken (take_stops) */
+                                   when requests are taken (take_stop) */
     size_t nstopped, stopped_cap;
     struct driver_event *sync_ev; /* launch refusals seen after a commit */
     size_t nsync, sync_cap;

@@ -449,20 +449,22 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
 
 int sched_commit_bill(struct sched *s, struct err *e)
 {
-    size_t nm = catalog_ncommitments(s->p.cat), i, k, nall = 0;
-    struct sjob **all;
+    size_t nm = catalog_ncommitments(s->p.cat), i, k, nall = 0, cap = 0;
+    struct sjob **all = NULL;
     int rc = 0;
 
     if (nm == 0)
         return 0;
-    /* every step: the jobs once, for their live committed attempts */
-    all = xcalloc(2 * s->njobs + 1, sizeof(*all));
+    /* every step: the jobs once, for their live committed attempts (room
+     * for them twice: the second half is each group's) */
     for (i = 0; i < s->njobs; i++) {
         struct sjob *sj = s->jobs[i];
 
         if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
-            sj->att.mode == PLAN_COMMITTED)
+            sj->att.mode == PLAN_COMMITTED) {
+            all = xgrow(all, &cap, 2 * (nall + 1), sizeof(*all));
             all[nall++] = sj;
+        }
     }
     for (k = 0; rc == 0 && nall > 0 && k < nm; k++) { /* each group once */
         const struct commitment *g = catalog_commitment(s->p.cat, k);

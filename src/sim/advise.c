@@ -11,6 +11,7 @@
 #include "../policy/policy.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
+#include "../util/hmap.h"
 #include "../util/xmem.h"
 
 #include <math.h>
@@ -62,6 +63,10 @@ struct pass {
     struct store *st;
     const struct policy *org; /* of jobs stored without a policy */
     char **texts;             /* the text of each of u->pols */
+    struct keymap job_rules;  /* (job id, acc_count, nodes) -> index in rules:
+                                 each job read once per shape of attempt */
+    const struct policy_rule **rules;
+    size_t nrules;
     struct err *e;
     int rc;                   /* the first error of the pass */
 };
@@ -136,7 +141,7 @@ static const struct policy *job_policy(struct pass *p, const struct store_job *j
  * (its name, kind, team, and its gang's GPUs: the largest alternative's);
  * a simulation's jobs have no spec text, so theirs is made of the row and
  * the attempt (the alternative it ran). */
-static const struct policy_rule *job_rule(struct pass *p, const struct store_attempt *a)
+static const struct policy_rule *match_rule(struct pass *p, const struct store_attempt *a)
 {
     const struct policy *pol = p->org;
     const struct policy_rule *r = NULL;
@@ -170,6 +175,30 @@ static const struct policy_rule *job_rule(struct pass *p, const struct store_att
         r = policy_match(pol, &sp);
     }
     store_job_clear(&j);
+    return r;
+}
+
+/* match_rule, once per job and shape of attempt (what it depends on). */
+static const struct policy_rule *job_rule(struct pass *p, const struct store_attempt *a)
+{
+    const void *job = (const void *)(uintptr_t)a->job_id; /* ids start at 1 */
+    const void *acc = (const void *)(uintptr_t)a->acc_count;
+    const void *nodes = (const void *)(uintptr_t)a->nodes;
+    const struct policy_rule *r;
+    uint32_t ix;
+
+    if (keymap_get(&p->job_rules, job, acc, nodes, NULL, &ix))
+        return p->rules[ix];
+    r = match_rule(p, a);
+    if (p->rc != 0)
+        return NULL;
+    for (ix = 0; ix < p->nrules && p->rules[ix] != r; ix++)
+        ;
+    if (ix == p->nrules) {
+        p->rules = xrealloc(p->rules, (p->nrules + 1) * sizeof(*p->rules));
+        p->rules[p->nrules++] = r;
+    }
+    keymap_set(&p->job_rules, job, acc, nodes, NULL, ix);
     return r;
 }
 
@@ -321,7 +350,7 @@ static int may_backfill(const struct catalog *cat, const struct advise_spot *sp,
 int advise_read_store(struct store *st, const struct catalog *cat, const struct policy *org,
                       double now, struct advise_usage *u, struct err *e)
 {
-    struct pass p = {u, 0, 0, now, 0, st, org, NULL, e, 0};
+    struct pass p = {u, 0, 0, now, 0, st, org, NULL, {NULL, 0, 0}, NULL, 0, e, 0};
     size_t i;
     int rc;
 
@@ -341,6 +370,8 @@ int advise_read_store(struct store *st, const struct catalog *cat, const struct 
     for (i = 0; i < u->npols && p.texts; i++)
         free(p.texts[i]);
     free(p.texts);
+    keymap_free(&p.job_rules);
+    free(p.rules);
     if (rc == 0 && u->n == 0)
         rc = err_set(e, ST_EINFEASIBLE,
                      "no on-demand or committed usage in the store (only "
