@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "util/err.h"
+#include "../util/err.h"
 
 struct cli_cmd {
     const char *name;

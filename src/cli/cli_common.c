@@ -15,7 +15,7 @@
  * the old store's attempt 1 and checkpoints for its own.  A store migrated
  * from before store ids keeps its artefacts directly in $STRATUS_HOME.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,14 +25,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "cli/client.h"
-#include "driver/driver.h"
-#include "store/store.h"
-#include "util/clock.h"
-#include "util/fsutil.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../catalog/catalog.h"
+#include "../driver/driver.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/fsutil.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 #ifndef STRATUS_VERSION
 #define STRATUS_VERSION "dev"

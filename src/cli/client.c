@@ -10,7 +10,7 @@
  * is not probed again (a command that outlives it gets a connection error,
  * which says what to do).
  */
-#include "cli/client.h"
+#include "client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/apijson.h"
-#include "cli/cli.h"
-#include "util/clock.h"
-#include "util/fsutil.h"
-#include "util/lazycurl.h"
-#include "util/xmem.h"
+#include "cli.h"
+#include "../api/apijson.h"
+#include "../util/clock.h"
+#include "../util/fsutil.h"
+#include "../util/lazycurl.h"
+#include "../util/xmem.h"
 
 /* The longest the CLI waits for a server it started (or found starting) to
  * answer: its first catch-up on a loaded machine takes seconds. */

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "util/err.h"
+#include "../util/err.h"
 
 /* One call: body (may be NULL) is sent as JSON. On a 2xx reply *out (may be
  * NULL) gets the parsed JSON (caller decrefs) and 0 is returned; on an error

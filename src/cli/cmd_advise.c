@@ -14,7 +14,7 @@
  * docs/commitments.md.  --out writes the recommendation for --term as a
  * commitments file that `stratus simulate --commitments` reads.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -24,12 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "policy/policy.h"
-#include "sim/advise.h"
-#include "store/store.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../policy/policy.h"
+#include "../sim/advise.h"
+#include "../store/store.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 #define HOURS_PER_MONTH 730.0
 

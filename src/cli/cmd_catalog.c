@@ -8,7 +8,7 @@
  * write into a directory that already has files unless --force is given, and
  * then replaces only offers.csv there (see catalog_import_skypilot()).
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "catalog/catalog.h"
-#include "catalog/import.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../catalog/import.h"
+#include "../util/xmem.h"
 
 /* Where `import` writes when --out is not given: a new folder in the current
  * directory, never the bundled catalog itself. */

@@ -10,14 +10,14 @@
  *         wait until it is gone.  Jobs keep running: the local driver's node
  *         supervisors outlive the server.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/clock.h"
+#include "../util/clock.h"
 
 /* Only the process that holds the lock is the server: a pid file left by
  * one that died may name any process now (cli_controller_pid). */

@@ -4,14 +4,14 @@
  * its owner, for a one-time code (POST /v1/login-links) and prints the link
  * to the server's TCP listener that trades it for a session cookie.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/client.h"
+#include "client.h"
 
 static const char dashboard_usage[] =
     "usage: stratus dashboard\n"

@@ -5,7 +5,7 @@
  * a simulation's (`stratus simulate --keep-stores DIR`) or a stopped
  * server's.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/apijson.h"
-#include "cli/client.h"
-#include "store/store.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../api/apijson.h"
+#include "../store/store.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char data_usage[] =
     "usage: stratus data ls [--dataset NAME] [--all] [--json] [--store PATH]\n"

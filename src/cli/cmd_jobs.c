@@ -11,7 +11,7 @@
  * the bill per stage and the total; `cancel GROUP` cancels every stage
  * still active.  A group's id is its first stage's job id.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -20,15 +20,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/apijson.h"
-#include "cli/client.h"
-#include "plan/plan.h"
-#include "spec/pipeline.h"
-#include "spec/spec.h"
-#include "store/store.h"
-#include "util/clock.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../api/apijson.h"
+#include "../plan/plan.h"
+#include "../spec/pipeline.h"
+#include "../spec/spec.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char *clock_hms(double t, char *buf, size_t n)
 {

@@ -14,7 +14,7 @@
  * stages are followed in order; the bill is printed per stage with the
  * total (cli_print_group_bill).
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,14 +26,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/client.h"
-#include "spec/pipeline.h"
-#include "spec/spec.h"
-#include "store/store.h"
-#include "util/clock.h"
-#include "util/fsutil.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../spec/pipeline.h"
+#include "../spec/spec.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/fsutil.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 /* How many candidates of the plan launch shows: the choice and two more. */
 #define PLAN_SHOWN 3

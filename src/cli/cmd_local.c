@@ -5,7 +5,7 @@
  * controller hands it to its driver (driver_inject) and records what
  * follows (preemption notices, recoveries, failovers).
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/client.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char local_usage[] =
     "usage: stratus local preempt --job JOB\n"

@@ -3,11 +3,11 @@
  * driver execs to supervise one node (see src/driver/local_node.c).  Not for
  * people: the directory must have been prepared by the driver.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <stdio.h>
 
-#include "driver/local.h"
+#include "../driver/local.h"
 
 static int run_node(int argc, char **argv)
 {

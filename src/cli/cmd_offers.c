@@ -5,7 +5,7 @@
  * --catalog, the listing is made here from the files.  Both print with
  * plan/offers.c, so the two outputs are the same.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/catalog.h"
-#include "cli/client.h"
-#include "plan/offers.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../catalog/catalog.h"
+#include "../plan/offers.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 struct offers_opts {
     struct offers_query q;

@@ -16,7 +16,7 @@
  * spec/pipeline.h) is planned stage by stage: each stage is placed on its
  * own, as the controller will place it.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -24,16 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/catalog.h"
-#include "cli/client.h"
-#include "plan/plan.h"
-#include "policy/policy.h"
-#include "spec/pipeline.h"
-#include "spec/spec.h"
-#include "util/fsutil.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
-#include "util/yamlx.h"
+#include "client.h"
+#include "../catalog/catalog.h"
+#include "../plan/plan.h"
+#include "../policy/policy.h"
+#include "../spec/pipeline.h"
+#include "../spec/spec.h"
+#include "../util/fsutil.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
+#include "../util/yamlx.h"
 
 struct plan_args {
     const char *catalog, *policy;

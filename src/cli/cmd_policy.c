@@ -3,15 +3,15 @@
  * policy, kept by the server (GET/PUT /v1/policy), so that `plan` and
  * `launch` of every user rank under the same one.  Setting it is for admins.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/client.h"
-#include "util/fsutil.h"
+#include "client.h"
+#include "../util/fsutil.h"
 
 static const char policy_usage[] =
     "usage: stratus policy show\n"

@@ -2,18 +2,18 @@
  * cmd_router.c - `stratus router`: parse the options into a struct
  * rt_config and run the router (src/router/) in the foreground.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/catalog.h"
-#include "router/router.h"
-#include "util/fsutil.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../router/router.h"
+#include "../util/fsutil.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char router_usage[] =
     "usage: stratus router (--replicas FILE | --api URL --service NAME) [options]\n"

@@ -8,7 +8,7 @@
  * trailing newline is stripped (echo and here-strings add one), nothing
  * else: a value may hold spaces, inner newlines and any byte but NUL.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,10 +19,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cli/client.h"
-#include "spec/spec.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../spec/spec.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 #define VALUE_MAX ((size_t)64 << 10) /* as the server's limit (secret.h) */
 

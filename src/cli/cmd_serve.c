@@ -3,7 +3,7 @@
  * services, kept running by the server's replica manager (serve/manager.h)
  * as replicas on spot and on-demand, and reached through `stratus router`.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/client.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../util/xmem.h"
 
 static const char serve_usage[] =
     "usage: stratus serve up FILE [--open]\n"

@@ -9,7 +9,7 @@
  * loop); this file only reads the command line and maps errors to exit
  * codes.  `stratus controller run` is this with no options.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -18,12 +18,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "server/server.h"
-#include "server/server_conf.h"
-#include "store/store.h"
-#include "util/log.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../server/server.h"
+#include "../server/server_conf.h"
+#include "../store/store.h"
+#include "../util/log.h"
+#include "../util/xmem.h"
 
 static const char server_usage[] =
     "usage: stratus server [--config FILE] [--check-config]\n"

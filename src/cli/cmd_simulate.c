@@ -25,7 +25,7 @@
  *                      (src/sim/bound.c says why); each policy's cost is also
  *                      printed as a ratio to it
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,20 +35,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/catalog.h"
-#include "policy/org.h"
-#include "policy/policy.h"
-#include "sched/sched.h"
-#include "sim/chart.h"
-#include "sim/reqtrace.h"
-#include "sim/sim.h"
-#include "sim/serve_bound.h"
-#include "sim/serve_chart.h"
-#include "sim/sim_serve.h"
-#include "sim/trace.h"
-#include "util/strutil.h"
-#include "util/fsutil.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../policy/org.h"
+#include "../policy/policy.h"
+#include "../sched/sched.h"
+#include "../sim/chart.h"
+#include "../sim/reqtrace.h"
+#include "../sim/serve_bound.h"
+#include "../sim/serve_chart.h"
+#include "../sim/sim.h"
+#include "../sim/sim_serve.h"
+#include "../sim/trace.h"
+#include "../util/fsutil.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 #define SIM_T0 1704067200.0 /* 2024-01-01T00:00:00Z: trace time 0 */
 

@@ -6,7 +6,7 @@
  * copies, so none starts either) and prints what was copied and what to do
  * next.  It opens stores itself: it runs with the server stopped.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "store/migrate.h"
-#include "util/xmem.h"
+#include "../store/migrate.h"
+#include "../util/xmem.h"
 
 static const char store_usage[] =
     "usage: stratus store migrate [--from FILE] --to postgresql://... [--dry-run]\n"

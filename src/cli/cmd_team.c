@@ -4,7 +4,7 @@
  * /v1/teams routes.  Changes to a team's settings need a server admin;
  * membership needs an admin of the team.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/client.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char team_usage[] =
     "usage: stratus team ls [--json]\n"

@@ -3,7 +3,7 @@
  * server (admin only; see src/server/auth.h).  A token is shown once, when
  * it is created: the server keeps only its hash.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/client.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "client.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char token_usage[] =
     "usage: stratus token create NAME|--name NAME [--role admin|member|viewer] [--user USER]\n"

@@ -13,7 +13,7 @@
  * renamed, so a failed conversion never leaves half a file); what was kept
  * and dropped, by reason, goes to stderr.  Formats: docs/traces.md.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "sim/reqtrace.h"
-#include "sim/trace.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../sim/reqtrace.h"
+#include "../sim/trace.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 static const char trace_usage[] =
     "usage: stratus trace convert --from FORMAT IN... [--mapping F] [--seed N]\n"

@@ -8,14 +8,14 @@
  * so that every command answers --help the same way; anything else runs it.
  * An unknown command gets a "did you mean" from the table and exit status 2.
  */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/log.h"
-#include "util/strutil.h"
+#include "../util/log.h"
+#include "../util/strutil.h"
 
 extern const struct cli_cmd cli_cmd_node; /* hidden: the local driver's node supervisor */
 extern const struct cli_cmd cli_cmd_router; /* cmd_router.c: the data plane */

@@ -5,14 +5,14 @@
  * file:line:col), merging a document into the live set, the pick, and the
  * bookkeeping when a request ends (circuit breaker, latency histogram).
  */
-#include "router/pick.h"
+#include "pick.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/xmem.h"
+#include "../util/xmem.h"
 
 const double rp_buckets[RP_NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                         0.5,   1,      2.5,   5,    10,   30,    60};

@@ -46,7 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include "../util/err.h"
 
 enum rp_state { RP_READY, RP_DRAINING, RP_OTHER };
 enum rp_policy { RP_NEAREST, RP_LEAST_LOAD };

@@ -11,7 +11,7 @@
  * with worker_processes.  --threads 1 (the default) is a plain
  * single-threaded proxy.
  */
-#include "router/router_int.h"
+#include "router_int.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "util/log.h"
-#include "util/xmem.h"
+#include "../catalog/catalog.h"
+#include "../util/log.h"
+#include "../util/xmem.h"
 
 #define RT_TICK_S 0.1
 

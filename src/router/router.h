@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "router/pick.h"
-#include "util/err.h"
+#include "pick.h"
+#include "../util/err.h"
 
 struct catalog;
 

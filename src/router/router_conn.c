@@ -14,7 +14,7 @@
  * upstream connection is closed at once, but only after the request that
  * used it (rt_pxy) no longer points at it.
  */
-#include "router/router_int.h"
+#include "router_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

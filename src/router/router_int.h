@@ -16,9 +16,9 @@
 
 #include <http_parser.h>
 
-#include "router/pick.h"
-#include "router/router.h"
-#include "util/xmem.h"
+#include "pick.h"
+#include "router.h"
+#include "../util/xmem.h"
 
 struct event_base;
 struct event;

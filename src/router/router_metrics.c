@@ -7,13 +7,13 @@
  * byte handed to the client), per replica, per region (the sum of its
  * replicas that are still in the set) and overall.
  */
-#include "router/router_int.h"
+#include "router_int.h"
 
 #include <event2/buffer.h>
 #include <jansson.h>
 #include <string.h>
 
-#include "util/xmem.h"
+#include "../util/xmem.h"
 
 static void hist(struct evbuffer *out, const char *name, const char *labels,
                  const struct rp_hist *h)

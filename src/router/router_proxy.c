@@ -21,7 +21,7 @@
  * Accounting: while an attempt holds a replica (p->rep) it holds one
  * in-flight count there, given back by end_attempt() exactly once.
  */
-#include "router/router_int.h"
+#include "router_int.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -30,8 +30,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "server/auth.h"
-#include "util/xmem.h"
+#include "../server/auth.h"
+#include "../util/xmem.h"
 
 static void attempt(struct rt_pxy *p);
 

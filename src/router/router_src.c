@@ -22,7 +22,7 @@
  * the other), which is what the service's autoscaler reads, with its own
  * URL and region (`stratus serve status` lists the routers seen lately).
  */
-#include "router/router_int.h"
+#include "router_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -34,9 +34,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "util/fsutil.h"
-#include "util/log.h"
-#include "util/xmem.h"
+#include "../util/fsutil.h"
+#include "../util/log.h"
+#include "../util/xmem.h"
 
 #define RT_WATCH_S 0.5
 #define RT_RETRY_S 5

@@ -10,7 +10,7 @@
  * manager calls in; missed ticks are filled in order, so the answers do not
  * depend on how often the manager calls.
  */
-#include "serve/autoscale.h"
+#include "autoscale.h"
 
 #include <limits.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/xmem.h"
+#include "../util/xmem.h"
 
 /* Slack for floating-point grid positions and QPS ratios (7.0/7 * 7). */
 #define AS_EPS 1e-9

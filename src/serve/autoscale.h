@@ -54,7 +54,7 @@
 
 #include <stddef.h>
 
-#include "util/err.h"
+#include "../util/err.h"
 
 /* One `target_qps_per_replica` entry for an accelerator ("H100", "L4"). */
 struct as_qps {

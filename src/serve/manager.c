@@ -7,23 +7,23 @@
  * store (jobs, cancel requests), so a server killed in the middle finds
  * the same world when it comes back.
  */
-#include "serve/manager.h"
+#include "manager.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/catalog.h"
-#include "plan/plan.h"
-#include "policy/policy.h"
-#include "sched/sched.h"
-#include "serve/autoscale.h"
-#include "spec/service.h"
-#include "spec/spec.h"
-#include "store/store.h"
-#include "util/log.h"
-#include "util/xmem.h"
+#include "autoscale.h"
+#include "../catalog/catalog.h"
+#include "../plan/plan.h"
+#include "../policy/policy.h"
+#include "../sched/sched.h"
+#include "../spec/service.h"
+#include "../spec/spec.h"
+#include "../store/store.h"
+#include "../util/log.h"
+#include "../util/xmem.h"
 
 struct mrep {
     int64_t job_id;

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include "../util/err.h"
 
 struct as_config;
 struct catalog;

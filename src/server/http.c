@@ -35,7 +35,7 @@
  * ($STRATUS_HTTP_TIMEOUT for tests).
  */
 #define _GNU_SOURCE /* struct ucred (SO_PEERCRED) */
-#include "server/server.h"
+#include "server.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -58,16 +58,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "server/api.h"
-#include "server/auth.h"
-#include "server/metrics.h"
-#include "server/server_conf.h"
-#include "server/session.h"
-#include "store/store.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "api.h"
+#include "auth.h"
+#include "metrics.h"
+#include "server_conf.h"
+#include "session.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 #define HTTP_CHUNK (64 * 1024)
 #define HTTP_FOLLOW_S 0.2        /* how often a followed log is looked at */

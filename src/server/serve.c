@@ -9,7 +9,7 @@
  * probe every MGR_PROBE_EVERY_S per replica is too rare for keep-alive to
  * matter); the probe's timeout_seconds bounds it; a 2xx is a pass.
  */
-#include "server/serve.h"
+#include "serve.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -22,18 +22,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "driver/local.h"
-#include "driver/multi.h"
-#include "plan/plan.h"
-#include "serve/manager.h"
-#include "server/server.h"
-#include "server/server_conf.h"
-#include "spec/service.h"
-#include "spec/spec.h"
-#include "store/store.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/xmem.h"
+#include "server.h"
+#include "server_conf.h"
+#include "../driver/local.h"
+#include "../driver/multi.h"
+#include "../plan/plan.h"
+#include "../serve/manager.h"
+#include "../spec/service.h"
+#include "../spec/spec.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/xmem.h"
 
 struct probe {
     struct srv *s;

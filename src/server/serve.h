@@ -5,7 +5,7 @@
 #ifndef STRATUS_SERVER_SERVE_H
 #define STRATUS_SERVER_SERVE_H
 
-#include "util/err.h"
+#include "../util/err.h"
 
 struct spec;
 struct srv;

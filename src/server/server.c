@@ -28,7 +28,7 @@
  * The loop is single-threaded: API handlers and steps never run at once,
  * and no transaction is open between callbacks.
  */
-#include "server/server.h"
+#include "server.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -44,26 +44,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "cli/cli.h"
-#include "driver/multi.h"
-#include "policy/org.h"
-#include "policy/policy.h"
-#include "sched/sched.h"
-#include "server/api.h"
-#include "server/auth.h"
-#include "server/secret.h"
-#include "server/serve.h"
-#include "server/session.h"
-#include "serve/manager.h"
-#include "server/metrics.h"
-#include "server/server_conf.h"
-#include "store/store.h"
-#include "util/clock.h"
-#include "util/fsutil.h"
-#include "util/log.h"
-#include "util/strutil.h"
-#include "util/xmem.h"
+#include "api.h"
+#include "auth.h"
+#include "metrics.h"
+#include "secret.h"
+#include "serve.h"
+#include "server_conf.h"
+#include "session.h"
+#include "../catalog/catalog.h"
+#include "../cli/cli.h"
+#include "../driver/multi.h"
+#include "../policy/org.h"
+#include "../policy/policy.h"
+#include "../sched/sched.h"
+#include "../serve/manager.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/fsutil.h"
+#include "../util/log.h"
+#include "../util/strutil.h"
+#include "../util/xmem.h"
 
 #define SRV_MAX_WAKE_FDS 32
 #define SRV_IDLE_MAX_S 60.0   /* longest sleep with nothing due (a safety net) */
