@@ -507,13 +507,20 @@ double advise_backfill(const struct advise_usage *u, const struct advise_offer *
     memset(b, 0, u->nbins * sizeof(double));
     for (k = 0; k < u->nspot; k++) {
         const double *c = rem ? rem[k] : u->spot[k].usage;
+        double left = 0, all = 0;
 
         if (!o->spot_ok[k])
             continue;
-        for (h = 0; h < u->nbins; h++)
+        for (h = 0; h < u->nbins; h++) {
             b[h] += c[h];
-        nh += u->spot[k].node_hours;
-        cost += u->spot[k].cost;
+            left += c[h];
+            all += u->spot[k].usage[h];
+        }
+        /* each slot's price weighs by the work of it still left */
+        if (all > 0) {
+            nh += u->spot[k].node_hours * left / all;
+            cost += u->spot[k].cost * left / all;
+        }
     }
     return nh > 0 ? cost / nh : 0;
 }

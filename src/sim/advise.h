@@ -114,7 +114,8 @@ int advise_read_store(struct store *st, const struct catalog *cat, const struct 
 /* The spot usage offer o may count on as backfill, per bin, into b
  * (nbins): the slots o->spot_ok names, from rem (one curve per slot, what
  * earlier offers left; NULL = all of it).  Returns what that work paid per
- * node-hour (0 when there is none). */
+ * node-hour, each slot weighed by what is left of it (0 when there is
+ * none). */
 double advise_backfill(const struct advise_usage *u, const struct advise_offer *o,
                        double *const *rem, double *b);
 /* Take from rem what o's nodes fill (fill, per bin, out of the b

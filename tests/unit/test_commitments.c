@@ -897,6 +897,54 @@ static void test_advise_shared(void **state)
     assert_int_equal(p.nodes, 2);
 }
 
+/* What backfill would pay is priced on the spot work left to the offer: the
+ * first offer's nodes fill the $7 work (its on-demand work holds them the
+ * rest of the time), and the second sees only the $9 work, at $9 (over all
+ * the work ever seen, $8). */
+static void test_advise_shared_price(void **state)
+{
+    double od[10], zero[10] = {0}, cheap[10], dear[10], lc[10], ld[10], b[10], fill[10];
+    double *rem[2] = {lc, ld}, *c0[1] = {od}, *c1[1] = {zero};
+    int gangs[1] = {1};
+    unsigned char ok[2] = {1, 1};
+    struct advise_spot sp[2];
+    struct advise_offer o[2];
+    struct advise_usage u;
+    struct advise_pick p;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 10; i++) {
+        od[i] = i < 5 ? 0 : 2;
+        cheap[i] = lc[i] = i < 5 ? 2 : 0;
+        dear[i] = ld[i] = i < 5 ? 0 : 2;
+    }
+    memset(sp, 0, sizeof(sp));
+    sp[0].usage = cheap, sp[0].node_hours = 10, sp[0].cost = 70;
+    sp[1].usage = dear, sp[1].node_hours = 10, sp[1].cost = 90;
+    memset(o, 0, sizeof(o));
+    for (i = 0; i < 2; i++) {
+        o[i].gang_usage = i == 0 ? c0 : c1;
+        o[i].gangs = gangs;
+        o[i].ngangs = 1;
+        o[i].od_price = 10;
+        o[i].spot_ok = ok;
+    }
+    memset(&u, 0, sizeof(u));
+    u.nbins = 10;
+    u.o = o;
+    u.n = 2;
+    u.spot = sp;
+    u.nspot = 2;
+    assert_true(fabs(advise_backfill(&u, &o[0], rem, b) - 8) < 1e-9);
+    advise_best_gangs((const double *const *)c0, gangs, 1, b, 8, 10, 1.0, 10, 6, &p, fill);
+    assert_int_equal(p.nodes, 2);
+    advise_take_backfill(&u, &o[0], rem, b, fill);
+    assert_true(fabs(lc[2]) < 1e-9 && fabs(ld[7] - 2) < 1e-9);
+    assert_true(fabs(advise_backfill(&u, &o[1], rem, b) - 9) < 1e-9);
+    assert_true(fabs(advise_backfill(&u, &o[1], NULL, b) - 8) < 1e-9); /* another term */
+}
+
 /* Spot work counts as backfill of an offer only where its job's org rule
  * lets it run: the policy it was submitted with, else the one the advisor
  * is given. */
@@ -1010,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_advise_backfill),
         cmocka_unit_test(test_advise_store),
         cmocka_unit_test(test_advise_shared),
+        cmocka_unit_test(test_advise_shared_price),
         cmocka_unit_test(test_advise_rules),
         cmocka_unit_test(test_advise_rule_alternatives),
     };
