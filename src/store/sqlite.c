@@ -1004,6 +1004,13 @@ static int sq_connect(struct store *st, const char *path, struct err *e)
         rc = sq_fail(s, rc, "opening", e);
     else
         sqlite3_busy_timeout(s->db, s->lock_wait_ms);
+    /* another program's database is refused before anything is written to
+     * it (WAL mode is kept in the file) */
+    if (rc == 0 && !mem) {
+        int64_t version;
+
+        rc = sq_version(s, &version, e);
+    }
     if (rc == 0)
         rc = sq_wal(s, e);
     if (rc == 0)

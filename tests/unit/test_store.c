@@ -2306,6 +2306,18 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM jobs"), 1); /* untouched */
 }
 
+/* Does an SQLite file's header say WAL (its bytes 18 and 19 are 2)? */
+static int header_says_wal(const char *path)
+{
+    unsigned char h[20] = {0};
+    FILE *fp = fopen(path, "rb");
+
+    assert_non_null(fp);
+    assert_int_equal(fread(h, 1, sizeof(h), fp), sizeof(h));
+    fclose(fp);
+    return h[18] == 2 || h[19] == 2;
+}
+
 static void test_not_a_store(void **state)
 {
     struct fixture *f = *state;
@@ -2321,13 +2333,14 @@ static void test_not_a_store(void **state)
              "and then some more, to be sure of it.\n");
     err_clear(&e);
     assert_int_equal(store_open(&st, text, &e), ST_EIO);
-    assert_non_null(strstr(e.msg, "notes.txt: opening: file is not a database"));
+    assert_non_null(strstr(e.msg, "notes.txt: reading the schema version: file is not a database"));
     raw_exec(other, "CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)");
     assert_int_equal(chmod(other, 0644), 0);
     assert_int_equal(store_open(&st, other, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "other.db: not a stratus store"));
     assert_int_equal(file_mode(other), 0644); /* refused: left as it was */
     assert_int_equal(raw_int(other, "SELECT count(*) FROM sqlite_master"), 1);
+    assert_false(header_says_wal(other)); /* not switched to WAL, nothing written */
     raw_exec(other, "PRAGMA user_version = 4");
     assert_int_equal(store_open(&st, other, &e), ST_EIO);
     assert_non_null(strstr(e.msg, "not a stratus store"));
