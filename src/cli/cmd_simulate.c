@@ -227,7 +227,7 @@ static void print_row(const struct sim_result *r)
     char m[32];
 
     printf("%-18s %14s", r->name, str_money(m, sizeof(m), r->cost));
-    for (int c = 0; c < 4; c++)
+    for (int c = 0; c < SIM_NCLOUDS; c++) /* the last: every other cloud */
         printf(" %13s", str_money(m, sizeof(m), r->cost_by_cloud[c]));
     if (r->lower_bound) {
         printf("   (a lower bound: the org policy, the prices in force, the fleet)\n");
@@ -305,8 +305,8 @@ static void print_table(const struct sim_result *res, size_t n)
 {
     size_t i;
 
-    printf("%-18s %14s %13s %13s %13s %13s %10s %9s %6s %8s %8s %7s %11s %6s %4s\n", "POLICY",
-           "COST", "AZURE", "GCP", "OCI", "AWS", "GPU-H", "LOST-GPUH", "PREEMP", "JCT-H",
+    printf("%-18s %14s %13s %13s %13s %13s %13s %10s %9s %6s %8s %8s %7s %11s %6s %4s\n",
+           "POLICY", "COST", "AZURE", "GCP", "OCI", "AWS", "OTHER", "GPU-H", "LOST-GPUH", "PREEMP", "JCT-H",
            "P95JCT-H", "QUEUE-H", "DL-MISS", "SPOT", "FAIL");
     for (i = 0; i < n; i++)
         print_row(&res[i]);
@@ -669,7 +669,7 @@ static void print_serve_head(void)
     int c;
 
     printf("%-14s %10s", "POLICY", "COST");
-    for (c = 0; c < 4; c++)
+    for (c = 0; c < SIM_NCLOUDS; c++)
         printf(" %9s", sim_cloud_names[c]);
     printf(" %9s %9s %8s %8s %6s %5s %7s %7s %23s %23s %6s %7s %6s\n", "SPOT", "ONDEMAND",
            "REQUESTS", "SERVED", "FAILED", "LOST", "RETRIED", "IN-SLO", "TTFT P50/P90/P99 S",
@@ -682,7 +682,7 @@ static void print_serve(const struct sim_serve_result *r)
     int c;
 
     printf("%-14s %10s", r->name, str_money(m, sizeof(m), r->cost));
-    for (c = 0; c < 4; c++)
+    for (c = 0; c < SIM_NCLOUDS; c++)
         printf(" %9s", str_money(m, sizeof(m), r->cost_by_cloud[c]));
     printf(" %9s", str_money(m, sizeof(m), r->spot_cost));
     if (strcmp(r->name, "bound") == 0) {
