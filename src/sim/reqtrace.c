@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../util/csv.h"
+#include "../util/fsutil.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
@@ -764,10 +765,10 @@ int reqtrace_load(struct reqtrace *rt, const char *path, struct err *e)
     struct rd r;
     size_t n0 = rt->n;
     int had = sides(rt), rc;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = fs_open_read(path, e);
 
     if (fp == NULL)
-        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return e->code;
     rd_start(&r, rt, path);
     rc = load_file(&r, fp, e);
     fclose(fp);

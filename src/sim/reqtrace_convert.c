@@ -23,6 +23,7 @@
 
 #include "../util/clock.h"
 #include "../util/csv.h"
+#include "../util/fsutil.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
@@ -204,14 +205,14 @@ int reqtrace_mooncake_line(const char *path, size_t line, const char *text, size
 static int mooncake_file(const char *in, struct reqtrace *rt, struct trace_tally *t,
                          struct err *e)
 {
-    FILE *fp = fopen(in, "rb");
+    FILE *fp = fs_open_read(in, e);
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t len = 0;
     int rc = 0;
 
     if (fp == NULL)
-        return err_set(e, ST_EIO, "%s: cannot open", in);
+        return e->code;
     while (rc >= 0) {
         const char *why = NULL;
 

@@ -319,6 +319,9 @@ void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, 
 /* A study in which nothing has changed for this long, with every input
  * consumed and nothing running, waits for room the fleet never has. */
 #define SIM_STALL_S (30 * 86400.0)
+/* Nothing due for this long is nothing due at all: longer than any run a
+ * workload may ask for (its loader takes at most ten years) */
+#define SIM_NEVER_S (20 * 366 * 86400.0)
 
 /* Called when no transition happened for SIM_STALL_S: 0 while attempts
  * still run (a long job), else an error naming a job left waiting. */
@@ -381,7 +384,7 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
             t_next = in->t0 + in->events[kev].time_s;
         if (in->prices && kp < in->prices->nprices && in->t0 + in->prices->prices[kp].time_s < t_next)
             t_next = in->t0 + in->prices->prices[kp].time_s;
-        if (t_next >= vc->t + 1e8)
+        if (t_next >= vc->t + SIM_NEVER_S)
             return err_set(e, ST_EINTERNAL, "sim: %zu jobs active with nothing left to happen",
                            sched_active(s));
         vc->t = t_next > vc->t ? t_next : vc->t;
@@ -729,18 +732,29 @@ static void job_acc_add(struct job_acc *acc, const struct store_job *j, struct s
         res->end_s = j->ended_at;
 }
 
+/* The p-quantile (0 < p <= 1) of v[0..n), sorted, by nearest rank: the
+ * smallest value with at least p of them at or below it; 0 when n is 0. */
+static double quantile(const double *v, size_t n, double p)
+{
+    size_t r = (size_t)ceil(p * (double)n - 1e-9);
+
+    return n ? v[r > 0 ? r - 1 : 0] : 0;
+}
+
 static void job_acc_finish(struct job_acc *acc, struct sim_result *res)
 {
     size_t i, nj = acc->nj, nq = acc->nq;
 
-    qsort(acc->jct, nj, sizeof(double), cmp_double);
-    qsort(acc->q, nq, sizeof(double), cmp_double);
+    if (nj > 0)
+        qsort(acc->jct, nj, sizeof(double), cmp_double);
+    if (nq > 0)
+        qsort(acc->q, nq, sizeof(double), cmp_double);
     for (i = 0; i < nj; i++)
         res->mean_jct_s += acc->jct[i] / (double)nj;
     for (i = 0; i < nq; i++)
         res->mean_queue_s += acc->q[i] / (double)nq;
-    res->p95_jct_s = nj ? acc->jct[(nj - 1) * 95 / 100] : 0;
-    res->p95_queue_s = nq ? acc->q[(nq - 1) * 95 / 100] : 0;
+    res->p95_jct_s = quantile(acc->jct, nj, 0.95);
+    res->p95_queue_s = quantile(acc->q, nq, 0.95);
     for (i = 0; i <= SIM_MAX_TEAMS; i++) {
         struct sim_team_result *tr = &res->teams[i];
         size_t k, m = tr->started;
@@ -750,8 +764,8 @@ static void job_acc_finish(struct job_acc *acc, struct sim_result *res)
         qsort(acc->tq[i], m, sizeof(double), cmp_double);
         for (k = 0; k < m; k++)
             tr->mean_queue_s += acc->tq[i][k] / (double)m;
-        tr->p50_queue_s = acc->tq[i][(m - 1) / 2];
-        tr->p95_queue_s = acc->tq[i][(m - 1) * 95 / 100];
+        tr->p50_queue_s = quantile(acc->tq[i], m, 0.5);
+        tr->p95_queue_s = quantile(acc->tq[i], m, 0.95);
     }
     job_acc_free(acc);
 }

@@ -22,6 +22,7 @@
 
 #include "../spec/spec.h"
 #include "../util/csv.h"
+#include "../util/fsutil.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
@@ -139,17 +140,35 @@ static int get_str(const struct csv *c, size_t col, const char *name, int requir
     return 0;
 }
 
-/* A number >= 0 (or > 0 when positive); empty gives *dflt when dflt != NULL. */
+/* The most a column takes: more is a typo (or a unit mistaken), and would
+ * overflow the study's arithmetic. */
+#define MAX_S (10.0 * 366 * 86400) /* times and durations: ten years */
+#define MAX_GB 1e9                 /* data: an exabyte */
+#define MAX_PRICE 1e6              /* a node-hour */
+
+/* A number >= 0 (or > 0 when positive) and at most the column's most (a
+ * time, by the name's "_s", a price, or data); empty gives *dflt when dflt
+ * != NULL. */
 static int get_nonneg(const struct csv *c, size_t col, const char *name, int positive,
                       const double *dflt, double *out, struct err *e)
 {
     int rc = csv_double(c, col, name, dflt, out, e);
+    size_t n = strlen(name);
+    int is_time = n > 2 && strcmp(name + n - 2, "_s") == 0;
+    int is_gb = n > 3 && strcmp(name + n - 3, "_gb") == 0;
+    double max = is_time ? MAX_S : is_gb ? MAX_GB : MAX_PRICE;
 
     if (rc != 0)
         return rc;
     if (*out < 0 || (positive && *out == 0))
         return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s': %s must be %s",
                       name, csv_get(c, col), positive ? "positive" : "zero or more");
+    if (*out > max)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "column '%s': %s is more than %s: check its unit (%s)", name,
+                      csv_get(c, col),
+                      is_time ? "ten years" : is_gb ? "an exabyte" : "$1,000,000",
+                      is_time ? "seconds" : is_gb ? "GB" : "USD per node-hour");
     return 0;
 }
 
@@ -246,17 +265,17 @@ static size_t rows_end(const char *b, size_t n)
 /* Hand buf[0..end) to c as its new contents, keeping line count and binding. */
 static int rdr_swap(struct rdr *r, size_t end, struct err *e)
 {
-    size_t next_line = r->c.next_line;
+    size_t next_line = r->c.next_line, width = r->c.width;
     int map[CSV_MAX_FIELDS], rc;
     char *path = xstrdup(r->c.path);
 
     memcpy(map, r->c.map, sizeof(map));
     csv_close(&r->c);
-    rc = csv_open_mem(&r->c, path, r->buf, end, e);
+    rc = csv_open_mem_at(&r->c, path, r->buf, end, next_line, e);
     free(path);
     if (rc != 0)
         return rc;
-    r->c.next_line = next_line;
+    r->c.width = width;
     memcpy(r->c.map, map, sizeof(map));
     memmove(r->buf, r->buf + end, r->len - end);
     r->len -= end;
@@ -680,9 +699,9 @@ static int load_path(struct trace *t, const char *path, loader_fn fn, struct err
     int rc;
 
     memset(&r, 0, sizeof(r));
-    r.fp = fopen(path, "rb");
+    r.fp = fs_open_read(path, e);
     if (r.fp == NULL)
-        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return e->code;
     /* An empty reader named after the file; the first refill fills it. */
     if ((rc = csv_open_mem(&r.c, path, "", 0, e)) == 0 && (rc = rdr_refill(&r, e)) >= 0)
         rc = fn(t, &r, e);

@@ -60,6 +60,7 @@ static double draw(uint64_t seed, const char *id, enum draw_field f)
 #define TRAIN_MIN_S (4 * 3600.0) /* ... and at least 4 h long */
 #define H100_MIN_GPUS 8          /* rule 1: 8+ GPUs -> H100, else A100-80GB */
 #define DEADLINE_SHARE 0.30      /* rule 3: share of batch jobs with a deadline */
+#define TEN_YEARS_S (10.0 * 366 * 86400) /* the most a workload row takes */
 #define DEADLINE_LO 1.5          /* deadline = duration x U(LO, HI) */
 #define DEADLINE_HI 4.0
 #define CKPT_MIN_S 3600.0   /* rule 4: jobs longer than this checkpoint ... */
@@ -212,7 +213,8 @@ static int write_jobs(struct src_list *l, uint64_t seed, FILE *out, struct trace
 {
     size_t i;
 
-    qsort(l->v, l->n, sizeof(*l->v), cmp_src);
+    if (l->n > 0)
+        qsort(l->v, l->n, sizeof(*l->v), cmp_src);
     fputs(workload_header, out);
     for (i = 0; i < l->n; i++) {
         struct out_job o;
@@ -284,6 +286,8 @@ static int itp_row(const struct csv *c, struct src_list *l, struct trace_tally *
         tally_add(t, "negative submission_time", 0);
     else if (j.duration_s <= 0)
         tally_add(t, "duration zero or negative", 0);
+    else if (j.duration_s > TEN_YEARS_S || j.submit_s > TEN_YEARS_S)
+        tally_add(t, "duration or submission_time beyond ten years", 0);
     else if (j.gpus <= 0)
         tally_add(t, "num_gpu zero or negative", 0);
     else
@@ -339,9 +343,9 @@ static int list_csv(const char *dir, char ***out, size_t *n, struct err *e)
         (*out)[(*n)++] = xasprintf("%s/%s", dir, de->d_name);
     }
     closedir(d);
-    qsort(*out, *n, sizeof(**out), cmp_str);
     if (*n == 0)
         return err_set(e, ST_EINVAL, "%s: no .csv file in the directory", dir);
+    qsort(*out, *n, sizeof(**out), cmp_str);
     return 0;
 }
 

@@ -572,6 +572,9 @@ int trace_convert_skypilot_spot_ex(const char *in_dir, const char *mapping,
     rc = load_mapping(&sc, mapping, o ? o->cat : NULL, e);
     if (rc == 0)
         rc = walk(&sc, in_dir, "", 0, e);
+    if (rc == 0 && sc.nfiles == 0)
+        rc = err_set(e, ST_EINVAL, "%s: no spot trace (.json file) under the directory",
+                     in_dir);
     if (rc == 0) {
         qsort(sc.files, sc.nfiles, sizeof(*sc.files), cmp_str);
         rc = match_files(&sc, mapping, in_dir, e);
@@ -579,7 +582,8 @@ int trace_convert_skypilot_spot_ex(const char *in_dir, const char *mapping,
     if (rc == 0)
         rc = spot_traces(&sc, in_dir, o ? o->horizon_s : 0, report, e);
     if (rc == 0) {
-        qsort(sc.rows, sc.nrows, sizeof(*sc.rows), cmp_spot_out);
+        if (sc.nrows > 0)
+            qsort(sc.rows, sc.nrows, sizeof(*sc.rows), cmp_spot_out);
         rc = spot_write(&sc, out, e);
         spot_unmapped(&sc, report);
     }

@@ -5,6 +5,7 @@
  * in place), header binding, typed getters.
  */
 #include "csv.h"
+#include "fsutil.h"
 #include "strutil.h"
 #include "xmem.h"
 
@@ -23,18 +24,45 @@ static void csv_reset(struct csv *c)
     c->next_line = 1;
 }
 
-int csv_open_mem(struct csv *c, const char *name, const char *data, size_t n,
-                 struct err *e)
+/* The text is read (data[size] is its NUL), starting at line `line`: a NUL
+ * byte inside it would end the file there, silently; a UTF-8 byte-order
+ * mark at the file's start is skipped. */
+static int csv_start(struct csv *c, size_t line, struct err *e)
 {
-    (void)e;
+    const char *nul = memchr(c->data, '\0', c->size);
+    const char *p;
+
+    c->pos = c->data;
+    c->next_line = line;
+    if (nul != NULL) {
+        for (p = c->data; p < nul; p++)
+            line += *p == '\n';
+        err_at(e, ST_EPARSE, c->path, line, 0,
+               "a NUL byte: this is not a text file (a CSV file was expected)");
+        csv_close(c);
+        return e->code;
+    }
+    if (line == 1 && c->size >= 3 && memcmp(c->data, "\xEF\xBB\xBF", 3) == 0)
+        c->pos += 3;
+    return 0;
+}
+
+int csv_open_mem_at(struct csv *c, const char *name, const char *data, size_t n,
+                    size_t line, struct err *e)
+{
     csv_reset(c);
     c->path = xstrdup(name);
     c->data = xmalloc(n + 1);
     memcpy(c->data, data, n);
     c->data[n] = '\0';
     c->size = n;
-    c->pos = c->data;
-    return 0;
+    return csv_start(c, line, e);
+}
+
+int csv_open_mem(struct csv *c, const char *name, const char *data, size_t n,
+                 struct err *e)
+{
+    return csv_open_mem_at(c, name, data, n, 1, e);
 }
 
 int csv_open(struct csv *c, const char *path, size_t limit, struct err *e)
@@ -46,9 +74,9 @@ int csv_open(struct csv *c, const char *path, size_t limit, struct err *e)
     csv_reset(c);
     if (limit == 0)
         limit = (size_t)1 << 30;
-    fp = fopen(path, "rb");
+    fp = fs_open_read(path, e);
     if (fp == NULL)
-        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return e->code;
     if (fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         fclose(fp);
         return err_set(e, ST_EIO, "%s: cannot read: %s", path, strerror(errno));
@@ -68,8 +96,7 @@ int csv_open(struct csv *c, const char *path, size_t limit, struct err *e)
     }
     c->data[got] = '\0';
     c->size = got;
-    c->pos = c->data;
-    return 0;
+    return csv_start(c, 1, e);
 }
 
 /* Scan one quoted field starting at p (on the opening quote); unquote in place.
@@ -140,6 +167,11 @@ int csv_next(struct csv *c, struct err *e)
         }
         c->field[c->nfields++] = start;
         if (*p == ',') {
+            if (c->width > 0 && c->nfields == c->width)
+                return err_at(e, ST_EPARSE, c->path, c->line, 0,
+                              "more fields than the header's %zu columns (a comma too many, "
+                              "or a field with a comma that is not quoted)",
+                              c->width);
             *p++ = '\0';
             continue;
         }
@@ -192,6 +224,7 @@ int csv_bind(struct csv *c, const struct csv_col *cols, size_t ncols, struct err
                           h);
         c->map[i] = (int)j;
     }
+    c->width = c->nfields;
     for (i = 0; i < ncols; i++)
         if (cols[i].required && c->map[i] == -1)
             return err_at(e, ST_EPARSE, c->path, c->line, 0,

@@ -23,6 +23,8 @@ struct csv {
     size_t line;        /* line number of the row last returned (1-based) */
     size_t next_line;   /* line number where pos is */
     size_t nfields;     /* fields in the row last returned */
+    size_t width;       /* the header's columns once bound (a row may have no
+                           more); 0 before */
     char *field[CSV_MAX_FIELDS];
     int map[CSV_MAX_FIELDS]; /* schema column -> field index, -1 if absent */
 };
@@ -33,11 +35,16 @@ struct csv_col {
     int required;
 };
 
-/* Open and read a file of at most `limit` bytes (0 = 1 GiB). */
+/* Open and read a file of at most `limit` bytes (0 = 1 GiB).  A file with
+ * a NUL byte is refused (file:line); a UTF-8 byte-order mark is skipped. */
 int csv_open(struct csv *c, const char *path, size_t limit, struct err *e);
 /* Read from memory (copied), for tests and fuzzing; `name` is used in messages. */
 int csv_open_mem(struct csv *c, const char *name, const char *data, size_t n,
                  struct err *e);
+/* The same for a part of a file that starts at line `line` (a reader that
+ * hands a file over in parts). */
+int csv_open_mem_at(struct csv *c, const char *name, const char *data, size_t n,
+                    size_t line, struct err *e);
 /* Next row: 1 when a row was read, 0 at end of file, negative on error.
  * Blank lines are skipped. */
 int csv_next(struct csv *c, struct err *e);

@@ -143,9 +143,26 @@ int fs_remove_tree(const char *path, struct err *e)
     return rc;
 }
 
-int fs_read_file(const char *path, size_t limit, char **out, size_t *len, struct err *e)
+FILE *fs_open_read(const char *path, struct err *e)
 {
     FILE *fp = fopen(path, "rb");
+    struct stat st;
+
+    if (fp == NULL) {
+        err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        err_set(e, ST_EIO, "%s: is a directory, not a file", path);
+        return NULL;
+    }
+    return fp;
+}
+
+int fs_read_file(const char *path, size_t limit, char **out, size_t *len, struct err *e)
+{
+    FILE *fp = fs_open_read(path, e);
     struct buf b;
     char chunk[8192];
     size_t n;
@@ -153,13 +170,13 @@ int fs_read_file(const char *path, size_t limit, char **out, size_t *len, struct
 
     *out = NULL;
     if (fp == NULL)
-        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return e->code;
     buf_init(&b, limit);
     while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
         if (buf_add(&b, chunk, n) != 0)
             rc = err_set(e, ST_ETOOBIG, "%s: larger than %zu bytes", path, limit);
     if (rc == 0 && ferror(fp))
-        rc = err_set(e, ST_EIO, "%s: read error", path);
+        rc = err_set(e, ST_EIO, "%s: read error: %s", path, strerror(errno));
     fclose(fp);
     if (rc != 0) {
         buf_free(&b);

@@ -5,6 +5,8 @@
 #ifndef STRATUS_FSUTIL_H
 #define STRATUS_FSUTIL_H
 
+#include <stdio.h>
+
 #include "err.h"
 
 /* mkdir -p with the given mode for created directories. */
@@ -14,6 +16,9 @@ int fs_mkdirs(const char *path, int mode, struct err *e);
 int fs_copy_tree(const char *src, const char *dst, double *bytes, struct err *e);
 /* rm -rf; a missing path is not an error. */
 int fs_remove_tree(const char *path, struct err *e);
+/* fopen(path, "rb") of a file to read, or NULL with an error that names
+ * it: "cannot open: <why>", or "is a directory, not a file". */
+FILE *fs_open_read(const char *path, struct err *e);
 /* Read a whole (small) file into a new NUL-terminated string; caller frees. */
 int fs_read_file(const char *path, size_t limit, char **out, size_t *len, struct err *e);
 

@@ -5,6 +5,7 @@
  * per event kind, depth-bounded), lookup and typed readers.
  */
 #include "yamlx.h"
+#include "fsutil.h"
 #include "strutil.h"
 #include "xmem.h"
 
@@ -300,28 +301,15 @@ int ydoc_load_mem(struct ydoc *d, const char *name, const char *data, size_t len
 
 int ydoc_load_file(struct ydoc *d, const char *path, size_t limit, struct err *e)
 {
-    FILE *fp = fopen(path, "rb");
-    struct buf b;
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
+    char *text;
+    size_t len;
+    int rc;
 
     memset(d, 0, sizeof(*d));
-    if (fp == NULL)
-        return err_set(e, ST_EIO, "%s: cannot open: %s", path, strerror(errno));
-    buf_init(&b, limit ? limit : (size_t)16 << 20);
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        if (buf_add(&b, chunk, n) != 0) {
-            rc = err_set(e, ST_ETOOBIG, "%s: file larger than %zu bytes", path, b.limit);
-            break;
-        }
-    }
-    if (rc == 0 && ferror(fp))
-        rc = err_set(e, ST_EIO, "%s: read error", path);
-    fclose(fp);
+    rc = fs_read_file(path, limit ? limit : (size_t)16 << 20, &text, &len, e);
     if (rc == 0)
-        rc = ydoc_load_mem(d, path, buf_cstr(&b), b.len, e);
-    buf_free(&b);
+        rc = ydoc_load_mem(d, path, text, len, e);
+    free(text);
     return rc;
 }
 

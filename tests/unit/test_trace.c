@@ -275,6 +275,50 @@ static void test_missing_file(void **state)
     trace_free(&t);
 }
 
+/* What a CSV file must not hide: a NUL byte (the rest of the file would be
+ * lost), a row with more fields than the header (a value read as another
+ * column's), a number past what the column takes; a byte-order mark is
+ * skipped, and a directory is named as one. */
+static void test_file_hygiene(void **state)
+{
+    static const char hdr[] = "submit_s,job_id,team,kind,accelerator,gpus,duration_s\n";
+    static const char nul[] = "submit_s,job_id,team,kind,accelerator,gpus,duration_s\n"
+                              "0,a,t,batch,H100,1,60\n\0001,b,t,batch,H100,1,60\n";
+    char *bom = xasprintf("\xEF\xBB\xBF%s0,a,t,batch,H100,1,60\n", hdr);
+    char *extra = xasprintf("%s0,a,t,batch,H100,1,60\n1,b,t,batch,H100,1,60,500\n", hdr);
+    char *long_run = xasprintf("%s0,a,t,batch,H100,1,60\n0,b,t,batch,H100,1,1e9\n", hdr);
+    char *late = xasprintf("%s4e8,a,t,batch,H100,1,60\n", hdr);
+    struct trace t;
+    struct err e;
+
+    (void)state;
+    trace_init(&t);
+    assert_int_equal(trace_load_jobs_mem(&t, "bom.csv", bom, strlen(bom), &e), 0);
+    assert_int_equal(t.njobs, 1);
+    trace_free(&t);
+    trace_init(&t);
+    assert_int_equal(trace_load_jobs_mem(&t, "nul.csv", nul, sizeof(nul) - 1, &e), ST_EPARSE);
+    assert_string_equal(e.msg, "nul.csv:3: a NUL byte: this is not a text file (a CSV file "
+                               "was expected)");
+    assert_int_equal(trace_load_jobs_mem(&t, "x.csv", extra, strlen(extra), &e), ST_EPARSE);
+    assert_string_equal(e.msg, "x.csv:3: more fields than the header's 7 columns (a comma "
+                               "too many, or a field with a comma that is not quoted)");
+    assert_int_equal(trace_load_jobs_mem(&t, "l.csv", long_run, strlen(long_run), &e),
+                     ST_EINVAL);
+    assert_string_equal(e.msg, "l.csv:3: column 'duration_s': 1e9 is more than ten years: "
+                               "check its unit (seconds)");
+    assert_int_equal(trace_load_jobs_mem(&t, "s.csv", late, strlen(late), &e), ST_EINVAL);
+    assert_non_null(strstr(e.msg, "s.csv:2: column 'submit_s': 4e8 is more than ten years"));
+    assert_int_equal(trace_load_jobs(&t, TD, &e), ST_EIO);
+    assert_string_equal(e.msg, TD ": is a directory, not a file");
+    assert_int_equal(t.njobs, 0);
+    trace_free(&t);
+    free(bom);
+    free(extra);
+    free(long_run);
+    free(late);
+}
+
 /* A failed load keeps what earlier loads added; ids stay unique across files
  * (and the ids of a failed file do not count). */
 static void test_failed_load_keeps_trace(void **state)
@@ -981,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_load_spot_prices),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_file_hygiene),
         cmocka_unit_test(test_failed_load_keeps_trace),
         cmocka_unit_test(test_large_file_lines),
         cmocka_unit_test(test_sort_is_stable),
