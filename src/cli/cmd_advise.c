@@ -87,6 +87,17 @@ static int parse_discount(const char *v, double *out)
     return 0;
 }
 
+/* Has some cloud a published level for this term? */
+static int published_term(const char *term)
+{
+    size_t k;
+
+    for (k = 0; advise_levels[k].cloud != NULL; k++)
+        if (strcmp(advise_levels[k].term, term) == 0)
+            return 1;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct advise_args *a)
 {
     static const struct option longs[] = {{"store", required_argument, NULL, 's'},
@@ -151,6 +162,14 @@ static int parse_args(int argc, char **argv, struct advise_args *a)
     }
     if (rc == 0 && optind < argc) {
         fprintf(stderr, "stratus: advise commitments: unexpected '%s'\n", argv[optind]);
+        rc = 2;
+    }
+    if (rc == 0 && a->discount < 0 && !published_term(a->term)) {
+        fprintf(stderr,
+                "stratus: no cloud publishes a discount for a %s term (the published "
+                "levels are of 1y and 3y terms, docs/commitments.md): give --discount D "
+                "with --term %s\n",
+                a->term, a->term);
         rc = 2;
     }
     return rc;
@@ -241,7 +260,7 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
 
     gmtime_r(&t, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d %H:%M", &tm);
-    printf("usage: %.0f hours from %s UTC (%s)\n\n", hours_of(u), day, store);
+    printf("usage seen: %.0f hours from %s UTC (%s)\n\n", hours_of(u), day, store);
     printf("%-52s %4s %6s %6s %6s %6s %6s %14s %14s %15s\n", "OFFER", "TERM", "DISC",
            "NODES", "PEAK", "UTIL", "BREAK", "ON-DEMAND/MO", "SAVING/MO", "SAVING/TERM");
     for (i = 0; i < n; i++) {
@@ -259,7 +278,8 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
                str_money(m[2], sizeof(m[2]), c[i].term_saving));
     }
     printf(
-        "\nNODES: committed nodes that save the most over the hours seen; UTIL: their "
+        "\nNODES: committed nodes that save the most over the hours seen; PEAK: the most "
+        "nodes of it in use at once, on demand or committed; UTIL: their "
         "expected use (on-demand work, and spot work of the same accelerator backfilling\n"
         "what it leaves free, unless --no-backfill); BREAK: the on-demand use below which a "
         "node would not pay (1 - discount).\n"

@@ -121,6 +121,9 @@ run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --discount 1.2
 has "$ERR" "--discount takes a fraction in [0, 1)"
 run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --term 2w
 has "$ERR" "--term takes a term like 1y"
+run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --term 2y --out "$TMP/none.csv"
+has "$ERR" "no cloud publishes a discount for a 2y term"
+[ ! -e "$TMP/none.csv" ] || fail "a term with no level wrote a file"
 run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --org-policy "$TMP/nope.yaml"
 has "$ERR" "nope.yaml: cannot open"
 printf 'rules:\n  - name: x\n    allow: [nowhere]\n' >"$TMP/bad-policy.yaml"
