@@ -422,13 +422,15 @@ static size_t field_col(const struct csv *c, size_t i)
     return col;
 }
 
-/* "YYYY-MM-DD" (or with "THH:MM:SSZ") to unix seconds; empty is 0 (open). */
+/* "YYYY-MM-DD" (or with "THH:MM:SSZ"), a day of the calendar from 2000 on,
+ * to unix seconds; empty is 0 (open). */
 static int parse_date(const struct csv *c, size_t col, const char *name, double *out,
                       struct err *e)
 {
     const char *s = csv_get(c, col);
-    struct tm tm;
+    struct tm tm, back;
     const char *end;
+    time_t t;
 
     *out = 0;
     if (*s == '\0')
@@ -440,7 +442,17 @@ static int parse_date(const struct csv *c, size_t col, const char *name, double 
     if (end == NULL || *end != '\0')
         return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, col),
                       "column '%s': '%s' is not a date like 2026-01-31", name, s);
-    *out = (double)timegm(&tm);
+    back = tm;
+    t = timegm(&back); /* normalises back: 2024-02-30 becomes March 1 */
+    if (back.tm_mday != tm.tm_mday ||
+        back.tm_mon != tm.tm_mon || back.tm_year != tm.tm_year)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, col),
+                      "column '%s': '%s' is not a day of the calendar", name, s);
+    if (tm.tm_year < 100)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, col),
+                      "column '%s': '%s' is before 2000; give the commitment's own date",
+                      name, s);
+    *out = (double)t;
     return 0;
 }
 

@@ -121,6 +121,12 @@ static const struct bad bads[] = {
      "c.csv:2: column 'nodes'"},
     {"azure,westus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,\n",
      "c.csv:2: unknown region 'azure/westus'"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-02-30,,,0.3,\n",
+     "c.csv:2:45: column 'start': '2026-02-30' is not a day of the calendar"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,,2023-01-01,1970-01-01,,0.3,\n",
+     "c.csv:2:54: column 'end': '1970-01-01' is before 2000"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,,9\n",
+     "c.csv:2: more fields than the header's 11 columns"},
 };
 
 static void test_errors(void **state)
