@@ -701,6 +701,11 @@ const char *catalog_intern(struct catalog *cat, const char *s)
     return strpool_intern(&cat->pool, s);
 }
 
+int catalog_has_type(const struct catalog *cat, const char *instance_type)
+{
+    return strpool_find(&cat->pool, instance_type) != NULL;
+}
+
 long catalog_find_offer(const struct catalog *cat, const char *cloud, const char *region,
                         const char *zone, const char *instance_type, const char *accelerator)
 {

@@ -145,6 +145,8 @@ const char *catalog_shape(char *buf, size_t n, const char *acc, int count, doubl
 /* Whether two shares of one accelerator are the same (0 = whole ones). */
 #define CATALOG_SAME_PART(a, b) ((a) - (b) < 1e-6 && (b) - (a) < 1e-6)
 
+/* Does some offer have this instance type? */
+int catalog_has_type(const struct catalog *cat, const char *instance_type);
 /* The index of the offer (cloud, region, zone, instance_type, accelerator),
  * or -1 when the catalog has none. */
 long catalog_find_offer(const struct catalog *cat, const char *cloud, const char *region,

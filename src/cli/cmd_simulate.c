@@ -521,6 +521,7 @@ static int load_inputs(const struct sim_args *a, struct catalog *cat, struct tra
     struct err e;
 
     err_clear(&e);
+    work->cat = spot->cat = prices->cat = cat;
     if (trace_load_jobs(work, a->workload, &e) != 0 ||
         (a->spot && trace_load_spot(spot, a->spot, &e) != 0) ||
         (a->prices && trace_load_prices(prices, a->prices, &e) != 0) ||
@@ -925,6 +926,7 @@ static int run_serve(const struct sim_args *a)
     rc = cli_load_catalog(a->catalog, &cat);
     if (rc == 0)
         rc = serve_inputs(a, cat, &rq, &spec_text, &pol_text, &in);
+    spot.cat = prices.cat = cat;
     if (rc == 0 && ((a->spot && trace_load_spot(&spot, a->spot, &e) != 0) ||
                     (a->prices && trace_load_prices(&prices, a->prices, &e) != 0) ||
                     (a->fleet && sim_load_fleet(cat, a->fleet, &od, &sp, &e) != 0)))

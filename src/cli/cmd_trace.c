@@ -421,6 +421,7 @@ static int check_requests(int argc, char **argv)
 static int trace_check(int argc, char **argv)
 {
     const struct trace_kind *k = NULL;
+    struct catalog *cat = NULL;
     struct trace t;
     struct err e;
     double t0;
@@ -436,7 +437,10 @@ static int trace_check(int argc, char **argv)
         fputs(trace_usage, stderr);
         return 2;
     }
+    if ((rc = cli_load_catalog(NULL, &cat)) != 0)
+        return rc;
     trace_init(&t);
+    t.cat = cat; /* the bundled catalog has each row's accelerator or offer */
     err_clear(&e);
     t0 = now_s();
     for (i = 2; i < argc && rc == 0; i++)
@@ -446,6 +450,7 @@ static int trace_check(int argc, char **argv)
         print_summary(&t, k->what, now_s() - t0);
     }
     trace_free(&t);
+    catalog_free(cat);
     return rc != 0 ? cli_fail(&e) : 0;
 }
 

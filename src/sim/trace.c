@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../catalog/catalog.h"
 #include "../spec/spec.h"
 #include "../util/csv.h"
 #include "../util/fsutil.h"
@@ -473,6 +474,55 @@ static int job_numbers(const struct csv *c, struct trace_job *j, struct err *e)
     return 0;
 }
 
+/* Is the region of a location column one the catalog has (when t has a
+ * catalog)?  0, or the error at the row. */
+static int known_region(const struct csv *c, const struct trace *t, const char *col,
+                        const char *cloud, const char *region, struct err *e)
+{
+    if (t->cat == NULL || catalog_region(t->cat, cloud, region) != NULL)
+        return 0;
+    return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                  "column '%s': the catalog has no region %s/%s", col, cloud, region);
+}
+
+/* Every accelerator of a job row is one the catalog has (when t has one). */
+static int known_accelerators(const struct csv *c, const struct trace *t, const char *acc,
+                              struct err *e)
+{
+    const char *p = acc;
+
+    while (t->cat != NULL) {
+        size_t k = strcspn(p, "|");
+        char name[256];
+        const char *sug;
+
+        snprintf(name, sizeof(name), "%.*s", (int)k, p);
+        if (catalog_accelerator(t->cat, name) == NULL) {
+            sug = str_suggest(name, catalog_accelerators(t->cat));
+            return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                          "column 'accelerator': no offer of the catalog has '%s'%s%s%s",
+                          name, sug ? " (did you mean '" : "", sug ? sug : "",
+                          sug ? "'?)" : "");
+        }
+        if (p[k] != '|')
+            break;
+        p += k + 1;
+    }
+    return 0;
+}
+
+/* A spot or price row's place and instance type are the catalog's. */
+static int known_offer(const struct csv *c, const struct trace *t, const char *cloud,
+                       const char *region, const char *type, struct err *e)
+{
+    int rc = known_region(c, t, "location", cloud, region, e);
+
+    if (rc != 0 || t->cat == NULL || catalog_has_type(t->cat, type))
+        return rc;
+    return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                  "column 'instance_type': no offer of the catalog is a '%s'", type);
+}
+
 /* Index of the loaded job with this (interned) id, or -1. */
 static long find_job(const struct trace *t, const char *id)
 {
@@ -494,7 +544,10 @@ static int job_row(struct csv *c, struct trace *t, size_t n0, struct order *o,
 
     memset(&j, 0, sizeof(j));
     if ((rc = job_numbers(c, &j, e)) != 0 || (rc = job_strings(c, t, &j, e)) != 0 ||
-        (rc = check_order(c, "submit_s", j.submit_s, o, e)) != 0)
+        (rc = check_order(c, "submit_s", j.submit_s, o, e)) != 0 ||
+        (rc = known_accelerators(c, t, j.accelerator, e)) != 0 ||
+        (*j.data_cloud &&
+         (rc = known_region(c, t, "data_location", j.data_cloud, j.data_region, e)) != 0))
         return rc;
     if (j.data_gb > 0 && *j.data_cloud == '\0')
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
@@ -578,7 +631,8 @@ static int spot_row(struct csv *c, struct trace *t, struct order *o, struct err 
                       e)) != 0 ||
         (rc = get_str(c, S_TYPE, "instance_type", 1, 1, &type, e)) != 0 ||
         (rc = spot_state(c, &s, e)) != 0 ||
-        (rc = check_order(c, "time_s", s.time_s, o, e)) != 0)
+        (rc = check_order(c, "time_s", s.time_s, o, e)) != 0 ||
+        (rc = known_offer(c, t, s.cloud, s.region, type, e)) != 0)
         return rc;
     s.instance_type = strpool_intern(&t->pool, type);
     t->spot = xgrow(t->spot, &t->spot_cap, t->nspot + 1, sizeof(*t->spot));
@@ -643,7 +697,8 @@ static int price_row(struct csv *c, struct trace *t, struct order *o, struct err
         (rc = get_str(c, P_TYPE, "instance_type", 1, 1, &type, e)) != 0 ||
         (rc = get_price(c, P_PRICE, "price_hour", &p.price_hour, e)) != 0 ||
         (rc = get_price(c, P_SPOT, "spot_price_hour", &p.spot_price_hour, e)) != 0 ||
-        (rc = check_order(c, "time_s", p.time_s, o, e)) != 0)
+        (rc = check_order(c, "time_s", p.time_s, o, e)) != 0 ||
+        (rc = known_offer(c, t, p.cloud, p.region, type, e)) != 0)
         return rc;
     if (p.price_hour == TRACE_PRICE_UNCHANGED &&
         p.spot_price_hour == TRACE_PRICE_UNCHANGED)

@@ -72,6 +72,8 @@ struct trace_price {
 };
 
 /* A loaded trace file of one kind; free with trace_free. */
+struct catalog;
+
 struct trace {
     struct strpool pool;
     struct strpool ids; /* job ids, apart from `pool` so that a repeat is a duplicate */
@@ -82,6 +84,9 @@ struct trace {
     struct trace_price *prices;
     size_t nprices;
     size_t jobs_cap, spot_cap, prices_cap; /* allocated lengths of the arrays */
+    const struct catalog *cat; /* when set (by the caller), a row naming an
+                                  accelerator, region or instance type it
+                                  does not have is an error at its line */
 };
 
 void trace_init(struct trace *t);

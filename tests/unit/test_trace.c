@@ -319,6 +319,50 @@ static void test_file_hygiene(void **state)
     free(late);
 }
 
+/* With a catalog, a row naming what it lacks is an error at its line: a
+ * typo in an accelerator (a job that could never run), a data region, a
+ * spot or price row's place or instance type (a row that would change
+ * nothing). */
+static void test_catalog_names(void **state)
+{
+    static const char hdr[] = "submit_s,job_id,team,kind,accelerator,gpus,duration_s,"
+                              "data_location,data_gb\n";
+    static const char acc[] = "submit_s,job_id,team,kind,accelerator,gpus,duration_s\n"
+                              "0,a,t,batch,H100,8,60\n1,b,t,batch,H100|H10O,8,60\n";
+    char *loc = xasprintf("%s0,a,t,batch,H100,8,60,azure/nowhere,5\n", hdr);
+    static const char spot[] = "time_s,location,instance_type,available_nodes\n"
+                               "0,azure/eastus,Standard_ND96isr_H100_v5,2\n"
+                               "5,azure/eastus,Standard_FOO,2\n";
+    static const char price[] = "time_s,location,instance_type,price_hour,spot_price_hour\n"
+                                "0,azure/nowhere,Standard_ND96isr_H100_v5,5,\n";
+    struct catalog *cat = mini_catalog();
+    struct trace t;
+    struct err e;
+
+    (void)state;
+    trace_init(&t);
+    t.cat = cat;
+    assert_int_equal(trace_load_jobs_mem(&t, "a.csv", acc, strlen(acc), &e), ST_EINVAL);
+    assert_string_equal(e.msg, "a.csv:3: column 'accelerator': no offer of the catalog has "
+                               "'H10O' (did you mean 'H100'?)");
+    assert_int_equal(trace_load_jobs_mem(&t, "l.csv", loc, strlen(loc), &e), ST_EINVAL);
+    assert_string_equal(e.msg,
+                        "l.csv:2: column 'data_location': the catalog has no region "
+                        "azure/nowhere");
+    assert_int_equal(trace_load_spot_mem(&t, "s.csv", spot, strlen(spot), &e), ST_EINVAL);
+    assert_string_equal(e.msg, "s.csv:3: column 'instance_type': no offer of the catalog is "
+                               "a 'Standard_FOO'");
+    assert_int_equal(trace_load_prices_mem(&t, "p.csv", price, strlen(price), &e), ST_EINVAL);
+    assert_string_equal(e.msg, "p.csv:2: column 'location': the catalog has no region "
+                               "azure/nowhere");
+    assert_int_equal(t.njobs + t.nspot + t.nprices, 0);
+    t.cat = NULL; /* without one, names are not checked */
+    assert_int_equal(trace_load_jobs_mem(&t, "a.csv", acc, strlen(acc), &e), 0);
+    trace_free(&t);
+    catalog_free(cat);
+    free(loc);
+}
+
 /* A failed load keeps what earlier loads added; ids stay unique across files
  * (and the ids of a failed file do not count). */
 static void test_failed_load_keeps_trace(void **state)
@@ -1026,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_file_hygiene),
+        cmocka_unit_test(test_catalog_names),
         cmocka_unit_test(test_failed_load_keeps_trace),
         cmocka_unit_test(test_large_file_lines),
         cmocka_unit_test(test_sort_is_stable),
