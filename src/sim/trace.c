@@ -474,30 +474,52 @@ static int job_numbers(const struct csv *c, struct trace_job *j, struct err *e)
     return 0;
 }
 
-/* Is the region of a location column one the catalog has (when t has a
- * catalog)?  0, or the error at the row. */
-static int known_region(const struct csv *c, const struct trace *t, const char *col,
+/* The names of a row the catalog was found to have, by their interned
+ * pointers, so that each is looked up once: which names k0..k2 are. */
+static const char KNOWN_REGION[] = "region", KNOWN_ACC[] = "acc", KNOWN_OFFER[] = "offer";
+
+/* Already found in the catalog (or no catalog to check against)?  Else the
+ * key is remembered, to be found now. */
+static int known(struct trace *t, const void *k0, const void *k1, const void *k2,
+                 const char *what)
+{
+    uint32_t v = 0;
+
+    return t->cat == NULL || keymap_put(&t->known, k0, k1, k2, what, &v);
+}
+
+/* Is the region of a location column (interned) one the catalog has (when
+ * t has a catalog)?  0, or the error at the row. */
+static int known_region(const struct csv *c, struct trace *t, const char *col,
                         const char *cloud, const char *region, struct err *e)
 {
-    if (t->cat == NULL || catalog_region(t->cat, cloud, region) != NULL)
+    if (known(t, cloud, region, NULL, KNOWN_REGION) ||
+        catalog_region(t->cat, cloud, region) != NULL)
         return 0;
+    keymap_free(&t->known); /* the row fails the load: forget what it put */
+    keymap_init(&t->known);
     return err_at(e, ST_EINVAL, c->path, c->line, 0,
                   "column '%s': the catalog has no region %s/%s", col, cloud, region);
 }
 
-/* Every accelerator of a job row is one the catalog has (when t has one). */
-static int known_accelerators(const struct csv *c, const struct trace *t, const char *acc,
+/* Every accelerator of a job row (interned) is one the catalog has (when t
+ * has one). */
+static int known_accelerators(const struct csv *c, struct trace *t, const char *acc,
                               struct err *e)
 {
     const char *p = acc;
 
-    while (t->cat != NULL) {
+    if (known(t, acc, NULL, NULL, KNOWN_ACC))
+        return 0;
+    for (;;) {
         size_t k = strcspn(p, "|");
         char name[256];
         const char *sug;
 
         snprintf(name, sizeof(name), "%.*s", (int)k, p);
         if (catalog_accelerator(t->cat, name) == NULL) {
+            keymap_free(&t->known);
+            keymap_init(&t->known);
             sug = str_suggest(name, catalog_accelerators(t->cat));
             return err_at(e, ST_EINVAL, c->path, c->line, 0,
                           "column 'accelerator': no offer of the catalog has '%s'%s%s%s",
@@ -511,14 +533,20 @@ static int known_accelerators(const struct csv *c, const struct trace *t, const 
     return 0;
 }
 
-/* A spot or price row's place and instance type are the catalog's. */
-static int known_offer(const struct csv *c, const struct trace *t, const char *cloud,
+/* A spot or price row's place and instance type (interned) are the
+ * catalog's. */
+static int known_offer(const struct csv *c, struct trace *t, const char *cloud,
                        const char *region, const char *type, struct err *e)
 {
-    int rc = known_region(c, t, "location", cloud, region, e);
+    int rc;
 
-    if (rc != 0 || t->cat == NULL || catalog_has_type(t->cat, type))
+    if (known(t, cloud, region, type, KNOWN_OFFER))
+        return 0;
+    if ((rc = known_region(c, t, "location", cloud, region, e)) != 0 ||
+        catalog_has_type(t->cat, type))
         return rc;
+    keymap_free(&t->known);
+    keymap_init(&t->known);
     return err_at(e, ST_EINVAL, c->path, c->line, 0,
                   "column 'instance_type': no offer of the catalog is a '%s'", type);
 }
@@ -631,10 +659,11 @@ static int spot_row(struct csv *c, struct trace *t, struct order *o, struct err 
                       e)) != 0 ||
         (rc = get_str(c, S_TYPE, "instance_type", 1, 1, &type, e)) != 0 ||
         (rc = spot_state(c, &s, e)) != 0 ||
-        (rc = check_order(c, "time_s", s.time_s, o, e)) != 0 ||
-        (rc = known_offer(c, t, s.cloud, s.region, type, e)) != 0)
+        (rc = check_order(c, "time_s", s.time_s, o, e)) != 0)
         return rc;
     s.instance_type = strpool_intern(&t->pool, type);
+    if ((rc = known_offer(c, t, s.cloud, s.region, s.instance_type, e)) != 0)
+        return rc;
     t->spot = xgrow(t->spot, &t->spot_cap, t->nspot + 1, sizeof(*t->spot));
     t->spot[t->nspot++] = s;
     return 0;
@@ -697,14 +726,15 @@ static int price_row(struct csv *c, struct trace *t, struct order *o, struct err
         (rc = get_str(c, P_TYPE, "instance_type", 1, 1, &type, e)) != 0 ||
         (rc = get_price(c, P_PRICE, "price_hour", &p.price_hour, e)) != 0 ||
         (rc = get_price(c, P_SPOT, "spot_price_hour", &p.spot_price_hour, e)) != 0 ||
-        (rc = check_order(c, "time_s", p.time_s, o, e)) != 0 ||
-        (rc = known_offer(c, t, p.cloud, p.region, type, e)) != 0)
+        (rc = check_order(c, "time_s", p.time_s, o, e)) != 0)
         return rc;
     if (p.price_hour == TRACE_PRICE_UNCHANGED &&
         p.spot_price_hour == TRACE_PRICE_UNCHANGED)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "the row changes no price: set price_hour or spot_price_hour");
     p.instance_type = strpool_intern(&t->pool, type);
+    if ((rc = known_offer(c, t, p.cloud, p.region, p.instance_type, e)) != 0)
+        return rc;
     t->prices = xgrow(t->prices, &t->prices_cap, t->nprices + 1, sizeof(*t->prices));
     t->prices[t->nprices++] = p;
     return 0;
@@ -734,6 +764,7 @@ void trace_init(struct trace *t)
     memset(t, 0, sizeof(*t));
     strpool_init(&t->pool);
     strpool_init(&t->ids);
+    keymap_init(&t->known);
 }
 
 void trace_free(struct trace *t)
@@ -743,6 +774,7 @@ void trace_free(struct trace *t)
     free(t->prices);
     strpool_free(&t->pool);
     strpool_free(&t->ids);
+    keymap_free(&t->known);
     memset(t, 0, sizeof(*t));
 }
 

@@ -87,6 +87,7 @@ struct trace {
     const struct catalog *cat; /* when set (by the caller), a row naming an
                                   accelerator, region or instance type it
                                   does not have is an error at its line */
+    struct keymap known;       /* names (interned in pool) found in cat */
 };
 
 void trace_init(struct trace *t);
