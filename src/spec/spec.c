@@ -2059,6 +2059,11 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
     if (!ynode_is_null(v) && (rc = st_data_size(c, v, e)) != 0)
         return rc;
     v = ymap_get(n, "location");
+    if (ynode_is_null(v) && c->s->data_cloud == NULL &&
+        (c->s->data_gb > 0 || c->s->data_name != NULL))
+        return yerr(c->d, n, ST_EINVAL, e,
+                    "stratus.data has no location, and no bucket in file_mounts gives "
+                    "one: say where the data is (location: azure/eastus)");
     if (ynode_is_null(v))
         return 0;
     memset(&l, 0, sizeof(l));

@@ -963,6 +963,9 @@ static const struct bad_case bad_cases[] = {
                                             "size such as 500 (GB) or 2TB, not 'lots'"},
     {"stratus:\n  data: {size_gb: 1e300TB}\n",
      "t.yaml:2:19: stratus.data.size_gb must be a size"},
+    {"stratus:\n  data: {size_gb: 5}\n",
+     "t.yaml:2:9: stratus.data has no location, and no bucket in file_mounts gives one"},
+    {"stratus:\n  data: {dataset: web}\n", "t.yaml:2:9: stratus.data has no location"},
     {"stratus:\n  recovery: {strategy: eager}\n",
      "t.yaml:2:24: stratus.recovery.strategy must be failover or eager-next-region, not "
      "'eager'"},
