@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policy/org.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/strutil.h"
@@ -57,6 +58,16 @@ static int team_allows(struct api_call *c, const char *team, enum auth_role leas
 
     if (r == AUTH_NONE) {
         api_failf(c, ST_ENOTFOUND, "no team '%s'", str_vis(shown, sizeof(shown), team));
+        return -1;
+    }
+    /* an admin may name any team: a name that is none of the lab's is a
+     * typo, as it is for a launch (with no teams at all, a name is a label) */
+    if (*team && c->s->org != NULL && c->s->org->nteams > 0 &&
+        org_team(c->s->org, team) == NULL) {
+        api_failf(c, ST_ENOTFOUND,
+                  "no team is called '%s' (`stratus team ls` lists them; `stratus team "
+                  "create %s` makes it)",
+                  team, team);
         return -1;
     }
     if (r < least) {

@@ -183,6 +183,11 @@ ok "a viewer lists but cannot set or delete; no token is 401"
   [ "$CODE" = 400 ] || fail "another team's job names research's secret: HTTP $CODE: $OUT"
   has "$OUT" "refers to the secret 'hf'"
   ok "another team's member can neither list, set, delete nor use research's secrets (404; its own jobs cannot name them)"
+  run 1 "$STRATUS" secret set hf --team reserch <<<"x"
+  has "$ERR" "no team is called 'reserch'"
+  run 1 "$STRATUS" secret ls --team reserch
+  has "$ERR" "no team is called 'reserch'"
+  ok "once teams exist, a secret of a team that is none of them is refused, also for the admin"
 }
 
 # --- rm ---
