@@ -206,16 +206,6 @@ static double month_start(double t)
     return (double)timegm(&tm);
 }
 
-static int has_budgets(const struct org *g)
-{
-    size_t i;
-
-    for (i = 0; g != NULL && i < g->nteams; i++)
-        if (g->teams[i].budget_usd > 0)
-            return 1;
-    return 0;
-}
-
 struct job_team {
     int64_t id;
     int team;
@@ -252,7 +242,7 @@ static int count_history(struct sched *s, int spend, int usage, struct err *e)
         if (usage)
             s->ts[i].fs_usage = s->ts[i].fs_gpus = 0;
     }
-    for (;;) { /* jobs -> teams (with a budget, unless usage is wanted too) */
+    for (;;) { /* jobs -> teams */
         struct store_job *jobs = NULL;
 
         if ((rc = store_job_page(s->p.store, after, 4096, &jobs, &n, e)) != 0)
@@ -261,7 +251,7 @@ static int count_history(struct sched *s, int spend, int usage, struct err *e)
             const struct org_team *t = jobs[i].team ? org_team(s->org, jobs[i].team) : NULL;
 
             after = jobs[i].id;
-            if (t == NULL || (!usage && t->budget_usd <= 0))
+            if (t == NULL)
                 continue;
             map = xgrow(map, &cap, nmap + 1, sizeof(*map));
             map[nmap].id = jobs[i].id;
@@ -287,8 +277,7 @@ static int count_history(struct sched *s, int spend, int usage, struct err *e)
             if (hit == NULL)
                 continue;
             ts = &s->ts[hit->team];
-            if (spend && a->state == ATT_ENDED && a->ended_at >= from &&
-                s->org->teams[hit->team].budget_usd > 0)
+            if (spend && a->state == ATT_ENDED && a->ended_at >= from)
                 ts->month_spend += a->cost;
             if (usage && a->running_at > 0) {
                 double end = a->state == ATT_ENDED ? a->ended_at : s->now;
@@ -329,9 +318,9 @@ int sched_quota_refresh(struct sched *s, struct err *e)
 
     if (g == NULL)
         return 0;
-    if (!s->usage_known || (has_budgets(g) && s->spend_month != month_of(s->now))) {
-        int rc = count_history(s, has_budgets(g) && s->spend_month != month_of(s->now),
-                               !s->usage_known, e);
+    /* every team's spend (`team show`), not only budgets' */
+    if (!s->usage_known || s->spend_month != month_of(s->now)) {
+        int rc = count_history(s, s->spend_month != month_of(s->now), !s->usage_known, e);
 
         if (rc != 0)
             return rc;

@@ -283,6 +283,32 @@ static void test_hard_budget_holds(void **state)
     org_free(g);
 }
 
+/* Every team's month spend is counted, with a budget or without (`team
+ * show`), by the controller that ran the work and by one that opens later. */
+static void test_spend_without_budget(void **state)
+{
+    struct st *w = *state;
+    struct org *g = org_of("{\"teams\":[{\"name\":\"a\"},{\"name\":\"b\"}]}");
+    long used[4];
+    double spend = -1, factor = 0;
+
+    one_node_world(w);
+    sched_set_org(w->s, g);
+    submit(w, "b", 1, 0); /* 1 node at $80/h for 1 h */
+    assert_true(st_run_all(w, ST_T0 + 3 * HOUR));
+    assert_int_equal(sched_team_usage(w->s, "b", used, 4, &spend, &factor), 0);
+    assert_true(spend >= 80 - 1e-6 && spend <= 81);
+    st_restart(w);
+    sched_set_org(w->s, g);
+    st_run_to(w, w->t + 60);
+    assert_int_equal(sched_team_usage(w->s, "b", used, 4, &spend, &factor), 0);
+    assert_true(spend >= 80 - 1e-6 && spend <= 81);
+    assert_int_equal(sched_team_usage(w->s, "a", used, 4, &spend, &factor), 0);
+    assert_true(spend == 0);
+    st_free(w);
+    org_free(g);
+}
+
 /* The document's errors name the place. */
 static void test_org_errors(void **state)
 {
@@ -352,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fair_share_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_teams_fifo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hard_budget_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spend_without_budget, setup, teardown),
         cmocka_unit_test(test_org_errors),
         cmocka_unit_test(test_org_round_trip),
     };
