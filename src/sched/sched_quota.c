@@ -437,6 +437,7 @@ static void quota_why(char *buf, size_t n, const struct sched *s, int t, size_t 
 {
     const struct org_team *tm = &s->org->teams[t];
     const struct org_quota *qt = &tm->quota[q];
+    long most = tm->cohort ? s->ts[t].cohort_cap[q] : qt->gpus; /* with all borrowed */
     va_list ap;
     int len;
 
@@ -449,8 +450,13 @@ static void quota_why(char *buf, size_t n, const struct sched *s, int t, size_t 
     if (len < 0 || (size_t)len >= n)
         return;
     va_start(ap, tail);
-    vsnprintf(buf + len, n - (size_t)len, tail, ap);
+    len += vsnprintf(buf + len, n - (size_t)len, tail, ap);
     va_end(ap);
+    if (need > most && len > 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len,
+                 "; it needs more than the quota can ever give (%ld): it waits until the "
+                 "quota is raised (`stratus team set-quota`)",
+                 most);
 }
 
 int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes)

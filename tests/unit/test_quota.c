@@ -89,6 +89,33 @@ static void assert_reason_has(struct st *w, int64_t id, const char *want)
     store_job_clear(&j);
 }
 
+static void assert_reason_lacks(struct st *w, int64_t id, const char *what)
+{
+    struct store_job j = st_job(w, id);
+
+    if (j.reason != NULL && strstr(j.reason, what) != NULL)
+        fail_msg("job %lld: reason '%s' has '%s'", (long long)id, j.reason, what);
+    store_job_clear(&j);
+}
+
+/* A job larger than its team's quota (with all its cohort lends) waits,
+ * and says it waits for the quota to be raised, not for the others. */
+static void test_quota_never_enough(void **state)
+{
+    struct st *w = *state;
+    struct org *g = start(w, "{\"teams\":[{\"name\":\"a\",\"cohort\":\"lab\",\"quota\":"
+                             "[{\"accelerator\":\"H100\",\"gpus\":8}]}]}");
+    int64_t j = st_submit(w, "name: big\nnum_nodes: 2\nresources:\n  accelerators: H100:8\n"
+                             "run: train\nstratus:\n  team: a\n  duration: 1h\n");
+
+    st_run_to(w, ST_T0 + 600);
+    assert_int_equal(st_job_state(w, j), JOB_PENDING);
+    assert_reason_has(w, j, "waiting: team a uses 0/8 H100 (needs 16); cohort lab uses 0/8; "
+                            "it needs more than the quota can ever give (8)");
+    st_free(w);
+    org_free(g);
+}
+
 /* A team at its quota waits, with a reason naming it; it is admitted as
  * soon as its own job ends (though the clouds had room all along). */
 static void test_quota_waits_and_admits(void **state)
@@ -103,6 +130,7 @@ static void test_quota_waits_and_admits(void **state)
     st_run_to(w, w->t + 600);
     assert_int_equal(st_job_state(w, j2), JOB_PENDING);
     assert_reason_has(w, j2, "waiting: team a uses 8/8 H100 (needs 8)");
+    assert_reason_lacks(w, j2, "ever"); /* it will fit */
     assert_true(st_run_all(w, ST_T0 + 5 * HOUR));
     a1 = st_attempt(w, j1, 1);
     a2 = st_attempt(w, j2, 1);
@@ -379,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_teams_fifo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hard_budget_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spend_without_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_never_enough, setup, teardown),
         cmocka_unit_test(test_org_errors),
         cmocka_unit_test(test_org_round_trip),
     };
