@@ -63,23 +63,51 @@ static const char *alt_text(const struct plan *p, size_t i, char *buf, size_t n)
     return buf;
 }
 
+/* Is alternative i shown as an earlier one is?  (any_of entries that
+ * differ only in spot or a location repeat the accelerator.) */
+static int shown_before(const struct plan *p, size_t i)
+{
+    char a[96], b[96];
+    size_t j;
+
+    alt_text(p, i, a, sizeof(a));
+    for (j = 0; j < i; j++)
+        if (strcmp(alt_text(p, j, b, sizeof(b)), a) == 0)
+            return 1;
+    return 0;
+}
+
+/* How many alternatives look different. */
+static size_t distinct_alts(const struct plan *p)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < p->spec->nres; i++)
+        n += !shown_before(p, i);
+    return n;
+}
+
 /* With alternatives: each one's speed relative to the first and the run
  * time that gives ("? = unknown" when the throughput table lacks a ratio). */
 static void print_speeds(FILE *fp, const struct plan *p)
 {
     const struct spec *s = p->spec;
-    int unknown = 0;
+    int unknown = 0, first = 1;
     size_t i;
 
-    if (s->nres < 2)
+    if (distinct_alts(p) < 2)
         return;
     fprintf(fp, "speed (work per hour vs the first alternative, %s ratios):",
             s->kind == SPEC_KIND_INFER ? "inference" : "training");
     for (i = 0; i < s->nres; i++) {
         char what[96];
 
-        fprintf(fp, "%s %s %.2fx%s = %.2f h", i ? "," : "", alt_text(p, i, what, sizeof(what)),
-                p->alts[i].speed, p->alts[i].known ? "" : "?", p->alts[i].hours);
+        if (shown_before(p, i))
+            continue;
+        fprintf(fp, "%s %s %.2fx%s = %.2f h", first ? "" : ",",
+                alt_text(p, i, what, sizeof(what)), p->alts[i].speed,
+                p->alts[i].known ? "" : "?", p->alts[i].hours);
+        first = 0;
         unknown |= !p->alts[i].known;
     }
     fprintf(fp, "\n");
@@ -100,14 +128,15 @@ static void print_header(FILE *fp, const struct plan *p)
     for (i = 0; i < s->nres; i++) {
         char what[96];
 
-        fprintf(fp, "%s%s", i ? (s->ordered ? " > " : " | ") : "",
-                alt_text(p, i, what, sizeof(what)));
+        if (!shown_before(p, i))
+            fprintf(fp, "%s%s", i ? (s->ordered ? " > " : " | ") : "",
+                    alt_text(p, i, what, sizeof(what)));
     }
     if (p->duration_assumed)
         fprintf(fp, ", no duration given: costs are per hour\n");
     else
         fprintf(fp, ", %s%s\n", str_duration(dur, sizeof(dur), s->duration_s),
-                s->nres > 1 ? " on the first alternative" : "");
+                distinct_alts(p) > 1 ? " on the first alternative" : "");
     print_speeds(fp, p);
     if (p->rule && p->rule->description)
         fprintf(fp, "policy: rule '%s' (%s)\n", p->rule->name, p->rule->description);

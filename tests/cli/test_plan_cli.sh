@@ -184,4 +184,10 @@ run 0 "$STRATUS" offers --accelerator H100 --spot --json --limit 0; online=$OUT
 run 0 "$STRATUS" offers --offline --accelerator H100 --spot --json --limit 0
 [ "$OUT" = "$online" ] || fail "offers: the server's list differs from --offline"
 ok "plan and offers: the server's answers print as --offline's"
+# any_of entries that differ in spot only repeat no accelerator in the header
+run 0 "$STRATUS" plan --offline "$EX/serve-llm.yaml" --policy "$EX/policy.yaml"
+has "$OUT" "1 node x L4:1 | A10:1 | A100-80GB:1, no duration"
+has "$OUT" "L4:1 1.00x = 1.00 h, A10:1 1.12x = 0.89 h, A100-80GB:1 2.50x = 0.40 h"
+hasnt "$OUT" "0.40 h, L4:1"
+ok "plan: each alternative shown once"
 echo "$checks checks passed"
