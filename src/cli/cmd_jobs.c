@@ -476,6 +476,26 @@ static int show_job(long long id, int json)
     return rc;
 }
 
+/* What is wrong with argument i of a reader's command line (then its usage
+ * follows): an option that needs a value, one it does not know, or one
+ * argument too many. */
+static void bad_arg(const char *cmd, int argc, char **argv, int i)
+{
+    static const char *const valued[] = {"--by", "--month", NULL};
+    const char *a = i < argc ? argv[i] : "";
+    size_t k;
+
+    for (k = 0; valued[k] != NULL; k++)
+        if (strcmp(a, valued[k]) == 0) {
+            fprintf(stderr, "stratus %s: %s needs a value\n", cmd, a);
+            return;
+        }
+    if (a[0] == '-')
+        fprintf(stderr, "stratus %s: unknown option '%s'\n", cmd, a);
+    else
+        fprintf(stderr, "stratus %s: unexpected '%s'\n", cmd, a);
+}
+
 static int run_status(int argc, char **argv)
 {
     int json = 0, i;
@@ -487,6 +507,7 @@ static int run_status(int argc, char **argv)
         else if (job == NULL && argv[i][0] != '-')
             job = argv[i];
         else {
+            bad_arg("status", argc, argv, i);
             fprintf(stderr, "usage: stratus status [JOB] [--json]\n%s", server_note);
             return 2;
         }
@@ -501,6 +522,7 @@ static int run_queue(int argc, char **argv)
     int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
     if (argc > 1 && !json) {
+        bad_arg("queue", argc, argv, strcmp(argv[1], "--json") == 0 ? 2 : 1);
         fprintf(stderr, "usage: stratus queue [--json]\n%s", server_note);
         return 2;
     }
@@ -571,6 +593,8 @@ static int run_events(int argc, char **argv)
     int rc;
 
     if (argc != 2 && !json) {
+        if (argc > 2)
+            bad_arg("events", argc, argv, strcmp(argv[2], "--json") == 0 ? 3 : 2);
         fprintf(stderr, "usage: stratus events JOB [--json]\n%s", server_note);
         return 2;
     }
@@ -762,6 +786,7 @@ static int run_cost(int argc, char **argv)
         else if (strcmp(argv[i], "--month") == 0 && i + 1 < argc)
             month = argv[++i];
         else {
+            bad_arg("cost", argc, argv, i);
             fprintf(stderr, "usage: stratus cost [--by cloud|team|job] [--month YYYY-MM] "
                     "[--json]\n%s", server_note);
             return 2;
@@ -910,6 +935,9 @@ static int run_logs(int argc, char **argv)
             follow = 1;
             continue;
         }
+        if (ch == 'n')
+            fprintf(stderr, "stratus logs: --node takes a node's number from 0, not '%s'\n",
+                    optarg);
         fprintf(stderr, "usage: stratus logs JOB [--node N] [--follow]\n%s", server_note);
         return 2;
     }
