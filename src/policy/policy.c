@@ -634,12 +634,36 @@ static int check_clouds(const struct ydoc *d, const struct ynode *n,
     return 0;
 }
 
+/* No allow pattern of one cloud (its cloud part no glob) lies wholly in a
+ * cloud a deny pattern covers: the two would contradict each other (allow
+ * [azure] with deny [azure] admits nothing). */
+static int check_allow_denied(const struct ydoc *d, const struct ynode *n,
+                              const struct policy_rule *r, struct err *e)
+{
+    char parts[3][PART_MAX];
+    const char *deny;
+    size_t i;
+
+    for (i = 0; i < r->nallow; i++) {
+        if (pattern_split(r->allow[i], parts) <= 0 || strpbrk(parts[0], "*?") != NULL ||
+            (deny = deny_covering(r, parts[0])) == NULL)
+            continue;
+        return yerr(d, list_item(ymap_get(n, "allow"), i), ST_EINVAL, e,
+                    "allow '%s' is denied whole by deny pattern '%s': the rule would "
+                    "never admit it; drop it from one of the two",
+                    r->allow[i], deny);
+    }
+    return 0;
+}
+
 static int check_rule(const struct ydoc *d, const struct ynode *n,
                       const struct policy_rule *r, struct err *e)
 {
     const struct ynode *margin = ymap_get(n, "prefer_margin");
-    int rc;
+    int rc = check_allow_denied(d, n, r, e);
 
+    if (rc != 0)
+        return rc;
     if (!ynode_is_null(margin) && r->nprefer == 0)
         return yerr(d, margin, ST_EINVAL, e,
                     "prefer_margin needs prefer: the clouds the margin favours");

@@ -497,6 +497,9 @@ static void test_bad_files(void **state)
         {"bad-overflow-denied.yaml",
          "bad-overflow-denied.yaml:5:16: cloud 'oci' in overflow is denied whole by deny "
          "pattern 'oci'; drop it from one of the two"},
+        {"bad-allow-denied.yaml",
+         "bad-allow-denied.yaml:3:13: allow 'azure' is denied whole by deny pattern 'azure': "
+         "the rule would never admit it; drop it from one of the two"},
         {"bad-overflow-denied-star.yaml",
          "bad-overflow-denied-star.yaml:4:16: cloud 'gcp' in overflow is denied whole by "
          "deny pattern '*/*'"},
