@@ -729,7 +729,7 @@ static int print_cost_rows(const char *by, const json_t *rows)
     for (i = 0; i < n; i++)
         kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
     printf("%-*s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS", "NODE-HOURS",
-           "LOST NODE-H", "ATTEMPTS");
+           "STOPPED NODE-H", "ATTEMPTS");
     for (i = 0; i < n; i++) {
         printf("%-*.*s %12s %12s %12.4f %14.4f %9d\n", kw, kw, row_key(&r[i], key, sizeof(key)),
                str_money(m, sizeof(m), r[i].usd), str_money(g, sizeof(g), r[i].egress_usd),
@@ -741,6 +741,10 @@ static int print_cost_rows(const char *by, const json_t *rows)
     }
     printf("%-*s %12s %12s %12.4f %14.4f\n", kw, "total", str_money(m, sizeof(m), total),
            str_money(g, sizeof(g), egress), hours, lost);
+    if (lost > 0)
+        printf("(STOPPED NODE-H: of attempts that ended other than by exiting: preempted, "
+               "displaced, cancelled, a replica scaled down or replaced; a checkpoint may "
+               "have kept part of their work)\n");
     store_cost_rows_free(r, n);
     return 0;
 }
