@@ -853,6 +853,32 @@ static void test_advise_store(void **state)
     st_free(&w);
 }
 
+/* Two offers of one gang size at $10 on demand, the first with on-demand
+ * usage c0 and the second c1, over 10 bins, beside nspot spot slots that
+ * may backfill both. */
+static void two_offers(struct advise_offer *o, double **c0, double **c1,
+                       struct advise_usage *u, struct advise_spot *sp, size_t nspot)
+{
+    static int gangs[1] = {1};
+    static unsigned char ok[2] = {1, 1};
+    int i;
+
+    memset(o, 0, 2 * sizeof(*o));
+    for (i = 0; i < 2; i++) {
+        o[i].gang_usage = i == 0 ? c0 : c1;
+        o[i].gangs = gangs;
+        o[i].ngangs = 1;
+        o[i].od_price = 10;
+        o[i].spot_ok = ok;
+    }
+    memset(u, 0, sizeof(*u));
+    u->nbins = 10;
+    u->o = o;
+    u->n = 2;
+    u->spot = sp;
+    u->nspot = nspot;
+}
+
 /* Spot work backfills one commitment: the offer chosen first (most spend)
  * takes what its nodes fill, and the next sees only the rest. */
 static void test_advise_shared(void **state)
@@ -860,7 +886,6 @@ static void test_advise_shared(void **state)
     double zero[10] = {0}, spot[10], b[10], fill[10], *rem[1], left[10];
     double *curves[1] = {zero};
     int gangs[1] = {1};
-    unsigned char ok[1] = {1};
     struct advise_spot sp;
     struct advise_offer o[2];
     struct advise_usage u;
@@ -874,20 +899,7 @@ static void test_advise_shared(void **state)
     sp.usage = spot;
     sp.node_hours = 20;
     sp.cost = 140; /* $7 a node-hour, above the $6 committed */
-    memset(o, 0, sizeof(o));
-    for (i = 0; i < 2; i++) {
-        o[i].gang_usage = curves;
-        o[i].gangs = gangs;
-        o[i].ngangs = 1;
-        o[i].od_price = 10;
-        o[i].spot_ok = ok;
-    }
-    memset(&u, 0, sizeof(u));
-    u.nbins = 10;
-    u.o = o;
-    u.n = 2;
-    u.spot = &sp;
-    u.nspot = 1;
+    two_offers(o, curves, curves, &u, &sp, 1);
     rem[0] = left;
     assert_true(fabs(advise_backfill(&u, &o[0], rem, b) - 7) < 1e-9);
     advise_best_gangs((const double *const *)curves, gangs, 1, b, 7, 10, 1.0, 10, 6, &p, fill);
@@ -912,7 +924,6 @@ static void test_advise_shared_price(void **state)
     double od[10], zero[10] = {0}, cheap[10], dear[10], lc[10], ld[10], b[10], fill[10];
     double *rem[2] = {lc, ld}, *c0[1] = {od}, *c1[1] = {zero};
     int gangs[1] = {1};
-    unsigned char ok[2] = {1, 1};
     struct advise_spot sp[2];
     struct advise_offer o[2];
     struct advise_usage u;
@@ -928,20 +939,7 @@ static void test_advise_shared_price(void **state)
     memset(sp, 0, sizeof(sp));
     sp[0].usage = cheap, sp[0].node_hours = 10, sp[0].cost = 70;
     sp[1].usage = dear, sp[1].node_hours = 10, sp[1].cost = 90;
-    memset(o, 0, sizeof(o));
-    for (i = 0; i < 2; i++) {
-        o[i].gang_usage = i == 0 ? c0 : c1;
-        o[i].gangs = gangs;
-        o[i].ngangs = 1;
-        o[i].od_price = 10;
-        o[i].spot_ok = ok;
-    }
-    memset(&u, 0, sizeof(u));
-    u.nbins = 10;
-    u.o = o;
-    u.n = 2;
-    u.spot = sp;
-    u.nspot = 2;
+    two_offers(o, c0, c1, &u, sp, 2);
     assert_true(fabs(advise_backfill(&u, &o[0], rem, b) - 8) < 1e-9);
     advise_best_gangs((const double *const *)c0, gangs, 1, b, 8, 10, 1.0, 10, 6, &p, fill);
     assert_int_equal(p.nodes, 2);
