@@ -159,7 +159,7 @@ resources:
 num_nodes: $(( (i % 3 == 0) ? 2 : 1 ))
 run: |
   echo "\$STRATUS_ATTEMPT_ID \$STRATUS_NODE_RANK" | tee -a $LEDGER
-  while [ "\$(cat $KILLS)" -lt $need ]; do sleep 0.2; done
+  while read -r k <$KILLS; [ "\$k" -lt $need ]; do sleep 0.5; done
 stratus:
   recovery: {max_restarts: 50}
 YAML
