@@ -478,14 +478,21 @@ static int job_numbers(const struct csv *c, struct trace_job *j, struct err *e)
  * pointers, so that each is looked up once: which names k0..k2 are. */
 static const char KNOWN_REGION[] = "region", KNOWN_ACC[] = "acc", KNOWN_OFFER[] = "offer";
 
-/* Already found in the catalog (or no catalog to check against)?  Else the
- * key is remembered, to be found now. */
-static int known(struct trace *t, const void *k0, const void *k1, const void *k2,
+/* Already found in the catalog (or no catalog to check against)? */
+static int known(const struct trace *t, const void *k0, const void *k1, const void *k2,
                  const char *what)
 {
-    uint32_t v = 0;
+    uint32_t v;
 
-    return t->cat == NULL || keymap_put(&t->known, k0, k1, k2, what, &v);
+    return t->cat == NULL || keymap_get(&t->known, k0, k1, k2, what, &v);
+}
+
+/* Found in the catalog: not looked up again.  Returns 0. */
+static int found(struct trace *t, const void *k0, const void *k1, const void *k2,
+                 const char *what)
+{
+    keymap_set(&t->known, k0, k1, k2, what, 1);
+    return 0;
 }
 
 /* Is the region of a location column (interned) one the catalog has (when
@@ -493,11 +500,10 @@ static int known(struct trace *t, const void *k0, const void *k1, const void *k2
 static int known_region(const struct csv *c, struct trace *t, const char *col,
                         const char *cloud, const char *region, struct err *e)
 {
-    if (known(t, cloud, region, NULL, KNOWN_REGION) ||
-        catalog_region(t->cat, cloud, region) != NULL)
+    if (known(t, cloud, region, NULL, KNOWN_REGION))
         return 0;
-    keymap_free(&t->known); /* the row fails the load: forget what it put */
-    keymap_init(&t->known);
+    if (catalog_region(t->cat, cloud, region) != NULL)
+        return found(t, cloud, region, NULL, KNOWN_REGION);
     return err_at(e, ST_EINVAL, c->path, c->line, 0,
                   "column '%s': the catalog has no region %s/%s", col, cloud, region);
 }
@@ -518,8 +524,6 @@ static int known_accelerators(const struct csv *c, struct trace *t, const char *
 
         snprintf(name, sizeof(name), "%.*s", (int)k, p);
         if (catalog_accelerator(t->cat, name) == NULL) {
-            keymap_free(&t->known);
-            keymap_init(&t->known);
             sug = str_suggest(name, catalog_accelerators(t->cat));
             return err_at(e, ST_EINVAL, c->path, c->line, 0,
                           "column 'accelerator': no offer of the catalog has '%s'%s%s%s",
@@ -530,7 +534,7 @@ static int known_accelerators(const struct csv *c, struct trace *t, const char *
             break;
         p += k + 1;
     }
-    return 0;
+    return found(t, acc, NULL, NULL, KNOWN_ACC);
 }
 
 /* A spot or price row's place and instance type (interned) are the
@@ -542,11 +546,10 @@ static int known_offer(const struct csv *c, struct trace *t, const char *cloud,
 
     if (known(t, cloud, region, type, KNOWN_OFFER))
         return 0;
-    if ((rc = known_region(c, t, "location", cloud, region, e)) != 0 ||
-        catalog_has_type(t->cat, type))
+    if ((rc = known_region(c, t, "location", cloud, region, e)) != 0)
         return rc;
-    keymap_free(&t->known);
-    keymap_init(&t->known);
+    if (catalog_has_type(t->cat, type))
+        return found(t, cloud, region, type, KNOWN_OFFER);
     return err_at(e, ST_EINVAL, c->path, c->line, 0,
                   "column 'instance_type': no offer of the catalog is a '%s'", type);
 }
