@@ -14,7 +14,7 @@ resources:
   accelerators: H100:8
   use_spot: false
 run: |
-  while [ ! -f "$TMP/$1.go" ]; do sleep 0.05; done
+  while [ ! -f "$TMP/$1.go" ]; do read -t 0.1 _ <>$TMP/.tick || :; done
   echo "$1 done"
 YAML
 }
@@ -196,7 +196,7 @@ launcher=$!
 wait_for grep -q "PROVISIONING -> RUNNING" "$TMP/follow.out"
 kill -9 "$(cat "$STRATUS_HOME/controller.pid")"
 touch "$TMP/follow.go"
-for _ in $(seq 1 600); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 600); do kill -0 "$launcher" 2>/dev/null || break; nap 0.1; done
 kill -0 "$launcher" 2>/dev/null && { kill "$launcher"; fail "launch still follows a job whose controller died: $(cat "$TMP/follow.out" "$TMP/follow.err")"; }
 wait "$launcher" || fail "launch must end 0 once its job succeeds: stderr: $(cat "$TMP/follow.err"); stdout: $(cat "$TMP/follow.out")"
 has "$(cat "$TMP/follow.out")" "RUNNING -> SUCCEEDED"

@@ -169,7 +169,7 @@ resources:
   use_spot: false
 run: |
   echo "start of attempt \$STRATUS_ATTEMPT_ID"
-  while [ ! -f "$TMP/mover.go" ]; do sleep 0.05; done
+  while [ ! -f "$TMP/mover.go" ]; do read -t 0.1 _ <>$TMP/.tick || :; done
   echo "end of attempt \$STRATUS_ATTEMPT_ID"
 stratus:
   recovery: {max_restarts: 2}
@@ -184,7 +184,7 @@ recovered() { [ "$(sql "select count(*) from attempts where job_id=$mid and n=2 
 wait_for recovered # attempt 2 runs (ATT_RUNNING)
 touch "$TMP/mover.go"
 wait_state "$mid" SUCCEEDED
-for _ in $(seq 1 300); do kill -0 "$follower" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 300); do kill -0 "$follower" 2>/dev/null || break; nap 0.1; done
 kill -0 "$follower" 2>/dev/null && { kill "$follower"; fail "logs --follow did not end with its job: $(cat "$TMP/follow.out")"; }
 wait "$follower" || fail "logs --follow failed: $(cat "$TMP/follow.err")"
 att2=$(sql "select id from attempts where job_id=$mid and n=2")

@@ -29,7 +29,7 @@ resources:
 num_nodes: $nodes
 run: |
   echo "\$STRATUS_ATTEMPT_ID \$STRATUS_NODE_RANK" >>$LEDGER
-  while read -r k <$KILLS; [ "\$k" -lt $need ]; do sleep 0.5; done
+  while read -r k <$KILLS; [ "\$k" -lt $need ]; do read -t 0.5 _ <>$TMP/.tick || :; done
   sleep $((RANDOM % 2)).$((RANDOM % 9 + 1))
 stratus:
   priority: $((i % 4))

@@ -84,10 +84,8 @@ for f in "${services[@]}"; do
   id=$(launch_detached "$f")
   [ -n "$id" ] || fail "no job id for $f: $(cat "$TMP/launch.out")"
   wait_state "$id" RUNNING 240
-  for _ in $(seq 1 1200); do
-    "$STRATUS" logs "$id" 2>/dev/null | grep -qF "llm-server: ready" && break
-    sleep 0.1
-  done
+  says_ready() { "$STRATUS" logs "$1" 2>/dev/null | grep -qF "llm-server: ready"; }
+  poll 120 says_ready "$id"
   run 0 "$STRATUS" logs "$id"
   has "$OUT" "llm-server: ready"
   hasnt "$OUT" "Traceback"

@@ -24,7 +24,7 @@ start() {
 
 # wait_exit PID: wait (up to 30 s) for a server to exit; its status in RC.
 wait_exit() {
-  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; nap 0.1; done
   kill -0 "$1" 2>/dev/null && fail "server $1 still running after 30 s"
   wait "$1"; RC=$?
 }

@@ -46,7 +46,7 @@ if [ "\$STRATUS_ATTEMPT" = 1 ]; then
   if [ $escape = 1 ]; then
     setsid bash -c 'echo "\$\$ escaped" >>"$trace"; exec sleep 300' &
   fi
-  while :; do sleep 0.05; done
+  while :; do read -t 0.1 _ <>$TMP/.tick || :; done
 fi
 echo "attempt \$STRATUS_ATTEMPT done"
 SH

@@ -16,7 +16,7 @@ run: |
   for i in \$(seq 1 30); do
     echo "line-\$i"
     if [ \$i = 10 ]; then
-      while [ ! -e "$GATE" ]; do sleep 0.05; done
+      while [ ! -e "$GATE" ]; do read -t 0.1 _ <>$TMP/.tick || :; done
     fi
   done
 YAML
@@ -28,7 +28,7 @@ wait_for grep -qx "line-10" "$TMP/out"
 old=$(cat "$STRATUS_HOME/controller.pid")
 kill -9 "$old"
 touch "$GATE" # the job goes on while no server runs
-for _ in $(seq 1 900); do kill -0 "$FOLLOWER" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 900); do kill -0 "$FOLLOWER" 2>/dev/null || break; nap 0.1; done
 kill -0 "$FOLLOWER" 2>/dev/null && { kill "$FOLLOWER"; fail "logs --follow did not end: $(cat "$TMP/err")"; }
 wait "$FOLLOWER" || fail "logs --follow failed: $(cat "$TMP/err")"
 new=$(cat "$STRATUS_HOME/controller.pid")

@@ -22,7 +22,7 @@ SRV_PID="" PROM_PID=""
 stop() {
   [ -n "$1" ] || return 0
   kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; nap 0.1; done
   kill -KILL "$1" 2>/dev/null
   wait "$1" 2>/dev/null
 }
@@ -50,7 +50,7 @@ up="" end=$((SECONDS + 60))
 while [ $SECONDS -lt $end ]; do
   up=$(api "http://127.0.0.1:$PORT/healthz") && [ "$up" = 200 ] && break
   kill -0 "$SRV_PID" 2>/dev/null || fail "the server exited: $(cat "$TMP/server.log")"
-  sleep 0.1
+  nap 0.1
 done
 [ "$up" = 200 ] || fail "the server did not answer /healthz with 200 in 60 s (last: $up): $(cat "$TMP/server.log")"
 ok "stratus server answers on 127.0.0.1:$PORT"
@@ -110,7 +110,7 @@ wait_value() {
     v=$(value "$1")
     [ "$v" = "$2" ] && return 0
     kill -0 "$PROM_PID" 2>/dev/null || fail "prometheus exited: $(cat "$TMP/prom.log")"
-    sleep 0.1
+    nap 0.1
   done
   fail "Prometheus: '$1' is '$v' after ${3:-90} s, expected $2; last query: $(query "$1"); log: $(tail -5 "$TMP/prom.log")"
 }

@@ -70,7 +70,7 @@ ok "a server with store: postgresql://... runs a job to SUCCEEDED; the rows are 
 
 # --- a restarted server finds everything in PostgreSQL ---
 run 0 "$STRATUS" controller stop
-for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; nap 0.1; done
 kill -0 "$SERVER_PID" 2>/dev/null && fail "the server did not stop"
 start_server
 run 0 "$STRATUS" status "$id" --json
@@ -91,7 +91,7 @@ wait_state "$id3" SUCCEEDED 120
 kill -0 "$SERVER_PID" || fail "the server died when PostgreSQL restarted: $(tail -n 20 "$LOG")"
 ok "PostgreSQL restarted under a running server: it reconnects and runs the next job"
 run 0 "$STRATUS" controller stop
-for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; nap 0.1; done
 
 # --- a server that cannot reach its PostgreSQL: a clear error, non-zero ---
 sed "s|^store: .*|store: postgresql://ada:s3cret@127.0.0.1:1/stratus|" \

@@ -21,7 +21,7 @@ started() { sql "select started_at from jobs where name = '$1'"; }
 
 # --- order: the blocker holds the node; low and high wait; high goes first ---
 # The blocker holds the node until both are waiting, however slow the machine.
-spec blocker 0 false "while [ ! -f $TMP/gate ]; do sleep 0.05; done"
+spec blocker 0 false "while [ ! -f $TMP/gate ]; do read -t 0.1 _ <>$TMP/.tick || :; done"
 spec low 1 false "sleep 0.5"
 spec high 5 false "sleep 0.5"
 b=$(launch_detached "$TMP/blocker.yaml"); wait_state "$b" RUNNING
@@ -37,7 +37,7 @@ has "$OUT" "waiting for capacity"
 ok "priority: when room frees, the higher-priority job is placed first"
 
 # --- displacement: a priority-9 job stops a priority-0 spot job ---
-spec lowspot 0 any "while [ ! -f $TMP/gate2 ]; do sleep 0.05; done"
+spec lowspot 0 any "while [ ! -f $TMP/gate2 ]; do read -t 0.1 _ <>$TMP/.tick || :; done"
 spec urgent 9 false "sleep 0.5"
 s=$(launch_detached "$TMP/lowspot.yaml"); wait_state "$s" RUNNING
 [ "$(sql "select mode from attempts where job_id = $s and n = 1")" = 1 ] || fail "lowspot must run on spot"

@@ -131,7 +131,7 @@ name: gated
 resources:
   accelerators: H100:8
   use_spot: false
-run: while [ ! -f $TMP/gate ]; do sleep 0.05; done
+run: while [ ! -f $TMP/gate ]; do read -t 0.1 _ <>$TMP/.tick || :; done
 YAML
   id=$(launch_detached "$TMP/gated.yaml")
   wait_state "$id" RUNNING

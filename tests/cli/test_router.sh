@@ -127,7 +127,7 @@ EOF
 start_backend() {
   python3 "$TMP/backend.py" "$1" "$TMP/port.$1" & pids+=($!)
   eval "pid_$1=$!"
-  for _ in $(seq 1 600); do [ -s "$TMP/port.$1" ] && break; sleep 0.1; done
+  for _ in $(seq 1 600); do [ -s "$TMP/port.$1" ] && break; nap 0.1; done
   [ -s "$TMP/port.$1" ] || fail "backend $1 did not start"
   cat "$TMP/port.$1"
 }
@@ -146,19 +146,17 @@ start_router() {
   "$STRATUS" router --replicas "$TMP/set.json" --listen 127.0.0.1:0 --region azure/eastus \
     --access-log "$TMP/access.log" "$@" 2>"$TMP/router.err" & pids+=($!)
   RPID=$!
-  for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; kill -0 $RPID 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; kill -0 $RPID 2>/dev/null || break; nap 0.1; done
   RPORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/router.err")
   [ -n "$RPORT" ] || fail "router did not start: $(cat "$TMP/router.err")"
 }
 # until_json EXPR: wait (60 s at most) until EXPR holds over /-/replicas (as j)
 until_json() {
-  local i
-  for i in $(seq 1 600); do
+  _replicas_hold() {
     curl -s "http://127.0.0.1:$RPORT/-/replicas" >"$TMP/rep.json" 2>/dev/null &&
-      python3 -c "import json,sys; j=json.load(open('$TMP/rep.json')); sys.exit(0 if ($1) else 1)" 2>/dev/null &&
-      return 0
-    sleep 0.1
-  done
+      python3 -c "import json,sys; j=json.load(open('$TMP/rep.json')); sys.exit(0 if ($1) else 1)" 2>/dev/null
+  }
+  poll 60 _replicas_hold "$1" && return 0
   fail "timed out waiting for: $1 (last: $(cat "$TMP/rep.json")); router: $(tail -5 "$TMP/router.err")"
 }
 # who PATH: the replica that answered a GET
@@ -223,7 +221,7 @@ ok "streaming: SSE tokens arrive one by one ($out)"
 write_set 2 "$(replica 1 A eastus READY),$(replica 2 B eastus READY),$(replica 3 C westeurope READY)"
 until_json 'j["version"] == 2'
 echo '{"version": 3, "replicas": [{"id": 1}]}' >"$TMP/set.tmp"; mv "$TMP/set.tmp" "$TMP/set.json"
-for _ in $(seq 1 600); do grep -q "keeping the replica set in use" "$TMP/router.err" && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "keeping the replica set in use" "$TMP/router.err" && break; nap 0.1; done
 has "$(cat "$TMP/router.err")" "keeping the replica set in use"
 until_json 'j["version"] == 2'
 ok "reload on change; a bad file is reported and the set in use kept"
@@ -349,7 +347,7 @@ start_router --max-wait 120 --threads 2
 code "http://127.0.0.1:$RPORT/x" >"$TMP/waited" & waitpid=$!
 for _ in $(seq 1 600); do
   curl -s "http://127.0.0.1:$RPORT/-/metrics" | grep -q '^stratus_router_waited_total 1' && break
-  sleep 0.1
+  nap 0.1
 done
 write_set 11 "$(replica 3 C westeurope READY)"
 wait $waitpid
@@ -381,18 +379,18 @@ open(tmp + "/api.port.tmp", "w").write(str(s.server_address[1])); os.rename(tmp 
 s.serve_forever()
 EOF
 python3 "$TMP/api.py" "$TMP" "$(cat "$TMP/port.C")" & pids+=($!)
-for _ in $(seq 1 600); do [ -s "$TMP/api.port" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$TMP/api.port" ] && break; nap 0.1; done
 rm -f "$TMP/router.err"
 STRATUS_TOKEN=tok-1 "$STRATUS" router --api "http://127.0.0.1:$(cat "$TMP/api.port")" --service llm \
   --listen 127.0.0.1:0 2>"$TMP/router.err" & pids+=($!)
 RPID=$!
-for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; nap 0.1; done
 RPORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/router.err")
 until_json 'j["version"] == 3' || fail "$(cat "$TMP/router.err")"
 has "$(cat "$TMP/router.err")" "404: the server has no endpoint list for service 'llm'"
 has "$(cat "$TMP/api.log")" "/v1/services/llm/endpoints?after=0 Bearer tok-1"
 r=$(who /x); [ "$r" = C ] || fail "API mode: request went to $r"
-for _ in $(seq 1 600); do grep -q "after=3" "$TMP/api.log" && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "after=3" "$TMP/api.log" && break; nap 0.1; done
 has "$(cat "$TMP/api.log")" "/v1/services/llm/endpoints?after=3"
 kill -TERM "$RPID"; wait "$RPID"
 ok "API mode: 404 logged and retried; the set followed with after=VERSION and the token"

@@ -150,7 +150,7 @@ elif cmd == "big":    # a chunked reply read slowly; every byte checked
 EOF
 
 python3 "$TMP/replica.py" "$TMP/rport" "$TMP/replica.log" &
-for _ in $(seq 1 600); do [ -s "$TMP/rport" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$TMP/rport" ] && break; nap 0.1; done
 [ -s "$TMP/rport" ] || fail "the replica did not start"
 echo "{\"service\":\"s\",\"version\":1,\"replicas\":[{\"id\":1,\"url\":\"http://127.0.0.1:$(cat "$TMP/rport")\",\"state\":\"READY\"}]}" >"$TMP/set.json"
 
@@ -162,7 +162,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
   "$STRATUS" router --replicas "$TMP/set.json" --listen 127.0.0.1:0 \
   --client-timeout 10 2>"$TMP/router.err" &
 RPID=$!
-for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; kill -0 $RPID 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; kill -0 $RPID 2>/dev/null || break; nap 0.1; done
 RPORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/router.err")
 [ -n "$RPORT" ] || fail "router did not start: $(cat "$TMP/router.err")"
 
@@ -244,7 +244,7 @@ ok "a client half-closed after its request is answered; 2000 pipelined requests 
 python3 "$TMP/client.py" leave "$RPORT" 20 >/dev/null
 for _ in $(seq 1 600); do
   curl -s "http://127.0.0.1:$RPORT/-/replicas" | grep -q '"inflight":0' && break
-  sleep 0.1
+  nap 0.1
 done
 has "$(curl -s "http://127.0.0.1:$RPORT/-/replicas")" '"inflight":0'
 ok "clients gone mid-request-body, mid-reply, mid-pipeline: in-flight back at 0"
@@ -261,7 +261,7 @@ start_router2() { # SET [ARGS...]: sets RPORT2, RPID2
   "$STRATUS" router --replicas "$@" --listen 127.0.0.1:0 --client-timeout 10 --eject-after 0 \
     --upstream-timeout 1 2>"$TMP/router2.err" &
   RPID2=$!
-  for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router2.err" 2>/dev/null && break; kill -0 $RPID2 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router2.err" 2>/dev/null && break; kill -0 $RPID2 2>/dev/null || break; nap 0.1; done
   RPORT2=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/router2.err")
   [ -n "$RPORT2" ] || fail "router did not start: $(cat "$TMP/router2.err")"
 }
@@ -325,7 +325,7 @@ head -c 12000000 /dev/zero >"$TMP/big.body"
 c=$(code -X POST --data-binary @"$TMP/big.body" "http://127.0.0.1:$RPORT2/early")
 expect "a replica answering before the body is read" "$c" 413
 touch "$TMP/rport.go"
-for _ in $(seq 1 600); do grep -q "^early: reset" "$TMP/replica.log" && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "^early: reset" "$TMP/replica.log" && break; nap 0.1; done
 grep -q "^early: reset" "$TMP/replica.log" || fail "the replica did not reset its /early connection"
 for i in 1 2 3; do
   c=$(curl -s --max-time 60 "http://127.0.0.1:$RPORT2/after-early$i")
@@ -336,7 +336,7 @@ kill -TERM "$RPID2"; wait "$RPID2"; rc=$?
 [ "$rc" -eq 0 ] || fail "router exited $rc on SIGTERM: $(tail -30 "$TMP/router2.err")"
 # a POST no replica answers: sent once (not again on the other replica), 504
 python3 "$TMP/replica.py" "$TMP/rport2" "$TMP/replica2.log" &
-for _ in $(seq 1 600); do [ -s "$TMP/rport2" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$TMP/rport2" ] && break; nap 0.1; done
 echo "{\"service\":\"s\",\"version\":1,\"replicas\":[{\"id\":1,\"url\":\"http://127.0.0.1:$(cat "$TMP/rport")\",\"state\":\"READY\"},{\"id\":2,\"url\":\"http://127.0.0.1:$(cat "$TMP/rport2")\",\"state\":\"READY\"}]}" >"$TMP/set2.json"
 start_router2 "$TMP/set2.json"
 for i in 1 2 3 4; do curl -s -o /dev/null "http://127.0.0.1:$RPORT2/warm$i"; done # pooled connections to both
@@ -372,7 +372,7 @@ rm -f "$TMP/router.err"
 "$STRATUS" router --replicas "$TMP/set.json" --listen 127.0.0.1:0 --client-timeout 3 --threads 2 \
   2>"$TMP/router.err" &
 RPID=$!
-for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; kill -0 $RPID 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "listening on" "$TMP/router.err" 2>/dev/null && break; kill -0 $RPID 2>/dev/null || break; nap 0.1; done
 RPORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/router.err")
 [ -n "$RPORT" ] || fail "router did not start: $(cat "$TMP/router.err")"
 python3 "$TMP/client.py" pipeline "$RPORT" 500 >"$TMP/pl" & plpid=$!
@@ -383,7 +383,7 @@ wait $plpid
 expect "500 pipelined requests (2 threads)" "$(cat "$TMP/pl")" "501 in order"
 for _ in $(seq 1 600); do
   curl -s "http://127.0.0.1:$RPORT/-/replicas" | grep -q '"inflight":0' && break
-  sleep 0.1
+  nap 0.1
 done
 has "$(curl -s "http://127.0.0.1:$RPORT/-/replicas")" '"inflight":0'
 kill -TERM "$RPID"; wait "$RPID"; rc=$?

@@ -84,7 +84,7 @@ run: |
   [ "\$h" = "\$WANT" ] && echo "hf token ok" || echo "hf token WRONG"
   [ "\$w" = "\$WANT2" ] && echo "wandb key ok" || echo "wandb key WRONG"
   echo running >"\$GO.started"
-  while [ ! -e "\$GO" ]; do sleep 0.1; done
+  while [ ! -e "\$GO" ]; do read -t 0.1 _ <>$TMP/.tick || :; done
 YAML
 id=$(launch_detached "$TMP/sec.yaml")
 [ -n "$id" ] || fail "no job id"

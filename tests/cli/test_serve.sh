@@ -33,14 +33,14 @@ status_json() {
 ready_count() { # live replicas READY at version $1
   status_json "sum(1 for r in j['replicas'] if r['state'] == 'READY' and r['version'] == $1)"
 }
-wait_ready() { # wait_ready VERSION N: N replicas of VERSION ready, the service READY
-  local i
-  for i in $(seq 1 600); do
-    [ "$(ready_count "$1" 2>/dev/null)" = "$2" ] && [ "$(status_json "j['state']" 2>/dev/null)" = READY ] && return 0
-    [ "$(status_json "j['state']" 2>/dev/null)" = FAILED ] && break
-    sleep 0.1
-  done
-  fail "not $2 ready replicas of version $1: $("$STRATUS" serve status chat)"
+ready() { # ready VERSION N: N replicas of VERSION ready, the service READY
+  local s
+  s=$(status_json "j['state']" 2>/dev/null)
+  [ "$s" = FAILED ] && fail "the service FAILED: $("$STRATUS" serve status chat)"
+  [ "$s" = READY ] && [ "$(ready_count "$1" 2>/dev/null)" = "$2" ]
+}
+wait_ready() { # wait_ready VERSION N
+  poll 60 ready "$1" "$2" || fail "not $2 ready replicas of version $1: $("$STRATUS" serve status chat)"
 }
 
 # --- errors first ---
@@ -105,10 +105,8 @@ svc "$TMP/chat2.yaml" two
 run 0 "$STRATUS" serve update chat "$TMP/chat2.yaml"
 has "$OUT" "rolling out version 2"
 wait_ready 2 2
-for _ in $(seq 1 300); do
-  [ "$(status_json "sum(1 for r in j['replicas'] if r['version'] == 1 and r['job_state'] not in ('CANCELLED', 'SUCCEEDED', 'FAILED'))")" = 0 ] && break
-  sleep 0.1
-done
+v1_gone() { [ "$(status_json "sum(1 for r in j['replicas'] if r['version'] == 1 and r['job_state'] not in ('CANCELLED', 'SUCCEEDED', 'FAILED'))")" = 0 ]; }
+poll 30 v1_gone
 [ "$(status_json "sum(1 for r in j['replicas'] if r['version'] == 1 and r['job_state'] not in ('CANCELLED', 'SUCCEEDED', 'FAILED'))")" = 0 ] ||
   fail "version 1 replicas must stop once version 2 is ready: $("$STRATUS" serve status chat)"
 run 0 "$STRATUS" serve endpoints chat
@@ -119,10 +117,8 @@ ok "serve update: version 2 comes up, then version 1 stops; the set serves the n
 # --- down ---
 run 0 "$STRATUS" serve down chat
 has "$OUT" "SHUTTING_DOWN"
-for _ in $(seq 1 600); do
-  [ "$(status_json "j['state']")" = DOWN ] && break
-  sleep 0.1
-done
+is_down() { [ "$(status_json "j['state']")" = DOWN ]; }
+poll 60 is_down
 [ "$(status_json "j['state']")" = DOWN ] || fail "serve down: $("$STRATUS" serve status chat)"
 run 0 "$STRATUS" serve status
 has "$OUT" "no services"

@@ -45,11 +45,8 @@ status_json() {
   "$STRATUS" serve status chat --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
 }
 until_status() { # until_status COND SECONDS WHAT: a Python condition over the status (j)
-  local i
-  for i in $(seq 1 $(($2 * 2))); do
-    [ "$(status_json "$1" 2>/dev/null)" = True ] && return 0
-    sleep 0.5
-  done
+  _status_is() { [ "$(status_json "$1" 2>/dev/null)" = True ]; }
+  poll "$2" _status_is "$1" && return 0
   fail "$3 not within $2 s: $("$STRATUS" serve status chat)"
 }
 READY="[r for r in j['replicas'] if r['state'] == 'READY']"
@@ -78,8 +75,9 @@ LOAD=$!
 count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
 answered() { count "j['ok'] + j['fail']"; }
 wait_answered() { # wait_answered N: at least N more answers
-  local goal=$(($(answered) + $1)) i
-  for i in $(seq 1 600); do [ "$(answered)" -ge "$goal" ] && return 0; sleep 0.2; done
+  local goal=$(($(answered) + $1))
+  _answered() { [ "$(answered)" -ge "$1" ]; }
+  poll 120 _answered "$goal" && return 0
   fail "the client got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
 }
 wait_answered 30
@@ -90,7 +88,7 @@ ok "requests flow through the router ($(answered) answered, 0 failed)"
 SPID=$(cat "$STRATUS_HOME/controller.pid")
 kill -0 "$SPID" 2>/dev/null || fail "no server at pid $SPID"
 kill -9 "$SPID"
-for _ in $(seq 1 300); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 300); do kill -0 "$SPID" 2>/dev/null || break; nap 0.1; done
 kill -0 "$SPID" 2>/dev/null && fail "the server (pid $SPID) did not die"
 # no CLI command here: it would start the server again
 curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/healthz" && fail "something answers on the server's port"

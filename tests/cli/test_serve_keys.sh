@@ -60,10 +60,8 @@ run 0 "$STRATUS" serve keys chat --json
 ok "serve up's key is 1, --create prints key 2 once; the listing shows ids and prefixes, no key"
 
 # --- a router following the server ---
-for _ in $(seq 1 1200); do
-  [ "$(status_json "sum(1 for r in j['replicas'] if r['state'] == 'READY')" 2>/dev/null)" = 1 ] && break
-  sleep 0.1
-done
+one_ready() { [ "$(status_json "sum(1 for r in j['replicas'] if r['state'] == 'READY')" 2>/dev/null)" = 1 ]; }
+poll 120 one_ready
 [ "$(status_json "sum(1 for r in j['replicas'] if r['state'] == 'READY')")" = 1 ] ||
   fail "no ready replica: $("$STRATUS" serve status chat)"
 PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$STRATUS_HOME/controller.log" | tail -n 1)

@@ -41,11 +41,8 @@ status_json() {
 }
 # until COND SECONDS WHAT: wait for a Python condition over the status (j).
 until_status() {
-  local i
-  for i in $(seq 1 $(($2 * 2))); do
-    [ "$(status_json "$1" 2>/dev/null)" = True ] && return 0
-    sleep 0.5
-  done
+  _status_is() { [ "$(status_json "$1" 2>/dev/null)" = True ]; }
+  poll "$2" _status_is "$1" && return 0
   ! declare -F routers_alive >/dev/null || routers_alive # a router gone says so first
   fail "$3 not within $2 s: $("$STRATUS" serve status chat)"
 }
@@ -137,8 +134,9 @@ pids+=($LOAD)
 answered() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print(j['ok'] + j['fail'])" 2>/dev/null || echo 0; }
 failed() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print(j['fail'], j['errors'])"; }
 wait_answered() { # wait_answered N: at least N more answers
-  local goal=$(($(answered) + $1)) i
-  for i in $(seq 1 600); do [ "$(answered)" -ge "$goal" ] && return 0; sleep 0.2; done
+  local goal=$(($(answered) + $1))
+  _answered() { [ "$(answered)" -ge "$1" ]; }
+  poll 120 _answered "$goal" && return 0
   routers_alive
   fail "the load generator got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
 }
@@ -166,10 +164,8 @@ for i in 0 1; do
   rep=$(status_json "[r['id'] for r in $READY][$i]")
   before=$(job_field "$rep" 'j["attempts"]')
   run 0 "$STRATUS" local preempt --service chat --replica "$rep"
-  for _ in $(seq 1 600); do
-    [ "$(job_field "$rep" 'j["attempts"]')" -gt "$before" ] && break
-    sleep 0.2
-  done
+  relaunched() { [ "$(job_field "$rep" 'j["attempts"]')" -gt "$before" ]; }
+  poll 120 relaunched
   until_status "len($READY) >= 3" 120 "3 ready replicas after preempting $rep"
 done
 wait_answered 20

@@ -95,13 +95,13 @@ st() { # st NAME EXPR: a Python expression over `serve status NAME --json` (j)
   "$STRATUS" serve status "$1" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"
 }
 ready() { st "$1" "sum(1 for r in j['replicas'] if r['state'] == 'READY')" 2>/dev/null; }
+ready_or_failed() { # ready_or_failed NAME N: fails the test if the service failed
+  [ "$(ready "$1")" = "$2" ] && return 0
+  [ "$(st "$1" "j['state']" 2>/dev/null)" = FAILED ] && fail "$1 FAILED: $("$STRATUS" serve status "$1")"
+  return 1
+}
 wait_ready() { # wait_ready NAME N
-  local i
-  for i in $(seq 1 1800); do
-    [ "$(ready "$1")" = "$2" ] && return 0
-    [ "$(st "$1" "j['state']" 2>/dev/null)" = FAILED ] && break
-    sleep 0.1
-  done
+  poll 180 ready_or_failed "$1" "$2" && return 0
   fail "$1: not $2 ready replicas: $("$STRATUS" serve status "$1")"
 }
 urls() { # urls NAME: the READY replicas' URLs, one a line
@@ -264,7 +264,7 @@ kill -9 -- "-$(cat "$ND/pid")"
 # freed: its claim no longer names the node (the slot may be taken again at
 # once by the replacement, so the name stratus-$SLOT alone says nothing)
 claimed() { grep -qxF "$1" "/run/stratus/netns/$2" 2>/dev/null; }
-for _ in $(seq 1 300); do claimed "$ND" "$SLOT" || break; sleep 0.1; done
+for _ in $(seq 1 300); do claimed "$ND" "$SLOT" || break; nap 0.1; done
 claimed "$ND" "$SLOT" && fail "the namespace of a killed node must be removed: $(ip netns list)"
 wait_ready autoscale_qps 2
 wait_ready probe_full 3
@@ -281,7 +281,7 @@ kill -9 -- "-$(cat "$ND/pid")"
 ip netns list | grep -q "^stratus-$SLOT " || fail "stratus-$SLOT should still be there while no server runs"
 claimed "$ND" "$SLOT" || fail "the claim of $ND must stay while no server runs"
 run 0 "$STRATUS" serve status probe_full
-for _ in $(seq 1 300); do claimed "$ND" "$SLOT" || break; sleep 0.1; done
+for _ in $(seq 1 300); do claimed "$ND" "$SLOT" || break; nap 0.1; done
 claimed "$ND" "$SLOT" && fail "the new server must remove stratus-$SLOT of a node that died"
 wait_ready autoscale_qps 2
 wait_ready probe_full 3
@@ -301,10 +301,8 @@ wait_ready vllm_service_set 2
 # set_disk_nebius names no readiness_probe, so the probe is SkyPilot's
 # default GET /, which vLLM (and the stand-in) answer with 404: the replica
 # runs on Nebius and stays STARTING, as it would under SkyServe
-for _ in $(seq 1 1800); do
-  [ "$(st set_disk_nebius "sum(1 for r in j['replicas'] if r['job_state'] == 'RUNNING' and r.get('cloud') == 'nebius' and r['state'] == 'STARTING')" 2>/dev/null)" = 1 ] && break
-  sleep 0.1
-done
+nebius_starting() { [ "$(st set_disk_nebius "sum(1 for r in j['replicas'] if r['job_state'] == 'RUNNING' and r.get('cloud') == 'nebius' and r['state'] == 'STARTING')" 2>/dev/null)" = 1 ]; }
+poll 180 nebius_starting
 [ "$(st set_disk_nebius "sum(1 for r in j['replicas'] if r['job_state'] == 'RUNNING' and r.get('cloud') == 'nebius')")" = 1 ] ||
   fail "set_disk_nebius: no replica running on nebius: $("$STRATUS" serve status set_disk_nebius)"
 for u in $(urls http_fixed); do
@@ -332,7 +330,7 @@ left() { # namespaces and claims of this home's nodes still there
   done
   grep -lsF "$SD/" /run/stratus/netns/* 2>/dev/null
 }
-for _ in $(seq 1 600); do [ -z "$(left)" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -z "$(left)" ] && break; nap 0.1; done
 [ -z "$(left)" ] || fail "serve down must remove the namespaces: $(left); $(ip netns list)"
 ip netns list | grep -q "^stratus-" && echo "# note: namespaces of other homes: $(ip netns list | grep '^stratus-' | tr '\n' ' ')"
 ok "serve down: every replica stopped, every namespace and veth of this home removed"

@@ -62,15 +62,15 @@ submit_body() {
   python3 -c 'import json,sys; print(json.dumps({"spec": open(sys.argv[1]).read(), "file": sys.argv[1]}))' "$1"
 }
 job_state() { api unix GET "/v1/jobs/$1"; json 'j["state"]'; }
+api_state_is() {
+  _s=$(job_state "$1")
+  [ "$_s" = "$2" ] && return 0
+  case "$_s" in SUCCEEDED|FAILED|CANCELLED) fail "job $1 ended $_s, expected $2";; esac
+  return 1
+}
 wait_api_state() {
-  local i s
-  for i in $(seq 1 600); do
-    s=$(job_state "$1")
-    [ "$s" = "$2" ] && return 0
-    case "$s" in SUCCEEDED|FAILED|CANCELLED) fail "job $1 ended $s, expected $2";; esac
-    sleep 0.1
-  done
-  fail "job $1 not $2 after 60 s (state $s)"
+  _s=
+  poll 60 api_state_is "$1" "$2" || fail "job $1 not $2 after 60 s (x${POLL_SLACK:-4}) (state $_s)"
 }
 
 start_server
@@ -152,7 +152,7 @@ resources:
   accelerators: {H100: 8, A100-80GB: 8, A10: 4}
 run: |
   echo first-line
-  while [ ! -f $TMP/loggate ]; do sleep 0.1; done
+  while [ ! -f $TMP/loggate ]; do read -t 0.1 _ <>$TMP/.tick || :; done
   echo last-line
 YAML
 api unix POST /v1/jobs "$(submit_body "$TMP/slowlog.yaml")"
@@ -180,7 +180,7 @@ resources:
   accelerators: {H100: 8, A100-80GB: 8, A10: 4}
 run: |
   echo "\$STRATUS_ATTEMPT_ID" >>$TMP/$1.starts
-  while [ ! -f $TMP/gate ]; do sleep 0.1; done
+  while [ ! -f $TMP/gate ]; do read -t 0.1 _ <>$TMP/.tick || :; done
   echo $1-done
 YAML
 }
@@ -236,7 +236,7 @@ api unix GET /v1/jobs
 # wait for the old one's lock, not take it for a running server.
 case "$CODE" in 503|000) ;; *) fail "a request to a server whose store is gone: HTTP $CODE $OUT";; esac
 start_server
-for i in $(seq 1 300); do kill -0 "$OLD_PID" 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 1 300); do kill -0 "$OLD_PID" 2>/dev/null || break; nap 0.1; done
 kill -0 "$OLD_PID" 2>/dev/null && fail "the server runs on with its store removed"
 wait "$OLD_PID"
 has "$(cat "$LOG")" "removed or replaced"
@@ -248,7 +248,7 @@ ok "a server whose stratus.db is removed stops, and one started at once serves t
 # `controller stop` (the old name) stops the server by its lock.
 run 0 "$STRATUS" controller stop
 has "$OUT" "stopped"
-for i in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+for i in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; nap 0.1; done
 kill -0 "$SERVER_PID" 2>/dev/null && fail "controller stop left the server running"
 wait "$SERVER_PID"; rc=$?
 [ "$rc" = 0 ] || fail "the server exited $rc after controller stop"

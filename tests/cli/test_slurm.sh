@@ -157,7 +157,7 @@ slurm_state() {
 # until_slurm_state CLUSTER ATTEMPT STATE: wait (60 s at most) for it.
 until_slurm_state() {
   local i
-  for i in $(seq 1 600); do [ "$(slurm_state "$1" "$2")" = "$3" ] && return 0; sleep 0.1; done
+  for i in $(seq 1 600); do [ "$(slurm_state "$1" "$2")" = "$3" ] && return 0; nap 0.1; done
   fail "attempt $2 not $3 on $1 after 60 s: $(SLURM_CONF="$SLURM_DIR/$1/slurm.conf" squeue -h -t all -o '%i %j %T')"
 }
 until_slurm_state azure-eastus "$qatt" PENDING
@@ -397,7 +397,7 @@ SKEY=$(tail -n 1 <<<"$OUT")
 end=$((SECONDS + 90)) # (each look runs the CLI and python: bound by time, not by looks)
 while [ "$SECONDS" -lt "$end" ]; do
   [ "$(svc_json "[r['state'] for r in j['replicas']] == ['READY']" 2>/dev/null)" = True ] && break
-  sleep 0.2
+  nap 0.2
 done
 [ "$(svc_json "[r['state'] for r in j['replicas']] == ['READY']")" = True ] ||
   fail "the Slurm replica must be READY within 90 s: $("$STRATUS" serve status slurmsvc)"
@@ -426,7 +426,7 @@ end=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$end" ]; do
   [ "$(svc_json "j['state']" 2>/dev/null)" = DOWN ] &&
     case $(slurm_state azure-eastus "$ratt") in RUNNING|PENDING|COMPLETING|"") false ;; esac && break
-  sleep 0.2
+  nap 0.2
 done
 [ "$(svc_json "j['state']")" = DOWN ] || fail "serve down: $("$STRATUS" serve status slurmsvc)"
 case $(slurm_state azure-eastus "$ratt") in

@@ -62,7 +62,7 @@ kill -0 "$pid" || fail "a controller must run here"
 rm -f "$STRATUS_HOME"/stratus.db*
 id=$(launch_detached "$TMP/train.yaml")
 [ "$id" = 1 ] || fail "a new database numbers jobs from 1 again, got $id"
-for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; nap 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "the controller of a deleted store must stop"
 wait_state 1 SUCCEEDED 60
 ok "a database deleted under a running controller: it stops, the new store's job runs"

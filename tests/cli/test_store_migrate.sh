@@ -22,7 +22,7 @@ TABLES="jobs job_texts attempts nodes events checkpoints requests blocks tokens 
 counts() { local t; for t in $TABLES; do printf '%s=%s ' "$t" "$($1 "SELECT count(*) FROM $t")"; done; }
 stop_server() {
   run 0 "$STRATUS" controller stop
-  for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; nap 0.1; done
   kill -0 "$SERVER_PID" 2>/dev/null && fail "the server did not stop"
 }
 
