@@ -16,7 +16,7 @@
 
 static const char serve_usage[] =
     "usage: stratus serve up FILE [--open]\n"
-    "       stratus serve status [NAME] [--json]\n"
+    "       stratus serve status [NAME] [--all] [--json]\n"
     "       stratus serve update NAME FILE\n"
     "       stratus serve logs NAME [--replica ID] [--follow]\n"
     "       stratus serve endpoints NAME\n"
@@ -29,6 +29,7 @@ static const char serve_usage[] =
     "jobs the controller places, fails over and bills.  update rolls out a new\n"
     "spec (the old replicas serve until the new ones are ready); down drains and\n"
     "stops every replica.  Clients reach a service through `stratus router`.\n"
+    "status lists the services that are not DOWN (--all: those too).\n"
     "keys lists the endpoint's API keys (id, first characters, when made; --all\n"
     "adds revoked ones); --create makes one more and prints it once; --revoke\n"
     "ends one (routers refuse it at once).  Revoking the last key opens the\n"
@@ -147,34 +148,62 @@ static void print_service(const json_t *s)
 
 static int serve_status(int argc, char **argv)
 {
-    int json = argc > 1 && strcmp(argv[argc - 1], "--json") == 0, rc;
-    const char *name = argc - json >= 2 ? argv[1] : NULL;
-    json_t *r = NULL, *list;
+    const char *name = NULL;
+    int json = 0, all = 0, rc, i;
+    size_t k, down = 0;
+    json_t *r = NULL, *list, *svc;
     struct err e;
-    size_t i;
 
-    if (argc - json > 2) {
-        fputs(serve_usage, stderr);
-        return 2;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (argv[i][0] != '-' && name == NULL)
+            name = argv[i];
+        else {
+            fputs(serve_usage, stderr);
+            return 2;
+        }
     }
     err_clear(&e);
+    /* The list always asks for every service, so that it can say how many
+     * are DOWN when it shows only the others. */
     if (name != NULL)
         rc = svc_call("GET", name, "", NULL, &r);
-    else if ((rc = client_call("GET", "/v1/services", NULL, &r, &e)) != 0)
+    else if ((rc = client_call("GET", "/v1/services?all=1", NULL, &r, &e)) != 0)
         rc = cli_fail(&e);
     if (rc != 0)
         return rc;
+    if (name != NULL) {
+        if (json) {
+            json_dumpf(r, stdout, JSON_INDENT(2));
+            putchar('\n');
+        } else {
+            print_service(r);
+        }
+        json_decref(r);
+        return 0;
+    }
+    list = json_object_get(r, "services");
+    for (k = json_array_size(list); k-- > 0;) {
+        svc = json_array_get(list, k);
+        if (strcmp(str_field(svc, "state"), "DOWN") != 0 || all)
+            continue;
+        json_array_remove(list, k);
+        down++;
+    }
     if (json) {
-        json_dumpf(name ? r : json_object_get(r, "services"), stdout, JSON_INDENT(2));
+        json_dumpf(list, stdout, JSON_INDENT(2));
         putchar('\n');
-    } else if (name) {
-        print_service(r);
     } else {
-        list = json_object_get(r, "services");
         if (json_array_size(list) == 0)
-            printf("no services (`stratus serve up FILE` starts one)\n");
-        for (i = 0; i < json_array_size(list); i++)
-            print_service(json_array_get(list, i));
+            printf("no services%s (`stratus serve up FILE` starts one)\n",
+                   down ? " that are not DOWN" : "");
+        for (k = 0; k < json_array_size(list); k++)
+            print_service(json_array_get(list, k));
+        if (down)
+            printf("(%zu DOWN: `stratus serve status --all` lists them too)\n", down);
     }
     json_decref(r);
     return 0;

@@ -121,5 +121,14 @@ is_down() { [ "$(status_json "j['state']")" = DOWN ]; }
 poll 60 is_down
 [ "$(status_json "j['state']")" = DOWN ] || fail "serve down: $("$STRATUS" serve status chat)"
 run 0 "$STRATUS" serve status
-has "$OUT" "no services"
-ok "serve down: every replica stops, the service is DOWN"
+has "$OUT" "no services that are not DOWN"
+has "$OUT" "(1 DOWN: \`stratus serve status --all\` lists them too)"
+run 0 "$STRATUS" serve status --all
+has "$OUT" "chat"
+has "$OUT" "DOWN"
+run 0 "$STRATUS" serve status --json
+[ "$OUT" = "[]" ] || fail "serve status --json lists a DOWN service: $OUT"
+run 0 "$STRATUS" serve status --all --json
+[ "$(json "[s['name'] + ' ' + s['state'] for s in j]")" = "['chat DOWN']" ] || fail "serve status --all --json: $OUT"
+run 2 "$STRATUS" serve status chat other
+ok "serve down: every replica stops, the service is DOWN; the list says so and --all shows it"
