@@ -187,6 +187,7 @@ struct sched {
     double fs_at;               /* when fair-share usage was last brought up to date */
     int usage_known;            /* fair-share usage was read from the store's history */
     uint64_t quota_trans;       /* transitions at the last refresh of the teams' figures */
+    unsigned quota_gen;         /* org_gen at that refresh */
     int spend_month;            /* yyyymm the budgets' spend is of; 0 = to count */
     char quota_why[320];        /* place_one: the first quota that refused */
     struct sjob *quota_victim;  /* place_one: borrowed work to reclaim */

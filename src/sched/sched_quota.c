@@ -365,6 +365,7 @@ int sched_quota_refresh(struct sched *s, struct err *e)
             s->ts[t].fs_gpus += (double)n;
     }
     s->quota_trans = s->transitions;
+    s->quota_gen = s->org_gen;
     return 0;
 }
 
@@ -621,8 +622,10 @@ int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
 
     if (s->org == NULL || (t = org_team(s->org, name)) == NULL)
         return -1;
-    /* the figures stand until the clock moves or a job changes state */
-    if ((s->fs_at != s->now || s->quota_trans != s->transitions) &&
+    /* the figures stand until the clock moves, a job changes state or the
+     * teams change (a new document starts every team's figures at 0) */
+    if ((s->fs_at != s->now || s->quota_trans != s->transitions ||
+         s->quota_gen != s->org_gen) &&
         sched_quota_refresh(s, &e) != 0)
         log_warn("team usage: %s", e.msg);
     ix = (size_t)(t - s->org->teams);

@@ -9,6 +9,7 @@
  * The world is the sched fixture: 4 nodes of 8 H100 in gcp/us-central1,
  * gcp/europe-west4 and azure/eastus each.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -337,6 +338,38 @@ static void test_spend_without_budget(void **state)
     org_free(g);
 }
 
+/* A new document (`team set-quota`) is reflected at once, before the clock
+ * moves: the running job counts against the new quota, and the teams'
+ * fair-share factors are figured (before, both read 0 until a step at a
+ * later time). */
+static void test_usage_after_new_org(void **state)
+{
+    struct st *w = *state;
+    struct org *g1 = org_of("{\"teams\":[{\"name\":\"a\"},{\"name\":\"b\"}]}");
+    struct org *g2 = org_of("{\"teams\":[{\"name\":\"a\",\"quota\":[{\"accelerator\":"
+                            "\"H100\",\"gpus\":16}]},{\"name\":\"b\"}]}");
+    long used[4] = {-1, -1, -1, -1};
+    double spend = -1, factor = 0;
+    int64_t j;
+
+    one_node_world(w);
+    sched_set_org(w->s, g1);
+    j = submit(w, "a", 4, 0);
+    st_run_to(w, ST_T0 + HOUR);
+    assert_int_equal(st_job_state(w, j), JOB_RUNNING);
+    /* the figures of now, as a step leaves them */
+    assert_int_equal(sched_team_usage(w->s, "a", used, 4, &spend, &factor), 0);
+    sched_set_org(w->s, g2);
+    assert_int_equal(sched_team_usage(w->s, "a", used, 4, &spend, &factor), 0);
+    assert_int_equal(used[0], 8);
+    assert_true(factor > 0 && factor <= 1); /* a factor, not the 0 of no figures */
+    assert_int_equal(sched_team_usage(w->s, "b", used, 4, &spend, &factor), 0);
+    assert_true(fabs(factor - 1.0) < 1e-9); /* b has used nothing */
+    st_free(w);
+    org_free(g1);
+    org_free(g2);
+}
+
 /* The document's errors name the place. */
 static void test_org_errors(void **state)
 {
@@ -408,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hard_budget_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spend_without_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_never_enough, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_after_new_org, setup, teardown),
         cmocka_unit_test(test_org_errors),
         cmocka_unit_test(test_org_round_trip),
     };
