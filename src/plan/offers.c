@@ -154,26 +154,67 @@ static void print_price(FILE *fp, double v)
         fprintf(fp, " %10.2f", v);
 }
 
+static void offer_loc(char *loc, size_t n, const struct offer *of)
+{
+    snprintf(loc, n, "%s%s%s", of->region, *of->zone ? "/" : "", of->zone);
+}
+
+static void offer_acc(char *acc, size_t n, const struct offer *of)
+{
+    if (*of->accelerator == '\0') /* a CPU offer */
+        snprintf(acc, n, "-");
+    else
+        catalog_shape(acc, n, of->accelerator, of->acc_count, of->acc_part);
+}
+
+static int widest(int w, const char *s)
+{
+    int n = (int)strlen(s);
+
+    return n > w ? n : w;
+}
+
+/* Memory as the catalog has it: 0.5G stays 0.5G, not 0G. */
+static void print_gib(FILE *fp, int width, double gib)
+{
+    if (gib > 0 && gib < 10 && gib != (double)(long)gib)
+        fprintf(fp, " %*.1fG", width - 1, gib);
+    else
+        fprintf(fp, " %*.0fG", width - 1, gib);
+}
+
 void offers_print(FILE *fp, const struct offers_query *q, const struct offer *const *rows,
                   size_t shown, size_t total)
 {
+    /* the text columns are as wide as the rows shown need (Nebius and OCI
+     * names are long), never narrower than the usual ones */
+    int wc = 5, wl = 28, wi = 24, wa = 12, wf = 10;
+    char loc[128], acc[64];
     size_t i;
 
-    fprintf(fp, "%-5s %-28s %-24s %-12s %6s %5s %7s %-10s %10s %10s %9s\n", "CLOUD",
-            "REGION/ZONE", "INSTANCE", "ACCELERATOR", "VRAM", "VCPU", "MEM", "FABRIC",
-            "$/H", "SPOT $/H", "$/ACC-H");
+    for (i = 0; i < shown; i++) {
+        offer_loc(loc, sizeof(loc), rows[i]);
+        offer_acc(acc, sizeof(acc), rows[i]);
+        wc = widest(wc, rows[i]->cloud);
+        wl = widest(wl, loc);
+        wi = widest(wi, rows[i]->instance_type);
+        wa = widest(wa, acc);
+        wf = widest(wf, rows[i]->interconnect);
+    }
+    fprintf(fp, "%-*s %-*s %-*s %-*s %6s %5s %7s %-*s %10s %10s %9s\n", wc, "CLOUD", wl,
+            "REGION/ZONE", wi, "INSTANCE", wa, "ACCELERATOR", "VRAM", "VCPU", "MEM", wf,
+            "FABRIC", "$/H", "SPOT $/H", "$/ACC-H");
     for (i = 0; i < shown; i++) {
         const struct offer *of = rows[i];
-        char loc[128], acc[64];
 
-        snprintf(loc, sizeof(loc), "%s%s%s", of->region, *of->zone ? "/" : "", of->zone);
-        if (*of->accelerator == '\0') /* a CPU offer */
-            snprintf(acc, sizeof(acc), "-");
-        else
-            catalog_shape(acc, sizeof(acc), of->accelerator, of->acc_count, of->acc_part);
-        fprintf(fp, "%-5s %-28s %-24s %-12s %5.0fG %5.0f %6.0fG %-10s", of->cloud, loc,
-                of->instance_type, acc, of->acc_mem_gib, of->vcpus, of->memory_gib,
-                of->interconnect);
+        offer_loc(loc, sizeof(loc), of);
+        offer_acc(acc, sizeof(acc), of);
+        fprintf(fp, "%-*s %-*s %-*s %-*s", wc, of->cloud, wl, loc, wi, of->instance_type, wa,
+                acc);
+        print_gib(fp, 6, of->acc_mem_gib);
+        fprintf(fp, " %5.0f", of->vcpus);
+        print_gib(fp, 7, of->memory_gib);
+        fprintf(fp, " %-*s", wf, of->interconnect);
         print_price(fp, of->price);
         print_price(fp, of->spot_price);
         if (*of->accelerator == '\0') /* a CPU offer: no accelerator-hour */

@@ -28,6 +28,14 @@ run 2 "$STRATUS" offers --catalog "$MINI" --limit x
 run 2 "$STRATUS" offers --catalog /nonexistent
 has "$ERR" "/nonexistent/regions.csv: cannot open"
 ok "offers: bad options and a missing catalog are clear errors"
+# Nebius's long instance names widen their column; 0.5 GiB of memory is not 0G
+run 0 "$STRATUS" offers --offline --cloud nebius --limit 0
+[ "$(awk '{ print length($0) }' <<<"$OUT" | sed '$d' | sort -u | wc -l)" = 1 ] ||
+  fail "the offers table is not in line: $OUT"
+has "$OUT" "gpu-h100-sxm_8gpu-128vcpu-1600gb H100:8 "
+run 0 "$STRATUS" offers --offline --cloud azure --limit 1
+has "$OUT" "   0.5G "
+ok "offers: columns as wide as the longest name shown; fractional memory kept"
 
 # --- plan on the fixture catalog: exact numbers ---
 cat >"$TMP/gang.yaml" <<'YAML'
