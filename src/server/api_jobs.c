@@ -603,6 +603,12 @@ int api_log_path(struct srv *s, int64_t job, int node, char *buf, size_t n, stru
 
     if (rc == 0 && na == 0)
         rc = err_set(e, ST_ENOTFOUND, "job %lld has not been launched yet", (long long)job);
+    if (rc == 0 && a[na - 1].nodes == 1 && node > 0)
+        rc = err_set(e, ST_ENOTFOUND, "job %lld runs on 1 node: no node %d (--node 0)",
+                     (long long)job, node);
+    else if (rc == 0 && a[na - 1].nodes > 1 && node >= a[na - 1].nodes)
+        rc = err_set(e, ST_ENOTFOUND, "job %lld runs on %d nodes: no node %d (--node 0 to %d)",
+                     (long long)job, a[na - 1].nodes, node, a[na - 1].nodes - 1);
     if (rc == 0 && (s->drv.ops == NULL ||
                     driver_log_path(&s->drv, a[na - 1].id, node, buf, n) != 0))
         rc = err_set(e, ST_ENOTFOUND, "no log for job %lld node %d", (long long)job, node);

@@ -33,6 +33,8 @@ id=$(sed -n 's/^job \([0-9]*\) submitted$/\1/p' <<<"$OUT")
 [ "$(job_field "$id" 'j["state"]')" = SUCCEEDED ] || fail "hello not SUCCEEDED"
 run 0 "$STRATUS" logs "$id"
 has "$OUT" "hello from oci/us-ashburn-1 rank 0 of 1"
+run 1 "$STRATUS" logs "$id" --node 5
+has "$ERR" "job $id runs on 1 node: no node 5 (--node 0)"
 [ "$(job_field "$id" 'j["cost"] > 0')" = True ] || fail "a job that ran must cost something"
 ok "launch: a job is placed on the cheapest offer, runs, logs and is billed"
 
