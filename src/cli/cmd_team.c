@@ -104,14 +104,15 @@ static int team_ls(int argc, char **argv)
 {
     int json = argc == 2 && strcmp(argv[1], "--json") == 0;
     json_t *r = NULL, *teams;
+    int rc;
     size_t i;
 
     if (argc > 1 && !json) {
         fputs(team_usage, stderr);
         return 2;
     }
-    if (call("GET", xstrdup("/v1/teams"), NULL, &r) != 0)
-        return 1;
+    if ((rc = call("GET", xstrdup("/v1/teams"), NULL, &r)) != 0)
+        return rc;
     teams = json_object_get(r, "teams");
     if (json) {
         json_dumpf(teams, stdout, JSON_INDENT(2));
@@ -129,13 +130,14 @@ static int team_show(int argc, char **argv)
 {
     int json = argc == 3 && strcmp(argv[2], "--json") == 0;
     json_t *r = NULL;
+    int rc;
 
     if (argc < 2 || (argc > 2 && !json)) {
         fputs(team_usage, stderr);
         return 2;
     }
-    if (call("GET", team_path(argv[1], NULL), NULL, &r) != 0)
-        return 1;
+    if ((rc = call("GET", team_path(argv[1], NULL), NULL, &r)) != 0)
+        return rc;
     if (json) {
         json_dumpf(r, stdout, JSON_INDENT(2));
         putchar('\n');
@@ -202,7 +204,7 @@ static int team_put(int argc, char **argv, int create)
     json_t *body = json_object(), *quota = NULL, *cur = NULL, *r = NULL;
     const char *team, *limit = NULL;
     double budget = -1, w;
-    int ch, quota_set = 0;
+    int ch, quota_set = 0, rc;
 
     if (argc < 2 || argv[1][0] == '-') {
         fputs(team_usage, stderr);
@@ -211,9 +213,9 @@ static int team_put(int argc, char **argv, int create)
     }
     team = argv[1];
     if (!create) {
-        if (call("GET", team_path(team, NULL), NULL, &cur) != 0) {
+        if ((rc = call("GET", team_path(team, NULL), NULL, &cur)) != 0) {
             json_decref(body);
-            return 1;
+            return rc;
         }
         quota = json_deep_copy(json_object_get(cur, "quota"));
         if (!json_is_array(quota)) {
@@ -292,8 +294,8 @@ static int team_put(int argc, char **argv, int create)
     }
     json_decref(quota);
     json_decref(cur);
-    if (call("PUT", team_path(team, NULL), body, &r) != 0)
-        return 1;
+    if ((rc = call("PUT", team_path(team, NULL), body, &r)) != 0)
+        return rc;
     print_team(r);
     json_decref(r);
     return 0;
@@ -311,6 +313,7 @@ static int team_member(int argc, char **argv, int add)
                                           {NULL, 0, NULL, 0}};
     const char *role = "member";
     json_t *r = NULL;
+    int rc;
     int ch;
 
     optind = 3;
@@ -330,9 +333,9 @@ static int team_member(int argc, char **argv, int add)
         fprintf(stderr, "stratus: --role takes viewer, member or admin, not '%s'\n", role);
         return 2;
     }
-    if (call(add ? "PUT" : "DELETE", team_path(argv[1], argv[2]),
-             add ? json_pack("{s:s}", "role", role) : NULL, &r) != 0)
-        return 1;
+    if ((rc = call(add ? "PUT" : "DELETE", team_path(argv[1], argv[2]),
+             add ? json_pack("{s:s}", "role", role) : NULL, &r)) != 0)
+        return rc;
     if (add)
         printf("%s is %s of team %s\n", argv[2], role, argv[1]);
     else
@@ -344,13 +347,14 @@ static int team_member(int argc, char **argv, int add)
 static int team_rm(int argc, char **argv)
 {
     json_t *r = NULL;
+    int rc;
 
     if (argc != 2) {
         fputs(team_usage, stderr);
         return 2;
     }
-    if (call("DELETE", team_path(argv[1], NULL), NULL, &r) != 0)
-        return 1;
+    if ((rc = call("DELETE", team_path(argv[1], NULL), NULL, &r)) != 0)
+        return rc;
     printf("team %s removed (its jobs keep their team's name)\n", argv[1]);
     json_decref(r);
     return 0;
@@ -393,14 +397,15 @@ static int run_whoami(int argc, char **argv)
 {
     int json = argc == 2 && strcmp(argv[1], "--json") == 0;
     json_t *r = NULL, *v;
+    int rc;
     const char *team;
 
     if (argc > 1 && !json) {
         fputs(whoami_usage, stderr);
         return 2;
     }
-    if (call("GET", xstrdup("/v1/whoami"), NULL, &r) != 0)
-        return 1;
+    if ((rc = call("GET", xstrdup("/v1/whoami"), NULL, &r)) != 0)
+        return rc;
     if (json) {
         json_dumpf(r, stdout, JSON_INDENT(2));
         putchar('\n');

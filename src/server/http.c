@@ -6,7 +6,9 @@
  *
  * Who is calling is decided here, per request, before any handler runs:
  *   - on the UNIX socket (owner-only file in the home), the peer's uid from
- *     SO_PEERCRED must be ours: it is the admin "owner"; another uid is 403;
+ *     SO_PEERCRED must be ours: it is the admin "owner"; another uid is 403.
+ *     The owner may act as a token's user instead by sending the token
+ *     (STRATUS_TOKEN on the home's socket), checked as on TCP;
  *   - on TCP, "Authorization: Bearer <token>" is checked with
  *     auth_token_verify; a token that does not verify is 401 here, none at
  *     all leaves the caller unauthenticated (AUTH_NONE) and the route table
@@ -433,10 +435,38 @@ static const char *method_name(enum evhttp_cmd_type c);
 
 /* ---- who is calling ---- */
 
-/* The UNIX socket: its owner (our uid) is the admin "owner". */
-static int identify_unix(struct evhttp_request *req, struct auth_principal *who,
-                         struct api_resp *rp)
+/* "Authorization: Bearer <token>" (h, the header's value): the token's
+ * user, or 401. */
+static int identify_bearer(struct srv *s, const char *h, struct auth_principal *who,
+                           struct api_resp *rp)
 {
+    struct err e;
+
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        resp_err(rp, 401, ST_EINVAL, "the Authorization header must be 'Bearer <token>'");
+        return -1;
+    }
+    for (h += 7; *h == ' '; h++)
+        ;
+    err_clear(&e);
+    if (auth_token_verify(s->st, s->secret, h, who, &e) == 0)
+        return 0;
+    if (e.code == ST_ENOTFOUND) /* never e.msg: it could quote what was sent */
+        resp_err(rp, 401, ST_EINVAL, "the token is not valid (unknown, malformed or revoked); "
+                 "an admin makes a new one with `stratus token create`");
+    else
+        resp_err(rp, 500, ST_EINTERNAL, "cannot check the token (see the server's log)");
+    if (e.code != ST_ENOTFOUND)
+        log_error("checking a token: %s", err_name(e.code));
+    return -1;
+}
+
+/* The UNIX socket: its owner (our uid) is the admin "owner", or the user
+ * of the token it sends. */
+static int identify_unix(struct srv *s, struct evhttp_request *req,
+                         struct auth_principal *who, struct api_resp *rp)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     struct ucred cred;
@@ -454,6 +484,8 @@ static int identify_unix(struct evhttp_request *req, struct auth_principal *who,
         resp_err(rp, 403, ST_EINVAL, msg);
         return -1;
     }
+    if (h != NULL)
+        return identify_bearer(s, h, who, rp);
     who->role = AUTH_ADMIN;
     who->token_id = 0;
     snprintf(who->name, sizeof(who->name), "owner");
@@ -500,24 +532,9 @@ static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_p
         identify_cookie(s, req, who, session);
         return 0;
     }
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        resp_err(rp, 401, ST_EINVAL, "the Authorization header must be 'Bearer <token>'");
-        return -1;
-    }
-    for (h += 7; *h == ' '; h++)
-        ;
-    err_clear(&e);
-    if (auth_token_verify(s->st, s->secret, h, who, &e) == 0)
-        return 0;
-    if (e.code == ST_ENOTFOUND) /* never e.msg: it could quote what was sent */
-        resp_err(rp, 401, ST_EINVAL, "the token is not valid (unknown, malformed or revoked); "
-                 "an admin makes a new one with `stratus token create`");
-    else
-        resp_err(rp, 500, ST_EINTERNAL, "cannot check the token (see the server's log)");
-    if (e.code != ST_ENOTFOUND)
-        log_error("checking a token: %s", err_name(e.code));
-    return -1;
+    return identify_bearer(s, h, who, rp);
 }
+
 
 /* ---- forwarding to the leader (docs/ha.md) ----
  *
@@ -831,7 +848,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         srv_stop_store_gone(s);
         rc = -1;
     } else if (l->conf->kind == SRV_LISTEN_UNIX) {
-        rc = identify_unix(req, &who, &rp);
+        rc = identify_unix(s, req, &who, &rp);
     } else {
         rc = identify_tcp(s, req, &who, session, &rp);
     }

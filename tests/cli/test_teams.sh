@@ -64,6 +64,16 @@ run 0 as "$A" team ls
 has "$OUT" "team research"
 hasnt "$OUT" "team product"
 ok "teams, members and users' tokens; whoami and team ls show a user its own teams only"
+# the socket's owner acts as a token's user when it sends the token
+run 0 env STRATUS_TOKEN="$B" "$STRATUS" whoami
+has "$OUT" "user bob"
+hasnt "$OUT" "research"
+run 2 env STRATUS_TOKEN="$B" "$STRATUS" team create nope
+run 2 env STRATUS_TOKEN=not-a-token "$STRATUS" whoami
+has "$ERR" "the token is not valid"
+run 0 "$STRATUS" whoami
+has "$OUT" "owner"
+ok "on the home's socket STRATUS_TOKEN acts as its user (a bad one is refused); without one, the owner"
 
 # a user's admin token is admin in its team only
 fails as "$A" token list
