@@ -61,16 +61,30 @@ fi
 if [ "$fuzz_seconds" -gt 0 ]; then
   echo "== fuzzers, ${fuzz_seconds}s each"
   if CC=clang build build-fuzz -DSTRATUS_FUZZ=ON -DSTRATUS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; then
+    # As many fuzzers at once as there are cores (each is one process), their
+    # results said in name order once all have run.
+    fz=$(mktemp -d)
     for f in build-fuzz/fuzz_*; do
-      name=$(basename "$f"); corpus=$(mktemp -d)
-      cp -r "fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
-      if "$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 "$corpus" >"$corpus.log" 2>&1; then
-        echo "[fuzz] $name: $(grep -o 'Done [0-9]* runs' "$corpus.log" | tail -1)"; passed=$((passed + 1))
-      else
-        echo "[fuzz] $name FAILED:"; tail -40 "$corpus.log"; failed=$((failed + 1))
-      fi
-      rm -rf "$corpus" "$corpus.log"
+      name=$(basename "$f")
+      while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+      (
+        corpus=$(mktemp -d)
+        cp -r "fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
+        "$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 "$corpus" >"$fz/$name.log" 2>&1
+        echo $? >"$fz/$name.rc"
+        rm -rf "$corpus"
+      ) &
     done
+    wait
+    for f in build-fuzz/fuzz_*; do
+      name=$(basename "$f")
+      if [ "$(cat "$fz/$name.rc" 2>/dev/null)" = 0 ]; then
+        echo "[fuzz] $name: $(grep -o 'Done [0-9]* runs' "$fz/$name.log" | tail -1)"; passed=$((passed + 1))
+      else
+        echo "[fuzz] $name FAILED:"; tail -40 "$fz/$name.log"; failed=$((failed + 1))
+      fi
+    done
+    rm -rf "$fz"
   else
     echo "fuzz build failed"; failed=$((failed + 1))
   fi

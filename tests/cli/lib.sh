@@ -18,18 +18,18 @@ mkfifo "$TMP/.tick"
 nap() { read -r -t "$1" _ <>"$TMP/.tick"; true; }
 
 # poll SECONDS CMD...: run CMD until it succeeds, first after 0.05 s and then
-# less often (after a second, once a second), for SECONDS of wall time times
-# $POLL_SLACK (default 4: eight tests share two cores under ctest -j8).
-# Returns 1 if CMD never succeeded.  A look that runs the CLI and python
-# costs about 0.15 s of CPU under ASan: a wait that looked ten times a
-# second took a core of its own, and made every other test slower.
+# less often (after a third of a second, twice a second), for SECONDS of wall
+# time times $POLL_SLACK (default 4: eight tests share two cores under ctest
+# -j8).  Returns 1 if CMD never succeeded.  A look that runs the CLI and
+# python costs about 0.15 s of CPU under ASan: a wait that looked ten times
+# a second took a core of its own, and made every other test slower.
 poll() {
   local limit=$(( $1 * ${POLL_SLACK:-4} )) d=0.05 start=$SECONDS; shift
   while :; do
     "$@" && return 0
     [ $((SECONDS - start)) -lt "$limit" ] || return 1
     nap "$d"
-    case $d in 0.05) d=0.1;; 0.1) d=0.2;; 0.2) d=0.5;; *) d=1;; esac
+    case $d in 0.05) d=0.1;; 0.1) d=0.2;; *) d=0.5;; esac
   done
 }
 

@@ -181,7 +181,7 @@ for p in $pids; do wait_for bash -c "! kill -0 $p 2>/dev/null"; done
 ok "cancel: the Slurm job is CANCELLED and its processes are gone"
 
 # --- a node lost mid-job: resume on the other cluster from the checkpoint ---
-spec ckpt 2 "$TRAINER --steps 150 --ckpt-every 10 --step-time 0.04" \
+spec ckpt 2 "$TRAINER --steps 400 --ckpt-every 10 --step-time 0.04" \
   'stratus: {checkpoint: {interval: 1s, restore: 1s}, recovery: {strategy: eager-next-region, max_restarts: 3}}'
 id=$(launch_detached "$TMP/ckpt.yaml")
 ckpt="$(state_dir)/checkpoints/job-$id/att-1"
@@ -199,8 +199,8 @@ done
 wait_state "$id" SUCCEEDED 60
 [ "$(where "$id")" = azure ] || fail "the job must resume on azure: $(sql "select n, cloud, end_reason from attempts where job_id=$id")"
 final="$(state_dir)/checkpoints/job-$id/att-$(job_field "$id" 'j["attempts"]')"
-[ "$(cat "$final/step")" = 150 ] || fail "the trainer must finish at step 150: $(cat "$final/step")"
-computed=$(wc -l <"$final/ledger"); redone=$((computed - 150))
+[ "$(cat "$final/step")" = 400 ] || fail "the trainer must finish at step 400: $(cat "$final/step")"
+computed=$(wc -l <"$final/ledger"); redone=$((computed - 400))
 [ "$redone" -ge 0 ] && [ "$redone" -le 10 ] || fail "redone $redone steps; at most one checkpoint interval (10) may be lost"
 run 0 "$STRATUS" events "$id"
 has "$OUT" "RUNNING -> RECOVERING: preempted on oci/us-ashburn-1"; has "$OUT" "lost a node"
