@@ -334,7 +334,7 @@ static int team_member(int argc, char **argv, int add)
         return 2;
     }
     if ((rc = call(add ? "PUT" : "DELETE", team_path(argv[1], argv[2]),
-             add ? json_pack("{s:s}", "role", role) : NULL, &r)) != 0)
+                   add ? json_pack("{s:s}", "role", role) : NULL, &r)) != 0)
         return rc;
     if (add)
         printf("%s is %s of team %s\n", argv[2], role, argv[1]);

@@ -209,8 +209,8 @@ void offers_print(FILE *fp, const struct offers_query *q, const struct offer *co
 
         offer_loc(loc, sizeof(loc), of);
         offer_acc(acc, sizeof(acc), of);
-        fprintf(fp, "%-*s %-*s %-*s %-*s", wc, of->cloud, wl, loc, wi, of->instance_type, wa,
-                acc);
+        fprintf(fp, "%-*s %-*s %-*s %-*s", wc, of->cloud, wl, loc, wi, of->instance_type,
+                wa, acc);
         print_gib(fp, 6, of->acc_mem_gib);
         fprintf(fp, " %5.0f", of->vcpus);
         print_gib(fp, 7, of->memory_gib);

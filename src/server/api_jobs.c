@@ -607,7 +607,8 @@ int api_log_path(struct srv *s, int64_t job, int node, char *buf, size_t n, stru
         rc = err_set(e, ST_ENOTFOUND, "job %lld runs on 1 node: no node %d (--node 0)",
                      (long long)job, node);
     else if (rc == 0 && a[na - 1].nodes > 1 && node >= a[na - 1].nodes)
-        rc = err_set(e, ST_ENOTFOUND, "job %lld runs on %d nodes: no node %d (--node 0 to %d)",
+        rc = err_set(e, ST_ENOTFOUND,
+                     "job %lld runs on %d nodes: no node %d (--node 0 to %d)",
                      (long long)job, a[na - 1].nodes, node, a[na - 1].nodes - 1);
     if (rc == 0 && (s->drv.ops == NULL ||
                     driver_log_path(&s->drv, a[na - 1].id, node, buf, n) != 0))

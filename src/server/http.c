@@ -452,7 +452,8 @@ static int identify_bearer(struct srv *s, const char *h, struct auth_principal *
     if (auth_token_verify(s->st, s->secret, h, who, &e) == 0)
         return 0;
     if (e.code == ST_ENOTFOUND) /* never e.msg: it could quote what was sent */
-        resp_err(rp, 401, ST_EINVAL, "the token is not valid (unknown, malformed or revoked); "
+        resp_err(rp, 401, ST_EINVAL,
+                 "the token is not valid (unknown, malformed or revoked); "
                  "an admin makes a new one with `stratus token create`");
     else
         resp_err(rp, 500, ST_EINTERNAL, "cannot check the token (see the server's log)");
@@ -466,7 +467,8 @@ static int identify_bearer(struct srv *s, const char *h, struct auth_principal *
 static int identify_unix(struct srv *s, struct evhttp_request *req,
                          struct auth_principal *who, struct api_resp *rp)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *h =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     struct ucred cred;
@@ -534,7 +536,6 @@ static int identify_tcp(struct srv *s, struct evhttp_request *req, struct auth_p
     }
     return identify_bearer(s, h, who, rp);
 }
-
 
 /* ---- forwarding to the leader (docs/ha.md) ----
  *
