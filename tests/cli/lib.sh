@@ -147,7 +147,7 @@ job_field() {
 # wait_state JOB STATE [SECONDS]: wait until the job is in STATE.
 # (SECONDS as for poll)
 _job_is() {
-  _state=$("$STRATUS" status "$1" --json 2>/dev/null | sed -n 's/^  "state": "\([A-Z_]*\)",*$/\1/p' | head -n 1)
+  _state=$(job_field "$1" 'j["state"]' 2>/dev/null)
   [ "$_state" = "$2" ] && return 0
   case "$_state" in SUCCEEDED|FAILED|CANCELLED) fail "job $1 ended $_state, expected $2; $("$STRATUS" events "$1")";; esac
   return 1
