@@ -45,6 +45,7 @@
  */
 #include "rows.h"
 #include "store_int.h"
+#include "../util/clock.h"
 #include "../util/xmem.h"
 
 #include <inttypes.h>
@@ -392,6 +393,8 @@ struct pg {
     int64_t fence_epoch;
     PGconn *listen;  /* LISTEN's own connection; NULL until store_listen */
     int lease_ready; /* the lease's table and fence function are there */
+    char *keep_sql;  /* renews the lease this handle holds; NULL = none held */
+    double kept_at;  /* clock_mono() of the last take or renewal */
     int idle_ms;     /* idle_in_transaction_session_timeout once fenced; 0 = off */
 };
 
@@ -994,11 +997,15 @@ static int pg_connect(struct pg *p, const char *uri, struct err *e)
 /* Before a statement: a connection that was lost (PostgreSQL restarted, a
  * network cut) is made again, with its session, when no transaction was
  * open on it; inside one, the transaction is lost (pg_tx_lost says so). */
+static void pg_lease_keep(struct pg *p);
+
 static int pg_ready(struct pg *p, const char *op, struct err *e)
 {
     char msg[512];
     size_t n;
 
+    if (PQstatus(p->conn) == CONNECTION_OK && !p->st->in_tx && !p->tx_open)
+        pg_lease_keep(p);
     if (PQstatus(p->conn) == CONNECTION_OK || p->st->in_tx || p->tx_open)
         return pg_tx_lost(p, op, e);
     PQreset(p->conn);
@@ -1206,6 +1213,7 @@ static void pg_close(struct store *st)
         PQfinish(p->listen);
     free(p->uri);
     free(p->fence_sql);
+    free(p->keep_sql);
     memset(p, 0, sizeof(*p));
 }
 
@@ -2168,6 +2176,45 @@ static void pg_fence(struct pg *p, const char *holder, int64_t epoch, double ttl
     PQfreemem(lit);
     p->fence_epoch = epoch;
     p->idle_ms = (int)(ttl_s * 1000);
+    free(p->keep_sql);
+    p->keep_sql = NULL;
+    if (epoch >= 0) {
+        lit = PQescapeLiteral(p->conn, holder, strlen(holder));
+        BUG_ON(lit == NULL);
+        p->keep_sql = xasprintf("UPDATE " STORE_LEASE_TABLE " SET expires_at ="
+                                " clock_timestamp() + make_interval(secs => %.3f),"
+                                " renewed_at = clock_timestamp()"
+                                " WHERE id = 1 AND holder = %s AND epoch = %" PRId64,
+                                ttl_s, lit, epoch);
+        PQfreemem(lit);
+    }
+}
+
+/* The leader's lease kept alive by its own work: before a statement outside
+ * a transaction, once a quarter of the lease has passed since the last take
+ * or renewal, one UPDATE renews it (if this handle still holds it at its
+ * epoch; else it stops trying).  A leader busy resuming or stepping on a
+ * loaded machine thus keeps the lease it is using, where the server's timer
+ * (which waits for the step to end) would have let it lapse and handed it to
+ * a follower that would lapse it the same way, each term ending before its
+ * first write.  A leader that is paused or cut off sends no statement, so
+ * its lease lapses as before; the fence still guards every write. */
+static void pg_lease_keep(struct pg *p)
+{
+    double t0 = clock_mono();
+    PGresult *res;
+
+    if (p->keep_sql == NULL || t0 - p->kept_at < p->idle_ms / 4000.0 ||
+        PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+        return;
+    res = PQexec(p->conn, p->keep_sql);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0) {
+        p->kept_at = t0;
+    } else if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        free(p->keep_sql); /* another holds it now: the next take says so */
+        p->keep_sql = NULL;
+    }
+    PQclear(res); /* an error: the statement that follows meets it too */
 }
 
 /* The lease in res (PG_LEASE_COLS) into *out; all zero when res has no row.
@@ -2208,6 +2255,7 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
     char ttl[32], *wait;
     const char *vals[3] = {holder, url, ttl};
     PGresult *res = NULL;
+    double t0 = clock_mono();
     int rc = pg_lease_get(st, &now, e), tx = 0;
 
     /* Another's lease that has not lapsed: a plain read says so, without
@@ -2244,7 +2292,14 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
         *held = 0;
         return rc;
     }
-    if (*held && (now.epoch != p->fence_epoch || p->idle_ms != (int)(ttl_s * 1000))) {
+    if (*held) {
+        p->kept_at = t0;
+    } else {
+        free(p->keep_sql); /* another's: nothing of ours to keep */
+        p->keep_sql = NULL;
+    }
+    if (*held && (now.epoch != p->fence_epoch || p->idle_ms != (int)(ttl_s * 1000) ||
+                  p->keep_sql == NULL)) {
         pg_fence(p, holder, now.epoch, ttl_s);
         rc = pg_session(p, "taking the leader lease", e); /* the idle timeout */
     }

@@ -3473,6 +3473,53 @@ static void test_pg_lease_fence(void **state)
     store_close(b);
 }
 
+/* A leader at work keeps its lease: a statement of its handle outside a
+ * transaction, a quarter of the lease after the last renewal, renews it
+ * (a resume or a step that outlasts the lease on a loaded machine does not
+ * hand it over).  A handle that no longer holds it renews nothing. */
+static void test_pg_lease_kept_by_work(void **state)
+{
+    struct fixture *f = *state;
+    struct store *a = open_at(f->path), *b = open_at(f->path);
+    struct store_lease l;
+    struct store_job *v;
+    size_t n;
+    int held;
+
+    OK(store_lease_take(a, "a", "", 4, &held, &l, E));
+    assert_true(held);
+    do { /* b watches the lease run down past a quarter (1 s) */
+        OK(store_lease_get(b, &l, E));
+        if (l.expires_in >= 2.5)
+            usleep(20000);
+    } while (l.expires_in >= 2.5);
+    OK(store_job_list(a, 0, &v, &n, E)); /* a's work: it renews first */
+    store_jobs_free(v, n);
+    OK(store_lease_get(b, &l, E));
+    assert_string_equal(l.holder, "a");
+    assert_int_equal(l.epoch, 1);
+    assert_true(l.expires_in > 2.5);
+    assert_true(l.age < 1);
+
+    /* given up and taken by b: a's reads leave b's lease as it is */
+    OK(store_lease_drop(a, "a", E));
+    OK(store_lease_take(b, "b", "", 4, &held, &l, E));
+    assert_true(held);
+    assert_int_equal(l.epoch, 2);
+    do { /* watched by a (b's own reads would renew it) */
+        OK(store_lease_get(a, &l, E));
+        if (l.expires_in >= 2.5)
+            usleep(20000);
+    } while (l.expires_in >= 2.5);
+    OK(store_job_list(a, 0, &v, &n, E));
+    store_jobs_free(v, n);
+    OK(store_lease_get(a, &l, E));
+    assert_string_equal(l.holder, "b");
+    assert_true(l.expires_in < 2.5);
+    store_close(a);
+    store_close(b);
+}
+
 /* A take waits for a write of the old holder in progress (the lease's row
  * lock): the old epoch's commit comes first, then the new epoch starts. */
 static void test_pg_lease_orders_commits(void **state)
@@ -3694,6 +3741,7 @@ int main(void)
         P(test_pg_connection_lost),
         P(test_pg_versions),
         P(test_pg_lease_fence),
+        P(test_pg_lease_kept_by_work),
         P(test_pg_lease_orders_commits),
         P(test_pg_notify),
     };
