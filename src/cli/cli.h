@@ -89,6 +89,9 @@ void cli_print_event(FILE *fp, const struct store_event *ev);
 /* A time (epoch seconds, a JSON number) as lists show it, local:
  * "2026-12-03 14:05:09"; "-" when absent or 0.  Returns buf or "-". */
 const char *cli_when(const struct json_t *v, char *buf, size_t n);
+/* A --json answer on stdout: indented by 2, a newline after; flags adds
+ * jansson's (JSON_REAL_PRECISION for costs and prices). */
+void cli_print_json(const struct json_t *j, size_t flags);
 /* Each event of the API's array as a line; *after becomes the last one's
  * id.  0 or an exit status. */
 int cli_print_events(const struct json_t *events, int64_t *after);

@@ -296,3 +296,9 @@ const struct driver_ops *cli_driver_ops(struct err *e)
             "(unset it for local)", str_vis(shown, sizeof(shown), name), known);
     return NULL;
 }
+
+void cli_print_json(const json_t *j, size_t flags)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2) | flags);
+    putchar('\n');
+}

@@ -371,8 +371,7 @@ static int advise(const struct advise_args *a, const char *store_path, struct st
     } else if (a->json) {
         json_t *j = to_json(&u, c, n);
 
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(j, 0);
         json_decref(j);
         rc = 0;
     } else {

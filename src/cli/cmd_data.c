@@ -177,8 +177,7 @@ static int run_data(int argc, char **argv)
             return cli_fail(&e);
     }
     if (json) {
-        json_dumpf(json_object_get(r, "datasets"), stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(json_object_get(r, "datasets"), 0);
     } else {
         print_datasets(json_object_get(r, "datasets"));
     }

@@ -136,12 +136,6 @@ static const char server_note[] =
     "The state comes from the stratus server ($STRATUS_API, else the one of\n"
     "$STRATUS_HOME, started in the background when none runs).\n";
 
-static void print_json(const json_t *o)
-{
-    json_dumpf(o, stdout, JSON_INDENT(2));
-    putchar('\n');
-}
-
 /* ---- status and queue ---- */
 
 static const char *str_field(const json_t *o, const char *key)
@@ -389,7 +383,7 @@ static int list_jobs(int active_only, int json)
         return cli_fail(&e);
     }
     if (json)
-        print_json(jobs);
+        cli_print_json(jobs, 0);
     rc = json ? 0 : print_table(jobs);
     json_decref(r);
     return rc;
@@ -467,7 +461,7 @@ static int show_job(long long id, int json)
     if (rc != 0)
         return rc;
     if (json)
-        print_json(o);
+        cli_print_json(o, 0);
     else if (heads_group(o))
         rc = cli_print_group_bill(stdout, id);
     else
@@ -604,7 +598,7 @@ static int run_events(int argc, char **argv)
     all = json_array();
     rc = collect_events(id, all);
     if (rc == 0 && json)
-        print_json(all);
+        cli_print_json(all, 0);
     else if (rc == 0)
         rc = cli_print_events(all, &after);
     json_decref(all);
@@ -813,7 +807,7 @@ static int run_cost(int argc, char **argv)
         return cli_fail(&e);
     rc = 0;
     if (json)
-        print_json(r);
+        cli_print_json(r, 0);
     else
         rc = print_cost_rows(by, json_object_get(r, "rows"));
     if (!json && rc == 0 && month != NULL && strcmp(by, "team") == 0)

@@ -86,12 +86,6 @@ static int parse_offers_args(int argc, char **argv, struct offers_opts *o)
     return 0;
 }
 
-static void print_json(json_t *arr)
-{
-    json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-    putchar('\n');
-}
-
 /* From the files: the catalog of --catalog, or the bundled one. */
 static int offers_local(const struct offers_opts *o)
 {
@@ -114,7 +108,7 @@ static int offers_local(const struct offers_opts *o)
 
         for (i = 0; i < shown; i++)
             json_array_append_new(a, offers_json(rows[i]));
-        print_json(a);
+        cli_print_json(a, JSON_REAL_PRECISION(10));
         json_decref(a);
     } else {
         offers_print(stdout, &o->q, rows, shown, n);
@@ -171,7 +165,7 @@ static int offers_remote(const struct offers_opts *o)
     if (rc != 0)
         return cli_fail(&e);
     if (o->json)
-        print_json(json_object_get(reply, "offers"));
+        cli_print_json(json_object_get(reply, "offers"), JSON_REAL_PRECISION(10));
     else
         fputs(json_string_value(json_object_get(reply, "text")), stdout);
     rc = json_integer_value(json_object_get(reply, "total")) == 0 ? 1 : 0;

@@ -328,8 +328,7 @@ static int run_plan(int argc, char **argv)
     if (out) {
         json_t *one = json_array_size(out) == 1 ? json_array_get(out, 0) : out;
 
-        json_dumpf(one, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-        putchar('\n');
+        cli_print_json(one, JSON_REAL_PRECISION(12));
         json_decref(out);
     }
     if (done == 0) {

@@ -222,8 +222,7 @@ static int secret_ls(int argc, char **argv)
     if (rc != 0)
         return cli_fail(&e);
     if (o.json) {
-        json_dumpf(json_object_get(r, "secrets"), stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(json_object_get(r, "secrets"), 0);
     } else {
         print_secrets(json_object_get(r, "secrets"));
     }

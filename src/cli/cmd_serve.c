@@ -177,8 +177,7 @@ static int serve_status(int argc, char **argv)
         return rc;
     if (name != NULL) {
         if (json) {
-            json_dumpf(r, stdout, JSON_INDENT(2));
-            putchar('\n');
+            cli_print_json(r, 0);
         } else {
             print_service(r);
         }
@@ -194,8 +193,7 @@ static int serve_status(int argc, char **argv)
         down++;
     }
     if (json) {
-        json_dumpf(list, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(list, 0);
     } else {
         if (json_array_size(list) == 0)
             printf("no services%s (`stratus serve up FILE` starts one)\n",
@@ -257,8 +255,7 @@ static int serve_endpoints(int argc, char **argv)
     }
     if ((rc = svc_call("GET", argv[1], "/endpoints", NULL, &r)) != 0)
         return rc;
-    json_dumpf(r, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(r, 0);
     json_decref(r);
     return 0;
 }
@@ -402,8 +399,7 @@ static int serve_keys(int argc, char **argv)
     if (rc != 0)
         return rc;
     if (json) {
-        json_dumpf(r, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(r, 0);
     } else {
         print_keys(r);
     }

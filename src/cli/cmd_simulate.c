@@ -828,8 +828,7 @@ static void serve_output(const struct sim_args *a, const struct sim_serve_result
 
         for (i = 0; i < n; i++)
             json_array_append_new(arr, serve_json(&res[i]));
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(arr, 0);
         json_decref(arr);
         return;
     }
@@ -1011,8 +1010,7 @@ static int run_simulate(int argc, char **argv)
 
         for (i = 0; i < n; i++)
             json_array_append_new(arr, result_json(&res[i], find_bound(res, n)));
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(arr, 0);
         json_decref(arr);
     } else if (rc == 0) {
         print_table(res, n);

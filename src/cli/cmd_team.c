@@ -115,8 +115,7 @@ static int team_ls(int argc, char **argv)
         return rc;
     teams = json_object_get(r, "teams");
     if (json) {
-        json_dumpf(teams, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(teams, 0);
     } else if (json_array_size(teams) == 0) {
         printf("no teams (`stratus team create NAME` makes one)\n");
     }
@@ -139,8 +138,7 @@ static int team_show(int argc, char **argv)
     if ((rc = call("GET", team_path(argv[1], NULL), NULL, &r)) != 0)
         return rc;
     if (json) {
-        json_dumpf(r, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(r, 0);
     } else {
         print_team(r);
     }
@@ -407,8 +405,7 @@ static int run_whoami(int argc, char **argv)
     if ((rc = call("GET", xstrdup("/v1/whoami"), NULL, &r)) != 0)
         return rc;
     if (json) {
-        json_dumpf(r, stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(r, 0);
     } else {
         printf("token %s, role %s%s%s%s\n", str_field(r, "token"), str_field(r, "role"),
                json_is_string(json_object_get(r, "user")) ? ", user " : "",

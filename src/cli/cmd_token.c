@@ -122,8 +122,7 @@ static int token_list(int argc, char **argv)
     if (client_call("GET", "/v1/tokens", NULL, &r, &e) != 0)
         return cli_fail(&e);
     if (json) {
-        json_dumpf(json_object_get(r, "tokens"), stdout, JSON_INDENT(2));
-        putchar('\n');
+        cli_print_json(json_object_get(r, "tokens"), 0);
     } else {
         print_tokens(json_object_get(r, "tokens"));
     }

@@ -394,6 +394,8 @@ struct pg {
     PGconn *listen;  /* LISTEN's own connection; NULL until store_listen */
     int lease_ready; /* the lease's table and fence function are there */
     char *keep_sql;  /* renews the lease this handle holds; NULL = none held */
+    int tx_fenced;   /* the open transaction began with the fence (it holds
+                        the lease's row: pg_commit_db may renew in it) */
     double kept_at;  /* clock_mono() of the last take or renewal */
     int idle_ms;     /* idle_in_transaction_session_timeout once fenced; 0 = off */
 };
@@ -821,6 +823,13 @@ static int pg_begin_once(struct pg *p, const char *begin, const char *op, struct
     return rc;
 }
 
+/* Is the lease this handle holds due for renewal (a quarter of it since
+ * the last take or renewal)? */
+static int pg_lease_due(const struct pg *p)
+{
+    return clock_mono() - p->kept_at >= p->idle_ms / 4000.0;
+}
+
 /* BEGIN, the writer lock and (once a lease was taken) the fence, in one
  * round trip; the lock waits up to lock_wait_ms (lock_timeout). */
 static int pg_begin_db(struct pg *p, const char *op, struct err *e)
@@ -838,6 +847,7 @@ static int pg_begin_db(struct pg *p, const char *op, struct err *e)
         if (rc == 0)
             rc = pg_begin_once(p, begin, op, e);
     }
+    p->tx_fenced = rc == 0 && fenced != NULL;
     free(fenced);
     return rc;
 }
@@ -847,6 +857,7 @@ static void pg_rollback_db(struct pg *p)
     p->sp_open = 0;
     p->npre = 0;
     p->tx_open = 0;
+    p->tx_fenced = 0;
     if (PQtransactionStatus(p->conn) == PQTRANS_IDLE)
         return;
     pg_sql_exec(p, "ROLLBACK", "rolling back", NULL);
@@ -857,12 +868,16 @@ static void pg_rollback_db(struct pg *p)
 static int pg_commit_db(struct pg *p, struct err *e)
 {
     PGresult *res;
-    int rc = 0;
+    int rc = 0, keep = p->tx_fenced && p->keep_sql != NULL && pg_lease_due(p);
+    double t0 = clock_mono();
+    char *commit = keep ? xasprintf("%s; COMMIT", p->keep_sql) : NULL;
 
     p->sp_open = 0; /* COMMIT releases every savepoint */
     p->npre = 0;
     p->tx_open = 0;
+    p->tx_fenced = 0;
     if (PQtransactionStatus(p->conn) != PQTRANS_INTRANS) {
+        free(commit);
         pg_rollback_db(p);
         return err_set(e, ST_ESTATE,
                        "%s: committing: the transaction was rolled back after an "
@@ -870,11 +885,17 @@ static int pg_commit_db(struct pg *p, struct err *e)
                        p->path);
     }
     p->commit_sent = 1;
-    res = PQexec(p->conn, "COMMIT");
+    /* A transaction of the leader's may outlast the lease on a loaded
+     * machine, with a follower's take waiting on the lease's row: renewed
+     * in it, the lease is still ours when the take gets the row. */
+    res = PQexec(p->conn, commit ? commit : "COMMIT");
+    free(commit);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail(p, res, "committing", e);
     else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
         rc = err_set(e, ST_ESTATE, "%s: committing: the server rolled it back", p->path);
+    else if (keep)
+        p->kept_at = t0;
     PQclear(res);
     if (rc != 0)
         pg_rollback_db(p);
@@ -902,6 +923,7 @@ static int pg_atomic_enter(struct pg *p, int *own, const char *op, struct err *e
         p->pre[p->npre++] = "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")";
         if (p->fence_sql != NULL)
             p->pre[p->npre++] = p->fence_sql;
+        p->tx_fenced = p->fence_sql != NULL;
         *own = PG_OWN_TX;
         return 0;
     }
@@ -920,6 +942,8 @@ static int pg_atomic_leave(struct pg *p, int own, int rc, struct err *e)
     if (!started && own == PG_OWN_SAVEPOINT && p->pre[0][0] == 'R')
         p->sp_open = 1; /* the last write's savepoint was not released after all */
     p->npre = 0;
+    if (!started && own == PG_OWN_TX)
+        p->tx_fenced = 0; /* its BEGIN never went out */
     if (!started || own == PG_OWN_NONE)
         return rc;
     if (own == PG_OWN_TX) {
@@ -2085,7 +2109,10 @@ static int pg_data_list(struct store *st, const char *dataset, int live_only,
  * the row, so it waits for any write transaction of the old leader that
  * holds the row lock to end; a leader paused inside a transaction is cut
  * off by idle_in_transaction_session_timeout (the lease's time), which
- * releases its locks and throws its transaction away.
+ * releases its locks and throws its transaction away.  The leader renews
+ * the lease in the commit of a transaction once it is due (pg_commit_db):
+ * the row is locked by itself only, so a take waiting on it then finds the
+ * lease renewed (test_pg_lease_renewed_in_tx).
  */
 
 static const char pg_lease_ddl[] =
@@ -2204,8 +2231,7 @@ static void pg_lease_keep(struct pg *p)
     double t0 = clock_mono();
     PGresult *res;
 
-    if (p->keep_sql == NULL || t0 - p->kept_at < p->idle_ms / 4000.0 ||
-        PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+    if (p->keep_sql == NULL || !pg_lease_due(p) || PQtransactionStatus(p->conn) != PQTRANS_IDLE)
         return;
     res = PQexec(p->conn, p->keep_sql);
     if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0) {
@@ -2275,6 +2301,7 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
                                                           : p->lock_wait_ms);
     if (rc == 0) {
         p->tx_open = tx = 1;
+        p->tx_fenced = 0; /* the take's own: not the fenced writer's */
         rc = pg_sql_exec(p, wait, "taking the leader lease", e);
     }
     free(wait);

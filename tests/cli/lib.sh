@@ -163,6 +163,36 @@ wait_for() {
   poll 30 "$@" || fail "timed out waiting for: $*"
 }
 
+# --- services (the serve tests) ---
+# status_json EXPR: a Python expression over `serve status $SVC --json` (j);
+# SVC is chat unless a test says otherwise.
+status_json() {
+  "$STRATUS" serve status "${SVC:-chat}" --json |
+    python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}
+# before_fail: a test may define it to say more when a wait below fails
+# (e.g. which of its routers died).
+say_more() { ! declare -F before_fail >/dev/null || before_fail; }
+# until_status COND SECONDS WHAT: wait for a Python condition over the status (j).
+until_status() {
+  _status_is() { [ "$(status_json "$1" 2>/dev/null)" = True ]; }
+  poll "$2" _status_is "$1" && return 0
+  say_more
+  fail "$3 not within $2 s: $("$STRATUS" serve status "${SVC:-chat}")"
+}
+# The counts of tests/cli/load_client.py, which writes them to $TMP/load.json:
+# count EXPR (a Python expression over them, j), answered, wait_answered N
+# (at least N more answers than now).
+count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
+answered() { count "j['ok'] + j['fail']"; }
+wait_answered() {
+  local goal=$(($(answered) + $1))
+  _answered() { [ "$(answered)" -ge "$1" ]; }
+  poll 120 _answered "$goal" && return 0
+  say_more
+  fail "the load client got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
+}
+
 # sql QUERY: run a query on the store with Python's sqlite3; rows as lines.
 sql() {
   python3 - "$STRATUS_HOME/stratus.db" "$1" <<'PY'

@@ -158,7 +158,6 @@ R=$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$TMP/router.log" | hea
 wait_for sh -c "curl -sf '$R/-/replicas' | grep -o '\"READY\"' | wc -l | grep -qx 2"
 python3 "$(dirname "$0")/load_client.py" "$TMP" "$KEY" "$R" 0.05 &
 LOAD=$!
-count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
 wait_for sh -c "[ \"\$(python3 -c \"import json; print(json.load(open('$TMP/load.json'))['ok'])\" 2>/dev/null || echo 0)\" -ge 20 ]"
 ok "service chat: 2 replicas READY; a router at $R follows both servers; requests flow"
 

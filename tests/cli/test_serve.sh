@@ -27,9 +27,6 @@ service:
 YAML
 }
 # status_json EXPR: a Python expression over `serve status chat --json` (j).
-status_json() {
-  "$STRATUS" serve status chat --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
-}
 ready_count() { # live replicas READY at version $1
   status_json "sum(1 for r in j['replicas'] if r['state'] == 'READY' and r['version'] == $1)"
 }

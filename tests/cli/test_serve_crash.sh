@@ -41,14 +41,6 @@ cleanup() {
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
-status_json() {
-  "$STRATUS" serve status chat --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
-}
-until_status() { # until_status COND SECONDS WHAT: a Python condition over the status (j)
-  _status_is() { [ "$(status_json "$1" 2>/dev/null)" = True ]; }
-  poll "$2" _status_is "$1" && return 0
-  fail "$3 not within $2 s: $("$STRATUS" serve status chat)"
-}
 READY="[r for r in j['replicas'] if r['state'] == 'READY']"
 
 run 0 "$STRATUS" serve up "$TMP/chat.yaml"
@@ -72,14 +64,6 @@ ok "a router at $R follows the set (version $V0, 2 ready)"
 # --- continuous requests through the router, every answer counted ---
 python3 "$(dirname "$0")/load_client.py" "$TMP" "$KEY" "$R" &
 LOAD=$!
-count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
-answered() { count "j['ok'] + j['fail']"; }
-wait_answered() { # wait_answered N: at least N more answers
-  local goal=$(($(answered) + $1))
-  _answered() { [ "$(answered)" -ge "$1" ]; }
-  poll 120 _answered "$goal" && return 0
-  fail "the client got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
-}
 wait_answered 30
 [ "$(count "j['fail']")" = 0 ] || fail "requests failed before the kill: $(cat "$TMP/load.json")"
 ok "requests flow through the router ($(answered) answered, 0 failed)"

@@ -27,9 +27,6 @@ cleanup() {
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
-status_json() {
-  "$STRATUS" serve status chat --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
-}
 
 # --- errors a user can make ---
 run 2 "$STRATUS" serve keys

@@ -36,16 +36,6 @@ cleanup() {
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
-status_json() {
-  "$STRATUS" serve status chat --json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
-}
-# until COND SECONDS WHAT: wait for a Python condition over the status (j).
-until_status() {
-  _status_is() { [ "$(status_json "$1" 2>/dev/null)" = True ]; }
-  poll "$2" _status_is "$1" && return 0
-  ! declare -F routers_alive >/dev/null || routers_alive # a router gone says so first
-  fail "$3 not within $2 s: $("$STRATUS" serve status chat)"
-}
 RUNNING="[r for r in j['replicas'] if r['job_state'] == 'RUNNING']"
 READY="[r for r in j['replicas'] if r['state'] == 'READY']"
 
@@ -78,6 +68,7 @@ ok "two routers follow the server's replica set"
 # routers_alive: both routers still run; one found gone fails the test with
 # how it ended (its exit status: 1 a sanitizer report, 134 an abort such as
 # a BUG_ON, 137 SIGKILL as from the OOM killer) and the end of its log
+before_fail() { routers_alive; } # a router gone says so first, in the waits of lib.sh
 routers_alive() {
   local n p rc
   for n in us eu; do
@@ -131,15 +122,7 @@ echo 3 >"$TMP/rate"
 python3 "$TMP/load.py" "$TMP" "$KEY" "$R_us" "$R_eu" &
 LOAD=$!
 pids+=($LOAD)
-answered() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print(j['ok'] + j['fail'])" 2>/dev/null || echo 0; }
 failed() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print(j['fail'], j['errors'])"; }
-wait_answered() { # wait_answered N: at least N more answers
-  local goal=$(($(answered) + $1))
-  _answered() { [ "$(answered)" -ge "$1" ]; }
-  poll 120 _answered "$goal" && return 0
-  routers_alive
-  fail "the load generator got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
-}
 wait_answered 40
 # routers report their load with their URL: serve status lists the endpoints
 until_status "sorted(r['url'] for r in j['routers']) == sorted(['$R_us', '$R_eu']) and sorted(r['region'] for r in j['routers']) == ['azure/westeurope', 'gcp/us-central1']" 60 "both routers listed"

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -3520,6 +3521,76 @@ static void test_pg_lease_kept_by_work(void **state)
     store_close(b);
 }
 
+/* A take in another thread: how it ended. */
+struct take_arg {
+    struct store *st;
+    int rc, held;
+    struct store_lease l;
+};
+
+static void *take_in_thread(void *arg)
+{
+    struct take_arg *t = arg;
+    struct err e;
+
+    err_clear(&e);
+    t->rc = store_lease_take(t->st, "b", "", 30, &t->held, &t->l, &e);
+    return NULL;
+}
+
+/* A leader's transaction that outlasts its lease, with a follower's take
+ * queued behind the lease's row: the commit renews the lease in the same
+ * transaction (no deadlock with the queued take), so the take finds it
+ * still the leader's. */
+static void test_pg_lease_renewed_in_tx(void **state)
+{
+    struct fixture *f = *state;
+    struct store *a = open_at(f->path), *b = open_at(f->path), *c = open_at(f->path);
+    struct take_arg t;
+    struct store_lease l;
+    PGconn *watch = PQconnectdb(f->path);
+    PGresult *res;
+    pthread_t th;
+    int held, waiting = 0, i;
+
+    memset(&t, 0, sizeof(t));
+    t.st = b;
+    t.rc = -1;
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    OK(store_lease_take(a, "a", "", 4, &held, &l, E));
+    assert_true(held);
+    OK(store_lease_get(b, &l, E)); /* b and c make the lease's table ready now: */
+    OK(store_lease_get(c, &l, E)); /* that takes the writer lock, a's below */
+    OK(store_begin(a, E));
+    /* a works in one transaction until its lease has lapsed (a statement
+     * every 0.1 s: PostgreSQL ends a transaction idle for the lease) */
+    do {
+        add_job(a, "long", NULL, JOB_PENDING);
+        OK(store_lease_get(c, &l, E));
+        if (l.expires_in >= 0)
+            usleep(100000);
+    } while (l.expires_in >= 0);
+    assert_int_equal(pthread_create(&th, NULL, take_in_thread, &t), 0);
+    for (i = 0; i < 3000 && !waiting; i++) { /* b's take waits on the row */
+        res = PQexec(watch, "SELECT count(*) FROM pg_locks WHERE NOT granted");
+        waiting = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+        if (!waiting)
+            usleep(1000);
+    }
+    assert_true(waiting);
+    OK(store_commit(a, E));
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(t.rc, 0);
+    assert_false(t.held);
+    assert_string_equal(t.l.holder, "a");
+    assert_int_equal(t.l.epoch, 1);
+    PQfinish(watch);
+    store_close(a);
+    store_close(b);
+    store_close(c);
+}
+
 /* A take waits for a write of the old holder in progress (the lease's row
  * lock): the old epoch's commit comes first, then the new epoch starts. */
 static void test_pg_lease_orders_commits(void **state)
@@ -3742,6 +3813,7 @@ int main(void)
         P(test_pg_versions),
         P(test_pg_lease_fence),
         P(test_pg_lease_kept_by_work),
+        P(test_pg_lease_renewed_in_tx),
         P(test_pg_lease_orders_commits),
         P(test_pg_notify),
     };
