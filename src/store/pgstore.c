@@ -2231,7 +2231,8 @@ static void pg_lease_keep(struct pg *p)
     double t0 = clock_mono();
     PGresult *res;
 
-    if (p->keep_sql == NULL || !pg_lease_due(p) || PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+    if (p->keep_sql == NULL || !pg_lease_due(p) ||
+        PQtransactionStatus(p->conn) != PQTRANS_IDLE)
         return;
     res = PQexec(p->conn, p->keep_sql);
     if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "1") == 0) {

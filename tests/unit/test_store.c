@@ -3573,7 +3573,8 @@ static void test_pg_lease_renewed_in_tx(void **state)
     assert_int_equal(pthread_create(&th, NULL, take_in_thread, &t), 0);
     for (i = 0; i < 3000 && !waiting; i++) { /* b's take waits on the row */
         res = PQexec(watch, "SELECT count(*) FROM pg_locks WHERE NOT granted");
-        waiting = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
+        waiting =
+            PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
         PQclear(res);
         if (!waiting)
             usleep(1000);
