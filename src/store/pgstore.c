@@ -1018,18 +1018,18 @@ static int pg_connect(struct pg *p, const char *uri, struct err *e)
     return pg_session(p, "opening", e);
 }
 
-/* Before a statement: a connection that was lost (PostgreSQL restarted, a
- * network cut) is made again, with its session, when no transaction was
- * open on it; inside one, the transaction is lost (pg_tx_lost says so). */
 static void pg_lease_keep(struct pg *p);
 
+/* Before a statement: a connection that was lost (PostgreSQL restarted, a
+ * network cut) is made again, with its session, when no transaction was
+ * open on it; inside one, the transaction is lost (pg_tx_lost says so).
+ * A leader's lease is renewed first when due (pg_lease_keep). */
 static int pg_ready(struct pg *p, const char *op, struct err *e)
 {
     char msg[512];
     size_t n;
 
-    if (PQstatus(p->conn) == CONNECTION_OK && !p->st->in_tx && !p->tx_open)
-        pg_lease_keep(p);
+    pg_lease_keep(p);
     if (PQstatus(p->conn) == CONNECTION_OK || p->st->in_tx || p->tx_open)
         return pg_tx_lost(p, op, e);
     PQreset(p->conn);
@@ -2200,21 +2200,17 @@ static void pg_fence(struct pg *p, const char *holder, int64_t epoch, double ttl
     BUG_ON(lit == NULL); /* only out of memory */
     free(p->fence_sql);
     p->fence_sql = xasprintf("SELECT stratus_fence(%s, %" PRId64 ")", lit, epoch);
-    PQfreemem(lit);
     p->fence_epoch = epoch;
     p->idle_ms = (int)(ttl_s * 1000);
     free(p->keep_sql);
     p->keep_sql = NULL;
-    if (epoch >= 0) {
-        lit = PQescapeLiteral(p->conn, holder, strlen(holder));
-        BUG_ON(lit == NULL);
+    if (epoch >= 0) /* held: the renewal of pg_lease_keep and pg_commit_db */
         p->keep_sql = xasprintf("UPDATE " STORE_LEASE_TABLE " SET expires_at ="
                                 " clock_timestamp() + make_interval(secs => %.3f),"
                                 " renewed_at = clock_timestamp()"
                                 " WHERE id = 1 AND holder = %s AND epoch = %" PRId64,
                                 ttl_s, lit, epoch);
-        PQfreemem(lit);
-    }
+    PQfreemem(lit);
 }
 
 /* The leader's lease kept alive by its own work: before a statement outside
@@ -2231,6 +2227,7 @@ static void pg_lease_keep(struct pg *p)
     double t0 = clock_mono();
     PGresult *res;
 
+    /* not in a transaction, nor on a lost connection (PQTRANS_UNKNOWN) */
     if (p->keep_sql == NULL || !pg_lease_due(p) ||
         PQtransactionStatus(p->conn) != PQTRANS_IDLE)
         return;

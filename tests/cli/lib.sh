@@ -180,9 +180,9 @@ until_status() {
   say_more
   fail "$3 not within $2 s: $("$STRATUS" serve status "${SVC:-chat}")"
 }
-# The counts of tests/cli/load_client.py, which writes them to $TMP/load.json:
-# count EXPR (a Python expression over them, j), answered, wait_answered N
-# (at least N more answers than now).
+# The counts a test's load client writes to $TMP/load.json (load_client.py,
+# or test_serve_routers' own): count EXPR (a Python expression over them, j),
+# answered, wait_answered N (at least N more answers than now).
 count() { python3 -c "import json; j=json.load(open('$TMP/load.json')); print($1)" 2>/dev/null || echo 0; }
 answered() { count "j['ok'] + j['fail']"; }
 wait_answered() {

@@ -3474,6 +3474,20 @@ static void test_pg_lease_fence(void **state)
     store_close(b);
 }
 
+/* Wait, watching through st, until the lease has at most `left` seconds to
+ * run (st must not hold it: its own reads would renew it). */
+static void lease_runs_down(struct store *st, double left)
+{
+    struct store_lease l;
+
+    for (;;) {
+        OK(store_lease_get(st, &l, E));
+        if (l.expires_in < left)
+            return;
+        usleep(20000);
+    }
+}
+
 /* A leader at work keeps its lease: a statement of its handle outside a
  * transaction, a quarter of the lease after the last renewal, renews it
  * (a resume or a step that outlasts the lease on a loaded machine does not
@@ -3489,11 +3503,7 @@ static void test_pg_lease_kept_by_work(void **state)
 
     OK(store_lease_take(a, "a", "", 4, &held, &l, E));
     assert_true(held);
-    do { /* b watches the lease run down past a quarter (1 s) */
-        OK(store_lease_get(b, &l, E));
-        if (l.expires_in >= 2.5)
-            usleep(20000);
-    } while (l.expires_in >= 2.5);
+    lease_runs_down(b, 2.5);             /* past a quarter (1 s) */
     OK(store_job_list(a, 0, &v, &n, E)); /* a's work: it renews first */
     store_jobs_free(v, n);
     OK(store_lease_get(b, &l, E));
@@ -3507,11 +3517,7 @@ static void test_pg_lease_kept_by_work(void **state)
     OK(store_lease_take(b, "b", "", 4, &held, &l, E));
     assert_true(held);
     assert_int_equal(l.epoch, 2);
-    do { /* watched by a (b's own reads would renew it) */
-        OK(store_lease_get(a, &l, E));
-        if (l.expires_in >= 2.5)
-            usleep(20000);
-    } while (l.expires_in >= 2.5);
+    lease_runs_down(a, 2.5);
     OK(store_job_list(a, 0, &v, &n, E));
     store_jobs_free(v, n);
     OK(store_lease_get(a, &l, E));
