@@ -3,7 +3,7 @@
 # (warnings as errors; then AddressSanitizer + UBSan), runs every test in both,
 # runs each fuzzer briefly, and ends with one line counting the results.
 #
-#   FUZZ_SECONDS=N   seconds per fuzzer (default 20; 0 skips fuzzing)
+#   FUZZ_SECONDS=N   seconds per fuzzer (default 15; 0 skips fuzzing)
 #   JOBS=N           parallel build jobs (default: nproc)
 #   CTEST_JOBS=N     tests run at once (default 8: the suite must hold on a
 #                    loaded 2-core machine)
@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${JOBS:-$(nproc)}
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-15}
 passed=0
 failed=0
 

@@ -2115,6 +2115,13 @@ static int pg_data_list(struct store *st, const char *dataset, int live_only,
  * lease renewed (test_pg_lease_renewed_in_tx).
  */
 
+#define PG_FENCE_BODY                                                                    \
+    " BEGIN PERFORM 1 FROM " STORE_LEASE_TABLE                                           \
+    " WHERE id = 1 AND holder = h AND epoch = ep FOR SHARE;"                             \
+    " IF NOT FOUND THEN RAISE EXCEPTION 'deposed' USING ERRCODE = '" PG_FENCED_STATE     \
+    "';"                                                                                 \
+    " END IF; END "
+
 static const char pg_lease_ddl[] =
     "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ");"
     "CREATE TABLE IF NOT EXISTS " STORE_LEASE_TABLE " ("
@@ -2122,11 +2129,15 @@ static const char pg_lease_ddl[] =
     "  epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL,"
     "  renewed_at TIMESTAMPTZ NOT NULL);"
     "CREATE OR REPLACE FUNCTION stratus_fence(h TEXT, ep BIGINT) RETURNS void"
-    " LANGUAGE plpgsql AS $f$ BEGIN"
-    "  PERFORM 1 FROM " STORE_LEASE_TABLE " WHERE id = 1 AND holder = h AND epoch = ep FOR SHARE;"
-    "  IF NOT FOUND THEN RAISE EXCEPTION 'deposed' USING ERRCODE = '" PG_FENCED_STATE "';"
-    "  END IF; END $f$;"
+    " LANGUAGE plpgsql AS $f$" PG_FENCE_BODY "$f$;"
     "COMMIT";
+
+/* The lease's table and this build's fence, both there already: the DDL
+ * (and the writer lock it takes, which waits for the leader's write in
+ * progress) is skipped. */
+static const char pg_lease_ready_sql[] =
+    "SELECT to_regclass('" STORE_LEASE_TABLE "') IS NOT NULL AND EXISTS (SELECT 1 FROM"
+    " pg_proc WHERE proname = 'stratus_fence' AND prosrc = $1)";
 
 /* The columns of a struct store_lease (pg_lease_read), as the lease's row
  * has them now. */
@@ -2175,8 +2186,17 @@ static int pg_params(struct pg *p, const char *sql, int n, const char *const *va
 
 static int pg_lease_setup(struct pg *p, struct err *e)
 {
+    const char *body[1] = {PG_FENCE_BODY};
+    PGresult *res;
     int rc;
 
+    if (p->lease_ready)
+        return 0;
+    rc = pg_params(p, pg_lease_ready_sql, 1, body, &res, "making the leader lease", e);
+    if (rc != 0)
+        return rc;
+    p->lease_ready = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
     if (p->lease_ready)
         return 0;
     rc = pg_ready(p, "making the leader lease", e);
@@ -2305,6 +2325,23 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
     free(wait);
     if (rc == 0)
         rc = pg_params(p, pg_lease_take_sql, 3, vals, &res, "taking the leader lease", e);
+    if (rc == ST_ESTATE) {
+        /* The row stayed locked the whole wait: its holder is writing (a
+         * lapsed lease renewed in that commit) or paused mid-write until
+         * PostgreSQL cuts it off.  Not taken, and not a store error: the
+         * read below says who holds it; the next take tries again. */
+        pg_rollback_db(p);
+        err_clear(e);
+        rc = pg_lease_get(st, &now, e);
+        if (rc == 0) {
+            *held = 0;
+            free(p->keep_sql);
+            p->keep_sql = NULL;
+            if (out != NULL)
+                *out = now;
+        }
+        return rc;
+    }
     if (rc == 0) {
         *held = pg_lease_read(res, &now); /* no row: another took it meanwhile */
         PQclear(res);
