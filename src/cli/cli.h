@@ -89,6 +89,17 @@ void cli_print_event(FILE *fp, const struct store_event *ev);
 /* A time (epoch seconds, a JSON number) as lists show it, local:
  * "2026-12-03 14:05:09"; "-" when absent or 0.  Returns buf or "-". */
 const char *cli_when(const struct json_t *v, char *buf, size_t n);
+/* The spec's workdir as the controller resolves it (relative to the spec
+ * file's directory), malloc'd; NULL when the spec has none. */
+char *cli_workdir_path(const char *spec_path, const char *workdir);
+/* A warning on stderr when the workdir of the spec at spec_path holds more
+ * than CLI_WORKDIR_WARN_BYTES: it is copied to every node of every attempt.
+ * Counting stops at the limit, so a huge tree is not walked to its end. */
+#define CLI_WORKDIR_WARN_BYTES (256LL << 20)
+void cli_workdir_warn(const char *spec_path, const char *workdir);
+/* The line of `workdir:` in the spec file, for messages; 0 when it cannot
+ * be found (e.g. written in flow style). */
+size_t cli_workdir_line(const char *path);
 /* A --json answer on stdout: indented by 2, a newline after; flags adds
  * jansson's (JSON_REAL_PRECISION for costs and prices). */
 void cli_print_json(const struct json_t *j, size_t flags);

@@ -18,6 +18,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,4 +302,63 @@ void cli_print_json(const json_t *j, size_t flags)
 {
     json_dumpf(j, stdout, JSON_INDENT(2) | flags);
     putchar('\n');
+}
+
+/* The line of the spec file where `workdir:` is, for the message; 0 when
+ * it cannot be found (e.g. written in flow style). */
+size_t cli_workdir_line(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char buf[4096];
+    size_t line = 0, found = 0;
+
+    if (fp == NULL)
+        return 0;
+    while (found == 0 && fgets(buf, sizeof(buf), fp) != NULL) {
+        const char *p = buf + strspn(buf, " \t"), *q;
+
+        line++;
+        if (strncmp(p, "workdir", 7) != 0)
+            continue;
+        q = p + 7 + strspn(p + 7, " \t");
+        if (*q == ':')
+            found = line;
+    }
+    fclose(fp);
+    return found;
+}
+
+char *cli_workdir_path(const char *spec_path, const char *workdir)
+{
+    char abs[PATH_MAX];
+
+    if (workdir == NULL)
+        return NULL;
+    if (workdir[0] == '/' || realpath(spec_path, abs) == NULL ||
+        strrchr(abs, '/') == NULL)
+        return xstrdup(workdir);
+    return xasprintf("%.*s/%s", (int)(strrchr(abs, '/') - abs), abs, workdir);
+}
+
+void cli_workdir_warn(const char *spec_path, const char *workdir)
+{
+    char *dir = cli_workdir_path(spec_path, workdir), at[32] = "";
+    long long bytes = 0, files = 0;
+    size_t line;
+
+    if (dir == NULL)
+        return;
+    if (fs_tree_size(dir, CLI_WORKDIR_WARN_BYTES, &bytes, &files)) {
+        if ((line = cli_workdir_line(spec_path)) > 0)
+            snprintf(at, sizeof(at), "%zu:", line);
+        fprintf(
+            stderr,
+            "%s:%s warning: workdir %s holds more than %lld MB (%lld file%s counted): it "
+            "is "
+            "copied to every node of every attempt; point workdir at the code alone and "
+            "keep data in a bucket (`file_mounts`)\n",
+            spec_path, at, dir, CLI_WORKDIR_WARN_BYTES >> 20, files,
+            files == 1 ? "" : "s");
+    }
+    free(dir);
 }

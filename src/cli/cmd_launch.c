@@ -54,54 +54,28 @@ static const char launch_usage[] =
     "The plan is the server's, under the org's policy (`stratus policy show`);\n"
     "--policy (or $STRATUS_POLICY) replaces it for this job (admins only).\n";
 
-/* The line of the spec file where `workdir:` is, for the message; 0 when
- * it cannot be found (e.g. written in flow style). */
-static size_t workdir_line(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    char buf[4096];
-    size_t line = 0, found = 0;
-
-    if (fp == NULL)
-        return 0;
-    while (found == 0 && fgets(buf, sizeof(buf), fp) != NULL) {
-        const char *p = buf + strspn(buf, " \t"), *q;
-
-        line++;
-        if (strncmp(p, "workdir", 7) != 0)
-            continue;
-        q = p + 7 + strspn(p + 7, " \t");
-        if (*q == ':')
-            found = line;
-    }
-    fclose(fp);
-    return found;
-}
-
 /* The workdir is copied to every node when the job starts; one that is
  * missing would leave the job an empty directory, so it fails the launch
- * now.  It is resolved as the controller resolves it: relative to the spec
- * file's directory. */
+ * now, and a big one is worth a warning.  It is resolved as the controller
+ * resolves it: relative to the spec file's directory. */
 static int check_workdir(const char *path, const struct spec *sp)
 {
-    char abs[PATH_MAX], *dir;
+    char *dir = cli_workdir_path(path, sp->workdir);
     struct stat sb;
     struct err e;
     int rc = 0;
 
-    if (sp->workdir == NULL)
+    if (dir == NULL)
         return 0;
-    if (sp->workdir[0] == '/' || realpath(path, abs) == NULL || strrchr(abs, '/') == NULL)
-        dir = xstrdup(sp->workdir);
-    else
-        dir = xasprintf("%.*s/%s", (int)(strrchr(abs, '/') - abs), abs, sp->workdir);
     err_clear(&e);
     if (stat(dir, &sb) != 0)
-        rc = err_at(&e, ST_EINVAL, path, workdir_line(path), 0, "workdir %s: %s", dir,
+        rc = err_at(&e, ST_EINVAL, path, cli_workdir_line(path), 0, "workdir %s: %s", dir,
                     strerror(errno));
     else if (!S_ISDIR(sb.st_mode))
-        rc = err_at(&e, ST_EINVAL, path, workdir_line(path), 0, "workdir %s is not a directory",
-                    dir);
+        rc = err_at(&e, ST_EINVAL, path, cli_workdir_line(path), 0,
+                    "workdir %s is not a directory", dir);
+    else
+        cli_workdir_warn(path, sp->workdir);
     free(dir);
     return rc == 0 ? 0 : cli_fail(&e);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "../spec/spec.h"
 #include "../util/xmem.h"
 
 static const char serve_usage[] =
@@ -51,6 +52,21 @@ static void print_warnings(const json_t *r)
         fprintf(stderr, "%s\n", json_string_value(json_array_get(w, i)));
 }
 
+/* A service's workdir is copied to every replica: a big one is worth a
+ * warning here, where the user's files are.  A spec that does not parse is
+ * the server's to refuse, with its message. */
+static void warn_workdir(const char *path)
+{
+    struct spec *sp = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (spec_load_file(&sp, path, &e) != 0)
+        return;
+    cli_workdir_warn(path, sp->workdir);
+    spec_free(sp);
+}
+
 static int serve_up(int argc, char **argv)
 {
     json_t *body = NULL, *r = NULL;
@@ -63,6 +79,7 @@ static int serve_up(int argc, char **argv)
     }
     if ((rc = client_spec_body(argv[1], NULL, &body)) != 0)
         return rc;
+    warn_workdir(argv[1]);
     if (open)
         json_object_set_new(body, "open", json_true());
     err_clear(&e);
@@ -218,6 +235,7 @@ static int serve_update(int argc, char **argv)
     }
     if ((rc = client_spec_body(argv[2], NULL, &body)) != 0)
         return rc;
+    warn_workdir(argv[2]);
     rc = svc_call("PUT", argv[1], "", body, &r);
     json_decref(body);
     if (rc != 0)

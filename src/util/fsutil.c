@@ -143,6 +143,35 @@ int fs_remove_tree(const char *path, struct err *e)
     return rc;
 }
 
+int fs_tree_size(const char *path, long long limit, long long *bytes, long long *files)
+{
+    struct stat st;
+    struct dirent *de;
+    DIR *d;
+    int over = 0;
+
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (S_ISREG(st.st_mode)) {
+        *bytes += st.st_size;
+        ++*files;
+        return *bytes > limit;
+    }
+    if (!S_ISDIR(st.st_mode) || (d = opendir(path)) == NULL)
+        return 0;
+    while (!over && (de = readdir(d)) != NULL) {
+        char *p;
+
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        p = xasprintf("%s/%s", path, de->d_name);
+        over = fs_tree_size(p, limit, bytes, files);
+        free(p);
+    }
+    closedir(d);
+    return over;
+}
+
 FILE *fs_open_read(const char *path, struct err *e)
 {
     FILE *fp = fopen(path, "rb");

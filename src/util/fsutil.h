@@ -16,6 +16,10 @@ int fs_mkdirs(const char *path, int mode, struct err *e);
 int fs_copy_tree(const char *src, const char *dst, double *bytes, struct err *e);
 /* rm -rf; a missing path is not an error. */
 int fs_remove_tree(const char *path, struct err *e);
+/* Adds the sizes of the regular files under path (symlinks not followed) to
+ * *bytes and their number to *files, and stops once *bytes passes limit: 1
+ * when it stopped there, else 0.  What cannot be read is skipped. */
+int fs_tree_size(const char *path, long long limit, long long *bytes, long long *files);
 /* fopen(path, "rb") of a file to read, or NULL with an error that names
  * it: "cannot open: <why>", or "is a directory, not a file". */
 FILE *fs_open_read(const char *path, struct err *e);

@@ -162,6 +162,26 @@ run 2 "$STRATUS" launch "$TMP/wd.yaml" --detach
 has "$ERR" "not a directory"
 ok "a missing workdir fails the launch with file:line and the path"
 
+# --- a workdir that is big is worth a warning (it is copied to every node) ---
+mkdir -p "$TMP/big/sub"
+truncate -s 200M "$TMP/big/a.bin"   # sparse: no disk is used
+truncate -s 100M "$TMP/big/sub/b.bin"
+cat >"$TMP/wdbig.yaml" <<YAML
+name: wdbig
+resources:
+  accelerators: NOPE:1
+workdir: big
+run: ls
+YAML
+run 2 "$STRATUS" launch "$TMP/wdbig.yaml" --detach # no offer has NOPE: refused after the check
+has "$ERR" "$TMP/wdbig.yaml:4: warning: workdir $TMP/big holds more than 256 MB (2 files counted)"
+has "$ERR" "copied to every node"
+has "$ERR" "no offer in the catalog has accelerator 'NOPE'"
+rm "$TMP/big/sub/b.bin"
+run 2 "$STRATUS" launch "$TMP/wdbig.yaml" --detach
+hasnt "$ERR" "warning: workdir"
+ok "a workdir over 256 MB: a warning with file:line, before anything is sent"
+
 # --- item 8: catalog errors never echo raw control bytes ---
 bad="$TMP/badcat"
 cp -r "$SOURCE_DIR/tests/data/catalog-mini" "$bad"
