@@ -18,6 +18,7 @@
 
 #include "../api/apijson.h"
 #include "../catalog/catalog.h"
+#include "../driver/driver.h"
 #include "../plan/offers.h"
 #include "../plan/plan.h"
 #include "../policy/policy.h"
@@ -671,6 +672,85 @@ static char *plan_text(const struct plan *p, int explain, int only_explain)
     return text;
 }
 
+/* The block in v[0..n) that keeps the controller off offer o now, or NULL
+ * (matched as the controller matches them: an empty zone or instance type
+ * is all of them). */
+static const struct store_block *block_of(const struct store_block *v, size_t n,
+                                          const struct offer *o)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(v[i].cloud, o->cloud) == 0 && strcmp(v[i].region, o->region) == 0 &&
+            (!*v[i].zone || strcmp(v[i].zone, o->zone) == 0) &&
+            (!*v[i].instance_type || strcmp(v[i].instance_type, o->instance_type) == 0))
+            return &v[i];
+    return NULL;
+}
+
+/* What the plan's candidates look like on this server's clouds now: each
+ * candidate's free nodes (the drivers'; unknown on a server without them)
+ * and the block that keeps the controller off it (a launch refused, a spot
+ * pool taken back, for the driver's block_cooldown), as "now" in each JSON
+ * candidate and as lines after the text.  The controller places in the
+ * plan's order, skipping those; it also weighs quotas, patience and the
+ * deadline rule, which this does not. */
+static void plan_now(struct api_call *c, const struct plan *p, json_t *plan, char **text)
+{
+    json_t *cands = json_object_get(plan, "candidates");
+    struct store_block *bv = NULL;
+    size_t nb = 0, i, shown = 0;
+    char *out = NULL, m[32];
+    size_t len = 0;
+    FILE *fp;
+    struct err e;
+
+    err_clear(&e);
+    if (store_block_list(c->s->st, c->now, &bv, &nb, &e) != 0)
+        nb = 0; /* the plan stands without it */
+    if ((fp = open_memstream(&out, &len)) == NULL) {
+        store_blocks_free(bv, nb);
+        return;
+    }
+    fputs(*text, fp);
+    fprintf(fp, "now, on this server's clouds:\n");
+    for (i = 0; i < p->n && i < json_array_size(cands); i++) {
+        const struct plan_cand *pc = &p->c[i];
+        const struct offer *o = catalog_offer(p->cat, pc->offer);
+        const struct store_block *b = block_of(bv, nb, o);
+        long free_nodes = -1;
+        json_t *now = json_object();
+
+        if (pc->mode != PLAN_COMMITTED && c->s->drv.ops != NULL)
+            free_nodes = driver_capacity(&c->s->drv, o->cloud, o->region, o->zone,
+                                         o->instance_type, pc->mode == PLAN_SPOT);
+        json_object_set_new(now, "free_nodes",
+                            free_nodes < 0 ? json_null() : json_integer(free_nodes));
+        json_object_set_new(now, "blocked_for_s", json_real(b ? b->until - c->now : 0));
+        json_object_set_new(now, "blocked_reason", json_string(b ? b->reason : ""));
+        json_object_set_new(json_array_get(cands, i), "now", now);
+        if (b != NULL) {
+            fprintf(fp, "%3zu  blocked for %s more: %s\n", i + 1,
+                    str_duration(m, sizeof(m), b->until - c->now), b->reason);
+        } else if (free_nodes >= 0 && free_nodes < pc->nodes) {
+            fprintf(fp, "%3zu  full: %ld free, %d needed\n", i + 1, free_nodes,
+                    pc->nodes);
+        } else if (shown == 0) {
+            fprintf(fp, "%3zu  %s: the first in order that is not blocked%s\n", i + 1,
+                    free_nodes < 0 ? "free nodes unknown" : "has room",
+                    free_nodes < 0 ? " (this server runs no drivers)" : " or full");
+            shown = 1;
+        }
+    }
+    if (shown == 0)
+        fprintf(fp, "     none of these has room now%s\n",
+                p->n < p->feasible ? " (--top 0 shows all)" : "");
+    fclose(fp);
+    free(*text);
+    *text = out;
+    store_blocks_free(bv, nb);
+}
+
 /* The policy a plan runs under: the body's (a dry run: anyone may ask
  * "what if"), else the server's. */
 static int plan_policy(struct api_call *c, const struct api_workload *w, struct policy **own,
@@ -746,9 +826,12 @@ void api_plan(struct api_call *c)
         text = rc == ST_EINFEASIBLE && explain ? plan_text(&p, 1, 1) : NULL;
         api_fail_with(c, &e, &w, text);
     } else {
+        json_t *pj = plan_to_json(&p, explain);
+
         text = plan_text(&p, explain, 0);
+        plan_now(c, &p, pj, &text);
         o = json_object();
-        json_object_set_new(o, "plan", plan_to_json(&p, explain));
+        json_object_set_new(o, "plan", pj);
         json_object_set_new(o, "text", json_string(text));
         json_object_set(o, "warnings", w.warnings);
         api_reply(c, 200, o);

@@ -193,13 +193,15 @@ wait_answered() {
   fail "the load client got no answers: $(cat "$TMP/load.json" 2>/dev/null)"
 }
 
-# sql QUERY: run a query on the store with Python's sqlite3; rows as lines.
+# sql QUERY: run a query on the store with Python's sqlite3; rows as lines
+# (a change is committed).
 sql() {
   python3 - "$STRATUS_HOME/stratus.db" "$1" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=10)
 for row in db.execute(sys.argv[2]):
     print("|".join("" if v is None else str(v) for v in row))
+db.commit()
 PY
 }
 

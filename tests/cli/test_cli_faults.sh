@@ -182,6 +182,46 @@ run 2 "$STRATUS" launch "$TMP/wdbig.yaml" --detach
 hasnt "$ERR" "warning: workdir"
 ok "a workdir over 256 MB: a warning with file:line, before anything is sent"
 
+# --- plan says which of its places are full or blocked now ---
+cat >"$TMP/pn.yaml" <<YAML
+name: pn
+resources:
+  accelerators: H100:8
+run: "true"
+YAML
+cand() { # cand N: candidate N's location (cloud/region/zone) in the plan now
+  "$STRATUS" plan "$TMP/pn.yaml" --top 3 --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = (d[0] if isinstance(d, list) else d)["candidates"][int(sys.argv[1]) - 1]
+print("/".join(x for x in (c["cloud"], c["region"], c["zone"]) if x))' "$1"
+}
+first=$(cand 1)
+second=$(cand 2)
+run 0 "$STRATUS" local stockout --location "$first" --for 1h
+run 0 "$STRATUS" local api-error --location "$second" --for 1h
+id=$(launch_detached "$TMP/pn.yaml")
+wait_state "$id" SUCCEEDED 120
+# the launch refused at the second place blocked it for block_cooldown
+# (30 s): made long here, so that a slow machine still sees it
+[ "$(sql "select count(*) from blocks")" -ge 1 ] || fail "no block after a refused launch"
+sql "update blocks set until = until + 3600" >/dev/null
+run 0 "$STRATUS" plan "$TMP/pn.yaml" --top 3
+has "$OUT" "now, on this server's clouds:"
+has "$OUT" "  1  full: 0 free, 1 needed"
+has "$OUT" "  2  blocked for "
+has "$OUT" "  3  has room: the first in order that is not blocked or full"
+run 0 "$STRATUS" plan "$TMP/pn.yaml" --top 3 --json
+python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+c = (d[0] if isinstance(d, list) else d)["candidates"]
+assert c[0]["now"]["free_nodes"] == 0, c[0]
+assert c[1]["now"]["blocked_for_s"] > 3000 and c[1]["now"]["blocked_reason"], c[1]
+assert c[2]["now"]["free_nodes"] >= 1 and c[2]["now"]["blocked_for_s"] == 0, c[2]
+' "$OUT" || fail "plan --json: the candidates' now: $OUT"
+ok "plan: a place out of stock is full, one that refused a launch is blocked, and the first with room is named"
+
 # --- item 8: catalog errors never echo raw control bytes ---
 bad="$TMP/badcat"
 cp -r "$SOURCE_DIR/tests/data/catalog-mini" "$bad"
