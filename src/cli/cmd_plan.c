@@ -242,6 +242,8 @@ static int plan_remote(const struct plan_args *a, const char *policy_text, const
         json_array_append(out, json_object_get(reply, "plan"));
     else if ((rc == 0 || (rc == ST_EINFEASIBLE && a->explain && !out)) && text)
         fputs(text, stdout);
+    if (rc == 0 && !out && json_is_string(json_object_get(reply, "now")))
+        fputs(json_string_value(json_object_get(reply, "now")), stderr);
     json_decref(reply);
     return rc == 0 ? 0 : cli_fail(&e);
 }

@@ -691,13 +691,14 @@ static const struct store_block *block_of(const struct store_block *v, size_t n,
 /* What the plan's candidates look like on this server's clouds now: each
  * candidate's free nodes (the drivers'; unknown on a server without them)
  * and the block that keeps the controller off it (a launch refused, a spot
- * pool taken back, for the driver's block_cooldown), as "now" in each JSON
- * candidate and as lines after the text.  The controller places in the
+ * pool taken back, for the driver's block_cooldown): one object per
+ * candidate appended to cands, and the lines returned (the reply's "now":
+ * `stratus plan` prints them on stderr, so that its output stays what an
+ * offline plan prints).  The controller places in the
  * plan's order, skipping those; it also weighs quotas, patience and the
  * deadline rule, which this does not. */
-static void plan_now(struct api_call *c, const struct plan *p, json_t *plan, char **text)
+static char *plan_now(struct api_call *c, const struct plan *p, json_t *cands)
 {
-    json_t *cands = json_object_get(plan, "candidates");
     struct store_block *bv = NULL;
     size_t nb = 0, i, shown = 0;
     char *out = NULL, m[32];
@@ -710,11 +711,10 @@ static void plan_now(struct api_call *c, const struct plan *p, json_t *plan, cha
         nb = 0; /* the plan stands without it */
     if ((fp = open_memstream(&out, &len)) == NULL) {
         store_blocks_free(bv, nb);
-        return;
+        return xstrdup("");
     }
-    fputs(*text, fp);
     fprintf(fp, "now, on this server's clouds:\n");
-    for (i = 0; i < p->n && i < json_array_size(cands); i++) {
+    for (i = 0; i < p->n; i++) {
         const struct plan_cand *pc = &p->c[i];
         const struct offer *o = catalog_offer(p->cat, pc->offer);
         const struct store_block *b = block_of(bv, nb, o);
@@ -728,7 +728,7 @@ static void plan_now(struct api_call *c, const struct plan *p, json_t *plan, cha
                             free_nodes < 0 ? json_null() : json_integer(free_nodes));
         json_object_set_new(now, "blocked_for_s", json_real(b ? b->until - c->now : 0));
         json_object_set_new(now, "blocked_reason", json_string(b ? b->reason : ""));
-        json_object_set_new(json_array_get(cands, i), "now", now);
+        json_array_append_new(cands, now);
         if (b != NULL) {
             fprintf(fp, "%3zu  blocked for %s more: %s\n", i + 1,
                     str_duration(m, sizeof(m), b->until - c->now), b->reason);
@@ -746,9 +746,8 @@ static void plan_now(struct api_call *c, const struct plan *p, json_t *plan, cha
         fprintf(fp, "     none of these has room now%s\n",
                 p->n < p->feasible ? " (--top 0 shows all)" : "");
     fclose(fp);
-    free(*text);
-    *text = out;
     store_blocks_free(bv, nb);
+    return out;
 }
 
 /* The policy a plan runs under: the body's (a dry run: anyone may ask
@@ -826,13 +825,16 @@ void api_plan(struct api_call *c)
         text = rc == ST_EINFEASIBLE && explain ? plan_text(&p, 1, 1) : NULL;
         api_fail_with(c, &e, &w, text);
     } else {
-        json_t *pj = plan_to_json(&p, explain);
+        json_t *cands = json_array();
+        char *now = plan_now(c, &p, cands);
 
         text = plan_text(&p, explain, 0);
-        plan_now(c, &p, pj, &text);
         o = json_object();
-        json_object_set_new(o, "plan", pj);
+        json_object_set_new(o, "plan", plan_to_json(&p, explain));
         json_object_set_new(o, "text", json_string(text));
+        json_object_set_new(o, "now", json_string(now));
+        json_object_set_new(o, "now_candidates", cands);
+        free(now);
         json_object_set(o, "warnings", w.warnings);
         api_reply(c, 200, o);
     }

@@ -189,15 +189,21 @@ resources:
   accelerators: H100:8
 run: "true"
 YAML
-cand() { # cand N: candidate N's location (cloud/region/zone) in the plan now
-  "$STRATUS" plan "$TMP/pn.yaml" --top 3 --json | python3 -c '
+plan_api() { # the reply of POST /v1/plan for pn.yaml, top 3
+  python3 -c 'import json, sys; print(json.dumps({"spec": open(sys.argv[1]).read(), "file": sys.argv[1], "top": 3}))' \
+    "$TMP/pn.yaml" | curl -s -m 60 --unix-socket "$STRATUS_HOME/stratus.sock" -X POST \
+    -H 'Content-Type: application/json' --data-binary @- http://localhost/v1/plan
+}
+cand() { # cand N: candidate N's location (cloud/region/zone) in the plan
+  plan_api | python3 -c '
 import json, sys
-d = json.load(sys.stdin)
-c = (d[0] if isinstance(d, list) else d)["candidates"][int(sys.argv[1]) - 1]
+c = json.load(sys.stdin)["plan"]["candidates"][int(sys.argv[1]) - 1]
 print("/".join(x for x in (c["cloud"], c["region"], c["zone"]) if x))' "$1"
 }
+run 0 "$STRATUS" status # the server runs
 first=$(cand 1)
 second=$(cand 2)
+[ -n "$first" ] && [ -n "$second" ] || fail "no plan from the server"
 run 0 "$STRATUS" local stockout --location "$first" --for 1h
 run 0 "$STRATUS" local api-error --location "$second" --for 1h
 id=$(launch_detached "$TMP/pn.yaml")
@@ -207,19 +213,19 @@ wait_state "$id" SUCCEEDED 120
 [ "$(sql "select count(*) from blocks")" -ge 1 ] || fail "no block after a refused launch"
 sql "update blocks set until = until + 3600" >/dev/null
 run 0 "$STRATUS" plan "$TMP/pn.yaml" --top 3
-has "$OUT" "now, on this server's clouds:"
-has "$OUT" "  1  full: 0 free, 1 needed"
-has "$OUT" "  2  blocked for "
-has "$OUT" "  3  has room: the first in order that is not blocked or full"
-run 0 "$STRATUS" plan "$TMP/pn.yaml" --top 3 --json
-python3 -c '
+has "$ERR" "now, on this server's clouds:"
+has "$ERR" "  1  full: 0 free, 1 needed"
+has "$ERR" "  2  blocked for "
+has "$ERR" "  3  has room: the first in order that is not blocked or full"
+hasnt "$OUT" "now, on this server's clouds" # stdout: the plan as an offline one prints it
+plan_api | python3 -c '
 import json, sys
-d = json.loads(sys.argv[1])
-c = (d[0] if isinstance(d, list) else d)["candidates"]
-assert c[0]["now"]["free_nodes"] == 0, c[0]
-assert c[1]["now"]["blocked_for_s"] > 3000 and c[1]["now"]["blocked_reason"], c[1]
-assert c[2]["now"]["free_nodes"] >= 1 and c[2]["now"]["blocked_for_s"] == 0, c[2]
-' "$OUT" || fail "plan --json: the candidates' now: $OUT"
+n = json.load(sys.stdin)["now_candidates"]
+assert len(n) == 3, n
+assert n[0]["free_nodes"] == 0, n[0]
+assert n[1]["blocked_for_s"] > 3000 and n[1]["blocked_reason"], n[1]
+assert n[2]["free_nodes"] >= 1 and n[2]["blocked_for_s"] == 0, n[2]
+' || fail "POST /v1/plan: now_candidates: $(plan_api)"
 ok "plan: a place out of stock is full, one that refused a launch is blocked, and the first with room is named"
 
 # --- item 8: catalog errors never echo raw control bytes ---
