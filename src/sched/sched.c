@@ -694,6 +694,54 @@ static void drop_actions(struct sched *s)
     s->nacts = 0;
 }
 
+/* The retry of a refused stop of attempt id, or NULL. */
+static struct stop_retry *stop_retry_of(struct sched *s, int64_t id)
+{
+    size_t i;
+
+    for (i = 0; i < s->nretry; i++)
+        if (s->retry[i].attempt_id == id)
+            return &s->retry[i];
+    return NULL;
+}
+
+/* The driver refused to stop attempt id (ok 0), or stopped it (ok 1): the
+ * next try waits base x 2^(refusals-1), capped at backoff_max, so a cloud
+ * API that keeps refusing is asked a few times an hour, not every step. */
+static void stop_tried(struct sched *s, int64_t id, int ok)
+{
+    struct stop_retry *r = stop_retry_of(s, id);
+    double wait;
+
+    if (ok) {
+        if (r != NULL)
+            *r = s->retry[--s->nretry];
+        return;
+    }
+    if (r == NULL) {
+        s->retry = xgrow(s->retry, &s->retry_cap, s->nretry + 1, sizeof(*s->retry));
+        r = &s->retry[s->nretry++];
+        r->attempt_id = id;
+        r->refusals = 0;
+    }
+    r->refusals++;
+    wait = s->p.cfg.backoff_base_s * pow(2.0, r->refusals > 30 ? 30 : r->refusals - 1);
+    r->at = s->now + (wait < s->p.cfg.backoff_max_s ? wait : s->p.cfg.backoff_max_s);
+    log_error("attempt %lld: the stop was refused %d time%s; trying again in %.0f s",
+              (long long)id, r->refusals, r->refusals == 1 ? "" : "s", r->at - s->now);
+}
+
+/* The sooner of next_in and the seconds until a refused stop is due. */
+static double next_retry(const struct sched *s, double next_in)
+{
+    size_t i;
+
+    for (i = 0; i < s->nretry; i++)
+        if (s->retry[i].at - s->now < next_in)
+            next_in = s->retry[i].at > s->now ? s->retry[i].at - s->now : 0;
+    return next_in;
+}
+
 /* Commit the step's decisions, then act on them: the machines to stop
  * first, then the rest in order, so that nodes given from one attempt to
  * another (committed nodes given back by backfill, a displaced job's) are
@@ -719,8 +767,12 @@ static int commit_and_act(struct sched *s, struct err *e)
              * at the next step (after the backoff), makes it again. */
             if (run_action(s, &s->acts[i]) != 0) {
                 s->stop_refused |= a->filed != 0;
+                if (a->type == ACT_TERMINATE && a->filed)
+                    stop_tried(s, a->attempt_id, 0);
                 continue;
             }
+            if (a->type == ACT_TERMINATE && s->nretry > 0)
+                stop_tried(s, a->attempt_id, 1);
             if (!a->filed)
                 continue;
             if (a->filed == 2)
@@ -1266,16 +1318,24 @@ static int cmp_abs_id(const void *a, const void *b)
  * stopped the nodes, or a stop the driver refused) it acts on and files
  * again, for its next step to drop.  So a stop outlives any number of
  * crashes, each between a commit and its action, and is tried again while
- * the driver refuses it. */
+ * the driver refuses it: after a backoff that doubles per refusal
+ * (stop_tried); until then its request is only filed again. */
 static int take_stop(struct sched *s, int64_t id, struct err *e)
 {
     int64_t *hit = s->nstopped == 0 ? NULL
                                     : bsearch(&id, s->stopped, s->nstopped, sizeof(*s->stopped),
                                               cmp_abs_id);
+    const struct stop_retry *r = stop_retry_of(s, id);
+    char arg[24];
 
     if (hit != NULL && *hit > 0) {
         *hit = -*hit;
         return 0;
+    }
+    if (r != NULL && r->at > s->now) { /* refused lately: kept, not tried yet */
+        snprintf(arg, sizeof(arg), "%lld", (long long)id);
+        s->stop_refused = 1;
+        return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
     }
     return stop_nodes(s, id, 2, e); /* once made, dropped at once (restop) */
 }
@@ -1442,8 +1502,8 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop
                        ? 0
                        : next_wake(s);
-        if (s->stop_refused && *next_in > s->p.cfg.backoff_base_s)
-            *next_in = s->p.cfg.backoff_base_s;
+        if (s->stop_refused) /* when the first refused stop is due */
+            *next_in = next_retry(s, *next_in);
     }
     s->poked |= s->restop | s->stop_refused;
     return 0;
@@ -1514,6 +1574,7 @@ void sched_close(struct sched *s)
     free(s->atts);
     free(s->acts);
     free(s->stopped);
+    free(s->retry);
     free(s->sync_ev);
     free(s->resv);
     free(s->commit_used);

@@ -163,6 +163,15 @@ struct sched {
                                    step again at once to drop its request */
     int stop_refused;           /* the driver refused a stop: try its request
                                    again after the backoff */
+    struct stop_retry {         /* stops the driver refused: each is tried
+                                   again at `at`, the backoff doubling per
+                                   refusal up to backoff_max (memory only:
+                                   a controller that opens tries at once) */
+        int64_t attempt_id;
+        int refusals;
+        double at;
+    } * retry;
+    size_t nretry, retry_cap;
     int ended;                  /* a job reached a terminal state this step */
     struct sjob **wait;         /* jobs that may be PENDING or RECOVERING (some
                                    may have moved on: filtered when read) */

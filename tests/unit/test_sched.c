@@ -503,10 +503,64 @@ static void test_cancel_stop_refused(void **state)
     st_run_to(w, w->t + 3600);
     assert_int_equal(refusals, 0);
     assert_int_equal(st_att_at(w, a1.id)->live, 0);
-    /* three refusals, each tried again after the backoff */
+    /* three refusals, tried again after 1, 2 and 4 x the backoff base */
     assert_true(st_att_at(w, a1.id)->ended_at <=
-                ST_T0 + DELAY + 1800 + 4 * w->p.cfg.backoff_base_s + 1);
+                ST_T0 + DELAY + 1800 + 7 * w->p.cfg.backoff_base_s + 1);
     assert_int_equal(requests_left(w, 1), 0);
+    store_attempt_clear(&a1);
+    st_free(w);
+}
+
+/* A cloud that refuses a stop for an hour (the job's nodes would run 90 min
+ * more) is asked again after a backoff that doubles up to backoff_max: a
+ * dozen times, not at every step (720 times at the base); once it takes
+ * stops again, the stop is made within backoff_max. */
+static int terminate_calls;
+static int counting_terminate(struct driver *d, int64_t attempt_id, struct err *e)
+{
+    terminate_calls++;
+    return refusing_terminate(d, attempt_id, e);
+}
+
+static void test_stop_refused_backs_off(void **state)
+{
+    static struct driver_ops ops;
+    struct st *w = *state;
+    struct store_attempt a1;
+    double base, max, t;
+    struct err e;
+    int64_t id;
+    int most, least;
+
+    st_init(w, NULL);
+    ops = st_driver_ops;
+    ops.terminate = counting_terminate;
+    err_clear(&e);
+    assert_int_equal(driver_open(&w->drv, &ops, &w->dcfg, &e), 0);
+    w->drv_open = 1;
+    base = w->p.cfg.backoff_base_s;
+    max = w->p.cfg.backoff_max_s;
+    refusals = 1 << 30;
+    terminate_calls = 0;
+    id = run_then_cancel(w);
+    st_submit(w, L4_SPOT_2H); /* its events make steps of their own */
+    t = w->t;
+    st_run_to(w, t + 3600);
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(st_att_at(w, a1.id)->live, 1);
+    /* base, 2 base, ... up to max, then every max */
+    least = (int)((3600 - 2 * max) / max);
+    most = (int)log2(max / base) + 2 + (int)(3600 / max) + 2;
+    assert_true(terminate_calls >= least);
+    assert_true(terminate_calls <= most);
+    refusals = 0; /* its request was kept all along: the stop is made */
+    t = w->t;
+    st_run_to(w, t + max + 1);
+    assert_int_equal(st_att_at(w, a1.id)->live, 0);
+    assert_true(st_att_at(w, a1.id)->ended_at <= t + max + 1);
+    st_run_to(w, w->t + 60);
+    assert_int_equal(requests_left(w, 1), 0);
+    assert_world_ok(w);
     store_attempt_clear(&a1);
     st_free(w);
 }
@@ -1012,6 +1066,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_killed_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_stop_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_refused_backs_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_crash_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_down_bills_what_ran, setup,
                                         teardown),
@@ -1022,8 +1077,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservations_per_pool, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_displacement_for_a_node_it_cannot_use, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_displacement_for_a_node_it_cannot_use,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
