@@ -123,6 +123,11 @@ struct sched_params {
 };
 
 struct sched;
+struct store_block;
+
+/* Whether block b covers offer o (an empty zone or instance type in b is
+ * all of them), as the controller matches them; `until` is not looked at. */
+int sched_block_covers(const struct store_block *b, const struct offer *o);
 
 /* Load every active job from the store and re-issue what a killed controller
  * may have left half done (launches of attempts still LAUNCHING). */

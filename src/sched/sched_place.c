@@ -57,18 +57,20 @@ static int refresh_blocks(struct sched *s, struct err *e)
     return store_block_list(s->p.store, s->now, &s->blocks, &s->nblocks, e);
 }
 
+int sched_block_covers(const struct store_block *b, const struct offer *o)
+{
+    return strcmp(b->cloud, o->cloud) == 0 && strcmp(b->region, o->region) == 0 &&
+           (!*b->zone || strcmp(b->zone, o->zone) == 0) &&
+           (!*b->instance_type || strcmp(b->instance_type, o->instance_type) == 0);
+}
+
 static int blocked(const struct sched *s, const struct offer *o)
 {
     size_t i;
 
-    for (i = 0; i < s->nblocks; i++) {
-        const struct store_block *b = &s->blocks[i];
-
-        if (b->until > s->now && strcmp(b->cloud, o->cloud) == 0 &&
-            strcmp(b->region, o->region) == 0 && (!*b->zone || strcmp(b->zone, o->zone) == 0) &&
-            (!*b->instance_type || strcmp(b->instance_type, o->instance_type) == 0))
+    for (i = 0; i < s->nblocks; i++)
+        if (s->blocks[i].until > s->now && sched_block_covers(&s->blocks[i], o))
             return 1;
-    }
     return 0;
 }
 

@@ -672,18 +672,15 @@ static char *plan_text(const struct plan *p, int explain, int only_explain)
     return text;
 }
 
-/* The block in v[0..n) that keeps the controller off offer o now, or NULL
- * (matched as the controller matches them: an empty zone or instance type
- * is all of them). */
+/* The block in v[0..n) (those in force) that keeps the controller off
+ * offer o, or NULL. */
 static const struct store_block *block_of(const struct store_block *v, size_t n,
                                           const struct offer *o)
 {
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (strcmp(v[i].cloud, o->cloud) == 0 && strcmp(v[i].region, o->region) == 0 &&
-            (!*v[i].zone || strcmp(v[i].zone, o->zone) == 0) &&
-            (!*v[i].instance_type || strcmp(v[i].instance_type, o->instance_type) == 0))
+        if (sched_block_covers(&v[i], o))
             return &v[i];
     return NULL;
 }
