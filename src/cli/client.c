@@ -438,11 +438,45 @@ static int start_server(int *gone, struct err *e)
  * and its pid until the kernel has closed its files), and then a server is
  * started after all; a few rounds, since the one that took the lock
  * instead of ours may die as well. */
+/* The home's server runs a build of this very binary that has since been
+ * replaced (rebuilt or upgraded: its /proc exe reads "PATH (deleted)"):
+ * say so, since it answers with its old code until it is restarted.  A
+ * server of another binary is taken as meant. */
+static void warn_replaced_server(void)
+{
+    char self[PATH_MAX], theirs[PATH_MAX + 16], proc[32];
+    pid_t pid = cli_controller_pid(tg.home);
+    ssize_t n, m;
+
+    if (pid <= 0)
+        return;
+    snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    m = readlink(proc, theirs, sizeof(theirs) - 1);
+    if (n <= 0 || m <= 0)
+        return; /* not ours to look at: say nothing */
+    self[n] = theirs[m] = '\0';
+    if ((size_t)m != (size_t)n + strlen(" (deleted)") ||
+        strncmp(theirs, self, (size_t)n) != 0 || strcmp(theirs + n, " (deleted)") != 0)
+        return;
+    fprintf(
+        stderr,
+        "stratus: warning: the server for %s (pid %d) runs the build of %s that was "
+        "there "
+        "when it started, not this one; `stratus controller stop` stops it (running jobs "
+        "go on), and the next command starts the new build\n",
+        tg.home, (int)pid, self);
+}
+
 static int ensure_server(int force, struct err *e)
 {
     int round, gone = 0, rc = 0;
 
-    if (tg.ready || tg.sock == NULL || answers()) {
+    if (tg.ready)
+        return 0;
+    if (tg.sock == NULL || answers()) {
+        if (tg.sock != NULL)
+            warn_replaced_server();
         tg.ready = 1;
         return 0;
     }

@@ -325,4 +325,23 @@ has "$ERR" "at most 366d"
 run 2 "$STRATUS" local api-error --location gcp/us-central1 --for 400d
 ok "local stockout/api-error refuse a duration over a year"
 
+# --- a server whose binary was rebuilt since it started is named ---
+run 0 "$STRATUS" controller stop
+mkdir -p "$TMP/bin"
+cp "$STRATUS" "$TMP/bin/stratus"
+run 0 "$TMP/bin/stratus" queue # starts the server of this binary
+hasnt "$ERR" "warning: the server"
+cp "$STRATUS" "$TMP/bin/stratus.new"
+mv "$TMP/bin/stratus.new" "$TMP/bin/stratus" # as a rebuild replaces it
+run 0 "$TMP/bin/stratus" queue
+has "$ERR" "stratus: warning: the server for $STRATUS_HOME (pid "
+has "$ERR" "runs the build of $TMP/bin/stratus that was there when it started, not this one"
+run 0 "$TMP/bin/stratus" controller stop
+run 0 "$TMP/bin/stratus" queue # the new build's server now
+hasnt "$ERR" "warning: the server"
+run 0 "$STRATUS" queue # another binary's command: taken as meant
+hasnt "$ERR" "warning: the server"
+run 0 "$TMP/bin/stratus" controller stop
+ok "a command names a server that runs a since-replaced build of its binary, and not one that runs the current build"
+
 echo "# $checks checks"
