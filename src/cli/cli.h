@@ -92,11 +92,12 @@ const char *cli_when(const struct json_t *v, char *buf, size_t n);
 /* The spec's workdir as the controller resolves it (relative to the spec
  * file's directory), malloc'd; NULL when the spec has none. */
 char *cli_workdir_path(const char *spec_path, const char *workdir);
-/* A warning on stderr when the workdir of the spec at spec_path holds more
- * than CLI_WORKDIR_WARN_BYTES: it is copied to every node of every attempt.
- * Counting stops at the limit, so a huge tree is not walked to its end. */
+/* A warning on stderr when dir, the workdir of the spec at spec_path as
+ * cli_workdir_path resolved it, holds more than CLI_WORKDIR_WARN_BYTES: it
+ * is copied to every node of every attempt.  Counting stops at the limit,
+ * so a huge tree is not walked to its end. */
 #define CLI_WORKDIR_WARN_BYTES (256LL << 20)
-void cli_workdir_warn(const char *spec_path, const char *workdir);
+void cli_workdir_warn(const char *spec_path, const char *dir);
 /* The line of `workdir:` in the spec file, for messages; 0 when it cannot
  * be found (e.g. written in flow style). */
 size_t cli_workdir_line(const char *path);

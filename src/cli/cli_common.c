@@ -340,25 +340,20 @@ char *cli_workdir_path(const char *spec_path, const char *workdir)
     return xasprintf("%.*s/%s", (int)(strrchr(abs, '/') - abs), abs, workdir);
 }
 
-void cli_workdir_warn(const char *spec_path, const char *workdir)
+void cli_workdir_warn(const char *spec_path, const char *dir)
 {
-    char *dir = cli_workdir_path(spec_path, workdir), at[32] = "";
     long long bytes = 0, files = 0;
+    char at[32] = "";
     size_t line;
 
-    if (dir == NULL)
+    if (!fs_tree_size(dir, CLI_WORKDIR_WARN_BYTES, &bytes, &files))
         return;
-    if (fs_tree_size(dir, CLI_WORKDIR_WARN_BYTES, &bytes, &files)) {
-        if ((line = cli_workdir_line(spec_path)) > 0)
-            snprintf(at, sizeof(at), "%zu:", line);
-        fprintf(
-            stderr,
-            "%s:%s warning: workdir %s holds more than %lld MB (%lld file%s counted): it "
-            "is "
-            "copied to every node of every attempt; point workdir at the code alone and "
-            "keep data in a bucket (`file_mounts`)\n",
+    if ((line = cli_workdir_line(spec_path)) > 0)
+        snprintf(at, sizeof(at), "%zu:", line);
+    fprintf(stderr,
+            "%s:%s warning: workdir %s holds more than %lld MB (%lld file%s counted): "
+            "it is copied to every node of every attempt; point workdir at the code "
+            "alone and keep data in a bucket (`file_mounts`)\n",
             spec_path, at, dir, CLI_WORKDIR_WARN_BYTES >> 20, files,
             files == 1 ? "" : "s");
-    }
-    free(dir);
 }

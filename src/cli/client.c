@@ -431,13 +431,6 @@ static int start_server(int *gone, struct err *e)
     return 0;
 }
 
-/* Make sure a server answers on the home's socket: one that holds the lock
- * is waited for (it listens once it has caught up), none is started
- * (unless STRATUS_NO_AUTOSTART is set and this is no explicit start).
- * The holder may be on its way out (killed a moment ago: it keeps its lock
- * and its pid until the kernel has closed its files), and then a server is
- * started after all; a few rounds, since the one that took the lock
- * instead of ours may die as well. */
 /* The home's server runs a build of this very binary that has since been
  * replaced (rebuilt or upgraded: its /proc exe reads "PATH (deleted)"):
  * say so, since it answers with its old code until it is restarted.  A
@@ -456,18 +449,22 @@ static void warn_replaced_server(void)
     if (n <= 0 || m <= 0)
         return; /* not ours to look at: say nothing */
     self[n] = theirs[m] = '\0';
-    if ((size_t)m != (size_t)n + strlen(" (deleted)") ||
-        strncmp(theirs, self, (size_t)n) != 0 || strcmp(theirs + n, " (deleted)") != 0)
+    if (strncmp(theirs, self, (size_t)n) != 0 || strcmp(theirs + n, " (deleted)") != 0)
         return;
-    fprintf(
-        stderr,
-        "stratus: warning: the server for %s (pid %d) runs the build of %s that was "
-        "there "
-        "when it started, not this one; `stratus controller stop` stops it (running jobs "
-        "go on), and the next command starts the new build\n",
-        tg.home, (int)pid, self);
+    fprintf(stderr,
+            "stratus: warning: the server for %s (pid %d) runs the build of %s that was "
+            "there when it started, not this one; `stratus controller stop` stops it "
+            "(running jobs go on), and the next command starts the new build\n",
+            tg.home, (int)pid, self);
 }
 
+/* Make sure a server answers on the home's socket: one that holds the lock
+ * is waited for (it listens once it has caught up), none is started
+ * (unless STRATUS_NO_AUTOSTART is set and this is no explicit start).
+ * The holder may be on its way out (killed a moment ago: it keeps its lock
+ * and its pid until the kernel has closed its files), and then a server is
+ * started after all; a few rounds, since the one that took the lock
+ * instead of ours may die as well. */
 static int ensure_server(int force, struct err *e)
 {
     int round, gone = 0, rc = 0;

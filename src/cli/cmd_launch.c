@@ -75,7 +75,7 @@ static int check_workdir(const char *path, const struct spec *sp)
         rc = err_at(&e, ST_EINVAL, path, cli_workdir_line(path), 0,
                     "workdir %s is not a directory", dir);
     else
-        cli_workdir_warn(path, sp->workdir);
+        cli_workdir_warn(path, dir);
     free(dir);
     return rc == 0 ? 0 : cli_fail(&e);
 }

@@ -59,11 +59,14 @@ static void warn_workdir(const char *path)
 {
     struct spec *sp = NULL;
     struct err e;
+    char *dir;
 
     err_clear(&e);
     if (spec_load_file(&sp, path, &e) != 0)
         return;
-    cli_workdir_warn(path, sp->workdir);
+    if ((dir = cli_workdir_path(path, sp->workdir)) != NULL)
+        cli_workdir_warn(path, dir);
+    free(dir);
     spec_free(sp);
 }
 

@@ -694,6 +694,14 @@ static void drop_actions(struct sched *s)
     s->nacts = 0;
 }
 
+/* base x 2^(k-1) for the k-th (k >= 1) try again, capped at max. */
+static double backoff_after(const struct sched_config *c, int k)
+{
+    double b = c->backoff_base_s * pow(2.0, k > 1 ? k - 1 : 0);
+
+    return b < c->backoff_max_s ? b : c->backoff_max_s;
+}
+
 /* The retry of a refused stop of attempt id, or NULL. */
 static struct stop_retry *stop_retry_of(struct sched *s, int64_t id)
 {
@@ -711,7 +719,6 @@ static struct stop_retry *stop_retry_of(struct sched *s, int64_t id)
 static void stop_tried(struct sched *s, int64_t id, int ok)
 {
     struct stop_retry *r = stop_retry_of(s, id);
-    double wait;
 
     if (ok) {
         if (r != NULL)
@@ -724,9 +731,7 @@ static void stop_tried(struct sched *s, int64_t id, int ok)
         r->attempt_id = id;
         r->refusals = 0;
     }
-    r->refusals++;
-    wait = s->p.cfg.backoff_base_s * pow(2.0, r->refusals > 30 ? 30 : r->refusals - 1);
-    r->at = s->now + (wait < s->p.cfg.backoff_max_s ? wait : s->p.cfg.backoff_max_s);
+    r->at = s->now + backoff_after(&s->p.cfg, ++r->refusals);
     log_error("attempt %lld: the stop was refused %d time%s; trying again in %.0f s",
               (long long)id, r->refusals, r->refusals == 1 ? "" : "s", r->at - s->now);
 }
@@ -1019,14 +1024,19 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
  * controller killed between the commit and the action still stops them once
  * it is back (take_stop; terminate is idempotent).  filed: 1 with the
  * decision, 2 again by take_stop (struct action). */
-static int stop_nodes(struct sched *s, int64_t attempt_id, int filed, struct err *e)
+static int file_stop(struct sched *s, int64_t attempt_id, struct err *e)
 {
     char arg[24];
 
     snprintf(arg, sizeof(arg), "%lld", (long long)attempt_id);
+    return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
+}
+
+static int stop_nodes(struct sched *s, int64_t attempt_id, int filed, struct err *e)
+{
     sched_act(s, ACT_TERMINATE, attempt_id, NULL);
     s->acts[s->nacts - 1].filed = filed;
-    return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
+    return file_stop(s, attempt_id, e);
 }
 
 const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud,
@@ -1043,10 +1053,7 @@ const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud
  * where the job's last attempt ran (sj->att outlives the attempt's end). */
 static double backoff(const struct sched *s, const struct sjob *sj, int k)
 {
-    const struct sched_config *c = sched_cfg_at(s, sj->att.cloud, sj->att.region);
-    double b = c->backoff_base_s * pow(2.0, k > 1 ? k - 1 : 0);
-
-    return b < c->backoff_max_s ? b : c->backoff_max_s;
+    return backoff_after(sched_cfg_at(s, sj->att.cloud, sj->att.region), k);
 }
 
 int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
@@ -1326,16 +1333,14 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
                                     : bsearch(&id, s->stopped, s->nstopped, sizeof(*s->stopped),
                                               cmp_abs_id);
     const struct stop_retry *r = stop_retry_of(s, id);
-    char arg[24];
 
     if (hit != NULL && *hit > 0) {
         *hit = -*hit;
         return 0;
     }
     if (r != NULL && r->at > s->now) { /* refused lately: kept, not tried yet */
-        snprintf(arg, sizeof(arg), "%lld", (long long)id);
         s->stop_refused = 1;
-        return store_request_add(s->p.store, "terminate", arg, s->now, NULL, e);
+        return file_stop(s, id, e);
     }
     return stop_nodes(s, id, 2, e); /* once made, dropped at once (restop) */
 }

@@ -691,9 +691,9 @@ static const struct store_block *block_of(const struct store_block *v, size_t n,
  * pool taken back, for the driver's block_cooldown): one object per
  * candidate appended to cands, and the lines returned (the reply's "now":
  * `stratus plan` prints them on stderr, so that its output stays what an
- * offline plan prints).  The controller places in the
- * plan's order, skipping those; it also weighs quotas, patience and the
- * deadline rule, which this does not. */
+ * offline plan prints).  The controller places in the plan's order,
+ * skipping those; it also weighs quotas, patience and the deadline rule,
+ * which this does not. */
 static char *plan_now(struct api_call *c, const struct plan *p, json_t *cands)
 {
     struct store_block *bv = NULL;

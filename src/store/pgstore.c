@@ -2300,7 +2300,7 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
     const char *vals[3] = {holder, url, ttl};
     PGresult *res = NULL;
     double t0 = clock_mono();
-    int rc = pg_lease_get(st, &now, e), tx = 0;
+    int rc = pg_lease_get(st, &now, e), tx = 0, locked = 0;
 
     /* Another's lease that has not lapsed: a plain read says so, without
      * the row lock (a follower never waits on the leader's writes). */
@@ -2323,24 +2323,9 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
         rc = pg_sql_exec(p, wait, "taking the leader lease", e);
     }
     free(wait);
-    if (rc == 0)
+    if (rc == 0) {
         rc = pg_params(p, pg_lease_take_sql, 3, vals, &res, "taking the leader lease", e);
-    if (rc == ST_ESTATE) {
-        /* The row stayed locked the whole wait: its holder is writing (a
-         * lapsed lease renewed in that commit) or paused mid-write until
-         * PostgreSQL cuts it off.  Not taken, and not a store error: the
-         * read below says who holds it; the next take tries again. */
-        pg_rollback_db(p);
-        err_clear(e);
-        rc = pg_lease_get(st, &now, e);
-        if (rc == 0) {
-            *held = 0;
-            free(p->keep_sql);
-            p->keep_sql = NULL;
-            if (out != NULL)
-                *out = now;
-        }
-        return rc;
+        locked = rc == ST_ESTATE;
     }
     if (rc == 0) {
         *held = pg_lease_read(res, &now); /* no row: another took it meanwhile */
@@ -2349,6 +2334,14 @@ static int pg_lease_take(struct store *st, const char *holder, const char *url, 
         p->commit_sent = 0; /* answered: nothing unknown is pending */
     } else if (tx) {
         pg_rollback_db(p);
+    }
+    if (locked) {
+        /* The row stayed locked the whole wait: its holder is writing (a
+         * lapsed lease renewed in that commit) or paused mid-write until
+         * PostgreSQL cuts it off.  Not taken, and not a store error: the
+         * read below says who holds it; the next take tries again. */
+        err_clear(e);
+        rc = *held = 0;
     }
     if (rc != 0) {
         *held = 0;
