@@ -482,20 +482,28 @@ static int refusing_terminate(struct driver *d, int64_t attempt_id, struct err *
     return st_drv_terminate(d, attempt_id, e);
 }
 
-static void test_cancel_stop_refused(void **state)
+/* The world's driver with terminate replaced by fn. */
+static void open_with_terminate(struct st *w,
+                                int (*fn)(struct driver *, int64_t, struct err *))
 {
     static struct driver_ops ops;
-    struct st *w = *state;
-    struct store_attempt a1;
     struct err e;
-    int64_t id;
 
-    st_init(w, NULL);
     ops = st_driver_ops;
-    ops.terminate = refusing_terminate;
+    ops.terminate = fn;
     err_clear(&e);
     assert_int_equal(driver_open(&w->drv, &ops, &w->dcfg, &e), 0);
     w->drv_open = 1;
+}
+
+static void test_cancel_stop_refused(void **state)
+{
+    struct st *w = *state;
+    struct store_attempt a1;
+    int64_t id;
+
+    st_init(w, NULL);
+    open_with_terminate(w, refusing_terminate);
     refusals = 3;
     id = run_then_cancel(w);
     assert_true(st_run_all(w, ST_T0 + DAY));
@@ -524,20 +532,14 @@ static int counting_terminate(struct driver *d, int64_t attempt_id, struct err *
 
 static void test_stop_refused_backs_off(void **state)
 {
-    static struct driver_ops ops;
     struct st *w = *state;
     struct store_attempt a1;
     double base, max, t;
-    struct err e;
     int64_t id;
     int most, least;
 
     st_init(w, NULL);
-    ops = st_driver_ops;
-    ops.terminate = counting_terminate;
-    err_clear(&e);
-    assert_int_equal(driver_open(&w->drv, &ops, &w->dcfg, &e), 0);
-    w->drv_open = 1;
+    open_with_terminate(w, counting_terminate);
     base = w->p.cfg.backoff_base_s;
     max = w->p.cfg.backoff_max_s;
     refusals = 1 << 30;
