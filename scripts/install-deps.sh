@@ -9,6 +9,7 @@ pkgs+=(nginx) # bench/bench_router.sh measures `stratus router` against it
 pkgs+=(iproute2)
 pkgs+=(libxml2-utils) # xmllint: the simulator's SVG charts are checked well-formed
 pkgs+=(chromium) # tests/cli/test_dashboard.sh loads the dashboard in a headless browser
+pkgs+=(python3) # the black-box tests, the example model server and the load clients (standard library only)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
