@@ -118,7 +118,10 @@ with lock:
     json.dump(res, open(tmp + "/load.json.tmp", "w"))
 os.replace(tmp + "/load.json.tmp", tmp + "/load.json")
 PY
-echo 3 >"$TMP/rate"
+# set_rate N: the load's requests per second, replaced whole (the load reads
+# the file while it is written otherwise, and finds it empty)
+set_rate() { echo "$1" >"$TMP/rate.new" && mv "$TMP/rate.new" "$TMP/rate"; }
+set_rate 3
 python3 "$TMP/load.py" "$TMP" "$KEY" "$R_us" "$R_eu" &
 LOAD=$!
 pids+=($LOAD)
@@ -175,13 +178,13 @@ ok "spot is back: 3 spot replicas ready, the on-demand one retired"
 
 # --- a load step: up, overflow, then down ---
 [ "$(status_json "j['target']")" = 3 ] || fail "before the step the target must be 3: $(status_json "j['target'], j['qps']")"
-echo 30 >"$TMP/rate"
+set_rate 30
 until_status "j['target'] > 3 and len($READY) > 3" 180 "scaling up under a load step"
 routers_alive
 [ "$(curl -sf "$R_us/-/metrics" | awk '/^stratus_router_overflows_total/ {print $NF}')" -gt 0 ] ||
   fail "under the step the us router must overflow past its region: $(curl -sf "$R_us/-/metrics" | grep -E 'overflows|replica_requests_total|saturated|inflight{') $(cat "$TMP/load.json"); the us router's log ends: $(tail -n 40 "$TMP/router-us.log")"
 ok "a load step scales the service up ($(status_json "j['target']") replicas wanted) and routers overflow"
-echo 1 >"$TMP/rate"
+set_rate 1
 until_status "j['target'] == 3 and len($RUNNING) == 3" 240 "scaling back down"
 routers_alive
 ok "after the step the service scales back down to 3"
