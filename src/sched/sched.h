@@ -145,6 +145,13 @@ void sched_set_org(struct sched *s, const struct org *g);
  * fair-share factor.  -1 when the controller knows no such team. */
 int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
                      double *spend, double *factor);
+/* Would placing `nodes` nodes of offer o for team `team` go over one of the
+ * team's quotas now (with what its cohort lends)?  1, with why (n bytes)
+ * naming the quota and its use ("team research uses 8/8 H100 (needs 8)"),
+ * as a waiting job's reason does; 0 when it fits or the team is unknown.
+ * Changes nothing: the question `stratus plan` asks of a server. */
+int sched_quota_check(struct sched *s, const char *team, const struct offer *o, int nodes,
+                      char *why, size_t n);
 
 /* One round: requests, driver events, deadline checks, placements.  *next_in
  * (may be NULL) says how soon another round has work to do (seconds; the

@@ -460,9 +460,13 @@ static void quota_why(char *buf, size_t n, const struct sched *s, int t, size_t 
                  most);
 }
 
-int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes)
+/* Is placing `nodes` nodes of o for team t over a quota of the team's?  1,
+ * with why (n bytes) saying which, or 0.  `placing`: this is the
+ * controller's admission, which notes a team owed its own quota and looks
+ * for a borrower to reclaim it from; a plan's question changes nothing. */
+static int quota_over(struct sched *s, int t, const struct offer *o, int nodes, char *why,
+                      size_t n, int placing)
 {
-    int t = sj->org_gen == s->org_gen ? sj->team_ix : -1; /* found at the refresh */
     const struct org_team *tm;
     long need;
     size_t q;
@@ -483,29 +487,39 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
         if (tm->cohort == NULL) {
             if (own_ok)
                 continue;
-            quota_why(s->quota_why, sizeof(s->quota_why), s, t, q, need, "%s", "");
+            quota_why(why, n, s, t, q, need, "%s", "");
             return 1;
         }
         if (cu + need <= cap && (own_ok || !owner_waits(s, t, q)))
             continue; /* its own, or borrowed from the cohort */
         if (cu + need <= cap) { /* room, but owed to a team waiting for its own */
-            quota_why(s->quota_why, sizeof(s->quota_why), s, t, q, need,
-                      "; the cohort %s's room is owed to a team waiting for its own quota",
-                      tm->cohort);
+            quota_why(
+                why, n, s, t, q, need,
+                "; the cohort %s's room is owed to a team waiting for its own quota",
+                tm->cohort);
             return 1;
         }
-        if (own_ok) /* its own quota, lent out: no borrowing until it has it back */
+        if (placing &&
+            own_ok) /* its own quota, lent out: no borrowing until it has it back */
             s->ts[t].owner_wait[q] = s->now;
-        if (own_ok && s->quota_victim == NULL && !s->quota_looked) {
+        if (placing && own_ok && s->quota_victim == NULL && !s->quota_looked) {
             s->quota_looked = 1; /* one look per placement: the scan is of every job */
             s->quota_victim = borrower(s, t, q);
             s->quota_reclaimer = t;
         }
-        quota_why(s->quota_why, sizeof(s->quota_why), s, t, q, need, "; cohort %s uses %ld/%ld%s",
-                  tm->cohort, cu, cap, own_ok ? " (lent to other teams)" : "");
+        quota_why(why, n, s, t, q, need, "; cohort %s uses %ld/%ld%s", tm->cohort, cu,
+                  cap, own_ok ? " (lent to other teams)" : "");
         return 1;
     }
     return 0;
+}
+
+int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o,
+                      int nodes)
+{
+    int t = sj->org_gen == s->org_gen ? sj->team_ix : -1; /* found at the refresh */
+
+    return quota_over(s, t, o, nodes, s->quota_why, sizeof(s->quota_why), 1);
 }
 
 int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n)
@@ -613,14 +627,14 @@ int sched_budget_blocks(struct sched *s, struct sjob *sj, char *why, size_t n, s
     return 0;
 }
 
-int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
-                     double *spend, double *factor)
+/* Team `name`'s index with its figures up to date, or -1 when the
+ * controller knows no such team. */
+static int team_fresh(struct sched *s, const char *name)
 {
     const struct org_team *t;
     struct err e;
-    size_t i, ix;
 
-    if (s->org == NULL || (t = org_team(s->org, name)) == NULL)
+    if (s->org == NULL || name == NULL || (t = org_team(s->org, name)) == NULL)
         return -1;
     /* the figures stand until the clock moves, a job changes state or the
      * teams change (a new document starts every team's figures at 0) */
@@ -628,10 +642,30 @@ int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
          s->quota_gen != s->org_gen) &&
         sched_quota_refresh(s, &e) != 0)
         log_warn("team usage: %s", e.msg);
-    ix = (size_t)(t - s->org->teams);
-    for (i = 0; i < n && i < t->nquota; i++)
+    return (int)(t - s->org->teams);
+}
+
+int sched_team_usage(struct sched *s, const char *name, long *used, size_t n,
+                     double *spend, double *factor)
+{
+    int ix = team_fresh(s, name);
+    size_t i;
+
+    if (ix < 0)
+        return -1;
+    for (i = 0; i < n && i < s->org->teams[ix].nquota; i++)
         used[i] = s->ts[ix].used[i];
     *spend = s->ts[ix].month_spend + s->ts[ix].live_spend;
     *factor = s->ts[ix].factor;
     return 0;
+}
+
+int sched_quota_check(struct sched *s, const char *team, const struct offer *o, int nodes,
+                      char *why, size_t n)
+{
+    int ix = team_fresh(s, team);
+
+    if (n > 0)
+        why[0] = '\0';
+    return ix >= 0 && n > 0 && quota_over(s, ix, o, nodes, why, n, 0);
 }

@@ -21,6 +21,7 @@
 #include "../driver/driver.h"
 #include "../plan/offers.h"
 #include "../plan/plan.h"
+#include "../policy/org.h"
 #include "../policy/policy.h"
 #include "../sched/sched.h"
 #include "../spec/pipeline.h"
@@ -685,20 +686,34 @@ static const struct store_block *block_of(const struct store_block *v, size_t n,
     return NULL;
 }
 
+/* The team a plan of sp is for, as a launch of it would be (the spec's, else
+ * the caller's one team), when the caller may see it; NULL otherwise. */
+static const char *plan_team(struct api_call *c, const struct spec *sp)
+{
+    const char *team = sp->team;
+
+    if (team == NULL && c->s->org != NULL && c->rq->who->user[0] != '\0' &&
+        org_user_teams(c->s->org, c->rq->who->user, &team) != 1)
+        team = NULL;
+    return team != NULL && api_team_visible(c, team) ? team : NULL;
+}
+
 /* What the plan's candidates look like on this server's clouds now: each
- * candidate's free nodes (the drivers'; unknown on a server without them)
- * and the block that keeps the controller off it (a launch refused, a spot
- * pool taken back, for the driver's block_cooldown): one object per
- * candidate appended to cands, and the lines returned (the reply's "now":
- * `stratus plan` prints them on stderr, so that its output stays what an
- * offline plan prints).  The controller places in the plan's order,
- * skipping those; it also weighs quotas, patience and the deadline rule,
- * which this does not. */
-static char *plan_now(struct api_call *c, const struct plan *p, json_t *cands)
+ * candidate's free nodes (the drivers'; unknown on a server without them),
+ * the block that keeps the controller off it (a launch refused, a spot
+ * pool taken back, for the driver's block_cooldown) and the quota of the
+ * plan's team it would go over: one object per candidate appended to
+ * cands, and the lines returned (the reply's "now": `stratus plan` prints
+ * them on stderr, so that its output stays what an offline plan prints).
+ * The controller places in the plan's order, skipping those; it also weighs
+ * patience and the deadline rule, which this does not. */
+static char *plan_now(struct api_call *c, const struct plan *p, const struct spec *sp,
+                      json_t *cands)
 {
     struct store_block *bv = NULL;
     size_t nb = 0, i, shown = 0;
-    char *out = NULL, m[32];
+    const char *team = plan_team(c, sp);
+    char *out = NULL, m[32], quota[256];
     size_t len = 0;
     FILE *fp;
     struct err e;
@@ -725,17 +740,24 @@ static char *plan_now(struct api_call *c, const struct plan *p, json_t *cands)
                             free_nodes < 0 ? json_null() : json_integer(free_nodes));
         json_object_set_new(now, "blocked_for_s", json_real(b ? b->until - c->now : 0));
         json_object_set_new(now, "blocked_reason", json_string(b ? b->reason : ""));
+        if (team == NULL || c->s->sched == NULL ||
+            !sched_quota_check(c->s->sched, team, o, pc->nodes, quota, sizeof(quota)))
+            quota[0] = '\0';
+        json_object_set_new(now, "over_quota", json_string(quota));
         json_array_append_new(cands, now);
         if (b != NULL) {
             fprintf(fp, "%3zu  blocked for %s more: %s\n", i + 1,
                     str_duration(m, sizeof(m), b->until - c->now), b->reason);
+        } else if (quota[0] != '\0') {
+            fprintf(fp, "%3zu  over quota: %s\n", i + 1, quota);
         } else if (free_nodes >= 0 && free_nodes < pc->nodes) {
             fprintf(fp, "%3zu  full: %ld free, %d needed\n", i + 1, free_nodes,
                     pc->nodes);
         } else if (shown == 0) {
             fprintf(fp, "%3zu  %s: the first in order that is not blocked%s\n", i + 1,
                     free_nodes < 0 ? "free nodes unknown" : "has room",
-                    free_nodes < 0 ? " (this server runs no drivers)" : " or full");
+                    free_nodes < 0 ? " or over quota (this server runs no drivers)"
+                                   : ", over quota or full");
             shown = 1;
         }
     }
@@ -823,7 +845,7 @@ void api_plan(struct api_call *c)
         api_fail_with(c, &e, &w, text);
     } else {
         json_t *cands = json_array();
-        char *now = plan_now(c, &p, cands);
+        char *now = plan_now(c, &p, w.sp, cands);
 
         text = plan_text(&p, explain, 0);
         o = json_object();

@@ -216,7 +216,7 @@ run 0 "$STRATUS" plan "$TMP/pn.yaml" --top 3
 has "$ERR" "now, on this server's clouds:"
 has "$ERR" "  1  full: 0 free, 1 needed"
 has "$ERR" "  2  blocked for "
-has "$ERR" "  3  has room: the first in order that is not blocked or full"
+has "$ERR" "  3  has room: the first in order that is not blocked, over quota or full"
 hasnt "$OUT" "now, on this server's clouds" # stdout: the plan as an offline one prints it
 plan_api | python3 -c '
 import json, sys
@@ -225,6 +225,7 @@ assert len(n) == 3, n
 assert n[0]["free_nodes"] == 0, n[0]
 assert n[1]["blocked_for_s"] > 3000 and n[1]["blocked_reason"], n[1]
 assert n[2]["free_nodes"] >= 1 and n[2]["blocked_for_s"] == 0, n[2]
+assert all(c["over_quota"] == "" for c in n), n  # no teams here
 ' || fail "POST /v1/plan: now_candidates: $(plan_api)"
 ok "plan: a place out of stock is full, one that refused a launch is blocked, and the first with room is named"
 

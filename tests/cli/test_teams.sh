@@ -149,6 +149,17 @@ wait_for sh -c "$STRATUS queue 2>/dev/null | grep -q 'waiting: team research use
 run 0 "$STRATUS" queue
 has "$OUT" "waiting: team research uses"
 ok "research's reclaimed job waits with a reason naming its quota: $(grep -o 'waiting: team research uses[^|]*' <<<"$OUT" | head -1)"
+# plan, from the server, names the quota a launch would go over: every
+# place of r-big is H100, which research's quota and the cohort's cover
+run 0 as "$A" plan "$TMP/r8.yaml" --top 2
+has "$ERR" "  1  over quota: team research uses"
+has "$ERR" "  2  over quota: team research uses"
+hasnt "$ERR" "has room:"
+has "$ERR" "none of these has room now"
+A_ERR=$ERR
+run 0 as "$B" plan "$TMP/r8.yaml" --top 1 # the plan is for the asker's team
+has "$ERR" "  1  over quota: team product uses 8/8 H100 (needs 8)"
+ok "plan says which places are over the asking team's quota: $(grep -m1 'over quota' <<<"$A_ERR")"
 # --- /metrics: each team's quotas and their use, its spend, its fair share ---
 M=$(curl -s --unix-socket "$SOCK" http://x/metrics)
 has "$M" 'stratus_team_quota_gpus{team="research",accelerator="H100",cloud=""} 8'

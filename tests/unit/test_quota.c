@@ -99,6 +99,25 @@ static void assert_reason_lacks(struct st *w, int64_t id, const char *what)
     store_job_clear(&j);
 }
 
+/* What sched_quota_check (a plan's question) says of one H100 node for
+ * team: over the quota `want` names, or (want NULL) fits. */
+static void quota_check_says(struct st *w, const char *team, const char *want)
+{
+    char why[256];
+    size_t i;
+    int over;
+
+    for (i = 0; i < catalog_noffers(w->cat); i++)
+        if (strcmp(catalog_offer(w->cat, i)->accelerator, "H100") == 0)
+            break;
+    assert_true(i < catalog_noffers(w->cat));
+    over = sched_quota_check(w->s, team, catalog_offer(w->cat, i), 1, why, sizeof(why));
+    if (want == NULL && over)
+        fail_msg("team %s: over quota (%s), expected it to fit", team, why);
+    if (want != NULL && (!over || strcmp(why, want) != 0))
+        fail_msg("team %s: '%s', expected '%s'", team, over ? why : "(fits)", want);
+}
+
 /* A job larger than its team's quota (with all its cohort lends) waits,
  * and says it waits for the quota to be raised, not for the others. */
 static void test_quota_never_enough(void **state)
@@ -171,6 +190,8 @@ static void test_borrow_and_reclaim(void **state)
     assert_int_equal(x.state, ATT_RUNNING); /* within a's own quota: kept */
     store_attempt_clear(&x);
     assert_reason_has(w, a2, "waiting: team a uses 8/8 H100 (needs 8); cohort lab uses 16/16");
+    quota_check_says(w, "a", "team a uses 8/8 H100 (needs 8); cohort lab uses 16/16");
+    quota_check_says(w, "b", "team b uses 8/8 H100 (needs 8); cohort lab uses 16/16");
     assert_true(st_run_all(w, ST_T0 + 12 * HOUR));
     assert_int_equal(st_job_state(w, a2), JOB_SUCCEEDED);
     /* reclaimed once: the borrower does not take the room back while b waits
@@ -197,6 +218,11 @@ static void test_no_cohort_no_borrowing(void **state)
     st_run_to(w, w->t + 600);
     assert_int_equal(st_job_state(w, a2), JOB_PENDING);
     assert_reason_has(w, a2, "waiting: team a uses 8/8 GPUs (needs 8)");
+    quota_check_says(w, "a", "team a uses 8/8 GPUs (needs 8)");
+    quota_check_says(w, "b", NULL); /* b's 8 are free, and not a's */
+    quota_check_says(w, "nobody", NULL);
+    st_run_to(w, w->t + 600); /* asking changed nothing */
+    assert_int_equal(st_job_state(w, a2), JOB_PENDING);
     st_free(w);
     org_free(g);
 }
