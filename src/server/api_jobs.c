@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,39 @@ static int check_workdir(const struct api_workload *w, struct err *e)
     return rc;
 }
 
+/* A dataset is one set of data: a spec naming one the store knows must
+ * give its home and size as the jobs before it did, or its copies (made
+ * from the old home, of the old size) would stand in for other data. */
+static int check_dataset(struct api_call *c, const struct api_workload *w, struct err *e)
+{
+    const struct spec *sp = w->sp;
+    struct store_data_replica *v = NULL;
+    const char *region = sp->data_region ? sp->data_region : "";
+    size_t n = 0, i;
+    int rc;
+
+    if (sp->data_name == NULL || sp->data_cloud == NULL)
+        return 0;
+    if ((rc = store_data_list(c->s->st, sp->data_name, 0, &v, &n, e)) != 0)
+        return rc;
+    for (i = 0; i < n && !v[i].home; i++)
+        ;
+    if (i < n &&
+        (strcmp(v[i].cloud, sp->data_cloud) != 0 || strcmp(v[i].region, region) != 0 ||
+         fabs(v[i].size_gb - sp->data_gb) > 1e-9 * fmax(1, v[i].size_gb)))
+        rc = err_at(
+            e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
+            "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
+            "gave it; this spec says %s%s%s (%g GB): its copies would stand in for "
+            "other data. Give the same location and size_gb, or name the new data "
+            "differently (say '%s-v2'); `stratus data ls` shows what is known",
+            sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region,
+            v[i].size_gb, sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb,
+            sp->data_name);
+    store_data_replicas_free(v, n);
+    return rc;
+}
+
 /* The policy a submit runs under: the server's, or an admin's override. */
 int api_submit_policy(struct api_call *c, const struct api_workload *w, const char **text,
                       struct err *e)
@@ -180,8 +214,10 @@ static int body_is_group(const struct api_call *c)
     return multi;
 }
 
-/* Every stage's workdir exists, its team has the secrets it names, and its
- * warnings join the reply's. */
+static int check_dataset(struct api_call *c, const struct api_workload *w, struct err *e);
+
+/* Every stage's workdir exists, its dataset is as known, its team has the
+ * secrets it names, and its warnings join the reply's. */
 static int group_check(struct api_call *c, const struct api_workload *w,
                        const struct pipeline *pl, struct err *e)
 {
@@ -196,6 +232,8 @@ static int group_check(struct api_call *c, const struct api_workload *w,
         for (i = 0; i < sw.sp->nwarnings; i++)
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = check_workdir(&sw, e);
+        if (rc == 0)
+            rc = check_dataset(c, &sw, e);
         if (rc == 0)
             rc = api_secrets_check(c, sw.sp, w->file, e);
     }
@@ -307,7 +345,7 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
-        api_secrets_check(c, w.sp, w.file, &e) != 0 ||
+        check_dataset(c, &w, &e) != 0 || api_secrets_check(c, w.sp, w.file, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {
         /* a policy refused for the caller's role is a permission matter */

@@ -565,6 +565,38 @@ static long find_job(const struct trace *t, const char *id)
     return -1;
 }
 
+/* A dataset is one set of data: every row naming it gives the home and size
+ * its first row gave, or its replicas would stand in for other data. */
+static int same_dataset(const struct csv *c, struct trace *t, const struct trace_job *j,
+                        size_t n0, const uint32_t *lines, struct err *e)
+{
+    const struct trace_job *f;
+    uint32_t first = (uint32_t)t->njobs;
+    char where[48];
+
+    if (keymap_put(&t->datasets, j->dataset, NULL, NULL, NULL, &first) == 0)
+        return 0;            /* the first row naming it (this one is appended next) */
+    if (first >= t->njobs) { /* its row was in a file that failed to load */
+        keymap_set(&t->datasets, j->dataset, NULL, NULL, NULL, (uint32_t)t->njobs);
+        return 0;
+    }
+    f = &t->jobs[first];
+    if (f->data_cloud == j->data_cloud && f->data_region == j->data_region &&
+        fabs(f->data_gb - j->data_gb) <= 1e-9 * fmax(1, f->data_gb))
+        return 0;
+    if (first >= n0)
+        snprintf(where, sizeof(where), "line %u", (unsigned)lines[first - n0]);
+    else
+        snprintf(where, sizeof(where), "an earlier file");
+    return err_at(
+        e, ST_EINVAL, c->path, c->line, 0,
+        "dataset '%s' is at %s%s%s (%g GB) on %s, at %s%s%s (%g GB) here: give every "
+        "row of one dataset the same data_location and data_gb, or name the other "
+        "data differently",
+        j->dataset, f->data_cloud, *f->data_region ? "/" : "", f->data_region, f->data_gb,
+        where, j->data_cloud, *j->data_region ? "/" : "", j->data_region, j->data_gb);
+}
+
 static int job_row(struct csv *c, struct trace *t, size_t n0, struct order *o,
                    uint32_t **lines, size_t *lines_cap, struct err *e)
 {
@@ -593,6 +625,8 @@ static int job_row(struct csv *c, struct trace *t, size_t n0, struct order *o,
                       "job_id '%s' appears twice (also on line %u)", j.id,
                       (unsigned)(*lines)[first - (long)n0]);
     }
+    if (*j.dataset && (rc = same_dataset(c, t, &j, n0, *lines, e)) != 0)
+        return rc;
     t->jobs = xgrow(t->jobs, &t->jobs_cap, t->njobs + 1, sizeof(*t->jobs));
     *lines = xgrow(*lines, lines_cap, t->njobs - n0 + 1, sizeof(**lines));
     (*lines)[t->njobs - n0] = (uint32_t)c->line;
@@ -768,6 +802,7 @@ void trace_init(struct trace *t)
     strpool_init(&t->pool);
     strpool_init(&t->ids);
     keymap_init(&t->known);
+    keymap_init(&t->datasets);
 }
 
 void trace_free(struct trace *t)
@@ -778,6 +813,7 @@ void trace_free(struct trace *t)
     strpool_free(&t->pool);
     strpool_free(&t->ids);
     keymap_free(&t->known);
+    keymap_free(&t->datasets);
     memset(t, 0, sizeof(*t));
 }
 

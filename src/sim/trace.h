@@ -88,6 +88,7 @@ struct trace {
                                   accelerator, region or instance type it
                                   does not have is an error at its line */
     struct keymap known;       /* names (interned in pool) found in cat */
+    struct keymap datasets;    /* dataset (interned) -> the first job naming it */
 };
 
 void trace_init(struct trace *t);

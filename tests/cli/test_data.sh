@@ -94,9 +94,19 @@ printf 'name: x\nresources: {accelerators: H100:8}\nstratus:\n  data: {location:
 run 2 "$STRATUS" launch "$TMP/bad.yaml" --detach
 has "$ERR" "bad.yaml:4"
 has "$ERR" "stratus.data.dataset"
+# corpus is known at home in azure/eastus, 200 GB: another home or size
+# under its name is refused, with where (the spec's data line) and what to do
+printf 'name: y\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 5000, dataset: corpus}\nrun: x\n' >"$TMP/other.yaml"
+run 2 "$STRATUS" launch "$TMP/other.yaml" --detach
+has "$ERR" "other.yaml:4"
+has "$ERR" "dataset 'corpus' is known with its home in azure/eastus (200 GB)"
+has "$ERR" "name the new data differently"
+sed -i 's|gcp/us-central1, size_gb: 5000|azure/eastus, size_gb: 201|' "$TMP/other.yaml"
+run 2 "$STRATUS" launch "$TMP/other.yaml" --detach
+has "$ERR" "this spec says azure/eastus (201 GB)"
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
-ok "data: unknown datasets and bad names are refused with what to do"
+ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"
 
 # --- the simulator: the same code, accounted ---
 awk 'BEGIN {
@@ -140,4 +150,11 @@ assert sh < own, (sh, own)
 print("shared egress %.0f < own %.0f" % (sh, own))
 PY
 ok "simulate: replicas account for the run's egress, shared datasets move less, the bound stays below"
+
+# a dataset is one set of data in a workload too: line 3 (set1's first row)
+# gives set1 another home, so set1's next row (line 8) is refused, naming it
+awk -F, -v OFS=, 'NR == 3 {$10 = "gcp/us-central1"} {print}' "$TMP/shared.csv" >"$TMP/clash.csv"
+run 2 "$STRATUS" simulate --catalog "$SOURCE_DIR/catalog" --workload "$TMP/clash.csv" --fleet "$EX/sim/fleet.csv" --policies stratus
+has "$ERR" "clash.csv:8: dataset 'set1' is at gcp/us-central1 (300 GB) on line 3, at azure/eastus (300 GB) here"
+ok "simulate: a workload row giving a dataset another home is an error at its line"
 echo "# $checks checks"
