@@ -845,9 +845,36 @@ static int plan_opts_read(struct api_call *c, const json_t *b, long *top, int *e
     return 0;
 }
 
+/* The live replicas of sp's shared dataset (its copies besides the home),
+ * which the controller plans from: kept in *v (n), pointed at by the copies
+ * returned (*ncopies of them; NULL when none). */
+static struct plan_copy *dataset_copies(struct api_call *c, const struct spec *sp,
+                                        struct store_data_replica **v, size_t *n,
+                                        size_t *ncopies)
+{
+    struct plan_copy *copies;
+    struct err e;
+    size_t i;
+
+    *v = NULL;
+    *n = *ncopies = 0;
+    err_clear(&e);
+    if (sp->data_name == NULL || sp->data_cloud == NULL ||
+        store_data_list(c->s->st, sp->data_name, 1, v, n, &e) != 0)
+        return NULL; /* the plan stands without them: from the home */
+    copies = xcalloc(*n + 1, sizeof(*copies));
+    for (i = 0; i < *n; i++)
+        if (!(*v)[i].home)
+            copies[(*ncopies)++] = (struct plan_copy){(*v)[i].cloud, (*v)[i].region};
+    return copies;
+}
+
 /* POST /v1/plan (viewer): the plan as JSON and as `stratus plan` prints it. */
 void api_plan(struct api_call *c)
 {
+    struct store_data_replica *dv = NULL;
+    struct plan_copy *copies = NULL;
+    size_t ndv = 0;
     const struct policy *pol;
     struct policy *own = NULL;
     struct api_workload w;
@@ -875,6 +902,7 @@ void api_plan(struct api_call *c)
         struct plan_opts opts = {.now = 0, .top = (size_t)top, .by_price = 0,
                                  .copy_keep_h = w.sp->data_name ? PLAN_DATA_TTL_H : 0};
 
+        opts.copies = copies = dataset_copies(c, w.sp, &dv, &ndv, &opts.ncopies);
         rc = plan_rank(&p, c->s->cat, w.sp, pol, &opts, &e);
     }
     if (rc != 0) {
@@ -897,6 +925,8 @@ void api_plan(struct api_call *c)
     }
     free(text);
     plan_free(&p);
+    free(copies);
+    store_data_replicas_free(dv, ndv);
     policy_free(own);
     api_workload_free(&w);
 }

@@ -87,6 +87,15 @@ wait_state "$J2" SUCCEEDED 60
 run 0 "$STRATUS" data ls --json
 [ "$(json 'len(j[0]["replicas"]) == 1')" = True ] || fail "still one replica: $OUT"
 ok "data: a later job on the same dataset in that region pays no egress"
+# plan, from the server, starts from the live replica, as the controller did
+run 0 "$STRATUS" plan "$TMP/d2.yaml" --json --top 1
+python3 - "$OUT" <<'PY' || fail "the server's plan must move nothing to the replica's region: $OUT"
+import json, sys
+j = json.loads(sys.argv[1])
+c = (j[0] if isinstance(j, list) else j)["candidates"][0]
+assert c["region"] == "us-central1", c
+assert c["breakdown"]["egress"] == 0 and c["breakdown"].get("data_from") in (None, "gcp/us-central1"), c
+PY
 
 run 1 "$STRATUS" data ls --dataset nothing
 has "$ERR" "no dataset 'nothing'"
