@@ -89,6 +89,11 @@ void cli_print_event(FILE *fp, const struct store_event *ev);
 /* A time (epoch seconds, a JSON number) as lists show it, local:
  * "2026-12-03 14:05:09"; "-" when absent or 0.  Returns buf or "-". */
 const char *cli_when(const struct json_t *v, char *buf, size_t n);
+/* A store the command is told to read (--store PATH) that does not exist:
+ * says so on stderr with what to give, and returns 1; else 0.  store_open
+ * would create a missing file; a PostgreSQL URL is no file (its errors are
+ * store_open's). */
+int cli_store_missing(const char *path);
 /* The spec's workdir as the controller resolves it (relative to the spec
  * file's directory), malloc'd; NULL when the spec has none. */
 char *cli_workdir_path(const char *spec_path, const char *workdir);

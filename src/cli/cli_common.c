@@ -357,3 +357,15 @@ void cli_workdir_warn(const char *spec_path, const char *dir)
             spec_path, at, dir, CLI_WORKDIR_WARN_BYTES >> 20, files,
             files == 1 ? "" : "s");
 }
+
+int cli_store_missing(const char *path)
+{
+    if (strstr(path, "://") != NULL || access(path, R_OK) == 0)
+        return 0;
+    fprintf(
+        stderr,
+        "stratus: no store at %s (give --store PATH: a server home's stratus.db, or a "
+        "simulation's from --keep-stores DIR)\n",
+        path);
+    return 1;
+}

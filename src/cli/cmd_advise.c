@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "../catalog/catalog.h"
@@ -260,7 +261,8 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
 
     gmtime_r(&t, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d %H:%M", &tm);
-    printf("usage seen: %.0f hours from %s UTC (%s)\n\n", hours_of(u), day, store);
+    printf("usage seen: %.0f hour%s from %s UTC (%s)\n\n", hours_of(u),
+           hours_of(u) >= 0.5 && hours_of(u) < 1.5 ? "" : "s", day, store);
     printf("%-52s %4s %6s %6s %6s %6s %6s %14s %14s %15s\n", "OFFER", "TERM", "DISC",
            "NODES", "PEAK", "UTIL", "BREAK", "ON-DEMAND/MO", "SAVING/MO", "SAVING/TERM");
     for (i = 0; i < n; i++) {
@@ -325,7 +327,7 @@ static int write_out(const char *path, const struct advise_usage *u,
     int bad;
 
     if (f == NULL) {
-        fprintf(stderr, "stratus: cannot write %s\n", tmp);
+        fprintf(stderr, "stratus: cannot write %s: %s\n", tmp, strerror(errno));
         free(tmp);
         return 3;
     }
@@ -341,12 +343,42 @@ static int write_out(const char *path, const struct advise_usage *u,
     }
     bad = fclose(f) != 0 || rename(tmp, path) != 0;
     if (bad)
-        fprintf(stderr, "stratus: cannot write %s\n", path);
+        fprintf(stderr, "stratus: cannot write %s: %s\n", path, strerror(errno));
     else
         fprintf(stderr, "wrote %zu commitment%s (%s, starting %s) to %s\n", rows,
                 rows == 1 ? "" : "s", term, day, path);
     free(tmp);
     return bad ? 3 : 0;
+}
+
+/* Why there is nothing to recommend: no on-demand usage, or none on a cloud
+ * with a published discount level (naming the clouds it was on). */
+static void no_levels(const struct advise_usage *u)
+{
+    char clouds[256] = "";
+    size_t i, k, len = 0;
+
+    for (i = 0; i < u->n && len < sizeof(clouds); i++) {
+        for (k = 0; k < i; k++)
+            if (u->o[k].od_price > 0 && strcmp(u->o[k].cloud, u->o[i].cloud) == 0)
+                break;
+        if (u->o[i].od_price <= 0 || k < i)
+            continue; /* no on-demand usage, or its cloud is listed already */
+        len += (size_t)snprintf(clouds + len, sizeof(clouds) - len, "%s%s",
+                                len ? ", " : "", u->o[i].cloud);
+    }
+    if (clouds[0] == '\0')
+        fprintf(stderr,
+                "stratus: the store has no on-demand usage, so there is nothing to "
+                "commit to (committed nodes replace on-demand ones)\n");
+    else
+        fprintf(
+            stderr,
+            "stratus: no discount level is published for the clouds the on-demand usage "
+            "was on (%s; docs/commitments.md lists the published ones): give --discount "
+            "D "
+            "--term T, a discount you were offered\n",
+            clouds);
 }
 
 static int advise(const struct advise_args *a, const char *store_path, struct store *st,
@@ -365,8 +397,7 @@ static int advise(const struct advise_args *a, const char *store_path, struct st
     }
     c = choices(a, &u, &n);
     if (n == 0) {
-        fprintf(stderr, "stratus: no offer with on-demand usage has a published discount "
-                        "level (OCI publishes none): give --discount D --term T\n");
+        no_levels(&u);
         rc = 2;
     } else if (a->json) {
         json_t *j = to_json(&u, c, n);
@@ -402,13 +433,7 @@ static int run_advise(int argc, char **argv)
     path = a.store ? xstrdup(a.store) : xasprintf("%s/stratus.db", home);
     free(home);
     err_clear(&e);
-    /* store_open would create a missing store file: say so instead (a
-     * PostgreSQL connection string is no file: its errors are store_open's) */
-    if (strstr(path, "://") == NULL && access(path, R_OK) != 0) {
-        fprintf(stderr,
-                "stratus: no store at %s (give --store PATH: a server home's "
-                "stratus.db, or a simulation's from --keep-stores DIR)\n",
-                path);
+    if (cli_store_missing(path)) {
         rc = 2;
     } else if (a.org && policy_load_file(&org, a.org, &e) != 0) {
         rc = cli_fail(&e);

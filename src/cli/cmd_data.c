@@ -110,6 +110,8 @@ static int from_store(const char *path, const char *dataset, int all, json_t **o
     int rc;
 
     err_clear(&e);
+    if (cli_store_missing(path))
+        return 2;
     if ((rc = store_open(&st, path, &e)) == 0) {
         rc = store_data_list(st, dataset, !all, &v, &n, &e);
         store_close(st);

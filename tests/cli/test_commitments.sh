@@ -131,4 +131,12 @@ run 2 "$STRATUS" advise commitments --store "$TMP/st1/stratus.db" --org-policy "
 has "$ERR" "bad-policy.yaml:3:13: unknown cloud 'nowhere'"
 run 2 "$STRATUS" advise reservations
 has "$ERR" "advise what?"
+# usage only on a cloud that publishes no level (OCI): the message names it
+printf 'rules:\n  - name: oci-only\n    allow: [oci]\n' >"$TMP/oci.yaml"
+run 0 "$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$TMP/oci.yaml" \
+  --policies cheapest-ondemand --keep-stores "$TMP/st-oci"
+run 2 "$STRATUS" advise commitments --store "$TMP/st-oci/cheapest-ondemand.db"
+has "$ERR" "no discount level is published for the clouds the on-demand usage was on (oci;"
+run 3 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --out "$TMP/no/such/dir/c.csv"
+has "$ERR" "cannot write $TMP/no/such/dir/c.csv.tmp: No such file or directory"
 ok "bad input: file:line:col for the commitments file, and the advisor's options"
