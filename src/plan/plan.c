@@ -437,6 +437,8 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
 
     c->hourly_cost = c->mode == PLAN_COMMITTED ? 0 : c->price_hour * n;
     c->compute = c->hourly_cost * d;
+    if (c->mode == PLAN_COMMITTED && d > p->commit_left_h)
+        c->compute = fmax(o->price, 0) * n * (d - p->commit_left_h); /* past its end */
     c->preemption = 0;
     if (c->mode == PLAN_SPOT) {
         double restore_h = s->ckpt_restore_s / 3600.0;
@@ -607,6 +609,7 @@ static void consider_commitments(struct plan *p, size_t alt, uint32_t oi, double
         if ((m->start && now < m->start) || (m->end && now >= m->end) ||
             m->count < p->spec->num_nodes)
             continue;
+        p->commit_left_h = m->end ? (m->end - now) / 3600.0 : INFINITY;
         consider(p, alt, oi, PLAN_COMMITTED, m->price_hour);
     }
 }

@@ -177,6 +177,9 @@ struct plan {
     const struct offer *fam_offer; /* the last offer checked for its CPU family */
     int fam_ok;            /* and the answer */
     int family_relaxed;    /* no default family fitted: other x86 ones may */
+    double commit_left_h;  /* hours the commitment being considered has left
+                              (INFINITY: open-ended): the run past it pays on
+                              demand, as the controller bills it */
 };
 
 void plan_init(struct plan *p);

@@ -179,6 +179,38 @@ static void test_commitment_used_first(void **state)
     catalog_free(cat);
 }
 
+/* A 10-hour job 4 hours before its commitment ends: the 6 hours past the
+ * end are priced on demand, as the controller bills them. */
+static void test_commitment_ending_priced(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts o = {.now = 1798761600.0 - 4 * 3600, .top = 0, .by_price = 0};
+    struct err e;
+    size_t k;
+
+    (void)state;
+    spec_init(&s, &r, "H100", 8);
+    s.num_nodes = 4;
+    s.duration_s = 10 * 3600;
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    for (k = 0; k < p.n && p.c[k].mode != PLAN_COMMITTED; k++)
+        ;
+    assert_true(k < p.n);
+    assert_true(catalog_offer(cat, p.c[k].offer)->price > 0);
+    assert_true(NEAR(p.c[k].compute, catalog_offer(cat, p.c[k].offer)->price * 4 * 6));
+    assert_true(NEAR(p.c[k].hourly_cost, 0)); /* nothing more per hour while it lasts */
+    o.now -= 6 * 3600;                        /* ending after the job: free */
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    assert_int_equal(p.c[0].mode, PLAN_COMMITTED);
+    assert_true(NEAR(p.c[0].expected, 0));
+    plan_free(&p);
+    catalog_free(cat);
+}
+
 static void test_quota_fabric_and_errors(void **state)
 {
     struct catalog *cat = load(MINI);
@@ -989,6 +1021,7 @@ int main(void)
         cmocka_unit_test(test_costs_by_hand),
         cmocka_unit_test(test_egress_moves_the_choice),
         cmocka_unit_test(test_commitment_used_first),
+        cmocka_unit_test(test_commitment_ending_priced),
         cmocka_unit_test(test_quota_fabric_and_errors),
         cmocka_unit_test(test_policy_tiers_and_exclusions),
         cmocka_unit_test(test_random_vs_brute_force),
