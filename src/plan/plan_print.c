@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
@@ -87,6 +88,34 @@ static size_t distinct_alts(const struct plan *p)
     return n;
 }
 
+/* Why a speed is unknown: the accelerators the throughput table has no
+ * number of this kind for (a speed is relative to the first alternative,
+ * so the first's missing number makes every speed unknown). */
+static void print_unknown(FILE *fp, const struct plan *p)
+{
+    const struct spec *s = p->spec;
+    int infer = s->kind == SPEC_KIND_INFER, n = 0;
+    size_t i, k;
+
+    fprintf(fp,
+            "  ? = ratio unknown, taken as 1.0 (the first alternative's speed): no %s "
+            "number in %s/throughput.csv for",
+            infer ? "inference" : "training", catalog_dir(p->cat));
+    for (i = 0; i < s->nres; i++) {
+        const char *acc = s->res[i].accelerator;
+
+        for (k = 0; k < i && (s->res[k].accelerator == NULL || acc == NULL ||
+                              strcasecmp(s->res[k].accelerator, acc) != 0);
+             k++)
+            ;
+        if (k < i || (acc != NULL && catalog_throughput(p->cat, acc, infer) > 0))
+            continue; /* named already, or known */
+        fprintf(fp, "%s %s%s", n++ ? "," : "", acc ? acc : "an instance type alone",
+                i == 0 ? " (the first)" : "");
+    }
+    fprintf(fp, "\n");
+}
+
 /* With alternatives: each one's speed relative to the first and the run
  * time that gives ("? = unknown" when the throughput table lacks a ratio). */
 static void print_speeds(FILE *fp, const struct plan *p)
@@ -112,9 +141,7 @@ static void print_speeds(FILE *fp, const struct plan *p)
     }
     fprintf(fp, "\n");
     if (unknown)
-        fprintf(fp, "  ? = ratio unknown (no row in %s/throughput.csv): taken as 1.0, the "
-                    "first alternative's speed\n",
-                catalog_dir(p->cat));
+        print_unknown(fp, p);
 }
 
 static void print_header(FILE *fp, const struct plan *p)

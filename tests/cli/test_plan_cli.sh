@@ -91,7 +91,7 @@ YAML
 run 0 "$STRATUS" plan "$TMP/alts.yaml" --catalog "$TMP/thr" --top 0
 has "$OUT" "10h00m on the first alternative"
 has "$OUT" "H100:8 1.00x = 10.00 h, A100-80GB:8 0.40x = 25.00 h, A10:4 1.00x? = 10.00 h"
-has "$OUT" "? = ratio unknown (no row in $TMP/thr/throughput.csv): taken as 1.0"
+has "$OUT" "? = ratio unknown, taken as 1.0 (the first alternative's speed): no training number in $TMP/thr/throughput.csv for A10"
 has "$OUT" "HOURS  SPEED"
 # A10 has no ratio: taken as fast as H100:8, its 10 h at 8/h come first; then
 # H100 at 80/h for 10 h (800) before A100-80GB at 40.22/h for 25 h (1005.50)
