@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../catalog/catalog.h"
 #include "../spec/spec.h"
@@ -403,6 +404,18 @@ static int get_accelerators(const struct csv *c, const char **out, struct err *e
     if (n > TRACE_MAX_ALTS)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "column 'accelerator': %d alternatives, at most %d", n, TRACE_MAX_ALTS);
+    for (p = s; n > 1 && p != NULL; p = strchr(p, '|'), p = p ? p + 1 : NULL) {
+        size_t len = strcspn(p, "|");
+        const char *q;
+
+        for (q = strchr(p, '|'); q != NULL; q = strchr(q + 1, '|'))
+            if (strncasecmp(p, q + 1, len) == 0 &&
+                (q[1 + len] == '|' || q[1 + len] == '\0'))
+                return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                              "column 'accelerator': '%.*s' is named twice in '%s': name "
+                              "each alternative once",
+                              (int)len, p, s);
+    }
     *out = s;
     return 0;
 }

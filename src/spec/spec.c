@@ -1845,7 +1845,13 @@ static int get_secs(struct ctx *c, const struct ynode *n, const char *what, doub
 
 static int st_duration(struct ctx *c, const struct ynode *n, struct err *e)
 {
-    return get_secs(c, n, "stratus.duration", &c->s->duration_s, e);
+    int rc = get_secs(c, n, "stratus.duration", &c->s->duration_s, e);
+
+    if (rc == 0 && !ynode_is_null(n) && !(c->s->duration_s > 0))
+        return yerr(c->d, n, ST_EINVAL, e,
+                    "stratus.duration must be more than 0 (how long the job runs, as "
+                    "'3h'); leave it out when that is not known");
+    return rc;
 }
 
 /* n digits at *p into *out; advances *p.  -1 when they are not all digits. */

@@ -730,7 +730,8 @@ static const struct bad_case bad_cases[] = {
     {"envs: [A]\n", "t.yaml:1:7: envs must be a mapping, not a list"},
     {"envs:\n  MY-VAR: 1\n", "t.yaml:2:3: envs: 'MY-VAR' is not a variable name"},
     {"envs:\n  1X: 1\n", "t.yaml:2:3: envs: '1X' is not a variable name"},
-    {"envs:\n  X: {a: 1}\n", "t.yaml:2:6: envs.X must be a single value or {secret: NAME}"},
+    {"envs:\n  X: {a: 1}\n",
+     "t.yaml:2:6: envs.X must be a single value or {secret: NAME}"},
     {"workdir: {url: x, branch: y}\n", "t.yaml:1:19: unknown key 'branch' in workdir"},
     /* structure */
     {"", "t.yaml: the file is empty"},
@@ -903,6 +904,8 @@ static const struct bad_case bad_cases[] = {
                                        "such as 90s, 30m, 2h or 1h30m, not '1e308w'"},
     {"stratus:\n  duration: 11000d\n",
      "t.yaml:2:13: stratus.duration is longer than ten years"},
+    {"stratus:\n  duration: 0s\n", "t.yaml:2:13: stratus.duration must be more than 0"},
+    {"stratus:\n  duration: 0\n", "t.yaml:2:13: stratus.duration must be more than 0"},
     {"stratus:\n  duration: 6h\n  deadline: 2h\n",
      "t.yaml:3:13: stratus.deadline (2h00m) is shorter than stratus.duration (6h00m): "
      "the job "

@@ -202,6 +202,9 @@ static const struct bad_case {
      "(each of letters, digits, '.', '_' and '-')"},
     {JOBS, "w-many-alternatives.csv",
      "2: column 'accelerator': 9 alternatives, at most 8"},
+    {JOBS, "w-twice-alternative.csv",
+     "2: column 'accelerator': 'H100' is named twice in 'H100|A100-80GB|h100': name each "
+     "alternative once"},
     {JOBS, "w-bad-quote.csv", "2: text after a closing quote in field 2"},
     {SPOT, "s-both.csv", "2: set available_nodes or preempted, not both"},
     {SPOT, "s-neither.csv", "2: set one of available_nodes and preempted"},
