@@ -83,6 +83,10 @@ int api_team_visible(struct api_call *c, const char *team);
  * caller may not submit for it (*forbidden set: a 403). */
 int api_team_assign(struct api_call *c, struct spec *sp, int *forbidden, struct err *e);
 
+/* A spec naming a dataset the store knows gives its home and size as the
+ * jobs before it did: 0, or an error at the spec's data line. */
+int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e);
+
 /* Secrets (api_secrets.c; docs/secrets.md).  Every secret spec sp refers
  * to must be one its team (sp->team, "" = the lab's) has, and the caller
  * must have a role there: 0, or ST_EINVAL in e at the reference's

@@ -146,7 +146,7 @@ static int check_workdir(const struct api_workload *w, struct err *e)
 /* A dataset is one set of data: a spec naming one the store knows must
  * give its home and size as the jobs before it did, or its copies (made
  * from the old home, of the old size) would stand in for other data. */
-static int check_dataset(struct api_call *c, const struct api_workload *w, struct err *e)
+int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e)
 {
     const struct spec *sp = w->sp;
     struct store_data_replica *v = NULL;
@@ -214,8 +214,6 @@ static int body_is_group(const struct api_call *c)
     return multi;
 }
 
-static int check_dataset(struct api_call *c, const struct api_workload *w, struct err *e);
-
 /* Every stage's workdir exists, its dataset is as known, its team has the
  * secrets it names, and its warnings join the reply's. */
 static int group_check(struct api_call *c, const struct api_workload *w,
@@ -233,7 +231,7 @@ static int group_check(struct api_call *c, const struct api_workload *w,
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = check_workdir(&sw, e);
         if (rc == 0)
-            rc = check_dataset(c, &sw, e);
+            rc = api_dataset_check(c, &sw, e);
         if (rc == 0)
             rc = api_secrets_check(c, sw.sp, w->file, e);
     }
@@ -345,7 +343,8 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
-        check_dataset(c, &w, &e) != 0 || api_secrets_check(c, w.sp, w.file, &e) != 0 ||
+        api_dataset_check(c, &w, &e) != 0 ||
+        api_secrets_check(c, w.sp, w.file, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {
         /* a policy refused for the caller's role is a permission matter */

@@ -252,7 +252,8 @@ static int service_workload(struct api_call *c, struct api_workload *w)
         api_fail(c, &e);
         return -1;
     }
-    if (api_secrets_check(c, w->sp, w->file, &e) != 0) {
+    if (api_dataset_check(c, w, &e) != 0 ||
+        api_secrets_check(c, w->sp, w->file, &e) != 0) {
         api_fail_with(c, &e, w, NULL);
         return -1;
     }

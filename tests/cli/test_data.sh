@@ -116,6 +116,10 @@ has "$ERR" "name the new data differently"
 sed -i 's|gcp/us-central1, size_gb: 5000|azure/eastus, size_gb: 201|' "$TMP/other.yaml"
 run 2 "$STRATUS" launch "$TMP/other.yaml" --detach
 has "$ERR" "this spec says azure/eastus (201 GB)"
+printf 'name: s\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 5000, dataset: corpus}\nservice: {readiness_probe: /health, replicas: 1}\nrun: x\n' >"$TMP/svc.yaml"
+run 2 "$STRATUS" serve up "$TMP/svc.yaml" # a service's replicas are held to it too
+has "$ERR" "svc.yaml:4"
+has "$ERR" "dataset 'corpus' is known with its home in azure/eastus (200 GB)"
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
 ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"
