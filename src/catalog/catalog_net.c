@@ -511,7 +511,10 @@ static int commit_window(const struct csv *c, struct commitment *m, struct err *
                              : parse_date(c, C_END, "end", &m->end, e);
     if (rc == 0 && m->end && m->end <= m->start)
         return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_END),
-                      "end is not after start");
+                      "the end (%s) is not after the start (%s): check the dates, or "
+                      "give a term (1y, 3y) instead of an end",
+                      *csv_get(c, C_END) ? csv_get(c, C_END) : csv_get(c, C_TERM),
+                      csv_get(c, C_START));
     return rc;
 }
 
@@ -569,8 +572,11 @@ static int commit_price(const struct csv *c, struct commitment *m, double list, 
         if ((rc = csv_double(c, C_PRICE, "price_hour", NULL, &m->price_hour, e)) != 0)
             return rc;
         if (!(m->price_hour >= 0))
-            return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
-                          "negative price_hour");
+            return err_at(
+                e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
+                "price_hour must be 0 or more (USD per committed node-hour), not "
+                "%s",
+                csv_get(c, C_PRICE));
         return 0;
     }
     if ((rc = parse_discount(c, &m->discount, e)) != 0)

@@ -114,7 +114,7 @@ static const struct bad bads[] = {
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,1.5,\n",
      "c.csv:2:58: column 'discount': '1.5' is not a fraction in [0, 1)"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,-3,,\n",
-     "c.csv:2:57: negative price_hour"},
+     "c.csv:2:57: price_hour must be 0 or more (USD per committed node-hour), not -3"},
     {"azure,eastus,,ND_H100,2,1y,2026-01-01,,,0.3,\n",
      "c.csv:2:15: no offer ND_H100 in azure/eastus to commit to"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,0,1y,2026-01-01,,,0.3,\n",
