@@ -146,6 +146,14 @@ static int check_workdir(const struct api_workload *w, struct err *e)
 /* A dataset is one set of data: a spec naming one the store knows must
  * give its home and size as the jobs before it did, or its copies (made
  * from the old home, of the old size) would stand in for other data. */
+static int same_data(const char *cloud, const char *region, double gb,
+                     const struct spec *sp)
+{
+    return strcmp(cloud, sp->data_cloud) == 0 &&
+           strcmp(region, sp->data_region ? sp->data_region : "") == 0 &&
+           fabs(gb - sp->data_gb) <= 1e-9 * fmax(1, gb);
+}
+
 int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e)
 {
     const struct spec *sp = w->sp;
@@ -160,9 +168,7 @@ int api_dataset_check(struct api_call *c, const struct api_workload *w, struct e
         return rc;
     for (i = 0; i < n && !v[i].home; i++)
         ;
-    if (i < n &&
-        (strcmp(v[i].cloud, sp->data_cloud) != 0 || strcmp(v[i].region, region) != 0 ||
-         fabs(v[i].size_gb - sp->data_gb) > 1e-9 * fmax(1, v[i].size_gb)))
+    if (i < n && !same_data(v[i].cloud, v[i].region, v[i].size_gb, sp))
         rc = err_at(
             e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
             "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
@@ -214,8 +220,39 @@ static int body_is_group(const struct api_call *c)
     return multi;
 }
 
-/* Every stage's workdir exists, its dataset is as known, its team has the
- * secrets it names, and its warnings join the reply's. */
+/* Stage k names its dataset as the stages before it do (the store knows
+ * none of them yet): 0, or an error at its data line. */
+static int stages_same_data(const char *file, const struct pipeline *pl, size_t k,
+                            struct err *e)
+{
+    const struct spec *sp = pl->stages[k].spec, *o;
+    size_t j;
+
+    if (sp->data_name == NULL || sp->data_cloud == NULL)
+        return 0;
+    for (j = 0; j < k; j++) {
+        o = pl->stages[j].spec;
+        if (o->data_name == NULL || o->data_cloud == NULL ||
+            strcmp(o->data_name, sp->data_name) != 0 ||
+            same_data(o->data_cloud, o->data_region ? o->data_region : "", o->data_gb,
+                      sp))
+            continue;
+        return err_at(
+            e, ST_EINVAL, file, sp->data_line, sp->data_col,
+            "stage '%s' gives dataset '%s' its home in %s%s%s (%g GB); stage '%s' "
+            "says %s%s%s (%g GB): one dataset is one set of data. Give the same "
+            "location and size_gb, or name the other data differently",
+            o->name, sp->data_name, o->data_cloud, o->data_region ? "/" : "",
+            o->data_region ? o->data_region : "", o->data_gb, sp->name, sp->data_cloud,
+            sp->data_region ? "/" : "", sp->data_region ? sp->data_region : "",
+            sp->data_gb);
+    }
+    return 0;
+}
+
+/* Every stage's workdir exists, its dataset is as known (and as the stages
+ * before it name it), its team has the secrets it names, and its warnings
+ * join the reply's. */
 static int group_check(struct api_call *c, const struct api_workload *w,
                        const struct pipeline *pl, struct err *e)
 {
@@ -232,6 +269,8 @@ static int group_check(struct api_call *c, const struct api_workload *w,
         rc = check_workdir(&sw, e);
         if (rc == 0)
             rc = api_dataset_check(c, &sw, e);
+        if (rc == 0)
+            rc = stages_same_data(w->file, pl, k, e);
         if (rc == 0)
             rc = api_secrets_check(c, sw.sp, w->file, e);
     }
@@ -889,10 +928,14 @@ void api_plan(struct api_call *c)
         return;
     }
     err_clear(&e);
-    if (plan_policy(c, &w, &own, &pol, &e) != 0 || c->s->cat == NULL) {
+    /* a plan of a spec its launch would refuse would price the copies of
+     * other data: refused with the launch's words */
+    if (plan_policy(c, &w, &own, &pol, &e) != 0 || api_dataset_check(c, &w, &e) != 0 ||
+        c->s->cat == NULL) {
         if (e.code == 0)
             err_set(&e, ST_EINTERNAL, "the server has no catalog loaded");
         api_fail_with(c, &e, &w, NULL);
+        policy_free(own);
         api_workload_free(&w);
         return;
     }

@@ -113,6 +113,8 @@ run 2 "$STRATUS" launch "$TMP/other.yaml" --detach
 has "$ERR" "other.yaml:4"
 has "$ERR" "dataset 'corpus' is known with its home in azure/eastus (200 GB)"
 has "$ERR" "name the new data differently"
+run 2 "$STRATUS" plan "$TMP/other.yaml" # its plan would price corpus's copies: refused alike
+has "$ERR" "dataset 'corpus' is known with its home in azure/eastus (200 GB)"
 sed -i 's|gcp/us-central1, size_gb: 5000|azure/eastus, size_gb: 201|' "$TMP/other.yaml"
 run 2 "$STRATUS" launch "$TMP/other.yaml" --detach
 has "$ERR" "this spec says azure/eastus (201 GB)"
@@ -120,6 +122,22 @@ printf 'name: s\nresources: {accelerators: H100:8}\nstratus:\n  data: {location:
 run 2 "$STRATUS" serve up "$TMP/svc.yaml" # a service's replicas are held to it too
 has "$ERR" "svc.yaml:4"
 has "$ERR" "dataset 'corpus' is known with its home in azure/eastus (200 GB)"
+# a pipeline's stages, which the store knows nothing of yet, must agree
+cat >"$TMP/pipe.yaml" <<'YAML'
+name: p
+---
+name: s1
+resources: {accelerators: A100-80GB:8}
+stratus: {data: {location: azure/eastus, size_gb: 200, dataset: fresh}}
+run: x
+---
+name: s2
+resources: {accelerators: A100-80GB:8}
+stratus: {data: {location: gcp/us-central1, size_gb: 999, dataset: fresh}}
+run: x
+YAML
+run 2 "$STRATUS" launch "$TMP/pipe.yaml" --detach
+has "$ERR" "stage 's1' gives dataset 'fresh' its home in azure/eastus (200 GB); stage 's2' says gcp/us-central1 (999 GB)"
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
 ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"
