@@ -143,9 +143,8 @@ static int check_workdir(const struct api_workload *w, struct err *e)
     return rc;
 }
 
-/* A dataset is one set of data: a spec naming one the store knows must
- * give its home and size as the jobs before it did, or its copies (made
- * from the old home, of the old size) would stand in for other data. */
+/* Does sp give its dataset this home (cloud, region; "" = a bucket) and
+ * size? */
 static int same_data(const char *cloud, const char *region, double gb,
                      const struct spec *sp)
 {
@@ -154,6 +153,9 @@ static int same_data(const char *cloud, const char *region, double gb,
            fabs(gb - sp->data_gb) <= 1e-9 * fmax(1, gb);
 }
 
+/* A dataset is one set of data: a spec naming one the store knows must
+ * give its home and size as the jobs before it did, or its copies (made
+ * from the old home, of the old size) would stand in for other data. */
 int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e)
 {
     const struct spec *sp = w->sp;
