@@ -572,11 +572,10 @@ static int commit_price(const struct csv *c, struct commitment *m, double list, 
         if ((rc = csv_double(c, C_PRICE, "price_hour", NULL, &m->price_hour, e)) != 0)
             return rc;
         if (!(m->price_hour >= 0))
-            return err_at(
-                e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
-                "price_hour must be 0 or more (USD per committed node-hour), not "
-                "%s",
-                csv_get(c, C_PRICE));
+            return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
+                          "price_hour must be 0 or more (USD per committed node-hour), "
+                          "not %s",
+                          csv_get(c, C_PRICE));
         return 0;
     }
     if ((rc = parse_discount(c, &m->discount, e)) != 0)

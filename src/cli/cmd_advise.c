@@ -16,13 +16,13 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <errno.h>
 #include <unistd.h>
 
 #include "../catalog/catalog.h"
@@ -372,13 +372,11 @@ static void no_levels(const struct advise_usage *u)
                 "stratus: the store has no on-demand usage, so there is nothing to "
                 "commit to (committed nodes replace on-demand ones)\n");
     else
-        fprintf(
-            stderr,
-            "stratus: no discount level is published for the clouds the on-demand usage "
-            "was on (%s; docs/commitments.md lists the published ones): give --discount "
-            "D "
-            "--term T, a discount you were offered\n",
-            clouds);
+        fprintf(stderr,
+                "stratus: no discount level is published for the clouds the on-demand "
+                "usage was on (%s; docs/commitments.md lists the published ones): "
+                "give --discount D --term T, a discount you were offered\n",
+                clouds);
 }
 
 static int advise(const struct advise_args *a, const char *store_path, struct store *st,

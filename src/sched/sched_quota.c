@@ -499,13 +499,15 @@ static int quota_over(struct sched *s, int t, const struct offer *o, int nodes, 
                 tm->cohort);
             return 1;
         }
-        if (placing &&
-            own_ok) /* its own quota, lent out: no borrowing until it has it back */
+        if (placing && own_ok) {
+            /* its own quota, lent out: no borrowing until it has it back */
             s->ts[t].owner_wait[q] = s->now;
-        if (placing && own_ok && s->quota_victim == NULL && !s->quota_looked) {
-            s->quota_looked = 1; /* one look per placement: the scan is of every job */
-            s->quota_victim = borrower(s, t, q);
-            s->quota_reclaimer = t;
+            if (s->quota_victim == NULL && !s->quota_looked) {
+                /* one look per placement: the scan is of every job */
+                s->quota_looked = 1;
+                s->quota_victim = borrower(s, t, q);
+                s->quota_reclaimer = t;
+            }
         }
         quota_why(why, n, s, t, q, need, "; cohort %s uses %ld/%ld%s", tm->cohort, cu,
                   cap, own_ok ? " (lent to other teams)" : "");

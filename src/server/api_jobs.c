@@ -155,31 +155,40 @@ static int same_data(const char *cloud, const char *region, double gb,
 
 /* A dataset is one set of data: a spec naming one the store knows must
  * give its home and size as the jobs before it did, or its copies (made
- * from the old home, of the old size) would stand in for other data. */
+ * from the old home, of the old size) would stand in for other data.
+ * v (n): the dataset's rows in the store. */
+static int dataset_home_check(const struct api_workload *w,
+                              const struct store_data_replica *v, size_t n, struct err *e)
+{
+    const struct spec *sp = w->sp;
+    const char *region = sp->data_region ? sp->data_region : "";
+    size_t i;
+
+    for (i = 0; i < n && !v[i].home; i++)
+        ;
+    if (i == n || same_data(v[i].cloud, v[i].region, v[i].size_gb, sp))
+        return 0;
+    return err_at(
+        e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
+        "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
+        "gave it; this spec says %s%s%s (%g GB): its copies would stand in for "
+        "other data. Give the same location and size_gb, or name the new data "
+        "differently (say '%s-v2'); `stratus data ls` shows what is known",
+        sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region, v[i].size_gb,
+        sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb, sp->data_name);
+}
+
 int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e)
 {
     const struct spec *sp = w->sp;
     struct store_data_replica *v = NULL;
-    const char *region = sp->data_region ? sp->data_region : "";
-    size_t n = 0, i;
+    size_t n = 0;
     int rc;
 
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
-    if ((rc = store_data_list(c->s->st, sp->data_name, 0, &v, &n, e)) != 0)
-        return rc;
-    for (i = 0; i < n && !v[i].home; i++)
-        ;
-    if (i < n && !same_data(v[i].cloud, v[i].region, v[i].size_gb, sp))
-        rc = err_at(
-            e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
-            "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
-            "gave it; this spec says %s%s%s (%g GB): its copies would stand in for "
-            "other data. Give the same location and size_gb, or name the new data "
-            "differently (say '%s-v2'); `stratus data ls` shows what is known",
-            sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region,
-            v[i].size_gb, sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb,
-            sp->data_name);
+    if ((rc = store_data_list(c->s->st, sp->data_name, 0, &v, &n, e)) == 0)
+        rc = dataset_home_check(w, v, n, e);
     store_data_replicas_free(v, n);
     return rc;
 }
@@ -885,28 +894,31 @@ static int plan_opts_read(struct api_call *c, const json_t *b, long *top, int *e
     return 0;
 }
 
-/* The live replicas of sp's shared dataset (its copies besides the home),
- * which the controller plans from: kept in *v (n), pointed at by the copies
- * returned (*ncopies of them; NULL when none). */
-static struct plan_copy *dataset_copies(struct api_call *c, const struct spec *sp,
-                                        struct store_data_replica **v, size_t *n,
-                                        size_t *ncopies)
+/* The dataset of w's spec, read once for its plan: held to its known home
+ * (dataset_home_check), and its live replicas besides the home, which the
+ * controller plans from, as copies (*ncopies of them, pointing into *v;
+ * NULL when none): 0, or an error. */
+static int plan_dataset(struct api_call *c, const struct api_workload *w,
+                        struct store_data_replica **v, size_t *n,
+                        struct plan_copy **copies, size_t *ncopies, struct err *e)
 {
-    struct plan_copy *copies;
-    struct err e;
+    const struct spec *sp = w->sp;
     size_t i;
+    int rc;
 
     *v = NULL;
+    *copies = NULL;
     *n = *ncopies = 0;
-    err_clear(&e);
-    if (sp->data_name == NULL || sp->data_cloud == NULL ||
-        store_data_list(c->s->st, sp->data_name, 1, v, n, &e) != 0)
-        return NULL; /* the plan stands without them: from the home */
-    copies = xcalloc(*n + 1, sizeof(*copies));
+    if (sp->data_name == NULL || sp->data_cloud == NULL)
+        return 0;
+    if ((rc = store_data_list(c->s->st, sp->data_name, 0, v, n, e)) != 0 ||
+        (rc = dataset_home_check(w, *v, *n, e)) != 0)
+        return rc;
+    *copies = xcalloc(*n + 1, sizeof(**copies));
     for (i = 0; i < *n; i++)
-        if (!(*v)[i].home)
-            copies[(*ncopies)++] = (struct plan_copy){(*v)[i].cloud, (*v)[i].region};
-    return copies;
+        if (!(*v)[i].home && (*v)[i].expired_at == 0)
+            (*copies)[(*ncopies)++] = (struct plan_copy){(*v)[i].cloud, (*v)[i].region};
+    return 0;
 }
 
 /* POST /v1/plan (viewer): the plan as JSON and as `stratus plan` prints it. */
@@ -914,7 +926,7 @@ void api_plan(struct api_call *c)
 {
     struct store_data_replica *dv = NULL;
     struct plan_copy *copies = NULL;
-    size_t ndv = 0;
+    size_t ndv = 0, ncopies = 0;
     const struct policy *pol;
     struct policy *own = NULL;
     struct api_workload w;
@@ -930,13 +942,15 @@ void api_plan(struct api_call *c)
         return;
     }
     err_clear(&e);
-    /* a plan of a spec its launch would refuse would price the copies of
-     * other data: refused with the launch's words */
-    if (plan_policy(c, &w, &own, &pol, &e) != 0 || api_dataset_check(c, &w, &e) != 0 ||
-        c->s->cat == NULL) {
+    /* a plan of a spec its launch would refuse (plan_dataset) would price
+     * the copies of other data: refused with the launch's words */
+    if (plan_policy(c, &w, &own, &pol, &e) != 0 ||
+        plan_dataset(c, &w, &dv, &ndv, &copies, &ncopies, &e) != 0 || c->s->cat == NULL) {
         if (e.code == 0)
             err_set(&e, ST_EINTERNAL, "the server has no catalog loaded");
         api_fail_with(c, &e, &w, NULL);
+        free(copies);
+        store_data_replicas_free(dv, ndv);
         policy_free(own);
         api_workload_free(&w);
         return;
@@ -946,7 +960,8 @@ void api_plan(struct api_call *c)
         struct plan_opts opts = {.now = 0, .top = (size_t)top, .by_price = 0,
                                  .copy_keep_h = w.sp->data_name ? PLAN_DATA_TTL_H : 0};
 
-        opts.copies = copies = dataset_copies(c, w.sp, &dv, &ndv, &opts.ncopies);
+        opts.copies = copies;
+        opts.ncopies = ncopies;
         rc = plan_rank(&p, c->s->cat, w.sp, pol, &opts, &e);
     }
     if (rc != 0) {
