@@ -1644,9 +1644,9 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
     return rc;
 }
 
-static int submit(struct store *st, struct store_job *j, const char *spec_path,
-                  const char *spec_text, const char *policy_text, double now,
-                  int64_t *job_id, struct err *e)
+static int submit(struct store *st, struct store_job *j, const struct spec *sp,
+                  const char *spec_path, const char *spec_text, const char *policy_text,
+                  double now, int64_t *job_id, struct err *e)
 {
     int rc;
 
@@ -1657,6 +1657,8 @@ static int submit(struct store *st, struct store_job *j, const char *spec_path,
     if (rc == 0 && (rc = store_job_insert(st, j, e)) == 0)
         rc = store_event_append(st, j->id, 0, now, "submitted", -1, JOB_PENDING, spec_path,
                                 NULL, e);
+    if (rc == 0)
+        rc = sched_data_note_home(st, sp, now, e);
     if (rc == 0)
         rc = store_commit(st, e);
     else
@@ -1674,7 +1676,7 @@ int sched_submit_parsed(struct store *st, const char *spec_path, const char *spe
 
     memset(&j, 0, sizeof(j));
     job_from_spec(&j, sp, now);
-    return submit(st, &j, spec_path, spec_text, policy_text, now, job_id, e);
+    return submit(st, &j, sp, spec_path, spec_text, policy_text, now, job_id, e);
 }
 
 int sched_submit_replica(struct store *st, const char *spec_path, const char *spec_text,
@@ -1694,7 +1696,7 @@ int sched_submit_replica(struct store *st, const char *spec_path, const char *sp
     j.svc_version = tmpl->svc_version;
     j.port = tmpl->port;
     j.svc_mode = tmpl->svc_mode;
-    return submit(st, &j, spec_path, spec_text, policy_text, now, job_id, e);
+    return submit(st, &j, sp, spec_path, spec_text, policy_text, now, job_id, e);
 }
 
 /* Stage k (from 0) of pl as a job row: held stages say what they wait for. */
@@ -1754,6 +1756,8 @@ int sched_submit_group(struct store *st, const char *spec_path, const struct pip
 
         stage_job(&j, pl, k, spec_path, policy_text, now);
         rc = insert_stage(st, &j, pl, now, ids, k, e);
+        if (rc == 0)
+            rc = sched_data_note_home(st, pl->stages[k].spec, now, e);
         store_job_clear(&j);
     }
     if (rc == 0)

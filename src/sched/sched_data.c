@@ -149,6 +149,58 @@ static void dset_add(struct dset *d, const struct store_data_replica *r)
     c->src_region = xstrdup(r->src_region ? r->src_region : "");
 }
 
+/* The home row of the shared dataset sp names, as the store has it (the
+ * dataset's first submit recorded it), else made now and written: 0 with
+ * *out filled (the caller clears it), or an error.  A home elsewhere (a
+ * conflicting spec the server's check did not see) is not this one. */
+static int home_row(struct store *st, const struct spec *sp, double now,
+                    struct store_data_replica *out, struct err *e)
+{
+    const char *region = sp->data_region ? sp->data_region : "";
+    struct store_data_replica *v = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = store_data_list(st, sp->data_name, 0, &v, &n, e)) != 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        if (v[i].home && strcmp(v[i].cloud, sp->data_cloud) == 0 &&
+            strcmp(v[i].region, region) == 0) {
+            *out = v[i];
+            memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
+            break;
+        }
+    store_data_replicas_free(v, n);
+    if (i < n)
+        return 0;
+    out->dataset = xstrdup(sp->data_name);
+    out->cloud = xstrdup(sp->data_cloud);
+    out->region = xstrdup(region);
+    out->src_cloud = xstrdup("");
+    out->src_region = xstrdup("");
+    out->home = 1;
+    out->size_gb = sp->data_gb;
+    out->created_at = out->last_used_at = now;
+    return store_data_put(st, out, e);
+}
+
+/* A shared dataset's home is known from its first submit, not only from its
+ * first placement: a second spec giving the same name another home is then
+ * refused (the server's dataset check) even while the first job waits. */
+int sched_data_note_home(struct store *st, const struct spec *sp, double now,
+                         struct err *e)
+{
+    struct store_data_replica r;
+    int rc;
+
+    if (sp->data_name == NULL || sp->data_cloud == NULL)
+        return 0;
+    rc = home_row(st, sp, now, &r, e);
+    store_data_replica_clear(&r);
+    return rc;
+}
+
 int sched_data_load(struct sched *s, struct err *e)
 {
     struct store_data_replica *v = NULL;
@@ -289,19 +341,17 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
         return 0;
     d = dset_for(s, sj, name, 1);
     memset(&r, 0, sizeof(r));
-    /* A shared dataset's home is recorded at its first use, so that
-     * `stratus data ls` lists it; a job's own data only once it moves. */
+    /* A shared dataset's home is recorded at its first submit (this
+     * controller may not have read it yet), so that `stratus data ls` lists
+     * it; a job's own data only once it moves. */
     if (sp->data_name && copy_at(d, sp->data_cloud, sp->data_region ? sp->data_region : "") ==
                              NULL) {
-        r.dataset = name;
-        r.cloud = sp->data_cloud;
-        r.region = sp->data_region ? sp->data_region : "";
-        r.home = 1;
-        r.size_gb = sp->data_gb;
-        r.created_at = r.last_used_at = s->now;
-        if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, &r, e)) != 0)
+        rc = sched_tx(s, e);
+        if (rc == 0 && (rc = home_row(s->p.store, sp, s->now, &r, e)) == 0)
+            dset_add(d, &r);
+        store_data_replica_clear(&r);
+        if (rc != 0)
             return rc;
-        dset_add(d, &r);
         memset(&r, 0, sizeof(r));
     }
     if (at_home(sp, a->cloud, a->region))

@@ -138,6 +138,34 @@ run: x
 YAML
 run 2 "$STRATUS" launch "$TMP/pipe.yaml" --detach
 has "$ERR" "stage 's1' gives dataset 'fresh' its home in azure/eastus (200 GB); stage 's2' says gcp/us-central1 (999 GB)"
+# a dataset's home is known from its first submit, not its first placement:
+# a conflicting spec is refused while the job that named it still waits (here
+# the second stage of a serial pipeline, held behind a first that sleeps)
+cat >"$TMP/held.yaml" <<'YAML'
+name: h
+---
+name: first
+resources: {cloud: gcp, region: us-central1, accelerators: A100-80GB:8}
+run: sleep 3600
+---
+name: second
+resources: {accelerators: A100-80GB:8}
+stratus: {data: {location: azure/eastus, size_gb: 50, dataset: later}}
+run: x
+YAML
+run 0 "$STRATUS" launch "$TMP/held.yaml" --detach
+G=$(sed -n 's/.*group \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
+[ -n "$G" ] || G=$(sed -n 's/.*job \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
+[ -n "$G" ] || fail "no group id in: $OUT $ERR"
+run 0 "$STRATUS" data ls --dataset later --json
+[ "$(json 'len(j) == 1 and j[0]["home"] == {"cloud": "azure", "region": "eastus"} and j[0]["replicas"] == []')" = True ] ||
+  fail "'later' is known at its home from the submit, with no replica: $OUT"
+printf 'name: z\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 50, dataset: later}\nrun: x\n' >"$TMP/later.yaml"
+run 2 "$STRATUS" launch "$TMP/later.yaml" --detach
+has "$ERR" "later.yaml:4"
+has "$ERR" "dataset 'later' is known with its home in azure/eastus (50 GB)"
+[ "$(job_field "$G" 'j["state"]')" != SUCCEEDED ] || fail "the pipeline's first stage ended early"
+run 0 "$STRATUS" cancel "$G"
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
 ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"
