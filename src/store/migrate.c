@@ -27,10 +27,10 @@
  */
 #include "migrate.h"
 #include "store_int.h"
+#include "../util/lazypq.h"
 #include "../util/xmem.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -283,6 +283,8 @@ static int tgt_connect(struct mig *m, const char *uri, struct err *e)
     char *set;
     int rc;
 
+    if (lazypq_load(e) != 0)
+        return e->code;
     m->pg = PQconnectdbParams(keys, vals, 1);
     BUG_ON(m->pg == NULL); /* libpq could not allocate a connection */
     if (PQstatus(m->pg) != CONNECTION_OK) {

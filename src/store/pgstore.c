@@ -46,10 +46,10 @@
 #include "rows.h"
 #include "store_int.h"
 #include "../util/clock.h"
+#include "../util/lazypq.h"
 #include "../util/xmem.h"
 
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -999,6 +999,8 @@ static PGconn *pg_dial(const char *uri)
 
 static int pg_connect(struct pg *p, const char *uri, struct err *e)
 {
+    if (lazypq_load(e) != 0)
+        return e->code;
     p->conn = pg_dial(uri);
     if (PQstatus(p->conn) != CONNECTION_OK) {
         char msg[512];

@@ -36,7 +36,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <libpq-fe.h>
 #include <stdlib.h>
 
 #include <float.h>
@@ -54,6 +53,7 @@
 #include "store/migrate.h"
 #include "store/store.h"
 #include "store/store_int.h"
+#include "util/lazypq.h"
 #include "testutil.h"
 
 /* The schema version this stratus migrates every store to. */
@@ -89,10 +89,20 @@ static int setup_mem(void **state)
     return 0;
 }
 
+/* A connection of the test's own, libpq loaded first (lazypq.h). */
+static PGconn *pg_raw_connect(const char *conninfo)
+{
+    struct err e;
+
+    if (lazypq_load(&e) != 0)
+        fail_msg("%s", e.msg);
+    return PQconnectdb(conninfo);
+}
+
 /* Raw SQL on a PostgreSQL database (several statements may go in sql). */
 static void pg_raw_exec(const char *conninfo, const char *sql)
 {
-    PGconn *c = PQconnectdb(conninfo);
+    PGconn *c = pg_raw_connect(conninfo);
     PGresult *res;
 
     if (PQstatus(c) != CONNECTION_OK)
@@ -107,7 +117,7 @@ static void pg_raw_exec(const char *conninfo, const char *sql)
 /* The first column of the first row of a raw query, or -1 on error. */
 static int64_t pg_raw_int(const char *conninfo, const char *sql)
 {
-    PGconn *c = PQconnectdb(conninfo);
+    PGconn *c = pg_raw_connect(conninfo);
     PGresult *res = PQexec(c, sql);
     int64_t v = -1;
 
@@ -3554,7 +3564,7 @@ static void test_pg_lease_renewed_in_tx(void **state)
     struct store *a = open_at(f->path), *b = open_at(f->path), *c = open_at(f->path);
     struct take_arg t;
     struct store_lease l;
-    PGconn *watch = PQconnectdb(f->path);
+    PGconn *watch = pg_raw_connect(f->path);
     PGresult *res;
     pthread_t th;
     int held, waiting = 0, i;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# libcurl is loaded only when a command speaks HTTP (src/util/lazycurl.c),
+# libpq only when a store is PostgreSQL (src/util/lazypq.c): the binary
+# links neither, an offline command works on a machine without them, a
+# command that needs the server says libcurl is missing (and starts
+# nothing), one that opens a PostgreSQL store says libpq is missing, and
+# with both present the client works and libpq is reached.
+. "$(dirname "$0")/lib.sh"
+use_home
+NOCURL=$TMP/no/libcurl.so.4   # STRATUS_LIBCURL: play a machine without libcurl
+NOPQ=$TMP/no/libpq.so.5        # STRATUS_LIBPQ: ... without libpq
+
+if command -v ldd >/dev/null; then
+  hasnt "$(ldd "$STRATUS")" "libcurl"
+  hasnt "$(ldd "$STRATUS")" "libpq"
+  ok "the binary links neither libcurl nor libpq"
+fi
+
+printf 'name: t\nresources:\n  accelerators: H100:8\nrun: ./train.sh\n' >"$TMP/t.yaml"
+STRATUS_LIBCURL=$NOCURL run 0 "$STRATUS" plan "$TMP/t.yaml" --catalog "$STRATUS_CATALOG"
+has "$OUT" "H100"
+STRATUS_LIBCURL=$NOCURL STRATUS_LIBPQ=$NOPQ run 0 "$STRATUS" offers --offline --accelerator H100
+has "$OUT" "H100:8"
+ok "offline plan and offers run without libcurl or libpq"
+
+# port 1 of loopback: nothing listens, so libpq's own refusal shows it was loaded
+PG=postgresql://nobody@127.0.0.1:1/stratus
+STRATUS_LIBPQ=$NOPQ run 3 "$STRATUS" data ls --store "$PG"
+has "$ERR" "a PostgreSQL store needs libpq, which cannot be loaded"
+has "$ERR" "$NOPQ"
+has "$ERR" "install libpq5"
+run 2 "$STRATUS" data ls --store "$PG"
+has "$ERR" "cannot connect to PostgreSQL"
+hasnt "$ERR" "needs libpq"
+ok "a PostgreSQL store says libpq is missing; with libpq the connection is tried"
+
+STRATUS_LIBCURL=$NOCURL run 3 "$STRATUS" queue
+has "$ERR" "speaking HTTP needs libcurl, which cannot be loaded"
+has "$ERR" "$NOCURL"
+[ ! -e "$STRATUS_HOME/stratus.sock" ] || fail "no server may start without libcurl"
+ok "a command that needs the server says libcurl is missing"
+
+run 0 "$STRATUS" queue
+has "$OUT" "ID  NAME"
+ok "with libcurl the client starts and uses the server"
