@@ -141,6 +141,7 @@ int csv_next(struct csv *c, struct err *e)
         return 0;
     }
     c->line = c->next_line;
+    c->row = p;
     c->nfields = 0;
     for (;;) {
         char *start;
@@ -243,6 +244,17 @@ const char *csv_get(const struct csv *c, size_t i)
     return c->field[f];
 }
 
+size_t csv_col_at(const struct csv *c, size_t i)
+{
+    int f = i < CSV_MAX_FIELDS ? c->map[i] : -1;
+
+    /* A quoted field with a line break before it moves the columns after
+     * it to other lines: no column then. */
+    if (f < 0 || (size_t)f >= c->nfields || c->row == NULL || c->next_line > c->line + 1)
+        return 0;
+    return (size_t)(c->field[f] - c->row) + 1;
+}
+
 int csv_double(const struct csv *c, size_t i, const char *colname, const double *dflt,
                double *out, struct err *e)
 {
@@ -253,10 +265,11 @@ int csv_double(const struct csv *c, size_t i, const char *colname, const double 
             *out = *dflt;
             return 0;
         }
-        return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s' is empty", colname);
+        return err_at(e, ST_EINVAL, c->path, c->line, csv_col_at(c, i),
+                      "column '%s' is empty", colname);
     }
     if (str_to_double(s, out) != 0)
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+        return err_at(e, ST_EINVAL, c->path, c->line, csv_col_at(c, i),
                       "column '%s': '%s' is not a number", colname, s);
     return 0;
 }
@@ -271,12 +284,13 @@ int csv_long(const struct csv *c, size_t i, const char *colname, long min, long 
             *out = *dflt;
             return 0;
         }
-        return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s' is empty", colname);
+        return err_at(e, ST_EINVAL, c->path, c->line, csv_col_at(c, i),
+                      "column '%s' is empty", colname);
     }
     if (str_to_long(s, min, max, out) != 0)
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
-                      "column '%s': '%s' is not a whole number in [%ld, %ld]", colname,
-                      s, min, max);
+        return err_at(e, ST_EINVAL, c->path, c->line, csv_col_at(c, i),
+                      "column '%s': '%s' is not a whole number in [%ld, %ld]", colname, s,
+                      min, max);
     return 0;
 }
 

@@ -137,7 +137,7 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "malformed input exited with $rc, want 2"
-grep -q "bad/gcp/vms.csv:3: column 'Price': 'n/a' is not a number" "$tmp/err" ||
+grep -qE "bad/gcp/vms.csv:3:[0-9]+: column 'Price': 'n/a' is not a number" "$tmp/err" ||
   fail "no file:line error for malformed input: $(cat "$tmp/err")"
 [ ! -e "$tmp/badout/offers.csv" ] || fail "a failed import left an offers.csv behind"
 

@@ -226,7 +226,7 @@ static const struct bad_case bad_cases[] = {
     {"offers.csv", "cloud,region\n",
      "offers.csv:1: missing required column 'instance_type'"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,abc,\n",
-     "offers.csv:2: column 'price_hour': 'abc' is not a number"},
+     "offers.csv:2:37: column 'price_hour': 'abc' is not a number"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,-1,\n",
      "offers.csv:2: column 'price_hour': negative price -1"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,,\n",
@@ -240,14 +240,14 @@ static const struct bad_case bad_cases[] = {
     {"offers.csv", "+aws,us-east-1,,X,H100,8,80,96,1900,,,1,\n",
      "offers.csv:2: unknown cloud 'aws'"},
     {"offers.csv", "+azure,eastus,,X,H100,eight,80,96,1900,,,1,\n",
-     "offers.csv:2: column 'accelerators_per_node': 'eight' is not a whole number"},
+     "offers.csv:2:22: column 'accelerators_per_node': 'eight' is not a whole number"},
     {"offers.csv", "+azure,eastus,,X,H100,1.5,80,96,1900,,,1,\n",
      "offers.csv:2: column 'accelerators_per_node': 1.5 is neither a whole number of "
      "accelerators nor a share of one (between 0 and 1)"},
     {"offers.csv", "+azure,eastus,,X,H100,-0.5,80,96,1900,,,1,\n",
      "offers.csv:2: column 'accelerators_per_node': -0.5 is neither"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,0,1,\n",
-     "offers.csv:2: column 'max_cluster_nodes': '0' is not a whole number in [1, "
+     "offers.csv:2:36: column 'max_cluster_nodes': '0' is not a whole number in [1, "
      "1000000]"},
     {"offers.csv", "+azure,eastus,,\"X,H100,8,80,96,1900,,,1,\n",
      "offers.csv:2: a quoted field is never closed"},

@@ -145,12 +145,12 @@ static const struct bad_row_thr {
 } bad_thr[] = {
     {"H100,2,2.6,,x,\nL4,-1,,,y,\n", "throughput.csv:3: train must be in (0, 1000]"},
     {"H100,0,2.6,,x,\n", "throughput.csv:2: train must be in (0, 1000]"},
-    {"H100,2,fast,,x,\n", "throughput.csv:2: column 'infer'"},
+    {"H100,2,fast,,x,\n", "throughput.csv:2:8: column 'infer'"},
     {"H100,2,2.6,,,\n", "throughput.csv:2: every row needs a source"},
     {"H100,2,2.6,,x,\nh100,2,2.6,,x,\n",
      "throughput.csv:3: accelerator 'h100' is already on line 2"},
     {"H100,2,2.6,2,x,\n", "throughput.csv:2: cores_per_chip is for a TPU family"},
-    {"tpu-v5p,2,2.6,9,x,\n", "throughput.csv:2: column 'cores_per_chip'"},
+    {"tpu-v5p,2,2.6,9,x,\n", "throughput.csv:2:15: column 'cores_per_chip'"},
     {",2,2.6,,x,\n", "throughput.csv:2: empty accelerator"},
 };
 
@@ -228,7 +228,7 @@ static const struct bad_row bad_rows[] = {
      "offers.csv:3: duplicate offer azure/eastus/ D8"},
     {"azure,eastus,,,,0,,8,32,,,1,\n", "offers.csv:2: instance_type must not be empty"},
     {"azure,eastus,,D8,H100,,80,8,32,,,1,\n",
-     "offers.csv:2: column 'accelerators_per_node' is empty"},
+     "offers.csv:2:23: column 'accelerators_per_node' is empty"},
 };
 
 static void test_bad_cpu_rows(void **state)

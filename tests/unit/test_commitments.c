@@ -118,7 +118,7 @@ static const struct bad bads[] = {
     {"azure,eastus,,ND_H100,2,1y,2026-01-01,,,0.3,\n",
      "c.csv:2:15: no offer ND_H100 in azure/eastus to commit to"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,0,1y,2026-01-01,,,0.3,\n",
-     "c.csv:2: column 'nodes'"},
+     "c.csv:2:40: column 'nodes'"},
     {"azure,westus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,\n",
      "c.csv:2: unknown region 'azure/westus'"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-02-30,,,0.3,\n",

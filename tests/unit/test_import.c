@@ -214,7 +214,7 @@ static void test_bad_input(void **state)
         const char *msg;
     } cases[] = {
         {"a2-highgpu-1g,12,85,,,,us-central1,us-central1-a,abc,0.2\n", ST_EINVAL,
-         "gcp/vms.csv:2: column 'Price': 'abc' is not a number"},
+         "gcp/vms.csv:2:50: column 'Price': 'abc' is not a number"},
         {"ok,12,85,,,,us-central1,us-central1-a,1,1\nx,12,85,,,,us-central1,z,-1,1\n",
          ST_EINVAL, "gcp/vms.csv:3: column 'Price': negative value -1"},
         {"a2-highgpu-1g,12,85,,,\"open,us-central1,z,1,1\n", ST_EPARSE,
@@ -224,7 +224,7 @@ static void test_bad_input(void **state)
         {"a2-highgpu-1g,12,85,,,,US-Central1,us-central1-a,1,1\n", ST_EINVAL,
          "gcp/vms.csv:2: column 'Region': 'US-Central1' is not a lower-case region name"},
         {"a2-highgpu-1g,twelve,85,,,,us-central1,us-central1-a,1,1\n", ST_EINVAL,
-         "gcp/vms.csv:2: column 'vCPUs': 'twelve' is not a number"},
+         "gcp/vms.csv:2:15: column 'vCPUs': 'twelve' is not a number"},
     };
     size_t i;
 

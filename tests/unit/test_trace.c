@@ -170,10 +170,10 @@ static const struct bad_case {
     {JOBS, "w-missing-column.csv", "1: missing required column 'gpus'"},
     {JOBS, "w-empty.csv", "1: empty file: expected a header row"},
     {JOBS, "w-bad-number.csv",
-     "3: column 'gpus': 'eight' is not a whole number in [1, 1000000]"},
+     "3:18: column 'gpus': 'eight' is not a whole number in [1, 1000000]"},
     {JOBS, "w-negative-duration.csv", "2: column 'duration_s': -5 must be positive"},
     {JOBS, "w-zero-duration.csv", "2: column 'duration_s': 0 must be positive"},
-    {JOBS, "w-nan.csv", "2: column 'duration_s': 'nan' is not a number"},
+    {JOBS, "w-nan.csv", "2:20: column 'duration_s': 'nan' is not a number"},
     {JOBS, "w-unknown-kind.csv",
      "2: column 'kind': 'trian' is not a kind; use train, batch or infer (did you mean "
      "'train'?)"},
@@ -209,7 +209,7 @@ static const struct bad_case {
     {SPOT, "s-both.csv", "2: set available_nodes or preempted, not both"},
     {SPOT, "s-neither.csv", "2: set one of available_nodes and preempted"},
     {SPOT, "s-preempted-2.csv",
-     "2: column 'preempted': '2' is not a whole number in [0, 1]"},
+     "2:23: column 'preempted': '2' is not a whole number in [0, 1]"},
     {SPOT, "s-bad-location.csv",
      "2: column 'location': 'gcp' is not a location; write cloud/region or "
      "cloud/region/zone "
@@ -226,7 +226,7 @@ static const struct bad_case {
     {PRICES, "p-negative.csv", "2: column 'price_hour': -1 must be zero or more"},
     {PRICES, "p-no-change.csv",
      "2: the row changes no price: set price_hour or spot_price_hour"},
-    {PRICES, "p-bad-number.csv", "2: column 'price_hour': 'ten' is not a number"},
+    {PRICES, "p-bad-number.csv", "2:22: column 'price_hour': 'ten' is not a number"},
     {PRICES, "p-time-backwards.csv",
      "3: column 'time_s': 50 is earlier than 100 on line 2; rows must be in time order"},
 };
@@ -583,7 +583,7 @@ static void test_convert_itp_errors(void **state)
              "job_id,submission_time,duration,num_gpu\nj1,0,60,1\nj2,x,60,1\n");
     cap_open(&c);
     assert_int_equal(trace_convert_itp(bad, c.out, 1, NULL, &e), ST_EINVAL);
-    want = xasprintf("%s:3: column 'submission_time': 'x' is not a number", bad);
+    want = xasprintf("%s:3:4: column 'submission_time': 'x' is not a number", bad);
     assert_string_equal(e.msg, want);
     free(want);
     tu_write(dir, "bad.csv", "job_id,submission_time,duration,num_gpus\n");
