@@ -983,6 +983,11 @@ static int run_simulate(int argc, char **argv)
 
         if (catalog_load_commitments(cat, a.commitments, &e) != 0)
             rc = cli_fail(&e);
+        else if (catalog_ncommitments(cat) == 0)
+            fprintf(stderr,
+                    "stratus: warning: %s has no commitments (a header and no rows): "
+                    "the study runs with none\n",
+                    a.commitments);
     }
     if (rc == 0 && a.org) {
         struct err e;

@@ -113,6 +113,11 @@ run 2 "${SIM[@]}" --commitments "$TMP/bad2.csv" --policies stratus
 has "$ERR" "bad2.csv:2:15: no offer ND_H100 in azure/eastus to commit to"
 run 2 "${SIM[@]}" --commitments "$TMP/none.csv" --policies stratus
 has "$ERR" "none.csv"
+# a header and no rows is no commitments, said so (a study meant to have some)
+printf 'cloud,region,zone,instance_type,nodes,term,start,discount\n' >"$TMP/empty.csv"
+run 0 "${SIM[@]}" --commitments "$TMP/empty.csv" --policies azure-ondemand
+has "$ERR" "warning: $TMP/empty.csv has no commitments (a header and no rows)"
+hasnt "$OUT" "COMMIT-USE"
 run 2 "$STRATUS" simulate --service "$EX/serve-llm.yaml" --requests "$TMP/w.csv" --commitments "$TMP/c.csv"
 has "$ERR" "simulate --service takes no --commitments"
 run 2 "$STRATUS" advise commitments --store "$TMP/nothing.db"
