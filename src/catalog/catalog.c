@@ -636,6 +636,47 @@ size_t catalog_noffers(const struct catalog *cat)
     return cat->noffers;
 }
 
+/* Accelerator names SkyPilot knows (its catalogs' AcceleratorName values and
+ * a few it accepts for Kubernetes and neoclouds), so that a known name the
+ * catalog lacks is told apart from a typo.  TPU shapes are recognised by
+ * form (known_tpu).  Matching ignores case, as SkyPilot's does. */
+static const char *const known_accs[] = {
+    "A10",      "A100",      "A100-80GB", "A10G",      "A40",        "A4000",
+    "A5000",    "A6000",     "B200",      "B300",      "GB200",      "GB300",
+    "GH200",    "H100",      "H100-MEGA", "H100-NVL",  "H200",       "K80",
+    "L4",       "L40",       "L40S",      "M60",       "MI250X",     "MI300X",
+    "MI325X",   "MI355X",    "P100",      "P4",        "RTX3060",    "RTX3070",
+    "RTX3080",  "RTX3090",   "RTX4090",   "RTX5090",   "RTX6000",    "RTXPRO6000",
+    "T4",       "T4g",       "V100",      "V100-32GB", "Inferentia", "Inferentia2",
+    "Trainium", "Trainium2", "Gaudi",     NULL};
+
+/* "tpu-v2-8", "tpu-v5litepod-16", "tpu-v6e-8": SkyPilot's TPU names. */
+static int known_tpu(const char *name)
+{
+    static const char *const gens[] = {"v2-",  "v3-",  "v4-", "v5litepod-", "v5p-",
+                                       "v5e-", "v6e-", "v7-", "v7x-",       NULL};
+
+    if (strncasecmp(name, "tpu-", 4) != 0)
+        return 0;
+    for (size_t i = 0; gens[i]; i++) {
+        size_t k = strlen(gens[i]);
+
+        if (strncasecmp(name + 4, gens[i], k) == 0 && name[4 + k] != '\0' &&
+            strspn(name + 4 + k, "0123456789") == strlen(name + 4 + k))
+            return 1;
+    }
+    return 0;
+}
+
+int catalog_known_accelerator(const char *name)
+{
+    for (size_t i = 0; known_accs[i]; i++) {
+        if (strcasecmp(name, known_accs[i]) == 0)
+            return 1;
+    }
+    return known_tpu(name);
+}
+
 const struct offer *catalog_offer(const struct catalog *cat, size_t i)
 {
     BUG_ON(i >= cat->noffers);

@@ -136,6 +136,10 @@ const struct region *catalog_region(const struct catalog *cat, const char *cloud
 const char *catalog_accelerator(const struct catalog *cat, const char *name);
 /* All accelerator names, for suggestions; NULL-terminated, owned by cat. */
 const char *const *catalog_accelerators(const struct catalog *cat);
+/* 1 when name (any case) is an accelerator SkyPilot knows ("V100",
+ * "tpu-v2-8"), whether or not this catalog has offers of it: such a name is
+ * never answered with "did you mean" another accelerator. */
+int catalog_known_accelerator(const char *name);
 /* Indices of the offers of one canonical accelerator (as returned above);
  * "" gives the CPU offers. */
 const uint32_t *catalog_offers_of(const struct catalog *cat, const char *accelerator,

@@ -796,6 +796,27 @@ static const struct thr_row *thr_named(const struct catalog *cat, const char *na
     return NULL;
 }
 
+/* A row may name an accelerator this catalog does not sell (the table is
+ * shared by catalogs of different sizes) or a TPU family ('tpu-v5p'); a
+ * name that is neither, nor one SkyPilot knows, and is close to one this
+ * catalog sells is a misspelling, whose ratios would silently not be used. */
+static int thr_name_check(const struct catalog *cat, const struct csv *c, const char *acc,
+                          struct err *e)
+{
+    const char *sug;
+
+    if (catalog_accelerator(cat, acc) != NULL || catalog_known_accelerator(acc) ||
+        strncasecmp(acc, "tpu-", 4) == 0)
+        return 0;
+    if ((sug = str_suggest(acc, catalog_accelerators(cat))) == NULL)
+        return 0;
+    return err_at(
+        e, ST_EINVAL, c->path, c->line, csv_col_at(c, T_ACC),
+        "unknown accelerator '%s' (did you mean '%s'?): its ratios would be used "
+        "for no offer; fix the name, or remove the row",
+        acc, sug);
+}
+
 static int thr_row_add(struct catalog *cat, struct csv *c, struct err *e)
 {
     struct thr_row r;
@@ -810,6 +831,8 @@ static int thr_row_add(struct catalog *cat, struct csv *c, struct err *e)
     if ((dup = thr_named(cat, acc)) != NULL)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "accelerator '%s' is already on line %u", acc, (unsigned)dup->line);
+    if ((rc = thr_name_check(cat, c, acc, e)) != 0)
+        return rc;
     if ((rc = thr_ratio(c, T_TRAIN, "train", &r.train, e)) != 0 ||
         (rc = thr_ratio(c, T_INFER, "infer", &r.infer, e)) != 0)
         return rc;

@@ -97,7 +97,7 @@ int offers_select(const struct catalog *cat, const struct offers_query *q,
         char shown[128];
 
         /* a known accelerator the catalog lacks is not a typo of another */
-        if (plan_known_accelerator(q->accelerator))
+        if (catalog_known_accelerator(q->accelerator))
             return err_set(
                 e, ST_ENOTFOUND,
                 "'%s' is a known accelerator, but this catalog has no offer of it",

@@ -191,10 +191,6 @@ void plan_free(struct plan *p);
 int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
               const struct policy *pol, const struct plan_opts *o, struct err *e);
 
-/* 1 when name (any case) is an accelerator SkyPilot knows ("V100",
- * "tpu-v2-8"), whether or not the catalog has offers of it: such a name is
- * never answered with "did you mean" another accelerator. */
-int plan_known_accelerator(const char *name);
 /* 1 when a CPU-only instance type is of SkyPilot's default families on its
  * cloud (families.c), where CPU work without an instance_type is placed. */
 int plan_cpu_default_family(const char *cloud, const char *instance_type);

@@ -152,7 +152,44 @@ static const struct bad_row_thr {
     {"H100,2,2.6,2,x,\n", "throughput.csv:2: cores_per_chip is for a TPU family"},
     {"tpu-v5p,2,2.6,9,x,\n", "throughput.csv:2:15: column 'cores_per_chip'"},
     {",2,2.6,,x,\n", "throughput.csv:2: empty accelerator"},
+    /* a misspelling of one this catalog sells: its ratios would go unused */
+    {"H100,2,2.6,,x,\nH10O,2,2.6,,x,\n",
+     "throughput.csv:3:1: unknown accelerator 'H10O' (did you mean 'H100'?)"},
 };
+
+/* Names the catalog does not sell but SkyPilot knows, even one edit from one
+ * it sells (A40 beside A10), TPU families, and the shipped table itself all
+ * load on the small catalog: only a misspelling is refused. */
+static void test_throughput_names(void **state)
+{
+    char *dir = tu_mkdtemp(),
+         *shipped = xasprintf("%s/catalog/throughput.csv", SOURCE_DIR);
+    struct catalog *cat = NULL;
+    struct err e;
+    FILE *f;
+    char buf[16384];
+    size_t n;
+
+    (void)state;
+    tu_copy_dir(MINI, dir);
+    tu_write(dir, "throughput.csv",
+             THR_HEADER "A10,1,1,,x,\nA40,1,1,,x,\nH200,2,2,,x,\nGB200,3,3,,x,\n"
+                        "tpu-v4,1,1,2,x,\nV100,0.5,0.5,,x,\n");
+    assert_int_equal(catalog_load(&cat, dir, &e), 0);
+    assert_int_equal(catalog_nthroughput(cat), 6);
+    catalog_free(cat);
+    assert_non_null(f = fopen(shipped, "r"));
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    tu_write(dir, "throughput.csv", buf);
+    if (catalog_load(&cat, dir, &e) != 0)
+        fail_msg("the shipped throughput.csv on a small catalog: %s", e.msg);
+    catalog_free(cat);
+    tu_rmdir(dir);
+    free(dir);
+    free(shipped);
+}
 
 static void test_bad_throughput_rows(void **state)
 {
@@ -602,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_bad_cpu_rows),
         cmocka_unit_test(test_throughput),
         cmocka_unit_test(test_bad_throughput_rows),
+        cmocka_unit_test(test_throughput_names),
         cmocka_unit_test(test_bad_storage_rows),
         cmocka_unit_test_setup_teardown(test_snapshot_is_the_catalog, setup_cache,
                                         teardown_cache),
