@@ -618,7 +618,11 @@ json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double no
             egress = storage = 0;
         }
         if (r->home) {
-            json_object_set_new(ds, "home", place_json(r->cloud, r->region));
+            /* a forgotten (expired) home only when there is no live one */
+            if (r->expired_at == 0 || json_is_null(json_object_get(ds, "home"))) {
+                json_object_set_new(ds, "home", place_json(r->cloud, r->region));
+                json_object_set_new(ds, "size_gb", json_real(r->size_gb));
+            }
             continue;
         }
         /* a job's own data has no home row: its first replica came from home */

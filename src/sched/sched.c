@@ -1644,7 +1644,8 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
     return rc;
 }
 
-static int submit(struct store *st, struct store_job *j, const struct spec *sp,
+/* home: the spec whose dataset's home the submit records (NULL = none). */
+static int submit(struct store *st, struct store_job *j, const struct spec *home,
                   const char *spec_path, const char *spec_text, const char *policy_text,
                   double now, int64_t *job_id, struct err *e)
 {
@@ -1657,8 +1658,8 @@ static int submit(struct store *st, struct store_job *j, const struct spec *sp,
     if (rc == 0 && (rc = store_job_insert(st, j, e)) == 0)
         rc = store_event_append(st, j->id, 0, now, "submitted", -1, JOB_PENDING, spec_path,
                                 NULL, e);
-    if (rc == 0)
-        rc = sched_data_note_home(st, sp, now, e);
+    if (rc == 0 && home != NULL)
+        rc = sched_data_note_home(st, home, now, e);
     if (rc == 0)
         rc = store_commit(st, e);
     else
@@ -1677,6 +1678,16 @@ int sched_submit_parsed(struct store *st, const char *spec_path, const char *spe
     memset(&j, 0, sizeof(j));
     job_from_spec(&j, sp, now);
     return submit(st, &j, sp, spec_path, spec_text, policy_text, now, job_id, e);
+}
+
+int sched_submit_trace(struct store *st, const struct spec *sp, double now,
+                       int64_t *job_id, struct err *e)
+{
+    struct store_job j;
+
+    memset(&j, 0, sizeof(j));
+    job_from_spec(&j, sp, now);
+    return submit(st, &j, NULL, "trace", "", NULL, now, job_id, e);
 }
 
 int sched_submit_replica(struct store *st, const char *spec_path, const char *spec_text,

@@ -176,6 +176,16 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e);
+/* The simulator's submit of a trace's job: as sched_submit_parsed, but no
+ * dataset home is recorded (a store lookup per job; the trace's loader
+ * holds each dataset to one home, and placement records it). */
+int sched_submit_trace(struct store *st, const struct spec *sp, double now,
+                       int64_t *job_id, struct err *e);
+/* Record the home of the shared dataset sp names (docs/data.md), unless the
+ * store knows one there: a submit does it in its transaction, `serve up`
+ * and `serve update` after writing the service (sched_data.c). */
+int sched_data_note_home(struct store *st, const struct spec *sp, double now,
+                         struct err *e);
 /* Submit a replica of a service: a job as sched_submit_parsed makes from
  * the service's spec, with the replica fields of tmpl (service_id,
  * svc_version, port, svc_mode) and its name. */

@@ -151,9 +151,12 @@ static void dset_add(struct dset *d, const struct store_data_replica *r)
 
 /* The home row of the shared dataset sp names, as the store has it (the
  * dataset's first submit recorded it), else made now and written: 0 with
- * *out filled (the caller clears it), or an error.  A home elsewhere (a
- * conflicting spec the server's check did not see) is not this one. */
-static int home_row(struct store *st, const struct spec *sp, double now,
+ * *out filled (the caller clears it), or an error.  used: a job runs on the
+ * data now, which marks the home used (last_used_at; 0 = no job has run on
+ * it yet, which lets an unused home be forgotten: forget_unused_home).  A
+ * home elsewhere (a conflicting spec the server's check did not see), or
+ * one forgotten (expired), is not this one. */
+static int home_row(struct store *st, const struct spec *sp, double now, int used,
                     struct store_data_replica *out, struct err *e)
 {
     const char *region = sp->data_region ? sp->data_region : "";
@@ -162,7 +165,7 @@ static int home_row(struct store *st, const struct spec *sp, double now,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = store_data_list(st, sp->data_name, 0, &v, &n, e)) != 0)
+    if ((rc = store_data_list(st, sp->data_name, 1, &v, &n, e)) != 0)
         return rc;
     for (i = 0; i < n; i++)
         if (v[i].home && strcmp(v[i].cloud, sp->data_cloud) == 0 &&
@@ -172,8 +175,12 @@ static int home_row(struct store *st, const struct spec *sp, double now,
             break;
         }
     store_data_replicas_free(v, n);
-    if (i < n)
-        return 0;
+    if (i < n) {
+        if (!used || out->last_used_at > 0)
+            return 0;
+        out->last_used_at = now;
+        return store_data_put(st, out, e);
+    }
     out->dataset = xstrdup(sp->data_name);
     out->cloud = xstrdup(sp->data_cloud);
     out->region = xstrdup(region);
@@ -181,7 +188,8 @@ static int home_row(struct store *st, const struct spec *sp, double now,
     out->src_region = xstrdup("");
     out->home = 1;
     out->size_gb = sp->data_gb;
-    out->created_at = out->last_used_at = now;
+    out->created_at = now;
+    out->last_used_at = used ? now : 0;
     return store_data_put(st, out, e);
 }
 
@@ -196,7 +204,7 @@ int sched_data_note_home(struct store *st, const struct spec *sp, double now,
 
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
-    rc = home_row(st, sp, now, &r, e);
+    rc = home_row(st, sp, now, 0, &r, e);
     store_data_replica_clear(&r);
     return rc;
 }
@@ -344,15 +352,19 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     /* A shared dataset's home is recorded at its first submit (this
      * controller may not have read it yet), so that `stratus data ls` lists
      * it; a job's own data only once it moves. */
-    if (sp->data_name && copy_at(d, sp->data_cloud, sp->data_region ? sp->data_region : "") ==
-                             NULL) {
+    if (sp->data_name && (c = copy_at(d, sp->data_cloud,
+                                      sp->data_region ? sp->data_region : "")) == NULL) {
         rc = sched_tx(s, e);
-        if (rc == 0 && (rc = home_row(s->p.store, sp, s->now, &r, e)) == 0)
+        if (rc == 0 && (rc = home_row(s->p.store, sp, s->now, 1, &r, e)) == 0)
             dset_add(d, &r);
         store_data_replica_clear(&r);
         if (rc != 0)
             return rc;
         memset(&r, 0, sizeof(r));
+    } else if (sp->data_name && c->home && c->last_used_at == 0) {
+        c->last_used_at = s->now; /* a job runs on it: the home stays */
+        if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
+            return rc;
     }
     if (at_home(sp, a->cloud, a->region))
         return 0;
@@ -424,6 +436,39 @@ static int expire(struct sched *s, struct dset *d, size_t i, double at, struct e
     return 0;
 }
 
+/* A shared dataset's home recorded at a submit, on which no job has run,
+ * is forgotten (expired) when the last job naming it ends without running:
+ * a spec cancelled before it ran does not keep the name for other data. */
+static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err *e)
+{
+    const char *name = sj->spec->data_name;
+    struct store_data_replica *v = NULL;
+    struct dset *d;
+    size_t i, n = 0;
+    int rc;
+
+    for (i = 0; i < s->njobs; i++) {
+        const struct sjob *o = s->jobs[i];
+
+        if (o != sj && o->spec && o->spec->data_name && !job_state_terminal(o->j.state) &&
+            strcmp(o->spec->data_name, name) == 0)
+            return 0; /* another job will run on it */
+    }
+    if ((rc = store_data_list(s->p.store, name, 1, &v, &n, e)) == 0 && n == 1 &&
+        v[0].home && v[0].last_used_at == 0) {
+        v[0].expired_at = s->now;
+        if ((rc = sched_tx(s, e)) == 0)
+            rc = store_data_put(s->p.store, &v[0], e);
+        d = rc == 0 ? dset_get(s, name, 0) : NULL;
+        for (i = d ? d->n : 0; i-- > 0;) {
+            store_data_replica_clear(&d->r[i]);
+            d->r[i] = d->r[--d->n];
+        }
+    }
+    store_data_replicas_free(v, n);
+    return rc;
+}
+
 int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
 {
     char buf[DNAME_MAX];
@@ -432,6 +477,9 @@ int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
     size_t i;
     int rc;
 
+    if (sj->spec && sj->spec->data_name && sj->spec->data_cloud &&
+        s->p.cfg.data_gravity && sj->j.nattempts == 0)
+        return forget_unused_home(s, sj, e);
     if (sj->spec == NULL || sj->spec->data_name || !s->p.cfg.data_gravity ||
         (name = dataset_of(sj, buf, sizeof(buf))) == NULL || (d = sj->own) == NULL)
         return 0;

@@ -273,10 +273,6 @@ void sched_index_attempt(struct sched *s, int64_t attempt_id, struct sjob *sj);
 /* sched_data.c */
 /* (Re)read the live copies of every dataset from the store. */
 int sched_data_load(struct sched *s, struct err *e);
-/* Record the home of the shared dataset sp names, unless the store knows
- * one: inside the transaction that submits a job on it. */
-int sched_data_note_home(struct store *st, const struct spec *sp, double now,
-                         struct err *e);
 void sched_data_free(struct sched *s);
 /* Forget what memory holds of sj's own data (sjob_free). */
 void sched_data_job_free(struct sjob *sj);

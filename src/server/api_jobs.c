@@ -164,10 +164,21 @@ static int dataset_home_check(const struct api_workload *w,
     const char *region = sp->data_region ? sp->data_region : "";
     size_t i;
 
-    for (i = 0; i < n && !v[i].home; i++)
-        ;
+    for (i = 0; i < n && !(v[i].home && v[i].expired_at == 0); i++)
+        ; /* an expired home was forgotten: no job ran on it */
     if (i == n || same_data(v[i].cloud, v[i].region, v[i].size_gb, sp))
         return 0;
+    if (v[i].last_used_at == 0) /* recorded by a job that has not run yet */
+        return err_at(
+            e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
+            "dataset '%s' has its home in %s%s%s (%g GB), as a job waiting to run "
+            "gave it; this spec says %s%s%s (%g GB). Give the same location and "
+            "size_gb, or name the new data differently (say '%s-v2'); if that "
+            "job's spec is the wrong one, cancel it, and the name is free once no "
+            "job waits on it (`stratus data ls` shows what is known)",
+            sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region,
+            v[i].size_gb, sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb,
+            sp->data_name);
     return err_at(
         e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
         "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "

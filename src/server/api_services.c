@@ -25,6 +25,7 @@
 
 #include "../api/apijson.h"
 #include "../plan/plan.h"
+#include "../sched/sched.h"
 #include "../serve/manager.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
@@ -319,6 +320,8 @@ void api_services_up(struct api_call *c)
                     "update %s FILE` changes it, `stratus serve down %s` ends it",
                     sv.name, sv.name, sv.name);
         api_fail_with(c, &e, &w, NULL);
+    } else if (sched_data_note_home(c->s->st, w.sp, c->now, &e) != 0) {
+        api_fail_with(c, &e, &w, NULL); /* with no replica yet, nothing else would */
     } else {
         srv_wake(c->s);
         o = json_object();
@@ -462,7 +465,8 @@ void api_services_update(struct api_call *c)
         free(sv.reason);
         sv.reason = xasprintf("serve update: rolling out version %d", sv.version);
         sv.updated_at = c->now;
-        store_service_update(c->s->st, &sv, &e);
+        if (store_service_update(c->s->st, &sv, &e) == 0)
+            sched_data_note_home(c->s->st, w.sp, c->now, &e);
     }
     if (e.code != 0) {
         api_fail_with(c, &e, &w, NULL);

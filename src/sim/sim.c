@@ -262,7 +262,7 @@ static int submit_due(const struct sim_input *in, const struct sim_policy *pol, 
     while (*k < in->work->njobs && in->t0 + in->work->jobs[*k].submit_s <= now) {
         struct spec *sp = spec_of(in, pol, &in->work->jobs[*k]);
         int64_t id = 0;
-        int rc = sched_submit_parsed(st, "trace", "", sp, NULL, now, &id, e);
+        int rc = sched_submit_trace(st, sp, now, &id, e);
 
         spec_free(sp);
         if (rc != 0)

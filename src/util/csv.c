@@ -167,6 +167,7 @@ int csv_next(struct csv *c, struct err *e)
             }
         }
         c->field[c->nfields++] = start;
+        c->row_broken = c->next_line != c->line; /* scan_quoted counted a break */
         if (*p == ',') {
             if (c->width > 0 && c->nfields == c->width)
                 return err_at(e, ST_EPARSE, c->path, c->line, 0,
@@ -248,9 +249,8 @@ size_t csv_col_at(const struct csv *c, size_t i)
 {
     int f = i < CSV_MAX_FIELDS ? c->map[i] : -1;
 
-    /* A quoted field with a line break before it moves the columns after
-     * it to other lines: no column then. */
-    if (f < 0 || (size_t)f >= c->nfields || c->row == NULL || c->next_line > c->line + 1)
+    /* A row with a quoted line break spans lines: no column then. */
+    if (f < 0 || (size_t)f >= c->nfields || c->row == NULL || c->row_broken)
         return 0;
     return (size_t)(c->field[f] - c->row) + 1;
 }

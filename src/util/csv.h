@@ -26,6 +26,7 @@ struct csv {
     size_t width;       /* the header's columns once bound (a row may have no
                            more); 0 before */
     char *row;          /* where the row last returned starts */
+    int row_broken;     /* ... and a quoted field of it has a line break */
     char *field[CSV_MAX_FIELDS];
     int map[CSV_MAX_FIELDS]; /* schema column -> field index, -1 if absent */
 };
@@ -55,8 +56,9 @@ int csv_next(struct csv *c, struct err *e);
 int csv_bind(struct csv *c, const struct csv_col *cols, size_t ncols, struct err *e);
 /* Field of schema column i in the current row ("" when the column is absent). */
 const char *csv_get(const struct csv *c, size_t i);
-/* The 1-based character column where schema column i's field starts in the
- * row last returned (for file:line:col messages); 0 when unknown. */
+/* The 1-based column (in bytes) where schema column i's field starts in the
+ * row last returned, for file:line:col messages; 0 when unknown (absent, or
+ * the row has a quoted line break). */
 size_t csv_col_at(const struct csv *c, size_t i);
 /* Typed getters: an error names file:line and the column. Empty is allowed only
  * when `dflt` is given (not NULL), and then *out = *dflt. */

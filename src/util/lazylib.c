@@ -11,9 +11,16 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+static const char *dl_why(void)
+{
+    const char *why = dlerror();
+
+    return why ? why : "not found";
+}
+
 static void open_lib(struct lazylib *l)
 {
-    const char *path = getenv(l->env);
+    const char *path = getenv(l->env), *name = NULL;
     char tab[1024]; /* the table, written out only when complete */
     void *lib = NULL;
     size_t i;
@@ -23,28 +30,33 @@ static void open_lib(struct lazylib *l)
                  l->table_size);
         return;
     }
-    if (path && *path)
-        lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    else
-        for (i = 0; lib == NULL && l->names[i] != NULL; i++)
-            lib = dlopen(l->names[i], RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        const char *err = dlerror();
-
-        snprintf(l->why, sizeof(l->why), "%s", err ? err : "not found");
-        return;
+    if (path && *path) {
+        lib = dlopen(name = path, RTLD_NOW | RTLD_LOCAL);
+        if (lib == NULL)
+            snprintf(l->why, sizeof(l->why), "%s", dl_why());
     }
+    for (i = 0; !(path && *path) && lib == NULL && l->names[i] != NULL; i++) {
+        lib = dlopen(name = l->names[i], RTLD_NOW | RTLD_LOCAL);
+        if (lib == NULL && i == 0) /* the first name's reason, not the last's */
+            snprintf(l->why, sizeof(l->why), "%s", dl_why());
+    }
+    if (lib == NULL)
+        return;
     for (i = 0; i < l->nsyms; i++) {
         void *f = dlsym(lib, l->syms[i].name);
 
         if (f == NULL) {
-            snprintf(l->why, sizeof(l->why), "%s lacks %s", l->names[0], l->syms[i].name);
+            snprintf(l->why, sizeof(l->why),
+                     "%s has no %s: not the library, or a version "
+                     "too old",
+                     name, l->syms[i].name);
             return;
         }
         /* POSIX guarantees that a function's address survives void *. */
         memcpy(tab + l->syms[i].off, &f, sizeof(f));
     }
     memcpy(l->table, tab, l->table_size);
+    l->why[0] = '\0';
 }
 
 int lazylib_load(struct lazylib *l, struct err *e)

@@ -163,9 +163,24 @@ run 0 "$STRATUS" data ls --dataset later --json
 printf 'name: z\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 50, dataset: later}\nrun: x\n' >"$TMP/later.yaml"
 run 2 "$STRATUS" launch "$TMP/later.yaml" --detach
 has "$ERR" "later.yaml:4"
-has "$ERR" "dataset 'later' is known with its home in azure/eastus (50 GB)"
+has "$ERR" "dataset 'later' has its home in azure/eastus (50 GB), as a job waiting to run gave it"
+has "$ERR" "cancel it, and the name is free once no job waits on it"
 [ "$(job_field "$G" 'j["state"]')" != SUCCEEDED ] || fail "the pipeline's first stage ended early"
+# cancelled before any job ran on it, the home is forgotten: the name is free
 run 0 "$STRATUS" cancel "$G"
+_forgotten() { ! "$STRATUS" data ls --dataset later >/dev/null 2>&1; }
+poll 30 _forgotten || fail "'later' still known after its only job was cancelled: $("$STRATUS" data ls)"
+run 0 "$STRATUS" plan "$TMP/later.yaml" --top 1
+run 0 "$STRATUS" data ls --all --json
+[ "$(json '[d["home"] for d in j if d["dataset"] == "later"] == [{"cloud": "azure", "region": "eastus"}]')" = True ] ||
+  fail "data ls --all keeps the forgotten home: $OUT"
+# a service with no replica yet records its home at serve up
+printf 'name: s0\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: azure/eastus, size_gb: 10, dataset: svcd}\nservice:\n  readiness_probe: /health\n  replica_policy: {min_replicas: 0, max_replicas: 1}\nrun: x\n' >"$TMP/svc0.yaml"
+run 0 "$STRATUS" serve up "$TMP/svc0.yaml" --open
+printf 'name: c\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 99, dataset: svcd}\nrun: x\n' >"$TMP/svcd.yaml"
+run 2 "$STRATUS" launch "$TMP/svcd.yaml" --detach
+has "$ERR" "dataset 'svcd' has its home in azure/eastus (10 GB)"
+run 0 "$STRATUS" serve down s0
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
 ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"

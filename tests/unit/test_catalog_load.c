@@ -152,6 +152,8 @@ static const struct bad_row_thr {
     {"H100,2,2.6,2,x,\n", "throughput.csv:2: cores_per_chip is for a TPU family"},
     {"tpu-v5p,2,2.6,9,x,\n", "throughput.csv:2:15: column 'cores_per_chip'"},
     {",2,2.6,,x,\n", "throughput.csv:2: empty accelerator"},
+    /* a quoted line break in the last row, with no newline after it: no column */
+    {"\"tpu-\nv5p\",2,fast,,x,", "throughput.csv:2: column 'infer'"},
     /* a misspelling of one this catalog sells: its ratios would go unused */
     {"H100,2,2.6,,x,\nH10O,2,2.6,,x,\n",
      "throughput.csv:3:1: unknown accelerator 'H10O' (did you mean 'H100'?)"},
