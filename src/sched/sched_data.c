@@ -436,6 +436,29 @@ static int expire(struct sched *s, struct dset *d, size_t i, double at, struct e
     return 0;
 }
 
+/* 1 when a live service's spec names dataset `name` (its replicas may run
+ * on it later, even with none now), or the services cannot be read. */
+static int service_names(struct sched *s, const char *name)
+{
+    struct store_service *v = NULL;
+    struct spec *sp;
+    struct err pe;
+    size_t i, n = 0;
+    int rc = store_service_list(s->p.store, 1, &v, &n, &pe), found = 0;
+
+    for (i = 0; rc == 0 && !found && i < n; i++) {
+        err_clear(&pe);
+        if (v[i].spec_text == NULL ||
+            spec_load_mem(&sp, v[i].spec_path ? v[i].spec_path : v[i].name,
+                          v[i].spec_text, strlen(v[i].spec_text), &pe) != 0)
+            continue;
+        found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;
+        spec_free(sp);
+    }
+    store_services_free(v, n);
+    return rc != 0 || found; /* unreadable: keep the home */
+}
+
 /* A shared dataset's home recorded at a submit, on which no job has run,
  * is forgotten (expired) when the last job naming it ends without running:
  * a spec cancelled before it ran does not keep the name for other data. */
@@ -454,6 +477,8 @@ static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err
             strcmp(o->spec->data_name, name) == 0)
             return 0; /* another job will run on it */
     }
+    if (service_names(s, name))
+        return 0; /* a live service's replicas may */
     if ((rc = store_data_list(s->p.store, name, 1, &v, &n, e)) == 0 && n == 1 &&
         v[0].home && v[0].last_used_at == 0) {
         v[0].expired_at = s->now;

@@ -180,6 +180,16 @@ run 0 "$STRATUS" serve up "$TMP/svc0.yaml" --open
 printf 'name: c\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 99, dataset: svcd}\nrun: x\n' >"$TMP/svcd.yaml"
 run 2 "$STRATUS" launch "$TMP/svcd.yaml" --detach
 has "$ERR" "dataset 'svcd' has its home in azure/eastus (10 GB)"
+# a job on it cancelled before it ran does not free a home a live service holds
+sed 's|dataset: later|dataset: svcd|; s|size_gb: 50|size_gb: 10|' "$TMP/held.yaml" >"$TMP/held2.yaml"
+run 0 "$STRATUS" launch "$TMP/held2.yaml" --detach
+H1=$(sed -n "s/^  stage 1 'first': job \([0-9]*\)$/\1/p" <<<"$OUT")
+H2=$(sed -n "s/^  stage 2 'second': job \([0-9]*\)$/\1/p" <<<"$OUT")
+[ -n "$H1" ] && [ -n "$H2" ] || fail "no stage ids in: $OUT"
+run 0 "$STRATUS" cancel "$H1"
+wait_state "$H2" CANCELLED 30
+run 2 "$STRATUS" launch "$TMP/svcd.yaml" --detach
+has "$ERR" "dataset 'svcd' has its home in azure/eastus (10 GB)"
 run 0 "$STRATUS" serve down s0
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
