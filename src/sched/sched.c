@@ -1669,25 +1669,32 @@ static int submit(struct store *st, struct store_job *j, const struct spec *home
     return rc;
 }
 
-int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
-                        const struct spec *sp, const char *policy_text, double now,
-                        int64_t *job_id, struct err *e)
+/* A job row from a parsed spec, submitted; with note_home its dataset's
+ * home is recorded too. */
+static int submit_spec(struct store *st, const struct spec *sp, int note_home,
+                       const char *spec_path, const char *spec_text,
+                       const char *policy_text, double now, int64_t *job_id,
+                       struct err *e)
 {
     struct store_job j;
 
     memset(&j, 0, sizeof(j));
     job_from_spec(&j, sp, now);
-    return submit(st, &j, sp, spec_path, spec_text, policy_text, now, job_id, e);
+    return submit(st, &j, note_home ? sp : NULL, spec_path, spec_text, policy_text, now,
+                  job_id, e);
+}
+
+int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
+                        const struct spec *sp, const char *policy_text, double now,
+                        int64_t *job_id, struct err *e)
+{
+    return submit_spec(st, sp, 1, spec_path, spec_text, policy_text, now, job_id, e);
 }
 
 int sched_submit_trace(struct store *st, const struct spec *sp, double now,
                        int64_t *job_id, struct err *e)
 {
-    struct store_job j;
-
-    memset(&j, 0, sizeof(j));
-    job_from_spec(&j, sp, now);
-    return submit(st, &j, NULL, "trace", "", NULL, now, job_id, e);
+    return submit_spec(st, sp, 0, "trace", "", NULL, now, job_id, e);
 }
 
 int sched_submit_replica(struct store *st, const char *spec_path, const char *spec_text,

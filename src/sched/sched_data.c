@@ -484,11 +484,8 @@ static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err
         v[0].expired_at = s->now;
         if ((rc = sched_tx(s, e)) == 0)
             rc = store_data_put(s->p.store, &v[0], e);
-        d = rc == 0 ? dset_get(s, name, 0) : NULL;
-        for (i = d ? d->n : 0; i-- > 0;) {
-            store_data_replica_clear(&d->r[i]);
-            d->r[i] = d->r[--d->n];
-        }
+        if (rc == 0 && (d = dset_get(s, name, 0)) != NULL)
+            dset_clear(d); /* at most the home: the store had nothing else */
     }
     store_data_replicas_free(v, n);
     return rc;

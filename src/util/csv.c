@@ -167,7 +167,6 @@ int csv_next(struct csv *c, struct err *e)
             }
         }
         c->field[c->nfields++] = start;
-        c->row_broken = c->next_line != c->line; /* scan_quoted counted a break */
         if (*p == ',') {
             if (c->width > 0 && c->nfields == c->width)
                 return err_at(e, ST_EPARSE, c->path, c->line, 0,
@@ -177,6 +176,7 @@ int csv_next(struct csv *c, struct err *e)
             *p++ = '\0';
             continue;
         }
+        c->row_broken = c->next_line != c->line; /* scan_quoted counted a break */
         if (*p == '\r')
             *p++ = '\0';
         if (*p == '\n') {
@@ -234,25 +234,29 @@ int csv_bind(struct csv *c, const struct csv_col *cols, size_t ncols, struct err
     return 0;
 }
 
-const char *csv_get(const struct csv *c, size_t i)
+/* The field of schema column i in the row last returned, -1 = none. */
+static int field_of(const struct csv *c, size_t i)
 {
     int f;
 
     BUG_ON(i >= CSV_MAX_FIELDS);
     f = c->map[i];
-    if (f < 0 || (size_t)f >= c->nfields)
-        return "";
-    return c->field[f];
+    return f < 0 || (size_t)f >= c->nfields ? -1 : f;
+}
+
+const char *csv_get(const struct csv *c, size_t i)
+{
+    int f = field_of(c, i);
+
+    return f < 0 ? "" : c->field[f];
 }
 
 size_t csv_col_at(const struct csv *c, size_t i)
 {
-    int f = i < CSV_MAX_FIELDS ? c->map[i] : -1;
+    int f = field_of(c, i);
 
     /* A row with a quoted line break spans lines: no column then. */
-    if (f < 0 || (size_t)f >= c->nfields || c->row == NULL || c->row_broken)
-        return 0;
-    return (size_t)(c->field[f] - c->row) + 1;
+    return f < 0 || c->row_broken ? 0 : (size_t)(c->field[f] - c->row) + 1;
 }
 
 int csv_double(const struct csv *c, size_t i, const char *colname, const double *dflt,

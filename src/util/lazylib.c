@@ -21,6 +21,8 @@ static const char *dl_why(void)
 static void open_lib(struct lazylib *l)
 {
     const char *path = getenv(l->env), *name = NULL;
+    const char *const given[] = {path, NULL};
+    const char *const *tries = path && *path ? given : l->names;
     char tab[1024]; /* the table, written out only when complete */
     void *lib = NULL;
     size_t i;
@@ -30,13 +32,8 @@ static void open_lib(struct lazylib *l)
                  l->table_size);
         return;
     }
-    if (path && *path) {
-        lib = dlopen(name = path, RTLD_NOW | RTLD_LOCAL);
-        if (lib == NULL)
-            snprintf(l->why, sizeof(l->why), "%s", dl_why());
-    }
-    for (i = 0; !(path && *path) && lib == NULL && l->names[i] != NULL; i++) {
-        lib = dlopen(name = l->names[i], RTLD_NOW | RTLD_LOCAL);
+    for (i = 0; lib == NULL && tries[i] != NULL; i++) {
+        lib = dlopen(name = tries[i], RTLD_NOW | RTLD_LOCAL);
         if (lib == NULL && i == 0) /* the first name's reason, not the last's */
             snprintf(l->why, sizeof(l->why), "%s", dl_why());
     }
@@ -47,9 +44,8 @@ static void open_lib(struct lazylib *l)
 
         if (f == NULL) {
             snprintf(l->why, sizeof(l->why),
-                     "%s has no %s: not the library, or a version "
-                     "too old",
-                     name, l->syms[i].name);
+                     "%s has no %s: not the library, or a version too old", name,
+                     l->syms[i].name);
             return;
         }
         /* POSIX guarantees that a function's address survives void *. */
