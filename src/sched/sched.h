@@ -26,6 +26,7 @@ struct catalog;
 struct driver;
 struct offer;
 struct policy;
+struct store_data_replica;
 struct store_job;
 struct store;
 struct spec;
@@ -186,6 +187,22 @@ int sched_submit_trace(struct store *st, const struct spec *sp, double now,
  * and `serve update` after writing the service (sched_data.c). */
 int sched_data_note_home(struct store *st, const struct spec *sp, double now,
                          struct err *e);
+/* Does sp give its dataset this home (cloud, region; "" = a bucket) and
+ * size? */
+int sched_data_same(const char *cloud, const char *region, double gb,
+                    const struct spec *sp);
+/* A dataset is one set of data: a spec naming one the store knows must
+ * give its home and size as the jobs before it did, or its copies (made
+ * from the old home, of the old size) would stand in for other data.
+ * v (n): the dataset's rows in the store; file: where sp was written (the
+ * error's file:line:col). */
+int sched_data_home_check(const struct spec *sp, const char *file,
+                          const struct store_data_replica *v, size_t n, struct err *e);
+/* A service whose spec is sp has ended (down or failed): its dataset's
+ * home is forgotten if no job ran on it, no job waits on it and no other
+ * live service names it (as a job's end does: docs/data.md). */
+int sched_data_service_ended(struct store *st, const struct spec *sp, double now,
+                             struct err *e);
 /* Submit a replica of a service: a job as sched_submit_parsed makes from
  * the service's spec, with the replica fields of tmpl (service_id,
  * svc_version, port, svc_mode) and its name. */

@@ -149,13 +149,55 @@ static void dset_add(struct dset *d, const struct store_data_replica *r)
     c->src_region = xstrdup(r->src_region ? r->src_region : "");
 }
 
+int sched_data_same(const char *cloud, const char *region, double gb,
+                    const struct spec *sp)
+{
+    return strcmp(cloud, sp->data_cloud) == 0 &&
+           strcmp(region, sp->data_region ? sp->data_region : "") == 0 &&
+           spec_same_gb(gb, sp->data_gb);
+}
+
+int sched_data_home_check(const struct spec *sp, const char *file,
+                          const struct store_data_replica *v, size_t n, struct err *e)
+{
+    const char *region = sp->data_region ? sp->data_region : "";
+    size_t i;
+
+    for (i = 0; i < n && !(v[i].home && v[i].expired_at == 0); i++)
+        ; /* an expired home was forgotten: no job ran on it */
+    if (i == n || sched_data_same(v[i].cloud, v[i].region, v[i].size_gb, sp))
+        return 0;
+    if (v[i].last_used_at == 0) /* recorded by a job that has not run yet */
+        return err_at(
+            e, ST_EINVAL, file, sp->data_line, sp->data_col,
+            "dataset '%s' has its home in %s%s%s (%g GB), as a job waiting to run "
+            "gave it; this spec says %s%s%s (%g GB). Give the same location and "
+            "size_gb, or name the new data differently (say '%s-v2'); if that "
+            "job's spec is the wrong one, cancel it, and the name is free once no "
+            "job waits on it (`stratus data ls` shows what is known)",
+            sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region,
+            v[i].size_gb, sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb,
+            sp->data_name);
+    return err_at(
+        e, ST_EINVAL, file, sp->data_line, sp->data_col,
+        "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
+        "gave it; this spec says %s%s%s (%g GB): its copies would stand in for "
+        "other data. Give the same location and size_gb, or name the new data "
+        "differently (say '%s-v2'); `stratus data ls` shows what is known",
+        sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region, v[i].size_gb,
+        sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb, sp->data_name);
+}
+
 /* The home row of the shared dataset sp names, as the store has it (the
  * dataset's first submit recorded it), else made now and written: 0 with
  * *out filled (the caller clears it), or an error.  used: a job runs on the
  * data now, which marks the home used (last_used_at; 0 = no job has run on
- * it yet, which lets an unused home be forgotten: forget_unused_home).  A
- * home elsewhere (a conflicting spec the server's check did not see), or
- * one forgotten (expired), is not this one. */
+ * it yet, which lets an unused home be forgotten: forget_unused_home).
+ * Without used it is a submit's, in the submit's transaction, and a live
+ * home elsewhere refuses it: the server's check before it ran in another
+ * transaction, so two servers on one store can each pass it at once.  At
+ * a placement, a home elsewhere (given before that check existed), or one
+ * forgotten (expired), is not this one. */
 static int home_row(struct store *st, const struct spec *sp, double now, int used,
                     struct store_data_replica *out, struct err *e)
 {
@@ -167,6 +209,10 @@ static int home_row(struct store *st, const struct spec *sp, double now, int use
     memset(out, 0, sizeof(*out));
     if ((rc = store_data_list(st, sp->data_name, 1, &v, &n, e)) != 0)
         return rc;
+    if (!used && (rc = sched_data_home_check(sp, sp->path, v, n, e)) != 0) {
+        store_data_replicas_free(v, n);
+        return rc;
+    }
     for (i = 0; i < n; i++)
         if (v[i].home && strcmp(v[i].cloud, sp->data_cloud) == 0 &&
             strcmp(v[i].region, region) == 0) {
@@ -227,7 +273,11 @@ int sched_data_load(struct sched *s, struct err *e)
         struct sjob *sj;
 
         if (strncmp(v[i].dataset, "job:", 4) != 0) {
-            dset_add(dset_get(s, v[i].dataset, 1), &v[i]);
+            /* A home no job has run on is left in the store: the first
+             * arrival reads it (home_row), and one forgotten meanwhile,
+             * where this controller does not look, is not held here. */
+            if (!v[i].home || v[i].last_used_at > 0)
+                dset_add(dset_get(s, v[i].dataset, 1), &v[i]);
             continue;
         }
         sj = sched_job_by_id(s, strtoll(v[i].dataset + 4, NULL, 10));
@@ -438,13 +488,13 @@ static int expire(struct sched *s, struct dset *d, size_t i, double at, struct e
 
 /* 1 when a live service's spec names dataset `name` (its replicas may run
  * on it later, even with none now), or the services cannot be read. */
-static int service_names(struct sched *s, const char *name)
+static int service_names(struct store *st, const char *name)
 {
     struct store_service *v = NULL;
     struct spec *sp;
     struct err pe;
     size_t i, n = 0;
-    int rc = store_service_list(s->p.store, 1, &v, &n, &pe), found = 0;
+    int rc = store_service_list(st, 1, &v, &n, &pe), found = 0;
 
     for (i = 0; rc == 0 && !found && i < n; i++) {
         err_clear(&pe);
@@ -459,16 +509,40 @@ static int service_names(struct sched *s, const char *name)
     return rc != 0 || found; /* unreadable: keep the home */
 }
 
+/* The dataset's home, into *out (cleared by the caller), when it is all the
+ * store has of it, no job has run on it, and no live service names it: one
+ * that may be forgotten.  0 with *found, or an error. */
+static int unused_home(struct store *st, const char *name, struct store_data_replica *out,
+                       int *found, struct err *e)
+{
+    struct store_data_replica *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    *found = 0;
+    memset(out, 0, sizeof(*out));
+    if (service_names(st, name))
+        return 0; /* a live service's replicas may run on it */
+    if ((rc = store_data_list(st, name, 1, &v, &n, e)) == 0 && n == 1 && v[0].home &&
+        v[0].last_used_at == 0) {
+        *out = v[0];
+        memset(&v[0], 0, sizeof(v[0])); /* moved to *out */
+        *found = 1;
+    }
+    store_data_replicas_free(v, n);
+    return rc;
+}
+
 /* A shared dataset's home recorded at a submit, on which no job has run,
  * is forgotten (expired) when the last job naming it ends without running:
  * a spec cancelled before it ran does not keep the name for other data. */
 static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err *e)
 {
     const char *name = sj->spec->data_name;
-    struct store_data_replica *v = NULL;
+    struct store_data_replica r;
     struct dset *d;
-    size_t i, n = 0;
-    int rc;
+    size_t i;
+    int rc, found;
 
     for (i = 0; i < s->njobs; i++) {
         const struct sjob *o = s->jobs[i];
@@ -477,17 +551,54 @@ static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err
             strcmp(o->spec->data_name, name) == 0)
             return 0; /* another job will run on it */
     }
-    if (service_names(s, name))
-        return 0; /* a live service's replicas may */
-    if ((rc = store_data_list(s->p.store, name, 1, &v, &n, e)) == 0 && n == 1 &&
-        v[0].home && v[0].last_used_at == 0) {
-        v[0].expired_at = s->now;
+    if ((rc = unused_home(s->p.store, name, &r, &found, e)) == 0 && found) {
+        r.expired_at = s->now;
         if ((rc = sched_tx(s, e)) == 0)
-            rc = store_data_put(s->p.store, &v[0], e);
+            rc = store_data_put(s->p.store, &r, e);
         if (rc == 0 && (d = dset_get(s, name, 0)) != NULL)
             dset_clear(d); /* at most the home: the store had nothing else */
     }
-    store_data_replicas_free(v, n);
+    store_data_replica_clear(&r);
+    return rc;
+}
+
+/* 1 when a job of the store that has not ended names dataset `name` in its
+ * spec, or the jobs cannot be read. */
+static int active_job_names(struct store *st, const char *name)
+{
+    struct store_job *v = NULL;
+    struct spec *sp;
+    struct err pe;
+    size_t i, n = 0;
+    int rc = store_job_list(st, 1, &v, &n, &pe), found = 0;
+
+    for (i = 0; rc == 0 && !found && i < n; i++) {
+        err_clear(&pe);
+        if (v[i].spec_text == NULL || strstr(v[i].spec_text, name) == NULL ||
+            spec_load_mem(&sp, v[i].spec_path ? v[i].spec_path : "spec", v[i].spec_text,
+                          strlen(v[i].spec_text), &pe) != 0)
+            continue;
+        found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;
+        spec_free(sp);
+    }
+    store_jobs_free(v, n);
+    return rc != 0 || found; /* unreadable: keep the home */
+}
+
+int sched_data_service_ended(struct store *st, const struct spec *sp, double now,
+                             struct err *e)
+{
+    struct store_data_replica r;
+    int rc, found;
+
+    if (sp->data_name == NULL || sp->data_cloud == NULL ||
+        active_job_names(st, sp->data_name))
+        return 0;
+    if ((rc = unused_home(st, sp->data_name, &r, &found, e)) == 0 && found) {
+        r.expired_at = now;
+        rc = store_data_put(st, &r, e);
+    }
+    store_data_replica_clear(&r);
     return rc;
 }
 

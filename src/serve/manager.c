@@ -725,6 +725,21 @@ static int write_state(struct mgr *m, struct msvc *ms, struct store_service *row
     return rc;
 }
 
+/* The service's row, ended (row->ended_at set), written; with it, its
+ * dataset's home forgotten if no job ever ran on it (docs/data.md). */
+static int service_ended(struct mgr *m, const struct msvc *ms,
+                         const struct store_service *row, struct err *e)
+{
+    int rc = store_begin(m->st, e);
+
+    if (rc == 0 && (rc = store_service_update(m->st, row, e)) == 0)
+        rc = sched_data_service_ended(m->st, ms->sp, row->ended_at, e);
+    if (rc == 0)
+        return store_commit(m->st, e);
+    store_rollback(m->st);
+    return rc;
+}
+
 static int shut_down(struct mgr *m, struct msvc *ms, struct store_service *row, double now,
                      struct err *e)
 {
@@ -740,7 +755,7 @@ static int shut_down(struct mgr *m, struct msvc *ms, struct store_service *row, 
     row->updated_at = now;
     free(row->reason);
     row->reason = xstrdup("serve down: every replica stopped");
-    return store_service_update(m->st, row, e);
+    return service_ended(m, ms, row, e);
 }
 
 /* Replicas keep failing and none became ready: the service FAILED (its
@@ -763,7 +778,7 @@ static int give_up(struct mgr *m, struct msvc *ms, struct store_service *row, do
     free(row->reason);
     row->reason = xasprintf("%d replicas failed in a row, none ready; last: %s", ms->failed,
                             ms->why);
-    return store_service_update(m->st, row, e);
+    return service_ended(m, ms, row, e);
 }
 
 static int tick_service(struct mgr *m, struct store_service *row, double now, double *next,

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,52 +142,6 @@ static int check_workdir(const struct api_workload *w, struct err *e)
     return rc;
 }
 
-/* Does sp give its dataset this home (cloud, region; "" = a bucket) and
- * size? */
-static int same_data(const char *cloud, const char *region, double gb,
-                     const struct spec *sp)
-{
-    return strcmp(cloud, sp->data_cloud) == 0 &&
-           strcmp(region, sp->data_region ? sp->data_region : "") == 0 &&
-           fabs(gb - sp->data_gb) <= 1e-9 * fmax(1, gb);
-}
-
-/* A dataset is one set of data: a spec naming one the store knows must
- * give its home and size as the jobs before it did, or its copies (made
- * from the old home, of the old size) would stand in for other data.
- * v (n): the dataset's rows in the store. */
-static int dataset_home_check(const struct api_workload *w,
-                              const struct store_data_replica *v, size_t n, struct err *e)
-{
-    const struct spec *sp = w->sp;
-    const char *region = sp->data_region ? sp->data_region : "";
-    size_t i;
-
-    for (i = 0; i < n && !(v[i].home && v[i].expired_at == 0); i++)
-        ; /* an expired home was forgotten: no job ran on it */
-    if (i == n || same_data(v[i].cloud, v[i].region, v[i].size_gb, sp))
-        return 0;
-    if (v[i].last_used_at == 0) /* recorded by a job that has not run yet */
-        return err_at(
-            e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
-            "dataset '%s' has its home in %s%s%s (%g GB), as a job waiting to run "
-            "gave it; this spec says %s%s%s (%g GB). Give the same location and "
-            "size_gb, or name the new data differently (say '%s-v2'); if that "
-            "job's spec is the wrong one, cancel it, and the name is free once no "
-            "job waits on it (`stratus data ls` shows what is known)",
-            sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region,
-            v[i].size_gb, sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb,
-            sp->data_name);
-    return err_at(
-        e, ST_EINVAL, w->file, sp->data_line, sp->data_col,
-        "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
-        "gave it; this spec says %s%s%s (%g GB): its copies would stand in for "
-        "other data. Give the same location and size_gb, or name the new data "
-        "differently (say '%s-v2'); `stratus data ls` shows what is known",
-        sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region, v[i].size_gb,
-        sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb, sp->data_name);
-}
-
 int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e)
 {
     const struct spec *sp = w->sp;
@@ -199,7 +152,7 @@ int api_dataset_check(struct api_call *c, const struct api_workload *w, struct e
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
     if ((rc = store_data_list(c->s->st, sp->data_name, 0, &v, &n, e)) == 0)
-        rc = dataset_home_check(w, v, n, e);
+        rc = sched_data_home_check(w->sp, w->file, v, n, e);
     store_data_replicas_free(v, n);
     return rc;
 }
@@ -256,8 +209,8 @@ static int stages_same_data(const char *file, const struct pipeline *pl, size_t 
         o = pl->stages[j].spec;
         if (o->data_name == NULL || o->data_cloud == NULL ||
             strcmp(o->data_name, sp->data_name) != 0 ||
-            same_data(o->data_cloud, o->data_region ? o->data_region : "", o->data_gb,
-                      sp))
+            sched_data_same(o->data_cloud, o->data_region ? o->data_region : "",
+                            o->data_gb, sp))
             continue;
         return err_at(
             e, ST_EINVAL, file, sp->data_line, sp->data_col,
@@ -906,7 +859,7 @@ static int plan_opts_read(struct api_call *c, const json_t *b, long *top, int *e
 }
 
 /* The dataset of w's spec, read once for its plan: held to its known home
- * (dataset_home_check), and its live replicas besides the home, which the
+ * (sched_data_home_check), and its live replicas besides the home, which the
  * controller plans from, as copies (*ncopies of them, pointing into *v;
  * NULL when none): 0, or an error. */
 static int plan_dataset(struct api_call *c, const struct api_workload *w,
@@ -923,7 +876,7 @@ static int plan_dataset(struct api_call *c, const struct api_workload *w,
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
     if ((rc = store_data_list(c->s->st, sp->data_name, 0, v, n, e)) != 0 ||
-        (rc = dataset_home_check(w, *v, *n, e)) != 0)
+        (rc = sched_data_home_check(w->sp, w->file, *v, *n, e)) != 0)
         return rc;
     *copies = xcalloc(*n + 1, sizeof(**copies));
     for (i = 0; i < *n; i++)

@@ -314,14 +314,17 @@ void api_services_up(struct api_call *c)
     sv.target = w.sp->service->min_replicas;
     sv.keys = json_dumps(keys, JSON_COMPACT);
     json_decref(keys);
-    if (store_service_insert(c->s->st, &sv, &e) != 0) {
+    /* The service and its dataset's home (with no replica yet, nothing else
+     * would record it) in one transaction: a home elsewhere refuses both. */
+    if (store_begin(c->s->st, &e) != 0 || store_service_insert(c->s->st, &sv, &e) != 0 ||
+        sched_data_note_home(c->s->st, w.sp, c->now, &e) != 0 ||
+        store_commit(c->s->st, &e) != 0) {
+        store_rollback(c->s->st);
         if (e.code == ST_EEXISTS)
             err_set(&e, ST_EEXISTS, "a service called '%s' is up already: `stratus serve "
                     "update %s FILE` changes it, `stratus serve down %s` ends it",
                     sv.name, sv.name, sv.name);
         api_fail_with(c, &e, &w, NULL);
-    } else if (sched_data_note_home(c->s->st, w.sp, c->now, &e) != 0) {
-        api_fail_with(c, &e, &w, NULL); /* with no replica yet, nothing else would */
     } else {
         srv_wake(c->s);
         o = json_object();
@@ -465,8 +468,11 @@ void api_services_update(struct api_call *c)
         free(sv.reason);
         sv.reason = xasprintf("serve update: rolling out version %d", sv.version);
         sv.updated_at = c->now;
-        if (store_service_update(c->s->st, &sv, &e) == 0)
-            sched_data_note_home(c->s->st, w.sp, c->now, &e);
+        if (store_begin(c->s->st, &e) != 0 ||
+            store_service_update(c->s->st, &sv, &e) != 0 ||
+            sched_data_note_home(c->s->st, w.sp, c->now, &e) != 0 ||
+            store_commit(c->s->st, &e) != 0)
+            store_rollback(c->s->st);
     }
     if (e.code != 0) {
         api_fail_with(c, &e, &w, NULL);

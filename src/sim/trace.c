@@ -16,7 +16,6 @@
 #include "trace_int.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -595,7 +594,7 @@ static int same_dataset(const struct csv *c, struct trace *t, const struct trace
     }
     f = &t->jobs[first];
     if (f->data_cloud == j->data_cloud && f->data_region == j->data_region &&
-        fabs(f->data_gb - j->data_gb) <= 1e-9 * fmax(1, f->data_gb))
+        spec_same_gb(f->data_gb, j->data_gb))
         return 0;
     if (first >= n0)
         snprintf(where, sizeof(where), "line %u", (unsigned)lines[first - n0]);

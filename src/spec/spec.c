@@ -2515,6 +2515,11 @@ const char *spec_image_for(const struct spec *s, const char *region)
     return NULL;
 }
 
+int spec_same_gb(double a, double b)
+{
+    return fabs(a - b) <= 1e-9 * fmax(1, a);
+}
+
 int spec_region_has_image(const struct spec *s, const char *region)
 {
     return s->nimages == 0 || spec_image_for(s, region) != NULL;

@@ -156,6 +156,9 @@ void spec_free(struct spec *s);
 const char *spec_image_for(const struct spec *s, const char *region);
 /* 1 when `region` may be used under the spec's per-region image map. */
 int spec_region_has_image(const struct spec *s, const char *region);
+/* Are a and b one dataset size in GB (to a float's rounding, so that a size
+ * read back from a store or a trace matches the one written)? */
+int spec_same_gb(double a, double b);
 
 struct attempt;
 /* Fill the launch options of a (driver/driver.h: ports, image for `region`,

@@ -190,7 +190,13 @@ run 0 "$STRATUS" cancel "$H1"
 wait_state "$H2" CANCELLED 30
 run 2 "$STRATUS" launch "$TMP/svcd.yaml" --detach
 has "$ERR" "dataset 'svcd' has its home in azure/eastus (10 GB)"
+# once the service is down, with no job ever run on it, its home is forgotten
 run 0 "$STRATUS" serve down s0
+_svc_forgotten() { ! "$STRATUS" data ls --dataset svcd >/dev/null 2>&1; }
+poll 30 _svc_forgotten || fail "'svcd' still known after its service went down: $("$STRATUS" data ls)"
+run 0 "$STRATUS" serve status s0 --json
+has "$OUT" '"DOWN"'
+run 0 "$STRATUS" plan "$TMP/svcd.yaml" --top 1
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
 ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"

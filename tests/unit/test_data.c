@@ -406,6 +406,47 @@ static void test_relay_through_interconnect(void **state)
     }
 }
 
+/* Two servers on one store can both pass the server's dataset check before
+ * either submits: the submit's own transaction refuses the second, at its
+ * spec's data line, and stores nothing of it. */
+static void test_conflicting_submit_refused_in_its_transaction(void **state)
+{
+    static const char other[] = "name: other\n"
+                                "resources:\n"
+                                "  accelerators: L4:4\n"
+                                "run: train\n"
+                                "stratus:\n"
+                                "  duration: 2h\n"
+                                "  data:\n"
+                                "    location: gcp/us-central1\n"
+                                "    size_gb: 5\n"
+                                "    dataset: corpus\n";
+    struct store_job *jobs = NULL;
+    struct spec *sp = NULL;
+    struct st w;
+    struct err e;
+    size_t n = 0;
+    int64_t id = 0;
+
+    (void)state;
+    dg_init(&w, 1);
+    st_submit(&w, SHARED);
+    err_clear(&e);
+    assert_int_equal(spec_load_mem(&sp, "other.yaml", other, strlen(other), &e), 0);
+    assert_int_not_equal(
+        sched_submit_parsed(w.store, "other.yaml", other, sp, NULL, w.t, &id, &e), 0);
+    assert_non_null(strstr(e.msg, "other.yaml:8:"));
+    assert_non_null(strstr(e.msg,
+                           "dataset 'corpus' has its home in azure/eastus (1000 GB), "
+                           "as a job waiting to run gave it"));
+    err_clear(&e);
+    assert_int_equal(store_job_list(w.store, 0, &jobs, &n, &e), 0);
+    assert_int_equal(n, 1); /* the second submit's job was rolled back */
+    store_jobs_free(jobs, n);
+    spec_free(sp);
+    st_free(&w);
+}
+
 static void test_dataset_name_checked(void **state)
 {
     static const char bad[] = "name: x\nresources:\n  accelerators: L4:4\nstratus:\n"
@@ -430,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_restart_keeps_replicas),
         cmocka_unit_test(test_plan_prices_nearest_copy),
         cmocka_unit_test(test_relay_through_interconnect),
+        cmocka_unit_test(test_conflicting_submit_refused_in_its_transaction),
         cmocka_unit_test(test_dataset_name_checked),
     };
 
