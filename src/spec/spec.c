@@ -596,20 +596,30 @@ static int accs_parse(struct ctx *c, const struct ynode *n, const char *what,
     p->form = ACC_ONE;
     if (ynode_is_null(n))
         return 0;
-    if (n->type == Y_MAP)
-        return accs_from_map(c, n, what, p, e);
-    if (n->type == Y_SCALAR) {
+    if (n->type == Y_MAP) {
+        rc = accs_from_map(c, n, what, p, e);
+    } else if (n->type == Y_SCALAR) {
         if (n->str[strspn(n->str, " ")] == '[' || n->str[strspn(n->str, " ")] == '{')
-            return accs_from_flow(c, n, what, n->str + strspn(n->str, " "), p, e);
-        return acc_add(c, p, n, what, n->str, e);
+            rc = accs_from_flow(c, n, what, n->str + strspn(n->str, " "), p, e);
+        else
+            rc = acc_add(c, p, n, what, n->str, e);
+    } else {
+        p->form = ACC_LIST;
+        for (size_t i = 0; i < n->n && rc == 0; i++) {
+            if (n->items[i]->type != Y_SCALAR || ynode_is_null(n->items[i]))
+                return yerr(c->d, n->items[i], ST_EINVAL, e,
+                            "%s: each item must be NAME or NAME:COUNT, as in 'H100:8'",
+                            what);
+            rc = acc_add(c, p, n->items[i], what, n->items[i]->str, e);
+        }
     }
-    p->form = ACC_LIST;
-    for (size_t i = 0; i < n->n && rc == 0; i++) {
-        if (n->items[i]->type != Y_SCALAR || ynode_is_null(n->items[i]))
-            return yerr(c->d, n->items[i], ST_EINVAL, e,
-                        "%s: each item must be NAME or NAME:COUNT, as in 'H100:8'", what);
-        rc = acc_add(c, p, n->items[i], what, n->items[i]->str, e);
-    }
+    /* SkyPilot takes an empty set or list as no accelerator; so does this,
+     * but says so: it is more often a slip than a CPU job. */
+    if (rc == 0 && p->naccs == 0)
+        warn(c, n,
+             "%s names no accelerator, so the job runs on CPUs only; name one "
+             "(as in 'H100: 8') or leave the key out",
+             what);
     return rc;
 }
 

@@ -688,6 +688,23 @@ static void test_warnings_misc(void **state)
     assert_true(has_warning(s, "recover_on_exit_codes is not honoured"));
     assert_int_equal(s->recovery, SPEC_RECOVERY_FAILOVER);
     spec_free(s);
+    /* an empty set or list is no accelerator, as in SkyPilot, but said */
+    static const char *const empty[] = {"{}", "[]", "'[]'", "'{}'"};
+    for (size_t i = 0; i < ARRAY_LEN(empty); i++) {
+        char text[128];
+
+        snprintf(text, sizeof(text), "run: x\nresources:\n  accelerators: %s\n",
+                 empty[i]);
+        s = load_ok(text);
+        assert_true(has_warning(s,
+                                "t.yaml:3:17: warning: resources.accelerators names no "
+                                "accelerator, so the job runs on CPUs only"));
+        assert_null(s->res[0].accelerator);
+        spec_free(s);
+    }
+    s = load_ok("run: x\nresources: {accelerators: H100:8}\n");
+    assert_false(has_warning(s, "names no accelerator"));
+    spec_free(s);
 }
 
 /* Past SPEC_MAX_WARNINGS, one closing line counts the rest. */
