@@ -97,9 +97,10 @@ static void on_early_usr1(int sig)
     (void)sig; /* a wake-up from an old command, before the loop runs */
 }
 
-/* Process-wide settings of a server: node supervisors are double-forked
- * orphans, and adopting them (reaping them in the loop) keeps finished ones
- * from lingering as zombies when the system's init does not reap promptly;
+/* Process-wide settings of a server: node supervisors are its children,
+ * and what their jobs leave orphaned is adopted (reaped in the loop), which
+ * keeps finished ones from lingering as zombies when the system's init does
+ * not reap promptly;
  * SIGUSR1 (what commands from before the server send to wake the
  * controller) must not end it while it opens. */
 static void server_process(void)

@@ -830,6 +830,7 @@ static int local_poll(struct driver *d, struct driver_event *ev, size_t max,
     if (rc != 0)
         return rc;
     local_ack(p);
+    local_node_reap_kids();
     local_refresh(p);
     local_start_deferred(p);
     local_timers(p);

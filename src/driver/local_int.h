@@ -11,7 +11,7 @@
  *   local_fault.c  stockouts, and the faults people and tests inject
  *   local_files.c  the on-disk protocol the driver and the node supervisor
  *                  share: atomic writes, the `pid` claim and lock, `exit`
- *   local_node.c   starting a node (double fork + exec of `stratus __node`)
+ *   local_node.c   starting a node (posix_spawn of `stratus __node`)
  *                  and the supervisor that runs there
  *   local_proc.c   a node's cgroup and process group: nothing of a node
  *                  outlives it before the driver reports it ended
@@ -188,6 +188,10 @@ struct local_sys {
     ssize_t (*write)(int fd, const void *buf, size_t n);
 };
 extern struct local_sys local_sys;
+/* Reap the supervisors this process started that have ended (the driver's
+ * poll): they are its children, unless a SIGCHLD handler (the server's)
+ * reaped them first. */
+void local_node_reap_kids(void);
 
 /* Supervisor: tell a driver watching <root>/wake that node_dir wrote a
  * record (nothing happens when no driver holds it open). */

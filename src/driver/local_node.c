@@ -2,14 +2,17 @@
  * local_node.c - one node of the local world: how the driver starts it, and
  * the supervisor that runs it.
  *
- * Starting, in the controller (sys_spawn): a double fork.  The middle child
- * calls setsid() and forks again, then exits at once; the grandchild, now in
- * a session of its own and reparented to init (or the nearest subreaper),
- * execs `stratus __node NODE_DIR` with stdin on /dev/null, stdout and stderr
- * appended to NODE_DIR/log, and every other descriptor closed.  No terminal
- * signal reaches it and nobody waits for it, so a controller killed with
- * SIGKILL leaves its nodes running, as a cloud would.  A close-on-exec pipe
- * tells the controller whether the exec worked.
+ * Starting, in the controller (sys_spawn): posix_spawn() of `stratus __node
+ * NODE_DIR` in a session of its own (POSIX_SPAWN_SETSID), with stdin on
+ * /dev/null, stdout and stderr appended to NODE_DIR/log, every other
+ * descriptor closed and no signal blocked.  No terminal signal reaches it,
+ * so a controller killed with SIGKILL leaves its nodes running, as a cloud
+ * would; they are then reparented to init (or the nearest subreaper).
+ * While the controller lives they are its children, reaped at its polls
+ * (local_node_reap_kids) or by the server's SIGCHLD handler.  posix_spawn()
+ * reports a failed exec itself, and, unlike fork(), does not copy the
+ * controller's page tables: a start costs the same however large the
+ * controller's memory is.
  *
  * Why exec rather than fork alone: a supervisor lives as long as its job, for
  * days.  A forked copy of the controller would keep the controller's memory
@@ -57,6 +60,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,95 +79,70 @@ extern char **environ;
 
 /* ---- starting a node (controller side) -------------------------------- */
 
-/* Everything the forked children use, prepared before fork(): between fork
- * and exec only async-signal-safe calls are made. */
-struct spawn_args {
-    const char *bin;
-    char *argv[4];
-    int log_fd, null_fd, pipe_fd; /* pipe_fd: write end, close-on-exec */
-    long max_fd;
-};
+/* The supervisors this process started and has not reaped. */
+static pid_t *kids;
+static size_t nkids, kids_cap;
 
-static void __attribute__((noreturn)) spawn_fail(int fd, int err_no)
+static void kids_add(pid_t pid)
 {
-    ssize_t n = write(fd, &err_no, sizeof(err_no));
-
-    (void)n;
-    _exit(127);
+    kids = xgrow(kids, &kids_cap, nkids + 1, sizeof(*kids));
+    kids[nkids++] = pid;
 }
 
-static void __attribute__((noreturn)) spawn_child(const struct spawn_args *s)
+void local_node_reap_kids(void)
 {
-    sigset_t none;
-    pid_t pid;
-    long fd;
+    size_t i = 0;
 
-    if (setsid() < 0)
-        spawn_fail(s->pipe_fd, errno);
-    pid = fork();
-    if (pid < 0)
-        spawn_fail(s->pipe_fd, errno);
-    if (pid > 0)
-        _exit(0);
-    if (dup2(s->null_fd, 0) < 0 || dup2(s->log_fd, 1) < 0 || dup2(s->log_fd, 2) < 0)
-        spawn_fail(s->pipe_fd, errno);
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-        for (fd = 3; fd < s->max_fd; fd++)
-            fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(s->bin, s->argv, environ);
-    spawn_fail(s->pipe_fd, errno);
+    while (i < nkids) {
+        pid_t r = waitpid(kids[i], NULL, WNOHANG);
+
+        if (r == kids[i] || (r < 0 && errno == ECHILD))
+            kids[i] = kids[--nkids]; /* ended, or reaped by someone else */
+        else
+            i++;
+    }
 }
 
-/* Wait for the middle child, then learn from the pipe whether exec worked. */
-static int spawn_result(pid_t pid, int rd, const char *bin, struct err *e)
-{
-    int st, err_no = 0;
-    ssize_t n;
-
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    do
-        n = read(rd, &err_no, sizeof(err_no));
-    while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof(err_no))
-        return err_set(e, ST_EINTERNAL, "cannot start the node supervisor %s: %s", bin,
-                       strerror(err_no));
-    return 0;
-}
-
+/* posix_spawn() starts the supervisor without copying the controller's
+ * page tables (it borrows the parent's memory until the exec, as vfork
+ * does), so a start costs the same however large the controller is. */
 static int sys_spawn(const char *bin, const char *node_dir, struct err *e)
 {
     static char a0[] = "stratus", a1[] = "__node";
-    char *log = xasprintf("%s/log", node_dir);
-    struct spawn_args s = {bin, {a0, a1, xstrdup(node_dir), NULL}, -1, -1, -1, 1024};
-    int pfd[2] = {-1, -1}, rc = 0;
-    pid_t pid = -1;
+    char *log = xasprintf("%s/log", node_dir),
+         *argv[] = {a0, a1, xstrdup(node_dir), NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none;
+    pid_t pid;
+    int log_fd, rc = 0, err_no;
 
-    s.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
-    if (s.max_fd > 65536)
-        s.max_fd = 65536;
-    s.log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    s.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (s.log_fd < 0 || s.null_fd < 0 || pipe2(pfd, O_CLOEXEC) != 0)
-        rc = err_set(e, ST_EIO, "cannot start node %s: %s", node_dir, strerror(errno));
-    s.pipe_fd = pfd[1];
-    if (rc == 0 && (pid = fork()) == 0)
-        spawn_child(&s);
-    if (rc == 0 && pid < 0)
-        rc = err_set(e, ST_EINTERNAL, "cannot fork: %s", strerror(errno));
-    if (pfd[1] >= 0)
-        close(pfd[1]);
-    if (rc == 0)
-        rc = spawn_result(pid, pfd[0], bin, e);
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (s.log_fd >= 0)
-        close(s.log_fd);
-    if (s.null_fd >= 0)
-        close(s.null_fd);
-    free(s.argv[2]);
+    log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0) {
+        rc = err_set(e, ST_EIO, "cannot start node %s: %s: %s", node_dir, log,
+                     strerror(errno));
+        goto out;
+    }
+    sigemptyset(&none);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+    err_no = posix_spawn(&pid, bin, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(log_fd);
+    if (err_no != 0)
+        rc = err_set(e, ST_EINTERNAL, "cannot start the node supervisor %s: %s", bin,
+                     strerror(err_no));
+    else
+        kids_add(pid);
+out:
+    free(argv[2]);
     free(log);
     return rc;
 }

@@ -8,7 +8,8 @@
  *    file; the supervisor creates it and moves itself in before it starts
  *    the job.  A process cannot leave it (setsid() does not help), so
  *    cgroup.kill and cgroup.events' "populated 0" are exact.
- *  - its process group, led by the supervisor: every process whose /proc
+ *  - its process group, led by the supervisor (when the node has no
+ *    cgroup, since one that exists is exact): every process whose /proc
  *    stat names the group and whose environment carries the node's
  *    STRATUS_ATTEMPT_ID and STRATUS_NODE_RANK.  The environment check keeps
  *    a recycled group id (an unrelated program that got the dead
@@ -183,8 +184,8 @@ int local_cg_join(const char *node_dir)
     if (mkdir(cg, 0755) != 0 && errno != EEXIST)
         rc = -errno;
     procs = xasprintf("%s/cgroup.procs", cg);
-    if (rc == 0)
-        rc = write_str(procs, "0\n"); /* "0": the writing process */
+    if (rc == 0 && (rc = write_str(procs, "0\n")) != 0) /* "0": the writing process */
+        rmdir(cg); /* a node cgroup exists only once its supervisor is in it */
     free(procs);
     free(cg);
     return rc;
@@ -339,7 +340,12 @@ static int reap_round(const struct latt *a, int rank, long pgid, const char *dir
         cg_kill(cg);
         gone = 0;
     }
-    if (pgid > 0 && group_kill(pgid, a->id, rank) > 0)
+    /* The scan of every process on the machine is needed only when the
+     * node has no cgroup: one that exists holds the supervisor and all it
+     * started (local_cg_join removes one it could not join), and a process
+     * cannot leave it. */
+    if (pgid > 0 && (cg == NULL || access(cg, F_OK) != 0) &&
+        group_kill(pgid, a->id, rank) > 0)
         gone = 0;
     return gone;
 }

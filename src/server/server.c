@@ -762,7 +762,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig == SIGCHLD) {
         while (waitpid(-1, NULL, WNOHANG) > 0)
-            ; /* node supervisors that ended, adopted as their subreaper */
+            ; /* node supervisors (its children) and what they left (adopted) */
     } else if (sig == SIGUSR1) {
         srv_wake(s);
     } else {
