@@ -486,25 +486,35 @@ static int expire(struct sched *s, struct dset *d, size_t i, double at, struct e
     return 0;
 }
 
+/* Does the spec text (from path) name dataset `name`?  One that does not
+ * parse names nothing. */
+static int spec_names(const char *path, const char *text, const char *name)
+{
+    struct spec *sp;
+    struct err pe;
+    int found;
+
+    err_clear(&pe);
+    if (text == NULL || strstr(text, name) == NULL ||
+        spec_load_mem(&sp, path, text, strlen(text), &pe) != 0)
+        return 0;
+    found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;
+    spec_free(sp);
+    return found;
+}
+
 /* 1 when a live service's spec names dataset `name` (its replicas may run
  * on it later, even with none now), or the services cannot be read. */
 static int service_names(struct store *st, const char *name)
 {
     struct store_service *v = NULL;
-    struct spec *sp;
     struct err pe;
     size_t i, n = 0;
     int rc = store_service_list(st, 1, &v, &n, &pe), found = 0;
 
-    for (i = 0; rc == 0 && !found && i < n; i++) {
-        err_clear(&pe);
-        if (v[i].spec_text == NULL ||
-            spec_load_mem(&sp, v[i].spec_path ? v[i].spec_path : v[i].name,
-                          v[i].spec_text, strlen(v[i].spec_text), &pe) != 0)
-            continue;
-        found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;
-        spec_free(sp);
-    }
+    for (i = 0; rc == 0 && !found && i < n; i++)
+        found =
+            spec_names(v[i].spec_path ? v[i].spec_path : v[i].name, v[i].spec_text, name);
     store_services_free(v, n);
     return rc != 0 || found; /* unreadable: keep the home */
 }
@@ -567,20 +577,13 @@ static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err
 static int active_job_names(struct store *st, const char *name)
 {
     struct store_job *v = NULL;
-    struct spec *sp;
     struct err pe;
     size_t i, n = 0;
     int rc = store_job_list(st, 1, &v, &n, &pe), found = 0;
 
-    for (i = 0; rc == 0 && !found && i < n; i++) {
-        err_clear(&pe);
-        if (v[i].spec_text == NULL || strstr(v[i].spec_text, name) == NULL ||
-            spec_load_mem(&sp, v[i].spec_path ? v[i].spec_path : "spec", v[i].spec_text,
-                          strlen(v[i].spec_text), &pe) != 0)
-            continue;
-        found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;
-        spec_free(sp);
-    }
+    for (i = 0; rc == 0 && !found && i < n; i++)
+        found =
+            spec_names(v[i].spec_path ? v[i].spec_path : "spec", v[i].spec_text, name);
     store_jobs_free(v, n);
     return rc != 0 || found; /* unreadable: keep the home */
 }
