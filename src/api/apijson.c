@@ -622,6 +622,7 @@ json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double no
             if (r->expired_at == 0 || json_is_null(json_object_get(ds, "home"))) {
                 json_object_set_new(ds, "home", place_json(r->cloud, r->region));
                 json_object_set_new(ds, "size_gb", json_real(r->size_gb));
+                json_object_set_new(ds, "home_forgotten_at", json_real(r->expired_at));
             }
             continue;
         }

@@ -66,8 +66,9 @@ static void print_datasets(const json_t *ds)
                      *reps = json_object_get(d, "replicas");
 
         if (json_is_object(home))
-            snprintf(where, sizeof(where), "%s/%s", sfield(home, "cloud"),
-                     *sfield(home, "region") ? sfield(home, "region") : "(bucket)");
+            snprintf(where, sizeof(where), "%s/%s%s", sfield(home, "cloud"),
+                     *sfield(home, "region") ? sfield(home, "region") : "(bucket)",
+                     nfield(d, "home_forgotten_at") > 0 ? " (forgotten)" : "");
         else
             snprintf(where, sizeof(where), "-");
         printf("%-28s %-28s %10.1f %8zu %12s %12s\n", sfield(d, "dataset"), where,

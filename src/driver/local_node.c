@@ -65,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,11 +176,31 @@ static void on_term(int sig, siginfo_t *si, void *uc)
 }
 
 /* Dispositions set to "ignore" survive exec; a job must start with defaults. */
+/* glibc keeps two signals below SIGRTMIN for itself (32 and 33), which its
+ * sigaction() refuses to touch, and its posix_spawn() leaves them ignored
+ * in the child; an exec keeps "ignored".  They are set back to the default
+ * with the system call itself, as a process started by fork() and exec has
+ * them (all zero: SIG_DFL, no flags, an empty mask, in the kernel's
+ * struct sigaction of any layout). */
+static void reset_reserved_signals(void)
+{
+    struct {
+        unsigned long words[8];
+    } dfl;
+    int s;
+
+    memset(&dfl, 0, sizeof(dfl));
+    for (s = 32; s < SIGRTMIN; s++)
+        syscall(SYS_rt_sigaction, s, &dfl, NULL, (size_t)8);
+}
+
 static void reset_signals(void)
 {
     struct sigaction dfl, old, term;
     sigset_t none;
     int s;
+
+    reset_reserved_signals();
 
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;

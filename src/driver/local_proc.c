@@ -6,15 +6,17 @@
  *  - its cgroup (cgroup v2, where the kernel offers one and we may write
  *    it): the driver names one per node at launch, in the node's `cgroup`
  *    file; the supervisor creates it and moves itself in before it starts
- *    the job.  A process cannot leave it (setsid() does not help), so
- *    cgroup.kill and cgroup.events' "populated 0" are exact.
- *  - its process group, led by the supervisor (when the node has no
- *    cgroup, since one that exists is exact): every process whose /proc
+ *    the job.  setsid() does not leave it, so cgroup.kill and
+ *    cgroup.events' "populated 0" are exact for all but a process that
+ *    moves itself to another cgroup (it must be allowed to write an
+ *    ancestor's cgroup.procs), which the process group still finds.
+ *  - its process group, led by the supervisor: every process whose /proc
  *    stat names the group and whose environment carries the node's
  *    STRATUS_ATTEMPT_ID and STRATUS_NODE_RANK.  The environment check keeps
  *    a recycled group id (an unrelated program that got the dead
  *    supervisor's pid) from being killed; the supervisor itself, which has
- *    no such variables, is known alive by its lock on `pid`.
+ *    no such variables, is known alive by its lock on `pid`.  /proc is
+ *    read only while kill(-pgid, 0) says the group has a process.
  *
  * Without a usable cgroup v2 (no mount, read-only, not root) the process
  * group alone is used: a job process that calls setsid() and clears its
@@ -340,21 +342,48 @@ static int reap_round(const struct latt *a, int rank, long pgid, const char *dir
         cg_kill(cg);
         gone = 0;
     }
-    /* The scan of every process on the machine is needed only when the
-     * node has no cgroup: one that exists holds the supervisor and all it
-     * started (local_cg_join removes one it could not join), and a process
-     * cannot leave it. */
-    if (pgid > 0 && (cg == NULL || access(cg, F_OK) != 0) &&
+    /* The scan of every process on the machine (a scan per node: quadratic
+     * in the nodes that end) is made only when a process of the group is
+     * left; the supervisor killed its group as it ended, so there usually
+     * is none.  A process that left the cgroup (one that may write an
+     * ancestor's cgroup.procs can) but not the group is found here. */
+    if (pgid > 0 && (kill(-(pid_t)pgid, 0) == 0 || errno != ESRCH) &&
         group_kill(pgid, a->id, rank) > 0)
         gone = 0;
     return gone;
+}
+
+/* Remove the cgroup cg and the cgroups a job made inside it, deepest
+ * first (a cgroup with a child cgroup cannot be removed): 0, or the errno
+ * of the first that could not be.  Only directories are removed: a
+ * cgroup's files go with it. */
+static int cg_remove(const char *cg, int depth)
+{
+    DIR *d = depth < 16 ? opendir(cg) : NULL;
+    struct dirent *de;
+    int rc = 0;
+
+    for (de = d ? readdir(d) : NULL; de != NULL && rc == 0; de = readdir(d)) {
+        if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 &&
+            strcmp(de->d_name, "..") != 0) {
+            char *sub = xasprintf("%s/%s", cg, de->d_name);
+
+            rc = cg_remove(sub, depth + 1);
+            free(sub);
+        }
+    }
+    if (d)
+        closedir(d);
+    if (rc == 0 && rmdir(cg) != 0 && errno != ENOENT)
+        rc = errno;
+    return rc;
 }
 
 int local_node_reap(const struct latt *a, int rank, long pgid, const char *dir)
 {
     char *cg = cg_of(dir, a->id, rank);
     double until = clock_mono() + REAP_WAIT_S;
-    int gone;
+    int gone, rc;
 
     for (;;) {
         gone = reap_round(a, rank, pgid, dir, cg);
@@ -362,11 +391,11 @@ int local_node_reap(const struct latt *a, int rank, long pgid, const char *dir)
             break;
         clock_sleep(0.002);
     }
-    if (gone && cg && rmdir(cg) != 0 && errno != ENOENT) {
-        if (errno == EBUSY)
+    if (gone && cg && (rc = cg_remove(cg, 0)) != 0) {
+        if (rc == EBUSY)
             gone = 0; /* a process is still on its way out */
         else
-            log_warn("local driver: cannot remove cgroup %s: %s", cg, strerror(errno));
+            log_warn("local driver: cannot remove cgroup %s: %s", cg, strerror(rc));
     }
     free(cg);
     return gone;

@@ -1655,11 +1655,11 @@ static int submit(struct store *st, struct store_job *j, const struct spec *home
     j->spec_text = xstrdup(spec_text);
     j->policy_text = policy_text ? xstrdup(policy_text) : NULL;
     rc = store_begin(st, e);
+    if (rc == 0 && home != NULL) /* before the job that names it */
+        rc = sched_data_note_home(st, home, 0, now, e);
     if (rc == 0 && (rc = store_job_insert(st, j, e)) == 0)
-        rc = store_event_append(st, j->id, 0, now, "submitted", -1, JOB_PENDING, spec_path,
-                                NULL, e);
-    if (rc == 0 && home != NULL)
-        rc = sched_data_note_home(st, home, now, e);
+        rc = store_event_append(st, j->id, 0, now, "submitted", -1, JOB_PENDING,
+                                spec_path, NULL, e);
     if (rc == 0)
         rc = store_commit(st, e);
     else
@@ -1769,13 +1769,13 @@ int sched_submit_group(struct store *st, const char *spec_path, const struct pip
     size_t k;
     int rc = store_begin(st, e);
 
+    for (k = 0; rc == 0 && k < pl->n; k++) /* before the stages that name them */
+        rc = sched_data_note_home(st, pl->stages[k].spec, 0, now, e);
     for (k = 0; rc == 0 && k < pl->n; k++) {
         struct store_job j;
 
         stage_job(&j, pl, k, spec_path, policy_text, now);
         rc = insert_stage(st, &j, pl, now, ids, k, e);
-        if (rc == 0)
-            rc = sched_data_note_home(st, pl->stages[k].spec, now, e);
         store_job_clear(&j);
     }
     if (rc == 0)

@@ -183,26 +183,47 @@ int sched_submit_parsed(struct store *st, const char *spec_path, const char *spe
 int sched_submit_trace(struct store *st, const struct spec *sp, double now,
                        int64_t *job_id, struct err *e);
 /* Record the home of the shared dataset sp names (docs/data.md), unless the
- * store knows one there: a submit does it in its transaction, `serve up`
- * and `serve update` after writing the service (sched_data.c). */
-int sched_data_note_home(struct store *st, const struct spec *sp, double now,
-                         struct err *e);
+ * store knows one there, in the transaction of a submit, `serve up` or
+ * `serve update`, before the row that names it is written (so that it is
+ * not taken for a holder: sched_data_home_holder).  A live home elsewhere
+ * refuses it, unless nothing holds it and nothing ran on it (then it is
+ * forgotten); self: the service an update changes (0: none), which does
+ * not hold it. */
+int sched_data_note_home(struct store *st, const struct spec *sp, int64_t self,
+                         double now, struct err *e);
 /* Does sp give its dataset this home (cloud, region; "" = a bucket) and
  * size? */
 int sched_data_same(const char *cloud, const char *region, double gb,
                     const struct spec *sp);
+/* Who keeps a dataset's home recorded before any job ran on it, in words
+ * for a message: who ("service 'chat'", "job 12") and what frees it. */
+struct data_holder {
+    char who[160];
+    char fix[192];
+};
 /* A dataset is one set of data: a spec naming one the store knows must
  * give its home and size as the jobs before it did, or its copies (made
  * from the old home, of the old size) would stand in for other data.
  * v (n): the dataset's rows in the store; file: where sp was written (the
- * error's file:line:col). */
+ * error's file:line:col); h: who holds a home nothing ran on (NULL: not
+ * known, and said so). */
 int sched_data_home_check(const struct spec *sp, const char *file,
-                          const struct store_data_replica *v, size_t n, struct err *e);
-/* A service whose spec is sp has ended (down or failed): its dataset's
- * home is forgotten if no job ran on it, no job waits on it and no other
- * live service names it (as a job's end does: docs/data.md). */
-int sched_data_service_ended(struct store *st, const struct spec *sp, double now,
-                             struct err *e);
+                          const struct store_data_replica *v, size_t n,
+                          const struct data_holder *h, struct err *e);
+/* The dataset's home among its rows v (n), unless forgotten; NULL when none. */
+const struct store_data_replica *sched_data_live_home(const struct store_data_replica *v,
+                                                      size_t n);
+/* What keeps dataset `name`'s home: a live service other than `self` (0:
+ * none) that names it, else a job not ended that does.  1 with *h filled,
+ * or 1 with *h empty when they cannot be read; 0 when nothing does. */
+int sched_data_home_holder(struct store *st, const char *name, int64_t self,
+                           struct data_holder *h);
+/* sp's dataset is no longer named by the service `self` (it ended, or an
+ * update changed its data; 0: no service): its home is forgotten if no
+ * job ran on it, no job waits on it and no other live service names it,
+ * as a job's end does (docs/data.md). */
+int sched_data_forget_unused(struct store *st, const struct spec *sp, int64_t self,
+                             double now, struct err *e);
 /* Submit a replica of a service: a job as sched_submit_parsed makes from
  * the service's spec, with the replica fields of tmpl (service_id,
  * svc_version, port, svc_mode) and its name. */

@@ -157,27 +157,39 @@ int sched_data_same(const char *cloud, const char *region, double gb,
            spec_same_gb(gb, sp->data_gb);
 }
 
-int sched_data_home_check(const struct spec *sp, const char *file,
-                          const struct store_data_replica *v, size_t n, struct err *e)
+const struct store_data_replica *sched_data_live_home(const struct store_data_replica *v,
+                                                      size_t n)
 {
-    const char *region = sp->data_region ? sp->data_region : "";
     size_t i;
 
-    for (i = 0; i < n && !(v[i].home && v[i].expired_at == 0); i++)
-        ; /* an expired home was forgotten: no job ran on it */
+    for (i = 0; i < n; i++)
+        if (v[i].home && v[i].expired_at == 0)
+            return &v[i];
+    return NULL; /* an expired home was forgotten: no job ran on it */
+}
+
+int sched_data_home_check(const struct spec *sp, const char *file,
+                          const struct store_data_replica *v, size_t n,
+                          const struct data_holder *h, struct err *e)
+{
+    const char *region = sp->data_region ? sp->data_region : "";
+    const struct store_data_replica *home = sched_data_live_home(v, n);
+    size_t i = home ? (size_t)(home - v) : n;
+
     if (i == n || sched_data_same(v[i].cloud, v[i].region, v[i].size_gb, sp))
         return 0;
-    if (v[i].last_used_at == 0) /* recorded by a job that has not run yet */
+    if (v[i].last_used_at == 0) /* recorded by a submit; nothing ran on it */
         return err_at(
             e, ST_EINVAL, file, sp->data_line, sp->data_col,
-            "dataset '%s' has its home in %s%s%s (%g GB), as a job waiting to run "
-            "gave it; this spec says %s%s%s (%g GB). Give the same location and "
-            "size_gb, or name the new data differently (say '%s-v2'); if that "
-            "job's spec is the wrong one, cancel it, and the name is free once no "
-            "job waits on it (`stratus data ls` shows what is known)",
+            "dataset '%s' has its home in %s%s%s (%g GB), as %s gave it before any "
+            "job ran on it; this spec says %s%s%s (%g GB). Give the same location "
+            "and size_gb, or name the new data differently (say '%s-v2'); if that "
+            "spec is the wrong one, %s, and the name is free once nothing waits on "
+            "it (`stratus data ls` shows what is known)",
             sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region,
-            v[i].size_gb, sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb,
-            sp->data_name);
+            v[i].size_gb, h && h->who[0] ? h->who : "a waiting job or a service",
+            sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb, sp->data_name,
+            h && h->fix[0] ? h->fix : "cancel that job or take that service down");
     return err_at(
         e, ST_EINVAL, file, sp->data_line, sp->data_col,
         "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
@@ -186,6 +198,27 @@ int sched_data_home_check(const struct spec *sp, const char *file,
         "differently (say '%s-v2'); `stratus data ls` shows what is known",
         sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region, v[i].size_gb,
         sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb, sp->data_name);
+}
+
+/* A submit's check of the dataset sp names against its live rows v (n),
+ * in the submit's transaction: 0 to go on, or the error.  A home no job
+ * ran on that nothing holds any more (but `self`: the service an update
+ * changes) is forgotten here, which frees its name. */
+static int submit_check(struct store *st, const struct spec *sp, int64_t self,
+                        struct store_data_replica *v, size_t n, double now, struct err *e)
+{
+    const struct store_data_replica *live = sched_data_live_home(v, n);
+    struct store_data_replica *home = live ? &v[live - v] : NULL;
+    struct data_holder h;
+
+    if (home == NULL || sched_data_same(home->cloud, home->region, home->size_gb, sp))
+        return 0;
+    if (home->last_used_at > 0)
+        return sched_data_home_check(sp, sp->path, v, n, NULL, e);
+    if (sched_data_home_holder(st, sp->data_name, self, &h))
+        return sched_data_home_check(sp, sp->path, v, n, &h, e);
+    home->expired_at = now;
+    return store_data_put(st, home, e);
 }
 
 /* The home row of the shared dataset sp names, as the store has it (the
@@ -198,8 +231,8 @@ int sched_data_home_check(const struct spec *sp, const char *file,
  * transaction, so two servers on one store can each pass it at once.  At
  * a placement, a home elsewhere (given before that check existed), or one
  * forgotten (expired), is not this one. */
-static int home_row(struct store *st, const struct spec *sp, double now, int used,
-                    struct store_data_replica *out, struct err *e)
+static int home_row(struct store *st, const struct spec *sp, int64_t self, double now,
+                    int used, struct store_data_replica *out, struct err *e)
 {
     const char *region = sp->data_region ? sp->data_region : "";
     struct store_data_replica *v = NULL;
@@ -209,7 +242,7 @@ static int home_row(struct store *st, const struct spec *sp, double now, int use
     memset(out, 0, sizeof(*out));
     if ((rc = store_data_list(st, sp->data_name, 1, &v, &n, e)) != 0)
         return rc;
-    if (!used && (rc = sched_data_home_check(sp, sp->path, v, n, e)) != 0) {
+    if (!used && (rc = submit_check(st, sp, self, v, n, now, e)) != 0) {
         store_data_replicas_free(v, n);
         return rc;
     }
@@ -242,15 +275,15 @@ static int home_row(struct store *st, const struct spec *sp, double now, int use
 /* A shared dataset's home is known from its first submit, not only from its
  * first placement: a second spec giving the same name another home is then
  * refused (the server's dataset check) even while the first job waits. */
-int sched_data_note_home(struct store *st, const struct spec *sp, double now,
-                         struct err *e)
+int sched_data_note_home(struct store *st, const struct spec *sp, int64_t self,
+                         double now, struct err *e)
 {
     struct store_data_replica r;
     int rc;
 
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
-    rc = home_row(st, sp, now, 0, &r, e);
+    rc = home_row(st, sp, self, now, 0, &r, e);
     store_data_replica_clear(&r);
     return rc;
 }
@@ -405,7 +438,7 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     if (sp->data_name && (c = copy_at(d, sp->data_cloud,
                                       sp->data_region ? sp->data_region : "")) == NULL) {
         rc = sched_tx(s, e);
-        if (rc == 0 && (rc = home_row(s->p.store, sp, s->now, 1, &r, e)) == 0)
+        if (rc == 0 && (rc = home_row(s->p.store, sp, 0, s->now, 1, &r, e)) == 0)
             dset_add(d, &r);
         store_data_replica_clear(&r);
         if (rc != 0)
@@ -503,9 +536,11 @@ static int spec_names(const char *path, const char *text, const char *name)
     return found;
 }
 
-/* 1 when a live service's spec names dataset `name` (its replicas may run
- * on it later, even with none now), or the services cannot be read. */
-static int service_names(struct store *st, const char *name)
+/* Does a live service other than `self` (0: none) name dataset `name` (its
+ * replicas may run on it later, even with none now)?  1, with h (when not
+ * NULL) saying which, or when the services cannot be read. */
+static int service_names(struct store *st, const char *name, int64_t self,
+                         struct data_holder *h)
 {
     struct store_service *v = NULL;
     struct err pe;
@@ -513,17 +548,49 @@ static int service_names(struct store *st, const char *name)
     int rc = store_service_list(st, 1, &v, &n, &pe), found = 0;
 
     for (i = 0; rc == 0 && !found && i < n; i++)
-        found =
-            spec_names(v[i].spec_path ? v[i].spec_path : v[i].name, v[i].spec_text, name);
+        found = v[i].id != self && spec_names(v[i].spec_path ? v[i].spec_path : v[i].name,
+                                              v[i].spec_text, name);
+    if (found && h) {
+        snprintf(h->who, sizeof(h->who), "service '%s'", v[i - 1].name);
+        snprintf(h->fix, sizeof(h->fix), "`stratus serve down %s`", v[i - 1].name);
+    }
     store_services_free(v, n);
     return rc != 0 || found; /* unreadable: keep the home */
 }
 
+/* Does a job of the store that has not ended name dataset `name` in its
+ * spec?  1, with h (when not NULL) saying which, or when the jobs cannot
+ * be read. */
+static int job_names(struct store *st, const char *name, struct data_holder *h)
+{
+    struct store_job *v = NULL;
+    struct err pe;
+    size_t i, n = 0;
+    int rc = store_job_list(st, 1, &v, &n, &pe), found = 0;
+
+    for (i = 0; rc == 0 && !found && i < n; i++)
+        found =
+            spec_names(v[i].spec_path ? v[i].spec_path : "spec", v[i].spec_text, name);
+    if (found && h) {
+        snprintf(h->who, sizeof(h->who), "job %lld", (long long)v[i - 1].id);
+        snprintf(h->fix, sizeof(h->fix), "`stratus cancel %lld`", (long long)v[i - 1].id);
+    }
+    store_jobs_free(v, n);
+    return rc != 0 || found; /* unreadable: keep the home */
+}
+
+int sched_data_home_holder(struct store *st, const char *name, int64_t self,
+                           struct data_holder *h)
+{
+    memset(h, 0, sizeof(*h));
+    return service_names(st, name, self, h) || job_names(st, name, h);
+}
+
 /* The dataset's home, into *out (cleared by the caller), when it is all the
- * store has of it, no job has run on it, and no live service names it: one
- * that may be forgotten.  0 with *found, or an error. */
-static int unused_home(struct store *st, const char *name, struct store_data_replica *out,
-                       int *found, struct err *e)
+ * store has of it, no job has run on it, and no live service but `self`
+ * names it: one that may be forgotten.  0 with *found, or an error. */
+static int unused_home(struct store *st, const char *name, int64_t self,
+                       struct store_data_replica *out, int *found, struct err *e)
 {
     struct store_data_replica *v = NULL;
     size_t n = 0;
@@ -531,7 +598,7 @@ static int unused_home(struct store *st, const char *name, struct store_data_rep
 
     *found = 0;
     memset(out, 0, sizeof(*out));
-    if (service_names(st, name))
+    if (service_names(st, name, self, NULL))
         return 0; /* a live service's replicas may run on it */
     if ((rc = store_data_list(st, name, 1, &v, &n, e)) == 0 && n == 1 && v[0].home &&
         v[0].last_used_at == 0) {
@@ -561,7 +628,7 @@ static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err
             strcmp(o->spec->data_name, name) == 0)
             return 0; /* another job will run on it */
     }
-    if ((rc = unused_home(s->p.store, name, &r, &found, e)) == 0 && found) {
+    if ((rc = unused_home(s->p.store, name, 0, &r, &found, e)) == 0 && found) {
         r.expired_at = s->now;
         if ((rc = sched_tx(s, e)) == 0)
             rc = store_data_put(s->p.store, &r, e);
@@ -572,37 +639,34 @@ static int forget_unused_home(struct sched *s, const struct sjob *sj, struct err
     return rc;
 }
 
-/* 1 when a job of the store that has not ended names dataset `name` in its
- * spec, or the jobs cannot be read. */
-static int active_job_names(struct store *st, const char *name)
-{
-    struct store_job *v = NULL;
-    struct err pe;
-    size_t i, n = 0;
-    int rc = store_job_list(st, 1, &v, &n, &pe), found = 0;
-
-    for (i = 0; rc == 0 && !found && i < n; i++)
-        found =
-            spec_names(v[i].spec_path ? v[i].spec_path : "spec", v[i].spec_text, name);
-    store_jobs_free(v, n);
-    return rc != 0 || found; /* unreadable: keep the home */
-}
-
-int sched_data_service_ended(struct store *st, const struct spec *sp, double now,
-                             struct err *e)
+int sched_data_forget_unused(struct store *st, const struct spec *sp, int64_t self,
+                             double now, struct err *e)
 {
     struct store_data_replica r;
     int rc, found;
 
     if (sp->data_name == NULL || sp->data_cloud == NULL ||
-        active_job_names(st, sp->data_name))
+        job_names(st, sp->data_name, NULL))
         return 0;
-    if ((rc = unused_home(st, sp->data_name, &r, &found, e)) == 0 && found) {
+    if ((rc = unused_home(st, sp->data_name, self, &r, &found, e)) == 0 && found) {
         r.expired_at = now;
         rc = store_data_put(st, &r, e);
     }
     store_data_replica_clear(&r);
     return rc;
+}
+
+/* Has a job run on the shared dataset sp names?  Its home is then held
+ * here, marked used: an arrival reads it so (home_row), and a load keeps
+ * only used homes.  The quick answer for a job's end (its attempts may all
+ * have failed before running, so their count does not tell). */
+static int home_used(struct sched *s, const struct spec *sp)
+{
+    const struct store_data_replica *c =
+        copy_at(dset_get(s, sp->data_name, 0), sp->data_cloud,
+                sp->data_region ? sp->data_region : "");
+
+    return c != NULL && c->home && c->last_used_at > 0;
 }
 
 int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
@@ -614,7 +678,7 @@ int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
     int rc;
 
     if (sj->spec && sj->spec->data_name && sj->spec->data_cloud &&
-        s->p.cfg.data_gravity && sj->j.nattempts == 0)
+        s->p.cfg.data_gravity && !home_used(s, sj->spec))
         return forget_unused_home(s, sj, e);
     if (sj->spec == NULL || sj->spec->data_name || !s->p.cfg.data_gravity ||
         (name = dataset_of(sj, buf, sizeof(buf))) == NULL || (d = sj->own) == NULL)

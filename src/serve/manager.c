@@ -733,7 +733,7 @@ static int service_ended(struct mgr *m, const struct msvc *ms,
     int rc = store_begin(m->st, e);
 
     if (rc == 0 && (rc = store_service_update(m->st, row, e)) == 0)
-        rc = sched_data_service_ended(m->st, ms->sp, row->ended_at, e);
+        rc = sched_data_forget_unused(m->st, ms->sp, row->id, row->ended_at, e);
     if (rc == 0)
         return store_commit(m->st, e);
     store_rollback(m->st);

@@ -12,6 +12,7 @@
 #include "api.h"
 
 struct spec;
+struct store_data_replica;
 struct srv;
 
 /* One call being answered. */
@@ -84,8 +85,15 @@ int api_team_visible(struct api_call *c, const char *team);
 int api_team_assign(struct api_call *c, struct spec *sp, int *forbidden, struct err *e);
 
 /* A spec naming a dataset the store knows gives its home and size as the
- * jobs before it did: 0, or an error at the spec's data line. */
-int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e);
+ * jobs before it did: 0, or an error at the spec's data line that says
+ * who holds a home no job ran on.  Such a home that nothing but `self`
+ * (the service an update changes; 0: none) holds passes: the submit's
+ * transaction forgets it.  v (n): the dataset's rows. */
+int api_dataset_home_check(struct api_call *c, const struct api_workload *w, int64_t self,
+                           const struct store_data_replica *v, size_t n, struct err *e);
+/* The same, reading the dataset's rows. */
+int api_dataset_check(struct api_call *c, const struct api_workload *w, int64_t self,
+                      struct err *e);
 
 /* Secrets (api_secrets.c; docs/secrets.md).  Every secret spec sp refers
  * to must be one its team (sp->team, "" = the lab's) has, and the caller

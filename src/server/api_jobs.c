@@ -142,7 +142,24 @@ static int check_workdir(const struct api_workload *w, struct err *e)
     return rc;
 }
 
-int api_dataset_check(struct api_call *c, const struct api_workload *w, struct err *e)
+int api_dataset_home_check(struct api_call *c, const struct api_workload *w, int64_t self,
+                           const struct store_data_replica *v, size_t n, struct err *e)
+{
+    const struct store_data_replica *home;
+    struct data_holder h;
+    int rc = sched_data_home_check(w->sp, w->file, v, n, NULL, e);
+
+    if (rc == 0 || (home = sched_data_live_home(v, n)) == NULL || home->last_used_at > 0)
+        return rc;
+    /* a home nothing ran on: who holds it, or nothing (the submit forgets it) */
+    err_clear(e);
+    if (!sched_data_home_holder(c->s->st, w->sp->data_name, self, &h))
+        return 0;
+    return sched_data_home_check(w->sp, w->file, v, n, &h, e);
+}
+
+int api_dataset_check(struct api_call *c, const struct api_workload *w, int64_t self,
+                      struct err *e)
 {
     const struct spec *sp = w->sp;
     struct store_data_replica *v = NULL;
@@ -152,7 +169,7 @@ int api_dataset_check(struct api_call *c, const struct api_workload *w, struct e
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
     if ((rc = store_data_list(c->s->st, sp->data_name, 0, &v, &n, e)) == 0)
-        rc = sched_data_home_check(w->sp, w->file, v, n, e);
+        rc = api_dataset_home_check(c, w, self, v, n, e);
     store_data_replicas_free(v, n);
     return rc;
 }
@@ -243,7 +260,7 @@ static int group_check(struct api_call *c, const struct api_workload *w,
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = check_workdir(&sw, e);
         if (rc == 0)
-            rc = api_dataset_check(c, &sw, e);
+            rc = api_dataset_check(c, &sw, 0, e);
         if (rc == 0)
             rc = stages_same_data(w->file, pl, k, e);
         if (rc == 0)
@@ -357,7 +374,7 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
-        api_dataset_check(c, &w, &e) != 0 ||
+        api_dataset_check(c, &w, 0, &e) != 0 ||
         api_secrets_check(c, w.sp, w.file, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {
@@ -859,7 +876,7 @@ static int plan_opts_read(struct api_call *c, const json_t *b, long *top, int *e
 }
 
 /* The dataset of w's spec, read once for its plan: held to its known home
- * (sched_data_home_check), and its live replicas besides the home, which the
+ * (api_dataset_home_check), and its live replicas besides the home, which the
  * controller plans from, as copies (*ncopies of them, pointing into *v;
  * NULL when none): 0, or an error. */
 static int plan_dataset(struct api_call *c, const struct api_workload *w,
@@ -876,7 +893,7 @@ static int plan_dataset(struct api_call *c, const struct api_workload *w,
     if (sp->data_name == NULL || sp->data_cloud == NULL)
         return 0;
     if ((rc = store_data_list(c->s->st, sp->data_name, 0, v, n, e)) != 0 ||
-        (rc = sched_data_home_check(w->sp, w->file, *v, *n, e)) != 0)
+        (rc = api_dataset_home_check(c, w, 0, *v, *n, e)) != 0)
         return rc;
     *copies = xcalloc(*n + 1, sizeof(**copies));
     for (i = 0; i < *n; i++)

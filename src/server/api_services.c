@@ -236,7 +236,9 @@ static int keys_save(struct api_call *c, struct store_service *sv, json_t *all,
 /* ---- up ---- */
 
 /* The spec of a body, which must have a service section: 0, or replied. */
-static int service_workload(struct api_call *c, struct api_workload *w)
+/* The service spec of the request, checked; self: the service an update
+ * changes (0: a new one). */
+static int service_workload(struct api_call *c, struct api_workload *w, int64_t self)
 {
     struct err e;
 
@@ -253,7 +255,7 @@ static int service_workload(struct api_call *c, struct api_workload *w)
         api_fail(c, &e);
         return -1;
     }
-    if (api_dataset_check(c, w, &e) != 0 ||
+    if (api_dataset_check(c, w, self, &e) != 0 ||
         api_secrets_check(c, w->sp, w->file, &e) != 0) {
         api_fail_with(c, &e, w, NULL);
         return -1;
@@ -274,7 +276,7 @@ void api_services_up(struct api_call *c)
     int forbidden = 0;
 
     memset(&sv, 0, sizeof(sv));
-    if (service_workload(c, &w) != 0) {
+    if (service_workload(c, &w, 0) != 0) {
         api_workload_free(&w);
         return;
     }
@@ -316,9 +318,9 @@ void api_services_up(struct api_call *c)
     json_decref(keys);
     /* The service and its dataset's home (with no replica yet, nothing else
      * would record it) in one transaction: a home elsewhere refuses both. */
-    if (store_begin(c->s->st, &e) != 0 || store_service_insert(c->s->st, &sv, &e) != 0 ||
-        sched_data_note_home(c->s->st, w.sp, c->now, &e) != 0 ||
-        store_commit(c->s->st, &e) != 0) {
+    if (store_begin(c->s->st, &e) != 0 ||
+        sched_data_note_home(c->s->st, w.sp, 0, c->now, &e) != 0 ||
+        store_service_insert(c->s->st, &sv, &e) != 0 || store_commit(c->s->st, &e) != 0) {
         store_rollback(c->s->st);
         if (e.code == ST_EEXISTS)
             err_set(&e, ST_EEXISTS, "a service called '%s' is up already: `stratus serve "
@@ -437,16 +439,30 @@ void api_services_get(struct api_call *c)
 
 /* ---- update, down ---- */
 
+/* The service's current spec, parsed (NULL when it does not parse). */
+static struct spec *spec_of_service(const struct store_service *sv)
+{
+    struct spec *sp = NULL;
+    struct err e;
+
+    if (sv->spec_text == NULL ||
+        spec_load_mem(&sp, sv->spec_path ? sv->spec_path : sv->name, sv->spec_text,
+                      strlen(sv->spec_text), &e) != 0)
+        return NULL;
+    return sp;
+}
+
 /* PUT /v1/services/{name} (member): a new spec; the manager rolls it out. */
 void api_services_update(struct api_call *c)
 {
     struct store_service sv;
     struct api_workload w;
+    struct spec *old = NULL;
     struct err e;
 
     if (get_service_as(c, &sv, AUTH_MEMBER) != 0)
         return;
-    if (service_workload(c, &w) != 0) {
+    if (service_workload(c, &w, sv.id) != 0) {
         api_workload_free(&w);
         store_service_clear(&sv);
         return;
@@ -459,6 +475,9 @@ void api_services_update(struct api_call *c)
         err_set(&e, ST_EINVAL, "%s: the spec is named '%s', not '%s' (a service keeps its name)",
                 w.file, w.sp->name, sv.name);
     } else {
+        /* the old version's dataset, if the update changed it, is free
+         * once nothing ran on it and nothing else holds it */
+        old = spec_of_service(&sv);
         free(sv.spec_text);
         free(sv.spec_path);
         sv.spec_text = xstrdup(w.text);
@@ -469,10 +488,12 @@ void api_services_update(struct api_call *c)
         sv.reason = xasprintf("serve update: rolling out version %d", sv.version);
         sv.updated_at = c->now;
         if (store_begin(c->s->st, &e) != 0 ||
+            (old && sched_data_forget_unused(c->s->st, old, sv.id, c->now, &e) != 0) ||
+            sched_data_note_home(c->s->st, w.sp, sv.id, c->now, &e) != 0 ||
             store_service_update(c->s->st, &sv, &e) != 0 ||
-            sched_data_note_home(c->s->st, w.sp, c->now, &e) != 0 ||
             store_commit(c->s->st, &e) != 0)
             store_rollback(c->s->st);
+        spec_free(old);
     }
     if (e.code != 0) {
         api_fail_with(c, &e, &w, NULL);

@@ -163,8 +163,10 @@ run 0 "$STRATUS" data ls --dataset later --json
 printf 'name: z\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 50, dataset: later}\nrun: x\n' >"$TMP/later.yaml"
 run 2 "$STRATUS" launch "$TMP/later.yaml" --detach
 has "$ERR" "later.yaml:4"
-has "$ERR" "dataset 'later' has its home in azure/eastus (50 GB), as a job waiting to run gave it"
-has "$ERR" "cancel it, and the name is free once no job waits on it"
+has "$ERR" "dataset 'later' has its home in azure/eastus (50 GB), as job "
+has "$ERR" "gave it before any job ran on it"
+has "$ERR" "if that spec is the wrong one, \`stratus cancel "
+has "$ERR" "and the name is free once nothing waits on it"
 [ "$(job_field "$G" 'j["state"]')" != SUCCEEDED ] || fail "the pipeline's first stage ended early"
 # cancelled before any job ran on it, the home is forgotten: the name is free
 run 0 "$STRATUS" cancel "$G"
@@ -172,14 +174,17 @@ _forgotten() { ! "$STRATUS" data ls --dataset later >/dev/null 2>&1; }
 poll 30 _forgotten || fail "'later' still known after its only job was cancelled: $("$STRATUS" data ls)"
 run 0 "$STRATUS" plan "$TMP/later.yaml" --top 1
 run 0 "$STRATUS" data ls --all --json
-[ "$(json '[d["home"] for d in j if d["dataset"] == "later"] == [{"cloud": "azure", "region": "eastus"}]')" = True ] ||
-  fail "data ls --all keeps the forgotten home: $OUT"
+[ "$(json '[(d["home"], d["home_forgotten_at"] > 0) for d in j if d["dataset"] == "later"] == [({"cloud": "azure", "region": "eastus"}, True)]')" = True ] ||
+  fail "data ls --all keeps the forgotten home, marked: $OUT"
+run 0 "$STRATUS" data ls --all --dataset later
+has "$OUT" "azure/eastus (forgotten)"
 # a service with no replica yet records its home at serve up
 printf 'name: s0\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: azure/eastus, size_gb: 10, dataset: svcd}\nservice:\n  readiness_probe: /health\n  replica_policy: {min_replicas: 0, max_replicas: 1}\nrun: x\n' >"$TMP/svc0.yaml"
 run 0 "$STRATUS" serve up "$TMP/svc0.yaml" --open
 printf 'name: c\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 99, dataset: svcd}\nrun: x\n' >"$TMP/svcd.yaml"
 run 2 "$STRATUS" launch "$TMP/svcd.yaml" --detach
-has "$ERR" "dataset 'svcd' has its home in azure/eastus (10 GB)"
+has "$ERR" "dataset 'svcd' has its home in azure/eastus (10 GB), as service 's0' gave it"
+has "$ERR" "\`stratus serve down s0\`"
 # a job on it cancelled before it ran does not free a home a live service holds
 sed 's|dataset: later|dataset: svcd|; s|size_gb: 50|size_gb: 10|' "$TMP/held.yaml" >"$TMP/held2.yaml"
 run 0 "$STRATUS" launch "$TMP/held2.yaml" --detach
@@ -197,6 +202,20 @@ poll 30 _svc_forgotten || fail "'svcd' still known after its service went down: 
 run 0 "$STRATUS" serve status s0 --json
 has "$OUT" '"DOWN"'
 run 0 "$STRATUS" plan "$TMP/svcd.yaml" --top 1
+# an update may move a home nothing ran on yet, which only its service
+# holds; one that names other data frees the old name at once
+sed 's|name: s0|name: s1|; s|dataset: svcd|dataset: upd|' "$TMP/svc0.yaml" >"$TMP/s1.yaml"
+sed 's|location: azure/eastus|location: gcp/us-central1|' "$TMP/s1.yaml" >"$TMP/s1b.yaml"
+sed 's|dataset: upd|dataset: upd2|' "$TMP/s1.yaml" >"$TMP/s1c.yaml"
+run 0 "$STRATUS" serve up "$TMP/s1.yaml" --open
+run 0 "$STRATUS" serve update s1 "$TMP/s1b.yaml"
+run 0 "$STRATUS" data ls --dataset upd --json
+[ "$(json 'j[0]["home"] == {"cloud": "gcp", "region": "us-central1"}')" = True ] ||
+  fail "the update moved the home of 'upd' to gcp/us-central1: $OUT"
+run 0 "$STRATUS" serve update s1 "$TMP/s1c.yaml"
+run 1 "$STRATUS" data ls --dataset upd
+run 0 "$STRATUS" data ls --dataset upd2
+run 0 "$STRATUS" serve down s1
 run 2 "$STRATUS" data
 has "$ERR" "usage: stratus data ls"
 ok "data: unknown datasets, bad names and a known dataset's name with another home or size are refused with what to do"

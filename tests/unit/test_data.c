@@ -438,12 +438,83 @@ static void test_conflicting_submit_refused_in_its_transaction(void **state)
     assert_non_null(strstr(e.msg, "other.yaml:8:"));
     assert_non_null(strstr(e.msg,
                            "dataset 'corpus' has its home in azure/eastus (1000 GB), "
-                           "as a job waiting to run gave it"));
+                           "as job 1 gave it before any job ran on it"));
+    assert_non_null(strstr(e.msg, "`stratus cancel 1`"));
     err_clear(&e);
     assert_int_equal(store_job_list(w.store, 0, &jobs, &n, &e), 0);
     assert_int_equal(n, 1); /* the second submit's job was rolled back */
     store_jobs_free(jobs, n);
     spec_free(sp);
+    st_free(&w);
+}
+
+/* A home nothing ran on and nothing holds (left by an older version, say)
+ * does not keep its name: the next submit forgets it. */
+static void test_orphan_home_forgotten_at_submit(void **state)
+{
+    struct store_data_replica r, *v;
+    struct st w;
+    struct err e;
+    size_t n, i, live = 0;
+
+    (void)state;
+    dg_init(&w, 1);
+    memset(&r, 0, sizeof(r));
+    r.dataset = xstrdup("corpus");
+    r.cloud = xstrdup("gcp");
+    r.region = xstrdup("us-central1");
+    r.src_cloud = xstrdup("");
+    r.src_region = xstrdup("");
+    r.home = 1;
+    r.size_gb = 5;
+    r.created_at = w.t;
+    err_clear(&e);
+    assert_int_equal(store_data_put(w.store, &r, &e), 0);
+    store_data_replica_clear(&r);
+    st_submit(&w, SHARED); /* azure/eastus, 1000 GB: accepted */
+    v = replicas(&w, "corpus", &n);
+    assert_int_equal(n, 2);
+    for (i = 0; i < n; i++) {
+        assert_true(v[i].home);
+        if (v[i].expired_at == 0) {
+            live++;
+            assert_string_equal(v[i].cloud, "azure");
+        }
+    }
+    assert_int_equal(live, 1);
+    store_data_replicas_free(v, n);
+    st_free(&w);
+}
+
+/* A job whose attempts all failed before running (its clouds were out of
+ * capacity), then cancelled, leaves no home behind: nothing ran on it. */
+static void test_home_forgotten_after_failed_attempts(void **state)
+{
+    struct store_data_replica *v;
+    struct st w;
+    size_t n;
+    int64_t id;
+
+    (void)state;
+    dg_init(&w, 1);
+    id = st_submit(&w, SHARED);
+    st_start(&w);
+    assert_int_equal(st_run_until_state(&w, id, JOB_PROVISIONING, w.t + 600), 1);
+    st_inject(&w, "stockout", "gcp/us-central1"); /* L4's only places */
+    st_inject(&w, "stockout", "gcp/europe-west4");
+    assert_int_equal(st_inject(&w, "preempt-job", "1"), 0); /* before it ran */
+    assert_int_equal(st_run_until_state(&w, id, JOB_PENDING, w.t + 600), 1);
+    assert_int_equal(st_nattempts(&w, id), 1);
+    v = replicas(&w, "corpus", &n);
+    assert_int_equal(n, 1);
+    assert_true(v[0].home && v[0].expired_at == 0); /* recorded at the submit */
+    store_data_replicas_free(v, n);
+    st_cancel(&w, id);
+    assert_int_equal(st_run_until_state(&w, id, JOB_CANCELLED, w.t + 600), 1);
+    v = replicas(&w, "corpus", &n);
+    assert_int_equal(n, 1);
+    assert_true(v[0].home && v[0].expired_at > 0);
+    store_data_replicas_free(v, n);
     st_free(&w);
 }
 
@@ -472,6 +543,8 @@ int main(void)
         cmocka_unit_test(test_plan_prices_nearest_copy),
         cmocka_unit_test(test_relay_through_interconnect),
         cmocka_unit_test(test_conflicting_submit_refused_in_its_transaction),
+        cmocka_unit_test(test_home_forgotten_after_failed_attempts),
+        cmocka_unit_test(test_orphan_home_forgotten_at_submit),
         cmocka_unit_test(test_dataset_name_checked),
     };
 
