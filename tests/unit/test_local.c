@@ -1326,6 +1326,69 @@ static void test_supervisor_killed_in_notice(void **state)
     free(dir);
 }
 
+/* The supervisor is SIGKILLed while its job runs on, after the job made a
+ * cgroup of its own inside the node's and moved a child out to the parent
+ * cgroup (which root may).  The child is found by its process group, and
+ * the node's cgroup is removed with the one inside it, so the node is
+ * reported and nothing of it runs. */
+static void test_cgroup_left_and_nested(void **state)
+{
+    struct world *w = *state;
+    struct attempt a =
+        mk_att(132, 13, &GCP_H100, 1, 0,
+               "cg=$(cat ../cgroup); "
+               "if [ -d \"$cg\" ]; then mkdir \"$cg/sub\"; "
+               "  bash -c 'echo $$ > \"${0%/*}/cgroup.procs\"; echo $$ > left.pid; "
+               "exec sleep 300' \"$cg\" & "
+               "else echo none > left.pid; fi; "
+               "while :; do sleep 0.05; done");
+    char *dir = node_path(w, 132, 0, ""), *cg, *sub;
+    long sup, left;
+
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 132, DRV_EV_RUNNING, 1);
+    wait_file(w, 132, 0, "work/left.pid");
+    cg = node_cgroup(dir);
+    if (cg == NULL || access(cg, F_OK) != 0) {
+        print_message("no usable cgroup v2: leaving one is not checked\n");
+        free(cg);
+        free(dir);
+        return;
+    }
+    sub = xasprintf("%s/sub", cg);
+    left = file_pid(w, 132, "work/left.pid");
+    assert_true(left > 0 && proc_alive(left) && access(sub, F_OK) == 0);
+    sup = lf_pid(dir);
+    assert_int_equal(kill((pid_t)sup, SIGKILL), 0);
+    w_wait(w, 132, DRV_EV_PREEMPTED, 1);
+    assert_false(proc_alive(left));            /* out of the cgroup, not of the group */
+    assert_int_not_equal(access(cg, F_OK), 0); /* removed, with the cgroup inside */
+    free(sub);
+    free(cg);
+    free(dir);
+}
+
+/* A job starts with no signal ignored or blocked, whatever the controller
+ * had: glibc's posix_spawn() leaves its two reserved signals ignored, and
+ * the supervisor sets them back. */
+static void test_job_signals_default(void **state)
+{
+    struct world *w = *state;
+    struct attempt a = mk_att(133, 13, &GCP_H100, 1, 0,
+                              "grep -E '^Sig(Ign|Blk):' /proc/self/status > sig.out");
+    char *text;
+
+    w_open(w);
+    launch_ok(w, &a);
+    w_wait(w, 133, DRV_EV_EXITED, 1);
+    text = node_slurp(w, 133, 0, "work/sig.out");
+    assert_non_null(text);
+    assert_non_null(strstr(text, "SigBlk:\t0000000000000000"));
+    assert_non_null(strstr(text, "SigIgn:\t0000000000000000"));
+    free(text);
+}
+
 /* Wait until the file at path has n lines. */
 static void wait_lines(const char *path, int n)
 {
@@ -1541,6 +1604,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exit_reserved_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_supervisor_killed_in_notice, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_left_and_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_signals_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_attempt_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
