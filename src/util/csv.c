@@ -254,9 +254,16 @@ const char *csv_get(const struct csv *c, size_t i)
 size_t csv_col_at(const struct csv *c, size_t i)
 {
     int f = field_of(c, i);
+    size_t col = 1;
 
     /* A row with a quoted line break spans lines: no column then. */
-    return f < 0 || c->row_broken ? 0 : (size_t)(c->field[f] - c->row) + 1;
+    if (f < 0 || c->row_broken)
+        return 0;
+    /* in characters, as YAML's errors count them: UTF-8's continuation
+     * bytes (10xxxxxx) do not start one */
+    for (const char *p = c->row; p < c->field[f]; p++)
+        col += ((unsigned char)*p & 0xC0) != 0x80;
+    return col;
 }
 
 int csv_double(const struct csv *c, size_t i, const char *colname, const double *dflt,

@@ -146,6 +146,10 @@ static const struct bad_row_thr {
     {"H100,2,2.6,,x,\nL4,-1,,,y,\n", "throughput.csv:3: train must be in (0, 1000]"},
     {"H100,0,2.6,,x,\n", "throughput.csv:2: train must be in (0, 1000]"},
     {"H100,2,fast,,x,\n", "throughput.csv:2:8: column 'infer'"},
+    /* columns count characters, not bytes (U+00DC is two bytes) */
+    {"\xc3\x9c"
+     "nobody,2,fast,,x,\n",
+     "throughput.csv:2:11: column 'infer'"},
     {"H100,2,2.6,,,\n", "throughput.csv:2: every row needs a source"},
     {"H100,2,2.6,,x,\nh100,2,2.6,,x,\n",
      "throughput.csv:3: accelerator 'h100' is already on line 2"},
