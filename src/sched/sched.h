@@ -200,6 +200,7 @@ int sched_data_same(const char *cloud, const char *region, double gb,
 struct data_holder {
     char who[160];
     char fix[192];
+    char team[128]; /* the holder's team ("" = none): who may see it */
 };
 /* A dataset is one set of data: a spec naming one the store knows must
  * give its home and size as the jobs before it did, or its copies (made
@@ -214,7 +215,8 @@ int sched_data_home_check(const struct spec *sp, const char *file,
 const struct store_data_replica *sched_data_live_home(const struct store_data_replica *v,
                                                       size_t n);
 /* What keeps dataset `name`'s home: a live service other than `self` (0:
- * none) that names it, else a job not ended that does.  1 with *h filled,
+ * none) that names it, else a job not ended that does (not a replica of
+ * `self`).  1 with *h filled,
  * or 1 with *h empty when they cannot be read; 0 when nothing does. */
 int sched_data_home_holder(struct store *st, const char *name, int64_t self,
                            struct data_holder *h);

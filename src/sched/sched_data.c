@@ -215,8 +215,8 @@ static int submit_check(struct store *st, const struct spec *sp, int64_t self,
         return 0;
     if (home->last_used_at > 0)
         return sched_data_home_check(sp, sp->path, v, n, NULL, e);
-    if (sched_data_home_holder(st, sp->data_name, self, &h))
-        return sched_data_home_check(sp, sp->path, v, n, &h, e);
+    if (sched_data_home_holder(st, sp->data_name, self, &h)) /* not named: it may be */
+        return sched_data_home_check(sp, sp->path, v, n, NULL, e); /* another team's */
     home->expired_at = now;
     return store_data_put(st, home, e);
 }
@@ -528,7 +528,9 @@ static int spec_names(const char *path, const char *text, const char *name)
     int found;
 
     err_clear(&pe);
-    if (text == NULL || strstr(text, name) == NULL ||
+    /* the name is in the text as written, unless a double-quoted YAML
+     * escape spells it ("\u0078"): then the parse tells */
+    if (text == NULL || (strstr(text, name) == NULL && strchr(text, '\\') == NULL) ||
         spec_load_mem(&sp, path, text, strlen(text), &pe) != 0)
         return 0;
     found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;
@@ -553,15 +555,17 @@ static int service_names(struct store *st, const char *name, int64_t self,
     if (found && h) {
         snprintf(h->who, sizeof(h->who), "service '%s'", v[i - 1].name);
         snprintf(h->fix, sizeof(h->fix), "`stratus serve down %s`", v[i - 1].name);
+        snprintf(h->team, sizeof(h->team), "%s", v[i - 1].team ? v[i - 1].team : "");
     }
     store_services_free(v, n);
     return rc != 0 || found; /* unreadable: keep the home */
 }
 
-/* Does a job of the store that has not ended name dataset `name` in its
- * spec?  1, with h (when not NULL) saying which, or when the jobs cannot
- * be read. */
-static int job_names(struct store *st, const char *name, struct data_holder *h)
+/* Does a job of the store that has not ended, other than a replica of the
+ * service `self` (0: none), name dataset `name` in its spec?  1, with h
+ * (when not NULL) saying which, or when the jobs cannot be read. */
+static int job_names(struct store *st, const char *name, int64_t self,
+                     struct data_holder *h)
 {
     struct store_job *v = NULL;
     struct err pe;
@@ -570,10 +574,12 @@ static int job_names(struct store *st, const char *name, struct data_holder *h)
 
     for (i = 0; rc == 0 && !found && i < n; i++)
         found =
+            (self == 0 || v[i].service_id != self) &&
             spec_names(v[i].spec_path ? v[i].spec_path : "spec", v[i].spec_text, name);
     if (found && h) {
         snprintf(h->who, sizeof(h->who), "job %lld", (long long)v[i - 1].id);
         snprintf(h->fix, sizeof(h->fix), "`stratus cancel %lld`", (long long)v[i - 1].id);
+        snprintf(h->team, sizeof(h->team), "%s", v[i - 1].team ? v[i - 1].team : "");
     }
     store_jobs_free(v, n);
     return rc != 0 || found; /* unreadable: keep the home */
@@ -583,7 +589,7 @@ int sched_data_home_holder(struct store *st, const char *name, int64_t self,
                            struct data_holder *h)
 {
     memset(h, 0, sizeof(*h));
-    return service_names(st, name, self, h) || job_names(st, name, h);
+    return service_names(st, name, self, h) || job_names(st, name, self, h);
 }
 
 /* The dataset's home, into *out (cleared by the caller), when it is all the
@@ -646,7 +652,7 @@ int sched_data_forget_unused(struct store *st, const struct spec *sp, int64_t se
     int rc, found;
 
     if (sp->data_name == NULL || sp->data_cloud == NULL ||
-        job_names(st, sp->data_name, NULL))
+        job_names(st, sp->data_name, self, NULL))
         return 0;
     if ((rc = unused_home(st, sp->data_name, self, &r, &found, e)) == 0 && found) {
         r.expired_at = now;

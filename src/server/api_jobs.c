@@ -155,6 +155,11 @@ int api_dataset_home_check(struct api_call *c, const struct api_workload *w, int
     err_clear(e);
     if (!sched_data_home_holder(c->s->st, w->sp->data_name, self, &h))
         return 0;
+    if (h.who[0] && !api_team_visible(c, h.team[0] ? h.team : NULL)) {
+        /* another team's job or service, which this caller may not learn of */
+        snprintf(h.who, sizeof(h.who), "a job or service of another team");
+        snprintf(h.fix, sizeof(h.fix), "that team must end it");
+    }
     return sched_data_home_check(w->sp, w->file, v, n, &h, e);
 }
 

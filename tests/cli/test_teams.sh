@@ -116,7 +116,32 @@ run: true
 Y
 fails as "$B" launch "$TMP/p-other.yaml" --detach
 has "$ERR" "may not submit work for team 'research'"
-ok "another team's job, events, logs, cancel and cost are invisible (404) through the API and the CLI; submitting for it is refused"
+# a dataset's home that research's waiting job holds: bob is refused without
+# learning of the job; alice is told which job and how to free it
+cat >"$TMP/rd.yaml" <<'Y'
+name: rd
+---
+name: first
+resources: {accelerators: "A10:4"}
+run: sleep 600
+---
+name: second
+resources: {accelerators: "A10:4"}
+stratus: {data: {location: azure/eastus, size_gb: 5, dataset: rdata}}
+run: x
+Y
+printf 'name: pd\nresources: {accelerators: "A10:4"}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 5, dataset: rdata}\nrun: x\n' >"$TMP/pd.yaml"
+run 0 as "$A" launch "$TMP/rd.yaml" --detach
+RD=$(sed -n 's/.*group \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
+[ -n "$RD" ] || fail "no group id: $OUT $ERR"
+fails as "$B" launch "$TMP/pd.yaml" --detach
+has "$ERR" "as a job or service of another team gave it"
+hasnt "$ERR" "stratus cancel"
+fails as "$A" launch "$TMP/pd.yaml" --detach
+has "$ERR" "gave it before any job ran on it"
+has "$ERR" "\`stratus cancel "
+run 0 as "$A" cancel "$RD"
+ok "another team's job, events, logs, cancel and cost are invisible (404) through the API and the CLI; submitting for it is refused; a dataset home it holds is refused without naming it"
 
 # --- quota: research's 8 H100 are in use -> the next job waits, naming the quota ---
 cat >"$TMP/r8.yaml" <<'Y'

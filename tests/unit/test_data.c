@@ -436,15 +436,80 @@ static void test_conflicting_submit_refused_in_its_transaction(void **state)
     assert_int_not_equal(
         sched_submit_parsed(w.store, "other.yaml", other, sp, NULL, w.t, &id, &e), 0);
     assert_non_null(strstr(e.msg, "other.yaml:8:"));
-    assert_non_null(strstr(e.msg,
-                           "dataset 'corpus' has its home in azure/eastus (1000 GB), "
-                           "as job 1 gave it before any job ran on it"));
-    assert_non_null(strstr(e.msg, "`stratus cancel 1`"));
+    assert_non_null(
+        strstr(e.msg, "dataset 'corpus' has its home in azure/eastus (1000 GB), "
+                      "as a waiting job or a service gave it before any job ran on it"));
+    assert_non_null(strstr(e.msg, "cancel that job or take that service down"));
     err_clear(&e);
     assert_int_equal(store_job_list(w.store, 0, &jobs, &n, &e), 0);
     assert_int_equal(n, 1); /* the second submit's job was rolled back */
     store_jobs_free(jobs, n);
     spec_free(sp);
+    st_free(&w);
+}
+
+/* Who holds a home nothing ran on: a live service naming the dataset, else
+ * a job not ended that names it, however its spec spells the name (a YAML
+ * escape here); a service's own replicas do not hold it against the
+ * service (its update may move the home). */
+static void test_home_holders(void **state)
+{
+    static const char svc[] = "name: svc\n"
+                              "resources:\n"
+                              "  accelerators: L4:4\n"
+                              "run: serve\n"
+                              "service:\n"
+                              "  readiness_probe: /health\n"
+                              "  replicas: 1\n"
+                              "stratus:\n"
+                              "  data:\n"
+                              "    location: azure/eastus\n"
+                              "    size_gb: 1000\n"
+                              "    dataset: corpus\n";
+    static const char escaped[] = "name: esc\n"
+                                  "resources:\n"
+                                  "  accelerators: L4:4\n"
+                                  "run: train\n"
+                                  "stratus:\n"
+                                  "  data:\n"
+                                  "    location: azure/eastus\n"
+                                  "    size_gb: 10\n"
+                                  "    dataset: \"\\u0078\\u0034\"\n"; /* x4 */
+    struct store_service sv;
+    struct store_job tmpl;
+    struct data_holder h;
+    struct spec *sp = NULL;
+    struct st w;
+    struct err e;
+    char want[32];
+    int64_t id = 0;
+
+    (void)state;
+    dg_init(&w, 1);
+    err_clear(&e);
+    memset(&sv, 0, sizeof(sv));
+    sv.name = xstrdup("svc");
+    sv.spec_text = xstrdup(svc);
+    sv.version = 1;
+    sv.team = xstrdup("research");
+    assert_int_equal(store_service_insert(w.store, &sv, &e), 0);
+    assert_int_equal(spec_load_mem(&sp, "svc.yaml", svc, strlen(svc), &e), 0);
+    memset(&tmpl, 0, sizeof(tmpl));
+    tmpl.service_id = sv.id;
+    tmpl.svc_version = 1;
+    assert_int_equal(
+        sched_submit_replica(w.store, "svc.yaml", svc, sp, NULL, &tmpl, w.t, &id, &e), 0);
+    assert_int_equal(sched_data_home_holder(w.store, "corpus", 0, &h), 1);
+    assert_string_equal(h.who, "service 'svc'");
+    assert_string_equal(h.fix, "`stratus serve down svc`");
+    assert_string_equal(h.team, "research");
+    assert_int_equal(sched_data_home_holder(w.store, "corpus", sv.id, &h), 0);
+    spec_free(sp);
+    store_service_clear(&sv);
+    id = st_submit(&w, escaped);
+    snprintf(want, sizeof(want), "job %lld", (long long)id);
+    assert_int_equal(sched_data_home_holder(w.store, "x4", 0, &h), 1);
+    assert_string_equal(h.who, want);
     st_free(&w);
 }
 
@@ -545,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_conflicting_submit_refused_in_its_transaction),
         cmocka_unit_test(test_home_forgotten_after_failed_attempts),
         cmocka_unit_test(test_orphan_home_forgotten_at_submit),
+        cmocka_unit_test(test_home_holders),
         cmocka_unit_test(test_dataset_name_checked),
     };
 
