@@ -253,6 +253,17 @@ static int home_row(struct store *st, const struct spec *sp, int64_t self, doubl
             memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
             break;
         }
+    if (i == n && used && sched_data_live_home(v, n) != NULL) {
+        /* A placement of a job whose spec gives the home an update has
+         * since moved (a service's old replica, placed before the manager
+         * retired it): one dataset keeps one home, so none is written; *out
+         * is the live one, elsewhere (the caller says so). */
+        i = (size_t)(sched_data_live_home(v, n) - v);
+        *out = v[i];
+        memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
+        store_data_replicas_free(v, n);
+        return 0;
+    }
     store_data_replicas_free(v, n);
     if (i < n) {
         if (!used || out->last_used_at > 0)
@@ -440,6 +451,13 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
         rc = sched_tx(s, e);
         if (rc == 0 && (rc = home_row(s->p.store, sp, 0, s->now, 1, &r, e)) == 0)
             dset_add(d, &r);
+        if (rc == 0 && !at_home(sp, r.cloud, r.region))
+            rc = sched_log(s, sj, "data", e,
+                           "dataset %s has its home elsewhere now (a service update "
+                           "moved it): this job's data is priced from %s/%s, as its spec "
+                           "gives it, and no second home is recorded",
+                           name, sp->data_cloud,
+                           sp->data_region ? sp->data_region : "(bucket)");
         store_data_replica_clear(&r);
         if (rc != 0)
             return rc;
@@ -452,6 +470,8 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     if (at_home(sp, a->cloud, a->region))
         return 0;
     if ((c = copy_at(d, a->cloud, a->region)) != NULL) {
+        if (c->home)
+            return 0; /* the dataset's home, where an update moved it */
         c->in_use++;
         c->last_used_at = fmax(c->last_used_at, a->running_at);
         if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)

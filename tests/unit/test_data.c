@@ -551,6 +551,49 @@ static void test_orphan_home_forgotten_at_submit(void **state)
     st_free(&w);
 }
 
+/* A job whose spec gives a home an update has since moved (a service's old
+ * replica, placed before the manager retired it) runs on its data as its
+ * spec gives it, and no second home is recorded: one dataset, one home. */
+static void test_no_second_home_at_placement(void **state)
+{
+    struct store_data_replica r, *v;
+    double eg[1];
+    struct st w;
+    struct err e;
+    size_t n, i, homes = 0;
+    int64_t id;
+
+    (void)state;
+    dg_init(&w, 1);
+    id = st_submit(&w, SHARED); /* records the home in azure/eastus */
+    v = replicas(&w, "corpus", &n);
+    assert_int_equal(n, 1);
+    err_clear(&e);
+    v[0].expired_at = w.t; /* ... which an update then moves */
+    assert_int_equal(store_data_put(w.store, &v[0], &e), 0);
+    r = v[0];
+    r.cloud = (char *)"gcp"; /* borrowed: not freed through r */
+    r.region = (char *)"us-central1";
+    r.expired_at = 0;
+    assert_int_equal(store_data_put(w.store, &r, &e), 0);
+    store_data_replicas_free(v, n);
+    st_start(&w);
+    run_running(&w, id);
+    v = replicas(&w, "corpus", &n);
+    for (i = 0; i < n; i++)
+        if (v[i].home && v[i].expired_at == 0) {
+            homes++;
+            assert_string_equal(v[i].cloud, "gcp");
+        }
+    assert_int_equal(homes, 1);
+    store_data_replicas_free(v, n);
+    assert_true(st_count_events(&w, id, "data", -1) >= 1);
+    assert_last_region(&w, id, "us-central1"); /* where the home is now: no move */
+    assert_int_equal(ran_egress(&w, id, eg, 1), 1);
+    assert_float_equal(eg[0], 0, 1e-9);
+    st_free(&w);
+}
+
 /* A job whose attempts all failed before running (its clouds were out of
  * capacity), then cancelled, leaves no home behind: nothing ran on it. */
 static void test_home_forgotten_after_failed_attempts(void **state)
@@ -609,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_relay_through_interconnect),
         cmocka_unit_test(test_conflicting_submit_refused_in_its_transaction),
         cmocka_unit_test(test_home_forgotten_after_failed_attempts),
+        cmocka_unit_test(test_no_second_home_at_placement),
         cmocka_unit_test(test_orphan_home_forgotten_at_submit),
         cmocka_unit_test(test_home_holders),
         cmocka_unit_test(test_dataset_name_checked),
