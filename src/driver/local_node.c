@@ -7,7 +7,9 @@
  * /dev/null, stdout and stderr appended to NODE_DIR/log, every other
  * descriptor closed and no signal blocked.  No terminal signal reaches it,
  * so a controller killed with SIGKILL leaves its nodes running, as a cloud
- * would; they are then reparented to init (or the nearest subreaper).
+ * would; they are then reparented to init (or the nearest subreaper).  As
+ * its session's leader it could gain a controlling terminal by opening
+ * one; it opens none, and the job's processes, not leaders, cannot.
  * While the controller lives they are its children, reaped at its polls
  * (local_node_reap_kids) or by the server's SIGCHLD handler.  posix_spawn()
  * reports a failed exec itself, and, unlike fork(), does not copy the
