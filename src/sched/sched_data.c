@@ -262,7 +262,10 @@ static int home_row(struct store *st, const struct spec *sp, int64_t self, doubl
         *out = v[i];
         memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
         store_data_replicas_free(v, n);
-        return 0;
+        if (out->last_used_at > 0)
+            return 0;
+        out->last_used_at = now; /* a job runs on it: the home stays */
+        return store_data_put(st, out, e);
     }
     store_data_replicas_free(v, n);
     if (i < n) {

@@ -584,6 +584,7 @@ static void test_no_second_home_at_placement(void **state)
         if (v[i].home && v[i].expired_at == 0) {
             homes++;
             assert_string_equal(v[i].cloud, "gcp");
+            assert_true(v[i].last_used_at > 0); /* a job ran on it: it stays */
         }
     assert_int_equal(homes, 1);
     store_data_replicas_free(v, n);
