@@ -129,9 +129,10 @@ static int sys_spawn(const char *bin, const char *node_dir, struct err *e)
     sigemptyset(&none);
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    /* in this order: the log may have got descriptor 0, 1 or 2 */
     posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
     posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
@@ -177,7 +178,6 @@ static void on_term(int sig, siginfo_t *si, void *uc)
     kill(0, SIGTERM);
 }
 
-/* Dispositions set to "ignore" survive exec; a job must start with defaults. */
 /* glibc keeps two signals below SIGRTMIN for itself (32 and 33), which its
  * sigaction() refuses to touch, and its posix_spawn() leaves them ignored
  * in the child; an exec keeps "ignored".  They are set back to the default
@@ -196,6 +196,7 @@ static void reset_reserved_signals(void)
         syscall(SYS_rt_sigaction, s, &dfl, NULL, (size_t)8);
 }
 
+/* Dispositions set to "ignore" survive exec; a job must start with defaults. */
 static void reset_signals(void)
 {
     struct sigaction dfl, old, term;

@@ -235,9 +235,8 @@ static int keys_save(struct api_call *c, struct store_service *sv, json_t *all,
 
 /* ---- up ---- */
 
-/* The spec of a body, which must have a service section: 0, or replied. */
-/* The service spec of the request, checked; self: the service an update
- * changes (0: a new one). */
+/* The spec of a body, which must have a service section: 0, or replied.
+ * self: the service an update changes (0: a new one). */
 static int service_workload(struct api_call *c, struct api_workload *w, int64_t self)
 {
     struct err e;
