@@ -486,6 +486,13 @@ void api_services_update(struct api_call *c)
         free(sv.reason);
         sv.reason = xasprintf("serve update: rolling out version %d", sv.version);
         sv.updated_at = c->now;
+        if (old && old->data_name && old->data_cloud && w.sp->data_name &&
+            strcmp(old->data_name, w.sp->data_name) == 0 &&
+            sched_data_same(old->data_cloud, old->data_region ? old->data_region : "",
+                            old->data_gb, w.sp)) {
+            spec_free(old); /* the same data: nothing to free */
+            old = NULL;
+        }
         if (store_begin(c->s->st, &e) != 0 ||
             (old && sched_data_forget_unused(c->s->st, old, sv.id, c->now, &e) != 0) ||
             sched_data_note_home(c->s->st, w.sp, sv.id, c->now, &e) != 0 ||
