@@ -618,8 +618,11 @@ json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double no
             egress = storage = 0;
         }
         if (r->home) {
-            /* a forgotten (expired) home only when there is no live one */
-            if (r->expired_at == 0 || json_is_null(json_object_get(ds, "home"))) {
+            /* the live home; else (with all) the one forgotten last */
+            double f = json_number_value(json_object_get(ds, "home_forgotten_at"));
+            int have = !json_is_null(json_object_get(ds, "home"));
+
+            if (!have || (f > 0 && (r->expired_at == 0 || r->expired_at > f))) {
                 json_object_set_new(ds, "home", place_json(r->cloud, r->region));
                 json_object_set_new(ds, "size_gb", json_real(r->size_gb));
                 json_object_set_new(ds, "home_forgotten_at", json_real(r->expired_at));

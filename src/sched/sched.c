@@ -1270,7 +1270,8 @@ static int poll_events(struct sched *s, struct err *e)
 /* Cancel is idempotent: a request about a job that has ended (perhaps by
  * an earlier cancel in this same batch) or never existed is consumed and
  * changes nothing. */
-static int cancel_job(struct sched *s, int64_t id, struct err *e)
+/* why: who cancels, for the event ("" or NULL: the user). */
+static int cancel_job(struct sched *s, int64_t id, const char *why, struct err *e)
 {
     struct sjob *sj = sched_job_by_id(s, id);
     int rc;
@@ -1283,7 +1284,8 @@ static int cancel_job(struct sched *s, int64_t id, struct err *e)
     sj->j.cancel_requested = 1;
     if (sj->j.cur_attempt && (rc = sched_end_attempt(s, sj, ATT_END_CANCELLED, -1, 0, e)) != 0)
         return rc;
-    return sched_transition(s, sj, JOB_CANCELLED, e, "cancelled by the user");
+    return sched_transition(s, sj, JOB_CANCELLED, e, "%s",
+                            why && *why ? why : "cancelled by the user");
 }
 
 /* A cancel of the first stage of a pipeline or job group (whose id names
@@ -1305,7 +1307,7 @@ static int cancel_group(struct sched *s, int64_t id, struct err *e)
 
         if (sj->j.group_id == id && sj->j.id != id && !sj->held &&
             !job_state_terminal(sj->j.state))
-            rc = cancel_job(s, sj->j.id, e);
+            rc = cancel_job(s, sj->j.id, NULL, e);
     }
     return rc;
 }
@@ -1371,11 +1373,15 @@ static int take_requests(struct sched *s, struct err *e)
     for (i = 0; rc == 0 && i < n; i++) {
         long long id;
 
-        if (strcmp(r[i].kind, "cancel") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
-            rc = cancel_job(s, id, e);
+        int at = 0;
+
+        if (strcmp(r[i].kind, "cancel") == 0 &&
+            sscanf(r[i].arg, "%lld %n", &id, &at) == 1) {
+            rc = cancel_job(s, id, r[i].arg + at, e); /* "ID [WHO: WHY]" */
             if (rc == 0)
                 rc = cancel_group(s, id, e);
-        } else if (strcmp(r[i].kind, "terminate") == 0 && sscanf(r[i].arg, "%lld", &id) == 1) {
+        } else if (strcmp(r[i].kind, "terminate") == 0 &&
+                   sscanf(r[i].arg, "%lld", &id) == 1) {
             rc = take_stop(s, id, e);
         } else {
             sched_act(s, ACT_INJECT, 0, NULL);

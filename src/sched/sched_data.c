@@ -428,6 +428,29 @@ static double cheapest_source(struct sched *s, const struct spec *sp, struct dse
     return best;
 }
 
+/* sp, or, when the shared dataset's live home (in d) is elsewhere than sp
+ * gives it (a service update moved it after this job was submitted), a
+ * copy of sp in *eff that gives that home and size: the dataset's copies
+ * are all of its current data, so the job's moves start from there. */
+static const struct spec *live_spec(const struct dset *d, const struct spec *sp,
+                                    struct spec *eff)
+{
+    size_t i;
+
+    for (i = 0; d != NULL && i < d->n; i++) {
+        const struct store_data_replica *h = &d->r[i];
+
+        if (!h->home || h->expired_at > 0 || at_home(sp, h->cloud, h->region))
+            continue;
+        *eff = *sp; /* shallow, read only: the strings stay d's and sp's */
+        eff->data_cloud = h->cloud;
+        eff->data_region = *h->region ? h->region : NULL;
+        eff->data_gb = h->size_gb;
+        return eff;
+    }
+    return sp;
+}
+
 int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
                       struct err *e)
 {
@@ -436,6 +459,7 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     char *name = dataset_of(sj, buf, sizeof(buf));
     struct store_data_replica r, *c;
     const struct store_data_replica *from;
+    struct spec eff;
     char chain[256];
     struct dset *d;
     double rate;
@@ -455,12 +479,13 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
         if (rc == 0 && (rc = home_row(s->p.store, sp, 0, s->now, 1, &r, e)) == 0)
             dset_add(d, &r);
         if (rc == 0 && !at_home(sp, r.cloud, r.region))
-            rc = sched_log(s, sj, "data", e,
-                           "dataset %s has its home elsewhere now (a service update "
-                           "moved it): this job's data is priced from %s/%s, as its spec "
-                           "gives it, and no second home is recorded",
-                           name, sp->data_cloud,
-                           sp->data_region ? sp->data_region : "(bucket)");
+            rc =
+                sched_log(s, sj, "data", e,
+                          "dataset %s has its home in %s/%s now (a service update moved "
+                          "it from %s/%s, where this job's spec gives it): the job runs "
+                          "on the data there, and no second home is recorded",
+                          name, r.cloud, *r.region ? r.region : "(bucket)",
+                          sp->data_cloud, sp->data_region ? sp->data_region : "(bucket)");
         store_data_replica_clear(&r);
         if (rc != 0)
             return rc;
@@ -470,11 +495,11 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
         if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
             return rc;
     }
+    if (sp->data_name)
+        sp = live_spec(d, sp, &eff);
     if (at_home(sp, a->cloud, a->region))
         return 0;
     if ((c = copy_at(d, a->cloud, a->region)) != NULL) {
-        if (c->home)
-            return 0; /* the dataset's home, where an update moved it */
         c->in_use++;
         c->last_used_at = fmax(c->last_used_at, a->running_at);
         if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
@@ -511,13 +536,20 @@ int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attemp
 {
     char buf[DNAME_MAX];
     char *name = dataset_of(sj, buf, sizeof(buf));
+    const struct spec *sp = sj->spec;
     struct store_data_replica *c;
+    struct spec eff;
+    struct dset *d;
     int rc;
 
-    if (name == NULL || !s->p.cfg.data_gravity || a->running_at <= 0 ||
-        at_home(sj->spec, a->cloud, a->region))
+    if (name == NULL || !s->p.cfg.data_gravity || a->running_at <= 0)
         return 0;
-    c = copy_at(dset_for(s, sj, name, 0), a->cloud, a->region);
+    d = dset_for(s, sj, name, 0);
+    if (sp->data_name)
+        sp = live_spec(d, sp, &eff); /* as the arrival saw it */
+    if (at_home(sp, a->cloud, a->region))
+        return 0;
+    c = copy_at(d, a->cloud, a->region);
     if (c == NULL || c->home)
         return 0; /* made before this controller knew of replicas */
     if (c->in_use > 0)

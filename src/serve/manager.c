@@ -521,12 +521,14 @@ static void near_refresh(struct mgr *m, struct msvc *ms, double now)
 static int cancel_rep(struct mgr *m, struct msvc *ms, struct mrep *r, double now,
                       const char *why, struct err *e)
 {
-    char arg[32];
+    char arg[256];
     int rc;
 
     if (r->cancelled)
         return 0;
-    snprintf(arg, sizeof(arg), "%lld", (long long)r->job_id);
+    /* the job's event says who stopped it, not "the user" */
+    snprintf(arg, sizeof(arg), "%lld stopped by service %s: %s", (long long)r->job_id,
+             ms->name, why);
     rc = store_request_add(m->st, "cancel", arg, now, NULL, e);
     if (rc != 0)
         return rc;

@@ -117,6 +117,10 @@ has "$OUT" "SHUTTING_DOWN"
 is_down() { [ "$(status_json "j['state']")" = DOWN ]; }
 poll 60 is_down
 [ "$(status_json "j['state']")" = DOWN ] || fail "serve down: $("$STRATUS" serve status chat)"
+# a replica's job says who stopped it (not "the user")
+RJ=$(status_json "j['replicas'][-1]['id']")
+[ "$(job_field "$RJ" 'j["reason"]')" = "stopped by service chat: the service is going down" ] ||
+  fail "replica $RJ's reason: $(job_field "$RJ" 'j["reason"]')"
 run 0 "$STRATUS" serve status
 has "$OUT" "no services that are not DOWN"
 has "$OUT" "(1 DOWN: \`stratus serve status --all\` lists them too)"

@@ -601,17 +601,71 @@ static void test_dataset_from_bucket(void **state)
     json_decref(ds);
 }
 
+/* The home shown: the live one, else the one forgotten last. */
+static void test_dataset_home_shown(void **state)
+{
+    struct store_data_replica v[3] = {
+        {.dataset = "d",
+         .cloud = "azure",
+         .region = "eastus",
+         .src_cloud = "",
+         .src_region = "",
+         .home = 1,
+         .size_gb = 1,
+         .expired_at = 20},
+        {.dataset = "d",
+         .cloud = "gcp",
+         .region = "us-central1",
+         .src_cloud = "",
+         .src_region = "",
+         .home = 1,
+         .size_gb = 2,
+         .expired_at = 30},
+        {.dataset = "d",
+         .cloud = "oci",
+         .region = "us-ashburn-1",
+         .src_cloud = "",
+         .src_region = "",
+         .home = 1,
+         .size_gb = 3},
+    };
+    static const char *const want[] = {"azure", "gcp", "oci"};
+    size_t n;
+
+    (void)state;
+    for (n = 1; n <= 3; n++) {
+        json_t *ds = apijson_datasets(v, n, 100), *d = json_array_get(ds, 0);
+
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(d, "home"), "cloud")),
+            want[n - 1]);
+        assert_float_equal(json_number_value(json_object_get(d, "home_forgotten_at")),
+                           n == 3   ? 0
+                           : n == 2 ? 30
+                                    : 20,
+                           1e-9);
+        assert_float_equal(json_number_value(json_object_get(d, "size_gb")), (double)n,
+                           1e-9);
+        json_decref(ds);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_job_roundtrip),      cmocka_unit_test(test_job_nones),
-        cmocka_unit_test(test_attempt_roundtrip),  cmocka_unit_test(test_attempt_live),
-        cmocka_unit_test(test_job_with_attempts),  cmocka_unit_test(test_event_roundtrip),
-        cmocka_unit_test(test_cost_row_roundtrip), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_job_roundtrip),
+        cmocka_unit_test(test_job_nones),
+        cmocka_unit_test(test_attempt_roundtrip),
+        cmocka_unit_test(test_attempt_live),
+        cmocka_unit_test(test_job_with_attempts),
+        cmocka_unit_test(test_event_roundtrip),
+        cmocka_unit_test(test_cost_row_roundtrip),
+        cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_error_roundtrip),
         cmocka_unit_test(test_job_replica_fields),
         cmocka_unit_test(test_service_roundtrip),
         cmocka_unit_test(test_dataset_from_bucket),
+        cmocka_unit_test(test_dataset_home_shown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -552,18 +552,21 @@ static void test_orphan_home_forgotten_at_submit(void **state)
 }
 
 /* A job whose spec gives a home an update has since moved (a service's old
- * replica, placed before the manager retired it) runs on its data as its
- * spec gives it, and no second home is recorded: one dataset, one home. */
-static void test_no_second_home_at_placement(void **state)
+ * replica, placed before the manager retired it) runs on the dataset's
+ * current data: at the live home with no move, else copied from there, and
+ * no second home is recorded: one dataset, one home, copies of one data.
+ * moved_to: the live home's GCP region; the job runs in us-central1 (L4's
+ * cheaper region). */
+static void moved_home_scenario(const char *moved_to, double want_egress)
 {
+    char region[32];
     struct store_data_replica r, *v;
     double eg[1];
     struct st w;
     struct err e;
-    size_t n, i, homes = 0;
+    size_t n, i, homes = 0, copies = 0;
     int64_t id;
 
-    (void)state;
     dg_init(&w, 1);
     id = st_submit(&w, SHARED); /* records the home in azure/eastus */
     v = replicas(&w, "corpus", &n);
@@ -573,26 +576,47 @@ static void test_no_second_home_at_placement(void **state)
     assert_int_equal(store_data_put(w.store, &v[0], &e), 0);
     r = v[0];
     r.cloud = (char *)"gcp"; /* borrowed: not freed through r */
-    r.region = (char *)"us-central1";
+    snprintf(region, sizeof(region), "%s", moved_to);
+    r.region = region;
     r.expired_at = 0;
     assert_int_equal(store_data_put(w.store, &r, &e), 0);
     store_data_replicas_free(v, n);
     st_start(&w);
     run_running(&w, id);
+    assert_last_region(&w, id, "us-central1");
     v = replicas(&w, "corpus", &n);
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         if (v[i].home && v[i].expired_at == 0) {
             homes++;
             assert_string_equal(v[i].cloud, "gcp");
+            assert_string_equal(v[i].region, moved_to);
             assert_true(v[i].last_used_at > 0); /* a job ran on it: it stays */
+        } else if (!v[i].home) {
+            copies++; /* copied from the live home, not the spec's */
+            assert_string_equal(v[i].src_cloud, "gcp");
+            assert_string_equal(v[i].src_region, moved_to);
+            assert_int_equal(v[i].in_use, 1);
         }
+    }
     assert_int_equal(homes, 1);
+    assert_int_equal(copies, want_egress > 0);
     store_data_replicas_free(v, n);
     assert_true(st_count_events(&w, id, "data", -1) >= 1);
-    assert_last_region(&w, id, "us-central1"); /* where the home is now: no move */
     assert_int_equal(ran_egress(&w, id, eg, 1), 1);
-    assert_float_equal(eg[0], 0, 1e-9);
+    assert_float_equal(eg[0], want_egress, 1e-6);
+    assert_int_equal(st_run_all(&w, w.t + 86400), 1);
+    v = replicas(&w, "corpus", &n);
+    for (i = 0; i < n; i++)
+        assert_int_equal(v[i].in_use, 0); /* given back when the job ended */
+    store_data_replicas_free(v, n);
     st_free(&w);
+}
+
+static void test_no_second_home_at_placement(void **state)
+{
+    (void)state;
+    moved_home_scenario("us-central1", 0);          /* runs where the home is now */
+    moved_home_scenario("europe-west4", 0.02 * GB); /* copied from there */
 }
 
 /* A job whose attempts all failed before running (its clouds were out of
