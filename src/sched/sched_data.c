@@ -227,10 +227,10 @@ static int submit_check(struct store *st, const struct spec *sp, int64_t self,
  * data now, which marks the home used (last_used_at; 0 = no job has run on
  * it yet, which lets an unused home be forgotten: forget_unused_home).
  * Without used it is a submit's, in the submit's transaction, and a live
- * home elsewhere refuses it: the server's check before it ran in another
- * transaction, so two servers on one store can each pass it at once.  At
- * a placement, a home elsewhere (given before that check existed), or one
- * forgotten (expired), is not this one. */
+ * home elsewhere refuses it (submit_check): the server's check before it
+ * ran in another transaction, so two servers on one store can each pass it
+ * at once.  At a placement, a live home elsewhere is the one returned (an
+ * update moved it), and a forgotten (expired) one is not this one. */
 static int home_row(struct store *st, const struct spec *sp, int64_t self, double now,
                     int used, struct store_data_replica *out, struct err *e)
 {
@@ -247,8 +247,9 @@ static int home_row(struct store *st, const struct spec *sp, int64_t self, doubl
         return rc;
     }
     for (i = 0; i < n; i++)
-        if (v[i].home && strcmp(v[i].cloud, sp->data_cloud) == 0 &&
-            strcmp(v[i].region, region) == 0) {
+        if (v[i].home && v[i].expired_at == 0 &&
+            strcmp(v[i].cloud, sp->data_cloud) == 0 &&
+            strcmp(v[i].region, region) == 0) { /* (submit_check may have expired one) */
             *out = v[i];
             memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
             break;
