@@ -186,8 +186,8 @@ int local_cg_join(const char *node_dir)
     if (mkdir(cg, 0755) != 0 && errno != EEXIST)
         rc = -errno;
     procs = xasprintf("%s/cgroup.procs", cg);
-    if (rc == 0 && (rc = write_str(procs, "0\n")) != 0) /* "0": the writing process */
-        rmdir(cg); /* a node cgroup exists only once its supervisor is in it */
+    if (rc == 0)
+        rc = write_str(procs, "0\n"); /* "0": the writing process */
     free(procs);
     free(cg);
     return rc;

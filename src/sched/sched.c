@@ -1269,8 +1269,8 @@ static int poll_events(struct sched *s, struct err *e)
 
 /* Cancel is idempotent: a request about a job that has ended (perhaps by
  * an earlier cancel in this same batch) or never existed is consumed and
- * changes nothing. */
-/* why: who cancels, for the event ("" or NULL: the user). */
+ * changes nothing.  why: who cancels, for the event ("" or NULL: the
+ * user). */
 static int cancel_job(struct sched *s, int64_t id, const char *why, struct err *e)
 {
     struct sjob *sj = sched_job_by_id(s, id);
@@ -1372,7 +1372,6 @@ static int take_requests(struct sched *s, struct err *e)
     s->restop = s->stop_refused = 0;
     for (i = 0; rc == 0 && i < n; i++) {
         long long id;
-
         int at = 0;
 
         if (strcmp(r[i].kind, "cancel") == 0 &&

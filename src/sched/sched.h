@@ -220,6 +220,17 @@ const struct store_data_replica *sched_data_live_home(const struct store_data_re
  * or 1 with *h empty when they cannot be read; 0 when nothing does. */
 int sched_data_home_holder(struct store *st, const char *name, int64_t self,
                            struct data_holder *h);
+/* How sp's dataset stands against the store's rows of it, v (n):
+ *   DATA_FITS  no live home, or the one sp gives (home and size);
+ *   DATA_FREE  another home that no job ran on and nothing but the service
+ *              `self` (0: none) holds: the submit may forget it;
+ *   DATA_HELD  the same, but something holds it: *h says what (empty when
+ *              that could not be read);
+ *   DATA_USED  another home that a job has run on. */
+enum data_fit { DATA_FITS, DATA_FREE, DATA_HELD, DATA_USED };
+enum data_fit sched_data_fit(struct store *st, const struct spec *sp, int64_t self,
+                             const struct store_data_replica *v, size_t n,
+                             struct data_holder *h);
 /* sp's dataset is no longer named by the service `self` (it ended, or an
  * update changed its data; 0: no service): its home is forgotten if no
  * job ran on it, no job waits on it and no other live service names it,

@@ -200,6 +200,20 @@ int sched_data_home_check(const struct spec *sp, const char *file,
         sp->data_cloud, region[0] ? "/" : "", region, sp->data_gb, sp->data_name);
 }
 
+enum data_fit sched_data_fit(struct store *st, const struct spec *sp, int64_t self,
+                             const struct store_data_replica *v, size_t n,
+                             struct data_holder *h)
+{
+    const struct store_data_replica *home = sched_data_live_home(v, n);
+
+    memset(h, 0, sizeof(*h));
+    if (home == NULL || sched_data_same(home->cloud, home->region, home->size_gb, sp))
+        return DATA_FITS;
+    if (home->last_used_at > 0)
+        return DATA_USED;
+    return sched_data_home_holder(st, sp->data_name, self, h) ? DATA_HELD : DATA_FREE;
+}
+
 /* A submit's check of the dataset sp names against its live rows v (n),
  * in the submit's transaction: 0 to go on, or the error.  A home no job
  * ran on that nothing holds any more (but `self`: the service an update
@@ -207,16 +221,15 @@ int sched_data_home_check(const struct spec *sp, const char *file,
 static int submit_check(struct store *st, const struct spec *sp, int64_t self,
                         struct store_data_replica *v, size_t n, double now, struct err *e)
 {
-    const struct store_data_replica *live = sched_data_live_home(v, n);
-    struct store_data_replica *home = live ? &v[live - v] : NULL;
     struct data_holder h;
+    enum data_fit fit = sched_data_fit(st, sp, self, v, n, &h);
+    struct store_data_replica *home;
 
-    if (home == NULL || sched_data_same(home->cloud, home->region, home->size_gb, sp))
+    if (fit == DATA_FITS)
         return 0;
-    if (home->last_used_at > 0)
+    if (fit != DATA_FREE) /* the holder not named: it may be another team's */
         return sched_data_home_check(sp, sp->path, v, n, NULL, e);
-    if (sched_data_home_holder(st, sp->data_name, self, &h)) /* not named: it may be */
-        return sched_data_home_check(sp, sp->path, v, n, NULL, e); /* another team's */
+    home = &v[sched_data_live_home(v, n) - v];
     home->expired_at = now;
     return store_data_put(st, home, e);
 }
@@ -235,6 +248,7 @@ static int home_row(struct store *st, const struct spec *sp, int64_t self, doubl
                     int used, struct store_data_replica *out, struct err *e)
 {
     const char *region = sp->data_region ? sp->data_region : "";
+    const struct store_data_replica *live;
     struct store_data_replica *v = NULL;
     size_t i, n = 0;
     int rc;
@@ -249,30 +263,23 @@ static int home_row(struct store *st, const struct spec *sp, int64_t self, doubl
     for (i = 0; i < n; i++)
         if (v[i].home && v[i].expired_at == 0 &&
             strcmp(v[i].cloud, sp->data_cloud) == 0 &&
-            strcmp(v[i].region, region) == 0) { /* (submit_check may have expired one) */
-            *out = v[i];
-            memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
+            strcmp(v[i].region, region) == 0) /* (submit_check may have expired one) */
             break;
-        }
-    if (i == n && used && sched_data_live_home(v, n) != NULL) {
-        /* A placement of a job whose spec gives the home an update has
-         * since moved (a service's old replica, placed before the manager
-         * retired it): one dataset keeps one home, so none is written; *out
-         * is the live one, elsewhere (the caller says so). */
-        i = (size_t)(sched_data_live_home(v, n) - v);
+    /* A placement of a job whose spec gives the home an update has since
+     * moved (a service's old replica, placed before the manager retired
+     * it): one dataset keeps one home, so none is written; *out is the
+     * live one, elsewhere (the caller says so). */
+    if (i == n && used && (live = sched_data_live_home(v, n)) != NULL)
+        i = (size_t)(live - v);
+    if (i < n) {
         *out = v[i];
         memset(&v[i], 0, sizeof(v[i])); /* moved to *out */
-        store_data_replicas_free(v, n);
-        if (out->last_used_at > 0)
-            return 0;
-        out->last_used_at = now; /* a job runs on it: the home stays */
-        return store_data_put(st, out, e);
     }
     store_data_replicas_free(v, n);
     if (i < n) {
         if (!used || out->last_used_at > 0)
             return 0;
-        out->last_used_at = now;
+        out->last_used_at = now; /* a job runs on it: the home stays */
         return store_data_put(st, out, e);
     }
     out->dataset = xstrdup(sp->data_name);

@@ -145,22 +145,23 @@ static int check_workdir(const struct api_workload *w, struct err *e)
 int api_dataset_home_check(struct api_call *c, const struct api_workload *w, int64_t self,
                            const struct store_data_replica *v, size_t n, struct err *e)
 {
-    const struct store_data_replica *home;
     struct data_holder h;
-    int rc = sched_data_home_check(w->sp, w->file, v, n, NULL, e);
 
-    if (rc == 0 || (home = sched_data_live_home(v, n)) == NULL || home->last_used_at > 0)
-        return rc;
-    /* a home nothing ran on: who holds it, or nothing (the submit forgets it) */
-    err_clear(e);
-    if (!sched_data_home_holder(c->s->st, w->sp->data_name, self, &h))
+    switch (sched_data_fit(c->s->st, w->sp, self, v, n, &h)) {
+    case DATA_FITS:
+    case DATA_FREE: /* the submit's transaction forgets it */
         return 0;
-    if (h.who[0] && !api_team_visible(c, h.team[0] ? h.team : NULL)) {
-        /* another team's job or service, which this caller may not learn of */
-        snprintf(h.who, sizeof(h.who), "a job or service of another team");
-        snprintf(h.fix, sizeof(h.fix), "that team must end it");
+    case DATA_HELD:
+        if (h.who[0] && !api_team_visible(c, h.team[0] ? h.team : NULL)) {
+            /* another team's job or service, which this caller may not learn of */
+            snprintf(h.who, sizeof(h.who), "a job or service of another team");
+            snprintf(h.fix, sizeof(h.fix), "that team must end it");
+        }
+        return sched_data_home_check(w->sp, w->file, v, n, &h, e);
+    case DATA_USED:
+        break;
     }
-    return sched_data_home_check(w->sp, w->file, v, n, &h, e);
+    return sched_data_home_check(w->sp, w->file, v, n, NULL, e);
 }
 
 int api_dataset_check(struct api_call *c, const struct api_workload *w, int64_t self,

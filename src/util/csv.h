@@ -56,9 +56,10 @@ int csv_next(struct csv *c, struct err *e);
 int csv_bind(struct csv *c, const struct csv_col *cols, size_t ncols, struct err *e);
 /* Field of schema column i in the current row ("" when the column is absent). */
 const char *csv_get(const struct csv *c, size_t i);
-/* The 1-based column (in bytes) where schema column i's field starts in the
- * row last returned, for file:line:col messages; 0 when unknown (absent, or
- * the row has a quoted line break). */
+/* The 1-based column (in characters, as YAML's errors count them) where
+ * schema column i's field starts in the row last returned, for
+ * file:line:col messages; 0 when unknown (absent, or the row has a quoted
+ * line break). */
 size_t csv_col_at(const struct csv *c, size_t i);
 /* Typed getters: an error names file:line and the column. Empty is allowed only
  * when `dflt` is given (not NULL), and then *out = *dflt. */
