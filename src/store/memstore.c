@@ -141,9 +141,12 @@ struct mem {
     struct vec svcs;     /* struct msvc, few: searched in order by name */
     struct vec secrets;  /* struct msecret, few: searched in order */
     struct vec data;     /* struct store_data_replica, strings in the pool */
-    struct keymap data_ix; /* (dataset, cloud, region) -> index in data; an
-                              entry a rollback left behind names a record of
-                              another key (or none) and is checked on use */
+    struct keymap data_ix; /* (dataset, cloud, region) -> index in data of
+                              the latest copy there (the live one, if any);
+                              an entry a rollback left behind names a record
+                              of another key (or none) and is checked on use */
+    int data_ix_moved;     /* a key's entry was moved in this transaction:
+                              a rollback builds data_ix again */
     const char **ev_types; /* the events' types (interned), few */
     size_t nev_types, ev_types_cap;
     size_t reqs_taken;   /* requests below this index are taken */
@@ -276,7 +279,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->secrets.size = sizeof(struct msecret);
     m->data.size = sizeof(struct store_data_replica);
     keymap_init(&m->data_ix);
-    st->schema_version = 13; /* the records of SQLite schema 13 */
+    st->schema_version = 14; /* the records of SQLite schema 14 */
     return 0;
 }
 
@@ -324,7 +327,22 @@ static int mem_commit(struct store *st, struct err *e)
     m->in_tx = 0;
     m->nundo = 0;
     m->undo_len = 0;
+    m->data_ix_moved = 0;
     return 0;
+}
+
+/* data_ix from the records: the last one of each key is its latest. */
+static void data_ix_build(struct mem *m)
+{
+    size_t i;
+
+    keymap_free(&m->data_ix);
+    keymap_init(&m->data_ix);
+    for (i = 0; i < m->data.n; i++) {
+        const struct store_data_replica *r = vec_at(&m->data, i);
+
+        keymap_set(&m->data_ix, r->dataset, r->cloud, r->region, NULL, (uint32_t)i);
+    }
 }
 
 static void mem_rollback(struct store *st)
@@ -338,6 +356,9 @@ static void mem_rollback(struct store *st)
     }
     m->undo_len = 0;
     m->in_tx = 0;
+    if (m->data_ix_moved) /* it may name a copy the rollback took back */
+        data_ix_build(m);
+    m->data_ix_moved = 0;
 }
 
 /* ---- 4. records ------------------------------------------------------------ */
@@ -1464,32 +1485,40 @@ static int mem_secret_delete(struct store *st, const char *team, const char *nam
 
 /* -- data replicas -- */
 
-/* The record of (dataset, cloud, region), or NULL. */
+/* The live record of (dataset, cloud, region), or NULL; *known: the key
+ * has an entry in data_ix (a put of a new copy moves it). */
 static struct store_data_replica *data_find(struct mem *m, const char *d, const char *c,
-                                            const char *r)
+                                            const char *r, int *known)
 {
     const char *di = strpool_find(&m->pool, d), *ci = strpool_find(&m->pool, c),
                *ri = strpool_find(&m->pool, r);
     struct store_data_replica *v;
     uint32_t ix;
 
-    if (di == NULL || ci == NULL || ri == NULL ||
-        !keymap_get(&m->data_ix, di, ci, ri, NULL, &ix) || ix >= m->data.n)
+    *known = di != NULL && ci != NULL && ri != NULL &&
+             keymap_get(&m->data_ix, di, ci, ri, NULL, &ix);
+    if (!*known || ix >= m->data.n)
         return NULL;
     v = vec_at(&m->data, ix);
-    return v->dataset == di && v->cloud == ci && v->region == ri ? v : NULL;
+    return v->dataset == di && v->cloud == ci && v->region == ri && v->expired_at == 0
+               ? v
+               : NULL;
 }
 
+/* The live copy at (dataset, cloud, region) is updated; else r is a new
+ * copy, and a deleted one there stays on record (schema 14). */
 static int mem_data_put(struct store *st, const struct store_data_replica *r, struct err *e)
 {
     struct mem *m = st->priv;
-    struct store_data_replica *v = data_find(m, r->dataset, r->cloud, r->region);
+    int known;
+    struct store_data_replica *v = data_find(m, r->dataset, r->cloud, r->region, &known);
 
     (void)e;
     if (v == NULL) {
         v = vec_push(m, &m->data);
         keymap_set(&m->data_ix, in(m, r->dataset), in(m, r->cloud), in(m, r->region), NULL,
                    (uint32_t)(m->data.n - 1));
+        m->data_ix_moved |= known && m->in_tx;
     } else {
         save(m, v, sizeof(*v));
     }

@@ -216,7 +216,8 @@ static const char *const migrations[] = {
     /* 11: teams (docs/teams.md; the teams themselves are the setting
      * "org").  A token belongs to a user (NULL: a lab-wide token, as every
      * token was before); a service to a team (NULL: none). */
-    "ALTER TABLE tokens ADD COLUMN user_name TEXT; ALTER TABLE services ADD COLUMN team TEXT;",
+    "ALTER TABLE tokens ADD COLUMN user_name TEXT; ALTER TABLE services ADD COLUMN team "
+    "TEXT;",
     /* 12: data replicas (docs/data.md): where each dataset's copies are,
      * what making each cost and since when it is kept.  Keyed by (dataset,
      * cloud, region): a put replaces. */
@@ -233,6 +234,24 @@ static const char *const migrations[] = {
      * opens again still gives them back to on-demand work; 0 = not
      * backfill (every attempt from before). */
     "ALTER TABLE attempts ADD COLUMN backfill_spot REAL NOT NULL DEFAULT 0;",
+    /* 14: a dataset's copies over time.  A copy made where an earlier one
+     * was deleted (or a home forgotten) is a row of its own: keyed by
+     * (dataset, cloud, region) as in 12, the new copy replaced the old row,
+     * and the egress and storage it had cost went out of every total.  At
+     * most one live copy (expired_at 0) per place, which a put updates. */
+    "CREATE TABLE data_replicas_14 ("
+    "  dataset TEXT NOT NULL, cloud TEXT NOT NULL, region TEXT NOT NULL,"
+    "  src_cloud TEXT NOT NULL, src_region TEXT NOT NULL, home INTEGER NOT NULL,"
+    "  in_use INTEGER NOT NULL, size_gb REAL NOT NULL, created_at REAL NOT NULL,"
+    "  last_used_at REAL NOT NULL, expired_at REAL NOT NULL, egress REAL NOT NULL,"
+    "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
+    "  attempt_id INTEGER NOT NULL);"
+    "INSERT INTO data_replicas_14 SELECT " ROWS_DATA_COLS " FROM data_replicas;"
+    "DROP TABLE data_replicas;"
+    "ALTER TABLE data_replicas_14 RENAME TO data_replicas;"
+    "CREATE UNIQUE INDEX data_replicas_live ON data_replicas(dataset, cloud, region)"
+    "  WHERE expired_at = 0;"
+    "CREATE INDEX data_replicas_dataset ON data_replicas(dataset, created_at);",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -297,7 +316,8 @@ static const char *const migrations[] = {
       "SELECT id, " ATT_COLS " FROM attempts WHERE job_id = ? ORDER BY id")              \
     X(ATT_LIST_LIVE,                                                                     \
       "SELECT id, " ATT_COLS " FROM attempts WHERE state <> ? ORDER BY id")              \
-    X(ATT_PAGE, "SELECT id, " ATT_COLS " FROM attempts WHERE id > ? ORDER BY id LIMIT ?") \
+    X(ATT_PAGE,                                                                          \
+      "SELECT id, " ATT_COLS " FROM attempts WHERE id > ? ORDER BY id LIMIT ?")          \
     X(NODE_PUT, "INSERT INTO nodes (" NODE_COLS ") VALUES (?,?,?,?,?,?)"                 \
                 " ON CONFLICT (attempt_id, rank) DO UPDATE SET state = excluded.state,"  \
                 " exit_code = excluded.exit_code, started_at = excluded.started_at,"     \
@@ -326,7 +346,7 @@ static const char *const migrations[] = {
     /* by job id, in id order (not as text: 10 after 9) */                               \
     X(COST_JOB, COST_SQL("CAST(a.job_id AS TEXT)", "min(j.name)", "min(a.job_id)"))      \
     X(TOKEN_INSERT,                                                                      \
-      "INSERT INTO tokens (name, role, hash, created_at, user_name) VALUES (?,?,?,?,?)")              \
+      "INSERT INTO tokens (name, role, hash, created_at, user_name) VALUES (?,?,?,?,?)") \
     X(TOKEN_LIVE_NAME, TOKEN_SELECT " WHERE name = ? AND revoked_at IS NULL")            \
     X(TOKEN_BY_HASH, TOKEN_SELECT " WHERE hash = ?")                                     \
     X(TOKEN_LIST, TOKEN_SELECT " ORDER BY id")                                           \
@@ -361,9 +381,16 @@ static const char *const migrations[] = {
                   " FROM secrets WHERE team = ? AND name = ?")                           \
     X(SECRET_LIST, "SELECT team, name, NULL, NULL, created_at, updated_at"               \
                    " FROM secrets WHERE team = ? ORDER BY name")                         \
-    X(SECRET_DEL, "DELETE FROM secrets WHERE team = ? AND name = ?")                    \
-    X(DATA_PUT, "INSERT OR REPLACE INTO data_replicas (" DATA_COLS ") VALUES"            \
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                      \
+    X(SECRET_DEL, "DELETE FROM secrets WHERE team = ? AND name = ?")                     \
+    /* the live copy at (dataset, cloud, region), else a new row (sq_data_put) */        \
+    X(DATA_UPDATE,                                                                       \
+      "UPDATE data_replicas SET src_cloud = ?4, src_region = ?5, home = ?6,"             \
+      " in_use = ?7, size_gb = ?8, created_at = ?9, last_used_at = ?10,"                 \
+      " expired_at = ?11, egress = ?12, storage_gb_month = ?13,"                         \
+      " job_id = ?14, attempt_id = ?15 WHERE dataset = ?1 AND cloud = ?2"                \
+      " AND region = ?3 AND expired_at = 0")                                             \
+    X(DATA_INSERT, "INSERT INTO data_replicas (" DATA_COLS ") VALUES"                    \
+                   " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                   \
     X(DATA_LIST, "SELECT " DATA_COLS " FROM data_replicas WHERE (?1 IS NULL OR"          \
                  " dataset = ?1) AND (?2 = 0 OR expired_at = 0)"                         \
                  " ORDER BY dataset, created_at, cloud, region")
@@ -2067,9 +2094,15 @@ static int sq_data_put(struct store *st, const struct store_data_replica *v, str
 {
     struct sq *s = st->priv;
     struct binder b;
-    int rc = sq_bind(s, Q_DATA_PUT, &b, "writing a data replica", e);
+    int rc = sq_bind(s, Q_DATA_UPDATE, &b, "writing a data replica", e);
 
     if (rc != 0)
+        return rc;
+    rows_bind_data(&b.base, v);
+    if ((rc = sq_exec(s, &b, "writing a data replica", e)) != 0 ||
+        sqlite3_changes(s->db) > 0)
+        return rc;
+    if ((rc = sq_bind(s, Q_DATA_INSERT, &b, "writing a data replica", e)) != 0)
         return rc;
     rows_bind_data(&b.base, v);
     return sq_exec(s, &b, "writing a data replica", e);

@@ -24,7 +24,7 @@ TEST_STORE="$(dirname "$STRATUS")/test_store"
 if [ -x "$TEST_STORE" ]; then
   STRATUS_TEST_PG="$URL" "$TEST_STORE" >"$TMP/unit.log" 2>&1 ||
     fail "unit/test_store on PostgreSQL: $(grep -v '^\[       OK\|^\[ RUN' "$TMP/unit.log" | tail -n 40)"
-  grep -q "46 test(s) run" "$TMP/unit.log" || fail "the PostgreSQL group did not run: $(tail -n 20 "$TMP/unit.log")"
+  grep -q "47 test(s) run" "$TMP/unit.log" || fail "the PostgreSQL group did not run: $(tail -n 20 "$TMP/unit.log")"
   ok "unit/test_store: the contract tests and test_backends_agree pass on PostgreSQL"
 else
   echo "# $TEST_STORE not built (no cmocka): contract tests not run"

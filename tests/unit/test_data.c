@@ -17,6 +17,7 @@
 #include "api/apijson.h"
 #include "plan/plan.h"
 #include "schedtest.h"
+#include "testutil.h"
 
 #define DG_CATALOG TEST_DATA "/datagravity"
 #define GB 1000.0
@@ -263,6 +264,66 @@ static void test_shared_dataset_and_ttl(void **state)
     assert_float_equal(find(v, nr, "azure", "eastus")->expired_at, 0, 0); /* home stays */
     store_data_replicas_free(v, nr);
     st_free(&w);
+}
+
+/* A replica of a shared dataset made again where one expired is a new copy:
+ * the expired one stays on record with what it cost, so `data ls --all`
+ * adds up to the attempts' egress.  On the in-memory store and on an SQLite
+ * file, with a restart between (the controller reads the history back). */
+static void remade_after_expiry(const char *store_path)
+{
+    struct st_opts o = {0};
+    struct st w;
+    double eg[4], sum = 0;
+    size_t nr, i, at_uc = 0, live = 0;
+    struct store_data_replica *v;
+    json_t *ds;
+    int64_t a, b;
+
+    o.catalog = DG_CATALOG;
+    o.store_path = store_path;
+    st_init(&w, &o);
+    w.p.cfg.data_gravity = 1;
+    a = st_submit(&w, SHARED);
+    st_start(&w);
+    assert_int_equal(st_run_all(&w, w.t + 86400), 1);
+    st_run_to(&w, w.t + 8 * 86400); /* past the TTL: the replica is deleted */
+    st_restart(&w);
+    b = st_submit(&w, SHARED);
+    assert_int_equal(st_run_all(&w, w.t + 86400), 1);
+    assert_int_equal(ran_egress(&w, a, eg, 4), 1);
+    assert_float_equal(eg[0], 0.09 * GB, 1e-6);
+    assert_int_equal(ran_egress(&w, b, eg, 4), 1);
+    assert_float_equal(eg[0], 0.09 * GB, 1e-6); /* moved again: the copy was gone */
+    v = replicas(&w, "corpus", &nr);
+    for (i = 0; i < nr; i++) {
+        if (strcmp(v[i].region, "us-central1") == 0)
+            at_uc++, sum += v[i].egress;
+        live += v[i].expired_at == 0;
+    }
+    assert_int_equal(at_uc, 2); /* the deleted copy and the new one */
+    assert_int_equal(live, 2);  /* the home and the new copy */
+    assert_float_equal(sum, 2 * 0.09 * GB, 1e-6);
+    ds = apijson_datasets(v, nr, w.t);
+    assert_float_equal(
+        json_number_value(json_object_get(json_array_get(ds, 0), "egress_usd")),
+        2 * 0.09 * GB, 1e-6);
+    json_decref(ds);
+    store_data_replicas_free(v, nr);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+static void test_replica_remade_after_expiry(void **state)
+{
+    char *dir = tu_mkdtemp(), *db = xasprintf("%s/stratus.db", dir);
+
+    (void)state;
+    remade_after_expiry("mem:");
+    remade_after_expiry(db);
+    tu_rmdir(dir);
+    free(db);
+    free(dir);
 }
 
 /* A controller that restarts knows the replicas from the store: a failover
@@ -679,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_failover_moves_data_once_per_region),
         cmocka_unit_test(test_without_gravity_each_move_is_from_home),
         cmocka_unit_test(test_shared_dataset_and_ttl),
+        cmocka_unit_test(test_replica_remade_after_expiry),
         cmocka_unit_test(test_restart_keeps_replicas),
         cmocka_unit_test(test_plan_prices_nearest_copy),
         cmocka_unit_test(test_relay_through_interconnect),

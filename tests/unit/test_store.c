@@ -57,7 +57,7 @@
 #include "testutil.h"
 
 /* The schema version this stratus migrates every store to. */
-#define SCHEMA_LATEST 13
+#define SCHEMA_LATEST 14
 
 struct fixture {
     char *dir;
@@ -1181,6 +1181,37 @@ static void test_data_replicas(void **state)
     OK(store_data_list(st, NULL, 1, &v, &n, E)); /* live only */
     assert_int_equal(n, 2);
     store_data_replicas_free(v, n);
+    /* a copy made again where one was deleted is a new row: the deleted one
+     * stays as it was, and later puts change the new one only */
+    a.expired_at = 0;
+    a.created_at = a.last_used_at = 120;
+    a.egress = 11;
+    OK(store_data_put(st, &a, E));
+    a.in_use = 2;
+    OK(store_data_put(st, &a, E));
+    a.expired_at = 130; /* deleted too: both stay on record */
+    OK(store_data_put(st, &a, E));
+    OK(store_data_list(st, "corpus", 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[1].region, "us-central1");
+    assert_same_double(v[1].expired_at, 99);
+    assert_same_double(v[1].egress, 43.5);
+    assert_int_equal(v[1].in_use, 0);
+    assert_string_equal(v[2].region, "us-central1");
+    assert_same_double(v[2].created_at, 120);
+    assert_same_double(v[2].expired_at, 130);
+    assert_same_double(v[2].egress, 11);
+    assert_int_equal(v[2].in_use, 2);
+    store_data_replicas_free(v, n);
+    a.expired_at = 0; /* and a third, live */
+    a.created_at = 140;
+    OK(store_data_put(st, &a, E));
+    OK(store_data_list(st, "corpus", 1, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_same_double(v[1].created_at, 140);
+    store_data_replicas_free(v, n);
+    a.created_at = 20;
+    a.expired_at = 99;
     OK(store_data_list(st, "nothing", 0, &v, &n, E));
     assert_int_equal(n, 0);
     store_data_replicas_free(v, n);
@@ -1189,6 +1220,60 @@ static void test_data_replicas(void **state)
     err_clear(&e);
     a.dataset = "";
     assert_int_equal(store_data_put(st, &a, &e), ST_EINVAL);
+    store_close(st);
+}
+
+/* A store of schema 13 (one row per place: a new copy replaced the old
+ * row), made by taking a new store's data_replicas back to that shape. */
+static const char data_v13_sqlite[] =
+    "BEGIN;"
+    "DROP TABLE data_replicas;"
+    "CREATE TABLE data_replicas ("
+    "  dataset TEXT NOT NULL, cloud TEXT NOT NULL, region TEXT NOT NULL,"
+    "  src_cloud TEXT NOT NULL, src_region TEXT NOT NULL, home INTEGER NOT NULL,"
+    "  in_use INTEGER NOT NULL, size_gb REAL NOT NULL, created_at REAL NOT NULL,"
+    "  last_used_at REAL NOT NULL, expired_at REAL NOT NULL, egress REAL NOT NULL,"
+    "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
+    "  attempt_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (dataset, cloud, region)) WITHOUT ROWID;"
+    "PRAGMA user_version = 13;"
+    "COMMIT;";
+static const char data_v13_pg[] =
+    "DROP INDEX data_replicas_live; DROP INDEX data_replicas_dataset;"
+    "ALTER TABLE data_replicas ADD PRIMARY KEY (dataset, cloud, region);"
+    "UPDATE meta SET value = '13' WHERE key = 'schema_version';";
+
+/* Version 13 to 14: the copies there are keep every field, and a copy made
+ * again where one was deleted no longer replaces it. */
+static void test_migrate_data_from_v13(void **state)
+{
+    struct fixture *f = *state;
+    int pg = strncmp(f->path, "postgres", 8) == 0;
+    struct store *st = open_at(f->path);
+    struct store_data_replica a = copy_of("corpus", "gcp", "us-central1", 20), *v;
+    size_t n;
+
+    store_close(st);
+    raw_exec(f->path, pg ? data_v13_pg : data_v13_sqlite);
+    raw_exec(f->path, "INSERT INTO data_replicas VALUES ('corpus', 'gcp', 'us-central1',"
+                      " 'azure', 'eastus', 0, 0, 500, 20, 50, 99, 43.5, 0.02, 7, 9),"
+                      " ('corpus', 'azure', 'eastus', '', '', 1, 0, 500, 10, 20, 0, 0, 0,"
+                      " 0, 0)");
+    st = open_at(f->path);
+    assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
+    a.created_at = 200;
+    a.egress = 11;
+    OK(store_data_put(st, &a, E));
+    OK(store_data_list(st, "corpus", 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_int_equal(v[0].home, 1);
+    assert_string_equal(v[1].region, "us-central1");
+    assert_same_double(v[1].expired_at, 99);
+    assert_same_double(v[1].egress, 43.5);
+    assert_int_equal(v[1].attempt_id, 9);
+    assert_same_double(v[2].created_at, 200);
+    assert_same_double(v[2].egress, 11);
+    store_data_replicas_free(v, n);
     store_close(st);
 }
 
@@ -1222,6 +1307,25 @@ static void test_data_rollback(void **state)
     OK(store_data_list(st, "d", 0, &v, &n, E));
     assert_int_equal(n, 3);
     assert_same_double(v[2].egress, 7);
+    store_data_replicas_free(v, n);
+    /* a rolled-back deletion and new copy: the old copy is the live one
+     * again, and the next put updates it (memstore's index is rebuilt) */
+    OK(store_begin(st, E));
+    a.expired_at = 5;
+    OK(store_data_put(st, &a, E));
+    a.expired_at = 0;
+    a.created_at = 6;
+    a.egress = 2;
+    OK(store_data_put(st, &a, E));
+    store_rollback(st);
+    a.created_at = 1;
+    a.egress = 3;
+    OK(store_data_put(st, &a, E));
+    OK(store_data_list(st, "d", 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].region, "us-central1");
+    assert_same_double(v[0].egress, 3);
+    assert_same_double(v[0].expired_at, 0);
     store_data_replicas_free(v, n);
     store_close(st);
 }
@@ -3733,6 +3837,7 @@ int main(void)
         T(test_fault_secrets),
         T(test_data_replicas),
         T(test_data_rollback),
+        T(test_migrate_data_from_v13),
         T(test_rollback_discards),
         T(test_lost_transaction),
         T(test_reopen_keeps_everything),
@@ -3818,6 +3923,7 @@ int main(void)
         P(test_fault_secrets),
         P(test_data_replicas),
         P(test_data_rollback),
+        P(test_migrate_data_from_v13),
         P(test_rollback_discards),
         P(test_reopen_keeps_everything),
         P(test_two_handles),
