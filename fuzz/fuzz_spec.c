@@ -3,7 +3,9 @@
  *
  * Each input is one spec file.  Loading must end in a spec or an error with a
  * message, never a crash, a leak or undefined behaviour; the spec's strings
- * are read back so that the sanitizers see every byte the parser produced.
+ * are read back so that the sanitizers see every byte the parser produced,
+ * and a spec that names a dataset has a scalar that reads its name
+ * (yaml_has_scalar, the holders' scan).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 
 #include "spec/spec.h"
 #include "util/xmem.h"
+#include "util/yamlx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,6 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     BUG_ON(rc == 0 && (s == NULL || s->nres == 0 || s->num_nodes < 1));
     if (s != NULL && spec_touch(s) == 0)
         BUG_ON(1); /* a spec always has a path and a name */
+    /* the scan that finds a dataset's holders (sched_data.c) reads the name
+     * of every spec that names one */
+    BUG_ON(s != NULL && s->data_name != NULL &&
+           !yaml_has_scalar((const char *)data, size, s->data_name));
     spec_free(s);
     return 0;
 }

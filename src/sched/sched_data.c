@@ -31,6 +31,7 @@
 #include "../catalog/catalog.h"
 #include "../spec/spec.h"
 #include "../util/log.h"
+#include "../util/yamlx.h"
 #include "../util/xmem.h"
 
 #include <inttypes.h>
@@ -591,9 +592,13 @@ static int spec_names(const char *path, const char *text, const char *name)
     int found;
 
     err_clear(&pe);
-    /* the name is in the text as written, unless a double-quoted YAML
-     * escape spells it ("\u0078"): then the parse tells */
-    if (text == NULL || (strstr(text, name) == NULL && strchr(text, '\\') == NULL) ||
+    /* the name is in the text as written, unless an escape of a
+     * double-quoted scalar spells it ("\u0078"): then a scalar of the text
+     * reads it (an event scan, half a spec's parse), and the parse tells */
+    if (text == NULL ||
+        (strstr(text, name) == NULL &&
+         (strchr(text, '\\') == NULL || strchr(text, '"') == NULL ||
+          !yaml_has_scalar(text, strlen(text), name))) ||
         spec_load_mem(&sp, path, text, strlen(text), &pe) != 0)
         return 0;
     found = sp->data_name != NULL && strcmp(sp->data_name, name) == 0;

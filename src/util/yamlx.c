@@ -256,6 +256,30 @@ static int load_sink(struct doc_sink *k, const char *name, const char *data, siz
     return rc;
 }
 
+int yaml_has_scalar(const char *data, size_t len, const char *value)
+{
+    size_t vlen = strlen(value);
+    yaml_parser_t p;
+    int found = 0, done = 0;
+
+    if (!yaml_parser_initialize(&p))
+        return 0;
+    yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+    while (!found && !done) {
+        yaml_event_t ev;
+
+        if (!yaml_parser_parse(&p, &ev))
+            break;
+        if (ev.type == YAML_SCALAR_EVENT)
+            found = ev.data.scalar.length == vlen &&
+                    memcmp(ev.data.scalar.value, value, vlen) == 0;
+        done = ev.type == YAML_STREAM_END_EVENT || ev.type == YAML_ALIAS_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    return found;
+}
+
 int ydoc_load_stream(struct ydoc **docs, size_t *n, const char *name, const char *data,
                      size_t len, size_t max_docs, struct err *e)
 {

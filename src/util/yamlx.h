@@ -55,6 +55,11 @@ void ydoc_free(struct ydoc *d);
 int ydoc_load_stream(struct ydoc **docs, size_t *n, const char *name, const char *data,
                      size_t len, size_t max_docs, struct err *e);
 void ydocs_free(struct ydoc *docs, size_t n);
+/* Does a scalar of the YAML text (len bytes, any document) read `value`
+ * once its quoting and escapes are undone?  No tree is built: a quick test
+ * before a full parse.  Text that does not parse (up to that scalar) and
+ * anchors or aliases (which a load refuses) answer 0. */
+int yaml_has_scalar(const char *data, size_t len, const char *value);
 
 /* The value under `key` in a map, or NULL. */
 struct ynode *ymap_get(const struct ynode *map, const char *key);
