@@ -142,7 +142,7 @@ struct mem {
     struct vec secrets;  /* struct msecret, few: searched in order */
     struct vec data;     /* struct store_data_replica, strings in the pool */
     struct keymap data_ix; /* (dataset, cloud, region) -> index in data of
-                              the latest copy there (the live one, if any);
+                              the latest copy there;
                               an entry a rollback left behind names a record
                               of another key (or none) and is checked on use */
     int data_ix_moved;     /* a key's entry was moved in this transaction:
@@ -1485,7 +1485,7 @@ static int mem_secret_delete(struct store *st, const char *team, const char *nam
 
 /* -- data replicas -- */
 
-/* The live record of (dataset, cloud, region), or NULL; *known: the key
+/* The latest record of (dataset, cloud, region), or NULL; *known: the key
  * has an entry in data_ix (a put of a new copy moves it). */
 static struct store_data_replica *data_find(struct mem *m, const char *d, const char *c,
                                             const char *r, int *known)
@@ -1500,13 +1500,12 @@ static struct store_data_replica *data_find(struct mem *m, const char *d, const 
     if (!*known || ix >= m->data.n)
         return NULL;
     v = vec_at(&m->data, ix);
-    return v->dataset == di && v->cloud == ci && v->region == ri && v->expired_at == 0
-               ? v
-               : NULL;
+    return v->dataset == di && v->cloud == ci && v->region == ri ? v : NULL;
 }
 
-/* The live copy at (dataset, cloud, region) is updated; else r is a new
- * copy, and a deleted one there stays on record (schema 14). */
+/* The latest copy at (dataset, cloud, region) is replaced, unless it was
+ * deleted and r is another copy (made at another time): then r is a record
+ * of its own, and the deleted one stays (SQLite's data_replicas_past). */
 static int mem_data_put(struct store *st, const struct store_data_replica *r, struct err *e)
 {
     struct mem *m = st->priv;
@@ -1514,6 +1513,8 @@ static int mem_data_put(struct store *st, const struct store_data_replica *r, st
     struct store_data_replica *v = data_find(m, r->dataset, r->cloud, r->region, &known);
 
     (void)e;
+    if (v != NULL && v->expired_at > 0 && v->created_at != r->created_at)
+        v = NULL;
     if (v == NULL) {
         v = vec_push(m, &m->data);
         keymap_set(&m->data_ix, in(m, r->dataset), in(m, r->cloud), in(m, r->region), NULL,

@@ -57,10 +57,13 @@ static const struct mig_table {
      * jobs.cur_attempt and attempts.job_id point at each other. */
     const char *deferred;
 } mig_tables[] = {
-    {"jobs", "cur_attempt"}, {"job_texts", NULL},   {"attempts", NULL}, {"nodes", NULL},
-    {"events", NULL},        {"checkpoints", NULL}, {"requests", NULL}, {"blocks", NULL},
-    {"tokens", NULL},        {"settings", NULL},    {"services", NULL}, {"secrets", NULL},
-    {"data_replicas", NULL},
+    {"jobs", "cur_attempt"}, {"job_texts", NULL},
+    {"attempts", NULL},      {"nodes", NULL},
+    {"events", NULL},        {"checkpoints", NULL},
+    {"requests", NULL},      {"blocks", NULL},
+    {"tokens", NULL},        {"settings", NULL},
+    {"services", NULL},      {"secrets", NULL},
+    {"data_replicas", NULL}, {"data_replicas_past", NULL},
 };
 #define MIG_NTABLES (sizeof(mig_tables) / sizeof(mig_tables[0]))
 

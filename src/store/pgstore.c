@@ -209,12 +209,17 @@ static const char *const pg_migrations[] = {
     /* 13: backfill on committed nodes */
     "ALTER TABLE attempts ADD COLUMN backfill_spot DOUBLE PRECISION NOT NULL DEFAULT 0;",
 
-    /* 14: a dataset's copies over time (sqlite.c's 14): one row per copy, at
-     * most one live copy per place */
-    "ALTER TABLE data_replicas DROP CONSTRAINT data_replicas_pkey;"
-    "CREATE UNIQUE INDEX data_replicas_live ON data_replicas(dataset, cloud, region)"
-    "  WHERE expired_at = 0;"
-    "CREATE INDEX data_replicas_dataset ON data_replicas(dataset, created_at);",
+    /* 14: deleted copies kept when a new one is made at their place
+     * (sqlite.c's 14) */
+    "CREATE TABLE data_replicas_past ("
+    "  dataset TEXT NOT NULL, cloud TEXT NOT NULL, region TEXT NOT NULL,"
+    "  src_cloud TEXT NOT NULL, src_region TEXT NOT NULL, home BIGINT NOT NULL,"
+    "  in_use BIGINT NOT NULL, size_gb DOUBLE PRECISION NOT NULL,"
+    "  created_at DOUBLE PRECISION NOT NULL, last_used_at DOUBLE PRECISION NOT NULL,"
+    "  expired_at DOUBLE PRECISION NOT NULL, egress DOUBLE PRECISION NOT NULL,"
+    "  storage_gb_month DOUBLE PRECISION NOT NULL, job_id BIGINT NOT NULL,"
+    "  attempt_id BIGINT NOT NULL);"
+    "CREATE INDEX data_replicas_past_dataset ON data_replicas_past(dataset);",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -343,22 +348,27 @@ static const char *const pg_migrations[] = {
       "SELECT team, name, NULL::bytea, NULL::bytea, created_at,"                         \
       " updated_at FROM secrets WHERE team = $1 ORDER BY name COLLATE \"C\"")            \
     X(SECRET_DEL, "DELETE FROM secrets WHERE team = $1 AND name = $2")                   \
-    /* the live copy at (dataset, cloud, region), else a new row */                      \
-    X(DATA_PUT, "WITH u AS (UPDATE data_replicas SET src_cloud = $4::text,"              \
-                " src_region = $5::text, home = $6::bigint, in_use = $7::bigint,"        \
-                " size_gb = $8::float8, created_at = $9::float8,"                        \
-                " last_used_at = $10::float8, expired_at = $11::float8,"                 \
-                " egress = $12::float8, storage_gb_month = $13::float8,"                 \
-                " job_id = $14::bigint, attempt_id = $15::bigint"                        \
-                " WHERE dataset = $1::text AND cloud = $2::text AND region = $3::text"   \
-                " AND expired_at = 0 RETURNING 1)"                                       \
-                " INSERT INTO data_replicas (" ROWS_DATA_COLS ") SELECT $1::text,"       \
-                " $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint,"       \
-                " $8::float8, $9::float8, $10::float8, $11::float8, $12::float8,"        \
-                " $13::float8, $14::bigint, $15::bigint WHERE NOT EXISTS"                \
-                " (SELECT 1 FROM u)")                                                    \
-    X(DATA_LIST, "SELECT " ROWS_DATA_COLS " FROM data_replicas WHERE ($1::text IS NULL"  \
-                 " OR dataset = $1) AND ($2 = 0 OR expired_at = 0)"                      \
+    /* the row at (dataset, cloud, region) replaced, a deleted copy's first */           \
+    /* kept in data_replicas_past when this is another copy (the CTE reads */            \
+    /* the row as it was before the statement) */                                        \
+    X(DATA_PUT, "WITH past AS (INSERT INTO data_replicas_past SELECT " ROWS_DATA_COLS    \
+                " FROM data_replicas WHERE dataset = $1 AND cloud = $2 AND region = $3"  \
+                " AND expired_at > 0 AND created_at <> $9)"                              \
+                " INSERT INTO data_replicas (" ROWS_DATA_COLS ") VALUES"                 \
+                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"                  \
+                " ON CONFLICT (dataset, cloud, region) DO UPDATE SET"                    \
+                " src_cloud = excluded.src_cloud, src_region = excluded.src_region,"     \
+                " home = excluded.home, in_use = excluded.in_use,"                       \
+                " size_gb = excluded.size_gb, created_at = excluded.created_at,"         \
+                " last_used_at = excluded.last_used_at,"                                 \
+                " expired_at = excluded.expired_at, egress = excluded.egress,"           \
+                " storage_gb_month = excluded.storage_gb_month,"                         \
+                " job_id = excluded.job_id, attempt_id = excluded.attempt_id")           \
+    X(DATA_LIST, "SELECT " ROWS_DATA_COLS " FROM (SELECT " ROWS_DATA_COLS " FROM"        \
+                 " data_replicas WHERE ($1::text IS NULL OR dataset = $1) AND"           \
+                 " ($2 = 0 OR expired_at = 0) UNION ALL SELECT " ROWS_DATA_COLS          \
+                 " FROM data_replicas_past WHERE ($1::text IS NULL OR dataset = $1)"     \
+                 " AND $2 = 0) AS d"                                                     \
                  " ORDER BY dataset COLLATE \"C\", created_at, cloud COLLATE \"C\","     \
                  " region COLLATE \"C\"")                                                \
     X(META_GET, "SELECT value FROM meta WHERE key = $1")                                 \

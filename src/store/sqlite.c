@@ -234,24 +234,22 @@ static const char *const migrations[] = {
      * opens again still gives them back to on-demand work; 0 = not
      * backfill (every attempt from before). */
     "ALTER TABLE attempts ADD COLUMN backfill_spot REAL NOT NULL DEFAULT 0;",
-    /* 14: a dataset's copies over time.  A copy made where an earlier one
-     * was deleted (or a home forgotten) is a row of its own: keyed by
-     * (dataset, cloud, region) as in 12, the new copy replaced the old row,
-     * and the egress and storage it had cost went out of every total.  At
-     * most one live copy (expired_at 0) per place, which a put updates. */
-    "CREATE TABLE data_replicas_14 ("
+    /* 14: a dataset's copies over time.  data_replicas keeps one row per
+     * place, the latest copy there; a copy made where an earlier one was
+     * deleted (or a home given where one was forgotten) first moves the
+     * deleted one's row here, where it stays with what it cost (before,
+     * the new copy replaced it, and its egress and storage went out of
+     * every total).  A table of its own, not a wider key, so that a stratus
+     * of schema 13 still writing the store (a server not yet restarted
+     * after an upgrade) goes on as it did. */
+    "CREATE TABLE data_replicas_past ("
     "  dataset TEXT NOT NULL, cloud TEXT NOT NULL, region TEXT NOT NULL,"
     "  src_cloud TEXT NOT NULL, src_region TEXT NOT NULL, home INTEGER NOT NULL,"
     "  in_use INTEGER NOT NULL, size_gb REAL NOT NULL, created_at REAL NOT NULL,"
     "  last_used_at REAL NOT NULL, expired_at REAL NOT NULL, egress REAL NOT NULL,"
     "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
     "  attempt_id INTEGER NOT NULL);"
-    "INSERT INTO data_replicas_14 SELECT " ROWS_DATA_COLS " FROM data_replicas;"
-    "DROP TABLE data_replicas;"
-    "ALTER TABLE data_replicas_14 RENAME TO data_replicas;"
-    "CREATE UNIQUE INDEX data_replicas_live ON data_replicas(dataset, cloud, region)"
-    "  WHERE expired_at = 0;"
-    "CREATE INDEX data_replicas_dataset ON data_replicas(dataset, created_at);",
+    "CREATE INDEX data_replicas_past_dataset ON data_replicas_past(dataset);",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -382,18 +380,17 @@ static const char *const migrations[] = {
     X(SECRET_LIST, "SELECT team, name, NULL, NULL, created_at, updated_at"               \
                    " FROM secrets WHERE team = ? ORDER BY name")                         \
     X(SECRET_DEL, "DELETE FROM secrets WHERE team = ? AND name = ?")                     \
-    /* the live copy at (dataset, cloud, region), else a new row (sq_data_put) */        \
-    X(DATA_UPDATE,                                                                       \
-      "UPDATE data_replicas SET src_cloud = ?4, src_region = ?5, home = ?6,"             \
-      " in_use = ?7, size_gb = ?8, created_at = ?9, last_used_at = ?10,"                 \
-      " expired_at = ?11, egress = ?12, storage_gb_month = ?13,"                         \
-      " job_id = ?14, attempt_id = ?15 WHERE dataset = ?1 AND cloud = ?2"                \
-      " AND region = ?3 AND expired_at = 0")                                             \
-    X(DATA_INSERT, "INSERT INTO data_replicas (" DATA_COLS ") VALUES"                    \
-                   " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                   \
-    X(DATA_LIST, "SELECT " DATA_COLS " FROM data_replicas WHERE (?1 IS NULL OR"          \
-                 " dataset = ?1) AND (?2 = 0 OR expired_at = 0)"                         \
-                 " ORDER BY dataset, created_at, cloud, region")
+    /* a deleted copy where a new one is put moves to data_replicas_past */              \
+    X(DATA_KEEP_PAST, "INSERT INTO data_replicas_past SELECT " DATA_COLS " FROM"         \
+                      " data_replicas WHERE dataset = ?1 AND cloud = ?2 AND region = ?3" \
+                      " AND expired_at > 0 AND created_at <> ?4")                        \
+    X(DATA_PUT, "INSERT OR REPLACE INTO data_replicas (" DATA_COLS ") VALUES"            \
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                      \
+    X(DATA_LIST,                                                                         \
+      "SELECT " DATA_COLS " FROM data_replicas WHERE (?1 IS NULL OR"                     \
+      " dataset = ?1) AND (?2 = 0 OR expired_at = 0) UNION ALL SELECT " DATA_COLS        \
+      " FROM data_replicas_past WHERE (?1 IS NULL OR dataset = ?1)"                      \
+      " AND ?2 = 0 ORDER BY dataset, created_at, cloud, region")
 
 enum sq_stmt {
 #define X_(id, sql) Q_##id,
@@ -2087,22 +2084,22 @@ static int sq_secret_delete(struct store *st, const char *team, const char *name
 
 /* -- data replicas -- */
 
-
-
-
+/* The row at (dataset, cloud, region) is replaced, a deleted copy's first
+ * kept in data_replicas_past when v is another copy (made at another time). */
 static int sq_data_put(struct store *st, const struct store_data_replica *v, struct err *e)
 {
     struct sq *s = st->priv;
     struct binder b;
-    int rc = sq_bind(s, Q_DATA_UPDATE, &b, "writing a data replica", e);
+    int rc = sq_bind(s, Q_DATA_KEEP_PAST, &b, "keeping a deleted data replica", e);
 
     if (rc != 0)
         return rc;
-    rows_bind_data(&b.base, v);
-    if ((rc = sq_exec(s, &b, "writing a data replica", e)) != 0 ||
-        sqlite3_changes(s->db) > 0)
-        return rc;
-    if ((rc = sq_bind(s, Q_DATA_INSERT, &b, "writing a data replica", e)) != 0)
+    b_text(&b, v->dataset);
+    b_text(&b, v->cloud);
+    b_text(&b, v->region);
+    b_dbl(&b, v->created_at);
+    if ((rc = sq_exec(s, &b, "keeping a deleted data replica", e)) != 0 ||
+        (rc = sq_bind(s, Q_DATA_PUT, &b, "writing a data replica", e)) != 0)
         return rc;
     rows_bind_data(&b.base, v);
     return sq_exec(s, &b, "writing a data replica", e);

@@ -461,15 +461,15 @@ int store_secret_delete(struct store *st, const char *team, const char *name,
 void store_secret_clear(struct store_secret *s);
 void store_secrets_free(struct store_secret *v, size_t n);
 
-/* ---- data replicas (schema 12; one row per copy since 14) ----
+/* ---- data replicas (schema 12; past copies kept since 14) ----
  * Where a dataset's copies are (docs/data.md).  A dataset is the data a
  * spec names with stratus.data (its `dataset`, else the job's own data,
  * named "job-<id>"); its home is where stratus.data.location says it is,
  * and every region an attempt of a job on it ran in gets a replica, made
  * once (egress from the nearest live copy) and kept until it expires.
- * One row per copy (schema 14): a place has at most one live copy (expired_at
- * 0); a copy made again where one expired is a new row, and the expired one
- * stays on record with what it cost. */
+ * A place has one copy at a time; a copy made again where one was deleted
+ * is a record of its own, and the deleted one stays with what it cost
+ * (schema 14). */
 struct store_data_replica {
     char *dataset;
     char *cloud, *region;   /* region "" = a bucket of unknown region (home only) */
@@ -485,9 +485,10 @@ struct store_data_replica {
     int64_t job_id, attempt_id; /* the attempt that made it; 0 for the home */
 };
 
-/* Write every field of the live copy at (dataset, cloud, region) (r with
- * expired_at set deletes it), or, when there is none, insert r as a new
- * copy.  An expired copy is never changed. */
+/* Write replica (dataset, cloud, region): every field of the latest copy
+ * there is replaced (r with expired_at set deletes it), unless that copy was
+ * deleted and r was made at another time: then r is a new copy, and the
+ * deleted one is kept as it was. */
 int store_data_put(struct store *st, const struct store_data_replica *r, struct err *e);
 /* The replicas of dataset (NULL = every dataset), by dataset then when made;
  * with live_only, those not expired.  Caller frees with

@@ -1224,27 +1224,16 @@ static void test_data_replicas(void **state)
 }
 
 /* A store of schema 13 (one row per place: a new copy replaced the old
- * row), made by taking a new store's data_replicas back to that shape. */
+ * row), made by taking a new store back to it. */
 static const char data_v13_sqlite[] =
-    "BEGIN;"
-    "DROP TABLE data_replicas;"
-    "CREATE TABLE data_replicas ("
-    "  dataset TEXT NOT NULL, cloud TEXT NOT NULL, region TEXT NOT NULL,"
-    "  src_cloud TEXT NOT NULL, src_region TEXT NOT NULL, home INTEGER NOT NULL,"
-    "  in_use INTEGER NOT NULL, size_gb REAL NOT NULL, created_at REAL NOT NULL,"
-    "  last_used_at REAL NOT NULL, expired_at REAL NOT NULL, egress REAL NOT NULL,"
-    "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
-    "  attempt_id INTEGER NOT NULL,"
-    "  PRIMARY KEY (dataset, cloud, region)) WITHOUT ROWID;"
-    "PRAGMA user_version = 13;"
-    "COMMIT;";
+    "DROP TABLE data_replicas_past; PRAGMA user_version = 13;";
 static const char data_v13_pg[] =
-    "DROP INDEX data_replicas_live; DROP INDEX data_replicas_dataset;"
-    "ALTER TABLE data_replicas ADD PRIMARY KEY (dataset, cloud, region);"
+    "DROP TABLE data_replicas_past;"
     "UPDATE meta SET value = '13' WHERE key = 'schema_version';";
 
-/* Version 13 to 14: the copies there are keep every field, and a copy made
- * again where one was deleted no longer replaces it. */
+/* Version 13 to 14: the copies there are keep every field, a copy made
+ * again where one was deleted no longer replaces it, and a stratus of 13
+ * still writes the table as before. */
 static void test_migrate_data_from_v13(void **state)
 {
     struct fixture *f = *state;
@@ -1273,6 +1262,26 @@ static void test_migrate_data_from_v13(void **state)
     assert_int_equal(v[1].attempt_id, 9);
     assert_same_double(v[2].created_at, 200);
     assert_same_double(v[2].egress, 11);
+    store_data_replicas_free(v, n);
+    store_close(st);
+    /* a stratus of schema 13 still writing the store (a server not yet
+     * restarted after the upgrade) writes as it did: its put of a copy's
+     * deletion lands on that copy */
+    raw_exec(f->path,
+             pg ? "INSERT INTO data_replicas VALUES ('corpus', 'gcp', 'us-central1',"
+                  " 'azure', 'eastus', 0, 0, 500, 200, 210, 220, 11, 0.02, 7, 9)"
+                  " ON CONFLICT (dataset, cloud, region) DO UPDATE SET"
+                  " expired_at = excluded.expired_at"
+                : "INSERT OR REPLACE INTO data_replicas VALUES ('corpus', 'gcp',"
+                  " 'us-central1', 'azure', 'eastus', 0, 0, 500, 200, 210, 220, 11,"
+                  " 0.02, 7, 9)");
+    st = open_at(f->path);
+    OK(store_data_list(st, "corpus", 1, &v, &n, E));
+    assert_int_equal(n, 1); /* the home: the copy is deleted, not kept twice */
+    store_data_replicas_free(v, n);
+    OK(store_data_list(st, "corpus", 0, &v, &n, E));
+    assert_int_equal(n, 3);
+    assert_same_double(v[2].expired_at, 220);
     store_data_replicas_free(v, n);
     store_close(st);
 }
@@ -3450,8 +3459,10 @@ static void test_pg_versions(void **state)
     add_job(st, "kept", NULL, JOB_PENDING);
     store_close(st);
     /* back to version 11: as a stratus of that version left it */
-    raw_exec(f->path, "ALTER TABLE attempts DROP COLUMN backfill_spot; DROP TABLE data_replicas;"
-                      "UPDATE meta SET value = '11' WHERE key = 'schema_version'");
+    raw_exec(f->path,
+             "ALTER TABLE attempts DROP COLUMN backfill_spot; DROP TABLE data_replicas;"
+             "DROP TABLE data_replicas_past;"
+             "UPDATE meta SET value = '11' WHERE key = 'schema_version'");
     st = open_at(f->path);
     assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
     assert_string_equal(store_id(st), id);
