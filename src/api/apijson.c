@@ -129,7 +129,7 @@ json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts,
             if (atts[i].state != ATT_ENDED)
                 json_object_set_new(
                     o, "cost_so_far",
-                    json_real(j->cost + store_attempt_cost_at(&atts[i], now)));
+                    json_real(j->cost + store_attempt_spent_at(&atts[i], now)));
         }
     json_object_set_new(o, "placement", placement);
     if (atts != NULL && n > 0) {
@@ -178,7 +178,7 @@ json_t *apijson_attempt(const struct store_attempt *a, double now)
         double secs = a->running_at > 0 && now > a->running_at ? now - a->running_at : 0;
 
         json_object_set_new(o, "elapsed_s", json_real(secs));
-        json_object_set_new(o, "cost_so_far", json_real(store_attempt_cost_at(a, now)));
+        json_object_set_new(o, "cost_so_far", json_real(store_attempt_spent_at(a, now)));
     }
     return o;
 }

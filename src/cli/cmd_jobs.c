@@ -72,7 +72,7 @@ static double print_attempt(FILE *fp, const json_t *o, const struct store_attemp
     const json_t *so_far = json_object_get(o, "cost_so_far");
     const json_t *elapsed = json_object_get(o, "elapsed_s");
     double now = clock_now(&clock_wall), end = a->ended_at > 0 ? a->ended_at : now;
-    double cost = a->state == ATT_ENDED ? a->cost : store_attempt_cost_at(a, now);
+    double cost = store_attempt_spent_at(a, now);
     double secs = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
     const char *how = a->state == ATT_RUNNING     ? "running"
                       : a->state == ATT_LAUNCHING ? "launching"
@@ -168,14 +168,20 @@ static int widen(int w, size_t len, int max)
     return (int)len > w ? ((int)len < max ? (int)len : max) : w;
 }
 
-static void print_job_line(const struct store_job *j, const json_t *placement, int nw, int pw)
+/* One job of the list, o as the API gives it: its cost is what it has
+ * spent so far when an attempt runs (its ended attempts' cost, and the live
+ * one's run and data move), else what its ended attempts cost. */
+static void print_job_line(const struct store_job *j, const json_t *o, int nw, int pw)
 {
+    const json_t *so_far = json_object_get(o, "cost_so_far");
+    double cost = json_is_number(so_far) ? json_number_value(so_far) : j->cost;
     char m[32], loc[160];
 
-    printf("%5lld  %-*.*s %-6s %3d  %-12s %-*.*s %10s  %s\n", (long long)j->id, nw, nw, j->name,
-           spec_kind_name((enum spec_kind)j->kind), j->priority, job_state_name(j->state), pw,
-           pw, placement_text(placement, loc, sizeof(loc)), str_money(m, sizeof(m), j->cost),
-           j->reason ? j->reason : "");
+    printf("%5lld  %-*.*s %-6s %3d  %-12s %-*.*s %10s  %s\n", (long long)j->id, nw, nw,
+           j->name, spec_kind_name((enum spec_kind)j->kind), j->priority,
+           job_state_name(j->state), pw, pw,
+           placement_text(json_object_get(o, "placement"), loc, sizeof(loc)),
+           str_money(m, sizeof(m), cost), j->reason ? j->reason : "");
 }
 
 /* ---- groups: pipelines and job groups ---- */
@@ -360,7 +366,7 @@ static int print_table(const json_t *jobs)
             print_group(members, nw, pw);
             json_decref(members);
         } else if (j.group_id == 0) {
-            print_job_line(&j, json_object_get(o, "placement"), nw, pw);
+            print_job_line(&j, o, nw, pw);
         }
         store_job_clear(&j);
     }

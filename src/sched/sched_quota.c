@@ -356,7 +356,7 @@ int sched_quota_refresh(struct sched *s, struct err *e)
         if (t < 0 || sj->j.cur_attempt == 0 || sj->att.state == ATT_ENDED)
             continue;
         if (g->teams[t].budget_usd > 0)
-            s->ts[t].live_spend += store_attempt_cost_at(&sj->att, s->now);
+            s->ts[t].live_spend += store_attempt_spent_at(&sj->att, s->now);
         n = gpus_of(sj->att.accelerator, sj->att.acc_count, sj->att.nodes);
         if (n == 0)
             continue;

@@ -129,7 +129,7 @@ static void add_attempt(struct report *r, const char *by, const struct job_ref *
 {
     double end = a->state == ATT_ENDED ? a->ended_at : now;
     double run = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
-    double total = a->state == ATT_ENDED ? a->cost : store_attempt_cost_at(a, now);
+    double total = store_attempt_spent_at(a, now);
     double compute = total - a->egress, in = run > 0 ? overlap(a->running_at, end, from, to) : 0;
     double usd = run > 0 ? compute * in / run : 0, egress = 0, recent;
     char key[32];

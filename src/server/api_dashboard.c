@@ -457,7 +457,7 @@ static void series_compute(struct api_call *c)
             if (series_counts(c, &a[i], j))
                 series_add(&ss, series_key(by, j, &a[i]), a[i].running_at,
                            ended ? a[i].ended_at : c->now,
-                           ended ? a[i].cost : store_attempt_cost_at(&a[i], c->now));
+                           ended ? a[i].cost : store_attempt_spent_at(&a[i], c->now));
         }
         api_reply(c, 200, series_json(&ss, by, c->now));
     }

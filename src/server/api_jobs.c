@@ -1066,7 +1066,7 @@ void api_cost(struct api_call *c)
         return;
     }
     err_clear(&e);
-    if (store_cost_report(c->s->st, by, &r, &n, &e) != 0) {
+    if (store_cost_report(c->s->st, by, c->now, &r, &n, &e) != 0) {
         api_fail(c, &e);
         return;
     }

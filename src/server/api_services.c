@@ -364,7 +364,8 @@ static json_t *replica_json(struct api_call *c, const struct store_job *j)
         json_object_set_new(o, "accelerator", json_string(a.accelerator));
         /* the job's cost holds its ended attempts; a live one adds its own */
         if (a.state != ATT_ENDED)
-            json_object_set_new(o, "cost", json_real(j->cost + store_attempt_cost_at(&a, c->now)));
+            json_object_set_new(o, "cost",
+                                json_real(j->cost + store_attempt_spent_at(&a, c->now)));
         store_attempt_clear(&a);
     }
     return o;

@@ -346,8 +346,7 @@ static void agg_attempt(struct final_cache *f, const struct srv *s,
 {
     agg_add(f, AGG_PLACE, a->cloud, a->region, plan_mode_name(a->mode), 1);
     /* an ended attempt's cost is all of it; a live one's grows until now */
-    agg_add(f, AGG_SPEND, a->cloud, NULL, NULL,
-            a->state == ATT_ENDED ? a->cost : store_attempt_cost_at(a, now));
+    agg_add(f, AGG_SPEND, a->cloud, NULL, NULL, store_attempt_spent_at(a, now));
     if (a->state == ATT_ENDED &&
         (a->end_reason == ATT_END_FAILED || a->end_reason == ATT_END_LOST)) {
         const char *d = driver_of(s, a);

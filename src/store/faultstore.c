@@ -326,13 +326,13 @@ static int f_block_list(struct store *st, double now, struct store_block **out, 
               : inner_of(st)->ops->block_list(inner_of(st), now, out, n, e);
 }
 
-static int f_cost_report(struct store *st, enum store_cost_by by,
+static int f_cost_report(struct store *st, enum store_cost_by by, double now,
                          struct store_cost_row **out, size_t *n, struct err *e)
 {
     int rc = gate_read(st, e);
 
     return rc ? list_err(rc, out, n)
-              : inner_of(st)->ops->cost_report(inner_of(st), by, out, n, e);
+              : inner_of(st)->ops->cost_report(inner_of(st), by, now, out, n, e);
 }
 
 /* Schema 6: inserts, revocations and setting writes are writes. */

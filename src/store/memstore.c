@@ -981,8 +981,8 @@ static const char *cost_key(struct mem *m, enum store_cost_by by,
     return key ? key : in(m, "(none)");
 }
 
-static int mem_cost_report(struct store *st, enum store_cost_by by, struct store_cost_row **out,
-                           size_t *n, struct err *e)
+static int mem_cost_report(struct store *st, enum store_cost_by by, double now,
+                           struct store_cost_row **out, size_t *n, struct err *e)
 {
     struct mem *m = st->priv;
     struct store_cost_row *v = NULL;
@@ -995,8 +995,10 @@ static int mem_cost_report(struct store *st, enum store_cost_by by, struct store
         const struct store_attempt *a = &((const struct matt *)vec_at(&m->atts, i))->a;
         const struct store_job *j = &job_of(m, a->job_id)->j;
         const char *key = cost_key(m, by, a, j);
-        double nh = a->state == ATT_ENDED && a->running_at > 0 && a->ended_at > a->running_at
-                        ? a->nodes * (a->ended_at - a->running_at) / 3600.0
+        int ended = a->state == ATT_ENDED;
+        double end = ended ? a->ended_at : now;
+        double nh = a->running_at > 0 && end > a->running_at
+                        ? a->nodes * (end - a->running_at) / 3600.0
                         : 0;
         uint32_t at = (uint32_t)k;
 
@@ -1006,10 +1008,10 @@ static int mem_cost_report(struct store *st, enum store_cost_by by, struct store
             v[k].name = by == STORE_COST_BY_JOB ? as_field(j->name) : NULL;
             v[k++].key = as_field(key);
         }
-        v[at].usd += a->cost;
+        v[at].usd += store_attempt_spent_at(a, now);
         v[at].egress_usd += a->egress;
         v[at].node_hours += nh;
-        v[at].lost_node_hours += a->end_reason != ATT_END_EXITED ? nh : 0;
+        v[at].lost_node_hours += ended && a->end_reason != ATT_END_EXITED ? nh : 0;
         v[at].attempts++;
     }
     keymap_free(&rows);

@@ -242,16 +242,19 @@ static const char *const pg_migrations[] = {
 /* The next id of a table, as SQLite's rowid: under the writer lock. */
 #define NEXT_ID(t) "(SELECT coalesce(max(id), 0) + 1 FROM " t ")"
 
-/* The cost report (sqlite.c's COST_SQL): $1 = ATT_ENDED, $2 = ATT_END_EXITED;
- * the key sorts in the "C" collation, as SQLite compares. */
+/* The cost report (sqlite.c's COST_SQL): $1 = ATT_ENDED, $2 = ATT_END_EXITED,
+ * $3 = now; the key sorts in the "C" collation, as SQLite compares. */
 #define COST_SQL(key, name, order)                                                       \
-    "SELECT " key " AS k, coalesce(sum(a.cost), 0), coalesce(sum(a.nh), 0),"             \
-    " coalesce(sum(CASE WHEN a.end_reason <> $2 THEN a.nh ELSE 0 END), 0), count(*),"    \
-    " coalesce(sum(a.egress), 0), " name                                                 \
-    " FROM (SELECT *, CASE WHEN state = $1 AND running_at > 0 AND ended_at > running_at" \
-    " THEN nodes * (ended_at - running_at) / 3600.0::float8 ELSE 0 END AS nh"            \
-    " FROM attempts) a JOIN jobs j ON j.id = a.job_id GROUP BY 1 ORDER BY 2 "            \
-    "DESC, " order
+    "SELECT " key " AS k, coalesce(sum(a.spent), 0), coalesce(sum(a.nh), 0),"            \
+    " coalesce(sum(CASE WHEN a.state = $1 AND a.end_reason <> $2 THEN a.nh ELSE 0 END)," \
+    " 0), count(*), coalesce(sum(a.egress), 0), " name                                   \
+    " FROM (SELECT *, CASE WHEN running_at <= 0 THEN 0"                                  \
+    " WHEN state = $1 THEN GREATEST(ended_at - running_at, 0) * nodes / 3600.0::float8"  \
+    " ELSE GREATEST($3::float8 - running_at, 0) * nodes / 3600.0::float8 END AS nh,"     \
+    " CASE WHEN state = $1 OR running_at <= 0 THEN cost ELSE cost + GREATEST($3::float8" \
+    " - GREATEST(priced_at, running_at), 0) * nodes * price_hour / 3600.0::float8"       \
+    " + egress END AS spent FROM attempts) a JOIN jobs j ON j.id = a.job_id"             \
+    " GROUP BY 1 ORDER BY 2 DESC, " order
 
 #define PG_SQL_MAP(X)                                                                    \
     /* a job and its texts in one statement (one round trip); the texts are */           \
@@ -1734,7 +1737,7 @@ static int pg_block_list(struct store *st, double now, struct store_block **out,
 
 /* -- the cost report -- */
 
-static int pg_cost_report(struct store *st, enum store_cost_by by,
+static int pg_cost_report(struct store *st, enum store_cost_by by, double now,
                           struct store_cost_row **out, size_t *n, struct err *e)
 {
     struct pgbind b;
@@ -1742,6 +1745,7 @@ static int pg_cost_report(struct store *st, enum store_cost_by by,
     pg_bind(&b);
     pb_int(&b, ATT_ENDED);
     pb_int(&b, ATT_END_EXITED);
+    pb_dbl(&b, now);
     return pg_fetch(st->priv, (enum pg_stmt)(PQ_COST_CLOUD + (int)by), &b,
                     &rows_cost_rows, (void **)out, n, "reporting costs", e);
 }

@@ -280,12 +280,19 @@ static const char *const migrations[] = {
  * running_at) of ended attempts that reached RUNNING; a launch refused for
  * capacity never ran and counts none.  Lost node-hours are those of attempts
  * that ended any other way than EXITED (preempted, lost, displaced, ...). */
+/* ?1 = ATT_ENDED, ?2 = ATT_END_EXITED, ?3 = now: a live attempt that runs
+ * counts its run to now at its price and the egress it paid (as
+ * store_attempt_spent_at), and its node-hours to now. */
 #define COST_SQL(key, name, order)                                                       \
-    "SELECT " key " AS k, total(a.cost), total(a.nh),"                                   \
-    " total(CASE WHEN a.end_reason <> ?2 THEN a.nh ELSE 0 END), count(*),"               \
-    " total(a.egress), " name                                                            \
-    " FROM (SELECT *, CASE WHEN state = ?1 AND running_at > 0 AND ended_at > running_at" \
-    " THEN nodes * (ended_at - running_at) / 3600.0 ELSE 0 END AS nh FROM attempts) a"   \
+    "SELECT " key " AS k, total(a.spent), total(a.nh),"                                  \
+    " total(CASE WHEN a.state = ?1 AND a.end_reason <> ?2 THEN a.nh ELSE 0 END),"        \
+    " count(*), total(a.egress), " name                                                  \
+    " FROM (SELECT *, CASE WHEN running_at <= 0 THEN 0"                                  \
+    " WHEN state = ?1 THEN max(ended_at - running_at, 0) * nodes / 3600.0"               \
+    " ELSE max(?3 - running_at, 0) * nodes / 3600.0 END AS nh,"                          \
+    " CASE WHEN state = ?1 OR running_at <= 0 THEN cost"                                 \
+    " ELSE cost + max(?3 - max(priced_at, running_at), 0) * nodes * price_hour / 3600.0" \
+    " + egress END AS spent FROM attempts) a"                                            \
     " JOIN jobs j ON j.id = a.job_id GROUP BY k ORDER BY 2 DESC, " order
 
 #define SQL_MAP(X)                                                                       \
@@ -1689,10 +1696,7 @@ static int sq_block_list(struct store *st, double now, struct store_block **out,
 
 /* -- the cost report -- */
 
-
-
-
-static int sq_cost_report(struct store *st, enum store_cost_by by,
+static int sq_cost_report(struct store *st, enum store_cost_by by, double now,
                           struct store_cost_row **out, size_t *n, struct err *e)
 {
     struct sq *s = st->priv;
@@ -1704,6 +1708,7 @@ static int sq_cost_report(struct store *st, enum store_cost_by by,
     if (rc == 0) {
         b_int(&b, ATT_ENDED);
         b_int(&b, ATT_END_EXITED);
+        b_dbl(&b, now);
         rc = sq_fetch(s, &b, &rows_cost_rows, &v, n, "reporting costs", e);
     }
     *out = v;

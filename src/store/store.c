@@ -349,8 +349,8 @@ int store_block_list(struct store *st, double now, struct store_block **out, siz
     return st->ops->block_list(st, now, out, n, e);
 }
 
-int store_cost_report(struct store *st, const char *by, struct store_cost_row **out,
-                      size_t *n, struct err *e)
+int store_cost_report(struct store *st, const char *by, double now,
+                      struct store_cost_row **out, size_t *n, struct err *e)
 {
     static const char *const names[] = {"cloud", "team", "job"};
     size_t i;
@@ -359,7 +359,7 @@ int store_cost_report(struct store *st, const char *by, struct store_cost_row **
     *n = 0;
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (by != NULL && strcmp(by, names[i]) == 0)
-            return st->ops->cost_report(st, (enum store_cost_by)i, out, n, e);
+            return st->ops->cost_report(st, (enum store_cost_by)i, now, out, n, e);
     return err_set(e, ST_EINVAL, "cost report by '%s': expected cloud, team or job",
                    by ? by : "(null)");
 }
@@ -646,6 +646,13 @@ double store_attempt_cost_at(const struct store_attempt *a, double end)
     if (a->running_at <= 0 || end <= from)
         return a->cost;
     return a->cost + (end - from) * a->nodes * a->price_hour / 3600.0;
+}
+
+double store_attempt_spent_at(const struct store_attempt *a, double now)
+{
+    if (a->state == ATT_ENDED)
+        return a->cost;
+    return store_attempt_cost_at(a, now) + (a->running_at > 0 ? a->egress : 0);
 }
 
 void store_attempt_clear(struct store_attempt *a)

@@ -285,6 +285,10 @@ void store_attempt_clear(struct store_attempt *a);
  * stretches before priced_at, plus its run since then (or since running_at)
  * at price_hour for its nodes.  An attempt that never ran costs nothing. */
 double store_attempt_cost_at(const struct store_attempt *a, double end);
+/* What attempt a has cost all told by `now`: an ended one its cost; a live
+ * one its run so far (store_attempt_cost_at) and the data move it paid when
+ * it started running (egress, which its cost takes in when it ends). */
+double store_attempt_spent_at(const struct store_attempt *a, double now);
 void store_attempts_free(struct store_attempt *v, size_t n);
 
 /* Nodes of an attempt (upsert by attempt id and rank). */
@@ -328,10 +332,13 @@ int store_block_list(struct store *st, double now, struct store_block **out, siz
                      struct err *e);
 void store_blocks_free(struct store_block *v, size_t n);
 
-/* Cost ledger: by = "cloud", "team" or "job" (grouped by job id); rows
- * ordered by usd descending, then by key (by job: by id). */
-int store_cost_report(struct store *st, const char *by, struct store_cost_row **out,
-                      size_t *n, struct err *e);
+/* Cost ledger by `now`: by = "cloud", "team" or "job" (grouped by job id);
+ * rows ordered by usd descending, then by key (by job: by id).  A live
+ * attempt counts what it has spent by now (store_attempt_spent_at) and its
+ * node-hours so far; lost node-hours are those of ended attempts that did
+ * not exit. */
+int store_cost_report(struct store *st, const char *by, double now,
+                      struct store_cost_row **out, size_t *n, struct err *e);
 void store_cost_rows_free(struct store_cost_row *v, size_t n);
 
 /* ---- the server's records (schema 6): API tokens and settings ---- */

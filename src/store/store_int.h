@@ -96,7 +96,7 @@ struct store_ops {
     int (*block_list)(struct store *st, double now, struct store_block **out, size_t *n,
                       struct err *e);
 
-    int (*cost_report)(struct store *st, enum store_cost_by by,
+    int (*cost_report)(struct store *st, enum store_cost_by by, double now,
                        struct store_cost_row **out, size_t *n, struct err *e);
 
     /* Schema 6: tokens and settings (strings checked non-NULL by the core;

@@ -50,6 +50,37 @@ run 0 "$STRATUS" events "$J1"
 has "$OUT" "copied to gcp/us-central1 from azure/eastus by way of oci/us-ashburn-1: \$1.70"
 ok "data: a job away from its data makes one replica, relayed the cheapest way, shown by data ls"
 
+# --- a running job's cost so far takes in the data move it paid ---
+cat >"$TMP/runner.yaml" <<'YAML'
+name: runner
+resources: {cloud: gcp, region: us-central1, accelerators: A100-80GB:8}
+stratus:
+  data: {location: azure/eastus, size_gb: 100}
+run: sleep 600
+YAML
+run 0 "$STRATUS" launch "$TMP/runner.yaml" --detach
+JR=$(sed -n 's/.*job \([0-9]*\).*/\1/p' <<<"$OUT$ERR" | head -n 1)
+[ -n "$JR" ] || fail "no job id in: $OUT $ERR"
+wait_state "$JR" RUNNING 60
+poll 30 eval '[ "$(job_field "$JR" "j[\"attempts_detail\"][-1][\"egress\"] > 0")" = True ]' ||
+  fail "the running attempt paid no egress: $("$STRATUS" status "$JR" --json)"
+run 0 "$STRATUS" cost --by job --json
+[ "$(json '[r for r in j["rows"] if r["key"] == "'"$JR"'"][0]["egress_usd"] > 0.84')" = True ] ||
+  fail "cost: the running job's egress (100 GB x \$0.0085): $OUT"
+[ "$(json 'all(r["compute_usd"] >= 0 and r["usd"] >= r["egress_usd"] for r in j["rows"] + [j["total"]])')" = True ] ||
+  fail "cost: compute is never negative, and a row's cost holds its egress: $OUT"
+run 0 "$STRATUS" cost --by job --month "$(date -u +%Y-%m)" --json
+[ "$(json 'all(r["compute_usd"] >= 0 and r["usd"] >= r["egress_usd"] for r in j["rows"] + [j["total"]])')" = True ] ||
+  fail "cost --month: compute is never negative: $OUT"
+run 0 "$STRATUS" status --json
+[ "$(json '[x for x in j if x["id"] == '"$JR"'][0]["cost_so_far"] >= 0.85')" = True ] ||
+  fail "status: the running job's cost so far holds its egress: $OUT"
+run 0 "$STRATUS" status
+grep -E "^ *$JR  " <<<"$OUT" | grep -qv ' \$0\.00 ' || fail "status lists the running job at \$0.00: $OUT"
+run 0 "$STRATUS" cancel "$JR"
+wait_state "$JR" CANCELLED 30
+ok "data: a running job's cost so far (status, cost, cost --month) holds the data move it paid"
+
 # `plan` prices a shared dataset's new replica as the controller does: kept
 # for the run (1 h assumed) and the dataset's time to live (7 days)
 run 0 "$STRATUS" plan "$TMP/d1.yaml" --offline --catalog "$SOURCE_DIR/catalog" --json --top 1

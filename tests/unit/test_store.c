@@ -873,13 +873,17 @@ struct cost_case {
 
 /* Six attempts of three jobs (train-a/research, train-b/no team,
  * train-a/infer).  Node-hours: nodes x (ended - running) / 3600 for ended
- * attempts that ran. */
+ * attempts that ran; the live one's to COST_NOW.  The live one ran at $1
+ * per node-hour since 1400 after $0.40 at an earlier price, and paid $0.60
+ * to move its data: by COST_NOW, $0.40 + 2 x 1 h + $0.60 = $3, in 2.5
+ * node-hours. */
+#define COST_NOW 5000.0
 static const struct cost_case cost_cases[] = {
     {0, "azure", 2, ATT_ENDED, ATT_END_EXITED, 1000, 4600, 10.0, 2.0}, /* 2 h, not lost */
     {0, "gcp", 4, ATT_ENDED, ATT_END_CAPACITY, 0, 100, 0, 0},          /* never ran */
     {1, "gcp", 1, ATT_ENDED, ATT_END_PREEMPTED, 1000, 2800, 1.25, 0},  /* 0.5 h lost */
     {1, "oci", 8, ATT_ENDED, ATT_END_EXITED, 100, 1000, 7.5, 0.5},     /* 2 h */
-    {2, "gcp", 2, ATT_RUNNING, ATT_END_NONE, 500, 0, 0, 0},            /* still running */
+    {2, "gcp", 2, ATT_RUNNING, ATT_END_NONE, 500, 0, 0.4, 0.6},        /* still running */
     {2, "azure", 1, ATT_ENDED, ATT_END_LOST, 10, 3610, 3.0, 1.0},      /* 1 h lost */
 };
 
@@ -897,7 +901,7 @@ static void check_report(struct store *st, const char *by, const struct cost_wan
     struct store_cost_row *v;
     size_t i, n;
 
-    OK(store_cost_report(st, by, &v, &n, E));
+    OK(store_cost_report(st, by, COST_NOW, &v, &n, E));
     assert_int_equal(n, nw);
     for (i = 0; i < n; i++) {
         assert_string_equal(v[i].key, w[i].key);
@@ -921,14 +925,14 @@ static void test_cost_report(void **state)
                        add_job(st, "train-a", "infer", JOB_RUNNING)};
     static const struct cost_want by_cloud[] = {{"azure", 13.0, 3.0, 1.0, 2, 3.0, NULL},
                                                 {"oci", 7.5, 2.0, 0, 1, 0.5, NULL},
-                                                {"gcp", 1.25, 0.5, 0.5, 3, 0, NULL}};
+                                                {"gcp", 4.25, 3.0, 0.5, 3, 0.6, NULL}};
     static const struct cost_want by_team[] = {{"research", 10.0, 2.0, 0, 2, 2.0, NULL},
                                                {"(none)", 8.75, 2.5, 0.5, 2, 0.5, NULL},
-                                               {"infer", 3.0, 1.0, 1.0, 2, 1.0, NULL}};
+                                               {"infer", 6.0, 3.5, 1.0, 2, 1.6, NULL}};
     /* by job id: the two jobs named train-a stay apart */
     static const struct cost_want by_job[] = {{"1", 10.0, 2.0, 0, 2, 2.0, "train-a"},
                                               {"2", 8.75, 2.5, 0.5, 2, 0.5, "train-b"},
-                                              {"3", 3.0, 1.0, 1.0, 2, 1.0, "train-a"}};
+                                              {"3", 6.0, 3.5, 1.0, 2, 1.6, "train-a"}};
     int nth[3] = {0, 0, 0};
     size_t i, n;
     struct store_cost_row *v;
@@ -945,13 +949,17 @@ static void test_cost_report(void **state)
         a.ended_at = c->ended_at;
         a.cost = c->cost;
         a.egress = c->egress;
+        if (c->state != ATT_ENDED) {
+            a.price_hour = 1.0;
+            a.priced_at = 1400;
+        }
         OK(store_attempt_insert(st, &a, E));
     }
     check_report(st, "cloud", by_cloud, 3);
     check_report(st, "team", by_team, 3);
     check_report(st, "job", by_job, 3);
     err_clear(&e);
-    assert_int_equal(store_cost_report(st, "region", &v, &n, &e), ST_EINVAL);
+    assert_int_equal(store_cost_report(st, "region", COST_NOW, &v, &n, &e), ST_EINVAL);
     assert_string_equal(e.msg, "cost report by 'region': expected cloud, team or job");
     store_close(st);
 }
@@ -974,7 +982,7 @@ static void test_cost_by_job_order(void **state)
         a.cost = i == 11 ? 5.0 : 1.0;
         OK(store_attempt_insert(st, &a, E));
     }
-    OK(store_cost_report(st, "job", &v, &n, E));
+    OK(store_cost_report(st, "job", COST_NOW, &v, &n, E));
     assert_int_equal(n, 11);
     assert_string_equal(v[0].key, "11");
     for (i = 1; i < 11; i++) {
@@ -985,7 +993,7 @@ static void test_cost_by_job_order(void **state)
         assert_str_or_null(v[i].name, i == 10 ? NULL : "same");
     }
     store_cost_rows_free(v, n);
-    OK(store_cost_report(st, "cloud", &v, &n, E));
+    OK(store_cost_report(st, "cloud", COST_NOW, &v, &n, E));
     assert_int_equal(n, 1);
     assert_null(v[0].name);
     store_cost_rows_free(v, n);
@@ -2275,7 +2283,7 @@ static void test_migrate_from_v5(void **state)
     assert_int_equal(got.group_mode, 0);
     assert_null(got.group_name);
     store_job_clear(&got);
-    OK(store_cost_report(st, "job", &rows, &n, E));
+    OK(store_cost_report(st, "job", COST_NOW, &rows, &n, E));
     assert_int_equal(n, 1);
     assert_string_equal(rows[0].key, "1");
     assert_float_equal(rows[0].egress_usd, 1.5, 1e-12);
@@ -3159,8 +3167,8 @@ static void compare_stores(struct store *x, struct store *y, int step)
     store_blocks_free(bx, nx);
     store_blocks_free(by, ny);
     for (k = 0; k < 3; k++) {
-        OK(store_cost_report(x, keys[k], &cx, &nx, E));
-        OK(store_cost_report(y, keys[k], &cy, &ny, E));
+        OK(store_cost_report(x, keys[k], COST_NOW, &cx, &nx, E));
+        OK(store_cost_report(y, keys[k], COST_NOW, &cy, &ny, E));
         assert_int_equal(nx, ny);
         for (i = 0; i < nx; i++) {
             assert_string_equal(cx[i].key, cy[i].key);
