@@ -251,7 +251,7 @@ static void test_attempt_roundtrip(void **state)
 }
 
 /* A running attempt: elapsed since running_at, and its cost so far as the
- * store computes it. */
+ * store computes it: its run to now and the data move it paid. */
 static void test_attempt_live(void **state)
 {
     struct store_attempt a = full_attempt(ATT_RUNNING), back;
@@ -262,8 +262,10 @@ static void test_attempt_live(void **state)
     (void)state;
     o = wire(apijson_attempt(&a, now));
     assert_true(json_real_value(json_object_get(o, "elapsed_s")) == 3600);
+    assert_true(a.egress > 0); /* paid when it started running: in the cost so far */
     assert_true(json_real_value(json_object_get(o, "cost_so_far")) ==
-                store_attempt_cost_at(&a, now));
+                store_attempt_cost_at(&a, now) + a.egress);
+    assert_true(store_attempt_spent_at(&a, now) == store_attempt_cost_at(&a, now) + a.egress);
     assert_true(json_real_value(json_object_get(o, "cost_so_far")) > a.cost);
     assert_true(json_is_null(json_object_get(o, "exit_code")));
     assert_true(json_is_null(json_object_get(o, "ended_at")));
