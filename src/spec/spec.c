@@ -2050,7 +2050,7 @@ static int st_data_size(struct ctx *c, const struct ynode *n, struct err *e)
 static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
 {
     static const char *const keys[] = {"location", "size_gb", "dataset", NULL};
-    const struct ynode *v;
+    const struct ynode *v, *size;
     struct loc l;
     int rc;
 
@@ -2074,12 +2074,18 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
     v = ymap_get(n, "size_gb");
     if (!ynode_is_null(v) && (rc = st_data_size(c, v, e)) != 0)
         return rc;
+    size = v;
     v = ymap_get(n, "location");
     if (ynode_is_null(v) && c->s->data_cloud == NULL &&
         (c->s->data_gb > 0 || c->s->data_name != NULL))
         return yerr(c->d, n, ST_EINVAL, e,
                     "stratus.data has no location, and no bucket in file_mounts gives "
                     "one: say where the data is (location: azure/eastus)");
+    if (ynode_is_null(v) && c->s->data_name != NULL && c->s->data_gb <= 0)
+        return yerr(c->d, ynode_is_null(size) ? n : size, ST_EINVAL, e,
+                    "stratus.data.size_gb of dataset '%s' must be given, more than 0 "
+                    "(size_gb: 200, or 2TB): moves and replicas are priced by it",
+                    c->s->data_name);
     if (ynode_is_null(v))
         return 0;
     memset(&l, 0, sizeof(l));
@@ -2087,6 +2093,18 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
     if (rc == 0 && l.cloud && cloud_unschedulable(l.cloud))
         rc = yerr(c->d, v, ST_EINVAL, e,
                   "stratus.data.location must be a cloud region such as 'azure/eastus'");
+    /* Without a size the data would be free to move: no move priced, no
+     * replica made, and a dataset's home not held by the jobs on it. */
+    if (rc == 0 && ynode_is_null(size))
+        rc = yerr(c->d, n, ST_EINVAL, e,
+                  "stratus.data has no size_gb: say how much data the job reads "
+                  "(size_gb: 200, or 2TB); moves and replicas are priced by it");
+    if (rc == 0 && c->s->data_name != NULL && c->s->data_gb <= 0)
+        rc = yerr(
+            c->d, size, ST_EINVAL, e,
+            "stratus.data.size_gb of dataset '%s' must be more than 0 (size_gb: 200, "
+            "or 2TB): moves and replicas are priced by it",
+            c->s->data_name);
     if (rc == 0) {
         free(c->s->data_cloud); /* stratus.data wins over buckets in file_mounts */
         free(c->s->data_region);

@@ -986,6 +986,12 @@ static const struct bad_case bad_cases[] = {
     {"stratus:\n  data: {size_gb: 5}\n",
      "t.yaml:2:9: stratus.data has no location, and no bucket in file_mounts gives one"},
     {"stratus:\n  data: {dataset: web}\n", "t.yaml:2:9: stratus.data has no location"},
+    {"stratus:\n  data: {location: azure/eastus}\n",
+     "t.yaml:2:9: stratus.data has no size_gb: say how much data the job reads"},
+    {"stratus:\n  data: {location: azure/eastus, dataset: web, size_gb: 0}\n",
+     "t.yaml:2:57: stratus.data.size_gb of dataset 'web' must be more than 0"},
+    {"file_mounts: {/d: s3://a}\nstratus:\n  data: {dataset: web}\n",
+     "t.yaml:3:9: stratus.data.size_gb of dataset 'web' must be given, more than 0"},
     {"stratus:\n  recovery: {strategy: eager}\n",
      "t.yaml:2:24: stratus.recovery.strategy must be failover or eager-next-region, not "
      "'eager'"},
