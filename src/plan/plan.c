@@ -157,59 +157,61 @@ static int cloud_known(const struct catalog *cat, const char *cloud)
     return 0;
 }
 
-static int unknown_region(struct plan *p, size_t line, size_t col, const char *what,
-                          const char *cloud, const char *region, struct err *e);
+static int unknown_region(const struct catalog *cat, const char *path, size_t line,
+                          size_t col, const char *what, const char *cloud,
+                          const char *region, struct err *e);
 
 /* A data location must be in the catalog.  A bucket from file_mounts has a
  * cloud and no region: its egress is priced by cloud (see memo_egress). */
-static int check_data_location(struct plan *p, struct err *e)
+int plan_check_data_location(const struct catalog *cat, const struct spec *s,
+                             struct err *e)
 {
-    const struct spec *s = p->spec;
-
     if (s->data_cloud == NULL || s->data_gb <= 0)
         return 0;
     if (s->data_region == NULL) {
-        if (cloud_known(p->cat, s->data_cloud))
+        if (cloud_known(cat, s->data_cloud))
             return 0;
         return err_at(e, ST_EINVAL, s->path, s->data_line, s->data_col,
                       "the data is on %s, which has no region in the catalog (see "
                       "%s/regions.csv); set stratus.data.location",
-                      s->data_cloud, catalog_dir(p->cat));
+                      s->data_cloud, catalog_dir(cat));
     }
-    if (catalog_region(p->cat, s->data_cloud, s->data_region) != NULL)
+    if (catalog_region(cat, s->data_cloud, s->data_region) != NULL)
         return 0;
-    return unknown_region(p, s->data_line, s->data_col, "stratus.data.location",
-                          s->data_cloud, s->data_region, e);
+    return unknown_region(cat, s->path, s->data_line, s->data_col,
+                          "stratus.data.location", s->data_cloud, s->data_region, e);
 }
 
 /* A region a spec names that the catalog does not have (a typo, or a region
  * of another cloud), with the nearest name of the cloud's regions. */
-static int unknown_region(struct plan *p, size_t line, size_t col, const char *what,
-                          const char *cloud, const char *region, struct err *e)
+static int unknown_region(const struct catalog *cat, const char *path, size_t line,
+                          size_t col, const char *what, const char *cloud,
+                          const char *region, struct err *e)
 {
-    size_t i, n = 0, nr = catalog_nregions(p->cat);
+    size_t i, n = 0, nr = catalog_nregions(cat);
     const char **names = xcalloc(nr + 1, sizeof(*names));
     const char *sug, *other = NULL;
     int rc;
 
     for (i = 0; i < nr; i++) {
-        const struct region *r = catalog_region_at(p->cat, i);
+        const struct region *r = catalog_region_at(cat, i);
 
         if (cloud == NULL || strcmp(r->cloud, cloud) == 0)
             names[n++] = r->name;
     }
     sug = str_suggest(region, names);
     for (i = 0; cloud != NULL && i < nr; i++) /* the name of another cloud's region */
-        if (strcmp(catalog_region_at(p->cat, i)->name, region) == 0) {
-            other = catalog_region_at(p->cat, i)->cloud;
+        if (strcmp(catalog_region_at(cat, i)->name, region) == 0) {
+            other = catalog_region_at(cat, i)->cloud;
             sug = NULL;
             break;
         }
-    rc = err_at(e, ST_EINVAL, p->spec->path, line, col,
-                "%s: '%s%s%s' is not a region in the catalog%s%s%s%s%s (see %s/regions.csv)",
-                what, cloud ? cloud : "", cloud ? "/" : "", region,
-                sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "",
-                other ? "; it is a region of " : "", other ? other : "", catalog_dir(p->cat));
+    rc = err_at(
+        e, ST_EINVAL, path, line, col,
+        "%s: '%s%s%s' is not a region in the catalog%s%s%s%s%s (see %s/regions.csv)",
+        what, cloud ? cloud : "", cloud ? "/" : "", region, sug ? "; did you mean '" : "",
+        sug ? sug : "", sug ? "'?" : "", other ? "; it is a region of " : "",
+        other ? other : "", catalog_dir(cat));
     free(names);
     return rc;
 }
@@ -232,8 +234,8 @@ static int check_regions(struct plan *p, struct err *e)
                     (r->cloud == NULL || strcmp(g->cloud, r->cloud) == 0);
         }
         if (r->region != NULL && !found)
-            return unknown_region(p, r->loc_line ? r->loc_line : r->line, r->loc_col,
-                                  "resources", r->cloud, r->region, e);
+            return unknown_region(p->cat, s->path, r->loc_line ? r->loc_line : r->line,
+                                  r->loc_col, "resources", r->cloud, r->region, e);
     }
     return 0;
 }
@@ -933,7 +935,7 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
     plan_reset(p, cat, s, pol);
     p->by_price = o ? o->by_price : 0;
     if ((rc = resolve_accelerators(p, e)) != 0 || (rc = check_regions(p, e)) != 0 ||
-        (rc = check_data_location(p, e)) != 0 ||
+        (rc = plan_check_data_location(cat, s, e)) != 0 ||
         (rc = enumerate(p, has_commits, now, e)) != 0)
         return rc;
     /* CPU work that fits no default family (cpus: 1 exactly, say) may use

@@ -184,6 +184,11 @@ struct plan {
 
 void plan_init(struct plan *p);
 void plan_free(struct plan *p);
+/* The spec's data location is a region of the catalog (a bucket's cloud is
+ * enough): 0, or the error plan_rank gives, at the location's line, with the
+ * nearest region's name. */
+int plan_check_data_location(const struct catalog *cat, const struct spec *s,
+                             struct err *e);
 /* Rank the candidates of spec.  pol may be NULL.  Returns 0 with p->n >= 1;
  * ST_EINFEASIBLE when nothing fits (e says why, per reason); ST_EINVAL when
  * the spec names something the catalog does not have (accelerator, data

@@ -147,6 +147,9 @@ int api_dataset_home_check(struct api_call *c, const struct api_workload *w, int
 {
     struct data_holder h;
 
+    /* a typo in the location is the error to show, not a second home */
+    if (c->s->cat != NULL && plan_check_data_location(c->s->cat, w->sp, e) != 0)
+        return e->code;
     switch (sched_data_fit(c->s->st, w->sp, self, v, n, &h)) {
     case DATA_FITS:
     case DATA_FREE: /* the submit's transaction forgets it */

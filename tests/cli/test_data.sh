@@ -149,6 +149,14 @@ has "$ERR" "dataset 'corpus' is known with its home in azure/eastus (200 GB)"
 sed -i 's|gcp/us-central1, size_gb: 5000|azure/eastus, size_gb: 201|' "$TMP/other.yaml"
 run 2 "$STRATUS" launch "$TMP/other.yaml" --detach
 has "$ERR" "this spec says azure/eastus (201 GB)"
+# a typo in a known dataset's location is a typo, not new data
+sed 's|azure/eastus, size_gb: 201|azure/east-us, size_gb: 200|' "$TMP/other.yaml" >"$TMP/typo.yaml"
+for verb in launch plan; do
+  run 2 "$STRATUS" $verb "$TMP/typo.yaml"
+  has "$ERR" "typo.yaml:4"
+  has "$ERR" "'azure/east-us' is not a region in the catalog; did you mean 'eastus'?"
+  hasnt "$ERR" "name the new data differently"
+done
 printf 'name: s\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: gcp/us-central1, size_gb: 5000, dataset: corpus}\nservice: {readiness_probe: /health, replicas: 1}\nrun: x\n' >"$TMP/svc.yaml"
 run 2 "$STRATUS" serve up "$TMP/svc.yaml" # a service's replicas are held to it too
 has "$ERR" "svc.yaml:4"
