@@ -145,19 +145,26 @@ int cli_server_run(const char *config, int as_controller)
     return 0;
 }
 
+/* The configuration and the catalog it names, loaded as the server will
+ * load them: a catalog that does not load (a missing directory, a bad
+ * commitments.csv) fails the check as it would fail the server's start. */
 static int check_config(const char *config)
 {
     char *home = cli_home();
     struct srv_conf *conf = NULL;
+    struct catalog *cat = NULL;
     struct err e;
     int rc;
 
     err_clear(&e);
-    rc = load_conf(home, config, &conf, &e);
+    rc = srv_conf_load_all(config, home, &conf, &cat, &e);
     free(home);
     if (rc != 0)
         return cli_fail(&e);
     summary(conf);
+    printf("  catalog %s (%zu offers, %zu regions, %zu commitments)\n", catalog_dir(cat),
+           catalog_noffers(cat), catalog_nregions(cat), catalog_ncommitments(cat));
+    catalog_free(cat);
     srv_conf_free(conf);
     return 0;
 }

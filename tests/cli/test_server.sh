@@ -30,11 +30,23 @@ YAML
 run 0 "$STRATUS" server --config "$STRATUS_HOME/server.yaml" --check-config
 has "$OUT" "valid"
 has "$OUT" "http://127.0.0.1:0"
+has "$OUT" " offers, " # the catalog the server will load
 [ ! -e "$SOCK" ] || fail "--check-config started a server"
 printf 'listen:\n  - unix: s.sock\ndrivers:\n  - name: x\n    driver: nosuch\n' >"$TMP/bad.yaml"
 run 2 "$STRATUS" server --config "$TMP/bad.yaml" --check-config
 has "$ERR" "bad.yaml:"
-ok "server --check-config: a valid file is summed up, a bad one is refused with file:line"
+# the catalog it names is loaded as the server would: one that does not
+# load fails the check, as it would fail the start
+mkdir "$TMP/cat"
+cp "$SOURCE_DIR"/catalog/*.csv "$TMP/cat/"
+printf 'cloud,region,instance_type,nodes,disount\n' >"$TMP/cat/commitments.csv"
+printf 'catalog: %s\n' "$TMP/cat" >"$TMP/badcat.yaml"
+run 2 "$STRATUS" server --config "$TMP/badcat.yaml" --check-config
+has "$ERR" "commitments.csv:1"
+printf 'catalog: %s\n' "$TMP/nosuch" >"$TMP/badcat.yaml"
+run 2 "$STRATUS" server --config "$TMP/badcat.yaml" --check-config
+has "$ERR" "$TMP/nosuch"
+ok "server --check-config: a valid file is summed up, a bad one is refused with file:line, and so is a catalog that does not load"
 run 0 "$STRATUS" server --help
 has "$OUT" "usage: stratus server"
 ok "server --help"
