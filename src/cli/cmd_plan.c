@@ -28,6 +28,7 @@
 #include "../catalog/catalog.h"
 #include "../plan/plan.h"
 #include "../policy/policy.h"
+#include "../sched/sched.h"
 #include "../spec/pipeline.h"
 #include "../spec/spec.h"
 #include "../util/fsutil.h"
@@ -280,6 +281,12 @@ static int plan_stages(const struct plan_args *a, const struct catalog *cat,
         return 0;
     if (pipeline_load_file(&pl, file, &e) != 0)
         return cli_fail(&e);
+    /* the stages' datasets agree, as the launch requires */
+    for (k = 0; k < pl->n; k++)
+        if (sched_data_stage_agrees(file, pl, k, &e) != 0) {
+            pipeline_free(pl);
+            return cli_fail(&e);
+        }
     for (k = 0; k < pl->n; k++) {
         if (!out)
             printf("%s%s '%s', stage %zu of %zu:\n", k ? "\n" : "",

@@ -191,6 +191,11 @@ int sched_submit_trace(struct store *st, const struct spec *sp, double now,
  * not hold it. */
 int sched_data_note_home(struct store *st, const struct spec *sp, int64_t self,
                          double now, struct err *e);
+/* Stage k of pl (from file) names its dataset as the stages before it do
+ * (the store knows none of them before the submit): 0, or an error at its
+ * data line.  The server's submit and `stratus plan` of a pipeline. */
+int sched_data_stage_agrees(const char *file, const struct pipeline *pl, size_t k,
+                            struct err *e);
 /* Does sp give its dataset this home (cloud, region; "" = a bucket) and
  * size? */
 int sched_data_same(const char *cloud, const char *region, double gb,

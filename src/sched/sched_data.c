@@ -29,6 +29,7 @@
  */
 #include "sched_int.h"
 #include "../catalog/catalog.h"
+#include "../spec/pipeline.h"
 #include "../spec/spec.h"
 #include "../util/log.h"
 #include "../util/yamlx.h"
@@ -787,6 +788,36 @@ int sched_data_sweep(struct sched *s, struct err *e)
             if ((rc = expire(s, d, k, c->last_used_at + ttl, e)) != 0)
                 return rc;
         }
+    }
+    return 0;
+}
+
+/* Stage k names its dataset as the stages before it do (the store knows
+ * none of them yet): 0, or an error at its data line. */
+int sched_data_stage_agrees(const char *file, const struct pipeline *pl, size_t k,
+                            struct err *e)
+{
+    const struct spec *sp = pl->stages[k].spec, *o;
+    size_t j;
+
+    if (sp->data_name == NULL || sp->data_cloud == NULL)
+        return 0;
+    for (j = 0; j < k; j++) {
+        o = pl->stages[j].spec;
+        if (o->data_name == NULL || o->data_cloud == NULL ||
+            strcmp(o->data_name, sp->data_name) != 0 ||
+            sched_data_same(o->data_cloud, o->data_region ? o->data_region : "",
+                            o->data_gb, sp))
+            continue;
+        return err_at(
+            e, ST_EINVAL, file, sp->data_line, sp->data_col,
+            "stage '%s' gives dataset '%s' its home in %s%s%s (%g GB); stage '%s' "
+            "says %s%s%s (%g GB): one dataset is one set of data. Give the same "
+            "location and size_gb, or name the other data differently",
+            o->name, sp->data_name, o->data_cloud, o->data_region ? "/" : "",
+            o->data_region ? o->data_region : "", o->data_gb, sp->name, sp->data_cloud,
+            sp->data_region ? "/" : "", sp->data_region ? sp->data_region : "",
+            sp->data_gb);
     }
     return 0;
 }

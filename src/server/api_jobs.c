@@ -221,36 +221,6 @@ static int body_is_group(const struct api_call *c)
     return multi;
 }
 
-/* Stage k names its dataset as the stages before it do (the store knows
- * none of them yet): 0, or an error at its data line. */
-static int stages_same_data(const char *file, const struct pipeline *pl, size_t k,
-                            struct err *e)
-{
-    const struct spec *sp = pl->stages[k].spec, *o;
-    size_t j;
-
-    if (sp->data_name == NULL || sp->data_cloud == NULL)
-        return 0;
-    for (j = 0; j < k; j++) {
-        o = pl->stages[j].spec;
-        if (o->data_name == NULL || o->data_cloud == NULL ||
-            strcmp(o->data_name, sp->data_name) != 0 ||
-            sched_data_same(o->data_cloud, o->data_region ? o->data_region : "",
-                            o->data_gb, sp))
-            continue;
-        return err_at(
-            e, ST_EINVAL, file, sp->data_line, sp->data_col,
-            "stage '%s' gives dataset '%s' its home in %s%s%s (%g GB); stage '%s' "
-            "says %s%s%s (%g GB): one dataset is one set of data. Give the same "
-            "location and size_gb, or name the other data differently",
-            o->name, sp->data_name, o->data_cloud, o->data_region ? "/" : "",
-            o->data_region ? o->data_region : "", o->data_gb, sp->name, sp->data_cloud,
-            sp->data_region ? "/" : "", sp->data_region ? sp->data_region : "",
-            sp->data_gb);
-    }
-    return 0;
-}
-
 /* Every stage's workdir exists, its dataset is as known (and as the stages
  * before it name it), its team has the secrets it names, and its warnings
  * join the reply's. */
@@ -271,7 +241,7 @@ static int group_check(struct api_call *c, const struct api_workload *w,
         if (rc == 0)
             rc = api_dataset_check(c, &sw, 0, e);
         if (rc == 0)
-            rc = stages_same_data(w->file, pl, k, e);
+            rc = sched_data_stage_agrees(w->file, pl, k, e);
         if (rc == 0)
             rc = api_secrets_check(c, sw.sp, w->file, e);
     }

@@ -177,6 +177,8 @@ run: x
 YAML
 run 2 "$STRATUS" launch "$TMP/pipe.yaml" --detach
 has "$ERR" "stage 's1' gives dataset 'fresh' its home in azure/eastus (200 GB); stage 's2' says gcp/us-central1 (999 GB)"
+run 2 "$STRATUS" plan "$TMP/pipe.yaml" # its plan is refused alike
+has "$ERR" "stage 's1' gives dataset 'fresh' its home in azure/eastus (200 GB); stage 's2' says gcp/us-central1 (999 GB)"
 # a dataset's home is known from its first submit, not its first placement:
 # a conflicting spec is refused while the job that named it still waits (here
 # the second stage of a serial pipeline, held behind a first that sleeps)
