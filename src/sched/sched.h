@@ -191,6 +191,11 @@ int sched_submit_trace(struct store *st, const struct spec *sp, double now,
  * not hold it. */
 int sched_data_note_home(struct store *st, const struct spec *sp, int64_t self,
                          double now, struct err *e);
+/* Committed nodes free for offer o now: its commitments' nodes in force
+ * less those the controller's live committed attempts hold (backfill
+ * included), or -1 when no commitment covers o's group.  What `stratus
+ * plan` shows for a committed candidate. */
+long sched_commit_free(const struct sched *s, const struct offer *o);
 /* Stage k of pl (from file) names its dataset as the stages before it do
  * (the store knows none of them before the submit): 0, or an error at its
  * data line.  The server's submit and `stratus plan` of a pipeline. */

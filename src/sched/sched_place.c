@@ -329,6 +329,35 @@ static long commit_free(const struct sched *s, const struct offer *o)
     return cap - used;
 }
 
+long sched_commit_free(const struct sched *s, const struct offer *o)
+{
+    size_t k, i, n = catalog_ncommitments(s->p.cat);
+    const struct commitment *key = NULL;
+    long cap = 0;
+
+    for (k = 0; k < n; k++) {
+        const struct commitment *m = catalog_commitment(s->p.cat, k);
+
+        if (!catalog_commitment_in_group(m, o))
+            continue;
+        key = m;
+        if (catalog_commitment_covers(m, o) && (m->start == 0 || s->now >= m->start) &&
+            (m->end == 0 || s->now < m->end))
+            cap += m->count;
+    }
+    if (key == NULL)
+        return -1; /* no commitment of o's group */
+    /* counted from the jobs held now (commit_used is as of the last placement) */
+    for (i = 0; i < s->njobs; i++) {
+        const struct sjob *sj = s->jobs[i];
+
+        if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
+            sj->att.mode == PLAN_COMMITTED && same_key(key, &sj->att))
+            cap -= sj->att.nodes;
+    }
+    return cap;
+}
+
 /* Committed nodes free for o that no live on-demand attempt of its group
  * needs (the bill covers those first, so backfill leaves them alone), and
  * that were not given back to a job about to take them;

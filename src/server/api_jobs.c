@@ -780,7 +780,9 @@ static char *plan_now(struct api_call *c, const struct plan *p, const struct spe
         long free_nodes = -1;
         json_t *now = json_object();
 
-        if (pc->mode != PLAN_COMMITTED && c->s->drv.ops != NULL)
+        if (pc->mode == PLAN_COMMITTED && c->s->sched != NULL)
+            free_nodes = sched_commit_free(c->s->sched, o); /* the lab's own nodes */
+        else if (pc->mode != PLAN_COMMITTED && c->s->drv.ops != NULL)
             free_nodes = driver_capacity(&c->s->drv, o->cloud, o->region, o->zone,
                                          o->instance_type, pc->mode == PLAN_SPOT);
         json_object_set_new(now, "free_nodes",
@@ -801,10 +803,13 @@ static char *plan_now(struct api_call *c, const struct plan *p, const struct spe
             fprintf(fp, "%3zu  full: %ld free, %d needed\n", i + 1, free_nodes,
                     pc->nodes);
         } else if (shown == 0) {
-            fprintf(fp, "%3zu  %s: the first in order that is not blocked%s\n", i + 1,
-                    free_nodes < 0 ? "free nodes unknown" : "has room",
-                    free_nodes < 0 ? " or over quota (this server runs no drivers)"
-                                   : ", over quota or full");
+            fprintf(
+                fp, "%3zu  %s: the first in order that is not blocked%s\n", i + 1,
+                free_nodes < 0 ? "free nodes unknown" : "has room",
+                free_nodes >= 0 ? ", over quota or full"
+                : pc->mode == PLAN_COMMITTED
+                    ? " or over quota (committed nodes: this server runs no controller)"
+                    : " or over quota (this server runs no drivers)");
             shown = 1;
         }
     }

@@ -145,3 +145,23 @@ has "$ERR" "no discount level is published for the clouds the on-demand usage wa
 run 3 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --out "$TMP/no/such/dir/c.csv"
 has "$ERR" "cannot write $TMP/no/such/dir/c.csv.tmp: No such file or directory"
 ok "bad input: file:line:col for the commitments file, and the advisor's options"
+
+# --- a server whose catalog has commitments: plan shows the committed nodes
+# free now, and full once a job holds them ---
+cp -r "$SOURCE_DIR/tests/data/catalog-mini" "$TMP/ccat"
+printf 'cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,Standard_ND96isr_H100_v5,1,2026-01-01,2036-01-01,60.00\n' \
+  >"$TMP/ccat/commitments.csv"
+use_home "$TMP/ccat"
+printf 'name: gang\nresources: {accelerators: H100:8, cloud: azure, use_spot: false}\nrun: sleep 600\n' >"$TMP/gang.yaml"
+run 0 "$STRATUS" plan "$TMP/gang.yaml"
+has "$OUT" "committed"
+has "$ERR" "  1  has room: the first in order"
+hasnt "$ERR" "runs no drivers"
+id=$(launch_detached "$TMP/gang.yaml")
+wait_state "$id" RUNNING 60
+[ "$(job_field "$id" 'j["placement"]["mode"]')" = committed ] || fail "the job runs on the committed node: $("$STRATUS" status "$id")"
+run 0 "$STRATUS" plan "$TMP/gang.yaml"
+has "$ERR" "  1  full: 0 free, 1 needed"
+run 0 "$STRATUS" cancel "$id"
+wait_state "$id" CANCELLED 30
+ok "plan on a server with commitments: the committed nodes free now, then full while a job holds them"
