@@ -213,6 +213,7 @@ json_t *apijson_cost_row(const struct store_cost_row *r)
     json_object_set_new(o, "usd", json_real(r->usd));
     json_object_set_new(o, "compute_usd", json_real(r->compute_usd));
     json_object_set_new(o, "egress_usd", json_real(r->egress_usd));
+    json_object_set_new(o, "storage_usd", json_real(r->storage_usd));
     json_object_set_new(o, "node_hours", json_real(r->node_hours));
     json_object_set_new(o, "lost_node_hours", json_real(r->lost_node_hours));
     json_object_set_new(o, "attempts", json_integer(r->attempts));
@@ -524,6 +525,11 @@ int apijson_to_cost_row(const json_t *o, struct store_cost_row *out, struct err 
     out->usd = rd_real(&r, "usd");
     out->compute_usd = rd_real(&r, "compute_usd");
     out->egress_usd = rd_real(&r, "egress_usd");
+    {
+        const json_t *st = json_object_get(o, "storage_usd"); /* a server before it: 0 */
+
+        out->storage_usd = json_is_number(st) ? json_number_value(st) : 0;
+    }
     out->node_hours = rd_real(&r, "node_hours");
     out->lost_node_hours = rd_real(&r, "lost_node_hours");
     out->attempts = (int)rd_int(&r, "attempts", 0);

@@ -718,9 +718,9 @@ static int decode_rows(const json_t *rows, struct store_cost_row **out, size_t *
 
 static int print_cost_rows(const char *by, const json_t *rows)
 {
-    double total = 0, egress = 0, hours = 0, lost = 0;
+    double total = 0, egress = 0, storage = 0, hours = 0, lost = 0;
     struct store_cost_row *r;
-    char m[32], g[32], key[160];
+    char m[32], g[32], st[32], key[160];
     size_t i, n;
     int kw = KEY_W, rc = decode_rows(rows, &r, &n);
 
@@ -728,19 +728,23 @@ static int print_cost_rows(const char *by, const json_t *rows)
         return rc;
     for (i = 0; i < n; i++)
         kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
-    printf("%-*s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS", "NODE-HOURS",
-           "STOPPED NODE-H", "ATTEMPTS");
+    printf("%-*s %12s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS", "STORAGE",
+           "NODE-HOURS", "STOPPED NODE-H", "ATTEMPTS");
     for (i = 0; i < n; i++) {
-        printf("%-*.*s %12s %12s %12.4f %14.4f %9d\n", kw, kw, row_key(&r[i], key, sizeof(key)),
-               str_money(m, sizeof(m), r[i].usd), str_money(g, sizeof(g), r[i].egress_usd),
-               r[i].node_hours, r[i].lost_node_hours, r[i].attempts);
+        printf("%-*.*s %12s %12s %12s %12.4f %14.4f %9d\n", kw, kw,
+               row_key(&r[i], key, sizeof(key)), str_money(m, sizeof(m), r[i].usd),
+               str_money(g, sizeof(g), r[i].egress_usd),
+               str_money(st, sizeof(st), r[i].storage_usd), r[i].node_hours,
+               r[i].lost_node_hours, r[i].attempts);
         total += r[i].usd;
         egress += r[i].egress_usd;
+        storage += r[i].storage_usd;
         hours += r[i].node_hours;
         lost += r[i].lost_node_hours;
     }
-    printf("%-*s %12s %12s %12.4f %14.4f\n", kw, "total", str_money(m, sizeof(m), total),
-           str_money(g, sizeof(g), egress), hours, lost);
+    printf("%-*s %12s %12s %12s %12.4f %14.4f\n", kw, "total",
+           str_money(m, sizeof(m), total), str_money(g, sizeof(g), egress),
+           str_money(st, sizeof(st), storage), hours, lost);
     if (lost > 0)
         printf("(STOPPED NODE-H: of attempts that ended other than by exiting: preempted, "
                "displaced, cancelled, a replica scaled down or replaced; a checkpoint may "

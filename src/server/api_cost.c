@@ -7,7 +7,9 @@
  * one reads jobs and attempts a page at a time and adds up what each
  * attempt cost inside the month: its compute prorated by the part of its
  * run inside the month, its data move (egress) in the month it started
- * running.  A running attempt counts up to now.
+ * running.  A running attempt counts up to now.  Both reports add what
+ * keeping the data replicas jobs made has cost (storage, docs/data.md),
+ * each copy to the job that made it, prorated in a month.
  *
  * The forecast is the spend so far plus the month's remaining time at the
  * burn rate of the last 7 days (or of the month so far, when younger): the
@@ -197,18 +199,176 @@ static void budget_of(struct api_call *c, json_t *row, double usd, double recent
                             json_real(now + (t->budget_usd - usd) / rate));
 }
 
+/* The key of a replica's row: its cloud, else the team or the id of the
+ * job that made it (its name into *name). */
+static const char *storage_key(const char *by, const struct store_data_replica *d,
+                               const char *team, char *id, size_t n)
+{
+    if (strcmp(by, "cloud") == 0)
+        return d->cloud;
+    if (strcmp(by, "team") == 0)
+        return team ? team : "(none)";
+    snprintf(id, n, "%lld", (long long)d->job_id);
+    return id;
+}
+
+/* Keeping the replicas jobs made, in [from, to) (docs/data.md: from a copy's
+ * making to its deletion, or to now), added to the rows by `by` and the
+ * job that made each.  jobs (nj): the jobs the caller sees, by id (a copy
+ * another's job made is left out); NULL: every job, looked up in the store. */
+static int add_storage(struct api_call *c, struct report *r, const char *by,
+                       const struct job_ref *jobs, size_t nj, double from, double to,
+                       struct err *e)
+{
+    struct store_data_replica *v = NULL;
+    struct store_job j;
+    int64_t held = 0; /* the job in j (replicas of one job come together) */
+    size_t n = 0, i;
+    int rc = store_data_list(c->s->st, NULL, 0, &v, &n, e);
+
+    memset(&j, 0, sizeof(j));
+    for (i = 0; rc == 0 && i < n; i++) {
+        const struct store_data_replica *d = &v[i];
+        double end = d->expired_at > 0 ? d->expired_at : c->now;
+        double all = store_data_storage_cost(d, c->now), span = end - d->created_at;
+        double in = span > 0 ? all * overlap(d->created_at, end, from, to) / span : 0;
+        double recent =
+            span > 0
+                ? all * overlap(d->created_at, end, c->now - RATE_WINDOW_S, c->now) / span
+                : 0;
+        const char *team = NULL, *name = NULL;
+        char id[32];
+        size_t k;
+
+        if (in <= 0 || d->job_id <= 0)
+            continue;
+        if (jobs != NULL) {
+            struct job_ref key = {d->job_id, NULL, NULL};
+            const struct job_ref *jr =
+                nj ? bsearch(&key, jobs, nj, sizeof(*jobs), cmp_ref) : NULL;
+
+            if (jr == NULL)
+                continue; /* a job the caller does not see */
+            team = jr->team;
+            name = jr->name;
+        } else {
+            if (held != d->job_id) {
+                store_job_clear(&j);
+                held = d->job_id;
+                if (store_job_get(c->s->st, held, &j, e) != 0) {
+                    memset(&j, 0, sizeof(j));
+                    err_clear(e); /* a job gone: its copy's cost counts, unnamed */
+                }
+            }
+            team = j.team ? strpool_intern(&r->pool, j.team) : NULL;
+            name = j.name ? strpool_intern(&r->pool, j.name) : NULL;
+        }
+        k = row_of(r, storage_key(by, d, team, id, sizeof(id)),
+                   strcmp(by, "job") == 0 ? name : NULL);
+        r->rows[k].usd += in;
+        r->rows[k].storage_usd += in;
+        r->recent[k] += recent;
+    }
+    store_job_clear(&j);
+    store_data_replicas_free(v, n);
+    return rc;
+}
+
+/* The report's rows sorted by usd, with their total (and, by team for a
+ * month, each team's budget), as the reply. */
+static void report_reply(struct api_call *c, struct report *r, const char *by,
+                         const char *month, double from, double to)
+{
+    static char total_key[] = "total";
+    struct store_cost_row total;
+    json_t *o, *rows = json_array();
+    size_t i;
+    struct pair {
+        struct store_cost_row row;
+        double recent;
+    } *p = xcalloc(r->n + 1, sizeof(*p));
+
+    memset(&total, 0, sizeof(total));
+    total.key = total_key;
+    for (i = 0; i < r->n; i++) {
+        total.usd += r->rows[i].usd;
+        total.compute_usd += r->rows[i].compute_usd;
+        total.egress_usd += r->rows[i].egress_usd;
+        total.storage_usd += r->rows[i].storage_usd;
+        total.node_hours += r->rows[i].node_hours;
+        total.lost_node_hours += r->rows[i].lost_node_hours;
+        total.attempts += r->rows[i].attempts;
+        p[i].row = r->rows[i];
+        p[i].recent = r->recent[i];
+    }
+    if (r->n > 1)
+        qsort(p, r->n, sizeof(*p), by_usd);
+    for (i = 0; i < r->n; i++) {
+        json_t *row = apijson_cost_row(&p[i].row);
+
+        if (strcmp(by, "team") == 0 && month != NULL)
+            budget_of(c, row, p[i].row.usd, p[i].recent, from, to);
+        json_array_append_new(rows, row);
+    }
+    free(p);
+    o = json_object();
+    json_object_set_new(o, "by", json_string(by));
+    if (month != NULL)
+        json_object_set_new(o, "month", json_string(month));
+    json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "total", apijson_cost_row(&total));
+    api_reply(c, 200, o);
+}
+
+static void report_free(struct report *r)
+{
+    free(r->rows);
+    free(r->recent);
+    keymap_free(&r->idx);
+    strpool_free(&r->pool);
+}
+
+void api_cost_all(struct api_call *c, const char *by)
+{
+    struct store_cost_row *v = NULL;
+    struct report r;
+    size_t i, n = 0;
+    struct err e;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    strpool_init(&r.pool);
+    keymap_init(&r.idx);
+    err_clear(&e);
+    rc = store_cost_report(c->s->st, by, c->now, &v, &n, &e);
+    for (i = 0; rc == 0 && i < n; i++) {
+        size_t k =
+            row_of(&r, v[i].key, v[i].name ? strpool_intern(&r.pool, v[i].name) : NULL);
+        const char *key = r.rows[k].key, *name = r.rows[k].name;
+
+        r.rows[k] = v[i];
+        r.rows[k].key = (char *)(uintptr_t)key; /* the pool's, not v's */
+        r.rows[k].name = (char *)(uintptr_t)name;
+    }
+    store_cost_rows_free(v, n);
+    if (rc == 0)
+        rc = add_storage(c, &r, by, NULL, 0, 0, 1e18, &e);
+    if (rc != 0)
+        api_fail(c, &e);
+    else
+        report_reply(c, &r, by, NULL, 0, 1e18);
+    report_free(&r);
+}
+
 void api_cost_month(struct api_call *c, const char *by, const char *month)
 {
     struct report r;
     struct job_ref *jobs = NULL;
-    struct store_cost_row total;
     size_t nj = 0, i, got;
     double from = 0, to = 1e18;
     int64_t after = 0;
     struct err e;
-    json_t *o, *rows;
     int rc;
-    static char total_key[] = "total";
 
     if (month != NULL && month_range(month, &from, &to) != 0) {
         api_failf(c, ST_EINVAL, "--month takes a month as YYYY-MM (2026-12)");
@@ -234,54 +394,12 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
         }
         store_attempts_free(a, got);
     } while (got == PAGE);
-    if (rc != 0) {
+    if (rc == 0)
+        rc = add_storage(c, &r, by, jobs, nj, from, to, &e);
+    if (rc != 0)
         api_fail(c, &e);
-        goto out;
-    }
-    memset(&total, 0, sizeof(total));
-    total.key = total_key;
-    for (i = 0; i < r.n; i++) {
-        total.usd += r.rows[i].usd;
-        total.compute_usd += r.rows[i].compute_usd;
-        total.egress_usd += r.rows[i].egress_usd;
-        total.node_hours += r.rows[i].node_hours;
-        total.lost_node_hours += r.rows[i].lost_node_hours;
-        total.attempts += r.rows[i].attempts;
-    }
-    {
-        /* sort rows with their recent spend alongside */
-        struct pair {
-            struct store_cost_row row;
-            double recent;
-        } *p = xcalloc(r.n + 1, sizeof(*p));
-
-        for (i = 0; i < r.n; i++) {
-            p[i].row = r.rows[i];
-            p[i].recent = r.recent[i];
-        }
-        if (r.n > 1)
-            qsort(p, r.n, sizeof(*p), by_usd);
-        rows = json_array();
-        for (i = 0; i < r.n; i++) {
-            json_t *row = apijson_cost_row(&p[i].row);
-
-            if (strcmp(by, "team") == 0 && month != NULL)
-                budget_of(c, row, p[i].row.usd, p[i].recent, from, to);
-            json_array_append_new(rows, row);
-        }
-        free(p);
-    }
-    o = json_object();
-    json_object_set_new(o, "by", json_string(by));
-    if (month != NULL)
-        json_object_set_new(o, "month", json_string(month));
-    json_object_set_new(o, "rows", rows);
-    json_object_set_new(o, "total", apijson_cost_row(&total));
-    api_reply(c, 200, o);
-out:
+    else
+        report_reply(c, &r, by, month, from, to);
     free(jobs);
-    free(r.rows);
-    free(r.recent);
-    keymap_free(&r.idx);
-    strpool_free(&r.pool);
+    report_free(&r);
 }

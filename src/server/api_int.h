@@ -142,6 +142,9 @@ void api_services_keys_revoke(struct api_call *c);
 /* api_cost.c: the cost report by `by` of one month ("YYYY-MM"; NULL =
  * all time) over the jobs the caller sees. */
 void api_cost_month(struct api_call *c, const char *by, const char *month);
+/* api_cost.c: the lab-wide report by `by` (the store's totals, and the
+ * replicas' storage). */
+void api_cost_all(struct api_call *c, const char *by);
 
 /* api_teams.c */
 void api_whoami(struct api_call *c);

@@ -1026,12 +1026,7 @@ void api_offers(struct api_call *c)
 /* GET /v1/cost?by=cloud|team|job (viewer): the cost report and its total. */
 void api_cost(struct api_call *c)
 {
-    static char total_key[] = "total";
-    struct store_cost_row *r = NULL, total;
     char by[16] = "cloud", shown[64], month[16] = "";
-    json_t *o, *rows;
-    size_t i, n = 0;
-    struct err e;
 
     if (api_query(c, "by", by, sizeof(by)) && strcmp(by, "cloud") && strcmp(by, "team") &&
         strcmp(by, "job")) {
@@ -1043,27 +1038,5 @@ void api_cost(struct api_call *c)
         api_cost_month(c, by, month[0] ? month : NULL);
         return;
     }
-    err_clear(&e);
-    if (store_cost_report(c->s->st, by, c->now, &r, &n, &e) != 0) {
-        api_fail(c, &e);
-        return;
-    }
-    memset(&total, 0, sizeof(total));
-    total.key = total_key;
-    rows = json_array();
-    for (i = 0; i < n; i++) {
-        json_array_append_new(rows, apijson_cost_row(&r[i]));
-        total.usd += r[i].usd;
-        total.compute_usd += r[i].compute_usd;
-        total.egress_usd += r[i].egress_usd;
-        total.node_hours += r[i].node_hours;
-        total.lost_node_hours += r[i].lost_node_hours;
-        total.attempts += r[i].attempts;
-    }
-    o = json_object();
-    json_object_set_new(o, "by", json_string(by));
-    json_object_set_new(o, "rows", rows);
-    json_object_set_new(o, "total", apijson_cost_row(&total));
-    store_cost_rows_free(r, n);
-    api_reply(c, 200, o);
+    api_cost_all(c, by);
 }

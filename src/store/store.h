@@ -191,7 +191,9 @@ struct store_cost_row {
     double usd, node_hours, lost_node_hours; /* lost: of attempts that did not finish */
     int attempts;
     double egress_usd;      /* of usd: moving jobs' data (attempts' egress) */
-    double compute_usd;     /* usd - egress_usd */
+    double storage_usd;     /* of usd: keeping the replicas jobs made (the
+                               server adds it: 0 from store_cost_report) */
+    double compute_usd;     /* usd - egress_usd - storage_usd */
     char *name;             /* by job: the job's name (NULL when it has none);
                                NULL for the other groupings */
 };

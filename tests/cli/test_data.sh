@@ -7,6 +7,7 @@
 # and `data ls --store` reads a kept store.  Bad input is refused.
 . "$(dirname "$0")/lib.sh"
 use_home
+cp "$SOURCE_DIR/catalog/storage.csv" "$STRATUS_CATALOG/" # keeping replicas is billed (cost, data ls)
 SERVER_PID=
 trap '[ -z "$SERVER_PID" ] || kill -9 "$SERVER_PID" 2>/dev/null; stop_home; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 EX="$SOURCE_DIR/examples"
@@ -79,6 +80,17 @@ run 0 "$STRATUS" status
 grep -E "^ *$JR  " <<<"$OUT" | grep -qv ' \$0\.00 ' || fail "status lists the running job at \$0.00: $OUT"
 run 0 "$STRATUS" cancel "$JR"
 wait_state "$JR" CANCELLED 30
+run 0 "$STRATUS" cost --by job --json
+[ "$(json '[r for r in j["rows"] if r["key"] == "'"$J1"'"][0]["storage_usd"] > 0')" = True ] ||
+  fail "cost: keeping the replica job $J1 made is in its row: $OUT"
+[ "$(json 'abs(j["total"]["usd"] - j["total"]["compute_usd"] - j["total"]["egress_usd"] - j["total"]["storage_usd"]) < 1e-9')" = True ] ||
+  fail "cost: compute, egress and storage add up to the total: $OUT"
+COST_ST=$(json 'j["total"]["storage_usd"]')
+run 0 "$STRATUS" data ls --all --json
+python3 -c "import sys; c=float('$COST_ST'); d=float('$(json 'sum(d["storage_usd"] for d in j)')'); sys.exit(0 if 0 < c <= d + 1e-9 else 1)" ||
+  fail "cost's storage ($COST_ST) is what data ls counted by then: $OUT"
+run 0 "$STRATUS" cost
+has "$OUT" "STORAGE"
 ok "data: a running job's cost so far (status, cost, cost --month) holds the data move it paid"
 
 # `plan` prices a shared dataset's new replica as the controller does: kept
