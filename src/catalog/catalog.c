@@ -173,11 +173,11 @@ int catalog_need_region(struct catalog *cat, const struct csv *c, const char *cl
             names[n++] = cat->regions[i].name;
     names[n] = NULL;
     if (n == 0)
-        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+        return err_at(e, ST_EINVAL, c->path, c->line, csv_col_of(c, cloud),
                       "unknown cloud '%s': no region of it is in regions.csv",
                       str_vis(vc, sizeof(vc), cloud));
     sug = str_suggest(region, names);
-    return err_at(e, ST_EINVAL, c->path, c->line, 0,
+    return err_at(e, ST_EINVAL, c->path, c->line, csv_col_of(c, region),
                   "unknown region '%s/%s' (not in regions.csv%s%s%s)",
                   str_vis(vc, sizeof(vc), cloud), str_vis(vr, sizeof(vr), region),
                   sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");

@@ -360,6 +360,16 @@ void cli_workdir_warn(const char *spec_path, const char *dir)
 
 int cli_store_missing(const char *path)
 {
+    struct stat sb;
+
+    if (strstr(path, "://") == NULL && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(
+            stderr,
+            "stratus: %s is a directory: give --store the store file in it (a server "
+            "home's stratus.db, or a simulation's POLICY.db from --keep-stores DIR)\n",
+            path);
+        return 1;
+    }
     if (strstr(path, "://") != NULL || access(path, R_OK) == 0)
         return 0;
     fprintf(

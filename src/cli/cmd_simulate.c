@@ -318,34 +318,37 @@ static void print_table(const struct sim_result *res, size_t n)
     print_ratios(res, n);
 }
 
-/* Where each policy's money went, with the commitments' fixed cost apart
- * (printed when there are commitments). */
-static void print_split(const struct sim_result *res, size_t n)
+/* Where each policy's money went (the README's study tables): compute that
+ * made progress, work lost, egress, storage, and the commitments' fixed cost
+ * with the share of their node-hours that ran work, when there are any. */
+static void print_split(const struct sim_result *res, size_t n, int commits)
 {
-    char m[4][32];
+    char m[5][32];
     size_t i;
 
-    printf("\n%-18s %14s %14s %14s %14s %10s\n", "COST SPLIT", "COMPUTE", "LOST-WORK",
-           "EGRESS", "COMMITMENTS", "COMMIT-USE");
+    printf("\n%-18s %14s %14s %14s %14s %14s", "COST SPLIT", "COMPUTE", "LOST-WORK",
+           "EGRESS", "STORAGE", "COMMITMENTS");
+    printf(commits ? " %10s\n" : "\n", "COMMIT-USE");
     for (i = 0; i < n; i++) {
         const struct sim_result *r = &res[i];
         double use = r->commit_node_h > 0 ? 100 * r->commit_used_h / r->commit_node_h : 0;
+        double compute =
+            r->cost - r->lost_cost - r->egress_cost - r->storage_cost - r->commit_cost;
 
-        if (r->lower_bound) {
-            printf("%-18s %14s %14s %14s %14s %9.1f%%\n", r->name,
-                   str_money(m[0], sizeof(m[0]), r->cost - r->commit_cost), "-", "-",
-                   str_money(m[3], sizeof(m[3]), r->commit_cost), use);
-            continue;
-        }
-        printf("%-18s %14s %14s %14s %14s %9.1f%%\n", r->name,
-               str_money(m[0], sizeof(m[0]),
-                         r->cost - r->lost_cost - r->egress_cost - r->commit_cost),
-               str_money(m[1], sizeof(m[1]), r->lost_cost),
+        printf("%-18s %14s %14s %14s %14s %14s", r->name,
+               str_money(m[0], sizeof(m[0]), compute),
+               r->lower_bound ? "-" : str_money(m[1], sizeof(m[1]), r->lost_cost),
                str_money(m[2], sizeof(m[2]), r->egress_cost),
-               str_money(m[3], sizeof(m[3]), r->commit_cost), use);
+               str_money(m[3], sizeof(m[3]), r->storage_cost),
+               str_money(m[4], sizeof(m[4]), r->commit_cost));
+        if (commits)
+            printf(" %9.1f%%", use);
+        printf("\n");
     }
-    printf("(COMMIT-USE: of the node-hours committed over the study, the share that ran "
-           "work)\n");
+    if (commits)
+        printf(
+            "(COMMIT-USE: of the node-hours committed over the study, the share that ran "
+            "work)\n");
 }
 
 /* Each team's share and wait under each policy (--teams). */
@@ -1019,8 +1022,7 @@ static int run_simulate(int argc, char **argv)
         json_decref(arr);
     } else if (rc == 0) {
         print_table(res, n);
-        if (catalog_ncommitments(cat) > 0)
-            print_split(res, n);
+        print_split(res, n, catalog_ncommitments(cat) > 0);
         if (a.teams)
             print_teams(res, n);
     }

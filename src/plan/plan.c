@@ -203,15 +203,14 @@ static int unknown_region(const struct catalog *cat, const char *path, size_t li
     for (i = 0; cloud != NULL && i < nr; i++) /* the name of another cloud's region */
         if (strcmp(catalog_region_at(cat, i)->name, region) == 0) {
             other = catalog_region_at(cat, i)->cloud;
-            sug = NULL;
             break;
         }
     rc = err_at(
         e, ST_EINVAL, path, line, col,
         "%s: '%s%s%s' is not a region in the catalog%s%s%s%s%s (see %s/regions.csv)",
-        what, cloud ? cloud : "", cloud ? "/" : "", region, sug ? "; did you mean '" : "",
-        sug ? sug : "", sug ? "'?" : "", other ? "; it is a region of " : "",
-        other ? other : "", catalog_dir(cat));
+        what, cloud ? cloud : "", cloud ? "/" : "", region,
+        other ? "; it is a region of " : "", other ? other : "",
+        sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "", catalog_dir(cat));
     free(names);
     return rc;
 }

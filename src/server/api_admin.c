@@ -344,11 +344,27 @@ static int check_location(const struct srv *s, const char *kind, const char *arg
 
     snprintf(loc, sizeof(loc), "%.*s", (int)(secs ? (size_t)(secs - arg) : strlen(arg)),
              arg);
-    if (!location_known(s->cat, loc))
-        return err_set(e, ST_EINVAL,
-                       "no offer of the catalog is at '%s' (a location is "
-                       "CLOUD/REGION[/ZONE]; `stratus offers` lists them); nothing filed",
-                       str_vis(shown, sizeof(shown), loc));
+    if (!location_known(s->cat, loc)) {
+        /* the nearest cloud/region of the catalog, for a typo */
+        size_t i, nr = s->cat ? catalog_nregions(s->cat) : 0;
+        char **names = xcalloc(nr + 1, sizeof(*names)), near[300] = "";
+        const char *sug;
+        int rc;
+
+        for (i = 0; i < nr; i++)
+            names[i] = xasprintf("%s/%s", catalog_region_at(s->cat, i)->cloud,
+                                 catalog_region_at(s->cat, i)->name);
+        if ((sug = str_suggest(loc, (const char *const *)names)) != NULL)
+            snprintf(near, sizeof(near), "; did you mean '%s'?", sug);
+        rc = err_set(e, ST_EINVAL,
+                     "no offer of the catalog is at '%s'%s (a location is "
+                     "CLOUD/REGION[/ZONE]; `stratus offers` lists them); nothing filed",
+                     str_vis(shown, sizeof(shown), loc), near);
+        for (i = 0; i < nr; i++)
+            free(names[i]);
+        free(names);
+        return rc;
+    }
     if (timed != (secs != NULL) ||
         (secs && (str_to_double(secs + 1, &v) != 0 || v < 0 || v > 366 * 86400.0)))
         return err_set(e, ST_EINVAL, "%s takes \"LOCATION%s\", not '%s'; nothing filed",

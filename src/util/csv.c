@@ -217,13 +217,13 @@ int csv_bind(struct csv *c, const struct csv_col *cols, size_t ncols, struct err
         if (i == ncols) {
             const char *sug = str_suggest(h, names);
 
-            return err_at(e, ST_EPARSE, c->path, c->line, 0, "unknown column '%s'%s%s%s",
-                          h, sug ? " (did you mean '" : "", sug ? sug : "",
-                          sug ? "'?)" : "");
+            return err_at(e, ST_EPARSE, c->path, c->line, csv_col_of(c, h),
+                          "unknown column '%s'%s%s%s", h, sug ? " (did you mean '" : "",
+                          sug ? sug : "", sug ? "'?)" : "");
         }
         if (c->map[i] != -1)
-            return err_at(e, ST_EPARSE, c->path, c->line, 0, "column '%s' appears twice",
-                          h);
+            return err_at(e, ST_EPARSE, c->path, c->line, csv_col_of(c, h),
+                          "column '%s' appears twice", h);
         c->map[i] = (int)j;
     }
     c->width = c->nfields;
@@ -254,14 +254,22 @@ const char *csv_get(const struct csv *c, size_t i)
 size_t csv_col_at(const struct csv *c, size_t i)
 {
     int f = field_of(c, i);
-    size_t col = 1;
 
+    return f < 0 ? 0 : csv_col_of(c, c->field[f]);
+}
+
+size_t csv_col_of(const struct csv *c, const char *field)
+{
+    size_t col = 1, j;
+
+    for (j = 0; j < c->nfields && c->field[j] != field; j++)
+        ;
     /* A row with a quoted line break spans lines: no column then. */
-    if (f < 0 || c->row_broken)
+    if (j == c->nfields || c->row_broken)
         return 0;
     /* in characters, as YAML's errors count them: UTF-8's continuation
      * bytes (10xxxxxx) do not start one */
-    for (const char *p = c->row; p < c->field[f]; p++)
+    for (const char *p = c->row; p < field; p++)
         col += ((unsigned char)*p & 0xC0) != 0x80;
     return col;
 }

@@ -61,6 +61,9 @@ const char *csv_get(const struct csv *c, size_t i);
  * file:line:col messages; 0 when unknown (absent, or the row has a quoted
  * line break). */
 size_t csv_col_at(const struct csv *c, size_t i);
+/* The same for a field of that row given by its text (a pointer csv_get
+ * returned, or the header's c->field[j]); 0 when it is not one. */
+size_t csv_col_of(const struct csv *c, const char *field);
 /* Typed getters: an error names file:line and the column. Empty is allowed only
  * when `dflt` is given (not NULL), and then *out = *dflt. */
 int csv_double(const struct csv *c, size_t i, const char *colname, const double *dflt,

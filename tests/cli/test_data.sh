@@ -145,6 +145,8 @@ has "$ERR" "no dataset 'nothing'"
 run 2 "$STRATUS" data ls --store "$TMP/nosuch.db" # a mistyped path: said, not made
 has "$ERR" "no store at $TMP/nosuch.db"
 [ ! -e "$TMP/nosuch.db" ] || fail "data ls --store made a store at a mistyped path"
+run 2 "$STRATUS" data ls --store "$TMP" # a directory (--keep-stores DIR): said so
+has "$ERR" "$TMP is a directory: give --store the store file in it"
 printf 'name: x\nresources: {accelerators: H100:8}\nstratus:\n  data: {location: azure/eastus, size_gb: 1, dataset: "a b"}\nrun: x\n' >"$TMP/bad.yaml"
 run 2 "$STRATUS" launch "$TMP/bad.yaml" --detach
 has "$ERR" "bad.yaml:4"

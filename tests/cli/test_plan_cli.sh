@@ -198,4 +198,11 @@ has "$OUT" "1 node x L4:1 | A10:1 | A100-80GB:1, no duration"
 has "$OUT" "L4:1 1.00x = 1.00 h, A10:1 1.12x = 0.89 h, A100-80GB:1 2.50x = 0.40 h"
 hasnt "$OUT" "0.40 h, L4:1"
 ok "plan: each alternative shown once"
+
+# a region of another cloud, with a near name of this one: both said
+printf 'name: t\nresources: {accelerators: H100:8, infra: aws/us-east1}\nrun: x\n' >"$TMP/east1.yaml"
+run 2 "$STRATUS" plan "$TMP/east1.yaml" --offline --catalog "$SOURCE_DIR/catalog"
+has "$ERR" "east1.yaml:2:"
+has "$ERR" "'aws/us-east1' is not a region in the catalog; it is a region of gcp; did you mean 'us-east-1'?"
+ok "plan: a region of another cloud is named as such, with this cloud's nearest"
 echo "$checks checks passed"

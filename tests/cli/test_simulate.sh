@@ -67,6 +67,24 @@ run 0 "${SIM[@]}" --json --policies stratus,cbl-greedy
   fail "the cost split adds up to the cost: $OUT"
 ok "simulate: cbl-greedy on request; compute + lost work + egress = cost"
 
+# the table's cost split, as the README's study tables give it
+run 0 "${SIM[@]}" --policies stratus,offline-bound
+has "$OUT" "COST SPLIT"
+for c in COMPUTE LOST-WORK EGRESS STORAGE COMMITMENTS; do has "$OUT" "$c"; done
+hasnt "$OUT" "COMMIT-USE" # no commitments here
+python3 - "$OUT" <<'PY' || fail "the split's columns add up to each policy's cost: $OUT"
+import re, sys
+lines = sys.argv[1].splitlines()
+money = lambda s: float(s.replace("$", "").replace(",", ""))
+at = [i for i, l in enumerate(lines) if l.startswith("COST SPLIT")][0]
+cost = {l.split()[0]: money(l.split()[1]) for l in lines[:at] if l.startswith(("stratus ", "offline-bound "))}
+for l in lines[at + 1:at + 3]:
+    f = l.split()
+    parts = [money(x) for x in f[1:6] if x != "-"]
+    assert abs(sum(parts) - cost[f[0]]) < 0.02 * len(parts), (f, cost)
+PY
+ok "simulate: the table's cost split (compute, lost work, egress, storage, commitments) adds up"
+
 # A job the fleet never has room for (A10:2; the fleet has no A10 nodes) ends
 # the study with a clear error instead of spinning in virtual time.
 run 1 "$STRATUS" simulate --workload "$SOURCE_DIR/tests/data/trace/workload-min.csv" --fleet "$EX/sim/fleet.csv"

@@ -222,7 +222,7 @@ static const char OFFER_HDR[] =
 
 static const struct bad_case bad_cases[] = {
     {"offers.csv", "cloud,region,zone,instance_typ\n",
-     "offers.csv:1: unknown column 'instance_typ' (did you mean 'instance_type'?)"},
+     "offers.csv:1:19: unknown column 'instance_typ' (did you mean 'instance_type'?)"},
     {"offers.csv", "cloud,region\n",
      "offers.csv:1: missing required column 'instance_type'"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,abc,\n",
@@ -235,10 +235,10 @@ static const struct bad_case bad_cases[] = {
      "+azure,eastus,,X,H100,8,80,96,1900,,,1,\nazure,eastus,,X,H100,8,80,96,1900,,,2,\n",
      "offers.csv:3: duplicate offer azure/eastus/ X H100 (first at line 2)"},
     {"offers.csv", "+azure,eastuss,,X,H100,8,80,96,1900,,,1,\n",
-     "offers.csv:2: unknown region 'azure/eastuss' (not in regions.csv; did you mean "
+     "offers.csv:2:7: unknown region 'azure/eastuss' (not in regions.csv; did you mean "
      "'eastus'?)"},
     {"offers.csv", "+aws,us-east-1,,X,H100,8,80,96,1900,,,1,\n",
-     "offers.csv:2: unknown cloud 'aws'"},
+     "offers.csv:2:1: unknown cloud 'aws'"},
     {"offers.csv", "+azure,eastus,,X,H100,eight,80,96,1900,,,1,\n",
      "offers.csv:2:22: column 'accelerators_per_node': 'eight' is not a whole number"},
     {"offers.csv", "+azure,eastus,,X,H100,1.5,80,96,1900,,,1,\n",
@@ -273,7 +273,7 @@ static const struct bad_case bad_cases[] = {
      "egress.csv:2: negative price_per_gb"},
     {"latency.csv",
      "src_cloud,src_region,dst_cloud,dst_region,rtt_ms\ngcp,us-central1,gcp,mars-1,3\n",
-     "latency.csv:2: unknown region 'gcp/mars-1'"},
+     "latency.csv:2:21: unknown region 'gcp/mars-1'"},
     {"preemption.csv", "cloud,region,accelerator,rate_per_hour\n*,*,*,-1\n",
      "preemption.csv:2: rate_per_hour must be in [0, 100]"},
     {"quotas.csv", "cloud,region,accelerator,limit\noci,*,H10,4\n",

@@ -120,7 +120,7 @@ static const struct bad bads[] = {
     {"azure,eastus,,Standard_ND96isr_H100_v5,0,1y,2026-01-01,,,0.3,\n",
      "c.csv:2:40: column 'nodes'"},
     {"azure,westus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,\n",
-     "c.csv:2: unknown region 'azure/westus'"},
+     "c.csv:2:7: unknown region 'azure/westus'"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-02-30,,,0.3,\n",
      "c.csv:2:45: column 'start': '2026-02-30' is not a day of the calendar"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,,2023-01-01,1970-01-01,,0.3,\n",

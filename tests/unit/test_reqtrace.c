@@ -227,7 +227,7 @@ static const struct bad_case {
 } bad_cases[] = {
     {"", "t.csv:1: empty file: expected a header row"},
     {"arrival,input_tokens,output_tokens\n",
-     "t.csv:1: unknown column 'arrival' (did you mean 'arrival_s'?)"},
+     "t.csv:1:1: unknown column 'arrival' (did you mean 'arrival_s'?)"},
     {"arrival_s,input_tokens\n0,1\n", "t.csv:1: missing required column 'output_tokens'"},
     {"arrival_s,input_tokens,output_tokens\n2,1,1\n\n1,1,1\n",
      "t.csv:4: arrival_s 1 is earlier than 2 on line 2; rows must be in time order"},
@@ -378,8 +378,9 @@ static void test_load_file_chunks(void **state)
     fclose(fp);
     reqtrace_init(&rt);
     assert_int_not_equal(reqtrace_load(&rt, path, &e), 0);
-    assert_non_null(strstr(e.msg, "big.csv:5000001: unknown column 'regio' (did you mean "
-                                  "'region'?)"));
+    assert_non_null(strstr(e.msg,
+                           "big.csv:5000001:38: unknown column 'regio' (did you mean "
+                           "'region'?)"));
     reqtrace_free(&rt);
     tu_rmdir(dir);
     free(dir);

@@ -166,7 +166,7 @@ static const struct bad_case {
     const char *file;
     const char *msg; /* after "<path>:" */
 } bad_cases[] = {
-    {JOBS, "w-unknown-column.csv", "1: unknown column 'gpu' (did you mean 'gpus'?)"},
+    {JOBS, "w-unknown-column.csv", "1:39: unknown column 'gpu' (did you mean 'gpus'?)"},
     {JOBS, "w-missing-column.csv", "1: missing required column 'gpus'"},
     {JOBS, "w-empty.csv", "1: empty file: expected a header row"},
     {JOBS, "w-bad-number.csv",
@@ -588,7 +588,7 @@ static void test_convert_itp_errors(void **state)
     free(want);
     tu_write(dir, "bad.csv", "job_id,submission_time,duration,num_gpus\n");
     assert_int_equal(trace_convert_itp(bad, c.out, 1, NULL, &e), ST_EPARSE);
-    want = xasprintf("%s:1: unknown column 'num_gpus' (did you mean 'num_gpu'?)", bad);
+    want = xasprintf("%s:1:33: unknown column 'num_gpus' (did you mean 'num_gpu'?)", bad);
     assert_string_equal(e.msg, want);
     free(want);
     cap_close(&c);
