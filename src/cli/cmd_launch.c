@@ -92,6 +92,10 @@ static int check_spec(const char *path)
     err_clear(&e);
     if (spec_load_file(&sp, path, &e) != 0)
         return cli_fail(&e);
+    if (spec_check_new(sp, &e) != 0) {
+        spec_free(sp);
+        return cli_fail(&e);
+    }
     for (i = 0; i < sp->nwarnings; i++)
         fprintf(stderr, "%s\n", sp->warnings[i]);
     rc = check_workdir(path, sp);

@@ -178,6 +178,10 @@ static int plan_one(const struct plan_args *a, const struct catalog *cat,
     err_clear(&e);
     if (spec_load_file(&s, file, &e) != 0)
         return cli_fail(&e);
+    if (spec_check_new(s, &e) != 0) {
+        spec_free(s);
+        return cli_fail(&e);
+    }
     rc = plan_spec(a, cat, pol, s, out);
     spec_free(s);
     return rc;
@@ -281,9 +285,10 @@ static int plan_stages(const struct plan_args *a, const struct catalog *cat,
         return 0;
     if (pipeline_load_file(&pl, file, &e) != 0)
         return cli_fail(&e);
-    /* the stages' datasets agree, as the launch requires */
+    /* each stage is what a launch takes, and their datasets agree */
     for (k = 0; k < pl->n; k++)
-        if (sched_data_stage_agrees(file, pl, k, &e) != 0) {
+        if (spec_check_new(pl->stages[k].spec, &e) != 0 ||
+            sched_data_stage_agrees(file, pl, k, &e) != 0) {
             pipeline_free(pl);
             return cli_fail(&e);
         }

@@ -344,9 +344,12 @@ static int fail_unloadable(struct sched *s, struct store_job *j, const char *why
         a.state = ATT_ENDED;
         a.ended_at = s->now;
         a.end_reason = ATT_END_FAILED;
-        a.cost = store_attempt_cost_at(&a, s->now);
+        /* its run and the data move it paid at its start, as any end bills */
+        a.cost = store_attempt_cost_at(&a, s->now) + (a.running_at > 0 ? a.egress : 0);
         j->cost += a.cost;
         rc = store_attempt_update(s->p.store, &a, e);
+        if (rc == 0)
+            rc = sched_data_unloadable_end(s, j, &a, e);
         if (rc == 0)
             rc = stop_nodes(s, a.id, 1, e);
     }

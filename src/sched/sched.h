@@ -26,6 +26,7 @@ struct catalog;
 struct driver;
 struct offer;
 struct policy;
+struct store_attempt;
 struct store_data_replica;
 struct store_job;
 struct store;
@@ -196,6 +197,11 @@ int sched_data_note_home(struct store *st, const struct spec *sp, int64_t self,
  * included), or -1 when no commitment covers o's group.  What `stratus
  * plan` shows for a committed candidate. */
 long sched_commit_free(const struct sched *s, const struct offer *o);
+/* A job whose spec no longer loads ends (its attempt a ended now): the copy
+ * its attempt ran on is let go (its dataset read from the YAML alone), its
+ * own data's copies deleted, as the end of a job that loads does. */
+int sched_data_unloadable_end(struct sched *s, const struct store_job *j,
+                              const struct store_attempt *a, struct err *e);
 /* Stage k of pl (from file) names its dataset as the stages before it do
  * (the store knows none of them before the submit): 0, or an error at its
  * data line.  The server's submit and `stratus plan` of a pipeline. */

@@ -792,6 +792,80 @@ int sched_data_sweep(struct sched *s, struct err *e)
     return 0;
 }
 
+/* The dataset a stored spec names (stratus.data.dataset) read from its YAML
+ * alone, into buf: for a job whose spec no longer loads (another version's
+ * rules), whose data copies must still be let go.  NULL when it names none
+ * or its YAML does not read either. */
+static const char *stored_dataset(const char *text, char *buf, size_t n)
+{
+    const struct ynode *v;
+    struct ydoc d;
+    struct err e;
+    int found;
+
+    err_clear(&e);
+    if (text == NULL || ydoc_load_mem(&d, "spec", text, strlen(text), &e) != 0)
+        return NULL;
+    v = ymap_get(d.root, "stratus");
+    v = v && v->type == Y_MAP ? ymap_get(v, "data") : NULL;
+    v = v && v->type == Y_MAP ? ymap_get(v, "dataset") : NULL;
+    found = v && v->type == Y_SCALAR && *v->str;
+    if (found)
+        snprintf(buf, n, "%s", v->str);
+    ydoc_free(&d);
+    return found ? buf : NULL;
+}
+
+int sched_data_unloadable_end(struct sched *s, const struct store_job *j,
+                              const struct store_attempt *a, struct err *e)
+{
+    struct store_data_replica *v = NULL;
+    char buf[DNAME_MAX];
+    const char *shared = stored_dataset(j->spec_text, buf, sizeof(buf));
+    size_t i, n = 0;
+    struct dset *d;
+    int rc;
+
+    if (shared != NULL && a->running_at <= 0)
+        return 0;
+    if (shared != NULL && (d = dset_get(s, shared, 0)) != NULL) {
+        /* the copy it ran on, as this controller holds it: one user fewer */
+        struct store_data_replica *c = copy_at(d, a->cloud, a->region);
+
+        if (c == NULL || c->home || c->in_use == 0)
+            return 0;
+        c->in_use--;
+        c->last_used_at = fmax(c->last_used_at, s->now);
+        return store_data_put(s->p.store, c, e);
+    }
+    if (shared != NULL) { /* not read yet (the controller is opening): the store's */
+        if ((rc = store_data_list(s->p.store, shared, 1, &v, &n, e)) != 0)
+            return rc;
+        for (i = 0; rc == 0 && i < n; i++)
+            if (!v[i].home && v[i].in_use > 0 && strcmp(v[i].cloud, a->cloud) == 0 &&
+                strcmp(v[i].region, a->region) == 0) {
+                v[i].in_use--;
+                v[i].last_used_at = fmax(v[i].last_used_at, s->now);
+                rc = store_data_put(s->p.store, &v[i], e);
+            }
+        store_data_replicas_free(v, n);
+        return rc;
+    }
+    /* its own data: no other job uses the copies, which go with it */
+    snprintf(buf, sizeof(buf), "job:%" PRId64, j->id);
+    if ((rc = store_data_list(s->p.store, buf, 1, &v, &n, e)) != 0)
+        return rc;
+    for (i = 0; rc == 0 && i < n; i++)
+        if (!v[i].home) {
+            v[i].in_use = 0;
+            v[i].last_used_at = fmax(v[i].last_used_at, s->now);
+            v[i].expired_at = fmax(s->now, v[i].created_at);
+            rc = store_data_put(s->p.store, &v[i], e);
+        }
+    store_data_replicas_free(v, n);
+    return rc;
+}
+
 /* Stage k names its dataset as the stages before it do (the store knows
  * none of them yet): 0, or an error at its data line. */
 int sched_data_stage_agrees(const char *file, const struct pipeline *pl, size_t k,

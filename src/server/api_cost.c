@@ -155,11 +155,11 @@ static void add_attempt(struct report *r, const char *by, const struct job_ref *
     r->rows[i].egress_usd += egress;
     r->rows[i].compute_usd += usd;
     r->rows[i].attempts++;
-    if (a->state == ATT_ENDED && run > 0) {
+    if (run > 0) { /* a live attempt's to now, as store_cost_report counts them */
         double nh = a->nodes * in / 3600.0;
 
         r->rows[i].node_hours += nh;
-        if (a->end_reason != ATT_END_EXITED)
+        if (a->state == ATT_ENDED && a->end_reason != ATT_END_EXITED)
             r->rows[i].lost_node_hours += nh;
     }
     recent = run > 0 ? compute * overlap(a->running_at, end, now - RATE_WINDOW_S, now) / run : 0;
@@ -173,6 +173,18 @@ static int by_usd(const void *a, const void *b)
     if (x->usd != y->usd)
         return x->usd > y->usd ? -1 : 1;
     return strcmp(x->key, y->key);
+}
+
+/* By job, ties in job id order, as numbers (9 before 10), as the store's
+ * report has them. */
+static int by_usd_job(const void *a, const void *b)
+{
+    const struct store_cost_row *x = a, *y = b;
+    long long i = strtoll(x->key, NULL, 10), j = strtoll(y->key, NULL, 10);
+
+    if (x->usd != y->usd)
+        return x->usd > y->usd ? -1 : 1;
+    return (i > j) - (i < j);
 }
 
 /* A team's budget line: spend, budget, what is left, the forecast. */
@@ -232,10 +244,6 @@ static int add_storage(struct api_call *c, struct report *r, const char *by,
         double end = d->expired_at > 0 ? d->expired_at : c->now;
         double all = store_data_storage_cost(d, c->now), span = end - d->created_at;
         double in = span > 0 ? all * overlap(d->created_at, end, from, to) / span : 0;
-        double recent =
-            span > 0
-                ? all * overlap(d->created_at, end, c->now - RATE_WINDOW_S, c->now) / span
-                : 0;
         const char *team = NULL, *name = NULL;
         char id[32];
         size_t k;
@@ -266,8 +274,7 @@ static int add_storage(struct api_call *c, struct report *r, const char *by,
         k = row_of(r, storage_key(by, d, team, id, sizeof(id)),
                    strcmp(by, "job") == 0 ? name : NULL);
         r->rows[k].usd += in;
-        r->rows[k].storage_usd += in;
-        r->recent[k] += recent;
+        r->rows[k].storage_usd += in; /* not a budget's spend: see report_reply */
     }
     store_job_clear(&j);
     store_data_replicas_free(v, n);
@@ -301,13 +308,15 @@ static void report_reply(struct api_call *c, struct report *r, const char *by,
         p[i].row = r->rows[i];
         p[i].recent = r->recent[i];
     }
-    if (r->n > 1)
-        qsort(p, r->n, sizeof(*p), by_usd);
+    if (r->n > 1) /* the row is a pair's first member */
+        qsort(p, r->n, sizeof(*p), strcmp(by, "job") == 0 ? by_usd_job : by_usd);
     for (i = 0; i < r->n; i++) {
         json_t *row = apijson_cost_row(&p[i].row);
 
+        /* a team's budget counts its jobs' attempts (compute and data moves),
+         * as the controller's admission does (docs/teams.md), not storage */
         if (strcmp(by, "team") == 0 && month != NULL)
-            budget_of(c, row, p[i].row.usd, p[i].recent, from, to);
+            budget_of(c, row, p[i].row.usd - p[i].row.storage_usd, p[i].recent, from, to);
         json_array_append_new(rows, row);
     }
     free(p);

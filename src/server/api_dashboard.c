@@ -423,6 +423,32 @@ static const char *series_key(const char *by, const struct store_job *j,
     return k != NULL && *k ? k : "(none)";
 }
 
+/* Keeping the data replicas jobs made, over their keeping (as `stratus
+ * cost` counts it, each copy to the job that made it), for the jobs the
+ * caller sees.  jobs (nj): every job, by id. */
+static void series_storage(struct api_call *c, struct series_set *ss, const char *by,
+                           const struct store_job *jobs, size_t nj)
+{
+    struct store_data_replica *v = NULL;
+    size_t i, n = 0;
+    struct err e;
+
+    err_clear(&e);
+    if (store_data_list(c->s->st, NULL, 0, &v, &n, &e) != 0)
+        return; /* the compute series stand without it */
+    for (i = 0; i < n; i++) {
+        const struct store_job *j = job_find(jobs, nj, v[i].job_id);
+        const char *k = strcmp(by, "team") == 0 ? (j ? j->team : NULL) : v[i].cloud;
+
+        if (j == NULL || v[i].home || api_team_role(c, j->team) < AUTH_VIEWER)
+            continue;
+        series_add(ss, k != NULL && *k ? k : "(none)", v[i].created_at,
+                   v[i].expired_at > 0 ? v[i].expired_at : c->now,
+                   store_data_storage_cost(&v[i], c->now));
+    }
+    store_data_replicas_free(v, n);
+}
+
 /* The series, computed from every job and attempt of the store. */
 static void series_compute(struct api_call *c)
 {
@@ -459,6 +485,7 @@ static void series_compute(struct api_call *c)
                            ended ? a[i].ended_at : c->now,
                            ended ? a[i].cost : store_attempt_spent_at(&a[i], c->now));
         }
+        series_storage(c, &ss, by, jobs, nj);
         api_reply(c, 200, series_json(&ss, by, c->now));
     }
     series_free(&ss);

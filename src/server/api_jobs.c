@@ -72,7 +72,8 @@ int api_workload_read(struct api_call *c, struct api_workload *w)
     if (w->file == NULL || *w->file == '\0')
         w->file = SPEC_DEFAULT_NAME;
     err_clear(&e);
-    if (spec_load_mem(&w->sp, w->file, w->text, strlen(w->text), &e) != 0) {
+    if (spec_load_mem(&w->sp, w->file, w->text, strlen(w->text), &e) != 0 ||
+        spec_check_new(w->sp, &e) != 0) {
         api_fail(c, &e);
         return -1;
     }
@@ -237,7 +238,9 @@ static int group_check(struct api_call *c, const struct api_workload *w,
         sw.text = pl->stages[k].text;
         for (i = 0; i < sw.sp->nwarnings; i++)
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
-        rc = check_workdir(&sw, e);
+        rc = spec_check_new(sw.sp, e);
+        if (rc == 0)
+            rc = check_workdir(&sw, e);
         if (rc == 0)
             rc = api_dataset_check(c, &sw, 0, e);
         if (rc == 0)

@@ -2047,6 +2047,20 @@ static int st_data_size(struct ctx *c, const struct ynode *n, struct err *e)
     return 0;
 }
 
+/* Without a size the data would be free to move: no move priced, no
+ * replica made, and a dataset's home not held by the jobs on it.  Noted
+ * for spec_check_new (n: the data map, size: its size_gb). */
+static void data_unsized(struct ctx *c, const struct ynode *n, const struct ynode *size)
+{
+    const struct ynode *at = ynode_is_null(size) ? n : size;
+
+    if (!ynode_is_null(size) && (c->s->data_name == NULL || c->s->data_gb > 0))
+        return;
+    c->s->data_unsized = ynode_is_null(size) ? 1 : 2;
+    c->s->data_unsized_line = at->line;
+    c->s->data_unsized_col = at->col;
+}
+
 static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
 {
     static const char *const keys[] = {"location", "size_gb", "dataset", NULL};
@@ -2081,11 +2095,8 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
         return yerr(c->d, n, ST_EINVAL, e,
                     "stratus.data has no location, and no bucket in file_mounts gives "
                     "one: say where the data is (location: azure/eastus)");
-    if (ynode_is_null(v) && c->s->data_name != NULL && c->s->data_gb <= 0)
-        return yerr(c->d, ynode_is_null(size) ? n : size, ST_EINVAL, e,
-                    "stratus.data.size_gb of dataset '%s' must be given, more than 0 "
-                    "(size_gb: 200, or 2TB): moves and replicas are priced by it",
-                    c->s->data_name);
+    if (ynode_is_null(v) && c->s->data_name != NULL)
+        data_unsized(c, n, size); /* a bucket's data, named */
     if (ynode_is_null(v))
         return 0;
     memset(&l, 0, sizeof(l));
@@ -2093,18 +2104,8 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
     if (rc == 0 && l.cloud && cloud_unschedulable(l.cloud))
         rc = yerr(c->d, v, ST_EINVAL, e,
                   "stratus.data.location must be a cloud region such as 'azure/eastus'");
-    /* Without a size the data would be free to move: no move priced, no
-     * replica made, and a dataset's home not held by the jobs on it. */
-    if (rc == 0 && ynode_is_null(size))
-        rc = yerr(c->d, n, ST_EINVAL, e,
-                  "stratus.data has no size_gb: say how much data the job reads "
-                  "(size_gb: 200, or 2TB); moves and replicas are priced by it");
-    if (rc == 0 && c->s->data_name != NULL && c->s->data_gb <= 0)
-        rc = yerr(
-            c->d, size, ST_EINVAL, e,
-            "stratus.data.size_gb of dataset '%s' must be more than 0 (size_gb: 200, "
-            "or 2TB): moves and replicas are priced by it",
-            c->s->data_name);
+    if (rc == 0)
+        data_unsized(c, n, size);
     if (rc == 0) {
         free(c->s->data_cloud); /* stratus.data wins over buckets in file_mounts */
         free(c->s->data_region);
@@ -2483,6 +2484,21 @@ int spec_load_file(struct spec **out, const char *path, struct err *e)
     rc = spec_from_doc(out, &d, e);
     ydoc_free(&d);
     return rc;
+}
+
+int spec_check_new(const struct spec *s, struct err *e)
+{
+    if (s->data_unsized == 1)
+        return err_at(e, ST_EINVAL, s->path, s->data_unsized_line, s->data_unsized_col,
+                      "stratus.data has no size_gb: say how much data the job reads "
+                      "(size_gb: 200, or 2TB); moves and replicas are priced by it");
+    if (s->data_unsized == 2)
+        return err_at(
+            e, ST_EINVAL, s->path, s->data_unsized_line, s->data_unsized_col,
+            "stratus.data.size_gb of dataset '%s' must be more than 0 (size_gb: "
+            "200, or 2TB): moves and replicas are priced by it",
+            s->data_name);
+    return 0;
 }
 
 void spec_free(struct spec *s)

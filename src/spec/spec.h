@@ -119,6 +119,11 @@ struct spec {
                                    0 = nowhere (a bucket's, or none) */
     char *data_name;           /* stratus.data.dataset: jobs naming one dataset
                                   share its replicas; NULL = the job's own data */
+    int data_unsized;          /* stratus.data gives no size_gb (1), or a dataset
+                                  0 GB (2): refused at a new submit
+                                  (spec_check_new), not when a stored job is
+                                  read again (it was accepted); 0 = sized */
+    size_t data_unsized_line, data_unsized_col; /* ... where */
     enum spec_recovery recovery; /* default failover; also taken from SkyPilot's
                                     resources.job_recovery.strategy */
     int max_restarts;          /* default 3 */
@@ -150,6 +155,10 @@ int spec_load_mem(struct spec **out, const char *name, const char *data, size_t 
                   struct err *e);
 /* Free a spec and everything it owns; NULL is a no-op. */
 void spec_free(struct spec *s);
+/* What a new workload must give beyond what a stored one was held to when
+ * it was submitted (rules added since are not applied to jobs already in
+ * a store): stratus.data's size_gb.  0, or an error at its file:line:col. */
+int spec_check_new(const struct spec *s, struct err *e);
 
 /* The image for a placement in `region` (NULL when the spec names none);
  * a per-region map without that region also gives NULL. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog/catalog.h"
 #include "plan/plan.h"
@@ -460,6 +461,105 @@ static void test_ended_job(void **state)
     assert_int_equal(store_request_take(f->s.st, &rq, &n, &e), 0);
     assert_int_equal(n, 0);
     store_requests_free(rq, n);
+}
+
+/* GET /v1/cost: by job, rows of one cost come in job id order as numbers
+ * (9 before 10); a replica's keeping is in its maker's row as storage_usd,
+ * compute + egress + storage = usd; the month report counts a running
+ * attempt's node-hours to now, as the lab-wide one does. */
+static void test_cost_report_rows(void **state)
+{
+    struct fx *f = *state;
+    double now = (double)time(NULL);
+    struct store_data_replica d;
+    struct api_resp rp;
+    struct err e;
+    char month[16];
+    json_t *o;
+    size_t i;
+
+    err_clear(&e);
+    for (i = 1; i <= 11; i++) {
+        struct store_job j;
+        struct store_attempt a;
+
+        memset(&j, 0, sizeof(j));
+        j.name = "same";
+        j.spec_text = "name: same\nrun: x\n";
+        j.state = i == 11 ? JOB_RUNNING : JOB_SUCCEEDED;
+        j.submitted_at = now - 7200;
+        assert_int_equal(store_job_insert(f->s.st, &j, &e), 0);
+        memset(&a, 0, sizeof(a));
+        a.job_id = j.id;
+        a.n = 1;
+        a.cloud = "gcp";
+        a.region = "us-central1";
+        a.instance_type = "x";
+        a.accelerator = "L4";
+        a.acc_count = 1;
+        a.nodes = 2;
+        a.launched_at = a.running_at = now - 3600;
+        a.state = i == 11 ? ATT_RUNNING : ATT_ENDED;
+        a.ended_at = i == 11 ? 0 : now - 1800;
+        a.end_reason = i == 11 ? ATT_END_NONE : ATT_END_EXITED;
+        a.cost = i == 11 ? 0 : 1.0; /* the running one: $1/node-h for 1 h */
+        a.price_hour = 1.0;
+        assert_int_equal(store_attempt_insert(f->s.st, &a, &e), 0);
+    }
+    memset(&d, 0, sizeof(d));
+    d.dataset = "job:3";
+    d.cloud = "gcp";
+    d.region = "us-central1";
+    d.src_cloud = "azure";
+    d.src_region = "eastus";
+    d.size_gb = 730;
+    d.storage_gb_month = 0.1; /* $73 a month: $0.1 an hour */
+    d.created_at = now - 7200;
+    d.expired_at = now - 3600; /* kept an hour: $0.10 */
+    d.job_id = 3;
+    assert_int_equal(store_data_put(f->s.st, &d, &e), 0);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=job", NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    {
+        const json_t *rws = json_object_get(o, "rows"), *t = json_object_get(o, "total");
+        static const char *const want[] = {"11", "3", "1", "2", "4", "5",
+                                           "6",  "7", "8", "9", "10"};
+
+        assert_int_equal(json_array_size(rws), 11);
+        for (i = 0; i < 11; i++)
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(rws, i), "key")),
+                want[i]);
+        assert_float_equal(
+            json_real_value(json_object_get(json_array_get(rws, 1), "storage_usd")), 0.1,
+            1e-6);
+        assert_float_equal(json_number_value(json_object_get(t, "usd")),
+                           json_number_value(json_object_get(t, "compute_usd")) +
+                               json_number_value(json_object_get(t, "egress_usd")) +
+                               json_number_value(json_object_get(t, "storage_usd")),
+                           1e-9);
+    }
+    json_decref(o);
+    api_resp_clear(&rp);
+    {
+        time_t t = (time_t)now;
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(month, sizeof(month), "by=job&month=%Y-%m", &tm);
+    }
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", month, NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    /* job 11 runs on 2 nodes since an hour ago: 2 node-hours (unless the month
+     * began within the hour: then what of it is in the month) */
+    for (i = 0; i < json_array_size(json_object_get(o, "rows")); i++) {
+        const json_t *r = json_array_get(json_object_get(o, "rows"), i);
+
+        if (strcmp(json_string_value(json_object_get(r, "key")), "11") == 0)
+            assert_true(json_number_value(json_object_get(r, "node_hours")) > 0);
+    }
+    json_decref(o);
+    api_resp_clear(&rp);
 }
 
 /* A token made through the API verifies with its role; once revoked by
@@ -938,6 +1038,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_report_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_life, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_text_same, setup, teardown),

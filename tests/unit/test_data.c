@@ -326,6 +326,94 @@ static void test_replica_remade_after_expiry(void **state)
     free(dir);
 }
 
+/* A job stored before stratus.data needed a size (its spec gives none) is
+ * read again by a controller that restarts, and runs: the rule is for new
+ * submits (spec_check_new), not for jobs a store already holds. */
+static void test_unsized_stored_job_still_runs(void **state)
+{
+    static const char *const UNSIZED = "name: old\n"
+                                       "resources:\n"
+                                       "  accelerators: L4:4\n"
+                                       "run: train\n"
+                                       "stratus:\n"
+                                       "  duration: 1h\n"
+                                       "  data:\n"
+                                       "    location: azure/eastus\n";
+    struct st w;
+    int64_t id;
+
+    (void)state;
+    dg_init(&w, 1);
+    id = st_submit(&w, UNSIZED);
+    st_start(&w);
+    run_running(&w, id);
+    st_restart(&w);
+    assert_int_equal(st_run_all(&w, w.t + 86400), 1);
+    assert_int_equal(st_job_state(&w, id), JOB_SUCCEEDED);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+}
+
+/* Make the stored spec of job id one that no longer loads (a valid YAML
+ * that a later version's rules refuse: here, a duration it cannot read). */
+static void break_spec(struct st *w, int64_t id)
+{
+    struct store_job j = st_job(w, id);
+    char *at = strstr(j.spec_text, "duration: ");
+    struct err e;
+
+    assert_non_null(at);
+    memcpy(at, "duration: ?", 11);
+    err_clear(&e);
+    w->fault->paused = 1;
+    assert_int_equal(store_job_update(w->store, &j, &e), 0);
+    w->fault->paused = 0;
+    store_job_clear(&j);
+}
+
+/* A running job whose spec no longer loads when the controller restarts
+ * fails, and its attempt bills the data move it paid as any end does; its
+ * own data's copy is deleted, and a shared dataset's copy let go (so that
+ * it can expire), as the end of a job that loads does. */
+static void test_unloadable_job_lets_its_data_go(void **state)
+{
+    struct st w;
+    struct store_data_replica *v;
+    struct store_attempt a;
+    size_t nr;
+    int64_t own, shared;
+
+    (void)state;
+    dg_init(&w, 1);
+    own = st_submit(&w, OWN);
+    shared = st_submit(&w, SHARED);
+    st_start(&w);
+    run_running(&w, own);
+    run_running(&w, shared);
+    st_kill(&w);
+    break_spec(&w, own);
+    break_spec(&w, shared);
+    st_start(&w);
+    st_run_to(&w, w.t + 60);
+    assert_int_equal(st_job_state(&w, own), JOB_FAILED);
+    assert_int_equal(st_job_state(&w, shared), JOB_FAILED);
+    a = st_attempt(&w, own, 1);
+    assert_float_equal(a.egress, 0.09 * GB, 1e-6);
+    assert_true(a.cost >= a.egress); /* the move it paid is in its cost */
+    store_attempt_clear(&a);
+    v = replicas(&w, "job:1", &nr);
+    assert_true(find(v, nr, "gcp", "us-central1")->expired_at > 0);
+    store_data_replicas_free(v, nr);
+    v = replicas(&w, "corpus", &nr);
+    assert_int_equal(find(v, nr, "gcp", "us-central1")->in_use, 0);
+    store_data_replicas_free(v, nr);
+    st_run_to(&w, w.t + 8 * 86400); /* and the shared copy expires by its TTL */
+    v = replicas(&w, "corpus", &nr);
+    assert_true(find(v, nr, "gcp", "us-central1")->expired_at > 0);
+    store_data_replicas_free(v, nr);
+    st_free(&w);
+}
+
 /* A controller that restarts knows the replicas from the store: a failover
  * after the restart copies from the replica, not from home. */
 static void test_restart_keeps_replicas(void **state)
@@ -741,6 +829,8 @@ int main(void)
         cmocka_unit_test(test_without_gravity_each_move_is_from_home),
         cmocka_unit_test(test_shared_dataset_and_ttl),
         cmocka_unit_test(test_replica_remade_after_expiry),
+        cmocka_unit_test(test_unsized_stored_job_still_runs),
+        cmocka_unit_test(test_unloadable_job_lets_its_data_go),
         cmocka_unit_test(test_restart_keeps_replicas),
         cmocka_unit_test(test_plan_prices_nearest_copy),
         cmocka_unit_test(test_relay_through_interconnect),

@@ -640,6 +640,40 @@ static void test_secret_refs(void **state)
                     "secrets: '9X' is not a variable name");
 }
 
+/* stratus.data's size: a new workload must give it (spec_check_new); a
+ * stored job accepted before the rule still loads. */
+static void test_data_size_required_when_new(void **state)
+{
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"run: x\nstratus:\n  data: {location: azure/eastus}\n",
+         "t.yaml:3:9: stratus.data has no size_gb: say how much data the job reads"},
+        {"run: x\nstratus:\n  data: {location: azure/eastus, dataset: web, size_gb: 0}\n",
+         "t.yaml:3:57: stratus.data.size_gb of dataset 'web' must be more than 0"},
+        {"file_mounts: {/d: s3://a}\nrun: x\nstratus:\n  data: {dataset: web}\n",
+         "t.yaml:4:9: stratus.data has no size_gb"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct spec *s = load_ok(cases[i].yaml);
+        struct err e = {0};
+
+        assert_int_equal(spec_check_new(s, &e), ST_EINVAL);
+        assert_contains(e.msg, cases[i].want);
+        spec_free(s);
+    }
+    {
+        struct spec *s = load_ok("run: x\nstratus:\n  data: {location: azure/eastus, "
+                                 "size_gb: 0}\n"); /* the job's own data, said to be 0 */
+        struct err e = {0};
+
+        assert_int_equal(spec_check_new(s, &e), 0);
+        spec_free(s);
+    }
+}
+
 static void test_warnings_not_honoured(void **state)
 {
     struct spec *s = load_ok("file_mounts: {/data: s3://x}\n"
@@ -986,12 +1020,7 @@ static const struct bad_case bad_cases[] = {
     {"stratus:\n  data: {size_gb: 5}\n",
      "t.yaml:2:9: stratus.data has no location, and no bucket in file_mounts gives one"},
     {"stratus:\n  data: {dataset: web}\n", "t.yaml:2:9: stratus.data has no location"},
-    {"stratus:\n  data: {location: azure/eastus}\n",
-     "t.yaml:2:9: stratus.data has no size_gb: say how much data the job reads"},
-    {"stratus:\n  data: {location: azure/eastus, dataset: web, size_gb: 0}\n",
-     "t.yaml:2:57: stratus.data.size_gb of dataset 'web' must be more than 0"},
-    {"file_mounts: {/d: s3://a}\nstratus:\n  data: {dataset: web}\n",
-     "t.yaml:3:9: stratus.data.size_gb of dataset 'web' must be given, more than 0"},
+
     {"stratus:\n  recovery: {strategy: eager}\n",
      "t.yaml:2:24: stratus.recovery.strategy must be failover or eager-next-region, not "
      "'eager'"},
@@ -1539,6 +1568,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_deadline_vs_duration),
+        cmocka_unit_test(test_data_size_required_when_new),
         cmocka_unit_test(test_warnings_not_honoured),
         cmocka_unit_test(test_secret_refs),
         cmocka_unit_test(test_warnings_misc),
