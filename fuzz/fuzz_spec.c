@@ -52,6 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * of every spec that names one */
     BUG_ON(s != NULL && s->data_name != NULL &&
            !yaml_has_scalar((const char *)data, size, s->data_name));
+    if (s != NULL) { /* a new workload's rules: an error with a message, or none */
+        struct err ne = {0};
+        int nrc = spec_check_new(s, &ne);
+
+        BUG_ON(nrc != 0 && (ne.code != nrc || ne.msg[0] == '\0'));
+    }
     spec_free(s);
     return 0;
 }
