@@ -645,12 +645,13 @@ json_t *apijson_datasets(const struct store_data_replica *v, size_t n, double no
         snprintf(from, sizeof(from), "%s/%s", r->src_cloud ? r->src_cloud : "",
                  r->src_region && *r->src_region ? r->src_region : "(bucket)");
         json_array_append_new(
-            reps, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:f, s:I, s:I}", "cloud",
-                            r->cloud, "region", r->region, "from", from, "created_at",
-                            r->created_at, "last_used_at", r->last_used_at, "expired_at",
-                            r->expired_at, "in_use", r->in_use, "egress_usd", r->egress,
-                            "storage_usd", st, "job_id", (json_int_t)r->job_id,
-                            "attempt_id", (json_int_t)r->attempt_id));
+            reps,
+            json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:f, s:I, s:I}",
+                      "cloud", r->cloud, "region", r->region, "from", from, "via",
+                      r->via ? r->via : "", "created_at", r->created_at, "last_used_at",
+                      r->last_used_at, "expired_at", r->expired_at, "in_use", r->in_use,
+                      "egress_usd", r->egress, "storage_usd", st, "job_id",
+                      (json_int_t)r->job_id, "attempt_id", (json_int_t)r->attempt_id));
     }
     if (ds != NULL) {
         json_object_set_new(ds, "egress_usd", json_real(egress));

@@ -55,7 +55,7 @@ static double nfield(const json_t *o, const char *k)
 
 static void print_datasets(const json_t *ds)
 {
-    char a[32], b[32], t1[32], t2[32], where[160];
+    char a[32], b[32], t1[32], t2[32], where[160], from[320];
     double egress = 0, storage = 0;
     size_t i, k, nrep = 0;
 
@@ -90,7 +90,9 @@ static void print_datasets(const json_t *ds)
                 snprintf(state, sizeof(state), "last used %s",
                          when(nfield(r, "last_used_at"), t2, sizeof(t2)));
             snprintf(where, sizeof(where), "%s/%s", sfield(r, "cloud"), sfield(r, "region"));
-            printf("  %-26s from %-24s made %s, %s  %s + %s\n", where, sfield(r, "from"),
+            snprintf(from, sizeof(from), "%s%s%s", sfield(r, "from"),
+                     *sfield(r, "via") ? " by way of " : "", sfield(r, "via"));
+            printf("  %-26s from %-24s made %s, %s  %s + %s\n", where, from,
                    when(nfield(r, "created_at"), t1, sizeof(t1)), state,
                    str_money(a, sizeof(a), nfield(r, "egress_usd")),
                    str_money(b, sizeof(b), nfield(r, "storage_usd")));

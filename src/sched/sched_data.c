@@ -149,6 +149,7 @@ static void dset_add(struct dset *d, const struct store_data_replica *r)
     c->region = xstrdup(r->region);
     c->src_cloud = xstrdup(r->src_cloud ? r->src_cloud : "");
     c->src_region = xstrdup(r->src_region ? r->src_region : "");
+    c->via = xstrdup(r->via ? r->via : "");
 }
 
 int sched_data_same(const char *cloud, const char *region, double gb,
@@ -522,6 +523,7 @@ int sched_data_arrive(struct sched *s, struct sjob *sj, struct store_attempt *a,
     r.region = a->region;
     r.src_cloud = from ? from->cloud : sp->data_cloud;
     r.src_region = from ? from->region : sp->data_region ? sp->data_region : "";
+    r.via = chain[0] ? chain + strlen(" by way of ") : ""; /* catalog_route_text's */
     r.size_gb = sp->data_gb;
     r.in_use = 1;
     r.created_at = r.last_used_at = a->running_at;

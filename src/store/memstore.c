@@ -279,7 +279,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->secrets.size = sizeof(struct msecret);
     m->data.size = sizeof(struct store_data_replica);
     keymap_init(&m->data_ix);
-    st->schema_version = 14; /* the records of SQLite schema 14 */
+    st->schema_version = 15; /* the records of SQLite schema 15 */
     return 0;
 }
 
@@ -1531,6 +1531,7 @@ static int mem_data_put(struct store *st, const struct store_data_replica *r, st
     v->region = as_field(in(m, r->region));
     v->src_cloud = as_field(in(m, r->src_cloud ? r->src_cloud : ""));
     v->src_region = as_field(in(m, r->src_region ? r->src_region : ""));
+    v->via = as_field(in(m, r->via ? r->via : ""));
     return 0;
 }
 
@@ -1567,6 +1568,7 @@ static int mem_data_list(struct store *st, const char *dataset, int live_only,
         v[k].region = xstrdup(r->region);
         v[k].src_cloud = xstrdup(r->src_cloud);
         v[k].src_region = xstrdup(r->src_region);
+        v[k].via = xstrdup(r->via);
         k++;
     }
     if (k > 1)

@@ -220,6 +220,10 @@ static const char *const pg_migrations[] = {
     "  storage_gb_month DOUBLE PRECISION NOT NULL, job_id BIGINT NOT NULL,"
     "  attempt_id BIGINT NOT NULL);"
     "CREATE INDEX data_replicas_past_dataset ON data_replicas_past(dataset);",
+
+    /* 15: the regions a copy was relayed through */
+    "ALTER TABLE data_replicas ADD COLUMN via TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE data_replicas_past ADD COLUMN via TEXT NOT NULL DEFAULT '';",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -358,7 +362,7 @@ static const char *const pg_migrations[] = {
                 " FROM data_replicas WHERE dataset = $1 AND cloud = $2 AND region = $3"  \
                 " AND expired_at > 0 AND created_at <> $9)"                              \
                 " INSERT INTO data_replicas (" ROWS_DATA_COLS ") VALUES"                 \
-                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"                  \
+                " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"              \
                 " ON CONFLICT (dataset, cloud, region) DO UPDATE SET"                    \
                 " src_cloud = excluded.src_cloud, src_region = excluded.src_region,"     \
                 " home = excluded.home, in_use = excluded.in_use,"                       \
@@ -366,7 +370,8 @@ static const char *const pg_migrations[] = {
                 " last_used_at = excluded.last_used_at,"                                 \
                 " expired_at = excluded.expired_at, egress = excluded.egress,"           \
                 " storage_gb_month = excluded.storage_gb_month,"                         \
-                " job_id = excluded.job_id, attempt_id = excluded.attempt_id")           \
+                " job_id = excluded.job_id, attempt_id = excluded.attempt_id,"           \
+                " via = excluded.via")                                                   \
     X(DATA_LIST, "SELECT " ROWS_DATA_COLS " FROM (SELECT " ROWS_DATA_COLS " FROM"        \
                  " data_replicas WHERE ($1::text IS NULL OR dataset = $1) AND"           \
                  " ($2 = 0 OR expired_at = 0) UNION ALL SELECT " ROWS_DATA_COLS          \

@@ -352,6 +352,7 @@ void rows_read_data(struct rows_reader *r, void *row)
     v->storage_gb_month = r_dbl(r);
     v->job_id = r_int(r);
     v->attempt_id = r_int(r);
+    v->via = r_text(r);
 }
 
 void rows_bind_node(struct rows_binder *b, const struct store_node *nd)
@@ -382,6 +383,7 @@ void rows_bind_data(struct rows_binder *b, const struct store_data_replica *v)
     b_dbl(b, v->storage_gb_month);
     b_int(b, v->job_id);
     b_int(b, v->attempt_id);
+    b_text(b, v->via ? v->via : "");
 }
 
 /* ---- row types ----------------------------------------------------------------- */

@@ -43,8 +43,8 @@
 #define ROWS_SVC_NCOLS 14
 #define ROWS_DATA_COLS                                                                   \
     "dataset, cloud, region, src_cloud, src_region, home, in_use, size_gb, created_at, " \
-    "last_used_at, expired_at, egress, storage_gb_month, job_id, attempt_id"
-#define ROWS_DATA_NCOLS 15
+    "last_used_at, expired_at, egress, storage_gb_month, job_id, attempt_id, via"
+#define ROWS_DATA_NCOLS 16
 
 struct rows_binder;
 struct rows_reader;

@@ -250,6 +250,10 @@ static const char *const migrations[] = {
     "  storage_gb_month REAL NOT NULL, job_id INTEGER NOT NULL,"
     "  attempt_id INTEGER NOT NULL);"
     "CREATE INDEX data_replicas_past_dataset ON data_replicas_past(dataset);",
+    /* 15: the regions a copy was relayed through ('' = straight), which its
+     * event named and `data ls` did not */
+    "ALTER TABLE data_replicas ADD COLUMN via TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE data_replicas_past ADD COLUMN via TEXT NOT NULL DEFAULT '';",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -392,7 +396,7 @@ static const char *const migrations[] = {
                       " data_replicas WHERE dataset = ?1 AND cloud = ?2 AND region = ?3" \
                       " AND expired_at > 0 AND created_at <> ?4")                        \
     X(DATA_PUT, "INSERT OR REPLACE INTO data_replicas (" DATA_COLS ") VALUES"            \
-                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                      \
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                    \
     X(DATA_LIST,                                                                         \
       "SELECT " DATA_COLS " FROM data_replicas WHERE (?1 IS NULL OR"                     \
       " dataset = ?1) AND (?2 = 0 OR expired_at = 0) UNION ALL SELECT " DATA_COLS        \

@@ -539,6 +539,7 @@ void store_data_replica_clear(struct store_data_replica *r)
     free(r->region);
     free(r->src_cloud);
     free(r->src_region);
+    free(r->via);
     memset(r, 0, sizeof(*r));
 }
 

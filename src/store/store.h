@@ -483,6 +483,8 @@ struct store_data_replica {
     char *dataset;
     char *cloud, *region;   /* region "" = a bucket of unknown region (home only) */
     char *src_cloud, *src_region; /* where it was copied from; "" for the home */
+    char *via;                    /* the regions the copy was relayed through on its way,
+                                     "oci/us-ashburn-1, ..." ("" = straight; schema 15) */
     int home;               /* the dataset's home copy: never expires, costs nothing here */
     int in_use;             /* live attempts running on it (the controller's count) */
     double size_gb;

@@ -34,12 +34,13 @@ run 0 "$STRATUS" data ls
 has "$OUT" "corpus"
 has "$OUT" "azure/eastus"
 has "$OUT" "gcp/us-central1"
-has "$OUT" "from azure/eastus"
+has "$OUT" "from azure/eastus by way of oci/us-ashburn-1" # the relay, as its event says
 run 0 "$STRATUS" data ls --json
 [ "$(json 'len(j) == 1 and j[0]["dataset"] == "corpus" and j[0]["home"] == {"cloud": "azure", "region": "eastus"}')" = True ] ||
   fail "one dataset, at home in azure/eastus: $OUT"
 [ "$(json 'len(j[0]["replicas"]) == 1 and j[0]["replicas"][0]["region"] == "us-central1"')" = True ] ||
   fail "one replica in us-central1: $OUT"
+[ "$(json 'j[0]["replicas"][0]["via"]')" = "oci/us-ashburn-1" ] || fail "the replica's relay: $OUT"
 EG=$(json 'j[0]["egress_usd"]')
 # Azure's internet egress is $0.087/GB, but the interconnect to OCI Ashburn is
 # free and OCI's egress $0.0085/GB: the data goes by way of OCI (docs/data.md)

@@ -57,7 +57,7 @@
 #include "testutil.h"
 
 /* The schema version this stratus migrates every store to. */
-#define SCHEMA_LATEST 14
+#define SCHEMA_LATEST 15
 
 struct fixture {
     char *dir;
@@ -1141,6 +1141,7 @@ static struct store_data_replica copy_of(char *ds, char *cloud, char *region, do
     r.region = region;
     r.src_cloud = "azure";
     r.src_region = "eastus";
+    r.via = "oci/us-ashburn-1"; /* schema 15 */
     r.size_gb = 500;
     r.created_at = r.last_used_at = at;
     r.egress = 43.5;
@@ -1170,6 +1171,7 @@ static void test_data_replicas(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(v[0].region, "europe-west4"); /* made first */
     assert_string_equal(v[1].src_region, "eastus");
+    assert_string_equal(v[1].via, "oci/us-ashburn-1");
     assert_same_double(v[1].egress, 43.5);
     assert_int_equal(v[1].attempt_id, 9);
     assert_int_equal(v[1].in_use, 1);
@@ -1233,11 +1235,18 @@ static void test_data_replicas(void **state)
 
 /* A store of schema 13 (one row per place: a new copy replaced the old
  * row), made by taking a new store back to it. */
-static const char data_v13_sqlite[] =
-    "DROP TABLE data_replicas_past; PRAGMA user_version = 13;";
+static const char data_v13_sqlite[] = "DROP TABLE data_replicas_past;"
+                                      "ALTER TABLE data_replicas DROP COLUMN via;"
+                                      "PRAGMA user_version = 13;";
 static const char data_v13_pg[] =
     "DROP TABLE data_replicas_past;"
+    "ALTER TABLE data_replicas DROP COLUMN via;"
     "UPDATE meta SET value = '13' WHERE key = 'schema_version';";
+/* the columns a stratus of schema 13 names when it writes a copy */
+#define DATA_COLS_13                                                                     \
+    "(dataset, cloud, region, src_cloud, src_region, home, in_use, size_gb, "            \
+    "created_at, "                                                                       \
+    "last_used_at, expired_at, egress, storage_gb_month, job_id, attempt_id)"
 
 /* Version 13 to 14: the copies there are keep every field, a copy made
  * again where one was deleted no longer replaces it, and a stratus of 13
@@ -1276,13 +1285,13 @@ static void test_migrate_data_from_v13(void **state)
      * restarted after the upgrade) writes as it did: its put of a copy's
      * deletion lands on that copy */
     raw_exec(f->path,
-             pg ? "INSERT INTO data_replicas VALUES ('corpus', 'gcp', 'us-central1',"
-                  " 'azure', 'eastus', 0, 0, 500, 200, 210, 220, 11, 0.02, 7, 9)"
-                  " ON CONFLICT (dataset, cloud, region) DO UPDATE SET"
-                  " expired_at = excluded.expired_at"
-                : "INSERT OR REPLACE INTO data_replicas VALUES ('corpus', 'gcp',"
+             pg ? "INSERT INTO data_replicas " DATA_COLS_13 " VALUES ('corpus', 'gcp',"
                   " 'us-central1', 'azure', 'eastus', 0, 0, 500, 200, 210, 220, 11,"
-                  " 0.02, 7, 9)");
+                  " 0.02, 7, 9) ON CONFLICT (dataset, cloud, region) DO UPDATE SET"
+                  " expired_at = excluded.expired_at"
+                : "INSERT OR REPLACE INTO data_replicas " DATA_COLS_13 " VALUES"
+                  " ('corpus', 'gcp', 'us-central1', 'azure', 'eastus', 0, 0, 500,"
+                  " 200, 210, 220, 11, 0.02, 7, 9)");
     st = open_at(f->path);
     OK(store_data_list(st, "corpus", 1, &v, &n, E));
     assert_int_equal(n, 1); /* the home: the copy is deleted, not kept twice */
