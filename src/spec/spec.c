@@ -2057,8 +2057,8 @@ static void data_unsized(struct ctx *c, const struct ynode *n, const struct ynod
     if (!ynode_is_null(size) && (c->s->data_name == NULL || c->s->data_gb > 0))
         return;
     c->s->data_unsized = ynode_is_null(size) ? 1 : 2;
-    c->s->data_unsized_line = at->line;
-    c->s->data_unsized_col = at->col;
+    c->s->data_unsized_line = at->line < UINT32_MAX ? (uint32_t)at->line : UINT32_MAX;
+    c->s->data_unsized_col = at->col < 65535 ? (unsigned short)at->col : 65535;
 }
 
 static int st_data(struct ctx *c, const struct ynode *n, struct err *e)

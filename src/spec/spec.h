@@ -22,6 +22,7 @@
 #define STRATUS_SPEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../util/err.h"
 
@@ -105,8 +106,15 @@ struct spec {
     /* stratus: */
     enum spec_kind kind;       /* default batch; infer when a SkyPilot `service:`
                                   section is present and no kind is given */
+    unsigned short data_unsized;     /* stratus.data gives no size_gb (1), or a
+                                      dataset 0 GB (2): refused at a new submit
+                                      (spec_check_new), not when a stored job is
+                                      read again (it was accepted); 0 = sized */
+    unsigned short data_unsized_col; /* ... where (the column; 65535 past it) */
     char *team;                /* NULL = none */
     int priority;              /* higher first; default 0 */
+    uint32_t data_unsized_line; /* (in holes of this struct: a simulation holds
+                                  a spec per job) */
     double duration_s;         /* expected run time; 0 = unknown */
     double deadline_s;         /* relative to submission; 0 = none */
     double deadline_at;        /* absolute unix time when given as a date; 0 = none */
@@ -117,13 +125,8 @@ struct spec {
     double data_gb;            /* size of that data in GB (10^9 bytes) */
     size_t data_line, data_col; /* where stratus.data.location was written;
                                    0 = nowhere (a bucket's, or none) */
-    char *data_name;           /* stratus.data.dataset: jobs naming one dataset
-                                  share its replicas; NULL = the job's own data */
-    int data_unsized;          /* stratus.data gives no size_gb (1), or a dataset
-                                  0 GB (2): refused at a new submit
-                                  (spec_check_new), not when a stored job is
-                                  read again (it was accepted); 0 = sized */
-    size_t data_unsized_line, data_unsized_col; /* ... where */
+    char *data_name;            /* stratus.data.dataset: jobs naming one dataset
+                                   share its replicas; NULL = the job's own data */
     enum spec_recovery recovery; /* default failover; also taken from SkyPilot's
                                     resources.job_recovery.strategy */
     int max_restarts;          /* default 3 */

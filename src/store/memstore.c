@@ -133,6 +133,16 @@ struct undo {
     size_t off; /* into undo_bytes */
 };
 
+/* A data replica as this store keeps it: struct store_data_replica with its
+ * three source strings in one (data_src), 16 bytes less a copy (a
+ * simulation keeps millions). */
+struct mdata {
+    const char *dataset, *cloud, *region, *src; /* interned */
+    int home, in_use;
+    double size_gb, created_at, last_used_at, expired_at, egress, storage_gb_month;
+    int64_t job_id, attempt_id;
+};
+
 struct mem {
     struct strpool pool;
     struct vec jobs, atts, nodes, events, ckpts, reqs, blocks;
@@ -140,7 +150,7 @@ struct mem {
     struct vec settings; /* struct msetting, few: searched in order */
     struct vec svcs;     /* struct msvc, few: searched in order by name */
     struct vec secrets;  /* struct msecret, few: searched in order */
-    struct vec data;     /* struct store_data_replica, strings in the pool */
+    struct vec data;     /* struct mdata, strings in the pool */
     struct keymap data_ix; /* (dataset, cloud, region) -> index in data of
                               the latest copy there;
                               an entry a rollback left behind names a record
@@ -277,7 +287,7 @@ static int mem_open(struct store *st, const char *path, struct err *e)
     m->settings.size = sizeof(struct msetting);
     m->svcs.size = sizeof(struct msvc);
     m->secrets.size = sizeof(struct msecret);
-    m->data.size = sizeof(struct store_data_replica);
+    m->data.size = sizeof(struct mdata);
     keymap_init(&m->data_ix);
     st->schema_version = 15; /* the records of SQLite schema 15 */
     return 0;
@@ -339,7 +349,7 @@ static void data_ix_build(struct mem *m)
     keymap_free(&m->data_ix);
     keymap_init(&m->data_ix);
     for (i = 0; i < m->data.n; i++) {
-        const struct store_data_replica *r = vec_at(&m->data, i);
+        const struct mdata *r = vec_at(&m->data, i);
 
         keymap_set(&m->data_ix, r->dataset, r->cloud, r->region, NULL, (uint32_t)i);
     }
@@ -1487,14 +1497,26 @@ static int mem_secret_delete(struct store *st, const char *team, const char *nam
 
 /* -- data replicas -- */
 
+/* "SRC_CLOUD\x1fSRC_REGION\x1fVIA", interned: where a copy came from in one
+ * pointer (names are letters, digits, '-' and '/': never \x1f). */
+static const char *data_src(struct mem *m, const struct store_data_replica *r)
+{
+    char *s = xasprintf("%s\x1f%s\x1f%s", r->src_cloud ? r->src_cloud : "",
+                        r->src_region ? r->src_region : "", r->via ? r->via : "");
+    const char *k = in(m, s);
+
+    free(s);
+    return k;
+}
+
 /* The latest record of (dataset, cloud, region), or NULL; *known: the key
  * has an entry in data_ix (a put of a new copy moves it). */
-static struct store_data_replica *data_find(struct mem *m, const char *d, const char *c,
-                                            const char *r, int *known)
+static struct mdata *data_find(struct mem *m, const char *d, const char *c, const char *r,
+                               int *known)
 {
     const char *di = strpool_find(&m->pool, d), *ci = strpool_find(&m->pool, c),
                *ri = strpool_find(&m->pool, r);
-    struct store_data_replica *v;
+    struct mdata *v;
     uint32_t ix;
 
     *known = di != NULL && ci != NULL && ri != NULL &&
@@ -1512,7 +1534,7 @@ static int mem_data_put(struct store *st, const struct store_data_replica *r, st
 {
     struct mem *m = st->priv;
     int known;
-    struct store_data_replica *v = data_find(m, r->dataset, r->cloud, r->region, &known);
+    struct mdata *v = data_find(m, r->dataset, r->cloud, r->region, &known);
 
     (void)e;
     if (v != NULL && v->expired_at > 0 && v->created_at != r->created_at)
@@ -1525,14 +1547,46 @@ static int mem_data_put(struct store *st, const struct store_data_replica *r, st
     } else {
         save(m, v, sizeof(*v));
     }
-    *v = *r;
-    v->dataset = as_field(in(m, r->dataset));
-    v->cloud = as_field(in(m, r->cloud));
-    v->region = as_field(in(m, r->region));
-    v->src_cloud = as_field(in(m, r->src_cloud ? r->src_cloud : ""));
-    v->src_region = as_field(in(m, r->src_region ? r->src_region : ""));
-    v->via = as_field(in(m, r->via ? r->via : ""));
+    v->dataset = in(m, r->dataset);
+    v->cloud = in(m, r->cloud);
+    v->region = in(m, r->region);
+    v->src = data_src(m, r);
+    v->home = r->home;
+    v->in_use = r->in_use;
+    v->size_gb = r->size_gb;
+    v->created_at = r->created_at;
+    v->last_used_at = r->last_used_at;
+    v->expired_at = r->expired_at;
+    v->egress = r->egress;
+    v->storage_gb_month = r->storage_gb_month;
+    v->job_id = r->job_id;
+    v->attempt_id = r->attempt_id;
     return 0;
+}
+
+/* The public record of v (its strings copied). */
+static void data_out(const struct mdata *v, struct store_data_replica *o)
+{
+    const char *a = strchr(v->src, '\x1f'), *b = a ? strchr(a + 1, '\x1f') : NULL;
+
+    BUG_ON(a == NULL || b == NULL);
+    memset(o, 0, sizeof(*o));
+    o->dataset = xstrdup(v->dataset);
+    o->cloud = xstrdup(v->cloud);
+    o->region = xstrdup(v->region);
+    o->src_cloud = xstrndup(v->src, (size_t)(a - v->src));
+    o->src_region = xstrndup(a + 1, (size_t)(b - a - 1));
+    o->via = xstrdup(b + 1);
+    o->home = v->home;
+    o->in_use = v->in_use;
+    o->size_gb = v->size_gb;
+    o->created_at = v->created_at;
+    o->last_used_at = v->last_used_at;
+    o->expired_at = v->expired_at;
+    o->egress = v->egress;
+    o->storage_gb_month = v->storage_gb_month;
+    o->job_id = v->job_id;
+    o->attempt_id = v->attempt_id;
 }
 
 static int data_cmp(const void *a, const void *b)
@@ -1557,19 +1611,12 @@ static int mem_data_list(struct store *st, const char *dataset, int live_only,
 
     (void)e;
     for (i = 0; (dataset == NULL || d != NULL) && i < m->data.n; i++) {
-        const struct store_data_replica *r = vec_at(&m->data, i);
+        const struct mdata *r = vec_at(&m->data, i);
 
         if ((d != NULL && r->dataset != d) || (live_only && r->expired_at > 0))
             continue;
         v = xgrow(v, &cap, k + 1, sizeof(*v));
-        v[k] = *r;
-        v[k].dataset = xstrdup(r->dataset);
-        v[k].cloud = xstrdup(r->cloud);
-        v[k].region = xstrdup(r->region);
-        v[k].src_cloud = xstrdup(r->src_cloud);
-        v[k].src_region = xstrdup(r->src_region);
-        v[k].via = xstrdup(r->via);
-        k++;
+        data_out(r, &v[k++]);
     }
     if (k > 1)
         qsort(v, k, sizeof(*v), data_cmp);
