@@ -60,6 +60,8 @@
  */
 #include "local_int.h"
 
+#define CLOSE_WAIT_S 10.0 /* how long a closing driver waits for nodes it stops */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -72,6 +74,7 @@
 #include <unistd.h>
 
 #include "../catalog/catalog.h"
+#include "../util/clock.h"
 #include "../util/fsutil.h"
 #include "../util/log.h"
 #include "../util/xmem.h"
@@ -707,11 +710,32 @@ static int open_bin(struct local *p, struct err *e)
     return 0;
 }
 
+/* Nodes this driver is stopping, still being torn down. */
+static size_t stopping_nodes(const struct local *p)
+{
+    size_t i, n = 0;
+    int r;
+
+    for (i = 0; i < p->natt; i++)
+        for (r = 0; !p->att[i]->refused && r < p->att[i]->nodes; r++)
+            n += p->att[i]->node[r].stopping && p->att[i]->node[r].state != LN_ENDED;
+    return n;
+}
+
 static void local_close(struct driver *d)
 {
     struct local *p = d->priv;
+    double until = clock_mono() + CLOSE_WAIT_S;
     size_t i;
 
+    /* A node told to stop (a cancel, `serve down` just before `controller
+     * stop`) usually ends within a moment: let it, so that it is reaped
+     * here and its cgroup goes with it.  One still running past the wait
+     * is left, as every node is, to the next server. */
+    while (p->loaded && stopping_nodes(p) > 0 && clock_mono() < until) {
+        clock_sleep(0.01);
+        local_refresh(p);
+    }
     for (i = 0; i < p->natt; i++)
         local_att_free(p->att[i]);
     for (i = 0; i < p->nso; i++)

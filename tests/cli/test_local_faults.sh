@@ -98,4 +98,34 @@ local_dir=$(dirname "$(dirname "$node")")
 [ "$(mode "$node/log")" = 600 ] || fail "$node/log is $(mode "$node/log")"
 [ "$(mode "$node/exit")" = 600 ] || fail "$node/exit is $(mode "$node/exit")"
 ok "local driver files are owner-only (0700 directories, 0600 files)"
+# --- a server stopped just after a cancel: the node it was stopping is
+# reaped before it exits, its cgroup with it (it was left for the next
+# server's sweep) ---
+# (the job takes a second to end once told to, as a model server may)
+cat >"$TMP/short.yaml" <<'YAML'
+name: short
+resources: {accelerators: H100:8}
+run: |
+  trap 'sleep 0.5; exit 0' TERM
+  while :; do sleep 0.1; done
+YAML
+id=$(launch_detached "$TMP/short.yaml")
+wait_state "$id" RUNNING
+att=$(sql "select id from attempts where job_id=$id and n=1")
+node=$(find "$STRATUS_HOME" -type d -path "*/local/att-$att/node-0" | head -1)
+wait_for test -s "$node/pid"
+cg=$(cat "$node/cgroup" 2>/dev/null)
+run 0 "$STRATUS" cancel "$id"
+wait_state "$id" CANCELLED
+run 0 "$STRATUS" controller stop
+s=$(sed 's/.*) //' "/proc/$(cat "$node/pid")/stat" 2>/dev/null | cut -c1)
+[ -z "$s" ] || [ "$s" = Z ] || fail "the cancelled node's supervisor still runs after the server stopped"
+if [ $escape = 1 ]; then
+  [ -n "$cg" ] || fail "cgroup v2 is usable here, yet the node has no cgroup"
+  [ ! -e "$cg" ] || fail "the cancelled node's cgroup $cg was left behind by the server's stop"
+  ok "a server stopped right after a cancel reaps the node it was stopping, and its cgroup"
+else
+  ok "a server stopped right after a cancel reaps the node it was stopping (no cgroup v2 here)"
+fi
+
 echo "$checks checks passed"
