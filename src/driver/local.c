@@ -60,7 +60,9 @@
  */
 #include "local_int.h"
 
-#define CLOSE_WAIT_S 10.0 /* how long a closing driver waits for nodes it stops */
+#define CLOSE_WAIT_S                                                                     \
+    5.0 /* how long a closing driver waits for nodes it stops (within                    \
+           `controller stop`'s 10 s) */
 
 #include <errno.h>
 #include <fcntl.h>
