@@ -1306,7 +1306,12 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
     const struct plan_cand *best = NULL;
     size_t k;
 
-    if (pick->mode == PLAN_COMMITTED || (*left = patience_left(s, sj)) <= 0)
+    /* patience of less than a millisecond is none: now + left would round
+     * back to now at a Unix time's size, and the job park and wake in the
+     * same instant for ever (a simulation that stood still, found by a
+     * helper's fuzzing of the study) */
+    if (pick->mode == PLAN_COMMITTED || (*left = patience_left(s, sj)) < 1e-3 ||
+        s->now + *left <= s->now)
         return NULL;
     for (k = 0; k < s->plan.n; k++) {
         const struct plan_cand *c = &s->plan.c[k];

@@ -67,6 +67,15 @@ run 0 "${SIM[@]}" --json --policies stratus,cbl-greedy
   fail "the cost split adds up to the cost: $OUT"
 ok "simulate: cbl-greedy on request; compute + lost work + egress = cost"
 
+# a job whose patience has less left than a Unix time can add (1e-7 s at
+# 1.7e9) does not park and wake in one instant for ever (a fuzzed study,
+# shrunk to 10 jobs, that stood still)
+D="$SOURCE_DIR/tests/data/sim-patience-float"
+run 0 timeout 60 "$STRATUS" simulate --workload "$D/workload.csv" --fleet "$D/fleet.csv" \
+  --org-policy "$D/policy.yaml" --policies stratus --json
+[ "$(json 'j[0]["jobs"] == 10 and j[0]["failed"] == 0')" = True ] || fail "the 10 jobs ran: $OUT"
+ok "simulate: a patience left below a Unix time's precision is none (the study does not stand still)"
+
 # the table's cost split, as the README's study tables give it
 run 0 "${SIM[@]}" --policies stratus,offline-bound
 has "$OUT" "COST SPLIT"
