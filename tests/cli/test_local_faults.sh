@@ -102,11 +102,11 @@ ok "local driver files are owner-only (0700 directories, 0600 files)"
 # reaped before it exits, its cgroup with it (it was left for the next
 # server's sweep) ---
 # (the job takes a second to end once told to, as a model server may)
-cat >"$TMP/short.yaml" <<'YAML'
+cat >"$TMP/short.yaml" <<YAML
 name: short
 resources: {accelerators: H100:8}
 run: |
-  trap 'sleep 0.5; exit 0' TERM
+  trap 'echo >$TMP/told; sleep 0.5; exit 0' TERM
   while :; do sleep 0.1; done
 YAML
 id=$(launch_detached "$TMP/short.yaml")
@@ -117,6 +117,7 @@ wait_for test -s "$node/pid"
 cg=$(cat "$node/cgroup" 2>/dev/null)
 run 0 "$STRATUS" cancel "$id"
 wait_state "$id" CANCELLED
+wait_for test -e "$TMP/told" # the node is being stopped (its job got SIGTERM)
 run 0 "$STRATUS" controller stop
 s=$(sed 's/.*) //' "/proc/$(cat "$node/pid")/stat" 2>/dev/null | cut -c1)
 [ -z "$s" ] || [ "$s" = Z ] || fail "the cancelled node's supervisor still runs after the server stopped"
