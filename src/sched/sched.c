@@ -341,11 +341,11 @@ static int fail_unloadable(struct sched *s, struct store_job *j, const char *why
     memset(&a, 0, sizeof(a));
     if (rc == 0 && j->cur_attempt != 0 &&
         (rc = store_attempt_get(s->p.store, j->cur_attempt, &a, e)) == 0) {
+        /* its run and the data move it paid at its start, as any end bills */
+        a.cost = store_attempt_spent_at(&a, s->now);
         a.state = ATT_ENDED;
         a.ended_at = s->now;
         a.end_reason = ATT_END_FAILED;
-        /* its run and the data move it paid at its start, as any end bills */
-        a.cost = store_attempt_cost_at(&a, s->now) + (a.running_at > 0 ? a.egress : 0);
         j->cost += a.cost;
         rc = store_attempt_update(s->p.store, &a, e);
         if (rc == 0)

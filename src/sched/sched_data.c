@@ -823,47 +823,34 @@ int sched_data_unloadable_end(struct sched *s, const struct store_job *j,
 {
     struct store_data_replica *v = NULL;
     char buf[DNAME_MAX];
-    const char *shared = stored_dataset(j->spec_text, buf, sizeof(buf));
+    const char *name = stored_dataset(j->spec_text, buf, sizeof(buf));
+    int shared = name != NULL, rc;
     size_t i, n = 0;
-    struct dset *d;
-    int rc;
 
-    if (shared != NULL && a->running_at <= 0)
+    if (shared && a->running_at <= 0)
         return 0;
-    if (shared != NULL && (d = dset_get(s, shared, 0)) != NULL) {
-        /* the copy it ran on, as this controller holds it: one user fewer */
-        struct store_data_replica *c = copy_at(d, a->cloud, a->region);
+    if (!shared) {
+        snprintf(buf, sizeof(buf), "job:%" PRId64, j->id);
+        name = buf;
+    }
+    /* from the store: this runs as the controller opens, before it reads
+     * the copies (sched_data_load) */
+    if ((rc = store_data_list(s->p.store, name, 1, &v, &n, e)) != 0)
+        return rc;
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct store_data_replica *c = &v[i];
 
-        if (c == NULL || c->home || c->in_use == 0)
-            return 0;
-        c->in_use--;
+        /* a shared copy: the one it ran on has one user fewer; its own
+         * data's: no other job uses them, and they go with it */
+        if (c->home || (shared && (c->in_use == 0 || strcmp(c->cloud, a->cloud) != 0 ||
+                                   strcmp(c->region, a->region) != 0)))
+            continue;
+        c->in_use = shared ? c->in_use - 1 : 0;
         c->last_used_at = fmax(c->last_used_at, s->now);
-        return store_data_put(s->p.store, c, e);
+        if (!shared)
+            c->expired_at = fmax(s->now, c->created_at);
+        rc = store_data_put(s->p.store, c, e);
     }
-    if (shared != NULL) { /* not read yet (the controller is opening): the store's */
-        if ((rc = store_data_list(s->p.store, shared, 1, &v, &n, e)) != 0)
-            return rc;
-        for (i = 0; rc == 0 && i < n; i++)
-            if (!v[i].home && v[i].in_use > 0 && strcmp(v[i].cloud, a->cloud) == 0 &&
-                strcmp(v[i].region, a->region) == 0) {
-                v[i].in_use--;
-                v[i].last_used_at = fmax(v[i].last_used_at, s->now);
-                rc = store_data_put(s->p.store, &v[i], e);
-            }
-        store_data_replicas_free(v, n);
-        return rc;
-    }
-    /* its own data: no other job uses the copies, which go with it */
-    snprintf(buf, sizeof(buf), "job:%" PRId64, j->id);
-    if ((rc = store_data_list(s->p.store, buf, 1, &v, &n, e)) != 0)
-        return rc;
-    for (i = 0; rc == 0 && i < n; i++)
-        if (!v[i].home) {
-            v[i].in_use = 0;
-            v[i].last_used_at = fmax(v[i].last_used_at, s->now);
-            v[i].expired_at = fmax(s->now, v[i].created_at);
-            rc = store_data_put(s->p.store, &v[i], e);
-        }
     store_data_replicas_free(v, n);
     return rc;
 }

@@ -310,49 +310,50 @@ static void commit_count(struct sched *s)
     }
 }
 
-/* Nodes of committed capacity free for offer o now. */
-static long commit_free(const struct sched *s, const struct offer *o)
+/* Nodes of the commitments in force now for offer o's group that cover o;
+ * *key: the group's index k among the catalog's commitments (-1: none). */
+static long commit_in_force(const struct sched *s, const struct offer *o, long *key)
 {
     size_t k, n = catalog_ncommitments(s->p.cat);
-    long cap = 0, used = 0;
+    long cap = 0;
 
+    *key = -1;
     for (k = 0; k < n; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
         if (!catalog_commitment_in_group(m, o))
             continue;
-        used = s->commit_used[k]; /* the same for every commitment of the key */
+        *key = (long)k; /* every commitment of the group has one key */
         if (catalog_commitment_covers(m, o) && (m->start == 0 || s->now >= m->start) &&
             (m->end == 0 || s->now < m->end))
             cap += m->count;
     }
-    return cap - used;
+    return cap;
+}
+
+/* Nodes of committed capacity free for offer o now. */
+static long commit_free(const struct sched *s, const struct offer *o)
+{
+    long key, cap = commit_in_force(s, o, &key);
+
+    return key < 0 ? cap : cap - s->commit_used[key];
 }
 
 long sched_commit_free(const struct sched *s, const struct offer *o)
 {
-    size_t k, i, n = catalog_ncommitments(s->p.cat);
-    const struct commitment *key = NULL;
-    long cap = 0;
+    long key, cap = commit_in_force(s, o, &key);
+    const struct commitment *m;
+    size_t i;
 
-    for (k = 0; k < n; k++) {
-        const struct commitment *m = catalog_commitment(s->p.cat, k);
-
-        if (!catalog_commitment_in_group(m, o))
-            continue;
-        key = m;
-        if (catalog_commitment_covers(m, o) && (m->start == 0 || s->now >= m->start) &&
-            (m->end == 0 || s->now < m->end))
-            cap += m->count;
-    }
-    if (key == NULL)
+    if (key < 0)
         return -1; /* no commitment of o's group */
     /* counted from the jobs held now (commit_used is as of the last placement) */
+    m = catalog_commitment(s->p.cat, (size_t)key);
     for (i = 0; i < s->njobs; i++) {
         const struct sjob *sj = s->jobs[i];
 
         if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
-            sj->att.mode == PLAN_COMMITTED && same_key(key, &sj->att))
+            sj->att.mode == PLAN_COMMITTED && same_key(m, &sj->att))
             cap -= sj->att.nodes;
     }
     return cap;

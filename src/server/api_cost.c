@@ -329,6 +329,13 @@ static void report_reply(struct api_call *c, struct report *r, const char *by,
     api_reply(c, 200, o);
 }
 
+static void report_init(struct report *r)
+{
+    memset(r, 0, sizeof(*r));
+    strpool_init(&r->pool);
+    keymap_init(&r->idx);
+}
+
 static void report_free(struct report *r)
 {
     free(r->rows);
@@ -345,9 +352,7 @@ void api_cost_all(struct api_call *c, const char *by)
     struct err e;
     int rc;
 
-    memset(&r, 0, sizeof(r));
-    strpool_init(&r.pool);
-    keymap_init(&r.idx);
+    report_init(&r);
     err_clear(&e);
     rc = store_cost_report(c->s->st, by, c->now, &v, &n, &e);
     for (i = 0; rc == 0 && i < n; i++) {
@@ -383,9 +388,7 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
         api_failf(c, ST_EINVAL, "--month takes a month as YYYY-MM (2026-12)");
         return;
     }
-    memset(&r, 0, sizeof(r));
-    strpool_init(&r.pool);
-    keymap_init(&r.idx);
+    report_init(&r);
     err_clear(&e);
     rc = visible_jobs(c, &r, &jobs, &nj, &e);
     do {
