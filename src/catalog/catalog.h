@@ -245,6 +245,8 @@ int catalog_commitment_in_group(const struct commitment *m, const struct offer *
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
 /* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
  * of its window inside that interval. */
+/* Whether loc, CLOUD/REGION or CLOUD/REGION/ZONE, names where o is. */
+int catalog_offer_at(const struct offer *o, const char *loc);
 /* The least on-demand list price of (cloud, region, instance type) among
  * the catalog's offers, or -1 when none sells it on demand. */
 double catalog_list_price(const struct catalog *cat, const char *cloud, const char *region,

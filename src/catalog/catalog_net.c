@@ -632,6 +632,17 @@ int catalog_commitment_covers(const struct commitment *m, const struct offer *o)
     return catalog_commitment_in_group(m, o) && (*m->zone == '\0' || m->zone == o->zone);
 }
 
+int catalog_offer_at(const struct offer *o, const char *loc)
+{
+    size_t nc = strlen(o->cloud), nr = strlen(o->region);
+
+    if (strncmp(loc, o->cloud, nc) != 0 || loc[nc] != '/' ||
+        strncmp(loc + nc + 1, o->region, nr) != 0)
+        return 0;
+    loc += nc + 1 + nr;
+    return *loc == '\0' || (*loc == '/' && strcmp(loc + 1, o->zone) == 0);
+}
+
 double catalog_list_price(const struct catalog *cat, const char *cloud, const char *region,
                           const char *instance_type)
 {

@@ -342,17 +342,6 @@ static void advance(struct simd *p, double now)
 /* ---- fault injection (the same requests the local driver takes) ---- */
 
 /* Does "cloud/region[/zone]" name the offer's location? */
-static int names_location(const char *loc, const struct offer *o)
-{
-    size_t nc = strlen(o->cloud), nr = strlen(o->region);
-
-    if (strncmp(loc, o->cloud, nc) != 0 || loc[nc] != '/' ||
-        strncmp(loc + nc + 1, o->region, nr) != 0)
-        return 0;
-    loc += nc + 1 + nr;
-    return *loc == '\0' || (*loc == '/' && strcmp(loc + 1, o->zone) == 0);
-}
-
 static int inject_stockout(struct simd *p, const char *arg, double now, struct err *e)
 {
     char loc[256];
@@ -363,7 +352,7 @@ static int inject_stockout(struct simd *p, const char *arg, double now, struct e
     if (n < 1)
         return err_set(e, ST_EINVAL, "stockout: expected 'LOCATION [SECONDS]', not '%s'", arg);
     for (i = 0; i < catalog_noffers(p->w->cat); i++) {
-        if (!names_location(loc, catalog_offer(p->w->cat, i)))
+        if (!catalog_offer_at(catalog_offer(p->w->cat, i), loc))
             continue;
         /* SECONDS 0 clears; no number means until cleared. */
         p->stock_until[i] = n < 2 ? 1e300 : secs > 0 ? now + secs : 0;
@@ -385,7 +374,7 @@ static int inject_preempt(struct simd *p, int by_job, const char *arg, double no
         if (a->state != 2 && a->state != 1)
             continue;
         if (by_job ? a->job != job
-                   : !names_location(arg, catalog_offer(p->w->cat, a->offer)))
+                   : !catalog_offer_at(catalog_offer(p->w->cat, a->offer), arg))
             continue;
         stop(p, a, now);
         emit(p, DRV_EV_PREEMPTED, (int64_t)id, -1, 0, now, "preempted (injected)");

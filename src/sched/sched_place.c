@@ -461,7 +461,10 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
         if (covered < a->nodes) {
             if (list < 0)
                 list = catalog_list_price(s->p.cat, g->cloud, g->region, g->instance_type);
-            want = list > 0 ? list * (double)(a->nodes - covered) / a->nodes : 0;
+            /* not sold now: its nodes keep the price last in force, as
+             * running machines do (reprice) and as the bound bills them */
+            want = (list >= 0 ? list : v[i]->od_last) * (double)(a->nodes - covered) /
+                   a->nodes;
         }
         if (fabs(want - old) < 1e-9)
             continue;
@@ -607,6 +610,8 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
         return rc;
     sj->j.cur_attempt = a->id;
     sj->offer = (long)c->offer;
+    sj->od_last = 0;
+    sched_note_od_price(s, sj);
     sched_patience_launched(s, sj);
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);
@@ -897,6 +902,18 @@ static int plan_has_spot(const struct plan *p)
     return 0;
 }
 
+/* Whether the plan may have a candidate that is not spot (on demand or
+ * committed): one among those ranked, or some not ranked. */
+static int plan_has_nonspot(const struct plan *p)
+{
+    size_t k;
+
+    for (k = 0; k < p->n; k++)
+        if (p->c[k].mode != PLAN_SPOT)
+            return 1;
+    return p->n < p->feasible;
+}
+
 /* The first usable candidate among the ranked ones, or NULL; counts why the
  * others were passed over. */
 static const struct plan_cand *first_usable(struct sched *s, const struct sjob *sj,
@@ -1076,6 +1093,12 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
                 sj->j.svc_mode != SVC_MODE_SPOT)
                 *rule = MODE_ANY;
         }
+        /* nor may the deadline rule move to on-demand a job its spec or
+         * policy keeps on spot (`spot: require`): it takes spot, and may
+         * miss its deadline, rather than wait for ever */
+        if (*rule == MODE_ON_DEMAND_ONLY && s->plan.feasible > 0 &&
+            !plan_has_nonspot(&s->plan) && sj->j.svc_mode != SVC_MODE_ON_DEMAND)
+            *rule = MODE_ANY;
         *pick = first_usable(s, sj, *rule, counts);
         if (*pick != NULL || s->plan.n >= s->plan.feasible)
             return 0;

@@ -274,16 +274,55 @@ static int submit_due(const struct sim_input *in, const struct sim_policy *pol, 
     return 0;
 }
 
-/* File the faults whose time has come as requests, as the CLI would. */
-static int inject_due(const struct sim_input *in, struct store *st, struct sched *s, size_t *k,
-                      double now, struct err *e)
+/* Whether job `arg` (its id in the store) has a live attempt: 1, 0, or -1
+ * when it is not submitted yet. */
+static int job_live(struct store *st, const char *arg, int *live, struct err *e)
+{
+    struct store_job j;
+    struct store_attempt a;
+    int rc = store_job_get(st, strtoll(arg, NULL, 10), &j, e);
+
+    *live = 0;
+    if (rc == ST_ENOTFOUND) {
+        err_clear(e);
+        *live = -1; /* not submitted yet */
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (j.cur_attempt != 0 && (rc = store_attempt_get(st, j.cur_attempt, &a, e)) == 0) {
+        *live = a.state != ATT_ENDED;
+        store_attempt_clear(&a);
+    }
+    store_job_clear(&j);
+    return rc;
+}
+
+/* File the faults whose time has come as requests, as the CLI would.  A
+ * job the row preempts may run under one policy and not (yet, or any more)
+ * under another: there the row does nothing, and says so. */
+static int inject_due(const struct sim_input *in, const struct sim_policy *pol,
+                      struct store *st, struct sched *s, size_t *k, double now,
+                      struct err *e)
 {
     while (*k < in->nevents && in->t0 + in->events[*k].time_s <= now) {
-        int rc = store_request_add(st, in->events[*k].kind, in->events[*k].arg, now, NULL, e);
+        const struct sim_event *ev = &in->events[(*k)++];
+        int rc, live = 1;
 
-        if (rc != 0)
+        if (strcmp(ev->kind, "preempt-job") == 0 &&
+            (rc = job_live(st, ev->arg, &live, e)) != 0)
             return rc;
-        (*k)++;
+        if (live <= 0) {
+            fprintf(stderr,
+                    "stratus: warning: %s:%u: under %s, job %s (%s) is %s at %.0f s: "
+                    "nothing preempted\n",
+                    ev->path, ev->line, pol->name, ev->arg,
+                    in->work->jobs[strtoul(ev->arg, NULL, 10) - 1].id,
+                    live < 0 ? "not submitted yet" : "not running", ev->time_s);
+            continue;
+        }
+        if ((rc = store_request_add(st, ev->kind, ev->arg, now, NULL, e)) != 0)
+            return rc;
         sched_poke(s);
     }
     return 0;
@@ -325,7 +364,7 @@ void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, 
 
 /* Called when no transition happened for SIM_STALL_S: 0 while attempts
  * still run (a long job), else an error naming a job left waiting. */
-static int check_stall(struct store *st, size_t active, struct err *e)
+static int check_stall(struct store *st, const char *policy, size_t active, struct err *e)
 {
     struct store_attempt *a = NULL;
     struct store_job *j = NULL;
@@ -337,11 +376,12 @@ static int check_stall(struct store *st, size_t active, struct err *e)
         return rc;
     if ((rc = store_job_list(st, 1, &j, &nj, e)) != 0)
         return rc;
-    rc = err_set(e, ST_ECAPACITY,
-                 "sim: %zu job%s can never run: nothing changed for 30 days with nothing "
-                 "running; job %s: %s (give the fleet room for it, or drop it)",
-                 active, active == 1 ? "" : "s", nj ? j[0].name : "?",
-                 nj && j[0].reason ? j[0].reason : "waiting");
+    rc = err_set(
+        e, ST_ECAPACITY,
+        "sim: under %s, %zu job%s can never run: nothing changed for 30 days with "
+        "nothing running; job %s: %s (give the fleet room for it, or drop it)",
+        policy, active, active == 1 ? "" : "s", nj ? j[0].name : "?",
+        nj && j[0].reason ? j[0].reason : "waiting");
     store_jobs_free(j, nj);
     return rc;
 }
@@ -362,9 +402,10 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         sim_prices_due(in->cat, in->prices, in->t0, &kp, vc->t);
         /* Faults due now take effect before jobs due now are placed: a fault
          * acts after the step that read it commits, as in the real world. */
-        if ((rc = inject_due(in, st, s, &kev, vc->t, e)) != 0 ||
+        if ((rc = inject_due(in, pol, st, s, &kev, vc->t, e)) != 0 ||
             (kev > before && (rc = sched_step(s, NULL, e)) != 0) ||
-            (rc = submit_due(in, pol, st, s, &k, vc->t, e)) != 0 || (rc = sched_step(s, &next, e)) != 0)
+            (rc = submit_due(in, pol, st, s, &k, vc->t, e)) != 0 ||
+            (rc = sched_step(s, &next, e)) != 0)
             return rc;
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
@@ -373,7 +414,7 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
             seen = sched_transitions(s);
             last_change = vc->t;
         } else if (vc->t - last_change > SIM_STALL_S) {
-            if ((rc = check_stall(st, sched_active(s), e)) != 0)
+            if ((rc = check_stall(st, pol->name, sched_active(s), e)) != 0)
                 return rc;
             last_change = vc->t;
         }
@@ -385,8 +426,9 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         if (in->prices && kp < in->prices->nprices && in->t0 + in->prices->prices[kp].time_s < t_next)
             t_next = in->t0 + in->prices->prices[kp].time_s;
         if (t_next >= vc->t + SIM_NEVER_S)
-            return err_set(e, ST_EINTERNAL, "sim: %zu jobs active with nothing left to happen",
-                           sched_active(s));
+            return err_set(e, ST_EINTERNAL,
+                           "sim: under %s, %zu jobs active with nothing left to happen",
+                           pol->name, sched_active(s));
         vc->t = t_next > vc->t ? t_next : vc->t;
     }
 }
@@ -730,6 +772,8 @@ static void job_acc_add(struct job_acc *acc, const struct store_job *j, struct s
     }
     if (j->ended_at > res->end_s)
         res->end_s = j->ended_at;
+    if (j->state == JOB_SUCCEEDED && j->ended_at > res->done_s)
+        res->done_s = j->ended_at;
 }
 
 /* The p-quantile (0 < p <= 1) of v[0..n), sorted, by nearest rank: the
@@ -849,6 +893,8 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
         return rc;
     if (res->end_s > 0)
         res->end_s -= in->t0;
+    if (res->done_s > 0)
+        res->done_s -= in->t0;
     return 0;
 }
 
@@ -988,7 +1034,59 @@ void sim_result_free(struct sim_result *res)
 enum { V_TIME, V_KIND, V_ARG };
 static const struct csv_col event_cols[] = {{"time_s", 1}, {"kind", 1}, {"arg", 1}};
 
-static int event_row(const struct csv *c, struct sim_event *ev, double last, struct err *e)
+static int names_offers(const struct catalog *cat, const char *loc)
+{
+    size_t i;
+
+    for (i = 0; i < catalog_noffers(cat); i++)
+        if (catalog_offer_at(catalog_offer(cat, i), loc))
+            return 1;
+    return 0;
+}
+
+/* What an event's arg names must exist: a location some offer is at, a job
+ * of the workload (its job_id, else its row number, rewritten to the row). */
+static int event_arg(const struct csv *c, struct sim_event *ev, const struct catalog *cat,
+                     const struct trace *work, struct err *e)
+{
+    char loc[160], *end;
+    double secs;
+    long long row;
+    size_t i;
+    int n;
+
+    if (strcmp(ev->kind, "preempt-job") == 0) {
+        for (i = 0; i < work->njobs; i++)
+            if (strcmp(work->jobs[i].id, ev->arg) == 0) {
+                snprintf(ev->arg, sizeof(ev->arg), "%zu", i + 1);
+                return 0;
+            }
+        row = strtoll(ev->arg, &end, 10);
+        if (end != ev->arg && *end == '\0' && row >= 1 && (size_t)row <= work->njobs)
+            return 0;
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, 0,
+            "preempt-job: '%s' is not a job_id of the workload, nor a row number "
+            "from 1 to %zu",
+            ev->arg, work->njobs);
+    }
+    n = sscanf(ev->arg, "%159s %lf", loc, &secs);
+    if (n < 1 ||
+        (strcmp(ev->kind, "stockout") == 0 ? n == 1 && strchr(ev->arg, ' ') : n != 1))
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, 0, "%s: expected '%s', not '%s'", ev->kind,
+            ev->kind[0] == 's' ? "CLOUD/REGION[/ZONE] [SECONDS]" : "CLOUD/REGION[/ZONE]",
+            ev->arg);
+    if (!names_offers(cat, loc))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "%s: no offer of the catalog is at '%s' (a location is "
+                      "CLOUD/REGION[/ZONE]; `stratus offers` lists them)",
+                      ev->kind, loc);
+    return 0;
+}
+
+static int event_row(const struct csv *c, struct sim_event *ev, double last,
+                     const struct catalog *cat, const struct trace *work, struct err *e)
 {
     const char *kind = csv_get(c, V_KIND);
     int rc = csv_double(c, V_TIME, "time_s", NULL, &ev->time_s, e);
@@ -1003,10 +1101,12 @@ static int event_row(const struct csv *c, struct sim_event *ev, double last, str
                       "kind must be stockout, preempt-job or preempt-location, not '%s'", kind);
     snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
     snprintf(ev->arg, sizeof(ev->arg), "%s", csv_get(c, V_ARG));
-    return 0;
+    ev->line = (uint32_t)c->line;
+    return event_arg(c, ev, cat, work, e);
 }
 
-int sim_load_events(const char *path, struct sim_event **out, size_t *n, struct err *e)
+int sim_load_events(const char *path, const struct catalog *cat, const struct trace *work,
+                    struct sim_event **out, size_t *n, struct err *e)
 {
     struct sim_event *v = NULL;
     size_t cap = 0, k = 0;
@@ -1017,7 +1117,8 @@ int sim_load_events(const char *path, struct sim_event **out, size_t *n, struct 
         rc = csv_bind(&c, event_cols, 3, e);
         while (rc == 0 && (rc = csv_next(&c, e)) == 1) {
             v = xgrow(v, &cap, k + 1, sizeof(*v));
-            rc = event_row(&c, &v[k], k ? v[k - 1].time_s : 0, e);
+            v[k].path = path;
+            rc = event_row(&c, &v[k], k ? v[k - 1].time_s : 0, cat, work, e);
             k++;
         }
         csv_close(&c);

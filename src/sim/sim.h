@@ -102,6 +102,8 @@ struct sim_result {
     long preemptions;
     double mean_jct_s, p95_jct_s, mean_queue_s, p95_queue_s;
     double end_s;           /* virtual time when the last job ended */
+    double done_s;          /* ... the last job that succeeded (a failed job
+                               does not stretch the study's window) */
     double wall_s;          /* real seconds the run took */
     uint64_t steps, transitions;
     size_t nbuckets;
@@ -124,11 +126,18 @@ struct sim_result {
 struct sim_event {
     double time_s;          /* from the start of the study */
     char kind[32];          /* stockout, preempt-job, preempt-location */
-    char arg[160];
+    char arg[160];          /* preempt-job: the job's row in the workload (1 = the
+                               first), which is its id in each run's store */
+    const char *path;       /* the events file, for messages */
+    uint32_t line;          /* its line there */
 };
 
-/* Events file: CSV time_s,kind,arg. Caller frees *out. */
-int sim_load_events(const char *path, struct sim_event **out, size_t *n, struct err *e);
+/* Events file: CSV time_s,kind,arg.  Each row is checked against the
+ * catalog (a location names some offer) and the workload (a preempt-job
+ * names a job_id of it, or a row number, and is rewritten to the row).
+ * Caller frees *out; path must outlive it. */
+int sim_load_events(const char *path, const struct catalog *cat, const struct trace *work,
+                    struct sim_event **out, size_t *n, struct err *e);
 
 struct sim_input {
     struct catalog *cat;    /* prices may be changed by the price trace */

@@ -24,9 +24,10 @@ The rule mirrored (README "Planning", src/plan/plan.h), with no org policy:
     unknown or there is no throughput.csv);
   - its expected cost is
         compute    = price x nodes x hours
-        preemption = spot only: nodes x rate x hours x (restore + hours/2)
-                     x price x nodes, rate from preemption.csv (most
-                     specific glob row), no checkpoints (restore 0)
+        preemption = spot only: (e^(L r) (e^(L hours) - 1) / L - hours)
+                     x price x nodes, L = nodes x rate, rate from
+                     preemption.csv (most specific glob row), no
+                     checkpoints (restore r = 0)
         egress     = 0 (no file states a data size)
     and committed capacity costs nothing more;
   - the best candidate has the lowest expected cost, the `ordered`
@@ -44,6 +45,7 @@ import argparse
 import csv
 import fnmatch
 import json
+import math
 import os
 import sys
 import time
@@ -239,9 +241,12 @@ def expected(price, mode, nodes, rate, hours):
     n, d = float(nodes), hours
     hourly = 0.0 if mode == "committed" else price * n
     cost = hourly * d
-    if mode == "spot":
-        lost_h = RESTORE_S / 3600.0 + d / 2
-        cost += n * rate * d * lost_h * price * n
+    if mode == "spot" and rate > 0:
+        # no checkpoints: each try runs from the start, after the restore,
+        # until one outlasts the run; expected hours of all tries
+        lam, r = n * rate, RESTORE_S / 3600.0
+        tries_h = math.exp(lam * r) * math.expm1(lam * d) / lam
+        cost += (tries_h - d) * price * n
     return hourly, cost
 
 

@@ -140,6 +140,99 @@ STRATUS_HOME=$TMP/ks run 0 "$STRATUS" events 1
 has "$OUT" '01:00:00  job 1  price: on-demand price of gcp/us-central1 a3-highgpu-8g: $40.00 -> $100.00/node-h'
 ok "simulate: a price change mid-run bills each stretch at the price then in force"
 
+# A long job without checkpoints on spot: at the catalog's 0.49 preemptions an
+# hour, 13.4 h of work that restarts from nothing is expected to take some
+# 1,430 h, not 13.4 + 44 (the first-order estimate that kept it on spot for
+# 200 preemptions, $1,402 against $438 on demand).  stratus runs it on demand.
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n0,long,r,infer,A100-80GB,8,48144\n' >"$TMP/wl.csv"
+printf 'location,instance_type,nodes,spot_nodes\nazure/*,Standard_ND96amsr_A100_v4,24,8\n' >"$TMP/fl.csv"
+printf 'version: 1\nrules:\n  - name: east\n    allow: [azure/eastus*]\n    spot: allow\n' >"$TMP/pl.yaml"
+run 0 "$STRATUS" simulate --workload "$TMP/wl.csv" --fleet "$TMP/fl.csv" --org-policy "$TMP/pl.yaml" \
+  --policies stratus,cheapest-ondemand --json
+[ "$(json 'j[0]["preemptions"] == 0 and j[0]["spot_share"] == 0 and abs(j[0]["cost"] - j[1]["cost"]) < 1e-6')" = True ] ||
+  fail "a 13 h job without checkpoints is not worth spot at 0.49 preemptions an hour: $OUT"
+ok "simulate: the expected loss of a spot run grows exponentially with its run between checkpoints"
+
+# Committed nodes past their commitment's end, when the offer is no longer
+# sold (a price trace's none), are billed the price last in force, as running
+# machines are and as the bound bills them; at $0 every run cost less than
+# the bound ($12.00 against $41.38).
+printf 'cloud,region,zone,instance_type,nodes,term,start,end,price_hour,discount\nazure,eastus,,Standard_NC24ads_A100_v4,2,,,2024-01-01T06:00:00Z,1.00,\n' >"$TMP/cu-c.csv"
+printf 'location,instance_type,nodes,spot_nodes\nazure/eastus,Standard_NC24ads_A100_v4,4,0\n' >"$TMP/cu-f.csv"
+printf 'time_s,location,instance_type,price_hour,spot_price_hour\n3600,azure/eastus,Standard_NC24ads_A100_v4,none,\n' >"$TMP/cu-p.csv"
+printf 'version: 1\nrules:\n  - name: east\n    allow: [azure/eastus]\n    spot: forbid\n' >"$TMP/cu.yaml"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n0,a,t,batch,A100-80GB,1,36000\n0,b,t,batch,A100-80GB,1,36000\n' >"$TMP/cu-w.csv"
+run 0 "$STRATUS" simulate --workload "$TMP/cu-w.csv" --fleet "$TMP/cu-f.csv" --org-policy "$TMP/cu.yaml" \
+  --commitments "$TMP/cu-c.csv" --prices "$TMP/cu-p.csv" --policies stratus,cheapest-ondemand,offline-bound --json
+[ "$(json 'all(r["ratio_to_bound"] >= 1 for r in j if not r["lower_bound"])')" = True ] ||
+  fail "the bound stays below every run when a commitment ends and its offer is not sold: $OUT"
+[ "$(json 'all(r["cost_split"]["compute"] > 29 for r in j if not r["lower_bound"])')" = True ] ||
+  fail "the 4 h past the commitment's end are billed at the last price ($3.67/node-h): $OUT"
+ok "simulate: committed nodes past their end keep the last price when the offer is no longer sold"
+
+# A run that failed jobs did less work than the bound counts: its ratio is
+# marked, and --json says it is not a comparison of the same work.
+printf 'location,instance_type,nodes,spot_nodes\nazure/eastus,Standard_NC24ads_A100_v4,4,4\n' >"$TMP/rf-f.csv"
+printf 'time_s,location,instance_type,price_hour,spot_price_hour\n3600,azure/eastus,Standard_NC24ads_A100_v4,none,none\n' >"$TMP/rf-p.csv"
+printf 'version: 1\nrules:\n  - name: east\n    allow: [azure/eastus]\n    spot: allow\n' >"$TMP/rf.yaml"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s\n0,a,t,batch,A100-80GB,1,36000,,3600\n0,b,t,batch,A100-80GB,1,36000,,3600\n' >"$TMP/rf-w.csv"
+RF=("$STRATUS" simulate --workload "$TMP/rf-w.csv" --fleet "$TMP/rf-f.csv" --org-policy "$TMP/rf.yaml"
+  --prices "$TMP/rf-p.csv" --policies stratus,cheapest-ondemand,offline-bound)
+run 0 "${RF[@]}" --json
+[ "$(json 'j[0]["failed"] > 0 and j[0]["ratio_comparable"] is False and j[1]["ratio_comparable"] is True')" = True ] ||
+  fail "a run that failed jobs has ratio_comparable false: $OUT"
+run 0 "${RF[@]}"
+has "$OUT" "failed 2 jobs: the bound runs all of them, so its ratio is not a comparison of the same work"
+grep -q "^Cost / offline bound:  stratus [0-9.]*\* " <<<"$OUT" || fail "the ratio of a run that failed jobs is marked: $OUT"
+ok "simulate: a ratio of a run that failed jobs is marked as not the same work"
+
+# The commitments' fixed cost is charged over one window for every run, which
+# ends with the last job any run finished without failing: spot-else-ondemand
+# restarting a 17 h job without checkpoints for 89 days and then failing it
+# used to charge every row, and the bound, 89 days of commitments.
+printf 'cloud,region,zone,instance_type,nodes,term,start,discount\nazure,eastus,,Standard_ND96isr_H100_v5,2,3y,2024-01-01,0.72\n' >"$TMP/ws-c.csv"
+printf 'version: 1\nrules:\n  - name: any\n    continents: [north-america]\n    spot: allow\n' >"$TMP/ws.yaml"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n0,short,t,batch,H100,8,3600\n0,long,t,infer,H100,8,62433\n' >"$TMP/ws-w.csv"
+WS=("$STRATUS" simulate --workload "$TMP/ws-w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$TMP/ws.yaml"
+  --commitments "$TMP/ws-c.csv" --json)
+run 0 "${WS[@]}" --policies stratus,offline-bound
+ALONE=$(json 'j[0]["cost"]')
+run 0 "${WS[@]}" --policies stratus,spot-else-ondemand,offline-bound
+[ "$(json "j[1]['failed'] == 1 and abs(j[0]['cost'] - $ALONE) < 1e-6 and j[2]['lp']['horizon_days'] < 2")" = True ] ||
+  fail "a baseline's failed job does not stretch the window (stratus alone \$$ALONE): $OUT"
+ok "simulate: a job one run failed does not stretch the window every run's commitments are charged over"
+
+# Faults: a location no offer is at is refused at load with file:line; a
+# preempt-job row names the workload's job_id; a job not running then under
+# a policy is a warning naming the row and the policy, and the study goes on.
+printf 'time_s,kind,arg\n50,stockout,mars/x 100\n' >"$TMP/ev-loc.csv"
+run 2 "${SIM[@]}" --events "$TMP/ev-loc.csv"
+has "$ERR" "ev-loc.csv:2: stockout: no offer of the catalog is at 'mars/x'"
+printf 'time_s,kind,arg\n50,preempt-job,nosuchjob\n' >"$TMP/ev-job.csv"
+run 2 "${SIM[@]}" --events "$TMP/ev-job.csv"
+has "$ERR" "ev-job.csv:2: preempt-job: 'nosuchjob' is not a job_id of the workload"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,spot_ok\n0,a,t,batch,H100,8,3600,0\n100,b,t,batch,H100,8,3600,0\n' >"$TMP/ev-w.csv"
+printf 'time_s,kind,arg\n50,preempt-job,b\n600,preempt-job,a\n' >"$TMP/ev-ab.csv"
+run 0 "$STRATUS" simulate --workload "$TMP/ev-w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml" \
+  --events "$TMP/ev-ab.csv" --policies stratus,cheapest-ondemand --json
+has "$ERR" "ev-ab.csv:2: under stratus, job 2 (b) is not submitted yet at 50 s: nothing preempted"
+has "$ERR" "ev-ab.csv:2: under cheapest-ondemand, job 2 (b) is not submitted yet at 50 s"
+[ "$(json 'all(r["preemptions"] == 1 and r["failed"] == 0 for r in j)')" = True ] ||
+  fail "the row naming job a preempts it once under each policy: $OUT"
+ok "simulate: --events rows are checked at load, name jobs by job_id, and say where they do nothing"
+
+# A policy that requires spot, and a job whose deadline the Safety Net would
+# move to on-demand: the policy wins, the job runs on spot (and may miss its
+# deadline), instead of waiting for on-demand it may never use.
+printf 'version: 1\nrules:\n  - name: spot-only\n    allow: [azure/eastus]\n    spot: require\n' >"$TMP/sr.yaml"
+printf 'location,instance_type,nodes,spot_nodes\nazure/eastus,Standard_NC24ads_A100_v4,4,4\n' >"$TMP/sr-f.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s\n0,d,t,batch,A100-80GB,1,36000,36500,\n' >"$TMP/sr-w.csv"
+run 0 timeout 120 "$STRATUS" simulate --workload "$TMP/sr-w.csv" --fleet "$TMP/sr-f.csv" --org-policy "$TMP/sr.yaml" \
+  --policies stratus --json
+[ "$(json 'j[0]["failed"] == 0 and j[0]["spot_share"] == 1')" = True ] ||
+  fail "a spot-only job with a deadline runs on spot: $OUT"
+ok "simulate: the deadline rule does not hold back a job its policy keeps on spot"
+
 if [ -d "${SHARED_DATA:-}/traces/gpu-training-msft-itp-2021" ]; then
   D=$SHARED_DATA/traces
   "$STRATUS" trace convert --from itp "$D/gpu-training-msft-itp-2021/cluster01.csv" --out "$TMP/itp.csv" 2>/dev/null

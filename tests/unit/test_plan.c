@@ -79,9 +79,13 @@ static void test_costs_by_hand(void **state)
     assert_string_equal(best_offer(&p)->instance_type, "a3-highgpu-8g");
     assert_string_equal(best_offer(&p)->region, "us-central1");
     assert_int_equal(p.c[0].mode, PLAN_SPOT);
-    lost_h = 0.1 + 0.25; /* restore 6 min + half of a 30 min interval */
+    /* 20 stretches of 30 min at 2 x 0.2 preemptions an hour, each retry
+     * after 6 min of restore: e^(0.4 x 0.1) (e^(0.4 x 0.5) - 1) / 0.4 h
+     * each; to first order 0.4 x 10 preemptions x (0.1 + 0.25) h lost */
+    lost_h = 20 * exp(0.04) * (exp(0.2) - 1) / 0.4 - d;
+    assert_true(lost_h > 0.4 * d * (0.1 + 0.25) && lost_h < 1.1 * 0.4 * d * (0.1 + 0.25));
     assert_true(NEAR(p.c[0].compute, 30.0 * 2 * d));
-    assert_true(NEAR(p.c[0].preemption, (2 * 0.2 * d) * lost_h * 30.0 * 2));
+    assert_true(NEAR(p.c[0].preemption, lost_h * 30.0 * 2));
     assert_true(NEAR(p.c[0].egress, 0));
     assert_true(NEAR(p.c[0].hourly_cost, 60));
     /* Every H100:8 offer x {on-demand, spot} was considered; 1-GPU offer excluded. */
@@ -379,10 +383,20 @@ static int brute_best(const struct catalog *cat, const struct spec *s,
                 continue;
             cost = price * n * d;
             if (spot) {
-                double lost = s->ckpt_interval_s > 0
-                                  ? s->ckpt_restore_s / 3600 + s->ckpt_interval_s / 7200
-                                  : s->ckpt_restore_s / 3600 + d / 2;
-                cost += n * catalog_preempt_rate(cat, o) * d * lost * price * n;
+                /* a stretch of t hours: the first try ends after the
+                 * least of t and a preemption; a preempted one is retried
+                 * from its checkpoint (r hours of restore, then t) until
+                 * a try survives (1 - e^-Lt) of the time, each try's
+                 * expected length (e^L(r+t) - 1)/L */
+                double L = n * catalog_preempt_rate(cat, o), r = s->ckpt_restore_s / 3600;
+                double t = s->ckpt_interval_s > 0 && s->ckpt_interval_s / 3600 < d
+                               ? s->ckpt_interval_s / 3600
+                               : d;
+                double seg = L > 0 ? (1 - exp(-L * t)) / L +
+                                         (1 - exp(-L * t)) * (exp(L * (r + t)) - 1) / L
+                                   : t;
+
+                cost += (d / t * seg - d) * price * n;
             }
             if (s->data_cloud)
                 cost += s->data_gb * catalog_egress_per_gb(cat, s->data_cloud, s->data_region,
@@ -982,7 +996,9 @@ static void test_cost_per_unit_of_work(void **state)
 
 /* Spot: the preemption exposure is over the alternative's own run time.
  * A100-80GB spot at gcp us-central1 (12/h, rate 0.1/node-h), 25 h, no
- * checkpoints: 0.1 x 25 preemptions x 12.5 h lost x 12/h = 375. */
+ * checkpoints: a run from the start each time, (e^2.5 - 1) / 0.1 = 111.8 h
+ * expected, 86.8 h lost x 12/h = $1,042 (first order: 0.1 x 25 x 12.5 h
+ * x 12/h = $375). */
 static void test_preemption_over_alternative_hours(void **state)
 {
     struct catalog *cat;
@@ -1004,7 +1020,7 @@ static void test_preemption_over_alternative_hours(void **state)
         if (p.c[i].alt != 1 || p.c[i].mode != PLAN_SPOT)
             continue;
         assert_true(NEAR(p.c[i].compute, 12 * 25));
-        assert_true(NEAR(p.c[i].preemption, 0.1 * 25 * 12.5 * 12));
+        assert_true(NEAR(p.c[i].preemption, (expm1(2.5) / 0.1 - 25) * 12));
         seen++;
     }
     assert_int_equal(seen, 1);
