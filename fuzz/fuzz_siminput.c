@@ -11,8 +11,9 @@
  * undefined behaviour; and the rows must say what the file says: the file is
  * read a second time with the CSV reader and each row checked against it
  * (events: in time order, a preempt-job names a row 1..njobs that is the
- * field's job_id or the field itself; fleet: each offer has the counts of
- * the first row whose globs match it).
+ * field's job_id or its number, a location row's arg is the whole field and
+ * reads as the sim driver reads it; fleet: each offer has the counts of the
+ * first row whose globs match it).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -89,11 +90,14 @@ static int located(const char *loc)
 }
 
 /* A preempt-job row: arg is a row 1..njobs, and the field named that row
- * by its job_id, or was that row number and no job's id. */
-static void check_job(const struct trace *w, const struct sim_event *ev, const char *field)
+ * by its job_id, or was that row's number (then written plainly) and no
+ * job's id. */
+static void check_job(const struct trace *w, const struct sim_event *ev,
+                      const char *field)
 {
     char *end;
-    long long row = strtoll(ev->arg, &end, 10);
+    long long row = strtoll(ev->arg, &end, 10), asked;
+    char canon[32];
     size_t i;
 
     if (end == ev->arg || *end != '\0' || row < 1 || (size_t)row > w->njobs)
@@ -103,16 +107,36 @@ static void check_job(const struct trace *w, const struct sim_event *ev, const c
     for (i = 0; i < w->njobs; i++)
         if (strcmp(w->jobs[i].id, field) == 0)
             abort(); /* a job_id that was not used */
-    if (strcmp(ev->arg, field) != 0)
+    asked = strtoll(field, &end, 10);
+    if (end == field || *end != '\0' || asked != row)
         abort();
+    snprintf(canon, sizeof(canon), "%lld", row);
+    if (strcmp(ev->arg, canon) != 0)
+        abort(); /* rewritten to the row, as a job_id is */
 }
 
-/* A location row: the arg is the field, whole, and names an offer's place. */
+/* A location row: the arg is the field, whole, as the sim driver reads it
+ * (src/driver/sim.c: sim_inject): preempt-location matches offers with the
+ * whole arg; stockout reads a location and, if there is more, SECONDS, a
+ * number of seconds that is not negative and is all the rest. */
 static void check_location(const struct sim_event *ev, const char *field)
 {
     char loc[160];
+    double secs;
+    int k = 0;
 
-    if (strcmp(ev->arg, field) != 0 || sscanf(ev->arg, "%159s", loc) != 1 || !located(loc))
+    if (strcmp(ev->arg, field) != 0)
+        abort(); /* the row is not what the file says */
+    if (strcmp(ev->kind, "preempt-location") == 0) {
+        if (!located(ev->arg))
+            abort();
+        return;
+    }
+    if (strcmp(ev->kind, "stockout") != 0 || sscanf(ev->arg, "%159s%n", loc, &k) != 1 ||
+        !located(loc))
+        abort();
+    if (ev->arg[k] != '\0' &&
+        (ev->arg[k] != ' ' || str_to_double(ev->arg + k + 1, &secs) != 0 || secs < 0))
         abort();
 }
 
@@ -132,11 +156,8 @@ static void check_events(const struct trace *w, const struct sim_event *v, size_
             abort();
         if (strcmp(v[i].kind, "preempt-job") == 0)
             check_job(w, &v[i], csv_get(&c, 2));
-        else if (strcmp(v[i].kind, "stockout") == 0 ||
-                 strcmp(v[i].kind, "preempt-location") == 0)
-            check_location(&v[i], csv_get(&c, 2));
         else
-            abort();
+            check_location(&v[i], csv_get(&c, 2));
     }
     if (csv_next(&c, &e) != 0)
         abort(); /* a row the loader did not return */

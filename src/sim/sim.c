@@ -1044,44 +1044,54 @@ static int names_offers(const struct catalog *cat, const char *loc)
     return 0;
 }
 
-/* What an event's arg names must exist: a location some offer is at, a job
- * of the workload (its job_id, else its row number, rewritten to the row). */
+/* What an event's arg names must exist: a job of the workload (its job_id,
+ * else its row number; either is rewritten to the row), a location some
+ * offer is at.  The whole CSV field is checked, as the sim driver will read
+ * it: a preempt-location's is the location (the driver matches offers with
+ * all of it), a stockout's a location and maybe " SECONDS", a number >= 0
+ * and nothing after (sscanf's "%lf" took "1h" for 1 s); one too long for
+ * ev->arg is refused rather than cut. */
 static int event_arg(const struct csv *c, struct sim_event *ev, const struct catalog *cat,
                      const struct trace *work, struct err *e)
 {
+    const char *arg = csv_get(c, V_ARG);
     char loc[160], *end;
     double secs;
     long long row;
-    size_t i;
-    int n;
+    size_t i, n;
 
     if (strcmp(ev->kind, "preempt-job") == 0) {
         for (i = 0; i < work->njobs; i++)
-            if (strcmp(work->jobs[i].id, ev->arg) == 0) {
-                snprintf(ev->arg, sizeof(ev->arg), "%zu", i + 1);
-                return 0;
-            }
-        row = strtoll(ev->arg, &end, 10);
-        if (end != ev->arg && *end == '\0' && row >= 1 && (size_t)row <= work->njobs)
-            return 0;
-        return err_at(
-            e, ST_EINVAL, c->path, c->line, 0,
-            "preempt-job: '%s' is not a job_id of the workload, nor a row number "
-            "from 1 to %zu",
-            ev->arg, work->njobs);
+            if (strcmp(work->jobs[i].id, arg) == 0)
+                break;
+        row = (long long)i + 1;
+        if (i == work->njobs && ((row = strtoll(arg, &end, 10)) < 1 || end == arg ||
+                                 *end != '\0' || (size_t)row > work->njobs))
+            return err_at(
+                e, ST_EINVAL, c->path, c->line, 0,
+                "preempt-job: '%s' is not a job_id of the workload, nor a row number "
+                "from 1 to %zu",
+                arg, work->njobs);
+        snprintf(ev->arg, sizeof(ev->arg), "%lld", row);
+        return 0;
     }
-    n = sscanf(ev->arg, "%159s %lf", loc, &secs);
-    if (n < 1 ||
-        (strcmp(ev->kind, "stockout") == 0 ? n == 1 && strchr(ev->arg, ' ') : n != 1))
+    if (strlen(arg) >= sizeof(ev->arg))
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "%s: arg is longer than %zu bytes", ev->kind, sizeof(ev->arg) - 1);
+    n = ev->kind[0] == 's' ? strcspn(arg, " ") : strlen(arg);
+    snprintf(loc, sizeof(loc), "%.*s", (int)n, arg);
+    if (n == 0 || loc[strcspn(loc, " \t\r\n\v\f")] != '\0' ||
+        (arg[n] != '\0' && (str_to_double(arg + n + 1, &secs) != 0 || secs < 0)))
         return err_at(
             e, ST_EINVAL, c->path, c->line, 0, "%s: expected '%s', not '%s'", ev->kind,
             ev->kind[0] == 's' ? "CLOUD/REGION[/ZONE] [SECONDS]" : "CLOUD/REGION[/ZONE]",
-            ev->arg);
+            arg);
     if (!names_offers(cat, loc))
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "%s: no offer of the catalog is at '%s' (a location is "
                       "CLOUD/REGION[/ZONE]; `stratus offers` lists them)",
                       ev->kind, loc);
+    snprintf(ev->arg, sizeof(ev->arg), "%s", arg);
     return 0;
 }
 
@@ -1100,7 +1110,6 @@ static int event_row(const struct csv *c, struct sim_event *ev, double last,
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "kind must be stockout, preempt-job or preempt-location, not '%s'", kind);
     snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
-    snprintf(ev->arg, sizeof(ev->arg), "%s", csv_get(c, V_ARG));
     ev->line = (uint32_t)c->line;
     return event_arg(c, ev, cat, work, e);
 }
