@@ -593,6 +593,7 @@ void catalog_free(struct catalog *cat)
 
     if (cat == NULL)
         return;
+    free(cat->sold_last);
     free(cat->acc_names);
     if (cat->map) {
         if (cat->commits_heap)
@@ -767,6 +768,16 @@ void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_
     BUG_ON(i >= cat->noffers);
     if (cat->offers[i].price == price && cat->offers[i].spot_price == spot_price)
         return;
+    if (cat->offers[i].price >= 0 && price < 0) {
+        if (cat->sold_last == NULL) {
+            size_t k;
+
+            cat->sold_last = xmalloc(cat->noffers * sizeof(*cat->sold_last));
+            for (k = 0; k < cat->noffers; k++)
+                cat->sold_last[k] = -1;
+        }
+        cat->sold_last[i] = cat->offers[i].price;
+    }
     cat->offers[i].price = price;
     cat->offers[i].spot_price = spot_price;
     cat->price_version++;
@@ -796,4 +807,14 @@ void catalog_prices_restore(struct catalog *cat, double *saved)
     for (i = 0; i < cat->noffers; i++)
         catalog_set_price(cat, i, saved[2 * i], saved[2 * i + 1]);
     free(saved);
+    free(cat->sold_last); /* the prices are as they were: so is their past */
+    cat->sold_last = NULL;
+}
+
+double catalog_od_price_last(const struct catalog *cat, size_t i)
+{
+    BUG_ON(i >= cat->noffers);
+    if (cat->offers[i].price >= 0 || cat->sold_last == NULL)
+        return cat->offers[i].price;
+    return cat->sold_last[i];
 }

@@ -245,6 +245,13 @@ int catalog_commitment_in_group(const struct commitment *m, const struct offer *
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
 /* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
  * of its window inside that interval. */
+/* Offer i's on-demand price, or when it is no longer sold, the price it had
+ * last (what machines already running keep): -1 when it was never sold. */
+double catalog_od_price_last(const struct catalog *cat, size_t i);
+/* catalog_list_price over catalog_od_price_last: what nodes of the group
+ * running on past a commitment's end are billed when none is sold now. */
+double catalog_list_price_last(const struct catalog *cat, const char *cloud,
+                               const char *region, const char *instance_type);
 /* Whether loc, CLOUD/REGION or CLOUD/REGION/ZONE, names where o is. */
 int catalog_offer_at(const struct offer *o, const char *loc);
 /* The least on-demand list price of (cloud, region, instance type) among

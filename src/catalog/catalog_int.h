@@ -69,6 +69,9 @@ struct catalog {
     struct offer *offers;
     size_t noffers, offers_cap;
     unsigned long price_version; /* bumped by every catalog_set_price that changes one */
+    double *sold_last;           /* per offer: its on-demand price before it stopped
+                                    being sold (catalog_od_price_last); NULL until
+                                    catalog_set_price stops one */
     struct catalog_lazy *lazy;
 
     struct region *regions;

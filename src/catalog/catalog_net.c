@@ -643,20 +643,33 @@ int catalog_offer_at(const struct offer *o, const char *loc)
     return *loc == '\0' || (*loc == '/' && strcmp(loc + 1, o->zone) == 0);
 }
 
-double catalog_list_price(const struct catalog *cat, const char *cloud, const char *region,
-                          const char *instance_type)
+static double least_price(const struct catalog *cat, const char *cloud,
+                          const char *region, const char *instance_type, int last)
 {
     double best = -1;
     size_t i;
 
     for (i = 0; cat != NULL && i < catalog_noffers(cat); i++) {
         const struct offer *f = catalog_offer(cat, i);
+        double p = last ? catalog_od_price_last(cat, i) : f->price;
 
-        if (f->price >= 0 && strcmp(f->cloud, cloud) == 0 && strcmp(f->region, region) == 0 &&
-            strcmp(f->instance_type, instance_type) == 0 && (best < 0 || f->price < best))
-            best = f->price;
+        if (p >= 0 && strcmp(f->cloud, cloud) == 0 && strcmp(f->region, region) == 0 &&
+            strcmp(f->instance_type, instance_type) == 0 && (best < 0 || p < best))
+            best = p;
     }
     return best;
+}
+
+double catalog_list_price(const struct catalog *cat, const char *cloud,
+                          const char *region, const char *instance_type)
+{
+    return least_price(cat, cloud, region, instance_type, 0);
+}
+
+double catalog_list_price_last(const struct catalog *cat, const char *cloud,
+                               const char *region, const char *instance_type)
+{
+    return least_price(cat, cloud, region, instance_type, 1);
 }
 
 double catalog_commitment_hours(const struct commitment *m, double from, double to)

@@ -388,6 +388,14 @@ static double memo_rate(struct plan *p, const struct offer *o)
     return *m;
 }
 
+/* e^x, and past EXP_CAP a line that keeps rising (so a longer or riskier
+ * run still costs more), where e^x would overflow what a cost can hold. */
+#define EXP_CAP 300.0
+static double exp_capped(double x)
+{
+    return x <= EXP_CAP ? exp(x) : exp(EXP_CAP) * (1 + x - EXP_CAP);
+}
+
 /* The hours a spot gang of d hours' work is expected to lose to preemptions
  * that come at `rate` per hour (the gang's: the first of its nodes taken
  * ends it), each rerunning from the last checkpoint, or from the start
@@ -397,18 +405,19 @@ static double memo_rate(struct plan *p, const struct offer *o)
  * on average.  For rate x t small this is t + rate t (t/2 + r): half an
  * interval and a restore lost per preemption.  For a long segment it grows
  * as e^(rate t): a 13.4 h run without checkpoints at 0.49 preemptions an
- * hour is expected to take 1,430 h, not 13.4 + 44.  The exponent is capped so the
- * cost stays a finite, very large number. */
+ * hour is expected to take 1,430 h, not 13.4 + 44.  Past e^300 it grows
+ * linearly instead (exp_capped): still rising with the rate and the
+ * segment, and finite. */
 static double spot_lost_hours(const struct spec *s, double d, double rate)
 {
     double seg = s->ckpt_interval_s > 0 ? fmin(s->ckpt_interval_s / 3600.0, d) : d;
-    double r = s->ckpt_restore_s / 3600.0, x, y;
+    double r = s->ckpt_restore_s / 3600.0, x, grow;
 
     if (!(rate > 0) || !(seg > 0))
         return 0;
-    x = fmin(rate * seg, 60.0);
-    y = fmin(rate * r, 60.0);
-    return (d / seg) * exp(y) * expm1(x) / rate - d;
+    x = rate * seg;
+    grow = x <= EXP_CAP ? expm1(x) : exp_capped(x);
+    return (d / seg) * exp_capped(rate * r) * grow / rate - d;
 }
 
 static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *c)
@@ -421,7 +430,9 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
     c->hourly_cost = c->mode == PLAN_COMMITTED ? 0 : c->price_hour * n;
     c->compute = c->hourly_cost * d;
     if (c->mode == PLAN_COMMITTED && d > p->commit_left_h)
-        c->compute = fmax(o->price, 0) * n * (d - p->commit_left_h); /* past its end */
+        c->compute =
+            fmax(catalog_od_price_last(p->cat, c->offer), 0) * n *
+            (d - p->commit_left_h); /* past its end, at the price last in force */
     c->preemption = 0;
     if (c->mode == PLAN_SPOT)
         c->preemption = spot_lost_hours(s, d, n * memo_rate(p, o)) * c->price_hour * n;

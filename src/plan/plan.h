@@ -12,11 +12,14 @@
  *                per node x the per-chip ratio of the job's kind; 1 when
  *                either ratio is unknown), so candidates are ranked by the
  *                expected cost of the whole job, not of an hour
- *   preemption = (spot only) expected gang preemptions x work lost per
- *                preemption x price_hour x nodes, where a gang of n nodes is
- *                preempted at n x rate (the location's per-node rate) and each
- *                preemption loses restore time + half a checkpoint interval
- *                (half the run when there are no checkpoints)
+ *   preemption = (spot only) the hours a run is expected to take past its
+ *                work x price_hour x nodes: a gang of n nodes is preempted
+ *                at L = n x rate (the location's per-node rate), and each
+ *                stretch of t hours between checkpoints (the whole run
+ *                without them), retried after r hours of restore, takes
+ *                e^(L r) (e^(L t) - 1) / L hours (plan.c: spot_lost_hours;
+ *                to first order, a restore and half an interval lost per
+ *                preemption)
  *   egress     = data.size_gb x the price per GB from the nearest copy of
  *                the data: its location or a replica (plan_opts.copies) in
  *                force (a bucket of unknown region, from file_mounts: free

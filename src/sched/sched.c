@@ -199,7 +199,6 @@ static int sjob_load_attempt(struct sched *s, struct sjob *sj, struct err *e)
     sj->backfill_spot = sj->backfill ? sj->att.backfill_spot : 0;
     sj->offer = catalog_find_offer(s->p.cat, sj->att.cloud, sj->att.region, sj->att.zone,
                                    sj->att.instance_type, sj->att.accelerator);
-    sched_note_od_price(s, sj);
     if ((rc = store_node_list(s->p.store, sj->att.id, &nodes, &n, e)) != 0)
         return rc;
     for (i = 0; i < n; i++) {
@@ -939,15 +938,6 @@ static double data_move_cost(const struct sched *s, struct sjob *sj, const struc
                                                a->cloud, a->region);
 }
 
-void sched_note_od_price(const struct sched *s, struct sjob *sj)
-{
-    const struct offer *o =
-        sj->offer >= 0 ? catalog_offer(s->p.cat, (size_t)sj->offer) : NULL;
-
-    if (o != NULL && o->price >= 0)
-        sj->od_last = (float)o->price;
-}
-
 /* The catalog's prices changed (the simulator replays price traces): a live
  * attempt pays its offer's new price from now on, and what it ran until now
  * is accounted at the old one.  Committed capacity is prepaid and keeps its
@@ -966,12 +956,9 @@ static int reprice(struct sched *s, struct err *e)
         const struct offer *o;
         double price, old;
 
-        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || sj->offer < 0)
+        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED ||
+            a->mode == PLAN_COMMITTED || sj->offer < 0)
             continue;
-        if (a->mode == PLAN_COMMITTED) {
-            sched_note_od_price(s, sj);
-            continue;
-        }
         o = catalog_offer(s->p.cat, (size_t)sj->offer);
         price = a->mode == PLAN_SPOT ? o->spot_price : o->price;
         if (price < 0 || price == a->price_hour)

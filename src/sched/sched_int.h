@@ -52,9 +52,6 @@ struct sjob {
                                    took in place of spot: given back when an
                                    on-demand attempt needs them (not kept
                                    across a restart) */
-    float od_last;              /* the on-demand price of offer last in force
-                                   (what its nodes are billed past their
-                                   commitment when it is no longer sold) */
     double backfill_spot;       /* the spot price per node-hour it would pay
                                    without the committed nodes (backfill) */
     long promised_offer;        /* committed nodes of this offer's group were
@@ -261,9 +258,6 @@ struct sjob *sched_job_by_id(const struct sched *s, int64_t id);
  * the alternatives instead (for a job not running: where it may go next). */
 double sched_att_speed(const struct sched *s, const struct sjob *sj);
 double sched_speed_min(const struct sched *s, const struct sjob *sj);
-/* Note the on-demand price of the offer sj's attempt runs on, when it is sold
- * (sj->od_last). */
-void sched_note_od_price(const struct sched *s, struct sjob *sj);
 /* The timing for a location: p.cfg_at's answer, else p.cfg (cloud or
  * region NULL: p.cfg). */
 const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud,

@@ -459,12 +459,12 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
 
         held -= covered;
         if (covered < a->nodes) {
-            if (list < 0)
-                list = catalog_list_price(s->p.cat, g->cloud, g->region, g->instance_type);
             /* not sold now: its nodes keep the price last in force, as
              * running machines do (reprice) and as the bound bills them */
-            want = (list >= 0 ? list : v[i]->od_last) * (double)(a->nodes - covered) /
-                   a->nodes;
+            if (list < 0)
+                list = catalog_list_price_last(s->p.cat, g->cloud, g->region,
+                                               g->instance_type);
+            want = list > 0 ? list * (double)(a->nodes - covered) / a->nodes : 0;
         }
         if (fabs(want - old) < 1e-9)
             continue;
@@ -610,8 +610,6 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
         return rc;
     sj->j.cur_attempt = a->id;
     sj->offer = (long)c->offer;
-    sj->od_last = 0;
-    sched_note_od_price(s, sj);
     sched_patience_launched(s, sj);
     sched_index_attempt(s, a->id, sj);
     sched_nodes_reset(sj, a->nodes);

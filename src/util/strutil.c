@@ -273,6 +273,10 @@ const char *str_money(char *out, size_t n, double usd)
     int cents;
 
     usd = fabs(usd);
+    if (!(usd < 1e15)) { /* past what whole cents hold exactly (and long long) */
+        snprintf(out, n, "%s$%.3g", sign, usd);
+        return out;
+    }
     whole = (long long)usd;
     cents = (int)llround((usd - (double)whole) * 100.0);
     if (cents == 100) {

@@ -72,7 +72,13 @@ ok "plan --json: ranked candidates with the cost breakdown"
 run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --top 3
 has "$OUT" "gcp/us-central1/us-central1-a"; has "$OUT" "\$691.32"
 has "$OUT" "8 feasible of 12 candidates considered (--top 0 shows all)"
-ok "plan: table, --top"
+# five days on spot without checkpoints: an expected loss past what cents
+# hold is printed as a number of dollars, not a wrapped integer
+printf 'name: long\nresources:\n  accelerators: H100:8\n  use_spot: true\nrun: echo hi\nstratus:\n  kind: batch\n  duration: 120h\n' >"$TMP/long.yaml"
+run 0 "$STRATUS" plan "$TMP/long.yaml" --offline
+hasnt "$OUT" '$-'
+grep -q '\$[0-9.]*e+[0-9]*' <<<"$OUT" || fail "a huge expected loss in dollars: $OUT"
+ok "plan: table, --top; a huge expected loss printed in dollars"
 
 # --- cost per unit of work: throughput.csv ---
 cp -r "$TMP/nocommit" "$TMP/thr"

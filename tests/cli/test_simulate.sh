@@ -168,6 +168,13 @@ run 0 "$STRATUS" simulate --workload "$TMP/cu-w.csv" --fleet "$TMP/cu-f.csv" --o
   fail "the bound stays below every run when a commitment ends and its offer is not sold: $OUT"
 [ "$(json 'all(r["cost_split"]["compute"] > 29 for r in j if not r["lower_bound"])')" = True ] ||
   fail "the 4 h past the commitment's end are billed at the last price ($3.67/node-h): $OUT"
+# the same with the jobs submitted after the offer stopped being sold: the
+# price last in force is the offer's, whoever launched when
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n7200,a,t,batch,A100-80GB,1,36000\n7200,b,t,batch,A100-80GB,1,36000\n' >"$TMP/cu-w2.csv"
+run 0 "$STRATUS" simulate --workload "$TMP/cu-w2.csv" --fleet "$TMP/cu-f.csv" --org-policy "$TMP/cu.yaml" \
+  --commitments "$TMP/cu-c.csv" --prices "$TMP/cu-p.csv" --policies stratus,cheapest-ondemand,offline-bound --json
+[ "$(json 'all(r["ratio_to_bound"] >= 1 and r["cost_split"]["compute"] > 44 for r in j if not r["lower_bound"])')" = True ] ||
+  fail "jobs launched after the offer stopped being sold pay its last price past the commitment: $OUT"
 ok "simulate: committed nodes past their end keep the last price when the offer is no longer sold"
 
 # A run that failed jobs did less work than the bound counts: its ratio is
@@ -182,8 +189,16 @@ run 0 "${RF[@]}" --json
 [ "$(json 'j[0]["failed"] > 0 and j[0]["ratio_comparable"] is False and j[1]["ratio_comparable"] is True')" = True ] ||
   fail "a run that failed jobs has ratio_comparable false: $OUT"
 run 0 "${RF[@]}"
-has "$OUT" "failed 2 jobs: the bound runs all of them, so its ratio is not a comparison of the same work"
+has "$OUT" "failed 2 jobs the bound runs, so its ratio is not a comparison of the same work"
 grep -q "^Cost / offline bound:  stratus [0-9.]*\* " <<<"$OUT" || fail "the ratio of a run that failed jobs is marked: $OUT"
+# a job no schedule can run (spot_ok 0 under `spot: require`) fails in the
+# bound too: a run that fails only it did the bound's work
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,checkpoint_s,spot_ok\n0,never,t,batch,A100-80GB,1,3600,,0\n0,ok,t,batch,A100-80GB,1,3600,600,\n' >"$TMP/rb-w.csv"
+printf 'version: 1\nrules:\n  - name: spot-only\n    allow: [azure/eastus]\n    spot: require\n' >"$TMP/rb.yaml"
+run 0 "$STRATUS" simulate --workload "$TMP/rb-w.csv" --fleet "$TMP/rf-f.csv" --org-policy "$TMP/rb.yaml" \
+  --policies stratus,offline-bound --json
+[ "$(json 'j[0]["failed"] == 1 and j[1]["failed"] == 1 and j[0]["ratio_comparable"] is True')" = True ] ||
+  fail "failing only the job the bound cannot run either is the same work: $OUT"
 ok "simulate: a ratio of a run that failed jobs is marked as not the same work"
 
 # The commitments' fixed cost is charged over one window for every run, which

@@ -100,6 +100,48 @@ static void test_costs_by_hand(void **state)
     catalog_free(cat);
 }
 
+/* Far past what e^x holds (a 2-node gang, 1,000 h without checkpoints:
+ * rate x run = 100 to 400), the expected loss still rises with the rate: a
+ * riskier place never ranks as the safer one (a cap on the exponent made
+ * e^cap / rate fall as the rate rose), and every number stays finite. */
+static void test_preemption_past_the_cap(void **state)
+{
+    struct catalog *cat = load(MINI);
+    struct spec s;
+    struct spec_res r;
+    struct plan p;
+    struct plan_opts o = {.now = 1.0, .top = 0, .by_price = 0};
+    struct err e;
+    size_t i, k, nspot = 0;
+
+    (void)state;
+    spec_init(&s, &r, "h100", 8);
+    s.num_nodes = 2;
+    s.duration_s = 1000 * 3600.0;
+    r.use_spot = 1;
+    plan_init(&p);
+    assert_int_equal(plan_rank(&p, cat, &s, NULL, &o, &e), 0);
+    for (i = 0; i < p.n; i++) {
+        const struct plan_cand *a = &p.c[i];
+        double ra = catalog_preempt_rate(cat, catalog_offer(cat, a->offer));
+
+        assert_true(isfinite(a->preemption) && a->preemption > 0 &&
+                    isfinite(a->expected));
+        nspot++;
+        for (k = 0; k < p.n; k++) {
+            const struct plan_cand *b = &p.c[k];
+            double rb = catalog_preempt_rate(cat, catalog_offer(cat, b->offer));
+
+            if (ra < rb)
+                assert_true(a->preemption / a->hourly_cost <
+                            b->preemption / b->hourly_cost);
+        }
+    }
+    assert_true(nspot >= 3);
+    plan_free(&p);
+    catalog_free(cat);
+}
+
 static void test_egress_moves_the_choice(void **state)
 {
     struct catalog *cat = load(MINI);
@@ -1053,6 +1095,7 @@ int main(void)
         cmocka_unit_test(test_fractional_gpus),
         cmocka_unit_test(test_cost_per_unit_of_work),
         cmocka_unit_test(test_preemption_over_alternative_hours),
+        cmocka_unit_test(test_preemption_past_the_cap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
