@@ -6,6 +6,9 @@
 # the driver can use cgroup v2) - and what the driver keeps is owner-only.
 . "$(dirname "$0")/lib.sh"
 use_home
+# the server stopped right after a cancel waits for the node it stops
+# however loaded this machine is (its default is 5 s)
+export STRATUS_LOCAL_CLOSE_WAIT_S=300
 trace="$TMP/trace"     # "PID ATTEMPT" for every job process of every attempt
 overlap="$TMP/overlap" # written by an attempt that found an older one alive
 
@@ -118,7 +121,10 @@ cg=$(cat "$node/cgroup" 2>/dev/null)
 run 0 "$STRATUS" cancel "$id"
 wait_state "$id" CANCELLED
 wait_for test -e "$TMP/told" # the node is being stopped (its job got SIGTERM)
-run 0 "$STRATUS" controller stop
+# `controller stop` waits 10 s; a loaded machine may take longer to end
+# the node the server waits for: wait until the server is gone
+stopped() { "$STRATUS" controller stop | grep -q "no controller is running"; }
+wait_for stopped
 s=$(sed 's/.*) //' "/proc/$(cat "$node/pid")/stat" 2>/dev/null | cut -c1)
 [ -z "$s" ] || [ "$s" = Z ] || fail "the cancelled node's supervisor still runs after the server stopped"
 if [ $escape = 1 ]; then
