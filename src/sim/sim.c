@@ -1106,6 +1106,11 @@ static int event_row(const struct csv *c, struct sim_event *ev, double last,
     if (ev->time_s < last)
         return err_at(e, ST_EINVAL, c->path, c->line, 0, "time_s goes backwards (%g after %g)",
                       ev->time_s, last);
+    /* the workload's own limit (trace.c): a study steps through the time
+     * up to its last input */
+    if (ev->time_s > 10.0 * 366 * 86400)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "time_s %g is more than ten years after the start", ev->time_s);
     if (strcmp(kind, "stockout") && strcmp(kind, "preempt-job") && strcmp(kind, "preempt-location"))
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "kind must be stockout, preempt-job or preempt-location, not '%s'", kind);
