@@ -43,6 +43,7 @@
 #include "../sim/reqtrace.h"
 #include "../sim/serve_bound.h"
 #include "../sim/serve_chart.h"
+#include "../sim/bound.h"
 #include "../sim/sim.h"
 #include "../sim/sim_serve.h"
 #include "../sim/trace.h"
@@ -303,10 +304,12 @@ static void print_ratios(const struct sim_result *res, size_t n)
                 res[i].name, res[i].failed - lb->failed,
                 res[i].failed - lb->failed == 1 ? "" : "s");
     if (lb->lp_horizon_s > 0)
-        printf("(the bound: any schedule under the org policy that is done by %.1f days, "
-               "when the last run above was%s)\n",
+        printf("(the bound: any schedule under the org policy that is done by %.1f days: "
+               "when the last run above was%s, or a job's submission plus its run on its "
+               "first alternative if later, in whole buckets of %.0f h)\n",
                lb->lp_horizon_s / 86400,
-               nfailed ? " done with the jobs it did not fail" : "");
+               nfailed ? " done with the jobs it did not fail" : "",
+               SIM_BOUND_BUCKET_S / 3600);
     if (lb->lp_pinned > 0)
         printf("(and that starts the %zu jobs the policy does not let wait when they come, "
                "as every run above did)\n", lb->lp_pinned);
