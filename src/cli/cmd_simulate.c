@@ -106,7 +106,7 @@ struct sim_args {
     const char *service, *requests, *model; /* --service mode */
     double bucket_s, launch_delay_s, restore_s, warmup_s, lead_s, notice_s;
     unsigned long long seed;
-    int json, policies_given;
+    int json, policies_given, seed_given;
 };
 
 static int parse_dur(const char *opt, const char *v, double *out)
@@ -135,6 +135,14 @@ static int check_serve_args(const struct sim_args *a, int argc)
         fprintf(stderr, "stratus: simulate --service needs --requests TRACE.csv (and takes "
                         "no --workload)\n");
         fputs(sim_usage, stderr);
+        return 2;
+    }
+    if (a->events != NULL || a->keep != NULL || a->teams != NULL) {
+        /* refused rather than ignored: a run that looks faulted and is not */
+        fprintf(stderr,
+                "stratus: simulate --service takes no --events, --keep-stores or "
+                "--teams (they are for workload studies; a service study's spot is "
+                "taken back by --spot and the catalog's rates)\n");
         return 2;
     }
     if (a->commitments != NULL) {
@@ -198,7 +206,9 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
         case 'W': rc = parse_dur("--warmup", optarg, &a->warmup_s); break;
         case 'N': rc = parse_dur("--notice", optarg, &a->notice_s); break;
         case 'L': rc = parse_dur("--lead", optarg, &a->lead_s); break;
-        case 'D': rc = parse_seed(optarg, &a->seed); break;
+        case 'D':
+            rc = parse_seed(optarg, &a->seed), a->seed_given = 1;
+            break;
         case 'b': rc = parse_dur("--bucket", optarg, &a->bucket_s); break;
         case 'l': rc = parse_dur("--launch-delay", optarg, &a->launch_delay_s); break;
         case 'r': rc = parse_dur("--restore", optarg, &a->restore_s); break;
@@ -209,7 +219,20 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
     if (rc == 0 && a->service != NULL)
         return check_serve_args(a, argc);
     if (rc == 0 && (a->workload == NULL || a->fleet == NULL || optind != argc)) {
+        if (optind != argc)
+            fprintf(stderr, "stratus: simulate takes no argument '%s' (options only)\n",
+                    argv[optind]);
+        else
+            fprintf(stderr, "stratus: simulate needs %s\n",
+                    a->workload == NULL
+                        ? "--workload W.csv (or --service S.yaml --requests R.csv)"
+                        : "--fleet F.csv (nodes per offer, docs/traces.md)");
         fputs(sim_usage, stderr);
+        return 2;
+    }
+    if (rc == 0 && a->seed_given) {
+        fprintf(stderr, "stratus: --seed is for --service studies; a workload study's "
+                        "preemptions are drawn the same way every run\n");
         return 2;
     }
     if (rc == 0 && a->teams != NULL && !a->policies_given)

@@ -405,7 +405,7 @@ static double exp_capped(double x)
  * on average.  For rate x t small this is t + rate t (t/2 + r): half an
  * interval and a restore lost per preemption.  For a long segment it grows
  * as e^(rate t): a 13.4 h run without checkpoints at 0.49 preemptions an
- * hour is expected to take 1,430 h, not 13.4 + 44.  Past e^300 it grows
+ * hour is expected to take 1,450 h, not 13.4 + 44.  Past e^300 it grows
  * linearly instead (exp_capped): still rising with the rate and the
  * segment, and finite. */
 static double spot_lost_hours(const struct spec *s, double d, double rate)
@@ -1006,4 +1006,22 @@ size_t plan_data_route(const struct plan *p, const struct plan_cand *c, char *fr
         return 0;
     return catalog_route_hops(&r->via[(size_t)from_ix * r->n],
                               catalog_offer(p->cat, c->offer)->region_idx, hops, max);
+}
+
+double plan_deadline_h(const struct plan *p)
+{
+    const struct spec *s = p->spec;
+
+    if (s->deadline_s > 0)
+        return s->deadline_s / 3600.0;
+    if (s->deadline_at > 0)
+        return fmax(0, (s->deadline_at - (double)time(NULL)) / 3600.0);
+    return -1;
+}
+
+int plan_cand_late(const struct plan *p, const struct plan_cand *c)
+{
+    double dl = plan_deadline_h(p);
+
+    return dl >= 0 && !p->duration_assumed && p->alts[c->alt].hours > dl;
 }

@@ -235,6 +235,12 @@ const char *plan_reason_explain(const struct plan *p, int r, char *buf, size_t n
  *  "text", "count", "best": candidate, "delta"}]. */
 void *plan_to_json(const struct plan *p, int explain);
 
+/* The hours the spec's deadline leaves (after submission, or from now for a
+ * date), or -1 when it has none. */
+double plan_deadline_h(const struct plan *p);
+/* Whether candidate c's run, on its alternative, takes longer than that. */
+int plan_cand_late(const struct plan *p, const struct plan_cand *c);
+
 /* The plan as `stratus plan` prints it (a header, the ranked table, and with
  * explain what was removed and why); -1 on a write error. */
 int plan_print(FILE *fp, const struct plan *p, int explain);

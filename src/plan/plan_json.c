@@ -39,6 +39,8 @@ static json_t *cand_json(const struct plan *p, const struct plan_cand *c, size_t
     json_object_set_new(j, "expected_cost", money(c->expected));
     json_object_set_new(j, "duration_hours", json_real(p->alts[c->alt].hours));
     json_object_set_new(j, "speed", json_real(p->alts[c->alt].speed));
+    if (plan_deadline_h(p) >= 0)
+        json_object_set_new(j, "late", json_boolean(plan_cand_late(p, c)));
     json_object_set_new(b, "compute", money(c->compute));
     json_object_set_new(b, "preemption", money(c->preemption));
     json_object_set_new(b, "egress", money(c->egress));
@@ -123,6 +125,8 @@ void *plan_to_json(const struct plan *p, int explain)
     json_object_set_new(j, "policy_rule", p->rule ? json_string(p->rule->name) : json_null());
     json_object_set_new(j, "nodes", json_integer(p->spec->num_nodes));
     json_object_set_new(j, "duration_hours", json_real(p->duration_h));
+    if (plan_deadline_h(p) >= 0)
+        json_object_set_new(j, "deadline_hours", json_real(plan_deadline_h(p)));
     json_object_set_new(j, "duration_assumed", json_boolean(p->duration_assumed));
     json_object_set_new(j, "alternatives", alts_json(p));
     json_object_set_new(j, "considered", json_integer((json_int_t)p->considered));

@@ -24,14 +24,15 @@ static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_ca
 
     snprintf(loc, sizeof(loc), "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "",
              o->zone);
-    fprintf(fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %9s %12s\n", rank,
-            loc, o->instance_type, plan_mode_name(c->mode), c->price_hour,
-            str_money(m1, sizeof(m1), c->hourly_cost), p->alts[c->alt].hours,
-            p->alts[c->alt].speed, p->alts[c->alt].known ? ' ' : '?',
-            str_money(m2, sizeof(m2), c->compute),
-            str_money(m3, sizeof(m3), c->preemption),
-            str_money(m4, sizeof(m4), c->egress), str_money(m6, sizeof(m6), plan_cand_storage(c)),
-            str_money(m5, sizeof(m5), c->expected));
+    fprintf(
+        fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %9s %12s%s\n",
+        rank, loc, o->instance_type, plan_mode_name(c->mode), c->price_hour,
+        str_money(m1, sizeof(m1), c->hourly_cost), p->alts[c->alt].hours,
+        p->alts[c->alt].speed, p->alts[c->alt].known ? ' ' : '?',
+        str_money(m2, sizeof(m2), c->compute), str_money(m3, sizeof(m3), c->preemption),
+        str_money(m4, sizeof(m4), c->egress),
+        str_money(m6, sizeof(m6), plan_cand_storage(c)),
+        str_money(m5, sizeof(m5), c->expected), plan_cand_late(p, c) ? "  late" : "");
 }
 
 /* "H100:8"; "CPU 8+ vCPU, 32 GiB" for CPU work; the instance type when the
@@ -165,6 +166,16 @@ static void print_header(FILE *fp, const struct plan *p)
         fprintf(fp, ", %s%s\n", str_duration(dur, sizeof(dur), s->duration_s),
                 distinct_alts(p) > 1 ? " on the first alternative" : "");
     print_speeds(fp, p);
+    if (plan_deadline_h(p) >= 0 && !p->duration_assumed) {
+        char left[32];
+
+        fprintf(
+            fp,
+            "deadline: %s %s; candidates marked late run longer than that (the "
+            "controller's deadline rule, not this ranking, decides spot or on-demand)\n",
+            str_duration(left, sizeof(left), plan_deadline_h(p) * 3600),
+            s->deadline_s > 0 ? "after submission" : "from now");
+    }
     if (p->rule && p->rule->description)
         fprintf(fp, "policy: rule '%s' (%s)\n", p->rule->name, p->rule->description);
     else if (p->rule)

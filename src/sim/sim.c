@@ -301,13 +301,41 @@ static int job_live(struct store *st, const char *arg, int *live, struct err *e)
 /* File the faults whose time has come as requests, as the CLI would.  A
  * job the row preempts may run under one policy and not (yet, or any more)
  * under another: there the row does nothing, and says so. */
+/* What the faults filed so far leave pending: when the last stockout with
+ * an end lifts, and the last one without an end (NULL: none). */
+struct stock_left {
+    double lift;
+    const struct sim_event *forever;
+};
+
+static void note_stockout(struct stock_left *sl, const struct sim_event *ev, double now)
+{
+    const char *sp = strchr(ev->arg, ' ');
+    double secs = 0;
+
+    if (strcmp(ev->kind, "stockout") != 0)
+        return;
+    if (sp == NULL) {
+        sl->forever = ev; /* until cleared */
+        return;
+    }
+    if (str_to_double(sp + 1, &secs) == 0 && secs > 0)
+        sl->lift = fmax(sl->lift, now + secs);
+    else if (sl->forever != NULL &&
+             strncmp(sl->forever->arg, ev->arg, (size_t)(sp - ev->arg)) == 0 &&
+             sl->forever->arg[sp - ev->arg] == '\0')
+        sl->forever = NULL; /* cleared */
+}
+
 static int inject_due(const struct sim_input *in, const struct sim_policy *pol,
                       struct store *st, struct sched *s, size_t *k, double now,
-                      struct err *e)
+                      struct stock_left *sl, struct err *e)
 {
     while (*k < in->nevents && in->t0 + in->events[*k].time_s <= now) {
         const struct sim_event *ev = &in->events[(*k)++];
         int rc, live = 1;
+
+        note_stockout(sl, ev, now);
 
         if (strcmp(ev->kind, "preempt-job") == 0 &&
             (rc = job_live(st, ev->arg, &live, e)) != 0)
@@ -364,8 +392,10 @@ void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, 
 
 /* Called when no transition happened for SIM_STALL_S: 0 while attempts
  * still run (a long job), else an error naming a job left waiting. */
-static int check_stall(struct store *st, const char *policy, size_t active, struct err *e)
+static int check_stall(struct store *st, const char *policy, size_t active,
+                       const struct sim_event *forever, struct err *e)
 {
+    char hint[320] = "";
     struct store_attempt *a = NULL;
     struct store_job *j = NULL;
     size_t na = 0, nj = 0;
@@ -376,12 +406,17 @@ static int check_stall(struct store *st, const char *policy, size_t active, stru
         return rc;
     if ((rc = store_job_list(st, 1, &j, &nj, e)) != 0)
         return rc;
+    if (forever != NULL)
+        snprintf(hint, sizeof(hint),
+                 "; the stockout of %s:%u has no end: give it SECONDS, or add a row "
+                 "that clears it",
+                 forever->path, forever->line);
     rc = err_set(
         e, ST_ECAPACITY,
         "sim: under %s, %zu job%s can never run: nothing changed for 30 days with "
-        "nothing running; job %s: %s (give the fleet room for it, or drop it)",
+        "nothing running; job %s: %s (give the fleet room for it, or drop it%s)",
         policy, active, active == 1 ? "" : "s", nj ? j[0].name : "?",
-        nj && j[0].reason ? j[0].reason : "waiting");
+        nj && j[0].reason ? j[0].reason : "waiting", hint);
     store_jobs_free(j, nj);
     return rc;
 }
@@ -391,6 +426,7 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
                     struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
 {
     size_t k = 0, kev = 0, kp = 0;
+    struct stock_left sl = {0, NULL};
     uint64_t seen = 0;
     double last_change = vc->t;
     int rc;
@@ -402,7 +438,7 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         sim_prices_due(in->cat, in->prices, in->t0, &kp, vc->t);
         /* Faults due now take effect before jobs due now are placed: a fault
          * acts after the step that read it commits, as in the real world. */
-        if ((rc = inject_due(in, pol, st, s, &kev, vc->t, e)) != 0 ||
+        if ((rc = inject_due(in, pol, st, s, &kev, vc->t, &sl, e)) != 0 ||
             (kev > before && (rc = sched_step(s, NULL, e)) != 0) ||
             (rc = submit_due(in, pol, st, s, &k, vc->t, e)) != 0 ||
             (rc = sched_step(s, &next, e)) != 0)
@@ -410,11 +446,13 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
             return 0;
-        if (sched_transitions(s) != seen || k < in->work->njobs || kev < in->nevents) {
+        /* pending inputs, and a stockout still to lift, are changes to come */
+        if (sched_transitions(s) != seen || k < in->work->njobs || kev < in->nevents ||
+            vc->t < sl.lift) {
             seen = sched_transitions(s);
             last_change = vc->t;
         } else if (vc->t - last_change > SIM_STALL_S) {
-            if ((rc = check_stall(st, pol->name, sched_active(s), e)) != 0)
+            if ((rc = check_stall(st, pol->name, sched_active(s), sl.forever, e)) != 0)
                 return rc;
             last_change = vc->t;
         }
@@ -1095,17 +1133,24 @@ static int event_arg(const struct csv *c, struct sim_event *ev, const struct cat
     return 0;
 }
 
-static int event_row(const struct csv *c, struct sim_event *ev, double last,
-                     const struct catalog *cat, const struct trace *work, struct err *e)
+static int event_row(const struct csv *c, struct sim_event *ev,
+                     const struct sim_event *prev, const struct catalog *cat,
+                     const struct trace *work, struct err *e)
 {
     const char *kind = csv_get(c, V_KIND);
     int rc = csv_double(c, V_TIME, "time_s", NULL, &ev->time_s, e);
 
     if (rc != 0)
         return rc;
-    if (ev->time_s < last)
-        return err_at(e, ST_EINVAL, c->path, c->line, 0, "time_s goes backwards (%g after %g)",
-                      ev->time_s, last);
+    if (ev->time_s < 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "time_s must be zero or more (seconds from the start), not %g",
+                      ev->time_s);
+    if (prev != NULL && ev->time_s < prev->time_s)
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, 0,
+            "time_s goes backwards: %g after %g at line %u (rows are in time order)",
+            ev->time_s, prev->time_s, prev->line);
     /* the workload's own limit (trace.c): a study steps through the time
      * up to its last input */
     if (ev->time_s > 10.0 * 366 * 86400)
@@ -1132,7 +1177,7 @@ int sim_load_events(const char *path, const struct catalog *cat, const struct tr
         while (rc == 0 && (rc = csv_next(&c, e)) == 1) {
             v = xgrow(v, &cap, k + 1, sizeof(*v));
             v[k].path = path;
-            rc = event_row(&c, &v[k], k ? v[k - 1].time_s : 0, cat, work, e);
+            rc = event_row(&c, &v[k], k ? &v[k - 1] : NULL, cat, work, e);
             k++;
         }
         csv_close(&c);

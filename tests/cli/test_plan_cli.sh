@@ -80,6 +80,20 @@ hasnt "$OUT" '$-'
 grep -q '\$[0-9.]*e+[0-9]*' <<<"$OUT" || fail "a huge expected loss in dollars: $OUT"
 ok "plan: table, --top; a huge expected loss printed in dollars"
 
+# a deadline: candidates whose run takes longer are marked late (in the
+# table and in --json), and only those
+printf 'name: dl\nresources:\n  accelerators: {H100: 8, A100-80GB: 8}\nrun: x\nstratus:\n  kind: batch\n  duration: 10h\n  deadline: 12h\n' >"$TMP/dl.yaml"
+run 0 "$STRATUS" plan "$TMP/dl.yaml" --offline --top 0 --json
+[ "$(json 'j["deadline_hours"] == 12 and all(c["late"] == (c["duration_hours"] > 12) for c in j["candidates"]) and any(c["late"] for c in j["candidates"]) and not all(c["late"] for c in j["candidates"])')" = True ] ||
+  fail "late candidates are those that run past the deadline: $OUT"
+run 0 "$STRATUS" plan "$TMP/dl.yaml" --offline --top 0
+has "$OUT" "deadline: 12h00m after submission; candidates marked late run longer than that"
+[ "$(grep -c ' late$' <<<"$OUT")" -gt 0 ] || fail "late candidates are marked in the table: $OUT"
+run 0 "$STRATUS" plan "$TMP/long.yaml" --offline --json
+[ "$(json '"deadline_hours" not in j and all("late" not in c for c in j["candidates"])')" = True ] ||
+  fail "no deadline, no late: $OUT"
+ok "plan: a deadline marks the candidates that run longer than it"
+
 # --- cost per unit of work: throughput.csv ---
 cp -r "$TMP/nocommit" "$TMP/thr"
 cat >"$TMP/thr/throughput.csv" <<'CSV'

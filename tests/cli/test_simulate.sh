@@ -124,6 +124,13 @@ printf 'time_s,kind,arg\n5,meteor,azure/eastus\n' >"$TMP/ev.csv"
 run 2 "${SIM[@]}" --events "$TMP/ev.csv"
 has "$ERR" "ev.csv:2: kind must be stockout, preempt-job or preempt-location, not 'meteor'"
 run 2 "$STRATUS" simulate --fleet "$EX/sim/fleet.csv"
+has "$ERR" "simulate needs --workload W.csv"
+run 2 "$STRATUS" simulate --workload "$TMP/w.csv"
+has "$ERR" "simulate needs --fleet F.csv"
+run 2 "${SIM[@]}" --seed 3
+has "$ERR" "--seed is for --service studies"
+run 2 "$STRATUS" simulate --service "$EX/sim/serve-llm-h100.yaml" --requests "$TMP/none.csv" --events "$TMP/ev.csv"
+has "$ERR" "simulate --service takes no --events, --keep-stores or --teams"
 ok "simulate: bad fleet, policy, events and usage are clear errors"
 
 # The price in force: the on-demand price of the only location rises from $40
@@ -142,7 +149,7 @@ ok "simulate: a price change mid-run bills each stretch at the price then in for
 
 # A long job without checkpoints on spot: at the catalog's 0.49 preemptions an
 # hour, 13.4 h of work that restarts from nothing is expected to take some
-# 1,430 h, not 13.4 + 44 (the first-order estimate that kept it on spot for
+# 1,450 h, not 13.4 + 44 (the first-order estimate that kept it on spot for
 # 200 preemptions, $1,402 against $438 on demand).  stratus runs it on demand.
 printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n0,long,r,infer,A100-80GB,8,48144\n' >"$TMP/wl.csv"
 printf 'location,instance_type,nodes,spot_nodes\nazure/*,Standard_ND96amsr_A100_v4,24,8\n' >"$TMP/fl.csv"
@@ -226,6 +233,9 @@ has "$ERR" "ev-loc.csv:2: stockout: no offer of the catalog is at 'mars/x'"
 printf 'time_s,kind,arg\n50,stockout,azure/eastus 1h\n' >"$TMP/ev-unit.csv"
 run 2 "${SIM[@]}" --events "$TMP/ev-unit.csv"
 has "$ERR" "ev-unit.csv:2: stockout: expected 'CLOUD/REGION[/ZONE] [SECONDS]', not 'azure/eastus 1h'"
+printf 'time_s,kind,arg\n100,stockout,azure/eastus 5\n50,stockout,azure/eastus 5\n' >"$TMP/ev-back.csv"
+run 2 "${SIM[@]}" --events "$TMP/ev-back.csv"
+has "$ERR" "ev-back.csv:3: time_s goes backwards: 50 after 100 at line 2"
 printf 'time_s,kind,arg\n1e11,stockout,azure/eastus 5\n' >"$TMP/ev-far.csv"
 run 2 "${SIM[@]}" --events "$TMP/ev-far.csv"
 has "$ERR" "ev-far.csv:2: time_s 1e+11 is more than ten years after the start"
@@ -241,6 +251,21 @@ has "$ERR" "ev-ab.csv:2: under cheapest-ondemand, job 2 (b) is not submitted yet
 [ "$(json 'all(r["preemptions"] == 1 and r["failed"] == 0 for r in j)')" = True ] ||
   fail "the row naming job a preempts it once under each policy: $OUT"
 ok "simulate: --events rows are checked at load, name jobs by job_id, and say where they do nothing"
+
+# A stockout longer than the 30 days the stall check waits is a change to
+# come, not a job that can never run: the large run waits 40 days for its
+# regions and then runs; without an end, the error says which row has none.
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,checkpoint_s\n100,big,research,train,H100,16,36000,1800\n' >"$TMP/so-w.csv"
+printf 'time_s,kind,arg\n0,stockout,azure/eastus 3456000\n0,stockout,azure/eastus2 3456000\n0,stockout,azure/westus 3456000\n' >"$TMP/so-40d.csv"
+run 0 timeout 120 "$STRATUS" simulate --workload "$TMP/so-w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml" \
+  --policies stratus --events "$TMP/so-40d.csv" --json
+[ "$(json 'j[0]["failed"] == 0 and j[0]["mean_queue_hours"] > 24 * 39')" = True ] ||
+  fail "the job runs once the 40-day stockout lifts: $OUT"
+sed 's/ 3456000$//' "$TMP/so-40d.csv" >"$TMP/so-forever.csv"
+run 1 timeout 120 "$STRATUS" simulate --workload "$TMP/so-w.csv" --fleet "$EX/sim/fleet.csv" --org-policy "$EX/policy.yaml" \
+  --policies stratus --events "$TMP/so-forever.csv"
+has "$ERR" "so-forever.csv:4 has no end: give it SECONDS, or add a row that clears it"
+ok "simulate: a stockout past 30 days lifts and the job runs; one without an end is named in the error"
 
 # A policy that requires spot, and a job whose deadline the Safety Net would
 # move to on-demand: the policy wins, the job runs on spot (and may miss its
