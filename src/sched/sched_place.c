@@ -1068,6 +1068,26 @@ int sched_check_deadlines(struct sched *s, struct err *e)
     return 0;
 }
 
+/* A job the Safety Net holds to on-demand whose deadline even on-demand
+ * can no longer meet, and no on-demand place is free: the net has nothing
+ * left to save, so it takes the best usable place of any mode rather than
+ * wait, perhaps for ever (a gang no on-demand pool can hold), for one. */
+static int lost_deadline_pick(struct sched *s, struct sjob *sj,
+                              const struct plan_cand **pick, enum mode_rule *rule,
+                              size_t *counts, struct err *e)
+{
+    memset(counts, 0, NOT__N * sizeof(*counts));
+    *pick = first_usable(s, sj, MODE_ANY, counts);
+    if (*pick == NULL || (*pick)->mode != PLAN_SPOT)
+        return 0;
+    *rule = MODE_ANY;
+    return sched_log(
+        s, sj, "deadline", e,
+        "slack %.1f s: the deadline is lost even on demand, and no on-demand "
+        "place is free: takes spot",
+        slack(s, sj));
+}
+
 /* Placement needs only the best few candidates: rank the top k, and widen
  * (x8) only while none of them can be used and more exist. */
 static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_cand **pick,
@@ -1098,6 +1118,10 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
             !plan_has_nonspot(&s->plan) && sj->j.svc_mode != SVC_MODE_ON_DEMAND)
             *rule = MODE_ANY;
         *pick = first_usable(s, sj, *rule, counts);
+        if (*pick == NULL && s->plan.n >= s->plan.feasible &&
+            *rule == MODE_ON_DEMAND_ONLY && sj->j.svc_mode != SVC_MODE_ON_DEMAND &&
+            has_deadline(sj) && slack(s, sj) < 0)
+            return lost_deadline_pick(s, sj, pick, rule, counts, e);
         if (*pick != NULL || s->plan.n >= s->plan.feasible)
             return 0;
         opts.top *= 8;

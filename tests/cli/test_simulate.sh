@@ -252,6 +252,18 @@ has "$ERR" "ev-ab.csv:2: under cheapest-ondemand, job 2 (b) is not submitted yet
   fail "the row naming job a preempts it once under each policy: $OUT"
 ok "simulate: --events rows are checked at load, name jobs by job_id, and say where they do nothing"
 
+# The Safety Net holds a 2-node gang with 400 s of slack to on-demand, but no
+# zone has 2 on-demand nodes: once even on-demand cannot meet the deadline,
+# the job takes spot (and misses it) instead of waiting for ever.
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s\n0,a,t,batch,H100,16,3600,4000\n' >"$TMP/ln-w.csv"
+printf 'location,instance_type,nodes,spot_nodes\naws/us-east-1,p5.48xlarge,1,2\n' >"$TMP/ln-f.csv"
+printf 'version: 1\nrules:\n  - name: aws\n    allow: [aws/us-east-1]\n    spot: allow\n' >"$TMP/ln.yaml"
+run 0 timeout 120 "$STRATUS" simulate --workload "$TMP/ln-w.csv" --fleet "$TMP/ln-f.csv" --org-policy "$TMP/ln.yaml" \
+  --policies stratus,cbl-greedy --json
+[ "$(json 'all(r["failed"] == 0 and r["spot_share"] == 1 and r["deadline_misses"] == 1 for r in j)')" = True ] ||
+  fail "a lost deadline with no on-demand place for the gang runs on spot: $OUT"
+ok "simulate: a deadline lost even on demand, with no on-demand place, takes spot"
+
 # A stockout longer than the 30 days the stall check waits is a change to
 # come, not a job that can never run: the large run waits 40 days for its
 # regions and then runs; without an end, the error says which row has none.
