@@ -434,8 +434,16 @@ static void cand_costs(struct plan *p, const struct offer *o, struct plan_cand *
             fmax(catalog_od_price_last(p->cat, c->offer), 0) * n *
             (d - p->commit_left_h); /* past its end, at the price last in force */
     c->preemption = 0;
-    if (c->mode == PLAN_SPOT)
-        c->preemption = spot_lost_hours(s, d, n * memo_rate(p, o)) * c->price_hour * n;
+    if (c->mode == PLAN_SPOT) {
+        double rate = n * memo_rate(p, o);
+
+        if (rate != p->lost_rate || d != p->lost_d) {
+            p->lost_rate = rate;
+            p->lost_d = d;
+            p->lost_h = spot_lost_hours(s, d, rate);
+        }
+        c->preemption = p->lost_h * c->price_hour * n;
+    }
     c->egress = 0;
     if (s->data_cloud && s->data_gb > 0) {
         double keep_h = d + (p->opts ? p->opts->copy_keep_h : 0);
@@ -868,6 +876,7 @@ static void plan_reset(struct plan *p, const struct catalog *cat, const struct s
                        const struct policy *pol)
 {
     memo_prepare(p, cat, s);
+    p->lost_rate = NAN; /* the spec's checkpoints may differ */
     p->cat = cat;
     p->spec = s;
     p->rule = policy_match(pol, s);

@@ -171,6 +171,9 @@ struct plan {
                               region as it is first asked for (the controller
                               moves data by them: sched_data.c) */
     int memo_direct;       /* the egress memo was made with direct_egress */
+    double lost_rate, lost_d, lost_h; /* the last spot_lost_hours asked for this
+                              plan's spec (its rate and hours, NAN = none) and
+                              its answer: offers in a row share them */
     long *copy_ix;         /* per plan_opts.copies: its region's index, -1 = none */
     long home_ix;          /* the data location's region index, -1 = none (a bucket) */
     size_t copy_ix_cap;
