@@ -4,7 +4,7 @@
  * stockouts, grace, seed; src/driver/local_conf.c).
  *
  * The input is written as local.yaml in a scratch directory and loaded with
- * local_conf_load() against a small catalog (the patterns must match one of
+ * local_conf_load() against fuzzcat.h's small catalog (the patterns must match one of
  * its offers).  The first byte of the input picks whether the catalog is
  * given (patterns checked) or not.  Every outcome must be a configuration or
  * an error with a message, never a crash, a leak or undefined behaviour; a
@@ -23,36 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzzutil.h"
-#include "catalog/catalog.h"
+#include "fuzzcat.h"
 #include "driver/local_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const char offers[] =
-    "cloud,region,zone,instance_type,accelerator,accelerators_per_node,price_hour,"
-    "spot_price_hour\nazure,eastus,,ND96,H100,8,98.3,\n"
-    "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,88,30\n"
-    "gcp,us-central1,us-central1-b,a3-highgpu-8g,H100,8,90,31\n"
-    "gcp,europe-west4,europe-west4-a,a2-highgpu-1g,A100,1,4,1.2\n"
-    "oci,us-ashburn-1,AD-1,BM.GPU.H100.8,H100,8,,20\n";
-static const char regions[] =
-    "cloud,region,latitude,longitude,continent\nazure,eastus,37,-79,north-america\n"
-    "gcp,us-central1,41,-95,north-america\ngcp,europe-west4,53,6,europe\n"
-    "oci,us-ashburn-1,39,-77,north-america\n";
 
 static struct catalog *cat;
 static char path[128];
 
 static void setup(void)
 {
-    struct err e;
-
     fz_mkdir("localconf", NULL);
-    fz_put("offers.csv", offers, strlen(offers));
-    fz_put("regions.csv", regions, strlen(regions));
-    if (catalog_load(&cat, fz_dir, &e) != 0)
-        abort();
+    cat = fz_small_catalog();
     snprintf(path, sizeof(path), "%s/local.yaml", fz_dir);
 }
 

@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzzutil.h"
-#include "catalog/catalog.h"
+#include "fuzzcat.h"
 #include "sim/sim.h"
 #include "sim/trace.h"
 #include "util/csv.h"
@@ -30,18 +29,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char offers[] =
-    "cloud,region,zone,instance_type,accelerator,accelerators_per_node,price_hour,"
-    "spot_price_hour\nazure,eastus,,ND96,H100,8,98.3,\n"
-    "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,88,30\n"
-    "gcp,us-central1,us-central1-b,a3-highgpu-8g,H100,8,90,31\n"
-    "gcp,europe-west4,europe-west4-a,a2-highgpu-1g,A100,1,4,1.2\n"
-    "oci,us-ashburn-1,AD-1,BM.GPU.H100.8,H100,8,,20\n"
-    "aws,us-east-1,,p5.48xlarge,H100,8,98,40\n";
-static const char regions[] =
-    "cloud,region,latitude,longitude,continent\nazure,eastus,37,-79,north-america\n"
-    "gcp,us-central1,41,-95,north-america\ngcp,europe-west4,53,6,europe\n"
-    "oci,us-ashburn-1,39,-77,north-america\naws,us-east-1,39,-77,north-america\n";
 /* Job ids that read as numbers of other rows ("7", "2"): a preempt-job arg
  * is a job_id first, a row number only when no job_id is that text. */
 static const char workload[] =
@@ -58,10 +45,7 @@ static void setup(void)
     struct err e;
 
     fz_mkdir("siminput", NULL);
-    fz_put("offers.csv", offers, strlen(offers));
-    fz_put("regions.csv", regions, strlen(regions));
-    if (catalog_load(&cat, fz_dir, &e) != 0)
-        abort();
+    cat = fz_small_catalog();
     trace_init(&work);
     trace_init(&nowork);
     if (trace_load_jobs_mem(&work, "work.csv", workload, strlen(workload), &e) != 0)

@@ -243,8 +243,6 @@ int catalog_commitment_in_group(const struct commitment *m, const struct offer *
 /* Whether commitment m covers offer o: of its group, and in its zone when m
  * names one. */
 int catalog_commitment_covers(const struct commitment *m, const struct offer *o);
-/* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
- * of its window inside that interval. */
 /* Offer i's on-demand price, or when it is no longer sold, the price it had
  * last (what machines already running keep): -1 when it was never sold. */
 double catalog_od_price_last(const struct catalog *cat, size_t i);
@@ -260,6 +258,8 @@ double catalog_list_price(const struct catalog *cat, const char *cloud, const ch
                           const char *instance_type);
 /* The node-hours m holds within [from, to] (unix seconds). */
 double catalog_commitment_hours(const struct commitment *m, double from, double to);
+/* What m costs over [from, to) (unix seconds): nodes x price_hour x the hours
+ * of its window inside that interval. */
 double catalog_commitment_cost(const struct commitment *m, double from, double to);
 /* The quota that limits accelerator use at (cloud, region), or NULL. */
 const struct quota *catalog_quota(const struct catalog *cat, const char *cloud,

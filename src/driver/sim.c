@@ -341,7 +341,6 @@ static void advance(struct simd *p, double now)
 
 /* ---- fault injection (the same requests the local driver takes) ---- */
 
-/* Does "cloud/region[/zone]" name the offer's location? */
 static int inject_stockout(struct simd *p, const char *arg, double now, struct err *e)
 {
     char loc[256];

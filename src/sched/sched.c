@@ -956,8 +956,8 @@ static int reprice(struct sched *s, struct err *e)
         const struct offer *o;
         double price, old;
 
-        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED ||
-            a->mode == PLAN_COMMITTED || sj->offer < 0)
+        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->mode == PLAN_COMMITTED ||
+            sj->offer < 0)
             continue;
         o = catalog_offer(s->p.cat, (size_t)sj->offer);
         price = a->mode == PLAN_SPOT ? o->spot_price : o->price;

@@ -298,9 +298,6 @@ static int job_live(struct store *st, const char *arg, int *live, struct err *e)
     return rc;
 }
 
-/* File the faults whose time has come as requests, as the CLI would.  A
- * job the row preempts may run under one policy and not (yet, or any more)
- * under another: there the row does nothing, and says so. */
 /* What the faults filed so far leave pending: when the last stockout with
  * an end lifts, and the last one without an end (NULL: none). */
 struct stock_left {
@@ -310,23 +307,22 @@ struct stock_left {
 
 static void note_stockout(struct stock_left *sl, const struct sim_event *ev, double now)
 {
-    const char *sp = strchr(ev->arg, ' ');
-    double secs = 0;
+    size_t n = strcspn(ev->arg, " "); /* its location */
 
     if (strcmp(ev->kind, "stockout") != 0)
         return;
-    if (sp == NULL) {
+    if (ev->stock_s < 0)
         sl->forever = ev; /* until cleared */
-        return;
-    }
-    if (str_to_double(sp + 1, &secs) == 0 && secs > 0)
-        sl->lift = fmax(sl->lift, now + secs);
-    else if (sl->forever != NULL &&
-             strncmp(sl->forever->arg, ev->arg, (size_t)(sp - ev->arg)) == 0 &&
-             sl->forever->arg[sp - ev->arg] == '\0')
+    else if (ev->stock_s > 0)
+        sl->lift = fmax(sl->lift, now + ev->stock_s);
+    else if (sl->forever != NULL && strncmp(sl->forever->arg, ev->arg, n) == 0 &&
+             sl->forever->arg[n] == '\0')
         sl->forever = NULL; /* cleared */
 }
 
+/* File the faults whose time has come as requests, as the CLI would.  A
+ * job the row preempts may run under one policy and not (yet, or any more)
+ * under another: there the row does nothing, and says so. */
 static int inject_due(const struct sim_input *in, const struct sim_policy *pol,
                       struct store *st, struct sched *s, size_t *k, double now,
                       struct stock_left *sl, struct err *e)
@@ -1087,14 +1083,13 @@ static int names_offers(const struct catalog *cat, const char *loc)
  * offer is at.  The whole CSV field is checked, as the sim driver will read
  * it: a preempt-location's is the location (the driver matches offers with
  * all of it), a stockout's a location and maybe " SECONDS", a number >= 0
- * and nothing after (sscanf's "%lf" took "1h" for 1 s); one too long for
- * ev->arg is refused rather than cut. */
+ * and nothing after (sscanf's "%lf" took "1h" for 1 s), kept in
+ * ev->stock_s; one too long for ev->arg is refused rather than cut. */
 static int event_arg(const struct csv *c, struct sim_event *ev, const struct catalog *cat,
                      const struct trace *work, struct err *e)
 {
     const char *arg = csv_get(c, V_ARG);
     char loc[160], *end;
-    double secs;
     long long row;
     size_t i, n;
 
@@ -1119,7 +1114,8 @@ static int event_arg(const struct csv *c, struct sim_event *ev, const struct cat
     n = ev->kind[0] == 's' ? strcspn(arg, " ") : strlen(arg);
     snprintf(loc, sizeof(loc), "%.*s", (int)n, arg);
     if (n == 0 || loc[strcspn(loc, " \t\r\n\v\f")] != '\0' ||
-        (arg[n] != '\0' && (str_to_double(arg + n + 1, &secs) != 0 || secs < 0)))
+        (arg[n] != '\0' &&
+         (str_to_double(arg + n + 1, &ev->stock_s) != 0 || ev->stock_s < 0)))
         return err_at(
             e, ST_EINVAL, c->path, c->line, 0, "%s: expected '%s', not '%s'", ev->kind,
             ev->kind[0] == 's' ? "CLOUD/REGION[/ZONE] [SECONDS]" : "CLOUD/REGION[/ZONE]",
@@ -1161,6 +1157,7 @@ static int event_row(const struct csv *c, struct sim_event *ev,
                       "kind must be stockout, preempt-job or preempt-location, not '%s'", kind);
     snprintf(ev->kind, sizeof(ev->kind), "%s", kind);
     ev->line = (uint32_t)c->line;
+    ev->stock_s = -1; /* a stockout without SECONDS: until cleared */
     return event_arg(c, ev, cat, work, e);
 }
 

@@ -130,6 +130,7 @@ struct sim_event {
                                first), which is its id in each run's store */
     const char *path;       /* the events file, for messages */
     uint32_t line;          /* its line there */
+    double stock_s;         /* stockout: its SECONDS (0 clears), -1 = until cleared */
 };
 
 /* Events file: CSV time_s,kind,arg.  Each row is checked against the

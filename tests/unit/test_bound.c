@@ -297,7 +297,7 @@ static void test_overflow_only_when_full(void **state)
                                    "    overflow: [gcp]\n"
                                    "    spot: forbid\n";
     static const struct sim_event stockout[] = {
-        {1800, "stockout", "azure/eastus 3600", "(test)", 1}};
+        {1800, "stockout", "azure/eastus 3600", "(test)", 1, 3600}};
     struct sim_policy sp = {"stratus", NULL, 1, 0, 1, 0, NULL, 0, 1, 1, 1};
     struct policy *pol = NULL;
     struct sim_result r;
