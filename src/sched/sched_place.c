@@ -166,13 +166,36 @@ static int on_spot(const struct sjob *sj)
     return sj->j.cur_attempt != 0 && sj->att.mode == PLAN_SPOT;
 }
 
+/* A job its spec or policy rule keeps on spot (`use_spot: true` on every
+ * alternative, or `spot: require`): the deadline rule cannot move it to
+ * on-demand (rank_and_pick lets it take spot, and maybe miss). */
+static int spot_only(const struct sjob *sj)
+{
+    const struct policy_rule *r =
+        sj->rule_pol != NULL ? policy_match(sj->rule_pol, sj->spec) : NULL;
+    size_t i;
+
+    if (sj->j.svc_mode == SVC_MODE_ON_DEMAND)
+        return 0;
+    if (r != NULL && r->spot == POLICY_SPOT_REQUIRE)
+        return 1;
+    for (i = 0; i < sj->spec->nres; i++)
+        if (sj->spec->res[i].use_spot != 1)
+            return 0;
+    return 1;
+}
+
 static int latch_on_demand(struct sched *s, struct sjob *sj, double sl, double limit,
                            struct err *e)
 {
+    /* a job kept on spot is latched all the same, so this is said once */
     sj->j.on_demand_only = 1;
-    if (sched_log(s, sj, "deadline", e,
-                  "slack %.1f s < %.1f s (changeover %.1f s): on-demand from now on", sl, limit,
-                  changeover(s, sj)) != 0)
+    if (sched_log(s, sj, "deadline", e, "slack %.1f s < %.1f s (changeover %.1f s): %s",
+                  sl, limit, changeover(s, sj),
+                  spot_only(sj)
+                      ? "its spec or policy keeps it on spot: stays on spot, and "
+                        "may miss its deadline"
+                      : "on-demand from now on") != 0)
         return e->code;
     return store_job_update(s->p.store, &sj->j, e);
 }
@@ -1024,8 +1047,8 @@ static int changeover_guard(struct sched *s, struct sjob *sj, struct err *e)
 
     if (working || a->state == ATT_ENDED || sl >= d)
         return 0;
-    if ((rc = latch_on_demand(s, sj, sl, d, e)) != 0)
-        return rc;
+    if ((rc = latch_on_demand(s, sj, sl, d, e)) != 0 || spot_only(sj))
+        return rc; /* stopping it would only start it on spot again */
     return switch_now(s, sj, "slack below one changeover before spot made progress: "
                              "resuming on on-demand", e);
 }
@@ -1277,9 +1300,12 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
 static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c, size_t key,
                  double until)
 {
-    struct park_list *l = &s->parked[key];
+    struct park_list *l;
     struct park_due d = {until, sj->j.id, 0};
     size_t i;
+
+    own_ensure(s); /* a wait for committed nodes counted none of own_nodes */
+    l = &s->parked[key];
 
     sj->awaits = (long)key + 1;
     sj->await_cand = *c;
@@ -1343,6 +1369,21 @@ static double patience_left(struct sched *s, const struct sjob *sj)
            ((s->now - sj->j.submitted_at) - sched_progress(s, sj));
 }
 
+/* Committed nodes c are worth waiting for instead of pick only when pick
+ * would pay on demand (a job whose first free choice is spot leaves them to
+ * one that would: first_usable) and the lab's own attempts hold them all
+ * (nothing else can), so they free as those end.  A waiting job is woken by
+ * nodes of its candidate's offer freeing, so only where that offer is the
+ * commitment group's one (an offer without a zone): the committed nodes of
+ * a region whose offers are in zones free in any of them. */
+static int commit_wait(struct sched *s, const struct plan_cand *c,
+                       const struct plan_cand *pick)
+{
+    const struct offer *o = catalog_offer(s->p.cat, c->offer);
+
+    return pick->mode == PLAN_ONDEMAND && !*o->zone && commit_free(s, o) < c->nodes;
+}
+
 /* The candidate worth waiting for instead of pick, or NULL; *left: how much
  * longer sj may wait. */
 static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob *sj,
@@ -1364,13 +1405,14 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
 
         /* an overflow cloud takes a job only when the allowed ones cannot,
          * so a free allowed place is never passed over to wait for one */
-        if (c == pick || c->mode == PLAN_COMMITTED || c->tier > pick->tier ||
-            (best != NULL && c->key >= best->key) ||
+        if (c == pick || (c->mode == PLAN_COMMITTED && !commit_wait(s, c, pick)) ||
+            c->tier > pick->tier || (best != NULL && c->key >= best->key) ||
             !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
             !mode_allows(rule, c->mode) ||
             blocked(s, catalog_offer(s->p.cat, c->offer)) ||
             avoided(sj, catalog_offer(s->p.cat, c->offer)) ||
-            own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes)
+            (c->mode != PLAN_COMMITTED &&
+             own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes))
             continue;
         best = c;
     }

@@ -145,6 +145,7 @@ run 0 "$STRATUS" simulate --workload "$TMP/w1.csv" --fleet "$TMP/f1.csv" --price
 [ "$(json '[round(r["cost"], 6) for r in j]')" = "[140.0, 140.0]" ] || fail "a price change mid-run: $OUT"
 STRATUS_HOME=$TMP/ks run 0 "$STRATUS" events 1
 has "$OUT" '01:00:00  job 1  price: on-demand price of gcp/us-central1 a3-highgpu-8g: $40.00 -> $100.00/node-h'
+STRATUS_HOME=$TMP/ks "$STRATUS" controller stop >/dev/null 2>&1
 ok "simulate: a price change mid-run bills each stretch at the price then in force"
 
 # A long job without checkpoints on spot: at the catalog's 0.49 preemptions an
@@ -285,10 +286,16 @@ ok "simulate: a stockout past 30 days lifts and the job runs; one without an end
 printf 'version: 1\nrules:\n  - name: spot-only\n    allow: [azure/eastus]\n    spot: require\n' >"$TMP/sr.yaml"
 printf 'location,instance_type,nodes,spot_nodes\nazure/eastus,Standard_NC24ads_A100_v4,4,4\n' >"$TMP/sr-f.csv"
 printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s,checkpoint_s\n0,d,t,batch,A100-80GB,1,36000,36500,\n' >"$TMP/sr-w.csv"
+mkdir -p "$TMP/sr-ks"
 run 0 timeout 120 "$STRATUS" simulate --workload "$TMP/sr-w.csv" --fleet "$TMP/sr-f.csv" --org-policy "$TMP/sr.yaml" \
-  --policies stratus --json
+  --policies stratus --json --keep-stores "$TMP/sr-ks"
 [ "$(json 'j[0]["failed"] == 0 and j[0]["spot_share"] == 1')" = True ] ||
   fail "a spot-only job with a deadline runs on spot: $OUT"
+# and its log says so, not that it moves to on-demand
+STRATUS_HOME=$TMP/sr-ks run 0 "$STRATUS" events 1
+has "$OUT" "its spec or policy keeps it on spot: stays on spot, and may miss its deadline"
+case $OUT in *"on-demand from now on"*) fail "a spot-only job's log says it moves to on-demand: $OUT" ;; esac
+STRATUS_HOME=$TMP/sr-ks "$STRATUS" controller stop >/dev/null 2>&1
 ok "simulate: the deadline rule does not hold back a job its policy keeps on spot"
 
 if [ -d "${SHARED_DATA:-}/traces/gpu-training-msft-itp-2021" ]; then

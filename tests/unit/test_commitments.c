@@ -707,6 +707,82 @@ static void test_backfill_covers_on_demand(void **state)
     st_free(&w);
 }
 
+/* Patience waits for committed nodes the lab's own jobs hold, as it does for
+ * any such place (docs/patience.md): one ND H100 v5 node committed, held by
+ * a job A that may not use spot; B, of the same shape and 2 hours, comes a
+ * minute later.  With `patience: 1x`, B waits for A's node rather than pay
+ * on demand, and takes it when A ends (A runs 1 h), or gives up at the end
+ * of its patience and pays on demand (A runs 5 h).  Without patience it pays
+ * on demand at once; and a B that may use spot takes spot, which is cheaper
+ * than on demand, and leaves the committed node to a job that would pay on
+ * demand (first_usable). */
+static void patient_for_commitment(double a_hours, const char *policy, int b_spot,
+                                   int want_mode, double start_lo, double start_hi)
+{
+    char a_spec[200], b_spec[200];
+    struct store_attempt b1;
+    struct store_job bj;
+    struct st w;
+    int64_t a, b;
+    double t_b;
+
+    snprintf(a_spec, sizeof(a_spec),
+             "name: a\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+             "run: train\nstratus:\n  duration: %.0fs\n",
+             a_hours * 3600);
+    snprintf(b_spec, sizeof(b_spec),
+             "name: b\nresources:\n  accelerators: H100:8\n%s"
+             "run: train\nstratus:\n  kind: batch\n  duration: 2h\n",
+             b_spot ? "" : "  use_spot: false\n");
+    st_init(&w, NULL);
+    commit_nd(&w, 1);
+    a = st_submit(&w, a_spec);
+    st_start(&w);
+    assert_true(st_run_until_state(&w, a, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(&w, w.t + 60);
+    t_b = w.t;
+    b = st_submit_policy(&w, b_spec, policy);
+    st_run_to(&w, w.t + 120);
+    bj = st_job(&w, b);
+    if (want_mode == PLAN_COMMITTED || start_lo > 0.5) {
+        assert_int_equal(bj.state, JOB_PENDING);
+        assert_non_null(bj.reason);
+        assert_non_null(strstr(bj.reason,
+                               "waiting for azure/eastus Standard_ND96isr_H100_v5 "
+                               "committed, held by the lab's running jobs"));
+    } else {
+        assert_int_not_equal(bj.state, JOB_PENDING);
+    }
+    store_job_clear(&bj);
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(&w, b), 1);
+    b1 = st_attempt(&w, b, 1);
+    assert_int_equal(b1.mode, want_mode);
+    assert_true(b1.running_at - t_b > start_lo * 3600);
+    assert_true(b1.running_at - t_b < start_hi * 3600);
+    assert_int_equal(w.violations, 0);
+    store_attempt_clear(&b1);
+    st_free(&w);
+}
+
+static void test_patience_waits_for_commitment(void **state)
+{
+    static const char *const PATIENT = "version: 1\nrules:\n  - name: flexible\n"
+                                       "    spot: allow\n    patience: 1x\n";
+    static const char *const NONE =
+        "version: 1\nrules:\n  - name: hasty\n    spot: allow\n";
+
+    (void)state;
+    /* A ends 1 h after it ran, B a minute after that: B's launch (60 s)
+     * follows A's end */
+    patient_for_commitment(1, PATIENT, 0, PLAN_COMMITTED, 1 - 1.0 / 60, 1.2);
+    /* B's patience: 2 h late; then the first free place */
+    patient_for_commitment(5, PATIENT, 0, PLAN_ONDEMAND, 2 - 1.0 / 60, 2.2);
+    patient_for_commitment(1, NONE, 0, PLAN_ONDEMAND, 0, 0.1);
+    patient_for_commitment(1, PATIENT, 1, PLAN_SPOT, 0, 0.1);
+}
+
 /* ---- the advisor ---- */
 
 static void test_advise_best(void **state)
@@ -1057,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_backfill_no_churn),
         cmocka_unit_test(test_backfill_loss_weighed),
+        cmocka_unit_test(test_patience_waits_for_commitment),
         cmocka_unit_test(test_advise_best),
         cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_backfill),

@@ -299,6 +299,50 @@ static void test_spot_ridden_until_preempted(void **state)
     world_close(&x);
 }
 
+/* A job its spec keeps on spot (`use_spot: true`) whose slack falls below
+ * one changeover while its spot attempt is still launching is not stopped
+ * to go on-demand (which it may not use: it would only launch on spot
+ * again): the Safety Net latches it once, says it stays on spot, and the
+ * attempt goes on (here: a controller restarted mid-launch with a
+ * changeover longer than the slack). */
+static void test_spot_only_not_switched(void **state)
+{
+    static const char *const job = "name: spotonly\n"
+                                   "resources:\n"
+                                   "  accelerators: L4:4\n"
+                                   "  use_spot: true\n"
+                                   "run: train\n"
+                                   "stratus:\n"
+                                   "  duration: 2h\n"
+                                   "  deadline: 4h\n"
+                                   "  checkpoint:\n"
+                                   "    interval: 10m\n";
+    struct world x;
+    struct st *w = &x.w;
+    struct store_attempt a;
+    struct store_job j;
+
+    (void)state;
+    world_open(&x, SCHED_DEADLINE_UNIFORM, "0,64");
+    int64_t id = st_submit(w, job);
+
+    run_to_attempt(w, id, 1, 60);
+    a = st_attempt(w, id, 1);
+    assert_int_equal(a.mode, PLAN_SPOT);
+    assert_int_equal(a.state, ATT_LAUNCHING);
+    store_attempt_clear(&a);
+    w->p.cfg.relaunch_overhead_s = 30000; /* slack about 7,200 s < d */
+    st_restart(w);
+    assert_true(st_run_all(w, ST_T0 + 10 * H));
+    assert_int_equal(st_nattempts(w, id), 1);
+    j = st_job(w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_int_equal(j.on_demand_only, 1);
+    store_job_clear(&j);
+    assert_int_equal(st_count_events(w, id, "deadline", -1), 1);
+    world_close(&x);
+}
+
 /* Restoring a checkpoint is not work: an attempt preempted before its 30 min
  * restore is over adds nothing to the job's progress (the sim world starts
  * work after the restore too). */
@@ -401,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_uniform_progress_phases),
         cmocka_unit_test(test_behind_takes_ondemand),
         cmocka_unit_test(test_safety_net_at_real_changeover),
+        cmocka_unit_test(test_spot_only_not_switched),
         cmocka_unit_test(test_spot_ridden_until_preempted),
         cmocka_unit_test(test_restore_is_not_progress),
         cmocka_unit_test(test_small_table3),
