@@ -206,8 +206,8 @@ struct bw {
 
 /* ---- matching trace rows to offers (as the sim driver and sim.c do) ---- */
 
-static int row_matches(const char *cloud, const char *region, const char *zone,
-                       const char *type, const struct offer *o)
+int sim_row_matches(const char *cloud, const char *region, const char *zone,
+                    const char *type, const struct offer *o)
 {
     return strcmp(cloud, o->cloud) == 0 && strcmp(region, o->region) == 0 &&
            (*zone == '\0' || strcmp(zone, o->zone) == 0) &&
@@ -216,7 +216,7 @@ static int row_matches(const char *cloud, const char *region, const char *zone,
 
 static int price_row_matches(const struct trace_price *r, const struct offer *o)
 {
-    return row_matches(r->cloud, r->region, r->zone, r->instance_type, o);
+    return sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o);
 }
 
 /* ---- classifying jobs ---- */
@@ -601,7 +601,8 @@ static struct step *spot_steps(struct bw *w, const struct offer *o, long fleet, 
             const struct trace_spot *r = &sp->spot[i];
             double t = fmax(0, r->time_s) + (double)pass * span;
 
-            if (t >= H || !row_matches(r->cloud, r->region, r->zone, r->instance_type, o))
+            if (t >= H ||
+                !sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o))
                 continue;
             v = xgrow(v, &cap, *n + 1, sizeof(*v));
             v[(*n)++] = (struct step){t, (double)(r->available >= 0 ? r->available
@@ -622,7 +623,7 @@ static int spot_traced(const struct bw *w, const struct offer *o, int *any_up)
     for (i = 0; sp && i < sp->nspot; i++) {
         const struct trace_spot *r = &sp->spot[i];
 
-        if (row_matches(r->cloud, r->region, r->zone, r->instance_type, o)) {
+        if (sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o)) {
             hit = 1;
             *any_up |= r->available > 0 || (r->available < 0 && !r->preempted);
         }

@@ -10,6 +10,7 @@
 
 #include "sim.h"
 
+struct offer;
 struct spec;
 struct trace_job;
 
@@ -26,6 +27,10 @@ int sim_bound_lp(const struct sim_input *in, const struct policy *pol, double bu
 /* sim.c: the spec the controller would load for trace row tj (caller frees
  * with spec_free). */
 struct spec *sim_job_spec(const struct sim_input *in, const struct trace_job *tj);
+/* Does a trace row (spot or price) name offer o: its cloud, region, zone
+ * (an empty zone: every zone of the region) and instance type? */
+int sim_row_matches(const char *cloud, const char *region, const char *zone,
+                    const char *type, const struct offer *o);
 /* sim.c: index of a cloud in sim_cloud_names (the last, "other", if none). */
 int sim_cloud_index(const char *cloud);
 /* sim.c: set up res for a run named `name` (spend buckets allocated). */

@@ -417,15 +417,111 @@ static int check_stall(struct store *st, const char *policy, size_t active,
     return rc;
 }
 
+/* The most nodes a pool of offer oi ever has: the fleet's on demand (the
+ * committed nodes run as on-demand nodes of it), or spot: the fleet's, or
+ * the most a row of the spot trace for it gives.  memo: per offer x mode,
+ * -1 until worked out. */
+static long pool_peak(const struct sim_input *in, uint32_t oi, int spot, long *memo)
+{
+    const struct offer *o = catalog_offer(in->cat, oi);
+    long *peak = &memo[2 * (size_t)oi + (spot != 0)];
+    size_t i;
+
+    if (*peak >= 0)
+        return *peak;
+    *peak = spot ? in->spot_cap[oi] : in->od_cap[oi];
+    for (i = 0; spot && in->spot != NULL && i < in->spot->nspot; i++) {
+        const struct trace_spot *r = &in->spot->spot[i];
+        long v = r->available >= 0 ? r->available : r->preempted ? 0 : in->spot_cap[oi];
+
+        if (v > *peak &&
+            sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o))
+            *peak = v;
+    }
+    return *peak;
+}
+
+/* Whether job `id` (its store id) is one no place it may take ever holds:
+ * every candidate of its plan is a pool whose nodes, at their most, are
+ * fewer than it needs there.  Asked only when no price is left to change
+ * (a price trace may yet sell an offer the plan cannot see now). */
+static int never_fits(const struct sim_input *in, const struct sim_policy *pol,
+                      int64_t id, double now, struct plan *p, long *memo, struct err *e)
+{
+    struct spec *sp = spec_of(in, pol, &in->work->jobs[id - 1]);
+    struct plan_opts o = {.now = now, .top = 0, .by_price = 0};
+    int rc = plan_rank(p, in->cat, sp, pol->pol, &o, e);
+    size_t k;
+
+    spec_free(sp);
+    if (rc != 0) {
+        err_clear(e); /* not for this check: the controller says why */
+        return 0;
+    }
+    for (k = 0; k < p->n; k++)
+        if (pool_peak(in, p->c[k].offer, p->c[k].mode == PLAN_SPOT, memo) >=
+            p->c[k].nodes)
+            return 0;
+    return 1;
+}
+
+/* Jobs waiting since SIM_STALL_S ago that no place they may take ever
+ * holds: an error naming the first (a study would otherwise wait for
+ * them until everything else has ended, which a job churning on spot can
+ * put off for a simulated year). */
+static int check_dead(const struct sim_input *in, const struct sim_policy *pol,
+                      struct store *st, double now, struct err *e)
+{
+    struct store_job *j = NULL;
+    size_t nj = 0, i, dead = 0, first = 0;
+    long *memo = NULL;
+    struct plan p;
+    int rc;
+
+    if ((rc = store_job_list(st, 1, &j, &nj, e)) != 0)
+        return rc;
+    plan_init(&p);
+    for (i = 0; i < nj; i++) {
+        if (j[i].nattempts != 0 || j[i].submitted_at > now - SIM_STALL_S)
+            continue;
+        if (memo == NULL) {
+            memo = xmalloc(2 * catalog_noffers(in->cat) * sizeof(*memo));
+            memset(memo, 0xff, 2 * catalog_noffers(in->cat) * sizeof(*memo)); /* -1 */
+        }
+        if (never_fits(in, pol, j[i].id, now, &p, memo, e) && dead++ == 0)
+            first = i;
+    }
+    plan_free(&p);
+    free(memo);
+    if (dead > 0)
+        rc = err_set(e, ST_ECAPACITY,
+                     "sim: under %s, %zu job%s can never run: no place %s may take ever "
+                     "has the nodes %s needs, in the fleet or the spot trace; job %s: %s "
+                     "(give the fleet room for it, or drop it)",
+                     pol->name, dead, dead == 1 ? "" : "s", dead == 1 ? "it" : "they",
+                     dead == 1 ? "it" : "each", j[first].name,
+                     j[first].reason ? j[first].reason : "waiting");
+    store_jobs_free(j, nj);
+    return rc;
+}
+
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
                     struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
 {
-    size_t k = 0, kev = 0, kp = 0;
+    size_t k = 0, kev = 0, kp = 0, i;
     struct stock_left sl = {0, NULL};
     uint64_t seen = 0;
-    double last_change = vc->t;
+    double last_change = vc->t, dead_check = vc->t + SIM_STALL_S, spot_up = 0;
     int rc;
+
+    /* the last spot row that brings nodes: capacity still to come */
+    for (i = 0; in->spot != NULL && i < in->spot->nspot; i++) {
+        const struct trace_spot *r = &in->spot->spot[i];
+
+        if (r->available > 0 || (r->available < 0 && !r->preempted))
+            spot_up = fmax(spot_up, in->t0 + r->time_s);
+    }
 
     for (;;) {
         double next = 0, t_next;
@@ -442,15 +538,23 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
             return 0;
-        /* pending inputs, and a stockout still to lift, are changes to come */
+        /* pending inputs, a stockout still to lift and spot nodes the trace
+         * has yet to bring are changes to come */
         if (sched_transitions(s) != seen || k < in->work->njobs || kev < in->nevents ||
-            vc->t < sl.lift) {
+            vc->t < sl.lift || vc->t < spot_up) {
             seen = sched_transitions(s);
             last_change = vc->t;
         } else if (vc->t - last_change > SIM_STALL_S) {
             if ((rc = check_stall(st, pol->name, sched_active(s), sl.forever, e)) != 0)
                 return rc;
             last_change = vc->t;
+        }
+        if (vc->t >= dead_check) {
+            /* only once no price is left to change: see never_fits */
+            if ((!in->prices || kp >= in->prices->nprices) &&
+                (rc = check_dead(in, pol, st, vc->t, e)) != 0)
+                return rc;
+            dead_check = vc->t + SIM_STALL_S;
         }
         t_next = vc->t + next;
         if (k < in->work->njobs && in->t0 + in->work->jobs[k].submit_s < t_next)

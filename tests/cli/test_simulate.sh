@@ -97,8 +97,34 @@ ok "simulate: the table's cost split (compute, lost work, egress, storage, commi
 # A job the fleet never has room for (A10:2; the fleet has no A10 nodes) ends
 # the study with a clear error instead of spinning in virtual time.
 run 1 "$STRATUS" simulate --workload "$SOURCE_DIR/tests/data/trace/workload-min.csv" --fleet "$EX/sim/fleet.csv"
-has "$ERR" "1 job can never run: nothing changed for 30 days with nothing running; job w1: waiting for capacity"
+has "$ERR" "1 job can never run: no place it may take ever has the nodes it needs, in the fleet or the spot trace; job w1: waiting for capacity"
 ok "simulate: a job the fleet never has room for is an error, not a hang"
+
+# ... also while another job runs for longer than the 30 days the stall
+# check waits (the 40-day job a: before, the error came 30 days after a
+# ended); but a job that waits 40 days for a's node (c), or for the spot
+# node a trace brings at 40 days (s), runs.
+printf 'version: 1\nrules:\n  - name: az\n    allow: [azure]\n' >"$TMP/dd.yaml"
+printf 'version: 1\nrules:\n  - name: az\n    allow: [azure]\n    spot: require\n' >"$TMP/dd-spot.yaml"
+printf 'location,instance_type,nodes,spot_nodes\nazure/eastus,Standard_NC24ads_A100_v4,1,0\n' >"$TMP/dd-f.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s,spot_ok\n0,a,t,batch,A100-80GB,1,3456000,0\n60,c,t,batch,A100-80GB,1,3600,0\n' >"$TMP/dd-ok.csv"
+{ cat "$TMP/dd-ok.csv"; printf '120,b,t,batch,H100,8,3600,0\n'; } >"$TMP/dd-dead.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n0,s,t,batch,A100-80GB,1,3600\n' >"$TMP/dd-s.csv"
+printf 'time_s,location,instance_type,available_nodes\n0,azure/eastus,Standard_NC24ads_A100_v4,0\n3456000,azure/eastus,Standard_NC24ads_A100_v4,1\n3463200,azure/eastus,Standard_NC24ads_A100_v4,0\n' >"$TMP/dd-sp.csv"
+run 1 "$STRATUS" simulate --workload "$TMP/dd-dead.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd.yaml" --policies stratus --json
+has "$ERR" "1 job can never run: no place it may take ever has the nodes it needs, in the fleet or the spot trace; job b: waiting for capacity"
+run 0 "$STRATUS" simulate --workload "$TMP/dd-ok.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd.yaml" --policies stratus --json
+[ "$(json 'j[0]["failed"] == 0 and j[0]["jobs"] == 2 and j[0]["mean_queue_hours"] > 24 * 19')" = True ] ||
+  fail "c waits 40 days for a's node and runs: $OUT"
+run 0 "$STRATUS" simulate --workload "$TMP/dd-s.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd-spot.yaml" \
+  --spot "$TMP/dd-sp.csv" --policies stratus --json
+[ "$(json 'j[0]["failed"] == 0 and j[0]["spot_share"] == 1 and j[0]["mean_queue_hours"] > 24 * 39')" = True ] ||
+  fail "s waits 40 days for the spot node the trace brings and runs: $OUT"
+head -2 "$TMP/dd-sp.csv" >"$TMP/dd-sp0.csv"
+run 1 "$STRATUS" simulate --workload "$TMP/dd-s.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd-spot.yaml" \
+  --spot "$TMP/dd-sp0.csv" --policies stratus --json
+has "$ERR" "1 job can never run: no place it may take ever has the nodes it needs, in the fleet or the spot trace; job s: waiting for capacity"
+ok "simulate: a job no place ever holds is an error once it has waited 30 days, even beside a 40-day job; a job that waits 40 days for a node runs"
 
 head -c 5 "$TMP/chart.svg" | grep -q "<svg" || fail "the chart must be SVG"
 for p in stratus azure-ondemand cheapest-ondemand spot-else-ondemand offline-bound azure gcp; do
