@@ -166,42 +166,57 @@ static int on_spot(const struct sjob *sj)
     return sj->j.cur_attempt != 0 && sj->att.mode == PLAN_SPOT;
 }
 
-/* A job its spec or policy rule keeps on spot (`use_spot: true` on every
- * alternative, or `spot: require`): the deadline rule cannot move it to
- * on-demand (rank_and_pick lets it take spot, and maybe miss). */
-static int spot_only(const struct sjob *sj)
+static int plan_has_nonspot(const struct plan *p);
+
+/* A job whose plan has only spot candidates (its spec, its policy rule's
+ * `spot: require`, or prices and rules that leave no other place): the
+ * deadline rule cannot move it to on-demand, and rank_and_pick lets it take
+ * spot (it may miss).  Ranks a plan of its own: s->plan may be in use. */
+static int spot_only(struct sched *s, struct sjob *sj)
 {
-    const struct policy_rule *r =
-        sj->rule_pol != NULL ? policy_match(sj->rule_pol, sj->spec) : NULL;
-    size_t i;
+    struct plan_opts opts = {.now = s->now, .top = 0, .by_price = s->p.cfg.rank_by_price};
+    struct plan p;
+    struct err pe;
+    int only;
 
     if (sj->j.svc_mode == SVC_MODE_ON_DEMAND)
         return 0;
-    if (r != NULL && r->spot == POLICY_SPOT_REQUIRE)
-        return 1;
-    for (i = 0; i < sj->spec->nres; i++)
-        if (sj->spec->res[i].use_spot != 1)
-            return 0;
-    return 1;
+    sched_data_opts(s, sj, &opts);
+    plan_init(&p);
+    err_clear(&pe);
+    only = plan_rank(&p, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) == 0 &&
+           p.feasible > 0 && !plan_has_nonspot(&p);
+    plan_free(&p);
+    return only;
 }
 
+/* spot_only for a job whose plan s->plan is (rank_and_pick's): no second
+ * ranking, which the Safety Net's latches of a large study would pay for
+ * (a trimmed plan counts as having other places, as rank_and_pick takes it) */
+static int plan_spot_only(const struct sched *s, const struct sjob *sj)
+{
+    return sj->j.svc_mode != SVC_MODE_ON_DEMAND && s->plan.feasible > 0 &&
+           !plan_has_nonspot(&s->plan);
+}
+
+/* only: spot_only(s, sj), asked by the caller */
 static int latch_on_demand(struct sched *s, struct sjob *sj, double sl, double limit,
-                           struct err *e)
+                           int only, struct err *e)
 {
     /* a job kept on spot is latched all the same, so this is said once */
     sj->j.on_demand_only = 1;
     if (sched_log(s, sj, "deadline", e, "slack %.1f s < %.1f s (changeover %.1f s): %s",
                   sl, limit, changeover(s, sj),
-                  spot_only(sj)
-                      ? "its spec or policy keeps it on spot: stays on spot, and "
-                        "may miss its deadline"
-                      : "on-demand from now on") != 0)
+                  only ? "its spec or policy keeps it on spot: stays on spot, and "
+                         "may miss its deadline"
+                       : "on-demand from now on") != 0)
         return e->code;
     return store_job_update(s->p.store, &sj->j, e);
 }
 
-/* The Safety Net, for a job that is idle or on on-demand. */
-static int safety_net(struct sched *s, struct sjob *sj, struct err *e)
+/* The Safety Net, for a job that is idle (ranked: s->plan is its plan, just
+ * ranked) or on on-demand (it has a place other than spot). */
+static int safety_net(struct sched *s, struct sjob *sj, int ranked, struct err *e)
 {
     double sl, limit;
 
@@ -209,7 +224,9 @@ static int safety_net(struct sched *s, struct sjob *sj, struct err *e)
         return 0;
     sl = slack(s, sj);
     limit = 2 * changeover(s, sj);
-    return sl < limit ? latch_on_demand(s, sj, sl, limit, e) : 0;
+    return sl < limit
+               ? latch_on_demand(s, sj, sl, limit, ranked && plan_spot_only(s, sj), e)
+               : 0;
 }
 
 /* Which modes an idle job's placement may use (after the Safety Net ran). */
@@ -1043,11 +1060,12 @@ static int changeover_guard(struct sched *s, struct sjob *sj, struct err *e)
     const struct store_attempt *a = &sj->att;
     double sl = slack(s, sj), d = changeover(s, sj);
     int working = a->state == ATT_RUNNING && sched_progress(s, sj) > sj->j.work_done_s;
-    int rc;
+    int rc, only;
 
     if (working || a->state == ATT_ENDED || sl >= d)
         return 0;
-    if ((rc = latch_on_demand(s, sj, sl, d, e)) != 0 || spot_only(sj))
+    only = spot_only(s, sj);
+    if ((rc = latch_on_demand(s, sj, sl, d, only, e)) != 0 || only)
         return rc; /* stopping it would only start it on spot again */
     return switch_now(s, sj, "slack below one changeover before spot made progress: "
                              "resuming on on-demand", e);
@@ -1072,7 +1090,7 @@ static int check_one(struct sched *s, struct sjob *sj, struct err *e)
         return sj->j.on_demand_only ? 0 : changeover_guard(s, sj, e);
     if (sj->j.on_demand_only)
         return 0;
-    rc = safety_net(s, sj, e);
+    rc = safety_net(s, sj, 0, e);
     return rc != 0 || sj->j.on_demand_only ? rc : hysteresis(s, sj, e);
 }
 
@@ -1125,7 +1143,7 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
         if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, e)) != 0)
             return rc;
         if (opts.top == 32) {
-            if ((rc = safety_net(s, sj, e)) != 0)
+            if ((rc = safety_net(s, sj, 1, e)) != 0)
                 return rc;
             *rule = mode_rule(s, sj);
             /* spec or policy rule spot out: nothing to wait for; but a spot
@@ -1264,6 +1282,7 @@ static void unpark(struct sched *s, struct sjob *sj, int freed)
 void sched_patience_freed(struct sched *s, const struct sjob *sj)
 {
     struct park_list *l;
+    long committed = 0; /* committed nodes of the jobs woken here */
     size_t k;
 
     if (sj->offer < 0 || s->own_cap <= own_ix(sj->offer, 1))
@@ -1282,10 +1301,20 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
         struct sjob *w = sched_job_by_id(s, r->id);
 
         if (parked_as(w, r->gen, k)) { /* else woken or gone since: dropped */
-            if (w->await_cand.nodes > s->freed_nodes[k])
+            if (w->await_cand.mode == PLAN_COMMITTED) {
+                /* committed nodes: those free now count, not only these */
+                long f =
+                    sched_commit_free(s, catalog_offer(s->p.cat, w->await_cand.offer));
+
+                if (w->await_cand.nodes > f - committed)
+                    break;
+                committed += w->await_cand.nodes;
+            } else if (w->await_cand.nodes > s->freed_nodes[k]) {
                 break;
+            } else {
+                s->freed_nodes[k] -= w->await_cand.nodes;
+            }
             unpark(s, w, 1);
-            s->freed_nodes[k] -= w->await_cand.nodes;
         }
         l->head++;
     }
@@ -1371,17 +1400,36 @@ static double patience_left(struct sched *s, const struct sjob *sj)
 
 /* Committed nodes c are worth waiting for instead of pick only when pick
  * would pay on demand (a job whose first free choice is spot leaves them to
- * one that would: first_usable) and the lab's own attempts hold them all
- * (nothing else can), so they free as those end.  A waiting job is woken by
- * nodes of its candidate's offer freeing, so only where that offer is the
- * commitment group's one (an offer without a zone): the committed nodes of
- * a region whose offers are in zones free in any of them. */
-static int commit_wait(struct sched *s, const struct plan_cand *c,
-                       const struct plan_cand *pick)
+ * one that would: first_usable), the lab's own attempts hold them all
+ * (nothing else can) and enough of them are held by attempts that pay on
+ * demand otherwise, so they free as those end (backfill is not given back
+ * to a job that may take spot: it would only trade places with it), and a
+ * commitment lasts through the wait and the run.  A waiting job is woken
+ * by nodes of its candidate's offer freeing (sched_patience_freed), so
+ * only where that offer is the commitment group's one (an offer without a
+ * zone): the committed nodes of a region whose offers are in zones free in
+ * any of them. */
+static int commit_wait(struct sched *s, const struct sjob *sj, const struct plan_cand *c,
+                       const struct plan_cand *pick, double left)
 {
     const struct offer *o = catalog_offer(s->p.cat, c->offer);
+    long key, cap, backfill = 0;
+    size_t i;
 
-    return pick->mode == PLAN_ONDEMAND && !*o->zone && commit_free(s, o) < c->nodes;
+    if (pick->mode != PLAN_ONDEMAND || *o->zone || commit_free(s, o) >= c->nodes ||
+        !commit_lasts(s, o, s->now + left + time_left(s, sj)))
+        return 0;
+    cap = commit_in_force(s, o, &key);
+    for (i = 0; i < s->njobs; i++) {
+        const struct sjob *b = s->jobs[i];
+
+        if (b->backfill && b->j.cur_attempt != 0 && b->att.state != ATT_ENDED &&
+            b->att.mode == PLAN_COMMITTED && strcmp(b->att.cloud, o->cloud) == 0 &&
+            strcmp(b->att.region, o->region) == 0 &&
+            strcmp(b->att.instance_type, o->instance_type) == 0)
+            backfill += b->att.nodes;
+    }
+    return cap - backfill >= c->nodes;
 }
 
 /* The candidate worth waiting for instead of pick, or NULL; *left: how much
@@ -1405,7 +1453,8 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
 
         /* an overflow cloud takes a job only when the allowed ones cannot,
          * so a free allowed place is never passed over to wait for one */
-        if (c == pick || (c->mode == PLAN_COMMITTED && !commit_wait(s, c, pick)) ||
+        if (c == pick ||
+            (c->mode == PLAN_COMMITTED && !commit_wait(s, sj, c, pick, *left)) ||
             c->tier > pick->tier || (best != NULL && c->key >= best->key) ||
             !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
             !mode_allows(rule, c->mode) ||
@@ -1437,6 +1486,10 @@ static int wait_for_cheaper(struct sched *s, struct sjob *sj, const struct plan_
     if ((rc = wait_because(s, sj, why, e)) != 0)
         return rc;
     sj->j.next_try_at = s->now + left;
+    /* a commitment that starts or ends while it waits changes what is to be
+     * had: it looks again then (no wake comes from the nodes) */
+    if (better->mode == PLAN_COMMITTED)
+        sj->j.next_try_at = fmin(sj->j.next_try_at, s->now + sched_commit_next(s));
     park(s, sj, better, own_ix(better->offer, better->mode == PLAN_SPOT), sj->j.next_try_at);
     return 0;
 }

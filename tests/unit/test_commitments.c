@@ -766,6 +766,88 @@ static void patient_for_commitment(double a_hours, const char *policy, int b_spo
     st_free(&w);
 }
 
+/* The commitments a patient job waits for change while it waits.  A job
+ * `a` of a_nodes ND H100 v5 nodes (a_hours) holds committed nodes; `b`, of
+ * b_nodes and 3 hours, that may not use spot and has patience, comes a
+ * minute later.  *mode: the mode b ran in; returns when it started, in
+ * hours after its submission. */
+static double commitments_change(const char *commitments, int a_nodes, double a_hours,
+                                 int b_nodes, int *mode)
+{
+    static const char *const PATIENT = "version: 1\nrules:\n  - name: flexible\n"
+                                       "    spot: allow\n    patience: 1x\n";
+    char a_spec[200], b_spec[200];
+    struct store_attempt b1;
+    struct st w;
+    struct err e;
+    int64_t a, b;
+    double t_b, start;
+
+    snprintf(a_spec, sizeof(a_spec),
+             "name: a\nnum_nodes: %d\nresources:\n  accelerators: H100:8\n"
+             "  use_spot: false\nrun: train\nstratus:\n  duration: %.0fs\n",
+             a_nodes, a_hours * 3600);
+    snprintf(b_spec, sizeof(b_spec),
+             "name: b\nnum_nodes: %d\nresources:\n  accelerators: H100:8\n"
+             "  use_spot: false\nrun: train\nstratus:\n  kind: batch\n  duration: 3h\n",
+             b_nodes);
+    st_init(&w, NULL);
+    if (load_text(w.cat, commitments, &e) != 0)
+        fail_msg("%s", e.msg);
+    a = st_submit(&w, a_spec);
+    st_start(&w);
+    assert_true(st_run_until_state(&w, a, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(&w, w.t + 60);
+    t_b = w.t;
+    b = st_submit_policy(&w, b_spec, PATIENT);
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(&w, b), 1);
+    b1 = st_attempt(&w, b, 1);
+    *mode = b1.mode;
+    start = (b1.running_at - t_b) / 3600;
+    store_attempt_clear(&b1);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+    return start;
+}
+
+/* (An attack found each: the job waited out its patience in all three.)
+ *  - a commitment that ends before b could have run on it (at 2 h) is not
+ *    waited for: b pays on demand at once;
+ *  - one that starts while b waits (at 0.5 h) is taken when it starts;
+ *  - a gang of 2 waiting on a commitment of 2 with 1 node free is woken
+ *    when a's node frees (at 1 h), though only 1 node freed then. */
+static void test_patience_commitments_change(void **state)
+{
+    static const char *const CHDR =
+        "cloud,region,zone,instance_type,nodes,start,term,end,discount\n";
+    char c[400];
+    int mode;
+    double t;
+
+    (void)state;
+    snprintf(c, sizeof(c),
+             "%sazure,eastus,,Standard_ND96isr_H100_v5,1,2026-01-01,,"
+             "2026-09-21T16:13:20Z,0.3\n",
+             CHDR);
+    t = commitments_change(c, 1, 8, 1, &mode);
+    assert_int_equal(mode, PLAN_ONDEMAND);
+    assert_true(t < 0.1);
+    snprintf(c, sizeof(c),
+             "%sazure,eastus,,Standard_ND96isr_H100_v5,1,2026-01-01,1y,,0.3\n"
+             "azure,eastus,,Standard_ND96isr_H100_v5,1,2026-09-21T14:43:20Z,1y,,0.3\n",
+             CHDR);
+    t = commitments_change(c, 1, 8, 1, &mode);
+    assert_int_equal(mode, PLAN_COMMITTED);
+    assert_true(t > 0.45 && t < 0.55);
+    snprintf(c, sizeof(c),
+             "%sazure,eastus,,Standard_ND96isr_H100_v5,2,2026-01-01,1y,,0.3\n", CHDR);
+    t = commitments_change(c, 1, 1, 2, &mode);
+    assert_int_equal(mode, PLAN_COMMITTED);
+    assert_true(t > 0.95 && t < 1.1);
+}
+
 static void test_patience_waits_for_commitment(void **state)
 {
     static const char *const PATIENT = "version: 1\nrules:\n  - name: flexible\n"
@@ -1134,6 +1216,7 @@ int main(void)
         cmocka_unit_test(test_backfill_no_churn),
         cmocka_unit_test(test_backfill_loss_weighed),
         cmocka_unit_test(test_patience_waits_for_commitment),
+        cmocka_unit_test(test_patience_commitments_change),
         cmocka_unit_test(test_advise_best),
         cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_backfill),

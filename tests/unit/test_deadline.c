@@ -299,33 +299,30 @@ static void test_spot_ridden_until_preempted(void **state)
     world_close(&x);
 }
 
-/* A job its spec keeps on spot (`use_spot: true`) whose slack falls below
- * one changeover while its spot attempt is still launching is not stopped
- * to go on-demand (which it may not use: it would only launch on spot
- * again): the Safety Net latches it once, says it stays on spot, and the
- * attempt goes on (here: a controller restarted mid-launch with a
- * changeover longer than the slack). */
-static void test_spot_only_not_switched(void **state)
+/* A job only spot can hold whose slack falls below one changeover while
+ * its spot attempt is still launching is not stopped to go on-demand
+ * (which it cannot use: it would only launch on spot again): the Safety
+ * Net latches it once, says it stays on spot, and the attempt goes on
+ * (here: a controller restarted mid-launch with a changeover longer than
+ * the slack).  Only spot holds it: its spec (`use_spot: true`), or a rule
+ * whose cost cap ($3/h) is below on-demand ($4/h) and above spot (an
+ * attack found the rule's case stopped and relaunched on spot). */
+static void spot_only_not_switched(const char *use_spot, const char *policy)
 {
-    static const char *const job = "name: spotonly\n"
-                                   "resources:\n"
-                                   "  accelerators: L4:4\n"
-                                   "  use_spot: true\n"
-                                   "run: train\n"
-                                   "stratus:\n"
-                                   "  duration: 2h\n"
-                                   "  deadline: 4h\n"
-                                   "  checkpoint:\n"
-                                   "    interval: 10m\n";
+    char job[300];
     struct world x;
     struct st *w = &x.w;
     struct store_attempt a;
     struct store_job j;
+    int64_t id;
 
-    (void)state;
+    snprintf(job, sizeof(job),
+             "name: spotonly\nresources:\n  accelerators: L4:4\n%s"
+             "run: train\nstratus:\n  duration: 2h\n  deadline: 4h\n"
+             "  checkpoint:\n    interval: 10m\n",
+             use_spot);
     world_open(&x, SCHED_DEADLINE_UNIFORM, "0,64");
-    int64_t id = st_submit(w, job);
-
+    id = policy ? st_submit_policy(w, job, policy) : st_submit(w, job);
     run_to_attempt(w, id, 1, 60);
     a = st_attempt(w, id, 1);
     assert_int_equal(a.mode, PLAN_SPOT);
@@ -341,6 +338,14 @@ static void test_spot_only_not_switched(void **state)
     store_job_clear(&j);
     assert_int_equal(st_count_events(w, id, "deadline", -1), 1);
     world_close(&x);
+}
+
+static void test_spot_only_not_switched(void **state)
+{
+    (void)state;
+    spot_only_not_switched("  use_spot: true\n", NULL);
+    spot_only_not_switched("",
+                           "version: 1\nrules:\n  - name: cap\n    max_hourly_cost: 3\n");
 }
 
 /* Restoring a checkpoint is not work: an attempt preempted before its 30 min
