@@ -444,7 +444,8 @@ static long pool_peak(const struct sim_input *in, uint32_t oi, int spot, long *m
 /* Whether job `id` (its store id) is one no place it may take ever holds:
  * every candidate of its plan is a pool whose nodes, at their most, are
  * fewer than it needs there.  Asked only when no price is left to change
- * (a price trace may yet sell an offer the plan cannot see now). */
+ * and no commitment to start (a price trace may yet sell an offer the plan
+ * cannot see now, and a commitment add a place it offers only from then). */
 static int never_fits(const struct sim_input *in, const struct sim_policy *pol,
                       int64_t id, double now, struct plan *p, long *memo, struct err *e)
 {
@@ -465,15 +466,15 @@ static int never_fits(const struct sim_input *in, const struct sim_policy *pol,
     return 1;
 }
 
-/* Jobs waiting since SIM_STALL_S ago that no place they may take ever
- * holds: an error naming the first (a study would otherwise wait for
- * them until everything else has ended, which a job churning on spot can
- * put off for a simulated year). */
+/* Jobs that have never launched and that no place they may take ever
+ * holds: an error naming one that has waited SIM_STALL_S (a study would
+ * otherwise wait for it until everything else has ended, which a job
+ * churning on spot can put off for a simulated year), counting them all. */
 static int check_dead(const struct sim_input *in, const struct sim_policy *pol,
                       struct store *st, double now, struct err *e)
 {
     struct store_job *j = NULL;
-    size_t nj = 0, i, dead = 0, first = 0;
+    size_t nj = 0, i, dead = 0, first = 0, pass;
     long *memo = NULL;
     struct plan p;
     int rc;
@@ -481,16 +482,20 @@ static int check_dead(const struct sim_input *in, const struct sim_policy *pol,
     if ((rc = store_job_list(st, 1, &j, &nj, e)) != 0)
         return rc;
     plan_init(&p);
-    for (i = 0; i < nj; i++) {
-        if (j[i].nattempts != 0 || j[i].submitted_at > now - SIM_STALL_S)
-            continue;
-        if (memo == NULL) {
-            memo = xmalloc(2 * catalog_noffers(in->cat) * sizeof(*memo));
-            memset(memo, 0xff, 2 * catalog_noffers(in->cat) * sizeof(*memo)); /* -1 */
+    /* first those that have waited long enough to end the study, then, if
+     * one of them can never run, the others, for the count */
+    for (pass = 0; pass < 2 && (pass == 0 || dead > 0); pass++)
+        for (i = 0; i < nj; i++) {
+            if (j[i].nattempts != 0 ||
+                (j[i].submitted_at <= now - SIM_STALL_S) != (pass == 0))
+                continue;
+            if (memo == NULL) {
+                memo = xmalloc(2 * catalog_noffers(in->cat) * sizeof(*memo));
+                memset(memo, 0xff, 2 * catalog_noffers(in->cat) * sizeof(*memo)); /* -1 */
+            }
+            if (never_fits(in, pol, j[i].id, now, &p, memo, e) && dead++ == 0)
+                first = i;
         }
-        if (never_fits(in, pol, j[i].id, now, &p, memo, e) && dead++ == 0)
-            first = i;
-    }
     plan_free(&p);
     free(memo);
     if (dead > 0)
@@ -505,6 +510,18 @@ static int check_dead(const struct sim_input *in, const struct sim_policy *pol,
     return rc;
 }
 
+/* Does a commitment start after now?  Its committed nodes are a place the
+ * planner offers only from then (check_dead waits for it). */
+static int commitment_to_come(const struct catalog *cat, double now)
+{
+    size_t k;
+
+    for (k = 0; k < catalog_ncommitments(cat); k++)
+        if (catalog_commitment(cat, k)->start > now)
+            return 1;
+    return 0;
+}
+
 /* Step the controller until every job has ended. */
 static int run_loop(const struct sim_input *in, const struct sim_policy *pol, struct store *st,
                     struct sched *s, struct vclock *vc, struct sim_result *res, struct err *e)
@@ -512,16 +529,21 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
     size_t k = 0, kev = 0, kp = 0, i;
     struct stock_left sl = {0, NULL};
     uint64_t seen = 0;
-    double last_change = vc->t, dead_check = vc->t + SIM_STALL_S, spot_up = 0;
-    int rc;
+    double last_change = vc->t, dead_check = vc->t + SIM_STALL_S, span = 0,
+           stall = SIM_STALL_S;
+    int rc, up = 0;
 
-    /* the last spot row that brings nodes: capacity still to come */
+    /* The sim driver replays the spot trace pass after pass (its span and an
+     * hour): where it ever brings nodes, a stall is also a whole pass in
+     * which nothing changed, so each row that brings them has come. */
     for (i = 0; in->spot != NULL && i < in->spot->nspot; i++) {
         const struct trace_spot *r = &in->spot->spot[i];
 
-        if (r->available > 0 || (r->available < 0 && !r->preempted))
-            spot_up = fmax(spot_up, in->t0 + r->time_s);
+        span = fmax(span, r->time_s);
+        up |= r->available > 0 || (r->available < 0 && !r->preempted);
     }
+    if (up && span > 0)
+        stall = fmax(stall, span + 3600);
 
     for (;;) {
         double next = 0, t_next;
@@ -538,20 +560,21 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         res->steps++;
         if (k >= in->work->njobs && sched_active(s) == 0)
             return 0;
-        /* pending inputs, a stockout still to lift and spot nodes the trace
-         * has yet to bring are changes to come */
+        /* pending inputs, and a stockout still to lift, are changes to come */
         if (sched_transitions(s) != seen || k < in->work->njobs || kev < in->nevents ||
-            vc->t < sl.lift || vc->t < spot_up) {
+            vc->t < sl.lift) {
             seen = sched_transitions(s);
             last_change = vc->t;
-        } else if (vc->t - last_change > SIM_STALL_S) {
+        } else if (vc->t - last_change > stall) {
             if ((rc = check_stall(st, pol->name, sched_active(s), sl.forever, e)) != 0)
                 return rc;
             last_change = vc->t;
         }
         if (vc->t >= dead_check) {
-            /* only once no price is left to change: see never_fits */
+            /* only once no price is left to change and no commitment to
+             * start: see never_fits */
             if ((!in->prices || kp >= in->prices->nprices) &&
+                !commitment_to_come(in->cat, vc->t) &&
                 (rc = check_dead(in, pol, st, vc->t, e)) != 0)
                 return rc;
             dead_check = vc->t + SIM_STALL_S;

@@ -124,7 +124,29 @@ head -2 "$TMP/dd-sp.csv" >"$TMP/dd-sp0.csv"
 run 1 "$STRATUS" simulate --workload "$TMP/dd-s.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd-spot.yaml" \
   --spot "$TMP/dd-sp0.csv" --policies stratus --json
 has "$ERR" "1 job can never run: no place it may take ever has the nodes it needs, in the fleet or the spot trace; job s: waiting for capacity"
-ok "simulate: a job no place ever holds is an error once it has waited 30 days, even beside a 40-day job; a job that waits 40 days for a node runs"
+# (an attack found these three:) the spot trace is replayed, so a job that
+# comes after its only row that brings a node runs in the next pass; one
+# that only a commitment starting at day 45 can hold (its on-demand nodes
+# are over the rule's cost cap) runs then; and every job that can never run
+# is counted, not only those that have waited 30 days.
+printf '8640000,azure/eastus,Standard_NC24ads_A100_v4,0\n' >>"$TMP/dd-sp.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n3888000,s,t,batch,A100-80GB,1,3600\n' >"$TMP/dd-s45.csv"
+run 0 "$STRATUS" simulate --workload "$TMP/dd-s45.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd-spot.yaml" \
+  --spot "$TMP/dd-sp.csv" --policies stratus --json
+[ "$(json 'j[0]["failed"] == 0 and j[0]["spot_share"] == 1')" = True ] ||
+  fail "a job after the trace's only node runs in the next pass: $OUT"
+printf 'version: 1\nrules:\n  - name: east\n    allow: [azure/eastus]\n    spot: forbid\n    max_hourly_cost: 100\n' >"$TMP/dd-cap.yaml"
+printf 'location,instance_type,nodes,spot_nodes\nazure/eastus,Standard_ND96isr_H100_v5,2,0\nazure/eastus,Standard_NC24ads_A100_v4,1,0\n' >"$TMP/dd-f2.csv"
+printf 'submit_s,job_id,team,kind,accelerator,gpus,duration_s\n0,g,t,batch,H100|A100-80GB,16,3600\n2678400,c,t,batch,A100-80GB,1,3600\n' >"$TMP/dd-w2.csv"
+printf 'cloud,region,zone,instance_type,nodes,start,term,price_hour\nazure,eastus,,Standard_ND96isr_H100_v5,2,2024-02-15,1y,50\n' >"$TMP/dd-c.csv"
+run 0 "$STRATUS" simulate --workload "$TMP/dd-w2.csv" --fleet "$TMP/dd-f2.csv" --org-policy "$TMP/dd-cap.yaml" \
+  --commitments "$TMP/dd-c.csv" --policies stratus --json
+[ "$(json 'j[0]["failed"] == 0 and j[0]["jobs"] == 2')" = True ] ||
+  fail "a job only a commitment starting at day 45 can hold runs then: $OUT"
+{ cat "$TMP/dd-dead.csv"; printf '1728000,d,t,batch,H100,8,3600,0\n'; } >"$TMP/dd-dead2.csv"
+run 1 "$STRATUS" simulate --workload "$TMP/dd-dead2.csv" --fleet "$TMP/dd-f.csv" --org-policy "$TMP/dd.yaml" --policies stratus
+has "$ERR" "2 jobs can never run: no place they may take ever has the nodes each needs"
+ok "simulate: a job no place ever holds is an error once it has waited 30 days, even beside a 40-day job; a job that waits 40 days for a node, a replayed trace's next pass or a commitment to come runs"
 
 head -c 5 "$TMP/chart.svg" | grep -q "<svg" || fail "the chart must be SVG"
 for p in stratus azure-ondemand cheapest-ondemand spot-else-ondemand offline-bound azure gcp; do
