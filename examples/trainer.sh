@@ -43,8 +43,11 @@ echo "rank $rank/$nodes on ${STRATUS_CLOUD:-?}/${STRATUS_REGION:-?} (spot=${STRA
 while [ "$step" -lt "$steps" ]; do
   sleep "$step_time" &
   wait $!                         # a bare sleep would delay the TERM trap
+  # the ledger's line before the step counts: a notice handled between
+  # the two (bash runs the trap after the command it came in) then
+  # checkpoints a step the ledger has, not one it lacks
+  [ "$rank" = 0 ] && echo "$((step + 1))" >>"$dir/ledger"
   step=$((step + 1))
-  [ "$rank" = 0 ] && echo "$step" >>"$dir/ledger"
   if [ $((step % every)) -eq 0 ]; then
     checkpoint
     [ "$rank" = 0 ] && echo "step $step/$steps (checkpoint)"
