@@ -577,7 +577,9 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
                 !commitment_to_come(in->cat, vc->t) &&
                 (rc = check_dead(in, pol, st, vc->t, e)) != 0)
                 return rc;
-            dead_check = vc->t + SIM_STALL_S;
+            /* every tenth of it: a job submitted after the study began is
+             * looked at soon after its 30 days, not up to 30 days later */
+            dead_check = vc->t + SIM_STALL_S / 10;
         }
         t_next = vc->t + next;
         if (k < in->work->njobs && in->t0 + in->work->jobs[k].submit_s < t_next)
