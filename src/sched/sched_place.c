@@ -1453,15 +1453,14 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
 
         /* an overflow cloud takes a job only when the allowed ones cannot,
          * so a free allowed place is never passed over to wait for one */
-        if (c == pick ||
-            (c->mode == PLAN_COMMITTED && !commit_wait(s, sj, c, pick, *left)) ||
-            c->tier > pick->tier || (best != NULL && c->key >= best->key) ||
+        if (c == pick || c->tier > pick->tier || (best != NULL && c->key >= best->key) ||
             !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
             !mode_allows(rule, c->mode) ||
             blocked(s, catalog_offer(s->p.cat, c->offer)) ||
             avoided(sj, catalog_offer(s->p.cat, c->offer)) ||
-            (c->mode != PLAN_COMMITTED &&
-             own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes))
+            (c->mode == PLAN_COMMITTED
+                 ? !commit_wait(s, sj, c, pick, *left)
+                 : own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes))
             continue;
         best = c;
     }
