@@ -23,6 +23,7 @@
  */
 #include "driver.h"
 #include "../catalog/catalog.h"
+#include "../sim/bound.h"
 #include "../sim/sim.h"
 #include "../sim/trace.h"
 #include "../util/hmap.h"
@@ -289,13 +290,6 @@ static void reclaim(struct simd *p, uint32_t offer, double t)
     }
 }
 
-static int spot_row_matches(const struct trace_spot *r, const struct offer *o)
-{
-    return strcmp(r->cloud, o->cloud) == 0 && strcmp(r->region, o->region) == 0 &&
-           (*r->zone == '\0' || strcmp(r->zone, o->zone) == 0) &&
-           strcmp(r->instance_type, o->instance_type) == 0;
-}
-
 static void on_spot_row(struct simd *p, size_t row, double t)
 {
     const struct trace_spot *r = &p->w->spot->spot[row];
@@ -304,10 +298,7 @@ static void on_spot_row(struct simd *p, size_t row, double t)
     for (k = p->row_start[row]; k < p->row_start[row + 1]; k++) {
         uint32_t i = p->row_offer[k];
 
-        if (r->available >= 0)
-            p->spot_cap[i] = r->available;
-        else
-            p->spot_cap[i] = r->preempted ? 0 : p->w->spot_cap[i];
+        p->spot_cap[i] = trace_spot_nodes(r, p->w->spot_cap[i]);
         reclaim(p, i, t);
     }
 }
@@ -424,7 +415,8 @@ static void index_spot_rows(struct simd *p, size_t n)
             }
         } else {
             for (k = 0; k < n; k++) {
-                if (!spot_row_matches(r, catalog_offer(p->w->cat, k)))
+                if (!sim_row_matches(r->cloud, r->region, r->zone, r->instance_type,
+                                     catalog_offer(p->w->cat, k)))
                     continue;
                 p->row_offer = xgrow(p->row_offer, &cap, used + 1, sizeof(*p->row_offer));
                 p->row_offer[used++] = (uint32_t)k;

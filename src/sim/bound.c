@@ -204,7 +204,7 @@ struct bw {
     size_t nsp, sp_cap;
 };
 
-/* ---- matching trace rows to offers (as the sim driver and sim.c do) ---- */
+/* ---- matching trace rows to offers (the sim driver and sim.c use it too) ---- */
 
 int sim_row_matches(const char *cloud, const char *region, const char *zone,
                     const char *type, const struct offer *o)
@@ -605,9 +605,7 @@ static struct step *spot_steps(struct bw *w, const struct offer *o, long fleet, 
                 !sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o))
                 continue;
             v = xgrow(v, &cap, *n + 1, sizeof(*v));
-            v[(*n)++] = (struct step){t, (double)(r->available >= 0 ? r->available
-                                                  : r->preempted    ? 0
-                                                                    : fleet)};
+            v[(*n)++] = (struct step){t, (double)trace_spot_nodes(r, fleet)};
         }
     }
     qsort(v, *n, sizeof(*v), step_cmp);
@@ -625,7 +623,7 @@ static int spot_traced(const struct bw *w, const struct offer *o, int *any_up)
 
         if (sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o)) {
             hit = 1;
-            *any_up |= r->available > 0 || (r->available < 0 && !r->preempted);
+            *any_up |= trace_spot_up(r);
         }
     }
     return hit;

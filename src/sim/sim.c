@@ -432,7 +432,7 @@ static long pool_peak(const struct sim_input *in, uint32_t oi, int spot, long *m
     *peak = spot ? in->spot_cap[oi] : in->od_cap[oi];
     for (i = 0; spot && in->spot != NULL && i < in->spot->nspot; i++) {
         const struct trace_spot *r = &in->spot->spot[i];
-        long v = r->available >= 0 ? r->available : r->preempted ? 0 : in->spot_cap[oi];
+        long v = trace_spot_nodes(r, in->spot_cap[oi]);
 
         if (v > *peak &&
             sim_row_matches(r->cloud, r->region, r->zone, r->instance_type, o))
@@ -540,7 +540,7 @@ static int run_loop(const struct sim_input *in, const struct sim_policy *pol, st
         const struct trace_spot *r = &in->spot->spot[i];
 
         span = fmax(span, r->time_s);
-        up |= r->available > 0 || (r->available < 0 && !r->preempted);
+        up |= trace_spot_up(r);
     }
     if (up && span > 0)
         stall = fmax(stall, span + 3600);

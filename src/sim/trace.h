@@ -61,6 +61,19 @@ struct trace_spot {
     int preempted;           /* the preempted form: 1 = spot capacity gone now */
 };
 
+/* The spot nodes a row leaves, where the fleet has `fleet` (the preempted
+ * form's 0 gives them back). */
+static inline long trace_spot_nodes(const struct trace_spot *r, long fleet)
+{
+    return r->available >= 0 ? r->available : r->preempted ? 0 : fleet;
+}
+
+/* Does the row bring nodes: a count above 0, or the preempted form's 0? */
+static inline int trace_spot_up(const struct trace_spot *r)
+{
+    return trace_spot_nodes(r, 1) > 0;
+}
+
 /* Values of trace_price's prices that are not prices. */
 #define TRACE_PRICE_UNCHANGED (-1.0) /* the field was empty: keep the price in force */
 #define TRACE_PRICE_NOT_SOLD (-2.0)  /* "none": not sold this way from now on */

@@ -707,6 +707,50 @@ static void test_backfill_covers_on_demand(void **state)
     st_free(&w);
 }
 
+/* A spec of `nodes` ND H100 v5 nodes for `hours`, that may use spot or not,
+ * of a batch kind or none. */
+static void nd_spec(char *buf, size_t n, const char *name, int nodes, double hours,
+                    int spot, int batch)
+{
+    snprintf(buf, n,
+             "name: %s\nnum_nodes: %d\nresources:\n  accelerators: H100:8\n%s"
+             "run: train\nstratus:\n%s  duration: %.0fs\n",
+             name, nodes, spot ? "" : "  use_spot: false\n",
+             batch ? "  kind: batch\n" : "", hours * 3600);
+}
+
+/* Job a_spec (started and running), then a minute later b_spec under
+ * `policy`: b's id; *t_b when it came. */
+static int64_t a_then_b(struct st *w, const char *a_spec, const char *b_spec,
+                        const char *policy, double *t_b)
+{
+    int64_t a = st_submit(w, a_spec);
+
+    st_start(w);
+    assert_true(st_run_until_state(w, a, JOB_RUNNING, ST_T0 + DAY));
+    st_run_to(w, w->t + 60);
+    *t_b = w->t;
+    return st_submit_policy(w, b_spec, policy);
+}
+
+/* Run to the end: b ran once and succeeded, nothing was oversubscribed; the
+ * mode b ran in, and when it started in hours after t_b. */
+static double b_ran(struct st *w, int64_t b, double t_b, int *mode)
+{
+    struct store_attempt b1;
+    double start;
+
+    assert_true(st_run_all(w, ST_T0 + 2 * DAY));
+    assert_int_equal(st_job_state(w, b), JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(w, b), 1);
+    b1 = st_attempt(w, b, 1);
+    *mode = b1.mode;
+    start = (b1.running_at - t_b) / 3600;
+    store_attempt_clear(&b1);
+    assert_int_equal(w->violations, 0);
+    return start;
+}
+
 /* Patience waits for committed nodes the lab's own jobs hold, as it does for
  * any such place (docs/patience.md): one ND H100 v5 node committed, held by
  * a job A that may not use spot; B, of the same shape and 2 hours, comes a
@@ -720,28 +764,17 @@ static void patient_for_commitment(double a_hours, const char *policy, int b_spo
                                    int want_mode, double start_lo, double start_hi)
 {
     char a_spec[200], b_spec[200];
-    struct store_attempt b1;
     struct store_job bj;
     struct st w;
-    int64_t a, b;
-    double t_b;
+    int64_t b;
+    double t_b, start;
+    int mode;
 
-    snprintf(a_spec, sizeof(a_spec),
-             "name: a\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
-             "run: train\nstratus:\n  duration: %.0fs\n",
-             a_hours * 3600);
-    snprintf(b_spec, sizeof(b_spec),
-             "name: b\nresources:\n  accelerators: H100:8\n%s"
-             "run: train\nstratus:\n  kind: batch\n  duration: 2h\n",
-             b_spot ? "" : "  use_spot: false\n");
+    nd_spec(a_spec, sizeof(a_spec), "a", 1, a_hours, 0, 0);
+    nd_spec(b_spec, sizeof(b_spec), "b", 1, 2, b_spot, 1);
     st_init(&w, NULL);
     commit_nd(&w, 1);
-    a = st_submit(&w, a_spec);
-    st_start(&w);
-    assert_true(st_run_until_state(&w, a, JOB_RUNNING, ST_T0 + DAY));
-    st_run_to(&w, w.t + 60);
-    t_b = w.t;
-    b = st_submit_policy(&w, b_spec, policy);
+    b = a_then_b(&w, a_spec, b_spec, policy, &t_b);
     st_run_to(&w, w.t + 120);
     bj = st_job(&w, b);
     if (want_mode == PLAN_COMMITTED || start_lo > 0.5) {
@@ -754,15 +787,10 @@ static void patient_for_commitment(double a_hours, const char *policy, int b_spo
         assert_int_not_equal(bj.state, JOB_PENDING);
     }
     store_job_clear(&bj);
-    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
-    assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
-    assert_int_equal(st_nattempts(&w, b), 1);
-    b1 = st_attempt(&w, b, 1);
-    assert_int_equal(b1.mode, want_mode);
-    assert_true(b1.running_at - t_b > start_lo * 3600);
-    assert_true(b1.running_at - t_b < start_hi * 3600);
-    assert_int_equal(w.violations, 0);
-    store_attempt_clear(&b1);
+    start = b_ran(&w, b, t_b, &mode);
+    assert_int_equal(mode, want_mode);
+    assert_true(start > start_lo);
+    assert_true(start < start_hi);
     st_free(&w);
 }
 
@@ -777,37 +805,18 @@ static double commitments_change(const char *commitments, int a_nodes, double a_
     static const char *const PATIENT = "version: 1\nrules:\n  - name: flexible\n"
                                        "    spot: allow\n    patience: 1x\n";
     char a_spec[200], b_spec[200];
-    struct store_attempt b1;
     struct st w;
     struct err e;
-    int64_t a, b;
+    int64_t b;
     double t_b, start;
 
-    snprintf(a_spec, sizeof(a_spec),
-             "name: a\nnum_nodes: %d\nresources:\n  accelerators: H100:8\n"
-             "  use_spot: false\nrun: train\nstratus:\n  duration: %.0fs\n",
-             a_nodes, a_hours * 3600);
-    snprintf(b_spec, sizeof(b_spec),
-             "name: b\nnum_nodes: %d\nresources:\n  accelerators: H100:8\n"
-             "  use_spot: false\nrun: train\nstratus:\n  kind: batch\n  duration: 3h\n",
-             b_nodes);
+    nd_spec(a_spec, sizeof(a_spec), "a", a_nodes, a_hours, 0, 0);
+    nd_spec(b_spec, sizeof(b_spec), "b", b_nodes, 3, 0, 1);
     st_init(&w, NULL);
     if (load_text(w.cat, commitments, &e) != 0)
         fail_msg("%s", e.msg);
-    a = st_submit(&w, a_spec);
-    st_start(&w);
-    assert_true(st_run_until_state(&w, a, JOB_RUNNING, ST_T0 + DAY));
-    st_run_to(&w, w.t + 60);
-    t_b = w.t;
-    b = st_submit_policy(&w, b_spec, PATIENT);
-    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
-    assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
-    assert_int_equal(st_nattempts(&w, b), 1);
-    b1 = st_attempt(&w, b, 1);
-    *mode = b1.mode;
-    start = (b1.running_at - t_b) / 3600;
-    store_attempt_clear(&b1);
-    assert_int_equal(w.violations, 0);
+    b = a_then_b(&w, a_spec, b_spec, PATIENT, &t_b);
+    start = b_ran(&w, b, t_b, mode);
     st_free(&w);
     return start;
 }
