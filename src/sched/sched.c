@@ -1081,6 +1081,12 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
                             why);
 }
 
+int sched_retry_at(struct sched *s, struct sjob *sj, double at, struct err *e)
+{
+    sj->j.next_try_at = at;
+    return store_job_update(s->p.store, &sj->j, e);
+}
+
 /* ---- driver events ---- */
 
 /* "cloud/region[/zone]" of an attempt, in buf. */
@@ -1347,6 +1353,7 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
         s->stop_refused = 1;
         return file_stop(s, id, e);
     }
+    s->stops_first = 1;
     return stop_nodes(s, id, 2, e); /* once made, dropped at once (restop) */
 }
 
@@ -1372,7 +1379,7 @@ static int take_requests(struct sched *s, struct err *e)
         return rc;
     if (s->nstopped > 1)
         qsort(s->stopped, s->nstopped, sizeof(*s->stopped), cmp_abs_id);
-    s->restop = s->stop_refused = 0;
+    s->restop = s->stop_refused = s->stops_first = 0;
     for (i = 0; rc == 0 && i < n; i++) {
         long long id;
         int at = 0;
@@ -1504,7 +1511,11 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     rc = sched_data_sweep(s, e);
     rc = rc != 0 ? rc : sched_check_deadlines(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
-    rc = rc != 0 ? rc : sched_place_all(s, e);
+    /* Nodes a stop of this step frees are free to the driver only once it
+     * is made, after the commit: a job placed now would find them full and
+     * go elsewhere (to on demand, while committed nodes free).  The stops a
+     * dead controller filed are made first, before anything is placed. */
+    rc = rc != 0 || s->stops_first ? rc : sched_place_all(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
     if (rc != 0)
         goto fail;
@@ -1512,7 +1523,8 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         goto fail;
     drop_finished(s);
     if (next_in) {
-        *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop
+        *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop ||
+                           s->stops_first
                        ? 0
                        : next_wake(s);
         if (s->stop_refused) /* when the first refused stop is due */

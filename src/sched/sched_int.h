@@ -161,6 +161,10 @@ struct sched {
     int poked;                  /* new jobs or requests to read (sched_poke) */
     int restop;                 /* a stop take_stop filed again was made:
                                    step again at once to drop its request */
+    int stops_first;            /* this step makes stops a controller filed and
+                                   did not make (one that died, or a refused
+                                   one): it places nothing, and the next step,
+                                   at once, places on the nodes they free */
     int stop_refused;           /* the driver refused a stop: try its request
                                    again after the backoff */
     struct stop_retry {         /* stops the driver refused: each is tried
@@ -240,6 +244,10 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
                       struct err *e);
 int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A job whose attempt was just stopped to make room for another is placed
+ * again once its nodes are gone, not in this same step: at `at`, stored
+ * with the job, so that a controller that opens again waits as well. */
+int sched_retry_at(struct sched *s, struct sjob *sj, double at, struct err *e);
 /* Work done so far, in seconds of the spec's first alternative: saved work
  * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);

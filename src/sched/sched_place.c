@@ -766,8 +766,10 @@ static int give_back(struct sched *s, const struct sjob *sj, const struct offer 
                                 "pay on demand",
                                 (long long)sj->j.id, sj->j.name)) != 0)
             return rc;
-        /* placed again once its nodes are gone, not in this same step */
-        v->j.next_try_at = s->now + sched_cfg_at(s, o->cloud, o->region)->backoff_base_s;
+        if ((rc = sched_retry_at(
+                 s, v, s->now + sched_cfg_at(s, o->cloud, o->region)->backoff_base_s,
+                 e)) != 0)
+            return rc;
         commit_take(s, o, -nodes, 1);
         need -= nodes;
     }
@@ -871,8 +873,10 @@ static int displace(struct sched *s, struct sjob *sj, struct sjob *v, struct err
         (rc = sched_recover(s, v, 0, e, "displaced by higher-priority job %lld (%s, priority %d)",
                             (long long)sj->j.id, sj->j.name, sj->j.priority)) != 0)
         return rc;
-    /* Retry once the victim's nodes are gone, not in this same step. */
-    v->j.next_try_at = s->now + sched_cfg_at(s, v->att.cloud, v->att.region)->backoff_base_s;
+    if ((rc = sched_retry_at(
+             s, v, s->now + sched_cfg_at(s, v->att.cloud, v->att.region)->backoff_base_s,
+             e)) != 0)
+        return rc;
     sj->j.next_try_at = 0;
     return sched_log(s, sj, "displace", e, "stopping job %lld (priority %d) to make room",
                      (long long)v->j.id, v->j.priority);

@@ -595,7 +595,9 @@ int sched_reclaim(struct sched *s, struct sjob *sj, struct sjob *v, struct err *
                             s->org->teams[u].name, n, acc, team, (long long)sj->j.id)) != 0)
         return rc;
     count(s, u, acc, cloud, -n);
-    v->j.next_try_at = s->now + sched_cfg_at(s, cloud, NULL)->backoff_base_s;
+    if ((rc = sched_retry_at(s, v, s->now + sched_cfg_at(s, cloud, NULL)->backoff_base_s,
+                             e)) != 0)
+        return rc;
     sj->j.next_try_at = 0;
     return sched_log(s, sj, "reclaim", e,
                      "stopping job %lld of team %s (%ld %s borrowed) to get team %s's quota back",

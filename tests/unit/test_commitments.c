@@ -609,8 +609,14 @@ static void test_backfill_given_back(void **state)
  * that can only pay on demand finds nothing free and must wait for the
  * stopped backfill attempt's node; the stopped job, placed again a few
  * seconds later, must not backfill that node again (a review found them
- * taking turns, and the on-demand job going to gcp on demand). */
-static void test_backfill_no_churn(void **state)
+ * taking turns, and the on-demand job going to gcp on demand).  restart 1
+ * and 2: the controller is killed at the commit of the step that gave the
+ * node back, before it is stored (the step is made again) and after it:
+ * then the next controller must stop the backfill attempt before it places
+ * anything (else the node is still busy and the job goes to gcp on demand),
+ * and the stopped job must wait its backoff from the store (else it takes
+ * the node back at once and the other backfill attempt is stopped too). */
+static void backfill_no_churn(int restart)
 {
     static const char *const ANY_4H_CK = "name: s\nresources:\n  accelerators: H100:8\n"
                                          "run: train\nstratus:\n  duration: 4h\n"
@@ -620,11 +626,12 @@ static void test_backfill_no_churn(void **state)
     struct st w;
     int64_t s1, s2, od;
 
-    (void)state;
     st_init(&w, NULL);
     commit_nd(&w, 2);
     st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
     od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
+    if (restart)
+        st_kill_at_commit(&w, w.fault->commits + 1, restart == 2);
     assert_true(st_run_all(&w, ST_T0 + 3 * DAY));
     d = st_attempt(&w, od, 1);
     assert_int_equal(d.mode, PLAN_COMMITTED);
@@ -638,6 +645,14 @@ static void test_backfill_no_churn(void **state)
     store_job_clear(&j2);
     store_attempt_clear(&d);
     st_free(&w);
+}
+
+static void test_backfill_no_churn(void **state)
+{
+    (void)state;
+    backfill_no_churn(0);
+    backfill_no_churn(1);
+    backfill_no_churn(2);
 }
 
 /* A backfill attempt is stopped only when the work it loses is less than
