@@ -1354,6 +1354,8 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
         return file_stop(s, id, e);
     }
     s->stops_first = 1;
+    if (sched_given_back(s, id, e) != 0)
+        return e->code;
     return stop_nodes(s, id, 2, e); /* once made, dropped at once (restop) */
 }
 
@@ -1605,6 +1607,7 @@ void sched_close(struct sched *s)
     free(s->commit_used);
     free(s->commit_od);
     free(s->commit_promised);
+    free(s->given);
     free(s->own_nodes);
     sched_patience_reset(s);
     free(s->parked);

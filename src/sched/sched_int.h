@@ -133,6 +133,17 @@ struct sched {
                                    nodes the commitment's bill covers first) */
     long *commit_promised;      /* ... and given back to a job that has not yet
                                    launched on them (kept from backfill) */
+    struct given_back {         /* committed nodes a controller that died gave
+                                   back (it stopped a backfill attempt for a job
+                                   that would pay on demand), found among its
+                                   stops: kept from backfill until `until` for
+                                   whichever job of the group takes them (which
+                                   one they were for is not stored) */
+        long offer;
+        long nodes;
+        double until;
+    } * given;
+    size_t ngiven, given_cap;
     const struct plan_cand *backfill_pick; /* first_usable's last pick was
                                    committed nodes in place of spot ... */
     double backfill_spot;       /* ... of this price per node-hour */
@@ -248,6 +259,10 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
  * again once its nodes are gone, not in this same step: at `at`, stored
  * with the job, so that a controller that opens again waits as well. */
 int sched_retry_at(struct sched *s, struct sjob *sj, double at, struct err *e);
+/* take_stop: attempt_id's stop was filed by a controller that did not make
+ * it; if it was a backfill attempt given back just now, its nodes are kept
+ * from backfill as its promise was (struct given_back). */
+int sched_given_back(struct sched *s, int64_t attempt_id, struct err *e);
 /* Work done so far, in seconds of the spec's first alternative: saved work
  * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);

@@ -348,6 +348,57 @@ static void commit_count(struct sched *s)
                 (sj->att.mode == PLAN_COMMITTED ? s->commit_used : s->commit_od)[k] +=
                     sj->att.nodes;
     }
+    for (i = 0, k = 0; i < s->ngiven; i++)
+        if (s->given[i].until > s->now && s->given[i].nodes > 0) {
+            s->given[k++] = s->given[i];
+            commit_add(s, catalog_offer(s->p.cat, (uint32_t)s->given[i].offer),
+                       s->given[i].nodes, s->commit_promised);
+        }
+    s->ngiven = k;
+}
+
+int sched_given_back(struct sched *s, int64_t attempt_id, struct err *e)
+{
+    struct store_attempt a;
+    long offer;
+    int rc;
+
+    if (catalog_ncommitments(s->p.cat) == 0)
+        return 0;
+    if ((rc = store_attempt_get(s->p.store, attempt_id, &a, e)) != 0)
+        return rc == ST_ENOTFOUND ? (err_clear(e), 0) : rc;
+    offer = catalog_find_offer(s->p.cat, a.cloud, a.region, a.zone, a.instance_type,
+                               a.accelerator);
+    if (a.mode == PLAN_COMMITTED && a.backfill_spot > 0 &&
+        a.end_reason == ATT_END_DISPLACED &&
+        a.ended_at + s->p.cfg.wait_retry_s > s->now && offer >= 0) {
+        struct given_back g = {offer, a.nodes, a.ended_at + s->p.cfg.wait_retry_s};
+
+        s->given = xgrow(s->given, &s->given_cap, s->ngiven + 1, sizeof(*s->given));
+        s->given[s->ngiven++] = g;
+    }
+    store_attempt_clear(&a);
+    return 0;
+}
+
+/* A job that is not backfill takes c's committed or on-demand nodes: what
+ * a dead controller gave back in their group is its (struct given_back). */
+static void given_taken(struct sched *s, const struct offer *o, long nodes)
+{
+    size_t i;
+
+    for (i = 0; i < s->ngiven && nodes > 0; i++) {
+        const struct offer *g = catalog_offer(s->p.cat, (uint32_t)s->given[i].offer);
+        long take = s->given[i].nodes < nodes ? s->given[i].nodes : nodes;
+
+        if (s->given[i].until <= s->now || strcmp(g->cloud, o->cloud) != 0 ||
+            strcmp(g->region, o->region) != 0 ||
+            strcmp(g->instance_type, o->instance_type) != 0)
+            continue;
+        s->given[i].nodes -= take;
+        nodes -= take;
+        commit_add(s, g, -take, s->commit_promised);
+    }
 }
 
 /* Nodes of the commitments in force now for offer o's group that cover o;
@@ -660,6 +711,8 @@ static int create_attempt(struct sched *s, struct sjob *sj, const struct plan_ca
         commit_add(s, catalog_offer(s->p.cat, (uint32_t)sj->promised_offer),
                    -sj->promised_nodes, s->commit_promised);
     sj->promised_until = 0;
+    if (c->mode != PLAN_SPOT && !sj->backfill)
+        given_taken(s, o, c->nodes);
     if (c->mode != PLAN_SPOT)
         commit_take(s, o, c->nodes, c->mode == PLAN_COMMITTED);
     sched_quota_add(s, sj, o, c->nodes);

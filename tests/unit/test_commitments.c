@@ -616,23 +616,42 @@ static void test_backfill_given_back(void **state)
  * anything (else the node is still busy and the job goes to gcp on demand),
  * and the stopped job must wait its backoff from the store (else it takes
  * the node back at once and the other backfill attempt is stopped too). */
+static int killed(struct st *w, void *ctx)
+{
+    (void)ctx;
+    return w->kills > 0;
+}
+
 static void backfill_no_churn(int restart)
 {
     static const char *const ANY_4H_CK = "name: s\nresources:\n  accelerators: H100:8\n"
                                          "run: train\nstratus:\n  duration: 4h\n"
                                          "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
+    static const char *const URGENT = "name: u\nresources:\n  accelerators: H100:8\n"
+                                      "run: train\nstratus:\n  duration: 4h\n"
+                                      "  priority: 9\n";
     struct store_attempt d;
     struct store_job j1, j2;
     struct st w;
-    int64_t s1, s2, od;
+    int64_t s1, s2, od, u = 0;
 
     st_init(&w, NULL);
     commit_nd(&w, 2);
     st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
     od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
     if (restart)
-        st_kill_at_commit(&w, w.fault->commits + 1, restart == 2);
+        st_kill_at_commit(&w, w.fault->commits + 1, restart >= 2);
+    if (restart == 3) {
+        assert_true(st_run_until(&w, killed, NULL, ST_T0 + DAY));
+        u = st_submit(&w, URGENT);
+    }
     assert_true(st_run_all(&w, ST_T0 + 3 * DAY));
+    if (u != 0) {
+        struct store_attempt a = st_attempt(&w, u, 1);
+
+        assert_int_equal(a.mode, PLAN_SPOT); /* the node is not its to backfill */
+        store_attempt_clear(&a);
+    }
     d = st_attempt(&w, od, 1);
     assert_int_equal(d.mode, PLAN_COMMITTED);
     assert_string_equal(d.region, "eastus");
@@ -653,6 +672,7 @@ static void test_backfill_no_churn(void **state)
     backfill_no_churn(0);
     backfill_no_churn(1);
     backfill_no_churn(2);
+    backfill_no_churn(3);
 }
 
 /* A backfill attempt is stopped only when the work it loses is less than
