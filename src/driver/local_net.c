@@ -242,9 +242,13 @@ static int claim_stale(const char *dir, double age)
 
     if (access(dir, F_OK) != 0)
         return age > NET_CLAIM_AGE_S;
+    /* The pid before the lock: a supervisor takes the lock before it names
+     * its pid, so one that starts between the two reads is seen alive (the
+     * other order took a node starting then for a dead one, and freed its
+     * slot under it) */
+    pid = lf_pid(dir);
     if (lf_alive(dir))
         return 0;
-    pid = lf_pid(dir);
     /* ended (exit written), given up (tombstone) or dead without a word */
     return lf_exit_read(dir, &x) == 0 || pid >= 0;
 }

@@ -444,13 +444,30 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
     return rc;
 }
 
+static void on_late_signal(int sig)
+{
+    (void)sig; /* already stopping: a second `controller stop` waits for it */
+}
+
 static void free_events(struct srv *s)
 {
     struct srv_priv *p = s->priv;
+    struct sigaction sa;
     size_t i;
 
     for (i = 0; p && i < p->nsig; i++)
         event_free(p->sig[i]);
+    /* Freeing the loop's signal events puts back the default action, and
+     * the server still has its drivers to close (the local one waits for
+     * the nodes it is stopping): a SIGTERM now must not kill it halfway.
+     * A handler, not SIG_IGN, which exec would pass on to node supervisors. */
+    if (p && p->nsig > 0) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_late_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
     for (i = 0; p && i < p->nwake; i++)
         event_free(p->wake[i]);
     if (p && p->store_check)

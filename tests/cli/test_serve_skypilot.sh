@@ -158,6 +158,9 @@ else
     fail "one replica without namespaces: loopback at 8081: $(STRATUS_HOME=$HOME2 urls vllm_multinode_service)"
   [ -z "$(find "$HOME2/state" -name netns)" ] || fail "no namespace without STRATUS_NETNS"
   STRATUS_HOME=$HOME2 run 0 "$STRATUS" serve down vllm_multinode_service
+  # down is asynchronous: its replicas (on 0.0.0.0:8081) stop before the server does
+  down2() { [ "$(STRATUS_HOME=$HOME2 st vllm_multinode_service "j['state']" 2>/dev/null)" = DOWN ]; }
+  poll 120 down2 || fail "serve down: $(STRATUS_HOME=$HOME2 "$STRATUS" serve status vllm_multinode_service --all)"
   ok "without network namespaces, a one-replica service on a fixed port runs on loopback at that port"
 fi
 STRATUS_HOME=$HOME2 run 0 "$STRATUS" controller stop
@@ -279,11 +282,15 @@ ND=$(dirname "$N")
 SLOT=$(cat "$N")
 kill -9 -- "-$(cat "$ND/pid")"
 # (the slots are the machine's: a server of another home that starts now, as
-# under ctest -j8, sweeps a dead node's namespace and claim just as well)
-if ip netns list | grep -qE "^stratus-$SLOT( |\$)"; then
-  claimed "$ND" "$SLOT" || fail "the claim of $ND must stay with its namespace while no server runs"
+# under ctest -j8, sweeps a dead node's namespace and claim just as well; a
+# sweep removes the namespace, then the claim, so the claim is read first)
+if claimed "$ND" "$SLOT"; then
+  if ! ip netns list | grep -qE "^stratus-$SLOT( |\$)"; then
+    for _ in $(seq 1 100); do claimed "$ND" "$SLOT" || break; nap 0.1; done
+    ! claimed "$ND" "$SLOT" || fail "stratus-$SLOT is gone but still claimed by $ND"
+    echo "# stratus-$SLOT was swept by another home's server before ours restarted"
+  fi
 else
-  ! claimed "$ND" "$SLOT" || fail "stratus-$SLOT is gone but still claimed by $ND"
   echo "# stratus-$SLOT was swept by another home's server before ours restarted"
 fi
 run 0 "$STRATUS" serve status probe_full
