@@ -71,6 +71,7 @@
 
 struct srv_priv {
     int lock_fd;                /* controller.lock, flocked for the server's life; -1 */
+    int late_signals;           /* SIGTERM/SIGINT held off while it closes */
     int have_db_id;             /* the store is a file whose identity we keep: */
     dev_t db_dev;
     ino_t db_ino;
@@ -462,6 +463,7 @@ static void free_events(struct srv *s)
      * the nodes it is stopping): a SIGTERM now must not kill it halfway.
      * A handler, not SIG_IGN, which exec would pass on to node supervisors. */
     if (p && p->nsig > 0) {
+        p->late_signals = 1;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_late_signal;
         sigemptyset(&sa.sa_mask);
@@ -502,6 +504,10 @@ void srv_close(struct srv *s)
     srv_serve_close(s);
     if (s->drv.ops != NULL)
         driver_close(&s->drv);
+    if (s->priv != NULL && s->priv->late_signals) { /* closed: as before it opened */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+    }
     catalog_free(s->cat);
     store_close(s->st);
     policy_free(s->policy);
