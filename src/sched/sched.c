@@ -177,6 +177,8 @@ static int sjob_load_history(struct sched *s, struct sjob *sj, struct err *e)
             free(sj->avoid);
             sj->avoid = xasprintf("%s/%s", a->cloud, a->region);
         }
+        if (sj->j.cur_attempt == 0 && a->n == sj->j.nattempts)
+            sched_given_back(s, a); /* its last attempt: committed nodes given back? */
     }
     store_attempts_free(v, n);
     return 0;
@@ -1353,9 +1355,6 @@ static int take_stop(struct sched *s, int64_t id, struct err *e)
         s->stop_refused = 1;
         return file_stop(s, id, e);
     }
-    s->stops_first = 1;
-    if (sched_given_back(s, id, e) != 0)
-        return e->code;
     return stop_nodes(s, id, 2, e); /* once made, dropped at once (restop) */
 }
 
@@ -1381,7 +1380,7 @@ static int take_requests(struct sched *s, struct err *e)
         return rc;
     if (s->nstopped > 1)
         qsort(s->stopped, s->nstopped, sizeof(*s->stopped), cmp_abs_id);
-    s->restop = s->stop_refused = s->stops_first = 0;
+    s->restop = s->stop_refused = 0;
     for (i = 0; rc == 0 && i < n; i++) {
         long long id;
         int at = 0;
@@ -1406,6 +1405,16 @@ static int take_requests(struct sched *s, struct err *e)
 }
 
 /* ---- the step ---- */
+
+static int stops_queued(const struct sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nacts; i++)
+        if (s->acts[i].type == ACT_TERMINATE)
+            return 1;
+    return 0;
+}
 
 static double next_wake(const struct sched *s)
 {
@@ -1470,6 +1479,7 @@ static int reload(struct sched *s, struct err *e)
     s->blocks = NULL;
     s->nblocks = 0;
     s->ended = 0;
+    s->ngiven = 0;
     s->capacity_freed = 1;
     sched_patience_reset(s); /* the jobs come back unparked */
     rc = load_all(s, e);
@@ -1515,8 +1525,10 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     rc = rc != 0 ? rc : sched_groups(s, e);
     /* Nodes a stop of this step frees are free to the driver only once it
      * is made, after the commit: a job placed now would find them full and
-     * go elsewhere (to on demand, while committed nodes free).  The stops a
-     * dead controller filed are made first, before anything is placed. */
+     * go elsewhere (to on demand, while committed nodes free).  So a step
+     * that stops machines (a cancel, a deadline's changeover, the stops a
+     * dead controller filed) places nothing; the next, at once, does. */
+    s->stops_first = stops_queued(s);
     rc = rc != 0 || s->stops_first ? rc : sched_place_all(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
     if (rc != 0)
@@ -1526,7 +1538,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     drop_finished(s);
     if (next_in) {
         *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop ||
-                           s->stops_first
+                           s->stops_first || s->promised
                        ? 0
                        : next_wake(s);
         if (s->stop_refused) /* when the first refused stop is due */

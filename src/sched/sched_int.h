@@ -133,12 +133,13 @@ struct sched {
                                    nodes the commitment's bill covers first) */
     long *commit_promised;      /* ... and given back to a job that has not yet
                                    launched on them (kept from backfill) */
-    struct given_back {         /* committed nodes a controller that died gave
-                                   back (it stopped a backfill attempt for a job
-                                   that would pay on demand), found among its
-                                   stops: kept from backfill until `until` for
-                                   whichever job of the group takes them (which
-                                   one they were for is not stored) */
+    struct given_back {         /* committed nodes given back by backfill (a
+                                   backfill attempt stopped for a job that would
+                                   pay on demand) whose job has not launched
+                                   again, found when the jobs are loaded: kept
+                                   from backfill for a wait_retry, for whichever
+                                   job of the group takes them (the promise to
+                                   the job they were for is not stored) */
         long offer;
         long nodes;
         double until;
@@ -172,10 +173,11 @@ struct sched {
     int poked;                  /* new jobs or requests to read (sched_poke) */
     int restop;                 /* a stop take_stop filed again was made:
                                    step again at once to drop its request */
-    int stops_first;            /* this step makes stops a controller filed and
-                                   did not make (one that died, or a refused
-                                   one): it places nothing, and the next step,
-                                   at once, places on the nodes they free */
+    int promised;               /* committed nodes were given back to a job that
+                                   waits for their stop: step again at once */
+    int stops_first;            /* this step stops machines: it places nothing,
+                                   and the next, at once, places on the nodes
+                                   they free */
     int stop_refused;           /* the driver refused a stop: try its request
                                    again after the backoff */
     struct stop_retry {         /* stops the driver refused: each is tried
@@ -259,10 +261,10 @@ int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct er
  * again once its nodes are gone, not in this same step: at `at`, stored
  * with the job, so that a controller that opens again waits as well. */
 int sched_retry_at(struct sched *s, struct sjob *sj, double at, struct err *e);
-/* take_stop: attempt_id's stop was filed by a controller that did not make
- * it; if it was a backfill attempt given back just now, its nodes are kept
- * from backfill as its promise was (struct given_back). */
-int sched_given_back(struct sched *s, int64_t attempt_id, struct err *e);
+/* At load: a waiting job's last attempt a; if it was backfill given back,
+ * its nodes are kept from backfill as the promise of the job they were
+ * given to was (struct given_back). */
+void sched_given_back(struct sched *s, const struct store_attempt *a);
 /* Work done so far, in seconds of the spec's first alternative: saved work
  * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);

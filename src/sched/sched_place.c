@@ -357,28 +357,21 @@ static void commit_count(struct sched *s)
     s->ngiven = k;
 }
 
-int sched_given_back(struct sched *s, int64_t attempt_id, struct err *e)
+void sched_given_back(struct sched *s, const struct store_attempt *a)
 {
-    struct store_attempt a;
     long offer;
-    int rc;
 
-    if (catalog_ncommitments(s->p.cat) == 0)
-        return 0;
-    if ((rc = store_attempt_get(s->p.store, attempt_id, &a, e)) != 0)
-        return rc == ST_ENOTFOUND ? (err_clear(e), 0) : rc;
-    offer = catalog_find_offer(s->p.cat, a.cloud, a.region, a.zone, a.instance_type,
-                               a.accelerator);
-    if (a.mode == PLAN_COMMITTED && a.backfill_spot > 0 &&
-        a.end_reason == ATT_END_DISPLACED &&
-        a.ended_at + s->p.cfg.wait_retry_s > s->now && offer >= 0) {
-        struct given_back g = {offer, a.nodes, a.ended_at + s->p.cfg.wait_retry_s};
+    if (catalog_ncommitments(s->p.cat) == 0 || a->mode != PLAN_COMMITTED ||
+        a->backfill_spot <= 0 || a->end_reason != ATT_END_DISPLACED)
+        return;
+    offer = catalog_find_offer(s->p.cat, a->cloud, a->region, a->zone, a->instance_type,
+                               a->accelerator);
+    if (offer >= 0) {
+        struct given_back g = {offer, a->nodes, s->now + s->p.cfg.wait_retry_s};
 
         s->given = xgrow(s->given, &s->given_cap, s->ngiven + 1, sizeof(*s->given));
         s->given[s->ngiven++] = g;
     }
-    store_attempt_clear(&a);
-    return 0;
 }
 
 /* A job that is not backfill takes c's committed or on-demand nodes: what
@@ -863,6 +856,7 @@ static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, in
         sj->promised_until = s->now + s->p.cfg.wait_retry_s;
         commit_add(s, o, c->nodes, s->commit_promised);
         sj->j.next_try_at = 0;
+        s->promised = 1;
         return sched_log(s, sj, "reclaim", e,
                          "committed nodes on %s/%s given back by backfill: taking them next",
                          o->cloud, o->region);
@@ -1699,6 +1693,7 @@ int sched_place_all(struct sched *s, struct err *e)
 
     s->nresv = 0;
     s->nfailed = 0;
+    s->promised = 0;
     unpark_due(s);
     /* Drop from the list the jobs that have moved on or are parked (patience:
      * woken back onto it); count the due ones. */

@@ -21,6 +21,7 @@
 
 #define SCHED_CAT TEST_DATA "/sched/catalog"
 #define DAY 86400.0
+#define HOUR 3600.0
 
 static struct catalog *load_cat(void)
 {
@@ -609,20 +610,46 @@ static void test_backfill_given_back(void **state)
  * that can only pay on demand finds nothing free and must wait for the
  * stopped backfill attempt's node; the stopped job, placed again a few
  * seconds later, must not backfill that node again (a review found them
- * taking turns, and the on-demand job going to gcp on demand).  restart 1
- * and 2: the controller is killed at the commit of the step that gave the
- * node back, before it is stored (the step is made again) and after it:
- * then the next controller must stop the backfill attempt before it places
- * anything (else the node is still busy and the job goes to gcp on demand),
- * and the stopped job must wait its backoff from the store (else it takes
- * the node back at once and the other backfill attempt is stopped too). */
+ * taking turns, and the on-demand job going to gcp on demand).
+ *
+ * The same across a fault at the k-th commit after that job came (1: the
+ * step that gives the node back, 2: the next one, which places the job on
+ * it): the controller killed before the commit is stored (BEFORE) or after
+ * (AFTER), the next one opening `down` seconds later, or the commit failing
+ * once (FAILS: the controller reloads from the store).  The promise of the
+ * node is in memory, so the controller that loads the jobs again keeps the
+ * node from backfill for the job, and it stops the machines the dead one
+ * meant to stop before it places anything (else the node is still busy
+ * and the job goes to gcp on demand); the stopped job waits its backoff as
+ * stored.  With `urgent`, a job of higher priority that may take spot comes
+ * right after the kill: it must not backfill the node either.  Reviews
+ * found each of these taking a second backfill job's node or sending the
+ * job to gcp. */
+enum bf_fault { BEFORE, AFTER, FAILS };
+
+struct bf_down {
+    double down;
+    unsigned long kills;
+};
+
+static int opens_later(struct st *w, void *ctx)
+{
+    struct bf_down *d = ctx;
+
+    if (w->kills != d->kills) { /* a new controller: it opens `down` later */
+        d->kills = w->kills;
+        w->t += d->down;
+    }
+    return st_all_ended(w, NULL);
+}
+
 static int killed(struct st *w, void *ctx)
 {
     (void)ctx;
     return w->kills > 0;
 }
 
-static void backfill_no_churn(int restart)
+static void backfill_no_churn(int k, enum bf_fault how, double down, int urgent)
 {
     static const char *const ANY_4H_CK = "name: s\nresources:\n  accelerators: H100:8\n"
                                          "run: train\nstratus:\n  duration: 4h\n"
@@ -630,6 +657,7 @@ static void backfill_no_churn(int restart)
     static const char *const URGENT = "name: u\nresources:\n  accelerators: H100:8\n"
                                       "run: train\nstratus:\n  duration: 4h\n"
                                       "  priority: 9\n";
+    struct bf_down dd = {down, 0};
     struct store_attempt d;
     struct store_job j1, j2;
     struct st w;
@@ -639,13 +667,16 @@ static void backfill_no_churn(int restart)
     commit_nd(&w, 2);
     st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
     od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
-    if (restart)
-        st_kill_at_commit(&w, w.fault->commits + 1, restart >= 2);
-    if (restart == 3) {
+    if (k > 0 && how == FAILS)
+        w.fault->fail_commit = w.fault->commits + (uint64_t)k;
+    else if (k > 0)
+        st_kill_at_commit(&w, w.fault->commits + (uint64_t)k, how == AFTER);
+    if (urgent) {
         assert_true(st_run_until(&w, killed, NULL, ST_T0 + DAY));
         u = st_submit(&w, URGENT);
     }
-    assert_true(st_run_all(&w, ST_T0 + 3 * DAY));
+    assert_true(st_run_until(&w, opens_later, &dd, ST_T0 + 3 * DAY));
+    assert_int_equal(w.kills, k > 0 && how != FAILS);
     if (u != 0) {
         struct store_attempt a = st_attempt(&w, u, 1);
 
@@ -668,11 +699,72 @@ static void backfill_no_churn(int restart)
 
 static void test_backfill_no_churn(void **state)
 {
+    int k;
+
     (void)state;
-    backfill_no_churn(0);
-    backfill_no_churn(1);
-    backfill_no_churn(2);
-    backfill_no_churn(3);
+    backfill_no_churn(0, BEFORE, 0, 0);
+    for (k = 1; k <= 2; k++) {
+        backfill_no_churn(k, BEFORE, 0, 0);
+        backfill_no_churn(k, AFTER, 0, 0);
+        backfill_no_churn(k, AFTER, 30, 0);
+        backfill_no_churn(k, FAILS, 0, 0);
+    }
+    backfill_no_churn(1, AFTER, 0, 1);
+}
+
+/* A machine stopped in a step frees its nodes for the next step, at once:
+ * a job placed in the same step would find them busy.  Two jobs hold the
+ * two committed nodes of azure/eastus (its whole on-demand fleet); the
+ * user cancels one and submits a job that may not use spot before the next
+ * step; or a patient job waits for the node the cancelled one holds.  Each
+ * takes the committed node the cancel frees, not gcp on demand (a review
+ * found both going to gcp, as the first of them did only when submitted in
+ * the cancel's step). */
+static void test_cancel_frees_for_next(void **state)
+{
+    static const char *const OD_4H =
+        "name: a\nresources:\n  accelerators: H100:8\n"
+        "  use_spot: false\nrun: train\nstratus:\n  duration: 4h\n";
+    static const char *const PATIENT = "version: 1\nrules:\n  - name: flexible\n"
+                                       "    spot: allow\n    patience: 1x\n";
+    static const char *const BATCH =
+        "name: b\nresources:\n  accelerators: H100:8\n"
+        "  use_spot: false\nrun: train\nstratus:\n  kind: batch\n"
+        "  duration: 2h\n";
+    int patient;
+
+    (void)state;
+    for (patient = 0; patient <= 1; patient++) {
+        struct store_attempt c1;
+        struct st w;
+        int64_t a, b, c = 0;
+
+        st_init(&w, NULL);
+        commit_nd(&w, 2);
+        st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 0);
+        a = st_submit(&w, OD_4H);
+        b = st_submit(&w, OD_4H);
+        st_start(&w);
+        assert_true(st_run_until_state(&w, b, JOB_RUNNING, ST_T0 + DAY));
+        if (patient) { /* it waits for a committed node: both are held */
+            c = st_submit_policy(&w, BATCH, PATIENT);
+            st_run_to(&w, ST_T0 + HOUR);
+            assert_int_equal(st_job_state(&w, c), JOB_PENDING);
+            st_cancel(&w, a);
+        } else {
+            st_run_to(&w, ST_T0 + HOUR);
+            st_cancel(&w, a);
+            c = st_submit(&w, H100_2H);
+        }
+        assert_true(st_run_all(&w, ST_T0 + DAY));
+        c1 = st_attempt(&w, c, 1);
+        assert_int_equal(c1.mode, PLAN_COMMITTED);
+        assert_string_equal(c1.region, "eastus");
+        assert_true(c1.launched_at < ST_T0 + HOUR + 60);
+        assert_int_equal(w.violations, 0);
+        store_attempt_clear(&c1);
+        st_free(&w);
+    }
 }
 
 /* A backfill attempt is stopped only when the work it loses is less than
@@ -1258,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_backfill_given_back),
         cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_backfill_no_churn),
+        cmocka_unit_test(test_cancel_frees_for_next),
         cmocka_unit_test(test_backfill_loss_weighed),
         cmocka_unit_test(test_patience_waits_for_commitment),
         cmocka_unit_test(test_patience_commitments_change),
