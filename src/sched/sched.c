@@ -1527,8 +1527,10 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
      * is made, after the commit: a job placed now would find them full and
      * go elsewhere (to on demand, while committed nodes free).  So a step
      * that stops machines (a cancel, a deadline's changeover, the stops a
-     * dead controller filed) places nothing; the next, at once, does. */
-    s->stops_first = stops_queued(s);
+     * dead controller filed) places nothing; the next, at once, does,
+     * whatever it stops itself (a storm of cancels, a step each, must not
+     * hold placement off). */
+    s->stops_first = !s->stops_first && stops_queued(s);
     rc = rc != 0 || s->stops_first ? rc : sched_place_all(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
     if (rc != 0)

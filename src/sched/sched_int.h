@@ -177,7 +177,7 @@ struct sched {
                                    waits for their stop: step again at once */
     int stops_first;            /* this step stops machines: it places nothing,
                                    and the next, at once, places on the nodes
-                                   they free */
+                                   they free (and places whatever it stops) */
     int stop_refused;           /* the driver refused a stop: try its request
                                    again after the backoff */
     struct stop_retry {         /* stops the driver refused: each is tried

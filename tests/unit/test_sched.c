@@ -1022,6 +1022,29 @@ static void test_secrets_at_launch(void **state)
  * dearer.  A spot job and an on-demand job placed in one step both get
  * us-central1: the spot launch's reservation is of the spot pool, and
  * leaves the on-demand node free (it used to count against both). */
+/* A step that stops machines places nothing, so that the next places on
+ * the nodes they free; but one cancel a step, step after step, must not
+ * hold placement off: every other step places, whatever it stops. */
+static void test_cancel_storm_places(void **state)
+{
+    struct st *w = *state;
+    int64_t ids[12], x;
+    int i, steps;
+
+    st_init(w, NULL);
+    for (i = 0; i < 12; i++)
+        ids[i] = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    assert_true(st_run_until_state(w, ids[11], JOB_RUNNING, ST_T0 + 3600));
+    x = st_submit(w, H100_OD_1H);
+    for (steps = 0; steps < 12 && st_job_state(w, x) == JOB_PENDING; steps++) {
+        st_cancel(w, ids[steps]);
+        st_step(w);
+    }
+    assert_true(steps <= 2); /* placed at the first step or the second */
+    assert_int_equal(w->violations, 0);
+}
+
 static void test_reservations_per_pool(void **state)
 {
     static const char *const spot = "name: s\nresources:\n  accelerators: H100:8\n"
@@ -1078,6 +1101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_priority_waiter_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_storm_places, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservations_per_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_displacement_for_a_node_it_cannot_use,
                                         setup, teardown),
