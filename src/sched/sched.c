@@ -1454,6 +1454,8 @@ static int load_all(struct sched *s, struct err *e)
     s->poked = 1; /* requests filed while no controller ran */
     rc = load_new_jobs(s, e);
     if (rc == 0)
+        sched_given_settle(s);
+    if (rc == 0)
         rc = sched_data_load(s, e); /* after the jobs: a job's own copies go with it */
     if (s->natts > 1)
         qsort(s->atts, s->natts, sizeof(*s->atts), cmp_att_ref);
@@ -1554,6 +1556,8 @@ fail:
      * tell this step's events again, and reload memory at the next step. */
     sched_tx_end(s, rc, e);
     drop_actions(s);
+    s->stops_first =
+        0; /* its stops are made again by the next step: placing after them */
     driver_rewind(s->p.driver);
     if (next_in)
         *next_in = 1;

@@ -142,6 +142,8 @@ struct sched {
                                    the job they were for is not stored) */
         long offer;
         long nodes;
+        double at;    /* when it was given back */
+        int64_t from; /* the job whose backfill attempt gave them back */
         double until;
     } * given;
     size_t ngiven, given_cap;
@@ -265,6 +267,11 @@ int sched_retry_at(struct sched *s, struct sjob *sj, double at, struct err *e);
  * its nodes are kept from backfill as the promise of the job they were
  * given to was (struct given_back). */
 void sched_given_back(struct sched *s, const struct store_attempt *a);
+/* Once every job is loaded: what jobs that are not backfill have launched
+ * on since it was given back is theirs, no longer kept; and nothing is kept
+ * when no job that came before the give-back still waits (the one it was
+ * for has gone). */
+void sched_given_settle(struct sched *s);
 /* Work done so far, in seconds of the spec's first alternative: saved work
  * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);

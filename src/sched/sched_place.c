@@ -367,15 +367,60 @@ void sched_given_back(struct sched *s, const struct store_attempt *a)
     offer = catalog_find_offer(s->p.cat, a->cloud, a->region, a->zone, a->instance_type,
                                a->accelerator);
     if (offer >= 0) {
-        struct given_back g = {offer, a->nodes, s->now + s->p.cfg.wait_retry_s};
+        struct given_back g = {offer, a->nodes, a->ended_at, a->job_id,
+                               s->now + s->p.cfg.wait_retry_s};
 
         s->given = xgrow(s->given, &s->given_cap, s->ngiven + 1, sizeof(*s->given));
         s->given[s->ngiven++] = g;
     }
 }
 
+/* Are offers a and b of one commitment group (cloud, region, instance type)? */
+static int offers_grouped(const struct offer *a, const struct offer *b)
+{
+    return strcmp(a->cloud, b->cloud) == 0 && strcmp(a->region, b->region) == 0 &&
+           strcmp(a->instance_type, b->instance_type) == 0;
+}
+
+void sched_given_settle(struct sched *s)
+{
+    size_t i, k;
+
+    for (i = 0; i < s->njobs && s->ngiven > 0; i++) {
+        const struct sjob *sj = s->jobs[i];
+        long nodes = sj->att.nodes;
+
+        if (sj->j.cur_attempt == 0 || sj->att.state == ATT_ENDED ||
+            sj->att.mode == PLAN_SPOT || sj->backfill || sj->offer < 0)
+            continue;
+        for (k = 0; k < s->ngiven && nodes > 0; k++) {
+            struct given_back *g = &s->given[k];
+            long take = g->nodes < nodes ? g->nodes : nodes;
+
+            if (sj->att.launched_at < g->at ||
+                !offers_grouped(catalog_offer(s->p.cat, (uint32_t)g->offer),
+                                catalog_offer(s->p.cat, (uint32_t)sj->offer)))
+                continue;
+            g->nodes -= take;
+            nodes -= take;
+        }
+    }
+    for (k = 0; k < s->ngiven; k++) {
+        for (i = 0; i < s->njobs; i++) {
+            const struct sjob *w = s->jobs[i];
+
+            if (w->j.id != s->given[k].from && w->j.cur_attempt == 0 &&
+                (w->j.state == JOB_PENDING || w->j.state == JOB_RECOVERING) &&
+                w->j.submitted_at <= s->given[k].at)
+                break;
+        }
+        if (i == s->njobs)
+            s->given[k].nodes = 0;
+    }
+}
+
 /* A job that is not backfill takes c's committed or on-demand nodes: what
- * a dead controller gave back in their group is its (struct given_back). */
+ * was given back in their group is its (struct given_back). */
 static void given_taken(struct sched *s, const struct offer *o, long nodes)
 {
     size_t i;
@@ -384,9 +429,7 @@ static void given_taken(struct sched *s, const struct offer *o, long nodes)
         const struct offer *g = catalog_offer(s->p.cat, (uint32_t)s->given[i].offer);
         long take = s->given[i].nodes < nodes ? s->given[i].nodes : nodes;
 
-        if (s->given[i].until <= s->now || strcmp(g->cloud, o->cloud) != 0 ||
-            strcmp(g->region, o->region) != 0 ||
-            strcmp(g->instance_type, o->instance_type) != 0)
+        if (s->given[i].until <= s->now || !offers_grouped(g, o))
             continue;
         s->given[i].nodes -= take;
         nodes -= take;
@@ -822,6 +865,14 @@ static int give_back(struct sched *s, const struct sjob *sj, const struct offer 
     return 0;
 }
 
+/* Were committed nodes of o's group given back to sj, and not yet taken? */
+static int promised_to(const struct sched *s, const struct sjob *sj,
+                       const struct offer *o)
+{
+    return sj->promised_until > s->now && sj->promised_offer >= 0 &&
+           offers_grouped(catalog_offer(s->p.cat, (uint32_t)sj->promised_offer), o);
+}
+
 /* sj, which can only pay on demand (about to, or finding nothing free), has
  * committed nodes in its plan that backfill holds: give them back and
  * launch sj on them (*waits = 1, placed or waiting for them).  The first
@@ -841,6 +892,14 @@ static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, in
             avoided(sj, o))
             continue;
         free_nodes = commit_free(s, o);
+        if (free_nodes >= c->nodes && promised_to(s, sj, o) &&
+            unusable(s, sj, c, rule, 1) == NOT_FULL) {
+            /* given back to it, and still held in the driver (its stop is
+             * under way): it waits for them, while the promise holds */
+            *waits = 1;
+            sj->j.next_try_at = 0;
+            return 0;
+        }
         if (free_nodes >= c->nodes || free_nodes + backfill_held(s, sj, o) < c->nodes)
             continue;
         if (give_back(s, sj, o, c->nodes - free_nodes, e) != 0)
