@@ -719,7 +719,8 @@ static void test_backfill_no_churn(void **state)
  * step; or a patient job waits for the node the cancelled one holds.  Each
  * takes the committed node the cancel frees, not gcp on demand (a review
  * found both going to gcp, as the first of them did only when submitted in
- * the cancel's step). */
+ * the cancel's step; and the first again when that step's commit failed and
+ * its retry placed beside the stop). */
 static void test_cancel_frees_for_next(void **state)
 {
     static const char *const OD_4H =
@@ -734,7 +735,8 @@ static void test_cancel_frees_for_next(void **state)
     int patient;
 
     (void)state;
-    for (patient = 0; patient <= 1; patient++) {
+    for (patient = 0; patient <= 2;
+         patient++) { /* 2: as 0, the cancel's commit failing once */
         struct store_attempt c1;
         struct st w;
         int64_t a, b, c = 0;
@@ -746,7 +748,7 @@ static void test_cancel_frees_for_next(void **state)
         b = st_submit(&w, OD_4H);
         st_start(&w);
         assert_true(st_run_until_state(&w, b, JOB_RUNNING, ST_T0 + DAY));
-        if (patient) { /* it waits for a committed node: both are held */
+        if (patient == 1) { /* it waits for a committed node: both are held */
             c = st_submit_policy(&w, BATCH, PATIENT);
             st_run_to(&w, ST_T0 + HOUR);
             assert_int_equal(st_job_state(&w, c), JOB_PENDING);
@@ -755,6 +757,8 @@ static void test_cancel_frees_for_next(void **state)
             st_run_to(&w, ST_T0 + HOUR);
             st_cancel(&w, a);
             c = st_submit(&w, H100_2H);
+            if (patient == 2) /* the step is made again: it must defer again */
+                w.fault->fail_commit = w.fault->commits + 1;
         }
         assert_true(st_run_all(&w, ST_T0 + DAY));
         c1 = st_attempt(&w, c, 1);
@@ -765,6 +769,162 @@ static void test_cancel_frees_for_next(void **state)
         store_attempt_clear(&c1);
         st_free(&w);
     }
+}
+
+/* A controller that loads the jobs again keeps committed nodes given back
+ * from backfill only while nobody has taken them: here the job they were
+ * given to already runs on them when the controller restarts (or reloads
+ * after a failed commit), and the other backfill job is cancelled, so one
+ * committed node is idle; the stopped job, placed after its backoff, must
+ * backfill it as it does without the fault (a review found a rebuilt
+ * promise keeping it idle and the job on spot for its whole run). */
+static int launched(struct st *w, void *ctx)
+{
+    int s = st_job_state(w, *(const int64_t *)ctx);
+
+    return s == JOB_PROVISIONING || s == JOB_RUNNING;
+}
+
+static void test_given_back_taken(void **state)
+{
+    static const char *const ANY_4H_CK =
+        "name: s\nresources:\n  accelerators: H100:8\n"
+        "run: train\nstratus:\n  duration: 4h\n"
+        "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
+    int fault;
+
+    (void)state;
+    for (fault = 0; fault <= 2; fault++) { /* none, a restart, a failed commit */
+        struct store_attempt a1, v2;
+        struct st w;
+        int64_t s1, s2, od, v;
+
+        st_init(&w, NULL);
+        commit_nd(&w, 2);
+        st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
+        od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
+        assert_true(st_run_until(&w, launched, &od, ST_T0 + DAY));
+        a1 = st_attempt(&w, s1, 1);
+        v = a1.end_reason == ATT_END_DISPLACED ? s1 : s2;
+        store_attempt_clear(&a1);
+        if (fault == 1)
+            st_restart(&w);
+        if (fault == 2)
+            w.fault->fail_commit = w.fault->commits + 1;
+        st_cancel(&w, v == s1 ? s2 : s1);
+        assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+        v2 = st_attempt(&w, v, 2);
+        assert_int_equal(v2.mode, PLAN_COMMITTED);
+        assert_int_equal(w.violations, 0);
+        store_attempt_clear(&v2);
+        st_free(&w);
+    }
+}
+
+/* A driver whose stop frees the nodes a little later, as the local one does
+ * (a node holds its capacity until its processes are gone, and the driver
+ * wakes the controller then): the harness's driver, with a stopped
+ * attempt's on-demand nodes held HELD_S more seconds.  The job committed
+ * nodes were given back to waits for them while its promise holds, rather
+ * than go to gcp on demand at the step right after the give-back (a review
+ * found it going there, and the stopped backfill job then taking its node
+ * back). */
+#define HELD_S 2.0
+
+static struct held {
+    char cloud[32], region[32], type[64];
+    long nodes;
+    double until;
+} g_held[8];
+static size_t g_nheld;
+static struct st *g_w;
+
+static int held_terminate(struct driver *d, int64_t id, struct err *e)
+{
+    struct store_attempt a;
+    struct err e2;
+
+    err_clear(&e2);
+    if (!st_dead(g_w) && g_nheld < 8 && store_attempt_get(g_w->store, id, &a, &e2) == 0) {
+        struct held *h = &g_held[g_nheld];
+
+        if (a.mode != PLAN_SPOT) {
+            snprintf(h->cloud, sizeof(h->cloud), "%s", a.cloud);
+            snprintf(h->region, sizeof(h->region), "%s", a.region);
+            snprintf(h->type, sizeof(h->type), "%s", a.instance_type);
+            h->nodes = a.nodes;
+            h->until = g_w->t + HELD_S;
+            g_nheld++;
+        }
+        store_attempt_clear(&a);
+    }
+    return st_drv_terminate(d, id, e);
+}
+
+static long held_capacity(struct driver *d, const char *cloud, const char *region,
+                          const char *zone, const char *type, int spot)
+{
+    long n = st_drv_capacity(d, cloud, region, zone, type, spot);
+    size_t i;
+
+    for (i = 0; n >= 0 && !spot && i < g_nheld; i++)
+        if (g_held[i].until > g_w->t && strcmp(g_held[i].cloud, cloud) == 0 &&
+            strcmp(g_held[i].region, region) == 0 && strcmp(g_held[i].type, type) == 0)
+            n -= g_held[i].nodes;
+    return n > 0 || n < 0 ? n : 0;
+}
+
+static double held_next(struct driver *d)
+{
+    double n = st_drv_next(d);
+    size_t i;
+
+    for (i = 0; i < g_nheld; i++)
+        if (g_held[i].until > g_w->t && (n < 0 || g_held[i].until - g_w->t < n))
+            n = g_held[i].until - g_w->t;
+    return n;
+}
+
+static void test_promised_slow_stop(void **state)
+{
+    static const char *const ANY_4H_CK =
+        "name: s\nresources:\n  accelerators: H100:8\n"
+        "run: train\nstratus:\n  duration: 4h\n"
+        "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
+    static struct driver_ops ops;
+    struct store_attempt d;
+    struct store_job j1, j2;
+    struct st w;
+    struct err e;
+    int64_t s1, s2, od;
+
+    (void)state;
+    ops = st_driver_ops;
+    ops.terminate = held_terminate;
+    ops.capacity_mode = held_capacity;
+    ops.next_event_in = held_next;
+    g_nheld = 0;
+    st_init(&w, NULL);
+    g_w = &w;
+    commit_nd(&w, 2);
+    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
+    err_clear(&e);
+    if (driver_open(&w.drv, &ops, &w.dcfg, &e) != 0)
+        fail_msg("%s", e.msg);
+    w.drv_open = 1;
+    od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    d = st_attempt(&w, od, 1);
+    assert_int_equal(d.mode, PLAN_COMMITTED);
+    assert_string_equal(d.region, "eastus");
+    j1 = st_job(&w, s1);
+    j2 = st_job(&w, s2);
+    assert_int_equal(j1.nattempts + j2.nattempts, 3);
+    assert_int_equal(w.violations, 0);
+    store_job_clear(&j1);
+    store_job_clear(&j2);
+    store_attempt_clear(&d);
+    st_free(&w);
 }
 
 /* A backfill attempt is stopped only when the work it loses is less than
@@ -1351,6 +1511,8 @@ int main(void)
         cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_backfill_no_churn),
         cmocka_unit_test(test_cancel_frees_for_next),
+        cmocka_unit_test(test_given_back_taken),
+        cmocka_unit_test(test_promised_slow_stop),
         cmocka_unit_test(test_backfill_loss_weighed),
         cmocka_unit_test(test_patience_waits_for_commitment),
         cmocka_unit_test(test_patience_commitments_change),
