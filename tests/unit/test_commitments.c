@@ -468,6 +468,10 @@ static void test_commitment_ends(void **state)
  * from its checkpoint.  Never more than the two committed nodes at once. */
 static const char *const ANY_4H = "name: s\nresources:\n  accelerators: H100:8\n"
                                   "run: train\nstratus:\n  duration: 4h\n";
+static const char *const ANY_4H_CK =
+    "name: s\nresources:\n  accelerators: H100:8\n"
+    "run: train\nstratus:\n  duration: 4h\n"
+    "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
 
 /* Two jobs of `spec` (that may take spot) started, and an hour after they
  * run, a 2-hour job that may not use spot submitted: its id. */
@@ -625,6 +629,24 @@ static void test_backfill_given_back(void **state)
  * right after the kill: it must not backfill the node either.  Reviews
  * found each of these taking a second backfill job's node or sending the
  * job to gcp. */
+/* The end of a no-churn run: job od took the committed node in eastus;
+ * one of the backfill jobs s1 and s2 was stopped, once, the other ran to
+ * its end; then the world is freed. */
+static void no_churn_end(struct st *w, int64_t od, int64_t s1, int64_t s2)
+{
+    struct store_attempt d = st_attempt(w, od, 1);
+    struct store_job j1 = st_job(w, s1), j2 = st_job(w, s2);
+
+    assert_int_equal(d.mode, PLAN_COMMITTED);
+    assert_string_equal(d.region, "eastus");
+    assert_int_equal(j1.nattempts + j2.nattempts, 3);
+    assert_int_equal(w->violations, 0);
+    store_job_clear(&j1);
+    store_job_clear(&j2);
+    store_attempt_clear(&d);
+    st_free(w);
+}
+
 enum bf_fault { BEFORE, AFTER, FAILS };
 
 struct bf_down {
@@ -651,15 +673,10 @@ static int killed(struct st *w, void *ctx)
 
 static void backfill_no_churn(int k, enum bf_fault how, double down, int urgent)
 {
-    static const char *const ANY_4H_CK = "name: s\nresources:\n  accelerators: H100:8\n"
-                                         "run: train\nstratus:\n  duration: 4h\n"
-                                         "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
     static const char *const URGENT = "name: u\nresources:\n  accelerators: H100:8\n"
                                       "run: train\nstratus:\n  duration: 4h\n"
                                       "  priority: 9\n";
     struct bf_down dd = {down, 0};
-    struct store_attempt d;
-    struct store_job j1, j2;
     struct st w;
     int64_t s1, s2, od, u = 0;
 
@@ -683,18 +700,7 @@ static void backfill_no_churn(int k, enum bf_fault how, double down, int urgent)
         assert_int_equal(a.mode, PLAN_SPOT); /* the node is not its to backfill */
         store_attempt_clear(&a);
     }
-    d = st_attempt(&w, od, 1);
-    assert_int_equal(d.mode, PLAN_COMMITTED);
-    assert_string_equal(d.region, "eastus");
-    /* one backfill attempt stopped, once; the other ran to its end */
-    j1 = st_job(&w, s1);
-    j2 = st_job(&w, s2);
-    assert_int_equal(j1.nattempts + j2.nattempts, 3);
-    assert_int_equal(w.violations, 0);
-    store_job_clear(&j1);
-    store_job_clear(&j2);
-    store_attempt_clear(&d);
-    st_free(&w);
+    no_churn_end(&w, od, s1, s2);
 }
 
 static void test_backfill_no_churn(void **state)
@@ -787,10 +793,6 @@ static int launched(struct st *w, void *ctx)
 
 static void test_given_back_taken(void **state)
 {
-    static const char *const ANY_4H_CK =
-        "name: s\nresources:\n  accelerators: H100:8\n"
-        "run: train\nstratus:\n  duration: 4h\n"
-        "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
     int fault;
 
     (void)state;
@@ -887,13 +889,7 @@ static double held_next(struct driver *d)
 
 static void test_promised_slow_stop(void **state)
 {
-    static const char *const ANY_4H_CK =
-        "name: s\nresources:\n  accelerators: H100:8\n"
-        "run: train\nstratus:\n  duration: 4h\n"
-        "  checkpoint:\n    interval: 10m\n    restore: 5m\n";
     static struct driver_ops ops;
-    struct store_attempt d;
-    struct store_job j1, j2;
     struct st w;
     struct err e;
     int64_t s1, s2, od;
@@ -914,17 +910,7 @@ static void test_promised_slow_stop(void **state)
     w.drv_open = 1;
     od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
     assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
-    d = st_attempt(&w, od, 1);
-    assert_int_equal(d.mode, PLAN_COMMITTED);
-    assert_string_equal(d.region, "eastus");
-    j1 = st_job(&w, s1);
-    j2 = st_job(&w, s2);
-    assert_int_equal(j1.nattempts + j2.nattempts, 3);
-    assert_int_equal(w.violations, 0);
-    store_job_clear(&j1);
-    store_job_clear(&j2);
-    store_attempt_clear(&d);
-    st_free(&w);
+    no_churn_end(&w, od, s1, s2);
 }
 
 /* A backfill attempt is stopped only when the work it loses is less than
