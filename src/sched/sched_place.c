@@ -382,6 +382,43 @@ static int offers_grouped(const struct offer *a, const struct offer *b)
            strcmp(a->instance_type, b->instance_type) == 0;
 }
 
+/* The job g's nodes were given to, if it still waits: the event log has the
+ * stopped job's transition at the give-back and, right after it in the same
+ * step, the "reclaim" line of the job it was for (reclaim_for).  NULL when
+ * the log does not say (the promise then stays the group's). */
+static struct sjob *given_to(struct sched *s, const struct given_back *g)
+{
+    struct store_event *v = NULL;
+    struct sjob *b = NULL;
+    int64_t after = 0;
+    size_t i, n = 0;
+    struct err e;
+
+    err_clear(&e);
+    if (store_event_list(s->p.store, g->from, 0, 0, &v, &n, &e) != 0)
+        return NULL;
+    for (i = n; i-- > 0 && after == 0;)
+        if (v[i].at == g->at && strcmp(v[i].type, "state") == 0)
+            after = v[i].id;
+    store_events_free(v, n);
+    v = NULL;
+    n = 0;
+    if (after == 0 || store_event_list(s->p.store, 0, after, 32, &v, &n, &e) != 0)
+        return NULL;
+    for (i = 0; i < n && b == NULL; i++)
+        if (v[i].at == g->at && v[i].job_id != g->from &&
+            strcmp(v[i].type, "reclaim") == 0 &&
+            strncmp(v[i].msg, "committed nodes on ", 19) == 0) {
+            b = sched_job_by_id(s, v[i].job_id);
+            if (b != NULL && (b->j.cur_attempt != 0 || (b->j.state != JOB_PENDING &&
+                                                        b->j.state != JOB_RECOVERING)))
+                b = NULL;
+            break;
+        }
+    store_events_free(v, n);
+    return b;
+}
+
 void sched_given_settle(struct sched *s)
 {
     size_t i, k;
@@ -406,16 +443,30 @@ void sched_given_settle(struct sched *s)
         }
     }
     for (k = 0; k < s->ngiven; k++) {
+        struct given_back *g = &s->given[k];
+        struct sjob *b;
+
+        if (g->nodes <= 0)
+            continue;
+        if ((b = given_to(s, g)) != NULL) { /* its promise again, as it was */
+            if (b->promised_until <= s->now || b->promised_offer != g->offer)
+                b->promised_nodes = 0;
+            b->promised_offer = g->offer;
+            b->promised_nodes += g->nodes;
+            b->promised_until = g->until;
+            g->nodes = 0;
+            continue;
+        }
         for (i = 0; i < s->njobs; i++) {
             const struct sjob *w = s->jobs[i];
 
-            if (w->j.id != s->given[k].from && w->j.cur_attempt == 0 &&
+            if (w->j.id != g->from && w->j.cur_attempt == 0 &&
                 (w->j.state == JOB_PENDING || w->j.state == JOB_RECOVERING) &&
-                w->j.submitted_at <= s->given[k].at)
+                w->j.submitted_at <= g->at)
                 break;
         }
         if (i == s->njobs)
-            s->given[k].nodes = 0;
+            g->nodes = 0;
     }
 }
 

@@ -887,14 +887,13 @@ static double held_next(struct driver *d)
     return n;
 }
 
-static void test_promised_slow_stop(void **state)
+static void promised_slow_stop(int killed_after_give_back)
 {
     static struct driver_ops ops;
     struct st w;
     struct err e;
     int64_t s1, s2, od;
 
-    (void)state;
     ops = st_driver_ops;
     ops.terminate = held_terminate;
     ops.capacity_mode = held_capacity;
@@ -909,8 +908,57 @@ static void test_promised_slow_stop(void **state)
         fail_msg("%s", e.msg);
     w.drv_open = 1;
     od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
+    if (killed_after_give_back) /* the next controller finds the promise's job */
+        st_kill_at_commit(&w, w.fault->commits + 1, 1);
     assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
     no_churn_end(&w, od, s1, s2);
+}
+
+static void test_promised_slow_stop(void **state)
+{
+    (void)state;
+    promised_slow_stop(0);
+    promised_slow_stop(1);
+}
+
+/* The controller is killed right after it gave a backfill node back, and
+ * the job it was for is cancelled once the next controller has opened: the
+ * stopped backfill job takes its node back, as it does without the kill
+ * (the next controller finds which job the node was given to in the event
+ * log, and the promise goes with that job; a review found a promise not
+ * tied to its job keeping the node from backfill, and the job on spot for
+ * its run). */
+static void test_given_back_cancelled(void **state)
+{
+    int kill;
+
+    (void)state;
+    for (kill = 0; kill <= 1; kill++) {
+        struct store_attempt a1, v2;
+        struct st w;
+        int64_t s1, s2, od, v;
+
+        st_init(&w, NULL);
+        commit_nd(&w, 2);
+        st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
+        od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
+        if (kill) {
+            st_kill_at_commit(&w, w.fault->commits + 1, 1);
+            assert_true(st_run_until(&w, killed, NULL, ST_T0 + DAY));
+        } else {
+            st_step(&w); /* the give-back's step */
+        }
+        st_cancel(&w, od);
+        assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+        a1 = st_attempt(&w, s1, 1);
+        v = a1.end_reason == ATT_END_DISPLACED ? s1 : s2;
+        v2 = st_attempt(&w, v, 2);
+        assert_int_equal(v2.mode, PLAN_COMMITTED);
+        assert_int_equal(w.violations, 0);
+        store_attempt_clear(&a1);
+        store_attempt_clear(&v2);
+        st_free(&w);
+    }
 }
 
 /* A backfill attempt is stopped only when the work it loses is less than
@@ -1499,6 +1547,7 @@ int main(void)
         cmocka_unit_test(test_cancel_frees_for_next),
         cmocka_unit_test(test_given_back_taken),
         cmocka_unit_test(test_promised_slow_stop),
+        cmocka_unit_test(test_given_back_cancelled),
         cmocka_unit_test(test_backfill_loss_weighed),
         cmocka_unit_test(test_patience_waits_for_commitment),
         cmocka_unit_test(test_patience_commitments_change),
