@@ -388,35 +388,49 @@ static int offers_grouped(const struct offer *a, const struct offer *b)
  * the log does not say (the promise then stays the group's). */
 static struct sjob *given_to(struct sched *s, const struct given_back *g)
 {
+    const struct offer *o = catalog_offer(s->p.cat, (uint32_t)g->offer);
+    char *line = xasprintf("committed nodes on %s/%s ", o->cloud, o->region);
     struct store_event *v = NULL;
-    struct sjob *b = NULL;
-    int64_t after = 0;
+    int64_t after = 0, who = 0;
     size_t i, n = 0;
+    int more = 1;
     struct err e;
 
     err_clear(&e);
-    if (store_event_list(s->p.store, g->from, 0, 0, &v, &n, &e) != 0)
-        return NULL;
-    for (i = n; i-- > 0 && after == 0;)
-        if (v[i].at == g->at && strcmp(v[i].type, "state") == 0)
-            after = v[i].id;
+    if (store_event_list(s->p.store, g->from, 0, 0, &v, &n, &e) == 0)
+        for (i = n; i-- > 0 && after == 0;)
+            if (v[i].at == g->at && strcmp(v[i].type, "state") == 0)
+                after = v[i].id;
     store_events_free(v, n);
-    v = NULL;
-    n = 0;
-    if (after == 0 || store_event_list(s->p.store, 0, after, 32, &v, &n, &e) != 0)
-        return NULL;
-    for (i = 0; i < n && b == NULL; i++)
-        if (v[i].at == g->at && v[i].job_id != g->from &&
-            strcmp(v[i].type, "reclaim") == 0 &&
-            strncmp(v[i].msg, "committed nodes on ", 19) == 0) {
-            b = sched_job_by_id(s, v[i].job_id);
-            if (b != NULL && (b->j.cur_attempt != 0 || (b->j.state != JOB_PENDING &&
-                                                        b->j.state != JOB_RECOVERING)))
-                b = NULL;
+    /* the rest of that step, a page at a time (a gang's give-back stops
+     * many jobs before its line) */
+    while (after != 0 && who == 0 && more) {
+        v = NULL;
+        n = 0;
+        if (store_event_list(s->p.store, 0, after, 256, &v, &n, &e) != 0)
             break;
+        more = n == 256;
+        for (i = 0; i < n && who == 0; i++) {
+            if (v[i].at != g->at) {
+                more = 0; /* past the step */
+                break;
+            }
+            if (v[i].job_id != g->from && strcmp(v[i].type, "reclaim") == 0 &&
+                strncmp(v[i].msg, line, strlen(line)) == 0)
+                who = v[i].job_id;
+            after = v[i].id;
         }
-    store_events_free(v, n);
-    return b;
+        store_events_free(v, n);
+    }
+    free(line);
+    if (who != 0) {
+        struct sjob *b = sched_job_by_id(s, who);
+
+        if (b != NULL && b->j.cur_attempt == 0 &&
+            (b->j.state == JOB_PENDING || b->j.state == JOB_RECOVERING))
+            return b;
+    }
+    return NULL;
 }
 
 void sched_given_settle(struct sched *s)
