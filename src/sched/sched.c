@@ -1556,8 +1556,8 @@ fail:
      * tell this step's events again, and reload memory at the next step. */
     sched_tx_end(s, rc, e);
     drop_actions(s);
-    s->stops_first =
-        0; /* its stops are made again by the next step: placing after them */
+    /* its stops are made again by the next step, which places after them */
+    s->stops_first = 0;
     driver_rewind(s->p.driver);
     if (next_in)
         *next_in = 1;

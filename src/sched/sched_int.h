@@ -136,10 +136,11 @@ struct sched {
     struct given_back {         /* committed nodes given back by backfill (a
                                    backfill attempt stopped for a job that would
                                    pay on demand) whose job has not launched
-                                   again, found when the jobs are loaded: kept
-                                   from backfill for a wait_retry, for whichever
-                                   job of the group takes them (the promise to
-                                   the job they were for is not stored) */
+                                   again, found when the jobs are loaded: the
+                                   job they were given to gets its promise back
+                                   when the event log names it (given_to), else
+                                   they are kept from backfill for a wait_retry,
+                                   for whichever job of the group takes them */
         long offer;
         long nodes;
         double at;    /* when it was given back */
