@@ -938,6 +938,20 @@ static int promised_to(const struct sched *s, const struct sjob *sj,
            offers_grouped(catalog_offer(s->p.cat, (uint32_t)sj->promised_offer), o);
 }
 
+/* Committed nodes of o's group given back to jobs other than sj that have
+ * not launched on them yet. */
+static long promised_others(const struct sched *s, const struct sjob *sj,
+                            const struct offer *o)
+{
+    size_t k, n = catalog_ncommitments(s->p.cat);
+
+    for (k = 0; k < n; k++)
+        if (catalog_commitment_in_group(catalog_commitment(s->p.cat, k), o))
+            return s->commit_promised[k] -
+                   (promised_to(s, sj, o) ? sj->promised_nodes : 0);
+    return 0;
+}
+
 /* sj, which can only pay on demand (about to, or finding nothing free), has
  * committed nodes in its plan that backfill holds: give them back and
  * launch sj on them (*waits = 1, placed or waiting for them).  The first
@@ -956,7 +970,9 @@ static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, in
         if (c->mode != PLAN_COMMITTED || !mode_allows(rule, c->mode) || blocked(s, o) ||
             avoided(sj, o))
             continue;
-        free_nodes = commit_free(s, o);
+        /* nodes given back to another job that has not launched yet are
+         * not free to this one */
+        free_nodes = commit_free(s, o) - promised_others(s, sj, o);
         if (free_nodes >= c->nodes && promised_to(s, sj, o) &&
             unusable(s, sj, c, rule, 1) == NOT_FULL) {
             /* given back to it, and still held in the driver (its stop is

@@ -961,6 +961,33 @@ static void test_given_back_cancelled(void **state)
     }
 }
 
+/* Two jobs that may not use spot come in one step, while backfill holds
+ * both committed nodes: the first is given one back, and the second must
+ * not count that node as free to it; it takes the other back (a review
+ * found it paying on demand on gcp while backfill kept the second node). */
+static void test_give_back_two_at_once(void **state)
+{
+    struct store_attempt a, b;
+    struct st w;
+    int64_t s1, s2, od1, od2;
+
+    (void)state;
+    st_init(&w, NULL);
+    commit_nd(&w, 2);
+    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
+    od1 = backfill_two(&w, ANY_4H_CK, &s1, &s2);
+    od2 = st_submit(&w, H100_2H);
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    a = st_attempt(&w, od1, 1);
+    b = st_attempt(&w, od2, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_int_equal(b.mode, PLAN_COMMITTED);
+    assert_int_equal(w.violations, 0);
+    store_attempt_clear(&a);
+    store_attempt_clear(&b);
+    st_free(&w);
+}
+
 /* The same for a gang that takes back NGANG committed nodes in one step: its
  * reclaim line comes after NGANG stopped jobs' lines, more than a page of the
  * event log (a review found the first of them left out of its promise, and
@@ -1596,6 +1623,7 @@ int main(void)
         cmocka_unit_test(test_promised_slow_stop),
         cmocka_unit_test(test_given_back_cancelled),
         cmocka_unit_test(test_given_back_to_gang),
+        cmocka_unit_test(test_give_back_two_at_once),
         cmocka_unit_test(test_backfill_loss_weighed),
         cmocka_unit_test(test_patience_waits_for_commitment),
         cmocka_unit_test(test_patience_commitments_change),
