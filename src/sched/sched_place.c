@@ -304,6 +304,18 @@ static int same_key(const struct commitment *m, const struct store_attempt *a)
            strcmp(m->instance_type, a->instance_type) == 0;
 }
 
+/* A commitment of offer o's group (each of the group's commitments holds the
+ * group's counts alike, commit_add), or -1 when o's group has none. */
+static long group_key(const struct sched *s, const struct offer *o)
+{
+    size_t k, n = catalog_ncommitments(s->p.cat);
+
+    for (k = 0; k < n; k++)
+        if (catalog_commitment_in_group(catalog_commitment(s->p.cat, k), o))
+            return (long)k;
+    return -1;
+}
+
 /* Add nodes to v[k] for every commitment k of offer o's group. */
 static void commit_add(struct sched *s, const struct offer *o, long nodes, long *v)
 {
@@ -375,11 +387,13 @@ void sched_given_back(struct sched *s, const struct store_attempt *a)
     }
 }
 
-/* Are offers a and b of one commitment group (cloud, region, instance type)? */
-static int offers_grouped(const struct offer *a, const struct offer *b)
+/* Are offers a and b of one commitment group? */
+static int offers_grouped(const struct sched *s, const struct offer *a,
+                          const struct offer *b)
 {
-    return strcmp(a->cloud, b->cloud) == 0 && strcmp(a->region, b->region) == 0 &&
-           strcmp(a->instance_type, b->instance_type) == 0;
+    long k = group_key(s, a);
+
+    return k >= 0 && k == group_key(s, b);
 }
 
 /* The job g's nodes were given to, if it still waits: the event log has the
@@ -390,6 +404,7 @@ static struct sjob *given_to(struct sched *s, const struct given_back *g)
 {
     const struct offer *o = catalog_offer(s->p.cat, (uint32_t)g->offer);
     char *line = xasprintf("committed nodes on %s/%s ", o->cloud, o->region);
+    size_t len = strlen(line);
     struct store_event *v = NULL;
     int64_t after = 0, who = 0;
     size_t i, n = 0;
@@ -416,7 +431,7 @@ static struct sjob *given_to(struct sched *s, const struct given_back *g)
                 break;
             }
             if (v[i].job_id != g->from && strcmp(v[i].type, "reclaim") == 0 &&
-                strncmp(v[i].msg, line, strlen(line)) == 0)
+                strncmp(v[i].msg, line, len) == 0)
                 who = v[i].job_id;
             after = v[i].id;
         }
@@ -449,7 +464,7 @@ void sched_given_settle(struct sched *s)
             long take = g->nodes < nodes ? g->nodes : nodes;
 
             if (sj->att.launched_at < g->at ||
-                !offers_grouped(catalog_offer(s->p.cat, (uint32_t)g->offer),
+                !offers_grouped(s, catalog_offer(s->p.cat, (uint32_t)g->offer),
                                 catalog_offer(s->p.cat, (uint32_t)sj->offer)))
                 continue;
             g->nodes -= take;
@@ -494,7 +509,7 @@ static void given_taken(struct sched *s, const struct offer *o, long nodes)
         const struct offer *g = catalog_offer(s->p.cat, (uint32_t)s->given[i].offer);
         long take = s->given[i].nodes < nodes ? s->given[i].nodes : nodes;
 
-        if (s->given[i].until <= s->now || !offers_grouped(g, o))
+        if (s->given[i].until <= s->now || !offers_grouped(s, g, o))
             continue;
         s->given[i].nodes -= take;
         nodes -= take;
@@ -558,16 +573,9 @@ long sched_commit_free(const struct sched *s, const struct offer *o)
  * commitment covers o. */
 static long commit_spare(const struct sched *s, const struct offer *o)
 {
-    size_t k, n = catalog_ncommitments(s->p.cat);
-    long f = commit_free(s, o);
+    long f = commit_free(s, o), k = group_key(s, o);
 
-    for (k = 0; k < n; k++) {
-        const struct commitment *m = catalog_commitment(s->p.cat, k);
-
-        if (catalog_commitment_in_group(m, o)) /* the same for every one of the key */
-            return f - s->commit_od[k] - s->commit_promised[k];
-    }
-    return f;
+    return k < 0 ? f : f - s->commit_od[k] - s->commit_promised[k];
 }
 
 /* Run time left of a job (spec duration minus progress), or INFINITY when
@@ -935,7 +943,7 @@ static int promised_to(const struct sched *s, const struct sjob *sj,
                        const struct offer *o)
 {
     return sj->promised_until > s->now && sj->promised_offer >= 0 &&
-           offers_grouped(catalog_offer(s->p.cat, (uint32_t)sj->promised_offer), o);
+           offers_grouped(s, catalog_offer(s->p.cat, (uint32_t)sj->promised_offer), o);
 }
 
 /* Committed nodes of o's group given back to jobs other than sj that have
@@ -943,13 +951,11 @@ static int promised_to(const struct sched *s, const struct sjob *sj,
 static long promised_others(const struct sched *s, const struct sjob *sj,
                             const struct offer *o)
 {
-    size_t k, n = catalog_ncommitments(s->p.cat);
+    long k = group_key(s, o);
 
-    for (k = 0; k < n; k++)
-        if (catalog_commitment_in_group(catalog_commitment(s->p.cat, k), o))
-            return s->commit_promised[k] -
-                   (promised_to(s, sj, o) ? sj->promised_nodes : 0);
-    return 0;
+    return k < 0
+               ? 0
+               : s->commit_promised[k] - (promised_to(s, sj, o) ? sj->promised_nodes : 0);
 }
 
 /* sj, which can only pay on demand (about to, or finding nothing free), has

@@ -791,13 +791,35 @@ static int launched(struct st *w, void *ctx)
     return s == JOB_PROVISIONING || s == JOB_RUNNING;
 }
 
+/* Which of the two backfill jobs s1 and s2 gave its node back (its first
+ * attempt was stopped). */
+static int64_t given_back_by(struct st *w, int64_t s1, int64_t s2)
+{
+    struct store_attempt a1 = st_attempt(w, s1, 1);
+    int64_t v = a1.end_reason == ATT_END_DISPLACED ? s1 : s2;
+
+    store_attempt_clear(&a1);
+    return v;
+}
+
+/* The end of a run where job v, stopped to give its node back, must have
+ * backfilled the committed nodes again; then the world is freed. */
+static void backfills_again(struct st *w, int64_t v)
+{
+    struct store_attempt v2 = st_attempt(w, v, 2);
+
+    assert_int_equal(v2.mode, PLAN_COMMITTED);
+    assert_int_equal(w->violations, 0);
+    store_attempt_clear(&v2);
+    st_free(w);
+}
+
 static void test_given_back_taken(void **state)
 {
     int fault;
 
     (void)state;
     for (fault = 0; fault <= 2; fault++) { /* none, a restart, a failed commit */
-        struct store_attempt a1, v2;
         struct st w;
         int64_t s1, s2, od, v;
 
@@ -806,20 +828,14 @@ static void test_given_back_taken(void **state)
         st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 2, 4);
         od = backfill_two(&w, ANY_4H_CK, &s1, &s2);
         assert_true(st_run_until(&w, launched, &od, ST_T0 + DAY));
-        a1 = st_attempt(&w, s1, 1);
-        v = a1.end_reason == ATT_END_DISPLACED ? s1 : s2;
-        store_attempt_clear(&a1);
+        v = given_back_by(&w, s1, s2);
         if (fault == 1)
             st_restart(&w);
         if (fault == 2)
             w.fault->fail_commit = w.fault->commits + 1;
         st_cancel(&w, v == s1 ? s2 : s1);
         assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
-        v2 = st_attempt(&w, v, 2);
-        assert_int_equal(v2.mode, PLAN_COMMITTED);
-        assert_int_equal(w.violations, 0);
-        store_attempt_clear(&v2);
-        st_free(&w);
+        backfills_again(&w, v);
     }
 }
 
@@ -934,9 +950,8 @@ static void test_given_back_cancelled(void **state)
 
     (void)state;
     for (kill = 0; kill <= 1; kill++) {
-        struct store_attempt a1, v2;
         struct st w;
-        int64_t s1, s2, od, v;
+        int64_t s1, s2, od;
 
         st_init(&w, NULL);
         commit_nd(&w, 2);
@@ -950,14 +965,7 @@ static void test_given_back_cancelled(void **state)
         }
         st_cancel(&w, od);
         assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
-        a1 = st_attempt(&w, s1, 1);
-        v = a1.end_reason == ATT_END_DISPLACED ? s1 : s2;
-        v2 = st_attempt(&w, v, 2);
-        assert_int_equal(v2.mode, PLAN_COMMITTED);
-        assert_int_equal(w.violations, 0);
-        store_attempt_clear(&a1);
-        store_attempt_clear(&v2);
-        st_free(&w);
+        backfills_again(&w, given_back_by(&w, s1, s2));
     }
 }
 
