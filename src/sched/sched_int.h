@@ -80,6 +80,7 @@ struct action {
 struct park_ref {
     int64_t id;
     uint32_t gen;
+    int32_t nodes; /* the nodes it needs there */
 };
 
 struct park_list {              /* first parked first */

@@ -1393,9 +1393,13 @@ static const struct plan_cand *queue_pick(struct sched *s, const struct sjob *sj
  * with the rule's preference margin), until it is patience x its run time
  * late (the time since submission beyond the work done).  A job with a
  * deadline follows the deadline rule instead (which has it wait for spot
- * only while ahead of its line, and an idle job is not).  It is
- * woken when an attempt on the candidate it waits for ends, and when its
- * patience runs out.  Services and jobs of unknown run time never wait. */
+ * only while ahead of its line, and an idle job is not).  It waits for the
+ * other such candidates too, those the cheapest is not `cheaper` below (so
+ * that when one of them frees, the job, planned again, takes it rather than
+ * wait on): it is woken when an attempt on any of them ends, and when its
+ * patience runs out.  Waiting for the cheapest alone left a node of the
+ * second cheapest idle while jobs waited.  Services and jobs of unknown run
+ * time never wait. */
 
 /* The per-place arrays: what the lab's own live attempts hold there, and the
  * jobs parked waiting for it (by offer x mode, own_ix). */
@@ -1413,6 +1417,8 @@ static void own_ensure(struct sched *s)
     s->own_cap = n;
     s->own_valid = 0;
 }
+
+#define PARK_ALSO 16 /* the most places a job waits for at once */
 
 static size_t own_ix(long offer, int spot)
 {
@@ -1461,9 +1467,9 @@ void sched_patience_reset(struct sched *s)
 
 /* Is sj (NULL = gone) still parked as a reference (gen, key) says?  It may
  * have been woken, cancelled or parked again since. */
-static int parked_as(const struct sjob *sj, uint32_t gen, size_t key)
+static int parked_as(const struct sjob *sj, uint32_t gen)
 {
-    return sj != NULL && sj->park_gen == gen && sj->awaits == (long)key + 1 &&
+    return sj != NULL && sj->park_gen == gen && sj->awaits > 0 &&
            (sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING);
 }
 
@@ -1497,7 +1503,7 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
         const struct park_ref *r = &l->v[l->head];
         struct sjob *w = sched_job_by_id(s, r->id);
 
-        if (parked_as(w, r->gen, k)) { /* else woken or gone since: dropped */
+        if (parked_as(w, r->gen)) { /* else woken or gone since: dropped */
             if (w->await_cand.mode == PLAN_COMMITTED) {
                 /* committed nodes: those free now count, not only these */
                 long f =
@@ -1506,12 +1512,13 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
                 if (w->await_cand.nodes > f - committed)
                     break;
                 committed += w->await_cand.nodes;
-            } else if (w->await_cand.nodes > s->freed_nodes[k]) {
+            } else if (r->nodes > s->freed_nodes[k]) {
                 break;
             } else {
-                s->freed_nodes[k] -= w->await_cand.nodes;
+                s->freed_nodes[k] -= r->nodes;
             }
-            unpark(s, w, 1);
+            /* planned again unless this is the place it parked for */
+            unpark(s, w, (size_t)w->awaits == k + 1);
         }
         l->head++;
     }
@@ -1521,23 +1528,11 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
     }
 }
 
-/* Park sj waiting for candidate c (place key) until `until` (when its
- * patience runs out). */
-static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c, size_t key,
-                 double until)
+/* Add sj's park (its park_gen) to place key's list, needing nodes there. */
+static void park_at(struct sched *s, const struct sjob *sj, size_t key, int nodes)
 {
-    struct park_list *l;
-    struct park_due d = {until, sj->j.id, 0};
-    size_t i;
+    struct park_list *l = &s->parked[key];
 
-    own_ensure(s); /* a wait for committed nodes counted none of own_nodes */
-    l = &s->parked[key];
-
-    sj->awaits = (long)key + 1;
-    sj->await_cand = *c;
-    sj->await_rank = (size_t)(c - s->plan.c) + 1;
-    sj->await_prices = catalog_price_version(s->p.cat);
-    d.gen = ++sj->park_gen;
     if (l->head > 0 && l->head * 2 >= l->n) { /* drop the consumed half */
         memmove(l->v, l->v + l->head, (l->n - l->head) * sizeof(*l->v));
         l->n -= l->head;
@@ -1545,7 +1540,28 @@ static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c, si
     }
     l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
     l->v[l->n].id = sj->j.id;
-    l->v[l->n++].gen = d.gen;
+    l->v[l->n].gen = sj->park_gen;
+    l->v[l->n++].nodes = nodes;
+}
+
+/* Park sj waiting for candidate c (place key) until `until` (when its
+ * patience runs out), and for the nalso places of also[] as well. */
+static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c, size_t key,
+                 double until, const struct plan_cand *const *also, size_t nalso)
+{
+    struct park_due d = {until, sj->j.id, 0};
+    size_t i;
+
+    own_ensure(s); /* a wait for committed nodes counted none of own_nodes */
+    sj->awaits = (long)key + 1;
+    sj->await_cand = *c;
+    sj->await_rank = (size_t)(c - s->plan.c) + 1;
+    sj->await_prices = catalog_price_version(s->p.cat);
+    d.gen = ++sj->park_gen;
+    park_at(s, sj, key, c->nodes);
+    for (i = 0; i < nalso; i++)
+        park_at(s, sj, own_ix(also[i]->offer, also[i]->mode == PLAN_SPOT),
+                also[i]->nodes);
     /* when its patience runs out: a binary heap by time */
     s->park_due = xgrow(s->park_due, &s->park_due_cap, s->npark_due + 1, sizeof(*s->park_due));
     for (i = s->npark_due++; i > 0 && s->park_due[(i - 1) / 2].t > until; i = (i - 1) / 2)
@@ -1571,7 +1587,7 @@ static void unpark_due(struct sched *s)
         }
         if (s->npark_due > 0)
             s->park_due[i] = last;
-        if (sj != NULL && sj->awaits > 0 && parked_as(sj, top.gen, (size_t)sj->awaits - 1))
+        if (parked_as(sj, top.gen))
             unpark(s, sj, 0);
     }
 }
@@ -1630,14 +1646,17 @@ static int commit_wait(struct sched *s, const struct sjob *sj, const struct plan
 }
 
 /* The candidate worth waiting for instead of pick, or NULL; *left: how much
- * longer sj may wait. */
+ * longer sj may wait; also[0..*nalso): the other places it waits for (at
+ * most PARK_ALSO; none when it waits for committed nodes). */
 static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob *sj,
-                                             enum mode_rule rule, const struct plan_cand *pick,
-                                             double *left)
+                                             enum mode_rule rule,
+                                             const struct plan_cand *pick, double *left,
+                                             const struct plan_cand **also, size_t *nalso)
 {
     const struct plan_cand *best = NULL;
-    size_t k;
+    size_t k, n = 0, i;
 
+    *nalso = 0;
     /* patience of less than a millisecond is none: now + left would round
      * back to now at a Unix time's size, and the job park and wake in the
      * same instant for ever (a simulation that stood still, found by a
@@ -1650,7 +1669,7 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
 
         /* an overflow cloud takes a job only when the allowed ones cannot,
          * so a free allowed place is never passed over to wait for one */
-        if (c == pick || c->tier > pick->tier || (best != NULL && c->key >= best->key) ||
+        if (c == pick || c->tier > pick->tier ||
             !(c->key < pick->key * (1 - s->plan.rule->patience_cheaper)) ||
             !mode_allows(rule, c->mode) ||
             blocked(s, catalog_offer(s->p.cat, c->offer)) ||
@@ -1659,24 +1678,51 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
                  ? !commit_wait(s, sj, c, pick, *left)
                  : own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes))
             continue;
-        best = c;
+        if (n < PARK_ALSO && c->mode != PLAN_COMMITTED)
+            also[n++] = c;
+        if (best == NULL || c->key < best->key)
+            best = c;
     }
+    /* the places it also waits for: those the best is not cheaper than by
+     * the same margin, so that it takes them when they free (and those of
+     * the same offer and mode once) */
+    if (best != NULL && best->mode != PLAN_COMMITTED)
+        for (k = 0; k < n; k++) {
+            const struct plan_cand *c = also[k];
+
+            if (c == best ||
+                own_ix(c->offer, c->mode == PLAN_SPOT) ==
+                    own_ix(best->offer, best->mode == PLAN_SPOT) ||
+                best->key < c->key * (1 - s->plan.rule->patience_cheaper))
+                continue;
+            for (i = 0; i < *nalso; i++)
+                if (own_ix(also[i]->offer, also[i]->mode == PLAN_SPOT) ==
+                    own_ix(c->offer, c->mode == PLAN_SPOT))
+                    break;
+            if (i == *nalso)
+                also[(*nalso)++] = c;
+        }
     return best;
 }
 
-static int wait_for_cheaper(struct sched *s, struct sjob *sj, const struct plan_cand *better,
-                            double left, struct err *e)
+static int wait_for_cheaper(struct sched *s, struct sjob *sj,
+                            const struct plan_cand *better, double left,
+                            const struct plan_cand *const *also, size_t nalso,
+                            struct err *e)
 {
     const struct offer *o = catalog_offer(s->p.cat, better->offer);
-    char why[400];
+    char why[400], more[64] = "";
     int rc;
 
+    if (nalso > 0)
+        snprintf(more, sizeof(more), " or %zu other place%s near its price", nalso,
+                 nalso == 1 ? "" : "s");
     /* No figures of this job's in it: the same wait reads the same for every
      * job (the store keeps one copy; a study parks millions of times). */
     snprintf(why, sizeof(why),
-             "waiting for %s/%s %s %s, held by the lab's running jobs: at least %g%% "
+             "waiting for %s/%s %s %s%s, held by the lab's running jobs: at least %g%% "
              "cheaper than the first free place (policy rule '%s': patience %gx)",
-             o->cloud, o->region, o->instance_type, plan_mode_name(better->mode),
+             o->cloud, o->region, o->instance_type, plan_mode_name(better->mode), more,
              s->plan.rule->patience_cheaper * 100, s->plan.rule->name,
              s->plan.rule->patience);
     if ((rc = wait_because(s, sj, why, e)) != 0)
@@ -1686,15 +1732,17 @@ static int wait_for_cheaper(struct sched *s, struct sjob *sj, const struct plan_
      * had: it looks again then (no wake comes from the nodes) */
     if (better->mode == PLAN_COMMITTED)
         sj->j.next_try_at = fmin(sj->j.next_try_at, s->now + sched_commit_next(s));
-    park(s, sj, better, own_ix(better->offer, better->mode == PLAN_SPOT), sj->j.next_try_at);
+    park(s, sj, better, own_ix(better->offer, better->mode == PLAN_SPOT),
+         sj->j.next_try_at, also, nalso);
     return 0;
 }
 
 static int place_one(struct sched *s, struct sjob *sj, struct err *e)
 {
     size_t counts[NOT__N] = {0};
-    const struct plan_cand *pick = NULL, *better;
+    const struct plan_cand *pick = NULL, *better, *also[PARK_ALSO];
     enum mode_rule rule = MODE_ANY;
+    size_t nalso;
     double left;
     struct sjob *v;
     char why[480];
@@ -1741,8 +1789,9 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         if ((rc = reclaim_for(s, sj, rule, &waits, e)) != 0 || waits)
             return rc;
     }
-    if (pick != NULL && (better = worth_waiting(s, sj, rule, pick, &left)) != NULL)
-        return wait_for_cheaper(s, sj, better, left, e);
+    if (pick != NULL &&
+        (better = worth_waiting(s, sj, rule, pick, &left, also, &nalso)) != NULL)
+        return wait_for_cheaper(s, sj, better, left, also, nalso, e);
     if (pick != NULL) {
         rc = create_attempt(s, sj, pick, (size_t)(pick - s->plan.c) + 1, e);
         return rc == 0 && od_payer && pick->mode == PLAN_ONDEMAND
