@@ -41,6 +41,11 @@ struct sjob {
                                    parked waiting for, 0 = not parked */
     uint32_t park_gen;          /* its parks so far */
     int woken;                  /* unparked because its place freed */
+    size_t wake_key;            /* 1 + the place (own_ix) whose freed nodes
+                                   woke it, until it is placed: they pass on
+                                   to the next job parked there if it does not
+                                   take them; 0 = none */
+    int wake_nodes;             /* ... how many */
     struct plan_cand await_cand; /* the candidate it was parked for, the
                                     await_rank-th of its plan then, at the
                                     catalog's await_prices price version */

@@ -1482,43 +1482,49 @@ static void unpark(struct sched *s, struct sjob *sj, int freed)
     sched_wait_add(s, sj);
 }
 
-void sched_patience_freed(struct sched *s, const struct sjob *sj)
+/* Wake the jobs parked for place k, first parked first, as many as the
+ * nodes freed there fit (the rest would find it taken); each woken one is
+ * added to *out (grown; cap) as well when out is not NULL. */
+static void wake_place(struct sched *s, size_t k, struct sjob ***out, size_t *nout,
+                       size_t *cap)
 {
-    struct park_list *l;
+    struct park_list *l = &s->parked[k];
     long committed = 0; /* committed nodes of the jobs woken here */
-    size_t k;
 
-    if (sj->offer < 0 || s->own_cap <= own_ix(sj->offer, 1))
-        return;
-    k = own_ix(sj->offer, sj->att.mode == PLAN_SPOT);
-    if (s->own_valid)
-        s->own_nodes[k] -= sj->att.nodes;
-    l = &s->parked[k];
-    if (l->head == l->n)
-        return;
-    /* Wake as many of the jobs waiting for it, first parked first, as the
-     * nodes that freed (the rest would find it taken). */
-    s->freed_nodes[k] += sj->att.nodes;
     while (l->head < l->n) {
         const struct park_ref *r = &l->v[l->head];
         struct sjob *w = sched_job_by_id(s, r->id);
+        int cheapest; /* the place it parked for, not another */
 
-        if (parked_as(w, r->gen)) { /* else woken or gone since: dropped */
-            if (w->await_cand.mode == PLAN_COMMITTED) {
-                /* committed nodes: those free now count, not only these */
-                long f =
-                    sched_commit_free(s, catalog_offer(s->p.cat, w->await_cand.offer));
+        if (!parked_as(w, r->gen)) { /* woken or gone since: dropped */
+            l->head++;
+            continue;
+        }
+        cheapest = (size_t)w->awaits == k + 1;
+        if (w->await_cand.mode == PLAN_COMMITTED) {
+            /* committed nodes: those free now count, not only these */
+            long f = sched_commit_free(s, catalog_offer(s->p.cat, w->await_cand.offer));
 
-                if (w->await_cand.nodes > f - committed)
-                    break;
-                committed += w->await_cand.nodes;
-            } else if (r->nodes > s->freed_nodes[k]) {
+            if (w->await_cand.nodes > f - committed)
                 break;
-            } else {
-                s->freed_nodes[k] -= r->nodes;
-            }
-            /* planned again unless this is the place it parked for */
-            unpark(s, w, (size_t)w->awaits == k + 1);
+            committed += w->await_cand.nodes;
+        } else if (r->nodes > s->freed_nodes[k]) {
+            if (cheapest || s->freed_nodes[k] <= 0)
+                break;
+            /* one of its other places, needing more nodes than freed (a
+             * gang): dropped, not holding back those parked after it */
+            l->head++;
+            continue;
+        } else {
+            s->freed_nodes[k] -= r->nodes;
+            w->wake_key = k + 1;
+            w->wake_nodes = r->nodes;
+        }
+        /* planned again unless this is the place it parked for */
+        unpark(s, w, cheapest);
+        if (out != NULL) {
+            *out = xgrow(*out, cap, *nout + 1, sizeof(**out));
+            (*out)[(*nout)++] = w;
         }
         l->head++;
     }
@@ -1526,6 +1532,53 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
         l->head = l->n = 0;
         s->freed_nodes[k] = 0;
     }
+}
+
+void sched_patience_freed(struct sched *s, const struct sjob *sj)
+{
+    size_t k;
+
+    if (sj->offer < 0 || s->own_cap <= own_ix(sj->offer, 1))
+        return;
+    k = own_ix(sj->offer, sj->att.mode == PLAN_SPOT);
+    if (s->own_valid)
+        s->own_nodes[k] -= sj->att.nodes;
+    if (s->parked[k].head == s->parked[k].n)
+        return;
+    s->freed_nodes[k] += sj->att.nodes;
+    wake_place(s, k, NULL, NULL, NULL);
+}
+
+/* sj was woken by nodes freeing at a place and has had its turn: if it did
+ * not launch there (it was planned again and took a cheaper place that freed
+ * too, or the prices changed and it waits again, or it was cancelled), the
+ * nodes go to the next job parked there, added to the step's *wait. */
+static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, size_t *n,
+                        size_t *cap)
+{
+    size_t k = sj->wake_key - 1;
+    const struct offer *o;
+    long room;
+
+    if (sj->wake_key == 0)
+        return;
+    sj->wake_key = 0;
+    if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED && sj->offer >= 0 &&
+        sj->att.mode != PLAN_COMMITTED &&
+        own_ix(sj->offer, sj->att.mode == PLAN_SPOT) == k)
+        return;
+    /* only what is still free there: a job placed before it in this step
+     * may have taken them, and then every job woken in turn would find the
+     * place full and wait again */
+    o = catalog_offer(s->p.cat, (uint32_t)(k / 2));
+    room = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type,
+                           (int)(k % 2));
+    if (room >= 0 && (room -= reserved(s, o, (int)(k % 2))) <= 0)
+        return;
+    if (room < 0) /* the driver does not say: as many as woke it */
+        room = sj->wake_nodes;
+    s->freed_nodes[k] += sj->wake_nodes < room ? sj->wake_nodes : room;
+    wake_place(s, k, wait, n, cap);
 }
 
 /* Add sj's park (its park_gen) to place key's list, needing nodes there. */
@@ -1883,7 +1936,7 @@ static int shape_failed(struct sched *s, const struct sjob *sj, int record)
 int sched_place_all(struct sched *s, struct err *e)
 {
     struct sjob **wait = NULL;
-    size_t i, k = 0, n = 0;
+    size_t i, k = 0, n = 0, cap;
     int rc = 0, pmin = INT_MAX;
 
     s->nresv = 0;
@@ -1915,7 +1968,8 @@ int sched_place_all(struct sched *s, struct err *e)
     for (i = 0; i < s->nwait; i++)
         if (due(s, s->wait[i]) && s->wait[i]->j.priority < pmin)
             pmin = s->wait[i]->j.priority;
-    wait = xcalloc(s->nwait, sizeof(*wait));
+    cap = s->nwait;
+    wait = xcalloc(cap, sizeof(*wait));
     for (i = 0, n = 0; i < s->nwait; i++)
         if (due(s, s->wait[i]) || (s->wait[i]->waiting && s->wait[i]->j.priority > pmin))
             wait[n++] = s->wait[i];
@@ -1924,13 +1978,14 @@ int sched_place_all(struct sched *s, struct err *e)
     for (i = 0; rc == 0 && i < n; i++) {
         struct sjob *sj = wait[i];
 
-        if (sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING)
-            continue;
-        if (sj->waiting && shape_failed(s, sj, 0))
-            continue; /* same shape found no room this step: stays waiting */
-        rc = place_one(s, sj, e);
-        if (rc == 0 && sj->waiting)
-            shape_failed(s, sj, 1);
+        if ((sj->j.state == JOB_PENDING || sj->j.state == JOB_RECOVERING) &&
+            !(sj->waiting && shape_failed(s, sj, 0))) { /* else: no room for its shape */
+            rc = place_one(s, sj, e);
+            if (rc == 0 && sj->waiting)
+                shape_failed(s, sj, 1);
+        }
+        if (rc == 0)
+            wake_passed(s, sj, &wait, &n, &cap);
     }
     free(wait);
     return rc;

@@ -24,7 +24,13 @@
  *    it: a node that frees wakes the next live one that fits.
  *  - A job waits for every place worth waiting for, not only the cheapest:
  *    a second place, not dearer than the cheapest by the same margin, that
- *    frees first is taken when it frees.
+ *    frees first is taken when it frees.  A node that wakes a job which
+ *    then does not take it (a cheaper place freed at the same instant, or
+ *    the prices changed) goes on to the next job waiting there; a gang
+ *    waiting there only as another place does not hold back a job behind
+ *    it; one node wakes one job; a restart keeps all of this (the cases
+ *    after test_waits_for_every_cheap_place, written by a helper who
+ *    attacked the first version: the first three failed on it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -383,6 +389,215 @@ static void test_waits_for_every_cheap_place(void **state)
     st_free(&w);
 }
 
+/* 4 x L4 for `hours`, num_nodes nodes, optionally pinned to an infra. */
+static int64_t job_in(struct st *w, const char *name, double hours, int nodes,
+                      const char *infra, const char *policy)
+{
+    char spec[500], in[80] = "";
+
+    if (infra)
+        snprintf(in, sizeof(in), "  infra: %s\n", infra);
+    snprintf(spec, sizeof(spec),
+             "name: %s\nnum_nodes: %d\nresources:\n  accelerators: L4:4\n%s"
+             "run: train\nstratus:\n  kind: batch\n  duration: %.0fs\n",
+             name, nodes, in, hours * HOUR);
+    return st_submit_policy(w, spec, policy);
+}
+
+/* When job id's first attempt launched, in hours from the start; in region
+ * (NULL: anywhere). */
+static double launched(struct st *w, int64_t id, const char *region)
+{
+    struct store_attempt a = st_attempt(w, id, 1);
+    double t = a.launched_at;
+
+    if (region)
+        assert_string_equal(a.region, region);
+    store_attempt_clear(&a);
+    return (t - ST_T0) / HOUR;
+}
+
+/* c1 = us-central1 spot ($1.20, 1 node), c2 = europe-west4 spot ($1.30, 1 node),
+ * europe-west4 on demand $4.40 (4 nodes). */
+static void world_two(struct st *w, long c1, long c2)
+{
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "g2-standard-48", 0, c1);
+    st_set_capacity(w, "gcp", "europe-west4", "g2-standard-48", 4, c2);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_set_price(w, "gcp", "europe-west4", "g2-standard-48", 4.40, 1.30);
+    st_start(w);
+}
+
+/* A (c1) and C (c2) end at the same instant (1 h).  B (any region) waits for
+ * c1 and, as another place, c2; D (europe-west4 only) waits for c2 alone,
+ * parked after B.  Both freed nodes are taken at 1 h: B on c1, D on c2,
+ * whichever end is handled first.  (When c2's is, B is woken by c2's node,
+ * takes c1 instead, and c2's node goes on to D; before it did, D waited out
+ * its patience, 4 h, with c2 free.) */
+static void simultaneous(int a_first)
+{
+    struct st w;
+    int64_t a, b, c, d;
+    double tb, td;
+
+    world_two(&w, 1, 1);
+    if (a_first) {
+        a = job_in(&w, "a", 1, 1, "gcp/us-central1", NONE);
+        c = job_in(&w, "c", 1, 1, "gcp/europe-west4", NONE);
+    } else {
+        c = job_in(&w, "c", 1, 1, "gcp/europe-west4", NONE);
+        a = job_in(&w, "a", 1, 1, "gcp/us-central1", NONE);
+    }
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    b = job_in(&w, "b", 2, 1, NULL, PATIENT);
+    st_run_to(&w, w.t + 30);
+    d = job_in(&w, "d", 4, 1, "gcp/europe-west4", PATIENT);
+    st_run_to(&w, w.t + 30);
+    assert_true(reason_has(&w, b, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_true(reason_has(&w, d, "waiting for gcp/europe-west4 g2-standard-48 spot"));
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    tb = launched(&w, b, "us-central1");
+    td = launched(&w, d, "europe-west4");
+    assert_true(tb < 1.3);
+    assert_true(td < 1.3); /* c2 freed at ~1 h */
+    st_free(&w);
+}
+
+static void test_simultaneous_a_first(void **state)
+{
+    (void)state;
+    simultaneous(1);
+}
+
+static void test_simultaneous_c_first(void **state)
+{
+    (void)state;
+    simultaneous(0);
+}
+
+/* c1 and c2 hold 2 nodes each: c1 held by A1, A2 (3 h), c2 by C1 (1 h) and
+ * C2 (3 h).  D (europe-west4 only, 1 node) waits for c2 as its cheapest; G
+ * (2 nodes, any region) parked before it waits for c1 and c2 as another
+ * place.  When C1's one node of c2 frees, D takes it: G's ref there (2
+ * nodes, at the head of c2's list) is passed over, not waited behind. */
+static void test_gang_secondary_blocks(void **state)
+{
+    struct st w;
+    int64_t a1, a2, c1, c2, g, d;
+    double td;
+
+    (void)state;
+    world_two(&w, 2, 2);
+    a1 = job_in(&w, "a1", 3, 1, "gcp/us-central1", NONE);
+    a2 = job_in(&w, "a2", 3, 1, "gcp/us-central1", NONE);
+    c1 = job_in(&w, "c1", 1, 1, "gcp/europe-west4", NONE);
+    c2 = job_in(&w, "c2", 3, 1, "gcp/europe-west4", NONE);
+    assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, a2, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, c1, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, c2, JOB_RUNNING, w.t + HOUR), 1);
+    g = job_in(&w, "g", 4, 2, NULL, PATIENT);
+    st_run_to(&w, w.t + 30);
+    d = job_in(&w, "d", 4, 1, "gcp/europe-west4", PATIENT);
+    st_run_to(&w, w.t + 30);
+    assert_true(reason_has(&w, g, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_true(reason_has(&w, d, "waiting for gcp/europe-west4 g2-standard-48 spot"));
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    launched(&w, g, NULL);
+    td = launched(&w, d, "europe-west4");
+    assert_true(td < 1.3); /* C1's node freed at ~1 h */
+    st_free(&w);
+}
+
+/* B waits for c1 ($1.20, held by A for 3 h) and c2 ($1.30, held by C for
+ * 1 h); D (europe-west4 only) waits for c2 alone, parked after B.  c2's spot
+ * price then rises to $1.60 (c1 is now 25% below it).  When C ends at 1 h,
+ * B is woken by c2's node and, planned again, waits for c1 alone now: the
+ * node goes on to D rather than stand idle until D's patience ends. */
+static void test_price_change_secondary_swallows_node(void **state)
+{
+    struct st w;
+    int64_t a, b, c, d;
+    double td;
+
+    (void)state;
+    world_two(&w, 1, 1);
+    a = job_in(&w, "a", 3, 1, "gcp/us-central1", NONE);
+    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", NONE);
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    b = job_in(&w, "b", 4, 1, NULL, PATIENT);
+    st_run_to(&w, w.t + 30);
+    d = job_in(&w, "d", 4, 1, "gcp/europe-west4", PATIENT);
+    st_run_to(&w, w.t + 30);
+    assert_true(reason_has(&w, b, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_true(reason_has(&w, d, "waiting for gcp/europe-west4 g2-standard-48 spot"));
+    st_set_price(&w, "gcp", "europe-west4", "g2-standard-48", 4.40, 1.60);
+    st_run_to(&w, w.t + 60);
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    launched(&w, b, NULL);
+    td = launched(&w, d, "europe-west4");
+    assert_true(td < 1.3); /* c2 freed at ~1 h */
+    st_free(&w);
+}
+
+/* Two jobs, both waiting for c1 and (as another place) c2; one node of c2
+ * frees: exactly one of them takes it, the other keeps waiting and takes c1
+ * when it frees; no attempt is refused. */
+static void test_one_node_one_job(void **state)
+{
+    struct st w;
+    int64_t a, c, b1, b2;
+    double t1, t2;
+
+    (void)state;
+    world_two(&w, 1, 1);
+    a = job_in(&w, "a", 2, 1, "gcp/us-central1", NONE);
+    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", NONE);
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    b1 = job_in(&w, "b1", 4, 1, NULL, PATIENT);
+    b2 = job_in(&w, "b2", 4, 1, NULL, PATIENT);
+    st_run_to(&w, w.t + 60);
+    assert_true(reason_has(&w, b1, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_true(reason_has(&w, b2, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    assert_int_equal(st_nattempts(&w, b1), 1);
+    assert_int_equal(st_nattempts(&w, b2), 1);
+    t1 = launched(&w, b1, "europe-west4");
+    t2 = launched(&w, b2, "us-central1");
+    assert_true(t1 < 1.3);
+    assert_true(t2 > 1.9 && t2 < 2.3);
+    st_free(&w);
+}
+
+/* The controller restarts while B waits for c1 and c2: B parks again and
+ * still takes c2 when C ends. */
+static void test_restart_while_waiting(void **state)
+{
+    struct st w;
+    int64_t a, c, b;
+
+    (void)state;
+    world_two(&w, 1, 1);
+    a = job_in(&w, "a", 3, 1, "gcp/us-central1", NONE);
+    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", NONE);
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    b = job_in(&w, "b", 2, 1, NULL, PATIENT);
+    st_run_to(&w, w.t + 60);
+    st_restart(&w);
+    st_run_to(&w, w.t + 60);
+    assert_int_equal(st_job_state(&w, b), JOB_PENDING);
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    assert_true(launched(&w, b, "europe-west4") < 1.3);
+    st_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +610,12 @@ int main(void)
         cmocka_unit_test(test_no_wait_for_an_overflow_cloud),
         cmocka_unit_test(test_stale_waiter_holds_no_one_back),
         cmocka_unit_test(test_waits_for_every_cheap_place),
+        cmocka_unit_test(test_simultaneous_a_first),
+        cmocka_unit_test(test_simultaneous_c_first),
+        cmocka_unit_test(test_gang_secondary_blocks),
+        cmocka_unit_test(test_price_change_secondary_swallows_node),
+        cmocka_unit_test(test_one_node_one_job),
+        cmocka_unit_test(test_restart_while_waiting),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
