@@ -1496,6 +1496,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     int rc;
 
     s->now = clock_now(s->p.clock);
+    s->nsteps++;
     if (s->stale && (rc = reload(s, e)) != 0)
         goto fail;
     if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&

@@ -46,6 +46,7 @@ struct sjob {
                                    to the next job parked there if it does not
                                    take them; 0 = none */
     int wake_nodes;             /* ... how many */
+    uint64_t woken_step;        /* the step (s->nsteps) it was last woken in */
     struct plan_cand await_cand; /* the candidate it was parked for, the
                                     await_rank-th of its plan then, at the
                                     catalog's await_prices price version */
@@ -168,6 +169,8 @@ struct sched {
     struct park_due *park_due;  /* parked jobs by when their patience runs out
                                    (a binary heap) */
     size_t npark_due, park_due_cap;
+    uint64_t nsteps;            /* steps so far (patience: a job is woken by a
+                                   place at most once a step) */
     uint64_t *failed;           /* shapes that found no room this step */
     size_t nfailed, failed_cap;
     struct store_block *blocks; /* active location blocks */
@@ -338,6 +341,10 @@ int sched_team_of(struct sched *s, struct sjob *sj);
 /* May sj's team run `nodes` nodes of offer o?  0: yes; 1: no, s->quota_why
  * says why (and s->quota_victim may name borrowed work to reclaim). */
 int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes);
+/* Would nodes of o put sj's team over a quota now?  As sched_quota_admit,
+ * without its side effects (no reclaim looked for, no reason kept). */
+int sched_quota_over(struct sched *s, const struct sjob *sj, const struct offer *o,
+                     int nodes);
 /* Before planning: 1 and why when every alternative of sj's spec is over a
  * quota of its team that covers every cloud (planning cannot change that). */
 int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n);

@@ -1484,9 +1484,10 @@ static void unpark(struct sched *s, struct sjob *sj, int freed)
 
 /* Wake the jobs parked for place k, first parked first, as many as the
  * nodes freed there fit (the rest would find it taken); each woken one is
- * added to *out (grown; cap) as well when out is not NULL. */
-static void wake_place(struct sched *s, size_t k, struct sjob ***out, size_t *nout,
-                       size_t *cap)
+ * inserted into *out (of *nout, grown; cap) as well at *at, which moves past
+ * it, when out is not NULL. */
+static void wake_place(struct sched *s, size_t k, struct sjob ***out, size_t *at,
+                       size_t *nout, size_t *cap)
 {
     struct park_list *l = &s->parked[k];
     long committed = 0; /* committed nodes of the jobs woken here */
@@ -1500,6 +1501,9 @@ static void wake_place(struct sched *s, size_t k, struct sjob ***out, size_t *no
             l->head++;
             continue;
         }
+        if (w->woken_step == s->nsteps)
+            break; /* woken in this step already, and parked again since: it
+                      and those parked after it have had their turn */
         cheapest = (size_t)w->awaits == k + 1;
         if (w->await_cand.mode == PLAN_COMMITTED) {
             /* committed nodes: those free now count, not only these */
@@ -1522,9 +1526,12 @@ static void wake_place(struct sched *s, size_t k, struct sjob ***out, size_t *no
         }
         /* planned again unless this is the place it parked for */
         unpark(s, w, cheapest);
-        if (out != NULL) {
+        w->woken_step = s->nsteps;
+        if (out != NULL) { /* placed next, before the jobs after it */
             *out = xgrow(*out, cap, *nout + 1, sizeof(**out));
-            (*out)[(*nout)++] = w;
+            memmove(*out + *at + 1, *out + *at, (*nout - *at) * sizeof(**out));
+            (*out)[(*at)++] = w;
+            (*nout)++;
         }
         l->head++;
     }
@@ -1546,15 +1553,16 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
     if (s->parked[k].head == s->parked[k].n)
         return;
     s->freed_nodes[k] += sj->att.nodes;
-    wake_place(s, k, NULL, NULL, NULL);
+    wake_place(s, k, NULL, NULL, NULL, NULL);
 }
 
 /* sj was woken by nodes freeing at a place and has had its turn: if it did
  * not launch there (it was planned again and took a cheaper place that freed
  * too, or the prices changed and it waits again, or it was cancelled), the
- * nodes go to the next job parked there, added to the step's *wait. */
-static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, size_t *n,
-                        size_t *cap)
+ * nodes go to the next job parked there, placed next (inserted into the
+ * step's *wait at *at; wait NULL: only put back on the jobs to place). */
+static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, size_t *at,
+                        size_t *n, size_t *cap)
 {
     size_t k = sj->wake_key - 1;
     const struct offer *o;
@@ -1578,7 +1586,7 @@ static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, s
     if (room < 0) /* the driver does not say: as many as woke it */
         room = sj->wake_nodes;
     s->freed_nodes[k] += sj->wake_nodes < room ? sj->wake_nodes : room;
-    wake_place(s, k, wait, n, cap);
+    wake_place(s, k, wait, at, n, cap);
 }
 
 /* Add sj's park (its park_gen) to place key's list, needing nodes there. */
@@ -1727,6 +1735,8 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
             !mode_allows(rule, c->mode) ||
             blocked(s, catalog_offer(s->p.cat, c->offer)) ||
             avoided(sj, catalog_offer(s->p.cat, c->offer)) ||
+            (s->org != NULL &&
+             sched_quota_over(s, sj, catalog_offer(s->p.cat, c->offer), c->nodes)) ||
             (c->mode == PLAN_COMMITTED
                  ? !commit_wait(s, sj, c, pick, *left)
                  : own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes))
@@ -1950,6 +1960,9 @@ int sched_place_all(struct sched *s, struct err *e)
 
         if ((sj->j.state != JOB_PENDING && sj->j.state != JOB_RECOVERING) || sj->awaits > 0) {
             sj->in_wait = 0;
+            /* woken, then cancelled before its turn: the nodes go on (the
+             * jobs woken are added to s->wait, and this loop reaches them) */
+            wake_passed(s, sj, NULL, NULL, NULL, NULL);
             continue;
         }
         s->wait[k++] = sj;
@@ -1984,8 +1997,11 @@ int sched_place_all(struct sched *s, struct err *e)
             if (rc == 0 && sj->waiting)
                 shape_failed(s, sj, 1);
         }
-        if (rc == 0)
-            wake_passed(s, sj, &wait, &n, &cap);
+        if (rc == 0) {
+            size_t at = i + 1;
+
+            wake_passed(s, sj, &wait, &at, &n, &cap);
+        }
     }
     free(wait);
     return rc;

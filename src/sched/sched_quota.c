@@ -524,6 +524,15 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
     return quota_over(s, t, o, nodes, s->quota_why, sizeof(s->quota_why), 1);
 }
 
+int sched_quota_over(struct sched *s, const struct sjob *sj, const struct offer *o,
+                     int nodes)
+{
+    int t = sj->org_gen == s->org_gen ? sj->team_ix : -1;
+    char why[8];
+
+    return quota_over(s, t, o, nodes, why, sizeof(why), 0);
+}
+
 int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n)
 {
     int t = sched_team_of(s, sj);
