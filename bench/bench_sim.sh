@@ -9,6 +9,8 @@
 #      1b. the same with the commitments `stratus advise commitments` recommends
 #      from the stratus run's usage (3-year and, when it recommends any, 1-year);
 #      1c. the Alibaba openb trace, which nothing was tuned on;
+#      1e. the same on a 14-node fleet (bench/fleet-small.csv), where thousands
+#      of jobs wait at once: how long the controller's steps take then;
 #   2. a synthetic 1,000,000-job study on a 64k-GPU fleet over 90 days (the
 #      stratus policy), with wall time and peak memory.
 # usage: bench/bench_sim.sh [BUILD_DIR] [SHARED_DATA]   (Release build advised)
@@ -158,6 +160,11 @@ for p in ("stratus", "spot-else-ondemand"):  # jobs.kind 2 = inference (enum spe
                      " where j.kind = 2").fetchone()[0]
     print(f'{p}: inference (kept on Azure on demand) ${inf:,.0f}')
 PY
+
+echo "== 1e. Alibaba openb on a 14-node fleet (bench/fleet-small.csv): thousands wait at once"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" $S simulate --workload "$W/ali.csv" \
+  --fleet bench/fleet-small.csv --org-policy examples/policy.yaml --policies stratus 2>&1 |
+  grep -E '^stratus:|^wall'
 
 echo "== 2. synthetic: 1,000,000 jobs, 64k GPUs, 90 days"
 

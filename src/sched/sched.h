@@ -44,7 +44,9 @@ struct sched_config {
     size_t max_failover;        /* candidates tried per job per step */
     const char *ckpt_root;      /* checkpoint dirs live under here; NULL = none (sim) */
     double wait_retry_s;        /* a job waiting for capacity is retried at least
-                                   this often (and at once when capacity frees) */
+                                   this often (on a grid of its quarters, so
+                                   that waiting jobs are retried together; and
+                                   at once when capacity frees) */
     int deadline_rule;          /* enum sched_deadline_rule (sched_place.c) */
     int rank_by_price;          /* rank candidates by price alone (baselines) */
     double deadline_check_s;    /* how often running jobs are checked against

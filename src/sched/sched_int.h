@@ -47,6 +47,11 @@ struct sjob {
                                    take them; 0 = none */
     int wake_nodes;             /* ... how many */
     uint64_t woken_step;        /* the step (s->nsteps) it was last woken in */
+    uint64_t shape;             /* its shape's hash (sched_place.c), valid while
+                                   shape_of says so: of shape_pol, shape_od and
+                                   shape_team as they were then */
+    const void *shape_pol;
+    int shape_od, shape_team;
     struct plan_cand await_cand; /* the candidate it was parked for, the
                                     await_rank-th of its plan then, at the
                                     catalog's await_prices price version */

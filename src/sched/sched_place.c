@@ -1088,12 +1088,25 @@ static int same_wait(const char *a, const char *b)
 }
 
 /* Wait, with msg as the reason (logged when it changed). */
+/* When a job that waits for room is tried again: within wait_retry, at the
+ * last quarter of it on a grid of quarters of wait_retry from time 0, so that
+ * jobs that come to wait one after another are tried again together, in one
+ * step.  (Each at its own now + wait_retry, a study whose small fleet kept
+ * thousands waiting stepped for every one of them: Alibaba's 6,203 jobs on
+ * 14 nodes, 26 million steps and 7 minutes for 27,621 transitions.) */
+static double retry_at(const struct sched *s)
+{
+    double q = s->p.cfg.wait_retry_s / 4, t = s->now + s->p.cfg.wait_retry_s;
+
+    return q > 0 && floor(t / q) * q > s->now ? floor(t / q) * q : t;
+}
+
 static int wait_because(struct sched *s, struct sjob *sj, const char *msg, struct err *e)
 {
     int team_wait = strncmp(msg, "waiting: ", 9) == 0;
 
     sj->waiting = 1;
-    sj->j.next_try_at = s->now + s->p.cfg.wait_retry_s;
+    sj->j.next_try_at = retry_at(s);
     /* A team's quota or budget: the job is woken when room frees, so an
      * unchanged reason stores nothing; one whose figures moved (what the
      * team uses) is stored at most every REASON_REFRESH_S, or thousands of
@@ -1914,11 +1927,15 @@ static int due(const struct sched *s, const struct sjob *sj)
  * room in a step all find none: remember the shape and skip the rest.  The
  * key is approximate on purpose (blocks and eager-next-region differ per
  * job only after a failure, and then the job is simply tried next step). */
-static int shape_failed(struct sched *s, const struct sjob *sj, int record)
+static uint64_t shape_of(struct sjob *sj)
 {
     uint64_t h = STR_HASH_INIT;
     size_t i;
 
+    /* kept: a step looks at every waiting job's, and thousands may wait */
+    if (sj->shape != 0 && sj->shape_pol == (const void *)sj->rule_pol &&
+        sj->shape_od == sj->j.on_demand_only && sj->shape_team == sj->team_ix)
+        return sj->shape;
     for (i = 0; i < sj->spec->nres; i++) {
         const char *a = sj->spec->res[i].accelerator ? sj->spec->res[i].accelerator : "";
 
@@ -1931,8 +1948,21 @@ static int shape_failed(struct sched *s, const struct sjob *sj, int record)
     h = (h ^ (uint64_t)(uintptr_t)sj->rule_pol) * 1099511628211ULL;
     h = (h ^ (uint64_t)sj->j.on_demand_only) * 1099511628211ULL;
     h = (h ^ (uint64_t)(sj->team_ix + 2)) * 1099511628211ULL; /* quotas are per team */
+    sj->shape = h;
+    sj->shape_pol = sj->rule_pol;
+    sj->shape_od = sj->j.on_demand_only;
+    sj->shape_team = sj->team_ix;
+    return h;
+}
+
+static int shape_failed(struct sched *s, struct sjob *sj, int record)
+{
+    uint64_t h;
+    size_t i;
+
     if (sj->avoid != NULL || has_deadline(sj))
         return 0; /* individual: never share a verdict */
+    h = shape_of(sj);
     for (i = 0; i < s->nfailed; i++)
         if (s->failed[i] == h)
             return 1;
@@ -1981,13 +2011,18 @@ int sched_place_all(struct sched *s, struct err *e)
     for (i = 0; i < s->nwait; i++)
         if (due(s, s->wait[i]) && s->wait[i]->j.priority < pmin)
             pmin = s->wait[i]->j.priority;
+    /* in order, kept between steps: thousands may wait, and few come or
+     * change order in a step (team fair shares do) */
+    for (i = 1; i < s->nwait && by_priority(&s->wait[i - 1], &s->wait[i]) < 0; i++)
+        ;
+    if (i < s->nwait)
+        qsort(s->wait, s->nwait, sizeof(*s->wait), by_priority);
     cap = s->nwait;
     wait = xcalloc(cap, sizeof(*wait));
     for (i = 0, n = 0; i < s->nwait; i++)
         if (due(s, s->wait[i]) || (s->wait[i]->waiting && s->wait[i]->j.priority > pmin))
             wait[n++] = s->wait[i];
     s->capacity_freed = 0;
-    qsort(wait, n, sizeof(*wait), by_priority);
     for (i = 0; rc == 0 && i < n; i++) {
         struct sjob *sj = wait[i];
 

@@ -1073,9 +1073,47 @@ static void test_reservations_per_pool(void **state)
     st_free(w);
 }
 
+/* Jobs that come to wait one after another are tried again together: 100
+ * on-demand H100 jobs arrive 13 s apart (over 22 minutes) while one holds
+ * the only node for 10 h.  Each tried again at its own arrival plus
+ * wait_retry (60 s) made a step for every one of them
+ * (a simulated study with thousands waiting ran for hours; here the hour
+ * after the last arrives took 3,601 steps); on a grid of quarters of
+ * wait_retry it takes 721.  All 101 still run, one after another. */
+static void test_waiting_jobs_retried_together(void **state)
+{
+    struct st *w = *state;
+    int64_t first, id = 0;
+    uint64_t steps;
+    int i;
+
+    st_init(w, NULL);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_start(w);
+    first = st_submit(w, "name: long\nresources:\n  accelerators: H100:8\n"
+                         "  use_spot: false\nrun: train\nstratus:\n  duration: 10h\n");
+    assert_int_equal(st_run_until_state(w, first, JOB_RUNNING, w->t + 3600), 1);
+    for (i = 0; i < 100; i++) {
+        id = st_submit(w, H100_OD_1H);
+        st_run_to(w, w->t + 13);
+    }
+    assert_int_equal(st_job_state(w, id), JOB_PENDING);
+    steps = w->steps;
+    st_run_to(w, w->t + 3600);
+    assert_true(w->steps - steps < 1800); /* 3,601 before: one a second */
+    assert_int_equal(st_job_state(w, id), JOB_PENDING);
+    assert_true(st_run_all(w, w->t + 200 * 3600.0));
+    assert_world_ok(w);
+    st_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_waiting_jobs_retried_together, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_secrets_at_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_eager_next_region, setup, teardown),
