@@ -311,9 +311,12 @@ static void drop_finished(struct sched *s)
     if (!s->ended)
         return;
     s->ended = 0;
-    for (i = 0; i < s->nwait; i++)
+    for (i = 0; i < s->nwait; i++) {
         if (!job_state_terminal(s->wait[i]->j.state))
             s->wait[k++] = s->wait[i];
+        else if (s->wait[i]->wake_key != 0) /* in a step that placed nothing */
+            sched_patience_passed(s, s->wait[i]);
+    }
     s->nwait = k;
     k = 0;
     for (i = 0; i < s->natts; i++)
@@ -1497,6 +1500,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
 
     s->now = clock_now(s->p.clock);
     s->nsteps++;
+    s->wake_again = 0;
     if (s->stale && (rc = reload(s, e)) != 0)
         goto fail;
     if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&
@@ -1543,7 +1547,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     drop_finished(s);
     if (next_in) {
         *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop ||
-                           s->stops_first || s->promised
+                           s->stops_first || s->promised || s->wake_again
                        ? 0
                        : next_wake(s);
         if (s->stop_refused) /* when the first refused stop is due */

@@ -176,6 +176,8 @@ struct sched {
     size_t npark_due, park_due_cap;
     uint64_t nsteps;            /* steps so far (patience: a job is woken by a
                                    place at most once a step) */
+    int wake_again;             /* a job that ended in this step passed on the
+                                   nodes that woke it: step again at once */
     uint64_t *failed;           /* shapes that found no room this step */
     size_t nfailed, failed_cap;
     struct store_block *blocks; /* active location blocks */
@@ -295,6 +297,9 @@ double sched_progress(const struct sched *s, const struct sjob *sj);
  * the next parked job's patience runs out (INFINITY = none). */
 void sched_patience_launched(struct sched *s, const struct sjob *sj);
 void sched_patience_freed(struct sched *s, const struct sjob *sj);
+/* sj, woken by nodes freeing at a place, ended before its turn: the nodes go
+ * on to the next job parked there (s->wake_again when one was woken). */
+void sched_patience_passed(struct sched *s, struct sjob *sj);
 void sched_patience_reset(struct sched *s);
 double sched_patience_next(const struct sched *s);
 /* The active job of that id, or NULL. */
@@ -346,10 +351,10 @@ int sched_team_of(struct sched *s, struct sjob *sj);
 /* May sj's team run `nodes` nodes of offer o?  0: yes; 1: no, s->quota_why
  * says why (and s->quota_victim may name borrowed work to reclaim). */
 int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes);
-/* Would nodes of o put sj's team over a quota now?  As sched_quota_admit,
- * without its side effects (no reclaim looked for, no reason kept). */
-int sched_quota_over(struct sched *s, const struct sjob *sj, const struct offer *o,
-                     int nodes);
+/* Would nodes of o put sj's team over a quota even with none of it in use
+ * (and all of its cohort's borrowed)? */
+int sched_quota_never(const struct sched *s, const struct sjob *sj, const struct offer *o,
+                      int nodes);
 /* Before planning: 1 and why when every alternative of sj's spec is over a
  * quota of its team that covers every cloud (planning cannot change that). */
 int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n);

@@ -1602,6 +1602,14 @@ static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, s
     wake_place(s, k, wait, at, n, cap);
 }
 
+void sched_patience_passed(struct sched *s, struct sjob *sj)
+{
+    size_t n = s->nwait;
+
+    wake_passed(s, sj, NULL, NULL, NULL, NULL);
+    s->wake_again |= s->nwait > n;
+}
+
 /* Add sj's park (its park_gen) to place key's list, needing nodes there. */
 static void park_at(struct sched *s, const struct sjob *sj, size_t key, int nodes)
 {
@@ -1749,7 +1757,7 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
             blocked(s, catalog_offer(s->p.cat, c->offer)) ||
             avoided(sj, catalog_offer(s->p.cat, c->offer)) ||
             (s->org != NULL &&
-             sched_quota_over(s, sj, catalog_offer(s->p.cat, c->offer), c->nodes)) ||
+             sched_quota_never(s, sj, catalog_offer(s->p.cat, c->offer), c->nodes)) ||
             (c->mode == PLAN_COMMITTED
                  ? !commit_wait(s, sj, c, pick, *left)
                  : own_nodes(s, c->offer, c->mode == PLAN_SPOT) < c->nodes))

@@ -524,13 +524,22 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
     return quota_over(s, t, o, nodes, s->quota_why, sizeof(s->quota_why), 1);
 }
 
-int sched_quota_over(struct sched *s, const struct sjob *sj, const struct offer *o,
-                     int nodes)
+int sched_quota_never(const struct sched *s, const struct sjob *sj, const struct offer *o,
+                      int nodes)
 {
     int t = sj->org_gen == s->org_gen ? sj->team_ix : -1;
-    char why[8];
+    const struct org_team *tm;
+    long need;
+    size_t q;
 
-    return quota_over(s, t, o, nodes, why, sizeof(why), 0);
+    if (t < 0 || (need = gpus_of(o->accelerator, o->acc_count, nodes)) == 0)
+        return 0;
+    tm = &s->org->teams[t];
+    for (q = 0; q < tm->nquota; q++)
+        if (org_quota_covers(&tm->quota[q], o->accelerator, o->cloud) &&
+            need > (tm->cohort ? s->ts[t].cohort_cap[q] : tm->quota[q].gpus))
+            return 1; /* more than it can ever have, all borrowed */
+    return 0;
 }
 
 int sched_quota_blocks_all(struct sched *s, struct sjob *sj, char *why, size_t n)

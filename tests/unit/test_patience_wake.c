@@ -14,10 +14,11 @@
  *    step that do not wait.
  *  - A gang waiting somewhere only as another place does not hold back a
  *    job behind it; one node wakes one job; a restart keeps all of this.
- *  - A job never waits for a place its team's quota forbids (it would wait
- *    out its patience there, and, woken, wait there again at once: before
- *    that check and the guard of one wake a step, a loop that ran out of
- *    memory in one step).
+ *  - A job never waits for a place its team's quota can never give it (it
+ *    would wait out its patience there, and, woken, wait there again at
+ *    once: before that check and the guard of one wake a step, a loop that
+ *    ran out of memory in one step); it does wait for one its own team's
+ *    jobs hold within the quota.
  *
  * The cases were written by helpers who attacked the first two versions of
  * waiting for several places; each failed on one of them.
@@ -519,6 +520,157 @@ static void test_no_wake_loop(void **state)
                  status);
 }
 
+/* As cancelled_when_woken(0), but the same step also cancels a running job
+ * Z (a stop: the step places nothing, so its filter loop never sees B), and
+ * the cancelled B is dropped when the step ends: its nodes go on from
+ * there, and C takes c1 at ~1 h rather than wait out its 4 h of patience. */
+static void test_woken_cancelled_in_a_step_that_places_nothing(void **state)
+{
+    struct st w;
+    struct store_attempt aa, ca;
+    int64_t a, b, c, z;
+    double end;
+
+    (void)state;
+    world_one(&w);
+    a = job_in(&w, "a", 1, 1, NULL, 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    z = job_in(&w, "z", 5, 1, NULL, 0, NONE); /* europe-west4 */
+    assert_int_equal(st_run_until_state(&w, z, JOB_RUNNING, w.t + HOUR), 1);
+    b = job_in(&w, "b", 4, 1, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 30);
+    c = job_in(&w, "c", 4, 1, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 30);
+    assert_true(reason_has(&w, b, "waiting for gcp/us-central1"));
+    assert_true(reason_has(&w, c, "waiting for gcp/us-central1"));
+    aa = st_attempt(&w, a, 1);
+    end = aa.running_at + 1 * HOUR;
+    store_attempt_clear(&aa);
+    st_run_to(&w, end - 1);
+    assert_int_equal(st_job_state(&w, a), JOB_RUNNING);
+    w.t = end + 0.5; /* A has ended in the world; the controller has not looked */
+    st_cancel(&w, b);
+    st_cancel(&w, z);
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    assert_int_equal(st_job_state(&w, b), JOB_CANCELLED);
+    ca = st_attempt(&w, c, 1);
+    assert_string_equal(ca.region, "us-central1");
+    assert_true(ca.launched_at < ST_T0 + 1.3 * HOUR);
+    store_attempt_clear(&ca);
+    st_free(&w);
+}
+
+/* Team t may use 4 A10 GPUs on oci (one node).  Its own job a1 holds the
+ * only oci node (cheap, $3) for 1 h; X (team t, patient, 4 h) comes then.
+ * When a1 ends, both the node and t's oci quota free together, so X can take
+ * oci at ~1 h: the quota keeps a job from waiting only for a place it can
+ * never have (it looked at the usage now, a1's included, and sent X to
+ * azure at $4 at once). */
+static const char *const ORG_OWN =
+    "{\"teams\":[{\"name\":\"t\",\"quota\":[{\"accelerator\":\"A10\",\"cloud\":\"oci\","
+    "\"gpus\":4}]},{\"name\":\"u\"}]}";
+
+static void test_waits_for_its_own_teams_place(void **state)
+{
+    struct st w;
+    struct org *g;
+    struct store_attempt xa;
+    struct err e;
+    int64_t a1, x;
+
+    (void)state;
+    err_clear(&e);
+    if (org_parse(ORG_OWN, strlen(ORG_OWN), "test", &g, &e) != 0)
+        fail_msg("org: %s", e.msg);
+    st_init(&w, NULL);
+    st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
+    st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
+    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.00);
+    st_start(&w);
+    sched_set_org(w.s, g);
+    a1 = a10(&w, "a1", "t", 1, "oci/us-ashburn-1", 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
+    x = a10(&w, "x", "t", 4, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 60);
+    assert_true(reason_has(&w, x, "waiting for oci/us-ashburn-1"));
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    xa = st_attempt(&w, x, 1);
+    assert_string_equal(xa.cloud, "oci");
+    store_attempt_clear(&xa);
+    st_free(&w);
+    org_free(g);
+}
+
+/* Team t may use 4 A10 GPUs on oci, and its job t1 uses them there (5 h).
+ * W (team t, eager-next-region) runs on azure (oci is not 20% cheaper yet);
+ * then oci's price falls, u's a1 takes oci's other node for 1 h, and W is
+ * preempted: it avoids azure, its shape is its own (no other job's verdict
+ * skips it), and it waits for oci, over its quota now (it frees when t1
+ * ends).  When a1 ends, W is woken,
+ * still cannot take oci, waits for it again, and passes the node on: its
+ * own new entry must not wake it again in that step (without the guard of
+ * one wake a step, for ever). */
+static const char *const ORG_T1 =
+    "{\"teams\":[{\"name\":\"t\",\"quota\":[{\"accelerator\":\"A10\",\"cloud\":\"oci\","
+    "\"gpus\":4}]},{\"name\":\"u\"}]}";
+
+static void over_quota_loop(void)
+{
+    struct st w;
+    struct org *g;
+    struct err e;
+    int64_t t1, a1, x;
+    char arg[32];
+
+    signal(SIGALRM, on_alarm);
+    err_clear(&e);
+    if (org_parse(ORG_T1, strlen(ORG_T1), "test", &g, &e) != 0)
+        fail_msg("org: %s", e.msg);
+    st_init(&w, NULL);
+    st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 2);
+    st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
+    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.90);
+    st_start(&w);
+    sched_set_org(w.s, g);
+    t1 = a10(&w, "t1", "t", 5, "oci/us-ashburn-1", 0, NONE);
+    assert_int_equal(st_run_until_state(&w, t1, JOB_RUNNING, w.t + HOUR), 1);
+    x = a10(&w, "w", "t", 4, NULL, 1, PATIENT); /* oci is not 20% cheaper yet */
+    assert_int_equal(st_run_until_state(&w, x, JOB_RUNNING, w.t + HOUR), 1);
+    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.00);
+    a1 = a10(&w, "a1", "u", 1, "oci/us-ashburn-1", 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
+    snprintf(arg, sizeof(arg), "%lld", (long long)x);
+    assert_int_equal(st_inject(&w, "preempt-job", arg), 0);
+    st_run_to(&w, w.t + 120);
+    assert_true(reason_has(&w, x, "waiting for oci/us-ashburn-1"));
+    alarm(20);
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    alarm(0);
+    assert_int_equal(st_job_state(&w, x), JOB_SUCCEEDED);
+    st_free(&w);
+    org_free(g);
+}
+
+static void test_no_wake_loop_over_quota_now(void **state)
+{
+    struct rlimit rl = {2UL << 30, 2UL << 30};
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        setrlimit(RLIMIT_AS, &rl);
+        over_quota_loop();
+        _exit(0);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the controller did not get through a1's end (child status 0x%x)",
+                 status);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +686,9 @@ int main(void)
         cmocka_unit_test(test_woken_in_a_step_that_places_nothing),
         cmocka_unit_test(test_no_wait_for_a_place_the_quota_forbids),
         cmocka_unit_test(test_no_wake_loop),
+        cmocka_unit_test(test_woken_cancelled_in_a_step_that_places_nothing),
+        cmocka_unit_test(test_waits_for_its_own_teams_place),
+        cmocka_unit_test(test_no_wake_loop_over_quota_now),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
