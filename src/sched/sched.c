@@ -1544,6 +1544,9 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
         goto fail;
     if ((rc = commit_and_act(s, e)) != 0)
         goto fail;
+    /* the driver has this step's launches now: their reservations would
+     * count them twice (a step that places nothing keeps the last ones) */
+    s->nresv = 0;
     drop_finished(s);
     if (next_in) {
         *next_in = s->nsync > 0 || s->more_events || s->groups_again || s->restop ||

@@ -300,6 +300,8 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj);
 /* sj, woken by nodes freeing at a place, ended before its turn: the nodes go
  * on to the next job parked there (s->wake_again when one was woken). */
 void sched_patience_passed(struct sched *s, struct sjob *sj);
+/* Every parked job back to the jobs to place now (the teams' quotas changed). */
+void sched_patience_unpark_all(struct sched *s);
 void sched_patience_reset(struct sched *s);
 double sched_patience_next(const struct sched *s);
 /* The active job of that id, or NULL. */

@@ -1602,6 +1602,15 @@ static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, s
     wake_place(s, k, wait, at, n, cap);
 }
 
+void sched_patience_unpark_all(struct sched *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->njobs; i++)
+        if (s->jobs[i]->awaits > 0)
+            unpark(s, s->jobs[i], 0); /* their entries are stale now */
+}
+
 void sched_patience_passed(struct sched *s, struct sjob *sj)
 {
     size_t n = s->nwait;

@@ -123,6 +123,7 @@ void sched_set_org(struct sched *s, const struct org *g)
     if (was == NULL)
         s->usage_known = 0; /* the first teams: their usage is in the store */
     s->capacity_freed = 1; /* quotas may have grown: wake waiting jobs */
+    sched_patience_unpark_all(s); /* and parked ones: a place may be barred now */
     if (s->org != NULL) {
         s->nts = s->org->nteams;
         s->ts = xcalloc(s->nts, sizeof(*s->ts));

@@ -39,6 +39,17 @@
 
 #define HOUR 3600.0
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 static const char *const PATIENT = "version: 1\n"
                                    "rules:\n"
                                    "  - name: flexible\n"
@@ -509,7 +520,8 @@ static void test_no_wake_loop(void **state)
     (void)state;
     fflush(NULL);
     if ((pid = fork()) == 0) {
-        setrlimit(RLIMIT_AS, &rl);
+        if (!UNDER_ASAN) /* its shadow memory needs more address space */
+            setrlimit(RLIMIT_AS, &rl);
         quota_loop();
         _exit(0);
     }
@@ -660,7 +672,8 @@ static void test_no_wake_loop_over_quota_now(void **state)
     (void)state;
     fflush(NULL);
     if ((pid = fork()) == 0) {
-        setrlimit(RLIMIT_AS, &rl);
+        if (!UNDER_ASAN) /* its shadow memory needs more address space */
+            setrlimit(RLIMIT_AS, &rl);
         over_quota_loop();
         _exit(0);
     }
@@ -669,6 +682,107 @@ static void test_no_wake_loop_over_quota_now(void **state)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("the controller did not get through a1's end (child status 0x%x)",
                  status);
+}
+
+/* c1 has 2 nodes, held by A2 (1 h) and A (1 h + 2 s); B, C and D park for
+ * c1 in that order; Z runs in europe-west4.  A2's end wakes B, which
+ * launches on c1 (a reservation of that step); 2 s later A's end wakes C in
+ * a step that cancels C and Z and so places nothing.  C's node goes on to D
+ * at ~1 h: the last placing step's reservation, which the driver already
+ * counts, is not counted against it again. */
+static void test_passed_on_after_a_reservation(void **state)
+{
+    struct st w;
+    struct store_attempt a0, da;
+    int64_t a, a2, b, c, d, z;
+    double e2, e1;
+
+    (void)state;
+    st_init(&w, NULL);
+    st_set_capacity(&w, "gcp", "us-central1", "g2-standard-48", 0, 2);
+    st_set_capacity(&w, "gcp", "europe-west4", "g2-standard-48", 4, 4);
+    st_set_capacity(&w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(&w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_start(&w);
+    a2 = job_in(&w, "a2", 1, 1, NULL, 0, NONE);
+    a = job_in(&w, "a", 1 + 2 / HOUR, 1, NULL, 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    assert_int_equal(st_run_until_state(&w, a2, JOB_RUNNING, w.t + HOUR), 1);
+    z = job_in(&w, "z", 5, 1, NULL, 0, NONE); /* europe-west4 */
+    assert_int_equal(st_run_until_state(&w, z, JOB_RUNNING, w.t + HOUR), 1);
+    b = job_in(&w, "b", 4, 1, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 30);
+    c = job_in(&w, "c", 4, 1, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 30);
+    d = job_in(&w, "d", 4, 1, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 30);
+    assert_int_equal(st_job_state(&w, d), JOB_PENDING);
+    a0 = st_attempt(&w, a2, 1);
+    e2 = a0.running_at + HOUR;
+    store_attempt_clear(&a0);
+    a0 = st_attempt(&w, a, 1);
+    e1 = a0.running_at + HOUR + 2;
+    store_attempt_clear(&a0);
+    assert_true(e1 - e2 > 1.5 && e1 - e2 < 2.5);
+    st_run_to(&w, e2 - 1);
+    assert_int_equal(st_job_state(&w, a2), JOB_RUNNING);
+    w.t = e2 + 0.25;
+    st_step(&w); /* A2's end: B woken and launched on c1 */
+    assert_int_equal(st_nattempts(&w, b), 1);
+    w.t = e1 + 0.25; /* no deadline check or placement in between */
+    st_cancel(&w, c);
+    st_cancel(&w, z);
+    st_step(&w); /* A's end wakes C; C and Z cancelled: places nothing */
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    assert_int_equal(st_job_state(&w, c), JOB_CANCELLED);
+    da = st_attempt(&w, d, 1);
+    assert_string_equal(da.region, "us-central1");
+    assert_true(da.launched_at < ST_T0 + 1.3 * HOUR);
+    store_attempt_clear(&da);
+    st_free(&w);
+}
+
+/* X (team t, patient) parks for oci, which u's job holds for 6 h; then the
+ * teams' document changes to give t no A10 on oci (`stratus team
+ * set-quota`): X is looked at again and launches on azure at once, not
+ * after waiting out its patience. */
+static void test_quota_change_wakes_parked_jobs(void **state)
+{
+    static const char *const ORG_FREE = "{\"teams\":[{\"name\":\"t\"},{\"name\":\"u\"}]}";
+    struct st w;
+    struct org *g0, *g1;
+    struct store_attempt xa;
+    struct err e;
+    int64_t a1, x;
+    double change;
+
+    (void)state;
+    err_clear(&e);
+    if (org_parse(ORG_FREE, strlen(ORG_FREE), "test", &g0, &e) != 0 ||
+        org_parse(ORG, strlen(ORG), "test", &g1, &e) != 0)
+        fail_msg("org: %s", e.msg);
+    st_init(&w, NULL);
+    st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
+    st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
+    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.00);
+    st_start(&w);
+    sched_set_org(w.s, g0);
+    a1 = a10(&w, "a1", "u", 6, "oci/us-ashburn-1", 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
+    x = a10(&w, "x", "t", 4, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 60);
+    assert_true(reason_has(&w, x, "waiting for oci/us-ashburn-1"));
+    sched_set_org(w.s, g1);
+    change = w.t;
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    xa = st_attempt(&w, x, 1);
+    assert_string_equal(xa.cloud, "azure");
+    assert_true(xa.launched_at < change + 0.1 * HOUR);
+    store_attempt_clear(&xa);
+    st_free(&w);
+    org_free(g0);
+    org_free(g1);
 }
 
 int main(void)
@@ -689,6 +803,8 @@ int main(void)
         cmocka_unit_test(test_woken_cancelled_in_a_step_that_places_nothing),
         cmocka_unit_test(test_waits_for_its_own_teams_place),
         cmocka_unit_test(test_no_wake_loop_over_quota_now),
+        cmocka_unit_test(test_passed_on_after_a_reservation),
+        cmocka_unit_test(test_quota_change_wakes_parked_jobs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
