@@ -1330,7 +1330,9 @@ static void test_supervisor_killed_in_notice(void **state)
  * cgroup of its own inside the node's and moved a child out to the parent
  * cgroup (which root may).  The child is found by its process group, and
  * the node's cgroup is removed with the one inside it, so the node is
- * reported and nothing of it runs. */
+ * reported and nothing of it runs.  (left.pid is written whole, by a
+ * rename: read while `echo` had created it but not yet written, it read as
+ * no pid, once, in a fresh clone's run beside a long simulation.) */
 static void test_cgroup_left_and_nested(void **state)
 {
     struct world *w = *state;
@@ -1338,9 +1340,9 @@ static void test_cgroup_left_and_nested(void **state)
         mk_att(132, 13, &GCP_H100, 1, 0,
                "cg=$(cat ../cgroup); "
                "if [ -d \"$cg\" ]; then mkdir \"$cg/sub\"; "
-               "  bash -c 'echo $$ > \"${0%/*}/cgroup.procs\"; echo $$ > left.pid; "
-               "exec sleep 300' \"$cg\" & "
-               "else echo none > left.pid; fi; "
+               "  bash -c 'echo $$ > \"${0%/*}/cgroup.procs\"; echo $$ > left.tmp; "
+               "mv left.tmp left.pid; exec sleep 300' \"$cg\" & "
+               "else echo none > left.tmp; mv left.tmp left.pid; fi; "
                "while :; do sleep 0.05; done");
     char *dir = node_path(w, 132, 0, ""), *cg, *sub;
     long sup, left;

@@ -751,7 +751,7 @@ static void test_quota_change_wakes_parked_jobs(void **state)
 {
     static const char *const ORG_FREE = "{\"teams\":[{\"name\":\"t\"},{\"name\":\"u\"}]}";
     struct st w;
-    struct org *g0, *g1;
+    struct org *g0 = NULL, *g1 = NULL;
     struct store_attempt xa;
     struct err e;
     int64_t a1, x;
