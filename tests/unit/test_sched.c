@@ -851,7 +851,7 @@ static void test_priority_waiter_first(void **state)
     hi = st_submit(w, high);
     st_start(w);
     st_run_to(w, ST_T0 + 100);
-    assert_int_equal(st_job_state(w, hi), JOB_PENDING); /* waiting, retry at +605 s */
+    assert_int_equal(st_job_state(w, hi), JOB_PENDING); /* waiting, retry 450-600 s on */
     lo = st_submit(w, low);
     assert_true(st_run_all(w, ST_T0 + DAY));
     jl = st_job(w, lo);
