@@ -1087,7 +1087,6 @@ static int same_wait(const char *a, const char *b)
     return n == strcspn(b, "0123456789") && strncmp(a, b, n) == 0;
 }
 
-/* Wait, with msg as the reason (logged when it changed). */
 /* When a job that waits for room is tried again: within wait_retry, at the
  * last quarter of it on a grid of quarters of wait_retry from time 0, so that
  * jobs that come to wait one after another are tried again together, in one
@@ -1097,10 +1096,12 @@ static int same_wait(const char *a, const char *b)
 static double retry_at(const struct sched *s)
 {
     double q = s->p.cfg.wait_retry_s / 4, t = s->now + s->p.cfg.wait_retry_s;
+    double grid = q > 0 ? floor(t / q) * q : t;
 
-    return q > 0 && floor(t / q) * q > s->now ? floor(t / q) * q : t;
+    return grid > s->now ? grid : t;
 }
 
+/* Wait, with msg as the reason (logged when it changed). */
 static int wait_because(struct sched *s, struct sjob *sj, const char *msg, struct err *e)
 {
     int team_wait = strncmp(msg, "waiting: ", 9) == 0;
@@ -1438,6 +1439,17 @@ static size_t own_ix(long offer, int spot)
     return (size_t)offer * 2 + (spot != 0);
 }
 
+/* The place of a candidate, and of a job's attempt (its offer >= 0). */
+static size_t cand_ix(const struct plan_cand *c)
+{
+    return own_ix(c->offer, c->mode == PLAN_SPOT);
+}
+
+static size_t att_ix(const struct sjob *sj)
+{
+    return own_ix(sj->offer, sj->att.mode == PLAN_SPOT);
+}
+
 /* Nodes this controller's live attempts hold on an offer in a mode: counted
  * from the jobs once (and after a reload), then kept up as attempts start
  * (sched_patience_launched) and end (sched_patience_freed). */
@@ -1452,7 +1464,7 @@ static long own_nodes(struct sched *s, uint32_t offer, int spot)
             const struct sjob *sj = s->jobs[i];
 
             if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED && sj->offer >= 0)
-                s->own_nodes[own_ix(sj->offer, sj->att.mode == PLAN_SPOT)] += sj->att.nodes;
+                s->own_nodes[att_ix(sj)] += sj->att.nodes;
         }
         s->own_valid = 1;
     }
@@ -1462,7 +1474,7 @@ static long own_nodes(struct sched *s, uint32_t offer, int spot)
 void sched_patience_launched(struct sched *s, const struct sjob *sj)
 {
     if (s->own_valid && sj->offer >= 0 && own_ix(sj->offer, 1) < s->own_cap)
-        s->own_nodes[own_ix(sj->offer, sj->att.mode == PLAN_SPOT)] += sj->att.nodes;
+        s->own_nodes[att_ix(sj)] += sj->att.nodes;
 }
 
 void sched_patience_reset(struct sched *s)
@@ -1560,7 +1572,7 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
 
     if (sj->offer < 0 || s->own_cap <= own_ix(sj->offer, 1))
         return;
-    k = own_ix(sj->offer, sj->att.mode == PLAN_SPOT);
+    k = att_ix(sj);
     if (s->own_valid)
         s->own_nodes[k] -= sj->att.nodes;
     if (s->parked[k].head == s->parked[k].n)
@@ -1577,16 +1589,16 @@ void sched_patience_freed(struct sched *s, const struct sjob *sj)
 static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, size_t *at,
                         size_t *n, size_t *cap)
 {
-    size_t k = sj->wake_key - 1;
+    size_t k;
     const struct offer *o;
     long room;
 
     if (sj->wake_key == 0)
         return;
+    k = sj->wake_key - 1;
     sj->wake_key = 0;
     if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED && sj->offer >= 0 &&
-        sj->att.mode != PLAN_COMMITTED &&
-        own_ix(sj->offer, sj->att.mode == PLAN_SPOT) == k)
+        sj->att.mode != PLAN_COMMITTED && att_ix(sj) == k)
         return;
     /* only what is still free there: a job placed before it in this step
      * may have taken them, and then every job woken in turn would find the
@@ -1635,24 +1647,23 @@ static void park_at(struct sched *s, const struct sjob *sj, size_t key, int node
     l->v[l->n++].nodes = nodes;
 }
 
-/* Park sj waiting for candidate c (place key) until `until` (when its
- * patience runs out), and for the nalso places of also[] as well. */
-static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c, size_t key,
+/* Park sj waiting for candidate c until `until` (when its patience runs
+ * out), and for the nalso places of also[] as well. */
+static void park(struct sched *s, struct sjob *sj, const struct plan_cand *c,
                  double until, const struct plan_cand *const *also, size_t nalso)
 {
     struct park_due d = {until, sj->j.id, 0};
     size_t i;
 
     own_ensure(s); /* a wait for committed nodes counted none of own_nodes */
-    sj->awaits = (long)key + 1;
+    sj->awaits = (long)cand_ix(c) + 1;
     sj->await_cand = *c;
     sj->await_rank = (size_t)(c - s->plan.c) + 1;
     sj->await_prices = catalog_price_version(s->p.cat);
     d.gen = ++sj->park_gen;
-    park_at(s, sj, key, c->nodes);
+    park_at(s, sj, cand_ix(c), c->nodes);
     for (i = 0; i < nalso; i++)
-        park_at(s, sj, own_ix(also[i]->offer, also[i]->mode == PLAN_SPOT),
-                also[i]->nodes);
+        park_at(s, sj, cand_ix(also[i]), also[i]->nodes);
     /* when its patience runs out: a binary heap by time */
     s->park_due = xgrow(s->park_due, &s->park_due_cap, s->npark_due + 1, sizeof(*s->park_due));
     for (i = s->npark_due++; i > 0 && s->park_due[(i - 1) / 2].t > until; i = (i - 1) / 2)
@@ -1783,15 +1794,11 @@ static const struct plan_cand *worth_waiting(struct sched *s, const struct sjob 
         for (k = 0; k < n; k++) {
             const struct plan_cand *c = also[k];
 
-            if (c == best ||
-                own_ix(c->offer, c->mode == PLAN_SPOT) ==
-                    own_ix(best->offer, best->mode == PLAN_SPOT) ||
+            if (c == best || cand_ix(c) == cand_ix(best) ||
                 best->key < c->key * (1 - s->plan.rule->patience_cheaper))
                 continue;
-            for (i = 0; i < *nalso; i++)
-                if (own_ix(also[i]->offer, also[i]->mode == PLAN_SPOT) ==
-                    own_ix(c->offer, c->mode == PLAN_SPOT))
-                    break;
+            for (i = 0; i < *nalso && cand_ix(also[i]) != cand_ix(c); i++)
+                ;
             if (i == *nalso)
                 also[(*nalso)++] = c;
         }
@@ -1825,8 +1832,7 @@ static int wait_for_cheaper(struct sched *s, struct sjob *sj,
      * had: it looks again then (no wake comes from the nodes) */
     if (better->mode == PLAN_COMMITTED)
         sj->j.next_try_at = fmin(sj->j.next_try_at, s->now + sched_commit_next(s));
-    park(s, sj, better, own_ix(better->offer, better->mode == PLAN_SPOT),
-         sj->j.next_try_at, also, nalso);
+    park(s, sj, better, sj->j.next_try_at, also, nalso);
     return 0;
 }
 

@@ -428,6 +428,15 @@ static int owner_waits(const struct sched *s, int t, size_t q)
     return 0;
 }
 
+/* The most GPUs team t can have under its quota entry q: its own, or with
+ * all its cohort's borrowed. */
+static long quota_most(const struct sched *s, int t, size_t q)
+{
+    const struct org_team *tm = &s->org->teams[t];
+
+    return tm->cohort ? s->ts[t].cohort_cap[q] : tm->quota[q].gpus;
+}
+
 /* Why team t waits for its quota entry q, needing `need` GPUs, into buf (n
  * bytes) unless buf says why already: "team research uses 8/8 H100 (needs
  * 8)", then tail (a format). */
@@ -439,7 +448,7 @@ static void quota_why(char *buf, size_t n, const struct sched *s, int t, size_t 
 {
     const struct org_team *tm = &s->org->teams[t];
     const struct org_quota *qt = &tm->quota[q];
-    long most = tm->cohort ? s->ts[t].cohort_cap[q] : qt->gpus; /* with all borrowed */
+    long most = quota_most(s, t, q);
     va_list ap;
     int len;
 
@@ -538,8 +547,8 @@ int sched_quota_never(const struct sched *s, const struct sjob *sj, const struct
     tm = &s->org->teams[t];
     for (q = 0; q < tm->nquota; q++)
         if (org_quota_covers(&tm->quota[q], o->accelerator, o->cloud) &&
-            need > (tm->cohort ? s->ts[t].cohort_cap[q] : tm->quota[q].gpus))
-            return 1; /* more than it can ever have, all borrowed */
+            need > quota_most(s, t, q))
+            return 1;
     return 0;
 }
 
