@@ -22,10 +22,9 @@
  *    an allowed one is free: overflow is for when the allowed clouds are full.
  *  - A parked job that gave up waiting does not hold back those parked after
  *    it: a node that frees wakes the next live one that fits.
- *  - A job waits for every place worth waiting for, not only the cheapest:
- *    a second place, not dearer than the cheapest by the same margin, that
- *    frees first is taken when it frees (how nodes that free wake the jobs
- *    waiting for them, and pass on: test_patience_wake.c).
+ *  - A job waits for every place worth waiting for, not only the cheapest,
+ *    and how nodes that free wake the jobs waiting for them: in
+ *    test_patience_wake.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +32,6 @@
 
 #include <cmocka.h>
 
-#include "plan/plan.h"
 #include "schedtest.h"
 
 #define HOUR 3600.0
@@ -340,50 +338,6 @@ static void test_stale_waiter_holds_no_one_back(void **state)
     st_free(&w);
 }
 
-/* Two places worth waiting for: us-central1 spot ($1.20), which A holds for
- * 3 h, and europe-west4 spot at $1.30 here (its node held by C for 1 h);
- * europe-west4 on demand ($4.40) is free.  B (2 h, patience 1x) parks for
- * the cheapest, and also for europe-west4 spot, which is not 20% dearer:
- * it launches there when C ends at 1 h, instead of waiting until its
- * patience runs out at 2 h. */
-static void test_waits_for_every_cheap_place(void **state)
-{
-    struct st w;
-    struct store_attempt ba;
-    int64_t a, b, c;
-
-    (void)state;
-    st_init(&w, NULL);
-    st_set_capacity(&w, "gcp", "us-central1", "g2-standard-48", 0, 1);
-    st_set_capacity(&w, "gcp", "europe-west4", "g2-standard-48", 4, 1);
-    st_set_capacity(&w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(&w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_set_price(&w, "gcp", "europe-west4", "g2-standard-48", 4.40, 1.30);
-    st_start(&w);
-    a = submit(&w, "a", 3, 0, NONE);
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    c = submit(&w, "c", 1, 0, NONE);
-    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
-    ba = st_attempt(&w, c, 1);
-    assert_string_equal(ba.region, "europe-west4");
-    assert_int_equal(ba.mode, PLAN_SPOT);
-    store_attempt_clear(&ba);
-    b = submit(&w, "b", 2, 0, PATIENT);
-    st_run_to(&w, w.t + 120);
-    assert_int_equal(st_job_state(&w, b), JOB_PENDING);
-    assert_true(reason_has(&w, b, "waiting for gcp/us-central1 g2-standard-48 spot"));
-    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
-    assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
-    assert_int_equal(st_nattempts(&w, b), 1);
-    ba = st_attempt(&w, b, 1);
-    assert_string_equal(ba.region, "europe-west4");
-    assert_int_equal(ba.mode, PLAN_SPOT);
-    assert_true(ba.launched_at < ST_T0 + 1.2 * HOUR); /* when C's node freed */
-    store_attempt_clear(&ba);
-    st_free(&w);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,7 +349,6 @@ int main(void)
         cmocka_unit_test(test_safety_net_goes_first),
         cmocka_unit_test(test_no_wait_for_an_overflow_cloud),
         cmocka_unit_test(test_stale_waiter_holds_no_one_back),
-        cmocka_unit_test(test_waits_for_every_cheap_place),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,8 +20,9 @@
  *    ran out of memory in one step); it does wait for one its own team's
  *    jobs hold within the quota.
  *
- * The cases were written by helpers who attacked the first two versions of
- * waiting for several places; each failed on one of them.
+ * The first case fails on the code that waited for the cheapest place
+ * alone; the others were written by helpers who attacked the versions of
+ * waiting for several places after it, and each failed on one of them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,9 +100,10 @@ static double launched(struct st *w, int64_t id, const char *region)
     return (t - ST_T0) / HOUR;
 }
 
-/* c1 = us-central1 spot ($1.20, 1 node), c2 = europe-west4 spot ($1.30, 1 node),
- * europe-west4 on demand $4.40 (4 nodes). */
-static void world_two(struct st *w, long c1, long c2)
+/* c1 = us-central1 spot ($1.20, c1 nodes); europe-west4 spot (c2 nodes) at
+ * c2_spot $/h, or the fixture's $1.60 when 0; europe-west4 on demand $4.40
+ * (4 nodes). */
+static void world_l4(struct st *w, long c1, long c2, double c2_spot)
 {
     st_init(w, NULL);
     st_set_capacity(w, "gcp", "us-central1", "g2-standard-48", 0, c1);
@@ -109,8 +111,77 @@ static void world_two(struct st *w, long c1, long c2)
     st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
     st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
     st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_set_price(w, "gcp", "europe-west4", "g2-standard-48", 4.40, 1.30);
+    if (c2_spot > 0)
+        st_set_price(w, "gcp", "europe-west4", "g2-standard-48", 4.40, c2_spot);
     st_start(w);
+}
+
+/* c2 = europe-west4 spot at $1.30, near c1's price. */
+static void world_two(struct st *w, long c1, long c2)
+{
+    world_l4(w, c1, c2, 1.30);
+}
+
+/* A holds c1 for a_hours and C holds c2 for c_hours (submitted C first when
+ * c_first), both running. */
+static void hold_both(struct st *w, double a_hours, double c_hours, int c_first,
+                      int64_t *a, int64_t *c)
+{
+    if (c_first)
+        *c = job_in(w, "c", c_hours, 1, "gcp/europe-west4", 0, NONE);
+    *a = job_in(w, "a", a_hours, 1, "gcp/us-central1", 0, NONE);
+    if (!c_first)
+        *c = job_in(w, "c", c_hours, 1, "gcp/europe-west4", 0, NONE);
+    assert_int_equal(st_run_until_state(w, *a, JOB_RUNNING, w->t + HOUR), 1);
+    assert_int_equal(st_run_until_state(w, *c, JOB_RUNNING, w->t + HOUR), 1);
+}
+
+/* B (b_hours, any region) parks for c1 (and c2 as another place), then D
+ * (4 h, europe-west4 only) for c2. */
+static void park_b_then_d(struct st *w, double b_hours, int64_t *b, int64_t *d)
+{
+    *b = job_in(w, "b", b_hours, 1, NULL, 0, PATIENT);
+    st_run_to(w, w->t + 30);
+    *d = job_in(w, "d", 4, 1, "gcp/europe-west4", 0, PATIENT);
+    st_run_to(w, w->t + 30);
+    assert_true(reason_has(w, *b, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_true(reason_has(w, *d, "waiting for gcp/europe-west4 g2-standard-48 spot"));
+}
+
+/* Two places worth waiting for: c1, which A holds for 3 h, and c2 (its node
+ * held by C for 1 h); europe-west4 on demand is free.  B (2 h, patience 1x)
+ * parks for the cheapest, and also for c2, which is not 20% dearer: it
+ * launches there when C ends at 1 h, instead of waiting until its patience
+ * runs out at 2 h. */
+static void test_waits_for_every_cheap_place(void **state)
+{
+    struct st w;
+    struct store_attempt ba;
+    int64_t a, b, c;
+
+    (void)state;
+    world_two(&w, 1, 1);
+    a = job_in(&w, "a", 3, 1, NULL, 0, NONE);
+    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    c = job_in(&w, "c", 1, 1, NULL, 0, NONE);
+    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    ba = st_attempt(&w, c, 1);
+    assert_string_equal(ba.region, "europe-west4");
+    assert_int_equal(ba.mode, PLAN_SPOT);
+    store_attempt_clear(&ba);
+    b = job_in(&w, "b", 2, 1, NULL, 0, PATIENT);
+    st_run_to(&w, w.t + 120);
+    assert_int_equal(st_job_state(&w, b), JOB_PENDING);
+    assert_true(reason_has(&w, b, "waiting for gcp/us-central1 g2-standard-48 spot"));
+    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
+    assert_int_equal(st_job_state(&w, b), JOB_SUCCEEDED);
+    assert_int_equal(st_nattempts(&w, b), 1);
+    ba = st_attempt(&w, b, 1);
+    assert_string_equal(ba.region, "europe-west4");
+    assert_int_equal(ba.mode, PLAN_SPOT);
+    assert_true(ba.launched_at < ST_T0 + 1.2 * HOUR); /* when C's node freed */
+    store_attempt_clear(&ba);
+    st_free(&w);
 }
 
 /* A (c1) and C (c2) end at the same instant (1 h).  B (any region) waits for
@@ -126,21 +197,8 @@ static void simultaneous(int a_first)
     double tb, td;
 
     world_two(&w, 1, 1);
-    if (a_first) {
-        a = job_in(&w, "a", 1, 1, "gcp/us-central1", 0, NONE);
-        c = job_in(&w, "c", 1, 1, "gcp/europe-west4", 0, NONE);
-    } else {
-        c = job_in(&w, "c", 1, 1, "gcp/europe-west4", 0, NONE);
-        a = job_in(&w, "a", 1, 1, "gcp/us-central1", 0, NONE);
-    }
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
-    b = job_in(&w, "b", 2, 1, NULL, 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    d = job_in(&w, "d", 4, 1, "gcp/europe-west4", 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    assert_true(reason_has(&w, b, "waiting for gcp/us-central1 g2-standard-48 spot"));
-    assert_true(reason_has(&w, d, "waiting for gcp/europe-west4 g2-standard-48 spot"));
+    hold_both(&w, 1, 1, !a_first, &a, &c);
+    park_b_then_d(&w, 2, &b, &d);
     assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
     tb = launched(&w, b, "us-central1");
     td = launched(&w, d, "europe-west4");
@@ -208,16 +266,8 @@ static void test_price_change_secondary_swallows_node(void **state)
 
     (void)state;
     world_two(&w, 1, 1);
-    a = job_in(&w, "a", 3, 1, "gcp/us-central1", 0, NONE);
-    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", 0, NONE);
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
-    b = job_in(&w, "b", 4, 1, NULL, 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    d = job_in(&w, "d", 4, 1, "gcp/europe-west4", 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    assert_true(reason_has(&w, b, "waiting for gcp/us-central1 g2-standard-48 spot"));
-    assert_true(reason_has(&w, d, "waiting for gcp/europe-west4 g2-standard-48 spot"));
+    hold_both(&w, 3, 1, 0, &a, &c);
+    park_b_then_d(&w, 4, &b, &d);
     st_set_price(&w, "gcp", "europe-west4", "g2-standard-48", 4.40, 1.60);
     st_run_to(&w, w.t + 60);
     assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
@@ -238,10 +288,7 @@ static void test_one_node_one_job(void **state)
 
     (void)state;
     world_two(&w, 1, 1);
-    a = job_in(&w, "a", 2, 1, "gcp/us-central1", 0, NONE);
-    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", 0, NONE);
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    hold_both(&w, 2, 1, 0, &a, &c);
     b1 = job_in(&w, "b1", 4, 1, NULL, 0, PATIENT);
     b2 = job_in(&w, "b2", 4, 1, NULL, 0, PATIENT);
     st_run_to(&w, w.t + 60);
@@ -266,10 +313,7 @@ static void test_restart_while_waiting(void **state)
 
     (void)state;
     world_two(&w, 1, 1);
-    a = job_in(&w, "a", 3, 1, "gcp/us-central1", 0, NONE);
-    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", 0, NONE);
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
+    hold_both(&w, 3, 1, 0, &a, &c);
     b = job_in(&w, "b", 2, 1, NULL, 0, PATIENT);
     st_run_to(&w, w.t + 60);
     st_restart(&w);
@@ -284,13 +328,7 @@ static void test_restart_while_waiting(void **state)
  * $1.60 (not near c1's price). */
 static void world_one(struct st *w)
 {
-    st_init(w, NULL);
-    st_set_capacity(w, "gcp", "us-central1", "g2-standard-48", 0, 1);
-    st_set_capacity(w, "gcp", "europe-west4", "g2-standard-48", 4, 4);
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_start(w);
+    world_l4(w, 1, 4, 0);
 }
 
 /* C (c2) and A (c1) end at the same instant, C's end handled first.  B
@@ -305,14 +343,8 @@ static void test_passed_on_before_later_jobs(void **state)
 
     (void)state;
     world_two(&w, 1, 1);
-    c = job_in(&w, "c", 1, 1, "gcp/europe-west4", 0, NONE);
-    a = job_in(&w, "a", 1, 1, "gcp/us-central1", 0, NONE);
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    assert_int_equal(st_run_until_state(&w, c, JOB_RUNNING, w.t + HOUR), 1);
-    b = job_in(&w, "b", 2, 1, NULL, 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    d = job_in(&w, "d", 4, 1, "gcp/europe-west4", 0, PATIENT);
-    st_run_to(&w, w.t + 30);
+    hold_both(&w, 1, 1, 1, &a, &c);
+    park_b_then_d(&w, 2, &b, &d);
     y = job_in(&w, "y", 4, 1, "gcp/europe-west4", 1, NONE);
     st_run_to(&w, w.t + 30);
     assert_int_equal(st_job_state(&w, y), JOB_PENDING);
@@ -326,23 +358,32 @@ static void test_passed_on_before_later_jobs(void **state)
 /* A holds c1 for 1 h; B then C (4 h each) park for it.  B is cancelled at
  * the instant A ends (before: `before` seconds earlier): its cancel is
  * taken in the step that wakes it, and the step drops it before its turn.
- * C takes the node at ~1 h either way. */
-static void cancelled_when_woken(double before)
+ * With `stop`, the same step also cancels a running job Z (a stop: the step
+ * places nothing, so B is dropped only when the step ends, and its nodes go
+ * on from there).  C takes the node at ~1 h in every case rather than wait
+ * out its 4 h of patience. */
+static void cancelled_when_woken(double before, int stop)
 {
     struct st w;
-    struct store_attempt aa, ca;
-    int64_t a, b, c;
+    struct store_attempt aa;
+    int64_t a, b, c, z = 0;
     double end;
 
     world_one(&w);
     a = job_in(&w, "a", 1, 1, NULL, 0, NONE);
     assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
+    if (stop) {
+        z = job_in(&w, "z", 5, 1, NULL, 0, NONE); /* europe-west4 */
+        assert_int_equal(st_run_until_state(&w, z, JOB_RUNNING, w.t + HOUR), 1);
+    }
     b = job_in(&w, "b", 4, 1, NULL, 0, PATIENT);
     st_run_to(&w, w.t + 30);
     c = job_in(&w, "c", 4, 1, NULL, 0, PATIENT);
     st_run_to(&w, w.t + 30);
     assert_int_equal(st_job_state(&w, b), JOB_PENDING);
     assert_int_equal(st_job_state(&w, c), JOB_PENDING);
+    assert_true(reason_has(&w, b, "waiting for gcp/us-central1"));
+    assert_true(reason_has(&w, c, "waiting for gcp/us-central1"));
     aa = st_attempt(&w, a, 1);
     end = aa.running_at + 1 * HOUR;
     store_attempt_clear(&aa);
@@ -354,25 +395,24 @@ static void cancelled_when_woken(double before)
         w.t = end + 0.5; /* A has ended in the world; the controller has not looked */
     }
     st_cancel(&w, b);
+    if (stop)
+        st_cancel(&w, z);
     assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
     assert_int_equal(st_job_state(&w, b), JOB_CANCELLED);
-    ca = st_attempt(&w, c, 1);
-    assert_string_equal(ca.region, "us-central1");
-    assert_true(ca.launched_at < ST_T0 + 1.3 * HOUR);
-    store_attempt_clear(&ca);
+    assert_true(launched(&w, c, "us-central1") < 1.3);
     st_free(&w);
 }
 
 static void test_woken_then_cancelled_same_step(void **state)
 {
     (void)state;
-    cancelled_when_woken(0);
+    cancelled_when_woken(0, 0);
 }
 
 static void test_cancelled_before_woken(void **state)
 {
     (void)state;
-    cancelled_when_woken(60);
+    cancelled_when_woken(60, 0);
 }
 
 /* A's end wakes B in a step that also stops a running job Z (cancelled at
@@ -380,7 +420,7 @@ static void test_cancelled_before_woken(void **state)
 static void test_woken_in_a_step_that_places_nothing(void **state)
 {
     struct st w;
-    struct store_attempt aa, ba;
+    struct store_attempt aa;
     int64_t a, b, z;
     double end;
 
@@ -400,10 +440,7 @@ static void test_woken_in_a_step_that_places_nothing(void **state)
     w.t = end + 0.5;
     st_cancel(&w, z);
     assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
-    ba = st_attempt(&w, b, 1);
-    assert_string_equal(ba.region, "us-central1");
-    assert_true(ba.launched_at < ST_T0 + 1.3 * HOUR);
-    store_attempt_clear(&ba);
+    assert_true(launched(&w, b, "us-central1") < 1.3);
     st_free(&w);
 }
 
@@ -429,18 +466,28 @@ static int64_t a10(struct st *w, const char *name, const char *team, double hour
     return st_submit_policy(w, spec, policy);
 }
 
-static struct org *org_world(struct st *w, long oci, long az)
+static struct org *parse_org(const char *doc)
 {
-    struct org *g;
+    struct org *g = NULL;
     struct err e;
 
     err_clear(&e);
-    if (org_parse(ORG, strlen(ORG), "test", &g, &e) != 0)
+    if (org_parse(doc, strlen(doc), "test", &g, &e) != 0)
         fail_msg("org: %s", e.msg);
+    return g;
+}
+
+/* The teams of doc (the caller frees them); oci/us-ashburn-1 spot (oci
+ * nodes) at oci_spot $/h, azure/westeurope spot (az nodes). */
+static struct org *org_world(struct st *w, const char *doc, long oci, long az,
+                             double oci_spot)
+{
+    struct org *g = parse_org(doc);
+
     st_init(w, NULL);
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, oci);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, az);
-    st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.00);
+    st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, oci_spot);
     st_start(w);
     sched_set_org(w->s, g);
     return g;
@@ -456,7 +503,7 @@ static void test_no_wait_for_a_place_the_quota_forbids(void **state)
     int64_t a1, a2, x;
 
     (void)state;
-    g = org_world(&w, 2, 4);
+    g = org_world(&w, ORG, 2, 4, 3.00);
     a1 = a10(&w, "a1", "u", 6, "oci/us-ashburn-1", 0, PATIENT);
     a2 = a10(&w, "a2", "u", 6, "oci/us-ashburn-1", 0, PATIENT);
     assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
@@ -493,7 +540,7 @@ static void quota_loop(void)
     char arg[32];
 
     signal(SIGALRM, on_alarm);
-    g = org_world(&w, 2, 4);
+    g = org_world(&w, ORG, 2, 4, 3.00);
     x = a10(&w, "w", "t", 4, NULL, 1, PATIENT);
     assert_int_equal(st_run_until_state(&w, x, JOB_RUNNING, w.t + HOUR), 1);
     a1 = a10(&w, "a1", "u", 1, "oci/us-ashburn-1", 0, PATIENT);
@@ -511,18 +558,19 @@ static void quota_loop(void)
     org_free(g);
 }
 
-static void test_no_wake_loop(void **state)
+/* Run fn in a child with 2 GB of address space (a loop that allocates
+ * ends there, not in the machine's memory) and its 20 s alarm. */
+static void in_child(void (*fn)(void))
 {
     struct rlimit rl = {2UL << 30, 2UL << 30};
     int status = 0;
     pid_t pid;
 
-    (void)state;
     fflush(NULL);
     if ((pid = fork()) == 0) {
         if (!UNDER_ASAN) /* its shadow memory needs more address space */
             setrlimit(RLIMIT_AS, &rl);
-        quota_loop();
+        fn();
         _exit(0);
     }
     assert_true(pid > 0);
@@ -532,44 +580,16 @@ static void test_no_wake_loop(void **state)
                  status);
 }
 
-/* As cancelled_when_woken(0), but the same step also cancels a running job
- * Z (a stop: the step places nothing, so its filter loop never sees B), and
- * the cancelled B is dropped when the step ends: its nodes go on from
- * there, and C takes c1 at ~1 h rather than wait out its 4 h of patience. */
+static void test_no_wake_loop(void **state)
+{
+    (void)state;
+    in_child(quota_loop);
+}
+
 static void test_woken_cancelled_in_a_step_that_places_nothing(void **state)
 {
-    struct st w;
-    struct store_attempt aa, ca;
-    int64_t a, b, c, z;
-    double end;
-
     (void)state;
-    world_one(&w);
-    a = job_in(&w, "a", 1, 1, NULL, 0, NONE);
-    assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
-    z = job_in(&w, "z", 5, 1, NULL, 0, NONE); /* europe-west4 */
-    assert_int_equal(st_run_until_state(&w, z, JOB_RUNNING, w.t + HOUR), 1);
-    b = job_in(&w, "b", 4, 1, NULL, 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    c = job_in(&w, "c", 4, 1, NULL, 0, PATIENT);
-    st_run_to(&w, w.t + 30);
-    assert_true(reason_has(&w, b, "waiting for gcp/us-central1"));
-    assert_true(reason_has(&w, c, "waiting for gcp/us-central1"));
-    aa = st_attempt(&w, a, 1);
-    end = aa.running_at + 1 * HOUR;
-    store_attempt_clear(&aa);
-    st_run_to(&w, end - 1);
-    assert_int_equal(st_job_state(&w, a), JOB_RUNNING);
-    w.t = end + 0.5; /* A has ended in the world; the controller has not looked */
-    st_cancel(&w, b);
-    st_cancel(&w, z);
-    assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
-    assert_int_equal(st_job_state(&w, b), JOB_CANCELLED);
-    ca = st_attempt(&w, c, 1);
-    assert_string_equal(ca.region, "us-central1");
-    assert_true(ca.launched_at < ST_T0 + 1.3 * HOUR);
-    store_attempt_clear(&ca);
-    st_free(&w);
+    cancelled_when_woken(0, 1);
 }
 
 /* Team t may use 4 A10 GPUs on oci (one node).  Its own job a1 holds the
@@ -587,19 +607,10 @@ static void test_waits_for_its_own_teams_place(void **state)
     struct st w;
     struct org *g;
     struct store_attempt xa;
-    struct err e;
     int64_t a1, x;
 
     (void)state;
-    err_clear(&e);
-    if (org_parse(ORG_OWN, strlen(ORG_OWN), "test", &g, &e) != 0)
-        fail_msg("org: %s", e.msg);
-    st_init(&w, NULL);
-    st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
-    st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
-    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.00);
-    st_start(&w);
-    sched_set_org(w.s, g);
+    g = org_world(&w, ORG_OWN, 1, 4, 3.00);
     a1 = a10(&w, "a1", "t", 1, "oci/us-ashburn-1", 0, NONE);
     assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
     x = a10(&w, "x", "t", 4, NULL, 0, PATIENT);
@@ -622,28 +633,15 @@ static void test_waits_for_its_own_teams_place(void **state)
  * still cannot take oci, waits for it again, and passes the node on: its
  * own new entry must not wake it again in that step (without the guard of
  * one wake a step, for ever). */
-static const char *const ORG_T1 =
-    "{\"teams\":[{\"name\":\"t\",\"quota\":[{\"accelerator\":\"A10\",\"cloud\":\"oci\","
-    "\"gpus\":4}]},{\"name\":\"u\"}]}";
-
 static void over_quota_loop(void)
 {
     struct st w;
     struct org *g;
-    struct err e;
     int64_t t1, a1, x;
     char arg[32];
 
     signal(SIGALRM, on_alarm);
-    err_clear(&e);
-    if (org_parse(ORG_T1, strlen(ORG_T1), "test", &g, &e) != 0)
-        fail_msg("org: %s", e.msg);
-    st_init(&w, NULL);
-    st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 2);
-    st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
-    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.90);
-    st_start(&w);
-    sched_set_org(w.s, g);
+    g = org_world(&w, ORG_OWN, 2, 4, 3.90); /* t may use 4 A10 GPUs on oci */
     t1 = a10(&w, "t1", "t", 5, "oci/us-ashburn-1", 0, NONE);
     assert_int_equal(st_run_until_state(&w, t1, JOB_RUNNING, w.t + HOUR), 1);
     x = a10(&w, "w", "t", 4, NULL, 1, PATIENT); /* oci is not 20% cheaper yet */
@@ -665,23 +663,8 @@ static void over_quota_loop(void)
 
 static void test_no_wake_loop_over_quota_now(void **state)
 {
-    struct rlimit rl = {2UL << 30, 2UL << 30};
-    int status = 0;
-    pid_t pid;
-
     (void)state;
-    fflush(NULL);
-    if ((pid = fork()) == 0) {
-        if (!UNDER_ASAN) /* its shadow memory needs more address space */
-            setrlimit(RLIMIT_AS, &rl);
-        over_quota_loop();
-        _exit(0);
-    }
-    assert_true(pid > 0);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("the controller did not get through a1's end (child status 0x%x)",
-                 status);
+    in_child(over_quota_loop);
 }
 
 /* c1 has 2 nodes, held by A2 (1 h) and A (1 h + 2 s); B, C and D park for
@@ -693,18 +676,12 @@ static void test_no_wake_loop_over_quota_now(void **state)
 static void test_passed_on_after_a_reservation(void **state)
 {
     struct st w;
-    struct store_attempt a0, da;
+    struct store_attempt a0;
     int64_t a, a2, b, c, d, z;
     double e2, e1;
 
     (void)state;
-    st_init(&w, NULL);
-    st_set_capacity(&w, "gcp", "us-central1", "g2-standard-48", 0, 2);
-    st_set_capacity(&w, "gcp", "europe-west4", "g2-standard-48", 4, 4);
-    st_set_capacity(&w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(&w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    st_start(&w);
+    world_l4(&w, 2, 4, 0);
     a2 = job_in(&w, "a2", 1, 1, NULL, 0, NONE);
     a = job_in(&w, "a", 1 + 2 / HOUR, 1, NULL, 0, NONE);
     assert_int_equal(st_run_until_state(&w, a, JOB_RUNNING, w.t + HOUR), 1);
@@ -736,10 +713,7 @@ static void test_passed_on_after_a_reservation(void **state)
     st_step(&w); /* A's end wakes C; C and Z cancelled: places nothing */
     assert_int_equal(st_run_all(&w, w.t + 48 * HOUR), 1);
     assert_int_equal(st_job_state(&w, c), JOB_CANCELLED);
-    da = st_attempt(&w, d, 1);
-    assert_string_equal(da.region, "us-central1");
-    assert_true(da.launched_at < ST_T0 + 1.3 * HOUR);
-    store_attempt_clear(&da);
+    assert_true(launched(&w, d, "us-central1") < 1.3);
     st_free(&w);
 }
 
@@ -751,23 +725,14 @@ static void test_quota_change_wakes_parked_jobs(void **state)
 {
     static const char *const ORG_FREE = "{\"teams\":[{\"name\":\"t\"},{\"name\":\"u\"}]}";
     struct st w;
-    struct org *g0 = NULL, *g1 = NULL;
+    struct org *g0, *g1;
     struct store_attempt xa;
-    struct err e;
     int64_t a1, x;
     double change;
 
     (void)state;
-    err_clear(&e);
-    if (org_parse(ORG_FREE, strlen(ORG_FREE), "test", &g0, &e) != 0 ||
-        org_parse(ORG, strlen(ORG), "test", &g1, &e) != 0)
-        fail_msg("org: %s", e.msg);
-    st_init(&w, NULL);
-    st_set_capacity(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
-    st_set_capacity(&w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 4);
-    st_set_price(&w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8.00, 3.00);
-    st_start(&w);
-    sched_set_org(w.s, g0);
+    g0 = org_world(&w, ORG_FREE, 1, 4, 3.00);
+    g1 = parse_org(ORG);
     a1 = a10(&w, "a1", "u", 6, "oci/us-ashburn-1", 0, NONE);
     assert_int_equal(st_run_until_state(&w, a1, JOB_RUNNING, w.t + HOUR), 1);
     x = a10(&w, "x", "t", 4, NULL, 0, PATIENT);
@@ -788,6 +753,7 @@ static void test_quota_change_wakes_parked_jobs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_waits_for_every_cheap_place),
         cmocka_unit_test(test_simultaneous_a_first),
         cmocka_unit_test(test_simultaneous_c_first),
         cmocka_unit_test(test_gang_secondary_blocks),
