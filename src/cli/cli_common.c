@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -181,35 +182,59 @@ char *cli_state_dir(const char *home, struct store *st)
     return dir;
 }
 
-/* Does process pid hold an flock on the file `path`?  The kernel's table of
- * locks says, without taking the lock (taking it to test would make it look
- * held to another command testing at the same moment).  A pid file left by
- * a dead controller may name a stranger that reused the pid: only the lock
- * tells the controller apart.  Lines look like
- * "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters ("1: -> FLOCK")
- * hold nothing.  The inode alone is matched: the device numbers shown differ
- * from stat()'s on overlay file systems, and the pid must match as well. */
+/* Does the description of fd `fd` of process pid hold an flock?  Its
+ * fdinfo lists the locks it holds, as "lock:\t1: FLOCK  ADVISORY  WRITE ...";
+ * waiters ("1: -> FLOCK") hold nothing. */
+static int fd_holds_flock(pid_t pid, const char *fd)
+{
+    char path[320], line[256];
+    FILE *fp;
+    int found = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%s", (long)pid, fd);
+    if ((fp = fopen(path, "r")) == NULL)
+        return 0;
+    while (!found && fgets(line, sizeof(line), fp) != NULL) {
+        char type[16];
+
+        found = strncmp(line, "lock:", 5) == 0 &&
+                sscanf(line + 5, "%*d: %15s", type) == 1 && strcmp(type, "FLOCK") == 0;
+    }
+    fclose(fp);
+    return found;
+}
+
+/* Does process pid hold an flock on the file `path`?  Asked of the process's
+ * own open files (/proc/PID/fd and fdinfo), without taking the lock (taking
+ * it to test would make it look held to another command testing at the same
+ * moment).  A pid file left by a dead controller may name a stranger that
+ * reused the pid: only the lock tells the controller apart.  Not from the
+ * kernel's table of every lock (/proc/locks): it is read a page at a time,
+ * and a lock another process drops between two pages shifts the rest, so a
+ * held lock can be missed; then `controller stop` returned while the server
+ * still answered.  The file is matched by stat() through the fd's link,
+ * which gives what stat(path) gives, overlay file systems included. */
 static int holds_lock(const char *path, pid_t pid)
 {
-    struct stat sb;
-    char line[256];
-    FILE *fp;
+    struct stat sb, fb;
+    char dir[64], link[330];
+    struct dirent *de;
+    DIR *d;
     int found = 0;
 
     if (pid <= 0 || stat(path, &sb) != 0)
         return 0;
-    fp = fopen("/proc/locks", "r");
-    if (fp == NULL)
+    snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+    if ((d = opendir(dir)) == NULL)
         return 0;
-    while (!found && fgets(line, sizeof(line), fp) != NULL) {
-        char type[16];
-        unsigned long ino;
-        long p;
-
-        if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%lu", type, &p, &ino) == 3)
-            found = strcmp(type, "FLOCK") == 0 && p == (long)pid && ino == (unsigned long)sb.st_ino;
+    while (!found && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+        found = stat(link, &fb) == 0 && fb.st_ino == sb.st_ino &&
+                fb.st_dev == sb.st_dev && fd_holds_flock(pid, de->d_name);
     }
-    fclose(fp);
+    closedir(d);
     return found;
 }
 
