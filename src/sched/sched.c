@@ -902,18 +902,32 @@ double sched_att_speed(const struct sched *s, const struct sjob *sj)
     return plan_speed(s->p.cat, sp, a->accelerator, a->acc_count, part);
 }
 
-double sched_speed_min(const struct sched *s, const struct sjob *sj)
+double sched_alt_speed(const struct sched *s, const struct sjob *sj, size_t alt)
 {
-    const struct spec *sp = sj->spec;
+    const struct spec_res *r = &sj->spec->res[alt];
+
+    return alt == 0 ? 1.0
+                    : plan_speed(s->p.cat, sj->spec, r->accelerator, r->acc_count,
+                                 r->acc_part);
+}
+
+double sched_speed_max(const struct sched *s, const struct sjob *sj)
+{
     double m = 1.0;
     size_t i;
 
-    for (i = 1; i < sp->nres; i++) {
-        const struct spec_res *r = &sp->res[i];
-
-        m = fmin(m, plan_speed(s->p.cat, sp, r->accelerator, r->acc_count, r->acc_part));
-    }
+    for (i = 1; i < sj->spec->nres; i++)
+        m = fmax(m, sched_alt_speed(s, sj, i));
     return m;
+}
+
+double sched_progress_kept(const struct sched *s, const struct sjob *sj)
+{
+    double p = sj->j.work_done_s;
+
+    if (sj->j.cur_attempt && sj->att.state == ATT_RUNNING)
+        p += saved_work(sj->spec, work_run_s(sj, s->now)) * sched_att_speed(s, sj);
+    return sj->spec->duration_s > 0 ? fmin(p, sj->spec->duration_s) : p;
 }
 
 double sched_progress(const struct sched *s, const struct sjob *sj)

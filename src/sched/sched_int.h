@@ -292,6 +292,9 @@ void sched_given_settle(struct sched *s);
 /* Work done so far, in seconds of the spec's first alternative: saved work
  * plus the live attempt's run x its speed (sched_att_speed). */
 double sched_progress(const struct sched *s, const struct sjob *sj);
+/* What of it the job would keep if its live attempt stopped now: the work
+ * saved in checkpoints (all of it for a job not running). */
+double sched_progress_kept(const struct sched *s, const struct sjob *sj);
 /* Patience (sched_place.c): sj's attempt has launched, or is ending (which
  * wakes jobs parked for its place); drop every park (before a reload); when
  * the next parked job's patience runs out (INFINITY = none). */
@@ -308,10 +311,12 @@ double sched_patience_next(const struct sched *s);
 struct sjob *sched_job_by_id(const struct sched *s, int64_t id);
 /* Work per second of the live attempt relative to the spec's first
  * alternative (plan_speed: catalog throughput.csv); 1 for a spec with one
- * alternative or when a ratio is unknown.  With speed_min: the slowest of
- * the alternatives instead (for a job not running: where it may go next). */
+ * alternative or when a ratio is unknown.  alt_speed: that of the spec's
+ * alternative alt; speed_max: the fastest alternative's (for a job not
+ * running: the most its deadline allows, the deadline rule's slack). */
 double sched_att_speed(const struct sched *s, const struct sjob *sj);
-double sched_speed_min(const struct sched *s, const struct sjob *sj);
+double sched_alt_speed(const struct sched *s, const struct sjob *sj, size_t alt);
+double sched_speed_max(const struct sched *s, const struct sjob *sj);
 /* The timing for a location: p.cfg_at's answer, else p.cfg (cloud or
  * region NULL: p.cfg). */
 const struct sched_config *sched_cfg_at(const struct sched *s, const char *cloud,

@@ -84,9 +84,12 @@ static int blocked(const struct sched *s, const struct offer *o)
  *   ep(t)   the uniform-progress line, C0 x (t - t0) / R0 (§5.2.1)
  *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp) / speed, work in
  *           seconds of the spec's first alternative and speed that of the
- *           live attempt, or of the slowest alternative for a job not
+ *           live attempt, or of the fastest alternative for a job not
  *           running (sched_att_speed: a spec with alternatives runs longer
- *           on a slower accelerator)
+ *           on a slower accelerator).  A job not running takes no
+ *           alternative whose own slack is below 0 (it would finish past
+ *           the deadline even on demand) while another's is not: `late`
+ *           below.  Once on a slower one, the rules below use its speed.
  *   d       the changeover delay (§3.1): the launch, the restore of the
  *           checkpoint, and the work a preemption loses (one checkpoint
  *           interval at most; all of it without checkpoints, at the same
@@ -115,14 +118,18 @@ static int blocked(const struct sched *s, const struct offer *o)
  */
 enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_SPOT_FIRST, MODE_ON_DEMAND_ONLY };
 
-/* Work per second where the job runs, or, idle, at the slowest alternative
- * (where it goes next is not known: the slowest keeps the rule safe). */
+/* Work per second where the job runs, or, idle, at the fastest alternative:
+ * the most slack it has.  An alternative too slow for the deadline is not
+ * taken (late), so the slowest one, which the rule used before, made a job
+ * whose spec lists a slower accelerator latch on demand at once, and then
+ * take that accelerator, late, where the fast one would have been on time. */
 static double speed_here(const struct sched *s, const struct sjob *sj)
 {
-    return sj->j.cur_attempt != 0 ? sched_att_speed(s, sj) : sched_speed_min(s, sj);
+    return sj->j.cur_attempt != 0 ? sched_att_speed(s, sj) : sched_speed_max(s, sj);
 }
 
-static double changeover(const struct sched *s, const struct sjob *sj)
+/* d at a speed (an alternative's) */
+static double changeover_at(const struct sched *s, const struct sjob *sj, double speed)
 {
     const struct spec *sp = sj->spec;
     /* where the job runs; an idle job's next location is not known yet */
@@ -132,13 +139,23 @@ static double changeover(const struct sched *s, const struct sjob *sj)
     /* without checkpoints a preemption loses the whole run: the duration's
      * work at this speed */
     return c->relaunch_overhead_s + sp->ckpt_restore_s +
-           (sp->ckpt_interval_s > 0 ? sp->ckpt_interval_s : sp->duration_s / speed_here(s, sj));
+           (sp->ckpt_interval_s > 0 ? sp->ckpt_interval_s : sp->duration_s / speed);
+}
+
+static double changeover(const struct sched *s, const struct sjob *sj)
+{
+    return changeover_at(s, sj, speed_here(s, sj));
+}
+
+static double slack_from(const struct sched *s, const struct sjob *sj, double done,
+                         double speed)
+{
+    return (sj->j.deadline_at - s->now) - (sj->spec->duration_s - done) / speed;
 }
 
 static double slack(const struct sched *s, const struct sjob *sj)
 {
-    return (sj->j.deadline_at - s->now) -
-           (sj->spec->duration_s - sched_progress(s, sj)) / speed_here(s, sj);
+    return slack_from(s, sj, sched_progress(s, sj), speed_here(s, sj));
 }
 
 /* ep(t): the progress of a job that progresses uniformly until its deadline. */
@@ -745,7 +762,43 @@ static int avoided(const struct sjob *sj, const struct offer *o)
 }
 
 /* Why a ranked candidate cannot be used now. */
-enum unusable { USE_OK = -1, NOT_DEADLINE, NOT_BLOCKED, NOT_AVOIDED, NOT_FULL, NOT_QUOTA, NOT__N };
+enum unusable {
+    USE_OK = -1,
+    NOT_DEADLINE,
+    NOT_BLOCKED,
+    NOT_AVOIDED,
+    NOT_FULL,
+    NOT_QUOTA,
+    NOT_LATE,
+    NOT__N
+};
+
+/* Would candidate c make sj late: its alternative, slower than another of
+ * the job's, finish past the deadline even if it ran from now on without a
+ * break, while the fastest would not?  A spot candidate needs the margin
+ * the Safety Net asks of an idle job (slack >= 2d at its speed) when the
+ * fastest has it: else moving to a slow spot attempt would latch the job on
+ * demand at once, or leave it late.  When every alternative is late, the
+ * deadline is lost: the rule's other parts decide, as for a job of one
+ * alternative.  Asked of a running job too (is there spot to move to?). */
+static int late(const struct sched *s, const struct sjob *sj, const struct plan_cand *c)
+{
+    double v, top, sv, st, kept;
+
+    if (sj->spec->nres < 2 || !deadline_rule_on(s, sj))
+        return 0;
+    v = sched_alt_speed(s, sj, c->alt);
+    top = sched_speed_max(s, sj);
+    if (!(v < top))
+        return 0;
+    kept = sched_progress_kept(s, sj); /* a running job leaves its live work */
+    sv = slack_from(s, sj, kept, v);
+    st = slack_from(s, sj, kept, top);
+    if (c->mode == PLAN_SPOT && sv < 2 * changeover_at(s, sj, v) &&
+        st >= 2 * changeover_at(s, sj, top))
+        return 1;
+    return sv < 0 && st >= 0;
+}
 
 static enum unusable unusable(struct sched *s, const struct sjob *sj, const struct plan_cand *c,
                               enum mode_rule rule, int avoid)
@@ -755,6 +808,8 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
 
     if (!mode_allows(rule, c->mode))
         return NOT_DEADLINE;
+    if (late(s, sj, c))
+        return NOT_LATE;
     if (blocked(s, o))
         return NOT_BLOCKED;
     if (c->mode == PLAN_COMMITTED && commit_free(s, o) < c->nodes)
@@ -1250,13 +1305,18 @@ static int switch_now(struct sched *s, struct sjob *sj, const char *why, struct 
 }
 
 /* Hysteresis: a job on on-demand leaves it for spot once it is ahead of the
- * line by 2d and spot is to be had. */
+ * line by 2d and spot is to be had -- and once the slack it would have idle,
+ * with the work since its last checkpoint given up, is 2d as well: else the
+ * Safety Net would put it back on demand at once, the work lost. */
 static int hysteresis(struct sched *s, struct sjob *sj, struct err *e)
 {
-    double d = changeover(s, sj);
+    double d = changeover(s, sj), top = sched_speed_max(s, sj);
 
-    if (s->p.cfg.deadline_rule != SCHED_DEADLINE_UNIFORM || sj->att.state != ATT_RUNNING ||
-        sched_progress(s, sj) < line_at(sj, s->now + 2 * d) || slack(s, sj) < 2 * d)
+    if (s->p.cfg.deadline_rule != SCHED_DEADLINE_UNIFORM ||
+        sj->att.state != ATT_RUNNING ||
+        sched_progress(s, sj) < line_at(sj, s->now + 2 * d) || slack(s, sj) < 2 * d ||
+        slack_from(s, sj, sched_progress_kept(s, sj), top) <
+            2 * changeover_at(s, sj, top))
         return 0;
     if (!spot_to_be_had(s, sj))
         return 0;
@@ -1913,11 +1973,14 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         snprintf(why, sizeof(why), "waiting: %s%s", s->quota_why, tail);
         return wait_because(s, sj, why, e);
     }
-    snprintf(why, sizeof(why), "%zu candidates: %zu full, %zu blocked after a stockout%s",
+    snprintf(why, sizeof(why),
+             "%zu candidates: %zu full, %zu blocked after a stockout%s%s",
              s->plan.feasible, counts[NOT_FULL], counts[NOT_BLOCKED],
              rule == MODE_ON_DEMAND_ONLY ? ", spot ruled out by the deadline"
              : rule == MODE_SPOT_ONLY    ? ", deadline rule: waiting for spot"
-                                         : "");
+                                         : "",
+             counts[NOT_LATE] > 0 ? ", slower alternatives would finish past the deadline"
+                                  : "");
     return wait_for_capacity(s, sj, why, e);
 }
 

@@ -208,6 +208,59 @@ static void test_behind_takes_ondemand(void **state)
     world_close(&x);
 }
 
+/* Hysteresis leaves on-demand only when the slack the job keeps once idle
+ * (the work since its last checkpoint given up) is 2d too.  10 h due in
+ * 10 h 34 min 20 s (2,060 s to spare), no spot until 6 h: on demand from
+ * 60 s, slack 2,000 s all along, over 2d = 1,920.  It is 2d ahead of its
+ * line from about t = 34,680 s, 420 s after its last checkpoint (every
+ * 600 s of its run from 60 s): leaving then gives up 420 s, the slack falls
+ * to 1,580, and the Safety Net put it back on demand at once, the work lost
+ * (the rule before).  Now it leaves just after its next checkpoint and
+ * rides spot, free of the net. */
+static void test_hysteresis_leaves_at_a_checkpoint(void **state)
+{
+    struct world x;
+    struct st *w = &x.w;
+    struct store_attempt a;
+    struct store_job j;
+
+    (void)state;
+    world_open(&x, SCHED_DEADLINE_UNIFORM, "0,0; 21600,64");
+    int64_t id = st_submit(w, "name: dl\n"
+                              "resources:\n"
+                              "  accelerators: L4:4\n"
+                              "run: train\n"
+                              "stratus:\n"
+                              "  duration: 10h\n"
+                              "  deadline: 38060s\n"
+                              "  checkpoint:\n"
+                              "    interval: 10m\n"
+                              "    restore: 5m\n");
+
+    run_to_attempt(w, id, 1, 60);
+    a = st_attempt(w, id, 1);
+    assert_int_equal(a.mode, PLAN_ONDEMAND);
+    store_attempt_clear(&a);
+    run_to_attempt(w, id, 2, 11 * H);
+    a = st_attempt(w, id, 1);
+    assert_int_equal(a.end_reason, ATT_END_DISPLACED);
+    /* left within a check of a checkpoint: nothing worth a changeover lost */
+    assert_between("work given up", fmod(a.ended_at - a.running_at, 600), 0, 80);
+    store_attempt_clear(&a);
+    a = st_attempt(w, id, 2);
+    assert_int_equal(a.mode, PLAN_SPOT);
+    store_attempt_clear(&a);
+    j = st_job(w, id);
+    assert_int_equal(j.on_demand_only, 0);
+    store_job_clear(&j);
+    assert_true(st_run_all(w, ST_T0 + 30 * H));
+    j = st_job(w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= j.deadline_at);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
 /* The paper's Greedy waits for spot until the Safety Net: idle with slack <
  * 2d, d = 60 + 300 + 600 = 960 s the real changeover.  1 h due in 3 h:
  * slack = 7,200 - t, so on-demand (latched) at t = 5,280. */
@@ -449,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uniform_progress_phases),
         cmocka_unit_test(test_behind_takes_ondemand),
+        cmocka_unit_test(test_hysteresis_leaves_at_a_checkpoint),
         cmocka_unit_test(test_safety_net_at_real_changeover),
         cmocka_unit_test(test_spot_only_not_switched),
         cmocka_unit_test(test_spot_ridden_until_preempted),

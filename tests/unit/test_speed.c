@@ -199,13 +199,33 @@ static void test_progress_in_first_alternative_seconds(void **state)
     world_close(&x);
 }
 
-/* The deadline rule's slack counts the work left at the speed of where the
- * job may run: idle, the slowest alternative (A10: 4 h for the hour of H100
- * work).  Deadline 5 h: slack 5 - 4 = 1 h, under twice the changeover
- * (2 x (120 s relaunch + 5 min restore + 30 min interval) = 74 min), so the
- * Safety Net sends it on demand at once (counted at H100's speed the slack
- * would be 4 h, and it would go to spot). */
-static void test_deadline_slack_at_slowest_speed(void **state)
+/* submit the alternatives' job (H100 1 h, A10 4 h) with a deadline */
+static int64_t submit_deadline(struct world *x, const char *deadline)
+{
+    char yaml[512];
+
+    snprintf(yaml, sizeof(yaml),
+             "name: alt\n"
+             "resources:\n"
+             "  accelerators: {H100: 8, A10: 4}\n"
+             "stratus:\n"
+             "  kind: train\n"
+             "  duration: 1h\n"
+             "  deadline: %s\n"
+             "  checkpoint: {interval: 30m, restore: 5m}\n",
+             deadline);
+    return st_submit(&x->w, yaml);
+}
+
+/* The deadline rule's slack for a job not running counts the work left at
+ * the fastest alternative's speed: H100, 1 h.  Deadline 5 h: slack 4 h,
+ * over twice the changeover (2 x (120 s relaunch + 5 min restore + 30 min
+ * interval) = 74 min), so the Safety Net leaves it free; the A10's slack
+ * (5 - 4 = 1 h) is under it, so A10 spot, the cheapest candidate without a
+ * deadline, is not taken (a preemption there would leave it late), and the
+ * job, ahead of its line, takes H100 spot.  (At the slowest alternative's
+ * speed, as the rule counted before, the net sent it on demand at once.) */
+static void test_deadline_slack_at_fastest_speed(void **state)
 {
     struct world x;
     struct store_attempt a;
@@ -214,24 +234,56 @@ static void test_deadline_slack_at_slowest_speed(void **state)
 
     (void)state;
     world_open(&x, 1);
-    id = st_submit(&x.w, "name: alt\n"
-                         "resources:\n"
-                         "  accelerators: {H100: 8, A10: 4}\n"
-                         "stratus:\n"
-                         "  kind: train\n"
-                         "  duration: 1h\n"
-                         "  deadline: 5h\n"
-                         "  checkpoint: {interval: 30m, restore: 5m}\n");
+    id = submit_deadline(&x, "5h");
     st_start(&x.w);
     assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
     a = st_attempt(&x.w, id, 1);
-    assert_int_equal(a.mode, PLAN_ONDEMAND);
-    assert_string_equal(a.accelerator, "A10"); /* 4 h at 8/h beat 1 h at 80/h */
+    assert_int_equal(a.mode, PLAN_SPOT);
+    assert_string_equal(a.accelerator, "H100");
     j = st_job(&x.w, id);
-    assert_int_equal(j.on_demand_only, 1);
+    assert_int_equal(j.on_demand_only, 0);
     assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(a.ended_at <= j.deadline_at);
+    assert_true(j.ended_at <= j.deadline_at);
     store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
+/* Deadline 3 h: the A10 alternative (4 h) cannot make it even on demand;
+ * H100 can (slack 2 h, over 2d).  The job never runs on A10, though A10 is
+ * the cheapest on demand and on spot; and, with H100 spot sold out, it goes
+ * on demand on H100 when its line says so, and is on time.  (Before, slack
+ * counted at A10's speed was below 0 at once: on demand for good, and on
+ * A10, the cheapest on demand -- 4 h against a 3 h deadline.) */
+static void test_deadline_never_on_a_late_alternative(void **state)
+{
+    struct world x;
+    struct store_job j;
+    int64_t id;
+    int n, k;
+
+    (void)state;
+    world_open(&x, 1);
+    /* no H100 spot anywhere */
+    st_set_price(&x.w, "gcp", "us-central1", "a3-highgpu-8g", 80, -1);
+    st_set_price(&x.w, "gcp", "europe-west4", "a3-highgpu-8g", 88, -1);
+    st_set_price(&x.w, "azure", "eastus", "Standard_ND96isr_H100_v5", 96, -1);
+    id = submit_deadline(&x, "3h");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    j = st_job(&x.w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= j.deadline_at);
+    n = st_nattempts(&x.w, id);
+    assert_true(n >= 1);
+    for (k = 1; k <= n; k++) {
+        struct store_attempt a = st_attempt(&x.w, id, k);
+
+        if (strcmp(a.accelerator, "H100") != 0)
+            fail_msg("attempt %d ran on %s, which finishes past the deadline", k,
+                     a.accelerator);
+        store_attempt_clear(&a);
+    }
     store_job_clear(&j);
     world_close(&x);
 }
@@ -244,7 +296,8 @@ int main(void)
         cmocka_unit_test(test_unknown_ratio_is_one),
         cmocka_unit_test(test_failover_keeps_converted_work),
         cmocka_unit_test(test_progress_in_first_alternative_seconds),
-        cmocka_unit_test(test_deadline_slack_at_slowest_speed),
+        cmocka_unit_test(test_deadline_slack_at_fastest_speed),
+        cmocka_unit_test(test_deadline_never_on_a_late_alternative),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
