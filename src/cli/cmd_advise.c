@@ -287,6 +287,13 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
         "node would not pay (1 - discount).\n"
         "Savings per month are the hours seen scaled to 730 h; over the term, if usage "
         "stays as it was.\n");
+    if (u->committed_h > 0)
+        printf(
+            "%.0f node-hours of this usage ran on committed nodes: counted as on-demand "
+            "work (what it would pay without them; spot work that backfilled them counts "
+            "as spot), so NODES is the whole set to hold, not an addition to the "
+            "commitments held.\n",
+            u->committed_h);
 }
 
 static json_t *to_json(const struct advise_usage *u, const struct choice *c, size_t n)
@@ -296,6 +303,7 @@ static json_t *to_json(const struct advise_usage *u, const struct choice *c, siz
 
     json_object_set_new(o, "from", json_real(u->from));
     json_object_set_new(o, "hours", json_real(hours_of(u)));
+    json_object_set_new(o, "committed_node_hours", json_real(u->committed_h));
     for (i = 0; i < n; i++)
         json_array_append_new(
             arr,

@@ -43,9 +43,19 @@ double advise_term_months(const char *term)
 
 #define PAGE 8192
 
+/* Spot work that ran on committed nodes the on-demand work left free
+ * (backfill): demand for spot, at the spot price it saved, not for the
+ * committed nodes: counted as on-demand it made a store with commitments
+ * ask for more of them, and a renewal advised buying at a loss. */
+static int backfilled(const struct store_attempt *a)
+{
+    return a->mode == PLAN_COMMITTED && a->backfill_spot > 0;
+}
+
 static int counts(const struct store_attempt *a)
 {
-    return a->running_at > 0 && (a->mode == PLAN_ONDEMAND || a->mode == PLAN_COMMITTED);
+    return a->running_at > 0 && !backfilled(a) &&
+           (a->mode == PLAN_ONDEMAND || a->mode == PLAN_COMMITTED);
 }
 
 static double run_end(const struct store_attempt *a, double now)
@@ -293,7 +303,7 @@ static void add_usage(struct pass *p, const struct store_attempt *a)
 {
     struct advise_offer *o;
 
-    if (a->running_at > 0 && a->mode == PLAN_SPOT) {
+    if (a->running_at > 0 && (a->mode == PLAN_SPOT || backfilled(a))) {
         const struct policy_rule *rule = job_rule(p, a);
         struct advise_spot *sp;
         double h;
@@ -304,12 +314,14 @@ static void add_usage(struct pass *p, const struct store_attempt *a)
         h = spread(p->u, sp->usage, NULL, a->running_at, run_end(a, p->now), a->nodes);
 
         sp->node_hours += h;
-        sp->cost += h * a->price_hour;
+        sp->cost += h * (backfilled(a) ? a->backfill_spot : a->price_hour);
         return;
     }
     if (!counts(a))
         return;
     o = slot(p, a);
+    if (a->mode == PLAN_COMMITTED)
+        p->u->committed_h += (run_end(a, p->now) - a->running_at) * a->nodes / 3600.0;
     if (a->mode == PLAN_ONDEMAND && a->price_hour > o->od_price)
         o->od_price = a->price_hour; /* until the catalog says otherwise */
     add_run(p->u, o, a->running_at, run_end(a, p->now), a->nodes);

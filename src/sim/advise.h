@@ -99,6 +99,8 @@ struct advise_usage {
     size_t nspot;
     struct policy **pols;   /* the jobs' own policies, parsed once each */
     size_t npols;
+    double committed_h; /* node-hours on committed nodes, counted as on-demand
+                           demand (not backfill: that is spot demand) */
 };
 
 /* Read the on-demand and committed usage of the store's attempts; live ones

@@ -1423,6 +1423,51 @@ static void test_advise_store(void **state)
     st_free(&w);
 }
 
+/* A spot job that backfilled a committed node is spot work to the advisor
+ * (at the spot price it would have paid), not on-demand demand for the
+ * commitment: counted so, a store that ran with commitments asked for
+ * more of them, and a renewal read from it advised buying at a loss. */
+static void test_advise_store_backfill(void **state)
+{
+    struct st w;
+    struct advise_usage u;
+    struct store_attempt a, b;
+    struct err e;
+    int64_t id, od;
+    double nd = 0;
+    size_t i;
+
+    (void)state;
+    st_init(&w, NULL);
+    id = backfill_one(&w, ANY_4H);
+    assert_true(st_run_all(&w, ST_T0 + DAY));
+    a = st_attempt(&w, id, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_true(a.backfill_spot > 0);
+    err_clear(&e);
+    /* nothing ran on demand or committed for an on-demand payer */
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e),
+                     ST_EINFEASIBLE);
+    od = st_submit(&w, H100_2H); /* would pay on demand: takes the committed node */
+    assert_true(st_run_all(&w, ST_T0 + 2 * DAY));
+    b = st_attempt(&w, od, 1);
+    assert_int_equal(b.mode, PLAN_COMMITTED);
+    assert_true(b.backfill_spot == 0);
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e), 0);
+    for (i = 0; i < u.n; i++) /* the ND node's demand: that job's 2 h alone */
+        if (strcmp(u.o[i].instance_type, a.instance_type) == 0)
+            nd += u.o[i].node_hours;
+    assert_true(fabs(nd - 2) < 1e-6);
+    assert_true(fabs(u.committed_h - 2) < 1e-6);
+    assert_int_equal(u.nspot, 1); /* its 4 h are 8 x H100 spot work */
+    assert_true(fabs(u.spot[0].node_hours - 4) < 1e-6);
+    assert_true(fabs(u.spot[0].cost - 4 * a.backfill_spot) < 1e-3);
+    advise_usage_free(&u);
+    store_attempt_clear(&a);
+    store_attempt_clear(&b);
+    st_free(&w);
+}
+
 /* Two offers of one gang size at $10 on demand, the first with on-demand
  * usage c0 and the second c1, over 10 bins, beside nspot spot slots that
  * may backfill both. */
@@ -1639,6 +1684,7 @@ int main(void)
         cmocka_unit_test(test_advise_gangs),
         cmocka_unit_test(test_advise_backfill),
         cmocka_unit_test(test_advise_store),
+        cmocka_unit_test(test_advise_store_backfill),
         cmocka_unit_test(test_advise_shared),
         cmocka_unit_test(test_advise_shared_price),
         cmocka_unit_test(test_advise_rules),
