@@ -54,16 +54,24 @@
 #define SIM_T0 1704067200.0 /* 2024-01-01T00:00:00Z: trace time 0 */
 
 static const char sim_usage[] =
-    "usage: stratus simulate --workload W.csv --fleet F.csv [--spot S.csv] [--prices P.csv]\n"
+    "usage: stratus simulate --workload W.csv --fleet F.csv [--spot S.csv] [--prices "
+    "P.csv]\n"
     "         [--policies stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,\n"
     "                     offline-bound (the default), cbl-greedy]\n"
     "         [--org-policy P.yaml] [--json] [--chart OUT.svg] [--bucket 1d]\n"
-    "         [--teams ORG.json]   (stratus admits by the teams' quotas, cohorts and fair\n"
-    "         share, against fcfs: the default policies become stratus,fcfs; docs/teams.md)\n"
+    "         [--teams ORG.json]   (stratus admits by the teams' quotas, cohorts and "
+    "fair\n"
+    "         share, against fcfs: the default policies become stratus,fcfs; "
+    "docs/teams.md)\n"
     "         [--launch-delay 60s] [--restore 5m] [--catalog DIR] [--keep-stores DIR]\n"
-    "         [--events FAULTS.csv]   (time_s,kind,arg: stockout|preempt-job|preempt-location)\n"
-    "         [--commitments FILE]    (committed nodes, used first by every policy; their\n"
-    "                                  fixed cost is charged to every run and the bound)\n"
+    "         [--events FAULTS.csv]   (time_s,kind,arg: "
+    "stockout|preempt-job|preempt-location)\n"
+    "         [--commitments FILE]    (committed nodes, used first by every policy; "
+    "their\n"
+    "                                  fixed cost is charged to every run and the "
+    "bound;\n"
+    "                                  trace time 0 is 2024-01-01T00:00:00Z for their "
+    "dates)\n"
     "Runs the workload under each policy in virtual time and compares cost,\n"
     "completion times, preemptions and deadline misses.  Formats: docs/traces.md.\n"
     "--keep-stores keeps each run's store (DIR/POLICY.db) for `STRATUS_HOME`-free\n"
@@ -591,6 +599,54 @@ static int load_inputs(const struct sim_args *a, struct catalog *cat, struct tra
     return 0;
 }
 
+/* Commitments the study cannot use are still charged: say which, by line.
+ * One never in force while the workload runs (trace time 0 is SIM_T0,
+ * 2024-01-01), or of an offer the fleet has fewer on-demand nodes of than
+ * it commits (committed nodes are on-demand nodes of the fleet). */
+static void warn_commitments(const char *file, const struct catalog *cat,
+                             const struct sim_input *in)
+{
+    size_t nm = catalog_ncommitments(cat), no = catalog_noffers(cat), i, k;
+    double last = 0;
+
+    for (i = 0; i < in->work->njobs; i++) {
+        const struct trace_job *j = &in->work->jobs[i];
+
+        last = fmax(last, j->submit_s + j->duration_s);
+    }
+    last += in->t0;
+    for (i = 0; i < nm; i++) {
+        const struct commitment *m = catalog_commitment(cat, i);
+        long fleet = 0;
+
+        if (m->start >= last || (m->end > 0 && m->end <= in->t0))
+            fprintf(
+                stderr,
+                "stratus: warning: %s:%u: this commitment is never in force while the "
+                "workload runs (trace time 0 is 2024-01-01T00:00:00Z; its last job "
+                "could end %.1f days after it): it is charged nothing and used never; "
+                "give it a start within the study\n",
+                file, m->line, (last - in->t0) / 86400);
+        for (k = 0; k < no; k++) {
+            const struct offer *o = catalog_offer(cat, k);
+
+            if (strcmp(o->cloud, m->cloud) == 0 && strcmp(o->region, m->region) == 0 &&
+                strcmp(o->instance_type, m->instance_type) == 0 &&
+                (!*m->zone || strcmp(o->zone, m->zone) == 0))
+                fleet += in->od_cap[k];
+        }
+        if (fleet < m->count)
+            fprintf(
+                stderr,
+                "stratus: warning: %s:%u: %d nodes committed of %s/%s %s, but the fleet "
+                "has %ld on demand there: %s (committed nodes are on-demand nodes of "
+                "the fleet); add them to the fleet or commit fewer\n",
+                file, m->line, m->count, m->cloud, m->region, m->instance_type, fleet,
+                fleet == 0 ? "none of them can run, and all are charged"
+                           : "the rest cannot run, and are charged");
+    }
+}
+
 /* Run policy `name`; the bound (end_s: when the other runs were done) is
  * left to run_all. */
 static int run_one(const char *name, const struct sim_input *in, const struct policy *org,
@@ -1044,6 +1100,8 @@ static int run_simulate(int argc, char **argv)
     }
     if (rc == 0)
         rc = load_inputs(&a, cat, &work, &spot, &prices, &od, &sp, &events, &in);
+    if (rc == 0 && a.commitments)
+        warn_commitments(a.commitments, cat, &in);
     if (rc == 0 && a.teams) {
         struct err e;
         char *text = NULL;

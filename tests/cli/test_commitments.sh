@@ -118,6 +118,14 @@ printf 'cloud,region,zone,instance_type,nodes,term,start,discount\n' >"$TMP/empt
 run 0 "${SIM[@]}" --commitments "$TMP/empty.csv" --policies azure-ondemand
 has "$ERR" "warning: $TMP/empty.csv has no commitments (a header and no rows)"
 hasnt "$OUT" "COMMIT-USE"
+# commitments the study cannot use are charged all the same: said, by line
+printf 'cloud,region,zone,instance_type,nodes,term,start,discount\nazure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-06-01,0.3\nazure,eastus,,Standard_ND96isr_H100_v5,100000,1y,2024-01-01,0.3\nazure,eastus,,Standard_ND96isr_H100_v5,1,1y,2024-01-01,0.3\n' >"$TMP/unused.csv"
+run 0 "${SIM[@]}" --commitments "$TMP/unused.csv" --policies azure-ondemand
+has "$ERR" "warning: $TMP/unused.csv:2: this commitment is never in force while the workload runs (trace time 0 is 2024-01-01T00:00:00Z"
+has "$ERR" "warning: $TMP/unused.csv:3: 100000 nodes committed of azure/eastus Standard_ND96isr_H100_v5, but the fleet has"
+has "$ERR" "the rest cannot run, and are charged"
+hasnt "$ERR" "unused.csv:4"
+ok "simulate --commitments warns of a commitment never in force or beyond the fleet (file:line)"
 run 2 "$STRATUS" simulate --service "$EX/serve-llm.yaml" --requests "$TMP/w.csv" --commitments "$TMP/c.csv"
 has "$ERR" "simulate --service takes no --commitments"
 run 2 "$STRATUS" advise commitments --store "$TMP/nothing.db"
