@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* next_wake() when nothing is timed: the caller decides how long to idle. */
@@ -1747,11 +1748,42 @@ static int submit_spec(struct store *st, const struct spec *sp, int note_home,
                   job_id, e);
 }
 
+/* A deadline given as a date must leave the job its run time from now on
+ * (one given as a duration is checked when the spec is read). */
+static int deadline_check(const struct spec *sp, const char *file, double now,
+                          struct err *e)
+{
+    char when[32], d1[32], d2[32];
+    time_t t = (time_t)sp->deadline_at;
+    struct tm tm;
+
+    if (sp->deadline_at <= 0 || sp->deadline_at - now >= sp->duration_s)
+        return 0;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (sp->deadline_at <= now)
+        return err_at(
+            e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
+            "stratus.deadline (%s) has passed (%s ago); give a later date, or a "
+            "duration after submission such as 48h",
+            when, str_duration(d1, sizeof(d1), now - sp->deadline_at));
+    return err_at(
+        e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
+        "stratus.deadline (%s) is %s from now, shorter than stratus.duration (%s): "
+        "the job cannot finish in time; give a later date",
+        when, str_duration(d1, sizeof(d1), sp->deadline_at - now),
+        str_duration(d2, sizeof(d2), sp->duration_s));
+}
+
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e)
 {
-    return submit_spec(st, sp, 1, spec_path, spec_text, policy_text, now, job_id, e);
+    int rc = deadline_check(sp, spec_path, now, e);
+
+    return rc != 0 ? rc
+                   : submit_spec(st, sp, 1, spec_path, spec_text, policy_text, now,
+                                 job_id, e);
 }
 
 int sched_submit_trace(struct store *st, const struct spec *sp, double now,
@@ -1830,8 +1862,12 @@ int sched_submit_group(struct store *st, const char *spec_path, const struct pip
                        const char *policy_text, double now, int64_t *ids, struct err *e)
 {
     size_t k;
-    int rc = store_begin(st, e);
+    int rc = 0;
 
+    for (k = 0; rc == 0 && k < pl->n; k++)
+        rc = deadline_check(pl->stages[k].spec, spec_path, now, e);
+    if (rc != 0 || (rc = store_begin(st, e)) != 0)
+        return rc;
     for (k = 0; rc == 0 && k < pl->n; k++) /* before the stages that name them */
         rc = sched_data_note_home(st, pl->stages[k].spec, 0, now, e);
     for (k = 0; rc == 0 && k < pl->n; k++) {

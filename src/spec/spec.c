@@ -1987,6 +1987,8 @@ static int st_deadline(struct ctx *c, const struct ynode *n, struct err *e)
     }
     switch (iso_time(s, &c->s->deadline_at)) {
     case ISO_OK:
+        c->s->deadline_line = n->line;
+        c->s->deadline_col = n->col;
         return 0;
     case ISO_NO_TIME:
         return yerr(c->d, n, ST_EINVAL, e,

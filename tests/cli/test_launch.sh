@@ -115,6 +115,17 @@ has "$ERR" "missing.yaml: cannot open"
 printf 'resources:\n  accelerators: H100:8\nnum_nodes: two\n' >"$TMP/bad.yaml"
 run 2 "$STRATUS" launch "$TMP/bad.yaml"
 has "$ERR" "bad.yaml:3:12:"
+# a deadline given as a date that has passed, or leaves less than the run time
+n=$(sql "select count(*) from jobs")
+printf 'name: late\nresources:\n  accelerators: H100:8\nrun: "true"\nstratus:\n  duration: 10h\n  deadline: 2020-01-01T00:00:00Z\n' >"$TMP/late.yaml"
+run 2 "$STRATUS" launch "$TMP/late.yaml" --detach
+has "$ERR" "late.yaml:7:13: stratus.deadline (2020-01-01T00:00:00Z) has passed ("
+soon=$(date -u -d '+5 hours' +%Y-%m-%dT%H:%M:%SZ)
+sed -i "s/2020-01-01T00:00:00Z/$soon/" "$TMP/late.yaml"
+run 2 "$STRATUS" launch "$TMP/late.yaml" --detach
+has "$ERR" "late.yaml:7:13: stratus.deadline ($soon) is "
+has "$ERR" "shorter than stratus.duration (10h00m): the job cannot finish in time"
+[ "$(sql "select count(*) from jobs")" = "$n" ] || fail "a job that cannot meet its deadline date must not be submitted"
 run 1 "$STRATUS" status 999
 has "$ERR" "no job 999"
 run 2 "$STRATUS" status abc
