@@ -753,7 +753,10 @@ static int print_cost_rows(const char *by, const json_t *rows)
     return 0;
 }
 
-/* Each team's month: budget, what is left, the forecast to the month's end. */
+/* Each team's month: budget, what is left, the forecast to the month's end;
+ * SPENT is what the budget counts (compute and data moves, not storage), so
+ * SPENT + LEFT is the budget (the server's budget_spend_usd; usd from a
+ * server before it). */
 static void print_budgets(const json_t *rows, const char *month)
 {
     char a[32], b[32], c[32], d[32];
@@ -764,17 +767,22 @@ static void print_budgets(const json_t *rows, const char *month)
     for (i = 0; i < json_array_size(rows); i++) {
         const json_t *r = json_array_get(rows, i);
         const json_t *budget = json_object_get(r, "budget_usd");
+        const json_t *spent = json_object_get(r, "budget_spend_usd");
 
         printf("%-20s %12s %12s %12s %14s  %s\n",
                json_string_value(json_object_get(r, "key")),
-               str_money(a, sizeof(a), json_number_value(json_object_get(r, "usd"))),
+               str_money(a, sizeof(a),
+                         json_number_value(spent ? spent : json_object_get(r, "usd"))),
                budget ? str_money(b, sizeof(b), json_number_value(budget)) : "-",
                budget ? str_money(c, sizeof(c),
                                   json_number_value(json_object_get(r, "remaining_usd")))
                       : "-",
-               str_money(d, sizeof(d), json_number_value(json_object_get(r, "forecast_usd"))),
-               json_is_true(json_object_get(r, "forecast_over")) ? "over budget by month end"
-               : budget ? "within budget" : "");
+               str_money(d, sizeof(d),
+                         json_number_value(json_object_get(r, "forecast_usd"))),
+               json_is_true(json_object_get(r, "forecast_over"))
+                   ? "over budget by month end"
+               : budget ? "within budget"
+                        : "");
     }
 }
 

@@ -197,6 +197,7 @@ static void budget_of(struct api_call *c, json_t *row, double usd, double recent
     double rate = window > 0 ? (span < RATE_WINDOW_S ? usd : recent) / window : 0;
     double forecast = usd + (to > now ? (to - now) * rate : 0);
 
+    json_object_set_new(row, "budget_spend_usd", json_real(usd)); /* usd less storage */
     json_object_set_new(row, "forecast_usd", json_real(forecast));
     json_object_set_new(row, "burn_usd_per_day", json_real(rate * 86400.0));
     if (t == NULL || t->budget_usd <= 0)

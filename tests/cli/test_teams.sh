@@ -238,6 +238,9 @@ has "$OUT" "FORECAST"
 has "$OUT" product
 run 0 "$STRATUS" cost --by team --month "$(date -u +%Y-%m)" --json
 [ "$(json '[r for r in j["rows"] if r["key"]=="product"][0]["budget_limit"]')" = hard ] || fail "no budget in the month's report: $OUT"
+# what the budget counts (not storage) and what is left add up to the budget
+[ "$(json '[abs(r["budget_spend_usd"] + r["remaining_usd"] - r["budget_usd"]) < 1e-9 and r["budget_spend_usd"] == r["usd"] - r["storage_usd"] for r in j["rows"] if r["key"]=="product"][0]')" = True ] ||
+  fail "budget spend + left must be the budget: $OUT"
 run 2 "$STRATUS" cost --month 2026-13x
 ok "cost --by team --month: spend, budget and forecast per team"
 
