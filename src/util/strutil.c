@@ -163,8 +163,10 @@ int str_to_gb(const char *s, double *gb)
     static const struct {
         const char *suffix;
         double mul;
-    } units[] = {{"TB", 1000}, {"TiB", 1024}, {"GB", 1}, {"GiB", 1},
-                 {"MB", 0.001}, {"MiB", 1.0 / 1024}, {"T", 1000}, {"G", 1}};
+    } units[] = {
+        /* GB are 10^9 bytes; the binary units are converted to them */
+        {"TB", 1000},  {"TiB", 1099.511627776}, {"GB", 1},   {"GiB", 1.073741824},
+        {"MB", 0.001}, {"MiB", 0.001048576},    {"T", 1000}, {"G", 1}};
     char tmp[64];
     size_t n = s ? strlen(s) : 0, i;
     double v;

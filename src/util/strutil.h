@@ -18,7 +18,8 @@ int str_to_long(const char *s, long min, long max, long *out);
 int str_to_duration(const char *s, double *seconds);
 /* Parse a percentage "15%" or a fraction "0.15" into a fraction in [0, 1). */
 int str_to_fraction(const char *s, double *out);
-/* Parse a byte size in GB: "500", "500GB", "2TB", "512MB". 0 or -1. */
+/* Parse a byte size in GB (10^9 bytes): "500", "500GB", "2TB", "512MB", and
+ * the binary "2TiB" (2,199 GB), "512GiB", "512MiB". 0 or -1. */
 int str_to_gb(const char *s, double *gb);
 /* Case-sensitive shell glob with * and ?; 1 when it matches. */
 int str_glob(const char *pattern, const char *s);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,39 @@ static void test_stratus_fields(void **state)
     assert_int_equal(s->recovery, SPEC_RECOVERY_EAGER_NEXT_REGION);
     assert_int_equal(s->max_restarts, 0);
     spec_free(s);
+}
+
+/* size_gb is in GB of 10^9 bytes: decimal units as they are, binary ones
+ * converted (2 TiB is 2,199 GB, not 2,048). */
+static void test_data_size_units(void **state)
+{
+    static const struct {
+        const char *size;
+        double gb;
+    } cases[] = {{"500", 500},
+                 {"2TB", 2000},
+                 {"2 TB", 2000},
+                 {"2TiB", 2199.023255552},
+                 {"512GiB", 549.755813888},
+                 {"512MiB", 0.536870912},
+                 {"750MB", 0.75},
+                 {"1.5T", 1500}};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[160];
+        struct spec *s;
+
+        snprintf(yaml, sizeof(yaml),
+                 "run: x\nstratus:\n  data: {location: azure/eastus, size_gb: %s}\n",
+                 cases[i].size);
+        s = load_ok(yaml);
+        if (fabs(s->data_gb - cases[i].gb) > 1e-9)
+            fail_msg("size_gb %s: %.9f GB, want %.9f", cases[i].size, s->data_gb,
+                     cases[i].gb);
+        spec_free(s);
+    }
 }
 
 struct kind_case {
@@ -1564,6 +1598,7 @@ int main(void)
         cmocka_unit_test(test_nulls_mean_absent),
         cmocka_unit_test(test_default_name),
         cmocka_unit_test(test_stratus_fields),
+        cmocka_unit_test(test_data_size_units),
         cmocka_unit_test(test_kind_and_recovery_sources),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_deadlines),
