@@ -281,9 +281,12 @@ static void print_table(const struct advise_usage *u, const struct choice *c, si
     }
     printf(
         "\nNODES: committed nodes that save the most over the hours seen; PEAK: the most "
-        "nodes of it in use at once, on demand or committed; UTIL: their "
-        "expected use (on-demand work, and spot work of the same accelerator backfilling\n"
-        "what it leaves free, unless --no-backfill); BREAK: the on-demand use below which a "
+        "nodes of it in use, on demand or committed, on average over a 5-minute bin; "
+        "UTIL: their "
+        "expected use (on-demand work, and spot work of the same accelerator "
+        "backfilling\n"
+        "what it leaves free, unless --no-backfill); BREAK: the on-demand use below "
+        "which a "
         "node would not pay (1 - discount).\n"
         "Savings per month are the hours seen scaled to 730 h; over the term, if usage "
         "stays as it was.\n");
@@ -397,6 +400,20 @@ static int advise(const struct advise_args *a, const char *store_path, struct st
     int rc;
 
     err_clear(&e);
+    if (a->out) { /* said before the table, not after it */
+        char *tmp = xasprintf("%s.tmp", a->out);
+        FILE *f = fopen(tmp, "w");
+
+        if (f == NULL) {
+            fprintf(stderr, "stratus: cannot write --out %s: %s\n", a->out,
+                    strerror(errno));
+            free(tmp);
+            return 2;
+        }
+        fclose(f);
+        unlink(tmp);
+        free(tmp);
+    }
     if (advise_read_store(st, cat, org, (double)time(NULL), &u, &e) != 0) {
         err_prefix(&e, "%s", store_path);
         return cli_fail(&e);

@@ -984,7 +984,8 @@ static const char cancel_help[] =
     "Asks the controller to stop each JOB; its nodes are terminated.\n";
 static const char cost_help[] =
     "usage: stratus cost [--by cloud|team|job] [--month YYYY-MM] [--json]\n"
-    "What was spent (compute and egress), grouped by cloud (the default), team or job.\n"
+    "What was spent (compute, data moves and keeping data copies), grouped by cloud\n"
+    "(the default), team or job.\n"
     "--month counts only that calendar month (UTC); by team it adds each team's\n"
     "budget, what is left and the forecast to the month's end. A user's token\n"
     "sees its teams' spend only.\n";
