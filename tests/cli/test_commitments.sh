@@ -150,8 +150,9 @@ run 0 "$STRATUS" simulate --workload "$TMP/w.csv" --fleet "$EX/sim/fleet.csv" --
   --policies cheapest-ondemand --keep-stores "$TMP/st-oci"
 run 2 "$STRATUS" advise commitments --store "$TMP/st-oci/cheapest-ondemand.db"
 has "$ERR" "no discount level is published for the clouds the on-demand usage was on (oci;"
-run 3 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --out "$TMP/no/such/dir/c.csv"
-has "$ERR" "cannot write $TMP/no/such/dir/c.csv.tmp: No such file or directory"
+run 2 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --out "$TMP/no/such/dir/c.csv"
+has "$ERR" "cannot write --out $TMP/no/such/dir/c.csv: No such file or directory"
+[ -z "$OUT" ] || fail "an --out that cannot be written is said before the table: $OUT"
 ok "bad input: file:line:col for the commitments file, and the advisor's options"
 
 # --- a server whose catalog has commitments: plan shows the committed nodes
