@@ -985,6 +985,14 @@ int plan_rank(struct plan *p, const struct catalog *cat, const struct spec *s,
             return rc;
     }
     p->feasible = p->n;
+    for (size_t i = 0; i < p->spec->nres; i++)
+        p->alts[i].nonspot = p->alts[i].spot = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        struct plan_alt *a = &p->alts[p->c[i].alt];
+
+        a->spot += p->c[i].mode == PLAN_SPOT;
+        a->nonspot += p->c[i].mode != PLAN_SPOT;
+    }
     if (p->n == 0)
         return infeasible(p, e);
     select_top(p, o ? o->top : 0);

@@ -106,6 +106,8 @@ struct plan_alt {
     int known;             /* 1 when speed came from the throughput table (both
                               ratios known), and for the first alternative
                               (1 by definition); 0 = unknown, taken as 1 */
+    size_t nonspot, spot;  /* its feasible candidates by mode (on-demand or
+                              committed, and spot), before trimming to `top` */
 };
 
 struct plan_excl {

@@ -118,23 +118,54 @@ static int blocked(const struct sched *s, const struct offer *o)
  */
 enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_SPOT_FIRST, MODE_ON_DEMAND_ONLY };
 
-/* Work per second where the job runs, or, idle, at the fastest alternative:
- * the most slack it has.  An alternative too slow for the deadline is not
- * taken (late), so the slowest one, which the rule used before, made a job
- * whose spec lists a slower accelerator latch on demand at once, and then
- * take that accelerator, late, where the fast one would have been on time. */
-static double speed_here(const struct sched *s, const struct sjob *sj)
+/* The speed the deadline rule counts for sj idle: its fastest alternative
+ * that has an on-demand place in its plan (the Safety Net's way to finish),
+ * or, when its plan is all spot, any place; before its first ranking, the
+ * fastest of all.  An alternative too slow for the deadline is not taken
+ * (late), so the slowest one, which the rule used before, made a job whose
+ * spec lists a slower accelerator latch on demand at once, and then take
+ * that accelerator, late, where the fast one would have been on time; the
+ * fastest of all, whatever its places, let a job whose fast accelerator is
+ * sold only as spot miss on its slow one once that spot was gone. */
+static double idle_speed(const struct sched *s, const struct sjob *sj)
 {
-    return sj->j.cur_attempt != 0 ? sched_att_speed(s, sj) : sched_speed_max(s, sj);
+    return sj->top_speed > 0 ? sj->top_speed : sched_speed_max(s, sj);
 }
 
-/* d at a speed (an alternative's) */
-static double changeover_at(const struct sched *s, const struct sjob *sj, double speed)
+/* After ranking sj's plan (s->plan): the speed idle_speed gives. */
+static void note_top_speed(struct sched *s, struct sjob *sj)
+{
+    const struct plan *p = &s->plan;
+    double od = 0, any = 0;
+    size_t i;
+
+    for (i = 0; i < sj->spec->nres && p->alts != NULL; i++) {
+        if (p->alts[i].nonspot > 0)
+            od = fmax(od, p->alts[i].speed);
+        if (p->alts[i].nonspot + p->alts[i].spot > 0)
+            any = fmax(any, p->alts[i].speed);
+    }
+    sj->top_spot_only = od == 0 && any > 0;
+    sj->top_speed = od > 0 ? od : any;
+}
+
+/* Work per second where the job runs, or, idle, at idle_speed: the most
+ * slack it has. */
+static double speed_here(const struct sched *s, const struct sjob *sj)
+{
+    return sj->j.cur_attempt != 0 ? sched_att_speed(s, sj) : idle_speed(s, sj);
+}
+
+/* d at a speed (an alternative's), for the job where it runs, or, with
+ * idle (or not running), as the Safety Net counts it for the job idle */
+static double changeover_at(const struct sched *s, const struct sjob *sj, double speed,
+                            int idle)
 {
     const struct spec *sp = sj->spec;
     /* where the job runs; an idle job's next location is not known yet */
-    const struct sched_config *c =
-        sj->j.cur_attempt != 0 ? sched_cfg_at(s, sj->att.cloud, sj->att.region) : &s->p.cfg;
+    const struct sched_config *c = sj->j.cur_attempt != 0 && !idle
+                                       ? sched_cfg_at(s, sj->att.cloud, sj->att.region)
+                                       : &s->p.cfg;
 
     /* without checkpoints a preemption loses the whole run: the duration's
      * work at this speed */
@@ -144,7 +175,7 @@ static double changeover_at(const struct sched *s, const struct sjob *sj, double
 
 static double changeover(const struct sched *s, const struct sjob *sj)
 {
-    return changeover_at(s, sj, speed_here(s, sj));
+    return changeover_at(s, sj, speed_here(s, sj), 0);
 }
 
 static double slack_from(const struct sched *s, const struct sjob *sj, double done,
@@ -773,31 +804,35 @@ enum unusable {
     NOT__N
 };
 
-/* Would candidate c make sj late: its alternative, slower than another of
- * the job's, finish past the deadline even if it ran from now on without a
- * break, while the fastest would not?  A spot candidate needs the margin
- * the Safety Net asks of an idle job (slack >= 2d at its speed) when the
- * fastest has it: else moving to a slow spot attempt would latch the job on
- * demand at once, or leave it late.  When every alternative is late, the
- * deadline is lost: the rule's other parts decide, as for a job of one
- * alternative.  Asked of a running job too (is there spot to move to?). */
+/* Would candidate c make sj late: its alternative, slower than the one the
+ * rule counts for the job idle (idle_speed), finish past the deadline even
+ * if it ran from now on without a break -- after its launch and restore --
+ * while that one would not?  A spot candidate also needs the margin the
+ * Safety Net asks of an idle job (slack >= 2d at its speed) when that one
+ * has it: else moving to a slow spot attempt would latch the job on demand
+ * at once, or leave it late; not when the job's plan is all spot (no net to
+ * fall back on: waiting for a faster spot place only shrinks its slack).
+ * When every alternative is late, the deadline is lost: the rule's other
+ * parts decide, as for a job of one alternative.  Asked of a running job too
+ * (is there spot to move to?), as it would be once idle. */
 static int late(const struct sched *s, const struct sjob *sj, const struct plan_cand *c)
 {
-    double v, top, sv, st, kept;
+    double v, top, sv, st, kept, lead;
 
     if (sj->spec->nres < 2 || !deadline_rule_on(s, sj))
         return 0;
     v = sched_alt_speed(s, sj, c->alt);
-    top = sched_speed_max(s, sj);
+    top = idle_speed(s, sj);
     if (!(v < top))
         return 0;
     kept = sched_progress_kept(s, sj); /* a running job leaves its live work */
     sv = slack_from(s, sj, kept, v);
     st = slack_from(s, sj, kept, top);
-    if (c->mode == PLAN_SPOT && sv < 2 * changeover_at(s, sj, v) &&
-        st >= 2 * changeover_at(s, sj, top))
+    if (c->mode == PLAN_SPOT && !sj->top_spot_only &&
+        sv < 2 * changeover_at(s, sj, v, 1) && st >= 2 * changeover_at(s, sj, top, 1))
         return 1;
-    return sv < 0 && st >= 0;
+    lead = s->p.cfg.relaunch_overhead_s + (kept > 0 ? sj->spec->ckpt_restore_s : 0);
+    return sv < lead && st >= lead;
 }
 
 static enum unusable unusable(struct sched *s, const struct sjob *sj, const struct plan_cand *c,
@@ -1097,7 +1132,7 @@ static struct sjob *victim(struct sched *s, const struct sjob *sj, enum mode_rul
              * candidate its mode rule allows, or, where the driver does not
              * tell spot from on-demand nodes, any (else the victim would be
              * stopped for nothing, and relaunch, and be stopped again) */
-            if (!mode_allows(rule, c->mode) ||
+            if (!mode_allows(rule, c->mode) || late(s, sj, c) ||
                 (c->mode != PLAN_SPOT &&
                  (c->mode == PLAN_COMMITTED ||
                   driver_modes_apart(s->p.driver, o->cloud, o->region, o->zone))))
@@ -1293,6 +1328,7 @@ static int spot_to_be_had(struct sched *s, struct sjob *sj)
     err_clear(&pe);
     if (plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) != 0)
         return 0;
+    note_top_speed(s, sj);
     return first_usable(s, sj, MODE_SPOT_ONLY, counts) != NULL;
 }
 
@@ -1305,18 +1341,21 @@ static int switch_now(struct sched *s, struct sjob *sj, const char *why, struct 
 }
 
 /* Hysteresis: a job on on-demand leaves it for spot once it is ahead of the
- * line by 2d and spot is to be had -- and once the slack it would have idle,
- * with the work since its last checkpoint given up, is 2d as well: else the
- * Safety Net would put it back on demand at once, the work lost. */
+ * line by 2d and spot is to be had, counting only the work it keeps (that in
+ * checkpoints: leaving gives up the rest) -- and once the slack it would
+ * have idle, as the Safety Net counts it then, is 2d as well: else the net
+ * would put it back on demand at once, the work lost. */
 static int hysteresis(struct sched *s, struct sjob *sj, struct err *e)
 {
-    double d = changeover(s, sj), top = sched_speed_max(s, sj);
+    double d = changeover(s, sj), top = idle_speed(s, sj),
+           kept = sched_progress_kept(s, sj);
 
+    /* ahead with the work it keeps: leaving gives up the rest (all of a
+     * job without checkpoints) */
     if (s->p.cfg.deadline_rule != SCHED_DEADLINE_UNIFORM ||
-        sj->att.state != ATT_RUNNING ||
-        sched_progress(s, sj) < line_at(sj, s->now + 2 * d) || slack(s, sj) < 2 * d ||
-        slack_from(s, sj, sched_progress_kept(s, sj), top) <
-            2 * changeover_at(s, sj, top))
+        sj->att.state != ATT_RUNNING || kept < line_at(sj, s->now + 2 * d) ||
+        slack(s, sj) < 2 * d ||
+        slack_from(s, sj, kept, top) < 2 * changeover_at(s, sj, top, 1))
         return 0;
     if (!spot_to_be_had(s, sj))
         return 0;
@@ -1413,6 +1452,7 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
         memset(counts, 0, NOT__N * sizeof(*counts));
         if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, e)) != 0)
             return rc;
+        note_top_speed(s, sj);
         if (opts.top == 32) {
             if ((rc = safety_net(s, sj, 1, e)) != 0)
                 return rc;

@@ -119,8 +119,10 @@ static void assert_between(const char *what, double v, double lo, double hi)
  *     41,160);
  *   12 h on spot: hysteresis keeps it on on-demand until cp >= ep(t + 2d),
  *     i.e. 20,400 + t - 41,160 >= (t + 1,920) / 2: t >= 43,440 (plain
- *     uniform progress would leave at 43,200), then it rides spot to the end
- *     and meets its deadline. */
+ *     uniform progress would leave at 43,200), counting only the work its
+ *     checkpoints keep (leaving gives up the rest): at its next checkpoint,
+ *     43,560 (every 600 s of work from 41,160); then it rides spot to the
+ *     end and meets its deadline. */
 static void test_uniform_progress_phases(void **state)
 {
     struct world x;
@@ -154,13 +156,17 @@ static void test_uniform_progress_phases(void **state)
     store_attempt_clear(&a);
 
     /* Hysteresis: back to spot once ahead of the line 2d ahead: cp = wd + t -
-     * (running + 300) >= (t + 1,920) / 2. */
+     * (running + 300) >= (t + 1,920) / 2, with cp what its checkpoints keep:
+     * the first checkpoint (every 600 s of work from running + 300) after. */
     assert_true(st_run_until_state(w, id, JOB_RUNNING, ST_T0 + 12 * H));
     a = st_attempt(w, id, 3);
     j = st_job(w, id);
-    double leave = 2 * (a.running_at - ST_T0 + 300 - j.work_done_s) + 1920;
+    double live = 2 * (a.running_at - ST_T0 + 300 - j.work_done_s) + 1920;
+    double base = a.running_at - ST_T0 + 300;
+    double leave = base + 600 * ceil((live - base) / 600);
 
-    assert_between("hysteresis point", leave, 43440, 43440 + 3 * CHECK);
+    assert_between("hysteresis point", live, 43440, 43440 + 3 * CHECK);
+    assert_between("first checkpoint after it", leave, 43560, 43560 + 3 * CHECK);
     store_attempt_clear(&a);
     store_job_clear(&j);
     run_to_attempt(w, id, 4, 13 * H);

@@ -1,0 +1,385 @@
+/*
+ * test_deadline_alts.c - the deadline rule (src/sched/sched_place.c) for
+ * jobs whose spec lists alternatives: H100:8 does the job's hour of work in
+ * 1 h, A10:4 in 4 h (throughput.csv below).  The cases a review of the
+ * first version found wrong, each failing before its fix: the fastest
+ * alternative counted although it had no on-demand place (A, and with
+ * restarts R); a spot-only spec kept off its one usable alternative (D); a
+ * slow alternative taken with no room for its launch (C); hysteresis giving
+ * up a whole run without checkpoints (B), or flapping when a location's
+ * timing differs from the default (H); a job of higher priority displacing
+ * another for a place it would then refuse (V).  Each prints the job's
+ * attempts, then asserts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include "plan/plan.h"
+#include "schedtest.h"
+#include "sim/trace.h"
+#include "testutil.h"
+
+#define H 3600.0
+static const char thr_csv[] = "accelerator,train,infer,cores_per_chip,source,note\n"
+                              "H100,2,4,,test,\nA10,1,1,,test,\n";
+struct world {
+    struct st w;
+    char *dir;
+    struct trace spot;
+    int has_trace;
+};
+
+static void wopen(struct world *x, void (*setup)(struct st *))
+{
+    struct st_opts o = {0};
+    memset(x, 0, sizeof(*x));
+    x->dir = tu_mkdtemp();
+    tu_copy_dir(TEST_DATA "/sched/catalog", x->dir);
+    tu_write(x->dir, "throughput.csv", thr_csv);
+    o.catalog = x->dir;
+    st_init(&x->w, &o);
+    x->w.p.cfg.relaunch_overhead_s = 60;
+    x->w.p.cfg.deadline_rule = SCHED_DEADLINE_UNIFORM;
+    if (setup)
+        setup(&x->w);
+    st_start(&x->w);
+}
+static void wclose(struct world *x)
+{
+    st_free(&x->w);
+    if (x->has_trace)
+        trace_free(&x->spot);
+    tu_rmdir(x->dir);
+    free(x->dir);
+}
+static const char *mname(int m)
+{
+    return m == PLAN_SPOT ? "spot" : m == PLAN_ONDEMAND ? "od" : "committed";
+}
+static int dump(struct st *w, int64_t id, const char *tag)
+{
+    struct store_job j = st_job(w, id);
+    size_t n = st_nattempts(w, id), k;
+    int late;
+    printf("== %s: job %lld state %d on_demand_only %d submitted +0 deadline +%.0f ended "
+           "+%.0f  %s\n",
+           tag, (long long)id, j.state, j.on_demand_only, j.deadline_at - j.submitted_at,
+           j.ended_at - j.submitted_at, j.ended_at > j.deadline_at ? "LATE" : "on time");
+    for (k = 1; k <= n; k++) {
+        struct store_attempt a = st_attempt(w, id, (int)k);
+        printf("   att %zu %s %s %s/%s launched +%.0f running +%.0f ended +%.0f reason "
+               "%d $%.2f/h\n",
+               k, a.accelerator, mname(a.mode), a.cloud, a.region,
+               a.launched_at - j.submitted_at, a.running_at - j.submitted_at,
+               a.ended_at - j.submitted_at, a.end_reason, a.price_hour);
+        store_attempt_clear(&a);
+    }
+    late = j.ended_at > j.deadline_at || j.state != JOB_SUCCEEDED;
+    store_job_clear(&j);
+    return late;
+}
+/* Did some attempt of job id run on accelerator acc? */
+static int on_accelerator(struct st *w, int64_t id, const char *acc)
+{
+    size_t n = st_nattempts(w, id), k;
+    int on = 0;
+
+    for (k = 1; k <= n; k++) {
+        struct store_attempt a = st_attempt(w, id, (int)k);
+
+        on |= strcmp(a.accelerator, acc) == 0;
+        store_attempt_clear(&a);
+    }
+    return on;
+}
+
+/* Did job id leave on-demand (displaced) only to go on demand again? */
+static int flapped(struct st *w, int64_t id)
+{
+    size_t n = st_nattempts(w, id), k;
+    int flap = 0;
+
+    for (k = 1; k < n; k++) {
+        struct store_attempt a = st_attempt(w, id, (int)k),
+                             b = st_attempt(w, id, (int)k + 1);
+
+        flap |= a.mode == PLAN_ONDEMAND && a.end_reason == ATT_END_DISPLACED &&
+                b.mode != PLAN_SPOT;
+        store_attempt_clear(&a);
+        store_attempt_clear(&b);
+    }
+    return flap;
+}
+
+static int running_is(struct st *w, void *ctx)
+{
+    int64_t id = *(int64_t *)ctx;
+    return st_job_state(w, id) == JOB_RUNNING;
+}
+static void preempt(struct st *w, int64_t id)
+{
+    char arg[32];
+    snprintf(arg, sizeof(arg), "%lld", (long long)id);
+    assert_int_equal(st_inject(w, "preempt-job", arg), 0);
+}
+
+/* ---- A: fast alternative sold only as spot; slow one on demand.  The
+ * fast one goes away after a preemption: the job waits ahead of its line
+ * (Safety Net counted at the fast speed) and takes the slow on-demand with
+ * less than the changeover left. */
+static void setup_a(struct st *w)
+{
+    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, 20);
+    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, 24);
+    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, 36);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
+}
+static void test_a_fast_spot_only_then_gone(void **state)
+{
+    struct world x;
+    struct st *w = &x.w;
+    struct store_attempt a;
+    int64_t id;
+    (void)state;
+    wopen(&x, setup_a);
+    id = st_submit(w, "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                      "stratus:\n  kind: train\n  duration: 1h\n  deadline: 4h15m\n"
+                      "  checkpoint: {interval: 10m, restore: 5m}\n");
+    st_run_until(w, running_is, &id, ST_T0 + 2 * H);
+    a = st_attempt(w, id, 1);
+    printf("A: att1 %s %s running at +%.0f\n", a.accelerator, mname(a.mode),
+           a.running_at - ST_T0);
+    if (a.mode == PLAN_SPOT && strcmp(a.accelerator, "H100") == 0) {
+        st_run_to(w, a.running_at + 57 * 60);
+        preempt(w, id);
+        st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, -1);
+        st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, -1);
+        st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, -1);
+    }
+    store_attempt_clear(&a);
+    assert_true(st_run_all(w, ST_T0 + 24 * H));
+    assert_int_equal(dump(w, id, "A"), 0); /* on time: latched on A10 on demand */
+    wclose(&x);
+}
+
+/* ---- D: spot-only spec (use_spot: true) with alternatives; H100 spot
+ * full, A10 spot free.  Deadline 5 h: A10 (4 h) makes it at once. */
+static void setup_d(struct st *w)
+{
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 4, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 4, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 4, 0);
+}
+static void test_d_spot_only_spec(void **state)
+{
+    struct world x;
+    int64_t id;
+    (void)state;
+    wopen(&x, setup_d);
+    id = st_submit(
+        &x.w,
+        "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n  use_spot: true\n"
+        "stratus:\n  kind: train\n  duration: 1h\n  deadline: 5h\n"
+        "  checkpoint: {interval: 30m, restore: 5m}\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    assert_int_equal(dump(&x.w, id, "D spot-only"), 0);
+    assert_int_equal(st_nattempts(&x.w, id), 1); /* A10 spot at once */
+    wclose(&x);
+}
+
+/* ---- C: late()'s on-demand test leaves no room for the launch. */
+static void setup_c(struct st *w)
+{
+    const char *o[][3] = {{"gcp", "us-central1", "a3-highgpu-8g"},
+                          {"gcp", "europe-west4", "a3-highgpu-8g"},
+                          {"azure", "eastus", "Standard_ND96isr_H100_v5"},
+                          {"oci", "us-ashburn-1", "BM.GPU.A10.4"},
+                          {"azure", "westeurope", "Standard_NV72ads_A10_v5"}};
+    size_t i;
+    for (i = 0; i < 5; i++)
+        st_set_capacity(w, o[i][0], o[i][1], o[i][2], 8, 0);
+}
+static void test_c_late_no_overhead(void **state)
+{
+    struct world x;
+    int64_t id;
+    (void)state;
+    wopen(&x, setup_c);
+    id = st_submit(&x.w, "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 14450s\n"
+                         "  checkpoint: {interval: 30m, restore: 5m}\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    assert_int_equal(dump(&x.w, id, "C"), 0);
+    assert_int_equal(on_accelerator(&x.w, id, "A10"),
+                     0); /* 25 s of slack: no launch fits */
+    wclose(&x);
+}
+
+/* ---- worlds with a spot trace (L4 g2-standard-48) ---- */
+static void wopen_trace(struct world *x, const char *csv, void (*setup)(struct st *))
+{
+    struct st_opts o = {0};
+    struct err e;
+    memset(x, 0, sizeof(*x));
+    x->dir = tu_mkdtemp();
+    tu_copy_dir(TEST_DATA "/sched/catalog", x->dir);
+    tu_write(x->dir, "throughput.csv", thr_csv);
+    o.catalog = x->dir;
+    st_init(&x->w, &o);
+    trace_init(&x->spot);
+    err_clear(&e);
+    if (trace_load_spot_mem(&x->spot, "spot", csv, strlen(csv), &e) != 0)
+        st_die("spot", e.msg);
+    x->has_trace = 1;
+    x->w.world.spot = &x->spot;
+    x->w.p.cfg.relaunch_overhead_s = 60;
+    x->w.p.cfg.deadline_rule = SCHED_DEADLINE_UNIFORM;
+    if (setup)
+        setup(&x->w);
+    st_start(&x->w);
+}
+static void setup_b(struct st *w)
+{
+    st_set_capacity(w, "gcp", "europe-west4", "g2-standard-48", 0, 0);
+}
+/* B: no checkpoints, on demand for 50 min of a 1 h job, spot appears. */
+static void test_b_hysteresis_no_ckpt(void **state)
+{
+    struct world x;
+    int64_t id;
+    char csv[512];
+    (void)state;
+    snprintf(csv, sizeof(csv),
+             "time_s,location,instance_type,available_nodes\n"
+             "0,gcp/us-central1/us-central1-a,g2-standard-48,0\n"
+             "3000,gcp/us-central1/us-central1-a,g2-standard-48,64\n"
+             "%.0f,gcp/us-central1/us-central1-a,g2-standard-48,0\n",
+             30 * 86400.0);
+    wopen_trace(&x, csv, setup_b);
+    id = st_submit(&x.w, "name: nock\nresources:\n  accelerators: L4:4\nrun: train\n"
+                         "stratus:\n  duration: 1h\n  deadline: 10h\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    assert_int_equal(dump(&x.w, id, "B no-ckpt hysteresis"), 0);
+    assert_int_equal(st_nattempts(&x.w, id), 1); /* leaving would give up its whole run */
+    wclose(&x);
+}
+/* V: a higher-priority deadline job displaces a lower-priority spot job
+ * from a place its late() then refuses */
+static void setup_v(struct st *w)
+{
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 0);
+}
+static void test_v_displace_for_nothing(void **state)
+{
+    struct world x;
+    int64_t lo, hi;
+    (void)state;
+    wopen(&x, setup_v);
+    lo = st_submit(&x.w, "name: lo\nresources:\n  accelerators: A10:4\n"
+                         "stratus:\n  kind: train\n  duration: 2h\n  priority: 0\n"
+                         "  checkpoint: {interval: 30m, restore: 5m}\n");
+    st_run_until(&x.w, running_is, &lo, ST_T0 + H);
+    hi = st_submit(
+        &x.w, "name: hi\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+              "stratus:\n  kind: train\n  duration: 1h\n  deadline: 3h\n  priority: 10\n"
+              "  checkpoint: {interval: 30m, restore: 5m}\n");
+    st_run_to(&x.w, ST_T0 + 3 * H);
+    dump(&x.w, lo, "V lo (first 3 h)");
+    dump(&x.w, hi, "V hi (first 3 h)");
+    assert_int_equal(st_nattempts(&x.w, lo), 1); /* never displaced for a late place */
+    wclose(&x);
+}
+
+static void test_r_restart_in_a(void **state)
+{
+    struct world x;
+    struct st *w = &x.w;
+    struct store_attempt a;
+    int64_t id;
+    (void)state;
+    wopen(&x, setup_a);
+    id = st_submit(w, "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                      "stratus:\n  kind: train\n  duration: 1h\n  deadline: 4h15m\n"
+                      "  checkpoint: {interval: 10m, restore: 5m}\n");
+    st_run_until(w, running_is, &id, ST_T0 + 2 * H);
+    a = st_attempt(w, id, 1);
+    st_run_to(w, a.running_at + 30 * 60);
+    st_restart(w);
+    st_run_to(w, a.running_at + 57 * 60);
+    preempt(w, id);
+    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, -1);
+    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, -1);
+    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, -1);
+    store_attempt_clear(&a);
+    st_run_to(w, ST_T0 + 8000);
+    st_restart(w);
+    assert_true(st_run_all(w, ST_T0 + 24 * H));
+    assert_int_equal(dump(w, id, "R (A with restarts)"), 0);
+    wclose(&x);
+}
+
+/* H: per-location timing (cfg_at): the location's relaunch overhead is 60 s,
+ * the default 120 s.  Hysteresis' kept-slack test uses the location's d, the
+ * idle Safety Net the default's. */
+static struct sched_config h_loc;
+static const struct sched_config *h_cfg_at(void *ctx, const char *cloud,
+                                           const char *region)
+{
+    (void)ctx;
+    (void)cloud;
+    (void)region;
+    return &h_loc;
+}
+static void setup_h(struct st *w)
+{
+    st_set_capacity(w, "gcp", "europe-west4", "g2-standard-48", 0, 0);
+    w->p.cfg.relaunch_overhead_s = 120;
+    h_loc = w->p.cfg;
+    h_loc.relaunch_overhead_s = 60;
+    w->p.cfg_at = h_cfg_at;
+    w->p.cfg_ctx = NULL;
+}
+static void test_h_cfg_at_flap(void **state)
+{
+    struct world x;
+    int64_t id;
+    char csv[512];
+    (void)state;
+    snprintf(csv, sizeof(csv),
+             "time_s,location,instance_type,available_nodes\n"
+             "0,gcp/us-central1/us-central1-a,g2-standard-48,0\n"
+             "21600,gcp/us-central1/us-central1-a,g2-standard-48,64\n"
+             "%.0f,gcp/us-central1/us-central1-a,g2-standard-48,0\n",
+             30 * 86400.0);
+    wopen_trace(&x, csv, setup_h);
+    x.w.p.cfg.relaunch_overhead_s = 120; /* wopen_trace sets 60 */
+    id = st_submit(&x.w, "name: dl\nresources:\n  accelerators: L4:4\nrun: train\n"
+                         "stratus:\n  duration: 10h\n  deadline: 38060s\n"
+                         "  checkpoint:\n    interval: 10m\n    restore: 5m\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 30 * H));
+    assert_int_equal(dump(&x.w, id, "H cfg_at"), 0);
+    assert_int_equal(flapped(&x.w, id), 0);
+    wclose(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_fast_spot_only_then_gone),
+        cmocka_unit_test(test_d_spot_only_spec),
+        cmocka_unit_test(test_c_late_no_overhead),
+        cmocka_unit_test(test_b_hysteresis_no_ckpt),
+        cmocka_unit_test(test_v_displace_for_nothing),
+        cmocka_unit_test(test_r_restart_in_a),
+        cmocka_unit_test(test_h_cfg_at_flap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
