@@ -25,10 +25,10 @@ struct sjob {
     int *node_state;            /* per node of att: enum attempt_state */
     int nodes_running, nodes_ended;
     char *avoid;                /* "cloud/region" to avoid next (eager-next-region) */
-    double top_speed;           /* the deadline rule's speed for the job idle: its
-                                   fastest alternative with an on-demand place (any
-                                   place when its plan is all spot), as its last
-                                   ranking found; 0 = not ranked yet */
+    uint64_t od_alts, any_alts; /* its alternatives (the first 64) with an on-demand
+                                   place, and with any, in its last ranked plan:
+                                   those whose speed the deadline rule counts */
+    int alts_known;             /* ranked once (else every alternative counts) */
     int top_spot_only;          /* that ranking had spot candidates alone */
     char *workdir;              /* the spec's workdir made absolute, or NULL */
     char *data_at;              /* region the job's data was last moved to */

@@ -118,35 +118,73 @@ static int blocked(const struct sched *s, const struct offer *o)
  */
 enum mode_rule { MODE_ANY, MODE_SPOT_ONLY, MODE_SPOT_FIRST, MODE_ON_DEMAND_ONLY };
 
-/* The speed the deadline rule counts for sj idle: its fastest alternative
- * that has an on-demand place in its plan (the Safety Net's way to finish),
- * or, when its plan is all spot, any place; before its first ranking, the
- * fastest of all.  An alternative too slow for the deadline is not taken
- * (late), so the slowest one, which the rule used before, made a job whose
- * spec lists a slower accelerator latch on demand at once, and then take
- * that accelerator, late, where the fast one would have been on time; the
- * fastest of all, whatever its places, let a job whose fast accelerator is
- * sold only as spot miss on its slow one once that spot was gone. */
-static double idle_speed(const struct sched *s, const struct sjob *sj)
+static double slack_from(const struct sched *s, const struct sjob *sj, double done,
+                         double speed);
+
+/* What an attempt needs before it works: its launch, and the restore of a
+ * checkpoint when there is work to restore. */
+static double lead_time(const struct sched *s, const struct sjob *sj, double kept)
 {
-    return sj->top_speed > 0 ? sj->top_speed : sched_speed_max(s, sj);
+    return s->p.cfg.relaunch_overhead_s + (kept > 0 ? sj->spec->ckpt_restore_s : 0);
 }
 
-/* After ranking sj's plan (s->plan): the speed idle_speed gives. */
+/* Is alternative i one of those whose speed the rule may count for sj idle:
+ * one with an on-demand place in its last ranked plan (any place when the
+ * plan had spot alone; every alternative before its first ranking)? */
+static int alt_counted(const struct sjob *sj, size_t i)
+{
+    uint64_t m = sj->top_spot_only ? sj->any_alts : sj->od_alts;
+
+    return !sj->alts_known || i >= 64 || (m >> i & 1);
+}
+
+/* The speed the deadline rule counts for sj idle: that of its slowest
+ * alternative with an on-demand place that can still finish in time after
+ * its launch (the Safety Net's way to finish that is the last to run out of
+ * slack; the planner does not know which places will have room), or, when
+ * none can, of its fastest.  The slowest of all, which the rule counted
+ * before, made a job whose spec lists an accelerator too slow for its
+ * deadline latch on demand at once and then take that accelerator, late; the
+ * fastest, whatever its places, let a job wait on a slack its full or
+ * stocked-out H100s could not give, and miss on its A10s. */
+static double idle_speed(const struct sched *s, const struct sjob *sj)
+{
+    double kept, lead, slow = 0, fast = 0;
+    size_t i;
+
+    if (sj->spec->nres < 2)
+        return 1.0;
+    kept = sched_progress_kept(s, sj);
+    lead = lead_time(s, sj, kept);
+    for (i = 0; i < sj->spec->nres; i++) {
+        double v;
+
+        if (!alt_counted(sj, i))
+            continue;
+        v = sched_alt_speed(s, sj, i);
+        fast = fmax(fast, v);
+        if (slack_from(s, sj, kept, v) >= lead && (slow == 0 || v < slow))
+            slow = v;
+    }
+    return slow > 0 ? slow : fast > 0 ? fast : sched_speed_max(s, sj);
+}
+
+/* After ranking sj's plan (s->plan): which alternatives have on-demand
+ * places, and which any (alt_counted). */
 static void note_top_speed(struct sched *s, struct sjob *sj)
 {
     const struct plan *p = &s->plan;
-    double od = 0, any = 0;
     size_t i;
 
-    for (i = 0; i < sj->spec->nres && p->alts != NULL; i++) {
+    sj->od_alts = sj->any_alts = 0;
+    sj->alts_known = p->alts != NULL;
+    for (i = 0; sj->alts_known && i < sj->spec->nres && i < 64; i++) {
         if (p->alts[i].nonspot > 0)
-            od = fmax(od, p->alts[i].speed);
+            sj->od_alts |= (uint64_t)1 << i;
         if (p->alts[i].nonspot + p->alts[i].spot > 0)
-            any = fmax(any, p->alts[i].speed);
+            sj->any_alts |= (uint64_t)1 << i;
     }
-    sj->top_spot_only = od == 0 && any > 0;
-    sj->top_speed = od > 0 ? od : any;
+    sj->top_spot_only = sj->alts_known && sj->od_alts == 0 && sj->any_alts != 0;
 }
 
 /* Work per second where the job runs, or, idle, at idle_speed: the most
@@ -831,7 +869,7 @@ static int late(const struct sched *s, const struct sjob *sj, const struct plan_
     if (c->mode == PLAN_SPOT && !sj->top_spot_only &&
         sv < 2 * changeover_at(s, sj, v, 1) && st >= 2 * changeover_at(s, sj, top, 1))
         return 1;
-    lead = s->p.cfg.relaunch_overhead_s + (kept > 0 ? sj->spec->ckpt_restore_s : 0);
+    lead = lead_time(s, sj, kept);
     return sv < lead && st >= lead;
 }
 
@@ -1064,7 +1102,7 @@ static int reclaim_for(struct sched *s, struct sjob *sj, enum mode_rule rule, in
         long free_nodes;
 
         if (c->mode != PLAN_COMMITTED || !mode_allows(rule, c->mode) || blocked(s, o) ||
-            avoided(sj, o))
+            avoided(sj, o) || late(s, sj, c))
             continue;
         /* nodes given back to another job that has not launched yet are
          * not free to this one */

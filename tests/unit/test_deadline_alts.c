@@ -8,8 +8,10 @@
  * slow alternative taken with no room for its launch (C); hysteresis giving
  * up a whole run without checkpoints (B), or flapping when a location's
  * timing differs from the default (H); a job of higher priority displacing
- * another for a place it would then refuse (V).  Each prints the job's
- * attempts, then asserts.
+ * another for a place it would then refuse (V), or backfill stopped for a
+ * committed node it would refuse (K); the fastest alternative counted though
+ * its on-demand places had no nodes (A').  Each prints the job's attempts,
+ * then asserts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -370,10 +372,114 @@ static void test_h_cfg_at_flap(void **state)
     wclose(&x);
 }
 
+/* ---- A': the fast alternative's on-demand is priced but has no nodes (a
+ * fleet that sells none, or, with capacity unknown, stockouts that block
+ * it): the slack counts the alternative with on-demand room, A10, and the
+ * job is on time (it waited on H100's slack and missed by 1,805 s). */
+static int cap_unknown;
+
+static void setup_cap(struct st *w)
+{
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 4);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 4);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 4);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
+    w->capacity_unknown =
+        cap_unknown; /* a real cloud: stockouts at launch, then blocks */
+}
+
+static void fast_od_full(int unknown)
+{
+    struct world x;
+    struct st *w = &x.w;
+    struct store_attempt a;
+    int64_t id;
+
+    cap_unknown = unknown;
+    wopen(&x, setup_cap);
+    id = st_submit(w, "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                      "stratus:\n  kind: train\n  duration: 1h\n  deadline: 4h15m\n"
+                      "  checkpoint: {interval: 10m, restore: 5m}\n");
+    st_run_until(w, running_is, &id, ST_T0 + 2 * H);
+    a = st_attempt(w, id, 1);
+    if (a.mode == PLAN_SPOT && strcmp(a.accelerator, "H100") == 0) {
+        st_run_to(w, a.running_at + 57 * 60);
+        preempt(w, id);
+        /* spot H100 gone; on-demand still listed at its price */
+        st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", 80, -1);
+        st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", 88, -1);
+        st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 96, -1);
+    }
+    store_attempt_clear(&a);
+    assert_true(st_run_all(w, ST_T0 + 24 * H));
+    assert_int_equal(dump(w, id, unknown ? "A' (stockouts)" : "A' (no nodes)"), 0);
+    wclose(&x);
+}
+
+static void test_a_fast_od_full(void **state)
+{
+    (void)state;
+    fast_od_full(0);
+    fast_od_full(1);
+}
+
+/* ---- K: one A10 node of azure/westeurope committed, backfilled by B (A10
+ * that may take spot); X (H100 | A10, no spot, deadline 3 h: A10's 4 h would
+ * be late) comes.  B is not stopped to give X a committed node X refuses
+ * (it was, losing 300 s of work and a relaunch). */
+static void commit_a10(struct st *w)
+{
+    char *dir = tu_mkdtemp();
+    char path[512];
+    struct err e;
+
+    tu_write(dir, "c.csv",
+             "cloud,region,zone,instance_type,nodes,term,start,discount\n"
+             "azure,westeurope,,Standard_NV72ads_A10_v5,1,1y,2026-01-01,0.3\n");
+    snprintf(path, sizeof(path), "%s/c.csv", dir);
+    err_clear(&e);
+    if (catalog_load_commitments(w->cat, path, &e) != 0)
+        st_die("commitments", e.msg);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+static void test_k_no_reclaim_for_late(void **state)
+{
+    struct world x;
+    struct st *w = &x.w;
+    struct store_attempt a;
+    int64_t b, id;
+
+    (void)state;
+    wopen(&x, commit_a10);
+    b = st_submit(w, "name: b\nresources:\n  accelerators: A10:4\nrun: train\n"
+                     "stratus:\n  duration: 4h\n"
+                     "  checkpoint: {interval: 10m, restore: 5m}\n");
+    assert_true(st_run_until_state(w, b, JOB_RUNNING, ST_T0 + H));
+    a = st_attempt(w, b, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED); /* backfill */
+    store_attempt_clear(&a);
+    st_run_to(w, w->t + 25 * 60);
+    id = st_submit(w, "name: x\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                      "  use_spot: false\n"
+                      "stratus:\n  kind: train\n  duration: 1h\n  deadline: 3h\n"
+                      "  checkpoint: {interval: 10m, restore: 5m}\n");
+    assert_true(st_run_all(w, ST_T0 + 24 * H));
+    dump(w, b, "K backfill");
+    assert_int_equal(dump(w, id, "K"), 0);
+    assert_int_equal(st_nattempts(w, b), 1); /* not stopped for a place X refuses */
+    assert_int_equal(w->violations, 0);
+    wclose(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_fast_spot_only_then_gone),
+        cmocka_unit_test(test_a_fast_od_full),
+        cmocka_unit_test(test_k_no_reclaim_for_late),
         cmocka_unit_test(test_d_spot_only_spec),
         cmocka_unit_test(test_c_late_no_overhead),
         cmocka_unit_test(test_b_hysteresis_no_ckpt),

@@ -218,14 +218,13 @@ static int64_t submit_deadline(struct world *x, const char *deadline)
 }
 
 /* The deadline rule's slack for a job not running counts the work left at
- * the fastest alternative's speed: H100, 1 h.  Deadline 5 h: slack 4 h,
- * over twice the changeover (2 x (120 s relaunch + 5 min restore + 30 min
- * interval) = 74 min), so the Safety Net leaves it free; the A10's slack
- * (5 - 4 = 1 h) is under it, so A10 spot, the cheapest candidate without a
- * deadline, is not taken (a preemption there would leave it late), and the
- * job, ahead of its line, takes H100 spot.  (At the slowest alternative's
- * speed, as the rule counted before, the net sent it on demand at once.) */
-static void test_deadline_slack_at_fastest_speed(void **state)
+ * the speed of its slowest alternative that can still finish in time (the
+ * on-demand fallback that runs out of slack last).  Deadline 5 h: A10 can
+ * (4 h), with 1 h of slack, under twice the changeover (2 x (120 s relaunch
+ * + 5 min restore + 30 min interval) = 74 min), so the Safety Net sends it
+ * on demand at once, and A10 on demand is the cheaper (4 h at 8/h against
+ * 1 h at 80/h) and on time. */
+static void test_deadline_slack_at_slowest_on_time(void **state)
 {
     struct world x;
     struct store_attempt a;
@@ -235,6 +234,35 @@ static void test_deadline_slack_at_fastest_speed(void **state)
     (void)state;
     world_open(&x, 1);
     id = submit_deadline(&x, "5h");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_int_equal(a.mode, PLAN_ONDEMAND);
+    assert_string_equal(a.accelerator, "A10");
+    j = st_job(&x.w, id);
+    assert_int_equal(j.on_demand_only, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= j.deadline_at);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
+/* Deadline 3 h: A10 (4 h) cannot finish in time even on demand, so its
+ * slack is not the one counted: H100's is (2 h, over 2d), and the job,
+ * ahead of its line, takes H100 spot.  (Counted at the slowest
+ * alternative's speed, as the rule did first, the slack was below 0 at
+ * once: on demand for good, and on A10, the cheapest on demand, and late.) */
+static void test_deadline_late_alternative_not_counted(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = submit_deadline(&x, "3h");
     st_start(&x.w);
     assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
     a = st_attempt(&x.w, id, 1);
@@ -296,7 +324,8 @@ int main(void)
         cmocka_unit_test(test_unknown_ratio_is_one),
         cmocka_unit_test(test_failover_keeps_converted_work),
         cmocka_unit_test(test_progress_in_first_alternative_seconds),
-        cmocka_unit_test(test_deadline_slack_at_fastest_speed),
+        cmocka_unit_test(test_deadline_slack_at_slowest_on_time),
+        cmocka_unit_test(test_deadline_late_alternative_not_counted),
         cmocka_unit_test(test_deadline_never_on_a_late_alternative),
     };
 
