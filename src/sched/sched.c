@@ -73,6 +73,7 @@ static void sjob_free(struct sjob *sj)
     free(sj->avoid);
     free(sj->workdir);
     free(sj->data_at);
+    free(sj->alt_places);
     sched_data_job_free(sj);
     free(sj);
 }

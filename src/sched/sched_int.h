@@ -25,10 +25,9 @@ struct sjob {
     int *node_state;            /* per node of att: enum attempt_state */
     int nodes_running, nodes_ended;
     char *avoid;                /* "cloud/region" to avoid next (eager-next-region) */
-    uint64_t od_alts, any_alts; /* its alternatives (the first 64) with an on-demand
-                                   place, and with any, in its last ranked plan:
-                                   those whose speed the deadline rule counts */
-    int alts_known;             /* ranked once (else every alternative counts) */
+    unsigned char *alt_places;  /* per alternative of the spec, from its last ranked
+                                    plan: ALT_OD, ALT_ANY, ALT_ROOM (sched_place.c);
+                                    NULL = not ranked yet */
     int top_spot_only;          /* that ranking had spot candidates alone */
     char *workdir;              /* the spec's workdir made absolute, or NULL */
     char *data_at;              /* region the job's data was last moved to */

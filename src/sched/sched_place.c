@@ -128,28 +128,53 @@ static double lead_time(const struct sched *s, const struct sjob *sj, double kep
     return s->p.cfg.relaunch_overhead_s + (kept > 0 ? sj->spec->ckpt_restore_s : 0);
 }
 
-/* Is alternative i one of those whose speed the rule may count for sj idle:
- * one with an on-demand place in its last ranked plan (any place when the
- * plan had spot alone; every alternative before its first ranking)? */
-static int alt_counted(const struct sjob *sj, size_t i)
-{
-    uint64_t m = sj->top_spot_only ? sj->any_alts : sj->od_alts;
+/* What the last ranked plan of a job said of each of its alternatives. */
+enum { ALT_OD = 1, ALT_ANY = 2, ALT_ROOM = 4 };
 
-    return !sj->alts_known || i >= 64 || (m >> i & 1);
+static long commit_free(const struct sched *s, const struct offer *o);
+static long reserved(const struct sched *s, const struct offer *o, int spot);
+
+/* Could an on-demand (or committed) candidate launch now: not blocked after
+ * a stockout, and nodes known to be free (a driver that does not say, as a
+ * real cloud's, gives no such knowledge: no). */
+static int od_room(const struct sched *s, const struct plan_cand *c)
+{
+    const struct offer *o = catalog_offer(s->p.cat, c->offer);
+    long n;
+
+    if (blocked(s, o))
+        return 0;
+    if (c->mode == PLAN_COMMITTED)
+        return commit_free(s, o) >= c->nodes;
+    n = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type, 0);
+    return n >= 0 && n - reserved(s, o, 0) >= c->nodes;
 }
 
-/* The speed the deadline rule counts for sj idle: that of its slowest
- * alternative with an on-demand place that can still finish in time after
- * its launch (the Safety Net's way to finish that is the last to run out of
- * slack; the planner does not know which places will have room), or, when
- * none can, of its fastest.  The slowest of all, which the rule counted
- * before, made a job whose spec lists an accelerator too slow for its
- * deadline latch on demand at once and then take that accelerator, late; the
- * fastest, whatever its places, let a job wait on a slack its full or
- * stocked-out H100s could not give, and miss on its A10s. */
+static unsigned places(const struct sjob *sj, size_t i)
+{
+    return sj->alt_places ? sj->alt_places[i] : ALT_OD | ALT_ANY | ALT_ROOM;
+}
+
+/* The speed the deadline rule counts for sj idle.  Its on-demand fallbacks
+ * are the alternatives with an on-demand place that can still finish in
+ * time after their launch (slack >= lead): the fastest of them with room
+ * now (the Safety Net's best way to finish); when none has room, the
+ * slowest of them (whichever frees, the job can still make it); when there
+ * is no fallback at all, the fastest alternative with any place (the net
+ * cannot save the job: latching it on demand would only make the miss
+ * sure).  Counting the slowest of all alternatives latched a job whose
+ * spec lists one too slow for its deadline at once, which then took it,
+ * late; counting the fastest whatever its places let a job wait on a slack
+ * its H100s, with no on-demand node, could not give, and miss on its A10s.
+ * Room is as the last ranking saw it, and only where the driver says: on a
+ * real cloud, whose capacity is not known until a launch stocks out, the
+ * rule counts the slowest fallback (counting the H100s there, a job whose
+ * H100 pools all stocked out when it latched missed by 1,805 s on its A10s).
+ * It is the price of the guarantee: such a job may go on demand sooner,
+ * and pay more, than one that could count on its H100s. */
 static double idle_speed(const struct sched *s, const struct sjob *sj)
 {
-    double kept, lead, slow = 0, fast = 0;
+    double kept, lead, room = 0, slow = 0, any = 0;
     size_t i;
 
     if (sj->spec->nres < 2)
@@ -157,34 +182,53 @@ static double idle_speed(const struct sched *s, const struct sjob *sj)
     kept = sched_progress_kept(s, sj);
     lead = lead_time(s, sj, kept);
     for (i = 0; i < sj->spec->nres; i++) {
+        unsigned f = places(sj, i);
         double v;
 
-        if (!alt_counted(sj, i))
+        if (!(f & ALT_ANY))
             continue;
         v = sched_alt_speed(s, sj, i);
-        fast = fmax(fast, v);
-        if (slack_from(s, sj, kept, v) >= lead && (slow == 0 || v < slow))
+        any = fmax(any, v);
+        if (!(f & ALT_OD) || slack_from(s, sj, kept, v) < lead)
+            continue;
+        if (f & ALT_ROOM)
+            room = fmax(room, v);
+        if (slow == 0 || v < slow)
             slow = v;
     }
-    return slow > 0 ? slow : fast > 0 ? fast : sched_speed_max(s, sj);
+    return room > 0 ? room : slow > 0 ? slow : any > 0 ? any : sched_speed_max(s, sj);
 }
 
 /* After ranking sj's plan (s->plan): which alternatives have on-demand
- * places, and which any (alt_counted). */
+ * places (and with room now, among those the plan, trimmed to its best,
+ * lists), and which any. */
 static void note_top_speed(struct sched *s, struct sjob *sj)
 {
     const struct plan *p = &s->plan;
-    size_t i;
+    size_t n = sj->spec->nres, i;
+    int od = 0, any = 0;
 
-    sj->od_alts = sj->any_alts = 0;
-    sj->alts_known = p->alts != NULL;
-    for (i = 0; sj->alts_known && i < sj->spec->nres && i < 64; i++) {
-        if (p->alts[i].nonspot > 0)
-            sj->od_alts |= (uint64_t)1 << i;
-        if (p->alts[i].nonspot + p->alts[i].spot > 0)
-            sj->any_alts |= (uint64_t)1 << i;
+    if (p->alts == NULL)
+        return;
+    sj->alt_places = xrealloc(sj->alt_places, n);
+    memset(sj->alt_places, 0, n);
+    for (i = 0; i < p->n; i++) {
+        const struct plan_cand *c = &p->c[i];
+
+        if (c->mode != PLAN_SPOT && c->alt < n && od_room(s, c))
+            sj->alt_places[c->alt] |= ALT_ROOM;
     }
-    sj->top_spot_only = sj->alts_known && sj->od_alts == 0 && sj->any_alts != 0;
+    for (i = 0; i < n; i++) {
+        if (p->alts[i].nonspot > 0) {
+            sj->alt_places[i] |= ALT_OD;
+            od = 1;
+        }
+        if (p->alts[i].nonspot + p->alts[i].spot > 0) {
+            sj->alt_places[i] |= ALT_ANY;
+            any = 1;
+        }
+    }
+    sj->top_spot_only = !od && any;
 }
 
 /* Work per second where the job runs, or, idle, at idle_speed: the most
@@ -1385,17 +1429,18 @@ static int switch_now(struct sched *s, struct sjob *sj, const char *why, struct 
  * would put it back on demand at once, the work lost. */
 static int hysteresis(struct sched *s, struct sjob *sj, struct err *e)
 {
-    double d = changeover(s, sj), top = idle_speed(s, sj),
-           kept = sched_progress_kept(s, sj);
+    double d = changeover(s, sj), top, kept = sched_progress_kept(s, sj);
 
     /* ahead with the work it keeps: leaving gives up the rest (all of a
      * job without checkpoints) */
     if (s->p.cfg.deadline_rule != SCHED_DEADLINE_UNIFORM ||
         sj->att.state != ATT_RUNNING || kept < line_at(sj, s->now + 2 * d) ||
-        slack(s, sj) < 2 * d ||
-        slack_from(s, sj, kept, top) < 2 * changeover_at(s, sj, top, 1))
+        slack(s, sj) < 2 * d)
         return 0;
-    if (!spot_to_be_had(s, sj))
+    if (!spot_to_be_had(s, sj)) /* ranks its plan: its alternatives' places now */
+        return 0;
+    top = idle_speed(s, sj);
+    if (slack_from(s, sj, kept, top) < 2 * changeover_at(s, sj, top, 1))
         return 0;
     return switch_now(s, sj, "ahead of the uniform-progress line by 2 changeovers and spot "
                              "is available: leaving on-demand for spot", e);

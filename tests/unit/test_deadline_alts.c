@@ -10,8 +10,10 @@
  * timing differs from the default (H); a job of higher priority displacing
  * another for a place it would then refuse (V), or backfill stopped for a
  * committed node it would refuse (K); the fastest alternative counted though
- * its on-demand places had no nodes (A').  Each prints the job's attempts,
- * then asserts.
+ * its on-demand places had no nodes (A'); a job latched on demand on an
+ * alternative that could not finish when only the fast one's spot could
+ * (S); hysteresis deciding on the places its placement saw (T); more than
+ * 64 alternatives (M).  Each prints the job's attempts, then asserts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -474,12 +476,114 @@ static void test_k_no_reclaim_for_late(void **state)
     wclose(&x);
 }
 
+/* ---- S: H100 is sold as spot alone (free), A10 on demand; deadline 3 h.
+ * No on-demand fallback can finish (A10 takes 4 h): the Safety Net has
+ * nothing to save, and the job gambles on H100 spot, as a spec of H100
+ * alone does, on time.  (It latched on demand on A10 and missed by 1 h.) */
+static void h100_spot_only(struct st *w)
+{
+    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, 20);
+    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, 24);
+    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, 36);
+}
+
+static void test_s_fast_spot_only_no_fallback(void **state)
+{
+    struct world x;
+    int64_t id;
+
+    (void)state;
+    wopen(&x, h100_spot_only);
+    id = st_submit(&x.w, "name: s\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 3h\n"
+                         "  checkpoint: {interval: 10m, restore: 5m}\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    assert_int_equal(dump(&x.w, id, "S"), 0);
+    assert_int_equal(on_accelerator(&x.w, id, "A10"), 0);
+    wclose(&x);
+}
+
+/* ---- T: hysteresis decides on the alternatives' places now, not as the
+ * job's placement saw them.  On H100 on demand (A10 not sold then); H100
+ * spot from +600 s, A10 on demand sold from +900 s.  At its first
+ * checkpoint it leaves for H100 spot, and is not latched back on demand (it
+ * was, as A10, counted only then, had under 2d of slack). */
+static void t_setup(struct st *w)
+{
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 4, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 4, 0);
+    st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", -1, -1);
+    st_set_price(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", -1, -1);
+}
+
+static void test_t_hysteresis_on_places_now(void **state)
+{
+    struct world x;
+    char csv[512];
+    int64_t id;
+
+    (void)state;
+    snprintf(csv, sizeof(csv),
+             "time_s,location,instance_type,available_nodes\n"
+             "0,gcp/us-central1/us-central1-a,a3-highgpu-8g,0\n"
+             "600,gcp/us-central1/us-central1-a,a3-highgpu-8g,4\n"
+             "%.0f,gcp/us-central1/us-central1-a,a3-highgpu-8g,0\n",
+             30 * 86400.0);
+    wopen_trace(&x, csv, t_setup);
+    id = st_submit(&x.w, "name: t\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 13300s\n"
+                         "  checkpoint: {interval: 30m, restore: 5m}\n");
+    st_run_to(&x.w, ST_T0 + 900);
+    st_set_price(&x.w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 25, -1);
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    assert_int_equal(dump(&x.w, id, "T"), 0);
+    assert_int_equal(flapped(&x.w, id), 0);
+    wclose(&x);
+}
+
+/* ---- M: 64 H100 alternatives, then an A10 one with no place at all (A10
+ * on gcp: no such offer).  The 65th is counted by its places as the first
+ * 64 are: H100 spot at $20, as with 2 alternatives (it was counted
+ * whatever its places, and the job latched on demand for $80). */
+static void test_m_many_alternatives(void **state)
+{
+    struct world x;
+    char *y = xcalloc(1, 8192);
+    size_t n = 0;
+    int64_t id;
+    int i;
+
+    (void)state;
+    wopen(&x, NULL);
+    n += (size_t)sprintf(y + n, "name: m\nresources:\n  any_of:\n");
+    for (i = 0; i < 64; i++)
+        n += (size_t)sprintf(y + n, "    - {accelerators: H100:8}\n");
+    n +=
+        (size_t)sprintf(y + n, "    - {accelerators: A10:4, cloud: gcp}\n"
+                               "stratus:\n  kind: train\n  duration: 1h\n  deadline: 5h\n"
+                               "  checkpoint: {interval: 30m, restore: 5m}\n");
+    id = st_submit(&x.w, y);
+    free(y);
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    assert_int_equal(dump(&x.w, id, "M"), 0);
+    {
+        struct store_attempt a = st_attempt(&x.w, id, 1);
+
+        assert_int_equal(a.mode, PLAN_SPOT);
+        store_attempt_clear(&a);
+    }
+    wclose(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_fast_spot_only_then_gone),
         cmocka_unit_test(test_a_fast_od_full),
         cmocka_unit_test(test_k_no_reclaim_for_late),
+        cmocka_unit_test(test_s_fast_spot_only_no_fallback),
+        cmocka_unit_test(test_t_hysteresis_on_places_now),
+        cmocka_unit_test(test_m_many_alternatives),
         cmocka_unit_test(test_d_spot_only_spec),
         cmocka_unit_test(test_c_late_no_overhead),
         cmocka_unit_test(test_b_hysteresis_no_ckpt),
