@@ -26,7 +26,7 @@ struct sjob {
     int nodes_running, nodes_ended;
     char *avoid;                /* "cloud/region" to avoid next (eager-next-region) */
     unsigned char *alt_places;  /* per alternative of the spec, from its last ranked
-                                    plan: ALT_OD, ALT_ANY, ALT_ROOM (sched_place.c);
+                                    plan: ALT_OD, ALT_ANY (sched_place.c);
                                     NULL = not ranked yet */
     int top_spot_only;          /* that ranking had spot candidates alone */
     char *workdir;              /* the spec's workdir made absolute, or NULL */

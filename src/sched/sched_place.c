@@ -129,52 +129,29 @@ static double lead_time(const struct sched *s, const struct sjob *sj, double kep
 }
 
 /* What the last ranked plan of a job said of each of its alternatives. */
-enum { ALT_OD = 1, ALT_ANY = 2, ALT_ROOM = 4 };
-
-static long commit_free(const struct sched *s, const struct offer *o);
-static long reserved(const struct sched *s, const struct offer *o, int spot);
-
-/* Could an on-demand (or committed) candidate launch now: not blocked after
- * a stockout, and nodes known to be free (a driver that does not say, as a
- * real cloud's, gives no such knowledge: no). */
-static int od_room(const struct sched *s, const struct plan_cand *c)
-{
-    const struct offer *o = catalog_offer(s->p.cat, c->offer);
-    long n;
-
-    if (blocked(s, o))
-        return 0;
-    if (c->mode == PLAN_COMMITTED)
-        return commit_free(s, o) >= c->nodes;
-    n = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type, 0);
-    return n >= 0 && n - reserved(s, o, 0) >= c->nodes;
-}
+enum { ALT_OD = 1, ALT_ANY = 2 };
 
 static unsigned places(const struct sjob *sj, size_t i)
 {
-    return sj->alt_places ? sj->alt_places[i] : ALT_OD | ALT_ANY | ALT_ROOM;
+    return sj->alt_places ? sj->alt_places[i] : ALT_OD | ALT_ANY;
 }
 
-/* The speed the deadline rule counts for sj idle.  Its on-demand fallbacks
- * are the alternatives with an on-demand place that can still finish in
- * time after their launch (slack >= lead): the fastest of them with room
- * now (the Safety Net's best way to finish); when none has room, the
- * slowest of them (whichever frees, the job can still make it); when there
- * is no fallback at all, the fastest alternative with any place (the net
- * cannot save the job: latching it on demand would only make the miss
- * sure).  Counting the slowest of all alternatives latched a job whose
- * spec lists one too slow for its deadline at once, which then took it,
- * late; counting the fastest whatever its places let a job wait on a slack
- * its H100s, with no on-demand node, could not give, and miss on its A10s.
- * Room is as the last ranking saw it, and only where the driver says: on a
- * real cloud, whose capacity is not known until a launch stocks out, the
- * rule counts the slowest fallback (counting the H100s there, a job whose
- * H100 pools all stocked out when it latched missed by 1,805 s on its A10s).
- * It is the price of the guarantee: such a job may go on demand sooner,
- * and pay more, than one that could count on its H100s. */
+/* The speed the deadline rule counts for sj idle: that of its on-demand
+ * fallback, the slowest of its alternatives with an on-demand place that
+ * can still finish in time after their launch (whichever of them has room
+ * when the Safety Net needs one, the job can still make it); with no
+ * fallback at all, the fastest alternative with any place (the net cannot
+ * save the job: latching it on demand would only make the miss sure).
+ * Counting the slowest of all alternatives latched a job whose spec lists
+ * one too slow for its deadline at once, which then took it, late; counting
+ * the fastest, or the fastest with a free node when ranked, let jobs wait on
+ * a slack their H100s could not give -- no on-demand node, a stockout, the
+ * last free node counted by several jobs, a team quota -- and miss on their
+ * A10s.  The price: a job whose slow alternative can just make it goes on
+ * demand sooner than one of its fast alternative alone would. */
 static double idle_speed(const struct sched *s, const struct sjob *sj)
 {
-    double kept, lead, room = 0, slow = 0, any = 0;
+    double kept, lead, slow = 0, any = 0;
     size_t i;
 
     if (sj->spec->nres < 2)
@@ -189,19 +166,14 @@ static double idle_speed(const struct sched *s, const struct sjob *sj)
             continue;
         v = sched_alt_speed(s, sj, i);
         any = fmax(any, v);
-        if (!(f & ALT_OD) || slack_from(s, sj, kept, v) < lead)
-            continue;
-        if (f & ALT_ROOM)
-            room = fmax(room, v);
-        if (slow == 0 || v < slow)
+        if ((f & ALT_OD) && slack_from(s, sj, kept, v) >= lead && (slow == 0 || v < slow))
             slow = v;
     }
-    return room > 0 ? room : slow > 0 ? slow : any > 0 ? any : sched_speed_max(s, sj);
+    return slow > 0 ? slow : any > 0 ? any : sched_speed_max(s, sj);
 }
 
 /* After ranking sj's plan (s->plan): which alternatives have on-demand
- * places (and with room now, among those the plan, trimmed to its best,
- * lists), and which any. */
+ * places, and which any (every one, not only the first 64). */
 static void note_top_speed(struct sched *s, struct sjob *sj)
 {
     const struct plan *p = &s->plan;
@@ -212,12 +184,6 @@ static void note_top_speed(struct sched *s, struct sjob *sj)
         return;
     sj->alt_places = xrealloc(sj->alt_places, n);
     memset(sj->alt_places, 0, n);
-    for (i = 0; i < p->n; i++) {
-        const struct plan_cand *c = &p->c[i];
-
-        if (c->mode != PLAN_SPOT && c->alt < n && od_room(s, c))
-            sj->alt_places[c->alt] |= ALT_ROOM;
-    }
     for (i = 0; i < n; i++) {
         if (p->alts[i].nonspot > 0) {
             sj->alt_places[i] |= ALT_OD;

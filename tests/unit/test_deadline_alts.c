@@ -13,7 +13,8 @@
  * its on-demand places had no nodes (A'); a job latched on demand on an
  * alternative that could not finish when only the fast one's spot could
  * (S); hysteresis deciding on the places its placement saw (T); more than
- * 64 alternatives (M).  Each prints the job's attempts, then asserts.
+ * 64 alternatives (M); several jobs counting the one free H100 node (N).
+ * Each prints the job's attempts, then asserts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -575,6 +576,40 @@ static void test_m_many_alternatives(void **state)
     wclose(&x);
 }
 
+/* ---- N: one free H100 on-demand node, A10 on demand plenty; three jobs
+ * {H100, A10}, 1 h, deadline 6 h, under the greedy rule (spot or wait until
+ * the net).  Each counts its A10 fallback, not the one H100 node all three
+ * would count, and all are on time (counting the node that had room when
+ * each was ranked, all but one missed, by about 3 h). */
+static void n_setup(struct st *w)
+{
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
+    w->p.cfg.deadline_rule = SCHED_DEADLINE_GREEDY;
+}
+
+static void test_n_one_node_many_jobs(void **state)
+{
+    struct world x;
+    int64_t id[3];
+    int i;
+
+    (void)state;
+    wopen(&x, n_setup);
+    for (i = 0; i < 3; i++)
+        id[i] =
+            st_submit(&x.w, "name: n\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                            "stratus:\n  kind: train\n  duration: 1h\n  deadline: 6h\n"
+                            "  checkpoint: {interval: 10m, restore: 5m}\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    for (i = 0; i < 3; i++)
+        assert_int_equal(dump(&x.w, id[i], "N"), 0);
+    wclose(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_s_fast_spot_only_no_fallback),
         cmocka_unit_test(test_t_hysteresis_on_places_now),
         cmocka_unit_test(test_m_many_alternatives),
+        cmocka_unit_test(test_n_one_node_many_jobs),
         cmocka_unit_test(test_d_spot_only_spec),
         cmocka_unit_test(test_c_late_no_overhead),
         cmocka_unit_test(test_b_hysteresis_no_ckpt),
