@@ -362,6 +362,9 @@ int sched_team_of(struct sched *s, struct sjob *sj);
 /* May sj's team run `nodes` nodes of offer o?  0: yes; 1: no, s->quota_why
  * says why (and s->quota_victim may name borrowed work to reclaim). */
 int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer *o, int nodes);
+/* Would the team's quota let sj run nodes of o now (no side effect)? */
+int sched_quota_fits(struct sched *s, const struct sjob *sj, const struct offer *o,
+                     int nodes);
 /* Would nodes of o put sj's team over a quota even with none of it in use
  * (and all of its cohort's borrowed)? */
 int sched_quota_never(const struct sched *s, const struct sjob *sj, const struct offer *o,

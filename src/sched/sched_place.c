@@ -172,6 +172,72 @@ static double idle_speed(const struct sched *s, const struct sjob *sj)
     return slow > 0 ? slow : any > 0 ? any : sched_speed_max(s, sj);
 }
 
+/* The alternative whose speed idle_speed gave (top): one with an
+ * on-demand place at that speed, else the first at it. */
+static size_t counted_alt(const struct sched *s, const struct sjob *sj, double top)
+{
+    size_t i, first = 0;
+    int seen = 0;
+
+    for (i = 0; i < sj->spec->nres; i++) {
+        if (sched_alt_speed(s, sj, i) != top)
+            continue;
+        if (places(sj, i) & ALT_OD)
+            return i;
+        if (!seen)
+            first = i, seen = 1;
+    }
+    return first;
+}
+
+/* Has sj an on-demand fallback at all (idle_speed): an alternative with an
+ * on-demand place that can still finish after its launch?  (A job of one
+ * alternative: the Safety Net's own rules decide.) */
+static int has_fallback(const struct sched *s, const struct sjob *sj)
+{
+    double kept, lead;
+    size_t i;
+
+    if (sj->spec->nres < 2)
+        return 1;
+    kept = sched_progress_kept(s, sj);
+    lead = lead_time(s, sj, kept);
+    for (i = 0; i < sj->spec->nres; i++)
+        if ((places(sj, i) & ALT_OD) &&
+            slack_from(s, sj, kept, sched_alt_speed(s, sj, i)) >= lead)
+            return 1;
+    return 0;
+}
+
+static long commit_free(const struct sched *s, const struct offer *o);
+
+/* Could sj launch on an on-demand (or committed) place of alternative alt
+ * now, by its plan s->plan: one not blocked after a stockout, its team's
+ * quota letting it, and nodes free where the driver says (unknown: yes)?
+ * (s->plan not sj's: yes.) */
+static int od_usable_now(struct sched *s, const struct sjob *sj, size_t alt)
+{
+    size_t k;
+
+    if (s->plan.spec != sj->spec)
+        return 1;
+    for (k = 0; k < s->plan.n; k++) {
+        const struct plan_cand *c = &s->plan.c[k];
+        const struct offer *o = catalog_offer(s->p.cat, c->offer);
+        long n;
+
+        if (c->alt != alt || c->mode == PLAN_SPOT || blocked(s, o) ||
+            (s->org != NULL && !sched_quota_fits(s, sj, o, c->nodes)))
+            continue;
+        n = c->mode == PLAN_COMMITTED ? commit_free(s, o)
+                                      : driver_capacity(s->p.driver, o->cloud, o->region,
+                                                        o->zone, o->instance_type, 0);
+        if (n < 0 || n >= c->nodes)
+            return 1;
+    }
+    return s->plan.n < s->plan.feasible; /* trimmed: others may be */
+}
+
 /* After ranking sj's plan (s->plan): which alternatives have on-demand
  * places, and which any (every one, not only the first 64). */
 static void note_top_speed(struct sched *s, struct sjob *sj)
@@ -318,6 +384,8 @@ static int safety_net(struct sched *s, struct sjob *sj, int ranked, struct err *
 
     if (sj->j.on_demand_only || !deadline_rule_on(s, sj) || on_spot(sj))
         return 0;
+    if (sj->j.cur_attempt == 0 && !has_fallback(s, sj))
+        return 0; /* no on-demand alternative can finish: nothing to latch onto */
     sl = slack(s, sj);
     limit = 2 * changeover(s, sj);
     return sl < limit
@@ -863,7 +931,7 @@ enum unusable {
  * When every alternative is late, the deadline is lost: the rule's other
  * parts decide, as for a job of one alternative.  Asked of a running job too
  * (is there spot to move to?), as it would be once idle. */
-static int late(const struct sched *s, const struct sjob *sj, const struct plan_cand *c)
+static int late(struct sched *s, const struct sjob *sj, const struct plan_cand *c)
 {
     double v, top, sv, st, kept, lead;
 
@@ -877,7 +945,8 @@ static int late(const struct sched *s, const struct sjob *sj, const struct plan_
     sv = slack_from(s, sj, kept, v);
     st = slack_from(s, sj, kept, top);
     if (c->mode == PLAN_SPOT && !sj->top_spot_only &&
-        sv < 2 * changeover_at(s, sj, v, 1) && st >= 2 * changeover_at(s, sj, top, 1))
+        sv < 2 * changeover_at(s, sj, v, 1) && st >= 2 * changeover_at(s, sj, top, 1) &&
+        od_usable_now(s, sj, counted_alt(s, sj, top)))
         return 1;
     lead = lead_time(s, sj, kept);
     return sv < lead && st >= lead;
@@ -1412,6 +1481,28 @@ static int hysteresis(struct sched *s, struct sjob *sj, struct err *e)
                              "is available: leaving on-demand for spot", e);
 }
 
+/* Could sj, of alternatives, launch now on an on-demand place of one that
+ * can still finish?  Ranks its plan (a deadline check's, rare). */
+static int od_fallback_now(struct sched *s, struct sjob *sj)
+{
+    struct plan_opts opts = {.now = s->now, .top = 0, .by_price = s->p.cfg.rank_by_price};
+    double kept = sched_progress_kept(s, sj), lead = lead_time(s, sj, kept);
+    struct err pe;
+    size_t i;
+
+    sched_data_opts(s, sj, &opts);
+    err_clear(&pe);
+    if (plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) != 0)
+        return 1; /* cannot tell: as before */
+    note_top_speed(s, sj);
+    for (i = 0; i < sj->spec->nres; i++)
+        if ((places(sj, i) & ALT_OD) &&
+            slack_from(s, sj, kept, sched_alt_speed(s, sj, i)) >= lead &&
+            od_usable_now(s, sj, i))
+            return 1;
+    return 0;
+}
+
 /* A spot attempt still in its changeover (launching or restoring) when slack
  * can no longer absorb the rest of it goes to on-demand. */
 static int changeover_guard(struct sched *s, struct sjob *sj, struct err *e)
@@ -1422,6 +1513,11 @@ static int changeover_guard(struct sched *s, struct sjob *sj, struct err *e)
     int rc, only;
 
     if (working || a->state == ATT_ENDED || sl >= d)
+        return 0;
+    /* a job of alternatives none of whose on-demand places it could launch
+     * on now (quota, stockouts, no node) keeps its spot attempt: stopping
+     * it would leave it nothing */
+    if (sj->spec->nres > 1 && !od_fallback_now(s, sj))
         return 0;
     only = spot_only(s, sj);
     if ((rc = latch_on_demand(s, sj, sl, d, only, e)) != 0 || only)
@@ -1512,6 +1608,13 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
                 sj->j.svc_mode != SVC_MODE_SPOT)
                 *rule = MODE_ANY;
         }
+        /* a job latched on demand whose every on-demand alternative can
+         * no longer finish: the net has nothing left to save, and spot on
+         * a faster one may still make it */
+        if (*rule == MODE_ON_DEMAND_ONLY && sj->j.on_demand_only &&
+            sj->j.svc_mode != SVC_MODE_ON_DEMAND && deadline_rule_on(s, sj) &&
+            !has_fallback(s, sj))
+            *rule = MODE_ANY;
         /* nor may the deadline rule move to on-demand a job its spec or
          * policy keeps on spot (`spot: require`): it takes spot, and may
          * miss its deadline, rather than wait for ever */

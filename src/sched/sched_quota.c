@@ -534,6 +534,15 @@ int sched_quota_admit(struct sched *s, const struct sjob *sj, const struct offer
     return quota_over(s, t, o, nodes, s->quota_why, sizeof(s->quota_why), 1);
 }
 
+int sched_quota_fits(struct sched *s, const struct sjob *sj, const struct offer *o,
+                     int nodes)
+{
+    int t = sj->org_gen == s->org_gen ? sj->team_ix : -1;
+    char why[256];
+
+    return s->org == NULL || quota_over(s, t, o, nodes, why, sizeof(why), 0) == 0;
+}
+
 int sched_quota_never(const struct sched *s, const struct sjob *sj, const struct offer *o,
                       int nodes)
 {

@@ -13,8 +13,11 @@
  * its on-demand places had no nodes (A'); a job latched on demand on an
  * alternative that could not finish when only the fast one's spot could
  * (S); hysteresis deciding on the places its placement saw (T); more than
- * 64 alternatives (M); several jobs counting the one free H100 node (N).
- * Each prints the job's attempts, then asserts.
+ * 64 alternatives (M); several jobs counting the one free H100 node (N);
+ * a slow spot refused, or stopped, for an on-demand fallback the job could
+ * not launch on (Q); a job latched on demand kept there once no on-demand
+ * alternative could finish (L).  Each prints the job's attempts, then
+ * asserts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +26,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include "plan/plan.h"
+#include "policy/org.h"
 #include "schedtest.h"
 #include "sim/trace.h"
 #include "testutil.h"
@@ -610,6 +614,127 @@ static void test_n_one_node_many_jobs(void **state)
     wclose(&x);
 }
 
+/* ---- Q: A10 sold as spot alone, its two nodes held until ~1h45m by jobs
+ * without a deadline; H100 on demand priced but barred to X -- its team's
+ * H100 quota held by another of its jobs for 10 h (quota), or no H100 node
+ * at all (capacity known, and unknown).  X {H100, A10}, deadline 6 h, takes
+ * the A10 spot when it frees (900 s of slack: under the spot margin, but
+ * no on-demand fallback could be launched) and keeps it through its
+ * changeover, on time.  (It refused that spot for the margin, or stopped
+ * it for an on-demand place it could not get, and missed by 3 h.) */
+static int q_cap0, q_unknown;
+
+static void q_setup(struct st *w)
+{
+    st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", -1, 3.6);
+    st_set_price(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", -1, 4.0);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 1);
+    if (q_cap0) {
+        st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
+        st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+        st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+        w->capacity_unknown = q_unknown;
+    } else {
+        st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 4, 4);
+    }
+}
+
+static void fallback_barred(int cap0, int unknown)
+{
+    static const char org_json[] =
+        "{\"teams\":[{\"name\":\"a\",\"quota\":[{\"accelerator\":"
+        "\"H100\",\"gpus\":8}]},{\"name\":\"b\"}]}";
+    struct world x;
+    struct org *g = NULL;
+    struct err e;
+    int64_t y2, id;
+
+    q_cap0 = cap0;
+    q_unknown = unknown;
+    wopen(&x, q_setup);
+    err_clear(&e);
+    if (org_parse(org_json, strlen(org_json), "test", &g, &e) != 0)
+        st_die("org", e.msg);
+    if (!cap0) {
+        sched_set_org(x.w.s, g);
+        st_submit(&x.w, "name: z\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+                        "run: train\nstratus:\n  team: a\n  duration: 10h\n");
+    }
+    st_submit(&x.w, "name: y1\nresources:\n  accelerators: A10:4\n  use_spot: true\n"
+                    "run: train\nstratus:\n  team: b\n  duration: 1h45m\n");
+    y2 = st_submit(&x.w, "name: y2\nresources:\n  accelerators: A10:4\n  use_spot: true\n"
+                         "run: train\nstratus:\n  team: b\n  duration: 1h45m\n");
+    st_run_until(&x.w, running_is, &y2, ST_T0 + H);
+    id = st_submit(&x.w,
+                   "name: x\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                   "stratus:\n  team: a\n  kind: train\n  duration: 1h\n  deadline: 6h\n"
+                   "  checkpoint: {interval: 10m, restore: 5m}\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    assert_int_equal(
+        dump(&x.w, id,
+             cap0 ? (unknown ? "Q no H100 (unknown)" : "Q no H100") : "Q quota"),
+        0);
+    wclose(&x);
+    org_free(g);
+}
+
+static void test_q_fallback_barred(void **state)
+{
+    (void)state;
+    fallback_barred(0, 0);
+    fallback_barred(1, 0);
+    fallback_barred(1, 1);
+}
+
+/* ---- L: H100 sold as spot alone, its one node held for 1 h by a job
+ * without a deadline; A10 sold on demand alone, with no node (capacity
+ * known, and unknown: stockouts).  X {H100, A10}, 1 h, deadline 5 h, is
+ * latched on demand on its A10 fallback; once A10 can no longer finish, the
+ * net has nothing to save: X takes the H100 spot when it frees, on time.
+ * (It stayed latched, ignoring the spot for 3.4 h, and was late.) */
+static int l_unknown;
+
+static void l_setup(struct st *w)
+{
+    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, 20);
+    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, 24);
+    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, 36);
+    st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, -1);
+    st_set_price(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 9.2, -1);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 0);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 0);
+    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 1);
+    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    w->capacity_unknown = l_unknown;
+}
+
+static void latched_stranded(int unknown)
+{
+    struct world x;
+    int64_t b, id;
+
+    l_unknown = unknown;
+    wopen(&x, l_setup);
+    b = st_submit(&x.w, "name: b\nresources:\n  accelerators: H100:8\n  use_spot: true\n"
+                        "run: train\nstratus:\n  duration: 1h\n");
+    st_run_until(&x.w, running_is, &b, ST_T0 + H);
+    id = st_submit(&x.w, "name: x\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 5h\n"
+                         "  checkpoint: {interval: 10m, restore: 5m}\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    assert_int_equal(dump(&x.w, id, unknown ? "L (stockouts)" : "L (no node)"), 0);
+    wclose(&x);
+}
+
+static void test_l_latched_without_fallback(void **state)
+{
+    (void)state;
+    latched_stranded(0);
+    latched_stranded(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_t_hysteresis_on_places_now),
         cmocka_unit_test(test_m_many_alternatives),
         cmocka_unit_test(test_n_one_node_many_jobs),
+        cmocka_unit_test(test_q_fallback_barred),
+        cmocka_unit_test(test_l_latched_without_fallback),
         cmocka_unit_test(test_d_spot_only_spec),
         cmocka_unit_test(test_c_late_no_overhead),
         cmocka_unit_test(test_b_hysteresis_no_ckpt),
