@@ -210,6 +210,7 @@ static int has_fallback(const struct sched *s, const struct sjob *sj)
 }
 
 static long commit_free(const struct sched *s, const struct offer *o);
+static long reserved(const struct sched *s, const struct offer *o, int spot);
 
 /* Could sj launch on an on-demand (or committed) place of alternative alt
  * now, by its plan s->plan: one not blocked after a stockout, its team's
@@ -232,10 +233,25 @@ static int od_usable_now(struct sched *s, const struct sjob *sj, size_t alt)
         n = c->mode == PLAN_COMMITTED ? commit_free(s, o)
                                       : driver_capacity(s->p.driver, o->cloud, o->region,
                                                         o->zone, o->instance_type, 0);
-        if (n < 0 || n >= c->nodes)
+        if (n < 0 || n - (c->mode == PLAN_COMMITTED ? 0 : reserved(s, o, 0)) >= c->nodes)
             return 1;
     }
     return s->plan.n < s->plan.feasible; /* trimmed: others may be */
+}
+
+/* Could sj launch now, by its plan s->plan, on an on-demand place of an
+ * alternative that can still finish (has_fallback, and od_usable_now)? */
+static int launchable_fallback(struct sched *s, const struct sjob *sj)
+{
+    double kept = sched_progress_kept(s, sj), lead = lead_time(s, sj, kept);
+    size_t i;
+
+    for (i = 0; i < sj->spec->nres; i++)
+        if ((places(sj, i) & ALT_OD) &&
+            slack_from(s, sj, kept, sched_alt_speed(s, sj, i)) >= lead &&
+            od_usable_now(s, sj, i))
+            return 1;
+    return 0;
 }
 
 /* After ranking sj's plan (s->plan): which alternatives have on-demand
@@ -384,8 +400,12 @@ static int safety_net(struct sched *s, struct sjob *sj, int ranked, struct err *
 
     if (sj->j.on_demand_only || !deadline_rule_on(s, sj) || on_spot(sj))
         return 0;
-    if (sj->j.cur_attempt == 0 && !has_fallback(s, sj))
-        return 0; /* no on-demand alternative can finish: nothing to latch onto */
+    /* no on-demand alternative can finish, or (its plan just ranked) none
+     * could be launched now: nothing to latch onto */
+    if (sj->j.cur_attempt == 0 &&
+        (!has_fallback(s, sj) ||
+         (ranked && sj->spec->nres > 1 && !launchable_fallback(s, sj))))
+        return 0;
     sl = slack(s, sj);
     limit = 2 * changeover(s, sj);
     return sl < limit
@@ -1486,21 +1506,14 @@ static int hysteresis(struct sched *s, struct sjob *sj, struct err *e)
 static int od_fallback_now(struct sched *s, struct sjob *sj)
 {
     struct plan_opts opts = {.now = s->now, .top = 0, .by_price = s->p.cfg.rank_by_price};
-    double kept = sched_progress_kept(s, sj), lead = lead_time(s, sj, kept);
     struct err pe;
-    size_t i;
 
     sched_data_opts(s, sj, &opts);
     err_clear(&pe);
     if (plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) != 0)
         return 1; /* cannot tell: as before */
     note_top_speed(s, sj);
-    for (i = 0; i < sj->spec->nres; i++)
-        if ((places(sj, i) & ALT_OD) &&
-            slack_from(s, sj, kept, sched_alt_speed(s, sj, i)) >= lead &&
-            od_usable_now(s, sj, i))
-            return 1;
-    return 0;
+    return launchable_fallback(s, sj);
 }
 
 /* A spot attempt still in its changeover (launching or restoring) when slack
@@ -1613,7 +1626,7 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
          * a faster one may still make it */
         if (*rule == MODE_ON_DEMAND_ONLY && sj->j.on_demand_only &&
             sj->j.svc_mode != SVC_MODE_ON_DEMAND && deadline_rule_on(s, sj) &&
-            !has_fallback(s, sj))
+            sj->spec->nres > 1 && !launchable_fallback(s, sj))
             *rule = MODE_ANY;
         /* nor may the deadline rule move to on-demand a job its spec or
          * policy keeps on spot (`spot: require`): it takes spot, and may

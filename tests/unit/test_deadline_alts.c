@@ -16,8 +16,8 @@
  * 64 alternatives (M); several jobs counting the one free H100 node (N);
  * a slow spot refused, or stopped, for an on-demand fallback the job could
  * not launch on (Q); a job latched on demand kept there once no on-demand
- * alternative could finish (L).  Each prints the job's attempts, then
- * asserts.
+ * alternative could finish (L), or latched on one it could not launch (G).
+ * Each prints the job's attempts, then asserts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,8 +32,9 @@
 #include "testutil.h"
 
 #define H 3600.0
+/* per GPU; per node: H100:8 = 16, L4:4 = 8 (speed 1/2), A10:4 = 4 (1/4) */
 static const char thr_csv[] = "accelerator,train,infer,cores_per_chip,source,note\n"
-                              "H100,2,4,,test,\nA10,1,1,,test,\n";
+                              "H100,2,4,,test,\nA10,1,1,,test,\nL4,2,2,,test,\n";
 struct world {
     struct st w;
     char *dir;
@@ -735,6 +736,77 @@ static void test_l_latched_without_fallback(void **state)
     latched_stranded(1);
 }
 
+/* ---- G: H100 sold on demand alone but barred to X (its team's quota held
+ * by another job for 10 h; or no H100 node, capacity known and unknown);
+ * L4 sold as spot alone, one node free all along.  X {H100, L4} (1 h; 2 h
+ * on L4), deadline 2h30m, no checkpoints: the Safety Net does not latch it
+ * on an on-demand fallback it cannot launch, and it takes the L4 spot at
+ * once, on time.  (It was latched on the H100s, waited until they could
+ * no longer finish, and missed by an hour.) */
+static int g_cap0, g_unknown;
+
+static void g_setup(struct st *w)
+{
+    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", 80, -1);
+    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", 88, -1);
+    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 96, -1);
+    st_set_price(w, "gcp", "us-central1", "g2-standard-48", -1, 1.2);
+    st_set_price(w, "gcp", "europe-west4", "g2-standard-48", -1, -1);
+    st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", -1, -1);
+    st_set_price(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", -1, -1);
+    st_set_capacity(w, "gcp", "us-central1", "g2-standard-48", 0, 1);
+    if (g_cap0) {
+        st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
+        st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+        st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+        w->capacity_unknown = g_unknown;
+    }
+    w->p.cfg.deadline_rule = SCHED_DEADLINE_GREEDY;
+}
+
+static void latch_barred(int cap0, int unknown)
+{
+    static const char org_json[] =
+        "{\"teams\":[{\"name\":\"a\",\"quota\":[{\"accelerator\":"
+        "\"H100\",\"gpus\":8}]},{\"name\":\"b\"}]}";
+    struct world x;
+    struct org *g = NULL;
+    struct err e;
+    int64_t z, id;
+
+    g_cap0 = cap0;
+    g_unknown = unknown;
+    wopen(&x, g_setup);
+    err_clear(&e);
+    if (org_parse(org_json, strlen(org_json), "test", &g, &e) != 0)
+        st_die("org", e.msg);
+    if (!cap0) {
+        sched_set_org(x.w.s, g);
+        z = st_submit(&x.w,
+                      "name: z\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+                      "run: train\nstratus:\n  team: a\n  duration: 10h\n");
+        st_run_until(&x.w, running_is, &z, ST_T0 + H);
+    }
+    id = st_submit(&x.w, "name: x\nresources:\n  accelerators: {H100: 8, L4: 4}\n"
+                         "stratus:\n  team: a\n  kind: train\n  duration: 1h\n"
+                         "  deadline: 2h30m\n");
+    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
+    assert_int_equal(
+        dump(&x.w, id,
+             cap0 ? (unknown ? "G no H100 (unknown)" : "G no H100") : "G quota"),
+        0);
+    wclose(&x);
+    org_free(g);
+}
+
+static void test_g_no_latch_on_a_barred_fallback(void **state)
+{
+    (void)state;
+    latch_barred(0, 0);
+    latch_barred(1, 0);
+    latch_barred(1, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_n_one_node_many_jobs),
         cmocka_unit_test(test_q_fallback_barred),
         cmocka_unit_test(test_l_latched_without_fallback),
+        cmocka_unit_test(test_g_no_latch_on_a_barred_fallback),
         cmocka_unit_test(test_d_spot_only_spec),
         cmocka_unit_test(test_c_late_no_overhead),
         cmocka_unit_test(test_b_hysteresis_no_ckpt),
