@@ -316,8 +316,9 @@ struct sjob *sched_job_by_id(const struct sched *s, int64_t id);
 /* Work per second of the live attempt relative to the spec's first
  * alternative (plan_speed: catalog throughput.csv); 1 for a spec with one
  * alternative or when a ratio is unknown.  alt_speed: that of the spec's
- * alternative alt; speed_max: the fastest alternative's (for a job not
- * running: the most its deadline allows, the deadline rule's slack). */
+ * alternative alt; speed_max: the fastest alternative's (the deadline
+ * rule's speed for a job not running whose plan gave no alternative a
+ * place: sched_place.c's idle_speed). */
 double sched_att_speed(const struct sched *s, const struct sjob *sj);
 double sched_alt_speed(const struct sched *s, const struct sjob *sj, size_t alt);
 double sched_speed_max(const struct sched *s, const struct sjob *sj);

@@ -84,12 +84,12 @@ static int blocked(const struct sched *s, const struct offer *o)
  *   ep(t)   the uniform-progress line, C0 x (t - t0) / R0 (§5.2.1)
  *   slack   R(t) - C(t) = (deadline - t) - (C0 - cp) / speed, work in
  *           seconds of the spec's first alternative and speed that of the
- *           live attempt, or of the fastest alternative for a job not
- *           running (sched_att_speed: a spec with alternatives runs longer
- *           on a slower accelerator).  A job not running takes no
- *           alternative whose own slack is below 0 (it would finish past
- *           the deadline even on demand) while another's is not: `late`
- *           below.  Once on a slower one, the rules below use its speed.
+ *           live attempt (sched_att_speed: a spec with alternatives runs
+ *           longer on a slower accelerator), or, for a job not running, of
+ *           its on-demand fallback (idle_speed).  A job not running takes
+ *           no alternative too slow for its deadline while the counted one
+ *           is on time: `late` below.  Once on a slower one, the rules
+ *           below use its speed.
  *   d       the changeover delay (§3.1): the launch, the restore of the
  *           checkpoint, and the work a preemption loses (one checkpoint
  *           interval at most; all of it without checkpoints, at the same
@@ -190,25 +190,6 @@ static size_t counted_alt(const struct sched *s, const struct sjob *sj, double t
     return first;
 }
 
-/* Has sj an on-demand fallback at all (idle_speed): an alternative with an
- * on-demand place that can still finish after its launch?  (A job of one
- * alternative: the Safety Net's own rules decide.) */
-static int has_fallback(const struct sched *s, const struct sjob *sj)
-{
-    double kept, lead;
-    size_t i;
-
-    if (sj->spec->nres < 2)
-        return 1;
-    kept = sched_progress_kept(s, sj);
-    lead = lead_time(s, sj, kept);
-    for (i = 0; i < sj->spec->nres; i++)
-        if ((places(sj, i) & ALT_OD) &&
-            slack_from(s, sj, kept, sched_alt_speed(s, sj, i)) >= lead)
-            return 1;
-    return 0;
-}
-
 static long commit_free(const struct sched *s, const struct offer *o);
 static long reserved(const struct sched *s, const struct offer *o, int spot);
 
@@ -239,24 +220,31 @@ static int od_usable_now(struct sched *s, const struct sjob *sj, size_t alt)
     return s->plan.n < s->plan.feasible; /* trimmed: others may be */
 }
 
-/* Could sj launch now, by its plan s->plan, on an on-demand place of an
- * alternative that can still finish (has_fallback, and od_usable_now)? */
-static int launchable_fallback(struct sched *s, const struct sjob *sj)
+/* Has sj an on-demand fallback (idle_speed): an alternative with an
+ * on-demand place that can still finish after its launch -- and, with
+ * launchable, one it could launch on now by its plan s->plan
+ * (od_usable_now)?  A job of one alternative: yes (the Safety Net's own
+ * rules decide). */
+static int fallback(struct sched *s, const struct sjob *sj, int launchable)
 {
-    double kept = sched_progress_kept(s, sj), lead = lead_time(s, sj, kept);
+    double kept, lead;
     size_t i;
 
+    if (sj->spec->nres < 2)
+        return 1;
+    kept = sched_progress_kept(s, sj);
+    lead = lead_time(s, sj, kept);
     for (i = 0; i < sj->spec->nres; i++)
         if ((places(sj, i) & ALT_OD) &&
             slack_from(s, sj, kept, sched_alt_speed(s, sj, i)) >= lead &&
-            od_usable_now(s, sj, i))
+            (!launchable || od_usable_now(s, sj, i)))
             return 1;
     return 0;
 }
 
 /* After ranking sj's plan (s->plan): which alternatives have on-demand
  * places, and which any (every one, not only the first 64). */
-static void note_top_speed(struct sched *s, struct sjob *sj)
+static void note_alt_places(struct sched *s, struct sjob *sj)
 {
     const struct plan *p = &s->plan;
     size_t n = sj->spec->nres, i;
@@ -402,9 +390,7 @@ static int safety_net(struct sched *s, struct sjob *sj, int ranked, struct err *
         return 0;
     /* no on-demand alternative can finish, or (its plan just ranked) none
      * could be launched now: nothing to latch onto */
-    if (sj->j.cur_attempt == 0 &&
-        (!has_fallback(s, sj) ||
-         (ranked && sj->spec->nres > 1 && !launchable_fallback(s, sj))))
+    if (sj->j.cur_attempt == 0 && !fallback(s, sj, ranked))
         return 0;
     sl = slack(s, sj);
     limit = 2 * changeover(s, sj);
@@ -1465,7 +1451,7 @@ static int spot_to_be_had(struct sched *s, struct sjob *sj)
     err_clear(&pe);
     if (plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) != 0)
         return 0;
-    note_top_speed(s, sj);
+    note_alt_places(s, sj);
     return first_usable(s, sj, MODE_SPOT_ONLY, counts) != NULL;
 }
 
@@ -1512,8 +1498,8 @@ static int od_fallback_now(struct sched *s, struct sjob *sj)
     err_clear(&pe);
     if (plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, &pe) != 0)
         return 1; /* cannot tell: as before */
-    note_top_speed(s, sj);
-    return launchable_fallback(s, sj);
+    note_alt_places(s, sj);
+    return fallback(s, sj, 1);
 }
 
 /* A spot attempt still in its changeover (launching or restoring) when slack
@@ -1610,7 +1596,7 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
         memset(counts, 0, NOT__N * sizeof(*counts));
         if ((rc = plan_rank(&s->plan, s->p.cat, sj->spec, sj->rule_pol, &opts, e)) != 0)
             return rc;
-        note_top_speed(s, sj);
+        note_alt_places(s, sj);
         if (opts.top == 32) {
             if ((rc = safety_net(s, sj, 1, e)) != 0)
                 return rc;
@@ -1626,7 +1612,7 @@ static int rank_and_pick(struct sched *s, struct sjob *sj, const struct plan_can
          * a faster one may still make it */
         if (*rule == MODE_ON_DEMAND_ONLY && sj->j.on_demand_only &&
             sj->j.svc_mode != SVC_MODE_ON_DEMAND && deadline_rule_on(s, sj) &&
-            sj->spec->nres > 1 && !launchable_fallback(s, sj))
+            !fallback(s, sj, 1))
             *rule = MODE_ANY;
         /* nor may the deadline rule move to on-demand a job its spec or
          * policy keeps on spot (`spot: require`): it takes spot, and may

@@ -110,6 +110,18 @@ static void assert_between(const char *what, double v, double lo, double hi)
         fail_msg("%s is %.1f, expected %.1f .. %.1f", what, v, lo, hi);
 }
 
+/* Run the world to its end (by t_max after ST_T0): job id succeeded, on time. */
+static void assert_on_time(struct st *w, int64_t id, double t_max)
+{
+    struct store_job j;
+
+    assert_true(st_run_all(w, ST_T0 + t_max));
+    j = st_job(w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= j.deadline_at);
+    store_job_clear(&j);
+}
+
 /* Uniform Progress, one job through its phases:
  *   0-4 h spot: attempt 1 on spot, 13,800 s saved when spot goes at 4 h;
  *   4-6 h no spot: ahead of the line (ep(4 h) = 7,200 s), it waits;
@@ -178,12 +190,8 @@ static void test_uniform_progress_phases(void **state)
     assert_int_equal(a.end_reason, ATT_END_DISPLACED);
     store_attempt_clear(&a);
 
-    assert_true(st_run_all(w, ST_T0 + 30 * H));
-    j = st_job(w, id);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= j.deadline_at);
+    assert_on_time(w, id, 30 * H);
     assert_int_equal(st_nattempts(w, id), 4);
-    store_job_clear(&j);
     assert_int_equal(w->violations, 0);
     world_close(&x);
 }
@@ -195,7 +203,6 @@ static void test_behind_takes_ondemand(void **state)
     struct world x;
     struct st *w = &x.w;
     struct store_attempt a;
-    struct store_job j;
 
     (void)state;
     world_open(&x, SCHED_DEADLINE_UNIFORM, "0,0");
@@ -206,11 +213,7 @@ static void test_behind_takes_ondemand(void **state)
     assert_int_equal(a.mode, PLAN_ONDEMAND);
     assert_between("attempt 1 launch", a.launched_at - ST_T0, 0, CHECK);
     store_attempt_clear(&a);
-    assert_true(st_run_all(w, ST_T0 + 30 * H));
-    j = st_job(w, id);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= j.deadline_at);
-    store_job_clear(&j);
+    assert_on_time(w, id, 30 * H);
     world_close(&x);
 }
 
@@ -259,11 +262,7 @@ static void test_hysteresis_leaves_at_a_checkpoint(void **state)
     j = st_job(w, id);
     assert_int_equal(j.on_demand_only, 0);
     store_job_clear(&j);
-    assert_true(st_run_all(w, ST_T0 + 30 * H));
-    j = st_job(w, id);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= j.deadline_at);
-    store_job_clear(&j);
+    assert_on_time(w, id, 30 * H);
     world_close(&x);
 }
 
@@ -301,11 +300,7 @@ static void test_safety_net_at_real_changeover(void **state)
     j = st_job(w, id);
     assert_int_equal(j.on_demand_only, 1);
     store_job_clear(&j);
-    assert_true(st_run_all(w, ST_T0 + 10 * H));
-    j = st_job(w, id);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= j.deadline_at);
-    store_job_clear(&j);
+    assert_on_time(w, id, 10 * H);
     world_close(&x);
 }
 

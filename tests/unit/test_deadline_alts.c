@@ -124,11 +124,47 @@ static int flapped(struct st *w, int64_t id)
     return flap;
 }
 
+/* The fixture's three H100 offers (gcp us-central1 and europe-west4, azure
+ * eastus): each sold on demand and on spot at its list price (80/88/96 and
+ * 20/24/36 an hour) or not (od, spot 0); or od and spot nodes of each. */
+static const char *const h100s[3][3] = {{"gcp", "us-central1", "a3-highgpu-8g"},
+                                        {"gcp", "europe-west4", "a3-highgpu-8g"},
+                                        {"azure", "eastus", "Standard_ND96isr_H100_v5"}};
+
+static void h100_sold(struct st *w, int od, int spot)
+{
+    static const double od_price[3] = {80, 88, 96}, spot_price[3] = {20, 24, 36};
+    int i;
+
+    for (i = 0; i < 3; i++)
+        st_set_price(w, h100s[i][0], h100s[i][1], h100s[i][2], od ? od_price[i] : -1,
+                     spot ? spot_price[i] : -1);
+}
+
+static void h100_nodes(struct st *w, long od, long spot)
+{
+    int i;
+
+    for (i = 0; i < 3; i++)
+        st_set_capacity(w, h100s[i][0], h100s[i][1], h100s[i][2], od, spot);
+}
+
 static int running_is(struct st *w, void *ctx)
 {
     int64_t id = *(int64_t *)ctx;
     return st_job_state(w, id) == JOB_RUNNING;
 }
+/* Submit spec in x's world and run it to its end, on time (tag names it in
+ * the dump): its id. */
+static int64_t run_on_time(struct world *x, const char *spec, const char *tag)
+{
+    int64_t id = st_submit(&x->w, spec);
+
+    assert_true(st_run_all(&x->w, ST_T0 + 48 * H));
+    assert_int_equal(dump(&x->w, id, tag), 0);
+    return id;
+}
+
 static void preempt(struct st *w, int64_t id)
 {
     char arg[32];
@@ -142,9 +178,7 @@ static void preempt(struct st *w, int64_t id)
  * less than the changeover left. */
 static void setup_a(struct st *w)
 {
-    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, 20);
-    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, 24);
-    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, 36);
+    h100_sold(w, 0, 1);
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
 }
@@ -166,9 +200,7 @@ static void test_a_fast_spot_only_then_gone(void **state)
     if (a.mode == PLAN_SPOT && strcmp(a.accelerator, "H100") == 0) {
         st_run_to(w, a.running_at + 57 * 60);
         preempt(w, id);
-        st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, -1);
-        st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, -1);
-        st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, -1);
+        h100_sold(w, 0, 0);
     }
     store_attempt_clear(&a);
     assert_true(st_run_all(w, ST_T0 + 24 * H));
@@ -180,9 +212,7 @@ static void test_a_fast_spot_only_then_gone(void **state)
  * full, A10 spot free.  Deadline 5 h: A10 (4 h) makes it at once. */
 static void setup_d(struct st *w)
 {
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 4, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 4, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 4, 0);
+    h100_nodes(w, 4, 0);
 }
 static void test_d_spot_only_spec(void **state)
 {
@@ -190,13 +220,12 @@ static void test_d_spot_only_spec(void **state)
     int64_t id;
     (void)state;
     wopen(&x, setup_d);
-    id = st_submit(
-        &x.w,
+    id = run_on_time(
+        &x,
         "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n  use_spot: true\n"
         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 5h\n"
-        "  checkpoint: {interval: 30m, restore: 5m}\n");
-    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-    assert_int_equal(dump(&x.w, id, "D spot-only"), 0);
+        "  checkpoint: {interval: 30m, restore: 5m}\n",
+        "D spot-only");
     assert_int_equal(st_nattempts(&x.w, id), 1); /* A10 spot at once */
     wclose(&x);
 }
@@ -204,14 +233,9 @@ static void test_d_spot_only_spec(void **state)
 /* ---- C: late()'s on-demand test leaves no room for the launch. */
 static void setup_c(struct st *w)
 {
-    const char *o[][3] = {{"gcp", "us-central1", "a3-highgpu-8g"},
-                          {"gcp", "europe-west4", "a3-highgpu-8g"},
-                          {"azure", "eastus", "Standard_ND96isr_H100_v5"},
-                          {"oci", "us-ashburn-1", "BM.GPU.A10.4"},
-                          {"azure", "westeurope", "Standard_NV72ads_A10_v5"}};
-    size_t i;
-    for (i = 0; i < 5; i++)
-        st_set_capacity(w, o[i][0], o[i][1], o[i][2], 8, 0);
+    h100_nodes(w, 8, 0);
+    st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
+    st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
 }
 static void test_c_late_no_overhead(void **state)
 {
@@ -219,11 +243,11 @@ static void test_c_late_no_overhead(void **state)
     int64_t id;
     (void)state;
     wopen(&x, setup_c);
-    id = st_submit(&x.w, "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
-                         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 14450s\n"
-                         "  checkpoint: {interval: 30m, restore: 5m}\n");
-    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-    assert_int_equal(dump(&x.w, id, "C"), 0);
+    id = run_on_time(&x,
+                     "name: alt\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                     "stratus:\n  kind: train\n  duration: 1h\n  deadline: 14450s\n"
+                     "  checkpoint: {interval: 30m, restore: 5m}\n",
+                     "C");
     assert_int_equal(on_accelerator(&x.w, id, "A10"),
                      0); /* 25 s of slack: no launch fits */
     wclose(&x);
@@ -281,9 +305,7 @@ static void test_b_hysteresis_no_ckpt(void **state)
  * from a place its late() then refuses */
 static void setup_v(struct st *w)
 {
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    h100_nodes(w, 0, 0);
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 0);
 }
@@ -325,9 +347,7 @@ static void test_r_restart_in_a(void **state)
     st_restart(w);
     st_run_to(w, a.running_at + 57 * 60);
     preempt(w, id);
-    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, -1);
-    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, -1);
-    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, -1);
+    h100_sold(w, 0, 0);
     store_attempt_clear(&a);
     st_run_to(w, ST_T0 + 8000);
     st_restart(w);
@@ -388,9 +408,7 @@ static int cap_unknown;
 
 static void setup_cap(struct st *w)
 {
-    st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 4);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 4);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 4);
+    h100_nodes(w, 0, 4);
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
     w->capacity_unknown =
@@ -415,9 +433,7 @@ static void fast_od_full(int unknown)
         st_run_to(w, a.running_at + 57 * 60);
         preempt(w, id);
         /* spot H100 gone; on-demand still listed at its price */
-        st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", 80, -1);
-        st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", 88, -1);
-        st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 96, -1);
+        h100_sold(w, 1, 0);
     }
     store_attempt_clear(&a);
     assert_true(st_run_all(w, ST_T0 + 24 * H));
@@ -488,9 +504,7 @@ static void test_k_no_reclaim_for_late(void **state)
  * alone does, on time.  (It latched on demand on A10 and missed by 1 h.) */
 static void h100_spot_only(struct st *w)
 {
-    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, 20);
-    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, 24);
-    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, 36);
+    h100_sold(w, 0, 1);
 }
 
 static void test_s_fast_spot_only_no_fallback(void **state)
@@ -500,11 +514,11 @@ static void test_s_fast_spot_only_no_fallback(void **state)
 
     (void)state;
     wopen(&x, h100_spot_only);
-    id = st_submit(&x.w, "name: s\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
-                         "stratus:\n  kind: train\n  duration: 1h\n  deadline: 3h\n"
-                         "  checkpoint: {interval: 10m, restore: 5m}\n");
-    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
-    assert_int_equal(dump(&x.w, id, "S"), 0);
+    id = run_on_time(&x,
+                     "name: s\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                     "stratus:\n  kind: train\n  duration: 1h\n  deadline: 3h\n"
+                     "  checkpoint: {interval: 10m, restore: 5m}\n",
+                     "S");
     assert_int_equal(on_accelerator(&x.w, id, "A10"), 0);
     wclose(&x);
 }
@@ -568,10 +582,8 @@ static void test_m_many_alternatives(void **state)
         (size_t)sprintf(y + n, "    - {accelerators: A10:4, cloud: gcp}\n"
                                "stratus:\n  kind: train\n  duration: 1h\n  deadline: 5h\n"
                                "  checkpoint: {interval: 30m, restore: 5m}\n");
-    id = st_submit(&x.w, y);
+    id = run_on_time(&x, y, "M");
     free(y);
-    assert_true(st_run_all(&x.w, ST_T0 + 48 * H));
-    assert_int_equal(dump(&x.w, id, "M"), 0);
     {
         struct store_attempt a = st_attempt(&x.w, id, 1);
 
@@ -588,9 +600,8 @@ static void test_m_many_alternatives(void **state)
  * each was ranked, all but one missed, by about 3 h). */
 static void n_setup(struct st *w)
 {
+    h100_nodes(w, 0, 0);
     st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 1, 0);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, 0);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 8, 0);
     w->p.cfg.deadline_rule = SCHED_DEADLINE_GREEDY;
@@ -632,36 +643,44 @@ static void q_setup(struct st *w)
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 1);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 1);
     if (q_cap0) {
-        st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
-        st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-        st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+        h100_nodes(w, 0, 0);
         w->capacity_unknown = q_unknown;
     } else {
         st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 4, 4);
     }
 }
 
-static void fallback_barred(int cap0, int unknown)
+/* Team a's quota of 8 H100 GPUs, all held by its job z on demand for 10 h
+ * (submitted; z's id in *z): the org to free. */
+static struct org *h100_quota_held(struct world *x, int64_t *z)
 {
     static const char org_json[] =
         "{\"teams\":[{\"name\":\"a\",\"quota\":[{\"accelerator\":"
         "\"H100\",\"gpus\":8}]},{\"name\":\"b\"}]}";
-    struct world x;
     struct org *g = NULL;
     struct err e;
-    int64_t y2, id;
+
+    err_clear(&e);
+    if (org_parse(org_json, strlen(org_json), "test", &g, &e) != 0)
+        st_die("org", e.msg);
+    sched_set_org(x->w.s, g);
+    *z = st_submit(&x->w,
+                   "name: z\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
+                   "run: train\nstratus:\n  team: a\n  duration: 10h\n");
+    return g;
+}
+
+static void fallback_barred(int cap0, int unknown)
+{
+    struct world x;
+    struct org *g = NULL;
+    int64_t z, y2, id;
 
     q_cap0 = cap0;
     q_unknown = unknown;
     wopen(&x, q_setup);
-    err_clear(&e);
-    if (org_parse(org_json, strlen(org_json), "test", &g, &e) != 0)
-        st_die("org", e.msg);
-    if (!cap0) {
-        sched_set_org(x.w.s, g);
-        st_submit(&x.w, "name: z\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
-                        "run: train\nstratus:\n  team: a\n  duration: 10h\n");
-    }
+    if (!cap0)
+        g = h100_quota_held(&x, &z);
     st_submit(&x.w, "name: y1\nresources:\n  accelerators: A10:4\n  use_spot: true\n"
                     "run: train\nstratus:\n  team: b\n  duration: 1h45m\n");
     y2 = st_submit(&x.w, "name: y2\nresources:\n  accelerators: A10:4\n  use_spot: true\n"
@@ -698,16 +717,13 @@ static int l_unknown;
 
 static void l_setup(struct st *w)
 {
-    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", -1, 20);
-    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", -1, 24);
-    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", -1, 36);
+    h100_sold(w, 0, 1);
     st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 8, -1);
     st_set_price(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 9.2, -1);
     st_set_capacity(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", 0, 0);
     st_set_capacity(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", 0, 0);
+    h100_nodes(w, 0, 0);
     st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 1);
-    st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-    st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
     w->capacity_unknown = l_unknown;
 }
 
@@ -747,18 +763,14 @@ static int g_cap0, g_unknown;
 
 static void g_setup(struct st *w)
 {
-    st_set_price(w, "gcp", "us-central1", "a3-highgpu-8g", 80, -1);
-    st_set_price(w, "gcp", "europe-west4", "a3-highgpu-8g", 88, -1);
-    st_set_price(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 96, -1);
+    h100_sold(w, 1, 0);
     st_set_price(w, "gcp", "us-central1", "g2-standard-48", -1, 1.2);
     st_set_price(w, "gcp", "europe-west4", "g2-standard-48", -1, -1);
     st_set_price(w, "oci", "us-ashburn-1", "BM.GPU.A10.4", -1, -1);
     st_set_price(w, "azure", "westeurope", "Standard_NV72ads_A10_v5", -1, -1);
     st_set_capacity(w, "gcp", "us-central1", "g2-standard-48", 0, 1);
     if (g_cap0) {
-        st_set_capacity(w, "gcp", "us-central1", "a3-highgpu-8g", 0, 0);
-        st_set_capacity(w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
-        st_set_capacity(w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+        h100_nodes(w, 0, 0);
         w->capacity_unknown = g_unknown;
     }
     w->p.cfg.deadline_rule = SCHED_DEADLINE_GREEDY;
@@ -766,25 +778,15 @@ static void g_setup(struct st *w)
 
 static void latch_barred(int cap0, int unknown)
 {
-    static const char org_json[] =
-        "{\"teams\":[{\"name\":\"a\",\"quota\":[{\"accelerator\":"
-        "\"H100\",\"gpus\":8}]},{\"name\":\"b\"}]}";
     struct world x;
     struct org *g = NULL;
-    struct err e;
     int64_t z, id;
 
     g_cap0 = cap0;
     g_unknown = unknown;
     wopen(&x, g_setup);
-    err_clear(&e);
-    if (org_parse(org_json, strlen(org_json), "test", &g, &e) != 0)
-        st_die("org", e.msg);
     if (!cap0) {
-        sched_set_org(x.w.s, g);
-        z = st_submit(&x.w,
-                      "name: z\nresources:\n  accelerators: H100:8\n  use_spot: false\n"
-                      "run: train\nstratus:\n  team: a\n  duration: 10h\n");
+        g = h100_quota_held(&x, &z);
         st_run_until(&x.w, running_is, &z, ST_T0 + H);
     }
     id = st_submit(&x.w, "name: x\nresources:\n  accelerators: {H100: 8, L4: 4}\n"

@@ -217,6 +217,35 @@ static int64_t submit_deadline(struct world *x, const char *deadline)
     return st_submit(&x->w, yaml);
 }
 
+/* The alternatives' job with a deadline, alone in the world (the driver
+ * telling no free capacity with unknown): its first attempt ran in mode on
+ * acc, and the job, latched on demand or not (on_demand_only), succeeded on
+ * time. */
+static void first_attempt(const char *deadline, int unknown, int mode, const char *acc,
+                          int on_demand_only)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    int64_t id;
+
+    world_open(&x, 1);
+    x.w.capacity_unknown = unknown;
+    id = submit_deadline(&x, deadline);
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    a = st_attempt(&x.w, id, 1);
+    assert_int_equal(a.mode, mode);
+    assert_string_equal(a.accelerator, acc);
+    j = st_job(&x.w, id);
+    assert_int_equal(j.on_demand_only, on_demand_only);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= j.deadline_at);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
 /* The deadline rule's slack for a job not running counts the work left at
  * the speed of its on-demand fallback: the slowest alternative with an
  * on-demand place that can still finish in time (whichever has room when
@@ -227,35 +256,11 @@ static int64_t submit_deadline(struct world *x, const char *deadline)
  * 80/h), and on time -- whether or not the driver says where nodes are free
  * (counting the fastest with a free node let several jobs count the same
  * node, or one a team quota barred, and miss). */
-static void slack_of_fallback(int unknown)
-{
-    struct world x;
-    struct store_attempt a;
-    struct store_job j;
-    int64_t id;
-
-    world_open(&x, 1);
-    x.w.capacity_unknown = unknown;
-    id = submit_deadline(&x, "5h");
-    st_start(&x.w);
-    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-    a = st_attempt(&x.w, id, 1);
-    assert_int_equal(a.mode, PLAN_ONDEMAND);
-    assert_string_equal(a.accelerator, "A10");
-    j = st_job(&x.w, id);
-    assert_int_equal(j.on_demand_only, 1);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= j.deadline_at);
-    store_attempt_clear(&a);
-    store_job_clear(&j);
-    world_close(&x);
-}
-
 static void test_deadline_slack_of_the_fallback(void **state)
 {
     (void)state;
-    slack_of_fallback(0);
-    slack_of_fallback(1);
+    first_attempt("5h", 0, PLAN_ONDEMAND, "A10", 1);
+    first_attempt("5h", 1, PLAN_ONDEMAND, "A10", 1);
 }
 
 /* Deadline 3 h: A10 (4 h) cannot finish in time even on demand, so its
@@ -265,26 +270,8 @@ static void test_deadline_slack_of_the_fallback(void **state)
  * once: on demand for good, and on A10, the cheapest on demand, and late.) */
 static void test_deadline_late_alternative_not_counted(void **state)
 {
-    struct world x;
-    struct store_attempt a;
-    struct store_job j;
-    int64_t id;
-
     (void)state;
-    world_open(&x, 1);
-    id = submit_deadline(&x, "3h");
-    st_start(&x.w);
-    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-    a = st_attempt(&x.w, id, 1);
-    assert_int_equal(a.mode, PLAN_SPOT);
-    assert_string_equal(a.accelerator, "H100");
-    j = st_job(&x.w, id);
-    assert_int_equal(j.on_demand_only, 0);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= j.deadline_at);
-    store_attempt_clear(&a);
-    store_job_clear(&j);
-    world_close(&x);
+    first_attempt("3h", 0, PLAN_SPOT, "H100", 0);
 }
 
 /* Deadline 3 h: the A10 alternative (4 h) cannot make it even on demand;
