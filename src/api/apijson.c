@@ -214,6 +214,7 @@ json_t *apijson_cost_row(const struct store_cost_row *r)
     json_object_set_new(o, "compute_usd", json_real(r->compute_usd));
     json_object_set_new(o, "egress_usd", json_real(r->egress_usd));
     json_object_set_new(o, "storage_usd", json_real(r->storage_usd));
+    json_object_set_new(o, "commitment_usd", json_real(r->commitment_usd));
     json_object_set_new(o, "node_hours", json_real(r->node_hours));
     json_object_set_new(o, "lost_node_hours", json_real(r->lost_node_hours));
     json_object_set_new(o, "attempts", json_integer(r->attempts));
@@ -529,6 +530,8 @@ int apijson_to_cost_row(const json_t *o, struct store_cost_row *out, struct err 
         const json_t *st = json_object_get(o, "storage_usd"); /* a server before it: 0 */
 
         out->storage_usd = json_is_number(st) ? json_number_value(st) : 0;
+        st = json_object_get(o, "commitment_usd");
+        out->commitment_usd = json_is_number(st) ? json_number_value(st) : 0;
     }
     out->node_hours = rd_real(&r, "node_hours");
     out->lost_node_hours = rd_real(&r, "lost_node_hours");

@@ -716,35 +716,55 @@ static int decode_rows(const json_t *rows, struct store_cost_row **out, size_t *
     return 0;
 }
 
-static int print_cost_rows(const char *by, const json_t *rows)
+/* The table of a cost reply: its rows, by team or job the commitments'
+ * fees on a line of their own (they are the lab's: by cloud they are in
+ * each cloud's row), and the total. */
+static int print_cost_rows(const char *by, const json_t *reply)
 {
-    double total = 0, egress = 0, storage = 0, hours = 0, lost = 0;
+    double total = 0, egress = 0, storage = 0, commit = 0, hours = 0, lost = 0, fees = 0;
+    const json_t *cv = json_object_get(reply, "commitments");
     struct store_cost_row *r;
-    char m[32], g[32], st[32], key[160];
+    char m[32], g[32], st[32], cm[32], key[160];
     size_t i, n;
-    int kw = KEY_W, rc = decode_rows(rows, &r, &n);
+    int kw = KEY_W, rc = decode_rows(json_object_get(reply, "rows"), &r, &n);
 
     if (rc != 0)
         return rc;
+    for (i = 0; i < json_array_size(cv); i++)
+        fees += json_number_value(json_object_get(json_array_get(cv, i), "usd"));
     for (i = 0; i < n; i++)
         kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
-    printf("%-*s %12s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS", "STORAGE",
-           "NODE-HOURS", "STOPPED NODE-H", "ATTEMPTS");
+    printf("%-*s %12s %12s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS",
+           "STORAGE", "COMMITMENTS", "NODE-HOURS", "STOPPED NODE-H", "ATTEMPTS");
     for (i = 0; i < n; i++) {
-        printf("%-*.*s %12s %12s %12s %12.4f %14.4f %9d\n", kw, kw,
+        printf("%-*.*s %12s %12s %12s %12s %12.4f %14.4f %9d\n", kw, kw,
                row_key(&r[i], key, sizeof(key)), str_money(m, sizeof(m), r[i].usd),
                str_money(g, sizeof(g), r[i].egress_usd),
-               str_money(st, sizeof(st), r[i].storage_usd), r[i].node_hours,
+               str_money(st, sizeof(st), r[i].storage_usd),
+               str_money(cm, sizeof(cm), r[i].commitment_usd), r[i].node_hours,
                r[i].lost_node_hours, r[i].attempts);
         total += r[i].usd;
         egress += r[i].egress_usd;
         storage += r[i].storage_usd;
+        commit += r[i].commitment_usd;
         hours += r[i].node_hours;
         lost += r[i].lost_node_hours;
     }
-    printf("%-*s %12s %12s %12s %12.4f %14.4f\n", kw, "total",
+    if (commit < fees * (1 - 1e-9)) { /* not in the rows: the lab's own line */
+        printf("%-*s %12s %12s %12s %12s\n", kw, "(commitments)",
+               str_money(m, sizeof(m), fees - commit), "-", "-",
+               str_money(cm, sizeof(cm), fees - commit));
+        total += fees - commit;
+        commit = fees;
+    }
+    printf("%-*s %12s %12s %12s %12s %12.4f %14.4f\n", kw, "total",
            str_money(m, sizeof(m), total), str_money(g, sizeof(g), egress),
-           str_money(st, sizeof(st), storage), hours, lost);
+           str_money(st, sizeof(st), storage), str_money(cm, sizeof(cm), commit), hours,
+           lost);
+    if (commit > 0)
+        printf("(COMMITMENTS: the fees of the commitments in the server's catalog, by "
+               "the hour "
+               "from each one's start, used or not: docs/commitments.md)\n");
     if (lost > 0)
         printf("(STOPPED NODE-H: of attempts that ended other than by exiting: preempted, "
                "displaced, cancelled, a replica scaled down or replaced; a checkpoint may "
@@ -827,7 +847,7 @@ static int run_cost(int argc, char **argv)
     if (json)
         cli_print_json(r, 0);
     else
-        rc = print_cost_rows(by, json_object_get(r, "rows"));
+        rc = print_cost_rows(by, r);
     if (!json && rc == 0 && month != NULL && strcmp(by, "team") == 0)
         print_budgets(json_object_get(r, "rows"), month);
     json_decref(r);
@@ -985,10 +1005,13 @@ static const char cancel_help[] =
 static const char cost_help[] =
     "usage: stratus cost [--by cloud|team|job] [--month YYYY-MM] [--json]\n"
     "What was spent (compute, data moves and keeping data copies), grouped by cloud\n"
-    "(the default), team or job.\n"
+    "(the default), team or job, and the fees of the commitments in the server's\n"
+    "catalog (by cloud in each cloud's row; by team or job a line of their own:\n"
+    "they are the lab's), amortised by the hour from each one's start.\n"
     "--month counts only that calendar month (UTC); by team it adds each team's\n"
-    "budget, what is left and the forecast to the month's end. A user's token\n"
-    "sees its teams' spend only.\n";
+    "budget, what is left and the forecast to the month's end (commitments are\n"
+    "in no team's budget). A user's token sees its teams' spend only, and no\n"
+    "commitments.\n";
 static const char logs_help[] =
     "usage: stratus logs JOB [--node N] [--follow]\n"
     "Prints node N's output (node 0 by default); --follow waits for more until\n"

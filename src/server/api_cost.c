@@ -9,7 +9,12 @@
  * run inside the month, its data move (egress) in the month it started
  * running.  A running attempt counts up to now.  Both reports add what
  * keeping the data replicas jobs made has cost (storage, docs/data.md),
- * each copy to the job that made it, prorated in a month.
+ * each copy to the job that made it, prorated in a month; and, for a
+ * caller who sees every team, the fees of the catalog's commitments
+ * (docs/commitments.md), amortised by the hour from each one's start to
+ * now: in its cloud's row by cloud, else in no row (a commitment is the
+ * lab's, no team's or job's), each in the reply's `commitments` and all in
+ * its total.
  *
  * The forecast is the spend so far plus the month's remaining time at the
  * burn rate of the last 7 days (or of the month so far, when younger): the
@@ -23,6 +28,7 @@
 #include <time.h>
 
 #include "../api/apijson.h"
+#include "../catalog/catalog.h"
 #include "../policy/org.h"
 #include "../store/store.h"
 #include "../util/hmap.h"
@@ -282,6 +288,50 @@ static int add_storage(struct api_call *c, struct report *r, const char *by,
     return rc;
 }
 
+/* The commitments' fees in [from, to), up to now, as the reply's
+ * `commitments` (each with what it cost in the window), added to the cloud
+ * rows by cloud; *usd: their sum.  NULL (none) for a caller who sees only
+ * some teams: the fees are the lab's. */
+static json_t *add_commitments(struct api_call *c, struct report *r, const char *by,
+                               double from, double to, double *usd)
+{
+    double end = to < c->now ? to : c->now;
+    json_t *v;
+    size_t i;
+
+    *usd = 0;
+    if (c->rq->who->user[0] != '\0' || c->s->cat == NULL)
+        return NULL;
+    v = json_array();
+    for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
+        const struct commitment *m = catalog_commitment(c->s->cat, i);
+        double fee = end > from ? catalog_commitment_cost(m, from, end) : 0;
+        json_t *o;
+
+        if (!(fee > 0))
+            continue;
+        o = json_object();
+        json_object_set_new(o, "cloud", json_string(m->cloud));
+        json_object_set_new(o, "region", json_string(m->region));
+        json_object_set_new(o, "zone", json_string(m->zone));
+        json_object_set_new(o, "instance_type", json_string(m->instance_type));
+        json_object_set_new(o, "nodes", json_integer(m->count));
+        json_object_set_new(o, "price_hour", json_real(m->price_hour));
+        json_object_set_new(o, "start", json_real(m->start));
+        json_object_set_new(o, "end", m->end > 0 ? json_real(m->end) : json_null());
+        json_object_set_new(o, "usd", json_real(fee));
+        json_array_append_new(v, o);
+        *usd += fee;
+        if (strcmp(by, "cloud") == 0) {
+            size_t k = row_of(r, m->cloud, NULL);
+
+            r->rows[k].usd += fee;
+            r->rows[k].commitment_usd += fee;
+        }
+    }
+    return v;
+}
+
 /* The report's rows sorted by usd, with their total (and, by team for a
  * month, each team's budget), as the reply. */
 static void report_reply(struct api_call *c, struct report *r, const char *by,
@@ -289,20 +339,28 @@ static void report_reply(struct api_call *c, struct report *r, const char *by,
 {
     static char total_key[] = "total";
     struct store_cost_row total;
-    json_t *o, *rows = json_array();
+    json_t *o, *rows = json_array(), *commits;
+    double fees;
     size_t i;
     struct pair {
         struct store_cost_row row;
         double recent;
-    } *p = xcalloc(r->n + 1, sizeof(*p));
+    } * p;
 
+    commits = add_commitments(c, r, by, from, to, &fees); /* may add cloud rows */
+    p = xcalloc(r->n + 1, sizeof(*p));
     memset(&total, 0, sizeof(total));
     total.key = total_key;
+    if (strcmp(by, "cloud") != 0) { /* in no row: in the total */
+        total.usd = fees;
+        total.commitment_usd = fees;
+    }
     for (i = 0; i < r->n; i++) {
         total.usd += r->rows[i].usd;
         total.compute_usd += r->rows[i].compute_usd;
         total.egress_usd += r->rows[i].egress_usd;
         total.storage_usd += r->rows[i].storage_usd;
+        total.commitment_usd += r->rows[i].commitment_usd;
         total.node_hours += r->rows[i].node_hours;
         total.lost_node_hours += r->rows[i].lost_node_hours;
         total.attempts += r->rows[i].attempts;
@@ -326,6 +384,8 @@ static void report_reply(struct api_call *c, struct report *r, const char *by,
     if (month != NULL)
         json_object_set_new(o, "month", json_string(month));
     json_object_set_new(o, "rows", rows);
+    if (commits != NULL)
+        json_object_set_new(o, "commitments", commits);
     json_object_set_new(o, "total", apijson_cost_row(&total));
     api_reply(c, 200, o);
 }

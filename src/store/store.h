@@ -193,7 +193,10 @@ struct store_cost_row {
     double egress_usd;      /* of usd: moving jobs' data (attempts' egress) */
     double storage_usd;     /* of usd: keeping the replicas jobs made (the
                                server adds it: 0 from store_cost_report) */
-    double compute_usd;     /* usd - egress_usd - storage_usd */
+    double commitment_usd;  /* of usd: the commitments' fees, amortised by
+                               the hour (the server adds them by cloud: 0
+                               from store_cost_report) */
+    double compute_usd;     /* usd - egress_usd - storage_usd - commitment_usd */
     char *name;             /* by job: the job's name (NULL when it has none);
                                NULL for the other groupings */
 };

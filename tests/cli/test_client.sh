@@ -132,7 +132,7 @@ has "$OUT" "EGRESS"; has "$OUT" "oci"; has "$OUT" "gcp"
 run 0 "$STRATUS" cost --by job
 has "$OUT" "1 hello"; has "$OUT" "$a s1"
 run 0 "$STRATUS" cost --by team --json
-[ "$(json 'j["by"], sorted(j["rows"][0].keys())[:3]')" = "('team', ['attempts', 'compute_usd', 'egress_usd'])" ] ||
+[ "$(json 'j["by"], sorted(set(j["rows"][0].keys()) & {"attempts", "compute_usd", "egress_usd"})')" = "('team', ['attempts', 'compute_usd', 'egress_usd'])" ] ||
   fail "cost --json: $OUT"
 ok "status N, events and cost as JSON; cost has an egress column and names the jobs by job"
 

@@ -174,3 +174,17 @@ has "$ERR" "  1  full: 0 free, 1 needed"
 run 0 "$STRATUS" cancel "$id"
 wait_state "$id" CANCELLED 30
 ok "plan on a server with commitments: the committed nodes free now, then full while a job holds them"
+
+# --- the cost report counts the commitment's fee, used or not: 1 node at
+# $60/node-h over March 2026's 744 hours is $44,640 ---
+run 0 "$STRATUS" cost --month 2026-03 --json
+[ "$(json '[(r["key"], round(r["commitment_usd"], 6), round(r["usd"], 6)) for r in j["rows"]], round(j["total"]["usd"], 6)')" = \
+  "([('azure', 44640.0, 44640.0)], 44640.0)" ] || fail "March's fee in azure's row and the total: $OUT"
+run 0 "$STRATUS" cost --by team --month 2026-03
+grep -Eq '^\(commitments\) +\$44,640\.00 ' <<<"$OUT" || fail "by team, the fee on a line of its own: $OUT"
+grep -Eq '^total +\$44,640\.00 ' <<<"$OUT" || fail "by team, the fee in the total: $OUT"
+run 0 "$STRATUS" cost
+has "$OUT" "COMMITMENTS"
+[ "$(awk '$1 == "azure" { gsub(/[$,]/, "", $5); print ($5 > 44640) }' <<<"$OUT")" = 1 ] ||
+  fail "all time, azure's row holds the fee since January: $OUT"
+ok "cost: a commitment's fee by the hour, in its cloud's row, by team on a line of its own"

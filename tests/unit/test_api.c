@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,7 @@ static const struct row rows[] = {
      "~cloud, team or job, not 'planet'"},
     {AUTH_VIEWER, "GET", "/v1/cost", "by=red+pl%61net", NULL, 400, "error.message",
      "~cloud, team or job, not 'red planet'"},
-    {AUTH_VIEWER, "GET", "/v1/cost", "by=job", NULL, 200, "total.usd", "0.0"},
+    {AUTH_VIEWER, "GET", "/v1/cost", "by=job", NULL, 200, "total.compute_usd", "0.0"},
     {AUTH_VIEWER, "GET", "/v1/cost", NULL, NULL, 200, "by", "cloud"},
     /* cancel: requested while it runs, idempotent */
     {AUTH_VIEWER, "POST", "/v1/jobs/2/cancel", NULL, NULL, 403, "error.code", "EINVAL"},
@@ -536,8 +537,9 @@ static void test_cost_report_rows(void **state)
         assert_float_equal(json_number_value(json_object_get(t, "usd")),
                            json_number_value(json_object_get(t, "compute_usd")) +
                                json_number_value(json_object_get(t, "egress_usd")) +
-                               json_number_value(json_object_get(t, "storage_usd")),
-                           1e-9);
+                               json_number_value(json_object_get(t, "storage_usd")) +
+                               json_number_value(json_object_get(t, "commitment_usd")),
+                           1e-6);
     }
     json_decref(o);
     api_resp_clear(&rp);
@@ -558,6 +560,81 @@ static void test_cost_report_rows(void **state)
         if (strcmp(json_string_value(json_object_get(r, "key")), "11") == 0)
             assert_true(json_number_value(json_object_get(r, "node_hours")) > 0);
     }
+    json_decref(o);
+    api_resp_clear(&rp);
+}
+
+/* The cost report carries the fees of the catalog's commitments (the
+ * fixture's: 4 ND H100 v5 nodes at $60/node-h from 2026-01-01 to
+ * 2027-01-01), amortised by the hour over the window up to now: by cloud
+ * in the cloud's row, by team in the total only, in no report before the
+ * commitment or to a user's token (the fees are the lab's); a team's
+ * budget line is not charged them. */
+static double cost_field(const json_t *o, const char *path)
+{
+    char *v = field(o, path);
+    double d = v ? strtod(v, NULL) : -1;
+
+    free(v);
+    return d;
+}
+
+static void test_cost_commitments(void **state)
+{
+    struct fx *f = *state;
+    struct auth_principal who = {AUTH_ADMIN, 9, "alice-token", "alice"};
+    struct api_req rq = {"GET", "/v1/cost", "by=cloud", NULL, 0, &who, 0, NULL, 0, NULL};
+    const double march = 4 * 60.0 * 31 * 24, start = 1767225600; /* 2026-01-01 */
+    double t0, t1, fee;
+    struct api_resp rp;
+    json_t *o;
+
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud&month=2026-03", NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_float_equal(cost_field(o, "rows.0.commitment_usd"), march, 1e-6);
+    assert_float_equal(cost_field(o, "rows.0.usd"), march, 1e-6);
+    assert_float_equal(cost_field(o, "total.usd"), march, 1e-6);
+    assert_float_equal(cost_field(o, "commitments.0.usd"), march, 1e-6);
+    assert_float_equal(cost_field(o, "commitments.0.nodes"), 4, 0);
+    json_decref(o);
+    api_resp_clear(&rp);
+
+    /* by team: no row holds them, the total does; no budget is charged */
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=team&month=2026-03", NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_int_equal(json_array_size(json_object_get(o, "rows")), 0);
+    assert_float_equal(cost_field(o, "total.usd"), march, 1e-6);
+    assert_float_equal(cost_field(o, "total.commitment_usd"), march, 1e-6);
+    json_decref(o);
+    api_resp_clear(&rp);
+
+    /* before it started: nothing */
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud&month=2025-12", NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_int_equal(json_array_size(json_object_get(o, "commitments")), 0);
+    assert_float_equal(cost_field(o, "total.usd"), 0, 0);
+    json_decref(o);
+    api_resp_clear(&rp);
+
+    /* all time: from its start to now (or its end) */
+    t0 = (double)time(NULL);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud", NULL, &rp);
+    t1 = (double)time(NULL) + 1;
+    assert_int_equal(rp.status, 200);
+    fee = cost_field(o, "rows.0.commitment_usd");
+    assert_true(fee >= 240 * (fmin(t0, start + 365 * 86400.0) - start) / 3600 - 1e-6);
+    assert_true(fee <= 240 * (fmin(t1, start + 365 * 86400.0) - start) / 3600 + 1e-6);
+    assert_float_equal(cost_field(o, "total.commitment_usd"), fee, 1e-6);
+    json_decref(o);
+    api_resp_clear(&rp);
+
+    /* a user's token sees its teams' spend, not the lab's fees */
+    api_handle(&f->s, &rq, &rp);
+    assert_int_equal(rp.status, 200);
+    o = json_loadb(rp.body, rp.body_len, 0, NULL);
+    assert_non_null(o);
+    assert_null(json_object_get(o, "commitments"));
+    assert_float_equal(cost_field(o, "total.usd"), 0, 0);
     json_decref(o);
     api_resp_clear(&rp);
 }
@@ -1039,6 +1116,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_report_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_commitments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_life, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_text_same, setup, teardown),
