@@ -449,6 +449,27 @@ static void series_storage(struct api_call *c, struct series_set *ss, const char
     store_data_replicas_free(v, n);
 }
 
+/* The fees of the catalog's commitments, by the hour over their windows up
+ * to now (as `stratus cost` counts them: api_cost.c), under their cloud, or
+ * by team under "(commitments)": they are the lab's.  Only for a caller who
+ * sees every team. */
+static void series_commitments(struct api_call *c, struct series_set *ss, const char *by)
+{
+    size_t i;
+
+    if (c->rq->who->user[0] != '\0' || c->s->cat == NULL)
+        return;
+    for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
+        const struct commitment *m = catalog_commitment(c->s->cat, i);
+        double from = fmax(m->start, ss->t0);
+        double to = m->end > 0 ? fmin(m->end, c->now) : c->now;
+
+        if (to > from)
+            series_add(ss, strcmp(by, "team") == 0 ? "(commitments)" : m->cloud, from, to,
+                       catalog_commitment_cost(m, from, to));
+    }
+}
+
 /* The series, computed from every job and attempt of the store. */
 static void series_compute(struct api_call *c)
 {
@@ -486,6 +507,7 @@ static void series_compute(struct api_call *c)
                            ended ? a[i].cost : store_attempt_spent_at(&a[i], c->now));
         }
         series_storage(c, &ss, by, jobs, nj);
+        series_commitments(c, &ss, by);
         api_reply(c, 200, series_json(&ss, by, c->now));
     }
     series_free(&ss);

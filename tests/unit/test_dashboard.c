@@ -347,6 +347,22 @@ static double num(const json_t *o, const char *key)
     return json_number_value(json_object_get(o, key));
 }
 
+/* Replace the catalog's commitments by the rows of text (a header alone:
+ * none). */
+static void set_commitments(struct srv *s, const char *rows)
+{
+    char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fprintf(f, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n%s", rows);
+    fclose(f);
+    OK(catalog_load_commitments(s->cat, path, E));
+    tu_rmdir(dir);
+    free(path);
+    free(dir);
+}
+
 static void test_cost_series(void **state)
 {
     struct srv *s = &((struct fx *)*state)->s;
@@ -357,6 +373,7 @@ static void test_cost_series(void **state)
     json_t *o;
     size_t b;
 
+    set_commitments(s, ""); /* the fixture's: test_cost_series_commitments */
     add_attempt(s->st, add_job(s->st, "research"), "gcp", base, base + 60, 6.0);
     add_attempt(s->st, add_job(s->st, "product"), "oci", base + 30, base + 50, 1.0);
     add_attempt(s->st, add_job(s->st, NULL), "gcp", base + 100, base + 100, 0.5);
@@ -439,6 +456,56 @@ static void test_cost_series(void **state)
     api_resp_clear(&rp);
 }
 
+/* The commitments' fees in the series, by the hour as `stratus cost`
+ * counts them: 2 nodes at $180/node-h are $1 in each 10 s bucket, under
+ * their cloud, by team under "(commitments)"; not for a user's token. */
+static void test_cost_series_commitments(void **state)
+{
+    struct srv *s = &((struct fx *)*state)->s;
+    double base = floor(clock_now(&clock_wall) / 10) * 10 - 200;
+    struct auth_principal who = {AUTH_ADMIN, 5, "alice-token", "alice"};
+    struct api_req rq = {"GET", "/v1/cost/series", NULL, NULL, 0, &who, 0, NULL, 0, NULL};
+    struct api_resp rp;
+    const json_t *ser, *usd;
+    char *q;
+    json_t *o;
+    size_t b;
+
+    set_commitments(s, "azure,eastus,,Standard_ND96isr_H100_v5,2,2020-01-01,,180.00\n");
+    add_attempt(s->st, add_job(s->st, "research"), "gcp", base, base + 60, 6.0);
+    q = xasprintf("by=cloud&step=10&since=%.0f", base);
+    call(s, AUTH_VIEWER, "GET", "/v1/cost/series", q, NULL, 0, &rp);
+    assert_int_equal(rp.status, 200);
+    o = body_json(&rp);
+    ser = json_array_get(json_object_get(o, "series"), 0); /* the largest first */
+    assert_string_equal(json_string_value(json_object_get(ser, "key")), "azure");
+    usd = json_object_get(ser, "usd");
+    for (b = 0; b + 1 < json_array_size(usd); b++) /* the last: up to now */
+        assert_true(fabs(json_number_value(json_array_get(usd, b)) - 1.0) < 1e-9);
+    assert_true(fabs(num(o, "total") - 6.0 - num(ser, "total")) < 1e-9);
+    assert_true(num(ser, "total") >= 20 - 1e-9);
+    json_decref(o);
+    api_resp_clear(&rp);
+    free(q);
+
+    q = xasprintf("by=team&step=10&since=%.0f", base);
+    call(s, AUTH_VIEWER, "GET", "/v1/cost/series", q, NULL, 0, &rp);
+    o = body_json(&rp);
+    ser = json_array_get(json_object_get(o, "series"), 0);
+    assert_string_equal(json_string_value(json_object_get(ser, "key")), "(commitments)");
+    json_decref(o);
+    api_resp_clear(&rp);
+
+    rq.query = q; /* a user's token: its teams' spend only */
+    api_handle(s, &rq, &rp);
+    assert_int_equal(rp.status, 200);
+    o = body_json(&rp);
+    assert_int_equal(json_array_size(json_object_get(o, "series")), 0);
+    json_decref(o);
+    api_resp_clear(&rp);
+    free(q);
+}
+
 static void test_regions(void **state)
 {
     struct srv *s = &((struct fx *)*state)->s;
@@ -466,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_session_times),
         cmocka_unit_test(test_cookie_header),
         cmocka_unit_test_setup_teardown(test_cost_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_series_commitments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regions, setup, teardown),
     };
 
