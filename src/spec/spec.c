@@ -73,6 +73,8 @@ struct ctx {
     size_t envcap;                     /* slots allocated in s->envs */
     size_t wdropped;                   /* warnings past SPEC_MAX_WARNINGS */
     const struct ynode *unsched;       /* first location Stratus cannot schedule on */
+    const struct ynode *bucket_at;     /* the bucket that gave data_cloud, or NULL */
+    char bucket_dst[VIS_LEN + 8];      /* its mount point, shown */
     char unsched_why[256];             /* "infra 'k8s': no Kubernetes driver ..." */
     size_t wpos[SPEC_MAX_WARNINGS][2]; /* line and column of each warning */
     char vis[4][VIS_LEN + 8];          /* rotating buffers for vis() and shown() */
@@ -1661,6 +1663,8 @@ static void mount_data_location(struct ctx *c, const struct ynode *at, const cha
     }
     if (s->data_cloud == NULL) {
         s->data_cloud = xstrdup(cloud);
+        c->bucket_at = at;
+        snprintf(c->bucket_dst, sizeof(c->bucket_dst), "%s", vis(c, dst));
         return;
     }
     if (strcmp(s->data_cloud, cloud) != 0)
@@ -2430,6 +2434,13 @@ static int spec_walk(struct ctx *c, struct err *e)
     st = ymap_get(root, "stratus");
     if (!ynode_is_null(st) && (rc = stratus_section(c, st, e)) != 0)
         return rc;
+    /* a bucket's data of unknown size: the planner prices moving it at $0 */
+    if (c->bucket_at != NULL && c->s->data_region == NULL && !(c->s->data_gb > 0))
+        warn(c, c->bucket_at,
+             "file_mounts.%s: how much data the bucket holds is not known, so moving it "
+             "off %s is priced at $0; give its size (stratus.data: {size_gb: 500}) to "
+             "have placement weigh the move",
+             c->bucket_dst, c->s->data_cloud);
     if (c->s->run == NULL)
         warn(c, root, "no 'run:' command: the job has nothing to run");
     if (c->s->name == NULL)

@@ -722,6 +722,7 @@ static void test_warnings_not_honoured(void **state)
                              "config: {docker: {run_options: x}}\n"
                              "workdir: {url: 'https://x/y.git', ref: main}\n");
     static const char *const expect[] = {
+        "t.yaml:1:22: warning: file_mounts./data: how much data the bucket holds",
         "t.yaml:4:3: warning: resources.labels is not honoured yet",
         "t.yaml:6:7: warning: resources.any_of[0].image_id is honoured only at the top",
         "t.yaml:7:7: warning: resources.any_of[0].job_recovery is honoured only",
@@ -1413,7 +1414,11 @@ static void test_file_mounts(void **state)
         else
             assert_null(s->data_cloud);
         assert_null(s->data_region);
-        assert_int_equal(s->nwarnings, 0);
+        /* its size unknown: a move off its cloud would be priced at $0 */
+        assert_int_equal(s->nwarnings, urls[i].cloud != NULL);
+        if (urls[i].cloud)
+            assert_true(has_warning(s, "t.yaml:3:5: warning: file_mounts./data: how much "
+                                       "data the bucket holds is not known"));
         assert_int_equal(s->nmounts, 1);
         assert_true(s->mounts[0].is_bucket);
         spec_free(s);
@@ -1439,11 +1444,13 @@ static void test_file_mounts(void **state)
         "file_mounts:\n  /ckpt: {name: my-ckpt, store: gcs, mode: MOUNT}\nrun: x\n");
     assert_string_equal(s->data_cloud, "gcp");
     assert_string_equal(s->mounts[0].src, "my-ckpt");
-    assert_int_equal(s->nwarnings, 0);
+    assert_true(has_warning(s, "file_mounts./ckpt: how much data the bucket holds"));
     spec_free(s);
+    /* its size given: priced, no warning */
     s = load_ok("file_mounts: {/d: s3://a}\nstratus:\n  data: {size_gb: 2TB}\nrun: x\n");
     assert_string_equal(s->data_cloud, "aws");
     assert_true(s->data_gb == 2000);
+    assert_int_equal(s->nwarnings, 0);
     spec_free(s);
 }
 
