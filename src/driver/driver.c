@@ -2,6 +2,7 @@
  * driver.c - the driver registry and the open/close wrappers (see driver.h).
  */
 #include "driver.h"
+#include "../catalog/catalog.h"
 #include "../util/xmem.h"
 
 #include <stdlib.h>
@@ -89,4 +90,11 @@ const char *driver_event_name(enum driver_event_type t)
                                         "capacity", "failed"};
 
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+long driver_offer_capacity(struct driver *d, const struct offer *o, int spot)
+{
+    if (d->ops->offer_capacity)
+        return d->ops->offer_capacity(d, o, spot);
+    return driver_capacity(d, o->cloud, o->region, o->zone, o->instance_type, spot);
 }

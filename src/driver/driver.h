@@ -31,6 +31,7 @@
 #include "../util/err.h"
 
 struct catalog;
+struct offer;
 struct spec_mount;
 
 struct driver_env {
@@ -167,6 +168,14 @@ struct driver_ops {
      * capacity_mode is there (driver_modes_apart). */
     int (*modes_apart)(struct driver *d, const char *cloud, const char *region,
                        const char *zone);
+    /* Free nodes of one offer of the catalog (driver_config.cat) in a mode,
+     * for a driver whose pools are offers rather than instance types: an
+     * instance type may carry several accelerators (GCP's n1 types with a
+     * T4 or a V100, TPU-VM with each TPU), each a pool of its own (the sim
+     * driver).  NULL: the driver's pools are instance types (the local
+     * world's, a Slurm partition's; the multi driver's children are such),
+     * and capacity_mode (or capacity) answers. */
+    long (*offer_capacity)(struct driver *d, const struct offer *o, int spot);
 };
 
 struct driver {
@@ -208,6 +217,10 @@ static inline long driver_capacity(struct driver *d, const char *cloud, const ch
         return d->ops->capacity_mode(d, cloud, region, zone, instance_type, spot);
     return d->ops->capacity ? d->ops->capacity(d, cloud, region, zone, instance_type) : -1;
 }
+
+/* Free nodes of offer o in a mode now (< 0 = unknown): the offer's own pool
+ * where the driver keeps pools by offer, else its instance type's. */
+long driver_offer_capacity(struct driver *d, const struct offer *o, int spot);
 
 static inline int driver_modes_apart(struct driver *d, const char *cloud, const char *region,
                                      const char *zone)

@@ -568,6 +568,29 @@ static long sim_capacity_mode(struct driver *d, const char *cloud, const char *r
     return free_nodes > 0 ? free_nodes : 0;
 }
 
+/* The offer's own pool: the controller's offers are the world's catalog's
+ * (a pointer into it), else looked up with the accelerator.  Offers that
+ * share an instance type (GCP's n1 with a T4 or a V100, TPU-VM) are pools
+ * apart, as sim_launch counts them. */
+static long sim_offer_capacity(struct driver *d, const struct offer *o, int spot)
+{
+    struct simd *p = d->priv;
+    size_t n = catalog_noffers(p->w->cat);
+    const struct offer *first = n > 0 ? catalog_offer(p->w->cat, 0) : NULL;
+    long oi, free_nodes;
+
+    if (first != NULL && o >= first && o < first + n)
+        oi = (long)(o - first);
+    else if ((oi = catalog_find_offer(p->w->cat, o->cloud, o->region, o->zone,
+                                      o->instance_type, o->accelerator)) < 0)
+        return -1;
+    if (p->stock_until[oi] > clock_now(p->clock))
+        return 0;
+    free_nodes =
+        spot ? p->spot_cap[oi] - p->spot_used[oi] : p->w->od_cap[oi] - p->od_used[oi];
+    return free_nodes > 0 ? free_nodes : 0;
+}
+
 static double sim_next_event_in(struct driver *d)
 {
     struct simd *p = d->priv;
@@ -589,6 +612,7 @@ const struct driver_ops driver_sim = {
     .terminate = sim_terminate,
     .close = sim_close,
     .capacity_mode = sim_capacity_mode,
+    .offer_capacity = sim_offer_capacity,
     .inject = sim_inject,
     .next_event_in = sim_next_event_in,
     .rewind = sim_rewind,

@@ -112,6 +112,7 @@ struct park_due {
 /* Nodes promised to launches of this step, not yet seen by the driver. */
 struct reservation {
     const char *cloud, *region, *zone, *instance_type; /* catalog-interned */
+    const char *accelerator; /* the pool's too, where the driver's pools are offers */
     long nodes;
     int spot; /* its pool: spot, or on-demand (committed nodes are on-demand ones) */
 };

@@ -212,8 +212,7 @@ static int od_usable_now(struct sched *s, const struct sjob *sj, size_t alt)
             (s->org != NULL && !sched_quota_fits(s, sj, o, c->nodes)))
             continue;
         n = c->mode == PLAN_COMMITTED ? commit_free(s, o)
-                                      : driver_capacity(s->p.driver, o->cloud, o->region,
-                                                        o->zone, o->instance_type, 0);
+                                      : driver_offer_capacity(s->p.driver, o, 0);
         if (n < 0 || n - (c->mode == PLAN_COMMITTED ? 0 : reserved(s, o, 0)) >= c->nodes)
             return 1;
     }
@@ -424,10 +423,11 @@ static int mode_allows(enum mode_rule rule, int mode)
 
 /* Nodes of o taken by launches this step has made and not yet handed to the
  * driver: those of the pool asked for (spot or on-demand) where the driver
- * counts the two apart, else all. */
+ * counts the two apart, else all; of o's instance type, or of o alone where
+ * the driver's pools are offers (driver_offer_capacity). */
 static long reserved(const struct sched *s, const struct offer *o, int spot)
 {
-    int apart = -1;
+    int apart = -1, by_offer = s->p.driver->ops->offer_capacity != NULL;
     long n = 0;
     size_t i;
 
@@ -435,7 +435,8 @@ static long reserved(const struct sched *s, const struct offer *o, int spot)
         const struct reservation *r = &s->resv[i];
 
         if (r->cloud != o->cloud || r->region != o->region || r->zone != o->zone ||
-            r->instance_type != o->instance_type)
+            r->instance_type != o->instance_type ||
+            (by_offer && r->accelerator != o->accelerator))
             continue;
         if (r->spot != spot && apart < 0)
             apart = driver_modes_apart(s->p.driver, o->cloud, o->region, o->zone);
@@ -447,7 +448,8 @@ static long reserved(const struct sched *s, const struct offer *o, int spot)
 
 static void reserve(struct sched *s, const struct offer *o, long nodes, int spot)
 {
-    struct reservation r = {o->cloud, o->region, o->zone, o->instance_type, nodes, spot};
+    struct reservation r = {o->cloud,       o->region, o->zone, o->instance_type,
+                            o->accelerator, nodes,     spot};
 
     s->resv = xgrow(s->resv, &s->resv_cap, s->nresv + 1, sizeof(*s->resv));
     s->resv[s->nresv++] = r;
@@ -980,8 +982,7 @@ static enum unusable unusable(struct sched *s, const struct sjob *sj, const stru
         free_nodes = driver_queue_capacity(s->p.driver, o->cloud, o->region, o->zone,
                                            o->instance_type, c->mode == PLAN_SPOT);
     else
-        free_nodes = driver_capacity(s->p.driver, o->cloud, o->region, o->zone,
-                                     o->instance_type, c->mode == PLAN_SPOT);
+        free_nodes = driver_offer_capacity(s->p.driver, o, c->mode == PLAN_SPOT);
     if (free_nodes >= 0 && free_nodes - reserved(s, o, c->mode == PLAN_SPOT) < c->nodes)
         return NOT_FULL;
     /* last: a yes here is the placement (the service counts it at once) */
@@ -1855,8 +1856,7 @@ static void wake_passed(struct sched *s, struct sjob *sj, struct sjob ***wait, s
      * may have taken them, and then every job woken in turn would find the
      * place full and wait again */
     o = catalog_offer(s->p.cat, (uint32_t)(k / 2));
-    room = driver_capacity(s->p.driver, o->cloud, o->region, o->zone, o->instance_type,
-                           (int)(k % 2));
+    room = driver_offer_capacity(s->p.driver, o, (int)(k % 2));
     if (room >= 0 && (room -= reserved(s, o, (int)(k % 2))) <= 0)
         return;
     if (room < 0) /* the driver does not say: as many as woke it */

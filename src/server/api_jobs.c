@@ -786,8 +786,7 @@ static char *plan_now(struct api_call *c, const struct plan *p, const struct spe
         if (pc->mode == PLAN_COMMITTED && c->s->sched != NULL)
             free_nodes = sched_commit_free(c->s->sched, o); /* the lab's own nodes */
         else if (pc->mode != PLAN_COMMITTED && c->s->drv.ops != NULL)
-            free_nodes = driver_capacity(&c->s->drv, o->cloud, o->region, o->zone,
-                                         o->instance_type, pc->mode == PLAN_SPOT);
+            free_nodes = driver_offer_capacity(&c->s->drv, o, pc->mode == PLAN_SPOT);
         json_object_set_new(now, "free_nodes",
                             free_nodes < 0 ? json_null() : json_integer(free_nodes));
         json_object_set_new(now, "blocked_for_s", json_real(b ? b->until - c->now : 0));

@@ -191,7 +191,10 @@ void sim_prices_due(struct catalog *cat, const struct trace *prices, double t0, 
 
 /* Fleet file: CSV location,instance_type,nodes,spot_nodes (globs allowed, the
  * first matching row wins; offers no row matches have no capacity).  Fills
- * per-offer arrays (caller frees). */
+ * per-offer arrays (caller frees): each offer a row matches has that many
+ * nodes of its own, so offers of one instance type with different
+ * accelerators (GCP's n1 with a T4 or a V100, TPU-VM) are pools apart, as
+ * the sim driver counts them (driver_offer_capacity). */
 int sim_load_fleet(const struct catalog *cat, const char *path, long **od_cap,
                    long **spot_cap, struct err *e);
 

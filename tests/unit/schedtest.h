@@ -361,6 +361,16 @@ static inline long st_drv_capacity(struct driver *d, const char *cloud,
     return driver_capacity(&p->inner, cloud, region, zone, instance_type, spot);
 }
 
+static inline long st_drv_offer_capacity(struct driver *d, const struct offer *o,
+                                         int spot)
+{
+    struct st_drv *p = d->priv;
+
+    if (p->w->capacity_unknown)
+        return -1;
+    return driver_offer_capacity(&p->inner, o, spot);
+}
+
 static inline double st_drv_next(struct driver *d)
 {
     struct st_drv *p = d->priv;
@@ -384,6 +394,7 @@ static const struct driver_ops st_driver_ops = {
     .terminate = st_drv_terminate,
     .close = st_drv_close,
     .capacity_mode = st_drv_capacity,
+    .offer_capacity = st_drv_offer_capacity,
     .inject = st_drv_inject,
     .next_event_in = st_drv_next,
     .rewind = st_drv_rewind,

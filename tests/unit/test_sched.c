@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <sys/stat.h>
 
 #include "plan/plan.h"
 #include "schedtest.h"
@@ -1073,6 +1074,75 @@ static void test_reservations_per_pool(void **state)
     st_free(w);
 }
 
+/* Offers that share an instance type are pools apart: GCP's n1-highmem-16
+ * with a T4 and with a V100, one node each.  A T4 job and a V100 job both
+ * run at once.  Before, the controller asked the driver for free nodes by
+ * instance type, and the sim driver answered with one of the two offers'
+ * counts, so one job waited for capacity (or was refused at launch and its
+ * place blocked) while its own pool stood idle. */
+static void test_pools_by_offer(void **state)
+{
+    static const char *const t4 = "name: t4\nresources:\n  accelerators: T4:1\n"
+                                  "  use_spot: false\nrun: x\nstratus:\n  duration: 1h\n";
+    static const char *const v100 =
+        "name: v\nresources:\n  accelerators: V100:1\n"
+        "  use_spot: false\nrun: x\nstratus:\n  duration: 1h\n";
+    struct st *w = *state;
+    char *dir = tu_mkdtemp(), *fleet = xasprintf("%s/fleet.csv", dir);
+    struct store_attempt a, b;
+    int64_t ja, jb;
+    int order;
+
+    for (order = 0; order < 2; order++) { /* either offer first in the catalog */
+        char *cat = xasprintf("%s/catalog%d", dir, order); /* a snapshot each */
+        struct st_opts o = {cat, fleet, NULL, 0, 0};
+
+        assert_int_equal(mkdir(cat, 0700), 0);
+        tu_copy_dir(TEST_DATA "/sched/catalog", cat);
+        tu_write(
+            cat, "offers.csv",
+            order == 0
+                ? "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+                  "accelerator_memory_gib,vcpus,memory_gib,interconnect,"
+                  "max_cluster_nodes,price_hour,spot_price_hour\n"
+                  "gcp,us-central1,us-central1-a,n1-highmem-16,T4,1,16,16,104,none,,1.00,"
+                  "\n"
+                  "gcp,us-central1,us-central1-a,n1-highmem-16,V100,1,16,16,104,none,,3."
+                  "00,\n"
+                : "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+                  "accelerator_memory_gib,vcpus,memory_gib,interconnect,"
+                  "max_cluster_nodes,price_hour,spot_price_hour\n"
+                  "gcp,us-central1,us-central1-a,n1-highmem-16,V100,1,16,16,104,none,,3."
+                  "00,\n"
+                  "gcp,us-central1,us-central1-a,n1-highmem-16,T4,1,16,16,104,none,,1.00,"
+                  "\n");
+        tu_write(dir, "fleet.csv",
+                 "location,instance_type,nodes,spot_nodes\ngcp/"
+                 "us-central1,n1-highmem-16,1,0\n");
+        st_init(w, &o);
+        ja = st_submit(w, t4);
+        jb = st_submit(w, v100);
+        st_start(w);
+        assert_true(st_run_all(w, ST_T0 + DAY));
+        a = st_attempt(w, ja, 1);
+        b = st_attempt(w, jb, 1);
+        assert_string_equal(a.accelerator, "T4");
+        assert_string_equal(b.accelerator, "V100");
+        assert_dbl(a.launched_at, ST_T0);
+        assert_dbl(b.launched_at, ST_T0);
+        assert_int_equal(st_nattempts(w, ja), 1);
+        assert_int_equal(st_nattempts(w, jb), 1);
+        assert_world_ok(w);
+        store_attempt_clear(&a);
+        store_attempt_clear(&b);
+        st_free(w);
+        free(cat);
+    }
+    tu_rmdir(dir);
+    free(fleet);
+    free(dir);
+}
+
 /* Jobs that come to wait one after another are tried again together: 100
  * on-demand H100 jobs arrive 13 s apart (over 22 minutes) while one holds
  * the only node for 10 h.  Each tried again at its own arrival plus
@@ -1141,6 +1211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_storm_places, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservations_per_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pools_by_offer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_displacement_for_a_node_it_cannot_use,
                                         setup, teardown),
     };
