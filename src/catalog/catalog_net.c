@@ -467,8 +467,11 @@ static int term_end(const struct csv *c, double start, double *end, struct err *
 
     if (rest == s || n < 1 || n > 100 || rest[0] == '\0' || rest[1] != '\0' ||
         strchr("ymd", rest[0]) == NULL)
-        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TERM),
-                      "column 'term': '%s' is not a term like 1y, 3y, 6m or 90d", s);
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, field_col(c, C_TERM),
+            "column 'term': '%s' is not a term like 1y, 3y, 6m or 90d (a number "
+            "from 1 to 100, then y, m or d)",
+            s);
     if (start <= 0)
         return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TERM),
                       "a term needs a start date (column 'start', like 2026-01-01)");
@@ -556,6 +559,11 @@ static double list_price(const struct catalog *cat, const struct commitment *m)
     return found ? best : -2;
 }
 
+/* No node costs this much an hour (an 8-GPU node is about $100): a larger
+ * price_hour is a slip of the keyboard, and its fees would overflow every
+ * total. */
+#define COMMIT_PRICE_MAX 100000.0
+
 /* price_hour, or discount off the list price: exactly one of them. */
 static int commit_price(const struct csv *c, struct commitment *m, double list, struct err *e)
 {
@@ -571,11 +579,12 @@ static int commit_price(const struct csv *c, struct commitment *m, double list, 
     if (has_p) {
         if ((rc = csv_double(c, C_PRICE, "price_hour", NULL, &m->price_hour, e)) != 0)
             return rc;
-        if (!(m->price_hour >= 0))
-            return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
-                          "price_hour must be 0 or more (USD per committed node-hour), "
-                          "not %s",
-                          csv_get(c, C_PRICE));
+        if (!(m->price_hour >= 0 && m->price_hour <= COMMIT_PRICE_MAX))
+            return err_at(
+                e, ST_EINVAL, c->path, c->line, field_col(c, C_PRICE),
+                "price_hour must be from 0 to %g (USD per committed node-hour), "
+                "not %s",
+                COMMIT_PRICE_MAX, csv_get(c, C_PRICE));
         return 0;
     }
     if ((rc = parse_discount(c, &m->discount, e)) != 0)

@@ -722,27 +722,20 @@ static int decode_rows(const json_t *rows, struct store_cost_row **out, size_t *
 static int print_cost_rows(const char *by, const json_t *reply)
 {
     double total = 0, egress = 0, storage = 0, commit = 0, hours = 0, lost = 0, fees = 0;
+    double line;
     const json_t *cv = json_object_get(reply, "commitments");
     struct store_cost_row *r;
     char m[32], g[32], st[32], cm[32], key[160];
     size_t i, n;
-    int kw = KEY_W, rc = decode_rows(json_object_get(reply, "rows"), &r, &n);
+    int kw = KEY_W, mw = 12, own,
+        rc = decode_rows(json_object_get(reply, "rows"), &r, &n);
 
     if (rc != 0)
         return rc;
     for (i = 0; i < json_array_size(cv); i++)
         fees += json_number_value(json_object_get(json_array_get(cv, i), "usd"));
-    for (i = 0; i < n; i++)
-        kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
-    printf("%-*s %12s %12s %12s %12s %12s %14s %9s\n", kw, by, "COST", "EGRESS",
-           "STORAGE", "COMMITMENTS", "NODE-HOURS", "STOPPED NODE-H", "ATTEMPTS");
     for (i = 0; i < n; i++) {
-        printf("%-*.*s %12s %12s %12s %12s %12.4f %14.4f %9d\n", kw, kw,
-               row_key(&r[i], key, sizeof(key)), str_money(m, sizeof(m), r[i].usd),
-               str_money(g, sizeof(g), r[i].egress_usd),
-               str_money(st, sizeof(st), r[i].storage_usd),
-               str_money(cm, sizeof(cm), r[i].commitment_usd), r[i].node_hours,
-               r[i].lost_node_hours, r[i].attempts);
+        kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
         total += r[i].usd;
         egress += r[i].egress_usd;
         storage += r[i].storage_usd;
@@ -750,21 +743,34 @@ static int print_cost_rows(const char *by, const json_t *reply)
         hours += r[i].node_hours;
         lost += r[i].lost_node_hours;
     }
-    if (commit < fees * (1 - 1e-9)) { /* not in the rows: the lab's own line */
-        printf("%-*s %12s %12s %12s %12s\n", kw, "(commitments)",
-               str_money(m, sizeof(m), fees - commit), "-", "-",
-               str_money(cm, sizeof(cm), fees - commit));
-        total += fees - commit;
-        commit = fees;
-    }
-    printf("%-*s %12s %12s %12s %12s %12.4f %14.4f\n", kw, "total",
-           str_money(m, sizeof(m), total), str_money(g, sizeof(g), egress),
-           str_money(st, sizeof(st), storage), str_money(cm, sizeof(cm), commit), hours,
-           lost);
+    own = commit < fees * (1 - 1e-9); /* not in the rows: the lab's own line */
+    line = own ? fees - commit : 0;
+    total += line;
+    commit += line;
+    /* money columns as wide as the largest amount (the total) */
+    mw = widen(mw, strlen(str_money(m, sizeof(m), total)), 31);
+    mw = widen(mw, strlen(str_money(m, sizeof(m), commit)), 31);
+    printf("%-*s %*s %*s %*s %*s %12s %14s %9s\n", kw, by, mw, "COST", mw, "EGRESS", mw,
+           "STORAGE", mw, "COMMITMENTS", "NODE-HOURS", "STOPPED NODE-H", "ATTEMPTS");
+    for (i = 0; i < n; i++)
+        printf("%-*.*s %*s %*s %*s %*s %12.4f %14.4f %9d\n", kw, kw,
+               row_key(&r[i], key, sizeof(key)), mw, str_money(m, sizeof(m), r[i].usd),
+               mw, str_money(g, sizeof(g), r[i].egress_usd), mw,
+               str_money(st, sizeof(st), r[i].storage_usd), mw,
+               str_money(cm, sizeof(cm), r[i].commitment_usd), r[i].node_hours,
+               r[i].lost_node_hours, r[i].attempts);
+    if (own)
+        printf("%-*s %*s %*s %*s %*s\n", kw, "(commitments)", mw,
+               str_money(m, sizeof(m), line), mw, "-", mw, "-", mw,
+               str_money(cm, sizeof(cm), line));
+    printf("%-*s %*s %*s %*s %*s %12.4f %14.4f\n", kw, "total", mw,
+           str_money(m, sizeof(m), total), mw, str_money(g, sizeof(g), egress), mw,
+           str_money(st, sizeof(st), storage), mw, str_money(cm, sizeof(cm), commit),
+           hours, lost);
     if (commit > 0)
-        printf("(COMMITMENTS: the fees of the commitments in the server's catalog, by "
-               "the hour "
-               "from each one's start, used or not: docs/commitments.md)\n");
+        printf(
+            "(COMMITMENTS: the fees of the commitments in the server's catalog, by the "
+            "hour from each one's start, used or not: docs/commitments.md)\n");
     if (lost > 0)
         printf("(STOPPED NODE-H: of attempts that ended other than by exiting: preempted, "
                "displaced, cancelled, a replica scaled down or replaced; a checkpoint may "
@@ -781,22 +787,49 @@ static void print_budgets(const json_t *rows, const char *month)
 {
     char a[32], b[32], c[32], d[32];
     size_t i;
+    int tw = 20, mw = 12, fw = 14;
 
-    printf("\n%-20s %12s %12s %12s %14s  %s\n", "TEAM", "SPENT", "BUDGET", "LEFT",
-           "FORECAST", month);
+    for (i = 0; i < json_array_size(rows); i++) { /* as wide as the widest */
+        const json_t *r = json_array_get(rows, i);
+        const json_t *spent = json_object_get(r, "budget_spend_usd");
+
+        tw = widen(tw, strlen(json_string_value(json_object_get(r, "key"))), KEY_W_MAX);
+        mw = widen(mw,
+                   strlen(str_money(
+                       a, sizeof(a),
+                       json_number_value(spent ? spent : json_object_get(r, "usd")))),
+                   31);
+        mw = widen(mw,
+                   strlen(str_money(a, sizeof(a),
+                                    json_number_value(json_object_get(r, "budget_usd")))),
+                   31);
+        mw = widen(
+            mw,
+            strlen(str_money(a, sizeof(a),
+                             json_number_value(json_object_get(r, "remaining_usd")))),
+            31);
+        fw = widen(
+            fw,
+            strlen(str_money(a, sizeof(a),
+                             json_number_value(json_object_get(r, "forecast_usd")))),
+            31);
+    }
+    printf("\n%-*s %*s %*s %*s %*s  %s\n", tw, "TEAM", mw, "SPENT", mw, "BUDGET", mw,
+           "LEFT", fw, "FORECAST", month);
     for (i = 0; i < json_array_size(rows); i++) {
         const json_t *r = json_array_get(rows, i);
         const json_t *budget = json_object_get(r, "budget_usd");
         const json_t *spent = json_object_get(r, "budget_spend_usd");
 
-        printf("%-20s %12s %12s %12s %14s  %s\n",
-               json_string_value(json_object_get(r, "key")),
+        printf("%-*s %*s %*s %*s %*s  %s\n", tw,
+               json_string_value(json_object_get(r, "key")), mw,
                str_money(a, sizeof(a),
                          json_number_value(spent ? spent : json_object_get(r, "usd"))),
-               budget ? str_money(b, sizeof(b), json_number_value(budget)) : "-",
+               mw, budget ? str_money(b, sizeof(b), json_number_value(budget)) : "-", mw,
                budget ? str_money(c, sizeof(c),
                                   json_number_value(json_object_get(r, "remaining_usd")))
                       : "-",
+               fw,
                str_money(d, sizeof(d),
                          json_number_value(json_object_get(r, "forecast_usd"))),
                json_is_true(json_object_get(r, "forecast_over"))
@@ -828,8 +861,10 @@ static int run_cost(int argc, char **argv)
             return 2;
         }
     }
-    if (month != NULL && (strlen(month) != 7 || month[4] != '-' ||
-                          strspn(month, "0123456789-") != 7)) {
+    if (month != NULL &&
+        (strlen(month) != 7 || month[4] != '-' || strspn(month, "0123456789-") != 7 ||
+         strspn(month, "0123456789") != 4 || atoi(month + 5) < 1 ||
+         atoi(month + 5) > 12)) {
         fprintf(stderr, "stratus: --month takes a month as YYYY-MM (2026-12), not '%s'\n",
                 month);
         return 2;

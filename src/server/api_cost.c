@@ -22,6 +22,7 @@
  */
 #include "api_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "../policy/org.h"
 #include "../store/store.h"
 #include "../util/hmap.h"
+#include "../util/strutil.h"
 #include "../util/xmem.h"
 #include "server.h"
 
@@ -288,6 +290,23 @@ static int add_storage(struct api_call *c, struct report *r, const char *by,
     return rc;
 }
 
+double api_commit_from(struct api_call *c, const struct commitment *m)
+{
+    struct store_job *jobs = NULL;
+    double first = c->now;
+    size_t n = 0;
+    struct err e;
+
+    if (m->start > 0)
+        return m->start;
+    err_clear(&e);
+    if (store_job_page(c->s->st, 0, 1, &jobs, &n, &e) == 0 && n > 0 &&
+        jobs[0].submitted_at > 0 && jobs[0].submitted_at < first)
+        first = jobs[0].submitted_at;
+    store_jobs_free(jobs, n);
+    return first;
+}
+
 /* The commitments' fees in [from, to), up to now, as the reply's
  * `commitments` (each with what it cost in the window), added to the cloud
  * rows by cloud; *usd: their sum.  NULL (none) for a caller who sees only
@@ -305,7 +324,8 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
     v = json_array();
     for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
         const struct commitment *m = catalog_commitment(c->s->cat, i);
-        double fee = end > from ? catalog_commitment_cost(m, from, end) : 0;
+        double lo = fmax(from, api_commit_from(c, m));
+        double fee = end > lo ? catalog_commitment_cost(m, lo, end) : 0;
         json_t *o;
 
         if (!(fee > 0))
@@ -317,8 +337,12 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
         json_object_set_new(o, "instance_type", json_string(m->instance_type));
         json_object_set_new(o, "nodes", json_integer(m->count));
         json_object_set_new(o, "price_hour", json_real(m->price_hour));
-        json_object_set_new(o, "start", json_real(m->start));
+        json_object_set_new(o, "discount",
+                            m->discount > 0 ? json_real(m->discount) : json_null());
+        json_object_set_new(o, "start", m->start > 0 ? json_real(m->start) : json_null());
+        json_object_set_new(o, "counted_from", json_real(api_commit_from(c, m)));
         json_object_set_new(o, "end", m->end > 0 ? json_real(m->end) : json_null());
+        json_object_set_new(o, "line", json_integer(m->line)); /* of commitments.csv */
         json_object_set_new(o, "usd", json_real(fee));
         json_array_append_new(v, o);
         *usd += fee;
@@ -446,7 +470,10 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
     int rc;
 
     if (month != NULL && month_range(month, &from, &to) != 0) {
-        api_failf(c, ST_EINVAL, "--month takes a month as YYYY-MM (2026-12)");
+        char shown[32];
+
+        api_failf(c, ST_EINVAL, "--month takes a month as YYYY-MM (2026-12), not '%s'",
+                  str_vis(shown, sizeof(shown), month));
         return;
     }
     report_init(&r);

@@ -188,3 +188,28 @@ has "$OUT" "COMMITMENTS"
 [ "$(awk '$1 == "azure" { gsub(/[$,]/, "", $5); print ($5 > 44640) }' <<<"$OUT")" = 1 ] ||
   fail "all time, azure's row holds the fee since January: $OUT"
 ok "cost: a commitment's fee by the hour, in its cloud's row, by team on a line of its own"
+
+# --- commitments.csv is read when the server starts: a larger one after a
+# restart; a fee in the millions keeps the table's columns in line; one
+# with no start is counted from the server's first job, not from 1970 ---
+"$STRATUS" controller stop >/dev/null 2>&1 || true
+printf 'cloud,region,zone,instance_type,nodes,start,end,price_hour\nazure,eastus,,Standard_ND96isr_H100_v5,4,2026-01-01,2036-01-01,500.00\nazure,eastus,,Standard_ND96isr_H100_v5,1,,,1.00\n' \
+  >"$TMP/ccat/commitments.csv"
+run 0 "$STRATUS" cost --json
+first=$(python3 -c "import json,sys; print(min(r['submitted_at'] for r in json.load(sys.stdin)))" \
+  < <("$STRATUS" status --json))
+[ "$(json '[(c["line"], c["start"] is None, round(c["counted_from"]) == round('"$first"')) for c in j["commitments"]]')" = \
+  "[(2, False, False), (3, True, True)]" ] || fail "the start-less commitment counted from the first job ($first): $OUT"
+for args in "" "--by team" "--by team --month 2026-03" "--by job"; do
+  run 0 "$STRATUS" cost $args
+  python3 - "$OUT" <<'PY' || fail "cost $args: the money columns are not in line: $OUT"
+import sys
+lines = [l for l in sys.argv[1].splitlines() if l and not l.startswith("(STOPPED") and not l.startswith("(COMMITMENTS")]
+table = lines[:lines.index(next(l for l in lines if l.startswith("total"))) + 1]
+for col in ("COST", "COMMITMENTS"):
+    end = table[0].index(col) + len(col)
+    assert all(l[end - 1] != " " and (len(l) == end or l[end] == " ") for l in table), (col, table)
+PY
+done
+has "$OUT" "\$"
+ok "cost: commitments.csv read at the server's start; columns in line past \$1,000,000; no start: from the first job"

@@ -628,6 +628,13 @@ static void test_cost_commitments(void **state)
     json_decref(o);
     api_resp_clear(&rp);
 
+    /* each listed with its line of commitments.csv */
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud&month=2026-03", NULL, &rp);
+    assert_float_equal(cost_field(o, "commitments.0.line"), 2, 0);
+    assert_float_equal(cost_field(o, "commitments.0.start"), start, 0);
+    json_decref(o);
+    api_resp_clear(&rp);
+
     /* a user's token sees its teams' spend, not the lab's fees */
     api_handle(&f->s, &rq, &rp);
     assert_int_equal(rp.status, 200);
@@ -637,6 +644,54 @@ static void test_cost_commitments(void **state)
     assert_float_equal(cost_field(o, "total.usd"), 0, 0);
     json_decref(o);
     api_resp_clear(&rp);
+}
+
+/* A commitment the catalog gives no start ("already in force") is counted
+ * from the server's first record, its first job's submission: none before
+ * (not from 1970, as a first version did: $29.9 M for one node), and none at
+ * all while the store has no job. */
+static void test_cost_commitment_without_start(void **state)
+{
+    struct fx *f = *state;
+    char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
+    double now = (double)time(NULL), fee;
+    struct store_job j;
+    struct api_resp rp;
+    struct err e;
+    json_t *o;
+
+    tu_write(dir, "c.csv",
+             "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+             "azure,eastus,,Standard_ND96isr_H100_v5,1,,,60.00\n");
+    err_clear(&e);
+    assert_int_equal(catalog_load_commitments(f->s.cat, path, &e), 0);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud", NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    assert_true(cost_field(o, "total.usd") < 1); /* no job yet: from now */
+    json_decref(o);
+    api_resp_clear(&rp);
+
+    memset(&j, 0, sizeof(j));
+    j.name = "first";
+    j.spec_text = "name: first\nrun: x\n";
+    j.state = JOB_SUCCEEDED;
+    j.submitted_at = now - 7200;
+    assert_int_equal(store_job_insert(f->s.st, &j, &e), 0);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud", NULL, &rp);
+    fee = cost_field(o, "rows.0.commitment_usd");
+    assert_true(fee >= 120 - 1e-6 && fee < 121); /* 2 h at $60 */
+    assert_true(json_is_null(
+        json_object_get(json_array_get(json_object_get(o, "commitments"), 0), "start")));
+    assert_float_equal(cost_field(o, "commitments.0.counted_from"), now - 7200, 1);
+    json_decref(o);
+    api_resp_clear(&rp);
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", "by=cloud&month=1999-01", NULL, &rp);
+    assert_float_equal(cost_field(o, "total.usd"), 0, 0);
+    json_decref(o);
+    api_resp_clear(&rp);
+    tu_rmdir(dir);
+    free(path);
+    free(dir);
 }
 
 /* A token made through the API verifies with its role; once revoked by
@@ -1117,6 +1172,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_report_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_commitments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_commitment_without_start, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_token_life, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_text_same, setup, teardown),

@@ -115,7 +115,14 @@ static const struct bad bads[] = {
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,1.5,\n",
      "c.csv:2:58: column 'discount': '1.5' is not a fraction in [0, 1)"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,-3,,\n",
-     "c.csv:2:57: price_hour must be 0 or more (USD per committed node-hour), not -3"},
+     "c.csv:2:57: price_hour must be from 0 to 100000 (USD per committed node-hour), not "
+     "-3"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,1e308,,\n",
+     "c.csv:2:57: price_hour must be from 0 to 100000 (USD per committed node-hour), not "
+     "1e308"},
+    {"azure,eastus,,Standard_ND96isr_H100_v5,2,9999y,2026-01-01,,,0.3,\n",
+     "c.csv:2:42: column 'term': '9999y' is not a term like 1y, 3y, 6m or 90d (a number "
+     "from 1 to 100, then y, m or d)"},
     {"azure,eastus,,ND_H100,2,1y,2026-01-01,,,0.3,\n",
      "c.csv:2:15: no offer ND_H100 in azure/eastus to commit to"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,0,1y,2026-01-01,,,0.3,\n",

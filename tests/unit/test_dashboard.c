@@ -496,6 +496,24 @@ static void test_cost_series_commitments(void **state)
     json_decref(o);
     api_resp_clear(&rp);
 
+    /* asked from no given time: from the commitment's start (2020-01-01),
+     * as stratus cost counts it, not only from the first attempt */
+    {
+        struct api_resp all;
+        double t0 = clock_now(&clock_wall);
+        json_t *oa;
+
+        call(s, AUTH_VIEWER, "GET", "/v1/cost/series", "by=cloud", NULL, 0, &all);
+        assert_int_equal(all.status, 200);
+        oa = body_json(&all);
+        assert_true(num(oa, "start") <= 1577836800.0);
+        ser = json_array_get(json_object_get(oa, "series"), 0);
+        assert_string_equal(json_string_value(json_object_get(ser, "key")), "azure");
+        assert_true(fabs(num(ser, "total") - 360 * (t0 - 1577836800.0) / 3600) < 360 * 2);
+        json_decref(oa);
+        api_resp_clear(&all);
+    }
+
     rq.query = q; /* a user's token: its teams' spend only */
     api_handle(s, &rq, &rp);
     assert_int_equal(rp.status, 200);
