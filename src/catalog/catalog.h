@@ -228,6 +228,27 @@ double catalog_throughput(const struct catalog *cat, const char *accelerator, in
  * one; 0 when unknown. */
 double catalog_node_throughput(const struct catalog *cat, const char *accelerator, int count,
                                double part, int infer);
+/* The speed of a node of n accelerators (or a share n < 1 of one) whose
+ * ratio is r against a node of n0 whose ratio is r0: the work one of its
+ * hours does relative to the other's.  A ratio the table lacks (0) is taken
+ * as r0 when r0 is known, else as the reference's (1): an unknown GPU is
+ * assumed as fast per accelerator as the first alternative, never as fast
+ * per node whatever its count (one A6000 is not eight H100s).  1 when a
+ * count is not known (an alternative of CPUs only). */
+static inline double catalog_speed_of(double r0, double n0, double r, double n)
+{
+    if (!(r0 > 0))
+        r0 = 1;
+    if (!(r > 0))
+        r = r0;
+    return n0 > 0 && n > 0 ? (r * n) / (r0 * n0) : 1.0;
+}
+/* catalog_speed_of for named accelerators: (acc, count or share part > 0)
+ * against (ref, ref_count, ref_part), for inference or training; *known (may
+ * be NULL): both ratios are in the table. */
+double catalog_speed(const struct catalog *cat, const char *ref, int ref_count,
+                     double ref_part, const char *acc, int count, double part, int infer,
+                     int *known);
 /* Rows in throughput.csv (0: none, every ratio unknown). */
 size_t catalog_nthroughput(const struct catalog *cat);
 

@@ -984,6 +984,19 @@ double catalog_node_throughput(const struct catalog *cat, const char *accelerato
     return part > 0 ? per * part : per * count;
 }
 
+double catalog_speed(const struct catalog *cat, const char *ref, int ref_count,
+                     double ref_part, const char *acc, int count, double part, int infer,
+                     int *known)
+{
+    double r0 = catalog_throughput(cat, ref, infer),
+           r = catalog_throughput(cat, acc, infer);
+
+    if (known != NULL)
+        *known = r0 > 0 && r > 0;
+    return catalog_speed_of(r0, ref_part > 0 ? ref_part : ref_count, r,
+                            part > 0 ? part : count);
+}
+
 size_t catalog_nthroughput(const struct catalog *cat)
 {
     return cat->nthr;

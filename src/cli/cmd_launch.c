@@ -143,9 +143,31 @@ static int show_plan(const char *path, const json_t *body, int stage)
         printf("stage %d ", stage);
     printf("plan: %s under %s\n", str_field(p, "workload"),
            json_is_string(rule) ? json_string_value(rule) : "no policy");
-    for (i = 0; i < json_array_size(cands) && i < PLAN_SHOWN; i++)
-        print_cand(json_array_get(cands, i), i,
-                   json_is_true(json_object_get(p, "duration_assumed")));
+    {
+        /* the late ones (slower alternatives that cannot finish by the
+         * deadline) are passed over while one on time is there: the
+         * controller does not take them (stratus plan marks them) */
+        size_t late = 0, shown = 0, on_time = 0;
+
+        for (i = 0; i < json_array_size(cands); i++)
+            on_time += !json_is_true(json_object_get(json_array_get(cands, i), "late"));
+        for (i = 0; i < json_array_size(cands) && shown < PLAN_SHOWN; i++) {
+            const json_t *c = json_array_get(cands, i);
+
+            if (on_time > 0 && json_is_true(json_object_get(c, "late"))) {
+                late++;
+                continue;
+            }
+            print_cand(c, shown++, json_is_true(json_object_get(p, "duration_assumed")));
+        }
+        if (late > 0)
+            printf(
+                "  (%zu cheaper candidate%s would finish past the deadline: not taken)\n",
+                late, late == 1 ? "" : "s");
+        else if (on_time == 0 && json_array_size(cands) > 0 &&
+                 json_is_true(json_object_get(json_array_get(cands, 0), "late")))
+            printf("  (every candidate shown would finish past the deadline)\n");
+    }
     if (stage > 0)
         printf("  (%lld feasible of %lld candidates)\n",
                (long long)json_integer_value(json_object_get(p, "feasible")),

@@ -234,17 +234,15 @@ static void schedule_preemption(struct simd *p, int64_t id, const struct satt *a
 }
 
 /* Work per second of the job's first accelerator that a node of this offer
- * does (1 when either throughput is unknown). */
+ * does, as the planner counts it (catalog_speed_of: an unknown ratio is the
+ * first's, per accelerator). */
 static double offer_speed(const struct simd *p, const struct sim_jobinfo *ji, uint32_t offer)
 {
     const struct offer *o = catalog_offer(p->w->cat, offer);
-    double thr;
 
-    if (!(ji->ref_thr > 0))
-        return 1.0;
-    thr = catalog_node_throughput(p->w->cat, o->accelerator, o->acc_count, o->acc_part,
-                                  ji->infer);
-    return thr > 0 ? thr / ji->ref_thr : 1.0;
+    return catalog_speed_of(ji->ref_chip, ji->ref_n,
+                            catalog_throughput(p->w->cat, o->accelerator, ji->infer),
+                            o->acc_part > 0 ? o->acc_part : o->acc_count);
 }
 
 static void on_running(struct simd *p, int64_t id, struct satt *a, double t)

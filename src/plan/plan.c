@@ -245,12 +245,9 @@ double plan_speed(const struct catalog *cat, const struct spec *s, const char *a
                   double part)
 {
     const struct spec_res *r0 = &s->res[0];
-    int infer = s->kind == SPEC_KIND_INFER;
-    double ref = catalog_node_throughput(cat, r0->accelerator, r0->acc_count, r0->acc_part,
-                                         infer);
-    double thr = catalog_node_throughput(cat, acc, count, part, infer);
 
-    return ref > 0 && thr > 0 ? thr / ref : 1.0;
+    return catalog_speed(cat, r0->accelerator, r0->acc_count, r0->acc_part, acc, count,
+                         part, s->kind == SPEC_KIND_INFER, NULL);
 }
 
 /* Once per plan: every alternative's speed and run time.  Costs below use
@@ -258,18 +255,17 @@ double plan_speed(const struct catalog *cat, const struct spec *s, const char *a
 static void alt_speeds(struct plan *p)
 {
     const struct spec *s = p->spec;
-    int infer = s->kind == SPEC_KIND_INFER;
-    double ref = catalog_node_throughput(p->cat, s->res[0].accelerator, s->res[0].acc_count,
-                                         s->res[0].acc_part, infer);
+    const struct spec_res *r0 = &s->res[0];
 
     p->alts = xgrow(p->alts, &p->alts_cap, s->nres, sizeof(*p->alts));
     for (size_t i = 0; i < s->nres; i++) {
         const struct spec_res *r = &s->res[i];
-        double thr = catalog_node_throughput(p->cat, r->accelerator, r->acc_count, r->acc_part,
-                                             infer);
+        int known;
 
-        p->alts[i].speed = ref > 0 && thr > 0 ? thr / ref : 1.0;
-        p->alts[i].known = i == 0 || (ref > 0 && thr > 0); /* the first: 1 by definition */
+        p->alts[i].speed = catalog_speed(p->cat, r0->accelerator, r0->acc_count,
+                                         r0->acc_part, r->accelerator, r->acc_count,
+                                         r->acc_part, s->kind == SPEC_KIND_INFER, &known);
+        p->alts[i].known = i == 0 || known; /* the first: 1 by definition */
         p->alts[i].hours = p->duration_h / p->alts[i].speed;
     }
 }

@@ -16,17 +16,26 @@
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
+/* A candidate's location, cloud/region[/zone]. */
+static const char *cand_loc(const struct plan *p, const struct plan_cand *c, char *buf,
+                            size_t n)
+{
+    const struct offer *o = catalog_offer(p->cat, c->offer);
+
+    snprintf(buf, n, "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "", o->zone);
+    return buf;
+}
+
 static void print_cand_line(FILE *fp, const struct plan *p, const struct plan_cand *c,
-                            size_t rank)
+                            size_t rank, int lw, int iw)
 {
     const struct offer *o = catalog_offer(p->cat, c->offer);
     char loc[160], m1[32], m2[32], m3[32], m4[32], m5[32], m6[32];
 
-    snprintf(loc, sizeof(loc), "%s/%s%s%s", o->cloud, o->region, *o->zone ? "/" : "",
-             o->zone);
+    cand_loc(p, c, loc, sizeof(loc));
     fprintf(
-        fp, "%3zu  %-38s %-26s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %9s %12s%s\n",
-        rank, loc, o->instance_type, plan_mode_name(c->mode), c->price_hour,
+        fp, "%3zu  %-*s %-*s %-9s %9.2f %11s %8.2f %5.2f%c %11s %10s %9s %9s %12s%s\n",
+        rank, lw, loc, iw, o->instance_type, plan_mode_name(c->mode), c->price_hour,
         str_money(m1, sizeof(m1), c->hourly_cost), p->alts[c->alt].hours,
         p->alts[c->alt].speed, p->alts[c->alt].known ? ' ' : '?',
         str_money(m2, sizeof(m2), c->compute), str_money(m3, sizeof(m3), c->preemption),
@@ -99,8 +108,9 @@ static void print_unknown(FILE *fp, const struct plan *p)
     size_t i, k;
 
     fprintf(fp,
-            "  ? = ratio unknown, taken as 1.0 (the first alternative's speed): no %s "
-            "number in %s/throughput.csv for",
+            "  ? = ratio unknown, each accelerator taken as fast as one of the first "
+            "alternative's (the reference's when that is unknown too): no %s number in "
+            "%s/throughput.csv for",
             infer ? "inference" : "training", catalog_dir(p->cat));
     for (i = 0; i < s->nres; i++) {
         const char *acc = s->res[i].accelerator;
@@ -161,7 +171,8 @@ static void print_header(FILE *fp, const struct plan *p)
                     alt_text(p, i, what, sizeof(what)));
     }
     if (p->duration_assumed)
-        fprintf(fp, ", no duration given: costs are per hour\n");
+        fprintf(fp, ", no duration given: compute costed for 1 hour (a data move and a "
+                    "new replica counted whole)\n");
     else
         fprintf(fp, ", %s%s\n", str_duration(dur, sizeof(dur), s->duration_s),
                 distinct_alts(p) > 1 ? " on the first alternative" : "");
@@ -266,18 +277,54 @@ static void print_data_moves(FILE *fp, const struct plan *p)
     free(done);
 }
 
-int plan_print(FILE *fp, const struct plan *p, int explain)
+/* Under the table: when the first candidates are late, which one is the
+ * first that can finish by the deadline (the controller takes no slower
+ * alternative that cannot while one that can is counted on). */
+static void print_first_on_time(FILE *fp, const struct plan *p)
 {
     size_t i;
 
+    if (p->n == 0 || !plan_cand_late(p, &p->c[0]))
+        return;
+    for (i = 1; i < p->n && plan_cand_late(p, &p->c[i]); i++)
+        ;
+    if (i < p->n && i > 1)
+        fprintf(fp,
+                "#1-#%zu are late: the deadline rule does not take a slower alternative "
+                "that cannot finish in time; the first that can is #%zu\n",
+                i, i + 1);
+    else if (i < p->n)
+        fprintf(fp,
+                "#1 is late: the deadline rule does not take a slower alternative that "
+                "cannot finish in time; the first that can is #2\n");
+    else if (p->n < p->feasible)
+        fprintf(fp, "every candidate shown is late; --top 0 shows the others\n");
+    else
+        fprintf(fp, "every candidate is late: none can finish by the deadline\n");
+}
+
+int plan_print(FILE *fp, const struct plan *p, int explain)
+{
+    int lw = 38, iw = 26;
+    char loc[160];
+    size_t i;
+
+    for (i = 0; i < p->n; i++) { /* columns as wide as their longest */
+        size_t l = strlen(cand_loc(p, &p->c[i], loc, sizeof(loc)));
+        size_t t = strlen(catalog_offer(p->cat, p->c[i].offer)->instance_type);
+
+        lw = (int)l > lw ? (int)l : lw;
+        iw = (int)t > iw ? (int)t : iw;
+    }
     print_header(fp, p);
-    fprintf(fp, "%3s  %-38s %-26s %-9s %9s %11s %8s %6s %11s %10s %9s %9s %12s\n", "#",
-            "LOCATION", "INSTANCE", "MODE", "$/NODE-H", "$/HOUR", "HOURS", "SPEED", "COMPUTE",
-            "PREEMPT", "EGRESS", "REPLICA", "EXPECTED");
+    fprintf(fp, "%3s  %-*s %-*s %-9s %9s %11s %8s %6s %11s %10s %9s %9s %12s\n", "#", lw,
+            "LOCATION", iw, "INSTANCE", "MODE", "$/NODE-H", "$/HOUR", "HOURS", "SPEED",
+            "COMPUTE", "PREEMPT", "EGRESS", "REPLICA", "EXPECTED");
     for (i = 0; i < p->n; i++)
-        print_cand_line(fp, p, &p->c[i], i + 1);
+        print_cand_line(fp, p, &p->c[i], i + 1, lw, iw);
     fprintf(fp, "%zu feasible of %zu candidates considered%s\n", p->feasible,
             p->considered, p->n < p->feasible ? " (--top 0 shows all)" : "");
+    print_first_on_time(fp, p);
     print_data_moves(fp, p);
     if (explain)
         plan_print_explain(fp, p);

@@ -15,6 +15,7 @@
  */
 #include "sched_int.h"
 #include "../catalog/catalog.h"
+#include "../plan/plan.h"
 #include "../policy/policy.h"
 #include "../spec/pipeline.h"
 #include "../spec/service.h"
@@ -1749,38 +1750,84 @@ static int submit_spec(struct store *st, const struct spec *sp, int note_home,
                   job_id, e);
 }
 
-/* A deadline given as a date must leave the job its run time from now on
- * (one given as a duration is checked when the spec is read). */
-static int deadline_check(const struct spec *sp, const char *file, double now,
-                          struct err *e)
+/* The shortest run sp's alternatives take, in seconds (its duration on the
+ * first over the fastest's speed), and that one's index in *which; without
+ * a catalog, or with one alternative, its duration. */
+static double fastest_run(const struct catalog *cat, const struct spec *sp, size_t *which)
 {
-    char when[32], d1[32], d2[32];
+    double best = sp->duration_s;
+    size_t i;
+
+    *which = 0;
+    for (i = 1; cat != NULL && i < sp->nres; i++) {
+        const struct spec_res *r = &sp->res[i];
+        double run = sp->duration_s /
+                     plan_speed(cat, sp, r->accelerator, r->acc_count, r->acc_part);
+
+        if (run < best)
+            best = run, *which = i;
+    }
+    return best;
+}
+
+int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
+                         const char *file, double now, struct err *e)
+{
+    char when[32], d1[32], d2[32], what[160] = "stratus.duration";
     time_t t = (time_t)sp->deadline_at;
+    int differ = spec_alts_differ(sp);
+    double left = sp->deadline_at > 0 ? sp->deadline_at - now : sp->deadline_s, run;
+    size_t k;
     struct tm tm;
 
-    if (sp->deadline_at <= 0 || sp->deadline_at - now >= sp->duration_s)
+    if (!(sp->duration_s > 0) || (sp->deadline_at <= 0 && !(sp->deadline_s > 0)))
         return 0;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (sp->deadline_at <= now)
+    if (differ && cat == NULL && !(sp->deadline_at > 0 && sp->deadline_at <= now))
+        return 0; /* which alternative it gets decides: checked with the catalog */
+    run = fastest_run(cat, sp, &k);
+    if (sp->deadline_at > 0 && sp->deadline_at <= now) {
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         return err_at(
             e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
             "stratus.deadline (%s) has passed (%s ago); give a later date, or a "
             "duration after submission such as 48h",
             when, str_duration(d1, sizeof(d1), now - sp->deadline_at));
-    return err_at(
-        e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
-        "stratus.deadline (%s) is %s from now, shorter than stratus.duration (%s): "
-        "the job cannot finish in time; give a later date",
-        when, str_duration(d1, sizeof(d1), sp->deadline_at - now),
-        str_duration(d2, sizeof(d2), sp->duration_s));
+    }
+    if (left >= run)
+        return 0;
+    if (differ) {
+        const struct spec_res *r = &sp->res[k];
+
+        snprintf(what, sizeof(what), "the run on its fastest alternative, %s:%d (%s%s)",
+                 r->accelerator     ? r->accelerator
+                 : r->instance_type ? r->instance_type
+                                    : "CPU",
+                 r->acc_count, str_duration(d2, sizeof(d2), run),
+                 k == 0 ? "" : ", catalog throughput.csv");
+    } else {
+        snprintf(what, sizeof(what), "stratus.duration (%s)",
+                 str_duration(d2, sizeof(d2), sp->duration_s));
+    }
+    if (sp->deadline_at <= 0)
+        return err_at(
+            e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
+            "stratus.deadline (%s) is shorter than %s: the job cannot finish in "
+            "time",
+            str_duration(d1, sizeof(d1), sp->deadline_s), what);
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return err_at(e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
+                  "stratus.deadline (%s) is %s from now, shorter than %s: the job cannot "
+                  "finish in time; give a later date",
+                  when, str_duration(d1, sizeof(d1), left), what);
 }
 
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e)
 {
-    int rc = deadline_check(sp, spec_path, now, e);
+    int rc = sched_deadline_check(NULL, sp, spec_path, now, e);
 
     return rc != 0 ? rc
                    : submit_spec(st, sp, 1, spec_path, spec_text, policy_text, now,
@@ -1866,7 +1913,7 @@ int sched_submit_group(struct store *st, const char *spec_path, const struct pip
     int rc = 0;
 
     for (k = 0; rc == 0 && k < pl->n; k++)
-        rc = deadline_check(pl->stages[k].spec, spec_path, now, e);
+        rc = sched_deadline_check(NULL, pl->stages[k].spec, spec_path, now, e);
     if (rc != 0 || (rc = store_begin(st, e)) != 0)
         return rc;
     for (k = 0; rc == 0 && k < pl->n; k++) /* before the stages that name them */

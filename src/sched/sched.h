@@ -180,6 +180,14 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e);
+/* A deadline must leave the job its run (a date: from now; a passed date
+ * is refused): with a catalog, the run on its fastest alternative
+ * (plan_speed); without, only for a spec whose alternatives run alike.
+ * 0, or an error at the deadline's file:line:col.  sched_submit_parsed
+ * checks without a catalog; the server with its own. */
+struct catalog;
+int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
+                         const char *file, double now, struct err *e);
 /* The simulator's submit of a trace's job: as sched_submit_parsed, but no
  * dataset home is recorded (a store lookup per job; the trace's loader
  * holds each dataset to one home, and placement records it). */

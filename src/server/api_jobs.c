@@ -240,6 +240,8 @@ static int group_check(struct api_call *c, const struct api_workload *w,
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = spec_check_new(sw.sp, e);
         if (rc == 0)
+            rc = sched_deadline_check(c->s->cat, sw.sp, w->file, c->now, e);
+        if (rc == 0)
             rc = check_workdir(&sw, e);
         if (rc == 0)
             rc = api_dataset_check(c, &sw, 0, e);
@@ -356,6 +358,7 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
+        sched_deadline_check(c->s->cat, w.sp, w.file, c->now, &e) != 0 ||
         api_dataset_check(c, &w, 0, &e) != 0 ||
         api_secrets_check(c, w.sp, w.file, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=

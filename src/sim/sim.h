@@ -24,10 +24,10 @@ struct trace;
 struct sim_jobinfo {
     double duration_s;      /* compute the job needs, on its first accelerator
                                (the work, in seconds of that accelerator) */
-    double ref_thr;         /* throughput of a node of the first accelerator
-                               (catalog_node_throughput); 0 = unknown: every
-                               accelerator then runs at the same speed */
+    double ref_chip;        /* the first accelerator's ratio (catalog_throughput;
+                               0 = unknown: catalog_speed_of's assumption) */
     int infer;              /* inference ratios (kind infer), else training */
+    float ref_n;            /* accelerators per node of the first (or its share) */
     double ckpt_s;          /* checkpoint interval; 0 = none (a restart loses all) */
     double restore_s;       /* time to restore a checkpoint on a new attempt */
 };

@@ -2204,7 +2204,18 @@ static int stratus_section(struct ctx *c, const struct ynode *n, struct err *e)
             return rc;
     }
     dl = ymap_get(n, "deadline");
-    if (c->s->deadline_s > 0 && c->s->deadline_s < c->s->duration_s)
+    if (!ynode_is_null(dl)) { /* where it was written, for the checks at submission */
+        c->s->deadline_line = dl->line;
+        c->s->deadline_col = dl->col;
+        if (!(c->s->duration_s > 0))
+            warn(
+                c, dl,
+                "stratus.deadline without stratus.duration is not followed: the deadline "
+                "rule needs the run time to know how late the job may start (give "
+                "duration: 10h)");
+    }
+    if (c->s->deadline_s > 0 && c->s->deadline_s < c->s->duration_s &&
+        !spec_alts_differ(c->s))
         return yerr(
             c->d, dl, ST_EINVAL, e,
             "stratus.deadline (%s) is shorter than stratus.duration (%s): the job "
@@ -2497,6 +2508,24 @@ int spec_load_file(struct spec **out, const char *path, struct err *e)
     rc = spec_from_doc(out, &d, e);
     ydoc_free(&d);
     return rc;
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcasecmp(a, b) == 0);
+}
+
+int spec_alts_differ(const struct spec *s)
+{
+    for (size_t i = 1; i < s->nres; i++) {
+        const struct spec_res *a = &s->res[0], *b = &s->res[i];
+
+        if (!same_text(a->accelerator, b->accelerator) || a->acc_count != b->acc_count ||
+            a->acc_part != b->acc_part ||
+            (a->accelerator == NULL && !same_text(a->instance_type, b->instance_type)))
+            return 1;
+    }
+    return 0;
 }
 
 int spec_check_new(const struct spec *s, struct err *e)

@@ -163,6 +163,11 @@ void spec_free(struct spec *s);
  * it was submitted (rules added since are not applied to jobs already in
  * a store): stratus.data's size_gb.  0, or an error at its file:line:col. */
 int spec_check_new(const struct spec *s, struct err *e);
+/* Whether s lists alternatives that may run at different speeds (another
+ * accelerator or count, or only an instance type named): then its run time
+ * depends on the one it gets, and a deadline shorter than `duration` (the
+ * first's run) may still be met (sched_deadline_check, with the catalog). */
+int spec_alts_differ(const struct spec *s);
 
 /* The image for a placement in `region` (NULL when the spec names none);
  * a per-region map without that region also gives NULL. */

@@ -126,6 +126,24 @@ run 2 "$STRATUS" launch "$TMP/late.yaml" --detach
 has "$ERR" "late.yaml:7:13: stratus.deadline ($soon) is "
 has "$ERR" "shorter than stratus.duration (10h00m): the job cannot finish in time"
 [ "$(sql "select count(*) from jobs")" = "$n" ] || fail "a job that cannot meet its deadline date must not be submitted"
+# with alternatives, the fastest one's run counts: A100-80GB:8 first for 10 h,
+# H100:8 does it in 5 h; a deadline of 4h is refused, naming it (the
+# server's catalog given a throughput table, read when it starts again)
+printf 'accelerator,train,infer,cores_per_chip,source,note\nH100,2,2,,test,\nA100-80GB,1,1,,test,\n' >"$STRATUS_CATALOG/throughput.csv"
+"$STRATUS" controller stop >/dev/null 2>&1 || true
+printf 'name: alts\nresources:\n  accelerators: {A100-80GB: 8, H100: 8}\nrun: "true"\nstratus:\n  duration: 10h\n  deadline: 4h\n' >"$TMP/alts-dl.yaml"
+run 2 "$STRATUS" launch "$TMP/alts-dl.yaml" --detach
+has "$ERR" "alts-dl.yaml:7:13: stratus.deadline (4h00m) is shorter than the run on its fastest alternative, H100:8 (5h00m"
+[ "$(sql "select count(*) from jobs")" = "$n" ] || fail "a job no alternative can finish in time must not be submitted"
+sed -i 's/deadline: 4h/deadline: 8h/' "$TMP/alts-dl.yaml"
+run 0 "$STRATUS" launch "$TMP/alts-dl.yaml" --detach
+aid=$(sed -n 's/^job \([0-9]*\) submitted.*/\1/p' <<<"$OUT" | head -n 1)
+[ -n "$aid" ] || fail "a deadline the H100s can meet is accepted: $OUT $ERR"
+# its preview passes over the A100s (cheaper, late), as the controller does
+hasnt "$OUT" "a2-ultragpu-8g"
+has "$OUT" "would finish past the deadline: not taken"
+run 0 "$STRATUS" cancel "$aid"
+n=$(sql "select count(*) from jobs")
 run 1 "$STRATUS" status 999
 has "$ERR" "no job 999"
 run 2 "$STRATUS" status abc

@@ -112,19 +112,20 @@ stratus:
 YAML
 run 0 "$STRATUS" plan "$TMP/alts.yaml" --catalog "$TMP/thr" --top 0
 has "$OUT" "10h00m on the first alternative"
-has "$OUT" "H100:8 1.00x = 10.00 h, A100-80GB:8 0.40x = 25.00 h, A10:4 1.00x? = 10.00 h"
-has "$OUT" "? = ratio unknown, taken as 1.0 (the first alternative's speed): no training number in $TMP/thr/throughput.csv for A10"
+has "$OUT" "H100:8 1.00x = 10.00 h, A100-80GB:8 0.40x = 25.00 h, A10:4 0.50x? = 20.00 h"
+has "$OUT" "? = ratio unknown, each accelerator taken as fast as one of the first alternative's (the reference's when that is unknown too): no training number in $TMP/thr/throughput.csv for A10"
 has "$OUT" "HOURS  SPEED"
-# A10 has no ratio: taken as fast as H100:8, its 10 h at 8/h come first; then
+# A10 has no ratio: each A10 taken as fast as an H100, so A10:4 is half an
+# H100:8 node, its 20 h at 8/h ($160) come first; then
 # H100 at 80/h for 10 h (800) before A100-80GB at 40.22/h for 25 h (1005.50)
 first=$(grep -A1 -F "HOURS  SPEED" <<<"$OUT" | tail -1)
-has "$first" "BM.GPU.A10.4"; has "$first" "10.00  1.00?"; has "$first" '$80.00'
+has "$first" "BM.GPU.A10.4"; has "$first" "20.00  0.50?"; has "$first" '$160.00'
 second=$(grep -A2 -F "HOURS  SPEED" <<<"$OUT" | tail -1)
 has "$second" "BM.GPU.H100.8"; has "$second" "10.00  1.00 "; has "$second" '$800.00'
 grep -F "a2-ultragpu-8g" <<<"$OUT" | grep -qF '25.00  0.40  ' || fail "A100-80GB row with 25 h: $OUT"
 ok "plan: alternatives ranked by the cost of the whole job, per-candidate hours and speed shown"
 run 0 "$STRATUS" plan "$TMP/alts.yaml" --catalog "$TMP/thr" --top 0 --json
-[ "$(json '[(a["resources"], a["speed"], a["speed_known"], a["duration_hours"]) for a in j["alternatives"]]')" = "[('H100:8', 1.0, True, 10.0), ('A100-80GB:8', 0.4, True, 25.0), ('A10:4', 1.0, False, 10.0)]" ] || fail "alternatives: $OUT"
+[ "$(json '[(a["resources"], a["speed"], a["speed_known"], a["duration_hours"]) for a in j["alternatives"]]')" = "[('H100:8', 1.0, True, 10.0), ('A100-80GB:8', 0.4, True, 25.0), ('A10:4', 0.5, False, 20.0)]" ] || fail "alternatives: $OUT"
 [ "$(json '(j["candidates"][1]["instance_type"], j["candidates"][1]["duration_hours"], j["candidates"][1]["speed"])')" = "('BM.GPU.H100.8', 10.0, 1.0)" ] || fail "second: $OUT"
 [ "$(json '[c["expected_cost"] for c in j["candidates"] if c["accelerator"] == "A100-80GB"]')" = "[1005.5]" ] || fail "A100-80GB for 25 h: $OUT"
 ok "plan --json: each alternative's speed and hours, each candidate's duration_hours"

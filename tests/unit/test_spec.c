@@ -1454,6 +1454,30 @@ static void test_file_mounts(void **state)
     spec_free(s);
 }
 
+/* A deadline shorter than `duration` (the first alternative's run) is
+ * refused when every alternative runs alike, and left to the check with the
+ * catalog (sched_deadline_check) when another may be faster. */
+static void test_deadline_with_alternatives(void **state)
+{
+    struct spec *s;
+
+    (void)state;
+    s = load_ok("resources:\n  accelerators: {A100-80GB: 8, H100: 8}\nrun: x\nstratus:\n"
+                "  duration: 10h\n  deadline: 8h\n");
+    assert_true(spec_alts_differ(s));
+    assert_int_equal(s->deadline_line, 6);
+    spec_free(s);
+    s = load_ok("resources:\n  any_of:\n    - {accelerators: H100:8, cloud: azure}\n"
+                "    - {accelerators: H100:8, cloud: gcp}\nrun: x\n");
+    assert_false(spec_alts_differ(s)); /* places apart, the same speed */
+    spec_free(s);
+    /* without a duration the rule cannot follow it: said, not silent */
+    s = load_ok("run: x\nstratus:\n  deadline: 5h\n");
+    assert_true(has_warning(s, "t.yaml:3:13: warning: stratus.deadline without "
+                               "stratus.duration is not followed"));
+    spec_free(s);
+}
+
 /* Every file in tests/data/skypilot loads, and every one has a table row. */
 static void test_skypilot_files(void **state)
 {
@@ -1623,6 +1647,7 @@ int main(void)
         cmocka_unit_test(test_cpu_defaults),
         cmocka_unit_test(test_launch_options),
         cmocka_unit_test(test_file_mounts),
+        cmocka_unit_test(test_deadline_with_alternatives),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_message_quoting),
         cmocka_unit_test(test_message_utf8_cut),

@@ -120,11 +120,14 @@ static void test_inference_ratio(void **state)
     runs_on(1, "infer", "H100", 1);
 }
 
-/* Without a table every accelerator is as fast as the first: 1 h on A10. */
-static void test_unknown_ratio_is_one(void **state)
+/* Without a table every accelerator is as fast per accelerator as the
+ * first, and counts still count: an A10:4 node does half an H100:8 node's
+ * work, 2 h on A10 ($7.20 of spot against $20 on H100).  Before, an unknown
+ * ratio made a node of any count as fast as the first's: 1 h. */
+static void test_unknown_ratio_per_accelerator(void **state)
 {
     (void)state;
-    runs_on(0, "train", "A10", 1);
+    runs_on(0, "train", "A10", 2);
 }
 
 /* Preempted on A10 after 1 h of work time (two 30-minute checkpoints = 1 h of
@@ -313,17 +316,58 @@ static void test_deadline_never_on_a_late_alternative(void **state)
     world_close(&x);
 }
 
+/* A deadline shorter than `duration` (the run on the first alternative) is
+ * met when a faster alternative's run fits: A10:4 first for 8 h, H100:8
+ * does it in 2 h.  With the catalog, 2 h passes and 1 h is refused, naming
+ * the fastest alternative and its run, at the deadline's line; without
+ * one, only a passed date is refused (the server checks with its catalog).
+ * Before, the spec itself was refused for 8 h > 2 h, and such a job could
+ * not be submitted at all. */
+static void test_deadline_met_by_a_faster_alternative(void **state)
+{
+    static const char fmt[] = "name: dl\nresources:\n  accelerators: {A10: 4, H100: 8}\n"
+                              "stratus:\n  duration: 8h\n  deadline: %s\n";
+    struct world x;
+    struct spec *sp = NULL;
+    char yaml[256];
+    struct err e;
+
+    (void)state;
+    world_open(&x, 1);
+    err_clear(&e);
+    snprintf(yaml, sizeof(yaml), fmt, "2h");
+    assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
+    assert_int_equal(sched_deadline_check(x.w.cat, sp, "dl.yaml", ST_T0, &e), 0);
+    spec_free(sp);
+    snprintf(yaml, sizeof(yaml), fmt, "1h");
+    assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
+    assert_int_equal(sched_deadline_check(NULL, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_int_not_equal(sched_deadline_check(x.w.cat, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_string_equal(e.msg,
+                        "dl.yaml:6:13: stratus.deadline (1h00m) is shorter than the run "
+                        "on its fastest alternative, H100:8 (2h00m, catalog "
+                        "throughput.csv): the job cannot finish in time");
+    spec_free(sp);
+    snprintf(yaml, sizeof(yaml), fmt, "2020-01-01T00:00:00Z");
+    assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
+    assert_int_not_equal(sched_deadline_check(NULL, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_non_null(strstr(e.msg, "has passed"));
+    spec_free(sp);
+    world_close(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alternative_runs_longer),
         cmocka_unit_test(test_inference_ratio),
-        cmocka_unit_test(test_unknown_ratio_is_one),
+        cmocka_unit_test(test_unknown_ratio_per_accelerator),
         cmocka_unit_test(test_failover_keeps_converted_work),
         cmocka_unit_test(test_progress_in_first_alternative_seconds),
         cmocka_unit_test(test_deadline_slack_of_the_fallback),
         cmocka_unit_test(test_deadline_late_alternative_not_counted),
         cmocka_unit_test(test_deadline_never_on_a_late_alternative),
+        cmocka_unit_test(test_deadline_met_by_a_faster_alternative),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
