@@ -354,6 +354,28 @@ static void test_deadline_met_by_a_faster_alternative(void **state)
     assert_non_null(strstr(e.msg, "has passed"));
     spec_free(sp);
     world_close(&x);
+
+    /* and the controller meets it: 8 h on the first (A10:4), 3 h to go,
+     * only H100:8 (2 h) can; the job ends on H100 within its deadline */
+    {
+        struct store_attempt a;
+        struct store_job j;
+        int64_t id;
+
+        world_open(&x, 1);
+        snprintf(yaml, sizeof(yaml), fmt, "3h");
+        id = st_submit(&x.w, yaml);
+        st_start(&x.w);
+        assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+        j = st_job(&x.w, id);
+        assert_int_equal(j.state, JOB_SUCCEEDED);
+        assert_true(j.ended_at <= ST_T0 + 3 * H);
+        a = st_attempt(&x.w, id, (int)st_nattempts(&x.w, id));
+        assert_string_equal(a.accelerator, "H100");
+        store_attempt_clear(&a);
+        store_job_clear(&j);
+        world_close(&x);
+    }
 }
 
 int main(void)
