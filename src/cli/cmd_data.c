@@ -25,7 +25,8 @@ static const char data_usage[] =
     "Datasets (stratus.data in specs) and their replicas: where each copy is,\n"
     "where it was copied from, what the copy cost in egress and what keeping it\n"
     "has cost in storage. A job's own data is listed as job:<id> once it has\n"
-    "moved. --all adds the replicas already deleted (expired); --store reads a\n"
+    "moved. --all adds the replicas already deleted (expired) and the homes\n"
+    "forgotten (no job ran on them); --store reads a\n"
     "store file instead of asking the server (a simulation's --keep-stores\n"
     "file, or a stopped server's stratus.db).\n";
 

@@ -77,17 +77,20 @@ static double print_attempt(FILE *fp, const json_t *o, const struct store_attemp
     const char *how = a->state == ATT_RUNNING     ? "running"
                       : a->state == ATT_LAUNCHING ? "launching"
                                                   : attempt_end_name(a->end_reason);
-    char m[32], d[32];
+    char m[32], d[32], e[32];
 
     /* A live attempt: the server's time and cost so far (its clock). */
     if (a->state != ATT_ENDED && json_is_number(so_far))
         cost = json_number_value(so_far);
     if (a->state != ATT_ENDED && json_is_number(elapsed))
         secs = json_number_value(elapsed);
-    fprintf(fp, "  attempt %d  %s/%s%s%s  %d x %s %-9s  %-9s %8s  %s\n", a->n, a->cloud,
+    fprintf(fp, "  attempt %d  %s/%s%s%s  %d x %s %-9s  %-9s %8s  %s", a->n, a->cloud,
             a->region, *a->zone ? "/" : "", a->zone, a->nodes, a->instance_type,
             plan_mode_name(a->mode), how, str_duration(d, sizeof(d), secs),
             str_money(m, sizeof(m), cost));
+    if (a->egress > 0) /* of it, the data move (docs/data.md) */
+        fprintf(fp, " (data move %s)", str_money(e, sizeof(e), a->egress));
+    fputc('\n', fp);
     return cost;
 }
 

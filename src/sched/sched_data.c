@@ -184,8 +184,8 @@ int sched_data_home_check(const struct spec *sp, const char *file,
     if (v[i].last_used_at == 0) /* recorded by a submit; nothing ran on it */
         return err_at(
             e, ST_EINVAL, file, sp->data_line, sp->data_col,
-            "dataset '%s' has its home in %s%s%s (%g GB), as %s gave it before any "
-            "job ran on it; this spec says %s%s%s (%g GB). Give the same location "
+            "dataset '%s' has its home in %s%s%s (%.10g GB), as %s gave it before any "
+            "job ran on it; this spec says %s%s%s (%.10g GB). Give the same location "
             "and size_gb, or name the new data differently (say '%s-v2'); if that "
             "spec is the wrong one, %s, and the name is free once nothing waits on "
             "it (`stratus data ls` shows what is known)",
@@ -195,8 +195,8 @@ int sched_data_home_check(const struct spec *sp, const char *file,
             h && h->fix[0] ? h->fix : "cancel that job or take that service down");
     return err_at(
         e, ST_EINVAL, file, sp->data_line, sp->data_col,
-        "dataset '%s' is known with its home in %s%s%s (%g GB), as earlier jobs "
-        "gave it; this spec says %s%s%s (%g GB): its copies would stand in for "
+        "dataset '%s' is known with its home in %s%s%s (%.10g GB), as earlier jobs "
+        "gave it; this spec says %s%s%s (%.10g GB): its copies would stand in for "
         "other data. Give the same location and size_gb, or name the new data "
         "differently (say '%s-v2'); `stratus data ls` shows what is known",
         sp->data_name, v[i].cloud, v[i].region[0] ? "/" : "", v[i].region, v[i].size_gb,

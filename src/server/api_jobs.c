@@ -31,6 +31,7 @@
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 #include "server.h"
+#include "server_conf.h"
 
 /* The name a spec sent without "file" goes by in messages. */
 #define SPEC_DEFAULT_NAME "spec.yaml"
@@ -927,8 +928,13 @@ void api_plan(struct api_call *c)
     }
     plan_init(&p);
     {
-        struct plan_opts opts = {.now = 0, .top = (size_t)top, .by_price = 0,
-                                 .copy_keep_h = w.sp->data_name ? PLAN_DATA_TTL_H : 0};
+        double ttl_h = c->s->conf != NULL && c->s->conf->data_ttl_s >= 0
+                           ? c->s->conf->data_ttl_s / 3600.0
+                           : PLAN_DATA_TTL_H; /* as the controller keeps copies */
+        struct plan_opts opts = {.now = 0,
+                                 .top = (size_t)top,
+                                 .by_price = 0,
+                                 .copy_keep_h = w.sp->data_name ? ttl_h : 0};
 
         opts.copies = copies;
         opts.ncopies = ncopies;

@@ -693,11 +693,26 @@ static int read_lease(const struct cctx *x, const struct ynode *n, double *out,
     return rc;
 }
 
+/* How long a shared dataset's replica is kept unused (docs/data.md): a
+ * duration of 0 to 365 days. */
+static int read_data_ttl(const struct cctx *x, const struct ynode *n, double *out,
+                         struct err *e)
+{
+    int rc = read_duration(x, n, "data_ttl", out, e);
+
+    if (rc == 0 && (*out < 0 || *out > 365 * 86400.0))
+        rc = yerr(x->d, n, ST_EINVAL, e,
+                  "data_ttl must be 0s to 365d (how long a shared dataset's replica is "
+                  "kept after its last use; 0: deleted once no attempt runs on it)");
+    return rc;
+}
+
 static int read_top(const struct cctx *x, const struct ynode *root, struct err *e)
 {
-    static const char *const keys[] = {"listen",   "store",   "catalog",   "max_body",
-                                       "displace", "drivers", "state_dir", "lease",
-                                       "commit_backfill", NULL};
+    static const char *const keys[] = {
+        "listen",    "store", "catalog",         "max_body", "displace", "drivers",
+        "state_dir", "lease", "commit_backfill", "data_ttl", NULL};
+    const struct ynode *ttl = ymap_get(root, "data_ttl");
     const struct ynode *store = ymap_get(root, "store"), *cat = ymap_get(root, "catalog");
     const struct ynode *body = ymap_get(root, "max_body"),
                        *disp = ymap_get(root, "displace"),
@@ -723,6 +738,8 @@ static int read_top(const struct cctx *x, const struct ynode *root, struct err *
         rc = read_path(x, sdir, "state_dir", &x->c->state_dir, e);
     if (rc == 0 && lease != NULL)
         rc = read_lease(x, lease, &x->c->lease_s, e);
+    if (rc == 0 && ttl != NULL)
+        rc = read_data_ttl(x, ttl, &x->c->data_ttl_s, e);
     if (rc == 0 && drivers != NULL)
         return read_drivers(x, drivers, e);
     if (rc == 0) {
@@ -746,6 +763,7 @@ static int load_file(const char *path, const char *home, const struct catalog *c
     c->lease_s = SRV_LEASE_DEFAULT_S;
     c->displace = getenv("STRATUS_NO_DISPLACE") == NULL;
     c->commit_backfill = 1;
+    c->data_ttl_s = -1;
     if (rc == 0 && d.root != NULL && !ynode_is_null(d.root))
         rc = yexpect(&d, d.root, Y_MAP, "the server configuration", e);
     if (rc == 0)
@@ -800,6 +818,7 @@ static struct srv_conf *conf_new(const char *home)
     c->max_body = DEFAULT_MAX_BODY;
     c->displace = getenv("STRATUS_NO_DISPLACE") == NULL;
     c->commit_backfill = 1;
+    c->data_ttl_s = -1;
     c->drivers = xcalloc(1, sizeof(*c->drivers));
     c->ndrivers = 1;
     return c;
@@ -916,6 +935,8 @@ void srv_conf_sched_config(const struct srv_conf *c, struct sched_config *out)
     sched_config_default(out);
     out->preempt_lower_priority = c->displace;
     out->commit_backfill = c->commit_backfill;
+    if (c->data_ttl_s >= 0)
+        out->data_ttl_s = c->data_ttl_s;
     if (c->ndrivers == 0)
         return;
     /* the timing of "anywhere": the driver bound to "*", else the first */

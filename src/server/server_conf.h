@@ -56,6 +56,8 @@ struct srv_conf {
     int displace;            /* displace lower-priority spot jobs (default 1) */
     int commit_backfill;     /* spot work backfills committed nodes (default 1;
                                 sched_config.commit_backfill) */
+    double data_ttl_s;       /* a shared dataset's replica kept unused this long
+                                (sched_config.data_ttl_s); < 0 = the default */
     char *state_dir;         /* the drivers' state and checkpoints; NULL = the
                                 home's state/<store id> (servers sharing a
                                 store share it: docs/ha.md) */

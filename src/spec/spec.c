@@ -2103,8 +2103,11 @@ static int st_data(struct ctx *c, const struct ynode *n, struct err *e)
                     "one: say where the data is (location: azure/eastus)");
     if (ynode_is_null(v) && c->s->data_name != NULL)
         data_unsized(c, n, size); /* a bucket's data, named */
-    if (ynode_is_null(v))
+    if (ynode_is_null(v)) {       /* the home from a bucket: its errors point here */
+        c->s->data_line = n->line;
+        c->s->data_col = n->col;
         return 0;
+    }
     memset(&l, 0, sizeof(l));
     rc = loc_parse(c, v, "stratus.data.location", 0, &l, e);
     if (rc == 0 && l.cloud && cloud_unschedulable(l.cloud))
@@ -2603,7 +2606,7 @@ const char *spec_image_for(const struct spec *s, const char *region)
 
 int spec_same_gb(double a, double b)
 {
-    return fabs(a - b) <= 1e-9 * fmax(1, a);
+    return fabs(a - b) <= fmax(0.5, 1e-3 * fmax(a, b));
 }
 
 int spec_region_has_image(const struct spec *s, const char *region)

@@ -174,8 +174,9 @@ int spec_alts_differ(const struct spec *s);
 const char *spec_image_for(const struct spec *s, const char *region);
 /* 1 when `region` may be used under the spec's per-region image map. */
 int spec_region_has_image(const struct spec *s, const char *region);
-/* Are a and b one dataset size in GB (to a float's rounding, so that a size
- * read back from a store or a trace matches the one written)? */
+/* Are a and b one dataset size in GB: within half a GB, or 0.1% of the
+ * larger?  A size is an estimate that prices moves: 2TiB (2,199.02 GB) and
+ * 2199, or 745.058GiB and 800, name one set of data; 200 and 201 do not. */
 int spec_same_gb(double a, double b);
 
 struct attempt;

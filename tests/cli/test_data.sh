@@ -79,6 +79,8 @@ run 0 "$STRATUS" status --json
   fail "status: the running job's cost so far holds its egress: $OUT"
 run 0 "$STRATUS" status
 grep -E "^ *$JR  " <<<"$OUT" | grep -qv ' \$0\.00 ' || fail "status lists the running job at \$0.00: $OUT"
+run 0 "$STRATUS" status "$JR"
+has "$OUT" "(data move \$0.85)"
 run 0 "$STRATUS" cancel "$JR"
 wait_state "$JR" CANCELLED 30
 run 0 "$STRATUS" cost --by job --json

@@ -82,6 +82,7 @@ static const char *const GOOD =
     "max_body: 2MiB\n"
     "displace: false\n"
     "commit_backfill: false\n"
+    "data_ttl: 2d\n"
     "drivers:\n"
     "  - name: local\n"
     "    driver: local\n"
@@ -130,6 +131,7 @@ static void test_good_file(void **state)
     assert_int_equal(c->max_body, 2 << 20);
     assert_int_equal(c->displace, 0);
     assert_int_equal(c->commit_backfill, 0);
+    assert_dbl(c->data_ttl_s, 2 * 86400);
     assert_int_equal(c->ndrivers, 2);
     assert_string_equal(c->drivers[0].name, "local");
     assert_ptr_equal(c->drivers[0].ops, &driver_local);
@@ -172,6 +174,7 @@ static void test_minimal_file(void **state)
     assert_int_equal(c->max_body, 1 << 20);
     assert_int_equal(c->displace, 1);
     assert_int_equal(c->commit_backfill, 1);
+    assert_true(c->data_ttl_s < 0); /* the controller's default */
     assert_string_equal(c->drivers[0].name, "slurm");
     p = hp(f, "clusters.yaml");
     assert_string_equal(c->drivers[0].config_path, p);
@@ -380,6 +383,11 @@ static const struct bad BAD[] = {
      "1:9: listen has no entries (leave it out for the UNIX socket in the home)"},
     {"displace: maybe\n", NULL}, /* yget_bool's own message; only the position checked */
     {"commit_backfill: 2\n", "1:18: commit_backfill must be true or false, not '2'"},
+    {"data_ttl: 400d\n", "1:11: data_ttl must be 0s to 365d (how long a shared dataset's "
+                         "replica is kept after its last use; 0: deleted once no attempt "
+                         "runs on it)"},
+    {"data_ttl: soon\n",
+     "1:11: data_ttl must be a duration such as 90s, 30m, 2h or 1h30m, not 'soon'"},
     {"- a\n- b\n", "1:1: the server configuration must be a mapping, not a list"},
 };
 
@@ -444,6 +452,7 @@ static void test_bindings(void **state)
     srv_conf_sched_config(c, &base);
     assert_int_equal(base.preempt_lower_priority, 0); /* displace: false */
     assert_int_equal(base.commit_backfill, 0);        /* commit_backfill: false */
+    assert_dbl(base.data_ttl_s, 2 * 86400);           /* data_ttl: 2d */
     assert_dbl(base.block_cooldown_s, 30);            /* the "*" driver's */
     assert_dbl(base.wait_retry_s, 2);                 /* the smallest */
     assert_dbl(base.relaunch_overhead_s, 30);         /* the largest: slurm's */

@@ -1451,6 +1451,7 @@ static void test_file_mounts(void **state)
     assert_string_equal(s->data_cloud, "aws");
     assert_true(s->data_gb == 2000);
     assert_int_equal(s->nwarnings, 0);
+    assert_int_equal(s->data_line, 3); /* a dataset check's errors point at data: */
     spec_free(s);
 }
 
@@ -1471,6 +1472,12 @@ static void test_deadline_with_alternatives(void **state)
                 "    - {accelerators: H100:8, cloud: gcp}\nrun: x\n");
     assert_false(spec_alts_differ(s)); /* places apart, the same speed */
     spec_free(s);
+    /* one dataset size: 2TiB and 2199, 745.058GiB and 800; not 200 and 201 */
+    assert_true(spec_same_gb(2 * 1.099511627776e3, 2199));
+    assert_true(spec_same_gb(745.058 * 1.073741824, 800));
+    assert_true(spec_same_gb(1e6, 1e6 + 900));
+    assert_false(spec_same_gb(200, 201));
+    assert_false(spec_same_gb(1e6, 1e6 + 1100));
     /* without a duration the rule cannot follow it: said, not silent */
     s = load_ok("run: x\nstratus:\n  deadline: 5h\n");
     assert_true(has_warning(s, "t.yaml:3:13: warning: stratus.deadline without "
