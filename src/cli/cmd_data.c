@@ -144,11 +144,23 @@ static int run_data(int argc, char **argv)
     json_t *r = NULL;
 
     if (argc < 2 || strcmp(argv[1], "ls") != 0) {
+        if (argc >= 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0)
+            fprintf(stderr, "stratus data: unknown subcommand '%s' (there is ls)\n",
+                    argv[1]);
         fputs(data_usage, stderr);
         return 2;
     }
     optind = 1;
-    while ((ch = getopt_long(argc - 1, argv + 1, "", longs, NULL)) != -1) {
+    opterr = 0; /* said below, as `stratus data ls` */
+    while ((ch = getopt_long(argc - 1, argv + 1, ":", longs, NULL)) != -1) {
+        if (ch == ':' || ch == '?') {
+            if (ch == ':')
+                fprintf(stderr, "stratus data ls: %s needs a value\n", argv[optind]);
+            else
+                fprintf(stderr, "stratus data ls: unknown option '%s'\n", argv[optind]);
+            fputs(data_usage, stderr);
+            return 2;
+        }
         if (ch == 'd')
             dataset = optarg;
         else if (ch == 'a')

@@ -404,6 +404,14 @@ static int run_launch(int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
+        if (optind == argc)
+            fprintf(stderr, "stratus launch: which workload? give its YAML file\n");
+        else
+            fprintf(stderr,
+                    "stratus launch: one workload file at a time, not %d ('%s', '%s'%s); "
+                    "put several stages in one file, separated by '---'\n",
+                    argc - optind, argv[optind], argv[optind + 1],
+                    argc - optind > 2 ? ", ..." : "");
         fputs(launch_usage, stderr);
         return 2;
     }

@@ -1288,7 +1288,18 @@ static int alts_list(struct ctx *c, const struct ynode *res, const struct rpart 
 {
     const struct ynode *any = ymap_get(res, "any_of"), *ord = ymap_get(res, "ordered");
 
-    /* An empty or null list means no list at all, as in SkyPilot. */
+    /* An empty or null list means no list at all, as in SkyPilot; said when
+     * nothing else asks for an accelerator (more often a slip than CPU work) */
+    if (b->naccs == 0 && b->instance_type == NULL)
+        for (size_t k = 0; k < 2; k++) {
+            const struct ynode *l = k ? ord : any;
+
+            if (!ynode_is_null(l) && l->type == Y_SEQ && l->n == 0)
+                warn(c, l,
+                     "resources.%s is empty, so the job runs on CPUs only; list its "
+                     "alternatives or leave the key out",
+                     k ? "ordered" : "any_of");
+        }
     if (ynode_is_null(any) || (any->type == Y_SEQ && any->n == 0))
         any = NULL;
     if (ynode_is_null(ord) || (ord->type == Y_SEQ && ord->n == 0))
@@ -2026,6 +2037,10 @@ static int st_checkpoint(struct ctx *c, const struct ynode *n, struct err *e)
     if (!ynode_is_null(v) && (rc = get_secs(c, v, "stratus.checkpoint.interval",
                                             &c->s->ckpt_interval_s, e)) != 0)
         return rc;
+    if (!ynode_is_null(v) && !(c->s->ckpt_interval_s > 0))
+        return yerr(c->d, v, ST_EINVAL, e,
+                    "stratus.checkpoint.interval must be more than 0 (leave checkpoint "
+                    "out for a job that does not save its work)");
     v = ymap_get(n, "restore");
     if (!ynode_is_null(v) && (rc = get_secs(c, v, "stratus.checkpoint.restore",
                                             &c->s->ckpt_restore_s, e)) != 0)

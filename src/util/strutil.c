@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Plain decimals ("98.32", "-4", "0.5") with at most 15 significant digits
  * are exact as (integer / power of ten): both are exact doubles and IEEE
@@ -163,29 +164,40 @@ int str_to_gb(const char *s, double *gb)
     static const struct {
         const char *suffix;
         double mul;
-    } units[] = {
-        /* GB are 10^9 bytes; the binary units are converted to them */
-        {"TB", 1000},  {"TiB", 1099.511627776}, {"GB", 1},   {"GiB", 1.073741824},
-        {"MB", 0.001}, {"MiB", 0.001048576},    {"T", 1000}, {"G", 1}};
+    } units[] = {/* GB are 10^9 bytes; the binary units are converted to them; any
+                  * case (2tb, 500gb) */
+                 {"PiB", 1125899.906842624},
+                 {"TiB", 1099.511627776},
+                 {"GiB", 1.073741824},
+                 {"MiB", 0.001048576},
+                 {"PB", 1e6},
+                 {"TB", 1000},
+                 {"GB", 1},
+                 {"MB", 0.001},
+                 {"P", 1e6},
+                 {"T", 1000},
+                 {"G", 1}};
     char tmp[64];
     size_t n = s ? strlen(s) : 0, i;
     double v;
 
     if (n == 0 || n >= sizeof(tmp))
         return -1;
-    if (str_to_double(s, &v) == 0)
-        return v < 0 ? -1 : (*gb = v, 0);
+    /* a decimal number: no hex (0x10), inf or nan, which strtod takes */
+    if (strspn(s, "0123456789.eE+- ") == n)
+        return str_to_double(s, &v) != 0 || v < 0 ? -1 : (*gb = v, 0);
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         size_t k = strlen(units[i].suffix);
 
-        if (n > k && strcmp(s + n - k, units[i].suffix) == 0) {
+        if (n > k && strcasecmp(s + n - k, units[i].suffix) == 0) {
             size_t m = n - k;
 
             while (m > 0 && s[m - 1] == ' ')
                 m--;
             memcpy(tmp, s, m);
             tmp[m] = '\0';
-            if (str_to_double(tmp, &v) != 0 || v < 0)
+            if (m == 0 || strspn(tmp, "0123456789.eE+-") != m ||
+                str_to_double(tmp, &v) != 0 || v < 0)
                 return -1;
             *gb = v * units[i].mul;
             return isfinite(*gb) ? 0 : -1;

@@ -336,4 +336,12 @@ awk -F, -v OFS=, 'NR == 3 {$10 = "gcp/us-central1"} {print}' "$TMP/shared.csv" >
 run 2 "$STRATUS" simulate --catalog "$SOURCE_DIR/catalog" --workload "$TMP/clash.csv" --fleet "$EX/sim/fleet.csv" --policies stratus
 has "$ERR" "clash.csv:8: dataset 'set1' is at gcp/us-central1 (300 GB) on line 3, at azure/eastus (300 GB) here"
 ok "simulate: a workload row giving a dataset another home is an error at its line"
+
+run 2 "$STRATUS" data rm imagenet
+has "$ERR" "stratus data: unknown subcommand 'rm' (there is ls)"
+run 2 "$STRATUS" data ls --dataset
+has "$ERR" "stratus data ls: --dataset needs a value"
+run 2 "$STRATUS" data ls --bogus
+has "$ERR" "stratus data ls: unknown option '--bogus'"
+ok "data: an unknown subcommand or option, or one without its value, is said"
 echo "# $checks checks"

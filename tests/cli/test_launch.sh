@@ -110,6 +110,10 @@ ok "cancel: the job is CANCELLED and its node processes are gone"
 # virtual time, to the second, by tests/unit/test_deadline.c.)
 
 # --- bad input ---
+run 2 "$STRATUS" launch "$TMP/missing.yaml" "$TMP/other.yaml"
+has "$ERR" "stratus launch: one workload file at a time, not 2"
+run 2 "$STRATUS" launch
+has "$ERR" "stratus launch: which workload? give its YAML file"
 run 2 "$STRATUS" launch "$TMP/missing.yaml"
 has "$ERR" "missing.yaml: cannot open"
 printf 'resources:\n  accelerators: H100:8\nnum_nodes: two\n' >"$TMP/bad.yaml"

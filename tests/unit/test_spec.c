@@ -499,10 +499,30 @@ static void test_data_size_units(void **state)
                  {"512GiB", 549.755813888},
                  {"512MiB", 0.536870912},
                  {"750MB", 0.75},
-                 {"1.5T", 1500}};
+                 {"1.5T", 1500},
+                 {"2tb", 2000}, /* any case */
+                 {"500gb", 500},
+                 {"1PB", 1e6},
+                 {"1 pib", 1125899.906842624},
+                 {"1e6", 1e6}};
+    static const char *const bad[] = {"0x10", "inf",  "nan", "0x10GB",
+                                      "GB",   "-2TB", "2XB"};
     size_t i;
 
     (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char yaml[160];
+        struct err e;
+        struct spec *s = NULL;
+
+        snprintf(yaml, sizeof(yaml),
+                 "run: x\nstratus:\n  data: {location: azure/eastus, size_gb: '%s'}\n",
+                 bad[i]);
+        err_clear(&e);
+        if (spec_load_mem(&s, "t.yaml", yaml, strlen(yaml), &e) == 0)
+            fail_msg("size_gb '%s' accepted as %g GB", bad[i], s->data_gb);
+        assert_non_null(strstr(e.msg, "must be a size such as 500 (GB) or 2TB"));
+    }
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char yaml[160];
         struct spec *s;
@@ -998,6 +1018,9 @@ static const struct bad_case bad_cases[] = {
      "cannot finish in time"},
     {"stratus:\n  deadline: 0\n",
      "t.yaml:2:13: stratus.deadline must be after submission"},
+    {"stratus:\n  checkpoint: {interval: 0}\n",
+     "t.yaml:2:26: stratus.checkpoint.interval must be more than 0 (leave checkpoint out "
+     "for a job that does not save its work)"},
     {"stratus:\n  deadline: 2026-12-01\n",
      "t.yaml:2:13: stratus.deadline '2026-12-01' has no time of day; write e.g. "
      "'2026-12-01T00:00:00Z'"},
@@ -1478,6 +1501,12 @@ static void test_deadline_with_alternatives(void **state)
     assert_true(spec_same_gb(1e6, 1e6 + 900));
     assert_false(spec_same_gb(200, 201));
     assert_false(spec_same_gb(1e6, 1e6 + 1100));
+    /* an empty any_of with nothing else asked: CPUs, said */
+    s = load_ok("resources: {any_of: []}\nrun: x\n");
+    assert_true(has_warning(s,
+                            "t.yaml:1:21: warning: resources.any_of is empty, so the job "
+                            "runs on CPUs only"));
+    spec_free(s);
     /* without a duration the rule cannot follow it: said, not silent */
     s = load_ok("run: x\nstratus:\n  deadline: 5h\n");
     assert_true(has_warning(s, "t.yaml:3:13: warning: stratus.deadline without "
