@@ -797,11 +797,56 @@ static void note_elsewhere(struct plan *p, size_t alt, char *msg, size_t len, si
     *off += strlen(msg + *off);
 }
 
+/* A zone no offer of the catalog is in (of the alternative's region, and
+ * cloud when given): the spec's error, at its line, with the region's zones
+ * (found only when nothing was feasible: the offers are walked then). */
+static int unknown_zone(const struct plan *p, struct err *e)
+{
+    const struct spec *s = p->spec;
+
+    for (size_t i = 0; i < s->nres; i++) {
+        const struct spec_res *r = &s->res[i];
+        char zones[512] = "";
+        size_t k, off = 0, nz = 0;
+        int found = 0;
+
+        if (r->zone == NULL)
+            continue;
+        for (k = 0; k < catalog_noffers(p->cat) && !found; k++) {
+            const struct offer *o = catalog_offer(p->cat, k);
+
+            if ((r->cloud != NULL && strcmp(o->cloud, r->cloud) != 0) ||
+                (r->region != NULL && strcmp(o->region, r->region) != 0))
+                continue;
+            if (strcmp(o->zone, r->zone) == 0)
+                found = 1;
+            else if (*o->zone && !strstr(zones, o->zone) &&
+                     off + strlen(o->zone) + 8 < sizeof(zones)) {
+                off += (size_t)snprintf(zones + off, sizeof(zones) - off, "%s%s",
+                                        nz++ ? ", " : "", o->zone);
+            }
+        }
+        if (!found)
+            return err_at(e, ST_EINVAL, s->path, r->loc_line ? r->loc_line : r->line,
+                          r->loc_col, "'%s' is not a zone of %s%s%s in the catalog; %s%s",
+                          r->zone, r->cloud ? r->cloud : "",
+                          r->cloud && r->region ? "/" : "", r->region ? r->region : "",
+                          nz ? "its zones: "
+                             : "its offers there are regional: leave the "
+                               "zone out",
+                          zones);
+    }
+    return 0;
+}
+
 static int infeasible(struct plan *p, struct err *e)
 {
     char msg[ST_ERR_MSG_MAX], why[256];
     size_t off = 0, head;
     int r;
+
+    if (unknown_zone(p, e) != 0)
+        return e->code;
 
     off += (size_t)snprintf(msg, sizeof(msg), "no feasible placement for '%s'",
                             p->spec->name);

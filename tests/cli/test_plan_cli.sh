@@ -228,4 +228,12 @@ run 2 "$STRATUS" plan "$TMP/east1.yaml" --offline --catalog "$SOURCE_DIR/catalog
 has "$ERR" "east1.yaml:2:"
 has "$ERR" "'aws/us-east1' is not a region in the catalog; it is a region of gcp; did you mean 'us-east-1'?"
 ok "plan: a region of another cloud is named as such, with this cloud's nearest"
+
+printf 'resources: {accelerators: H100:8, infra: gcp/us-central1/us-central1-q}\nrun: x\n' >"$TMP/zone.yaml"
+run 2 "$STRATUS" plan "$TMP/zone.yaml" --offline
+has "$ERR" "zone.yaml:1:42: 'us-central1-q' is not a zone of gcp/us-central1 in the catalog; its zones: us-central1-a"
+printf 'resources: {accelerators: H100:8, infra: azure/eastus/zone9}\nrun: x\n' >"$TMP/zone.yaml"
+run 2 "$STRATUS" plan "$TMP/zone.yaml" --offline
+has "$ERR" "'zone9' is not a zone of azure/eastus in the catalog; its offers there are regional: leave the zone out"
+ok "plan: a zone the catalog does not have is the spec's error (exit 2), with the region's zones"
 echo "$checks checks passed"
