@@ -228,21 +228,28 @@ double catalog_throughput(const struct catalog *cat, const char *accelerator, in
  * one; 0 when unknown. */
 double catalog_node_throughput(const struct catalog *cat, const char *accelerator, int count,
                                double part, int infer);
-/* The speed of a node of n accelerators (or a share n < 1 of one) whose
- * ratio is r against a node of n0 whose ratio is r0: the work one of its
- * hours does relative to the other's.  A ratio the table lacks (0) is taken
- * as r0 when r0 is known, else as the reference's (1): an unknown GPU is
- * assumed as fast per accelerator as the first alternative, never as fast
- * per node whatever its count (one A6000 is not eight H100s).  1 when a
- * count is not known (an alternative of CPUs only). */
+/* The speed of a node of n chips whose per-chip ratio is r against a node
+ * of n0 chips of ratio r0: the work one of its hours does relative to the
+ * other's.  A ratio the table lacks (0) is taken as the other one's: an
+ * unknown accelerator is assumed as fast per chip as the one it is compared
+ * with, never as fast per node whatever its count (one A6000 is not eight
+ * H100s), and an unknown first one makes no known one faster than it is.
+ * 1 when a count is not known (CPUs only, an instance type alone). */
 static inline double catalog_speed_of(double r0, double n0, double r, double n)
 {
-    if (!(r0 > 0))
-        r0 = 1;
-    if (!(r > 0))
+    if (!(r0 > 0) && !(r > 0))
+        r0 = r = 1;
+    else if (!(r0 > 0))
+        r0 = r;
+    else if (!(r > 0))
         r = r0;
     return n0 > 0 && n > 0 ? (r * n) / (r0 * n0) : 1.0;
 }
+/* What catalog_speed_of takes for (acc, count or share part > 0): *r the
+ * per-chip ratio (0 = unknown), *n the chips (a TPU slice's from its name
+ * where the table has its family; every other accelerator is one chip). */
+void catalog_speed_parts(const struct catalog *cat, const char *acc, int count,
+                         double part, int infer, double *r, double *n);
 /* catalog_speed_of for named accelerators: (acc, count or share part > 0)
  * against (ref, ref_count, ref_part), for inference or training; *known (may
  * be NULL): both ratios are in the table. */

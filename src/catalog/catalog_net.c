@@ -984,17 +984,44 @@ double catalog_node_throughput(const struct catalog *cat, const char *accelerato
     return part > 0 ? per * part : per * count;
 }
 
+/* Chips in one accelerator as offers count it: a TPU slice's, from its name
+ * and its family's row; 1 for every other (and a TPU of no row). */
+static double accel_chips(const struct catalog *cat, const char *acc)
+{
+    const struct thr_row *r;
+    double chips = 0;
+    size_t i;
+
+    if (acc == NULL || *acc == '\0')
+        return 1;
+    r = thr_named(cat, acc);
+    if (r != NULL && r->cores_per_chip == 0)
+        return 1;
+    for (i = 0; i < cat->nthr && chips == 0; i++)
+        chips = tpu_chips(&cat->thr[i], acc);
+    return chips > 0 ? chips : 1;
+}
+
+void catalog_speed_parts(const struct catalog *cat, const char *acc, int count,
+                         double part, int infer, double *r, double *n)
+{
+    double chips = accel_chips(cat, acc);
+
+    *r = catalog_throughput(cat, acc, infer) / chips;
+    *n = (part > 0 ? part : count) * chips;
+}
+
 double catalog_speed(const struct catalog *cat, const char *ref, int ref_count,
                      double ref_part, const char *acc, int count, double part, int infer,
                      int *known)
 {
-    double r0 = catalog_throughput(cat, ref, infer),
-           r = catalog_throughput(cat, acc, infer);
+    double r0, n0, r, n;
 
+    catalog_speed_parts(cat, ref, ref_count, ref_part, infer, &r0, &n0);
+    catalog_speed_parts(cat, acc, count, part, infer, &r, &n);
     if (known != NULL)
         *known = r0 > 0 && r > 0;
-    return catalog_speed_of(r0, ref_part > 0 ? ref_part : ref_count, r,
-                            part > 0 ? part : count);
+    return catalog_speed_of(r0, n0, r, n);
 }
 
 size_t catalog_nthroughput(const struct catalog *cat)

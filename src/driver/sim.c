@@ -239,10 +239,11 @@ static void schedule_preemption(struct simd *p, int64_t id, const struct satt *a
 static double offer_speed(const struct simd *p, const struct sim_jobinfo *ji, uint32_t offer)
 {
     const struct offer *o = catalog_offer(p->w->cat, offer);
+    double r, n;
 
-    return catalog_speed_of(ji->ref_chip, ji->ref_n,
-                            catalog_throughput(p->w->cat, o->accelerator, ji->infer),
-                            o->acc_part > 0 ? o->acc_part : o->acc_count);
+    catalog_speed_parts(p->w->cat, o->accelerator, o->acc_count, o->acc_part, ji->infer,
+                        &r, &n);
+    return catalog_speed_of(ji->ref_chip, ji->ref_n, r, n);
 }
 
 static void on_running(struct simd *p, int64_t id, struct satt *a, double t)

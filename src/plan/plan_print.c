@@ -108,8 +108,8 @@ static void print_unknown(FILE *fp, const struct plan *p)
     size_t i, k;
 
     fprintf(fp,
-            "  ? = ratio unknown, each accelerator taken as fast as one of the first "
-            "alternative's (the reference's when that is unknown too): no %s number in "
+            "  ? = ratio unknown, taken as fast per chip as the first alternative (and "
+            "an unknown first as fast per chip as each other): no %s number in "
             "%s/throughput.csv for",
             infer ? "inference" : "training", catalog_dir(p->cat));
     for (i = 0; i < s->nres; i++) {

@@ -1751,23 +1751,35 @@ static int submit_spec(struct store *st, const struct spec *sp, int note_home,
 }
 
 /* The shortest run sp's alternatives take, in seconds (its duration on the
- * first over the fastest's speed), and that one's index in *which; without
- * a catalog, or with one alternative, its duration. */
+ * first over the fastest's speed), and that one's index in *which: among
+ * those the catalog has offers of, and of a speed the throughput table knows
+ * (an assumed speed does not make a shorter deadline possible).  Without a
+ * catalog, or when none is left, its duration. */
 static double fastest_run(const struct catalog *cat, const struct spec *sp, size_t *which)
 {
-    double best = sp->duration_s;
+    const struct spec_res *r0 = &sp->res[0];
+    double best = -1;
     size_t i;
 
     *which = 0;
-    for (i = 1; cat != NULL && i < sp->nres; i++) {
+    for (i = 0; cat != NULL && i < sp->nres; i++) {
         const struct spec_res *r = &sp->res[i];
-        double run = sp->duration_s /
-                     plan_speed(cat, sp, r->accelerator, r->acc_count, r->acc_part);
+        int known = 1;
+        double speed = 1, run;
 
-        if (run < best)
+        if (r->accelerator != NULL && catalog_accelerator(cat, r->accelerator) == NULL)
+            continue; /* no offer of it: it cannot run */
+        if (i > 0)
+            speed = catalog_speed(cat, r0->accelerator, r0->acc_count, r0->acc_part,
+                                  r->accelerator, r->acc_count, r->acc_part,
+                                  sp->kind == SPEC_KIND_INFER, &known);
+        if (!known || !(speed > 0))
+            continue;
+        run = sp->duration_s / speed;
+        if (best < 0 || run < best)
             best = run, *which = i;
     }
-    return best;
+    return best < 0 ? sp->duration_s : best;
 }
 
 int sched_deadline_check(const struct catalog *cat, const struct spec *sp,

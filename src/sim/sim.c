@@ -247,8 +247,13 @@ static struct sim_jobinfo *job_infos(const struct sim_input *in)
         job_accelerators(tj, names);
         gang_shape(tj->gpus, &per_node, &nodes);
         v[i + 1].infer = tj->kind == SPEC_KIND_INFER;
-        v[i + 1].ref_chip = catalog_throughput(in->cat, names[0], v[i + 1].infer);
-        v[i + 1].ref_n = (float)per_node;
+        {
+            double r0, n0;
+
+            catalog_speed_parts(in->cat, names[0], per_node, 0, v[i + 1].infer, &r0, &n0);
+            v[i + 1].ref_chip = r0;
+            v[i + 1].ref_n = (float)n0;
+        }
         v[i + 1].duration_s = in->work->jobs[i].duration_s;
         v[i + 1].ckpt_s = in->work->jobs[i].checkpoint_s;
         v[i + 1].restore_s = in->work->jobs[i].checkpoint_s > 0 ? in->restore_s : 0;

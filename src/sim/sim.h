@@ -24,10 +24,10 @@ struct trace;
 struct sim_jobinfo {
     double duration_s;      /* compute the job needs, on its first accelerator
                                (the work, in seconds of that accelerator) */
-    double ref_chip;        /* the first accelerator's ratio (catalog_throughput;
-                               0 = unknown: catalog_speed_of's assumption) */
+    double ref_chip;        /* the first accelerator's per-chip ratio
+                               (catalog_speed_parts; 0 = unknown) */
     int infer;              /* inference ratios (kind infer), else training */
-    float ref_n;            /* accelerators per node of the first (or its share) */
+    float ref_n;            /* chips per node of the first (catalog_speed_parts) */
     double ckpt_s;          /* checkpoint interval; 0 = none (a restart loses all) */
     double restore_s;       /* time to restore a checkpoint on a new attempt */
 };

@@ -478,10 +478,14 @@ static int job_numbers(const struct csv *c, struct trace_job *j, struct err *e)
         return rc;
     j->gpus = (int)gpus;
     j->priority = (int)prio;
-    if (j->deadline_s > 0 && j->deadline_s < j->duration_s)
+    /* with alternatives ("A100-80GB|H100"), a faster one may meet it:
+     * duration_s is the run on the first */
+    if (j->deadline_s > 0 && j->deadline_s < j->duration_s &&
+        strchr(csv_get(c, J_ACC), '|') == NULL)
         return err_at(e, ST_EINVAL, c->path, c->line, 0,
                       "deadline_s %s is shorter than duration_s %s: the job could never "
-                      "meet it",
+                      "meet it (with one accelerator; list a faster alternative, as "
+                      "'A100-80GB|H100', for one that may)",
                       csv_get(c, J_DEADLINE), csv_get(c, J_DUR));
     return 0;
 }

@@ -113,7 +113,7 @@ YAML
 run 0 "$STRATUS" plan "$TMP/alts.yaml" --catalog "$TMP/thr" --top 0
 has "$OUT" "10h00m on the first alternative"
 has "$OUT" "H100:8 1.00x = 10.00 h, A100-80GB:8 0.40x = 25.00 h, A10:4 0.50x? = 20.00 h"
-has "$OUT" "? = ratio unknown, each accelerator taken as fast as one of the first alternative's (the reference's when that is unknown too): no training number in $TMP/thr/throughput.csv for A10"
+has "$OUT" "? = ratio unknown, taken as fast per chip as the first alternative (and an unknown first as fast per chip as each other): no training number in $TMP/thr/throughput.csv for A10"
 has "$OUT" "HOURS  SPEED"
 # A10 has no ratio: each A10 taken as fast as an H100, so A10:4 is half an
 # H100:8 node, its 20 h at 8/h ($160) come first; then

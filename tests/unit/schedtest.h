@@ -637,10 +637,14 @@ static inline int64_t st_submit_policy(struct st *w, const char *yaml, const cha
     w->jobs[id].ckpt_s = sp->ckpt_interval_s;
     w->jobs[id].restore_s = sp->ckpt_restore_s;
     w->jobs[id].infer = sp->kind == SPEC_KIND_INFER; /* work on the first alternative */
-    w->jobs[id].ref_chip =
-        catalog_throughput(w->cat, sp->res[0].accelerator, w->jobs[id].infer);
-    w->jobs[id].ref_n =
-        (float)(sp->res[0].acc_part > 0 ? sp->res[0].acc_part : sp->res[0].acc_count);
+    {
+        double r0, n0;
+
+        catalog_speed_parts(w->cat, sp->res[0].accelerator, sp->res[0].acc_count,
+                            sp->res[0].acc_part, w->jobs[id].infer, &r0, &n0);
+        w->jobs[id].ref_chip = r0;
+        w->jobs[id].ref_n = (float)n0;
+    }
     spec_free(sp);
     if (w->s)
         sched_poke(w->s);

@@ -40,16 +40,22 @@ struct world {
     char *dir;
 };
 
-static void world_open(struct world *x, int with_table)
+/* A world whose catalog has the throughput table `table` (NULL: none). */
+static void world_open_with(struct world *x, const char *table)
 {
     struct st_opts o = {0};
 
     x->dir = tu_mkdtemp();
     tu_copy_dir(TEST_DATA "/sched/catalog", x->dir);
-    if (with_table)
-        tu_write(x->dir, "throughput.csv", thr_csv);
+    if (table != NULL)
+        tu_write(x->dir, "throughput.csv", table);
     o.catalog = x->dir;
     st_init(&x->w, &o);
+}
+
+static void world_open(struct world *x, int with_table)
+{
+    world_open_with(x, with_table ? thr_csv : NULL);
 }
 
 static void world_close(struct world *x)
@@ -378,6 +384,53 @@ static void test_deadline_met_by_a_faster_alternative(void **state)
     }
 }
 
+/* The speed of an alternative whose ratio is unknown, per chip against the
+ * one it is compared with: an unknown FIRST one (B300:8) makes no known one
+ * faster (H100:8 stays 1x, not the 2x an A100-80GB reference gave); a TPU
+ * slice counts its chips (four unknown A6000s against a v5e-16 slice are
+ * 4/16 of it, not 4 slices).  And the deadline check counts only an
+ * alternative of known speed that the catalog sells: {A10: 4, B300: 8} or
+ * {A10: 4, B200: 8} (no B200 offer here) with 8 h on A10 and a 2 h deadline
+ * is refused, naming A10.  helper-93 found each of these accepted. */
+static void test_unknown_and_unsold_alternatives(void **state)
+{
+    static const char fmt[] = "name: u\nresources:\n  accelerators: {A10: 4, %s: 8}\n"
+                              "stratus:\n  duration: 8h\n  deadline: 2h\n";
+    struct world x;
+    struct spec *sp = NULL;
+    char yaml[256];
+    struct err e;
+    int known;
+    const char *const alts[] = {"B300", "B200"};
+
+    (void)state;
+    world_open_with(&x, "accelerator,train,infer,cores_per_chip,source,note\n"
+                        "H100,2,4,,test,\nA10,1,1,,test,\nB200,4,8,,test,\n"
+                        "tpu-v5litepod,0.6,0.6,1,test,\n");
+    assert_true(NEAR(catalog_speed(x.w.cat, "B300", 8, 0, "H100", 8, 0, 0, &known), 1));
+    assert_int_equal(known, 0);
+    assert_true(
+        NEAR(catalog_speed(x.w.cat, "H100", 8, 0, "B300", 1, 0, 0, &known), 0.125));
+    assert_true(
+        NEAR(catalog_speed(x.w.cat, "tpu-v5litepod-16", 1, 0, "A6000", 4, 0, 0, &known),
+             0.25));
+    assert_true(
+        NEAR(catalog_speed(x.w.cat, "tpu-v5litepod-16", 1, 0, "H100", 8, 0, 0, &known),
+             (8 * 2.0) / (16 * 0.6)));
+    assert_int_equal(known, 1);
+    err_clear(&e);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(yaml, sizeof(yaml), fmt, alts[i]);
+        assert_int_equal(spec_load_mem(&sp, "u.yaml", yaml, strlen(yaml), &e), 0);
+        assert_int_not_equal(sched_deadline_check(x.w.cat, sp, "u.yaml", ST_T0, &e), 0);
+        assert_non_null(strstr(e.msg,
+                               "is shorter than the run on its fastest alternative, "
+                               "A10:4 (8h00m)"));
+        spec_free(sp);
+    }
+    world_close(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_deadline_late_alternative_not_counted),
         cmocka_unit_test(test_deadline_never_on_a_late_alternative),
         cmocka_unit_test(test_deadline_met_by_a_faster_alternative),
+        cmocka_unit_test(test_unknown_and_unsold_alternatives),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,7 +189,10 @@ static const struct bad_case {
      "4: column 'submit_s': 5 is earlier than 10 on line 2; rows must be in time order"},
     {JOBS, "w-duplicate-id.csv", "4: job_id 'a' appears twice (also on line 2)"},
     {JOBS, "w-deadline-short.csv",
-     "2: deadline_s 1800 is shorter than duration_s 3600: the job could never meet it"},
+     "2: deadline_s 1800 is shorter than duration_s 3600: the job could never meet it "
+     "(with one accelerator; list a faster alternative, as 'A100-80GB|H100', for one "
+     "that "
+     "may)"},
     {JOBS, "w-data-without-location.csv",
      "2: data_gb is set but data_location is empty: say where the data is"},
     {JOBS, "w-bad-spot-ok.csv",
@@ -264,6 +267,30 @@ static void test_bad_files(void **state)
         free(path);
         free(want);
     }
+}
+
+/* With alternatives a deadline shorter than duration_s (the first's run)
+ * loads: a faster one may meet it. */
+static void test_deadline_with_alternatives(void **state)
+{
+    char *dir = tu_mkdtemp();
+    char *path = xasprintf("%s/w.csv", dir);
+    struct trace t;
+    struct err e;
+
+    (void)state;
+    tu_write(dir, "w.csv",
+             "submit_s,job_id,team,kind,accelerator,gpus,duration_s,deadline_s\n"
+             "0,a,t,batch,A100-80GB|H100,8,36000,28800\n");
+    trace_init(&t);
+    err_clear(&e);
+    assert_int_equal(load_which(&t, JOBS, path, &e), 0);
+    assert_int_equal(t.njobs, 1);
+    assert_true(t.jobs[0].deadline_s == 28800);
+    trace_free(&t);
+    tu_rmdir(dir);
+    free(path);
+    free(dir);
 }
 
 static void test_missing_file(void **state)
@@ -1071,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_load_workload),
         cmocka_unit_test(test_load_spot_prices),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_deadline_with_alternatives),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_file_hygiene),
         cmocka_unit_test(test_catalog_names),
