@@ -241,13 +241,50 @@ static int check_regions(struct plan *p, struct err *e)
 
 /* ---- throughput: each alternative's speed ---- */
 
+/* An alternative's accelerators: as written, or for one that names only an
+ * instance type, those of the catalog's offer of it (of its cloud, when
+ * given): the node it gets has them, and its speed follows. */
+struct shape {
+    const char *acc;
+    int count;
+    double part;
+};
+
+static struct shape res_shape(const struct catalog *cat, const struct spec_res *r)
+{
+    struct shape h = {r->accelerator, r->acc_count, r->acc_part};
+    size_t i;
+
+    if (r->accelerator != NULL || r->instance_type == NULL)
+        return h;
+    for (i = 0; i < catalog_noffers(cat); i++) {
+        const struct offer *o = catalog_offer(cat, i);
+
+        if (strcmp(o->instance_type, r->instance_type) == 0 &&
+            (r->cloud == NULL || strcmp(o->cloud, r->cloud) == 0)) {
+            h.acc = o->accelerator;
+            h.count = o->acc_count;
+            h.part = o->acc_part;
+            break;
+        }
+    }
+    return h;
+}
+
 double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,
                   double part)
 {
-    const struct spec_res *r0 = &s->res[0];
+    struct shape h0 = res_shape(cat, &s->res[0]);
 
-    return catalog_speed(cat, r0->accelerator, r0->acc_count, r0->acc_part, acc, count,
-                         part, s->kind == SPEC_KIND_INFER, NULL);
+    return catalog_speed(cat, h0.acc, h0.count, h0.part, acc, count, part,
+                         s->kind == SPEC_KIND_INFER, NULL);
+}
+
+double plan_alt_speed(const struct catalog *cat, const struct spec *s, size_t alt)
+{
+    struct shape h = res_shape(cat, &s->res[alt]);
+
+    return alt == 0 ? 1.0 : plan_speed(cat, s, h.acc, h.count, h.part);
 }
 
 /* Once per plan: every alternative's speed and run time.  Costs below use
@@ -255,16 +292,16 @@ double plan_speed(const struct catalog *cat, const struct spec *s, const char *a
 static void alt_speeds(struct plan *p)
 {
     const struct spec *s = p->spec;
-    const struct spec_res *r0 = &s->res[0];
+    struct shape h0 = res_shape(p->cat, &s->res[0]);
 
     p->alts = xgrow(p->alts, &p->alts_cap, s->nres, sizeof(*p->alts));
     for (size_t i = 0; i < s->nres; i++) {
-        const struct spec_res *r = &s->res[i];
+        struct shape h = i == 0 ? h0 : res_shape(p->cat, &s->res[i]);
         int known;
 
-        p->alts[i].speed = catalog_speed(p->cat, r0->accelerator, r0->acc_count,
-                                         r0->acc_part, r->accelerator, r->acc_count,
-                                         r->acc_part, s->kind == SPEC_KIND_INFER, &known);
+        p->alts[i].speed =
+            catalog_speed(p->cat, h0.acc, h0.count, h0.part, h.acc, h.count, h.part,
+                          s->kind == SPEC_KIND_INFER, &known);
         p->alts[i].known = i == 0 || known; /* the first: 1 by definition */
         p->alts[i].hours = p->duration_h / p->alts[i].speed;
     }

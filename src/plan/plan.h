@@ -214,10 +214,15 @@ int plan_cpu_arm(const char *cloud, const char *instance_type);
 /* Work per hour of a node of `count` accelerators acc (or a share `part` >
  * 0 of one) relative to a node of the spec's first alternative, for the
  * spec's kind (inference ratios for infer, training ratios otherwise): what
- * the planner, the controller's progress and the simulator's attempts use.
- * 1 when either throughput is unknown. */
+ * the planner, the controller's progress and the simulator's attempts use
+ * (catalog_speed_of: an unknown ratio is the other's, per chip; a first
+ * alternative that names only an instance type has its offer's
+ * accelerators). */
 double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,
                   double part);
+/* The same for the spec's alternative alt (one that names only an instance
+ * type: its offer's accelerators). */
+double plan_alt_speed(const struct catalog *cat, const struct spec *s, size_t alt);
 /* p->accs[i] of an alternative whose known accelerator the catalog lacks. */
 extern const char plan_acc_absent[];
 

@@ -907,11 +907,7 @@ double sched_att_speed(const struct sched *s, const struct sjob *sj)
 
 double sched_alt_speed(const struct sched *s, const struct sjob *sj, size_t alt)
 {
-    const struct spec_res *r = &sj->spec->res[alt];
-
-    return alt == 0 ? 1.0
-                    : plan_speed(s->p.cat, sj->spec, r->accelerator, r->acc_count,
-                                 r->acc_part);
+    return plan_alt_speed(s->p.cat, sj->spec, alt);
 }
 
 double sched_speed_max(const struct sched *s, const struct sjob *sj)

@@ -431,6 +431,35 @@ static void test_unknown_and_unsold_alternatives(void **state)
     world_close(&x);
 }
 
+/* An alternative that names only an instance type runs at the speed of the
+ * accelerators its offer has: {H100: 8} or {instance_type: BM.GPU.A10.4}
+ * (A10:4, a quarter of the H100s), 1 h of work, 90 min to its deadline, is
+ * done on the H100s in time.  Counted at 1.0 while idle, it latched on demand
+ * onto the A10s and ended 2.5 h late (helper-93). */
+static void test_instance_type_alternative_speed(void **state)
+{
+    struct world x;
+    struct store_attempt a;
+    struct store_job j;
+    int64_t id;
+
+    (void)state;
+    world_open(&x, 1);
+    id = st_submit(&x.w, "name: it\nresources:\n  any_of:\n    - {accelerators: H100:8}\n"
+                         "    - {instance_type: BM.GPU.A10.4}\n"
+                         "stratus:\n  duration: 1h\n  deadline: 90m\n");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
+    j = st_job(&x.w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= ST_T0 + 1.5 * H);
+    a = st_attempt(&x.w, id, (int)st_nattempts(&x.w, id));
+    assert_string_equal(a.accelerator, "H100");
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    world_close(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_deadline_never_on_a_late_alternative),
         cmocka_unit_test(test_deadline_met_by_a_faster_alternative),
         cmocka_unit_test(test_unknown_and_unsold_alternatives),
+        cmocka_unit_test(test_instance_type_alternative_speed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
