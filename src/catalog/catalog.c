@@ -570,6 +570,55 @@ const struct keymap *catalog_offer_ix(const struct catalog *cat)
     return &lz->offer_ix;
 }
 
+static void type_note(struct catalog_lazy *lz, const char *cloud, const struct offer *o)
+{
+    uint32_t at = (uint32_t)lz->ntypes;
+    struct type_shape *t;
+
+    if (keymap_put(&lz->type_ix, o->instance_type, cloud, NULL, NULL, &at)) {
+        t = &lz->types[at]; /* known: the same accelerators? */
+        t->several |= t->acc != o->accelerator || t->count != o->acc_count ||
+                      t->part != o->acc_part;
+        return;
+    }
+    lz->types = xgrow(lz->types, &lz->types_cap, lz->ntypes + 1, sizeof(*lz->types));
+    t = &lz->types[lz->ntypes++];
+    t->acc = o->accelerator;
+    t->count = o->acc_count;
+    t->part = o->acc_part;
+    t->several = 0;
+}
+
+int catalog_type_shape(const struct catalog *cat, const char *cloud,
+                       const char *instance_type, const char **acc, int *count,
+                       double *part)
+{
+    struct catalog_lazy *lz = cat->lazy;
+    const char *it = strpool_find(&cat->pool, instance_type);
+    const char *ic = cloud ? strpool_find(&cat->pool, cloud) : NULL;
+    uint32_t at;
+    int found;
+
+    if (it == NULL || (cloud != NULL && ic == NULL))
+        return 0;
+    pthread_mutex_lock(&lz->mu);
+    if (!lz->types_built) {
+        for (size_t i = 0; i < cat->noffers; i++) {
+            type_note(lz, cat->offers[i].cloud, &cat->offers[i]);
+            type_note(lz, NULL, &cat->offers[i]);
+        }
+        lz->types_built = 1;
+    }
+    found = keymap_get(&lz->type_ix, it, ic, NULL, NULL, &at) && !lz->types[at].several;
+    if (found) {
+        *acc = lz->types[at].acc;
+        *count = lz->types[at].count;
+        *part = lz->types[at].part;
+    }
+    pthread_mutex_unlock(&lz->mu);
+    return found;
+}
+
 const struct keymap *catalog_rtt_ix(const struct catalog *cat)
 {
     struct catalog_lazy *lz = cat->lazy;
@@ -616,6 +665,8 @@ void catalog_free(struct catalog *cat)
     }
     keymap_free(&cat->lazy->offer_ix);
     keymap_free(&cat->lazy->rtt_ix);
+    keymap_free(&cat->lazy->type_ix);
+    free(cat->lazy->types);
     pthread_mutex_destroy(&cat->lazy->mu);
     free(cat->lazy);
     keymap_free(&cat->region_ix);

@@ -47,11 +47,22 @@ struct thr_row {
     uint32_t line;
 };
 
+/* The accelerators of an instance type (catalog_type_shape). */
+struct type_shape {
+    const char *acc; /* interned; "" for CPUs */
+    int count;
+    double part;
+    int several; /* its offers carry different ones */
+};
+
 struct catalog_lazy {
     pthread_mutex_t mu;
-    int offers_built, rtt_built;
+    int offers_built, rtt_built, types_built;
     struct keymap offer_ix;    /* (region, zone, type, accelerator) -> offer index */
     struct keymap rtt_ix;      /* (region a, region b) -> rtt index */
+    struct keymap type_ix;     /* (type, cloud or NULL: any) -> types[] */
+    struct type_shape *types;
+    size_t ntypes, types_cap;
 };
 
 /* One row of storage.csv (cloud "*" = any other). */

@@ -595,6 +595,12 @@ static int commit_price(const struct csv *c, struct commitment *m, double list, 
                       "(give price_hour instead)",
                       m->instance_type, m->cloud, m->region);
     m->price_hour = list * (1 - m->discount);
+    if (!(m->price_hour <= COMMIT_PRICE_MAX))
+        return err_at(
+            e, ST_EINVAL, c->path, c->line, field_col(c, C_DISCOUNT),
+            "%s's list price in %s/%s ($%g a node-hour) less the discount is over "
+            "$%g: check offers.csv, or give price_hour",
+            m->instance_type, m->cloud, m->region, list, COMMIT_PRICE_MAX);
     return 0;
 }
 
@@ -999,6 +1005,26 @@ static double accel_chips(const struct catalog *cat, const char *acc)
         return 1;
     for (i = 0; i < cat->nthr && chips == 0; i++)
         chips = tpu_chips(&cat->thr[i], acc);
+    if (chips == 0 && strncasecmp(acc, "tpu-v", 5) == 0) {
+        /* a family of no row: its slice names count TensorCores, two a chip
+         * up to v4 and on v5p (Google's TPU pages), one on v5e and v6e */
+        const char *dash = strrchr(acc, '-');
+        char fam[32];
+
+        if (dash != NULL && (size_t)(dash - acc) < sizeof(fam)) {
+            struct thr_row fr;
+
+            memset(&fr, 0, sizeof(fr));
+            memcpy(fam, acc, (size_t)(dash - acc));
+            fam[dash - acc] = '\0';
+            fr.accelerator = fam;
+            fr.cores_per_chip =
+                strcasecmp(fam, "tpu-v5litepod") == 0 || strcasecmp(fam, "tpu-v6e") == 0
+                    ? 1
+                    : 2;
+            chips = tpu_chips(&fr, acc);
+        }
+    }
     return chips > 0 ? chips : 1;
 }
 

@@ -253,22 +253,23 @@ struct shape {
 static struct shape res_shape(const struct catalog *cat, const struct spec_res *r)
 {
     struct shape h = {r->accelerator, r->acc_count, r->acc_part};
-    size_t i;
 
-    if (r->accelerator != NULL || r->instance_type == NULL)
-        return h;
-    for (i = 0; i < catalog_noffers(cat); i++) {
-        const struct offer *o = catalog_offer(cat, i);
-
-        if (strcmp(o->instance_type, r->instance_type) == 0 &&
-            (r->cloud == NULL || strcmp(o->cloud, r->cloud) == 0)) {
-            h.acc = o->accelerator;
-            h.count = o->acc_count;
-            h.part = o->acc_part;
-            break;
-        }
-    }
+    /* one whose offers carry different accelerators stays unknown (1.0) */
+    if (r->accelerator == NULL && r->instance_type != NULL &&
+        !catalog_type_shape(cat, r->cloud, r->instance_type, &h.acc, &h.count, &h.part))
+        h.acc = NULL;
     return h;
+}
+
+int plan_alt_shape(const struct catalog *cat, const struct spec *s, size_t alt,
+                   const char **acc, int *count, double *part)
+{
+    struct shape h = res_shape(cat, &s->res[alt]);
+
+    *acc = h.acc;
+    *count = h.count;
+    *part = h.part;
+    return h.acc != NULL;
 }
 
 double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,

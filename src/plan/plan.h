@@ -223,6 +223,11 @@ double plan_speed(const struct catalog *cat, const struct spec *s, const char *a
 /* The same for the spec's alternative alt (one that names only an instance
  * type: its offer's accelerators). */
 double plan_alt_speed(const struct catalog *cat, const struct spec *s, size_t alt);
+/* The accelerators of the spec's alternative alt: as written, or its
+ * instance type's when every offer of it has the same (catalog_type_shape);
+ * 0 when neither says (CPUs only is "" and 1). */
+int plan_alt_shape(const struct catalog *cat, const struct spec *s, size_t alt,
+                   const char **acc, int *count, double *part);
 /* p->accs[i] of an alternative whose known accelerator the catalog lacks. */
 extern const char plan_acc_absent[];
 

@@ -186,6 +186,14 @@ static void print_header(FILE *fp, const struct plan *p)
             "controller's deadline rule, not this ranking, decides spot or on-demand)\n",
             str_duration(left, sizeof(left), plan_deadline_h(p) * 3600),
             s->deadline_s > 0 ? "after submission" : "from now");
+        for (i = 1; i < s->nres && p->alts[i].known; i++)
+            ;
+        if (i < s->nres)
+            fprintf(
+                fp,
+                "deadline: the speeds marked ? are assumed, and the deadline rule counts "
+                "on them: a slower node there can miss it; name the accelerator (and "
+                "add its ratio to throughput.csv) to be sure\n");
     }
     if (p->rule && p->rule->description)
         fprintf(fp, "policy: rule '%s' (%s)\n", p->rule->name, p->rule->description);

@@ -898,7 +898,14 @@ double sched_att_speed(const struct sched *s, const struct sjob *sj)
 
     if (sp->nres < 2 || a->accelerator == NULL)
         return 1.0;
-    for (i = 0; i < sp->nres; i++) /* a share of one: the alternative says which */
+    if (sj->offer >= 0 && (size_t)sj->offer < catalog_noffers(s->p.cat)) {
+        /* the node it got: its offer says (a share of one GPU counts as one,
+         * 1/8 of an L4 is not an L4, as the sim driver runs it) */
+        const struct offer *o = catalog_offer(s->p.cat, (uint32_t)sj->offer);
+
+        return plan_speed(s->p.cat, sp, o->accelerator, o->acc_count, o->acc_part);
+    }
+    for (i = 0; i < sp->nres; i++) /* not in the catalog: the alternative says */
         if (sp->res[i].accelerator && strcasecmp(sp->res[i].accelerator, a->accelerator) == 0 &&
             sp->res[i].acc_count == a->acc_count)
             part = sp->res[i].acc_part;
@@ -1746,28 +1753,58 @@ static int submit_spec(struct store *st, const struct spec *sp, int note_home,
                   job_id, e);
 }
 
+/* Whether some offer of the catalog has alternative r's accelerators
+ * (acc, count or share part, as resolved), where r may run (its cloud,
+ * region and zone when given). */
+static int alt_sold(const struct catalog *cat, const struct spec_res *r, const char *acc,
+                    int count, double part)
+{
+    const char *canon = catalog_accelerator(cat, acc);
+    const uint32_t *ix;
+    size_t n = 0, k;
+
+    if (canon == NULL || (ix = catalog_offers_of(cat, canon, &n)) == NULL)
+        return 0;
+    for (k = 0; k < n; k++) {
+        const struct offer *o = catalog_offer(cat, ix[k]);
+
+        if ((part > 0 ? CATALOG_SAME_PART(o->acc_part, part)
+                      : o->acc_part == 0 && o->acc_count == count) &&
+            (r->cloud == NULL || strcmp(o->cloud, r->cloud) == 0) &&
+            (r->region == NULL || strcmp(o->region, r->region) == 0) &&
+            (r->zone == NULL || strcmp(o->zone, r->zone) == 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* The shortest run sp's alternatives take, in seconds (its duration on the
  * first over the fastest's speed), and that one's index in *which: among
- * those the catalog has offers of, and of a speed the throughput table knows
- * (an assumed speed does not make a shorter deadline possible).  Without a
- * catalog, or when none is left, its duration. */
+ * those with an offer in the catalog where they may run (accelerator, count
+ * and location; an instance type's accelerators when all its offers have the
+ * same), and of a speed the throughput table knows (an assumed speed does
+ * not make a shorter deadline possible).  Without a catalog, or when none is
+ * left, its duration. */
 static double fastest_run(const struct catalog *cat, const struct spec *sp, size_t *which)
 {
-    const struct spec_res *r0 = &sp->res[0];
-    double best = -1;
+    const char *acc0;
+    int n0;
+    double p0, best = -1;
     size_t i;
 
     *which = 0;
-    for (i = 0; cat != NULL && i < sp->nres; i++) {
-        const struct spec_res *r = &sp->res[i];
-        int known = 1;
-        double speed = 1, run;
+    if (cat == NULL || !plan_alt_shape(cat, sp, 0, &acc0, &n0, &p0))
+        return sp->duration_s;
+    for (i = 0; i < sp->nres; i++) {
+        const char *acc;
+        int count, known = 1;
+        double part, speed = 1, run;
 
-        if (r->accelerator != NULL && catalog_accelerator(cat, r->accelerator) == NULL)
-            continue; /* no offer of it: it cannot run */
+        if (!plan_alt_shape(cat, sp, i, &acc, &count, &part) || *acc == '\0' ||
+            !alt_sold(cat, &sp->res[i], acc, count, part))
+            continue; /* it cannot run, or its accelerators are not known */
         if (i > 0)
-            speed = catalog_speed(cat, r0->accelerator, r0->acc_count, r0->acc_part,
-                                  r->accelerator, r->acc_count, r->acc_part,
+            speed = catalog_speed(cat, acc0, n0, p0, acc, count, part,
                                   sp->kind == SPEC_KIND_INFER, &known);
         if (!known || !(speed > 0))
             continue;
@@ -1778,13 +1815,29 @@ static double fastest_run(const struct catalog *cat, const struct spec *sp, size
     return best < 0 ? sp->duration_s : best;
 }
 
+double sched_min_run(const struct catalog *cat, const struct spec *sp)
+{
+    size_t k;
+
+    return sp->duration_s > 0 ? fastest_run(cat, sp, &k) : 0;
+}
+
 int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
                          const char *file, double now, struct err *e)
 {
-    char when[32], d1[32], d2[32], what[160] = "stratus.duration";
+    return sched_deadline_check_after(cat, sp, file, now, 0, e);
+}
+
+int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
+                               const char *file, double now, double after_s,
+                               struct err *e)
+{
+    char when[32], d1[32], d2[32], d3[32], what[320] = "stratus.duration", after[96] = "";
     time_t t = (time_t)sp->deadline_at;
     int differ = spec_alts_differ(sp);
-    double left = sp->deadline_at > 0 ? sp->deadline_at - now : sp->deadline_s, run;
+    double left =
+               (sp->deadline_at > 0 ? sp->deadline_at - now : sp->deadline_s) - after_s,
+           run;
     size_t k;
     struct tm tm;
 
@@ -1792,6 +1845,9 @@ int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
         return 0;
     if (differ && cat == NULL && !(sp->deadline_at > 0 && sp->deadline_at <= now))
         return 0; /* which alternative it gets decides: checked with the catalog */
+    if (after_s > 0)
+        snprintf(after, sizeof(after), ", after the stages before it (at least %s)",
+                 str_duration(d3, sizeof(d3), after_s));
     run = fastest_run(cat, sp, &k);
     if (sp->deadline_at > 0 && sp->deadline_at <= now) {
         gmtime_r(&t, &tm);
@@ -1806,12 +1862,23 @@ int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
         return 0;
     if (differ) {
         const struct spec_res *r = &sp->res[k];
+        const char *acc = NULL;
+        int count = 0;
+        double part = 0;
+        char shape[96];
 
-        snprintf(what, sizeof(what), "the run on its fastest alternative, %s:%d (%s%s)",
-                 r->accelerator     ? r->accelerator
-                 : r->instance_type ? r->instance_type
-                                    : "CPU",
-                 r->acc_count, str_duration(d2, sizeof(d2), run),
+        if (cat == NULL || !plan_alt_shape(cat, sp, k, &acc, &count, &part) ||
+            *acc == '\0')
+            snprintf(shape, sizeof(shape), "%s",
+                     r->accelerator     ? r->accelerator
+                     : r->instance_type ? r->instance_type
+                                        : "CPU");
+        else
+            catalog_shape(shape, sizeof(shape), acc, count, part);
+        snprintf(what, sizeof(what), "the run on its fastest alternative, %s%s%s (%s%s)",
+                 shape, r->accelerator == NULL && r->instance_type ? " on " : "",
+                 r->accelerator == NULL && r->instance_type ? r->instance_type : "",
+                 str_duration(d2, sizeof(d2), run),
                  k == 0 ? "" : ", catalog throughput.csv");
     } else {
         snprintf(what, sizeof(what), "stratus.duration (%s)",
@@ -1820,15 +1887,16 @@ int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
     if (sp->deadline_at <= 0)
         return err_at(
             e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
-            "stratus.deadline (%s) is shorter than %s: the job cannot finish in "
+            "stratus.deadline (%s) is shorter than %s%s: the job cannot finish in "
             "time",
-            str_duration(d1, sizeof(d1), sp->deadline_s), what);
+            str_duration(d1, sizeof(d1), sp->deadline_s), what, after);
     gmtime_r(&t, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return err_at(e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
-                  "stratus.deadline (%s) is %s from now, shorter than %s: the job cannot "
-                  "finish in time; give a later date",
-                  when, str_duration(d1, sizeof(d1), left), what);
+    return err_at(
+        e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
+        "stratus.deadline (%s) is %s from now, shorter than %s%s: the job cannot "
+        "finish in time; give a later date",
+        when, str_duration(d1, sizeof(d1), left + after_s), what, after);
 }
 
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
@@ -1917,11 +1985,16 @@ static int insert_stage(struct store *st, struct store_job *j, const struct pipe
 int sched_submit_group(struct store *st, const char *spec_path, const struct pipeline *pl,
                        const char *policy_text, double now, int64_t *ids, struct err *e)
 {
+    double before = 0; /* a stage starts after those before it */
     size_t k;
     int rc = 0;
 
-    for (k = 0; rc == 0 && k < pl->n; k++)
-        rc = sched_deadline_check(NULL, pl->stages[k].spec, spec_path, now, e);
+    for (k = 0; rc == 0 && k < pl->n; k++) {
+        rc = sched_deadline_check_after(NULL, pl->stages[k].spec, spec_path, now, before,
+                                        e);
+        if (pl->mode == PIPE_SERIAL)
+            before += sched_min_run(NULL, pl->stages[k].spec);
+    }
     if (rc != 0 || (rc = store_begin(st, e)) != 0)
         return rc;
     for (k = 0; rc == 0 && k < pl->n; k++) /* before the stages that name them */

@@ -229,6 +229,7 @@ static int body_is_group(const struct api_call *c)
 static int group_check(struct api_call *c, const struct api_workload *w,
                        const struct pipeline *pl, struct err *e)
 {
+    double before = 0; /* a stage of a pipeline starts after those before it */
     size_t k, i;
     int rc = 0;
 
@@ -241,7 +242,9 @@ static int group_check(struct api_call *c, const struct api_workload *w,
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = spec_check_new(sw.sp, e);
         if (rc == 0)
-            rc = sched_deadline_check(c->s->cat, sw.sp, w->file, c->now, e);
+            rc = sched_deadline_check_after(c->s->cat, sw.sp, w->file, c->now, before, e);
+        if (pl->mode == PIPE_SERIAL)
+            before += sched_min_run(c->s->cat, sw.sp);
         if (rc == 0)
             rc = check_workdir(&sw, e);
         if (rc == 0)

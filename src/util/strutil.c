@@ -101,7 +101,10 @@ int str_to_duration(const char *s, double *seconds)
 
     if (s == NULL || *s == '\0')
         return -1;
-    if (str_to_double(s, &total) == 0) {
+    /* decimal only: strtod would take hex (0x10h was 16 h, 0x10d 269 s) */
+    if (strpbrk(s, "xXpP") != NULL)
+        return -1;
+    if (strspn(s, "0123456789.eE+-") == strlen(s) && str_to_double(s, &total) == 0) {
         if (total < 0)
             return -1;
         *seconds = total;

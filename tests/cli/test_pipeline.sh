@@ -157,3 +157,20 @@ printf 'name: g\nexecution: sometimes\n---\nrun: a\n' >"$TMP/bad.yaml"
 run 2 "$STRATUS" launch "$TMP/bad.yaml"
 has "$ERR" "bad.yaml:2:12: execution must be 'parallel'"
 ok "a bad header is refused with its file:line"
+
+# a stage's deadline counts from the file's submission: after the stages
+# before it (here 3 h), a 4 h deadline leaves the second 3 h stage 1 h
+cat >"$TMP/late-stage.yaml" <<'YAML'
+name: prep
+resources: {accelerators: H100:8}
+run: "true"
+stratus: {duration: 3h}
+---
+name: train
+resources: {accelerators: H100:8}
+run: "true"
+stratus: {duration: 3h, deadline: 4h}
+YAML
+run 2 "$STRATUS" launch "$TMP/late-stage.yaml" --detach
+has "$ERR" "late-stage.yaml:9:35: stratus.deadline (4h00m) is shorter than stratus.duration (3h00m), after the stages before it (at least 3h00m): the job cannot finish in time"
+ok "a stage's deadline counts the stages before it"

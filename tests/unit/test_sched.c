@@ -1120,6 +1120,16 @@ static void test_pools_by_offer(void **state)
                  "location,instance_type,nodes,spot_nodes\ngcp/"
                  "us-central1,n1-highmem-16,1,0\n");
         st_init(w, &o);
+        {
+            const char *acc;
+            int count;
+            double part;
+
+            /* one type, two accelerators: no one shape to count it by */
+            assert_int_equal(
+                catalog_type_shape(w->cat, NULL, "n1-highmem-16", &acc, &count, &part),
+                0);
+        }
         ja = st_submit(w, t4);
         jb = st_submit(w, v100);
         st_start(w);

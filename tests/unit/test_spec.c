@@ -596,6 +596,18 @@ static void test_durations(void **state)
         assert_true(s->duration_s == cases[i].seconds);
         spec_free(s);
     }
+    /* decimal only: 0x10h was 16 h and 0x10d 269 s */
+    for (size_t i = 0; i < 3; i++) {
+        static const char *const bad[] = {"0x10h", "0x10d", "0x10"};
+        char yaml[128];
+        struct spec *s = NULL;
+        struct err e;
+
+        snprintf(yaml, sizeof(yaml), "run: x\nstratus: {duration: '%s'}\n", bad[i]);
+        err_clear(&e);
+        assert_int_not_equal(spec_load_mem(&s, "t.yaml", yaml, strlen(yaml), &e), 0);
+        assert_non_null(strstr(e.msg, "stratus.duration must be a duration such as"));
+    }
 }
 
 static void test_deadlines(void **state)

@@ -460,6 +460,101 @@ static void test_instance_type_alternative_speed(void **state)
     world_close(&x);
 }
 
+/* After helper-94: the launch check resolves an alternative that names only
+ * an instance type (a3-highgpu-8g is H100:8 here: 8 h on A10:4 is 2 h on
+ * it, a 3 h deadline is met) and does not count one that cannot run where
+ * it says (H100 on oci, which sells none here; three H100s a node, which
+ * no offer has); a TPU family of no row counts its slice's chips (two cores
+ * a chip on v3: tpu-v3-32 is 16 chips, four times a v5e-4). */
+static void test_deadline_check_shapes(void **state)
+{
+    static const char *const ok_spec =
+        "name: a\nresources:\n  any_of:\n    - {accelerators: A10:4}\n"
+        "    - {instance_type: a3-highgpu-8g}\nstratus:\n  duration: 8h\n  deadline: "
+        "3h\n";
+    static const char *const bad[] = {
+        "name: b\nresources:\n  any_of:\n    - {accelerators: A10:4}\n"
+        "    - {accelerators: H100:8, cloud: oci}\nstratus:\n  duration: 8h\n  deadline: "
+        "3h\n",
+        "name: c\nresources:\n  accelerators: {A10: 4, H100: 3}\nstratus:\n  duration: "
+        "8h\n"
+        "  deadline: 3h\n"};
+    struct world x;
+    struct spec *sp = NULL;
+    struct err e;
+    int known;
+
+    (void)state;
+    world_open_with(&x,
+                    "accelerator,train,infer,cores_per_chip,source,note\n"
+                    "H100,2,4,,test,\nA10,1,1,,test,\ntpu-v5litepod,0.6,0.6,1,test,\n");
+    err_clear(&e);
+    assert_int_equal(spec_load_mem(&sp, "a.yaml", ok_spec, strlen(ok_spec), &e), 0);
+    assert_int_equal(sched_deadline_check(x.w.cat, sp, "a.yaml", ST_T0, &e), 0);
+    spec_free(sp);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(spec_load_mem(&sp, "b.yaml", bad[i], strlen(bad[i]), &e), 0);
+        assert_int_not_equal(sched_deadline_check(x.w.cat, sp, "b.yaml", ST_T0, &e), 0);
+        assert_non_null(strstr(e.msg, "fastest alternative, A10:4 (8h00m)"));
+        spec_free(sp);
+    }
+    assert_true(NEAR(
+        catalog_speed(x.w.cat, "tpu-v3-32", 1, 0, "tpu-v5litepod-4", 1, 0, 0, &known),
+        0.25));
+    world_close(&x);
+}
+
+/* A share of one GPU counts as that share: [L4:0.125, L4:1], 8 h of work
+ * on an eighth of an L4, on g6f.large (1/8 L4) spot for an hour and then
+ * preempted, keeps 1 h of work (six 10 min checkpoints), not 8 h.  The
+ * controller took the attempt's share from the last alternative of its
+ * accelerator and count (L4:1: the same count), credited it 8x, and such
+ * jobs missed deadlines the sim driver's real speed made them late for
+ * (helper-94); the attempt's offer says it now. */
+static void test_fractional_attempt_speed(void **state)
+{
+    struct world x;
+    struct st_opts o = {0};
+    struct store_job j;
+    char *fleet;
+    int64_t id;
+
+    (void)state;
+    x.dir = tu_mkdtemp();
+    tu_copy_dir(TEST_DATA "/sched/catalog", x.dir);
+    tu_write(x.dir, "offers.csv",
+             "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+             "accelerator_memory_gib,vcpus,memory_gib,interconnect,max_cluster_nodes,"
+             "price_hour,spot_price_hour\n"
+             "gcp,us-central1,us-central1-a,g6f.large,L4,0.125,3,2,8,none,,,0.02\n"
+             "gcp,us-central1,us-central1-a,g6.xlarge,L4,1,24,4,16,none,,1.00,\n");
+    tu_write(x.dir, "throughput.csv",
+             "accelerator,train,infer,cores_per_chip,source,note\nL4,0.25,0.4,,test,\n");
+    tu_write(x.dir, "fleet.csv",
+             "location,instance_type,nodes,spot_nodes\ngcp/us-central1,g6f.large,8,8\n"
+             "gcp/us-central1,g6.xlarge,8,0\n");
+    fleet = xasprintf("%s/fleet.csv", x.dir);
+    o.catalog = x.dir;
+    o.fleet = fleet;
+    st_init(&x.w, &o);
+    id =
+        st_submit(&x.w, "name: f\nresources:\n  any_of:\n    - {accelerators: L4:0.125}\n"
+                        "    - {accelerators: L4:1}\nstratus:\n  kind: train\n"
+                        "  duration: 8h\n  checkpoint: {interval: 10m, restore: 1m}\n");
+    st_start(&x.w);
+    assert_int_equal(st_run_until_state(&x.w, id, JOB_RUNNING, ST_T0 + H), 1);
+    st_run_to(&x.w, x.w.t + H);
+    assert_int_equal(st_inject(&x.w, "preempt-job", "1"), 0);
+    st_run_to(&x.w, x.w.t + 1);
+    j = st_job(&x.w, id);
+    assert_true(j.work_done_s > 3000 && j.work_done_s <= 3600 + 1);
+    store_job_clear(&j);
+    st_free(&x.w);
+    tu_rmdir(x.dir);
+    free(x.dir);
+    free(fleet);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_deadline_met_by_a_faster_alternative),
         cmocka_unit_test(test_unknown_and_unsold_alternatives),
         cmocka_unit_test(test_instance_type_alternative_speed),
+        cmocka_unit_test(test_deadline_check_shapes),
+        cmocka_unit_test(test_fractional_attempt_speed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
