@@ -206,6 +206,12 @@ static int offer_price(const struct csv *c, int col, double *out, struct err *e)
     if (rc == 0 && *out < 0 && *csv_get(c, (size_t)col) != '\0')
         return err_at(e, ST_EINVAL, c->path, c->line, 0, "column '%s': negative price %s",
                       offer_cols[col].name, csv_get(c, (size_t)col));
+    /* the dearest offer sold is about $30,000 a node-hour (a TPU pod):
+     * more is a slip, and would overflow every cost */
+    if (rc == 0 && *out > 1e6)
+        return err_at(e, ST_EINVAL, c->path, c->line, 0,
+                      "column '%s': %s is over $1,000,000 a node-hour",
+                      offer_cols[col].name, csv_get(c, (size_t)col));
     return rc;
 }
 

@@ -229,6 +229,8 @@ static const struct bad_case bad_cases[] = {
      "offers.csv:2:37: column 'price_hour': 'abc' is not a number"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,-1,\n",
      "offers.csv:2: column 'price_hour': negative price -1"},
+    {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,1e308,\n",
+     "offers.csv:2: column 'price_hour': 1e308 is over $1,000,000 a node-hour"},
     {"offers.csv", "+azure,eastus,,X,H100,8,80,96,1900,,,,\n",
      "offers.csv:2: offer has neither price_hour nor spot_price_hour"},
     {"offers.csv",
