@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
@@ -186,6 +187,10 @@ static void print_header(FILE *fp, const struct plan *p)
             "controller's deadline rule, not this ranking, decides spot or on-demand)\n",
             str_duration(left, sizeof(left), plan_deadline_h(p) * 3600),
             s->deadline_s > 0 ? "after submission" : "from now");
+        if (s->deadline_at > 0 && s->deadline_at <= (double)time(NULL))
+            fprintf(
+                fp,
+                "deadline: the date has passed: `stratus launch` refuses this spec\n");
         for (i = 1; i < s->nres && p->alts[i].known; i++)
             ;
         if (i < s->nres)

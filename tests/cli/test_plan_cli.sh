@@ -236,4 +236,9 @@ printf 'resources: {accelerators: H100:8, infra: azure/eastus/zone9}\nrun: x\n' 
 run 2 "$STRATUS" plan "$TMP/zone.yaml" --offline
 has "$ERR" "'zone9' is not a zone of azure/eastus in the catalog; its offers there are regional: leave the zone out"
 ok "plan: a zone the catalog does not have is the spec's error (exit 2), with the region's zones"
+
+printf 'name: p\nresources: {accelerators: H100:8}\nrun: x\nstratus: {duration: 1h, deadline: 2020-01-01T00:00:00Z}\n' >"$TMP/past.yaml"
+run 0 "$STRATUS" plan "$TMP/past.yaml" --offline --top 1
+has "$OUT" "deadline: the date has passed: \`stratus launch\` refuses this spec"
+ok "plan: a deadline date that has passed is said"
 echo "$checks checks passed"
