@@ -576,7 +576,25 @@ const struct keymap *catalog_offer_ix(const struct catalog *cat)
     return &lz->offer_ix;
 }
 
-static void type_note(struct catalog_lazy *lz, const char *cloud, const struct offer *o)
+/* The slowest GPU shape of a type, per kind, among those of known ratio. */
+static void type_slowest(const struct catalog *cat, struct type_shape *t,
+                         const struct offer *o)
+{
+    for (int k = 0; k < 2 && *o->accelerator; k++) {
+        double thr =
+            catalog_node_throughput(cat, o->accelerator, o->acc_count, o->acc_part, k);
+
+        if (thr > 0 && (t->slow_acc[k] == NULL || thr < t->slow_thr[k])) {
+            t->slow_acc[k] = o->accelerator;
+            t->slow_count[k] = o->acc_count;
+            t->slow_part[k] = o->acc_part;
+            t->slow_thr[k] = thr;
+        }
+    }
+}
+
+static void type_note(const struct catalog *cat, struct catalog_lazy *lz,
+                      const char *cloud, const struct offer *o)
 {
     uint32_t at = (uint32_t)lz->ntypes;
     struct type_shape *t;
@@ -585,18 +603,20 @@ static void type_note(struct catalog_lazy *lz, const char *cloud, const struct o
         t = &lz->types[at]; /* known: the same accelerators? */
         t->several |= t->acc != o->accelerator || t->count != o->acc_count ||
                       t->part != o->acc_part;
+        type_slowest(cat, t, o);
         return;
     }
     lz->types = xgrow(lz->types, &lz->types_cap, lz->ntypes + 1, sizeof(*lz->types));
     t = &lz->types[lz->ntypes++];
+    memset(t, 0, sizeof(*t));
     t->acc = o->accelerator;
     t->count = o->acc_count;
     t->part = o->acc_part;
-    t->several = 0;
+    type_slowest(cat, t, o);
 }
 
 int catalog_type_shape(const struct catalog *cat, const char *cloud,
-                       const char *instance_type, const char **acc, int *count,
+                       const char *instance_type, int infer, const char **acc, int *count,
                        double *part)
 {
     struct catalog_lazy *lz = cat->lazy;
@@ -610,16 +630,25 @@ int catalog_type_shape(const struct catalog *cat, const char *cloud,
     pthread_mutex_lock(&lz->mu);
     if (!lz->types_built) {
         for (size_t i = 0; i < cat->noffers; i++) {
-            type_note(lz, cat->offers[i].cloud, &cat->offers[i]);
-            type_note(lz, NULL, &cat->offers[i]);
+            type_note(cat, lz, cat->offers[i].cloud, &cat->offers[i]);
+            type_note(cat, lz, NULL, &cat->offers[i]);
         }
         lz->types_built = 1;
     }
-    found = keymap_get(&lz->type_ix, it, ic, NULL, NULL, &at) && !lz->types[at].several;
-    if (found) {
+    found = keymap_get(&lz->type_ix, it, ic, NULL, NULL, &at);
+    if (found && !lz->types[at].several) {
         *acc = lz->types[at].acc;
         *count = lz->types[at].count;
         *part = lz->types[at].part;
+    } else if (found && lz->types[at].slow_acc[infer != 0] != NULL) {
+        const struct type_shape *t = &lz->types[at];
+
+        *acc = t->slow_acc[infer != 0];
+        *count = t->slow_count[infer != 0];
+        *part = t->slow_part[infer != 0];
+        found = 2;
+    } else {
+        found = 0;
     }
     pthread_mutex_unlock(&lz->mu);
     return found;

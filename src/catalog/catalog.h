@@ -151,12 +151,14 @@ const char *catalog_shape(char *buf, size_t n, const char *acc, int count, doubl
 
 /* Does some offer have this instance type? */
 int catalog_has_type(const struct catalog *cat, const char *instance_type);
-/* The accelerators every offer of instance_type (on cloud; NULL: any) has:
- * 1 and *acc ("" for CPUs), *count, *part; 0 when the catalog has none of
- * it, or its offers carry different ones (GCP's n1 types with a T4 or a
- * V100, TPU-VM with every TPU).  Indexed once, on first use. */
+/* The accelerators of instance_type (on cloud; NULL: any): 1 and *acc ("" for
+ * CPUs), *count, *part when every offer of it has the same; 2 and the
+ * slowest of them for the kind (infer) whose ratio the throughput table
+ * knows when its offers carry different ones (GCP's n1 types with a T4 or a
+ * V100, TPU-VM with every TPU): a job counts on no faster one; 0 when the
+ * catalog has none of it, or knows none of their ratios.  Indexed once. */
 int catalog_type_shape(const struct catalog *cat, const char *cloud,
-                       const char *instance_type, const char **acc, int *count,
+                       const char *instance_type, int infer, const char **acc, int *count,
                        double *part);
 /* The index of the offer (cloud, region, zone, instance_type, accelerator),
  * or -1 when the catalog has none. */

@@ -53,6 +53,11 @@ struct type_shape {
     int count;
     double part;
     int several; /* its offers carry different ones */
+    /* then, per kind (training, inference), the slowest of them whose
+     * ratio the throughput table knows (NULL: none) */
+    const char *slow_acc[2];
+    int slow_count[2];
+    double slow_part[2], slow_thr[2];
 };
 
 struct catalog_lazy {

@@ -250,13 +250,16 @@ struct shape {
     double part;
 };
 
-static struct shape res_shape(const struct catalog *cat, const struct spec_res *r)
+static struct shape res_shape(const struct catalog *cat, const struct spec *s,
+                              const struct spec_res *r)
 {
     struct shape h = {r->accelerator, r->acc_count, r->acc_part};
 
-    /* one whose offers carry different accelerators stays unknown (1.0) */
+    /* one whose offers carry different accelerators counts as the slowest
+     * of them; none of known ratio: unknown (1.0) */
     if (r->accelerator == NULL && r->instance_type != NULL &&
-        !catalog_type_shape(cat, r->cloud, r->instance_type, &h.acc, &h.count, &h.part))
+        !catalog_type_shape(cat, r->cloud, r->instance_type, s->kind == SPEC_KIND_INFER,
+                            &h.acc, &h.count, &h.part))
         h.acc = NULL;
     return h;
 }
@@ -264,7 +267,7 @@ static struct shape res_shape(const struct catalog *cat, const struct spec_res *
 int plan_alt_shape(const struct catalog *cat, const struct spec *s, size_t alt,
                    const char **acc, int *count, double *part)
 {
-    struct shape h = res_shape(cat, &s->res[alt]);
+    struct shape h = res_shape(cat, s, &s->res[alt]);
 
     *acc = h.acc;
     *count = h.count;
@@ -275,7 +278,7 @@ int plan_alt_shape(const struct catalog *cat, const struct spec *s, size_t alt,
 double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,
                   double part)
 {
-    struct shape h0 = res_shape(cat, &s->res[0]);
+    struct shape h0 = res_shape(cat, s, &s->res[0]);
 
     return catalog_speed(cat, h0.acc, h0.count, h0.part, acc, count, part,
                          s->kind == SPEC_KIND_INFER, NULL);
@@ -283,7 +286,7 @@ double plan_speed(const struct catalog *cat, const struct spec *s, const char *a
 
 double plan_alt_speed(const struct catalog *cat, const struct spec *s, size_t alt)
 {
-    struct shape h = res_shape(cat, &s->res[alt]);
+    struct shape h = res_shape(cat, s, &s->res[alt]);
 
     return alt == 0 ? 1.0 : plan_speed(cat, s, h.acc, h.count, h.part);
 }
@@ -293,11 +296,11 @@ double plan_alt_speed(const struct catalog *cat, const struct spec *s, size_t al
 static void alt_speeds(struct plan *p)
 {
     const struct spec *s = p->spec;
-    struct shape h0 = res_shape(p->cat, &s->res[0]);
+    struct shape h0 = res_shape(p->cat, s, &s->res[0]);
 
     p->alts = xgrow(p->alts, &p->alts_cap, s->nres, sizeof(*p->alts));
     for (size_t i = 0; i < s->nres; i++) {
-        struct shape h = i == 0 ? h0 : res_shape(p->cat, &s->res[i]);
+        struct shape h = i == 0 ? h0 : res_shape(p->cat, s, &s->res[i]);
         int known;
 
         p->alts[i].speed =

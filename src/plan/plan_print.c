@@ -145,9 +145,19 @@ static void print_speeds(FILE *fp, const struct plan *p)
 
         if (shown_before(p, i))
             continue;
-        fprintf(fp, "%s %s %.2fx%s = %.2f h", first ? "" : ",",
+        const struct spec_res *r = &s->res[i];
+        const char *acc;
+        int count;
+        double part;
+        int slowest =
+            r->accelerator == NULL && r->instance_type != NULL &&
+            catalog_type_shape(p->cat, r->cloud, r->instance_type,
+                               s->kind == SPEC_KIND_INFER, &acc, &count, &part) == 2;
+
+        fprintf(fp, "%s %s %.2fx%s%s = %.2f h", first ? "" : ",",
                 alt_text(p, i, what, sizeof(what)), p->alts[i].speed,
-                p->alts[i].known ? "" : "?", p->alts[i].hours);
+                p->alts[i].known ? "" : "?", slowest ? " (as its slowest offer)" : "",
+                p->alts[i].hours);
         first = 0;
         unknown |= !p->alts[i].known;
     }

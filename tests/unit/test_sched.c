@@ -1125,9 +1125,10 @@ static void test_pools_by_offer(void **state)
             int count;
             double part;
 
-            /* one type, two accelerators: no one shape to count it by */
+            /* one type, two accelerators, and no throughput table to tell the
+             * slower: no shape to count it by */
             assert_int_equal(
-                catalog_type_shape(w->cat, NULL, "n1-highmem-16", &acc, &count, &part),
+                catalog_type_shape(w->cat, NULL, "n1-highmem-16", 0, &acc, &count, &part),
                 0);
         }
         ja = st_submit(w, t4);

@@ -555,6 +555,78 @@ static void test_fractional_attempt_speed(void **state)
     free(fleet);
 }
 
+/* An instance type whose offers carry different accelerators counts as the
+ * slowest of them: n1-highmem-8 with a T4 or a V100, beside H100:8, is a T4
+ * (0.12 x 1 against 2 x 8: 0.0075), so a job with 8 h of H100 work and a
+ * 12 h deadline never counts on it and runs on the H100s in time.  Counted
+ * as its first offer, or as 1.0, it latched on demand onto a T4 and was not
+ * done at 72 h (helper-94). */
+static void test_instance_type_of_several_accelerators(void **state)
+{
+    struct world x;
+    struct st_opts o = {0};
+    struct store_job j;
+    struct store_attempt a;
+    char *fleet, *offers;
+    int64_t id;
+
+    (void)state;
+    x.dir = tu_mkdtemp();
+    tu_copy_dir(TEST_DATA "/sched/catalog", x.dir);
+    offers = xasprintf("%s/offers.csv", x.dir);
+    {
+        FILE *f = fopen(offers, "a");
+
+        assert_non_null(f);
+        fputs("gcp,us-central1,us-central1-a,n1-highmem-8,T4,1,16,8,52,none,,0.90,\n"
+              "gcp,us-central1,us-central1-a,n1-highmem-8,V100,1,16,8,52,none,,2.90,\n",
+              f);
+        fclose(f);
+    }
+    tu_write(x.dir, "throughput.csv",
+             "accelerator,train,infer,cores_per_chip,source,note\n"
+             "H100,2,4,,test,\nT4,0.12,0.15,,test,\nV100,0.4,0.35,,test,\n");
+    {
+        FILE *in = fopen(TEST_DATA "/sched/fleet.csv", "r"), *out;
+        char buf[4096];
+        size_t n;
+
+        fleet = xasprintf("%s/fleet.csv", x.dir);
+        out = fopen(fleet, "w");
+        assert_non_null(in);
+        assert_non_null(out);
+        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+            fwrite(buf, 1, n, out);
+        fputs("gcp/us-central1,n1-highmem-8,4,0\n", out);
+        fclose(in);
+        fclose(out);
+    }
+    o.catalog = x.dir;
+    o.fleet = fleet;
+    st_init(&x.w, &o);
+    st_set_capacity(&x.w, "gcp", "us-central1", "a3-highgpu-8g", 0,
+                    4); /* H100 spot only */
+    st_set_capacity(&x.w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
+    st_set_capacity(&x.w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
+    id = st_submit(&x.w, "name: n\nresources:\n  any_of:\n    - {accelerators: H100:8}\n"
+                         "    - {instance_type: n1-highmem-8}\n"
+                         "stratus:\n  duration: 8h\n  deadline: 12h\n");
+    st_start(&x.w);
+    assert_true(st_run_all(&x.w, ST_T0 + 72 * H));
+    j = st_job(&x.w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= ST_T0 + 12 * H);
+    a = st_attempt(&x.w, id, (int)st_nattempts(&x.w, id));
+    assert_string_equal(a.accelerator, "H100");
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+    st_free(&x.w);
+    tu_rmdir(x.dir);
+    free(x.dir);
+    free(fleet);
+    free(offers);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_instance_type_alternative_speed),
         cmocka_unit_test(test_deadline_check_shapes),
         cmocka_unit_test(test_fractional_attempt_speed),
+        cmocka_unit_test(test_instance_type_of_several_accelerators),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
