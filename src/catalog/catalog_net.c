@@ -964,22 +964,33 @@ static double tpu_chips(const struct thr_row *r, const char *name)
     return fmax(1.0, floor(atof(n) / r->cores_per_chip));
 }
 
-double catalog_throughput(const struct catalog *cat, const char *accelerator, int infer)
+/* The row of the throughput table an accelerator's ratios come from: its
+ * own (*chips 1), or its TPU family's (*chips: the slice's); NULL: none. */
+static const struct thr_row *thr_row_of(const struct catalog *cat, const char *acc,
+                                        double *chips)
 {
     const struct thr_row *r;
-    double chips = 0;
     size_t i;
 
-    if (accelerator == NULL || *accelerator == '\0')
-        return 0;
-    r = thr_named(cat, accelerator);
+    *chips = 1;
+    if (acc == NULL || *acc == '\0')
+        return NULL;
+    r = thr_named(cat, acc);
     if (r != NULL && r->cores_per_chip == 0)
-        return infer ? r->infer : r->train;
-    for (i = 0; i < cat->nthr && chips == 0; i++) {
-        r = &cat->thr[i];
-        chips = tpu_chips(r, accelerator);
-    }
-    return chips > 0 ? chips * (infer ? r->infer : r->train) : 0;
+        return r;
+    for (i = 0; i < cat->nthr; i++)
+        if ((*chips = tpu_chips(&cat->thr[i], acc)) > 0)
+            return &cat->thr[i];
+    *chips = 1;
+    return NULL;
+}
+
+double catalog_throughput(const struct catalog *cat, const char *accelerator, int infer)
+{
+    double chips;
+    const struct thr_row *r = thr_row_of(cat, accelerator, &chips);
+
+    return r != NULL ? chips * (infer ? r->infer : r->train) : 0;
 }
 
 double catalog_node_throughput(const struct catalog *cat, const char *accelerator, int count,
@@ -994,18 +1005,12 @@ double catalog_node_throughput(const struct catalog *cat, const char *accelerato
  * and its family's row; 1 for every other (and a TPU of no row). */
 static double accel_chips(const struct catalog *cat, const char *acc)
 {
-    const struct thr_row *r;
-    double chips = 0;
-    size_t i;
+    double chips;
 
-    if (acc == NULL || *acc == '\0')
-        return 1;
-    r = thr_named(cat, acc);
-    if (r != NULL && r->cores_per_chip == 0)
-        return 1;
-    for (i = 0; i < cat->nthr && chips == 0; i++)
-        chips = tpu_chips(&cat->thr[i], acc);
-    if (chips == 0 && strncasecmp(acc, "tpu-v", 5) == 0) {
+    if (thr_row_of(cat, acc, &chips) != NULL || acc == NULL)
+        return chips;
+    chips = 0;
+    if (strncasecmp(acc, "tpu-v", 5) == 0) {
         /* a family of no row: its slice names count TensorCores, two a chip
          * up to v4 and on v5p (Google's TPU pages), one on v5e and v6e */
         const char *dash = strrchr(acc, '-');

@@ -73,6 +73,23 @@ static int64_t submit(struct world *x, const char *kind)
     return st_submit(&x->w, yaml);
 }
 
+/* Run the world to its end: job id succeeded by ST_T0 + dl_h hours, its last
+ * attempt on acc. */
+static void assert_done_on(struct world *x, int64_t id, double dl_h, const char *acc)
+{
+    struct store_attempt a;
+    struct store_job j;
+
+    assert_true(st_run_all(&x->w, ST_T0 + 72 * H));
+    j = st_job(&x->w, id);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_true(j.ended_at <= ST_T0 + dl_h * H);
+    a = st_attempt(&x->w, id, (int)st_nattempts(&x->w, id));
+    assert_string_equal(a.accelerator, acc);
+    store_attempt_clear(&a);
+    store_job_clear(&j);
+}
+
 /* The cheapest job is on A10 spot (oci 3.60/h for 4 h, against H100 spot at
  * 20/h for 1 h): it runs 4 h of virtual time for 1 h of H100 work. */
 static void test_alternative_runs_longer(void **state)
@@ -337,6 +354,7 @@ static void test_deadline_met_by_a_faster_alternative(void **state)
     struct spec *sp = NULL;
     char yaml[256];
     struct err e;
+    int64_t id;
 
     (void)state;
     world_open(&x, 1);
@@ -363,25 +381,12 @@ static void test_deadline_met_by_a_faster_alternative(void **state)
 
     /* and the controller meets it: 8 h on the first (A10:4), 3 h to go,
      * only H100:8 (2 h) can; the job ends on H100 within its deadline */
-    {
-        struct store_attempt a;
-        struct store_job j;
-        int64_t id;
-
-        world_open(&x, 1);
-        snprintf(yaml, sizeof(yaml), fmt, "3h");
-        id = st_submit(&x.w, yaml);
-        st_start(&x.w);
-        assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-        j = st_job(&x.w, id);
-        assert_int_equal(j.state, JOB_SUCCEEDED);
-        assert_true(j.ended_at <= ST_T0 + 3 * H);
-        a = st_attempt(&x.w, id, (int)st_nattempts(&x.w, id));
-        assert_string_equal(a.accelerator, "H100");
-        store_attempt_clear(&a);
-        store_job_clear(&j);
-        world_close(&x);
-    }
+    world_open(&x, 1);
+    snprintf(yaml, sizeof(yaml), fmt, "3h");
+    id = st_submit(&x.w, yaml);
+    st_start(&x.w);
+    assert_done_on(&x, id, 3, "H100");
+    world_close(&x);
 }
 
 /* The speed of an alternative whose ratio is unknown, per chip against the
@@ -439,8 +444,6 @@ static void test_unknown_and_unsold_alternatives(void **state)
 static void test_instance_type_alternative_speed(void **state)
 {
     struct world x;
-    struct store_attempt a;
-    struct store_job j;
     int64_t id;
 
     (void)state;
@@ -449,14 +452,7 @@ static void test_instance_type_alternative_speed(void **state)
                          "    - {instance_type: BM.GPU.A10.4}\n"
                          "stratus:\n  duration: 1h\n  deadline: 90m\n");
     st_start(&x.w);
-    assert_true(st_run_all(&x.w, ST_T0 + 24 * H));
-    j = st_job(&x.w, id);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= ST_T0 + 1.5 * H);
-    a = st_attempt(&x.w, id, (int)st_nattempts(&x.w, id));
-    assert_string_equal(a.accelerator, "H100");
-    store_attempt_clear(&a);
-    store_job_clear(&j);
+    assert_done_on(&x, id, 1.5, "H100");
     world_close(&x);
 }
 
@@ -565,8 +561,6 @@ static void test_instance_type_of_several_accelerators(void **state)
 {
     struct world x;
     struct st_opts o = {0};
-    struct store_job j;
-    struct store_attempt a;
     char *fleet, *offers;
     int64_t id;
 
@@ -612,14 +606,7 @@ static void test_instance_type_of_several_accelerators(void **state)
                          "    - {instance_type: n1-highmem-8}\n"
                          "stratus:\n  duration: 8h\n  deadline: 12h\n");
     st_start(&x.w);
-    assert_true(st_run_all(&x.w, ST_T0 + 72 * H));
-    j = st_job(&x.w, id);
-    assert_int_equal(j.state, JOB_SUCCEEDED);
-    assert_true(j.ended_at <= ST_T0 + 12 * H);
-    a = st_attempt(&x.w, id, (int)st_nattempts(&x.w, id));
-    assert_string_equal(a.accelerator, "H100");
-    store_attempt_clear(&a);
-    store_job_clear(&j);
+    assert_done_on(&x, id, 12, "H100");
     st_free(&x.w);
     tu_rmdir(x.dir);
     free(x.dir);
