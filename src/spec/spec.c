@@ -2225,7 +2225,11 @@ static int stratus_section(struct ctx *c, const struct ynode *n, struct err *e)
     if (!ynode_is_null(dl)) { /* where it was written, for the checks at submission */
         c->s->deadline_line = dl->line;
         c->s->deadline_col = dl->col;
-        if (!(c->s->duration_s > 0))
+        if (c->s->service != NULL)
+            warn(c, dl,
+                 "stratus.deadline is not followed for a service: it runs until it is "
+                 "taken down (serve down)");
+        else if (!(c->s->duration_s > 0))
             warn(
                 c, dl,
                 "stratus.deadline without stratus.duration is not followed: the deadline "

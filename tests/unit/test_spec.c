@@ -1519,6 +1519,12 @@ static void test_deadline_with_alternatives(void **state)
                             "t.yaml:1:21: warning: resources.any_of is empty, so the job "
                             "runs on CPUs only"));
     spec_free(s);
+    /* nor for a service, which runs until taken down */
+    s = load_ok("run: x\nservice: {replicas: 1}\nstratus:\n  deadline: 5h\n");
+    assert_true(
+        has_warning(s, "t.yaml:4:13: warning: stratus.deadline is not followed for a "
+                       "service"));
+    spec_free(s);
     /* without a duration the rule cannot follow it: said, not silent */
     s = load_ok("run: x\nstratus:\n  deadline: 5h\n");
     assert_true(has_warning(s, "t.yaml:3:13: warning: stratus.deadline without "
