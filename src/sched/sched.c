@@ -1843,21 +1843,22 @@ int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
 
     if (!(sp->duration_s > 0) || (sp->deadline_at <= 0 && !(sp->deadline_s > 0)))
         return 0;
+    if (sp->deadline_at > 0) {
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
     if (differ && cat == NULL && !(sp->deadline_at > 0 && sp->deadline_at <= now))
         return 0; /* which alternative it gets decides: checked with the catalog */
     if (after_s > 0)
         snprintf(after, sizeof(after), ", after the stages before it (at least %s)",
                  str_duration(d3, sizeof(d3), after_s));
     run = fastest_run(cat, sp, &k);
-    if (sp->deadline_at > 0 && sp->deadline_at <= now) {
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (sp->deadline_at > 0 && sp->deadline_at <= now)
         return err_at(
             e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
             "stratus.deadline (%s) has passed (%s ago); give a later date, or a "
             "duration after submission such as 48h",
             when, str_duration(d1, sizeof(d1), now - sp->deadline_at));
-    }
     if (left >= run)
         return 0;
     if (differ) {
@@ -1890,8 +1891,6 @@ int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
             "stratus.deadline (%s) is shorter than %s%s: the job cannot finish in "
             "time",
             str_duration(d1, sizeof(d1), sp->deadline_s), what, after);
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return err_at(
         e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
         "stratus.deadline (%s) is %s from now, shorter than %s%s: the job cannot "
