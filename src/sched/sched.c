@@ -1753,86 +1753,86 @@ static int submit_spec(struct store *st, const struct spec *sp, int note_home,
                   job_id, e);
 }
 
-/* Whether some offer of the catalog has alternative r's accelerators
- * (acc, count or share part, as resolved), where r may run (its cloud,
- * region and zone when given). */
-static int alt_sold(const struct catalog *cat, const struct spec_res *r, const char *acc,
-                    int count, double part)
-{
-    const char *canon = catalog_accelerator(cat, acc);
-    const uint32_t *ix;
-    size_t n = 0, k;
-
-    if (canon == NULL || (ix = catalog_offers_of(cat, canon, &n)) == NULL)
-        return 0;
-    for (k = 0; k < n; k++) {
-        const struct offer *o = catalog_offer(cat, ix[k]);
-
-        if ((part > 0 ? CATALOG_SAME_PART(o->acc_part, part)
-                      : o->acc_part == 0 && o->acc_count == count) &&
-            (r->cloud == NULL || strcmp(o->cloud, r->cloud) == 0) &&
-            (r->region == NULL || strcmp(o->region, r->region) == 0) &&
-            (r->zone == NULL || strcmp(o->zone, r->zone) == 0))
-            return 1;
-    }
-    return 0;
-}
-
 /* The shortest run sp's alternatives take, in seconds (its duration on the
  * first over the fastest's speed), and that one's index in *which: among
- * those with an offer in the catalog where they may run (accelerator, count
- * and location; an instance type's accelerators when all its offers have the
- * same), and of a speed the throughput table knows (an assumed speed does
- * not make a shorter deadline possible).  Without a catalog, or when none is
- * left, its duration. */
-static double fastest_run(const struct catalog *cat, const struct spec *sp, size_t *which)
+ * those the planner finds a place for under the policy in force (pol, NULL =
+ * none) -- an offer of its accelerators where the spec and the policy let it
+ * run, in a mode the policy allows, under its price cap -- and of a speed the
+ * throughput table knows (an assumed speed does not make a shorter deadline
+ * possible).  Without a catalog, or when none is left, its duration.  Team
+ * quotas are not counted: they change while a job waits. */
+static double fastest_run(const struct catalog *cat, const struct policy *pol,
+                          const struct spec *sp, double now, size_t *which)
 {
-    const char *acc0;
-    int n0;
-    double p0, best = -1;
+    struct plan_opts opts = {.now = now, .top = 1};
+    struct plan p;
+    struct err pe;
+    double best = -1;
     size_t i;
 
     *which = 0;
-    if (cat == NULL || !plan_alt_shape(cat, sp, 0, &acc0, &n0, &p0))
-        return sp->duration_s;
-    for (i = 0; i < sp->nres; i++) {
-        const char *acc;
-        int count, known = 1;
-        double part, speed = 1, run;
+    if (cat == NULL || !spec_alts_differ(sp))
+        return sp->duration_s; /* alternatives that run alike: the first's */
+    plan_init(&p);
+    err_clear(&pe);
+    if (plan_rank(&p, cat, sp, pol, &opts, &pe) == 0)
+        for (i = 0; i < sp->nres; i++) {
+            const struct plan_alt *a = &p.alts[i];
+            double run = sp->duration_s / a->speed;
 
-        if (!plan_alt_shape(cat, sp, i, &acc, &count, &part) || *acc == '\0' ||
-            !alt_sold(cat, &sp->res[i], acc, count, part))
-            continue; /* it cannot run, or its accelerators are not known */
-        if (i > 0)
-            speed = catalog_speed(cat, acc0, n0, p0, acc, count, part,
-                                  sp->kind == SPEC_KIND_INFER, &known);
-        if (!known || !(speed > 0))
-            continue;
-        run = sp->duration_s / speed;
-        if (best < 0 || run < best)
-            best = run, *which = i;
-    }
+            if (a->nonspot + a->spot == 0 || !a->known || !(a->speed > 0))
+                continue; /* it cannot run, or its speed is not known */
+            if (best < 0 || run < best)
+                best = run, *which = i;
+        }
+    plan_free(&p);
     return best < 0 ? sp->duration_s : best;
 }
 
-double sched_min_run(const struct catalog *cat, const struct spec *sp)
+double sched_min_run(const struct catalog *cat, const struct policy *pol,
+                     const struct spec *sp, double now)
 {
     size_t k;
 
-    return sp->duration_s > 0 ? fastest_run(cat, sp, &k) : 0;
+    return sp->duration_s > 0 ? fastest_run(cat, pol, sp, now, &k) : 0;
 }
 
-int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
-                         const char *file, double now, struct err *e)
+int sched_deadline_check(const struct catalog *cat, const struct policy *pol,
+                         const struct spec *sp, const char *file, double now,
+                         struct err *e)
 {
-    return sched_deadline_check_after(cat, sp, file, now, 0, e);
+    return sched_deadline_check_after(cat, pol, sp, file, now, 0, e);
 }
 
-int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
-                               const char *file, double now, double after_s,
-                               struct err *e)
+/* Alternative k of sp as the deadline check names it: its accelerators
+ * ("H100:8"), and the instance type when the spec names only that. */
+static const char *alt_text(const struct catalog *cat, const struct spec *sp, size_t k,
+                            char *buf, size_t n)
 {
-    char when[32], d1[32], d2[32], d3[32], what[320] = "stratus.duration", after[96] = "";
+    const struct spec_res *r = &sp->res[k];
+    const char *acc = NULL;
+    int count = 0;
+    double part = 0;
+    char shape[96];
+
+    if (cat == NULL || !plan_alt_shape(cat, sp, k, &acc, &count, &part) || *acc == '\0')
+        snprintf(shape, sizeof(shape), "%s",
+                 r->accelerator     ? r->accelerator
+                 : r->instance_type ? r->instance_type
+                                    : "CPU");
+    else
+        catalog_shape(shape, sizeof(shape), acc, count, part);
+    snprintf(buf, n, "%s%s%s", shape,
+             r->accelerator == NULL && r->instance_type ? " on " : "",
+             r->accelerator == NULL && r->instance_type ? r->instance_type : "");
+    return buf;
+}
+
+int sched_deadline_check_after(const struct catalog *cat, const struct policy *pol,
+                               const struct spec *sp, const char *file, double now,
+                               double after_s, struct err *e)
+{
+    char when[32], d1[32], d2[32], d3[32], what[720] = "stratus.duration", after[96] = "";
     time_t t = (time_t)sp->deadline_at;
     int differ = spec_alts_differ(sp);
     double left =
@@ -1852,7 +1852,7 @@ int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
     if (after_s > 0)
         snprintf(after, sizeof(after), ", after the stages before it (at least %s)",
                  str_duration(d3, sizeof(d3), after_s));
-    run = fastest_run(cat, sp, &k);
+    run = fastest_run(cat, pol, sp, now, &k);
     if (sp->deadline_at > 0 && sp->deadline_at <= now)
         return err_at(
             e, ST_EINVAL, file, sp->deadline_line, sp->deadline_col,
@@ -1862,25 +1862,24 @@ int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
     if (left >= run)
         return 0;
     if (differ) {
-        const struct spec_res *r = &sp->res[k];
-        const char *acc = NULL;
-        int count = 0;
-        double part = 0;
-        char shape[96];
+        char shape[200], kept[320] = "";
+        const struct policy_rule *rule = policy_match(pol, sp);
+        size_t k2;
+        double run2 = rule != NULL ? fastest_run(cat, NULL, sp, now, &k2) : run;
 
-        if (cat == NULL || !plan_alt_shape(cat, sp, k, &acc, &count, &part) ||
-            *acc == '\0')
-            snprintf(shape, sizeof(shape), "%s",
-                     r->accelerator     ? r->accelerator
-                     : r->instance_type ? r->instance_type
-                                        : "CPU");
-        else
-            catalog_shape(shape, sizeof(shape), acc, count, part);
-        snprintf(what, sizeof(what), "the run on its fastest alternative, %s%s%s (%s%s)",
-                 shape, r->accelerator == NULL && r->instance_type ? " on " : "",
-                 r->accelerator == NULL && r->instance_type ? r->instance_type : "",
+        /* a faster alternative the policy keeps out: say which rule */
+        if (run2 < run) {
+            char shape2[200];
+
+            snprintf(kept, sizeof(kept), "; policy rule '%s' keeps it off %s (%s)",
+                     rule->name, alt_text(cat, sp, k2, shape2, sizeof(shape2)),
+                     str_duration(d3, sizeof(d3), run2));
+        }
+        snprintf(what, sizeof(what), "the run on its fastest alternative%s, %s (%s%s)%s",
+                 rule != NULL ? " the policy allows" : "",
+                 alt_text(cat, sp, k, shape, sizeof(shape)),
                  str_duration(d2, sizeof(d2), run),
-                 k == 0 ? "" : ", catalog throughput.csv");
+                 k == 0 ? "" : ", catalog throughput.csv", kept);
     } else {
         snprintf(what, sizeof(what), "stratus.duration (%s)",
                  str_duration(d2, sizeof(d2), sp->duration_s));
@@ -1902,7 +1901,7 @@ int sched_submit_parsed(struct store *st, const char *spec_path, const char *spe
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e)
 {
-    int rc = sched_deadline_check(NULL, sp, spec_path, now, e);
+    int rc = sched_deadline_check(NULL, NULL, sp, spec_path, now, e);
 
     return rc != 0 ? rc
                    : submit_spec(st, sp, 1, spec_path, spec_text, policy_text, now,
@@ -1989,10 +1988,10 @@ int sched_submit_group(struct store *st, const char *spec_path, const struct pip
     int rc = 0;
 
     for (k = 0; rc == 0 && k < pl->n; k++) {
-        rc = sched_deadline_check_after(NULL, pl->stages[k].spec, spec_path, now, before,
-                                        e);
+        rc = sched_deadline_check_after(NULL, NULL, pl->stages[k].spec, spec_path, now,
+                                        before, e);
         if (pl->mode == PIPE_SERIAL)
-            before += sched_min_run(NULL, pl->stages[k].spec);
+            before += sched_min_run(NULL, NULL, pl->stages[k].spec, now);
     }
     if (rc != 0 || (rc = store_begin(st, e)) != 0)
         return rc;

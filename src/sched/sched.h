@@ -182,20 +182,24 @@ int sched_submit_parsed(struct store *st, const char *spec_path, const char *spe
                         int64_t *job_id, struct err *e);
 /* A deadline must leave the job its run (a date: from now; a passed date
  * is refused): with a catalog, the run on its fastest alternative
- * (plan_speed); without, only for a spec whose alternatives run alike.
- * 0, or an error at the deadline's file:line:col.  sched_submit_parsed
- * checks without a catalog; the server with its own. */
+ * the planner places (plan_rank) under the policy in force, pol (NULL =
+ * none), at its speed (plan_speed); without, only for a spec whose
+ * alternatives run alike.  0, or an error at the deadline's
+ * file:line:col.  sched_submit_parsed checks without a catalog; the server
+ * with its own. */
 struct catalog;
-int sched_deadline_check(const struct catalog *cat, const struct spec *sp,
-                         const char *file, double now, struct err *e);
+int sched_deadline_check(const struct catalog *cat, const struct policy *pol,
+                         const struct spec *sp, const char *file, double now,
+                         struct err *e);
 /* The same for a pipeline's stage, which starts no sooner than after the
  * stages before it (after their shortest runs, sched_min_run). */
-int sched_deadline_check_after(const struct catalog *cat, const struct spec *sp,
-                               const char *file, double now, double after_s,
-                               struct err *e);
+int sched_deadline_check_after(const struct catalog *cat, const struct policy *pol,
+                               const struct spec *sp, const char *file, double now,
+                               double after_s, struct err *e);
 /* The shortest run sp can have (its fastest alternative's, as the check
  * counts it; 0 without a duration). */
-double sched_min_run(const struct catalog *cat, const struct spec *sp);
+double sched_min_run(const struct catalog *cat, const struct policy *pol,
+                     const struct spec *sp, double now);
 /* The simulator's submit of a trace's job: as sched_submit_parsed, but no
  * dataset home is recorded (a store lookup per job; the trace's loader
  * holds each dataset to one home, and placement records it). */

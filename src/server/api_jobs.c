@@ -205,6 +205,23 @@ int api_submit_policy(struct api_call *c, const struct api_workload *w, const ch
     return rc;
 }
 
+/* The policy a workload is submitted under: its own (an admin's, checked
+ * by api_submit_policy; parsed into *own, which the caller frees), or the
+ * server's (NULL: none). */
+static const struct policy *
+policy_in_force(struct api_call *c, const struct api_workload *w, struct policy **own)
+{
+    struct err e;
+
+    *own = NULL;
+    if (w->policy == NULL)
+        return c->s->policy;
+    err_clear(&e);
+    if (policy_load_mem(own, policy_name(w), w->policy, strlen(w->policy), &e) != 0)
+        return c->s->policy; /* not reached: api_submit_policy parsed it */
+    return *own;
+}
+
 /* ---- submit a pipeline or job group (spec/pipeline.h) ---- */
 
 /* 1 when the body's "spec" holds several YAML documents. */
@@ -230,6 +247,8 @@ static int group_check(struct api_call *c, const struct api_workload *w,
                        const struct pipeline *pl, struct err *e)
 {
     double before = 0; /* a stage of a pipeline starts after those before it */
+    struct policy *own;
+    const struct policy *pol = policy_in_force(c, w, &own);
     size_t k, i;
     int rc = 0;
 
@@ -242,9 +261,10 @@ static int group_check(struct api_call *c, const struct api_workload *w,
             json_array_append_new(w->warnings, json_string(sw.sp->warnings[i]));
         rc = spec_check_new(sw.sp, e);
         if (rc == 0)
-            rc = sched_deadline_check_after(c->s->cat, sw.sp, w->file, c->now, before, e);
+            rc = sched_deadline_check_after(c->s->cat, pol, sw.sp, w->file, c->now,
+                                            before, e);
         if (pl->mode == PIPE_SERIAL)
-            before += sched_min_run(c->s->cat, sw.sp);
+            before += sched_min_run(c->s->cat, pol, sw.sp, c->now);
         if (rc == 0)
             rc = check_workdir(&sw, e);
         if (rc == 0)
@@ -254,6 +274,7 @@ static int group_check(struct api_call *c, const struct api_workload *w,
         if (rc == 0)
             rc = api_secrets_check(c, sw.sp, w->file, e);
     }
+    policy_free(own);
     return rc;
 }
 
@@ -334,6 +355,18 @@ static void api_jobs_submit_group(struct api_call *c)
     api_workload_free(&w);
 }
 
+/* The deadline leaves the job its fastest run where the policy in force
+ * lets it run (sched_deadline_check). */
+static int deadline_check(struct api_call *c, const struct api_workload *w, struct err *e)
+{
+    struct policy *own;
+    const struct policy *pol = policy_in_force(c, w, &own);
+    int rc = sched_deadline_check(c->s->cat, pol, w->sp, w->file, c->now, e);
+
+    policy_free(own);
+    return rc;
+}
+
 /* POST /v1/jobs (member): validate, commit the job PENDING, wake the controller. */
 void api_jobs_submit(struct api_call *c)
 {
@@ -362,8 +395,7 @@ void api_jobs_submit(struct api_call *c)
         return;
     }
     if (api_submit_policy(c, &w, &ptext, &e) != 0 || check_workdir(&w, &e) != 0 ||
-        sched_deadline_check(c->s->cat, w.sp, w.file, c->now, &e) != 0 ||
-        api_dataset_check(c, &w, 0, &e) != 0 ||
+        deadline_check(c, &w, &e) != 0 || api_dataset_check(c, &w, 0, &e) != 0 ||
         api_secrets_check(c, w.sp, w.file, &e) != 0 ||
         sched_submit_parsed(c->s->st, w.file, w.text, w.sp, ptext, c->now, &id, &e) !=
             0) {

@@ -148,6 +148,14 @@ hasnt "$OUT" "a2-ultragpu-8g"
 has "$OUT" "would finish past the deadline: not taken"
 run 0 "$STRATUS" cancel "$aid"
 n=$(sql "select count(*) from jobs")
+# ... where the server's policy lets it run: a rule whose price cap keeps it
+# off every H100 node leaves only the A100s' 10 h, and names itself
+printf 'version: 1\nrules:\n  - name: cheap-nodes\n    match: {}\n    spot: forbid\n    max_hourly_cost: 60\n' >"$TMP/cap-policy.yaml"
+run 0 "$STRATUS" policy set "$TMP/cap-policy.yaml"
+run 2 "$STRATUS" launch "$TMP/alts-dl.yaml" --detach
+has "$ERR" "alts-dl.yaml:7:13: stratus.deadline (8h00m) is shorter than the run on its fastest alternative the policy allows, A100-80GB:8 (10h00m); policy rule 'cheap-nodes' keeps it off H100:8 (5h00m)"
+[ "$(sql "select count(*) from jobs")" = "$n" ] || fail "a job the policy keeps off its only fast alternative must not be submitted"
+run 0 "$STRATUS" policy clear
 run 1 "$STRATUS" status 999
 has "$ERR" "no job 999"
 run 2 "$STRATUS" status abc

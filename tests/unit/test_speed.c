@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "plan/plan.h"
+#include "policy/policy.h"
 #include "schedtest.h"
 #include "testutil.h"
 
@@ -339,6 +340,59 @@ static void test_deadline_never_on_a_late_alternative(void **state)
     world_close(&x);
 }
 
+/* The launch check counts only alternatives the policy in force lets the
+ * job run: {A10: 4, H100: 8} for 8 h (H100: 2 h) with a 3 h deadline is
+ * refused under a rule that keeps it on oci, which has only A10s, and the
+ * message names the rule and what it keeps the job off; a rule that
+ * allows azure passes it.  Before, the check looked at the catalog alone:
+ * the job was accepted and could only miss (its plan put every candidate
+ * late).  A pipeline stage's deadline counts the stages before it at the
+ * policy's speed too (sched_min_run). */
+static void test_deadline_check_sees_the_policy(void **state)
+{
+    static const char yaml[] = "name: dl\nresources:\n  accelerators: {A10: 4, H100: 8}\n"
+                               "stratus:\n  duration: 8h\n  deadline: 3h\n";
+    static const char oci_only[] = "version: 1\nrules:\n  - name: oci-only\n"
+                                   "    match: {kind: batch}\n    allow: [oci]\n";
+    static const char azure_too[] = "version: 1\nrules:\n  - name: oci-azure\n"
+                                    "    match: {kind: batch}\n    allow: [oci, azure]\n";
+    static const char other_kind[] = "version: 1\nrules:\n  - name: train-oci\n"
+                                     "    match: {kind: train}\n    allow: [oci]\n";
+    struct policy *pol = NULL;
+    struct world x;
+    struct spec *sp = NULL;
+    struct err e;
+
+    (void)state;
+    world_open(&x, 1);
+    err_clear(&e);
+    assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
+    assert_int_equal(sched_deadline_check(x.w.cat, NULL, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_int_equal(policy_load_mem(&pol, "p.yaml", oci_only, strlen(oci_only), &e), 0);
+    assert_int_not_equal(sched_deadline_check(x.w.cat, pol, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_string_equal(e.msg,
+                        "dl.yaml:6:13: stratus.deadline (3h00m) is shorter than the run "
+                        "on its fastest alternative the policy allows, A10:4 (8h00m); "
+                        "policy rule 'oci-only' keeps it off H100:8 (2h00m): the job "
+                        "cannot finish in time");
+    assert_true(NEAR(sched_min_run(x.w.cat, pol, sp, ST_T0), 8 * H));
+    assert_true(NEAR(sched_min_run(x.w.cat, NULL, sp, ST_T0), 2 * H));
+    policy_free(pol);
+    pol = NULL;
+    assert_int_equal(policy_load_mem(&pol, "p.yaml", azure_too, strlen(azure_too), &e),
+                     0);
+    assert_int_equal(sched_deadline_check(x.w.cat, pol, sp, "dl.yaml", ST_T0, &e), 0);
+    policy_free(pol);
+    pol = NULL;
+    /* a rule that does not match the job leaves it free */
+    assert_int_equal(policy_load_mem(&pol, "p.yaml", other_kind, strlen(other_kind), &e),
+                     0);
+    assert_int_equal(sched_deadline_check(x.w.cat, pol, sp, "dl.yaml", ST_T0, &e), 0);
+    policy_free(pol);
+    spec_free(sp);
+    world_close(&x);
+}
+
 /* A deadline shorter than `duration` (the run on the first alternative) is
  * met when a faster alternative's run fits: A10:4 first for 8 h, H100:8
  * does it in 2 h.  With the catalog, 2 h passes and 1 h is refused, naming
@@ -361,12 +415,13 @@ static void test_deadline_met_by_a_faster_alternative(void **state)
     err_clear(&e);
     snprintf(yaml, sizeof(yaml), fmt, "2h");
     assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
-    assert_int_equal(sched_deadline_check(x.w.cat, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_int_equal(sched_deadline_check(x.w.cat, NULL, sp, "dl.yaml", ST_T0, &e), 0);
     spec_free(sp);
     snprintf(yaml, sizeof(yaml), fmt, "1h");
     assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
-    assert_int_equal(sched_deadline_check(NULL, sp, "dl.yaml", ST_T0, &e), 0);
-    assert_int_not_equal(sched_deadline_check(x.w.cat, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_int_equal(sched_deadline_check(NULL, NULL, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_int_not_equal(sched_deadline_check(x.w.cat, NULL, sp, "dl.yaml", ST_T0, &e),
+                         0);
     assert_string_equal(e.msg,
                         "dl.yaml:6:13: stratus.deadline (1h00m) is shorter than the run "
                         "on its fastest alternative, H100:8 (2h00m, catalog "
@@ -374,7 +429,7 @@ static void test_deadline_met_by_a_faster_alternative(void **state)
     spec_free(sp);
     snprintf(yaml, sizeof(yaml), fmt, "2020-01-01T00:00:00Z");
     assert_int_equal(spec_load_mem(&sp, "dl.yaml", yaml, strlen(yaml), &e), 0);
-    assert_int_not_equal(sched_deadline_check(NULL, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_int_not_equal(sched_deadline_check(NULL, NULL, sp, "dl.yaml", ST_T0, &e), 0);
     assert_non_null(strstr(e.msg, "has passed"));
     spec_free(sp);
     world_close(&x);
@@ -427,7 +482,8 @@ static void test_unknown_and_unsold_alternatives(void **state)
     for (size_t i = 0; i < 2; i++) {
         snprintf(yaml, sizeof(yaml), fmt, alts[i]);
         assert_int_equal(spec_load_mem(&sp, "u.yaml", yaml, strlen(yaml), &e), 0);
-        assert_int_not_equal(sched_deadline_check(x.w.cat, sp, "u.yaml", ST_T0, &e), 0);
+        assert_int_not_equal(sched_deadline_check(x.w.cat, NULL, sp, "u.yaml", ST_T0, &e),
+                             0);
         assert_non_null(strstr(e.msg,
                                "is shorter than the run on its fastest alternative, "
                                "A10:4 (8h00m)"));
@@ -486,11 +542,12 @@ static void test_deadline_check_shapes(void **state)
                     "H100,2,4,,test,\nA10,1,1,,test,\ntpu-v5litepod,0.6,0.6,1,test,\n");
     err_clear(&e);
     assert_int_equal(spec_load_mem(&sp, "a.yaml", ok_spec, strlen(ok_spec), &e), 0);
-    assert_int_equal(sched_deadline_check(x.w.cat, sp, "a.yaml", ST_T0, &e), 0);
+    assert_int_equal(sched_deadline_check(x.w.cat, NULL, sp, "a.yaml", ST_T0, &e), 0);
     spec_free(sp);
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(spec_load_mem(&sp, "b.yaml", bad[i], strlen(bad[i]), &e), 0);
-        assert_int_not_equal(sched_deadline_check(x.w.cat, sp, "b.yaml", ST_T0, &e), 0);
+        assert_int_not_equal(sched_deadline_check(x.w.cat, NULL, sp, "b.yaml", ST_T0, &e),
+                             0);
         assert_non_null(strstr(e.msg, "fastest alternative, A10:4 (8h00m)"));
         spec_free(sp);
     }
@@ -626,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_deadline_late_alternative_not_counted),
         cmocka_unit_test(test_deadline_never_on_a_late_alternative),
         cmocka_unit_test(test_deadline_met_by_a_faster_alternative),
+        cmocka_unit_test(test_deadline_check_sees_the_policy),
         cmocka_unit_test(test_unknown_and_unsold_alternatives),
         cmocka_unit_test(test_instance_type_alternative_speed),
         cmocka_unit_test(test_deadline_check_shapes),
