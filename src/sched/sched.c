@@ -1760,7 +1760,8 @@ static int submit_spec(struct store *st, const struct spec *sp, int note_home,
  * run, in a mode the policy allows, under its price cap -- and of a speed the
  * throughput table knows (an assumed speed does not make a shorter deadline
  * possible).  Without a catalog, or when none is left, its duration.  Team
- * quotas are not counted: they change while a job waits. */
+ * quotas are not counted: they change while a job waits.  -1 when the
+ * planner finds no place at all (it says why when the job is placed). */
 static double fastest_run(const struct catalog *cat, const struct policy *pol,
                           const struct spec *sp, double now, size_t *which)
 {
@@ -1775,16 +1776,19 @@ static double fastest_run(const struct catalog *cat, const struct policy *pol,
         return sp->duration_s; /* alternatives that run alike: the first's */
     plan_init(&p);
     err_clear(&pe);
-    if (plan_rank(&p, cat, sp, pol, &opts, &pe) == 0)
-        for (i = 0; i < sp->nres; i++) {
-            const struct plan_alt *a = &p.alts[i];
-            double run = sp->duration_s / a->speed;
+    if (plan_rank(&p, cat, sp, pol, &opts, &pe) != 0) {
+        plan_free(&p);
+        return -1;
+    }
+    for (i = 0; i < sp->nres; i++) {
+        const struct plan_alt *a = &p.alts[i];
+        double run = sp->duration_s / a->speed;
 
-            if (a->nonspot + a->spot == 0 || !a->known || !(a->speed > 0))
-                continue; /* it cannot run, or its speed is not known */
-            if (best < 0 || run < best)
-                best = run, *which = i;
-        }
+        if (a->nonspot + a->spot == 0 || !a->known || !(a->speed > 0))
+            continue; /* it cannot run, or its speed is not known */
+        if (best < 0 || run < best)
+            best = run, *which = i;
+    }
     plan_free(&p);
     return best < 0 ? sp->duration_s : best;
 }
@@ -1793,8 +1797,9 @@ double sched_min_run(const struct catalog *cat, const struct policy *pol,
                      const struct spec *sp, double now)
 {
     size_t k;
+    double run = sp->duration_s > 0 ? fastest_run(cat, pol, sp, now, &k) : 0;
 
-    return sp->duration_s > 0 ? fastest_run(cat, pol, sp, now, &k) : 0;
+    return run < 0 ? sp->duration_s : run;
 }
 
 int sched_deadline_check(const struct catalog *cat, const struct policy *pol,
@@ -1859,8 +1864,8 @@ int sched_deadline_check_after(const struct catalog *cat, const struct policy *p
             "stratus.deadline (%s) has passed (%s ago); give a later date, or a "
             "duration after submission such as 48h",
             when, str_duration(d1, sizeof(d1), now - sp->deadline_at));
-    if (left >= run)
-        return 0;
+    if (left >= run || run < 0)
+        return 0; /* run < 0: no place at all, which placement reports */
     if (differ) {
         char shape[200], kept[320] = "";
         const struct policy_rule *rule = policy_match(pol, sp);
@@ -1868,7 +1873,7 @@ int sched_deadline_check_after(const struct catalog *cat, const struct policy *p
         double run2 = rule != NULL ? fastest_run(cat, NULL, sp, now, &k2) : run;
 
         /* a faster alternative the policy keeps out: say which rule */
-        if (run2 < run) {
+        if (run2 >= 0 && run2 < run) {
             char shape2[200];
 
             snprintf(kept, sizeof(kept), "; policy rule '%s' keeps it off %s (%s)",

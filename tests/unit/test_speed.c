@@ -356,6 +356,8 @@ static void test_deadline_check_sees_the_policy(void **state)
                                    "    match: {kind: batch}\n    allow: [oci]\n";
     static const char azure_too[] = "version: 1\nrules:\n  - name: oci-azure\n"
                                     "    match: {kind: batch}\n    allow: [oci, azure]\n";
+    static const char aws_only[] = "version: 1\nrules:\n  - name: aws-only\n"
+                                   "    match: {}\n    allow: [aws]\n";
     static const char other_kind[] = "version: 1\nrules:\n  - name: train-oci\n"
                                      "    match: {kind: train}\n    allow: [oci]\n";
     struct policy *pol = NULL;
@@ -388,6 +390,13 @@ static void test_deadline_check_sees_the_policy(void **state)
     assert_int_equal(policy_load_mem(&pol, "p.yaml", other_kind, strlen(other_kind), &e),
                      0);
     assert_int_equal(sched_deadline_check(x.w.cat, pol, sp, "dl.yaml", ST_T0, &e), 0);
+    policy_free(pol);
+    pol = NULL;
+    /* no place at all (this catalog has no aws): not the deadline's error;
+     * placement says why (the CLI's plan, before it submits) */
+    assert_int_equal(policy_load_mem(&pol, "p.yaml", aws_only, strlen(aws_only), &e), 0);
+    assert_int_equal(sched_deadline_check(x.w.cat, pol, sp, "dl.yaml", ST_T0, &e), 0);
+    assert_true(NEAR(sched_min_run(x.w.cat, pol, sp, ST_T0), 8 * H));
     policy_free(pol);
     spec_free(sp);
     world_close(&x);
