@@ -25,10 +25,14 @@
 int sched_block(struct sched *s, const struct store_attempt *a, int whole_region,
                 const char *why, struct err *e)
 {
-    struct store_block b = {a->cloud, a->region, whole_region ? "" : a->zone,
+    struct store_block b = {a->cloud,
+                            a->region,
+                            whole_region ? "" : a->zone,
                             whole_region ? "" : a->instance_type,
-                            s->now + sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
-                            (char *)0};
+                            s->now +
+                                sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
+                            (char *)0,
+                            whole_region || a->accelerator == NULL ? "" : a->accelerator};
     int rc;
 
     b.reason = xstrdup(why);
@@ -44,6 +48,7 @@ int sched_block(struct sched *s, const struct store_attempt *a, int whole_region
     s->blocks[s->nblocks].region = xstrdup(b.region);
     s->blocks[s->nblocks].zone = xstrdup(b.zone);
     s->blocks[s->nblocks].instance_type = xstrdup(b.instance_type);
+    s->blocks[s->nblocks].accelerator = xstrdup(b.accelerator);
     s->blocks[s->nblocks].until = b.until;
     s->nblocks++;
     return 0;
@@ -61,7 +66,9 @@ int sched_block_covers(const struct store_block *b, const struct offer *o)
 {
     return strcmp(b->cloud, o->cloud) == 0 && strcmp(b->region, o->region) == 0 &&
            (!*b->zone || strcmp(b->zone, o->zone) == 0) &&
-           (!*b->instance_type || strcmp(b->instance_type, o->instance_type) == 0);
+           (!*b->instance_type || strcmp(b->instance_type, o->instance_type) == 0) &&
+           (b->accelerator == NULL || !*b->accelerator ||
+            strcmp(b->accelerator, o->accelerator ? o->accelerator : "") == 0);
 }
 
 static int blocked(const struct sched *s, const struct offer *o)

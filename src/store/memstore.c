@@ -896,8 +896,9 @@ static int mem_request_take(struct store *st, struct store_request **out, size_t
 static int mem_block_add(struct store *st, const struct store_block *b, struct err *e)
 {
     struct mem *m = st->priv;
-    const char *cloud = in(m, b->cloud), *region = in(m, b->region), *zone = in(m, b->zone),
-               *type = in(m, b->instance_type);
+    const char *cloud = in(m, b->cloud), *region = in(m, b->region),
+               *zone = in(m, b->zone), *type = in(m, b->instance_type),
+               *acc = in(m, b->accelerator ? b->accelerator : "");
     struct store_block *bl;
     size_t i;
 
@@ -905,7 +906,7 @@ static int mem_block_add(struct store *st, const struct store_block *b, struct e
     for (i = 0; i < m->blocks.n; i++) {
         bl = vec_at(&m->blocks, i);
         if (bl->cloud != cloud || bl->region != region || bl->zone != zone ||
-            bl->instance_type != type)
+            bl->instance_type != type || bl->accelerator != acc)
             continue;
         save(m, bl, sizeof(*bl));
         if (b->until >= bl->until)
@@ -919,6 +920,7 @@ static int mem_block_add(struct store *st, const struct store_block *b, struct e
     bl->region = as_field(region);
     bl->zone = as_field(zone);
     bl->instance_type = as_field(type);
+    bl->accelerator = as_field(acc);
     bl->until = b->until;
     bl->reason = as_field(in(m, b->reason));
     return 0;
@@ -942,6 +944,7 @@ static int mem_block_list(struct store *st, double now, struct store_block **out
         v[k].region = dup_or_null(bl->region);
         v[k].zone = dup_or_null(bl->zone);
         v[k].instance_type = dup_or_null(bl->instance_type);
+        v[k].accelerator = dup_or_null(bl->accelerator);
         v[k].until = bl->until;
         v[k++].reason = dup_or_null(bl->reason);
     }

@@ -224,6 +224,9 @@ static const char *const pg_migrations[] = {
     /* 15: the regions a copy was relayed through */
     "ALTER TABLE data_replicas ADD COLUMN via TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE data_replicas_past ADD COLUMN via TEXT NOT NULL DEFAULT '';",
+
+    /* 16: a block's accelerator (sqlite.c's 16) */
+    "ALTER TABLE blocks ADD COLUMN accelerator TEXT NOT NULL DEFAULT '';",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -312,9 +315,10 @@ static const char *const pg_migrations[] = {
                     " WHERE cloud IS NOT DISTINCT FROM $1::text"                         \
                     " AND region IS NOT DISTINCT FROM $2::text"                          \
                     " AND zone IS NOT DISTINCT FROM $3::text"                            \
-                    " AND instance_type IS NOT DISTINCT FROM $4::text")                  \
+                    " AND instance_type IS NOT DISTINCT FROM $4::text"                   \
+                    " AND accelerator IS NOT DISTINCT FROM $7::text")                    \
     X(BLOCK_INSERT, "INSERT INTO blocks (id, " ROWS_BLOCK_COLS                           \
-                    ") VALUES (" NEXT_ID("blocks") ", $1,$2,$3,$4,$5,$6)")               \
+                    ") VALUES (" NEXT_ID("blocks") ", $1,$2,$3,$4,$5,$6,$7)")            \
     X(BLOCK_LIST, "SELECT " ROWS_BLOCK_COLS " FROM blocks WHERE until > $1 ORDER BY id") \
     /* the three in the order of enum store_cost_by */                                   \
     X(COST_CLOUD, COST_SQL("coalesce(a.cloud, '(none)') COLLATE \"C\"", "NULL", "1"))    \

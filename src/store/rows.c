@@ -238,6 +238,7 @@ void rows_read_block(struct rows_reader *r, void *row)
     bl->instance_type = r_text(r);
     bl->until = r_dbl(r);
     bl->reason = r_text(r);
+    bl->accelerator = r_text(r);
 }
 
 void rows_bind_block(struct rows_binder *b, const struct store_block *bl)
@@ -248,6 +249,7 @@ void rows_bind_block(struct rows_binder *b, const struct store_block *bl)
     b_text(b, bl->instance_type);
     b_dbl(b, bl->until);
     b_text(b, bl->reason);
+    b_text(b, bl->accelerator ? bl->accelerator : "");
 }
 
 void rows_read_cost_row(struct rows_reader *r, void *row)

@@ -35,7 +35,7 @@
 #define ROWS_NODE_COLS "attempt_id, rank, state, exit_code, started_at, ended_at"
 #define ROWS_EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
 #define ROWS_CKPT_COLS "id, job_id, attempt_id, path, bytes, at"
-#define ROWS_BLOCK_COLS "cloud, region, zone, instance_type, until, reason"
+#define ROWS_BLOCK_COLS "cloud, region, zone, instance_type, until, reason, accelerator"
 #define ROWS_TOKEN_COLS "id, name, role, hash, created_at, revoked_at, user_name"
 #define ROWS_SVC_COLS                                                                    \
     "name, spec_path, spec_text, policy_text, version, state, reason, created_at, "      \

@@ -254,6 +254,9 @@ static const char *const migrations[] = {
      * event named and `data ls` did not */
     "ALTER TABLE data_replicas ADD COLUMN via TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE data_replicas_past ADD COLUMN via TEXT NOT NULL DEFAULT '';",
+    /* 16: a block's accelerator ('' = every one of its instance type: the
+     * blocks from before, and whole regions) */
+    "ALTER TABLE blocks ADD COLUMN accelerator TEXT NOT NULL DEFAULT '';",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -346,8 +349,9 @@ static const char *const migrations[] = {
     X(REQ_DONE, "UPDATE requests SET done = 1 WHERE done = 0 AND id <= ?")               \
     X(BLOCK_EXTEND, "UPDATE blocks SET reason = CASE WHEN ?5 >= until THEN ?6"           \
                     " ELSE reason END, until = max(until, ?5) WHERE cloud IS ?1"         \
-                    " AND region IS ?2 AND zone IS ?3 AND instance_type IS ?4")          \
-    X(BLOCK_INSERT, "INSERT INTO blocks (" BLOCK_COLS ") VALUES (?,?,?,?,?,?)")          \
+                    " AND region IS ?2 AND zone IS ?3 AND instance_type IS ?4"           \
+                    " AND accelerator IS ?7")                                            \
+    X(BLOCK_INSERT, "INSERT INTO blocks (" BLOCK_COLS ") VALUES (?,?,?,?,?,?,?)")        \
     X(BLOCK_LIST, "SELECT " BLOCK_COLS " FROM blocks WHERE until > ? ORDER BY id")       \
     /* the three in the order of enum store_cost_by */                                   \
     X(COST_CLOUD, COST_SQL("coalesce(a.cloud, '(none)')", "NULL", "k"))                  \

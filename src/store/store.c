@@ -716,6 +716,7 @@ void store_blocks_free(struct store_block *v, size_t n)
         free(v[i].zone);
         free(v[i].instance_type);
         free(v[i].reason);
+        free(v[i].accelerator);
     }
     free(v);
 }

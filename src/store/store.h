@@ -182,6 +182,9 @@ struct store_block {
     char *cloud, *region, *zone, *instance_type; /* zone/instance_type "" = all */
     double until;
     char *reason;
+    char *accelerator; /* of the instance type: "" = all (an instance type whose
+                          offers carry different accelerators, GCP's n1 with a
+                          T4 or a V100, TPU-VM, is out of one and not the other) */
 };
 
 /* One row of a cost report. */

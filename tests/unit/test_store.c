@@ -57,7 +57,7 @@
 #include "testutil.h"
 
 /* The schema version this stratus migrates every store to. */
-#define SCHEMA_LATEST 15
+#define SCHEMA_LATEST 16
 
 struct fixture {
     char *dir;
@@ -810,10 +810,16 @@ static void test_blocks(void **state)
 {
     struct fixture *f = *state;
     struct store *st = open_at(f->path);
-    struct store_block a = {"gcp",           "us-central1", "us-central1-a",
-                            "a3-highgpu-8g", 200.5,         "stockout"};
-    struct store_block b = {"azure", "eastus", "", "", 100, "capacity"};
-    struct store_block c = {"oci", "us-ashburn-1", NULL, NULL, 300, NULL};
+    struct store_block a = {"gcp", "us-central1", "us-central1-a", "a3-highgpu-8g",
+                            200.5, "stockout",    "H100"};
+    struct store_block b = {"azure", "eastus", "", "", 100, "capacity", ""};
+    struct store_block c = {"oci", "us-ashburn-1", NULL, NULL, 300, NULL, NULL};
+    /* the same instance type in the same zone with another accelerator
+     * (GCP's n1 with a V100 or a T4): a block of its own (schema 16) */
+    struct store_block d = {"gcp", "us-central1", "us-central1-a", "n1-standard-8",
+                            500,   "V100 out",    "V100"};
+    struct store_block t = {
+        "gcp", "us-central1", "us-central1-a", "n1-standard-8", 600, "T4 out", "T4"};
     struct store_block *v;
     size_t n;
 
@@ -857,9 +863,25 @@ static void test_blocks(void **state)
     store_blocks_free(v, n);
     OK(store_block_list(st, 400, &v, &n, E));
     assert_int_equal(n, 0);
+    store_blocks_free(v, n);
+    OK(store_block_add(st, &d, E));
+    OK(store_block_add(st, &t, E));
+    d.until = 550; /* extends the V100 row only */
+    OK(store_block_add(st, &d, E));
+    OK(store_block_list(st, 400, &v, &n, E));
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].accelerator, "V100");
+    assert_same_double(v[0].until, 550);
+    assert_string_equal(v[1].accelerator, "T4");
+    assert_same_double(v[1].until, 600);
+    store_blocks_free(v, n);
+    OK(store_block_list(st, 50, &v, &n, E));
+    assert_string_equal(v[0].accelerator, "H100");
+    assert_string_equal(v[1].accelerator, "");
+    store_blocks_free(v, n);
     store_close(st);
     if (!f->mem)
-        assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blocks"), 3);
+        assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blocks"), 5);
 }
 
 /* ---- the cost report ------------------------------------------------------ */
@@ -1237,10 +1259,12 @@ static void test_data_replicas(void **state)
  * row), made by taking a new store back to it. */
 static const char data_v13_sqlite[] = "DROP TABLE data_replicas_past;"
                                       "ALTER TABLE data_replicas DROP COLUMN via;"
+                                      "ALTER TABLE blocks DROP COLUMN accelerator;"
                                       "PRAGMA user_version = 13;";
 static const char data_v13_pg[] =
     "DROP TABLE data_replicas_past;"
     "ALTER TABLE data_replicas DROP COLUMN via;"
+    "ALTER TABLE blocks DROP COLUMN accelerator;"
     "UPDATE meta SET value = '13' WHERE key = 'schema_version';";
 /* the columns a stratus of schema 13 names when it writes a copy */
 #define DATA_COLS_13                                                                     \
@@ -2000,7 +2024,7 @@ static void test_reopen_keeps_everything(void **state)
     struct store *st = open_at(f->path);
     struct store_job j = full_job(), got;
     struct store_attempt a, ga;
-    struct store_block b = {"gcp", "europe-west4", "", "", 1e10, "cooldown"}, *bv;
+    struct store_block b = {"gcp", "europe-west4", "", "", 1e10, "cooldown", ""}, *bv;
     struct store_job *jv;
     struct store_event *ev;
     struct store_request *rv;
@@ -3172,6 +3196,7 @@ static void compare_stores(struct store *x, struct store *y, int step)
         assert_str_or_null(by[i].zone, bx[i].zone);
         assert_same_double(by[i].until, bx[i].until);
         assert_str_or_null(by[i].reason, bx[i].reason);
+        assert_str_or_null(by[i].accelerator, bx[i].accelerator);
     }
     store_blocks_free(bx, nx);
     store_blocks_free(by, ny);
@@ -3280,7 +3305,9 @@ static void agree_walk(struct store *st[2])
             rx = store_checkpoint_add(st[0], job, att, path, 1e9, 5, &ex);
             ry = store_checkpoint_add(st[1], job, att, path, 1e9, 5, &ey);
         } else if (op == 13) {
-            struct store_block bl = {PICK(clouds), "r1", PICK(zones), "", rnd_time(), PICK(msgs)};
+            static char *const accs[] = {"", "T4", "V100", NULL};
+            struct store_block bl = {PICK(clouds), "r1",       PICK(zones), "",
+                                     rnd_time(),   PICK(msgs), PICK(accs)};
 
             rx = store_block_add(st[0], &bl, &ex);
             ry = store_block_add(st[1], &bl, &ey);
@@ -3478,7 +3505,7 @@ static void test_pg_versions(void **state)
     /* back to version 11: as a stratus of that version left it */
     raw_exec(f->path,
              "ALTER TABLE attempts DROP COLUMN backfill_spot; DROP TABLE data_replicas;"
-             "DROP TABLE data_replicas_past;"
+             "DROP TABLE data_replicas_past; ALTER TABLE blocks DROP COLUMN accelerator;"
              "UPDATE meta SET value = '11' WHERE key = 'schema_version'");
     st = open_at(f->path);
     assert_int_equal(store_schema_version(st), SCHEMA_LATEST);
