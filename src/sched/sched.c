@@ -109,6 +109,16 @@ static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **ou
     else
         rc = spec_load_mem(&sj->spec, sj->j.spec_path ? sj->j.spec_path : sj->j.name,
                            sj->j.spec_text, strlen(sj->j.spec_text), e);
+    /* What the server filled in that the text does not say: the team of a
+     * user in one team, a pipeline stage's name.  The policy's rules match
+     * on them, as the server's checks did at submit. */
+    if (rc == 0 && sj->j.team != NULL && sj->spec->team == NULL)
+        sj->spec->team = xstrdup(sj->j.team);
+    if (rc == 0 && sj->j.name != NULL &&
+        (sj->spec->name == NULL || strcmp(sj->spec->name, sj->j.name) != 0)) {
+        free(sj->spec->name);
+        sj->spec->name = xstrdup(sj->j.name);
+    }
     if (rc == 0 && sj->j.policy_text)
         rc = policy_load_mem(&sj->pol, "policy", sj->j.policy_text,
                              strlen(sj->j.policy_text), e);
@@ -1790,6 +1800,8 @@ static double fastest_run(const struct catalog *cat, const struct policy *pol,
             best = run, *which = i;
     }
     plan_free(&p);
+    if (best < 0)
+        *which = sp->nres; /* none with a place is of known speed */
     return best < 0 ? sp->duration_s : best;
 }
 
@@ -1797,8 +1809,11 @@ double sched_min_run(const struct catalog *cat, const struct policy *pol,
                      const struct spec *sp, double now)
 {
     size_t k;
-    double run = sp->duration_s > 0 ? fastest_run(cat, pol, sp, now, &k) : 0;
+    double run;
 
+    if (!(sp->duration_s > 0) || (cat == NULL && spec_alts_differ(sp)))
+        return 0; /* without a catalog, alternatives that differ: not known */
+    run = fastest_run(cat, pol, sp, now, &k);
     return run < 0 ? sp->duration_s : run;
 }
 
@@ -1873,18 +1888,28 @@ int sched_deadline_check_after(const struct catalog *cat, const struct policy *p
         double run2 = rule != NULL ? fastest_run(cat, NULL, sp, now, &k2) : run;
 
         /* a faster alternative the policy keeps out: say which rule */
-        if (run2 >= 0 && run2 < run) {
+        if (run2 >= 0 && run2 < run && k2 < sp->nres) {
             char shape2[200];
 
             snprintf(kept, sizeof(kept), "; policy rule '%s' keeps it off %s (%s)",
                      rule->name, alt_text(cat, sp, k2, shape2, sizeof(shape2)),
                      str_duration(d3, sizeof(d3), run2));
         }
-        snprintf(what, sizeof(what), "the run on its fastest alternative%s, %s (%s%s)%s",
-                 rule != NULL ? " the policy allows" : "",
-                 alt_text(cat, sp, k, shape, sizeof(shape)),
-                 str_duration(d2, sizeof(d2), run),
-                 k == 0 ? "" : ", catalog throughput.csv", kept);
+        if (k == sp->nres) /* its first has no place; the others' speed is not known */
+            snprintf(what, sizeof(what),
+                     "stratus.duration (%s, the run on %s, which has no place it may run "
+                     "on%s; the alternatives that have are of speeds catalog "
+                     "throughput.csv does not know, and none counts as faster)",
+                     str_duration(d2, sizeof(d2), run),
+                     alt_text(cat, sp, 0, shape, sizeof(shape)),
+                     rule != NULL ? " under the policy" : "");
+        else
+            snprintf(what, sizeof(what),
+                     "the run on its fastest alternative%s, %s (%s%s)%s",
+                     rule != NULL ? " the policy allows" : "",
+                     alt_text(cat, sp, k, shape, sizeof(shape)),
+                     str_duration(d2, sizeof(d2), run),
+                     k == 0 ? "" : ", catalog throughput.csv", kept);
     } else {
         snprintf(what, sizeof(what), "stratus.duration (%s)",
                  str_duration(d2, sizeof(d2), sp->duration_s));

@@ -197,7 +197,8 @@ int sched_deadline_check_after(const struct catalog *cat, const struct policy *p
                                const struct spec *sp, const char *file, double now,
                                double after_s, struct err *e);
 /* The shortest run sp can have (its fastest alternative's, as the check
- * counts it; 0 without a duration). */
+ * counts it; 0 without a duration, and without a catalog for alternatives
+ * that run differently: the server counts them with its own). */
 double sched_min_run(const struct catalog *cat, const struct policy *pol,
                      const struct spec *sp, double now);
 /* The simulator's submit of a trace's job: as sched_submit_parsed, but no

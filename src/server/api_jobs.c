@@ -961,6 +961,10 @@ void api_plan(struct api_call *c)
         api_workload_free(&w);
         return;
     }
+    /* the team a launch would give it (api_team_assign): the policy's
+     * rules match on it as they will on the job */
+    if (w.sp->team == NULL && plan_team(c, w.sp) != NULL)
+        w.sp->team = xstrdup(plan_team(c, w.sp));
     plan_init(&p);
     {
         double ttl_h = c->s->conf != NULL && c->s->conf->data_ttl_s >= 0

@@ -185,6 +185,16 @@ A_ERR=$ERR
 run 0 as "$B" plan "$TMP/r8.yaml" --top 1 # the plan is for the asker's team
 has "$ERR" "  1  over quota: team product uses 8/8 H100 (needs 8)"
 ok "plan says which places are over the asking team's quota: $(grep -m1 'over quota' <<<"$A_ERR")"
+# a spec without a team is planned (and launched) for the asker's one team,
+# and the policy's rules for that team govern it
+printf 'version: 1\nrules:\n  - name: product-azure\n    match: {team: product}\n    allow: [azure]\n  - name: anything\n    match: {}\n' >"$TMP/team-policy.yaml"
+run 0 "$STRATUS" policy set "$TMP/team-policy.yaml"
+run 0 as "$B" plan "$TMP/r8.yaml" --top 1
+has "$OUT" "policy: rule 'product-azure'"
+run 0 as "$A" plan "$TMP/r8.yaml" --top 1
+has "$OUT" "policy: rule 'anything'"
+run 0 "$STRATUS" policy clear
+ok "the policy's team rules govern the plan of a spec whose team is the asker's"
 # --- /metrics: each team's quotas and their use, its spend, its fair share ---
 M=$(curl -s --unix-socket "$SOCK" http://x/metrics)
 has "$M" 'stratus_team_quota_gpus{team="research",accelerator="H100",cloud=""} 8'

@@ -1154,6 +1154,31 @@ static void test_pools_by_offer(void **state)
     free(dir);
 }
 
+/* A block is for its instance type's accelerator: GCP's n1 types carry a
+ * T4 or a V100, and a V100 stockout says nothing of the T4s (it blocked
+ * them for the cooldown).  A block without one (a whole region, a block
+ * from before schema 16) covers every offer of its place. */
+static void test_block_per_accelerator(void **state)
+{
+    struct offer t4 = {0}, v100 = {0};
+    struct store_block b = {"gcp", "us-central1", "us-central1-a", "n1-highmem-16",
+                            0,     "x",           "V100"};
+
+    (void)state;
+    t4.cloud = v100.cloud = "gcp";
+    t4.region = v100.region = "us-central1";
+    t4.zone = v100.zone = "us-central1-a";
+    t4.instance_type = v100.instance_type = "n1-highmem-16";
+    t4.accelerator = "T4";
+    v100.accelerator = "V100";
+    assert_true(sched_block_covers(&b, &v100));
+    assert_false(sched_block_covers(&b, &t4));
+    b.accelerator = "";
+    assert_true(sched_block_covers(&b, &t4));
+    b.accelerator = NULL;
+    assert_true(sched_block_covers(&b, &t4));
+}
+
 /* Jobs that come to wait one after another are tried again together: 100
  * on-demand H100 jobs arrive 13 s apart (over 22 minutes) while one holds
  * the only node for 10 h.  Each tried again at its own arrival plus
@@ -1161,6 +1186,43 @@ static void test_pools_by_offer(void **state)
  * (a simulated study with thousands waiting ran for hours; here the hour
  * after the last arrives took 3,601 steps); on a grid of quarters of
  * wait_retry it takes 721.  All 101 still run, one after another. */
+/* The policy's rules match on what the server filled in at submit, which
+ * the spec's text does not say: the team of a user in one team, a pipeline
+ * stage's name.  The controller read the text alone: a team's rule keeping
+ * it on azure was passed over for the catch-all, and the job ran on the
+ * cheaper gcp (and so did a stage named after its pipeline); the launch
+ * check, which had the team, judged it under the other rule. */
+static void test_rules_match_the_team_and_name_submitted(void **state)
+{
+    static const char pol[] = "version: 1\nrules:\n"
+                              "  - name: research-azure\n    match: {team: research}\n"
+                              "    allow: [azure]\n"
+                              "  - name: stage-azure\n    match: {name: \"pl-*\"}\n"
+                              "    allow: [azure]\n"
+                              "  - name: anything\n    match: {}\n";
+    struct st *w = *state;
+    int64_t team_job, stage_job, plain;
+    struct store_attempt a;
+
+    st_init(w, NULL);
+    st_start(w);
+    team_job = st_submit_as(w, H100_OD_1H, "research", NULL, pol);
+    stage_job = st_submit_as(w, H100_OD_1H, NULL, "pl-1", pol);
+    plain = st_submit_as(w, H100_OD_1H, NULL, NULL, pol);
+    assert_true(st_run_all(w, w->t + 24 * 3600.0));
+    a = st_attempt(w, team_job, 1);
+    assert_string_equal(a.cloud, "azure");
+    store_attempt_clear(&a);
+    a = st_attempt(w, stage_job, 1);
+    assert_string_equal(a.cloud, "azure");
+    store_attempt_clear(&a);
+    a = st_attempt(w, plain, 1);
+    assert_string_equal(a.cloud, "gcp"); /* the cheapest, under the catch-all */
+    store_attempt_clear(&a);
+    assert_world_ok(w);
+    st_free(w);
+}
+
 static void test_waiting_jobs_retried_together(void **state)
 {
     struct st *w = *state;
@@ -1196,6 +1258,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_waiting_jobs_retried_together, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_secrets_at_launch, setup, teardown),
+        cmocka_unit_test(test_block_per_accelerator),
+        cmocka_unit_test_setup_teardown(test_rules_match_the_team_and_name_submitted,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_eager_next_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_crash_at_recovering_failover, setup,

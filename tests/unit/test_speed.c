@@ -16,6 +16,7 @@
 
 #include "plan/plan.h"
 #include "policy/policy.h"
+#include "spec/pipeline.h"
 #include "schedtest.h"
 #include "testutil.h"
 
@@ -402,6 +403,70 @@ static void test_deadline_check_sees_the_policy(void **state)
     world_close(&x);
 }
 
+/* When the first alternative has no place the policy allows and the others
+ * are of unknown speed, the message says so: it named the first as "the
+ * fastest alternative the policy allows" (helper-95). */
+static void test_deadline_check_unknown_speeds_only(void **state)
+{
+    static const char yaml[] = "name: u\nresources:\n  accelerators: {H100: 8, A10: 4}\n"
+                               "stratus:\n  duration: 5h\n  deadline: 4h\n";
+    static const char cheap[] = "version: 1\nrules:\n  - name: cheap\n    match: {}\n"
+                                "    spot: forbid\n    max_hourly_cost: 20\n";
+    struct policy *pol = NULL;
+    struct world x;
+    struct spec *sp = NULL;
+    struct err e;
+
+    (void)state;
+    world_open_with(&x, "accelerator,train,infer,cores_per_chip,source,note\n"
+                        "H100,2,4,,test,\n");
+    err_clear(&e);
+    assert_int_equal(spec_load_mem(&sp, "u.yaml", yaml, strlen(yaml), &e), 0);
+    assert_int_equal(policy_load_mem(&pol, "p.yaml", cheap, strlen(cheap), &e), 0);
+    assert_int_not_equal(sched_deadline_check(x.w.cat, pol, sp, "u.yaml", ST_T0, &e), 0);
+    assert_string_equal(
+        e.msg, "u.yaml:6:13: stratus.deadline (4h00m) is shorter than "
+               "stratus.duration (5h00m, the run on H100:8, which has no place it "
+               "may run on under the policy; the alternatives that have are of "
+               "speeds catalog throughput.csv does not know, and none counts as "
+               "faster): the job cannot finish in time");
+    policy_free(pol);
+    spec_free(sp);
+    world_close(&x);
+}
+
+/* A pipeline's later stage counts the stages before it at their fastest
+ * alternative's run: train ({A10: 4, H100: 8}, 8 h on the A10s, 2 h on the
+ * H100s) then eval (H100:8, 1 h) with a 4 h deadline fits (2 h + 1 h).  The
+ * server checks with its catalog (3 h) and then sched_submit_group checked
+ * again without one, counting train's 8 h: the pipeline was refused. */
+static void test_pipeline_stage_after_alternatives(void **state)
+{
+    static const char yaml[] = "name: flow\n---\nname: train\n"
+                               "resources: {accelerators: {A10: 4, H100: 8}}\n"
+                               "stratus: {duration: 8h}\n---\nname: eval\n"
+                               "resources: {accelerators: H100:8}\n"
+                               "stratus: {duration: 1h, deadline: 4h}\n";
+    struct pipeline *p = NULL;
+    struct world x;
+    struct err e;
+    int64_t ids[2] = {0, 0};
+
+    (void)state;
+    world_open(&x, 1);
+    err_clear(&e);
+    assert_int_equal(pipeline_load_mem(&p, "flow.yaml", yaml, strlen(yaml), &e), 0);
+    assert_true(NEAR(sched_min_run(x.w.cat, NULL, p->stages[0].spec, ST_T0), 2 * H));
+    assert_int_equal(sched_deadline_check_after(x.w.cat, NULL, p->stages[1].spec,
+                                                "flow.yaml", ST_T0, 2 * H, &e),
+                     0);
+    assert_int_equal(sched_submit_group(x.w.store, "flow.yaml", p, NULL, ST_T0, ids, &e),
+                     0);
+    assert_true(ids[0] > 0 && ids[1] > 0);
+    pipeline_free(p);
+    world_close(&x);
+}
+
 /* A deadline shorter than `duration` (the run on the first alternative) is
  * met when a faster alternative's run fits: A10:4 first for 8 h, H100:8
  * does it in 2 h.  With the catalog, 2 h passes and 1 h is refused, naming
@@ -693,6 +758,8 @@ int main(void)
         cmocka_unit_test(test_deadline_never_on_a_late_alternative),
         cmocka_unit_test(test_deadline_met_by_a_faster_alternative),
         cmocka_unit_test(test_deadline_check_sees_the_policy),
+        cmocka_unit_test(test_pipeline_stage_after_alternatives),
+        cmocka_unit_test(test_deadline_check_unknown_speeds_only),
         cmocka_unit_test(test_unknown_and_unsold_alternatives),
         cmocka_unit_test(test_instance_type_alternative_speed),
         cmocka_unit_test(test_deadline_check_shapes),
