@@ -311,6 +311,7 @@ static int show_group_plans(const char *path, const struct pipeline *pl, const j
         json_t *b = json_deep_copy(body);
 
         json_object_set_new(b, "spec", json_string(pl->stages[k].text));
+        json_object_set_new(b, "stage_name", json_string(pl->stages[k].spec->name));
         rc = show_plan(path, b, (int)k + 1);
         json_decref(b);
     }

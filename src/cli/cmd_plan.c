@@ -224,8 +224,9 @@ static json_t *remote_body(const struct plan_args *a, const char *policy_text, c
 
 /* The spec's warnings (stderr) and the plan (into out, or its text to
  * stdout); an infeasible one asked to explain prints why, as offline. */
-static int plan_remote(const struct plan_args *a, const char *policy_text, const char *file,
-                       const char *stage, json_t *out)
+static int plan_remote(const struct plan_args *a, const char *policy_text,
+                       const char *file, const char *stage, const char *stage_name,
+                       json_t *out)
 {
     json_t *body, *reply = NULL, *w;
     const char *text;
@@ -237,6 +238,8 @@ static int plan_remote(const struct plan_args *a, const char *policy_text, const
     body = remote_body(a, policy_text, file, stage, &e);
     if (body == NULL)
         return cli_fail(&e);
+    if (stage_name != NULL)
+        json_object_set_new(body, "stage_name", json_string(stage_name));
     rc = client_call_keep("POST", "/v1/plan", body, &reply, &e);
     json_decref(body);
     w = json_object_get(reply, "warnings");
@@ -297,7 +300,8 @@ static int plan_stages(const struct plan_args *a, const struct catalog *cat,
             printf("%s%s '%s', stage %zu of %zu:\n", k ? "\n" : "",
                    pipeline_mode_name(pl->mode), pl->name, k + 1, pl->n);
         rc = cat ? plan_spec(a, cat, pol, pl->stages[k].spec, out)
-                 : plan_remote(a, ptext, file, pl->stages[k].text, out);
+                 : plan_remote(a, ptext, file, pl->stages[k].text,
+                               pl->stages[k].spec->name, out);
         worst = rc > worst ? rc : worst;
     }
     pipeline_free(pl);
@@ -335,7 +339,7 @@ static int run_plan(int argc, char **argv)
         if (!multi && offline)
             rc = plan_one(&a, cat, pol, a.files[i], out);
         else if (!multi)
-            rc = plan_remote(&a, ptext, a.files[i], NULL, out);
+            rc = plan_remote(&a, ptext, a.files[i], NULL, NULL, out);
         if (rc > worst)
             worst = rc;
     }

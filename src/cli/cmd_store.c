@@ -77,8 +77,10 @@ static void print_report(const struct store_migrate_report *r, const char *from,
                "next: in $STRATUS_HOME/server.yaml (docs/server.md), set\n"
                "  store: %s\n"
                "and start the server; it keeps the state directory state/%s.\n"
-               "%s is left as it was (a backup of the store before the move).\n",
-               shown, r->store_id, from);
+               "%s keeps every row (a backup of the store before the move), at\n"
+               "schema version %d: an older store was brought to it first, as any\n"
+               "stratus of this version does when it opens one.\n",
+               shown, r->store_id, from, r->schema_version);
     }
     free(shown);
 }

@@ -92,6 +92,19 @@ static char *resolve_workdir(const struct store_job *j, const struct spec *sp)
     return xasprintf("%.*s/%s", (int)(slash - j->spec_path), j->spec_path, sp->workdir);
 }
 
+void sched_spec_from_row(struct spec *sp, const struct store_job *j)
+{
+    if (j->team != NULL && sp->team == NULL)
+        sp->team = xstrdup(j->team);
+    /* a service's replica's row is named "<service>/replica": its spec's
+     * name is the service's, which its rules name */
+    if (j->group_id != 0 && j->name != NULL &&
+        (sp->name == NULL || strcmp(sp->name, j->name) != 0)) {
+        free(sp->name);
+        sp->name = xstrdup(j->name);
+    }
+}
+
 /* Parse what the job row carries; takes ownership of *j, or leaves it with
  * the caller on error. */
 static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **out,
@@ -109,16 +122,8 @@ static int sjob_new(const struct sched *s, struct store_job *j, struct sjob **ou
     else
         rc = spec_load_mem(&sj->spec, sj->j.spec_path ? sj->j.spec_path : sj->j.name,
                            sj->j.spec_text, strlen(sj->j.spec_text), e);
-    /* What the server filled in that the text does not say: the team of a
-     * user in one team, a pipeline stage's name.  The policy's rules match
-     * on them, as the server's checks did at submit. */
-    if (rc == 0 && sj->j.team != NULL && sj->spec->team == NULL)
-        sj->spec->team = xstrdup(sj->j.team);
-    if (rc == 0 && sj->j.name != NULL &&
-        (sj->spec->name == NULL || strcmp(sj->spec->name, sj->j.name) != 0)) {
-        free(sj->spec->name);
-        sj->spec->name = xstrdup(sj->j.name);
-    }
+    if (rc == 0)
+        sched_spec_from_row(sj->spec, &sj->j);
     if (rc == 0 && sj->j.policy_text)
         rc = policy_load_mem(&sj->pol, "policy", sj->j.policy_text,
                              strlen(sj->j.policy_text), e);

@@ -132,6 +132,9 @@ struct store_block;
 /* Whether block b covers offer o (an empty zone or instance type in b is
  * all of them), as the controller matches them; `until` is not looked at. */
 int sched_block_covers(const struct store_block *b, const struct offer *o);
+/* A block's accelerator for CPU-only offers (a CPU-only n1 type out of
+ * stock says nothing of its GPU offers); "" = every offer of its place. */
+#define SCHED_BLOCK_CPU "(none)"
 
 /* Load every active job from the store and re-issue what a killed controller
  * may have left half done (launches of attempts still LAUNCHING). */
@@ -180,6 +183,12 @@ int sched_submit(struct store *st, const char *spec_path, const char *spec_text,
 int sched_submit_parsed(struct store *st, const char *spec_path, const char *spec_text,
                         const struct spec *sp, const char *policy_text, double now,
                         int64_t *job_id, struct err *e);
+/* What the server filled in at submit that a job's spec text does not say,
+ * from its row j into sp (parsed from j's text): the team of a user in one
+ * team, an unnamed pipeline stage's name ("<pipeline>-<k>").  The policy's
+ * rules match on them: the controller, the advisor and the server's checks
+ * see one spec. */
+void sched_spec_from_row(struct spec *sp, const struct store_job *j);
 /* A deadline must leave the job its run (a date: from now; a passed date
  * is refused): with a catalog, the run on its fastest alternative
  * the planner places (plan_rank) under the policy in force, pol (NULL =

@@ -25,14 +25,16 @@
 int sched_block(struct sched *s, const struct store_attempt *a, int whole_region,
                 const char *why, struct err *e)
 {
-    struct store_block b = {a->cloud,
-                            a->region,
-                            whole_region ? "" : a->zone,
-                            whole_region ? "" : a->instance_type,
-                            s->now +
-                                sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
-                            (char *)0,
-                            whole_region || a->accelerator == NULL ? "" : a->accelerator};
+    struct store_block b = {
+        a->cloud,
+        a->region,
+        whole_region ? "" : a->zone,
+        whole_region ? "" : a->instance_type,
+        s->now + sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
+        (char *)0,
+        whole_region                                        ? ""
+        : a->accelerator == NULL || *a->accelerator == '\0' ? SCHED_BLOCK_CPU
+                                                            : a->accelerator};
     int rc;
 
     b.reason = xstrdup(why);
@@ -68,7 +70,9 @@ int sched_block_covers(const struct store_block *b, const struct offer *o)
            (!*b->zone || strcmp(b->zone, o->zone) == 0) &&
            (!*b->instance_type || strcmp(b->instance_type, o->instance_type) == 0) &&
            (b->accelerator == NULL || !*b->accelerator ||
-            strcmp(b->accelerator, o->accelerator ? o->accelerator : "") == 0);
+            strcmp(b->accelerator, o->accelerator == NULL || *o->accelerator == '\0'
+                                       ? SCHED_BLOCK_CPU
+                                       : o->accelerator) == 0);
 }
 
 static int blocked(const struct sched *s, const struct offer *o)

@@ -961,10 +961,16 @@ void api_plan(struct api_call *c)
         api_workload_free(&w);
         return;
     }
-    /* the team a launch would give it (api_team_assign): the policy's
-     * rules match on it as they will on the job */
+    /* the team a launch would give it (api_team_assign), and a pipeline
+     * stage's name ("stage_name": what its group gives a stage without
+     * one): the policy's rules match on them as they will on the job */
     if (w.sp->team == NULL && plan_team(c, w.sp) != NULL)
         w.sp->team = xstrdup(plan_team(c, w.sp));
+    if (json_is_string(json_object_get(w.body, "stage_name")) &&
+        *json_string_value(json_object_get(w.body, "stage_name")) != '\0') {
+        free(w.sp->name);
+        w.sp->name = xstrdup(json_string_value(json_object_get(w.body, "stage_name")));
+    }
     plan_init(&p);
     {
         double ttl_h = c->s->conf != NULL && c->s->conf->data_ttl_s >= 0

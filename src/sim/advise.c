@@ -9,6 +9,7 @@
 #include "../catalog/catalog.h"
 #include "../plan/plan.h"
 #include "../policy/policy.h"
+#include "../sched/sched.h"
 #include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/hmap.h"
@@ -170,6 +171,7 @@ static const struct policy_rule *match_rule(struct pass *p, const struct store_a
     if (pol != NULL && j.spec_text != NULL && j.spec_text[0] != '\0' &&
         spec_load_mem(&full, j.spec_path ? j.spec_path : j.name, j.spec_text,
                       strlen(j.spec_text), &ignored) == 0) {
+        sched_spec_from_row(full, &j);
         r = policy_match(pol, full);
         spec_free(full);
     } else if (pol != NULL) {

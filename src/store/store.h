@@ -184,7 +184,8 @@ struct store_block {
     char *reason;
     char *accelerator; /* of the instance type: "" = all (an instance type whose
                           offers carry different accelerators, GCP's n1 with a
-                          T4 or a V100, TPU-VM, is out of one and not the other) */
+                          T4 or a V100, TPU-VM, is out of one and not the other;
+                          "(none)": its CPU-only offers) */
 };
 
 /* One row of a cost report. */

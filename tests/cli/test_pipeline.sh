@@ -174,3 +174,26 @@ YAML
 run 2 "$STRATUS" launch "$TMP/late-stage.yaml" --detach
 has "$ERR" "late-stage.yaml:9:35: stratus.deadline (4h00m) is shorter than stratus.duration (3h00m), after the stages before it (at least 3h00m): the job cannot finish in time"
 ok "a stage's deadline counts the stages before it"
+
+# a stage without a name is named after its pipeline ("pipe-1"): the rules
+# that name it govern its plan and its placement alike (the plan named it
+# after the file, and showed the catch-all rule's choice)
+cat >"$TMP/pipe.yaml" <<'YAML'
+name: pipe
+---
+resources: {accelerators: H100:8}
+run: "true"
+stratus: {duration: 1m}
+YAML
+printf 'version: 1\nrules:\n  - name: pipe-azure\n    match: {name: "pipe-*"}\n    allow: [azure]\n    spot: forbid\n  - name: anything\n    match: {}\n' >"$TMP/name-policy.yaml"
+run 0 "$STRATUS" policy set "$TMP/name-policy.yaml"
+run 0 "$STRATUS" plan "$TMP/pipe.yaml" --top 1
+has "$OUT" "policy: rule 'pipe-azure'"
+run 0 "$STRATUS" launch "$TMP/pipe.yaml" --detach
+has "$OUT" "stage 1 plan: pipe-1 under pipe-azure"
+p1=$(sed -n "s/^  stage 1 'pipe-1': job \([0-9]*\)$/\1/p" <<<"$OUT")
+[ -n "$p1" ] || fail "no job for stage 1: $OUT"
+wait_state "$p1" SUCCEEDED 60
+[ "$(job_field "$p1" 'j["attempts_detail"][-1]["cloud"]')" = azure ] || fail "stage pipe-1 must run on azure under pipe-azure"
+run 0 "$STRATUS" policy clear
+ok "an unnamed stage's rules govern its plan and its placement"

@@ -31,6 +31,7 @@
 
 #include "plan/plan.h"
 #include "schedtest.h"
+#include "spec/pipeline.h"
 #include "store/store_int.h"
 #include "testutil.h"
 
@@ -1160,7 +1161,7 @@ static void test_pools_by_offer(void **state)
  * from before schema 16) covers every offer of its place. */
 static void test_block_per_accelerator(void **state)
 {
-    struct offer t4 = {0}, v100 = {0};
+    struct offer t4 = {0}, v100 = {0}, cpu = {0};
     struct store_block b = {"gcp", "us-central1", "us-central1-a", "n1-highmem-16",
                             0,     "x",           "V100"};
 
@@ -1171,7 +1172,14 @@ static void test_block_per_accelerator(void **state)
     t4.instance_type = v100.instance_type = "n1-highmem-16";
     t4.accelerator = "T4";
     v100.accelerator = "V100";
+    cpu = t4;
+    cpu.accelerator = NULL;
     assert_true(sched_block_covers(&b, &v100));
+    assert_false(sched_block_covers(&b, &t4));
+    assert_false(sched_block_covers(&b, &cpu));
+    /* a CPU-only offer's block covers it alone (helper-96: '' covered all) */
+    b.accelerator = SCHED_BLOCK_CPU;
+    assert_true(sched_block_covers(&b, &cpu));
     assert_false(sched_block_covers(&b, &t4));
     b.accelerator = "";
     assert_true(sched_block_covers(&b, &t4));
@@ -1187,11 +1195,14 @@ static void test_block_per_accelerator(void **state)
  * after the last arrives took 3,601 steps); on a grid of quarters of
  * wait_retry it takes 721.  All 101 still run, one after another. */
 /* The policy's rules match on what the server filled in at submit, which
- * the spec's text does not say: the team of a user in one team, a pipeline
- * stage's name.  The controller read the text alone: a team's rule keeping
- * it on azure was passed over for the catch-all, and the job ran on the
- * cheaper gcp (and so did a stage named after its pipeline); the launch
- * check, which had the team, judged it under the other rule. */
+ * the spec's text does not say: the team of a user in one team, an unnamed
+ * pipeline stage's name ("pl-1").  The controller read the text alone: a
+ * team's rule keeping it on azure was passed over for the catch-all, and
+ * the job ran on the cheaper gcp (and so did the stage); the launch check,
+ * which had the team, judged it under the other rule.  A row named other
+ * than its spec outside a pipeline (a service's replica, "<svc>/replica")
+ * keeps its spec's name, which its rules name (helper-96: a first version
+ * took the row's name, and replicas ran under the catch-all). */
 static void test_rules_match_the_team_and_name_submitted(void **state)
 {
     static const char pol[] = "version: 1\nrules:\n"
@@ -1199,21 +1210,43 @@ static void test_rules_match_the_team_and_name_submitted(void **state)
                               "    allow: [azure]\n"
                               "  - name: stage-azure\n    match: {name: \"pl-*\"}\n"
                               "    allow: [azure]\n"
+                              "  - name: h100-azure\n    match: {name: h100}\n"
+                              "    allow: [azure]\n"
                               "  - name: anything\n    match: {}\n";
+    static const char other[] =
+        "name: other\nresources:\n  accelerators: H100:8\n"
+        "  use_spot: false\nrun: train\nstratus:\n  duration: 1h\n";
+    static const char pipe[] = "name: pl\n---\nresources: {accelerators: H100:8, "
+                               "use_spot: false}\nrun: train\nstratus: {duration: 1h}\n";
     struct st *w = *state;
-    int64_t team_job, stage_job, plain;
+    int64_t team_job, stage_job[1] = {0}, replica, plain;
     struct store_attempt a;
+    struct pipeline *p = NULL;
+    struct err e;
 
     st_init(w, NULL);
     st_start(w);
-    team_job = st_submit_as(w, H100_OD_1H, "research", NULL, pol);
-    stage_job = st_submit_as(w, H100_OD_1H, NULL, "pl-1", pol);
-    plain = st_submit_as(w, H100_OD_1H, NULL, NULL, pol);
+    team_job = st_submit_as(w, other, "research", NULL, pol);
+    err_clear(&e);
+    assert_int_equal(pipeline_load_mem(&p, "flow.yaml", pipe, strlen(pipe), &e), 0);
+    assert_string_equal(p->stages[0].spec->name, "pl-1");
+    w->fault->paused = 1;
+    assert_int_equal(
+        sched_submit_group(w->store, "flow.yaml", p, pol, w->t, stage_job, &e), 0);
+    w->fault->paused = 0;
+    w->jobs[stage_job[0]].duration_s = 3600;
+    pipeline_free(p);
+    replica = st_submit_as(w, H100_OD_1H, NULL, "chat/replica", pol);
+    plain = st_submit_as(w, other, NULL, NULL, pol);
+    sched_poke(w->s);
     assert_true(st_run_all(w, w->t + 24 * 3600.0));
     a = st_attempt(w, team_job, 1);
     assert_string_equal(a.cloud, "azure");
     store_attempt_clear(&a);
-    a = st_attempt(w, stage_job, 1);
+    a = st_attempt(w, stage_job[0], 1);
+    assert_string_equal(a.cloud, "azure");
+    store_attempt_clear(&a);
+    a = st_attempt(w, replica, 1);
     assert_string_equal(a.cloud, "azure");
     store_attempt_clear(&a);
     a = st_attempt(w, plain, 1);
