@@ -1475,6 +1475,35 @@ static void test_advise_store_backfill(void **state)
     st_free(&w);
 }
 
+/* The advisor judges a job's spot work under the rule the controller
+ * placed it by: one matching the team the server gave it (the caller's one
+ * team; the spec's text names none).  It matched the text alone, and put
+ * the job under the catch-all (helper-96). */
+static void test_advise_rule_of_the_team_given(void **state)
+{
+    static const char pol[] = "version: 1\nrules:\n"
+                              "  - name: research-gcp\n    match: {team: research}\n"
+                              "    allow: [gcp]\n"
+                              "  - name: anything\n    match: {}\n";
+    struct st w;
+    struct advise_usage u;
+    struct err e;
+
+    (void)state;
+    st_init(&w, NULL);
+    st_submit_as(&w, ANY_4H, "research", NULL, pol);
+    st_submit_as(&w, H100_2H, NULL, NULL, pol);
+    st_start(&w);
+    assert_true(st_run_all(&w, ST_T0 + DAY));
+    err_clear(&e);
+    assert_int_equal(advise_read_store(w.store, w.cat, NULL, ST_T0, &u, &e), 0);
+    assert_int_equal(u.nspot, 1);
+    assert_non_null(u.spot[0].rule);
+    assert_string_equal(u.spot[0].rule->name, "research-gcp");
+    advise_usage_free(&u);
+    st_free(&w);
+}
+
 /* Two offers of one gang size at $10 on demand, the first with on-demand
  * usage c0 and the second c1, over 10 bins, beside nspot spot slots that
  * may backfill both. */
@@ -1692,6 +1721,7 @@ int main(void)
         cmocka_unit_test(test_advise_backfill),
         cmocka_unit_test(test_advise_store),
         cmocka_unit_test(test_advise_store_backfill),
+        cmocka_unit_test(test_advise_rule_of_the_team_given),
         cmocka_unit_test(test_advise_shared),
         cmocka_unit_test(test_advise_shared_price),
         cmocka_unit_test(test_advise_rules),
