@@ -87,14 +87,15 @@ static int unknown_accelerator(struct plan *p, const struct spec_res *r, struct 
 {
     const struct spec *s = p->spec;
     const char *sug;
+    size_t line = r->acc_line ? r->acc_line : r->line, col = r->acc_line ? r->acc_col : 0;
 
     if (catalog_known_accelerator(r->accelerator))
-        return err_at(e, ST_EINVAL, s->path, r->line, 0,
+        return err_at(e, ST_EINVAL, s->path, line, col,
                       "'%s' is a known accelerator, but this catalog has no offer of it; "
                       "'stratus offers' lists what it has",
                       r->accelerator);
     sug = str_suggest(r->accelerator, catalog_accelerators(p->cat));
-    return err_at(e, ST_EINVAL, s->path, r->line, 0,
+    return err_at(e, ST_EINVAL, s->path, line, col,
                   "no offer in the catalog has accelerator '%s'%s%s%s; "
                   "'stratus offers' lists them",
                   r->accelerator, sug ? " (did you mean '" : "", sug ? sug : "",

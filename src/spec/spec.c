@@ -1264,6 +1264,10 @@ static int alts_expand(struct ctx *c, const struct ynode *at, const struct rpart
                         SPEC_MAX_ALTERNATIVES);
         res_fill(&r, b, a, acc);
         r.line = acc && src->naccs > 1 ? acc->at->line : a ? a->line : b->line;
+        if (acc != NULL && acc->at != NULL) {
+            r.acc_line = acc->at->line;
+            r.acc_col = acc->at->col;
+        }
         if (loc->locat != NULL) {
             r.loc_line = loc->locat->line;
             r.loc_col = loc->locat->col;

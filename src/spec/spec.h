@@ -59,6 +59,7 @@ struct spec_res {
     size_t line;           /* where this alternative was written; 0 = nowhere
                               (the spec has no resources at all) */
     size_t loc_line, loc_col; /* where its location was written; 0 = nowhere */
+    size_t acc_line, acc_col; /* where its accelerator was written; 0 = nowhere */
 };
 
 struct svc_spec; /* spec/service.h */

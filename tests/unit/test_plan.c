@@ -779,7 +779,7 @@ static void test_known_accelerator_absent(void **state)
         const char *acc, *msg;
     } cases[] = {
         {"V100",
-         "t.yaml:2: 'V100' is a known accelerator, but this catalog has no offer"},
+         "t.yaml:2:27: 'V100' is a known accelerator, but this catalog has no offer"},
         {"t4", "'t4' is a known accelerator, but this catalog has no offer of it"},
         {"tpu-v2-8", "'tpu-v2-8' is a known accelerator"},
         {"B300", "'B300' is a known accelerator"},
