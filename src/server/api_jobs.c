@@ -928,6 +928,34 @@ static int plan_dataset(struct api_call *c, const struct api_workload *w,
 }
 
 /* POST /v1/plan (viewer): the plan as JSON and as `stratus plan` prints it. */
+/* "stage_name" of a plan's body: a pipeline stage's name as its group
+ * gives it, one line of at most STAGE_NAME_MAX characters (*out NULL: none,
+ * or empty): 0, or replied (400) and -1. */
+#define STAGE_NAME_MAX 160 /* a spec's name (128), "-" and a stage's number */
+static int stage_name_read(struct api_call *c, const json_t *body, const char **out)
+{
+    int bad = 0;
+    const char *s = api_body_str(c, body, "stage_name", &bad);
+    size_t i;
+
+    *out = NULL;
+    if (bad)
+        return -1;
+    for (i = 0; s != NULL && s[i] != '\0'; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            api_failf(c, ST_EINVAL,
+                      "\"stage_name\" in the body must be one line of text");
+            return -1;
+        }
+    if (i > STAGE_NAME_MAX) {
+        api_failf(c, ST_EINVAL, "\"stage_name\" in the body is longer than %d characters",
+                  STAGE_NAME_MAX);
+        return -1;
+    }
+    *out = i > 0 ? s : NULL;
+    return 0;
+}
+
 void api_plan(struct api_call *c)
 {
     struct store_data_replica *dv = NULL;
@@ -938,12 +966,14 @@ void api_plan(struct api_call *c)
     struct api_workload w;
     struct plan p;
     struct err e;
+    const char *stage = NULL;
     long top;
     int explain, rc;
     char *text;
     json_t *o;
 
-    if (api_workload_read(c, &w) != 0 || plan_opts_read(c, w.body, &top, &explain) != 0) {
+    if (api_workload_read(c, &w) != 0 || plan_opts_read(c, w.body, &top, &explain) != 0 ||
+        stage_name_read(c, w.body, &stage) != 0) {
         api_workload_free(&w);
         return;
     }
@@ -966,10 +996,21 @@ void api_plan(struct api_call *c)
      * one): the policy's rules match on them as they will on the job */
     if (w.sp->team == NULL && plan_team(c, w.sp) != NULL)
         w.sp->team = xstrdup(plan_team(c, w.sp));
-    if (json_is_string(json_object_get(w.body, "stage_name")) &&
-        *json_string_value(json_object_get(w.body, "stage_name")) != '\0') {
+    if (w.sp->team == NULL && c->s->org != NULL && c->rq->who->user[0] != '\0') {
+        const char *first;
+        size_t nt = org_user_teams(c->s->org, c->rq->who->user, &first);
+
+        if (nt > 1) /* a launch refuses it (api_team_assign) */
+            json_array_append_new(
+                w.warnings,
+                json_sprintf(
+                    "%s: warning: '%s' is in %zu teams: a launch needs the team "
+                    "(`stratus: {team: NAME}`); this plan is for work of no team",
+                    w.file, c->rq->who->user, nt));
+    }
+    if (stage != NULL) {
         free(w.sp->name);
-        w.sp->name = xstrdup(json_string_value(json_object_get(w.body, "stage_name")));
+        w.sp->name = xstrdup(stage);
     }
     plan_init(&p);
     {

@@ -474,6 +474,16 @@ void api_services_update(struct api_call *c)
     } else if (strcmp(w.sp->name, sv.name) != 0) {
         err_set(&e, ST_EINVAL, "%s: the spec is named '%s', not '%s' (a service keeps its name)",
                 w.file, w.sp->name, sv.name);
+    } else if (w.sp->team != NULL &&
+               (sv.team == NULL || strcmp(w.sp->team, sv.team) != 0)) {
+        /* its replicas would take the spec's team: another team's quota
+         * and rules, and out of sight of the service's own members */
+        err_set(
+            &e, ST_EINVAL,
+            "%s: the spec names team '%s', but service '%s' is %s%s%s (a service keeps "
+            "its team: `stratus serve down` it and `serve up` the spec to move it)",
+            w.file, w.sp->team, sv.name, sv.team ? "team '" : "the lab's (no team)",
+            sv.team ? sv.team : "", sv.team ? "'s" : "");
     } else {
         /* the old version's dataset, if the update changed it, is free
          * once nothing ran on it and nothing else holds it */

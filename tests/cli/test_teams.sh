@@ -193,8 +193,16 @@ run 0 as "$B" plan "$TMP/r8.yaml" --top 1
 has "$OUT" "policy: rule 'product-azure'"
 run 0 as "$A" plan "$TMP/r8.yaml" --top 1
 has "$OUT" "policy: rule 'anything'"
+# a user in two teams: the plan says a launch needs the team
+run 0 "$STRATUS" team add research carol
+run 0 "$STRATUS" team add product carol
+C=$("$STRATUS" token create carol-tok --user carol --role member 2>/dev/null)
+run 0 as "$C" plan "$TMP/r8.yaml" --top 1
+has "$ERR" "'carol' is in 2 teams: a launch needs the team"
+run 0 "$STRATUS" team remove research carol
+run 0 "$STRATUS" team remove product carol
 run 0 "$STRATUS" policy clear
-ok "the policy's team rules govern the plan of a spec whose team is the asker's"
+ok "the policy's team rules govern the plan of a spec whose team is the asker's; a user in two teams is told a launch needs one"
 # --- /metrics: each team's quotas and their use, its spend, its fair share ---
 M=$(curl -s --unix-socket "$SOCK" http://x/metrics)
 has "$M" 'stratus_team_quota_gpus{team="research",accelerator="H100",cloud=""} 8'
@@ -226,8 +234,15 @@ api "$B" DELETE /v1/services/r-svc; [ "$CODE" = 404 ] || fail "bob took research
 api "$B" GET /v1/services
 hasnt "$OUT" r-svc
 api "$A" GET /v1/services/r-svc; [ "$CODE" = 200 ] || fail "alice cannot see her service: $CODE"
+# an update keeps its team: a spec naming another team would put the
+# replicas under that team's quota and rules, out of its members' sight
+sed 's/^name: r-svc$/name: r-svc\nstratus: {team: product}/' "$TMP/svc.yaml" >"$TMP/svc-product.yaml"
+run 2 as "$A" serve update r-svc "$TMP/svc-product.yaml"
+has "$ERR" "the spec names team 'product', but service 'r-svc' is team 'research's (a service keeps its team"
+sed 's/^name: r-svc$/name: r-svc\nstratus: {team: research}/' "$TMP/svc.yaml" >"$TMP/svc-research.yaml"
+run 0 as "$A" serve update r-svc "$TMP/svc-research.yaml"
 run 0 as "$A" serve down r-svc
-ok "a service is its team's: invisible to another team's token (404)"
+ok "a service is its team's: invisible to another team's token (404); an update keeps its team"
 
 # --- a hard budget stops admission ---
 run 0 "$STRATUS" team set-quota product --budget 0.0001 --limit hard

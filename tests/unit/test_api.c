@@ -213,6 +213,16 @@ static const struct row rows[] = {
      "~\n9 feasible of 13 candidates considered (--top 0 shows all)\n"},
     {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"top\": -1"), 400,
      "error.message", "~\"top\""},
+    /* a stage's name, as its group gives it: the plan is for it (the
+     * policy's rules match it); one line of text */
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"stage_name\": \"flow-1\""),
+     200, "plan.workload", "flow-1"},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"stage_name\": \"\""), 200,
+     "plan.workload", "gang"},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"stage_name\": 5"), 400,
+     "error.message", "~'stage_name' in the body must be a string"},
+    {AUTH_VIEWER, "POST", "/v1/plan", NULL, SPEC_BODY(", \"stage_name\": \"a\\nb\""), 400,
+     "error.message", "~one line of text"},
     {AUTH_VIEWER, "POST", "/v1/plan", NULL,
      SPEC_BODY(", \"policy\": \"version: 1\\nrules:\\n  - name: oci-only\\n    match: "
                "{kind: batch}\\n    allow: [oci]\\n\", \"explain\": true"),
