@@ -604,6 +604,30 @@ static inline void st_free(struct st *w)
 
 /* ---- jobs and requests (as the command line files them) ---- */
 
+/* The world's record of job id, submitted from sp (freed): the sim runs it
+ * for its stratus.duration, saving work at its checkpoint interval. */
+static inline int64_t st_submitted(struct st *w, int64_t id, struct spec *sp)
+{
+    if (id <= 0 || id > ST_MAX_JOBS)
+        st_die("st_submit", "job id out of the world's range");
+    w->jobs[id].duration_s = sp->duration_s;
+    w->jobs[id].ckpt_s = sp->ckpt_interval_s;
+    w->jobs[id].restore_s = sp->ckpt_restore_s;
+    w->jobs[id].infer = sp->kind == SPEC_KIND_INFER; /* work on the first alternative */
+    {
+        double r0, n0;
+
+        catalog_speed_parts(w->cat, sp->res[0].accelerator, sp->res[0].acc_count,
+                            sp->res[0].acc_part, w->jobs[id].infer, &r0, &n0);
+        w->jobs[id].ref_chip = r0;
+        w->jobs[id].ref_n = (float)n0;
+    }
+    spec_free(sp);
+    if (w->s)
+        sched_poke(w->s);
+    return id;
+}
+
 /* Submit a spec (YAML text) with an optional policy (YAML text or NULL) now;
  * returns the job id.  The sim runs it for its stratus.duration, saving
  * work at its checkpoint interval. */
@@ -631,24 +655,7 @@ static inline int64_t st_submit_policy(struct st *w, const char *yaml, const cha
         if (rc != 0)
             st_die("sched_submit", e.msg);
     }
-    if (id <= 0 || id > ST_MAX_JOBS)
-        st_die("st_submit", "job id out of the world's range");
-    w->jobs[id].duration_s = sp->duration_s;
-    w->jobs[id].ckpt_s = sp->ckpt_interval_s;
-    w->jobs[id].restore_s = sp->ckpt_restore_s;
-    w->jobs[id].infer = sp->kind == SPEC_KIND_INFER; /* work on the first alternative */
-    {
-        double r0, n0;
-
-        catalog_speed_parts(w->cat, sp->res[0].accelerator, sp->res[0].acc_count,
-                            sp->res[0].acc_part, w->jobs[id].infer, &r0, &n0);
-        w->jobs[id].ref_chip = r0;
-        w->jobs[id].ref_n = (float)n0;
-    }
-    spec_free(sp);
-    if (w->s)
-        sched_poke(w->s);
-    return id;
+    return st_submitted(w, id, sp);
 }
 
 static inline int64_t st_submit(struct st *w, const char *yaml)
@@ -683,23 +690,7 @@ static inline int64_t st_submit_as(struct st *w, const char *yaml, const char *t
     w->fault->paused = 0;
     if (rc != 0)
         st_die("sched_submit", e.msg);
-    if (id <= 0 || id > ST_MAX_JOBS)
-        st_die("st_submit_as", "job id out of the world's range");
-    w->jobs[id].duration_s = sp->duration_s;
-    w->jobs[id].ckpt_s = sp->ckpt_interval_s;
-    w->jobs[id].restore_s = sp->ckpt_restore_s;
-    {
-        double r0, n0;
-
-        catalog_speed_parts(w->cat, sp->res[0].accelerator, sp->res[0].acc_count,
-                            sp->res[0].acc_part, 0, &r0, &n0);
-        w->jobs[id].ref_chip = r0;
-        w->jobs[id].ref_n = (float)n0;
-    }
-    spec_free(sp);
-    if (w->s)
-        sched_poke(w->s);
-    return id;
+    return st_submitted(w, id, sp);
 }
 
 /* File a request as the command line does ("cancel", "preempt-job", ...). */
