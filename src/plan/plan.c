@@ -249,19 +249,24 @@ struct shape {
     const char *acc;
     int count;
     double part;
+    int slowest; /* an instance type's slowest offer's (catalog_type_shape 2) */
 };
 
 static struct shape res_shape(const struct catalog *cat, const struct spec *s,
                               const struct spec_res *r)
 {
-    struct shape h = {r->accelerator, r->acc_count, r->acc_part};
+    struct shape h = {r->accelerator, r->acc_count, r->acc_part, 0};
 
     /* one whose offers carry different accelerators counts as the slowest
      * of them; none of known ratio: unknown (1.0) */
-    if (r->accelerator == NULL && r->instance_type != NULL &&
-        !catalog_type_shape(cat, r->cloud, r->instance_type, s->kind == SPEC_KIND_INFER,
-                            &h.acc, &h.count, &h.part))
-        h.acc = NULL;
+    if (r->accelerator == NULL && r->instance_type != NULL) {
+        int k = catalog_type_shape(cat, r->cloud, r->instance_type,
+                                   s->kind == SPEC_KIND_INFER, &h.acc, &h.count, &h.part);
+
+        if (k == 0)
+            h.acc = NULL;
+        h.slowest = k == 2;
+    }
     return h;
 }
 
@@ -308,6 +313,7 @@ static void alt_speeds(struct plan *p)
             catalog_speed(p->cat, h0.acc, h0.count, h0.part, h.acc, h.count, h.part,
                           s->kind == SPEC_KIND_INFER, &known);
         p->alts[i].known = i == 0 || known; /* the first: 1 by definition */
+        p->alts[i].slowest = h.slowest;
         p->alts[i].hours = p->duration_h / p->alts[i].speed;
     }
 }

@@ -108,6 +108,8 @@ struct plan_alt {
                               (1 by definition); 0 = unknown, taken as 1 */
     size_t nonspot, spot;  /* its feasible candidates by mode (on-demand or
                               committed, and spot), before trimming to `top` */
+    int slowest;           /* an instance type whose offers carry different
+                              accelerators, counted as its slowest offer's */
 };
 
 struct plan_excl {

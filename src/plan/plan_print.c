@@ -145,19 +145,10 @@ static void print_speeds(FILE *fp, const struct plan *p)
 
         if (shown_before(p, i))
             continue;
-        const struct spec_res *r = &s->res[i];
-        const char *acc;
-        int count;
-        double part;
-        int slowest =
-            r->accelerator == NULL && r->instance_type != NULL &&
-            catalog_type_shape(p->cat, r->cloud, r->instance_type,
-                               s->kind == SPEC_KIND_INFER, &acc, &count, &part) == 2;
-
         fprintf(fp, "%s %s %.2fx%s%s = %.2f h", first ? "" : ",",
                 alt_text(p, i, what, sizeof(what)), p->alts[i].speed,
-                p->alts[i].known ? "" : "?", slowest ? " (as its slowest offer)" : "",
-                p->alts[i].hours);
+                p->alts[i].known ? "" : "?",
+                p->alts[i].slowest ? " (as its slowest offer)" : "", p->alts[i].hours);
         first = 0;
         unknown |= !p->alts[i].known;
     }

@@ -22,35 +22,43 @@
 
 /* ---- blocks ---- */
 
+/* The accelerator a block of an offer or attempt of accelerator acc names
+ * (SCHED_BLOCK_CPU for CPU-only ones). */
+static const char *block_acc(const char *acc)
+{
+    return acc == NULL || *acc == '\0' ? SCHED_BLOCK_CPU : acc;
+}
+
 int sched_block(struct sched *s, const struct store_attempt *a, int whole_region,
                 const char *why, struct err *e)
 {
-    struct store_block b = {
-        a->cloud,
-        a->region,
-        whole_region ? "" : a->zone,
-        whole_region ? "" : a->instance_type,
-        s->now + sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
-        (char *)0,
-        whole_region                                        ? ""
-        : a->accelerator == NULL || *a->accelerator == '\0' ? SCHED_BLOCK_CPU
-                                                            : a->accelerator};
+    struct store_block b = {a->cloud,
+                            a->region,
+                            whole_region ? "" : a->zone,
+                            whole_region ? "" : a->instance_type,
+                            s->now +
+                                sched_cfg_at(s, a->cloud, a->region)->block_cooldown_s,
+                            (char *)0,
+                            (char *)0};
     int rc;
 
     b.reason = xstrdup(why);
+    b.accelerator = xstrdup(whole_region ? "" : block_acc(a->accelerator));
     rc = sched_tx(s, e);
     if (rc == 0)
         rc = store_block_add(s->p.store, &b, e);
     free(b.reason);
-    if (rc != 0)
+    if (rc != 0) {
+        free(b.accelerator);
         return rc;
+    }
     s->blocks = xrealloc(s->blocks, (s->nblocks + 1) * sizeof(*s->blocks));
     memset(&s->blocks[s->nblocks], 0, sizeof(*s->blocks));
     s->blocks[s->nblocks].cloud = xstrdup(b.cloud);
     s->blocks[s->nblocks].region = xstrdup(b.region);
     s->blocks[s->nblocks].zone = xstrdup(b.zone);
     s->blocks[s->nblocks].instance_type = xstrdup(b.instance_type);
-    s->blocks[s->nblocks].accelerator = xstrdup(b.accelerator);
+    s->blocks[s->nblocks].accelerator = b.accelerator; /* its own copy */
     s->blocks[s->nblocks].until = b.until;
     s->nblocks++;
     return 0;
@@ -70,9 +78,7 @@ int sched_block_covers(const struct store_block *b, const struct offer *o)
            (!*b->zone || strcmp(b->zone, o->zone) == 0) &&
            (!*b->instance_type || strcmp(b->instance_type, o->instance_type) == 0) &&
            (b->accelerator == NULL || !*b->accelerator ||
-            strcmp(b->accelerator, o->accelerator == NULL || *o->accelerator == '\0'
-                                       ? SCHED_BLOCK_CPU
-                                       : o->accelerator) == 0);
+            strcmp(b->accelerator, block_acc(o->accelerator)) == 0);
 }
 
 static int blocked(const struct sched *s, const struct offer *o)

@@ -205,21 +205,21 @@ int api_submit_policy(struct api_call *c, const struct api_workload *w, const ch
     return rc;
 }
 
-/* The policy a workload is submitted under: its own (an admin's, checked
- * by api_submit_policy; parsed into *own, which the caller frees), or the
- * server's (NULL: none). */
-static const struct policy *
-policy_in_force(struct api_call *c, const struct api_workload *w, struct policy **own)
+/* The policy a workload is planned or checked under: the body's (a plan's
+ * dry run: anyone may ask "what if"; a submit's: an admin's, which
+ * api_submit_policy checked), parsed into *own (the caller frees it), else
+ * the server's (NULL: none). */
+static int workload_policy(struct api_call *c, const struct api_workload *w,
+                           struct policy **own, const struct policy **pol, struct err *e)
 {
-    struct err e;
-
     *own = NULL;
+    *pol = c->s->policy;
     if (w->policy == NULL)
-        return c->s->policy;
-    err_clear(&e);
-    if (policy_load_mem(own, policy_name(w), w->policy, strlen(w->policy), &e) != 0)
-        return c->s->policy; /* not reached: api_submit_policy parsed it */
-    return *own;
+        return 0;
+    if (policy_load_mem(own, policy_name(w), w->policy, strlen(w->policy), e) != 0)
+        return e->code;
+    *pol = *own;
+    return 0;
 }
 
 /* ---- submit a pipeline or job group (spec/pipeline.h) ---- */
@@ -248,9 +248,9 @@ static int group_check(struct api_call *c, const struct api_workload *w,
 {
     double before = 0; /* a stage of a pipeline starts after those before it */
     struct policy *own;
-    const struct policy *pol = policy_in_force(c, w, &own);
+    const struct policy *pol;
     size_t k, i;
-    int rc = 0;
+    int rc = workload_policy(c, w, &own, &pol, e);
 
     for (k = 0; rc == 0 && k < pl->n; k++) {
         struct api_workload sw = *w;
@@ -360,9 +360,11 @@ static void api_jobs_submit_group(struct api_call *c)
 static int deadline_check(struct api_call *c, const struct api_workload *w, struct err *e)
 {
     struct policy *own;
-    const struct policy *pol = policy_in_force(c, w, &own);
-    int rc = sched_deadline_check(c->s->cat, pol, w->sp, w->file, c->now, e);
+    const struct policy *pol;
+    int rc = workload_policy(c, w, &own, &pol, e);
 
+    if (rc == 0)
+        rc = sched_deadline_check(c->s->cat, pol, w->sp, w->file, c->now, e);
     policy_free(own);
     return rc;
 }
@@ -775,16 +777,12 @@ static const struct store_block *block_of(const struct store_block *v, size_t n,
     return NULL;
 }
 
-/* The team a plan of sp is for, as a launch of it would be (the spec's, else
- * the caller's one team), when the caller may see it; NULL otherwise. */
+/* The team a plan of sp is for (api_plan gives a spec without one the
+ * caller's one team, as a launch would), when the caller may see it; NULL
+ * otherwise. */
 static const char *plan_team(struct api_call *c, const struct spec *sp)
 {
-    const char *team = sp->team;
-
-    if (team == NULL && c->s->org != NULL && c->rq->who->user[0] != '\0' &&
-        org_user_teams(c->s->org, c->rq->who->user, &team) != 1)
-        team = NULL;
-    return team != NULL && api_team_visible(c, team) ? team : NULL;
+    return sp->team != NULL && api_team_visible(c, sp->team) ? sp->team : NULL;
 }
 
 /* What the plan's candidates look like on this server's clouds now: each
@@ -860,21 +858,6 @@ static char *plan_now(struct api_call *c, const struct plan *p, const struct spe
     fclose(fp);
     store_blocks_free(bv, nb);
     return out;
-}
-
-/* The policy a plan runs under: the body's (a dry run: anyone may ask
- * "what if"), else the server's. */
-static int plan_policy(struct api_call *c, const struct api_workload *w, struct policy **own,
-                       const struct policy **pol, struct err *e)
-{
-    *own = NULL;
-    *pol = c->s->policy;
-    if (w->policy == NULL)
-        return 0;
-    if (policy_load_mem(own, policy_name(w), w->policy, strlen(w->policy), e) != 0)
-        return e->code;
-    *pol = *own;
-    return 0;
 }
 
 /* "top" and "explain" of a plan body: 0, or replied 400 and -1. */
@@ -980,7 +963,7 @@ void api_plan(struct api_call *c)
     err_clear(&e);
     /* a plan of a spec its launch would refuse (plan_dataset) would price
      * the copies of other data: refused with the launch's words */
-    if (plan_policy(c, &w, &own, &pol, &e) != 0 ||
+    if (workload_policy(c, &w, &own, &pol, &e) != 0 ||
         plan_dataset(c, &w, &dv, &ndv, &copies, &ncopies, &e) != 0 || c->s->cat == NULL) {
         if (e.code == 0)
             err_set(&e, ST_EINTERNAL, "the server has no catalog loaded");
@@ -994,13 +977,13 @@ void api_plan(struct api_call *c)
     /* the team a launch would give it (api_team_assign), and a pipeline
      * stage's name ("stage_name": what its group gives a stage without
      * one): the policy's rules match on them as they will on the job */
-    if (w.sp->team == NULL && plan_team(c, w.sp) != NULL)
-        w.sp->team = xstrdup(plan_team(c, w.sp));
     if (w.sp->team == NULL && c->s->org != NULL && c->rq->who->user[0] != '\0') {
-        const char *first;
-        size_t nt = org_user_teams(c->s->org, c->rq->who->user, &first);
+        const char *only;
+        size_t nt = org_user_teams(c->s->org, c->rq->who->user, &only);
 
-        if (nt > 1) /* a launch refuses it (api_team_assign) */
+        if (nt == 1 && api_team_visible(c, only))
+            w.sp->team = xstrdup(only);
+        else if (nt > 1) /* a launch refuses it (api_team_assign) */
             json_array_append_new(
                 w.warnings,
                 json_sprintf(

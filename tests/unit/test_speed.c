@@ -690,6 +690,10 @@ static void test_fractional_attempt_speed(void **state)
  * done at 72 h (helper-94). */
 static void test_instance_type_of_several_accelerators(void **state)
 {
+    static const char spec[] =
+        "name: n\nresources:\n  any_of:\n    - {accelerators: H100:8}\n"
+        "    - {instance_type: n1-highmem-8}\n"
+        "stratus:\n  duration: 8h\n  deadline: 12h\n";
     struct world x;
     struct st_opts o = {0};
     char *fleet, *offers;
@@ -733,9 +737,30 @@ static void test_instance_type_of_several_accelerators(void **state)
                     4); /* H100 spot only */
     st_set_capacity(&x.w, "gcp", "europe-west4", "a3-highgpu-8g", 0, 0);
     st_set_capacity(&x.w, "azure", "eastus", "Standard_ND96isr_H100_v5", 0, 0);
-    id = st_submit(&x.w, "name: n\nresources:\n  any_of:\n    - {accelerators: H100:8}\n"
-                         "    - {instance_type: n1-highmem-8}\n"
-                         "stratus:\n  duration: 8h\n  deadline: 12h\n");
+    id = st_submit(&x.w, spec);
+    {
+        /* the plan marks the type's speed as its slowest offer's */
+        struct spec *sp = NULL;
+        struct plan p;
+        struct err e;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *fp = open_memstream(&text, &len);
+
+        err_clear(&e);
+        assert_int_equal(spec_load_mem(&sp, "n.yaml", spec, strlen(spec), &e), 0);
+        plan_init(&p);
+        assert_int_equal(plan_rank(&p, x.w.cat, sp, NULL, NULL, &e), 0);
+        assert_int_equal(p.alts[0].slowest, 0);
+        assert_int_equal(p.alts[1].slowest, 1);
+        assert_true(NEAR(p.alts[1].speed, 0.0075));
+        plan_print(fp, &p, 0);
+        fclose(fp);
+        assert_non_null(strstr(text, "n1-highmem-8 0.01x (as its slowest offer)"));
+        free(text);
+        plan_free(&p);
+        spec_free(sp);
+    }
     st_start(&x.w);
     assert_done_on(&x, id, 12, "H100");
     st_free(&x.w);
