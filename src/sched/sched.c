@@ -996,8 +996,9 @@ static int reprice(struct sched *s, struct err *e)
         const struct offer *o;
         double price, old;
 
-        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->mode == PLAN_COMMITTED ||
-            sj->offer < 0)
+        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED ||
+            a->mode == PLAN_COMMITTED || sj->offer < 0 ||
+            sj->cov_base > 0) /* the commitments' bill prices those */
             continue;
         o = catalog_offer(s->p.cat, (size_t)sj->offer);
         price = a->mode == PLAN_SPOT ? o->spot_price : o->price;
@@ -1038,6 +1039,9 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
      * data to where the attempt ran; an attempt refused at launch never ran
      * and costs nothing. */
     a->cost = store_attempt_cost_at(a, end);
+    sched_cover_accrue(s, sj, end);
+    sj->cov_base = sj->cov_since = 0;
+    s->cover_gen++;
     if (a->running_at > 0) {
         if (!s->p.cfg.data_gravity)
             a->egress = data_move_cost(s, sj, a);
@@ -1531,6 +1535,7 @@ static int reload(struct sched *s, struct err *e)
 
 int sched_step(struct sched *s, double *next_in, struct err *e)
 {
+    uint64_t gen;
     int rc;
 
     s->now = clock_now(s->p.clock);
@@ -1557,6 +1562,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     /* after the events: an attempt that ended gives its committed nodes on */
     if ((rc = sched_commit_bill(s, e)) != 0)
         goto fail;
+    gen = s->cover_gen;
     /* Stages released by stages that ended in the events above are placed
      * in this step; a stage ending in placement (a spec no offer fits) is
      * acted on after it, and what it releases is placed at the next step,
@@ -1575,6 +1581,9 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     s->stops_first = !s->stops_first && stops_queued(s);
     rc = rc != 0 || s->stops_first ? rc : sched_place_all(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
+    /* and again if placement ended an attempt or launched a committed one */
+    if (rc == 0 && s->cover_gen != gen)
+        rc = sched_commit_bill(s, e);
     if (rc != 0)
         goto fail;
     if ((rc = commit_and_act(s, e)) != 0)

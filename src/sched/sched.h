@@ -172,6 +172,9 @@ void sched_poke(struct sched *s);
 size_t sched_active(const struct sched *s);
 /* Transitions committed since open (for benchmarks). */
 uint64_t sched_transitions(const struct sched *s);
+/* $ the commitments' bill took off on-demand attempts so far (this run of
+ * the controller's; the simulator's commit_covered). */
+double sched_commit_covered(const struct sched *s);
 
 /* Submit a job: validates the spec and policy text, writes the job PENDING
  * with a "submitted" event, and returns its id.  Needs no running controller

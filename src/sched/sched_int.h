@@ -74,6 +74,13 @@ struct sjob {
                                    until it launches, or until promised_until */
     long promised_nodes;
     double promised_until;
+    double cov_base;  /* its on-demand attempt is in a group with
+                         commitments: the price per node-hour its
+                         nodes pay uncovered (sched_commit_bill);
+                         0 = not seen there yet */
+    double cov_since; /* what they covered is counted until here */
+    int64_t cov_att;  /* the attempt cov_in was found for */
+    int cov_in;       /* ... it is in a group with commitments */
 };
 
 enum action_type { ACT_LAUNCH, ACT_TERMINATE, ACT_INJECT };
@@ -148,6 +155,9 @@ struct sched {
     size_t commit_used_cap;
     long *commit_od;            /* ... and of live on-demand attempts there (the
                                    nodes the commitment's bill covers first) */
+    double commit_covered;      /* $ the commitments covered of on-demand
+                                   attempts, as counted by sched_cover_accrue
+                                   (this run of the controller's) */
     long *commit_promised;      /* ... and given back to a job that has not yet
                                    launched on them (kept from backfill) */
     struct given_back {         /* committed nodes given back by backfill (a
@@ -179,6 +189,9 @@ struct sched {
     struct park_due *park_due;  /* parked jobs by when their patience runs out
                                    (a binary heap) */
     size_t npark_due, park_due_cap;
+    uint64_t cover_gen;         /* attempts ended and committed ones created so
+                                   far: who the commitments' bill covers may
+                                   have changed (sched_commit_bill) */
     uint64_t nsteps;            /* steps so far (patience: a job is woken by a
                                    place at most once a step) */
     int wake_again;             /* a job that ended in this step passed on the
@@ -279,6 +292,7 @@ void sched_act(struct sched *s, enum action_type t, int64_t attempt_id, struct s
  * termination of nodes still running. */
 int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, double at,
                       struct err *e);
+void sched_cover_accrue(struct sched *s, struct sjob *sj, double until);
 int sched_recover(struct sched *s, struct sjob *sj, int count_restart, struct err *e,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A job whose attempt was just stopped to make room for another is placed

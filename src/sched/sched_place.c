@@ -793,16 +793,21 @@ static int commit_lasts(const struct sched *s, const struct offer *o, double unt
     return 0;
 }
 
-/* Committed attempts past their commitments: the bill.  Each step, after
- * the driver's events, per group (cloud, region, instance type): the
- * committed attempts running keep the nodes the group's commitments in
- * force hold, the oldest first, node by node; an attempt's nodes beyond
- * them pay the group's on-demand list price in force, so it is billed that
- * price times its uncovered share per node-hour, from now, and $0 again
- * once the nodes are covered (an older attempt ended, a commitment
- * started).  The controller wakes at each commitment's start and end
- * (sched_commit_next), so the bill follows them to the step, as the
- * simulator's does (sim.c, cov_refund).  It decides from now and the stored
+/* The commitments' bill, as the clouds make it (a reservation, a savings
+ * plan or RI, a committed use discount covers, each hour, the matching
+ * machines that run, up to the committed count, whichever they are).  Each
+ * step, after the driver's events and again after placement, per group
+ * (cloud, region, instance type): the nodes the group's commitments in
+ * force hold go to its live committed attempts first, then to its running
+ * on-demand ones, the oldest first in each, node by node.  An attempt's
+ * nodes they do not cover pay the on-demand price: a committed attempt's
+ * the group's list price in force, an on-demand one's its offer's; so an
+ * attempt is billed that price times its uncovered share per node-hour,
+ * from now, and less again once more of its nodes are covered (an older
+ * attempt ended, a commitment started).  A gang that started on demand
+ * while the commitment was full is covered once committed work ends.  The
+ * controller wakes at each commitment's start and end (sched_commit_next),
+ * so the bill follows them to the step.  It decides from now and the stored
  * prices only: a controller that opens again rewrites nothing before. */
 static int same_group(const struct commitment *m, const struct commitment *g)
 {
@@ -810,13 +815,49 @@ static int same_group(const struct commitment *m, const struct commitment *g)
            strcmp(m->instance_type, g->instance_type) == 0;
 }
 
-static int att_launched_cmp(const void *a, const void *b)
+/* Committed attempts first, then on-demand ones; the oldest first in each. */
+static int att_cover_cmp(const void *a, const void *b)
 {
     const struct sjob *x = *(struct sjob *const *)a, *y = *(struct sjob *const *)b;
 
+    if ((x->att.mode == PLAN_COMMITTED) != (y->att.mode == PLAN_COMMITTED))
+        return x->att.mode == PLAN_COMMITTED ? -1 : 1;
     if (x->att.launched_at != y->att.launched_at)
         return x->att.launched_at < y->att.launched_at ? -1 : 1;
     return x->att.id < y->att.id ? -1 : x->att.id > y->att.id;
+}
+
+/* What an on-demand attempt's nodes pay uncovered: its offer's price in
+ * force; an offer no longer sold this way keeps the price its machines ran
+ * at (as reprice does). */
+static double on_demand_base(const struct sched *s, const struct sjob *sj)
+{
+    const struct offer *o = catalog_offer(s->p.cat, (size_t)sj->offer);
+
+    if (o->price >= 0)
+        return o->price;
+    return sj->cov_base > 0 ? sj->cov_base : sj->att.price_hour;
+}
+
+/* What the commitments covered of sj's on-demand attempt until `until`,
+ * counted since last asked (sched_commit_covered: the simulator's
+ * commit_covered). */
+void sched_cover_accrue(struct sched *s, struct sjob *sj, double until)
+{
+    const struct store_attempt *a = &sj->att;
+    double from = fmax(sj->cov_since, a->running_at);
+
+    if (a->mode != PLAN_ONDEMAND || sj->cov_base <= 0 || a->running_at <= 0)
+        return;
+    if (until > from && sj->cov_base > a->price_hour)
+        s->commit_covered +=
+            (sj->cov_base - a->price_hour) * a->nodes * (until - from) / 3600;
+    sj->cov_since = until;
+}
+
+double sched_commit_covered(const struct sched *s)
+{
+    return s->commit_covered;
 }
 
 /* g's group, among the live committed attempts all[0 .. nall) (v: room
@@ -840,23 +881,32 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
     for (i = 0; i < nall; i++)
         if (same_key(g, &all[i]->att))
             v[n++] = all[i];
-    qsort(v, n, sizeof(*v), att_launched_cmp);
+    qsort(v, n, sizeof(*v), att_cover_cmp);
     for (i = 0; i < n; i++) {
         struct store_attempt *a = &v[i]->att;
         long covered = held < a->nodes ? held : a->nodes;
-        double want = 0, old = a->price_hour;
+        double want = 0, old = a->price_hour, base;
 
         held -= covered;
-        if (covered < a->nodes) {
+        if (a->mode == PLAN_COMMITTED) {
             /* not sold now: its nodes keep the price last in force, as
              * running machines do (reprice) and as the bound bills them */
-            if (list < 0)
+            if (list < 0 && covered < a->nodes)
                 list = catalog_list_price_last(s->p.cat, g->cloud, g->region,
                                                g->instance_type);
-            want = list > 0 ? list * (double)(a->nodes - covered) / a->nodes : 0;
+            base = list > 0 ? list : 0;
+        } else {
+            base = on_demand_base(s, v[i]);
+        }
+        if (covered < a->nodes)
+            want = base * (double)(a->nodes - covered) / a->nodes;
+        if (a->mode == PLAN_ONDEMAND && base != v[i]->cov_base) {
+            sched_cover_accrue(s, v[i], s->now); /* at the old base */
+            v[i]->cov_base = base;
         }
         if (fabs(want - old) < 1e-9)
             continue;
+        sched_cover_accrue(s, v[i], s->now); /* at the old price */
         if (a->running_at > 0 && s->now > a->running_at)
             a->cost = store_attempt_cost_at(a, s->now); /* at the old price */
         a->priced_at = s->now;
@@ -871,6 +921,18 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
     return 0;
 }
 
+/* Is sj's live on-demand attempt in a group with commitments?  Asked each
+ * step: the answer is kept for the attempt. */
+static int cov_grouped(const struct sched *s, struct sjob *sj)
+{
+    if (sj->cov_att != sj->att.id) {
+        sj->cov_att = sj->att.id;
+        sj->cov_in = sj->offer >= 0 &&
+                     group_key(s, catalog_offer(s->p.cat, (size_t)sj->offer)) >= 0;
+    }
+    return sj->cov_in;
+}
+
 int sched_commit_bill(struct sched *s, struct err *e)
 {
     size_t nm = catalog_ncommitments(s->p.cat), i, k, nall = 0, cap = 0;
@@ -879,13 +941,16 @@ int sched_commit_bill(struct sched *s, struct err *e)
 
     if (nm == 0)
         return 0;
-    /* every step: the jobs once, for their live committed attempts (room
-     * for them twice: the second half is each group's) */
+    /* every step: the jobs once, for their live committed attempts and
+     * their running on-demand ones in a group with commitments (room for
+     * them twice: the second half is each group's) */
     for (i = 0; i < s->njobs; i++) {
         struct sjob *sj = s->jobs[i];
 
         if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
-            sj->att.mode == PLAN_COMMITTED) {
+            (sj->att.mode == PLAN_COMMITTED ||
+             (sj->att.mode == PLAN_ONDEMAND && sj->att.running_at > 0 &&
+              cov_grouped(s, sj)))) {
             all = xgrow(all, &cap, 2 * (nall + 1), sizeof(*all));
             all[nall++] = sj;
         }
@@ -923,6 +988,7 @@ double sched_commit_next(const struct sched *s)
  * once. */
 static void commit_take(struct sched *s, const struct offer *o, long nodes, int committed)
 {
+    s->cover_gen += committed;
     commit_add(s, o, nodes, committed ? s->commit_used : s->commit_od);
 }
 

@@ -290,17 +290,17 @@ static int add_storage(struct api_call *c, struct report *r, const char *by,
     return rc;
 }
 
-double api_commit_from(struct api_call *c, const struct commitment *m)
+double srv_commit_from(struct srv *s, double now, const struct commitment *m)
 {
     struct store_job *jobs = NULL;
-    double first = c->now;
+    double first = now;
     size_t n = 0;
     struct err e;
 
     if (m->start > 0)
         return m->start;
     err_clear(&e);
-    if (store_job_page(c->s->st, 0, 1, &jobs, &n, &e) == 0 && n > 0 &&
+    if (store_job_page(s->st, 0, 1, &jobs, &n, &e) == 0 && n > 0 &&
         jobs[0].submitted_at > 0 && jobs[0].submitted_at < first)
         first = jobs[0].submitted_at;
     store_jobs_free(jobs, n);
@@ -324,7 +324,7 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
     v = json_array();
     for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
         const struct commitment *m = catalog_commitment(c->s->cat, i);
-        double lo = fmax(from, api_commit_from(c, m));
+        double lo = fmax(from, srv_commit_from(c->s, c->now, m));
         double fee = end > lo ? catalog_commitment_cost(m, lo, end) : 0;
         json_t *o;
 
@@ -340,7 +340,8 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
         json_object_set_new(o, "discount",
                             m->discount > 0 ? json_real(m->discount) : json_null());
         json_object_set_new(o, "start", m->start > 0 ? json_real(m->start) : json_null());
-        json_object_set_new(o, "counted_from", json_real(api_commit_from(c, m)));
+        json_object_set_new(o, "counted_from",
+                            json_real(srv_commit_from(c->s, c->now, m)));
         json_object_set_new(o, "end", m->end > 0 ? json_real(m->end) : json_null());
         json_object_set_new(o, "line", json_integer(m->line)); /* of commitments.csv */
         json_object_set_new(o, "usd", json_real(fee));

@@ -461,7 +461,7 @@ static void series_commitments(struct api_call *c, struct series_set *ss, const 
         return;
     for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
         const struct commitment *m = catalog_commitment(c->s->cat, i);
-        double from = fmax(api_commit_from(c, m), ss->t0);
+        double from = fmax(srv_commit_from(c->s, c->now, m), ss->t0);
         double to = m->end > 0 ? fmin(m->end, c->now) : c->now;
 
         if (to > from)
@@ -498,7 +498,7 @@ static void series_compute(struct api_call *c)
             first = a[i].running_at;
     if (c->rq->who->user[0] == '\0' && c->s->cat != NULL) /* the fees since they began */
         for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
-            double f = api_commit_from(c, catalog_commitment(c->s->cat, i));
+            double f = srv_commit_from(c->s, c->now, catalog_commitment(c->s->cat, i));
 
             if (f < c->now && (first == 0 || f < first))
                 first = f;

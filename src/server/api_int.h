@@ -78,12 +78,6 @@ void api_fail_with(struct api_call *c, const struct err *e, const struct api_wor
 enum auth_role api_team_role(struct api_call *c, const char *team);
 /* api_team_role(c, team) >= AUTH_VIEWER. */
 int api_team_visible(struct api_call *c, const char *team);
-/* Where the fees of commitment m are counted from in the cost reports: its
- * start, or for one the catalog gives no start ("already in force") the
- * server's first record, its first job's submission (now when it has none):
- * the report does not know since when it has been paid. */
-struct commitment;
-double api_commit_from(struct api_call *c, const struct commitment *m);
 /* The team a submission is for: the spec's `team:`, else the caller's only
  * team (set into sp->team).  An error when the caller is in several teams
  * and named none, when the team does not exist (teams exist), or when the

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../catalog/catalog.h"
 #include "../driver/multi.h"
 #include "../plan/plan.h"
 #include "../policy/org.h"
@@ -361,6 +362,7 @@ struct scrape {
     struct final_cache live; /* aggregates of the live attempts */
     struct final_cache all;  /* the final ones' and live's merged */
     double read_s;           /* time spent reading the store */
+    double now;              /* when it was read */
     int ok;                  /* the store answered */
 };
 
@@ -581,8 +583,9 @@ static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
     /* a new store, or a new binding of locations to drivers: start over */
     if (strcmp(id, m->fin.store_id) != 0 || s->dcfg.world != m->fin.world)
         final_reset(&m->fin, id, s->dcfg.world);
+    sc->now = (double)time(NULL);
     sc->ok = scan_jobs(&m->fin, s->st, sc->jobs, &e) == 0 &&
-             scan_attempts(&m->fin, &sc->live, s, (double)time(NULL), &e) == 0;
+             scan_attempts(&m->fin, &sc->live, s, sc->now, &e) == 0;
     if (sc->ok)
         merge_aggs(&sc->all, &m->fin, &sc->live);
     else /* half-updated: start over next time; this scrape omits the series */
@@ -742,6 +745,41 @@ static void render_aggs(struct buf *b, const char *name, const struct agg_set *g
     }
 }
 
+/* The fees of the catalog's commitments by cloud, amortised by the hour
+ * from where the cost report counts each from (srv_commit_from) to now:
+ * what `stratus cost` adds to the attempts' spend. */
+static void render_commitment_fees(struct buf *b, struct srv *s, double now)
+{
+    size_t i, k, n = s->cat ? catalog_ncommitments(s->cat) : 0;
+
+    if (n == 0)
+        return;
+    family(b, "stratus_commitment_fees_usd_total", "counter",
+           "Fees of committed capacity in USD by cloud, amortised by the hour to now.");
+    for (i = 0; i < n; i++) {
+        const char *cloud = catalog_commitment(s->cat, i)->cloud;
+        double usd = 0;
+
+        for (k = 0; k < i && strcmp(catalog_commitment(s->cat, k)->cloud, cloud) != 0;
+             k++)
+            ;
+        if (k < i)
+            continue; /* its cloud's sample is out */
+        for (k = i; k < n; k++) {
+            const struct commitment *m = catalog_commitment(s->cat, k);
+            double from = srv_commit_from(s, now, m);
+
+            if (strcmp(m->cloud, cloud) == 0 && now > from)
+                usd += catalog_commitment_cost(m, from, now);
+        }
+        buf_puts(b, "stratus_commitment_fees_usd_total{cloud=");
+        label_value(b, cloud);
+        buf_puts(b, "} ");
+        num(b, usd);
+        buf_puts(b, "\n");
+    }
+}
+
 static void render_sched(struct buf *b, struct metrics *m, struct srv *s,
                          const struct scrape *sc)
 {
@@ -759,6 +797,7 @@ static void render_sched(struct buf *b, struct metrics *m, struct srv *s,
     family(b, "stratus_spend_usd_total", "counter",
            "Spend in USD by cloud: ended attempts, and running ones so far.");
     render_aggs(b, "stratus_spend_usd_total", &sc->all.agg[AGG_SPEND], cloud_key);
+    render_commitment_fees(b, s, sc->now);
     family(b, "stratus_metrics_store_read_seconds", "gauge",
            "Time this scrape spent reading the store.");
     buf_puts(b, "stratus_metrics_store_read_seconds ");

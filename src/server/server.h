@@ -99,6 +99,13 @@ struct srv {
     char db_error[ST_ERR_MSG_MAX];       /* why the store cannot be reached; "" = it can */
 };
 
+/* Where the fees of commitment m are counted from in the cost reports: its
+ * start, or for one the catalog gives no start ("already in force") the
+ * server's first record, its first job's submission (now when it has none):
+ * the report does not know since when it has been paid. */
+struct commitment;
+double srv_commit_from(struct srv *s, double now, const struct commitment *m);
+
 /* Open everything but the loop: store, catalog, secret, policy, drivers and
  * controller, for conf (taken over, freed by srv_close).  home is copied. */
 int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err *e);

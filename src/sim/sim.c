@@ -650,25 +650,19 @@ static size_t team_slot(struct sim_result *res, const char *name)
     return res->nteams++;
 }
 
-/* ---- commitments as the clouds bill them ----
+/* ---- committed nodes at work ----
  *
- * A reservation (Azure), a savings plan or RI (AWS), a committed use
- * discount (GCP) is a billing construct: each hour, the matching VMs that
- * run, up to the committed count, are covered, whichever they are.  The
- * controller's committed attempts are billed $0 as they start; on demand
- * attempts of a covered offer are billed at list price, and here get back
- * what the commitment covered of them: at each moment, the committed nodes
- * not used by committed attempts cover the on-demand nodes of that offer
- * that run then (shared evenly among them).  So a gang that started on
- * demand while the commitment was full is covered once committed work ends,
- * and a gang larger than what is free is partly covered. */
+ * The controller bills commitments as the clouds do (sched_commit_bill): at
+ * each moment, the committed nodes in force go to the group's committed
+ * attempts and then to its on-demand nodes that run, and what they cover
+ * is off those attempts' cost (sched_commit_covered).  Here, from the
+ * attempts that ran, how many node-hours of the committed nodes ran work:
+ * their own attempts' and the on-demand nodes they covered. */
 
 struct cov_att {
     uint32_t group;     /* index into the commitments' (cloud, region, type) groups */
-    int committed;      /* a committed attempt (billed 0), else on demand */
-    double from, to, nodes, price; /* on demand: its $/node-hour */
-    double lost_frac;   /* share of its run that was lost work */
-    int cloud;
+    int committed;      /* a committed attempt, else on demand */
+    double from, to, nodes;
 };
 
 struct cov {
@@ -708,7 +702,7 @@ static void cov_init(const struct sim_input *in, struct cov *cv)
     }
 }
 
-static void cov_add(struct cov *cv, const struct store_attempt *a, double lost_frac)
+static void cov_add(struct cov *cv, const struct store_attempt *a)
 {
     long g;
 
@@ -716,9 +710,8 @@ static void cov_add(struct cov *cv, const struct store_attempt *a, double lost_f
         a->ended_at <= a->running_at || (g = cov_group(cv, a)) < 0)
         return;
     cv->v = xgrow(cv->v, &cv->cap, cv->n + 1, sizeof(*cv->v));
-    cv->v[cv->n++] = (struct cov_att){(uint32_t)g, a->mode == PLAN_COMMITTED, a->running_at,
-                                      a->ended_at, a->nodes, a->price_hour, lost_frac,
-                                      cloud_index(a->cloud)};
+    cv->v[cv->n++] = (struct cov_att){(uint32_t)g, a->mode == PLAN_COMMITTED,
+                                      a->running_at, a->ended_at, a->nodes};
 }
 
 /* Committed nodes of group g in force at t (every commitment of the group). */
@@ -750,39 +743,16 @@ static int cmp_ev(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The cumulative covered share F at time x: F is linear between times[i]
- * (value F[i]) with slope rate[i]. */
-static double cov_at(const double *times, const double *F, const double *rate, size_t n,
-                     double x)
-{
-    size_t lo = 0, hi = n;
-
-    while (hi - lo > 1) { /* the last i with times[i] <= x */
-        size_t mid = (lo + hi) / 2;
-
-        if (times[mid] <= x)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return n == 0 || x < times[0] ? 0 : F[lo] + rate[lo] * (x - times[lo]);
-}
-
-/* What the commitments covered of the on-demand attempts, given back: a
- * sweep per group over the attempts' starts and ends and the commitments'
- * windows; F(t) = the integral of the share of each on-demand node that is
- * covered, so an attempt gets back nodes x price x (F(to) - F(from)). */
-static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_result *res)
+/* A sweep per group over the attempts' starts and ends and the
+ * commitments' windows: the committed nodes at work are min(in force,
+ * committed attempts' nodes + on-demand nodes running). */
+static void cov_used(const struct sim_input *in, struct cov *cv, struct sim_result *res)
 {
     size_t nm = catalog_ncommitments(in->cat), g, i, k, ne;
     struct cov_ev *ev = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(*ev));
-    double *times = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
-    double *F = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
-    double *rate = xcalloc(2 * cv->n + 2 * nm + 1, sizeof(double));
 
     for (g = 0; g < cv->ngrp; g++) {
-        double used = 0, od = 0, acc = 0;
-        size_t nt = 0;
+        double used = 0, od = 0;
 
         ne = 0;
         for (i = 0; i < cv->n; i++) {
@@ -803,46 +773,16 @@ static void cov_refund(const struct sim_input *in, struct cov *cv, struct sim_re
                 ev[ne++] = (struct cov_ev){m->end, 0, 0};
         }
         qsort(ev, ne, sizeof(*ev), cmp_ev);
-        for (k = 0; k < ne; k++) {
-            double f, K;
-
+        for (k = 0; k + 1 < ne; k++) {
             used += ev[k].used;
             od += ev[k].od;
-            if (k + 1 < ne && ev[k + 1].t == ev[k].t)
+            if (ev[k + 1].t == ev[k].t)
                 continue; /* every change at one instant first */
-            K = cov_nodes(in, cv, g, ev[k].t);
-            f = od > 1e-9 ? fmin(1, fmax(0, K - used) / od) : 0;
-            times[nt] = ev[k].t;
-            F[nt] = acc;
-            rate[nt] = f;
-            if (k + 1 < ne) {
-                acc += f * (ev[k + 1].t - ev[k].t);
-                /* committed nodes at work: their own attempts and the
-                 * on-demand nodes they cover */
-                res->commit_used_h += fmin(K, used + f * od) * (ev[k + 1].t - ev[k].t) / 3600;
-            }
-            nt++;
-        }
-        for (i = 0; i < cv->n; i++) {
-            const struct cov_att *c = &cv->v[i];
-            double usd;
-
-            if (c->group != g || c->committed)
-                continue;
-            usd = c->nodes * c->price / 3600.0 *
-                  (cov_at(times, F, rate, nt, c->to) - cov_at(times, F, rate, nt, c->from));
-            if (usd <= 0)
-                continue;
-            res->commit_covered += usd;
-            res->cost -= usd;
-            res->cost_by_cloud[c->cloud] -= usd;
-            res->lost_cost -= usd * c->lost_frac;
+            res->commit_used_h += fmin(cov_nodes(in, cv, g, ev[k].t), used + od) *
+                                  (ev[k + 1].t - ev[k].t) / 3600;
         }
     }
     free(ev);
-    free(times);
-    free(F);
-    free(rate);
 }
 
 static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
@@ -863,7 +803,7 @@ static void attempt_metrics(const struct sim_input *in, const struct store_attem
     res->egress_cost += a->egress;
     if (hours > 0)
         res->lost_cost += (a->cost - a->egress) * lost_hours(in, a, hours) / hours;
-    cov_add(cv, a, hours > 0 ? lost_hours(in, a, hours) / hours : 0);
+    cov_add(cv, a);
     res->cost += a->cost;
     res->cost_by_cloud[c] += a->cost;
     res->gpu_hours += gpu_h;
@@ -1037,7 +977,7 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
         after = n ? a[n - 1].id : after;
         store_attempts_free(a, n);
     } while (n == COLLECT_PAGE);
-    cov_refund(in, &cv, res);
+    cov_used(in, &cv, res);
     free(cv.grp);
     free(cv.v);
     job_acc_init(&acc, in->work->njobs);
@@ -1157,6 +1097,7 @@ int sim_run(const struct sim_input *in, const struct sim_policy *pol, struct sim
         rc = run_loop(in, pol, st, s, &vc, res, e);
     if (rc == 0) {
         res->transitions = sched_transitions(s);
+        res->commit_covered = sched_commit_covered(s);
         rc = collect(in, st, res, e);
     }
     res->wall_s = clock_mono() - t0;

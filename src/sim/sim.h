@@ -90,7 +90,8 @@ struct sim_result {
     double commit_cost;     /* of cost: the commitments' fixed cost over the study
                                (sim_charge_commitments) */
     double commit_covered;  /* on-demand node-hours the commitments covered, at
-                               their list price: taken off cost (sim.c) */
+                               their price: off their cost in the controller's
+                               bill (sched_commit_covered) */
     double commit_expired;  /* of cost: committed attempts' node-hours past the
                                end of their commitment, at the list price */
     double commit_node_h;   /* node-hours the commitments hold over the study
