@@ -998,7 +998,7 @@ static int reprice(struct sched *s, struct err *e)
 
         if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED ||
             a->mode == PLAN_COMMITTED || sj->offer < 0 ||
-            sj->cov_base > 0) /* the commitments' bill prices those */
+            a->list_hour > 0) /* the commitments' bill prices those */
             continue;
         o = catalog_offer(s->p.cat, (size_t)sj->offer);
         price = a->mode == PLAN_SPOT ? o->spot_price : o->price;
@@ -1040,7 +1040,7 @@ int sched_end_attempt(struct sched *s, struct sjob *sj, int reason, int code, do
      * and costs nothing. */
     a->cost = store_attempt_cost_at(a, end);
     sched_cover_accrue(s, sj, end);
-    sj->cov_base = sj->cov_since = 0;
+    sj->cov_since = 0;
     s->cover_gen++;
     if (a->running_at > 0) {
         if (!s->p.cfg.data_gravity)
@@ -1493,6 +1493,7 @@ static int load_all(struct sched *s, struct err *e)
     int rc;
 
     s->reprice_due = 1;
+    s->cover_strays = 1; /* the catalog may have changed: the bill looks */
     s->poked = 1; /* requests filed while no controller ran */
     rc = load_new_jobs(s, e);
     if (rc == 0)

@@ -74,11 +74,8 @@ struct sjob {
                                    until it launches, or until promised_until */
     long promised_nodes;
     double promised_until;
-    double cov_base;  /* its on-demand attempt is in a group with
-                         commitments: the price per node-hour its
-                         nodes pay uncovered (sched_commit_bill);
-                         0 = not seen there yet */
-    double cov_since; /* what they covered is counted until here */
+    double cov_since; /* what commitments covered of its on-demand
+                         attempt is counted until here (sched_cover_accrue) */
     int64_t cov_att;  /* the attempt cov_in was found for */
     int cov_in;       /* ... it is in a group with commitments */
 };
@@ -189,9 +186,11 @@ struct sched {
     struct park_due *park_due;  /* parked jobs by when their patience runs out
                                    (a binary heap) */
     size_t npark_due, park_due_cap;
-    uint64_t cover_gen;         /* attempts ended and committed ones created so
-                                   far: who the commitments' bill covers may
-                                   have changed (sched_commit_bill) */
+    uint64_t cover_gen;         /* attempts ended so far: who the commitments'
+                                   bill covers may have changed
+                                   (sched_commit_bill) */
+    int cover_strays;           /* loaded: attempts the bill covered may be
+                                   in no group with commitments now */
     uint64_t nsteps;            /* steps so far (patience: a job is woken by a
                                    place at most once a step) */
     int wake_again;             /* a job that ended in this step passed on the

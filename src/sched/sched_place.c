@@ -798,8 +798,8 @@ static int commit_lasts(const struct sched *s, const struct offer *o, double unt
  * machines that run, up to the committed count, whichever they are).  Each
  * step, after the driver's events and again after placement, per group
  * (cloud, region, instance type): the nodes the group's commitments in
- * force hold go to its live committed attempts first, then to its running
- * on-demand ones, the oldest first in each, node by node.  An attempt's
+ * force hold go to its running committed attempts first, then to its
+ * running on-demand ones, the oldest first in each, node by node.  An attempt's
  * nodes they do not cover pay the on-demand price: a committed attempt's
  * the group's list price in force, an on-demand one's its offer's; so an
  * attempt is billed that price times its uncovered share per node-hour,
@@ -829,29 +829,30 @@ static int att_cover_cmp(const void *a, const void *b)
 
 /* What an on-demand attempt's nodes pay uncovered: its offer's price in
  * force; an offer no longer sold this way keeps the price its machines ran
- * at (as reprice does). */
+ * at (as reprice does), which the store keeps (list_hour) once the bill has
+ * covered any of them. */
 static double on_demand_base(const struct sched *s, const struct sjob *sj)
 {
     const struct offer *o = catalog_offer(s->p.cat, (size_t)sj->offer);
 
     if (o->price >= 0)
         return o->price;
-    return sj->cov_base > 0 ? sj->cov_base : sj->att.price_hour;
+    return sj->att.list_hour > 0 ? sj->att.list_hour : sj->att.price_hour;
 }
 
 /* What the commitments covered of sj's on-demand attempt until `until`,
  * counted since last asked (sched_commit_covered: the simulator's
- * commit_covered). */
+ * commit_covered; this run of the controller's). */
 void sched_cover_accrue(struct sched *s, struct sjob *sj, double until)
 {
     const struct store_attempt *a = &sj->att;
-    double from = fmax(sj->cov_since, a->running_at);
+    double from = fmax(sj->cov_since, fmax(a->running_at, a->priced_at));
 
-    if (a->mode != PLAN_ONDEMAND || sj->cov_base <= 0 || a->running_at <= 0)
+    if (a->mode != PLAN_ONDEMAND || a->list_hour <= 0 || a->running_at <= 0)
         return;
-    if (until > from && sj->cov_base > a->price_hour)
+    if (until > from && a->list_hour > a->price_hour)
         s->commit_covered +=
-            (sj->cov_base - a->price_hour) * a->nodes * (until - from) / 3600;
+            (a->list_hour - a->price_hour) * a->nodes * (until - from) / 3600;
     sj->cov_since = until;
 }
 
@@ -860,7 +861,41 @@ double sched_commit_covered(const struct sched *s)
     return s->commit_covered;
 }
 
-/* g's group, among the live committed attempts all[0 .. nall) (v: room
+/* Bill sj's attempt `want` per node-hour from now (list: its uncovered
+ * price, kept for an on-demand one), with an event of the job's when the
+ * price changes. */
+static int cover_price(struct sched *s, struct sjob *sj, double want, double list,
+                       long covered, struct err *e)
+{
+    struct store_attempt *a = &sj->att;
+    int moved = fabs(want - a->price_hour) >= 1e-9;
+    int rc;
+
+    if (!moved && list == a->list_hour)
+        return 0;
+    sched_cover_accrue(s, sj, s->now); /* at the old prices */
+    if (moved) {
+        if (a->running_at > 0 && s->now > a->running_at)
+            a->cost = store_attempt_cost_at(a, s->now); /* at the old price */
+        a->priced_at = s->now;
+        a->price_hour = want;
+    }
+    a->list_hour = list;
+    if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0)
+        return rc;
+    if (!moved)
+        return 0;
+    if (covered < 0) /* its group has no commitment now */
+        return sched_log(s, sj, "price", e,
+                         "no commitment covers %s/%s %s now: $%.2f/node-h", a->cloud,
+                         a->region, a->instance_type, want);
+    return sched_log(s, sj, "price", e,
+                     "committed nodes of %s/%s %s cover %ld of its %d: $%.2f/node-h "
+                     "(the rest at the on-demand price)",
+                     a->cloud, a->region, a->instance_type, covered, a->nodes, want);
+}
+
+/* g's group, among the attempts all[0 .. nall) the bill covers (v: room
  * for nall). */
 static int commit_bill_group(struct sched *s, const struct commitment *g,
                              struct sjob *const *all, size_t nall, struct sjob **v,
@@ -885,7 +920,7 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
     for (i = 0; i < n; i++) {
         struct store_attempt *a = &v[i]->att;
         long covered = held < a->nodes ? held : a->nodes;
-        double want = 0, old = a->price_hour, base;
+        double want = 0, base;
 
         held -= covered;
         if (a->mode == PLAN_COMMITTED) {
@@ -900,22 +935,8 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
         }
         if (covered < a->nodes)
             want = base * (double)(a->nodes - covered) / a->nodes;
-        if (a->mode == PLAN_ONDEMAND && base != v[i]->cov_base) {
-            sched_cover_accrue(s, v[i], s->now); /* at the old base */
-            v[i]->cov_base = base;
-        }
-        if (fabs(want - old) < 1e-9)
-            continue;
-        sched_cover_accrue(s, v[i], s->now); /* at the old price */
-        if (a->running_at > 0 && s->now > a->running_at)
-            a->cost = store_attempt_cost_at(a, s->now); /* at the old price */
-        a->priced_at = s->now;
-        a->price_hour = want;
-        if ((rc = sched_tx(s, e)) != 0 || (rc = store_attempt_update(s->p.store, a, e)) != 0 ||
-            (rc = sched_log(s, v[i], "price", e,
-                            "committed nodes of %s/%s %s cover %ld of its %d: $%.2f/node-h "
-                            "(the rest at the on-demand price)",
-                            a->cloud, a->region, a->instance_type, covered, a->nodes, want)) != 0)
+        if ((rc = cover_price(s, v[i], want, a->mode == PLAN_ONDEMAND ? base : 0, covered,
+                              e)) != 0)
             return rc;
     }
     return 0;
@@ -937,22 +958,29 @@ int sched_commit_bill(struct sched *s, struct err *e)
 {
     size_t nm = catalog_ncommitments(s->p.cat), i, k, nall = 0, cap = 0;
     struct sjob **all = NULL;
-    int rc = 0;
+    int rc = 0, strays = s->cover_strays;
 
-    if (nm == 0)
+    if (nm == 0 && !strays)
         return 0;
-    /* every step: the jobs once, for their live committed attempts and
-     * their running on-demand ones in a group with commitments (room for
-     * them twice: the second half is each group's) */
-    for (i = 0; i < s->njobs; i++) {
+    s->cover_strays = 0;
+    /* every step: the jobs once, for the attempts that run in a group with
+     * commitments, committed or on demand (room for them twice: the second
+     * half is each group's) */
+    for (i = 0; rc == 0 && i < s->njobs; i++) {
         struct sjob *sj = s->jobs[i];
+        const struct store_attempt *a = &sj->att;
 
-        if (sj->j.cur_attempt != 0 && sj->att.state != ATT_ENDED &&
-            (sj->att.mode == PLAN_COMMITTED ||
-             (sj->att.mode == PLAN_ONDEMAND && sj->att.running_at > 0 &&
-              cov_grouped(s, sj)))) {
+        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->running_at <= 0 ||
+            a->mode == PLAN_SPOT)
+            continue;
+        if (a->mode == PLAN_COMMITTED || cov_grouped(s, sj)) {
             all = xgrow(all, &cap, 2 * (nall + 1), sizeof(*all));
             all[nall++] = sj;
+        } else if (strays && a->list_hour > 0) {
+            /* billed by commitments the catalog the controller opened with
+             * no longer has (or whose offer it no longer sells): its nodes
+             * pay the price they paid uncovered */
+            rc = cover_price(s, sj, a->list_hour, 0, -1, e);
         }
     }
     for (k = 0; rc == 0 && nall > 0 && k < nm; k++) { /* each group once */
@@ -988,7 +1016,6 @@ double sched_commit_next(const struct sched *s)
  * once. */
 static void commit_take(struct sched *s, const struct offer *o, long nodes, int committed)
 {
-    s->cover_gen += committed;
     commit_add(s, o, nodes, committed ? s->commit_used : s->commit_od);
 }
 

@@ -290,20 +290,29 @@ static int add_storage(struct api_call *c, struct report *r, const char *by,
     return rc;
 }
 
-double srv_commit_from(struct srv *s, double now, const struct commitment *m)
+int srv_first_record(struct srv *s, double now, double *at)
 {
     struct store_job *jobs = NULL;
-    double first = now;
     size_t n = 0;
     struct err e;
+    int rc;
+
+    *at = now;
+    err_clear(&e);
+    rc = store_job_page(s->st, 0, 1, &jobs, &n, &e);
+    if (rc == 0 && n > 0 && jobs[0].submitted_at > 0 && jobs[0].submitted_at < now)
+        *at = jobs[0].submitted_at;
+    store_jobs_free(jobs, n);
+    return rc;
+}
+
+double srv_commit_from(struct srv *s, double now, const struct commitment *m)
+{
+    double first;
 
     if (m->start > 0)
         return m->start;
-    err_clear(&e);
-    if (store_job_page(s->st, 0, 1, &jobs, &n, &e) == 0 && n > 0 &&
-        jobs[0].submitted_at > 0 && jobs[0].submitted_at < first)
-        first = jobs[0].submitted_at;
-    store_jobs_free(jobs, n);
+    (void)srv_first_record(s, now, &first);
     return first;
 }
 

@@ -751,7 +751,14 @@ static void render_aggs(struct buf *b, const char *name, const struct agg_set *g
 static void render_commitment_fees(struct buf *b, struct srv *s, double now)
 {
     size_t i, k, n = s->cat ? catalog_ncommitments(s->cat) : 0;
+    double first = now;
 
+    for (i = 0; i < n; i++) /* one without a start counts from the first job */
+        if (catalog_commitment(s->cat, i)->start <= 0) {
+            if (srv_first_record(s, now, &first) != 0)
+                return; /* this scrape omits the series, as for the spend */
+            break;
+        }
     if (n == 0)
         return;
     family(b, "stratus_commitment_fees_usd_total", "counter",
@@ -767,7 +774,7 @@ static void render_commitment_fees(struct buf *b, struct srv *s, double now)
             continue; /* its cloud's sample is out */
         for (k = i; k < n; k++) {
             const struct commitment *m = catalog_commitment(s->cat, k);
-            double from = srv_commit_from(s, now, m);
+            double from = m->start > 0 ? m->start : first;
 
             if (strcmp(m->cloud, cloud) == 0 && now > from)
                 usd += catalog_commitment_cost(m, from, now);

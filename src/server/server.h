@@ -105,6 +105,9 @@ struct srv {
  * the report does not know since when it has been paid. */
 struct commitment;
 double srv_commit_from(struct srv *s, double now, const struct commitment *m);
+/* The server's first job's submission into *at (now when it has none): 0,
+ * or the store's error (*at = now). */
+int srv_first_record(struct srv *s, double now, double *at);
 
 /* Open everything but the loop: store, catalog, secret, policy, drivers and
  * controller, for conf (taken over, freed by srv_close).  home is copied. */

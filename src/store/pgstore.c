@@ -227,6 +227,9 @@ static const char *const pg_migrations[] = {
 
     /* 16: a block's accelerator (sqlite.c's 16) */
     "ALTER TABLE blocks ADD COLUMN accelerator TEXT NOT NULL DEFAULT '';",
+
+    /* 17: an on-demand attempt's uncovered price (sqlite.c's 17) */
+    "ALTER TABLE attempts ADD COLUMN list_hour DOUBLE PRECISION NOT NULL DEFAULT 0;",
 };
 
 #define PG_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
@@ -240,8 +243,9 @@ static const char *const pg_migrations[] = {
     "SELECT id, " ROWS_JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts" \
     " ON job_id = id"
 #define ATT_VALS                                                                         \
-    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23," \
-    "$24"
+    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$"   \
+    "23,"                                                                                \
+    "$24,$25"
 #define ATT_SELECT "SELECT id, " ROWS_ATT_COLS " FROM attempts"
 #define SVC_VALS "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14"
 #define SVC_SELECT "SELECT id, " ROWS_SVC_COLS " FROM services"
@@ -284,7 +288,7 @@ static const char *const pg_migrations[] = {
     X(ATT_INSERT, "INSERT INTO attempts (id, " ROWS_ATT_COLS                             \
                   ") VALUES (" NEXT_ID("attempts") ", " ATT_VALS ") RETURNING id")       \
     X(ATT_UPDATE,                                                                        \
-      "UPDATE attempts SET (" ROWS_ATT_COLS ") = (" ATT_VALS ") WHERE id = $25")         \
+      "UPDATE attempts SET (" ROWS_ATT_COLS ") = (" ATT_VALS ") WHERE id = $26")         \
     X(ATT_GET, ATT_SELECT " WHERE id = $1")                                              \
     X(ATT_LIST_JOB, ATT_SELECT " WHERE job_id = $1 ORDER BY id")                         \
     X(ATT_LIST_LIVE, ATT_SELECT " WHERE state <> $1 ORDER BY id")                        \

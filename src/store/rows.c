@@ -147,6 +147,7 @@ void rows_bind_attempt(struct rows_binder *b, const struct store_attempt *a)
     b_dbl(b, a->priced_at);
     b_dbl(b, a->egress);
     b_dbl(b, a->backfill_spot);
+    b_dbl(b, a->list_hour);
 }
 
 void rows_read_attempt(struct rows_reader *r, void *row)
@@ -178,6 +179,7 @@ void rows_read_attempt(struct rows_reader *r, void *row)
     a->priced_at = r_dbl(r);
     a->egress = r_dbl(r);
     a->backfill_spot = (float)r_dbl(r);
+    a->list_hour = r_dbl(r);
 }
 
 void rows_read_node(struct rows_reader *r, void *row)

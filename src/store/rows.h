@@ -29,9 +29,9 @@
 #define ROWS_ATT_COLS                                                                    \
     "job_id, n, state, cloud, region, zone, instance_type, accelerator, acc_count, "     \
     "nodes, mode, price_hour, launched_at, running_at, ended_at, end_reason, "           \
-    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s, priced_at, egress, "          \
-    "backfill_spot"
-#define ROWS_ATT_NCOLS 24
+    "exit_code, cost, ckpt_from, ckpt_bytes, ckpt_copy_s, priced_at, egress, "           \
+    "backfill_spot, list_hour"
+#define ROWS_ATT_NCOLS 25
 #define ROWS_NODE_COLS "attempt_id, rank, state, exit_code, started_at, ended_at"
 #define ROWS_EVENT_COLS "id, job_id, attempt_id, at, type, from_state, to_state, msg"
 #define ROWS_CKPT_COLS "id, job_id, attempt_id, path, bytes, at"

@@ -257,6 +257,11 @@ static const char *const migrations[] = {
     /* 16: a block's accelerator ('' = every one of its instance type: the
      * blocks from before, and whole regions) */
     "ALTER TABLE blocks ADD COLUMN accelerator TEXT NOT NULL DEFAULT '';",
+    /* 17: what an on-demand attempt's nodes pay that commitments do not
+     * cover (sched_commit_bill), kept so that a controller that opens again
+     * knows it when the attempt's price_hour is the covered one; 0 =
+     * price_hour is that price (every attempt from before) */
+    "ALTER TABLE attempts ADD COLUMN list_hour REAL NOT NULL DEFAULT 0;",
 };
 
 #define SQ_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -271,7 +276,7 @@ static const char *const migrations[] = {
     "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
     " ON job_id = id"
 #define ATT_COLS ROWS_ATT_COLS
-#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define NODE_COLS ROWS_NODE_COLS
 #define EVENT_COLS ROWS_EVENT_COLS
 #define CKPT_COLS ROWS_CKPT_COLS

@@ -140,6 +140,11 @@ struct store_attempt {
     double egress;          /* of cost: moving the job's data to where it ran */
     double priced_at;       /* when price_hour came into force while it ran
                                (its price changed); 0 = since running_at */
+    double list_hour;       /* an on-demand attempt in a group with
+                               commitments: what its nodes pay per node-hour
+                               where they do not cover them (price_hour is
+                               that times its uncovered share; sched_commit_bill);
+                               0 = not billed so, price_hour is the price */
 };
 
 struct store_node {

@@ -78,11 +78,13 @@ run 0 "$STRATUS" controller stop
 
 # --- a store from before identities keeps the layout of the stratus that
 # made it (its running jobs' state is there): made here by undoing migrations
-# 16 (blocks.accelerator), 14 (past data replicas), 13 (attempts.backfill_spot),
+# 17 (attempts.list_hour), 16 (blocks.accelerator), 14 (past data replicas),
+# 13 (attempts.backfill_spot),
 # 12 (data replicas), 10 (secrets),
 # 9 (the jobs' group columns), 7 (services,
 # the jobs' replica columns), 6 (tokens, settings),
 # 5 (attempts.egress) and 4 (meta) ---
+sql "alter table attempts drop column list_hour"
 sql "alter table blocks drop column accelerator"
 sql "drop table data_replicas_past"
 sql "alter table attempts drop column backfill_spot"

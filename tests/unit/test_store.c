@@ -57,7 +57,7 @@
 #include "testutil.h"
 
 /* The schema version this stratus migrates every store to. */
-#define SCHEMA_LATEST 16
+#define SCHEMA_LATEST 17
 
 struct fixture {
     char *dir;
@@ -386,6 +386,7 @@ static struct store_attempt full_attempt(int64_t job_id)
     a.ckpt_copy_s = 42.000000001;
     a.priced_at = 1732385000.125;
     a.egress = 12.5;
+    a.list_hour = 98.32; /* schema 17 */
     return a;
 }
 
@@ -416,6 +417,8 @@ static void assert_attempt_eq(const struct store_attempt *g,
     assert_same_double(g->ckpt_copy_s, w->ckpt_copy_s);
     assert_same_double(g->priced_at, w->priced_at);
     assert_same_double(g->egress, w->egress);
+    assert_same_double(g->backfill_spot, w->backfill_spot);
+    assert_same_double(g->list_hour, w->list_hour);
 }
 
 /* ---- jobs -------------------------------------------------------------------- */
@@ -1260,11 +1263,13 @@ static void test_data_replicas(void **state)
 static const char data_v13_sqlite[] = "DROP TABLE data_replicas_past;"
                                       "ALTER TABLE data_replicas DROP COLUMN via;"
                                       "ALTER TABLE blocks DROP COLUMN accelerator;"
+                                      "ALTER TABLE attempts DROP COLUMN list_hour;"
                                       "PRAGMA user_version = 13;";
 static const char data_v13_pg[] =
     "DROP TABLE data_replicas_past;"
     "ALTER TABLE data_replicas DROP COLUMN via;"
     "ALTER TABLE blocks DROP COLUMN accelerator;"
+    "ALTER TABLE attempts DROP COLUMN list_hour;"
     "UPDATE meta SET value = '13' WHERE key = 'schema_version';";
 /* the columns a stratus of schema 13 names when it writes a copy */
 #define DATA_COLS_13                                                                     \
@@ -2895,6 +2900,7 @@ static struct store_attempt random_attempt(int64_t njobs, int64_t nattempts)
     a.ckpt_bytes = rnd(100) * 1e9;
     a.priced_at = rnd_time();
     a.egress = rnd(3) == 0 ? rnd(1000) / 7.0 : 0;
+    a.list_hour = rnd(3) == 0 ? rnd(1000) / 9.0 : 0;
     return a;
 }
 
@@ -3505,6 +3511,7 @@ static void test_pg_versions(void **state)
     /* back to version 11: as a stratus of that version left it */
     raw_exec(f->path,
              "ALTER TABLE attempts DROP COLUMN backfill_spot; DROP TABLE data_replicas;"
+             "ALTER TABLE attempts DROP COLUMN list_hour;"
              "DROP TABLE data_replicas_past; ALTER TABLE blocks DROP COLUMN accelerator;"
              "UPDATE meta SET value = '11' WHERE key = 'schema_version'");
     st = open_at(f->path);
