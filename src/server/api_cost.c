@@ -5,8 +5,9 @@
  *
  * The lab-wide report is a query in the store (store_cost_report); this
  * one reads jobs and attempts a page at a time and adds up what each
- * attempt cost inside the month: its compute prorated by the part of its
- * run inside the month, its data move (egress) in the month it started
+ * attempt cost inside the month: its compute inside the month (its last
+ * price's stretch exactly, what it ran before at an earlier price prorated,
+ * store_attempt_compute_in), its data move (egress) in the month it started
  * running.  A running attempt counts up to now.  Both reports add what
  * keeping the data replicas jobs made has cost (storage, docs/data.md),
  * each copy to the job that made it, prorated in a month; and, for a
@@ -139,9 +140,8 @@ static void add_attempt(struct report *r, const char *by, const struct job_ref *
 {
     double end = a->state == ATT_ENDED ? a->ended_at : now;
     double run = a->running_at > 0 && end > a->running_at ? end - a->running_at : 0;
-    double total = store_attempt_spent_at(a, now);
-    double compute = total - a->egress, in = run > 0 ? overlap(a->running_at, end, from, to) : 0;
-    double usd = run > 0 ? compute * in / run : 0, egress = 0, recent;
+    double in = run > 0 ? overlap(a->running_at, end, from, to) : 0;
+    double usd = store_attempt_compute_in(a, now, from, to), egress = 0, recent;
     char key[32];
     const char *k;
     size_t i;
@@ -170,7 +170,7 @@ static void add_attempt(struct report *r, const char *by, const struct job_ref *
         if (a->state == ATT_ENDED && a->end_reason != ATT_END_EXITED)
             r->rows[i].lost_node_hours += nh;
     }
-    recent = run > 0 ? compute * overlap(a->running_at, end, now - RATE_WINDOW_S, now) / run : 0;
+    recent = store_attempt_compute_in(a, now, now - RATE_WINDOW_S, now);
     r->recent[i] += recent;
 }
 

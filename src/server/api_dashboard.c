@@ -226,11 +226,11 @@ void api_regions(struct api_call *c)
 }
 
 /* ---- the cost series ----
- * Each attempt's cost is spread evenly over the time it ran (running_at to
- * its end, or now), and summed per bucket of `step` seconds per key (cloud
- * or team).  Even spreading is exact at one price; for an attempt whose
- * price changed while it ran it moves money between buckets, never the
- * total. */
+ * Each attempt's data move counts when it started running, its compute over
+ * the time it ran at each price (store_attempt_split: the stretch at its
+ * last price exactly, the ones before spread evenly), summed per bucket of
+ * `step` seconds per key (cloud or team).  An attempt whose price changed
+ * more than once has the earlier changes spread; never the total. */
 #define SERIES_MAX_BUCKETS 5000
 #define SERIES_AUTO_BUCKETS 240
 
@@ -508,10 +508,17 @@ static void series_compute(struct api_call *c)
             const struct store_job *j = job_find(jobs, nj, a[i].job_id);
             int ended = a[i].ended_at > 0;
 
-            if (series_counts(c, &a[i], j))
-                series_add(&ss, series_key(by, j, &a[i]), a[i].running_at,
-                           ended ? a[i].ended_at : c->now,
-                           ended ? a[i].cost : store_attempt_spent_at(&a[i], c->now));
+            if (series_counts(c, &a[i], j)) {
+                const char *k = series_key(by, j, &a[i]);
+                double p0, before, last;
+
+                /* its data move when it started; its compute at each price
+                 * over the time it ran at it */
+                store_attempt_split(&a[i], c->now, &p0, &before, &last);
+                series_add(&ss, k, a[i].running_at, a[i].running_at, a[i].egress);
+                series_add(&ss, k, a[i].running_at, p0, before);
+                series_add(&ss, k, p0, ended ? a[i].ended_at : c->now, last);
+            }
         }
         series_storage(c, &ss, by, jobs, nj);
         series_commitments(c, &ss, by);

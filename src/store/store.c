@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -654,6 +655,50 @@ double store_attempt_spent_at(const struct store_attempt *a, double now)
     if (a->state == ATT_ENDED)
         return a->cost;
     return store_attempt_cost_at(a, now) + (a->running_at > 0 ? a->egress : 0);
+}
+
+void store_attempt_split(const struct store_attempt *a, double now, double *p0,
+                         double *before, double *last)
+{
+    double end = a->state == ATT_ENDED ? a->ended_at : now, total;
+
+    *p0 = a->running_at;
+    *before = *last = 0;
+    if (a->running_at <= 0)
+        return;
+    total = store_attempt_spent_at(a, now) - a->egress;
+    if (end <= a->running_at) { /* no run time: all of it at its start */
+        *before = total;
+        return;
+    }
+    *p0 = fmin(fmax(a->priced_at, a->running_at), end);
+    if (*p0 <= a->running_at) { /* one price all along */
+        *last = total;
+        return;
+    }
+    *last = (end - *p0) * a->nodes * a->price_hour / 3600.0;
+    *before = total - *last;
+}
+
+double store_attempt_compute_in(const struct store_attempt *a, double now, double from,
+                                double to)
+{
+    double end = a->state == ATT_ENDED ? a->ended_at : now, p0, before, last, in = 0;
+
+    store_attempt_split(a, now, &p0, &before, &last);
+    if (p0 > a->running_at) {
+        double lo = fmax(a->running_at, from), hi = fmin(p0, to);
+
+        in += hi > lo ? before * (hi - lo) / (p0 - a->running_at) : 0;
+    } else if (a->running_at >= from && a->running_at < to) {
+        in += before; /* no run time: all of it at its start */
+    }
+    if (end > p0) {
+        double lo = fmax(p0, from), hi = fmin(end, to);
+
+        in += hi > lo ? last * (hi - lo) / (end - p0) : 0;
+    }
+    return in;
 }
 
 void store_attempt_clear(struct store_attempt *a)

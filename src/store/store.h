@@ -303,6 +303,17 @@ double store_attempt_cost_at(const struct store_attempt *a, double end);
  * one its run so far (store_attempt_cost_at) and the data move it paid when
  * it started running (egress, which its cost takes in when it ends). */
 double store_attempt_spent_at(const struct store_attempt *a, double now);
+/* Attempt a's compute (egress aside) by `now` in two stretches: *last what
+ * it ran at its last price, from *p0 (priced_at, or running_at) to its end
+ * (or now), and *before what it ran before that, from running_at to *p0.
+ * A price that changed more than once has its earlier stretches in
+ * *before, which the store does not split further. */
+void store_attempt_split(const struct store_attempt *a, double now, double *p0,
+                         double *before, double *last);
+/* The part of a's compute by `now` that ran within [from, to): its last
+ * price's stretch exactly, the one before spread evenly over its time. */
+double store_attempt_compute_in(const struct store_attempt *a, double now, double from,
+                                double to);
 void store_attempts_free(struct store_attempt *v, size_t n);
 
 /* Nodes of an attempt (upsert by attempt id and rank). */

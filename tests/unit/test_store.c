@@ -3863,6 +3863,58 @@ static void test_lease_sqlite(void **state)
     store_close(st);
 }
 
+/* An attempt's compute within a window (the month report, the dashboard's
+ * series): 2 nodes from t=0, $10/node-h until 10 h ($200, in cost), then
+ * $4/node-h (covered in part by a commitment) until 20 h ($80): the window
+ * [5 h, 15 h) holds half the first stretch and half the second, $140, where
+ * spreading the $280 evenly said $140 only by chance; [10 h, 20 h) holds
+ * $80 (evenly: $140).  A live attempt counts to now; its data move is in
+ * no window. */
+static void test_attempt_compute_in(void **state)
+{
+    const double h = 3600;
+    struct store_attempt a;
+    double p0, before, last;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    a.nodes = 2;
+    a.running_at = 1000;
+    a.priced_at = 1000 + 10 * h;
+    a.price_hour = 4;
+    a.cost = 200 + 80 + 7; /* ended: all of it, with $7 of egress */
+    a.egress = 7;
+    a.state = ATT_ENDED;
+    a.ended_at = 1000 + 20 * h;
+    store_attempt_split(&a, 0, &p0, &before, &last);
+    assert_true(p0 == a.priced_at);
+    assert_float_equal(before, 200, 1e-9);
+    assert_float_equal(last, 80, 1e-9);
+    assert_float_equal(store_attempt_compute_in(&a, 0, 1000 + 5 * h, 1000 + 15 * h), 140,
+                       1e-9);
+    assert_float_equal(store_attempt_compute_in(&a, 0, 1000 + 10 * h, 1000 + 20 * h), 80,
+                       1e-9);
+    assert_float_equal(store_attempt_compute_in(&a, 0, 0, 1e12), 280, 1e-9);
+    assert_float_equal(store_attempt_compute_in(&a, 0, 1000 + 20 * h, 1e12), 0, 0);
+    /* live at 15 h: cost holds the first stretch; the second to now */
+    a.state = ATT_RUNNING;
+    a.ended_at = 0;
+    a.cost = 200;
+    assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 1000 + 10 * h, 1e12),
+                       40, 1e-9);
+    assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 0, 1000 + 5 * h), 100,
+                       1e-9);
+    /* one price all along: spread evenly */
+    a.priced_at = 0;
+    a.price_hour = 10;
+    a.cost = 0;
+    assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 1000 + 5 * h, 1e12),
+                       200, 1e-9);
+    /* never ran: nothing */
+    a.running_at = 0;
+    assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 0, 1e12), 0, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define M(fn) cmocka_unit_test_setup_teardown(fn, setup_mem, teardown)
 #define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
@@ -3913,6 +3965,7 @@ int main(void)
         T(test_newer_version_refused),
         T(test_not_a_store),
         cmocka_unit_test(test_memory_store),
+        cmocka_unit_test(test_attempt_compute_in),
         T(test_identity),
         cmocka_unit_test(test_identity_in_memory),
         T(test_identity_damaged),
