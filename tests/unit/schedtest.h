@@ -51,6 +51,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "catalog/catalog.h"
 #include "driver/driver.h"
 #include "sched/sched.h"
@@ -161,6 +162,31 @@ static inline void st_violation(struct st *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w->violation, sizeof(w->violation), fmt, ap);
     va_end(ap);
+}
+
+/* Write text as a commitments file and load it into cat: the rc, e filled. */
+static inline int st_load_commitments(struct catalog *cat, const char *text,
+                                      struct err *e)
+{
+    char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
+    int rc;
+
+    tu_write(dir, "c.csv", text);
+    err_clear(e);
+    rc = catalog_load_commitments(cat, path, e);
+    tu_rmdir(dir);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+/* The world's catalog's commitments: text's rows (a test fails on an error). */
+static inline void st_commit_text(struct st *w, const char *text)
+{
+    struct err e;
+
+    if (st_load_commitments(w->cat, text, &e) != 0)
+        fail_msg("%s", e.msg);
 }
 
 static inline struct st_att *st_att_at(struct st *w, int64_t id)

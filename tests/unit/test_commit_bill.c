@@ -27,28 +27,6 @@
 #define DAY 86400.0
 #define ND "Standard_ND96isr_H100_v5"
 
-static int load_text(struct catalog *cat, const char *text, struct err *e)
-{
-    char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
-    int rc;
-
-    tu_write(dir, "c.csv", text);
-    err_clear(e);
-    rc = catalog_load_commitments(cat, path, e);
-    tu_rmdir(dir);
-    free(dir);
-    free(path);
-    return rc;
-}
-
-static void commit_text(struct st *w, const char *text)
-{
-    struct err e;
-
-    if (load_text(w->cat, text, &e) != 0)
-        fail_msg("%s", e.msg);
-}
-
 /* ---- the invariant, checked after every step ---- */
 
 struct inv {
@@ -163,6 +141,25 @@ static const char *const OD_AZURE = "resources:\n  cloud: azure\n  region: eastu
                                     "  accelerators: H100:8\n  use_spot: false\n"
                                     "run: train\nstratus:\n";
 
+/* One ND node committed for good; a job of c_dur takes it and one of d_dur
+ * runs on demand beside it (both pinned to azure/eastus): the second's id
+ * (the first's is one less). */
+static int64_t beside_one_node(struct st *w, const char *c_dur, const char *d_dur)
+{
+    char *spec;
+    int64_t d;
+
+    st_commit_text(w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                      "azure,eastus,," ND ",1,,,30\n");
+    spec = xasprintf("name: c\n%s  duration: %s\n", OD_AZURE, c_dur);
+    (void)st_submit(w, spec);
+    free(spec);
+    spec = xasprintf("name: d\n%s  duration: %s\n", OD_AZURE, d_dur);
+    d = st_submit(w, spec);
+    free(spec);
+    return d;
+}
+
 struct unsold_watch {
     int restart, priced, restarted;
     int64_t od;
@@ -198,8 +195,8 @@ static double unsold(int gang, int restart)
     x.restart = restart;
     st_init(&w, NULL);
     /* one node committed until +4 h */
-    commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                    "azure,eastus,," ND ",1,,2026-09-21T18:13:20Z,30\n");
+    st_commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                       "azure,eastus,," ND ",1,,2026-09-21T18:13:20Z,30\n");
     spec = xasprintf("name: c\n%s  duration: 2h\n", OD_AZURE);
     c = st_submit(&w, spec);
     free(spec);
@@ -373,7 +370,7 @@ static unsigned long fuzz_one(unsigned seed, int flags, int verbose)
         free(s);
         free(e);
     }
-    commit_text(&w, text);
+    st_commit_text(&w, text);
     if (verbose)
         print_message("%s", text);
     njobs = rnd_int(2, 7);
@@ -565,18 +562,10 @@ static void test_restart_log(void **state)
     struct rs_watch x = {0};
     struct st w;
     int64_t d;
-    char *spec;
 
     (void)state;
     st_init(&w, NULL);
-    commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                    "azure,eastus,," ND ",1,,,30\n");
-    spec = xasprintf("name: c\n%s  duration: 2h\n", OD_AZURE);
-    (void)st_submit(&w, spec);
-    free(spec);
-    spec = xasprintf("name: d\n%s  duration: 4h\n", OD_AZURE);
-    d = st_submit(&w, spec);
-    free(spec);
+    d = beside_one_node(&w, "2h", "4h");
     st_start(&w);
     assert_true(st_run_until(&w, rs_step, &x, ST_T0 + DAY));
     print_price_events(&w, d);
@@ -614,7 +603,7 @@ static void test_offer_gone_restart(void **state)
     struct st w;
     struct err e;
     int64_t d;
-    char *spec, *dir = tu_mkdtemp();
+    char *dir = tu_mkdtemp();
 
     (void)state;
     tu_write(dir, "offers.csv",
@@ -633,14 +622,7 @@ static void test_offer_gone_restart(void **state)
     if (catalog_load(&x.newcat, dir, &e) != 0)
         fail_msg("%s", e.msg);
     st_init(&w, NULL);
-    commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                    "azure,eastus,," ND ",1,,,30\n");
-    spec = xasprintf("name: c\n%s  duration: 2h\n", OD_AZURE);
-    (void)st_submit(&w, spec);
-    free(spec);
-    spec = xasprintf("name: d\n%s  duration: 6h\n", OD_AZURE);
-    d = st_submit(&w, spec);
-    free(spec);
+    d = beside_one_node(&w, "2h", "6h");
     st_start(&w);
     assert_true(st_run_until(&w, gone_step, &x, ST_T0 + DAY));
     b = st_attempt(&w, d, 1);
@@ -702,20 +684,13 @@ static void test_refused_committed_launch(void **state)
     struct store_attempt a, b;
     struct st w;
     int64_t ja, jb;
-    char *spec;
     size_t i, n;
     double t_list = 0;
 
     (void)state;
     st_init(&w, NULL);
-    commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                    "azure,eastus,," ND ",1,,,30\n");
-    spec = xasprintf("name: a\n%s  duration: 2h\n", OD_AZURE);
-    ja = st_submit(&w, spec);
-    free(spec);
-    spec = xasprintf("name: b\n%s  duration: 6h\n", OD_AZURE);
-    jb = st_submit(&w, spec);
-    free(spec);
+    jb = beside_one_node(&w, "2h", "6h");
+    ja = jb - 1;
     st_start(&w);
     assert_true(st_run_until(&w, so_step, &x, ST_T0 + 2 * DAY));
     a = st_attempt(&w, ja, 1);

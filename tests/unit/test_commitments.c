@@ -34,21 +34,6 @@ static struct catalog *load_cat(void)
     return cat;
 }
 
-/* Write text as a commitments file and load it into cat; the rc, e filled. */
-static int load_text(struct catalog *cat, const char *text, struct err *e)
-{
-    char *dir = tu_mkdtemp(), *path = xasprintf("%s/c.csv", dir);
-    int rc;
-
-    tu_write(dir, "c.csv", text);
-    err_clear(e);
-    rc = catalog_load_commitments(cat, path, e);
-    tu_rmdir(dir);
-    free(dir);
-    free(path);
-    return rc;
-}
-
 static void test_format(void **state)
 {
     struct catalog *cat = load_cat();
@@ -56,14 +41,14 @@ static void test_format(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(
-        load_text(cat,
-                  "cloud,region,zone,instance_type,nodes,term,start,discount,"
-                  "price_hour\n"
-                  "azure,eastus,,Standard_ND96isr_H100_v5,3,1y,2026-01-01,37%,\n"
-                  "gcp,us-central1,,a3-highgpu-8g,2,6m,2026-03-01,,50\n",
-                  &e),
-        0);
+    assert_int_equal(st_load_commitments(
+                         cat,
+                         "cloud,region,zone,instance_type,nodes,term,start,discount,"
+                         "price_hour\n"
+                         "azure,eastus,,Standard_ND96isr_H100_v5,3,1y,2026-01-01,37%,\n"
+                         "gcp,us-central1,,a3-highgpu-8g,2,6m,2026-03-01,,50\n",
+                         &e),
+                     0);
     assert_int_equal(catalog_ncommitments(cat), 2);
     m = catalog_commitment(cat, 0);
     assert_int_equal(m->count, 3);
@@ -77,10 +62,10 @@ static void test_format(void **state)
                 1772323200.0 + (31 + 30 + 31 + 30 + 31 + 31) * DAY); /* 2026-09-01 */
     /* the old columns still read */
     assert_int_equal(
-        load_text(cat,
-                  "cloud,region,zone,instance_type,count,start,end,price_hour\n"
-                  "azure,eastus,,Standard_ND96isr_H100_v5,4,,,60\n",
-                  &e),
+        st_load_commitments(cat,
+                            "cloud,region,zone,instance_type,count,start,end,price_hour\n"
+                            "azure,eastus,,Standard_ND96isr_H100_v5,4,,,60\n",
+                            &e),
         0);
     assert_int_equal(catalog_ncommitments(cat), 1);
     assert_int_equal(catalog_commitment(cat, 0)->count, 4);
@@ -143,16 +128,16 @@ static void test_errors(void **state)
     size_t i;
 
     (void)state;
-    assert_int_equal(
-        load_text(cat,
-                  "cloud,region,zone,instance_type,nodes,term,start,price_hour\n"
-                  "azure,eastus,,Standard_ND96isr_H100_v5,1,1y,2026-01-01,40\n",
-                  &(struct err){0}),
-        0);
+    assert_int_equal(st_load_commitments(
+                         cat,
+                         "cloud,region,zone,instance_type,nodes,term,start,price_hour\n"
+                         "azure,eastus,,Standard_ND96isr_H100_v5,1,1y,2026-01-01,40\n",
+                         &(struct err){0}),
+                     0);
     for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
         char *text = xasprintf("%s%s", HDR, bads[i].row);
         struct err e;
-        int rc = load_text(cat, text, &e);
+        int rc = st_load_commitments(cat, text, &e);
 
         if (rc == 0 || strstr(e.msg, bads[i].expect) == NULL)
             fail_msg("case %zu: rc=%d, message '%s' lacks '%s'", i, rc, e.msg,
@@ -198,11 +183,11 @@ static void test_sim_charge(void **state)
 
     (void)state;
     assert_int_equal(
-        load_text(cat,
-                  "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                  "azure,eastus,,Standard_ND96isr_H100_v5,3,2026-01-02,,50\n"
-                  "gcp,us-central1,,a3-highgpu-8g,1,2025-01-01,2026-01-01,70\n",
-                  &e),
+        st_load_commitments(cat,
+                            "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                            "azure,eastus,,Standard_ND96isr_H100_v5,3,2026-01-02,,50\n"
+                            "gcp,us-central1,,a3-highgpu-8g,1,2025-01-01,2026-01-01,70\n",
+                            &e),
         0);
     memset(&in, 0, sizeof(in));
     memset(&r, 0, sizeof(r));
@@ -300,7 +285,7 @@ static void commit_nd(struct st *w, int nodes)
                            nodes);
     struct err e;
 
-    if (load_text(w->cat, text, &e) != 0)
+    if (st_load_commitments(w->cat, text, &e) != 0)
         fail_msg("%s", e.msg);
     free(text);
 }
@@ -374,13 +359,14 @@ static void commitment_ends(int restart, int again)
     int64_t id;
 
     st_init(&w, NULL);
-    if (load_text(w.cat,
-                  again ? "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                          "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n"
-                          "azure,eastus,,Standard_ND96isr_H100_v5,1,2026-09-21T15:43:20Z,,30\n"
-                        : "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                          "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n",
-                  &e) != 0)
+    if (st_load_commitments(
+            w.cat,
+            again ? "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                    "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n"
+                    "azure,eastus,,Standard_ND96isr_H100_v5,1,2026-09-21T15:43:20Z,,30\n"
+                  : "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                    "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n",
+            &e) != 0)
         fail_msg("%s", e.msg);
     id = st_submit(&w, H100_2H);
     st_start(&w);
@@ -415,14 +401,15 @@ static void bill_follows(int gang)
     int64_t x, y;
 
     st_init(&w, NULL);
-    if (load_text(w.cat,
-                  gang ? "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                         "azure,eastus,,Standard_ND96isr_H100_v5,3,,2026-09-21T15:13:20Z,30\n"
-                         "azure,eastus,,Standard_ND96isr_H100_v5,2,,,30\n"
-                       : "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                         "azure,eastus,,Standard_ND96isr_H100_v5,1,,,30\n"
-                         "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n",
-                  &e) != 0)
+    if (st_load_commitments(
+            w.cat,
+            gang ? "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                   "azure,eastus,,Standard_ND96isr_H100_v5,3,,2026-09-21T15:13:20Z,30\n"
+                   "azure,eastus,,Standard_ND96isr_H100_v5,2,,,30\n"
+                 : "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                   "azure,eastus,,Standard_ND96isr_H100_v5,1,,,30\n"
+                   "azure,eastus,,Standard_ND96isr_H100_v5,1,,2026-09-21T15:13:20Z,30\n",
+            &e) != 0)
         fail_msg("%s", e.msg);
     if (gang)
         st_set_capacity(&w, "azure", "eastus", "Standard_ND96isr_H100_v5", 8, 4);
@@ -493,10 +480,10 @@ static void on_demand_covered(int gang, int restart)
     char *spec;
 
     st_init(&w, NULL);
-    if (load_text(w.cat,
-                  "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
-                  "azure,eastus,,Standard_ND96isr_H100_v5,1,,,30\n",
-                  &e) != 0)
+    if (st_load_commitments(w.cat,
+                            "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                            "azure,eastus,,Standard_ND96isr_H100_v5,1,,,30\n",
+                            &e) != 0)
         fail_msg("%s", e.msg);
     spec = xasprintf("name: c\n%s  duration: 2h\n", ON_AZURE);
     c = st_submit(&w, spec);
@@ -1308,7 +1295,7 @@ static double commitments_change(const char *commitments, int a_nodes, double a_
     nd_spec(a_spec, sizeof(a_spec), "a", a_nodes, a_hours, 0, 0);
     nd_spec(b_spec, sizeof(b_spec), "b", b_nodes, 3, 0, 1);
     st_init(&w, NULL);
-    if (load_text(w.cat, commitments, &e) != 0)
+    if (st_load_commitments(w.cat, commitments, &e) != 0)
         fail_msg("%s", e.msg);
     b = a_then_b(&w, a_spec, b_spec, PATIENT, &t_b);
     start = b_ran(&w, b, t_b, mode);
