@@ -52,7 +52,101 @@ struct report {
     struct store_cost_row *rows;
     size_t n, cap;
     double *recent;        /* by team: spend of the last RATE_WINDOW_S, per row */
+    const struct catalog *cat;
+    struct api_copies copies; /* by cloud: the copies attempts made */
 };
+
+/* ---- who bills a data move ---- */
+
+/* "cloud/region" at s (up to ", " or the end) into p; the rest after it. */
+static const char *hop_at(const char *s, char *cloud, size_t nc, char *region, size_t nr)
+{
+    const char *slash = strchr(s, '/'), *end = strstr(s, ", ");
+
+    if (end == NULL)
+        end = s + strlen(s);
+    if (slash == NULL || slash > end || (size_t)(slash - s) >= nc ||
+        (size_t)(end - slash - 1) >= nr)
+        return NULL;
+    snprintf(cloud, nc, "%.*s", (int)(slash - s), s);
+    snprintf(region, nr, "%.*s", (int)(end - slash - 1), slash + 1);
+    return *end ? end + 2 : end;
+}
+
+size_t api_egress_sources(const struct catalog *cat, const struct store_data_replica *r,
+                          struct api_egress_part *out, size_t max)
+{
+    char cl[API_EGRESS_HOPS + 1][16], rg[API_EGRESS_HOPS + 1][64];
+    double w[API_EGRESS_HOPS], sum = 0;
+    size_t n = 1, i, k, np = 0;
+    const char *v = r->via ? r->via : "";
+
+    if (max == 0 || !(r->egress > 0))
+        return 0;
+    snprintf(cl[0], sizeof(cl[0]), "%s", r->src_cloud ? r->src_cloud : "");
+    snprintf(rg[0], sizeof(rg[0]), "%s", r->src_region ? r->src_region : "");
+    while (*v && n < API_EGRESS_HOPS &&
+           (v = hop_at(v, cl[n], sizeof(cl[n]), rg[n], sizeof(rg[n]))) != NULL)
+        n++;
+    snprintf(cl[n], sizeof(cl[n]), "%s", r->cloud);
+    snprintf(rg[n], sizeof(rg[n]), "%s", r->region);
+    for (i = 0; i < n; i++) { /* hop i: from point i to point i + 1 */
+        w[i] = cat ? catalog_egress_per_gb(cat, cl[i], rg[i], cl[i + 1], rg[i + 1]) : 0;
+        sum += w[i] > 0 ? w[i] : 0;
+    }
+    for (i = 0; i < n; i++) {
+        double usd = sum > 0  ? r->egress * (w[i] > 0 ? w[i] : 0) / sum
+                     : i == 0 ? r->egress
+                              : 0;
+
+        if (!(usd > 0))
+            continue;
+        for (k = 0; k < np && strcmp(out[k].cloud, cl[i]) != 0; k++)
+            ;
+        if (k == np) {
+            if (np == max)
+                continue;
+            snprintf(out[np].cloud, sizeof(out[np].cloud), "%s", cl[i]);
+            out[np++].usd = 0;
+        }
+        out[k].usd += usd;
+    }
+    return np;
+}
+
+static int cmp_copy_att(const void *a, const void *b)
+{
+    const struct store_data_replica *x = a, *y = b;
+
+    return x->attempt_id < y->attempt_id ? -1 : x->attempt_id > y->attempt_id;
+}
+
+int api_copies_load(struct api_call *c, struct api_copies *cp, struct err *e)
+{
+    memset(cp, 0, sizeof(*cp));
+    if (store_data_list(c->s->st, NULL, 0, &cp->v, &cp->n, e) != 0)
+        return -1;
+    qsort(cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
+    return 0;
+}
+
+const struct store_data_replica *api_copy_of(const struct api_copies *cp,
+                                             int64_t attempt_id)
+{
+    struct store_data_replica key;
+
+    if (cp->n == 0 || attempt_id <= 0)
+        return NULL;
+    memset(&key, 0, sizeof(key));
+    key.attempt_id = attempt_id;
+    return bsearch(&key, cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
+}
+
+void api_copies_free(struct api_copies *cp)
+{
+    store_data_replicas_free(cp->v, cp->n);
+    memset(cp, 0, sizeof(*cp));
+}
 
 static int cmp_ref(const void *a, const void *b)
 {
@@ -135,6 +229,29 @@ static int visible_jobs(struct api_call *c, struct report *r, struct job_ref **o
     return rc;
 }
 
+/* By cloud: egress `usd` of attempt a, made for copy d (NULL: none known),
+ * to the clouds that bill it (api_egress_sources), else to a's cloud. */
+static void add_egress_by_cloud(struct report *r, const struct store_attempt *a,
+                                const struct store_data_replica *d, double usd)
+{
+    struct api_egress_part p[API_EGRESS_HOPS];
+    size_t np = 0, i;
+
+    if (d != NULL && fabs(d->egress - usd) < 1e-6)
+        np = api_egress_sources(r->cat, d, p, API_EGRESS_HOPS);
+    if (np == 0) {
+        snprintf(p[0].cloud, sizeof(p[0].cloud), "%s", a->cloud ? a->cloud : "(none)");
+        p[0].usd = usd;
+        np = 1;
+    }
+    for (i = 0; i < np; i++) {
+        size_t k = row_of(r, p[i].cloud, NULL);
+
+        r->rows[k].usd += p[i].usd;
+        r->rows[k].egress_usd += p[i].usd;
+    }
+}
+
 static void add_attempt(struct report *r, const char *by, const struct job_ref *j,
                         const struct store_attempt *a, double from, double to, double now)
 {
@@ -159,6 +276,10 @@ static void add_attempt(struct report *r, const char *by, const struct job_ref *
         k = key;
     }
     i = row_of(r, k, strcmp(by, "job") == 0 ? j->name : NULL);
+    if (strcmp(by, "cloud") == 0 && egress > 0) {
+        add_egress_by_cloud(r, a, api_copy_of(&r->copies, a->id), egress);
+        egress = 0;
+    }
     r->rows[i].usd += usd + egress;
     r->rows[i].egress_usd += egress;
     r->rows[i].compute_usd += usd;
@@ -437,6 +558,32 @@ static void report_free(struct report *r)
     free(r->recent);
     keymap_free(&r->idx);
     strpool_free(&r->pool);
+    api_copies_free(&r->copies);
+}
+
+/* The store's report by cloud counts each attempt's data move in the
+ * attempt's row: move each to the clouds that bill it. */
+static int egress_to_sources(struct api_call *c, struct report *r, struct err *e)
+{
+    size_t i;
+
+    if (api_copies_load(c, &r->copies, e) != 0)
+        return -1;
+    for (i = 0; i < r->copies.n; i++) {
+        const struct store_data_replica *d = &r->copies.v[i];
+        struct store_attempt a;
+        size_t k;
+
+        if (!(d->egress > 0) || d->attempt_id <= 0)
+            continue;
+        memset(&a, 0, sizeof(a));
+        a.cloud = d->cloud; /* the attempt ran where the copy was made */
+        k = row_of(r, d->cloud, NULL);
+        r->rows[k].usd -= d->egress;
+        r->rows[k].egress_usd -= d->egress;
+        add_egress_by_cloud(r, &a, d, d->egress);
+    }
+    return 0;
 }
 
 void api_cost_all(struct api_call *c, const char *by)
@@ -448,6 +595,7 @@ void api_cost_all(struct api_call *c, const char *by)
     int rc;
 
     report_init(&r);
+    r.cat = c->s->cat;
     err_clear(&e);
     rc = store_cost_report(c->s->st, by, c->now, &v, &n, &e);
     for (i = 0; rc == 0 && i < n; i++) {
@@ -460,6 +608,8 @@ void api_cost_all(struct api_call *c, const char *by)
         r.rows[k].name = (char *)(uintptr_t)name;
     }
     store_cost_rows_free(v, n);
+    if (rc == 0 && strcmp(by, "cloud") == 0)
+        rc = egress_to_sources(c, &r, &e);
     if (rc == 0)
         rc = add_storage(c, &r, by, NULL, 0, 0, 1e18, &e);
     if (rc != 0)
@@ -487,8 +637,11 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
         return;
     }
     report_init(&r);
+    r.cat = c->s->cat;
     err_clear(&e);
     rc = visible_jobs(c, &r, &jobs, &nj, &e);
+    if (rc == 0 && strcmp(by, "cloud") == 0)
+        rc = api_copies_load(c, &r.copies, &e);
     do {
         struct store_attempt *a = NULL;
 

@@ -293,6 +293,26 @@ static void series_add(struct series_set *ss, const char *key, double from, doub
     }
 }
 
+/* Attempt a's data move, when it started running: by cloud to the clouds
+ * that bill it (api_egress_sources), else to key k. */
+static void series_egress(struct series_set *ss, const char *by, const char *k,
+                          const struct store_attempt *a, const struct api_copies *cp,
+                          const struct catalog *cat)
+{
+    const struct store_data_replica *d = api_copy_of(cp, a->id);
+    struct api_egress_part p[API_EGRESS_HOPS];
+    size_t np = 0, i;
+
+    if (strcmp(by, "cloud") == 0 && d != NULL && fabs(d->egress - a->egress) < 1e-6)
+        np = api_egress_sources(cat, d, p, API_EGRESS_HOPS);
+    if (np == 0) {
+        series_add(ss, k, a->running_at, a->running_at, a->egress);
+        return;
+    }
+    for (i = 0; i < np; i++)
+        series_add(ss, p[i].cloud, a->running_at, a->running_at, p[i].usd);
+}
+
 static void series_free(struct series_set *ss)
 {
     size_t i;
@@ -476,6 +496,7 @@ static void series_compute(struct api_call *c)
     struct store_attempt *a = NULL;
     struct store_job *jobs = NULL;
     struct series_set ss;
+    struct api_copies cp;
     size_t i, na = 0, nj = 0;
     double first = 0;
     long step, since;
@@ -483,12 +504,15 @@ static void series_compute(struct api_call *c)
     struct err e;
 
     memset(&ss, 0, sizeof(ss));
+    memset(&cp, 0, sizeof(cp));
     if (series_query(c, by, sizeof(by), &step, &since) != 0)
         return;
     err_clear(&e);
     if (store_job_list(c->s->st, 0, &jobs, &nj, &e) != 0 ||
-        store_attempt_list(c->s->st, -1, &a, &na, &e) != 0) {
+        store_attempt_list(c->s->st, -1, &a, &na, &e) != 0 ||
+        (strcmp(by, "cloud") == 0 && api_copies_load(c, &cp, &e) != 0)) {
         store_jobs_free(jobs, nj);
+        store_attempts_free(a, na);
         api_fail(c, &e);
         return;
     }
@@ -515,7 +539,7 @@ static void series_compute(struct api_call *c)
                 /* its data move when it started; its compute at each price
                  * over the time it ran at it */
                 store_attempt_split(&a[i], c->now, &p0, &before, &last);
-                series_add(&ss, k, a[i].running_at, a[i].running_at, a[i].egress);
+                series_egress(&ss, by, k, &a[i], &cp, c->s->cat);
                 series_add(&ss, k, a[i].running_at, p0, before);
                 series_add(&ss, k, p0, ended ? a[i].ended_at : c->now, last);
             }
@@ -527,6 +551,7 @@ static void series_compute(struct api_call *c)
     series_free(&ss);
     store_attempts_free(a, na);
     store_jobs_free(jobs, nj);
+    api_copies_free(&cp);
 }
 
 /* ---- recent series replies ----

@@ -589,6 +589,99 @@ static double cost_field(const json_t *o, const char *path)
     return d;
 }
 
+/* By cloud, a data move is the cloud's its data left (each hop's source),
+ * as the clouds bill egress, not the cloud the attempt ran in (docs/data.md).
+ * Two jobs ran in gcp/us-central1 on data from azure/eastus: one copied
+ * straight ($87, Azure's), one by way of OCI ($8.50: the Azure-OCI
+ * interconnect is free, OCI's egress is not, so all of it OCI's).  Both the
+ * lab-wide report and the month's; totals unchanged. */
+static double row_egress(const json_t *o, const char *cloud)
+{
+    const json_t *rws = json_object_get(o, "rows");
+    size_t i;
+
+    for (i = 0; i < json_array_size(rws); i++) {
+        const json_t *r = json_array_get(rws, i);
+
+        if (strcmp(json_string_value(json_object_get(r, "key")), cloud) == 0)
+            return json_number_value(json_object_get(r, "egress_usd"));
+    }
+    return -1;
+}
+
+static void test_cost_egress_by_source(void **state)
+{
+    struct fx *f = *state;
+    double now = (double)time(NULL);
+    static char via0[] = "", via1[] = "oci/us-ashburn-1";
+    char *const via[] = {via0, via1};
+    static const double move[] = {87, 8.5};
+    struct api_resp rp;
+    struct err e;
+    char q[64];
+    json_t *o;
+    int i, k;
+
+    err_clear(&e);
+    for (i = 0; i < 2; i++) {
+        struct store_data_replica d;
+        struct store_attempt a;
+        struct store_job j;
+
+        memset(&j, 0, sizeof(j));
+        j.name = "moved";
+        j.spec_text = "name: moved\nrun: x\n";
+        j.state = JOB_SUCCEEDED;
+        j.submitted_at = now - 7200;
+        assert_int_equal(store_job_insert(f->s.st, &j, &e), 0);
+        memset(&a, 0, sizeof(a));
+        a.job_id = j.id;
+        a.n = 1;
+        a.cloud = "gcp";
+        a.region = "us-central1";
+        a.instance_type = "x";
+        a.accelerator = "L4";
+        a.acc_count = 1;
+        a.nodes = 1;
+        a.launched_at = a.running_at = now - 3600;
+        a.ended_at = now - 1800;
+        a.state = ATT_ENDED;
+        a.end_reason = ATT_END_EXITED;
+        a.price_hour = 20;
+        a.egress = move[i];
+        a.cost = 10 + move[i];
+        assert_int_equal(store_attempt_insert(f->s.st, &a, &e), 0);
+        memset(&d, 0, sizeof(d));
+        d.dataset = i ? "job:b" : "job:a";
+        d.cloud = "gcp";
+        d.region = "us-central1";
+        d.src_cloud = "azure";
+        d.src_region = "eastus";
+        d.via = via[i];
+        d.size_gb = 1000;
+        d.created_at = d.last_used_at = a.running_at;
+        d.egress = move[i];
+        d.job_id = j.id;
+        d.attempt_id = a.id;
+        assert_int_equal(store_data_put(f->s.st, &d, &e), 0);
+    }
+    for (k = 0; k < 2; k++) {
+        time_t t = (time_t)now;
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(q, sizeof(q), k ? "by=cloud&month=%Y-%m" : "by=cloud", &tm);
+        o = call(&f->s, AUTH_VIEWER, "GET", "/v1/cost", q, NULL, &rp);
+        assert_int_equal(rp.status, 200);
+        assert_float_equal(row_egress(o, "azure"), 87, 1e-9);
+        assert_float_equal(row_egress(o, "oci"), 8.5, 1e-9);
+        assert_float_equal(row_egress(o, "gcp"), 0, 1e-9);
+        assert_float_equal(cost_field(o, "total.egress_usd"), 95.5, 1e-9);
+        json_decref(o);
+        api_resp_clear(&rp);
+    }
+}
+
 static void test_cost_commitments(void **state)
 {
     struct fx *f = *state;
@@ -1183,6 +1276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_report_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_egress_by_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_commitments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_commitment_without_start, setup,
                                         teardown),

@@ -456,6 +456,64 @@ static void test_cost_series(void **state)
     api_resp_clear(&rp);
 }
 
+/* By cloud, an attempt's data move is in the series of the cloud its data
+ * left (docs/data.md): a gcp attempt's $3 move of data from azure/eastus is
+ * Azure's, its $6 of compute GCP's. */
+static void test_cost_series_egress(void **state)
+{
+    struct srv *s = &((struct fx *)*state)->s;
+    double base = floor(clock_now(&clock_wall) / 10) * 10 - 200;
+    struct store_data_replica d;
+    struct store_attempt *v = NULL;
+    struct api_resp rp;
+    const json_t *ser;
+    size_t n = 0, i;
+    char *q;
+    json_t *o;
+    int64_t job;
+
+    set_commitments(s, "");
+    job = add_job(s->st, "research");
+    add_attempt(s->st, job, "gcp", base, base + 60, 9.0);
+    OK(store_attempt_list(s->st, -1, &v, &n, E));
+    assert_int_equal(n, 1);
+    v[0].egress = 3;
+    OK(store_attempt_update(s->st, &v[0], E));
+    memset(&d, 0, sizeof(d));
+    d.dataset = "job:1";
+    d.cloud = "gcp";
+    d.region = "us-central1";
+    d.src_cloud = "azure";
+    d.src_region = "eastus";
+    d.size_gb = 10;
+    d.created_at = d.last_used_at = base;
+    d.egress = 3;
+    d.job_id = job;
+    d.attempt_id = v[0].id;
+    OK(store_data_put(s->st, &d, E));
+    store_attempts_free(v, n);
+    q = xasprintf("by=cloud&step=10&since=%.0f", base);
+    call(s, AUTH_VIEWER, "GET", "/v1/cost/series", q, NULL, 0, &rp);
+    assert_int_equal(rp.status, 200);
+    o = body_json(&rp);
+    assert_true(fabs(num(o, "total") - 9) < 1e-9);
+    for (i = 0; i < 2; i++) {
+        const char *k;
+
+        ser = json_array_get(json_object_get(o, "series"), i);
+        k = json_string_value(json_object_get(ser, "key"));
+        assert_true(fabs(num(ser, "total") - (strcmp(k, "gcp") == 0 ? 6 : 3)) < 1e-9);
+        if (strcmp(k, "azure") == 0) /* all of it when it started */
+            assert_true(
+                fabs(json_number_value(json_array_get(json_object_get(ser, "usd"), 0)) -
+                     3) < 1e-9);
+    }
+    assert_int_equal(json_array_size(json_object_get(o, "series")), 2);
+    json_decref(o);
+    api_resp_clear(&rp);
+    free(q);
+}
+
 /* The commitments' fees in the series, by the hour as `stratus cost`
  * counts them: 2 nodes at $180/node-h are $1 in each 10 s bucket, under
  * their cloud, by team under "(commitments)"; not for a user's token. */
@@ -552,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_cookie_header),
         cmocka_unit_test_setup_teardown(test_cost_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_series_commitments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_series_egress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regions, setup, teardown),
     };
 
