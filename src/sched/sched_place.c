@@ -833,9 +833,10 @@ static int att_cover_cmp(const void *a, const void *b)
  * covered any of them. */
 static double on_demand_base(const struct sched *s, const struct sjob *sj)
 {
-    const struct offer *o = catalog_offer(s->p.cat, (size_t)sj->offer);
+    const struct offer *o =
+        sj->offer >= 0 ? catalog_offer(s->p.cat, (size_t)sj->offer) : NULL;
 
-    if (o->price >= 0)
+    if (o != NULL && o->price >= 0)
         return o->price;
     return sj->att.list_hour > 0 ? sj->att.list_hour : sj->att.price_hour;
 }
@@ -942,8 +943,8 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
     return 0;
 }
 
-/* Is sj's live on-demand attempt in a group with commitments?  Asked each
- * step: the answer is kept for the attempt. */
+/* Is sj's live attempt in a group with commitments (its offer's)?  Asked
+ * each step: the answer is kept for the attempt. */
 static int cov_grouped(const struct sched *s, struct sjob *sj)
 {
     if (sj->cov_att != sj->att.id) {
@@ -952,6 +953,25 @@ static int cov_grouped(const struct sched *s, struct sjob *sj)
                      group_key(s, catalog_offer(s->p.cat, (size_t)sj->offer)) >= 0;
     }
     return sj->cov_in;
+}
+
+/* An attempt the bill covered (or a committed one) in a group the catalog
+ * the controller opened with has no commitment for, or whose offer it no
+ * longer has: its nodes pay on demand from now, the offer's price in force,
+ * else the price they paid uncovered (an on-demand one), else the group's
+ * list price last in force (a committed one). */
+static int stray_price(struct sched *s, struct sjob *sj, struct err *e)
+{
+    const struct store_attempt *a = &sj->att;
+    double want;
+
+    if (a->mode == PLAN_ONDEMAND && a->list_hour > 0)
+        want = on_demand_base(s, sj);
+    else if (a->mode == PLAN_COMMITTED)
+        want = catalog_list_price_last(s->p.cat, a->cloud, a->region, a->instance_type);
+    else
+        return 0;
+    return want > 0 ? cover_price(s, sj, want, 0, -1, e) : 0;
 }
 
 int sched_commit_bill(struct sched *s, struct err *e)
@@ -973,14 +993,11 @@ int sched_commit_bill(struct sched *s, struct err *e)
         if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->running_at <= 0 ||
             a->mode == PLAN_SPOT)
             continue;
-        if (a->mode == PLAN_COMMITTED || cov_grouped(s, sj)) {
+        if (cov_grouped(s, sj)) {
             all = xgrow(all, &cap, 2 * (nall + 1), sizeof(*all));
             all[nall++] = sj;
-        } else if (strays && a->list_hour > 0) {
-            /* billed by commitments the catalog the controller opened with
-             * no longer has (or whose offer it no longer sells): its nodes
-             * pay the price they paid uncovered */
-            rc = cover_price(s, sj, a->list_hour, 0, -1, e);
+        } else if (strays) {
+            rc = stray_price(s, sj, e);
         }
     }
     for (k = 0; rc == 0 && nall > 0 && k < nm; k++) { /* each group once */

@@ -677,7 +677,10 @@ void store_attempt_split(const struct store_attempt *a, double now, double *p0,
         return;
     }
     *last = (end - *p0) * a->nodes * a->price_hour / 3600.0;
-    *before = total - *last;
+    /* a cost below its last stretch (a row written by hand): no negative
+     * stretch, the last holds what there is */
+    *before = fmax(0, total - *last);
+    *last = total - *before;
 }
 
 double store_attempt_compute_in(const struct store_attempt *a, double now, double from,

@@ -654,6 +654,79 @@ static void test_offer_gone_restart(void **state)
     free(dir);
 }
 
+/* ---- 4b: restart on a catalog that drops the commitment and lowers the
+ * price: a covered on-demand attempt pays the offer's new price, and a
+ * committed one the list price (helper-99: the first paid the price stored
+ * before the restart until the next one; the second $0 for good) ---- */
+
+static void test_commitment_gone_restart(void **state)
+{
+    struct gone_watch x = {0, NULL};
+    struct store_attempt c2, d;
+    int64_t jc1, jc2, jd;
+    struct st w;
+    struct err e;
+    char *dir = tu_mkdtemp(), *spec;
+    double t_back;
+
+    (void)state;
+    tu_write(dir, "offers.csv",
+             "cloud,region,zone,instance_type,accelerator,accelerators_per_node,"
+             "accelerator_memory_gib,vcpus,memory_gib,interconnect,max_cluster_nodes,"
+             "price_hour,spot_price_hour\n"
+             "azure,eastus,," ND ",H100,8,80,96,1900,infiniband,,90.00,36.00\n");
+    tu_write(dir, "preemption.csv",
+             "cloud,region,accelerator,rate_per_hour,source\n*,*,*,0,tests\n");
+    tu_write(dir, "regions.csv",
+             "cloud,region,latitude,longitude,continent\n"
+             "azure,eastus,37.3719,-79.8164,north-america\n");
+    err_clear(&e);
+    if (catalog_load(&x.newcat, dir, &e) != 0)
+        fail_msg("%s", e.msg);
+    st_init(&w, NULL);
+    st_commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                       "azure,eastus,," ND ",2,,,30\n");
+    spec = xasprintf("name: c1\n%s  duration: 1h\n", OD_AZURE);
+    jc1 = st_submit(&w, spec);
+    free(spec);
+    spec = xasprintf("name: c2\n%s  duration: 6h\n", OD_AZURE);
+    jc2 = st_submit(&w, spec);
+    free(spec);
+    spec = xasprintf("name: d\n%s  duration: 6h\n", OD_AZURE);
+    jd = st_submit(&w, spec);
+    free(spec);
+    st_start(&w);
+    assert_true(st_run_until(&w, gone_step, &x, ST_T0 + DAY));
+    c2 = st_attempt(&w, jc2, 1);
+    d = st_attempt(&w, jd, 1);
+    print_price_events(&w, jc2);
+    print_price_events(&w, jd);
+    {
+        struct store_attempt c1 = st_attempt(&w, jc1, 1);
+
+        assert_int_equal(c1.mode, PLAN_COMMITTED);
+        store_attempt_clear(&c1);
+    }
+    assert_int_equal(c2.mode, PLAN_COMMITTED);
+    assert_int_equal(d.mode, PLAN_ONDEMAND);
+    t_back = price_event_at(&w, jd, 2);
+    assert_true(t_back >= ST_T0 + 3 * HOUR && t_back < ST_T0 + 3 * HOUR + 60);
+    assert_true(price_event_at(&w, jc2, 1) == t_back);
+    assert_true(d.price_hour == 90 && c2.price_hour == 90);
+    /* c2: $0 until the restart, $90 after; d: $96 until c1 ended, $0 until
+     * the restart, $90 after */
+    assert_true(fabs(c2.cost - 90 * (c2.ended_at - t_back) / 3600) < 1e-6);
+    assert_true(fabs(d.cost - 96 * (price_event_at(&w, jd, 1) - d.running_at) / 3600 -
+                     90 * (d.ended_at - t_back) / 3600) < 1e-6);
+    store_attempt_clear(&c2);
+    store_attempt_clear(&d);
+    w.p.cat = w.cat;
+    st_free(&w);
+    catalog_free(x.newcat);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 /* ---- 5: a committed launch the cloud refuses takes the coverage from a
  * running on-demand attempt while no committed machine runs ---- */
 
@@ -734,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_bill_fuzz),
         cmocka_unit_test(test_restart_log),
         cmocka_unit_test(test_offer_gone_restart),
+        cmocka_unit_test(test_commitment_gone_restart),
         cmocka_unit_test(test_refused_committed_launch),
     };
 

@@ -3910,6 +3910,16 @@ static void test_attempt_compute_in(void **state)
     a.cost = 0;
     assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 1000 + 5 * h, 1e12),
                        200, 1e-9);
+    /* a row whose cost is below its last stretch (written by hand:
+     * helper-99): no window goes negative, the whole is what there is */
+    a.state = ATT_ENDED;
+    a.ended_at = 1000 + 20 * h;
+    a.priced_at = 1000 + 10 * h;
+    a.price_hour = 4;
+    a.cost = 30;
+    a.egress = 0;
+    assert_float_equal(store_attempt_compute_in(&a, 0, 0, 1000 + 10 * h), 0, 0);
+    assert_float_equal(store_attempt_compute_in(&a, 0, 1000 + 10 * h, 1e12), 30, 1e-9);
     /* never ran: nothing */
     a.running_at = 0;
     assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 0, 1e12), 0, 0);
