@@ -218,6 +218,17 @@ double sched_min_run(const struct catalog *cat, const struct policy *pol,
  * holds each dataset to one home, and placement records it). */
 int sched_submit_trace(struct store *st, const struct spec *sp, double now,
                        int64_t *job_id, struct err *e);
+/* Who bills a data move: the cloud its data leaves, at each hop (its source,
+ * then each relay it went by, docs/data.md), copy r's egress split by the
+ * hops' prices in the catalog now (all of it to its source when the catalog
+ * prices none of them); parts of one cloud merged.  At most max parts. */
+#define SCHED_EGRESS_HOPS 8
+struct sched_egress_part {
+    char cloud[16];
+    double usd;
+};
+size_t sched_egress_sources(const struct catalog *cat, const struct store_data_replica *r,
+                            struct sched_egress_part *out, size_t max);
 /* Record the home of the shared dataset sp names (docs/data.md), unless the
  * store knows one there, in the transaction of a submit, `serve up` or
  * `serve update`, before the row that names it is written (so that it is

@@ -884,3 +884,61 @@ int sched_data_stage_agrees(const char *file, const struct pipeline *pl, size_t 
     }
     return 0;
 }
+
+/* ---- who bills a data move ---- */
+
+/* "cloud/region" at s (up to ", " or the end) into p; the rest after it. */
+static const char *hop_at(const char *s, char *cloud, size_t nc, char *region, size_t nr)
+{
+    const char *slash = strchr(s, '/'), *end = strstr(s, ", ");
+
+    if (end == NULL)
+        end = s + strlen(s);
+    if (slash == NULL || slash > end || (size_t)(slash - s) >= nc ||
+        (size_t)(end - slash - 1) >= nr)
+        return NULL;
+    snprintf(cloud, nc, "%.*s", (int)(slash - s), s);
+    snprintf(region, nr, "%.*s", (int)(end - slash - 1), slash + 1);
+    return *end ? end + 2 : end;
+}
+
+size_t sched_egress_sources(const struct catalog *cat, const struct store_data_replica *r,
+                            struct sched_egress_part *out, size_t max)
+{
+    char cl[SCHED_EGRESS_HOPS + 1][16], rg[SCHED_EGRESS_HOPS + 1][64];
+    double w[SCHED_EGRESS_HOPS], sum = 0;
+    size_t n = 1, i, k, np = 0;
+    const char *v = r->via ? r->via : "";
+
+    if (max == 0 || !(r->egress > 0))
+        return 0;
+    snprintf(cl[0], sizeof(cl[0]), "%s", r->src_cloud ? r->src_cloud : "");
+    snprintf(rg[0], sizeof(rg[0]), "%s", r->src_region ? r->src_region : "");
+    while (*v && n < SCHED_EGRESS_HOPS &&
+           (v = hop_at(v, cl[n], sizeof(cl[n]), rg[n], sizeof(rg[n]))) != NULL)
+        n++;
+    snprintf(cl[n], sizeof(cl[n]), "%s", r->cloud);
+    snprintf(rg[n], sizeof(rg[n]), "%s", r->region);
+    for (i = 0; i < n; i++) { /* hop i: from point i to point i + 1 */
+        w[i] = cat ? catalog_egress_per_gb(cat, cl[i], rg[i], cl[i + 1], rg[i + 1]) : 0;
+        sum += w[i] > 0 ? w[i] : 0;
+    }
+    for (i = 0; i < n; i++) {
+        double usd = sum > 0  ? r->egress * (w[i] > 0 ? w[i] : 0) / sum
+                     : i == 0 ? r->egress
+                              : 0;
+
+        if (!(usd > 0))
+            continue;
+        for (k = 0; k < np && strcmp(out[k].cloud, cl[i]) != 0; k++)
+            ;
+        if (k == np) {
+            if (np == max)
+                continue;
+            snprintf(out[np].cloud, sizeof(out[np].cloud), "%s", cl[i]);
+            out[np++].usd = 0;
+        }
+        out[k].usd += usd;
+    }
+    return np;
+}

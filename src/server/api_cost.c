@@ -32,6 +32,7 @@
 #include "../api/apijson.h"
 #include "../catalog/catalog.h"
 #include "../policy/org.h"
+#include "../sched/sched.h"
 #include "../store/store.h"
 #include "../util/hmap.h"
 #include "../util/strutil.h"
@@ -57,62 +58,6 @@ struct report {
 };
 
 /* ---- who bills a data move ---- */
-
-/* "cloud/region" at s (up to ", " or the end) into p; the rest after it. */
-static const char *hop_at(const char *s, char *cloud, size_t nc, char *region, size_t nr)
-{
-    const char *slash = strchr(s, '/'), *end = strstr(s, ", ");
-
-    if (end == NULL)
-        end = s + strlen(s);
-    if (slash == NULL || slash > end || (size_t)(slash - s) >= nc ||
-        (size_t)(end - slash - 1) >= nr)
-        return NULL;
-    snprintf(cloud, nc, "%.*s", (int)(slash - s), s);
-    snprintf(region, nr, "%.*s", (int)(end - slash - 1), slash + 1);
-    return *end ? end + 2 : end;
-}
-
-size_t api_egress_sources(const struct catalog *cat, const struct store_data_replica *r,
-                          struct api_egress_part *out, size_t max)
-{
-    char cl[API_EGRESS_HOPS + 1][16], rg[API_EGRESS_HOPS + 1][64];
-    double w[API_EGRESS_HOPS], sum = 0;
-    size_t n = 1, i, k, np = 0;
-    const char *v = r->via ? r->via : "";
-
-    if (max == 0 || !(r->egress > 0))
-        return 0;
-    snprintf(cl[0], sizeof(cl[0]), "%s", r->src_cloud ? r->src_cloud : "");
-    snprintf(rg[0], sizeof(rg[0]), "%s", r->src_region ? r->src_region : "");
-    while (*v && n < API_EGRESS_HOPS &&
-           (v = hop_at(v, cl[n], sizeof(cl[n]), rg[n], sizeof(rg[n]))) != NULL)
-        n++;
-    snprintf(cl[n], sizeof(cl[n]), "%s", r->cloud);
-    snprintf(rg[n], sizeof(rg[n]), "%s", r->region);
-    for (i = 0; i < n; i++) { /* hop i: from point i to point i + 1 */
-        w[i] = cat ? catalog_egress_per_gb(cat, cl[i], rg[i], cl[i + 1], rg[i + 1]) : 0;
-        sum += w[i] > 0 ? w[i] : 0;
-    }
-    for (i = 0; i < n; i++) {
-        double usd = sum > 0  ? r->egress * (w[i] > 0 ? w[i] : 0) / sum
-                     : i == 0 ? r->egress
-                              : 0;
-
-        if (!(usd > 0))
-            continue;
-        for (k = 0; k < np && strcmp(out[k].cloud, cl[i]) != 0; k++)
-            ;
-        if (k == np) {
-            if (np == max)
-                continue;
-            snprintf(out[np].cloud, sizeof(out[np].cloud), "%s", cl[i]);
-            out[np++].usd = 0;
-        }
-        out[k].usd += usd;
-    }
-    return np;
-}
 
 static int cmp_copy_att(const void *a, const void *b)
 {
@@ -234,11 +179,11 @@ static int visible_jobs(struct api_call *c, struct report *r, struct job_ref **o
 static void add_egress_by_cloud(struct report *r, const struct store_attempt *a,
                                 const struct store_data_replica *d, double usd)
 {
-    struct api_egress_part p[API_EGRESS_HOPS];
+    struct sched_egress_part p[SCHED_EGRESS_HOPS];
     size_t np = 0, i;
 
     if (d != NULL && fabs(d->egress - usd) < 1e-6)
-        np = api_egress_sources(r->cat, d, p, API_EGRESS_HOPS);
+        np = sched_egress_sources(r->cat, d, p, SCHED_EGRESS_HOPS);
     if (np == 0) {
         snprintf(p[0].cloud, sizeof(p[0].cloud), "%s", a->cloud ? a->cloud : "(none)");
         p[0].usd = usd;

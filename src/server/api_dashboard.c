@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../catalog/catalog.h"
+#include "../sched/sched.h"
 #include "../store/store.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -300,11 +301,11 @@ static void series_egress(struct series_set *ss, const char *by, const char *k,
                           const struct catalog *cat)
 {
     const struct store_data_replica *d = api_copy_of(cp, a->id);
-    struct api_egress_part p[API_EGRESS_HOPS];
+    struct sched_egress_part p[SCHED_EGRESS_HOPS];
     size_t np = 0, i;
 
     if (strcmp(by, "cloud") == 0 && d != NULL && fabs(d->egress - a->egress) < 1e-6)
-        np = api_egress_sources(cat, d, p, API_EGRESS_HOPS);
+        np = sched_egress_sources(cat, d, p, SCHED_EGRESS_HOPS);
     if (np == 0) {
         series_add(ss, k, a->running_at, a->running_at, a->egress);
         return;

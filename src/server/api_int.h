@@ -78,18 +78,6 @@ void api_fail_with(struct api_call *c, const struct err *e, const struct api_wor
 enum auth_role api_team_role(struct api_call *c, const char *team);
 /* api_team_role(c, team) >= AUTH_VIEWER. */
 int api_team_visible(struct api_call *c, const char *team);
-/* Who bills a data move: the cloud its data leaves, at each hop (its source,
- * then each relay it went by, docs/data.md), copy r's egress split by the
- * hops' prices in the catalog now (all of it to its source when the catalog
- * prices none of them); parts of one cloud merged.  At most max parts. */
-#define API_EGRESS_HOPS 8
-struct api_egress_part {
-    char cloud[16];
-    double usd;
-};
-struct catalog;
-size_t api_egress_sources(const struct catalog *cat, const struct store_data_replica *r,
-                          struct api_egress_part *out, size_t max);
 /* Every copy of data there has been, by the attempt that made it. */
 struct api_copies {
     struct store_data_replica *v;
