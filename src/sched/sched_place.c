@@ -990,9 +990,15 @@ int sched_commit_bill(struct sched *s, struct err *e)
         struct sjob *sj = s->jobs[i];
         const struct store_attempt *a = &sj->att;
 
-        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->running_at <= 0 ||
-            a->mode == PLAN_SPOT)
+        if (sj->j.cur_attempt == 0 || a->state == ATT_ENDED || a->mode == PLAN_SPOT)
             continue;
+        if (a->running_at <= 0) {
+            /* a committed launch the catalog has no commitment for now is
+             * billed once it runs */
+            if (strays && a->mode == PLAN_COMMITTED && !cov_grouped(s, sj))
+                s->cover_strays = 1;
+            continue;
+        }
         if (cov_grouped(s, sj)) {
             all = xgrow(all, &cap, 2 * (nall + 1), sizeof(*all));
             all[nall++] = sj;

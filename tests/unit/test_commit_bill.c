@@ -659,8 +659,40 @@ static void test_offer_gone_restart(void **state)
  * committed one the list price (helper-99: the first paid the price stored
  * before the restart until the next one; the second $0 for good) ---- */
 
+/* Submit c3, and restart on the new catalog once its committed launch is
+ * made and before it runs: it is billed too once it runs (at the new
+ * catalog's list price). */
+struct gone3_watch {
+    struct gone_watch g;
+    int64_t c3;
+};
+
+static int gone3_step(struct st *w, void *ctx)
+{
+    struct gone3_watch *x = ctx;
+
+    if (x->c3 == 0) {
+        char *spec = xasprintf("name: c3\n%s  duration: 1h\n", OD_AZURE);
+
+        x->c3 = st_submit(w, spec);
+        free(spec);
+    } else if (x->c3 != 0 && !x->g.done && st_nattempts(w, x->c3) > 0) {
+        struct store_attempt a = st_attempt(w, x->c3, 1);
+
+        if (a.running_at <= 0) {
+            x->g.done = 1;
+            st_kill(w);
+            w->p.cat = x->g.newcat;
+            st_start(w);
+        }
+        store_attempt_clear(&a);
+    }
+    return x->g.done && st_all_ended(w, NULL);
+}
+
 static void test_commitment_gone_restart(void **state)
 {
+    struct gone3_watch x3 = {{0, NULL}, 0};
     struct gone_watch x = {0, NULL};
     struct store_attempt c2, d;
     int64_t jc1, jc2, jd;
@@ -720,6 +752,27 @@ static void test_commitment_gone_restart(void **state)
                      90 * (d.ended_at - t_back) / 3600) < 1e-6);
     store_attempt_clear(&c2);
     store_attempt_clear(&d);
+    w.p.cat = w.cat;
+    st_free(&w);
+
+    /* the same, with a committed launch made but not yet running at the
+     * restart (helper-99's case, one step earlier): it pays from its run */
+    st_init(&w, NULL);
+    st_commit_text(&w, "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                       "azure,eastus,," ND ",1,,,30\n");
+    x3.g.newcat = x.newcat;
+    st_start(&w);
+    assert_true(st_run_until(&w, gone3_step, &x3, ST_T0 + DAY));
+    assert_true(x3.g.done);
+    {
+        struct store_attempt c3 = st_attempt(&w, x3.c3, 1);
+
+        print_price_events(&w, x3.c3);
+        assert_int_equal(c3.mode, PLAN_COMMITTED);
+        assert_true(c3.price_hour == 90);
+        assert_true(fabs(c3.cost - 90 * (c3.ended_at - c3.running_at) / 3600) < 1e-6);
+        store_attempt_clear(&c3);
+    }
     w.p.cat = w.cat;
     st_free(&w);
     catalog_free(x.newcat);
