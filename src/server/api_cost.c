@@ -71,7 +71,8 @@ int api_copies_load(struct api_call *c, struct api_copies *cp, struct err *e)
     memset(cp, 0, sizeof(*cp));
     if (store_data_list(c->s->st, NULL, 0, &cp->v, &cp->n, e) != 0)
         return -1;
-    qsort(cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
+    if (cp->n > 1)
+        qsort(cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
     return 0;
 }
 

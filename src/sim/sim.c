@@ -1012,7 +1012,8 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
 
     if ((rc = store_data_list(st, NULL, 0, &cp.v, &cp.n, e)) != 0)
         return rc;
-    qsort(cp.v, cp.n, sizeof(*cp.v), cmp_copy_att);
+    if (cp.n > 1)
+        qsort(cp.v, cp.n, sizeof(*cp.v), cmp_copy_att);
     cov_init(in, &cv);
     do {
         struct store_attempt *a = NULL;
