@@ -176,7 +176,7 @@ static int visible_jobs(struct api_call *c, struct report *r, struct job_ref **o
 }
 
 /* By cloud: egress `usd` of attempt a, made for copy d (NULL: none known),
- * to the clouds that bill it (api_egress_sources), else to a's cloud. */
+ * to the clouds that bill it (sched_egress_sources), else to a's cloud. */
 static void add_egress_by_cloud(struct report *r, const struct store_attempt *a,
                                 const struct store_data_replica *d, double usd)
 {

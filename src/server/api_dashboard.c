@@ -295,7 +295,7 @@ static void series_add(struct series_set *ss, const char *key, double from, doub
 }
 
 /* Attempt a's data move, when it started running: by cloud to the clouds
- * that bill it (api_egress_sources), else to key k. */
+ * that bill it (sched_egress_sources), else to key k. */
 static void series_egress(struct series_set *ss, const char *by, const char *k,
                           const struct store_attempt *a, const struct api_copies *cp,
                           const struct catalog *cat)
