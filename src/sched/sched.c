@@ -1582,7 +1582,7 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     s->stops_first = !s->stops_first && stops_queued(s);
     rc = rc != 0 || s->stops_first ? rc : sched_place_all(s, e);
     rc = rc != 0 ? rc : sched_groups(s, e);
-    /* and again if placement ended an attempt or launched a committed one */
+    /* and again if placement ended an attempt: its nodes cover others now */
     if (rc == 0 && s->cover_gen != gen)
         rc = sched_commit_bill(s, e);
     if (rc != 0)

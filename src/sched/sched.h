@@ -229,6 +229,19 @@ struct sched_egress_part {
 };
 size_t sched_egress_sources(const struct catalog *cat, const struct store_data_replica *r,
                             struct sched_egress_part *out, size_t max);
+/* Every copy of data a store has had, by the attempt that made it. */
+struct sched_copies {
+    struct store_data_replica *v;
+    size_t n;
+};
+int sched_copies_load(struct store *st, struct sched_copies *cp, struct err *e);
+void sched_copies_free(struct sched_copies *cp);
+/* Attempt a's data move `usd` by the clouds that bill it: the hops of the
+ * copy it made (sched_egress_sources), else all of it to `otherwise` (NULL:
+ * a's cloud).  The parts in out[SCHED_EGRESS_HOPS]; their number. */
+size_t sched_attempt_egress(const struct catalog *cat, const struct sched_copies *cp,
+                            const struct store_attempt *a, double usd,
+                            const char *otherwise, struct sched_egress_part *out);
 /* Record the home of the shared dataset sp names (docs/data.md), unless the
  * store knows one there, in the transaction of a submit, `serve up` or
  * `serve update`, before the row that names it is written (so that it is

@@ -942,3 +942,54 @@ size_t sched_egress_sources(const struct catalog *cat, const struct store_data_r
     }
     return np;
 }
+
+static int cmp_copy_att(const void *a, const void *b)
+{
+    const struct store_data_replica *x = a, *y = b;
+
+    return x->attempt_id < y->attempt_id ? -1 : x->attempt_id > y->attempt_id;
+}
+
+int sched_copies_load(struct store *st, struct sched_copies *cp, struct err *e)
+{
+    memset(cp, 0, sizeof(*cp));
+    if (store_data_list(st, NULL, 0, &cp->v, &cp->n, e) != 0)
+        return -1;
+    if (cp->n > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
+    return 0;
+}
+
+void sched_copies_free(struct sched_copies *cp)
+{
+    store_data_replicas_free(cp->v, cp->n);
+    memset(cp, 0, sizeof(*cp));
+}
+
+size_t sched_attempt_egress(const struct catalog *cat, const struct sched_copies *cp,
+                            const struct store_attempt *a, double usd,
+                            const char *otherwise, struct sched_egress_part *out)
+{
+    const struct store_data_replica *d = NULL;
+    size_t np = 0;
+
+    if (!(usd > 0))
+        return 0;
+    if (cp != NULL && cp->n > 0 && a->id > 0) {
+        struct store_data_replica key;
+
+        memset(&key, 0, sizeof(key));
+        key.attempt_id = a->id;
+        d = bsearch(&key, cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
+    }
+    if (d != NULL && fabs(d->egress - usd) < 1e-6)
+        np = sched_egress_sources(cat, d, out, SCHED_EGRESS_HOPS);
+    if (np > 0)
+        return np;
+    snprintf(out[0].cloud, sizeof(out[0].cloud), "%s",
+             otherwise  ? otherwise
+             : a->cloud ? a->cloud
+                        : "(none)");
+    out[0].usd = usd;
+    return 1;
+}

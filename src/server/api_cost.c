@@ -54,45 +54,10 @@ struct report {
     size_t n, cap;
     double *recent;        /* by team: spend of the last RATE_WINDOW_S, per row */
     const struct catalog *cat;
-    struct api_copies copies; /* by cloud: the copies attempts made */
+    struct sched_copies copies; /* by cloud: the copies attempts made */
 };
 
 /* ---- who bills a data move ---- */
-
-static int cmp_copy_att(const void *a, const void *b)
-{
-    const struct store_data_replica *x = a, *y = b;
-
-    return x->attempt_id < y->attempt_id ? -1 : x->attempt_id > y->attempt_id;
-}
-
-int api_copies_load(struct api_call *c, struct api_copies *cp, struct err *e)
-{
-    memset(cp, 0, sizeof(*cp));
-    if (store_data_list(c->s->st, NULL, 0, &cp->v, &cp->n, e) != 0)
-        return -1;
-    if (cp->n > 1)
-        qsort(cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
-    return 0;
-}
-
-const struct store_data_replica *api_copy_of(const struct api_copies *cp,
-                                             int64_t attempt_id)
-{
-    struct store_data_replica key;
-
-    if (cp->n == 0 || attempt_id <= 0)
-        return NULL;
-    memset(&key, 0, sizeof(key));
-    key.attempt_id = attempt_id;
-    return bsearch(&key, cp->v, cp->n, sizeof(*cp->v), cmp_copy_att);
-}
-
-void api_copies_free(struct api_copies *cp)
-{
-    store_data_replicas_free(cp->v, cp->n);
-    memset(cp, 0, sizeof(*cp));
-}
 
 static int cmp_ref(const void *a, const void *b)
 {
@@ -175,21 +140,12 @@ static int visible_jobs(struct api_call *c, struct report *r, struct job_ref **o
     return rc;
 }
 
-/* By cloud: egress `usd` of attempt a, made for copy d (NULL: none known),
- * to the clouds that bill it (sched_egress_sources), else to a's cloud. */
-static void add_egress_by_cloud(struct report *r, const struct store_attempt *a,
-                                const struct store_data_replica *d, double usd)
+/* By cloud: data moves to the clouds that bill them. */
+static void add_egress_parts(struct report *r, const struct sched_egress_part *p,
+                             size_t np)
 {
-    struct sched_egress_part p[SCHED_EGRESS_HOPS];
-    size_t np = 0, i;
+    size_t i;
 
-    if (d != NULL && fabs(d->egress - usd) < 1e-6)
-        np = sched_egress_sources(r->cat, d, p, SCHED_EGRESS_HOPS);
-    if (np == 0) {
-        snprintf(p[0].cloud, sizeof(p[0].cloud), "%s", a->cloud ? a->cloud : "(none)");
-        p[0].usd = usd;
-        np = 1;
-    }
     for (i = 0; i < np; i++) {
         size_t k = row_of(r, p[i].cloud, NULL);
 
@@ -222,8 +178,11 @@ static void add_attempt(struct report *r, const char *by, const struct job_ref *
         k = key;
     }
     i = row_of(r, k, strcmp(by, "job") == 0 ? j->name : NULL);
-    if (strcmp(by, "cloud") == 0 && egress > 0) {
-        add_egress_by_cloud(r, a, api_copy_of(&r->copies, a->id), egress);
+    if (strcmp(by, "cloud") == 0 && egress > 0) { /* by who bills it */
+        struct sched_egress_part p[SCHED_EGRESS_HOPS];
+
+        add_egress_parts(r, p,
+                         sched_attempt_egress(r->cat, &r->copies, a, egress, NULL, p));
         egress = 0;
     }
     r->rows[i].usd += usd + egress;
@@ -504,7 +463,7 @@ static void report_free(struct report *r)
     free(r->recent);
     keymap_free(&r->idx);
     strpool_free(&r->pool);
-    api_copies_free(&r->copies);
+    sched_copies_free(&r->copies);
 }
 
 /* The store's report by cloud counts each attempt's data move in the
@@ -513,21 +472,20 @@ static int egress_to_sources(struct api_call *c, struct report *r, struct err *e
 {
     size_t i;
 
-    if (api_copies_load(c, &r->copies, e) != 0)
+    if (sched_copies_load(c->s->st, &r->copies, e) != 0)
         return -1;
     for (i = 0; i < r->copies.n; i++) {
         const struct store_data_replica *d = &r->copies.v[i];
-        struct store_attempt a;
-        size_t k;
+        struct sched_egress_part p[SCHED_EGRESS_HOPS];
+        size_t k, np;
 
-        if (!(d->egress > 0) || d->attempt_id <= 0)
+        if (d->attempt_id <= 0 ||
+            (np = sched_egress_sources(r->cat, d, p, SCHED_EGRESS_HOPS)) == 0)
             continue;
-        memset(&a, 0, sizeof(a));
-        a.cloud = d->cloud; /* the attempt ran where the copy was made */
-        k = row_of(r, d->cloud, NULL);
+        k = row_of(r, d->cloud, NULL); /* the attempt ran where the copy was made */
         r->rows[k].usd -= d->egress;
         r->rows[k].egress_usd -= d->egress;
-        add_egress_by_cloud(r, &a, d, d->egress);
+        add_egress_parts(r, p, np);
     }
     return 0;
 }
@@ -587,7 +545,7 @@ void api_cost_month(struct api_call *c, const char *by, const char *month)
     err_clear(&e);
     rc = visible_jobs(c, &r, &jobs, &nj, &e);
     if (rc == 0 && strcmp(by, "cloud") == 0)
-        rc = api_copies_load(c, &r.copies, &e);
+        rc = sched_copies_load(c->s->st, &r.copies, &e);
     do {
         struct store_attempt *a = NULL;
 

@@ -295,21 +295,19 @@ static void series_add(struct series_set *ss, const char *key, double from, doub
 }
 
 /* Attempt a's data move, when it started running: by cloud to the clouds
- * that bill it (sched_egress_sources), else to key k. */
+ * that bill it (sched_attempt_egress), else to key k. */
 static void series_egress(struct series_set *ss, const char *by, const char *k,
-                          const struct store_attempt *a, const struct api_copies *cp,
+                          const struct store_attempt *a, const struct sched_copies *cp,
                           const struct catalog *cat)
 {
-    const struct store_data_replica *d = api_copy_of(cp, a->id);
     struct sched_egress_part p[SCHED_EGRESS_HOPS];
-    size_t np = 0, i;
+    size_t np, i;
 
-    if (strcmp(by, "cloud") == 0 && d != NULL && fabs(d->egress - a->egress) < 1e-6)
-        np = sched_egress_sources(cat, d, p, SCHED_EGRESS_HOPS);
-    if (np == 0) {
+    if (strcmp(by, "cloud") != 0) {
         series_add(ss, k, a->running_at, a->running_at, a->egress);
         return;
     }
+    np = sched_attempt_egress(cat, cp, a, a->egress, k, p);
     for (i = 0; i < np; i++)
         series_add(ss, p[i].cloud, a->running_at, a->running_at, p[i].usd);
 }
@@ -497,7 +495,7 @@ static void series_compute(struct api_call *c)
     struct store_attempt *a = NULL;
     struct store_job *jobs = NULL;
     struct series_set ss;
-    struct api_copies cp;
+    struct sched_copies cp;
     size_t i, na = 0, nj = 0;
     double first = 0;
     long step, since;
@@ -511,7 +509,7 @@ static void series_compute(struct api_call *c)
     err_clear(&e);
     if (store_job_list(c->s->st, 0, &jobs, &nj, &e) != 0 ||
         store_attempt_list(c->s->st, -1, &a, &na, &e) != 0 ||
-        (strcmp(by, "cloud") == 0 && api_copies_load(c, &cp, &e) != 0)) {
+        (strcmp(by, "cloud") == 0 && sched_copies_load(c->s->st, &cp, &e) != 0)) {
         store_jobs_free(jobs, nj);
         store_attempts_free(a, na);
         api_fail(c, &e);
@@ -552,7 +550,7 @@ static void series_compute(struct api_call *c)
     series_free(&ss);
     store_attempts_free(a, na);
     store_jobs_free(jobs, nj);
-    api_copies_free(&cp);
+    sched_copies_free(&cp);
 }
 
 /* ---- recent series replies ----

@@ -78,16 +78,6 @@ void api_fail_with(struct api_call *c, const struct err *e, const struct api_wor
 enum auth_role api_team_role(struct api_call *c, const char *team);
 /* api_team_role(c, team) >= AUTH_VIEWER. */
 int api_team_visible(struct api_call *c, const char *team);
-/* Every copy of data there has been, by the attempt that made it. */
-struct api_copies {
-    struct store_data_replica *v;
-    size_t n;
-};
-int api_copies_load(struct api_call *c, struct api_copies *cp, struct err *e);
-/* The copy attempt_id made, or NULL. */
-const struct store_data_replica *api_copy_of(const struct api_copies *cp,
-                                             int64_t attempt_id);
-void api_copies_free(struct api_copies *cp);
 /* The team a submission is for: the spec's `team:`, else the caller's only
  * team (set into sp->team).  An error when the caller is in several teams
  * and named none, when the team does not exist (teams exist), or when the

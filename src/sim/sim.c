@@ -786,52 +786,27 @@ static void cov_used(const struct sim_input *in, struct cov *cv, struct sim_resu
 }
 
 /* The copies of data the run made, by the attempt that made each. */
-struct copies {
-    struct store_data_replica *v;
-    size_t n;
-};
-
-static int cmp_copy_att(const void *a, const void *b)
-{
-    const struct store_data_replica *x = a, *y = b;
-
-    return x->attempt_id < y->attempt_id ? -1 : x->attempt_id > y->attempt_id;
-}
-
 /* Attempt a's data move by cloud: the cloud's its data left, as the clouds
- * bill it: the copy it made's hops' sources (sched_egress_sources), else
- * (a run without data gravity moves it from its home) the job's data home,
- * else a's cloud. */
+ * bill it (sched_attempt_egress): the hops of the copy it made, else (a run
+ * without data gravity moves it from its home) the job's data home. */
 static void egress_by_cloud(const struct sim_input *in, const struct store_attempt *a,
-                            const struct copies *cp, struct sim_result *res)
+                            const struct sched_copies *cp, struct sim_result *res)
 {
     struct sched_egress_part p[SCHED_EGRESS_HOPS];
-    struct store_data_replica key;
-    const struct store_data_replica *d;
-    size_t np = 0, i;
+    const char *home = NULL;
+    size_t np, i;
 
-    if (!(a->egress > 0))
-        return;
-    memset(&key, 0, sizeof(key));
-    key.attempt_id = a->id;
-    d = cp->n ? bsearch(&key, cp->v, cp->n, sizeof(*cp->v), cmp_copy_att) : NULL;
-    if (d != NULL && fabs(d->egress - a->egress) < 1e-6)
-        np = sched_egress_sources(in->cat, d, p, SCHED_EGRESS_HOPS);
+    if (a->job_id >= 1 && (size_t)a->job_id <= in->work->njobs &&
+        *in->work->jobs[a->job_id - 1].data_cloud)
+        home = in->work->jobs[a->job_id - 1].data_cloud;
+    np = sched_attempt_egress(in->cat, cp, a, a->egress, home, p);
     for (i = 0; i < np; i++)
         res->cost_by_cloud[cloud_index(p[i].cloud)] += p[i].usd;
-    if (np > 0)
-        return;
-    if (d == NULL && a->job_id >= 1 && (size_t)a->job_id <= in->work->njobs &&
-        *in->work->jobs[a->job_id - 1].data_cloud)
-        res->cost_by_cloud[cloud_index(in->work->jobs[a->job_id - 1].data_cloud)] +=
-            a->egress;
-    else
-        res->cost_by_cloud[cloud_index(a->cloud)] += a->egress;
 }
 
 static void attempt_metrics(const struct sim_input *in, const struct store_attempt *a,
                             struct sim_result *res, struct cov *cv,
-                            const struct copies *cp)
+                            const struct sched_copies *cp)
 {
     double hours = a->running_at > 0 && a->ended_at > a->running_at
                        ? (a->ended_at - a->running_at) / 3600.0
@@ -1004,22 +979,20 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
                    struct err *e)
 {
     struct job_acc acc;
-    struct copies cp = {NULL, 0};
+    struct sched_copies cp;
     struct cov cv;
     int64_t after = 0;
     size_t i, n;
     int rc;
 
-    if ((rc = store_data_list(st, NULL, 0, &cp.v, &cp.n, e)) != 0)
+    if ((rc = sched_copies_load(st, &cp, e)) != 0)
         return rc;
-    if (cp.n > 1)
-        qsort(cp.v, cp.n, sizeof(*cp.v), cmp_copy_att);
     cov_init(in, &cv);
     do {
         struct store_attempt *a = NULL;
 
         if ((rc = store_attempt_page(st, after, COLLECT_PAGE, &a, &n, e)) != 0) {
-            store_data_replicas_free(cp.v, cp.n);
+            sched_copies_free(&cp);
             free(cv.grp);
             free(cv.v);
             return rc;
@@ -1030,7 +1003,7 @@ static int collect(const struct sim_input *in, struct store *st, struct sim_resu
         store_attempts_free(a, n);
     } while (n == COLLECT_PAGE);
     cov_used(in, &cv, res);
-    store_data_replicas_free(cp.v, cp.n);
+    sched_copies_free(&cp);
     free(cv.grp);
     free(cv.v);
     job_acc_init(&acc, in->work->njobs);

@@ -243,9 +243,8 @@ static const char *const pg_migrations[] = {
     "SELECT id, " ROWS_JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts" \
     " ON job_id = id"
 #define ATT_VALS                                                                         \
-    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$"   \
-    "23,"                                                                                \
-    "$24,$25"
+    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"    \
+    "$23,$24,$25"
 #define ATT_SELECT "SELECT id, " ROWS_ATT_COLS " FROM attempts"
 #define SVC_VALS "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14"
 #define SVC_SELECT "SELECT id, " ROWS_SVC_COLS " FROM services"
