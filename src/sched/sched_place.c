@@ -896,34 +896,72 @@ static int cover_price(struct sched *s, struct sjob *sj, double want, double lis
                      a->cloud, a->region, a->instance_type, covered, a->nodes, want);
 }
 
+/* The nodes an attempt in `zone` takes of what the commitments in force of
+ * its group hold: those bound to its zone first, then the regional ones
+ * (*held), at most `want`.  zn[0 .. nz): the zone-bound nodes left by zone
+ * (an AWS zonal reserved instance covers machines in its zone alone). */
+struct zone_held {
+    const char *zone; /* interned by the catalog */
+    long n;
+};
+
+static long take_covered(struct zone_held *zn, size_t nz, long *held, const char *zone,
+                         long want)
+{
+    long got = 0, t;
+    size_t i;
+
+    for (i = 0; i < nz && want > 0; i++)
+        if (zone != NULL && strcmp(zn[i].zone, zone) == 0) {
+            t = zn[i].n < want ? zn[i].n : want;
+            zn[i].n -= t;
+            got += t;
+            want -= t;
+        }
+    t = *held < want ? *held : want;
+    *held -= t;
+    return got + t;
+}
+
 /* g's group, among the attempts all[0 .. nall) the bill covers (v: room
  * for nall). */
 static int commit_bill_group(struct sched *s, const struct commitment *g,
                              struct sjob *const *all, size_t nall, struct sjob **v,
                              struct err *e)
 {
-    size_t i, k, n = 0, nm = catalog_ncommitments(s->p.cat);
+    size_t i, k, n = 0, nz = 0, nm = catalog_ncommitments(s->p.cat);
+    struct zone_held *zn = NULL;
     long held = 0;
     double list = -1;
-    int rc;
+    int rc = 0;
 
     for (k = 0; k < nm; k++) {
         const struct commitment *m = catalog_commitment(s->p.cat, k);
 
-        if (same_group(m, g) && (m->start == 0 || s->now >= m->start) &&
-            (m->end == 0 || s->now < m->end))
+        if (!same_group(m, g) || (m->start != 0 && s->now < m->start) ||
+            (m->end != 0 && s->now >= m->end))
+            continue;
+        if (*m->zone == '\0') {
             held += m->count;
+            continue;
+        }
+        for (i = 0; i < nz && zn[i].zone != m->zone; i++)
+            ;
+        if (i == nz) {
+            zn = xrealloc(zn, (nz + 1) * sizeof(*zn));
+            zn[nz++] = (struct zone_held){m->zone, 0};
+        }
+        zn[i].n += m->count;
     }
     for (i = 0; i < nall; i++)
         if (same_key(g, &all[i]->att))
             v[n++] = all[i];
     qsort(v, n, sizeof(*v), att_cover_cmp);
-    for (i = 0; i < n; i++) {
+    for (i = 0; rc == 0 && i < n; i++) {
         struct store_attempt *a = &v[i]->att;
-        long covered = held < a->nodes ? held : a->nodes;
+        long covered = take_covered(zn, nz, &held, a->zone, a->nodes);
         double want = 0, base;
 
-        held -= covered;
         if (a->mode == PLAN_COMMITTED) {
             /* not sold now: its nodes keep the price last in force, as
              * running machines do (reprice) and as the bound bills them */
@@ -936,11 +974,10 @@ static int commit_bill_group(struct sched *s, const struct commitment *g,
         }
         if (covered < a->nodes)
             want = base * (double)(a->nodes - covered) / a->nodes;
-        if ((rc = cover_price(s, v[i], want, a->mode == PLAN_ONDEMAND ? base : 0, covered,
-                              e)) != 0)
-            return rc;
+        rc = cover_price(s, v[i], want, a->mode == PLAN_ONDEMAND ? base : 0, covered, e);
     }
-    return 0;
+    free(zn);
+    return rc;
 }
 
 /* Is sj's live attempt in a group with commitments (its offer's)?  Asked

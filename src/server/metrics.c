@@ -23,7 +23,9 @@
  * between scrapes with the ids that were still live.  A scrape reads the
  * records created since the last one (a page at a time), the active jobs
  * and live attempts (one list each), and one record per job or attempt
- * that ended since: O(active + new + newly ended), not O(all history).  The
+ * that ended since: O(active + new + newly ended), not O(all history).  A
+ * scrape that meets an attempt which moved data also reads every copy of data
+ * once (sched_copies_load), to count the move in the cloud the data left.  The
  * time that took is exported as stratus_metrics_store_read_seconds.
  *
  * Layout: histograms; the route table; the store aggregates; rendering.
@@ -110,6 +112,20 @@ struct ids {
     size_t n, cap;
 };
 
+/* A live attempt's data move by the clouds that bill it, kept between
+ * scrapes so that the copies are read again only for new moves. */
+struct egress_memo {
+    int64_t id;
+    double usd; /* the move it was split for */
+    size_t np;
+    struct sched_egress_part p[SCHED_EGRESS_HOPS];
+};
+
+struct memos {
+    struct egress_memo *v; /* sorted by id */
+    size_t n, cap;
+};
+
 /* What the final records (terminal jobs, ended attempts) add up to, kept
  * between scrapes; reset when the store or the driver binding changes, or
  * when a scrape failed half-way. */
@@ -120,6 +136,7 @@ struct final_cache {
     struct ids live_jobs;        /* those that were not terminal yet */
     int64_t att_after;           /* the same for attempts */
     struct ids live_atts;
+    struct memos moves; /* the live attempts' data moves, split */
     struct strpool pool;
     struct agg_set agg[AGG__N];
     const void *world; /* the driver binding the errors were sorted by */
@@ -240,6 +257,7 @@ static void final_cache_free(struct final_cache *f)
     strpool_free(&f->pool);
     free(f->live_jobs.v);
     free(f->live_atts.v);
+    free(f->moves.v);
     for (k = 0; k < AGG__N; k++) {
         keymap_free(&f->agg[k].map);
         free(f->agg[k].v);
@@ -342,18 +360,94 @@ static const char *driver_of(const struct srv *s, const struct store_attempt *a)
     return i >= 0 ? w->children[i].name : NULL;
 }
 
-static void agg_attempt(struct final_cache *f, const struct srv *s,
-                        const struct store_attempt *a, double now)
+/* What one scrape reads of attempts: the server, its clock, the live
+ * attempts' moves split at the last scrape (old) and at this one (next),
+ * and the copies of data, read once when a move is not in old. */
+struct scan {
+    struct srv *s;
+    double now;
+    const struct memos *old;
+    struct memos next;
+    struct sched_copies copies;
+    int copies_read; /* 1 read, -1 the read failed */
+};
+
+static int memo_cmp(const void *a, const void *b)
+{
+    const struct egress_memo *x = a, *y = b;
+
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Attempt a's data move `usd` by the clouds that bill it into p (their
+ * number in *np): as the last scrape split it, else from the copies
+ * (sched_attempt_egress, as `stratus cost --by cloud` counts it).  A live
+ * attempt's split is kept for the next scrape.  -1: the copies could not
+ * be read. */
+static int split_move(struct scan *x, const struct store_attempt *a, double usd,
+                      struct sched_egress_part *p, size_t *np, struct err *e)
+{
+    struct egress_memo key, *m = NULL;
+
+    key.id = a->id;
+    if (x->old->n > 0)
+        m = bsearch(&key, x->old->v, x->old->n, sizeof(*m), memo_cmp);
+    if (m != NULL && m->usd == usd) {
+        *np = m->np;
+        memcpy(p, m->p, m->np * sizeof(*p));
+    } else {
+        if (x->s->cat != NULL && x->copies_read == 0)
+            x->copies_read = sched_copies_load(x->s->st, &x->copies, e) == 0 ? 1 : -1;
+        if (x->copies_read < 0)
+            return -1;
+        *np = sched_attempt_egress(x->s->cat, x->copies_read > 0 ? &x->copies : NULL, a,
+                                   usd, NULL, p);
+    }
+    if (a->state != ATT_ENDED) {
+        x->next.v = xgrow(x->next.v, &x->next.cap, x->next.n + 1, sizeof(*x->next.v));
+        m = &x->next.v[x->next.n++];
+        m->id = a->id;
+        m->usd = usd;
+        m->np = *np;
+        memcpy(m->p, p, *np * sizeof(*p));
+    }
+    return 0;
+}
+
+/* A spend of attempt a by the clouds that bill it: its data move to the
+ * clouds the data left, the rest to a's cloud.  -1: the copies could not
+ * be read. */
+static int agg_spend(struct final_cache *f, struct scan *x, const struct store_attempt *a,
+                     struct err *e)
+{
+    /* an ended attempt's cost is all of it; a live one's grows until now */
+    double usd = store_attempt_spent_at(a, x->now);
+    struct sched_egress_part p[SCHED_EGRESS_HOPS];
+    size_t np = 0, i;
+
+    if (a->running_at > 0 && a->egress > 0 && split_move(x, a, a->egress, p, &np, e) != 0)
+        return -1;
+    for (i = 0; i < np; i++) {
+        agg_add(f, AGG_SPEND, p[i].cloud, NULL, NULL, p[i].usd);
+        usd -= p[i].usd;
+    }
+    agg_add(f, AGG_SPEND, a->cloud, NULL, NULL, usd);
+    return 0;
+}
+
+static int agg_attempt(struct final_cache *f, struct scan *x,
+                       const struct store_attempt *a, struct err *e)
 {
     agg_add(f, AGG_PLACE, a->cloud, a->region, plan_mode_name(a->mode), 1);
-    /* an ended attempt's cost is all of it; a live one's grows until now */
-    agg_add(f, AGG_SPEND, a->cloud, NULL, NULL, store_attempt_spent_at(a, now));
+    if (agg_spend(f, x, a, e) != 0)
+        return -1;
     if (a->state == ATT_ENDED &&
         (a->end_reason == ATT_END_FAILED || a->end_reason == ATT_END_LOST)) {
-        const char *d = driver_of(s, a);
+        const char *d = driver_of(x->s, a);
 
         agg_add(f, AGG_DRVERR, d ? d : "unbound", NULL, NULL, 1);
     }
+    return 0;
 }
 
 /* A snapshot for one scrape: the final records' cache plus what is live. */
@@ -480,55 +574,53 @@ static int scan_jobs(struct final_cache *f, struct store *st, uint64_t *live,
 }
 
 /* Attempts created since the last scrape: the ended ones are final. */
-static int new_attempts(struct final_cache *f, struct srv *s, double now, struct err *e)
+static int new_attempts(struct final_cache *f, struct scan *x, struct err *e)
 {
     for (;;) {
         struct store_attempt *v = NULL;
         size_t n = 0, i;
-        int rc = store_attempt_page(s->st, f->att_after, PAGE, &v, &n, e);
+        int rc = store_attempt_page(x->s->st, f->att_after, PAGE, &v, &n, e);
 
-        if (rc != 0)
-            return rc;
-        for (i = 0; i < n; i++) {
+        for (i = 0; rc == 0 && i < n; i++) {
             if (v[i].state == ATT_ENDED)
-                agg_attempt(f, s, &v[i], now);
+                rc = agg_attempt(f, x, &v[i], e);
             f->att_after = v[i].id;
         }
         store_attempts_free(v, n);
-        if (n < PAGE)
-            return 0;
+        if (rc != 0 || n < PAGE)
+            return rc;
     }
 }
 
-static int ended_attempt(struct final_cache *f, struct srv *s, int64_t id, double now,
-                         struct err *e)
+static int ended_attempt(struct final_cache *f, struct scan *x, int64_t id, struct err *e)
 {
     struct store_attempt a;
-    int rc = store_attempt_get(s->st, id, &a, e);
+    int rc = store_attempt_get(x->s->st, id, &a, e);
 
     if (rc == ST_ENOTFOUND)
         return 0;
-    if (rc == 0 && a.state == ATT_ENDED)
-        agg_attempt(f, s, &a, now);
-    if (rc == 0)
-        store_attempt_clear(&a);
+    if (rc != 0)
+        return rc;
+    if (a.state == ATT_ENDED)
+        rc = agg_attempt(f, x, &a, e);
+    store_attempt_clear(&a);
     return rc;
 }
 
 /* Attempts as jobs: the ended ones' series kept and updated, the live
  * ones' (store_attempt_list(0): every attempt not ended) into live. */
-static int scan_attempts(struct final_cache *f, struct final_cache *live, struct srv *s,
-                         double now, struct err *e)
+static int scan_attempts(struct final_cache *f, struct final_cache *live, struct scan *x,
+                         struct err *e)
 {
     struct store_attempt *act = NULL;
     struct ids ids = {0}, keep = {0};
     size_t nact = 0, i;
-    int rc = new_attempts(f, s, now, e);
+    int rc = new_attempts(f, x, e);
 
     if (rc == 0)
-        rc = store_attempt_list(s->st, 0, &act, &nact, e);
+        rc = store_attempt_list(x->s->st, 0, &act, &nact, e);
     for (i = 0; rc == 0 && i < nact; i++) {
-        agg_attempt(live, s, &act[i], now);
+        rc = agg_attempt(live, x, &act[i], e);
         ids_push(&ids, act[i].id);
         if (act[i].id <= f->att_after)
             ids_push(&keep, act[i].id);
@@ -536,7 +628,7 @@ static int scan_attempts(struct final_cache *f, struct final_cache *live, struct
     ids_sort(&ids);
     for (i = 0; rc == 0 && i < f->live_atts.n; i++)
         if (!ids_has(&ids, f->live_atts.v[i]))
-            rc = ended_attempt(f, s, f->live_atts.v[i], now, e);
+            rc = ended_attempt(f, x, f->live_atts.v[i], e);
     ids_sort(&keep);
     ids_replace(&f->live_atts, &keep);
     free(ids.v);
@@ -572,6 +664,7 @@ static double mono_now(void)
 
 static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
 {
+    struct scan x = {0};
     struct err e;
     double t0 = mono_now();
     const char *id;
@@ -584,8 +677,16 @@ static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
     if (strcmp(id, m->fin.store_id) != 0 || s->dcfg.world != m->fin.world)
         final_reset(&m->fin, id, s->dcfg.world);
     sc->now = (double)time(NULL);
+    x.s = s;
+    x.now = sc->now;
+    x.old = &m->fin.moves;
     sc->ok = scan_jobs(&m->fin, s->st, sc->jobs, &e) == 0 &&
-             scan_attempts(&m->fin, &sc->live, s, sc->now, &e) == 0;
+             scan_attempts(&m->fin, &sc->live, &x, &e) == 0;
+    sched_copies_free(&x.copies);
+    if (x.next.n > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(x.next.v, x.next.n, sizeof(*x.next.v), memo_cmp);
+    free(m->fin.moves.v); /* on a failure, final_reset below empties it */
+    m->fin.moves = x.next;
     if (sc->ok)
         merge_aggs(&sc->all, &m->fin, &sc->live);
     else /* half-updated: start over next time; this scrape omits the series */
@@ -802,7 +903,8 @@ static void render_sched(struct buf *b, struct metrics *m, struct srv *s,
            "Attempts placed, by cloud, region and purchase mode.");
     render_aggs(b, "stratus_placements_total", &sc->all.agg[AGG_PLACE], place_keys);
     family(b, "stratus_spend_usd_total", "counter",
-           "Spend in USD by cloud: ended attempts, and running ones so far.");
+           "Spend in USD by cloud: ended attempts, and running ones so far; "
+           "a data move in the cloud the data left.");
     render_aggs(b, "stratus_spend_usd_total", &sc->all.agg[AGG_SPEND], cloud_key);
     render_commitment_fees(b, s, sc->now);
     family(b, "stratus_metrics_store_read_seconds", "gauge",

@@ -897,6 +897,8 @@ struct lp {
     int ncols;
     int *col_cloud;  /* per column: cloud index, or -1 (carry, artificial) */
     int *col_bucket; /* per column: bucket, or -1 (egress) */
+    const double **col_share; /* per egress column: the share each cloud bills
+                                 (SIM_NCLOUDS, least_egress), else NULL */
     size_t meta_cap;
     int **xcol;   /* per type: nc x (last + 1) columns, 0 = not in yet */
     int **ycol;   /* per group: one per region of its type */
@@ -925,10 +927,12 @@ static int lp_col(struct lp *L, double cost, int cloud, int bucket, int n, const
 
         L->col_cloud = xgrow(L->col_cloud, &cap, (size_t)j + 1, sizeof(int));
         L->col_bucket = xrealloc(L->col_bucket, cap * sizeof(int));
+        L->col_share = xrealloc(L->col_share, cap * sizeof(*L->col_share));
         L->meta_cap = cap;
     }
     L->col_cloud[j] = cloud;
     L->col_bucket[j] = bucket;
+    L->col_share[j] = NULL;
     L->ncols = j;
     return j;
 }
@@ -1053,24 +1057,52 @@ static void add_x(struct bw *w, struct lp *L, size_t ti, size_t k, size_t b)
 }
 
 /* Least $/GB of moving data from (cloud, region) to each catalog region by
- * any path of moves (catalog_egress_relax, as the controller moves it), cached. */
+ * any path of moves (catalog_egress_relax, as the controller moves it), and
+ * for each region the share of that price each cloud bills: the cloud the
+ * data leaves at each hop of the path (sched_egress_sources counts a copy's
+ * move so); cached.  d[0 .. n) the prices, then n x SIM_NCLOUDS shares. */
 static const double *least_egress(struct bw *w, const char *cloud, const char *region)
 {
     const struct catalog *cat = w->in->cat;
-    size_t n = catalog_nregions(cat), i;
-    uint32_t ix = (uint32_t)w->nsp;
-    double *d;
+    size_t n = catalog_nregions(cat), i, steps;
+    uint32_t ix = (uint32_t)w->nsp, *via, u, v;
+    double *d, *direct;
 
     if (keymap_put(&w->smap, strpool_intern(&w->keys, cloud), strpool_intern(&w->keys, region),
                    NULL, NULL, &ix))
         return w->sp[ix];
-    d = xmalloc((n + 1) * sizeof(*d));
+    d = xcalloc(n + 1 + n * SIM_NCLOUDS, sizeof(*d));
+    direct = xmalloc((n + 1) * sizeof(*direct));
+    via = xmalloc((n + 1) * sizeof(*via));
     for (i = 0; i < n; i++) {
         const struct region *rg = catalog_region_at(cat, i);
 
-        d[i] = fmax(0, catalog_egress_per_gb(cat, cloud, region, rg->cloud, rg->name));
+        d[i] = direct[i] =
+            fmax(0, catalog_egress_per_gb(cat, cloud, region, rg->cloud, rg->name));
+        via[i] = (uint32_t)n; /* from the data's location itself */
     }
-    catalog_egress_relax(cat, d, NULL, NULL); /* the controller's chains of moves */
+    catalog_egress_relax(cat, d, via, NULL); /* the controller's chains of moves */
+    for (i = 0; i < n; i++) {
+        double *share = d + n + 1 + i * SIM_NCLOUDS, sum = 0;
+        int k;
+
+        /* back along the chain: each hop's price to the cloud it leaves */
+        for (v = (uint32_t)i, steps = 0; via[v] != n && steps < n; v = u, steps++) {
+            const struct region *a = catalog_region_at(cat, u = via[v]);
+            const struct region *b = catalog_region_at(cat, v);
+            double c =
+                fmax(0, catalog_egress_per_gb(cat, a->cloud, a->name, b->cloud, b->name));
+
+            share[sim_cloud_index(a->cloud)] += c;
+            sum += c;
+        }
+        share[sim_cloud_index(cloud)] += direct[v];
+        sum += direct[v];
+        for (k = 0; k < SIM_NCLOUDS; k++) /* no price on any hop: the source's */
+            share[k] = sum > 0 ? share[k] / sum : k == sim_cloud_index(cloud);
+    }
+    free(direct);
+    free(via);
     w->sp = xgrow(w->sp, &w->sp_cap, w->nsp + 1, sizeof(*w->sp));
     w->sp[w->nsp++] = d;
     return d;
@@ -1099,8 +1131,13 @@ static void add_y(struct bw *w, struct lp *L, size_t gi, size_t k)
     int ind[3] = {0, (int)(t->link0 + k), (int)g->row};
     double val[3] = {0, -1, 1};
 
+    size_t r = w->treg[t->r0 + k];
+
     L->ycol[gi][k] =
         lp_col(L, y_cost(w, g, k), sim_cloud_index(rg->cloud), -1, 2, ind, val);
+    /* its cost is billed by the clouds the data leaves on the way */
+    L->col_share[L->ycol[gi][k]] = least_egress(w, g->dcloud, g->dregion) +
+                                   catalog_nregions(w->in->cat) + 1 + r * SIM_NCLOUDS;
 }
 
 /* The starting columns: per type and bucket the LP_START cheapest
@@ -1310,6 +1347,7 @@ static void lp_free(const struct bw *w, struct lp *L)
     free(L->dual);
     free(L->col_cloud);
     free(L->col_bucket);
+    free(L->col_share);
 }
 
 /* ---- the result ---- */
@@ -1345,6 +1383,16 @@ static void collect(const struct bw *w, const struct lp *L, struct sim_result *r
             continue;
         if (L->col_bucket[j] < 0)
             res->egress_cost += usd; /* a y column: moving data */
+        if (L->col_share[j] != NULL) { /* by the clouds that bill it */
+            int c;
+
+            for (c = 0; c < SIM_NCLOUDS; c++)
+                if (L->col_share[j][c] > 0) {
+                    res->cost_by_cloud[c] += usd * L->col_share[j][c];
+                    add_spend(w, res, c, L->col_bucket[j], usd * L->col_share[j][c]);
+                }
+            continue;
+        }
         res->cost_by_cloud[L->col_cloud[j]] += usd;
         add_spend(w, res, L->col_cloud[j], L->col_bucket[j], usd);
     }

@@ -51,17 +51,23 @@ struct world {
 };
 
 static const char *extra_offers = ""; /* more rows of offers.csv, for one test */
+static const char *extra_egress = ""; /* more rows of egress.csv (and OCI's region) */
 
 static void write_catalog(const char *dir)
 {
     char offers[1024];
 
+    char egress[1024];
+
     tu_write(dir, "regions.csv",
              "cloud,region,latitude,longitude,continent\n"
-             "azure,eastus,37,-79,north-america\ngcp,us-central1,41,-93,north-america\n");
-    tu_write(dir, "egress.csv",
+             "azure,eastus,37,-79,north-america\ngcp,us-central1,41,-93,north-america\n"
+             "oci,us-ashburn-1,39,-77,north-america\n");
+    snprintf(egress, sizeof(egress), "%s%s",
              "kind,src_cloud,src_region,dst_cloud,dst_region,price_per_gb\n"
-             "inter_region,*,,*,,0.02\ninter_cloud,*,,*,,0.10\n");
+             "inter_region,*,,*,,0.02\ninter_cloud,*,,*,,0.10\n",
+             extra_egress);
+    tu_write(dir, "egress.csv", egress);
     tu_write(dir, "preemption.csv",
              "cloud,region,accelerator,rate_per_hour\n*,*,*,0.01\n");
     snprintf(offers, sizeof(offers), "%s%s",
@@ -252,10 +258,13 @@ static void test_prices_in_force(void **state)
 }
 
 /* Data in azure/eastus, 100 GB: GCP spot ($20) plus moving the data
- * ($0.10 x 100) beats Azure ($100); with 1,000 GB Azure wins. */
+ * ($0.10 x 100) beats Azure ($100); with 1,000 GB Azure wins.  The move
+ * is in the cost of the cloud the data left. */
 static void test_egress_counted(void **state)
 {
     struct world w;
+    struct sim_result r;
+    struct err e;
 
     (void)state;
     world_open(
@@ -266,6 +275,14 @@ static void test_egress_counted(void **state)
     w.od[offer(&w, "az8")] = 1;
     w.spot[offer(&w, "gcp8")] = 1;
     assert_true(NEAR(bound(&w, NULL, 0), 30));
+    /* the move is Azure's bill (the data leaves it), the node GCP's; the
+     * bound counted all of it where the job ran before */
+    if (sim_bound_lp(&w.in, NULL, 3600, 0, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(NEAR(r.cost_by_cloud[sim_cloud_index("azure")], 10));
+    assert_true(NEAR(r.cost_by_cloud[sim_cloud_index("gcp")], 20));
+    assert_true(NEAR(r.egress_cost, 10));
+    sim_result_free(&r);
     world_close(&w);
     world_open(
         &w,
@@ -275,6 +292,35 @@ static void test_egress_counted(void **state)
     w.od[offer(&w, "az8")] = 1;
     w.spot[offer(&w, "gcp8")] = 1;
     assert_true(NEAR(bound(&w, NULL, 0), 100));
+    world_close(&w);
+}
+
+/* A relayed move is billed by each cloud the data leaves: 100 GB from GCP
+ * to Azure go by OCI ($0.02 + $0.03 a GB, against $0.10 straight), so of
+ * the $5 GCP bills $2 and OCI $3; the node on Azure $100. */
+static void test_egress_relayed_by_source(void **state)
+{
+    struct world w;
+    struct sim_result r;
+    struct err e;
+
+    (void)state;
+    extra_egress = "inter_cloud,gcp,us-central1,oci,us-ashburn-1,0.02\n"
+                   "inter_cloud,oci,us-ashburn-1,azure,eastus,0.03\n";
+    world_open(
+        &w,
+        "submit_s,job_id,team,kind,accelerator,gpus,duration_s,data_location,data_gb\n"
+        "0,d,lab,batch,H100,8,3600,gcp/us-central1,100\n",
+        NULL);
+    extra_egress = "";
+    w.od[offer(&w, "az8")] = 1;
+    if (sim_bound_lp(&w.in, NULL, 3600, 0, &r, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_true(NEAR(r.cost, 105));
+    assert_true(NEAR(r.cost_by_cloud[sim_cloud_index("azure")], 100));
+    assert_true(NEAR(r.cost_by_cloud[sim_cloud_index("gcp")], 2));
+    assert_true(NEAR(r.cost_by_cloud[sim_cloud_index("oci")], 3));
+    sim_result_free(&r);
     world_close(&w);
 }
 
@@ -587,12 +633,14 @@ static void test_commitment_use(void **state)
 }
 
 /* The bill gives back on-demand node-hours with free committed nodes of
- * the commitment's group (cloud, region, instance type) in any zone and for
- * any gang: a 2-node gang on gcp8b beside one committed node ($20 of its $180
- * given back), and the same with the commitment in another zone.  The
- * program gave committed nodes only to jobs the plan offered them to (a
- * gang no larger than one commitment, in its zone) and stood above the
- * run: now each run pays at least the bound, fixed costs on both sides. */
+ * the commitment's group (cloud, region, instance type) for any gang: a
+ * 2-node gang on gcp8b beside one committed node ($20 of its $180 given
+ * back).  With the commitment bound to another zone the bill gives nothing
+ * back (it covers machines in its zone alone); the program pools it with
+ * the region's, which only lowers the bound.  The program gave committed
+ * nodes only to jobs the plan offered them to (a gang no larger than one
+ * commitment, in its zone) and stood above the run: now each run pays at
+ * least the bound, fixed costs on both sides. */
 static void test_commitment_group_gives_back(void **state)
 {
     static const char *const files[] = {
@@ -618,7 +666,8 @@ static void test_commitment_group_gives_back(void **state)
             sim_offline_bound(&w.in, NULL, r.end_s, &lb, &e) != 0)
             fail_msg("%s", e.msg);
         assert_int_equal(r.failed, 0);
-        assert_true(r.commit_covered > 0); /* the bill gave some back */
+        /* the bill gave some back, in the commitment's zone only */
+        assert_true(i == 0 ? r.commit_covered > 0 : r.commit_covered == 0);
         sim_charge_commitments(&w.in, r.end_s, &r);
         sim_charge_commitments(&w.in, r.end_s, &lb);
         print_message("commitments %d: stratus $%.2f >= bound $%.2f\n", i, r.cost, lb.cost);
@@ -769,9 +818,13 @@ static void test_speed_of_alternatives(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_policy_respected),  cmocka_unit_test(test_capacity_binds),
-        cmocka_unit_test(test_prices_in_force),   cmocka_unit_test(test_egress_counted),
-        cmocka_unit_test(test_no_capacity_fails), cmocka_unit_test(test_below_simulated),
+        cmocka_unit_test(test_policy_respected),
+        cmocka_unit_test(test_capacity_binds),
+        cmocka_unit_test(test_prices_in_force),
+        cmocka_unit_test(test_egress_counted),
+        cmocka_unit_test(test_egress_relayed_by_source),
+        cmocka_unit_test(test_no_capacity_fails),
+        cmocka_unit_test(test_below_simulated),
         cmocka_unit_test(test_committed_nodes),
         cmocka_unit_test(test_below_simulated_committed),
         cmocka_unit_test(test_speed_of_alternatives),

@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "schedtest.h"
+#include "util/fsutil.h"
 #include "testutil.h"
 #include "plan/plan.h"
 #include "policy/policy.h"
@@ -525,6 +526,81 @@ static void test_on_demand_covered(void **state)
     on_demand_covered(2, 0);
     on_demand_covered(1, 1);
     on_demand_covered(2, 1);
+}
+
+/* A zone-bound commitment (an AWS zonal reserved instance) covers machines
+ * in its zone alone (a review: the bill let it cover any zone of its
+ * region).  One a3-highgpu-8g node committed in us-central1-a; a 2-hour job
+ * runs on it, and a 4-hour on-demand job beside it in zone `zone`: once the
+ * first ends, the commitment covers the second in zone a, and not in b. */
+static void zonal_cover(const char *zone)
+{
+    struct st_opts o = {0};
+    struct store_attempt a, b;
+    struct st w;
+    struct err e;
+    double list, want;
+    int64_t c, d;
+    char *dir = tu_mkdtemp(), *offers, *text = NULL, *spec;
+    size_t len;
+
+    /* the sched fixture with a second zone of us-central1 */
+    tu_copy_dir(TEST_DATA "/sched/catalog", dir);
+    offers = xasprintf("%s/offers.csv", dir);
+    if (fs_read_file(offers, 1 << 20, &text, &len, &e) != 0)
+        fail_msg("%s", e.msg);
+    free(offers);
+    offers = xasprintf("%sgcp,us-central1,us-central1-b,a3-highgpu-8g,H100,8,80,208,1872,"
+                       "tcpx,,80.00,20.00\n",
+                       text);
+    tu_write(dir, "offers.csv", offers);
+    o.catalog = dir;
+    st_init(&w, &o);
+    if (st_load_commitments(w.cat,
+                            "cloud,region,zone,instance_type,nodes,start,end,price_hour\n"
+                            "gcp,us-central1,us-central1-a,a3-highgpu-8g,1,,,20\n",
+                            &e) != 0)
+        fail_msg("%s", e.msg);
+    c = st_submit(&w, "name: c\nresources:\n  cloud: gcp\n  region: us-central1\n"
+                      "  accelerators: H100:8\n  use_spot: false\n"
+                      "run: train\nstratus:\n  duration: 2h\n");
+    spec = xasprintf("name: d\nresources:\n  cloud: gcp\n  region: us-central1\n"
+                     "  zone: %s\n  accelerators: H100:8\n  use_spot: false\n"
+                     "run: train\nstratus:\n  duration: 4h\n",
+                     zone);
+    d = st_submit(&w, spec);
+    st_start(&w);
+    st_run_all(&w, ST_T0 + DAY);
+    a = st_attempt(&w, c, 1);
+    b = st_attempt(&w, d, 1);
+    assert_int_equal(a.mode, PLAN_COMMITTED);
+    assert_string_equal(a.zone, "us-central1-a");
+    assert_int_equal(b.mode, PLAN_ONDEMAND);
+    assert_string_equal(b.zone, zone);
+    assert_true(a.ended_at > b.running_at && a.ended_at < b.ended_at);
+    list = 80;
+    want = strcmp(zone, "us-central1-a") == 0
+               ? list * (a.ended_at - b.running_at) / 3600 /* then covered */
+               : list * (b.ended_at - b.running_at) / 3600;
+    print_message("zone %s: attempt $%.2f, want $%.2f\n", zone, b.cost, want);
+    assert_true(fabs(b.cost - want) < 1e-6);
+    assert_true(a.cost == 0);
+    store_attempt_clear(&a);
+    store_attempt_clear(&b);
+    assert_int_equal(w.violations, 0);
+    st_free(&w);
+    tu_rmdir(dir);
+    free(dir);
+    free(text);
+    free(offers);
+    free(spec);
+}
+
+static void test_zonal_covers_its_zone(void **state)
+{
+    (void)state;
+    zonal_cover("us-central1-a");
+    zonal_cover("us-central1-b");
 }
 
 static void test_commitment_ends(void **state)
@@ -1777,6 +1853,7 @@ int main(void)
         cmocka_unit_test(test_sched_never_oversubscribes),
         cmocka_unit_test(test_commitment_ends),
         cmocka_unit_test(test_on_demand_covered),
+        cmocka_unit_test(test_zonal_covers_its_zone),
         cmocka_unit_test(test_backfill_given_back),
         cmocka_unit_test(test_backfill_covers_on_demand),
         cmocka_unit_test(test_backfill_no_churn),

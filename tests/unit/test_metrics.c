@@ -556,6 +556,105 @@ static void test_commitment_fees(void **state)
     metrics_free(m);
 }
 
+/* A data move is spent in the cloud the data left, as `stratus cost --by
+ * cloud` counts it (docs/data.md item 5): before, the counter put it in the
+ * row of the cloud the attempt ran in.  On the mini catalog an ended GCP
+ * attempt moved $87 straight from Azure; a running one $8.5 from Azure by
+ * way of OCI over the free interconnect (OCI's, all of it); a third moved
+ * $2 with no copy on record (its own cloud's). */
+static void test_spend_egress_by_source(void **state)
+{
+    struct metrics *m = metrics_new();
+    struct expo *x = xmalloc(sizeof(*x));
+    double now = (double)time(NULL), gcp;
+    static char via0[] = "", via1[] = "oci/us-ashburn-1";
+    char *const via[] = {via0, via1};
+    static const double move[] = {87, 8.5, 2};
+    struct store_attempt a;
+    struct store_data_replica d;
+    int64_t run = 0, run_att = 0;
+    struct srv s;
+    int i;
+
+    (void)state;
+    open_srv(&s);
+    OK(catalog_load(&s.cat, TEST_DATA "/catalog-mini", E));
+    OK(store_begin(s.st, E));
+    for (i = 0; i < 3; i++) {
+        int64_t id = add_job(s.st, i == 1 ? JOB_RUNNING : JOB_SUCCEEDED);
+
+        /* an ended attempt's cost holds its move; a live one's is added */
+        OK(store_attempt_get(s.st,
+                             add_attempt(s.st, id, "gcp", "us-central1", 0, i != 1,
+                                         i == 1 ? 0 : 10 + move[i], now - 3600, 5.0),
+                             &a, E));
+        a.egress = move[i];
+        OK(store_attempt_update(s.st, &a, E));
+        if (i == 1) {
+            run = id;
+            run_att = a.id;
+        }
+        if (i < 2) {
+            memset(&d, 0, sizeof(d));
+            d.dataset = i ? "job:b" : "job:a";
+            d.cloud = "gcp";
+            d.region = "us-central1";
+            d.src_cloud = "azure";
+            d.src_region = "eastus";
+            d.via = via[i];
+            d.size_gb = 1000;
+            d.created_at = d.last_used_at = a.running_at;
+            d.egress = move[i];
+            d.job_id = id;
+            d.attempt_id = a.id;
+            OK(store_data_put(s.st, &d, E));
+        }
+        store_attempt_clear(&a);
+    }
+    OK(store_commit(s.st, E));
+    for (i = 0; i < 2; i++) { /* the second scrape: the ended ones from the cache */
+        render(m, &s, x);
+        assert_true(get(x, "stratus_spend_usd_total", "cloud=azure") == 87);
+        assert_true(get(x, "stratus_spend_usd_total", "cloud=oci") == 8.5);
+        /* 10 + 12 of compute (the ended ones), the move with no copy, and the
+         * running one's 2 nodes at $5/h for an hour (a second or two more) */
+        gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
+        assert_true(gcp >= 22 + 10 - 1e-9 && gcp < 22 + 10 + 0.1);
+    }
+    /* A scrape keeps the running attempt's split: the copies are not read
+     * again for it (were they, this row, rewritten as a straight move from
+     * Azure, would now say Azure), nor when it ends. */
+    memset(&d, 0, sizeof(d));
+    d.dataset = "job:b";
+    d.cloud = "gcp";
+    d.region = "us-central1";
+    d.src_cloud = "azure";
+    d.src_region = "eastus";
+    d.via = via0;
+    d.size_gb = 1000;
+    d.created_at = d.last_used_at = now - 3600;
+    d.egress = move[1];
+    d.job_id = run;
+    d.attempt_id = run_att;
+    OK(store_data_put(s.st, &d, E));
+    render(m, &s, x);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=oci") == 8.5);
+    OK(store_attempt_get(s.st, run_att, &a, E));
+    a.state = ATT_ENDED;
+    a.ended_at = now;
+    a.cost = 10 + move[1];
+    OK(store_attempt_update(s.st, &a, E));
+    store_attempt_clear(&a);
+    render(m, &s, x);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=oci") == 8.5);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=azure") == 87);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=gcp") == 32);
+    catalog_free(s.cat);
+    store_close(s.st);
+    free(x);
+    metrics_free(m);
+}
+
 /* Many pages of records, a live job in the middle of terminal ones (the
  * cached prefix stops there), then it ends: counts stay exact. */
 static void test_store_pages(void **state)
@@ -648,9 +747,13 @@ static void test_driver_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fed_series),    cmocka_unit_test(test_bucket_bounds),
-        cmocka_unit_test(test_store_series),  cmocka_unit_test(test_store_pages),
-        cmocka_unit_test(test_driver_errors), cmocka_unit_test(test_commitment_fees),
+        cmocka_unit_test(test_fed_series),
+        cmocka_unit_test(test_bucket_bounds),
+        cmocka_unit_test(test_store_series),
+        cmocka_unit_test(test_store_pages),
+        cmocka_unit_test(test_driver_errors),
+        cmocka_unit_test(test_commitment_fees),
+        cmocka_unit_test(test_spend_egress_by_source),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
