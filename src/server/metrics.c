@@ -142,6 +142,22 @@ struct final_cache {
     const void *world; /* the driver binding the errors were sorted by */
 };
 
+/* The most each cloud's spend counter has said for a store: a counter
+ * that goes down reads as a reset to Prometheus (rate() then counts all of
+ * it again), and a live attempt's spend read at one instant can stand a
+ * little above what it is once a lower price is committed from the step's
+ * clock (a scrape on another process, or with its own clock, between the
+ * two).  Kept across scrapes, also when one fails; a new store starts
+ * afresh. */
+struct spend_high {
+    char store_id[STORE_ID_LEN + 1];
+    struct {
+        char *cloud;
+        double v;
+    } * v;
+    size_t n, cap;
+};
+
 struct metrics {
     struct route *routes;
     size_t nroutes, routes_cap;
@@ -153,6 +169,7 @@ struct metrics {
     size_t ndrv, drv_cap;
     uint64_t trans_base, trans_last; /* transitions of schedulers before a reopen */
     struct final_cache fin;
+    struct spend_high high;
 };
 
 /* ---- histograms ---- */
@@ -264,6 +281,15 @@ static void final_cache_free(struct final_cache *f)
     }
 }
 
+static void spend_high_clear(struct spend_high *h)
+{
+    size_t i;
+
+    for (i = 0; i < h->n; i++)
+        free(h->v[i].cloud);
+    h->n = 0;
+}
+
 /* Free m and everything it holds (NULL is fine). */
 void metrics_free(struct metrics *m)
 {
@@ -279,6 +305,8 @@ void metrics_free(struct metrics *m)
         free(m->drv[i].name);
     free(m->drv);
     final_cache_free(&m->fin);
+    spend_high_clear(&m->high);
+    free(m->high.v);
     free(m);
 }
 
@@ -662,6 +690,29 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Each cloud's spend as at least the most said before for store `id`. */
+static void spend_monotone(struct spend_high *h, const char *id, struct agg_set *g)
+{
+    size_t i, k;
+
+    if (strcmp(h->store_id, id) != 0) {
+        spend_high_clear(h);
+        snprintf(h->store_id, sizeof(h->store_id), "%s", id);
+    }
+    for (i = 0; i < g->n; i++) {
+        for (k = 0; k < h->n && strcmp(h->v[k].cloud, g->v[i].k0) != 0; k++)
+            ;
+        if (k == h->n) {
+            h->v = xgrow(h->v, &h->cap, h->n + 1, sizeof(*h->v));
+            h->v[k].cloud = xstrdup(g->v[i].k0);
+            h->v[h->n++].v = g->v[i].v;
+        }
+        if (g->v[i].v < h->v[k].v)
+            g->v[i].v = h->v[k].v;
+        h->v[k].v = g->v[i].v;
+    }
+}
+
 static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
 {
     struct scan x = {0};
@@ -687,9 +738,10 @@ static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
         qsort(x.next.v, x.next.n, sizeof(*x.next.v), memo_cmp);
     free(m->fin.moves.v); /* on a failure, final_reset below empties it */
     m->fin.moves = x.next;
-    if (sc->ok)
+    if (sc->ok) {
         merge_aggs(&sc->all, &m->fin, &sc->live);
-    else /* half-updated: start over next time; this scrape omits the series */
+        spend_monotone(&m->high, id, &sc->all.agg[AGG_SPEND]);
+    } else /* half-updated: start over next time; this scrape omits the series */
         final_reset(&m->fin, "", NULL);
     sc->read_s = mono_now() - t0;
 }
@@ -904,7 +956,7 @@ static void render_sched(struct buf *b, struct metrics *m, struct srv *s,
     render_aggs(b, "stratus_placements_total", &sc->all.agg[AGG_PLACE], place_keys);
     family(b, "stratus_spend_usd_total", "counter",
            "Spend in USD by cloud: ended attempts, and running ones so far; "
-           "a data move in the cloud the data left.");
+           "a data move in the cloud the data left; never less than said before.");
     render_aggs(b, "stratus_spend_usd_total", &sc->all.agg[AGG_SPEND], cloud_key);
     render_commitment_fees(b, s, sc->now);
     family(b, "stratus_metrics_store_read_seconds", "gauge",

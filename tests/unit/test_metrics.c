@@ -467,19 +467,19 @@ static void test_store_series(void **state)
     set_state(s.st, run, JOB_SUCCEEDED);
     OK(store_attempt_get(s.st, run_att, &a, E));
     a.state = ATT_ENDED;
-    a.cost = 4.0;
+    a.cost = 9.0;
     OK(store_attempt_update(s.st, &a, E));
     store_attempt_clear(&a);
     add_attempt(s.st, add_job(s.st, JOB_PROVISIONING), "gcp", "us-central1", 0, 0, 0, 0,
                 1);
     add_job(s.st, JOB_CANCELLED); /* made and ended between two scrapes */
     render(m, &s, x);
-    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == 5.5);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == 10.5);
     assert_true(get(x, "stratus_placements_total",
                     "cloud=aws\x1fregion=us-east-1\x1fmode=spot") == 2);
     assert_true(get(x, "stratus_jobs", JOBS("CANCELLED")) == 1);
     render(m, &s, x); /* nothing changed: nothing counted twice */
-    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == 5.5);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == 10.5);
     assert_true(get(x, "stratus_jobs", JOBS("CANCELLED")) == 1);
     assert_true(get(x, "stratus_jobs", JOBS("SUCCEEDED")) == 2);
     assert_true(get(x, "stratus_jobs", JOBS("RUNNING")) == 0);
@@ -498,6 +498,49 @@ static void test_store_series(void **state)
     assert_true(get(x, "stratus_jobs", JOBS("CANCELLED")) == 1);
     assert_true(get(x, "stratus_jobs", JOBS("SUCCEEDED")) == 0);
     assert_true(isnan(get(x, "stratus_spend_usd_total", "cloud=aws")));
+    store_close(s.st);
+    free(x);
+    metrics_free(m);
+}
+
+/* The spend counter never goes down (Prometheus would read a fall as a
+ * reset and count everything again): a running attempt's spend to the
+ * scrape, $6 at $3/h on 2 nodes for an hour, stands above its bill once it
+ * ends having run less ($4: its exit was seen late); the counter holds what
+ * it said until the spend passes it ($4 + $10), and a new store starts
+ * afresh. */
+static void test_spend_never_falls(void **state)
+{
+    struct metrics *m = metrics_new();
+    struct expo *x = xmalloc(sizeof(*x));
+    struct store_attempt a;
+    double now = (double)time(NULL), first;
+    int64_t run, att;
+    struct srv s;
+
+    (void)state;
+    open_srv(&s);
+    run = add_job(s.st, JOB_RUNNING);
+    att = add_attempt(s.st, run, "aws", "us-east-1", 1, 0, 0, now - 3600, 3.0);
+    render(m, &s, x);
+    first = get(x, "stratus_spend_usd_total", "cloud=aws");
+    assert_true(first >= 6 && first < 6.1);
+    set_state(s.st, run, JOB_SUCCEEDED);
+    OK(store_attempt_get(s.st, att, &a, E));
+    a.state = ATT_ENDED;
+    a.cost = 4.0;
+    OK(store_attempt_update(s.st, &a, E));
+    store_attempt_clear(&a);
+    render(m, &s, x);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == first);
+    add_attempt(s.st, add_job(s.st, JOB_SUCCEEDED), "aws", "us-east-1", 1, 1, 10, 0, 0);
+    render(m, &s, x);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == 14);
+    store_close(s.st);
+    open_srv(&s); /* another store */
+    add_attempt(s.st, add_job(s.st, JOB_SUCCEEDED), "aws", "us-east-1", 1, 1, 2, 0, 0);
+    render(m, &s, x);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") == 2);
     store_close(s.st);
     free(x);
     metrics_free(m);
@@ -754,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_driver_errors),
         cmocka_unit_test(test_commitment_fees),
         cmocka_unit_test(test_spend_egress_by_source),
+        cmocka_unit_test(test_spend_never_falls),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
