@@ -424,7 +424,7 @@ static int split_move(struct scan *x, const struct store_attempt *a, double usd,
         *np = m->np;
         memcpy(p, m->p, m->np * sizeof(*p));
     } else {
-        if (x->s->cat != NULL && x->copies_read == 0)
+        if (x->copies_read == 0)
             x->copies_read = sched_copies_load(x->s->st, &x->copies, e) == 0 ? 1 : -1;
         if (x->copies_read < 0)
             return -1;
