@@ -116,9 +116,9 @@
 #include "../spec/spec.h"
 #include "../util/clock.h"
 #include "../util/hmap.h"
+#include "../util/lazyglpk.h"
 #include "../util/xmem.h"
 
-#include <glpk.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1514,7 +1514,13 @@ int sim_bound_lp(const struct sim_input *in, const struct policy *pol, double bu
                  double end_s, struct sim_result *res, struct err *e)
 {
     struct sim_input any = *in;
-    int rc = bound_once(in, pol, bucket_s, end_s, res, e);
+    int rc;
+
+    if (lazyglpk_load(e) != 0) {
+        sim_result_init(in, "offline-bound", res);
+        return -1;
+    }
+    rc = bound_once(in, pol, bucket_s, end_s, res, e);
 
     /* The runs started the pinned jobs in a way this model of them cannot
      * (it should not happen: see pin_jobs): the bound for schedules that

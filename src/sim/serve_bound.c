@@ -81,7 +81,6 @@
  */
 #include "serve_bound.h"
 
-#include <glpk.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +91,7 @@
 #include "../policy/policy.h"
 #include "../spec/service.h"
 #include "../spec/spec.h"
+#include "../util/lazyglpk.h"
 #include "../util/xmem.h"
 #include "bound.h"
 #include "reqtrace.h"
@@ -700,7 +700,7 @@ static int bound(struct sb *s, struct sim_serve_result *res, struct err *e)
     size_t b;
     int rc = floor_sold(s, e);
 
-    if (rc == 0 && s->nb > 0)
+    if (rc == 0 && s->nb > 0 && (rc = lazyglpk_load(e)) == 0)
         rc = solve(s, x, e);
     for (b = 0; rc == 0 && b < s->nb; b++) {
         double a = x[COL(b, CA)], near_h = a + x[COL(b, CE)];

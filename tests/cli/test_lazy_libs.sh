@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # libcurl is loaded only when a command speaks HTTP (src/util/lazycurl.c),
-# libpq only when a store is PostgreSQL (src/util/lazypq.c): the binary
-# links neither, an offline command works on a machine without them, a
-# command that needs the server says libcurl is missing (and starts
-# nothing), one that opens a PostgreSQL store says libpq is missing, and
-# with both present the client works and libpq is reached.
+# libpq only when a store is PostgreSQL (src/util/lazypq.c), GLPK only when
+# a lower bound is solved (src/util/lazyglpk.c): the binary links none of
+# them, an offline command works on a machine without them, a command that
+# needs the server says libcurl is missing (and starts nothing), one that
+# opens a PostgreSQL store says libpq is missing, a simulation with the bound
+# says GLPK is missing (the policies alone run), and with them present the
+# client works and libpq is reached.
 . "$(dirname "$0")/lib.sh"
 use_home
 NOCURL=$TMP/no/libcurl.so.4   # STRATUS_LIBCURL: play a machine without libcurl
 NOPQ=$TMP/no/libpq.so.5        # STRATUS_LIBPQ: ... without libpq
+NOGLPK=$TMP/no/libglpk.so.40   # STRATUS_LIBGLPK: ... without GLPK
 
 if command -v ldd >/dev/null; then
   hasnt "$(ldd "$STRATUS")" "libcurl"
   hasnt "$(ldd "$STRATUS")" "libpq"
-  ok "the binary links neither libcurl nor libpq"
+  hasnt "$(ldd "$STRATUS")" "libglpk"
+  ok "the binary links none of libcurl, libpq and GLPK"
 fi
 
 printf 'name: t\nresources:\n  accelerators: H100:8\nrun: ./train.sh\n' >"$TMP/t.yaml"
@@ -33,6 +37,18 @@ run 2 "$STRATUS" data ls --store "$PG"
 has "$ERR" "cannot connect to PostgreSQL"
 hasnt "$ERR" "needs libpq"
 ok "a PostgreSQL store says libpq is missing; with libpq the connection is tried"
+
+W=$SOURCE_DIR/tests/data/trace/workload-alternatives.csv
+F=$SOURCE_DIR/examples/sim/fleet.csv
+STRATUS_LIBGLPK=$NOGLPK run 3 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog"
+has "$ERR" "a lower bound (a linear program) needs GLPK, which cannot be loaded"
+has "$ERR" "install libglpk40"
+STRATUS_LIBGLPK=$NOGLPK run 0 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog" \
+  --policies stratus,spot-else-ondemand
+has "$OUT" "spot-else-ondemand"
+run 0 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog" --policies stratus,offline-bound
+has "$OUT" "offline-bound"
+ok "a simulation's bound says GLPK is missing; the policies run without it, the bound with it"
 
 STRATUS_LIBCURL=$NOCURL run 3 "$STRATUS" queue
 has "$ERR" "speaking HTTP needs libcurl, which cannot be loaded"
