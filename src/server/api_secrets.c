@@ -11,7 +11,6 @@
  */
 #include "api_int.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +18,7 @@
 #include "../spec/spec.h"
 #include "../store/store.h"
 #include "../util/strutil.h"
+#include "../util/lazyssl.h"
 #include "../util/xmem.h"
 #include "secret.h"
 #include "server.h"

@@ -23,17 +23,13 @@
 #include "auth.h"
 #include "../store/store.h"
 #include "../util/clock.h"
+#include "../util/lazyssl.h"
 #include "../util/xmem.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/params.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

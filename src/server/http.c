@@ -42,15 +42,12 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +66,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/strutil.h"
+#include "../util/lazyssl.h"
 #include "../util/xmem.h"
 
 #define HTTP_CHUNK (64 * 1024)

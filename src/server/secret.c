@@ -18,15 +18,10 @@
  */
 #include "secret.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/lazyssl.h"
 #include "../util/xmem.h"
 
 #define SECRET_HKDF_INFO "stratus secrets v1: AES-256-GCM key"

@@ -61,6 +61,7 @@
 #include "../store/store.h"
 #include "../util/clock.h"
 #include "../util/fsutil.h"
+#include "../util/lazyssl.h"
 #include "../util/log.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -411,7 +412,11 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
     s->priv->ino_fd = -1;
     s->started_at = clock_now(&clock_wall);
     s->m = metrics_new();
-    rc = take_lock(s, e);
+    /* OpenSSL is opened here, not at the process's start (lazyssl.h): a
+     * machine without it is told so before the server takes anything */
+    rc = lazyssl_load(e);
+    if (rc == 0)
+        rc = take_lock(s, e);
     if (rc == 0)
         rc = open_store(s, e);
     if (rc == 0)

@@ -13,11 +13,11 @@
  */
 #include "session.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/lazyssl.h"
 #include "../util/xmem.h"
 
 #define CODES_MAX 32
