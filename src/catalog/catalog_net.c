@@ -604,6 +604,49 @@ static int commit_price(const struct csv *c, struct commitment *m, double list, 
     return 0;
 }
 
+/* m names a zone that does not sell its instance type: at the zone's
+ * column, the zones that do (or that the region has none in the catalog,
+ * or that the type is not sold in the region at all). */
+static int zone_error(const struct catalog *cat, const struct csv *c,
+                      const struct commitment *m, struct err *e)
+{
+    char zones[256] = "";
+    size_t i, len = 0;
+    int any = 0, n;
+
+    for (i = 0; i < cat->noffers; i++) {
+        const struct offer *o = &cat->offers[i];
+
+        if (!catalog_commitment_in_group(m, o))
+            continue;
+        any = 1;
+        if (*o->zone == '\0' || strstr(zones, o->zone) != NULL)
+            continue;
+        n = snprintf(zones + len, sizeof(zones) - len, "%s%s", len ? ", " : "", o->zone);
+        if (n < 0 || (size_t)n >= sizeof(zones) - len) { /* full: what fits, ended */
+            snprintf(zones + (len < sizeof(zones) - 4 ? len : sizeof(zones) - 4), 4,
+                     "...");
+            len = sizeof(zones) - 1;
+            break;
+        }
+        len += (size_t)n;
+    }
+    if (!any)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TYPE),
+                      "no offer %s in %s/%s to commit to (see `stratus offers`)",
+                      m->instance_type, m->cloud, m->region);
+    if (len == 0)
+        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_ZONE),
+                      "%s/%s has no zones in the catalog: leave zone empty for a "
+                      "commitment of the region",
+                      m->cloud, m->region);
+    return err_at(
+        e, ST_EINVAL, c->path, c->line, field_col(c, C_ZONE),
+        "%s is not sold in zone %s of %s/%s; its zones there: %s (or leave zone "
+        "empty for a commitment of the region)",
+        m->instance_type, m->zone, m->cloud, m->region, zones);
+}
+
 static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
 {
     struct commitment m;
@@ -625,6 +668,8 @@ static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
     m.line = (uint32_t)c->line;
     /* A commitment must name something that is sold there (any zone if none given). */
     list = list_price(cat, &m);
+    if (list < -1.5 && *m.zone)
+        return zone_error(cat, c, &m, e);
     if (list < -1.5)
         return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TYPE),
                       "no offer %s in %s/%s%s%s to commit to (see `stratus offers`)",

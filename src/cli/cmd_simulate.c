@@ -48,6 +48,7 @@
 #include "../sim/sim_serve.h"
 #include "../sim/trace.h"
 #include "../util/fsutil.h"
+#include "../util/lazyglpk.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 
@@ -704,6 +705,32 @@ static unsigned char *prompt_jobs(const struct sim_input *in, const char *const 
     return pin;
 }
 
+/* The default policies include the bound, which needs GLPK (opened with
+ * dlopen: lazyglpk.h).  Without it the others still run: the bound is left
+ * out with a warning, unless --policies asked for it (then its error stops
+ * the run, before the others take their time). */
+static int bound_needs_glpk(struct sim_args *a)
+{
+    static char without[256];
+    const char *at = strstr(a->policies, "offline-bound");
+    struct err e;
+
+    if (at == NULL || lazyglpk_load(&e) == 0)
+        return 0;
+    if (a->policies_given)
+        return cli_fail(&e);
+    snprintf(without, sizeof(without), "%.*s%s", (int)(at - a->policies), a->policies,
+             at + strlen("offline-bound"));
+    if (without[0] != '\0' && without[strlen(without) - 1] == ',')
+        without[strlen(without) - 1] = '\0';
+    fprintf(stderr,
+            "stratus: warning: %s; the table has no lower bound (`--policies` without "
+            "offline-bound runs without GLPK)\n",
+            e.msg);
+    a->policies = without;
+    return 0;
+}
+
 static int run_all(const char *policies, const struct sim_input *in, const struct policy *org,
                    struct sim_result *res, size_t max, size_t *n)
 {
@@ -978,10 +1005,19 @@ static int serve_runs(const struct sim_args *a, const struct sim_serve_input *in
     int kinds[8];
     size_t i, nk;
     struct err e;
+    int glpk = lazyglpk_load(&e) == 0;
     int rc = serve_policies(a->policies_given ? a->policies
-                                              : "stratus,ondemand,spot-only,skyserve-like,bound",
+                            : glpk ? "stratus,ondemand,spot-only,skyserve-like,bound"
+                                   : "stratus,ondemand,spot-only,skyserve-like",
                             kinds, 8, &nk);
 
+    /* the default's bound needs GLPK (bound_needs_glpk) */
+    if (!glpk && !a->policies_given)
+        fprintf(
+            stderr,
+            "stratus: warning: %s; the table has no lower bound (`--policies` without "
+            "bound runs without GLPK)\n",
+            e.msg);
     err_clear(&e);
     *n = 0;
     for (i = 0; rc == 0 && i < nk; i++) {
@@ -1113,6 +1149,8 @@ static int run_simulate(int argc, char **argv)
         free(text);
         in.org = teams;
     }
+    if (rc == 0)
+        rc = bound_needs_glpk(&a);
     if (rc == 0)
         rc = run_all(a.policies, &in, org, res, 8, &n);
     if (rc == 0 && a.json) {

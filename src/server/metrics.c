@@ -901,7 +901,28 @@ static void render_aggs(struct buf *b, const char *name, const struct agg_set *g
 /* The fees of the catalog's commitments by cloud, amortised by the hour
  * from where the cost report counts each from (srv_commit_from) to now:
  * what `stratus cost` adds to the attempts' spend. */
-static void render_commitment_fees(struct buf *b, struct srv *s, double now)
+static void fee_sample(struct buf *b, const char *cloud, double usd)
+{
+    buf_puts(b, "stratus_commitment_fees_usd_total{cloud=");
+    label_value(b, cloud);
+    buf_puts(b, "} ");
+    num(b, usd);
+    buf_puts(b, "\n");
+}
+
+/* Is `cloud` the cloud of one of the catalog's first n commitments? */
+static int has_commitment(const struct srv *s, size_t n, const char *cloud)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++)
+        if (strcmp(catalog_commitment(s->cat, k)->cloud, cloud) == 0)
+            return 1;
+    return 0;
+}
+
+static void render_commitment_fees(struct buf *b, struct srv *s, double now,
+                                   const struct agg_set *spend)
 {
     size_t i, k, n = s->cat ? catalog_ncommitments(s->cat) : 0;
     double first = now;
@@ -912,7 +933,7 @@ static void render_commitment_fees(struct buf *b, struct srv *s, double now)
                 return; /* this scrape omits the series, as for the spend */
             break;
         }
-    if (n == 0)
+    if (n == 0 && spend->n == 0)
         return;
     family(b, "stratus_commitment_fees_usd_total", "counter",
            "Fees of committed capacity in USD by cloud, amortised by the hour to now.");
@@ -920,10 +941,7 @@ static void render_commitment_fees(struct buf *b, struct srv *s, double now)
         const char *cloud = catalog_commitment(s->cat, i)->cloud;
         double usd = 0;
 
-        for (k = 0; k < i && strcmp(catalog_commitment(s->cat, k)->cloud, cloud) != 0;
-             k++)
-            ;
-        if (k < i)
+        if (has_commitment(s, i, cloud))
             continue; /* its cloud's sample is out */
         for (k = i; k < n; k++) {
             const struct commitment *m = catalog_commitment(s->cat, k);
@@ -932,12 +950,12 @@ static void render_commitment_fees(struct buf *b, struct srv *s, double now)
             if (strcmp(m->cloud, cloud) == 0 && now > from)
                 usd += catalog_commitment_cost(m, from, now);
         }
-        buf_puts(b, "stratus_commitment_fees_usd_total{cloud=");
-        label_value(b, cloud);
-        buf_puts(b, "} ");
-        num(b, usd);
-        buf_puts(b, "\n");
+        fee_sample(b, cloud, usd);
     }
+    /* 0 for every other cloud with spend: spend + fees adds up by cloud */
+    for (i = 0; i < spend->n; i++)
+        if (!has_commitment(s, n, spend->v[i].k0))
+            fee_sample(b, spend->v[i].k0, 0);
 }
 
 static void render_sched(struct buf *b, struct metrics *m, struct srv *s,
@@ -958,7 +976,7 @@ static void render_sched(struct buf *b, struct metrics *m, struct srv *s,
            "Spend in USD by cloud: ended attempts, and running ones so far; "
            "a data move in the cloud the data left; never less than said before.");
     render_aggs(b, "stratus_spend_usd_total", &sc->all.agg[AGG_SPEND], cloud_key);
-    render_commitment_fees(b, s, sc->now);
+    render_commitment_fees(b, s, sc->now, &sc->all.agg[AGG_SPEND]);
     family(b, "stratus_metrics_store_read_seconds", "gauge",
            "Time this scrape spent reading the store.");
     buf_puts(b, "stratus_metrics_store_read_seconds ");

@@ -45,15 +45,20 @@ ok "a PostgreSQL store says libpq is missing; with libpq the connection is tried
 
 W=$SOURCE_DIR/tests/data/trace/workload-alternatives.csv
 F=$SOURCE_DIR/examples/sim/fleet.csv
-STRATUS_LIBGLPK=$NOGLPK run 3 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog"
+STRATUS_LIBGLPK=$NOGLPK run 3 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog" \
+  --policies stratus,offline-bound
 has "$ERR" "a lower bound (a linear program) needs GLPK, which cannot be loaded"
 has "$ERR" "install libglpk40"
-STRATUS_LIBGLPK=$NOGLPK run 0 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog" \
-  --policies stratus,spot-else-ondemand
+hasnt "$OUT" "stratus "
+STRATUS_LIBGLPK=$NOGLPK run 0 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog"
+has "$ERR" "warning: a lower bound (a linear program) needs GLPK"
+has "$ERR" "the table has no lower bound"
 has "$OUT" "spot-else-ondemand"
-run 0 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog" --policies stratus,offline-bound
+hasnt "$OUT" "offline-bound"
+run 0 "$STRATUS" simulate --workload "$W" --fleet "$F" --catalog "$SOURCE_DIR/catalog"
 has "$OUT" "offline-bound"
-ok "a simulation's bound says GLPK is missing; the policies run without it, the bound with it"
+hasnt "$ERR" "warning"
+ok "without GLPK a simulation asked for the bound says so; by default the policies run, with a warning; with GLPK the bound is there"
 
 STRATUS_LIBSSL=$NOSSL run 3 "$STRATUS" queue
 has "$ERR" "the server (TLS, tokens, secrets) needs OpenSSL and libevent_openssl, which cannot be loaded"

@@ -111,6 +111,16 @@ static const struct bad bads[] = {
      "from 1 to 100, then y, m or d)"},
     {"azure,eastus,,ND_H100,2,1y,2026-01-01,,,0.3,\n",
      "c.csv:2:15: no offer ND_H100 in azure/eastus to commit to"},
+    /* a zone that does not sell it: at the zone, with the zones that do
+     * (the instance type's column before; helper-101) */
+    {"azure,eastus,1,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2:14: azure/eastus has no zones in the catalog: leave zone empty"},
+    {"gcp,us-central1,us-central1-b,a3-highgpu-8g,2,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2:17: a3-highgpu-8g is not sold in zone us-central1-b of gcp/us-central1; "
+     "its "
+     "zones there: us-central1-a (or leave zone empty"},
+    {"gcp,us-central1,us-central1-a,ND_H100,2,1y,2026-01-01,,,0.3,\n",
+     "c.csv:2:31: no offer ND_H100 in gcp/us-central1 to commit to"},
     {"azure,eastus,,Standard_ND96isr_H100_v5,0,1y,2026-01-01,,,0.3,\n",
      "c.csv:2:40: column 'nodes'"},
     {"azure,westus,,Standard_ND96isr_H100_v5,2,1y,2026-01-01,,,0.3,\n",

@@ -460,6 +460,10 @@ static void test_store_series(void **state)
     spend = get(x, "stratus_spend_usd_total", "cloud=aws");
     assert_true(spend >= 1.5 + 7.0 - 1e-9 && spend < 1.5 + 7.0 + 0.1);
     assert_true(get(x, "stratus_spend_usd_total", "cloud=gcp") == 0.25);
+    /* no commitments: each cloud with spend has fees of 0, not no series
+     * (spend + fees adds up by cloud on a dashboard; helper-101) */
+    assert_true(get(x, "stratus_commitment_fees_usd_total", "cloud=aws") == 0);
+    assert_true(get(x, "stratus_commitment_fees_usd_total", "cloud=gcp") == 0);
     assert_true(get(x, "stratus_transitions_total", "") == 0); /* no scheduler */
 
     /* jobs end and start between scrapes: the cached final counts follow;
