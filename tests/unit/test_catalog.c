@@ -292,7 +292,8 @@ static const struct bad_case bad_cases[] = {
     {"commitments.csv",
      "cloud,region,zone,instance_type,count,start,end,price_hour\ngcp,us-central1,us-"
      "central1-b,a3-highgpu-8g,1,,,1\n",
-     "commitments.csv:2:31: no offer a3-highgpu-8g in gcp/us-central1/us-central1-b"},
+     "commitments.csv:2:17: a3-highgpu-8g is not sold in zone us-central1-b of "
+     "gcp/us-central1; its zones there: us-central1-a"},
 };
 
 static void test_bad_files(void **state)

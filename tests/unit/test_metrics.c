@@ -695,7 +695,10 @@ static void test_spend_egress_by_source(void **state)
     render(m, &s, x);
     assert_true(get(x, "stratus_spend_usd_total", "cloud=oci") == 8.5);
     assert_true(get(x, "stratus_spend_usd_total", "cloud=azure") == 87);
-    assert_true(get(x, "stratus_spend_usd_total", "cloud=gcp") == 32);
+    /* $32, or what the live attempt said a second or two later than `now`,
+     * which the counter holds (test_spend_never_falls) */
+    gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
+    assert_true(gcp >= 32 - 1e-9 && gcp < 32 + 0.1);
     /* with no catalog (a bare server in a harness) as the report counts it:
      * the moves are their sources' (helper-100) */
     catalog_free(s.cat);
