@@ -605,8 +605,8 @@ static int commit_price(const struct csv *c, struct commitment *m, double list, 
 }
 
 /* m names a zone that does not sell its instance type: at the zone's
- * column, the zones that do (or that the region has none in the catalog,
- * or that the type is not sold in the region at all). */
+ * column, the zones that do (or that the region has none in the catalog);
+ * 0 when the type is not sold in the region at all (not the zone's fault). */
 static int zone_error(const struct catalog *cat, const struct csv *c,
                       const struct commitment *m, struct err *e)
 {
@@ -632,9 +632,7 @@ static int zone_error(const struct catalog *cat, const struct csv *c,
         len += (size_t)n;
     }
     if (!any)
-        return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TYPE),
-                      "no offer %s in %s/%s to commit to (see `stratus offers`)",
-                      m->instance_type, m->cloud, m->region);
+        return 0;
     if (len == 0)
         return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_ZONE),
                       "%s/%s has no zones in the catalog: leave zone empty for a "
@@ -668,12 +666,12 @@ static int commit_row(struct catalog *cat, struct csv *c, struct err *e)
     m.line = (uint32_t)c->line;
     /* A commitment must name something that is sold there (any zone if none given). */
     list = list_price(cat, &m);
-    if (list < -1.5 && *m.zone)
-        return zone_error(cat, c, &m, e);
+    if (list < -1.5 && *m.zone && (rc = zone_error(cat, c, &m, e)) != 0)
+        return rc;
     if (list < -1.5)
         return err_at(e, ST_EINVAL, c->path, c->line, field_col(c, C_TYPE),
-                      "no offer %s in %s/%s%s%s to commit to (see `stratus offers`)",
-                      m.instance_type, m.cloud, m.region, *m.zone ? "/" : "", m.zone);
+                      "no offer %s in %s/%s to commit to (see `stratus offers`)",
+                      m.instance_type, m.cloud, m.region);
     if ((rc = commit_price(c, &m, list, e)) != 0)
         return rc;
     cat->commits = xrealloc(cat->commits, (cat->ncommits + 1) * sizeof(m));

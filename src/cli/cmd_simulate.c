@@ -108,6 +108,10 @@ static const struct sim_policy sim_policies[] = {
     {"fcfs", NULL, SCHED_DEADLINE_UNIFORM, 0, 1, 0, NULL, 0, 1, 1, 1},
 };
 
+/* The default policies, but for their bound (which needs GLPK). */
+#define BATCH_POLICIES "stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand"
+#define SERVE_POLICIES "stratus,ondemand,spot-only,skyserve-like"
+
 struct sim_args {
     const char *workload, *fleet, *spot, *prices, *policies, *org, *chart, *catalog, *keep, *events;
     const char *teams;
@@ -185,7 +189,7 @@ static int parse_sim_args(int argc, char **argv, struct sim_args *a)
     int ch, rc = 0;
 
     memset(a, 0, sizeof(*a));
-    a->policies = "stratus,azure-ondemand,cheapest-ondemand,spot-else-ondemand,offline-bound";
+    a->policies = BATCH_POLICIES ",offline-bound";
     a->bucket_s = 86400;
     a->launch_delay_s = 60;
     a->restore_s = 300;
@@ -705,29 +709,34 @@ static unsigned char *prompt_jobs(const struct sim_input *in, const char *const 
     return pin;
 }
 
-/* The default policies include the bound, which needs GLPK (opened with
- * dlopen: lazyglpk.h).  Without it the others still run: the bound is left
- * out with a warning, unless --policies asked for it (then its error stops
- * the run, before the others take their time). */
+/* Whether GLPK, which a bound needs (opened with dlopen: lazyglpk.h),
+ * loads; when not, *e says why, and when the policies are the default the
+ * others run without their bound (named `bound`), with a warning. */
+static int glpk_loads(const struct sim_args *a, const char *bound, struct err *e)
+{
+    if (lazyglpk_load(e) == 0)
+        return 1;
+    if (!a->policies_given)
+        fprintf(
+            stderr,
+            "stratus: warning: %s; the table has no lower bound (`--policies` without "
+            "%s runs without GLPK)\n",
+            e->msg, bound);
+    return 0;
+}
+
+/* A bound asked for by --policies without GLPK stops the run before the
+ * others take their time; the default's is left out. */
 static int bound_needs_glpk(struct sim_args *a)
 {
-    static char without[256];
-    const char *at = strstr(a->policies, "offline-bound");
     struct err e;
 
-    if (at == NULL || lazyglpk_load(&e) == 0)
+    if (strstr(a->policies, "offline-bound") == NULL ||
+        glpk_loads(a, "offline-bound", &e))
         return 0;
     if (a->policies_given)
         return cli_fail(&e);
-    snprintf(without, sizeof(without), "%.*s%s", (int)(at - a->policies), a->policies,
-             at + strlen("offline-bound"));
-    if (without[0] != '\0' && without[strlen(without) - 1] == ',')
-        without[strlen(without) - 1] = '\0';
-    fprintf(stderr,
-            "stratus: warning: %s; the table has no lower bound (`--policies` without "
-            "offline-bound runs without GLPK)\n",
-            e.msg);
-    a->policies = without;
+    a->policies = BATCH_POLICIES;
     return 0;
 }
 
@@ -1005,19 +1014,11 @@ static int serve_runs(const struct sim_args *a, const struct sim_serve_input *in
     int kinds[8];
     size_t i, nk;
     struct err e;
-    int glpk = lazyglpk_load(&e) == 0;
-    int rc = serve_policies(a->policies_given ? a->policies
-                            : glpk ? "stratus,ondemand,spot-only,skyserve-like,bound"
-                                   : "stratus,ondemand,spot-only,skyserve-like",
+    int rc = serve_policies(a->policies_given            ? a->policies
+                            : glpk_loads(a, "bound", &e) ? SERVE_POLICIES ",bound"
+                                                         : SERVE_POLICIES,
                             kinds, 8, &nk);
 
-    /* the default's bound needs GLPK (bound_needs_glpk) */
-    if (!glpk && !a->policies_given)
-        fprintf(
-            stderr,
-            "stratus: warning: %s; the table has no lower bound (`--policies` without "
-            "bound runs without GLPK)\n",
-            e.msg);
     err_clear(&e);
     *n = 0;
     for (i = 0; rc == 0 && i < nk; i++) {

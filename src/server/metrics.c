@@ -898,9 +898,6 @@ static void render_aggs(struct buf *b, const char *name, const struct agg_set *g
     }
 }
 
-/* The fees of the catalog's commitments by cloud, amortised by the hour
- * from where the cost report counts each from (srv_commit_from) to now:
- * what `stratus cost` adds to the attempts' spend. */
 static void fee_sample(struct buf *b, const char *cloud, double usd)
 {
     buf_puts(b, "stratus_commitment_fees_usd_total{cloud=");
@@ -921,6 +918,10 @@ static int has_commitment(const struct srv *s, size_t n, const char *cloud)
     return 0;
 }
 
+/* The fees of the catalog's commitments by cloud, amortised by the hour
+ * from where the cost report counts each from (srv_commit_from) to now:
+ * what `stratus cost` adds to the attempts' spend; 0 for each other cloud
+ * with spend. */
 static void render_commitment_fees(struct buf *b, struct srv *s, double now,
                                    const struct agg_set *spend)
 {

@@ -1127,11 +1127,10 @@ static void add_y(struct bw *w, struct lp *L, size_t gi, size_t k)
 {
     struct bgroup *g = &w->groups[gi];
     const struct btype *t = &w->types[g->type];
-    const struct region *rg = catalog_region_at(w->in->cat, w->treg[t->r0 + k]);
+    size_t r = w->treg[t->r0 + k];
+    const struct region *rg = catalog_region_at(w->in->cat, r);
     int ind[3] = {0, (int)(t->link0 + k), (int)g->row};
     double val[3] = {0, -1, 1};
-
-    size_t r = w->treg[t->r0 + k];
 
     L->ycol[gi][k] =
         lp_col(L, y_cost(w, g, k), sim_cloud_index(rg->cloud), -1, 2, ind, val);

@@ -785,7 +785,6 @@ static void cov_used(const struct sim_input *in, struct cov *cv, struct sim_resu
     free(ev);
 }
 
-/* The copies of data the run made, by the attempt that made each. */
 /* Attempt a's data move by cloud: the cloud's its data left, as the clouds
  * bill it (sched_attempt_egress): the hops of the copy it made, else (a run
  * without data gravity moves it from its home) the job's data home. */
