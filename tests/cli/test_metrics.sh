@@ -11,12 +11,16 @@
 #     stratus_api_requests_total
 #   - a launch the cloud's API fails (an injected api-error) is counted in
 #     stratus_driver_errors_total{driver="local"}
+#   - stratus_spend_usd_total adds up to `GET /v1/cost?by=cloud` cloud by
+#     cloud: a data move in the cloud it left, a copy's keeping in its own
 # Skips when prometheus is not installed (scripts/install-deps.sh installs it).
 . "$(dirname "$0")/lib.sh"
 
 PROM=$(command -v prometheus || true)
 [ -n "$PROM" ] || { echo "skipped: prometheus is not installed (apt-get install prometheus; scripts/install-deps.sh)"; exit 0; }
 use_home
+# the mini catalog prices no storage: GCP's keeps a copy at $0.02 a GB-month
+printf 'cloud,price_per_gb_month,note\ngcp,0.02,test\n' >"$STRATUS_CATALOG/storage.csv"
 SRV_PID="" PROM_PID=""
 # stop PID: SIGTERM, then SIGKILL if it has not gone in 10 s.
 stop() {
@@ -159,6 +163,48 @@ code=$(api -H "Authorization: Bearer $(cat "$TMP/token")" "http://127.0.0.1:$POR
 grep -Eq '^stratus_driver_errors_total\{driver="local"\} [1-9]' "$TMP/body" ||
   fail "no driver error counted: $(grep driver_errors "$TMP/body")"
 ok "launches the cloud's API fails are counted: stratus_driver_errors_total{driver=\"local\"} > 0"
+
+# --- the spend counter adds up to the report, cloud by cloud: a job away
+# from its shared dataset (a move from Azure by way of OCI, a copy kept in GCP
+# for its TTL, large enough that its keeping shows within seconds) ---
+cat >"$TMP/moved.yaml" <<'YAML'
+name: moved
+resources: {cloud: gcp, region: us-central1, accelerators: A100-80GB:8, use_spot: false}
+stratus:
+  data: {location: azure/eastus, size_gb: 2000000, dataset: corpus}
+run: echo moved
+YAML
+run 0 "$STRATUS" launch "$TMP/moved.yaml" --detach
+wait_value 'stratus_jobs{job="stratus",state="SUCCEEDED"}' 2
+# until the report's storage is over $0.05 (the copy kept some seconds)
+end=$((SECONDS + 120))
+while :; do
+  code=$(api -H "Authorization: Bearer $(cat "$TMP/token")" "http://127.0.0.1:$PORT/v1/cost?by=cloud")
+  [ "$code" = 200 ] || fail "GET /v1/cost?by=cloud: $code: $(cat "$TMP/body")"
+  python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["total"]["storage_usd"] > 0.05 else 1)' "$TMP/body" && break
+  [ $SECONDS -lt $end ] || fail "no storage in the report after 120 s: $(cat "$TMP/body"); $("$STRATUS" data ls --all 2>&1)"
+  nap 0.2
+done
+api -H "Authorization: Bearer $(cat "$TMP/token")" "http://127.0.0.1:$PORT/metrics" >/dev/null
+cp "$TMP/body" "$TMP/metrics.txt"
+api -H "Authorization: Bearer $(cat "$TMP/token")" "http://127.0.0.1:$PORT/v1/cost?by=cloud" >/dev/null
+python3 - "$TMP/metrics.txt" "$TMP/body" <<'PY' || fail "the spend counter does not add up to the report"
+import json, re, sys
+spend = {m.group(1): float(m.group(2)) for m in
+         re.finditer(r'^stratus_spend_usd_total\{cloud="([^"]*)"\} (\S+)$', open(sys.argv[1]).read(), re.M)}
+rep = json.load(open(sys.argv[2]))
+rows = {r["key"]: r for r in rep["rows"]}
+storage = rows["gcp"]["storage_usd"]
+for cloud in set(spend) | set(rows):
+    got, want = spend.get(cloud, 0), rows.get(cloud, {}).get("usd", 0)
+    # the two reads are a moment apart: the copy's keeping grows $0.015 a second
+    if abs(got - want) > 0.01:
+        sys.exit("cloud %s: counter $%.4f, report $%.4f (storage $%.4f)" % (cloud, got, want, storage))
+# the move is relayed over the free Azure-OCI interconnect: OCI's egress
+assert rows["oci"]["egress_usd"] > 10000 and storage > 0.05, rep
+print("by cloud: counter", {k: round(v, 2) for k, v in spend.items()}, "storage $%.2f" % storage)
+PY
+ok "the spend counter adds up to the report cloud by cloud, the data move in OCI (relayed) and the copy's keeping in GCP"
 
 stop "$PROM_PID"; PROM_PID=""
 stop "$SRV_PID"; SRV_PID=""

@@ -713,6 +713,73 @@ static void test_spend_egress_by_source(void **state)
     metrics_free(m);
 }
 
+static void put_copy(struct store *st, const char *dataset, const char *cloud, int home,
+                     double created, double expired, int64_t job)
+{
+    struct store_data_replica d;
+    char ds[32], cl[16];
+
+    snprintf(ds, sizeof(ds), "%s", dataset);
+    snprintf(cl, sizeof(cl), "%s", cloud);
+    memset(&d, 0, sizeof(d));
+    d.dataset = ds;
+    d.cloud = cl;
+    d.region = strcmp(cloud, "aws") == 0 ? "us-east-1" : "us-central1";
+    d.src_cloud = home ? "" : "azure";
+    d.src_region = home ? "" : "eastus";
+    d.via = "";
+    d.home = home;
+    d.size_gb = 730; /* at $1 a GB-month: $1 an hour */
+    d.storage_gb_month = 1;
+    d.created_at = d.last_used_at = created;
+    d.expired_at = expired;
+    d.job_id = home ? 0 : job;
+    OK(store_data_put(st, &d, E));
+}
+
+/* The keeping of data copies is spent in the copy's cloud, as `stratus cost`
+ * counts it (its STORAGE column): before, the counter left it out.  A copy
+ * deleted before the first scrape ($6), one present ($3 so far), a home
+ * (nothing); then the present one is deleted ($3.50 in all) and another made
+ * in its place, and one in AWS ($1 so far).  A later scrape must find the
+ * deletion: the copy is gone from the present ones it reads. */
+static void test_spend_counts_storage(void **state)
+{
+    struct metrics *m = metrics_new(), *m2 = metrics_new();
+    struct expo *x = xmalloc(sizeof(*x));
+    double now = floor((double)time(NULL)), gcp;
+    int64_t job;
+    struct srv s;
+
+    (void)state;
+    open_srv(&s);
+    job = add_job(s.st, JOB_SUCCEEDED);
+    put_copy(s.st, "d1", "gcp", 0, now - 36000, now - 14400, job);
+    put_copy(s.st, "d2", "gcp", 0, now - 10800, 0, job);
+    put_copy(s.st, "d2", "azure", 1, now - 99999, 0, job);
+    render(m, &s, x);
+    gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
+    assert_true(gcp >= 6 + 3 && gcp < 6 + 3 + 0.02); /* a minute later at most */
+    /* deleted half an hour after the scrape (as a clock of the test's):
+     * $3.50, more than the counter said of it */
+    put_copy(s.st, "d2", "gcp", 0, now - 10800, now + 1800, job);
+    put_copy(s.st, "d2", "gcp", 0, now + 1801, 0, job); /* made again */
+    put_copy(s.st, "d3", "aws", 0, now - 3600, 0, job);
+    render(m, &s, x);
+    gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
+    assert_true(gcp >= 9.5 && gcp < 9.5 + 1e-9);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") >= 1);
+    assert_true(get(x, "stratus_spend_usd_total", "cloud=azure") == 0 ||
+                isnan(get(x, "stratus_spend_usd_total", "cloud=azure")));
+    render(m2, &s, x); /* a new reader of the same store: every copy at once */
+    gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
+    assert_true(gcp >= 9.5 && gcp < 9.5 + 1e-9);
+    store_close(s.st);
+    free(x);
+    metrics_free(m);
+    metrics_free(m2);
+}
+
 /* Many pages of records, a live job in the middle of terminal ones (the
  * cached prefix stops there), then it ends: counts stay exact. */
 static void test_store_pages(void **state)
@@ -812,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_driver_errors),
         cmocka_unit_test(test_commitment_fees),
         cmocka_unit_test(test_spend_egress_by_source),
+        cmocka_unit_test(test_spend_counts_storage),
         cmocka_unit_test(test_spend_never_falls),
     };
 
