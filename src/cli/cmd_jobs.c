@@ -166,6 +166,14 @@ static const char *placement_text(const json_t *pl, char *buf, size_t n)
     return buf;
 }
 
+/* Where a job runs, or, ended, where it last ran. */
+static const json_t *where_of(const json_t *o)
+{
+    const json_t *pl = json_object_get(o, "placement");
+
+    return json_is_object(pl) ? pl : json_object_get(o, "last_placement");
+}
+
 static int widen(int w, size_t len, int max)
 {
     return (int)len > w ? ((int)len < max ? (int)len : max) : w;
@@ -183,8 +191,8 @@ static void print_job_line(const struct store_job *j, const json_t *o, int nw, i
     printf("%5lld  %-*.*s %-6s %3d  %-12s %-*.*s %10s  %s\n", (long long)j->id, nw, nw,
            j->name, spec_kind_name((enum spec_kind)j->kind), j->priority,
            job_state_name(j->state), pw, pw,
-           placement_text(json_object_get(o, "placement"), loc, sizeof(loc)),
-           str_money(m, sizeof(m), cost), j->reason ? j->reason : "");
+           placement_text(where_of(o), loc, sizeof(loc)), str_money(m, sizeof(m), cost),
+           j->reason ? j->reason : "");
 }
 
 /* ---- groups: pipelines and job groups ---- */
@@ -349,8 +357,8 @@ static int print_table(const json_t *jobs)
             nw = widen(nw, strlen(group_label(o, PIPELINE_MAX_STAGES, label, sizeof(label))),
                        NAME_W_MAX);
         }
-        pw = widen(pw, strlen(placement_text(json_object_get(o, "placement"), loc, sizeof(loc))),
-                   PLACE_W_MAX);
+        pw =
+            widen(pw, strlen(placement_text(where_of(o), loc, sizeof(loc))), PLACE_W_MAX);
     }
     printf("%5s  %-*s %-6s %3s  %-12s %-*s %10s  %s\n", "ID", nw, "NAME", "KIND", "PRI", "STATE",
            pw, "PLACEMENT", "COST", "REASON");

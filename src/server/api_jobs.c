@@ -447,17 +447,26 @@ void api_jobs_list(struct api_call *c)
     }
     arr = json_array();
     for (i = 0; i < n; i++) {
-        struct store_attempt a;
+        struct store_attempt a, *atts = NULL;
+        size_t na = 0;
         json_t *jo;
 
         if (!api_team_visible(c, v[i].team))
             continue;
-        /* only the current attempt, for its placement */
+        /* only the current attempt, for its placement; an ended job's
+         * attempts, for where it last ran */
         if (v[i].cur_attempt &&
             store_attempt_get(c->s->st, v[i].cur_attempt, &a, &e) == 0) {
             jo = apijson_job(&v[i], &a, 1, c->now);
             json_object_del(jo, "attempts_detail");
             store_attempt_clear(&a);
+        } else if (job_state_terminal(v[i].state) && v[i].nattempts > 0 &&
+                   store_attempt_list(c->s->st, v[i].id, &atts, &na, &e) == 0) {
+            jo = apijson_job(&v[i], atts, na, c->now);
+            json_object_del(jo, "attempts_detail");
+            store_attempts_free(atts, na);
+            atts = NULL;
+            na = 0;
         } else {
             jo = apijson_job(&v[i], NULL, 0, c->now);
         }

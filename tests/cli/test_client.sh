@@ -121,8 +121,11 @@ ok "cancel takes several ids; one unknown id fails the command (exit 1), the oth
 
 # --- the readers' --json; cost with egress as its own column ---
 run 0 "$STRATUS" status 1 --json
-[ "$(json 'j["state"], j["attempts_detail"][0]["cloud"], j["placement"]')" = "('SUCCEEDED', 'oci', None)" ] ||
-  fail "status N --json must carry the attempts: ${OUT:0:400}"
+[ "$(json 'j["state"], j["attempts_detail"][0]["cloud"], j["placement"], j["last_placement"]["cloud"]')" = "('SUCCEEDED', 'oci', None, 'oci')" ] ||
+  fail "status N --json must carry the attempts, and where the ended job ran: ${OUT:0:400}"
+# the list says where an ended job ran (it said '-')
+run 0 "$STRATUS" status
+echo "$OUT" | grep -Eq "^ +1 .* SUCCEEDED +oci/[a-z0-9-]+ " || fail "status: job 1's placement: $OUT"
 run 0 "$STRATUS" status "$a" --json
 [ "$(json 'j["attempts_detail"][0]["end_reason"]')" = cancelled ] || fail "the cancelled attempt: ${OUT:0:600}"
 run 0 "$STRATUS" events 1 --json
