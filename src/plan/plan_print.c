@@ -317,6 +317,39 @@ static void print_first_on_time(FILE *fp, const struct plan *p)
         fprintf(fp, "every candidate is late: none can finish by the deadline\n");
 }
 
+/* Under the table: the preemption rates the PREEMPT column is priced at,
+ * from the catalog (most clouds publish none: its source column says which
+ * rates are measured and which assumed). */
+static void print_preempt_rates(FILE *fp, const struct plan *p)
+{
+    double rates[4];
+    size_t i, k, nr = 0;
+    int more = 0;
+
+    for (i = 0; i < p->n; i++) {
+        double r;
+
+        if (p->c[i].mode != PLAN_SPOT)
+            continue;
+        r = catalog_preempt_rate(p->cat, catalog_offer(p->cat, p->c[i].offer));
+        for (k = 0; k < nr && rates[k] != r; k++)
+            ;
+        if (k == nr && nr < sizeof(rates) / sizeof(*rates))
+            rates[nr++] = r;
+        else if (k == nr)
+            more = 1;
+    }
+    if (nr == 0)
+        return;
+    fprintf(fp, "PREEMPT: the work spot preemptions are expected to lose, at");
+    for (k = 0; k < nr; k++)
+        fprintf(fp, "%s %g", k == 0 ? "" : k + 1 == nr && !more ? " or" : ",", rates[k]);
+    fprintf(fp,
+            "%s preemptions per node-hour (the catalog's preemption.csv; its source "
+            "column says which rates are measured and which assumed)\n",
+            more ? " and others" : "");
+}
+
 int plan_print(FILE *fp, const struct plan *p, int explain)
 {
     int lw = 38, iw = 26;
@@ -339,6 +372,7 @@ int plan_print(FILE *fp, const struct plan *p, int explain)
     fprintf(fp, "%zu feasible of %zu candidates considered%s\n", p->feasible,
             p->considered, p->n < p->feasible ? " (--top 0 shows all)" : "");
     print_first_on_time(fp, p);
+    print_preempt_rates(fp, p);
     print_data_moves(fp, p);
     if (explain)
         plan_print_explain(fp, p);

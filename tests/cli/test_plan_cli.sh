@@ -72,6 +72,14 @@ ok "plan --json: ranked candidates with the cost breakdown"
 run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --top 3
 has "$OUT" "gcp/us-central1/us-central1-a"; has "$OUT" "\$691.32"
 has "$OUT" "8 feasible of 12 candidates considered (--top 0 shows all)"
+# the rates the PREEMPT column is priced at: those of the spot rows shown
+# (gcp/us-central1 H100 0.2, gcp 0.1, the rest 0.05), and where they come from
+has "$OUT" "PREEMPT: the work spot preemptions are expected to lose, at 0.2, 0.1 or 0.05 preemptions per node-hour (the catalog's preemption.csv"
+run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nocommit" --top 1
+has "$OUT" "at 0.2 preemptions per node-hour"
+printf 'name: od\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: x\n' >"$TMP/od.yaml"
+run 0 "$STRATUS" plan "$TMP/od.yaml" --catalog "$TMP/nocommit"
+hasnt "$OUT" "PREEMPT:" # no spot row: no rate to name
 # five days on spot without checkpoints: an expected loss past what cents
 # hold is printed as a number of dollars, not a wrapped integer
 printf 'name: long\nresources:\n  accelerators: H100:8\n  use_spot: true\nrun: echo hi\nstratus:\n  kind: batch\n  duration: 120h\n' >"$TMP/long.yaml"
