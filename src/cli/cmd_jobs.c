@@ -733,7 +733,7 @@ static int decode_rows(const json_t *rows, struct store_cost_row **out, size_t *
 static int print_cost_rows(const char *by, const json_t *reply)
 {
     double total = 0, egress = 0, storage = 0, commit = 0, hours = 0, lost = 0, fees = 0;
-    double line;
+    double line, early = 0, first = 0;
     const json_t *cv = json_object_get(reply, "commitments");
     struct store_cost_row *r;
     char m[32], g[32], st[32], cm[32], key[160];
@@ -743,8 +743,13 @@ static int print_cost_rows(const char *by, const json_t *reply)
 
     if (rc != 0)
         return rc;
-    for (i = 0; i < json_array_size(cv); i++)
-        fees += json_number_value(json_object_get(json_array_get(cv, i), "usd"));
+    for (i = 0; i < json_array_size(cv); i++) {
+        const json_t *c = json_array_get(cv, i);
+
+        fees += json_number_value(json_object_get(c, "usd"));
+        early += json_number_value(json_object_get(c, "usd_before_first_job"));
+        first = json_number_value(json_object_get(c, "first_job_at"));
+    }
     for (i = 0; i < n; i++) {
         kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
         total += r[i].usd;
@@ -782,6 +787,16 @@ static int print_cost_rows(const char *by, const json_t *reply)
         printf(
             "(COMMITMENTS: the fees of the commitments in the server's catalog, by the "
             "hour from each one's start, used or not: docs/commitments.md)\n");
+    if (early >= 0.005) {
+        char day[32];
+        time_t t = (time_t)first;
+        struct tm tm;
+
+        strftime(day, sizeof(day), "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
+        printf("(%s of COMMITMENTS is from before this server's first job, %s: "
+               "commitments.csv's start says since when each is counted)\n",
+               str_money(m, sizeof(m), early), day);
+    }
     if (lost > 0)
         printf("(STOPPED NODE-H: of attempts that ended other than by exiting: preempted, "
                "displaced, cancelled, a replica scaled down or replaced; a checkpoint may "

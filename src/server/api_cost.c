@@ -349,7 +349,7 @@ double srv_commit_from(struct srv *s, double now, const struct commitment *m)
 static json_t *add_commitments(struct api_call *c, struct report *r, const char *by,
                                double from, double to, double *usd)
 {
-    double end = to < c->now ? to : c->now;
+    double end = to < c->now ? to : c->now, first;
     json_t *v;
     size_t i;
 
@@ -357,10 +357,12 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
     if (c->rq->who->user[0] != '\0' || c->s->cat == NULL)
         return NULL;
     v = json_array();
+    (void)srv_first_record(c->s, c->now, &first);
     for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
         const struct commitment *m = catalog_commitment(c->s->cat, i);
         double lo = fmax(from, srv_commit_from(c->s, c->now, m));
         double fee = end > lo ? catalog_commitment_cost(m, lo, end) : 0;
+        double early = fmin(end, first);
         json_t *o;
 
         if (!(fee > 0))
@@ -380,6 +382,12 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
         json_object_set_new(o, "end", m->end > 0 ? json_real(m->end) : json_null());
         json_object_set_new(o, "line", json_integer(m->line)); /* of commitments.csv */
         json_object_set_new(o, "usd", json_real(fee));
+        /* of it, before the server's first job: a start long past (a
+         * reservation bought before Stratus ran) shows a large figure */
+        json_object_set_new(
+            o, "usd_before_first_job",
+            json_real(early > lo ? catalog_commitment_cost(m, lo, early) : 0));
+        json_object_set_new(o, "first_job_at", json_real(first));
         json_array_append_new(v, o);
         *usd += fee;
         if (strcmp(by, "cloud") == 0) {

@@ -200,6 +200,12 @@ first=$(python3 -c "import json,sys; print(min(r['submitted_at'] for r in json.l
   < <("$STRATUS" status --json))
 [ "$(json '[(c["line"], c["start"] is None, round(c["counted_from"]) == round('"$first"')) for c in j["commitments"]]')" = \
   "[(2, False, False), (3, True, True)]" ] || fail "the start-less commitment counted from the first job ($first): $OUT"
+# what of the fees is from before the server's first job: 4 nodes at $500 an
+# hour from 2026-01-01 for the first row, none for the start-less one
+[ "$(json '[round(c["usd_before_first_job"] / (2000 * ('"$first"' - 1767225600) / 3600), 6) for c in j["commitments"]] + [round(j["commitments"][0]["first_job_at"]) == round('"$first"')]')" =   "[1.0, 0.0, True]" ] || fail "the fees from before the first job ($first): $OUT"
+run 0 "$STRATUS" cost
+grep -Eq "^\(\\\$[0-9,]+\.[0-9]{2} of COMMITMENTS is from before this server's first job, 20[0-9-]+ [0-9:]+ UTC: commitments.csv's start says since when each is counted\)$" <<<"$OUT" ||
+  fail "cost: no note of the fees from before the first job: $OUT"
 for args in "" "--by team" "--by team --month 2026-03" "--by job"; do
   run 0 "$STRATUS" cost $args
   python3 - "$OUT" <<'PY' || fail "cost $args: the money columns are not in line: $OUT"
