@@ -1544,16 +1544,19 @@ int sched_step(struct sched *s, double *next_in, struct err *e)
     s->wake_again = 0;
     if (s->stale && (rc = reload(s, e)) != 0)
         goto fail;
-    if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&
-        (rc = reprice(s, e)) != 0)
-        goto fail;
     /* What the driver says happened comes before requests: a cancel filed
-     * while the controller was down must bill the time the job ran. */
+     * while the controller was down must bill the time the job ran.  And
+     * before new prices: an attempt that ended before them (seen late,
+     * after a restart on a new catalog) is billed at the price it ran at
+     * to its end, not to the reprice. */
     if (!s->p.cfg.only_when_poked || s->poked) {
         if ((rc = load_new_jobs(s, e)) != 0)
             goto fail;
     }
     if ((rc = poll_events(s, e)) != 0)
+        goto fail;
+    if ((s->reprice_due || catalog_price_version(s->p.cat) != s->price_version) &&
+        (rc = reprice(s, e)) != 0)
         goto fail;
     if (!s->p.cfg.only_when_poked || s->poked) {
         s->poked = 0;

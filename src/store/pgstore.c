@@ -261,7 +261,10 @@ static const char *const pg_migrations[] = {
     " FROM (SELECT *, CASE WHEN running_at <= 0 THEN 0"                                  \
     " WHEN state = $1 THEN GREATEST(ended_at - running_at, 0) * nodes / 3600.0::float8"  \
     " ELSE GREATEST($3::float8 - running_at, 0) * nodes / 3600.0::float8 END AS nh,"     \
-    " CASE WHEN state = $1 OR running_at <= 0 THEN cost ELSE cost + GREATEST($3::float8" \
+    " CASE WHEN state = $1 OR running_at <= 0 THEN cost"                                 \
+    " WHEN $3::float8 < priced_at AND priced_at > running_at THEN cost"                  \
+    " * GREATEST($3::float8 - running_at, 0) / (priced_at - running_at) + egress"        \
+    " ELSE cost + GREATEST($3::float8"                                                   \
     " - GREATEST(priced_at, running_at), 0) * nodes * price_hour / 3600.0::float8"       \
     " + egress END AS spent FROM attempts) a JOIN jobs j ON j.id = a.job_id"             \
     " GROUP BY 1 ORDER BY 2 DESC, " order

@@ -294,7 +294,8 @@ static const char *const migrations[] = {
  * that ended any other way than EXITED (preempted, lost, displaced, ...). */
 /* ?1 = ATT_ENDED, ?2 = ATT_END_EXITED, ?3 = now: a live attempt that runs
  * counts its run to now at its price and the egress it paid (as
- * store_attempt_spent_at), and its node-hours to now. */
+ * store_attempt_spent_at: a now before its last reprice prorates the cost
+ * it holds), and its node-hours to now. */
 #define COST_SQL(key, name, order)                                                       \
     "SELECT " key " AS k, total(a.spent), total(a.nh),"                                  \
     " total(CASE WHEN a.state = ?1 AND a.end_reason <> ?2 THEN a.nh ELSE 0 END),"        \
@@ -303,6 +304,8 @@ static const char *const migrations[] = {
     " WHEN state = ?1 THEN max(ended_at - running_at, 0) * nodes / 3600.0"               \
     " ELSE max(?3 - running_at, 0) * nodes / 3600.0 END AS nh,"                          \
     " CASE WHEN state = ?1 OR running_at <= 0 THEN cost"                                 \
+    " WHEN ?3 < priced_at AND priced_at > running_at"                                    \
+    " THEN cost * max(?3 - running_at, 0) / (priced_at - running_at) + egress"           \
     " ELSE cost + max(?3 - max(priced_at, running_at), 0) * nodes * price_hour / 3600.0" \
     " + egress END AS spent FROM attempts) a"                                            \
     " JOIN jobs j ON j.id = a.job_id GROUP BY k ORDER BY 2 DESC, " order

@@ -645,9 +645,18 @@ double store_attempt_cost_at(const struct store_attempt *a, double end)
 {
     double from = a->priced_at > a->running_at ? a->priced_at : a->running_at;
 
-    if (a->running_at <= 0 || end <= from)
+    if (a->running_at <= 0)
         return a->cost;
-    return a->cost + (end - from) * a->nodes * a->price_hour / 3600.0;
+    if (end >= from)
+        return a->cost + (end - from) * a->nodes * a->price_hour / 3600.0;
+    /* an end before the last reprice (an exit seen after the new price was
+     * applied): what cost holds to the reprice, prorated to the end (exact
+     * when one price held until then), not the time after the exit */
+    if (a->priced_at > a->running_at)
+        return end > a->running_at
+                   ? a->cost * (end - a->running_at) / (a->priced_at - a->running_at)
+                   : 0;
+    return a->cost;
 }
 
 double store_attempt_spent_at(const struct store_attempt *a, double now)

@@ -297,7 +297,9 @@ int store_attempt_page(struct store *st, int64_t after_id, size_t limit,
 void store_attempt_clear(struct store_attempt *a);
 /* What attempt a has cost by `end` (egress aside): cost, which holds the
  * stretches before priced_at, plus its run since then (or since running_at)
- * at price_hour for its nodes.  An attempt that never ran costs nothing. */
+ * at price_hour for its nodes.  An end before priced_at (an exit seen after
+ * the reprice) gets cost prorated over [running_at, priced_at].  An attempt
+ * that never ran costs nothing. */
 double store_attempt_cost_at(const struct store_attempt *a, double end);
 /* What attempt a has cost all told by `now`: an ended one its cost; a live
  * one its run so far (store_attempt_cost_at) and the data move it paid when

@@ -905,6 +905,38 @@ static void test_price_change(void **state)
     st_free(w);
 }
 
+/* The 2 h run ends while no controller runs; its price doubles after it
+ * ended, before a controller opens again and sees the exit.  It is billed
+ * its 2 h at $1.20, not the time until the new price was applied (the
+ * reprice came before the exit in the step: the gap between the exit and
+ * the reprice was billed at the old price). */
+static void test_exit_seen_after_price_change(void **state)
+{
+    struct st *w = *state;
+    struct store_job j;
+    struct store_attempt a1;
+    int64_t id;
+
+    st_init(w, NULL);
+    id = st_submit(w, L4_SPOT_2H);
+    st_start(w);
+    st_run_to(w, ST_T0 + DELAY + 1800);
+    st_kill(w);
+    w->t = ST_T0 + DELAY + 3 * 3600; /* the world runs the job to its end */
+    st_set_price(w, "gcp", "us-central1", "g2-standard-48", 4.00, 2.40);
+    st_start(w);
+    assert_true(st_run_all(w, ST_T0 + DAY));
+    j = st_job(w, id);
+    a1 = st_attempt(w, id, 1);
+    assert_int_equal(j.state, JOB_SUCCEEDED);
+    assert_dbl(a1.ended_at, ST_T0 + DELAY + 7200);
+    assert_usd(a1.cost, st_usd(1.20, 1, 7200));
+    assert_usd(j.cost, 2.40);
+    store_attempt_clear(&a1);
+    store_job_clear(&j);
+    st_free(w);
+}
+
 /* ---- a failed commit ---- */
 
 static int is_provisioning(struct st *w, void *ctx)
@@ -1317,6 +1349,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_displacement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority_waiter_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_price_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_seen_after_price_change, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_storm_places, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservations_per_pool, setup, teardown),

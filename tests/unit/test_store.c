@@ -3923,6 +3923,15 @@ static void test_attempt_compute_in(void **state)
     /* never ran: nothing */
     a.running_at = 0;
     assert_float_equal(store_attempt_compute_in(&a, 1000 + 15 * h, 0, 1e12), 0, 0);
+    /* an end before the last reprice (the exit seen after it): the cost to
+     * the reprice prorated, not all of it ($200 over 10 h: $100 at 5 h) */
+    a.running_at = 1000;
+    a.priced_at = 1000 + 10 * h;
+    a.cost = 200;
+    assert_float_equal(store_attempt_cost_at(&a, 1000 + 5 * h), 100, 1e-9);
+    assert_float_equal(store_attempt_cost_at(&a, 1000 + 10 * h), 200, 1e-9);
+    assert_float_equal(store_attempt_cost_at(&a, 1000 + 11 * h), 200 + 2 * 4, 1e-9);
+    assert_float_equal(store_attempt_cost_at(&a, 1000), 0, 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
