@@ -225,6 +225,8 @@ double catalog_rtt_ms(const struct catalog *cat, const char *acloud, const char 
 double geo_km(double lat1, double lon1, double lat2, double lon2);
 /* Expected spot preemptions per node-hour for an offer. */
 double catalog_preempt_rate(const struct catalog *cat, const struct offer *o);
+/* Rows of preemption.csv (0: every rate is the built-in default). */
+size_t catalog_npreempt(const struct catalog *cat);
 
 /* USD per GB-month of object storage in cloud (storage.csv); 0 = unknown. */
 double catalog_storage_per_gb_month(const struct catalog *cat, const char *cloud);

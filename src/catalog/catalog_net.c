@@ -370,6 +370,11 @@ double catalog_preempt_rate(const struct catalog *cat, const struct offer *o)
     return best ? best->rate : cat->preempt_default;
 }
 
+size_t catalog_npreempt(const struct catalog *cat)
+{
+    return cat->npreempt;
+}
+
 int catalog_load_net(struct catalog *cat, struct err *e)
 {
     int rc;

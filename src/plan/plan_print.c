@@ -318,24 +318,27 @@ static void print_first_on_time(FILE *fp, const struct plan *p)
 }
 
 /* Under the table: the preemption rates the PREEMPT column is priced at,
- * from the catalog (most clouds publish none: its source column says which
- * rates are measured and which assumed). */
+ * as printed (rates that print alike are one), and where they come from:
+ * the catalog's preemption.csv (most clouds publish none: its source column
+ * says which rates are measured and which assumed), else the built-in
+ * default. */
 static void print_preempt_rates(FILE *fp, const struct plan *p)
 {
-    double rates[4];
+    char rates[4][32];
     size_t i, k, nr = 0;
     int more = 0;
 
     for (i = 0; i < p->n; i++) {
-        double r;
+        char r[32];
 
         if (p->c[i].mode != PLAN_SPOT)
             continue;
-        r = catalog_preempt_rate(p->cat, catalog_offer(p->cat, p->c[i].offer));
-        for (k = 0; k < nr && rates[k] != r; k++)
+        snprintf(r, sizeof(r), "%g",
+                 catalog_preempt_rate(p->cat, catalog_offer(p->cat, p->c[i].offer)));
+        for (k = 0; k < nr && strcmp(rates[k], r) != 0; k++)
             ;
         if (k == nr && nr < sizeof(rates) / sizeof(*rates))
-            rates[nr++] = r;
+            memcpy(rates[nr++], r, sizeof(r));
         else if (k == nr)
             more = 1;
     }
@@ -343,11 +346,17 @@ static void print_preempt_rates(FILE *fp, const struct plan *p)
         return;
     fprintf(fp, "PREEMPT: the work spot preemptions are expected to lose, at");
     for (k = 0; k < nr; k++)
-        fprintf(fp, "%s %g", k == 0 ? "" : k + 1 == nr && !more ? " or" : ",", rates[k]);
-    fprintf(fp,
-            "%s preemptions per node-hour (the catalog's preemption.csv; its source "
-            "column says which rates are measured and which assumed)\n",
-            more ? " and others" : "");
+        fprintf(fp, "%s %s", k == 0 ? "" : k + 1 == nr && !more ? " or" : ",", rates[k]);
+    if (catalog_npreempt(p->cat) == 0)
+        fprintf(fp,
+                "%s preemptions per node-hour (the built-in default: the catalog has "
+                "no preemption.csv)\n",
+                more ? " and others" : "");
+    else
+        fprintf(fp,
+                "%s preemptions per node-hour (the catalog's preemption.csv; its source "
+                "column says which rates are measured and which assumed)\n",
+                more ? " and others" : "");
 }
 
 int plan_print(FILE *fp, const struct plan *p, int explain)

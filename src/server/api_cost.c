@@ -357,7 +357,9 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
     if (c->rq->who->user[0] != '\0' || c->s->cat == NULL)
         return NULL;
     v = json_array();
-    (void)srv_first_record(c->s, c->now, &first);
+    /* no job yet (or the store did not say): no "before the first job" */
+    if (srv_first_record(c->s, c->now, &first) != 0 || !(first < c->now))
+        first = -1;
     for (i = 0; i < catalog_ncommitments(c->s->cat); i++) {
         const struct commitment *m = catalog_commitment(c->s->cat, i);
         double lo = fmax(from, srv_commit_from(c->s, c->now, m));
@@ -384,10 +386,12 @@ static json_t *add_commitments(struct api_call *c, struct report *r, const char 
         json_object_set_new(o, "usd", json_real(fee));
         /* of it, before the server's first job: a start long past (a
          * reservation bought before Stratus ran) shows a large figure */
-        json_object_set_new(
-            o, "usd_before_first_job",
-            json_real(early > lo ? catalog_commitment_cost(m, lo, early) : 0));
-        json_object_set_new(o, "first_job_at", json_real(first));
+        json_object_set_new(o, "usd_before_first_job",
+                            json_real(first > 0 && early > lo
+                                          ? catalog_commitment_cost(m, lo, early)
+                                          : 0));
+        json_object_set_new(o, "first_job_at",
+                            first > 0 ? json_real(first) : json_null());
         json_array_append_new(v, o);
         *usd += fee;
         if (strcmp(by, "cloud") == 0) {

@@ -80,6 +80,9 @@ has "$OUT" "at 0.2 preemptions per node-hour"
 printf 'name: od\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: x\n' >"$TMP/od.yaml"
 run 0 "$STRATUS" plan "$TMP/od.yaml" --catalog "$TMP/nocommit"
 hasnt "$OUT" "PREEMPT:" # no spot row: no rate to name
+cp -r "$TMP/nocommit" "$TMP/nopre" && rm "$TMP/nopre/preemption.csv"
+run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nopre" --top 2
+has "$OUT" "at 0.05 preemptions per node-hour (the built-in default: the catalog has no preemption.csv)"
 # five days on spot without checkpoints: an expected loss past what cents
 # hold is printed as a number of dollars, not a wrapped integer
 printf 'name: long\nresources:\n  accelerators: H100:8\n  use_spot: true\nrun: echo hi\nstratus:\n  kind: batch\n  duration: 120h\n' >"$TMP/long.yaml"

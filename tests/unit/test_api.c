@@ -730,6 +730,11 @@ static void test_cost_commitments(void **state)
     assert_true(fee >= 240 * (fmin(t0, start + 365 * 86400.0) - start) / 3600 - 1e-6);
     assert_true(fee <= 240 * (fmin(t1, start + 365 * 86400.0) - start) / 3600 + 1e-6);
     assert_float_equal(cost_field(o, "total.commitment_usd"), fee, 1e-6);
+    /* no job yet: none of it is "before the first job" (helper-102: it
+     * was all of it, before a first job said to be now) */
+    assert_float_equal(cost_field(o, "commitments.0.usd_before_first_job"), 0, 0);
+    assert_true(json_is_null(json_object_get(
+        json_array_get(json_object_get(o, "commitments"), 0), "first_job_at")));
     json_decref(o);
     api_resp_clear(&rp);
 
