@@ -419,6 +419,17 @@ static void report_reply(struct api_call *c, struct report *r, const char *by,
         double recent;
     } * p;
 
+    /* what splitting a move by its sources leaves in a row by rounding (the
+     * parts add up to the move within 1e-14) is nothing, not -$0.00
+     * (helper-103) */
+    for (i = 0; i < r->n; i++) {
+        if (fabs(r->rows[i].egress_usd) < 1e-9)
+            r->rows[i].egress_usd = 0;
+        if (fabs(r->rows[i].compute_usd) < 1e-9)
+            r->rows[i].compute_usd = 0;
+        if (fabs(r->rows[i].usd) < 1e-9)
+            r->rows[i].usd = 0;
+    }
     commits = add_commitments(c, r, by, from, to, &fees); /* may add cloud rows */
     p = xcalloc(r->n + 1, sizeof(*p));
     memset(&total, 0, sizeof(total));

@@ -26,8 +26,8 @@
  * that ended since: O(active + new + newly ended), not O(all history).  A
  * scrape that meets an attempt which moved data also reads every copy of data
  * once (sched_copies_load), to count the move in the cloud the data left.
- * The keeping of data copies is read the same way: every copy at the first
- * scrape, then the copies present and those deleted since (scan_copies).
+ * The keeping of data copies is one aggregate in the store at each scrape
+ * (store_data_storage: a scan of the copies in the database, no list).
  * The time that took is exported as stratus_metrics_store_read_seconds.
  *
  * Layout: histograms; the route table; the store aggregates; rendering.
@@ -128,16 +128,6 @@ struct memos {
     size_t n, cap;
 };
 
-/* A data copy (not a home) that was present at the last scrape: its
- * keeping is counted until now while it is, and for good once it is gone. */
-struct copy_key {
-    char *dataset, *cloud, *region;
-    double created_at;
-};
-struct copy_set {
-    struct copy_key *v; /* sorted (copy_key_cmp) */
-    size_t n, cap;
-};
 /* What the final records (terminal jobs, ended attempts) add up to, kept
  * between scrapes; reset when the store or the driver binding changes, or
  * when a scrape failed half-way. */
@@ -149,8 +139,6 @@ struct final_cache {
     int64_t att_after;           /* the same for attempts */
     struct ids live_atts;
     struct memos moves; /* the live attempts' data moves, split */
-    int copies_seen;    /* every copy was read once: the deleted ones are in agg */
-    struct copy_set copies; /* the copies present at the last scrape */
     struct strpool pool;
     struct agg_set agg[AGG__N];
     const void *world; /* the driver binding the errors were sorted by */
@@ -281,24 +269,9 @@ struct metrics *metrics_new(void)
     return m; /* the final cache is zeroed: a valid empty one */
 }
 
-static void copy_set_free(struct copy_set *c)
-{
-    size_t i;
-
-    for (i = 0; i < c->n; i++) {
-        free(c->v[i].dataset);
-        free(c->v[i].cloud);
-        free(c->v[i].region);
-    }
-    free(c->v);
-    memset(c, 0, sizeof(*c));
-}
-
 static void final_cache_free(struct final_cache *f)
 {
     int k;
-
-    copy_set_free(&f->copies);
 
     strpool_free(&f->pool);
     free(f->live_jobs.v);
@@ -693,96 +666,20 @@ static int scan_attempts(struct final_cache *f, struct final_cache *live, struct
     return rc;
 }
 
-/* ---- keeping data copies ----
- * A copy's keeping grows while it is present and is final once it is
- * deleted (store_data_storage_cost), as the report counts it (api_cost.c,
- * add_storage: in the copy's cloud, copies a job made).  The first scrape
- * of a store reads every copy, present or deleted; later ones read the
- * present copies (few: they expire, docs/data.md) and, for a copy present
- * at the last scrape and gone now, its dataset's copies, to add what it
- * cost to the final series. */
-
-static int copy_key_cmp(const void *a, const void *b)
+/* The keeping of data copies, as the report counts it (api_cost.c,
+ * add_storage: store_data_storage_cost of each copy a job made, in the
+ * copy's cloud) to now: one aggregate in the store at each scrape, into the
+ * series read afresh (a copy made and deleted between two scrapes is in it,
+ * and a deletion dated back lowers it, which spend_monotone holds). */
+static int scan_copies(struct final_cache *live, struct scan *x, struct err *e)
 {
-    const struct copy_key *x = a, *y = b;
-    int c = strcmp(x->dataset, y->dataset);
-
-    if (c == 0)
-        c = strcmp(x->cloud, y->cloud);
-    if (c == 0)
-        c = strcmp(x->region, y->region);
-    if (c == 0 && x->created_at != y->created_at)
-        c = x->created_at < y->created_at ? -1 : 1;
-    return c;
-}
-
-static int copy_counted(const struct store_data_replica *d)
-{
-    return !d->home && d->job_id > 0;
-}
-
-static void copy_set_push(struct copy_set *c, const struct store_data_replica *d)
-{
-    struct copy_key *k;
-
-    c->v = xgrow(c->v, &c->cap, c->n + 1, sizeof(*c->v));
-    k = &c->v[c->n++];
-    k->dataset = xstrdup(d->dataset);
-    k->cloud = xstrdup(d->cloud);
-    k->region = xstrdup(d->region);
-    k->created_at = d->created_at;
-}
-
-/* The deleted copy k (present at the last scrape) into the final series. */
-static int copy_gone(struct final_cache *f, struct store *st, const struct copy_key *k,
-                     struct err *e)
-{
-    struct store_data_replica *v = NULL;
+    struct store_cost_row *v = NULL;
     size_t n = 0, i;
-    int rc = store_data_list(st, k->dataset, 0, &v, &n, e);
+    int rc = store_data_storage(x->s->st, x->now, &v, &n, e);
 
     for (i = 0; rc == 0 && i < n; i++)
-        if (v[i].expired_at > 0 && v[i].created_at == k->created_at &&
-            strcmp(v[i].cloud, k->cloud) == 0 && strcmp(v[i].region, k->region) == 0 &&
-            copy_counted(&v[i])) {
-            agg_add(f, AGG_SPEND, v[i].cloud, NULL, NULL,
-                    store_data_storage_cost(&v[i], v[i].expired_at));
-            break;
-        }
-    store_data_replicas_free(v, n);
-    return rc;
-}
-
-static int scan_copies(struct final_cache *f, struct final_cache *live, struct scan *x,
-                       struct err *e)
-{
-    struct store_data_replica *v = NULL;
-    struct copy_set now = {0};
-    size_t n = 0, i;
-    int rc = store_data_list(x->s->st, NULL, f->copies_seen, &v, &n, e);
-
-    for (i = 0; rc == 0 && i < n; i++) {
-        if (!copy_counted(&v[i]))
-            continue;
-        if (v[i].expired_at > 0) { /* only on the first read */
-            agg_add(f, AGG_SPEND, v[i].cloud, NULL, NULL,
-                    store_data_storage_cost(&v[i], v[i].expired_at));
-            continue;
-        }
-        agg_add(live, AGG_SPEND, v[i].cloud, NULL, NULL,
-                store_data_storage_cost(&v[i], x->now));
-        copy_set_push(&now, &v[i]);
-    }
-    store_data_replicas_free(v, n);
-    if (now.n > 1)
-        qsort(now.v, now.n, sizeof(*now.v), copy_key_cmp);
-    for (i = 0; rc == 0 && i < f->copies.n; i++)
-        if (now.n == 0 ||
-            bsearch(&f->copies.v[i], now.v, now.n, sizeof(*now.v), copy_key_cmp) == NULL)
-            rc = copy_gone(f, x->s->st, &f->copies.v[i], e);
-    copy_set_free(&f->copies);
-    f->copies = now;
-    f->copies_seen = rc == 0;
+        agg_add(live, AGG_SPEND, v[i].key, NULL, NULL, v[i].usd);
+    store_cost_rows_free(v, n);
     return rc;
 }
 
@@ -855,7 +752,7 @@ static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
     x.old = &m->fin.moves;
     sc->ok = scan_jobs(&m->fin, s->st, sc->jobs, &e) == 0 &&
              scan_attempts(&m->fin, &sc->live, &x, &e) == 0 &&
-             scan_copies(&m->fin, &sc->live, &x, &e) == 0;
+             scan_copies(&sc->live, &x, &e) == 0;
     sched_copies_free(&x.copies);
     if (x.next.n > 1) /* qsort(NULL, 0, ...) is undefined */
         qsort(x.next.v, x.next.n, sizeof(*x.next.v), memo_cmp);

@@ -485,6 +485,15 @@ static int f_data_list(struct store *st, const char *dataset, int live_only,
               : inner_of(st)->ops->data_list(inner_of(st), dataset, live_only, out, n, e);
 }
 
+static int f_data_storage(struct store *st, double now, struct store_cost_row **out,
+                          size_t *n, struct err *e)
+{
+    int rc = gate_read(st, e);
+
+    return rc ? list_err(rc, out, n)
+              : inner_of(st)->ops->data_storage(inner_of(st), now, out, n, e);
+}
+
 static int f_open(struct store *st, const char *path, struct err *e)
 {
     (void)path;
@@ -552,6 +561,7 @@ static const struct store_ops store_fault_ops = {
     .secret_delete = f_secret_delete,
     .data_put = f_data_put,
     .data_list = f_data_list,
+    .data_storage = f_data_storage,
 };
 
 /* An open transaction goes on in the backend under the wrapper. */

@@ -1628,6 +1628,43 @@ static int mem_data_list(struct store *st, const char *dataset, int live_only,
     return 0;
 }
 
+static int cost_key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct store_cost_row *)a)->key,
+                  ((const struct store_cost_row *)b)->key);
+}
+
+static int mem_data_storage(struct store *st, double now, struct store_cost_row **out,
+                            size_t *n, struct err *e)
+{
+    struct mem *m = st->priv;
+    struct store_cost_row *v = NULL;
+    size_t i, k, cap = 0, nv = 0;
+
+    (void)e;
+    for (i = 0; i < m->data.n; i++) {
+        const struct mdata *r = vec_at(&m->data, i);
+        double end = r->expired_at > 0 ? r->expired_at : now;
+
+        if (r->home || r->job_id <= 0 || !(end > r->created_at))
+            continue;
+        for (k = 0; k < nv && strcmp(v[k].key, r->cloud) != 0; k++)
+            ;
+        if (k == nv) {
+            v = xgrow(v, &cap, nv + 1, sizeof(*v));
+            memset(&v[nv], 0, sizeof(*v));
+            v[nv++].key = xstrdup(r->cloud);
+        }
+        v[k].usd += r->size_gb * r->storage_gb_month * (end - r->created_at);
+        v[k].attempts++;
+    }
+    if (nv > 1)
+        qsort(v, nv, sizeof(*v), cost_key_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 /* ---- 5. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_mem = {
@@ -1679,4 +1716,5 @@ const struct store_ops store_mem = {
     .secret_delete = mem_secret_delete,
     .data_put = mem_data_put,
     .data_list = mem_data_list,
+    .data_storage = mem_data_storage,
 };

@@ -382,6 +382,17 @@ static const char *const pg_migrations[] = {
                 " storage_gb_month = excluded.storage_gb_month,"                         \
                 " job_id = excluded.job_id, attempt_id = excluded.attempt_id,"           \
                 " via = excluded.via")                                                   \
+    /* store_data_storage: $1 = now; the 7 columns of a cost row */                      \
+    X(DATA_STORAGE,                                                                      \
+      "SELECT cloud COLLATE \"C\", coalesce(sum(size_gb * storage_gb_month *"            \
+      " (CASE WHEN expired_at > 0 THEN expired_at ELSE $1::float8 END - created_at)),"   \
+      " 0), 0::float8, 0::float8, count(*), 0::float8, NULL::text FROM"                  \
+      " (SELECT cloud, size_gb, storage_gb_month, created_at, expired_at, home, job_id"  \
+      " FROM data_replicas UNION ALL SELECT cloud, size_gb, storage_gb_month,"           \
+      " created_at, expired_at, home, job_id FROM data_replicas_past) AS d"              \
+      " WHERE home = 0 AND job_id > 0"                                                   \
+      " AND CASE WHEN expired_at > 0 THEN expired_at ELSE $1::float8 END > created_at"   \
+      " GROUP BY 1 ORDER BY 1")                                                          \
     X(DATA_LIST, "SELECT " ROWS_DATA_COLS " FROM (SELECT " ROWS_DATA_COLS " FROM"        \
                  " data_replicas WHERE ($1::text IS NULL OR dataset = $1) AND"           \
                  " ($2 = 0 OR expired_at = 0) UNION ALL SELECT " ROWS_DATA_COLS          \
@@ -2137,6 +2148,17 @@ static int pg_data_list(struct store *st, const char *dataset, int live_only,
                     "listing data replicas", e);
 }
 
+static int pg_data_storage(struct store *st, double now, struct store_cost_row **out,
+                           size_t *n, struct err *e)
+{
+    struct pgbind b;
+
+    pg_bind(&b);
+    pb_dbl(&b, now);
+    return pg_fetch(st->priv, PQ_DATA_STORAGE, &b, &rows_cost_rows, (void **)out, n,
+                    "adding up the keeping of data copies", e);
+}
+
 /* ---- 7. leadership: the lease, the fence, notifications ----------------------
  *
  * The lease is one row, leader_lease(id = 1), outside the versioned schema:
@@ -2547,6 +2569,7 @@ const struct store_ops store_pg = {
     .secret_delete = pg_secret_delete,
     .data_put = pg_data_put,
     .data_list = pg_data_list,
+    .data_storage = pg_data_storage,
     .lease_take = pg_lease_take,
     .lease_get = pg_lease_get,
     .lease_drop = pg_lease_drop,

@@ -409,6 +409,16 @@ static const char *const migrations[] = {
                       " AND expired_at > 0 AND created_at <> ?4")                        \
     X(DATA_PUT, "INSERT OR REPLACE INTO data_replicas (" DATA_COLS ") VALUES"            \
                 " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                    \
+    /* store_data_storage: ?1 = now; the 7 columns of a cost row */                      \
+    X(DATA_STORAGE,                                                                      \
+      "SELECT cloud, total(size_gb * storage_gb_month * (CASE WHEN expired_at > 0"       \
+      " THEN expired_at ELSE ?1 END - created_at)), 0, 0, count(*), 0, NULL FROM"        \
+      " (SELECT cloud, size_gb, storage_gb_month, created_at, expired_at, home, job_id"  \
+      " FROM data_replicas UNION ALL SELECT cloud, size_gb, storage_gb_month,"           \
+      " created_at, expired_at, home, job_id FROM data_replicas_past)"                   \
+      " WHERE home = 0 AND job_id > 0"                                                   \
+      " AND CASE WHEN expired_at > 0 THEN expired_at ELSE ?1 END > created_at"           \
+      " GROUP BY cloud ORDER BY cloud")                                                  \
     X(DATA_LIST,                                                                         \
       "SELECT " DATA_COLS " FROM data_replicas WHERE (?1 IS NULL OR"                     \
       " dataset = ?1) AND (?2 = 0 OR expired_at = 0) UNION ALL SELECT " DATA_COLS        \
@@ -2144,6 +2154,24 @@ static int sq_data_list(struct store *st, const char *dataset, int live_only,
     return rc;
 }
 
+static int sq_data_storage(struct store *st, double now, struct store_cost_row **out,
+                           size_t *n, struct err *e)
+{
+    struct sq *s = st->priv;
+    struct binder b;
+    void *v = NULL;
+    int rc = sq_bind(s, Q_DATA_STORAGE, &b, "adding up the keeping of data copies", e);
+
+    *n = 0;
+    if (rc == 0) {
+        b_dbl(&b, now);
+        rc = sq_fetch(s, &b, &rows_cost_rows, &v, n,
+                      "adding up the keeping of data copies", e);
+    }
+    *out = v;
+    return rc;
+}
+
 /* ---- 6. the ops table ------------------------------------------------------- */
 
 const struct store_ops store_sqlite = {
@@ -2195,4 +2223,5 @@ const struct store_ops store_sqlite = {
     .secret_delete = sq_secret_delete,
     .data_put = sq_data_put,
     .data_list = sq_data_list,
+    .data_storage = sq_data_storage,
 };

@@ -533,6 +533,19 @@ double store_data_storage_cost(const struct store_data_replica *r, double now)
     return r->size_gb * r->storage_gb_month * (end - r->created_at) / (HOURS_A_MONTH * 3600);
 }
 
+int store_data_storage(struct store *st, double now, struct store_cost_row **out,
+                       size_t *n, struct err *e)
+{
+    size_t i;
+    int rc = st->ops->data_storage(st, now, out, n, e);
+
+    for (i = 0; rc == 0 && i < *n; i++) {
+        (*out)[i].usd /= HOURS_A_MONTH * 3600;
+        (*out)[i].compute_usd = 0;
+    }
+    return rc;
+}
+
 void store_data_replica_clear(struct store_data_replica *r)
 {
     free(r->dataset);

@@ -534,6 +534,13 @@ int store_data_list(struct store *st, const char *dataset, int live_only,
 /* USD of keeping the replica from when it was made until it expired, or
  * until `now` while it is present; 0 for the home. */
 double store_data_storage_cost(const struct store_data_replica *r, double now);
+/* What keeping the copies jobs made has cost by `now` (store_data_storage_cost
+ * summed over every copy, present or deleted, whose job_id > 0), one row per
+ * cloud: key the cloud, usd the cost, attempts the copies; by cloud.  One
+ * aggregate in the database, not a list of every copy.  Caller frees with
+ * store_cost_rows_free. */
+int store_data_storage(struct store *st, double now, struct store_cost_row **out,
+                       size_t *n, struct err *e);
 void store_data_replica_clear(struct store_data_replica *r);
 void store_data_replicas_free(struct store_data_replica *v, size_t n);
 

@@ -142,6 +142,10 @@ struct store_ops {
     int (*data_put)(struct store *st, const struct store_data_replica *r, struct err *e);
     int (*data_list)(struct store *st, const char *dataset, int live_only,
                      struct store_data_replica **out, size_t *n, struct err *e);
+    /* store_data_storage's rows before the division by the hours of a
+     * month: usd in GB x $/GB-month x seconds (store.c divides) */
+    int (*data_storage)(struct store *st, double now, struct store_cost_row **out,
+                        size_t *n, struct err *e);
 
     /* Leadership and wake-ups (store.h); NULL in backends one server owns. */
     int (*lease_take)(struct store *st, const char *holder, const char *url, double ttl_s,

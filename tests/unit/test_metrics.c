@@ -741,8 +741,8 @@ static void put_copy(struct store *st, const char *dataset, const char *cloud, i
  * counts it (its STORAGE column): before, the counter left it out.  A copy
  * deleted before the first scrape ($6), one present ($3 so far), a home
  * (nothing); then the present one is deleted ($3.50 in all) and another made
- * in its place, and one in AWS ($1 so far).  A later scrape must find the
- * deletion: the copy is gone from the present ones it reads. */
+ * in its place, and one in AWS ($1 so far); then one made and deleted
+ * between two scrapes ($1). */
 static void test_spend_counts_storage(void **state)
 {
     struct metrics *m = metrics_new(), *m2 = metrics_new();
@@ -771,9 +771,15 @@ static void test_spend_counts_storage(void **state)
     assert_true(get(x, "stratus_spend_usd_total", "cloud=aws") >= 1);
     assert_true(get(x, "stratus_spend_usd_total", "cloud=azure") == 0 ||
                 isnan(get(x, "stratus_spend_usd_total", "cloud=azure")));
-    render(m2, &s, x); /* a new reader of the same store: every copy at once */
+    /* a copy made and deleted between two scrapes ($1: helper-102 found
+     * the counter never saw it) */
+    put_copy(s.st, "d4", "gcp", 0, now - 7200, now - 3600, job);
+    render(m, &s, x);
     gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
-    assert_true(gcp >= 9.5 && gcp < 9.5 + 1e-9);
+    assert_true(gcp >= 10.5 && gcp < 10.5 + 1e-9);
+    render(m2, &s, x); /* a new reader of the same store: the same */
+    gcp = get(x, "stratus_spend_usd_total", "cloud=gcp");
+    assert_true(gcp >= 10.5 && gcp < 10.5 + 1e-9);
     store_close(s.st);
     free(x);
     metrics_free(m);

@@ -1252,6 +1252,21 @@ static void test_data_replicas(void **state)
     store_data_replicas_free(v, n);
     assert_same_double(store_data_storage_cost(&a, 0),
                        500 * 0.02 * (99 - 20) / (730 * 3600.0));
+    {
+        /* the keeping of every copy, present or deleted, by cloud, to 200:
+         * gcp's four (79 + 10 + 60 + 190 s), aws's one (195 s) */
+        struct store_cost_row *r;
+
+        OK(store_data_storage(st, 200, &r, &n, E));
+        assert_int_equal(n, 2);
+        assert_string_equal(r[0].key, "aws");
+        assert_string_equal(r[1].key, "gcp");
+        assert_float_equal(r[0].usd, 500 * 0.02 * 195 / (730 * 3600.0), 1e-15);
+        assert_float_equal(r[1].usd, 500 * 0.02 * 339 / (730 * 3600.0), 1e-15);
+        assert_int_equal(r[0].attempts, 1);
+        assert_int_equal(r[1].attempts, 4);
+        store_cost_rows_free(r, n);
+    }
     err_clear(&e);
     a.dataset = "";
     assert_int_equal(store_data_put(st, &a, &e), ST_EINVAL);
