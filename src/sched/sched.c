@@ -1480,6 +1480,8 @@ static double next_wake(const struct sched *s)
         next = s->next_deadline_check - s->now;
     if (bill < next) /* the bill of committed attempts changes there */
         next = bill;
+    if (sched_data_sweep_next(s) - s->now < next) /* a replica expires */
+        next = sched_data_sweep_next(s) - s->now;
     return next > 0 ? next : 0;
 }
 

@@ -567,6 +567,8 @@ int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attemp
     if (c->in_use > 0)
         c->in_use--;
     c->last_used_at = fmax(c->last_used_at, end);
+    if (c->in_use == 0) /* the sweep deletes it at its time, not later */
+        s->data_sweep_at = fmin(s->data_sweep_at, c->last_used_at + s->p.cfg.data_ttl_s);
     if ((rc = sched_tx(s, e)) != 0 || (rc = store_data_put(s->p.store, c, e)) != 0)
         return rc;
     return 0;
@@ -767,9 +769,11 @@ int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e)
     return 0;
 }
 
-/* How often shared datasets' replicas are looked at for expiry. */
-#define SWEEP_EVERY_S 3600.0
-
+/* Shared datasets' replicas no attempt runs on are deleted at their last use
+ * + TTL: the sweep runs then (data_sweep_at, the earliest such time, in the
+ * controller's wake-ups), so that a copy's keeping is billed to the rule's
+ * time and no later than it was counted (a sweep an hour apart dated its
+ * deletions back, and a report or counter read between had billed more). */
 int sched_data_sweep(struct sched *s, struct err *e)
 {
     double ttl = s->p.cfg.data_ttl_s;
@@ -778,20 +782,31 @@ int sched_data_sweep(struct sched *s, struct err *e)
 
     if (s->now < s->data_sweep_at || s->ndsets == 0)
         return 0;
-    s->data_sweep_at = s->now + SWEEP_EVERY_S;
+    s->data_sweep_at = INFINITY; /* the next copy's time, below */
     for (i = 0; i < s->ndsets; i++) {
         struct dset *d = &s->dsets[i];
 
         for (k = d->n; k-- > 0;) {
             const struct store_data_replica *c = &d->r[k];
 
-            if (c->home || c->in_use > 0 || c->last_used_at + ttl > s->now)
+            if (c->home || c->in_use > 0)
                 continue;
-            if ((rc = expire(s, d, k, c->last_used_at + ttl, e)) != 0)
+            if (c->last_used_at + ttl > s->now) {
+                s->data_sweep_at = fmin(s->data_sweep_at, c->last_used_at + ttl);
+                continue;
+            }
+            if ((rc = expire(s, d, k, c->last_used_at + ttl, e)) != 0) {
+                s->data_sweep_at = s->now; /* look again */
                 return rc;
+            }
         }
     }
     return 0;
+}
+
+double sched_data_sweep_next(const struct sched *s)
+{
+    return s->ndsets > 0 ? s->data_sweep_at : INFINITY;
 }
 
 /* The dataset a stored spec names (stratus.data.dataset) read from its YAML

@@ -365,8 +365,10 @@ int sched_data_leave(struct sched *s, struct sjob *sj, const struct store_attemp
                      double end, struct err *e);
 /* sj reached a terminal state: the replicas of its own data are deleted. */
 int sched_data_job_ended(struct sched *s, struct sjob *sj, struct err *e);
-/* Delete shared datasets' replicas unused for cfg.data_ttl_s (hourly). */
+/* Delete shared datasets' replicas unused for cfg.data_ttl_s, at their time. */
 int sched_data_sweep(struct sched *s, struct err *e);
+/* When the sweep next deletes a replica (INFINITY: none waits). */
+double sched_data_sweep_next(const struct sched *s);
 
 /* sched_quota.c */
 /* Bring the teams' usage and fair-share factors up to date (once per
