@@ -132,17 +132,16 @@ json_t *apijson_job(const struct store_job *j, const struct store_attempt *atts,
                     json_real(j->cost + store_attempt_spent_at(&atts[i], now)));
         }
     json_object_set_new(o, "placement", placement);
-    /* an ended job: where it last ran (its last attempt that ran, else its
-     * last), so that a list of jobs says where each one went */
-    if (job_state_terminal(j->state) && n > 0) {
+    /* an ended job: where it last ran (its last attempt that ran; none when
+     * none did), so that a list of jobs says where each one went */
+    if (job_state_terminal(j->state)) {
         const struct store_attempt *last = NULL;
 
         for (i = 0; i < n; i++)
-            if (last == NULL || (atts[i].running_at > 0) > (last->running_at > 0) ||
-                ((atts[i].running_at > 0) == (last->running_at > 0) &&
-                 atts[i].n > last->n))
+            if (atts[i].running_at > 0 && (last == NULL || atts[i].n > last->n))
                 last = &atts[i];
-        json_object_set_new(o, "last_placement", placement_json(last));
+        if (last != NULL)
+            json_object_set_new(o, "last_placement", placement_json(last));
     }
     if (atts != NULL && n > 0) {
         json_t *arr = json_array();

@@ -197,7 +197,7 @@ static void print_job_line(const struct store_job *j, const json_t *o, int nw, i
 
 /* ---- groups: pipelines and job groups ---- */
 
-/* What one stage shows: where it runs (or ran last) and what it cost. */
+/* What one stage shows: where it runs (or last ran) and what it cost. */
 struct stage_view {
     char where[160];
     double cost;
@@ -224,8 +224,8 @@ static void stage_view(long long id, struct stage_view *v)
         v->cost += json_is_number(so_far) ? json_number_value(so_far)
                                           : json_number_value(json_object_get(a, "cost"));
     }
-    if (n > 0)
-        placement_text(json_array_get(atts, n - 1), v->where, sizeof(v->where));
+    /* as the list shows a job: where it runs, else where it last ran */
+    placement_text(where_of(o), v->where, sizeof(v->where));
     json_decref(o);
 }
 

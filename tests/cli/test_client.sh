@@ -126,6 +126,19 @@ run 0 "$STRATUS" status 1 --json
 # the list says where an ended job ran (it said '-')
 run 0 "$STRATUS" status
 echo "$OUT" | grep -Eq "^ +1 .* SUCCEEDED +oci/[a-z0-9-]+ " || fail "status: job 1's placement: $OUT"
+# one whose launches all failed never ran anywhere: no place (helper-102)
+run 0 "$STRATUS" local api-error --location oci/us-ashburn-1 --for 1h
+printf 'name: never\nresources:\n  accelerators: H100:8\n  infra: oci/us-ashburn-1\n  use_spot: false\nrun: echo never\n' >"$TMP/never.yaml"
+nv=$(launch_detached "$TMP/never.yaml")
+tried() { [ "$("$STRATUS" status "$nv" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["attempts"] >= 1)')" = True ]; }
+wait_for tried
+run 0 "$STRATUS" cancel "$nv"
+wait_state "$nv" CANCELLED
+run 0 "$STRATUS" status "$nv" --json
+[ "$(json '"last_placement" in j, j["attempts"] >= 1')" = "(False, True)" ] || fail "a job that never ran has no last placement: ${OUT:0:600}"
+run 0 "$STRATUS" status
+echo "$OUT" | grep -Eq "^ +$nv +never .* CANCELLED +- " || fail "status: the job that never ran: $OUT"
+run 0 "$STRATUS" local api-error --location oci/us-ashburn-1 --for 0s
 run 0 "$STRATUS" status "$a" --json
 [ "$(json 'j["attempts_detail"][0]["end_reason"]')" = cancelled ] || fail "the cancelled attempt: ${OUT:0:600}"
 run 0 "$STRATUS" events 1 --json
