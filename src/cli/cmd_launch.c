@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,25 +111,49 @@ static const char *str_field(const json_t *o, const char *key)
     return s ? s : "";
 }
 
-/* One candidate: "best oci/us-ashburn-1 1 x BM.GPU.H100.8 on-demand, ...". */
-static void print_cand(const json_t *c, size_t i, int per_hour)
+/* Why candidate c (the i-th of the plan) cannot be had now, by the reply's
+ * now_candidates, into buf ("" when it can, or when the server cannot
+ * tell); 1 when it cannot. */
+static int not_now(const json_t *nowc, size_t i, const json_t *c, char *buf, size_t n)
+{
+    const json_t *x = json_array_get(nowc, i), *f;
+    int nodes = (int)json_integer_value(json_object_get(c, "nodes"));
+
+    buf[0] = '\0';
+    if (!json_is_object(x))
+        return 0;
+    f = json_object_get(x, "free_nodes");
+    if (json_number_value(json_object_get(x, "blocked_for_s")) > 0)
+        snprintf(buf, n, " (blocked now: %s)", str_field(x, "blocked_reason"));
+    else if (*str_field(x, "over_quota"))
+        snprintf(buf, n, " (over quota now: %s)", str_field(x, "over_quota"));
+    else if (json_is_integer(f) && json_integer_value(f) < nodes)
+        snprintf(buf, n, " (full now: %lld of the %d node%s free)",
+                 (long long)json_integer_value(f), nodes, nodes == 1 ? "" : "s");
+    return buf[0] != '\0';
+}
+
+/* One candidate: "best oci/us-ashburn-1 1 x BM.GPU.H100.8 on-demand, ...",
+ * with why it cannot be had now, if it cannot. */
+static void print_cand(const char *what, const json_t *c, int per_hour, const char *note)
 {
     char m[32];
 
-    printf("  %s %s/%s%s%s %d x %s %s, $%.2f/h, expected %s%s\n", i ? "then" : "best",
-           str_field(c, "cloud"), str_field(c, "region"), *str_field(c, "zone") ? "/" : "",
-           str_field(c, "zone"), (int)json_integer_value(json_object_get(c, "nodes")),
-           str_field(c, "instance_type"), str_field(c, "mode"),
-           json_number_value(json_object_get(c, "hourly_cost")),
-           str_money(m, sizeof(m), json_number_value(json_object_get(c, "expected_cost"))),
-           per_hour ? " per hour" : "");
+    printf(
+        "  %s %s/%s%s%s %d x %s %s, $%.2f/h, expected %s%s%s\n", what,
+        str_field(c, "cloud"), str_field(c, "region"), *str_field(c, "zone") ? "/" : "",
+        str_field(c, "zone"), (int)json_integer_value(json_object_get(c, "nodes")),
+        str_field(c, "instance_type"), str_field(c, "mode"),
+        json_number_value(json_object_get(c, "hourly_cost")),
+        str_money(m, sizeof(m), json_number_value(json_object_get(c, "expected_cost"))),
+        per_hour ? " per hour" : "", note);
 }
 
 /* Show the choice the controller starts from: its best candidates and why;
  * a stage's plan (stage > 0) says which stage it is. */
 static int show_plan(const char *path, const json_t *body, int stage)
 {
-    const json_t *p, *cands, *rule;
+    const json_t *p, *cands, *rule, *nowc;
     json_t *r = NULL;
     struct err e;
     size_t i;
@@ -138,6 +163,7 @@ static int show_plan(const char *path, const json_t *body, int stage)
         return cli_fail(&e);
     p = json_object_get(r, "plan");
     cands = json_object_get(p, "candidates");
+    nowc = json_object_get(r, "now_candidates");
     rule = json_object_get(p, "policy_rule");
     if (stage > 0)
         printf("stage %d ", stage);
@@ -147,10 +173,22 @@ static int show_plan(const char *path, const json_t *body, int stage)
         /* the late ones (slower alternatives that cannot finish by the
          * deadline) are passed over while one on time is there: the
          * controller does not take them (stratus plan marks them) */
-        size_t late = 0, shown = 0, on_time = 0;
+        size_t late = 0, shown = 0, on_time = 0, room = SIZE_MAX;
+        int per_hour = json_is_true(json_object_get(p, "duration_assumed"));
+        char note[320];
 
         for (i = 0; i < json_array_size(cands); i++)
             on_time += !json_is_true(json_object_get(json_array_get(cands, i), "late"));
+        /* the first the controller could take now (it also weighs patience
+         * and the deadline rule): a preview of a committed $0.00 that is
+         * full, the job then paying on demand, said nothing (helper-103) */
+        for (i = 0; i < json_array_size(cands) && room == SIZE_MAX; i++) {
+            const json_t *c = json_array_get(cands, i);
+
+            if (!(on_time > 0 && json_is_true(json_object_get(c, "late"))) &&
+                !not_now(nowc, i, c, note, sizeof(note)))
+                room = i;
+        }
         for (i = 0; i < json_array_size(cands) && shown < PLAN_SHOWN; i++) {
             const json_t *c = json_array_get(cands, i);
 
@@ -158,8 +196,14 @@ static int show_plan(const char *path, const json_t *body, int stage)
                 late++;
                 continue;
             }
-            print_cand(c, shown++, json_is_true(json_object_get(p, "duration_assumed")));
+            not_now(nowc, i, c, note, sizeof(note));
+            print_cand(shown++ ? "then" : "best", c, per_hour, note);
         }
+        if (room != SIZE_MAX && room >= i)
+            print_cand("first with room now:", json_array_get(cands, room), per_hour, "");
+        else if (room == SIZE_MAX && json_array_size(nowc) > 0 &&
+                 json_array_size(cands) > 0)
+            printf("  (none of these has room now: the job waits for one)\n");
         if (late > 0)
             printf(
                 "  (%zu cheaper candidate%s would finish past the deadline: not taken)\n",

@@ -171,6 +171,14 @@ wait_state "$id" RUNNING 60
 [ "$(job_field "$id" 'j["placement"]["mode"]')" = committed ] || fail "the job runs on the committed node: $("$STRATUS" status "$id")"
 run 0 "$STRATUS" plan "$TMP/gang.yaml"
 has "$ERR" "  1  full: 0 free, 1 needed"
+# a launch's preview says so too, and where the job would go now (it quoted
+# the committed node's \$0.00 and the job then paid on demand: helper-103)
+id2=$(launch_detached "$TMP/gang.yaml")
+OUT=$(cat "$TMP/launch.out")
+grep -Eq "^  best azure/eastus 1 x Standard_ND96isr_H100_v5 committed, .*\(full now: 0 of the 1 node free\)$" <<<"$OUT" ||
+  fail "launch's preview of a full commitment: $OUT"
+grep -Eq "^  (then|first with room now:) .* on-demand, " <<<"$OUT" || fail "launch's preview: where it goes now: $OUT"
+run 0 "$STRATUS" cancel "$id2"
 run 0 "$STRATUS" cancel "$id"
 wait_state "$id" CANCELLED 30
 ok "plan on a server with commitments: the committed nodes free now, then full while a job holds them"
