@@ -266,7 +266,14 @@ run 0 "$STRATUS" cost --by team --month "$(date -u +%Y-%m)" --json
 # what the budget counts (not storage) and what is left add up to the budget
 [ "$(json '[abs(r["budget_spend_usd"] + r["remaining_usd"] - r["budget_usd"]) < 1e-9 and r["budget_spend_usd"] == r["usd"] - r["storage_usd"] for r in j["rows"] if r["key"]=="product"][0]')" = True ] ||
   fail "budget spend + left must be the budget: $OUT"
+# a month in which no team spent anything: each team with a budget is
+# listed, all of its budget left (helper-103: the table was empty)
+run 0 "$STRATUS" cost --by team --month 2020-01 --json
+[ "$(json '[(r["key"], r["usd"], r["remaining_usd"] == r["budget_usd"]) for r in j["rows"] if r["key"] == "product"]')" = "[('product', 0.0, True)]" ] ||
+  fail "a team with a budget and no spend in the month: $OUT"
+run 0 "$STRATUS" cost --by team --month 2020-01
+has "$OUT" "product"
 run 2 "$STRATUS" cost --month 2026-13x
-ok "cost --by team --month: spend, budget and forecast per team"
+ok "cost --by team --month: spend, budget and forecast per team (a team that spent nothing too)"
 
 echo "$checks checks passed"
