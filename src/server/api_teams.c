@@ -72,10 +72,15 @@ int api_team_assign(struct api_call *c, struct spec *sp, int *forbidden, struct 
     if (sp->team == NULL || g == NULL || g->nteams == 0)
         return 0; /* no teams: a team's name is a label, as before teams */
     if (org_team(g, sp->team) == NULL && (server_admin(who) || who->user[0] == '\0'))
-        return err_set(e, ST_EINVAL,
-                       "no team is called '%s' (`stratus team ls` lists them; "
-                       "`stratus team create %s` makes it)",
-                       sp->team, sp->team);
+        return sp->team_line > 0 && sp->path != NULL
+                   ? err_at(e, ST_EINVAL, sp->path, sp->team_line, sp->team_col,
+                            "stratus.team: no team is called '%s' (`stratus team ls` "
+                            "lists them: name one, or `stratus team create %s` makes it)",
+                            sp->team, sp->team)
+                   : err_set(e, ST_EINVAL,
+                             "no team is called '%s' (`stratus team ls` lists them; "
+                             "`stratus team create %s` makes it)",
+                             sp->team, sp->team);
     if (api_team_role(c, sp->team) < AUTH_MEMBER) {
         *forbidden = 1;
         return err_set(e, ST_EINVAL, "'%s' may not submit work for team '%s': that needs "

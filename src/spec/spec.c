@@ -1844,8 +1844,11 @@ static int st_team(struct ctx *c, const struct ynode *n, struct err *e)
     const char *s = NULL;
     int rc = get_line(c, n, "stratus.team", NAME_MAX_LEN, &s, e);
 
-    if (rc == 0)
+    if (rc == 0) {
         c->s->team = xstrdup(s);
+        c->s->team_line = (uint32_t)n->line;
+        c->s->team_col = (uint32_t)n->col;
+    }
     return rc;
 }
 
@@ -2006,8 +2009,8 @@ static int st_deadline(struct ctx *c, const struct ynode *n, struct err *e)
     }
     switch (iso_time(s, &c->s->deadline_at)) {
     case ISO_OK:
-        c->s->deadline_line = n->line;
-        c->s->deadline_col = n->col;
+        c->s->deadline_line = (uint32_t)n->line;
+        c->s->deadline_col = (uint32_t)n->col;
         return 0;
     case ISO_NO_TIME:
         return yerr(c->d, n, ST_EINVAL, e,
@@ -2227,8 +2230,8 @@ static int stratus_section(struct ctx *c, const struct ynode *n, struct err *e)
     }
     dl = ymap_get(n, "deadline");
     if (!ynode_is_null(dl)) { /* where it was written, for the checks at submission */
-        c->s->deadline_line = dl->line;
-        c->s->deadline_col = dl->col;
+        c->s->deadline_line = (uint32_t)dl->line;
+        c->s->deadline_col = (uint32_t)dl->col;
         if (c->s->service != NULL)
             warn(c, dl,
                  "stratus.deadline is not followed for a service: it runs until it is "

@@ -119,7 +119,8 @@ struct spec {
     double duration_s;         /* expected run time; 0 = unknown */
     double deadline_s;         /* relative to submission; 0 = none */
     double deadline_at;        /* absolute unix time when given as a date; 0 = none */
-    size_t deadline_line, deadline_col; /* where a date's deadline was written */
+    uint32_t deadline_line, deadline_col; /* where a date's deadline was written */
+    uint32_t team_line, team_col; /* where stratus.team was written; 0 = nowhere */
     double ckpt_interval_s;    /* 0 = no checkpoints */
     double ckpt_restore_s;     /* time to restore from a checkpoint */
     char *data_cloud;          /* where the data sits; NULL = nowhere in particular */

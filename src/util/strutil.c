@@ -277,7 +277,17 @@ const char *str_suggest(const char *s, const char *const *cands)
             best = cands[i];
         }
     }
-    return bestd <= limit ? best : NULL;
+    if (bestd <= limit)
+        return best;
+    /* a word the one candidate that has it as its first part (size ->
+     * size_gb: helper-103) */
+    for (i = 0, best = NULL; cands[i]; i++)
+        if (*s && strncmp(cands[i], s, strlen(s)) == 0 && cands[i][strlen(s)] == '_') {
+            if (best != NULL)
+                return NULL;
+            best = cands[i];
+        }
+    return best;
 }
 
 const char *str_money(char *out, size_t n, double usd)

@@ -24,7 +24,8 @@ int str_to_gb(const char *s, double *gb);
 /* Case-sensitive shell glob with * and ?; 1 when it matches. */
 int str_glob(const char *pattern, const char *s);
 /* The closest of `cands` (NULL-terminated) to `s` by edit distance, or NULL when
- * none is close enough to be a plausible typo. */
+ * none is close enough to be a plausible typo; failing that, the one
+ * candidate that begins with `s` and '_' (size: size_gb). */
 const char *str_suggest(const char *s, const char *const *cands);
 /* Edit distance (Levenshtein), case-insensitive. */
 size_t str_distance(const char *a, const char *b);

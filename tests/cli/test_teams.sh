@@ -116,6 +116,10 @@ run: true
 Y
 fails as "$B" launch "$TMP/p-other.yaml" --detach
 has "$ERR" "may not submit work for team 'research'"
+# a team that does not exist: said at the spec's line (helper-103)
+sed 's/{team: research}/{team: reserch}/' "$TMP/p-other.yaml" >"$TMP/p-typo.yaml"
+run 2 "$STRATUS" launch "$TMP/p-typo.yaml" --detach
+has "$ERR" "$TMP/p-typo.yaml:2:17: stratus.team: no team is called 'reserch'"
 # a dataset's home that research's waiting job holds: bob is refused without
 # learning of the job; alice is told which job and how to free it
 cat >"$TMP/rd.yaml" <<'Y'

@@ -868,6 +868,9 @@ static const struct bad_case bad_cases[] = {
     {"resources: []\n", "t.yaml:1:12: resources must be a mapping, not a list"},
     {"resources:\n  acelerators: H100\n",
      "t.yaml:2:3: unknown key 'acelerators' in resources (did you mean 'accelerators'?)"},
+    /* a word that is the start of one key: that key (helper-103) */
+    {"stratus:\n  data: {location: azure/eastus, size: 1TB}\n",
+     "t.yaml:2:34: unknown key 'size' in stratus.data (did you mean 'size_gb'?)"},
     {"resources:\n  any_of:\n    - acelerators: H100\n",
      "t.yaml:3:7: unknown key 'acelerators' in resources.any_of[0] (did you mean "
      "'accelerators'?)"},
