@@ -54,7 +54,7 @@ static double nfield(const json_t *o, const char *k)
     return json_number_value(json_object_get(o, k));
 }
 
-static void print_datasets(const json_t *ds)
+static void print_datasets(const json_t *ds, int all)
 {
     char a[32], b[32], t1[32], t2[32], where[160], from[320];
     double egress = 0, storage = 0;
@@ -102,6 +102,12 @@ static void print_datasets(const json_t *ds)
     }
     printf("%zu datasets, %zu replicas: egress %s, storage %s\n", json_array_size(ds), nrep,
            str_money(a, sizeof(a), egress), str_money(b, sizeof(b), storage));
+    /* the copies kept now: what deleted ones cost is not in these sums
+     * (helper-103 read $0 for a dataset whose copies had all expired) */
+    if (!all)
+        printf(
+            "(the replicas kept now and what they cost; --all adds the deleted ones and "
+            "what they cost)\n");
 }
 
 /* The datasets of a store file, as the server would list them. */
@@ -197,7 +203,7 @@ static int run_data(int argc, char **argv)
     if (json) {
         cli_print_json(json_object_get(r, "datasets"), 0);
     } else {
-        print_datasets(json_object_get(r, "datasets"));
+        print_datasets(json_object_get(r, "datasets"), all);
     }
     json_decref(r);
     return 0;

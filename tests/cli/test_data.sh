@@ -35,6 +35,9 @@ has "$OUT" "corpus"
 has "$OUT" "azure/eastus"
 has "$OUT" "gcp/us-central1"
 has "$OUT" "from azure/eastus by way of oci/us-ashburn-1" # the relay, as its event says
+has "$OUT" "(the replicas kept now and what they cost; --all adds the deleted ones and what they cost)"
+run 0 "$STRATUS" data ls --all
+hasnt "$OUT" "--all adds"
 run 0 "$STRATUS" data ls --json
 [ "$(json 'len(j) == 1 and j[0]["dataset"] == "corpus" and j[0]["home"] == {"cloud": "azure", "region": "eastus"}')" = True ] ||
   fail "one dataset, at home in azure/eastus: $OUT"
