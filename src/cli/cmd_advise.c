@@ -251,6 +251,37 @@ static struct choice *choices(const struct advise_args *a, const struct advise_u
     return v;
 }
 
+/* Under the table: where each discount level shown comes from (most are
+ * "up to" levels or assumptions, not a price), and a window too short to
+ * scale to a term with confidence (helper-103: 126 hours of usage read as
+ * $1.8 M over 3 years, at an assumed level, with no word of either). */
+static void print_caveats(const struct advise_usage *u, const struct choice *c, size_t n,
+                          int own_discount)
+{
+    size_t i, k, j;
+
+    for (i = 0; i < n && !own_discount; i++) {
+        for (j = 0; j < i && !(strcmp(c[j].o->cloud, c[i].o->cloud) == 0 &&
+                               strcmp(c[j].term, c[i].term) == 0);
+             j++)
+            ;
+        if (j < i)
+            continue; /* said already */
+        for (k = 0; advise_levels[k].cloud != NULL; k++)
+            if (strcmp(advise_levels[k].cloud, c[i].o->cloud) == 0 &&
+                strcmp(advise_levels[k].term, c[i].term) == 0 && advise_levels[k].basis)
+                printf("DISC %s %s %.0f%% (%s) is %s: ask %s for the lab's rate "
+                       "(--discount).\n",
+                       c[i].o->cloud, c[i].term, 100 * advise_levels[k].discount,
+                       advise_levels[k].what, advise_levels[k].basis, c[i].o->cloud);
+    }
+    if (n > 0 && hours_of(u) < 30 * 24)
+        printf(
+            "The usage seen covers %.1f days: the savings scale it to a month and a term "
+            "as if it were typical; read more usage before committing.\n",
+            hours_of(u) / 24);
+}
+
 static void print_table(const struct advise_usage *u, const struct choice *c, size_t n,
                         const char *store)
 {
@@ -430,6 +461,7 @@ static int advise(const struct advise_args *a, const char *store_path, struct st
         rc = 0;
     } else {
         print_table(&u, c, n, store_path);
+        print_caveats(&u, c, n, a->discount >= 0);
         rc = 0;
     }
     if (rc == 0 && a->out)

@@ -21,13 +21,15 @@
 
 /* docs/commitments.md says where each number comes from and which are
  * assumptions; `--discount` overrides them.  OCI publishes none. */
+#define UPTO_ASSUMED "an assumption (no published level: docs/commitments.md)"
+#define UPTO_PUBLISHED "the published \"up to\" level, an upper bound"
 const struct advise_level advise_levels[] = {
-    {"azure", "1y", 0.32, "reserved VM instance"},
-    {"azure", "3y", 0.72, "reserved VM instance (published \"up to\")"},
-    {"gcp", "1y", 0.37, "resource-based CUD"},
-    {"gcp", "3y", 0.57, "resource-based CUD (published \"up to\")"},
-    {"aws", "3y", 0.72, "EC2 Instance Savings Plan (published \"up to\")"},
-    {NULL, NULL, 0, NULL},
+    {"azure", "1y", 0.32, "reserved VM instance", UPTO_ASSUMED},
+    {"azure", "3y", 0.72, "reserved VM instance", UPTO_PUBLISHED},
+    {"gcp", "1y", 0.37, "resource-based CUD", UPTO_ASSUMED},
+    {"gcp", "3y", 0.57, "resource-based CUD", UPTO_PUBLISHED},
+    {"aws", "3y", 0.72, "EC2 Instance Savings Plan", UPTO_PUBLISHED},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 double advise_term_months(const char *term)

@@ -56,6 +56,7 @@ struct advise_level {
     const char *term;  /* 1y, 3y */
     double discount;   /* off the on-demand list price */
     const char *what;  /* the instrument: "reserved VM instance", ... */
+    const char *basis; /* "an assumption", "the published \"up to\" level" */
 };
 extern const struct advise_level advise_levels[];
 

@@ -39,6 +39,13 @@ ok "advise: nodes per offer at each published level, break-even = 1 - discount, 
 run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db"
 has "$OUT" "BREAK"
 has "$OUT" "azure/eastus Standard_ND96isr_H100_v5"
+# where the levels come from, and a short window, said under the table
+# (helper-103)
+has "$OUT" "DISC azure 1y 32% (reserved VM instance) is an assumption (no published level: docs/commitments.md): ask azure for the lab's rate (--discount)."
+has "$OUT" "DISC azure 3y 72% (reserved VM instance) is the published \"up to\" level, an upper bound"
+has "$OUT" "The usage seen covers "
+run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --discount 50% --term 3y
+hasnt "$OUT" "DISC azure" # the lab's own rate: nothing to say of it
 run 0 "$STRATUS" advise commitments --store "$TMP/st1/azure-ondemand.db" --discount 50% --term 3y --json
 [ "$(json 'all(r["term"] == "3y" and r["discount"] == 0.5 for r in j["recommendations"])')" = True ] ||
   fail "--discount replaces the levels: $OUT"
