@@ -242,6 +242,9 @@ static int plan_remote(const struct plan_args *a, const char *policy_text,
         json_object_set_new(body, "stage_name", json_string(stage_name));
     rc = client_call_keep("POST", "/v1/plan", body, &reply, &e);
     json_decref(body);
+    /* stderr's lines after the stdout of the spec before (piped, stdout is
+     * kept in a buffer: each spec's notes ran ahead of its table) */
+    fflush(stdout);
     w = json_object_get(reply, "warnings");
     for (i = 0; i < json_array_size(w); i++)
         fprintf(stderr, "%s\n", json_string_value(json_array_get(w, i)));
@@ -250,8 +253,10 @@ static int plan_remote(const struct plan_args *a, const char *policy_text,
         json_array_append(out, json_object_get(reply, "plan"));
     else if ((rc == 0 || (rc == ST_EINFEASIBLE && a->explain && !out)) && text)
         fputs(text, stdout);
-    if (rc == 0 && !out && json_is_string(json_object_get(reply, "now")))
+    if (rc == 0 && !out && json_is_string(json_object_get(reply, "now"))) {
+        fflush(stdout); /* under its table, also when piped */
         fputs(json_string_value(json_object_get(reply, "now")), stderr);
+    }
     json_decref(reply);
     return rc == 0 ? 0 : cli_fail(&e);
 }

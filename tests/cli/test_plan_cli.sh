@@ -186,6 +186,16 @@ ok "plan: the EU data policy keeps every candidate in Europe"
 run 0 "$STRATUS" plan "$EX"/*.yaml --top 1
 has "$OUT" "llama-8b-pretrain"; has "$OUT" "nightly-eval"; has "$OUT" "chat-70b-replica"
 has "$OUT" "support-bot-finetune"
+# piped, each spec's notes (stderr) come under its own table (helper-103)
+both=$("$STRATUS" plan "$EX/train-llama.yaml" "$EX/batch-eval.yaml" --top 1 2>&1 | cat)
+python3 - "$both" <<'PY' || fail "plan's notes are not under their tables: $both"
+import sys
+l = sys.argv[1].splitlines()
+a = next(i for i, x in enumerate(l) if x.startswith("llama-8b-pretrain:"))
+b = next(i for i, x in enumerate(l) if x.startswith("nightly-eval:"))
+now = [i for i, x in enumerate(l) if x.startswith("now, on this server's clouds:")]
+assert len(now) == 2 and a < now[0] < b < now[1], (a, b, now)
+PY
 ok "plan: all examples plan, examples/policy.yaml picked up as the policy"
 
 # --- infeasible and bad input ---
