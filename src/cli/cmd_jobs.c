@@ -858,7 +858,9 @@ static void print_budgets(const json_t *rows, const char *month)
                fw,
                str_money(d, sizeof(d),
                          json_number_value(json_object_get(r, "forecast_usd"))),
-               json_is_true(json_object_get(r, "forecast_over"))
+               budget && json_number_value(json_object_get(r, "remaining_usd")) < 0
+                   ? "over budget" /* already (helper-103: "by month end" read oddly) */
+               : json_is_true(json_object_get(r, "forecast_over"))
                    ? "over budget by month end"
                : budget ? "within budget"
                         : "");

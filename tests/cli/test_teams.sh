@@ -265,6 +265,8 @@ ok "a team past its hard monthly budget: new work waits, naming the budget"
 run 0 "$STRATUS" cost --by team --month "$(date -u +%Y-%m)"
 has "$OUT" "FORECAST"
 has "$OUT" product
+# past its budget already: said so, not "by month end" (helper-103)
+grep -Eq "^product .* over budget$" <<<"$OUT" || fail "product is over its budget now: $OUT"
 run 0 "$STRATUS" cost --by team --month "$(date -u +%Y-%m)" --json
 [ "$(json '[r for r in j["rows"] if r["key"]=="product"][0]["budget_limit"]')" = hard ] || fail "no budget in the month's report: $OUT"
 # what the budget counts (not storage) and what is left add up to the budget
