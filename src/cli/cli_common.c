@@ -116,7 +116,10 @@ static int check_home(const char *home)
         return 2;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "stratus: $STRATUS_HOME %s is not a directory\n", home);
+        fprintf(stderr,
+                "stratus: $STRATUS_HOME %s is not a directory: set STRATUS_HOME to a "
+                "directory (it is made if missing), or unset it for ~/.stratus\n",
+                home);
         return 2;
     }
     if (sb.st_uid != geteuid()) {

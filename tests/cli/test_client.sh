@@ -106,6 +106,11 @@ run 0 "$STRATUS" policy show
 [ -z "$OUT" ] || fail "the policy must be cleared: $OUT"
 ok "policy set (admin only; file:line errors), show, clear; launch plans under the server's policy"
 
+# a home that is a file: said, with what to do (helper-103)
+: >"$TMP/a-file"
+run 2 env STRATUS_HOME="$TMP/a-file" "$STRATUS" status
+has "$ERR" "\$STRATUS_HOME $TMP/a-file is not a directory: set STRATUS_HOME to a directory (it is made if missing)"
+
 # --- cancel takes several jobs ---
 sleeper s1; sleeper s2
 a=$(launch_detached "$TMP/s1.yaml"); b=$(launch_detached "$TMP/s2.yaml")
