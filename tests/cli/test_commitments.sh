@@ -200,7 +200,7 @@ grep -Eq '^\(commitments\) +\$44,640\.00 ' <<<"$OUT" || fail "by team, the fee o
 grep -Eq '^total +\$44,640\.00 ' <<<"$OUT" || fail "by team, the fee in the total: $OUT"
 run 0 "$STRATUS" cost
 has "$OUT" "COMMITMENTS"
-[ "$(awk '$1 == "azure" { gsub(/[$,]/, "", $5); print ($5 > 44640) }' <<<"$OUT")" = 1 ] ||
+[ "$(awk '$1 == "azure" { gsub(/[$,]/, "", $6); print ($6 > 44640) }' <<<"$OUT")" = 1 ] ||
   fail "all time, azure's row holds the fee since January: $OUT"
 ok "cost: a commitment's fee by the hour, in its cloud's row, by team on a line of its own"
 

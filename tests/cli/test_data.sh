@@ -74,6 +74,22 @@ run 0 "$STRATUS" cost --by job --json
   fail "cost: the running job's egress (100 GB x \$0.0085): $OUT"
 [ "$(json 'all(r["compute_usd"] >= 0 and r["usd"] >= r["egress_usd"] for r in j["rows"] + [j["total"]])')" = True ] ||
   fail "cost: compute is never negative, and a row's cost holds its egress: $OUT"
+# the table's money columns add up: COST = COMPUTE + EGRESS + STORAGE +
+# COMMITMENTS on every row (helper-103: compute was in --json only)
+run 0 "$STRATUS" cost --by job
+python3 - "$OUT" <<'PY' || fail "cost: the columns do not add up: $OUT"
+import re, sys
+lines = sys.argv[1].splitlines()
+assert lines[0].split()[1:6] == ["COST", "COMPUTE", "EGRESS", "STORAGE", "COMMITMENTS"], lines[0]
+rows = 0
+for l in lines[1:]:
+    m = [float(x.replace("$", "").replace(",", "")) for x in re.findall(r"-?\$[\d,]+\.\d\d", l)]
+    if l.startswith("(") or len(m) < 5:
+        continue
+    assert abs(m[0] - sum(m[1:5])) < 0.015, l
+    rows += 1
+assert rows >= 2, rows  # a job's row and the total
+PY
 run 0 "$STRATUS" cost --by job --month "$(date -u +%Y-%m)" --json
 [ "$(json 'all(r["compute_usd"] >= 0 and r["usd"] >= r["egress_usd"] for r in j["rows"] + [j["total"]])')" = True ] ||
   fail "cost --month: compute is never negative: $OUT"
