@@ -9,6 +9,7 @@
 #include "plan.h"
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
+#include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -281,13 +282,43 @@ int plan_alt_shape(const struct catalog *cat, const struct spec *s, size_t alt,
     return h.acc != NULL;
 }
 
-double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc, int count,
-                  double part)
+/* A service's replica of accelerator acc serves what its spec's
+ * target_qps_per_replica names for it (0: the map does not name it). */
+static double named_qps(const struct spec *s, const char *acc)
 {
-    struct shape h0 = res_shape(cat, s, &s->res[0]);
+    const struct svc_spec *sv = s->service;
 
+    for (size_t i = 0; sv != NULL && acc != NULL && i < sv->ntarget_qps; i++)
+        if (sv->target_qps[i].accelerator != NULL &&
+            strcasecmp(sv->target_qps[i].accelerator, acc) == 0)
+            return sv->target_qps[i].qps;
+    return 0;
+}
+
+/* The work a node of (acc, count, part) does against one of the first
+ * alternative's shape h0: for a service whose target_qps_per_replica names
+ * both accelerators, the ratio of what it says a replica of each serves
+ * (the replicas are scaled by it: helper-103 found plan ranking them by
+ * the catalog's ratio instead, 2.5 where the spec said 4); else the
+ * catalog's throughput ratio (*known: whether either knew it). */
+static double speed_of(const struct catalog *cat, const struct spec *s, struct shape h0,
+                       const char *acc, int count, double part, int *known)
+{
+    double q0 = named_qps(s, h0.acc), q = named_qps(s, acc);
+
+    if (q0 > 0 && q > 0) {
+        if (known)
+            *known = 1;
+        return q / q0;
+    }
     return catalog_speed(cat, h0.acc, h0.count, h0.part, acc, count, part,
-                         s->kind == SPEC_KIND_INFER, NULL);
+                         s->kind == SPEC_KIND_INFER, known);
+}
+
+double plan_speed(const struct catalog *cat, const struct spec *s, const char *acc,
+                  int count, double part)
+{
+    return speed_of(cat, s, res_shape(cat, s, &s->res[0]), acc, count, part, NULL);
 }
 
 double plan_alt_speed(const struct catalog *cat, const struct spec *s, size_t alt)
@@ -309,9 +340,7 @@ static void alt_speeds(struct plan *p)
         struct shape h = i == 0 ? h0 : res_shape(p->cat, s, &s->res[i]);
         int known;
 
-        p->alts[i].speed =
-            catalog_speed(p->cat, h0.acc, h0.count, h0.part, h.acc, h.count, h.part,
-                          s->kind == SPEC_KIND_INFER, &known);
+        p->alts[i].speed = speed_of(p->cat, s, h0, h.acc, h.count, h.part, &known);
         p->alts[i].known = i == 0 || known; /* the first: 1 by definition */
         p->alts[i].slowest = h.slowest;
         p->alts[i].hours = p->duration_h / p->alts[i].speed;

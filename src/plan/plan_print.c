@@ -13,6 +13,7 @@
 
 #include "../catalog/catalog.h"
 #include "../policy/policy.h"
+#include "../spec/service.h"
 #include "../spec/spec.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
@@ -138,8 +139,12 @@ static void print_speeds(FILE *fp, const struct plan *p)
 
     if (distinct_alts(p) < 2)
         return;
-    fprintf(fp, "speed (work per hour vs the first alternative, %s ratios):",
-            s->kind == SPEC_KIND_INFER ? "inference" : "training");
+    fprintf(fp, "speed (work per hour vs the first alternative, %s):",
+            s->service != NULL && s->service->ntarget_qps > 1
+                ? "the service's target_qps_per_replica where it names both, else the "
+                  "catalog's inference ratios"
+            : s->kind == SPEC_KIND_INFER ? "inference ratios"
+                                         : "training ratios");
     for (i = 0; i < s->nres; i++) {
         char what[96];
 
@@ -173,8 +178,10 @@ static void print_header(FILE *fp, const struct plan *p)
                     alt_text(p, i, what, sizeof(what)));
     }
     if (p->duration_assumed)
-        fprintf(fp, ", no duration given: compute costed for 1 hour (a data move and a "
-                    "new replica counted whole)\n");
+        fprintf(fp,
+                ", no duration given: compute costed for 1 hour%s (a data move and a "
+                "new replica counted whole)\n",
+                distinct_alts(p) > 1 ? " of the first alternative's work" : "");
     else
         fprintf(fp, ", %s%s\n", str_duration(dur, sizeof(dur), s->duration_s),
                 distinct_alts(p) > 1 ? " on the first alternative" : "");

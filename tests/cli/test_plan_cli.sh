@@ -186,6 +186,12 @@ ok "plan: the EU data policy keeps every candidate in Europe"
 run 0 "$STRATUS" plan "$EX"/*.yaml --top 1
 has "$OUT" "llama-8b-pretrain"; has "$OUT" "nightly-eval"; has "$OUT" "chat-70b-replica"
 has "$OUT" "support-bot-finetune"
+# a service's alternatives are weighed by what its spec says a replica of
+# each serves (target_qps_per_replica: A100-80GB 4, A10 1.5, L4 1), not by
+# the catalog's ratio (2.5 for A100 against L4: helper-103)
+run 0 "$STRATUS" plan --offline "$EX/serve-llm.yaml" --top 1
+has "$OUT" "L4:1 1.00x = 1.00 h, A10:1 1.50x = 0.67 h, A100-80GB:1 4.00x = 0.25 h"
+has "$OUT" "compute costed for 1 hour of the first alternative's work"
 # piped, each spec's notes (stderr) come under its own table (helper-103)
 both=$("$STRATUS" plan "$EX/train-llama.yaml" "$EX/batch-eval.yaml" --top 1 2>&1 | cat)
 python3 - "$both" <<'PY' || fail "plan's notes are not under their tables: $both"
@@ -239,8 +245,8 @@ ok "plan and offers: the server's answers print as --offline's"
 # any_of entries that differ in spot only repeat no accelerator in the header
 run 0 "$STRATUS" plan --offline "$EX/serve-llm.yaml" --policy "$EX/policy.yaml"
 has "$OUT" "1 node x L4:1 | A10:1 | A100-80GB:1, no duration"
-has "$OUT" "L4:1 1.00x = 1.00 h, A10:1 1.12x = 0.89 h, A100-80GB:1 2.50x = 0.40 h"
-hasnt "$OUT" "0.40 h, L4:1"
+has "$OUT" "L4:1 1.00x = 1.00 h, A10:1 1.50x = 0.67 h, A100-80GB:1 4.00x = 0.25 h"
+hasnt "$OUT" "0.25 h, L4:1"
 ok "plan: each alternative shown once"
 
 # a region of another cloud, with a near name of this one: both said
