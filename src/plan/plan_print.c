@@ -366,6 +366,24 @@ static void print_preempt_rates(FILE *fp, const struct plan *p)
                 more ? " and others" : "");
 }
 
+/* Under the table: a committed row's COMPUTE is the run past its
+ * commitment's end (helper-103 saw $/HOUR $0.00 and COMPUTE $6,119). */
+static void print_committed_past(FILE *fp, const struct plan *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++)
+        if (p->c[i].mode == PLAN_COMMITTED && p->c[i].compute > 0) {
+            fprintf(
+                fp,
+                "COMPUTE of a committed row (#%zu): the run past the commitment's end, "
+                "at the on-demand price last in force (the nodes are paid for until "
+                "then)\n",
+                i + 1);
+            return;
+        }
+}
+
 int plan_print(FILE *fp, const struct plan *p, int explain)
 {
     int lw = 38, iw = 26;
@@ -389,6 +407,7 @@ int plan_print(FILE *fp, const struct plan *p, int explain)
             p->considered, p->n < p->feasible ? " (--top 0 shows all)" : "");
     print_first_on_time(fp, p);
     print_preempt_rates(fp, p);
+    print_committed_past(fp, p);
     print_data_moves(fp, p);
     if (explain)
         plan_print_explain(fp, p);

@@ -576,7 +576,8 @@ static void test_cost_report_rows(void **state)
 
 /* The cost report carries the fees of the catalog's commitments (the
  * fixture's: 4 ND H100 v5 nodes at $60/node-h from 2026-01-01 to
- * 2027-01-01), amortised by the hour over the window up to now: by cloud
+ * 2036-01-01, far enough that the tests do not depend on the day they
+ * run), amortised by the hour over the window up to now: by cloud
  * in the cloud's row, by team in the total only, in no report before the
  * commitment or to a user's token (the fees are the lab's); a team's
  * budget line is not charged them. */
@@ -688,6 +689,7 @@ static void test_cost_commitments(void **state)
     struct auth_principal who = {AUTH_ADMIN, 9, "alice-token", "alice"};
     struct api_req rq = {"GET", "/v1/cost", "by=cloud", NULL, 0, &who, 0, NULL, 0, NULL};
     const double march = 4 * 60.0 * 31 * 24, start = 1767225600; /* 2026-01-01 */
+    const double end = 2082758400;                               /* 2036-01-01 */
     double t0, t1, fee;
     struct api_resp rp;
     json_t *o;
@@ -727,8 +729,8 @@ static void test_cost_commitments(void **state)
     t1 = (double)time(NULL) + 2;
     assert_int_equal(rp.status, 200);
     fee = cost_field(o, "rows.0.commitment_usd");
-    assert_true(fee >= 240 * (fmin(t0, start + 365 * 86400.0) - start) / 3600 - 1e-6);
-    assert_true(fee <= 240 * (fmin(t1, start + 365 * 86400.0) - start) / 3600 + 1e-6);
+    assert_true(fee >= 240 * (fmin(t0, end) - start) / 3600 - 1e-6);
+    assert_true(fee <= 240 * (fmin(t1, end) - start) / 3600 + 1e-6);
     assert_float_equal(cost_field(o, "total.commitment_usd"), fee, 1e-6);
     /* no job yet: none of it is "before the first job" (helper-102: it
      * was all of it, before a first job said to be now) */

@@ -204,7 +204,8 @@ static void test_commitment_used_first(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts during = {.now = 1780000000.0, .top = 0, .by_price = 0}, after = {.now = 1830000000.0, .top = 0, .by_price = 0};
+    struct plan_opts during = {.now = 1780000000.0, .top = 0, .by_price = 0},
+                     after = {.now = 2090000000.0, .top = 0, .by_price = 0};
     struct err e;
 
     (void)state;
@@ -232,7 +233,8 @@ static void test_commitment_ending_priced(void **state)
     struct spec s;
     struct spec_res r;
     struct plan p;
-    struct plan_opts o = {.now = 1798761600.0 - 4 * 3600, .top = 0, .by_price = 0};
+    /* the fixture's commitment ends 2036-01-01 */
+    struct plan_opts o = {.now = 2082758400.0 - 4 * 3600, .top = 0, .by_price = 0};
     struct err e;
     size_t k;
 
