@@ -80,6 +80,15 @@ has "$OUT" "at 0.2 preemptions per node-hour"
 printf 'name: od\nresources:\n  accelerators: H100:8\n  use_spot: false\nrun: x\n' >"$TMP/od.yaml"
 run 0 "$STRATUS" plan "$TMP/od.yaml" --catalog "$TMP/nocommit"
 hasnt "$OUT" "PREEMPT:" # no spot row: no rate to name
+# a commitment that ends 2 h into a 10 h run: the committed row's COMPUTE is
+# the 8 h past its end, and the table says so (helper-103)
+cp -r "$TMP/nocommit" "$TMP/ending"
+printf 'cloud,region,zone,instance_type,count,start,end,price_hour\nazure,eastus,,Standard_ND96isr_H100_v5,4,2026-01-01,%s,60.00\n' \
+  "$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)" >"$TMP/ending/commitments.csv"
+run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/ending" --top 0
+grep -Eq "^ +[0-9]+ +azure/eastus +Standard_ND96isr_H100_v5 +committed " <<<"$OUT" || fail "no committed row: $OUT"
+has "$OUT" "COMPUTE of a committed row (#"
+has "$OUT" "the run past the commitment's end"
 cp -r "$TMP/nocommit" "$TMP/nopre" && rm "$TMP/nopre/preemption.csv"
 run 0 "$STRATUS" plan "$TMP/gang.yaml" --catalog "$TMP/nopre" --top 2
 has "$OUT" "at 0.05 preemptions per node-hour (the built-in default: the catalog has no preemption.csv)"
