@@ -48,6 +48,7 @@
 #include "../policy/org.h"
 #include "../sched/sched.h"
 #include "../store/store.h"
+#include "../util/clock.h"
 #include "../util/hmap.h"
 #include "../util/xmem.h"
 #include "server.h"
@@ -746,7 +747,8 @@ static void scrape_store(struct metrics *m, struct srv *s, struct scrape *sc)
     /* a new store, or a new binding of locations to drivers: start over */
     if (strcmp(id, m->fin.store_id) != 0 || s->dcfg.world != m->fin.world)
         final_reset(&m->fin, id, s->dcfg.world);
-    sc->now = (double)time(NULL);
+    sc->now =
+        clock_now(&clock_wall); /* as the API's reports read it, to the microsecond */
     x.s = s;
     x.now = sc->now;
     x.old = &m->fin.moves;
