@@ -15,7 +15,6 @@
 
 #include <getopt.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -731,19 +730,10 @@ static int decode_rows(const json_t *rows, struct store_cost_row **out, size_t *
 /* The table of a cost reply: its rows, by team or job the commitments'
  * fees on a line of their own (they are the lab's: by cloud they are in
  * each cloud's row), and the total. */
-/* A row's compute: what its cost holds besides data moves, storage and
- * commitments (nothing below a millionth of a cent: rounding). */
-static double compute_of(double usd, double egress, double storage, double commit)
-{
-    double c = usd - egress - storage - commit;
-
-    return fabs(c) < 1e-8 ? 0 : c;
-}
-
 static int print_cost_rows(const char *by, const json_t *reply)
 {
     double total = 0, egress = 0, storage = 0, commit = 0, hours = 0, lost = 0, fees = 0;
-    double line, early = 0, first = 0;
+    double line, early = 0, first = 0, compute = 0;
     const json_t *cv = json_object_get(reply, "commitments");
     struct store_cost_row *r;
     char m[32], cp[32], g[32], st[32], cm[32], key[160];
@@ -763,6 +753,7 @@ static int print_cost_rows(const char *by, const json_t *reply)
     for (i = 0; i < n; i++) {
         kw = widen(kw, strlen(row_key(&r[i], key, sizeof(key))), KEY_W_MAX);
         total += r[i].usd;
+        compute += r[i].compute_usd;
         egress += r[i].egress_usd;
         storage += r[i].storage_usd;
         commit += r[i].commitment_usd;
@@ -776,19 +767,16 @@ static int print_cost_rows(const char *by, const json_t *reply)
     /* money columns as wide as the largest amount (the total) */
     mw = widen(mw, strlen(str_money(m, sizeof(m), total)), 31);
     mw = widen(mw, strlen(str_money(m, sizeof(m), commit)), 31);
-    /* COMPUTE: the rest of COST (the attempts' machines), so that the money
-     * columns add up to it (helper-103: compute was in --json only) */
+    /* COMPUTE: the attempts' machines (compute_usd), so that the money
+     * columns add up to COST (helper-103: compute was in --json only) */
     printf("%-*s %*s %*s %*s %*s %*s %12s %14s %9s\n", kw, by, mw, "COST", mw, "COMPUTE",
            mw, "EGRESS", mw, "STORAGE", mw, "COMMITMENTS", "NODE-HOURS", "STOPPED NODE-H",
            "ATTEMPTS");
     for (i = 0; i < n; i++)
         printf("%-*.*s %*s %*s %*s %*s %*s %12.4f %14.4f %9d\n", kw, kw,
                row_key(&r[i], key, sizeof(key)), mw, str_money(m, sizeof(m), r[i].usd),
-               mw,
-               str_money(cp, sizeof(cp),
-                         compute_of(r[i].usd, r[i].egress_usd, r[i].storage_usd,
-                                    r[i].commitment_usd)),
-               mw, str_money(g, sizeof(g), r[i].egress_usd), mw,
+               mw, str_money(cp, sizeof(cp), r[i].compute_usd), mw,
+               str_money(g, sizeof(g), r[i].egress_usd), mw,
                str_money(st, sizeof(st), r[i].storage_usd), mw,
                str_money(cm, sizeof(cm), r[i].commitment_usd), r[i].node_hours,
                r[i].lost_node_hours, r[i].attempts);
@@ -797,8 +785,7 @@ static int print_cost_rows(const char *by, const json_t *reply)
                str_money(m, sizeof(m), line), mw, "-", mw, "-", mw, "-", mw,
                str_money(cm, sizeof(cm), line));
     printf("%-*s %*s %*s %*s %*s %*s %12.4f %14.4f\n", kw, "total", mw,
-           str_money(m, sizeof(m), total), mw,
-           str_money(cp, sizeof(cp), compute_of(total, egress, storage, commit)), mw,
+           str_money(m, sizeof(m), total), mw, str_money(cp, sizeof(cp), compute), mw,
            str_money(g, sizeof(g), egress), mw, str_money(st, sizeof(st), storage), mw,
            str_money(cm, sizeof(cm), commit), hours, lost);
     if (commit > 0)

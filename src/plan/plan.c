@@ -282,19 +282,6 @@ int plan_alt_shape(const struct catalog *cat, const struct spec *s, size_t alt,
     return h.acc != NULL;
 }
 
-/* A service's replica of accelerator acc serves what its spec's
- * target_qps_per_replica names for it (0: the map does not name it). */
-static double named_qps(const struct spec *s, const char *acc)
-{
-    const struct svc_spec *sv = s->service;
-
-    for (size_t i = 0; sv != NULL && acc != NULL && i < sv->ntarget_qps; i++)
-        if (sv->target_qps[i].accelerator != NULL &&
-            strcasecmp(sv->target_qps[i].accelerator, acc) == 0)
-            return sv->target_qps[i].qps;
-    return 0;
-}
-
 /* The work a node of (acc, count, part) does against one of the first
  * alternative's shape h0: for a service whose target_qps_per_replica names
  * both accelerators, the ratio of what it says a replica of each serves
@@ -304,7 +291,7 @@ static double named_qps(const struct spec *s, const char *acc)
 static double speed_of(const struct catalog *cat, const struct spec *s, struct shape h0,
                        const char *acc, int count, double part, int *known)
 {
-    double q0 = named_qps(s, h0.acc), q = named_qps(s, acc);
+    double q0 = svc_named_qps(s->service, h0.acc), q = svc_named_qps(s->service, acc);
 
     if (q0 > 0 && q > 0) {
         if (known)

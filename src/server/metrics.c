@@ -670,8 +670,8 @@ static int scan_attempts(struct final_cache *f, struct final_cache *live, struct
 /* The keeping of data copies, as the report counts it (api_cost.c,
  * add_storage: store_data_storage_cost of each copy a job made, in the
  * copy's cloud) to now: one aggregate in the store at each scrape, into the
- * series read afresh (a copy made and deleted between two scrapes is in it,
- * and a deletion dated back lowers it, which spend_monotone holds). */
+ * series read afresh, so that a copy made and deleted between two scrapes
+ * is in it. */
 static int scan_copies(struct final_cache *live, struct scan *x, struct err *e)
 {
     struct store_cost_row *v = NULL;

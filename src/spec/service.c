@@ -1026,19 +1026,23 @@ void svc_spec_free(struct svc_spec *sv)
     free(sv);
 }
 
+double svc_named_qps(const struct svc_spec *sv, const char *accelerator)
+{
+    for (size_t i = 0; sv != NULL && accelerator != NULL && i < sv->ntarget_qps; i++)
+        if (sv->target_qps[i].accelerator != NULL &&
+            strcasecmp(sv->target_qps[i].accelerator, accelerator) == 0)
+            return sv->target_qps[i].qps;
+    return 0;
+}
+
 double svc_target_qps(const struct svc_spec *sv, const char *accelerator)
 {
-    double any = 0;
+    double named = svc_named_qps(sv, accelerator);
 
-    for (size_t i = 0; i < sv->ntarget_qps; i++) {
-        const char *a = sv->target_qps[i].accelerator;
-
-        if (a == NULL)
-            any = sv->target_qps[i].qps;
-        else if (accelerator != NULL && strcasecmp(a, accelerator) == 0)
-            return sv->target_qps[i].qps;
-    }
-    return any;
+    for (size_t i = 0; named == 0 && i < sv->ntarget_qps; i++)
+        if (sv->target_qps[i].accelerator == NULL)
+            return sv->target_qps[i].qps; /* the one for any accelerator */
+    return named;
 }
 
 /* Does text read shell variable `name` ($NAME or ${NAME...})? */

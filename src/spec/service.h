@@ -108,6 +108,9 @@ void svc_spec_free(struct svc_spec *sv);
 /* The target QPS per replica for a replica with `accelerator` (NULL = not
  * known): its own entry, else the entry for any accelerator, else 0 (none). */
 double svc_target_qps(const struct svc_spec *sv, const char *accelerator);
+/* Its own entry only (0: none names it; sv NULL: none): the planner weighs
+ * alternatives by it. */
+double svc_named_qps(const struct svc_spec *sv, const char *accelerator);
 
 /* 1 when a replica must listen on the spec's declared port (as SkyPilot
  * replicas do: `python3 -m http.server 8080`): sv declares one and the run
