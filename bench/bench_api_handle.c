@@ -10,6 +10,10 @@
  *   GET /v1/jobs/{id}      a job that has run, with its attempt
  *   auth_token_verify      what a TCP request adds to check its token
  *   GET /metrics           one scrape, with the store holding the submits
+ *   GET /v1/jobs           the whole list, with 20,000 ended jobs more (one
+ *                          attempt each: where each last ran is read)
+ *   GET /metrics           one scrape with 100,000 data copies more (their
+ *                          keeping is in the spend counter)
  *
  * usage: bench_api_handle [N]   (default 5000; the home is a new directory
  * under $TMPDIR or /tmp, removed at the end; STRATUS_CATALOG as for the
@@ -28,6 +32,7 @@
 #include "server/auth.h"
 #include "server/server.h"
 #include "server/server_conf.h"
+#include "store/store.h"
 #include "util/fsutil.h"
 #include "util/xmem.h"
 
@@ -66,7 +71,7 @@ static void call(struct srv *s, const char *method, const char *path, const char
 
 static void report(const char *what, double secs, size_t n)
 {
-    printf("%-24s %9.1f us   %9.0f /s on one core\n", what, secs / (double)n * 1e6,
+    printf("%-28s %11.1f us   %9.0f /s on one core\n", what, secs / (double)n * 1e6,
            (double)n / secs);
 }
 
@@ -114,6 +119,85 @@ static void bench(struct srv *s, size_t n)
     free(body);
 }
 
+#define HISTORY_JOBS 20000
+#define HISTORY_COPIES 100000
+
+/* A lab's history: ended jobs with an attempt each, and data copies (nine
+ * in ten deleted), written in one transaction. */
+static void add_history(struct srv *s)
+{
+    double now = (double)time(NULL);
+    struct err e;
+    size_t i;
+
+    check(store_begin(s->st, &e), &e);
+    for (i = 0; i < HISTORY_JOBS; i++) {
+        struct store_job j;
+        struct store_attempt a;
+
+        memset(&j, 0, sizeof(j));
+        j.name = "old";
+        j.spec_path = "/tmp/old.yaml";
+        j.spec_text = "name: old\nrun: \"true\"\n";
+        j.state = JOB_SUCCEEDED;
+        j.nattempts = 1;
+        j.submitted_at = now - 7200;
+        j.ended_at = now - 3600;
+        check(store_job_insert(s->st, &j, &e), &e);
+        memset(&a, 0, sizeof(a));
+        a.job_id = j.id;
+        a.n = 1;
+        a.cloud = "gcp";
+        a.region = "us-central1";
+        a.zone = "us-central1-a";
+        a.instance_type = "a2-ultragpu-1g";
+        a.accelerator = "A100-80GB";
+        a.nodes = 1;
+        a.state = ATT_ENDED;
+        a.running_at = now - 7000;
+        a.ended_at = now - 3600;
+        a.price_hour = 1;
+        a.cost = 1;
+        check(store_attempt_insert(s->st, &a, &e), &e);
+    }
+    for (i = 0; i < HISTORY_COPIES; i++) {
+        struct store_data_replica d;
+        char name[32];
+
+        snprintf(name, sizeof(name), "job-%zu", i + 1);
+        memset(&d, 0, sizeof(d));
+        d.dataset = name;
+        d.cloud = "gcp";
+        d.region = "us-central1";
+        d.src_cloud = "azure";
+        d.src_region = "eastus";
+        d.via = "";
+        d.size_gb = 100;
+        d.created_at = d.last_used_at = now - 7200;
+        d.expired_at = i % 10 ? now - 3600 : 0;
+        d.storage_gb_month = 0.02;
+        d.job_id = (int64_t)(i % HISTORY_JOBS) + 1;
+        check(store_data_put(s->st, &d, &e), &e);
+    }
+    check(store_commit(s->st, &e), &e);
+}
+
+static void bench_history(struct srv *s)
+{
+    double t0;
+    size_t i;
+
+    add_history(s);
+    t0 = now_s();
+    for (i = 0; i < 5; i++)
+        call(s, "GET", "/v1/jobs", NULL, 200);
+    report("GET /v1/jobs (+20k ended)", now_s() - t0, 5);
+    t0 = now_s();
+    for (i = 0; i < 20; i++)
+        call(s, "GET", "/metrics", NULL, 200);
+    report("GET /metrics (+100k copies)", now_s() - t0, 20);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 5000;
@@ -129,6 +213,7 @@ int main(int argc, char **argv)
     check(srv_open(&s, home, srv_conf_default(home), &e), &e);
     printf("bench_api_handle: %zu requests each, store %s/stratus.db\n", n, home);
     bench(&s, n);
+    bench_history(&s);
     srv_close(&s);
     fs_remove_tree(home, &e);
     free(home);
