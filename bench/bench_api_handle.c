@@ -12,6 +12,9 @@
  *   GET /metrics           one scrape, with the store holding the submits
  *   GET /v1/jobs           the whole list, with 20,000 ended jobs more (one
  *                          attempt each: where each last ran is read)
+ *   GET /v1/jobs?limit=1000  one page of it, from the start and newest
+ *                          first (what `stratus status` and the dashboard's
+ *                          "show ended" read), and every page in turn
  *   GET /metrics           one scrape with 100,000 data copies more (their
  *                          keeping is in the spend counter)
  *
@@ -53,11 +56,13 @@ static void check(int rc, const struct err *e)
 }
 
 /* One request as admin; exits unless the status is want. */
-static void call(struct srv *s, const char *method, const char *path, const char *body,
-                 int want)
+/* One call; with `next`, the reply's "next" (0 when null). */
+static void call_q(struct srv *s, const char *method, const char *path, const char *query,
+                   const char *body, int want, long long *next)
 {
     static const struct auth_principal admin = {AUTH_ADMIN, 0, "owner", ""};
-    struct api_req rq = {method, path, NULL, body, body ? strlen(body) : 0, &admin, 0, NULL, 0, NULL};
+    struct api_req rq = {method, path, query, body, body ? strlen(body) : 0,
+                         &admin, 0,    NULL,  0,    NULL};
     struct api_resp rp;
 
     api_handle(s, &rq, &rp);
@@ -66,7 +71,19 @@ static void call(struct srv *s, const char *method, const char *path, const char
                 (int)rp.body_len, rp.body ? rp.body : "");
         exit(1);
     }
+    if (next != NULL) {
+        json_t *o = json_loadb(rp.body, rp.body_len, 0, NULL);
+
+        *next = json_integer_value(json_object_get(o, "next"));
+        json_decref(o);
+    }
     api_resp_clear(&rp);
+}
+
+static void call(struct srv *s, const char *method, const char *path, const char *body,
+                 int want)
+{
+    call_q(s, method, path, NULL, body, want, NULL);
 }
 
 static void report(const char *what, double secs, size_t n)
@@ -192,6 +209,29 @@ static void bench_history(struct srv *s)
     for (i = 0; i < 5; i++)
         call(s, "GET", "/v1/jobs", NULL, 200);
     report("GET /v1/jobs (+20k ended)", now_s() - t0, 5);
+    t0 = now_s();
+    for (i = 0; i < 20; i++)
+        call_q(s, "GET", "/v1/jobs", "limit=1000", NULL, 200, NULL);
+    report("  ?limit=1000 (first page)", now_s() - t0, 20);
+    t0 = now_s();
+    for (i = 0; i < 20; i++)
+        call_q(s, "GET", "/v1/jobs", "limit=1000&order=desc", NULL, 200, NULL);
+    report("  ?limit=1000&order=desc", now_s() - t0, 20);
+    t0 = now_s();
+    for (i = 0; i < 5; i++) {
+        long long after = 0;
+        size_t pages = 0;
+        char q[64];
+
+        do {
+            snprintf(q, sizeof(q), "limit=1000&after=%lld", after);
+            call_q(s, "GET", "/v1/jobs", q, NULL, 200, &after);
+            pages++;
+        } while (after != 0);
+        if (i == 0)
+            printf("  (every page: %zu pages of at most 1,000)\n", pages);
+    }
+    report("  every page, in turn", now_s() - t0, 5);
     t0 = now_s();
     for (i = 0; i < 20; i++)
         call(s, "GET", "/metrics", NULL, 200);

@@ -384,45 +384,69 @@ static int print_table(const json_t *jobs)
     return 0;
 }
 
+/* GET /v1/jobs a page at a time (a lab's history is tens of thousands of
+ * jobs: one reply of all of them kept the server from anything else for
+ * the better part of a second): the "jobs" of every page into *out (caller
+ * decrefs); 0 or an exit status.  $STRATUS_LIST_PAGE sets the page's size
+ * (tests make it small). */
+#define LIST_PAGE 1000
+
+static int fetch_jobs(int active_only, json_t **out)
+{
+    json_t *all = json_array();
+    const char *env = getenv("STRATUS_LIST_PAGE");
+    long long after = 0;
+    long page = LIST_PAGE;
+    struct err e;
+
+    if (env != NULL && (str_to_long(env, 1, 10000, &page) != 0))
+        page = LIST_PAGE;
+    err_clear(&e);
+    for (;;) {
+        json_t *r = NULL, *jobs, *next;
+        char path[96];
+
+        snprintf(path, sizeof(path), "/v1/jobs?limit=%ld&after=%lld%s", page, after,
+                 active_only ? "&active=1" : "");
+        if (client_call("GET", path, NULL, &r, &e) != 0) {
+            json_decref(all);
+            return cli_fail(&e);
+        }
+        jobs = json_object_get(r, "jobs");
+        next = json_object_get(r, "next");
+        /* a server without pages sends every job and no "next" */
+        if (!json_is_array(jobs) ||
+            (next != NULL && !json_is_null(next) &&
+             !(json_is_integer(next) && json_integer_value(next) > after))) {
+            json_decref(r);
+            json_decref(all);
+            err_set(&e, ST_EINTERNAL,
+                    "the server's job list has no \"jobs\" array or a "
+                    "\"next\" that is not a job id after the page's");
+            return cli_fail(&e);
+        }
+        json_array_extend(all, jobs);
+        after = json_is_integer(next) ? json_integer_value(next) : 0;
+        json_decref(r);
+        if (after == 0)
+            break;
+    }
+    *out = all;
+    return 0;
+}
+
 static int list_jobs(int active_only, int json)
 {
-    json_t *r = NULL, *jobs;
-    struct err e;
-    int rc;
+    json_t *jobs = NULL;
+    int rc = fetch_jobs(active_only, &jobs);
 
-    err_clear(&e);
-    if (client_call("GET", active_only ? "/v1/jobs?active=1" : "/v1/jobs", NULL, &r, &e) != 0)
-        return cli_fail(&e);
-    jobs = json_object_get(r, "jobs");
-    if (!json_is_array(jobs)) {
-        json_decref(r);
-        err_set(&e, ST_EINTERNAL, "the server's job list has no \"jobs\" array");
-        return cli_fail(&e);
-    }
+    if (rc != 0)
+        return rc;
     if (json)
         cli_print_json(jobs, 0);
     rc = json ? 0 : print_table(jobs);
-    json_decref(r);
+    json_decref(jobs);
     return rc;
-}
-
-/* GET /v1/jobs: the "jobs" array into *out (caller decrefs); 0 or an exit status. */
-static int fetch_jobs(int active_only, json_t **out)
-{
-    json_t *r = NULL;
-    struct err e;
-
-    err_clear(&e);
-    if (client_call("GET", active_only ? "/v1/jobs?active=1" : "/v1/jobs", NULL, &r, &e) != 0)
-        return cli_fail(&e);
-    *out = json_incref(json_object_get(r, "jobs"));
-    json_decref(r);
-    if (!json_is_array(*out)) {
-        json_decref(*out);
-        err_set(&e, ST_EINTERNAL, "the server's job list has no \"jobs\" array");
-        return cli_fail(&e);
-    }
-    return 0;
 }
 
 int cli_print_group_bill(FILE *fp, long long group)

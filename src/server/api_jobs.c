@@ -471,20 +471,121 @@ static int last_ran(struct api_call *c, const int64_t *ended, size_t ne,
     return 0;
 }
 
-/* GET /v1/jobs[?active=1] (viewer): every job, with its current placement,
- * and an ended one with where it last ran. */
+#define JOBS_PAGE_MAX 10000 /* ?limit= at most */
+
+/* One job of the list: its live attempt's placement, or an ended job's
+ * last attempt that ran (NULL: none). */
+static json_t *list_entry(const struct store_job *j, const struct store_attempt *a,
+                          double now)
+{
+    json_t *jo = apijson_job(j, a, a != NULL, now);
+
+    json_object_del(jo, "attempts_detail");
+    return jo;
+}
+
+/* The entry of v[i] given its live attempt (read here) or last that ran. */
+static json_t *list_entry_of(struct api_call *c, const struct store_job *j,
+                             const struct store_attempt *last)
+{
+    struct store_attempt a;
+    struct err e;
+    json_t *jo;
+
+    err_clear(&e);
+    if (j->cur_attempt && store_attempt_get(c->s->st, j->cur_attempt, &a, &e) == 0) {
+        jo = list_entry(j, &a, c->now);
+        store_attempt_clear(&a);
+        return jo;
+    }
+    return list_entry(j, last != NULL && last->id != 0 ? last : NULL, c->now);
+}
+
+/* A page of jobs (?limit=): an ended job's last attempt that ran is read
+ * job by job, which for a page costs less than one pass over every attempt
+ * of the store.  "next" is the cursor of the page after, null at the end;
+ * a page holds fewer than `limit` when some of its jobs are of teams the
+ * caller does not see. */
+static void list_page(struct api_call *c, const struct store_job_scan *q)
+{
+    struct store_job *v = NULL;
+    json_t *arr, *o;
+    size_t i, n = 0;
+    struct err e;
+
+    err_clear(&e);
+    if (store_job_scan(c->s->st, q, &v, &n, &e) != 0) {
+        api_fail(c, &e);
+        return;
+    }
+    arr = json_array();
+    for (i = 0; i < n; i++) {
+        struct store_attempt *a = NULL, last;
+        size_t na = 0, k;
+
+        if (!api_team_visible(c, v[i].team))
+            continue;
+        memset(&last, 0, sizeof(last));
+        if (job_state_terminal(v[i].state) && v[i].nattempts > 0 &&
+            v[i].cur_attempt == 0) {
+            if (store_attempt_list(c->s->st, v[i].id, &a, &na, &e) != 0) {
+                json_decref(arr);
+                store_jobs_free(v, n);
+                api_fail(c, &e);
+                return;
+            }
+            for (k = 0; k < na; k++)
+                if (a[k].running_at > 0 && (last.id == 0 || a[k].n > last.n))
+                    last = a[k];
+        }
+        json_array_append_new(arr, list_entry_of(c, &v[i], &last));
+        store_attempts_free(a, na); /* last was a shallow copy: used above */
+    }
+    o = json_object();
+    json_object_set_new(o, "jobs", arr);
+    json_object_set_new(o, "next",
+                        n == q->limit && n > 0 ? json_integer(v[n - 1].id) : json_null());
+    store_jobs_free(v, n);
+    api_reply(c, 200, o);
+}
+
+/* GET /v1/jobs[?active=1][&limit=N[&after=ID][&order=desc]] (viewer): the
+ * jobs with their current placement, an ended one with where it last ran;
+ * every job at once, or a page of them from a cursor (docs/api.md). */
 void api_jobs_list(struct api_call *c)
 {
     struct store_job *v = NULL;
     struct store_attempt *last = NULL;
+    struct store_job_scan q;
     int64_t *ended = NULL;
     json_t *arr, *o;
     size_t i, n = 0, ne = 0;
     struct err e;
-    long active;
+    long active, limit, after;
+    char order[16] = "asc", shown[64];
 
-    if (api_query_long(c, "active", 0, 1, 0, &active) != 0)
+    if (api_query_long(c, "active", 0, 1, 0, &active) != 0 ||
+        api_query_long(c, "limit", 1, JOBS_PAGE_MAX, 0, &limit) != 0 ||
+        api_query_long(c, "after", 0, LONG_MAX, 0, &after) != 0)
         return;
+    if (api_query(c, "order", order, sizeof(order)) && strcmp(order, "asc") != 0 &&
+        strcmp(order, "desc") != 0) {
+        api_failf(c, ST_EINVAL,
+                  "?order= is asc (oldest first) or desc (newest first), not '%s'",
+                  str_vis(shown, sizeof(shown), order));
+        return;
+    }
+    memset(&q, 0, sizeof(q));
+    q.active_only = (int)active;
+    q.desc = strcmp(order, "desc") == 0;
+    q.after = after;
+    q.limit = (size_t)limit;
+    if (limit > 0 || q.desc || after > 0) {
+        if (limit == 0) /* a cursor or an order without a limit: the rest */
+            q.limit = 0;
+        list_page(c, &q);
+        return;
+    }
     err_clear(&e);
     if (store_job_list(c->s->st, (int)active, &v, &n, &e) != 0) {
         api_fail(c, &e);
@@ -508,28 +609,12 @@ void api_jobs_list(struct api_call *c)
     }
     arr = json_array();
     for (i = 0; i < n; i++) {
-        struct store_attempt a;
         const int64_t *k;
-        json_t *jo;
 
         if (!api_team_visible(c, v[i].team))
             continue;
-        /* only the current attempt, for its placement; an ended job's last
-         * that ran, for where it last ran */
-        if (v[i].cur_attempt &&
-            store_attempt_get(c->s->st, v[i].cur_attempt, &a, &e) == 0) {
-            jo = apijson_job(&v[i], &a, 1, c->now);
-            json_object_del(jo, "attempts_detail");
-            store_attempt_clear(&a);
-        } else if (ne > 0 &&
-                   (k = bsearch(&v[i].id, ended, ne, sizeof(*ended), cmp_id)) != NULL &&
-                   last[k - ended].id != 0) {
-            jo = apijson_job(&v[i], &last[k - ended], 1, c->now);
-            json_object_del(jo, "attempts_detail");
-        } else {
-            jo = apijson_job(&v[i], NULL, 0, c->now);
-        }
-        json_array_append_new(arr, jo);
+        k = ne > 0 ? bsearch(&v[i].id, ended, ne, sizeof(*ended), cmp_id) : NULL;
+        json_array_append_new(arr, list_entry_of(c, &v[i], k ? &last[k - ended] : NULL));
     }
     for (i = 0; i < ne; i++)
         store_attempt_clear(&last[i]);

@@ -185,13 +185,13 @@ static int f_job_list_after(struct store *st, int64_t after_id, struct store_job
               : inner_of(st)->ops->job_list_after(inner_of(st), after_id, out, n, e);
 }
 
-static int f_job_page(struct store *st, int64_t after_id, size_t limit,
+static int f_job_scan(struct store *st, const struct store_job_scan *q,
                       struct store_job **out, size_t *n, struct err *e)
 {
     int rc = gate_read(st, e);
 
     return rc ? list_err(rc, out, n)
-              : inner_of(st)->ops->job_page(inner_of(st), after_id, limit, out, n, e);
+              : inner_of(st)->ops->job_scan(inner_of(st), q, out, n, e);
 }
 
 static int f_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)
@@ -526,7 +526,7 @@ static const struct store_ops store_fault_ops = {
     .job_get = f_job_get,
     .job_list = f_job_list,
     .job_list_after = f_job_list_after,
-    .job_page = f_job_page,
+    .job_scan = f_job_scan,
     .attempt_insert = f_attempt_insert,
     .attempt_update = f_attempt_update,
     .attempt_get = f_attempt_get,

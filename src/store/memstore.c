@@ -634,11 +634,30 @@ static int mem_attempt_page(struct store *st, int64_t after_id, size_t limit,
     return 0;
 }
 
-static int mem_job_page(struct store *st, int64_t after_id, size_t limit,
+static int mem_job_scan(struct store *st, const struct store_job_scan *q,
                         struct store_job **out, size_t *n, struct err *e)
 {
+    struct mem *m = st->priv;
+    struct store_job *v = NULL;
+    size_t i, cap = 0, k = 0;
+
     (void)e;
-    return list_jobs(st->priv, 0, after_id, limit, out, n);
+    if (!q->desc)
+        return list_jobs(m, q->active_only, q->after, q->limit, out, n);
+    /* ids are 1..n, the job of id i at i - 1 */
+    i = q->after > 0 && (uint64_t)q->after <= m->jobs.n ? (size_t)q->after - 1
+                                                        : m->jobs.n;
+    for (; i > 0 && (q->limit == 0 || k < q->limit); i--) {
+        const struct mjob *mj = vec_at(&m->jobs, i - 1);
+
+        if (q->active_only && mj->j.state >= JOB_SUCCEEDED)
+            continue;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        job_copy_out(&v[k++], &mj->j);
+    }
+    *out = v;
+    *n = k;
+    return 0;
 }
 
 /* -- nodes -- */
@@ -1681,7 +1700,7 @@ const struct store_ops store_mem = {
     .job_get = mem_job_get,
     .job_list = mem_job_list,
     .job_list_after = mem_job_list_after,
-    .job_page = mem_job_page,
+    .job_scan = mem_job_scan,
     .attempt_insert = mem_attempt_insert,
     .attempt_update = mem_attempt_update,
     .attempt_get = mem_attempt_get,

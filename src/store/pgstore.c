@@ -286,7 +286,9 @@ static const char *const pg_migrations[] = {
     X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
     X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < $1 ORDER BY id")                       \
     X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < $1 AND id > $2 ORDER BY id")            \
-    X(JOB_PAGE, JOB_SELECT " WHERE id > $1 ORDER BY id LIMIT $2")                        \
+    X(JOB_SCAN, JOB_SELECT " WHERE state < $1 AND id > $2 ORDER BY id LIMIT $3")         \
+    X(JOB_SCAN_DESC,                                                                     \
+      JOB_SELECT " WHERE state < $1 AND id < $2 ORDER BY id DESC LIMIT $3")              \
     X(ATT_INSERT, "INSERT INTO attempts (id, " ROWS_ATT_COLS                             \
                   ") VALUES (" NEXT_ID("attempts") ", " ATT_VALS ") RETURNING id")       \
     X(ATT_UPDATE,                                                                        \
@@ -1447,16 +1449,17 @@ static void pb_limit(struct pgbind *b, size_t limit)
         pb_int(b, (int64_t)limit);
 }
 
-static int pg_job_page(struct store *st, int64_t after_id, size_t limit,
+static int pg_job_scan(struct store *st, const struct store_job_scan *q,
                        struct store_job **out, size_t *n, struct err *e)
 {
     struct pgbind b;
 
     pg_bind(&b);
-    pb_int(&b, after_id);
-    pb_limit(&b, limit);
-    return pg_fetch(st->priv, PQ_JOB_PAGE, &b, &rows_jobs, (void **)out, n,
-                    "listing jobs", e);
+    pb_int(&b, q->active_only ? JOB_SUCCEEDED : INT32_MAX); /* every state is below it */
+    pb_int(&b, q->desc && q->after <= 0 ? INT64_MAX : q->after);
+    pb_limit(&b, q->limit);
+    return pg_fetch(st->priv, q->desc ? PQ_JOB_SCAN_DESC : PQ_JOB_SCAN, &b, &rows_jobs,
+                    (void **)out, n, "listing jobs", e);
 }
 
 /* -- attempts -- */
@@ -2534,7 +2537,7 @@ const struct store_ops store_pg = {
     .job_get = pg_job_get,
     .job_list = pg_job_list,
     .job_list_after = pg_job_list_after,
-    .job_page = pg_job_page,
+    .job_scan = pg_job_scan,
     .attempt_insert = pg_attempt_insert,
     .attempt_update = pg_attempt_update,
     .attempt_get = pg_attempt_get,

@@ -328,7 +328,8 @@ static const char *const migrations[] = {
     X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
     X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < ? ORDER BY id")                        \
     X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id")              \
-    X(JOB_PAGE, JOB_SELECT " WHERE id > ? ORDER BY id LIMIT ?")                          \
+    X(JOB_SCAN, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id LIMIT ?")            \
+    X(JOB_SCAN_DESC, JOB_SELECT " WHERE state < ? AND id < ? ORDER BY id DESC LIMIT ?")  \
     X(ATT_INSERT, "INSERT INTO attempts (" ATT_COLS ") VALUES (" ATT_VALS ")")           \
     X(ATT_UPDATE, "UPDATE attempts SET (" ATT_COLS ") = (" ATT_VALS ") WHERE id = ?")    \
     X(ATT_GET, "SELECT id, " ATT_COLS " FROM attempts WHERE id = ?")                     \
@@ -1375,18 +1376,22 @@ static int64_t sq_limit(size_t limit)
     return limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
 }
 
-static int sq_job_page(struct store *st, int64_t after_id, size_t limit,
+/* Every state is below this; active ones below JOB_SUCCEEDED. */
+#define STATE_ANY INT32_MAX
+
+static int sq_job_scan(struct store *st, const struct store_job_scan *q,
                        struct store_job **out, size_t *n, struct err *e)
 {
     struct sq *s = st->priv;
     struct binder b;
     void *v = NULL;
-    int rc = sq_bind(s, Q_JOB_PAGE, &b, "listing jobs", e);
+    int rc = sq_bind(s, q->desc ? Q_JOB_SCAN_DESC : Q_JOB_SCAN, &b, "listing jobs", e);
 
     *n = 0;
     if (rc == 0) {
-        b_int(&b, after_id);
-        b_int(&b, sq_limit(limit));
+        b_int(&b, q->active_only ? JOB_SUCCEEDED : STATE_ANY);
+        b_int(&b, q->desc && q->after <= 0 ? INT64_MAX : q->after);
+        b_int(&b, sq_limit(q->limit));
         rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing jobs", e);
     }
     *out = v;
@@ -2188,7 +2193,7 @@ const struct store_ops store_sqlite = {
     .job_get = sq_job_get,
     .job_list = sq_job_list,
     .job_list_after = sq_job_list_after,
-    .job_page = sq_job_page,
+    .job_scan = sq_job_scan,
     .attempt_insert = sq_attempt_insert,
     .attempt_update = sq_attempt_update,
     .attempt_get = sq_attempt_get,

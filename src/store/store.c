@@ -232,7 +232,15 @@ int store_job_list_after(struct store *st, int64_t after_id, struct store_job **
 int store_job_page(struct store *st, int64_t after_id, size_t limit, struct store_job **out,
                    size_t *n, struct err *e)
 {
-    return st->ops->job_page(st, after_id, limit, out, n, e);
+    struct store_job_scan q = {0, 0, after_id, limit};
+
+    return st->ops->job_scan(st, &q, out, n, e);
+}
+
+int store_job_scan(struct store *st, const struct store_job_scan *q,
+                   struct store_job **out, size_t *n, struct err *e)
+{
+    return st->ops->job_scan(st, q, out, n, e);
 }
 
 int store_attempt_insert(struct store *st, struct store_attempt *a, struct err *e)

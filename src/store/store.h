@@ -278,6 +278,17 @@ int store_job_list_after(struct store *st, int64_t after_id, struct store_job **
  * `limit` (0 = all): to read a large store a page at a time. */
 int store_job_page(struct store *st, int64_t after_id, size_t limit, struct store_job **out,
                    size_t *n, struct err *e);
+/* A page of jobs from a cursor, either way (GET /v1/jobs?limit&after&order):
+ * ascending, those with an id above `after`; descending (newest first),
+ * those below it (0: from the newest). */
+struct store_job_scan {
+    int active_only; /* PENDING..RECOVERING only */
+    int desc;        /* newest first */
+    int64_t after;   /* the cursor: the last id of the page before */
+    size_t limit;    /* 0 = all */
+};
+int store_job_scan(struct store *st, const struct store_job_scan *q,
+                   struct store_job **out, size_t *n, struct err *e);
 void store_job_clear(struct store_job *j);
 void store_jobs_free(struct store_job *v, size_t n);
 

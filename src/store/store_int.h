@@ -59,7 +59,7 @@ struct store_ops {
                     struct err *e);
     int (*job_list_after)(struct store *st, int64_t after_id, struct store_job **out,
                           size_t *n, struct err *e);
-    int (*job_page)(struct store *st, int64_t after_id, size_t limit,
+    int (*job_scan)(struct store *st, const struct store_job_scan *q,
                     struct store_job **out, size_t *n, struct err *e);
 
     int (*attempt_insert)(struct store *st, struct store_attempt *a, struct err *e);

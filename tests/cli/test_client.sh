@@ -131,6 +131,17 @@ run 0 "$STRATUS" status 1 --json
 # the list says where an ended job ran (it said '-')
 run 0 "$STRATUS" status
 echo "$OUT" | grep -Eq "^ +1 .* SUCCEEDED +oci/[a-z0-9-]+ " || fail "status: job 1's placement: $OUT"
+# read a page at a time: pages of one or two give the same list as one page
+run 0 "$STRATUS" status; whole=$OUT
+run 0 "$STRATUS" status --json; whole_json=$OUT
+[ "$(json 'len(j)')" -ge 3 ] || fail "status --json: fewer jobs than submitted: ${OUT:0:400}"
+for p in 1 2; do
+  run 0 env STRATUS_LIST_PAGE=$p "$STRATUS" status
+  [ "$OUT" = "$whole" ] || fail "status read in pages of $p differs: $OUT"
+  run 0 env STRATUS_LIST_PAGE=$p "$STRATUS" status --json
+  [ "$(json '[x["id"] for x in j]')" = "$(OUT=$whole_json json '[x["id"] for x in j]')" ] ||
+    fail "status --json read in pages of $p lists other jobs: ${OUT:0:400}"
+done
 # one whose launches all failed never ran anywhere: no place (helper-102)
 run 0 "$STRATUS" local api-error --location oci/us-ashburn-1 --for 1h
 printf 'name: never\nresources:\n  accelerators: H100:8\n  infra: oci/us-ashburn-1\n  use_spot: false\nrun: echo never\n' >"$TMP/never.yaml"

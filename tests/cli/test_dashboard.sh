@@ -191,6 +191,19 @@ timeout 120 chromium --headless=new --no-sandbox --disable-gpu --no-first-run --
 [ -s "$OUTDIR/dashboard.png" ] || fail "no screenshot at $OUTDIR/dashboard.png"
 ok "screenshot: $OUTDIR/dashboard.png"
 
+# --- an ended job: hidden unless "show ended" (#ended=1), which reads the
+# active jobs and the newest page of all, newest first ---
+printf 'name: quick\nresources:\n  accelerators: A10:4\nrun: echo done\nstratus:\n  team: product\n' >"$TMP/quick.yaml"
+D=$(launch_detached "$TMP/quick.yaml")
+wait_state "$D" SUCCEEDED
+browse ended "$BASE/ui/#token=$api_tok&ended=1" "data-job=\"$D\""
+in_dom "<tr data-job=\"$D\" data-team=\"product\" data-state=\"SUCCEEDED\""
+in_dom "<tr data-job=\"$R\" data-team=\"research\" data-state=\"RUNNING\""
+! grep -q 'data-ended-more' <<<"$DOM" || fail "a store of a few jobs has no more ended ones to mention"
+browse active "$BASE/ui/#token=$api_tok" "data-job=\"$R\""
+! grep -qE "<tr data-job=\"$D\"" <<<"$DOM" || fail "the ended job $D is shown without 'show ended'"
+ok "'show ended' (#ended=1) lists the ended job $D beside the running ones; without it, it is not shown"
+
 # --- the static files ---
 get /
 expect 302 "/"
@@ -287,6 +300,22 @@ ok "without a TCP listener, stratus dashboard says what to add to server.yaml"
   in_dom 'data-quota="research/H100" data-used="[0-9]+" data-gpus="16"'
   in_dom 'data-spend="research"'
   ! grep -qE 'data-team-card="product"' <<<"$DOM" || fail "alice sees a product team card"
+  # the API a page at a time: pages of one, some empty (product's jobs),
+  # together research's jobs and no other
+  after=0; seen=""; pages=0
+  while :; do
+    get "/v1/jobs?limit=1&after=$after" -H "Authorization: Bearer $alice"
+    expect 200 "a page of jobs as alice"
+    seen="$seen$(json '" ".join(str(x["id"]) + ":" + x["team"] for x in j["jobs"])') "
+    after=$(json 'j["next"] or 0')
+    pages=$((pages + 1)); [ "$pages" -lt 100 ] || fail "paging never ends: $OUT"
+    [ "$after" != 0 ] || break
+  done
+  has "$seen" "$R:research"; has "$seen" "$Q:research"
+  hasnt "$seen" ":product"
+  get "/v1/jobs" -H "Authorization: Bearer $alice"
+  [ "$(json '" ".join(str(x["id"]) for x in j["jobs"])')" = "$(tr ' ' '\n' <<<"$seen" | sed -n 's/:.*//p' | tr '\n' ' ' | sed 's/ $//')" ] ||
+    fail "alice's pages ($seen) are not her whole list: $OUT"
   rm -rf "$TMP/chrome-shot2"
   timeout 120 chromium --headless=new --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
     --user-data-dir="$TMP/chrome-shot2" --virtual-time-budget=8000 --window-size=1400,1300 \

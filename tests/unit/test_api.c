@@ -145,6 +145,14 @@ static const struct row rows[] = {
     {AUTH_NONE, "GET", "/v1/jobs", NULL, NULL, 401, "error.code", "EINVAL"},
     {AUTH_NONE, "GET", "/v1/jobs", NULL, NULL, 401, "error.message", "~Bearer"},
     {AUTH_VIEWER, "GET", "/v1/jobs", NULL, NULL, 200, "jobs", "[]"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "limit=5", NULL, 200, "next", "null"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "limit=0", NULL, 400, "error.message",
+     "?limit= takes a whole number from 1 to 10000, not '0'"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "limit=10001", NULL, 400, "error.code", "EINVAL"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "limit=2&after=-1", NULL, 400, "error.message",
+     "~?after= takes a whole number from 0"},
+    {AUTH_VIEWER, "GET", "/v1/jobs", "order=sideways", NULL, 400, "error.message",
+     "?order= is asc (oldest first) or desc (newest first), not 'sideways'"},
     {AUTH_VIEWER, "POST", "/v1/jobs", NULL, SPEC_BODY(""), 403, "error.message",
      "~needs the member role"},
     {AUTH_MEMBER, "PUT", "/v1/policy", NULL, "{\"policy\": null}", 403, "error.code",
@@ -472,6 +480,146 @@ static void test_ended_job(void **state)
     assert_int_equal(store_request_take(f->s.st, &rq, &n, &e), 0);
     assert_int_equal(n, 0);
     store_requests_free(rq, n);
+}
+
+/* Store a job in `state` with `natt` attempts (the last live when the job
+ * is); ran: whether they ran.  Its id. */
+static int64_t put_job(struct srv *s, int state, int natt, int ran)
+{
+    double now = (double)time(NULL);
+    struct store_job j;
+    struct err e;
+    int k;
+
+    err_clear(&e);
+    memset(&j, 0, sizeof(j));
+    j.name = "paged";
+    j.spec_text = "name: paged\nrun: x\n";
+    j.state = state;
+    j.submitted_at = now - 7200;
+    assert_int_equal(store_job_insert(s->st, &j, &e), 0);
+    for (k = 1; k <= natt; k++) {
+        struct store_attempt a;
+        int live = k == natt && !job_state_terminal(state);
+
+        memset(&a, 0, sizeof(a));
+        a.job_id = j.id;
+        a.n = k;
+        a.cloud = k % 2 ? "gcp" : "oci";
+        a.region = k % 2 ? "us-central1" : "us-ashburn-1";
+        a.instance_type = "x";
+        a.accelerator = "L4";
+        a.acc_count = 1;
+        a.nodes = 1;
+        a.price_hour = 1;
+        a.launched_at = now - 3600;
+        a.running_at = ran ? now - 3600 : 0;
+        a.state = live ? ATT_RUNNING : ATT_ENDED;
+        a.ended_at = live ? 0 : now - 1800;
+        assert_int_equal(store_attempt_insert(s->st, &a, &e), 0);
+        if (live) {
+            j.cur_attempt = a.id;
+            j.nattempts = k;
+        }
+    }
+    j.nattempts = natt;
+    assert_int_equal(store_job_update(s->st, &j, &e), 0);
+    return j.id;
+}
+
+/* GET /v1/jobs a page at a time, either way, all or the active only: the
+ * pages put together are the whole list, entry for entry (the placement of
+ * a live job, where an ended one last ran), and "next" says where the next
+ * page starts, null after the last. */
+static void test_jobs_pages(void **state)
+{
+    struct fx *f = *state;
+    struct api_resp rp;
+    json_t *whole, *active, *o;
+    size_t i, pass;
+
+    put_job(&f->s, JOB_SUCCEEDED, 2, 1); /* 1: last ran on oci */
+    put_job(&f->s, JOB_RUNNING, 1, 1);   /* 2 */
+    put_job(&f->s, JOB_CANCELLED, 1, 0); /* 3: never ran: no last_placement */
+    put_job(&f->s, JOB_PENDING, 0, 0);   /* 4 */
+    put_job(&f->s, JOB_FAILED, 3, 1);    /* 5: last ran on gcp */
+    put_job(&f->s, JOB_RUNNING, 2, 1);   /* 6 */
+    put_job(&f->s, JOB_SUCCEEDED, 1, 1); /* 7 */
+    whole = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs", NULL, NULL, &rp);
+    assert_int_equal(rp.status, 200);
+    api_resp_clear(&rp);
+    active = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs", "active=1", NULL, &rp);
+    api_resp_clear(&rp);
+    o = json_object_get(whole, "jobs");
+    assert_int_equal(json_array_size(o), 7);
+    assert_int_equal(json_array_size(json_object_get(active, "jobs")), 3);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(o, 0), "last_placement"), "cloud")),
+        "oci");
+    assert_null(json_object_get(json_array_get(o, 2), "last_placement"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(o, 1), "placement"), "cloud")),
+                        "gcp");
+    /* asc and desc, pages of 1 to 8, all and active only */
+    for (pass = 0; pass < 32; pass++) {
+        int desc = pass & 1, act = (pass >> 1) & 1;
+        size_t limit = pass / 4 + 1, pages = 0;
+        const json_t *want = json_object_get(act ? active : whole, "jobs");
+        json_t *got = json_array();
+        long long after = 0;
+
+        do {
+            char q[96];
+            json_t *next;
+
+            snprintf(q, sizeof(q), "limit=%zu&after=%lld%s%s", limit, after,
+                     desc ? "&order=desc" : "", act ? "&active=1" : "");
+            o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs", q, NULL, &rp);
+            assert_int_equal(rp.status, 200);
+            api_resp_clear(&rp);
+            assert_true(json_array_size(json_object_get(o, "jobs")) <= limit);
+            json_array_extend(got, json_object_get(o, "jobs"));
+            next = json_object_get(o, "next");
+            assert_true(json_is_null(next) || json_is_integer(next));
+            /* a full page has a next; a short one is the last */
+            assert_int_equal(json_is_integer(next),
+                             json_array_size(json_object_get(o, "jobs")) == limit);
+            after = json_is_integer(next) ? json_integer_value(next) : 0;
+            json_decref(o);
+            assert_true(++pages <= 9);
+        } while (after != 0);
+        assert_int_equal(json_array_size(got), json_array_size(want));
+        for (i = 0; i < json_array_size(want); i++) {
+            const json_t *g =
+                json_array_get(got, desc ? json_array_size(want) - 1 - i : i);
+            json_t *w = json_deep_copy(json_array_get(want, i)), *gc = json_deep_copy(g);
+
+            /* live attempts' cost so far moves with the clock */
+            json_object_del(w, "cost_so_far");
+            json_object_del(gc, "cost_so_far");
+            if (!json_equal(w, gc)) {
+                char *a = json_dumps(w, JSON_COMPACT), *b = json_dumps(gc, JSON_COMPACT);
+
+                fail_msg("limit %zu %s%s: entry %zu differs:\n%s\n%s", limit,
+                         desc ? "desc" : "asc", act ? " active" : "", i, a, b);
+            }
+            json_decref(w);
+            json_decref(gc);
+        }
+        json_decref(got);
+    }
+    /* desc from a cursor: the jobs below it, newest first */
+    o = call(&f->s, AUTH_VIEWER, "GET", "/v1/jobs", "order=desc&after=5&limit=2", NULL,
+             &rp);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(o, "jobs"), 0), "id")),
+                     4);
+    assert_int_equal(json_integer_value(json_object_get(o, "next")), 3);
+    json_decref(o);
+    api_resp_clear(&rp);
+    json_decref(whole);
+    json_decref(active);
 }
 
 /* GET /v1/cost: by job, rows of one cost come in job id order as numbers
@@ -1282,6 +1430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ended_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_report_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_egress_by_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_commitments, setup, teardown),

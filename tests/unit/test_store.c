@@ -2803,6 +2803,46 @@ static void test_paging(void **state)
     OK(store_job_page(st, 0, 0, &jv, &n, E)); /* 0 = no limit */
     assert_int_equal(n, 5);
     store_jobs_free(jv, n);
+    {
+        /* scans: newest first from the newest (after 0) or below a cursor;
+         * active only either way (PENDING and RUNNING of the five) */
+        struct store_job_scan q = {0, 1, 0, 2};
+
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 2);
+        assert_int_equal(jv[0].id, jobs[4]);
+        assert_int_equal(jv[1].id, jobs[3]);
+        store_jobs_free(jv, n);
+        q.after = jobs[3];
+        q.limit = 0;
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 3);
+        assert_int_equal(jv[0].id, jobs[2]);
+        assert_int_equal(jv[2].id, jobs[0]);
+        store_jobs_free(jv, n);
+        q.active_only = 1;
+        q.after = 0;
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 2);
+        assert_int_equal(jv[0].id, jobs[3]);
+        assert_int_equal(jv[0].state, JOB_RUNNING);
+        assert_int_equal(jv[1].id, jobs[1]);
+        store_jobs_free(jv, n);
+        q.desc = 0;
+        q.after = jobs[1];
+        q.limit = 1;
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 1);
+        assert_int_equal(jv[0].id, jobs[3]);
+        store_jobs_free(jv, n);
+        q.after = jobs[3];
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 0);
+        q.desc = 1;
+        q.after = jobs[0];
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 0);
+    }
 
     OK(store_attempt_page(st, 0, 0, &av, &n, E));
     assert_int_equal(n, 7);
@@ -3146,6 +3186,19 @@ static void compare_stores(struct store *x, struct store *y, int step)
         assert_job_eq(&jy[i], &jx[i]);
     store_jobs_free(jx, nx);
     store_jobs_free(jy, ny);
+    for (k = 0; k < 4; k++) {
+        /* pages either way, all or active, from a cursor */
+        struct store_job_scan q = {(int)(k & 1), (int)(k >> 1), step % 5,
+                                   (size_t)(step % 4)};
+
+        OK(store_job_scan(x, &q, &jx, &nx, E));
+        OK(store_job_scan(y, &q, &jy, &ny, E));
+        assert_int_equal(nx, ny);
+        for (i = 0; i < nx; i++)
+            assert_job_eq(&jy[i], &jx[i]);
+        store_jobs_free(jx, nx);
+        store_jobs_free(jy, ny);
+    }
     for (k = 0; k < 3; k++) {
         /* every attempt, the live ones, and those of a few jobs */
         int64_t which = k == 0 ? -1 : k == 1 ? 0 : (int64_t)(step % 9) + 1;

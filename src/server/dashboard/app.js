@@ -15,6 +15,7 @@ const TOKEN_KEY = "stratus.token";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const LIVE = new Set(["PROVISIONING", "RUNNING", "RECOVERING"]);
 const ENDED = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
+const ENDED_SHOWN = 200; // "show ended": the newest jobs, not a lab's whole history
 const CLOUD_COLORS = { azure: "#2f7fd6", gcp: "#34a853", oci: "#d0463a", aws: "#f29111" };
 const PALETTE = ["#7a5cd6", "#16a085", "#d4ac0d", "#c2185b", "#5d6d7e", "#e67e22", "#2e86c1"];
 
@@ -87,10 +88,12 @@ async function api(path) {
 
 // The URL's fragment (never sent to the server): "#token=..." moves to
 // sessionStorage and out of the address bar and history; "#job=ID" opens
-// that job's detail.
+// that job's detail; "#ended=1" ticks "show ended".
 function takeFragment() {
   const f = new URLSearchParams(location.hash.slice(1));
   if (f.get("job")) state.selected = Number(f.get("job"));
+  if (f.get("ended") === "1")
+      $("show-ended").checked = true;
   if (!f.get("token")) return;
   state.token = f.get("token");
   sessionStorage.setItem(TOKEN_KEY, state.token);
@@ -260,27 +263,42 @@ function jobRow(j, now) {
   el("td", { class: "num" }, ago(now - (j.started_at || j.submitted_at))));
 }
 
-function drawJobs(jobs, now) {
-  const showEnded = $("show-ended").checked;
-  const shown = jobs.filter((j) => j.service_id == null && (showEnded || !ENDED.has(j.state)));
-  const teams = new Map();
-  for (const j of shown) {
-    if (!teams.has(teamOf(j))) teams.set(teamOf(j), []);
-    teams.get(teamOf(j)).push(j);
-  }
-  const head = el("tr", {}, ...["job", "name", "kind", "state", "where", "instance", "mode", "cost", "age"].map((h) =>
-    el("th", { class: h === "cost" || h === "age" ? "num" : null }, h)));
-  const out = [];
-  for (const [team, js] of [...teams].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const gpus = js.filter((j) => LIVE.has(j.state) && j.placement)
-      .reduce((n, j) => n + (j.placement.acc_count || 0) * (j.placement.nodes || 1), 0);
-    out.push(el("div", { class: "team", "data-team-group": team }, `${team}`,
-      el("span", { class: "muted" }, ` · ${plural(js.length, "job")} · ${gpus} GPUs now`)));
-    out.push(el("table", { "data-team-jobs": team }, el("thead", {}, head.cloneNode(true)),
-      el("tbody", {}, ...js.slice().reverse().map((j) => jobRow(j, now)))));
-  }
-  if (!out.length) out.push(el("p", { class: "muted" }, "No jobs yet."));
-  $("jobs").replaceChildren(...out);
+function drawJobs(jobs, now, more)
+{
+    const showEnded = $("show-ended").checked;
+    const shown =
+        jobs.filter((j) => j.service_id == null && (showEnded || !ENDED.has(j.state)));
+    const teams = new Map();
+    for (const j of shown) {
+        if (!teams.has(teamOf(j)))
+            teams.set(teamOf(j), []);
+        teams.get(teamOf(j)).push(j);
+    }
+    const head =
+        el("tr", {},
+           ...["job", "name", "kind", "state", "where", "instance", "mode", "cost", "age"]
+               .map((h) => el("th", {class : h === "cost" || h === "age" ? "num" : null},
+                              h)));
+    const out = [];
+    for (const [team, js] of [...teams].sort((a, b) => a[0].localeCompare(b[0]))) {
+        const gpus = js.filter((j) => LIVE.has(j.state) && j.placement)
+                         .reduce((n, j) => n + (j.placement.acc_count || 0) *
+                                                   (j.placement.nodes || 1),
+                                 0);
+        out.push(el("div", {class : "team", "data-team-group" : team}, `${team}`,
+                    el("span", {class : "muted"},
+                       ` · ${plural(js.length, "job")} · ${gpus} GPUs now`)));
+        out.push(el("table", {"data-team-jobs" : team},
+                    el("thead", {}, head.cloneNode(true)),
+                    el("tbody", {}, ...js.slice().reverse().map((j) => jobRow(j, now)))));
+    }
+    if (!out.length)
+        out.push(el("p", {class : "muted"}, "No jobs yet."));
+    if (showEnded && more)
+        out.push(el("p", {class : "muted", "data-ended-more" : ""},
+                    `Ended jobs: the newest ${
+                        ENDED_SHOWN} jobs' only; \`stratus status\` lists every one.`));
+    $("jobs").replaceChildren(...out);
 }
 
 function drawQueue(jobs, now) {
@@ -398,6 +416,24 @@ async function drawDetail() {
 
 // ---- the poll loop ----
 
+// Every job not ended, and with ended the newest ENDED_SHOWN jobs too (one
+// page of GET /v1/jobs, newest first), in id order.
+async function listJobs(ended)
+{
+    const active = api("/v1/jobs?active=1");
+    if (!ended)
+        return active;
+    const [a, recent] =
+        await Promise.all([ active, api("/v1/jobs?order=desc&limit=" + ENDED_SHOWN) ]);
+    const byId = new Map();
+    for (const j of a.jobs.concat(recent.jobs))
+        byId.set(j.id, j);
+    return {
+        jobs : [...byId.values() ].sort((x, y) => x.id - y.id),
+        more : recent.next != null
+    };
+}
+
 async function poll() {
   clearTimeout(state.timer);
   try {
@@ -405,16 +441,19 @@ async function poll() {
       state.regions = (await api("/v1/regions")).regions;
       drawAllRegions();
     }
-    // only the jobs that have not ended, unless asked: a store keeps every job ever run
-    const [jobs, svcs, series, teams] = await Promise.all([api($("show-ended").checked ? "/v1/jobs" : "/v1/jobs?active=1"), api("/v1/services"),
-      api("/v1/cost/series?by=" + state.by), api("/v1/teams")]);
+    // only the jobs that have not ended, unless asked, and then the newest
+    // ended ones: a store keeps every job ever run
+    const [jobs, svcs, series, teams] = await Promise.all([
+        listJobs($("show-ended").checked), api("/v1/services"),
+        api("/v1/cost/series?by=" + state.by), api("/v1/teams")
+    ]);
     const now = Date.now() / 1000;
     $("login").hidden = true;
     $("main").hidden = false;
     $("signout").hidden = false;
     drawUsedRegions(jobs.jobs);
     drawSpend(series);
-    drawJobs(jobs.jobs, now);
+    drawJobs(jobs.jobs, now, jobs.more);
     drawQueue(jobs.jobs, now);
     drawServices(svcs.services, jobs.jobs);
     drawTeams(teams.teams || []);
