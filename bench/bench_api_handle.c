@@ -17,6 +17,10 @@
  *                          "show ended" read), and every page in turn
  *   GET /metrics           one scrape with 100,000 data copies more (their
  *                          keeping is in the spend counter)
+ *   GET /v1/cost/series    the dashboard's spend chart over that history
+ *                          (every open page asks every 2 s; a reply is
+ *                          kept a second, so each call here is computed:
+ *                          the query changes)
  *
  * usage: bench_api_handle [N]   (default 5000; the home is a new directory
  * under $TMPDIR or /tmp, removed at the end; STRATUS_CATALOG as for the
@@ -236,6 +240,15 @@ static void bench_history(struct srv *s)
     for (i = 0; i < 20; i++)
         call(s, "GET", "/metrics", NULL, 200);
     report("GET /metrics (+100k copies)", now_s() - t0, 20);
+    t0 = now_s();
+    for (i = 0; i < 10; i++) {
+        char q[64];
+
+        snprintf(q, sizeof(q), "by=%s&since=%.0f", i % 2 ? "team" : "cloud",
+                 (double)time(NULL) - 86400 - (double)i);
+        call_q(s, "GET", "/v1/cost/series", q, NULL, 200, NULL);
+    }
+    report("GET /v1/cost/series (history)", now_s() - t0, 10);
 }
 
 int main(int argc, char **argv)
