@@ -435,6 +435,41 @@ static int fetch_jobs(int active_only, json_t **out)
     return 0;
 }
 
+/* The newest `last` jobs (one page, newest first), shown oldest first as
+ * the whole list is, and a line saying when there are older ones. */
+static int list_last(long last, int json)
+{
+    json_t *r = NULL, *jobs, *v;
+    struct err e;
+    char path[64];
+    size_t i, n;
+    int rc;
+
+    err_clear(&e);
+    snprintf(path, sizeof(path), "/v1/jobs?order=desc&limit=%ld", last);
+    if (client_call("GET", path, NULL, &r, &e) != 0)
+        return cli_fail(&e);
+    jobs = json_object_get(r, "jobs");
+    if (!json_is_array(jobs)) {
+        json_decref(r);
+        err_set(&e, ST_EINTERNAL, "the server's job list has no \"jobs\" array");
+        return cli_fail(&e);
+    }
+    n = json_array_size(jobs);
+    v = json_array();
+    for (i = n; i > 0; i--)
+        json_array_append(v, json_array_get(jobs, i - 1));
+    if (json)
+        cli_print_json(v, 0);
+    rc = json ? 0 : print_table(v);
+    if (!json && rc == 0 && json_is_integer(json_object_get(r, "next")))
+        printf("(the newest %zu jobs; older ones: stratus status, or --last with more)\n",
+               n);
+    json_decref(v);
+    json_decref(r);
+    return rc;
+}
+
 static int list_jobs(int active_only, int json)
 {
     json_t *jobs = NULL;
@@ -535,20 +570,36 @@ static int run_status(int argc, char **argv)
 {
     int json = 0, i;
     const char *job = NULL;
+    long last = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
-        else if (job == NULL && argv[i][0] != '-')
+        else if (strcmp(argv[i], "--last") == 0) {
+            if (i + 1 >= argc || str_to_long(argv[i + 1], 1, 10000, &last) != 0) {
+                fprintf(stderr,
+                        "stratus status: --last takes a number of jobs from 1 to "
+                        "10000%s%s%s\n",
+                        i + 1 < argc ? ", not '" : "", i + 1 < argc ? argv[i + 1] : "",
+                        i + 1 < argc ? "'" : "");
+                return 2;
+            }
+            i++;
+        } else if (job == NULL && argv[i][0] != '-')
             job = argv[i];
         else {
             bad_arg("status", argc, argv, i);
-            fprintf(stderr, "usage: stratus status [JOB] [--json]\n%s", server_note);
+            fprintf(stderr, "usage: stratus status [JOB | --last N] [--json]\n%s",
+                    server_note);
             return 2;
         }
     }
+    if (job != NULL && last > 0) {
+        fprintf(stderr, "stratus status: JOB or --last, not both\n");
+        return 2;
+    }
     if (job == NULL)
-        return list_jobs(0, json);
+        return last > 0 ? list_last(last, json) : list_jobs(0, json);
     return cli_job_id(job) < 0 ? 2 : show_job(cli_job_id(job), json);
 }
 
@@ -1082,9 +1133,10 @@ static int run_logs(int argc, char **argv)
 }
 
 static const char status_help[] =
-    "usage: stratus status [JOB] [--json]\n"
-    "Without JOB: every job with its state, placement and cost.  With JOB: that\n"
-    "job's attempts (where, how long, what each cost) and its bill.\n";
+    "usage: stratus status [JOB | --last N] [--json]\n"
+    "Without JOB: every job with its state, placement and cost (--last N: the N\n"
+    "newest only).  With JOB: that job's attempts (where, how long, what each\n"
+    "cost) and its bill.\n";
 static const char queue_help[] =
     "usage: stratus queue [--json]\n"
     "Lists the jobs not yet finished, highest priority first.\n";

@@ -142,6 +142,20 @@ for p in 1 2; do
   [ "$(json '[x["id"] for x in j]')" = "$(OUT=$whole_json json '[x["id"] for x in j]')" ] ||
     fail "status --json read in pages of $p lists other jobs: ${OUT:0:400}"
 done
+# --last N: the newest N only, oldest of them first, and a line when there are more
+ids=$(OUT=$whole_json json '" ".join(str(x["id"]) for x in j)')
+newest2=$(tr ' ' '\n' <<<"$ids" | tail -n 2 | tr '\n' ' ' | sed 's/ $//')
+run 0 "$STRATUS" status --last 2 --json
+[ "$(json '" ".join(str(x["id"]) for x in j)')" = "$newest2" ] || fail "status --last 2: not jobs $newest2: ${OUT:0:400}"
+run 0 "$STRATUS" status --last 2
+has "$OUT" "(the newest 2 jobs; older ones: stratus status, or --last with more)"
+[ "$(grep -cE '^ +[0-9]+ ' <<<"$OUT")" = 2 ] || fail "status --last 2 shows other than 2 jobs: $OUT"
+run 0 "$STRATUS" status --last 1000
+[ "$OUT" = "$whole" ] || fail "status --last 1000 (more than there are) must be the whole list: $OUT"
+run 2 "$STRATUS" status --last 0
+has "$ERR" "--last takes a number of jobs from 1 to 10000, not '0'"
+run 2 "$STRATUS" status 1 --last 3
+has "$ERR" "JOB or --last, not both"
 # one whose launches all failed never ran anywhere: no place (helper-102)
 run 0 "$STRATUS" local api-error --location oci/us-ashburn-1 --for 1h
 printf 'name: never\nresources:\n  accelerators: H100:8\n  infra: oci/us-ashburn-1\n  use_spot: false\nrun: echo never\n' >"$TMP/never.yaml"
