@@ -166,6 +166,24 @@ long catalog_find_offer(const struct catalog *cat, const char *cloud, const char
                         const char *zone, const char *instance_type, const char *accelerator);
 /* Change an offer's prices (the simulator replays price traces); < 0 = not sold. */
 void catalog_set_price(struct catalog *cat, size_t i, double price, double spot_price);
+
+/* What catalog_reprice_from took and what it could not. */
+struct catalog_reprice {
+    size_t repriced;  /* offers whose on-demand or spot price changed */
+    size_t unsold;    /* offers the new catalog lacks: now sold neither way */
+    size_t added;     /* offers only the new catalog has: not taken */
+    char others[256]; /* the other files that differ, "egress.csv, ...": not
+                         taken; "" when none does */
+};
+
+/* A running server's catalog read again from its directory (nc): each
+ * offer of cat takes nc's prices for the same (cloud, region, zone,
+ * instance type, accelerator), and one nc lacks is sold no more (price and
+ * spot price < 0).  New offers and changes to the other files (commitments,
+ * egress, latency, preemption rates, throughput, storage, quotas, regions)
+ * are not taken: the controller holds indexes into them.  r says which. */
+void catalog_reprice_from(struct catalog *cat, const struct catalog *nc,
+                          struct catalog_reprice *r);
 /* A number that changes whenever some offer's price did: the controller
  * reprices live attempts when it sees a new one. */
 unsigned long catalog_price_version(const struct catalog *cat);

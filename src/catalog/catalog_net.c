@@ -1107,3 +1107,171 @@ size_t catalog_nthroughput(const struct catalog *cat)
 {
     return cat->nthr;
 }
+
+/* ---- reading the catalog again (catalog_reprice_from) ---- */
+
+static int str_same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int commits_same(const struct catalog *a, const struct catalog *b)
+{
+    size_t i;
+
+    if (a->ncommits != b->ncommits)
+        return 0;
+    for (i = 0; i < a->ncommits; i++) {
+        const struct commitment *x = &a->commits[i], *y = &b->commits[i];
+
+        if (!str_same(x->cloud, y->cloud) || !str_same(x->region, y->region) ||
+            !str_same(x->zone, y->zone) ||
+            !str_same(x->instance_type, y->instance_type) || x->count != y->count ||
+            x->start != y->start || x->end != y->end || x->price_hour != y->price_hour ||
+            x->discount != y->discount)
+            return 0;
+    }
+    return 1;
+}
+
+static int egress_same(const struct catalog *a, const struct catalog *b)
+{
+    size_t i;
+
+    if (a->negress != b->negress)
+        return 0;
+    for (i = 0; i < a->negress; i++) {
+        const struct egress_rule *x = &a->egress[i], *y = &b->egress[i];
+
+        if (x->kind != y->kind || x->price != y->price ||
+            !str_same(x->scloud, y->scloud) || !str_same(x->sregion, y->sregion) ||
+            !str_same(x->dcloud, y->dcloud) || !str_same(x->dregion, y->dregion))
+            return 0;
+    }
+    return 1;
+}
+
+static int regions_same(const struct catalog *a, const struct catalog *b)
+{
+    size_t i;
+
+    if (a->nregions != b->nregions || a->nrtt != b->nrtt ||
+        a->lat_intercept_ms != b->lat_intercept_ms ||
+        a->lat_ms_per_km != b->lat_ms_per_km)
+        return 0;
+    for (i = 0; i < a->nregions; i++)
+        if (!str_same(a->regions[i].cloud, b->regions[i].cloud) ||
+            !str_same(a->regions[i].name, b->regions[i].name) ||
+            a->regions[i].lat != b->regions[i].lat ||
+            a->regions[i].lon != b->regions[i].lon)
+            return 0;
+    for (i = 0; i < a->nrtt; i++)
+        if (a->rtt[i] != b->rtt[i] || a->rtt_pairs[2 * i] != b->rtt_pairs[2 * i] ||
+            a->rtt_pairs[2 * i + 1] != b->rtt_pairs[2 * i + 1])
+            return 0;
+    return 1;
+}
+
+static int preempt_same(const struct catalog *a, const struct catalog *b)
+{
+    size_t i;
+
+    if (a->npreempt != b->npreempt || a->preempt_default != b->preempt_default)
+        return 0;
+    for (i = 0; i < a->npreempt; i++)
+        if (!str_same(a->preempt[i].cloud, b->preempt[i].cloud) ||
+            !str_same(a->preempt[i].region, b->preempt[i].region) ||
+            !str_same(a->preempt[i].accelerator, b->preempt[i].accelerator) ||
+            a->preempt[i].rate != b->preempt[i].rate)
+            return 0;
+    return 1;
+}
+
+static int thr_same(const struct catalog *a, const struct catalog *b)
+{
+    size_t i;
+
+    if (a->nthr != b->nthr)
+        return 0;
+    for (i = 0; i < a->nthr; i++)
+        if (!str_same(a->thr[i].accelerator, b->thr[i].accelerator) ||
+            a->thr[i].train != b->thr[i].train || a->thr[i].infer != b->thr[i].infer ||
+            a->thr[i].cores_per_chip != b->thr[i].cores_per_chip)
+            return 0;
+    return 1;
+}
+
+static int storage_quotas_same(const struct catalog *a, const struct catalog *b,
+                               int quotas)
+{
+    size_t i;
+
+    if (quotas) {
+        if (a->nquotas != b->nquotas)
+            return 0;
+        for (i = 0; i < a->nquotas; i++)
+            if (!str_same(a->quotas[i].cloud, b->quotas[i].cloud) ||
+                !str_same(a->quotas[i].region, b->quotas[i].region) ||
+                !str_same(a->quotas[i].accelerator, b->quotas[i].accelerator) ||
+                a->quotas[i].limit != b->quotas[i].limit)
+                return 0;
+        return 1;
+    }
+    if (a->nstorage != b->nstorage)
+        return 0;
+    for (i = 0; i < a->nstorage; i++)
+        if (strcmp(a->storage[i].cloud, b->storage[i].cloud) != 0 ||
+            a->storage[i].per_gb_month != b->storage[i].per_gb_month)
+            return 0;
+    return 1;
+}
+
+static void note_other(struct catalog_reprice *r, const char *file)
+{
+    size_t n = strlen(r->others);
+
+    snprintf(r->others + n, sizeof(r->others) - n, "%s%s", n ? ", " : "", file);
+}
+
+void catalog_reprice_from(struct catalog *cat, const struct catalog *nc,
+                          struct catalog_reprice *r)
+{
+    size_t i;
+
+    memset(r, 0, sizeof(*r));
+    for (i = 0; i < cat->noffers; i++) {
+        const struct offer *o = &cat->offers[i];
+        long j = catalog_find_offer(nc, o->cloud, o->region, o->zone, o->instance_type,
+                                    o->accelerator);
+        double price = j >= 0 ? nc->offers[j].price : -1;
+        double spot = j >= 0 ? nc->offers[j].spot_price : -1;
+
+        if (price == o->price && spot == o->spot_price)
+            continue;
+        if (j < 0)
+            r->unsold += o->price >= 0 || o->spot_price >= 0;
+        else
+            r->repriced++;
+        catalog_set_price(cat, i, price, spot);
+    }
+    for (i = 0; i < nc->noffers; i++) {
+        const struct offer *o = &nc->offers[i];
+
+        r->added += catalog_find_offer(cat, o->cloud, o->region, o->zone,
+                                       o->instance_type, o->accelerator) < 0;
+    }
+    if (!commits_same(cat, nc))
+        note_other(r, "commitments.csv");
+    if (!egress_same(cat, nc))
+        note_other(r, "egress.csv");
+    if (!regions_same(cat, nc))
+        note_other(r, "regions.csv or latency");
+    if (!preempt_same(cat, nc))
+        note_other(r, "preemption.csv");
+    if (!thr_same(cat, nc))
+        note_other(r, "throughput.csv");
+    if (!storage_quotas_same(cat, nc, 0))
+        note_other(r, "storage.csv");
+    if (!storage_quotas_same(cat, nc, 1))
+        note_other(r, "quotas.csv");
+}

@@ -3,6 +3,7 @@
  *
  *   stratus catalog import --from skypilot DIR [--out DIR] [--annotations DIR]
  *                          [--force]
+ *   stratus catalog reload [--json]
  *
  * Subcommands are a table like the top-level commands.  `import` refuses to
  * write into a directory that already has files unless --force is given, and
@@ -19,6 +20,7 @@
 
 #include "../catalog/catalog.h"
 #include "../catalog/import.h"
+#include "client.h"
 #include "../util/xmem.h"
 
 /* Where `import` writes when --out is not given: a new folder in the current
@@ -169,11 +171,69 @@ static int run_import(int argc, char **argv)
     return rc ? cli_fail(&e) : 0;
 }
 
+static const char reload_usage[] =
+    "usage: stratus catalog reload [--json]\n"
+    "\n"
+    "The server reads its catalog directory again and takes the new prices:\n"
+    "each offer's on-demand and spot price, and offers gone from offers.csv\n"
+    "are sold no more.  Running attempts pay the new price from now on (each\n"
+    "job's events say so) and new placements are planned at it.  New offers\n"
+    "and changes to the other files (commitments, egress, latency, preemption\n"
+    "rates, throughput, storage, quotas) are listed and wait for a restart\n"
+    "(stratus controller stop; the next command starts it).  A catalog in\n"
+    "error is refused with its file:line, and the prices stay as they were.\n"
+    "Needs the admin role.\n";
+
+static int run_reload(int argc, char **argv)
+{
+    json_t *r = NULL;
+    struct err e;
+    int json = 0, i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(reload_usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--json") != 0) {
+            fprintf(stderr, "stratus catalog reload: unexpected '%s'\n%s", argv[i],
+                    reload_usage);
+            return 2;
+        }
+        json = 1;
+    }
+    err_clear(&e);
+    if (client_call("POST", "/v1/catalog/reload", NULL, &r, &e) != 0)
+        return cli_fail(&e);
+    if (json) {
+        cli_print_json(r, 0);
+    } else {
+        const char *others = json_string_value(json_object_get(r, "not_taken"));
+        long long added = json_integer_value(json_object_get(r, "added"));
+
+        printf("read %s again: %lld offer%s repriced, %lld sold no more\n",
+               json_string_value(json_object_get(r, "dir")),
+               (long long)json_integer_value(json_object_get(r, "repriced")),
+               json_integer_value(json_object_get(r, "repriced")) == 1 ? "" : "s",
+               (long long)json_integer_value(json_object_get(r, "unsold")));
+        if (added > 0)
+            printf("%lld new offer%s: not taken until the server restarts\n", added,
+                   added == 1 ? "" : "s");
+        if (others != NULL)
+            printf("differ, not taken until the server restarts: %s\n", others);
+        if (added > 0 || others != NULL)
+            printf("(stratus controller stop; the next command starts it again)\n");
+    }
+    json_decref(r);
+    return 0;
+}
+
 static const struct catalog_sub {
     const char *name, *summary;
     int (*run)(int argc, char **argv);
 } subs[] = {
     {"import", "build offers.csv from another tool's catalog (SkyPilot)", run_import},
+    {"reload", "the server reads its catalog again and takes the new prices", run_reload},
 };
 
 static void usage(FILE *fp)
@@ -207,6 +267,14 @@ static int run_catalog(int argc, char **argv)
     return 2;
 }
 
-/* import is the only subcommand: its usage is the command's. */
+static const char catalog_usage[] =
+    "usage: stratus catalog <subcommand> [options]\n"
+    "\n"
+    "  import   build offers.csv from another tool's catalog (SkyPilot)\n"
+    "  reload   the server reads its catalog again and takes the new prices\n"
+    "\n"
+    "'stratus catalog <subcommand> --help' describes a subcommand.\n";
+
 const struct cli_cmd cli_cmd_catalog = {
-    "catalog", "work on catalogs (import from SkyPilot)", run_catalog, import_usage};
+    "catalog", "work on catalogs (import from SkyPilot; reload prices)", run_catalog,
+    catalog_usage};

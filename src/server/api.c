@@ -61,7 +61,8 @@ static const struct api_route routes[] = {
     ROUTE("POST", "/v1/services/{id}/load", AUTH_MEMBER, api_services_load),
     ROUTE("GET", "/v1/services/{id}/keys", AUTH_MEMBER, api_services_keys_list),
     ROUTE("POST", "/v1/services/{id}/keys", AUTH_MEMBER, api_services_keys_create),
-    ROUTE("DELETE", "/v1/services/{id}/keys/{key}", AUTH_MEMBER, api_services_keys_revoke),
+    ROUTE("DELETE", "/v1/services/{id}/keys/{key}", AUTH_MEMBER,
+          api_services_keys_revoke),
     /* a team's role is checked by the handlers too (api_team_role) */
     ROUTE("PUT", "/v1/secrets/{id}", AUTH_MEMBER, api_secrets_put),
     ROUTE("GET", "/v1/secrets", AUTH_VIEWER, api_secrets_list),
@@ -72,6 +73,7 @@ static const struct api_route routes[] = {
     ROUTE("GET", "/v1/data", AUTH_VIEWER, api_data),
     ROUTE("GET", "/v1/cost/series", AUTH_VIEWER, api_cost_series),
     ROUTE("POST", "/v1/local/inject", AUTH_ADMIN, api_local_inject),
+    ROUTE("POST", "/v1/catalog/reload", AUTH_ADMIN, api_catalog_reload),
     ROUTE("GET", "/v1/policy", AUTH_VIEWER, api_policy_get),
     ROUTE("PUT", "/v1/policy", AUTH_ADMIN, api_policy_put),
     ROUTE("GET", "/v1/tokens", AUTH_ADMIN, api_tokens_list),

@@ -12,6 +12,7 @@
 #include "../catalog/catalog.h"
 #include "../sched/sched.h"
 #include "../store/store.h"
+#include "../util/log.h"
 #include "../util/strutil.h"
 #include "../util/xmem.h"
 #include "auth.h"
@@ -161,6 +162,44 @@ void api_policy_put(struct api_call *c)
         api_reply(c, 200, o);
     }
     json_decref(b);
+}
+
+/* ---- the catalog ---- */
+
+/* POST /v1/catalog/reload (admin): read the catalog's directory again and
+ * take its prices (srv_reload_catalog); the controller reprices the live
+ * attempts at once.  On a shared store the leader does it (the call is
+ * forwarded) and the followers read theirs when told. */
+void api_catalog_reload(struct api_call *c)
+{
+    struct catalog_reprice r;
+    struct err e;
+    json_t *o;
+    char at[32];
+
+    err_clear(&e);
+    if (srv_reload_catalog(c->s, &r, &e) != 0) {
+        size_t n = strlen(e.msg);
+
+        /* the message may be cut short, never the reply */
+        if (n + 40 < sizeof(e.msg))
+            memcpy(e.msg + n, " (the server keeps the prices it had)", 38);
+        api_fail(c, &e);
+        return;
+    }
+    snprintf(at, sizeof(at), "%.6f", c->now);
+    if (c->s->shared && store_setting_put(c->s->st, "catalog_read_at", at, &e) != 0)
+        log_warn("telling the other servers the catalog was read again: %s", e.msg);
+    srv_changed(c->s);
+    srv_wake(c->s);
+    o = json_object();
+    json_object_set_new(o, "dir", json_string(catalog_dir(c->s->cat)));
+    json_object_set_new(o, "repriced", json_integer((json_int_t)r.repriced));
+    json_object_set_new(o, "unsold", json_integer((json_int_t)r.unsold));
+    json_object_set_new(o, "added", json_integer((json_int_t)r.added));
+    json_object_set_new(o, "not_taken",
+                        r.others[0] ? json_string(r.others) : json_null());
+    api_reply(c, 200, o);
 }
 
 /* ---- tokens ---- */

@@ -167,6 +167,7 @@ void api_ui_login(struct api_call *c);
 void api_ui_logout(struct api_call *c);
 void api_login_links_create(struct api_call *c);
 void api_regions(struct api_call *c);
+void api_catalog_reload(struct api_call *c);
 void api_cost_series(struct api_call *c);
 
 /* api_admin.c */

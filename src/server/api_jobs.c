@@ -501,51 +501,79 @@ static json_t *list_entry_of(struct api_call *c, const struct store_job *j,
     return list_entry(j, last != NULL && last->id != 0 ? last : NULL, c->now);
 }
 
-/* A page of jobs (?limit=): an ended job's last attempt that ran is read
- * job by job, which for a page costs less than one pass over every attempt
- * of the store.  "next" is the cursor of the page after, null at the end;
- * a page holds fewer than `limit` when some of its jobs are of teams the
- * caller does not see. */
-static void list_page(struct api_call *c, const struct store_job_scan *q)
+/* The entry of job j of a page: an ended job's last attempt that ran is
+ * read job by job, which for a page costs less than one pass over every
+ * attempt of the store.  0, or -1 with e set. */
+static int page_entry(struct api_call *c, const struct store_job *j, json_t *arr,
+                      struct err *e)
 {
-    struct store_job *v = NULL;
-    json_t *arr, *o;
-    size_t i, n = 0;
+    struct store_attempt *a = NULL, last;
+    size_t na = 0, k;
+
+    memset(&last, 0, sizeof(last));
+    if (job_state_terminal(j->state) && j->nattempts > 0 && j->cur_attempt == 0) {
+        if (store_attempt_list(c->s->st, j->id, &a, &na, e) != 0)
+            return -1;
+        for (k = 0; k < na; k++)
+            if (a[k].running_at > 0 && (last.id == 0 || a[k].n > last.n))
+                last = a[k];
+    }
+    json_array_append_new(arr, list_entry_of(c, j, &last));
+    store_attempts_free(a, na); /* last was a shallow copy: used above */
+    return 0;
+}
+
+#define SCAN_CHUNK 256 /* jobs read at a time looking for ones the caller sees */
+
+/* A page of jobs (?limit=): the first `limit` the caller sees from the
+ * cursor on, the store read until one more is found (or it ends), so that
+ * "next" is null exactly when there is no more.  "next" is the id of the
+ * page's last job: never one of a team the caller does not see (helper-104:
+ * it named hidden jobs, and a page of them came back empty). */
+static void list_page(struct api_call *c, const struct store_job_scan *q0)
+{
+    struct store_job_scan q = *q0;
+    json_t *arr = json_array(), *o;
+    size_t shown = 0, want = q0->limit;
+    int64_t next = 0;
+    int more = 0, done = 0;
     struct err e;
 
     err_clear(&e);
-    if (store_job_scan(c->s->st, q, &v, &n, &e) != 0) {
-        api_fail(c, &e);
-        return;
-    }
-    arr = json_array();
-    for (i = 0; i < n; i++) {
-        struct store_attempt *a = NULL, last;
-        size_t na = 0, k;
+    q.limit = want == 0 ? 0 : want + 1 > SCAN_CHUNK ? want + 1 : SCAN_CHUNK;
+    while (!done && !more) {
+        struct store_job *v = NULL;
+        size_t i, n = 0;
 
-        if (!api_team_visible(c, v[i].team))
-            continue;
-        memset(&last, 0, sizeof(last));
-        if (job_state_terminal(v[i].state) && v[i].nattempts > 0 &&
-            v[i].cur_attempt == 0) {
-            if (store_attempt_list(c->s->st, v[i].id, &a, &na, &e) != 0) {
-                json_decref(arr);
+        if (store_job_scan(c->s->st, &q, &v, &n, &e) != 0) {
+            json_decref(arr);
+            api_fail(c, &e);
+            return;
+        }
+        for (i = 0; i < n && !more; i++) {
+            if (!api_team_visible(c, v[i].team))
+                continue;
+            if (want > 0 && shown == want) {
+                more = 1; /* one more than the page: there is a next */
+                break;
+            }
+            if (page_entry(c, &v[i], arr, &e) != 0) {
                 store_jobs_free(v, n);
+                json_decref(arr);
                 api_fail(c, &e);
                 return;
             }
-            for (k = 0; k < na; k++)
-                if (a[k].running_at > 0 && (last.id == 0 || a[k].n > last.n))
-                    last = a[k];
+            shown++;
+            next = v[i].id;
         }
-        json_array_append_new(arr, list_entry_of(c, &v[i], &last));
-        store_attempts_free(a, na); /* last was a shallow copy: used above */
+        done = q.limit == 0 || n < q.limit;
+        if (n > 0)
+            q.after = v[n - 1].id;
+        store_jobs_free(v, n);
     }
     o = json_object();
     json_object_set_new(o, "jobs", arr);
-    json_object_set_new(o, "next",
-                        n == q->limit && n > 0 ? json_integer(v[n - 1].id) : json_null());
-    store_jobs_free(v, n);
+    json_object_set_new(o, "next", more ? json_integer(next) : json_null());
     api_reply(c, 200, o);
 }
 

@@ -94,6 +94,7 @@ struct srv_priv {
     struct event *listen_ev;    /* shared stores: the store's notifications */
     struct event *notify_ev;    /* shared stores: NOTIFY once this turn (tell_followers) */
     int listen_fd;              /* what listen_ev waits on; -1 = none */
+    char *catalog_read_at;      /* followers: the setting "catalog_read_at" last seen */
 };
 
 /* ---- files in the home: lock, pid, ready ---- */
@@ -429,6 +430,12 @@ int srv_open(struct srv *s, const char *home, struct srv_conf *conf, struct err 
                                       : cli_state_dir(s->home, s->st);
     s->ckpt_root = xasprintf("%s/checkpoints", s->state_dir);
     s->shared = store_shared(s->st);
+    if (s->shared) { /* what the catalog we just read is as new as */
+        struct err ig;
+
+        err_clear(&ig);
+        store_setting_get(s->st, "catalog_read_at", &s->priv->catalog_read_at, &ig);
+    }
     s->priv->listen_fd = -1;
     rc = auth_secret_load(s->home, s->secret, e);
     if (rc == 0)
@@ -529,6 +536,7 @@ void srv_close(struct srv *s)
             close(s->priv->lock_fd); /* releases the lock: the last thing we hold */
         free(s->priv->children);
         srv_cfgs_free(s->priv->cfgs);
+        free(s->priv->catalog_read_at);
         free(s->priv);
     }
     free(s->policy_text);
@@ -556,6 +564,44 @@ int srv_set_policy(struct srv *s, const char *text, struct err *e)
     s->policy = p;
     s->policy_text = text ? xstrdup(text) : NULL;
     return 0;
+}
+
+int srv_reload_catalog(struct srv *s, struct catalog_reprice *r, struct err *e)
+{
+    struct catalog *nc = NULL;
+    int rc = catalog_load(&nc, catalog_dir(s->cat), e);
+
+    if (rc != 0)
+        return rc;
+    catalog_reprice_from(s->cat, nc, r);
+    catalog_free(nc);
+    log_info("read the catalog %s again: %zu offers repriced, %zu sold no more, %zu new "
+             "(not taken)%s%s",
+             catalog_dir(s->cat), r->repriced, r->unsold, r->added,
+             r->others[0] ? "; differing, not taken until a restart: " : "", r->others);
+    return 0;
+}
+
+/* A follower: the leader read its catalog again (the setting
+ * "catalog_read_at" moved): read ours again too, for the previews and
+ * offers we serve. */
+static void follow_catalog(struct srv *s)
+{
+    char *at = NULL;
+    struct catalog_reprice r;
+    struct err e;
+
+    err_clear(&e);
+    if (store_setting_get(s->st, "catalog_read_at", &at, &e) != 0 || at == NULL)
+        return;
+    if (strcmp(at, s->priv->catalog_read_at ? s->priv->catalog_read_at : "") != 0) {
+        if (srv_reload_catalog(s, &r, &e) != 0)
+            log_warn("the leader read its catalog again; reading ours: %s", e.msg);
+        free(s->priv->catalog_read_at);
+        s->priv->catalog_read_at = at;
+        return;
+    }
+    free(at);
 }
 
 int srv_store_still_ours(const struct srv *s)
@@ -1075,6 +1121,7 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
         log_warn("reloading the settings: %s", e.msg);
     if (s->org == NULL)
         org_from_json(NULL, &s->org, &e);
+    follow_catalog(s);
     srv_http_recheck(s);
 }
 

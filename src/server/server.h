@@ -119,6 +119,12 @@ int srv_run(struct srv *s, struct err *e);
 /* Ask for a controller step as soon as the loop is idle (after a submit or a
  * request was committed). No-op when s->base is NULL. */
 void srv_wake(struct srv *s);
+/* Read the catalog's directory again and take its new prices into the
+ * catalog in use (catalog_reprice_from: r says what was and was not
+ * taken); the controller reprices live attempts at its next step.  A
+ * catalog in error is refused whole (e: its file:line) and the prices stay. */
+struct catalog_reprice;
+int srv_reload_catalog(struct srv *s, struct catalog_reprice *r, struct err *e);
 /* Set the org policy (text already validated or NULL to clear): parsed into
  * s->policy and saved in the store's settings. */
 int srv_set_policy(struct srv *s, const char *text, struct err *e);

@@ -124,6 +124,46 @@ run 2 "$STRATUS" cancel "$a" x1
 has "$ERR" "'x1' is not a job id"; hasnt "$OUT" "job $a"
 ok "cancel takes several ids; one unknown id fails the command (exit 1), the others are still done"
 
+# --- stratus catalog reload: a running job pays the new price from then on ---
+sleeper priced
+pj=$(launch_detached "$TMP/priced.yaml")
+wait_state "$pj" RUNNING
+run 0 "$STRATUS" status "$pj" --json
+read -r pcloud pregion ptype pold <<<"$(json '" ".join(str(x) for x in (j["placement"]["cloud"], j["placement"]["region"], j["placement"]["instance_type"], j["placement"]["price_hour"]))')"
+cp "$STRATUS_CATALOG/offers.csv" "$TMP/offers.saved"
+python3 - "$STRATUS_CATALOG/offers.csv" "$pcloud" "$pregion" "$ptype" <<'PY'
+import csv, sys
+path, cloud, region, itype = sys.argv[1:]
+rows = list(csv.DictReader(open(path)))
+hit = [r for r in rows if (r["cloud"], r["region"], r["instance_type"]) == (cloud, region, itype)]
+assert len(hit) == 1, hit
+hit[0]["price_hour"] = "%.2f" % (float(hit[0]["price_hour"]) + 1.5)
+with open(path, "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    w.writeheader(); w.writerows(rows)
+PY
+pnew=$(python3 -c "print('%.2f' % ($pold + 1.5))")
+run 0 "$STRATUS" catalog reload
+has "$OUT" "read $STRATUS_CATALOG again: 1 offer repriced, 0 sold no more"
+repriced() { "$STRATUS" events "$pj" | grep -q "price of $pcloud/$pregion $ptype: \$$(printf '%.2f' "$pold") -> \$$pnew/node-h"; }
+wait_for repriced
+run 0 "$STRATUS" status "$pj" --json
+[ "$(json 'j["placement"]["price_hour"]')" = "$(python3 -c "print(float('$pnew'))")" ] ||
+  fail "the running attempt must pay \$$pnew now: ${OUT:0:600}"
+# a catalog in error is refused with its file:line; the prices stay
+printf 'gcp,us-central1\n' >>"$STRATUS_CATALOG/offers.csv"
+run 2 "$STRATUS" catalog reload
+has "$ERR" "offers.csv:10: instance_type must not be empty"; has "$ERR" "(the server keeps the prices it had)"
+cp "$TMP/offers.saved" "$STRATUS_CATALOG/offers.csv"
+run 0 "$STRATUS" catalog reload --json
+[ "$(json 'j["repriced"], j["added"], j["not_taken"]')" = "(1, 0, None)" ] ||
+  fail "putting the old price back is one offer repriced: $OUT"
+run 0 "$STRATUS" cancel "$pj"
+wait_state "$pj" CANCELLED
+run 2 "$STRATUS" catalog reload --now
+has "$ERR" "unexpected '--now'"
+ok "stratus catalog reload: a new price is taken by the running job (its event, its price), a catalog in error refused with its file:line"
+
 # --- the readers' --json; cost with egress as its own column ---
 run 0 "$STRATUS" status 1 --json
 [ "$(json 'j["state"], j["attempts_detail"][0]["cloud"], j["placement"], j["last_placement"]["cloud"]')" = "('SUCCEEDED', 'oci', None, 'oci')" ] ||

@@ -300,12 +300,15 @@ ok "without a TCP listener, stratus dashboard says what to add to server.yaml"
   in_dom 'data-quota="research/H100" data-used="[0-9]+" data-gpus="16"'
   in_dom 'data-spend="research"'
   ! grep -qE 'data-team-card="product"' <<<"$DOM" || fail "alice sees a product team card"
-  # the API a page at a time: pages of one, some empty (product's jobs),
-  # together research's jobs and no other
+  # the API a page at a time: pages of one of research's jobs each (never
+  # an empty page, never a "next" naming product's job), together
+  # research's jobs and no other
   after=0; seen=""; pages=0
   while :; do
     get "/v1/jobs?limit=1&after=$after" -H "Authorization: Bearer $alice"
     expect 200 "a page of jobs as alice"
+    [ "$(json 'len(j["jobs"]) == 1 and (j["next"] is None or j["next"] == j["jobs"][-1]["id"])')" = True ] ||
+      fail "a page of one as alice must hold one of her jobs, and next its id: $OUT"
     seen="$seen$(json '" ".join(str(x["id"]) + ":" + x["team"] for x in j["jobs"])') "
     after=$(json 'j["next"] or 0')
     pages=$((pages + 1)); [ "$pages" -lt 100 ] || fail "paging never ends: $OUT"

@@ -132,6 +132,24 @@ wait_for sh -c '"$STRATUS" policy show | grep -q "a rule only this test sets"'
 wait_for env STRATUS_HOME="$TMP/A" sh -c '"$STRATUS" policy show | grep -q "a rule only this test sets"'
 ok "the policy set through the follower is the leader's, and the follower's own copy follows (LISTEN/NOTIFY)"
 
+# --- new prices: `catalog reload` through the follower reads the leader's
+# catalog again, and the follower reads its own when told ---
+a10() { STRATUS_HOME="$TMP/$1" "$STRATUS" offers --accelerator A10 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["price_hour"])'; }
+[ "$(a10 A)" = 8.0 ] && [ "$(a10 B)" = 8.0 ] || fail "the A10 should cost 8.0 before: $(a10 A) $(a10 B)"
+cp "$STRATUS_CATALOG/offers.csv" "$TMP/offers.saved"
+sed -i 's/,BM.GPU.A10.4,A10,4,24,64,1024,none,2,8.00,4.00/,BM.GPU.A10.4,A10,4,24,64,1024,none,2,7.25,4.00/' "$STRATUS_CATALOG/offers.csv"
+run 0 "$STRATUS" catalog reload
+has "$OUT" "1 offer repriced"
+[ "$(a10 A)" = 7.25 ] || fail "the leader's A10 after the reload: $(a10 A)"
+b_new() { [ "$(a10 B)" = 7.25 ]; }
+wait_for b_new
+cp "$TMP/offers.saved" "$STRATUS_CATALOG/offers.csv"
+run 0 "$STRATUS" catalog reload
+has "$OUT" "1 offer repriced"
+b_old() { [ "$(a10 B)" = 8.0 ]; }
+wait_for b_old
+ok "catalog reload through the follower: the leader takes the new price, and the follower's catalog follows"
+
 # --- a service of 2 replicas, a router following both servers, load ---
 SERVER="$SOURCE_DIR/examples/llm-server/server.py"
 cat >"$TMP/chat.yaml" <<YAML

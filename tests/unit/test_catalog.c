@@ -325,6 +325,97 @@ static void test_bad_files(void **state)
     }
 }
 
+/* A running server's catalog read again (catalog_reprice_from): changed
+ * prices are taken (the price version moves), a row gone is sold no more,
+ * a new row and another file's change are reported, not taken. */
+static void test_reprice_from(void **state)
+{
+    char *dir = tu_mkdtemp();
+    struct catalog *cat = NULL, *nc = NULL;
+    struct catalog_reprice r;
+    unsigned long pv;
+    struct err e;
+    long gcp, oci, a10;
+    FILE *fp;
+    char *path;
+
+    (void)state;
+    tu_copy_dir(MINI, dir);
+    err_clear(&e);
+    assert_int_equal(catalog_load(&cat, dir, &e), 0);
+    gcp = catalog_find_offer(cat, "gcp", "us-central1", "us-central1-a", "a3-highgpu-8g",
+                             "H100");
+    oci = catalog_find_offer(cat, "oci", "us-ashburn-1", "US-ASHBURN-AD-1",
+                             "BM.GPU.H100.8", "H100");
+    a10 = catalog_find_offer(cat, "oci", "us-ashburn-1", "US-ASHBURN-AD-1",
+                             "BM.GPU.A10.4", "A10");
+    assert_true(gcp >= 0 && oci >= 0 && a10 >= 0);
+    pv = catalog_price_version(cat);
+    /* read again unchanged: nothing moves */
+    assert_int_equal(catalog_load(&nc, dir, &e), 0);
+    catalog_reprice_from(cat, nc, &r);
+    catalog_free(nc);
+    assert_int_equal(r.repriced + r.unsold + r.added, 0);
+    assert_string_equal(r.others, "");
+    assert_int_equal(catalog_price_version(cat), pv);
+    /* gcp's H100 dearer on demand and cheaper as spot; OCI's H100 row gone;
+     * a new A10 offer in another region; egress changed */
+    path = xasprintf(
+        "%s"
+        "azure,eastus,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,98.32,\n"
+        "azure,westeurope,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,110.00,"
+        "40.00\n"
+        "azure,eastus,,Standard_NC40ads_H100_v5,H100,1,94,40,320,none,,6.98,\n"
+        "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,90.50,25."
+        "00\n"
+        "gcp,europe-west4,europe-west4-b,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,95.00,33."
+        "00\n"
+        "gcp,us-central1,us-central1-a,a2-ultragpu-8g,A100-80GB,8,80,96,1360,none,,40.22,"
+        "12.00\n"
+        "oci,us-ashburn-1,US-ASHBURN-AD-1,BM.GPU.A10.4,A10,4,24,64,1024,none,2,8.00,4."
+        "00\n"
+        "gcp,europe-west4,europe-west4-b,g2-standard-48,L4,4,24,48,192,none,,4.00,1.50\n",
+        OFFER_HDR);
+    tu_write(dir, "offers.csv", path);
+    free(path);
+    path = xasprintf("%s/egress.csv", dir);
+    fp = fopen(path, "a");
+    assert_non_null(fp);
+    fputs("inter_cloud,gcp,,oci,,0.07,cheaper now\n", fp);
+    fclose(fp);
+    free(path);
+    assert_int_equal(catalog_load(&nc, dir, &e), 0);
+    catalog_reprice_from(cat, nc, &r);
+    catalog_free(nc);
+    assert_int_equal(r.repriced, 1);
+    assert_int_equal(r.unsold, 1);
+    assert_int_equal(r.added, 1);
+    assert_string_equal(r.others, "egress.csv");
+    assert_true(catalog_price_version(cat) > pv);
+    assert_float_equal(catalog_offer(cat, (size_t)gcp)->price, 90.50, 1e-9);
+    assert_float_equal(catalog_offer(cat, (size_t)gcp)->spot_price, 25.00, 1e-9);
+    assert_true(catalog_offer(cat, (size_t)oci)->price < 0);
+    assert_true(catalog_offer(cat, (size_t)oci)->spot_price < 0);
+    /* the price it had before it stopped being sold (what a running
+     * machine keeps paying) */
+    assert_float_equal(catalog_od_price_last(cat, (size_t)oci), 80.00, 1e-9);
+    assert_float_equal(catalog_offer(cat, (size_t)a10)->price, 8.00, 1e-9);
+    assert_int_equal(catalog_find_offer(cat, "gcp", "europe-west4", "europe-west4-b",
+                                        "g2-standard-48", "L4"),
+                     -1);
+    /* read again once more: taken already, nothing moves; the rest still differs */
+    pv = catalog_price_version(cat);
+    assert_int_equal(catalog_load(&nc, dir, &e), 0);
+    catalog_reprice_from(cat, nc, &r);
+    catalog_free(nc);
+    assert_int_equal(r.repriced + r.unsold, 0);
+    assert_int_equal(r.added, 1);
+    assert_int_equal(catalog_price_version(cat), pv);
+    catalog_free(cat);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 static void test_missing_dir(void **state)
 {
     struct catalog *cat = NULL;
@@ -375,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_egress_routes_bundled),
         cmocka_unit_test(test_mini_rates_quotas_commitments),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_reprice_from),
         cmocka_unit_test(test_missing_dir),
         cmocka_unit_test(test_bundled),
     };

@@ -94,8 +94,7 @@ async function api(path) {
 function takeFragment() {
   const f = new URLSearchParams(location.hash.slice(1));
   if (f.get("job")) state.selected = Number(f.get("job"));
-  if (f.get("ended") === "1")
-      $("show-ended").checked = true;
+  if (f.get("ended") === "1") $("show-ended").checked = true;
   if (!f.get("token")) return;
   state.token = f.get("token");
   sessionStorage.setItem(TOKEN_KEY, state.token);
@@ -266,42 +265,30 @@ function jobRow(j, now) {
   el("td", { class: "num" }, ago(now - (j.started_at || j.submitted_at))));
 }
 
-function drawJobs(jobs, now, more)
-{
-    const showEnded = $("show-ended").checked;
-    const shown =
-        jobs.filter((j) => j.service_id == null && (showEnded || !ENDED.has(j.state)));
-    const teams = new Map();
-    for (const j of shown) {
-        if (!teams.has(teamOf(j)))
-            teams.set(teamOf(j), []);
-        teams.get(teamOf(j)).push(j);
-    }
-    const head =
-        el("tr", {},
-           ...["job", "name", "kind", "state", "where", "instance", "mode", "cost", "age"]
-               .map((h) => el("th", {class : h === "cost" || h === "age" ? "num" : null},
-                              h)));
-    const out = [];
-    for (const [team, js] of [...teams].sort((a, b) => a[0].localeCompare(b[0]))) {
-        const gpus = js.filter((j) => LIVE.has(j.state) && j.placement)
-                         .reduce((n, j) => n + (j.placement.acc_count || 0) *
-                                                   (j.placement.nodes || 1),
-                                 0);
-        out.push(el("div", {class : "team", "data-team-group" : team}, `${team}`,
-                    el("span", {class : "muted"},
-                       ` · ${plural(js.length, "job")} · ${gpus} GPUs now`)));
-        out.push(el("table", {"data-team-jobs" : team},
-                    el("thead", {}, head.cloneNode(true)),
-                    el("tbody", {}, ...js.slice().reverse().map((j) => jobRow(j, now)))));
-    }
-    if (!out.length)
-        out.push(el("p", {class : "muted"}, "No jobs yet."));
-    if (showEnded && more)
-        out.push(el("p", {class : "muted", "data-ended-more" : ""},
-                    `Ended jobs: the newest ${
-                        ENDED_SHOWN} jobs' only; \`stratus status\` lists every one.`));
-    $("jobs").replaceChildren(...out);
+function drawJobs(jobs, now, more) {
+  const showEnded = $("show-ended").checked;
+  const shown = jobs.filter((j) => j.service_id == null && (showEnded || !ENDED.has(j.state)));
+  const teams = new Map();
+  for (const j of shown) {
+    if (!teams.has(teamOf(j))) teams.set(teamOf(j), []);
+    teams.get(teamOf(j)).push(j);
+  }
+  const head = el("tr", {}, ...["job", "name", "kind", "state", "where", "instance", "mode", "cost", "age"].map((h) =>
+    el("th", { class: h === "cost" || h === "age" ? "num" : null }, h)));
+  const out = [];
+  for (const [team, js] of [...teams].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const gpus = js.filter((j) => LIVE.has(j.state) && j.placement)
+      .reduce((n, j) => n + (j.placement.acc_count || 0) * (j.placement.nodes || 1), 0);
+    out.push(el("div", { class: "team", "data-team-group": team }, `${team}`,
+      el("span", { class: "muted" }, ` · ${plural(js.length, "job")} · ${gpus} GPUs now`)));
+    out.push(el("table", { "data-team-jobs": team }, el("thead", {}, head.cloneNode(true)),
+      el("tbody", {}, ...js.slice().reverse().map((j) => jobRow(j, now)))));
+  }
+  if (!out.length) out.push(el("p", { class: "muted" }, "No jobs yet."));
+  if (showEnded && more)
+    out.push(el("p", { class: "muted", "data-ended-more": "" },
+      `Showing the newest ${ENDED_SHOWN} jobs with the running ones; \`stratus status\` lists every job.`));
+  $("jobs").replaceChildren(...out);
 }
 
 function drawQueue(jobs, now) {
@@ -434,20 +421,13 @@ async function spendSeries() {
 
 // Every job not ended, and with ended the newest ENDED_SHOWN jobs too (one
 // page of GET /v1/jobs, newest first), in id order.
-async function listJobs(ended)
-{
-    const active = api("/v1/jobs?active=1");
-    if (!ended)
-        return active;
-    const [a, recent] =
-        await Promise.all([ active, api("/v1/jobs?order=desc&limit=" + ENDED_SHOWN) ]);
-    const byId = new Map();
-    for (const j of a.jobs.concat(recent.jobs))
-        byId.set(j.id, j);
-    return {
-        jobs : [...byId.values() ].sort((x, y) => x.id - y.id),
-        more : recent.next != null
-    };
+async function listJobs(ended) {
+  const active = api("/v1/jobs?active=1");
+  if (!ended) return active;
+  const [a, recent] = await Promise.all([active, api("/v1/jobs?order=desc&limit=" + ENDED_SHOWN)]);
+  const byId = new Map();
+  for (const j of a.jobs.concat(recent.jobs)) byId.set(j.id, j);
+  return { jobs: [...byId.values()].sort((x, y) => x.id - y.id), more: recent.next != null };
 }
 
 async function poll() {
@@ -459,10 +439,8 @@ async function poll() {
     }
     // only the jobs that have not ended, unless asked, and then the newest
     // ended ones: a store keeps every job ever run
-    const [jobs, svcs, series, teams] = await Promise.all([
-        listJobs($("show-ended").checked), api("/v1/services"),
-        spendSeries(), api("/v1/teams")
-    ]);
+    const [jobs, svcs, series, teams] = await Promise.all([listJobs($("show-ended").checked), api("/v1/services"),
+      spendSeries(), api("/v1/teams")]);
     const now = Date.now() / 1000;
     $("login").hidden = true;
     $("main").hidden = false;
