@@ -27,22 +27,23 @@
  * directory, never the bundled catalog itself. */
 #define DEFAULT_OUT "catalog-imported"
 
-static const char import_usage[] =
-    "usage: stratus catalog import --from skypilot DIR [--out DIR]\n"
-    "                              [--annotations DIR] [--force]\n"
-    "\n"
-    "Convert SkyPilot's catalog (DIR/<cloud>/vms.csv and DIR/<cloud>/vms-*.csv\n"
-    "for gcp, azure, oci, aws, lambda, nebius) into a Stratus offers.csv, CPU\n"
-    "types included, and report every row dropped and why.\n"
-    "\n"
-    "  --from FORMAT        source format; only 'skypilot' today\n"
-    "  --out DIR            where offers.csv goes (default ./" DEFAULT_OUT ");\n"
-    "                       created if missing\n"
-    "  --annotations DIR    accelerators.csv, instance_types.csv, corrections.csv\n"
-    "                       and not_cpu.csv (default: the bundled catalog's src/)\n"
-    "  --force              write into a directory that already has files\n"
-    "                       (only its offers.csv is replaced)\n"
-    "  -h, --help           this text\n";
+#define IMPORT_USAGE                                                                     \
+    "usage: stratus catalog import --from skypilot DIR [--out DIR]\n"                    \
+    "                              [--annotations DIR] [--force]\n"                      \
+    "\n"                                                                                 \
+    "Convert SkyPilot's catalog (DIR/<cloud>/vms.csv and DIR/<cloud>/vms-*.csv\n"        \
+    "for gcp, azure, oci, aws, lambda, nebius) into a Stratus offers.csv, CPU\n"         \
+    "types included, and report every row dropped and why.\n"                            \
+    "\n"                                                                                 \
+    "  --from FORMAT        source format; only 'skypilot' today\n"                      \
+    "  --out DIR            where offers.csv goes (default ./" DEFAULT_OUT ");\n"        \
+    "                       created if missing\n"                                        \
+    "  --annotations DIR    accelerators.csv, instance_types.csv, corrections.csv\n"     \
+    "                       and not_cpu.csv (default: the bundled catalog's src/)\n"     \
+    "  --force              write into a directory that already has files\n"             \
+    "                       (only its offers.csv is replaced)\n"                         \
+    "  -h, --help           this text\n"
+static const char import_usage[] = IMPORT_USAGE;
 
 struct import_opts {
     const char *from, *src, *out, *annot;
@@ -171,18 +172,19 @@ static int run_import(int argc, char **argv)
     return rc ? cli_fail(&e) : 0;
 }
 
-static const char reload_usage[] =
-    "usage: stratus catalog reload [--json]\n"
-    "\n"
-    "The server reads its catalog directory again and takes the new prices:\n"
-    "each offer's on-demand and spot price, and offers gone from offers.csv\n"
-    "are sold no more.  Running attempts pay the new price from now on (each\n"
-    "job's events say so) and new placements are planned at it.  New offers\n"
-    "and changes to the other files (commitments, egress, latency, preemption\n"
-    "rates, throughput, storage, quotas) are listed and wait for a restart\n"
-    "(stratus controller stop; the next command starts it).  A catalog in\n"
-    "error is refused with its file:line, and the prices stay as they were.\n"
-    "Needs the admin role.\n";
+#define RELOAD_USAGE                                                                     \
+    "usage: stratus catalog reload [--json]\n"                                           \
+    "\n"                                                                                 \
+    "The server reads its catalog directory again and takes the new prices:\n"           \
+    "each offer's on-demand and spot price, and offers gone from offers.csv\n"           \
+    "are sold no more.  Running attempts pay the new price from now on (each\n"          \
+    "job's events say so) and new placements are planned at it.  New offers\n"           \
+    "and changes to the other files (commitments, egress, latency, preemption\n"         \
+    "rates, throughput, storage, quotas) are listed and wait for a restart\n"            \
+    "(stratus controller stop; the next command starts it).  A catalog in\n"             \
+    "error is refused with its file:line, and the prices stay as they were.\n"           \
+    "Needs the admin role.\n"
+static const char reload_usage[] = RELOAD_USAGE;
 
 static int run_reload(int argc, char **argv)
 {
@@ -267,13 +269,8 @@ static int run_catalog(int argc, char **argv)
     return 2;
 }
 
-static const char catalog_usage[] =
-    "usage: stratus catalog <subcommand> [options]\n"
-    "\n"
-    "  import   build offers.csv from another tool's catalog (SkyPilot)\n"
-    "  reload   the server reads its catalog again and takes the new prices\n"
-    "\n"
-    "'stratus catalog <subcommand> --help' describes a subcommand.\n";
+/* Any --help on the line prints this (main.c): both subcommands' usage. */
+static const char catalog_usage[] = IMPORT_USAGE "\n" RELOAD_USAGE;
 
 const struct cli_cmd cli_cmd_catalog = {
     "catalog", "work on catalogs (import from SkyPilot; reload prices)", run_catalog,
