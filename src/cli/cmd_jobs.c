@@ -384,55 +384,89 @@ static int print_table(const json_t *jobs)
     return 0;
 }
 
+/* One page of GET /v1/jobs (path): *r the reply (caller decrefs), *jobs
+ * its array (borrowed), *next its cursor (0: none; a server without pages
+ * sends every job and no "next").  0 or an exit status. */
+static int get_page(const char *path, json_t **r, json_t **jobs, long long *next)
+{
+    json_t *nx;
+    struct err e;
+
+    err_clear(&e);
+    if (client_call("GET", path, NULL, r, &e) != 0)
+        return cli_fail(&e);
+    *jobs = json_object_get(*r, "jobs");
+    nx = json_object_get(*r, "next");
+    *next = json_is_integer(nx) ? json_integer_value(nx) : 0;
+    if (!json_is_array(*jobs) || (nx != NULL && !json_is_null(nx) && *next <= 0)) {
+        json_decref(*r);
+        *r = NULL;
+        err_set(&e, ST_EINTERNAL,
+                "the server's job list has no \"jobs\" array, or a "
+                "\"next\" that is not a job id");
+        return cli_fail(&e);
+    }
+    return 0;
+}
+
 /* GET /v1/jobs a page at a time (a lab's history is tens of thousands of
  * jobs: one reply of all of them kept the server from anything else for
  * the better part of a second): the "jobs" of every page into *out (caller
- * decrefs); 0 or an exit status.  $STRATUS_LIST_PAGE sets the page's size
- * (tests make it small). */
+ * decrefs); 0 or an exit status.  group > 0: only from the group's first
+ * stage on, until a job of another group (a group's stages have
+ * consecutive ids: they are committed together), not the whole history.
+ * $STRATUS_LIST_PAGE sets the page's size (tests make it small). */
 #define LIST_PAGE 1000
+#define GROUP_PAGE 64
 
-static int fetch_jobs(int active_only, json_t **out)
+static int fetch_jobs_from(int active_only, long long group, json_t **out)
 {
     json_t *all = json_array();
     const char *env = getenv("STRATUS_LIST_PAGE");
-    long long after = 0;
-    long page = LIST_PAGE;
-    struct err e;
+    long long after = group > 0 ? group - 1 : 0;
+    long page = group > 0 ? GROUP_PAGE : LIST_PAGE;
+    int rc = 0, past = 0;
 
     if (env != NULL && (str_to_long(env, 1, 10000, &page) != 0))
-        page = LIST_PAGE;
-    err_clear(&e);
-    for (;;) {
-        json_t *r = NULL, *jobs, *next;
+        page = group > 0 ? GROUP_PAGE : LIST_PAGE;
+    while (rc == 0 && !past) {
+        json_t *r = NULL, *jobs;
+        long long next;
         char path[96];
+        size_t i;
 
         snprintf(path, sizeof(path), "/v1/jobs?limit=%ld&after=%lld%s", page, after,
                  active_only ? "&active=1" : "");
-        if (client_call("GET", path, NULL, &r, &e) != 0) {
-            json_decref(all);
-            return cli_fail(&e);
-        }
-        jobs = json_object_get(r, "jobs");
-        next = json_object_get(r, "next");
-        /* a server without pages sends every job and no "next" */
-        if (!json_is_array(jobs) ||
-            (next != NULL && !json_is_null(next) &&
-             !(json_is_integer(next) && json_integer_value(next) > after))) {
-            json_decref(r);
-            json_decref(all);
-            err_set(&e, ST_EINTERNAL,
-                    "the server's job list has no \"jobs\" array or a "
-                    "\"next\" that is not a job id after the page's");
-            return cli_fail(&e);
-        }
-        json_array_extend(all, jobs);
-        after = json_is_integer(next) ? json_integer_value(next) : 0;
-        json_decref(r);
-        if (after == 0)
+        if ((rc = get_page(path, &r, &jobs, &next)) != 0)
             break;
+        if (next != 0 && next <= after) {
+            struct err e;
+
+            json_decref(r);
+            err_set(&e, ST_EINTERNAL,
+                    "the server's job list went back: next %lld after %lld", next, after);
+            rc = cli_fail(&e);
+            break;
+        }
+        for (i = 0; group > 0 && i < json_array_size(jobs); i++)
+            past |= json_integer_value(
+                        json_object_get(json_array_get(jobs, i), "group_id")) != group;
+        json_array_extend(all, jobs);
+        json_decref(r);
+        after = next;
+        past |= after == 0;
+    }
+    if (rc != 0) {
+        json_decref(all);
+        return rc;
     }
     *out = all;
     return 0;
+}
+
+static int fetch_jobs(int active_only, json_t **out)
+{
+    return fetch_jobs_from(active_only, 0, out);
 }
 
 /* The newest `last` jobs (one page, newest first), shown oldest first as
@@ -440,21 +474,14 @@ static int fetch_jobs(int active_only, json_t **out)
 static int list_last(long last, int json)
 {
     json_t *r = NULL, *jobs, *v;
-    struct err e;
+    long long next;
     char path[64];
     size_t i, n;
     int rc;
 
-    err_clear(&e);
     snprintf(path, sizeof(path), "/v1/jobs?order=desc&limit=%ld", last);
-    if (client_call("GET", path, NULL, &r, &e) != 0)
-        return cli_fail(&e);
-    jobs = json_object_get(r, "jobs");
-    if (!json_is_array(jobs)) {
-        json_decref(r);
-        err_set(&e, ST_EINTERNAL, "the server's job list has no \"jobs\" array");
-        return cli_fail(&e);
-    }
+    if ((rc = get_page(path, &r, &jobs, &next)) != 0)
+        return rc;
     n = json_array_size(jobs);
     v = json_array();
     for (i = n; i > 0; i--)
@@ -462,7 +489,7 @@ static int list_last(long last, int json)
     if (json)
         cli_print_json(v, 0);
     rc = json ? 0 : print_table(v);
-    if (!json && rc == 0 && json_is_integer(json_object_get(r, "next")))
+    if (!json && rc == 0 && next != 0)
         printf("(the newest %zu jobs; older ones: stratus status, or --last with more)\n",
                n);
     json_decref(v);
@@ -491,7 +518,7 @@ int cli_print_group_bill(FILE *fp, long long group)
     char m[32];
     double total = 0;
     size_t i, n;
-    int rc = fetch_jobs(0, &jobs);
+    int rc = fetch_jobs_from(0, group, &jobs);
 
     if (rc != 0)
         return rc;
@@ -723,7 +750,7 @@ static int cancel_group(long long group)
 {
     json_t *jobs = NULL, *members;
     size_t i, n = 0;
-    int rc = fetch_jobs(1, &jobs), worst = 0;
+    int rc = fetch_jobs_from(1, group, &jobs), worst = 0;
 
     if (rc != 0)
         return rc;

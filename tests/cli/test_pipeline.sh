@@ -85,6 +85,9 @@ total = float(re.search(r"total \$([0-9.]+)", out).group(1))
 assert len(shown) == 3 and all(abs(s - c) < 1e-4 for s, c in zip(shown, costs)), (shown, costs)
 assert abs(total - sum(costs)) < 1e-3 and costs[1] > 0, (total, costs)
 PY
+bill=$OUT
+run 0 env STRATUS_LIST_PAGE=1 "$STRATUS" status "$g" # read a page of one at a time
+[ "$OUT" = "$bill" ] || fail "the group's bill read a stage at a time differs: $OUT"
 run 0 "$STRATUS" status
 has "$OUT" "train-eval (pipeline, 3 stages)"
 grep -qE "^ +$id2 +2 train +train" <<<"$OUT" || fail "stage 2 not listed under its group: $OUT"
@@ -126,8 +129,8 @@ run 0 "$STRATUS" launch "$TMP/long.yaml" --detach
 l1=$(sed -n "s/^  stage 1 'first': job \([0-9]*\)$/\1/p" <<<"$OUT")
 l2=$(sed -n "s/^  stage 2 'second': job \([0-9]*\)$/\1/p" <<<"$OUT")
 wait_state "$l1" RUNNING 120
-run 0 "$STRATUS" cancel "$l1"
-has "$OUT" "group $l1:"
+run 0 env STRATUS_LIST_PAGE=1 "$STRATUS" cancel "$l1" # the group's stages a page of one at a time
+has "$OUT" "group $l1: 2 stages still active, cancel requested"
 wait_reason "$l1" CANCELLED "cancelled by the user"
 wait_reason "$l2" CANCELLED "stage 1 'first' was cancelled"
 ok "cancel GROUP: the running stage and the rest are cancelled"
