@@ -444,17 +444,25 @@ static const char *series_key(const char *by, const struct store_job *j,
 
 /* Keeping the data replicas jobs made, over their keeping (as `stratus
  * cost` counts it, each copy to the job that made it), for the jobs the
- * caller sees.  jobs (nj): every job, by id. */
+ * caller sees.  jobs (nj): every job, by id; cp: every copy when they were
+ * read already (by cloud, for the data moves), else NULL. */
 static void series_storage(struct api_call *c, struct series_set *ss, const char *by,
-                           const struct store_job *jobs, size_t nj)
+                           const struct store_job *jobs, size_t nj,
+                           const struct sched_copies *cp)
 {
-    struct store_data_replica *v = NULL;
+    struct store_data_replica *v = NULL, *own = NULL;
     size_t i, n = 0;
     struct err e;
 
     err_clear(&e);
-    if (store_data_list(c->s->st, NULL, 0, &v, &n, &e) != 0)
+    if (cp != NULL) {
+        v = cp->v;
+        n = cp->n;
+    } else if (store_data_list(c->s->st, NULL, 0, &own, &n, &e) != 0) {
         return; /* the compute series stand without it */
+    } else {
+        v = own;
+    }
     for (i = 0; i < n; i++) {
         const struct store_job *j = job_find(jobs, nj, v[i].job_id);
         const char *k = strcmp(by, "team") == 0 ? (j ? j->team : NULL) : v[i].cloud;
@@ -465,7 +473,7 @@ static void series_storage(struct api_call *c, struct series_set *ss, const char
                    v[i].expired_at > 0 ? v[i].expired_at : c->now,
                    store_data_storage_cost(&v[i], c->now));
     }
-    store_data_replicas_free(v, n);
+    store_data_replicas_free(own, own ? n : 0);
 }
 
 /* The fees of the catalog's commitments, by the hour over their windows up
@@ -543,7 +551,7 @@ static void series_compute(struct api_call *c)
                 series_add(&ss, k, p0, ended ? a[i].ended_at : c->now, last);
             }
         }
-        series_storage(c, &ss, by, jobs, nj);
+        series_storage(c, &ss, by, jobs, nj, strcmp(by, "cloud") == 0 ? &cp : NULL);
         series_commitments(c, &ss, by);
         api_reply(c, 200, series_json(&ss, by, c->now));
     }
