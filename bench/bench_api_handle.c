@@ -12,6 +12,9 @@
  *   GET /metrics           one scrape, with the store holding the submits
  *   GET /v1/jobs           the whole list, with 20,000 ended jobs more (one
  *                          attempt each: where each last ran is read)
+ *   store: every job       the store read under it, with the specs and
+ *                          policies every job keeps (860 B and 2.5 KB
+ *                          here) and without them (the list shows neither)
  *   GET /v1/jobs?limit=1000  one page of it, from the start and newest
  *                          first (what `stratus status` and the dashboard's
  *                          "show ended" read), and every page in turn
@@ -148,8 +151,18 @@ static void bench(struct srv *s, size_t n)
 static void add_history(struct srv *s)
 {
     double now = (double)time(NULL);
+    /* texts of a real job's size: a spec of 860 bytes (examples/batch-eval.yaml)
+     * and the policy in force of 2.5 KB (examples/policy.yaml), which every job
+     * keeps; the list shows neither */
+    char *spec = xcalloc(1, 861), *pol = xcalloc(1, 2561);
     struct err e;
     size_t i;
+
+    memcpy(spec, "name: old\nrun: \"true\"\n", 22);
+    memset(spec + 22, '#', 860 - 23);
+    spec[859] = '\n';
+    memset(pol, '#', 2559);
+    pol[2559] = '\n';
 
     check(store_begin(s->st, &e), &e);
     for (i = 0; i < HISTORY_JOBS; i++) {
@@ -159,7 +172,8 @@ static void add_history(struct srv *s)
         memset(&j, 0, sizeof(j));
         j.name = "old";
         j.spec_path = "/tmp/old.yaml";
-        j.spec_text = "name: old\nrun: \"true\"\n";
+        j.spec_text = spec;
+        j.policy_text = pol;
         j.state = JOB_SUCCEEDED;
         j.nattempts = 1;
         j.submitted_at = now - 7200;
@@ -201,6 +215,8 @@ static void add_history(struct srv *s)
         check(store_data_put(s->st, &d, &e), &e);
     }
     check(store_commit(s->st, &e), &e);
+    free(spec);
+    free(pol);
 }
 
 static void bench_history(struct srv *s)
@@ -209,6 +225,26 @@ static void bench_history(struct srv *s)
     size_t i;
 
     add_history(s);
+    {
+        /* the store read under the list: with the texts, and without */
+        struct store_job_scan bare = {0, 0, 0, 0, 1};
+        struct store_job *v;
+        struct err e;
+        size_t n;
+
+        t0 = now_s();
+        for (i = 0; i < 5; i++) {
+            check(store_job_list(s->st, 0, &v, &n, &e), &e);
+            store_jobs_free(v, n);
+        }
+        report("  store: every job, texts", now_s() - t0, 5);
+        t0 = now_s();
+        for (i = 0; i < 5; i++) {
+            check(store_job_scan(s->st, &bare, &v, &n, &e), &e);
+            store_jobs_free(v, n);
+        }
+        report("  store: every job, no texts", now_s() - t0, 5);
+    }
     t0 = now_s();
     for (i = 0; i < 5; i++)
         call(s, "GET", "/v1/jobs", NULL, 200);

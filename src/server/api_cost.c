@@ -122,8 +122,9 @@ static int visible_jobs(struct api_call *c, struct report *r, struct job_ref **o
     *n = 0;
     do {
         struct store_job *jobs = NULL;
+        struct store_job_scan q = {0, 0, after, PAGE, 1}; /* no specs: not read here */
 
-        if ((rc = store_job_page(c->s->st, after, PAGE, &jobs, &got, e)) != 0)
+        if ((rc = store_job_scan(c->s->st, &q, &jobs, &got, e)) != 0)
             break;
         for (k = 0; k < got; k++) {
             after = jobs[k].id;

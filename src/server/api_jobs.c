@@ -540,6 +540,7 @@ static void list_page(struct api_call *c, const struct store_job_scan *q0)
     struct err e;
 
     err_clear(&e);
+    q.no_texts = 1; /* the list shows no spec */
     q.limit = want == 0 ? 0 : want + 1 > SCAN_CHUNK ? want + 1 : SCAN_CHUNK;
     while (!done && !more) {
         struct store_job *v = NULL;
@@ -615,7 +616,8 @@ void api_jobs_list(struct api_call *c)
         return;
     }
     err_clear(&e);
-    if (store_job_list(c->s->st, (int)active, &v, &n, &e) != 0) {
+    q.no_texts = 1; /* every job in id order, without the specs the list does not show */
+    if (store_job_scan(c->s->st, &q, &v, &n, &e) != 0) {
         api_fail(c, &e);
         return;
     }

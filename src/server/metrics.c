@@ -544,7 +544,8 @@ static int new_jobs(struct final_cache *f, struct store *st, struct err *e)
     for (;;) {
         struct store_job *v = NULL;
         size_t n = 0, i;
-        int rc = store_job_page(st, f->job_after, PAGE, &v, &n, e);
+        struct store_job_scan q = {0, 0, f->job_after, PAGE, 1}; /* no specs: not read */
+        int rc = store_job_scan(st, &q, &v, &n, e);
 
         if (rc != 0)
             return rc;

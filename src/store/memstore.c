@@ -642,18 +642,25 @@ static int mem_job_scan(struct store *st, const struct store_job_scan *q,
     size_t i, cap = 0, k = 0;
 
     (void)e;
-    if (!q->desc)
-        return list_jobs(m, q->active_only, q->after, q->limit, out, n);
-    /* ids are 1..n, the job of id i at i - 1 */
-    i = q->after > 0 && (uint64_t)q->after <= m->jobs.n ? (size_t)q->after - 1
-                                                        : m->jobs.n;
-    for (; i > 0 && (q->limit == 0 || k < q->limit); i--) {
-        const struct mjob *mj = vec_at(&m->jobs, i - 1);
+    if (!q->desc) {
+        list_jobs(m, q->active_only, q->after, q->limit, &v, &k);
+    } else {
+        /* ids are 1..n, the job of id i at i - 1 */
+        i = q->after > 0 && (uint64_t)q->after <= m->jobs.n ? (size_t)q->after - 1
+                                                            : m->jobs.n;
+        for (; i > 0 && (q->limit == 0 || k < q->limit); i--) {
+            const struct mjob *mj = vec_at(&m->jobs, i - 1);
 
-        if (q->active_only && mj->j.state >= JOB_SUCCEEDED)
-            continue;
-        v = xgrow(v, &cap, k + 1, sizeof(*v));
-        job_copy_out(&v[k++], &mj->j);
+            if (q->active_only && mj->j.state >= JOB_SUCCEEDED)
+                continue;
+            v = xgrow(v, &cap, k + 1, sizeof(*v));
+            job_copy_out(&v[k++], &mj->j);
+        }
+    }
+    for (i = 0; q->no_texts && i < k; i++) { /* as the SQL stores leave them */
+        free(v[i].spec_text);
+        free(v[i].policy_text);
+        v[i].spec_text = v[i].policy_text = NULL;
     }
     *out = v;
     *n = k;

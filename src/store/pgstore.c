@@ -242,6 +242,8 @@ static const char *const pg_migrations[] = {
 #define JOB_SELECT                                                                       \
     "SELECT id, " ROWS_JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts" \
     " ON job_id = id"
+/* the same columns, the texts NULL (store_job_scan's no_texts) */
+#define JOB_BARE "SELECT id, " ROWS_JOB_COLS ", NULL, NULL FROM jobs"
 #define ATT_VALS                                                                         \
     "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"    \
     "$23,$24,$25"
@@ -289,6 +291,9 @@ static const char *const pg_migrations[] = {
     X(JOB_SCAN, JOB_SELECT " WHERE state < $1 AND id > $2 ORDER BY id LIMIT $3")         \
     X(JOB_SCAN_DESC,                                                                     \
       JOB_SELECT " WHERE state < $1 AND id < $2 ORDER BY id DESC LIMIT $3")              \
+    X(JOB_SCAN_BARE, JOB_BARE " WHERE state < $1 AND id > $2 ORDER BY id LIMIT $3")      \
+    X(JOB_SCAN_BARE_DESC,                                                                \
+      JOB_BARE " WHERE state < $1 AND id < $2 ORDER BY id DESC LIMIT $3")                \
     X(ATT_INSERT, "INSERT INTO attempts (id, " ROWS_ATT_COLS                             \
                   ") VALUES (" NEXT_ID("attempts") ", " ATT_VALS ") RETURNING id")       \
     X(ATT_UPDATE,                                                                        \
@@ -1458,8 +1463,10 @@ static int pg_job_scan(struct store *st, const struct store_job_scan *q,
     pb_int(&b, q->active_only ? JOB_SUCCEEDED : INT32_MAX); /* every state is below it */
     pb_int(&b, q->desc && q->after <= 0 ? INT64_MAX : q->after);
     pb_limit(&b, q->limit);
-    return pg_fetch(st->priv, q->desc ? PQ_JOB_SCAN_DESC : PQ_JOB_SCAN, &b, &rows_jobs,
-                    (void **)out, n, "listing jobs", e);
+    return pg_fetch(st->priv,
+                    q->no_texts ? (q->desc ? PQ_JOB_SCAN_BARE_DESC : PQ_JOB_SCAN_BARE)
+                                : (q->desc ? PQ_JOB_SCAN_DESC : PQ_JOB_SCAN),
+                    &b, &rows_jobs, (void **)out, n, "listing jobs", e);
 }
 
 /* -- attempts -- */

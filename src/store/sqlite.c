@@ -275,6 +275,8 @@ static const char *const migrations[] = {
 #define JOB_SELECT                                                                       \
     "SELECT id, " JOB_COLS ", spec_text, policy_text FROM jobs LEFT JOIN job_texts"      \
     " ON job_id = id"
+/* the same columns, the texts NULL (store_job_scan's no_texts) */
+#define JOB_BARE "SELECT id, " JOB_COLS ", NULL, NULL FROM jobs"
 #define ATT_COLS ROWS_ATT_COLS
 #define ATT_VALS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 #define NODE_COLS ROWS_NODE_COLS
@@ -330,6 +332,9 @@ static const char *const migrations[] = {
     X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id")              \
     X(JOB_SCAN, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id LIMIT ?")            \
     X(JOB_SCAN_DESC, JOB_SELECT " WHERE state < ? AND id < ? ORDER BY id DESC LIMIT ?")  \
+    X(JOB_SCAN_BARE, JOB_BARE " WHERE state < ? AND id > ? ORDER BY id LIMIT ?")         \
+    X(JOB_SCAN_BARE_DESC,                                                                \
+      JOB_BARE " WHERE state < ? AND id < ? ORDER BY id DESC LIMIT ?")                   \
     X(ATT_INSERT, "INSERT INTO attempts (" ATT_COLS ") VALUES (" ATT_VALS ")")           \
     X(ATT_UPDATE, "UPDATE attempts SET (" ATT_COLS ") = (" ATT_VALS ") WHERE id = ?")    \
     X(ATT_GET, "SELECT id, " ATT_COLS " FROM attempts WHERE id = ?")                     \
@@ -1385,7 +1390,10 @@ static int sq_job_scan(struct store *st, const struct store_job_scan *q,
     struct sq *s = st->priv;
     struct binder b;
     void *v = NULL;
-    int rc = sq_bind(s, q->desc ? Q_JOB_SCAN_DESC : Q_JOB_SCAN, &b, "listing jobs", e);
+    int rc = sq_bind(s,
+                     q->no_texts ? (q->desc ? Q_JOB_SCAN_BARE_DESC : Q_JOB_SCAN_BARE)
+                                 : (q->desc ? Q_JOB_SCAN_DESC : Q_JOB_SCAN),
+                     &b, "listing jobs", e);
 
     *n = 0;
     if (rc == 0) {

@@ -232,7 +232,7 @@ int store_job_list_after(struct store *st, int64_t after_id, struct store_job **
 int store_job_page(struct store *st, int64_t after_id, size_t limit, struct store_job **out,
                    size_t *n, struct err *e)
 {
-    struct store_job_scan q = {0, 0, after_id, limit};
+    struct store_job_scan q = {0, 0, after_id, limit, 0};
 
     return st->ops->job_scan(st, &q, out, n, e);
 }

@@ -286,6 +286,8 @@ struct store_job_scan {
     int desc;        /* newest first */
     int64_t after;   /* the cursor: the last id of the page before */
     size_t limit;    /* 0 = all */
+    int no_texts;    /* spec_text and policy_text left NULL: a list that does
+                        not show them reads none of a lab's specs */
 };
 int store_job_scan(struct store *st, const struct store_job_scan *q,
                    struct store_job **out, size_t *n, struct err *e);

@@ -2806,13 +2806,23 @@ static void test_paging(void **state)
     {
         /* scans: newest first from the newest (after 0) or below a cursor;
          * active only either way (PENDING and RUNNING of the five) */
-        struct store_job_scan q = {0, 1, 0, 2};
+        struct store_job_scan q = {0, 1, 0, 2, 0};
 
         OK(store_job_scan(st, &q, &jv, &n, E));
         assert_int_equal(n, 2);
         assert_int_equal(jv[0].id, jobs[4]);
         assert_int_equal(jv[1].id, jobs[3]);
+        assert_non_null(jv[0].spec_text);
         store_jobs_free(jv, n);
+        q.no_texts = 1; /* the same jobs, without their texts */
+        OK(store_job_scan(st, &q, &jv, &n, E));
+        assert_int_equal(n, 2);
+        assert_int_equal(jv[0].id, jobs[4]);
+        assert_int_equal(jv[0].state, states[4]);
+        assert_null(jv[0].spec_text);
+        assert_null(jv[1].policy_text);
+        store_jobs_free(jv, n);
+        q.no_texts = 0;
         q.after = jobs[3];
         q.limit = 0;
         OK(store_job_scan(st, &q, &jv, &n, E));
@@ -3189,7 +3199,7 @@ static void compare_stores(struct store *x, struct store *y, int step)
     for (k = 0; k < 4; k++) {
         /* pages either way, all or active, from a cursor */
         struct store_job_scan q = {(int)(k & 1), (int)(k >> 1), step % 5,
-                                   (size_t)(step % 4)};
+                                   (size_t)(step % 4), step % 3 == 0};
 
         OK(store_job_scan(x, &q, &jx, &nx, E));
         OK(store_job_scan(y, &q, &jy, &ny, E));
