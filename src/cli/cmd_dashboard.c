@@ -35,11 +35,20 @@ static int run_dashboard(int argc, char **argv)
         return 2;
     }
     /* The owner's socket, never a URL or a token from the environment: the
-     * link logs a browser in as the owner, so only the owner may ask. */
-    if (getenv("STRATUS_API") != NULL && *getenv("STRATUS_API") != '\0')
-        fprintf(stderr, "stratus: dashboard asks the home's own server, over its UNIX "
-                        "socket; --api (STRATUS_API) is not used\n");
-    unsetenv("STRATUS_API");
+     * link logs a browser in as the owner, so only the owner may ask.  A
+     * remote server's user is told where to go instead of the home's own
+     * server being started for nothing (helper-106). */
+    if (getenv("STRATUS_API") != NULL && *getenv("STRATUS_API") != '\0') {
+        fprintf(
+            stderr,
+            "stratus: dashboard makes a login link as the server's owner, over its UNIX "
+            "socket on the server's machine: run it there without --api "
+            "(STRATUS_API), or open %s/ui/ and sign in with your token\n",
+            getenv("STRATUS_API"));
+        return 2;
+    }
+    unsetenv("STRATUS_TOKEN");
+    unsetenv("STRATUS_TOKEN_FILE");
     err_clear(&e);
     if (client_call("POST", "/v1/login-links", NULL, &r, &e) != 0)
         return cli_fail(&e);

@@ -302,8 +302,20 @@ static int first_of_group(const json_t *jobs, size_t i)
     return 1;
 }
 
-/* The group's line, then a line per stage, indented; returns 0 or an exit status. */
-static int print_group(const json_t *members, int nw, int pw)
+/* 1 when job id is in list. */
+static int listed(const json_t *list, json_int_t id)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(list); i++)
+        if (json_integer_value(json_object_get(json_array_get(list, i), "id")) == id)
+            return 1;
+    return 0;
+}
+
+/* The group's line (of all its stages: members), then a line per stage of
+ * shown (the ones the list holds), indented; returns 0 or an exit status. */
+static int print_group(const json_t *members, const json_t *shown, int nw, int pw)
 {
     const json_t *first = json_array_get(members, 0), *which;
     const char *state = group_state(members, &which);
@@ -326,6 +338,8 @@ static int print_group(const json_t *members, int nw, int pw)
     for (i = 0; i < json_array_size(members); i++) {
         const json_t *o = json_array_get(members, i);
 
+        if (!listed(shown, json_integer_value(json_object_get(o, "id"))))
+            continue;
         snprintf(name, sizeof(name), "  %lld %s",
                  (long long)json_integer_value(json_object_get(o, "stage")),
                  str_field(o, "name"));
@@ -339,7 +353,12 @@ static int print_group(const json_t *members, int nw, int pw)
     return 0;
 }
 
-static int print_table(const json_t *jobs)
+static int fetch_jobs_from(int active_only, long long group, json_t **out);
+
+/* The table of jobs; partial: the list may hold only some of a group's
+ * stages (queue, --last), whose group line is then of all of them (read
+ * from the server), not of those listed (helper-106). */
+static int print_table(const json_t *jobs, int partial)
 {
     int nw = NAME_W, pw = PLACE_W;
     char loc[160];
@@ -372,9 +391,16 @@ static int print_table(const json_t *jobs)
         if (j.group_id != 0 && first_of_group(jobs, i)) {
             /* a group is shown where its first listed stage is, all its
              * stages under it (`queue` may list only the later ones) */
-            json_t *members = group_members(jobs, j.group_id);
+            json_t *members = group_members(jobs, j.group_id), *all = NULL, *whole;
 
-            print_group(members, nw, pw);
+            if (partial && fetch_jobs_from(0, j.group_id, &all) == 0) {
+                whole = group_members(all, j.group_id);
+                print_group(whole, members, nw, pw);
+                json_decref(whole);
+                json_decref(all);
+            } else {
+                print_group(members, members, nw, pw);
+            }
             json_decref(members);
         } else if (j.group_id == 0) {
             print_job_line(&j, o, nw, pw);
@@ -488,10 +514,11 @@ static int list_last(long last, int json)
         json_array_append(v, json_array_get(jobs, i - 1));
     if (json)
         cli_print_json(v, 0);
-    rc = json ? 0 : print_table(v);
+    rc = json ? 0 : print_table(v, 1);
     if (!json && rc == 0 && next != 0)
-        printf("(the newest %zu jobs; older ones: stratus status, or --last with more)\n",
-               n);
+        printf(
+            "(the newest %zu job%s; older ones: stratus status, or --last with more)\n",
+            n, n == 1 ? "" : "s");
     json_decref(v);
     json_decref(r);
     return rc;
@@ -506,7 +533,7 @@ static int list_jobs(int active_only, int json)
         return rc;
     if (json)
         cli_print_json(jobs, 0);
-    rc = json ? 0 : print_table(jobs);
+    rc = json ? 0 : print_table(jobs, active_only);
     json_decref(jobs);
     return rc;
 }
@@ -1166,7 +1193,8 @@ static const char status_help[] =
     "cost) and its bill.\n";
 static const char queue_help[] =
     "usage: stratus queue [--json]\n"
-    "Lists the jobs not yet finished, highest priority first.\n";
+    "Lists the jobs not yet finished, in the order they were submitted (PRI is each\n"
+    "one's priority: the controller places the highest first).\n";
 static const char events_help[] =
     "usage: stratus events JOB [--json]\n"
     "Prints JOB's event log: submission, placements, preemptions, retries, end.\n";

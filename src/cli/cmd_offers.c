@@ -30,7 +30,8 @@ static const char offers_usage[] =
     "usage: stratus offers [--accelerator NAME[:COUNT]] [--cloud C] [--region R]\n"
     "                      [--spot] [--json] [--limit N] [--offline] [--catalog DIR]\n"
     "Lists offers sorted by price (spot price with --spot), with $/accelerator-hour.\n"
-    "The server's catalog unless --offline (the bundled one) or --catalog DIR.\n";
+    "The server's catalog unless --offline (the catalog a server started here would\n"
+    "read: $STRATUS_CATALOG, else the bundled one) or --catalog DIR.\n";
 
 static int parse_accelerator(struct offers_opts *o, const char *arg)
 {

@@ -17,9 +17,10 @@
 #include "../util/xmem.h"
 
 static const char token_usage[] =
-    "usage: stratus token create NAME|--name NAME [--role admin|member|viewer] [--user USER]\n"
-    "       stratus token list [--json]\n"
-    "       stratus token revoke NAME|ID\n"
+    "usage: stratus token create NAME|--name NAME [--role admin|member|viewer] [--user "
+    "USER]\n"
+    "       stratus token list|ls [--json]\n"
+    "       stratus token revoke|rm NAME|ID\n"
     "create prints a new token (once: only its hash is kept) for a client over\n"
     "TCP (STRATUS_TOKEN, or the file STRATUS_TOKEN_FILE); member is the default\n"
     "role. Viewers may read; members may also submit and cancel; admins may\n"
@@ -159,10 +160,13 @@ static int run_token(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "create") == 0)
         return token_create(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+    /* ls and rm as `secret` has them */
+    if (argc >= 2 && (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "ls") == 0))
         return token_list(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+    if (argc >= 2 && (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "rm") == 0))
         return token_revoke(argc - 1, argv + 1);
+    if (argc >= 2)
+        fprintf(stderr, "stratus token: unknown subcommand '%s'\n", argv[1]);
     fputs(token_usage, stderr);
     return 2;
 }

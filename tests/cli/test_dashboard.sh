@@ -283,6 +283,14 @@ has "$(cat "$TMP/notcp.err")" "no TCP listener"
 has "$(cat "$TMP/notcp.err")" "tcp: 127.0.0.1:8080"
 ok "without a TCP listener, stratus dashboard says what to add to server.yaml"
 
+# --- a remote server's user: told where to go, and no server started here ---
+mkdir -p -m 0700 "$TMP/home3"
+run 2 env STRATUS_HOME="$TMP/home3" STRATUS_API="$BASE" STRATUS_TOKEN="$api_tok" "$STRATUS" dashboard
+has "$ERR" "run it there without --api (STRATUS_API), or open $BASE/ui/ and sign in with your token"
+[ ! -e "$TMP/home3/stratus.sock" ] && [ ! -e "$TMP/home3/stratus.db" ] ||
+  fail "stratus dashboard with --api started a server in the client's home: $(ls "$TMP/home3")"
+ok "stratus dashboard with --api refuses, says where to go, and starts nothing"
+
 # --- team isolation in the browser, once teams exist ---
 "$STRATUS" team --help >/dev/null 2>&1 || fail "stratus team --help failed"
 {

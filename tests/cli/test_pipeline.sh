@@ -88,6 +88,16 @@ PY
 bill=$OUT
 run 0 env STRATUS_LIST_PAGE=1 "$STRATUS" status "$g" # read a page of one at a time
 [ "$OUT" = "$bill" ] || fail "the group's bill read a stage at a time differs: $OUT"
+# a list that holds some of the stages (--last, queue) still heads them with the
+# whole group: its stage count and its total (helper-106: "2 stages", less money)
+total=$(sed -n 's/^  total \(\$[0-9.]*\) over 3 stages$/\1/p' <<<"$bill")
+[ -n "$total" ] || fail "no total in the bill: $bill"
+run 0 "$STRATUS" status --last 2
+has "$OUT" "train-eval (pipeline, 3 stages)"
+grep -E "^ +$g +train-eval \(pipeline, 3 stages\) +group +SUCCEEDED +\\$total " <<<"$OUT" >/dev/null ||
+  fail "status --last 2: the group line must carry the whole group's $total: $OUT"
+grep -qE "^ +$id1 +1 prep " <<<"$OUT" && fail "status --last 2 lists stage 1 (job $id1), not among the newest 2: $OUT"
+grep -qE "^ +$id3 +3 eval " <<<"$OUT" || fail "status --last 2 must list stage 3 (job $id3): $OUT"
 run 0 "$STRATUS" status
 has "$OUT" "train-eval (pipeline, 3 stages)"
 grep -qE "^ +$id2 +2 train +train" <<<"$OUT" || fail "stage 2 not listed under its group: $OUT"
