@@ -172,6 +172,8 @@ struct catalog_reprice {
     size_t repriced;  /* offers whose on-demand or spot price changed */
     size_t unsold;    /* offers the new catalog lacks: now sold neither way */
     size_t added;     /* offers only the new catalog has: not taken */
+    size_t free_now;  /* offers repriced to $0 on demand or as spot: taken, but
+                         almost surely a mistake in the file (none is free) */
     char others[256]; /* the other files that differ, "egress.csv, ...": not
                          taken; "" when none does */
 };

@@ -1252,6 +1252,7 @@ void catalog_reprice_from(struct catalog *cat, const struct catalog *nc,
             r->unsold += o->price >= 0 || o->spot_price >= 0;
         else
             r->repriced++;
+        r->free_now += price == 0 || spot == 0;
         catalog_set_price(cat, i, price, spot);
     }
     for (i = 0; i < nc->noffers; i++) {

@@ -218,6 +218,11 @@ static int run_reload(int argc, char **argv)
                (long long)json_integer_value(json_object_get(r, "repriced")),
                json_integer_value(json_object_get(r, "repriced")) == 1 ? "" : "s",
                (long long)json_integer_value(json_object_get(r, "unsold")));
+        if (json_integer_value(json_object_get(r, "free")) > 0)
+            printf("warning: %lld offer%s now cost $0.00 an hour (on demand or as spot): "
+                   "the planner takes them first; check offers.csv\n",
+                   (long long)json_integer_value(json_object_get(r, "free")),
+                   json_integer_value(json_object_get(r, "free")) == 1 ? "" : "s");
         if (added > 0)
             printf("%lld new offer%s: not taken until the server restarts\n", added,
                    added == 1 ? "" : "s");

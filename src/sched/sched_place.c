@@ -2329,14 +2329,16 @@ static int place_one(struct sched *s, struct sjob *sj, struct err *e)
         char tail[64] = "";
 
         if (counts[NOT_FULL] + counts[NOT_BLOCKED] > 0)
-            snprintf(tail, sizeof(tail), " (and %zu candidates full or blocked)",
-                     counts[NOT_FULL] + counts[NOT_BLOCKED]);
+            snprintf(tail, sizeof(tail), " (and %zu candidate%s full or blocked)",
+                     counts[NOT_FULL] + counts[NOT_BLOCKED],
+                     counts[NOT_FULL] + counts[NOT_BLOCKED] == 1 ? "" : "s");
         snprintf(why, sizeof(why), "waiting: %s%s", s->quota_why, tail);
         return wait_because(s, sj, why, e);
     }
     snprintf(why, sizeof(why),
-             "%zu candidates: %zu full, %zu blocked after a stockout%s%s",
-             s->plan.feasible, counts[NOT_FULL], counts[NOT_BLOCKED],
+             "%zu candidate%s: %zu full, %zu blocked after a stockout%s%s",
+             s->plan.feasible, s->plan.feasible == 1 ? "" : "s", counts[NOT_FULL],
+             counts[NOT_BLOCKED],
              rule == MODE_ON_DEMAND_ONLY ? ", spot ruled out by the deadline"
              : rule == MODE_SPOT_ONLY    ? ", deadline rule: waiting for spot"
                                          : "",

@@ -197,6 +197,7 @@ void api_catalog_reload(struct api_call *c)
     json_object_set_new(o, "repriced", json_integer((json_int_t)r.repriced));
     json_object_set_new(o, "unsold", json_integer((json_int_t)r.unsold));
     json_object_set_new(o, "added", json_integer((json_int_t)r.added));
+    json_object_set_new(o, "free", json_integer((json_int_t)r.free_now));
     json_object_set_new(o, "not_taken",
                         r.others[0] ? json_string(r.others) : json_null());
     api_reply(c, 200, o);

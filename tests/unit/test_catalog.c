@@ -410,7 +410,32 @@ static void test_reprice_from(void **state)
     catalog_free(nc);
     assert_int_equal(r.repriced + r.unsold, 0);
     assert_int_equal(r.added, 1);
+    assert_int_equal(r.free_now, 0);
     assert_int_equal(catalog_price_version(cat), pv);
+    /* an offer at $0 is taken, and counted: almost surely a slip */
+    path = xasprintf(
+        "%s"
+        "azure,eastus,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,98.32,\n"
+        "azure,westeurope,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,110.00,"
+        "40.00\n"
+        "azure,eastus,,Standard_NC40ads_H100_v5,H100,1,94,40,320,none,,6.98,\n"
+        "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,0,25.00\n"
+        "gcp,europe-west4,europe-west4-b,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,95.00,33."
+        "00\n"
+        "gcp,us-central1,us-central1-a,a2-ultragpu-8g,A100-80GB,8,80,96,1360,none,,40.22,"
+        "12.00\n"
+        "oci,us-ashburn-1,US-ASHBURN-AD-1,BM.GPU.A10.4,A10,4,24,64,1024,none,2,8.00,4."
+        "00\n"
+        "gcp,europe-west4,europe-west4-b,g2-standard-48,L4,4,24,48,192,none,,4.00,1.50\n",
+        OFFER_HDR);
+    tu_write(dir, "offers.csv", path);
+    free(path);
+    assert_int_equal(catalog_load(&nc, dir, &e), 0);
+    catalog_reprice_from(cat, nc, &r);
+    catalog_free(nc);
+    assert_int_equal(r.repriced, 1);
+    assert_int_equal(r.free_now, 1);
+    assert_float_equal(catalog_offer(cat, (size_t)gcp)->price, 0, 1e-9);
     catalog_free(cat);
     tu_rmdir(dir);
     free(dir);
