@@ -167,24 +167,6 @@ static int list_err(int rc, void *out, size_t *n)
     return rc;
 }
 
-static int f_job_list(struct store *st, int active_only, struct store_job **out,
-                      size_t *n, struct err *e)
-{
-    int rc = gate_read(st, e);
-
-    return rc ? list_err(rc, out, n)
-              : inner_of(st)->ops->job_list(inner_of(st), active_only, out, n, e);
-}
-
-static int f_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
-                            size_t *n, struct err *e)
-{
-    int rc = gate_read(st, e);
-
-    return rc ? list_err(rc, out, n)
-              : inner_of(st)->ops->job_list_after(inner_of(st), after_id, out, n, e);
-}
-
 static int f_job_scan(struct store *st, const struct store_job_scan *q,
                       struct store_job **out, size_t *n, struct err *e)
 {
@@ -524,8 +506,6 @@ static const struct store_ops store_fault_ops = {
     .job_insert = f_job_insert,
     .job_update = f_job_update,
     .job_get = f_job_get,
-    .job_list = f_job_list,
-    .job_list_after = f_job_list_after,
     .job_scan = f_job_scan,
     .attempt_insert = f_attempt_insert,
     .attempt_update = f_attempt_update,

@@ -491,20 +491,6 @@ static int list_jobs(struct mem *m, int active_only, int64_t after_id, size_t li
     return 0;
 }
 
-static int mem_job_list(struct store *st, int active_only, struct store_job **out, size_t *n,
-                        struct err *e)
-{
-    (void)e;
-    return list_jobs(st->priv, active_only, 0, 0, out, n);
-}
-
-static int mem_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
-                              size_t *n, struct err *e)
-{
-    (void)e;
-    return list_jobs(st->priv, 1, after_id, 0, out, n);
-}
-
 /* -- attempts -- */
 
 static void att_store(struct mem *m, struct store_attempt *dst, const struct store_attempt *src)
@@ -1705,8 +1691,6 @@ const struct store_ops store_mem = {
     .job_insert = mem_job_insert,
     .job_update = mem_job_update,
     .job_get = mem_job_get,
-    .job_list = mem_job_list,
-    .job_list_after = mem_job_list_after,
     .job_scan = mem_job_scan,
     .attempt_insert = mem_attempt_insert,
     .attempt_update = mem_attempt_update,

@@ -285,9 +285,6 @@ static const char *const pg_migrations[] = {
                   " AND (spec_text IS DISTINCT FROM $31"                                 \
                   " OR policy_text IS DISTINCT FROM $32)) SELECT count(*) FROM u")       \
     X(JOB_GET, JOB_SELECT " WHERE id = $1")                                              \
-    X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
-    X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < $1 ORDER BY id")                       \
-    X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < $1 AND id > $2 ORDER BY id")            \
     X(JOB_SCAN, JOB_SELECT " WHERE state < $1 AND id > $2 ORDER BY id LIMIT $3")         \
     X(JOB_SCAN_DESC,                                                                     \
       JOB_SELECT " WHERE state < $1 AND id < $2 ORDER BY id DESC LIMIT $3")              \
@@ -1421,30 +1418,6 @@ static int pg_job_get(struct store *st, int64_t id, struct store_job *out, struc
                         "reading a job", e);
 }
 
-static int pg_job_list(struct store *st, int active_only, struct store_job **out,
-                       size_t *n, struct err *e)
-{
-    struct pgbind b;
-
-    pg_bind(&b);
-    if (active_only)
-        pb_int(&b, JOB_SUCCEEDED); /* the first terminal state */
-    return pg_fetch(st->priv, active_only ? PQ_JOB_LIST_ACTIVE : PQ_JOB_LIST, &b,
-                    &rows_jobs, (void **)out, n, "listing jobs", e);
-}
-
-static int pg_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
-                             size_t *n, struct err *e)
-{
-    struct pgbind b;
-
-    pg_bind(&b);
-    pb_int(&b, JOB_SUCCEEDED);
-    pb_int(&b, after_id);
-    return pg_fetch(st->priv, PQ_JOB_LIST_AFTER, &b, &rows_jobs, (void **)out, n,
-                    "listing new jobs", e);
-}
-
 /* LIMIT NULL is no limit. */
 static void pb_limit(struct pgbind *b, size_t limit)
 {
@@ -2542,8 +2515,6 @@ const struct store_ops store_pg = {
     .job_insert = pg_job_insert,
     .job_update = pg_job_update,
     .job_get = pg_job_get,
-    .job_list = pg_job_list,
-    .job_list_after = pg_job_list_after,
     .job_scan = pg_job_scan,
     .attempt_insert = pg_attempt_insert,
     .attempt_update = pg_attempt_update,

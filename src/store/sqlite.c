@@ -327,9 +327,6 @@ static const char *const migrations[] = {
       "UPDATE job_texts SET (spec_text, policy_text) = (?2, ?3)"                         \
       " WHERE job_id = ?1 AND (spec_text IS NOT ?2 OR policy_text IS NOT ?3)")           \
     X(JOB_GET, JOB_SELECT " WHERE id = ?")                                               \
-    X(JOB_LIST, JOB_SELECT " ORDER BY id")                                               \
-    X(JOB_LIST_ACTIVE, JOB_SELECT " WHERE state < ? ORDER BY id")                        \
-    X(JOB_LIST_AFTER, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id")              \
     X(JOB_SCAN, JOB_SELECT " WHERE state < ? AND id > ? ORDER BY id LIMIT ?")            \
     X(JOB_SCAN_DESC, JOB_SELECT " WHERE state < ? AND id < ? ORDER BY id DESC LIMIT ?")  \
     X(JOB_SCAN_BARE, JOB_BARE " WHERE state < ? AND id > ? ORDER BY id LIMIT ?")         \
@@ -1339,42 +1336,6 @@ static int sq_job_get(struct store *st, int64_t id, struct store_job *out, struc
     return sq_fetch_one(s, &b, &rows_jobs, out, "job", id, "reading a job", e);
 }
 
-static int sq_job_list(struct store *st, int active_only, struct store_job **out,
-                       size_t *n, struct err *e)
-{
-    struct sq *s = st->priv;
-    struct binder b;
-    void *v = NULL;
-    int rc =
-        sq_bind(s, active_only ? Q_JOB_LIST_ACTIVE : Q_JOB_LIST, &b, "listing jobs", e);
-
-    *n = 0;
-    if (rc == 0 && active_only)
-        b_int(&b, JOB_SUCCEEDED); /* the first terminal state: see job_state_terminal */
-    if (rc == 0)
-        rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing jobs", e);
-    *out = v;
-    return rc;
-}
-
-static int sq_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
-                             size_t *n, struct err *e)
-{
-    struct sq *s = st->priv;
-    struct binder b;
-    void *v = NULL;
-    int rc = sq_bind(s, Q_JOB_LIST_AFTER, &b, "listing new jobs", e);
-
-    *n = 0;
-    if (rc == 0) {
-        b_int(&b, JOB_SUCCEEDED);
-        b_int(&b, after_id);
-        rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing new jobs", e);
-    }
-    *out = v;
-    return rc;
-}
-
 /* SQLite's LIMIT: a negative one is none. */
 static int64_t sq_limit(size_t limit)
 {
@@ -2042,7 +2003,7 @@ static int sq_replica_list(struct store *st, int64_t service_id, int active_only
     if (rc == 0) {
         b_int(&b, service_id);
         if (active_only)
-            b_int(&b, JOB_SUCCEEDED); /* the first terminal state, as sq_job_list */
+            b_int(&b, JOB_SUCCEEDED); /* the first terminal state, as sq_job_scan */
         rc = sq_fetch(s, &b, &rows_jobs, &v, n, "listing a service's replicas", e);
     }
     *out = v;
@@ -2199,8 +2160,6 @@ const struct store_ops store_sqlite = {
     .job_insert = sq_job_insert,
     .job_update = sq_job_update,
     .job_get = sq_job_get,
-    .job_list = sq_job_list,
-    .job_list_after = sq_job_list_after,
     .job_scan = sq_job_scan,
     .attempt_insert = sq_attempt_insert,
     .attempt_update = sq_attempt_update,

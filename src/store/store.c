@@ -220,13 +220,17 @@ int store_job_get(struct store *st, int64_t id, struct store_job *out, struct er
 int store_job_list(struct store *st, int active_only, struct store_job **out, size_t *n,
                    struct err *e)
 {
-    return st->ops->job_list(st, active_only, out, n, e);
+    struct store_job_scan q = {active_only, 0, 0, 0, 0};
+
+    return st->ops->job_scan(st, &q, out, n, e);
 }
 
 int store_job_list_after(struct store *st, int64_t after_id, struct store_job **out,
                          size_t *n, struct err *e)
 {
-    return st->ops->job_list_after(st, after_id, out, n, e);
+    struct store_job_scan q = {1, 0, after_id, 0, 0};
+
+    return st->ops->job_scan(st, &q, out, n, e);
 }
 
 int store_job_page(struct store *st, int64_t after_id, size_t limit, struct store_job **out,

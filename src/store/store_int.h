@@ -55,10 +55,6 @@ struct store_ops {
     int (*job_insert)(struct store *st, struct store_job *j, struct err *e);
     int (*job_update)(struct store *st, const struct store_job *j, struct err *e);
     int (*job_get)(struct store *st, int64_t id, struct store_job *out, struct err *e);
-    int (*job_list)(struct store *st, int active_only, struct store_job **out, size_t *n,
-                    struct err *e);
-    int (*job_list_after)(struct store *st, int64_t after_id, struct store_job **out,
-                          size_t *n, struct err *e);
     int (*job_scan)(struct store *st, const struct store_job_scan *q,
                     struct store_job **out, size_t *n, struct err *e);
 
