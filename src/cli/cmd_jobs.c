@@ -450,11 +450,11 @@ static int fetch_jobs_from(int active_only, long long group, json_t **out)
     json_t *all = json_array();
     const char *env = getenv("STRATUS_LIST_PAGE");
     long long after = group > 0 ? group - 1 : 0;
-    long page = group > 0 ? GROUP_PAGE : LIST_PAGE;
+    long dflt = group > 0 ? GROUP_PAGE : LIST_PAGE, page = dflt;
     int rc = 0, past = 0;
 
-    if (env != NULL && (str_to_long(env, 1, 10000, &page) != 0))
-        page = group > 0 ? GROUP_PAGE : LIST_PAGE;
+    if (env != NULL && str_to_long(env, 1, 10000, &page) != 0)
+        page = dflt;
     while (rc == 0 && !past) {
         json_t *r = NULL, *jobs;
         long long next;

@@ -473,18 +473,18 @@ static int last_ran(struct api_call *c, const int64_t *ended, size_t ne,
 
 #define JOBS_PAGE_MAX 10000 /* ?limit= at most */
 
-/* One job of the list: its live attempt's placement, or an ended job's
- * last attempt that ran (NULL: none). */
+/* One job of the list from attempts a (na): its live attempt's placement,
+ * an ended job's where it last ran; without the attempts' detail. */
 static json_t *list_entry(const struct store_job *j, const struct store_attempt *a,
-                          double now)
+                          size_t na, double now)
 {
-    json_t *jo = apijson_job(j, a, a != NULL, now);
+    json_t *jo = apijson_job(j, a, na, now);
 
     json_object_del(jo, "attempts_detail");
     return jo;
 }
 
-/* The entry of v[i] given its live attempt (read here) or last that ran. */
+/* The entry of job j given its live attempt (read here) or last that ran. */
 static json_t *list_entry_of(struct api_call *c, const struct store_job *j,
                              const struct store_attempt *last)
 {
@@ -494,32 +494,31 @@ static json_t *list_entry_of(struct api_call *c, const struct store_job *j,
 
     err_clear(&e);
     if (j->cur_attempt && store_attempt_get(c->s->st, j->cur_attempt, &a, &e) == 0) {
-        jo = list_entry(j, &a, c->now);
+        jo = list_entry(j, &a, 1, c->now);
         store_attempt_clear(&a);
         return jo;
     }
-    return list_entry(j, last != NULL && last->id != 0 ? last : NULL, c->now);
+    return list_entry(j, last, last != NULL && last->id != 0, c->now);
 }
 
-/* The entry of job j of a page: an ended job's last attempt that ran is
- * read job by job, which for a page costs less than one pass over every
- * attempt of the store.  0, or -1 with e set. */
+/* The entry of job j of a page: an ended job's attempts are read job by
+ * job, which for a page costs less than one pass over every attempt of the
+ * store, and apijson_job picks the last that ran among them, as for GET
+ * /v1/jobs/{id}.  0, or -1 with e set. */
 static int page_entry(struct api_call *c, const struct store_job *j, json_t *arr,
                       struct err *e)
 {
-    struct store_attempt *a = NULL, last;
-    size_t na = 0, k;
+    struct store_attempt *a = NULL;
+    size_t na = 0;
 
-    memset(&last, 0, sizeof(last));
-    if (job_state_terminal(j->state) && j->nattempts > 0 && j->cur_attempt == 0) {
-        if (store_attempt_list(c->s->st, j->id, &a, &na, e) != 0)
-            return -1;
-        for (k = 0; k < na; k++)
-            if (a[k].running_at > 0 && (last.id == 0 || a[k].n > last.n))
-                last = a[k];
+    if (!(job_state_terminal(j->state) && j->nattempts > 0 && j->cur_attempt == 0)) {
+        json_array_append_new(arr, list_entry_of(c, j, NULL));
+        return 0;
     }
-    json_array_append_new(arr, list_entry_of(c, j, &last));
-    store_attempts_free(a, na); /* last was a shallow copy: used above */
+    if (store_attempt_list(c->s->st, j->id, &a, &na, e) != 0)
+        return -1;
+    json_array_append_new(arr, list_entry(j, a, na, c->now));
+    store_attempts_free(a, na);
     return 0;
 }
 
@@ -551,7 +550,7 @@ static void list_page(struct api_call *c, const struct store_job_scan *q0)
             api_fail(c, &e);
             return;
         }
-        for (i = 0; i < n && !more; i++) {
+        for (i = 0; i < n; i++) {
             if (!api_team_visible(c, v[i].team))
                 continue;
             if (want > 0 && shown == want) {
@@ -609,9 +608,7 @@ void api_jobs_list(struct api_call *c)
     q.desc = strcmp(order, "desc") == 0;
     q.after = after;
     q.limit = (size_t)limit;
-    if (limit > 0 || q.desc || after > 0) {
-        if (limit == 0) /* a cursor or an order without a limit: the rest */
-            q.limit = 0;
+    if (limit > 0 || q.desc || after > 0) { /* without a limit: the rest */
         list_page(c, &q);
         return;
     }
