@@ -325,13 +325,50 @@ static void test_bad_files(void **state)
     }
 }
 
+/* The fixture's offers.csv changed: gcp's a3-highgpu-8g in us-central1 at
+ * `gcp` on demand and $25 as spot, OCI's H100 row gone, an L4 offer added. */
+static void write_changed_offers(const char *dir, const char *gcp)
+{
+    char *text = xasprintf(
+        "%s"
+        "azure,eastus,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,98.32,\n"
+        "azure,westeurope,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,110.00,"
+        "40.00\n"
+        "azure,eastus,,Standard_NC40ads_H100_v5,H100,1,94,40,320,none,,6.98,\n"
+        "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,%s,25.00\n"
+        "gcp,europe-west4,europe-west4-b,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,95.00,33."
+        "00\n"
+        "gcp,us-central1,us-central1-a,a2-ultragpu-8g,A100-80GB,8,80,96,1360,none,,40.22,"
+        "12.00\n"
+        "oci,us-ashburn-1,US-ASHBURN-AD-1,BM.GPU.A10.4,A10,4,24,64,1024,none,2,8.00,4."
+        "00\n"
+        "gcp,europe-west4,europe-west4-b,g2-standard-48,L4,4,24,48,192,none,,4.00,1.50\n",
+        OFFER_HDR, gcp);
+
+    tu_write(dir, "offers.csv", text);
+    free(text);
+}
+
+/* Read dir again into cat, as a server's reload does. */
+static void reread(struct catalog *cat, const char *dir, struct catalog_reprice *r)
+{
+    struct catalog *nc = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (catalog_load(&nc, dir, &e) != 0)
+        fail_msg("%s", e.msg);
+    catalog_reprice_from(cat, nc, r);
+    catalog_free(nc);
+}
+
 /* A running server's catalog read again (catalog_reprice_from): changed
  * prices are taken (the price version moves), a row gone is sold no more,
  * a new row and another file's change are reported, not taken. */
 static void test_reprice_from(void **state)
 {
     char *dir = tu_mkdtemp();
-    struct catalog *cat = NULL, *nc = NULL;
+    struct catalog *cat = NULL;
     struct catalog_reprice r;
     unsigned long pv;
     struct err e;
@@ -352,41 +389,20 @@ static void test_reprice_from(void **state)
     assert_true(gcp >= 0 && oci >= 0 && a10 >= 0);
     pv = catalog_price_version(cat);
     /* read again unchanged: nothing moves */
-    assert_int_equal(catalog_load(&nc, dir, &e), 0);
-    catalog_reprice_from(cat, nc, &r);
-    catalog_free(nc);
+    reread(cat, dir, &r);
     assert_int_equal(r.repriced + r.unsold + r.added, 0);
     assert_string_equal(r.others, "");
     assert_int_equal(catalog_price_version(cat), pv);
     /* gcp's H100 dearer on demand and cheaper as spot; OCI's H100 row gone;
      * a new A10 offer in another region; egress changed */
-    path = xasprintf(
-        "%s"
-        "azure,eastus,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,98.32,\n"
-        "azure,westeurope,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,110.00,"
-        "40.00\n"
-        "azure,eastus,,Standard_NC40ads_H100_v5,H100,1,94,40,320,none,,6.98,\n"
-        "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,90.50,25."
-        "00\n"
-        "gcp,europe-west4,europe-west4-b,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,95.00,33."
-        "00\n"
-        "gcp,us-central1,us-central1-a,a2-ultragpu-8g,A100-80GB,8,80,96,1360,none,,40.22,"
-        "12.00\n"
-        "oci,us-ashburn-1,US-ASHBURN-AD-1,BM.GPU.A10.4,A10,4,24,64,1024,none,2,8.00,4."
-        "00\n"
-        "gcp,europe-west4,europe-west4-b,g2-standard-48,L4,4,24,48,192,none,,4.00,1.50\n",
-        OFFER_HDR);
-    tu_write(dir, "offers.csv", path);
-    free(path);
+    write_changed_offers(dir, "90.50");
     path = xasprintf("%s/egress.csv", dir);
     fp = fopen(path, "a");
     assert_non_null(fp);
     fputs("inter_cloud,gcp,,oci,,0.07,cheaper now\n", fp);
     fclose(fp);
     free(path);
-    assert_int_equal(catalog_load(&nc, dir, &e), 0);
-    catalog_reprice_from(cat, nc, &r);
-    catalog_free(nc);
+    reread(cat, dir, &r);
     assert_int_equal(r.repriced, 1);
     assert_int_equal(r.unsold, 1);
     assert_int_equal(r.added, 1);
@@ -405,34 +421,14 @@ static void test_reprice_from(void **state)
                      -1);
     /* read again once more: taken already, nothing moves; the rest still differs */
     pv = catalog_price_version(cat);
-    assert_int_equal(catalog_load(&nc, dir, &e), 0);
-    catalog_reprice_from(cat, nc, &r);
-    catalog_free(nc);
+    reread(cat, dir, &r);
     assert_int_equal(r.repriced + r.unsold, 0);
     assert_int_equal(r.added, 1);
     assert_int_equal(r.free_now, 0);
     assert_int_equal(catalog_price_version(cat), pv);
     /* an offer at $0 is taken, and counted: almost surely a slip */
-    path = xasprintf(
-        "%s"
-        "azure,eastus,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,98.32,\n"
-        "azure,westeurope,,Standard_ND96isr_H100_v5,H100,8,80,96,1900,infiniband,,110.00,"
-        "40.00\n"
-        "azure,eastus,,Standard_NC40ads_H100_v5,H100,1,94,40,320,none,,6.98,\n"
-        "gcp,us-central1,us-central1-a,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,0,25.00\n"
-        "gcp,europe-west4,europe-west4-b,a3-highgpu-8g,H100,8,80,208,1872,tcpx,,95.00,33."
-        "00\n"
-        "gcp,us-central1,us-central1-a,a2-ultragpu-8g,A100-80GB,8,80,96,1360,none,,40.22,"
-        "12.00\n"
-        "oci,us-ashburn-1,US-ASHBURN-AD-1,BM.GPU.A10.4,A10,4,24,64,1024,none,2,8.00,4."
-        "00\n"
-        "gcp,europe-west4,europe-west4-b,g2-standard-48,L4,4,24,48,192,none,,4.00,1.50\n",
-        OFFER_HDR);
-    tu_write(dir, "offers.csv", path);
-    free(path);
-    assert_int_equal(catalog_load(&nc, dir, &e), 0);
-    catalog_reprice_from(cat, nc, &r);
-    catalog_free(nc);
+    write_changed_offers(dir, "0");
+    reread(cat, dir, &r);
     assert_int_equal(r.repriced, 1);
     assert_int_equal(r.free_now, 1);
     assert_float_equal(catalog_offer(cat, (size_t)gcp)->price, 0, 1e-9);
