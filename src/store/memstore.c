@@ -469,28 +469,6 @@ static int mem_job_get(struct store *st, int64_t id, struct store_job *out, stru
     return 0;
 }
 
-/* Jobs with an id above after_id, in id order, at most limit (0 = all);
- * active_only keeps the states before the terminal ones. */
-static int list_jobs(struct mem *m, int active_only, int64_t after_id, size_t limit,
-                     struct store_job **out, size_t *n)
-{
-    struct store_job *v = NULL;
-    size_t i, cap = 0, k = 0;
-
-    for (i = after_id > 0 ? (size_t)after_id : 0; i < m->jobs.n && (limit == 0 || k < limit);
-         i++) {
-        const struct mjob *mj = vec_at(&m->jobs, i);
-
-        if (active_only && mj->j.state >= JOB_SUCCEEDED) /* as SQLite's state < ? */
-            continue;
-        v = xgrow(v, &cap, k + 1, sizeof(*v));
-        job_copy_out(&v[k++], &mj->j);
-    }
-    *out = v;
-    *n = k;
-    return 0;
-}
-
 /* -- attempts -- */
 
 static void att_store(struct mem *m, struct store_attempt *dst, const struct store_attempt *src)
@@ -620,6 +598,9 @@ static int mem_attempt_page(struct store *st, int64_t after_id, size_t limit,
     return 0;
 }
 
+/* Jobs from the cursor, ascending (ids above it) or descending (below it;
+ * 0: from the newest), at most limit (0 = all); active_only keeps the
+ * states before the terminal ones, as SQLite's state < ?. */
 static int mem_job_scan(struct store *st, const struct store_job_scan *q,
                         struct store_job **out, size_t *n, struct err *e)
 {
@@ -628,25 +609,22 @@ static int mem_job_scan(struct store *st, const struct store_job_scan *q,
     size_t i, cap = 0, k = 0;
 
     (void)e;
-    if (!q->desc) {
-        list_jobs(m, q->active_only, q->after, q->limit, &v, &k);
-    } else {
-        /* ids are 1..n, the job of id i at i - 1 */
+    /* ids are 1..n, the job of id i at i - 1 */
+    if (q->desc)
         i = q->after > 0 && (uint64_t)q->after <= m->jobs.n ? (size_t)q->after - 1
                                                             : m->jobs.n;
-        for (; i > 0 && (q->limit == 0 || k < q->limit); i--) {
-            const struct mjob *mj = vec_at(&m->jobs, i - 1);
+    else
+        i = q->after > 0 ? (size_t)q->after : 0;
+    while ((q->limit == 0 || k < q->limit) && (q->desc ? i > 0 : i < m->jobs.n)) {
+        const struct mjob *mj = vec_at(&m->jobs, q->desc ? --i : i++);
+        struct store_job j = mj->j;
 
-            if (q->active_only && mj->j.state >= JOB_SUCCEEDED)
-                continue;
-            v = xgrow(v, &cap, k + 1, sizeof(*v));
-            job_copy_out(&v[k++], &mj->j);
-        }
-    }
-    for (i = 0; q->no_texts && i < k; i++) { /* as the SQL stores leave them */
-        free(v[i].spec_text);
-        free(v[i].policy_text);
-        v[i].spec_text = v[i].policy_text = NULL;
+        if (q->active_only && j.state >= JOB_SUCCEEDED)
+            continue;
+        if (q->no_texts) /* as the SQL stores leave them */
+            j.spec_text = j.policy_text = NULL;
+        v = xgrow(v, &cap, k + 1, sizeof(*v));
+        job_copy_out(&v[k++], &j);
     }
     *out = v;
     *n = k;
